@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cdctop",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cdctop", targets: ["App"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages; one module map each.
+        .systemLibrary(name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
+                       providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibpq", path: "Sources/CLibpq", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
+                       providers: [.apt(["libncursesw5-dev"])]),
+
+        // Pure Swift: money, events, profile, windowed aggregator, snapshot. No I/O.
+        .target(name: "Metrics", path: "Sources/Metrics"),
+        // Everything that crosses a process boundary: Kafka, Debezium bytes, Redis, PostgreSQL.
+        .target(name: "Pipeline",
+                dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq"],
+                path: "Sources/Pipeline"),
+        // The cdctop executable: commands, dashboard, themes.
+        .executableTarget(name: "App",
+                          dependencies: [
+                              "Metrics", "Pipeline", "CNcursesw",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                          ],
+                          path: "Sources/App"),
+
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], path: "Tests/MetricsTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Metrics"], path: "Tests/PipelineTests"),
+        .testTarget(name: "AppTests", dependencies: ["App", "Metrics", "Pipeline"], path: "Tests/AppTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

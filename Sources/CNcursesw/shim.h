@@ -1,0 +1,7 @@
+#ifndef CDCTOP_NCURSES_SHIM
+#define CDCTOP_NCURSES_SHIM
+#define _XOPEN_SOURCE_EXTENDED 1
+#define NCURSES_WIDECHAR 1
+#include <locale.h>
+#include <ncursesw/curses.h>
+#endif

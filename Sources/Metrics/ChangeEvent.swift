@@ -1,0 +1,106 @@
+/// Debezium's operation codes, plus the tombstone Kafka sends after a delete.
+public enum ChangeOp: UInt8, Sendable, CaseIterable, Hashable {
+    case create = 0    // "c"
+    case update = 1    // "u"
+    case delete = 2    // "d"
+    case read = 3      // "r": snapshot read, loads state, is not a new sale
+    case truncate = 4  // "t"
+    case tombstone = 5 // null Kafka value after a delete
+
+    public init?(code: UInt8) {
+        switch code {
+        case UInt8(ascii: "c"): self = .create
+        case UInt8(ascii: "u"): self = .update
+        case UInt8(ascii: "d"): self = .delete
+        case UInt8(ascii: "r"): self = .read
+        case UInt8(ascii: "t"): self = .truncate
+        default: return nil
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .create: "c"
+        case .update: "u"
+        case .delete: "d"
+        case .read: "r"
+        case .truncate: "t"
+        case .tombstone: "tombstone"
+        }
+    }
+}
+
+/// A primary key or reference column value. Integer keys, the common case, never allocate.
+public enum RowKey: Hashable, Sendable, CustomStringConvertible {
+    case int(Int64)
+    case text(String)
+
+    public var description: String {
+        switch self {
+        case .int(let v): String(v)
+        case .text(let s): s
+        }
+    }
+}
+
+/// A field the profile asked for, as decoded.
+public enum FieldState<Value: Sendable & Hashable>: Sendable, Hashable {
+    /// The column is not in the row image (or the row image is absent).
+    case missing
+    /// Debezium's `__debezium_unavailable_value`: unchanged TOASTed value, use what is remembered.
+    case unavailable
+    case null
+    case value(Value)
+
+    public var value: Value? { if case .value(let v) = self { v } else { nil } }
+}
+
+/// The columns of one row image that the KPI profile needs, extracted by the decoder.
+/// Which column each slot comes from depends on the table's role in the profile:
+/// - sale table: `amount`;
+/// - line-item table: `quantity`, `unitPrice`, `reference` (product key);
+/// - dimension table: `category`.
+public struct Row: Sendable, Hashable {
+    public var key: RowKey?
+    public var amount: FieldState<Money> = .missing
+    public var quantity: FieldState<Int64> = .missing
+    public var unitPrice: FieldState<Money> = .missing
+    public var reference: FieldState<RowKey> = .missing
+    public var category: FieldState<String> = .missing
+
+    public init(key: RowKey? = nil) { self.key = key }
+}
+
+/// Where an event came from, to report it and to order it.
+public struct EventPosition: Sendable, Hashable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic; self.partition = partition; self.offset = offset
+    }
+
+    public var description: String { "\(topic)[\(partition)]@\(offset)" }
+}
+
+/// One decoded change, the unit the aggregator consumes.
+public struct ChangeEvent: Sendable {
+    /// Table name as in `source.table` (shared storage, no copy per event).
+    public var table: String
+    public var role: TableRole
+    public var op: ChangeOp
+    public var before: Row?
+    public var after: Row?
+    /// Database commit time, `source.ts_ms` (or `__source_ts_ms` when unwrapped).
+    public var commitTimeMs: Int64
+    /// True for snapshot reads (`op` r, or `source.snapshot` not "false").
+    public var isSnapshot: Bool
+
+    public init(table: String, role: TableRole, op: ChangeOp, before: Row?, after: Row?,
+                commitTimeMs: Int64, isSnapshot: Bool = false) {
+        self.table = table; self.role = role; self.op = op
+        self.before = before; self.after = after
+        self.commitTimeMs = commitTimeMs; self.isSnapshot = isSnapshot || op == .read
+    }
+}

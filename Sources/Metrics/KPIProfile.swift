@@ -1,0 +1,92 @@
+/// What a table means for the KPIs.
+public enum TableRole: UInt8, Sendable, Hashable {
+    /// Counted per op on the Tables view only.
+    case other
+    /// One row per sale: transaction count and revenue.
+    case sale
+    /// Line items: quantity × unit price, attributed to the category of the referenced product.
+    case lineItem
+    /// Dimension rows giving each product its category.
+    case dimension
+}
+
+/// Which tables and columns carry the KPIs. Real schemas differ (`id`/`qty`/`price` in the
+/// Debezium samples, `transaction_id`/`quantity`/`unit_price` in the shop schema), so every
+/// name is configurable from a TOML file; `KPIProfile.shop` is the built-in default.
+public struct KPIProfile: Sendable, Hashable {
+    public struct SaleTable: Sendable, Hashable {
+        public var table: String
+        public var key: String
+        public var amount: String
+        public init(table: String, key: String, amount: String) {
+            self.table = table; self.key = key; self.amount = amount
+        }
+    }
+    public struct LineItemTable: Sendable, Hashable {
+        public var table: String
+        public var key: String
+        public var quantity: String
+        public var unitPrice: String
+        public var productKey: String
+        public init(table: String, key: String, quantity: String, unitPrice: String, productKey: String) {
+            self.table = table; self.key = key; self.quantity = quantity
+            self.unitPrice = unitPrice; self.productKey = productKey
+        }
+    }
+    public struct DimensionTable: Sendable, Hashable {
+        public var table: String
+        public var key: String
+        public var category: String
+        public init(table: String, key: String, category: String) {
+            self.table = table; self.key = key; self.category = category
+        }
+    }
+
+    public var name: String
+    public var sale: SaleTable
+    public var lineItem: LineItemTable?
+    public var dimension: DimensionTable?
+    /// Scale of precise decimals when the schema is not in the message (JsonConverter schemas.enable=false).
+    public var defaultDecimalScale: Int
+    /// Window size in milliseconds (30 s by default).
+    public var windowMs: Int64
+    /// How far behind the highest commit time an event may arrive before its window is final.
+    public var allowedLatenessMs: Int64
+    /// How long windows stay in memory so that late events can still correct them.
+    public var retentionMs: Int64
+    /// Category name for products whose category column is null or empty.
+    public var uncategorized: String
+
+    public init(name: String, sale: SaleTable, lineItem: LineItemTable?, dimension: DimensionTable?,
+                defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000, allowedLatenessMs: Int64 = 10_000,
+                retentionMs: Int64 = 24 * 3_600_000, uncategorized: String = "uncategorized") {
+        self.name = name; self.sale = sale; self.lineItem = lineItem; self.dimension = dimension
+        self.defaultDecimalScale = defaultDecimalScale; self.windowMs = windowMs
+        self.allowedLatenessMs = allowedLatenessMs; self.retentionMs = retentionMs
+        self.uncategorized = uncategorized
+    }
+
+    /// The shop schema of DESIGN.md: transaction, transactiondetail, product, customer.
+    public static let shop = KPIProfile(
+        name: "shop",
+        sale: .init(table: "transaction", key: "transaction_id", amount: "amount"),
+        lineItem: .init(table: "transactiondetail", key: "detail_id", quantity: "quantity",
+                        unitPrice: "unit_price", productKey: "product_id"),
+        dimension: .init(table: "product", key: "product_id", category: "category"))
+
+    /// The schema of `shared/samples/debezium` (schema.sql): `id`, `qty`, `price`, and no category
+    /// column, so products are grouped by `name`.
+    public static let samples = KPIProfile(
+        name: "samples",
+        sale: .init(table: "transaction", key: "id", amount: "amount"),
+        lineItem: .init(table: "transactiondetail", key: "id", quantity: "qty",
+                        unitPrice: "price", productKey: "product_id"),
+        dimension: .init(table: "product", key: "id", category: "name"))
+
+    public func role(ofTable table: some StringProtocol) -> TableRole {
+        if table == sale.table { return .sale }
+        if let l = lineItem, table == l.table { return .lineItem }
+        if let d = dimension, table == d.table { return .dimension }
+        return .other
+    }
+}

@@ -1,0 +1,102 @@
+/// KPIs of one tumbling window: net changes whose commit time falls in it.
+public struct WindowResult: Sendable, Hashable {
+    public var windowStartMs: Int64
+    /// Net transactions: creates minus deletes.
+    public var txCount: Int64
+    /// Net revenue: created amounts, plus update deltas, minus deleted amounts.
+    public var revenue: Money
+    /// Net line-item sales per category; categories that net to zero are left out.
+    public var categoryRevenue: [String: Money]
+
+    public init(windowStartMs: Int64, txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]) {
+        self.windowStartMs = windowStartMs; self.txCount = txCount
+        self.revenue = revenue; self.categoryRevenue = categoryRevenue
+    }
+}
+
+/// Running totals, snapshot reads included: what `count(*)`/`sum(amount)` on the source says.
+public struct TotalsResult: Sendable, Hashable {
+    public var txCount: Int64
+    public var revenue: Money
+    public var categoryRevenue: [String: Money]
+
+    public init(txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]) {
+        self.txCount = txCount; self.revenue = revenue; self.categoryRevenue = categoryRevenue
+    }
+}
+
+/// The machine-readable result printed by `--json`, and what the generator's ground truth is
+/// compared with. Its JSON shape is part of cdctop's interface; see `json()`.
+public struct KPIResult: Sendable, Hashable {
+    public var windowMs: Int64
+    /// Kafka messages read, tombstones and malformed ones included.
+    public var messages: Int64
+    /// Windows sorted by start.
+    public var windows: [WindowResult]
+    public var totals: TotalsResult
+    public var malformed: Int64
+    public var dropped: Int64
+
+    public init(windowMs: Int64, messages: Int64 = 0, windows: [WindowResult] = [], totals: TotalsResult = .init(),
+                malformed: Int64 = 0, dropped: Int64 = 0) {
+        self.windowMs = windowMs; self.messages = messages; self.windows = windows
+        self.totals = totals; self.malformed = malformed; self.dropped = dropped
+    }
+
+    /// `{"window_ms":30000,"messages":N,"windows":[{"window_start_ms":…,"tx_count":…,"revenue":"…",
+    /// "category_revenue":{…}}],"totals":{"tx_count":…,"revenue":"…","category_revenue":{…}},"malformed":N,"dropped":N}`
+    /// Decimals are strings, categories sorted by name, windows by start: the same result prints the same bytes.
+    public func json() -> String {
+        var out = "{\"window_ms\":\(windowMs),\"messages\":\(messages),\"windows\":["
+        for (i, w) in windows.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"window_start_ms\":\(w.windowStartMs),\"tx_count\":\(w.txCount),\"revenue\":\"\(w.revenue.formatted())\",\"category_revenue\":"
+            KPIResult.appendCategories(w.categoryRevenue, to: &out)
+            out += "}"
+        }
+        out += "],\"totals\":{\"tx_count\":\(totals.txCount),\"revenue\":\"\(totals.revenue.formatted())\",\"category_revenue\":"
+        KPIResult.appendCategories(totals.categoryRevenue, to: &out)
+        out += "},\"malformed\":\(malformed),\"dropped\":\(dropped)}"
+        return out
+    }
+
+    static func appendCategories(_ categories: [String: Money], to out: inout String) {
+        out += "{"
+        for (i, name) in categories.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            JSONText.appendQuoted(name, to: &out)
+            out += ":\"\(categories[name]!.formatted())\""
+        }
+        out += "}"
+    }
+}
+
+/// Minimal JSON string escaping for output we write ourselves.
+public enum JSONText {
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
+    }
+}

@@ -1,0 +1,129 @@
+/// Health of one external service as the dashboard's status bar shows it.
+public struct ServiceStatus: Sendable, Hashable {
+    public enum State: String, Sendable, Hashable {
+        case off, connecting, ok, paused, error
+    }
+    public var state: State
+    /// One line for humans: broker list, last error, next retry…
+    public var detail: String
+
+    public init(_ state: State, _ detail: String = "") { self.state = state; self.detail = detail }
+    public static let off = ServiceStatus(.off)
+}
+
+/// Per-table counters by op, for the Tables view.
+public struct TableStats: Sendable, Hashable {
+    public var table: String
+    public var role: TableRole
+    /// Indexed by `ChangeOp.rawValue` (c u d r t tombstone).
+    public var opCounts: [Int64]
+    public var malformed: Int64
+    /// Highest commit time seen for this table (ms since epoch), 0 if none.
+    public var lastCommitTimeMs: Int64
+    /// Events per second over the last few seconds of wall time.
+    public var eventsPerSecond: Double
+
+    public init(table: String, role: TableRole) {
+        self.table = table; self.role = role
+        self.opCounts = Array(repeating: 0, count: ChangeOp.allCases.count)
+        self.malformed = 0; self.lastCommitTimeMs = 0; self.eventsPerSecond = 0
+    }
+
+    public func count(_ op: ChangeOp) -> Int64 { opCounts[Int(op.rawValue)] }
+    public var total: Int64 { opCounts.reduce(0, +) }
+}
+
+/// A message that could not be decoded: kept, counted and shown, never a crash.
+public struct MalformedRecord: Sendable, Hashable {
+    public var position: EventPosition
+    public var reason: String
+    public init(position: EventPosition, reason: String) { self.position = position; self.reason = reason }
+}
+
+/// One recent change of a table, with its raw value so the dashboard can decode the full
+/// before/after images on demand (the hot path only extracts the profile's columns).
+public struct RecentChange: Sendable, Hashable {
+    public var position: EventPosition
+    public var op: ChangeOp
+    public var key: String
+    public var commitTimeMs: Int64
+    public var value: [UInt8]?
+
+    public init(position: EventPosition, op: ChangeOp, key: String, commitTimeMs: Int64, value: [UInt8]?) {
+        self.position = position; self.op = op; self.key = key; self.commitTimeMs = commitTimeMs; self.value = value
+    }
+}
+
+/// Consumer progress on one topic-partition; lag = highWatermark − committed (or position).
+public struct PartitionLag: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    /// Next offset the group will resume from; -1 when nothing is committed yet.
+    public var committed: Int64
+    /// Next offset this consumer will read; -1 when unknown.
+    public var position: Int64
+    /// End of the partition as last reported by the broker; -1 when unknown.
+    public var highWatermark: Int64
+    /// Commit time of the last event consumed from this partition (ms), 0 if none.
+    public var lastCommitTimeMs: Int64
+    /// True once the consumer reached the end of the partition at least once.
+    public var reachedEnd: Bool
+
+    public init(topic: String, partition: Int32, committed: Int64 = -1, position: Int64 = -1,
+                highWatermark: Int64 = -1, lastCommitTimeMs: Int64 = 0, reachedEnd: Bool = false) {
+        self.topic = topic; self.partition = partition; self.committed = committed
+        self.position = position; self.highWatermark = highWatermark
+        self.lastCommitTimeMs = lastCommitTimeMs; self.reachedEnd = reachedEnd
+    }
+
+    /// Messages between what was consumed and the end of the partition.
+    public var lag: Int64 {
+        guard highWatermark >= 0 else { return 0 }
+        let consumed = position >= 0 ? position : max(committed, 0)
+        return max(0, highWatermark - consumed)
+    }
+}
+
+/// An immutable picture of everything the engine knows, published a few times a second and
+/// on window close. Every consumer (dashboard, Redis mirror, warehouse sink) reads only this.
+public struct KPISnapshot: Sendable {
+    /// Monotonic sequence number: a consumer can skip a snapshot it has already seen.
+    public var sequence: UInt64 = 0
+    /// Wall time this snapshot was taken (ms since epoch).
+    public var takenAtMs: Int64 = 0
+    public var profileName: String = ""
+    /// Windows held in memory (sorted by start), totals, message/malformed/dropped counters.
+    public var result: KPIResult
+    /// Windows whose end the watermark has passed; rewritten only by late corrections.
+    public var finalWindowStarts: Set<Int64> = []
+    /// Highest commit time seen minus allowed lateness.
+    public var watermarkMs: Int64 = 0
+    /// Highest commit time seen (freshness = now − this).
+    public var maxCommitTimeMs: Int64 = 0
+    public var lateCorrections: Int64 = 0
+    public var tombstones: Int64 = 0
+    /// Line items waiting for their product's dimension row (count, net amount).
+    public var parkedLineItems: Int64 = 0
+    public var parkedRevenue: Money = .zero
+    public var eventsPerSecond: Double = 0
+    public var bytesPerSecond: Double = 0
+    public var tables: [TableStats] = []
+    public var recentMalformed: [MalformedRecord] = []
+    /// Most recent changes per table, newest last.
+    public var recentChanges: [String: [RecentChange]] = [:]
+    public var partitions: [PartitionLag] = []
+    public var kafka: ServiceStatus = .off
+    /// True once every assigned partition has reached its end at least once.
+    public var caughtUp: Bool = false
+
+    public init(result: KPIResult) { self.result = result }
+
+    public var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
+
+    /// The window containing `timeMs`, if it is held.
+    public func window(containing timeMs: Int64) -> WindowResult? {
+        let w = result.windowMs
+        let start = timeMs >= 0 ? timeMs - timeMs % w : timeMs - ((timeMs % w) + w) % w
+        return result.windows.last(where: { $0.windowStartMs == start })
+    }
+}

@@ -1,0 +1,147 @@
+/// An exact amount of money: a signed fixed-point number with `Money.scale` decimal places.
+///
+/// Money is never a Double: Debezium decimals (base64 two's complement, strings and even
+/// JSON numbers) are parsed digit by digit into this type, and arithmetic is integer arithmetic.
+/// Int128 leaves room for billions of line items of billion-dollar prices at nine places.
+public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Decimal places kept internally. Inputs with more places are rejected, never rounded.
+    public static let scale = 9
+    public static let unitsPerWhole: Int128 = 1_000_000_000
+
+    /// The amount in units of 10^-scale.
+    public var units: Int128
+
+    public static let zero = Money(units: 0)
+
+    public init(units: Int128) { self.units = units }
+
+    /// `unscaled` × 10^-`scale`, exact; nil when `scale` exceeds `Money.scale` and precision would be lost
+    /// or the value does not fit.
+    public init?(unscaled: Int128, scale: Int) {
+        if scale == Money.scale { self.units = unscaled; return }
+        if scale < Money.scale {
+            if scale < 0 { return nil }
+            let (v, overflow) = unscaled.multipliedReportingOverflow(by: Money.pow10(Money.scale - scale))
+            if overflow { return nil }
+            self.units = v
+        } else {
+            let divisor = Money.pow10(scale - Money.scale)
+            if divisor == 0 { return nil }
+            let (q, r) = unscaled.quotientAndRemainder(dividingBy: divisor)
+            if r != 0 { return nil }
+            self.units = q
+        }
+    }
+
+    /// Whole currency units, e.g. `Money(whole: 12)` is 12.00.
+    public init(whole: Int64) { self.units = Int128(whole) * Money.unitsPerWhole }
+
+    /// Cents, e.g. `Money(cents: 5997)` is 59.97.
+    public init(cents: Int64) { self.units = Int128(cents) * (Money.unitsPerWhole / 100) }
+
+    /// Parses a plain decimal literal: `-12`, `59.97`, `1e3`, `5.997E1` (JSON number or Debezium string mode).
+    public init?(decimalText: some StringProtocol) {
+        var bytes = Array(decimalText.utf8)
+        guard let m = bytes.withUnsafeMutableBufferPointer({ Money.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = m
+    }
+
+    /// Parses decimal text from raw bytes without allocating.
+    public static func parse(_ text: UnsafeRawBufferPointer) -> Money? {
+        var i = 0
+        let n = text.count
+        guard n > 0 else { return nil }
+        var negative = false
+        if text[0] == UInt8(ascii: "-") { negative = true; i = 1 } else if text[0] == UInt8(ascii: "+") { i = 1 }
+        var unscaled: Int128 = 0
+        var scale = 0
+        var digits = 0
+        var seenPoint = false
+        while i < n {
+            let c = text[i]
+            if c >= 48 && c <= 57 {
+                let (m, o1) = unscaled.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int128(c &- 48))
+                if o1 || o2 { return nil }
+                unscaled = a
+                digits += 1
+                if seenPoint { scale += 1 }
+            } else if c == UInt8(ascii: ".") && !seenPoint {
+                seenPoint = true
+            } else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+                i += 1
+                var expNegative = false
+                if i < n && (text[i] == UInt8(ascii: "-") || text[i] == UInt8(ascii: "+")) {
+                    expNegative = text[i] == UInt8(ascii: "-"); i += 1
+                }
+                var exp = 0
+                var expDigits = 0
+                while i < n, text[i] >= 48, text[i] <= 57 {
+                    exp = exp * 10 + Int(text[i] &- 48); expDigits += 1; i += 1
+                    if exp > 60 { return nil }
+                }
+                if expDigits == 0 || i != n { return nil }
+                scale += expNegative ? exp : -exp
+                break
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        if digits == 0 { return nil }
+        if scale < 0 {
+            let (v, o) = unscaled.multipliedReportingOverflow(by: Money.pow10(-scale))
+            if o { return nil }
+            unscaled = v; scale = 0
+        }
+        guard let m = Money(unscaled: negative ? -unscaled : unscaled, scale: scale) else { return nil }
+        return m
+    }
+
+    public static func pow10(_ n: Int) -> Int128 {
+        var r: Int128 = 1
+        for _ in 0..<max(0, n) {
+            let (v, o) = r.multipliedReportingOverflow(by: 10)
+            if o { return 0 }
+            r = v
+        }
+        return r
+    }
+
+    public static func + (a: Money, b: Money) -> Money { Money(units: a.units + b.units) }
+    public static func - (a: Money, b: Money) -> Money { Money(units: a.units - b.units) }
+    public static func += (a: inout Money, b: Money) { a.units += b.units }
+    public static func -= (a: inout Money, b: Money) { a.units -= b.units }
+    public static prefix func - (a: Money) -> Money { Money(units: -a.units) }
+    public static func * (a: Money, k: Int64) -> Money { Money(units: a.units * Int128(k)) }
+    public static func < (a: Money, b: Money) -> Bool { a.units < b.units }
+
+    public var isZero: Bool { units == 0 }
+
+    /// Exact decimal text with at least `minimumFractionDigits` places and no trailing zeros beyond them:
+    /// 59.97 → "59.97", 60 → "60.00", 0.001 → "0.001".
+    public func formatted(minimumFractionDigits: Int = 2) -> String {
+        let negative = units < 0
+        let magnitude = negative ? -units : units
+        let whole = magnitude / Money.unitsPerWhole
+        var fraction = magnitude % Money.unitsPerWhole
+        var places = Money.scale
+        while places > minimumFractionDigits && fraction % 10 == 0 {
+            fraction /= 10; places -= 1
+        }
+        var text = negative ? "-" : ""
+        text += String(whole)
+        if places > 0 {
+            let digits = String(fraction)
+            text += "."
+            text += String(repeating: "0", count: places - digits.count)
+            text += digits
+        }
+        return text
+    }
+
+    /// Approximate value for drawing bars and rates only; never used for sums.
+    public var approximateDouble: Double { Double(units) / Double(Money.unitsPerWhole) }
+
+    public var description: String { formatted() }
+}

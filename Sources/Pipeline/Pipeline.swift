@@ -1,0 +1,1 @@
+// Pipeline module: Kafka, Debezium decoding, Redis, PostgreSQL, generator.

@@ -5,5 +5,10 @@ struct CDCTop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cdctop",
         abstract: "A top for change-data-capture: live, exact KPIs from Debezium topics in Kafka.",
-        subcommands: [])
+        discussion: """
+        Start with `cdctop demo` (no external service needed), then point it at your own cluster:
+          cdctop watch --brokers HOST:9092 --topics '^shop\\.public\\..*'
+        """,
+        subcommands: [DemoCommand.self, WatchCommand.self, ReplayCommand.self, GenerateCommand.self,
+                      BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self])
 }

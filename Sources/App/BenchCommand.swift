@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import Metrics
+import Pipeline
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure decode + aggregate throughput, from memory and end to end from a broker.",
+        discussion: """
+        Generates the shop workload with schemas enabled (about 3 KB per message, like Debezium's
+        JsonConverter output), then reports events/s, MB/s, CPU seconds and peak RSS for:
+          memory   decode + aggregate from an in-memory copy (one core, no Kafka);
+          raw      librdkafka reading the same topics with no decoding (the ceiling), with --brokers;
+          e2e      the engine reading, decoding and aggregating them, with --brokers.
+        Every run checks its result against the generator's ground truth.
+        Example: scripts/bench   (starts a Tansu broker, runs `cdctop bench --brokers …`, stops it)
+        """)
+
+    @Option(help: "Messages to generate.")
+    var messages: Int = 1_000_000
+
+    @Option(help: "Brokers for the raw and end-to-end runs (e.g. a Tansu broker); memory only when absent.")
+    var brokers: String?
+
+    @Option(help: "Partitions per topic for the broker runs.")
+    var partitions: Int32 = 4
+
+    @OptionGroup var kafka: KafkaPropertyOptions
+
+    func run() throws {
+        print("generating \(messages) messages…")
+        let t0 = Date()
+        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
+                                                               snapshotTransactions: 1000, commitsPerSecond: 500))
+        var corpus = Corpus()
+        var batch: [GeneratedMessage] = []
+        while corpus.count < messages {
+            batch.removeAll(keepingCapacity: true)
+            workload.next(into: &batch)
+            for m in batch.prefix(messages - corpus.count) { corpus.append(m, partitions: partitions) }
+        }
+        // The ground truth must cover exactly the messages kept: regenerate with the same seed if cut.
+        let truth = workload.groundTruth
+        let cut = truth.messages != Int64(corpus.count)
+        print(String(format: "generated %d messages, %.1f MB (avg %d B/message) in %.1f s%@",
+                     corpus.count, Double(corpus.bytes) / 1e6, corpus.bytes / max(1, corpus.count),
+                     Date().timeIntervalSince(t0), cut ? " (last DB transaction cut: ground truth not compared)" : ""))
+
+        // 1. Decode + aggregate from memory.
+        let core = EngineCore(profile: .shop)
+        let m0 = Measure.start()
+        corpus.feed(core)
+        let memory = m0.stop(messages: corpus.count, bytes: corpus.bytes)
+        print(memory.line("memory (decode+aggregate)"))
+        if !cut { print("  result equals ground truth: \(core.result == truth ? "yes" : "NO")") }
+
+        guard let brokers else {
+            print("(pass --brokers HOST:PORT for the raw librdkafka and end-to-end figures)")
+            return
+        }
+        let props = try kafka.dictionary()
+        let prefix = "bench\(Int(Date().timeIntervalSince1970))"
+        let producer = try KafkaProducer(brokers: brokers, properties: props)
+        let p0 = Measure.start()
+        try corpus.produce(to: producer, prefix: prefix)
+        try producer.flush(timeoutMs: 120_000)
+        print(p0.stop(messages: corpus.count, bytes: corpus.bytes).line("produce"))
+        let topics = corpus.topics.map { $0.replacingOccurrences(of: "shop.", with: "\(prefix).") }
+
+        // 2. Raw read: librdkafka only.
+        var consumerProps = props
+        consumerProps["session.timeout.ms"] = consumerProps["session.timeout.ms"] ?? "6000"
+        let raw = try KafkaConsumer(config: KafkaConsumerConfig(brokers: brokers, groupID: "\(prefix)-raw", topics: topics, properties: consumerProps))
+        let r0 = Measure.start()
+        var mb = MessageBatch()
+        var read = 0, readBytes = 0
+        var eof = Set<String>()
+        var assigned = 0
+        while read < corpus.count || eof.count < assigned {
+            try raw.poll(into: &mb, maxMessages: 10_000, timeoutMs: 200)
+            read += mb.records.count
+            readBytes += mb.byteCount
+            for e in mb.partitionEOFs { eof.insert("\(e.topicIndex)/\(e.partition)") }
+            if !mb.records.isEmpty { eof.removeAll() }
+            assigned = raw.partitionStates(queryCommitted: false).count
+            if r0.elapsed > 600 { throw ValidationError("raw read stalled at \(read)/\(corpus.count) messages") }
+        }
+        let rawFigures = r0.stop(messages: read, bytes: readBytes)
+        raw.close()
+        print(rawFigures.line("raw librdkafka read"))
+
+        // 3. End to end: the engine until caught up.
+        var options = EngineOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: "\(prefix)-e2e", topics: topics, properties: consumerProps), profile: .shop)
+        options.stopWhenCaughtUp = true
+        options.snapshotIntervalMs = 1000
+        let engine = try Engine(options: options)
+        let e0 = Measure.start()
+        try engine.runHere()
+        let snapshot = engine.snapshots.value
+        let e2e = e0.stop(messages: Int(snapshot?.result.messages ?? 0), bytes: corpus.bytes)
+        print(e2e.line("end to end (engine)"))
+        if let s = snapshot, !cut { print("  result equals ground truth: \(s.result == truth ? "yes" : "NO")") }
+        print(String(format: "  end to end / raw read rate: %.0f%%", 100 * e2e.eventsPerSecond / max(1, rawFigures.eventsPerSecond)))
+    }
+}
+
+/// All generated messages in one arena, as they would sit in fetch buffers.
+struct Corpus {
+    struct Entry { var topic: Int32; var partition: Int32; var offset: Int64; var key: Range<Int>; var value: Range<Int>? }
+    var arena: [UInt8] = []
+    var entries: [Entry] = []
+    var topics: [String] = []
+    var nextOffset: [String: Int64] = [:]
+    var bytes = 0
+    var count: Int { entries.count }
+
+    mutating func append(_ m: GeneratedMessage, partitions: Int32) {
+        var t = topics.firstIndex(of: m.topic)
+        if t == nil { topics.append(m.topic); t = topics.count - 1 }
+        let partition = KcatRecording.murmur2Partition(key: m.key, partitions: partitions)
+        let pk = "\(m.topic)/\(partition)"
+        let offset = nextOffset[pk, default: 0]
+        nextOffset[pk] = offset + 1
+        let k = arena.count..<(arena.count + m.key.count)
+        arena.append(contentsOf: m.key)
+        var v: Range<Int>? = nil
+        if let value = m.value { v = arena.count..<(arena.count + value.count); arena.append(contentsOf: value) }
+        bytes += m.key.count + (m.value?.count ?? 0)
+        entries.append(Entry(topic: Int32(t!), partition: partition, offset: offset, key: k, value: v))
+    }
+
+    func feed(_ core: EngineCore) {
+        let slots = topics.map { core.decoder.slot(forTopic: $0) }
+        arena.withUnsafeBytes { all in
+            for e in entries {
+                let key = UnsafeRawBufferPointer(rebasing: all[e.key])
+                let value = e.value.map { UnsafeRawBufferPointer(rebasing: all[$0]) }
+                core.ingest(slot: slots[Int(e.topic)], partition: e.partition, offset: e.offset, timestampMs: 0, key: key, value: value)
+            }
+        }
+    }
+
+    func produce(to producer: KafkaProducer, prefix: String) throws {
+        let names = topics.map { $0.replacingOccurrences(of: "shop.", with: "\(prefix).") }
+        try arena.withUnsafeBytes { all in
+            for e in entries {
+                try producer.produce(topic: names[Int(e.topic)], partition: e.partition,
+                                     key: UnsafeRawBufferPointer(rebasing: all[e.key]),
+                                     value: e.value.map { UnsafeRawBufferPointer(rebasing: all[$0]) })
+            }
+        }
+    }
+}
+
+/// Wall time, CPU time (user+system, whole process) and peak RSS around a run.
+struct Measure {
+    let wall: Date
+    let cpu: Double
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func peakRSSMB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    static func start() -> Measure { Measure(wall: Date(), cpu: cpuSeconds()) }
+    var elapsed: Double { Date().timeIntervalSince(wall) }
+
+    struct Figures {
+        var messages: Int, bytes: Int, seconds: Double, cpu: Double, peakRSSMB: Double
+        var eventsPerSecond: Double { Double(messages) / max(seconds, 1e-9) }
+        var megabytesPerSecond: Double { Double(bytes) / 1e6 / max(seconds, 1e-9) }
+        func line(_ label: String) -> String {
+            String(format: "%@: %d msgs in %.2f s = %.0f events/s, %.0f MB/s, CPU %.2f s, peak RSS %.0f MB",
+                   label, messages, seconds, eventsPerSecond, megabytesPerSecond, cpu, peakRSSMB)
+        }
+    }
+
+    func stop(messages: Int, bytes: Int) -> Figures {
+        Figures(messages: messages, bytes: bytes, seconds: elapsed, cpu: Measure.cpuSeconds() - cpu, peakRSSMB: Measure.peakRSSMB())
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Metrics
+import Pipeline
+
+/// `--profile`: a TOML file, or the name of a built-in profile.
+struct ProfileOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "KPI profile: a TOML file (see profiles/shop.toml) or a built-in name: shop (default), samples.",
+        valueName: "file|name"))
+    var profile: String = "shop"
+
+    func load() throws -> KPIProfile {
+        switch profile {
+        case "shop": return .shop
+        case "samples": return .samples
+        default:
+            guard FileManager.default.fileExists(atPath: profile) else {
+                throw ValidationError("profile '\(profile)' is neither a file nor a built-in profile (shop, samples)")
+            }
+            let text = try String(contentsOfFile: profile, encoding: .utf8)
+            return try KPIProfile(tomlText: text, file: profile)
+        }
+    }
+}
+
+/// `-X key=value` librdkafka properties, as in kcat.
+struct KafkaPropertyOptions: ParsableArguments {
+    @Option(name: .customShort("X"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
+        "librdkafka property passed through as is, e.g. -X security.protocol=SASL_SSL -X session.timeout.ms=6000. Repeatable.",
+        valueName: "key=value"))
+    var properties: [String] = []
+
+    func dictionary() throws -> [String: String] {
+        var out: [String: String] = [:]
+        for p in properties {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                throw ValidationError("-X expects key=value, got '\(p)'")
+            }
+            out[String(p[..<eq])] = String(p[p.index(after: eq)...])
+        }
+        return out
+    }
+}
+
+/// Writes to stderr without going through buffered stdout (and never while curses owns the screen).
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// One line summarising a snapshot, for headless runs without --json.
+func summaryLine(_ s: KPISnapshot) -> String {
+    let t = s.result.totals
+    let current = s.window(containing: s.maxCommitTimeMs)
+    let freshness = s.maxCommitTimeMs > 0 ? TimeText.duration(ms: max(0, s.takenAtMs - s.maxCommitTimeMs)) : "-"
+    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")"
+        + "  total tx \(t.txCount) rev \(t.revenue.formatted())  lag \(s.totalLag)  fresh \(freshness)"
+        + "  malformed \(s.result.malformed) dropped \(s.result.dropped)  kafka \(s.kafka.state.rawValue)"
+}
+
+/// Stops a blocking run on SIGINT/SIGTERM in headless mode.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    private var sources: [DispatchSourceSignal] = []
+
+    init(onInterrupt: @escaping @Sendable () -> Void = {}) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                self?.lock.withLock { self?.raised = true }
+                onInterrupt()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var isRaised: Bool { lock.withLock { raised } }
+
+    deinit { for s in sources { s.cancel() } }
+}

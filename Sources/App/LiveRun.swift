@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Metrics
+import Pipeline
+
+/// Output and integration options shared by `watch` and `demo`.
+struct LiveOptions: ParsableArguments {
+    @Flag(help: "No dashboard: print a summary line (or, with --json, one result object) per snapshot.")
+    var headless = false
+
+    @Flag(help: "With --headless: print one JSON result object per line at each snapshot.")
+    var json = false
+
+    @Option(help: "With --headless: milliseconds between printed snapshots.")
+    var interval: Int = 1000
+
+    @Option(help: "Dashboard theme: dark, light, high-contrast, mono, or a theme file.")
+    var theme: String = "dark"
+
+    @Option(help: "Write logs to this file (nothing is printed while the dashboard owns the terminal).")
+    var log: String?
+
+    @Option(help: "Mirror the KPIs to Redis, e.g. redis://:password@127.0.0.1:6379/0 (toggle with m).")
+    var redis: String?
+
+    @Option(help: "Redis key prefix (default cdctop:<pipeline>).")
+    var redisPrefix: String?
+
+    @Option(help: "Name of this pipeline in Redis keys and warehouse rows.")
+    var pipeline: String = "default"
+
+    @Option(help: "PostgreSQL warehouse URL: closed windows are written there and History reads it.")
+    var warehouse: String?
+
+    @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it.")
+    var source: String?
+
+    func validate() throws {
+        if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
+        if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
+    }
+}
+
+/// Redis mirror, warehouse sink, history and reconciliation: whatever the options turn on.
+final class Integrations: @unchecked Sendable {
+    let mirror: RedisMirror?
+    let sink: WarehouseSink?
+    let history: HistoryLoader?
+    let reconciler: Reconciler?
+
+    init(options: LiveOptions, profile: KPIProfile) throws {
+        if let url = options.redis {
+            let parsed = try RedisURL(parsing: url)
+            mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(options.pipeline)",
+                                 pipelineName: options.pipeline, profileName: profile.name)
+        } else { mirror = nil }
+        if let url = options.warehouse {
+            sink = WarehouseSink(url: url, pipeline: options.pipeline)
+            history = HistoryLoader(url: url, pipeline: options.pipeline)
+        } else { sink = nil; history = nil }
+        if let url = options.source {
+            reconciler = Reconciler(sourceURL: url, saleTable: profile.sale.table, amountColumn: profile.sale.amount)
+        } else { reconciler = nil }
+    }
+
+    func start() {
+        mirror?.start(); sink?.start(); history?.start(); reconciler?.start()
+    }
+
+    func offer(_ s: KPISnapshot) {
+        mirror?.offer(s); sink?.offer(s); reconciler?.offer(s)
+    }
+
+    func stop() {
+        mirror?.stop(); sink?.stop(); history?.stop(); reconciler?.stop()
+    }
+}
+
+/// Runs a started engine until quit: the dashboard, or headless output.
+func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
+             seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil) throws {
+    if options.headless {
+        let interrupted = InterruptFlag()
+        let deadline = seconds.map { Date().addingTimeInterval(TimeInterval($0)) }
+        var lastPrinted: UInt64 = 0
+        var nextPrint = Date()
+        while true {
+            let done = interrupted.isRaised || (deadline.map { Date() >= $0 } ?? false) || engine.error != nil
+            let (snap, _) = engine.snapshots.versioned
+            if let s = snap, (Date() >= nextPrint || done), s.sequence != lastPrinted {
+                lastPrinted = s.sequence
+                nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
+                print(options.json ? s.result.json() : summaryLine(s))
+                fflush(nil)
+                if let stopWhen, stopWhen(s) { break }
+            }
+            if done { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        if let e = engine.error { throw e }
+        return
+    }
+    let integ = integrations
+    var sources = DashboardSources(snapshot: { engine.snapshots.value })
+    sources.title = title
+    if let mirror = integ.mirror {
+        sources.redisStatus = { mirror.status }
+        sources.toggleRedis = { mirror.togglePaused() }
+    }
+    if let sink = integ.sink { sources.warehouseStatus = { sink.status } }
+    if let history = integ.history {
+        sources.history = { history.history }
+        sources.reloadHistory = { history.reload() }
+    }
+    if let reconciler = integ.reconciler { sources.reconciliation = { reconciler.reconciliation } }
+    let profileScale = engine.options.profile.defaultDecimalScale
+    sources.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: profileScale) }
+    try Dashboard.run(sources: sources, options: DashboardOptions(themeName: options.theme, logPath: options.log))
+}

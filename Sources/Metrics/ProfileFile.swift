@@ -1,0 +1,153 @@
+/// A problem in a configuration file, with where it is and what to do.
+public struct ConfigFileError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public init(file: String, line: Int, message: String) { self.file = file; self.line = line; self.message = message }
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}
+
+/// The small TOML subset cdctop's files use: `[section]` headers, `key = "string"`, integers,
+/// booleans, and `#` comments. Enough for profiles and themes, with errors that name the line.
+public struct SimpleTOML: Sendable {
+    public struct Entry: Sendable { public var value: Value; public var line: Int }
+    public enum Value: Sendable, Hashable {
+        case string(String), integer(Int64), bool(Bool)
+    }
+    /// `section → key → entry`; keys before any header are in section "".
+    public private(set) var sections: [String: [String: Entry]] = [:]
+    public private(set) var sectionLines: [String: Int] = [:]
+
+    public init(text: String, file: String) throws {
+        var section = ""
+        sections[""] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let line = SimpleTOML.stripComment(rawLine).trimmingSpaces
+            if line.isEmpty { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else {
+                    throw ConfigFileError(file: file, line: lineNumber, message: "malformed section header '\(line)'")
+                }
+                section = String(line.dropFirst().dropLast()).trimmingSpaces
+                if sections[section] != nil {
+                    throw ConfigFileError(file: file, line: lineNumber, message: "section [\(section)] appears twice")
+                }
+                sections[section] = [:]
+                sectionLines[section] = lineNumber
+                continue
+            }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigFileError(file: file, line: lineNumber, message: "expected 'key = value', found '\(line)'")
+            }
+            let key = String(line[..<eq]).trimmingSpaces
+            let valueText = String(line[line.index(after: eq)...]).trimmingSpaces
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw ConfigFileError(file: file, line: lineNumber, message: "invalid key '\(key)'")
+            }
+            let value: Value
+            if valueText.hasPrefix("\"") {
+                guard valueText.count >= 2, valueText.hasSuffix("\"") else {
+                    throw ConfigFileError(file: file, line: lineNumber, message: "unterminated string for '\(key)'")
+                }
+                value = .string(String(valueText.dropFirst().dropLast()))
+            } else if valueText == "true" || valueText == "false" {
+                value = .bool(valueText == "true")
+            } else if let i = Int64(valueText.replacingUnderscores) {
+                value = .integer(i)
+            } else {
+                throw ConfigFileError(file: file, line: lineNumber,
+                                      message: "value of '\(key)' must be a quoted string, an integer or true/false, found '\(valueText)'")
+            }
+            if sections[section]![key] != nil {
+                throw ConfigFileError(file: file, line: lineNumber, message: "'\(key)' is set twice")
+            }
+            sections[section]![key] = Entry(value: value, line: lineNumber)
+        }
+    }
+
+    static func stripComment(_ line: Substring) -> Substring {
+        var inString = false
+        for i in line.indices {
+            let c = line[i]
+            if c == "\"" { inString.toggle() }
+            if c == "#" && !inString { return line[..<i] }
+        }
+        return line
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+    var replacingUnderscores: String { String(self.filter { $0 != "_" }) }
+}
+
+extension KPIProfile {
+    /// Reads a profile file (see `profiles/shop.toml` for every key). Unknown sections or keys are
+    /// errors, so a typo never silently falls back to a default.
+    public init(tomlText text: String, file: String) throws {
+        let toml = try SimpleTOML(text: text, file: file)
+        let allowed: [String: Set<String>] = [
+            "": ["name", "default_decimal_scale", "uncategorized"],
+            "sale": ["table", "key", "amount"],
+            "line_item": ["table", "key", "quantity", "unit_price", "product_key"],
+            "dimension": ["table", "key", "category"],
+            "windows": ["size_seconds", "allowed_lateness_seconds", "retention_hours"],
+        ]
+        for (section, entries) in toml.sections {
+            guard let keys = allowed[section] else {
+                throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0,
+                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows]")
+            }
+            for (key, entry) in entries where !keys.contains(key) {
+                throw ConfigFileError(file: file, line: entry.line,
+                                      message: "unknown key '\(key)' in [\(section)]; expected one of \(keys.sorted().joined(separator: ", "))")
+            }
+        }
+        func string(_ section: String, _ key: String, default def: String? = nil) throws -> String {
+            guard let e = toml.sections[section]?[key] else {
+                if let def { return def }
+                throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0, message: "[\(section)] needs '\(key)'")
+            }
+            guard case .string(let s) = e.value, !s.isEmpty else {
+                throw ConfigFileError(file: file, line: e.line, message: "'\(key)' must be a non-empty quoted string")
+            }
+            return s
+        }
+        func integer(_ section: String, _ key: String, default def: Int64) throws -> Int64 {
+            guard let e = toml.sections[section]?[key] else { return def }
+            guard case .integer(let i) = e.value, i >= 0 else {
+                throw ConfigFileError(file: file, line: e.line, message: "'\(key)' must be a non-negative integer")
+            }
+            return i
+        }
+        guard toml.sections["sale"] != nil else {
+            throw ConfigFileError(file: file, line: 0, message: "a profile needs a [sale] section (table, key, amount)")
+        }
+        let sale = SaleTable(table: try string("sale", "table"), key: try string("sale", "key"), amount: try string("sale", "amount"))
+        var line: LineItemTable? = nil
+        if toml.sections["line_item"] != nil {
+            line = LineItemTable(table: try string("line_item", "table"), key: try string("line_item", "key"),
+                                 quantity: try string("line_item", "quantity"), unitPrice: try string("line_item", "unit_price"),
+                                 productKey: try string("line_item", "product_key"))
+        }
+        var dimension: DimensionTable? = nil
+        if toml.sections["dimension"] != nil {
+            dimension = DimensionTable(table: try string("dimension", "table"), key: try string("dimension", "key"),
+                                       category: try string("dimension", "category"))
+        }
+        let size = try integer("windows", "size_seconds", default: 30)
+        guard size > 0 else { throw ConfigFileError(file: file, line: toml.sections["windows"]?["size_seconds"]?.line ?? 0, message: "size_seconds must be positive") }
+        self.init(name: try string("", "name", default: "custom"), sale: sale, lineItem: line, dimension: dimension,
+                  defaultDecimalScale: Int(try integer("", "default_decimal_scale", default: 2)),
+                  windowMs: size * 1000,
+                  allowedLatenessMs: try integer("windows", "allowed_lateness_seconds", default: 10) * 1000,
+                  retentionMs: try integer("windows", "retention_hours", default: 24) * 3_600_000,
+                  uncategorized: try string("", "uncategorized", default: "uncategorized"))
+    }
+}

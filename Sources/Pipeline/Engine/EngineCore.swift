@@ -1,0 +1,141 @@
+import Metrics
+
+/// Decoder + aggregator + counters: everything between Kafka bytes and a `KPISnapshot`, with no
+/// threads and no I/O. `watch`, `demo`, `replay` and the benchmark all feed messages through one.
+public final class EngineCore {
+    public let profile: KPIProfile
+    public let decoder: DebeziumDecoder
+    public private(set) var aggregator: WindowedAggregator
+
+    public private(set) var messages: Int64 = 0
+    public private(set) var malformed: Int64 = 0
+    public private(set) var tombstones: Int64 = 0
+    public private(set) var heartbeats: Int64 = 0
+    public private(set) var ignored: Int64 = 0
+    public private(set) var bytes: Int64 = 0
+    public private(set) var lastHeartbeatMs: Int64 = 0
+    public private(set) var recentMalformed: [MalformedRecord] = []
+    public private(set) var recentChanges: [String: [RecentChange]] = [:]
+    /// Commit time of the last event per topic-partition key (see `partitionKey`).
+    public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
+
+    /// Keep raw copies of recent changes for the Tables drill-down (dashboard only).
+    public var captureRecentChanges = false
+    /// Captures left until the next `resetCaptureBudget()`: bounds copying under load.
+    private var captureBudget = 64
+    public static let recentChangesPerTable = 64
+    public static let recentMalformedKept = 50
+
+    public init(profile: KPIProfile) {
+        self.profile = profile
+        self.decoder = DebeziumDecoder(profile: profile)
+        self.aggregator = WindowedAggregator(profile: profile)
+    }
+
+    /// A stable number for a topic-partition, for redelivery detection and lag bookkeeping.
+    @inline(__always) public static func partitionKey(slot: Int, partition: Int32) -> Int64 {
+        Int64(slot) << 32 | Int64(UInt32(bitPattern: partition))
+    }
+
+    /// Decodes and applies one message. `slot` comes from `decoder.slot(forTopic:)`.
+    /// `key` is only read when a recent change is captured.
+    public func ingest(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        messages += 1
+        bytes += Int64(value?.count ?? 0) + Int64(key?.count ?? 0)
+        let pk = EngineCore.partitionKey(slot: slot, partition: partition)
+        switch decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs) {
+        case .event(let event):
+            aggregator.apply(event, partitionKey: pk, offset: offset)
+            lastCommitTimeByPartition[pk] = event.commitTimeMs
+            if captureRecentChanges && captureBudget > 0 {
+                captureBudget -= 1
+                capture(event: event, slot: slot, partition: partition, offset: offset, key: key, value: value)
+            }
+        case .tombstone(let table):
+            tombstones += 1
+            aggregator.noteTombstone(table: table)
+        case .heartbeat(let ts):
+            heartbeats += 1
+            lastHeartbeatMs = max(lastHeartbeatMs, ts)
+        case .ignored:
+            ignored += 1
+        case .malformed(let table, let reason):
+            malformed += 1
+            aggregator.noteMalformed(table: table)
+            let record = MalformedRecord(position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
+                                         reason: reason)
+            if recentMalformed.count >= EngineCore.recentMalformedKept { recentMalformed.removeFirst() }
+            recentMalformed.append(record)
+        }
+    }
+
+    /// Convenience for byte arrays (tests, recordings).
+    public func ingest(topic: String, partition: Int32, offset: Int64, timestampMs: Int64 = 0, key: [UInt8]?, value: [UInt8]?) {
+        let slot = decoder.slot(forTopic: topic)
+        func withOptional<R>(_ a: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+            guard let a else { return body(nil) }
+            return a.withUnsafeBytes { body($0) }
+        }
+        withOptional(key) { k in
+            withOptional(value) { v in
+                ingest(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: k, value: v)
+            }
+        }
+    }
+
+    public func resetCaptureBudget(_ budget: Int = 64) { captureBudget = budget }
+
+    private func capture(event: ChangeEvent, slot: Int, partition: Int32, offset: Int64,
+                         key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        let keyText = (event.after?.key ?? event.before?.key)?.description ?? key.map(EngineCore.describeKey) ?? "?"
+        let change = RecentChange(position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
+                                  op: event.op, key: keyText, commitTimeMs: event.commitTimeMs,
+                                  value: value.map { Array($0) })
+        var ring = recentChanges[event.table, default: []]
+        if ring.count >= EngineCore.recentChangesPerTable { ring.removeFirst(ring.count - EngineCore.recentChangesPerTable + 1) }
+        ring.append(change)
+        recentChanges[event.table] = ring
+    }
+
+    /// `{"payload":{"id":101}}` or `{"id":101}` → `101` (several columns → `a=1,b=2`).
+    static func describeKey(_ key: UnsafeRawBufferPointer) -> String {
+        guard let json = JSONValue.parse(key) else { return String(decoding: key, as: UTF8.self) }
+        let payload = json["payload"] ?? json
+        guard case .object(let members) = payload else { return String(decoding: key, as: UTF8.self) }
+        let values = members.map { m -> String in
+            switch m.value {
+            case .number(let n): return n
+            case .string(let s): return s
+            default: return "…"
+            }
+        }
+        return values.count == 1 ? values[0] : zip(members, values).map { "\($0.key)=\($1)" }.joined(separator: ",")
+    }
+
+    public var result: KPIResult { aggregator.result(messages: messages, malformed: malformed) }
+
+    /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
+    public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
+        var s = KPISnapshot(result: result)
+        s.sequence = sequence
+        s.takenAtMs = takenAtMs
+        s.profileName = profile.name
+        s.finalWindowStarts = Set(s.result.windows.map(\.windowStartMs).filter { aggregator.isFinal(windowStart: $0) })
+        s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
+        s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs
+        s.lateCorrections = aggregator.lateCorrections
+        s.tombstones = tombstones
+        let parked = aggregator.parked
+        s.parkedLineItems = parked.lineItems
+        s.parkedRevenue = parked.amount
+        s.tables = aggregator.tables.sorted { $0.table < $1.table }
+        s.recentMalformed = recentMalformed
+        s.recentChanges = recentChanges
+        return s
+    }
+}
+
+extension DebeziumDecoder {
+    public func topic(ofSlot slot: Int) -> String { topicName(slot) }
+}

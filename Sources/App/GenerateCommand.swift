@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Metrics
+import Pipeline
+
+/// `cdctop generate`: the synthetic shop workload, into Kafka or into a kcat -J recording.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Produce a synthetic Debezium shop workload (exact ground truth included).",
+        discussion: """
+            Writes what Debezium 3.6 (PostgreSQL, JsonConverter with schemas, precise decimals) would \
+            publish for a small shop database: a snapshot of customers, products and existing orders, \
+            then new orders, status updates, partial refunds, cancellations (with tombstones) and \
+            price changes, on the topics <prefix>.public.{customer,product,transaction,transactiondetail}.
+
+            It stops at the end of a database transaction, so --count may be exceeded by a few \
+            messages; --print-truth then prints the exact KPIs of everything written, in the same \
+            JSON form as `cdctop --json`.
+
+            Examples:
+              cdctop generate --brokers 127.0.0.1:9092 --rate 500
+              cdctop generate --output shop.jsonl --max --count 200000 --print-truth > truth.json
+            """)
+
+    @Option(help: ArgumentHelp("Kafka bootstrap servers to produce to.", valueName: "host:port,…"))
+    var brokers: String?
+
+    @Option(help: ArgumentHelp("Write a kcat -C -J recording to this file instead of producing.", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Messages per second, with wall-clock commit times (live mode).", valueName: "n"))
+    var rate: Double?
+
+    @Flag(name: .customLong("max"), help: "As fast as possible, with a simulated clock (default when --rate is not given).")
+    var flatOut = false
+
+    @Option(help: ArgumentHelp("Stop after this many messages (default: forever with --rate, 100000 otherwise).", valueName: "n"))
+    var count: Int64?
+
+    @Option(help: "Seed of the workload: the same seed gives the same events.")
+    var seed: UInt64 = 42
+
+    @Option(help: ArgumentHelp("Debezium topic.prefix.", valueName: "prefix"))
+    var prefix = "shop"
+
+    @Option(help: ArgumentHelp("Partitions per topic in the --output recording (keys are placed with Java's murmur2).", valueName: "n"))
+    var partitions: Int32 = 3
+
+    @Option(name: .customLong("malformed-every"), help: ArgumentHelp("Make every Nth message garbage bytes (0: never).", valueName: "n"))
+    var malformedEvery = 0
+
+    @Option(name: .customLong("start-ms"), help: ArgumentHelp(
+        "Commit time of the first event in epoch ms with --max (default: now). Fix it for byte-identical recordings.", valueName: "ms"))
+    var startMs: Int64?
+
+    @Flag(name: .customLong("print-truth"), help: "Print the exact KPIs of everything generated on stdout at the end.")
+    var printTruth = false
+
+    @OptionGroup var kafka: KafkaPropertyOptions
+
+    func validate() throws {
+        if (brokers == nil) == (output == nil) { throw ValidationError("give exactly one of --brokers or --output") }
+        if let rate, !(rate > 0 && rate <= 10_000_000) { throw ValidationError("--rate must be between 1 and 10000000 messages per second") }
+        if rate != nil && flatOut { throw ValidationError("--rate and --max exclude each other") }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if partitions < 1 { throw ValidationError("--partitions must be at least 1") }
+        if malformedEvery < 0 || malformedEvery == 1 {
+            throw ValidationError("--malformed-every must be 0 (never) or at least 2")
+        }
+        if output != nil && !kafka.properties.isEmpty { throw ValidationError("-X properties only apply with --brokers") }
+        _ = try kafka.dictionary()
+    }
+
+    func run() throws {
+        let live = rate != nil
+        let limit = count ?? (live ? Int64.max : 100_000)
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let workload = ShopWorkload(config: ShopWorkloadConfig(
+            seed: seed, topicPrefix: prefix, startTimeMs: startMs ?? nowMs,
+            useWallClock: live, malformedEvery: malformedEvery))
+
+        let sink: any GeneratedMessageSink
+        if let brokers {
+            sink = try ProducerSink(producer: KafkaProducer(brokers: brokers, properties: kafka.dictionary()))
+        } else {
+            sink = try RecordingSink(writer: KcatRecordingWriter(path: output!, partitions: partitions))
+        }
+
+        let interrupt = InterruptFlag()
+        let started = Date()
+        var lastProgress = started
+        var batch: [GeneratedMessage] = []
+        batch.reserveCapacity(32)
+        var sent: Int64 = 0
+        while sent < limit && !interrupt.isRaised {
+            if let rate {
+                // Pace in small steps so the stream is smooth and Ctrl-C is noticed quickly.
+                let due = Int64(Date().timeIntervalSince(started) * rate)
+                if sent >= due { Thread.sleep(forTimeInterval: 0.002); continue }
+            }
+            batch.removeAll(keepingCapacity: true)
+            workload.next(into: &batch)
+            for message in batch { try sink.write(message) }
+            sent += Int64(batch.count)
+            let now = Date()
+            if now.timeIntervalSince(lastProgress) >= 1 {
+                lastProgress = now
+                let perSecond = Double(sent) / max(now.timeIntervalSince(started), 0.001)
+                printError("generated \(sent) messages (\(Int(perSecond)) msg/s)")
+            }
+        }
+        try sink.finish()
+        let seconds = max(Date().timeIntervalSince(started), 0.001)
+        printError("generated \(sent) messages in \(String(format: "%.2f", seconds)) s"
+            + (interrupt.isRaised ? " (interrupted)" : "") + (output.map { " into \($0)" } ?? " to \(brokers!)"))
+        if printTruth { print(workload.groundTruth.json()) }
+    }
+}
+
+/// Where `generate` puts messages.
+private protocol GeneratedMessageSink {
+    func write(_ message: GeneratedMessage) throws
+    func finish() throws
+}
+
+private struct ProducerSink: GeneratedMessageSink {
+    let producer: KafkaProducer
+    func write(_ message: GeneratedMessage) throws {
+        try producer.produce(topic: message.topic, key: message.key, value: message.value)
+    }
+    func finish() throws { try producer.flush(timeoutMs: 30_000) }
+}
+
+private struct RecordingSink: GeneratedMessageSink {
+    let writer: KcatRecordingWriter
+    func write(_ message: GeneratedMessage) throws { try writer.write(message) }
+    func finish() throws { try writer.flush() }
+}

@@ -23,6 +23,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Brokers for the raw and end-to-end runs (e.g. a Tansu broker); memory only when absent.")
     var brokers: String?
 
+    @Option(help: "Repeat the memory run this many times and report the fastest (CPU-bound figure).")
+    var repeats: Int = 3
+
     @Option(help: "Partitions per topic for the broker runs.")
     var partitions: Int32 = 4
 
@@ -35,25 +38,32 @@ struct BenchCommand: ParsableCommand {
                                                                snapshotTransactions: 1000, commitsPerSecond: 500))
         var corpus = Corpus()
         var batch: [GeneratedMessage] = []
+        // Whole database transactions only, so the ground truth covers exactly what is kept.
         while corpus.count < messages {
             batch.removeAll(keepingCapacity: true)
             workload.next(into: &batch)
-            for m in batch.prefix(messages - corpus.count) { corpus.append(m, partitions: partitions) }
+            for m in batch { corpus.append(m, partitions: partitions) }
         }
-        // The ground truth must cover exactly the messages kept: regenerate with the same seed if cut.
         let truth = workload.groundTruth
         let cut = truth.messages != Int64(corpus.count)
-        print(String(format: "generated %d messages, %.1f MB (avg %d B/message) in %.1f s%@",
+        print(String(format: "generated %d messages, %.1f MB (avg %d B/message) in %.1f s",
                      corpus.count, Double(corpus.bytes) / 1e6, corpus.bytes / max(1, corpus.count),
-                     Date().timeIntervalSince(t0), cut ? " (last DB transaction cut: ground truth not compared)" : ""))
+                     Date().timeIntervalSince(t0)))
 
-        // 1. Decode + aggregate from memory.
-        let core = EngineCore(profile: .shop)
-        let m0 = Measure.start()
-        corpus.feed(core)
-        let memory = m0.stop(messages: corpus.count, bytes: corpus.bytes)
-        print(memory.line("memory (decode+aggregate)"))
-        if !cut { print("  result equals ground truth: \(core.result == truth ? "yes" : "NO")") }
+        // 1. Decode + aggregate from memory, on this thread only.
+        var best: Measure.Figures? = nil
+        for run in 1...max(1, repeats) {
+            let core = EngineCore(profile: .shop)
+            let m0 = Measure.start()
+            corpus.feed(core)
+            let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
+            if best == nil || figures.cpu < best!.cpu { best = figures }
+            if run == 1 && !cut { print("  result equals ground truth: \(core.result == truth ? "yes" : "NO")") }
+        }
+        let memory = best!
+        print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
+        print(String(format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
+                     Double(memory.messages) / memory.cpu))
 
         guard let brokers else {
             print("(pass --brokers HOST:PORT for the raw librdkafka and end-to-end figures)")

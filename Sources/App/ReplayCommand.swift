@@ -26,21 +26,20 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let core = EngineCore(profile: try profileOptions.load())
         for file in files {
-            let text: String
+            let data: Data
             if file == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                data = FileHandle.standardInput.readDataToEndOfFile()
             } else {
-                guard let data = FileManager.default.contents(atPath: file) else {
+                guard let d = FileManager.default.contents(atPath: file) else {
                     throw ValidationError("cannot read '\(file)': no such file or permission denied")
                 }
-                text = String(decoding: data, as: UTF8.self)
+                data = d
             }
-            var lineNumber = 0
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                lineNumber += 1
-                guard let m = try RecordingReader.parse(line: line, file: file, lineNumber: lineNumber) else { continue }
-                core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
-                            key: m.key, value: m.value)
+            try data.withUnsafeBytes { bytes in
+                try RecordingReader.forEachMessage(in: bytes, file: file) { m in
+                    core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
+                                key: m.key, value: m.value)
+                }
             }
         }
         let result = core.result

@@ -65,6 +65,7 @@ public struct WindowedAggregator: Sendable {
     private var tableIndex: [String: Int] = [:]
     public private(set) var tables: [TableStats] = []
     private var lastOffsets: [Int64: Int64] = [:]
+    private var lastStatsIndex = -1
 
     public init(profile: KPIProfile) { self.profile = profile }
 
@@ -116,7 +117,9 @@ public struct WindowedAggregator: Sendable {
     }
 
     private mutating func stats(for table: String, role: TableRole) -> Int {
-        if let i = tableIndex[table] { return i }
+        // Events of one topic share one String: comparing with the last table is cheaper than hashing.
+        if lastStatsIndex >= 0 && tables[lastStatsIndex].table == table { return lastStatsIndex }
+        if let i = tableIndex[table] { lastStatsIndex = i; return i }
         tables.append(TableStats(table: table, role: role))
         tableIndex[table] = tables.count - 1
         return tables.count - 1

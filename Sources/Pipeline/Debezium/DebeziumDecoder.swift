@@ -28,8 +28,10 @@ public final class DebeziumDecoder {
         var role: TableRole
         var schemaBytes: [UInt8] = []
         var columns: ColumnScales
+        let isHeartbeat: Bool
         init(topic: String, table: String, role: TableRole, columns: ColumnScales) {
             self.topic = topic; self.table = table; self.role = role; self.columns = columns
+            self.isHeartbeat = topic.hasPrefix("__debezium-heartbeat")
         }
     }
 
@@ -89,7 +91,7 @@ public final class DebeziumDecoder {
         guard let value else {
             return .tombstone(table: state.table)
         }
-        if state.topic.hasPrefix("__debezium-heartbeat") {
+        if state.isHeartbeat {
             return decodeHeartbeat(value, state: state)
         }
         var scanner = JSONScanner(value)

@@ -42,7 +42,7 @@ struct JSONScanner {
 
     /// Reads a string token; returns the range of its raw content (between the quotes) and whether it
     /// contains escapes. The scanner must be at the opening quote (after whitespace).
-    mutating func readString() -> (range: Range<Int>, escaped: Bool)? {
+    @inline(__always) mutating func readString() -> (range: Range<Int>, escaped: Bool)? {
         skipWhitespace()
         guard index < count, base[index] == UInt8(ascii: "\"") else { return nil }
         let start = index + 1
@@ -62,7 +62,7 @@ struct JSONScanner {
     }
 
     /// Reads a number token's raw range (validated loosely: sign, digits, fraction, exponent).
-    mutating func readNumber() -> Range<Int>? {
+    @inline(__always) mutating func readNumber() -> Range<Int>? {
         skipWhitespace()
         let start = index
         var i = index
@@ -81,7 +81,7 @@ struct JSONScanner {
     }
 
     /// Matches a literal such as `null`, `true`, `false`.
-    mutating func consumeLiteral(_ literal: StaticString) -> Bool {
+    @inline(__always) mutating func consumeLiteral(_ literal: StaticString) -> Bool {
         skipWhitespace()
         let n = literal.utf8CodeUnitCount
         guard index + n <= count else { return false }
@@ -173,6 +173,11 @@ struct JSONScanner {
 
     /// Decodes JSON string escapes (`\n`, `\"`, `\u00e9`, surrogate pairs).
     static func unescape(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        unescapeBytes(bytes).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Decodes JSON string escapes into UTF-8 bytes.
+    static func unescapeBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0
@@ -217,11 +222,11 @@ struct JSONScanner {
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
                 guard let u = Unicode.Scalar(scalar) else { return nil }
-                out.append(contentsOf: Array(String(Character(u)).utf8))
+                UTF8.encode(u) { out.append($0) }
             default: return nil
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }
 

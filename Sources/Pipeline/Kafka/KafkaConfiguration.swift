@@ -1,0 +1,111 @@
+import Foundation
+import CRdKafka
+
+/// What the consumer connects to and subscribes; `properties` are `-X key=value` pass-through.
+public struct KafkaConsumerConfig: Sendable {
+    public var brokers: String
+    public var groupID: String
+    /// Topic names; a name starting with "^" is a regex subscription (librdkafka matches it).
+    public var topics: [String]
+    /// Applied last, so they override cdctop's defaults.
+    public var properties: [String: String]
+
+    public init(brokers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.groupID = groupID
+        self.topics = topics
+        self.properties = properties
+    }
+
+    /// The consumer's defaults: offsets are stored only after the caller applied the events
+    /// (`storeOffsets`), then committed by librdkafka's auto-commit timer and on close.
+    var librdkafkaProperties: [(String, String)] {
+        var list: [(String, String)] = [
+            ("bootstrap.servers", brokers),
+            ("group.id", groupID),
+            ("enable.auto.commit", "true"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "true"),
+            ("statistics.interval.ms", "0"),
+            // Regex subscriptions find new Debezium topics at this pace (librdkafka's default is 5 minutes).
+            ("topic.metadata.refresh.interval.ms", "10000"),
+        ]
+        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return list
+    }
+}
+
+/// Owns an `rd_kafka_conf_t` until `rd_kafka_new` takes it over.
+final class KafkaConfigurationHandle {
+    private(set) var pointer: OpaquePointer?
+
+    init(_ properties: [(String, String)]) throws {
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(code: KafkaError.configurationCode, message: "rd_kafka_conf_new failed: out of memory")
+        }
+        pointer = conf
+        for (key, value) in properties {
+            try set(key, value)
+        }
+    }
+
+    func set(_ key: String, _ value: String) throws {
+        guard let pointer else { return }
+        var errorText = [CChar](repeating: 0, count: 512)
+        let result = errorText.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_conf_set(pointer, key, value, buffer.baseAddress, buffer.count)
+        }
+        if result != RD_KAFKA_CONF_OK {
+            throw KafkaError.configuration(cStringBufferText(errorText), property: key, value: value)
+        }
+    }
+
+    /// Creates the client handle; on success librdkafka owns the configuration.
+    func makeClient(_ type: rd_kafka_type_t, role: String) throws -> OpaquePointer {
+        guard let conf = pointer else {
+            throw KafkaError(code: KafkaError.configurationCode, message: "Kafka configuration already used")
+        }
+        var errorText = [CChar](repeating: 0, count: 512)
+        let handle = errorText.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_new(type, conf, buffer.baseAddress, buffer.count)
+        }
+        guard let handle else {
+            throw KafkaError(code: KafkaError.configurationCode,
+                             message: "creating the Kafka \(role): \(cStringBufferText(errorText)). Check the -X properties")
+        }
+        pointer = nil
+        return handle
+    }
+
+    deinit {
+        if let pointer { rd_kafka_conf_destroy(pointer) }
+    }
+}
+
+/// librdkafka writes its log to stderr by default, which would tear the curses screen: keep the
+/// latest warning instead, and echo to stderr only when the user asked for `-X debug=...`.
+let kafkaLogToStateCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    handle, level, facility, line in
+    guard let handle, let line, let opaque = rd_kafka_opaque(handle) else { return }
+    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+    if state.echoLogToStandardError {
+        let facilityText = facility.map { String(cString: $0) } ?? "-"
+        FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
+    }
+    if level <= 4 { state.recordLog(String(cString: line)) }
+}
+
+/// Non-fatal client errors such as "all brokers down" are kept for the status bar; fatal ones are flagged.
+let kafkaErrorToStateCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+    _, code, reason, opaque in
+    guard let opaque else { return }
+    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+    let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(rawValue: code)))
+    state.recordError(text, fatal: code == RD_KAFKA_RESP_ERR__FATAL.rawValue)
+}
+
+/// The NUL-terminated text librdkafka wrote into an error buffer.
+func cStringBufferText(_ buffer: [CChar]) -> String {
+    buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}

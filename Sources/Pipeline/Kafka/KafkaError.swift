@@ -1,0 +1,97 @@
+import CRdKafka
+
+/// A librdkafka failure, carrying librdkafka's own text plus what cdctop was doing and what to try.
+public struct KafkaError: Error, CustomStringConvertible, Sendable {
+    /// The `rd_kafka_resp_err_t` raw value, or -1 for configuration errors.
+    public var code: Int32
+    /// librdkafka's own text, what cdctop was doing, and what to do about it.
+    public var message: String
+    public var isFatal: Bool
+    public var isRetriable: Bool
+
+    public init(code: Int32, message: String, isFatal: Bool = false, isRetriable: Bool = false) {
+        self.code = code
+        self.message = message
+        self.isFatal = isFatal
+        self.isRetriable = isRetriable
+    }
+
+    public var description: String { "Kafka error \(code): \(message)" }
+
+    /// The code librdkafka uses when an error was raised from a fatal error state.
+    public static let fatalCode = RD_KAFKA_RESP_ERR__FATAL.rawValue
+    public static let configurationCode: Int32 = -1
+
+    /// Builds an error from a response code, naming librdkafka's text for it.
+    static func response(_ error: rd_kafka_resp_err_t, while doing: String, hint: String? = nil,
+                         isFatal: Bool = false) -> KafkaError {
+        let text = String(cString: rd_kafka_err2str(error))
+        let retriable = isRetriableCode(error)
+        var message = "\(doing): \(text)"
+        if let hint { message += ". \(hint)" } else { message += ". \(defaultHint(for: error))" }
+        return KafkaError(code: error.rawValue, message: message,
+                          isFatal: isFatal || error == RD_KAFKA_RESP_ERR__FATAL, isRetriable: retriable)
+    }
+
+    /// Builds an error from an `rd_kafka_error_t` (incremental assign and friends) and destroys it.
+    static func consuming(_ error: OpaquePointer, while doing: String) -> KafkaError {
+        defer { rd_kafka_error_destroy(error) }
+        let code = rd_kafka_error_code(error)
+        let text = String(cString: rd_kafka_error_string(error))
+        return KafkaError(code: code.rawValue, message: "\(doing): \(text). \(defaultHint(for: code))",
+                          isFatal: rd_kafka_error_is_fatal(error) != 0,
+                          isRetriable: rd_kafka_error_is_retriable(error) != 0)
+    }
+
+    static func configuration(_ text: String, property: String, value: String) -> KafkaError {
+        KafkaError(code: configurationCode,
+                   message: "setting Kafka property \(property)=\(value): \(text). Fix or remove the -X \(property) option "
+                       + "(librdkafka's CONFIGURATION.md lists the valid properties)")
+    }
+
+    /// The fatal error a handle has raised, with librdkafka's reason.
+    static func fatal(of handle: OpaquePointer, while doing: String) -> KafkaError {
+        var reason = [CChar](repeating: 0, count: 512)
+        let code = reason.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_fatal_error(handle, buffer.baseAddress, buffer.count)
+        }
+        let text = cStringBufferText(reason)
+        return KafkaError(code: code.rawValue,
+                          message: "\(doing): fatal Kafka client error: \(text.isEmpty ? String(cString: rd_kafka_err2str(code)) : text). "
+                              + "The client cannot continue; restart cdctop (check group.instance.id or producer idempotence settings)",
+                          isFatal: true, isRetriable: false)
+    }
+
+    private static func isRetriableCode(_ error: rd_kafka_resp_err_t) -> Bool {
+        switch error {
+        case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__TIMED_OUT,
+             RD_KAFKA_RESP_ERR__QUEUE_FULL, RD_KAFKA_RESP_ERR__WAIT_COORD, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+             RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+             RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+             RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+             RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION, RD_KAFKA_RESP_ERR__RESOLVE:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func defaultHint(for error: rd_kafka_resp_err_t) -> String {
+        switch error {
+        case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__RESOLVE:
+            return "Check that the broker address (--brokers) is right and the broker is running"
+        case RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+            return "The broker did not answer in time; check it is reachable, or retry"
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC,
+             RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+            return "Check the topic name (or --topics pattern) and that the connector has created it"
+        case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+             RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+            return "Check the credentials and ACLs passed with -X"
+        case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+            return "The producer queue is full; raise queue.buffering.max.messages with -X or produce slower"
+        default:
+            return "Retry; if it persists, run with -X debug=consumer,cgrp,topic,fetch to see librdkafka's log"
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import CRdKafka
+
+/// All topics the cluster knows, with their partition counts (from a metadata request).
+public func kafkaTopicPartitions(brokers: String, properties: [String: String],
+                                 timeoutMs: Int32) throws -> [String: Int32] {
+    let state = KafkaClientState(echoLogToStandardError: properties["debug"] != nil)
+    var list: [(String, String)] = [("bootstrap.servers", brokers)]
+    // Consumer-only -X properties would only make a producer handle log warnings.
+    list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    let configuration = try KafkaConfigurationHandle(list)
+    rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
+    rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
+    rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
+    let handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "metadata client")
+    defer {
+        rd_kafka_destroy(handle)
+        withExtendedLifetime(state) {}
+    }
+    var metadata: UnsafePointer<rd_kafka_metadata>?
+    let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+    guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+        var error = KafkaError.response(result, while: "listing Kafka topics at \(brokers)")
+        if let last = state.lastError { error.message += " (last client error: \(last))" }
+        throw error
+    }
+    defer { rd_kafka_metadata_destroy(metadata) }
+    var partitions: [String: Int32] = [:]
+    for index in 0 ..< Int(metadata.pointee.topic_cnt) {
+        let topic = metadata.pointee.topics[index]
+        guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let name = topic.topic else { continue }
+        partitions[String(cString: name)] = topic.partition_cnt
+    }
+    return partitions
+}
+
+/// The topics matching `topics` (names, or regexes starting with "^" as in a subscription), with
+/// their partition counts: what a consumer subscribed to `topics` will read, for `--until-caught-up`.
+public func kafkaTopicPartitions(brokers: String, topics: [String], properties: [String: String],
+                                 timeoutMs: Int32) throws -> [String: Int32] {
+    let all = try kafkaTopicPartitions(brokers: brokers, properties: properties, timeoutMs: timeoutMs)
+    var patterns: [Regex<AnyRegexOutput>] = []
+    for topic in topics where topic.hasPrefix("^") {
+        do {
+            patterns.append(try Regex(topic))
+        } catch {
+            throw KafkaError(code: KafkaError.configurationCode,
+                             message: "topic pattern \(topic) is not a valid regex: \(error). Fix --topics")
+        }
+    }
+    let names = Set(topics.filter { !$0.hasPrefix("^") })
+    return all.filter { name, _ in
+        names.contains(name) || patterns.contains { name.firstMatch(of: $0) != nil }
+    }
+}
+
+/// The librdkafka version actually loaded (2.0.2 from Debian, or 2.16 via LD_LIBRARY_PATH), for
+/// the help screen and error reports: Tansu needs 2.16.
+public var kafkaLibraryVersion: String { String(cString: rd_kafka_version_str()) }

@@ -1,0 +1,140 @@
+import CRdKafka
+import Foundation
+
+/// A producer over librdkafka, for the synthetic workload generator and tests.
+/// Thread-safe; each call is short (librdkafka queues and sends in the background).
+public final class KafkaProducer: @unchecked Sendable {
+    private let state: KafkaClientState
+    private let lock = NSLock()
+    private var handle: OpaquePointer?
+    private var topicHandles: [String: OpaquePointer] = [:]
+    private var producedSincePoll = 0
+    private var failuresReported = 0
+
+    /// Defaults: linger.ms=5, large batches, acks=all, murmur2_random partitioner (Java's, so keys
+    /// land where Debezium's would); `properties` (-X) are applied last.
+    public init(brokers: String, properties: [String: String] = [:]) throws {
+        let state = KafkaClientState(echoLogToStandardError: properties["debug"] != nil)
+        self.state = state
+        var list: [(String, String)] = [
+            ("bootstrap.servers", brokers),
+            ("linger.ms", "5"),
+            ("batch.num.messages", "10000"),
+            ("batch.size", "1000000"),
+            ("acks", "all"),
+            ("partitioner", "murmur2_random"),
+            ("statistics.interval.ms", "0"),
+        ]
+        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let configuration = try KafkaConfigurationHandle(list)
+        rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
+        rd_kafka_conf_set_dr_msg_cb(configuration.pointer, kafkaDeliveryReportCallback)
+        rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
+        rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
+        handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "producer")
+    }
+
+    deinit {
+        for topic in topicHandles.values { rd_kafka_topic_destroy(topic) }
+        if let handle { rd_kafka_destroy(handle) }
+    }
+
+    /// Messages whose delivery failed, counted by the delivery report callback.
+    public var deliveryFailures: Int { state.deliveryFailures }
+    /// The last non-fatal client error (e.g. "all brokers are down").
+    public var lastError: String? { state.lastError }
+
+    /// Queues one message; librdkafka copies key and value. A nil value is a tombstone; a nil
+    /// partition lets the partitioner choose by key. When the local queue is full it serves
+    /// delivery reports and retries (for up to about 10 s) instead of failing.
+    public func produce(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?,
+                        value: UnsafeRawBufferPointer?) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let handle else {
+            throw KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, message: "producing to \(topic): the producer is closed")
+        }
+        let topicHandle = try self.topicHandle(topic, handle: handle)
+        // A present-but-empty buffer may have no base address; librdkafka must still see non-NULL.
+        let keyPointer = key.map { $0.baseAddress ?? UnsafeRawPointer(emptyBytes) }
+        let valuePointer = value.map { UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(emptyBytes)) }
+        var waits = 0
+        while rd_kafka_produce(topicHandle, partition ?? -1, 0x2 /* RD_KAFKA_MSG_F_COPY */,
+                               valuePointer, value?.count ?? 0, keyPointer, key?.count ?? 0, nil) != 0 {
+            let error = rd_kafka_last_error()
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL && waits < 200 {
+                waits += 1
+                rd_kafka_poll(handle, 50)
+                continue
+            }
+            if error == RD_KAFKA_RESP_ERR__FATAL {
+                throw KafkaError.fatal(of: handle, while: "producing to \(topic)")
+            }
+            throw KafkaError.response(error, while: "producing to \(topic)")
+        }
+        producedSincePoll += 1
+        if producedSincePoll >= 1000 {
+            producedSincePoll = 0
+            rd_kafka_poll(handle, 0)  // serve delivery reports now and then
+        }
+    }
+
+    /// Convenience form; a nil value is a tombstone.
+    public func produce(topic: String, key: [UInt8]?, value: [UInt8]?) throws {
+        func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+            guard let bytes else { return try body(nil) }
+            return try bytes.withUnsafeBytes { try body($0) }
+        }
+        try withOptionalBytes(key) { keyBuffer in
+            try withOptionalBytes(value) { valueBuffer in
+                try produce(topic: topic, partition: nil, key: keyBuffer, value: valueBuffer)
+            }
+        }
+    }
+
+    /// Waits until every queued message is delivered. Throws if messages remain after the timeout or
+    /// if any delivery failed since the last flush.
+    public func flush(timeoutMs: Int32) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let handle else { return }
+        let result = rd_kafka_flush(handle, timeoutMs)
+        let remaining = rd_kafka_outq_len(handle)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR || remaining > 0 {
+            let reason = state.lastError.map { " (last error: \($0))" } ?? ""
+            throw KafkaError(code: result.rawValue,
+                             message: "flushing the Kafka producer: \(remaining) messages still undelivered after \(timeoutMs) ms\(reason). "
+                                 + "Check that the broker is reachable", isRetriable: true)
+        }
+        let failures = state.deliveryFailures
+        if failures > failuresReported {
+            let newFailures = failures - failuresReported
+            failuresReported = failures
+            throw KafkaError(code: RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue,
+                             message: "\(newFailures) Kafka messages failed delivery; last: \(state.lastDeliveryError ?? "?"). "
+                                 + "Check the broker and the topic")
+        }
+    }
+
+    private func topicHandle(_ topic: String, handle: OpaquePointer) throws -> OpaquePointer {
+        if let existing = topicHandles[topic] { return existing }
+        guard let created = rd_kafka_topic_new(handle, topic, nil) else {
+            throw KafkaError.response(rd_kafka_last_error(), while: "opening topic \(topic) for producing",
+                                      hint: "Check the topic name")
+        }
+        topicHandles[topic] = created
+        return created
+    }
+}
+
+/// Stands in for the data of an empty (not null) key or value.
+nonisolated(unsafe) private let emptyBytes = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+private let kafkaDeliveryReportCallback: @convention(c) (
+    OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?
+) -> Void = { _, message, opaque in
+    guard let message, let opaque, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+    let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+    state.recordDeliveryFailure("\(topic)[\(message.pointee.partition)]: \(String(cString: rd_kafka_err2str(message.pointee.err)))")
+}

@@ -1,0 +1,42 @@
+import CRdKafka
+
+/// librdkafka's in-process mock cluster, for the demo and fast tests (no external service).
+/// Each mock partition keeps only about 5 MB: fine to consume while producing, not for bulk loads.
+public final class MockKafkaCluster: @unchecked Sendable {
+    private let state: KafkaClientState
+    private let handle: OpaquePointer
+    private let cluster: OpaquePointer
+    /// "127.0.0.1:port[,...]"; other clients (even kcat) can connect while this object lives.
+    public let bootstrapServers: String
+
+    /// Hosts the cluster on a private producer handle.
+    public init(brokers: Int = 1) throws {
+        let state = KafkaClientState(echoLogToStandardError: false)
+        self.state = state
+        let configuration = try KafkaConfigurationHandle([])
+        rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
+        rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
+        let handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "mock cluster host")
+        guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
+            rd_kafka_destroy(handle)
+            throw KafkaError(code: RD_KAFKA_RESP_ERR__FAIL.rawValue,
+                             message: "starting librdkafka's mock Kafka cluster failed (\(state.lastLog ?? "no reason logged")). "
+                                 + "Check that loopback sockets can be opened")
+        }
+        self.handle = handle
+        self.cluster = cluster
+        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster)
+        rd_kafka_destroy(handle)
+    }
+
+    public func createTopic(_ name: String, partitions: Int32) throws {
+        let result = rd_kafka_mock_topic_create(cluster, name, partitions, 1)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError.response(result, while: "creating mock topic \(name) with \(partitions) partitions")
+        }
+    }
+}

@@ -10,5 +10,5 @@ struct CDCTop: ParsableCommand {
           cdctop watch --brokers HOST:9092 --topics '^shop\\.public\\..*'
         """,
         subcommands: [DemoCommand.self, WatchCommand.self, ReplayCommand.self, GenerateCommand.self,
-                      BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self])
+                      BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self, UIPreviewCommand.self])
 }

@@ -1,0 +1,242 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNcursesw
+import Metrics
+import Pipeline
+import Synchronization
+
+/// What the dashboard reads. Every closure is called on the dashboard's (main) thread a few times a second
+/// and must return at once (read a `Latest<T>`, never do I/O).
+struct DashboardSources: Sendable {
+    /// Latest engine snapshot (coalesced); redraws happen when its `sequence` changes.
+    var snapshot: @Sendable () -> KPISnapshot?
+    var redisStatus: @Sendable () -> ServiceStatus = { .off }
+    /// `m` calls this; nil shows the mirror as "off" and `m` explains it is not available.
+    var toggleRedis: (@Sendable () -> Void)? = nil
+    var warehouseStatus: @Sendable () -> ServiceStatus = { .off }
+    var history: @Sendable () -> HistoryData? = { nil }
+    /// `r` in History calls this.
+    var reloadHistory: (@Sendable () -> Void)? = nil
+    var reconciliation: @Sendable () -> Reconciliation? = { nil }
+    /// Full before/after of a recent change, decoded on demand for the Tables drill-down.
+    var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
+    /// Shown in the title bar, e.g. "demo (mock cluster)" or the broker list.
+    var title: String = "cdctop"
+
+    init(snapshot: @escaping @Sendable () -> KPISnapshot?) { self.snapshot = snapshot }
+}
+
+struct DashboardOptions: Sendable {
+    /// Theme file name without `.theme` (dark, light, high-contrast, mono, or one of yours).
+    var themeName: String = "dark"
+    /// Where stderr goes while the dashboard runs (librdkafka logs…); nil discards it.
+    var logPath: String?
+    /// Folder of `.theme` files; nil looks for `themes/` up from the executable, then uses built-ins.
+    var themesDirectory: String?
+
+    init(themeName: String = "dark", logPath: String? = nil, themesDirectory: String? = nil) {
+        self.themeName = themeName; self.logPath = logPath; self.themesDirectory = themesDirectory
+    }
+}
+
+/// Set by SIGINT/SIGTERM; the loop sees it within one input timeout and leaves through the normal path.
+private let quitSignalCount = Atomic<Int>(0)
+
+private func onQuitSignal(_ signal: Int32) {
+    let (_, count) = quitSignalCount.add(1, ordering: .relaxed)
+    if count > 1 {
+        // A second signal while the loop is stuck: restore the terminal and die the default way.
+        endwin()
+        Glibc.signal(signal, SIG_DFL)
+        raise(signal)
+    }
+}
+
+enum Dashboard {
+    static func wallClockMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Runs the dashboard on the calling (main) thread until the user quits (q, Ctrl-C, SIGTERM).
+    /// Throws before touching the screen for an unknown or broken theme, an unusable terminal or log path.
+    static func run(sources: DashboardSources, options: DashboardOptions) throws {
+        let library = ThemeLibrary(directory: options.themesDirectory)
+        let noColor = (getenv("NO_COLOR").map { String(cString: $0) } ?? "").isEmpty == false
+        let themeNames = library.names
+        var theme = try library.load(options.themeName)
+        let mono = try library.load("mono")
+
+        let redirect = try StderrRedirect(logPath: options.logPath)
+        let terminal = try CursesTerminal(colorsAllowed: !noColor)
+        defer { terminal.close() }
+        quitSignalCount.store(0, ordering: .relaxed)
+        cdctop_install_crash_handlers()
+        cdctop_install_quit_handler { onQuitSignal($0) }
+        defer {
+            cdctop_restore_quit_handler()
+            cdctop_restore_crash_handlers()
+        }
+        let term = getenv("TERM").map { String(cString: $0) } ?? "(unset)"
+        redirect.log("start: TERM=\(term) colours=\(terminal.colors) utf8=\(terminal.isUTF8) theme=\(theme.name) NO_COLOR=\(noColor)",
+                     nowMs: wallClockMs())
+        terminal.apply(terminal.colors >= 8 ? theme : mono)
+
+        var loop = DashboardLoop(sources: sources, glyphs: terminal.isUTF8 ? .unicode : .ascii, themeName: theme.name)
+        while quitSignalCount.load(ordering: .relaxed) == 0 {
+            var action = DashboardAction.none
+            // Wait for a key at most 100 ms, then drain whatever else is queued without waiting.
+            var key = terminal.readKey(timeoutMs: 100)
+            while let k = key {
+                if k == .resize { terminal.invalidate() }
+                action = loop.handle(k, nowMs: wallClockMs())
+                if action == .quit { break }
+                // The next queued key (Enter after 2) must see the list this key brought up.
+                let (width, height) = terminal.size
+                loop.model.layout = loop.render(nowMs: wallClockMs(), width: width, height: height).1
+                if action == .cycleTheme {
+                    redirect.log("key t: cycling theme from \(theme.name) (colours \(terminal.colors), NO_COLOR \(noColor))", nowMs: wallClockMs())
+                    if noColor || terminal.colors < 8 {
+                        loop.model.flash(noColor ? "NO_COLOR is set: colours stay off" : "this terminal has no colours",
+                                         nowMs: wallClockMs())
+                    } else {
+                        let next = themeNames[((themeNames.firstIndex(of: theme.name) ?? -1) + 1) % themeNames.count]
+                        do {
+                            theme = try library.load(next)
+                            terminal.apply(theme)
+                            loop.themeName = theme.name
+                            loop.model.flash("theme \(theme.name)", nowMs: wallClockMs())
+                        } catch {
+                            loop.model.flash("\(error)", nowMs: wallClockMs(), forMs: 10_000)
+                            redirect.log("theme: \(error)", nowMs: wallClockMs())
+                        }
+                    }
+                    loop.dirty = true
+                }
+                key = terminal.readKey(timeoutMs: 0)
+            }
+            if action == .quit { break }
+            let (width, height) = terminal.size
+            if let buffer = loop.frameIfNeeded(nowMs: wallClockMs(), width: width, height: height) {
+                terminal.draw(buffer)
+            }
+        }
+        redirect.log("quit", nowMs: wallClockMs())
+    }
+}
+
+/// The dashboard's state machine between terminal and sources, without curses (tests drive it directly):
+/// keys → model and actions; snapshots → lag history, pause; decides when a new frame is worth drawing.
+struct DashboardLoop {
+    let sources: DashboardSources
+    var model = DashboardModel()
+    var glyphs: Glyphs
+    var themeName: String
+    var lag = LagTracker()
+    var dirty = true
+    /// Frames at most every `minimumFrameIntervalMs` (5 per second), unless a key asks for one.
+    var minimumFrameIntervalMs: Int64 = 200
+    private var lastSequence: UInt64?
+    private var live: KPISnapshot?
+    private var frozen: (snapshot: KPISnapshot?, lag: LagTracker, atMs: Int64)?
+    private var lastFrameMs: Int64 = 0
+    private var lastSecond: Int64 = -1
+    private var keyPressed = false
+    private var lastServices: [ServiceStatus] = []
+
+    init(sources: DashboardSources, glyphs: Glyphs, themeName: String) {
+        self.sources = sources; self.glyphs = glyphs; self.themeName = themeName
+    }
+
+    mutating func handle(_ key: Key, nowMs: Int64) -> DashboardAction {
+        let action = model.handle(key)
+        keyPressed = true
+        dirty = true
+        switch action {
+        case .togglePause:
+            if let f = frozen {
+                model.paused = false
+                frozen = nil
+                model.flash(DashboardLoop.changesWhilePaused(from: f.snapshot, to: live, seconds: (nowMs - f.atMs) / 1_000),
+                            nowMs: nowMs, forMs: 8_000)
+            } else {
+                model.paused = true
+                frozen = (live, lag, nowMs)
+            }
+        case .toggleRedis:
+            if let toggle = sources.toggleRedis {
+                toggle()
+                model.flash("Redis mirror toggled", nowMs: nowMs)
+            } else {
+                model.flash("Redis mirror is not configured (start with --redis HOST:PORT)", nowMs: nowMs)
+            }
+        case .reloadHistory:
+            if let reload = sources.reloadHistory {
+                reload()
+                model.flash("reloading history from the warehouse…", nowMs: nowMs)
+            } else {
+                model.flash("no warehouse: start cdctop with --warehouse URL", nowMs: nowMs)
+            }
+        default: break
+        }
+        return action
+    }
+
+    static func changesWhilePaused(from old: KPISnapshot?, to new: KPISnapshot?, seconds: Int64) -> String {
+        guard let new else { return "resumed" }
+        let messages = new.result.messages - (old?.result.messages ?? 0)
+        let tx = new.result.totals.txCount - (old?.result.totals.txCount ?? 0)
+        let revenue = new.result.totals.revenue - (old?.result.totals.revenue ?? .zero)
+        return "resumed after \(seconds)s: +\(Format.count(messages)) msgs, +\(Format.count(tx)) tx, revenue +\(Format.money(revenue)) while paused"
+    }
+
+    /// Polls the sources and returns a frame when something visible changed (new snapshot, key, service
+    /// status, the clock's second, notice expiry) and the frame rate allows it.
+    mutating func frameIfNeeded(nowMs: Int64, width: Int, height: Int) -> ScreenBuffer? {
+        if let s = sources.snapshot(), s.sequence != lastSequence {
+            lastSequence = s.sequence
+            live = s
+            lag.record(s.partitions, atMs: nowMs)
+            if !model.paused { dirty = true }
+        }
+        let services = [sources.redisStatus(), sources.warehouseStatus()]
+        if services != lastServices { lastServices = services; dirty = true }
+        if nowMs / 1_000 != lastSecond { lastSecond = nowMs / 1_000; dirty = true }
+        if model.expireMessage(nowMs: nowMs) { dirty = true }
+        guard dirty, keyPressed || nowMs - lastFrameMs >= minimumFrameIntervalMs else { return nil }
+        let (buffer, layout) = render(nowMs: nowMs, width: width, height: height)
+        model.layout = layout
+        dirty = false
+        keyPressed = false
+        lastFrameMs = nowMs
+        return buffer
+    }
+
+    func frame(nowMs: Int64) -> DashboardFrame {
+        var f = DashboardFrame(snapshot: frozen.map { $0.snapshot } ?? live, nowMs: frozen?.atMs ?? nowMs)
+        f.title = sources.title
+        f.redis = lastServices.first ?? .off
+        f.redisToggleAvailable = sources.toggleRedis != nil
+        f.warehouse = lastServices.count > 1 ? lastServices[1] : .off
+        f.history = sources.history()
+        f.reconciliation = sources.reconciliation()
+        f.lag = frozen?.lag ?? lag
+        f.describeChange = sources.describeChange
+        f.themeName = themeName
+        f.glyphs = glyphs
+        f.pausedAtMs = frozen?.atMs
+        return f
+    }
+
+    func render(nowMs: Int64, width: Int, height: Int) -> (ScreenBuffer, ListLayout) {
+        var (buffer, layout) = DashboardRenderer.render(model, frame(nowMs: nowMs), width: width, height: height)
+        // The title clock keeps ticking while paused, so it is clear the program is alive.
+        if frozen != nil, width >= DashboardRenderer.minimumWidth, height >= DashboardRenderer.minimumHeight {
+            let clock = Format.clock(nowMs) + " UTC "
+            buffer.put(clock, x: width - DisplayWidth.of(clock), y: 0, style: Style(.warn, bold: true, reverse: true))
+        }
+        return (buffer, layout)
+    }
+}

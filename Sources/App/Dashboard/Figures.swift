@@ -1,0 +1,69 @@
+import Metrics
+
+/// The numbers the views show, derived from one snapshot at one instant. Kept apart from drawing so the
+/// definitions (current window, last 5 minutes, rates) live in one place and match the help text.
+struct Figures: Sendable {
+    static let fiveMinutesMs: Int64 = 300_000
+
+    var windowMs: Int64
+    /// The window holding the newest commit (event time).
+    var currentWindow: WindowResult?
+    var lastFiveMinutesRevenue: Money = .zero
+    var lastFiveMinutesTx: Int64 = 0
+    var lastMinuteTx: Int64 = 0
+    var totalRevenue: Money
+    var totalTx: Int64
+    var averageTicket: Money?
+    var freshnessMs: Int64?
+    /// Revenue per category: current window, last 5 min, total.
+    var categoryWindow: [String: Money] = [:]
+    var categoryFiveMinutes: [String: Money] = [:]
+    var categoryTotal: [String: Money]
+    /// Sales since 00:00 UTC of `now`, from the windows held in memory.
+    var todayRevenue: Money = .zero
+    var todayTx: Int64 = 0
+
+    /// Transactions per second over the last minute.
+    var txPerSecond: Double { Double(lastMinuteTx) / 60 }
+
+    init(_ s: KPISnapshot, nowMs: Int64) {
+        windowMs = s.result.windowMs
+        totalRevenue = s.result.totals.revenue
+        totalTx = s.result.totals.txCount
+        categoryTotal = s.result.totals.categoryRevenue
+        if totalTx > 0 {
+            // Rounded to cents (half away from zero): the exact quotient has nine places nobody reads.
+            let cent = Money.unitsPerWhole / 100
+            let exact = totalRevenue.units / Int128(totalTx)
+            averageTicket = Money(units: (exact + (exact >= 0 ? cent / 2 : -cent / 2)) / cent * cent)
+        }
+        if s.maxCommitTimeMs > 0 {
+            freshnessMs = max(0, nowMs - s.maxCommitTimeMs)
+            currentWindow = s.window(containing: s.maxCommitTimeMs)
+        }
+        categoryWindow = currentWindow?.categoryRevenue ?? [:]
+        let midnight = nowMs - nowMs % 86_400_000
+        for w in s.result.windows {
+            if w.windowStartMs >= nowMs - Figures.fiveMinutesMs {
+                lastFiveMinutesRevenue += w.revenue
+                lastFiveMinutesTx += w.txCount
+                for (c, m) in w.categoryRevenue { categoryFiveMinutes[c, default: .zero] += m }
+            }
+            if w.windowStartMs >= nowMs - 60_000 { lastMinuteTx += w.txCount }
+            if w.windowStartMs >= midnight { todayRevenue += w.revenue; todayTx += w.txCount }
+        }
+    }
+
+    /// Revenue of the last `count` windows up to the current one, empty windows as zero (sparklines).
+    static func revenueSeries(_ s: KPISnapshot, count: Int) -> [Double] {
+        guard count > 0, let last = s.result.windows.last else { return [] }
+        let w = s.result.windowMs
+        let end = max(last.windowStartMs, s.maxCommitTimeMs - s.maxCommitTimeMs % w)
+        var byStart: [Int64: Double] = [:]
+        for win in s.result.windows where win.windowStartMs > end - Int64(count) * w {
+            byStart[win.windowStartMs] = win.revenue.approximateDouble
+        }
+        let first = max(s.result.windows.first!.windowStartMs, end - Int64(count - 1) * w)
+        return stride(from: first, through: end, by: Int(w)).map { byStart[$0] ?? 0 }
+    }
+}

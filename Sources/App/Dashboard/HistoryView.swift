@@ -1,0 +1,218 @@
+import Metrics
+
+/// View 5: daily figures from the warehouse beside today's live figure, a day's categories, reconciliation.
+enum HistoryView {
+    static let todayID = "today"
+
+    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+                       _ frame: DashboardFrame) -> ListLayout {
+        let g = frame.glyphs
+        let reconWidth = area.width >= 120 ? 44 : 34
+        let (main, side) = area.splitLeft(area.width - reconWidth)
+        reconciliationPanel(&b, side, frame)
+        guard let history = frame.history else {
+            let inner = Widgets.box(&b, main, title: "History", glyphs: g)
+            let lines: [(String, Style)]
+            if frame.warehouse.state == .off {
+                lines = [("No warehouse connected.", Style(.warn, bold: true)), ("", .text),
+                         ("History shows daily revenue and", .text),
+                         ("transactions from the PostgreSQL", .text), ("warehouse that cdctop writes to.", .text), ("", .text),
+                         ("To enable it, start cdctop with", .text),
+                         ("  --warehouse postgresql://USER@HOST:5432/DB", Style(.accent, bold: true)), ("", .text),
+                         ("Today so far (live): \(Format.money(Figures(s, nowMs: frame.nowMs).todayRevenue))", .dim)]
+            } else {
+                lines = [("Loading history from the warehouse…", .dim),
+                         ("warehouse: \(frame.warehouse.state.rawValue) \(frame.warehouse.detail)", .dim),
+                         ("r reloads", .dim)]
+            }
+            for (i, (text, style)) in lines.enumerated() where i < inner.height {
+                b.put(text, in: inner.row(i + min(1, inner.height - lines.count)).clampedTo(inner), style: style, ellipsis: g.ellipsis)
+            }
+            return ListLayout()
+        }
+        let figures = Figures(s, nowMs: frame.nowMs)
+        let todayDay = dayString(frame.nowMs)
+        // Days oldest first; today's live figure replaces a partial warehouse row for today.
+        var days = history.days.filter { $0.day != todayDay }
+        days.append(DayFigure(day: todayDay, txCount: figures.todayTx, revenue: figures.todayRevenue,
+                              categoryRevenue: todayCategories(s, nowMs: frame.nowMs)))
+        let newestFirst = Array(days.reversed())
+        if model.historyDetail, let day = model.openDay, let figure = days.first(where: { $0.day == day }) {
+            return dayDetail(&b, main, model, figure, isToday: day == todayDay, g)
+        }
+        let chartHeight = main.height >= 30 ? 12 : 7
+        let (chartArea, tableArea) = main.splitTop(chartHeight)
+        let chartInner = Widgets.box(&b, chartArea, title: "Daily revenue · \(history.days.count) days + today", glyphs: g)
+        if chartInner.height >= 2 {
+            let (chart, caption) = chartInner.splitTop(chartInner.height - 1)
+            let colWidth = max(1, min(6, (chart.width / max(1, days.count)) - 1))
+            Widgets.columnChart(&b, chart, values: days.map { $0.revenue.approximateDouble }, glyphs: g,
+                                columnWidth: colWidth, highlightLast: true)
+            let loaded = "loaded \(Format.clock(history.loadedAtMs)) UTC · r reloads"
+            b.put(g == .ascii ? loaded.replacingAll("·", with: "-") : loaded, in: caption, style: .dim, ellipsis: g.ellipsis)
+        }
+        let inner = Widgets.box(&b, tableArea, title: "Days (Enter shows a day's categories)", glyphs: g)
+        let top = days.map { $0.revenue.approximateDouble }.max() ?? 0
+        let columns: [Widgets.Column] = [
+            .init(title: "day", width: 13, align: .left), .init(title: "tx", width: 10),
+            .init(title: "revenue", width: 14), .init(title: "", width: 6, align: .left, flexible: true, maxWidth: 100),
+        ]
+        let barWidth = Widgets.layout(columns, width: inner.width)[3].width
+        let rows = newestFirst.map { d -> Widgets.TableRow in
+            let isToday = d.day == todayDay
+            var row = Widgets.TableRow(cells: [isToday ? d.day + "*" : d.day, Format.count(d.txCount), Format.money(d.revenue),
+                                               Widgets.barText(fraction: top > 0 ? d.revenue.approximateDouble / top : 0,
+                                                               width: barWidth, glyphs: g)],
+                                       style: isToday ? Style(.accent, bold: true) : .text)
+            row.cellStyles[3] = isToday ? Style(.accent) : .bar
+            return row
+        }
+        let sel = min(model.selection["history"] ?? 0, max(0, rows.count - 1))
+        let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g)
+        if inner.height >= 3, rows.count + 1 < inner.height {
+            b.put("* today, live from the engine", in: inner.row(inner.height - 1), style: .dim)
+        }
+        return ListLayout(count: rows.count, pageSize: page, selectedID: newestFirst.indices.contains(sel) ? newestFirst[sel].day : nil)
+    }
+
+    static func dayString(_ ms: Int64) -> String {
+        // Civil-from-days (Howard Hinnant), so no Foundation/locale is involved.
+        let z = ms / 86_400_000 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return "\(y)-\(Format.pad2(m))-\(Format.pad2(d))"
+    }
+
+    static func todayCategories(_ s: KPISnapshot, nowMs: Int64) -> [String: Money] {
+        let midnight = nowMs - nowMs % 86_400_000
+        var result: [String: Money] = [:]
+        for w in s.result.windows where w.windowStartMs >= midnight {
+            for (c, m) in w.categoryRevenue { result[c, default: .zero] += m }
+        }
+        return result
+    }
+
+    static func dayDetail(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ day: DayFigure, isToday: Bool,
+                          _ g: Glyphs) -> ListLayout {
+        let title = "\(day.day)\(isToday ? " (live)" : "") · \(Format.count(day.txCount)) tx · \(Format.money(day.revenue)) · Esc back"
+        let inner = Widgets.box(&b, area, title: g == .ascii ? title.replacingAll("·", with: "-") : title, glyphs: g)
+        let sorted = day.categoryRevenue.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let sum = day.categoryRevenue.values.reduce(Money.zero, +).approximateDouble
+        let columns: [Widgets.Column] = [.init(title: "category", width: 14, align: .left, flexible: true),
+                                         .init(title: "revenue", width: 14), .init(title: "share", width: 6),
+                                         .init(title: "", width: 8, align: .left, flexible: true, maxWidth: 100)]
+        let barWidth = Widgets.layout(columns, width: inner.width)[3].width
+        let rows = sorted.map { c, m in
+            let share = sum > 0 ? m.approximateDouble / sum : 0
+            return Widgets.TableRow(cells: [c, Format.money(m), Format.fixed(share * 100, places: 1) + "%",
+                                            Widgets.barText(fraction: share, width: barWidth, glyphs: g)], cellStyles: [3: .bar])
+        }
+        let sel = min(model.selection["day"] ?? 0, max(0, rows.count - 1))
+        let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
+                                 emptyText: "the warehouse has no category figures for this day")
+        return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
+    }
+
+    static func reconciliationPanel(_ b: inout ScreenBuffer, _ rect: Rect, _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        let inner = Widgets.box(&b, rect, title: "Reconciliation", glyphs: g)
+        guard let r = frame.reconciliation else {
+            let lines = ["No reconciliation yet.", "", "cdctop compares its running", "totals with the source database",
+                         "(count and sum) when it is", "caught up; the verdict shows", "here: agree, drift or waiting."]
+            for (i, l) in lines.enumerated() where i < inner.height { b.put(l, in: inner, row: i, style: .dim, ellipsis: g.ellipsis) }
+            return
+        }
+        let style: Style = switch r.verdict {
+        case .agree: Style(.good, bold: true)
+        case .drift: Style(.bad, bold: true)
+        case .waiting: Style(.warn, bold: true)
+        case .unknown: .dim
+        }
+        var lines: [(String, Style)] = [
+            (r.verdict.rawValue.uppercased() + (r.sinceMs > 0 ? " for \(Format.age(frame.nowMs - r.sinceMs))" : ""), style),
+            ("since \(Format.clock(r.sinceMs)) UTC", .dim), ("checked \(Format.clock(r.checkedAtMs)) UTC", .dim),
+            ("              engine     source", .dim),
+            ("tx      " + Format.fit(Format.count(r.engineTxCount), 11, align: .right) + Format.fit(Format.count(r.sourceTxCount), 11, align: .right), .text),
+            ("revenue " + Format.fit(Format.moneyWhole(r.engineRevenue), 11, align: .right) + Format.fit(Format.moneyWhole(r.sourceRevenue), 11, align: .right), .text),
+        ]
+        let txDrift = r.engineTxCount - r.sourceTxCount
+        let revenueDrift = r.engineRevenue - r.sourceRevenue
+        if txDrift != 0 || !revenueDrift.isZero {
+            lines.append(("drift: \(txDrift > 0 ? "+" : "")\(Format.count(txDrift)) tx, \(Format.money(revenueDrift))", Style(.bad, bold: true)))
+        } else {
+            lines.append(("drift: none", .good))
+        }
+        lines.append(("lag at check: \(Format.count(r.lagAtCheck)) msgs", .dim))
+        if !r.detail.isEmpty { lines.append((r.detail, .dim)) }
+        for (i, (text, st)) in lines.enumerated() where i < inner.height {
+            b.put(g == .ascii ? text.replacingAll("·", with: "-") : text, in: inner, row: i, style: st, ellipsis: g.ellipsis)
+        }
+    }
+}
+
+extension Rect {
+    func clampedTo(_ outer: Rect) -> Rect {
+        let y0 = max(y, outer.y), y1 = min(maxY, outer.maxY)
+        return Rect(x: x, y: y0, width: width, height: y1 - y0)
+    }
+}
+
+/// `?`: every key and what the figures mean.
+enum HelpOverlay {
+    static let lines: [(String, String)] = [
+        ("1-5  Tab  Shift-Tab", "switch view (Overview Tables Categories Lag History)"),
+        ("↑ ↓  j k", "move the selection"),
+        ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
+        ("Enter  →  l", "drill in: table › changes › event; History: a day"),
+        ("Esc  ←  h  Backspace", "back out; Categories: clear the filter"),
+        ("s  S", "Categories: sort by the next column / reverse"),
+        ("/", "Categories: filter (type, Enter keeps, Esc clears)"),
+        ("p", "pause the display (engine keeps consuming)"),
+        ("t", "next colour theme (themes/*.theme)"),
+        ("m", "Redis mirror on / off"),
+        ("r", "History: reload from the warehouse"),
+        ("?", "this help (any key closes it)"),
+        ("q  Ctrl-C", "quit"),
+    ]
+
+    static let notes = [
+        "window: the 30s event-time window holding the newest commit",
+        "last 5m: windows starting in the last 5 minutes · tx/s: last minute's tx ÷ 60",
+        "freshness: now − newest commit time · lag s: age of the last consumed commit",
+        "Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take",
+        "more than 10s to drain at the rate seen · OK otherwise",
+    ]
+
+    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        let width = min(area.width, 86)
+        let height = min(area.height, lines.count + notes.count + 4)
+        let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width: width, height: height)
+        b.fill(rect, style: .text)
+        let inner = Widgets.box(&b, rect, title: "Keys · cdctop", glyphs: g, style: Style(.accent), titleStyle: Style(.accent, bold: true))
+        let keyWidth = 25
+        func ascii(_ s: String) -> String {
+            guard g == .ascii else { return s }
+            return s.replacingAll("↑ ↓", with: "Up Down").replacingAll("→", with: "Right").replacingAll("←", with: "Left")
+                .replacingAll("›", with: ">").replacingAll("÷", with: "/").replacingAll("−", with: "-").replacingAll("·", with: "-")
+        }
+        var row = 0
+        for (keys, what) in lines where row < inner.height {
+            b.put(ascii(keys), x: inner.x + 1, y: inner.y + row, style: Style(.accent, bold: true), maxX: inner.x + keyWidth)
+            b.put(ascii(what), in: Rect(x: inner.x + keyWidth + 1, y: inner.y + row, width: inner.width - keyWidth - 1, height: 1),
+                  style: .text, ellipsis: g.ellipsis)
+            row += 1
+        }
+        row += 1
+        for n in notes where row < inner.height {
+            b.put(ascii(n), in: Rect(x: inner.x + 1, y: inner.y + row, width: inner.width - 1, height: 1), style: .dim, ellipsis: g.ellipsis)
+            row += 1
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Metrics
+
+/// View 1: KPI tiles, revenue per window, top categories; per-table summary when there is room.
+enum OverviewView {
+    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ s: KPISnapshot, _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        let f = Figures(s, nowMs: frame.nowMs)
+        let windowSeconds = "\(f.windowMs / 1_000)s"
+        let tiles: [(String, String, String, Style)] = [
+            ("Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
+             f.currentWindow.map { "\(windowSeconds) from \(Format.clock($0.windowStartMs))" } ?? "no window yet", .good),
+            ("Last 5m revenue", Format.money(f.lastFiveMinutesRevenue), "\(Format.count(f.lastFiveMinutesTx)) tx", .good),
+            ("Total revenue", Format.money(f.totalRevenue), "since start", .text),
+            ("Avg ticket", f.averageTicket.map(Format.money) ?? "–", "revenue ÷ tx", .text),
+            ("Transactions", Format.count(f.totalTx), Format.fixed(f.txPerSecond, places: 1) + " tx/s (1 min)", .text),
+            ("Events/s", Format.rate(s.eventsPerSecond).replacingAll("/s", with: ""),
+             Format.count(s.result.messages) + " msgs", .text),
+            ("Total lag", Format.count(s.totalLag) + " msgs", s.caughtUp ? "caught up" : "catching up…",
+             s.totalLag == 0 ? .good : .warn),
+            ("Freshness", f.freshnessMs.map(Format.age) ?? "–", "now − last commit", freshnessStyle(f.freshnessMs)),
+        ]
+        let tileHeight = 4
+        let (tileArea, rest) = area.splitTop(tileHeight * 2)
+        for row in 0..<2 {
+            let cells = Rect(x: tileArea.x, y: tileArea.y + row * tileHeight, width: tileArea.width, height: tileHeight).columns(4, gap: 0)
+            for (i, cell) in cells.enumerated() {
+                let (title, value, sub, style) = tiles[row * 4 + i]
+                var t = title
+                if g == .ascii { t = t.replacingAll("·", with: "-") }
+                let inner = Widgets.box(&b, cell, title: t, glyphs: g, titleStyle: .dim)
+                b.put(value, in: inner, row: 0, style: style.bolded, align: .right, ellipsis: g.ellipsis)
+                b.put(g == .ascii ? sub.replacingAll("÷", with: "/").replacingAll("−", with: "-").replacingAll("…", with: "...") : sub,
+                      in: inner, row: 1, style: .dim, align: .right, ellipsis: g.ellipsis)
+            }
+        }
+        guard rest.height >= 4 else { return }
+        // On tall terminals the lower part shows the tables too; the charts keep a readable height.
+        var chartsArea = rest
+        var tablesArea: Rect?
+        if rest.height >= 24 {
+            let (top, bottom) = rest.splitTop(max(12, rest.height / 2))
+            chartsArea = top; tablesArea = bottom
+        }
+        let (left, right) = chartsArea.splitLeft(chartsArea.width * 3 / 5)
+        revenueChart(&b, left, s, f, g)
+        topCategories(&b, right, f, g)
+        if let tablesArea {
+            let inner = Widgets.box(&b, tablesArea, title: "Tables (2 for details)", glyphs: g)
+            Widgets.table(&b, inner, columns: TablesView.columns, rows: TablesView.rows(s, nowMs: frame.nowMs),
+                          selected: nil, glyphs: g)
+        }
+    }
+
+    static func freshnessStyle(_ ms: Int64?) -> Style {
+        guard let ms else { return .dim }
+        return ms < 5_000 ? .good : ms < 60_000 ? .warn : .bad
+    }
+
+    static func revenueChart(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ f: Figures, _ g: Glyphs) {
+        let inner = Widgets.box(&b, rect, title: "Revenue per \(f.windowMs / 1_000)s window", glyphs: g)
+        guard inner.height >= 2, inner.width >= 4 else { return }
+        let series = Figures.revenueSeries(s, count: inner.width)
+        let (chart, caption) = inner.splitTop(inner.height - 1)
+        if series.isEmpty {
+            b.put("no windows yet", in: chart, row: chart.height / 2, style: .dim, align: .center)
+        } else {
+            Widgets.columnChart(&b, chart, values: series, glyphs: g, highlightLast: true)
+        }
+        let peak = series.max() ?? 0
+        let text = "\(series.count) windows · peak \(Format.fixed(peak, places: 2)) · now \(Format.money(f.currentWindow?.revenue ?? .zero))"
+        b.put(g == .ascii ? text.replacingAll("·", with: "-") : text, in: caption, style: .dim, ellipsis: g.ellipsis)
+    }
+
+    static func topCategories(_ b: inout ScreenBuffer, _ rect: Rect, _ f: Figures, _ g: Glyphs) {
+        let inner = Widgets.box(&b, rect, title: "Top categories (total)", glyphs: g)
+        guard inner.height > 0 else { return }
+        let sorted = f.categoryTotal.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        if sorted.isEmpty {
+            b.put("no category sales yet", in: inner, style: .dim, align: .center)
+            return
+        }
+        let top = sorted.first!.value.approximateDouble
+        let nameWidth = min(14, max(6, sorted.prefix(inner.height).map { DisplayWidth.of($0.key) }.max() ?? 6))
+        let valueWidth = min(14, sorted.prefix(inner.height).map { Format.moneyWhole($0.value).count }.max() ?? 6)
+        for (i, (name, value)) in sorted.prefix(inner.height).enumerated() {
+            let row = inner.row(i)
+            b.put(Format.fit(name, nameWidth, ellipsis: g.ellipsis), x: row.x, y: row.y, style: .text)
+            let barWidth = row.width - nameWidth - valueWidth - 2
+            let fraction = top > 0 ? value.approximateDouble / top : 0
+            b.put(Widgets.barText(fraction: fraction, width: barWidth, glyphs: g), x: row.x + nameWidth + 1, y: row.y, style: .bar)
+            b.put(Format.fit(Format.moneyWhole(value), valueWidth, align: .right), x: row.maxX - valueWidth, y: row.y, style: .text)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Metrics
+import Pipeline
+
+/// View 2: per-table op counts → recent changes of one table → one event's before/after.
+enum TablesView {
+    static let columns: [Widgets.Column] = [
+        .init(title: "table", width: 12, align: .left, flexible: true),
+        .init(title: "c", width: 7), .init(title: "u", width: 7), .init(title: "d", width: 7), .init(title: "r", width: 7),
+        .init(title: "tomb", width: 5), .init(title: "ev/s", width: 7), .init(title: "last", width: 7), .init(title: "malf", width: 5),
+    ]
+
+    static func sortedTables(_ s: KPISnapshot) -> [TableStats] { s.tables.sorted { $0.table < $1.table } }
+
+    static func rows(_ s: KPISnapshot, nowMs: Int64) -> [Widgets.TableRow] {
+        sortedTables(s).map { t in
+            let last = t.lastCommitTimeMs > 0 ? Format.age(nowMs - t.lastCommitTimeMs) : "–"
+            var row = Widgets.TableRow(cells: [
+                t.table, Format.count(t.count(.create)), Format.count(t.count(.update)), Format.count(t.count(.delete)),
+                Format.count(t.count(.read)), Format.count(t.count(.tombstone)), Format.rate(t.eventsPerSecond).replacingAll("/s", with: ""),
+                last, Format.count(t.malformed),
+            ])
+            if t.malformed > 0 { row.cellStyles[8] = Style(.bad, bold: true) }
+            return row
+        }
+    }
+
+    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+                       _ frame: DashboardFrame) -> ListLayout {
+        switch model.tablesLevel {
+        case .list: return list(&b, area, model, s, frame)
+        case .changes: return changes(&b, area, model, s, frame)
+        case .event: return event(&b, area, model, s, frame)
+        }
+    }
+
+    static func list(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+                     _ frame: DashboardFrame) -> ListLayout {
+        let g = frame.glyphs
+        var rest = area
+        if !s.recentMalformed.isEmpty, area.height >= 14 {
+            let (top, bottom) = area.splitTop(area.height - min(6, s.recentMalformed.count + 2))
+            rest = top
+            let inner = Widgets.box(&b, bottom, title: "Malformed messages (latest)", glyphs: g, titleStyle: Style(.bad, bold: true))
+            for (i, m) in s.recentMalformed.suffix(inner.height).reversed().enumerated() {
+                b.put("\(m.position)  \(m.reason)", in: inner, row: i, style: .warn, ellipsis: g.ellipsis)
+            }
+        }
+        let inner = Widgets.box(&b, rest, title: "CDC tables · counts by op (c create, u update, d delete, r snapshot read)",
+                                glyphs: g)
+        let tables = sortedTables(s)
+        let sel = min(model.selection["tables"] ?? 0, max(0, tables.count - 1))
+        let page = Widgets.table(&b, inner, columns: columns, rows: rows(s, nowMs: frame.nowMs), selected: sel, glyphs: g,
+                                 emptyText: "no CDC tables seen yet")
+        return ListLayout(count: tables.count, pageSize: page, selectedID: tables.indices.contains(sel) ? tables[sel].table : nil)
+    }
+
+    static func changeColumns() -> [Widgets.Column] {
+        [.init(title: "commit", width: 8, align: .left), .init(title: "op", width: 4, align: .left),
+         .init(title: "key", width: 8, align: .left), .init(title: "position", width: 10, align: .left),
+         .init(title: "changes", width: 20, align: .left, flexible: true, maxWidth: 400)]
+    }
+
+    /// "col old → new" for updates, "col=value" for inserts, snapshot reads and deletes.
+    static func summary(_ d: ChangeDescription, glyphs: Glyphs) -> String {
+        if let before = d.before, let after = d.after {
+            let old = Dictionary(before.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let parts = d.changedColumns.map { name in
+                "\(name) \(old[name] ?? "–") \(glyphs.arrow) \(after.first(where: { $0.name == name })?.value ?? "–")"
+            }
+            return parts.isEmpty ? "(no column changed)" : parts.joined(separator: ", ")
+        }
+        return (d.after ?? d.before ?? []).map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+    }
+
+    static func changes(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+                        _ frame: DashboardFrame) -> ListLayout {
+        let g = frame.glyphs
+        let table = model.openTable ?? ""
+        let recent = Array((s.recentChanges[table] ?? []).reversed()) // newest first
+        let inner = Widgets.box(&b, area, title: "Recent changes of \(table) · newest first · Enter shows one event", glyphs: g)
+        let sel = min(model.selection["changes:" + table] ?? 0, max(0, recent.count - 1))
+        let page = max(1, inner.height - 1)
+        let first = sel >= page ? sel - page + 1 : 0
+        let rows = recent.enumerated().map { i, c -> Widgets.TableRow in
+            // Decoding full images costs; only rows on screen are decoded.
+            var text = ""
+            if i >= first, i < first + page {
+                if let value = c.value, let d = frame.describeChange(value) { text = summary(d, glyphs: g) }
+                else if c.value == nil { text = "(tombstone: no value)" }
+                else { text = "(not decodable)" }
+            }
+            var row = Widgets.TableRow(cells: [Format.clock(c.commitTimeMs), c.op.code, c.key,
+                                               "p\(c.position.partition)@\(c.position.offset)", text])
+            row.cellStyles[1] = opStyle(c.op)
+            return row
+        }
+        Widgets.table(&b, inner, columns: changeColumns(), rows: rows, selected: sel, glyphs: g,
+                      emptyText: "no recent changes kept for \(table)")
+        return ListLayout(count: recent.count, pageSize: page,
+                          selectedID: recent.indices.contains(sel) ? recent[sel].position.description : nil)
+    }
+
+    static func opStyle(_ op: ChangeOp) -> Style {
+        switch op {
+        case .create: .good
+        case .update: .accent
+        case .delete, .truncate: .bad
+        case .read: .text
+        case .tombstone: .dim
+        }
+    }
+
+    static func event(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+                      _ frame: DashboardFrame) -> ListLayout {
+        let g = frame.glyphs
+        let table = model.openTable ?? ""
+        guard let change = (s.recentChanges[table] ?? []).last(where: { $0.position.description == model.openChange }) else {
+            let inner = Widgets.box(&b, area, title: "Event", glyphs: g)
+            b.put("this event is no longer among the recent changes kept in memory (Esc goes back)", in: inner, style: .dim,
+                  ellipsis: g.ellipsis)
+            return ListLayout()
+        }
+        let inner = Widgets.box(&b, area, title: "\(table) · \(change.op.code) · \(change.position)", glyphs: g)
+        b.put("key \(change.key)   commit \(Format.clock(change.commitTimeMs)) UTC   position \(change.position)",
+              in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
+        let body = Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2)
+        guard let value = change.value else {
+            b.put("tombstone: Kafka's null value after a delete, kept so compaction can drop the key", in: body, style: .dim)
+            return ListLayout()
+        }
+        guard let d = frame.describeChange(value) else {
+            b.put("the value could not be decoded as a Debezium change (\(value.count) bytes)", in: body, style: .warn)
+            return ListLayout()
+        }
+        let before = d.before ?? [], after = d.after ?? []
+        var names: [String] = []
+        for f in before + after where !names.contains(f.name) { names.append(f.name) }
+        let changed = Set(d.changedColumns)
+        let rows = names.map { name -> Widgets.TableRow in
+            let old = before.first(where: { $0.name == name })?.value ?? (d.before == nil ? "" : "–")
+            let new = after.first(where: { $0.name == name })?.value ?? (d.after == nil ? "" : "–")
+            let isChanged = d.before != nil && d.after != nil && changed.contains(name)
+            return Widgets.TableRow(cells: [name, old, new], style: isChanged ? Style(.accent, bold: true) : .text)
+        }
+        let half = max(10, (body.width - 20) / 2)
+        let cols: [Widgets.Column] = [.init(title: "column", width: 18, align: .left),
+                                      .init(title: d.before == nil ? "before (none)" : "before", width: half, align: .left, flexible: true, maxWidth: 80),
+                                      .init(title: d.after == nil ? "after (none)" : "after", width: half, align: .left, flexible: true, maxWidth: 80)]
+        let sel = min(model.selection["event"] ?? 0, max(0, rows.count - 1))
+        let page = Widgets.table(&b, body, columns: cols, rows: rows, selected: sel, glyphs: g)
+        return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
+    }
+}

@@ -1,0 +1,187 @@
+import Metrics
+import Pipeline
+
+/// Everything a frame shows besides the model: the inputs of a pure render.
+struct DashboardFrame: Sendable {
+    var snapshot: KPISnapshot?
+    var nowMs: Int64
+    var title: String = "cdctop"
+    var redis: ServiceStatus = .off
+    var redisToggleAvailable = false
+    var warehouse: ServiceStatus = .off
+    var history: HistoryData?
+    var reconciliation: Reconciliation?
+    var lag = LagTracker()
+    var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { _ in nil }
+    var themeName = "dark"
+    var glyphs = Glyphs.unicode
+    /// When the display was frozen with `p`.
+    var pausedAtMs: Int64?
+}
+
+/// Draws the whole screen from (model, frame) into a buffer. No curses here: tests call this directly.
+enum DashboardRenderer {
+    static let minimumWidth = 60
+    static let minimumHeight = 16
+
+    static func render(_ model: DashboardModel, _ frame: DashboardFrame, width: Int, height: Int) -> (ScreenBuffer, ListLayout) {
+        var buffer = ScreenBuffer(width: width, height: height)
+        var layout = ListLayout()
+        let g = frame.glyphs
+        guard width >= minimumWidth, height >= minimumHeight else {
+            let lines = ["terminal too small: \(width)×\(height)", "cdctop needs at least \(minimumWidth)×\(minimumHeight)", "q quits"]
+            for (i, l) in lines.enumerated() {
+                buffer.put(l, in: Rect(x: 0, y: height / 2 - 1 + i, width: width, height: 1),
+                           style: i == 0 ? Style(.warn, bold: true) : .dim, align: .center, ellipsis: g.ellipsis)
+            }
+            return (buffer, layout)
+        }
+        titleBar(&buffer, model, frame)
+        tabs(&buffer, model, frame)
+        statusLine(&buffer, frame, y: height - 2)
+        footer(&buffer, model, frame, y: height - 1)
+        let body = Rect(x: 0, y: 2, width: width, height: height - 4)
+        if let snapshot = frame.snapshot {
+            switch model.view {
+            case .overview: OverviewView.render(&buffer, body, snapshot, frame)
+            case .tables: layout = TablesView.render(&buffer, body, model, snapshot, frame)
+            case .categories: layout = CategoriesView.render(&buffer, body, model, snapshot, frame)
+            case .lag: layout = LagView.render(&buffer, body, model, snapshot, frame)
+            case .history: layout = HistoryView.render(&buffer, body, model, snapshot, frame)
+            }
+        } else {
+            buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
+                       style: .dim, align: .center, ellipsis: g.ellipsis)
+        }
+        if model.showHelp { HelpOverlay.render(&buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame) }
+        return (buffer, layout)
+    }
+
+    static func titleBar(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
+        let bar = Style(.accent, reverse: true)
+        b.fill(Rect(x: 0, y: 0, width: b.width, height: 1), style: bar)
+        var right = Format.clock(frame.nowMs) + " UTC "
+        if let at = frame.pausedAtMs { right = "PAUSED since \(Format.clock(at)) │ " + right }
+        if frame.glyphs == .ascii { right = right.replacingAll("│", with: "|") }
+        let rightX = b.width - DisplayWidth.of(right)
+        if frame.pausedAtMs != nil {
+            b.put(right, x: rightX, y: 0, style: Style(.warn, bold: true, reverse: true))
+        } else {
+            b.put(right, x: rightX, y: 0, style: bar)
+        }
+        let crumbs = model.breadcrumb.joined(separator: frame.glyphs.crumb)
+        let left = " cdctop " + frame.glyphs.crumb.trimmingSpaces + " " + frame.title + frame.glyphs.crumb + crumbs
+        b.put(DisplayWidth.truncate(left, to: rightX - 1, ellipsis: frame.glyphs.ellipsis), x: 0, y: 0, style: bar.bolded)
+    }
+
+    static func tabs(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
+        var x = 1
+        for v in DashboardView.allCases {
+            let label = " \(v.rawValue) \(v.title) "
+            x = b.put(label, x: x, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
+        }
+        let themeText = "theme \(frame.themeName)"
+        if x + DisplayWidth.of(themeText) + 1 < b.width {
+            b.put(themeText, x: b.width - DisplayWidth.of(themeText) - 1, y: 1, style: .dim)
+        }
+    }
+
+    static func serviceStyle(_ s: ServiceStatus) -> Style {
+        switch s.state {
+        case .ok: .good
+        case .connecting, .paused: .warn
+        case .error: Style(.bad, bold: true)
+        case .off: .dim
+        }
+    }
+
+    static func statusLine(_ b: inout ScreenBuffer, _ frame: DashboardFrame, y: Int) {
+        let g = frame.glyphs
+        var x = 1
+        let kafka = frame.snapshot?.kafka ?? ServiceStatus(.connecting)
+        let services: [(String, ServiceStatus)] = [("Kafka", kafka), ("Redis mirror", frame.redis), ("Warehouse", frame.warehouse)]
+        for (i, (name, status)) in services.enumerated() {
+            if i > 0 { x = b.put(" \(g.vertical) ", x: x, y: y, style: .border) }
+            x = b.put(name + " ", x: x, y: y, style: .text)
+            let mark = status.state == .off ? (g == .ascii ? "o" : "○") : String(g.dot)
+            x = b.put(mark + " " + status.state.rawValue, x: x, y: y, style: serviceStyle(status))
+            if !status.detail.isEmpty, b.width >= 120 {
+                x = b.put(" " + DisplayWidth.truncate(status.detail, to: 28, ellipsis: g.ellipsis), x: x, y: y, style: .dim)
+            }
+        }
+        if let s = frame.snapshot {
+            var counters = "msgs \(Format.count(s.result.messages))"
+            if s.result.malformed > 0 || b.width >= 100 { counters += " · malformed \(Format.count(s.result.malformed))" }
+            if b.width >= 120 {
+                counters += " · late \(Format.count(s.lateCorrections)) · dropped \(Format.count(s.result.dropped))"
+                counters += " · parked \(Format.count(s.parkedLineItems))"
+            }
+            if g == .ascii { counters = counters.replacingAll("·", with: "-") }
+            let w = DisplayWidth.of(counters)
+            if x + w + 3 < b.width {
+                b.put(counters, x: b.width - w - 1, y: y, style: s.result.malformed > 0 ? .warn : .dim)
+            }
+        }
+    }
+
+    static func footer(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame, y: Int) {
+        let row = Rect(x: 0, y: y, width: b.width, height: 1)
+        if model.editingFilter {
+            let cursor = frame.glyphs == .ascii ? "_" : "█"
+            b.put(" filter: /" + model.filter + cursor + "   (Enter keep · Esc clear)", in: row, style: Style(.accent, bold: true))
+            return
+        }
+        if let message = model.message {
+            b.put(" " + message, in: row, style: Style(.warn, bold: true), ellipsis: frame.glyphs.ellipsis)
+            return
+        }
+        var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-5/Tab", "views")]
+        switch model.view {
+        case .overview: break
+        case .tables:
+            hints += [("↑↓", "move")]
+            if model.tablesLevel != .event { hints.append(("Enter", "open")) }
+            if model.tablesLevel != .list { hints.append(("Esc", "back")) }
+        case .categories: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
+        case .lag: hints += [("↑↓", "move")]
+        case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
+        }
+        hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror")]
+        var x = 1
+        for (key, label) in hints {
+            let k = frame.glyphs == .ascii ? key.replacingAll("↑↓", with: "j/k") : key
+            guard x + DisplayWidth.of(k) + DisplayWidth.of(label) + 2 < b.width else { break }
+            x = b.put(k, x: x, y: y, style: Style(.accent, bold: true))
+            x = b.put(" " + label + "  ", x: x, y: y, style: .dim)
+        }
+    }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.range(of: target) {
+            out += rest[..<r.lowerBound]; out += replacement
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}
+
+extension Substring {
+    func range(of target: String) -> Range<Substring.Index>? {
+        let t = Array(target)
+        guard !t.isEmpty else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            var j = i
+            var k = 0
+            while k < t.count, j < endIndex, self[j] == t[k] { j = index(after: j); k += 1 }
+            if k == t.count { return i..<j }
+            i = index(after: i)
+        }
+        return nil
+    }
+}

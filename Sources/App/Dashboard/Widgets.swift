@@ -1,0 +1,259 @@
+import Metrics
+
+/// Line-drawing and block characters, with ASCII stand-ins for terminals whose locale is not UTF-8.
+struct Glyphs: Sendable, Hashable {
+    var horizontal: Character, vertical: Character
+    var topLeft: Character, topRight: Character, bottomLeft: Character, bottomRight: Character
+    var full: Character
+    /// Eighths of a cell for horizontal bars, index 1…7.
+    var partials: [Character]
+    /// Sparkline levels, lowest first.
+    var levels: [Character]
+    var ellipsis: Character
+    var arrow: String
+    var crumb: String
+    var dot: Character
+
+    static let unicode = Glyphs(
+        horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
+        full: "█", partials: [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"],
+        levels: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"], ellipsis: "…", arrow: "→", crumb: " › ", dot: "●")
+
+    static let ascii = Glyphs(
+        horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
+        full: "#", partials: [" ", " ", " ", " ", "#", "#", "#", "#"],
+        levels: ["_", ".", "-", "~", "=", "*", "#", "@"], ellipsis: "~", arrow: "->", crumb: " > ", dot: "*")
+}
+
+/// Number, money and duration text for people: thousands separators, short units.
+enum Format {
+    static func grouped(_ digits: String) -> String {
+        var negative = false
+        var body = Substring(digits)
+        if body.first == "-" { negative = true; body = body.dropFirst() }
+        var whole = body
+        var fraction: Substring = ""
+        if let dot = body.firstIndex(of: ".") { whole = body[..<dot]; fraction = body[dot...] }
+        var out = ""
+        for (i, c) in whole.enumerated() {
+            if i > 0 && (whole.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (negative ? "-" : "") + out + fraction
+    }
+
+    static func count(_ n: Int64) -> String { grouped(String(n)) }
+    static func count(_ n: Int) -> String { grouped(String(n)) }
+
+    /// Exact money with separators and cents: 1234567.5 → "1,234,567.50".
+    static func money(_ m: Money) -> String { grouped(m.formatted()) }
+
+    /// Money rounded to whole units for narrow places: "1,234,568".
+    static func moneyWhole(_ m: Money) -> String {
+        let half = Money.unitsPerWhole / 2
+        let units = m.units >= 0 ? m.units + half : m.units - half
+        return grouped(String(units / Money.unitsPerWhole))
+    }
+
+    static func rate(_ r: Double) -> String {
+        if r >= 100 { return grouped(String(Int64(r.rounded()))) + "/s" }
+        return fixed(r, places: 1) + "/s"
+    }
+
+    static func fixed(_ v: Double, places: Int) -> String {
+        guard v.isFinite else { return "–" }
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        let n = Int64((abs(v) * scale).rounded())
+        let whole = n / Int64(scale)
+        let frac = n % Int64(scale)
+        var s = (v < 0 && n != 0 ? "-" : "") + grouped(String(whole))
+        if places > 0 {
+            let f = String(frac)
+            s += "." + String(repeating: "0", count: places - f.count) + f
+        }
+        return s
+    }
+
+    /// A duration in ms as "850ms", "4.2s", "3m05s", "2h03m", "3d04h"; negative counts as 0.
+    static func age(_ ms: Int64) -> String {
+        let ms = max(0, ms)
+        if ms < 1_000 { return "\(ms)ms" }
+        if ms < 60_000 { return fixed(Double(ms) / 1_000, places: 1) + "s" }
+        let s = ms / 1_000
+        if s < 3_600 { return "\(s / 60)m" + pad2(s % 60) + "s" }
+        if s < 86_400 { return "\(s / 3_600)h" + pad2(s % 3_600 / 60) + "m" }
+        return "\(s / 86_400)d" + pad2(s % 86_400 / 3_600) + "h"
+    }
+
+    static func pad2(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    /// UTC clock time of an epoch ms: "14:03:30".
+    static func clock(_ ms: Int64) -> String {
+        let s = (ms / 1_000) % 86_400
+        return pad2(s / 3_600) + ":" + pad2(s % 3_600 / 60) + ":" + pad2(s % 60)
+    }
+
+    /// Text padded or cut to exactly `width` cells.
+    static func fit(_ text: String, _ width: Int, align: TextAlignment = .left, ellipsis: Character = "…") -> String {
+        let t = DisplayWidth.truncate(text, to: width, ellipsis: ellipsis)
+        let pad = max(0, width - DisplayWidth.of(t))
+        switch align {
+        case .left: return t + String(repeating: " ", count: pad)
+        case .right: return String(repeating: " ", count: pad) + t
+        case .center: return String(repeating: " ", count: pad / 2) + t + String(repeating: " ", count: pad - pad / 2)
+        }
+    }
+}
+
+/// Drawing primitives used by every view: each is a function of (buffer, area, data, style).
+enum Widgets {
+    /// A border with an optional title in the top edge; returns the inner area.
+    @discardableResult
+    static func box(_ buffer: inout ScreenBuffer, _ rect: Rect, title: String = "", glyphs: Glyphs,
+                    style: Style = .border, titleStyle: Style = Style(.accent, bold: true)) -> Rect {
+        guard rect.width >= 2, rect.height >= 2 else { return Rect(x: rect.x, y: rect.y, width: 0, height: 0) }
+        let h = String(repeating: glyphs.horizontal, count: rect.width - 2)
+        buffer.put(String(glyphs.topLeft) + h + String(glyphs.topRight), x: rect.x, y: rect.y, style: style)
+        buffer.put(String(glyphs.bottomLeft) + h + String(glyphs.bottomRight), x: rect.x, y: rect.maxY - 1, style: style)
+        for y in (rect.y + 1)..<(rect.maxY - 1) {
+            buffer.put(String(glyphs.vertical), x: rect.x, y: y, style: style)
+            buffer.put(String(glyphs.vertical), x: rect.maxX - 1, y: y, style: style)
+        }
+        if !title.isEmpty, rect.width > 4 {
+            buffer.put(" " + DisplayWidth.truncate(title, to: rect.width - 4, ellipsis: glyphs.ellipsis) + " ",
+                       x: rect.x + 1, y: rect.y, style: titleStyle)
+        }
+        return rect.inner
+    }
+
+    /// One row of sparkline: the last `width` values scaled to the largest (negatives drawn as lowest).
+    static func sparkline(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
+                          style: Style = .bar, minimumScale: Double = 0) {
+        guard rect.width > 0, rect.height > 0 else { return }
+        let shown = values.suffix(rect.width)
+        let top = max(shown.max() ?? 0, minimumScale)
+        var x = rect.maxX - shown.count
+        for v in shown {
+            let level: Int
+            if top <= 0 || v <= 0 { level = 0 } else {
+                level = min(glyphs.levels.count - 1, Int((v / top) * Double(glyphs.levels.count - 1) + 0.5))
+            }
+            buffer.put(String(glyphs.levels[level]), x: x, y: rect.y, style: style)
+            x += 1
+        }
+    }
+
+    /// A multi-row column chart: one column per value (right-aligned), heights scaled to the largest.
+    static func columnChart(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
+                            style: Style = .bar, columnWidth: Int = 1, highlightLast: Bool = false) {
+        guard rect.width > 0, rect.height > 0 else { return }
+        let step = columnWidth + (columnWidth > 1 ? 1 : 0)
+        let shown = values.suffix(max(1, (rect.width + (step - columnWidth)) / step))
+        let top = shown.max() ?? 0
+        let eighths = glyphs.levels.count
+        var x = rect.x
+        for (i, v) in shown.enumerated() {
+            let total = top > 0 && v > 0 ? Int((v / top) * Double(rect.height * eighths) + 0.5) : 0
+            let s = highlightLast && i == shown.count - 1 ? Style(.accent, bold: true) : style
+            for row in 0..<rect.height {
+                let y = rect.maxY - 1 - row
+                let fill = total - row * eighths
+                guard fill > 0 else { break }
+                let ch = fill >= eighths ? glyphs.full : glyphs.levels[fill - 1]
+                buffer.put(String(repeating: ch, count: columnWidth), x: x, y: y, style: s)
+            }
+            x += step
+        }
+    }
+
+    /// A horizontal bar `fraction` (0…1) of `width` cells, with eighth-cell precision in UTF-8.
+    static func barText(fraction: Double, width: Int, glyphs: Glyphs) -> String {
+        guard width > 0, fraction.isFinite, fraction > 0 else { return "" }
+        let eighths = Int((min(1, fraction) * Double(width * 8)).rounded())
+        var s = String(repeating: glyphs.full, count: eighths / 8)
+        if eighths % 8 > 0 { s.append(glyphs.partials[eighths % 8]) }
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+
+    struct Column: Sendable {
+        var title: String
+        var width: Int
+        var align: TextAlignment = .right
+        var flexible: Bool = false
+        /// A flexible column stops growing here; the spare room stays at the right.
+        var maxWidth: Int = 36
+    }
+
+    struct TableRow: Sendable {
+        var cells: [String]
+        var style: Style = .text
+        /// Per-cell styles, when some cells differ from the row style (verdicts, bars).
+        var cellStyles: [Int: Style] = [:]
+    }
+
+    /// Resolves flexible columns so the table fills `width`.
+    static func layout(_ columns: [Column], width: Int) -> [Column] {
+        let fixed = columns.filter { !$0.flexible }.reduce(0) { $0 + $1.width } + max(0, columns.count - 1)
+        let flexCount = columns.filter(\.flexible).count
+        guard flexCount > 0 else { return columns }
+        let spare = max(0, width - fixed)
+        var result = columns
+        var handed = 0
+        var seen = 0
+        for i in result.indices where result[i].flexible {
+            seen += 1
+            let share = seen == flexCount ? spare - handed : spare / flexCount
+            result[i].width = max(result[i].width, min(share, result[i].maxWidth))
+            handed += share
+        }
+        return result
+    }
+
+    /// A table with a header, a selected row (reverse video) and scrolling that keeps it visible.
+    /// Returns the number of body rows that fit (the page size for PgUp/PgDn).
+    @discardableResult
+    static func table(_ buffer: inout ScreenBuffer, _ rect: Rect, columns: [Column], rows: [TableRow],
+                      selected: Int?, glyphs: Glyphs, sortColumn: Int? = nil, sortDescending: Bool = true,
+                      emptyText: String = "no data yet") -> Int {
+        guard rect.height > 0, rect.width > 0 else { return 0 }
+        let cols = layout(columns, width: rect.width)
+        var x = rect.x
+        for (i, c) in cols.enumerated() {
+            var title = c.title
+            if sortColumn == i { title += sortDescending ? "▼" : "▲" }
+            if glyphs == .ascii, sortColumn == i { title = c.title + (sortDescending ? "v" : "^") }
+            buffer.put(Format.fit(title, c.width, align: c.align, ellipsis: glyphs.ellipsis), x: x, y: rect.y,
+                       style: Style(.accent, bold: true), maxX: rect.maxX)
+            x += c.width + 1
+        }
+        let pageSize = rect.height - 1
+        guard pageSize > 0 else { return 0 }
+        if rows.isEmpty {
+            buffer.put(emptyText, in: rect.row(1), style: .dim)
+            return pageSize
+        }
+        let sel = selected.map { min(max(0, $0), rows.count - 1) }
+        var first = 0
+        if let sel, sel >= pageSize { first = sel - pageSize + 1 }
+        for (offset, row) in rows[first..<min(rows.count, first + pageSize)].enumerated() {
+            let y = rect.y + 1 + offset
+            var cx = rect.x
+            for (i, c) in cols.enumerated() where i < row.cells.count {
+                let style = row.cellStyles[i] ?? row.style
+                buffer.put(Format.fit(row.cells[i], c.width, align: c.align, ellipsis: glyphs.ellipsis), x: cx, y: y,
+                           style: style, maxX: rect.maxX)
+                cx += c.width + 1
+            }
+            if let sel, first + offset == sel {
+                buffer.restyle(Rect(x: rect.x, y: y, width: rect.width, height: 1)) { $0.reverse = true }
+            }
+        }
+        if rows.count > pageSize {
+            let info = "\(first + 1)-\(min(rows.count, first + pageSize))/\(rows.count)"
+            buffer.put(info, in: Rect(x: rect.x, y: rect.maxY, width: rect.width, height: 1), style: .dim, align: .right)
+        }
+        return pageSize
+    }
+}

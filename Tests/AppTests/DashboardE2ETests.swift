@@ -1,0 +1,148 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `cdctop demo` in a detached tmux session (100×30, TERM=screen inside tmux), drives it with
+/// keys like a user, reads the pane, and checks that quitting gives a clean shell back.
+/// `CDCTOP_E2E_COMMAND` can replace `demo` (e.g. `ui-preview`) while developing the UI.
+@Suite(.serialized) struct DashboardE2ETests {
+    struct Tmux {
+        let socket: String
+        let session = "e2e"
+
+        @discardableResult
+        func run(_ arguments: String) -> (status: Int32, output: String) {
+            Shell.run("tmux -L \(socket) \(arguments)")
+        }
+
+        func send(_ keys: String...) { for k in keys { run("send-keys -t \(session) \(k)") } }
+        func screen() -> String { run("capture-pane -p -t \(session)").output }
+
+        /// Polls the pane until `condition` holds; returns the last screen either way.
+        @discardableResult
+        func waitFor(_ what: String, timeoutMs: Int = 8_000, _ condition: (String) -> Bool) -> String {
+            var waited = 0
+            var last = screen()
+            while !condition(last) && waited < timeoutMs {
+                usleep(100_000); waited += 100
+                last = screen()
+            }
+            #expect(condition(last), "timed out waiting for \(what); the pane shows:\n\(last)")
+            return last
+        }
+
+        func waitFor(text: String, timeoutMs: Int = 8_000) -> String {
+            waitFor("'\(text)'", timeoutMs: timeoutMs) { $0.contains(text) }
+        }
+    }
+
+    static func cdctopBinary() -> String? {
+        var directory = CommandLine.arguments[0]
+        for _ in 0..<4 {
+            guard let slash = directory.lastIndex(of: "/") else { break }
+            directory = String(directory[..<slash])
+            let candidate = directory + "/cdctop"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    @Test func demoDashboardUnderTmux() throws {
+        guard Shell.run("command -v tmux").status == 0 else {
+            Issue.record("tmux is not installed: apt-get install tmux (scripts/test needs it for the dashboard end-to-end test)")
+            return
+        }
+        guard let binary = Self.cdctopBinary() else {
+            Issue.record("cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
+            return
+        }
+        let command = getenv("CDCTOP_E2E_COMMAND").map { String(cString: $0) } ?? "demo"
+        let tmux = Tmux(socket: "cdctop-e2e-\(getpid())")
+        defer { tmux.run("kill-server") }
+        let started = tmux.run("new-session -d -s e2e -x 100 -y 30 \"sh -c 'env -u NO_COLOR \(binary) \(command); echo CDCTOP-EXIT=\\$?; exec sleep 120'\"")
+        #expect(started.status == 0, "tmux new-session failed: \(started.output)")
+
+        let overview = tmux.waitFor("the Overview with numbers", timeoutMs: 20_000) {
+            $0.contains("1 Overview") && $0.contains("Total revenue") && $0.contains("Kafka")
+        }
+        #expect(overview.contains("Window revenue") && overview.contains("Freshness") && overview.contains("Top categories"))
+
+        // Tables → one table's recent changes → one event → back twice.
+        tmux.send("2")
+        tmux.waitFor("a CDC table row", timeoutMs: 15_000) { $0.contains("CDC tables") && !$0.contains("no CDC tables seen yet") }
+        tmux.send("Enter")
+        tmux.waitFor(text: "Recent changes of")
+        tmux.send("Enter")
+        let event = tmux.screen()
+        if !event.contains("no recent changes kept") {
+            tmux.waitFor("the event's before/after") { $0.contains("   commit ") && $0.contains("   position ") && $0.contains("after") }
+        }
+        tmux.send("Escape", "Escape")
+        tmux.waitFor("the tables list again") { $0.contains("CDC tables") && !$0.contains("Recent changes of") }
+
+        // Categories: sort by the next column, filter, clear.
+        tmux.send("3")
+        tmux.waitFor(text: "sorted by total desc")
+        tmux.send("s")
+        tmux.waitFor(text: "sorted by share desc")
+        tmux.send("/", "o")
+        tmux.waitFor(text: "filter: /o")
+        tmux.send("Enter")
+        tmux.waitFor(text: "filter /o:")
+        tmux.send("Escape")
+        tmux.waitFor("the filter cleared") { !$0.contains("filter /o") }
+
+        // Pause freezes, resuming reports what happened meanwhile.
+        tmux.send("p")
+        tmux.waitFor(text: "PAUSED since")
+        usleep(1_200_000)
+        tmux.send("p")
+        tmux.waitFor(text: "resumed after")
+
+        // Theme, help, Lag, History. (swift test sets NO_COLOR for its children; the session above unsets it.)
+        tmux.send("t")
+        tmux.waitFor(text: "theme light")
+        tmux.send("?")
+        tmux.waitFor("the help overlay") { $0.contains("Keys · cdctop") && $0.contains("Redis mirror on / off") && $0.contains("pause the display") }
+        tmux.send("Escape")
+        tmux.waitFor("the help closed") { !$0.contains("Keys · cdctop") }
+        tmux.send("4")
+        tmux.waitFor(text: "verdicts over 30s")
+        tmux.send("5")
+        tmux.waitFor("the History view") { $0.contains("History") && $0.contains("Reconciliation") }
+
+        // Quit: the shell gets a normal screen back and cdctop exits 0.
+        tmux.send("q")
+        let after = tmux.waitFor(text: "CDCTOP-EXIT=")
+        #expect(after.contains("CDCTOP-EXIT=0"), "cdctop did not exit with status 0:\n\(after)")
+        #expect(!after.contains("1 Overview"), "the dashboard is still on screen after quitting:\n\(after)")
+        let modes = tmux.run("display-message -p -t e2e '#{alternate_on} #{cursor_flag}'").output
+        #expect(modes.trimmingCharacters() == "0 1", "terminal not restored (alternate screen, cursor visible): \(modes)")
+    }
+}
+
+enum Shell {
+    /// Runs a shell command, returning its exit status and stdout+stderr.
+    static func run(_ command: String) -> (status: Int32, output: String) {
+        guard let pipe = popen(command + " 2>&1", "r") else { return (-1, "popen failed") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, pipe)
+            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count { break }
+        }
+        let status = pclose(pipe)
+        return ((status >> 8) & 0xFF, String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
+        while let c = s.last, c.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

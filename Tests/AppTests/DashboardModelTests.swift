@@ -1,0 +1,93 @@
+@testable import App
+import Testing
+
+@Suite struct DashboardModelTests {
+    @Test func viewSwitchingWithDigitsTabAndBackTab() {
+        var m = DashboardModel()
+        #expect(m.handle(.char("3")) == .none && m.view == .categories)
+        _ = m.handle(.tab); #expect(m.view == .lag)
+        _ = m.handle(.tab); _ = m.handle(.tab); #expect(m.view == .overview)
+        _ = m.handle(.backTab); #expect(m.view == .history)
+        _ = m.handle(.char("9")); #expect(m.view == .history)
+    }
+
+    @Test func quitPauseThemeMirrorActions() {
+        var m = DashboardModel()
+        #expect(m.handle(.char("q")) == .quit)
+        #expect(m.handle(.interrupt) == .quit)
+        #expect(m.handle(.char("p")) == .togglePause)
+        #expect(m.handle(.char("t")) == .cycleTheme)
+        #expect(m.handle(.char("m")) == .toggleRedis)
+        #expect(m.handle(.char("r")) == .none) // only in History
+        m.view = .history
+        #expect(m.handle(.char("r")) == .reloadHistory)
+    }
+
+    @Test func helpOverlayOpensAndAnyKeyClosesButQStillQuits() {
+        var m = DashboardModel()
+        _ = m.handle(.char("?")); #expect(m.showHelp)
+        #expect(m.handle(.char("2")) == .none)
+        #expect(!m.showHelp && m.view == .overview) // the key only closed the overlay
+        _ = m.handle(.char("?"))
+        #expect(m.handle(.char("q")) == .quit)
+    }
+
+    @Test func movementClampsToTheListAndPages() {
+        var m = DashboardModel()
+        m.view = .categories
+        m.layout = ListLayout(count: 30, pageSize: 10)
+        _ = m.handle(.down); _ = m.handle(.char("j"))
+        #expect(m.selectedIndex == 2)
+        _ = m.handle(.pageDown); #expect(m.selectedIndex == 12)
+        _ = m.handle(.end); #expect(m.selectedIndex == 29)
+        _ = m.handle(.down); #expect(m.selectedIndex == 29)
+        _ = m.handle(.pageUp); _ = m.handle(.char("k")); #expect(m.selectedIndex == 18)
+        _ = m.handle(.home); _ = m.handle(.up); #expect(m.selectedIndex == 0)
+    }
+
+    @Test func tablesDrillInToChangesAndEventThenBack() {
+        var m = DashboardModel()
+        Fixture.press([.char("2"), .down, .down, .enter], on: &m)
+        #expect(m.tablesLevel == .changes && m.openTable == "transaction")
+        Fixture.press([.down, .enter], on: &m)
+        #expect(m.tablesLevel == .event)
+        #expect(m.openChange?.hasPrefix("shop.public.transaction[") == true)
+        #expect(m.breadcrumb.first == "Tables" && m.breadcrumb.count == 3)
+        Fixture.press([.escape], on: &m); #expect(m.tablesLevel == .changes)
+        Fixture.press([.char("h")], on: &m); #expect(m.tablesLevel == .list && m.openTable == nil)
+        Fixture.press([.char("l")], on: &m); #expect(m.openTable == "transaction")
+    }
+
+    @Test func categoriesSortCyclesColumnsAndFilterEditsText() {
+        var m = DashboardModel()
+        m.view = .categories
+        #expect(m.categorySort == .total && m.sortDescending)
+        _ = m.handle(.char("s")); #expect(m.categorySort == .share)
+        _ = m.handle(.char("s")); #expect(m.categorySort == .name && !m.sortDescending)
+        _ = m.handle(.char("S")); #expect(m.categorySort == .name && m.sortDescending)
+        _ = m.handle(.char("/")); #expect(m.editingFilter)
+        for c in "boq" { _ = m.handle(.char(c)) } // q is text while editing, not quit
+        _ = m.handle(.backspace)
+        #expect(m.filter == "bo" && m.editingFilter)
+        _ = m.handle(.enter); #expect(!m.editingFilter && m.filter == "bo")
+        _ = m.handle(.escape); #expect(m.filter.isEmpty)
+        _ = m.handle(.char("/")); _ = m.handle(.char("x")); _ = m.handle(.escape)
+        #expect(m.filter.isEmpty && !m.editingFilter)
+    }
+
+    @Test func historyEnterOpensADay() {
+        var m = DashboardModel()
+        let frame = Fixture.frame(history: true)
+        Fixture.press([.char("5"), .down, .enter], on: &m, frame: frame)
+        #expect(m.historyDetail && m.openDay == "2025-11-22")
+        Fixture.press([.escape], on: &m, frame: frame)
+        #expect(!m.historyDetail)
+    }
+
+    @Test func messagesExpire() {
+        var m = DashboardModel()
+        m.flash("hello", nowMs: 1_000, forMs: 500)
+        #expect(!m.expireMessage(nowMs: 1_400) && m.message == "hello")
+        #expect(m.expireMessage(nowMs: 1_500) && m.message == nil)
+    }
+}

@@ -1,0 +1,72 @@
+@testable import App
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Each view rendered at 80×24 from the fixed fixture, compared with the text in GoldenScreens.swift.
+/// On a mismatch the actual screen is written to /tmp/cdctop-golden/NAME.txt; after checking it by eye,
+/// `python3 Tests/AppTests/update_goldens.py` regenerates GoldenScreens.swift from those files.
+@Suite struct ViewGoldenTests {
+    static let cases: [(name: String, keys: [Key], history: Bool, glyphs: Glyphs)] = [
+        ("overview", [], false, .unicode),
+        ("tables", [.char("2")], false, .unicode),
+        ("changes", [.char("2"), .down, .down, .enter], false, .unicode),
+        ("event", [.char("2"), .down, .down, .enter, .down, .enter], false, .unicode),
+        ("categories", [.char("3")], false, .unicode),
+        ("categories-sorted-filtered", [.char("3"), .char("s"), .char("s"), .char("/"), .char("o"), .enter], false, .unicode),
+        ("lag", [.char("4")], false, .unicode),
+        ("history-off", [.char("5")], false, .unicode),
+        ("history", [.char("5")], true, .unicode),
+        ("history-day", [.char("5"), .down, .enter], true, .unicode),
+        ("help", [.char("?")], false, .unicode),
+        ("overview-ascii", [], false, .ascii),
+    ]
+
+    @Test(arguments: cases.map(\.name))
+    func viewMatchesGolden(_ name: String) throws {
+        let c = Self.cases.first { $0.name == name }!
+        let frame = Fixture.frame(history: c.history, glyphs: c.glyphs)
+        var model = DashboardModel()
+        Fixture.press(c.keys, on: &model, frame: frame)
+        let screen = Fixture.render(model, frame).0.text
+        let expected = GoldenScreens.screens[name]
+        if screen != expected {
+            mkdir("/tmp/cdctop-golden", 0o755)
+            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") { fputs(screen, f); fclose(f) }
+        }
+        #expect(screen == expected, "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
+    }
+
+    @Test func tooSmallTerminalSaysSo() {
+        let screen = Fixture.render(DashboardModel(), Fixture.frame(), width: 40, height: 10).0.text
+        #expect(screen.contains("terminal too small: 40×10"))
+        #expect(screen.contains("at least 60×16"))
+    }
+
+    @Test func largeTerminalUsesTheRoomForTablesOnTheOverview() {
+        let screen = Fixture.render(DashboardModel(), Fixture.frame(), width: 200, height: 60).0
+        #expect(screen.text.contains("Tables (2 for details)"))
+        #expect(screen.text.contains("transactiondetail"))
+        #expect(screen.line(58).contains("late 17") && screen.line(58).contains("127.0.0.1:9092"))
+    }
+
+    @Test func everyHelpKeyIsHandledByTheModel() {
+        // Keys named in the help overlay change the model or return an action (none is a dead key).
+        let keys: [Key] = [.char("1"), .tab, .backTab, .up, .down, .char("j"), .char("k"), .pageUp, .pageDown, .home, .end,
+                           .char("g"), .char("G"), .enter, .right, .char("l"), .escape, .left, .char("h"), .backspace,
+                           .char("s"), .char("S"), .char("/"), .char("p"), .char("t"), .char("m"), .char("r"), .char("?"), .char("q")]
+        let drillIn: Set<Key> = [.enter, .right, .char("l")]
+        let back: Set<Key> = [.escape, .left, .char("h"), .backspace]
+        for key in keys {
+            var model = DashboardModel()
+            model.view = key == .char("r") ? .history : drillIn.contains(key) || back.contains(key) ? .tables : .categories
+            if back.contains(key) { model.tablesLevel = .changes; model.openTable = "x" }
+            model.layout = ListLayout(count: 20, pageSize: 5, selectedID: "x")
+            model.selection["categories"] = 3
+            let before = model
+            let action = model.handle(key)
+            #expect(action != .none || model != before, "key \(key) did nothing")
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Metrics
+
+/// cdctop's own warehouse tables, created by `cdctop warehouse init` (idempotent: safe to run again).
+///
+/// ```
+/// cdctop.kpi_window            one row per closed window of a pipeline
+///   pipeline     text          name of the cdctop pipeline (the KPI profile, or 'seed' style names)
+///   window_start timestamptz   start of the tumbling window (UTC)
+///   window_ms    bigint        window length (30 000 for live windows; the seed writes hour windows)
+///   tx_count     bigint        net transactions (creates − deletes) committed in the window
+///   revenue      numeric       net revenue, exact (no scale limit: cdctop money is exact)
+///   updated_at   timestamptz   last write; a late correction rewrites the row
+///   PRIMARY KEY (pipeline, window_start)
+///
+/// cdctop.kpi_category_window   net line-item revenue per category of a window
+///   pipeline, window_start     → cdctop.kpi_window (ON DELETE CASCADE)
+///   category     text
+///   revenue      numeric
+///   PRIMARY KEY (pipeline, window_start, category)
+/// ```
+public enum WarehouseSchema {
+    public static let schemaName = "cdctop"
+
+    static let statements: [String] = [
+        "CREATE SCHEMA IF NOT EXISTS cdctop",
+        """
+        CREATE TABLE IF NOT EXISTS cdctop.kpi_window (
+            pipeline     text        NOT NULL,
+            window_start timestamptz NOT NULL,
+            window_ms    bigint      NOT NULL DEFAULT 30000,
+            tx_count     bigint      NOT NULL,
+            revenue      numeric     NOT NULL,
+            updated_at   timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (pipeline, window_start)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS cdctop.kpi_category_window (
+            pipeline     text        NOT NULL,
+            window_start timestamptz NOT NULL,
+            category     text        NOT NULL,
+            revenue      numeric     NOT NULL,
+            PRIMARY KEY (pipeline, window_start, category),
+            FOREIGN KEY (pipeline, window_start) REFERENCES cdctop.kpi_window (pipeline, window_start) ON DELETE CASCADE
+        )
+        """,
+        "COMMENT ON TABLE cdctop.kpi_window IS 'cdctop: KPIs of each closed event-time window, rewritten by late corrections'",
+        "COMMENT ON TABLE cdctop.kpi_category_window IS 'cdctop: net line-item revenue per category of each window'",
+    ]
+
+    /// Creates the schema and tables if they are missing, in one transaction.
+    public static func initialize(_ connection: PostgresConnection) throws(WarehouseError) {
+        try connection.transaction { () throws(WarehouseError) in
+            for sql in statements { try connection.execute(sql) }
+        }
+    }
+
+    /// True when both tables exist (and the role can see them).
+    public static func isInitialized(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
+        let rows = try connection.execute(
+            "SELECT to_regclass('cdctop.kpi_window') IS NOT NULL AND to_regclass('cdctop.kpi_category_window') IS NOT NULL")
+        return rows.rows.first?.first ?? nil == "t"
+    }
+
+    // MARK: - Writing windows
+
+    static let upsertWindowsSQL = """
+        INSERT INTO cdctop.kpi_window (pipeline, window_start, window_ms, tx_count, revenue, updated_at)
+        SELECT $1, timestamptz 'epoch' + w.start_ms * interval '1 millisecond', $2, w.tx_count, w.revenue, now()
+        FROM unnest($3::bigint[], $4::bigint[], $5::numeric[]) AS w(start_ms, tx_count, revenue)
+        ON CONFLICT (pipeline, window_start) DO UPDATE
+        SET window_ms = excluded.window_ms, tx_count = excluded.tx_count, revenue = excluded.revenue,
+            updated_at = excluded.updated_at
+        """
+    static let deleteCategoriesSQL = """
+        DELETE FROM cdctop.kpi_category_window
+        WHERE pipeline = $1
+          AND window_start IN (SELECT timestamptz 'epoch' + s * interval '1 millisecond' FROM unnest($2::bigint[]) AS s)
+        """
+    static let insertCategoriesSQL = """
+        INSERT INTO cdctop.kpi_category_window (pipeline, window_start, category, revenue)
+        SELECT $1, timestamptz 'epoch' + c.start_ms * interval '1 millisecond', c.category, c.revenue
+        FROM unnest($2::bigint[], $3::text[], $4::numeric[]) AS c(start_ms, category, revenue)
+        """
+
+    /// Upserts `windows` and replaces their category rows, in one transaction: three statements per batch.
+    /// Rewriting the same window again gives the same rows, so a retry after a lost COMMIT reply never
+    /// duplicates anything.
+    public static func write(_ windows: [WindowResult], pipeline: String, windowMs: Int64,
+                             on connection: PostgresConnection) throws(WarehouseError) {
+        guard !windows.isEmpty else { return }
+        let starts = PostgresArrayLiteral.integers(windows.lazy.map(\.windowStartMs))
+        let counts = PostgresArrayLiteral.integers(windows.lazy.map(\.txCount))
+        let revenues = PostgresArrayLiteral.decimals(windows.lazy.map { $0.revenue.formatted() })
+        var categoryStarts: [Int64] = []
+        var categoryNames: [String] = []
+        var categoryRevenues: [String] = []
+        for window in windows {
+            for (name, revenue) in window.categoryRevenue {
+                categoryStarts.append(window.windowStartMs)
+                categoryNames.append(name)
+                categoryRevenues.append(revenue.formatted())
+            }
+        }
+        try connection.transaction { () throws(WarehouseError) in
+            try connection.execute(upsertWindowsSQL, [pipeline, String(windowMs), starts, counts, revenues])
+            try connection.execute(deleteCategoriesSQL, [pipeline, starts])
+            if !categoryStarts.isEmpty {
+                try connection.execute(insertCategoriesSQL, [
+                    pipeline,
+                    PostgresArrayLiteral.integers(categoryStarts),
+                    PostgresArrayLiteral.texts(categoryNames),
+                    PostgresArrayLiteral.decimals(categoryRevenues),
+                ])
+            }
+        }
+    }
+
+    // MARK: - Reading windows back (tests, `cdctop warehouse status`)
+
+    /// The stored windows of a pipeline, oldest first, as the engine's values.
+    public static func readWindows(pipeline: String, on connection: PostgresConnection) throws(WarehouseError) -> [WindowResult] {
+        let windowSQL = """
+            SELECT (extract(epoch FROM window_start) * 1000)::bigint, tx_count, revenue::text
+            FROM cdctop.kpi_window WHERE pipeline = $1 ORDER BY window_start
+            """
+        let categorySQL = """
+            SELECT (extract(epoch FROM window_start) * 1000)::bigint, category, revenue::text
+            FROM cdctop.kpi_category_window WHERE pipeline = $1 ORDER BY window_start, category
+            """
+        let windowRows = try connection.execute(windowSQL, [pipeline])
+        let categoryRows = try connection.execute(categorySQL, [pipeline])
+        var categories: [Int64: [String: Money]] = [:]
+        for row in categoryRows.rows {
+            let start = try integer(row[0], sql: categorySQL)
+            categories[start, default: [:]][row[1] ?? ""] = try money(row[2], sql: categorySQL)
+        }
+        var windows: [WindowResult] = []
+        windows.reserveCapacity(windowRows.count)
+        for row in windowRows.rows {
+            let start = try integer(row[0], sql: windowSQL)
+            windows.append(WindowResult(windowStartMs: start, txCount: try integer(row[1], sql: windowSQL),
+                                        revenue: try money(row[2], sql: windowSQL),
+                                        categoryRevenue: categories[start] ?? [:]))
+        }
+        return windows
+    }
+
+    static func integer(_ text: String?, sql: String) throws(WarehouseError) -> Int64 {
+        guard let text else { return 0 }
+        if let v = Int64(text) { return v }
+        // sum() over numeric columns of a custom query comes back as "12" or "12.0".
+        if let m = Money(decimalText: text), m.units % Money.unitsPerWhole == 0 {
+            return Int64(m.units / Money.unitsPerWhole)
+        }
+        throw WarehouseError(kind: .badResult, message: "expected a whole number, got \"\(text)\"", sql: sql,
+                             advice: "the count column of the query must be an integer")
+    }
+
+    static func money(_ text: String?, sql: String) throws(WarehouseError) -> Money {
+        guard let text else { return .zero }
+        if let m = Money(decimalText: text) { return m }
+        throw WarehouseError(kind: .badResult, message: "expected a decimal amount, got \"\(text)\"", sql: sql,
+                             advice: "the revenue column of the query must be numeric")
+    }
+}
+
+/// What one pipeline has in the warehouse (`cdctop warehouse status`).
+public struct WarehousePipelineSummary: Sendable, Hashable {
+    public var pipeline: String
+    public var windows: Int64
+    public var categoryRows: Int64
+    public var firstWindowStart: String
+    public var lastWindowStart: String
+    public var lastUpdated: String
+    public var txCount: Int64
+    public var revenue: Money
+}
+
+extension WarehouseSchema {
+    public static func summaries(on connection: PostgresConnection) throws(WarehouseError) -> [WarehousePipelineSummary] {
+        let sql = """
+            SELECT w.pipeline, count(*),
+                   (SELECT count(*) FROM cdctop.kpi_category_window c WHERE c.pipeline = w.pipeline),
+                   to_char(min(w.window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                   to_char(max(w.window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                   to_char(max(w.updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                   sum(w.tx_count)::bigint, sum(w.revenue)::text
+            FROM cdctop.kpi_window w GROUP BY w.pipeline ORDER BY w.pipeline
+            """
+        var out: [WarehousePipelineSummary] = []
+        for row in try connection.execute(sql).rows {
+            out.append(WarehousePipelineSummary(
+                pipeline: row[0] ?? "", windows: try integer(row[1], sql: sql), categoryRows: try integer(row[2], sql: sql),
+                firstWindowStart: row[3] ?? "", lastWindowStart: row[4] ?? "", lastUpdated: row[5] ?? "",
+                txCount: try integer(row[6], sql: sql), revenue: try money(row[7], sql: sql)))
+        }
+        return out
+    }
+}

@@ -1,0 +1,188 @@
+import Metrics
+import Synchronization
+
+/// Writes final windows to `cdctop.kpi_window` / `kpi_category_window` on its own thread and connection.
+///
+/// The engine calls `offer(_:)` with every snapshot; the sink keeps, per window start, what it last wrote
+/// and what is pending. A window is queued when it is final and differs from what was written; a late
+/// correction of a window still pending replaces the pending value (the queue does not grow). The queue
+/// is bounded: when it is full, further windows are not queued but also not marked written, so the next
+/// snapshot (or the sink itself, once the queue drains) offers them again — nothing is lost while the
+/// engine still holds the window, and upserts on (pipeline, window_start) mean nothing is duplicated.
+public final class WarehouseSink: Sendable {
+    public let pipeline: String
+    public let maxBacklogWindows: Int
+    /// Windows per transaction.
+    public let batchSize: Int
+    private let url: String
+    private let worker: WarehouseWorkerThread
+    private let state = Mutex(SinkState())
+
+    struct SinkState {
+        /// What the warehouse holds, as far as this sink knows (confirmed by COMMIT).
+        var written: [Int64: WindowResult] = [:]
+        /// Final windows new or changed since written, waiting for the worker.
+        var pending: [Int64: WindowResult] = [:]
+        var windowMs: Int64 = 30_000
+        var windowsWritten = 0
+        var rewrites = 0
+        /// The latest snapshot that had windows left out because the backlog was full.
+        var deferredSnapshot: KPISnapshot?
+        var deferredWindows = 0
+        var status = ServiceStatus(.connecting, "warehouse: not started")
+        var lastError: WarehouseError?
+    }
+
+    public init(url: String, pipeline: String, maxBacklogWindows: Int = 10_000, batchSize: Int = 500) {
+        self.url = url
+        self.pipeline = pipeline
+        self.maxBacklogWindows = max(1, maxBacklogWindows)
+        self.batchSize = max(1, batchSize)
+        self.worker = WarehouseWorkerThread(name: "cdctop-warehouse-sink")
+    }
+
+    deinit { worker.stop(waitSeconds: 1) }
+
+    /// Starts the writer thread. It keeps the sink alive until `stop()`: call it on every exit path.
+    public func start() {
+        worker.start { [weak self] in self?.run() }
+    }
+
+    /// Stops the thread after one last write of what is pending, if the connection is up.
+    public func stop() { worker.stop(waitSeconds: 8) }
+
+    /// Takes the final windows of `snapshot` that are new or changed since written. Never blocks on I/O:
+    /// a short critical section compares values, then the worker is woken.
+    public func offer(_ snapshot: KPISnapshot) {
+        guard !snapshot.finalWindowStarts.isEmpty else { return }
+        let queued = state.withLock { state in
+            queueChanges(of: snapshot, into: &state)
+        }
+        if queued { worker.wake() }
+    }
+
+    public var status: ServiceStatus { state.withLock { $0.status } }
+    public var backlog: Int { state.withLock { $0.pending.count + $0.deferredWindows } }
+    /// Window rows upserted so far (a rewrite counts again).
+    public var windowsWritten: Int { state.withLock { $0.windowsWritten } }
+    /// Rewrites of windows already written (late corrections).
+    public var rewrites: Int { state.withLock { $0.rewrites } }
+    public var lastError: WarehouseError? { state.withLock { $0.lastError } }
+
+    // MARK: - Queue
+
+    /// Returns true when something was queued.
+    private func queueChanges(of snapshot: KPISnapshot, into state: inout SinkState) -> Bool {
+        state.windowMs = snapshot.result.windowMs
+        let finals = snapshot.finalWindowStarts
+        var queued = false
+        var deferred = 0
+        for window in snapshot.result.windows where finals.contains(window.windowStartMs) {
+            let start = window.windowStartMs
+            if let pending = state.pending[start] {
+                if pending != window { state.pending[start] = window; queued = true }
+                continue
+            }
+            if state.written[start] == window { continue }
+            if state.pending.count >= maxBacklogWindows { deferred += 1; continue }
+            state.pending[start] = window
+            queued = true
+        }
+        state.deferredWindows = deferred
+        state.deferredSnapshot = deferred > 0 ? snapshot : nil
+        // Forget windows the engine no longer holds, so memory follows the engine's retention.
+        if let oldest = snapshot.result.windows.first?.windowStartMs,
+           state.written.count > snapshot.result.windows.count + batchSize {
+            state.written = state.written.filter { $0.key >= oldest }
+        }
+        return queued
+    }
+
+    private func takeBatch() -> [WindowResult] {
+        state.withLock { state in
+            if state.pending.count < maxBacklogWindows, let snapshot = state.deferredSnapshot {
+                _ = queueChanges(of: snapshot, into: &state)
+            }
+            guard !state.pending.isEmpty else { return [] }
+            // Oldest first: after an outage the warehouse fills in order.
+            let starts = state.pending.keys.sorted().prefix(batchSize)
+            return starts.map { state.pending[$0]! }
+        }
+    }
+
+    private func acknowledge(_ batch: [WindowResult]) {
+        state.withLock { state in
+            for window in batch {
+                let start = window.windowStartMs
+                if state.written[start] != nil { state.rewrites += 1 }
+                state.written[start] = window
+                // A correction that arrived while this batch was in flight stays pending.
+                if state.pending[start] == window { state.pending[start] = nil }
+            }
+            state.windowsWritten += batch.count
+            state.lastError = nil
+            state.status = ServiceStatus(.ok, okDetail(state))
+        }
+    }
+
+    private func okDetail(_ state: SinkState) -> String {
+        "warehouse: \(state.windowsWritten) windows written, backlog \(state.pending.count + state.deferredWindows)"
+    }
+
+    private func setStatus(_ make: (SinkState) -> ServiceStatus) {
+        state.withLock { $0.status = make($0) }
+    }
+
+    // MARK: - Worker
+
+    private func run() {
+        var connection: PostgresConnection?
+        var backoff = ReconnectBackoff()
+        while !worker.isStopping {
+            let batch = takeBatch()
+            do {
+                // Connect before there is anything to write, so a wrong URL or a missing schema shows at once.
+                if connection == nil { connection = try connect() }
+                if batch.isEmpty {
+                    setStatus { ServiceStatus(.ok, okDetail($0)) }
+                    worker.sleep(seconds: 1)
+                    continue
+                }
+                try write(batch, on: connection!)
+                backoff.reset()
+            } catch {
+                connection = nil
+                let delay = backoff.nextDelay()
+                state.withLock { state in
+                    state.lastError = error
+                    state.status = ServiceStatus(.error,
+                        "warehouse: \(error.shortDescription); backlog \(state.pending.count + state.deferredWindows), retry in \(WallClock.secondsText(delay))")
+                }
+                worker.sleep(seconds: delay)
+            }
+        }
+        // One last flush so a clean shutdown leaves the warehouse equal to the engine; only over a live
+        // connection, so quitting while PostgreSQL is down does not wait for a connect timeout.
+        guard let connection, connection.isConnected else { return }
+        var rest = takeBatch()
+        while !rest.isEmpty, (try? write(rest, on: connection)) != nil {
+            rest = takeBatch()
+        }
+    }
+
+    private func connect() throws(WarehouseError) -> PostgresConnection {
+        setStatus { ServiceStatus(.connecting, "warehouse: connecting, backlog \($0.pending.count + $0.deferredWindows)") }
+        let connection = try PostgresConnection(url, applicationName: "cdctop warehouse sink")
+        guard try WarehouseSchema.isInitialized(connection) else {
+            throw WarehouseError(kind: .missingSchema, message: "tables cdctop.kpi_window / kpi_category_window not found on \(connection.endpoint)",
+                                 advice: "run `cdctop warehouse init --warehouse URL` to create the cdctop schema")
+        }
+        return connection
+    }
+
+    private func write(_ batch: [WindowResult], on connection: PostgresConnection) throws(WarehouseError) {
+        let windowMs = state.withLock { $0.windowMs }
+        try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: windowMs, on: connection)
+        acknowledge(batch)
+    }
+}

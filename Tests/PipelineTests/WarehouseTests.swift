@@ -1,0 +1,467 @@
+import Foundation
+import Metrics
+@testable import Pipeline
+import Testing
+
+// Needs a real PostgreSQL: scripts/test exports CDCTOP_TEST_PG=postgresql://postgres@127.0.0.1:PORT/postgres.
+// Each test creates its own database; the restart test starts its own throwaway server.
+
+@Suite("Warehouse (PostgreSQL)")
+struct WarehouseTests {
+
+    // MARK: - Sink
+
+    @Test("sink rows equal the engine's final windows, and a late correction rewrites its window")
+    func sinkConvergesToEngineWindows() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        try WarehouseSchema.initialize(try db.connect())
+        try WarehouseSchema.initialize(try db.connect())  // idempotent
+
+        let base: Int64 = 1_700_000_010_000 - 1_700_000_010_000 % 30_000
+        let odd = "Küche, \"Bad\" {x} \\ NULL"  // array-literal hostile category name
+        var windows = [
+            WindowResult(windowStartMs: base, txCount: 3, revenue: Money(cents: 15_990),
+                         categoryRevenue: ["books": Money(cents: 5_990), odd: Money(cents: 10_000)]),
+            WindowResult(windowStartMs: base + 30_000, txCount: 1, revenue: Money(decimalText: "0.001")!,
+                         categoryRevenue: ["toys": Money(decimalText: "0.001")!]),
+            WindowResult(windowStartMs: base + 60_000, txCount: -1, revenue: Money(cents: -2_500)),
+            WindowResult(windowStartMs: base + 90_000, txCount: 7, revenue: Money(cents: 70_000)),
+        ]
+        let sink = WarehouseSink(url: db.url, pipeline: "test", batchSize: 2)
+        sink.start()
+        defer { sink.stop() }
+
+        // The last window is not final yet: it must not be written.
+        sink.offer(snapshot(windows, final: [base, base + 30_000, base + 60_000]))
+        try waitUntil("3 windows written") { sink.backlog == 0 && sink.windowsWritten >= 3 }
+        #expect(try WarehouseSchema.readWindows(pipeline: "test", on: db.connect()) == Array(windows[0..<3]))
+
+        // Late correction of the first window (a category disappears, one appears) and the last becomes final.
+        windows[0] = WindowResult(windowStartMs: base, txCount: 4, revenue: Money(cents: 18_990),
+                                  categoryRevenue: ["books": Money(cents: 8_990), "garden": Money(cents: 10_000)])
+        let final = Set(windows.map(\.windowStartMs))
+        sink.offer(snapshot(windows, final: final))
+        sink.offer(snapshot(windows, final: final))  // same values again: nothing new to write
+        try waitUntil("correction written") { sink.backlog == 0 && sink.windowsWritten >= 5 }
+        #expect(try WarehouseSchema.readWindows(pipeline: "test", on: db.connect()) == windows)
+        #expect(sink.windowsWritten == 5)
+        #expect(sink.rewrites == 1)
+        #expect(sink.status.state == .ok)
+        #expect(sink.status.detail.contains("backlog 0"))
+    }
+
+    @Test("a full backlog coalesces rewrites, defers the rest, and catches up without a new snapshot")
+    func boundedBacklogLosesNothing() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        try WarehouseSchema.initialize(try db.connect())
+        let base: Int64 = 1_800_000_000_000
+        var windows: [WindowResult] = []
+        for i in 0..<5 {
+            let n = Int64(i)
+            windows.append(WindowResult(windowStartMs: base + n * 30_000, txCount: n + 1, revenue: Money(whole: n + 1)))
+        }
+        let allStarts = Set(windows.map { $0.windowStartMs })
+        let sink = WarehouseSink(url: db.url, pipeline: "bounded", maxBacklogWindows: 2)
+        sink.offer(snapshot(windows, final: allStarts))
+        #expect(sink.backlog == 5)  // 2 queued + 3 deferred, none forgotten
+        // A correction of a queued window replaces it instead of growing the queue.
+        windows[0].txCount = 10
+        sink.offer(snapshot(windows, final: allStarts))
+        #expect(sink.backlog == 5)
+
+        sink.start()
+        defer { sink.stop() }
+        try waitUntil("backlog drained") { sink.backlog == 0 }
+        #expect(try WarehouseSchema.readWindows(pipeline: "bounded", on: db.connect()) == windows)
+    }
+
+    @Test("the sink reports a missing schema before any window, then writes once it is created")
+    func sinkMissingSchema() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let sink = WarehouseSink(url: db.url, pipeline: "late-init")
+        sink.start()
+        defer { sink.stop() }
+        try waitUntil("missing schema reported") { sink.status.state == .error }
+        #expect(sink.lastError?.kind == .missingSchema)
+        #expect(sink.status.detail.contains("cdctop warehouse init"))
+
+        let window = WindowResult(windowStartMs: 1_700_000_100_000 - 1_700_000_100_000 % 30_000, txCount: 1, revenue: Money(cents: 1))
+        sink.offer(snapshot([window], final: [window.windowStartMs]))
+        #expect(sink.backlog == 1)
+        try WarehouseSchema.initialize(try db.connect())
+        try waitUntil("written after init", seconds: 20) { sink.backlog == 0 }
+        #expect(try WarehouseSchema.readWindows(pipeline: "late-init", on: db.connect()) == [window])
+    }
+
+    @Test("a PostgreSQL restart mid-run loses and duplicates nothing")
+    func restartLosesNothing() throws {
+        let server = try ThrowawayPostgres()
+        defer { server.destroy() }
+        try WarehouseSchema.initialize(try PostgresConnection(server.url))
+
+        let base: Int64 = 1_750_000_020_000 - 1_750_000_020_000 % 30_000
+        var windows = (0..<40).map { i in
+            WindowResult(windowStartMs: base + Int64(i) * 30_000, txCount: Int64(i % 7),
+                         revenue: Money(cents: Int64(i) * 1_234), categoryRevenue: ["c\(i % 3)": Money(cents: Int64(i) * 1_234)])
+        }
+        let sink = WarehouseSink(url: server.url, pipeline: "restart", batchSize: 7)
+        sink.start()
+        defer { sink.stop() }
+        sink.offer(snapshot(windows, final: Set(windows[0..<20].map(\.windowStartMs))))
+        try waitUntil("first half written") { sink.backlog == 0 && sink.windowsWritten >= 20 }
+
+        try server.stop()
+        // While PostgreSQL is down: the rest becomes final and two written windows are corrected.
+        windows[3].txCount += 100
+        windows[3].categoryRevenue = ["late": Money(cents: 1)]
+        windows[25].revenue = Money(cents: 99_999)
+        sink.offer(snapshot(windows, final: Set(windows.map(\.windowStartMs))))
+        try waitUntil("sink reports the outage") { sink.status.state == .error }
+        #expect(sink.backlog == 21)
+        #expect(sink.status.detail.contains("backlog 21"))
+        #expect(sink.lastError?.kind == .unreachable || sink.lastError?.kind == .connectionLost)
+
+        try server.start()
+        try waitUntil("caught up after the restart", seconds: 30) { sink.backlog == 0 && sink.status.state == .ok }
+        let conn = try PostgresConnection(server.url)
+        #expect(try WarehouseSchema.readWindows(pipeline: "restart", on: conn) == windows)
+        let counts = try conn.execute("""
+            SELECT (SELECT count(*) FROM cdctop.kpi_window WHERE pipeline = $1),
+                   (SELECT count(*) FROM cdctop.kpi_category_window WHERE pipeline = $1)
+            """, ["restart"])
+        #expect(counts.rows[0] == ["40", "40"])
+    }
+
+    // MARK: - History
+
+    @Test("history groups cdctop windows by UTC day, with categories, last N days only")
+    func historyFromOwnSchema() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        try WarehouseSchema.initialize(conn)
+        let nowMs = WallClock.nowMs()
+        let todayStart = nowMs - nowMs % 86_400_000
+        try WarehouseSeed.seed(pipeline: "shop", days: 90, on: conn, nowMs: nowMs)
+        try WarehouseSeed.seed(pipeline: "shop", days: 90, on: conn, nowMs: nowMs)  // reseeding doubles nothing
+        // A live window of today, written the way the sink writes it, and another pipeline's row.
+        let live = WindowResult(windowStartMs: todayStart + 30_000, txCount: 2, revenue: Money(cents: 2_000),
+                                categoryRevenue: ["books": Money(cents: 2_000)])
+        try WarehouseSchema.write([live], pipeline: "shop", windowMs: 30_000, on: conn)
+        try WarehouseSchema.write([live], pipeline: "other", windowMs: 30_000, on: conn)
+
+        let history = try HistoryQuery.default.load(days: 30, pipeline: "shop", on: conn)
+        #expect(history.days.count == 30)
+        #expect(history.days.last?.day == dayText(todayStart))
+        #expect(history.days.last?.txCount == 2)
+        #expect(history.days.first?.day == dayText(todayStart - 29 * 86_400_000))
+
+        // Expected figures straight from the seed's windows.
+        let seeded = WarehouseSeed.windows(days: 90, endingBeforeDayStartMs: todayStart)
+        #expect(seeded.count == 90 * 24)
+        var expected: [String: (Int64, Money, [String: Money])] = [:]
+        for w in seeded {
+            var e = expected[dayText(w.windowStartMs)] ?? (0, .zero, [:])
+            e.0 += w.txCount; e.1 += w.revenue
+            for (k, v) in w.categoryRevenue { e.2[k, default: .zero] += v }
+            expected[dayText(w.windowStartMs)] = e
+        }
+        for day in history.days.dropLast() {
+            let e = try #require(expected[day.day])
+            #expect(day.txCount == e.0 && day.revenue == e.1 && day.categoryRevenue == e.2, "day \(day.day)")
+        }
+        // Weekly seasonality: Saturdays sell more than Tuesdays on average.
+        let byWeekday = Dictionary(grouping: seeded, by: { (($0.windowStartMs / 86_400_000) + 3) % 7 })
+        let saturday = byWeekday[5]!.reduce(Int64(0)) { $0 + $1.txCount }
+        let tuesday = byWeekday[1]!.reduce(Int64(0)) { $0 + $1.txCount }
+        #expect(saturday > tuesday * 11 / 10)
+
+        let loader = HistoryLoader(url: db.url, pipeline: "shop", days: 7, reloadEverySeconds: 60)
+        loader.start()
+        defer { loader.stop() }
+        try waitUntil("history loaded") { loader.history != nil }
+        #expect(loader.history?.days.count == 7)
+        #expect(loader.status.state == .ok)
+        // Reload on demand picks up a new write without waiting for the period.
+        try WarehouseSchema.write([WindowResult(windowStartMs: todayStart + 60_000, txCount: 5, revenue: Money(whole: 5))],
+                                  pipeline: "shop", windowMs: 30_000, on: conn)
+        loader.reload()
+        try waitUntil("reloaded") { loader.history?.days.last?.txCount == 7 }
+    }
+
+    @Test("history query is configurable for an existing fact table")
+    func historyFromFactTable() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        try conn.execute("CREATE TABLE fact_sales (day date, category text, revenue numeric(12,2), transactions bigint)")
+        try conn.execute("""
+            INSERT INTO fact_sales VALUES
+              (current_date - 1, 'books', 10.50, 3), (current_date - 1, 'toys', 4.25, 1),
+              (current_date - 2, 'books', 1.00, 1), (current_date - 40, 'books', 99.00, 9)
+            """)
+        let query = HistoryQuery(
+            sql: "SELECT day, sum(transactions), sum(revenue) FROM fact_sales WHERE day > current_date - $1::int GROUP BY day ORDER BY day",
+            categorySQL: "SELECT day, category, sum(revenue) FROM fact_sales WHERE day > current_date - $1::int GROUP BY 1, 2 ORDER BY 1, 2")
+        try conn.execute("SET DateStyle = ISO")
+        let history = try query.load(days: 30, pipeline: "ignored", on: conn)
+        #expect(history.days.count == 2)
+        #expect(history.days.last?.txCount == 4)
+        #expect(history.days.last?.revenue == Money(cents: 1_475))
+        #expect(history.days.last?.categoryRevenue == ["books": Money(cents: 1_050), "toys": Money(cents: 425)])
+
+        let bad = HistoryQuery(sql: "SELECT day FROM fact_sales")
+        #expect(throws: WarehouseError.self) { try bad.load(days: 30, pipeline: "x", on: conn) }
+    }
+
+    // MARK: - Reconciliation
+
+    @Test("reconciliation agrees on a quiet source and reports drift when rows change behind the pipeline")
+    func reconciliation() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        try conn.execute("CREATE TABLE \"transaction\" (transaction_id serial PRIMARY KEY, amount numeric(12,2) NOT NULL)")
+        try conn.execute("INSERT INTO \"transaction\" (amount) SELECT (g * 1.25)::numeric(12,2) FROM generate_series(1, 100) g")
+        let sum = (1...100).reduce(Money.zero) { $0 + Money(cents: Int64($1) * 125) }
+
+        let reconciler = Reconciler(sourceURL: db.url, saleTable: "public.transaction", amountColumn: "amount",
+                                    everySeconds: 0.2, quietSeconds: 0.2)
+        // Lagging engine: no comparison, the verdict says so.
+        var engine = KPISnapshot(result: KPIResult(windowMs: 30_000, messages: 90,
+                                                   totals: TotalsResult(txCount: 90, revenue: .zero)))
+        engine.partitions = [PartitionLag(topic: "t", partition: 0, position: 90, highWatermark: 100)]
+        engine.caughtUp = true
+        reconciler.offer(engine)
+        reconciler.start()
+        defer { reconciler.stop() }
+        try waitUntil("waiting with the lag") { reconciler.reconciliation?.verdict == .waiting }
+        #expect(reconciler.reconciliation?.lagAtCheck == 10)
+
+        // Caught up with the right totals: agree.
+        engine.result = KPIResult(windowMs: 30_000, messages: 100, totals: TotalsResult(txCount: 100, revenue: sum))
+        engine.partitions = [PartitionLag(topic: "t", partition: 0, position: 100, highWatermark: 100)]
+        reconciler.offer(engine)
+        try waitUntil("agree") { reconciler.reconciliation?.verdict == .agree }
+        let agreed = try #require(reconciler.reconciliation)
+        #expect(agreed.sourceTxCount == 100 && agreed.sourceRevenue == sum && agreed.engineRevenue == sum)
+
+        // A row changed behind the pipeline's back (no CDC event reaches the engine): drift.
+        try conn.execute("UPDATE \"transaction\" SET amount = amount + 1 WHERE transaction_id = 7")
+        try waitUntil("drift") { reconciler.reconciliation?.verdict == .drift }
+        let drift = try #require(reconciler.reconciliation)
+        #expect(drift.sourceRevenue == sum + Money(whole: 1))
+        #expect(drift.engineRevenue == sum)
+        #expect(drift.sinceMs <= drift.checkedAtMs)
+        #expect(drift.detail.contains("1.00"))
+        #expect(reconciler.status.state == .error)
+    }
+
+    // MARK: - Errors
+
+    @Test("errors carry PostgreSQL's message and say what to do")
+    func errorsAreActionable() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+
+        let missing = #expect(throws: WarehouseError.self) {
+            try WarehouseSchema.readWindows(pipeline: "x", on: conn)
+        }
+        #expect(missing?.kind == .missingSchema)
+        #expect(missing?.sqlState == "42P01")
+        #expect(missing?.advice.contains("cdctop warehouse init") == true)
+        #expect(missing?.description.contains("kpi_window") == true)
+
+        // Refused connection on a port nothing listens on.
+        let port = try freePort()
+        let refused = #expect(throws: WarehouseError.self) {
+            try PostgresConnection("postgresql://postgres@127.0.0.1:\(port)/postgres")
+        }
+        #expect(refused?.kind == .unreachable)
+        #expect(refused?.advice.contains("is PostgreSQL running on 127.0.0.1:\(port)") == true)
+
+        // Permission: a role without privileges on the cdctop schema.
+        try WarehouseSchema.initialize(conn)
+        let role = "cdctop_nopriv_\(UInt32.random(in: 0...UInt32.max))"
+        try conn.execute("CREATE ROLE \(role) LOGIN")
+        defer { _ = try? conn.execute("DROP OWNED BY \(role)"); _ = try? conn.execute("DROP ROLE \(role)") }
+        let limitedURL = db.url.replacingOccurrences(of: "postgres@", with: "\(role)@")
+        let limited = try PostgresConnection(limitedURL)
+        let denied = #expect(throws: WarehouseError.self) {
+            try WarehouseSchema.readWindows(pipeline: "x", on: limited)
+        }
+        #expect(denied?.kind == .permission)
+        #expect(denied?.advice.contains("grant") == true)
+
+        // Authentication failures are recognised from libpq's message.
+        let auth = PostgresConnection.classifyConnectFailure(
+            "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"bob\"",
+            endpoint: "127.0.0.1:5432")
+        #expect(auth.kind == .authentication)
+        #expect(auth.advice.contains("password"))
+
+        // Identifiers from the profile are quoted, not spliced.
+        #expect(try conn.quoteQualifiedIdentifier("public.transaction") == "\"public\".\"transaction\"")
+        #expect(try conn.quoteQualifiedIdentifier("we\"ird") == "\"we\"\"ird\"")
+    }
+
+    @Test("array literals keep hostile text as data")
+    func arrayLiterals() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        let values = ["a,b", "{}", "\"q\"", "back\\slash", "NULL", "", "ünï"]
+        let rows = try conn.execute("SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n",
+                                    [PostgresArrayLiteral.texts(values)])
+        #expect(rows.rows.map { $0[0] } == values)
+    }
+}
+
+// MARK: - Helpers
+
+private func snapshot(_ windows: [WindowResult], final: Set<Int64>) -> KPISnapshot {
+    var s = KPISnapshot(result: KPIResult(windowMs: 30_000, windows: windows.sorted { $0.windowStartMs < $1.windowStartMs }))
+    s.finalWindowStarts = final
+    return s
+}
+
+private func dayText(_ ms: Int64) -> String {
+    let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+    let formatter = DateFormatter()
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.dateFormat = "yyyy-MM-dd"
+    return formatter.string(from: date)
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for: \(what)" }
+}
+
+private func waitUntil(_ what: String, seconds: Double = 15, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    if try condition() { return }
+    throw TimedOut(what: what)
+}
+
+private func testServerURL() throws -> String {
+    let url = ProcessInfo.processInfo.environment["CDCTOP_TEST_PG"]
+    return try #require(url, "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it (postgresql://postgres@127.0.0.1:PORT/postgres)")
+}
+
+/// A fresh database on the shared test server, dropped at the end.
+private struct TestDatabase {
+    let url: String
+    private let serverURL: String
+    private let name: String
+
+    init() throws {
+        serverURL = try testServerURL()
+        name = "cdctop_wh_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        let admin = try PostgresConnection(serverURL)
+        try admin.execute("CREATE DATABASE \(try admin.quoteQualifiedIdentifier(name))")
+        url = TestDatabase.replacingDatabase(in: serverURL, with: name)
+    }
+
+    func connect() throws -> PostgresConnection { try PostgresConnection(url) }
+
+    func drop() {
+        guard let admin = try? PostgresConnection(serverURL), let quoted = try? admin.quoteQualifiedIdentifier(name) else { return }
+        _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
+    }
+
+    static func replacingDatabase(in url: String, with database: String) -> String {
+        // postgresql://user@host:port/db?params → …/database?params
+        let schemeEnd = url.range(of: "://")!.upperBound
+        let rest = url[schemeEnd...]
+        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
+        let beforeQuery = rest.firstIndex(of: "?").map { rest[..<$0] } ?? rest
+        let authority = beforeQuery.firstIndex(of: "/").map { beforeQuery[..<$0] } ?? beforeQuery
+        return String(url[..<schemeEnd]) + authority + "/" + database + query
+    }
+}
+
+private func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TimedOut(what: "a socket") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw TimedOut(what: "a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A private PostgreSQL 15 for the restart test (the shared one must not be restarted under other tests).
+private final class ThrowawayPostgres {
+    let directory: String
+    let port: Int
+    var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
+    static let bin = "/usr/lib/postgresql/15/bin"
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "cdctop-wh-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        port = try freePort()
+        try run("/usr/bin/install", ["-d", "-o", "postgres", "-g", "postgres", directory])
+        try asPostgres("\(Self.bin)/initdb", ["-D", "\(directory)/pg", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"])
+        try start()
+    }
+
+    func start() throws {
+        try asPostgres("\(Self.bin)/pg_ctl", ["-D", "\(directory)/pg", "-l", "\(directory)/pg.log", "-w", "-t", "30",
+                                              "-o", "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(directory)",
+                                              "start"])
+    }
+
+    func stop() throws {
+        try asPostgres("\(Self.bin)/pg_ctl", ["-D", "\(directory)/pg", "-w", "-t", "30", "-m", "fast", "stop"])
+    }
+
+    func destroy() {
+        _ = try? stop()
+        _ = try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func asPostgres(_ tool: String, _ arguments: [String]) throws {
+        if getuid() == 0 {
+            try run("/usr/sbin/runuser", ["-u", "postgres", "--", tool] + arguments)
+        } else {
+            try run(tool, arguments)
+        }
+    }
+
+    /// posix_spawn + waitpid: Foundation's Process.waitUntilExit can hang on a test thread without a run loop.
+    private func run(_ tool: String, _ arguments: [String]) throws {
+        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, tool, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TimedOut(what: "\(tool) to start (errno \(spawned))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitCode = (status >> 8) & 0xff
+        guard status & 0x7f == 0, exitCode == 0 else {
+            throw TimedOut(what: "\(tool) \(arguments.joined(separator: " ")) to succeed (status \(status))")
+        }
+    }
+}

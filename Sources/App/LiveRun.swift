@@ -26,8 +26,8 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "Redis key prefix (default cdctop:<pipeline>).")
     var redisPrefix: String?
 
-    @Option(help: "Name of this pipeline in Redis keys and warehouse rows.")
-    var pipeline: String = "default"
+    @Option(help: "Name of this pipeline in Redis keys and warehouse rows (default: the profile's name, e.g. shop).")
+    var pipeline: String?
 
     @Option(help: "PostgreSQL warehouse URL: closed windows are written there and History reads it.")
     var warehouse: String?
@@ -49,14 +49,16 @@ final class Integrations: @unchecked Sendable {
     let reconciler: Reconciler?
 
     init(options: LiveOptions, profile: KPIProfile) throws {
+        let pipeline = options.pipeline ?? profile.name
         if let url = options.redis {
             let parsed = try RedisURL(parsing: url)
-            mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(options.pipeline)",
-                                 pipelineName: options.pipeline, profileName: profile.name)
+            mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(pipeline)",
+                                 pipelineName: pipeline, profileName: profile.name)
         } else { mirror = nil }
         if let url = options.warehouse {
-            sink = WarehouseSink(url: url, pipeline: options.pipeline)
-            history = HistoryLoader(url: url, pipeline: options.pipeline)
+            sink = WarehouseSink(url: url, pipeline: pipeline)
+            let query = profile.historySQL.map { HistoryQuery(sql: $0, categorySQL: profile.historyCategorySQL) } ?? .default
+            history = HistoryLoader(url: url, pipeline: pipeline, query: query)
         } else { sink = nil; history = nil }
         if let url = options.source {
             reconciler = Reconciler(sourceURL: url, saleTable: profile.sale.table, amountColumn: profile.sale.amount)

@@ -56,6 +56,11 @@ public struct KPIProfile: Sendable, Hashable {
     public var retentionMs: Int64
     /// Category name for products whose category column is null or empty.
     public var uncategorized: String
+    /// History view query for an existing warehouse (`$1` = days, `$2` = pipeline), returning
+    /// `(day, tx_count, revenue)`; nil reads cdctop's own `cdctop.kpi_window`.
+    public var historySQL: String? = nil
+    /// Drill-down query returning `(day, category, revenue)`; nil reads `cdctop.kpi_category_window`.
+    public var historyCategorySQL: String? = nil
 
     public init(name: String, sale: SaleTable, lineItem: LineItemTable?, dimension: DimensionTable?,
                 defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000, allowedLatenessMs: Int64 = 10_000,

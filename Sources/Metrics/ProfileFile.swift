@@ -98,11 +98,12 @@ extension KPIProfile {
             "line_item": ["table", "key", "quantity", "unit_price", "product_key"],
             "dimension": ["table", "key", "category"],
             "windows": ["size_seconds", "allowed_lateness_seconds", "retention_hours"],
+            "warehouse": ["history_sql", "history_category_sql"],
         ]
         for (section, entries) in toml.sections {
             guard let keys = allowed[section] else {
                 throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0,
-                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows]")
+                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows], [warehouse]")
             }
             for (key, entry) in entries where !keys.contains(key) {
                 throw ConfigFileError(file: file, line: entry.line,
@@ -149,5 +150,9 @@ extension KPIProfile {
                   allowedLatenessMs: try integer("windows", "allowed_lateness_seconds", default: 10) * 1000,
                   retentionMs: try integer("windows", "retention_hours", default: 24) * 3_600_000,
                   uncategorized: try string("", "uncategorized", default: "uncategorized"))
+        if toml.sections["warehouse"]?["history_sql"] != nil { historySQL = try string("warehouse", "history_sql") }
+        if toml.sections["warehouse"]?["history_category_sql"] != nil {
+            historyCategorySQL = try string("warehouse", "history_category_sql")
+        }
     }
 }

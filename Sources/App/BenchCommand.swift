@@ -85,15 +85,10 @@ struct BenchCommand: ParsableCommand {
         let r0 = Measure.start()
         var mb = MessageBatch()
         var read = 0, readBytes = 0
-        var eof = Set<String>()
-        var assigned = 0
-        while read < corpus.count || eof.count < assigned {
+        while read < corpus.count {
             try raw.poll(into: &mb, maxMessages: 10_000, timeoutMs: 200)
             read += mb.records.count
             readBytes += mb.byteCount
-            for e in mb.partitionEOFs { eof.insert("\(e.topicIndex)/\(e.partition)") }
-            if !mb.records.isEmpty { eof.removeAll() }
-            assigned = raw.partitionStates(queryCommitted: false).count
             if r0.elapsed > 600 { throw ValidationError("raw read stalled at \(read)/\(corpus.count) messages") }
         }
         let rawFigures = r0.stop(messages: read, bytes: readBytes)

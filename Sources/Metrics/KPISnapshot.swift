@@ -115,6 +115,10 @@ public struct KPISnapshot: Sendable {
     public var kafka: ServiceStatus = .off
     /// True once every assigned partition has reached its end at least once.
     public var caughtUp: Bool = false
+    /// Newest Debezium heartbeat seen (`__debezium-heartbeat.*` topics), ms since epoch; 0 if none.
+    /// A recent heartbeat with no changes means a quiet table, not a dead connector.
+    public var lastHeartbeatMs: Int64 = 0
+    public var heartbeats: Int64 = 0
 
     public init(result: KPIResult) { self.result = result }
 

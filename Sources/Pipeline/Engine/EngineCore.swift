@@ -132,6 +132,8 @@ public final class EngineCore {
         s.tables = aggregator.tables.sorted { $0.table < $1.table }
         s.recentMalformed = recentMalformed
         s.recentChanges = recentChanges
+        s.lastHeartbeatMs = lastHeartbeatMs
+        s.heartbeats = heartbeats
         return s
     }
 }

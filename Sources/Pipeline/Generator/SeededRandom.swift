@@ -25,4 +25,7 @@ struct SeededRandom {
     }
 
     mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+
+    /// Uniform in [0, 1).
+    mutating func nextUnit() -> Double { Double(nextUInt64() >> 11) / Double(1 << 53) }
 }

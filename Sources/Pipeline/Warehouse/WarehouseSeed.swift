@@ -28,13 +28,13 @@ public enum WarehouseSeed {
             let dayNumber = dayStart / dayMs                      // days since 1970-01-01 (a Thursday)
             let weekday = Int((dayNumber + 3) % 7)                // 0 = Monday
             let growth = 1.0 + 0.004 * Double(days - dayOffset)  // about +0.4 % a day
-            var random = SplitMix64(seed: UInt64(bitPattern: dayNumber))
+            var random = SeededRandom(seed: UInt64(bitPattern: dayNumber) &+ 0x9E37_79B9_7F4A_7C15)
             let dayNoise = 0.9 + 0.2 * random.nextUnit()
             for hour in 0..<24 {
                 let expected = 110.0 * weekdayFactor[weekday] * hourFactor[hour] * growth * dayNoise
                 let txCount = Int64((expected * (0.85 + 0.3 * random.nextUnit())).rounded())
                 // Average basket 35–75 currency units, in exact cents.
-                let basketCents = Int64(3_500 + random.next() % 4_000)
+                let basketCents = Int64(3_500 + random.nextUInt64() % 4_000)
                 let revenueCents = txCount * basketCents
                 var categoryRevenue: [String: Money] = [:]
                 if revenueCents > 0 {
@@ -74,21 +74,4 @@ public enum WarehouseSeed {
         }
         return all.count
     }
-}
-
-/// Small deterministic generator (SplitMix64): same seed, same history.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// `cdctop redis-check`: prints what the Redis mirror holds, for scripts (`--json`) and people.
+struct RedisCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redis-check",
+        abstract: "Print what cdctop has mirrored into Redis: meta, KPIs, top categories, latest windows, lag.",
+        discussion: """
+            Reads every key under the prefix in one MULTI/EXEC, so the figures belong to one snapshot.
+            Exits with status 1 when Redis cannot be reached or nothing is mirrored under the prefix,
+            and 2 when the mirror is paused (its data is stale).
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Redis to read, e.g. redis://127.0.0.1:6379/0 or redis://:PASSWORD@host:6379/1.", valueName: "url"))
+    var redis: String = "redis://127.0.0.1:6379/0"
+
+    @Option(name: .long, help: "Pipeline name; the prefix defaults to cdctop:<pipeline>.")
+    var pipeline: String = "shop"
+
+    @Option(name: .long, help: ArgumentHelp("Key prefix the mirror writes under (overrides --pipeline).", valueName: "prefix"))
+    var prefix: String?
+
+    @Option(name: .long, help: "How many of the latest windows to print.")
+    var windows: Int = 10
+
+    @Option(name: .long, help: "How many top categories to print.")
+    var top: Int = 10
+
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        do { _ = try RedisURL(parsing: redis) } catch { throw ValidationError("\(error)") }
+        guard windows >= 0, top >= 0 else { throw ValidationError("--windows and --top must be 0 or more") }
+    }
+
+    func run() throws {
+        let url = try RedisURL(parsing: redis)
+        let keyPrefix = prefix ?? RedisKeys.defaultPrefix(pipeline: pipeline)
+        let state: MirroredState
+        do {
+            state = try RedisMirror.readBack(url: url, prefix: keyPrefix)
+        } catch {
+            printError("cdctop redis-check: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            print(state.json())
+        } else {
+            print(state.report(latestWindows: windows, topCategories: top), terminator: "")
+        }
+        if state.isEmpty { throw ExitCode(1) }
+        if state.isPaused { throw ExitCode(2) }
+    }
+
+    private func printError(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+}

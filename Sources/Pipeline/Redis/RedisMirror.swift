@@ -1,0 +1,286 @@
+import Foundation
+import Metrics
+
+/// Mirrors the latest `KPISnapshot` into Redis from its own thread and its own connection.
+///
+/// The engine calls `offer` (O(1): it replaces the one pending snapshot and signals), the dashboard
+/// reads `status`; neither ever waits on Redis. The writer thread wakes on a condition variable,
+/// writes at most `maxWritesPerSecond` times a second, and only the windows that changed. When Redis
+/// is down, killed or restarted empty, it reconnects with capped exponential backoff and rewrites
+/// the whole current state. Paused: no writes, except `P:meta` state=paused once.
+public final class RedisMirror: Sendable {
+    public let url: RedisURL
+    public let keys: RedisKeys
+    private let mailbox: MirrorMailbox
+    private let worker: MirrorWorker
+
+    public init(url: RedisURL, prefix: String, pipelineName: String, profileName: String,
+                windowTTLSeconds: Int = 86400, version: String = "0.1.0",
+                maxWritesPerSecond: Double = 10, firstRetryDelaySeconds: Double = 0.25,
+                maxRetryDelaySeconds: Double = 8) {
+        self.url = url
+        self.keys = RedisKeys(prefix: prefix)
+        let mailbox = MirrorMailbox()
+        self.mailbox = mailbox
+        self.worker = MirrorWorker(
+            url: url, keys: keys, mailbox: mailbox,
+            identity: MirrorIdentity(pipelineName: pipelineName, profileName: profileName, version: version,
+                                     startedAtMs: RedisMirror.wallClockMs(), windowTTLSeconds: windowTTLSeconds),
+            minimumWriteInterval: 1 / max(maxWritesPerSecond, 0.1),
+            firstRetryDelay: firstRetryDelaySeconds,
+            maxRetryDelay: max(maxRetryDelaySeconds, firstRetryDelaySeconds))
+    }
+
+    /// The thread holds the worker, not the mirror, so dropping the mirror stops its thread.
+    deinit { stop() }
+
+    /// Starts the writer thread (once); returns at once, even when Redis is unreachable.
+    public func start() {
+        let shouldStart = mailbox.locked { m -> Bool in
+            guard !m.started else { return false }
+            m.started = true
+            m.phase = .connecting
+            return true
+        }
+        guard shouldStart else { return }
+        let thread = Thread { [worker] in worker.run() }
+        thread.name = "cdctop-redis"
+        thread.start()
+    }
+
+    /// Replaces the pending snapshot (never queues) and wakes the writer. Never blocks on I/O.
+    public func offer(_ snapshot: KPISnapshot) {
+        mailbox.condition.lock()
+        mailbox.pending = snapshot
+        mailbox.pendingVersion &+= 1
+        mailbox.condition.signal()
+        mailbox.condition.unlock()
+    }
+
+    public func setPaused(_ paused: Bool) {
+        mailbox.locked { m in
+            guard m.paused != paused else { return }
+            m.paused = paused
+            m.condition.signal()
+        }
+    }
+
+    public func togglePaused() {
+        mailbox.locked { m in
+            m.paused.toggle()
+            m.condition.signal()
+        }
+    }
+
+    public var isPaused: Bool { mailbox.locked { $0.paused } }
+
+    /// Snapshots written to Redis so far.
+    public var writes: Int { mailbox.locked { $0.writes } }
+
+    /// For the status bar: connecting / ok with the write rate / paused / error with the next retry.
+    public var status: ServiceStatus {
+        let now = RedisMirror.monotonicSeconds()
+        return mailbox.locked { m -> ServiceStatus in
+            switch m.phase {
+            case .idle: return .off
+            case .connecting:
+                return ServiceStatus(.connecting, "connecting to redis \(url)")
+            case .ok:
+                if m.paused {
+                    let note = m.lastError.map { " · \($0)" } ?? ""
+                    return ServiceStatus(.paused, "redis \(url) paused: readers see \(keys.meta) state=paused\(note)")
+                }
+                let rate = m.writeRate(now: now)
+                var detail = "redis \(url) · \(String(format: "%.1f", rate)) writes/s · \(m.writes) written"
+                if m.lastWriteMs > 0 { detail += " · last \(String(format: "%.1f", m.lastWriteMs)) ms" }
+                return ServiceStatus(.ok, detail)
+            case .error(let message, let retryAt):
+                let wait = max(0, retryAt - now)
+                let when = wait < 0.05 ? "retrying now" : "retry in \(wait < 10 ? String(format: "%.1f", wait) : String(Int(wait.rounded()))) s"
+                return ServiceStatus(m.paused ? .paused : .error, "\(message) · \(when)")
+            }
+        }
+    }
+
+    /// Stops the writer thread and waits for it; idempotent. The connection closes with it.
+    public func stop() {
+        mailbox.condition.lock()
+        guard mailbox.started, !mailbox.finished else { mailbox.condition.unlock(); return }
+        mailbox.stopRequested = true
+        mailbox.condition.broadcast()
+        while !mailbox.finished { mailbox.condition.wait() }
+        mailbox.phase = .idle
+        mailbox.condition.unlock()
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    static func wallClockMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}
+
+/// The writer thread's side: decides under the mailbox lock, does Redis I/O outside it.
+final class MirrorWorker: Sendable {
+    let url: RedisURL
+    let keys: RedisKeys
+    let mailbox: MirrorMailbox
+    let identity: MirrorIdentity
+    let minimumWriteInterval: Double
+    let firstRetryDelay: Double
+    let maxRetryDelay: Double
+
+    init(url: RedisURL, keys: RedisKeys, mailbox: MirrorMailbox, identity: MirrorIdentity,
+         minimumWriteInterval: Double, firstRetryDelay: Double, maxRetryDelay: Double) {
+        self.url = url; self.keys = keys; self.mailbox = mailbox; self.identity = identity
+        self.minimumWriteInterval = minimumWriteInterval
+        self.firstRetryDelay = firstRetryDelay; self.maxRetryDelay = maxRetryDelay
+    }
+
+    enum Action {
+        case connect
+        case writePaused
+        case write(KPISnapshot, version: UInt64, full: Bool)
+        case exit
+    }
+
+    func run() {
+        var writer: RedisSnapshotWriter?
+        var writtenVersion: UInt64 = 0
+        var pausedMetaWritten = false
+        var wasPaused = false
+        var retryDelay = firstRetryDelay
+        var nextConnectAt = 0.0
+        var nextWriteAt = 0.0
+
+        while true {
+            // Decide under the lock, act outside it: offer() and status never wait on I/O.
+            mailbox.condition.lock()
+            var action = Action.exit
+            while true {
+                if mailbox.stopRequested { action = .exit; break }
+                let now = RedisMirror.monotonicSeconds()
+                var deadline: Double?
+                if writer == nil {
+                    if now >= nextConnectAt { action = .connect; break }
+                    deadline = nextConnectAt
+                } else if mailbox.paused {
+                    if !pausedMetaWritten { action = .writePaused; break }
+                } else if mailbox.pending != nil && (mailbox.pendingVersion != writtenVersion || wasPaused) {
+                    if now >= nextWriteAt {
+                        action = .write(mailbox.pending!, version: mailbox.pendingVersion, full: wasPaused)
+                        break
+                    }
+                    deadline = nextWriteAt
+                }
+                if let deadline {
+                    _ = mailbox.condition.wait(until: Date(timeIntervalSinceNow: max(0.001, deadline - now)))
+                } else {
+                    mailbox.condition.wait()
+                }
+            }
+            mailbox.condition.unlock()
+
+            switch action {
+            case .exit:
+                writer = nil
+                mailbox.locked { m in m.finished = true; m.condition.broadcast() }
+                return
+            case .connect:
+                do {
+                    let connection = try RedisConnection(url: url)
+                    let w = RedisSnapshotWriter(connection: connection, keys: keys, identity: identity)
+                    let paused = mailbox.locked { $0.paused }
+                    try w.writeMeta(paused: paused, nowMs: RedisMirror.wallClockMs())
+                    writer = w
+                    pausedMetaWritten = paused
+                    wasPaused = paused
+                    retryDelay = firstRetryDelay
+                    mailbox.locked { m in m.phase = .ok; m.lastError = nil }
+                } catch {
+                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                }
+            case .writePaused:
+                do {
+                    try writer!.writeMeta(paused: true, nowMs: RedisMirror.wallClockMs())
+                    pausedMetaWritten = true
+                    wasPaused = true
+                } catch {
+                    writer = nil
+                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                }
+            case .write(let snapshot, let version, let full):
+                let started = RedisMirror.monotonicSeconds()
+                do {
+                    if full { writer!.forgetWritten() }
+                    try writer!.write(snapshot, nowMs: RedisMirror.wallClockMs())
+                    let done = RedisMirror.monotonicSeconds()
+                    writtenVersion = version
+                    wasPaused = false
+                    pausedMetaWritten = false
+                    nextWriteAt = started + minimumWriteInterval
+                    mailbox.locked { m in m.recordWrite(at: done, durationMs: (done - started) * 1000) }
+                } catch {
+                    writer = nil
+                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                }
+            }
+        }
+    }
+
+    /// Records the error for the status bar and schedules the next connection attempt.
+    func failed(_ error: any Error, retryDelay: inout Double, nextConnectAt: inout Double) {
+        let message = (error as? RedisError)?.message ?? "\(error)"
+        let retryAt = RedisMirror.monotonicSeconds() + retryDelay
+        nextConnectAt = retryAt
+        retryDelay = min(retryDelay * 2, maxRetryDelay)
+        mailbox.locked { m in m.phase = .error(message, retryAt: retryAt); m.lastError = message }
+    }
+
+}
+
+/// The state shared by the caller's threads and the writer thread. Every field is guarded by
+/// `condition`'s lock, hence `@unchecked Sendable`.
+final class MirrorMailbox: @unchecked Sendable {
+    enum Phase: Equatable {
+        case idle, connecting, ok
+        case error(String, retryAt: Double)
+    }
+
+    let condition = NSCondition()
+    var pending: KPISnapshot?
+    var pendingVersion: UInt64 = 0
+    var paused = false
+    var started = false
+    var stopRequested = false
+    var finished = false
+    var phase = Phase.idle
+    var lastError: String?
+    var writes = 0
+    var lastWriteMs = 0.0
+    /// Monotonic times of the last writes, a fixed ring: the rate costs no allocation.
+    private var recentWrites = [Double](repeating: 0, count: 32)
+    private var recentIndex = 0
+
+    func locked<T>(_ body: (MirrorMailbox) -> T) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return body(self)
+    }
+
+    func recordWrite(at time: Double, durationMs: Double) {
+        writes += 1
+        lastWriteMs = durationMs
+        recentWrites[recentIndex] = time
+        recentIndex = (recentIndex + 1) % recentWrites.count
+    }
+
+    /// Writes per second over the last 3 s.
+    func writeRate(now: Double) -> Double {
+        let span = 3.0
+        let n = recentWrites.reduce(0) { $0 + ($1 > 0 && now - $1 <= span ? 1 : 0) }
+        return Double(n) / span
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Metrics
+
+/// What the mirror costs: how fast one connection can write snapshots, and what `offer` costs the engine.
+public struct RedisWriteBenchmark: Sendable, CustomStringConvertible {
+    public var snapshots: Int
+    public var windowsHeld: Int
+    public var categories: Int
+    public var seconds: Double
+    /// Snapshot writes per second with no rate limit (the mirror itself caps at ~10/s).
+    public var writesPerSecond: Double
+    /// Redis commands per incremental write (MULTI … EXEC, PUBLISH).
+    public var commandsPerWrite: Double
+    /// The first write: every held window, as after a reconnect.
+    public var fullWriteMs: Double
+    /// Cost of `RedisMirror.offer` on the engine's thread.
+    public var offerNanoseconds: Double
+
+    public var description: String {
+        String(format: "%d snapshots (%d windows × %d categories) in %.2f s: %.0f writes/s, %.0f commands/write, full rewrite %.1f ms, offer %.0f ns",
+               snapshots, windowsHeld, categories, seconds, writesPerSecond, commandsPerWrite, fullWriteMs, offerNanoseconds)
+    }
+}
+
+extension RedisMirror {
+    /// Writes `snapshots` synthetic snapshots as fast as possible, each changing the current window,
+    /// the totals and the lag, with a new window every 30 snapshots, like a busy engine. Cleans up
+    /// its keys under `prefix` afterwards.
+    public static func benchmarkWrites(url: RedisURL, snapshots: Int, windows: Int = 120, categories: Int = 20,
+                                       prefix: String = "cdctop:benchmark") throws -> RedisWriteBenchmark {
+        let connection = try RedisConnection(url: url)
+        let keys = RedisKeys(prefix: prefix)
+        let writer = RedisSnapshotWriter(connection: connection, keys: keys, identity: MirrorIdentity(
+            pipelineName: "benchmark", profileName: "synthetic", version: "benchmark",
+            startedAtMs: wallClockMs(), windowTTLSeconds: 600))
+        var snapshot = syntheticSnapshot(windows: windows, categories: categories)
+        defer { _ = try? clear(url: url, prefix: prefix) }
+
+        let fullStart = monotonicSeconds()
+        try writer.write(snapshot, nowMs: wallClockMs())
+        let fullWriteMs = (monotonicSeconds() - fullStart) * 1000
+
+        var commands = 0
+        let start = monotonicSeconds()
+        for i in 0..<snapshots {
+            advance(&snapshot, step: i, categories: categories)
+            try writer.write(snapshot, nowMs: wallClockMs())
+            commands += writer.lastCommandCount
+        }
+        let seconds = monotonicSeconds() - start
+
+        // offer() on a mirror that is not started: pure mailbox cost, as the engine pays it.
+        let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "benchmark", profileName: "synthetic")
+        let offers = 100_000
+        let offerStart = monotonicSeconds()
+        for _ in 0..<offers { mirror.offer(snapshot) }
+        let offerNanoseconds = (monotonicSeconds() - offerStart) * 1e9 / Double(offers)
+
+        return RedisWriteBenchmark(snapshots: snapshots, windowsHeld: windows, categories: categories, seconds: seconds,
+                                   writesPerSecond: Double(snapshots) / max(seconds, 1e-9),
+                                   commandsPerWrite: Double(commands) / Double(max(snapshots, 1)),
+                                   fullWriteMs: fullWriteMs, offerNanoseconds: offerNanoseconds)
+    }
+
+    /// Deletes every key under `prefix:` (SCAN, never KEYS); returns how many. For tests and benchmarks.
+    @discardableResult
+    public static func clear(url: RedisURL, prefix: String) throws -> Int {
+        let connection = try RedisConnection(url: url)
+        var escaped = ""
+        for c in prefix {
+            if "*?[]\\".contains(c) { escaped.append("\\") }
+            escaped.append(c)
+        }
+        var cursor = "0"
+        var deleted = 0
+        repeat {
+            let reply = try connection.command("SCAN", cursor, "MATCH", escaped + ":*", "COUNT", "1000")
+            let parts = reply.elements
+            guard parts.count == 2, let next = parts[0].text else { break }
+            cursor = next
+            let found = parts[1].elements.compactMap(\.text)
+            if !found.isEmpty { deleted += Int(try connection.command(["DEL"] + found).integer ?? 0) }
+        } while cursor != "0"
+        return deleted
+    }
+
+    public static func syntheticSnapshot(windows: Int, categories: Int) -> KPISnapshot {
+        let windowMs: Int64 = 30_000
+        let base: Int64 = 1_700_000_000_000
+        var result = KPIResult(windowMs: windowMs)
+        for w in 0..<windows {
+            var window = WindowResult(windowStartMs: base + Int64(w) * windowMs, txCount: Int64(w + 1), revenue: Money(cents: Int64(w) * 1999))
+            for c in 0..<categories { window.categoryRevenue["category-\(c)"] = Money(cents: Int64(c * 100 + w)) }
+            result.windows.append(window)
+            result.totals.txCount += window.txCount
+            result.totals.revenue += window.revenue
+            for (k, v) in window.categoryRevenue { result.totals.categoryRevenue[k, default: .zero] += v }
+        }
+        var snapshot = KPISnapshot(result: result)
+        snapshot.maxCommitTimeMs = result.windows.last.map { $0.windowStartMs + 1000 } ?? 0
+        snapshot.partitions = (0..<3).map { PartitionLag(topic: "shop.public.transaction", partition: Int32($0), committed: 0, position: 0, highWatermark: 10) }
+        return snapshot
+    }
+
+    public static func advance(_ snapshot: inout KPISnapshot, step: Int, categories: Int) {
+        let amount = Money(cents: 123 + Int64(step % 50))
+        let category = "category-\(step % max(categories, 1))"
+        if step % 30 == 29, let last = snapshot.result.windows.last {
+            snapshot.result.windows.append(WindowResult(windowStartMs: last.windowStartMs + snapshot.result.windowMs))
+            snapshot.result.windows.removeFirst()
+        }
+        let i = snapshot.result.windows.count - 1
+        snapshot.result.windows[i].txCount += 1
+        snapshot.result.windows[i].revenue += amount
+        snapshot.result.windows[i].categoryRevenue[category, default: .zero] += amount
+        snapshot.result.totals.txCount += 1
+        snapshot.result.totals.revenue += amount
+        snapshot.result.totals.categoryRevenue[category, default: .zero] += amount
+        snapshot.sequence += 1
+        snapshot.maxCommitTimeMs = snapshot.result.windows[i].windowStartMs + 1000
+        for p in snapshot.partitions.indices { snapshot.partitions[p].position += 1; snapshot.partitions[p].highWatermark += 2 }
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+import Metrics
+
+/// The Redis key layout under one prefix (default `cdctop:<pipeline>`). Part of cdctop's interface:
+/// downstream readers depend on it, so change it only with `RedisKeys.layoutVersion`.
+///
+/// | key | type | content |
+/// |---|---|---|
+/// | `P:meta` | hash | `state` (on/paused), `paused_at_ms`, `version`, `layout`, `pipeline`, `profile`, `started_at_ms`, `updated_at_ms`, `window_ttl_s` |
+/// | `P:kpi` | hash | totals, current window, rates, lag, last commit time, `updated_at_ms` (see `RedisSnapshotWriter.kpiFields`) |
+/// | `P:window:<window_start_ms>` | hash | `tx_count`, `revenue`, `final` (0/1), one `cat:<category>` per category; TTL 24 h by default |
+/// | `P:windows` | sorted set | index of window hashes: member and score are `window_start_ms` |
+/// | `P:categories` | sorted set | category → total revenue as score (a double, for top-N ranking) |
+/// | `P:category_revenue` | hash | category → exact total revenue (decimal text) |
+/// | `P:lag` | hash | `<topic>:<partition>` → consumer lag in messages |
+/// | `P:updates` | pub/sub channel | one JSON message after each write |
+///
+/// Money is always exact decimal text (`Money.formatted()`); times are ms since the epoch.
+public struct RedisKeys: Sendable, Hashable {
+    public static let layoutVersion = 1
+    public let prefix: String
+
+    public init(prefix: String) { self.prefix = prefix }
+
+    /// `cdctop:<pipeline>`.
+    public static func defaultPrefix(pipeline: String) -> String { "cdctop:\(pipeline)" }
+
+    public var meta: String { prefix + ":meta" }
+    public var kpi: String { prefix + ":kpi" }
+    public var windows: String { prefix + ":windows" }
+    public var categories: String { prefix + ":categories" }
+    public var categoryRevenue: String { prefix + ":category_revenue" }
+    public var lag: String { prefix + ":lag" }
+    public var updates: String { prefix + ":updates" }
+    public func window(_ startMs: Int64) -> String { "\(prefix):window:\(startMs)" }
+
+    /// Field holding one category's revenue in a window hash.
+    public static let categoryFieldPrefix = "cat:"
+    /// Field naming one topic-partition in the lag hash.
+    public static func lagField(topic: String, partition: Int32) -> String { "\(topic):\(partition)" }
+}
+
+/// Static facts the mirror writes into `P:meta`.
+struct MirrorIdentity: Sendable {
+    var pipelineName: String
+    var profileName: String
+    var version: String
+    var startedAtMs: Int64
+    var windowTTLSeconds: Int
+}
+
+/// Turns snapshots into Redis writes on one connection. Remembers what it wrote, so only changed
+/// windows go out; a new writer (after a reconnect or a resume) starts empty and writes everything.
+/// Each snapshot is one MULTI/EXEC in one pipelined round trip, followed by a PUBLISH.
+final class RedisSnapshotWriter {
+    let connection: RedisConnection
+    let keys: RedisKeys
+    let identity: MirrorIdentity
+    private var writtenWindows: [Int64: (window: WindowResult, isFinal: Bool)] = [:]
+    /// When each window was last written, to drop it from the `P:windows` index once its TTL ran out.
+    private var windowWrittenAtMs: [Int64: Int64] = [:]
+    private var buffer = RedisCommandBuffer()
+    private var fields: [String] = []
+    /// Windows written by the last `write` (for tests and the update message).
+    private(set) var lastWrittenWindowStarts: [Int64] = []
+    private(set) var lastCommandCount = 0
+
+    init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
+        self.connection = connection; self.keys = keys; self.identity = identity
+    }
+
+    /// Forget what was written, so the next write rewrites every window.
+    func forgetWritten() { writtenWindows.removeAll(keepingCapacity: true); windowWrittenAtMs.removeAll(keepingCapacity: true) }
+
+    /// Writes `P:meta` alone: on connect (before any snapshot) and when pausing.
+    func writeMeta(paused: Bool, nowMs: Int64) throws {
+        buffer.removeAll()
+        buffer.append("MULTI")
+        appendMeta(paused: paused, nowMs: nowMs)
+        buffer.append("EXEC")
+        buffer.append("PUBLISH", keys.updates, "{\"state\":\"\(paused ? "paused" : "on")\",\"updated_at_ms\":\(nowMs)}")
+        try execute()
+    }
+
+    /// Writes one snapshot atomically: meta, kpi, changed windows, categories, lag; then PUBLISH.
+    func write(_ snapshot: KPISnapshot, nowMs: Int64) throws {
+        let full = writtenWindows.isEmpty
+        buffer.removeAll()
+        lastWrittenWindowStarts.removeAll(keepingCapacity: true)
+        buffer.append("MULTI")
+        if full { appendMeta(paused: false, nowMs: nowMs) } else { buffer.append("HSET", keys.meta, "updated_at_ms", String(nowMs)) }
+
+        fields.removeAll(keepingCapacity: true)
+        RedisSnapshotWriter.kpiFields(snapshot, updatedAtMs: nowMs, into: &fields)
+        buffer.append("DEL", keys.kpi)
+        appendHashSet(keys.kpi, fields)
+
+        let ttl = String(identity.windowTTLSeconds)
+        var changed: [(start: Int64, window: WindowResult, isFinal: Bool)] = []
+        for w in snapshot.result.windows {
+            let isFinal = snapshot.finalWindowStarts.contains(w.windowStartMs)
+            if let old = writtenWindows[w.windowStartMs], old.window == w, old.isFinal == isFinal { continue }
+            changed.append((w.windowStartMs, w, isFinal))
+        }
+        for (start, w, isFinal) in changed {
+            let key = keys.window(start)
+            fields.removeAll(keepingCapacity: true)
+            fields.append("tx_count"); fields.append(String(w.txCount))
+            fields.append("revenue"); fields.append(w.revenue.formatted())
+            fields.append("final"); fields.append(isFinal ? "1" : "0")
+            for name in w.categoryRevenue.keys.sorted() {
+                fields.append(RedisKeys.categoryFieldPrefix + name); fields.append(w.categoryRevenue[name]!.formatted())
+            }
+            // DEL first: a correction can remove a category that netted to zero.
+            buffer.append("DEL", key)
+            appendHashSet(key, fields)
+            buffer.append("EXPIRE", key, ttl)
+            buffer.append("ZADD", keys.windows, String(start), String(start))
+            lastWrittenWindowStarts.append(start)
+        }
+        // Windows whose hash has expired leave the index too.
+        let expiredBefore = nowMs - Int64(identity.windowTTLSeconds) * 1000
+        var expired: [String] = []
+        for (start, at) in windowWrittenAtMs where at < expiredBefore && !changed.contains(where: { $0.start == start }) {
+            expired.append(String(start))
+        }
+        if !expired.isEmpty {
+            buffer.append(arguments: ["ZREM", keys.windows] + expired)
+        }
+
+        let totals = snapshot.result.totals
+        buffer.append("DEL", keys.categories, keys.categoryRevenue)
+        if !totals.categoryRevenue.isEmpty {
+            let names = totals.categoryRevenue.keys.sorted()
+            buffer.beginCommand(argumentCount: 2 + 2 * names.count)
+            buffer.appendArgument("ZADD"); buffer.appendArgument(keys.categories)
+            for name in names {
+                buffer.appendArgument(totals.categoryRevenue[name]!.formatted()); buffer.appendArgument(name)
+            }
+            buffer.beginCommand(argumentCount: 2 + 2 * names.count)
+            buffer.appendArgument("HSET"); buffer.appendArgument(keys.categoryRevenue)
+            for name in names {
+                buffer.appendArgument(name); buffer.appendArgument(totals.categoryRevenue[name]!.formatted())
+            }
+        }
+
+        buffer.append("DEL", keys.lag)
+        if !snapshot.partitions.isEmpty {
+            buffer.beginCommand(argumentCount: 2 + 2 * snapshot.partitions.count)
+            buffer.appendArgument("HSET"); buffer.appendArgument(keys.lag)
+            for p in snapshot.partitions {
+                buffer.appendArgument(RedisKeys.lagField(topic: p.topic, partition: p.partition))
+                buffer.appendArgument(p.lag)
+            }
+        }
+        buffer.append("EXEC")
+
+        var message = "{\"sequence\":\(snapshot.sequence),\"updated_at_ms\":\(nowMs),\"full\":\(full),\"windows\":["
+        for (i, s) in lastWrittenWindowStarts.enumerated() {
+            if i > 0 { message += "," }
+            message += String(s)
+        }
+        message += "]}"
+        buffer.append("PUBLISH", keys.updates, message)
+
+        try execute()
+        // Only once Redis has taken it: a failed write is retried in full on the next connection.
+        for (start, w, isFinal) in changed {
+            writtenWindows[start] = (w, isFinal)
+            windowWrittenAtMs[start] = nowMs
+        }
+        for s in expired { if let start = Int64(s) { windowWrittenAtMs[start] = nil; writtenWindows[start] = nil } }
+        // Windows the engine no longer holds will not change again; forget them (Redis keeps them until TTL).
+        if writtenWindows.count > snapshot.result.windows.count {
+            let held = Set(snapshot.result.windows.map(\.windowStartMs))
+            for start in writtenWindows.keys where !held.contains(start) { writtenWindows[start] = nil }
+        }
+    }
+
+    /// The `P:kpi` hash, as field/value pairs.
+    static func kpiFields(_ s: KPISnapshot, updatedAtMs: Int64, into f: inout [String]) {
+        func put(_ k: String, _ v: String) { f.append(k); f.append(v) }
+        put("total_tx_count", String(s.result.totals.txCount))
+        put("total_revenue", s.result.totals.revenue.formatted())
+        put("window_ms", String(s.result.windowMs))
+        let current = s.maxCommitTimeMs > 0 ? (s.window(containing: s.maxCommitTimeMs) ?? s.result.windows.last) : s.result.windows.last
+        if let w = current {
+            put("window_start_ms", String(w.windowStartMs))
+            put("window_tx_count", String(w.txCount))
+            put("window_revenue", w.revenue.formatted())
+        }
+        put("events_per_second", String(format: "%.1f", s.eventsPerSecond))
+        put("bytes_per_second", String(format: "%.0f", s.bytesPerSecond))
+        put("lag", String(s.totalLag))
+        put("caught_up", s.caughtUp ? "1" : "0")
+        put("last_commit_ms", String(s.maxCommitTimeMs))
+        put("watermark_ms", String(s.watermarkMs))
+        put("messages", String(s.result.messages))
+        put("malformed", String(s.result.malformed))
+        put("dropped", String(s.result.dropped))
+        put("late_corrections", String(s.lateCorrections))
+        put("tombstones", String(s.tombstones))
+        put("parked_line_items", String(s.parkedLineItems))
+        put("parked_revenue", s.parkedRevenue.formatted())
+        put("sequence", String(s.sequence))
+        put("snapshot_at_ms", String(s.takenAtMs))
+        put("updated_at_ms", String(updatedAtMs))
+    }
+
+    private func appendMeta(paused: Bool, nowMs: Int64) {
+        var f = ["HSET", keys.meta,
+                 "state", paused ? "paused" : "on",
+                 "version", identity.version,
+                 "layout", String(RedisKeys.layoutVersion),
+                 "pipeline", identity.pipelineName,
+                 "profile", identity.profileName,
+                 "started_at_ms", String(identity.startedAtMs),
+                 "window_ttl_s", String(identity.windowTTLSeconds),
+                 "updated_at_ms", String(nowMs)]
+        if paused {
+            f += ["paused_at_ms", String(nowMs)]
+            buffer.append(arguments: f)
+        } else {
+            buffer.append(arguments: f)
+            buffer.append("HDEL", keys.meta, "paused_at_ms")
+        }
+    }
+
+    private func appendHashSet(_ key: String, _ fieldValues: [String]) {
+        buffer.beginCommand(argumentCount: 2 + fieldValues.count)
+        buffer.appendArgument("HSET"); buffer.appendArgument(key)
+        for v in fieldValues { buffer.appendArgument(v) }
+    }
+
+    /// Sends the buffer and checks every reply: MULTI's OK, the QUEUED acks, EXEC's results.
+    private func execute() throws {
+        lastCommandCount = buffer.commandCount
+        connection.append(buffer)
+        let replies = try connection.getReplies()
+        for r in replies {
+            if let message = r.errorMessage {
+                throw RedisError(.server, "Redis at \(connection.url) rejected the mirror's write: \(message)")
+            }
+            for inner in r.elements {
+                if let message = inner.errorMessage {
+                    throw RedisError(.server, "Redis at \(connection.url) rejected part of the mirror's write: \(message)")
+                }
+            }
+        }
+    }
+}

@@ -41,6 +41,8 @@ public final class Engine: @unchecked Sendable {
     // Engine-thread state.
     private var slotsByTopicIndex: [Int] = []
     private var atEnd: Set<Int64> = []
+    /// Next offset to read per partition, to tell a stale EOF (older than records in the same batch) apart.
+    private var nextOffset: [Int64: Int64] = [:]
     private var seenPartitions: Set<Int64> = []
     private var sequence: UInt64 = 0
     private var rateSamples: [(ms: Int64, messages: Int64, bytes: Int64, tables: [String: Int64])] = []
@@ -139,12 +141,14 @@ public final class Engine: @unchecked Sendable {
             let pk = EngineCore.partitionKey(slot: slot, partition: r.partition)
             atEnd.remove(pk)
             seenPartitions.insert(pk)
+            nextOffset[pk] = r.offset + 1
         }
         for eof in batch.partitionEOFs {
             let slot = slot(forTopicIndex: eof.topicIndex, in: batch)
             let pk = EngineCore.partitionKey(slot: slot, partition: eof.partition)
-            atEnd.insert(pk)
             seenPartitions.insert(pk)
+            // Records and EOFs come in separate lists: an EOF before this batch's records is stale.
+            if eof.offset >= nextOffset[pk, default: 0] { atEnd.insert(pk) }
         }
     }
 

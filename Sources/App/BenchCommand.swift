@@ -58,7 +58,7 @@ struct BenchCommand: ParsableCommand {
             corpus.feed(core)
             let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
             if best == nil || figures.cpu < best!.cpu { best = figures }
-            if run == 1 && !cut { print("  result equals ground truth: \(core.result == truth ? "yes" : "NO")") }
+            if run == 1 && !cut { reportComparison(core.result, truth) }
         }
         let memory = best!
         print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
@@ -105,8 +105,25 @@ struct BenchCommand: ParsableCommand {
         let snapshot = engine.snapshots.value
         let e2e = e0.stop(messages: Int(snapshot?.result.messages ?? 0), bytes: corpus.bytes)
         print(e2e.line("end to end (engine)"))
-        if let s = snapshot, !cut { print("  result equals ground truth: \(s.result == truth ? "yes" : "NO")") }
+        if let s = snapshot, !cut { reportComparison(s.result, truth) }
         print(String(format: "  end to end / raw read rate: %.0f%%", 100 * e2e.eventsPerSecond / max(1, rawFigures.eventsPerSecond)))
+    }
+}
+
+/// Says whether a result equals the ground truth, and where it first differs when not.
+func reportComparison(_ result: KPIResult, _ truth: KPIResult) {
+    guard result != truth else { print("  result equals ground truth: yes"); return }
+    print("  result equals ground truth: NO")
+    print("    messages \(result.messages) vs \(truth.messages), malformed \(result.malformed) vs \(truth.malformed), dropped \(result.dropped) vs \(truth.dropped), windows \(result.windows.count) vs \(truth.windows.count)")
+    if result.totals != truth.totals {
+        print("    totals: tx \(result.totals.txCount) vs \(truth.totals.txCount), revenue \(result.totals.revenue) vs \(truth.totals.revenue)")
+    }
+    if let i = result.windows.indices.first(where: { $0 < truth.windows.count && result.windows[$0] != truth.windows[$0] }) {
+        let (a, b) = (result.windows[i], truth.windows[i])
+        print("    first differing window \(a.windowStartMs)/\(b.windowStartMs): tx \(a.txCount) vs \(b.txCount), revenue \(a.revenue) vs \(b.revenue)")
+        for c in Set(a.categoryRevenue.keys).union(b.categoryRevenue.keys).sorted() where a.categoryRevenue[c] != b.categoryRevenue[c] {
+            print("      \(c): \(a.categoryRevenue[c]?.formatted() ?? "-") vs \(b.categoryRevenue[c]?.formatted() ?? "-")")
+        }
     }
 }
 

@@ -21,6 +21,13 @@ struct GenerateCommand: ParsableCommand {
             Examples:
               cdctop generate --brokers 127.0.0.1:9092 --rate 500
               cdctop generate --output shop.jsonl --max --count 200000 --print-truth > truth.json
+
+            With --postgres URL it writes the same kind of traffic into a PostgreSQL database with the \
+            schema of sql/shop.sql instead (real INSERT/UPDATE/DELETE statements, one database transaction \
+            per order, shipment, refund, cancellation or product change), so that a real Debezium \
+            connector produces the events; --rate and --count then count database transactions, and \
+            --print-truth prints the database's own count(*), sum(amount) and category join.
+              cdctop generate --postgres postgresql://postgres@127.0.0.1:25432/shop --rate 20
             """)
 
     @Option(help: ArgumentHelp("Kafka bootstrap servers to produce to.", valueName: "host:port,…"))
@@ -29,7 +36,17 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write a kcat -C -J recording to this file instead of producing.", valueName: "file"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Messages per second, with wall-clock commit times (live mode).", valueName: "n"))
+    @Option(help: ArgumentHelp("Write real shop transactions into this PostgreSQL database (schema: sql/shop.sql) instead of producing Debezium messages.", valueName: "url"))
+    var postgres: String?
+
+    @Flag(name: .customLong("orders-only"), help: "With --postgres: only new orders (every commit adds one transaction; for latency measurements).")
+    var ordersOnly = false
+
+    @Option(name: .customLong("commit-log"), help: ArgumentHelp(
+        "With --postgres: append one line per committed transaction: wall time ms after COMMIT, change kind, transaction_id.", valueName: "file"))
+    var commitLog: String?
+
+    @Option(help: ArgumentHelp("Messages per second, with wall-clock commit times (live mode); with --postgres, database transactions per second.", valueName: "n"))
     var rate: Double?
 
     @Flag(name: .customLong("max"), help: "As fast as possible, with a simulated clock (default when --rate is not given).")
@@ -60,7 +77,15 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var kafka: KafkaPropertyOptions
 
     func validate() throws {
-        if (brokers == nil) == (output == nil) { throw ValidationError("give exactly one of --brokers or --output") }
+        if [brokers, output, postgres].compactMap({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --brokers, --output or --postgres")
+        }
+        if postgres == nil && (ordersOnly || commitLog != nil) {
+            throw ValidationError("--orders-only and --commit-log only apply with --postgres")
+        }
+        if postgres != nil && (malformedEvery != 0 || startMs != nil || !kafka.properties.isEmpty) {
+            throw ValidationError("--malformed-every, --start-ms and -X do not apply with --postgres (the database sets commit times)")
+        }
         if let rate, !(rate > 0 && rate <= 10_000_000) { throw ValidationError("--rate must be between 1 and 10000000 messages per second") }
         if rate != nil && flatOut { throw ValidationError("--rate and --max exclude each other") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
@@ -73,6 +98,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let postgres { return try runAgainstPostgres(postgres) }
         let live = rate != nil
         let limit = count ?? (live ? Int64.max : 100_000)
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
@@ -115,6 +141,58 @@ struct GenerateCommand: ParsableCommand {
         printError("generated \(sent) messages in \(String(format: "%.2f", seconds)) s"
             + (interrupt.isRaised ? " (interrupted)" : "") + (output.map { " into \($0)" } ?? " to \(brokers!)"))
         if printTruth { print(workload.groundTruth.json()) }
+    }
+}
+
+extension GenerateCommand {
+    /// `--postgres`: real transactions into the source database; Debezium turns them into events.
+    func runAgainstPostgres(_ url: String) throws {
+        let limit = count ?? (rate != nil ? Int64.max : 1_000)
+        let workload = try ShopSourceWorkload(url: url, seed: seed, mix: ordersOnly ? .ordersOnly : .shop)
+        var logHandle: FileHandle?
+        if let commitLog {
+            if !FileManager.default.fileExists(atPath: commitLog) {
+                guard FileManager.default.createFile(atPath: commitLog, contents: nil) else {
+                    throw ValidationError("--commit-log: cannot create \(commitLog)")
+                }
+            }
+            guard let handle = FileHandle(forWritingAtPath: commitLog) else { throw ValidationError("--commit-log: cannot open \(commitLog)") }
+            handle.seekToEndOfFile()
+            logHandle = handle
+        }
+        defer { try? logHandle?.close() }
+        let interrupt = InterruptFlag()
+        let started = Date()
+        var lastProgress = started
+        var done: Int64 = 0
+        var logBuffer = ""
+        while done < limit && !interrupt.isRaised {
+            if let rate {
+                let due = Int64(Date().timeIntervalSince(started) * rate)
+                if done >= due { Thread.sleep(forTimeInterval: 0.002); continue }
+            }
+            let commit = try workload.step()
+            done += 1
+            if logHandle != nil {
+                logBuffer += "\(commit.committedAtMs)\t\(commit.change.rawValue)\t\(commit.transactionID.map(String.init) ?? "-")\n"
+                // Written per commit when paced (a reader may follow it live), in blocks when flat out.
+                if rate != nil || logBuffer.utf8.count > 32_768 { logHandle?.write(Data(logBuffer.utf8)); logBuffer = "" }
+            }
+            let now = Date()
+            if now.timeIntervalSince(lastProgress) >= 1 {
+                lastProgress = now
+                printError("committed \(done) transactions (\(Int(Double(done) / max(now.timeIntervalSince(started), 0.001))) tx/s)")
+            }
+        }
+        if !logBuffer.isEmpty { logHandle?.write(Data(logBuffer.utf8)) }
+        let seconds = max(Date().timeIntervalSince(started), 0.001)
+        let kinds = SourceChange.allCases.compactMap { kind in workload.committed[kind].map { "\(kind.rawValue) \($0)" } }
+        printError("committed \(done) transactions in \(String(format: "%.2f", seconds)) s (\(kinds.joined(separator: ", ")))"
+            + (interrupt.isRaised ? " (interrupted)" : ""))
+        if printTruth {
+            let connection = try PostgresConnection(url, applicationName: "cdctop-generate")
+            print(try SourceTotals.query(connection).json())
+        }
     }
 }
 

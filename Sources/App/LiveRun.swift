@@ -80,7 +80,8 @@ final class Integrations: @unchecked Sendable {
 
 /// Runs a started engine until quit: the dashboard, or headless output.
 func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
-             seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil) throws {
+             seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
+             connect: ConnectHealthMonitor? = nil) throws {
     if options.headless {
         let interrupted = InterruptFlag()
         let deadline = seconds.map { Date().addingTimeInterval(TimeInterval($0)) }
@@ -92,7 +93,7 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
             if let s = snap, (Date() >= nextPrint || done), s.sequence != lastPrinted {
                 lastPrinted = s.sequence
                 nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
-                print(options.json ? s.result.json() : summaryLine(s))
+                print(headlessLine(s, json: options.json, connect: connect?.report))
                 fflush(nil)
                 if let stopWhen, stopWhen(s) { break }
             }
@@ -115,7 +116,38 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         sources.reloadHistory = { history.reload() }
     }
     if let reconciler = integ.reconciler { sources.reconciliation = { reconciler.reconciliation } }
+    if let connect { sources.connectHealth = { connect.report } }
     let profileScale = engine.options.profile.defaultDecimalScale
     sources.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: profileScale) }
     try Dashboard.run(sources: sources, options: DashboardOptions(themeName: options.theme, logPath: options.log))
+}
+
+/// One headless line: the JSON result or the summary, plus Kafka Connect health when `--connect` is given
+/// (JSON: `"connect":[{"name","state","connector_state","tasks","error"}]`, `"connect_error"`, `"heartbeats"`,
+/// `"last_heartbeat_ms"` added to the result object; text: `connect shop RUNNING 1/1 · heartbeat 1s ago`).
+func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -> String {
+    guard let connect else { return json ? s.result.json() : summaryLine(s) }
+    if json {
+        var text = s.result.json()
+        guard text.hasSuffix("}") else { return text }
+        text.removeLast()
+        text += ",\"connect\":\(connect.json())"
+        if let error = connect.pollError { text += ",\"connect_error\":\(jsonQuoted(error))" }
+        text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)}"
+        return text
+    }
+    let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: Dashboard.wallClockMs())
+    return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]"
+}
+
+private func jsonQuoted(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        default: if scalar.value < 0x20 { out += " " } else { out.unicodeScalars.append(scalar) }
+        }
+    }
+    return out + "\""
 }

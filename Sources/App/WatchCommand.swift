@@ -26,6 +26,14 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Consumer group id.")
     var group: String = "cdctop"
 
+    @Option(help: ArgumentHelp(
+        "Kafka Connect REST URL (e.g. http://127.0.0.1:8083): shows each connector's and task's state; with the heartbeat topic subscribed too (e.g. --topics '^(shop\\.public\\..*|__debezium-heartbeat\\.shop)$') a quiet table is told apart from a dead connector.",
+        valueName: "url"))
+    var connect: String?
+
+    @Option(name: .customLong("connect-interval"), help: ArgumentHelp("Seconds between Kafka Connect polls.", valueName: "s"))
+    var connectInterval: Double = 2
+
     @Flag(help: "With --headless: exit with the final result once every assigned partition reached its end.")
     var untilCaughtUp = false
 
@@ -35,6 +43,10 @@ struct WatchCommand: ParsableCommand {
 
     func validate() throws {
         if untilCaughtUp && !live.headless { throw ValidationError("--until-caught-up needs --headless") }
+        if let connect {
+            do { _ = try HTTPEndpoint(parsing: connect) } catch { throw ValidationError("--connect: \(error)") }
+        }
+        if !(connectInterval >= 0.1 && connectInterval <= 3600) { throw ValidationError("--connect-interval must be between 0.1 and 3600 seconds") }
     }
 
     func run() throws {
@@ -51,6 +63,9 @@ struct WatchCommand: ParsableCommand {
         engine.onSnapshot = { integrations.offer($0) }
         integrations.start()
         defer { integrations.stop() }
+        let connectMonitor = try connect.map { try ConnectHealthMonitor(url: $0, everySeconds: connectInterval) }
+        connectMonitor?.start()
+        defer { connectMonitor?.stop() }
         if untilCaughtUp {
             let interrupted = InterruptFlag(onInterrupt: { })
             engine.start()
@@ -61,11 +76,12 @@ struct WatchCommand: ParsableCommand {
             engine.stop()
             if let e = engine.error { throw e }
             guard let s = engine.snapshots.value else { throw ExitCode.failure }
-            print(live.json ? s.result.json() : summaryLine(s))
+            print(headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }))
             return
         }
         engine.start()
         defer { engine.stop() }
-        try runLive(engine: engine, options: live, integrations: integrations, title: "watch \(brokers)", seconds: nil)
+        try runLive(engine: engine, options: live, integrations: integrations, title: "watch \(brokers)", seconds: nil,
+                    connect: connectMonitor)
     }
 }

@@ -19,6 +19,8 @@ struct DashboardSources: Sendable {
     /// `r` in History calls this.
     var reloadHistory: (@Sendable () -> Void)? = nil
     var reconciliation: @Sendable () -> Reconciliation? = { nil }
+    /// Kafka Connect health (`--connect URL`); nil hides the Connect status and panel.
+    var connectHealth: (@Sendable () -> ConnectHealthReport)? = nil
     /// Full before/after of a recent change, decoded on demand for the Tables drill-down.
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
     /// Shown in the title bar, e.g. "demo (mock cluster)" or the broker list.
@@ -145,6 +147,7 @@ struct DashboardLoop {
     private var lastSecond: Int64 = -1
     private var keyPressed = false
     private var lastServices: [ServiceStatus] = []
+    private var lastConnect: ConnectHealthReport?
 
     init(sources: DashboardSources, glyphs: Glyphs, themeName: String) {
         self.sources = sources; self.glyphs = glyphs; self.themeName = themeName
@@ -203,6 +206,7 @@ struct DashboardLoop {
         }
         let services = [sources.redisStatus(), sources.warehouseStatus()]
         if services != lastServices { lastServices = services; dirty = true }
+        if let connect = sources.connectHealth?(), connect != lastConnect { lastConnect = connect; dirty = true }
         if nowMs / 1_000 != lastSecond { lastSecond = nowMs / 1_000; dirty = true }
         if model.expireMessage(nowMs: nowMs) { dirty = true }
         guard dirty, keyPressed || nowMs - lastFrameMs >= minimumFrameIntervalMs else { return nil }
@@ -222,6 +226,7 @@ struct DashboardLoop {
         f.warehouse = lastServices.count > 1 ? lastServices[1] : .off
         f.history = sources.history()
         f.reconciliation = sources.reconciliation()
+        f.connect = lastConnect ?? sources.connectHealth?()
         f.lag = frozen?.lag ?? lag
         f.describeChange = sources.describeChange
         f.themeName = themeName

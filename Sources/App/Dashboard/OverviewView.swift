@@ -1,4 +1,5 @@
 import Metrics
+import Pipeline
 
 /// View 1: KPI tiles, revenue per window, top categories; per-table summary when there is room.
 enum OverviewView {
@@ -43,11 +44,60 @@ enum OverviewView {
         }
         let (left, right) = chartsArea.splitLeft(chartsArea.width * 3 / 5)
         revenueChart(&b, left, s, f, g)
-        topCategories(&b, right, f, g)
+        if let connect = frame.connect, right.height >= 8 {
+            // Connector health under the categories: a dead connector explains a flat chart.
+            let (categories, connectors) = right.splitTop(right.height - min(right.height / 2, 3 + 2 * connect.connectors.count))
+            topCategories(&b, categories, f, g)
+            connectorsPanel(&b, connectors, connect, s, frame)
+        } else {
+            topCategories(&b, right, f, g)
+        }
         if let tablesArea {
             let inner = Widgets.box(&b, tablesArea, title: "Tables (2 for details)", glyphs: g)
             Widgets.table(&b, inner, columns: TablesView.columns, rows: TablesView.rows(s, nowMs: frame.nowMs),
                           selected: nil, glyphs: g)
+        }
+    }
+
+    /// One line per connector (state, running tasks, the failure's first trace line) and the heartbeat age.
+    static func connectorsPanel(_ b: inout ScreenBuffer, _ rect: Rect, _ report: ConnectHealthReport, _ s: KPISnapshot,
+                                _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        let inner = Widgets.box(&b, rect, title: "Kafka Connect", glyphs: g)
+        guard inner.height > 0 else { return }
+        var row = 0
+        if let error = report.pollError {
+            b.put(error, in: inner, row: row, style: Style(.bad, bold: true), ellipsis: g.ellipsis)
+            row += 1
+        } else if report.checkedAtMs == 0 {
+            b.put("polling \(report.url)…", in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            row += 1
+        } else if report.connectors.isEmpty {
+            b.put("no connectors on \(report.url)", in: inner, row: row, style: .warn, ellipsis: g.ellipsis)
+            row += 1
+        }
+        for connector in report.connectors where row < inner.height {
+            let state = connector.overallState
+            let style: Style = switch state {
+            case .running: .good
+            case .failed: Style(.bad, bold: true)
+            default: .warn
+            }
+            let running = connector.tasks.filter { $0.state == .running }.count
+            let line = "\(g.dot) \(connector.name) \(state.rawValue) · tasks \(running)/\(connector.tasks.count)"
+            b.put(g == .ascii ? line.replacingAll("·", with: "-") : line, in: inner, row: row, style: style, ellipsis: g.ellipsis)
+            row += 1
+            if let reason = connector.failureReason, row < inner.height {
+                b.put("  " + reason, in: inner, row: row, style: .bad, ellipsis: g.ellipsis)
+                row += 1
+            }
+        }
+        if row < inner.height {
+            var heartbeat = s.lastHeartbeatMs > 0
+                ? "heartbeat \(Format.age(max(0, frame.nowMs - s.lastHeartbeatMs))) ago · \(Format.count(s.heartbeats)) seen"
+                : "no heartbeat topic followed"
+            if g == .ascii { heartbeat = heartbeat.replacingAll("·", with: "-") }
+            b.put(heartbeat, in: inner, row: inner.height - 1, style: .dim, ellipsis: g.ellipsis)
         }
     }
 

@@ -11,6 +11,8 @@ struct DashboardFrame: Sendable {
     var warehouse: ServiceStatus = .off
     var history: HistoryData?
     var reconciliation: Reconciliation?
+    /// Kafka Connect connectors and tasks (`--connect`); nil when not configured.
+    var connect: ConnectHealthReport?
     var lag = LagTracker()
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { _ in nil }
     var themeName = "dark"
@@ -95,11 +97,17 @@ enum DashboardRenderer {
         }
     }
 
+    /// Connect's REST state combined with the newest Debezium heartbeat the engine has seen.
+    static func connectStatus(_ report: ConnectHealthReport, _ frame: DashboardFrame) -> ServiceStatus {
+        report.status(lastHeartbeatMs: frame.snapshot?.lastHeartbeatMs ?? 0, nowMs: frame.nowMs)
+    }
+
     static func statusLine(_ b: inout ScreenBuffer, _ frame: DashboardFrame, y: Int) {
         let g = frame.glyphs
         var x = 1
         let kafka = frame.snapshot?.kafka ?? ServiceStatus(.connecting)
-        let services: [(String, ServiceStatus)] = [("Kafka", kafka), ("Redis mirror", frame.redis), ("Warehouse", frame.warehouse)]
+        var services: [(String, ServiceStatus)] = [("Kafka", kafka), ("Redis mirror", frame.redis), ("Warehouse", frame.warehouse)]
+        if let connect = frame.connect { services.append(("Connect", connectStatus(connect, frame))) }
         for (i, (name, status)) in services.enumerated() {
             if i > 0 { x = b.put(" \(g.vertical) ", x: x, y: y, style: .border) }
             x = b.put(name + " ", x: x, y: y, style: .text)

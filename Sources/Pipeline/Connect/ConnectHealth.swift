@@ -1,0 +1,256 @@
+import Metrics
+import Synchronization
+
+/// A connector's or task's state as Kafka Connect's REST API reports it.
+public enum ConnectState: String, Sendable, Hashable, CaseIterable {
+    case running = "RUNNING", paused = "PAUSED", stopped = "STOPPED", failed = "FAILED"
+    case unassigned = "UNASSIGNED", restarting = "RESTARTING", unknown = "UNKNOWN"
+
+    init(reported: String?) { self = reported.flatMap { ConnectState(rawValue: $0.uppercased()) } ?? .unknown }
+
+    /// Higher is worse: the connector's overall state is its worst part.
+    var severity: Int {
+        switch self {
+        case .running: 0
+        case .restarting, .unassigned: 1
+        case .unknown: 2
+        case .paused, .stopped: 3
+        case .failed: 4
+        }
+    }
+}
+
+public struct ConnectTaskHealth: Sendable, Hashable {
+    public var id: Int
+    public var state: ConnectState
+    public var workerID: String
+    /// First line of the Java stack trace of a FAILED task (the exception and its message).
+    public var traceFirstLine: String?
+
+    public init(id: Int, state: ConnectState, workerID: String = "", traceFirstLine: String? = nil) {
+        self.id = id; self.state = state; self.workerID = workerID; self.traceFirstLine = traceFirstLine
+    }
+}
+
+/// One connector of `GET /connectors?expand=status`.
+public struct ConnectorHealth: Sendable, Hashable {
+    public var name: String
+    public var state: ConnectState
+    public var workerID: String
+    public var traceFirstLine: String?
+    public var tasks: [ConnectTaskHealth]
+
+    public init(name: String, state: ConnectState, workerID: String = "", traceFirstLine: String? = nil,
+                tasks: [ConnectTaskHealth] = []) {
+        self.name = name; self.state = state; self.workerID = workerID
+        self.traceFirstLine = traceFirstLine; self.tasks = tasks
+    }
+
+    /// The worst of the connector and its tasks; a RUNNING connector without tasks is UNASSIGNED
+    /// (nothing is capturing).
+    public var overallState: ConnectState {
+        var worst = state
+        for task in tasks where task.state.severity > worst.severity { worst = task.state }
+        if worst == .running && tasks.isEmpty { return .unassigned }
+        return worst
+    }
+
+    /// Why it is failing, if it is: the first trace line of the connector or of its first failed task.
+    public var failureReason: String? {
+        if state == .failed, let trace = traceFirstLine { return trace }
+        if let task = tasks.first(where: { $0.state == .failed }) {
+            return "task \(task.id): " + (task.traceFirstLine ?? "FAILED (no trace)")
+        }
+        return nil
+    }
+
+    /// "shop RUNNING 1/1", "shop PAUSED", "shop FAILED task 0: org.postgresql.util.PSQLException: …".
+    public var summary: String {
+        let overall = overallState
+        let running = tasks.filter { $0.state == .running }.count
+        var text = "\(name) \(overall.rawValue)"
+        if overall == .running || overall == .unassigned || overall == .restarting { text += " \(running)/\(tasks.count)" }
+        if overall == .failed, let reason = failureReason { text += " \(reason)" }
+        return text
+    }
+}
+
+/// What the last poll of a Kafka Connect worker found.
+public struct ConnectHealthReport: Sendable, Hashable {
+    /// Sorted by name.
+    public var connectors: [ConnectorHealth]
+    /// Wall time of the last successful poll (ms since epoch); 0 before the first.
+    public var checkedAtMs: Int64
+    /// Why the last poll failed (unreachable worker, bad answer); nil when it succeeded.
+    public var pollError: String?
+    /// The REST URL polled, for messages.
+    public var url: String
+
+    public init(connectors: [ConnectorHealth] = [], checkedAtMs: Int64 = 0, pollError: String? = nil, url: String = "") {
+        self.connectors = connectors; self.checkedAtMs = checkedAtMs; self.pollError = pollError; self.url = url
+    }
+
+    /// The worst connector state, `.unknown` when there is none or the worker cannot be reached.
+    public var overallState: ConnectState {
+        if pollError != nil || connectors.isEmpty { return .unknown }
+        return connectors.map(\.overallState).max(by: { $0.severity < $1.severity }) ?? .unknown
+    }
+
+    /// One status-bar entry, combining the REST state with Debezium heartbeats: a RUNNING connector
+    /// whose heartbeats stopped is as dead as a FAILED one, and a table without changes but with fresh
+    /// heartbeats is just quiet. `lastHeartbeatMs` 0 means no heartbeat topic is followed.
+    public func status(lastHeartbeatMs: Int64, nowMs: Int64, heartbeatStaleAfterMs: Int64 = 30_000) -> ServiceStatus {
+        if let pollError {
+            return ServiceStatus(checkedAtMs == 0 ? .connecting : .error, "connect: \(pollError)")
+        }
+        if checkedAtMs == 0 { return ServiceStatus(.connecting, "connect: polling \(url)") }
+        if connectors.isEmpty { return ServiceStatus(.error, "connect: no connectors on \(url)") }
+        let text = connectors.map(\.summary).joined(separator: ", ")
+        var heartbeat = ""
+        var state: ServiceStatus.State
+        switch overallState {
+        case .running: state = .ok
+        case .paused, .stopped: state = .paused
+        case .restarting, .unassigned, .unknown: state = .connecting
+        case .failed: state = .error
+        }
+        if lastHeartbeatMs > 0 {
+            let age = max(0, nowMs - lastHeartbeatMs)
+            heartbeat = " · heartbeat \(TimeText.duration(ms: age)) ago"
+            if state == .ok && age > heartbeatStaleAfterMs { state = .error; heartbeat += " (stale: connector stuck?)" }
+        }
+        return ServiceStatus(state, "connect: \(text)\(heartbeat)")
+    }
+
+    /// `[{"name":"shop","state":"RUNNING","tasks":["RUNNING"],"error":null}]` for headless JSON output.
+    public func json() -> String {
+        var out = "["
+        for (i, c) in connectors.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"name\":\(Self.quoted(c.name)),\"state\":\"\(c.overallState.rawValue)\",\"connector_state\":\"\(c.state.rawValue)\",\"tasks\":["
+            out += c.tasks.map { "\"\($0.state.rawValue)\"" }.joined(separator: ",")
+            out += "],\"error\":\(c.failureReason.map(Self.quoted) ?? "null")}"
+        }
+        return out + "]"
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+public enum ConnectStatusParser {
+    /// Parses the body of `GET /connectors?expand=status`:
+    /// `{"NAME":{"status":{"name","connector":{"state","worker_id","trace"?},"tasks":[{"id","state","worker_id","trace"?}]}}}`.
+    public static func parseExpandedStatus(_ text: String) throws(HTTPGetError) -> [ConnectorHealth] {
+        guard let document = JSONValue.parse(text), case .object(let members) = document else {
+            throw HTTPGetError("Kafka Connect answered something that is not a JSON object: \(text.prefix(120))",
+                               advice: "is --connect the worker's REST URL (e.g. http://127.0.0.1:8083)?")
+        }
+        var connectors: [ConnectorHealth] = []
+        for member in members {
+            guard let status = member.value["status"] else {
+                throw HTTPGetError("Kafka Connect's answer has no status for \(member.key)",
+                                   advice: "this worker may be older than Kafka 2.3 (no ?expand=status)")
+            }
+            connectors.append(parseStatus(status, name: member.key))
+        }
+        return connectors.sorted { $0.name < $1.name }
+    }
+
+    /// Parses one `GET /connectors/NAME/status` object.
+    public static func parseStatus(_ status: JSONValue, name: String) -> ConnectorHealth {
+        let connector = status["connector"]
+        var tasks: [ConnectTaskHealth] = []
+        if case .array(let items)? = status["tasks"] {
+            for item in items {
+                tasks.append(ConnectTaskHealth(id: Int(item["id"]?.int64Value ?? -1),
+                                               state: ConnectState(reported: item["state"]?.stringValue),
+                                               workerID: item["worker_id"]?.stringValue ?? "",
+                                               traceFirstLine: firstLine(item["trace"]?.stringValue)))
+            }
+        }
+        return ConnectorHealth(name: status["name"]?.stringValue ?? name,
+                               state: ConnectState(reported: connector?["state"]?.stringValue),
+                               workerID: connector?["worker_id"]?.stringValue ?? "",
+                               traceFirstLine: firstLine(connector?["trace"]?.stringValue),
+                               tasks: tasks.sorted { $0.id < $1.id })
+    }
+
+    static func firstLine(_ trace: String?) -> String? {
+        guard let trace else { return nil }
+        let line = trace.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? trace
+        return line.count > 300 ? String(line.prefix(300)) + "…" : line
+    }
+}
+
+/// Polls a Kafka Connect worker's REST API on its own thread and keeps the latest report; readers
+/// (the dashboard, headless output) never wait on the network.
+public final class ConnectHealthMonitor: Sendable {
+    public let endpoint: HTTPEndpoint
+    public let everySeconds: Double
+    private let worker: WarehouseWorkerThread
+    private let latest: Mutex<ConnectHealthReport>
+
+    /// `url` is the worker's REST URL, e.g. http://127.0.0.1:8083.
+    public init(url: String, everySeconds: Double = 2) throws(HTTPGetError) {
+        endpoint = try HTTPEndpoint(parsing: url)
+        self.everySeconds = max(0.1, everySeconds)
+        worker = WarehouseWorkerThread(name: "cdctop-connect-health")
+        latest = Mutex(ConnectHealthReport(url: endpoint.description))
+    }
+
+    deinit { worker.stop(waitSeconds: 1) }
+
+    public func start() { worker.start { [weak self] in self?.run() } }
+    public func stop() { worker.stop() }
+    /// Polls at once instead of waiting for the period.
+    public func pollNow() { worker.wake() }
+
+    public var report: ConnectHealthReport { latest.withLock { $0 } }
+
+    /// One poll, on the caller's thread (blocking, bounded by the socket timeouts).
+    public func poll() -> ConnectHealthReport {
+        var report = latest.withLock { $0 }
+        do throws(HTTPGetError) {
+            let response = try HTTPGet.fetch(endpoint, path: "/connectors?expand=status")
+            let body = String(decoding: response.body, as: UTF8.self)
+            guard response.status == 200 else {
+                throw HTTPGetError("HTTP \(response.status) from \(endpoint)/connectors: \(body.prefix(200))",
+                                   advice: "is --connect the Kafka Connect REST URL?")
+            }
+            report.connectors = try ConnectStatusParser.parseExpandedStatus(body)
+            report.checkedAtMs = WallClock.nowMs()
+            report.pollError = nil
+        } catch {
+            report.pollError = error.description
+        }
+        let result = report
+        latest.withLock { $0 = result }
+        return result
+    }
+
+    private func run() {
+        while !worker.isStopping {
+            _ = poll()
+            worker.sleep(seconds: everySeconds)
+        }
+    }
+}

@@ -59,6 +59,7 @@ struct BenchCommand: ParsableCommand {
             let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
             if best == nil || figures.cpu < best!.cpu { best = figures }
             if run == 1 && !cut { reportComparison(core.result, truth) }
+            if run == 1 { for m in core.recentMalformed.prefix(5) { print("    malformed \(m.position): \(m.reason)") } }
         }
         let memory = best!
         print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))

@@ -171,6 +171,25 @@ struct DebeziumFormTests {
         #expect(u.after?.amount == .unavailable)
     }
 
+    @Test("base64 that looks like a number (E119 = 1269117) is still a precise decimal")
+    func base64ThatLooksLikeANumber() throws {
+        let schema = #"{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","field":"transaction_id"},{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"},"field":"amount"}],"field":"after"}]}"#
+        for amount in ["E119", "1E34"] {
+            let withSchema = "{\"schema\":\(schema),\"payload\":{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"\(amount)\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}}"
+            let schemaless = "{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"\(amount)\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}"
+            var expected: Money? = nil
+            for json in [withSchema, schemaless] {
+                guard case .event(let e) = decode("shop.public.transaction", json) else { Issue.record("\(amount) not decoded"); continue }
+                if expected == nil { expected = e.after?.amount.value }
+                #expect(e.after?.amount.value == expected)
+            }
+        }
+        guard case .event(let e) = decode("shop.public.transaction",
+            "{\"schema\":\(schema),\"payload\":{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"E119\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}}")
+        else { Issue.record("not decoded"); return }
+        #expect(e.after?.amount == .value(Money(cents: 1_269_117)))
+    }
+
     @Test func truncateAndTombstones() {
         if case .event(let t) = decode("shop.public.transaction", #"{"before":null,"after":null,"source":{"ts_ms":10,"table":"transaction"},"op":"t"}"#) {
             #expect(t.op == .truncate)

@@ -40,6 +40,9 @@ public final class DebeziumDecoder {
         var amount: Int
         var unitPrice: Int
         var fromSchema = false
+        /// The schema says the column is a Kafka Connect Decimal: its strings are base64, whatever they look like.
+        var amountIsBinary = false
+        var unitPriceIsBinary = false
     }
 
     private var topics: [TopicState] = []
@@ -160,8 +163,10 @@ public final class DebeziumDecoder {
         var scales: [String: Int] = [:]
         SchemaTypes.collectDecimalScales(schema, into: &scales)
         var columns = ColumnScales(amount: profile.defaultDecimalScale, unitPrice: profile.defaultDecimalScale, fromSchema: true)
-        if let s = scales[profile.sale.amount], state.role == .sale { columns.amount = s }
-        if let l = profile.lineItem, state.role == .lineItem, let s = scales[l.unitPrice] { columns.unitPrice = s }
+        if let s = scales[profile.sale.amount], state.role == .sale { columns.amount = s; columns.amountIsBinary = true }
+        if let l = profile.lineItem, state.role == .lineItem, let s = scales[l.unitPrice] {
+            columns.unitPrice = s; columns.unitPriceIsBinary = true
+        }
         state.columns = columns
     }
 
@@ -350,11 +355,11 @@ public final class DebeziumDecoder {
             switch role {
             case .sale:
                 if s.equals(key, w.saleKey) { return DebeziumDecoder.readKey(&s, into: &row.key) }
-                if s.equals(key, w.saleAmount) { return self.readMoney(&s, scale: scales.amount, into: &row.amount, unavailable: unavailable) }
+                if s.equals(key, w.saleAmount) { return self.readMoney(&s, scale: scales.amount, binary: scales.amountIsBinary, into: &row.amount) }
             case .lineItem:
                 if s.equals(key, w.lineKey) { return DebeziumDecoder.readKey(&s, into: &row.key) }
                 if s.equals(key, w.lineQuantity) { return DebeziumDecoder.readInt(&s, into: &row.quantity) }
-                if s.equals(key, w.lineUnitPrice) { return self.readMoney(&s, scale: scales.unitPrice, into: &row.unitPrice, unavailable: unavailable) }
+                if s.equals(key, w.lineUnitPrice) { return self.readMoney(&s, scale: scales.unitPrice, binary: scales.unitPriceIsBinary, into: &row.unitPrice) }
                 if s.equals(key, w.lineProduct) {
                     var k: RowKey? = nil
                     if s.consumeLiteral("null") { row.reference = .null; return true }
@@ -403,7 +408,7 @@ public final class DebeziumDecoder {
 
     /// A decimal in any Debezium form: precise base64 (scale from schema or profile), string, JSON number
     /// (double mode: the literal is parsed as text, never through Double), or VariableScaleDecimal object.
-    private func readMoney(_ s: inout JSONScanner, scale: Int, into field: inout FieldState<Money>, unavailable: String) -> Bool {
+    private func readMoney(_ s: inout JSONScanner, scale: Int, binary: Bool, into field: inout FieldState<Money>) -> Bool {
         guard let c = s.peek() else { return false }
         switch c {
         case UInt8(ascii: "n"):
@@ -415,7 +420,7 @@ public final class DebeziumDecoder {
             if s.equals(t.range, "__debezium_unavailable_value") || s.equals(t.range, "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==") {
                 field = .unavailable; return true
             }
-            if DecimalCodec.looksLikeDecimalText(raw) {
+            if !binary && DecimalCodec.looksLikeDecimalText(raw) {
                 guard let m = Money.parse(raw) else { return false }
                 field = .value(m); return true
             }

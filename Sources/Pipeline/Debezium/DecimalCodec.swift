@@ -46,18 +46,19 @@ enum DecimalCodec {
         return Money(unscaled: unscaled, scale: scale)
     }
 
-    /// True for text that can only be a plain decimal (`59.97`, `-1`), not base64.
+    /// True for text that can only be a plain decimal (`59.97`, `-1`, `60`), not base64. Used only
+    /// when no schema says which it is. Debezium's string mode writes plain notation (no exponent),
+    /// and base64 has no `.` or `-` and a length that is a multiple of 4, so `1E34` is base64.
     static func looksLikeDecimalText(_ text: UnsafeRawBufferPointer) -> Bool {
         guard text.count > 0 else { return false }
         var sawSeparator = false
         for c in text {
-            if c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "E") || c == UInt8(ascii: "e") {
+            if c == UInt8(ascii: ".") || c == UInt8(ascii: "-") {
                 sawSeparator = true
-            } else if !(c >= 48 && c <= 57) && c != UInt8(ascii: "+") {
+            } else if !(c >= 48 && c <= 57) {
                 return false
             }
         }
-        // Digits only: base64 of a decimal always has a length that is a multiple of 4.
         return sawSeparator || text.count % 4 != 0
     }
 }

@@ -8,13 +8,17 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure decode + aggregate throughput, from memory and end to end from a broker.",
         discussion: """
-        Generates the shop workload with schemas enabled (about 3 KB per message, like Debezium's
-        JsonConverter output), then reports events/s, MB/s, CPU seconds and peak RSS for:
-          memory   decode + aggregate from an in-memory copy (one core, no Kafka);
-          raw      librdkafka reading the same topics with no decoding (the ceiling), with --brokers;
-          e2e      the engine reading, decoding and aggregating them, with --brokers.
+        Generates the shop workload with schemas enabled (about 3 KB per
+        message, like Debezium's JsonConverter output), then reports
+        events/s, MB/s, CPU seconds and peak RSS for:
+          memory  decode + aggregate from an in-memory copy (one core);
+          raw     librdkafka reading the same topics with no decoding
+                  (the ceiling), with --brokers;
+          e2e     the engine reading, decoding and aggregating them,
+                  with --brokers.
         Every run checks its result against the generator's ground truth.
-        Example: scripts/bench   (starts a Tansu broker, runs `cdctop bench --brokers …`, stops it)
+        scripts/bench starts a Tansu broker, runs this with --brokers and
+        stops the broker.
         """)
 
     @Option(help: "Messages to generate.")

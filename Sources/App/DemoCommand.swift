@@ -8,14 +8,18 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run cdctop on a built-in shop workload: no external service needed.",
         discussion: """
-        Starts librdkafka's in-process mock cluster, creates the four shop topics (3 partitions each),
-        and produces realistic Debezium traffic into them (a snapshot of products, customers and
-        existing orders, then new orders with line items, status updates, partial refunds,
-        cancellations with tombstones and price changes) while cdctop consumes it like any cluster.
+        Starts librdkafka's in-process mock cluster, creates the four shop
+        topics (3 partitions each) and produces realistic Debezium traffic
+        into them: a snapshot of products, customers and existing orders,
+        then new orders with line items, status updates, partial refunds,
+        cancellations with tombstones and price changes. cdctop consumes it
+        like any cluster.
+
         Examples:
-          cdctop demo                                  # the dashboard
-          cdctop demo --headless --seconds 10 --json   # one JSON result per second, then exit
-          cdctop demo --rate 10000                     # heavier traffic
+          cdctop demo                                 # the dashboard
+          cdctop demo --headless --seconds 10 --json  # JSON each second
+          cdctop demo --rate 10000                    # heavier traffic
+          cdctop demo --redis redis://127.0.0.1:6379/0 --warehouse URL
         """)
 
     @Option(help: "Messages per second the generator produces.")

@@ -9,10 +9,13 @@ struct ReplayCommand: ParsableCommand {
         abstract: "Aggregate recordings of Debezium topics and print the exact windows.",
         discussion: """
         Reads files made by kcat, in either form:
-          kcat -C -J -t TOPIC …                          (one JSON object per message)
-          kcat -C -f '%t\\t%p\\t%o\\t%k\\t%s\\n' -t TOPIC …   (tab-separated; empty value = tombstone)
-        or the {"topic","partition","offset","key","value"} lines of cdctop's samples. Files may mix
-        topics; the result does not depend on the order of files or topics.
+          kcat -C -J -t TOPIC …           (one JSON object per message)
+          kcat -C -f '%t\\t%p\\t%o\\t%k\\t%s\\n' -t TOPIC …
+                                          (tab-separated; empty value =
+                                           tombstone)
+        or the {"topic","partition","offset","key","value"} lines of
+        cdctop's samples. Files may mix topics; the result does not depend
+        on the order of files or topics.
         """)
 
     @Argument(help: "Recording files (use - for standard input).")

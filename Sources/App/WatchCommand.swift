@@ -10,11 +10,17 @@ struct WatchCommand: ParsableCommand {
         discussion: """
         Examples:
           cdctop watch --brokers 127.0.0.1:9092 --topics '^shop\\.public\\..*'
-          cdctop watch --brokers b1:9092 --topics shop.public.transaction,shop.public.transactiondetail,shop.public.product \\
-                       --group cdctop-ops --profile my-schema.toml -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN …
-          cdctop watch --brokers … --topics … --headless --json --until-caught-up > result.json
-        Offsets are committed to the consumer group only after events are applied; a restart resumes
-        there. The dashboard keeps running while Kafka is unreachable (librdkafka reconnects).
+          cdctop watch --brokers b1:9092,b2:9092 --group cdctop-ops \\
+            --topics shop.public.transaction,shop.public.product \\
+            --profile my-schema.toml \\
+            -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN
+          cdctop watch --brokers … --topics … \\
+            --headless --json --until-caught-up > result.json
+
+        Offsets are committed to the consumer group only after events are
+        applied; a restart resumes there. The dashboard keeps running while
+        Kafka is unreachable (librdkafka reconnects). Use -X
+        fetch.wait.max.ms=50 for lower latency on quiet topics.
         """)
 
     @Option(help: "Bootstrap brokers, comma-separated.")

@@ -108,13 +108,18 @@ enum DashboardRenderer {
         let kafka = frame.snapshot?.kafka ?? ServiceStatus(.connecting)
         var services: [(String, ServiceStatus)] = [("Kafka", kafka), ("Redis mirror", frame.redis), ("Warehouse", frame.warehouse)]
         if let connect = frame.connect { services.append(("Connect", connectStatus(connect, frame))) }
+        // Details share what the names, states and counters leave, so the line never runs off the edge.
+        let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + $1.1.state.rawValue.count } + 3 * (services.count - 1)
+        let withDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off }.count
+        let countersReserve = b.width >= 120 ? 60 : 24
+        let detailBudget = withDetails == 0 ? 0 : min(28, (b.width - 2 - baseWidth - countersReserve) / withDetails - 1)
         for (i, (name, status)) in services.enumerated() {
             if i > 0 { x = b.put(" \(g.vertical) ", x: x, y: y, style: .border) }
             x = b.put(name + " ", x: x, y: y, style: .text)
             let mark = status.state == .off ? (g == .ascii ? "o" : "○") : String(g.dot)
             x = b.put(mark + " " + status.state.rawValue, x: x, y: y, style: serviceStyle(status))
-            if !status.detail.isEmpty, b.width >= 120 {
-                x = b.put(" " + DisplayWidth.truncate(status.detail, to: 28, ellipsis: g.ellipsis), x: x, y: y, style: .dim)
+            if !status.detail.isEmpty, status.state != .off, b.width >= 120, detailBudget >= 8 {
+                x = b.put(" " + DisplayWidth.truncate(status.detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y, style: .dim)
             }
         }
         if let s = frame.snapshot {

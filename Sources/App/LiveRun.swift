@@ -132,7 +132,7 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
         guard text.hasSuffix("}") else { return text }
         text.removeLast()
         text += ",\"connect\":\(connect.json())"
-        if let error = connect.pollError { text += ",\"connect_error\":\(jsonQuoted(error))" }
+        if let error = connect.pollError { text += ",\"connect_error\":\(JSONText.quoted(error))" }
         text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)}"
         return text
     }
@@ -140,14 +140,3 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
     return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]"
 }
 
-private func jsonQuoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        default: if scalar.value < 0x20 { out += " " } else { out.unicodeScalars.append(scalar) }
-        }
-    }
-    return out + "\""
-}

@@ -94,7 +94,7 @@ struct BenchCommand: ParsableCommand {
             try raw.poll(into: &mb, maxMessages: 10_000, timeoutMs: 200)
             read += mb.records.count
             readBytes += mb.byteCount
-            if r0.elapsed > 600 { throw ValidationError("raw read stalled at \(read)/\(corpus.count) messages") }
+            if r0.elapsed > 600 { throw RunError("raw read stalled at \(read)/\(corpus.count) messages") }
         }
         let rawFigures = r0.stop(messages: read, bytes: readBytes)
         raw.close()

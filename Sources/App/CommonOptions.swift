@@ -43,6 +43,12 @@ struct KafkaPropertyOptions: ParsableArguments {
     }
 }
 
+/// A failure at run time (not a usage mistake): printed as `Error: …` without the usage text.
+struct RunError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Writes to stderr without going through buffered stdout (and never while curses owns the screen).
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -56,6 +62,7 @@ func summaryLine(_ s: KPISnapshot) -> String {
     return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")"
         + "  total tx \(t.txCount) rev \(t.revenue.formatted())  lag \(s.totalLag)  fresh \(freshness)"
         + "  malformed \(s.result.malformed) dropped \(s.result.dropped)  kafka \(s.kafka.state.rawValue)"
+        + (s.kafka.state == .error ? " (\(s.kafka.detail))" : "")
 }
 
 /// Stops a blocking run on SIGINT/SIGTERM in headless mode.

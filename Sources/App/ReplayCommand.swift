@@ -34,7 +34,7 @@ struct ReplayCommand: ParsableCommand {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             } else {
                 guard let d = FileManager.default.contents(atPath: file) else {
-                    throw ValidationError("cannot read '\(file)': no such file or permission denied")
+                    throw RunError("cannot read '\(file)': no such file or permission denied")
                 }
                 data = d
             }

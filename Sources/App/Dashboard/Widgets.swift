@@ -96,6 +96,13 @@ enum Format {
 
     /// Text padded or cut to exactly `width` cells.
     static func fit(_ text: String, _ width: Int, align: TextAlignment = .left, ellipsis: Character = "…") -> String {
+        var text = text
+        // A number never loses digits to an ellipsis: a right-aligned amount that does not fit drops its cents.
+        if align == .right, DisplayWidth.of(text) > width, let dot = text.lastIndex(of: "."),
+           text[..<dot].allSatisfy({ $0.isNumber || $0 == "," || $0 == "-" }),
+           text[text.index(after: dot)...].allSatisfy(\.isNumber) {
+            text = String(text[..<dot])
+        }
         let t = DisplayWidth.truncate(text, to: width, ellipsis: ellipsis)
         let pad = max(0, width - DisplayWidth.of(t))
         switch align {

@@ -84,9 +84,10 @@ public struct WindowedAggregator: Sendable {
     /// `offset` its position there; an offset at or below the last applied one is a redelivery.
     /// Pass `offset: nil` for sources without positions.
     public mutating func apply(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) {
-        if let offset {
-            if let last = lastOffsets[partitionKey], offset <= last { duplicates += 1; return }
-            lastOffsets[partitionKey] = offset
+        if let offset, let last = lastOffsets.updateValue(offset, forKey: partitionKey), offset <= last {
+            lastOffsets[partitionKey] = last // rare: put the higher offset back
+            duplicates += 1
+            return
         }
         applied += 1
         let t = stats(for: event.table, role: event.role)
@@ -153,13 +154,13 @@ public struct WindowedAggregator: Sendable {
         case .create, .read:
             guard let after = e.after, let key = after.key else { return }
             guard let amount = after.amount.value else { return }
-            if let old = sales[key] {
-                // Re-created or re-snapshotted row: treat as an update of what we knew.
-                setSale(key, amount)
-                if let w = window { windows[w]!.revenue += amount - old }
-            } else {
-                setSale(key, amount)
-                if let w = window { windows[w]!.txCount += 1; windows[w]!.revenue += amount }
+            totalRevenue += amount
+            if let old = sales.updateValue(amount, forKey: key) {
+                // Re-created or re-snapshotted row: an update of what we knew.
+                totalRevenue -= old
+                if let w = window { mutateWindow(w) { $0.revenue += amount - old } }
+            } else if let w = window {
+                mutateWindow(w) { $0.txCount += 1; $0.revenue += amount }
             }
         case .update:
             guard let after = e.after, let key = after.key ?? e.before?.key else { return }
@@ -169,12 +170,12 @@ public struct WindowedAggregator: Sendable {
             guard let new else { return }
             if remembered == nil { unmatched += 1 }
             setSale(key, new)
-            if let old, let w = window { windows[w]!.revenue += new - old }
+            if let old, let w = window { mutateWindow(w) { $0.revenue += new - old } }
         case .delete:
             guard let key = e.before?.key else { return }
-            if let old = sales[key] {
-                removeSale(key)
-                if let w = window { windows[w]!.txCount -= 1; windows[w]!.revenue -= old }
+            if let old = sales.removeValue(forKey: key) {
+                totalRevenue -= old
+                if let w = window { mutateWindow(w) { $0.txCount -= 1; $0.revenue -= old } }
             } else {
                 unmatched += 1
                 if let w = window, let old = e.before?.amount.value {
@@ -198,8 +199,9 @@ public struct WindowedAggregator: Sendable {
         totalRevenue += amount
     }
 
-    private mutating func removeSale(_ key: RowKey) {
-        if let old = sales.removeValue(forKey: key) { totalRevenue -= old }
+    /// One hash lookup per window update (the window exists: `windowFor` created it).
+    @inline(__always) private mutating func mutateWindow(_ start: Int64, _ body: (inout WindowAccum) -> Void) {
+        body(&windows[start, default: WindowAccum()])
     }
 
     // MARK: line items
@@ -257,12 +259,15 @@ public struct WindowedAggregator: Sendable {
     /// category when known. Line items without a product count as uncategorised.
     private mutating func addLineAmount(_ amount: Money, product: RowKey?, window: Int64?, items: Int64) {
         let p = product ?? .text("")
-        products[p, default: ProductSales()].total += amount
-        products[p]!.lineItems += items
-        if let w = window { products[p]!.windows[w, default: .zero] += amount }
+        updateProduct(&products[p, default: ProductSales()])
+        func updateProduct(_ sales: inout ProductSales) {
+            sales.total += amount
+            sales.lineItems += items
+            if let w = window { sales.windows[w, default: .zero] += amount }
+        }
         if let category = category(of: p) {
             totalCategory[category, default: .zero] += amount
-            if let w = window { windows[w]!.categoryRevenue[category, default: .zero] += amount }
+            if let w = window { mutateWindow(w) { $0.categoryRevenue[category, default: .zero] += amount } }
         }
     }
 

@@ -129,6 +129,9 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func apply(_ batch: MessageBatch) {
+        // Fetches arrive in runs of one partition: bookkeeping per run, not per message.
+        var runKey: Int64 = -1
+        var runNext: Int64 = 0
         for i in batch.records.indices {
             let r = batch.records[i]
             let slot = slot(forTopicIndex: r.topicIndex, in: batch)
@@ -139,10 +142,15 @@ public final class Engine: @unchecked Sendable {
                 }
             }
             let pk = EngineCore.partitionKey(slot: slot, partition: r.partition)
-            atEnd.remove(pk)
-            seenPartitions.insert(pk)
-            nextOffset[pk] = r.offset + 1
+            if pk != runKey {
+                if runKey >= 0 { nextOffset[runKey] = runNext }
+                runKey = pk
+                atEnd.remove(pk)
+                seenPartitions.insert(pk)
+            }
+            runNext = r.offset + 1
         }
+        if runKey >= 0 { nextOffset[runKey] = runNext }
         for eof in batch.partitionEOFs {
             let slot = slot(forTopicIndex: eof.topicIndex, in: batch)
             let pk = EngineCore.partitionKey(slot: slot, partition: eof.partition)

@@ -136,7 +136,7 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
         text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)}"
         return text
     }
-    let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: Dashboard.wallClockMs())
+    let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs())
     return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]"
 }
 

@@ -16,7 +16,7 @@ struct EngineIntegrationTests {
             core.ingest(topic: m.topic, partition: 0, offset: Int64(i), key: m.key, value: m.value)
         }
         #expect(core.result == w.groundTruth)
-        var s = core.snapshot(sequence: 1, takenAtMs: Engine.nowMs())
+        var s = core.snapshot(sequence: 1, takenAtMs: WallClock.nowMs())
         s.caughtUp = true
         return s
     }

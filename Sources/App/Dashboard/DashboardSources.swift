@@ -56,12 +56,6 @@ private func onQuitSignal(_ signal: Int32) {
 }
 
 enum Dashboard {
-    static func wallClockMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
     /// Runs the dashboard on the calling (main) thread until the user quits (q, Ctrl-C, SIGTERM).
     /// Throws before touching the screen for an unknown or broken theme, an unusable terminal or log path.
     static func run(sources: DashboardSources, options: DashboardOptions) throws {
@@ -83,7 +77,7 @@ enum Dashboard {
         }
         let term = getenv("TERM").map { String(cString: $0) } ?? "(unset)"
         redirect.log("start: TERM=\(term) colours=\(terminal.colors) utf8=\(terminal.isUTF8) theme=\(theme.name) NO_COLOR=\(noColor)",
-                     nowMs: wallClockMs())
+                     nowMs: WallClock.nowMs())
         terminal.apply(terminal.colors >= 8 ? theme : mono)
 
         var loop = DashboardLoop(sources: sources, glyphs: terminal.isUTF8 ? .unicode : .ascii, themeName: theme.name)
@@ -93,26 +87,26 @@ enum Dashboard {
             var key = terminal.readKey(timeoutMs: 100)
             while let k = key {
                 if k == .resize { terminal.invalidate() }
-                action = loop.handle(k, nowMs: wallClockMs())
+                action = loop.handle(k, nowMs: WallClock.nowMs())
                 if action == .quit { break }
                 // The next queued key (Enter after 2) must see the list this key brought up.
                 let (width, height) = terminal.size
-                loop.model.layout = loop.render(nowMs: wallClockMs(), width: width, height: height).1
+                loop.model.layout = loop.render(nowMs: WallClock.nowMs(), width: width, height: height).1
                 if action == .cycleTheme {
-                    redirect.log("key t: cycling theme from \(theme.name) (colours \(terminal.colors), NO_COLOR \(noColor))", nowMs: wallClockMs())
+                    redirect.log("key t: cycling theme from \(theme.name) (colours \(terminal.colors), NO_COLOR \(noColor))", nowMs: WallClock.nowMs())
                     if noColor || terminal.colors < 8 {
                         loop.model.flash(noColor ? "NO_COLOR is set: colours stay off" : "this terminal has no colours",
-                                         nowMs: wallClockMs())
+                                         nowMs: WallClock.nowMs())
                     } else {
                         let next = themeNames[((themeNames.firstIndex(of: theme.name) ?? -1) + 1) % themeNames.count]
                         do {
                             theme = try library.load(next)
                             terminal.apply(theme)
                             loop.themeName = theme.name
-                            loop.model.flash("theme \(theme.name)", nowMs: wallClockMs())
+                            loop.model.flash("theme \(theme.name)", nowMs: WallClock.nowMs())
                         } catch {
-                            loop.model.flash("\(error)", nowMs: wallClockMs(), forMs: 10_000)
-                            redirect.log("theme: \(error)", nowMs: wallClockMs())
+                            loop.model.flash("\(error)", nowMs: WallClock.nowMs(), forMs: 10_000)
+                            redirect.log("theme: \(error)", nowMs: WallClock.nowMs())
                         }
                     }
                     loop.dirty = true
@@ -121,11 +115,11 @@ enum Dashboard {
             }
             if action == .quit { break }
             let (width, height) = terminal.size
-            if let buffer = loop.frameIfNeeded(nowMs: wallClockMs(), width: width, height: height) {
+            if let buffer = loop.frameIfNeeded(nowMs: WallClock.nowMs(), width: width, height: height) {
                 terminal.draw(buffer)
             }
         }
-        redirect.log("quit", nowMs: wallClockMs())
+        redirect.log("quit", nowMs: WallClock.nowMs())
     }
 }
 

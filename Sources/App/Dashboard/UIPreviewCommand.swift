@@ -30,14 +30,14 @@ struct UIPreviewCommand: ParsableCommand {
         let mirrorOn = Atomic<Bool>(true)
         let stop = Atomic<Bool>(false)
         let rate = self.rate
-        let startMs = Dashboard.wallClockMs()
+        let startMs = WallClock.nowMs()
         latest.publish(PreviewData.snapshot(atMs: startMs, startMs: startMs, rate: rate, sequence: 1))
         let producer = Task.detached {
             var sequence: UInt64 = 1
             while !stop.load(ordering: .relaxed) {
                 try? await Task.sleep(for: .milliseconds(250))
                 sequence += 1
-                latest.publish(PreviewData.snapshot(atMs: Dashboard.wallClockMs(), startMs: startMs, rate: rate, sequence: sequence))
+                latest.publish(PreviewData.snapshot(atMs: WallClock.nowMs(), startMs: startMs, rate: rate, sequence: sequence))
             }
         }
         defer { stop.store(true, ordering: .relaxed); producer.cancel() }

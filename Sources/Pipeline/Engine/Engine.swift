@@ -85,11 +85,11 @@ public final class Engine: @unchecked Sendable {
 
     private func runLoop() {
         var batch = MessageBatch()
-        let startMs = Engine.nowMs()
+        let startMs = WallClock.nowMs()
         var lastSnapshotMs: Int64 = 0
         defer {
             try? consumer.commitSync()
-            publishSnapshot(nowMs: Engine.nowMs(), queryCommitted: true)
+            publishSnapshot(nowMs: WallClock.nowMs(), queryCommitted: true)
             consumer.close()
         }
         while !stopRequested.withLock({ $0 }) {
@@ -101,7 +101,7 @@ public final class Engine: @unchecked Sendable {
             }
             apply(batch)
             if !batch.records.isEmpty { consumer.storeOffsets(of: batch) }
-            let now = Engine.nowMs()
+            let now = WallClock.nowMs()
             if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) {
                 lastSnapshotMs = now
                 let query = now - lastCommittedQueryMs >= Int64(options.committedQueryIntervalMs)
@@ -217,12 +217,6 @@ public final class Engine: @unchecked Sendable {
             let before = first.tables[s.tables[i].table] ?? 0
             s.tables[i].eventsPerSecond = Double(s.tables[i].total - before) / seconds
         }
-    }
-
-    public static func nowMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 

@@ -119,7 +119,7 @@ public struct MirroredState: Sendable, Hashable {
 
     /// For humans: meta, KPIs, top categories, the latest windows and lag.
     public func report(latestWindows: Int = 10, topCategories: Int = 10, nowMs: Int64? = nil) -> String {
-        let nowMs = nowMs ?? RedisMirror.wallClockMs()
+        let nowMs = nowMs ?? WallClock.nowMs()
         var out = ""
         func line(_ s: String = "") { out += s; out += "\n" }
         guard !isEmpty else {

@@ -25,7 +25,7 @@ public final class RedisMirror: Sendable {
         self.worker = MirrorWorker(
             url: url, keys: keys, mailbox: mailbox,
             identity: MirrorIdentity(pipelineName: pipelineName, profileName: profileName, version: version,
-                                     startedAtMs: RedisMirror.wallClockMs(), windowTTLSeconds: windowTTLSeconds),
+                                     startedAtMs: WallClock.nowMs(), windowTTLSeconds: windowTTLSeconds),
             minimumWriteInterval: 1 / max(maxWritesPerSecond, 0.1),
             firstRetryDelay: firstRetryDelaySeconds,
             maxRetryDelay: max(maxRetryDelaySeconds, firstRetryDelaySeconds))
@@ -79,7 +79,7 @@ public final class RedisMirror: Sendable {
 
     /// For the status bar: connecting / ok with the write rate / paused / error with the next retry.
     public var status: ServiceStatus {
-        let now = RedisMirror.monotonicSeconds()
+        let now = WallClock.monotonicSeconds()
         return mailbox.locked { m -> ServiceStatus in
             switch m.phase {
             case .idle: return .off
@@ -112,14 +112,6 @@ public final class RedisMirror: Sendable {
         mailbox.phase = .idle
         mailbox.condition.unlock()
     }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    static func wallClockMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }
 
 /// The writer thread's side: decides under the mailbox lock, does Redis I/O outside it.
@@ -161,7 +153,7 @@ final class MirrorWorker: Sendable {
             var action = Action.exit
             while true {
                 if mailbox.stopRequested { action = .exit; break }
-                let now = RedisMirror.monotonicSeconds()
+                let now = WallClock.monotonicSeconds()
                 var deadline: Double?
                 if writer == nil {
                     if now >= nextConnectAt { action = .connect; break }
@@ -193,7 +185,7 @@ final class MirrorWorker: Sendable {
                     let connection = try RedisConnection(url: url)
                     let w = RedisSnapshotWriter(connection: connection, keys: keys, identity: identity)
                     let paused = mailbox.locked { $0.paused }
-                    try w.writeMeta(paused: paused, nowMs: RedisMirror.wallClockMs())
+                    try w.writeMeta(paused: paused, nowMs: WallClock.nowMs())
                     writer = w
                     pausedMetaWritten = paused
                     wasPaused = paused
@@ -204,7 +196,7 @@ final class MirrorWorker: Sendable {
                 }
             case .writePaused:
                 do {
-                    try writer!.writeMeta(paused: true, nowMs: RedisMirror.wallClockMs())
+                    try writer!.writeMeta(paused: true, nowMs: WallClock.nowMs())
                     pausedMetaWritten = true
                     wasPaused = true
                 } catch {
@@ -212,11 +204,11 @@ final class MirrorWorker: Sendable {
                     failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
                 }
             case .write(let snapshot, let version, let full):
-                let started = RedisMirror.monotonicSeconds()
+                let started = WallClock.monotonicSeconds()
                 do {
                     if full { writer!.forgetWritten() }
-                    try writer!.write(snapshot, nowMs: RedisMirror.wallClockMs())
-                    let done = RedisMirror.monotonicSeconds()
+                    try writer!.write(snapshot, nowMs: WallClock.nowMs())
+                    let done = WallClock.monotonicSeconds()
                     writtenVersion = version
                     wasPaused = false
                     pausedMetaWritten = false
@@ -233,7 +225,7 @@ final class MirrorWorker: Sendable {
     /// Records the error for the status bar and schedules the next connection attempt.
     func failed(_ error: any Error, retryDelay: inout Double, nextConnectAt: inout Double) {
         let message = (error as? RedisError)?.message ?? "\(error)"
-        let retryAt = RedisMirror.monotonicSeconds() + retryDelay
+        let retryAt = WallClock.monotonicSeconds() + retryDelay
         nextConnectAt = retryAt
         retryDelay = min(retryDelay * 2, maxRetryDelay)
         mailbox.locked { m in m.phase = .error(message, retryAt: retryAt); m.lastError = message }

@@ -32,29 +32,29 @@ extension RedisMirror {
         let keys = RedisKeys(prefix: prefix)
         let writer = RedisSnapshotWriter(connection: connection, keys: keys, identity: MirrorIdentity(
             pipelineName: "benchmark", profileName: "synthetic", version: "benchmark",
-            startedAtMs: wallClockMs(), windowTTLSeconds: 600))
+            startedAtMs: WallClock.nowMs(), windowTTLSeconds: 600))
         var snapshot = syntheticSnapshot(windows: windows, categories: categories)
         defer { _ = try? clear(url: url, prefix: prefix) }
 
-        let fullStart = monotonicSeconds()
-        try writer.write(snapshot, nowMs: wallClockMs())
-        let fullWriteMs = (monotonicSeconds() - fullStart) * 1000
+        let fullStart = WallClock.monotonicSeconds()
+        try writer.write(snapshot, nowMs: WallClock.nowMs())
+        let fullWriteMs = (WallClock.monotonicSeconds() - fullStart) * 1000
 
         var commands = 0
-        let start = monotonicSeconds()
+        let start = WallClock.monotonicSeconds()
         for i in 0..<snapshots {
             advance(&snapshot, step: i, categories: categories)
-            try writer.write(snapshot, nowMs: wallClockMs())
+            try writer.write(snapshot, nowMs: WallClock.nowMs())
             commands += writer.lastCommandCount
         }
-        let seconds = monotonicSeconds() - start
+        let seconds = WallClock.monotonicSeconds() - start
 
         // offer() on a mirror that is not started: pure mailbox cost, as the engine pays it.
         let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "benchmark", profileName: "synthetic")
         let offers = 100_000
-        let offerStart = monotonicSeconds()
+        let offerStart = WallClock.monotonicSeconds()
         for _ in 0..<offers { mirror.offer(snapshot) }
-        let offerNanoseconds = (monotonicSeconds() - offerStart) * 1e9 / Double(offers)
+        let offerNanoseconds = (WallClock.monotonicSeconds() - offerStart) * 1e9 / Double(offers)
 
         return RedisWriteBenchmark(snapshots: snapshots, windowsHeld: windows, categories: categories, seconds: seconds,
                                    writesPerSecond: Double(snapshots) / max(seconds, 1e-9),

@@ -76,26 +76,6 @@ struct ReconnectBackoff {
     mutating func reset() { nextSeconds = initialSeconds }
 }
 
-enum WallClock {
-    /// Milliseconds since the epoch.
-    static func nowMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
-    /// Milliseconds on a clock that never jumps (for quiet periods and timeouts).
-    static func monotonicMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
-    static func secondsText(_ seconds: Double) -> String {
-        seconds < 1 ? String(format: "%.1f s", seconds) : "\(Int(seconds.rounded())) s"
-    }
-}
-
 /// PostgreSQL array literals for `unnest($n::type[])` batch parameters: one statement per batch instead of
 /// one round trip per row. Values are still parameters, never SQL text.
 enum PostgresArrayLiteral {

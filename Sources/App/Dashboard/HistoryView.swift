@@ -75,19 +75,8 @@ enum HistoryView {
         return ListLayout(count: rows.count, pageSize: page, selectedID: newestFirst.indices.contains(sel) ? newestFirst[sel].day : nil)
     }
 
-    static func dayString(_ ms: Int64) -> String {
-        // Civil-from-days (Howard Hinnant), so no Foundation/locale is involved.
-        let z = ms / 86_400_000 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return "\(y)-\(Format.pad2(m))-\(Format.pad2(d))"
-    }
+    /// `YYYY-MM-DD` (UTC) of an epoch time, as the warehouse names its days.
+    static func dayString(_ ms: Int64) -> String { TimeText.date(ms: ms) }
 
     static func todayCategories(_ s: KPISnapshot, nowMs: Int64) -> [String: Money] {
         let midnight = nowMs - nowMs % 86_400_000

@@ -1,3 +1,4 @@
+import Metrics
 /// Appending JSON pieces straight into a byte buffer: the generator writes a few hundred thousand
 /// 3 KB messages per second, so it never goes through `String` interpolation or a JSON encoder.
 extension Array where Element == UInt8 {
@@ -135,7 +136,8 @@ enum JSONBytes {
     static func appendZonedTimestamp(epochMicros: Int64, to out: inout [UInt8]) {
         let (seconds, micros) = floorDivide(epochMicros, 1_000_000)
         let (days, secondOfDay) = floorDivide(seconds, 86_400)
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let (year, m, d) = TimeText.civil(fromDays: days)
+        let (month, day) = (Int64(m), Int64(d))
         out.append(UInt8(ascii: "\""))
         out.appendPadded(year, width: 4); out.append(UInt8(ascii: "-"))
         out.appendPadded(month, width: 2); out.append(UInt8(ascii: "-"))
@@ -151,18 +153,5 @@ enum JSONBytes {
         var q = a / b, r = a % b
         if r < 0 { q -= 1; r += b }
         return (q, r)
-    }
-
-    /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-    static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

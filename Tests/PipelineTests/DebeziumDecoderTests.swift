@@ -190,6 +190,17 @@ struct DebeziumFormTests {
         #expect(e.after?.amount == .value(Money(cents: 1_269_117)))
     }
 
+    @Test("a routed topic takes the table from source.table, message after message")
+    func routedTopic() {
+        for (table, id) in [("transaction", 1), ("product", 2), ("transaction", 3)] {
+            let json = "{\"before\":null,\"after\":{\"transaction_id\":\(id),\"product_id\":\(id),\"amount\":\"1.00\",\"category\":\"c\"},\"source\":{\"ts_ms\":1,\"table\":\"\(table)\"},\"op\":\"c\"}"
+            guard case .event(let e) = decode("shop.all", json) else { Issue.record("not decoded"); continue }
+            #expect(e.table == table)
+            #expect(e.role == (table == "transaction" ? .sale : .dimension))
+            #expect(e.after?.key == .int(Int64(id)))
+        }
+    }
+
     @Test func truncateAndTombstones() {
         if case .event(let t) = decode("shop.public.transaction", #"{"before":null,"after":null,"source":{"ts_ms":10,"table":"transaction"},"op":"t"}"#) {
             #expect(t.op == .truncate)

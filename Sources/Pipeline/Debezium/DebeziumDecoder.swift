@@ -24,13 +24,19 @@ public final class DebeziumDecoder {
 
     final class TopicState {
         let topic: String
-        var table: String
-        var role: TableRole
+        let table: String
+        /// `table` as bytes, to compare with `source.table` without allocating per message.
+        let tableBytes: [UInt8]
+        let role: TableRole
+        /// The last `source.table` that differed from the topic's name (topic routing), kept so
+        /// a routed topic does not build a String per message.
+        var routedTable: (bytes: [UInt8], name: String, role: TableRole)?
         var schemaBytes: [UInt8] = []
         var columns: ColumnScales
         let isHeartbeat: Bool
         init(topic: String, table: String, role: TableRole, columns: ColumnScales) {
-            self.topic = topic; self.table = table; self.role = role; self.columns = columns
+            self.topic = topic; self.table = table; self.tableBytes = Array(table.utf8)
+            self.role = role; self.columns = columns
             self.isHeartbeat = topic.hasPrefix("__debezium-heartbeat")
         }
     }
@@ -272,9 +278,14 @@ public final class DebeziumDecoder {
         // The table: from the message when it says, else from the topic name.
         var table = state.table
         var role = state.role
-        if let t = env.table ?? env.unwrappedTable, !scanner.equals(t, Array(table.utf8)) {
-            table = scanner.string(t, escaped: scanner.rangeHasEscape(t)) ?? table
-            role = profile.role(ofTable: table)
+        if let t = env.table ?? env.unwrappedTable, !scanner.equals(t, state.tableBytes) {
+            if let routed = state.routedTable, scanner.equals(t, routed.bytes) {
+                (table, role) = (routed.name, routed.role)
+            } else {
+                table = scanner.string(t, escaped: scanner.rangeHasEscape(t)) ?? table
+                role = profile.role(ofTable: table)
+                state.routedTable = (Array(scanner.raw(t)), table, role)
+            }
         }
 
         if env.op != 0 || env.hasSource || env.sawBeforeOrAfter {

@@ -47,7 +47,7 @@ public final class Engine: @unchecked Sendable {
     private var sequence: UInt64 = 0
     private var rateSamples: [(ms: Int64, messages: Int64, bytes: Int64, tables: [String: Int64])] = []
     private var lastCommittedQueryMs: Int64 = 0
-    private var lastProgress: [PartitionProgress] = []
+    private var assignedPartitions = 0
 
     public init(options: EngineOptions) throws {
         self.options = options
@@ -111,7 +111,7 @@ public final class Engine: @unchecked Sendable {
             }
             if options.stopWhenCaughtUp {
                 if isCaughtUp() { return }
-                if seenPartitions.isEmpty && lastProgress.isEmpty && now - startMs > Int64(options.assignmentTimeoutMs) {
+                if seenPartitions.isEmpty && assignedPartitions == 0 && now - startMs > Int64(options.assignmentTimeoutMs) {
                     failure.withLock {
                         $0 = KafkaError(code: -1, message: "no partition was assigned within \(options.assignmentTimeoutMs / 1000) s: check --topics (\(options.consumer.topics.joined(separator: ","))) and --brokers")
                     }
@@ -174,23 +174,16 @@ public final class Engine: @unchecked Sendable {
     private func publishSnapshot(nowMs: Int64, queryCommitted: Bool) {
         sequence += 1
         var s = core.snapshot(sequence: sequence, takenAtMs: nowMs)
+        // Between queries the consumer reports the committed offsets it last fetched.
         let progress = consumer.partitionStates(queryCommitted: queryCommitted)
-        // Keep the last known committed offsets between queries.
-        var committed: [String: Int64] = [:]
-        for p in lastProgress { committed["\(p.topic)/\(p.partition)"] = p.committed }
+        assignedPartitions = progress.count
         s.partitions = progress.map { p in
             let slot = core.decoder.slot(forTopic: p.topic)
             let pk = EngineCore.partitionKey(slot: slot, partition: p.partition)
-            let c = queryCommitted ? p.committed : (committed["\(p.topic)/\(p.partition)"] ?? p.committed)
-            return PartitionLag(topic: p.topic, partition: p.partition, committed: c, position: p.position,
+            return PartitionLag(topic: p.topic, partition: p.partition, committed: p.committed, position: p.position,
                                 highWatermark: p.highWatermark,
                                 lastCommitTimeMs: core.lastCommitTimeByPartition[pk] ?? 0,
                                 reachedEnd: atEnd.contains(pk))
-        }
-        if queryCommitted { lastProgress = progress } else {
-            lastProgress = progress.map { p in
-                var q = p; q.committed = committed["\(p.topic)/\(p.partition)"] ?? p.committed; return q
-            }
         }
         s.partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         s.caughtUp = !s.partitions.isEmpty && s.partitions.allSatisfy(\.reachedEnd)

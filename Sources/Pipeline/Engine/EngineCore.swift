@@ -92,10 +92,10 @@ public final class EngineCore {
         let change = RecentChange(position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
                                   op: event.op, key: keyText, commitTimeMs: event.commitTimeMs,
                                   value: value.map { Array($0) })
-        var ring = recentChanges[event.table, default: []]
-        if ring.count >= EngineCore.recentChangesPerTable { ring.removeFirst(ring.count - EngineCore.recentChangesPerTable + 1) }
-        ring.append(change)
-        recentChanges[event.table] = ring
+        // Mutated in place: copying the ring out and back would copy it on every capture.
+        recentChanges[event.table, default: []].append(change)
+        let excess = recentChanges[event.table]!.count - EngineCore.recentChangesPerTable
+        if excess > 0 { recentChanges[event.table]!.removeFirst(excess) }
     }
 
     /// `{"payload":{"id":101}}` or `{"id":101}` → `101` (several columns → `a=1,b=2`).

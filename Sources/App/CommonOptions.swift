@@ -49,6 +49,14 @@ struct RunError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Paces work to a steady rate: `due` is how many items should be done by now (monotonic clock).
+struct Pacer {
+    let perSecond: Double
+    private let start = WallClock.monotonicSeconds()
+    init(perSecond: Double) { self.perSecond = perSecond }
+    var due: Int64 { Int64((WallClock.monotonicSeconds() - start) * perSecond) }
+}
+
 /// Writes to stderr without going through buffered stdout (and never while curses owns the screen).
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

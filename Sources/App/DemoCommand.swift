@@ -95,11 +95,11 @@ final class DemoGenerator: @unchecked Sendable {
 
     private func loop() {
         var pending: [GeneratedMessage] = []
-        let start = Date()
+        let pacer = Pacer(perSecond: Double(rate))
         var sent = 0
         while !lock.withLock({ stopped }) {
             // Send what is due by now, in 10 ms steps, so the rate is smooth.
-            let due = Int(Date().timeIntervalSince(start) * Double(rate))
+            let due = pacer.due
             while sent < due {
                 if pending.isEmpty { workload.next(into: &pending); pending.reverse() }
                 guard let m = pending.popLast() else { break }

@@ -119,12 +119,10 @@ struct GenerateCommand: ParsableCommand {
         var batch: [GeneratedMessage] = []
         batch.reserveCapacity(32)
         var sent: Int64 = 0
+        let pacer = rate.map { Pacer(perSecond: $0) }
         while sent < limit && !interrupt.isRaised {
-            if let rate {
-                // Pace in small steps so the stream is smooth and Ctrl-C is noticed quickly.
-                let due = Int64(Date().timeIntervalSince(started) * rate)
-                if sent >= due { Thread.sleep(forTimeInterval: 0.002); continue }
-            }
+            // Pace in small steps so the stream is smooth and Ctrl-C is noticed quickly.
+            if let pacer, sent >= pacer.due { Thread.sleep(forTimeInterval: 0.002); continue }
             batch.removeAll(keepingCapacity: true)
             workload.next(into: &batch)
             for message in batch { try sink.write(message) }
@@ -166,11 +164,9 @@ extension GenerateCommand {
         var lastProgress = started
         var done: Int64 = 0
         var logBuffer = ""
+        let pacer = rate.map { Pacer(perSecond: $0) }
         while done < limit && !interrupt.isRaised {
-            if let rate {
-                let due = Int64(Date().timeIntervalSince(started) * rate)
-                if done >= due { Thread.sleep(forTimeInterval: 0.002); continue }
-            }
+            if let pacer, done >= pacer.due { Thread.sleep(forTimeInterval: 0.002); continue }
             let commit = try workload.step()
             done += 1
             if logHandle != nil {

@@ -11,6 +11,22 @@ public struct ServiceStatus: Sendable, Hashable {
     public static let off = ServiceStatus(.off)
 }
 
+/// The durable state's health, as the status bar and `--json` show it.
+public struct StateStatus: Sendable, Hashable {
+    /// The state directory; nil with `--state none` (in memory only).
+    public var directory: String?
+    /// Wall time of the last durable checkpoint (ms since epoch); 0 before the first.
+    public var lastCheckpointMs: Int64 = 0
+    public var checkpoints: Int64 = 0
+    /// The last checkpoint failure, verbatim; nil when the last one succeeded.
+    public var lastError: String?
+    /// What the start restored, e.g. "restored 250,112 keys at offsets shop.public.transaction[0]@4012 …".
+    public var restored: String?
+
+    public init(directory: String? = nil) { self.directory = directory }
+    public static let none = StateStatus()
+}
+
 /// Per-table counters by op, for the Tables view.
 public struct TableStats: Sendable, Hashable {
     public var table: String
@@ -119,6 +135,17 @@ public struct KPISnapshot: Sendable {
     /// A recent heartbeat with no changes means a quiet table, not a dead connector.
     public var lastHeartbeatMs: Int64 = 0
     public var heartbeats: Int64 = 0
+
+    /// Messages of a redelivered offset (at or below the last applied one of its partition): ignored.
+    public var duplicates: Int64 = 0
+    /// Updates or deletes of a key cdctop never saw (started after the snapshot?).
+    public var unmatched: Int64 = 0
+    /// Messages of tables or ops the profile does not use (and non-Debezium topics).
+    public var ignored: Int64 = 0
+    /// Events refused because applying them would overflow a sum (counted, never trapped).
+    public var refused: Int64 = 0
+    /// Where the durable state lives and how its checkpoints go.
+    public var state: StateStatus = .none
 
     public init(result: KPIResult) { self.result = result }
 

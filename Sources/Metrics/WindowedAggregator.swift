@@ -61,6 +61,8 @@ public struct WindowedAggregator: Sendable {
     public private(set) var duplicates: Int64 = 0
     /// Updates/deletes for keys never seen, with no usable `before` (consumer started mid-stream).
     public private(set) var unmatched: Int64 = 0
+    /// Events refused because a sum would overflow.
+    public private(set) var refused: Int64 = 0
     public private(set) var applied: Int64 = 0
     private var tableIndex: [String: Int] = [:]
     public private(set) var tables: [TableStats] = []

@@ -134,6 +134,10 @@ public final class EngineCore {
         s.recentChanges = recentChanges
         s.lastHeartbeatMs = lastHeartbeatMs
         s.heartbeats = heartbeats
+        s.duplicates = aggregator.duplicates
+        s.unmatched = aggregator.unmatched
+        s.ignored = ignored
+        s.refused = aggregator.refused
         return s
     }
 }

@@ -118,6 +118,22 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var isZero: Bool { units == 0 }
 
+    /// The largest magnitude one value may have: 10^18 whole units (a quintillion), far beyond any
+    /// real amount. Bounding every input keeps each event's change to a sum far below Int128's range,
+    /// so the aggregator can guard its sums with one comparison (see `WindowedAggregator`).
+    public static let maxMagnitude = Money(units: 1_000_000_000_000_000_000 * Money.unitsPerWhole)
+
+    /// True when `|self| ≤ maxMagnitude`.
+    public var isInRange: Bool { units >= -Money.maxMagnitude.units && units <= Money.maxMagnitude.units }
+
+    /// `self × k`, or nil when the product overflows or lies beyond `maxMagnitude`.
+    public func multipliedChecked(by k: Int64) -> Money? {
+        let (v, overflow) = units.multipliedReportingOverflow(by: Int128(k))
+        guard !overflow else { return nil }
+        let m = Money(units: v)
+        return m.isInRange ? m : nil
+    }
+
     /// Exact decimal text with at least `minimumFractionDigits` places and no trailing zeros beyond them:
     /// 59.97 → "59.97", 60 → "60.00", 0.001 → "0.001".
     public func formatted(minimumFractionDigits: Int = 2) -> String {

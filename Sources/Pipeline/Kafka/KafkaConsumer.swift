@@ -213,7 +213,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         batch.removeAll()
         handleLock.lock()
         defer { handleLock.unlock() }
-        guard let handle, let consumerQueue else {
+        // close() may be waiting for this lock: a poll after it began must not wait out its timeout.
+        let isClosing = closeLock.withLock { closing }
+        guard !isClosing, let handle, let consumerQueue else {
             throw KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, message: "polling Kafka: the consumer is closed")
         }
         assignNewPartitions(handle)

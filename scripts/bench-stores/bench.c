@@ -453,7 +453,7 @@ static int cmd_run(Store *st, size_t live, size_t upserts, size_t deletes, int c
            "ckpt_median_ms=%.1f ckpt_max_ms=%.1f ckpt_min_ms=%.1f open_ms=%.1f load_cold_ms=%.1f load_warm_ms=%.1f check_ms=%.1f "
            "size_open_mb=%.1f size_closed_mb=%.1f data_file_mb=%.1f allocated_mb=%.1f tree_mb=%.1f "
            "rss_after_load_mb=%.1f rss_file_mb=%.1f rss_anon_mb=%.1f maxrss_mb=%.1f verified=yes\n",
-           st->engine, st->mode, is_sqlite(st) && getenv("BENCH_SQLITE_CACHE_KB") ? getenv("BENCH_SQLITE_CACHE_KB") : "default", sim.n, upserts, deletes, checkpoints, build,
+           st->engine, st->mode, is_sqlite(st) && getenv("BENCH_SQLITE_CACHE_KB") && *getenv("BENCH_SQLITE_CACHE_KB") ? getenv("BENCH_SQLITE_CACHE_KB") : "default", sim.n, upserts, deletes, checkpoints, build,
            median * 1e3, ts[checkpoints - 1] * 1e3, ts[0] * 1e3, open_s * 1e3, load_cold * 1e3, load_warm * 1e3,
            check_s < 0 ? -1.0 : check_s * 1e3,
            open_size.bytes / 1e6, closed_size.bytes / 1e6, data_only.bytes / 1e6, closed_size.allocated / 1e6, tree / 1e6,

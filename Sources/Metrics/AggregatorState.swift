@@ -172,7 +172,11 @@ extension WindowedAggregator {
             parts[p].totalRevenue = revenue
             var categories: [String: Money] = [:]
             for (product, sales) in parts[p].products {
-                guard let category = category(of: product) else { continue }
+                guard let category = category(of: product) else {
+                    // Parked: the window must exist so the category's arrival can move the sales into it.
+                    for w in sales.windows.keys where parts[p].windows[w] == nil { parts[p].windows[w] = WindowAccum() }
+                    continue
+                }
                 categories[category, default: .zero] += sales.total
                 for (w, amount) in sales.windows {
                     parts[p].windows[w, default: WindowAccum()].categoryRevenue[category, default: .zero] += amount

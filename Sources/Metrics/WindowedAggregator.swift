@@ -280,6 +280,8 @@ public struct WindowedAggregator: Sendable {
         if parts[p].windows[start] == nil {
             parts[p].windows[start] = WindowAccum()
             holdWindow(start)
+            // Saved even while it holds nothing but parked line items: their category arrives later.
+            markChanged(start, p: p)
         }
         if watermarkMs >= start + windowMs { lateCorrections += 1 }
         return start

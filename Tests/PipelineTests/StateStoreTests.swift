@@ -122,6 +122,34 @@ struct StateStoreTests {
         }
     }
 
+    @Test("line items parked across a restart get their categories, per window, when the product rows arrive")
+    func parkedLineItemsAcrossARestart() throws {
+        let (messages, truth) = placedWorkload(count: 12_000, seed: 21)
+        let isProduct = { (m: PlacedMessage) in m.topic.hasSuffix(".product") }
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let store = try StateStore(directory: directory, identity: identity)
+            let core = EngineCore(profile: .shop)
+            _ = try store.load(into: core)
+            core.journaling = true
+            for m in messages where !isProduct(m) {
+                core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            }
+            try store.write(Checkpoint.take(from: core, nowMs: 1))
+            store.close()
+        }
+        let store = try StateStore(directory: directory, identity: identity)
+        defer { store.close() }
+        let core = EngineCore(profile: .shop)
+        _ = try store.load(into: core)
+        for m in messages where isProduct(m) {
+            core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+        }
+        #expect(core.result == truth)
+        #expect(core.result.windows.contains { !$0.categoryRevenue.isEmpty })
+    }
+
     @Test("a torn or truncated state file is named and refused, never used")
     func truncatedFileIsRefused() throws {
         let (messages, _) = placedWorkload(count: 6_000, seed: 3)

@@ -137,6 +137,8 @@ public final class Engine: @unchecked Sendable {
             try? consumer.commitSync()
             publishSnapshot(nowMs: WallClock.nowMs())
             consumer.close()
+            // Closing the last connection folds the write-ahead log into the state file.
+            checkpointer?.store.close()
         }
         // The restored numbers show at once, before Kafka answers.
         publishSnapshot(nowMs: startMs)

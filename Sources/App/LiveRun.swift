@@ -48,7 +48,12 @@ final class Integrations: @unchecked Sendable {
     let history: HistoryLoader?
     let reconciler: Reconciler?
 
-    init(options: LiveOptions, profile: KPIProfile) throws {
+    /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
+    /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
+    let sinkFromCheckpoints: Bool
+
+    init(options: LiveOptions, profile: KPIProfile, sinkFromCheckpoints: Bool = false) throws {
+        self.sinkFromCheckpoints = sinkFromCheckpoints
         let pipeline = options.pipeline ?? profile.name
         if let url = options.redis {
             let parsed = try RedisURL(parsing: url)
@@ -70,7 +75,13 @@ final class Integrations: @unchecked Sendable {
     }
 
     func offer(_ s: KPISnapshot) {
-        mirror?.offer(s); sink?.offer(s); reconciler?.offer(s)
+        mirror?.offer(s); reconciler?.offer(s)
+        if !sinkFromCheckpoints { sink?.offer(s) }
+    }
+
+    /// A snapshot whose state a checkpoint made durable.
+    func offerDurable(_ s: KPISnapshot?) {
+        if sinkFromCheckpoints, let s { sink?.offer(s) }
     }
 
     func stop() {

@@ -26,7 +26,7 @@ PG = os.environ.get("CDCTOP_TEST_PG", "")
 LIB = os.environ["CDCTOP_RDKAFKA_216"]
 TANSU = os.environ.get("CDCTOP_TANSU", os.path.join(ROOT, ".run", "bin", "tansu"))
 
-MESSAGES = int(os.environ.get("CDCTOP_CHAOS_MESSAGES", "30000"))
+MESSAGES = int(os.environ.get("CDCTOP_CHAOS_MESSAGES", "50000"))
 SEED = int(os.environ.get("CDCTOP_CHAOS_SEED", "11"))
 KILLS = max(3, int(os.environ.get("CDCTOP_CHAOS_KILLS", "4")))
 MALFORMED_EVERY = int(os.environ.get("CDCTOP_CHAOS_MALFORMED_EVERY", "997"))
@@ -36,8 +36,8 @@ CHECKPOINT_INTERVAL = os.environ.get("CDCTOP_CHAOS_CHECKPOINT_INTERVAL", "1")
 ALL_CHECKS = ["restart", "corrupt", "viewers", "lock", "regex", "chaos"]
 CHECKS = [c.strip() for c in os.environ.get("CDCTOP_CHAOS_CHECKS", ",".join(ALL_CHECKS)).split(",") if c.strip()]
 RANDOM_SEED = int(os.environ.get("CDCTOP_CHAOS_RANDOM_SEED") or random.SystemRandom().randrange(1, 1 << 31))
-# 2026-11-22T11:32:59Z: one second before a 30 s window boundary, so a 30k workload (about 46 s of
-# simulated commit time) closes two windows (final windows are what the warehouse receives).
+# 2026-11-22T11:32:59Z: one second before a 30 s window boundary, so a 50k workload (about 77 s of
+# simulated commit time) closes three windows (final windows are what the warehouse receives).
 START_MS = int(os.environ.get("CDCTOP_CHAOS_START_MS", "1795347179000"))
 WORK = os.path.join(ROOT, ".run", "state-chaos")
 CACHE = os.path.join(ROOT, ".run", "state-chaos-workload")
@@ -285,9 +285,17 @@ def differences(result, truth):
             wrong = []
             for w in want:
                 g = by_start.pop(w["window_start_ms"], None)
-                if g != w:
-                    wrong.append(f"{w['window_start_ms']}: " + ("missing" if g is None else
-                                 f"tx {g['tx_count']} rev {g['revenue']} (truth tx {w['tx_count']} rev {w['revenue']})"))
+                if g is None:
+                    wrong.append(f"{w['window_start_ms']}: missing")
+                elif g != w:
+                    text = f"{w['window_start_ms']}: tx {g['tx_count']} rev {g['revenue']} (truth tx {w['tx_count']} rev {w['revenue']})"
+                    got_c, want_c = g.get("category_revenue") or {}, w.get("category_revenue") or {}
+                    if got_c != want_c:
+                        names = sorted(n for n in set(got_c) | set(want_c) if got_c.get(n) != want_c.get(n))
+                        text += (f", category revenue of {len(names)} categories differs: "
+                                 + ", ".join(f"{n} {got_c.get(n, 'absent')} (truth {want_c.get(n, 'absent')})" for n in names[:3])
+                                 + ("…" if len(names) > 3 else ""))
+                    wrong.append(text)
             wrong += [f"{start}: not in the truth" for start in sorted(by_start)]
             out.append(f"windows ({len(got)} vs truth {len(want)}): " + "; ".join(wrong[:3]) + ("…" if len(wrong) > 3 else ""))
         else:
@@ -489,42 +497,77 @@ def check_restart(w):
            f"in {time.time() - t0:.1f} s")
 
 
+def refusal_problems(code, result, proc, files, state):
+    """Why this run is not a refusal that names one of `files` and suggests --state-reset ([] if it is)."""
+    err = proc.stderr()
+    reasons = []
+    if code is None or code <= 0:
+        reasons.append(f"cdctop {exit_text(code)}" + (f", printing {brief(result)}" if result else "")
+                       + " (expected a refusal: non-zero exit)")
+    if not any(f in err or (os.path.basename(f) in err and state in err) for f in files):
+        reasons.append(f"the message does not name {' or '.join(files)}")
+    if "--state-reset" not in err:
+        reasons.append("the message does not suggest --state-reset")
+    return reasons
+
+
 def check_corrupt(w):
-    """2. A truncated state file is refused (non-zero, named, --state-reset advised); --state-reset rebuilds."""
+    """2. A truncated state file is refused (non-zero, named, --state-reset advised); --state-reset rebuilds.
+    Also: a WAL cut in the middle (a torn write) is either refused the same way or recovers to the exact truth."""
     topics = w.shared_topics()
     state = os.path.join(WORK, "state-corrupt")
     problems, _ = expect_truth("corrupt-1", watch_args(topics, state, "--until-caught-up"), w.truth)
     if problems:
         return record("corrupt", False, "the run that writes the state is not the truth: " + "; ".join(problems))
-    databases = sqlite_files(state)
+    databases = [f for f in sqlite_files(state) if not f.endswith(("-wal", "-shm"))]
     if not databases:
         files = [name for name, _, _ in state_signature(state)]
         return record("corrupt", False, f"no SQLite file in {state} after a clean run with --state (files: {files})")
     target = max(databases, key=os.path.getsize)
+    notes = []
+
+    # A torn WAL: SQLite drops the incomplete tail, so an older, consistent checkpoint is a fine outcome.
+    wal = target + "-wal"
+    if os.path.exists(wal) and os.path.getsize(wal) > 0:
+        torn = os.path.join(WORK, "state-corrupt-wal")
+        shutil.copytree(state, torn)
+        torn_wal = os.path.join(torn, os.path.basename(wal))
+        os.truncate(torn_wal, os.path.getsize(torn_wal) // 2)
+        code, result, proc = run_to_end("corrupt-wal", watch_args(topics, torn, "--until-caught-up"), seconds=60)
+        if code == 0:
+            diffs = differences(result, w.truth)
+            if diffs:
+                return record("corrupt", False, f"with its WAL cut to half ({torn_wal}) the state was used and gave a "
+                              "wrong result: " + "; ".join(diffs))
+            notes.append("a WAL cut to half recovered to the exact truth")
+        else:
+            reasons = refusal_problems(code, result, proc, [os.path.join(torn, os.path.basename(target)), torn_wal], torn)
+            if reasons:
+                return record("corrupt", False, f"with its WAL cut to half ({torn_wal}): " + "; ".join(reasons)
+                              + f"; stderr: {proc.stderr_tail(4)}")
+            notes.append("a WAL cut to half was refused")
+
+    # The database file itself cut to half. Its pages may still sit in the WAL, which SQLite would read
+    # instead of the cut file, so move them into the file first (what an automatic WAL checkpoint does).
+    import sqlite3
+    connection = sqlite3.connect(target)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    connection.close()
     size = os.path.getsize(target)
     os.truncate(target, size // 2)
-    log(f"truncated {os.path.relpath(target, ROOT)} from {size} to {size // 2} bytes "
-        f"(state folder: {[name for name, _, _ in state_signature(state)]})")
+    log(f"truncated {os.path.relpath(target, ROOT)} from {size} to {size // 2} bytes (WAL checkpointed into it "
+        f"first; state folder: {[name for name, _, _ in state_signature(state)]})")
     code, result, proc = run_to_end("corrupt-2", watch_args(topics, state, "--until-caught-up"), seconds=60)
-    err = proc.stderr()
-    reasons = []
-    if code is None or code <= 0:
-        reasons.append(f"on the truncated state cdctop {exit_text(code)}" +
-                       (f", printing {brief(result)}" if result else "") + " (expected a refusal: non-zero exit)")
-    names_file = target in err or (os.path.basename(target) in err and state in err)
-    if not names_file:
-        reasons.append(f"the message does not name {target}")
-    if "--state-reset" not in err:
-        reasons.append("the message does not suggest --state-reset")
+    reasons = refusal_problems(code, result, proc, [target], state)
     if reasons:
-        return record("corrupt", False, "; ".join(reasons) + f"; stderr: {proc.stderr_tail(4)}")
-    refusal = " ".join(err.strip().splitlines()[-2:])
+        return record("corrupt", False, f"on {target} cut to half: " + "; ".join(reasons) + f"; stderr: {proc.stderr_tail(4)}")
+    refusal = " ".join(proc.stderr().strip().splitlines()[-2:])
     problems, rebuilt = expect_truth("corrupt-3", watch_args(topics, state, "--until-caught-up", "--state-reset"), w.truth)
     if problems:
         return record("corrupt", False, f"refused correctly ({refusal!r}), but --state-reset did not rebuild the truth: "
                       + "; ".join(problems))
-    record("corrupt", True, f"truncated state refused ({exit_text(code)}: {refusal[:200]!r}); "
-           f"--state-reset rebuilt the truth ({brief(rebuilt)})")
+    record("corrupt", True, f"truncated state refused ({exit_text(code)}: {refusal[:240]!r}); "
+           f"--state-reset rebuilt the truth ({brief(rebuilt)})" + "".join(f"; {n}" for n in notes))
 
 
 def check_viewers(w):
@@ -617,11 +660,13 @@ def check_chaos(w):
     sink = ["--warehouse", PG, "--pipeline", pipeline] if use_warehouse else []
     if use_warehouse:
         cdctop("warehouse", "init", "--warehouse", PG, seconds=60)
-    # KILLS + 1 parts at random cuts (each at least 4% of the workload).
+    # KILLS + 1 parts: the first about 40% (so the first run is still catching up when it checkpoints and
+    # is killed), the rest cut at random (each part at least 4% of the workload).
     total = len(w.records)
+    first = int(total * rng.uniform(0.35, 0.45))
     while True:
-        cuts = sorted(rng.sample(range(total // 25, total - total // 25), KILLS))
-        bounds = [0] + cuts + [total]
+        cuts = sorted(rng.sample(range(first + total // 25, total - total // 25), KILLS - 1))
+        bounds = [0, first] + cuts + [total]
         if all(b - a >= total // 25 for a, b in zip(bounds, bounds[1:])):
             break
     parts = [w.records[a:b] for a, b in zip(bounds, bounds[1:])]
@@ -648,13 +693,14 @@ def check_chaos(w):
     produce_part(0)
     # after-checkpoint: the next part is produced while the engine runs; SIGKILL 0-30 ms after a state file
     #                   changes (so during or right after a checkpoint write, with data flowing)
-    # random:           SIGKILL at a random 0.2-4 s after start (restore, catch-up or idle); next part afterwards
-    # while-producing:  the next part is produced while the engine runs; SIGKILL at a random 0.1-2 s
+    # random:           SIGKILL at a random 0.05-2 s after start (restore, catch-up or idle); next part afterwards
+    # while-producing:  the next part is produced while the engine runs; SIGKILL at a random 0.05-1.5 s
     modes = ["after-checkpoint", "random", "while-producing"]
     kills = []              # (mode, messages printed before the kill, kill came right after a state change)
     failures = []
     for i in range(KILLS):
         mode = modes[i % len(modes)]
+        available = sum(len(p) for p, done in zip(parts, produced) if done)
         proc = Proc(f"chaos-{i + 1}", watch_args(topics, state, "--checkpoint-interval", CHECKPOINT_INTERVAL,
                                                   "--interval", "200", *sink))
         note = ""
@@ -673,12 +719,12 @@ def check_chaos(w):
             note = (f"{(time.time() - changed) * 1000:.0f} ms after a state file changed" if after_change
                     else "(the state files did not change within 20 s)")
         elif mode == "random":
-            delay = rng.uniform(0.2, 4.0)
+            delay = rng.uniform(0.05, 2.0)
             time.sleep(delay)
             note = f"at a random {delay:.2f} s"
         else:
             producer_thread = produce_in_background(i + 1)
-            delay = rng.uniform(0.1, 2.0)
+            delay = rng.uniform(0.05, 1.5)
             time.sleep(delay)
             note = f"at a random {delay:.2f} s while part {i + 2} was produced"
         last = proc.last_json()
@@ -693,9 +739,11 @@ def check_chaos(w):
             failures.append(f"run {i + 1} exited by itself before the kill ({exit_text(code)}): {proc.stderr_tail()}")
             log(f"run {i + 1}: exited before the kill: {exit_text(code)}: {proc.stderr_tail()}")
         else:
-            kills.append((mode, (last or {}).get("messages", 0), after_change))
-            log(f"SIGKILL {len(kills)} ({mode}) {note}, {uptime:.2f} s after start; last printed: {brief(last)}; "
-                f"state {state_size(state)} bytes")
+            printed = (last or {}).get("messages", 0)
+            kills.append((mode, printed, after_change))
+            phase = "while still catching up" if printed < available else "after catching up"
+            log(f"SIGKILL {len(kills)} ({mode}) {note}, {uptime:.2f} s after start, {phase} "
+                f"({available} messages were there at start); last printed: {brief(last)}; state {state_size(state)} bytes")
         produce_part(i + 1)
     for i in range(len(parts)):
         produce_part(i)

@@ -33,7 +33,7 @@ MALFORMED_EVERY = int(os.environ.get("CDCTOP_CHAOS_MALFORMED_EVERY", "997"))
 NEW_TOPIC_SECONDS = float(os.environ.get("CDCTOP_CHAOS_NEW_TOPIC_SECONDS", "10"))
 RUN_SECONDS = float(os.environ.get("CDCTOP_CHAOS_RUN_SECONDS", "120"))
 CHECKPOINT_INTERVAL = os.environ.get("CDCTOP_CHAOS_CHECKPOINT_INTERVAL", "1")
-ALL_CHECKS = ["restart", "corrupt", "viewers", "lock", "regex", "chaos"]
+ALL_CHECKS = ["restart", "restart-late-dimension", "corrupt", "viewers", "lock", "regex", "chaos"]
 CHECKS = [c.strip() for c in os.environ.get("CDCTOP_CHAOS_CHECKS", ",".join(ALL_CHECKS)).split(",") if c.strip()]
 RANDOM_SEED = int(os.environ.get("CDCTOP_CHAOS_RANDOM_SEED") or random.SystemRandom().randrange(1, 1 << 31))
 # 2026-11-22T11:32:59Z: one second before a 30 s window boundary, so a 50k workload (about 77 s of
@@ -497,6 +497,31 @@ def check_restart(w):
            f"in {time.time() - t0:.1f} s")
 
 
+def check_restart_late_dimension(w):
+    """6b. Restart while line items wait for their product rows (parked): run 1 reads everything but the
+    product topic and exits cleanly; the product topic is written; run 2 on the same state must print the
+    truth, as one process reading the same order does."""
+    prefix = w.fresh_prefix("d")
+    dimension = ".public.product"
+    first = [r for r in w.records if r[0] != dimension]
+    late = [r for r in w.records if r[0] == dimension]
+    create_topics(prefix)
+    w.producer.produce(first, prefix)
+    topics = topic_regex(prefix)
+    state = os.path.join(WORK, "state-late-dimension")
+    code, result, proc = run_to_end("late-dimension-1", watch_args(topics, state, "--until-caught-up"))
+    if code != 0 or (result or {}).get("messages") != len(first):
+        return record("restart-late-dimension", False, f"run 1 (no product rows yet): {exit_text(code)}, {brief(result)} "
+                      f"(expected messages {len(first)}): {proc.stderr_tail()}")
+    w.producer.produce(late, prefix)
+    problems, second = expect_truth("late-dimension-2", watch_args(topics, state, "--until-caught-up"), w.truth)
+    if problems:
+        return record("restart-late-dimension", False, f"line items parked in run 1 ({len(first)} messages, no product "
+                      f"rows), product rows ({len(late)}) read by run 2 on the same state: " + "; ".join(problems))
+    record("restart-late-dimension", True, f"line items parked before a restart were attributed after it "
+           f"({brief(second)})")
+
+
 def refusal_problems(code, result, proc, files, state):
     """Why this run is not a refusal that names one of `files` and suggests --state-reset ([] if it is)."""
     err = proc.stderr()
@@ -812,7 +837,7 @@ def main():
         for name in CHECKS:
             log(f"--- {name}")
             try:
-                globals()[f"check_{name}"](workload)
+                globals()["check_" + name.replace("-", "_")](workload)
             except CheckFailed as error:
                 record(name, False, str(error))
             finally:

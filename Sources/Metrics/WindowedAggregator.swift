@@ -218,15 +218,17 @@ public struct WindowedAggregator: Sendable {
             return 2 * (a + b + r)
         case .lineItem:
             var total: Int128 = 0
-            for row in [e.after, e.before] {
-                guard let row else { continue }
+            func add(_ row: Row?) -> Bool {
+                guard let row else { return true }
                 if let q = row.quantity.value, let price = row.unitPrice.value {
-                    guard let item = LineItem(product: nil, quantity: q, unitPrice: price) else { return nil }
+                    guard let item = LineItem(product: nil, quantity: q, unitPrice: price) else { return false }
                     total += Int128(item.amount.units.magnitude)
                 } else if let price = row.unitPrice.value, !price.isInRange {
-                    return nil
+                    return false
                 }
+                return true
             }
+            guard add(e.after), add(e.before) else { return nil }
             let key = e.after?.key ?? e.before?.key
             if let key, let remembered = parts[p].lineItems[key] { total += Int128(remembered.amount.units.magnitude) }
             // An update with an unavailable (TOASTed) column combines remembered and new values.

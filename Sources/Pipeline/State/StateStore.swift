@@ -322,7 +322,8 @@ public final class StateStore: @unchecked Sendable {
             engine.bytes = m["bytes"]?.integer ?? 0
             engine.lastHeartbeatMs = m["last_heartbeat_ms"]?.integer ?? 0
 
-            var sales = 0, lineItems = 0, windows = 0
+            var sales = 0, lineItems = 0
+            var windowStarts = Set<Int64>()
             try core.withAggregator { a in
                 a.restore(counters: counters)
                 for p in partitions { a.restorePartition(p.partitionKey, lastOffset: p.nextOffset - 1) }
@@ -351,7 +352,7 @@ public final class StateStore: @unchecked Sendable {
                 try db.statement("SELECT pid, window_start, tx_count, revenue FROM windows").forEachRow { row in
                     a.restoreWindow(partition: try partitionKey(row.int64(0)), windowStart: row.int64(1),
                                     txCount: row.int64(2), revenue: try units(row, 3, "a window's revenue"))
-                    windows += 1
+                    windowStarts.insert(row.int64(1))
                 }
                 try db.statement("SELECT product, category FROM categories").forEachRow { row in
                     a.restoreCategory(product: try key(row, 0, "a product key"), category: row.text(1))
@@ -368,7 +369,7 @@ public final class StateStore: @unchecked Sendable {
             core.restore(counters: engine)
             for p in partitions { core.restoreLastCommitTime(partitionKey: p.partitionKey, p.lastCommitTimeMs) }
             writtenHorizon = counters.horizonStart
-            return RestoreSummary(keys: sales + lineItems, windows: windows, partitions: partitions,
+            return RestoreSummary(keys: sales + lineItems, windows: windowStarts.count, partitions: partitions,
                                   seconds: WallClock.monotonicSeconds() - started,
                                   checkpointedAtMs: m["checkpoint_ms"]?.integer ?? 0, isFresh: false)
         } catch let error as SQLiteError where error.isCorruption {

@@ -176,8 +176,18 @@ public struct WindowedAggregator: Sendable {
     public mutating func apply(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) {
         if let offset, !admit(partitionKey: partitionKey, offset: offset) { return }
         let p = partition(partitionKey)
+        // What the key contributes now: looked up once, before anything changes (a refused event changes nothing).
+        var rememberedSale: Money?
+        var rememberedItem: LineItem?
+        if event.op != .truncate, let key = event.after?.key ?? event.before?.key {
+            switch event.role {
+            case .sale: rememberedSale = parts[p].sales[key]
+            case .lineItem: rememberedItem = parts[p].lineItems[key]
+            case .dimension, .other: break
+            }
+        }
         guard WindowedAggregator.commitTimeRange.contains(event.commitTimeMs),
-              let eventVolume = volumeBound(of: event, in: p),
+              let eventVolume = volumeBound(of: event, rememberedSale: rememberedSale, rememberedItem: rememberedItem),
               eventVolume <= WindowedAggregator.volumeLimit - volume
         else { refused += 1; return }
         volume += eventVolume
@@ -191,8 +201,10 @@ public struct WindowedAggregator: Sendable {
         }
 
         switch event.role {
-        case .sale: applySale(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p))
-        case .lineItem: applyLineItem(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p))
+        case .sale:
+            applySale(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p), remembered: rememberedSale)
+        case .lineItem:
+            applyLineItem(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p), remembered: rememberedItem)
         case .dimension: applyDimension(event)
         case .other: break
         }
@@ -202,7 +214,7 @@ public struct WindowedAggregator: Sendable {
     /// out of range. Each sum moves by at most a few of the event's values (the new and the old
     /// contribution, in a window and in a total), so twice their magnitudes bounds it; a truncate
     /// retracts at most everything applied before, which `volume` bounds.
-    private func volumeBound(of e: ChangeEvent, in p: Int) -> Int128? {
+    private func volumeBound(of e: ChangeEvent, rememberedSale: Money?, rememberedItem: LineItem?) -> Int128? {
         func magnitude(_ m: Money?) -> Int128? {
             guard let m else { return 0 }
             guard m.isInRange else { return nil }
@@ -211,10 +223,8 @@ public struct WindowedAggregator: Sendable {
         if e.op == .truncate { return volume }
         switch e.role {
         case .sale:
-            guard let a = magnitude(e.after?.amount.value), let b = magnitude(e.before?.amount.value) else { return nil }
-            let key = e.after?.key ?? e.before?.key
-            let remembered = key.flatMap { parts[p].sales[$0] }
-            guard let r = magnitude(remembered) else { return nil }
+            guard let a = magnitude(e.after?.amount.value), let b = magnitude(e.before?.amount.value),
+                  let r = magnitude(rememberedSale) else { return nil }
             return 2 * (a + b + r)
         case .lineItem:
             var total: Int128 = 0
@@ -229,10 +239,9 @@ public struct WindowedAggregator: Sendable {
                 return true
             }
             guard add(e.after), add(e.before) else { return nil }
-            let key = e.after?.key ?? e.before?.key
-            if let key, let remembered = parts[p].lineItems[key] { total += Int128(remembered.amount.units.magnitude) }
+            if let remembered = rememberedItem { total += Int128(remembered.amount.units.magnitude) }
             // An update with an unavailable (TOASTed) column combines remembered and new values.
-            if let key, let remembered = parts[p].lineItems[key], e.op == .update {
+            if let remembered = rememberedItem, e.op == .update {
                 let q = e.after?.quantity.value ?? remembered.quantity
                 let price = e.after?.unitPrice.value ?? remembered.unitPrice
                 guard let item = LineItem(product: nil, quantity: q, unitPrice: price) else { return nil }
@@ -332,13 +341,15 @@ public struct WindowedAggregator: Sendable {
 
     // MARK: sales
 
-    private mutating func applySale(_ e: ChangeEvent, p: Int, window: Int64?) {
+    /// `remembered` is the key's current amount (looked up by `apply`).
+    private mutating func applySale(_ e: ChangeEvent, p: Int, window: Int64?, remembered: Money?) {
         switch e.op {
         case .create, .read:
             guard let after = e.after, let key = after.key else { return }
             guard let amount = after.amount.value else { return }
             parts[p].totalRevenue += amount
-            if let old = parts[p].sales.updateValue(amount, forKey: key) {
+            parts[p].sales[key] = amount
+            if let old = remembered {
                 // Re-created or re-snapshotted row: an update of what we knew.
                 parts[p].totalRevenue -= old
                 if let w = window { mutateWindow(w, p: p) { $0.revenue += amount - old } }
@@ -348,12 +359,12 @@ public struct WindowedAggregator: Sendable {
             journalSale(p, key, amount)
         case .update:
             guard let after = e.after, let key = after.key ?? e.before?.key else { return }
-            let remembered = parts[p].sales[key]
             let old = remembered ?? e.before?.amount.value
             let new: Money? = after.amount.value ?? (after.amount == .unavailable ? old : nil)
             guard let new else { return }
             if remembered == nil { unmatched += 1 }
-            if let old = parts[p].sales.updateValue(new, forKey: key) { parts[p].totalRevenue -= old }
+            parts[p].sales[key] = new
+            if let remembered { parts[p].totalRevenue -= remembered }
             parts[p].totalRevenue += new
             journalSale(p, key, new)
             if let old, let w = window { mutateWindow(w, p: p) { $0.revenue += new - old } }
@@ -393,11 +404,11 @@ public struct WindowedAggregator: Sendable {
 
     // MARK: line items
 
-    private mutating func applyLineItem(_ e: ChangeEvent, p: Int, window: Int64?) {
+    /// `remembered` is the key's current line item (looked up by `apply`).
+    private mutating func applyLineItem(_ e: ChangeEvent, p: Int, window: Int64?, remembered: LineItem?) {
         switch e.op {
         case .create, .read, .update:
             guard let after = e.after, let key = after.key ?? e.before?.key else { return }
-            let remembered = parts[p].lineItems[key]
             let imaged = e.op == .update ? e.before.flatMap { lineItem(from: $0, fallback: nil) } : nil
             guard let item = lineItem(from: after, fallback: remembered ?? imaged) else { return }
             if let remembered {

@@ -94,7 +94,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
         rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
         let handle = try configuration.makeClient(RD_KAFKA_CONSUMER, role: "consumer")
-        // One queue for messages, rebalances and errors, so one poll serves them all.
+        // One queue for messages and errors, so one poll serves them all.
         rd_kafka_poll_set_consumer(handle)
         let queue = rd_kafka_queue_get_consumer(handle)
         self.handle = handle

@@ -186,7 +186,7 @@ public final class StateStore: @unchecked Sendable {
         let database: SQLiteDatabase
         do {
             database = try SQLiteDatabase(path: databasePath)
-            try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;")
             let appID = try database.rows("PRAGMA application_id").first?.first?.integer ?? 0
             if existed && appID != Int64(StateStore.applicationID) {
                 throw StateError.corrupt(databasePath, "it is not a cdctop state file")

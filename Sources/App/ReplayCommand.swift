@@ -40,6 +40,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .customLong("one-thread"), help: "Read and decode on one thread (default: a reading thread runs ahead).")
     var oneThread = false
 
+    @Flag(name: .customLong("parse-only"), help: ArgumentHelp("Read and parse the recording without decoding (measures the reader alone).", visibility: .hidden))
+    var parseOnly = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one recording file, or - for standard input") }
         if !(1...1024).contains(chunkMB) { throw ValidationError("--chunk-mb must be between 1 and 1024") }
@@ -51,6 +54,7 @@ struct ReplayCommand: ParsableCommand {
         let replay = RecordingReplay(core: core)
         replay.chunkSize = chunkMB << 20
         replay.batches = oneThread ? 1 : 3
+        replay.decode = !parseOnly
         let wall0 = Date()
         let cpu0 = ProcessFigures.cpuSeconds()
         for file in files {
@@ -65,9 +69,9 @@ struct ReplayCommand: ParsableCommand {
             let cpu = ProcessFigures.cpuSeconds() - cpu0
             printError(String(format: "replayed %lld messages (%lld lines), %.1f MB read, %.1f MB of keys+values in %.2f s: "
                                   + "%.0f events/s, %.0f MB/s read, %.0f MB/s keys+values; CPU %.2f s (%.0f events per CPU s); peak RSS %.0f MB",
-                              core.messages, replay.lines, Double(replay.bytesRead) / 1e6, Double(core.bytes) / 1e6, seconds,
-                              Double(core.messages) / seconds, Double(replay.bytesRead) / 1e6 / seconds,
-                              Double(core.bytes) / 1e6 / seconds, cpu, Double(core.messages) / max(cpu, 1e-9),
+                              replay.messages, replay.lines, Double(replay.bytesRead) / 1e6, Double(core.bytes) / 1e6, seconds,
+                              Double(replay.messages) / seconds, Double(replay.bytesRead) / 1e6 / seconds,
+                              Double(core.bytes) / 1e6 / seconds, cpu, Double(replay.messages) / max(cpu, 1e-9),
                               ProcessFigures.peakRSSMB()))
         }
         let result = core.result

@@ -165,6 +165,7 @@ struct RecordingTests {
 
     @Test("kcat -J strings are unescaped exactly: every escape JSON has, surrogate pairs, raw non-UTF-8 bytes")
     func kcatEscapes() throws {
+        var rng = SystemRandomNumberGenerator()
         // Written by hand, not by our encoder: \/ \b \f \u00e9 and a surrogate pair are legal JSON that
         // yajl does not produce but other tools do.
         let line = #"{"topic":"a\/b","partition":1,"offset":2,"ts":3,"key":"k\"1\\","payload":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00\u0041é"}"#
@@ -172,8 +173,17 @@ struct RecordingTests {
         #expect(m.topic == "a/b" && m.partition == 1 && m.offset == 2 && m.timestampMs == 3)
         #expect(m.key == Array("k\"1\\".utf8))
         #expect(m.value == Array("x\"\\/\u{8}\u{c}\n\r\té😀Aé".utf8))
+        // Dense quotes and backslashes at every offset of a word, every length to 100 and a long one.
+        let dense = Array("\"\\ab\n:{".utf8)
+        for size in Array(0...100) + [5000] {
+            for _ in 0..<4 {
+                let value = (0..<size).map { _ in dense[Int.random(in: 0..<dense.count, using: &rng)] }
+                let bytes = RecordingFixture.kcatJ("t", 0, 0, key: nil, value: value)
+                let m = try #require(try RecordingReader.parse(line: UnsafeRawBufferPointer(start: bytes, count: bytes.count), file: "f", lineNumber: 1))
+                #expect(m.value == value, "dense size \(size)")
+            }
+        }
         // Random bytes (invalid UTF-8 included) through yajl's escaping and back, many sizes.
-        var rng = SystemRandomNumberGenerator()
         for size in [0, 1, 5, 31, 32, 33, 255, 4000] {
             let value = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let bytes = RecordingFixture.kcatJ("t", 0, 0, key: value, value: value)

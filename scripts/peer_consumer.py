@@ -89,24 +89,25 @@ def build_result(cnt, rev, det, prod_cat, stats):
 
 
 def read_file(f, handle):
-    """One message per line: a kcat -J JSON envelope, or kcat's tab form. Returns (messages, value bytes)."""
+    """One message per line: a kcat -J JSON envelope, or kcat's tab form. Returns (messages, key+value bytes)."""
     loads = json.loads
     n = nbytes = 0
     for line in f:
         if line[:1] == b"{":
             m = loads(line)
-            topic, v = m["topic"], m.get("payload", m.get("value"))
+            topic, k, v = m["topic"], m.get("key"), m.get("payload", m.get("value"))
             if v is not None and not isinstance(v, str):
                 v = json.dumps(v)          # the samples' form: the value embedded as JSON
+            if k is not None and not isinstance(k, str):
+                k = json.dumps(k)
         else:
             line = line.rstrip(b"\r\n")
             if not line:
                 continue
-            topic, _p, _o, _k, v = line.split(b"\t", 4)
+            topic, _p, _o, k, v = line.split(b"\t", 4)
             topic = topic.decode()
         n += 1
-        if v:
-            nbytes += len(v)
+        nbytes += (len(k) if k else 0) + (len(v) if v else 0)   # keys+values, as cdctop counts
         handle(topic, v)
     return n, nbytes
 
@@ -130,9 +131,9 @@ def main():
     cpu = time.process_time() - c0
     wall = t1 - t0
     res = build_result(*state, stats={
-        "peer": "peer_consumer-files", "messages": n, "value_bytes": nbytes, "file_bytes": read,
+        "peer": "peer_consumer-files", "messages": n, "key_value_bytes": nbytes, "file_bytes": read,
         "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-        "events_per_s": round(n / wall), "value_mb_per_s": round(nbytes / 1e6 / wall, 1),
+        "events_per_s": round(n / wall), "key_value_mb_per_s": round(nbytes / 1e6 / wall, 1),
         "file_mb_per_s": round(read / 1e6 / wall, 1)})
     if a.out:
         with open(a.out, "w") as out:

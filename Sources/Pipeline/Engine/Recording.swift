@@ -680,6 +680,20 @@ public final class RecordingReplay {
         lines += Int64(scanner.lines)
     }
 
+    /// Reads and parses a whole recording into memory, for measuring the engine alone on the same
+    /// messages (`cdctop replay --preload`): memory is the size of the file.
+    public func preload(path: String) throws -> [RecordingBatch] {
+        let scanner = try RecordingScanner(path: path, chunkSize: chunkSize)
+        var all: [RecordingBatch] = []
+        while true {
+            let batch = scanner.makeBatch()
+            guard try scanner.fill(batch) else { break }
+            all.append(batch)
+        }
+        lines += Int64(scanner.lines)
+        return all
+    }
+
     /// Decodes and aggregates every message of a batch. `slots` maps the recording's topic numbers
     /// to the decoder's slots; it grows as batches name new topics.
     public func ingest(_ batch: RecordingBatch, slots: inout [Int]) {

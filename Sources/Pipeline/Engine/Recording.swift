@@ -162,6 +162,7 @@ public final class RecordingScanner: @unchecked Sendable {
     /// The partial last line of the previous batch: its bytes are copied into the next one.
     private var carryFrom: RecordingBatch?
     private var carryRange = 0..<0
+    /// Lines that held a message so far (blank lines not counted).
     public private(set) var lines = 0
 
     public static let defaultChunkSize = 8 << 20

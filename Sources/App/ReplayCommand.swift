@@ -16,9 +16,14 @@ struct ReplayCommand: ParsableCommand {
         or the {"topic","partition","offset","key","value"} lines of
         cdctop's samples. Files may mix topics; the result does not depend
         on the order of files or topics.
+
+        Files are streamed in chunks (memory stays a few chunks plus the
+        engine's state, whatever the size of the recording); - reads
+        standard input:
+          kcat -C -J -e -b HOST:9092 -t shop.public.transaction | cdctop replay -
         """)
 
-    @Argument(help: "Recording files (use - for standard input).")
+    @Argument(help: "Recording files (use - for standard input, e.g. kcat -C -J -e … | cdctop replay -).")
     var files: [String]
 
     @OptionGroup var profileOptions: ProfileOptions
@@ -26,24 +31,59 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print the final result as one JSON object.")
     var json = false
 
+    @Flag(help: "Print throughput (events/s, MB/s, CPU seconds, peak RSS) on standard error at the end.")
+    var stats = false
+
+    @Option(name: .customLong("chunk-mb"), help: ArgumentHelp("Size of each read buffer in MB (three are in flight).", valueName: "n"))
+    var chunkMB = 8
+
+    @Flag(name: .customLong("one-thread"), help: "Read and decode on one thread (default: a reading thread runs ahead).")
+    var oneThread = false
+
+    @Flag(name: .customLong("parse-only"), help: ArgumentHelp("Read and parse the recording without decoding (measures the reader alone).", visibility: .hidden))
+    var parseOnly = false
+
+    @Flag(help: ArgumentHelp("Read and parse every file into memory first, then time decoding and aggregating alone (the engine's in-memory speed on the same messages; memory grows with the files).", visibility: .hidden))
+    var preload = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one recording file, or - for standard input") }
+        if !(1...1024).contains(chunkMB) { throw ValidationError("--chunk-mb must be between 1 and 1024") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
+    }
+
     func run() throws {
         let core = EngineCore(profile: try profileOptions.load())
-        for file in files {
-            let data: Data
-            if file == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
+        let replay = RecordingReplay(core: core)
+        replay.chunkSize = chunkMB << 20
+        replay.batches = oneThread ? 1 : 3
+        replay.decode = !parseOnly
+        var wall0 = Date()
+        var cpu0 = ProcessFigures.cpuSeconds()
+        do {
+            if preload {
+                let loaded = try files.map { try replay.preload(path: $0) }
+                wall0 = Date()
+                cpu0 = ProcessFigures.cpuSeconds()
+                for batches in loaded {
+                    var slots: [Int] = []
+                    for batch in batches { replay.ingest(batch, slots: &slots) }
+                }
             } else {
-                guard let d = FileManager.default.contents(atPath: file) else {
-                    throw RunError("cannot read '\(file)': no such file or permission denied")
-                }
-                data = d
+                for file in files { try replay.replay(path: file) }
             }
-            try data.withUnsafeBytes { bytes in
-                try RecordingReader.forEachMessage(in: bytes, file: file) { m in
-                    core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
-                                key: m.key, value: m.value)
-                }
-            }
+        } catch let error as RecordingError {
+            throw RunError(error.description)
+        }
+        if stats {
+            let seconds = max(Date().timeIntervalSince(wall0), 1e-9)
+            let cpu = ProcessFigures.cpuSeconds() - cpu0
+            printError((preload ? "preloaded, then " : "") + String(format: "replayed %lld messages (%lld lines), %.1f MB read, %.1f MB of keys+values in %.2f s: "
+                                  + "%.0f events/s, %.0f MB/s read, %.0f MB/s keys+values; CPU %.2f s (%.0f events per CPU s); peak RSS %.0f MB",
+                              replay.messages, replay.lines, Double(replay.bytesRead) / 1e6, Double(core.bytes) / 1e6, seconds,
+                              Double(replay.messages) / seconds, Double(replay.bytesRead) / 1e6 / seconds,
+                              Double(core.bytes) / 1e6 / seconds, cpu, Double(replay.messages) / max(cpu, 1e-9),
+                              ProcessFigures.peakRSSMB()))
         }
         let result = core.result
         if json {
@@ -54,8 +94,26 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
+/// Process CPU time and peak RSS, from getrusage.
+enum ProcessFigures {
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func peakRSSMB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
 func printHumanResult(_ result: KPIResult, core: EngineCore) {
     print("messages \(result.messages)  malformed \(result.malformed)  dropped \(result.dropped)  tombstones \(core.tombstones)")
+    let a = core.aggregator
+    print("duplicates \(a.duplicates)  unmatched \(a.unmatched)  ignored \(core.ignored)  refused \(a.refused)  late corrections \(a.lateCorrections)")
     print("")
     print("window start (UTC)          tx    revenue        categories")
     for w in result.windows {

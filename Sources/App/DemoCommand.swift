@@ -61,7 +61,8 @@ struct DemoCommand: ParsableCommand {
         engine.start()
         defer { engine.stop() }
         try runLive(engine: engine, options: live, integrations: integrations,
-                    title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds)
+                    title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds,
+                    joining: "still joining the mock cluster… the first assignment takes about 3 s")
     }
 }
 

@@ -48,15 +48,17 @@ final class Integrations: @unchecked Sendable {
     let history: HistoryLoader?
     let reconciler: Reconciler?
 
-    init(options: LiveOptions, profile: KPIProfile) throws {
-        let pipeline = options.pipeline ?? profile.name
+    /// `defaultPipeline` replaces the profile's name when `--pipeline` is not given; `synthetic` marks the
+    /// warehouse rows as generated (demo), so they never pass for real data.
+    init(options: LiveOptions, profile: KPIProfile, defaultPipeline: String? = nil, synthetic: Bool = false) throws {
+        let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
         if let url = options.redis {
             let parsed = try RedisURL(parsing: url)
             mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(pipeline)",
                                  pipelineName: pipeline, profileName: profile.name)
         } else { mirror = nil }
         if let url = options.warehouse {
-            sink = WarehouseSink(url: url, pipeline: pipeline)
+            sink = WarehouseSink(url: url, pipeline: pipeline, synthetic: synthetic)
             let query = profile.historySQL.map { HistoryQuery(sql: $0, categorySQL: profile.historyCategorySQL) } ?? .default
             history = HistoryLoader(url: url, pipeline: pipeline, query: query)
         } else { sink = nil; history = nil }

@@ -1,6 +1,7 @@
 @testable import App
 import Foundation
 import Metrics
+import Pipeline
 import Testing
 
 /// `--headless` output carries every counter: the JSON line (after KPIResult's own fields, which stay
@@ -80,5 +81,17 @@ import Testing
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("still joining the mock cluster…"), "\(run.output)")
         #expect(!run.output.contains("msgs 0 "), "\(run.output)")
+    }
+
+    @Test("cdctop --version prints the name and version")
+    func version() throws {
+        guard let binary = DashboardE2ETests.cdctopBinary() else {
+            Issue.record("cdctop binary not found next to the test bundle; run `swift build` first")
+            return
+        }
+        let run = Shell.run("\(binary) --version")
+        #expect(run.status == 0)
+        #expect(run.output == "cdctop \(CDCTopVersion.current)\n")
+        #expect(CDCTopVersion.current.split(separator: ".").count == 3)
     }
 }

@@ -123,7 +123,8 @@ public struct MirroredState: Sendable, Hashable {
         var out = ""
         func line(_ s: String = "") { out += s; out += "\n" }
         guard !isEmpty else {
-            return "nothing mirrored under \(prefix) (no \(prefix):meta): is cdctop running with --redis and the same --prefix?\n"
+            return "nothing mirrored under \(prefix) (no \(prefix):meta): is cdctop running with --redis and the same --prefix?"
+                + " (cdctop demo mirrors under cdctop:demo: --pipeline demo)\n"
         }
         let state = meta["state"] ?? "?"
         var head = "mirror \(prefix): \(state)"

@@ -158,8 +158,8 @@ struct WarehouseCommand: ParsableCommand {
                 }
             }
         }
-        let totalTx = data.days.reduce(Int64(0)) { $0 + $1.txCount }
-        let totalRevenue = data.days.reduce(Money.zero) { $0 + $1.revenue }
+        let totalTx = data.days.reduce(Int64(0)) { $0 &+ $1.txCount }
+        let totalRevenue = data.days.reduce(Money.zero) { $0.addingSaturating($1.revenue) }
         rows.append(["total", String(totalTx), totalRevenue.formatted(), ""])
         return table(header: ["day", "transactions", "revenue", ""], rows: rows, rightAligned: [1, 2])
     }

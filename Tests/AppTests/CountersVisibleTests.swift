@@ -64,4 +64,24 @@ import Testing
         Fixture.press([.char("2")], on: &m2, frame: quiet)
         #expect(!Fixture.render(m2, quiet).0.text.contains("started after the snapshot"))
     }
+
+    @Test("sums the screen makes over several windows clamp instead of trapping")
+    func displaySumsSaturate() {
+        var s = Fixture.snapshot
+        let huge = Money(units: Int128.max / 2 + 1)
+        s.result.windows = [WindowResult(windowStartMs: Fixture.nowMs - 60_000, txCount: 1, revenue: huge, categoryRevenue: ["a": huge]),
+                            WindowResult(windowStartMs: Fixture.nowMs - 30_000, txCount: 1, revenue: huge, categoryRevenue: ["a": huge])]
+        s.result.totals = TotalsResult(txCount: 1, revenue: Money(units: .max), categoryRevenue: ["a": huge, "b": huge])
+        let f = Figures(s, nowMs: Fixture.nowMs)
+        #expect(f.lastFiveMinutesRevenue == Money(units: .max))
+        #expect(f.categoryFiveMinutes["a"] == Money(units: .max))
+        #expect(f.averageTicket != nil)
+        var frame = Fixture.frame()
+        frame.snapshot = s
+        for key in ["1", "2", "3", "5"] {
+            var model = DashboardModel()
+            Fixture.press([.char(Character(key))], on: &model, frame: frame)
+            _ = Fixture.render(model, frame, width: 120, height: 40)
+        }
+    }
 }

@@ -18,6 +18,8 @@ let package = Package(
                        providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibpq", path: "Sources/CLibpq", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
                        providers: [.apt(["libncursesw5-dev"])]),
 
@@ -25,7 +27,7 @@ let package = Package(
         .target(name: "Metrics", path: "Sources/Metrics"),
         // Everything that crosses a process boundary: Kafka, Debezium bytes, Redis, PostgreSQL.
         .target(name: "Pipeline",
-                dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq"],
+                dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq", "CSQLite"],
                 path: "Sources/Pipeline"),
         // The cdctop executable: commands, dashboard, themes.
         .executableTarget(name: "App",

@@ -48,9 +48,15 @@ final class Integrations: @unchecked Sendable {
     let history: HistoryLoader?
     let reconciler: Reconciler?
 
+    /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
+    /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
+    let sinkFromCheckpoints: Bool
+
     /// `defaultPipeline` replaces the profile's name when `--pipeline` is not given; `synthetic` marks the
     /// warehouse rows as generated (demo), so they never pass for real data.
-    init(options: LiveOptions, profile: KPIProfile, defaultPipeline: String? = nil, synthetic: Bool = false) throws {
+    init(options: LiveOptions, profile: KPIProfile, sinkFromCheckpoints: Bool = false, defaultPipeline: String? = nil,
+         synthetic: Bool = false) throws {
+        self.sinkFromCheckpoints = sinkFromCheckpoints
         let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
         if let url = options.redis {
             let parsed = try RedisURL(parsing: url)
@@ -72,7 +78,13 @@ final class Integrations: @unchecked Sendable {
     }
 
     func offer(_ s: KPISnapshot) {
-        mirror?.offer(s); sink?.offer(s); reconciler?.offer(s)
+        mirror?.offer(s); reconciler?.offer(s)
+        if !sinkFromCheckpoints { sink?.offer(s) }
+    }
+
+    /// A snapshot whose state a checkpoint made durable.
+    func offerDurable(_ s: KPISnapshot?) {
+        if sinkFromCheckpoints, let s { sink?.offer(s) }
     }
 
     func stop() {

@@ -17,10 +17,16 @@ struct WatchCommand: ParsableCommand {
           cdctop watch --brokers … --topics … \\
             --headless --json --until-caught-up > result.json
 
-        Offsets are committed to the consumer group only after events are
-        applied; a restart resumes there. The dashboard keeps running while
-        Kafka is unreachable (librdkafka reconnects). Use -X
-        fetch.wait.max.ms=50 for lower latency on quiet topics.
+        cdctop reads every partition of the matched topics itself (two viewers
+        never split a pipeline) and keeps its whole state (per-key
+        contributions, windows, counters) in --state DIR, checkpointed with
+        the offsets it reflects every few seconds and on exit. A restart, even
+        after kill -9, loads the state and resumes at those offsets: the
+        numbers equal an uninterrupted run's. With no state yet it reads from
+        the earliest offsets. Offsets are also committed to --group, so Kafka
+        tools see cdctop's lag. The dashboard keeps running while Kafka is
+        unreachable (librdkafka reconnects). Use -X fetch.wait.max.ms=50 for
+        lower latency on quiet topics.
         """)
 
     @Option(help: "Bootstrap brokers, comma-separated.")
@@ -29,8 +35,19 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Topics, comma-separated; a name starting with ^ is a regex (e.g. '^shop\\.public\\..*').")
     var topics: String
 
-    @Option(help: "Consumer group id.")
+    @Option(help: "Consumer group the offsets are committed to (for Kafka tools' lag; cdctop reads from its state).")
     var group: String = "cdctop"
+
+    @Option(help: ArgumentHelp(
+        "Durable state directory (default $XDG_STATE_HOME/cdctop/<pipeline>, i.e. ~/.local/state/cdctop/<pipeline>); 'none' keeps state in memory only and reads everything again on each start.",
+        valueName: "dir|none"))
+    var state: String?
+
+    @Flag(name: .customLong("state-reset"), help: "Delete the saved state first and rebuild it from the earliest offsets.")
+    var stateReset = false
+
+    @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between state checkpoints.", valueName: "s"))
+    var checkpointInterval: Double = 5
 
     @Option(help: ArgumentHelp(
         "Kafka Connect REST URL (e.g. http://127.0.0.1:8083): shows each connector's and task's state; with the heartbeat topic subscribed too (e.g. --topics '^(shop\\.public\\..*|__debezium-heartbeat\\.shop)$') a quiet table is told apart from a dead connector.",
@@ -53,6 +70,17 @@ struct WatchCommand: ParsableCommand {
             do { _ = try HTTPEndpoint(parsing: connect) } catch { throw ValidationError("--connect: \(error)") }
         }
         if !(connectInterval >= 0.1 && connectInterval <= 3600) { throw ValidationError("--connect-interval must be between 0.1 and 3600 seconds") }
+        if !(checkpointInterval >= 0.1 && checkpointInterval <= 3600) { throw ValidationError("--checkpoint-interval must be between 0.1 and 3600 seconds") }
+        if stateReset && state == "none" { throw ValidationError("--state-reset needs a state directory, not --state none") }
+    }
+
+    /// `--state`, or the default under $XDG_STATE_HOME; nil for `none`.
+    func stateDirectory(pipeline: String) -> String? {
+        if let state { return state == "none" ? nil : state }
+        let environment = ProcessInfo.processInfo.environment
+        let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/state")
+        return ((base as NSString).appendingPathComponent("cdctop") as NSString).appendingPathComponent(pipeline)
     }
 
     func run() throws {
@@ -64,9 +92,20 @@ struct WatchCommand: ParsableCommand {
         options.snapshotIntervalMs = live.headless ? min(live.interval, 1000) : 200
         options.captureRecentChanges = !live.headless
         options.stopWhenCaughtUp = untilCaughtUp
-        let engine = try Engine(options: options)
-        let integrations = try Integrations(options: live, profile: profile)
+        if let directory = stateDirectory(pipeline: live.pipeline ?? profile.name) {
+            var stateOptions = StateOptions(directory: directory)
+            stateOptions.reset = stateReset
+            stateOptions.checkpointIntervalMs = Int(checkpointInterval * 1000)
+            options.state = stateOptions
+        }
+        let engine: Engine
+        do { engine = try Engine(options: options) } catch let error as StateError { throw RunError("\(error)") }
+        if let summary = engine.restoreSummary, live.headless || untilCaughtUp {
+            printError("cdctop: state \(options.state?.directory ?? ""): \(summary.text)")
+        }
+        let integrations = try Integrations(options: live, profile: profile, sinkFromCheckpoints: engine.checkpointer != nil)
         engine.onSnapshot = { integrations.offer($0) }
+        engine.checkpointer?.onDurable = { integrations.offerDurable($0) }
         integrations.start()
         defer { integrations.stop() }
         let connectMonitor = try connect.map { try ConnectHealthMonitor(url: $0, everySeconds: connectInterval) }
@@ -83,6 +122,10 @@ struct WatchCommand: ParsableCommand {
             if let e = engine.error { throw e }
             guard let s = engine.snapshots.value else { throw ExitCode.failure }
             print(headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }))
+            if interrupted.isRaised && !s.caughtUp {
+                printError("cdctop: interrupted before catching up: the result above is partial")
+                throw ExitCode(130)
+            }
             return
         }
         engine.start()

@@ -16,58 +16,107 @@
 ///   That makes the result independent of how topics interleave. Deleting a product keeps
 ///   its last category, so past sales stay attributed.
 /// - Redelivered messages (same partition, offset ≤ last applied) are ignored.
+///
+/// State is kept per source partition (`PartitionState`): per-key contributions and partial
+/// windows belong to the partition their events came from; only the product → category
+/// dimension and the watermark are shared. Results are the sum over partitions, so a partition's
+/// state can be saved, restored, dropped or moved on its own. With `journaling` on, every change
+/// is also recorded in `changes` so a checkpoint writes only what changed (`takeChanges()`).
+///
+/// Arithmetic never traps: every money value must lie within `Money.maxMagnitude`, and an event
+/// whose deltas could push any sum past half of Int128's range is refused (counted in `refused`).
 public struct WindowedAggregator: Sendable {
     public let profile: KPIProfile
     public var windowMs: Int64 { profile.windowMs }
 
-    struct WindowAccum: Sendable {
-        var txCount: Int64 = 0
-        var revenue: Money = .zero
-        var categoryRevenue: [String: Money] = [:]
+    /// Commit times outside 1970…9999 are refused: window arithmetic stays far from Int64's edges.
+    public static let commitTimeRange: ClosedRange<Int64> = 0 ... 253_402_300_799_999
+
+    public struct WindowAccum: Sendable, Hashable {
+        public var txCount: Int64 = 0
+        public var revenue: Money = .zero
+        public var categoryRevenue: [String: Money] = [:]
+        public init(txCount: Int64 = 0, revenue: Money = .zero) { self.txCount = txCount; self.revenue = revenue }
     }
 
-    struct LineItem: Sendable {
-        var product: RowKey?
-        var quantity: Int64
-        var unitPrice: Money
-        var amount: Money { unitPrice * quantity }
+    public struct LineItem: Sendable, Hashable {
+        public var product: RowKey?
+        public var quantity: Int64
+        public var unitPrice: Money
+        /// quantity × unit price, computed once with overflow checks.
+        public var amount: Money
+
+        /// Nil when quantity × unit price overflows or lies beyond `Money.maxMagnitude`.
+        public init?(product: RowKey?, quantity: Int64, unitPrice: Money) {
+            guard unitPrice.isInRange, let amount = unitPrice.multipliedChecked(by: quantity) else { return nil }
+            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice; self.amount = amount
+        }
     }
 
-    struct ProductSales: Sendable {
-        var total: Money = .zero
-        var lineItems: Int64 = 0
-        var windows: [Int64: Money] = [:]
+    public struct ProductSales: Sendable, Hashable {
+        public var total: Money = .zero
+        public var lineItems: Int64 = 0
+        public var windows: [Int64: Money] = [:]
+        public init(total: Money = .zero, lineItems: Int64 = 0) { self.total = total; self.lineItems = lineItems }
     }
 
-    // Windows and their horizon.
-    private var windows: [Int64: WindowAccum] = [:]
+    /// Everything one source partition contributed.
+    struct PartitionState: Sendable {
+        var sales: [RowKey: Money] = [:]
+        var lineItems: [RowKey: LineItem] = [:]
+        var products: [RowKey: ProductSales] = [:]
+        var windows: [Int64: WindowAccum] = [:]
+        var totalRevenue: Money = .zero
+        var totalCategory: [String: Money] = [:]
+        /// Offset of the last message admitted from this partition; -1 before the first.
+        var lastOffset: Int64 = -1
+        /// Windows changed since the last `takeChanges()` (the last one noted is cached: most
+        /// events of a run hit the same window).
+        var changedWindows: Set<Int64> = []
+        var lastChangedWindow: Int64 = .min
+    }
+
+    // Partitions, by key (any stable number per topic-partition, see `EngineCore.partitionKey`).
+    var parts: [PartitionState] = []
+    public private(set) var partitionKeys: [Int64] = []
+    var partIndex: [Int64: Int] = [:]
+    var lastPart = -1
+
+    // Shared by all partitions: the dimension, the watermark and the windows' horizon.
+    var productCategory: [RowKey: String] = [:]
     /// Windows starting before this were evicted; events for them are dropped from windows.
-    private var horizonStart: Int64 = .min
-    public private(set) var maxCommitTimeMs: Int64 = .min
+    public internal(set) var horizonStart: Int64 = .min
+    public internal(set) var maxCommitTimeMs: Int64 = .min
 
-    // Remembered state per primary key.
-    private var sales: [RowKey: Money] = [:]
-    private var lineItems: [RowKey: LineItem] = [:]
-    private var products: [RowKey: ProductSales] = [:]
-    private var productCategory: [RowKey: String] = [:]
-
-    // Running totals.
-    private var totalRevenue: Money = .zero
-    private var totalCategory: [String: Money] = [:]
+    /// Window starts held by any partition, ascending; results merged over partitions are cached
+    /// and rebuilt only for windows changed since the last `windowResults`.
+    var heldStarts: [Int64] = []
+    var mergedWindows: [Int64: WindowResult] = [:]
+    var staleMerged: Set<Int64> = []
+    var lastStaleMerged: Int64 = .min
+    /// Set when a partition was dropped: some held windows may now belong to no partition.
+    var windowsMayBeOrphaned = false
 
     // Counters.
-    public private(set) var lateCorrections: Int64 = 0
-    public private(set) var dropped: Int64 = 0
-    public private(set) var duplicates: Int64 = 0
+    public internal(set) var lateCorrections: Int64 = 0
+    public internal(set) var dropped: Int64 = 0
+    public internal(set) var duplicates: Int64 = 0
     /// Updates/deletes for keys never seen, with no usable `before` (consumer started mid-stream).
-    public private(set) var unmatched: Int64 = 0
-    /// Events refused because a sum would overflow.
-    public private(set) var refused: Int64 = 0
-    public private(set) var applied: Int64 = 0
-    private var tableIndex: [String: Int] = [:]
-    public private(set) var tables: [TableStats] = []
-    private var lastOffsets: [Int64: Int64] = [:]
-    private var lastStatsIndex = -1
+    public internal(set) var unmatched: Int64 = 0
+    /// Events refused: a value out of range, a commit time outside 1970…9999, or a sum that would overflow.
+    public internal(set) var refused: Int64 = 0
+    public internal(set) var applied: Int64 = 0
+    /// An upper bound of |any sum| (the magnitudes of every delta applied so far); kept below
+    /// `volumeLimit` so that no sum can overflow.
+    public internal(set) var volume: Int128 = 0
+    static let volumeLimit: Int128 = Int128.max / 2
+    var tableIndex: [String: Int] = [:]
+    public internal(set) var tables: [TableStats] = []
+    var lastStatsIndex = -1
+
+    /// Record every change in `changes` for incremental checkpoints.
+    public var journaling = false
+    public internal(set) var changes = StateChanges()
 
     public init(profile: KPIProfile) { self.profile = profile }
 
@@ -80,17 +129,68 @@ public struct WindowedAggregator: Sendable {
         return r >= 0 ? timeMs - r : timeMs - r - windowMs
     }
 
+    // MARK: partitions
+
+    @inline(__always) mutating func partition(_ key: Int64) -> Int {
+        if lastPart >= 0 && partitionKeys[lastPart] == key { return lastPart }
+        if let i = partIndex[key] { lastPart = i; return i }
+        parts.append(PartitionState())
+        partitionKeys.append(key)
+        partIndex[key] = parts.count - 1
+        lastPart = parts.count - 1
+        return lastPart
+    }
+
+    /// Offset of the last message admitted from a partition, -1 if none.
+    public func lastOffset(partitionKey: Int64) -> Int64 {
+        partIndex[partitionKey].map { parts[$0].lastOffset } ?? -1
+    }
+
+    /// Records that the message at `offset` of a partition is being applied. False (and counted
+    /// as a duplicate) when it is a redelivery: at or below the last admitted offset.
+    public mutating func admit(partitionKey: Int64, offset: Int64) -> Bool {
+        let p = partition(partitionKey)
+        if offset <= parts[p].lastOffset { duplicates += 1; return false }
+        parts[p].lastOffset = offset
+        return true
+    }
+
+    /// Forgets everything a partition contributed (it was revoked, or moved to another process).
+    /// The shared dimension stays; windows held by no partition any more disappear from results.
+    public mutating func dropPartition(_ key: Int64) {
+        guard let i = partIndex[key] else { return }
+        for w in parts[i].windows.keys { markMergedStale(w) }
+        parts.remove(at: i)
+        partitionKeys.remove(at: i)
+        partIndex = Dictionary(uniqueKeysWithValues: partitionKeys.enumerated().map { ($1, $0) })
+        lastPart = -1
+        windowsMayBeOrphaned = true
+        if journaling { changes.droppedPartitions.append(key) }
+    }
+
     // MARK: applying events
 
     /// Applies one event. `partitionKey` identifies its topic-partition (any stable number) and
     /// `offset` its position there; an offset at or below the last applied one is a redelivery.
-    /// Pass `offset: nil` for sources without positions.
+    /// Pass `offset: nil` when the caller already admitted the message (or has no positions).
     public mutating func apply(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) {
-        if let offset, let last = lastOffsets.updateValue(offset, forKey: partitionKey), offset <= last {
-            lastOffsets[partitionKey] = last // rare: put the higher offset back
-            duplicates += 1
-            return
+        if let offset, !admit(partitionKey: partitionKey, offset: offset) { return }
+        let p = partition(partitionKey)
+        // What the key contributes now: looked up once, before anything changes (a refused event changes nothing).
+        var rememberedSale: Money?
+        var rememberedItem: LineItem?
+        if event.op != .truncate, let key = event.after?.key ?? event.before?.key {
+            switch event.role {
+            case .sale: rememberedSale = parts[p].sales[key]
+            case .lineItem: rememberedItem = parts[p].lineItems[key]
+            case .dimension, .other: break
+            }
         }
+        guard WindowedAggregator.commitTimeRange.contains(event.commitTimeMs),
+              let eventVolume = volumeBound(of: event, rememberedSale: rememberedSale, rememberedItem: rememberedItem),
+              eventVolume <= WindowedAggregator.volumeLimit - volume
+        else { refused += 1; return }
+        volume += eventVolume
         applied += 1
         let t = stats(for: event.table, role: event.role)
         tables[t].opCounts[Int(event.op.rawValue)] += 1
@@ -101,10 +201,55 @@ public struct WindowedAggregator: Sendable {
         }
 
         switch event.role {
-        case .sale: applySale(event, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs))
-        case .lineItem: applyLineItem(event, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs))
+        case .sale:
+            applySale(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p), remembered: rememberedSale)
+        case .lineItem:
+            applyLineItem(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p), remembered: rememberedItem)
         case .dimension: applyDimension(event)
         case .other: break
+        }
+    }
+
+    /// An upper bound of how much this event can move any one sum, or nil when one of its values is
+    /// out of range. Each sum moves by at most a few of the event's values (the new and the old
+    /// contribution, in a window and in a total), so twice their magnitudes bounds it; a truncate
+    /// retracts at most everything applied before, which `volume` bounds.
+    private func volumeBound(of e: ChangeEvent, rememberedSale: Money?, rememberedItem: LineItem?) -> Int128? {
+        func magnitude(_ m: Money?) -> Int128? {
+            guard let m else { return 0 }
+            guard m.isInRange else { return nil }
+            return m.units.magnitude > UInt128(Int128.max) ? nil : Int128(m.units.magnitude)
+        }
+        if e.op == .truncate { return volume }
+        switch e.role {
+        case .sale:
+            guard let a = magnitude(e.after?.amount.value), let b = magnitude(e.before?.amount.value),
+                  let r = magnitude(rememberedSale) else { return nil }
+            return 2 * (a + b + r)
+        case .lineItem:
+            var total: Int128 = 0
+            func add(_ row: Row?) -> Bool {
+                guard let row else { return true }
+                if let q = row.quantity.value, let price = row.unitPrice.value {
+                    guard let item = LineItem(product: nil, quantity: q, unitPrice: price) else { return false }
+                    total += Int128(item.amount.units.magnitude)
+                } else if let price = row.unitPrice.value, !price.isInRange {
+                    return false
+                }
+                return true
+            }
+            guard add(e.after), add(e.before) else { return nil }
+            if let remembered = rememberedItem { total += Int128(remembered.amount.units.magnitude) }
+            // An update with an unavailable (TOASTed) column combines remembered and new values.
+            if let remembered = rememberedItem, e.op == .update {
+                let q = e.after?.quantity.value ?? remembered.quantity
+                let price = e.after?.unitPrice.value ?? remembered.unitPrice
+                guard let item = LineItem(product: nil, quantity: q, unitPrice: price) else { return nil }
+                total += Int128(item.amount.units.magnitude)
+            }
+            return 2 * total
+        case .dimension, .other:
+            return 0
         }
     }
 
@@ -129,119 +274,185 @@ public struct WindowedAggregator: Sendable {
     }
 
     /// The window start to count an event in, or nil when that window was already evicted (dropped).
-    private mutating func windowFor(_ commitTimeMs: Int64) -> Int64? {
+    private mutating func windowFor(_ commitTimeMs: Int64, p: Int) -> Int64? {
         let start = windowStart(of: commitTimeMs)
         if start < horizonStart { dropped += 1; return nil }
-        if windows[start] == nil { windows[start] = WindowAccum() }
+        if parts[p].windows[start] == nil {
+            parts[p].windows[start] = WindowAccum()
+            holdWindow(start)
+        }
         if watermarkMs >= start + windowMs { lateCorrections += 1 }
         return start
     }
 
+    private mutating func holdWindow(_ start: Int64) {
+        if let last = heldStarts.last, last >= start {
+            var lo = 0, hi = heldStarts.count
+            while lo < hi { let mid = (lo + hi) / 2; if heldStarts[mid] < start { lo = mid + 1 } else { hi = mid } }
+            if lo < heldStarts.count && heldStarts[lo] == start { return }
+            heldStarts.insert(start, at: lo)
+        } else {
+            heldStarts.append(start)
+        }
+    }
+
     private mutating func evictExpiredWindows() {
-        let newHorizon = windowStart(of: watermarkMs - profile.retentionMs)
+        let (h, overflow) = watermarkMs.subtractingReportingOverflow(profile.retentionMs)
+        let newHorizon = overflow ? Int64.min : windowStart(of: h)
         guard newHorizon > horizonStart else { return }
         horizonStart = newHorizon
-        let expired = windows.keys.filter { $0 < newHorizon }
-        guard !expired.isEmpty else { return }
-        for w in expired { windows[w] = nil }
-        for key in Array(products.keys) {
-            products[key]!.windows = products[key]!.windows.filter { $0.key >= newHorizon }
+        if journaling { changes.horizonStart = newHorizon }
+        guard let first = heldStarts.first, first < newHorizon else { return }
+        let cut = heldStarts.firstIndex(where: { $0 >= newHorizon }) ?? heldStarts.count
+        let expired = heldStarts[..<cut]
+        for w in expired { mergedWindows[w] = nil; staleMerged.remove(w) }
+        heldStarts.removeFirst(cut)
+        for p in parts.indices {
+            for w in parts[p].windows.keys where w < newHorizon {
+                parts[p].windows[w] = nil
+                parts[p].changedWindows.remove(w)
+            }
+            for key in Array(parts[p].products.keys) where parts[p].products[key]!.windows.keys.contains(where: { $0 < newHorizon }) {
+                parts[p].products[key]!.windows = parts[p].products[key]!.windows.filter { $0.key >= newHorizon }
+            }
         }
+        lastStaleMerged = .min
+        for p in parts.indices { parts[p].lastChangedWindow = .min }
+    }
+
+    // MARK: change tracking
+
+    @inline(__always) private mutating func markMergedStale(_ w: Int64) {
+        if w != lastStaleMerged { staleMerged.insert(w); lastStaleMerged = w }
+    }
+
+    @inline(__always) private mutating func markChanged(_ w: Int64, p: Int) {
+        markMergedStale(w)
+        if journaling && w != parts[p].lastChangedWindow {
+            parts[p].changedWindows.insert(w); parts[p].lastChangedWindow = w
+        }
+    }
+
+    /// One hash lookup per window update (the window exists: `windowFor` created it).
+    @inline(__always) private mutating func mutateWindow(_ start: Int64, p: Int, _ body: (inout WindowAccum) -> Void) {
+        body(&parts[p].windows[start, default: WindowAccum()])
+        markChanged(start, p: p)
     }
 
     // MARK: sales
 
-    private mutating func applySale(_ e: ChangeEvent, window: Int64?) {
+    /// `remembered` is the key's current amount (looked up by `apply`).
+    private mutating func applySale(_ e: ChangeEvent, p: Int, window: Int64?, remembered: Money?) {
         switch e.op {
         case .create, .read:
             guard let after = e.after, let key = after.key else { return }
             guard let amount = after.amount.value else { return }
-            totalRevenue += amount
-            if let old = sales.updateValue(amount, forKey: key) {
+            parts[p].totalRevenue += amount
+            parts[p].sales[key] = amount
+            if let old = remembered {
                 // Re-created or re-snapshotted row: an update of what we knew.
-                totalRevenue -= old
-                if let w = window { mutateWindow(w) { $0.revenue += amount - old } }
+                parts[p].totalRevenue -= old
+                if let w = window { mutateWindow(w, p: p) { $0.revenue += amount - old } }
             } else if let w = window {
-                mutateWindow(w) { $0.txCount += 1; $0.revenue += amount }
+                mutateWindow(w, p: p) { $0.txCount += 1; $0.revenue += amount }
             }
+            journalSale(p, key, amount)
         case .update:
             guard let after = e.after, let key = after.key ?? e.before?.key else { return }
-            let remembered = sales[key]
             let old = remembered ?? e.before?.amount.value
             let new: Money? = after.amount.value ?? (after.amount == .unavailable ? old : nil)
             guard let new else { return }
             if remembered == nil { unmatched += 1 }
-            setSale(key, new)
-            if let old, let w = window { mutateWindow(w) { $0.revenue += new - old } }
+            parts[p].sales[key] = new
+            if let remembered { parts[p].totalRevenue -= remembered }
+            parts[p].totalRevenue += new
+            journalSale(p, key, new)
+            if let old, let w = window { mutateWindow(w, p: p) { $0.revenue += new - old } }
         case .delete:
             guard let key = e.before?.key else { return }
-            if let old = sales.removeValue(forKey: key) {
-                totalRevenue -= old
-                if let w = window { mutateWindow(w) { $0.txCount -= 1; $0.revenue -= old } }
+            if let old = parts[p].sales.removeValue(forKey: key) {
+                parts[p].totalRevenue -= old
+                journalSale(p, key, nil)
+                if let w = window { mutateWindow(w, p: p) { $0.txCount -= 1; $0.revenue -= old } }
             } else {
                 unmatched += 1
                 if let w = window, let old = e.before?.amount.value {
-                    windows[w]!.txCount -= 1; windows[w]!.revenue -= old
+                    mutateWindow(w, p: p) { $0.txCount -= 1; $0.revenue -= old }
                 }
             }
         case .truncate:
-            if let w = window {
-                windows[w]!.txCount -= Int64(sales.count)
-                windows[w]!.revenue -= totalRevenue
+            // A truncate empties the table everywhere, whichever partition carried it; its window
+            // (in the partition that carried it) records the retraction.
+            var count: Int64 = 0
+            var revenue = Money.zero
+            for q in parts.indices {
+                count += Int64(parts[q].sales.count)
+                revenue += parts[q].totalRevenue
+                if journaling { for key in parts[q].sales.keys { journalSale(q, key, nil) } }
+                parts[q].sales.removeAll(keepingCapacity: true)
+                parts[q].totalRevenue = .zero
             }
-            sales.removeAll(keepingCapacity: true)
-            totalRevenue = .zero
+            if let w = window { mutateWindow(w, p: p) { $0.txCount -= count; $0.revenue -= revenue } }
         case .tombstone:
             break
         }
     }
 
-    private mutating func setSale(_ key: RowKey, _ amount: Money) {
-        if let old = sales.updateValue(amount, forKey: key) { totalRevenue -= old }
-        totalRevenue += amount
-    }
-
-    /// One hash lookup per window update (the window exists: `windowFor` created it).
-    @inline(__always) private mutating func mutateWindow(_ start: Int64, _ body: (inout WindowAccum) -> Void) {
-        body(&windows[start, default: WindowAccum()])
+    @inline(__always) private mutating func journalSale(_ p: Int, _ key: RowKey, _ amount: Money?) {
+        if journaling { changes.sales.append(.init(partition: partitionKeys[p], key: key, amount: amount)) }
     }
 
     // MARK: line items
 
-    private mutating func applyLineItem(_ e: ChangeEvent, window: Int64?) {
+    /// `remembered` is the key's current line item (looked up by `apply`).
+    private mutating func applyLineItem(_ e: ChangeEvent, p: Int, window: Int64?, remembered: LineItem?) {
         switch e.op {
         case .create, .read, .update:
             guard let after = e.after, let key = after.key ?? e.before?.key else { return }
-            let remembered = lineItems[key]
             let imaged = e.op == .update ? e.before.flatMap { lineItem(from: $0, fallback: nil) } : nil
             guard let item = lineItem(from: after, fallback: remembered ?? imaged) else { return }
             if let remembered {
-                addLineAmount(-remembered.amount, product: remembered.product, window: window, items: -1)
+                addLineAmount(-remembered.amount, product: remembered.product, p: p, window: window, items: -1)
             } else if let imaged {
                 // Known only from its before image: its old value was never in our totals.
-                addLineAmountWindowOnly(-imaged.amount, product: imaged.product, window: window)
+                addLineAmountWindowOnly(-imaged.amount, product: imaged.product, p: p, window: window)
             } else if e.op == .update {
                 unmatched += 1
             }
-            lineItems[key] = item
+            parts[p].lineItems[key] = item
+            journalLineItem(p, key, item)
             let countsInWindow = remembered != nil || imaged != nil || e.op != .update
-            addLineAmount(item.amount, product: item.product, window: countsInWindow ? window : nil, items: 1)
+            addLineAmount(item.amount, product: item.product, p: p, window: countsInWindow ? window : nil, items: 1)
         case .delete:
             guard let before = e.before, let key = before.key else { return }
-            if let old = lineItems.removeValue(forKey: key) {
-                addLineAmount(-old.amount, product: old.product, window: window, items: -1)
+            if let old = parts[p].lineItems.removeValue(forKey: key) {
+                journalLineItem(p, key, nil)
+                addLineAmount(-old.amount, product: old.product, p: p, window: window, items: -1)
             } else {
                 unmatched += 1
                 if let old = lineItem(from: before, fallback: nil) {
-                    addLineAmountWindowOnly(-old.amount, product: old.product, window: window)
+                    addLineAmountWindowOnly(-old.amount, product: old.product, p: p, window: window)
                 }
             }
         case .truncate:
-            for (_, item) in lineItems { addLineAmount(-item.amount, product: item.product, window: window, items: -1) }
-            lineItems.removeAll(keepingCapacity: true)
+            for q in parts.indices {
+                let items = parts[q].lineItems
+                parts[q].lineItems.removeAll(keepingCapacity: true)
+                for (key, item) in items {
+                    journalLineItem(q, key, nil)
+                    // The retraction lands in the truncate's window, in the partition that carried it;
+                    // the product sums of the partition that held the item lose it.
+                    addLineAmount(-item.amount, product: item.product, p: q, window: nil, items: -1)
+                    if let w = window { addLineAmountWindowOnly(-item.amount, product: item.product, p: p, window: w) }
+                }
+            }
         case .tombstone:
             break
         }
+    }
+
+    @inline(__always) private mutating func journalLineItem(_ p: Int, _ key: RowKey, _ item: LineItem?) {
+        if journaling { changes.lineItems.append(.init(partition: partitionKeys[p], key: key, item: item)) }
     }
 
     private func lineItem(from row: Row, fallback: LineItem?) -> LineItem? {
@@ -259,31 +470,47 @@ public struct WindowedAggregator: Sendable {
 
     /// Adds `amount` to a product's sales (running total, and its window when given), and to its
     /// category when known. Line items without a product count as uncategorised.
-    private mutating func addLineAmount(_ amount: Money, product: RowKey?, window: Int64?, items: Int64) {
-        let p = product ?? .text("")
-        updateProduct(&products[p, default: ProductSales()])
+    private mutating func addLineAmount(_ amount: Money, product: RowKey?, p: Int, window: Int64?, items: Int64) {
+        let key = product ?? .text("")
+        let journaling = self.journaling
+        var journalEntry: StateChanges.ProductChange?
+        var windowEntry: StateChanges.ProductWindowChange?
+        updateProduct(&parts[p].products[key, default: ProductSales()])
         func updateProduct(_ sales: inout ProductSales) {
             sales.total += amount
             sales.lineItems += items
-            if let w = window { sales.windows[w, default: .zero] += amount }
+            if journaling { journalEntry = .init(partition: 0, product: key, total: sales.total, lineItems: sales.lineItems) }
+            if let w = window {
+                sales.windows[w, default: .zero] += amount
+                if journaling { windowEntry = .init(partition: 0, product: key, windowStart: w, amount: sales.windows[w]!) }
+            }
         }
-        if let category = category(of: p) {
-            totalCategory[category, default: .zero] += amount
-            if let w = window { mutateWindow(w) { $0.categoryRevenue[category, default: .zero] += amount } }
+        if var entry = journalEntry { entry.partition = partitionKeys[p]; changes.products.append(entry) }
+        if var entry = windowEntry { entry.partition = partitionKeys[p]; changes.productWindows.append(entry) }
+        if let category = category(of: key) {
+            parts[p].totalCategory[category, default: .zero] += amount
+            if let w = window { mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount } }
         }
     }
 
     /// A retraction for a line item we never counted: it changes its window, not the totals.
-    private mutating func addLineAmountWindowOnly(_ amount: Money, product: RowKey?, window: Int64?) {
+    private mutating func addLineAmountWindowOnly(_ amount: Money, product: RowKey?, p: Int, window: Int64?) {
         guard let w = window else { return }
-        let p = product ?? .text("")
-        products[p, default: ProductSales()].windows[w, default: .zero] += amount
-        if let category = category(of: p) {
-            windows[w]!.categoryRevenue[category, default: .zero] += amount
+        let key = product ?? .text("")
+        parts[p].products[key, default: ProductSales()].windows[w, default: .zero] += amount
+        if journaling {
+            let sales = parts[p].products[key]!
+            changes.products.append(.init(partition: partitionKeys[p], product: key, total: sales.total, lineItems: sales.lineItems))
+            changes.productWindows.append(.init(partition: partitionKeys[p], product: key, windowStart: w, amount: sales.windows[w]!))
+        }
+        if let category = category(of: key) {
+            mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount }
+        } else {
+            markChanged(w, p: p)
         }
     }
 
-    private func category(of product: RowKey) -> String? {
+    func category(of product: RowKey) -> String? {
         if case .text(let s) = product, s.isEmpty { return profile.uncategorized }
         return productCategory[product]
     }
@@ -298,9 +525,7 @@ public struct WindowedAggregator: Sendable {
             switch after.category {
             case .value(let s): category = s.isEmpty ? profile.uncategorized : s
             case .null, .missing: category = profile.uncategorized
-            case .unavailable:
-                guard productCategory[key] != nil else { return }
-                return
+            case .unavailable: return
             }
             setCategory(category, for: key)
         case .delete, .truncate, .tombstone:
@@ -310,29 +535,76 @@ public struct WindowedAggregator: Sendable {
 
     private mutating func setCategory(_ category: String, for product: RowKey) {
         let old = productCategory.updateValue(category, forKey: product)
-        guard old != category, let sales = products[product] else { return }
-        if let old {
-            totalCategory[old, default: .zero] -= sales.total
-            for (w, m) in sales.windows where windows[w] != nil { windows[w]!.categoryRevenue[old, default: .zero] -= m }
+        guard old != category else { return }
+        if journaling { changes.categories.append(.init(product: product, category: category)) }
+        for p in parts.indices {
+            guard let sales = parts[p].products[product] else { continue }
+            if let old { parts[p].totalCategory[old, default: .zero] -= sales.total }
+            parts[p].totalCategory[category, default: .zero] += sales.total
+            for (w, m) in sales.windows where parts[p].windows[w] != nil {
+                mutateWindow(w, p: p) { accum in
+                    if let old { accum.categoryRevenue[old, default: .zero] -= m }
+                    accum.categoryRevenue[category, default: .zero] += m
+                }
+            }
         }
-        totalCategory[category, default: .zero] += sales.total
-        for (w, m) in sales.windows where windows[w] != nil { windows[w]!.categoryRevenue[category, default: .zero] += m }
     }
 
     // MARK: results
 
     public var totals: TotalsResult {
-        TotalsResult(txCount: Int64(sales.count), revenue: totalRevenue,
-                     categoryRevenue: totalCategory.filter { !$0.value.isZero })
+        var count: Int64 = 0
+        var revenue = Money.zero
+        var categories: [String: Money] = [:]
+        for part in parts {
+            count += Int64(part.sales.count)
+            revenue += part.totalRevenue
+            for (c, m) in part.totalCategory { categories[c, default: .zero] += m }
+        }
+        return TotalsResult(txCount: count, revenue: revenue, categoryRevenue: categories.filter { !$0.value.isZero })
     }
 
-    /// Windows held, sorted by start, zero category entries left out.
+    /// Windows held, sorted by start, zero category entries left out. Only windows changed since
+    /// the last call are merged again over partitions.
     public var windowResults: [WindowResult] {
-        windows.keys.sorted().map { start in
-            let w = windows[start]!
-            return WindowResult(windowStartMs: start, txCount: w.txCount, revenue: w.revenue,
-                                categoryRevenue: w.categoryRevenue.filter { !$0.value.isZero })
+        mutating get {
+            refreshMergedWindows()
+            return heldStarts.compactMap { mergedWindows[$0] }
         }
+    }
+
+    /// The window results without refreshing the cache (for a `let` aggregator): merges everything.
+    public func currentWindowResults() -> [WindowResult] {
+        heldStarts.compactMap { merge(window: $0) }
+    }
+
+    private mutating func refreshMergedWindows() {
+        guard !staleMerged.isEmpty else { return }
+        for w in staleMerged { mergedWindows[w] = merge(window: w) }
+        staleMerged.removeAll(keepingCapacity: true)
+        lastStaleMerged = .min
+        if windowsMayBeOrphaned {
+            heldStarts.removeAll { mergedWindows[$0] == nil }
+            windowsMayBeOrphaned = false
+        }
+    }
+
+    private func merge(window w: Int64) -> WindowResult? {
+        var found = false
+        var tx: Int64 = 0
+        var revenue = Money.zero
+        var categories: [String: Money] = [:]
+        for part in parts {
+            guard let accum = part.windows[w] else { continue }
+            found = true
+            tx += accum.txCount
+            revenue += accum.revenue
+            if categories.isEmpty { categories = accum.categoryRevenue } else {
+                for (c, m) in accum.categoryRevenue { categories[c, default: .zero] += m }
+            }
+        }
+        guard found else { return nil }
+        return WindowResult(windowStartMs: w, txCount: tx, revenue: revenue, categoryRevenue: categories.filter { !$0.value.isZero })
     }
 
     public func isFinal(windowStart start: Int64) -> Bool { watermarkMs >= start + windowMs }
@@ -341,13 +613,20 @@ public struct WindowedAggregator: Sendable {
     public var parked: (lineItems: Int64, amount: Money) {
         var count: Int64 = 0
         var amount = Money.zero
-        for (p, s) in products where category(of: p) == nil {
-            count += s.lineItems; amount += s.total
+        for part in parts {
+            for (p, s) in part.products where category(of: p) == nil {
+                count += s.lineItems; amount += s.total
+            }
         }
         return (count, amount)
     }
 
-    public func result(messages: Int64, malformed: Int64) -> KPIResult {
+    /// Live primary keys held (sales and line items), over all partitions.
+    public var liveKeys: Int {
+        parts.reduce(0) { $0 + $1.sales.count + $1.lineItems.count }
+    }
+
+    public mutating func result(messages: Int64, malformed: Int64) -> KPIResult {
         KPIResult(windowMs: windowMs, messages: messages, windows: windowResults, totals: totals,
                   malformed: malformed, dropped: dropped)
     }

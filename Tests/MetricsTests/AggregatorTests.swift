@@ -205,3 +205,53 @@ struct SplitMix {
         #expect((Money(cents: 1999) * 3).formatted() == "59.97")
     }
 }
+
+@Suite("Hostile values never trap and never move a number")
+struct AggregatorHostileValueTests {
+    let t0: Int64 = 1_700_000_020_000
+
+    @Test func commitTimesOutsideTheCalendarAreRefused() {
+        var a = WindowedAggregator(profile: Shop.profile)
+        a.apply(Shop.sale(.create, id: 1, after: 5997, at: t0))
+        let before = a.result(messages: 0, malformed: 0)
+        for ts in [Int64.max, Int64.min, -9_223_372_036_854_775_807, -1, 253_402_300_800_000] {
+            a.apply(Shop.sale(.create, id: 2, after: 100, at: ts))
+        }
+        #expect(a.refused == 5)
+        #expect(a.result(messages: 0, malformed: 0) == before)
+        a.apply(Shop.sale(.create, id: 3, after: 100, at: 253_402_300_799_999)) // year 9999: valid, evicts old windows
+        #expect(a.refused == 5 && a.totals.txCount == 2)
+    }
+
+    @Test func valuesBeyondTheRangeAndOverflowingProductsAreRefused() {
+        var a = WindowedAggregator(profile: Shop.profile)
+        var huge = Row(key: .int(1))
+        huge.amount = .value(Money(units: Money.maxMagnitude.units + 1))
+        a.apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: huge, commitTimeMs: t0))
+        // 9223372036854775807 × 99999999999.99 overflows the range.
+        var item = Row(key: .int(7))
+        item.quantity = .value(Int64.max); item.unitPrice = .value(Money(decimalText: "99999999999.99")!)
+        item.reference = .value(.int(1))
+        a.apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item, commitTimeMs: t0))
+        #expect(a.refused == 2)
+        #expect(a.totals == TotalsResult())
+        #expect(a.windowResults.allSatisfy { $0.txCount == 0 && $0.revenue.isZero })
+    }
+
+    @Test("a sum that would overflow refuses the event instead of trapping; smaller events still count")
+    func sumsNearTheLimitRefuseInsteadOfTrapping() {
+        var a = WindowedAggregator(profile: Shop.profile)
+        var counters = AggregatorCounters()
+        counters.volume = Int128.max / 2 - 3 * Money.maxMagnitude.units
+        a.restore(counters: counters)
+        a.finishRestore()
+        var big = Row(key: .int(1)); big.amount = .value(Money.maxMagnitude)
+        a.apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: big, commitTimeMs: t0))
+        a.apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil,
+                            after: { var r = Row(key: .int(2)); r.amount = .value(Money.maxMagnitude); return r }(), commitTimeMs: t0))
+        #expect(a.refused == 1, "the second maximal order would pass the limit")
+        a.apply(Shop.sale(.create, id: 3, after: 1, at: t0))
+        #expect(a.refused == 1 && a.totals.txCount == 2)
+        #expect(a.totals.revenue == Money.maxMagnitude + Money(cents: 1))
+    }
+}

@@ -88,7 +88,7 @@ import Testing
         #expect(byKey.count == count)
         for (key, value) in expected { #expect(byKey[key] == .some(value), "value of \(key)") }
 
-        let states = consumer.partitionStates(queryCommitted: false)
+        let states = consumer.partitionStates()
         #expect(states.count == 3)
         #expect(states.map(\.highWatermark).reduce(0, +) == Int64(count), "\(states)")
         for state in states {
@@ -97,28 +97,37 @@ import Testing
         }
     }
 
-    @Test func committedOffsetsAreWhereANewConsumerResumes() throws {
+    @Test("start offsets decide where a consumer resumes; stored offsets still reach the group for Kafka tools")
+    func startOffsetsDecideWhereAConsumerResumes() throws {
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("shop.public.customers", partitions: 3)
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
         for i in 0 ..< 90 { try producer.produce(topic: "shop.public.customers", key: Self.bytes("c\(i)"), value: Self.bytes("first-\(i)")) }
         try producer.flush(timeoutMs: 10_000)
 
-        let config = KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "resume-test",
+        var config = KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "resume-test",
                                          topics: ["shop.public.customers"], properties: Self.groupProperties)
+        config.committedQueryIntervalMs = 200
         let first = try KafkaConsumer(config: config)
         let firstSeen = try Self.consume(first) { $0.records.count >= 90 && $0.endOffsets.count == 3 }
         #expect(firstSeen.records.count == 90)
         try first.commitSync()
-        let committed = first.partitionStates(queryCommitted: true, committedTimeoutMs: 5000)
+        // The metadata thread reads the group's committed offsets back (the Lag view's "committed").
+        let deadline = Date().addingTimeInterval(10)
+        var committed = first.partitionStates()
+        while committed.map(\.committed).reduce(0, +) != 90 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            committed = first.partitionStates()
+        }
         #expect(committed.map(\.committed).reduce(0, +) == 90, "committed offsets: \(committed)")
+        let resume = committed.map { ($0.topic, $0.partition, $0.position) }
         first.close()
         first.close()   // idempotent
 
         for i in 0 ..< 30 { try producer.produce(topic: "shop.public.customers", key: Self.bytes("c\(i)"), value: Self.bytes("second-\(i)")) }
         try producer.flush(timeoutMs: 10_000)
 
-        let second = try KafkaConsumer(config: config)
+        let second = try KafkaConsumer(config: config, startOffsets: resume)
         defer { second.close() }
         let secondSeen = try Self.consume(second) { $0.records.count >= 30 && $0.endOffsets.count == 3 }
         #expect(secondSeen.records.count == 30, "nothing re-read, nothing missed: got \(secondSeen.records.count)")
@@ -126,6 +135,72 @@ import Testing
             #expect(String(decoding: record.value ?? [], as: UTF8.self).hasPrefix("second-"))
         }
         #expect(secondSeen.endOffsets.values.reduce(0, +) == 120)
+
+        // Without start offsets a consumer of the same group reads everything: the group never decides.
+        let fresh = try KafkaConsumer(config: config)
+        defer { fresh.close() }
+        let freshSeen = try Self.consume(fresh) { $0.records.count >= 120 && $0.endOffsets.count == 3 }
+        #expect(freshSeen.records.count == 120)
+    }
+
+    @Test("two consumers of one group each read every partition (no group split)")
+    func twoViewersEachSeeEverything() throws {
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("shop.public.orders", partitions: 4)
+        let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
+        for i in 0 ..< 200 { try producer.produce(topic: "shop.public.orders", key: Self.bytes("o\(i)"), value: Self.bytes("\(i)")) }
+        try producer.flush(timeoutMs: 10_000)
+        let config = KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "same-group",
+                                         topics: ["shop.public.orders"], properties: Self.groupProperties)
+        let a = try KafkaConsumer(config: config)
+        let b = try KafkaConsumer(config: config)
+        defer { a.close(); b.close() }
+        let seenA = try Self.consume(a) { $0.records.count >= 200 && $0.endOffsets.count == 4 }
+        let seenB = try Self.consume(b) { $0.records.count >= 200 && $0.endOffsets.count == 4 }
+        #expect(seenA.records.count == 200 && seenB.records.count == 200)
+        #expect(a.partitionStates().count == 4 && b.partitionStates().count == 4)
+    }
+
+    @Test("a new topic matching a regex is read within seconds")
+    func newTopicOnRegexIsPickedUp() throws {
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("shop.public.orders", partitions: 1)
+        var config = KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "regex-new",
+                                         topics: ["^shop\\.public\\..*"], properties: Self.groupProperties)
+        config.metadataRefreshMs = 300
+        let consumer = try KafkaConsumer(config: config)
+        defer { consumer.close() }
+        _ = try Self.consume(consumer, seconds: 10) { $0.endOffsets.count == 1 }
+        try cluster.createTopic("shop.public.refunds", partitions: 2)
+        let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
+        for i in 0 ..< 10 { try producer.produce(topic: "shop.public.refunds", key: Self.bytes("r\(i)"), value: Self.bytes("\(i)")) }
+        try producer.flush(timeoutMs: 10_000)
+        let started = Date()
+        let seen = try Self.consume(consumer, seconds: 15) { $0.records.count >= 10 }
+        #expect(seen.records.count == 10 && seen.topics == ["shop.public.refunds"],
+                "after \(Date().timeIntervalSince(started)) s: \(seen.records.count) records, lastError \(consumer.lastError ?? "none")")
+    }
+
+    @Test("a start offset beyond the partition's end is an error that names it, never a silent jump")
+    func startOffsetBeyondTheEndIsAnError() throws {
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("shop.public.orders", partitions: 1)
+        let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
+        for i in 0 ..< 5 { try producer.produce(topic: "shop.public.orders", key: Self.bytes("o\(i)"), value: Self.bytes("\(i)")) }
+        try producer.flush(timeoutMs: 10_000)
+        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "beyond",
+                                                                     topics: ["shop.public.orders"], properties: Self.groupProperties),
+                                         startOffsets: [("shop.public.orders", 0, 5_000)])
+        defer { consumer.close() }
+        var batch = MessageBatch()
+        var thrown: KafkaError?
+        let deadline = Date().addingTimeInterval(20)
+        while thrown == nil && Date() < deadline {
+            do { try consumer.poll(into: &batch, maxMessages: 64, timeoutMs: 100) } catch let e as KafkaError { thrown = e }
+            #expect(batch.records.isEmpty, "nothing may be read from a partition whose offset is gone")
+        }
+        let error = try #require(thrown)
+        #expect(error.message.contains("shop.public.orders[0]") && error.message.contains("--state-reset"), "\(error.message)")
     }
 
     @Test func regexSubscriptionPicksOnlyMatchingTopics() throws {
@@ -154,7 +229,7 @@ import Testing
         #expect(seen.topics == ["shop.orders", "shop.customers"])
         #expect(seen.records.count == 10)
         #expect(more.records.isEmpty)
-        #expect(Set(consumer.partitionStates(queryCommitted: false).map(\.topic)) == ["shop.orders", "shop.customers"])
+        #expect(Set(consumer.partitionStates().map(\.topic)) == ["shop.orders", "shop.customers"])
     }
 
     @Test func badPropertyThrowsLibrdkafkasOwnText() throws {
@@ -227,7 +302,7 @@ import Testing
         }
         let text = try #require(consumer.lastError, "expected a broker error to be kept for the status bar")
         #expect(text.contains("127.0.0.1:1") || text.lowercased().contains("down") || text.lowercased().contains("refused"), "\(text)")
-        #expect(consumer.partitionStates(queryCommitted: false).isEmpty)
+        #expect(consumer.partitionStates().isEmpty)
     }
 
     @Test func messageBatchKeepsNullsApartFromEmptyBytes() {

@@ -7,18 +7,30 @@ public struct EngineOptions: Sendable {
     public var profile: KPIProfile
     /// How often a snapshot is published (the dashboard wants ~200 ms, headless output 1 s).
     public var snapshotIntervalMs: Int = 200
-    /// How often committed offsets are asked from the broker for the Lag view.
-    public var committedQueryIntervalMs: Int = 3_000
     /// Keep copies of recent changes for the dashboard's drill-down.
     public var captureRecentChanges = false
     /// Stop once every assigned partition reached its end (partition EOF), e.g. `--until-caught-up`.
     public var stopWhenCaughtUp = false
     /// Give up waiting for a partition assignment after this long when stopping at the end.
     public var assignmentTimeoutMs: Int = 60_000
+    /// Durable state; nil keeps everything in memory (a restart reads every partition again).
+    public var state: StateOptions?
 
     public init(consumer: KafkaConsumerConfig, profile: KPIProfile) {
         self.consumer = consumer; self.profile = profile
     }
+}
+
+/// Where the durable state lives and how often it is checkpointed.
+public struct StateOptions: Sendable {
+    public var directory: String
+    /// Delete any saved state first and rebuild from the earliest offsets.
+    public var reset = false
+    public var checkpointIntervalMs: Int = 5_000
+    /// Checkpoint early once this many changes wait (bounds the journal's memory).
+    public var maxPendingChanges: Int = 400_000
+
+    public init(directory: String) { self.directory = directory }
 }
 
 /// The live engine: one thread that polls Kafka in batches, decodes and aggregates, stores
@@ -33,6 +45,10 @@ public final class Engine: @unchecked Sendable {
 
     private let core: EngineCore
     private let consumer: KafkaConsumer
+    /// Writes checkpoints off the engine thread; nil with no durable state.
+    public let checkpointer: Checkpointer?
+    /// What the start restored ("restored N keys at offsets …"), nil without durable state.
+    public let restoreSummary: RestoreSummary?
     private let stopRequested = Mutex<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
@@ -46,14 +62,35 @@ public final class Engine: @unchecked Sendable {
     private var seenPartitions: Set<Int64> = []
     private var sequence: UInt64 = 0
     private var rateSamples: [(ms: Int64, messages: Int64, bytes: Int64, tables: [String: Int64])] = []
-    private var lastCommittedQueryMs: Int64 = 0
     private var assignedPartitions = 0
+    private var lastCheckpointMs: Int64 = 0
+    /// Restored partitions whose saved offset was not yet checked against the broker's end.
+    private var unverifiedStarts: [String: Int64] = [:]
 
+    /// Opens (and locks) the state directory and loads it before connecting, so the first snapshot
+    /// already shows the restored numbers. Throws `StateError` for a locked, damaged or foreign state.
     public init(options: EngineOptions) throws {
         self.options = options
         self.core = EngineCore(profile: options.profile)
         core.captureRecentChanges = options.captureRecentChanges
-        self.consumer = try KafkaConsumer(config: options.consumer)
+        var starts: [(topic: String, partition: Int32, nextOffset: Int64)] = []
+        if let stateOptions = options.state {
+            let store = try StateStore(directory: stateOptions.directory,
+                                       identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
+                                       reset: stateOptions.reset)
+            let summary = try store.load(into: core)
+            core.journaling = true
+            let checkpointer = Checkpointer(store: store)
+            checkpointer.noteRestored(summary.text)
+            self.checkpointer = checkpointer
+            self.restoreSummary = summary
+            starts = summary.partitions.map { ($0.topic, $0.partition, $0.nextOffset) }
+            for p in summary.partitions { unverifiedStarts["\(p.topic)\u{0}\(p.partition)"] = p.nextOffset }
+        } else {
+            self.checkpointer = nil
+            self.restoreSummary = nil
+        }
+        self.consumer = try KafkaConsumer(config: options.consumer, startOffsets: starts)
     }
 
     /// Runs the engine on its own thread.
@@ -87,11 +124,22 @@ public final class Engine: @unchecked Sendable {
         var batch = MessageBatch()
         let startMs = WallClock.nowMs()
         var lastSnapshotMs: Int64 = 0
+        lastCheckpointMs = startMs
         defer {
+            // Clean exit: one last checkpoint, then the offsets it covers go to the group.
+            if let checkpointer {
+                let final = Checkpoint.take(from: core, nowMs: WallClock.nowMs())
+                checkpointer.flush(final, snapshot: makeSnapshot(nowMs: WallClock.nowMs()))
+                if let durable = checkpointer.takeDurableOffsets() {
+                    consumer.storeOffsets(durable.map { ($0.topic, $0.partition, $0.nextOffset) })
+                }
+            }
             try? consumer.commitSync()
-            publishSnapshot(nowMs: WallClock.nowMs(), queryCommitted: true)
+            publishSnapshot(nowMs: WallClock.nowMs())
             consumer.close()
         }
+        // The restored numbers show at once, before Kafka answers.
+        publishSnapshot(nowMs: startMs)
         while !stopRequested.withLock({ $0 }) {
             do {
                 try consumer.poll(into: &batch, maxMessages: 5_000, timeoutMs: 100)
@@ -100,14 +148,24 @@ public final class Engine: @unchecked Sendable {
                 return
             }
             apply(batch)
-            if !batch.records.isEmpty { consumer.storeOffsets(of: batch) }
             let now = WallClock.nowMs()
+            if let checkpointer {
+                // Only offsets a durable checkpoint covers are committed to the group.
+                if let durable = checkpointer.takeDurableOffsets() {
+                    consumer.storeOffsets(durable.map { ($0.topic, $0.partition, $0.nextOffset) })
+                }
+                maybeCheckpoint(checkpointer, nowMs: now)
+            } else if !batch.records.isEmpty {
+                consumer.storeOffsets(of: batch)
+            }
             if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) {
                 lastSnapshotMs = now
-                let query = now - lastCommittedQueryMs >= Int64(options.committedQueryIntervalMs)
-                if query { lastCommittedQueryMs = now }
-                publishSnapshot(nowMs: now, queryCommitted: query)
+                publishSnapshot(nowMs: now)
                 core.resetCaptureBudget()
+            }
+            if let failure = verifyRestoredOffsets() {
+                self.failure.withLock { $0 = failure }
+                return
             }
             if options.stopWhenCaughtUp {
                 if isCaughtUp() { return }
@@ -119,6 +177,41 @@ public final class Engine: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// At a batch boundary: hands the changes since the last checkpoint to the checkpoint thread
+    /// when the interval passed (or many changes wait) and the previous checkpoint is done.
+    private func maybeCheckpoint(_ checkpointer: Checkpointer, nowMs: Int64) {
+        guard let stateOptions = options.state else { return }
+        let due = nowMs - lastCheckpointMs >= Int64(stateOptions.checkpointIntervalMs)
+            || core.aggregator.changes.count >= stateOptions.maxPendingChanges
+        guard due else { return }
+        if checkpointer.hasPendingFailure {
+            lastCheckpointMs = nowMs
+            checkpointer.retryPending()
+            return
+        }
+        guard checkpointer.isIdle else { return }
+        lastCheckpointMs = nowMs
+        checkpointer.submit(Checkpoint.take(from: core, nowMs: nowMs), snapshot: makeSnapshot(nowMs: nowMs))
+    }
+
+    /// A partition restored at offset N whose end is now below N was deleted and recreated (or
+    /// truncated): the saved state no longer describes it. Checked once per partition, when the
+    /// broker first reports its end.
+    private func verifyRestoredOffsets() -> KafkaError? {
+        guard !unverifiedStarts.isEmpty else { return nil }
+        for p in consumer.partitionStates() where p.highWatermark >= 0 {
+            let name = "\(p.topic)\u{0}\(p.partition)"
+            guard let start = unverifiedStarts.removeValue(forKey: name) else { continue }
+            if start > p.highWatermark {
+                return KafkaError(code: KafkaError.configurationCode, message:
+                    "\(p.topic)[\(p.partition)] ends at offset \(p.highWatermark), but the saved state has read it up to \(start): "
+                    + "the topic was deleted and recreated since the checkpoint (or its log was cut). The state no longer matches it; "
+                    + "rebuild from the earliest offsets with --state-reset, or use another --state DIR", isFatal: true)
+            }
+        }
+        return nil
     }
 
     private func slot(forTopicIndex i: Int32, in batch: MessageBatch) -> Int {
@@ -162,7 +255,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Every assigned partition has reported EOF since its last message.
     private func isCaughtUp() -> Bool {
-        let assigned = consumer.partitionStates(queryCommitted: false)
+        let assigned = consumer.partitionStates()
         guard !assigned.isEmpty else { return false }
         for p in assigned {
             let slot = core.decoder.slot(forTopic: p.topic)
@@ -171,11 +264,17 @@ public final class Engine: @unchecked Sendable {
         return true
     }
 
-    private func publishSnapshot(nowMs: Int64, queryCommitted: Bool) {
+    private func publishSnapshot(nowMs: Int64) {
+        let s = makeSnapshot(nowMs: nowMs)
+        snapshots.publish(s)
+        onSnapshot?(s)
+    }
+
+    private func makeSnapshot(nowMs: Int64) -> KPISnapshot {
         sequence += 1
         var s = core.snapshot(sequence: sequence, takenAtMs: nowMs)
-        // Between queries the consumer reports the committed offsets it last fetched.
-        let progress = consumer.partitionStates(queryCommitted: queryCommitted)
+        s.state = checkpointer?.status ?? .none
+        let progress = consumer.partitionStates()
         assignedPartitions = progress.count
         s.partitions = progress.map { p in
             let slot = core.decoder.slot(forTopic: p.topic)
@@ -188,11 +287,12 @@ public final class Engine: @unchecked Sendable {
         s.partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         s.caughtUp = !s.partitions.isEmpty && s.partitions.allSatisfy(\.reachedEnd)
         if let e = consumer.lastError { s.kafka = ServiceStatus(.error, e) }
-        else if s.partitions.isEmpty { s.kafka = ServiceStatus(.connecting, "waiting for partition assignment") }
+        else if s.partitions.isEmpty {
+            s.kafka = ServiceStatus(.connecting, consumer.metadataError ?? "listing topics matching \(options.consumer.topics.joined(separator: ","))")
+        }
         else { s.kafka = ServiceStatus(.ok, options.consumer.brokers) }
         Engine.fillRates(&s, samples: &rateSamples, nowMs: nowMs, messages: core.messages, bytes: core.bytes)
-        snapshots.publish(s)
-        onSnapshot?(s)
+        return s
     }
 
     /// Rates over the last ~5 s of wall time, from the samples kept between snapshots.

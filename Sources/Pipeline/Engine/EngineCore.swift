@@ -41,12 +41,14 @@ public final class EngineCore {
     /// `key` is only read when a recent change is captured.
     public func ingest(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        let pk = EngineCore.partitionKey(slot: slot, partition: partition)
+        // A redelivered offset (at or below the last one applied) changes nothing, not even the counts.
+        guard aggregator.admit(partitionKey: pk, offset: offset) else { return }
         messages += 1
         bytes += Int64(value?.count ?? 0) + Int64(key?.count ?? 0)
-        let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         switch decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs) {
         case .event(let event):
-            aggregator.apply(event, partitionKey: pk, offset: offset)
+            aggregator.apply(event, partitionKey: pk)
             lastCommitTimeByPartition[pk] = event.commitTimeMs
             if captureRecentChanges && captureBudget > 0 {
                 captureBudget -= 1
@@ -115,13 +117,76 @@ public final class EngineCore {
 
     public var result: KPIResult { aggregator.result(messages: messages, malformed: malformed) }
 
+    // MARK: durable state
+
+    /// The engine's own counters, saved with every checkpoint.
+    public struct Counters: Sendable, Hashable {
+        public var messages: Int64 = 0
+        public var malformed: Int64 = 0
+        public var tombstones: Int64 = 0
+        public var heartbeats: Int64 = 0
+        public var ignored: Int64 = 0
+        public var bytes: Int64 = 0
+        public var lastHeartbeatMs: Int64 = 0
+        public init() {}
+    }
+
+    public var counters: Counters {
+        var c = Counters()
+        c.messages = messages; c.malformed = malformed; c.tombstones = tombstones; c.heartbeats = heartbeats
+        c.ignored = ignored; c.bytes = bytes; c.lastHeartbeatMs = lastHeartbeatMs
+        return c
+    }
+
+    public func restore(counters c: Counters) {
+        messages = c.messages; malformed = c.malformed; tombstones = c.tombstones; heartbeats = c.heartbeats
+        ignored = c.ignored; bytes = c.bytes; lastHeartbeatMs = c.lastHeartbeatMs
+    }
+
+    /// Record changes for incremental checkpoints (see `WindowedAggregator.takeChanges()`).
+    public var journaling: Bool {
+        get { aggregator.journaling }
+        set { aggregator.journaling = newValue }
+    }
+
+    /// Changes since the last call, for an incremental checkpoint.
+    public func takeChanges() -> StateChanges { aggregator.takeChanges() }
+
+    /// Direct access for loading a saved state (the store calls the aggregator's `restore…` methods).
+    public func withAggregator<R>(_ body: (inout WindowedAggregator) throws -> R) rethrows -> R {
+        try body(&aggregator)
+    }
+
+    /// The topic and partition behind a partition key.
+    public func topicPartition(ofKey key: Int64) -> (topic: String, partition: Int32) {
+        (decoder.topic(ofSlot: Int(key >> 32)), Int32(truncatingIfNeeded: key & 0xFFFF_FFFF))
+    }
+
+    /// The partition key of a topic and partition (registering the topic with the decoder if new).
+    public func partitionKey(topic: String, partition: Int32) -> Int64 {
+        EngineCore.partitionKey(slot: decoder.slot(forTopic: topic), partition: partition)
+    }
+
+    /// Commit time of the last event per partition, for restoring the Lag view's freshness.
+    public func restoreLastCommitTime(partitionKey: Int64, _ ms: Int64) {
+        lastCommitTimeByPartition[partitionKey] = ms
+    }
+
+    /// Next offset to read for every partition applied so far: where a restart resumes.
+    public var resumeOffsets: [(topic: String, partition: Int32, nextOffset: Int64)] {
+        aggregator.partitionOffsets.map { entry in
+            let tp = topicPartition(ofKey: entry.partitionKey)
+            return (tp.topic, tp.partition, entry.lastOffset + 1)
+        }
+    }
+
     /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
     public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
         var s = KPISnapshot(result: result)
         s.sequence = sequence
         s.takenAtMs = takenAtMs
         s.profileName = profile.name
-        s.finalWindowStarts = Set(s.result.windows.map(\.windowStartMs).filter { aggregator.isFinal(windowStart: $0) })
+        s.finalWindowStarts = Set(s.result.windows.lazy.map(\.windowStartMs).filter { self.aggregator.isFinal(windowStart: $0) })
         s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
         s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs
         s.lateCorrections = aggregator.lateCorrections

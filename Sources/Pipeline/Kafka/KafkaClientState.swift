@@ -17,7 +17,6 @@ final class KafkaClientState: @unchecked Sendable {
     private var _assignment: [TopicPartition] = []
     private var _deliveryFailures = 0
     private var _lastDeliveryError: String?
-    private var _rebalanceError: KafkaError?
 
     init(echoLogToStandardError: Bool) {
         self.echoLogToStandardError = echoLogToStandardError
@@ -49,26 +48,7 @@ final class KafkaClientState: @unchecked Sendable {
         }
     }
 
-    func unassign(_ partitions: [TopicPartition], incremental: Bool) {
-        lock.withLock {
-            if incremental {
-                let removed = Set(partitions)
-                _assignment.removeAll { removed.contains($0) }
-            } else {
-                _assignment = []
-            }
-        }
-    }
-
     var assignment: [TopicPartition] { lock.withLock { _assignment } }
-
-    func recordRebalanceError(_ error: KafkaError) { lock.withLock { _rebalanceError = error } }
-    func takeRebalanceError() -> KafkaError? {
-        lock.withLock {
-            defer { _rebalanceError = nil }
-            return _rebalanceError
-        }
-    }
 
     func recordDeliveryFailure(_ text: String) {
         lock.withLock {

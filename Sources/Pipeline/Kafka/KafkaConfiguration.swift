@@ -9,6 +9,10 @@ public struct KafkaConsumerConfig: Sendable {
     public var topics: [String]
     /// Applied last, so they override cdctop's defaults.
     public var properties: [String: String]
+    /// How often topics are listed, so new matching topics and partitions are read (ms).
+    public var metadataRefreshMs: Int = 2_000
+    /// How often the group's committed offsets are asked for the Lag view (ms, off the polling thread).
+    public var committedQueryIntervalMs: Int = 3_000
 
     public init(brokers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
         self.brokers = brokers
@@ -17,18 +21,18 @@ public struct KafkaConsumerConfig: Sendable {
         self.properties = properties
     }
 
-    /// The consumer's defaults: offsets are stored only after the caller applied the events
-    /// (`storeOffsets`), then committed by librdkafka's auto-commit timer and on close.
+    /// The consumer's defaults: offsets are stored only after the caller applied the events (or
+    /// checkpointed them), then committed by librdkafka's auto-commit timer and on close. An offset
+    /// outside its partition is an error, never a silent jump (see `KafkaConsumer`).
     var librdkafkaProperties: [(String, String)] {
         var list: [(String, String)] = [
             ("bootstrap.servers", brokers),
             ("group.id", groupID),
             ("enable.auto.commit", "true"),
             ("enable.auto.offset.store", "false"),
-            ("auto.offset.reset", "earliest"),
+            ("auto.offset.reset", "error"),
             ("enable.partition.eof", "true"),
             ("statistics.interval.ms", "0"),
-            // Regex subscriptions find new Debezium topics at this pace (librdkafka's default is 5 minutes).
             ("topic.metadata.refresh.interval.ms", "10000"),
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

@@ -27,8 +27,16 @@ public struct PartitionProgress: Sendable, Equatable {
     }
 }
 
-/// A group consumer over librdkafka. Polling, storing and committing happen on ONE thread (the
-/// engine's); `close()` and `wakeUp()` may be called from any thread.
+/// A consumer over librdkafka that assigns itself EVERY partition of the matched topics (no
+/// consumer-group split: two viewers each see everything), starting each partition where the
+/// caller says (a checkpoint's offsets) or at its earliest offset. A background thread refreshes
+/// metadata every `metadataRefreshMs`, so a new topic matching a ^regex, or a new partition, is
+/// read within seconds, and asks the broker for the group's committed offsets (a blocking call
+/// that must not run on the polling thread). Offsets are still committed to the group so Kafka
+/// tools see cdctop's lag.
+///
+/// Polling, storing and committing happen on ONE thread (the engine's); `close()` and `wakeUp()`
+/// may be called from any thread.
 public final class KafkaConsumer: @unchecked Sendable {
     private let state: KafkaClientState
     /// Held while librdkafka's handle is in use so `close()` from another thread waits for the poll.
@@ -46,45 +54,147 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
     private var messageBufferCapacity: Int
     private var storeScratch: [(topicIndex: Int32, partition: Int32, offset: Int64)] = []
-    private var lastCommitted: [KafkaClientState.TopicPartition: Int64] = [:]
+    /// Where each partition starts when first assigned (next offset to read); absent: earliest.
+    private let startOffsets: [KafkaClientState.TopicPartition: Int64]
+    private let matcher: TopicMatcher
+    /// Written by the metadata thread, read by the polling thread.
+    private let discovery = Mutex<Discovery>(Discovery())
+    private var metadataThread: Thread?
+    private let metadataStop = DispatchSemaphore(value: 0)
+    private let metadataDone = DispatchSemaphore(value: 0)
+
+    struct Discovery {
+        var partitions: [KafkaClientState.TopicPartition] = []
+        var generation = 0
+        var committed: [KafkaClientState.TopicPartition: Int64] = [:]
+        var lastMetadataError: String?
+    }
+    private var assignedGeneration = -1
+    private var offsetResetFailure: KafkaError?
 
     public let config: KafkaConsumerConfig
 
-    /// Creates the consumer and subscribes. A bad property throws a KafkaError with librdkafka's text.
-    public init(config: KafkaConsumerConfig) throws {
+    /// Creates the consumer; partitions are assigned as metadata finds them. `startOffsets` gives the
+    /// next offset to read per partition (e.g. from a checkpoint); others start at their earliest.
+    /// A bad property or regex throws a KafkaError with the reason.
+    public init(config: KafkaConsumerConfig, startOffsets: [(topic: String, partition: Int32, nextOffset: Int64)] = []) throws {
         guard !config.topics.isEmpty else {
             throw KafkaError(code: KafkaError.configurationCode,
                              message: "no Kafka topics to subscribe to: pass --topics (a name, or a regex starting with ^)")
         }
         self.config = config
+        self.matcher = try TopicMatcher(config.topics)
+        var starts: [KafkaClientState.TopicPartition: Int64] = [:]
+        for s in startOffsets { starts[.init(topic: s.topic, partition: s.partition)] = s.nextOffset }
+        self.startOffsets = starts
         let state = KafkaClientState(echoLogToStandardError: config.properties["debug"] != nil)
         self.state = state
         let configuration = try KafkaConfigurationHandle(config.librdkafkaProperties)
         rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
-        rd_kafka_conf_set_rebalance_cb(configuration.pointer, kafkaRebalanceCallback)
         rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
         rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
         let handle = try configuration.makeClient(RD_KAFKA_CONSUMER, role: "consumer")
-        // One queue for messages, rebalances and errors, so one poll serves them all.
+        // One queue for messages and errors, so one poll serves them all.
         rd_kafka_poll_set_consumer(handle)
         let queue = rd_kafka_queue_get_consumer(handle)
         self.handle = handle
         self.consumerQueue = queue
         messageBufferCapacity = 1024
         messageBuffer = .allocate(capacity: messageBufferCapacity)
+        startMetadataThread()
+    }
 
-        let list = rd_kafka_topic_partition_list_new(Int32(config.topics.count))
+    // MARK: partition discovery (metadata thread)
+
+    private func startMetadataThread() {
+        let thread = Thread { [self] in
+            var lastCommittedQuery = 0.0
+            while true {
+                refreshMetadata()
+                let now = WallClock.monotonicSeconds()
+                if now - lastCommittedQuery >= Double(config.committedQueryIntervalMs) / 1000 {
+                    lastCommittedQuery = now
+                    refreshCommitted()
+                }
+                if metadataStop.wait(timeout: .now() + .milliseconds(config.metadataRefreshMs)) == .success { break }
+            }
+            metadataDone.signal()
+        }
+        thread.name = "cdctop-kafka-metadata"
+        metadataThread = thread
+        thread.start()
+    }
+
+    /// Asks the cluster for every topic and keeps the partitions of those that match.
+    private func refreshMetadata() {
+        guard let handle else { return }
+        var metadata: UnsafePointer<rd_kafka_metadata_t>?
+        let result = rd_kafka_metadata(handle, 1, nil, &metadata, 5_000)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            discovery.withLock { $0.lastMetadataError = "listing topics: \(String(cString: rd_kafka_err2str(result)))" }
+            return
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var found: [KafkaClientState.TopicPartition] = []
+        for t in 0 ..< Int(metadata.pointee.topic_cnt) {
+            let topic = metadata.pointee.topics[t]
+            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let cName = topic.topic else { continue }
+            let name = String(cString: cName)
+            guard matcher.matches(name) else { continue }
+            for p in 0 ..< Int(topic.partition_cnt) {
+                found.append(.init(topic: name, partition: topic.partitions[p].id))
+            }
+        }
+        found.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        discovery.withLock { d in
+            d.lastMetadataError = nil
+            if d.partitions != found { d.partitions = found; d.generation += 1 }
+        }
+    }
+
+    /// The group's committed offsets, for the Lag view (blocking: this thread only).
+    private func refreshCommitted() {
+        let assignment = state.assignment
+        guard !assignment.isEmpty, let handle else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(assignment.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for topic in config.topics {
-            rd_kafka_topic_partition_list_add(list, topic, -1)  // RD_KAFKA_PARTITION_UA
+        for partition in assignment { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
+        let result = rd_kafka_committed(handle, list, 5_000)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        var committed: [KafkaClientState.TopicPartition: Int64] = [:]
+        for index in 0 ..< Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            committed[.init(topic: String(cString: element.topic), partition: element.partition)] = element.offset
         }
-        let result = rd_kafka_subscribe(handle, list)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-            let error = KafkaError.response(result, while: "subscribing to \(config.topics.joined(separator: ","))",
-                                            hint: "Check the topic names and regex patterns passed with --topics")
-            teardown()
-            throw error
+        discovery.withLock { $0.committed = committed }
+    }
+
+    /// Assigns partitions the metadata thread found since the last call (polling thread, handle locked).
+    private func assignNewPartitions(_ handle: OpaquePointer) {
+        let (generation, partitions) = discovery.withLock { ($0.generation, $0.partitions) }
+        guard generation != assignedGeneration else { return }
+        let assigned = Set(state.assignment)
+        let new = partitions.filter { !assigned.contains($0) }
+        if !new.isEmpty {
+            let list = rd_kafka_topic_partition_list_new(Int32(new.count))!
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for tp in new {
+                let element = rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)
+                element?.pointee.offset = startOffsets[tp] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+            }
+            if let error = rd_kafka_incremental_assign(handle, list) {
+                state.recordError(KafkaError.consuming(error, while: "assigning new partitions").message, fatal: false)
+                return
+            }
+            state.assign(new, incremental: true)
         }
+        assignedGeneration = generation
+    }
+
+    /// Partitions this consumer reads, in topic and partition order.
+    public var assignedPartitions: [(topic: String, partition: Int32)] {
+        state.assignment.map { ($0.topic, $0.partition) }
     }
 
     deinit {
@@ -103,9 +213,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         batch.removeAll()
         handleLock.lock()
         defer { handleLock.unlock() }
-        guard let handle, let consumerQueue else {
+        // close() may be waiting for this lock: a poll after it began must not wait out its timeout.
+        let isClosing = closeLock.withLock { closing }
+        guard !isClosing, let handle, let consumerQueue else {
             throw KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, message: "polling Kafka: the consumer is closed")
         }
+        assignNewPartitions(handle)
         if maxMessages > messageBufferCapacity {
             messageBuffer.deallocate()
             messageBufferCapacity = maxMessages
@@ -130,10 +243,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         if state.fatalRaised {
             throw KafkaError.fatal(of: handle, while: "consuming from Kafka")
         }
-        if let rebalanceError = state.takeRebalanceError() {
-            if rebalanceError.isFatal { throw rebalanceError }
-            state.recordError(rebalanceError.message, fatal: false)
-            sawError = true
+        if let failure = offsetResetFailure {
+            offsetResetFailure = nil
+            throw failure
         }
         if !sawError && !batch.records.isEmpty { state.clearError() }
     }
@@ -153,6 +265,19 @@ public final class KafkaConsumer: @unchecked Sendable {
             batch.partitionEOFs.append((topicIndex(for: message.pointee.rkt), message.pointee.partition,
                                         message.pointee.offset))
             return false
+        }
+        if error == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || error == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE {
+            // The start offset lies outside the partition: its log was deleted (the topic recreated, or
+            // retention removed messages never read). Reading on would silently skip or re-count data.
+            let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+            let partition = message.pointee.partition
+            let start = startOffsets[.init(topic: topic, partition: partition)]
+            offsetResetFailure = KafkaError(code: error.rawValue, message:
+                "\(topic)[\(partition)]: offset \(start.map(String.init) ?? "(earliest)") is no longer in the partition (\(String(cString: rd_kafka_err2str(error)))): "
+                + "the topic was deleted and recreated, or retention removed messages before cdctop read them. "
+                + "The saved state no longer matches the topic; rebuild it from the earliest offsets with --state-reset",
+                isFatal: true)
+            return true
         }
         // Consumer errors carry their text in the payload.
         var text = String(cString: rd_kafka_err2str(error))
@@ -215,6 +340,28 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// Stores explicit next offsets (e.g. those a durable checkpoint covers); librdkafka commits them
+    /// to the group on its auto-commit timer and on close. Partitions not assigned are skipped.
+    public func storeOffsets(_ offsets: [(topic: String, partition: Int32, nextOffset: Int64)]) {
+        guard !offsets.isEmpty else { return }
+        handleLock.lock()
+        defer { handleLock.unlock() }
+        guard let handle else { return }
+        let assigned = Set(state.assignment)
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        var any = false
+        for entry in offsets where assigned.contains(.init(topic: entry.topic, partition: entry.partition)) {
+            rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition)?.pointee.offset = entry.nextOffset
+            any = true
+        }
+        guard any else { return }
+        let result = rd_kafka_offsets_store(handle, list)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__STATE {
+            state.recordError("storing offsets: \(String(cString: rd_kafka_err2str(result)))", fatal: false)
+        }
+    }
+
     /// Commits the stored offsets now (blocking).
     public func commitSync() throws {
         handleLock.lock()
@@ -228,12 +375,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Per assigned partition: committed offset (asked from the broker only when `queryCommitted`,
-    /// blocking up to `committedTimeoutMs`; otherwise the last answer), position, and the high
-    /// watermark cached from fetch responses.
-    public func partitionStates(queryCommitted: Bool, committedTimeoutMs: Int32 = 1000) -> [PartitionProgress] {
+    /// Per assigned partition: the group's committed offset (as the metadata thread last read it),
+    /// this consumer's position, and the high watermark cached from fetch responses. Never blocks on
+    /// the broker.
+    public func partitionStates() -> [PartitionProgress] {
         let assignment = state.assignment
         guard !assignment.isEmpty else { return [] }
+        let committed = discovery.withLock { $0.committed }
         handleLock.lock()
         defer { handleLock.unlock() }
         guard let handle else { return [] }
@@ -242,22 +390,6 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(positions) }
         for partition in assignment { rd_kafka_topic_partition_list_add(positions, partition.topic, partition.partition) }
         _ = rd_kafka_position(handle, positions)
-
-        if queryCommitted {
-            let committed = rd_kafka_topic_partition_list_new(Int32(assignment.count))!
-            defer { rd_kafka_topic_partition_list_destroy(committed) }
-            for partition in assignment { rd_kafka_topic_partition_list_add(committed, partition.topic, partition.partition) }
-            let result = rd_kafka_committed(handle, committed, committedTimeoutMs)
-            if result == RD_KAFKA_RESP_ERR_NO_ERROR {
-                for index in 0 ..< Int(committed.pointee.cnt) {
-                    let element = committed.pointee.elems[index]
-                    guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
-                    lastCommitted[assignment[index]] = element.offset
-                }
-            } else {
-                state.recordError("reading committed offsets: \(String(cString: rd_kafka_err2str(result)))", fatal: false)
-            }
-        }
 
         var states: [PartitionProgress] = []
         states.reserveCapacity(assignment.count)
@@ -270,11 +402,14 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             let position = positions.pointee.elems[index].offset
             states.append(PartitionProgress(topic: partition.topic, partition: partition.partition,
-                                            committed: Self.known(lastCommitted[partition] ?? -1),
+                                            committed: Self.known(committed[partition] ?? -1),
                                             position: Self.known(position), highWatermark: Self.known(high)))
         }
         return states
     }
+
+    /// The last failure to list topics, if the latest attempt failed.
+    public var metadataError: String? { discovery.withLock { $0.lastMetadataError } }
 
     /// librdkafka's logical offsets (INVALID, END, ...) are negative: report them as -1, "unknown".
     private static func known(_ offset: Int64) -> Int64 { offset >= 0 ? offset : -1 }
@@ -297,6 +432,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         // Only the closer destroys the queue, later, so it is still valid here.
         if let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
         closeLock.unlock()
+        if metadataThread != nil {
+            metadataStop.signal()
+            metadataDone.wait()
+            metadataThread = nil
+        }
         handleLock.lock()
         defer { handleLock.unlock() }
         teardown()
@@ -312,55 +452,33 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 }
 
-/// Assigns synchronously (eager or cooperative, as the group's protocol says) and commits stored
-/// offsets before giving partitions up, so the next owner does not re-read applied events.
-private let kafkaRebalanceCallback: @convention(c) (
-    OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
-) -> Void = { handle, code, partitions, opaque in
-    guard let handle, let opaque else { return }
-    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
-    let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) == "COOPERATIVE" } ?? false
-    var list: [KafkaClientState.TopicPartition] = []
-    if let partitions {
-        for index in 0 ..< Int(partitions.pointee.cnt) {
-            let element = partitions.pointee.elems[index]
-            list.append(.init(topic: String(cString: element.topic), partition: element.partition))
+/// `--topics`: exact names, and regexes for entries starting with `^` (matched anywhere in the
+/// name after the anchor, as librdkafka's subscriptions do).
+struct TopicMatcher: @unchecked Sendable {
+    private let names: Set<String>
+    private let patterns: [NSRegularExpression]
+
+    init(_ topics: [String]) throws {
+        var names = Set<String>()
+        var patterns: [NSRegularExpression] = []
+        for topic in topics {
+            if topic.hasPrefix("^") {
+                do { patterns.append(try NSRegularExpression(pattern: topic)) } catch {
+                    throw KafkaError(code: KafkaError.configurationCode,
+                                     message: "--topics: '\(topic)' is not a valid regular expression. Escape dots as \\. (e.g. '^shop\\.public\\..*')")
+                }
+            } else {
+                names.insert(topic)
+            }
         }
+        self.names = names; self.patterns = patterns
     }
-    switch code {
-    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        if cooperative {
-            if let error = rd_kafka_incremental_assign(handle, partitions) {
-                state.recordRebalanceError(.consuming(error, while: "taking over assigned partitions"))
-            } else {
-                state.assign(list, incremental: true)
-            }
-        } else {
-            let result = rd_kafka_assign(handle, partitions)
-            if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-                state.recordRebalanceError(.response(result, while: "taking over assigned partitions"))
-            } else {
-                state.assign(list, incremental: false)
-            }
-        }
-    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-        if rd_kafka_assignment_lost(handle) == 0 {
-            let result = rd_kafka_commit(handle, nil, 0)
-            if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
-                state.recordError("committing offsets on revoke: \(String(cString: rd_kafka_err2str(result)))", fatal: false)
-            }
-        }
-        if cooperative {
-            if let error = rd_kafka_incremental_unassign(handle, partitions) {
-                state.recordRebalanceError(.consuming(error, while: "giving up revoked partitions"))
-            }
-        } else {
-            _ = rd_kafka_assign(handle, nil)
-        }
-        state.unassign(list, incremental: cooperative)
-    default:
-        _ = rd_kafka_assign(handle, nil)
-        state.unassign(list, incremental: false)
-        state.recordError("rebalance failed: \(String(cString: rd_kafka_err2str(code)))", fatal: false)
+
+    func matches(_ topic: String) -> Bool {
+        if names.contains(topic) { return true }
+        let range = NSRange(topic.startIndex..., in: topic)
+        return patterns.contains { $0.firstMatch(in: topic, range: range) != nil }
     }
 }
+
+import Synchronization

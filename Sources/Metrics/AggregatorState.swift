@@ -1,0 +1,191 @@
+/// What changed in a `WindowedAggregator` since the last `takeChanges()`: the rows an incremental
+/// checkpoint writes. Entries are in the order they happened; for one key the last one wins.
+public struct StateChanges: Sendable {
+    public struct SaleChange: Sendable, Hashable {
+        public var partition: Int64
+        public var key: RowKey
+        /// Nil: the key was deleted.
+        public var amount: Money?
+    }
+    public struct LineItemChange: Sendable, Hashable {
+        public var partition: Int64
+        public var key: RowKey
+        /// Nil: the key was deleted.
+        public var item: WindowedAggregator.LineItem?
+    }
+    public struct ProductChange: Sendable, Hashable {
+        public var partition: Int64
+        public var product: RowKey
+        public var total: Money
+        public var lineItems: Int64
+    }
+    public struct ProductWindowChange: Sendable, Hashable {
+        public var partition: Int64
+        public var product: RowKey
+        public var windowStart: Int64
+        public var amount: Money
+    }
+    public struct WindowChange: Sendable, Hashable {
+        public var partition: Int64
+        public var windowStart: Int64
+        public var txCount: Int64
+        public var revenue: Money
+    }
+    public struct CategoryChange: Sendable, Hashable {
+        public var product: RowKey
+        public var category: String
+    }
+
+    public var sales: [SaleChange] = []
+    public var lineItems: [LineItemChange] = []
+    public var products: [ProductChange] = []
+    public var productWindows: [ProductWindowChange] = []
+    /// Current values of the windows changed (resolved when the changes are taken).
+    public var windows: [WindowChange] = []
+    public var categories: [CategoryChange] = []
+    /// Windows (and product windows) starting before this are gone.
+    public var horizonStart: Int64 = .min
+    /// Partitions whose whole state is gone.
+    public var droppedPartitions: [Int64] = []
+
+    public init() {}
+
+    /// Rows recorded (a checkpoint is due early when this grows large).
+    public var count: Int {
+        sales.count + lineItems.count + products.count + productWindows.count + windows.count + categories.count
+    }
+}
+
+/// The aggregator's counters and shared scalars, saved whole with every checkpoint.
+public struct AggregatorCounters: Sendable, Hashable {
+    public var maxCommitTimeMs: Int64 = .min
+    public var horizonStart: Int64 = .min
+    public var lateCorrections: Int64 = 0
+    public var dropped: Int64 = 0
+    public var duplicates: Int64 = 0
+    public var unmatched: Int64 = 0
+    public var refused: Int64 = 0
+    public var applied: Int64 = 0
+    public var volume: Int128 = 0
+    public var tables: [TableStats] = []
+    public init() {}
+}
+
+extension WindowedAggregator {
+    /// Hands over the changes recorded since the last call (with the current values of the windows
+    /// that changed) and starts recording afresh. O(changes), never O(state).
+    public mutating func takeChanges() -> StateChanges {
+        var taken = changes
+        changes = StateChanges()
+        taken.horizonStart = horizonStart
+        for p in parts.indices where !parts[p].changedWindows.isEmpty {
+            for w in parts[p].changedWindows {
+                guard let accum = parts[p].windows[w] else { continue }
+                taken.windows.append(.init(partition: partitionKeys[p], windowStart: w,
+                                           txCount: accum.txCount, revenue: accum.revenue))
+            }
+            parts[p].changedWindows.removeAll(keepingCapacity: true)
+            parts[p].lastChangedWindow = .min
+        }
+        return taken
+    }
+
+    public var counters: AggregatorCounters {
+        var c = AggregatorCounters()
+        c.maxCommitTimeMs = maxCommitTimeMs
+        c.horizonStart = horizonStart
+        c.lateCorrections = lateCorrections
+        c.dropped = dropped
+        c.duplicates = duplicates
+        c.unmatched = unmatched
+        c.refused = refused
+        c.applied = applied
+        c.volume = volume
+        c.tables = tables
+        return c
+    }
+
+    /// Live sales and line-item keys over all partitions.
+    public var liveKeyCounts: (sales: Int, lineItems: Int) {
+        parts.reduce((0, 0)) { ($0.0 + $1.sales.count, $0.1 + $1.lineItems.count) }
+    }
+
+    /// Last admitted offset of every partition held.
+    public var partitionOffsets: [(partitionKey: Int64, lastOffset: Int64)] {
+        zip(partitionKeys, parts).map { ($0, $1.lastOffset) }
+    }
+
+    // MARK: restoring (load a saved state into a fresh aggregator, then `finishRestore()`)
+
+    public mutating func restore(counters c: AggregatorCounters) {
+        maxCommitTimeMs = c.maxCommitTimeMs
+        horizonStart = c.horizonStart
+        lateCorrections = c.lateCorrections
+        dropped = c.dropped
+        duplicates = c.duplicates
+        unmatched = c.unmatched
+        refused = c.refused
+        applied = c.applied
+        volume = c.volume
+        tables = c.tables
+        tableIndex = Dictionary(tables.enumerated().map { ($1.table, $0) }, uniquingKeysWith: { a, _ in a })
+        lastStatsIndex = -1
+    }
+
+    public mutating func restorePartition(_ key: Int64, lastOffset: Int64) {
+        parts[partition(key)].lastOffset = lastOffset
+    }
+
+    public mutating func restoreSale(partition key: Int64, key rowKey: RowKey, amount: Money) {
+        parts[partition(key)].sales[rowKey] = amount
+    }
+
+    public mutating func restoreLineItem(partition key: Int64, key rowKey: RowKey, item: LineItem) {
+        parts[partition(key)].lineItems[rowKey] = item
+    }
+
+    public mutating func restoreProduct(partition key: Int64, product: RowKey, total: Money, lineItems: Int64) {
+        let p = partition(key)
+        parts[p].products[product, default: ProductSales()].total = total
+        parts[p].products[product, default: ProductSales()].lineItems = lineItems
+    }
+
+    public mutating func restoreProductWindow(partition key: Int64, product: RowKey, windowStart: Int64, amount: Money) {
+        parts[partition(key)].products[product, default: ProductSales()].windows[windowStart] = amount
+    }
+
+    public mutating func restoreWindow(partition key: Int64, windowStart: Int64, txCount: Int64, revenue: Money) {
+        parts[partition(key)].windows[windowStart] = WindowAccum(txCount: txCount, revenue: revenue)
+    }
+
+    public mutating func restoreCategory(product: RowKey, category: String) {
+        productCategory[product] = category
+    }
+
+    /// Derives what is not saved (it follows from what is): running totals, category sums and
+    /// each window's category revenue, and the merged-window cache.
+    public mutating func finishRestore() {
+        var starts = Set<Int64>()
+        for p in parts.indices {
+            var revenue = Money.zero
+            for amount in parts[p].sales.values { revenue += amount }
+            parts[p].totalRevenue = revenue
+            var categories: [String: Money] = [:]
+            for (product, sales) in parts[p].products {
+                guard let category = category(of: product) else { continue }
+                categories[category, default: .zero] += sales.total
+                for (w, amount) in sales.windows {
+                    parts[p].windows[w, default: WindowAccum()].categoryRevenue[category, default: .zero] += amount
+                }
+            }
+            parts[p].totalCategory = categories
+            for w in parts[p].windows.keys { starts.insert(w) }
+        }
+        heldStarts = starts.sorted()
+        mergedWindows = [:]
+        staleMerged = starts
+        lastStaleMerged = .min
+        changes = StateChanges()
+        for p in parts.indices { parts[p].changedWindows = []; parts[p].lastChangedWindow = .min }
+    }
+}

@@ -1,0 +1,85 @@
+import Dispatch
+import Metrics
+import Synchronization
+
+/// Writes checkpoints on its own thread so the engine never waits on the disk. The engine hands
+/// one over at a batch boundary only when the previous one is done (`isIdle`); a checkpoint that
+/// failed (disk full, say) is kept and written again before the next, so no change is ever lost
+/// from the file: deltas apply in order.
+public final class Checkpointer: @unchecked Sendable {
+    public let store: StateStore
+    private let queue = DispatchQueue(label: "cdctop-checkpoint", qos: .utility)
+    private let state = Mutex<Progress>(Progress())
+
+    struct Progress {
+        var busy = false
+        var pending: [Checkpoint] = []
+        var status = StateStatus()
+        /// Offsets covered by the last durable checkpoint, not yet handed to the consumer.
+        var durableOffsets: [PartitionCheckpoint]?
+    }
+
+    /// Called on the checkpoint thread after each durable write, with the snapshot taken at the
+    /// same batch boundary (the warehouse writes from it: it never sees state a crash could lose).
+    public var onDurable: (@Sendable (KPISnapshot?) -> Void)?
+
+    public init(store: StateStore) {
+        self.store = store
+        state.withLock { $0.status = StateStatus(directory: store.directory) }
+    }
+
+    public var isIdle: Bool { state.withLock { !$0.busy && $0.pending.isEmpty } }
+    public var status: StateStatus { state.withLock { $0.status } }
+
+    public func noteRestored(_ text: String) { state.withLock { $0.status.restored = text } }
+
+    /// Offsets the file now covers (once per durable checkpoint), for committing to the group.
+    public func takeDurableOffsets() -> [PartitionCheckpoint]? {
+        state.withLock { p in defer { p.durableOffsets = nil }; return p.durableOffsets }
+    }
+
+    /// Queues a checkpoint for the checkpoint thread.
+    public func submit(_ checkpoint: Checkpoint, snapshot: KPISnapshot?) {
+        state.withLock { $0.pending.append(checkpoint); $0.busy = true }
+        queue.async { [self] in drain(snapshot: snapshot) }
+    }
+
+    /// Writes what is pending on the calling thread's behalf and waits (clean exit).
+    public func flush(_ checkpoint: Checkpoint?, snapshot: KPISnapshot?) {
+        if let checkpoint { state.withLock { $0.pending.append(checkpoint); $0.busy = true } }
+        queue.sync { drain(snapshot: snapshot) }
+    }
+
+    private func drain(snapshot: KPISnapshot?) {
+        while let next = state.withLock({ $0.pending.first }) {
+            do {
+                try store.write(next)
+                state.withLock { p in
+                    p.pending.removeFirst()
+                    p.status.lastCheckpointMs = WallClock.nowMs()
+                    p.status.checkpoints += 1
+                    p.status.lastError = nil
+                    p.durableOffsets = next.partitions
+                }
+            } catch {
+                // Kept for the next attempt (the engine submits again at its next interval).
+                state.withLock { p in p.status.lastError = "\(error)"; p.busy = false }
+                return
+            }
+        }
+        state.withLock { $0.busy = false }
+        onDurable?(snapshot)
+    }
+
+    /// Retries a failed checkpoint (the engine calls this at its checkpoint interval).
+    public func retryPending() {
+        let hasPending = state.withLock { p -> Bool in
+            guard !p.busy, !p.pending.isEmpty else { return false }
+            p.busy = true
+            return true
+        }
+        if hasPending { queue.async { [self] in drain(snapshot: nil) } }
+    }
+
+    public var hasPendingFailure: Bool { state.withLock { !$0.busy && !$0.pending.isEmpty } }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Pipeline
 
 @main
 struct CDCTop: ParsableCommand {
@@ -9,6 +10,7 @@ struct CDCTop: ParsableCommand {
         Start with `cdctop demo` (no external service needed), then point it at your own cluster:
           cdctop watch --brokers HOST:9092 --topics '^shop\\.public\\..*'
         """,
+        version: "cdctop \(CDCTopVersion.current)",
         subcommands: [DemoCommand.self, WatchCommand.self, ReplayCommand.self, GenerateCommand.self,
                       BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self, UIPreviewCommand.self])
 }

@@ -69,8 +69,18 @@ func summaryLine(_ s: KPISnapshot) -> String {
     let freshness = s.maxCommitTimeMs > 0 ? TimeText.duration(ms: max(0, s.takenAtMs - s.maxCommitTimeMs)) : "-"
     return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")"
         + "  total tx \(t.txCount) rev \(t.revenue.formatted())  lag \(s.totalLag)  fresh \(freshness)"
-        + "  malformed \(s.result.malformed) dropped \(s.result.dropped)  kafka \(s.kafka.state.rawValue)"
+        + "  malformed \(s.result.malformed) dropped \(s.result.dropped) refused \(s.refused) late \(s.lateCorrections)"
+        + " dup \(s.duplicates) unmatched \(s.unmatched) ignored \(s.ignored)  \(stateSummary(s.state, nowMs: s.takenAtMs))"
+        + "  kafka \(s.kafka.state.rawValue)"
         + (s.kafka.state == .error ? " (\(s.kafka.detail))" : "")
+}
+
+/// `state none`, `state no checkpoint yet`, `state 3.0s ago`, `state error: <message>`.
+func stateSummary(_ state: StateStatus, nowMs: Int64) -> String {
+    guard state.directory != nil else { return "state none" }
+    if let error = state.lastError { return "state error: \(error)" }
+    if state.lastCheckpointMs <= 0 { return "state no checkpoint yet" }
+    return "state \(TimeText.duration(ms: max(0, nowMs - state.lastCheckpointMs))) ago"
 }
 
 /// Stops a blocking run on SIGINT/SIGTERM in headless mode.

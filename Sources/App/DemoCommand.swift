@@ -20,6 +20,10 @@ struct DemoCommand: ParsableCommand {
           cdctop demo --headless --seconds 10 --json  # JSON each second
           cdctop demo --rate 10000                    # heavier traffic
           cdctop demo --redis redis://127.0.0.1:6379/0 --warehouse URL
+
+        Redis keys and warehouse rows go to the pipeline 'demo' (--pipeline to
+        change it), the one `cdctop warehouse seed` fills with history by default;
+        warehouse rows are marked synthetic.
         """)
 
     @Option(help: "Messages per second the generator produces.")
@@ -54,14 +58,18 @@ struct DemoCommand: ParsableCommand {
         options.snapshotIntervalMs = live.headless ? min(live.interval, 1000) : 200
         options.captureRecentChanges = !live.headless
         let engine = try Engine(options: options)
-        let integrations = try Integrations(options: live, profile: profile)
+        // Generated traffic: its own pipeline ('demo', where `warehouse seed` writes history by default),
+        // marked synthetic in the warehouse, so it never mixes with a real 'shop' pipeline.
+        let integrations = try Integrations(options: live, profile: profile, defaultPipeline: WarehouseSeed.defaultPipeline,
+                                            synthetic: true)
         engine.onSnapshot = { integrations.offer($0) }
         integrations.start()
         defer { integrations.stop() }
         engine.start()
         defer { engine.stop() }
         try runLive(engine: engine, options: live, integrations: integrations,
-                    title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds)
+                    title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds,
+                    joining: "still joining the mock cluster… the first assignment takes about 3 s")
     }
 }
 

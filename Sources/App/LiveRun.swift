@@ -52,16 +52,19 @@ final class Integrations: @unchecked Sendable {
     /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
     let sinkFromCheckpoints: Bool
 
-    init(options: LiveOptions, profile: KPIProfile, sinkFromCheckpoints: Bool = false) throws {
+    /// `defaultPipeline` replaces the profile's name when `--pipeline` is not given; `synthetic` marks the
+    /// warehouse rows as generated (demo), so they never pass for real data.
+    init(options: LiveOptions, profile: KPIProfile, sinkFromCheckpoints: Bool = false, defaultPipeline: String? = nil,
+         synthetic: Bool = false) throws {
         self.sinkFromCheckpoints = sinkFromCheckpoints
-        let pipeline = options.pipeline ?? profile.name
+        let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
         if let url = options.redis {
             let parsed = try RedisURL(parsing: url)
             mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(pipeline)",
                                  pipelineName: pipeline, profileName: profile.name)
         } else { mirror = nil }
         if let url = options.warehouse {
-            sink = WarehouseSink(url: url, pipeline: pipeline)
+            sink = WarehouseSink(url: url, pipeline: pipeline, synthetic: synthetic)
             let query = profile.historySQL.map { HistoryQuery(sql: $0, categorySQL: profile.historyCategorySQL) } ?? .default
             history = HistoryLoader(url: url, pipeline: pipeline, query: query)
         } else { sink = nil; history = nil }
@@ -90,11 +93,14 @@ final class Integrations: @unchecked Sendable {
 }
 
 /// Runs a started engine until quit: the dashboard, or headless output.
+/// `joining`: what to print instead of a line of zeros while the consumer has not joined its group yet
+/// (e.g. "still joining the mock cluster…"); in `--json` mode it goes to stderr and no JSON line is printed.
 func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
              seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
-             connect: ConnectHealthMonitor? = nil) throws {
+             connect: ConnectHealthMonitor? = nil, joining: String? = nil) throws {
     if options.headless {
         let interrupted = InterruptFlag()
+        let started = Date()
         let deadline = seconds.map { Date().addingTimeInterval(TimeInterval($0)) }
         var lastPrinted: UInt64 = 0
         var nextPrint = Date()
@@ -104,7 +110,12 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
             if let s = snap, (Date() >= nextPrint || done), s.sequence != lastPrinted {
                 lastPrinted = s.sequence
                 nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
-                print(headlessLine(s, json: options.json, connect: connect?.report))
+                if let joining, stillJoining(s) {
+                    let note = "\(joining) (\(TimeText.duration(ms: Int64(Date().timeIntervalSince(started) * 1000))) so far, \(s.kafka.detail))"
+                    if options.json { printError(note) } else { print(note) }
+                } else {
+                    print(headlessLine(s, json: options.json, connect: connect?.report))
+                }
                 fflush(nil)
                 if let stopWhen, stopWhen(s) { break }
             }
@@ -136,18 +147,57 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
 /// One headless line: the JSON result or the summary, plus Kafka Connect health when `--connect` is given
 /// (JSON: `"connect":[{"name","state","connector_state","tasks","error"}]`, `"connect_error"`, `"heartbeats"`,
 /// `"last_heartbeat_ms"` added to the result object; text: `connect shop RUNNING 1/1 · heartbeat 1s ago`).
+/// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
 func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -> String {
-    guard let connect else { return json ? s.result.json() : summaryLine(s) }
     if json {
         var text = s.result.json()
         guard text.hasSuffix("}") else { return text }
         text.removeLast()
-        text += ",\"connect\":\(connect.json())"
-        if let error = connect.pollError { text += ",\"connect_error\":\(JSONText.quoted(error))" }
-        text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)}"
-        return text
+        if let connect {
+            text += ",\"connect\":\(connect.json())"
+            if let error = connect.pollError { text += ",\"connect_error\":\(JSONText.quoted(error))" }
+            text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)"
+        }
+        appendCounters(s, to: &text)
+        return text + "}"
     }
+    guard let connect else { return summaryLine(s) }
     let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs())
     return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]"
 }
 
+/// How many malformed messages `--json` lists in `recent_malformed` (the newest).
+let recentMalformedInJSON = 5
+
+/// The counters `KPIResult.json()` does not carry, appended after its fields (which stay as they are:
+/// ground-truth comparisons read them): `"late_corrections","duplicates","unmatched","ignored","refused",
+/// "tombstones","malformed_by_table":{table:n},"recent_malformed":[{"topic","partition","offset","reason"}],
+/// "state":{"dir","last_checkpoint_ms","checkpoints","error","restored"},"ts_ms"`.
+func appendCounters(_ s: KPISnapshot, to text: inout String) {
+    text += ",\"late_corrections\":\(s.lateCorrections),\"duplicates\":\(s.duplicates),\"unmatched\":\(s.unmatched)"
+    text += ",\"ignored\":\(s.ignored),\"refused\":\(s.refused),\"tombstones\":\(s.tombstones),\"malformed_by_table\":{"
+    for (i, t) in s.tables.sorted(by: { $0.table < $1.table }).enumerated() {
+        if i > 0 { text += "," }
+        JSONText.appendQuoted(t.table, to: &text)
+        text += ":\(t.malformed)"
+    }
+    text += "},\"recent_malformed\":["
+    for (i, m) in s.recentMalformed.suffix(recentMalformedInJSON).enumerated() {
+        if i > 0 { text += "," }
+        text += "{\"topic\":"
+        JSONText.appendQuoted(m.position.topic, to: &text)
+        text += ",\"partition\":\(m.position.partition),\"offset\":\(m.position.offset),\"reason\":"
+        JSONText.appendQuoted(m.reason, to: &text)
+        text += "}"
+    }
+    func optional(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
+    let state = s.state
+    text += "],\"state\":{\"dir\":\(optional(state.directory)),\"last_checkpoint_ms\":\(state.lastCheckpointMs)"
+    text += ",\"checkpoints\":\(state.checkpoints),\"error\":\(optional(state.lastError)),\"restored\":\(optional(state.restored))}"
+    text += ",\"ts_ms\":\(s.takenAtMs)"
+}
+
+/// True while the consumer has no partition and has read nothing: a line of zeros would look like data.
+func stillJoining(_ s: KPISnapshot) -> Bool {
+    s.partitions.isEmpty && s.result.messages == 0 && s.kafka.state != .error
+}

@@ -54,15 +54,21 @@ struct WarehouseCommand: ParsableCommand {
             abstract: "Fill the warehouse with realistic demo history (hour windows, weekly seasonality).",
             discussion: """
                 Writes one row per hour for each of the last --days full UTC days before today, under
-                --pipeline, so the History view of that pipeline has something to show beside today's
-                live figure. Deterministic: seeding again rewrites the same values, nothing doubles.
-                Creates the schema first if it is missing.
+                --pipeline ('demo' by default, the pipeline `cdctop demo` uses), so the History view of
+                that pipeline has something to show beside today's live figure. Deterministic: seeding
+                again rewrites the same values, nothing doubles. Rows are marked synthetic.
+
+                Safe on a real warehouse: it refuses to write to a pipeline that holds windows cdctop
+                wrote from Kafka (real data), and says which; --force overrides that.
+                Creates the schema first if it is missing, and upgrades an older one.
                 """)
 
         @OptionGroup var connection: Connection
         @Option(help: "Days of history to write.") var days: Int = 90
         @Option(help: "Pipeline name the rows belong to (the History view reads its own pipeline).")
-        var pipeline: String = "shop"
+        var pipeline: String = WarehouseSeed.defaultPipeline
+        @Flag(help: "Write even when the pipeline holds real windows (they are overwritten with demo data).")
+        var force = false
 
         func validate() throws {
             guard (1...3_650).contains(days) else { throw ValidationError("--days must be between 1 and 3650.") }
@@ -71,9 +77,19 @@ struct WarehouseCommand: ParsableCommand {
 
         func run() throws {
             let conn = try connection.connect()
-            try WarehouseSchema.initialize(conn)
-            let written = try WarehouseSeed.seed(pipeline: pipeline, days: days, on: conn)
-            print("seeded \(days) days (\(written) hour windows) for pipeline '\(pipeline)' on \(conn.endpoint)")
+            let written: Int
+            do {
+                written = try WarehouseSeed.seed(pipeline: pipeline, days: days, on: conn, force: force)
+            } catch {
+                guard error.kind == .wouldOverwrite else { throw error }
+                FileHandle.standardError.write(Data("cdctop warehouse seed: refused: \(error.message)\n  \(error.advice)\n".utf8))
+                throw ExitCode(3)
+            }
+            print("seeded \(days) days (\(written) hour windows) for pipeline '\(pipeline)' on \(conn.endpoint)"
+                  + (force ? " (--force: real windows in that range were overwritten)" : ""))
+            if pipeline == WarehouseSeed.defaultPipeline {
+                print("see it with: cdctop demo --warehouse URL   (or cdctop warehouse history --pipeline \(pipeline))")
+            }
         }
     }
 
@@ -115,13 +131,16 @@ struct WarehouseCommand: ParsableCommand {
             let summaries = try WarehouseSchema.summaries(on: conn)
             print("warehouse on \(conn.endpoint): \(summaries.count) pipeline(s)")
             if summaries.isEmpty { return }
-            let header = ["pipeline", "windows", "category rows", "first window (UTC)", "last window (UTC)",
+            let header = ["pipeline", "windows", "of which synthetic", "category rows", "first window (UTC)", "last window (UTC)",
                           "last write (UTC)", "transactions", "revenue"]
             let rows = summaries.map { s in
-                [s.pipeline, String(s.windows), String(s.categoryRows), s.firstWindowStart, s.lastWindowStart,
-                 s.lastUpdated, String(s.txCount), s.revenue.formatted()]
+                [s.pipeline, String(s.windows), String(s.syntheticWindows), String(s.categoryRows), s.firstWindowStart,
+                 s.lastWindowStart, s.lastUpdated, String(s.txCount), s.revenue.formatted()]
             }
-            print(WarehouseCommand.table(header: header, rows: rows, rightAligned: [1, 2, 6, 7]))
+            print(WarehouseCommand.table(header: header, rows: rows, rightAligned: [1, 2, 3, 7, 8]))
+            if summaries.contains(where: { $0.syntheticWindows > 0 }) {
+                print("synthetic windows were written by `warehouse seed` or `cdctop demo`, not from real changes")
+            }
         }
     }
 
@@ -139,8 +158,8 @@ struct WarehouseCommand: ParsableCommand {
                 }
             }
         }
-        let totalTx = data.days.reduce(Int64(0)) { $0 + $1.txCount }
-        let totalRevenue = data.days.reduce(Money.zero) { $0 + $1.revenue }
+        let totalTx = data.days.reduce(Int64(0)) { $0 &+ $1.txCount }
+        let totalRevenue = data.days.reduce(Money.zero) { $0.addingSaturating($1.revenue) }
         rows.append(["total", String(totalTx), totalRevenue.formatted(), ""])
         return table(header: ["day", "transactions", "revenue", ""], rows: rows, rightAligned: [1, 2])
     }

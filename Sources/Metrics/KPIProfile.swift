@@ -79,7 +79,7 @@ public struct KPIProfile: Sendable, Hashable {
                         unitPrice: "unit_price", productKey: "product_id"),
         dimension: .init(table: "product", key: "product_id", category: "category"))
 
-    /// The schema of `shared/samples/debezium` (schema.sql): `id`, `qty`, `price`, and no category
+    /// The schema of `Tests/Fixtures/debezium` (schema.sql): `id`, `qty`, `price`, and no category
     /// column, so products are grouped by `name`.
     public static let samples = KPIProfile(
         name: "samples",

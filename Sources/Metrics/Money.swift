@@ -138,9 +138,9 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// 59.97 → "59.97", 60 → "60.00", 0.001 → "0.001".
     public func formatted(minimumFractionDigits: Int = 2) -> String {
         let negative = units < 0
-        let magnitude = negative ? -units : units
-        let whole = magnitude / Money.unitsPerWhole
-        var fraction = magnitude % Money.unitsPerWhole
+        let magnitude = units.magnitude // UInt128: no trap on Int128.min
+        let whole = magnitude / UInt128(Money.unitsPerWhole)
+        var fraction = magnitude % UInt128(Money.unitsPerWhole)
         var places = Money.scale
         while places > minimumFractionDigits && fraction % 10 == 0 {
             fraction /= 10; places -= 1

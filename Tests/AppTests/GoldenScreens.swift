@@ -24,7 +24,7 @@ enum GoldenScreens {
         │                                                                              │
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "categories-sorted-filtered": #"""
@@ -50,7 +50,7 @@ enum GoldenScreens {
         │                                                                              │
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "changes": #"""
@@ -76,7 +76,7 @@ enum GoldenScreens {
         │11:59:59 u    40984    p0@30984   status new → paid, amount 64.00 → 65.50     │
         │11:59:58 c    40983    p2@30983   id=40983 status=new amount=63.00 customer_i…│
         └───────────────────────────────────────────────────────────────────────1-17/40┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  Esc back  p pause
         """#,
         "event": #"""
@@ -102,7 +102,7 @@ enum GoldenScreens {
         │                                                                              │
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  Esc back  p pause  t theme  m mirror
         """#,
         "help": #"""
@@ -154,7 +154,7 @@ enum GoldenScreens {
         │2025-11-15        40,352   1,701,643.84 ▏   ││                                │
         │2025-11-14        48,271   2,035,588.07 ▏   ││                                │
         └─────────────────────────────────────1-10/15┘└────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ● ok    msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-day": #"""
@@ -180,7 +180,7 @@ enum GoldenScreens {
         │                                            ││                                │
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ● ok    msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-off": #"""
@@ -206,7 +206,7 @@ enum GoldenScreens {
         │                                            ││                                │
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "lag": #"""
@@ -232,7 +232,7 @@ enum GoldenScreens {
         │                                                                              │
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  p pause  t theme  m mirror
         """#,
         "overview": #"""
@@ -258,7 +258,7 @@ enum GoldenScreens {
         │██████████████████████████████████████████████││home        ████▎      629,642│
         │46 windows · peak 335,293.67 · now 335,293.67 ││automotive  ███▊       554,813│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  p pause  t theme  m mirror
         """#,
         "overview-ascii": #"""
@@ -284,7 +284,7 @@ enum GoldenScreens {
         |##############################################||home        ####       629,642|
         |46 windows - peak 335,293.67 - now 335,293.67 ||automotive  ####       554,813|
         +----------------------------------------------++------------------------------+
-         Kafka * ok | Redis mirror o off | Warehouse o off   msgs 240,000 - malformed 3
+         Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  p pause  t theme  m mirror
         """#,
         "tables": #"""
@@ -299,18 +299,18 @@ enum GoldenScreens {
         │                                                                              │
         │                                                                              │
         │                                                                              │
-        │                                                                              │
-        │                                                                              │
-        │                                                                              │
-        │                                                                              │
-        │                                                                              │
-        │                                                                              │
-        │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
-        ┌ Malformed messages (latest) ─────────────────────────────────────────────────┐
-        │shop.public.transactiondetail[1]@5123  decimal 'unit_price' has scale 12 (mor…│
+        ┌ Counters since start ────────────────────────────────────────────────────────┐
+        │msgs 240,000 · tombstones 412 · heartbeats 0 · malformed 3 · refused 0        │
+        │dropped 0 · late corrections 17 · duplicates 4 · unmatched 6 · ignored 120    │
+        │parked 2                                                                      │
+        │unmatched 6 — started after the snapshot? changes to rows cdctop never saw    │
+        │state .cdctop/state — checkpoint 3.0s ago, 12 so far                          │
         └──────────────────────────────────────────────────────────────────────────────┘
-         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off   msgs 240,000 · malformed 3
+        ┌ Malformed messages (latest first: table, position, reason) ──────────────────┐
+        │transactiondetail p1@5123  decimal 'unit_price' has scale 12 (more than 9 pla…│
+        └──────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  p pause  t theme
         """#,
     ]

@@ -3,11 +3,12 @@ import Metrics
 @testable import Pipeline
 import Testing
 
-/// The real Debezium captures in ../shared/samples/debezium (see its README).
+/// The real Debezium captures, checked in under Tests/Fixtures/debezium (see its README), so a
+/// fresh clone tests with nothing beside the repository.
 enum Samples {
     static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/samples/debezium")
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/debezium")
 
     static func messages(_ file: String) throws -> [RecordedMessage] {
         let url = directory.appendingPathComponent(file)

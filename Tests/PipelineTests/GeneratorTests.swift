@@ -110,7 +110,7 @@ private enum Gen {
     }
 
     @Test func preciseDecimalsRoundTrip() {
-        // Debezium's own examples (shared/samples/debezium/README.md).
+        // Debezium's own examples (Tests/Fixtures/debezium/README.md).
         #expect(Gen.preciseDecimal(100_050) == "\"AYbS\"")
         #expect(Gen.preciseDecimal(-1) == "\"/w==\"")
         #expect(Gen.preciseDecimal(123_456_789_012) == "\"HL6ZGhQ=\"")

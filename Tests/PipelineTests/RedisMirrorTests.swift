@@ -66,6 +66,23 @@ import Glibc
         #expect(state.kpi["last_commit_ms"] == "1700000075000")
         #expect(state.kpi["events_per_second"] == "42.5")
         #expect(state.kpi["late_corrections"] == "1")
+        #expect(state.kpi["duplicates"] == "2")
+        #expect(state.kpi["unmatched"] == "3")
+        #expect(state.kpi["ignored"] == "4")
+        #expect(state.kpi["refused"] == "5")
+        #expect(state.malformedByTable.map { "\($0.table)=\($0.count)" } == ["transaction=0", "transactiondetail=6"])
+        #expect(state.kpi["last_malformed_position"] == "shop.public.transactiondetail[1]@9")
+        #expect(state.kpi["last_malformed_reason"]?.hasSuffix("(at byte 80)") == true)
+        #expect(state.kpi["state_dir"] == "/var/lib/cdctop")
+        #expect(state.kpi["state_last_checkpoint_ms"] == "1700000070000")
+        #expect(state.kpi["state_checkpoints"] == "8")
+        #expect(state.kpi["state_error"] == "No space left on device")
+        #expect(state.kpi["state_restored"] == nil)
+        let report = state.report(nowMs: 1_700_000_073_000)
+        #expect(report.contains("refused 5 · duplicates 2 · unmatched 3 · ignored 4"), "\(report)")
+        #expect(report.contains("started after the snapshot? changes to rows cdctop never saw"))
+        #expect(report.contains("malformed by table  transactiondetail 6"))
+        #expect(report.contains("state           /var/lib/cdctop · checkpoint 3.0 s ago (8 so far) · error: No space left on device"), "\(report)")
         #expect(state.meta["state"] == "on")
         #expect(state.meta["profile"] == "shop")
         #expect(state.meta["pipeline"] == "test")
@@ -287,6 +304,19 @@ import Glibc
         snapshot.watermarkMs = 1_700_000_065_000
         snapshot.eventsPerSecond = 42.5
         snapshot.lateCorrections = 1
+        snapshot.duplicates = 2
+        snapshot.unmatched = 3
+        snapshot.ignored = 4
+        snapshot.refused = 5
+        var detail = TableStats(table: "transactiondetail", role: .lineItem)
+        detail.malformed = 6
+        snapshot.tables = [TableStats(table: "transaction", role: .sale), detail]
+        snapshot.recentMalformed = [MalformedRecord(position: EventPosition(topic: "shop.public.transactiondetail", partition: 1, offset: 9),
+                                                    reason: "unit_price \"NaN\" is not a number with an exact value (at byte 80)")]
+        snapshot.state = StateStatus(directory: "/var/lib/cdctop")
+        snapshot.state.lastCheckpointMs = 1_700_000_070_000
+        snapshot.state.checkpoints = 8
+        snapshot.state.lastError = "No space left on device"
         snapshot.partitions = [
             PartitionLag(topic: "shop.public.transaction", partition: 0, committed: 10, position: 10, highWatermark: 15),
             PartitionLag(topic: "shop.public.transaction", partition: 1, committed: 7, position: 7, highWatermark: 7),

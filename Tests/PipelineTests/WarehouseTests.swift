@@ -465,3 +465,136 @@ private final class ThrowawayPostgres {
         }
     }
 }
+
+// MARK: - warehouse seed is safe
+
+@Suite("Warehouse seed never overwrites real windows (PostgreSQL)")
+struct WarehouseSeedSafetyTests {
+    /// On an hour boundary, so the seed's hour windows include this start.
+    static let base: Int64 = 1_699_999_200_000
+    static let real = [
+        WindowResult(windowStartMs: base, txCount: 3, revenue: Money(cents: 15_990), categoryRevenue: ["books": Money(cents: 15_990)]),
+        WindowResult(windowStartMs: base + 30_000, txCount: 1, revenue: Money(cents: 100)),
+    ]
+    /// Seeding 30 days ending at `nowMs` covers `base`'s hour, so a forced seed overwrites a real window.
+    static let nowMs = base + 86_400_000
+
+    @Test("refuses a pipeline with real windows (nothing written), writes the demo pipeline by default, --force overrides")
+    func refusesRealPipeline() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        try WarehouseSchema.initialize(conn)
+        try WarehouseSchema.write(Self.real, pipeline: "shop", windowMs: 30_000, synthetic: false, on: conn)
+
+        let error = try #require(throws: WarehouseError.self) {
+            try WarehouseSeed.seed(pipeline: "shop", days: 30, on: conn, nowMs: Self.nowMs)
+        }
+        #expect(error.kind == .wouldOverwrite)
+        #expect(error.message.contains("'shop'") && error.message.contains("2 real window(s)"), "\(error.message)")
+        #expect(error.advice.contains("--force") && error.advice.contains("'demo'"), "\(error.advice)")
+        #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn) == Self.real, "a refused seed writes nothing")
+
+        let written = try WarehouseSeed.seed(pipeline: WarehouseSeed.defaultPipeline, days: 30, on: conn, nowMs: Self.nowMs)
+        #expect(written == 30 * 24)
+        #expect(try WarehouseSchema.readWindows(pipeline: "demo", on: conn).count == 30 * 24)
+        #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn) == Self.real)
+        // Reseeding the demo pipeline is fine: everything there is synthetic.
+        try WarehouseSeed.seed(pipeline: "demo", days: 30, on: conn, nowMs: Self.nowMs)
+
+        try WarehouseSeed.seed(pipeline: "shop", days: 30, on: conn, nowMs: Self.nowMs, force: true)
+        let forced = try WarehouseSchema.readWindows(pipeline: "shop", on: conn)
+        #expect(forced.contains { $0.windowStartMs == Self.base + 30_000 }, "the real window of another start stays")
+        #expect(forced.first { $0.windowStartMs == Self.base } != Self.real[0], "--force replaced the real window at the same start")
+        let summaries = try WarehouseSchema.summaries(on: conn)
+        let synthetic = Dictionary(uniqueKeysWithValues: summaries.map { ($0.pipeline, $0.syntheticWindows) })
+        #expect(synthetic == ["demo": 720, "shop": 720], "every seeded row is marked; the one real window left in shop is not")
+    }
+
+    @Test("a real window written over a seeded one makes the pipeline real")
+    func liveWriteClearsTheMarker() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        try WarehouseSeed.seed(pipeline: "demo", days: 2, on: conn, nowMs: Self.nowMs)
+        #expect(try WarehouseSeed.realWindows(pipeline: "demo", on: conn).count == 0)
+        let seeded = try #require(try WarehouseSchema.readWindows(pipeline: "demo", on: conn).first)
+        let live = WindowResult(windowStartMs: seeded.windowStartMs, txCount: 1, revenue: Money(cents: 1))
+        try WarehouseSchema.write([live], pipeline: "demo", windowMs: 30_000, synthetic: false, on: conn)
+        #expect(try WarehouseSeed.realWindows(pipeline: "demo", on: conn).count == 1)
+        #expect(throws: WarehouseError.self) { try WarehouseSeed.seed(pipeline: "demo", days: 2, on: conn, nowMs: Self.nowMs) }
+    }
+
+    @Test("an older warehouse without the marker: the sink still writes, init upgrades it, its rows count as real")
+    func upgradesAnOlderWarehouse() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        // The schema as cdctop created it before the marker column existed.
+        for sql in WarehouseSchema.statements where !sql.contains("synthetic") { try conn.execute(sql) }
+        #expect(try WarehouseSchema.hasSyntheticMarker(conn) == false)
+        try WarehouseSchema.write(Self.real, pipeline: "shop", windowMs: 30_000, synthetic: nil, on: conn)
+
+        // The sink detects the missing column and writes without it.
+        let sink = WarehouseSink(url: db.url, pipeline: "shop")
+        sink.start()
+        defer { sink.stop() }
+        var snapshot = KPISnapshot(result: KPIResult(windowMs: 30_000, windows: [
+            WindowResult(windowStartMs: Self.base + 60_000, txCount: 2, revenue: Money(cents: 200))]))
+        snapshot.finalWindowStarts = [Self.base + 60_000]
+        sink.offer(snapshot)
+        let deadline = Date().addingTimeInterval(10)
+        while try WarehouseSchema.readWindows(pipeline: "shop", on: conn).count < 3 && Date() < deadline { usleep(50_000) }
+        #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn).count == 3, "\(sink.status)")
+
+        try WarehouseSchema.initialize(conn)
+        #expect(try WarehouseSchema.hasSyntheticMarker(conn))
+        #expect(try WarehouseSeed.realWindows(pipeline: "shop", on: conn).count == 3)
+        #expect(throws: WarehouseError.self) { try WarehouseSeed.seed(pipeline: "shop", days: 1, on: conn, nowMs: Self.nowMs) }
+    }
+
+    @Test("cdctop warehouse seed: the demo pipeline by default, exit 3 with a reason on a real one")
+    func command() throws {
+        guard let binary = cdctopBinary() else {
+            Issue.record("cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
+            return
+        }
+        let db = try TestDatabase()
+        defer { db.drop() }
+        let conn = try db.connect()
+        try WarehouseSchema.initialize(conn)
+        try WarehouseSchema.write(Self.real, pipeline: "shop", windowMs: 30_000, synthetic: false, on: conn)
+        let refused = run("\(binary) warehouse seed --days 2 --pipeline shop --warehouse '\(db.url)'")
+        #expect(refused.status == 3, "\(refused.output)")
+        #expect(refused.output.contains("refused: pipeline 'shop'") && refused.output.contains("--force"), "\(refused.output)")
+        let seeded = run("\(binary) warehouse seed --days 2 --warehouse '\(db.url)'")
+        #expect(seeded.status == 0, "\(seeded.output)")
+        #expect(seeded.output.contains("for pipeline 'demo'"), "\(seeded.output)")
+        #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn) == Self.real)
+        let status = run("\(binary) warehouse status --warehouse '\(db.url)'")
+        #expect(status.output.contains("of which synthetic"), "\(status.output)")
+    }
+
+    func cdctopBinary() -> String? {
+        var directory = CommandLine.arguments[0]
+        for _ in 0..<4 {
+            guard let slash = directory.lastIndex(of: "/") else { break }
+            directory = String(directory[..<slash])
+            if access(directory + "/cdctop", X_OK) == 0 { return directory + "/cdctop" }
+        }
+        return nil
+    }
+
+    func run(_ command: String) -> (status: Int32, output: String) {
+        guard let pipe = popen(command + " 2>&1", "r") else { return (-1, "popen failed") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, pipe)
+            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count { break }
+        }
+        let status = pclose(pipe)
+        return ((status >> 8) & 0xFF, String(decoding: bytes, as: UTF8.self))
+    }
+}

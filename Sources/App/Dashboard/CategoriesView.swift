@@ -12,7 +12,7 @@ enum CategoriesView {
 
     static func lines(_ model: DashboardModel, _ f: Figures) -> [Line] {
         let names = Set(f.categoryTotal.keys).union(f.categoryWindow.keys).union(f.categoryFiveMinutes.keys)
-        let sum = f.categoryTotal.values.reduce(Money.zero, +).approximateDouble
+        let sum = f.categoryTotal.values.reduce(Money.zero) { $0.addingSaturating($1) }.approximateDouble
         let needle = model.filter.lowercased()
         var result = names.filter { needle.isEmpty || $0.lowercased().contains(needle) }.map { n in
             let total = f.categoryTotal[n] ?? .zero

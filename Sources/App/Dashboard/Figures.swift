@@ -1,5 +1,16 @@
 import Metrics
 
+extension Money {
+    /// `self + other`, clamped to Int128's range instead of trapping: for sums the screen shows (several
+    /// windows, days of history), which may add values the engine only bounds one by one.
+    func addingSaturating(_ other: Money) -> Money {
+        let (v, overflow) = units.addingReportingOverflow(other.units)
+        return overflow ? Money(units: other.units > 0 ? .max : .min) : Money(units: v)
+    }
+
+    static func &+= (a: inout Money, b: Money) { a = a.addingSaturating(b) }
+}
+
 /// The numbers the views show, derived from one snapshot at one instant. Kept apart from drawing so the
 /// definitions (current window, last 5 minutes, rates) live in one place and match the help text.
 struct Figures: Sendable {
@@ -35,7 +46,8 @@ struct Figures: Sendable {
             // Rounded to cents (half away from zero): the exact quotient has nine places nobody reads.
             let cent = Money.unitsPerWhole / 100
             let exact = totalRevenue.units / Int128(totalTx)
-            averageTicket = Money(units: (exact + (exact >= 0 ? cent / 2 : -cent / 2)) / cent * cent)
+            let (rounded, overflow) = exact.addingReportingOverflow(exact >= 0 ? cent / 2 : -cent / 2)
+            averageTicket = Money(units: (overflow ? exact : rounded) / cent * cent)
         }
         if s.maxCommitTimeMs > 0 {
             freshnessMs = max(0, nowMs - s.maxCommitTimeMs)
@@ -45,12 +57,12 @@ struct Figures: Sendable {
         let midnight = nowMs - nowMs % 86_400_000
         for w in s.result.windows {
             if w.windowStartMs >= nowMs - Figures.fiveMinutesMs {
-                lastFiveMinutesRevenue += w.revenue
-                lastFiveMinutesTx += w.txCount
-                for (c, m) in w.categoryRevenue { categoryFiveMinutes[c, default: .zero] += m }
+                lastFiveMinutesRevenue &+= w.revenue
+                lastFiveMinutesTx &+= w.txCount
+                for (c, m) in w.categoryRevenue { categoryFiveMinutes[c, default: .zero] &+= m }
             }
-            if w.windowStartMs >= nowMs - 60_000 { lastMinuteTx += w.txCount }
-            if w.windowStartMs >= midnight { todayRevenue += w.revenue; todayTx += w.txCount }
+            if w.windowStartMs >= nowMs - 60_000 { lastMinuteTx &+= w.txCount }
+            if w.windowStartMs >= midnight { todayRevenue &+= w.revenue; todayTx &+= w.txCount }
         }
     }
 

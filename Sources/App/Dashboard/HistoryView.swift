@@ -82,7 +82,7 @@ enum HistoryView {
         let midnight = nowMs - nowMs % 86_400_000
         var result: [String: Money] = [:]
         for w in s.result.windows where w.windowStartMs >= midnight {
-            for (c, m) in w.categoryRevenue { result[c, default: .zero] += m }
+            for (c, m) in w.categoryRevenue { result[c, default: .zero] &+= m }
         }
         return result
     }
@@ -92,7 +92,7 @@ enum HistoryView {
         let title = "\(day.day)\(isToday ? " (live)" : "") · \(Format.count(day.txCount)) tx · \(Format.money(day.revenue)) · Esc back"
         let inner = Widgets.box(&b, area, title: g == .ascii ? title.replacingAll("·", with: "-") : title, glyphs: g)
         let sorted = day.categoryRevenue.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        let sum = day.categoryRevenue.values.reduce(Money.zero, +).approximateDouble
+        let sum = day.categoryRevenue.values.reduce(Money.zero) { $0.addingSaturating($1) }.approximateDouble
         let columns: [Widgets.Column] = [.init(title: "category", width: 14, align: .left, flexible: true),
                                          .init(title: "revenue", width: 14), .init(title: "share", width: 6),
                                          .init(title: "", width: 8, align: .left, flexible: true, maxWidth: 100)]

@@ -40,9 +40,25 @@ enum TablesView {
         if !s.recentMalformed.isEmpty, area.height >= 14 {
             let (top, bottom) = area.splitTop(area.height - min(6, s.recentMalformed.count + 2))
             rest = top
-            let inner = Widgets.box(&b, bottom, title: "Malformed messages (latest)", glyphs: g, titleStyle: Style(.bad, bold: true))
+            let inner = Widgets.box(&b, bottom, title: "Malformed messages (latest first: table, position, reason)", glyphs: g,
+                                    titleStyle: Style(.bad, bold: true))
             for (i, m) in s.recentMalformed.suffix(inner.height).reversed().enumerated() {
-                b.put("\(m.position)  \(m.reason)", in: inner, row: i, style: .warn, ellipsis: g.ellipsis)
+                let table = DebeziumDecoder.tableName(fromTopic: m.position.topic)
+                b.put("\(table) p\(m.position.partition)@\(m.position.offset)  \(m.reason)", in: inner, row: i, style: .warn,
+                      ellipsis: g.ellipsis)
+            }
+        }
+        if rest.height >= 10 {
+            let lines = counterLines(s, width: rest.width - 2, nowMs: frame.nowMs, glyphs: g)
+            let (top, bottom) = rest.splitTop(rest.height - min(lines.count + 2, rest.height - 6))
+            rest = top
+            let inner = Widgets.box(&b, bottom, title: "Counters since start", glyphs: g)
+            for (i, line) in lines.prefix(inner.height).enumerated() {
+                var x = inner.x
+                for (n, part) in line.enumerated() {
+                    if n > 0 && part.separated { x = b.put(g == .ascii ? " - " : " · ", x: x, y: inner.y + i, style: .dim, maxX: inner.x + inner.width) }
+                    x = b.put(part.text, x: x, y: inner.y + i, style: part.style, maxX: inner.x + inner.width)
+                }
             }
         }
         let inner = Widgets.box(&b, rest, title: "CDC tables · counts by op (c create, u update, d delete, r snapshot read)",
@@ -52,6 +68,49 @@ enum TablesView {
         let page = Widgets.table(&b, inner, columns: columns, rows: rows(s, nowMs: frame.nowMs), selected: sel, glyphs: g,
                                  emptyText: "no CDC tables seen yet")
         return ListLayout(count: tables.count, pageSize: page, selectedID: tables.indices.contains(sel) ? tables[sel].table : nil)
+    }
+
+    /// The engine's counters flowed onto lines of `width` cells, then what an unusual one means and the
+    /// durable state's status.
+    static func counterLines(_ s: KPISnapshot, width: Int, nowMs: Int64, glyphs g: Glyphs)
+        -> [[(text: String, style: Style, separated: Bool)]] {
+        var items = DashboardRenderer.counters(s, short: false)
+        items.insert(DashboardRenderer.Counter(name: "tombstones", value: s.tombstones, problem: false, priority: 8), at: 1)
+        items.insert(DashboardRenderer.Counter(name: "heartbeats", value: s.heartbeats, problem: false, priority: 8), at: 2)
+        var lines: [[(text: String, style: Style, separated: Bool)]] = [[]]
+        var used = 0
+        for c in items {
+            let w = DisplayWidth.of(c.text)
+            if used > 0 && used + 3 + w > width { lines.append([]); used = 0 }
+            lines[lines.count - 1].append((c.text, c.problem && c.value != 0 ? Style(.warn, bold: true) : c.value == 0 ? .dim : .text, true))
+            used += (used > 0 ? 3 : 0) + w
+        }
+        let dash = g == .ascii ? "-" : "—"
+        if s.unmatched > 0 {
+            lines.append([("unmatched \(Format.count(s.unmatched)) \(dash) started after the snapshot? changes to rows cdctop never saw",
+                           .warn, false)])
+        }
+        if s.refused > 0 {
+            lines.append([("refused \(Format.count(s.refused)) \(dash) applying them would overflow a sum; no total changed",
+                           Style(.bad, bold: true), false)])
+        }
+        if s.result.dropped > 0 {
+            lines.append([("dropped \(Format.count(s.result.dropped)) \(dash) older than every window held; counted in the totals only",
+                           .warn, false)])
+        }
+        let state = s.state
+        if let directory = state.directory {
+            var text = "state \(directory)"
+            text += state.lastCheckpointMs > 0
+                ? " \(dash) checkpoint \(Format.age(nowMs - state.lastCheckpointMs)) ago, \(Format.count(state.checkpoints)) so far"
+                : " \(dash) no checkpoint yet"
+            if let restored = state.restored { text += " \(dash) \(restored)" }
+            lines.append([(text, .dim, false)])
+            if let error = state.lastError { lines.append([("state error: \(error)", Style(.bad, bold: true), false)]) }
+        } else {
+            lines.append([("state none \(dash) in memory only: a restart reads the topics again", .dim, false)])
+        }
+        return lines
     }
 
     static func changeColumns() -> [Widgets.Column] {

@@ -140,6 +140,13 @@ enum PreviewData {
         }
         s.parkedLineItems = 2
         s.parkedRevenue = Money(cents: 2_998)
+        s.duplicates = 4
+        s.unmatched = 6
+        s.ignored = 120
+        var state = StateStatus(directory: ".cdctop/state")
+        state.lastCheckpointMs = now - 3_000
+        state.checkpoints = elapsed / 5
+        s.state = state
         return s
     }
 

@@ -106,12 +106,16 @@ enum DashboardRenderer {
         let g = frame.glyphs
         var x = 1
         let kafka = frame.snapshot?.kafka ?? ServiceStatus(.connecting)
-        var services: [(String, ServiceStatus)] = [("Kafka", kafka), ("Redis mirror", frame.redis), ("Warehouse", frame.warehouse)]
+        let narrow = b.width < 100
+        var services: [(String, ServiceStatus)] = [("Kafka", kafka), (narrow ? "Redis" : "Redis mirror", frame.redis),
+                                                   ("Warehouse", frame.warehouse)]
         if let connect = frame.connect { services.append(("Connect", connectStatus(connect, frame))) }
+        let state = frame.snapshot.map { stateIndicator($0.state, nowMs: frame.nowMs) }
         // Details share what the names, states and counters leave, so the line never runs off the edge.
-        let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + $1.1.state.rawValue.count } + 3 * (services.count - 1)
+        let stateWidth = state.map { DisplayWidth.of($0.label) + 9 } ?? 0
+        let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + $1.1.state.rawValue.count } + 3 * (services.count - 1) + stateWidth
         let withDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off }.count
-        let countersReserve = b.width >= 120 ? 60 : 24
+        let countersReserve = b.width >= 160 ? 100 : b.width >= 120 ? 60 : 24
         let detailBudget = withDetails == 0 ? 0 : min(28, (b.width - 2 - baseWidth - countersReserve) / withDetails - 1)
         for (i, (name, status)) in services.enumerated() {
             if i > 0 { x = b.put(" \(g.vertical) ", x: x, y: y, style: .border) }
@@ -122,19 +126,73 @@ enum DashboardRenderer {
                 x = b.put(" " + DisplayWidth.truncate(status.detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y, style: .dim)
             }
         }
-        if let s = frame.snapshot {
-            var counters = "msgs \(Format.count(s.result.messages))"
-            if s.result.malformed > 0 || b.width >= 100 { counters += " · malformed \(Format.count(s.result.malformed))" }
-            if b.width >= 120 {
-                counters += " · late \(Format.count(s.lateCorrections)) · dropped \(Format.count(s.result.dropped))"
-                counters += " · parked \(Format.count(s.parkedLineItems))"
-            }
-            if g == .ascii { counters = counters.replacingAll("·", with: "-") }
-            let w = DisplayWidth.of(counters)
-            if x + w + 3 < b.width {
-                b.put(counters, x: b.width - w - 1, y: y, style: s.result.malformed > 0 ? .warn : .dim)
+        if let state {
+            // The durable state: `state ● 3.0s ago` after a checkpoint, `state ○ none` in memory only, red on error.
+            x = b.put(" \(g.vertical) ", x: x, y: y, style: .border)
+            x = b.put("state ", x: x, y: y, style: .text)
+            let mark = state.on ? String(g.dot) : (g == .ascii ? "o" : "○")
+            x = b.put(mark + " " + state.label, x: x, y: y, style: state.style)
+            if let error = frame.snapshot?.state.lastError, b.width >= 120 {
+                x = b.put(" " + DisplayWidth.truncate(error, to: 28, ellipsis: g.ellipsis), x: x, y: y, style: .bad)
             }
         }
+        if let s = frame.snapshot {
+            // Counters by priority: problems that happened first, then the message count, then zeros when there is room.
+            let items = counters(s, short: true)
+            let separator = g == .ascii ? " - " : " · "
+            let budget = b.width - x - 4
+            var chosen = Set<Int>()
+            var used = 0
+            func fits(_ i: Int) -> Bool {
+                let w = DisplayWidth.of(items[i].text) + (chosen.isEmpty ? 0 : separator.count)
+                return used + w <= budget
+            }
+            func take(_ i: Int) { used += DisplayWidth.of(items[i].text) + (chosen.isEmpty ? 0 : separator.count); chosen.insert(i) }
+            let byPriority = items.indices.sorted { items[$0].priority < items[$1].priority }
+            for i in byPriority where items[i].value != 0 && items[i].problem && fits(i) { take(i) }
+            if let m = items.firstIndex(where: { $0.name == "msgs" }), fits(m) { take(m) }
+            for i in byPriority where !chosen.contains(i) && items[i].value != 0 && fits(i) { take(i) }
+            if b.width >= 100 { for i in byPriority where !chosen.contains(i) && fits(i) { take(i) } }
+            var cx = b.width - 1 - used
+            for (n, i) in chosen.sorted().enumerated() {
+                if n > 0 { cx = b.put(separator, x: cx, y: y, style: .dim) }
+                cx = b.put(items[i].text, x: cx, y: y, style: items[i].problem && items[i].value != 0 ? .warn : .dim)
+            }
+        }
+    }
+
+    /// One engine counter for the status line and the Tables view.
+    struct Counter {
+        var name: String
+        var value: Int64
+        /// Something went wrong (malformed, refused, dropped, unmatched): shown first and highlighted.
+        var problem: Bool
+        /// Lower shows first when room is short.
+        var priority: Int
+        var text: String { "\(name) \(Format.count(value))" }
+    }
+
+    /// Every counter the engine keeps, in display order. `short` uses the status line's short names.
+    static func counters(_ s: KPISnapshot, short: Bool) -> [Counter] {
+        [
+            Counter(name: "msgs", value: s.result.messages, problem: false, priority: 9),
+            Counter(name: "malformed", value: s.result.malformed, problem: true, priority: 1),
+            Counter(name: "refused", value: s.refused, problem: true, priority: 0),
+            Counter(name: "dropped", value: s.result.dropped, problem: true, priority: 2),
+            Counter(name: short ? "late" : "late corrections", value: s.lateCorrections, problem: false, priority: 5),
+            Counter(name: short ? "dup" : "duplicates", value: s.duplicates, problem: false, priority: 4),
+            Counter(name: "unmatched", value: s.unmatched, problem: true, priority: 3),
+            Counter(name: "ignored", value: s.ignored, problem: false, priority: 7),
+            Counter(name: "parked", value: s.parkedLineItems, problem: false, priority: 6),
+        ]
+    }
+
+    /// The durable state as the status bar shows it.
+    static func stateIndicator(_ state: StateStatus, nowMs: Int64) -> (label: String, on: Bool, style: Style) {
+        guard state.directory != nil else { return ("none", false, .dim) }
+        if state.lastError != nil { return ("error", true, Style(.bad, bold: true)) }
+        if state.lastCheckpointMs <= 0 { return ("no checkpoint yet", true, .warn) }
+        return (Format.age(nowMs - state.lastCheckpointMs) + " ago", true, .good)
     }
 
     static func footer(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame, y: Int) {

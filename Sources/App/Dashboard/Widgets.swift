@@ -56,6 +56,7 @@ enum Format {
     }
 
     static func rate(_ r: Double) -> String {
+        if r >= 9e18 || !r.isFinite { return "\(r)/s" } // beyond Int64: never from real traffic, never a trap
         if r >= 100 { return grouped(String(Int64(r.rounded()))) + "/s" }
         return fixed(r, places: 1) + "/s"
     }
@@ -64,6 +65,8 @@ enum Format {
         guard v.isFinite else { return "–" }
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
+        // Beyond Int64 (only a corrupt or absurd value gets here) the exponent form is all that fits.
+        guard abs(v) * scale < 9e18 else { return v.description }
         let n = Int64((abs(v) * scale).rounded())
         let whole = n / Int64(scale)
         let frac = n % Int64(scale)

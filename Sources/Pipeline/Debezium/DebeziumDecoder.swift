@@ -9,6 +9,8 @@ public enum DecodeOutcome: Sendable {
     case heartbeat(timestampMs: Int64)
     /// Not a change event (schema-change topic, transaction metadata…): counted, not aggregated.
     case ignored(table: String, reason: String)
+    /// Not usable: bad JSON, a missing field, a value out of range. `reason` says what and ends with
+    /// the byte position in the value where it was found (`… (at byte 57)`).
     case malformed(table: String, reason: String)
 }
 
@@ -18,9 +20,23 @@ public enum DecodeOutcome: Sendable {
 ///
 /// Per topic it remembers the bytes of the last `schema` block: JsonConverter repeats the same
 /// schema in every message, so recognising it is one memcmp instead of a parse.
+/// Every value it extracts is checked: commit times must lie in years 1970…9999, amounts within
+/// `Money.maxMagnitude`, integers within Int64, decimal strings must be exact decimal text or strict
+/// base64. Anything else makes the message `.malformed` with a reason and a byte position; no input
+/// traps, and time and memory are linear in the message (no unbounded recursion).
 /// Not thread-safe: one decoder per consuming thread.
 public final class DebeziumDecoder {
     public let profile: KPIProfile
+
+    /// Commit times cdctop accepts: 1970-01-01 up to 9999-12-31T23:59:59.999Z. Anything else is a
+    /// corrupt timestamp, and window arithmetic on it could overflow.
+    public static let validCommitTimeMs: ClosedRange<Int64> = 0...253_402_300_799_999
+    /// `source.table` longer than this is malformed (PostgreSQL names are at most 63 bytes).
+    public static let maxTableNameBytes = 255
+
+    /// The first check that failed in the message being decoded: its reason and byte position.
+    /// Set only on the failure path, so decoding a good message builds no String.
+    private var problem: (reason: String, at: Int)? = nil
 
     final class TopicState {
         let topic: String
@@ -97,6 +113,7 @@ public final class DebeziumDecoder {
     /// Decodes one message. `kafkaTimestampMs` is used as commit time only when the message has none.
     public func decode(slot: Int, value: UnsafeRawBufferPointer?, kafkaTimestampMs: Int64 = 0) -> DecodeOutcome {
         let state = topics[slot]
+        problem = nil
         guard let value else {
             return .tombstone(table: state.table)
         }
@@ -105,7 +122,7 @@ public final class DebeziumDecoder {
         }
         var scanner = JSONScanner(value)
         guard scanner.peek() == UInt8(ascii: "{") else {
-            return .malformed(table: state.table, reason: value.count == 0 ? "empty value" : "value is not a JSON object")
+            return malformed(state.table, value.count == 0 ? "empty value" : "value is not a JSON object", at: scanner.index)
         }
         // Wrapper `{"schema":…,"payload":…}` (schemas.enable=true) or a bare payload?
         var probe = scanner
@@ -115,11 +132,12 @@ public final class DebeziumDecoder {
             let outcome = decodePayload(&scanner, state: state, kafkaTimestampMs: kafkaTimestampMs)
             if case .malformed = outcome { return outcome }
             scanner.skipWhitespace()
-            return scanner.atEnd ? outcome : .malformed(table: state.table, reason: "trailing bytes after JSON")
+            return scanner.atEnd ? outcome : malformed(state.table, "trailing bytes after the JSON object", at: scanner.index)
         }
         var outcome: DecodeOutcome? = nil
         let ok = scanner.forEachMember { s, key in
             if s.equals(key, "schema") {
+                if s.consumeLiteral("null") { return true }
                 return self.consumeSchema(&s, state: state)
             } else if s.equals(key, "payload") {
                 if s.consumeLiteral("null") { outcome = .tombstone(table: state.table); return true }
@@ -131,16 +149,55 @@ public final class DebeziumDecoder {
             return s.skipValue()
         }
         if let outcome, case .malformed = outcome { return outcome }
-        guard ok else { return .malformed(table: state.table, reason: "invalid JSON") }
-        guard let outcome else { return .malformed(table: state.table, reason: "schema envelope without payload") }
+        guard ok else { return malformedFromProblem(state.table, orElse: "invalid JSON", at: scanner.index) }
+        scanner.skipWhitespace()
+        guard scanner.atEnd else { return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index) }
+        guard let outcome else { return malformed(state.table, "schema envelope without payload", at: 0) }
         return outcome
     }
 
+    // MARK: failures (cold path)
+
+    /// A malformed outcome whose reason ends with the byte position it refers to.
+    @inline(never)
+    private func malformed(_ table: String, _ reason: String, at position: Int) -> DecodeOutcome {
+        .malformed(table: table, reason: "\(reason) (at byte \(position))")
+    }
+
+    /// The recorded problem, or `fallback` at `position` when no check recorded one (a syntax error).
+    @inline(never)
+    private func malformedFromProblem(_ table: String, orElse fallback: String, at position: Int) -> DecodeOutcome {
+        let p = problem ?? (fallback, position)
+        return malformed(table, p.reason, at: p.at)
+    }
+
+    /// Records why the message is malformed (the first reason wins) and returns false to abort the scan.
+    @inline(never)
+    private func fail(_ reason: @autoclosure () -> String, at position: Int) -> Bool {
+        if problem == nil { problem = (reason(), position) }
+        return false
+    }
+
+    /// A value's text for a reason: digits as they are, anything else quoted and escaped, at most 48 bytes.
+    static func excerpt(_ raw: UnsafeRawBufferPointer) -> String {
+        let limit = 48
+        let cut = raw.count > limit
+        let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, limit)])
+        let plain = !bytes.isEmpty && bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return (plain ? text : JSONText.quoted(text)) + (cut ? "… (\(raw.count) bytes)" : "")
+    }
+
     private func decodeHeartbeat(_ value: UnsafeRawBufferPointer, state: TopicState) -> DecodeOutcome {
-        guard let json = JSONValue.parse(value) else { return .malformed(table: state.table, reason: "invalid JSON heartbeat") }
+        guard let json = JSONValue.parse(value) else { return malformed(state.table, "invalid JSON heartbeat", at: 0) }
         let payload = json["payload"] ?? json
-        if let ts = payload["ts_ms"]?.int64Value { return .heartbeat(timestampMs: ts) }
-        return .ignored(table: state.table, reason: "heartbeat without ts_ms")
+        guard let tsValue = payload["ts_ms"], !tsValue.isNull else {
+            return .ignored(table: state.table, reason: "heartbeat without ts_ms")
+        }
+        guard let ts = tsValue.int64Value, DebeziumDecoder.validCommitTimeMs.contains(ts) else {
+            return malformed(state.table, "heartbeat ts_ms \(tsValue) is not a time in years 1970…9999 (0…253402300799999 ms)", at: 0)
+        }
+        return .heartbeat(timestampMs: ts)
     }
 
     /// The schema block: a memcmp against the cached bytes in the common case.
@@ -158,14 +215,15 @@ public final class DebeziumDecoder {
         guard s.skipValue() else { return false }
         let range = start..<s.index
         let bytes = s.raw(range)
-        learnSchema(bytes, state: state)
+        guard learnSchema(bytes, state: state) else { return fail("invalid JSON in schema", at: start) }
         state.schemaBytes = Array(bytes)
         return true
     }
 
     /// Reads decimal scales of the profile's columns from a Kafka Connect schema (cold path).
-    private func learnSchema(_ bytes: UnsafeRawBufferPointer, state: TopicState) {
-        guard let schema = JSONValue.parse(bytes) else { return }
+    /// False when the schema is not valid JSON (or nests deeper than `JSONValue.maxDepth`).
+    private func learnSchema(_ bytes: UnsafeRawBufferPointer, state: TopicState) -> Bool {
+        guard let schema = JSONValue.parse(bytes) else { return false }
         var scales: [String: Int] = [:]
         SchemaTypes.collectDecimalScales(schema, into: &scales)
         var columns = ColumnScales(amount: profile.defaultDecimalScale, unitPrice: profile.defaultDecimalScale, fromSchema: true)
@@ -174,6 +232,7 @@ public final class DebeziumDecoder {
             columns.unitPrice = s; columns.unitPriceIsBinary = true
         }
         state.columns = columns
+        return true
     }
 
     // MARK: payload
@@ -225,11 +284,14 @@ public final class DebeziumDecoder {
                 if s.consumeLiteral("null") { return true }
                 return s.forEachMember { src, k in
                     if src.equals(k, "ts_ms") {
-                        guard let r = src.readNumber(), let v = DebeziumDecoder.int64(src.raw(r)) else { return false }
-                        env.sourceTsMs = v; return true
+                        return self.readTime(&src, "source.ts_ms", into: &env.sourceTsMs)
                     } else if src.equals(k, "table") {
                         if src.consumeLiteral("null") { return true }
-                        guard let t = src.readString() else { return false }
+                        src.skipWhitespace(); let at = src.index
+                        guard let t = src.readString() else { return self.fail("source.table is not a string", at: at) }
+                        guard t.range.count <= DebeziumDecoder.maxTableNameBytes else {
+                            return self.fail("source.table is \(t.range.count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
+                        }
                         env.table = t.range; return true
                     } else if src.equals(k, "snapshot") {
                         if src.consumeLiteral("null") { return true }
@@ -243,16 +305,16 @@ public final class DebeziumDecoder {
                 }
             case UInt8(ascii: "o") where s.equals(key, "op"):
                 if s.consumeLiteral("null") { return true }
-                guard let t = s.readString(), t.range.count == 1 else { return false }
+                s.skipWhitespace(); let at = s.index
+                guard let t = s.readString(), t.range.count == 1 else { return self.fail("op is not a one-letter string", at: at) }
                 env.op = s.byte(at: t.range.lowerBound); return true
             case UInt8(ascii: "t") where s.equals(key, "ts_ms"):
-                if s.consumeLiteral("null") { return true }
-                guard let r = s.readNumber(), let v = DebeziumDecoder.int64(s.raw(r)) else { return false }
-                env.envelopeTsMs = v; return true
+                return self.readTime(&s, "ts_ms", into: &env.envelopeTsMs)
             case UInt8(ascii: "_") where n > 2 && s.byte(at: key.lowerBound + 1) == UInt8(ascii: "_"):
                 if s.equals(key, "__op") {
                     if s.consumeLiteral("null") { return true }
-                    guard let t = s.readString(), t.range.count == 1 else { return false }
+                    s.skipWhitespace(); let at = s.index
+                    guard let t = s.readString(), t.range.count == 1 else { return self.fail("__op is not a one-letter string", at: at) }
                     env.unwrappedOp = s.byte(at: t.range.lowerBound); return true
                 } else if s.equals(key, "__deleted") {
                     if s.consumeLiteral("true") { env.deleted = true; return true }
@@ -261,19 +323,21 @@ public final class DebeziumDecoder {
                     env.deleted = s.equals(t.range, "true"); return true
                 } else if s.equals(key, "__table") {
                     if s.consumeLiteral("null") { return true }
-                    guard let t = s.readString() else { return false }
+                    s.skipWhitespace(); let at = s.index
+                    guard let t = s.readString() else { return self.fail("__table is not a string", at: at) }
+                    guard t.range.count <= DebeziumDecoder.maxTableNameBytes else {
+                        return self.fail("__table is \(t.range.count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
+                    }
                     env.unwrappedTable = t.range; return true
                 } else if s.equals(key, "__source_ts_ms") {
-                    if s.consumeLiteral("null") { return true }
-                    guard let r = s.readNumber(), let v = DebeziumDecoder.int64(s.raw(r)) else { return false }
-                    env.unwrappedTsMs = v; return true
+                    return self.readTime(&s, "__source_ts_ms", into: &env.unwrappedTsMs)
                 }
                 return s.skipValue()
             default:
                 return s.skipValue()
             }
         }
-        guard ok else { return .malformed(table: state.table, reason: "invalid JSON in payload") }
+        guard ok else { return malformedFromProblem(state.table, orElse: "invalid JSON in payload", at: scanner.index) }
 
         // The table: from the message when it says, else from the topic name.
         var table = state.table
@@ -290,30 +354,30 @@ public final class DebeziumDecoder {
 
         if env.op != 0 || env.hasSource || env.sawBeforeOrAfter {
             // Debezium envelope.
-            guard env.op != 0 else { return .malformed(table: table, reason: "envelope without op") }
+            guard env.op != 0 else { return malformed(table, "envelope without op", at: objectStart) }
             guard let op = ChangeOp(code: env.op) else {
-                return .malformed(table: table, reason: "unknown op '\(Character(Unicode.Scalar(env.op)))'")
+                return malformed(table, "unknown op '\(Character(Unicode.Scalar(env.op)))'", at: objectStart)
             }
             guard let ts = env.sourceTsMs ?? env.envelopeTsMs else {
-                return .malformed(table: table, reason: "no source.ts_ms")
+                return malformed(table, "no source.ts_ms", at: objectStart)
             }
             var before: Row? = nil, after: Row? = nil
             if let r = env.before {
                 guard let row = parseRow(&scanner, r, role: role, state: state) else {
-                    return .malformed(table: table, reason: rowError(role))
+                    return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                 }
                 before = row
             }
             if let r = env.after {
                 guard let row = parseRow(&scanner, r, role: role, state: state) else {
-                    return .malformed(table: table, reason: rowError(role))
+                    return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                 }
                 after = row
             }
             switch op {
-            case .create, .read: if after == nil { return .malformed(table: table, reason: "\(op.code) without after") }
-            case .update: if after == nil { return .malformed(table: table, reason: "u without after") }
-            case .delete: if before == nil { return .malformed(table: table, reason: "d without before") }
+            case .create, .read: if after == nil { return malformed(table, "\(op.code) without after", at: objectStart) }
+            case .update: if after == nil { return malformed(table, "u without after", at: objectStart) }
+            case .delete: if before == nil { return malformed(table, "d without before", at: objectStart) }
             case .truncate, .tombstone: break
             }
             return .event(ChangeEvent(table: table, role: role, op: op, before: before, after: after,
@@ -322,13 +386,16 @@ public final class DebeziumDecoder {
 
         // Unwrapped record: the payload object is the row itself.
         let ts = env.unwrappedTsMs ?? kafkaTimestampMs
+        guard DebeziumDecoder.validCommitTimeMs.contains(ts) else {
+            return malformed(table, "no __source_ts_ms, and the Kafka timestamp \(ts) is not a time in years 1970…9999", at: objectStart)
+        }
         guard let row = parseRow(&scanner, objectStart..<scanner.index, role: role, state: state) else {
-            return .malformed(table: table, reason: rowError(role))
+            return malformedFromProblem(table, orElse: rowError(role), at: objectStart)
         }
         var op: ChangeOp
         if env.unwrappedOp != 0 {
             guard let o = ChangeOp(code: env.unwrappedOp) else {
-                return .malformed(table: table, reason: "unknown __op '\(Character(Unicode.Scalar(env.unwrappedOp)))'")
+                return malformed(table, "unknown __op '\(Character(Unicode.Scalar(env.unwrappedOp)))'", at: objectStart)
             }
             op = o
         } else if role == .other {
@@ -365,23 +432,26 @@ public final class DebeziumDecoder {
         let ok = s.forEachMember { s, key in
             switch role {
             case .sale:
-                if s.equals(key, w.saleKey) { return DebeziumDecoder.readKey(&s, into: &row.key) }
-                if s.equals(key, w.saleAmount) { return self.readMoney(&s, scale: scales.amount, binary: scales.amountIsBinary, into: &row.amount) }
+                if s.equals(key, w.saleKey) { return self.readKey(&s, column: key, into: &row.key) }
+                if s.equals(key, w.saleAmount) { return self.readMoney(&s, column: key, scale: scales.amount, binary: scales.amountIsBinary, into: &row.amount) }
             case .lineItem:
-                if s.equals(key, w.lineKey) { return DebeziumDecoder.readKey(&s, into: &row.key) }
-                if s.equals(key, w.lineQuantity) { return DebeziumDecoder.readInt(&s, into: &row.quantity) }
-                if s.equals(key, w.lineUnitPrice) { return self.readMoney(&s, scale: scales.unitPrice, binary: scales.unitPriceIsBinary, into: &row.unitPrice) }
+                if s.equals(key, w.lineKey) { return self.readKey(&s, column: key, into: &row.key) }
+                if s.equals(key, w.lineQuantity) { return self.readInt(&s, column: key, into: &row.quantity) }
+                if s.equals(key, w.lineUnitPrice) { return self.readMoney(&s, column: key, scale: scales.unitPrice, binary: scales.unitPriceIsBinary, into: &row.unitPrice) }
                 if s.equals(key, w.lineProduct) {
                     var k: RowKey? = nil
                     if s.consumeLiteral("null") { row.reference = .null; return true }
-                    guard DebeziumDecoder.readKey(&s, into: &k), let k else { return false }
+                    guard self.readKey(&s, column: key, into: &k), let k else { return false }
                     row.reference = .value(k); return true
                 }
             case .dimension:
-                if s.equals(key, w.dimKey) { return DebeziumDecoder.readKey(&s, into: &row.key) }
+                if s.equals(key, w.dimKey) { return self.readKey(&s, column: key, into: &row.key) }
                 if s.equals(key, w.dimCategory) {
                     if s.consumeLiteral("null") { row.category = .null; return true }
-                    guard let t = s.readString(), let str = s.string(t.range, escaped: t.escaped) else { return false }
+                    s.skipWhitespace(); let at = s.index
+                    guard let t = s.readString(), let str = s.string(t.range, escaped: t.escaped) else {
+                        return self.fail("\(s.text(key)) is not a string", at: at)
+                    }
                     row.category = str == unavailable ? .unavailable : .value(str)
                     return true
                 }
@@ -390,60 +460,106 @@ public final class DebeziumDecoder {
             }
             return s.skipValue()
         }
-        guard ok else { return nil }
-        if role != .other && row.key == nil { return nil }
+        guard ok else {
+            _ = fail("invalid JSON in row", at: s.index)
+            return nil
+        }
+        if role != .other && row.key == nil { _ = fail(rowError(role), at: range.lowerBound); return nil }
         return row
     }
 
-    static func readKey(_ s: inout JSONScanner, into key: inout RowKey?) -> Bool {
-        s.skipWhitespace()
+    // MARK: values
+
+    /// A commit time (`source.ts_ms`, `ts_ms`, `__source_ts_ms`): an integer in `validCommitTimeMs`, or null.
+    private func readTime(_ s: inout JSONScanner, _ name: StaticString, into out: inout Int64?) -> Bool {
+        if s.consumeLiteral("null") { return true }
+        s.skipWhitespace(); let at = s.index
+        guard let r = s.readNumber() else { return fail("\(name) is not a number", at: at) }
+        guard let v = DebeziumDecoder.int64(s.raw(r)) else {
+            return fail("\(name) \(DebeziumDecoder.excerpt(s.raw(r))) is not a whole number of milliseconds within Int64", at: at)
+        }
+        guard DebeziumDecoder.validCommitTimeMs.contains(v) else {
+            return fail("\(name) \(v) is not a time in years 1970…9999 (0…253402300799999 ms)", at: at)
+        }
+        out = v; return true
+    }
+
+    /// A primary key or reference: a string, or an integer within Int64.
+    private func readKey(_ s: inout JSONScanner, column: Range<Int>, into key: inout RowKey?) -> Bool {
+        s.skipWhitespace(); let at = s.index
         if s.peek() == UInt8(ascii: "\"") {
-            guard let t = s.readString(), let str = s.string(t.range, escaped: t.escaped) else { return false }
+            guard let t = s.readString(), let str = s.string(t.range, escaped: t.escaped) else {
+                return fail("\(s.text(column)) is not a valid JSON string", at: at)
+            }
             key = .text(str); return true
         }
-        guard let r = s.readNumber(), let v = int64(s.raw(r)) else { return false }
+        guard let r = s.readNumber() else { return fail("\(s.text(column)) is neither a number nor a string", at: at) }
+        guard let v = DebeziumDecoder.int64(s.raw(r)) else {
+            return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)
+        }
         key = .int(v); return true
     }
 
-    static func readInt(_ s: inout JSONScanner, into field: inout FieldState<Int64>) -> Bool {
+    /// A quantity: any Int64, as a JSON number or a string of digits; overflow is malformed, never wrapped.
+    private func readInt(_ s: inout JSONScanner, column: Range<Int>, into field: inout FieldState<Int64>) -> Bool {
         if s.consumeLiteral("null") { field = .null; return true }
+        s.skipWhitespace(); let at = s.index
         if s.peek() == UInt8(ascii: "\"") {
-            guard let t = s.readString() else { return false }
-            if let v = int64(s.raw(t.range)) { field = .value(v); return true }
+            guard let t = s.readString() else { return fail("\(s.text(column)) is not a valid JSON string", at: at) }
+            if let v = DebeziumDecoder.int64(s.raw(t.range)) { field = .value(v); return true }
             if s.equals(t.range, "__debezium_unavailable_value") { field = .unavailable; return true }
-            return false
+            return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(t.range))) is not an integer within Int64", at: at)
         }
-        guard let r = s.readNumber(), let v = int64(s.raw(r)) else { return false }
+        guard let r = s.readNumber() else { return fail("\(s.text(column)) is not a number", at: at) }
+        guard let v = DebeziumDecoder.int64(s.raw(r)) else {
+            return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)
+        }
         field = .value(v); return true
     }
 
     /// A decimal in any Debezium form: precise base64 (scale from schema or profile), string, JSON number
     /// (double mode: the literal is parsed as text, never through Double), or VariableScaleDecimal object.
-    private func readMoney(_ s: inout JSONScanner, scale: Int, binary: Bool, into field: inout FieldState<Money>) -> Bool {
-        guard let c = s.peek() else { return false }
+    /// Whatever the form, the value must lie within `Money.maxMagnitude` and have at most `Money.scale` places.
+    private func readMoney(_ s: inout JSONScanner, column: Range<Int>, scale: Int, binary: Bool, into field: inout FieldState<Money>) -> Bool {
+        guard let c = s.peek() else { return fail("\(s.text(column)) has no value", at: s.index) }
+        let at = s.index
+        let money: Money
         switch c {
         case UInt8(ascii: "n"):
-            guard s.consumeLiteral("null") else { return false }
+            guard s.consumeLiteral("null") else { return fail("\(s.text(column)) is not a value", at: at) }
             field = .null; return true
         case UInt8(ascii: "\""):
-            guard let t = s.readString() else { return false }
+            guard let t = s.readString() else { return fail("\(s.text(column)) is not a valid JSON string", at: at) }
             let raw = s.raw(t.range)
             if s.equals(t.range, "__debezium_unavailable_value") || s.equals(t.range, "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==") {
                 field = .unavailable; return true
             }
             if !binary && DecimalCodec.looksLikeDecimalText(raw) {
-                guard let m = Money.parse(raw) else { return false }
-                field = .value(m); return true
+                guard let m = Money.parse(raw) else {
+                    return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at)
+                }
+                money = m
+            } else {
+                if !binary && DecimalCodec.isSpecialNumberName(raw) {
+                    return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is not a number with an exact value", at: at)
+                }
+                guard let unscaled = DecimalCodec.unscaledFromBase64(raw) else {
+                    return fail(binary
+                        ? "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is not valid base64 of at most 16 bytes (the schema says Decimal)"
+                        : "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is neither decimal text nor valid base64", at: at)
+                }
+                guard let m = Money(unscaled: unscaled, scale: scale) else {
+                    return fail("\(s.text(column)) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
+                }
+                money = m
             }
-            guard let m = DecimalCodec.moneyFromBase64(raw, scale: scale) else { return false }
-            field = .value(m); return true
         case UInt8(ascii: "{"):
-            var vsScale: Int? = nil
+            var vsScale: Int64? = nil
             var vsValue: Range<Int>? = nil
             let ok = s.forEachMember { o, k in
                 if o.equals(k, "scale") {
                     guard let r = o.readNumber(), let v = DebeziumDecoder.int64(o.raw(r)) else { return false }
-                    vsScale = Int(v); return true
+                    vsScale = v; return true
                 }
                 if o.equals(k, "value") {
                     guard let t = o.readString() else { return false }
@@ -451,15 +567,32 @@ public final class DebeziumDecoder {
                 }
                 return o.skipValue()
             }
-            guard ok, let sc = vsScale, let v = vsValue,
-                  let m = DecimalCodec.moneyFromBase64(s.raw(v), scale: sc) else { return false }
-            field = .value(m); return true
+            guard ok, let sc = vsScale, let v = vsValue else {
+                return fail("\(s.text(column)) is not a VariableScaleDecimal {\"scale\": integer, \"value\": base64}", at: at)
+            }
+            guard let unscaled = DecimalCodec.unscaledFromBase64(s.raw(v)) else {
+                return fail("\(s.text(column)) value \(DebeziumDecoder.excerpt(s.raw(v))) is not valid base64 of at most 16 bytes", at: at)
+            }
+            guard sc >= 0 && sc <= 1000, let m = Money(unscaled: unscaled, scale: Int(sc)) else {
+                let why = sc < 0 || sc > 1000 ? "has an unsupported scale" : DecimalCodec.whyNotMoney(unscaled: unscaled, scale: Int(sc))
+                return fail("\(s.text(column)) \(DecimalCodec.describe(unscaled: unscaled, scale: Int(clamping: sc))) \(why)", at: at)
+            }
+            money = m
         default:
-            guard let r = s.readNumber(), let m = Money.parse(s.raw(r)) else { return false }
-            field = .value(m); return true
+            guard let r = s.readNumber() else { return fail("\(s.text(column)) is not a number", at: at) }
+            guard let m = Money.parse(s.raw(r)) else {
+                return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) \(DecimalCodec.whyNotMoney(s.raw(r)))", at: at)
+            }
+            money = m
         }
+        guard money.isInRange else {
+            return fail("\(s.text(column)) \(money.formatted()) \(DecimalCodec.outOfRange)", at: at)
+        }
+        field = .value(money); return true
     }
 
+    /// An optional `-` and decimal digits, exactly; nil for anything else or beyond Int64 (never traps).
+    /// Negative numbers accumulate downwards so that Int64.min parses too.
     @inline(__always) static func int64(_ raw: UnsafeRawBufferPointer) -> Int64? {
         var i = 0
         let n = raw.count
@@ -470,13 +603,14 @@ public final class DebeziumDecoder {
         while i < n {
             let c = raw[i]
             guard c >= 48 && c <= 57 else { return nil }
+            let digit = Int64(c &- 48)
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(c &- 48))
+            let (a, o2) = negative ? m.subtractingReportingOverflow(digit) : m.addingReportingOverflow(digit)
             if o1 || o2 { return nil }
             v = a
             i += 1
         }
-        return negative ? -v : v
+        return v
     }
 }
 

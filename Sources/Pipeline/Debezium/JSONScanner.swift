@@ -165,6 +165,11 @@ struct JSONScanner {
         UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
+    /// The raw bytes of `range` as text (cold path: names in error messages).
+    func text(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
+    }
+
     func string(_ range: Range<Int>, escaped: Bool) -> String? {
         let bytes = UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
         if !escaped { return String(decoding: bytes, as: UTF8.self) }

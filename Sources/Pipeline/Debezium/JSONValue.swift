@@ -64,8 +64,12 @@ public indirect enum JSONValue: Sendable, Hashable {
         bytes.withUnsafeBytes { parse($0) }
     }
 
+    /// Deepest nesting `parse` accepts; deeper documents are invalid. Kafka Connect schemas and
+    /// Debezium values nest about 6 levels; the bound keeps the recursion's stack use small on any thread.
+    public static let maxDepth = 64
+
     static func parseValue(_ s: inout JSONScanner, depth: Int) -> JSONValue? {
-        guard depth < 256, let c = s.peek() else { return nil }
+        guard depth < maxDepth, let c = s.peek() else { return nil }
         switch c {
         case UInt8(ascii: "{"):
             var members: [(key: String, value: JSONValue)] = []

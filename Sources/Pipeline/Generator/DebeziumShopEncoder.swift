@@ -227,7 +227,7 @@ final class DebeziumShopEncoder {
         }
     }
 
-    /// Verbatim from Debezium 3.6.3's PostgreSQL connector (see shared/samples/debezium).
+    /// Verbatim from Debezium 3.6.3's PostgreSQL connector (see Tests/Fixtures/debezium).
     static let sourceSchema =
         #"{"type":"struct","fields":[{"type":"string","optional":false,"field":"version"},{"type":"string","optional":false,"field":"connector"},"#
         + #"{"type":"string","optional":false,"field":"name"},{"type":"int64","optional":false,"field":"ts_ms"},"#

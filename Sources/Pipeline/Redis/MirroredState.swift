@@ -123,7 +123,8 @@ public struct MirroredState: Sendable, Hashable {
         var out = ""
         func line(_ s: String = "") { out += s; out += "\n" }
         guard !isEmpty else {
-            return "nothing mirrored under \(prefix) (no \(prefix):meta): is cdctop running with --redis and the same --prefix?\n"
+            return "nothing mirrored under \(prefix) (no \(prefix):meta): is cdctop running with --redis and the same --prefix?"
+                + " (cdctop demo mirrors under cdctop:demo: --pipeline demo)\n"
         }
         let state = meta["state"] ?? "?"
         var head = "mirror \(prefix): \(state)"
@@ -150,6 +151,18 @@ public struct MirroredState: Sendable, Hashable {
                 line("  last commit     \(MirroredState.utc(last)) (\(MirroredState.age(nowMs - last)) ago)")
             }
             line("  counters        messages \(kpi["messages"] ?? "?") · malformed \(kpi["malformed"] ?? "?") · dropped \(kpi["dropped"] ?? "?") · late corrections \(kpi["late_corrections"] ?? "?")")
+            line("                  refused \(kpi["refused"] ?? "?") · duplicates \(kpi["duplicates"] ?? "?") · unmatched \(kpi["unmatched"] ?? "?") · ignored \(kpi["ignored"] ?? "?") · tombstones \(kpi["tombstones"] ?? "?")")
+            if let unmatched = kpi["unmatched"].flatMap({ Int64($0) }), unmatched > 0 {
+                line("                  unmatched > 0: started after the snapshot? changes to rows cdctop never saw")
+            }
+            let byTable = malformedByTable
+            if byTable.contains(where: { $0.count > 0 }) {
+                line("  malformed by table  " + byTable.filter { $0.count > 0 }.map { "\($0.table) \($0.count)" }.joined(separator: " · "))
+                if let reason = kpi["last_malformed_reason"] {
+                    line("  last malformed  \(kpi["last_malformed_position"] ?? "?")  \(reason)")
+                }
+            }
+            line("  state           \(stateText(nowMs: nowMs))")
         }
         line()
         line("top categories (\(min(topCategories, categories.count)) of \(categories.count))")
@@ -174,6 +187,27 @@ public struct MirroredState: Sendable, Hashable {
             for p in problems { line("  \(p)") }
         }
         return out
+    }
+
+    /// `malformed:<table>` fields of the kpi hash, by table name.
+    public var malformedByTable: [(table: String, count: Int64)] {
+        kpi.compactMap { k, v in
+            k.hasPrefix("malformed:") ? (String(k.dropFirst("malformed:".count)), Int64(v) ?? 0) : nil
+        }.sorted { $0.table < $1.table }
+    }
+
+    /// The durable state's fields as one line: `none (in memory only)`, `<dir> · checkpoint 3s ago (12)`, `… · error: …`.
+    func stateText(nowMs: Int64) -> String {
+        guard let dir = kpi["state_dir"] else { return "none (in memory only)" }
+        var text = dir
+        if let last = kpi["state_last_checkpoint_ms"].flatMap({ Int64($0) }), last > 0 {
+            text += " · checkpoint \(MirroredState.age(nowMs - last)) ago (\(kpi["state_checkpoints"] ?? "?") so far)"
+        } else {
+            text += " · no checkpoint yet"
+        }
+        if let restored = kpi["state_restored"] { text += " · \(restored)" }
+        if let error = kpi["state_error"] { text += " · error: \(error)" }
+        return text
     }
 
     /// For scripts: `{"prefix":…,"meta":{…},"kpi":{…},"categories":[{"name":…,"revenue":"…"}],

@@ -15,7 +15,7 @@ public final class RedisMirror: Sendable {
     private let worker: MirrorWorker
 
     public init(url: RedisURL, prefix: String, pipelineName: String, profileName: String,
-                windowTTLSeconds: Int = 86400, version: String = "0.1.0",
+                windowTTLSeconds: Int = 86400, version: String = CDCTopVersion.current,
                 maxWritesPerSecond: Double = 10, firstRetryDelaySeconds: Double = 0.25,
                 maxRetryDelaySeconds: Double = 8) {
         self.url = url

@@ -7,7 +7,7 @@ import Metrics
 /// | key | type | content |
 /// |---|---|---|
 /// | `P:meta` | hash | `state` (on/paused), `paused_at_ms`, `version`, `layout`, `pipeline`, `profile`, `started_at_ms`, `updated_at_ms`, `window_ttl_s` |
-/// | `P:kpi` | hash | totals, current window, rates, lag, last commit time, `updated_at_ms` (see `RedisSnapshotWriter.kpiFields`) |
+/// | `P:kpi` | hash | totals, current window, rates, lag, last commit time, every counter (`malformed`, `malformed:<table>`, `dropped`, `late_corrections`, `duplicates`, `unmatched`, `ignored`, `refused`, `last_malformed_*`), the durable state (`state_*`), `updated_at_ms` (see `RedisSnapshotWriter.kpiFields`) |
 /// | `P:window:<window_start_ms>` | hash | `tx_count`, `revenue`, `final` (0/1), one `cat:<category>` per category; TTL 24 h by default |
 /// | `P:windows` | sorted set | index of window hashes: member and score are `window_start_ms` |
 /// | `P:categories` | sorted set | category → total revenue as score (a double, for top-N ranking) |
@@ -178,6 +178,9 @@ final class RedisSnapshotWriter {
     }
 
     /// The `P:kpi` hash, as field/value pairs.
+    /// `P:kpi` field prefix of one table's malformed count: `malformed:<table>`.
+    static let kpiMalformedPrefix = "malformed:"
+
     static func kpiFields(_ s: KPISnapshot, updatedAtMs: Int64, into f: inout [String]) {
         func put(_ k: String, _ v: String) { f.append(k); f.append(v) }
         put("total_tx_count", String(s.result.totals.txCount))
@@ -202,6 +205,23 @@ final class RedisSnapshotWriter {
         put("tombstones", String(s.tombstones))
         put("parked_line_items", String(s.parkedLineItems))
         put("parked_revenue", s.parkedRevenue.formatted())
+        put("duplicates", String(s.duplicates))
+        put("unmatched", String(s.unmatched))
+        put("ignored", String(s.ignored))
+        put("refused", String(s.refused))
+        put("heartbeats", String(s.heartbeats))
+        // Per table: `malformed:<table>` for every table seen (0 included, so a reader sees the tables).
+        for t in s.tables { put(kpiMalformedPrefix + t.table, String(t.malformed)) }
+        if let m = s.recentMalformed.last {
+            put("last_malformed_position", m.position.description)
+            put("last_malformed_reason", m.reason)
+        }
+        // The durable state; absent fields mean none (no directory, no error, nothing restored).
+        if let dir = s.state.directory { put("state_dir", dir) }
+        put("state_last_checkpoint_ms", String(s.state.lastCheckpointMs))
+        put("state_checkpoints", String(s.state.checkpoints))
+        if let error = s.state.lastError { put("state_error", error) }
+        if let restored = s.state.restored { put("state_restored", restored) }
         put("sequence", String(s.sequence))
         put("snapshot_at_ms", String(s.takenAtMs))
         put("updated_at_ms", String(updatedAtMs))

@@ -22,6 +22,8 @@ public struct WarehouseError: Error, Sendable, CustomStringConvertible {
         case connectionLost
         /// A result had an unexpected shape (wrong column count, unparsable number).
         case badResult
+        /// cdctop refused the write: it would replace windows it must not (`warehouse seed` on real data).
+        case wouldOverwrite
     }
 
     public var kind: Kind

@@ -10,6 +10,8 @@ import Metrics
 ///   tx_count     bigint        net transactions (creates − deletes) committed in the window
 ///   revenue      numeric       net revenue, exact (no scale limit: cdctop money is exact)
 ///   updated_at   timestamptz   last write; a late correction rewrites the row
+///   synthetic    boolean       true when `warehouse seed` or `cdctop demo` wrote the row (not real data);
+///                              added by `warehouse init`/`seed` to older warehouses (ADD COLUMN IF NOT EXISTS)
 ///   PRIMARY KEY (pipeline, window_start)
 ///
 /// cdctop.kpi_category_window   net line-item revenue per category of a window
@@ -44,7 +46,10 @@ public enum WarehouseSchema {
             FOREIGN KEY (pipeline, window_start) REFERENCES cdctop.kpi_window (pipeline, window_start) ON DELETE CASCADE
         )
         """,
+        // Upgrade of warehouses created before the marker existed: their rows count as real.
+        "ALTER TABLE cdctop.kpi_window ADD COLUMN IF NOT EXISTS synthetic boolean NOT NULL DEFAULT false",
         "COMMENT ON TABLE cdctop.kpi_window IS 'cdctop: KPIs of each closed event-time window, rewritten by late corrections'",
+        "COMMENT ON COLUMN cdctop.kpi_window.synthetic IS 'cdctop: written by warehouse seed or cdctop demo, not real data'",
         "COMMENT ON TABLE cdctop.kpi_category_window IS 'cdctop: net line-item revenue per category of each window'",
     ]
 
@@ -53,6 +58,16 @@ public enum WarehouseSchema {
         try connection.transaction { () throws(WarehouseError) in
             for sql in statements { try connection.execute(sql) }
         }
+    }
+
+    /// True when `cdctop.kpi_window` has the `synthetic` marker column (warehouses initialised by an older
+    /// cdctop do not until `warehouse init` or `warehouse seed` upgrades them).
+    public static func hasSyntheticMarker(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
+        let rows = try connection.execute("""
+            SELECT count(*) FROM information_schema.columns
+            WHERE table_schema = 'cdctop' AND table_name = 'kpi_window' AND column_name = 'synthetic'
+            """)
+        return rows.rows.first?.first ?? nil == "1"
     }
 
     /// True when both tables exist (and the role can see them).
@@ -72,6 +87,15 @@ public enum WarehouseSchema {
         SET window_ms = excluded.window_ms, tx_count = excluded.tx_count, revenue = excluded.revenue,
             updated_at = excluded.updated_at
         """
+    /// The same upsert, also setting the marker: a real window that replaces a seeded one becomes real.
+    static let upsertMarkedWindowsSQL = """
+        INSERT INTO cdctop.kpi_window (pipeline, window_start, window_ms, tx_count, revenue, updated_at, synthetic)
+        SELECT $1, timestamptz 'epoch' + w.start_ms * interval '1 millisecond', $2, w.tx_count, w.revenue, now(), $6
+        FROM unnest($3::bigint[], $4::bigint[], $5::numeric[]) AS w(start_ms, tx_count, revenue)
+        ON CONFLICT (pipeline, window_start) DO UPDATE
+        SET window_ms = excluded.window_ms, tx_count = excluded.tx_count, revenue = excluded.revenue,
+            updated_at = excluded.updated_at, synthetic = excluded.synthetic
+        """
     static let deleteCategoriesSQL = """
         DELETE FROM cdctop.kpi_category_window
         WHERE pipeline = $1
@@ -85,8 +109,9 @@ public enum WarehouseSchema {
 
     /// Upserts `windows` and replaces their category rows, in one transaction: three statements per batch.
     /// Rewriting the same window again gives the same rows, so a retry after a lost COMMIT reply never
-    /// duplicates anything.
-    public static func write(_ windows: [WindowResult], pipeline: String, windowMs: Int64,
+    /// duplicates anything. `synthetic` sets the marker column (seed and demo: true; real windows: false);
+    /// nil leaves it out, for warehouses without the column (see `hasSyntheticMarker`).
+    public static func write(_ windows: [WindowResult], pipeline: String, windowMs: Int64, synthetic: Bool? = nil,
                              on connection: PostgresConnection) throws(WarehouseError) {
         guard !windows.isEmpty else { return }
         let starts = PostgresArrayLiteral.integers(windows.lazy.map(\.windowStartMs))
@@ -103,7 +128,12 @@ public enum WarehouseSchema {
             }
         }
         try connection.transaction { () throws(WarehouseError) in
-            try connection.execute(upsertWindowsSQL, [pipeline, String(windowMs), starts, counts, revenues])
+            if let synthetic {
+                try connection.execute(upsertMarkedWindowsSQL, [pipeline, String(windowMs), starts, counts, revenues,
+                                                                synthetic ? "true" : "false"])
+            } else {
+                try connection.execute(upsertWindowsSQL, [pipeline, String(windowMs), starts, counts, revenues])
+            }
             try connection.execute(deleteCategoriesSQL, [pipeline, starts])
             if !categoryStarts.isEmpty {
                 try connection.execute(insertCategoriesSQL, [
@@ -175,17 +205,20 @@ public struct WarehousePipelineSummary: Sendable, Hashable {
     public var lastUpdated: String
     public var txCount: Int64
     public var revenue: Money
+    /// Windows written by `warehouse seed` or `cdctop demo` (0 on warehouses without the marker).
+    public var syntheticWindows: Int64 = 0
 }
 
 extension WarehouseSchema {
     public static func summaries(on connection: PostgresConnection) throws(WarehouseError) -> [WarehousePipelineSummary] {
+        let synthetic = try hasSyntheticMarker(connection) ? "count(*) FILTER (WHERE w.synthetic)" : "0"
         let sql = """
             SELECT w.pipeline, count(*),
                    (SELECT count(*) FROM cdctop.kpi_category_window c WHERE c.pipeline = w.pipeline),
                    to_char(min(w.window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
                    to_char(max(w.window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
                    to_char(max(w.updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
-                   sum(w.tx_count)::bigint, sum(w.revenue)::text
+                   sum(w.tx_count)::bigint, sum(w.revenue)::text, \(synthetic)
             FROM cdctop.kpi_window w GROUP BY w.pipeline ORDER BY w.pipeline
             """
         var out: [WarehousePipelineSummary] = []
@@ -193,7 +226,8 @@ extension WarehouseSchema {
             out.append(WarehousePipelineSummary(
                 pipeline: row[0] ?? "", windows: try integer(row[1], sql: sql), categoryRows: try integer(row[2], sql: sql),
                 firstWindowStart: row[3] ?? "", lastWindowStart: row[4] ?? "", lastUpdated: row[5] ?? "",
-                txCount: try integer(row[6], sql: sql), revenue: try money(row[7], sql: sql)))
+                txCount: try integer(row[6], sql: sql), revenue: try money(row[7], sql: sql),
+                syntheticWindows: try integer(row[8], sql: sql)))
         }
         return out
     }

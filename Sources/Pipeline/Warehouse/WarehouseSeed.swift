@@ -59,17 +59,51 @@ public enum WarehouseSeed {
         return windows
     }
 
-    /// Writes the demo history; returns the number of windows written.
+    /// The pipeline `warehouse seed` writes to unless told otherwise: never a real pipeline's name.
+    public static let defaultPipeline = "demo"
+
+    /// Windows of `pipeline` not written by seed or demo: real data that seeding would overwrite.
+    public struct RealWindows: Sendable, Hashable {
+        public var count: Int64
+        public var first: String
+        public var last: String
+    }
+
+    /// The real (non-synthetic) windows `pipeline` holds; needs the marker column (`initialize` adds it).
+    public static func realWindows(pipeline: String, on connection: PostgresConnection) throws(WarehouseError) -> RealWindows {
+        let sql = """
+            SELECT count(*), to_char(min(window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+                   to_char(max(window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
+            FROM cdctop.kpi_window WHERE pipeline = $1 AND NOT synthetic
+            """
+        let row = try connection.execute(sql, [pipeline]).rows.first ?? []
+        return RealWindows(count: try WarehouseSchema.integer(row.first ?? nil, sql: sql),
+                           first: row.count > 1 ? row[1] ?? "" : "", last: row.count > 2 ? row[2] ?? "" : "")
+    }
+
+    /// Writes the demo history, marked synthetic; returns the number of windows written. Refuses
+    /// (`.wouldOverwrite`, nothing written) when `pipeline` already holds real windows, unless `force`.
+    /// Creates or upgrades the schema first.
     @discardableResult
     public static func seed(pipeline: String, days: Int, on connection: PostgresConnection,
-                            nowMs: Int64? = nil) throws(WarehouseError) -> Int {
+                            nowMs: Int64? = nil, force: Bool = false) throws(WarehouseError) -> Int {
+        try WarehouseSchema.initialize(connection)
+        let real = try realWindows(pipeline: pipeline, on: connection)
+        if real.count > 0 && !force {
+            throw WarehouseError(
+                kind: .wouldOverwrite,
+                message: "pipeline '\(pipeline)' on \(connection.endpoint) already holds \(real.count) real window(s) "
+                    + "(\(real.first) … \(real.last) UTC) that cdctop wrote from Kafka; seeding would overwrite them with demo data",
+                advice: "seed a separate pipeline (the default is '\(defaultPipeline)': leave out --pipeline, or pass "
+                    + "--pipeline NAME), or add --force if you really mean to replace real windows")
+        }
         let now = nowMs ?? WallClock.nowMs()
         let todayStart = now - now % dayMs
         let all = windows(days: days, endingBeforeDayStartMs: todayStart)
         var index = 0
         while index < all.count {
             let batch = Array(all[index..<min(index + 24 * 30, all.count)])
-            try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: hourMs, on: connection)
+            try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: hourMs, synthetic: true, on: connection)
             index += batch.count
         }
         return all.count

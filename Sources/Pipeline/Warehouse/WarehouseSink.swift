@@ -11,6 +11,8 @@ import Synchronization
 /// engine still holds the window, and upserts on (pipeline, window_start) mean nothing is duplicated.
 public final class WarehouseSink: Sendable {
     public let pipeline: String
+    /// Rows are marked `synthetic` (cdctop demo's generated traffic), so `warehouse seed` may replace them.
+    public let synthetic: Bool
     public let maxBacklogWindows: Int
     /// Windows per transaction.
     public let batchSize: Int
@@ -31,11 +33,14 @@ public final class WarehouseSink: Sendable {
         var deferredWindows = 0
         var status = ServiceStatus(.connecting, "warehouse: not started")
         var lastError: WarehouseError?
+        /// The warehouse has the `synthetic` column (older ones do not until `warehouse init` upgrades them).
+        var hasMarker = false
     }
 
-    public init(url: String, pipeline: String, maxBacklogWindows: Int = 10_000, batchSize: Int = 500) {
+    public init(url: String, pipeline: String, synthetic: Bool = false, maxBacklogWindows: Int = 10_000, batchSize: Int = 500) {
         self.url = url
         self.pipeline = pipeline
+        self.synthetic = synthetic
         self.maxBacklogWindows = max(1, maxBacklogWindows)
         self.batchSize = max(1, batchSize)
         self.worker = WarehouseWorkerThread(name: "cdctop-warehouse-sink")
@@ -177,12 +182,15 @@ public final class WarehouseSink: Sendable {
             throw WarehouseError(kind: .missingSchema, message: "tables cdctop.kpi_window / kpi_category_window not found on \(connection.endpoint)",
                                  advice: "run `cdctop warehouse init --warehouse URL` to create the cdctop schema")
         }
+        let hasMarker = try WarehouseSchema.hasSyntheticMarker(connection)
+        state.withLock { $0.hasMarker = hasMarker }
         return connection
     }
 
     private func write(_ batch: [WindowResult], on connection: PostgresConnection) throws(WarehouseError) {
-        let windowMs = state.withLock { $0.windowMs }
-        try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: windowMs, on: connection)
+        let (windowMs, hasMarker) = state.withLock { ($0.windowMs, $0.hasMarker) }
+        // Real windows clear the marker, so one that replaces a seeded row counts as real from then on.
+        try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: windowMs, synthetic: hasMarker ? synthetic : nil, on: connection)
         acknowledge(batch)
     }
 }

@@ -1,0 +1,87 @@
+// The fuzz harness: shared by the libFuzzer target (Fuzz/FuzzEngine.swift, built by scripts/fuzz,
+// which compiles this file into it) and the regression tests (FuzzRegressionTests replays every
+// input under Fuzz/regressions through it). Input format and invariants: Fuzz/README.md.
+import Metrics
+import Pipeline
+
+enum FuzzHarness {
+    static let prefixes = ["shop", "shopnos", "shopstr", "shopdbl"]
+    static let tables = ["transaction", "transactiondetail", "product", "customer"]
+    static let topics: [String] = prefixes.flatMap { p in tables.map { "\(p).public.\($0)" } }
+        + ["__debezium-heartbeat.shop", "shop.routed", "shop.public.unknown"]
+
+    /// Commit time used when a record carries none (unwrapped records without `__source_ts_ms`).
+    static let kafkaTimestampMs: Int64 = 1_795_347_195_000
+
+    /// Sum of the counters of which exactly one moves per message.
+    static func outcomeCount(_ core: EngineCore) -> Int64 {
+        core.aggregator.applied + core.aggregator.duplicates + core.tombstones + core.malformed + core.ignored + core.heartbeats
+    }
+
+    /// `… (at byte N)` → N.
+    static func bytePosition(_ reason: String) -> Int? {
+        guard reason.hasSuffix(")"), let r = reason.range(of: "(at byte ", options: .backwards) else { return nil }
+        return Int(reason[r.upperBound..<reason.index(before: reason.endIndex)])
+    }
+
+    /// Runs one input; returns the invariants it broke (empty when none). A trap is a crash.
+    static func run(_ input: UnsafeRawBufferPointer) -> [String] {
+        var violations: [String] = []
+        func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+            if !condition { violations.append(message()) }
+        }
+        guard input.count > 0 else { return [] }
+        let profile: KPIProfile = input[0] & 1 == 0 ? .samples : .shop
+        let core = EngineCore(profile: profile)
+        core.captureRecentChanges = true
+        var nextOffset: [Int64] = [0, 0]
+        var position = 1
+        while position < input.count {
+            var end = position
+            while end < input.count && input[end] != UInt8(ascii: "\n") { end += 1 }
+            defer { position = end + 1 }
+            guard end > position else { continue }
+            let header = input[position]
+            let topic = topics[Int(header & 0x1F) % topics.count]
+            let partition: Int32 = header & 0x40 != 0 ? 1 : 0
+            let p = Int(partition)
+            let offset = header & 0x20 != 0 ? max(0, nextOffset[p] - 1) : nextOffset[p]
+            nextOffset[p] = offset + 1
+            let value: UnsafeRawBufferPointer? = header & 0x80 != 0 ? nil : UnsafeRawBufferPointer(rebasing: input[(position + 1)..<end])
+
+            let before = outcomeCount(core)
+            let refusedBefore = core.aggregator.refused
+            let malformedBefore = core.malformed
+            let slot = core.decoder.slot(forTopic: topic)
+            core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: value, value: value)
+
+            let moved = outcomeCount(core) - before
+            let refused = core.aggregator.refused - refusedBefore
+            check(moved == 1 || (moved == 0 && refused == 1),
+                  "one message moved the outcome counters by \(moved) (refused \(refused)) on \(topic)")
+            if core.malformed > malformedBefore {
+                let reason = core.recentMalformed.last?.reason ?? ""
+                let at = bytePosition(reason)
+                check(at != nil, "malformed reason without a byte position: \(reason)")
+                check(at! >= 0 && at! <= (value?.count ?? 0), "byte position \(at!) outside a \(value?.count ?? 0)-byte value: \(reason)")
+            }
+            // Long inputs are many messages; the descriptions are decoded for a few (the dashboard's drill-down).
+            if let value, value.count < 4096 {
+                _ = ChangeDescription.decode(value: Array(value), defaultDecimalScale: 2)
+            }
+        }
+        let snapshot = core.snapshot(sequence: 1, takenAtMs: kafkaTimestampMs)
+        check(snapshot.tables.reduce(0) { $0 + $1.malformed } == core.malformed,
+              "per-table malformed \(snapshot.tables.map(\.malformed)) do not add up to \(core.malformed)")
+        for t in snapshot.tables where t.lastCommitTimeMs != 0 {
+            check(DebeziumDecoder.validCommitTimeMs.contains(t.lastCommitTimeMs), "table \(t.table) kept commit time \(t.lastCommitTimeMs)")
+        }
+        check(snapshot.maxCommitTimeMs == 0 || DebeziumDecoder.validCommitTimeMs.contains(snapshot.maxCommitTimeMs),
+              "max commit time \(snapshot.maxCommitTimeMs)")
+        _ = snapshot.result.json()
+        for changes in snapshot.recentChanges.values {
+            for change in changes { if let v = change.value { _ = ChangeDescription.decode(value: v) } }
+        }
+        return violations
+    }
+}

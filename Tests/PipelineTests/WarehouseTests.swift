@@ -51,6 +51,36 @@ struct WarehouseTests {
         #expect(sink.status.detail.contains("backlog 0"))
     }
 
+    @Test("one writer per pipeline: a second sink waits, says who writes, and takes over when the first stops")
+    func oneWriterPerPipeline() throws {
+        let db = try TestDatabase()
+        defer { db.drop() }
+        try WarehouseSchema.initialize(try db.connect())
+        let base: Int64 = 1_700_000_010_000 - 1_700_000_010_000 % 30_000
+        let complete = [WindowResult(windowStartMs: base, txCount: 5, revenue: Money(cents: 50_000))]
+        let partial = [WindowResult(windowStartMs: base, txCount: 2, revenue: Money(cents: 20_000))]
+        let first = WarehouseSink(url: db.url, pipeline: "shared")
+        first.start()
+        first.offer(snapshot(complete, final: [base]))
+        try waitUntil("the first sink wrote") { first.windowsWritten >= 1 && first.backlog == 0 }
+
+        // A second viewer of the same pipeline, behind the first: its partial window must not land.
+        let second = WarehouseSink(url: db.url, pipeline: "shared")
+        second.start()
+        defer { second.stop() }
+        second.offer(snapshot(partial, final: [base]))
+        try waitUntil("the second sink reports the other writer") {
+            second.status.state == .error && second.status.detail.contains("another cdctop")
+        }
+        #expect(second.windowsWritten == 0)
+        #expect(try WarehouseSchema.readWindows(pipeline: "shared", on: db.connect()) == complete)
+
+        // The first one stops (its session ends): the second takes over and writes what it holds.
+        first.stop()
+        try waitUntil("the second sink took over", seconds: 40) { second.windowsWritten >= 1 }
+        #expect(try WarehouseSchema.readWindows(pipeline: "shared", on: db.connect()) == partial)
+    }
+
     @Test("a full backlog coalesces rewrites, defers the rest, and catches up without a new snapshot")
     func boundedBacklogLosesNothing() throws {
         let db = try TestDatabase()

@@ -16,6 +16,8 @@ public struct WarehouseError: Error, Sendable, CustomStringConvertible {
         case missingSchema
         /// The role lacks a privilege (SQLSTATE 42501).
         case permission
+        /// Another cdctop already writes this pipeline (it holds the pipeline's advisory lock).
+        case busy
         /// Any other statement error (syntax in a configured query, constraint…).
         case query
         /// The connection broke during a statement.

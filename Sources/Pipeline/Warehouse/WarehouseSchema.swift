@@ -146,6 +146,23 @@ public enum WarehouseSchema {
         }
     }
 
+    /// Takes the pipeline's writer lock (a session-level advisory lock) on `connection`. Returns nil when
+    /// taken, or a description of the session that holds it ("PostgreSQL backend pid 123, cdctop warehouse sink, from local").
+    public static func lockPipeline(_ pipeline: String, on connection: PostgresConnection) throws(WarehouseError) -> String? {
+        let key = "cdctop.kpi_window:\(pipeline)"
+        let taken = try connection.execute("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key])
+        if taken.rows.first?.first ?? nil == "t" { return nil }
+        let holderSQL = """
+            SELECT a.pid, a.application_name, coalesce(host(a.client_addr), 'local')
+            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted
+              AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)
+            LIMIT 1
+            """
+        guard let row = (try? connection.execute(holderSQL, [key]))?.rows.first else { return "another session" }
+        return "PostgreSQL backend pid \(row[0] ?? "?"), \(row[1] ?? "?"), from \(row[2] ?? "?")"
+    }
+
     // MARK: - Reading windows back (tests, `cdctop warehouse status`)
 
     /// The stored windows of a pipeline, oldest first, as the engine's values.

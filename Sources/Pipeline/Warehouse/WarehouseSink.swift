@@ -184,6 +184,12 @@ public final class WarehouseSink: Sendable {
         }
         let hasMarker = try WarehouseSchema.hasSyntheticMarker(connection)
         state.withLock { $0.hasMarker = hasMarker }
+        // One writer per pipeline: two viewers at different positions would overwrite each other's windows.
+        // The session lock goes with the connection, so a crashed writer frees it at once.
+        if let holder = try WarehouseSchema.lockPipeline(pipeline, on: connection) {
+            throw WarehouseError(kind: .busy, message: "another cdctop (\(holder)) is writing pipeline '\(pipeline)' on \(connection.endpoint)",
+                                 advice: "give this run its own --pipeline NAME, or leave out --warehouse; this one takes over when the other stops")
+        }
         return connection
     }
 

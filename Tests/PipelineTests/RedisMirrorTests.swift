@@ -109,6 +109,35 @@ import Glibc
         #expect(after.json().contains("\"window_start_ms\":1700000000000,\"tx_count\":3,\"revenue\":\"10.00\""))
     }
 
+    @Test("one mirror per prefix: a second one says who writes, writes nothing, and takes over when the first stops")
+    func oneMirrorPerPrefix() async throws {
+        let url = try sharedRedis()
+        let prefix = uniquePrefix()
+        defer { _ = try? RedisMirror.clear(url: url, prefix: prefix) }
+        let first = RedisMirror(url: url, prefix: prefix, pipelineName: "test", profileName: "shop")
+        first.start()
+        var complete = Self.sampleSnapshot()
+        complete.result.totals.txCount = 700
+        first.offer(complete)
+        try await waitUntil("the first mirror wrote") { first.writes >= 1 }
+
+        let second = RedisMirror(url: url, prefix: prefix, pipelineName: "test", profileName: "shop")
+        second.start()
+        defer { second.stop() }
+        var behind = Self.sampleSnapshot()
+        behind.result.totals.txCount = 3
+        second.offer(behind)
+        try await waitUntil("the second mirror names the writer") {
+            second.status.state == .error && second.status.detail.contains("another cdctop")
+        }
+        #expect(second.writes == 0)
+        #expect(try RedisMirror.readBack(url: url, prefix: prefix).totals.txCount == 700)
+
+        first.stop() // gives the writer key up
+        try await waitUntil("the second mirror took over", timeout: 40) { second.writes >= 1 }
+        #expect(try RedisMirror.readBack(url: url, prefix: prefix).totals.txCount == 3)
+    }
+
     @Test func subscriberSeesOnlyTheChangedWindows() async throws {
         let url = try sharedRedis()
         let prefix = uniquePrefix()

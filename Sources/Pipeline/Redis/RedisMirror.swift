@@ -177,6 +177,7 @@ final class MirrorWorker: Sendable {
 
             switch action {
             case .exit:
+                writer?.releaseWriter(token: writerToken)
                 writer = nil
                 mailbox.locked { m in m.finished = true; m.condition.broadcast() }
                 return
@@ -184,6 +185,7 @@ final class MirrorWorker: Sendable {
                 do {
                     let connection = try RedisConnection(url: url)
                     let w = RedisSnapshotWriter(connection: connection, keys: keys, identity: identity)
+                    try claim(w)
                     let paused = mailbox.locked { $0.paused }
                     try w.writeMeta(paused: paused, nowMs: WallClock.nowMs())
                     writer = w
@@ -207,6 +209,7 @@ final class MirrorWorker: Sendable {
                 let started = WallClock.monotonicSeconds()
                 do {
                     if full { writer!.forgetWritten() }
+                    try claim(writer!)
                     try writer!.write(snapshot, nowMs: WallClock.nowMs())
                     let done = WallClock.monotonicSeconds()
                     writtenVersion = version
@@ -219,6 +222,17 @@ final class MirrorWorker: Sendable {
                     failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
                 }
             }
+        }
+    }
+
+    /// One mirror per prefix: `host:pid:tag` of this mirror, renewed with every write.
+    let writerToken = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0 ... .max))"
+    static let writerTTLMs = 10_000
+
+    /// Throws when another mirror holds the prefix (it retries, and takes over once the other stops).
+    func claim(_ writer: RedisSnapshotWriter) throws {
+        if let holder = try writer.claimWriter(token: writerToken, ttlMs: MirrorWorker.writerTTLMs) {
+            throw RedisError(.server, "another cdctop (\(holder)) mirrors \(keys.prefix): give this one its own --redis-prefix or --pipeline")
         }
     }
 

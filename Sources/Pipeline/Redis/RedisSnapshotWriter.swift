@@ -14,6 +14,7 @@ import Metrics
 /// | `P:category_revenue` | hash | category → exact total revenue (decimal text) |
 /// | `P:lag` | hash | `<topic>:<partition>` → consumer lag in messages |
 /// | `P:updates` | pub/sub channel | one JSON message after each write |
+/// | `P:writer` | string | `host:pid` of the one mirror writing this prefix (expires 10 s after its last write) |
 ///
 /// Money is always exact decimal text (`Money.formatted()`); times are ms since the epoch.
 public struct RedisKeys: Sendable, Hashable {
@@ -32,6 +33,7 @@ public struct RedisKeys: Sendable, Hashable {
     public var categoryRevenue: String { prefix + ":category_revenue" }
     public var lag: String { prefix + ":lag" }
     public var updates: String { prefix + ":updates" }
+    public var writer: String { prefix + ":writer" }
     public func window(_ startMs: Int64) -> String { "\(prefix):window:\(startMs)" }
 
     /// Field holding one category's revenue in a window hash.
@@ -67,6 +69,27 @@ final class RedisSnapshotWriter {
 
     init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
         self.connection = connection; self.keys = keys; self.identity = identity
+    }
+
+    /// Claims (or renews) the prefix's writer key `P:writer` for `ttlMs`: one mirror per prefix, so two
+    /// viewers at different positions never overwrite each other. Returns nil when this writer holds it,
+    /// or the holder's token ("host:pid") when another does. Atomic (one Lua script).
+    func claimWriter(token: String, ttlMs: Int) throws -> String? {
+        let script = """
+            if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+            if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+            return redis.call('get', KEYS[1])
+            """
+        let reply = try connection.command("EVAL", script, "1", keys.writer, token, String(ttlMs))
+        if case .integer(1) = reply { return nil }
+        if case .error(let message) = reply { throw RedisError(.server, "claiming \(keys.writer): \(message)") }
+        return reply.text ?? "another cdctop"
+    }
+
+    /// Gives the writer key up if this writer holds it (clean stop), so another mirror takes over at once.
+    func releaseWriter(token: String) {
+        let script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+        _ = try? connection.command("EVAL", script, "1", keys.writer, token)
     }
 
     /// Forget what was written, so the next write rewrites every window.

@@ -81,7 +81,7 @@ public final class Engine: @unchecked Sendable {
             let summary = try store.load(into: core)
             core.journaling = true
             let checkpointer = Checkpointer(store: store)
-            checkpointer.noteRestored(summary.text)
+            checkpointer.noteRestored(summary)
             self.checkpointer = checkpointer
             self.restoreSummary = summary
             starts = summary.partitions.map { ($0.topic, $0.partition, $0.nextOffset) }
@@ -281,7 +281,11 @@ public final class Engine: @unchecked Sendable {
         s.partitions = progress.map { p in
             let slot = core.decoder.slot(forTopic: p.topic)
             let pk = EngineCore.partitionKey(slot: slot, partition: p.partition)
-            return PartitionLag(topic: p.topic, partition: p.partition, committed: p.committed, position: p.position,
+            // Until librdkafka reports a position (after its first fetch), what was applied is the position:
+            // a restored partition is not "behind by everything".
+            let applied = core.aggregator.lastOffset(partitionKey: pk)
+            let position = p.position >= 0 ? p.position : (applied >= 0 ? applied + 1 : -1)
+            return PartitionLag(topic: p.topic, partition: p.partition, committed: p.committed, position: position,
                                 highWatermark: p.highWatermark,
                                 lastCommitTimeMs: core.lastCommitTimeByPartition[pk] ?? 0,
                                 reachedEnd: atEnd.contains(pk))

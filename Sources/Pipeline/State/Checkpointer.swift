@@ -31,7 +31,13 @@ public final class Checkpointer: @unchecked Sendable {
     public var isIdle: Bool { state.withLock { !$0.busy && $0.pending.isEmpty } }
     public var status: StateStatus { state.withLock { $0.status } }
 
-    public func noteRestored(_ text: String) { state.withLock { $0.status.restored = text } }
+    /// Records what the start restored; the restored checkpoint counts as the last one until a new one is written.
+    public func noteRestored(_ summary: RestoreSummary) {
+        state.withLock { p in
+            p.status.restored = summary.text
+            if !summary.isFresh { p.status.lastCheckpointMs = summary.checkpointedAtMs }
+        }
+    }
 
     /// Offsets the file now covers (once per durable checkpoint), for committing to the group.
     public func takeDurableOffsets() -> [PartitionCheckpoint]? {

@@ -270,19 +270,6 @@ struct Measure {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-    }
-
-    static func peakRSSMB() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024
-    }
-
     /// Resident memory now (not the peak), from /proc/self/statm.
     static func currentRSSMB() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -291,7 +278,7 @@ struct Measure {
         return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
     }
 
-    static func start() -> Measure { Measure(wall: Date(), cpu: cpuSeconds(), threadCPU: threadCPUSeconds()) }
+    static func start() -> Measure { Measure(wall: Date(), cpu: ProcessFigures.cpuSeconds(), threadCPU: threadCPUSeconds()) }
     var elapsed: Double { Date().timeIntervalSince(wall) }
 
     struct Figures {
@@ -305,7 +292,7 @@ struct Measure {
     }
 
     func stop(messages: Int, bytes: Int) -> Figures {
-        Figures(messages: messages, bytes: bytes, seconds: elapsed, cpu: Measure.cpuSeconds() - cpu, peakRSSMB: Measure.peakRSSMB(),
+        Figures(messages: messages, bytes: bytes, seconds: elapsed, cpu: ProcessFigures.cpuSeconds() - cpu, peakRSSMB: ProcessFigures.peakRSSMB(),
                 threadCPU: Measure.threadCPUSeconds() - threadCPU)
     }
 }

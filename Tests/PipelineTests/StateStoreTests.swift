@@ -69,7 +69,7 @@ struct StateStoreTests {
         }
         #expect(reference.result == truth, "the uninterrupted run itself equals the generator's ground truth")
 
-        var rng = SplitMix64(seed: 5)
+        var rng = SeededRandom(seed: 5)
         for round in 0 ..< 3 {
             let directory = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -87,7 +87,7 @@ struct StateStoreTests {
                 for p in summary.partitions { resume["\(p.topic)#\(p.partition)"] = p.nextOffset }
                 // Kafka hands out each partition from its resume offset; the global order stays the generator's.
                 index = 0
-                let crashAt = crashes < 4 ? Int(rng.next() % UInt64(messages.count)) : Int.max
+                let crashAt = crashes < 4 ? Int(rng.nextUInt64() % UInt64(messages.count)) : Int.max
                 var sinceCheckpoint = 0
                 while index < messages.count {
                     let m = messages[index]
@@ -95,7 +95,7 @@ struct StateStoreTests {
                     if m.offset < resume["\(m.topic)#\(m.partition)", default: 0] { continue }
                     core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
                     sinceCheckpoint += 1
-                    if sinceCheckpoint >= 500 + Int(rng.next() % 3_000) {
+                    if sinceCheckpoint >= 500 + Int(rng.nextUInt64() % 3_000) {
                         try store.write(Checkpoint.take(from: core, nowMs: Int64(index)))
                         sinceCheckpoint = 0
                     }
@@ -242,17 +242,5 @@ struct StateStoreTests {
         } catch let error as StateError {
             #expect(error.kind == .mismatch && error.message.contains("topics"), "\(error.message)")
         }
-    }
-}
-
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

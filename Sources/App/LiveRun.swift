@@ -26,7 +26,7 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "Redis key prefix (default cdctop:<pipeline>).")
     var redisPrefix: String?
 
-    @Option(help: "Name of this pipeline in Redis keys and warehouse rows (default: the profile's name, e.g. shop).")
+    @Option(help: "Name of this pipeline in Redis keys, warehouse rows and the default --state directory (default: the profile's name, e.g. shop).")
     var pipeline: String?
 
     @Option(help: "PostgreSQL warehouse URL: closed windows are written there and History reads it.")

@@ -131,6 +131,6 @@ struct WatchCommand: ParsableCommand {
         engine.start()
         defer { engine.stop() }
         try runLive(engine: engine, options: live, integrations: integrations, title: "watch \(brokers)", seconds: nil,
-                    connect: connectMonitor)
+                    connect: connectMonitor, joining: "connecting to \(brokers), no partition yet")
     }
 }

@@ -165,7 +165,14 @@ public struct WindowedAggregator: Sendable {
         partIndex = Dictionary(uniqueKeysWithValues: partitionKeys.enumerated().map { ($1, $0) })
         lastPart = -1
         windowsMayBeOrphaned = true
-        if journaling { changes.droppedPartitions.append(key) }
+        if journaling {
+            // What it recorded before the drop must not be written after it.
+            changes.sales.removeAll { $0.partition == key }
+            changes.lineItems.removeAll { $0.partition == key }
+            changes.products.removeAll { $0.partition == key }
+            changes.productWindows.removeAll { $0.partition == key }
+            changes.droppedPartitions.append(key)
+        }
     }
 
     // MARK: applying events

@@ -150,6 +150,44 @@ struct StateStoreTests {
         #expect(core.result.windows.contains { !$0.categoryRevenue.isEmpty })
     }
 
+    @Test("a dropped partition takes its contributions with it, in memory and in the saved state")
+    func droppedPartitionLeavesNoTrace() throws {
+        let (messages, _) = placedWorkload(count: 9_000, seed: 8)
+        let dropped = (topic: "shop.public.transaction", partition: Int32(1))
+        let isDropped = { (m: PlacedMessage) in m.topic == dropped.topic && m.partition == dropped.partition }
+        // Without that partition from the start (the dimension, product rows, is shared and kept).
+        let without = EngineCore(profile: .shop)
+        for m in messages where !isDropped(m) {
+            without.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+        }
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StateStore(directory: directory, identity: identity)
+        let core = EngineCore(profile: .shop)
+        _ = try store.load(into: core)
+        core.journaling = true
+        // Half is saved before the drop; the rest is still in the journal when the partition goes.
+        for (i, m) in messages.enumerated() {
+            core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            if i == messages.count / 2 { try store.write(Checkpoint.take(from: core, nowMs: 1)) }
+        }
+        #expect(core.result.totals != without.result.totals, "the partition holds sales")
+        let key = core.partitionKey(topic: dropped.topic, partition: dropped.partition)
+        core.withAggregator { $0.dropPartition(key) }
+        #expect(core.result.totals == without.result.totals)
+        #expect(core.result.windows == without.result.windows)
+        try store.write(Checkpoint.take(from: core, nowMs: 2))
+        store.close()
+
+        let reopened = try StateStore(directory: directory, identity: identity)
+        defer { reopened.close() }
+        let restored = EngineCore(profile: .shop)
+        let summary = try reopened.load(into: restored)
+        #expect(!summary.partitions.contains { $0.topic == dropped.topic && $0.partition == dropped.partition })
+        #expect(restored.result.totals == without.result.totals)
+        #expect(restored.result.windows == without.result.windows)
+    }
+
     @Test("a torn or truncated state file is named and refused, never used")
     func truncatedFileIsRefused() throws {
         let (messages, _) = placedWorkload(count: 6_000, seed: 3)

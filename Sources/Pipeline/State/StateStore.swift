@@ -48,6 +48,12 @@ public struct PartitionCheckpoint: Sendable, Hashable {
     public var partitionKey: Int64
 }
 
+/// A topic-partition by name, as the state file keys it.
+public struct PartitionName: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+}
+
 /// Everything one checkpoint writes, taken at a batch boundary on the engine thread and written
 /// on the checkpoint thread: the changes since the previous one, every counter, and the offsets
 /// they reflect, in one transaction.
@@ -56,6 +62,8 @@ public struct Checkpoint: Sendable {
     public var aggregator: AggregatorCounters
     public var engine: EngineCore.Counters
     public var partitions: [PartitionCheckpoint]
+    /// Partitions dropped since the previous checkpoint (revoked or moved): their rows go.
+    public var droppedPartitions: [PartitionName] = []
     /// Live keys after these changes, checked against the rows on load (a torn file shows here).
     public var liveSales: Int
     public var liveLineItems: Int
@@ -76,8 +84,13 @@ public struct Checkpoint: Sendable {
             let counts = a.liveKeyCounts
             sales = counts.sales; lineItems = counts.lineItems
         }
+        let dropped = changes.droppedPartitions.map { key in
+            let tp = core.topicPartition(ofKey: key)
+            return PartitionName(topic: tp.topic, partition: tp.partition)
+        }
         return Checkpoint(changes: changes, aggregator: core.withAggregator { $0.counters }, engine: core.counters,
-                          partitions: partitions, liveSales: sales, liveLineItems: lineItems, takenAtMs: nowMs)
+                          partitions: partitions, droppedPartitions: dropped, liveSales: sales, liveLineItems: lineItems,
+                          takenAtMs: nowMs)
     }
 }
 
@@ -402,6 +415,19 @@ public final class StateStore: @unchecked Sendable {
             ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset, last_commit_ms = excluded.last_commit_ms
             """)
         let findPartition = try db.statement("SELECT pid FROM partitions WHERE topic = ?1 AND partition = ?2")
+        for dropped in c.droppedPartitions {
+            // Dropped before this checkpoint: its rows, whatever was written for it earlier, go first.
+            findPartition.bind(1, dropped.topic); findPartition.bind(2, Int64(dropped.partition))
+            var found: Int64?
+            try findPartition.forEachRow { found = $0.int64(0) }
+            partitionIDs["\(dropped.topic)\u{0}\(dropped.partition)"] = nil
+            guard let id = found else { continue }
+            for table in ["sales", "line_items", "products", "product_windows", "windows", "partitions"] {
+                let s = try db.statement("DELETE FROM \(table) WHERE pid = ?1")
+                s.bind(1, id); try s.run()
+            }
+        }
+
         for p in c.partitions {
             upsertPartition.bind(1, p.topic); upsertPartition.bind(2, Int64(p.partition))
             upsertPartition.bind(3, p.nextOffset); upsertPartition.bind(4, p.lastCommitTimeMs)
@@ -420,14 +446,6 @@ public final class StateStore: @unchecked Sendable {
             return pid
         }
         let ch = c.changes
-        for dropped in ch.droppedPartitions {
-            guard let id = pidOfKey[dropped] else { continue }
-            for table in ["sales", "line_items", "products", "product_windows", "windows", "partitions"] {
-                let s = try db.statement("DELETE FROM \(table) WHERE pid = ?1")
-                s.bind(1, id); try s.run()
-            }
-        }
-
         // Last write wins per key: keep only each key's final entry.
         let putSale = try db.statement("INSERT OR REPLACE INTO sales(pid, key, amount) VALUES (?1, ?2, ?3)")
         let deleteSale = try db.statement("DELETE FROM sales WHERE pid = ?1 AND key = ?2")

@@ -54,6 +54,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let core = EngineCore(profile: try profileOptions.load())
+        core.noteWallClock(nowMs: WallClock.nowMs())
         let replay = RecordingReplay(core: core)
         replay.chunkSize = chunkMB << 20
         replay.batches = oneThread ? 1 : 3

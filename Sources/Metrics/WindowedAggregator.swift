@@ -116,6 +116,11 @@ public struct WindowedAggregator: Sendable {
 
     /// Record every change in `changes` for incremental checkpoints.
     public var journaling = false
+    /// Commit times after this (ms) are treated as clock errors: kept in the totals, dropped from the
+    /// windows, and never moving the watermark. The engine sets it from the wall clock (now + 1 day);
+    /// nil (the default, and for deterministic replays of old data) means no limit.
+    public var futureLimitMs: Int64?
+    public static let futureToleranceMs: Int64 = 24 * 3_600_000
     public internal(set) var changes = StateChanges()
 
     public init(profile: KPIProfile) { self.profile = profile }
@@ -201,17 +206,25 @@ public struct WindowedAggregator: Sendable {
         applied += 1
         let t = stats(for: event.table, role: event.role)
         tables[t].opCounts[Int(event.op.rawValue)] += 1
-        if event.commitTimeMs > tables[t].lastCommitTimeMs { tables[t].lastCommitTimeMs = event.commitTimeMs }
-        if event.commitTimeMs > maxCommitTimeMs {
-            maxCommitTimeMs = event.commitTimeMs
-            evictExpiredWindows()
+        // A commit time far in the future must not drag the watermark there (that would evict every
+        // window): such an event counts in the totals and is dropped from the windows.
+        let fromTheFuture = futureLimitMs.map { event.commitTimeMs > $0 } ?? false
+        if !fromTheFuture {
+            if event.commitTimeMs > tables[t].lastCommitTimeMs { tables[t].lastCommitTimeMs = event.commitTimeMs }
+            if event.commitTimeMs > maxCommitTimeMs {
+                maxCommitTimeMs = event.commitTimeMs
+                evictExpiredWindows()
+            }
         }
+        let windowed = !event.isSnapshot && (event.role == .sale || event.role == .lineItem)
+        if windowed && fromTheFuture { dropped += 1 }
+        let inWindows = windowed && !fromTheFuture
 
         switch event.role {
         case .sale:
-            applySale(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p), remembered: rememberedSale)
+            applySale(event, p: p, window: inWindows ? windowFor(event.commitTimeMs, p: p) : nil, remembered: rememberedSale)
         case .lineItem:
-            applyLineItem(event, p: p, window: event.isSnapshot ? nil : windowFor(event.commitTimeMs, p: p), remembered: rememberedItem)
+            applyLineItem(event, p: p, window: inWindows ? windowFor(event.commitTimeMs, p: p) : nil, remembered: rememberedItem)
         case .dimension: applyDimension(event)
         case .other: break
         }

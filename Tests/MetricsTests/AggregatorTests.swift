@@ -255,3 +255,24 @@ struct AggregatorHostileValueTests {
         #expect(a.totals.revenue == Money.maxMagnitude + Money(cents: 1))
     }
 }
+
+@Suite("Commit times from the future")
+struct FutureCommitTimeTests {
+    let t0: Int64 = 1_700_000_020_000
+
+    @Test("a commit time beyond the clock limit counts in the totals, is dropped from the windows, and keeps the watermark")
+    func farFutureEventDoesNotEvictTheWindows() {
+        var a = WindowedAggregator(profile: Shop.profile)
+        a.futureLimitMs = t0 + WindowedAggregator.futureToleranceMs
+        a.apply(Shop.sale(.create, id: 1, after: 5997, at: t0))
+        let windowsBefore = a.windowResults
+        let watermark = a.watermarkMs
+        a.apply(Shop.sale(.create, id: 2, after: 100, at: 253_402_300_799_999)) // year 9999: valid, but a clock error
+        #expect(a.dropped == 1 && a.refused == 0)
+        #expect(a.totals.txCount == 2 && a.totals.revenue == Money(cents: 6097))
+        #expect(a.watermarkMs == watermark)
+        #expect(a.windowResults == windowsBefore)
+        a.apply(Shop.sale(.create, id: 3, after: 1, at: t0 + 1)) // later events still land in their window
+        #expect(a.windowResults.first?.txCount == 2)
+    }
+}

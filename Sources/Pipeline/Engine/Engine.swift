@@ -149,8 +149,9 @@ public final class Engine: @unchecked Sendable {
                 failure.withLock { $0 = error }
                 return
             }
-            apply(batch)
             let now = WallClock.nowMs()
+            core.noteWallClock(nowMs: now)
+            apply(batch)
             if let checkpointer {
                 // Only offsets a durable checkpoint covers are committed to the group.
                 if let durable = checkpointer.takeDurableOffsets() {

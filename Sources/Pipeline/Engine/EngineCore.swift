@@ -143,6 +143,12 @@ public final class EngineCore {
         ignored = c.ignored; bytes = c.bytes; lastHeartbeatMs = c.lastHeartbeatMs
     }
 
+    /// Commit times more than a day ahead of `nowMs` are clock errors (see `WindowedAggregator.futureLimitMs`).
+    /// Live runs call this as time passes; replays of recordings call it once.
+    public func noteWallClock(nowMs: Int64) {
+        aggregator.futureLimitMs = nowMs + WindowedAggregator.futureToleranceMs
+    }
+
     /// Record changes for incremental checkpoints (see `WindowedAggregator.takeChanges()`).
     public var journaling: Bool {
         get { aggregator.journaling }

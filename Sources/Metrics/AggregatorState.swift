@@ -151,7 +151,9 @@ extension WindowedAggregator {
     }
 
     public mutating func restoreProductWindow(partition key: Int64, product: RowKey, windowStart: Int64, amount: Money) {
-        parts[partition(key)].products[product, default: ProductSales()].windows[windowStart] = amount
+        let p = partition(key)
+        parts[p].products[product, default: ProductSales()].windows[windowStart] = amount
+        if windowStart < parts[p].products[product]!.oldestWindow { parts[p].products[product]!.oldestWindow = windowStart }
     }
 
     public mutating func restoreWindow(partition key: Int64, windowStart: Int64, txCount: Int64, revenue: Money) {
@@ -171,8 +173,12 @@ extension WindowedAggregator {
             for amount in parts[p].sales.values { revenue += amount }
             parts[p].totalRevenue = revenue
             var categories: [String: Money] = [:]
+            var parkedItems: Int64 = 0
+            var parkedAmount = Money.zero
             for (product, sales) in parts[p].products {
                 guard let category = category(of: product) else {
+                    parkedItems += sales.lineItems
+                    parkedAmount += sales.total
                     // Parked: the window must exist so the category's arrival can move the sales into it.
                     for w in sales.windows.keys where parts[p].windows[w] == nil { parts[p].windows[w] = WindowAccum() }
                     continue
@@ -183,6 +189,8 @@ extension WindowedAggregator {
                 }
             }
             parts[p].totalCategory = categories
+            parts[p].parkedLineItems = parkedItems
+            parts[p].parkedAmount = parkedAmount
             for w in parts[p].windows.keys { starts.insert(w) }
         }
         heldStarts = starts.sorted()

@@ -57,6 +57,8 @@ public struct WindowedAggregator: Sendable {
         public var total: Money = .zero
         public var lineItems: Int64 = 0
         public var windows: [Int64: Money] = [:]
+        /// The oldest key of `windows` (Int64.max when empty): expired sums are dropped in O(1) checks.
+        public var oldestWindow: Int64 = .max
         public init(total: Money = .zero, lineItems: Int64 = 0) { self.total = total; self.lineItems = lineItems }
     }
 
@@ -68,6 +70,10 @@ public struct WindowedAggregator: Sendable {
         var windows: [Int64: WindowAccum] = [:]
         var totalRevenue: Money = .zero
         var totalCategory: [String: Money] = [:]
+        /// Line items (and their net amount) of products whose category is not known yet, kept as
+        /// they change so a snapshot never scans the products.
+        var parkedLineItems: Int64 = 0
+        var parkedAmount: Money = .zero
         /// Offset of the last message admitted from this partition; -1 before the first.
         var lastOffset: Int64 = -1
         /// Windows changed since the last `takeChanges()` (the last one noted is cached: most
@@ -330,14 +336,13 @@ public struct WindowedAggregator: Sendable {
         for w in expired { mergedWindows[w] = nil; staleMerged.remove(w) }
         heldStarts.removeFirst(cut)
         for p in parts.indices {
-            for w in parts[p].windows.keys where w < newHorizon {
+            for w in expired {
                 parts[p].windows[w] = nil
                 parts[p].changedWindows.remove(w)
             }
-            for key in Array(parts[p].products.keys) where parts[p].products[key]!.windows.keys.contains(where: { $0 < newHorizon }) {
-                parts[p].products[key]!.windows = parts[p].products[key]!.windows.filter { $0.key >= newHorizon }
-            }
         }
+        // Products' expired window sums are dropped lazily, when the product is next touched (see
+        // `addLineAmount`): eviction costs O(windows expired), not O(products).
         lastStaleMerged = .min
         for p in parts.indices { parts[p].lastChangedWindow = .min }
     }
@@ -497,13 +502,19 @@ public struct WindowedAggregator: Sendable {
         let journaling = self.journaling
         var journalEntry: StateChanges.ProductChange?
         var windowEntry: StateChanges.ProductWindowChange?
+        let horizon = horizonStart
         updateProduct(&parts[p].products[key, default: ProductSales()])
         func updateProduct(_ sales: inout ProductSales) {
             sales.total += amount
             sales.lineItems += items
+            if sales.oldestWindow < horizon {
+                sales.windows = sales.windows.filter { $0.key >= horizon }
+                sales.oldestWindow = sales.windows.keys.min() ?? .max
+            }
             if journaling { journalEntry = .init(partition: 0, product: key, total: sales.total, lineItems: sales.lineItems) }
             if let w = window {
                 sales.windows[w, default: .zero] += amount
+                if w < sales.oldestWindow { sales.oldestWindow = w }
                 if journaling { windowEntry = .init(partition: 0, product: key, windowStart: w, amount: sales.windows[w]!) }
             }
         }
@@ -512,6 +523,9 @@ public struct WindowedAggregator: Sendable {
         if let category = category(of: key) {
             parts[p].totalCategory[category, default: .zero] += amount
             if let w = window { mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount } }
+        } else {
+            parts[p].parkedLineItems += items
+            parts[p].parkedAmount += amount
         }
     }
 
@@ -520,6 +534,7 @@ public struct WindowedAggregator: Sendable {
         guard let w = window else { return }
         let key = product ?? .text("")
         parts[p].products[key, default: ProductSales()].windows[w, default: .zero] += amount
+        if w < parts[p].products[key]!.oldestWindow { parts[p].products[key]!.oldestWindow = w }
         if journaling {
             let sales = parts[p].products[key]!
             changes.products.append(.init(partition: partitionKeys[p], product: key, total: sales.total, lineItems: sales.lineItems))
@@ -561,7 +576,12 @@ public struct WindowedAggregator: Sendable {
         if journaling { changes.categories.append(.init(product: product, category: category)) }
         for p in parts.indices {
             guard let sales = parts[p].products[product] else { continue }
-            if let old { parts[p].totalCategory[old, default: .zero] -= sales.total }
+            if let old {
+                parts[p].totalCategory[old, default: .zero] -= sales.total
+            } else {
+                parts[p].parkedLineItems -= sales.lineItems
+                parts[p].parkedAmount -= sales.total
+            }
             parts[p].totalCategory[category, default: .zero] += sales.total
             for (w, m) in sales.windows where parts[p].windows[w] != nil {
                 mutateWindow(w, p: p) { accum in
@@ -631,15 +651,11 @@ public struct WindowedAggregator: Sendable {
 
     public func isFinal(windowStart start: Int64) -> Bool { watermarkMs >= start + windowMs }
 
-    /// Line items whose product has no known category yet, and their net amount.
+    /// Line items whose product has no known category yet, and their net amount. O(partitions).
     public var parked: (lineItems: Int64, amount: Money) {
         var count: Int64 = 0
         var amount = Money.zero
-        for part in parts {
-            for (p, s) in part.products where category(of: p) == nil {
-                count += s.lineItems; amount += s.total
-            }
-        }
+        for part in parts { count += part.parkedLineItems; amount += part.parkedAmount }
         return (count, amount)
     }
 

@@ -276,3 +276,25 @@ struct FutureCommitTimeTests {
         #expect(a.windowResults.first?.txCount == 2)
     }
 }
+
+@Suite("Parked line items are counted as they change")
+struct ParkedCountTests {
+    let t0: Int64 = 1_700_000_020_000
+
+    @Test func parkedFollowsLineItemsAndCategories() {
+        var a = WindowedAggregator(profile: Shop.profile)
+        a.apply(Shop.line(.create, id: 1, product: 7, qty: 2, cents: 500, at: t0))
+        a.apply(Shop.line(.create, id: 2, product: 7, qty: 1, cents: 300, at: t0 + 1))
+        a.apply(Shop.line(.create, id: 3, product: 8, qty: 1, cents: 100, at: t0 + 2))
+        #expect(a.parked.lineItems == 3 && a.parked.amount == Money(cents: 1400))
+        a.apply(Shop.line(.delete, id: 2, product: 7, qty: 1, cents: 300, at: t0 + 3))
+        #expect(a.parked.lineItems == 2 && a.parked.amount == Money(cents: 1100))
+        a.apply(Shop.product(.create, id: 7, category: "toys", at: t0 + 4))
+        #expect(a.parked.lineItems == 1 && a.parked.amount == Money(cents: 100))
+        #expect(a.totals.categoryRevenue == ["toys": Money(cents: 1000)])
+        a.apply(Shop.product(.update, id: 7, category: "games", at: t0 + 5)) // a move, not an un-parking
+        #expect(a.parked.lineItems == 1)
+        a.apply(Shop.product(.create, id: 8, category: "toys", at: t0 + 6))
+        #expect(a.parked.lineItems == 0 && a.parked.amount.isZero)
+    }
+}

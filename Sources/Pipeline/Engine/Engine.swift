@@ -202,16 +202,16 @@ public final class Engine: @unchecked Sendable {
     /// A partition restored at offset N whose end is now below N was deleted and recreated (or
     /// truncated): the saved state no longer describes it. Checked once per partition, when the
     /// broker first reports its end.
-    private func verifyRestoredOffsets() -> KafkaError? {
+    private func verifyRestoredOffsets() -> StateError? {
         guard !unverifiedStarts.isEmpty else { return nil }
         for p in consumer.partitionStates() where p.highWatermark >= 0 {
             let name = "\(p.topic)\u{0}\(p.partition)"
             guard let start = unverifiedStarts.removeValue(forKey: name) else { continue }
             if start > p.highWatermark {
-                return KafkaError(code: KafkaError.configurationCode, message:
+                return StateError(kind: .topicChanged, message:
                     "\(p.topic)[\(p.partition)] ends at offset \(p.highWatermark), but the saved state has read it up to \(start): "
                     + "the topic was deleted and recreated since the checkpoint (or its log was cut). The state no longer matches it; "
-                    + "rebuild from the earliest offsets with --state-reset, or use another --state DIR", isFatal: true)
+                    + "rebuild from the earliest offsets with --state-reset, or use another --state DIR")
             }
         }
         return nil

@@ -60,12 +60,16 @@ struct WatchCommand: ParsableCommand {
     @Flag(help: "With --headless: exit with the final result once every assigned partition reached its end.")
     var untilCaughtUp = false
 
+    @Option(help: ArgumentHelp("With --until-caught-up: give up after this many seconds, print the partial result and exit non-zero with the reason.", valueName: "s"))
+    var timeout: Double?
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var live: LiveOptions
     @OptionGroup var kafka: KafkaPropertyOptions
 
     func validate() throws {
         if untilCaughtUp && !live.headless { throw ValidationError("--until-caught-up needs --headless") }
+        if let timeout, !(timeout > 0) || !untilCaughtUp { throw ValidationError("--timeout needs --until-caught-up and a positive number of seconds") }
         if let connect {
             do { _ = try HTTPEndpoint(parsing: connect) } catch { throw ValidationError("--connect: \(error)") }
         }
@@ -113,15 +117,24 @@ struct WatchCommand: ParsableCommand {
         defer { connectMonitor?.stop() }
         if untilCaughtUp {
             let interrupted = InterruptFlag(onInterrupt: { })
+            let deadline = timeout.map { Date().addingTimeInterval($0) }
+            var timedOut = false
             engine.start()
             while !interrupted.isRaised {
                 if engine.snapshots.value?.caughtUp == true || engine.error != nil { break }
+                if let deadline, Date() >= deadline { timedOut = true; break }
                 Thread.sleep(forTimeInterval: 0.05)
             }
             engine.stop()
             if let e = engine.error { throw e }
             guard let s = engine.snapshots.value else { throw ExitCode.failure }
             print(headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }))
+            if timedOut && !s.caughtUp {
+                let why = s.kafka.state == .error ? "Kafka: \(s.kafka.detail)"
+                    : s.partitions.isEmpty ? "no partition of \(topics) was found" : "lag \(s.totalLag) messages"
+                printError("cdctop: not caught up after \(timeout ?? 0) s (\(why)): the result above is partial")
+                throw ExitCode(3)
+            }
             if interrupted.isRaised && !s.caughtUp {
                 printError("cdctop: interrupted before catching up: the result above is partial")
                 throw ExitCode(130)

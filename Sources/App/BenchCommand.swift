@@ -130,48 +130,58 @@ extension BenchCommand {
         let directory = NSTemporaryDirectory() + "cdctop-bench-state-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let identity = StateIdentity(profile: .shop, topics: corpus.topics)
-        let rssBefore = Measure.currentRSSMB()
-        let core = EngineCore(profile: .shop)
-        let store = try StateStore(directory: directory, identity: identity, reset: true)
-        _ = try store.load(into: core)
-        core.journaling = true
-        let checkpointer = Checkpointer(store: store)
-        let m0 = Measure.start()
-        var lastCheckpoint = Date()
-        corpus.feed(core, batch: 5_000) {
-            if Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds && checkpointer.isIdle {
-                lastCheckpoint = Date()
-                checkpointer.submit(Checkpoint.take(from: core, nowMs: WallClock.nowMs()), snapshot: nil)
+        struct Run { var core: EngineCore; var engineCPU: Double; var figures: Measure.Figures; var checkpoints: Int64; var exit: Double; var rssMB: Double }
+        var best: Run?
+        // As many runs as the memory figure had, best kept: the two figures are compared like for like.
+        for _ in 1 ... max(1, repeats) {
+            let rssBefore = Measure.currentRSSMB()
+            let core = EngineCore(profile: .shop)
+            let store = try StateStore(directory: directory, identity: identity, reset: true)
+            _ = try store.load(into: core)
+            core.journaling = true
+            let checkpointer = Checkpointer(store: store)
+            let m0 = Measure.start()
+            var lastCheckpoint = Date()
+            corpus.feed(core, batch: 5_000) {
+                if Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds && checkpointer.isIdle {
+                    lastCheckpoint = Date()
+                    checkpointer.submit(Checkpoint.take(from: core, nowMs: WallClock.nowMs(), recycling: checkpointer.takeRecycled()),
+                                        snapshot: nil)
+                }
             }
+            // The engine's share: everything up to here ran on this thread except the checkpoint writes.
+            let engineCPU = Measure.threadCPUSeconds() - m0.threadCPU
+            let flushStarted = Date()
+            checkpointer.flush(Checkpoint.take(from: core, nowMs: WallClock.nowMs()), snapshot: nil)
+            let run = Run(core: core, engineCPU: engineCPU, figures: m0.stop(messages: corpus.count, bytes: corpus.bytes),
+                          checkpoints: checkpointer.status.checkpoints, exit: Date().timeIntervalSince(flushStarted),
+                          rssMB: Measure.currentRSSMB() - rssBefore)
+            store.close()
+            if best == nil || run.engineCPU < best!.engineCPU { best = run }
         }
-        // The engine's share: everything up to here ran on this thread except the checkpoint writes.
-        let engineThreadCPU = Measure.threadCPUSeconds() - m0.threadCPU
-        let flushStarted = Date()
-        checkpointer.flush(Checkpoint.take(from: core, nowMs: WallClock.nowMs()), snapshot: nil)
-        let finalFlush = Date().timeIntervalSince(flushStarted)
-        let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
-        let stateRSS = Measure.currentRSSMB() - rssBefore
-        let checkpoints = checkpointer.status.checkpoints
-        print(figures.line("memory + durable state (checkpoint every \(Int(checkpointSeconds)) s)"))
+        let run = best!
+        let core = run.core
+        print(run.figures.line("memory + durable state (checkpoint every \(checkpointSeconds) s), best of \(max(1, repeats))"))
         print(String(format: "  %d checkpoints; engine thread %.2f CPU s = %.0f events/s per CPU second, %.1f%% of the memory run's rate; other threads (checkpoint writer) %.2f CPU s; exit checkpoint %.2f s",
-                     checkpoints, engineThreadCPU, Double(corpus.count) / engineThreadCPU,
-                     100 * memory.threadCPU / engineThreadCPU, max(0, figures.cpu - figures.threadCPU), finalFlush))
+                     run.checkpoints, run.engineCPU, Double(corpus.count) / run.engineCPU,
+                     100 * memory.threadCPU / run.engineCPU, max(0, run.figures.cpu - run.figures.threadCPU), run.exit))
         if let truth { reportComparison(core.result, truth) }
         let keys = core.withAggregator { $0.liveKeys }
-        let windows = core.result.windows.count
+        let reopened = try StateStore(directory: directory, identity: identity)
+        let size = reopened.sizeOnDisk
         print(String(format: "  state: %d live keys, %d windows; on disk %.1f MB (%.0f B/key); engine RSS %.0f MB (%.0f B/key)",
-                     keys, windows, Double(store.sizeOnDisk) / 1e6, Double(store.sizeOnDisk) / Double(max(1, keys)),
-                     stateRSS, stateRSS * 1_048_576 / Double(max(1, keys))))
-        store.close()
+                     keys, core.result.windows.count, Double(size) / 1e6, Double(size) / Double(max(1, keys)),
+                     run.rssMB, run.rssMB * 1_048_576 / Double(max(1, keys))))
+        reopened.close()
 
         let r0 = Date()
-        let reopened = try StateStore(directory: directory, identity: identity)
+        let again = try StateStore(directory: directory, identity: identity)
         let restored = EngineCore(profile: .shop)
-        let summary = try reopened.load(into: restored)
+        let summary = try again.load(into: restored)
         let restart = Date().timeIntervalSince(r0)
         print(String(format: "  restart: open + integrity check + load %d keys and %d windows in %.2f s; equals the live state: %@",
                      summary.keys, summary.windows, restart, restored.result == core.result ? "yes" : "NO"))
-        reopened.close()
+        again.close()
     }
 }
 

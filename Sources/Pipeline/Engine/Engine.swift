@@ -196,7 +196,8 @@ public final class Engine: @unchecked Sendable {
         }
         guard checkpointer.isIdle else { return }
         lastCheckpointMs = nowMs
-        checkpointer.submit(Checkpoint.take(from: core, nowMs: nowMs), snapshot: makeSnapshot(nowMs: nowMs))
+        checkpointer.submit(Checkpoint.take(from: core, nowMs: nowMs, recycling: checkpointer.takeRecycled()),
+                            snapshot: makeSnapshot(nowMs: nowMs))
     }
 
     /// A partition restored at offset N whose end is now below N was deleted and recreated (or

@@ -156,7 +156,9 @@ public final class EngineCore {
     }
 
     /// Changes since the last call, for an incremental checkpoint.
-    public func takeChanges() -> StateChanges { aggregator.takeChanges() }
+    public func takeChanges(recycling recycled: StateChanges? = nil) -> StateChanges {
+        aggregator.takeChanges(recycling: recycled)
+    }
 
     /// Direct access for loading a saved state (the store calls the aggregator's `restore…` methods).
     public func withAggregator<R>(_ body: (inout WindowedAggregator) throws -> R) rethrows -> R {

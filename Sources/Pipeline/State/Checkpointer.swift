@@ -17,6 +17,8 @@ public final class Checkpointer: @unchecked Sendable {
         var status = StateStatus()
         /// Offsets covered by the last durable checkpoint, not yet handed to the consumer.
         var durableOffsets: [PartitionCheckpoint]?
+        /// The last written checkpoint's changes, handed back to the engine to reuse their memory.
+        var recycled: StateChanges?
     }
 
     /// Called on the checkpoint thread after each durable write, with the snapshot taken at the
@@ -67,6 +69,8 @@ public final class Checkpointer: @unchecked Sendable {
                     p.status.lastError = nil
                     p.durableOffsets = next.partitions
                 }
+                let written = next.changes
+                state.withLock { $0.recycled = written }
             } catch {
                 // Kept for the next attempt (the engine submits again at its next interval).
                 state.withLock { p in p.status.lastError = "\(error)"; p.busy = false }
@@ -85,6 +89,11 @@ public final class Checkpointer: @unchecked Sendable {
             return true
         }
         if hasPending { queue.async { [self] in drain(snapshot: nil) } }
+    }
+
+    /// Takes the last written journal back (nil if none is free), for `Checkpoint.take(recycling:)`.
+    public func takeRecycled() -> StateChanges? {
+        state.withLock { p in defer { p.recycled = nil }; return p.recycled }
     }
 
     public var hasPendingFailure: Bool { state.withLock { !$0.busy && !$0.pending.isEmpty } }

@@ -70,8 +70,9 @@ public struct Checkpoint: Sendable {
     public var takenAtMs: Int64
 
     /// Takes the changes from `core` (resetting its journal) with everything else needed.
-    public static func take(from core: EngineCore, nowMs: Int64) -> Checkpoint {
-        let changes = core.takeChanges()
+    /// `recycled`: a written checkpoint's changes, whose memory the new journal reuses.
+    public static func take(from core: EngineCore, nowMs: Int64, recycling recycled: StateChanges? = nil) -> Checkpoint {
+        let changes = core.takeChanges(recycling: recycled)
         var partitions: [PartitionCheckpoint] = []
         var sales = 0, lineItems = 0
         core.withAggregator { a in

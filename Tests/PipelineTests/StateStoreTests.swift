@@ -89,6 +89,7 @@ struct StateStoreTests {
                 index = 0
                 let crashAt = crashes < 4 ? Int(rng.nextUInt64() % UInt64(messages.count)) : Int.max
                 var sinceCheckpoint = 0
+                var recycled: StateChanges?
                 while index < messages.count {
                     let m = messages[index]
                     index += 1
@@ -96,7 +97,11 @@ struct StateStoreTests {
                     core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
                     sinceCheckpoint += 1
                     if sinceCheckpoint >= 500 + Int(rng.nextUInt64() % 3_000) {
-                        try store.write(Checkpoint.take(from: core, nowMs: Int64(index)))
+                        // As the engine does: the journal reuses the memory of the one written before.
+                        let checkpoint = Checkpoint.take(from: core, nowMs: Int64(index), recycling: recycled)
+                        recycled = nil
+                        try store.write(checkpoint)
+                        recycled = checkpoint.changes
                         sinceCheckpoint = 0
                     }
                     if index == crashAt { break } // SIGKILL: whatever was not checkpointed is lost

@@ -290,10 +290,21 @@ public struct WindowedAggregator: Sendable {
         tables[t].malformed += 1
     }
 
+    /// Distinct tables counted one by one; beyond, a topic full of made-up `source.table` names is
+    /// counted under `otherTables` instead of growing memory without bound.
+    public static let maxTables = 1_000
+    public static let otherTables = "(other tables)"
+
     private mutating func stats(for table: String, role: TableRole) -> Int {
         // Events of one topic share one String: comparing with the last table is cheaper than hashing.
         if lastStatsIndex >= 0 && tables[lastStatsIndex].table == table { return lastStatsIndex }
         if let i = tableIndex[table] { lastStatsIndex = i; return i }
+        if tables.count >= WindowedAggregator.maxTables && role == .other {
+            if let i = tableIndex[WindowedAggregator.otherTables] { return i }
+            tables.append(TableStats(table: WindowedAggregator.otherTables, role: .other))
+            tableIndex[WindowedAggregator.otherTables] = tables.count - 1
+            return tables.count - 1
+        }
         tables.append(TableStats(table: table, role: role))
         tableIndex[table] = tables.count - 1
         return tables.count - 1

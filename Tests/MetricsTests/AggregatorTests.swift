@@ -298,3 +298,17 @@ struct ParkedCountTests {
         #expect(a.parked.lineItems == 0 && a.parked.amount.isZero)
     }
 }
+
+@Suite("Bounded memory under made-up table names")
+struct TableCountTests {
+    @Test func tablesBeyondTheCapAreCountedTogether() {
+        var a = WindowedAggregator(profile: Shop.profile)
+        for i in 0 ..< WindowedAggregator.maxTables + 500 { a.noteMalformed(table: "junk\(i)") }
+        a.apply(Shop.sale(.create, id: 1, after: 100, at: 1_700_000_020_000)) // a profile table still gets its own row
+        #expect(a.tables.count == WindowedAggregator.maxTables + 2)
+        let other = a.tables.first { $0.table == WindowedAggregator.otherTables }
+        #expect(other?.malformed == 500)
+        #expect(a.tables.reduce(0) { $0 + $1.malformed } == Int64(WindowedAggregator.maxTables + 500))
+        #expect(a.tables.contains { $0.table == "transaction" && $0.count(.create) == 1 })
+    }
+}

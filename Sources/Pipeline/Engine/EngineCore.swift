@@ -94,6 +94,8 @@ public final class EngineCore {
         let change = RecentChange(position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
                                   op: event.op, key: keyText, commitTimeMs: event.commitTimeMs,
                                   value: value.map { Array($0) })
+        // As many tables as the aggregator counts one by one, never more (made-up table names).
+        if recentChanges[event.table] == nil && recentChanges.count >= WindowedAggregator.maxTables { return }
         // Mutated in place: copying the ring out and back would copy it on every capture.
         recentChanges[event.table, default: []].append(change)
         let excess = recentChanges[event.table]!.count - EngineCore.recentChangesPerTable

@@ -36,9 +36,13 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between checkpoints in the durable-state run.", valueName: "s"))
     var checkpointSeconds: Double = 1
 
+    @Flag(help: "Instead: how the engine's per-event cost and snapshot time grow with the state held (windows, products, live keys).")
+    var scale = false
+
     @OptionGroup var kafka: KafkaPropertyOptions
 
     func run() throws {
+        if scale { return ScaleBenchmark.run() }
         print("generating \(messages) messages…")
         let t0 = Date()
         let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
@@ -304,5 +308,88 @@ struct Measure {
     func stop(messages: Int, bytes: Int) -> Figures {
         Figures(messages: messages, bytes: bytes, seconds: elapsed, cpu: ProcessFigures.cpuSeconds() - cpu, peakRSSMB: ProcessFigures.peakRSSMB(),
                 threadCPU: Measure.threadCPUSeconds() - threadCPU)
+    }
+}
+
+/// `cdctop bench --scale`: the aggregator with a given amount of state already held (windows in
+/// retention, products, live keys), then a steady stream of new orders, line items and updates in
+/// the newest window. Prints events/s of that stream and the time of a snapshot taken every 1,000
+/// events (the engine takes about five a second). Flat columns mean costs follow what changed, not
+/// what is held. Synthetic events (no decoding), so only the aggregator and snapshot are measured.
+enum ScaleBenchmark {
+    struct Size { var windows: Int; var products: Int; var keys: Int }
+
+    static func run() {
+        let sizes = [Size(windows: 120, products: 1_000, keys: 10_000),
+                     Size(windows: 2_880, products: 1_000, keys: 10_000),
+                     Size(windows: 120, products: 100_000, keys: 10_000),
+                     Size(windows: 120, products: 1_000, keys: 1_000_000),
+                     Size(windows: 2_880, products: 100_000, keys: 1_000_000)]
+        print("windows held  products  live keys |  events/s  snapshot median  p99      | RSS of the state")
+        var rss: [Double] = []
+        for size in sizes {
+            let rss0 = Measure.currentRSSMB()
+            let core = EngineCore(profile: .shop)
+            let start: Int64 = 1_795_000_000_000
+            var offset: Int64 = 0
+            func apply(_ e: ChangeEvent, partition: Int64) {
+                core.withAggregator { $0.apply(e, partitionKey: partition, offset: offset) }
+                offset += 1
+            }
+            // Products and their categories.
+            for p in 0 ..< size.products {
+                var row = Row(key: .int(Int64(p))); row.category = .value("category \(p % 20)")
+                apply(ChangeEvent(table: "product", role: .dimension, op: .read, before: nil, after: row, commitTimeMs: start), partition: 1)
+            }
+            // Live keys (orders and their line items) spread over the windows held.
+            let span = Int64(size.windows) * 30_000
+            for k in 0 ..< size.keys {
+                let t = start + Int64(k) * span / Int64(size.keys)
+                var order = Row(key: .int(Int64(k))); order.amount = .value(Money(cents: Int64(100 + k % 9_000)))
+                apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: order, commitTimeMs: t), partition: 2)
+                var item = Row(key: .int(Int64(k))); item.quantity = .value(Int64(1 + k % 3))
+                item.unitPrice = .value(Money(cents: Int64(100 + k % 500))); item.reference = .value(.int(Int64(k % size.products)))
+                apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item, commitTimeMs: t), partition: 3)
+            }
+            _ = core.snapshot(sequence: 0, takenAtMs: 0)
+            let stateRSS = Measure.currentRSSMB() - rss0
+            // The steady stream: new orders with a line item, and updates of recent orders, in the newest window.
+            let now = start + span
+            var next = Int64(size.keys)
+            var snapshotTimes: [Double] = []
+            let events = 200_000
+            let cpu0 = Measure.threadCPUSeconds()
+            var snapshotCPU = 0.0
+            for i in 0 ..< events / 3 {
+                let t = now + Int64(i) / 10
+                var order = Row(key: .int(next)); order.amount = .value(Money(cents: 4_999))
+                apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: order, commitTimeMs: t), partition: 2)
+                var item = Row(key: .int(next)); item.quantity = .value(2); item.unitPrice = .value(Money(cents: 1_250))
+                item.reference = .value(.int(next % Int64(size.products)))
+                apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item, commitTimeMs: t), partition: 3)
+                var updated = Row(key: .int(next - 1)); updated.amount = .value(Money(cents: 5_099))
+                apply(ChangeEvent(table: "transaction", role: .sale, op: .update, before: nil, after: updated, commitTimeMs: t), partition: 2)
+                next += 1
+                if i % 333 == 0 {
+                    let s0 = Measure.threadCPUSeconds()
+                    _ = core.snapshot(sequence: UInt64(i), takenAtMs: t)
+                    let took = Measure.threadCPUSeconds() - s0
+                    snapshotCPU += took
+                    snapshotTimes.append(took * 1000)
+                }
+            }
+            let applyCPU = Measure.threadCPUSeconds() - cpu0 - snapshotCPU
+            snapshotTimes.sort()
+            let median = snapshotTimes[snapshotTimes.count / 2]
+            let p99 = snapshotTimes[min(snapshotTimes.count - 1, snapshotTimes.count * 99 / 100)]
+            print(String(format: "%12d  %8d  %9d | %9.0f  %12.2f ms  %6.2f ms | %5.0f MB",
+                         size.windows, size.products, size.keys, Double(events) / applyCPU, median, p99, stateRSS))
+            rss.append(stateRSS)
+        }
+        // Marginal memory, from pairs of rows that differ in one size only.
+        func per(_ a: Int, _ b: Int, _ count: Int) -> Double { max(0, rss[b] - rss[a]) * 1_048_576 / Double(count) }
+        print(String(format: "memory: %.0f B per held window (with 1,000 products selling in it), %.0f B per product, %.0f B per live key (an order or a line item)",
+                     per(0, 1, sizes[1].windows - sizes[0].windows), per(0, 2, sizes[2].products - sizes[0].products),
+                     per(0, 3, 2 * (sizes[3].keys - sizes[0].keys))))
     }
 }

@@ -176,6 +176,7 @@ enum HelpOverlay {
         "freshness: now − newest commit time · lag s: age of the last consumed commit",
         "Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take",
         "more than 10s to drain at the rate seen · OK otherwise",
+        "state: age of the last durable checkpoint (--state); a restart resumes there",
     ]
 
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {

@@ -128,8 +128,8 @@ enum GoldenScreens {
         │ Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take │
         │ more than 10s to drain at the rate seen · OK otherwise                       │
         │ state: age of the last durable checkpoint (--state); a restart resumes there │
-        │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
+         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror
         """#,
         "history": #"""
          cdctop › fixture › History                                        12:00:00 UTC

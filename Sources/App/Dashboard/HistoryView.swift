@@ -182,7 +182,8 @@ enum HelpOverlay {
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
         let g = frame.glyphs
         let width = min(area.width, 86)
-        let height = min(area.height, lines.count + notes.count + 4)
+        // Border, the gap between keys and notes; the hint line below stays visible.
+        let height = min(area.height - 1, lines.count + notes.count + 3)
         let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width: width, height: height)
         b.fill(rect, style: .text)
         let inner = Widgets.box(&b, rect, title: "Keys · cdctop", glyphs: g, style: Style(.accent), titleStyle: Style(.accent, bold: true))

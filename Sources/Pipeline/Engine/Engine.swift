@@ -194,7 +194,12 @@ public final class Engine: @unchecked Sendable {
             checkpointer.retryPending()
             return
         }
-        guard checkpointer.isIdle else { return }
+        if !checkpointer.isIdle {
+            // The writer is behind (a slow disk): rather than let the journal grow without bound, wait.
+            guard core.aggregator.changes.count >= 4 * stateOptions.maxPendingChanges else { return }
+            checkpointer.waitUntilWritten()
+            if checkpointer.hasPendingFailure { return }
+        }
         lastCheckpointMs = nowMs
         checkpointer.submit(Checkpoint.take(from: core, nowMs: nowMs, recycling: checkpointer.takeRecycled()),
                             snapshot: makeSnapshot(nowMs: nowMs))

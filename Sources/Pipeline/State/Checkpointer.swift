@@ -81,6 +81,9 @@ public final class Checkpointer: @unchecked Sendable {
         onDurable?(snapshot)
     }
 
+    /// Blocks until the checkpoint in flight is written (or failed).
+    public func waitUntilWritten() { queue.sync {} }
+
     /// Retries a failed checkpoint (the engine calls this at its checkpoint interval).
     public func retryPending() {
         let hasPending = state.withLock { p -> Bool in

@@ -246,7 +246,20 @@ public struct WindowedAggregator: Sendable {
             guard m.isInRange else { return nil }
             return m.units.magnitude > UInt128(Int128.max) ? nil : Int128(m.units.magnitude)
         }
-        if e.op == .truncate { return volume }
+        if e.op == .truncate {
+            // Every held contribution of the table is retracted: a sum moves by at most what the
+            // table's totals hold (sales), or what its products' totals hold (line items, per
+            // category and window). Truncates are rare, so this O(products) pass is fine.
+            var held: Int128 = 0
+            for part in parts {
+                switch e.role {
+                case .sale: held += Int128(part.totalRevenue.units.magnitude)
+                case .lineItem: for sales in part.products.values { held += Int128(sales.total.units.magnitude) }
+                case .dimension, .other: break
+                }
+            }
+            return 2 * held
+        }
         switch e.role {
         case .sale:
             guard let a = magnitude(e.after?.amount.value), let b = magnitude(e.before?.amount.value),

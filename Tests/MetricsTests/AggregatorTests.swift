@@ -312,3 +312,22 @@ struct TableCountTests {
         #expect(a.tables.contains { $0.table == "transaction" && $0.count(.create) == 1 })
     }
 }
+
+@Suite("Truncates do not use up the overflow guard")
+struct TruncateVolumeTests {
+    @Test("a table truncated a thousand times keeps counting (the guard grows with what is held, not doubling)")
+    func manyTruncates() {
+        var a = WindowedAggregator(profile: Shop.profile)
+        let t0: Int64 = 1_700_000_020_000
+        for round in 0 ..< 1_000 {
+            let t = t0 + Int64(round) * 10
+            a.apply(Shop.sale(.create, id: Int64(round), after: 9_999_999, at: t))
+            a.apply(Shop.line(.create, id: Int64(round), product: 1, qty: 3, cents: 999_999, at: t))
+            a.apply(ChangeEvent(table: "transaction", role: .sale, op: .truncate, before: nil, after: nil, commitTimeMs: t + 1))
+            a.apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .truncate, before: nil, after: nil, commitTimeMs: t + 1))
+        }
+        #expect(a.refused == 0)
+        a.apply(Shop.sale(.create, id: 5_000, after: 100, at: t0 + 20_000))
+        #expect(a.refused == 0 && a.totals.txCount == 1 && a.totals.revenue == Money(cents: 100))
+    }
+}

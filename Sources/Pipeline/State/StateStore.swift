@@ -209,8 +209,8 @@ public final class StateStore: @unchecked Sendable {
             guard check == "ok" else { throw StateError.corrupt(databasePath, "integrity check: \(check)") }
             if !existed {
                 try database.execute("""
-                    PRAGMA application_id=\(StateStore.applicationID);
                     BEGIN;
+                    PRAGMA application_id=\(StateStore.applicationID);
                     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
                     CREATE TABLE IF NOT EXISTS partitions(pid INTEGER PRIMARY KEY, topic TEXT NOT NULL, partition INTEGER NOT NULL,
                         next_offset INTEGER NOT NULL, last_commit_ms INTEGER NOT NULL, UNIQUE(topic, partition));
@@ -229,14 +229,17 @@ public final class StateStore: @unchecked Sendable {
                         malformed INTEGER NOT NULL, last_commit_ms INTEGER NOT NULL) WITHOUT ROWID;
                     INSERT OR REPLACE INTO meta VALUES ('format_version', \(StateIdentity.formatVersion));
                     INSERT OR REPLACE INTO meta VALUES ('created_ms', \(WallClock.nowMs()));
-                    COMMIT;
                     """)
+                // The identity goes in the same transaction: a file is a whole cdctop state or none.
                 try setMeta(database, "profile", identity.profile)
                 try setMeta(database, "topics", identity.topics)
+                try database.execute("COMMIT")
             }
         } catch let error as SQLiteError where error.isCorruption {
             throw StateError.corrupt(databasePath, error.message)
         }
+        // Expiring windows deletes by start: without this index that is a scan of every product's windows.
+        try database.execute("CREATE INDEX IF NOT EXISTS product_windows_by_start ON product_windows(window_start)")
         db = database
         try checkIdentity(database)
     }
@@ -401,6 +404,8 @@ public final class StateStore: @unchecked Sendable {
             do {
                 try write(checkpoint, to: db)
                 try db.execute("COMMIT")
+                // Expired windows are deleted once per horizon step, not with every checkpoint.
+                writtenHorizon = max(writtenHorizon, checkpoint.changes.horizonStart)
             } catch {
                 try? db.execute("ROLLBACK")
                 if let e = error as? SQLiteError, e.isCorruption { throw StateError.corrupt(databasePath, e.message) }

@@ -244,7 +244,7 @@ enum GoldenScreens {
         └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
         ┌ Transactions ────┐┌ Events/s ────────┐┌ Total lag ───────┐┌ Freshness ───────┐
         │         1,737,416││             1,800││        5,418 msgs││             400ms│
-        │237.6 tx/s (1 min)││      240,000 msgs││         caught up││ now − last commit│
+        │237.6 tx/s (1 min)││      240,000 msgs││      catching up…││ now − last commit│
         └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
         ┌ Revenue per 30s window ──────────────────────┐┌ Top categories (total) ──────┐
         │                                          ▇  █││electronics ████████ 1,183,377│
@@ -270,7 +270,7 @@ enum GoldenScreens {
         +------------------++------------------++------------------++------------------+
         + Transactions ----++ Events/s --------++ Total lag -------++ Freshness -------+
         |         1,737,416||             1,800||        5,418 msgs||             400ms|
-        |237.6 tx/s (1 min)||      240,000 msgs||         caught up|| now - last commit|
+        |237.6 tx/s (1 min)||      240,000 msgs||    catching up...|| now - last commit|
         +------------------++------------------++------------------++------------------+
         + Revenue per 30s window ----------------------++ Top categories (total) ------+
         |                                          #  #||electronics ######## 1,183,377|

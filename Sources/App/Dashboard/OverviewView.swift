@@ -16,10 +16,20 @@ enum OverviewView {
             ("Transactions", Format.count(f.totalTx), Format.fixed(f.txPerSecond, places: 1) + " tx/s (1 min)", .text),
             ("Events/s", Format.rate(s.eventsPerSecond).replacingAll("/s", with: ""),
              Format.count(s.result.messages) + " msgs", .text),
-            ("Total lag", Format.count(s.totalLag) + " msgs", s.caughtUp ? "caught up" : "catching up…",
-             s.totalLag == 0 ? .good : .warn),
+            lagTile(s),
             ("Freshness", f.freshnessMs.map(Format.age) ?? "–", "now − last commit", freshnessStyle(f.freshnessMs)),
         ]
+        // "Caught up" comes from the lag itself (at most about a second of traffic behind), not from
+        // every partition reaching its end at the same moment, which never happens under steady
+        // traffic; with Kafka down or nothing assigned the lag is unknown, not zero.
+        func lagTile(_ s: KPISnapshot) -> (String, String, String, Style) {
+            guard s.kafka.state == .ok, !s.partitions.isEmpty, s.partitions.allSatisfy({ $0.highWatermark >= 0 }) else {
+                return ("Total lag", "unknown", s.kafka.state == .error ? "Kafka unreachable" : "connecting…", .warn)
+            }
+            let threshold = max(100, Int64(s.eventsPerSecond))
+            let caughtUp = s.totalLag <= threshold
+            return ("Total lag", Format.count(s.totalLag) + " msgs", caughtUp ? "caught up" : "catching up…", caughtUp ? .good : .warn)
+        }
         let tileHeight = 4
         let (tileArea, rest) = area.splitTop(tileHeight * 2)
         for row in 0..<2 {

@@ -182,6 +182,16 @@ struct JSONScanner {
     }
 
     /// Decodes JSON string escapes into UTF-8 bytes.
+    /// The value of one hexadecimal digit (0-9, A-F, a-f), for `\uXXXX` escapes.
+    @inline(__always) static func hexDigit(_ c: UInt8) -> UInt32? {
+        switch c {
+        case 48...57: UInt32(c - 48)
+        case 65...70: UInt32(c - 55)
+        case 97...102: UInt32(c - 87)
+        default: nil
+        }
+    }
+
     static func unescapeBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
@@ -190,14 +200,7 @@ struct JSONScanner {
             guard at + 4 <= bytes.count else { return nil }
             var v: UInt32 = 0
             for k in 0..<4 {
-                let c = bytes[at + k]
-                let d: UInt32
-                switch c {
-                case 48...57: d = UInt32(c - 48)
-                case 65...70: d = UInt32(c - 55)
-                case 97...102: d = UInt32(c - 87)
-                default: return nil
-                }
+                guard let d = JSONScanner.hexDigit(bytes[at + k]) else { return nil }
                 v = v << 4 | d
             }
             return v

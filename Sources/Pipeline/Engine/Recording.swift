@@ -535,14 +535,7 @@ enum LineParser {
             guard at + 4 <= limit else { return nil }
             var v: UInt32 = 0
             for k in 0..<4 {
-                let c = p[at + k]
-                let d: UInt32
-                switch c {
-                case 48...57: d = UInt32(c - 48)
-                case 65...70: d = UInt32(c - 55)
-                case 97...102: d = UInt32(c - 87)
-                default: return nil
-                }
+                guard let d = JSONScanner.hexDigit(p[at + k]) else { return nil }
                 v = v << 4 | d
             }
             return v

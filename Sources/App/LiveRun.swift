@@ -147,7 +147,7 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
 /// One headless line: the JSON result or the summary, plus Kafka Connect health when `--connect` is given
 /// (JSON: `"connect":[{"name","state","connector_state","tasks","error"}]`, `"connect_error"`, `"heartbeats"`,
 /// `"last_heartbeat_ms"` added to the result object; text: `connect shop RUNNING 1/1 · heartbeat 1s ago`).
-/// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","ddl","ts_ms"}]` (newest last) and
+/// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","db","ddl","ts_ms"}]` (newest last) and
 /// `"snapshot_ddl":n` (DDL of a connector's initial snapshot: the schema as it was, not a change).
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
 func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -> String {
@@ -172,6 +172,8 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
             if i > 0 { text += "," }
             text += "{\"table\":"
             JSONText.appendQuoted(d.table, to: &text)
+            text += ",\"db\":"
+            JSONText.appendQuoted(d.database, to: &text)
             text += ",\"ddl\":"
             JSONText.appendQuoted(d.ddl, to: &text)
             text += ",\"ts_ms\":\(d.commitTimeMs)}"

@@ -60,13 +60,16 @@ public struct MalformedRecord: Sendable, Hashable {
 public struct SchemaChangeRecord: Sendable, Hashable {
     /// The table it touched (the last part of Debezium's table id); the database name when it named none.
     public var table: String
+    /// The database (MySQL) it ran in; the same table name in two databases counts under one name,
+    /// as the profile's tables do.
+    public var database: String
     public var ddl: String
     /// Commit time of the DDL (`source.ts_ms`), ms since epoch; 0 when unknown.
     public var commitTimeMs: Int64
     public var position: EventPosition
 
-    public init(table: String, ddl: String, commitTimeMs: Int64, position: EventPosition) {
-        self.table = table; self.ddl = ddl; self.commitTimeMs = commitTimeMs; self.position = position
+    public init(table: String, database: String = "", ddl: String, commitTimeMs: Int64, position: EventPosition) {
+        self.table = table; self.database = database; self.ddl = ddl; self.commitTimeMs = commitTimeMs; self.position = position
     }
 }
 

@@ -109,7 +109,7 @@ struct MySQLSampleTests {
         let s = core.snapshot(sequence: 1, takenAtMs: 0)
         #expect(s.schemaChanges == ["transaction": 3])
         #expect(s.recentDDL.map(\.ddl).last == "ALTER TABLE `transaction` DROP COLUMN amount")
-        #expect(s.recentDDL.allSatisfy { $0.table == "transaction" && $0.position.topic == "shopmy" && $0.commitTimeMs > 0 })
+        #expect(s.recentDDL.allSatisfy { $0.table == "transaction" && $0.database == "shopfx" && $0.position.topic == "shopmy" && $0.commitTimeMs > 0 })
         #expect(s.snapshotDDL == 23)
         #expect(core.malformed == 1)
         #expect(s.recentMalformed.first?.reason.contains("amount") == true)
@@ -131,5 +131,21 @@ struct MySQLSampleTests {
         let o = Array(json.utf8).withUnsafeBytes { decoder.decode(slot: decoder.slot(forTopic: "m"), value: $0) }
         guard case .schemaChange(let c) = o else { Issue.record("not a schema change: \(o)"); return }
         #expect(c.tables == ["transaction"] && c.commitTimeMs == 1795656662151 && !c.isSnapshot && c.ddl.hasSuffix("note TEXT"))
+    }
+}
+
+@Suite("The drill-down's full description of MySQL rows")
+struct MySQLDescriptionTests {
+    @Test("DATETIME(3), TIMESTAMP(3), TIME(3) and DECIMAL render as their values")
+    func timeTypes() throws {
+        let m = try MySQLSamples.messages("shopmy", "transaction")
+        let first = try #require(m.first?.value)
+        let d = try #require(ChangeDescription.decode(value: first))
+        let after = try #require(d.after)
+        func value(_ name: String) -> String? { after.first { $0.name == name }?.value }
+        #expect(value("amount") == "59.97")
+        #expect(value("created_at")?.hasPrefix("2026-03-04T05:06:07.089") == true, "\(String(describing: value("created_at")))")
+        #expect(value("updated_at")?.hasSuffix("Z") == true)
+        #expect(value("paid") == "0")
     }
 }

@@ -53,8 +53,10 @@ enum TablesView {
             rest = top
             let inner = Widgets.box(&b, bottom, title: "Schema changes (latest first: table, commit time UTC, DDL)", glyphs: g,
                                     titleStyle: Style(.accent, bold: true))
+            var counted: Set<String> = [] // a table's count goes on its newest line only
             for (i, d) in s.recentDDL.suffix(inner.height).reversed().enumerated() {
-                b.put(ddlLine(d, count: s.schemaChanges[d.table]), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
+                let count = counted.insert(d.table).inserted ? s.schemaChanges[d.table] : nil
+                b.put(ddlLine(d, count: count), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
             }
         }
         if rest.height >= 10 {
@@ -125,7 +127,7 @@ enum TablesView {
     /// "transaction  12:03:17  ALTER TABLE transaction ADD COLUMN note …  (2nd change)": one DDL on one line.
     static func ddlLine(_ d: SchemaChangeRecord, count: Int64?) -> String {
         let time = d.commitTimeMs > 0 ? Format.clock(d.commitTimeMs) : "--:--:--"
-        let ddl = d.ddl.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\t" }).joined(separator: " ")
+        let ddl = d.ddl.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let total = count.map { $0 > 1 ? "  (\(Format.count($0)) schema changes)" : "" } ?? ""
         return "\(d.table)  \(time)  \(ddl)\(total)"
     }

@@ -89,7 +89,7 @@ public final class EngineCore {
         for table in tables {
             schemaChanges[table, default: 0] += 1
             if recentDDL.count >= EngineCore.recentDDLKept { recentDDL.removeFirst() }
-            recentDDL.append(SchemaChangeRecord(table: table, ddl: change.ddl, commitTimeMs: change.commitTimeMs, position: position))
+            recentDDL.append(SchemaChangeRecord(table: table, database: change.database, ddl: change.ddl, commitTimeMs: change.commitTimeMs, position: position))
         }
     }
 

@@ -149,3 +149,32 @@ struct MySQLDescriptionTests {
         #expect(value("paid") == "0")
     }
 }
+
+@Suite("A profile for a MySQL schema whose names differ (profiles/mysql-example.toml)")
+struct MySQLExampleProfileTests {
+    @Test("the example profile reads the renamed MySQL messages; a dropped amount column names the profile's column")
+    func renamedSchema() throws {
+        let path = Samples.directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("profiles/mysql-example.toml").path
+        let profile = try KPIProfile(tomlText: String(contentsOfFile: path, encoding: .utf8), file: path)
+        #expect(profile.sale.table == "orders" && profile.sale.amount == "total_gross")
+        let core = EngineCore(profile: profile)
+        var revenueAfterInsert: Money? = nil
+        for m in try MySQLSamples.messages("shopmy", "transaction") {
+            // The real capture, renamed the way a schema with other names would look on the wire.
+            let value = m.value.map { bytes in
+                Array(String(decoding: bytes, as: UTF8.self)
+                    .replacingOccurrences(of: "\"table\": \"transaction\"", with: "\"table\": \"orders\"")
+                    .replacingOccurrences(of: "\"amount\"", with: "\"total_gross\"")
+                    .replacingOccurrences(of: "\"id\"", with: "\"order_id\"").utf8)
+            }
+            core.ingest(topic: "erp.erp.orders", partition: m.partition, offset: m.offset, key: m.key, value: value)
+            if revenueAfterInsert == nil { revenueAfterInsert = core.result.totals.revenue }
+        }
+        #expect(revenueAfterInsert == Money(cents: 5997))
+        #expect(core.result.totals.txCount == 0, "inserted, updated, deleted")
+        #expect(core.malformed == 1)
+        #expect(core.recentMalformed.first?.reason.contains("row has no column total_gross") == true)
+        #expect(core.aggregator.tables.map(\.table) == ["orders"])
+    }
+}

@@ -75,6 +75,9 @@ final class MySQLClientSession {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
+        // A client that exits at once (server down, bad password) must not kill us with SIGPIPE when
+        // we write to it: the write fails instead, and `failure` reports what the client said.
+        signal(SIGPIPE, SIG_IGN)
         do { try process.run() } catch {
             throw MySQLSourceError("could not start \(client): \(error)")
         }
@@ -121,7 +124,7 @@ final class MySQLClientSession {
         let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let statement = sql.count > 200 ? String(sql.prefix(200)) + "…" : sql
-        return MySQLSourceError("the MySQL client stopped (exit \(process.terminationStatus)): \(said.isEmpty ? "no message" : said) — while running: \(statement)",
+        return MySQLSourceError("the MySQL client stopped (exit \(process.terminationStatus)): \(said.isEmpty ? "no message" : said) (statement: \(statement))",
                                 advice: said.contains("doesn't exist") ? "load sql/shop-mysql.sql into this database first (scripts/stack up does)"
                                     : "check the URL, the user's grants and that the server is up (scripts/stack status)")
     }

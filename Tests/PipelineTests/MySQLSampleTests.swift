@@ -178,3 +178,15 @@ struct MySQLExampleProfileTests {
         #expect(core.aggregator.tables.map(\.table) == ["orders"])
     }
 }
+
+@Suite("Schema changes under the fuzz harness's invariants")
+struct SchemaChangeFuzzSeedTests {
+    @Test("Fuzz/corpus/mysql-schema-change: DDL, a row after ADD COLUMN and a row without amount keep every invariant")
+    func seedKeepsInvariants() throws {
+        let url = Samples.directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus/mysql-schema-change")
+        let bytes = try [UInt8](Data(contentsOf: url))
+        let violations = bytes.withUnsafeBytes { FuzzHarness.run($0) }
+        #expect(violations.isEmpty, "\(violations)")
+    }
+}

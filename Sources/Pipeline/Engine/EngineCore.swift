@@ -22,6 +22,8 @@ public final class EngineCore {
     public private(set) var recentDDL: [SchemaChangeRecord] = []
     /// DDL messages of connectors' initial snapshots (the schema as it was, not a change): counted only.
     public private(set) var snapshotDDL: Int64 = 0
+    /// Every schema-change message, snapshot or not (one per message, however many tables it names).
+    public private(set) var schemaChangeMessages: Int64 = 0
     public static let recentDDLKept = 32
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
@@ -84,6 +86,7 @@ public final class EngineCore {
     /// Counts a DDL message per table it touched and keeps it among the latest (cold path: DDL is rare).
     @inline(never)
     private func noteSchemaChange(_ change: SchemaChange, position: EventPosition) {
+        schemaChangeMessages += 1
         if change.isSnapshot { snapshotDDL += 1; return }
         let tables = change.tables.isEmpty ? [change.database.isEmpty ? "?" : change.database] : change.tables
         for table in tables {

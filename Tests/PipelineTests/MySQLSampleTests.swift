@@ -190,3 +190,15 @@ struct SchemaChangeFuzzSeedTests {
         #expect(violations.isEmpty, "\(violations)")
     }
 }
+
+@Suite("A column named ddl is not a schema change")
+struct DDLColumnTests {
+    @Test("an unwrapped row with a ddl column stays a row")
+    func unwrappedRowWithDDLColumn() {
+        let decoder = DebeziumDecoder(profile: .shop)
+        let json = #"{"transaction_id":5,"amount":"1.00","ddl":"CREATE TABLE x (a int)","__op":"c","__source_ts_ms":1795656662151}"#
+        let o = Array(json.utf8).withUnsafeBytes { decoder.decode(slot: decoder.slot(forTopic: "shop.public.transaction"), value: $0) }
+        guard case .event(let e) = o else { Issue.record("not a row: \(o)"); return }
+        #expect(e.after?.amount == .value(Money(cents: 100)))
+    }
+}

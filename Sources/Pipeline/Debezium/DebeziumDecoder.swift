@@ -274,8 +274,10 @@ public final class DebeziumDecoder {
         var unwrappedTable: Range<Int>? = nil
         var unwrappedTsMs: Int64? = nil
         var sawBeforeOrAfter = false
-        /// `ddl` of a schema-change message (Debezium's schema-change topic).
+        /// `ddl` of a schema-change message (Debezium's schema-change topic), which also has
+        /// `databaseName` or `tableChanges` (so an unwrapped row with a column named `ddl` stays a row).
         var ddl: Range<Int>? = nil
+        var sawSchemaChangeKey = false
     }
 
     private func decodePayload(_ scanner: inout JSONScanner, state: TopicState, kafkaTimestampMs: Int64) -> DecodeOutcome {
@@ -337,6 +339,10 @@ public final class DebeziumDecoder {
                 guard s.skipValue() else { return false }
                 env.ddl = a..<s.index
                 return true
+            case UInt8(ascii: "d") where s.equals(key, "databaseName"),
+                 UInt8(ascii: "t") where s.equals(key, "tableChanges"):
+                env.sawSchemaChangeKey = true
+                return s.skipValue()
             case UInt8(ascii: "_") where n > 2 && s.byte(at: key.lowerBound + 1) == UInt8(ascii: "_"):
                 if s.equals(key, "__op") {
                     if s.consumeLiteral("null") { return true }
@@ -367,7 +373,7 @@ public final class DebeziumDecoder {
         guard ok else { return malformedFromProblem(state.table, orElse: "invalid JSON in payload", at: scanner.index) }
 
         // A schema change (rare): decoded on the cold path.
-        if env.ddl != nil {
+        if env.ddl != nil && env.sawSchemaChangeKey {
             return schemaChange(scanner.raw(objectStart..<scanner.index), state: state,
                                 timeMs: env.sourceTsMs ?? env.envelopeTsMs ?? kafkaTimestampMs, snapshot: env.snapshot)
         }

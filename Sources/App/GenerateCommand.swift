@@ -28,6 +28,11 @@ struct GenerateCommand: ParsableCommand {
             connector produces the events; --rate and --count then count database transactions, and \
             --print-truth prints the database's own count(*), sum(amount) and category join.
               cdctop generate --postgres postgresql://postgres@127.0.0.1:25432/shop --rate 20
+
+            With --mysql URL the same traffic goes into a MySQL or MariaDB database with the schema of \
+            sql/shop-mysql.sql (DECIMAL, DATETIME/TIMESTAMP, TINYINT(1)), through the mariadb/mysql \
+            command-line client, for Debezium's MySQL connector; the other --postgres options apply alike.
+              cdctop generate --mysql mysql://cdctop:cdctop@127.0.0.1:23306/shop --rate 20
             """)
 
     @Option(help: ArgumentHelp("Kafka bootstrap servers to produce to.", valueName: "host:port,…"))
@@ -39,11 +44,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write real shop transactions into this PostgreSQL database (schema: sql/shop.sql) instead of producing Debezium messages.", valueName: "url"))
     var postgres: String?
 
-    @Flag(name: .customLong("orders-only"), help: "With --postgres: only new orders (every commit adds one transaction; for latency measurements).")
+    @Option(help: ArgumentHelp("Write real shop transactions into this MySQL/MariaDB database (schema: sql/shop-mysql.sql; needs the mariadb or mysql client).", valueName: "mysql://user:password@host:port/db"))
+    var mysql: String?
+
+    @Flag(name: .customLong("orders-only"), help: "With --postgres or --mysql: only new orders (every commit adds one transaction; for latency measurements).")
     var ordersOnly = false
 
     @Option(name: .customLong("commit-log"), help: ArgumentHelp(
-        "With --postgres: append one line per committed transaction: wall time ms after COMMIT, change kind, transaction_id.", valueName: "file"))
+        "With --postgres or --mysql: append one line per committed transaction: wall time ms after COMMIT, change kind, transaction_id.", valueName: "file"))
     var commitLog: String?
 
     @Option(help: ArgumentHelp("Messages per second, with wall-clock commit times (live mode); with --postgres, database transactions per second.", valueName: "n"))
@@ -77,15 +85,17 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var kafka: KafkaPropertyOptions
 
     func validate() throws {
-        if [brokers, output, postgres].compactMap({ $0 }).count != 1 {
-            throw ValidationError("give exactly one of --brokers, --output or --postgres")
+        if [brokers, output, postgres, mysql].compactMap({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --brokers, --output, --postgres or --mysql")
         }
-        if postgres == nil && (ordersOnly || commitLog != nil) {
-            throw ValidationError("--orders-only and --commit-log only apply with --postgres")
+        let source = postgres != nil || mysql != nil
+        if !source && (ordersOnly || commitLog != nil) {
+            throw ValidationError("--orders-only and --commit-log only apply with --postgres or --mysql")
         }
-        if postgres != nil && (malformedEvery != 0 || startMs != nil || !kafka.properties.isEmpty) {
-            throw ValidationError("--malformed-every, --start-ms and -X do not apply with --postgres (the database sets commit times)")
+        if source && (malformedEvery != 0 || startMs != nil || !kafka.properties.isEmpty) {
+            throw ValidationError("--malformed-every, --start-ms and -X do not apply with --postgres or --mysql (the database sets commit times)")
         }
+        if let mysql { _ = try MySQLURL(mysql) }
         if let rate, !(rate > 0 && rate <= 10_000_000) { throw ValidationError("--rate must be between 1 and 10000000 messages per second") }
         if rate != nil && flatOut { throw ValidationError("--rate and --max exclude each other") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
@@ -99,6 +109,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         if let postgres { return try runAgainstPostgres(postgres) }
+        if let mysql { return try runAgainstMySQL(mysql) }
         let live = rate != nil
         let limit = count ?? (live ? Int64.max : 100_000)
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
@@ -145,8 +156,21 @@ struct GenerateCommand: ParsableCommand {
 extension GenerateCommand {
     /// `--postgres`: real transactions into the source database; Debezium turns them into events.
     func runAgainstPostgres(_ url: String) throws {
-        let limit = count ?? (rate != nil ? Int64.max : 1_000)
         let workload = try ShopSourceWorkload(url: url, seed: seed, mix: ordersOnly ? .ordersOnly : .shop)
+        try runSourceTraffic(step: { try workload.step() }, committed: { workload.committed }, truth: {
+            try SourceTotals.query(PostgresConnection(url, applicationName: "cdctop-generate"))
+        })
+    }
+
+    /// `--mysql`: the same traffic into MySQL/MariaDB, for Debezium's MySQL connector.
+    func runAgainstMySQL(_ url: String) throws {
+        let workload = try MySQLShopWorkload(url: url, seed: seed, mix: ordersOnly ? .ordersOnly : .shop)
+        try runSourceTraffic(step: { try workload.step() }, committed: { workload.committed }, truth: { try workload.totals() })
+    }
+
+    func runSourceTraffic(step: () throws -> SourceCommit, committed: () -> [SourceChange: Int64],
+                          truth: () throws -> SourceTotals) throws {
+        let limit = count ?? (rate != nil ? Int64.max : 1_000)
         var logHandle: FileHandle?
         if let commitLog {
             if !FileManager.default.fileExists(atPath: commitLog) {
@@ -167,7 +191,7 @@ extension GenerateCommand {
         let pacer = rate.map { Pacer(perSecond: $0) }
         while done < limit && !interrupt.isRaised {
             if let pacer, done >= pacer.due { Thread.sleep(forTimeInterval: 0.002); continue }
-            let commit = try workload.step()
+            let commit = try step()
             done += 1
             if logHandle != nil {
                 logBuffer += "\(commit.committedAtMs)\t\(commit.change.rawValue)\t\(commit.transactionID.map(String.init) ?? "-")\n"
@@ -182,13 +206,11 @@ extension GenerateCommand {
         }
         if !logBuffer.isEmpty { logHandle?.write(Data(logBuffer.utf8)) }
         let seconds = max(Date().timeIntervalSince(started), 0.001)
-        let kinds = SourceChange.allCases.compactMap { kind in workload.committed[kind].map { "\(kind.rawValue) \($0)" } }
+        let counts = committed()
+        let kinds = SourceChange.allCases.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
         printError("committed \(done) transactions in \(String(format: "%.2f", seconds)) s (\(kinds.joined(separator: ", ")))"
             + (interrupt.isRaised ? " (interrupted)" : ""))
-        if printTruth {
-            let connection = try PostgresConnection(url, applicationName: "cdctop-generate")
-            print(try SourceTotals.query(connection).json())
-        }
+        if printTruth { print(try truth().json()) }
     }
 }
 

@@ -147,6 +147,8 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
 /// One headless line: the JSON result or the summary, plus Kafka Connect health when `--connect` is given
 /// (JSON: `"connect":[{"name","state","connector_state","tasks","error"}]`, `"connect_error"`, `"heartbeats"`,
 /// `"last_heartbeat_ms"` added to the result object; text: `connect shop RUNNING 1/1 · heartbeat 1s ago`).
+/// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","db","ddl","ts_ms"}]` (newest last) and
+/// `"snapshot_ddl":n` (DDL of a connector's initial snapshot: the schema as it was, not a change).
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
 func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -> String {
     if json {
@@ -158,6 +160,25 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
             if let error = connect.pollError { text += ",\"connect_error\":\(JSONText.quoted(error))" }
             text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)"
         }
+        // Schema changes (DDL on Debezium's schema-change topic): per table, and the latest few.
+        text += ",\"schema_changes\":{"
+        for (i, table) in s.schemaChanges.keys.sorted().enumerated() {
+            if i > 0 { text += "," }
+            JSONText.appendQuoted(table, to: &text)
+            text += ":\(s.schemaChanges[table]!)"
+        }
+        text += "},\"recent_ddl\":["
+        for (i, d) in s.recentDDL.suffix(recentDDLInJSON).enumerated() {
+            if i > 0 { text += "," }
+            text += "{\"table\":"
+            JSONText.appendQuoted(d.table, to: &text)
+            text += ",\"db\":"
+            JSONText.appendQuoted(d.database, to: &text)
+            text += ",\"ddl\":"
+            JSONText.appendQuoted(d.ddl, to: &text)
+            text += ",\"ts_ms\":\(d.commitTimeMs)}"
+        }
+        text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
         appendCounters(s, to: &text)
         return text + "}"
     }
@@ -165,6 +186,9 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
     let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs())
     return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]"
 }
+
+/// How many schema changes `--json` lists in `recent_ddl` (the newest).
+let recentDDLInJSON = 10
 
 /// How many malformed messages `--json` lists in `recent_malformed` (the newest).
 let recentMalformedInJSON = 5

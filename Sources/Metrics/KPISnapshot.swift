@@ -56,6 +56,23 @@ public struct MalformedRecord: Sendable, Hashable {
     public init(position: EventPosition, reason: String) { self.position = position; self.reason = reason }
 }
 
+/// One schema change (DDL) Debezium reported, as the Tables view and `--json` show it.
+public struct SchemaChangeRecord: Sendable, Hashable {
+    /// The table it touched (the last part of Debezium's table id); the database name when it named none.
+    public var table: String
+    /// The database (MySQL) it ran in; the same table name in two databases counts under one name,
+    /// as the profile's tables do.
+    public var database: String
+    public var ddl: String
+    /// Commit time of the DDL (`source.ts_ms`), ms since epoch; 0 when unknown.
+    public var commitTimeMs: Int64
+    public var position: EventPosition
+
+    public init(table: String, database: String = "", ddl: String, commitTimeMs: Int64, position: EventPosition) {
+        self.table = table; self.database = database; self.ddl = ddl; self.commitTimeMs = commitTimeMs; self.position = position
+    }
+}
+
 /// One recent change of a table, with its raw value so the dashboard can decode the full
 /// before/after images on demand (the hot path only extracts the profile's columns).
 public struct RecentChange: Sendable, Hashable {
@@ -146,6 +163,12 @@ public struct KPISnapshot: Sendable {
     public var refused: Int64 = 0
     /// Where the durable state lives and how its checkpoints go.
     public var state: StateStatus = .none
+    /// Schema changes (DDL messages of Debezium's schema-change topic) per table, since this run started.
+    public var schemaChanges: [String: Int64] = [:]
+    /// The latest schema changes, oldest first (at most `recentDDLKept` of the engine).
+    public var recentDDL: [SchemaChangeRecord] = []
+    /// DDL messages of a connector's initial snapshot (DROP/CREATE of the schema as it was): counted, not listed.
+    public var snapshotDDL: Int64 = 0
 
     public init(result: KPIResult) { self.result = result }
 

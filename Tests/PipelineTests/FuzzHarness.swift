@@ -16,6 +16,7 @@ enum FuzzHarness {
     /// Sum of the counters of which exactly one moves per message.
     static func outcomeCount(_ core: EngineCore) -> Int64 {
         core.aggregator.applied + core.aggregator.duplicates + core.tombstones + core.malformed + core.ignored + core.heartbeats
+            + core.schemaChangeMessages
     }
 
     /// `… (at byte N)` → N.

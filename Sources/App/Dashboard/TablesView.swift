@@ -48,6 +48,17 @@ enum TablesView {
                       ellipsis: g.ellipsis)
             }
         }
+        if !s.recentDDL.isEmpty, rest.height >= 14 {
+            let (top, bottom) = rest.splitTop(rest.height - min(5, s.recentDDL.count + 2))
+            rest = top
+            let inner = Widgets.box(&b, bottom, title: "Schema changes (latest first: table, commit time UTC, DDL)", glyphs: g,
+                                    titleStyle: Style(.accent, bold: true))
+            var counted: Set<String> = [] // a table's count goes on its newest line only
+            for (i, d) in s.recentDDL.suffix(inner.height).reversed().enumerated() {
+                let count = counted.insert(d.table).inserted ? s.schemaChanges[d.table] : nil
+                b.put(ddlLine(d, count: count), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
+            }
+        }
         if rest.height >= 10 {
             let lines = counterLines(s, width: rest.width - 2, nowMs: frame.nowMs, glyphs: g)
             let (top, bottom) = rest.splitTop(rest.height - min(lines.count + 2, rest.height - 6))
@@ -113,6 +124,14 @@ enum TablesView {
         return lines
     }
 
+    /// "transaction  12:03:17  ALTER TABLE transaction ADD COLUMN note …  (2nd change)": one DDL on one line.
+    static func ddlLine(_ d: SchemaChangeRecord, count: Int64?) -> String {
+        let time = d.commitTimeMs > 0 ? Format.clock(d.commitTimeMs) : "--:--:--"
+        let ddl = d.ddl.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let total = count.map { $0 > 1 ? "  (\(Format.count($0)) schema changes)" : "" } ?? ""
+        return "\(d.table)  \(time)  \(ddl)\(total)"
+    }
+
     static func changeColumns() -> [Widgets.Column] {
         [.init(title: "commit", width: 8, align: .left), .init(title: "op", width: 4, align: .left),
          .init(title: "key", width: 8, align: .left), .init(title: "position", width: 10, align: .left),
@@ -136,6 +155,18 @@ enum TablesView {
         let g = frame.glyphs
         let table = model.openTable ?? ""
         let recent = Array((s.recentChanges[table] ?? []).reversed()) // newest first
+        // The table's latest schema changes under its rows, so a change is read next to the DDL before it.
+        var area = area
+        let ddl = s.recentDDL.filter { $0.table == table }
+        if !ddl.isEmpty, area.height >= 10 {
+            let (top, bottom) = area.splitTop(area.height - min(4, ddl.count + 2))
+            area = top
+            let inner = Widgets.box(&b, bottom, title: "Schema changes of \(table) (latest first, commit time UTC)", glyphs: g,
+                                    titleStyle: Style(.accent, bold: true))
+            for (i, d) in ddl.suffix(inner.height).reversed().enumerated() {
+                b.put(ddlLine(d, count: nil), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
+            }
+        }
         let inner = Widgets.box(&b, area, title: "Recent changes of \(table) · newest first · Enter shows one event", glyphs: g)
         let sel = min(model.selection["changes:" + table] ?? 0, max(0, recent.count - 1))
         let page = max(1, inner.height - 1)

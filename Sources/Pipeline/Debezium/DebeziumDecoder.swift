@@ -7,11 +7,31 @@ public enum DecodeOutcome: Sendable {
     case tombstone(table: String)
     /// A Debezium heartbeat (`__debezium-heartbeat.*`): proves the connector is alive.
     case heartbeat(timestampMs: Int64)
-    /// Not a change event (schema-change topic, transaction metadata…): counted, not aggregated.
+    /// A DDL statement from Debezium's schema-change topic (MySQL: topic `<prefix>`, payload with
+    /// `databaseName`, `ddl`, `tableChanges`): not a row change and not an error; counted per table.
+    case schemaChange(SchemaChange)
+    /// Not a change event (transaction metadata, a table the profile does not use…): counted, not aggregated.
     case ignored(table: String, reason: String)
     /// Not usable: bad JSON, a missing field, a value out of range. `reason` says what and ends with
     /// the byte position in the value where it was found (`… (at byte 57)`).
     case malformed(table: String, reason: String)
+}
+
+/// One DDL statement from Debezium's schema-change topic.
+public struct SchemaChange: Sendable, Hashable {
+    /// `databaseName` (MySQL), or `source.db`.
+    public var database: String
+    /// Tables named in `tableChanges` (their last name part), in order; empty for DDL on no table.
+    public var tables: [String]
+    /// The statement as the database logged it.
+    public var ddl: String
+    /// `tableChanges[0].type`: CREATE, ALTER or DROP; empty when there is none.
+    public var kind: String
+    /// `source.ts_ms` (or `ts_ms`, or the Kafka timestamp); 0 when none is usable.
+    public var commitTimeMs: Int64
+    /// Part of the connector's initial snapshot (`source.snapshot` not "false"): the schema as it was
+    /// when the connector started (DROP/CREATE of every table), not a change made since.
+    public var isSnapshot: Bool
 }
 
 /// Decodes Debezium's JSON forms into `ChangeEvent`s holding only the profile's columns:
@@ -254,6 +274,10 @@ public final class DebeziumDecoder {
         var unwrappedTable: Range<Int>? = nil
         var unwrappedTsMs: Int64? = nil
         var sawBeforeOrAfter = false
+        /// `ddl` of a schema-change message (Debezium's schema-change topic), which also has
+        /// `databaseName` or `tableChanges` (so an unwrapped row with a column named `ddl` stays a row).
+        var ddl: Range<Int>? = nil
+        var sawSchemaChangeKey = false
     }
 
     private func decodePayload(_ scanner: inout JSONScanner, state: TopicState, kafkaTimestampMs: Int64) -> DecodeOutcome {
@@ -310,6 +334,15 @@ public final class DebeziumDecoder {
                 env.op = s.byte(at: t.range.lowerBound); return true
             case UInt8(ascii: "t") where s.equals(key, "ts_ms"):
                 return self.readTime(&s, "ts_ms", into: &env.envelopeTsMs)
+            case UInt8(ascii: "d") where s.equals(key, "ddl"):
+                s.skipWhitespace(); let a = s.index
+                guard s.skipValue() else { return false }
+                env.ddl = a..<s.index
+                return true
+            case UInt8(ascii: "d") where s.equals(key, "databaseName"),
+                 UInt8(ascii: "t") where s.equals(key, "tableChanges"):
+                env.sawSchemaChangeKey = true
+                return s.skipValue()
             case UInt8(ascii: "_") where n > 2 && s.byte(at: key.lowerBound + 1) == UInt8(ascii: "_"):
                 if s.equals(key, "__op") {
                     if s.consumeLiteral("null") { return true }
@@ -338,6 +371,12 @@ public final class DebeziumDecoder {
             }
         }
         guard ok else { return malformedFromProblem(state.table, orElse: "invalid JSON in payload", at: scanner.index) }
+
+        // A schema change (rare): decoded on the cold path.
+        if env.ddl != nil && env.sawSchemaChangeKey {
+            return schemaChange(scanner.raw(objectStart..<scanner.index), state: state,
+                                timeMs: env.sourceTsMs ?? env.envelopeTsMs ?? kafkaTimestampMs, snapshot: env.snapshot)
+        }
 
         // The table: from the message when it says, else from the topic name.
         var table = state.table
@@ -373,6 +412,7 @@ public final class DebeziumDecoder {
                     return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                 }
                 after = row
+                if let column = missingColumn(row, role: role) { return droppedColumn(table, column, at: r.lowerBound) }
             }
             switch op {
             case .create, .read: if after == nil { return malformed(table, "\(op.code) without after", at: objectStart) }
@@ -404,10 +444,81 @@ public final class DebeziumDecoder {
             op = .update // an upsert: the aggregator retracts what it remembers for the key
         }
         if env.deleted { op = .delete }
+        if op != .delete, let column = missingColumn(row, role: role) { return droppedColumn(table, column, at: objectStart) }
         if op == .delete {
             return .event(ChangeEvent(table: table, role: role, op: .delete, before: row, after: nil, commitTimeMs: ts))
         }
         return .event(ChangeEvent(table: table, role: role, op: op, before: nil, after: row, commitTimeMs: ts))
+    }
+
+    /// The first profile column a new row image (`after`, or an unwrapped row) lacks altogether, as
+    /// after `ALTER TABLE … DROP COLUMN`: its events would otherwise count nothing, silently. Old
+    /// images (`before`) may legitimately hold only the key (REPLICA IDENTITY DEFAULT).
+    @inline(__always)
+    private func missingColumn(_ row: Row, role: TableRole) -> String? {
+        switch role {
+        case .sale:
+            if case .missing = row.amount { return profile.sale.amount }
+        case .lineItem:
+            guard let l = profile.lineItem else { return nil }
+            if case .missing = row.quantity { return l.quantity }
+            if case .missing = row.unitPrice { return l.unitPrice }
+            if case .missing = row.reference, !l.productKey.isEmpty { return l.productKey }
+        case .dimension:
+            guard let d = profile.dimension else { return nil }
+            if case .missing = row.category { return d.category }
+        case .other:
+            break
+        }
+        return nil
+    }
+
+    @inline(never)
+    private func droppedColumn(_ table: String, _ column: String, at position: Int) -> DecodeOutcome {
+        malformed(table, "row has no column \(column), which the profile needs (dropped by ALTER TABLE? then update the profile)", at: position)
+    }
+
+    /// A message of Debezium's schema-change topic: the DDL, its database and the tables it touched.
+    @inline(never)
+    private func schemaChange(_ bytes: UnsafeRawBufferPointer, state: TopicState, timeMs: Int64, snapshot: Bool) -> DecodeOutcome {
+        guard let payload = JSONValue.parse(bytes) else { return malformed(state.table, "invalid JSON in schema change", at: 0) }
+        guard let ddl = payload["ddl"]?.stringValue else {
+            return malformed(state.table, "schema change whose ddl is not a string", at: 0)
+        }
+        let database = payload["databaseName"]?.stringValue ?? payload["source"]?["db"]?.stringValue ?? ""
+        var tables: [String] = []
+        if case .array(let changes)? = payload["tableChanges"] {
+            for change in changes {
+                guard let id = change["id"]?.stringValue else { continue }
+                let name = DebeziumDecoder.tableName(fromChangeID: id)
+                if !name.isEmpty && !tables.contains(name) { tables.append(name) }
+            }
+        }
+        if tables.isEmpty, let table = payload["source"]?["table"]?.stringValue, !table.isEmpty {
+            // Debezium names the tables of a statement in source.table, comma-separated.
+            for name in table.split(separator: ",") where !tables.contains(String(name)) { tables.append(String(name)) }
+        }
+        let kind = { () -> String in
+            if case .array(let changes)? = payload["tableChanges"], let first = changes.first, let type = first["type"]?.stringValue { return type }
+            return ""
+        }()
+        return .schemaChange(SchemaChange(database: database, tables: tables, ddl: ddl, kind: kind,
+                                          commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
+                                          isSnapshot: snapshot))
+    }
+
+    /// `"shop"."transaction"` (or `shop.transaction`) → `transaction`: the last part of a Debezium table id.
+    static func tableName(fromChangeID id: String) -> String {
+        var parts: [String] = []
+        var current = ""
+        var quoted = false
+        for c in id {
+            if c == "\"" { quoted.toggle(); continue }
+            if c == "." && !quoted { parts.append(current); current = ""; continue }
+            current.append(c)
+        }
+        parts.append(current)
+        return parts.last ?? id
     }
 
     private func rowError(_ role: TableRole) -> String {

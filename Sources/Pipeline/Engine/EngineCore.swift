@@ -16,6 +16,15 @@ public final class EngineCore {
     public private(set) var lastHeartbeatMs: Int64 = 0
     public private(set) var recentMalformed: [MalformedRecord] = []
     public private(set) var recentChanges: [String: [RecentChange]] = [:]
+    /// Schema changes per table (DDL messages), and the latest ones (oldest first). In memory only:
+    /// they start from zero on every run (the durable state does not hold them).
+    public private(set) var schemaChanges: [String: Int64] = [:]
+    public private(set) var recentDDL: [SchemaChangeRecord] = []
+    /// DDL messages of connectors' initial snapshots (the schema as it was, not a change): counted only.
+    public private(set) var snapshotDDL: Int64 = 0
+    /// Every schema-change message, snapshot or not (one per message, however many tables it names).
+    public private(set) var schemaChangeMessages: Int64 = 0
+    public static let recentDDLKept = 32
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
@@ -60,6 +69,8 @@ public final class EngineCore {
         case .heartbeat(let ts):
             heartbeats += 1
             lastHeartbeatMs = max(lastHeartbeatMs, ts)
+        case .schemaChange(let change):
+            noteSchemaChange(change, position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset))
         case .ignored:
             ignored += 1
         case .malformed(let table, let reason):
@@ -69,6 +80,19 @@ public final class EngineCore {
                                          reason: reason)
             if recentMalformed.count >= EngineCore.recentMalformedKept { recentMalformed.removeFirst() }
             recentMalformed.append(record)
+        }
+    }
+
+    /// Counts a DDL message per table it touched and keeps it among the latest (cold path: DDL is rare).
+    @inline(never)
+    private func noteSchemaChange(_ change: SchemaChange, position: EventPosition) {
+        schemaChangeMessages += 1
+        if change.isSnapshot { snapshotDDL += 1; return }
+        let tables = change.tables.isEmpty ? [change.database.isEmpty ? "?" : change.database] : change.tables
+        for table in tables {
+            schemaChanges[table, default: 0] += 1
+            if recentDDL.count >= EngineCore.recentDDLKept { recentDDL.removeFirst() }
+            recentDDL.append(SchemaChangeRecord(table: table, database: change.database, ddl: change.ddl, commitTimeMs: change.commitTimeMs, position: position))
         }
     }
 
@@ -213,6 +237,9 @@ public final class EngineCore {
         s.unmatched = aggregator.unmatched
         s.ignored = ignored
         s.refused = aggregator.refused
+        s.schemaChanges = schemaChanges
+        s.recentDDL = recentDDL
+        s.snapshotDDL = snapshotDDL
         return s
     }
 }

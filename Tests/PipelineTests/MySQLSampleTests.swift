@@ -116,6 +116,31 @@ struct MySQLSampleTests {
         #expect(core.ignored == 0)
     }
 
+    @Test("schema-change counts survive a restart through the durable state")
+    func schemaChangeCountsAreSaved() throws {
+        let directory = NSTemporaryDirectory() + "cdctop-ddl-state-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let identity = StateIdentity(profile: MySQLSamples.profile, topics: ["^shopmy(\\..*)?$"])
+        let core = EngineCore(profile: MySQLSamples.profile)
+        let store = try StateStore(directory: directory, identity: identity)
+        _ = try store.load(into: core)
+        core.journaling = true
+        for topic in [nil] + MySQLSamples.tables.map(Optional.some) {
+            for m in try MySQLSamples.messages("shopmy", topic) {
+                core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, value: m.value)
+            }
+        }
+        try store.write(Checkpoint.take(from: core, nowMs: 1))
+        store.close()
+        let reopened = try StateStore(directory: directory, identity: identity)
+        defer { reopened.close() }
+        let restored = EngineCore(profile: MySQLSamples.profile)
+        _ = try reopened.load(into: restored)
+        #expect(restored.schemaChanges == ["transaction": 3])
+        #expect(restored.snapshotDDL == core.snapshotDDL && restored.schemaChangeMessages == core.schemaChangeMessages)
+        #expect(restored.messages == core.messages && restored.result == core.result)
+    }
+
     @Test("DDL ids: quoted, unquoted and dotted names")
     func changeIDs() {
         #expect(DebeziumDecoder.tableName(fromChangeID: "\"shop\".\"transaction\"") == "transaction")

@@ -154,6 +154,9 @@ public final class EngineCore {
         public var ignored: Int64 = 0
         public var bytes: Int64 = 0
         public var lastHeartbeatMs: Int64 = 0
+        public var schemaChangeMessages: Int64 = 0
+        public var snapshotDDL: Int64 = 0
+        public var schemaChanges: [String: Int64] = [:]
         public init() {}
     }
 
@@ -161,12 +164,14 @@ public final class EngineCore {
         var c = Counters()
         c.messages = messages; c.malformed = malformed; c.tombstones = tombstones; c.heartbeats = heartbeats
         c.ignored = ignored; c.bytes = bytes; c.lastHeartbeatMs = lastHeartbeatMs
+        c.schemaChangeMessages = schemaChangeMessages; c.snapshotDDL = snapshotDDL; c.schemaChanges = schemaChanges
         return c
     }
 
     public func restore(counters c: Counters) {
         messages = c.messages; malformed = c.malformed; tombstones = c.tombstones; heartbeats = c.heartbeats
         ignored = c.ignored; bytes = c.bytes; lastHeartbeatMs = c.lastHeartbeatMs
+        schemaChangeMessages = c.schemaChangeMessages; snapshotDDL = c.snapshotDDL; schemaChanges = c.schemaChanges
     }
 
     /// Commit times more than a day ahead of `nowMs` are clock errors (see `WindowedAggregator.futureLimitMs`).

@@ -239,7 +239,10 @@ public final class StateStore: @unchecked Sendable {
             throw StateError.corrupt(databasePath, error.message)
         }
         // Expiring windows deletes by start: without this index that is a scan of every product's windows.
-        try database.execute("CREATE INDEX IF NOT EXISTS product_windows_by_start ON product_windows(window_start)")
+        try database.execute("""
+            CREATE INDEX IF NOT EXISTS product_windows_by_start ON product_windows(window_start);
+            CREATE TABLE IF NOT EXISTS schema_change_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+            """)
         db = database
         try checkIdentity(database)
     }
@@ -338,6 +341,11 @@ public final class StateStore: @unchecked Sendable {
             engine.ignored = m["ignored"]?.integer ?? 0
             engine.bytes = m["bytes"]?.integer ?? 0
             engine.lastHeartbeatMs = m["last_heartbeat_ms"]?.integer ?? 0
+            engine.schemaChangeMessages = m["schema_change_messages"]?.integer ?? 0
+            engine.snapshotDDL = m["snapshot_ddl"]?.integer ?? 0
+            try db.statement("SELECT name, count FROM schema_change_counts").forEachRow { row in
+                engine.schemaChanges[row.text(0)] = row.int64(1)
+            }
 
             var sales = 0, lineItems = 0
             var windowStarts = Set<Int64>()
@@ -520,13 +528,20 @@ public final class StateStore: @unchecked Sendable {
                              ("unmatched", a.unmatched), ("refused", a.refused), ("applied", a.applied),
                              ("messages", e.messages), ("malformed", e.malformed), ("tombstones", e.tombstones),
                              ("heartbeats", e.heartbeats), ("ignored", e.ignored), ("bytes", e.bytes),
-                             ("last_heartbeat_ms", e.lastHeartbeatMs), ("live_sales", Int64(c.liveSales)),
+                             ("last_heartbeat_ms", e.lastHeartbeatMs), ("schema_change_messages", e.schemaChangeMessages),
+                             ("snapshot_ddl", e.snapshotDDL), ("live_sales", Int64(c.liveSales)),
                              ("live_line_items", Int64(c.liveLineItems)), ("checkpoint_ms", c.takenAtMs)] {
             putMeta.bind(1, key); putMeta.bind(2, value)
             try putMeta.run()
         }
         putMeta.bind(1, "volume"); putMeta.bind(2, String(a.volume))
         try putMeta.run()
+        try db.execute("DELETE FROM schema_change_counts")
+        let putSchemaChanges = try db.statement("INSERT INTO schema_change_counts(name, count) VALUES (?1, ?2)")
+        for (table, count) in e.schemaChanges {
+            putSchemaChanges.bind(1, table); putSchemaChanges.bind(2, count)
+            try putSchemaChanges.run()
+        }
         try db.execute("DELETE FROM table_stats")
         let putStats = try db.statement("INSERT INTO table_stats(name, role, op_counts, malformed, last_commit_ms) VALUES (?1, ?2, ?3, ?4, ?5)")
         for t in a.tables {

@@ -139,6 +139,8 @@ public struct KPISnapshot: Sendable {
     public var parkedLineItems: Int64 = 0
     public var parkedRevenue: Money = .zero
     public var eventsPerSecond: Double = 0
+    /// New transactions (creates of the sale table) per second over the last few seconds of wall time.
+    public var txPerSecond: Double = 0
     public var bytesPerSecond: Double = 0
     public var tables: [TableStats] = []
     public var recentMalformed: [MalformedRecord] = []

@@ -123,7 +123,7 @@ enum GoldenScreens {
         │ q  Ctrl-C                quit                                                │
         │                                                                              │
         │ window: the 30s event-time window holding the newest commit                  │
-        │ last 5m: windows starting in the last 5 minutes · tx/s: last minute's tx ÷ 60│
+        │ last 5m: windows starting in the last 5 minutes · new tx/s: creates, last 5 s│
         │ freshness: now − newest commit time · lag s: age of the last consumed commit │
         │ Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take │
         │ more than 10s to drain at the rate seen · OK otherwise                       │
@@ -244,7 +244,7 @@ enum GoldenScreens {
         └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
         ┌ Transactions ────┐┌ Events/s ────────┐┌ Total lag ───────┐┌ Freshness ───────┐
         │         1,737,416││             1,800││        5,418 msgs││             400ms│
-        │237.6 tx/s (1 min)││      240,000 msgs││      catching up…││ now − last commit│
+        │    225.0 new tx/s││      240,000 msgs││      catching up…││ now − last commit│
         └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
         ┌ Revenue per 30s window ──────────────────────┐┌ Top categories (total) ──────┐
         │                                          ▇  █││electronics ████████ 1,183,377│
@@ -270,7 +270,7 @@ enum GoldenScreens {
         +------------------++------------------++------------------++------------------+
         + Transactions ----++ Events/s --------++ Total lag -------++ Freshness -------+
         |         1,737,416||             1,800||        5,418 msgs||             400ms|
-        |237.6 tx/s (1 min)||      240,000 msgs||    catching up...|| now - last commit|
+        |    225.0 new tx/s||      240,000 msgs||    catching up...|| now - last commit|
         +------------------++------------------++------------------++------------------+
         + Revenue per 30s window ----------------------++ Top categories (total) ------+
         |                                          #  #||electronics ######## 1,183,377|

@@ -21,7 +21,6 @@ struct Figures: Sendable {
     var currentWindow: WindowResult?
     var lastFiveMinutesRevenue: Money = .zero
     var lastFiveMinutesTx: Int64 = 0
-    var lastMinuteTx: Int64 = 0
     var totalRevenue: Money
     var totalTx: Int64
     var averageTicket: Money?
@@ -34,13 +33,14 @@ struct Figures: Sendable {
     var todayRevenue: Money = .zero
     var todayTx: Int64 = 0
 
-    /// Transactions per second over the last minute.
-    var txPerSecond: Double { Double(lastMinuteTx) / 60 }
+    /// New transactions per second over the last few seconds of wall time (the engine's sliding window).
+    var txPerSecond: Double
 
     init(_ s: KPISnapshot, nowMs: Int64) {
         windowMs = s.result.windowMs
         totalRevenue = s.result.totals.revenue
         totalTx = s.result.totals.txCount
+        txPerSecond = s.txPerSecond
         categoryTotal = s.result.totals.categoryRevenue
         if totalTx > 0 {
             // Rounded to cents (half away from zero): the exact quotient has nine places nobody reads.
@@ -61,7 +61,6 @@ struct Figures: Sendable {
                 lastFiveMinutesTx &+= w.txCount
                 for (c, m) in w.categoryRevenue { categoryFiveMinutes[c, default: .zero] &+= m }
             }
-            if w.windowStartMs >= nowMs - 60_000 { lastMinuteTx &+= w.txCount }
             if w.windowStartMs >= midnight { todayRevenue &+= w.revenue; todayTx &+= w.txCount }
         }
     }

@@ -172,7 +172,7 @@ enum HelpOverlay {
 
     static let notes = [
         "window: the 30s event-time window holding the newest commit",
-        "last 5m: windows starting in the last 5 minutes · tx/s: last minute's tx ÷ 60",
+        "last 5m: windows starting in the last 5 minutes · new tx/s: creates, last 5 s",
         "freshness: now − newest commit time · lag s: age of the last consumed commit",
         "Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take",
         "more than 10s to drain at the rate seen · OK otherwise",

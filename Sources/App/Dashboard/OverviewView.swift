@@ -13,7 +13,7 @@ enum OverviewView {
             ("Last 5m revenue", Format.money(f.lastFiveMinutesRevenue), "\(Format.count(f.lastFiveMinutesTx)) tx", .good),
             ("Total revenue", Format.money(f.totalRevenue), "since start", .text),
             ("Avg ticket", f.averageTicket.map(Format.money) ?? "–", "revenue ÷ tx", .text),
-            ("Transactions", Format.count(f.totalTx), Format.fixed(f.txPerSecond, places: 1) + " tx/s (1 min)", .text),
+            ("Transactions", Format.count(f.totalTx), Format.fixed(f.txPerSecond, places: 1) + " new tx/s", .text),
             ("Events/s", Format.rate(s.eventsPerSecond).replacingAll("/s", with: ""),
              Format.count(s.result.messages) + " msgs", .text),
             lagTile(s),

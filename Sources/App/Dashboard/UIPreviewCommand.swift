@@ -103,6 +103,7 @@ enum PreviewData {
         s.tombstones = 412
         s.eventsPerSecond = Double(rate) * (0.9 + 0.2 * Double(now / 1_000 % 7) / 7)
         s.bytesPerSecond = s.eventsPerSecond * 850
+        s.txPerSecond = s.eventsPerSecond / 8
         s.kafka = ServiceStatus(.ok, "127.0.0.1:9092 (mock)")
         s.caughtUp = true
         for (i, (name, role)) in tables.enumerated() {

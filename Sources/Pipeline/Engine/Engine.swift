@@ -61,7 +61,7 @@ public final class Engine: @unchecked Sendable {
     private var nextOffset: [Int64: Int64] = [:]
     private var seenPartitions: Set<Int64> = []
     private var sequence: UInt64 = 0
-    private var rateSamples: [(ms: Int64, messages: Int64, bytes: Int64, tables: [String: Int64])] = []
+    private var rateSamples: [RateSample] = []
     private var assignedPartitions = 0
     private var lastCheckpointMs: Int64 = 0
     /// Restored partitions whose saved offset was not yet checked against the broker's end.
@@ -308,17 +308,24 @@ public final class Engine: @unchecked Sendable {
         return s
     }
 
-    /// Rates over the last ~5 s of wall time, from the samples kept between snapshots.
-    static func fillRates(_ s: inout KPISnapshot, samples: inout [(ms: Int64, messages: Int64, bytes: Int64, tables: [String: Int64])],
-                          nowMs: Int64, messages: Int64, bytes: Int64) {
+    struct RateSample {
+        var ms: Int64, messages: Int64, bytes: Int64, tables: [String: Int64]
+        /// Creates of the sale table so far: new transactions.
+        var saleCreates: Int64
+    }
+
+    /// Rates over the last ~5 s of wall time (a sliding window of the samples kept between snapshots).
+    static func fillRates(_ s: inout KPISnapshot, samples: inout [RateSample], nowMs: Int64, messages: Int64, bytes: Int64) {
         var tables: [String: Int64] = [:]
         for t in s.tables { tables[t.table] = t.total }
-        samples.append((nowMs, messages, bytes, tables))
+        let creates = s.tables.first { $0.role == .sale }?.count(.create) ?? 0
+        samples.append(RateSample(ms: nowMs, messages: messages, bytes: bytes, tables: tables, saleCreates: creates))
         while samples.count > 2, nowMs - samples[1].ms >= 5_000 { samples.removeFirst() }
         guard let first = samples.first, nowMs > first.ms else { return }
         let seconds = Double(nowMs - first.ms) / 1000
         s.eventsPerSecond = Double(messages - first.messages) / seconds
         s.bytesPerSecond = Double(bytes - first.bytes) / seconds
+        s.txPerSecond = Double(creates - first.saleCreates) / seconds
         for i in s.tables.indices {
             let before = first.tables[s.tables[i].table] ?? 0
             s.tables[i].eventsPerSecond = Double(s.tables[i].total - before) / seconds

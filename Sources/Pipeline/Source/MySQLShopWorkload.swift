@@ -137,29 +137,23 @@ final class MySQLClientSession {
 /// an ON DELETE CASCADE removes.
 public final class MySQLShopWorkload {
     private let session: MySQLClientSession
-    private let mix: SourceWorkloadMix
-    private let totalWeight: Int
-    private var random: SeededRandom
+    private var choices: SourceTrafficChoices
     private var customerIDs: [Int64] = []
     private var products: [(id: Int64, priceCents: Int64)] = []
     private var categories: [String] = []
-    private var openOrders: [Int64] = []
-    private static let openOrdersLimit = 5_000
 
     public private(set) var committed: [SourceChange: Int64] = [:]
 
     public init(url: String, seed: UInt64 = 42, mix: SourceWorkloadMix = .shop) throws(MySQLSourceError) {
         session = try MySQLClientSession(try MySQLURL(url))
-        self.mix = mix
-        totalWeight = mix.weights.reduce(0) { $0 + $1.1 }
-        random = SeededRandom(seed: seed)
+        choices = SourceTrafficChoices(mix: mix, seed: seed)
         customerIDs = try session.run("SELECT customer_id FROM customer ORDER BY customer_id;").compactMap { Int64($0[0]) }
         products = try session.run("SELECT product_id, price FROM product ORDER BY product_id;").compactMap { row in
             guard row.count == 2, let id = Int64(row[0]), let cents = ShopSourceWorkload.cents(row[1]) else { return nil }
             return (id, cents)
         }
         categories = try session.run("SELECT DISTINCT category FROM product ORDER BY 1;").map { $0[0] }
-        openOrders = try session.run(
+        choices.openOrders = try session.run(
             "SELECT transaction_id FROM `transaction` WHERE status = 'new' ORDER BY transaction_id DESC LIMIT 1000;"
         ).compactMap { Int64($0[0]) }.reversed()
         guard !customerIDs.isEmpty, !products.isEmpty else {
@@ -169,22 +163,20 @@ public final class MySQLShopWorkload {
     }
 
     public func step() throws(MySQLSourceError) -> SourceCommit {
-        var change = draw()
-        if openOrders.isEmpty, change == .shipping || change == .refund || change == .cancel { change = .order }
-        if categories.count < 2, change == .categoryMove { change = .priceChange }
+        let change = choices.next(categoryCount: categories.count)
         var transactionID: Int64? = nil
         switch change {
         case .order: transactionID = try insertOrder()
         case .shipping:
-            let id = takeOpenOrder(); transactionID = id
+            let id = choices.takeOpenOrder(); transactionID = id
             _ = try session.run("UPDATE `transaction` SET status = 'shipped', paid = 1 WHERE transaction_id = \(id);")
         case .refund:
-            let id = takeOpenOrder(); transactionID = id
-            let percent = random.inRange(10...50)
+            let id = choices.takeOpenOrder(); transactionID = id
+            let percent = choices.random.inRange(10...50)
             _ = try session.run(
                 "UPDATE `transaction` SET amount = amount - ROUND(amount * \(percent) / 100, 2), status = 'refunded' WHERE transaction_id = \(id);")
         case .cancel:
-            let id = takeOpenOrder(); transactionID = id
+            let id = choices.takeOpenOrder(); transactionID = id
             _ = try session.run("""
                 START TRANSACTION;
                 DELETE FROM transactiondetail WHERE transaction_id = \(id);
@@ -192,45 +184,31 @@ public final class MySQLShopWorkload {
                 COMMIT;
                 """)
         case .priceChange:
-            let index = random.below(products.count)
+            let index = choices.random.below(products.count)
             let old = products[index].priceCents
-            let new = max(50, old + old * Int64(random.inRange(-10...10)) / 100)
+            let new = max(50, old + old * Int64(choices.random.inRange(-10...10)) / 100)
             _ = try session.run("UPDATE product SET price = \(ShopSourceWorkload.decimalText(new)) WHERE product_id = \(products[index].id);")
             products[index].priceCents = new
         case .categoryMove:
-            let product = random.pick(products)
-            let category = random.pick(categories).replacingOccurrences(of: "'", with: "''")
+            let product = choices.random.pick(products)
+            let category = choices.random.pick(categories).replacingOccurrences(of: "'", with: "''")
             _ = try session.run("UPDATE product SET category = '\(category)' WHERE product_id = \(product.id);")
         }
         committed[change, default: 0] += 1
         return SourceCommit(change: change, transactionID: transactionID, committedAtMs: WallClock.nowMs())
     }
 
-    private func draw() -> SourceChange {
-        var ticket = random.below(totalWeight)
-        for (change, weight) in mix.weights {
-            if ticket < weight { return change }
-            ticket -= weight
-        }
-        return .order
-    }
-
-    private func takeOpenOrder() -> Int64 {
-        let index = max(0, openOrders.count - 1 - random.below(min(openOrders.count, 50)))
-        return openOrders.remove(at: index)
-    }
-
     private func insertOrder() throws(MySQLSourceError) -> Int64 {
-        let lineCount = random.inRange(1...4)
+        let lineCount = choices.random.inRange(1...4)
         var values: [String] = []
         var amountCents: Int64 = 0
         for _ in 0..<lineCount {
-            let product = random.pick(products)
-            let quantity = Int64(random.inRange(1...3))
+            let product = choices.random.pick(products)
+            let quantity = Int64(choices.random.inRange(1...3))
             values.append("(@t, \(product.id), \(quantity), \(ShopSourceWorkload.decimalText(product.priceCents)))")
             amountCents += quantity * product.priceCents
         }
-        let customer = random.pick(customerIDs)
+        let customer = choices.random.pick(customerIDs)
         let rows = try session.run("""
             START TRANSACTION;
             INSERT INTO `transaction` (customer_id, amount, status) VALUES (\(customer), \(ShopSourceWorkload.decimalText(amountCents)), 'new');
@@ -242,8 +220,7 @@ public final class MySQLShopWorkload {
         guard let id = rows.first.flatMap({ Int64($0[0]) }) else {
             throw MySQLSourceError("INSERT INTO transaction gave no LAST_INSERT_ID()")
         }
-        openOrders.append(id)
-        if openOrders.count > Self.openOrdersLimit { openOrders.removeFirst(openOrders.count - Self.openOrdersLimit) }
+        choices.noteOpenOrder(id)
         return id
     }
 

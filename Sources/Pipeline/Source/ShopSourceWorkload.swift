@@ -43,24 +43,17 @@ public struct SourceWorkloadMix: Sendable {
 /// fabricates the events. Every statement is parameterised; one database transaction per `step()`.
 public final class ShopSourceWorkload {
     private let connection: PostgresConnection
-    private let mix: SourceWorkloadMix
-    private let totalWeight: Int
-    private var random: SeededRandom
+    private var choices: SourceTrafficChoices
     private var customerIDs: [Int64] = []
     private var products: [(id: Int64, priceCents: Int64)] = []
     private var categories: [String] = []
-    /// Orders this workload may still ship, refund or cancel (newest last, bounded).
-    private var openOrders: [Int64] = []
-    private static let openOrdersLimit = 5_000
 
     public private(set) var committed: [SourceChange: Int64] = [:]
 
     /// Connects and loads the customers, products and recent orders to work with.
     public init(url: String, seed: UInt64 = 42, mix: SourceWorkloadMix = .shop) throws(WarehouseError) {
         connection = try PostgresConnection(url, applicationName: "cdctop-generate")
-        self.mix = mix
-        totalWeight = mix.weights.reduce(0) { $0 + $1.1 }
-        random = SeededRandom(seed: seed)
+        choices = SourceTrafficChoices(mix: mix, seed: seed)
         let missing = "run sql/shop.sql on this database first (scripts/stack up does)"
         do {
             customerIDs = try connection.execute("SELECT customer_id FROM customer ORDER BY customer_id").rows.compactMap { $0[0].flatMap { Int64($0) } }
@@ -70,7 +63,7 @@ public final class ShopSourceWorkload {
                 return (id, cents)
             }
             categories = try connection.execute("SELECT DISTINCT category FROM product ORDER BY 1").rows.compactMap { $0[0] }
-            openOrders = try connection.execute(
+            choices.openOrders = try connection.execute(
                 "SELECT transaction_id FROM \"transaction\" WHERE status = 'new' ORDER BY transaction_id DESC LIMIT 1000"
             ).rows.compactMap { $0[0].flatMap { Int64($0) } }.reversed()
         } catch where error.kind == .missingSchema {
@@ -84,9 +77,7 @@ public final class ShopSourceWorkload {
 
     /// Runs one database transaction of a kind drawn from the mix and returns when it is committed.
     public func step() throws(WarehouseError) -> SourceCommit {
-        var change = draw()
-        if openOrders.isEmpty, change == .shipping || change == .refund || change == .cancel { change = .order }
-        if categories.count < 2, change == .categoryMove { change = .priceChange }
+        let change = choices.next(categoryCount: categories.count)
         let transactionID: Int64?
         switch change {
         case .order: transactionID = try insertOrder()
@@ -100,26 +91,17 @@ public final class ShopSourceWorkload {
         return SourceCommit(change: change, transactionID: transactionID, committedAtMs: WallClock.nowMs())
     }
 
-    private func draw() -> SourceChange {
-        var ticket = random.below(totalWeight)
-        for (change, weight) in mix.weights {
-            if ticket < weight { return change }
-            ticket -= weight
-        }
-        return .order
-    }
-
     private func insertOrder() throws(WarehouseError) -> Int64 {
-        let lineCount = random.inRange(1...4)
+        let lineCount = choices.random.inRange(1...4)
         var lines: [(productID: Int64, quantity: Int64, priceCents: Int64)] = []
         var amountCents: Int64 = 0
         for _ in 0..<lineCount {
-            let product = random.pick(products)
-            let quantity = Int64(random.inRange(1...3))
+            let product = choices.random.pick(products)
+            let quantity = Int64(choices.random.inRange(1...3))
             lines.append((product.id, quantity, product.priceCents))
             amountCents += quantity * product.priceCents
         }
-        let customer = random.pick(customerIDs)
+        let customer = choices.random.pick(customerIDs)
         let id: Int64 = try connection.transaction { () throws(WarehouseError) -> Int64 in
             let inserted = try connection.execute(
                 "INSERT INTO \"transaction\" (customer_id, amount, status) VALUES ($1, $2, 'new') RETURNING transaction_id",
@@ -138,26 +120,19 @@ public final class ShopSourceWorkload {
                  PostgresArrayLiteral.decimals(lines.map { Self.decimalText($0.priceCents) })])
             return id
         }
-        openOrders.append(id)
-        if openOrders.count > Self.openOrdersLimit { openOrders.removeFirst(openOrders.count - Self.openOrdersLimit) }
+        choices.noteOpenOrder(id)
         return id
     }
 
-    private func takeOpenOrder() -> Int64 {
-        // Mostly recent orders, as in a real shop.
-        let index = max(0, openOrders.count - 1 - random.below(min(openOrders.count, 50)))
-        return openOrders.remove(at: index)
-    }
-
     private func ship() throws(WarehouseError) -> Int64 {
-        let id = takeOpenOrder()
+        let id = choices.takeOpenOrder()
         try connection.execute("UPDATE \"transaction\" SET status = 'shipped' WHERE transaction_id = $1", [String(id)])
         return id
     }
 
     private func refund() throws(WarehouseError) -> Int64 {
-        let id = takeOpenOrder()
-        let percent = random.inRange(10...50)
+        let id = choices.takeOpenOrder()
+        let percent = choices.random.inRange(10...50)
         try connection.execute(
             "UPDATE \"transaction\" SET amount = amount - round(amount * $2::numeric / 100, 2), status = 'refunded' WHERE transaction_id = $1",
             [String(id), String(percent)])
@@ -165,24 +140,24 @@ public final class ShopSourceWorkload {
     }
 
     private func cancel() throws(WarehouseError) -> Int64 {
-        let id = takeOpenOrder()
+        let id = choices.takeOpenOrder()
         try connection.execute("DELETE FROM \"transaction\" WHERE transaction_id = $1", [String(id)])
         return id
     }
 
     private func changePrice() throws(WarehouseError) {
-        let index = random.below(products.count)
+        let index = choices.random.below(products.count)
         let old = products[index].priceCents
-        let new = max(50, old + old * Int64(random.inRange(-10...10)) / 100)
+        let new = max(50, old + old * Int64(choices.random.inRange(-10...10)) / 100)
         try connection.execute("UPDATE product SET price = $2 WHERE product_id = $1",
                                [String(products[index].id), Self.decimalText(new)])
         products[index].priceCents = new
     }
 
     private func moveCategory() throws(WarehouseError) {
-        let product = random.pick(products)
+        let product = choices.random.pick(products)
         try connection.execute("UPDATE product SET category = $2 WHERE product_id = $1",
-                               [String(product.id), random.pick(categories)])
+                               [String(product.id), choices.random.pick(categories)])
     }
 
     /// "18.90" → 1890 (numeric(12,2) text from PostgreSQL).

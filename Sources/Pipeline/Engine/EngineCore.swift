@@ -7,23 +7,25 @@ public final class EngineCore {
     public let decoder: DebeziumDecoder
     public private(set) var aggregator: WindowedAggregator
 
-    public private(set) var messages: Int64 = 0
-    public private(set) var malformed: Int64 = 0
-    public private(set) var tombstones: Int64 = 0
-    public private(set) var heartbeats: Int64 = 0
-    public private(set) var ignored: Int64 = 0
-    public private(set) var bytes: Int64 = 0
-    public private(set) var lastHeartbeatMs: Int64 = 0
+    /// Every counter of the engine's own, in the form the durable state saves.
+    public private(set) var counters = Counters()
+    public var messages: Int64 { counters.messages }
+    public var malformed: Int64 { counters.malformed }
+    public var tombstones: Int64 { counters.tombstones }
+    public var heartbeats: Int64 { counters.heartbeats }
+    public var ignored: Int64 { counters.ignored }
+    public var bytes: Int64 { counters.bytes }
+    public var lastHeartbeatMs: Int64 { counters.lastHeartbeatMs }
     public private(set) var recentMalformed: [MalformedRecord] = []
     public private(set) var recentChanges: [String: [RecentChange]] = [:]
-    /// Schema changes per table (DDL messages), and the latest ones (oldest first). In memory only:
-    /// they start from zero on every run (the durable state does not hold them).
-    public private(set) var schemaChanges: [String: Int64] = [:]
+    /// Schema changes per table (DDL messages; saved with the durable state), and the latest ones
+    /// (oldest first; in memory only).
+    public var schemaChanges: [String: Int64] { counters.schemaChanges }
     public private(set) var recentDDL: [SchemaChangeRecord] = []
     /// DDL messages of connectors' initial snapshots (the schema as it was, not a change): counted only.
-    public private(set) var snapshotDDL: Int64 = 0
+    public var snapshotDDL: Int64 { counters.snapshotDDL }
     /// Every schema-change message, snapshot or not (one per message, however many tables it names).
-    public private(set) var schemaChangeMessages: Int64 = 0
+    public var schemaChangeMessages: Int64 { counters.schemaChangeMessages }
     public static let recentDDLKept = 32
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
@@ -53,8 +55,8 @@ public final class EngineCore {
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivered offset (at or below the last one applied) changes nothing, not even the counts.
         guard aggregator.admit(partitionKey: pk, offset: offset) else { return }
-        messages += 1
-        bytes += Int64(value?.count ?? 0) + Int64(key?.count ?? 0)
+        counters.messages += 1
+        counters.bytes += Int64(value?.count ?? 0) + Int64(key?.count ?? 0)
         switch decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs) {
         case .event(let event):
             aggregator.apply(event, partitionKey: pk)
@@ -64,17 +66,17 @@ public final class EngineCore {
                 capture(event: event, slot: slot, partition: partition, offset: offset, key: key, value: value)
             }
         case .tombstone(let table):
-            tombstones += 1
+            counters.tombstones += 1
             aggregator.noteTombstone(table: table)
         case .heartbeat(let ts):
-            heartbeats += 1
-            lastHeartbeatMs = max(lastHeartbeatMs, ts)
+            counters.heartbeats += 1
+            counters.lastHeartbeatMs = max(counters.lastHeartbeatMs, ts)
         case .schemaChange(let change):
             noteSchemaChange(change, position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset))
         case .ignored:
-            ignored += 1
+            counters.ignored += 1
         case .malformed(let table, let reason):
-            malformed += 1
+            counters.malformed += 1
             aggregator.noteMalformed(table: table)
             let record = MalformedRecord(position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
                                          reason: reason)
@@ -86,11 +88,11 @@ public final class EngineCore {
     /// Counts a DDL message per table it touched and keeps it among the latest (cold path: DDL is rare).
     @inline(never)
     private func noteSchemaChange(_ change: SchemaChange, position: EventPosition) {
-        schemaChangeMessages += 1
-        if change.isSnapshot { snapshotDDL += 1; return }
+        counters.schemaChangeMessages += 1
+        if change.isSnapshot { counters.snapshotDDL += 1; return }
         let tables = change.tables.isEmpty ? [change.database.isEmpty ? "?" : change.database] : change.tables
         for table in tables {
-            schemaChanges[table, default: 0] += 1
+            counters.schemaChanges[table, default: 0] += 1
             if recentDDL.count >= EngineCore.recentDDLKept { recentDDL.removeFirst() }
             recentDDL.append(SchemaChangeRecord(table: table, database: change.database, ddl: change.ddl, commitTimeMs: change.commitTimeMs, position: position))
         }
@@ -160,19 +162,7 @@ public final class EngineCore {
         public init() {}
     }
 
-    public var counters: Counters {
-        var c = Counters()
-        c.messages = messages; c.malformed = malformed; c.tombstones = tombstones; c.heartbeats = heartbeats
-        c.ignored = ignored; c.bytes = bytes; c.lastHeartbeatMs = lastHeartbeatMs
-        c.schemaChangeMessages = schemaChangeMessages; c.snapshotDDL = snapshotDDL; c.schemaChanges = schemaChanges
-        return c
-    }
-
-    public func restore(counters c: Counters) {
-        messages = c.messages; malformed = c.malformed; tombstones = c.tombstones; heartbeats = c.heartbeats
-        ignored = c.ignored; bytes = c.bytes; lastHeartbeatMs = c.lastHeartbeatMs
-        schemaChangeMessages = c.schemaChangeMessages; snapshotDDL = c.snapshotDDL; schemaChanges = c.schemaChanges
-    }
+    public func restore(counters c: Counters) { counters = c }
 
     /// Commit times more than a day ahead of `nowMs` are clock errors (see `WindowedAggregator.futureLimitMs`).
     /// Live runs call this as time passes; replays of recordings call it once.

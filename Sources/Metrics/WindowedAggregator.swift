@@ -639,11 +639,6 @@ public struct WindowedAggregator: Sendable {
         }
     }
 
-    /// The window results without refreshing the cache (for a `let` aggregator): merges everything.
-    public func currentWindowResults() -> [WindowResult] {
-        heldStarts.compactMap { merge(window: $0) }
-    }
-
     private mutating func refreshMergedWindows() {
         guard !staleMerged.isEmpty else { return }
         for w in staleMerged { mergedWindows[w] = merge(window: w) }

@@ -201,14 +201,6 @@ public final class EngineCore {
         lastCommitTimeByPartition[partitionKey] = ms
     }
 
-    /// Next offset to read for every partition applied so far: where a restart resumes.
-    public var resumeOffsets: [(topic: String, partition: Int32, nextOffset: Int64)] {
-        aggregator.partitionOffsets.map { entry in
-            let tp = topicPartition(ofKey: entry.partitionKey)
-            return (tp.topic, tp.partition, entry.lastOffset + 1)
-        }
-    }
-
     /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
     public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
         var s = KPISnapshot(result: result)

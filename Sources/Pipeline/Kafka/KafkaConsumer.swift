@@ -192,11 +192,6 @@ public final class KafkaConsumer: @unchecked Sendable {
         assignedGeneration = generation
     }
 
-    /// Partitions this consumer reads, in topic and partition order.
-    public var assignedPartitions: [(topic: String, partition: Int32)] {
-        state.assignment.map { ($0.topic, $0.partition) }
-    }
-
     deinit {
         close()
         messageBuffer.deallocate()

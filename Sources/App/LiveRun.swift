@@ -17,7 +17,10 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "Dashboard theme: dark, light, high-contrast, mono, or a theme file.")
     var theme: String = "dark"
 
-    @Option(help: "Write logs to this file (nothing is printed while the dashboard owns the terminal).")
+    @Option(name: .customLong("themes-dir"), help: ArgumentHelp("Folder of .theme files (default: themes/ next to the executable, else the built-ins).", valueName: "dir"))
+    var themesDir: String?
+
+    @Option(help: ArgumentHelp("Append a timestamped log here: service state changes, errors verbatim, retries, checkpoints, malformed messages, schema changes, lag caught up/behind (and librdkafka's own messages while the dashboard runs).", valueName: "file"))
     var log: String?
 
     @Option(help: "Mirror the KPIs to Redis, e.g. redis://:password@127.0.0.1:6379/0 (toggle with m).")
@@ -47,6 +50,8 @@ final class Integrations: @unchecked Sendable {
     let sink: WarehouseSink?
     let history: HistoryLoader?
     let reconciler: Reconciler?
+    let sourceURL: String?
+    let warehouseURL: String?
 
     /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
     /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
@@ -68,6 +73,8 @@ final class Integrations: @unchecked Sendable {
             let query = profile.historySQL.map { HistoryQuery(sql: $0, categorySQL: profile.historyCategorySQL) } ?? .default
             history = HistoryLoader(url: url, pipeline: pipeline, query: query)
         } else { sink = nil; history = nil }
+        sourceURL = options.source
+        warehouseURL = options.warehouse
         if let url = options.source {
             reconciler = Reconciler(sourceURL: url, saleTable: profile.sale.table, amountColumn: profile.sale.amount)
         } else { reconciler = nil }
@@ -90,6 +97,30 @@ final class Integrations: @unchecked Sendable {
     func stop() {
         mirror?.stop(); sink?.stop(); history?.stop(); reconciler?.stop()
     }
+
+    /// The configured services besides Kafka, as the Connections panel, `--log` and `--json` show them.
+    func probes(connect: ConnectHealthMonitor?, lastHeartbeatMs: Int64) -> [ServiceProbe] {
+        var out: [ServiceProbe] = []
+        if let mirror { out.append(ServiceProbe(name: "redis", target: "\(mirror.url)", status: mirror.status)) }
+        if let sink { out.append(ServiceProbe(name: "warehouse", target: redactedURL(warehouseURL ?? ""), status: sink.status)) }
+        if let reconciler, let url = sourceURL {
+            out.append(ServiceProbe(name: "source", target: redactedURL(url), status: reconciler.status))
+        }
+        if let connect {
+            let report = connect.report
+            out.append(ServiceProbe(name: "connect", target: report.url,
+                                    status: report.status(lastHeartbeatMs: lastHeartbeatMs, nowMs: WallClock.nowMs())))
+        }
+        return out
+    }
+}
+
+/// A URL without its password (`postgres://u:secret@h/db` → `postgres://u:***@h/db`), for screens and logs.
+func redactedURL(_ url: String) -> String {
+    guard let scheme = url.range(of: "://"), let at = url.lastIndex(of: "@"), at > scheme.upperBound else { return url }
+    let credentials = url[scheme.upperBound..<at]
+    guard let colon = credentials.firstIndex(of: ":") else { return url }
+    return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
 }
 
 /// Runs a started engine until quit: the dashboard, or headless output.
@@ -98,7 +129,12 @@ final class Integrations: @unchecked Sendable {
 func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
              seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
              connect: ConnectHealthMonitor? = nil, joining: String? = nil) throws {
+    let log = try RunLog(path: options.log)
+    let kafkaTarget = engine.options.consumer.brokers
     if options.headless {
+        log.write("start: headless\(options.json ? " --json" : "") \(title)")
+        var board = ConnectionBoard()
+        var events = SnapshotEventLog()
         let interrupted = InterruptFlag()
         let started = Date()
         let deadline = seconds.map { Date().addingTimeInterval(TimeInterval($0)) }
@@ -107,14 +143,28 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         while true {
             let done = interrupted.isRaised || (deadline.map { Date() >= $0 } ?? false) || engine.error != nil
             let (snap, _) = engine.snapshots.versioned
+            let nowMs = WallClock.nowMs()
+            for line in board.update([ServiceProbe(name: "kafka", target: kafkaTarget, status: snap?.kafka ?? ServiceStatus(.connecting))]
+                                     + integrations.probes(connect: connect, lastHeartbeatMs: snap?.lastHeartbeatMs ?? 0), nowMs: nowMs) {
+                log.write(line, nowMs: nowMs)
+            }
             if let s = snap, (Date() >= nextPrint || done), s.sequence != lastPrinted {
                 lastPrinted = s.sequence
                 nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
+                for line in events.lines(s) { log.write(line, nowMs: nowMs) }
                 if let joining, stillJoining(s) {
-                    let note = "\(joining) (\(TimeText.duration(ms: Int64(Date().timeIntervalSince(started) * 1000))) so far, \(s.kafka.detail))"
-                    if options.json { printError(note) } else { print(note) }
+                    let kafka = board.entry("kafka")
+                    var note = "\(joining) (\(TimeText.duration(ms: Int64(Date().timeIntervalSince(started) * 1000))) so far"
+                    if let kafka, kafka.attempts > 0 { note += ", attempt \(kafka.attempts)" }
+                    note += ", \(s.kafka.detail))"
+                    if let error = kafka?.lastError, error != s.kafka.detail { note += ", last error: \(error)" }
+                    // JSON lines keep coming (services.kafka.state says "connecting"); the note goes to stderr.
+                    if options.json {
+                        printError(note)
+                        print(headlessLine(s, json: true, connect: connect?.report, services: board))
+                    } else { print(note) }
                 } else {
-                    print(headlessLine(s, json: options.json, connect: connect?.report))
+                    print(headlessLine(s, json: options.json, connect: connect?.report, services: board))
                 }
                 fflush(nil)
                 if let stopWhen, stopWhen(s) { break }
@@ -122,12 +172,15 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
             if done { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
-        if let e = engine.error { throw e }
+        if let e = engine.error { log.write("stopped: \(e)"); throw e }
+        log.write("quit")
         return
     }
     let integ = integrations
     var sources = DashboardSources(snapshot: { engine.snapshots.value })
     sources.title = title
+    sources.kafkaTarget = kafkaTarget
+    sources.services = { integ.probes(connect: connect, lastHeartbeatMs: engine.snapshots.value?.lastHeartbeatMs ?? 0) }
     if let mirror = integ.mirror {
         sources.redisStatus = { mirror.status }
         sources.toggleRedis = { mirror.togglePaused() }
@@ -141,7 +194,8 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
     if let connect { sources.connectHealth = { connect.report } }
     let profileScale = engine.options.profile.defaultDecimalScale
     sources.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: profileScale) }
-    try Dashboard.run(sources: sources, options: DashboardOptions(themeName: options.theme, logPath: options.log))
+    try Dashboard.run(sources: sources, options: DashboardOptions(themeName: options.theme, logPath: options.log,
+                                                                  themesDirectory: options.themesDir))
 }
 
 /// One headless line: the JSON result or the summary, plus Kafka Connect health when `--connect` is given
@@ -150,11 +204,12 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
 /// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","db","ddl","ts_ms"}]` (newest last) and
 /// `"snapshot_ddl":n` (DDL of a connector's initial snapshot: the schema as it was, not a change).
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
-func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -> String {
+func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, services: ConnectionBoard? = nil) -> String {
     if json {
         var text = s.result.json()
         guard text.hasSuffix("}") else { return text }
         text.removeLast()
+        appendLagAndServices(s, services: services, to: &text)
         if let connect {
             text += ",\"connect\":\(connect.json())"
             if let error = connect.pollError { text += ",\"connect_error\":\(JSONText.quoted(error))" }
@@ -219,6 +274,33 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
     text += "],\"state\":{\"dir\":\(optional(state.directory)),\"last_checkpoint_ms\":\(state.lastCheckpointMs)"
     text += ",\"checkpoints\":\(state.checkpoints),\"error\":\(optional(state.lastError)),\"restored\":\(optional(state.restored))}"
     text += ",\"ts_ms\":\(s.takenAtMs)"
+}
+
+/// `"lag":{"known","total","committed_total","caught_up","partitions":[…]}` and `"services":{"kafka":{…},…}`
+/// (see the README's JSON schema). Without a board (a one-off line) the services come from the snapshot alone.
+func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text: inout String) {
+    let known = s.kafka.state == .ok && !s.partitions.isEmpty && s.partitions.allSatisfy { $0.highWatermark >= 0 }
+    let committedTotal = s.partitions.reduce(Int64(0)) { $0 + committedLag($1) }
+    text += ",\"lag\":{\"known\":\(known),\"total\":\(known ? String(s.totalLag) : "null")"
+    text += ",\"committed_total\":\(known ? String(committedTotal) : "null")"
+    text += ",\"caught_up\":\(known && s.totalLag <= max(100, Int64(s.eventsPerSecond))),\"partitions\":["
+    for (i, p) in s.partitions.enumerated() {
+        if i > 0 { text += "," }
+        text += "{\"topic\":"
+        JSONText.appendQuoted(p.topic, to: &text)
+        text += ",\"partition\":\(p.partition),\"position\":\(p.position),\"committed\":\(p.committed)"
+        text += ",\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag),\"committed_lag\":\(committedLag(p))}"
+    }
+    text += "]}"
+    var board = services ?? ConnectionBoard()
+    if services == nil { _ = board.update([ServiceProbe(name: "kafka", target: "", status: s.kafka)], nowMs: s.takenAtMs) }
+    text += ",\"services\":" + board.json()
+}
+
+/// Lag of the group's committed offset (what kafka-ui and Burrow show): end − committed; 0 when unknown.
+func committedLag(_ p: PartitionLag) -> Int64 {
+    guard p.highWatermark >= 0 else { return 0 }
+    return max(0, p.highWatermark - max(p.committed, 0))
 }
 
 /// True while the consumer has no partition and has read nothing: a line of zeros would look like data.

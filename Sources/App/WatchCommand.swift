@@ -119,19 +119,33 @@ struct WatchCommand: ParsableCommand {
             let interrupted = InterruptFlag(onInterrupt: { })
             let deadline = timeout.map { Date().addingTimeInterval($0) }
             var timedOut = false
+            let log = try RunLog(path: live.log)
+            log.write("start: --until-caught-up watch \(brokers)")
+            var board = ConnectionBoard()
+            var events = SnapshotEventLog()
+            var lastSequence: UInt64 = 0
             engine.start()
             while !interrupted.isRaised {
-                if engine.snapshots.value?.caughtUp == true || engine.error != nil { break }
+                let snap = engine.snapshots.value
+                for line in board.update([ServiceProbe(name: "kafka", target: brokers, status: snap?.kafka ?? ServiceStatus(.connecting))]
+                                         + integrations.probes(connect: connectMonitor, lastHeartbeatMs: snap?.lastHeartbeatMs ?? 0),
+                                         nowMs: WallClock.nowMs()) { log.write(line) }
+                if let snap, snap.sequence != lastSequence { lastSequence = snap.sequence; for line in events.lines(snap) { log.write(line) } }
+                if snap?.caughtUp == true || engine.error != nil { break }
                 if let deadline, Date() >= deadline { timedOut = true; break }
                 Thread.sleep(forTimeInterval: 0.05)
             }
             engine.stop()
             if let e = engine.error { throw e }
             guard let s = engine.snapshots.value else { throw ExitCode.failure }
-            print(headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }))
+            print(headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }, services: board))
             if timedOut && !s.caughtUp {
-                let why = s.kafka.state == .error ? "Kafka: \(s.kafka.detail)"
+                let kafka = board.entry("kafka")
+                var why = s.kafka.state == .error ? "Kafka: \(s.kafka.detail)"
                     : s.partitions.isEmpty ? "no partition of \(topics) was found" : "lag \(s.totalLag) messages"
+                if s.kafka.state != .error, let error = kafka?.lastError { why += "; last Kafka error: \(error)" }
+                if let attempts = kafka?.attempts, attempts > 0 { why += "; \(attempts) failed attempts" }
+                log.write("timeout: not caught up after \(timeout ?? 0) s (\(why))")
                 printError("cdctop: not caught up after \(timeout ?? 0) s (\(why)): the result above is partial")
                 throw ExitCode(3)
             }

@@ -9,6 +9,18 @@ public struct ServiceStatus: Sendable, Hashable {
 
     public init(_ state: State, _ detail: String = "") { self.state = state; self.detail = detail }
     public static let off = ServiceStatus(.off)
+
+    // MARK: connection detail (issue #13: errors in full) — the Connections panel, --log and --json read these.
+    /// The last failure, verbatim (no retry countdown appended); nil when the service never failed.
+    public var error: String?
+    /// Consecutive failed attempts (connects, polls, writes) since the service last worked; 0 when it works.
+    public var attempts: Int = 0
+    /// Wall time (ms since epoch) of the next retry; 0 when none is scheduled or the client retries on its own.
+    public var nextRetryAtMs: Int64 = 0
+
+    public init(_ state: State, _ detail: String, error: String?, attempts: Int = 0, nextRetryAtMs: Int64 = 0) {
+        self.state = state; self.detail = detail; self.error = error; self.attempts = attempts; self.nextRetryAtMs = nextRetryAtMs
+    }
 }
 
 /// The durable state's health, as the status bar and `--json` show it.

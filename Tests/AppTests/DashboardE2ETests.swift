@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -119,6 +120,41 @@ import Glibc
         #expect(!after.contains("1 Overview"), "the dashboard is still on screen after quitting:\n\(after)")
         let modes = tmux.run("display-message -p -t e2e '#{alternate_on} #{cursor_flag}'").output
         #expect(modes.trimmingCharacters() == "0 1", "terminal not restored (alternate screen, cursor visible): \(modes)")
+    }
+}
+
+extension DashboardE2ETests {
+    /// `cdctop watch` against a broker that is not there: the connecting screen names the broker, the
+    /// attempt and librdkafka's error verbatim; `c` opens the Connections panel; `--log` has it all.
+    @Test func deadBrokerShowsTheConnectingScreenAndTheErrorPanel() throws {
+        guard Shell.run("command -v tmux").status == 0 else {
+            Issue.record("tmux is not installed: apt-get install tmux"); return
+        }
+        guard let binary = Self.cdctopBinary() else { Issue.record("cdctop binary not found; run `swift build` first"); return }
+        let log = "/tmp/cdctop-e2e-dead-\(getpid()).log"
+        unlink(log)
+        defer { unlink(log) }
+        let tmux = Tmux(socket: "cdctop-e2e-dead-\(getpid())")
+        defer { tmux.run("kill-server") }
+        // Port 1 on loopback: nothing listens there, the connection is refused at once.
+        let command = "\(binary) watch --brokers 127.0.0.1:1 --topics shop.public.transaction --state none --log \(log)"
+        let started = tmux.run("new-session -d -s e2e -x 100 -y 30 \"sh -c '\(command); echo CDCTOP-EXIT=\\$?; exec sleep 120'\"")
+        #expect(started.status == 0, "tmux new-session failed: \(started.output)")
+        let connecting = tmux.waitFor("the connecting screen with librdkafka's error", timeoutMs: 15_000) {
+            $0.contains("Connecting to Kafka 127.0.0.1:1") && $0.contains("Connection refused") && $0.contains("attempt")
+        }
+        #expect(!connecting.contains("Total revenue"), "a screen of zeros instead of the connecting screen:\n\(connecting)")
+        #expect(connecting.contains("c connections"))
+        tmux.send("c")
+        tmux.waitFor("the Connections panel") { $0.contains("Connections · c or Esc closes") && $0.contains("Kafka 127.0.0.1:1  error for") }
+        tmux.send("c")
+        tmux.waitFor("the panel closed") { !$0.contains("Connections · c or Esc closes") }
+        tmux.send("q")
+        tmux.waitFor(text: "CDCTOP-EXIT=0")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("kafka: ") && text.contains("error") && text.contains("Connection refused") && text.contains(" quit"),
+                "the --log file lacks the state change or the error:\n\(text)")
+        #expect(text.split(separator: "\n").allSatisfy { $0.first?.isNumber == true || $0.first == "\t" }, "a log line without a timestamp:\n\(text)")
     }
 }
 

@@ -118,6 +118,7 @@ enum GoldenScreens {
         │ p                        pause the display (engine keeps consuming)          │
         │ t                        next colour theme (themes/*.theme)                  │
         │ m                        Redis mirror on / off                               │
+        │ c                        connections: state, last error in full, retries     │
         │ r                        History: reload from the warehouse                  │
         │ ?                        this help (any key closes it)                       │
         │ q  Ctrl-C                quit                                                │
@@ -127,7 +128,6 @@ enum GoldenScreens {
         │ freshness: now − newest commit time · lag s: age of the last consumed commit │
         │ Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take │
         │ more than 10s to drain at the rate seen · OK otherwise                       │
-        │ state: age of the last durable checkpoint (--state); a restart resumes there │
         └──────────────────────────────────────────────────────────────────────────────┘
          ? help  q quit  1-5/Tab views  p pause  t theme  m mirror
         """#,

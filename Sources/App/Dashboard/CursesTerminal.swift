@@ -25,7 +25,7 @@ final class CursesTerminal {
         isUTF8 = cdctop_locale_is_utf8() != 0
         self.colorsAllowed = colorsAllowed
         guard isatty(0) != 0, isatty(1) != 0 else {
-            throw DashboardError(description: "the dashboard needs a terminal on stdin and stdout; use --json or run it in a terminal")
+            throw DashboardError(description: "the dashboard needs a terminal on stdin and stdout; use --headless (with --json for JSON lines) or run it in a terminal")
         }
         guard let s = cdctop_newterm() else {
             let term = getenv("TERM").map { String(cString: $0) } ?? "(unset)"
@@ -194,7 +194,7 @@ final class StderrRedirect {
 
     /// One line with a UTC timestamp, for the log file.
     func log(_ message: String, nowMs: Int64) {
-        let line = "\(HistoryView.dayString(nowMs)) \(Format.clock(nowMs)) dashboard: \(message)\n"
+        let line = "\(RunLog.timestamp(nowMs)) \(message)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 

@@ -56,6 +56,8 @@ struct DashboardModel: Equatable, Sendable {
 
     var view: DashboardView = .overview
     var showHelp = false
+    /// The Connections panel (`c`): every service's state, last error in full, attempts, next retry.
+    var showConnections = false
     var paused = false
 
     var tablesLevel: TablesLevel = .list
@@ -121,9 +123,11 @@ struct DashboardModel: Equatable, Sendable {
             showHelp = false
             return key == .char("q") ? .quit : .none
         }
+        if showConnections, key == .escape || key == .char("c") { showConnections = false; return .none }
         switch key {
         case .char("q"): return .quit
         case .char("?"): showHelp = true
+        case .char("c"): showConnections = true
         case .char("p"): return .togglePause
         case .char("t"): return .cycleTheme
         case .char("m"): return .toggleRedis

@@ -25,6 +25,10 @@ struct DashboardSources: Sendable {
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
     /// Shown in the title bar, e.g. "demo (mock cluster)" or the broker list.
     var title: String = "cdctop"
+    /// What Kafka is reached at (the broker list), for the Connections panel and the connecting screen.
+    var kafkaTarget: String = ""
+    /// The other configured services (Redis, warehouse, source, Connect), for the Connections panel and `--log`.
+    var services: @Sendable () -> [ServiceProbe] = { [] }
 
     init(snapshot: @escaping @Sendable () -> KPISnapshot?) { self.snapshot = snapshot }
 }
@@ -80,7 +84,15 @@ enum Dashboard {
                      nowMs: WallClock.nowMs())
         terminal.apply(terminal.colors >= 8 ? theme : mono)
 
-        var loop = DashboardLoop(sources: sources, glyphs: terminal.isUTF8 ? .unicode : .ascii, themeName: theme.name)
+        // NO_COLOR (or a terminal without colours) draws with the mono look: the tab bar says so.
+        let shownTheme = noColor ? "none (NO_COLOR)" : terminal.colors < 8 ? "mono" : theme.name
+        var loop = DashboardLoop(sources: sources, glyphs: terminal.isUTF8 ? .unicode : .ascii, themeName: shownTheme)
+        func flushLog() {
+            guard !loop.pendingLog.isEmpty else { return }
+            let now = WallClock.nowMs()
+            for line in loop.pendingLog { redirect.log(line, nowMs: now) }
+            loop.pendingLog.removeAll()
+        }
         while quitSignalCount.load(ordering: .relaxed) == 0 {
             var action = DashboardAction.none
             // Wait for a key at most 100 ms, then drain whatever else is queued without waiting.
@@ -118,7 +130,9 @@ enum Dashboard {
             if let buffer = loop.frameIfNeeded(nowMs: WallClock.nowMs(), width: width, height: height) {
                 terminal.draw(buffer)
             }
+            flushLog()
         }
+        flushLog()
         redirect.log("quit", nowMs: WallClock.nowMs())
     }
 }
@@ -142,6 +156,11 @@ struct DashboardLoop {
     private var keyPressed = false
     private var lastServices: [ServiceStatus] = []
     private var lastConnect: ConnectHealthReport?
+    /// Services followed between frames: errors kept, attempts counted, changes logged.
+    private(set) var board = ConnectionBoard()
+    private var events = SnapshotEventLog()
+    /// Lines for `--log` (state changes, errors, retries, checkpoints…), drained by the run loop.
+    var pendingLog: [String] = []
 
     init(sources: DashboardSources, glyphs: Glyphs, themeName: String) {
         self.sources = sources; self.glyphs = glyphs; self.themeName = themeName
@@ -167,7 +186,7 @@ struct DashboardLoop {
                 toggle()
                 model.flash("Redis mirror toggled", nowMs: nowMs)
             } else {
-                model.flash("Redis mirror is not configured (start with --redis HOST:PORT)", nowMs: nowMs)
+                model.flash("Redis mirror is not configured (start with --redis redis://HOST:PORT)", nowMs: nowMs)
             }
         case .reloadHistory:
             if let reload = sources.reloadHistory {
@@ -196,8 +215,13 @@ struct DashboardLoop {
             lastSequence = s.sequence
             live = s
             lag.record(s.partitions, atMs: nowMs)
+            pendingLog += events.lines(s)
             if !model.paused { dirty = true }
         }
+        let probes = [ServiceProbe(name: "kafka", target: sources.kafkaTarget, status: live?.kafka ?? ServiceStatus(.connecting, "waiting for the engine"))]
+            + sources.services()
+        let changes = board.update(probes, nowMs: nowMs)
+        if !changes.isEmpty { pendingLog += changes; dirty = true }
         let services = [sources.redisStatus(), sources.warehouseStatus()]
         if services != lastServices { lastServices = services; dirty = true }
         if let connect = sources.connectHealth?(), connect != lastConnect { lastConnect = connect; dirty = true }
@@ -226,6 +250,7 @@ struct DashboardLoop {
         f.themeName = themeName
         f.glyphs = glyphs
         f.pausedAtMs = frozen?.atMs
+        f.connections = board.entries
         return f
     }
 

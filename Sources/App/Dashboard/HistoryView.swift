@@ -165,6 +165,7 @@ enum HelpOverlay {
         ("p", "pause the display (engine keeps consuming)"),
         ("t", "next colour theme (themes/*.theme)"),
         ("m", "Redis mirror on / off"),
+        ("c", "connections: state, last error in full, retries"),
         ("r", "History: reload from the warehouse"),
         ("?", "this help (any key closes it)"),
         ("q  Ctrl-C", "quit"),

@@ -19,6 +19,8 @@ struct DashboardFrame: Sendable {
     var glyphs = Glyphs.unicode
     /// When the display was frozen with `p`.
     var pausedAtMs: Int64?
+    /// Every service followed (Kafka first): state, last error, attempts, next retry.
+    var connections: [ConnectionEntry] = []
 }
 
 /// Draws the whole screen from (model, frame) into a buffer. No curses here: tests call this directly.
@@ -43,7 +45,10 @@ enum DashboardRenderer {
         statusLine(&buffer, frame, y: height - 2)
         footer(&buffer, model, frame, y: height - 1)
         let body = Rect(x: 0, y: 2, width: width, height: height - 4)
-        if let snapshot = frame.snapshot {
+        if ConnectionsView.waitingForData(frame.snapshot), model.view != .history {
+            // Nothing arrived yet: say what is tried and why it fails instead of a screen of zeros.
+            ConnectionsView.connectingScreen(&buffer, body, frame)
+        } else if let snapshot = frame.snapshot {
             switch model.view {
             case .overview: OverviewView.render(&buffer, body, snapshot, frame)
             case .tables: layout = TablesView.render(&buffer, body, model, snapshot, frame)
@@ -55,6 +60,7 @@ enum DashboardRenderer {
             buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
                        style: .dim, align: .center, ellipsis: g.ellipsis)
         }
+        if model.showConnections { ConnectionsView.overlay(&buffer, body, frame) }
         if model.showHelp { HelpOverlay.render(&buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame) }
         return (buffer, layout)
     }
@@ -207,6 +213,10 @@ enum DashboardRenderer {
             return
         }
         var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-5/Tab", "views")]
+        // A service in trouble: the key that explains it comes first.
+        if frame.connections.contains(where: { $0.status.state == .error || $0.status.state == .connecting }) || model.showConnections {
+            hints.insert(("c", model.showConnections ? "close connections" : "connections"), at: 0)
+        }
         switch model.view {
         case .overview: break
         case .tables:

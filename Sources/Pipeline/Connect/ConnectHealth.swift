@@ -101,7 +101,7 @@ public struct ConnectHealthReport: Sendable, Hashable {
     /// heartbeats is just quiet. `lastHeartbeatMs` 0 means no heartbeat topic is followed.
     public func status(lastHeartbeatMs: Int64, nowMs: Int64, heartbeatStaleAfterMs: Int64 = 30_000) -> ServiceStatus {
         if let pollError {
-            return ServiceStatus(checkedAtMs == 0 ? .connecting : .error, "connect: \(pollError)")
+            return ServiceStatus(checkedAtMs == 0 ? .connecting : .error, "connect: \(pollError)", error: pollError)
         }
         if checkedAtMs == 0 { return ServiceStatus(.connecting, "connect: polling \(url)") }
         if connectors.isEmpty { return ServiceStatus(.error, "connect: no connectors on \(url)") }

@@ -63,6 +63,9 @@ public final class Engine: @unchecked Sendable {
     private var sequence: UInt64 = 0
     private var rateSamples: [RateSample] = []
     private var assignedPartitions = 0
+    /// Kafka's last failure, verbatim, kept after it recovers (the Connections panel shows it).
+    private var lastKafkaError: String?
+    private var kafkaErrorsWhenLastOk = 0
     private var lastCheckpointMs: Int64 = 0
     /// Restored partitions whose saved offset was not yet checked against the broker's end.
     private var unverifiedStarts: [String: Int64] = [:]
@@ -299,11 +302,18 @@ public final class Engine: @unchecked Sendable {
         }
         s.partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         s.caughtUp = !s.partitions.isEmpty && s.partitions.allSatisfy(\.reachedEnd)
+        let currentError = consumer.lastError ?? (s.partitions.isEmpty ? consumer.metadataError : nil)
+        if let currentError { lastKafkaError = currentError }
         if let e = consumer.lastError { s.kafka = ServiceStatus(.error, e) }
         else if s.partitions.isEmpty {
             s.kafka = ServiceStatus(.connecting, consumer.metadataError ?? "listing topics matching \(options.consumer.topics.joined(separator: ","))")
         }
         else { s.kafka = ServiceStatus(.ok, options.consumer.brokers) }
+        // Attempts: client errors since Kafka last worked (librdkafka reconnects on its own, so no retry time).
+        let errors = consumer.errorCount
+        if s.kafka.state == .ok { kafkaErrorsWhenLastOk = errors }
+        s.kafka.error = lastKafkaError
+        s.kafka.attempts = s.kafka.state == .ok ? 0 : max(0, errors - kafkaErrorsWhenLastOk)
         Engine.fillRates(&s, samples: &rateSamples, nowMs: nowMs, messages: core.messages, bytes: core.bytes)
         return s
     }

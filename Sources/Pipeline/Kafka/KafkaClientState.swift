@@ -14,6 +14,7 @@ final class KafkaClientState: @unchecked Sendable {
     private var _lastError: String?
     private var _lastLog: String?
     private var _fatalRaised = false
+    private var _errorCount = 0
     private var _assignment: [TopicPartition] = []
     private var _deliveryFailures = 0
     private var _lastDeliveryError: String?
@@ -27,6 +28,7 @@ final class KafkaClientState: @unchecked Sendable {
     func recordError(_ text: String, fatal: Bool) {
         lock.withLock {
             _lastError = text
+            _errorCount += 1
             if fatal { _fatalRaised = true }
         }
     }
@@ -34,6 +36,8 @@ final class KafkaClientState: @unchecked Sendable {
     func clearError() { lock.withLock { _lastError = nil } }
     var lastError: String? { lock.withLock { _lastError } }
     var fatalRaised: Bool { lock.withLock { _fatalRaised } }
+    /// Client errors reported so far (each failed connection attempt librdkafka reports counts one).
+    var errorCount: Int { lock.withLock { _errorCount } }
 
     func recordLog(_ text: String) { lock.withLock { _lastLog = text } }
     var lastLog: String? { lock.withLock { _lastLog } }

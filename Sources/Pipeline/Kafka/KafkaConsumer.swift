@@ -199,6 +199,8 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The last non-fatal broker error (e.g. "all brokers are down"); cleared after a poll delivers messages.
     public var lastError: String? { state.lastError }
+    /// Client errors reported so far (failed connection attempts included).
+    public var errorCount: Int { state.errorCount }
     /// The last warning librdkafka logged (its log never goes to the terminal unless -X debug is set).
     public var lastLogLine: String? { state.lastLog }
 

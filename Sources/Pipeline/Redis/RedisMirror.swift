@@ -93,11 +93,12 @@ public final class RedisMirror: Sendable {
                 let rate = m.writeRate(now: now)
                 var detail = "redis \(url) · \(String(format: "%.1f", rate)) writes/s · \(m.writes) written"
                 if m.lastWriteMs > 0 { detail += " · last \(String(format: "%.1f", m.lastWriteMs)) ms" }
-                return ServiceStatus(.ok, detail)
+                return ServiceStatus(.ok, detail, error: m.lastError)
             case .error(let message, let retryAt):
                 let wait = max(0, retryAt - now)
                 let when = wait < 0.05 ? "retrying now" : "retry in \(wait < 10 ? String(format: "%.1f", wait) : String(Int(wait.rounded()))) s"
-                return ServiceStatus(m.paused ? .paused : .error, "\(message) · \(when)")
+                return ServiceStatus(m.paused ? .paused : .error, "\(message) · \(when)", error: message,
+                                     attempts: m.failedAttempts, nextRetryAtMs: WallClock.nowMs() + Int64(wait * 1000))
             }
         }
     }
@@ -192,7 +193,7 @@ final class MirrorWorker: Sendable {
                     pausedMetaWritten = paused
                     wasPaused = paused
                     retryDelay = firstRetryDelay
-                    mailbox.locked { m in m.phase = .ok; m.lastError = nil }
+                    mailbox.locked { m in m.phase = .ok; m.lastError = nil; m.failedAttempts = 0 }
                 } catch {
                     failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
                 }
@@ -242,7 +243,7 @@ final class MirrorWorker: Sendable {
         let retryAt = WallClock.monotonicSeconds() + retryDelay
         nextConnectAt = retryAt
         retryDelay = min(retryDelay * 2, maxRetryDelay)
-        mailbox.locked { m in m.phase = .error(message, retryAt: retryAt); m.lastError = message }
+        mailbox.locked { m in m.phase = .error(message, retryAt: retryAt); m.lastError = message; m.failedAttempts += 1 }
     }
 
 }
@@ -264,6 +265,8 @@ final class MirrorMailbox: @unchecked Sendable {
     var finished = false
     var phase = Phase.idle
     var lastError: String?
+    /// Failed connects or writes since the last successful write (the Connections panel's "attempts").
+    var failedAttempts = 0
     var writes = 0
     var lastWriteMs = 0.0
     /// Monotonic times of the last writes, a fixed ring: the rate costs no allocation.

@@ -161,7 +161,8 @@ public final class WarehouseSink: Sendable {
                 state.withLock { state in
                     state.lastError = error
                     state.status = ServiceStatus(.error,
-                        "warehouse: \(error.shortDescription); backlog \(state.pending.count + state.deferredWindows), retry in \(WallClock.secondsText(delay))")
+                        "warehouse: \(error.shortDescription); backlog \(state.pending.count + state.deferredWindows), retry in \(WallClock.secondsText(delay))",
+                        error: "\(error)", attempts: backoff.attempts, nextRetryAtMs: WallClock.nowMs() + Int64(delay * 1000))
                 }
                 worker.sleep(seconds: delay)
             }

@@ -67,13 +67,17 @@ struct ReconnectBackoff {
         self.nextSeconds = initialSeconds
     }
 
+    /// Delays handed out since the last reset: the failed attempts in a row.
+    private(set) var attempts = 0
+
     mutating func nextDelay() -> Double {
+        attempts += 1
         let delay = nextSeconds
         nextSeconds = min(nextSeconds * 2, maximumSeconds)
         return delay
     }
 
-    mutating func reset() { nextSeconds = initialSeconds }
+    mutating func reset() { nextSeconds = initialSeconds; attempts = 0 }
 }
 
 /// PostgreSQL array literals for `unnest($n::type[])` batch parameters: one statement per batch instead of

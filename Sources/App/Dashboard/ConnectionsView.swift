@@ -1,0 +1,152 @@
+import Metrics
+import Pipeline
+
+/// The Connections panel (`c`) and the connecting screen: every service with its state, since when,
+/// the last error in full (wrapped, never cut), attempts and the next retry.
+enum ConnectionsView {
+    /// True while nothing arrived yet: no snapshot, or no partition and no message (a screen of zeros
+    /// would look like data).
+    static func waitingForData(_ s: KPISnapshot?) -> Bool {
+        guard let s else { return true }
+        return s.partitions.isEmpty && s.result.messages == 0
+    }
+
+    /// The body while connecting: what is tried, the attempt, the last error, then every service.
+    static func connectingScreen(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        let kafka = frame.connections.first { $0.name == "kafka" }
+        let target = kafka?.target ?? ""
+        let title = "Connecting to Kafka" + (target.isEmpty ? "" : " " + target)
+        let inner = Widgets.box(&b, area, title: title, glyphs: g, titleStyle: Style(.warn, bold: true))
+        guard inner.height > 0 else { return }
+        var lines: [(String, Style)] = []
+        let elapsed = Format.age(frame.nowMs - (kafka?.sinceMs ?? frame.nowMs))
+        if let kafka {
+            var head = "\(kafka.status.state.rawValue) for \(elapsed)"
+            if kafka.attempts > 0 { head += ", attempt \(kafka.attempts)" }
+            head += " " + sep(g) + " no partition assigned, no message read yet"
+            lines.append((head, Style(.warn, bold: true)))
+            if !kafka.status.detail.isEmpty, !(kafka.lastError.map { kafka.status.detail.contains($0) } ?? false) {
+                lines.append(("now: " + kafka.status.detail, .text))
+            }
+            if let error = kafka.lastError {
+                lines.append(("last error (seen \(Format.age(frame.nowMs - kafka.lastErrorAtMs)) ago):", .dim))
+                for l in wrap(error, width: inner.width - 2) { lines.append(("  " + l, Style(.bad, bold: true))) }
+                lines.append(("next retry: librdkafka reconnects by itself (backoff up to reconnect.backoff.max.ms, 10 s by default)", .dim))
+            } else {
+                lines.append(("no error so far: waiting for the broker's answer and the group assignment", .dim))
+            }
+        } else {
+            lines.append(("waiting for the first snapshot from the engine" + g.ellipsisText, .dim))
+        }
+        lines.append(("", .text))
+        lines.append(("Check: the broker list (--brokers), that the topics exist (--topics), -X security settings;", .dim))
+        lines.append(("press c for every service, q to quit. Data appears here as soon as it arrives.", .dim))
+        var row = 0
+        for (text, style) in lines where row < inner.height {
+            for piece in wrap(text, width: inner.width) where row < inner.height {
+                b.put(piece, in: inner, row: row, style: style, ellipsis: g.ellipsis)
+                row += 1
+            }
+        }
+        let others = frame.connections.filter { $0.name != "kafka" }
+        if !others.isEmpty, inner.height - row >= 4 {
+            row += 1
+            let rest = Rect(x: inner.x, y: inner.y + row, width: inner.width, height: inner.height - row)
+            list(&b, rest, others, frame)
+        }
+    }
+
+    /// A boxed panel over the body (key `c`).
+    static func overlay(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        let margin = area.width >= 100 ? 4 : 1
+        let rect = Rect(x: area.x + margin, y: area.y + 1, width: area.width - 2 * margin, height: area.height - 2)
+        b.fill(rect, style: .text)
+        let inner = Widgets.box(&b, rect, title: "Connections " + sep(g) + " c or Esc closes", glyphs: g)
+        guard inner.height > 0 else { return }
+        if frame.connections.isEmpty {
+            b.put("no service seen yet", in: inner, row: 0, style: .dim)
+            return
+        }
+        list(&b, inner, frame.connections, frame)
+    }
+
+    /// One block per service: `● Kafka  error for 12s · attempt 7 · 127.0.0.1:1`, then the error in full.
+    static func list(_ b: inout ScreenBuffer, _ inner: Rect, _ entries: [ConnectionEntry], _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        var row = 0
+        for e in entries where row < inner.height {
+            let mark = e.status.state == .off ? (g == .ascii ? "o" : "○") : String(g.dot)
+            var head = "\(mark) \(e.title)" + (e.target.isEmpty ? "" : " \(e.target)")
+            head += "  \(e.status.state.rawValue) for \(Format.age(frame.nowMs - e.sinceMs))"
+            if e.attempts > 0 { head += " \(sep(g)) attempt \(e.attempts)" }
+            if e.nextRetryAtMs > 0, e.status.state != .ok {
+                let wait = e.nextRetryAtMs - frame.nowMs
+                head += " \(sep(g)) " + (wait > 0 ? "next retry in \(Format.age(wait))" : "retrying now")
+            } else if e.name == "kafka", e.status.state != .ok {
+                head += " \(sep(g)) librdkafka retries by itself"
+            }
+            b.put(head, in: inner, row: row, style: DashboardRenderer.serviceStyle(e.status).bolded, ellipsis: g.ellipsis)
+            row += 1
+            // The detail repeats the error with a countdown while failing: shown once, as the error.
+            let failing = e.status.state != .ok && e.lastError != nil
+            if !e.status.detail.isEmpty, !(failing && e.status.detail.contains(e.lastError!)), row < inner.height {
+                for l in wrap(e.status.detail, width: inner.width - 4) where row < inner.height {
+                    b.put("    " + l, in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+                    row += 1
+                }
+            }
+            if let error = e.lastError, row < inner.height {
+                let recovered = e.status.state == .ok
+                b.put(recovered ? "    last error \(Format.age(frame.nowMs - e.lastErrorAtMs)) ago (recovered since):"
+                                : "    error (last seen \(Format.age(frame.nowMs - e.lastErrorAtMs)) ago):",
+                      in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+                row += 1
+                for l in wrap(error, width: inner.width - 6) where row < inner.height {
+                    b.put("      " + l, in: inner, row: row, style: recovered ? .warn : .bad, ellipsis: g.ellipsis)
+                    row += 1
+                }
+            }
+        }
+    }
+
+    static func sep(_ g: Glyphs) -> String { g == .ascii ? "-" : "·" }
+
+    /// Splits `text` into lines of at most `width` cells, at spaces when possible; nothing is dropped.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        guard width > 4 else { return [text] }
+        var out: [String] = []
+        var line = ""
+        var lineWidth = 0
+        // Multi-line errors (libpq's "refused\n\tIs the server…") flow as one paragraph.
+        let flat = String(text.map { $0 == "\n" || $0 == "\t" || $0 == "\r" ? " " : $0 })
+        for word in flat.split(separator: " ", omittingEmptySubsequences: true).map(String.init) {
+            var word = word
+            var w = DisplayWidth.of(word)
+            if lineWidth > 0, lineWidth + 1 + w > width { out.append(line); line = ""; lineWidth = 0 }
+            while w > width {
+                // A word longer than a line (a URL, a stack frame) is cut into pieces.
+                var head = ""
+                var used = 0
+                for c in word {
+                    let cw = DisplayWidth.of(String(c))
+                    if used + cw > width { break }
+                    head.append(c); used += cw
+                }
+                if head.isEmpty { head = String(word.first!) }
+                out.append(head)
+                word = String(word.dropFirst(head.count))
+                w = DisplayWidth.of(word)
+            }
+            if lineWidth > 0 { line += " "; lineWidth += 1 }
+            line += word; lineWidth += w
+        }
+        if !line.isEmpty || out.isEmpty { out.append(line) }
+        return out
+    }
+}
+
+extension Glyphs {
+    var ellipsisText: String { String(ellipsis) == "~" ? "..." : String(ellipsis) }
+}

@@ -180,6 +180,7 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
     var sources = DashboardSources(snapshot: { engine.snapshots.value })
     sources.title = title
     sources.kafkaTarget = kafkaTarget
+    sources.lagThresholds = engine.options.profile.lag
     sources.services = { integ.probes(connect: connect, lastHeartbeatMs: engine.snapshots.value?.lastHeartbeatMs ?? 0) }
     if let mirror = integ.mirror {
         sources.redisStatus = { mirror.status }
@@ -305,5 +306,6 @@ func committedLag(_ p: PartitionLag) -> Int64 {
 
 /// True while the consumer has no partition and has read nothing: a line of zeros would look like data.
 func stillJoining(_ s: KPISnapshot) -> Bool {
-    s.partitions.isEmpty && s.result.messages == 0 && s.kafka.state != .error
+    // Assigned but no end offset known yet is still joining too: the first fetch has not answered.
+    s.result.messages == 0 && s.kafka.state != .error && (s.partitions.isEmpty || s.partitions.allSatisfy { $0.highWatermark < 0 })
 }

@@ -61,6 +61,8 @@ public struct KPIProfile: Sendable, Hashable {
     public var historySQL: String? = nil
     /// Drill-down query returning `(day, category, revenue)`; nil reads `cdctop.kpi_category_window`.
     public var historyCategorySQL: String? = nil
+    /// When the Lag view calls a partition LAGGING (`[lag]` in a profile file).
+    public var lag = LagThresholds()
 
     public init(name: String, sale: SaleTable, lineItem: LineItemTable?, dimension: DimensionTable?,
                 defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000, allowedLatenessMs: Int64 = 10_000,
@@ -93,5 +95,18 @@ public struct KPIProfile: Sendable, Hashable {
         if let l = lineItem, table == l.table { return .lineItem }
         if let d = dimension, table == d.table { return .dimension }
         return .other
+    }
+}
+
+/// LAGGING only when a partition's lag stays above `messages` AND `seconds` for `samples` one-second
+/// samples in a row: a burst or one slow fetch is not an incident (profile `[lag]` section).
+public struct LagThresholds: Sendable, Hashable {
+    public var messages: Int64
+    /// Age of the newest consumed commit of the partition, while it has lag.
+    public var seconds: Int64
+    public var samples: Int
+
+    public init(messages: Int64 = 1_000, seconds: Int64 = 10, samples: Int = 5) {
+        self.messages = messages; self.seconds = seconds; self.samples = max(1, samples)
     }
 }

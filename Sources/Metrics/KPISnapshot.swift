@@ -97,6 +97,9 @@ public struct RecentChange: Sendable, Hashable {
     public init(position: EventPosition, op: ChangeOp, key: String, commitTimeMs: Int64, value: [UInt8]?) {
         self.position = position; self.op = op; self.key = key; self.commitTimeMs = commitTimeMs; self.value = value
     }
+
+    /// The value was larger than the engine keeps per change (its bytes are not kept; `value` is nil).
+    public var tooLarge = false
 }
 
 /// Consumer progress on one topic-partition; lag = highWatermark − committed (or position).

@@ -99,11 +99,12 @@ extension KPIProfile {
             "dimension": ["table", "key", "category"],
             "windows": ["size_seconds", "allowed_lateness_seconds", "retention_hours"],
             "warehouse": ["history_sql", "history_category_sql"],
+            "lag": ["lagging_messages", "lagging_seconds", "samples"],
         ]
         for (section, entries) in toml.sections {
             guard let keys = allowed[section] else {
                 throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0,
-                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows], [warehouse]")
+                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows], [warehouse], [lag]")
             }
             for (key, entry) in entries where !keys.contains(key) {
                 throw ConfigFileError(file: file, line: entry.line,
@@ -150,6 +151,13 @@ extension KPIProfile {
                   allowedLatenessMs: try integer("windows", "allowed_lateness_seconds", default: 10) * 1000,
                   retentionMs: try integer("windows", "retention_hours", default: 24) * 3_600_000,
                   uncategorized: try string("", "uncategorized", default: "uncategorized"))
+        let defaults = LagThresholds()
+        let samples = try integer("lag", "samples", default: Int64(defaults.samples))
+        guard samples >= 1, samples <= 600 else {
+            throw ConfigFileError(file: file, line: toml.sections["lag"]?["samples"]?.line ?? 0, message: "samples must be between 1 and 600 (one per second)")
+        }
+        lag = LagThresholds(messages: try integer("lag", "lagging_messages", default: defaults.messages),
+                            seconds: try integer("lag", "lagging_seconds", default: defaults.seconds), samples: Int(samples))
         if toml.sections["warehouse"]?["history_sql"] != nil { historySQL = try string("warehouse", "history_sql") }
         if toml.sections["warehouse"]?["history_category_sql"] != nil {
             historyCategorySQL = try string("warehouse", "history_category_sql")

@@ -35,7 +35,7 @@ enum Fixture {
     /// Applies keys the way the run loop does: render (to learn the list layout), then handle the key.
     static func press(_ keys: [Key], on model: inout DashboardModel, frame: DashboardFrame = frame()) {
         for key in keys {
-            model.layout = render(model, frame).1
+            model.adopt(render(model, frame).1)
             _ = model.handle(key)
         }
     }

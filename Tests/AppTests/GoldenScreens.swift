@@ -56,7 +56,7 @@ enum GoldenScreens {
         "changes": #"""
          cdctop › fixture › Tables › transaction                           12:00:00 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
-        ┌ Recent changes of transaction · newest first · Enter shows one event ────────┐
+        ┌ Recent changes of transaction · 40 kept, newest first · Enter opens one ─────┐
         │commit   op   key      position   changes                                     │
         │11:59:59 u    40999    p0@30999   status new → shipped, amount 79.00 → 80.50  │
         │11:59:59 c    40998    p2@30998   id=40998 status=new amount=78.00 customer_i…│
@@ -77,7 +77,7 @@ enum GoldenScreens {
         │11:59:58 c    40983    p2@30983   id=40983 status=new amount=63.00 customer_i…│
         └───────────────────────────────────────────────────────────────────────1-17/40┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  Esc back  p pause
+         ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  / filter  Esc back
         """#,
         "event": #"""
          cdctop › fixture › Tables › transaction › event [2]@30998         12:00:00 UTC
@@ -103,33 +103,33 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-5/Tab views  ↑↓ move  Esc back  p pause  t theme  m mirror
+         ? help  q quit  1-5/Tab views  ↑↓ move  y raw JSON  Esc back  p pause
         """#,
         "help": #"""
          cdctop › fixture › Overview                                       12:00:00 UTC
         ┌ Keys · cdctop ───────────────────────────────────────────────────────────────┐
         │ 1-5  Tab  Shift-Tab      switch view (Overview Tables Categories Lag History)│
-        │ ↑ ↓  j k                 move the selection                                  │
+        │ ↑ ↓  j k  wheel          move the selection (it follows its row)             │
         │ PgUp PgDn  Home End  g G page up / down, first / last                        │
-        │ Enter  →  l              drill in: table › changes › event; History: a day   │
-        │ Esc  ←  h  Backspace     back out; Categories: clear the filter              │
-        │ s  S                     Categories: sort by the next column / reverse       │
-        │ /                        Categories: filter (type, Enter keeps, Esc clears)  │
-        │ p                        pause the display (engine keeps consuming)          │
-        │ t                        next colour theme (themes/*.theme)                  │
-        │ m                        Redis mirror on / off                               │
+        │ Enter  →  l  click       drill in: table › changes › event; History: a day   │
+        │ Esc  ←  h  Backspace     back out; clear the filter                          │
+        │ s  S                     sort a list by the next column / reverse            │
+        │ /                        filter a list (changes: key text, op:u)             │
+        │ y                        event: raw JSON value / before-after table          │
+        │ :                        command: :lag  :table NAME  :connections  :q        │
         │ c                        connections: state, last error in full, retries     │
+        │ p                        pause the display (engine keeps consuming)          │
+        │ t  m                     next colour theme / Redis mirror on-off             │
         │ r                        History: reload from the warehouse                  │
-        │ ?                        this help (any key closes it)                       │
-        │ q  Ctrl-C                quit                                                │
+        │ ?  q  Ctrl-C             this help (any key closes it) / quit                │
         │                                                                              │
-        │ window: the 30s event-time window holding the newest commit                  │
+        │ window: the 30s event-time window holding the newest commit (partial)        │
         │ last 5m: windows starting in the last 5 minutes · new tx/s: creates, last 5 s│
-        │ freshness: now − newest commit time · lag s: age of the last consumed commit │
-        │ Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take │
-        │ more than 10s to drain at the rate seen · OK otherwise                       │
+        │ freshness: now − newest commit · lag s: age of the last consumed commit      │
+        │ LAGGING: lag above [lag] messages and seconds for k samples in a row         │
+        │ (profile); STALLED: lag and no progress for 30s · group lag: committed       │
         └──────────────────────────────────────────────────────────────────────────────┘
-         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror
+         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror  : command
         """#,
         "history": #"""
          cdctop › fixture › History                                        12:00:00 UTC
@@ -212,20 +212,20 @@ enum GoldenScreens {
         "lag": #"""
          cdctop › fixture › Lag                                            12:00:00 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
-        ┌ Topics shop.public.* · lag 5,418 msgs · verdicts over 30s ───────────────────┐
-        │topic              p committed position  high wm    lag  lag s trend   verdict│
-        │customer           0     57880    58000    58000      0     0s ▁▁▁▁▁▁▁ OK     │
-        │customer           1     57373    57493    57500      7  400ms ▁▁▁▁▁▁▁ OK     │
-        │customer           2     56924    57044    57058     14  400ms ▂▂▂▂▂▂▂ OK     │
-        │product            0     58437    58557    58571     14  400ms ▂▂▂▂▂▂▂ OK     │
-        │product            1     57880    58000    58000      0     0s ▁▁▁▁▁▁▁ OK     │
-        │product            2     57373    57493    57500      7  400ms ▁▁▁▁▁▁▁ OK     │
-        │transaction        0     59880    60000    60000      0     0s ▁▁▁▁▁▁▁ OK     │
-        │transaction        1     59103    59223    59230      7  400ms ▁▁▁▁▁▁▁ OK     │
-        │transaction        2     58437    58557    58571     14  400ms ▂▂▂▂▂▂▂ OK     │
-        │transactiondetail  0     59103    59223    59230      7  400ms ▁▁▁▁▁▁▁ OK     │
-        │transactiondetail  1     58437    58557    58571     14  400ms ▂▂▂▂▂▂▂ OK     │
-        │transactiondetail  2     52546    52666    58000  5,334  40.0s ▇▇▇▇███ STALLED│
+        ┌ Topics shop.public.* · lag 5,418 msgs (group 6,858) · sorted by topic ───────┐
+        │topic▲      p position  high wm    lag group lag  lag s trend          verdict│
+        │customer    0    58000    58000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer    1    57493    57500      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer    2    57044    57058     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │product     0    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │product     1    58000    58000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product     2    57493    57500      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │trans…tion  0    60000    60000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │trans…tion  1    59223    59230      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │trans…tion  2    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │trans…tail  0    59223    59230      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │trans…tail  1    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │trans…tail  2    52666    58000  5,334     5,454  40.0s ▆▆▆▆▆▇▇▇▇▇▇███ STALLED│
         │                                                                              │
         │                                                                              │
         │                                                                              │
@@ -233,7 +233,7 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-5/Tab views  ↑↓ move  p pause  t theme  m mirror
+         ? help  q quit  1-5/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "overview": #"""
          cdctop › fixture › Overview                                       12:00:00 UTC
@@ -259,7 +259,7 @@ enum GoldenScreens {
         │46 windows · peak 335,293.67 · now 335,293.67 ││automotive  ███▊       554,813│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror
+         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-ascii": #"""
          cdctop > fixture > Overview                                       12:00:00 UTC
@@ -285,7 +285,7 @@ enum GoldenScreens {
         |46 windows - peak 335,293.67 - now 335,293.67 ||automotive  ####       554,813|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
-         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror
+         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror  : command
         """#,
         "tables": #"""
          cdctop › fixture › Tables                                         12:00:00 UTC
@@ -311,7 +311,7 @@ enum GoldenScreens {
         │transactiondetail p1@5123  decimal 'unit_price' has scale 12 (more than 9 pla…│
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  p pause  t theme
+         ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  s/S sort  / filter
         """#,
     ]
 }

@@ -4,26 +4,54 @@ import Synchronization
 import Testing
 
 @Suite struct LagTrackerTests {
-    func partition(position: Int64, end: Int64) -> PartitionLag {
-        PartitionLag(topic: "t", partition: 0, committed: position, position: position, highWatermark: end)
+    static let baseMs: Int64 = 1_763_899_200_000
+
+    /// `commitAgeMs`: how old the newest consumed commit is at each sample.
+    func partition(position: Int64, end: Int64, atMs: Int64 = 0, commitAgeMs: Int64 = 0) -> PartitionLag {
+        PartitionLag(topic: "t", partition: 0, committed: position, position: position, highWatermark: end,
+                     lastCommitTimeMs: commitAgeMs > 0 ? atMs - commitAgeMs : 0)
     }
 
-    func verdict(_ samples: [(position: Int64, end: Int64)]) -> LagVerdict {
+    func verdict(_ samples: [(position: Int64, end: Int64)], commitAgeMs: Int64 = 60_000,
+                 thresholds: LagThresholds = LagThresholds()) -> LagVerdict {
         var tracker = LagTracker()
-        for (i, s) in samples.enumerated() { tracker.record([partition(position: s.position, end: s.end)], atMs: Int64(i) * 1_000) }
+        tracker.thresholds = thresholds
+        for (i, s) in samples.enumerated() {
+            let t = Self.baseMs + Int64(i) * 1_000
+            tracker.record([partition(position: s.position, end: s.end, atMs: t, commitAgeMs: commitAgeMs)], atMs: t)
+        }
         let last = samples.last!
-        return tracker.insight(for: partition(position: last.position, end: last.end), nowMs: Int64(samples.count - 1) * 1_000).verdict
+        let t = Self.baseMs + Int64(samples.count - 1) * 1_000
+        return tracker.insight(for: partition(position: last.position, end: last.end, atMs: t, commitAgeMs: commitAgeMs), nowMs: t).verdict
     }
 
-    @Test func verdictsComeFromProgressNotAThreshold() {
-        // A big lag consumed fast (10k left at 10k/s) is fine; the same lag drained slowly is not.
-        #expect(verdict((0..<10).map { (position: Int64($0) * 10_000, end: 100_000) }) == .ok)
+    @Test func laggingNeedsMessagesAndSecondsForEverySampleOfTheDebounce() {
+        // 90k behind and the newest consumed commit a minute old, for 10 samples: LAGGING.
         #expect(verdict((0..<10).map { (position: Int64($0) * 1_000, end: 100_000) }) == .lagging)
-        #expect(verdict((0..<10).map { (position: Int64($0) * 1_000, end: Int64($0) * 1_000 + 500) }) == .ok)
+        // The same lag with fresh commits (a burst being drained, 200 ms behind in time): OK.
+        #expect(verdict((0..<10).map { (position: Int64($0) * 1_000, end: 100_000) }, commitAgeMs: 200) == .ok)
+        // A small lag of old commits (a quiet dimension table, 1 message 397 ms… or 1 minute behind): OK.
+        #expect(verdict((0..<10).map { (position: Int64($0) * 10, end: Int64($0) * 10 + 1) }) == .ok)
+        // Above the thresholds for 4 samples only, below before: not yet (samples = 5).
+        let burst = (0..<10).map { i -> (position: Int64, end: Int64) in (position: Int64(i) * 1_000, end: Int64(i) * 1_000 + (i >= 6 ? 5_000 : 10)) }
+        #expect(verdict(burst) == .ok)
+        #expect(verdict(burst + [(position: 10_000, end: 15_000)]) == .lagging)
+        // The thresholds come from the profile.
+        #expect(verdict((0..<10).map { (position: Int64($0) * 1_000, end: 100_000) },
+                        thresholds: LagThresholds(messages: 200_000, seconds: 10, samples: 5)) == .ok)
+        // No progress with lag in the whole window: STALLED; too few samples: warming up; no lag: OK.
         #expect(verdict((0..<10).map { _ in (position: 500, end: 900) }) == .stalled)
-        #expect(verdict((0..<10).map { (position: Int64($0) * 100, end: Int64($0) * 400) }) == .lagging)
         #expect(verdict((0..<3).map { _ in (position: 500, end: 900) }) == .warmingUp)
         #expect(verdict((0..<3).map { _ in (position: 900, end: 900) }) == .ok)
+    }
+
+    @Test func profileLagSectionIsReadAndChecked() throws {
+        let base = "name = \"x\"\n[sale]\ntable = \"t\"\nkey = \"id\"\namount = \"a\"\n"
+        let p = try KPIProfile(tomlText: base + "[lag]\nlagging_messages = 50\nlagging_seconds = 3\nsamples = 2\n", file: "x.toml")
+        #expect(p.lag == LagThresholds(messages: 50, seconds: 3, samples: 2))
+        #expect(try KPIProfile(tomlText: base, file: "x.toml").lag == LagThresholds())
+        #expect(throws: (any Error).self) { try KPIProfile(tomlText: base + "[lag]\nsamples = 0\n", file: "x.toml") }
+        #expect(throws: (any Error).self) { try KPIProfile(tomlText: base + "[lag]\nlaging_messages = 1\n", file: "x.toml") }
     }
 
     @Test func trendKeepsOneSamplePerSecondAndIsBounded() {

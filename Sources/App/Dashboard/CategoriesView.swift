@@ -55,48 +55,79 @@ enum CategoriesView {
                                      Widgets.barText(fraction: l.share, width: barWidth, glyphs: g)],
                              cellStyles: [5: .bar])
         }
-        let sel = min(model.selection["categories"] ?? 0, max(0, all.count - 1))
+        let sel = model.resolvedSelection("categories", ids: all.map(\.name))
         let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
                                  sortColumn: model.categorySort.rawValue, sortDescending: model.sortDescending,
                                  emptyText: model.filter.isEmpty ? "no category sales yet" : "no category matches /\(model.filter) (Esc clears)")
-        return ListLayout(count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].name : nil)
+        return ListLayout(count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].name : nil,
+                          selectedIndex: sel, listID: "categories")
     }
 }
 
-/// View 4: per topic-partition progress, lag, trend and verdict.
+/// View 4: per topic-partition progress, lag (position and group-committed), trend and verdict;
+/// sortable (`s`/`S`) and filterable by topic (`/`). Narrow terminals drop columns by priority, never the verdict.
 enum LagView {
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
                        _ frame: DashboardFrame) -> ListLayout {
         let g = frame.glyphs
-        let partitions = s.partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        let needle = model.filters["lag", default: ""].lowercased()
+        let insights = Dictionary(s.partitions.map { (LagTracker.key($0), frame.lag.insight(for: $0, nowMs: frame.nowMs)) },
+                                  uniquingKeysWith: { a, _ in a })
+        var partitions = s.partitions.filter { needle.isEmpty || "\($0.topic)[\($0.partition)]".lowercased().contains(needle) }
+        func lagMs(_ p: PartitionLag) -> Int64 { p.lag > 0 && p.lastCommitTimeMs > 0 ? frame.nowMs - p.lastCommitTimeMs : 0 }
+        func severity(_ v: LagVerdict?) -> Int { switch v { case .stalled: 3; case .lagging: 2; case .warmingUp: 1; default: 0 } }
+        let sort = model.lagSort
+        partitions.sort { a, b in
+            let byName = (a.topic, a.partition) < (b.topic, b.partition)
+            if sort == .topic { return model.lagSortDescending ? (b.topic, b.partition) < (a.topic, a.partition) : byName }
+            let (x, y): (Int64, Int64) = switch sort {
+            case .topic: (0, 0)
+            case .lag: (a.lag, b.lag)
+            case .committedLag: (committedLag(a), committedLag(b))
+            case .lagSeconds: (lagMs(a), lagMs(b))
+            case .verdict: (Int64(severity(insights[LagTracker.key(a)]?.verdict)), Int64(severity(insights[LagTracker.key(b)]?.verdict)))
+            }
+            if x == y { return byName }
+            return model.lagSortDescending ? x > y : x < y
+        }
         // Debezium topics share "<prefix>.<schema>."; showing it once leaves room for the table names.
-        let prefix = commonTopicPrefix(partitions.map(\.topic))
-        var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + "lag \(Format.count(s.totalLag)) msgs · verdicts over \(frame.lag.windowMs / 1_000)s"
+        let prefix = commonTopicPrefix(s.partitions.map(\.topic))
+        let known = s.kafka.state == .ok && !s.partitions.isEmpty && s.partitions.allSatisfy { $0.highWatermark >= 0 }
+        let total = known ? "lag \(Format.count(s.totalLag)) msgs (group \(Format.count(s.partitions.reduce(0) { $0 + committedLag($1) })))"
+                          : "lag unknown (Kafka \(s.kafka.state.rawValue))"
+        var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + total + " · sorted by \(sort.title)"
+        if !needle.isEmpty { title += " · /\(needle): \(partitions.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Topic names get the room they need first; the trend takes what is left.
-        let longestTopic = partitions.map { DisplayWidth.of($0.topic) - prefix.count }.max() ?? 5
-        let topicWidth = max(5, min(longestTopic, inner.width - 53 - 6))
-        let columns: [Widgets.Column] = [
-            .init(title: "topic", width: topicWidth, align: .left), .init(title: "p", width: 2),
-            .init(title: "committed", width: 9), .init(title: "position", width: 8), .init(title: "high wm", width: 8),
-            .init(title: "lag", width: 6), .init(title: "lag s", width: 6),
-            .init(title: "trend", width: 6, align: .left, flexible: true, maxWidth: 120), .init(title: "verdict", width: 7, align: .left),
+        let longestTopic = s.partitions.map { DisplayWidth.of($0.topic) - prefix.count }.max() ?? 5
+        let topicWidth = max(5, min(longestTopic, inner.width - 62 - 6))
+        let all: [Widgets.Column] = [
+            .init(title: "topic", width: topicWidth, align: .left, shortenMiddle: true), .init(title: "p", width: 2),
+            .init(title: "committed", width: 9, dropOrder: 7), .init(title: "position", width: 8, dropOrder: 5),
+            .init(title: "high wm", width: 8, dropOrder: 4),
+            .init(title: "lag", width: 6), .init(title: "group lag", width: 9, dropOrder: 2), .init(title: "lag s", width: 6, dropOrder: 3),
+            .init(title: "trend", width: 6, align: .left, flexible: true, maxWidth: 120, dropOrder: 6),
+            .init(title: "verdict", width: 7, align: .left),
         ]
+        let kept = Widgets.fitting(all, width: inner.width)
+        let columns = kept.map { all[$0] }
+        let trendIndex = kept.firstIndex(of: 8)
+        let verdictIndex = kept.firstIndex(of: 9)!
         let resolved = Widgets.layout(columns, width: inner.width)
-        let trendWidth = resolved[7].width
         var trendCells: [Int: (values: [Int64], scale: Double)] = [:]
         let rows = partitions.enumerated().map { i, p -> Widgets.TableRow in
-            let insight = frame.lag.insight(for: p, nowMs: frame.nowMs)
+            let insight = insights[LagTracker.key(p)] ?? frame.lag.insight(for: p, nowMs: frame.nowMs)
             // Scaled against one second of consumption, so a small steady lag does not look like a wall.
             trendCells[i] = (insight.trend, insight.consumeRate)
             let lagSeconds = p.lag > 0 && p.lastCommitTimeMs > 0 ? Format.age(frame.nowMs - p.lastCommitTimeMs) : "0s"
             // Offsets are positions, not quantities: raw digits like Kafka's own tools print them.
             func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
-            var row = Widgets.TableRow(cells: [String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.committed), offset(p.position),
-                                               offset(p.highWatermark), Format.count(p.lag), lagSeconds, "",
-                                               insight.verdict.rawValue])
-            row.cellStyles[8] = switch insight.verdict {
+            let cells = [String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.committed), offset(p.position),
+                         offset(p.highWatermark), known ? Format.count(p.lag) : "?", known ? Format.count(committedLag(p)) : "?",
+                         lagSeconds, "", insight.verdict.rawValue]
+            var row = Widgets.TableRow(cells: kept.map { cells[$0] })
+            row.cellStyles[verdictIndex] = switch insight.verdict {
             case .ok: Style(.good, bold: true)
             case .lagging: Style(.warn, bold: true)
             case .stalled: Style(.bad, bold: true)
@@ -104,21 +135,27 @@ enum LagView {
             }
             return row
         }
-        let sel = min(model.selection["lag"] ?? 0, max(0, partitions.count - 1))
+        let ids = partitions.map(LagTracker.key)
+        let sel = model.resolvedSelection("lag", ids: ids)
+        let sortColumn = kept.firstIndex(of: sort.column)
         let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
-                                 emptyText: "no partitions assigned yet")
+                                 sortColumn: sortColumn, sortDescending: model.lagSortDescending,
+                                 emptyText: needle.isEmpty ? "no partitions assigned yet" : "no partition matches /\(needle) (Esc clears)")
         // Sparklines drawn over the empty trend column of the visible rows.
-        let first = sel >= page ? sel - page + 1 : 0
-        let trendX = inner.x + resolved[0..<7].reduce(0) { $0 + $1.width + 1 }
-        for i in first..<min(partitions.count, first + page) {
-            let y = inner.y + 1 + i - first
-            Widgets.sparkline(&b, Rect(x: trendX, y: y, width: trendWidth, height: 1),
-                              values: (trendCells[i]?.values ?? []).map(Double.init), glyphs: g,
-                              minimumScale: trendCells[i]?.scale ?? 0)
-            if i == sel { b.restyle(Rect(x: trendX, y: y, width: trendWidth, height: 1)) { $0.reverse = true } }
+        if let trendIndex {
+            let trendWidth = resolved[trendIndex].width
+            let first = sel >= page ? sel - page + 1 : 0
+            let trendX = inner.x + resolved[0..<trendIndex].reduce(0) { $0 + $1.width + 1 }
+            for i in first..<min(partitions.count, first + page) {
+                let y = inner.y + 1 + i - first
+                Widgets.sparkline(&b, Rect(x: trendX, y: y, width: trendWidth, height: 1),
+                                  values: (trendCells[i]?.values ?? []).map(Double.init), glyphs: g,
+                                  minimumScale: trendCells[i]?.scale ?? 0)
+                if i == sel { b.restyle(Rect(x: trendX, y: y, width: trendWidth, height: 1)) { $0.reverse = true } }
+            }
         }
-        return ListLayout(count: partitions.count, pageSize: page,
-                          selectedID: partitions.indices.contains(sel) ? LagTracker.key(partitions[sel]) : nil)
+        return ListLayout(count: partitions.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
+                          selectedIndex: sel, listID: "lag")
     }
 
     static func commonTopicPrefix(_ topics: [String]) -> String {

@@ -1,3 +1,5 @@
+import Metrics
+
 /// A key press, decoded from curses (or built by tests).
 enum Key: Hashable, Sendable {
     case char(Character)
@@ -10,6 +12,49 @@ enum Key: Hashable, Sendable {
 /// What the run loop must do after a key, beyond redrawing.
 enum DashboardAction: Equatable, Sendable {
     case none, quit, togglePause, cycleTheme, toggleRedis, reloadHistory
+    /// A one-line answer for the footer (an unknown `:` command…).
+    case notice(String)
+}
+
+/// Sort columns of the Lag view, in `s` order.
+enum LagSort: Int, CaseIterable, Sendable {
+    case topic, lag, committedLag, lagSeconds, verdict
+
+    var title: String {
+        switch self {
+        case .topic: "topic"
+        case .lag: "lag"
+        case .committedLag: "group lag"
+        case .lagSeconds: "lag s"
+        case .verdict: "verdict"
+        }
+    }
+
+    /// The column index in the Lag view's full column list.
+    var column: Int {
+        switch self {
+        case .topic: 0
+        case .lag: 5
+        case .committedLag: 6
+        case .lagSeconds: 7
+        case .verdict: 9
+        }
+    }
+}
+
+/// Sort columns of the Tables view, in `s` order.
+enum TableSort: Int, CaseIterable, Sendable {
+    case name, total, rate, last, malformed
+
+    var title: String {
+        switch self {
+        case .name: "table"
+        case .total: "changes"
+        case .rate: "ev/s"
+        case .last: "last change"
+        case .malformed: "malformed"
+        }
+    }
 }
 
 enum DashboardView: Int, CaseIterable, Sendable {
@@ -47,6 +92,11 @@ struct ListLayout: Equatable, Sendable {
     var pageSize: Int = 10
     /// Identity of the selected row (table name, event position, day), for drill-down.
     var selectedID: String?
+    /// Where the cursor was drawn, and in which list (views that follow a row's identity set these).
+    var selectedIndex: Int?
+    var listID: String?
+    /// The selected recent change (Tables › changes), copied when opened.
+    var selectedChange: RecentChange?
 }
 
 /// Everything the user chose: view, drill-down, selection, sort, filter, pause, overlays.
@@ -66,8 +116,55 @@ struct DashboardModel: Equatable, Sendable {
 
     var categorySort: CategoryColumn = .total
     var sortDescending = true
-    var filter = ""
+    var lagSort: LagSort = .topic
+    var lagSortDescending = false
+    var tableSort: TableSort = .name
+    var tableSortDescending = false
+    /// Filter text per list ("categories", "lag", "tables", "changes:<table>"), typed after `/`.
+    var filters: [String: String] = [:]
     var editingFilter = false
+    /// The `:` command line being typed (`:lag`, `:table transaction`, `:q`).
+    var command = ""
+    var editingCommand = false
+
+    /// The event opened from a table's recent changes: a copy, so it stays whatever the engine keeps.
+    var openedEvent: RecentChange?
+    /// `y` in the event view: the raw JSON value instead of the before/after table.
+    var showRawEvent = false
+
+    /// The filter of the current list (empty when it has none).
+    var filter: String {
+        get { filterKey.map { filters[$0, default: ""] } ?? "" }
+        set { if let k = filterKey { filters[k] = newValue.isEmpty ? nil : newValue } }
+    }
+
+    /// Which lists take `/`.
+    var filterKey: String? {
+        switch view {
+        case .categories: "categories"
+        case .lag: "lag"
+        case .tables: tablesLevel == .list ? "tables" : tablesLevel == .changes ? "changes:" + (openTable ?? "") : nil
+        default: nil
+        }
+    }
+
+    /// The identity of the selected row per list: the cursor follows it as rows move (htop follows a PID).
+    var selectedIDs: [String: String] = [:]
+
+    /// The selected row of `list` among `ids` (as drawn): the remembered identity when it is still
+    /// there, else the remembered index, clamped.
+    func resolvedSelection(_ list: String, ids: [String]) -> Int {
+        if let id = selectedIDs[list], let i = ids.firstIndex(of: id) { return i }
+        return min(selection[list] ?? 0, max(0, ids.count - 1))
+    }
+
+    /// Takes what the render found (the row under the cursor) as the selection to follow.
+    mutating func adopt(_ layout: ListLayout) {
+        self.layout = layout
+        guard let list = layout.listID, let index = layout.selectedIndex else { return }
+        selection[list] = index
+        if let id = layout.selectedID { selectedIDs[list] = id }
+    }
 
     var historyDetail = false
     var openDay: String?
@@ -119,6 +216,7 @@ struct DashboardModel: Equatable, Sendable {
         if key == .interrupt { return .quit }
         if key == .resize { return .none }
         if editingFilter { editFilter(key); return .none }
+        if editingCommand { return editCommand(key) }
         if showHelp {
             showHelp = false
             return key == .char("q") ? .quit : .none
@@ -148,7 +246,17 @@ struct DashboardModel: Equatable, Sendable {
             categorySort = CategoryColumn(rawValue: (categorySort.rawValue + 1) % CategoryColumn.allCases.count) ?? .total
             sortDescending = categorySort != .name
         case .char("S") where view == .categories: sortDescending.toggle()
-        case .char("/") where view == .categories: editingFilter = true
+        case .char("s") where view == .lag:
+            lagSort = LagSort(rawValue: (lagSort.rawValue + 1) % LagSort.allCases.count) ?? .topic
+            lagSortDescending = lagSort != .topic
+        case .char("S") where view == .lag: lagSortDescending.toggle()
+        case .char("s") where view == .tables && tablesLevel == .list:
+            tableSort = TableSort(rawValue: (tableSort.rawValue + 1) % TableSort.allCases.count) ?? .name
+            tableSortDescending = tableSort != .name && tableSort != .last
+        case .char("S") where view == .tables && tablesLevel == .list: tableSortDescending.toggle()
+        case .char("/") where filterKey != nil: editingFilter = true
+        case .char(":"): editingCommand = true; command = ""
+        case .char("y") where view == .tables && tablesLevel == .event: showRawEvent.toggle()
         default: break
         }
         return .none
@@ -162,13 +270,55 @@ struct DashboardModel: Equatable, Sendable {
         case .char(let c) where !(c.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false): filter.append(c)
         default: return
         }
-        selection["categories"] = 0
+        // The cursor keeps its row when it still matches, else goes to the first match.
+        selection[listID] = 0
+    }
+
+    /// `:` commands: a view by name or number, `table NAME`, `connections`, `help`, `q`.
+    private mutating func editCommand(_ key: Key) -> DashboardAction {
+        switch key {
+        case .escape: editingCommand = false; command = ""
+        case .backspace: if command.isEmpty { editingCommand = false } else { command.removeLast() }
+        case .char(let c) where !(c.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false): command.append(c)
+        case .enter:
+            editingCommand = false
+            return run(command: command)
+        default: break
+        }
+        return .none
+    }
+
+    static let commandHelp = ":overview :tables :categories :lag :history (or 1-5), :table NAME, :connections, :help, :q"
+
+    mutating func run(command text: String) -> DashboardAction {
+        let words = text.split(separator: " ").map(String.init)
+        guard let verb = words.first?.lowercased() else { return .none }
+        let argument = words.dropFirst().joined(separator: " ")
+        if let n = Int(verb), let v = DashboardView(rawValue: n) { view = v; return .none }
+        if let v = DashboardView.allCases.first(where: { $0.title.lowercased().hasPrefix(verb) && verb.count >= 2 }) {
+            view = v
+            if v == .tables { tablesLevel = .list; openTable = nil }
+            return .none
+        }
+        switch verb {
+        case "q", "quit", "q!": return .quit
+        case "help", "h": showHelp = true
+        case "connections", "conn", "c": showConnections = true
+        case "table", "t":
+            guard !argument.isEmpty else { return .notice("usage: :table NAME (e.g. :table transaction)") }
+            view = .tables
+            openTable = argument; tablesLevel = .changes; openedEvent = nil
+        default: return .notice("unknown command :\(text) — try \(DashboardModel.commandHelp)")
+        }
+        return .none
     }
 
     private mutating func move(by delta: Int) { move(to: selectedIndex + delta) }
 
     private mutating func move(to index: Int) {
         selectedIndex = max(0, min(index, layout.count - 1))
+        // The user moved: follow the row now under the cursor (the next render records it).
+        selectedIDs[listID] = nil
     }
 
     private mutating func drillIn() {
@@ -182,6 +332,8 @@ struct DashboardModel: Equatable, Sendable {
             case .changes:
                 guard let id = layout.selectedID else { return }
                 openChange = id; tablesLevel = .event
+                openedEvent = layout.selectedChange
+                showRawEvent = false
                 selection["event"] = 0
             case .event: break
             }
@@ -196,12 +348,12 @@ struct DashboardModel: Equatable, Sendable {
         switch view {
         case .tables:
             switch tablesLevel {
-            case .event: tablesLevel = .changes; openChange = nil
+            case .event: tablesLevel = .changes; openChange = nil; openedEvent = nil; showRawEvent = false
             case .changes: tablesLevel = .list; openTable = nil
-            case .list: break
+            case .list: filter = ""
             }
         case .history: historyDetail = false; openDay = nil
-        case .categories: filter = ""
+        case .categories, .lag: filter = ""
         default: break
         }
     }

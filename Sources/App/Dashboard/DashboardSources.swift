@@ -29,6 +29,8 @@ struct DashboardSources: Sendable {
     var kafkaTarget: String = ""
     /// The other configured services (Redis, warehouse, source, Connect), for the Connections panel and `--log`.
     var services: @Sendable () -> [ServiceProbe] = { [] }
+    /// When the Lag view says LAGGING (the profile's `[lag]`).
+    var lagThresholds = LagThresholds()
 
     init(snapshot: @escaping @Sendable () -> KPISnapshot?) { self.snapshot = snapshot }
 }
@@ -103,7 +105,7 @@ enum Dashboard {
                 if action == .quit { break }
                 // The next queued key (Enter after 2) must see the list this key brought up.
                 let (width, height) = terminal.size
-                loop.model.layout = loop.render(nowMs: WallClock.nowMs(), width: width, height: height).1
+                loop.model.adopt(loop.render(nowMs: WallClock.nowMs(), width: width, height: height).1)
                 if action == .cycleTheme {
                     redirect.log("key t: cycling theme from \(theme.name) (colours \(terminal.colors), NO_COLOR \(noColor))", nowMs: WallClock.nowMs())
                     if noColor || terminal.colors < 8 {
@@ -164,6 +166,7 @@ struct DashboardLoop {
 
     init(sources: DashboardSources, glyphs: Glyphs, themeName: String) {
         self.sources = sources; self.glyphs = glyphs; self.themeName = themeName
+        lag.thresholds = sources.lagThresholds
     }
 
     mutating func handle(_ key: Key, nowMs: Int64) -> DashboardAction {
@@ -188,6 +191,8 @@ struct DashboardLoop {
             } else {
                 model.flash("Redis mirror is not configured (start with --redis redis://HOST:PORT)", nowMs: nowMs)
             }
+        case .notice(let text):
+            model.flash(text, nowMs: nowMs, forMs: 8_000)
         case .reloadHistory:
             if let reload = sources.reloadHistory {
                 reload()
@@ -229,7 +234,7 @@ struct DashboardLoop {
         if model.expireMessage(nowMs: nowMs) { dirty = true }
         guard dirty, keyPressed || nowMs - lastFrameMs >= minimumFrameIntervalMs else { return nil }
         let (buffer, layout) = render(nowMs: nowMs, width: width, height: height)
-        model.layout = layout
+        model.adopt(layout)
         dirty = false
         keyPressed = false
         lastFrameMs = nowMs

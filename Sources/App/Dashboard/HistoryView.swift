@@ -156,28 +156,27 @@ extension Rect {
 enum HelpOverlay {
     static let lines: [(String, String)] = [
         ("1-5  Tab  Shift-Tab", "switch view (Overview Tables Categories Lag History)"),
-        ("↑ ↓  j k", "move the selection"),
+        ("↑ ↓  j k  wheel", "move the selection (it follows its row)"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
-        ("Enter  →  l", "drill in: table › changes › event; History: a day"),
-        ("Esc  ←  h  Backspace", "back out; Categories: clear the filter"),
-        ("s  S", "Categories: sort by the next column / reverse"),
-        ("/", "Categories: filter (type, Enter keeps, Esc clears)"),
-        ("p", "pause the display (engine keeps consuming)"),
-        ("t", "next colour theme (themes/*.theme)"),
-        ("m", "Redis mirror on / off"),
+        ("Enter  →  l  click", "drill in: table › changes › event; History: a day"),
+        ("Esc  ←  h  Backspace", "back out; clear the filter"),
+        ("s  S", "sort a list by the next column / reverse"),
+        ("/", "filter a list (changes: key text, op:u)"),
+        ("y", "event: raw JSON value / before-after table"),
+        (":", "command: :lag  :table NAME  :connections  :q"),
         ("c", "connections: state, last error in full, retries"),
+        ("p", "pause the display (engine keeps consuming)"),
+        ("t  m", "next colour theme / Redis mirror on-off"),
         ("r", "History: reload from the warehouse"),
-        ("?", "this help (any key closes it)"),
-        ("q  Ctrl-C", "quit"),
+        ("?  q  Ctrl-C", "this help (any key closes it) / quit"),
     ]
 
     static let notes = [
-        "window: the 30s event-time window holding the newest commit",
+        "window: the 30s event-time window holding the newest commit (partial)",
         "last 5m: windows starting in the last 5 minutes · new tx/s: creates, last 5 s",
-        "freshness: now − newest commit time · lag s: age of the last consumed commit",
-        "Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take",
-        "more than 10s to drain at the rate seen · OK otherwise",
-        "state: age of the last durable checkpoint (--state); a restart resumes there",
+        "freshness: now − newest commit · lag s: age of the last consumed commit",
+        "LAGGING: lag above [lag] messages and seconds for k samples in a row",
+        "(profile); STALLED: lag and no progress for 30s · group lag: committed",
     ]
 
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {

@@ -1,10 +1,11 @@
 import Metrics
 
-/// Lag verdicts from a sliding window of progress, not a fixed threshold:
-/// - OK: nothing to read, or the consumer keeps up (lag not growing and drained within `drainBudgetMs` at the
-///   consumption rate seen in the window);
-/// - LAGGING: the consumer moves but lag grows, or would take longer than `drainBudgetMs` to drain;
-/// - STALLED: lag > 0 and the position did not move during the whole window.
+/// Lag verdicts, debounced so a burst or one slow fetch never raises a false alarm:
+/// - LAGGING: for the last `thresholds.samples` one-second samples in a row, the lag stayed above
+///   `thresholds.messages` AND the newest consumed commit was older than `thresholds.seconds`
+///   (the profile's `[lag]` section);
+/// - STALLED: lag > 0 in every sample of the window and the position did not move during it;
+/// - OK otherwise (… while fewer than `minimumSpanMs` of samples exist and there is lag).
 enum LagVerdict: String, Sendable, Hashable {
     case warmingUp = "…"
     case ok = "OK"
@@ -22,12 +23,16 @@ struct LagInsight: Sendable, Hashable {
 
 /// Keeps recent progress per topic-partition, fed one snapshot at a time by the run loop.
 struct LagTracker: Sendable {
-    struct Sample: Sendable, Hashable { var atMs: Int64; var consumed: Int64; var lag: Int64 }
+    struct Sample: Sendable, Hashable {
+        var atMs: Int64; var consumed: Int64; var lag: Int64
+        /// Age of the newest consumed commit while there is lag (0 without lag or commit time).
+        var lagMs: Int64 = 0
+    }
 
     var windowMs: Int64 = 30_000
     var minimumSpanMs: Int64 = 5_000
-    var drainBudgetMs: Int64 = 10_000
     var trendLength = 120
+    var thresholds = LagThresholds()
     private(set) var samples: [String: [Sample]] = [:]
     private(set) var trends: [String: [Int64]] = [:]
 
@@ -37,16 +42,19 @@ struct LagTracker: Sendable {
         for p in partitions {
             let k = LagTracker.key(p)
             let consumed = p.position >= 0 ? p.position : max(p.committed, 0)
+            let lagMs = p.lag > 0 && p.lastCommitTimeMs > 0 ? max(0, now - p.lastCommitTimeMs) : 0
             var list = samples[k, default: []]
             // One sample per second is plenty and bounds memory at high snapshot rates.
             if let last = list.last, now - last.atMs < 1_000 {
-                list[list.count - 1] = Sample(atMs: last.atMs, consumed: max(last.consumed, consumed), lag: p.lag)
+                list[list.count - 1] = Sample(atMs: last.atMs, consumed: max(last.consumed, consumed), lag: p.lag, lagMs: lagMs)
             } else {
-                list.append(Sample(atMs: now, consumed: consumed, lag: p.lag))
+                list.append(Sample(atMs: now, consumed: consumed, lag: p.lag, lagMs: lagMs))
                 trends[k, default: []].append(p.lag)
                 if trends[k]!.count > trendLength { trends[k]!.removeFirst(trends[k]!.count - trendLength) }
             }
-            if let firstKept = list.firstIndex(where: { now - $0.atMs <= windowMs }), firstKept > 1 {
+            // Keep the window, and at least the samples the debounce needs.
+            if let firstKept = list.firstIndex(where: { now - $0.atMs <= windowMs }), firstKept > 1,
+               list.count - (firstKept - 1) >= thresholds.samples {
                 // Keep one sample older than the window so the span covers the whole window.
                 list.removeFirst(firstKept - 1)
             }
@@ -66,10 +74,11 @@ struct LagTracker: Sendable {
         let rate = span > 0 ? Double(progressed) * 1_000 / Double(span) : 0
         if p.lag == 0 { return LagInsight(verdict: .ok, trend: trend, consumeRate: rate) }
         guard span >= minimumSpanMs else { return LagInsight(verdict: .warmingUp, trend: trend, consumeRate: rate) }
-        if progressed <= 0 { return LagInsight(verdict: .stalled, trend: trend, consumeRate: 0) }
-        let growing = last.lag > first.lag
-        let drainMs = rate > 0 ? Double(p.lag) / rate * 1_000 : .infinity
-        let verdict: LagVerdict = growing || drainMs > Double(drainBudgetMs) ? .lagging : .ok
-        return LagInsight(verdict: verdict, trend: trend, consumeRate: rate)
+        let inWindow = list.filter { $0.atMs >= first.atMs }
+        if progressed <= 0, inWindow.allSatisfy({ $0.lag > 0 }) { return LagInsight(verdict: .stalled, trend: trend, consumeRate: 0) }
+        let recent = list.suffix(thresholds.samples)
+        let lagging = recent.count >= thresholds.samples
+            && recent.allSatisfy { $0.lag > thresholds.messages && $0.lagMs > thresholds.seconds * 1_000 }
+        return LagInsight(verdict: lagging ? .lagging : .ok, trend: trend, consumeRate: rate)
     }
 }

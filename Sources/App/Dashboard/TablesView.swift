@@ -4,15 +4,31 @@ import Pipeline
 /// View 2: per-table op counts → recent changes of one table → one event's before/after.
 enum TablesView {
     static let columns: [Widgets.Column] = [
-        .init(title: "table", width: 12, align: .left, flexible: true),
+        .init(title: "table", width: 12, align: .left, flexible: true, shortenMiddle: true),
         .init(title: "c", width: 7), .init(title: "u", width: 7), .init(title: "d", width: 7), .init(title: "r", width: 7),
         .init(title: "tomb", width: 5), .init(title: "ev/s", width: 7), .init(title: "last", width: 7), .init(title: "malf", width: 5),
     ]
 
-    static func sortedTables(_ s: KPISnapshot) -> [TableStats] { s.tables.sorted { $0.table < $1.table } }
+    /// The tables as listed: filtered by name (`/`), sorted by the chosen column (`s`, `S`), names breaking ties.
+    static func sortedTables(_ s: KPISnapshot, model: DashboardModel = DashboardModel()) -> [TableStats] {
+        let needle = model.filters["tables", default: ""].lowercased()
+        let sort = model.tableSort, descending = model.tableSortDescending
+        return s.tables.filter { needle.isEmpty || $0.table.lowercased().contains(needle) }.sorted { a, b in
+            let byName = descending && sort == .name ? a.table > b.table : a.table < b.table
+            let (x, y): (Double, Double) = switch sort {
+            case .name: (0, 0)
+            case .total: (Double(a.total), Double(b.total))
+            case .rate: (a.eventsPerSecond, b.eventsPerSecond)
+            case .last: (Double(a.lastCommitTimeMs), Double(b.lastCommitTimeMs))
+            case .malformed: (Double(a.malformed), Double(b.malformed))
+            }
+            if x == y { return byName }
+            return descending ? x > y : x < y
+        }
+    }
 
-    static func rows(_ s: KPISnapshot, nowMs: Int64) -> [Widgets.TableRow] {
-        sortedTables(s).map { t in
+    static func rows(_ s: KPISnapshot, nowMs: Int64, model: DashboardModel = DashboardModel()) -> [Widgets.TableRow] {
+        sortedTables(s, model: model).map { t in
             let last = t.lastCommitTimeMs > 0 ? Format.age(nowMs - t.lastCommitTimeMs) : "–"
             var row = Widgets.TableRow(cells: [
                 t.table, Format.count(t.count(.create)), Format.count(t.count(.update)), Format.count(t.count(.delete)),
@@ -72,13 +88,29 @@ enum TablesView {
                 }
             }
         }
-        let inner = Widgets.box(&b, rest, title: "CDC tables · counts by op (c create, u update, d delete, r snapshot read)",
-                                glyphs: g)
-        let tables = sortedTables(s)
-        let sel = min(model.selection["tables"] ?? 0, max(0, tables.count - 1))
-        let page = Widgets.table(&b, inner, columns: columns, rows: rows(s, nowMs: frame.nowMs), selected: sel, glyphs: g,
-                                 emptyText: "no CDC tables seen yet")
-        return ListLayout(count: tables.count, pageSize: page, selectedID: tables.indices.contains(sel) ? tables[sel].table : nil)
+        let needle = model.filters["tables", default: ""]
+        var title = "CDC tables · counts by op (c create, u update, d delete, r snapshot read)"
+        if model.tableSort != .name || model.tableSortDescending {
+            title = "CDC tables · sorted by \(model.tableSort.title) \(model.tableSortDescending ? "desc" : "asc") · c u d r = create update delete read"
+        }
+        let tables = sortedTables(s, model: model)
+        if !needle.isEmpty { title += " · /\(needle): \(tables.count) match" }
+        if g == .ascii { title = title.replacingAll("·", with: "-") }
+        let inner = Widgets.box(&b, rest, title: title, glyphs: g)
+        let ids = tables.map(\.table)
+        let sel = model.resolvedSelection("tables", ids: ids)
+        let sortColumn: Int? = switch model.tableSort {
+        case .name: model.tableSortDescending ? 0 : nil
+        case .total: nil
+        case .rate: 6
+        case .last: 7
+        case .malformed: 8
+        }
+        let page = Widgets.table(&b, inner, columns: columns, rows: rows(s, nowMs: frame.nowMs, model: model), selected: sel, glyphs: g,
+                                 sortColumn: sortColumn, sortDescending: model.tableSortDescending,
+                                 emptyText: needle.isEmpty ? "no CDC tables seen yet" : "no table matches /\(needle) (Esc clears)")
+        return ListLayout(count: tables.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
+                          selectedIndex: sel, listID: "tables")
     }
 
     /// The engine's counters flowed onto lines of `width` cells, then what an unusual one means and the
@@ -154,7 +186,11 @@ enum TablesView {
                         _ frame: DashboardFrame) -> ListLayout {
         let g = frame.glyphs
         let table = model.openTable ?? ""
-        let recent = Array((s.recentChanges[table] ?? []).reversed()) // newest first
+        let listID = "changes:" + table
+        let filter = ChangeFilter(model.filters[listID, default: ""])
+        // Newest first; the filter (op and key) applies to everything kept, not only to what is on screen.
+        let kept = s.recentChanges[table] ?? []
+        let recent = kept.reversed().filter(filter.matches)
         // The table's latest schema changes under its rows, so a change is read next to the DDL before it.
         var area = area
         let ddl = s.recentDDL.filter { $0.table == table }
@@ -167,27 +203,57 @@ enum TablesView {
                 b.put(ddlLine(d, count: nil), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
             }
         }
-        let inner = Widgets.box(&b, area, title: "Recent changes of \(table) · newest first · Enter shows one event", glyphs: g)
-        let sel = min(model.selection["changes:" + table] ?? 0, max(0, recent.count - 1))
+        var title = "Recent changes of \(table) · \(Format.count(kept.count)) kept, newest first"
+        if !filter.text.isEmpty { title += " · /\(filter.text): \(Format.count(recent.count)) match" }
+        title += " · Enter opens one"
+        if g == .ascii { title = title.replacingAll("·", with: "-") }
+        let inner = Widgets.box(&b, area, title: title, glyphs: g)
+        let ids = recent.map(\.position.description)
+        let sel = model.resolvedSelection(listID, ids: ids)
         let page = max(1, inner.height - 1)
         let first = sel >= page ? sel - page + 1 : 0
-        let rows = recent.enumerated().map { i, c -> Widgets.TableRow in
-            // Decoding full images costs; only rows on screen are decoded.
+        // Rows (and their decoded summaries) only for what is on screen: thousands are kept.
+        let rows = recent.indices.map { i -> Widgets.TableRow in
+            guard i >= first, i < first + page else { return Widgets.TableRow(cells: []) }
+            let c = recent[i]
             var text = ""
-            if i >= first, i < first + page {
-                if let value = c.value, let d = frame.describeChange(value) { text = summary(d, glyphs: g) }
-                else if c.value == nil { text = "(tombstone: no value)" }
-                else { text = "(not decodable)" }
-            }
+            if c.tooLarge { text = "(value too large to keep)" }
+            else if let value = c.value, let d = frame.describeChange(value) { text = summary(d, glyphs: g) }
+            else if c.value == nil { text = "(tombstone: no value)" }
+            else { text = "(not decodable)" }
             var row = Widgets.TableRow(cells: [Format.clock(c.commitTimeMs), c.op.code, c.key,
                                                "p\(c.position.partition)@\(c.position.offset)", text])
             row.cellStyles[1] = opStyle(c.op)
             return row
         }
         Widgets.table(&b, inner, columns: changeColumns(), rows: rows, selected: sel, glyphs: g,
-                      emptyText: "no recent changes kept for \(table)")
-        return ListLayout(count: recent.count, pageSize: page,
-                          selectedID: recent.indices.contains(sel) ? recent[sel].position.description : nil)
+                      emptyText: filter.text.isEmpty ? "no recent changes kept for \(table)" : "no change matches /\(filter.text) (Esc clears the filter first)")
+        return ListLayout(count: recent.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
+                          selectedIndex: sel, listID: listID, selectedChange: recent.indices.contains(sel) ? recent[sel] : nil)
+    }
+
+    /// `/` in a table's changes: words match the key (substring); `op:u` (or `op:c,d`) keeps those ops.
+    struct ChangeFilter {
+        var text: String
+        var ops: Set<String> = []
+        var words: [String] = []
+
+        init(_ text: String) {
+            self.text = text
+            for word in text.lowercased().split(separator: " ") {
+                if word.hasPrefix("op:") || word.hasPrefix("op=") {
+                    for op in word.dropFirst(3).split(separator: ",") { ops.insert(String(op)) }
+                } else {
+                    words.append(String(word))
+                }
+            }
+        }
+
+        func matches(_ c: RecentChange) -> Bool {
+            if !ops.isEmpty, !ops.contains(c.op.code.lowercased()) { return false }
+            let key = c.key.lowercased()
+            return words.allSatisfy { key.contains($0) }
+        }
     }
 
     static func opStyle(_ op: ChangeOp) -> Style {
@@ -204,7 +270,9 @@ enum TablesView {
                       _ frame: DashboardFrame) -> ListLayout {
         let g = frame.glyphs
         let table = model.openTable ?? ""
-        guard let change = (s.recentChanges[table] ?? []).last(where: { $0.position.description == model.openChange }) else {
+        // The copy taken when it was opened: it stays, however many changes arrive after it.
+        guard let change = model.openedEvent
+                ?? (s.recentChanges[table] ?? []).last(where: { $0.position.description == model.openChange }) else {
             let inner = Widgets.box(&b, area, title: "Event", glyphs: g)
             b.put("this event is no longer among the recent changes kept in memory (Esc goes back)", in: inner, style: .dim,
                   ellipsis: g.ellipsis)
@@ -215,8 +283,20 @@ enum TablesView {
               in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
         let body = Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2)
         guard let value = change.value else {
-            b.put("tombstone: Kafka's null value after a delete, kept so compaction can drop the key", in: body, style: .dim)
+            b.put(change.tooLarge ? "the value was too large to keep in memory" : "tombstone: Kafka's null value after a delete, kept so compaction can drop the key",
+                  in: body, style: .dim)
             return ListLayout()
+        }
+        if model.showRawEvent {
+            // `y`: the message's value as it arrived, pretty-printed for reading (the bytes are not changed).
+            let lines = RawJSON.pretty(value).flatMap { RawJSON.hardWrap($0, width: body.width) }
+            let sel = min(model.selection["event"] ?? 0, max(0, lines.count - 1))
+            let first = min(sel, max(0, lines.count - body.height + 1))
+            b.put("raw JSON value, \(Format.count(value.count)) bytes (y: back to the table)", in: body, row: 0, style: .dim)
+            for (row, line) in lines.dropFirst(first).prefix(body.height - 1).enumerated() {
+                b.put(line, in: body, row: row + 1, style: .text, ellipsis: g.ellipsis)
+            }
+            return ListLayout(count: lines.count, pageSize: max(1, body.height - 1), selectedID: nil)
         }
         guard let d = frame.describeChange(value) else {
             b.put("the value could not be decoded as a Debezium change (\(value.count) bytes)", in: body, style: .warn)
@@ -239,5 +319,56 @@ enum TablesView {
         let sel = min(model.selection["event"] ?? 0, max(0, rows.count - 1))
         let page = Widgets.table(&b, body, columns: cols, rows: rows, selected: sel, glyphs: g)
         return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
+    }
+}
+
+/// The raw value of one event for `y`: indented one member per line, strings and numbers untouched.
+enum RawJSON {
+    static func pretty(_ bytes: [UInt8]) -> [String] {
+        var lines: [String] = []
+        var line: [UInt8] = []
+        var depth = 0
+        var inString = false, escaped = false
+        func newline() {
+            lines.append(String(decoding: line, as: UTF8.self))
+            line = Array(repeating: UInt8(ascii: " "), count: 2 * depth)
+        }
+        for b in bytes {
+            if inString {
+                line.append(b)
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true; line.append(b)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                line.append(b); depth += 1; newline()
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth = max(0, depth - 1)
+                if line.contains(where: { $0 != UInt8(ascii: " ") }) { newline() } else { line = Array(repeating: UInt8(ascii: " "), count: 2 * depth) }
+                line.append(b)
+            case UInt8(ascii: ","): line.append(b); newline()
+            case UInt8(ascii: ":"): line.append(b); line.append(UInt8(ascii: " "))
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): break
+            default: line.append(b)
+            }
+        }
+        if line.contains(where: { $0 != UInt8(ascii: " ") }) { lines.append(String(decoding: line, as: UTF8.self)) }
+        return lines
+    }
+
+    /// Cuts a line into pieces of `width` cells; nothing is dropped.
+    static func hardWrap(_ line: String, width: Int) -> [String] {
+        guard width > 0, DisplayWidth.of(line) > width else { return [line] }
+        var out: [String] = []
+        var piece = ""
+        var used = 0
+        for c in line {
+            let w = DisplayWidth.of(String(c))
+            if used + w > width { out.append(piece); piece = ""; used = 0 }
+            piece.append(c); used += w
+        }
+        if !piece.isEmpty { out.append(piece) }
+        return out
     }
 }

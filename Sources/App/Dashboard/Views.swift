@@ -203,9 +203,18 @@ enum DashboardRenderer {
 
     static func footer(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame, y: Int) {
         let row = Rect(x: 0, y: y, width: b.width, height: 1)
+        let cursor = frame.glyphs == .ascii ? "_" : "█"
         if model.editingFilter {
-            let cursor = frame.glyphs == .ascii ? "_" : "█"
-            b.put(" filter: /" + model.filter + cursor + "   (Enter keep · Esc clear)", in: row, style: Style(.accent, bold: true))
+            let hint = model.view == .tables && model.tablesLevel == .changes ? "key text, op:c op:u op:d op:r; " : ""
+            var text = " filter: /" + model.filter + cursor + "   (\(hint)Enter keep · Esc clear)"
+            if frame.glyphs == .ascii { text = text.replacingAll("·", with: "-") }
+            b.put(text, in: row, style: Style(.accent, bold: true), ellipsis: frame.glyphs.ellipsis)
+            return
+        }
+        if model.editingCommand {
+            var text = " :" + model.command + cursor + "   (\(DashboardModel.commandHelp.replacingAll(" (or 1-5)", with: "")); Esc cancels)"
+            if frame.glyphs == .ascii { text = text.replacingAll("·", with: "-") }
+            b.put(text, in: row, style: Style(.accent, bold: true), ellipsis: frame.glyphs.ellipsis)
             return
         }
         if let message = model.message {
@@ -222,12 +231,15 @@ enum DashboardRenderer {
         case .tables:
             hints += [("↑↓", "move")]
             if model.tablesLevel != .event { hints.append(("Enter", "open")) }
+            if model.tablesLevel == .list { hints.append(("s/S", "sort")) }
+            if model.tablesLevel != .event { hints.append(("/", "filter")) }
+            if model.tablesLevel == .event { hints.append(("y", model.showRawEvent ? "table" : "raw JSON")) }
             if model.tablesLevel != .list { hints.append(("Esc", "back")) }
         case .categories: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
-        case .lag: hints += [("↑↓", "move")]
+        case .lag: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
         }
-        hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror")]
+        hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror"), (":", "command")]
         var x = 1
         for (key, label) in hints {
             let k = frame.glyphs == .ascii ? key.replacingAll("↑↓", with: "j/k") : key

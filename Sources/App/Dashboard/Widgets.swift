@@ -97,6 +97,16 @@ enum Format {
         return pad2(s / 3_600) + ":" + pad2(s % 3_600 / 60) + ":" + pad2(s % 60)
     }
 
+    /// `text` cut in the middle to `width` cells: "transactiondetail" → "transa…detail".
+    static func middle(_ text: String, _ width: Int, ellipsis: Character = "…") -> String {
+        guard DisplayWidth.of(text) > width, width >= 3 else { return text }
+        let chars = Array(text)
+        let keep = width - DisplayWidth.of(String(ellipsis))
+        let tail = keep / 2, head = keep - tail
+        guard chars.count >= head + tail, chars.allSatisfy({ DisplayWidth.of(String($0)) == 1 }) else { return text }
+        return String(chars.prefix(head)) + String(ellipsis) + String(chars.suffix(tail))
+    }
+
     /// Text padded or cut to exactly `width` cells.
     static func fit(_ text: String, _ width: Int, align: TextAlignment = .left, ellipsis: Character = "…") -> String {
         var text = text
@@ -194,6 +204,20 @@ enum Widgets {
         var flexible: Bool = false
         /// A flexible column stops growing here; the spare room stays at the right.
         var maxWidth: Int = 36
+        /// When the width is short, columns with the highest `dropOrder` go first; 0 never goes (a verdict, a name).
+        var dropOrder: Int = 0
+        /// Too long a text loses its middle ("transa…detail"), so names that share a start stay apart.
+        var shortenMiddle: Bool = false
+    }
+
+    /// Indices of the columns that fit `width` (one space between columns), dropping by `dropOrder`.
+    static func fitting(_ columns: [Column], width: Int) -> [Int] {
+        var kept = Array(columns.indices)
+        func needed() -> Int { kept.reduce(0) { $0 + columns[$1].width } + max(0, kept.count - 1) }
+        while needed() > width, let victim = kept.filter({ columns[$0].dropOrder > 0 }).max(by: { columns[$0].dropOrder < columns[$1].dropOrder }) {
+            kept.removeAll { $0 == victim }
+        }
+        return kept
     }
 
     struct TableRow: Sendable {
@@ -252,7 +276,8 @@ enum Widgets {
             var cx = rect.x
             for (i, c) in cols.enumerated() where i < row.cells.count {
                 let style = row.cellStyles[i] ?? row.style
-                buffer.put(Format.fit(row.cells[i], c.width, align: c.align, ellipsis: glyphs.ellipsis), x: cx, y: y,
+                let text = c.shortenMiddle ? Format.middle(row.cells[i], c.width, ellipsis: glyphs.ellipsis) : row.cells[i]
+                buffer.put(Format.fit(text, c.width, align: c.align, ellipsis: glyphs.ellipsis), x: cx, y: y,
                            style: style, maxX: rect.maxX)
                 cx += c.width + 1
             }

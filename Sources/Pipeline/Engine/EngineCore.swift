@@ -17,7 +17,9 @@ public final class EngineCore {
     public var bytes: Int64 { counters.bytes }
     public var lastHeartbeatMs: Int64 { counters.lastHeartbeatMs }
     public private(set) var recentMalformed: [MalformedRecord] = []
-    public private(set) var recentChanges: [String: [RecentChange]] = [:]
+    /// Every change of the last `RecentChangeRing.perTable` per table (when `captureRecentChanges`).
+    private var recentChangeRing = RecentChangeRing()
+    public var recentChanges: [String: [RecentChange]] { recentChangeRing.lists(topicName: decoder.topic(ofSlot:)) }
     /// Schema changes per table (DDL messages; saved with the durable state), and the latest ones
     /// (oldest first; in memory only).
     public var schemaChanges: [String: Int64] { counters.schemaChanges }
@@ -30,11 +32,10 @@ public final class EngineCore {
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
-    /// Keep raw copies of recent changes for the Tables drill-down (dashboard only).
+    /// Keep raw copies of recent changes for the Tables drill-down (dashboard only): every change, into a
+    /// ring of preallocated slots (no allocation per message once warm).
     public var captureRecentChanges = false
-    /// Captures left until the next `resetCaptureBudget()`: bounds copying under load.
-    private var captureBudget = 64
-    public static let recentChangesPerTable = 64
+    public static let recentChangesPerTable = RecentChangeRing.perTable
     public static let recentMalformedKept = 50
 
     public init(profile: KPIProfile) {
@@ -61,9 +62,10 @@ public final class EngineCore {
         case .event(let event):
             aggregator.apply(event, partitionKey: pk)
             lastCommitTimeByPartition[pk] = event.commitTimeMs
-            if captureRecentChanges && captureBudget > 0 {
-                captureBudget -= 1
-                capture(event: event, slot: slot, partition: partition, offset: offset, key: key, value: value)
+            if captureRecentChanges {
+                recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
+                                         commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
+                                         rawKey: key, value: value)
             }
         case .tombstone(let table):
             counters.tombstones += 1
@@ -112,21 +114,8 @@ public final class EngineCore {
         }
     }
 
-    public func resetCaptureBudget(_ budget: Int = 64) { captureBudget = budget }
-
-    private func capture(event: ChangeEvent, slot: Int, partition: Int32, offset: Int64,
-                         key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
-        let keyText = (event.after?.key ?? event.before?.key)?.description ?? key.map(EngineCore.describeKey) ?? "?"
-        let change = RecentChange(position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
-                                  op: event.op, key: keyText, commitTimeMs: event.commitTimeMs,
-                                  value: value.map { Array($0) })
-        // As many tables as the aggregator counts one by one, never more (made-up table names).
-        if recentChanges[event.table] == nil && recentChanges.count >= WindowedAggregator.maxTables { return }
-        // Mutated in place: copying the ring out and back would copy it on every capture.
-        recentChanges[event.table, default: []].append(change)
-        let excess = recentChanges[event.table]!.count - EngineCore.recentChangesPerTable
-        if excess > 0 { recentChanges[event.table]!.removeFirst(excess) }
-    }
+    /// Kept for callers of the sampled capture it replaced: every change is captured now.
+    public func resetCaptureBudget(_ budget: Int = 64) {}
 
     /// `{"payload":{"id":101}}` or `{"id":101}` → `101` (several columns → `a=1,b=2`).
     static func describeKey(_ key: UnsafeRawBufferPointer) -> String {
@@ -217,7 +206,7 @@ public final class EngineCore {
         s.parkedRevenue = parked.amount
         s.tables = aggregator.tables.sorted { $0.table < $1.table }
         s.recentMalformed = recentMalformed
-        s.recentChanges = recentChanges
+        if captureRecentChanges { s.recentChanges = recentChangeRing.lists(topicName: decoder.topic(ofSlot:)) }
         s.lastHeartbeatMs = lastHeartbeatMs
         s.heartbeats = heartbeats
         s.duplicates = aggregator.duplicates

@@ -1,0 +1,126 @@
+import Metrics
+
+/// Every change of every table kept for the Tables drill-down, newest `perTable` per table, complete
+/// (no sampling). The engine thread copies each message's bytes into a slot allocated once and reused:
+/// after warm-up a capture allocates nothing. `KPISnapshot.recentChanges` is built from it at snapshot
+/// time, and only from what was captured since the previous snapshot.
+struct RecentChangeRing {
+    /// Changes kept per table, and slots over all tables (tables beyond it keep none).
+    static let perTable = 2_048
+    static let totalSlots = 16_384
+    /// Values above this many bytes are kept without their bytes ("too large to keep").
+    static let maxValueBytes = 32 * 1_024
+
+    /// One table's ring: parallel arrays, slot `i` holds capture number `n` where `n % capacity == i`.
+    struct TableRing {
+        let table: String
+        var offsets: [Int64]
+        var partitions: [Int32]
+        var topicSlots: [Int32]
+        var ops: [ChangeOp]
+        var commitTimes: [Int64]
+        var keys: [RowKey?]
+        /// Raw value bytes; `valueLengths[i]` is -1 for a tombstone-like missing value, -2 when too large.
+        var values: [[UInt8]]
+        var valueLengths: [Int]
+        /// Raw Kafka key, used only when the event carries no key column.
+        var rawKeys: [[UInt8]]
+        var written: Int64 = 0
+
+        init(table: String, capacity: Int) {
+            self.table = table
+            offsets = Array(repeating: 0, count: capacity); partitions = Array(repeating: 0, count: capacity)
+            topicSlots = Array(repeating: 0, count: capacity); ops = Array(repeating: .create, count: capacity)
+            commitTimes = Array(repeating: 0, count: capacity); keys = Array(repeating: nil, count: capacity)
+            values = Array(repeating: [], count: capacity); valueLengths = Array(repeating: -1, count: capacity)
+            rawKeys = Array(repeating: [], count: capacity)
+        }
+
+        var capacity: Int { offsets.count }
+    }
+
+    private(set) var rings: [TableRing] = []
+    /// Ring index per topic slot (-1: not looked up yet), so a capture never hashes the table name.
+    private var ringBySlot: [Int] = []
+    private var ringByTable: [String: Int] = [:]
+    private var slotsUsed = 0
+
+    /// The built lists handed to snapshots, newest last, and how far each ring was read into them.
+    private var built: [String: [RecentChange]] = [:]
+    private var builtUpTo: [Int64] = []
+
+    mutating func capture(table: String, topicSlot: Int, partition: Int32, offset: Int64, op: ChangeOp, commitTimeMs: Int64,
+                          key: RowKey?, rawKey: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        if topicSlot >= ringBySlot.count { ringBySlot += Array(repeating: -1, count: topicSlot + 1 - ringBySlot.count) }
+        var r = ringBySlot[topicSlot]
+        if r < 0 || rings[r].table != table {
+            // Cold path: first change of a table on this topic (or a topic carrying several tables).
+            guard let index = ringIndex(table) else { return }
+            r = index
+            ringBySlot[topicSlot] = index
+        }
+        let i = Int(rings[r].written % Int64(rings[r].capacity))
+        rings[r].offsets[i] = offset
+        rings[r].partitions[i] = partition
+        rings[r].topicSlots[i] = Int32(truncatingIfNeeded: topicSlot)
+        rings[r].ops[i] = op
+        rings[r].commitTimes[i] = commitTimeMs
+        rings[r].keys[i] = key
+        rings[r].rawKeys[i].removeAll(keepingCapacity: true)
+        if key == nil, let rawKey { rings[r].rawKeys[i].append(contentsOf: rawKey) }
+        rings[r].values[i].removeAll(keepingCapacity: true)
+        if let value {
+            if value.count <= RecentChangeRing.maxValueBytes {
+                rings[r].values[i].append(contentsOf: value)
+                rings[r].valueLengths[i] = value.count
+            } else {
+                rings[r].valueLengths[i] = -2
+            }
+        } else {
+            rings[r].valueLengths[i] = -1
+        }
+        rings[r].written += 1
+    }
+
+    private mutating func ringIndex(_ table: String) -> Int? {
+        if let r = ringByTable[table] { return r }
+        let capacity = min(RecentChangeRing.perTable, RecentChangeRing.totalSlots - slotsUsed)
+        guard capacity >= 64 else { return nil }
+        slotsUsed += capacity
+        rings.append(TableRing(table: table, capacity: capacity))
+        builtUpTo.append(0)
+        ringByTable[table] = rings.count - 1
+        return rings.count - 1
+    }
+
+    /// The lists for a snapshot, newest last: what was captured since the last call is added (copied out
+    /// of the ring), the oldest beyond the ring's capacity dropped.
+    mutating func lists(topicName: (Int) -> String) -> [String: [RecentChange]] {
+        for r in rings.indices {
+            let ring = rings[r]
+            let fresh = ring.written - builtUpTo[r]
+            guard fresh > 0 else { continue }
+            let take = min(fresh, Int64(ring.capacity))
+            var list = built.removeValue(forKey: ring.table) ?? []
+            let keep = ring.capacity - Int(take)
+            if list.count > keep { list.removeFirst(list.count - keep) }
+            list.reserveCapacity(ring.capacity)
+            for n in (ring.written - take)..<ring.written {
+                let i = Int(n % Int64(ring.capacity))
+                let length = ring.valueLengths[i]
+                let key = ring.keys[i]?.description
+                    ?? (ring.rawKeys[i].isEmpty ? "?" : ring.rawKeys[i].withUnsafeBytes { EngineCore.describeKey($0) })
+                // A fresh array per change: the ring's slot is reused by the next capture.
+                let value: [UInt8]? = length >= 0 ? ring.values[i].withUnsafeBytes { Array($0) } : nil
+                var change = RecentChange(position: EventPosition(topic: topicName(Int(ring.topicSlots[i])), partition: ring.partitions[i],
+                                                                  offset: ring.offsets[i]),
+                                          op: ring.ops[i], key: key, commitTimeMs: ring.commitTimes[i], value: value)
+                if length == -2 { change.tooLarge = true }
+                list.append(change)
+            }
+            builtUpTo[r] = ring.written
+            built[ring.table] = list
+        }
+        return built
+    }
+}

@@ -35,6 +35,29 @@ static inline int cdctop_get_key(unsigned int *key) {
     return rc;
 }
 
+/* Mouse: clicks and the wheel (the terminal then reports them instead of selecting text; Shift+drag selects). */
+static inline void cdctop_enable_mouse(void) {
+    mmask_t mask = BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED;
+#ifdef BUTTON5_PRESSED
+    mask |= BUTTON5_PRESSED;
+#endif
+    mousemask(mask, NULL);
+    mouseinterval(0);
+}
+static inline int cdctop_key_mouse(void) { return KEY_MOUSE; }
+/* After KEY_MOUSE: 1 a left click, 4 wheel up, 5 wheel down, 0 something else, -1 no event. */
+static inline int cdctop_get_mouse(int *x, int *y) {
+    MEVENT e;
+    if (getmouse(&e) != OK) return -1;
+    *x = e.x; *y = e.y;
+    if (e.bstate & BUTTON4_PRESSED) return 4;
+#ifdef BUTTON5_PRESSED
+    if (e.bstate & BUTTON5_PRESSED) return 5;
+#endif
+    if (e.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) return 1;
+    return 0;
+}
+
 /* Draws one grapheme (up to 5 code points) with attributes and a colour pair at (y, x). */
 static inline int cdctop_put_cell(int y, int x, const wchar_t *text, attr_t attrs, short pair) {
     cchar_t cell;

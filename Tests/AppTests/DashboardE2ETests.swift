@@ -1,3 +1,4 @@
+@testable import App
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -155,6 +156,73 @@ extension DashboardE2ETests {
         let logged = ["kafka: ", "error", "Connection refused", " quit"].allSatisfy { text.contains($0) }
         #expect(logged, "the --log file lacks the state change or the error:\n\(text)")
         #expect(text.split(separator: "\n").allSatisfy { $0.first?.isNumber == true || $0.first == "\t" }, "a log line without a timestamp:\n\(text)")
+    }
+}
+
+extension DashboardE2ETests {
+    /// The demo under tmux: the cursor in a table's recent changes stays on its event while new changes
+    /// push the list down, Enter opens that very event, and it stays open; a mouse click on a tab and on
+    /// a row works (X10 mouse reports typed into the pane, as a terminal sends them).
+    /// A pane line (with escapes) that turns reverse video on: `ESC[7m`, `ESC[0;7m`, `ESC[1;7m`…
+    static func isReversed(_ line: Substring) -> Bool {
+        line.range(of: "\u{1b}\\[([0-9]+;)*7m", options: .regularExpression) != nil
+    }
+
+    @Test func cursorHoldsStillAndMouseClicksWork() throws {
+        guard Shell.run("command -v tmux").status == 0 else { Issue.record("tmux is not installed: apt-get install tmux"); return }
+        guard let binary = Self.cdctopBinary() else { Issue.record("cdctop binary not found; run `swift build` first"); return }
+        let tmux = Tmux(socket: "cdctop-e2e-cursor-\(getpid())")
+        defer { tmux.run("kill-server") }
+        let started = tmux.run("new-session -d -s e2e -x 100 -y 30 \"sh -c '\(binary) demo; echo CDCTOP-EXIT=\\$?; exec sleep 120'\"")
+        #expect(started.status == 0, "tmux new-session failed: \(started.output)")
+        tmux.waitFor("the Overview with data", timeoutMs: 20_000) { $0.contains("Total revenue") }
+        tmux.send("2")
+        tmux.waitFor("the tables", timeoutMs: 15_000) { $0.contains("transaction") && $0.contains("CDC tables") }
+        tmux.send(":", "t", "a", "b", "l", "e", "Space", "t", "r", "a", "n", "s", "a", "c", "t", "i", "o", "n", "Enter")
+        tmux.waitFor("a page of recent changes") { $0.contains("Recent changes of transaction ") && $0.components(separatedBy: "@").count > 8 }
+        tmux.send("Down", "Down", "Down")
+        usleep(300_000)
+        // The selected row is drawn in reverse video: find it in the pane's escape sequences.
+        func selectedPosition() -> String? {
+            let lines = tmux.run("capture-pane -e -p -t e2e").output.split(separator: "\n")
+            guard let line = lines.first(where: { Self.isReversed($0) && $0.contains("@") }) else { return nil }
+            let plain = line.replacingOccurrences(of: "\u{1b}\\[[0-9;]*m", with: "", options: .regularExpression)
+            return plain.split(separator: " ").first { $0.hasPrefix("p") && $0.contains("@") }.map(String.init)
+        }
+        let before = try #require(selectedPosition(), "no selected row found:\n\(tmux.run("capture-pane -e -p -t e2e").output.debugDescription)")
+        // Wait until newer changes arrived (the title counts what is kept; the demo writes 400 msgs/s).
+        func kept(_ screen: String) -> String? { screen.components(separatedBy: "transaction · ").dropFirst().first?.components(separatedBy: " kept").first }
+        let keptBefore = kept(tmux.screen())
+        tmux.waitFor("newer changes") { kept($0) != keptBefore }
+        usleep(500_000)
+        #expect(selectedPosition() == before, "the cursor left its event \(before):\n\(tmux.screen())")
+        tmux.send("Enter")
+        let event = tmux.waitFor("the event that was under the cursor") { $0.contains("position shop.public.transaction[") }
+        let position = before.dropFirst() // "0@123" from "p0@123"
+        let partition = position.split(separator: "@")[0], offset = position.split(separator: "@")[1]
+        #expect(event.contains("transaction[\(partition)]@\(offset)"), "opened another event than \(before):\n\(event)")
+        usleep(1_500_000)
+        #expect(tmux.screen().contains("transaction[\(partition)]@\(offset)"), "the opened event did not stay")
+        tmux.send("y")
+        tmux.waitFor(text: "raw JSON value")
+        tmux.send("y", "Escape", "Escape")
+
+        // Mouse: a press and release on "4 Lag" (row 1), then on the third partition row.
+        func click(x: Int, y: Int) {
+            func cell(_ v: Int) -> String { String(UnicodeScalar(UInt8(32 + v + 1))) }
+            // ESC [ M, button (32 press, 35 release), column and row + 33; single-quoted for sh.
+            tmux.run("send-keys -t e2e -l '\u{1b}[M \(cell(x))\(cell(y))'")
+            tmux.run("send-keys -t e2e -l '\u{1b}[M#\(cell(x))\(cell(y))'")
+        }
+        let lagTab = DashboardRenderer.tabRanges().first { $0.view == .lag }!.range
+        click(x: lagTab.lowerBound + 2, y: 1)
+        tmux.waitFor(text: "sorted by topic")
+        click(x: 10, y: 7) // (row 6 would encode as a single quote)
+        tmux.waitFor("the clicked row selected") { _ in
+            Self.isReversed(tmux.run("capture-pane -e -p -t e2e").output.split(separator: "\n")[7])
+        }
+        tmux.send("q")
+        tmux.waitFor(text: "CDCTOP-EXIT=0")
     }
 }
 

@@ -60,7 +60,7 @@ enum CategoriesView {
                                  sortColumn: model.categorySort.rawValue, sortDescending: model.sortDescending,
                                  emptyText: model.filter.isEmpty ? "no category sales yet" : "no category matches /\(model.filter) (Esc clears)")
         return ListLayout(count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].name : nil,
-                          selectedIndex: sel, listID: "categories")
+                          selectedIndex: sel, listID: "categories", rowsTop: inner.y + 1)
     }
 }
 
@@ -155,7 +155,7 @@ enum LagView {
             }
         }
         return ListLayout(count: partitions.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
-                          selectedIndex: sel, listID: "lag")
+                          selectedIndex: sel, listID: "lag", rowsTop: inner.y + 1)
     }
 
     static func commonTopicPrefix(_ topics: [String]) -> String {

@@ -38,6 +38,7 @@ final class CursesTerminal {
         nonl()
         keypad(cdctop_stdscr(), true)
         curs_set(0)
+        cdctop_enable_mouse()
         set_escdelay(25)
         cdctop_timeout(100)
         if colorsAllowed, has_colors() {
@@ -159,6 +160,14 @@ final class CursesTerminal {
             case KEY_BTAB: return .backTab
             case KEY_BACKSPACE: return .backspace
             case KEY_RESIZE: return .resize
+            case cdctop_key_mouse():
+                var x: Int32 = 0, y: Int32 = 0
+                switch cdctop_get_mouse(&x, &y) {
+                case 1: return .click(x: Int(x), y: Int(y))
+                case 4: return .wheelUp
+                case 5: return .wheelDown
+                default: return nil
+                }
             default: return nil
             }
         }

@@ -7,6 +7,9 @@ enum Key: Hashable, Sendable {
     case enter, escape, tab, backTab, backspace
     case resize
     case interrupt // Ctrl-C
+    /// A left click at a screen cell, and the wheel.
+    case click(x: Int, y: Int)
+    case wheelUp, wheelDown
 }
 
 /// What the run loop must do after a key, beyond redrawing.
@@ -97,6 +100,8 @@ struct ListLayout: Equatable, Sendable {
     var listID: String?
     /// The selected recent change (Tables › changes), copied when opened.
     var selectedChange: RecentChange?
+    /// Screen row of the list's first visible row (mouse clicks); nil when the view has no clickable list.
+    var rowsTop: Int?
 }
 
 /// Everything the user chose: view, drill-down, selection, sort, filter, pause, overlays.
@@ -234,6 +239,9 @@ struct DashboardModel: Equatable, Sendable {
             if let v = DashboardView(rawValue: Int(String(c)) ?? 0) { view = v }
         case .tab: view = DashboardView(rawValue: view.rawValue % 5 + 1) ?? .overview
         case .backTab: view = DashboardView(rawValue: (view.rawValue + 3) % 5 + 1) ?? .overview
+        case .click(let x, let y): click(x: x, y: y)
+        case .wheelUp: move(by: -1)
+        case .wheelDown: move(by: 1)
         case .up, .char("k"): move(by: -1)
         case .down, .char("j"): move(by: 1)
         case .pageUp: move(by: -max(1, layout.pageSize))
@@ -295,7 +303,7 @@ struct DashboardModel: Equatable, Sendable {
         guard let verb = words.first?.lowercased() else { return .none }
         let argument = words.dropFirst().joined(separator: " ")
         if let n = Int(verb), let v = DashboardView(rawValue: n) { view = v; return .none }
-        if let v = DashboardView.allCases.first(where: { $0.title.lowercased().hasPrefix(verb) && verb.count >= 2 }) {
+        if argument.isEmpty, let v = DashboardView.allCases.first(where: { $0.title.lowercased().hasPrefix(verb) && verb.count >= 2 }) {
             view = v
             if v == .tables { tablesLevel = .list; openTable = nil }
             return .none
@@ -304,13 +312,26 @@ struct DashboardModel: Equatable, Sendable {
         case "q", "quit", "q!": return .quit
         case "help", "h": showHelp = true
         case "connections", "conn", "c": showConnections = true
-        case "table", "t":
+        case "table", "t", "tables":
             guard !argument.isEmpty else { return .notice("usage: :table NAME (e.g. :table transaction)") }
             view = .tables
             openTable = argument; tablesLevel = .changes; openedEvent = nil
         default: return .notice("unknown command :\(text) — try \(DashboardModel.commandHelp)")
         }
         return .none
+    }
+
+    /// A click on a tab switches view; on a list row selects it, and on the selected row opens it.
+    private mutating func click(x: Int, y: Int) {
+        if y == 1, let v = DashboardRenderer.tabRanges().first(where: { $0.range.contains(x) })?.view {
+            view = v
+            return
+        }
+        guard let top = layout.rowsTop, y >= top, y < top + layout.pageSize else { return }
+        let first = max(0, selectedIndex - layout.pageSize + 1)
+        let index = first + (y - top)
+        guard index < layout.count else { return }
+        if index == selectedIndex { drillIn() } else { move(to: index) }
     }
 
     private mutating func move(by delta: Int) { move(to: selectedIndex + delta) }

@@ -8,8 +8,10 @@ enum OverviewView {
         let f = Figures(s, nowMs: frame.nowMs)
         let windowSeconds = "\(f.windowMs / 1_000)s"
         let tiles: [(String, String, String, Style)] = [
+            // The window holding the newest commit is still filling: say how much of it has passed.
             ("Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
-             f.currentWindow.map { "\(windowSeconds) from \(Format.clock($0.windowStartMs))" } ?? "no window yet", .good),
+             f.currentWindow.map { "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)" }
+                ?? "no window yet", .good),
             ("Last 5m revenue", Format.money(f.lastFiveMinutesRevenue), "\(Format.count(f.lastFiveMinutesTx)) tx", .good),
             ("Total revenue", Format.money(f.totalRevenue), "since start", .text),
             ("Avg ticket", f.averageTicket.map(Format.money) ?? "–", "revenue ÷ tx", .text),
@@ -116,19 +118,24 @@ enum OverviewView {
         return ms < 5_000 ? .good : ms < 60_000 ? .warn : .bad
     }
 
+    /// Revenue per window over event time, with its scale and the windows' times; the last column is the
+    /// window still filling (partial), drawn highlighted.
     static func revenueChart(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ f: Figures, _ g: Glyphs) {
-        let inner = Widgets.box(&b, rect, title: "Revenue per \(f.windowMs / 1_000)s window", glyphs: g)
-        guard inner.height >= 2, inner.width >= 4 else { return }
+        let inner = Widgets.box(&b, rect, title: "Revenue per \(f.windowMs / 1_000)s window (last = partial)", glyphs: g)
+        guard inner.height >= 3, inner.width >= 12 else { return }
         let series = Figures.revenueSeries(s, count: inner.width)
-        let (chart, caption) = inner.splitTop(inner.height - 1)
         if series.isEmpty {
-            b.put("no windows yet", in: chart, row: chart.height / 2, style: .dim, align: .center)
-        } else {
-            Widgets.columnChart(&b, chart, values: series, glyphs: g, highlightLast: true)
+            b.put("no windows yet", in: inner, row: inner.height / 2, style: .dim, align: .center)
+            return
         }
-        let peak = series.max() ?? 0
-        let text = "\(series.count) windows · peak \(Format.fixed(peak, places: 2)) · now \(Format.money(f.currentWindow?.revenue ?? .zero))"
-        b.put(g == .ascii ? text.replacingAll("·", with: "-") : text, in: caption, style: .dim, ellipsis: g.ellipsis)
+        let shownCount = min(series.count, inner.width - 7)
+        let lastStart = s.maxCommitTimeMs - s.maxCommitTimeMs % f.windowMs
+        let firstStart = lastStart - Int64(shownCount - 1) * f.windowMs
+        let now = f.currentWindow?.revenue ?? .zero
+        let caption = "now \(Format.money(now)) (partial)"
+        Widgets.timeChart(&b, inner, values: series, glyphs: g, scaleLabel: Format.short,
+                          firstLabel: String(Format.clock(firstStart).prefix(5)), lastLabel: String(Format.clock(lastStart).prefix(5)),
+                          caption: caption, highlightLast: true)
     }
 
     static func topCategories(_ b: inout ScreenBuffer, _ rect: Rect, _ f: Figures, _ g: Glyphs) {

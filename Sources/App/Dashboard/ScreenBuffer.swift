@@ -238,6 +238,26 @@ struct ScreenBuffer: Sendable, Equatable {
         }
     }
 
+    /// ASCII stand-ins for a terminal whose locale is not UTF-8 (`LANG=C`): every cell, whatever view
+    /// wrote it, so no glyph reaches curses as `?` or mojibake. Wide characters become `?` plus a space.
+    mutating func makeASCII() {
+        for i in cells.indices {
+            let c = cells[i].character
+            if c.isASCII { continue }
+            if c == Cell.continuationMark { continue }
+            cells[i].character = ScreenBuffer.asciiStandIn[c] ?? "?"
+            if i + 1 < cells.count, cells[i + 1].isContinuation { cells[i + 1].character = " " }
+        }
+    }
+
+    static let asciiStandIn: [Character: Character] = [
+        "─": "-", "│": "|", "┌": "+", "┐": "+", "└": "+", "┘": "+", "├": "+", "┤": "+", "┬": "+", "┴": "+", "┼": "+",
+        "█": "#", "▏": " ", "▎": " ", "▍": " ", "▌": "#", "▋": "#", "▊": "#", "▉": "#",
+        "▁": "_", "▂": ".", "▃": "-", "▄": "~", "▅": "=", "▆": "*", "▇": "#",
+        "…": "~", "→": ">", "←": "<", "↑": "^", "↓": "v", "▼": "v", "▲": "^", "·": "-", "•": "*", "●": "*", "○": "o",
+        "÷": "/", "−": "-", "—": "-", "–": "-", "×": "x", "›": ">", "‹": "<", "≤": "<", "≥": ">", "°": "o",
+    ]
+
     /// The text of one row (continuation cells skipped), trailing spaces kept.
     func line(_ y: Int) -> String {
         var s = ""

@@ -110,7 +110,7 @@ enum TablesView {
                                  sortColumn: sortColumn, sortDescending: model.tableSortDescending,
                                  emptyText: needle.isEmpty ? "no CDC tables seen yet" : "no table matches /\(needle) (Esc clears)")
         return ListLayout(count: tables.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
-                          selectedIndex: sel, listID: "tables")
+                          selectedIndex: sel, listID: "tables", rowsTop: inner.y + 1)
     }
 
     /// The engine's counters flowed onto lines of `width` cells, then what an unusual one means and the
@@ -229,7 +229,7 @@ enum TablesView {
         Widgets.table(&b, inner, columns: changeColumns(), rows: rows, selected: sel, glyphs: g,
                       emptyText: filter.text.isEmpty ? "no recent changes kept for \(table)" : "no change matches /\(filter.text) (Esc clears the filter first)")
         return ListLayout(count: recent.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
-                          selectedIndex: sel, listID: listID, selectedChange: recent.indices.contains(sel) ? recent[sel] : nil)
+                          selectedIndex: sel, listID: listID, selectedChange: recent.indices.contains(sel) ? recent[sel] : nil, rowsTop: inner.y + 1)
     }
 
     /// `/` in a table's changes: words match the key (substring); `op:u` (or `op:c,d`) keeps those ops.

@@ -38,6 +38,7 @@ enum DashboardRenderer {
                 buffer.put(l, in: Rect(x: 0, y: height / 2 - 1 + i, width: width, height: 1),
                            style: i == 0 ? Style(.warn, bold: true) : .dim, align: .center, ellipsis: g.ellipsis)
             }
+            if g == .ascii { buffer.makeASCII() }
             return (buffer, layout)
         }
         titleBar(&buffer, model, frame)
@@ -62,6 +63,7 @@ enum DashboardRenderer {
         }
         if model.showConnections { ConnectionsView.overlay(&buffer, body, frame) }
         if model.showHelp { HelpOverlay.render(&buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame) }
+        if g == .ascii { buffer.makeASCII() }
         return (buffer, layout)
     }
 
@@ -82,11 +84,21 @@ enum DashboardRenderer {
         b.put(DisplayWidth.truncate(left, to: rightX - 1, ellipsis: frame.glyphs.ellipsis), x: 0, y: 0, style: bar.bolded)
     }
 
+    /// Where each tab is drawn on row 1 (mouse clicks use the same ranges).
+    static func tabRanges() -> [(view: DashboardView, range: Range<Int>)] {
+        var x = 1
+        return DashboardView.allCases.map { v in
+            let width = DisplayWidth.of(" \(v.rawValue) \(v.title) ")
+            defer { x += width + 1 }
+            return (v, x..<(x + width))
+        }
+    }
+
     static func tabs(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
         var x = 1
-        for v in DashboardView.allCases {
+        for (v, range) in tabRanges() {
             let label = " \(v.rawValue) \(v.title) "
-            x = b.put(label, x: x, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
+            x = b.put(label, x: range.lowerBound, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
         }
         let themeText = "theme \(frame.themeName)"
         if x + DisplayWidth.of(themeText) + 1 < b.width {

@@ -45,6 +45,18 @@ enum Format {
     static func count(_ n: Int64) -> String { grouped(String(n)) }
     static func count(_ n: Int) -> String { grouped(String(n)) }
 
+    /// A scale label in at most 5 cells: 950, 1.2k, 335k, 4.1M, 12G.
+    static func short(_ v: Double) -> String {
+        guard v.isFinite else { return "?" }
+        let a = abs(v)
+        let units: [(Double, String)] = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+        for (size, suffix) in units where a >= size {
+            let x = v / size
+            return (abs(x) < 10 ? fixed(x, places: 1) : fixed(x, places: 0)) + suffix
+        }
+        return abs(v) < 10 && v != v.rounded() ? fixed(v, places: 1) : fixed(v, places: 0)
+    }
+
     /// Exact money with separators and cents: 1234567.5 → "1,234,567.50".
     static func money(_ m: Money) -> String { grouped(m.formatted()) }
 
@@ -184,6 +196,38 @@ enum Widgets {
                 buffer.put(String(repeating: ch, count: columnWidth), x: x, y: y, style: s)
             }
             x += step
+        }
+    }
+
+    /// A column chart with its scale: the top value and 0 on a y axis at the left, and the times of the
+    /// first and last column under it. `caption` goes between the time labels when there is room.
+    static func timeChart(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
+                          scaleLabel: (Double) -> String, firstLabel: String, lastLabel: String, caption: String = "",
+                          highlightLast: Bool = false, style: Style = .bar) {
+        guard rect.width >= 12, rect.height >= 3 else { return }
+        let (plotArea, timeRow) = rect.splitTop(rect.height - 1)
+        let top = values.suffix(max(1, plotArea.width - 7)).max() ?? 0
+        let labels = [scaleLabel(top), "0"]
+        let axisWidth = min(8, labels.map { DisplayWidth.of($0) }.max() ?? 1)
+        buffer.put(Format.fit(labels[0], axisWidth, align: .right), x: rect.x, y: plotArea.y, style: .dim)
+        buffer.put(Format.fit("0", axisWidth, align: .right), x: rect.x, y: plotArea.maxY - 1, style: .dim)
+        for y in plotArea.y..<plotArea.maxY { buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border) }
+        let plot = Rect(x: rect.x + axisWidth + 1, y: plotArea.y, width: plotArea.width - axisWidth - 1, height: plotArea.height)
+        let shown = Array(values.suffix(plot.width))
+        // Right-aligned, like the sparklines: the newest column sits at the right edge.
+        let offset = plot.width - shown.count
+        columnChart(&buffer, Rect(x: plot.x + offset, y: plot.y, width: shown.count, height: plot.height), values: shown,
+                    glyphs: glyphs, style: style, highlightLast: highlightLast)
+        let time = Rect(x: plot.x, y: timeRow.y, width: plot.width, height: 1)
+        if !shown.isEmpty {
+            buffer.put(firstLabel, x: plot.x + offset, y: time.y, style: .dim, maxX: time.maxX)
+            buffer.put(lastLabel, x: time.maxX - DisplayWidth.of(lastLabel), y: time.y, style: .dim)
+        }
+        let room = time.width - DisplayWidth.of(firstLabel) - DisplayWidth.of(lastLabel) - 4
+        if !caption.isEmpty, room >= 8 {
+            buffer.put(caption, in: Rect(x: time.x + DisplayWidth.of(firstLabel) + 2 + (shown.isEmpty ? 0 : offset), y: time.y,
+                                         width: room - (shown.isEmpty ? 0 : offset), height: 1), style: .dim, align: .center,
+                       ellipsis: glyphs.ellipsis)
         }
     }
 

@@ -79,6 +79,356 @@ enum GoldenScreens {
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  / filter  Esc back
         """#,
+        "engine-categories": #"""
+         cdctop › engine fixture › Categories                              11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
+        ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
+        │category             window      last 5m         total▼  share                │
+        │electronics       40,039.10   856,328.12   1,375,943.31  56.1% ████████▍      │
+        │garden            12,996.74   221,498.86     363,545.54  14.8% ██▎            │
+        │home               7,351.87    91,883.05     147,705.39   6.0% ▉              │
+        │toys               4,525.12    77,894.91     124,946.56   5.1% ▊              │
+        │sports             4,751.21    65,438.38     113,235.42   4.6% ▊              │
+        │beauty             2,740.48    51,687.87      86,335.24   3.5% ▌              │
+        │pet supplies       2,487.30    38,641.01      67,835.85   2.8% ▍              │
+        │books              2,810.55    40,169.44      67,632.99   2.8% ▍              │
+        │clothing           2,413.21    43,860.00      63,606.71   2.6% ▍              │
+        │grocery              824.31    24,251.21      40,738.82   1.7% ▎              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        └──────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
+         ? help  q quit  1-5/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+        """#,
+        "engine-changes": #"""
+         cdctop › engine fixture › Tables › transaction                                        11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History                               theme dark
+        ┌ Recent changes of transaction · 2,048 kept, newest first · Enter opens one ──────────────────────┐
+        │commit   op   key      position   changes                                                         │
+        │11:40:17 c    2613     p0@1276    transaction_id=2613 customer_id=8 amount=51.98 status=new creat…│
+        │11:40:16 c    2612     p2@1286    transaction_id=2612 customer_id=22 amount=875.37 status=new cre…│
+        │11:40:16 c    2611     p1@1269    transaction_id=2611 customer_id=45 amount=102.45 status=new cre…│
+        │11:40:16 c    2610     p0@1275    transaction_id=2610 customer_id=2 amount=3137.08 status=new cre…│
+        │11:40:16 c    2609     p2@1285    transaction_id=2609 customer_id=2 amount=787.09 status=new crea…│
+        │11:40:16 c    2608     p1@1268    transaction_id=2608 customer_id=2 amount=10.18 status=new creat…│
+        │11:40:16 u    2132     p0@1274    status new → paid                                               │
+        │11:40:16 c    2607     p1@1267    transaction_id=2607 customer_id=57 amount=753.49 status=new cre…│
+        │11:40:15 c    2606     p0@1273    transaction_id=2606 customer_id=37 amount=2069.12 status=new cr…│
+        │11:40:15 u    1945     p1@1266    status new → paid                                               │
+        │11:40:15 c    2605     p2@1284    transaction_id=2605 customer_id=47 amount=263.85 status=new cre…│
+        │11:40:15 c    2604     p1@1265    transaction_id=2604 customer_id=50 amount=445.47 status=new cre…│
+        │11:40:15 c    2603     p0@1272    transaction_id=2603 customer_id=50 amount=295.10 status=new cre…│
+        │11:40:15 d    1714     p1@1263    transaction_id=1714 customer_id=50 amount=161.92 status=new cre…│
+        │11:40:15 c    2602     p2@1283    transaction_id=2602 customer_id=38 amount=92.16 status=new crea…│
+        │11:40:15 c    2601     p1@1262    transaction_id=2601 customer_id=14 amount=702.68 status=new cre…│
+        │11:40:14 c    2600     p0@1271    transaction_id=2600 customer_id=57 amount=594.35 status=new cre…│
+        │11:40:14 c    2599     p2@1282    transaction_id=2599 customer_id=19 amount=3088.14 status=new cr…│
+        │11:40:14 c    2598     p1@1261    transaction_id=2598 customer_id=27 amount=335.11 status=new cre…│
+        │11:40:14 u    1055     p0@1270    status new → paid                                               │
+        │11:40:14 u    2387     p2@1281    status new → paid                                               │
+        │11:40:14 u    817      p1@1260    amount 1015.95 → 203.19                                         │
+        │11:40:14 c    2597     p1@1259    transaction_id=2597 customer_id=16 amount=4619.25 status=new cr…│
+        └─────────────────────────────────────────────────────────────────────────────────────────1-23/2048┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
+         ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
+        """#,
+        "engine-changes-filtered": #"""
+         cdctop › engine fixture › Tables › transaction                                        11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History                               theme dark
+        ┌ Recent changes of transaction · 2,048 kept, newest first · /op:u: 416 match · Enter opens one ───┐
+        │commit   op   key      position   changes                                                         │
+        │11:40:16 u    2132     p0@1274    status new → paid                                               │
+        │11:40:15 u    1945     p1@1266    status new → paid                                               │
+        │11:40:14 u    1055     p0@1270    status new → paid                                               │
+        │11:40:14 u    2387     p2@1281    status new → paid                                               │
+        │11:40:14 u    817      p1@1260    amount 1015.95 → 203.19                                         │
+        │11:40:12 u    1520     p0@1266    status paid → shipped                                           │
+        │11:40:12 u    1374     p2@1276    amount 2296.47 → 765.49                                         │
+        │11:40:10 u    608      p1@1250    amount 866.32 → 797.14                                          │
+        │11:40:10 u    488      p1@1249    status paid → shipped                                           │
+        │11:40:09 u    412      p1@1248    status paid → shipped                                           │
+        │11:40:09 u    2053     p0@1257    status new → paid                                               │
+        │11:40:09 u    903      p2@1267    status new → paid                                               │
+        │11:40:08 u    1585     p2@1266    status new → paid                                               │
+        │11:40:08 u    2302     p2@1265    status new → paid                                               │
+        │11:40:08 u    2114     p1@1245    status new → paid                                               │
+        │11:40:08 u    909      p2@1262    amount 417.82 → 314.05                                          │
+        │11:40:07 u    1806     p1@1243    status new → paid                                               │
+        │11:40:07 u    65       p1@1242    status new → paid                                               │
+        │11:40:07 u    2338     p0@1254    status new → paid                                               │
+        │11:40:06 u    332      p0@1252    status paid → shipped                                           │
+        │11:40:06 u    837      p2@1258    status new → paid                                               │
+        │11:40:06 u    1376     p1@1239    status new → paid                                               │
+        │11:40:05 u    2494     p2@1255    status new → paid                                               │
+        └──────────────────────────────────────────────────────────────────────────────────────────1-23/416┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
+         ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
+        """#,
+        "engine-event": #"""
+         cdctop › engine fixture › Tables › transaction › event [2]@1286                       11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History                               theme dark
+        ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
+        │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
+        │                                                                                                  │
+        │column             before (none)                           after                                  │
+        │transaction_id                                             2612                                   │
+        │customer_id                                                22                                     │
+        │amount                                                     875.37                                 │
+        │status                                                     new                                    │
+        │created_at                                                 2026-11-22T11:40:16.968682Z            │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
+         ? help  q quit  1-5/Tab views  ↑↓ move  y raw JSON  Esc back  p pause  t theme  m mirror
+        """#,
+        "engine-event-raw": #"""
+         cdctop › engine fixture › Tables › transaction › event [2]@1286                       11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History                               theme dark
+        ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
+        │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
+        │                                                                                                  │
+        │raw JSON value, 3,494 bytes (y: back to the table)                                                │
+        │{                                                                                                 │
+        │  "schema": {                                                                                     │
+        │    "type": "struct",                                                                             │
+        │    "fields": [                                                                                   │
+        │      {                                                                                           │
+        │        "type": "struct",                                                                         │
+        │        "fields": [                                                                               │
+        │          {                                                                                       │
+        │            "type": "int64",                                                                      │
+        │            "optional": false,                                                                    │
+        │            "default": 0,                                                                         │
+        │            "field": "transaction_id"                                                             │
+        │          },                                                                                      │
+        │          {                                                                                       │
+        │            "type": "int64",                                                                      │
+        │            "optional": false,                                                                    │
+        │            "field": "customer_id"                                                                │
+        │          },                                                                                      │
+        │          {                                                                                       │
+        │            "type": "bytes",                                                                      │
+        │            "optional": false,                                                                    │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
+         ? help  q quit  1-5/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
+        """#,
+        "engine-lag": #"""
+         cdctop › engine fixture › Lag                                                                             11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History                                                   theme dark
+        ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by topic ───────────────────────────────────────────────────┐
+        │topic▲             p committed position  high wm    lag group lag  lag s trend                                 verdict│
+        │customer           0         0       20       20      0        20     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer           1         0       20       20      0        20     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer           2         0       20       20      0        20     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product            0         3       53       53      0        50     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product            1         0       48       48      0        48     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product            2         4       54       54      0        50     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction        0      1227     1277     1277      0        50     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction        1      1220     1270     1270      0        50     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction        2      1237     1287     1287      0        50     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transactiondetail  0      2605     2655     2655      0        50     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transactiondetail  1      2622     2672     2672      0        50     0s       ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transactiondetail  2      2574     2624     2924    300       350  525ms       ███████████████████████████████ STALLED│
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
+         ? help  q quit  1-5/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+        """#,
+        "engine-lag-narrow": #"""
+         cdctop › engine fixture › Lag                 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History
+        ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorte… ┐
+        │topic▲        p  high wm    lag group lag  lag s verdict  │
+        │customer      0       20      0        20     0s OK       │
+        │customer      1       20      0        20     0s OK       │
+        │customer      2       20      0        20     0s OK       │
+        │product       0       53      0        50     0s OK       │
+        │product       1       48      0        48     0s OK       │
+        │product       2       54      0        50     0s OK       │
+        │transaction   0     1277      0        50     0s OK       │
+        │transaction   1     1270      0        50     0s OK       │
+        │transaction   2     1287      0        50     0s OK       │
+        └────────────────────────────────────────────────────1-9/12┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s a
+         ? help  q quit  1-5/Tab views  ↑↓ move  s/S sort
+        """#,
+        "engine-lag-sorted": #"""
+         cdctop › engine fixture › Lag                                                         11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History                               theme dark
+        ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by lag ─────────────────────────────────┐
+        │topic              p committed position  high wm   lag▼ group lag  lag s trend             verdict│
+        │transactiondetail  2      2574     2624     2924    300       350  525ms █████████████████ STALLED│
+        │customer           0         0       20       20      0        20     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer           1         0       20       20      0        20     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer           2         0       20       20      0        20     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product            0         3       53       53      0        50     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product            1         0       48       48      0        48     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product            2         4       54       54      0        50     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction        0      1227     1277     1277      0        50     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction        1      1220     1270     1270      0        50     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction        2      1237     1287     1287      0        50     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transactiondetail  0      2605     2655     2655      0        50     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transactiondetail  1      2622     2672     2672      0        50     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
+         ? help  q quit  1-5/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+        """#,
+        "engine-overview": #"""
+         cdctop › engine fixture › Overview                                11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
+        ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
+        │         80,939.89││      1,511,652.85││      2,451,525.83││          1,032.66│
+        │ partial 17.1s/30s││          1,459 tx││       since start││      revenue ÷ tx│
+        └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
+        ┌ Transactions ────┐┌ Events/s ────────┐┌ Total lag ───────┐┌ Freshness ───────┐
+        │             2,374││               400││          300 msgs││             400ms│
+        │     40.0 new tx/s││       12,000 msgs││         caught up││ now − last commit│
+        └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
+        ┌ Revenue per 30s window (last = partial) ─────┐┌ Top categories (total) ──────┐
+        │186k│                           ▁▅   █     ▄  ││electronics  ███████ 1,375,943│
+        │    │                          ▅██▇  █▆▇▇▅▁█▆ ││garden       █▉        363,546│
+        │    │                         █████  ████████ ││home         ▊         147,705│
+        │    │                         █████▃█████████ ││toys         ▋         124,947│
+        │    │                         ███████████████ ││sports       ▋         113,235│
+        │    │                         ███████████████▇││beauty       ▌          86,335│
+        │    │                         ████████████████││pet supplies ▍          67,836│
+        │    │                         ████████████████││books        ▍          67,633│
+        │   0│                         ████████████████││clothing     ▍          63,607│
+        │                              11:32      11:40││grocery      ▎          40,739│
+        └──────────────────────────────────────────────┘└──────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
+         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "engine-overview-120": #"""
+         cdctop › engine fixture › Overview                                                                        11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History                                                   theme dark
+        ┌ Window revenue ────────────┐┌ Last 5m revenue ───────────┐┌ Total revenue ─────────────┐┌ Avg ticket ────────────────┐
+        │                   80,939.89││                1,511,652.85││                2,451,525.83││                    1,032.66│
+        │           partial 17.1s/30s││                    1,459 tx││                 since start││                revenue ÷ tx│
+        └────────────────────────────┘└────────────────────────────┘└────────────────────────────┘└────────────────────────────┘
+        ┌ Transactions ──────────────┐┌ Events/s ──────────────────┐┌ Total lag ─────────────────┐┌ Freshness ─────────────────┐
+        │                       2,374││                         400││                    300 msgs││                       400ms│
+        │               40.0 new tx/s││                 12,000 msgs││                   caught up││           now − last commit│
+        └────────────────────────────┘└────────────────────────────┘└────────────────────────────┘└────────────────────────────┘
+        ┌ Revenue per 30s window (last = partial) ─────────────────────────────┐┌ Top categories (total) ──────────────────────┐
+        │186k│                                                    ▅   █     ▃  ││electronics  ███████████████████████ 1,375,943│
+        │    │                                                  ▂██▅  █▄▅▅▂ █▃ ││garden       ██████▏                   363,546│
+        │    │                                                 ▅████  █████▆██ ││home         ██▌                       147,705│
+        │    │                                                 █████ ▂████████ ││toys         ██▏                       124,947│
+        │    │                                                 █████▄█████████ ││sports       █▉                        113,235│
+        │    │                                                 ███████████████ ││beauty       █▌                         86,335│
+        │    │                                                 ███████████████▆││pet supplies █▏                         67,836│
+        │    │                                                 ████████████████││books        █▏                         67,633│
+        │    │                                                 ████████████████││clothing     █▏                         63,607│
+        │    │                                                 ████████████████││grocery      ▋                          40,739│
+        │   0│                                                 ████████████████││                                              │
+        │                                                      11:32      11:40││                                              │
+        └──────────────────────────────────────────────────────────────────────┘└──────────────────────────────────────────────┘
+        ┌ Tables (2 for details) ──────────────────────────────────────────────────────────────────────────────────────────────┐
+        │table                                      c       u       d       r  tomb    ev/s    last  malf                      │
+        │customer                                   0       0       0      60     0    12.0   7m43s     0                      │
+        │product                                    0     131       0      24     0    31.0    1.2s     0                      │
+        │transaction                            2,593     743     239      20   239     100   400ms     0                      │
+        │transactiondetail                      6,513     156     621      40   621     100   400ms     0                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
+         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "engine-overview-ascii": #"""
+         cdctop > engine fixture > Overview                                11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
+        + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
+        |         80,939.89||      1,511,652.85||      2,451,525.83||          1,032.66|
+        | partial 17.1s/30s||          1,459 tx||       since start||      revenue / tx|
+        +------------------++------------------++------------------++------------------+
+        + Transactions ----++ Events/s --------++ Total lag -------++ Freshness -------+
+        |             2,374||               400||          300 msgs||             400ms|
+        |     40.0 new tx/s||       12,000 msgs||         caught up|| now - last commit|
+        +------------------++------------------++------------------++------------------+
+        + Revenue per 30s window (last = partial) -----++ Top categories (total) ------+
+        |186k|                           _=   #     ~  ||electronics  ####### 1,375,943|
+        |    |                          =###  #*##=_#* ||garden       ##        363,546|
+        |    |                         #####  ######## ||home         #         147,705|
+        |    |                         #####-######### ||toys         #         124,947|
+        |    |                         ############### ||sports       #         113,235|
+        |    |                         ################||beauty       #          86,335|
+        |    |                         ################||pet supplies            67,836|
+        |    |                         ################||books                   67,633|
+        |   0|                         ################||clothing                63,607|
+        |                              11:32      11:40||grocery                 40,739|
+        +----------------------------------------------++------------------------------+
+         Kafka * ok | Redis o off | Warehouse o off | state * 2.0s ago      msgs 12,000
+         ? help  q quit  1-5/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "engine-tables": #"""
+         cdctop › engine fixture › Tables                                  11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
+        ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
+        │table                    c       u       d       r  tomb    ev/s    last  malf│
+        │customer                 0       0       0      60     0    12.0   7m43s     0│
+        │product                  0     131       0      24     0    31.0    1.2s     0│
+        │transaction          2,593     743     239      20   239     100   400ms     0│
+        │transactiondetail    6,513     156     621      40   621     100   400ms     0│
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        └──────────────────────────────────────────────────────────────────────────────┘
+        ┌ Counters since start ────────────────────────────────────────────────────────┐
+        │msgs 12,000 · tombstones 860 · heartbeats 0 · malformed 0 · refused 0         │
+        │dropped 0 · late corrections 0 · duplicates 0 · unmatched 0 · ignored 0       │
+        │parked 0                                                                      │
+        │state /var/lib/cdctop/shop — checkpoint 2.0s ago, 9 so far                    │
+        └──────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
+         ? help  q quit  1-5/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+        """#,
         "event": #"""
          cdctop › fixture › Tables › transaction › event [2]@30998         12:00:00 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
@@ -213,19 +563,19 @@ enum GoldenScreens {
          cdctop › fixture › Lag                                            12:00:00 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
         ┌ Topics shop.public.* · lag 5,418 msgs (group 6,858) · sorted by topic ───────┐
-        │topic▲      p position  high wm    lag group lag  lag s trend          verdict│
-        │customer    0    58000    58000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
-        │customer    1    57493    57500      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
-        │customer    2    57044    57058     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
-        │product     0    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
-        │product     1    58000    58000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
-        │product     2    57493    57500      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
-        │trans…tion  0    60000    60000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
-        │trans…tion  1    59223    59230      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
-        │trans…tion  2    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
-        │trans…tail  0    59223    59230      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
-        │trans…tail  1    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
-        │trans…tail  2    52666    58000  5,334     5,454  40.0s ▆▆▆▆▆▇▇▇▇▇▇███ STALLED│
+        │topic▲        p position  high wm    lag group lag  lag s trend        verdict│
+        │customer      0    58000    58000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer      1    57493    57500      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │customer      2    57044    57058     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │product       0    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │product       1    58000    58000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │product       2    57493    57500      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction   0    60000    60000      0       120     0s ▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction   1    59223    59230      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transaction   2    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │transa…etail  0    59223    59230      7       127  400ms ▁▁▁▁▁▁▁▁▁▁▁▁ OK     │
+        │transa…etail  1    58557    58571     14       134  400ms ▂▂▂▂▂▂▂▂▂▂▂▂ OK     │
+        │transa…etail  2    52666    58000  5,334     5,454  40.0s ▆▆▆▇▇▇▇▇▇███ STALLED│
         │                                                                              │
         │                                                                              │
         │                                                                              │

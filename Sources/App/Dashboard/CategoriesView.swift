@@ -101,7 +101,8 @@ enum LagView {
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Topic names get the room they need first; the trend takes what is left.
         let longestTopic = s.partitions.map { DisplayWidth.of($0.topic) - prefix.count }.max() ?? 5
-        let topicWidth = max(5, min(longestTopic, inner.width - 62 - 6))
+        // At least 12 cells (narrow terminals drop offset columns first), so tables stay told apart.
+        let topicWidth = max(min(longestTopic, 12), min(longestTopic, inner.width - 62 - 6))
         let all: [Widgets.Column] = [
             .init(title: "topic", width: topicWidth, align: .left, shortenMiddle: true), .init(title: "p", width: 2),
             .init(title: "committed", width: 9, dropOrder: 7), .init(title: "position", width: 8, dropOrder: 5),

@@ -224,7 +224,7 @@ enum Widgets {
             buffer.put(lastLabel, x: time.maxX - DisplayWidth.of(lastLabel), y: time.y, style: .dim)
         }
         let room = time.width - DisplayWidth.of(firstLabel) - DisplayWidth.of(lastLabel) - 4
-        if !caption.isEmpty, room >= 8 {
+        if !caption.isEmpty, room - (shown.isEmpty ? 0 : offset) >= DisplayWidth.of(caption) {
             buffer.put(caption, in: Rect(x: time.x + DisplayWidth.of(firstLabel) + 2 + (shown.isEmpty ? 0 : offset), y: time.y,
                                          width: room - (shown.isEmpty ? 0 : offset), height: 1), style: .dim, align: .center,
                        ellipsis: glyphs.ellipsis)

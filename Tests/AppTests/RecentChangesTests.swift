@@ -55,3 +55,31 @@ import Testing
         #expect(core.snapshot(sequence: 1, takenAtMs: 0).recentChanges.isEmpty)
     }
 }
+
+/// Prints what capturing every change costs on the engine thread (no timed assertion: figures only).
+/// `swift test --filter captureCostBenchmark` (debug build: compare the two figures, not absolutes).
+@Suite struct RecentChangesBenchmark {
+    @Test func captureCostBenchmark() {
+        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 3, products: 40, customers: 200, snapshotTransactions: 0))
+        var out: [GeneratedMessage] = []
+        while out.count < 60_000 { workload.next(into: &out) }
+        func run(capture: Bool) -> (nsPerMessage: Double, kept: Int) {
+            let core = EngineCore(profile: .shop)
+            core.captureRecentChanges = capture
+            var offsets: [String: Int64] = [:]
+            let start = ContinuousClock.now
+            for m in out {
+                let o = offsets[m.topic, default: 0]
+                offsets[m.topic] = o + 1
+                core.ingest(topic: m.topic, partition: 0, offset: o, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            }
+            let elapsed = ContinuousClock.now - start
+            let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+            return (ns / Double(out.count), core.snapshot(sequence: 1, takenAtMs: 0).recentChanges.values.reduce(0) { $0 + $1.count })
+        }
+        _ = run(capture: true) // warm-up
+        let off = run(capture: false), on = run(capture: true)
+        print("recent-change capture: \(out.count) msgs, off \(Int(off.nsPerMessage)) ns/msg, on \(Int(on.nsPerMessage)) ns/msg (+\(Int(on.nsPerMessage - off.nsPerMessage)) ns), \(on.kept) changes kept")
+        #expect(on.kept > 0 && off.kept == 0)
+    }
+}

@@ -98,6 +98,13 @@ enum LagView {
         var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + total + " · sorted by \(sort.title)"
         if !needle.isEmpty { title += " · /\(needle): \(partitions.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
+        // Trend charts under the partitions when the terminal has room for both.
+        var area = area
+        if area.height >= s.partitions.count + 3 + 9, area.width >= 60, frame.trends.samples.count >= 2 {
+            let (top, bottom) = area.splitTop(area.height - max(9, min(14, area.height - s.partitions.count - 3)))
+            area = top
+            trendCharts(&b, bottom, frame)
+        }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Topic names get the room they need first; the trend takes what is left.
         let longestTopic = s.partitions.map { DisplayWidth.of($0.topic) - prefix.count }.max() ?? 5
@@ -157,6 +164,26 @@ enum LagView {
         }
         return ListLayout(count: partitions.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
                           selectedIndex: sel, listID: "lag", rowsTop: inner.y + 1)
+    }
+
+    /// Events/s, lag (messages) and freshness over the last minutes, each with its scale and times.
+    static func trendCharts(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        let samples = frame.trends.samples
+        let cells = area.columns(3, gap: 0)
+        let charts: [(String, [Double])] = [
+            ("Events/s", samples.map(\.eventsPerSecond)),
+            ("Lag, messages", samples.map { Double(max(0, $0.lag)) }),
+            ("Freshness, seconds", samples.map(\.freshnessSeconds)),
+        ]
+        for (cell, (title, values)) in zip(cells, charts) {
+            let inner = Widgets.box(&b, cell, title: title, glyphs: g)
+            guard inner.width >= 12, inner.height >= 3 else { continue }
+            let shown = min(values.count, inner.width - 7)
+            let first = samples[samples.count - shown].atMs
+            Widgets.timeChart(&b, inner, values: values, glyphs: g, scaleLabel: Format.short,
+                              firstLabel: Format.clock(first), lastLabel: "now", caption: "1 col = 1 s")
+        }
     }
 
     static func commonTopicPrefix(_ topics: [String]) -> String {

@@ -147,12 +147,13 @@ struct DashboardLoop {
     var glyphs: Glyphs
     var themeName: String
     var lag = LagTracker()
+    var trends = TrendHistory()
     var dirty = true
     /// Frames at most every `minimumFrameIntervalMs` (5 per second), unless a key asks for one.
     var minimumFrameIntervalMs: Int64 = 200
     private var lastSequence: UInt64?
     private var live: KPISnapshot?
-    private var frozen: (snapshot: KPISnapshot?, lag: LagTracker, atMs: Int64)?
+    private var frozen: (snapshot: KPISnapshot?, lag: LagTracker, atMs: Int64, trends: TrendHistory)?
     private var lastFrameMs: Int64 = 0
     private var lastSecond: Int64 = -1
     private var keyPressed = false
@@ -182,7 +183,7 @@ struct DashboardLoop {
                             nowMs: nowMs, forMs: 8_000)
             } else {
                 model.paused = true
-                frozen = (live, lag, nowMs)
+                frozen = (live, lag, nowMs, trends)
             }
         case .toggleRedis:
             if let toggle = sources.toggleRedis {
@@ -220,6 +221,7 @@ struct DashboardLoop {
             lastSequence = s.sequence
             live = s
             lag.record(s.partitions, atMs: nowMs)
+            trends.record(s, atMs: nowMs)
             pendingLog += events.lines(s)
             if !model.paused { dirty = true }
         }
@@ -251,6 +253,7 @@ struct DashboardLoop {
         f.reconciliation = sources.reconciliation()
         f.connect = lastConnect ?? sources.connectHealth?()
         f.lag = frozen?.lag ?? lag
+        f.trends = frozen?.trends ?? trends
         f.describeChange = sources.describeChange
         f.themeName = themeName
         f.glyphs = glyphs

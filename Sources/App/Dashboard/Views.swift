@@ -21,6 +21,8 @@ struct DashboardFrame: Sendable {
     var pausedAtMs: Int64?
     /// Every service followed (Kafka first): state, last error, attempts, next retry.
     var connections: [ConnectionEntry] = []
+    /// Per-second events/s, lag and freshness for the trend charts.
+    var trends = TrendHistory()
 }
 
 /// Draws the whole screen from (model, frame) into a buffer. No curses here: tests call this directly.

@@ -91,7 +91,7 @@ enum ConnectionsView {
             row += 1
             // The detail repeats the error with a countdown while failing: shown once, as the error.
             let failing = e.status.state != .ok && e.lastError != nil
-            if !e.status.detail.isEmpty, !(failing && e.status.detail.contains(e.lastError!)), row < inner.height {
+            if !e.status.detail.isEmpty, e.status.detail != e.target, !(failing && e.status.detail.contains(e.lastError!)), row < inner.height {
                 for l in wrap(e.status.detail, width: inner.width - 4) where row < inner.height {
                     b.put("    " + l, in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
                     row += 1

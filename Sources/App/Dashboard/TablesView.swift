@@ -5,8 +5,9 @@ import Pipeline
 enum TablesView {
     static let columns: [Widgets.Column] = [
         .init(title: "table", width: 12, align: .left, flexible: true, shortenMiddle: true),
-        .init(title: "c", width: 7), .init(title: "u", width: 7), .init(title: "d", width: 7), .init(title: "r", width: 7),
-        .init(title: "tomb", width: 5), .init(title: "ev/s", width: 7), .init(title: "last", width: 7), .init(title: "malf", width: 5),
+        .init(title: "c", width: 7), .init(title: "u", width: 7, dropOrder: 2), .init(title: "d", width: 7, dropOrder: 3),
+        .init(title: "r", width: 7, dropOrder: 4), .init(title: "tomb", width: 5, dropOrder: 5), .init(title: "ev/s", width: 7),
+        .init(title: "last", width: 7, dropOrder: 1), .init(title: "malf", width: 5),
     ]
 
     /// The tables as listed: filtered by name (`/`), sorted by the chosen column (`s`, `S`), names breaking ties.

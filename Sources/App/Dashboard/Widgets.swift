@@ -296,6 +296,17 @@ enum Widgets {
                       selected: Int?, glyphs: Glyphs, sortColumn: Int? = nil, sortDescending: Bool = true,
                       emptyText: String = "no data yet") -> Int {
         guard rect.height > 0, rect.width > 0 else { return 0 }
+        // Too narrow: drop columns by priority (the caller's `dropOrder`), keeping cells and styles aligned.
+        let kept = fitting(columns, width: rect.width)
+        if kept.count < columns.count {
+            let rows = rows.map { r -> TableRow in
+                var out = TableRow(cells: kept.compactMap { $0 < r.cells.count ? r.cells[$0] : nil }, style: r.style)
+                for (newIndex, old) in kept.enumerated() { if let st = r.cellStyles[old] { out.cellStyles[newIndex] = st } }
+                return out
+            }
+            return table(&buffer, rect, columns: kept.map { columns[$0] }, rows: rows, selected: selected, glyphs: glyphs,
+                         sortColumn: sortColumn.flatMap { kept.firstIndex(of: $0) }, sortDescending: sortDescending, emptyText: emptyText)
+        }
         let cols = layout(columns, width: rect.width)
         var x = rect.x
         for (i, c) in cols.enumerated() {

@@ -115,7 +115,7 @@ enum LagView {
             .init(title: "committed", width: 9, dropOrder: 7), .init(title: "position", width: 8, dropOrder: 5),
             .init(title: "high wm", width: 8, dropOrder: 4),
             .init(title: "lag", width: 6), .init(title: "group lag", width: 9, dropOrder: 2), .init(title: "lag s", width: 6, dropOrder: 3),
-            .init(title: "trend", width: 6, align: .left, flexible: true, maxWidth: 120, dropOrder: 6),
+            .init(title: "trend, 2 min (top)", width: 6, align: .left, flexible: true, maxWidth: 120, dropOrder: 6),
             .init(title: "verdict", width: 7, align: .left),
         ]
         let kept = Widgets.fitting(all, width: inner.width)
@@ -154,11 +154,17 @@ enum LagView {
             let trendWidth = resolved[trendIndex].width
             let first = sel >= page ? sel - page + 1 : 0
             let trendX = inner.x + resolved[0..<trendIndex].reduce(0) { $0 + $1.width + 1 }
+            // Each sparkline carries its scale: the value its full height stands for, at its right.
+            let scaleWidth = trendWidth >= 12 ? 5 : 0
             for i in first..<min(partitions.count, first + page) {
                 let y = inner.y + 1 + i - first
-                Widgets.sparkline(&b, Rect(x: trendX, y: y, width: trendWidth, height: 1),
-                                  values: (trendCells[i]?.values ?? []).map(Double.init), glyphs: g,
-                                  minimumScale: trendCells[i]?.scale ?? 0)
+                let values = (trendCells[i]?.values ?? []).map(Double.init)
+                Widgets.sparkline(&b, Rect(x: trendX, y: y, width: trendWidth - scaleWidth, height: 1),
+                                  values: values, glyphs: g, minimumScale: trendCells[i]?.scale ?? 0)
+                if scaleWidth > 0 {
+                    let top = max(values.suffix(trendWidth - scaleWidth).max() ?? 0, trendCells[i]?.scale ?? 0)
+                    b.put(Format.fit(Format.short(top), scaleWidth - 1, align: .right), x: trendX + trendWidth - scaleWidth + 1, y: y, style: .dim)
+                }
                 if i == sel { b.restyle(Rect(x: trendX, y: y, width: trendWidth, height: 1)) { $0.reverse = true } }
             }
         }

@@ -148,14 +148,14 @@ enum OverviewView {
         }
         let top = sorted.first!.value.approximateDouble
         let nameWidth = min(14, max(6, sorted.prefix(inner.height).map { DisplayWidth.of($0.key) }.max() ?? 6))
-        let valueWidth = min(14, sorted.prefix(inner.height).map { Format.moneyWhole($0.value).count }.max() ?? 6)
+        let valueWidth = min(14, sorted.prefix(inner.height).map { Format.money($0.value).count }.max() ?? 6)
         for (i, (name, value)) in sorted.prefix(inner.height).enumerated() {
             let row = inner.row(i)
             b.put(Format.fit(name, nameWidth, ellipsis: g.ellipsis), x: row.x, y: row.y, style: .text)
             let barWidth = row.width - nameWidth - valueWidth - 2
             let fraction = top > 0 ? value.approximateDouble / top : 0
             b.put(Widgets.barText(fraction: fraction, width: barWidth, glyphs: g), x: row.x + nameWidth + 1, y: row.y, style: .bar)
-            b.put(Format.fit(Format.moneyWhole(value), valueWidth, align: .right), x: row.maxX - valueWidth, y: row.y, style: .text)
+            b.put(Format.fit(Format.money(value), valueWidth, align: .right), x: row.maxX - valueWidth, y: row.y, style: .text)
         }
     }
 }

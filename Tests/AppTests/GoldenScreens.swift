@@ -237,7 +237,7 @@ enum GoldenScreens {
          cdctop › engine fixture › Lag                                                                             11:40:17 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History                                                   theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by topic ───────────────────────────────────────────────────┐
-        │topic▲             p committed position  high wm    lag group lag  lag s trend, 2 min (top)                    verdict│
+        │topic▲             p committed position  high wm    lag group lag  lag s trend (top)                           verdict│
         │customer           0         0       20       20      0        20     0s  ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
         │customer           1         0       20       20      0        20     0s  ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
         │customer           2         0       20       20      0        20     0s  ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
@@ -287,7 +287,7 @@ enum GoldenScreens {
          cdctop › engine fixture › Lag                                                         11:40:17 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History                               theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by lag ─────────────────────────────────┐
-        │topic              p committed position  high wm   lag▼ group lag  lag s trend, 2 min (to… verdict│
+        │topic              p committed position  high wm   lag▼ group lag  lag s trend (top)       verdict│
         │transactiondetail  2      2574     2624     2924    300       350  525ms ████████████  300 STALLED│
         │customer           0         0       20       20      0        20     0s ▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
         │customer           1         0       20       20      0        20     0s ▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
@@ -545,8 +545,8 @@ enum GoldenScreens {
         │warehouse that cdctop writes to.            ││caught up; the verdict shows    │
         │                                            ││here: agree, drift or waiting.  │
         │To enable it, start cdctop with             ││                                │
-        │  --warehouse postgresql://USER@HOST:5432/DB││                                │
-        │                                            ││                                │
+        │  --warehouse postgresql://USER@HOST:5432/DB││To enable it, start cdctop with │
+        │                                            ││  --source postgresql://HOST/DB │
         │Today so far (live): 73,266,832.72          ││                                │
         │                                            ││                                │
         │                                            ││                                │
@@ -563,7 +563,7 @@ enum GoldenScreens {
          cdctop › fixture › Lag                                            12:00:00 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History           theme dark
         ┌ Topics shop.public.* · lag 5,418 msgs (group 6,858) · sorted by topic ───────┐
-        │topic▲        p position  high wm    lag group lag  lag s trend, 2 mi… verdict│
+        │topic▲        p position  high wm    lag group lag  lag s trend (top)  verdict│
         │customer      0    58000    58000      0       120     0s ▁▁▁▁▁▁▁  133 OK     │
         │customer      1    57493    57500      7       127  400ms ▁▁▁▁▁▁▁  125 OK     │
         │customer      2    57044    57058     14       134  400ms ▂▂▂▂▂▂▂  118 OK     │

@@ -115,7 +115,7 @@ enum LagView {
             .init(title: "committed", width: 9, dropOrder: 7), .init(title: "position", width: 8, dropOrder: 5),
             .init(title: "high wm", width: 8, dropOrder: 4),
             .init(title: "lag", width: 6), .init(title: "group lag", width: 9, dropOrder: 2), .init(title: "lag s", width: 6, dropOrder: 3),
-            .init(title: "trend, 2 min (top)", width: 6, align: .left, flexible: true, maxWidth: 120, dropOrder: 6),
+            .init(title: "trend (top)", width: 6, align: .left, flexible: true, maxWidth: 120, dropOrder: 6),
             .init(title: "verdict", width: 7, align: .left),
         ]
         let kept = Widgets.fitting(all, width: inner.width)
@@ -176,12 +176,14 @@ enum LagView {
     static func trendCharts(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
         let g = frame.glyphs
         let samples = frame.trends.samples
-        let cells = area.columns(3, gap: 0)
-        let charts: [(String, [Double])] = [
+        var charts: [(String, [Double])] = [
             ("Events/s", samples.map(\.eventsPerSecond)),
             ("Lag, messages", samples.map { Double(max(0, $0.lag)) }),
+            ("Lag, seconds (oldest partition)", samples.map(\.lagSecondsMax)),
             ("Freshness, seconds", samples.map(\.freshnessSeconds)),
         ]
+        if area.width < 120 { charts.remove(at: 2) }
+        let cells = area.columns(charts.count, gap: 0)
         for (cell, (title, values)) in zip(cells, charts) {
             let inner = Widgets.box(&b, cell, title: title, glyphs: g)
             guard inner.width >= 12, inner.height >= 3 else { continue }

@@ -113,7 +113,8 @@ enum HistoryView {
         let inner = Widgets.box(&b, rect, title: "Reconciliation", glyphs: g)
         guard let r = frame.reconciliation else {
             let lines = ["No reconciliation yet.", "", "cdctop compares its running", "totals with the source database",
-                         "(count and sum) when it is", "caught up; the verdict shows", "here: agree, drift or waiting."]
+                         "(count and sum) when it is", "caught up; the verdict shows", "here: agree, drift or waiting.",
+                         "", "To enable it, start cdctop with", "  --source postgresql://HOST/DB"]
             for (i, l) in lines.enumerated() where i < inner.height { b.put(l, in: inner, row: i, style: .dim, ellipsis: g.ellipsis) }
             return
         }

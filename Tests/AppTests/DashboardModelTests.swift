@@ -1,4 +1,5 @@
 @testable import App
+import Metrics
 import Testing
 
 @Suite struct DashboardModelTests {
@@ -89,5 +90,81 @@ import Testing
         m.flash("hello", nowMs: 1_000, forMs: 500)
         #expect(!m.expireMessage(nowMs: 1_400) && m.message == "hello")
         #expect(m.expireMessage(nowMs: 1_500) && m.message == nil)
+    }
+}
+
+@Suite struct NavigationTests {
+    @Test func commandLineJumpsOpensATableAndQuits() {
+        var m = DashboardModel()
+        func type(_ text: String) -> DashboardAction {
+            _ = m.handle(.char(":"))
+            for c in text { _ = m.handle(.char(c)) }
+            return m.handle(.enter)
+        }
+        #expect(type("lag") == .none && m.view == .lag)
+        #expect(type("2") == .none && m.view == .tables)
+        #expect(type("table transaction") == .none && m.view == .tables && m.tablesLevel == .changes && m.openTable == "transaction")
+        #expect(type("connections") == .none && m.showConnections)
+        if case .notice(let text) = type("frobnicate") { #expect(text.contains("unknown command :frobnicate") && text.contains(":table NAME")) }
+        else { Issue.record("an unknown command must explain itself") }
+        #expect(type("q") == .quit)
+        // Esc leaves the command line without running it.
+        _ = m.handle(.char(":")); _ = m.handle(.char("h")); _ = m.handle(.escape)
+        #expect(!m.editingCommand && m.view == .tables)
+    }
+
+    @Test func clickSelectsARowThenOpensItAndClicksOnTabsSwitchView() {
+        var m = DashboardModel()
+        m.view = .tables
+        m.adopt(ListLayout(count: 4, pageSize: 10, selectedID: "customer", selectedIndex: 0, listID: "tables", rowsTop: 5))
+        _ = m.handle(.click(x: 10, y: 7))
+        #expect(m.selectedIndex == 2 && m.tablesLevel == .list)
+        m.layout.selectedID = "transaction"
+        _ = m.handle(.click(x: 10, y: 7))
+        #expect(m.tablesLevel == .changes && m.openTable == "transaction")
+        let lag = DashboardRenderer.tabRanges().first { $0.view == .lag }!.range
+        _ = m.handle(.click(x: lag.lowerBound, y: 1))
+        #expect(m.view == .lag)
+        // Below the list, or past its last row: nothing.
+        m.adopt(ListLayout(count: 2, pageSize: 10, selectedIndex: 0, listID: "lag", rowsTop: 5))
+        _ = m.handle(.click(x: 3, y: 9))
+        #expect(m.selectedIndex == 0)
+        _ = m.handle(.wheelDown)
+        #expect(m.selectedIndex == 1)
+    }
+
+    @Test func theSelectionFollowsItsRowAndEachListKeepsItsFilter() {
+        var m = DashboardModel()
+        m.view = .lag
+        m.selectedIDs["lag"] = "t[2]"
+        m.selection["lag"] = 0
+        #expect(m.resolvedSelection("lag", ids: ["t[0]", "t[1]", "t[2]"]) == 2)
+        // Gone from the list: the remembered index, clamped.
+        #expect(m.resolvedSelection("lag", ids: ["t[0]"]) == 0)
+        _ = m.handle(.char("/")); _ = m.handle(.char("x")); _ = m.handle(.enter)
+        m.view = .categories
+        #expect(m.filter == "")
+        m.view = .lag
+        #expect(m.filter == "x")
+        _ = m.handle(.escape)
+        #expect(m.filter == "")
+    }
+
+    @Test func changeFilterMatchesOpsAndKeys() {
+        func change(_ op: ChangeOp, _ key: String) -> RecentChange {
+            RecentChange(position: EventPosition(topic: "t", partition: 0, offset: 1), op: op, key: key, commitTimeMs: 0, value: nil)
+        }
+        let f = TablesView.ChangeFilter("op:u,d 42")
+        #expect(f.matches(change(.update, "1420")) && f.matches(change(.delete, "42")))
+        #expect(!f.matches(change(.create, "42")) && !f.matches(change(.update, "7")))
+        #expect(TablesView.ChangeFilter("").matches(change(.read, "x")))
+    }
+
+    @Test func asciiBuffersHaveNoOtherCharacters() {
+        var b = ScreenBuffer(width: 20, height: 2)
+        b.put("a · b … ● → 家電", x: 0, y: 0)
+        b.makeASCII()
+        #expect(b.line(0).allSatisfy { $0.isASCII })
+        #expect(b.line(0).hasPrefix("a - b ~ * > ?"))
     }
 }

@@ -135,15 +135,23 @@ enum DashboardRenderer {
         let stateWidth = state.map { DisplayWidth.of($0.label) + 9 } ?? 0
         let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + $1.1.state.rawValue.count } + 3 * (services.count - 1) + stateWidth
         let withDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off }.count
-        let countersReserve = b.width >= 160 ? 100 : b.width >= 120 ? 60 : 24
-        let detailBudget = withDetails == 0 ? 0 : min(28, (b.width - 2 - baseWidth - countersReserve) / withDetails - 1)
+        // A failing service's reason beats counters that did not move.
+        let failing = services.contains { $0.1.state == .error }
+        let countersReserve = failing ? 24 : b.width >= 160 ? 100 : b.width >= 120 ? 60 : 24
+        let detailBudget = withDetails == 0 ? 0 : min(failing ? 60 : 28, (b.width - 2 - baseWidth - countersReserve) / withDetails - 1)
         for (i, (name, status)) in services.enumerated() {
             if i > 0 { x = b.put(" \(g.vertical) ", x: x, y: y, style: .border) }
             x = b.put(name + " ", x: x, y: y, style: .text)
             let mark = status.state == .off ? (g == .ascii ? "o" : "○") : String(g.dot)
             x = b.put(mark + " " + status.state.rawValue, x: x, y: y, style: serviceStyle(status))
-            if !status.detail.isEmpty, status.state != .off, b.width >= 120, detailBudget >= 8 {
-                x = b.put(" " + DisplayWidth.truncate(status.detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y, style: .dim)
+            if !status.detail.isEmpty, status.state != .off, b.width >= 120 || (status.state == .error && b.width >= 100), detailBudget >= 8 {
+                // The reason first when room is short ("… failed: Connection refused"); `c` shows it whole.
+                var detail = status.detail
+                if status.state == .error, DisplayWidth.of(detail) > detailBudget, let r = detail.range(of: "failed: ") {
+                    detail = String(detail[r.upperBound...])
+                }
+                x = b.put(" " + DisplayWidth.truncate(detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y,
+                          style: status.state == .error ? .warn : .dim)
             }
         }
         if let state {

@@ -11,7 +11,8 @@ enum AlertsView {
             b.put("alert rules are off ([alerts] enabled = false in the profile)", in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
             return ListLayout()
         }
-        let historyRows = min(panel.history.count, max(3, area.height / 3))
+        // The resolved list: its rows (at least the "nothing resolved" line), up to a third of the screen.
+        let historyRows = min(max(1, panel.history.count), max(3, area.height / 3))
         let (top, bottom) = area.splitTop(max(4, area.height - historyRows - 3))
         var title = "Alerts · \(panel.firingCount) firing · \(panel.active.count - panel.firingCount) pending"
         if let delivery = frame.alertDelivery, delivery.state != .off { title += " · " + delivery.detail }
@@ -19,7 +20,7 @@ enum AlertsView {
         let inner = Widgets.box(&b, top, title: title, glyphs: g)
         let columns: [Widgets.Column] = [
             .init(title: "state", width: 7, align: .left), .init(title: "alert", width: 22, align: .left),
-            .init(title: "about", width: 12, align: .left, flexible: true, maxWidth: 40),
+            .init(title: "about", width: 24, align: .left),
             .init(title: "since", width: 8), .init(title: "for", width: 7),
             .init(title: "summary", width: 20, align: .left, flexible: true, maxWidth: 200),
         ]
@@ -36,7 +37,7 @@ enum AlertsView {
         if bottom.height >= 3 {
             let history = Widgets.box(&b, bottom, title: "Resolved (newest first)", glyphs: g)
             let historyColumns: [Widgets.Column] = [
-                .init(title: "alert", width: 22, align: .left), .init(title: "about", width: 12, align: .left, flexible: true, maxWidth: 40),
+                .init(title: "alert", width: 22, align: .left), .init(title: "about", width: 24, align: .left),
                 .init(title: "fired", width: 8), .init(title: "resolved", width: 8), .init(title: "lasted", width: 7),
                 .init(title: "summary", width: 20, align: .left, flexible: true, maxWidth: 200),
             ]

@@ -42,8 +42,13 @@ struct LiveOptions: ParsableArguments {
     var alertExec: String?
 
     func validate() throws {
+        if let alertExec, alertExec.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--alert-exec needs a command, e.g. --alert-exec 'cat >> alerts.jsonl'")
+        }
         if let alertmanager {
-            do { _ = try HTTPEndpoint(parsing: alertmanager) } catch { throw ValidationError("--alertmanager: \(error)") }
+            do { _ = try HTTPEndpoint(parsing: alertmanager) } catch {
+                throw ValidationError("--alertmanager: \(error.message) — give Alertmanager's URL as http://host:port, e.g. http://127.0.0.1:9093 (https: put a TLS proxy in front)")
+            }
         }
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }

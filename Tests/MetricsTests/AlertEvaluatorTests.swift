@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 import Testing
 
@@ -190,5 +191,44 @@ import Testing
         #expect(throws: ConfigFileError.self) {
             try KPIProfile(tomlText: base + "[alerts]\ntable_usual_active_minutes = 40\n", file: "a")
         }
+    }
+}
+
+/// What one evaluation costs (printed, not asserted: timing depends on the machine). The monitor runs it
+/// once a second on its own thread, so its share of a core is this figure divided by a second.
+/// `swift test -c release --filter AlertEvaluatorCost` for the release figure.
+@Suite struct AlertEvaluatorCost {
+    @Test func steadyFactsCostMicroseconds() {
+        var e = AlertEvaluator(rules: AlertRules())
+        let start = Int64(1_800_000_000_000)
+        var partitions: [PartitionLag] = []
+        for t in 0..<8 { for p in Int32(0)..<12 {
+            partitions.append(PartitionLag(topic: "shop.public.table\(t)", partition: p, position: 100, highWatermark: 150, lastCommitTimeMs: start - 1_000))
+        } }
+        var facts = AlertFacts(nowMs: start)
+        facts.partitions = partitions
+        facts.connectors = (0..<4).map { AlertFacts.Connector(name: "c\($0)", state: "RUNNING") }
+        facts.lastHeartbeatMs = start
+        facts.reconciliation = .agree
+        facts.malformedTotal = 0
+        facts.tableTotals = Dictionary(uniqueKeysWithValues: (0..<16).map { ("table\($0)", Int64(0)) })
+        let evaluations = 20_000
+        var transitions = 0
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for i in 0..<evaluations {
+                facts.nowMs = start + Int64(i) * 1_000
+                facts.lastHeartbeatMs = facts.nowMs
+                facts.malformedTotal = Int64(i / 10)
+                for k in 0..<16 { facts.tableTotals!["table\(k)"]! += Int64(i % 7) }
+                for j in partitions.indices { facts.partitions![j].lastCommitTimeMs = facts.nowMs - 1_000 }
+                transitions += e.evaluate(facts).count
+            }
+        }
+        #expect(transitions == 0)
+        let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+        print("AlertEvaluator: \(evaluations) evaluations (96 partitions, 16 tables, 4 connectors): "
+              + "\(String(format: "%.1f", micros / Double(evaluations))) µs each, i.e. "
+              + "\(String(format: "%.4f", micros / Double(evaluations) / 1e4))% of one core at one evaluation per second")
     }
 }

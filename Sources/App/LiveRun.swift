@@ -172,6 +172,7 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
 /// `"last_heartbeat_ms"` added to the result object; text: `connect shop RUNNING 1/1 · heartbeat 1s ago`).
 /// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","db","ddl","ts_ms"}]` (newest last) and
 /// `"snapshot_ddl":n` (DDL of a connector's initial snapshot: the schema as it was, not a change).
+/// With the alert rules on, JSON lines carry `"alerts"` (`AlertPanel.json()`) and text lines end with `alerts N firing`.
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
 func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, alerts: AlertPanel? = nil) -> String {
     if json {

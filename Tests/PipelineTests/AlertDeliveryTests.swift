@@ -1,6 +1,6 @@
 import Foundation
 import Metrics
-@testable import Pipeline
+import Pipeline
 import Synchronization
 import Testing
 

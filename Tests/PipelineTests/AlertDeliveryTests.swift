@@ -105,16 +105,7 @@ import Testing
 
     @Test func unreachableAlertmanagerIsReportedAndRetriedWithoutBlockingTheCaller() throws {
         // A port nothing listens on: bind one, note it, close it.
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length); _ = getsockname(probe, $0, &length) }
-        }
-        close(probe)
-        let port = UInt16(bigEndian: address.sin_port)
+        let port = Self.freePort()
         let logged = Mutex<[String]>([])
         let sender = try AlertmanagerSender(url: "http://127.0.0.1:\(port)", pipeline: "t", log: { l in logged.withLock { $0.append(l) } })
         sender.start()
@@ -130,6 +121,74 @@ import Testing
         #expect(sender.status.state == .error)
         #expect(sender.status.detail.contains("cannot connect"))
         #expect(logged.withLock { $0.first?.contains("retrying") ?? false })
+    }
+}
+
+extension AlertDeliveryTests {
+    /// Alertmanager is down when an alert fires and when another resolves; once it starts (an instance
+    /// this test runs on the port the sender was given), both reach it in one post: the resolve was kept.
+    @Test func alertsWaitForAlertmanagerToComeUp() throws {
+        guard let executable = ["/usr/bin/prometheus-alertmanager", "/usr/local/bin/prometheus-alertmanager"]
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw AlertTestServiceMissing("prometheus-alertmanager is not installed: run scripts/deps")
+        }
+        let port = Self.freePort()
+        let logged = Mutex<[String]>([])
+        let sender = try AlertmanagerSender(url: "http://127.0.0.1:\(port)", pipeline: "t", resendMs: 1_000,
+                                            log: { l in logged.withLock { $0.append(l) } })
+        sender.start()
+        defer { sender.stop() }
+        let connector = "late-\(UUID().uuidString.prefix(8))"
+        var rules = AlertRules(); rules.forMs[.connectorFailed] = 0; rules.forMs[.reconciliationDrift] = 0; rules.keepFiringForMs = 0
+        var e = AlertEvaluator(rules: rules)
+        let t = WallClock.nowMs()
+        var facts = AlertFacts(nowMs: t)
+        facts.reconciliation = .drift
+        facts.connectors = [.init(name: connector, state: "FAILED")]
+        sender.update(transitions: e.evaluate(facts), firing: e.firing)
+        facts.nowMs = t + 1_000; facts.reconciliation = .agree
+        let resolved = e.evaluate(facts)
+        #expect(resolved.map(\.change) == [.resolved])
+        sender.update(transitions: resolved, firing: e.firing)
+        #expect(Self.waitUntil(seconds: 10) { sender.counts.failures >= 1 })
+        #expect(sender.counts.posts == 0)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-am-\(port)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "route:\n  receiver: tests\nreceivers:\n  - name: tests\n".write(to: directory.appendingPathComponent("am.yml"), atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: executable)
+        server.arguments = ["--config.file=\(directory.path)/am.yml", "--storage.path=\(directory.path)",
+                            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address="]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+
+        // The backoff is capped at 30 s; the first retry after the server is up delivers both.
+        #expect(Self.waitUntil(seconds: 45) { sender.counts.posts >= 1 })
+        #expect(sender.status.state == .ok)
+        #expect(sender.status.detail.hasPrefix("alertmanager: 2 alerts sent"), "\(sender.status.detail)")
+        let active = try Self.activeAlerts("http://127.0.0.1:\(port)", connector: connector)
+        #expect(active.count == 1 && (active.first?["labels"] as? [String: String])?["alertname"] == "CdcConnectorFailed")
+        // The next resend carries only what still fires.
+        let posts = sender.counts.posts
+        #expect(Self.waitUntil(seconds: 5) { sender.counts.posts > posts })
+        #expect(sender.status.detail.hasPrefix("alertmanager: 1 alert sent"), "\(sender.status.detail)")
+    }
+
+    static func freePort() -> Int {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length); _ = getsockname(probe, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

@@ -108,7 +108,7 @@ enum GoldenScreens {
         "help": #"""
          cdctop › fixture › Overview                                       12:00:00 UTC
         ┌ Keys · cdctop ───────────────────────────────────────────────────────────────┐
-        │ 1-6  Tab  Shift-Tab      switch view (Overview Tables Categories Lag History…│
+        │ 1-6  Tab  Shift-Tab      views: Overview Tables Categories Lag History Alerts│
         │ ↑ ↓  j k                 move the selection                                  │
         │ PgUp PgDn  Home End  g G page up / down, first / last                        │
         │ Enter  →  l              drill in: table › changes › event; History: a day   │

@@ -20,7 +20,7 @@ struct LiveOptions: ParsableArguments {
     @Option(name: .customLong("themes-dir"), help: ArgumentHelp("Folder of .theme files (default: themes/ next to the executable, else the built-ins).", valueName: "dir"))
     var themesDir: String?
 
-    @Option(help: ArgumentHelp("Append a timestamped log here: service state changes, errors verbatim, retries, checkpoints, malformed messages, schema changes, lag caught up/behind (and librdkafka's own messages while the dashboard runs).", valueName: "file"))
+    @Option(help: ArgumentHelp("Append a timestamped log here: service state changes, errors verbatim, retries, checkpoints, alerts, malformed messages, schema changes, lag caught up/behind (and librdkafka's own messages while the dashboard runs).", valueName: "file"))
     var log: String?
 
     @Option(help: "Mirror the KPIs to Redis, e.g. redis://:password@127.0.0.1:6379/0 (toggle with m).")
@@ -38,7 +38,21 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it.")
     var source: String?
 
+    @Option(help: ArgumentHelp("Alertmanager base URL (e.g. http://127.0.0.1:9093): firing and resolved alerts are posted to its v2 API; rules and thresholds in the profile's [alerts].", valueName: "url"))
+    var alertmanager: String?
+
+    @Option(name: .customLong("alert-exec"), help: ArgumentHelp("Run this shell command once per fired or resolved alert, with the alert as JSON on stdin (at most 4 at a time).", valueName: "cmd"))
+    var alertExec: String?
+
     func validate() throws {
+        if let alertExec, alertExec.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--alert-exec needs a command, e.g. --alert-exec 'cat >> alerts.jsonl'")
+        }
+        if let alertmanager {
+            do { _ = try HTTPEndpoint(parsing: alertmanager) } catch {
+                throw ValidationError("--alertmanager: \(error.message) — give Alertmanager's URL as http://host:port, e.g. http://127.0.0.1:9093 (https: put a TLS proxy in front)")
+            }
+        }
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
     }
@@ -52,6 +66,8 @@ final class Integrations: @unchecked Sendable {
     let reconciler: Reconciler?
     let sourceURL: String?
     let warehouseURL: String?
+    /// The name alerts, Redis keys and warehouse rows carry.
+    let pipeline: String
 
     /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
     /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
@@ -63,6 +79,7 @@ final class Integrations: @unchecked Sendable {
          synthetic: Bool = false) throws {
         self.sinkFromCheckpoints = sinkFromCheckpoints
         let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
+        self.pipeline = pipeline
         if let url = options.redis {
             let parsed = try RedisURL(parsing: url)
             mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(pipeline)",
@@ -131,10 +148,13 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
              connect: ConnectHealthMonitor? = nil, joining: String? = nil) throws {
     let log = try RunLog(path: options.log)
     let kafkaTarget = engine.options.consumer.brokers
+    let alerts = try startAlerts(engine: engine, options: options, integrations: integrations, connect: connect)
+    defer { alerts?.stop() }
     if options.headless {
         log.write("start: headless\(options.json ? " --json" : "") \(title)")
         var board = ConnectionBoard()
         var events = SnapshotEventLog()
+        var alertLog = AlertLog()
         let interrupted = InterruptFlag()
         let started = Date()
         let deadline = seconds.map { Date().addingTimeInterval(TimeInterval($0)) }
@@ -151,7 +171,7 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
             if let s = snap, (Date() >= nextPrint || done), s.sequence != lastPrinted {
                 lastPrinted = s.sequence
                 nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
-                for line in events.lines(s) { log.write(line, nowMs: nowMs) }
+                for line in events.lines(s) + alertLog.lines(alerts?.panel.value) { log.write(line, nowMs: nowMs) }
                 if let joining, stillJoining(s) {
                     let kafka = board.entry("kafka")
                     var note = "\(joining) (\(TimeText.duration(ms: Int64(Date().timeIntervalSince(started) * 1000))) so far"
@@ -161,10 +181,10 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
                     // JSON lines keep coming (services.kafka.state says "connecting"); the note goes to stderr.
                     if options.json {
                         printError(note)
-                        print(headlessLine(s, json: true, connect: connect?.report, services: board))
+                        print(headlessLine(s, json: true, connect: connect?.report, alerts: alerts?.panel.value, services: board))
                     } else { print(note) }
                 } else {
-                    print(headlessLine(s, json: options.json, connect: connect?.report, services: board))
+                    print(headlessLine(s, json: options.json, connect: connect?.report, alerts: alerts?.panel.value, services: board))
                 }
                 fflush(nil)
                 if let stopWhen, stopWhen(s) { break }
@@ -193,6 +213,10 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
     }
     if let reconciler = integ.reconciler { sources.reconciliation = { reconciler.reconciliation } }
     if let connect { sources.connectHealth = { connect.report } }
+    if let alerts {
+        sources.alerts = { alerts.panel.value ?? AlertPanel() }
+        if let delivery = alerts.alertmanager { sources.alertDelivery = { delivery.status } }
+    }
     let profileScale = engine.options.profile.defaultDecimalScale
     sources.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: profileScale) }
     try Dashboard.run(sources: sources, options: DashboardOptions(themeName: options.theme, logPath: options.log,
@@ -204,8 +228,10 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
 /// `"last_heartbeat_ms"` added to the result object; text: `connect shop RUNNING 1/1 · heartbeat 1s ago`).
 /// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","db","ddl","ts_ms"}]` (newest last) and
 /// `"snapshot_ddl":n` (DDL of a connector's initial snapshot: the schema as it was, not a change).
+/// With the alert rules on, JSON lines carry `"alerts"` (`AlertPanel.json()`) and text lines end with `alerts N firing`.
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
-func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, services: ConnectionBoard? = nil) -> String {
+func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, alerts: AlertPanel? = nil,
+                  services: ConnectionBoard? = nil) -> String {
     if json {
         var text = s.result.json()
         guard text.hasSuffix("}") else { return text }
@@ -235,12 +261,14 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, s
             text += ",\"ts_ms\":\(d.commitTimeMs)}"
         }
         text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
+        if let alerts { text += ",\"alerts\":" + alerts.json() }
         appendCounters(s, to: &text)
         return text + "}"
     }
-    guard let connect else { return summaryLine(s) }
+    let alertsText = alerts.map { $0.firingCount > 0 ? "  alerts \($0.firingCount) firing" : "" } ?? ""
+    guard let connect else { return summaryLine(s) + alertsText }
     let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs())
-    return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]"
+    return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]" + alertsText
 }
 
 /// How many schema changes `--json` lists in `recent_ddl` (the newest).

@@ -63,6 +63,8 @@ public struct KPIProfile: Sendable, Hashable {
     public var historyCategorySQL: String? = nil
     /// When the Lag view calls a partition LAGGING (`[lag]` in a profile file).
     public var lag = LagThresholds()
+    /// Thresholds and `for` durations of the built-in alert rules (`[alerts]`).
+    public var alerts: AlertRules = .defaults
 
     public init(name: String, sale: SaleTable, lineItem: LineItemTable?, dimension: DimensionTable?,
                 defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000, allowedLatenessMs: Int64 = 10_000,

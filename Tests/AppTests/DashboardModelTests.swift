@@ -7,9 +7,12 @@ import Testing
         var m = DashboardModel()
         #expect(m.handle(.char("3")) == .none && m.view == .categories)
         _ = m.handle(.tab); #expect(m.view == .lag)
-        _ = m.handle(.tab); _ = m.handle(.tab); #expect(m.view == .overview)
+        _ = m.handle(.tab); _ = m.handle(.tab); #expect(m.view == .alerts)
+        _ = m.handle(.tab); #expect(m.view == .overview)
+        _ = m.handle(.backTab); #expect(m.view == .alerts)
         _ = m.handle(.backTab); #expect(m.view == .history)
-        _ = m.handle(.char("9")); #expect(m.view == .history)
+        _ = m.handle(.char("6")); #expect(m.view == .alerts)
+        _ = m.handle(.char("9")); #expect(m.view == .alerts)
     }
 
     @Test func quitPauseThemeMirrorActions() {

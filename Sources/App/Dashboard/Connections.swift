@@ -202,3 +202,23 @@ final class RunLog: @unchecked Sendable {
 
     deinit { try? handle?.close() }
 }
+
+/// Alert transitions for `--log`: one line when an alert turns pending, firing or resolved.
+struct AlertLog: Sendable {
+    private var phases: [AlertKey: Alert.Phase] = [:]
+
+    mutating func lines(_ panel: AlertPanel?) -> [String] {
+        guard let panel else { return [] }
+        var out: [String] = []
+        var seen: [AlertKey: Alert.Phase] = [:]
+        for a in panel.active {
+            seen[a.key] = a.phase
+            if phases[a.key] != a.phase { out.append("alert \(a.phase.rawValue): \(a.key.description): \(a.summary)") }
+        }
+        for (key, phase) in phases where seen[key] == nil && phase == .firing {
+            out.append("alert resolved: \(key.description)")
+        }
+        phases = seen
+        return out
+    }
+}

@@ -62,6 +62,7 @@ enum TableSort: Int, CaseIterable, Sendable {
 
 enum DashboardView: Int, CaseIterable, Sendable {
     case overview = 1, tables, categories, lag, history
+    case alerts
 
     var title: String {
         switch self {
@@ -70,6 +71,7 @@ enum DashboardView: Int, CaseIterable, Sendable {
         case .categories: "Categories"
         case .lag: "Lag"
         case .history: "History"
+        case .alerts: "Alerts"
         }
     }
 }
@@ -195,6 +197,7 @@ struct DashboardModel: Equatable, Sendable {
         case .categories: "categories"
         case .lag: "lag"
         case .history: historyDetail ? "day" : "history"
+        case .alerts: "alerts"
         }
     }
 
@@ -235,10 +238,12 @@ struct DashboardModel: Equatable, Sendable {
         case .char("t"): return .cycleTheme
         case .char("m"): return .toggleRedis
         case .char("r") where view == .history: return .reloadHistory
-        case .char(let c) where ("1"..."5").contains(c):
-            if let v = DashboardView(rawValue: Int(String(c)) ?? 0) { view = v }
-        case .tab: view = DashboardView(rawValue: view.rawValue % 5 + 1) ?? .overview
-        case .backTab: view = DashboardView(rawValue: (view.rawValue + 3) % 5 + 1) ?? .overview
+        case .char(let c) where c.wholeNumberValue.map({ (1...DashboardView.allCases.count).contains($0) }) ?? false:
+            if let v = DashboardView(rawValue: c.wholeNumberValue ?? 0) { view = v }
+        case .tab: view = DashboardView(rawValue: view.rawValue % DashboardView.allCases.count + 1) ?? .overview
+        case .backTab:
+            let n = DashboardView.allCases.count
+            view = DashboardView(rawValue: (view.rawValue + n - 2) % n + 1) ?? .overview
         case .click(let x, let y): click(x: x, y: y)
         case .wheelUp: move(by: -1)
         case .wheelDown: move(by: 1)

@@ -23,6 +23,10 @@ struct DashboardSources: Sendable {
     var connectHealth: (@Sendable () -> ConnectHealthReport)? = nil
     /// Full before/after of a recent change, decoded on demand for the Tables drill-down.
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
+    /// The Alerts panel (pending, firing, resolved); nil when the alert rules are off.
+    var alerts: (@Sendable () -> AlertPanel)? = nil
+    /// `--alertmanager` delivery state; nil without it.
+    var alertDelivery: (@Sendable () -> ServiceStatus)? = nil
     /// Shown in the title bar, e.g. "demo (mock cluster)" or the broker list.
     var title: String = "cdctop"
     /// What Kafka is reached at (the broker list), for the Connections panel and the connecting screen.
@@ -162,6 +166,7 @@ struct DashboardLoop {
     /// Services followed between frames: errors kept, attempts counted, changes logged.
     private(set) var board = ConnectionBoard()
     private var events = SnapshotEventLog()
+    private var alertLog = AlertLog()
     /// Lines for `--log` (state changes, errors, retries, checkpoints…), drained by the run loop.
     var pendingLog: [String] = []
 
@@ -227,6 +232,7 @@ struct DashboardLoop {
         }
         let probes = [ServiceProbe(name: "kafka", target: sources.kafkaTarget, status: live?.kafka ?? ServiceStatus(.connecting, "waiting for the engine"))]
             + sources.services()
+        pendingLog += alertLog.lines(sources.alerts?())
         let changes = board.update(probes, nowMs: nowMs)
         if !changes.isEmpty { pendingLog += changes; dirty = true }
         let services = [sources.redisStatus(), sources.warehouseStatus()]
@@ -259,6 +265,8 @@ struct DashboardLoop {
         f.glyphs = glyphs
         f.pausedAtMs = frozen?.atMs
         f.connections = board.entries
+        f.alerts = sources.alerts?()
+        f.alertDelivery = sources.alertDelivery?()
         return f
     }
 

@@ -158,7 +158,7 @@ extension Rect {
 /// `?`: every key and what the figures mean.
 enum HelpOverlay {
     static let lines: [(String, String)] = [
-        ("1-5  Tab  Shift-Tab", "switch view (Overview Tables Categories Lag History)"),
+        ("1-6  Tab  Shift-Tab", "views: Overview Tables Categories Lag History Alerts"),
         ("↑ ↓  j k  wheel", "move the selection (it follows its row)"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
         ("Enter  →  l  click", "drill in: table › changes › event; History: a day"),
@@ -169,8 +169,7 @@ enum HelpOverlay {
         (":", "command: :lag  :table NAME  :connections  :q"),
         ("c", "connections: state, last error in full, retries"),
         ("p", "pause the display (engine keeps consuming)"),
-        ("t  m", "next colour theme / Redis mirror on-off"),
-        ("r", "History: reload from the warehouse"),
+        ("t  m  r", "next theme / Redis mirror on-off / History: reload"),
         ("?  q  Ctrl-C", "this help (any key closes it) / quit"),
     ]
 
@@ -180,6 +179,7 @@ enum HelpOverlay {
         "freshness: now − newest commit · lag s: age of the last consumed commit",
         "LAGGING: lag above [lag] messages and seconds for k samples in a row",
         "(profile); STALLED: lag and no progress for 30s · group lag: committed",
+        "alerts: firing count; view 6: pending, firing, resolved (profile [alerts])",
     ]
 
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {

@@ -23,6 +23,10 @@ struct DashboardFrame: Sendable {
     var connections: [ConnectionEntry] = []
     /// Per-second events/s, lag and freshness for the trend charts.
     var trends = TrendHistory()
+    /// Alerts pending, firing and resolved; nil when the rules are off.
+    var alerts: AlertPanel?
+    /// How `--alertmanager` delivery goes; nil without it.
+    var alertDelivery: ServiceStatus?
 }
 
 /// Draws the whole screen from (model, frame) into a buffer. No curses here: tests call this directly.
@@ -58,6 +62,7 @@ enum DashboardRenderer {
             case .categories: layout = CategoriesView.render(&buffer, body, model, snapshot, frame)
             case .lag: layout = LagView.render(&buffer, body, model, snapshot, frame)
             case .history: layout = HistoryView.render(&buffer, body, model, snapshot, frame)
+            case .alerts: layout = AlertsView.render(&buffer, body, model, frame)
             }
         } else {
             buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
@@ -132,7 +137,7 @@ enum DashboardRenderer {
         if let connect = frame.connect { services.append(("Connect", connectStatus(connect, frame))) }
         let state = frame.snapshot.map { stateIndicator($0.state, nowMs: frame.nowMs) }
         // Details share what the names, states and counters leave, so the line never runs off the edge.
-        let stateWidth = state.map { DisplayWidth.of($0.label) + 9 } ?? 0
+        let stateWidth = (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
         let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + $1.1.state.rawValue.count } + 3 * (services.count - 1) + stateWidth
         let withDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off }.count
         // A failing service's reason beats counters that did not move.
@@ -164,6 +169,7 @@ enum DashboardRenderer {
                 x = b.put(" " + DisplayWidth.truncate(error, to: 28, ellipsis: g.ellipsis), x: x, y: y, style: .bad)
             }
         }
+        if let alerts = frame.alerts { x = alertsIndicator(&b, alerts, x: x, y: y, glyphs: g) }
         if let s = frame.snapshot {
             // Counters by priority: problems that happened first, then the message count, then zeros when there is room.
             let items = counters(s, short: true)
@@ -215,6 +221,17 @@ enum DashboardRenderer {
         ]
     }
 
+    /// `alerts ● 2 firing` (red) or `alerts ○ none` in the status bar.
+    static func alertsIndicator(_ b: inout ScreenBuffer, _ alerts: AlertPanel, x: Int, y: Int, glyphs g: Glyphs) -> Int {
+        var x = b.put(" \(g.vertical) ", x: x, y: y, style: .border)
+        x = b.put("alerts ", x: x, y: y, style: .text)
+        let firing = alerts.firingCount
+        if firing > 0 { return b.put("\(g.dot) \(firing) firing", x: x, y: y, style: Style(.bad, bold: true)) }
+        let pending = alerts.active.count
+        if pending > 0 { return b.put("\(g.dot) \(pending) pending", x: x, y: y, style: .warn) }
+        return b.put((g == .ascii ? "o" : "○") + " none", x: x, y: y, style: .dim)
+    }
+
     /// The durable state as the status bar shows it.
     static func stateIndicator(_ state: StateStatus, nowMs: Int64) -> (label: String, on: Bool, style: Style) {
         guard state.directory != nil else { return ("none", false, .dim) }
@@ -243,7 +260,7 @@ enum DashboardRenderer {
             b.put(" " + message, in: row, style: Style(.warn, bold: true), ellipsis: frame.glyphs.ellipsis)
             return
         }
-        var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-5/Tab", "views")]
+        var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-\(DashboardView.allCases.count)/Tab", "views")]
         // A service in trouble: the key that explains it comes first.
         if frame.connections.contains(where: { $0.status.state == .error || $0.status.state == .connecting }) || model.showConnections {
             hints.insert(("c", model.showConnections ? "close connections" : "connections"), at: 0)
@@ -260,6 +277,7 @@ enum DashboardRenderer {
         case .categories: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .lag: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
+        case .alerts: hints += [("↑↓", "move")]
         }
         hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror"), (":", "command")]
         var x = 1

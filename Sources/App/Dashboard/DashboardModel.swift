@@ -301,7 +301,7 @@ struct DashboardModel: Equatable, Sendable {
         return .none
     }
 
-    static let commandHelp = ":overview :tables :categories :lag :history (or 1-5), :table NAME, :connections, :help, :q"
+    static let commandHelp = ":overview :tables :categories :lag :history :alerts (or 1-6), :table NAME, :connections, :help, :q"
 
     mutating func run(command text: String) -> DashboardAction {
         let words = text.split(separator: " ").map(String.init)

@@ -1,6 +1,6 @@
 @testable import App
 import Foundation
-import Metrics
+@testable import Metrics
 import Testing
 
 /// The Connections panel's bookkeeping (errors kept, attempts, retries, log lines), the connecting
@@ -98,5 +98,24 @@ import Testing
     @Test func passwordsStayOutOfScreensAndLogs() {
         #expect(redactedURL("postgres://u:secret@h:5432/db") == "postgres://u:***@h:5432/db")
         #expect(redactedURL("postgres://h/db") == "postgres://h/db")
+    }
+}
+
+@Suite struct AlertLogTests {
+    @Test func alertTransitionsGetOneLineEach() {
+        var log = AlertLog()
+        func panel(_ phase: Alert.Phase?) -> AlertPanel {
+            var p = AlertPanel()
+            if let phase {
+                p.active = [Alert(key: AlertKey(.connectorFailed, "shop"), phase: phase, activeSinceMs: 1, lastTrueMs: 2,
+                                  summary: "connector shop FAILED")]
+            }
+            return p
+        }
+        #expect(log.lines(panel(.pending)) == ["alert pending: CdcConnectorFailed shop: connector shop FAILED"])
+        #expect(log.lines(panel(.pending)) == [])
+        #expect(log.lines(panel(.firing)) == ["alert firing: CdcConnectorFailed shop: connector shop FAILED"])
+        #expect(log.lines(panel(nil)) == ["alert resolved: CdcConnectorFailed shop"])
+        #expect(log.lines(nil) == [])
     }
 }

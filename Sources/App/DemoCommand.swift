@@ -65,6 +65,9 @@ struct DemoCommand: ParsableCommand {
         engine.onSnapshot = { integrations.offer($0) }
         integrations.start()
         defer { integrations.stop() }
+        let metricsServer = try Operations(engine: engine, integrations: integrations, connect: nil, groupLag: nil)
+            .startMetricsServer(live.metrics)
+        defer { metricsServer?.stop() }
         engine.start()
         defer { engine.stop() }
         try runLive(engine: engine, options: live, integrations: integrations,

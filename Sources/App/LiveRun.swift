@@ -35,9 +35,14 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it.")
     var source: String?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz) from a thread of its own, e.g. 127.0.0.1:9464.",
+                               valueName: "host:port"))
+    var metrics: String?
+
     func validate() throws {
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
+        if let metrics { do { _ = try MetricsServer.parse(metrics) } catch { throw ValidationError("\(error)") } }
     }
 }
 
@@ -97,7 +102,7 @@ final class Integrations: @unchecked Sendable {
 /// (e.g. "still joining the mock cluster…"); in `--json` mode it goes to stderr and no JSON line is printed.
 func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
              seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
-             connect: ConnectHealthMonitor? = nil, joining: String? = nil) throws {
+             connect: ConnectHealthMonitor? = nil, joining: String? = nil, groupLag: GroupLagMonitor? = nil) throws {
     if options.headless {
         let interrupted = InterruptFlag()
         let started = Date()
@@ -106,7 +111,8 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         var nextPrint = Date()
         while true {
             let done = interrupted.isRaised || (deadline.map { Date() >= $0 } ?? false) || engine.error != nil
-            let (snap, _) = engine.snapshots.versioned
+            var (snap, _) = engine.snapshots.versioned
+            if let groupLag { snap?.groupLag = groupLag.report }
             if let s = snap, (Date() >= nextPrint || done), s.sequence != lastPrinted {
                 lastPrinted = s.sequence
                 nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
@@ -126,7 +132,11 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         return
     }
     let integ = integrations
-    var sources = DashboardSources(snapshot: { engine.snapshots.value })
+    var sources = DashboardSources(snapshot: {
+        guard var s = engine.snapshots.value else { return nil }
+        if let groupLag { s.groupLag = groupLag.report }
+        return s
+    })
     sources.title = title
     if let mirror = integ.mirror {
         sources.redisStatus = { mirror.status }
@@ -180,6 +190,7 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
         }
         text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
         appendCounters(s, to: &text)
+        appendOperations(s, to: &text)
         return text + "}"
     }
     guard let connect else { return summaryLine(s) }

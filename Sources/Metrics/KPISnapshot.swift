@@ -172,6 +172,12 @@ public struct KPISnapshot: Sendable {
     /// DDL messages of a connector's initial snapshot (DROP/CREATE of the schema as it was): counted, not listed.
     public var snapshotDDL: Int64 = 0
 
+    // MARK: operations (issue #12: latency split, other groups' lag)
+    /// Median and p99 of each hop (source → Debezium → Kafka → cdctop) per table over the last minute.
+    public var latency: [TableLatency] = []
+    /// Other consumer groups' lag (`--lag-groups`): not the engine's; the app fills it in from the monitor.
+    public var groupLag: GroupLagReport? = nil
+
     public init(result: KPIResult) { self.result = result }
 
     public var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }

@@ -30,6 +30,11 @@ public final class EngineCore {
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
+    /// Wall time the current batch was received (ms); 0 (replays, benchmarks) records no latency split.
+    public var receivedAtMs: Int64 = 0
+    /// Per-table latency split over the last minute (source → Debezium → Kafka → cdctop).
+    public private(set) var latency = LatencyStats()
+
     /// Keep raw copies of recent changes for the Tables drill-down (dashboard only).
     public var captureRecentChanges = false
     /// Captures left until the next `resetCaptureBudget()`: bounds copying under load.
@@ -61,6 +66,10 @@ public final class EngineCore {
         case .event(let event):
             aggregator.apply(event, partitionKey: pk)
             lastCommitTimeByPartition[pk] = event.commitTimeMs
+            if receivedAtMs > 0 {
+                latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
+                               kafkaMs: timestampMs, receivedMs: receivedAtMs)
+            }
             if captureRecentChanges && captureBudget > 0 {
                 captureBudget -= 1
                 capture(event: event, slot: slot, partition: partition, offset: offset, key: key, value: value)
@@ -227,6 +236,7 @@ public final class EngineCore {
         s.schemaChanges = schemaChanges
         s.recentDDL = recentDDL
         s.snapshotDDL = snapshotDDL
+        s.latency = latency.summary(nowMs: takenAtMs)
         return s
     }
 }

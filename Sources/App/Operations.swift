@@ -1,0 +1,64 @@
+import Foundation
+import Metrics
+import Pipeline
+
+/// Operations (issue #12): the Prometheus endpoint, other groups' lag, the latency split.
+/// What the engine does not publish itself (other groups' lag) is added to each snapshot here.
+struct Operations: Sendable {
+    let engine: Engine
+    let integrations: Integrations
+    let connect: ConnectHealthMonitor?
+    let groupLag: GroupLagMonitor?
+
+    /// The engine's latest snapshot with the other groups' lag filled in.
+    func snapshot() -> KPISnapshot? {
+        guard var s = engine.snapshots.value else { return nil }
+        if let groupLag { s.groupLag = groupLag.report }
+        return s
+    }
+
+    /// Rendered on the metrics thread from copies: the engine's mailbox and each integration's status are
+    /// read under their own short locks, none of which the engine holds while it works.
+    func renderMetrics() -> String {
+        let ops = OpsReport(connect: connect?.report, reconciliation: integrations.reconciler?.reconciliation,
+                            redis: integrations.mirror?.status, warehouse: integrations.sink?.status)
+        return PrometheusExposition.render(snapshot(), ops: ops, nowMs: WallClock.nowMs())
+    }
+
+    /// `/healthz`: 200 while the engine runs without a fatal error.
+    func health() -> (ok: Bool, detail: String) {
+        if let e = engine.error { return (false, "engine stopped: \(e)") }
+        guard let s = engine.snapshots.value else { return (false, "starting: no snapshot yet") }
+        return (true, "ok: kafka \(s.kafka.state.rawValue), \(s.result.messages) messages")
+    }
+
+    /// Binds `--metrics` (a taken port is an error here, before the dashboard starts) and serves it.
+    func startMetricsServer(_ address: String?) throws -> MetricsServer? {
+        guard let address else { return nil }
+        let server: MetricsServer
+        do {
+            server = try MetricsServer(address: address, render: { self.renderMetrics() }, healthy: { self.health() })
+        } catch { throw RunError("\(error)") }
+        server.start()
+        return server
+    }
+}
+
+/// `"latency":{table:{hop:{"p50_ms","p99_ms","count","negative"}}}` and, with `--lag-groups`,
+/// `"lag_groups":[…]` (see `GroupLagReport.json()`), appended to headless JSON lines.
+func appendOperations(_ s: KPISnapshot, to text: inout String) {
+    text += ",\"latency\":{"
+    for (i, t) in s.latency.enumerated() {
+        if i > 0 { text += "," }
+        JSONText.appendQuoted(t.table, to: &text)
+        text += ":{"
+        for (j, hop) in LatencyHop.allCases.enumerated() {
+            if j > 0 { text += "," }
+            let h = t.hop(hop)
+            text += "\"\(hop.label)\":{\"p50_ms\":\(h.p50Ms),\"p99_ms\":\(h.p99Ms),\"count\":\(h.count),\"negative\":\(h.negative)}"
+        }
+        text += "}"
+    }
+    text += "}"
+    if let g = s.groupLag { text += ",\"lag_groups\":" + g.json() }
+}

@@ -1,0 +1,266 @@
+import CRdKafka
+import Foundation
+import Metrics
+import Synchronization
+
+/// `--lag-groups`: asks the cluster every few seconds, on its own thread, for the committed offsets
+/// of the pipeline's OTHER consumer groups (one librdkafka consumer per group with that group.id,
+/// that never subscribes nor commits: `rd_kafka_committed` only), the partitions' watermarks, and
+/// the timestamp of the message at each committed offset (read by a separate probe consumer that
+/// assigns that offset and never commits), so lag is shown in messages and in seconds.
+public final class GroupLagMonitor: @unchecked Sendable {
+    public let brokers: String
+    public let everySeconds: Double
+    /// Samples kept per partition for the verdict (the sliding window is about this × everySeconds).
+    public static let windowSamples = 6
+    private let groupNames: [String]
+    private let groupPatterns: [NSRegularExpression]
+    private let matcher: TopicMatcher
+    private let properties: [String: String]
+    private let latest = Mutex(GroupLagReport())
+    private let worker = WarehouseWorkerThread(name: "cdctop-lag-groups")
+    /// Held during a round and while the handles are destroyed: a round never uses a destroyed handle.
+    private let roundLock = NSLock()
+
+    // Owned by the worker thread.
+    private var lookups: [String: OpaquePointer] = [:]
+    private var probe: OpaquePointer?
+    private var history: [String: [GroupLagSample]] = [:]
+    /// Timestamp of the message at an offset, per group-topic-partition: unchanged while the committed offset is.
+    private var timestampCache: [String: (offset: Int64, timestampMs: Int64)] = [:]
+
+    /// `groups`: names, or regexes starting with ^ (matched against the cluster's group list).
+    /// `topics`: the pipeline's topics (names or ^regexes), whose partitions are watched.
+    public init(brokers: String, groups: [String], topics: [String], properties: [String: String] = [:],
+                everySeconds: Double = 5) throws {
+        guard !groups.isEmpty else {
+            throw KafkaError(code: KafkaError.configurationCode, message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
+        }
+        var names: [String] = [], patterns: [NSRegularExpression] = []
+        for g in groups {
+            if g.hasPrefix("^") {
+                do { patterns.append(try NSRegularExpression(pattern: g)) } catch {
+                    throw KafkaError(code: KafkaError.configurationCode, message: "--lag-groups: '\(g)' is not a valid regular expression")
+                }
+            } else { names.append(g) }
+        }
+        self.brokers = brokers; self.groupNames = names; self.groupPatterns = patterns
+        self.matcher = try TopicMatcher(topics)
+        self.properties = properties
+        self.everySeconds = everySeconds
+    }
+
+    public func start() {
+        worker.start { [weak self] in
+            while let self, !self.worker.isStopping {
+                self.round()
+                self.worker.sleep(seconds: self.everySeconds)
+            }
+        }
+    }
+
+    public func stop() {
+        worker.stop(waitSeconds: 30)
+        roundLock.withLock {
+            for (_, h) in lookups { rd_kafka_destroy(h) }
+            lookups = [:]
+            if let probe { rd_kafka_consumer_close(probe); rd_kafka_destroy(probe) }
+            probe = nil
+        }
+    }
+
+    public var report: GroupLagReport { latest.withLock { $0 } }
+
+    /// Runs one round now on the caller's thread (tests), and returns what it found.
+    @discardableResult
+    public func pollNow() -> GroupLagReport {
+        round()
+        return report
+    }
+
+    private func makeConsumer(group: String) throws -> OpaquePointer {
+        var list: [(String, String)] = [
+            ("bootstrap.servers", brokers), ("group.id", group),
+            ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
+            ("enable.partition.eof", "false"), ("auto.offset.reset", "earliest"),
+        ]
+        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let configuration = try KafkaConfigurationHandle(list)
+        return try configuration.makeClient(RD_KAFKA_CONSUMER, role: "lag-groups consumer")
+    }
+
+    private func round() {
+        roundLock.lock()
+        defer { roundLock.unlock() }
+        let now = WallClock.nowMs()
+        var report = GroupLagReport()
+        report.checkedAtMs = now
+        do {
+            if probe == nil {
+                // The probe's group is never joined nor committed to: it only reads one message per partition.
+                probe = try makeConsumer(group: "cdctop-lag-probe-\(getpid())")
+            }
+            let probe = probe!
+            let partitions = try listPartitions(probe)
+            let listed = listGroups(probe)
+            var groups = groupNames
+            for (name, _) in listed.sorted(by: { $0.key < $1.key }) where !groups.contains(name) {
+                let range = NSRange(name.startIndex..., in: name)
+                if groupPatterns.contains(where: { $0.firstMatch(in: name, range: range) != nil }) { groups.append(name) }
+            }
+            var watermarks: [KafkaClientState.TopicPartition: (low: Int64, high: Int64)] = [:]
+            for tp in partitions {
+                var low: Int64 = -1, high: Int64 = -1
+                if rd_kafka_query_watermark_offsets(probe, tp.topic, tp.partition, &low, &high, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    watermarks[tp] = (low, high)
+                }
+            }
+            for group in groups {
+                var summary = GroupLagSummary(group: group, verdict: .unknown, totalLag: 0, maxLagMs: 0,
+                                              state: listed[group]?.state ?? "", members: listed[group]?.members ?? 0)
+                do {
+                    let committed = try committedOffsets(group: group, partitions: partitions)
+                    let groupEmpty = listed[group].map { $0.members == 0 } ?? false
+                    var rows: [GroupPartitionLag] = []
+                    var needTimestamps: [(KafkaClientState.TopicPartition, Int64)] = []
+                    for tp in partitions {
+                        guard let w = watermarks[tp] else { continue }
+                        let c = committed[tp] ?? -1
+                        // Committed offsets are never taken for "the group read this topic": a group that
+                        // committed nothing on a topic it does not read is not listed.
+                        if c < 0 && committed.values.allSatisfy({ $0 < 0 }) { continue }
+                        let lag = max(0, w.high - max(c, w.low))
+                        rows.append(GroupPartitionLag(group: group, topic: tp.topic, partition: tp.partition, committed: c,
+                                                      highWatermark: w.high, lag: lag, lagMs: 0, verdict: .unknown))
+                        if lag > 0 { needTimestamps.append((tp, max(c, w.low))) }
+                    }
+                    let timestamps = messageTimestamps(group: group, needTimestamps, probe: probe)
+                    for i in rows.indices {
+                        let tp = KafkaClientState.TopicPartition(topic: rows[i].topic, partition: rows[i].partition)
+                        if rows[i].lag > 0, let ts = timestamps[tp], ts > 0 { rows[i].lagMs = max(0, now - ts) }
+                        let key = "\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"
+                        var samples = history[key] ?? []
+                        samples.append(GroupLagSample(atMs: now, committed: rows[i].committed, lag: rows[i].lag))
+                        if samples.count > GroupLagMonitor.windowSamples { samples.removeFirst(samples.count - GroupLagMonitor.windowSamples) }
+                        history[key] = samples
+                        rows[i].verdict = GroupLagRules.verdict(samples, groupEmpty: groupEmpty)
+                    }
+                    summary.totalLag = rows.reduce(0) { $0 + $1.lag }
+                    summary.maxLagMs = rows.map(\.lagMs).max() ?? 0
+                    summary.verdict = rows.map(\.verdict).max(by: { $0.severity < $1.severity }) ?? .unknown
+                    if rows.isEmpty { summary.error = "no committed offset on the watched topics" }
+                    report.partitions += rows
+                } catch {
+                    summary.error = "\(error)"
+                }
+                report.groups.append(summary)
+            }
+        } catch {
+            report.error = "\(error)"
+        }
+        report.partitions.sort { ($0.group, $0.topic, $0.partition) < ($1.group, $1.topic, $1.partition) }
+        latest.withLock { $0 = report }
+    }
+
+    private func listPartitions(_ handle: OpaquePointer) throws -> [KafkaClientState.TopicPartition] {
+        var metadata: UnsafePointer<rd_kafka_metadata_t>?
+        let result = rd_kafka_metadata(handle, 1, nil, &metadata, 5_000)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(code: result.rawValue, message: "listing topics on \(brokers): \(String(cString: rd_kafka_err2str(result)))")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var found: [KafkaClientState.TopicPartition] = []
+        for t in 0 ..< Int(metadata.pointee.topic_cnt) {
+            let topic = metadata.pointee.topics[t]
+            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let cName = topic.topic else { continue }
+            let name = String(cString: cName)
+            guard matcher.matches(name) else { continue }
+            for p in 0 ..< Int(topic.partition_cnt) { found.append(.init(topic: name, partition: topic.partitions[p].id)) }
+        }
+        return found.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    /// Groups the cluster knows, with their state and member count (empty when the broker cannot list them).
+    private func listGroups(_ handle: OpaquePointer) -> [String: (state: String, members: Int)] {
+        var list: UnsafePointer<rd_kafka_group_list>?
+        guard rd_kafka_list_groups(handle, nil, &list, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [:] }
+        defer { rd_kafka_group_list_destroy(list) }
+        var out: [String: (String, Int)] = [:]
+        for i in 0 ..< Int(list.pointee.group_cnt) {
+            let g = list.pointee.groups[i]
+            guard g.err == RD_KAFKA_RESP_ERR_NO_ERROR, let name = g.group else { continue }
+            out[String(cString: name)] = (g.state.map { String(cString: $0) } ?? "", Int(g.member_cnt))
+        }
+        return out
+    }
+
+    private func committedOffsets(group: String, partitions: [KafkaClientState.TopicPartition]) throws -> [KafkaClientState.TopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let handle: OpaquePointer
+        if let h = lookups[group] { handle = h } else { handle = try makeConsumer(group: group); lookups[group] = handle }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        let result = rd_kafka_committed(handle, list, 5_000)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: result.rawValue, message: "committed offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
+        }
+        var out: [KafkaClientState.TopicPartition: Int64] = [:]
+        for i in 0 ..< Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            out[.init(topic: String(cString: e.topic), partition: e.partition)] = e.offset >= 0 ? e.offset : -1
+        }
+        return out
+    }
+
+    /// The timestamps of the messages at the given offsets: cached while an offset stays, else read by
+    /// assigning the probe there and polling (at most ~2 s per round).
+    private func messageTimestamps(group: String, _ wanted: [(KafkaClientState.TopicPartition, Int64)],
+                                   probe: OpaquePointer) -> [KafkaClientState.TopicPartition: Int64] {
+        var out: [KafkaClientState.TopicPartition: Int64] = [:]
+        var missing: [(KafkaClientState.TopicPartition, Int64)] = []
+        for (tp, offset) in wanted {
+            let key = "\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"
+            if let c = timestampCache[key], c.offset == offset { out[tp] = c.timestampMs } else { missing.append((tp, offset)) }
+        }
+        guard !missing.isEmpty else { return out }
+        let list = rd_kafka_topic_partition_list_new(Int32(missing.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in missing { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset }
+        guard rd_kafka_assign(probe, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return out }
+        defer { rd_kafka_assign(probe, nil) }
+        var pending = Dictionary(uniqueKeysWithValues: missing.map { ($0.0, $0.1) })
+        let deadline = WallClock.nowMs() + 2_000
+        while !pending.isEmpty && WallClock.nowMs() < deadline {
+            guard let message = rd_kafka_consumer_poll(probe, 200) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, let rkt = message.pointee.rkt else { continue }
+            let tp = KafkaClientState.TopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)), partition: message.pointee.partition)
+            guard let offset = pending[tp], message.pointee.offset >= offset else { continue }
+            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let ts = rd_kafka_message_timestamp(message, &type)
+            out[tp] = ts
+            timestampCache["\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"] = (offset, ts)
+            pending[tp] = nil
+        }
+        return out
+    }
+
+    /// Commits offsets for a group without joining it (what `kafka-consumer-groups --reset-offsets` does);
+    /// for tests that play another consumer group.
+    public static func commit(brokers: String, group: String, offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
+                              properties: [String: String] = [:]) throws {
+        var list: [(String, String)] = [("bootstrap.servers", brokers), ("group.id", group), ("enable.auto.commit", "false")]
+        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let handle = try KafkaConfigurationHandle(list).makeClient(RD_KAFKA_CONSUMER, role: "offset committer")
+        defer { rd_kafka_destroy(handle) }
+        let partitions = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        defer { rd_kafka_topic_partition_list_destroy(partitions) }
+        for o in offsets { rd_kafka_topic_partition_list_add(partitions, o.topic, o.partition).pointee.offset = o.nextOffset }
+        let result = rd_kafka_commit(handle, partitions, 0)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: result.rawValue, message: "committing offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
+        }
+    }
+}

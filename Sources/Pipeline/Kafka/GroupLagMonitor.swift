@@ -26,8 +26,6 @@ public final class GroupLagMonitor: @unchecked Sendable {
     private var lookups: [String: OpaquePointer] = [:]
     private var probe: OpaquePointer?
     private var history: [String: [GroupLagSample]] = [:]
-    /// Timestamp of the message at an offset, per group-topic-partition: unchanged while the committed offset is.
-    private var timestampCache: [String: (offset: Int64, timestampMs: Int64)] = [:]
 
     /// `groups`: names, or regexes starting with ^ (matched against the cluster's group list).
     /// `topics`: the pipeline's topics (names or ^regexes), whose partitions are watched.
@@ -82,7 +80,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
         var list: [(String, String)] = [
             ("bootstrap.servers", brokers), ("group.id", group),
             ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
-            ("enable.partition.eof", "false"), ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "true"), ("auto.offset.reset", "earliest"),
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let configuration = try KafkaConfigurationHandle(list)
@@ -121,23 +119,23 @@ public final class GroupLagMonitor: @unchecked Sendable {
                 do {
                     let committed = try committedOffsets(group: group, partitions: partitions)
                     let groupEmpty = listed[group].map { $0.members == 0 } ?? false
+                    // A group that committed nothing on these topics does not read them: no rows.
+                    let starts: [(KafkaClientState.TopicPartition, Int64)] = committed.values.allSatisfy({ $0 < 0 }) ? [] :
+                        partitions.compactMap { tp in watermarks[tp].map { (tp, max(committed[tp] ?? -1, $0.low)) } }
+                    let fetched = probeFetch(starts, probe: probe)
                     var rows: [GroupPartitionLag] = []
-                    var needTimestamps: [(KafkaClientState.TopicPartition, Int64)] = []
-                    for tp in partitions {
-                        guard let w = watermarks[tp] else { continue }
-                        let c = committed[tp] ?? -1
-                        // Committed offsets are never taken for "the group read this topic": a group that
-                        // committed nothing on a topic it does not read is not listed.
-                        if c < 0 && committed.values.allSatisfy({ $0 < 0 }) { continue }
-                        let lag = max(0, w.high - max(c, w.low))
-                        rows.append(GroupPartitionLag(group: group, topic: tp.topic, partition: tp.partition, committed: c,
-                                                      highWatermark: w.high, lag: lag, lagMs: 0, verdict: .unknown))
-                        if lag > 0 { needTimestamps.append((tp, max(c, w.low))) }
+                    for (tp, start) in starts {
+                        // The end as a fetch reports it, when it is further than ListOffsets said (some
+                        // Kafka-compatible brokers answer ListOffsets with a batch's base offset + 1).
+                        let high = max(watermarks[tp]?.high ?? -1, fetched[tp]?.high ?? -1)
+                        let lag = max(0, high - start)
+                        var row = GroupPartitionLag(group: group, topic: tp.topic, partition: tp.partition, committed: committed[tp] ?? -1,
+                                                    highWatermark: high, lag: lag, lagMs: 0, verdict: .unknown)
+                        if lag > 0, let ts = fetched[tp]?.timestampMs, ts > 0 { row.lagMs = max(0, now - ts) }
+                        rows.append(row)
                     }
-                    let timestamps = messageTimestamps(group: group, needTimestamps, probe: probe)
                     for i in rows.indices {
                         let tp = KafkaClientState.TopicPartition(topic: rows[i].topic, partition: rows[i].partition)
-                        if rows[i].lag > 0, let ts = timestamps[tp], ts > 0 { rows[i].lagMs = max(0, now - ts) }
                         let key = "\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"
                         var samples = history[key] ?? []
                         samples.append(GroupLagSample(atMs: now, committed: rows[i].committed, lag: rows[i].lag))
@@ -214,34 +212,38 @@ public final class GroupLagMonitor: @unchecked Sendable {
         return out
     }
 
-    /// The timestamps of the messages at the given offsets: cached while an offset stays, else read by
-    /// assigning the probe there and polling (at most ~2 s per round).
-    private func messageTimestamps(group: String, _ wanted: [(KafkaClientState.TopicPartition, Int64)],
-                                   probe: OpaquePointer) -> [KafkaClientState.TopicPartition: Int64] {
-        var out: [KafkaClientState.TopicPartition: Int64] = [:]
-        var missing: [(KafkaClientState.TopicPartition, Int64)] = []
-        for (tp, offset) in wanted {
-            let key = "\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"
-            if let c = timestampCache[key], c.offset == offset { out[tp] = c.timestampMs } else { missing.append((tp, offset)) }
-        }
-        guard !missing.isEmpty else { return out }
-        let list = rd_kafka_topic_partition_list_new(Int32(missing.count))!
+    /// Reads, from each partition, the message at the given offset (its timestamp: how old the oldest
+    /// unread message is) and the end of the partition as the fetch reports it; the probe assigns
+    /// those offsets and never commits. Bounded at about 2 s per round.
+    private func probeFetch(_ wanted: [(KafkaClientState.TopicPartition, Int64)],
+                            probe: OpaquePointer) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
+        var out: [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] = [:]
+        guard !wanted.isEmpty else { return out }
+        let list = rd_kafka_topic_partition_list_new(Int32(wanted.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (tp, offset) in missing { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset }
+        for (tp, offset) in wanted { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset }
         guard rd_kafka_assign(probe, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return out }
         defer { rd_kafka_assign(probe, nil) }
-        var pending = Dictionary(uniqueKeysWithValues: missing.map { ($0.0, $0.1) })
+        var pending = Dictionary(wanted.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
         let deadline = WallClock.nowMs() + 2_000
         while !pending.isEmpty && WallClock.nowMs() < deadline {
-            guard let message = rd_kafka_consumer_poll(probe, 200) else { continue }
+            guard let message = rd_kafka_consumer_poll(probe, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
-            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, let rkt = message.pointee.rkt else { continue }
+            guard let rkt = message.pointee.rkt else { continue }
             let tp = KafkaClientState.TopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)), partition: message.pointee.partition)
-            guard let offset = pending[tp], message.pointee.offset >= offset else { continue }
-            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-            let ts = rd_kafka_message_timestamp(message, &type)
-            out[tp] = ts
-            timestampCache["\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"] = (offset, ts)
+            guard pending[tp] != nil else { continue }
+            var timestamp: Int64? = nil
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+                let ts = rd_kafka_message_timestamp(message, &type)
+                timestamp = ts > 0 ? ts : nil
+            } else if message.pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                continue
+            }
+            var low: Int64 = -1, high: Int64 = -1
+            rd_kafka_get_watermark_offsets(probe, tp.topic, tp.partition, &low, &high)
+            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { high = max(high, message.pointee.offset) }
+            out[tp] = (timestamp, high)
             pending[tp] = nil
         }
         return out

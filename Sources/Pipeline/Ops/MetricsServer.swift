@@ -24,6 +24,7 @@ public final class MetricsServer: Sendable {
     private let render: @Sendable () -> String
     private let healthy: @Sendable () -> (ok: Bool, detail: String)
     private let stopped = Mutex(false)
+    private let started = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
     /// Scrapes served (for tests and the benchmark report).
     private let served = Mutex<Int64>(0)
@@ -89,6 +90,7 @@ public final class MetricsServer: Sendable {
     }
 
     public func start() {
+        guard started.withLock({ s -> Bool in defer { s = true }; return !s }) else { return }
         let thread = Thread { [self] in
             self.acceptLoop()
             self.finished.signal()
@@ -103,7 +105,7 @@ public final class MetricsServer: Sendable {
         if already { return }
         // Wakes the blocked accept().
         shutdown(listener, Int32(SHUT_RDWR))
-        finished.wait()
+        if started.withLock({ $0 }) { finished.wait() }
         close(listener)
     }
 

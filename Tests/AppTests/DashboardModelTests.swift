@@ -6,9 +6,9 @@ import Testing
         var m = DashboardModel()
         #expect(m.handle(.char("3")) == .none && m.view == .categories)
         _ = m.handle(.tab); #expect(m.view == .lag)
-        _ = m.handle(.tab); _ = m.handle(.tab); #expect(m.view == .overview)
-        _ = m.handle(.backTab); #expect(m.view == .history)
-        _ = m.handle(.char("9")); #expect(m.view == .history)
+        _ = m.handle(.tab); _ = m.handle(.tab); _ = m.handle(.tab); #expect(m.view == .overview)
+        _ = m.handle(.backTab); #expect(m.view == .latency)
+        _ = m.handle(.char("9")); #expect(m.view == .latency)
     }
 
     @Test func quitPauseThemeMirrorActions() {

@@ -67,6 +67,12 @@ enum CategoriesView {
 enum LagView {
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
                        _ frame: DashboardFrame) -> ListLayout {
+        var area = area
+        if let groups = s.groupLag {   // --lag-groups: the other consumer groups below (LatencyView.swift)
+            let h = GroupLagSection.height(groups, in: area)
+            GroupLagSection.render(&b, Rect(x: area.x, y: area.maxY - h, width: area.width, height: h), groups, frame)
+            area.height -= h
+        }
         let g = frame.glyphs
         let partitions = s.partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         // Debezium topics share "<prefix>.<schema>."; showing it once leaves room for the table names.

@@ -14,6 +14,7 @@ enum DashboardAction: Equatable, Sendable {
 
 enum DashboardView: Int, CaseIterable, Sendable {
     case overview = 1, tables, categories, lag, history
+    case latency
 
     var title: String {
         switch self {
@@ -22,6 +23,7 @@ enum DashboardView: Int, CaseIterable, Sendable {
         case .categories: "Categories"
         case .lag: "Lag"
         case .history: "History"
+        case .latency: "Latency"
         }
     }
 }
@@ -91,6 +93,7 @@ struct DashboardModel: Equatable, Sendable {
         case .categories: "categories"
         case .lag: "lag"
         case .history: historyDetail ? "day" : "history"
+        case .latency: "latency"
         }
     }
 
@@ -128,10 +131,12 @@ struct DashboardModel: Equatable, Sendable {
         case .char("t"): return .cycleTheme
         case .char("m"): return .toggleRedis
         case .char("r") where view == .history: return .reloadHistory
-        case .char(let c) where ("1"..."5").contains(c):
+        case .char(let c) where c.isNumber && DashboardView(rawValue: Int(String(c)) ?? 0) != nil:
             if let v = DashboardView(rawValue: Int(String(c)) ?? 0) { view = v }
-        case .tab: view = DashboardView(rawValue: view.rawValue % 5 + 1) ?? .overview
-        case .backTab: view = DashboardView(rawValue: (view.rawValue + 3) % 5 + 1) ?? .overview
+        case .tab: view = DashboardView(rawValue: view.rawValue % DashboardView.allCases.count + 1) ?? .overview
+        case .backTab:
+            let n = DashboardView.allCases.count
+            view = DashboardView(rawValue: (view.rawValue + n - 2) % n + 1) ?? .overview
         case .up, .char("k"): move(by: -1)
         case .down, .char("j"): move(by: 1)
         case .pageUp: move(by: -max(1, layout.pageSize))

@@ -155,7 +155,7 @@ extension Rect {
 /// `?`: every key and what the figures mean.
 enum HelpOverlay {
     static let lines: [(String, String)] = [
-        ("1-5  Tab  Shift-Tab", "switch view (Overview Tables Categories Lag History)"),
+        ("1-6  Tab  Shift-Tab", "Overview Tables Categories Lag History Latency"),
         ("↑ ↓  j k", "move the selection"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
         ("Enter  →  l", "drill in: table › changes › event; History: a day"),

@@ -50,6 +50,7 @@ enum DashboardRenderer {
             case .categories: layout = CategoriesView.render(&buffer, body, model, snapshot, frame)
             case .lag: layout = LagView.render(&buffer, body, model, snapshot, frame)
             case .history: layout = HistoryView.render(&buffer, body, model, snapshot, frame)
+            case .latency: layout = LatencyView.render(&buffer, body, model, snapshot, frame)
             }
         } else {
             buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
@@ -206,7 +207,7 @@ enum DashboardRenderer {
             b.put(" " + message, in: row, style: Style(.warn, bold: true), ellipsis: frame.glyphs.ellipsis)
             return
         }
-        var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-5/Tab", "views")]
+        var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-\(DashboardView.allCases.count)/Tab", "views")]
         switch model.view {
         case .overview: break
         case .tables:
@@ -216,6 +217,7 @@ enum DashboardRenderer {
         case .categories: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .lag: hints += [("↑↓", "move")]
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
+        case .latency: hints += [("↑↓", "move")]
         }
         hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror")]
         var x = 1

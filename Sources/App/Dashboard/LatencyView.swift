@@ -7,15 +7,16 @@ enum LatencyView {
                        _ frame: DashboardFrame) -> ListLayout {
         let g = frame.glyphs
         let arrow = g == .ascii ? ">" : "→"
-        var title = "Latency per table · median / p99 over the last minute · source \(arrow) debezium \(arrow) kafka \(arrow) cdctop"
+        var title = "Latency · source \(arrow) Debezium \(arrow) Kafka \(arrow) cdctop · median and p99 of each hop, last minute"
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
+        // Fits 80 columns: each hop is its median then its p99.
         let columns: [Widgets.Column] = [
-            .init(title: "table", width: 12, align: .left, flexible: true, maxWidth: 30), .init(title: "events", width: 7),
-            .init(title: "src\(arrow)dbz p50", width: 11), .init(title: "p99", width: 7),
-            .init(title: "dbz\(arrow)kafka p50", width: 13), .init(title: "p99", width: 7),
-            .init(title: "kafka\(arrow)us p50", width: 12), .init(title: "p99", width: 7),
-            .init(title: "slowest", width: 14, align: .left),
+            .init(title: "table", width: 12, align: .left, flexible: true, maxWidth: 30), .init(title: "events", width: 6),
+            .init(title: "src\(arrow)dbz", width: 7), .init(title: "p99", width: 7),
+            .init(title: "dbz\(arrow)kfk", width: 7), .init(title: "p99", width: 7),
+            .init(title: "kfk\(arrow)cdc", width: 7), .init(title: "p99", width: 7),
+            .init(title: "slowest", width: 10, align: .left),
         ]
         let tables = s.latency
         let rows = tables.map { t -> Widgets.TableRow in
@@ -55,7 +56,7 @@ enum LatencyView {
     static func name(_ hop: LatencyHop) -> String {
         switch hop {
         case .sourceToDebezium: "Debezium"
-        case .debeziumToKafka: "Kafka produce"
+        case .debeziumToKafka: "Kafka"
         case .kafkaToCdctop: "consumer"
         }
     }

@@ -119,9 +119,12 @@ public final class GroupLagMonitor: @unchecked Sendable {
                 do {
                     let committed = try committedOffsets(group: group, partitions: partitions)
                     let groupEmpty = listed[group].map { $0.members == 0 } ?? false
-                    // A group that committed nothing on these topics does not read them: no rows.
-                    let starts: [(KafkaClientState.TopicPartition, Int64)] = committed.values.allSatisfy({ $0 < 0 }) ? [] :
-                        partitions.compactMap { tp in watermarks[tp].map { (tp, max(committed[tp] ?? -1, $0.low)) } }
+                    // A group reads the topics it committed offsets on; the others are not its lag.
+                    let topicsRead = Set(committed.filter { $0.value >= 0 }.keys.map(\.topic))
+                    let starts: [(KafkaClientState.TopicPartition, Int64)] = partitions.compactMap { tp in
+                        guard topicsRead.contains(tp.topic), let w = watermarks[tp] else { return nil }
+                        return (tp, max(committed[tp] ?? -1, w.low))
+                    }
                     let fetched = probeFetch(starts, probe: probe)
                     var rows: [GroupPartitionLag] = []
                     for (tp, start) in starts {

@@ -39,7 +39,21 @@ struct LiveOptions: ParsableArguments {
                                valueName: "host:port"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp("Alertmanager base URL (e.g. http://127.0.0.1:9093): firing and resolved alerts are posted to its v2 API; rules and thresholds in the profile's [alerts].", valueName: "url"))
+    var alertmanager: String?
+
+    @Option(name: .customLong("alert-exec"), help: ArgumentHelp("Run this shell command once per fired or resolved alert, with the alert as JSON on stdin (at most 4 at a time).", valueName: "cmd"))
+    var alertExec: String?
+
     func validate() throws {
+        if let alertExec, alertExec.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--alert-exec needs a command, e.g. --alert-exec 'cat >> alerts.jsonl'")
+        }
+        if let alertmanager {
+            do { _ = try HTTPEndpoint(parsing: alertmanager) } catch {
+                throw ValidationError("--alertmanager: \(error.message) — give Alertmanager's URL as http://host:port, e.g. http://127.0.0.1:9093 (https: put a TLS proxy in front)")
+            }
+        }
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
         if let metrics { do { _ = try MetricsServer.parse(metrics) } catch { throw ValidationError("\(error)") } }
@@ -52,6 +66,8 @@ final class Integrations: @unchecked Sendable {
     let sink: WarehouseSink?
     let history: HistoryLoader?
     let reconciler: Reconciler?
+    /// The name alerts, Redis keys and warehouse rows carry.
+    let pipeline: String
 
     /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
     /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
@@ -63,6 +79,7 @@ final class Integrations: @unchecked Sendable {
          synthetic: Bool = false) throws {
         self.sinkFromCheckpoints = sinkFromCheckpoints
         let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
+        self.pipeline = pipeline
         if let url = options.redis {
             let parsed = try RedisURL(parsing: url)
             mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(pipeline)",
@@ -103,6 +120,8 @@ final class Integrations: @unchecked Sendable {
 func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
              seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
              connect: ConnectHealthMonitor? = nil, joining: String? = nil, groupLag: GroupLagMonitor? = nil) throws {
+    let alerts = try startAlerts(engine: engine, options: options, integrations: integrations, connect: connect)
+    defer { alerts?.stop() }
     if options.headless {
         let interrupted = InterruptFlag()
         let started = Date()
@@ -120,7 +139,7 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
                     let note = "\(joining) (\(TimeText.duration(ms: Int64(Date().timeIntervalSince(started) * 1000))) so far, \(s.kafka.detail))"
                     if options.json { printError(note) } else { print(note) }
                 } else {
-                    print(headlessLine(s, json: options.json, connect: connect?.report))
+                    print(headlessLine(s, json: options.json, connect: connect?.report, alerts: alerts?.panel.value))
                 }
                 fflush(nil)
                 if let stopWhen, stopWhen(s) { break }
@@ -149,6 +168,10 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
     }
     if let reconciler = integ.reconciler { sources.reconciliation = { reconciler.reconciliation } }
     if let connect { sources.connectHealth = { connect.report } }
+    if let alerts {
+        sources.alerts = { alerts.panel.value ?? AlertPanel() }
+        if let delivery = alerts.alertmanager { sources.alertDelivery = { delivery.status } }
+    }
     let profileScale = engine.options.profile.defaultDecimalScale
     sources.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: profileScale) }
     try Dashboard.run(sources: sources, options: DashboardOptions(themeName: options.theme, logPath: options.log))
@@ -159,8 +182,9 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
 /// `"last_heartbeat_ms"` added to the result object; text: `connect shop RUNNING 1/1 · heartbeat 1s ago`).
 /// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","db","ddl","ts_ms"}]` (newest last) and
 /// `"snapshot_ddl":n` (DDL of a connector's initial snapshot: the schema as it was, not a change).
+/// With the alert rules on, JSON lines carry `"alerts"` (`AlertPanel.json()`) and text lines end with `alerts N firing`.
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
-func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -> String {
+func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, alerts: AlertPanel? = nil) -> String {
     if json {
         var text = s.result.json()
         guard text.hasSuffix("}") else { return text }
@@ -189,13 +213,15 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?) -
             text += ",\"ts_ms\":\(d.commitTimeMs)}"
         }
         text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
+        if let alerts { text += ",\"alerts\":" + alerts.json() }
         appendCounters(s, to: &text)
         appendOperations(s, to: &text)
         return text + "}"
     }
-    guard let connect else { return summaryLine(s) }
+    let alertsText = alerts.map { $0.firingCount > 0 ? "  alerts \($0.firingCount) firing" : "" } ?? ""
+    guard let connect else { return summaryLine(s) + alertsText }
     let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs())
-    return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]"
+    return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]" + alertsText
 }
 
 /// How many schema changes `--json` lists in `recent_ddl` (the newest).

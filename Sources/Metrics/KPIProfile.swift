@@ -61,6 +61,8 @@ public struct KPIProfile: Sendable, Hashable {
     public var historySQL: String? = nil
     /// Drill-down query returning `(day, category, revenue)`; nil reads `cdctop.kpi_category_window`.
     public var historyCategorySQL: String? = nil
+    /// Thresholds and `for` durations of the built-in alert rules (`[alerts]`).
+    public var alerts: AlertRules = .defaults
 
     public init(name: String, sale: SaleTable, lineItem: LineItemTable?, dimension: DimensionTable?,
                 defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000, allowedLatenessMs: Int64 = 10_000,

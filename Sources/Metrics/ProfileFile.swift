@@ -99,11 +99,12 @@ extension KPIProfile {
             "dimension": ["table", "key", "category"],
             "windows": ["size_seconds", "allowed_lateness_seconds", "retention_hours"],
             "warehouse": ["history_sql", "history_category_sql"],
+            "alerts": Set(AlertRules.profileKeys),
         ]
         for (section, entries) in toml.sections {
             guard let keys = allowed[section] else {
                 throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0,
-                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows], [warehouse]")
+                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows], [warehouse], [alerts]")
             }
             for (key, entry) in entries where !keys.contains(key) {
                 throw ConfigFileError(file: file, line: entry.line,
@@ -153,6 +154,57 @@ extension KPIProfile {
         if toml.sections["warehouse"]?["history_sql"] != nil { historySQL = try string("warehouse", "history_sql") }
         if toml.sections["warehouse"]?["history_category_sql"] != nil {
             historyCategorySQL = try string("warehouse", "history_category_sql")
+        }
+        alerts = try AlertRules(section: toml.sections["alerts"] ?? [:], file: file)
+    }
+}
+
+extension AlertRules {
+    /// Keys of a profile's `[alerts]` section (README "Alerts" explains each).
+    static let profileKeys: [String] = [
+        "enabled", "keep_firing_for_seconds", "resend_seconds",
+        "connector_failed_for_seconds",
+        "heartbeat_stale_seconds", "heartbeat_stale_for_seconds",
+        "lag_seconds", "lag_for_seconds",
+        "reconciliation_drift_for_seconds",
+        "malformed_per_minute", "malformed_for_seconds",
+        "table_silent_minutes", "table_usual_window_minutes", "table_usual_active_minutes", "table_silent_for_seconds",
+    ]
+
+    init(section: [String: SimpleTOML.Entry], file: String) throws {
+        self.init()
+        func integer(_ key: String, default def: Int64) throws -> Int64 {
+            guard let e = section[key] else { return def }
+            guard case .integer(let i) = e.value, i >= 0, i <= 10_000_000 else {
+                throw ConfigFileError(file: file, line: e.line, message: "[alerts] '\(key)' must be an integer from 0 to 10000000")
+            }
+            return i
+        }
+        if let e = section["enabled"] {
+            guard case .bool(let b) = e.value else {
+                throw ConfigFileError(file: file, line: e.line, message: "[alerts] 'enabled' must be true or false")
+            }
+            enabled = b
+        }
+        keepFiringForMs = try integer("keep_firing_for_seconds", default: keepFiringForMs / 1000) * 1000
+        resendMs = try integer("resend_seconds", default: resendMs / 1000) * 1000
+        if resendMs < 1000 {
+            throw ConfigFileError(file: file, line: section["resend_seconds"]?.line ?? 0, message: "[alerts] 'resend_seconds' must be at least 1")
+        }
+        for (kind, key) in [(AlertKind.connectorFailed, "connector_failed_for_seconds"), (.heartbeatStale, "heartbeat_stale_for_seconds"),
+                            (.lagHigh, "lag_for_seconds"), (.reconciliationDrift, "reconciliation_drift_for_seconds"),
+                            (.malformedRate, "malformed_for_seconds"), (.tableSilent, "table_silent_for_seconds")] {
+            forMs[kind] = try integer(key, default: forDuration(kind) / 1000) * 1000
+        }
+        heartbeatStaleMs = try integer("heartbeat_stale_seconds", default: heartbeatStaleMs / 1000) * 1000
+        lagSecondsMs = try integer("lag_seconds", default: lagSecondsMs / 1000) * 1000
+        malformedPerMinute = try integer("malformed_per_minute", default: malformedPerMinute)
+        silentAfterMs = try integer("table_silent_minutes", default: silentAfterMs / 60_000) * 60_000
+        usualWindowMinutes = try integer("table_usual_window_minutes", default: usualWindowMinutes)
+        usualActiveMinutes = try integer("table_usual_active_minutes", default: usualActiveMinutes)
+        if usualActiveMinutes > usualWindowMinutes {
+            throw ConfigFileError(file: file, line: section["table_usual_active_minutes"]?.line ?? 0,
+                                  message: "[alerts] 'table_usual_active_minutes' (\(usualActiveMinutes)) cannot exceed 'table_usual_window_minutes' (\(usualWindowMinutes))")
         }
     }
 }

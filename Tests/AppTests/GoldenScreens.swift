@@ -3,7 +3,7 @@ enum GoldenScreens {
     static let screens: [String: String] = [
         "categories": #"""
          cdctop › fixture › Categories                                     12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
         │category             window      last 5m         total▼  share                │
         │electronics        3,816.48    44,818.88   1,183,376.92  12.3% █▉             │
@@ -25,11 +25,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "categories-sorted-filtered": #"""
          cdctop › fixture › Categories › /o                                12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ Categories · sorted by category asc · filter /o: 8 match ────────────────────┐
         │category▲            window      last 5m          total  share                │
         │automotive         1,908.24    20,100.16     554,812.96   5.8% ▉              │
@@ -51,11 +51,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "changes": #"""
          cdctop › fixture › Tables › transaction                           12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ Recent changes of transaction · newest first · Enter shows one event ────────┐
         │commit   op   key      position   changes                                     │
         │11:59:59 u    40999    p0@30999   status new → shipped, amount 79.00 → 80.50  │
@@ -77,11 +77,11 @@ enum GoldenScreens {
         │11:59:58 c    40983    p2@30983   id=40983 status=new amount=63.00 customer_i…│
         └───────────────────────────────────────────────────────────────────────1-17/40┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  Enter open  Esc back  p pause
+         ? help  q quit  1-7/Tab views  ↑↓ move  Enter open  Esc back  p pause
         """#,
         "event": #"""
          cdctop › fixture › Tables › transaction › event [2]@30998         12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ transaction · c · shop.public.transaction[2]@30998 ──────────────────────────┐
         │key 40998   commit 11:59:59 UTC   position shop.public.transaction[2]@30998   │
         │                                                                              │
@@ -103,12 +103,12 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  Esc back  p pause  t theme  m mirror
+         ? help  q quit  1-7/Tab views  ↑↓ move  Esc back  p pause  t theme  m mirror
         """#,
         "help": #"""
          cdctop › fixture › Overview                                       12:00:00 UTC
         ┌ Keys · cdctop ───────────────────────────────────────────────────────────────┐
-        │ 1-6  Tab  Shift-Tab      Overview Tables Categories Lag History Latency      │
+        │ 1-7  Tab  Shift-Tab      switch view (the numbered tabs at the top)          │
         │ ↑ ↓  j k                 move the selection                                  │
         │ PgUp PgDn  Home End  g G page up / down, first / last                        │
         │ Enter  →  l              drill in: table › changes › event; History: a day   │
@@ -129,11 +129,11 @@ enum GoldenScreens {
         │ more than 10s to drain at the rate seen · OK otherwise                       │
         │ state: age of the last durable checkpoint (--state); a restart resumes there │
         └──────────────────────────────────────────────────────────────────────────────┘
-         ? help  q quit  1-6/Tab views  p pause  t theme  m mirror
+         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror
         """#,
         "history": #"""
          cdctop › fixture › History                                        12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ Daily revenue · 14 days + today ───────────┐┌ Reconciliation ────────────────┐
         │              █                             ││AGREE for 1m35s                 │
         │              █                             ││since 11:58:25 UTC              │
@@ -155,11 +155,11 @@ enum GoldenScreens {
         │2025-11-14        48,271   2,035,588.07 ▏   ││                                │
         └─────────────────────────────────────1-10/15┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-7/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-day": #"""
          cdctop › fixture › History › 2025-11-22                           12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ 2025-11-22 · 47,919 tx · 2,020,744.23 · E… ┐┌ Reconciliation ────────────────┐
         │category              revenue  share        ││AGREE for 1m35s                 │
         │electronics        143,757.00  13.2% █▌     ││since 11:58:25 UTC              │
@@ -181,11 +181,11 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-7/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-off": #"""
          cdctop › fixture › History                                        12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ History ───────────────────────────────────┐┌ Reconciliation ────────────────┐
         │                                            ││No reconciliation yet.          │
         │No warehouse connected.                     ││                                │
@@ -207,11 +207,11 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-7/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "lag": #"""
          cdctop › fixture › Lag                                            12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ Topics shop.public.* · lag 5,418 msgs · verdicts over 30s ───────────────────┐
         │topic              p committed position  high wm    lag  lag s trend   verdict│
         │customer           0     57880    58000    58000      0     0s ▁▁▁▁▁▁▁ OK     │
@@ -233,11 +233,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  p pause  t theme  m mirror
+         ? help  q quit  1-7/Tab views  ↑↓ move  p pause  t theme  m mirror
         """#,
         "overview": #"""
          cdctop › fixture › Overview                                       12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │        335,293.67││      2,707,988.72││     73,266,832.72││             42.17│
         │ 30s from 11:59:30││         64,216 tx││       since start││      revenue ÷ tx│
@@ -259,11 +259,11 @@ enum GoldenScreens {
         │46 windows · peak 335,293.67 · now 335,293.67 ││automotive  ███▊       554,813│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  p pause  t theme  m mirror
+         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror
         """#,
         "overview-ascii": #"""
          cdctop > fixture > Overview                                       12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
         |        335,293.67||      2,707,988.72||     73,266,832.72||             42.17|
         | 30s from 11:59:30||         64,216 tx||       since start||      revenue / tx|
@@ -285,11 +285,11 @@ enum GoldenScreens {
         |46 windows - peak 335,293.67 - now 335,293.67 ||automotive  ####       554,813|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  p pause  t theme  m mirror
+         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror
         """#,
         "tables": #"""
          cdctop › fixture › Tables                                         12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Latency
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
         │table                    c       u       d       r  tomb    ev/s    last  malf│
         │customer            18,142   6,047     907   1,250   907     360    5.5s     0│
@@ -311,7 +311,7 @@ enum GoldenScreens {
         │transactiondetail p1@5123  decimal 'unit_price' has scale 12 (more than 9 pla…│
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-6/Tab views  ↑↓ move  Enter open  p pause  t theme
+         ? help  q quit  1-7/Tab views  ↑↓ move  Enter open  p pause  t theme
         """#,
     ]
 }

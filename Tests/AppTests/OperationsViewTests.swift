@@ -30,10 +30,10 @@ import Testing
 
     @Test func latencyViewShowsEachHopAndTheSlowest() {
         var model = DashboardModel()
-        _ = model.handle(.char("6"))
+        _ = model.handle(.char("7"))
         #expect(model.view == .latency)
         let screen = Fixture.render(model, Self.frame(), width: 120, height: 30).0.text
-        #expect(screen.contains(" 6 Latency "))
+        #expect(screen.contains(" 7 Latency "))
         let row = screen.split(separator: "\n").first { $0.contains("transaction") }.map(String.init) ?? ""
         for figure in ["1,200", "180ms", "2.4s", "12ms", "40ms", "950ms", "4.1s", "consumer"] {
             #expect(row.contains(figure), "\(figure) missing in: \(row)")

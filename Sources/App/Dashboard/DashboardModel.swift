@@ -14,6 +14,7 @@ enum DashboardAction: Equatable, Sendable {
 
 enum DashboardView: Int, CaseIterable, Sendable {
     case overview = 1, tables, categories, lag, history
+    case alerts
     case latency
 
     var title: String {
@@ -23,6 +24,7 @@ enum DashboardView: Int, CaseIterable, Sendable {
         case .categories: "Categories"
         case .lag: "Lag"
         case .history: "History"
+        case .alerts: "Alerts"
         case .latency: "Latency"
         }
     }
@@ -93,6 +95,7 @@ struct DashboardModel: Equatable, Sendable {
         case .categories: "categories"
         case .lag: "lag"
         case .history: historyDetail ? "day" : "history"
+        case .alerts: "alerts"
         case .latency: "latency"
         }
     }
@@ -131,8 +134,8 @@ struct DashboardModel: Equatable, Sendable {
         case .char("t"): return .cycleTheme
         case .char("m"): return .toggleRedis
         case .char("r") where view == .history: return .reloadHistory
-        case .char(let c) where c.isNumber && DashboardView(rawValue: Int(String(c)) ?? 0) != nil:
-            if let v = DashboardView(rawValue: Int(String(c)) ?? 0) { view = v }
+        case .char(let c) where c.wholeNumberValue.map({ (1...DashboardView.allCases.count).contains($0) }) ?? false:
+            if let v = DashboardView(rawValue: c.wholeNumberValue ?? 0) { view = v }
         case .tab: view = DashboardView(rawValue: view.rawValue % DashboardView.allCases.count + 1) ?? .overview
         case .backTab:
             let n = DashboardView.allCases.count

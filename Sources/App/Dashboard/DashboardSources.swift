@@ -23,6 +23,10 @@ struct DashboardSources: Sendable {
     var connectHealth: (@Sendable () -> ConnectHealthReport)? = nil
     /// Full before/after of a recent change, decoded on demand for the Tables drill-down.
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
+    /// The Alerts panel (pending, firing, resolved); nil when the alert rules are off.
+    var alerts: (@Sendable () -> AlertPanel)? = nil
+    /// `--alertmanager` delivery state; nil without it.
+    var alertDelivery: (@Sendable () -> ServiceStatus)? = nil
     /// Shown in the title bar, e.g. "demo (mock cluster)" or the broker list.
     var title: String = "cdctop"
 
@@ -226,6 +230,8 @@ struct DashboardLoop {
         f.themeName = themeName
         f.glyphs = glyphs
         f.pausedAtMs = frozen?.atMs
+        f.alerts = sources.alerts?()
+        f.alertDelivery = sources.alertDelivery?()
         return f
     }
 

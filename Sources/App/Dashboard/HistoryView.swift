@@ -155,7 +155,7 @@ extension Rect {
 /// `?`: every key and what the figures mean.
 enum HelpOverlay {
     static let lines: [(String, String)] = [
-        ("1-6  Tab  Shift-Tab", "Overview Tables Categories Lag History Latency"),
+        ("1-7  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
         ("↑ ↓  j k", "move the selection"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
         ("Enter  →  l", "drill in: table › changes › event; History: a day"),
@@ -177,6 +177,7 @@ enum HelpOverlay {
         "Lag verdict, last 30s: STALLED no progress · LAGGING lag grows or would take",
         "more than 10s to drain at the rate seen · OK otherwise",
         "state: age of the last durable checkpoint (--state); a restart resumes there",
+        "alerts: firing count; view 6: pending, firing, resolved (profile [alerts])",
     ]
 
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {

@@ -1,6 +1,6 @@
 import Metrics
 
-/// View 6: where the time of a change goes, per table — source commit → Debezium → Kafka → cdctop,
+/// View 7: where the time of a change goes, per table — source commit → Debezium → Kafka → cdctop,
 /// median and p99 of each hop over the last minute, and which hop is the slowest.
 enum LatencyView {
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,

@@ -19,6 +19,10 @@ struct DashboardFrame: Sendable {
     var glyphs = Glyphs.unicode
     /// When the display was frozen with `p`.
     var pausedAtMs: Int64?
+    /// Alerts pending, firing and resolved; nil when the rules are off.
+    var alerts: AlertPanel?
+    /// How `--alertmanager` delivery goes; nil without it.
+    var alertDelivery: ServiceStatus?
 }
 
 /// Draws the whole screen from (model, frame) into a buffer. No curses here: tests call this directly.
@@ -50,6 +54,7 @@ enum DashboardRenderer {
             case .categories: layout = CategoriesView.render(&buffer, body, model, snapshot, frame)
             case .lag: layout = LagView.render(&buffer, body, model, snapshot, frame)
             case .history: layout = HistoryView.render(&buffer, body, model, snapshot, frame)
+            case .alerts: layout = AlertsView.render(&buffer, body, model, frame)
             case .latency: layout = LatencyView.render(&buffer, body, model, snapshot, frame)
             }
         } else {
@@ -79,9 +84,11 @@ enum DashboardRenderer {
 
     static func tabs(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
         var x = 1
-        for v in DashboardView.allCases {
-            let label = " \(v.rawValue) \(v.title) "
-            x = b.put(label, x: x, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
+        // Labels touch when a gap between them would not fit (80 columns hold seven tabs that way).
+        let labels = DashboardView.allCases.map { " \($0.rawValue) \($0.title) " }
+        let gap = labels.reduce(1) { $0 + DisplayWidth.of($1) + 1 } <= b.width ? 1 : 0
+        for (v, label) in zip(DashboardView.allCases, labels) {
+            x = b.put(label, x: x, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + gap
         }
         let themeText = "theme \(frame.themeName)"
         if x + DisplayWidth.of(themeText) + 1 < b.width {
@@ -113,7 +120,7 @@ enum DashboardRenderer {
         if let connect = frame.connect { services.append(("Connect", connectStatus(connect, frame))) }
         let state = frame.snapshot.map { stateIndicator($0.state, nowMs: frame.nowMs) }
         // Details share what the names, states and counters leave, so the line never runs off the edge.
-        let stateWidth = state.map { DisplayWidth.of($0.label) + 9 } ?? 0
+        let stateWidth = (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
         let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + $1.1.state.rawValue.count } + 3 * (services.count - 1) + stateWidth
         let withDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off }.count
         let countersReserve = b.width >= 160 ? 100 : b.width >= 120 ? 60 : 24
@@ -137,6 +144,7 @@ enum DashboardRenderer {
                 x = b.put(" " + DisplayWidth.truncate(error, to: 28, ellipsis: g.ellipsis), x: x, y: y, style: .bad)
             }
         }
+        if let alerts = frame.alerts { x = alertsIndicator(&b, alerts, x: x, y: y, glyphs: g) }
         if let s = frame.snapshot {
             // Counters by priority: problems that happened first, then the message count, then zeros when there is room.
             let items = counters(s, short: true)
@@ -188,6 +196,17 @@ enum DashboardRenderer {
         ]
     }
 
+    /// `alerts ● 2 firing` (red) or `alerts ○ none` in the status bar.
+    static func alertsIndicator(_ b: inout ScreenBuffer, _ alerts: AlertPanel, x: Int, y: Int, glyphs g: Glyphs) -> Int {
+        var x = b.put(" \(g.vertical) ", x: x, y: y, style: .border)
+        x = b.put("alerts ", x: x, y: y, style: .text)
+        let firing = alerts.firingCount
+        if firing > 0 { return b.put("\(g.dot) \(firing) firing", x: x, y: y, style: Style(.bad, bold: true)) }
+        let pending = alerts.active.count
+        if pending > 0 { return b.put("\(g.dot) \(pending) pending", x: x, y: y, style: .warn) }
+        return b.put((g == .ascii ? "o" : "○") + " none", x: x, y: y, style: .dim)
+    }
+
     /// The durable state as the status bar shows it.
     static func stateIndicator(_ state: StateStatus, nowMs: Int64) -> (label: String, on: Bool, style: Style) {
         guard state.directory != nil else { return ("none", false, .dim) }
@@ -217,6 +236,7 @@ enum DashboardRenderer {
         case .categories: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .lag: hints += [("↑↓", "move")]
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
+        case .alerts: hints += [("↑↓", "move")]
         case .latency: hints += [("↑↓", "move")]
         }
         hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror")]

@@ -65,12 +65,15 @@ public enum HTTPGet {
     /// Largest body accepted (a Connect cluster with many connectors stays far below it).
     static let maximumBodyBytes = 16 << 20
 
-    public static func fetch(_ endpoint: HTTPEndpoint, path: String, timeoutSeconds: Int = 3) throws(HTTPGetError) -> Response {
+    /// `jsonBody` turns the GET into a POST of that JSON (Alertmanager's API).
+    public static func fetch(_ endpoint: HTTPEndpoint, path: String, jsonBody: [UInt8]? = nil,
+                             timeoutSeconds: Int = 3) throws(HTTPGetError) -> Response {
         let socket = try connectSocket(endpoint, timeoutSeconds: timeoutSeconds)
         defer { close(socket) }
-        let request = "GET \(endpoint.basePath)\(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n"
-            + "Accept: application/json\r\nUser-Agent: cdctop\r\nConnection: close\r\n\r\n"
-        var requestBytes = Array(request.utf8)
+        var request = "\(jsonBody == nil ? "GET" : "POST") \(endpoint.basePath)\(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n"
+            + "Accept: application/json\r\nUser-Agent: cdctop\r\nConnection: close\r\n"
+        if let jsonBody { request += "Content-Type: application/json\r\nContent-Length: \(jsonBody.count)\r\n" }
+        var requestBytes = Array((request + "\r\n").utf8) + (jsonBody ?? [])
         var sent = 0
         while sent < requestBytes.count {
             let n = requestBytes.withUnsafeMutableBytes { send(socket, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }

@@ -1,0 +1,230 @@
+/// What the alert rules look at, taken from a snapshot and the health monitors at one instant.
+/// `nil` means "not known right now" (not configured, or the monitor could not reach its service):
+/// alerts of that rule then keep their state instead of resolving or firing on missing data.
+public struct AlertFacts: Sendable {
+    public struct Connector: Sendable, Hashable {
+        public var name: String
+        /// Overall state as Kafka Connect reports it (RUNNING, FAILED, PAUSED…), worst of connector and tasks.
+        public var state: String
+        /// Why it failed (first trace line), when it did.
+        public var reason: String?
+        public init(name: String, state: String, reason: String? = nil) { self.name = name; self.state = state; self.reason = reason }
+    }
+
+    public var nowMs: Int64
+    public var connectors: [Connector]?
+    /// Newest Debezium heartbeat seen (ms since epoch); 0 when none has been seen.
+    public var lastHeartbeatMs: Int64 = 0
+    public var partitions: [PartitionLag]?
+    public var reconciliation: Reconciliation.Verdict?
+    public var reconciliationDetail: String = ""
+    /// Malformed messages since start (a running total).
+    public var malformedTotal: Int64?
+    /// Changes per table since start (running totals).
+    public var tableTotals: [String: Int64]?
+
+    public init(nowMs: Int64) { self.nowMs = nowMs }
+
+    /// The facts a snapshot carries (lag, heartbeats, malformed, per-table totals); connectors and
+    /// reconciliation come from their monitors.
+    public init(snapshot s: KPISnapshot, nowMs: Int64) {
+        self.nowMs = nowMs
+        lastHeartbeatMs = s.lastHeartbeatMs
+        partitions = s.partitions
+        malformedTotal = s.result.malformed
+        var totals: [String: Int64] = [:]
+        for t in s.tables { totals[t.table] = t.total }
+        tableTotals = totals
+    }
+}
+
+/// Identity of one alert: the rule and what it is about (connector, topic, table; "" for pipeline-wide).
+public struct AlertKey: Sendable, Hashable, Comparable {
+    public var kind: AlertKind
+    public var subject: String
+    public init(_ kind: AlertKind, _ subject: String = "") { self.kind = kind; self.subject = subject }
+    public static func < (a: AlertKey, b: AlertKey) -> Bool { (a.kind, a.subject) < (b.kind, b.subject) }
+    public var description: String { subject.isEmpty ? kind.rawValue : "\(kind.rawValue) \(subject)" }
+}
+
+/// One alert as the dashboard lists it and delivery sends it.
+public struct Alert: Sendable, Hashable {
+    public enum Phase: String, Sendable, Hashable { case pending, firing, resolved }
+    public var key: AlertKey
+    public var phase: Phase
+    /// When the condition first held (pending since).
+    public var activeSinceMs: Int64
+    /// When it fired (Alertmanager's startsAt); 0 while pending.
+    public var firedAtMs: Int64 = 0
+    /// When it resolved (endsAt); 0 while pending or firing.
+    public var resolvedAtMs: Int64 = 0
+    /// Last time the condition held.
+    public var lastTrueMs: Int64
+    /// One line for humans: "connector shop FAILED: task 0: org.postgresql.util.PSQLException…".
+    public var summary: String
+
+    /// Firing (or, once resolved, fired) for this long.
+    public func durationMs(nowMs: Int64) -> Int64 {
+        guard firedAtMs > 0 else { return 0 }
+        return max(0, (resolvedAtMs > 0 ? resolvedAtMs : nowMs) - firedAtMs)
+    }
+}
+
+/// A change that delivery acts on: an alert fired, or a firing alert resolved.
+public struct AlertTransition: Sendable, Hashable {
+    public enum Change: String, Sendable, Hashable { case fired, resolved }
+    public var change: Change
+    public var alert: Alert
+}
+
+/// What the dashboard and `--json` show: alerts pending and firing now, and the latest resolved ones.
+public struct AlertPanel: Sendable, Hashable {
+    /// Pending and firing, firing first, then by rule and subject.
+    public var active: [Alert] = []
+    /// Resolved alerts, newest last (at most `AlertEvaluator.historyKept`).
+    public var history: [Alert] = []
+    public var evaluatedAtMs: Int64 = 0
+    public init() {}
+    public var firingCount: Int { active.filter { $0.phase == .firing }.count }
+}
+
+/// The alert state machine: inactive → pending (condition holds) → firing (held for `for`) →
+/// resolved (false for `keep_firing_for`). Pure: same facts and times in, same transitions out;
+/// the caller owns the clock (tests drive it by hand) and runs it off the engine thread, about once a second.
+///
+/// No storm after a restart: a new evaluator knows nothing, so every alert starts pending and waits out
+/// its `for`; resolved alerts of an earlier run are never sent again; the rate and "usually has
+/// changes" rules need history this run collected, so they cannot fire at start.
+public struct AlertEvaluator: Sendable {
+    public let rules: AlertRules
+    public static let historyKept = 50
+    private var states: [AlertKey: Alert] = [:]
+    private var history: [Alert] = []
+    /// Malformed totals sampled at each evaluation, oldest first, trimmed to a bit over a minute.
+    private var malformedSamples: [(ms: Int64, total: Int64)] = []
+    /// Per table: last total seen, when it last changed, and the minutes (epoch minute numbers) with changes.
+    private var tableActivity: [String: (total: Int64, lastChangeMs: Int64, activeMinutes: [Int64])] = [:]
+    private var startedAtMs: Int64?
+
+    public init(rules: AlertRules) { self.rules = rules }
+
+    /// Evaluates every rule against `facts` and returns the alerts that fired or resolved.
+    public mutating func evaluate(_ facts: AlertFacts) -> [AlertTransition] {
+        guard rules.enabled else { return [] }
+        let now = facts.nowMs
+        if startedAtMs == nil { startedAtMs = now }
+        var conditions: [AlertKey: String] = [:]
+        var known = Set<AlertKind>()
+
+        if let connectors = facts.connectors {
+            known.insert(.connectorFailed); known.insert(.heartbeatStale)
+            for c in connectors {
+                if c.state == "FAILED" {
+                    conditions[AlertKey(.connectorFailed, c.name)] = "connector \(c.name) FAILED" + (c.reason.map { ": \($0)" } ?? "")
+                }
+                if c.state == "RUNNING", facts.lastHeartbeatMs > 0, now - facts.lastHeartbeatMs > rules.heartbeatStaleMs {
+                    conditions[AlertKey(.heartbeatStale, c.name)] =
+                        "connector \(c.name) is RUNNING but its last heartbeat is \(TimeText.duration(ms: now - facts.lastHeartbeatMs)) old"
+                }
+            }
+        }
+        if let partitions = facts.partitions {
+            known.insert(.lagHigh)
+            var worstByTopic: [String: (ms: Int64, messages: Int64)] = [:]
+            for p in partitions where p.lag > 0 && p.lastCommitTimeMs > 0 {
+                let seconds = max(0, now - p.lastCommitTimeMs)
+                if seconds > (worstByTopic[p.topic]?.ms ?? -1) { worstByTopic[p.topic] = (seconds, p.lag) }
+            }
+            for (topic, worst) in worstByTopic where worst.ms > rules.lagSecondsMs {
+                conditions[AlertKey(.lagHigh, topic)] =
+                    "topic \(topic) lags \(TimeText.duration(ms: worst.ms)) (\(worst.messages) messages waiting)"
+            }
+        }
+        if let verdict = facts.reconciliation {
+            known.insert(.reconciliationDrift)
+            if verdict == .drift {
+                conditions[AlertKey(.reconciliationDrift)] = "running totals drift from the source" +
+                    (facts.reconciliationDetail.isEmpty ? "" : ": \(facts.reconciliationDetail)")
+            }
+        }
+        if let malformed = facts.malformedTotal {
+            known.insert(.malformedRate)
+            malformedSamples.append((now, malformed))
+            // Keep the newest sample at least a minute old as the base, drop older ones.
+            while malformedSamples.count > 1, malformedSamples[1].ms <= now - 60_000 { malformedSamples.removeFirst() }
+            let inLastMinute = malformed - malformedSamples[0].total
+            if inLastMinute > rules.malformedPerMinute {
+                conditions[AlertKey(.malformedRate)] = "\(inLastMinute) malformed messages in the last minute"
+            }
+        }
+        if let totals = facts.tableTotals {
+            known.insert(.tableSilent)
+            let minute = TimeText.floorDiv(now, 60_000)
+            for (table, total) in totals {
+                var a = tableActivity[table] ?? (total, now, [])
+                if total != a.total {
+                    a.total = total; a.lastChangeMs = now
+                    if a.activeMinutes.last != minute { a.activeMinutes.append(minute) }
+                }
+                a.activeMinutes.removeAll { $0 <= minute - rules.usualWindowMinutes }
+                tableActivity[table] = a
+                if now - a.lastChangeMs >= rules.silentAfterMs, Int64(a.activeMinutes.count) >= rules.usualActiveMinutes {
+                    conditions[AlertKey(.tableSilent, table)] =
+                        "table \(table) has had no change for \(TimeText.duration(ms: now - a.lastChangeMs)) (changes in \(a.activeMinutes.count) of the last \(rules.usualWindowMinutes) minutes)"
+                }
+            }
+        }
+
+        var transitions: [AlertTransition] = []
+        for key in Set(states.keys).union(conditions.keys).sorted() {
+            let summary = conditions[key]
+            if summary == nil, !known.contains(key.kind) { continue } // unknown facts: hold
+            switch (states[key], summary) {
+            case (nil, let text?):
+                var alert = Alert(key: key, phase: .pending, activeSinceMs: now, lastTrueMs: now, summary: text)
+                if rules.forDuration(key.kind) <= 0 { fire(&alert, now: now, into: &transitions) }
+                states[key] = alert
+            case (var alert?, let text?):
+                alert.lastTrueMs = now; alert.summary = text
+                if alert.phase == .pending, now - alert.activeSinceMs >= rules.forDuration(key.kind) {
+                    fire(&alert, now: now, into: &transitions)
+                }
+                states[key] = alert
+            case (let alert?, nil):
+                if alert.phase == .pending {
+                    states[key] = nil
+                } else if now - alert.lastTrueMs >= rules.keepFiringForMs {
+                    var resolved = alert
+                    resolved.phase = .resolved; resolved.resolvedAtMs = now
+                    transitions.append(AlertTransition(change: .resolved, alert: resolved))
+                    history.append(resolved)
+                    if history.count > Self.historyKept { history.removeFirst(history.count - Self.historyKept) }
+                    states[key] = nil
+                }
+            case (nil, nil): break
+            }
+        }
+        return transitions
+    }
+
+    private func fire(_ alert: inout Alert, now: Int64, into transitions: inout [AlertTransition]) {
+        alert.phase = .firing
+        alert.firedAtMs = now
+        transitions.append(AlertTransition(change: .fired, alert: alert))
+    }
+
+    /// Alerts pending and firing now, and the latest resolved ones.
+    public func panel(nowMs: Int64) -> AlertPanel {
+        var p = AlertPanel()
+        p.active = states.values.sorted { a, b in
+            if (a.phase == .firing) != (b.phase == .firing) { return a.phase == .firing }
+            return a.key < b.key
+        }
+        p.history = history
+        p.evaluatedAtMs = nowMs
+        return p
+    }
+
+    /// Firing alerts, for periodic re-sending.
+    public var firing: [Alert] { states.values.filter { $0.phase == .firing }.sorted { $0.key < $1.key } }
+}

@@ -1,0 +1,70 @@
+/// The built-in alert rules. Each has a `for` duration (the condition must hold that long before the
+/// alert fires) and a threshold where one applies; all of them are set in the profile's `[alerts]`
+/// section (see README "Alerts").
+public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// A connector or one of its tasks is FAILED (Kafka Connect REST, `--connect`).
+    case connectorFailed = "CdcConnectorFailed"
+    /// A RUNNING connector whose Debezium heartbeats stopped arriving.
+    case heartbeatStale = "CdcHeartbeatStale"
+    /// A topic whose consumer lag, in seconds of commit time, is above the threshold.
+    case lagHigh = "CdcLagHigh"
+    /// Reconciliation against the source database says the running totals drifted.
+    case reconciliationDrift = "CdcReconciliationDrift"
+    /// More malformed messages per minute than the threshold.
+    case malformedRate = "CdcMalformedRate"
+    /// A table that usually has changes has had none for a while.
+    case tableSilent = "CdcTableSilent"
+
+    public static func < (a: AlertKind, b: AlertKind) -> Bool { a.order < b.order }
+    var order: Int { AlertKind.allCases.firstIndex(of: self)! }
+
+    /// The label (besides `alertname`) that names what the alert is about; nil for pipeline-wide alerts.
+    public var subjectLabel: String? {
+        switch self {
+        case .connectorFailed, .heartbeatStale: "connector"
+        case .lagHigh: "topic"
+        case .tableSilent: "table"
+        case .reconciliationDrift, .malformedRate: nil
+        }
+    }
+
+    public var severity: String {
+        switch self {
+        case .connectorFailed, .heartbeatStale, .reconciliationDrift: "critical"
+        case .lagHigh, .malformedRate, .tableSilent: "warning"
+        }
+    }
+}
+
+/// Thresholds and durations of the built-in rules, in milliseconds and counts.
+public struct AlertRules: Sendable, Hashable {
+    /// False turns every rule off (no evaluation, nothing delivered).
+    public var enabled = true
+    /// How long a condition must hold before its alert fires, per rule.
+    public var forMs: [AlertKind: Int64] = [
+        .connectorFailed: 10_000, .heartbeatStale: 30_000, .lagHigh: 60_000,
+        .reconciliationDrift: 0, .malformedRate: 60_000, .tableSilent: 0,
+    ]
+    /// A firing alert resolves only after its condition has been false this long (no flapping).
+    public var keepFiringForMs: Int64 = 30_000
+    /// Heartbeat age above which a RUNNING connector counts as stuck.
+    public var heartbeatStaleMs: Int64 = 60_000
+    /// Lag in seconds (now − commit time of the last consumed event, while messages are waiting).
+    public var lagSecondsMs: Int64 = 300_000
+    /// Malformed messages in the last minute above which the rate alert's condition holds.
+    public var malformedPerMinute: Int64 = 10
+    /// A table is silent after this long without a change…
+    public var silentAfterMs: Int64 = 5 * 60_000
+    /// …if it had changes in at least `usualActiveMinutes` of the last `usualWindowMinutes` minutes.
+    public var usualWindowMinutes: Int64 = 30
+    public var usualActiveMinutes: Int64 = 10
+    /// How often `--alertmanager` re-sends firing alerts (Alertmanager resolves an alert it has not
+    /// heard of for `resolve_timeout`, 5 minutes by default).
+    public var resendMs: Int64 = 60_000
+
+    public init() {}
+
+    public static let defaults = AlertRules()
+
+    public func forDuration(_ kind: AlertKind) -> Int64 { forMs[kind] ?? 0 }
+}

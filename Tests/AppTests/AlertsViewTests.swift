@@ -1,0 +1,76 @@
+@testable import App
+import Foundation
+import Metrics
+import Testing
+
+/// The Alerts view (6), the status bar's alert count and the headless `alerts` field, from a panel the
+/// real evaluator produced on a hand-driven clock.
+@Suite struct AlertsViewTests {
+    static func panel() -> AlertPanel {
+        var rules = AlertRules()
+        rules.forMs[.connectorFailed] = 10_000
+        rules.forMs[.lagHigh] = 0
+        rules.keepFiringForMs = 0
+        var e = AlertEvaluator(rules: rules)
+        let t = Fixture.nowMs - 60_000
+        func facts(_ state: String, at ms: Int64, lagging: Bool) -> AlertFacts {
+            var f = AlertFacts(nowMs: ms)
+            f.connectors = [.init(name: "shop", state: state, reason: state == "FAILED" ? "task 0: PSQLException: gone" : nil)]
+            f.partitions = [PartitionLag(topic: "shop.public.transaction", partition: 0, position: 1, highWatermark: lagging ? 9 : 1,
+                                         lastCommitTimeMs: ms - 400_000)]
+            return f
+        }
+        _ = e.evaluate(facts("FAILED", at: t, lagging: true))               // lag fires at once; connector pending
+        _ = e.evaluate(facts("FAILED", at: t + 10_000, lagging: false))     // connector fires; lag resolves after 10 s
+        _ = e.evaluate(facts("FAILED", at: Fixture.nowMs, lagging: false))
+        var p = e.panel(nowMs: Fixture.nowMs)
+        // One pending alert too: a connector failing just now.
+        _ = e.evaluate({ var f = facts("FAILED", at: Fixture.nowMs, lagging: false); f.connectors!.append(.init(name: "shopm", state: "FAILED")); return f }())
+        p = e.panel(nowMs: Fixture.nowMs)
+        return p
+    }
+
+    @Test func viewListsFiringPendingAndResolvedWithDurations() {
+        var frame = Fixture.frame()
+        frame.alerts = Self.panel()
+        frame.alertDelivery = ServiceStatus(.ok, "alertmanager: 1 alert sent 11:59:10")
+        var model = DashboardModel()
+        Fixture.press([.char("6")], on: &model, frame: frame)
+        let screen = Fixture.render(model, frame, width: 130, height: 30).0
+        let text = screen.text
+        #expect(screen.line(0).contains("Alerts"))
+        #expect(text.contains("Alerts · 1 firing · 1 pending · alertmanager: 1 alert sent 11:59:10"))
+        let firing = (0..<30).map(screen.line).first { $0.contains("firing  CdcConnectorFailed") } ?? ""
+        #expect(firing.contains("shop ") && firing.contains("11:59:10") && firing.contains("50.0s")
+                && firing.contains("connector shop FAILED: task 0: PSQLException: gone"), "\(firing)")
+        #expect(text.contains("pending CdcConnectorFailed     shopm "))
+        let resolved = (0..<30).map(screen.line).first { $0.contains("CdcLagHigh") } ?? ""
+        #expect(resolved.contains("shop.public.transaction ") && resolved.contains("11:59:00 11:59:10") && resolved.contains("10.0s"), "\(resolved)")
+        #expect(screen.line(28).contains("alerts ● 1 firing"))
+    }
+
+    @Test func statusBarSaysNoneWhenQuietAndViewExplainsRulesOff() {
+        var frame = Fixture.frame()
+        frame.alerts = AlertPanel()
+        #expect(Fixture.render(DashboardModel(), frame, width: 120, height: 30).0.line(28).contains("alerts ○ none"))
+        frame.alerts = nil
+        var model = DashboardModel()
+        Fixture.press([.char("6")], on: &model, frame: frame)
+        let screen = Fixture.render(model, frame, width: 100, height: 24).0
+        #expect(screen.text.contains("alert rules are off ([alerts] enabled = false in the profile)"))
+        #expect(!screen.line(22).contains("alerts"))
+    }
+
+    @Test func headlessJSONCarriesAlerts() throws {
+        let line = headlessLine(Fixture.snapshot, json: true, connect: nil, alerts: Self.panel())
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let alerts = try #require(object["alerts"] as? [String: Any])
+        #expect(alerts["firing"] as? Int == 1)
+        let active = try #require(alerts["active"] as? [[String: Any]])
+        #expect(active.map { $0["state"] as? String } == ["firing", "pending"])
+        let history = try #require(alerts["history"] as? [[String: Any]])
+        #expect(history.first?["alertname"] as? String == "CdcLagHigh" && history.first?["duration_ms"] as? Int == 10_000)
+        #expect(headlessLine(Fixture.snapshot, json: false, connect: nil, alerts: Self.panel()).hasSuffix("alerts 1 firing"))
+        #expect(!headlessLine(Fixture.snapshot, json: true, connect: nil).contains("\"alerts\""))
+    }
+}

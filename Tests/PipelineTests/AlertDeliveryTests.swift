@@ -1,0 +1,198 @@
+import Foundation
+import Metrics
+import Pipeline
+import Synchronization
+import Testing
+
+/// Alert delivery against a real Alertmanager (`CDCTOP_TEST_ALERTMANAGER`, started by
+/// `scripts/services up alertmanager`) and a real `--alert-exec` command. The facts (a connector's
+/// REST state) are plain values set by the test; everything after the evaluator is the real path.
+@Suite(.serialized) struct AlertDeliveryTests {
+    static func alertmanagerURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["CDCTOP_TEST_ALERTMANAGER"], !url.isEmpty else {
+            throw AlertTestServiceMissing("CDCTOP_TEST_ALERTMANAGER is not set: run `bash scripts/services up alertmanager && source .run/env` (scripts/test does)")
+        }
+        return url
+    }
+
+    /// Alerts Alertmanager lists as active for `connector` (its API leaves out resolved ones).
+    static func activeAlerts(_ url: String, connector: String) throws -> [[String: Any]] {
+        let endpoint = try HTTPEndpoint(parsing: url)
+        let filter = "connector%3D%22\(connector)%22"
+        let response = try HTTPGet.fetch(endpoint, path: "/api/v2/alerts?filter=\(filter)")
+        #expect(response.status == 200)
+        return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]]) ?? []
+    }
+
+    static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return try condition()
+    }
+
+    @Test func connectorFailedFiresThenResolvesInAlertmanagerAndExec() throws {
+        let url = try Self.alertmanagerURL()
+        let connector = "test-\(UUID().uuidString.prefix(8))"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-alert-exec-\(connector)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("alerts.jsonl").path
+
+        let report = Mutex(ConnectHealthReport(connectors: [ConnectorHealth(name: connector, state: .running, tasks: [
+            ConnectTaskHealth(id: 0, state: .failed, traceFirstLine: "org.apache.kafka.connect.errors.ConnectException: test")])],
+            checkedAtMs: 1, url: "test"))
+        let clock = Atomic<Int64>(WallClock.nowMs())
+        var rules = AlertRules()
+        rules.forMs[.connectorFailed] = 2_000
+        rules.keepFiringForMs = 1_000
+        let logged = Mutex<[String]>([])
+        let sender = try AlertmanagerSender(url: url, pipeline: "alert-test", resendMs: 1_000, log: { l in logged.withLock { $0.append(l) } })
+        let exec = AlertExecRunner(command: "cat >> '\(out)'", log: { l in logged.withLock { $0.append(l) } })
+        let monitor = AlertMonitor(rules: rules, pipeline: "alert-test",
+                                   inputs: AlertInputs(snapshot: { nil }, connect: { report.withLock { $0 } }),
+                                   alertmanager: sender, exec: exec, clock: { clock.load(ordering: .relaxed) })
+        sender.start(); exec.start()
+        defer { sender.stop(); exec.stop() }
+
+        // Pending for `for` (2 s): nothing reaches Alertmanager.
+        #expect(monitor.evaluateNow().isEmpty)
+        clock.add(1_999, ordering: .relaxed)
+        #expect(monitor.evaluateNow().isEmpty)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try Self.activeAlerts(url, connector: connector).isEmpty)
+
+        clock.add(1, ordering: .relaxed)
+        #expect(monitor.evaluateNow().map(\.change) == [.fired])
+        var listed: [[String: Any]] = []
+        #expect(try Self.waitUntil(seconds: 10) { listed = try Self.activeAlerts(url, connector: connector); return !listed.isEmpty })
+        let labels = listed.first?["labels"] as? [String: String] ?? [:]
+        #expect(labels["alertname"] == "CdcConnectorFailed" && labels["pipeline"] == "alert-test" && labels["severity"] == "critical")
+        #expect((listed.first?["annotations"] as? [String: String])?["summary"]?.contains("ConnectException: test") == true)
+        #expect((listed.first?["status"] as? [String: Any])?["state"] as? String == "active")
+
+        // Re-sent while firing (resend 1 s): more posts, still one alert (de-duplicated by labels).
+        let postsBefore = sender.counts.posts
+        #expect(Self.waitUntil(seconds: 5) { sender.counts.posts >= postsBefore + 2 })
+        #expect(try Self.activeAlerts(url, connector: connector).count == 1)
+
+        // Fixed: resolves after keep_firing_for (1 s), once.
+        report.withLock { $0.connectors[0].tasks[0] = ConnectTaskHealth(id: 0, state: .running) }
+        clock.add(500, ordering: .relaxed)
+        #expect(monitor.evaluateNow().isEmpty)
+        clock.add(500, ordering: .relaxed)
+        #expect(monitor.evaluateNow().map(\.change) == [.resolved])
+        clock.add(5_000, ordering: .relaxed)
+        #expect(monitor.evaluateNow().isEmpty)
+        #expect(try Self.waitUntil(seconds: 10) { try Self.activeAlerts(url, connector: connector).isEmpty })
+
+        // --alert-exec got one JSON object per transition, in order.
+        var lines: [String] = []
+        #expect(Self.waitUntil(seconds: 10) {
+            lines = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            return lines.count >= 2
+        })
+        #expect(lines.count == 2)
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.map { $0["status"] as? String } == ["firing", "resolved"])
+        #expect(objects.allSatisfy { ($0["labels"] as? [String: String])?["connector"] == connector })
+        #expect(objects.last?["endsAt"] != nil && objects.first?["endsAt"] == nil)
+        #expect(exec.counts.failed == 0)
+        #expect(sender.counts.failures == 0, "\(logged.withLock { $0 })")
+    }
+
+    @Test func unreachableAlertmanagerIsReportedAndRetriedWithoutBlockingTheCaller() throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let port = Self.freePort()
+        let logged = Mutex<[String]>([])
+        let sender = try AlertmanagerSender(url: "http://127.0.0.1:\(port)", pipeline: "t", log: { l in logged.withLock { $0.append(l) } })
+        sender.start()
+        defer { sender.stop() }
+        var e = AlertEvaluator(rules: { var r = AlertRules(); r.forMs[.reconciliationDrift] = 0; return r }())
+        var facts = AlertFacts(nowMs: WallClock.nowMs()); facts.reconciliation = .drift
+        let transitions = e.evaluate(facts)
+        let started = Date()
+        sender.update(transitions: transitions, firing: e.firing)
+        #expect(Date().timeIntervalSince(started) < 0.5)
+        // Attempts go on in the background (capped backoff from 1 s), each one counted and logged.
+        #expect(Self.waitUntil(seconds: 10) { sender.counts.failures >= 2 })
+        #expect(sender.status.state == .error)
+        #expect(sender.status.detail.contains("cannot connect"))
+        #expect(logged.withLock { $0.first?.contains("retrying") ?? false })
+    }
+}
+
+extension AlertDeliveryTests {
+    /// Alertmanager is down when an alert fires and when another resolves; once it starts (an instance
+    /// this test runs on the port the sender was given), both reach it in one post: the resolve was kept.
+    @Test func alertsWaitForAlertmanagerToComeUp() throws {
+        guard let executable = ["/usr/bin/prometheus-alertmanager", "/usr/local/bin/prometheus-alertmanager"]
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw AlertTestServiceMissing("prometheus-alertmanager is not installed: run scripts/deps")
+        }
+        let port = Self.freePort()
+        let logged = Mutex<[String]>([])
+        let sender = try AlertmanagerSender(url: "http://127.0.0.1:\(port)", pipeline: "t", resendMs: 1_000,
+                                            log: { l in logged.withLock { $0.append(l) } })
+        sender.start()
+        defer { sender.stop() }
+        let connector = "late-\(UUID().uuidString.prefix(8))"
+        var rules = AlertRules(); rules.forMs[.connectorFailed] = 0; rules.forMs[.reconciliationDrift] = 0; rules.keepFiringForMs = 0
+        var e = AlertEvaluator(rules: rules)
+        let t = WallClock.nowMs()
+        var facts = AlertFacts(nowMs: t)
+        facts.reconciliation = .drift
+        facts.connectors = [.init(name: connector, state: "FAILED")]
+        sender.update(transitions: e.evaluate(facts), firing: e.firing)
+        facts.nowMs = t + 1_000; facts.reconciliation = .agree
+        let resolved = e.evaluate(facts)
+        #expect(resolved.map(\.change) == [.resolved])
+        sender.update(transitions: resolved, firing: e.firing)
+        #expect(Self.waitUntil(seconds: 10) { sender.counts.failures >= 1 })
+        #expect(sender.counts.posts == 0)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-am-\(port)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "route:\n  receiver: tests\nreceivers:\n  - name: tests\n".write(to: directory.appendingPathComponent("am.yml"), atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: executable)
+        server.arguments = ["--config.file=\(directory.path)/am.yml", "--storage.path=\(directory.path)",
+                            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address="]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+
+        // The backoff is capped at 30 s; the first retry after the server is up delivers both.
+        #expect(Self.waitUntil(seconds: 45) { sender.counts.posts >= 1 })
+        #expect(sender.status.state == .ok)
+        #expect(sender.status.detail.hasPrefix("alertmanager: 2 alerts sent"), "\(sender.status.detail)")
+        let active = try Self.activeAlerts("http://127.0.0.1:\(port)", connector: connector)
+        #expect(active.count == 1 && (active.first?["labels"] as? [String: String])?["alertname"] == "CdcConnectorFailed")
+        // The next resend carries only what still fires.
+        let posts = sender.counts.posts
+        #expect(Self.waitUntil(seconds: 5) { sender.counts.posts > posts })
+        #expect(sender.status.detail.hasPrefix("alertmanager: 1 alert sent"), "\(sender.status.detail)")
+    }
+
+    static func freePort() -> Int {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length); _ = getsockname(probe, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+struct AlertTestServiceMissing: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

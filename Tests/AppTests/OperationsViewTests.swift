@@ -40,7 +40,7 @@ import Testing
         }
         let product = screen.split(separator: "\n").first { $0.contains("product") }.map(String.init) ?? ""
         #expect(product.contains("7ms") && product.contains("–"))
-        #expect(screen.contains("3 events had a later clock before an earlier one"))
+        #expect(screen.contains("3 hops had a clock earlier than the one before it (skew)"))
     }
 
     @Test func lagViewListsTheOtherGroups() {

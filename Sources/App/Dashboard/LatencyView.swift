@@ -7,7 +7,7 @@ enum LatencyView {
                        _ frame: DashboardFrame) -> ListLayout {
         let g = frame.glyphs
         let arrow = g == .ascii ? ">" : "→"
-        var title = "Latency · source \(arrow) Debezium \(arrow) Kafka \(arrow) cdctop · median and p99 of each hop, last minute"
+        var title = "Latency · source \(arrow) Debezium \(arrow) Kafka \(arrow) cdctop · median, p99 · last 60s"
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Fits 80 columns: each hop is its median then its p99.
@@ -45,7 +45,7 @@ enum LatencyView {
         let skewed = tables.reduce(Int64(0)) { sum, t in sum + LatencyHop.allCases.reduce(Int64(0)) { $0 + t.hop($1).negative } }
         if skewed > 0 && inner.height > 3 {
             tableArea.height -= 1
-            b.put("\(Format.count(skewed)) events had a later clock before an earlier one (clock skew between hosts): counted as 0 ms",
+            b.put("\(Format.count(skewed)) hops had a clock earlier than the one before it (skew): counted as 0 ms",
                   in: inner.row(inner.height - 1), style: Style(.warn), ellipsis: g.ellipsis)
         }
         let page = Widgets.table(&b, tableArea, columns: columns, rows: rows, selected: sel, glyphs: g,

@@ -120,7 +120,7 @@ final class Integrations: @unchecked Sendable {
 func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
              seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
              connect: ConnectHealthMonitor? = nil, joining: String? = nil, groupLag: GroupLagMonitor? = nil) throws {
-    let alerts = try startAlerts(engine: engine, options: options, integrations: integrations, connect: connect)
+    let alerts = try startAlerts(engine: engine, options: options, integrations: integrations, connect: connect, groupLag: groupLag)
     defer { alerts?.stop() }
     if options.headless {
         let interrupted = InterruptFlag()

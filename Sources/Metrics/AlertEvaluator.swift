@@ -22,6 +22,8 @@ public struct AlertFacts: Sendable {
     public var malformedTotal: Int64?
     /// Changes per table since start (running totals).
     public var tableTotals: [String: Int64]?
+    /// Other consumer groups (`--lag-groups`); nil when not watched or the last round failed as a whole.
+    public var groupLag: GroupLagReport?
 
     public init(nowMs: Int64) { self.nowMs = nowMs }
 
@@ -35,6 +37,7 @@ public struct AlertFacts: Sendable {
         var totals: [String: Int64] = [:]
         for t in s.tables { totals[t.table] = t.total }
         tableTotals = totals
+        if let g = s.groupLag, g.error == nil, g.checkedAtMs > 0 { groupLag = g }
     }
 }
 
@@ -171,6 +174,16 @@ public struct AlertEvaluator: Sendable {
                 if now - a.lastChangeMs >= rules.silentAfterMs, Int64(a.activeMinutes.count) >= rules.usualActiveMinutes {
                     conditions[AlertKey(.tableSilent, table)] =
                         "table \(table) has had no change for \(TimeText.duration(ms: now - a.lastChangeMs)) (changes in \(a.activeMinutes.count) of the last \(rules.usualWindowMinutes) minutes)"
+                }
+            }
+        }
+
+        if let report = facts.groupLag {
+            known.insert(.groupLagging)
+            for g in report.groups where g.error == nil {
+                if g.verdict == .stalled || g.verdict == .stopped || g.maxLagMs > rules.lagSecondsMs {
+                    conditions[AlertKey(.groupLagging, g.group)] =
+                        "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
                 }
             }
         }

@@ -87,6 +87,10 @@ public struct AlertPanel: Sendable, Hashable {
     /// Resolved alerts, newest last (at most `AlertEvaluator.historyKept`).
     public var history: [Alert] = []
     public var evaluatedAtMs: Int64 = 0
+    /// The rules' thresholds, and which of them had their facts at the last evaluation (a rule whose
+    /// option is not given, e.g. `--connect`, never has them).
+    public var rules: AlertRules = .defaults
+    public var watched: Set<AlertKind> = []
     public init() {}
     public var firingCount: Int { active.filter { $0.phase == .firing }.count }
 }
@@ -108,6 +112,7 @@ public struct AlertEvaluator: Sendable {
     /// Per table: last total seen, when it last changed, and the minutes (epoch minute numbers) with changes.
     private var tableActivity: [String: (total: Int64, lastChangeMs: Int64, activeMinutes: [Int64])] = [:]
     private var startedAtMs: Int64?
+    private var watched: Set<AlertKind> = []
 
     public init(rules: AlertRules) { self.rules = rules }
 
@@ -188,6 +193,7 @@ public struct AlertEvaluator: Sendable {
             }
         }
 
+        watched = known
         var transitions: [AlertTransition] = []
         for key in Set(states.keys).union(conditions.keys).sorted() {
             let summary = conditions[key]
@@ -235,6 +241,8 @@ public struct AlertEvaluator: Sendable {
         }
         p.history = history
         p.evaluatedAtMs = nowMs
+        p.rules = rules
+        p.watched = watched
         return p
     }
 

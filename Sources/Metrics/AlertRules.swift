@@ -70,4 +70,29 @@ public struct AlertRules: Sendable, Hashable {
     public static let defaults = AlertRules()
 
     public func forDuration(_ kind: AlertKind) -> Int64 { forMs[kind] ?? 0 }
+
+    /// What the rule watches, with its thresholds, for the Alerts view's rule list.
+    public func condition(_ kind: AlertKind) -> String {
+        func d(_ ms: Int64) -> String { TimeText.duration(ms: ms) }
+        switch kind {
+        case .connectorFailed: return "a connector or one of its tasks is FAILED"
+        case .heartbeatStale: return "a RUNNING connector's last heartbeat is older than \(d(heartbeatStaleMs))"
+        case .lagHigh: return "a topic's oldest unread change is older than \(d(lagSecondsMs))"
+        case .reconciliationDrift: return "running totals differ from the source database"
+        case .malformedRate: return "more than \(malformedPerMinute) malformed messages in a minute"
+        case .tableSilent:
+            return "no change for \(d(silentAfterMs)) on a table active in \(usualActiveMinutes) of the last \(usualWindowMinutes) minutes"
+        case .groupLagging: return "another group is STALLED, STOPPED or more than \(d(lagSecondsMs)) behind"
+        }
+    }
+
+    /// The option that feeds a rule its facts, when it is not always on.
+    public static func neededOption(_ kind: AlertKind) -> String? {
+        switch kind {
+        case .connectorFailed, .heartbeatStale: "--connect"
+        case .reconciliationDrift: "--source"
+        case .groupLagging: "--lag-groups"
+        case .lagHigh, .malformedRate, .tableSilent: nil
+        }
+    }
 }

@@ -214,8 +214,10 @@ extension WindowedAggregator {
             for w in parts[p].windows.keys { starts.insert(w) }
         }
         heldStarts = starts.sorted()
-        mergedWindows = [:]
+        heldResults = heldStarts.map { WindowResult(windowStartMs: $0, txCount: 0, revenue: .zero, categoryRevenue: [:]) }
         staleMerged = starts
+        rebuildFinalWindows()
+        windowChanges = []
         lastStaleMerged = .min
         changes = StateChanges()
         for p in parts.indices { parts[p].changedWindows = []; parts[p].lastChangedWindow = .min }

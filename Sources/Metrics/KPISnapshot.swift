@@ -172,6 +172,12 @@ public struct KPISnapshot: Sendable {
     /// DDL messages of a connector's initial snapshot (DROP/CREATE of the schema as it was): counted, not listed.
     public var snapshotDDL: Int64 = 0
 
+    // MARK: perf (#11): what changed since the previous snapshot, so consumers compare only that.
+    /// Windows whose result changed, or that became final, since the snapshot numbered
+    /// `windowChangesSince`. Nil when unknown (the first snapshot, or one made by hand): compare all.
+    public var windowChangesSince: UInt64?
+    public var changedWindowStarts: Set<Int64> = []
+
     public init(result: KPIResult) { self.result = result }
 
     public var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }

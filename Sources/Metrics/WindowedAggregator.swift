@@ -94,14 +94,22 @@ public struct WindowedAggregator: Sendable {
     public internal(set) var horizonStart: Int64 = .min
     public internal(set) var maxCommitTimeMs: Int64 = .min
 
-    /// Window starts held by any partition, ascending; results merged over partitions are cached
-    /// and rebuilt only for windows changed since the last `windowResults`.
+    /// Window starts held by any partition, ascending, and beside each its result merged over
+    /// partitions. Merged results are rebuilt only for windows changed since the last
+    /// `windowResults` (`staleMerged`), so reading the windows costs what changed, not what is held.
     var heldStarts: [Int64] = []
-    var mergedWindows: [Int64: WindowResult] = [:]
+    var heldResults: [WindowResult] = []
     var staleMerged: Set<Int64> = []
     var lastStaleMerged: Int64 = .min
     /// Set when a partition was dropped: some held windows may now belong to no partition.
     var windowsMayBeOrphaned = false
+    /// Held windows the watermark has passed (start < `finalBeforeMs`), kept as windows become
+    /// final or are evicted, so a snapshot shares it instead of rebuilding it.
+    public internal(set) var finalStarts: Set<Int64> = []
+    /// `windowStart(of: watermarkMs)`: every window starting before it is final.
+    var finalBeforeMs: Int64 = .min
+    /// Windows whose merged result changed or that became final since the last `takeWindowChanges()`.
+    var windowChanges: Set<Int64> = []
 
     // Counters.
     public internal(set) var lateCorrections: Int64 = 0
@@ -337,28 +345,69 @@ public struct WindowedAggregator: Sendable {
         return start
     }
 
+    /// The index of `start` in `heldStarts`, or where it would be inserted.
+    @inline(__always) func heldIndex(of start: Int64) -> Int {
+        var lo = 0, hi = heldStarts.count
+        while lo < hi { let mid = (lo + hi) / 2; if heldStarts[mid] < start { lo = mid + 1 } else { hi = mid } }
+        return lo
+    }
+
     private mutating func holdWindow(_ start: Int64) {
+        // An empty result until the next refresh merges it (the caller marks it changed).
+        let placeholder = WindowResult(windowStartMs: start, txCount: 0, revenue: .zero, categoryRevenue: [:])
         if let last = heldStarts.last, last >= start {
-            var lo = 0, hi = heldStarts.count
-            while lo < hi { let mid = (lo + hi) / 2; if heldStarts[mid] < start { lo = mid + 1 } else { hi = mid } }
-            if lo < heldStarts.count && heldStarts[lo] == start { return }
-            heldStarts.insert(start, at: lo)
+            let i = heldIndex(of: start)
+            if i < heldStarts.count && heldStarts[i] == start { return }
+            heldStarts.insert(start, at: i)
+            heldResults.insert(placeholder, at: i)
         } else {
             heldStarts.append(start)
+            heldResults.append(placeholder)
         }
+        if start < finalBeforeMs { finalStarts.insert(start) }
+    }
+
+    /// Marks the windows the watermark has just passed as final: O(windows that became final).
+    private mutating func advanceFinalBoundary() {
+        guard maxCommitTimeMs != .min else { return }
+        let boundary = windowStart(of: watermarkMs)
+        guard boundary > finalBeforeMs else { return }
+        var i = finalBeforeMs == .min ? 0 : heldIndex(of: finalBeforeMs)
+        while i < heldStarts.count && heldStarts[i] < boundary {
+            finalStarts.insert(heldStarts[i]); windowChanges.insert(heldStarts[i]); i += 1
+        }
+        finalBeforeMs = boundary
+    }
+
+    /// Rebuilds the final windows from the watermark (after a restore).
+    mutating func rebuildFinalWindows() {
+        finalBeforeMs = maxCommitTimeMs == .min ? .min : windowStart(of: watermarkMs)
+        let boundary = finalBeforeMs
+        finalStarts = Set(heldStarts.lazy.filter { $0 < boundary })
+    }
+
+    /// Windows whose result changed, or that became final, since the last call (the snapshot
+    /// passes them on so the warehouse sink compares only those).
+    public mutating func takeWindowChanges() -> Set<Int64> {
+        refreshMergedWindows()
+        let changed = windowChanges
+        windowChanges = []
+        return changed
     }
 
     private mutating func evictExpiredWindows() {
         let (h, overflow) = watermarkMs.subtractingReportingOverflow(profile.retentionMs)
         let newHorizon = overflow ? Int64.min : windowStart(of: h)
+        advanceFinalBoundary()
         guard newHorizon > horizonStart else { return }
         horizonStart = newHorizon
         if journaling { changes.horizonStart = newHorizon }
         guard let first = heldStarts.first, first < newHorizon else { return }
         let cut = heldStarts.firstIndex(where: { $0 >= newHorizon }) ?? heldStarts.count
         let expired = heldStarts[..<cut]
-        for w in expired { mergedWindows[w] = nil; staleMerged.remove(w) }
+        for w in expired { staleMerged.remove(w); finalStarts.remove(w); windowChanges.remove(w) }
         heldStarts.removeFirst(cut)
+        heldResults.removeFirst(cut)
         for p in parts.indices {
             for w in expired {
                 parts[p].windows[w] = nil
@@ -635,19 +684,28 @@ public struct WindowedAggregator: Sendable {
     public var windowResults: [WindowResult] {
         mutating get {
             refreshMergedWindows()
-            return heldStarts.compactMap { mergedWindows[$0] }
+            return heldResults
         }
     }
 
     private mutating func refreshMergedWindows() {
         guard !staleMerged.isEmpty else { return }
-        for w in staleMerged { mergedWindows[w] = merge(window: w) }
+        var orphaned: [Int] = []
+        for w in staleMerged {
+            let i = heldIndex(of: w)
+            guard i < heldStarts.count && heldStarts[i] == w else { continue }
+            windowChanges.insert(w)
+            if let merged = merge(window: w) { heldResults[i] = merged } else { orphaned.append(i) }
+        }
         staleMerged.removeAll(keepingCapacity: true)
         lastStaleMerged = .min
-        if windowsMayBeOrphaned {
-            heldStarts.removeAll { mergedWindows[$0] == nil }
-            windowsMayBeOrphaned = false
+        // Held by no partition any more (after a drop): gone from the results.
+        for i in orphaned.sorted(by: >) {
+            finalStarts.remove(heldStarts[i])
+            heldStarts.remove(at: i)
+            heldResults.remove(at: i)
         }
+        windowsMayBeOrphaned = false
     }
 
     private func merge(window w: Int64) -> WindowResult? {

@@ -183,7 +183,9 @@ public final class EngineCore {
 
     /// Direct access for loading a saved state (the store calls the aggregator's `restore…` methods).
     public func withAggregator<R>(_ body: (inout WindowedAggregator) throws -> R) rethrows -> R {
-        try body(&aggregator)
+        // Whatever the body changes (a restore) is not in the window changes: the next snapshot starts a new chain.
+        lastSnapshotSequence = nil
+        return try body(&aggregator)
     }
 
     /// The topic and partition behind a partition key.
@@ -201,13 +203,20 @@ public final class EngineCore {
         lastCommitTimeByPartition[partitionKey] = ms
     }
 
+    /// The sequence of the last snapshot built (its window changes are the next one's baseline).
+    private var lastSnapshotSequence: UInt64?
+
     /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
     public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
         var s = KPISnapshot(result: result)
         s.sequence = sequence
         s.takenAtMs = takenAtMs
         s.profileName = profile.name
-        s.finalWindowStarts = Set(s.result.windows.lazy.map(\.windowStartMs).filter { self.aggregator.isFinal(windowStart: $0) })
+        // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
+        s.finalWindowStarts = aggregator.finalStarts
+        s.changedWindowStarts = aggregator.takeWindowChanges()
+        s.windowChangesSince = lastSnapshotSequence
+        lastSnapshotSequence = sequence
         s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
         s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs
         s.lateCorrections = aggregator.lateCorrections

@@ -39,17 +39,19 @@ public struct WindowedAggregator: Sendable {
         public init(txCount: Int64 = 0, revenue: Money = .zero) { self.txCount = txCount; self.revenue = revenue }
     }
 
+    /// A live line item (the aggregator holds one per live key: its size is most of the state's memory).
     public struct LineItem: Sendable, Hashable {
-        public var product: RowKey?
-        public var quantity: Int64
-        public var unitPrice: Money
-        /// quantity × unit price, computed once with overflow checks.
-        public var amount: Money
+        public private(set) var product: RowKey?
+        public private(set) var quantity: Int64
+        public private(set) var unitPrice: Money
+        /// quantity × unit price. Not stored (16 bytes less per live line item): the initializer checked
+        /// that the product fits, and the fields never change after it.
+        @inline(__always) public var amount: Money { Money(units: unitPrice.units &* Int128(quantity)) }
 
         /// Nil when quantity × unit price overflows or lies beyond `Money.maxMagnitude`.
         public init?(product: RowKey?, quantity: Int64, unitPrice: Money) {
-            guard unitPrice.isInRange, let amount = unitPrice.multipliedChecked(by: quantity) else { return nil }
-            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice; self.amount = amount
+            guard unitPrice.isInRange, unitPrice.multipliedChecked(by: quantity) != nil else { return nil }
+            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice
         }
     }
 
@@ -80,6 +82,16 @@ public struct WindowedAggregator: Sendable {
         /// events of a run hit the same window).
         var changedWindows: Set<Int64> = []
         var lastChangedWindow: Int64 = .min
+        /// Products and product windows changed since the last `takeChanges()`: journaled by key and
+        /// resolved to their current values when the changes are taken. A product sells many times
+        /// between checkpoints; one journal entry per sale made the journal most of the state's memory.
+        var changedProducts: Set<RowKey> = []
+        var changedProductWindows: Set<ProductWindow> = []
+    }
+
+    struct ProductWindow: Hashable, Sendable {
+        var product: RowKey
+        var window: Int64
     }
 
     // Partitions, by key (any stable number per topic-partition, see `EngineCore.partitionKey`).
@@ -110,6 +122,8 @@ public struct WindowedAggregator: Sendable {
     var finalBeforeMs: Int64 = .min
     /// Windows whose merged result changed or that became final since the last `takeWindowChanges()`.
     var windowChanges: Set<Int64> = []
+    /// False after a restore: what changed since the last `takeWindowChanges()` is unknown.
+    var windowChangesKnown = true
 
     // Counters.
     public internal(set) var lateCorrections: Int64 = 0
@@ -387,12 +401,14 @@ public struct WindowedAggregator: Sendable {
     }
 
     /// Windows whose result changed, or that became final, since the last call (the snapshot
-    /// passes them on so the warehouse sink compares only those).
-    public mutating func takeWindowChanges() -> Set<Int64> {
+    /// passes them on so the warehouse sink compares only those). Nil when that is unknown (the
+    /// first call after a restore): compare every window.
+    public mutating func takeWindowChanges() -> Set<Int64>? {
         refreshMergedWindows()
         let changed = windowChanges
         windowChanges = []
-        return changed
+        defer { windowChangesKnown = true }
+        return windowChangesKnown ? changed : nil
     }
 
     private mutating func evictExpiredWindows() {
@@ -572,9 +588,6 @@ public struct WindowedAggregator: Sendable {
     /// category when known. Line items without a product count as uncategorised.
     private mutating func addLineAmount(_ amount: Money, product: RowKey?, p: Int, window: Int64?, items: Int64) {
         let key = product ?? .text("")
-        let journaling = self.journaling
-        var journalEntry: StateChanges.ProductChange?
-        var windowEntry: StateChanges.ProductWindowChange?
         let horizon = horizonStart
         updateProduct(&parts[p].products[key, default: ProductSales()])
         func updateProduct(_ sales: inout ProductSales) {
@@ -584,15 +597,15 @@ public struct WindowedAggregator: Sendable {
                 sales.windows = sales.windows.filter { $0.key >= horizon }
                 sales.oldestWindow = sales.windows.keys.min() ?? .max
             }
-            if journaling { journalEntry = .init(partition: 0, product: key, total: sales.total, lineItems: sales.lineItems) }
             if let w = window {
                 sales.windows[w, default: .zero] += amount
                 if w < sales.oldestWindow { sales.oldestWindow = w }
-                if journaling { windowEntry = .init(partition: 0, product: key, windowStart: w, amount: sales.windows[w]!) }
             }
         }
-        if var entry = journalEntry { entry.partition = partitionKeys[p]; changes.products.append(entry) }
-        if var entry = windowEntry { entry.partition = partitionKeys[p]; changes.productWindows.append(entry) }
+        if journaling {
+            parts[p].changedProducts.insert(key)
+            if let w = window { parts[p].changedProductWindows.insert(ProductWindow(product: key, window: w)) }
+        }
         if let category = category(of: key) {
             parts[p].totalCategory[category, default: .zero] += amount
             if let w = window { mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount } }
@@ -609,9 +622,8 @@ public struct WindowedAggregator: Sendable {
         parts[p].products[key, default: ProductSales()].windows[w, default: .zero] += amount
         if w < parts[p].products[key]!.oldestWindow { parts[p].products[key]!.oldestWindow = w }
         if journaling {
-            let sales = parts[p].products[key]!
-            changes.products.append(.init(partition: partitionKeys[p], product: key, total: sales.total, lineItems: sales.lineItems))
-            changes.productWindows.append(.init(partition: partitionKeys[p], product: key, windowStart: w, amount: sales.windows[w]!))
+            parts[p].changedProducts.insert(key)
+            parts[p].changedProductWindows.insert(ProductWindow(product: key, window: w))
         }
         if let category = category(of: key) {
             mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount }

@@ -183,9 +183,7 @@ public final class EngineCore {
 
     /// Direct access for loading a saved state (the store calls the aggregator's `restore…` methods).
     public func withAggregator<R>(_ body: (inout WindowedAggregator) throws -> R) rethrows -> R {
-        // Whatever the body changes (a restore) is not in the window changes: the next snapshot starts a new chain.
-        lastSnapshotSequence = nil
-        return try body(&aggregator)
+        try body(&aggregator)
     }
 
     /// The topic and partition behind a partition key.
@@ -214,8 +212,10 @@ public final class EngineCore {
         s.profileName = profile.name
         // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
         s.finalWindowStarts = aggregator.finalStarts
-        s.changedWindowStarts = aggregator.takeWindowChanges()
-        s.windowChangesSince = lastSnapshotSequence
+        if let changed = aggregator.takeWindowChanges() {
+            s.changedWindowStarts = changed
+            s.windowChangesSince = lastSnapshotSequence
+        }
         lastSnapshotSequence = sequence
         s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
         s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs

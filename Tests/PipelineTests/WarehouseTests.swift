@@ -85,7 +85,7 @@ struct WarehouseTests {
         }
         let s = try #require(last)
         let final = s.result.windows.filter { s.finalWindowStarts.contains($0.windowStartMs) }
-        try waitUntil("every final window written") {
+        try waitUntil("every final window written", seconds: 60) {
             try WarehouseSchema.readWindows(pipeline: "incremental", on: db.connect()) == final
         }
         #expect(incremental > 70)

@@ -36,7 +36,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between checkpoints in the durable-state run.", valueName: "s"))
     var checkpointSeconds: Double = 1
 
-    @Flag(help: "Instead: how the engine's per-event cost and snapshot time grow with the state held (windows, products, live keys).")
+    @Flag(help: "Instead: how the engine's per-event cost, snapshot time and warehouse-sink comparison grow with the state held (windows, products, live keys).")
     var scale = false
 
     @OptionGroup var kafka: KafkaPropertyOptions
@@ -101,10 +101,15 @@ struct BenchCommand: ParsableCommand {
         let r0 = Measure.start()
         var mb = MessageBatch()
         var read = 0, readBytes = 0
-        while read < corpus.count {
+        // Like the engine's `--until-caught-up`, the raw reader stops once every partition reported
+        // its end (not at a message count it could not know), so both wait for the same last fetch.
+        var ended = Set<Int64>()
+        let partitionCount = corpus.topics.count * Int(partitions)
+        while read < corpus.count || ended.count < partitionCount {
             try raw.poll(into: &mb, maxMessages: 10_000, timeoutMs: 200)
             read += mb.records.count
             readBytes += mb.byteCount
+            for eof in mb.partitionEOFs { ended.insert(Int64(eof.topicIndex) << 32 | Int64(eof.partition)) }
             if r0.elapsed > 600 { throw RunError("raw read stalled at \(read)/\(corpus.count) messages") }
         }
         let rawFigures = r0.stop(messages: read, bytes: readBytes)

@@ -92,6 +92,31 @@ struct WindowChangeTests {
         #expect(live.lateCorrections > 0 && !live.finalStarts.isEmpty)
     }
 
+    @Test("after a restore the final windows follow the restored watermark and the first changes are unknown")
+    func restoreRebuildsFinalWindows() {
+        var live = WindowedAggregator(profile: Shop.profile)
+        let t0: Int64 = 1_700_000_010_000
+        for i in 0 ..< 50 { live.apply(Shop.sale(.create, id: Int64(i), after: 100 + Int64(i), at: t0 + Int64(i) * 20_000)) }
+        let results = live.windowResults
+
+        var restored = WindowedAggregator(profile: Shop.profile)
+        restored.restore(counters: live.counters)
+        for w in results { restored.restoreWindow(partition: 0, windowStart: w.windowStartMs, txCount: w.txCount, revenue: w.revenue) }
+        restored.finishRestore()
+        #expect(restored.windowResults == results)
+        #expect(restored.finalStarts == live.finalStarts)
+        #expect(restored.finalStarts == Set(results.map(\.windowStartMs).filter { restored.isFinal(windowStart: $0) }))
+        #expect(restored.finalStarts.count > 30)
+        #expect(restored.takeWindowChanges() == nil)
+        #expect(restored.takeWindowChanges() == [])
+        // Time moves on: the window that closes is listed as changed and final.
+        let open = results.last!.windowStartMs
+        restored.apply(Shop.sale(.create, id: 999, after: 5, at: open + 60_000))
+        _ = restored.windowResults
+        #expect(restored.finalStarts.contains(open))
+        #expect(restored.takeWindowChanges()?.contains(open) == true)
+    }
+
     @Test("a quiet stretch lists nothing, and a late correction lists only its window")
     func onlyWhatChanged() {
         var a = WindowedAggregator(profile: Shop.profile)

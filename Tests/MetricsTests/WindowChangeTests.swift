@@ -131,3 +131,32 @@ struct WindowChangeTests {
         #expect(a.takeWindowChanges() == [t0 + 10 * 30_000])
     }
 }
+
+@Suite("The window change log answers for any recent snapshot")
+struct WindowChangeLogTests {
+    @Test("changes since a snapshot are the union of the later entries; too old or unknown is nil")
+    func unionAndReach() {
+        var log = WindowChangeLog()
+        log.record(sequence: 1, since: nil, changed: nil)          // the first snapshot: a new chain
+        #expect(log.changes(since: 1) == [])
+        log.record(sequence: 2, since: 1, changed: [10, 20])
+        log.record(sequence: 3, since: 2, changed: [20, 30])
+        #expect(log.changes(since: 1) == [10, 20, 30])
+        #expect(log.changes(since: 2) == [20, 30])
+        #expect(log.changes(since: 3) == [])
+        #expect(log.changes(since: 0) == nil)
+        // A snapshot taken out of the chain (changes since one the log does not end with) starts afresh.
+        log.record(sequence: 5, since: 4, changed: [40])
+        #expect(log.changes(since: 1) == nil)
+        #expect(log.changes(since: 4) == [40])
+        // A restore (changes unknown) forgets everything before.
+        log.record(sequence: 6, since: 5, changed: nil)
+        #expect(log.changes(since: 5) == nil)
+        #expect(log.changes(since: 6) == [])
+        // Only the last `kept` snapshots are kept.
+        for n in 7 ... 7 + UInt64(WindowChangeLog.kept) { log.record(sequence: n, since: n - 1, changed: [Int64(n)]) }
+        #expect(log.changes(since: 6) == nil)
+        #expect(log.changes(since: 7 + UInt64(WindowChangeLog.kept) - 2) == [Int64(7 + WindowChangeLog.kept - 1), Int64(7 + WindowChangeLog.kept)])
+        #expect(log.entries.count == WindowChangeLog.kept)
+    }
+}

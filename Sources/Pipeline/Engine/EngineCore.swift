@@ -203,6 +203,7 @@ public final class EngineCore {
 
     /// The sequence of the last snapshot built (its window changes are the next one's baseline).
     private var lastSnapshotSequence: UInt64?
+    private var windowChangeLog = WindowChangeLog()
 
     /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
     public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
@@ -212,10 +213,8 @@ public final class EngineCore {
         s.profileName = profile.name
         // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
         s.finalWindowStarts = aggregator.finalStarts
-        if let changed = aggregator.takeWindowChanges() {
-            s.changedWindowStarts = changed
-            s.windowChangesSince = lastSnapshotSequence
-        }
+        windowChangeLog.record(sequence: sequence, since: lastSnapshotSequence, changed: aggregator.takeWindowChanges())
+        s.windowChanges = windowChangeLog
         lastSnapshotSequence = sequence
         s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
         s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs

@@ -28,8 +28,8 @@ public final class WarehouseSink: Sendable {
         var windowMs: Int64 = 30_000
         var windowsWritten = 0
         var rewrites = 0
-        /// The sequence of the last snapshot compared: the next one, when its window changes are
-        /// relative to it, is compared only on those.
+        /// The sequence of the last snapshot compared: the next one is compared only on the windows
+        /// its change log says changed since then.
         var lastOffered: UInt64?
         /// The latest snapshot that had windows left out because the backlog was full.
         var deferredSnapshot: KPISnapshot?
@@ -79,14 +79,13 @@ public final class WarehouseSink: Sendable {
 
     // MARK: - Queue
 
-    /// Returns true when something was queued. Compares only the windows changed since the previous
-    /// snapshot when the snapshot lists them relative to the one offered last (O(windows changed));
-    /// otherwise, or while windows are deferred, every final window.
+    /// Returns true when something was queued. Compares only the windows changed since the snapshot
+    /// offered last when the snapshot's change log reaches back to it (O(windows changed)); otherwise,
+    /// or while windows are deferred, every final window.
     private func queueChanges(of snapshot: KPISnapshot, into state: inout SinkState) -> Bool {
         state.windowMs = snapshot.result.windowMs
         let finals = snapshot.finalWindowStarts
-        let incremental = state.deferredSnapshot == nil && snapshot.windowChangesSince != nil
-            && snapshot.windowChangesSince == state.lastOffered
+        let changed = state.deferredSnapshot == nil ? state.lastOffered.flatMap { snapshot.windowChanges.changes(since: $0) } : nil
         state.lastOffered = snapshot.sequence
         var queued = false
         var deferred = 0
@@ -101,9 +100,9 @@ public final class WarehouseSink: Sendable {
             state.pending[start] = window
             queued = true
         }
-        if incremental {
+        if let changed {
             let windows = snapshot.result.windows
-            for start in snapshot.changedWindowStarts where finals.contains(start) {
+            for start in changed where finals.contains(start) {
                 if let i = WarehouseSink.index(of: start, in: windows) { consider(windows[i]) }
             }
         } else {

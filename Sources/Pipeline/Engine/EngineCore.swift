@@ -210,13 +210,21 @@ public final class EngineCore {
         lastCommitTimeByPartition[partitionKey] = ms
     }
 
+    /// The sequence of the last snapshot built (its window changes are the next one's baseline).
+    private var lastSnapshotSequence: UInt64?
+    private var windowChangeLog = WindowChangeLog()
+
     /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
     public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
         var s = KPISnapshot(result: result)
         s.sequence = sequence
         s.takenAtMs = takenAtMs
         s.profileName = profile.name
-        s.finalWindowStarts = Set(s.result.windows.lazy.map(\.windowStartMs).filter { self.aggregator.isFinal(windowStart: $0) })
+        // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
+        s.finalWindowStarts = aggregator.finalStarts
+        windowChangeLog.record(sequence: sequence, since: lastSnapshotSequence, changed: aggregator.takeWindowChanges())
+        s.windowChanges = windowChangeLog
+        lastSnapshotSequence = sequence
         s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
         s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs
         s.lateCorrections = aggregator.lateCorrections

@@ -36,8 +36,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between checkpoints in the durable-state run.", valueName: "s"))
     var checkpointSeconds: Double = 1
 
-    @Flag(help: "Instead: how the engine's per-event cost and snapshot time grow with the state held (windows, products, live keys).")
+    @Flag(help: "Instead: how the engine's per-event cost, snapshot time and warehouse-sink comparison grow with the state held (windows, products, live keys).")
     var scale = false
+
+    @Option(help: ArgumentHelp("Operations cost: also time the memory run with the latency split on, and serve /metrics here during the end-to-end run, scraped every second (e.g. 127.0.0.1:9464).", valueName: "host:port"))
+    var metrics: String?
 
     @OptionGroup var kafka: KafkaPropertyOptions
 
@@ -76,6 +79,7 @@ struct BenchCommand: ParsableCommand {
         print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
         print(String(format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
                      Double(memory.messages) / memory.cpu))
+        if metrics != nil { measureLatencySplit(corpus: corpus, memory: memory) }
 
         // 2. The same with durable state: incremental checkpoints every few seconds on their own
         //    thread, then a restart that loads the state.
@@ -101,10 +105,15 @@ struct BenchCommand: ParsableCommand {
         let r0 = Measure.start()
         var mb = MessageBatch()
         var read = 0, readBytes = 0
-        while read < corpus.count {
+        // Like the engine's `--until-caught-up`, the raw reader stops once every partition reported
+        // its end (not at a message count it could not know), so both wait for the same last fetch.
+        var ended = Set<Int64>()
+        let partitionCount = corpus.topics.count * Int(partitions)
+        while read < corpus.count || ended.count < partitionCount {
             try raw.poll(into: &mb, maxMessages: 10_000, timeoutMs: 200)
             read += mb.records.count
             readBytes += mb.byteCount
+            for eof in mb.partitionEOFs { ended.insert(Int64(eof.topicIndex) << 32 | Int64(eof.partition)) }
             if r0.elapsed > 600 { throw RunError("raw read stalled at \(read)/\(corpus.count) messages") }
         }
         let rawFigures = r0.stop(messages: read, bytes: readBytes)
@@ -116,8 +125,11 @@ struct BenchCommand: ParsableCommand {
         options.stopWhenCaughtUp = true
         options.snapshotIntervalMs = 1000
         let engine = try Engine(options: options)
+        let scrapes = try metrics.map { try MetricsScrapeLoad(address: $0, snapshots: engine.snapshots) }
+        scrapes?.start()
         let e0 = Measure.start()
         try engine.runHere()
+        if let scrapes { print("  " + scrapes.stop()) }
         let snapshot = engine.snapshots.value
         let e2e = e0.stop(messages: Int(snapshot?.result.messages ?? 0), bytes: corpus.bytes)
         print(e2e.line("end to end (engine)"))
@@ -127,6 +139,22 @@ struct BenchCommand: ParsableCommand {
 }
 
 extension BenchCommand {
+    /// The memory run again with the latency split recorded (as live runs do: `watch` and `demo` set the receive time).
+    func measureLatencySplit(corpus: Corpus, memory: Measure.Figures) {
+        var best: Measure.Figures? = nil
+        for _ in 1...max(1, repeats) {
+            let core = EngineCore(profile: .shop)
+            core.receivedAtMs = WallClock.nowMs()
+            let m0 = Measure.start()
+            corpus.feed(core)
+            let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
+            if best == nil || figures.threadCPU < best!.threadCPU { best = figures }
+        }
+        print(best!.line("memory with the latency split on, best of \(max(1, repeats))"))
+        print(String(format: "  latency split cost: %+.1f%% thread CPU (%.3f s vs %.3f s)",
+                     100 * (best!.threadCPU / memory.threadCPU - 1), best!.threadCPU, memory.threadCPU))
+    }
+
     /// Decode + aggregate with checkpoints to a SQLite state in a temporary directory, every
     /// `checkpointSeconds` at batch boundaries (as `watch` does), then the restart time, the state's
     /// size on disk and the engine's memory per live key.
@@ -318,8 +346,9 @@ struct Measure {
 /// `cdctop bench --scale`: the aggregator with a given amount of state already held (windows in
 /// retention, products, live keys), then a steady stream of new orders, line items and updates in
 /// the newest window. Prints events/s of that stream and the time of a snapshot taken every 1,000
-/// events (the engine takes about five a second). Flat columns mean costs follow what changed, not
-/// what is held. Synthetic events (no decoding), so only the aggregator and snapshot are measured.
+/// events (the engine takes about five a second), and of a warehouse sink's `offer` of it (its
+/// comparison under the lock; no connection). Flat columns mean costs follow what changed, not
+/// what is held. Times are thread CPU, not wall. Synthetic events (no decoding), so only the aggregator and snapshot are measured.
 enum ScaleBenchmark {
     struct Size { var windows: Int; var products: Int; var keys: Int }
 
@@ -329,7 +358,7 @@ enum ScaleBenchmark {
                      Size(windows: 120, products: 100_000, keys: 10_000),
                      Size(windows: 120, products: 1_000, keys: 1_000_000),
                      Size(windows: 2_880, products: 100_000, keys: 1_000_000)]
-        print("windows held  products  live keys |  events/s  snapshot median  p99      | RSS of the state")
+        print("windows held  products  live keys |  events/s  snapshot median  p99        sink offer | RSS of the state")
         var rss: [Double] = []
         for size in sizes {
             let rss0 = Measure.currentRSSMB()
@@ -361,6 +390,12 @@ enum ScaleBenchmark {
             let now = start + span
             var next = Int64(size.keys)
             var snapshotTimes: [Double] = []
+            var offerTimes: [Double] = []
+            // The published snapshot stays alive until the next one (as the dashboard and mirrors hold
+            // it), so whatever the aggregator shares with it is copied on write, as in a real run.
+            var published: KPISnapshot?
+            // A warehouse sink with no connection: `offer` does its comparison under the lock, as live.
+            let sink = WarehouseSink(url: "postgresql://127.0.0.1:1/none", pipeline: "bench-scale")
             let events = 200_000
             let cpu0 = Measure.threadCPUSeconds()
             var snapshotCPU = 0.0
@@ -376,18 +411,24 @@ enum ScaleBenchmark {
                 next += 1
                 if i % 333 == 0 {
                     let s0 = Measure.threadCPUSeconds()
-                    _ = core.snapshot(sequence: UInt64(i), takenAtMs: t)
+                    published = core.snapshot(sequence: UInt64(i + 1), takenAtMs: t)
                     let took = Measure.threadCPUSeconds() - s0
-                    snapshotCPU += took
+                    sink.offer(published!)
+                    let offered = Measure.threadCPUSeconds() - s0 - took
+                    snapshotCPU += took + offered
                     snapshotTimes.append(took * 1000)
+                    offerTimes.append(offered * 1000)
                 }
             }
             let applyCPU = Measure.threadCPUSeconds() - cpu0 - snapshotCPU
+            _ = published
             snapshotTimes.sort()
+            offerTimes.sort()
             let median = snapshotTimes[snapshotTimes.count / 2]
             let p99 = snapshotTimes[min(snapshotTimes.count - 1, snapshotTimes.count * 99 / 100)]
-            print(String(format: "%12d  %8d  %9d | %9.0f  %12.2f ms  %6.2f ms | %5.0f MB",
-                         size.windows, size.products, size.keys, Double(events) / applyCPU, median, p99, stateRSS))
+            let offerMedian = offerTimes[offerTimes.count / 2]
+            print(String(format: "%12d  %8d  %9d | %9.0f  %12.3f ms  %6.3f ms  %9.3f ms | %5.0f MB",
+                         size.windows, size.products, size.keys, Double(events) / applyCPU, median, p99, offerMedian, stateRSS))
             rss.append(stateRSS)
         }
         // Marginal memory, from pairs of rows that differ in one size only.

@@ -65,6 +65,9 @@ struct DemoCommand: ParsableCommand {
         engine.onSnapshot = { integrations.offer($0) }
         integrations.start()
         defer { integrations.stop() }
+        let metricsServer = try Operations(engine: engine, integrations: integrations, connect: nil, groupLag: nil)
+            .startMetricsServer(live.metrics)
+        defer { metricsServer?.stop() }
         engine.start()
         defer { engine.stop() }
         try runLive(engine: engine, options: live, integrations: integrations,
@@ -108,9 +111,13 @@ final class DemoGenerator: @unchecked Sendable {
         while !lock.withLock({ stopped }) {
             // Send what is due by now, in 10 ms steps, so the rate is smooth.
             let due = pacer.due
+            // A message is not produced before the time Debezium stamped on it (`ts_ms`), as with a real
+            // connector: otherwise the Latency view would see Kafka's timestamp before Debezium's.
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
             while sent < due {
                 if pending.isEmpty { workload.next(into: &pending); pending.reverse() }
-                guard let m = pending.popLast() else { break }
+                guard let m = pending.last, m.timestampMs <= nowMs else { break }
+                pending.removeLast()
                 try? producer.produce(topic: m.topic, key: m.key, value: m.value)
                 sent += 1
             }

@@ -38,6 +38,10 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it.")
     var source: String?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz) from a thread of its own, e.g. 127.0.0.1:9464.",
+                               valueName: "host:port"))
+    var metrics: String?
+
     @Option(help: ArgumentHelp("Alertmanager base URL (e.g. http://127.0.0.1:9093): firing and resolved alerts are posted to its v2 API; rules and thresholds in the profile's [alerts].", valueName: "url"))
     var alertmanager: String?
 
@@ -55,6 +59,7 @@ struct LiveOptions: ParsableArguments {
         }
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
+        if let metrics { do { _ = try MetricsServer.parse(metrics) } catch { throw ValidationError("\(error)") } }
     }
 }
 
@@ -145,10 +150,10 @@ func redactedURL(_ url: String) -> String {
 /// (e.g. "still joining the mock cluster…"); in `--json` mode it goes to stderr and no JSON line is printed.
 func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
              seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
-             connect: ConnectHealthMonitor? = nil, joining: String? = nil) throws {
+             connect: ConnectHealthMonitor? = nil, joining: String? = nil, groupLag: GroupLagMonitor? = nil) throws {
     let log = try RunLog(path: options.log)
     let kafkaTarget = engine.options.consumer.brokers
-    let alerts = try startAlerts(engine: engine, options: options, integrations: integrations, connect: connect)
+    let alerts = try startAlerts(engine: engine, options: options, integrations: integrations, connect: connect, groupLag: groupLag)
     defer { alerts?.stop() }
     if options.headless {
         log.write("start: headless\(options.json ? " --json" : "") \(title)")
@@ -162,7 +167,8 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         var nextPrint = Date()
         while true {
             let done = interrupted.isRaised || (deadline.map { Date() >= $0 } ?? false) || engine.error != nil
-            let (snap, _) = engine.snapshots.versioned
+            var (snap, _) = engine.snapshots.versioned
+            if let groupLag { snap?.groupLag = groupLag.report }
             let nowMs = WallClock.nowMs()
             for line in board.update([ServiceProbe(name: "kafka", target: kafkaTarget, status: snap?.kafka ?? ServiceStatus(.connecting))]
                                      + integrations.probes(connect: connect, lastHeartbeatMs: snap?.lastHeartbeatMs ?? 0), nowMs: nowMs) {
@@ -197,7 +203,11 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         return
     }
     let integ = integrations
-    var sources = DashboardSources(snapshot: { engine.snapshots.value })
+    var sources = DashboardSources(snapshot: {
+        guard var s = engine.snapshots.value else { return nil }
+        if let groupLag { s.groupLag = groupLag.report }
+        return s
+    })
     sources.title = title
     sources.kafkaTarget = kafkaTarget
     sources.lagThresholds = engine.options.profile.lag
@@ -263,6 +273,7 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, a
         text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
         if let alerts { text += ",\"alerts\":" + alerts.json() }
         appendCounters(s, to: &text)
+        appendOperations(s, to: &text)
         return text + "}"
     }
     let alertsText = alerts.map { $0.firingCount > 0 ? "  alerts \($0.firingCount) firing" : "" } ?? ""

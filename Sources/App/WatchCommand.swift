@@ -57,6 +57,14 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("connect-interval"), help: ArgumentHelp("Seconds between Kafka Connect polls.", valueName: "s"))
     var connectInterval: Double = 2
 
+    @Option(name: .customLong("lag-groups"), help: ArgumentHelp(
+        "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): committed offset, lag in messages and seconds, and a verdict (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics.",
+        valueName: "groups"))
+    var lagGroups: String?
+
+    @Option(name: .customLong("lag-groups-interval"), help: ArgumentHelp("Seconds between --lag-groups queries.", valueName: "s"))
+    var lagGroupsInterval: Double = 5
+
     @Flag(help: "With --headless: exit with the final result once every assigned partition reached its end.")
     var untilCaughtUp = false
 
@@ -75,6 +83,7 @@ struct WatchCommand: ParsableCommand {
         }
         if !(connectInterval >= 0.1 && connectInterval <= 3600) { throw ValidationError("--connect-interval must be between 0.1 and 3600 seconds") }
         if !(checkpointInterval >= 0.1 && checkpointInterval <= 3600) { throw ValidationError("--checkpoint-interval must be between 0.1 and 3600 seconds") }
+        if !(lagGroupsInterval >= 0.5 && lagGroupsInterval <= 3600) { throw ValidationError("--lag-groups-interval must be between 0.5 and 3600 seconds") }
         if stateReset && state == "none" { throw ValidationError("--state-reset needs a state directory, not --state none") }
     }
 
@@ -115,6 +124,18 @@ struct WatchCommand: ParsableCommand {
         let connectMonitor = try connect.map { try ConnectHealthMonitor(url: $0, everySeconds: connectInterval) }
         connectMonitor?.start()
         defer { connectMonitor?.stop() }
+        let groupLag = try lagGroups.map { text -> GroupLagMonitor in
+            let groups = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            do {
+                return try GroupLagMonitor(brokers: brokers, groups: groups, topics: topicList, properties: try kafka.dictionary(),
+                                           everySeconds: lagGroupsInterval)
+            } catch { throw RunError("\(error)") }
+        }
+        groupLag?.start()
+        defer { groupLag?.stop() }
+        let operations = Operations(engine: engine, integrations: integrations, connect: connectMonitor, groupLag: groupLag)
+        let metricsServer = try operations.startMetricsServer(live.metrics)
+        defer { metricsServer?.stop() }
         if untilCaughtUp {
             let interrupted = InterruptFlag(onInterrupt: { })
             let deadline = timeout.map { Date().addingTimeInterval($0) }
@@ -137,7 +158,7 @@ struct WatchCommand: ParsableCommand {
             }
             engine.stop()
             if let e = engine.error { throw e }
-            guard let s = engine.snapshots.value else { throw ExitCode.failure }
+            guard let s = operations.snapshot() else { throw ExitCode.failure }
             print(headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }, services: board))
             if timedOut && !s.caughtUp {
                 let kafka = board.entry("kafka")
@@ -158,6 +179,6 @@ struct WatchCommand: ParsableCommand {
         engine.start()
         defer { engine.stop() }
         try runLive(engine: engine, options: live, integrations: integrations, title: "watch \(brokers)", seconds: nil,
-                    connect: connectMonitor, joining: "connecting to \(brokers), no partition yet")
+                    connect: connectMonitor, joining: "connecting to \(brokers), no partition yet", groupLag: groupLag)
     }
 }

@@ -84,8 +84,8 @@ public struct AggregatorCounters: Sendable, Hashable {
 }
 
 extension WindowedAggregator {
-    /// Hands over the changes recorded since the last call (with the current values of the windows
-    /// that changed) and starts recording afresh. O(changes), never O(state).
+    /// Hands over the changes recorded since the last call (with the current values of the windows,
+    /// products and product windows that changed) and starts recording afresh. O(changes), never O(state).
     ///
     /// `recycled` (an earlier `StateChanges` already written) gives its arrays' memory back to the
     /// journal: a fresh journal every few seconds would page-fault in tens of megabytes on the hot thread.
@@ -106,6 +106,21 @@ extension WindowedAggregator {
             }
             parts[p].changedWindows.removeAll(keepingCapacity: true)
             parts[p].lastChangedWindow = .min
+        }
+        // Products and product windows, at their current values (expired product windows are
+        // covered by `horizonStart`).
+        for p in parts.indices {
+            let partition = partitionKeys[p]
+            for product in parts[p].changedProducts {
+                guard let sales = parts[p].products[product] else { continue }
+                taken.products.append(.init(partition: partition, product: product, total: sales.total, lineItems: sales.lineItems))
+            }
+            for pw in parts[p].changedProductWindows where pw.window >= horizonStart {
+                guard let amount = parts[p].products[pw.product]?.windows[pw.window] else { continue }
+                taken.productWindows.append(.init(partition: partition, product: pw.product, windowStart: pw.window, amount: amount))
+            }
+            parts[p].changedProducts.removeAll(keepingCapacity: true)
+            parts[p].changedProductWindows.removeAll(keepingCapacity: true)
         }
         return taken
     }
@@ -214,10 +229,16 @@ extension WindowedAggregator {
             for w in parts[p].windows.keys { starts.insert(w) }
         }
         heldStarts = starts.sorted()
-        mergedWindows = [:]
+        heldResults = heldStarts.map { WindowResult(windowStartMs: $0, txCount: 0, revenue: .zero, categoryRevenue: [:]) }
         staleMerged = starts
+        rebuildFinalWindows()
+        windowChanges = []
+        windowChangesKnown = false
         lastStaleMerged = .min
         changes = StateChanges()
-        for p in parts.indices { parts[p].changedWindows = []; parts[p].lastChangedWindow = .min }
+        for p in parts.indices {
+            parts[p].changedWindows = []; parts[p].lastChangedWindow = .min
+            parts[p].changedProducts = []; parts[p].changedProductWindows = []
+        }
     }
 }

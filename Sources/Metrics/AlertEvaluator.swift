@@ -22,6 +22,8 @@ public struct AlertFacts: Sendable {
     public var malformedTotal: Int64?
     /// Changes per table since start (running totals).
     public var tableTotals: [String: Int64]?
+    /// Other consumer groups (`--lag-groups`); nil when not watched or the last round failed as a whole.
+    public var groupLag: GroupLagReport?
 
     public init(nowMs: Int64) { self.nowMs = nowMs }
 
@@ -35,6 +37,7 @@ public struct AlertFacts: Sendable {
         var totals: [String: Int64] = [:]
         for t in s.tables { totals[t.table] = t.total }
         tableTotals = totals
+        if let g = s.groupLag, g.error == nil, g.checkedAtMs > 0 { groupLag = g }
     }
 }
 
@@ -84,6 +87,10 @@ public struct AlertPanel: Sendable, Hashable {
     /// Resolved alerts, newest last (at most `AlertEvaluator.historyKept`).
     public var history: [Alert] = []
     public var evaluatedAtMs: Int64 = 0
+    /// The rules' thresholds, and which of them had their facts at the last evaluation (a rule whose
+    /// option is not given, e.g. `--connect`, never has them).
+    public var rules: AlertRules = .defaults
+    public var watched: Set<AlertKind> = []
     public init() {}
     public var firingCount: Int { active.filter { $0.phase == .firing }.count }
 }
@@ -105,6 +112,7 @@ public struct AlertEvaluator: Sendable {
     /// Per table: last total seen, when it last changed, and the minutes (epoch minute numbers) with changes.
     private var tableActivity: [String: (total: Int64, lastChangeMs: Int64, activeMinutes: [Int64])] = [:]
     private var startedAtMs: Int64?
+    private var watched: Set<AlertKind> = []
 
     public init(rules: AlertRules) { self.rules = rules }
 
@@ -175,6 +183,17 @@ public struct AlertEvaluator: Sendable {
             }
         }
 
+        if let report = facts.groupLag {
+            known.insert(.groupLagging)
+            for g in report.groups where g.error == nil {
+                if g.verdict == .stalled || g.verdict == .stopped || g.maxLagMs > rules.lagSecondsMs {
+                    conditions[AlertKey(.groupLagging, g.group)] =
+                        "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
+                }
+            }
+        }
+
+        watched = known
         var transitions: [AlertTransition] = []
         for key in Set(states.keys).union(conditions.keys).sorted() {
             let summary = conditions[key]
@@ -222,6 +241,8 @@ public struct AlertEvaluator: Sendable {
         }
         p.history = history
         p.evaluatedAtMs = nowMs
+        p.rules = rules
+        p.watched = watched
         return p
     }
 

@@ -14,6 +14,8 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     case malformedRate = "CdcMalformedRate"
     /// A table that usually has changes has had none for a while.
     case tableSilent = "CdcTableSilent"
+    /// Another consumer group (`--lag-groups`) is STALLED or STOPPED, or lags more than `lag_seconds`.
+    case groupLagging = "CdcConsumerGroupLagging"
 
     public static func < (a: AlertKind, b: AlertKind) -> Bool { a.order < b.order }
     var order: Int { AlertKind.allCases.firstIndex(of: self)! }
@@ -24,6 +26,7 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
         case .connectorFailed, .heartbeatStale: "connector"
         case .lagHigh: "topic"
         case .tableSilent: "table"
+        case .groupLagging: "group"
         case .reconciliationDrift, .malformedRate: nil
         }
     }
@@ -31,7 +34,7 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     public var severity: String {
         switch self {
         case .connectorFailed, .heartbeatStale, .reconciliationDrift: "critical"
-        case .lagHigh, .malformedRate, .tableSilent: "warning"
+        case .lagHigh, .malformedRate, .tableSilent, .groupLagging: "warning"
         }
     }
 }
@@ -43,7 +46,7 @@ public struct AlertRules: Sendable, Hashable {
     /// How long a condition must hold before its alert fires, per rule.
     public var forMs: [AlertKind: Int64] = [
         .connectorFailed: 10_000, .heartbeatStale: 30_000, .lagHigh: 60_000,
-        .reconciliationDrift: 0, .malformedRate: 60_000, .tableSilent: 0,
+        .reconciliationDrift: 0, .malformedRate: 60_000, .tableSilent: 0, .groupLagging: 60_000,
     ]
     /// A firing alert resolves only after its condition has been false this long (no flapping).
     public var keepFiringForMs: Int64 = 30_000
@@ -67,4 +70,29 @@ public struct AlertRules: Sendable, Hashable {
     public static let defaults = AlertRules()
 
     public func forDuration(_ kind: AlertKind) -> Int64 { forMs[kind] ?? 0 }
+
+    /// What the rule watches, with its thresholds, for the Alerts view's rule list.
+    public func condition(_ kind: AlertKind) -> String {
+        func d(_ ms: Int64) -> String { TimeText.duration(ms: ms) }
+        switch kind {
+        case .connectorFailed: return "a connector or one of its tasks is FAILED"
+        case .heartbeatStale: return "a RUNNING connector's last heartbeat is older than \(d(heartbeatStaleMs))"
+        case .lagHigh: return "a topic's oldest unread change is older than \(d(lagSecondsMs))"
+        case .reconciliationDrift: return "running totals differ from the source database"
+        case .malformedRate: return "more than \(malformedPerMinute) malformed messages in a minute"
+        case .tableSilent:
+            return "no change for \(d(silentAfterMs)) on a table active in \(usualActiveMinutes) of the last \(usualWindowMinutes) minutes"
+        case .groupLagging: return "another group is STALLED, STOPPED or more than \(d(lagSecondsMs)) behind"
+        }
+    }
+
+    /// The option that feeds a rule its facts, when it is not always on.
+    public static func neededOption(_ kind: AlertKind) -> String? {
+        switch kind {
+        case .connectorFailed, .heartbeatStale: "--connect"
+        case .reconciliationDrift: "--source"
+        case .groupLagging: "--lag-groups"
+        case .lagHigh, .malformedRate, .tableSilent: nil
+        }
+    }
 }

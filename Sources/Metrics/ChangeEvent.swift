@@ -96,6 +96,9 @@ public struct ChangeEvent: Sendable {
     public var commitTimeMs: Int64
     /// True for snapshot reads (`op` r, or `source.snapshot` not "false").
     public var isSnapshot: Bool
+    /// When Debezium processed the change (the envelope's `ts_ms`), ms since epoch; 0 when unknown
+    /// (no envelope, or no `source.ts_ms` beside it). Only the latency split reads it.
+    public var debeziumTimeMs: Int64 = 0
 
     public init(table: String, role: TableRole, op: ChangeOp, before: Row?, after: Row?,
                 commitTimeMs: Int64, isSnapshot: Bool = false) {

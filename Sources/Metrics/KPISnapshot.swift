@@ -187,6 +187,18 @@ public struct KPISnapshot: Sendable {
     /// DDL messages of a connector's initial snapshot (DROP/CREATE of the schema as it was): counted, not listed.
     public var snapshotDDL: Int64 = 0
 
+    // MARK: operations (issue #12: latency split, other groups' lag)
+    /// Median and p99 of each hop (source → Debezium → Kafka → cdctop) per table over the last minute.
+    public var latency: [TableLatency] = []
+    /// Other consumer groups' lag (`--lag-groups`): not the engine's; the app fills it in from the monitor.
+    public var groupLag: GroupLagReport? = nil
+
+    // MARK: perf (#11): what changed since earlier snapshots, so consumers compare only that.
+    /// Windows whose result changed, or that became final, per snapshot over the last few dozen
+    /// snapshots: a consumer that saw snapshot N compares only `windowChanges.changes(since: N)`.
+    /// Empty (compare everything) for a snapshot made by hand.
+    public var windowChanges = WindowChangeLog()
+
     public init(result: KPIResult) { self.result = result }
 
     public var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
@@ -196,5 +208,47 @@ public struct KPISnapshot: Sendable {
         let w = result.windowMs
         let start = timeMs >= 0 ? timeMs - timeMs % w : timeMs - ((timeMs % w) + w) % w
         return result.windows.last(where: { $0.windowStartMs == start })
+    }
+}
+
+// MARK: perf (#11): window changes per snapshot.
+
+/// The windows each recent snapshot changed, so a consumer that skips snapshots (the warehouse sink
+/// fed only at checkpoints) still compares only what changed since the one it saw.
+public struct WindowChangeLog: Sendable {
+    public struct Entry: Sendable {
+        /// The snapshot's sequence number.
+        public var sequence: UInt64
+        /// Windows changed, or become final, since the snapshot before it.
+        public var changed: Set<Int64>
+    }
+    /// Oldest first, at most `kept`.
+    public private(set) var entries: [Entry] = []
+    /// The snapshot the oldest entry's changes are relative to; nil when nothing is known.
+    public private(set) var base: UInt64?
+    public static let kept = 64
+
+    public init() {}
+
+    /// Records snapshot `sequence` with the windows changed since snapshot `previous` (nil: unknown,
+    /// e.g. the first snapshot or one after a restore; the log starts afresh).
+    public mutating func record(sequence: UInt64, since previous: UInt64?, changed: Set<Int64>?) {
+        guard let previous, let changed else { entries = []; base = sequence; return }
+        if previous != (entries.last?.sequence ?? base) { entries = []; base = previous }
+        entries.append(Entry(sequence: sequence, changed: changed))
+        if entries.count > WindowChangeLog.kept { base = entries.removeFirst().sequence }
+    }
+
+    /// Windows changed (or become final) after snapshot `sequence` up to the latest, or nil when
+    /// the log does not reach back to it: then compare every window.
+    public func changes(since sequence: UInt64) -> Set<Int64>? {
+        let from: Int
+        if sequence == base { from = 0 } else {
+            guard let i = entries.firstIndex(where: { $0.sequence == sequence }) else { return nil }
+            from = i + 1
+        }
+        var all = Set<Int64>()
+        for entry in entries[from...] { all.formUnion(entry.changed) }
+        return all
     }
 }

@@ -177,6 +177,7 @@ extension AlertRules {
         "reconciliation_drift_for_seconds",
         "malformed_per_minute", "malformed_for_seconds",
         "table_silent_minutes", "table_usual_window_minutes", "table_usual_active_minutes", "table_silent_for_seconds",
+        "group_lag_for_seconds",
     ]
 
     init(section: [String: SimpleTOML.Entry], file: String) throws {
@@ -201,7 +202,8 @@ extension AlertRules {
         }
         for (kind, key) in [(AlertKind.connectorFailed, "connector_failed_for_seconds"), (.heartbeatStale, "heartbeat_stale_for_seconds"),
                             (.lagHigh, "lag_for_seconds"), (.reconciliationDrift, "reconciliation_drift_for_seconds"),
-                            (.malformedRate, "malformed_for_seconds"), (.tableSilent, "table_silent_for_seconds")] {
+                            (.malformedRate, "malformed_for_seconds"), (.tableSilent, "table_silent_for_seconds"),
+                            (.groupLagging, "group_lag_for_seconds")] {
             forMs[kind] = try integer(key, default: forDuration(kind) / 1000) * 1000
         }
         heartbeatStaleMs = try integer("heartbeat_stale_seconds", default: heartbeatStaleMs / 1000) * 1000

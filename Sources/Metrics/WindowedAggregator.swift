@@ -39,17 +39,19 @@ public struct WindowedAggregator: Sendable {
         public init(txCount: Int64 = 0, revenue: Money = .zero) { self.txCount = txCount; self.revenue = revenue }
     }
 
+    /// A live line item (the aggregator holds one per live key: its size is most of the state's memory).
     public struct LineItem: Sendable, Hashable {
-        public var product: RowKey?
-        public var quantity: Int64
-        public var unitPrice: Money
-        /// quantity × unit price, computed once with overflow checks.
-        public var amount: Money
+        public private(set) var product: RowKey?
+        public private(set) var quantity: Int64
+        public private(set) var unitPrice: Money
+        /// quantity × unit price. Not stored (16 bytes less per live line item): the initializer checked
+        /// that the product fits, and the fields never change after it.
+        @inline(__always) public var amount: Money { Money(units: unitPrice.units &* Int128(quantity)) }
 
         /// Nil when quantity × unit price overflows or lies beyond `Money.maxMagnitude`.
         public init?(product: RowKey?, quantity: Int64, unitPrice: Money) {
-            guard unitPrice.isInRange, let amount = unitPrice.multipliedChecked(by: quantity) else { return nil }
-            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice; self.amount = amount
+            guard unitPrice.isInRange, unitPrice.multipliedChecked(by: quantity) != nil else { return nil }
+            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice
         }
     }
 
@@ -80,6 +82,16 @@ public struct WindowedAggregator: Sendable {
         /// events of a run hit the same window).
         var changedWindows: Set<Int64> = []
         var lastChangedWindow: Int64 = .min
+        /// Products and product windows changed since the last `takeChanges()`: journaled by key and
+        /// resolved to their current values when the changes are taken. A product sells many times
+        /// between checkpoints; one journal entry per sale made the journal most of the state's memory.
+        var changedProducts: Set<RowKey> = []
+        var changedProductWindows: Set<ProductWindow> = []
+    }
+
+    struct ProductWindow: Hashable, Sendable {
+        var product: RowKey
+        var window: Int64
     }
 
     // Partitions, by key (any stable number per topic-partition, see `EngineCore.partitionKey`).
@@ -94,14 +106,24 @@ public struct WindowedAggregator: Sendable {
     public internal(set) var horizonStart: Int64 = .min
     public internal(set) var maxCommitTimeMs: Int64 = .min
 
-    /// Window starts held by any partition, ascending; results merged over partitions are cached
-    /// and rebuilt only for windows changed since the last `windowResults`.
+    /// Window starts held by any partition, ascending, and beside each its result merged over
+    /// partitions. Merged results are rebuilt only for windows changed since the last
+    /// `windowResults` (`staleMerged`), so reading the windows costs what changed, not what is held.
     var heldStarts: [Int64] = []
-    var mergedWindows: [Int64: WindowResult] = [:]
+    var heldResults: [WindowResult] = []
     var staleMerged: Set<Int64> = []
     var lastStaleMerged: Int64 = .min
     /// Set when a partition was dropped: some held windows may now belong to no partition.
     var windowsMayBeOrphaned = false
+    /// Held windows the watermark has passed (start < `finalBeforeMs`), kept as windows become
+    /// final or are evicted, so a snapshot shares it instead of rebuilding it.
+    public internal(set) var finalStarts: Set<Int64> = []
+    /// `windowStart(of: watermarkMs)`: every window starting before it is final.
+    var finalBeforeMs: Int64 = .min
+    /// Windows whose merged result changed or that became final since the last `takeWindowChanges()`.
+    var windowChanges: Set<Int64> = []
+    /// False after a restore: what changed since the last `takeWindowChanges()` is unknown.
+    var windowChangesKnown = true
 
     // Counters.
     public internal(set) var lateCorrections: Int64 = 0
@@ -337,28 +359,71 @@ public struct WindowedAggregator: Sendable {
         return start
     }
 
+    /// The index of `start` in `heldStarts`, or where it would be inserted.
+    @inline(__always) func heldIndex(of start: Int64) -> Int {
+        var lo = 0, hi = heldStarts.count
+        while lo < hi { let mid = (lo + hi) / 2; if heldStarts[mid] < start { lo = mid + 1 } else { hi = mid } }
+        return lo
+    }
+
     private mutating func holdWindow(_ start: Int64) {
+        // An empty result until the next refresh merges it (the caller marks it changed).
+        let placeholder = WindowResult(windowStartMs: start, txCount: 0, revenue: .zero, categoryRevenue: [:])
         if let last = heldStarts.last, last >= start {
-            var lo = 0, hi = heldStarts.count
-            while lo < hi { let mid = (lo + hi) / 2; if heldStarts[mid] < start { lo = mid + 1 } else { hi = mid } }
-            if lo < heldStarts.count && heldStarts[lo] == start { return }
-            heldStarts.insert(start, at: lo)
+            let i = heldIndex(of: start)
+            if i < heldStarts.count && heldStarts[i] == start { return }
+            heldStarts.insert(start, at: i)
+            heldResults.insert(placeholder, at: i)
         } else {
             heldStarts.append(start)
+            heldResults.append(placeholder)
         }
+        if start < finalBeforeMs { finalStarts.insert(start) }
+    }
+
+    /// Marks the windows the watermark has just passed as final: O(windows that became final).
+    private mutating func advanceFinalBoundary() {
+        guard maxCommitTimeMs != .min else { return }
+        let boundary = windowStart(of: watermarkMs)
+        guard boundary > finalBeforeMs else { return }
+        var i = finalBeforeMs == .min ? 0 : heldIndex(of: finalBeforeMs)
+        while i < heldStarts.count && heldStarts[i] < boundary {
+            finalStarts.insert(heldStarts[i]); windowChanges.insert(heldStarts[i]); i += 1
+        }
+        finalBeforeMs = boundary
+    }
+
+    /// Rebuilds the final windows from the watermark (after a restore).
+    mutating func rebuildFinalWindows() {
+        finalBeforeMs = maxCommitTimeMs == .min ? .min : windowStart(of: watermarkMs)
+        let boundary = finalBeforeMs
+        finalStarts = Set(heldStarts.lazy.filter { $0 < boundary })
+    }
+
+    /// Windows whose result changed, or that became final, since the last call (the snapshot
+    /// passes them on so the warehouse sink compares only those). Nil when that is unknown (the
+    /// first call after a restore): compare every window.
+    public mutating func takeWindowChanges() -> Set<Int64>? {
+        refreshMergedWindows()
+        let changed = windowChanges
+        windowChanges = []
+        defer { windowChangesKnown = true }
+        return windowChangesKnown ? changed : nil
     }
 
     private mutating func evictExpiredWindows() {
         let (h, overflow) = watermarkMs.subtractingReportingOverflow(profile.retentionMs)
         let newHorizon = overflow ? Int64.min : windowStart(of: h)
+        advanceFinalBoundary()
         guard newHorizon > horizonStart else { return }
         horizonStart = newHorizon
         if journaling { changes.horizonStart = newHorizon }
         guard let first = heldStarts.first, first < newHorizon else { return }
         let cut = heldStarts.firstIndex(where: { $0 >= newHorizon }) ?? heldStarts.count
         let expired = heldStarts[..<cut]
-        for w in expired { mergedWindows[w] = nil; staleMerged.remove(w) }
+        for w in expired { staleMerged.remove(w); finalStarts.remove(w); windowChanges.remove(w) }
         heldStarts.removeFirst(cut)
+        heldResults.removeFirst(cut)
         for p in parts.indices {
             for w in expired {
                 parts[p].windows[w] = nil
@@ -523,9 +588,6 @@ public struct WindowedAggregator: Sendable {
     /// category when known. Line items without a product count as uncategorised.
     private mutating func addLineAmount(_ amount: Money, product: RowKey?, p: Int, window: Int64?, items: Int64) {
         let key = product ?? .text("")
-        let journaling = self.journaling
-        var journalEntry: StateChanges.ProductChange?
-        var windowEntry: StateChanges.ProductWindowChange?
         let horizon = horizonStart
         updateProduct(&parts[p].products[key, default: ProductSales()])
         func updateProduct(_ sales: inout ProductSales) {
@@ -535,15 +597,15 @@ public struct WindowedAggregator: Sendable {
                 sales.windows = sales.windows.filter { $0.key >= horizon }
                 sales.oldestWindow = sales.windows.keys.min() ?? .max
             }
-            if journaling { journalEntry = .init(partition: 0, product: key, total: sales.total, lineItems: sales.lineItems) }
             if let w = window {
                 sales.windows[w, default: .zero] += amount
                 if w < sales.oldestWindow { sales.oldestWindow = w }
-                if journaling { windowEntry = .init(partition: 0, product: key, windowStart: w, amount: sales.windows[w]!) }
             }
         }
-        if var entry = journalEntry { entry.partition = partitionKeys[p]; changes.products.append(entry) }
-        if var entry = windowEntry { entry.partition = partitionKeys[p]; changes.productWindows.append(entry) }
+        if journaling {
+            parts[p].changedProducts.insert(key)
+            if let w = window { parts[p].changedProductWindows.insert(ProductWindow(product: key, window: w)) }
+        }
         if let category = category(of: key) {
             parts[p].totalCategory[category, default: .zero] += amount
             if let w = window { mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount } }
@@ -560,9 +622,8 @@ public struct WindowedAggregator: Sendable {
         parts[p].products[key, default: ProductSales()].windows[w, default: .zero] += amount
         if w < parts[p].products[key]!.oldestWindow { parts[p].products[key]!.oldestWindow = w }
         if journaling {
-            let sales = parts[p].products[key]!
-            changes.products.append(.init(partition: partitionKeys[p], product: key, total: sales.total, lineItems: sales.lineItems))
-            changes.productWindows.append(.init(partition: partitionKeys[p], product: key, windowStart: w, amount: sales.windows[w]!))
+            parts[p].changedProducts.insert(key)
+            parts[p].changedProductWindows.insert(ProductWindow(product: key, window: w))
         }
         if let category = category(of: key) {
             mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount }
@@ -635,19 +696,28 @@ public struct WindowedAggregator: Sendable {
     public var windowResults: [WindowResult] {
         mutating get {
             refreshMergedWindows()
-            return heldStarts.compactMap { mergedWindows[$0] }
+            return heldResults
         }
     }
 
     private mutating func refreshMergedWindows() {
         guard !staleMerged.isEmpty else { return }
-        for w in staleMerged { mergedWindows[w] = merge(window: w) }
+        var orphaned: [Int] = []
+        for w in staleMerged {
+            let i = heldIndex(of: w)
+            guard i < heldStarts.count && heldStarts[i] == w else { continue }
+            windowChanges.insert(w)
+            if let merged = merge(window: w) { heldResults[i] = merged } else { orphaned.append(i) }
+        }
         staleMerged.removeAll(keepingCapacity: true)
         lastStaleMerged = .min
-        if windowsMayBeOrphaned {
-            heldStarts.removeAll { mergedWindows[$0] == nil }
-            windowsMayBeOrphaned = false
+        // Held by no partition any more (after a drop): gone from the results.
+        for i in orphaned.sorted(by: >) {
+            finalStarts.remove(heldStarts[i])
+            heldStarts.remove(at: i)
+            heldResults.remove(at: i)
         }
+        windowsMayBeOrphaned = false
     }
 
     private func merge(window w: Int64) -> WindowResult? {

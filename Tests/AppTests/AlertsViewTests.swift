@@ -44,7 +44,8 @@ import Testing
         #expect(firing.contains("shop ") && firing.contains("11:59:10") && firing.contains("50.0s")
                 && firing.contains("connector shop FAILED: task 0: PSQLException: gone"), "\(firing)")
         #expect(text.contains("pending CdcConnectorFailed     shopm "))
-        let resolved = (0..<30).map(screen.line).first { $0.contains("CdcLagHigh") } ?? ""
+        // The Rules panel names CdcLagHigh too: the resolved line is the one about the topic.
+        let resolved = (0..<30).map(screen.line).first { $0.contains("CdcLagHigh") && $0.contains("shop.public.") } ?? ""
         #expect(resolved.contains("shop.public.transaction ") && resolved.contains("11:59:00 11:59:10") && resolved.contains("10.0s"), "\(resolved)")
         #expect(screen.line(28).contains("alerts ● 1 firing"))
     }

@@ -8,11 +8,13 @@ import Testing
         #expect(m.handle(.char("3")) == .none && m.view == .categories)
         _ = m.handle(.tab); #expect(m.view == .lag)
         _ = m.handle(.tab); _ = m.handle(.tab); #expect(m.view == .alerts)
+        _ = m.handle(.tab); #expect(m.view == .latency)
         _ = m.handle(.tab); #expect(m.view == .overview)
+        _ = m.handle(.backTab); #expect(m.view == .latency)
         _ = m.handle(.backTab); #expect(m.view == .alerts)
-        _ = m.handle(.backTab); #expect(m.view == .history)
         _ = m.handle(.char("6")); #expect(m.view == .alerts)
-        _ = m.handle(.char("9")); #expect(m.view == .alerts)
+        _ = m.handle(.char("7")); #expect(m.view == .latency)
+        _ = m.handle(.char("9")); #expect(m.view == .latency)
     }
 
     @Test func quitPauseThemeMirrorActions() {

@@ -333,3 +333,55 @@ struct RecordingStandardInputTests {
         #expect(got[7].value == Array("{\"n\":7}".utf8) && got[7].partition == 1 && got[7].key == Array("7".utf8))
     }
 }
+
+/// kcat -J payloads of one topic that start alike (Debezium's schema) reuse the decoding of the
+/// last one's prefix (`UnescapeMemo`); the result must be the same bytes as decoding from scratch.
+@Suite("kcat -J payloads that share a prefix decode exactly")
+struct SharedPrefixUnescapeTests {
+    /// Escaped text and the bytes it stands for: every kind of escape JSON has, at any position.
+    static let tokens: [(String, [UInt8])] = [
+        ("a", [0x61]), ("schema", Array("schema".utf8)), ("\\\"", [0x22]), ("\\\\", [0x5C]), ("\\/", [0x2F]),
+        ("\\n", [0x0A]), ("\\t", [0x09]), ("\\r", [0x0D]), ("\\b", [0x08]), ("\\f", [0x0C]),
+        ("\\u0041", [0x41]), ("\\u00e9", [0xC3, 0xA9]), ("\\ud83d\\ude00", [0xF0, 0x9F, 0x98, 0x80]),
+        ("\\\"type\\\":\\\"struct\\\",", Array("\"type\":\"struct\",".utf8)), ("é", [0xC3, 0xA9]), ("12345678", Array("12345678".utf8)),
+    ]
+
+    struct Rng {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+    }
+
+    @Test("random prefixes changed at random tokens, over three topics, in small and large chunks", arguments: [UInt64(3), 11, 2024])
+    func sharedPrefixes(seed: UInt64) throws {
+        var rng = Rng(state: seed)
+        var prefixes = (0 ..< 3).map { _ in (0 ..< 200 + rng.next(400)).map { _ in rng.next(Self.tokens.count) } }
+        var file: [UInt8] = []
+        var expected: [(topic: String, value: [UInt8])] = []
+        for offset in 0 ..< 400 {
+            let t = rng.next(3)
+            // Mostly the same prefix; now and then one token changes (the memo must stop there).
+            if rng.next(4) == 0 { prefixes[t][rng.next(prefixes[t].count)] = rng.next(Self.tokens.count) }
+            if rng.next(20) == 0 { prefixes[t].removeLast(rng.next(50)) }
+            let suffix = (0 ..< rng.next(60)).map { _ in rng.next(Self.tokens.count) }
+            var escaped = ""
+            var raw: [UInt8] = []
+            for k in prefixes[t] + suffix { escaped += Self.tokens[k].0; raw += Self.tokens[k].1 }
+            let topic = "topic\(t)"
+            file += Array("{\"topic\":\"\(topic)\",\"partition\":0,\"offset\":\(offset),\"key\":\"k\\\"\(offset)\",\"payload\":\"\(escaped)\"}\n".utf8)
+            expected.append((topic, raw))
+        }
+        for chunkSize in [4_096, 1 << 20] {
+            let messages = try RecordingFixture.scan(file: file, chunkSize: chunkSize)
+            #expect(messages.count == expected.count)
+            for (m, e) in zip(messages, expected) {
+                #expect(m.topic == e.topic)
+                let same = m.value == e.value   // not printed whole: values are kilobytes
+                #expect(same, "offset \(m.offset) decoded differently")
+                #expect(m.key == Array("k\"\(m.offset)".utf8))
+            }
+        }
+    }
+}

@@ -13,7 +13,14 @@ enum AlertsView {
         }
         // The resolved list: its rows (at least the "nothing resolved" line), up to a third of the screen.
         let historyRows = min(max(1, panel.history.count), max(3, area.height / 3))
-        let (top, bottom) = area.splitTop(max(4, area.height - historyRows - 3))
+        var (top, bottom) = area.splitTop(max(4, area.height - historyRows - 3))
+        // The rules and what each watches, when the active list leaves room for them (border + header + rows).
+        let rulesHeight = AlertKind.allCases.count + 3
+        if top.height - rulesHeight >= max(4, panel.active.count + 3) {
+            let (activeArea, rulesArea) = top.splitTop(top.height - rulesHeight)
+            top = activeArea
+            renderRules(&b, rulesArea, panel, glyphs: g)
+        }
         var title = "Alerts · \(panel.firingCount) firing · \(panel.active.count - panel.firingCount) pending"
         if let delivery = frame.alertDelivery, delivery.state != .off { title += " · " + delivery.detail }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
@@ -50,5 +57,27 @@ enum AlertsView {
                           emptyText: "nothing resolved yet")
         }
         return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
+    }
+
+    /// Every built-in rule: its condition with the profile's thresholds, its `for`, and whether it is
+    /// watched (its facts arrive) or which option would feed it.
+    private static func renderRules(_ b: inout ScreenBuffer, _ area: Rect, _ panel: AlertPanel, glyphs g: Glyphs) {
+        let inner = Widgets.box(&b, area, title: "Rules ([alerts] in the profile)", glyphs: g)
+        let columns: [Widgets.Column] = [
+            .init(title: "alert", width: 23, align: .left), .init(title: "for", width: 7, align: .left),
+            .init(title: "watching", width: 22, align: .left),
+            .init(title: "fires when", width: 20, align: .left, flexible: true, maxWidth: 200),
+        ]
+        let rows = AlertKind.allCases.map { kind -> Widgets.TableRow in
+            let watched = panel.watched.contains(kind)
+            let status = watched ? "yes" : AlertRules.neededOption(kind).map { "no: needs \($0)" } ?? "waiting for data"
+            let forMs = panel.rules.forDuration(kind)
+            var row = Widgets.TableRow(cells: [kind.rawValue, forMs == 0 ? "at once" : TimeText.duration(ms: forMs), status,
+                                               panel.rules.condition(kind)],
+                                       style: watched ? .text : .dim)
+            if watched { row.cellStyles[2] = Style(.good) }
+            return row
+        }
+        Widgets.table(&b, inner, columns: columns, rows: rows, selected: nil, glyphs: g, emptyText: "")
     }
 }

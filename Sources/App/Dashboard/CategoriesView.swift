@@ -69,6 +69,12 @@ enum CategoriesView {
 enum LagView {
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
                        _ frame: DashboardFrame) -> ListLayout {
+        var area = area
+        if let groups = s.groupLag {   // --lag-groups: the other consumer groups below (LatencyView.swift)
+            let h = GroupLagSection.height(groups, in: area)
+            GroupLagSection.render(&b, Rect(x: area.x, y: area.maxY - h, width: area.width, height: h), groups, frame)
+            area.height -= h
+        }
         let g = frame.glyphs
         let needle = model.filters["lag", default: ""].lowercased()
         let insights = Dictionary(s.partitions.map { (LagTracker.key($0), frame.lag.insight(for: $0, nowMs: frame.nowMs)) },
@@ -99,7 +105,6 @@ enum LagView {
         if !needle.isEmpty { title += " · /\(needle): \(partitions.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         // Trend charts under the partitions when the terminal has room for both.
-        var area = area
         if area.height >= s.partitions.count + 3 + 9, area.width >= 60, frame.trends.samples.count >= 2 {
             let (top, bottom) = area.splitTop(area.height - max(9, min(14, area.height - s.partitions.count - 3)))
             area = top

@@ -63,6 +63,7 @@ enum TableSort: Int, CaseIterable, Sendable {
 enum DashboardView: Int, CaseIterable, Sendable {
     case overview = 1, tables, categories, lag, history
     case alerts
+    case latency
 
     var title: String {
         switch self {
@@ -72,6 +73,7 @@ enum DashboardView: Int, CaseIterable, Sendable {
         case .lag: "Lag"
         case .history: "History"
         case .alerts: "Alerts"
+        case .latency: "Latency"
         }
     }
 }
@@ -104,6 +106,8 @@ struct ListLayout: Equatable, Sendable {
     var selectedChange: RecentChange?
     /// Screen row of the list's first visible row (mouse clicks); nil when the view has no clickable list.
     var rowsTop: Int?
+    /// The terminal's width at that render (where the tabs were drawn).
+    var screenWidth: Int = 200
 }
 
 /// Everything the user chose: view, drill-down, selection, sort, filter, pause, overlays.
@@ -198,6 +202,7 @@ struct DashboardModel: Equatable, Sendable {
         case .lag: "lag"
         case .history: historyDetail ? "day" : "history"
         case .alerts: "alerts"
+        case .latency: "latency"
         }
     }
 
@@ -301,7 +306,7 @@ struct DashboardModel: Equatable, Sendable {
         return .none
     }
 
-    static let commandHelp = ":overview :tables :categories :lag :history :alerts (or 1-6), :table NAME, :connections, :help, :q"
+    static let commandHelp = ":overview :tables :categories :lag :history :alerts :latency (or 1-7), :table NAME, :connections, :help, :q"
 
     mutating func run(command text: String) -> DashboardAction {
         let words = text.split(separator: " ").map(String.init)
@@ -328,7 +333,7 @@ struct DashboardModel: Equatable, Sendable {
 
     /// A click on a tab switches view; on a list row selects it, and on the selected row opens it.
     private mutating func click(x: Int, y: Int) {
-        if y == 1, let v = DashboardRenderer.tabRanges().first(where: { $0.range.contains(x) })?.view {
+        if y == 1, let v = DashboardRenderer.tabRanges(width: layout.screenWidth).first(where: { $0.range.contains(x) })?.view {
             view = v
             return
         }

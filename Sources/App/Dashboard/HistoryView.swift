@@ -158,7 +158,7 @@ extension Rect {
 /// `?`: every key and what the figures mean.
 enum HelpOverlay {
     static let lines: [(String, String)] = [
-        ("1-6  Tab  Shift-Tab", "views: Overview Tables Categories Lag History Alerts"),
+        ("1-7  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
         ("↑ ↓  j k  wheel", "move the selection (it follows its row)"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
         ("Enter  →  l  click", "drill in: table › changes › event; History: a day"),

@@ -63,6 +63,7 @@ enum DashboardRenderer {
             case .lag: layout = LagView.render(&buffer, body, model, snapshot, frame)
             case .history: layout = HistoryView.render(&buffer, body, model, snapshot, frame)
             case .alerts: layout = AlertsView.render(&buffer, body, model, frame)
+            case .latency: layout = LatencyView.render(&buffer, body, model, snapshot, frame)
             }
         } else {
             buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
@@ -71,6 +72,7 @@ enum DashboardRenderer {
         if model.showConnections { ConnectionsView.overlay(&buffer, body, frame) }
         if model.showHelp { HelpOverlay.render(&buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame) }
         if g == .ascii { buffer.makeASCII() }
+        layout.screenWidth = width
         return (buffer, layout)
     }
 
@@ -91,19 +93,22 @@ enum DashboardRenderer {
         b.put(DisplayWidth.truncate(left, to: rightX - 1, ellipsis: frame.glyphs.ellipsis), x: 0, y: 0, style: bar.bolded)
     }
 
-    /// Where each tab is drawn on row 1 (mouse clicks use the same ranges).
-    static func tabRanges() -> [(view: DashboardView, range: Range<Int>)] {
+    /// Where each tab is drawn on row 1 (mouse clicks use the same ranges). Labels touch when a gap
+    /// between them would not fit (80 columns hold seven tabs that way).
+    static func tabRanges(width: Int = 200) -> [(view: DashboardView, range: Range<Int>)] {
+        let labels = DashboardView.allCases.map { " \($0.rawValue) \($0.title) " }
+        let gap = labels.reduce(1) { $0 + DisplayWidth.of($1) + 1 } <= width ? 1 : 0
         var x = 1
-        return DashboardView.allCases.map { v in
-            let width = DisplayWidth.of(" \(v.rawValue) \(v.title) ")
-            defer { x += width + 1 }
-            return (v, x..<(x + width))
+        return zip(DashboardView.allCases, labels).map { v, label in
+            let w = DisplayWidth.of(label)
+            defer { x += w + gap }
+            return (v, x..<(x + w))
         }
     }
 
     static func tabs(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
         var x = 1
-        for (v, range) in tabRanges() {
+        for (v, range) in tabRanges(width: b.width) {
             let label = " \(v.rawValue) \(v.title) "
             x = b.put(label, x: range.lowerBound, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
         }
@@ -278,6 +283,7 @@ enum DashboardRenderer {
         case .lag: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
         case .alerts: hints += [("↑↓", "move")]
+        case .latency: hints += [("↑↓", "move")]
         }
         hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror"), (":", "command")]
         var x = 1

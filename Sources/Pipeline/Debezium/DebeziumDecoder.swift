@@ -420,8 +420,11 @@ public final class DebeziumDecoder {
             case .delete: if before == nil { return malformed(table, "d without before", at: objectStart) }
             case .truncate, .tombstone: break
             }
-            return .event(ChangeEvent(table: table, role: role, op: op, before: before, after: after,
-                                      commitTimeMs: ts, isSnapshot: env.snapshot || op == .read))
+            var event = ChangeEvent(table: table, role: role, op: op, before: before, after: after,
+                                    commitTimeMs: ts, isSnapshot: env.snapshot || op == .read)
+            // Debezium's own clock, for the latency split; only beside a real source.ts_ms (else it is the commit time).
+            if env.sourceTsMs != nil, let envelope = env.envelopeTsMs { event.debeziumTimeMs = envelope }
+            return .event(event)
         }
 
         // Unwrapped record: the payload object is the row itself.

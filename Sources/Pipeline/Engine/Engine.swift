@@ -154,6 +154,7 @@ public final class Engine: @unchecked Sendable {
             }
             let now = WallClock.nowMs()
             core.noteWallClock(nowMs: now)
+            core.receivedAtMs = now
             apply(batch)
             if let checkpointer {
                 // Only offsets a durable checkpoint covers are committed to the group.

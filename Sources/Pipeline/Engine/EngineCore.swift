@@ -32,6 +32,11 @@ public final class EngineCore {
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
+    /// Wall time the current batch was received (ms); 0 (replays, benchmarks) records no latency split.
+    public var receivedAtMs: Int64 = 0
+    /// Per-table latency split over the last minute (source → Debezium → Kafka → cdctop).
+    public private(set) var latency = LatencyStats()
+
     /// Keep raw copies of recent changes for the Tables drill-down (dashboard only): every change, into a
     /// ring of preallocated slots (no allocation per message once warm).
     public var captureRecentChanges = false
@@ -62,6 +67,10 @@ public final class EngineCore {
         case .event(let event):
             aggregator.apply(event, partitionKey: pk)
             lastCommitTimeByPartition[pk] = event.commitTimeMs
+            if receivedAtMs > 0 {
+                latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
+                               kafkaMs: timestampMs, receivedMs: receivedAtMs)
+            }
             if captureRecentChanges {
                 recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
                                          commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
@@ -190,13 +199,21 @@ public final class EngineCore {
         lastCommitTimeByPartition[partitionKey] = ms
     }
 
+    /// The sequence of the last snapshot built (its window changes are the next one's baseline).
+    private var lastSnapshotSequence: UInt64?
+    private var windowChangeLog = WindowChangeLog()
+
     /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
     public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
         var s = KPISnapshot(result: result)
         s.sequence = sequence
         s.takenAtMs = takenAtMs
         s.profileName = profile.name
-        s.finalWindowStarts = Set(s.result.windows.lazy.map(\.windowStartMs).filter { self.aggregator.isFinal(windowStart: $0) })
+        // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
+        s.finalWindowStarts = aggregator.finalStarts
+        windowChangeLog.record(sequence: sequence, since: lastSnapshotSequence, changed: aggregator.takeWindowChanges())
+        s.windowChanges = windowChangeLog
+        lastSnapshotSequence = sequence
         s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
         s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs
         s.lateCorrections = aggregator.lateCorrections
@@ -216,6 +233,7 @@ public final class EngineCore {
         s.schemaChanges = schemaChanges
         s.recentDDL = recentDDL
         s.snapshotDDL = snapshotDDL
+        s.latency = latency.summary(nowMs: takenAtMs)
         return s
     }
 }

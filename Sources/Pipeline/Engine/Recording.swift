@@ -129,6 +129,8 @@ struct RecordingTopics {
     private(set) var names: [String] = []
     private var bytes: [[UInt8]] = []
     private var last = -1
+    /// Per topic, the last kcat -J payload decoded the slow way (see `UnescapeMemo`).
+    var memos: [UnescapeMemo] = []
 
     @inline(__always) mutating func index(_ p: UnsafePointer<UInt8>, _ count: Int) -> (index: Int32, isNew: Bool) {
         if last >= 0 && matches(last, p, count) { return (Int32(last), false) }
@@ -138,6 +140,7 @@ struct RecordingTopics {
         }
         bytes.append(Array(UnsafeBufferPointer(start: p, count: count)))
         names.append(String(decoding: UnsafeBufferPointer(start: p, count: count), as: UTF8.self))
+        memos.append(UnescapeMemo())
         last = bytes.count - 1
         return (Int32(last), true)
     }
@@ -356,8 +359,15 @@ enum LineParser {
                 }
                 let from: Int, count: Int
                 if s.peek() == UInt8(ascii: "\"") && k.count != 5 {
-                    // kcat -J: the message bytes as a JSON string, unescaped where they lie.
-                    guard let r = unescapeString(base, from: s.index + 1, limit: end) else { return false }
+                    // kcat -J: the message bytes as a JSON string, unescaped where they lie; a payload
+                    // that starts like the topic's last one (its schema) reuses that one's decoding.
+                    let r: (next: Int, length: Int)?
+                    if !isKey && sawTopic {
+                        r = topics.memos[Int(e.topic)].unescape(base, from: s.index + 1, limit: end)
+                    } else {
+                        r = unescapeString(base, from: s.index + 1, limit: end)
+                    }
+                    guard let r else { return false }
                     from = s.index + 1
                     count = r.length
                     s.index = r.next
@@ -388,8 +398,11 @@ enum LineParser {
     ///
     /// Eight bytes at a time: a 3 KB Debezium value in kcat -J has an escaped quote every few bytes,
     /// so the runs between escapes are found with a word-wide test rather than byte by byte.
+    ///
+    /// `marks`: see `unescapeRest`.
     @inline(__always)
-    static func unescapeString(_ p: UnsafeMutablePointer<UInt8>, from: Int, limit: Int) -> (next: Int, length: Int)? {
+    static func unescapeString(_ p: UnsafeMutablePointer<UInt8>, from: Int, limit: Int,
+                               marks: UnsafeMutablePointer<UnescapeMemo.Marks>? = nil) -> (next: Int, length: Int)? {
         let raw = UnsafeMutableRawPointer(p)
         var i = from
         // Until the first escape nothing moves.
@@ -424,10 +437,24 @@ enum LineParser {
             d &+= 1
             i &+= 1
         }
+        return unescapeRest(p, i: i, d: d, from: from, limit: limit, marks: marks)
+    }
+
+    /// The rest of `unescapeString` from input index `i` and output index `d` (with `d + 8 <= i`),
+    /// at a clean point (not inside an escape). With `marks`, records (input, output) offsets from
+    /// `from` at each clean word boundary, for `UnescapeMemo`.
+    @inline(__always)
+    static func unescapeRest(_ p: UnsafeMutablePointer<UInt8>, i start: Int, d out: Int, from: Int, limit: Int,
+                             marks: UnsafeMutablePointer<UnescapeMemo.Marks>?) -> (next: Int, length: Int)? {
+        let raw = UnsafeMutableRawPointer(p)
+        var i = start, d = out
         // A word at a time: the next load never waits for this word's escapes, and every piece is
         // moved with one 8-byte store (it lands below the read position: d + 8 <= i holds from here).
         var escapedFirst = false     // the word's first byte is the second half of an escape
         while i &+ 8 <= limit {
+            if let marks, !escapedFirst, i &- from <= UnescapeMemo.maximumKept {
+                marks.pointee.append(input: i &- from, output: d &- from)
+            }
             let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             var m = exactSpecials(w)
             if escapedFirst { m &= ~0x80 }
@@ -562,6 +589,73 @@ enum LineParser {
         case UInt8(ascii: "f"): return 0x0C
         default: return nil
         }
+    }
+}
+
+/// The last kcat -J payload of a topic decoded the slow way: its escaped bytes, what they decode
+/// to, and where the decoder stood at each clean word boundary. Debezium's JsonConverter puts the
+/// schema (most of the bytes, and most of the ~600 escapes of a 3 KB message) first and repeats it
+/// in every message of a topic: a payload whose escaped bytes start the same way takes the decoded
+/// prefix with one copy and decodes only the rest. Exact: a prefix of escaped bytes that ends at a
+/// clean point decodes to the same bytes whatever follows it.
+struct UnescapeMemo {
+    struct Marks {
+        var input: [Int32] = []
+        var output: [Int32] = []
+        mutating func append(input i: Int, output d: Int) {
+            input.append(Int32(truncatingIfNeeded: i)); output.append(Int32(truncatingIfNeeded: d))
+        }
+        mutating func removeAll() { input.removeAll(keepingCapacity: true); output.removeAll(keepingCapacity: true) }
+    }
+    /// The escaped bytes of the string (and possibly a little after it) as they were in the line.
+    var escaped: [UInt8] = []
+    var decoded: [UInt8] = []
+    var marks = Marks()
+    /// Prefixes shorter than this are decoded the ordinary way (not worth the copy).
+    static let minimumReuse = 256
+    /// Escaped bytes kept: Debezium schemas are a few KB.
+    static let maximumKept = 16_384
+
+    /// Like `LineParser.unescapeString`, reusing the decoding of the common prefix with the memo.
+    mutating func unescape(_ p: UnsafeMutablePointer<UInt8>, from: Int, limit: Int) -> (next: Int, length: Int)? {
+        let available = limit - from
+        if marks.input.count > 0 {
+            // Bytes in common with the memo, a word at a time.
+            let n = min(escaped.count, available)
+            var k = 0
+            escaped.withUnsafeBytes { e in
+                let q = UnsafeRawPointer(p + from)
+                while k &+ 8 <= n && e.loadUnaligned(fromByteOffset: k, as: UInt64.self) == q.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                    k &+= 8
+                }
+            }
+            if k >= UnescapeMemo.minimumReuse {
+                // The last clean point at or before k.
+                var lo = 0, hi = marks.input.count
+                while lo < hi { let mid = (lo + hi) / 2; if Int(marks.input[mid]) <= k { lo = mid + 1 } else { hi = mid } }
+                if lo > 0 {
+                    let i = Int(marks.input[lo - 1]), d = Int(marks.output[lo - 1])
+                    if i >= UnescapeMemo.minimumReuse && i - d >= 8 {
+                        decoded.withUnsafeBytes { u in (p + from).update(from: u.bindMemory(to: UInt8.self).baseAddress!, count: d) }
+                        return LineParser.unescapeRest(p, i: from + i, d: from + d, from: from, limit: limit, marks: nil)
+                    }
+                }
+            }
+        }
+        // The slow way, remembering it for the next payload of this topic.
+        let kept = min(available, UnescapeMemo.maximumKept)
+        escaped.removeAll(keepingCapacity: true)
+        escaped.append(contentsOf: UnsafeBufferPointer(start: p + from, count: kept))
+        marks.removeAll()
+        guard let r = LineParser.unescapeString(p, from: from, limit: limit, marks: &marks) else {
+            marks.removeAll()
+            return nil
+        }
+        // Only marks inside what was kept can be matched.
+        while let last = marks.input.last, Int(last) > kept { marks.input.removeLast(); marks.output.removeLast() }
+        decoded.removeAll(keepingCapacity: true)
+        decoded.append(contentsOf: UnsafeBufferPointer(start: p + from, count: Int(marks.output.last ?? 0)))
+        return r
     }
 }
 

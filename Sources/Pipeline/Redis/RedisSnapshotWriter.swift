@@ -66,6 +66,11 @@ final class RedisSnapshotWriter {
     /// Windows written by the last `write` (for tests and the update message).
     private(set) var lastWrittenWindowStarts: [Int64] = []
     private(set) var lastCommandCount = 0
+    /// The snapshot last written, so the next write looks only at the windows changed since
+    /// (`KPISnapshot.windowChanges`) instead of comparing every held window.
+    private var lastWrittenSequence: UInt64?
+    /// Expired windows are looked for at most once a second (it walks every written window).
+    private var lastExpiryScanMs: Int64 = .min
 
     init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
         self.connection = connection; self.keys = keys; self.identity = identity
@@ -93,7 +98,10 @@ final class RedisSnapshotWriter {
     }
 
     /// Forget what was written, so the next write rewrites every window.
-    func forgetWritten() { writtenWindows.removeAll(keepingCapacity: true); windowWrittenAtMs.removeAll(keepingCapacity: true) }
+    func forgetWritten() {
+        writtenWindows.removeAll(keepingCapacity: true); windowWrittenAtMs.removeAll(keepingCapacity: true)
+        lastWrittenSequence = nil
+    }
 
     /// Writes `P:meta` alone: on connect (before any snapshot) and when pausing.
     func writeMeta(paused: Bool, nowMs: Int64) throws {
@@ -120,10 +128,29 @@ final class RedisSnapshotWriter {
 
         let ttl = String(identity.windowTTLSeconds)
         var changed: [(start: Int64, window: WindowResult, isFinal: Bool)] = []
-        for w in snapshot.result.windows {
+        var considered = Set<Int64>()
+        func consider(_ w: WindowResult, rewrite: Bool = false) {
+            guard considered.insert(w.windowStartMs).inserted else { return }
             let isFinal = snapshot.finalWindowStarts.contains(w.windowStartMs)
-            if let old = writtenWindows[w.windowStartMs], old.window == w, old.isFinal == isFinal { continue }
+            if !rewrite, let old = writtenWindows[w.windowStartMs], old.window == w, old.isFinal == isFinal { return }
             changed.append((w.windowStartMs, w, isFinal))
+        }
+        // Hashes whose TTL ran out: rewritten if the engine still holds the window, else dropped from the
+        // index. Looked for at most once a second (it walks every written window).
+        let expiredBefore = nowMs - Int64(identity.windowTTLSeconds) * 1000
+        var expired: [String] = []
+        if nowMs - lastExpiryScanMs >= 1000 || lastExpiryScanMs > nowMs {
+            lastExpiryScanMs = nowMs
+            for (start, at) in windowWrittenAtMs where at < expiredBefore {
+                if let w = Self.heldWindow(snapshot.result.windows, start: start) { consider(w, rewrite: true) } else { expired.append(String(start)) }
+            }
+        }
+        if !full, let last = lastWrittenSequence, let starts = snapshot.windowChanges.changes(since: last) {
+            for start in starts.sorted() {
+                if let w = Self.heldWindow(snapshot.result.windows, start: start) { consider(w) }
+            }
+        } else {
+            for w in snapshot.result.windows { consider(w) }
         }
         for (start, w, isFinal) in changed {
             let key = keys.window(start)
@@ -142,11 +169,6 @@ final class RedisSnapshotWriter {
             lastWrittenWindowStarts.append(start)
         }
         // Windows whose hash has expired leave the index too.
-        let expiredBefore = nowMs - Int64(identity.windowTTLSeconds) * 1000
-        var expired: [String] = []
-        for (start, at) in windowWrittenAtMs where at < expiredBefore && !changed.contains(where: { $0.start == start }) {
-            expired.append(String(start))
-        }
         if !expired.isEmpty {
             buffer.append(arguments: ["ZREM", keys.windows] + expired)
         }
@@ -193,11 +215,22 @@ final class RedisSnapshotWriter {
             windowWrittenAtMs[start] = nowMs
         }
         for s in expired { if let start = Int64(s) { windowWrittenAtMs[start] = nil; writtenWindows[start] = nil } }
+        lastWrittenSequence = snapshot.sequence
         // Windows the engine no longer holds will not change again; forget them (Redis keeps them until TTL).
         if writtenWindows.count > snapshot.result.windows.count {
             let held = Set(snapshot.result.windows.map(\.windowStartMs))
             for start in writtenWindows.keys where !held.contains(start) { writtenWindows[start] = nil }
         }
+    }
+
+    /// The held window starting at `start` (windows are sorted by start), by binary search.
+    static func heldWindow(_ windows: [WindowResult], start: Int64) -> WindowResult? {
+        var low = 0, high = windows.count
+        while low < high {
+            let mid = (low + high) / 2
+            if windows[mid].windowStartMs < start { low = mid + 1 } else { high = mid }
+        }
+        return low < windows.count && windows[low].windowStartMs == start ? windows[low] : nil
     }
 
     /// The `P:kpi` hash, as field/value pairs.

@@ -189,6 +189,11 @@ public final class StateStore: @unchecked Sendable {
         lockDescriptor = fd
     }
 
+    /// SQLite's page cache. A checkpoint touches pages all over the key tables, but the OS page
+    /// cache holds them too: 8 MB instead of 64 MB saves ~56 MB of RSS for a little checkpoint
+    /// CPU (`cdctop bench` prints both).
+    static let pageCacheKiB = 8_192
+
     // MARK: schema
 
     private func open() throws {
@@ -200,7 +205,7 @@ public final class StateStore: @unchecked Sendable {
         let database: SQLiteDatabase
         do {
             database = try SQLiteDatabase(path: databasePath)
-            try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;")
+            try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-\(StateStore.pageCacheKiB);")
             let appID = try database.rows("PRAGMA application_id").first?.first?.integer ?? 0
             if existed && appID != Int64(StateStore.applicationID) {
                 throw StateError.corrupt(databasePath, "it is not a cdctop state file")

@@ -28,6 +28,9 @@ public final class WarehouseSink: Sendable {
         var windowMs: Int64 = 30_000
         var windowsWritten = 0
         var rewrites = 0
+        /// The sequence of the last snapshot compared: the next one is compared only on the windows
+        /// its change log says changed since then.
+        var lastOffered: UInt64?
         /// The latest snapshot that had windows left out because the backlog was full.
         var deferredSnapshot: KPISnapshot?
         var deferredWindows = 0
@@ -76,22 +79,34 @@ public final class WarehouseSink: Sendable {
 
     // MARK: - Queue
 
-    /// Returns true when something was queued.
+    /// Returns true when something was queued. Compares only the windows changed since the snapshot
+    /// offered last when the snapshot's change log reaches back to it (O(windows changed)); otherwise,
+    /// or while windows are deferred, every final window.
     private func queueChanges(of snapshot: KPISnapshot, into state: inout SinkState) -> Bool {
         state.windowMs = snapshot.result.windowMs
         let finals = snapshot.finalWindowStarts
+        let changed = state.deferredSnapshot == nil ? state.lastOffered.flatMap { snapshot.windowChanges.changes(since: $0) } : nil
+        state.lastOffered = snapshot.sequence
         var queued = false
         var deferred = 0
-        for window in snapshot.result.windows where finals.contains(window.windowStartMs) {
+        func consider(_ window: WindowResult) {
             let start = window.windowStartMs
             if let pending = state.pending[start] {
                 if pending != window { state.pending[start] = window; queued = true }
-                continue
+                return
             }
-            if state.written[start] == window { continue }
-            if state.pending.count >= maxBacklogWindows { deferred += 1; continue }
+            if state.written[start] == window { return }
+            if state.pending.count >= maxBacklogWindows { deferred += 1; return }
             state.pending[start] = window
             queued = true
+        }
+        if let changed {
+            let windows = snapshot.result.windows
+            for start in changed where finals.contains(start) {
+                if let i = WarehouseSink.index(of: start, in: windows) { consider(windows[i]) }
+            }
+        } else {
+            for window in snapshot.result.windows where finals.contains(window.windowStartMs) { consider(window) }
         }
         state.deferredWindows = deferred
         state.deferredSnapshot = deferred > 0 ? snapshot : nil
@@ -101,6 +116,13 @@ public final class WarehouseSink: Sendable {
             state.written = state.written.filter { $0.key >= oldest }
         }
         return queued
+    }
+
+    /// Binary search of the windows (sorted by start).
+    static func index(of start: Int64, in windows: [WindowResult]) -> Int? {
+        var lo = 0, hi = windows.count
+        while lo < hi { let mid = (lo + hi) / 2; if windows[mid].windowStartMs < start { lo = mid + 1 } else { hi = mid } }
+        return lo < windows.count && windows[lo].windowStartMs == start ? lo : nil
     }
 
     private func takeBatch() -> [WindowResult] {

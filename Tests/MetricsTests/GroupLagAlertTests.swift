@@ -1,0 +1,44 @@
+import Metrics
+import Testing
+
+/// `--lag-groups` feeds the alert rules: a STALLED or STOPPED group (or one lagging more than
+/// `lag_seconds`) fires CdcConsumerGroupLagging after its `for`, and resolves once it is OK again.
+@Suite struct GroupLagAlertTests {
+    static let t0: Int64 = 1_800_000_000_000
+
+    static func facts(_ verdict: GroupLagVerdict, lagMs: Int64 = 5_000, at now: Int64, error: String? = nil) -> AlertFacts {
+        var report = GroupLagReport()
+        report.checkedAtMs = now
+        report.groups = [GroupLagSummary(group: "jdbc-sink", verdict: verdict, totalLag: verdict == .ok ? 0 : 120,
+                                         maxLagMs: verdict == .ok ? 0 : lagMs, state: "Stable", members: 1, error: error)]
+        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
+        s.groupLag = report
+        return AlertFacts(snapshot: s, nowMs: now)
+    }
+
+    @Test func stalledGroupFiresAfterForAndResolves() {
+        var rules = AlertRules()
+        rules.forMs[.groupLagging] = 10_000
+        rules.keepFiringForMs = 5_000
+        var e = AlertEvaluator(rules: rules)
+        #expect(e.evaluate(Self.facts(.stalled, at: Self.t0)).isEmpty)
+        let fired = e.evaluate(Self.facts(.stalled, at: Self.t0 + 10_000))
+        #expect(fired.map(\.change) == [.fired])
+        #expect(fired.first?.alert.key == AlertKey(.groupLagging, "jdbc-sink"))
+        #expect(fired.first?.alert.summary.contains("jdbc-sink is STALLED: 120 messages behind") == true)
+        // A round that could not ask the group holds the alert instead of resolving it.
+        #expect(e.evaluate(Self.facts(.ok, at: Self.t0 + 11_000, error: "coordinator not available")).isEmpty)
+        #expect(e.evaluate(Self.facts(.ok, at: Self.t0 + 12_000)).isEmpty)
+        #expect(e.evaluate(Self.facts(.ok, at: Self.t0 + 17_000)).map(\.change) == [.resolved])
+    }
+
+    @Test func lagInSecondsAboveTheThresholdFiresEvenWhileCommitting() {
+        var rules = AlertRules()
+        rules.forMs[.groupLagging] = 0
+        rules.lagSecondsMs = 60_000
+        var e = AlertEvaluator(rules: rules)
+        #expect(e.evaluate(Self.facts(.lagging, lagMs: 59_000, at: Self.t0)).isEmpty)
+        #expect(e.evaluate(Self.facts(.lagging, lagMs: 61_000, at: Self.t0 + 1_000)).map(\.change) == [.fired])
+        #expect(AlertKind.groupLagging.subjectLabel == "group")
+    }
+}

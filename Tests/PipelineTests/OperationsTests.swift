@@ -1,0 +1,340 @@
+import Foundation
+import Metrics
+@testable import Pipeline
+import Testing
+
+/// `/metrics` checked by Debian's own Prometheus tools: `promtool check metrics` on the real output,
+/// and a real Prometheus server scraping cdctop, queried through its HTTP API.
+@Suite("Prometheus endpoint", .serialized)
+struct PrometheusEndpointTests {
+    /// An engine core fed with the generator's workload, its snapshot served by a real MetricsServer.
+    static func servedWorkload(messages n: Int) throws -> (server: MetricsServer, truth: KPIResult, fed: Int, snapshot: KPISnapshot) {
+        let (messages, truth, _) = EngineEndToEndTests.workload(n)
+        let core = EngineCore(profile: .shop)
+        let now = WallClock.nowMs()
+        core.receivedAtMs = now
+        for (i, m) in messages.enumerated() {
+            core.ingest(topic: m.topic, partition: 0, offset: Int64(i), timestampMs: now - 5, key: m.key, value: m.value)
+        }
+        var snapshot = core.snapshot(sequence: 1, takenAtMs: now)
+        snapshot.partitions = [PartitionLag(topic: "shop.public.transaction", partition: 0, committed: 10, position: 12, highWatermark: 20,
+                                            lastCommitTimeMs: now - 3_000)]
+        snapshot.kafka = ServiceStatus(.ok, "test")
+        let latest = Latest(snapshot)
+        let server = try MetricsServer(address: "127.0.0.1:0", render: {
+            PrometheusExposition.render(latest.value, ops: OpsReport(redis: .off), nowMs: WallClock.nowMs())
+        })
+        server.start()
+        return (server, truth, messages.count, snapshot)
+    }
+
+    static func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
+        let r = try HTTPGet.fetch(try HTTPEndpoint(parsing: "http://127.0.0.1:\(port)"), path: path, timeoutSeconds: 5)
+        return (r.status, String(decoding: r.body, as: UTF8.self))
+    }
+
+    /// Runs a program with `input` on stdin; returns its exit status and output.
+    static func run(_ executable: String, _ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    static func tool(_ name: String) throws -> String {
+        let path = "/usr/bin/\(name)"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestFailure("\(path) is missing: run scripts/deps (it installs Debian's prometheus package)")
+        }
+        return path
+    }
+
+    /// The value of the one sample `name{labels}` in an exposition.
+    static func sample(_ text: String, _ series: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    @Test("promtool check metrics passes on the served output, which carries the engine's numbers")
+    func promtoolAcceptsTheOutput() throws {
+        let (server, truth, fed, snapshot) = try Self.servedWorkload(messages: 3000)
+        defer { server.stop() }
+        let (status, body) = try Self.get(server.port, "/metrics")
+        #expect(status == 200)
+        #expect(body.count > 1000)
+        let check = try Self.run(try Self.tool("promtool"), ["check", "metrics"], input: body)
+        #expect(check.status == 0, "promtool check metrics failed:\n\(check.output)")
+        #expect(Self.sample(body, "cdctop_messages_total") == Double(fed))
+        #expect(Self.sample(body, "cdctop_kpi_transactions") == Double(truth.totals.txCount))
+        #expect(Self.sample(body, "cdctop_kpi_revenue") == truth.totals.revenue.approximateDouble)
+        let creates = snapshot.tables.first { $0.table == "transaction" }!.count(.create)
+        #expect(creates > 0)
+        #expect(Self.sample(body, "cdctop_events_total{table=\"transaction\",op=\"c\"}") == Double(creates))
+        #expect(Self.sample(body, "cdctop_partition_lag_messages{topic=\"shop.public.transaction\",partition=\"0\"}") == 8)
+        #expect(Self.sample(body, "cdctop_redis_up") == 0)
+        // The generator stamps no envelope ts_ms beside source.ts_ms in every message: the Kafka hop is always there.
+        #expect(Self.sample(body, "cdctop_latency_seconds{table=\"transaction\",hop=\"kafka_cdctop\",quantile=\"0.5\"}") == 0.005)
+        // promtool must fail on broken output, or the check above proves nothing.
+        let broken = try Self.run(try Self.tool("promtool"), ["check", "metrics"], input: "# TYPE x_total counter\nx_total{a=\"1\" 1\n")
+        #expect(broken.status != 0)
+        #expect(try Self.get(server.port, "/healthz").status == 200)
+        #expect(try Self.get(server.port, "/nope").status == 404)
+        #expect(server.scrapes == 1)
+    }
+
+    @Test("label values with quotes, backslashes and newlines are escaped; promtool accepts them")
+    func labelEscaping() throws {
+        var s = KPISnapshot(result: KPIResult(windowMs: 30_000, totals: TotalsResult(txCount: 1, revenue: Money(cents: 1050),
+                                                                                   categoryRevenue: ["a \"quoted\"\\cat\nx": Money(cents: 5)])))
+        var t = TableStats(table: "we\"ird\\table\n", role: .other)
+        t.opCounts[0] = 3
+        s.tables = [t]
+        let text = PrometheusExposition.render(s, ops: OpsReport(), nowMs: 0)
+        #expect(text.contains(#"cdctop_kpi_category_revenue{category="a \"quoted\"\\cat\nx"} 0.05"#))
+        #expect(text.contains(#"cdctop_events_total{table="we\"ird\\table\n",op="c"} 3"#))
+        let check = try Self.run(try Self.tool("promtool"), ["check", "metrics"], input: text)
+        #expect(check.status == 0, "\(check.output)")
+    }
+
+    @Test("a taken port is a clear error")
+    func portTaken() throws {
+        let first = try MetricsServer(address: "127.0.0.1:0", render: { "" })
+        defer { first.stop() }
+        #expect(throws: MetricsServerError.self) { try MetricsServer(address: "127.0.0.1:\(first.port)", render: { "" }) }
+        do {
+            _ = try MetricsServer(address: "127.0.0.1:\(first.port)", render: { "" })
+        } catch {
+            #expect(error.description.contains("already in use"))
+        }
+        #expect(throws: MetricsServerError.self) { try MetricsServer(address: "nonsense", render: { "" }) }
+    }
+
+    @Test("a real Prometheus server scrapes cdctop; its query API returns the generator's transaction count")
+    func realPrometheusScrapes() throws {
+        let prometheus = try Self.tool("prometheus")
+        let (server, truth, fed, _) = try Self.servedWorkload(messages: 2000)
+        defer { server.stop() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-prom-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = """
+        global:
+          scrape_interval: 1s
+          scrape_timeout: 1s
+        scrape_configs:
+          - job_name: cdctop
+            static_configs:
+              - targets: ['127.0.0.1:\(server.port)']
+        """
+        try config.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        let webPort = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: prometheus)
+        process.arguments = ["--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
+                             "--web.listen-address=127.0.0.1:\(webPort)"]
+        let log = directory.appendingPathComponent("prometheus.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: log)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+        // Stopped by its pid (the one this test started), whatever happens below.
+        let pid = process.processIdentifier
+        try String(pid).write(to: directory.appendingPathComponent("prometheus.pid"), atomically: true, encoding: .utf8)
+        defer {
+            kill(pid, SIGTERM)
+            process.waitUntilExit()
+        }
+        func query(_ q: String) throws -> Double? {
+            let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            guard let r = try? Self.get(webPort, "/api/v1/query?query=\(encoded)"), r.status == 200,
+                  let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any],
+                  let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+                  let first = result.first, let value = first["value"] as? [Any], value.count == 2,
+                  let text = value[1] as? String else { return nil }
+            return Double(text)
+        }
+        var transactions: Double?
+        let deadline = Date().addingTimeInterval(60)
+        while transactions == nil && Date() < deadline && process.isRunning {
+            transactions = try query("cdctop_kpi_transactions")
+            if transactions == nil { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        let logText = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(transactions == Double(truth.totals.txCount), "Prometheus answered \(String(describing: transactions)); its log:\n\(logText.suffix(2000))")
+        #expect(try query("cdctop_messages_total") == Double(fed))
+        #expect(try query("up{job=\"cdctop\"}") == 1)
+        #expect(server.scrapes >= 1)
+    }
+
+    static func freePort() throws -> Int {
+        let probe = try MetricsServer(address: "127.0.0.1:0", render: { "" })
+        let port = probe.port
+        probe.stop()
+        return port
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The latency split on the real Debezium captures: each hop equals the difference of the clocks in
+/// the message, computed here independently with Foundation's JSON parser.
+@Suite("Latency split on the Debezium fixtures")
+struct LatencySplitFixtureTests {
+    @Test("per table: counts and quantiles of source→Debezium, Debezium→Kafka and Kafka→cdctop", arguments: ["shop", "shopnos", "shopdbl"])
+    func fixtures(prefix: String) throws {
+        let core = EngineCore(profile: .samples)
+        var truth: [String: [[Int64]]] = [:]   // table -> hop -> durations
+        var latestKafkaMs: Int64 = 0
+        var all: [RecordedMessage] = []
+        for table in Samples.tables { all += try Samples.messages("\(prefix).public.\(table).jsonl") }
+        // The captures carry no Kafka timestamps: give each message one a few ms after Debezium's clock.
+        var parsed: [(message: RecordedMessage, payload: [String: Any]?, kafkaMs: Int64)] = []
+        for m in all {
+            var payload: [String: Any]? = nil
+            if let value = m.value, let json = try JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {
+                payload = (json["payload"] as? [String: Any]) ?? json
+            }
+            let envelopeMs = (payload?["ts_ms"] as? NSNumber)?.int64Value ?? 0
+            let kafkaMs = m.timestampMs > 0 ? m.timestampMs : (envelopeMs > 0 ? envelopeMs + 20 + m.offset % 13 : 0)
+            latestKafkaMs = max(latestKafkaMs, kafkaMs)
+            parsed.append((m, payload, kafkaMs))
+        }
+        let received = latestKafkaMs + 1_234
+        core.receivedAtMs = received
+        core.noteWallClock(nowMs: received)
+        for (m, payload, kafkaMs) in parsed {
+            core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: kafkaMs, key: m.key, value: m.value)
+            guard let payload, let source = payload["source"] as? [String: Any], payload["op"] is String,
+                  let table = source["table"] as? String,
+                  let sourceMs = (source["ts_ms"] as? NSNumber)?.int64Value else { continue }
+            var hops = truth[table] ?? [[], [], []]
+            if let envelopeMs = (payload["ts_ms"] as? NSNumber)?.int64Value {
+                hops[0].append(max(0, envelopeMs - sourceMs))
+                if kafkaMs > 0 { hops[1].append(max(0, kafkaMs - envelopeMs)) }
+            }
+            if kafkaMs > 0 { hops[2].append(received - kafkaMs) }
+            truth[table] = hops
+        }
+        let summary = core.snapshot(sequence: 1, takenAtMs: received).latency
+        #expect(Set(summary.map(\.table)) == Set(truth.keys), "tables")
+        #expect(!truth.isEmpty)
+        for t in summary {
+            for hop in LatencyHop.allCases {
+                let values = (truth[t.table]?[hop.rawValue] ?? []).sorted()
+                let h = t.hop(hop)
+                #expect(h.count == Int64(values.count), "\(t.table) \(hop.label) count")
+                #expect(h.totalSumMs == values.reduce(0, +), "\(t.table) \(hop.label) sum")
+                guard !values.isEmpty else { continue }
+                for (q, estimate) in [(0.5, h.p50Ms), (0.99, h.p99Ms)] {
+                    let exact = values[max(1, Int((q * Double(values.count)).rounded(.up))) - 1]
+                    #expect(abs(estimate - exact) <= exact / 16 + 1, "\(t.table) \(hop.label) q\(q): \(estimate) vs exact \(exact)")
+                }
+            }
+        }
+        // The fixtures are real captures: Debezium's clock is after the commit, so that hop has data.
+        #expect(summary.contains { $0.hop(.sourceToDebezium).count > 0 })
+    }
+}
+
+/// `--lag-groups` against a real broker: another consumer group commits, falls behind, catches up.
+@Suite("Other consumer groups' lag on Tansu", .serialized)
+struct GroupLagTansuTests {
+    @Test("lag = high watermark − committed; lag in seconds from the message at the committed offset; verdicts follow")
+    func fallsBehindAndCatchesUp() throws {
+        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+            Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
+            return
+        }
+        let topic = "glag\(UInt32.random(in: 0...UInt32.max)).public.transaction"
+        let group = "sink-\(UInt32.random(in: 0...UInt32.max))"
+        let producer = try KafkaProducer(brokers: brokers)
+        func produce(_ n: Int) throws -> (before: Int64, after: Int64) {
+            let before = WallClock.nowMs()
+            for i in 0..<n {
+                let value = Array("{\"n\":\(i)}".utf8)
+                try value.withUnsafeBytes { try producer.produce(topic: topic, partition: 0, key: nil, value: $0) }
+            }
+            try producer.flush(timeoutMs: 30_000)
+            return (before, WallClock.nowMs())
+        }
+        let firstBatch = try produce(60)
+        #expect(producer.deliveryFailures == 0)
+        try GroupLagMonitor.commit(brokers: brokers, group: group, offsets: [(topic, 0, 20)])
+
+        let monitor = try GroupLagMonitor(brokers: brokers, groups: [group, "^never-a-group-\(group)$"], topics: [topic])
+        defer { monitor.stop() }
+        func row(_ r: GroupLagReport) throws -> GroupPartitionLag {
+            try #require(r.partitions.first { $0.group == group && $0.partition == 0 }, "no row for \(group) p0 in \(r)")
+        }
+
+        var report = monitor.pollNow()
+        #expect(report.error == nil)
+        var p = try row(report)
+        #expect(p.committed == 20 && p.highWatermark == 60 && p.lag == 40, "\(p)")
+        // The message at offset 20 was produced between `before` and `after`.
+        #expect(p.lagMs >= report.checkedAtMs - firstBatch.after && p.lagMs <= report.checkedAtMs - firstBatch.before, "\(p.lagMs)")
+        #expect(report.groups.map(\.group) == [group], "a regex matching no group adds none")
+
+        // Falls further behind: more messages, no commit.
+        _ = try produce(15)
+        report = monitor.pollNow()
+        p = try row(report)
+        #expect(p.committed == 20 && p.highWatermark == 75 && p.lag == 55)
+        #expect(p.verdict == .stopped, "no commit while lag grows: \(p.verdict)")
+        #expect(report.groups.first?.verdict == .stopped)
+        #expect(JSONSerializationCheck.isValid(report.json()))
+
+        // Commits some, still behind.
+        try GroupLagMonitor.commit(brokers: brokers, group: group, offsets: [(topic, 0, 50)])
+        report = monitor.pollNow()
+        p = try row(report)
+        #expect(p.committed == 50 && p.lag == 25)
+        #expect(p.verdict != .ok || report.groups.first?.members ?? 0 > 0, "an empty group with lag is STOPPED: \(p.verdict)")
+
+        // Catches up.
+        try GroupLagMonitor.commit(brokers: brokers, group: group, offsets: [(topic, 0, 75)])
+        report = monitor.pollNow()
+        p = try row(report)
+        #expect(p.committed == 75 && p.lag == 0 && p.lagMs == 0)
+        #expect(p.verdict == .ok && report.groups.first?.verdict == .ok)
+
+        // And /metrics carries it.
+        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
+        s.groupLag = report
+        let text = PrometheusExposition.render(s, ops: OpsReport(), nowMs: WallClock.nowMs())
+        #expect(text.contains("cdctop_group_lag_messages{group=\"\(group)\",topic=\"\(topic)\",partition=\"0\"} 0"))
+        #expect(text.contains("cdctop_group_status{group=\"\(group)\",status=\"OK\"} 1"))
+    }
+
+    @Test("verdict rules over a window of samples")
+    func rules() {
+        func s(_ committed: Int64, _ lag: Int64) -> GroupLagSample { GroupLagSample(atMs: 0, committed: committed, lag: lag) }
+        #expect(GroupLagRules.verdict([], groupEmpty: false) == .unknown)
+        #expect(GroupLagRules.verdict([s(5, 0)], groupEmpty: true) == .ok)
+        #expect(GroupLagRules.verdict([s(5, 3)], groupEmpty: true) == .stopped)
+        #expect(GroupLagRules.verdict([s(5, 3)], groupEmpty: false) == .unknown)
+        #expect(GroupLagRules.verdict([s(5, 3), s(5, 3)], groupEmpty: false) == .stalled)
+        #expect(GroupLagRules.verdict([s(5, 3), s(5, 9)], groupEmpty: false) == .stopped)
+        #expect(GroupLagRules.verdict([s(5, 3), s(8, 9)], groupEmpty: false) == .lagging)
+        #expect(GroupLagRules.verdict([s(5, 9), s(8, 4)], groupEmpty: false) == .ok)
+    }
+}
+
+enum JSONSerializationCheck {
+    static func isValid(_ text: String) -> Bool { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil }
+}

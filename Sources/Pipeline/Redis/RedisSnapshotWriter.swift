@@ -70,7 +70,7 @@ final class RedisSnapshotWriter {
     /// (`KPISnapshot.windowChanges`) instead of comparing every held window.
     private var lastWrittenSequence: UInt64?
     /// Expired windows are looked for at most once a second (it walks every written window).
-    private var lastExpiryScanMs: Int64 = .min
+    private var lastExpiryScanMs: Int64?
 
     init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
         self.connection = connection; self.keys = keys; self.identity = identity
@@ -139,7 +139,8 @@ final class RedisSnapshotWriter {
         // index. Looked for at most once a second (it walks every written window).
         let expiredBefore = nowMs - Int64(identity.windowTTLSeconds) * 1000
         var expired: [String] = []
-        if nowMs - lastExpiryScanMs >= 1000 || lastExpiryScanMs > nowMs {
+        let expiryScanDue = lastExpiryScanMs.map { $0 > nowMs || nowMs - $0 >= 1000 } ?? true
+        if expiryScanDue {
             lastExpiryScanMs = nowMs
             for (start, at) in windowWrittenAtMs where at < expiredBefore {
                 if let w = Self.heldWindow(snapshot.result.windows, start: start) { consider(w, rewrite: true) } else { expired.append(String(start)) }

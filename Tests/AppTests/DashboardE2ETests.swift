@@ -34,7 +34,7 @@ import Glibc
             return last
         }
 
-        func waitFor(text: String, timeoutMs: Int = 8_000) -> String {
+        @discardableResult func waitFor(text: String, timeoutMs: Int = 8_000) -> String {
             waitFor("'\(text)'", timeoutMs: timeoutMs) { $0.contains(text) }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Metrics
 import Pipeline
 
@@ -65,14 +66,74 @@ struct DemoCommand: ParsableCommand {
         engine.onSnapshot = { integrations.offer($0) }
         integrations.start()
         defer { integrations.stop() }
-        let metricsServer = try Operations(engine: engine, integrations: integrations, connect: nil, groupLag: nil)
+        // A downstream consumer (what a JDBC sink connector would be) that falls behind and catches up,
+        // watched as `--lag-groups` watches a real one: the Lag view's "other groups" section.
+        let sink = try DemoSink(brokers: cluster.bootstrapServers, topics: workload.topics, rate: rate)
+        sink.start()
+        defer { sink.stop() }
+        let groupLag: GroupLagMonitor
+        do {
+            groupLag = try GroupLagMonitor(brokers: cluster.bootstrapServers, groups: [DemoSink.group], topics: workload.topics,
+                                           everySeconds: 5)
+        } catch { throw RunError("\(error)") }
+        groupLag.start()
+        defer { groupLag.stop() }
+        let metricsServer = try Operations(engine: engine, integrations: integrations, connect: nil, groupLag: groupLag)
             .startMetricsServer(live.metrics)
         defer { metricsServer?.stop() }
         engine.start()
         defer { engine.stop() }
         try runLive(engine: engine, options: live, integrations: integrations,
                     title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds,
-                    joining: "still joining the mock cluster… the first assignment takes about 3 s")
+                    joining: "still joining the mock cluster… the first assignment takes about 3 s", groupLag: groupLag)
+    }
+}
+
+/// The demo's downstream consumer group (`demo-jdbc-sink`): it reads the shop topics in a 2-minute cycle
+/// (keeping up for 50 s, then a third of the produced rate for 40 s, then nothing for 30 s) and commits
+/// through librdkafka's auto-commit, so the other groups' lag has OK, LAGGING and STALLED to show.
+final class DemoSink: @unchecked Sendable {
+    static let group = "demo-jdbc-sink"
+    private let consumer: KafkaConsumer
+    private let rate: Int
+    private let stopped = Mutex<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(brokers: String, topics: [String], rate: Int) throws {
+        do {
+            consumer = try KafkaConsumer(config: KafkaConsumerConfig(brokers: brokers, groupID: Self.group, topics: topics))
+        } catch { throw RunError("starting the demo's sink consumer: \(error)") }
+        self.rate = rate
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            self.loop()
+            self.done.signal()
+        }
+        t.name = "cdctop-demo-sink"
+        t.start()
+    }
+
+    func stop() {
+        stopped.withLock { $0 = true }
+        done.wait()
+        consumer.close()
+    }
+
+    private func loop() {
+        var batch = MessageBatch()
+        let start = Date()
+        while !stopped.withLock({ $0 }) {
+            let phase = Date().timeIntervalSince(start).truncatingRemainder(dividingBy: 120)
+            let perSecond = phase < 50 ? 1_000_000 : phase < 90 ? max(1, rate / 3) : 0
+            guard perSecond > 0 else { Thread.sleep(forTimeInterval: 0.1); continue }
+            let tick = Date()
+            try? consumer.poll(into: &batch, maxMessages: max(1, perSecond / 10), timeoutMs: 100)
+            consumer.storeOffsets(of: batch)
+            let rest = 0.1 - Date().timeIntervalSince(tick)
+            if perSecond < 1_000_000, rest > 0 { Thread.sleep(forTimeInterval: rest) }
+        }
     }
 }
 

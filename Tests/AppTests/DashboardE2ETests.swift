@@ -205,7 +205,13 @@ extension DashboardE2ETests {
         #expect(tmux.screen().contains("transaction[\(partition)]@\(offset)"), "the opened event did not stay")
         tmux.send("y")
         tmux.waitFor(text: "raw JSON value")
-        tmux.send("y", "Escape", "Escape")
+        // One key at a time, as a person types: ESC followed at once by more bytes reads as Alt+key.
+        tmux.send("y")
+        tmux.waitFor("the decoded event again") { !$0.contains("raw JSON value") && $0.contains("position shop.public.transaction[") }
+        tmux.send("Escape")
+        tmux.waitFor(text: "Recent changes of")
+        tmux.send("Escape")
+        tmux.waitFor("the tables list") { $0.contains("CDC tables") && !$0.contains("Recent changes of") }
 
         // Mouse: a press and release on "4 Lag" (row 1), then on the third partition row.
         func click(x: Int, y: Int) {

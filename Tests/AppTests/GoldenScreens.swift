@@ -606,7 +606,7 @@ enum GoldenScreens {
         │    │█████████████████████████████████████████││sports      ███▎    767,460.04│
         │    │█████████████████████████████████████████││beauty      ██▉     692,076.04│
         │   0│█████████████████████████████████████████││home        ██▋     629,642.12│
-        │     11:40   now 335,293.67 (partial)    11:59││automotive  ██▍     554,812.96│
+        │     11:39   now 335,293.67 (partial)    11:59││automotive  ██▍     554,812.96│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
@@ -632,7 +632,7 @@ enum GoldenScreens {
         |    |#########################################||sports      ###     767,460.04|
         |    |#########################################||beauty      ###     692,076.04|
         |   0|#########################################||home        ###     629,642.12|
-        |     11:40   now 335,293.67 (partial)    11:59||automotive  ##      554,812.96|
+        |     11:39   now 335,293.67 (partial)    11:59||automotive  ##      554,812.96|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
          ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command

@@ -192,10 +192,9 @@ enum LagView {
         for (cell, (title, values)) in zip(cells, charts) {
             let inner = Widgets.box(&b, cell, title: title, glyphs: g)
             guard inner.width >= 12, inner.height >= 3 else { continue }
-            let shown = min(values.count, inner.width - 7)
-            let first = samples[samples.count - shown].atMs
             Widgets.timeChart(&b, inner, values: values, glyphs: g, scaleLabel: Format.short,
-                              firstLabel: Format.clock(first), lastLabel: "now", caption: "1 col = 1 s")
+                              firstLabel: { Format.clock(samples[samples.count - $0].atMs) }, lastLabel: "now",
+                              caption: "1 col = 1 s")
         }
     }
 

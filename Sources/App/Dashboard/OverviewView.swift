@@ -128,14 +128,12 @@ enum OverviewView {
             b.put("no windows yet", in: inner, row: inner.height / 2, style: .dim, align: .center)
             return
         }
-        let shownCount = min(series.count, inner.width - 7)
         let lastStart = s.maxCommitTimeMs - s.maxCommitTimeMs % f.windowMs
-        let firstStart = lastStart - Int64(shownCount - 1) * f.windowMs
         let now = f.currentWindow?.revenue ?? .zero
         let caption = "now \(Format.money(now)) (partial)"
         Widgets.timeChart(&b, inner, values: series, glyphs: g, scaleLabel: Format.short,
-                          firstLabel: String(Format.clock(firstStart).prefix(5)), lastLabel: String(Format.clock(lastStart).prefix(5)),
-                          caption: caption, highlightLast: true)
+                          firstLabel: { String(Format.clock(lastStart - Int64($0 - 1) * f.windowMs).prefix(5)) },
+                          lastLabel: String(Format.clock(lastStart).prefix(5)), caption: caption, highlightLast: true)
     }
 
     static func topCategories(_ b: inout ScreenBuffer, _ rect: Rect, _ f: Figures, _ g: Glyphs) {

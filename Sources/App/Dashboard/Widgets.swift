@@ -202,23 +202,26 @@ enum Widgets {
     /// A column chart with its scale: the top value and 0 on a y axis at the left, and the times of the
     /// first and last column under it. `caption` goes between the time labels when there is room.
     static func timeChart(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
-                          scaleLabel: (Double) -> String, firstLabel: String, lastLabel: String, caption: String = "",
+                          scaleLabel: (Double) -> String, firstLabel: (_ columnsShown: Int) -> String, lastLabel: String,
+                          caption: String = "",
                           highlightLast: Bool = false, style: Style = .bar) {
         guard rect.width >= 12, rect.height >= 3 else { return }
         let (plotArea, timeRow) = rect.splitTop(rect.height - 1)
-        let top = values.suffix(max(1, plotArea.width - 7)).max() ?? 0
-        let labels = [scaleLabel(top), "0"]
-        let axisWidth = min(8, labels.map { DisplayWidth.of($0) }.max() ?? 1)
-        buffer.put(Format.fit(labels[0], axisWidth, align: .right), x: rect.x, y: plotArea.y, style: .dim)
-        buffer.put(Format.fit("0", axisWidth, align: .right), x: rect.x, y: plotArea.maxY - 1, style: .dim)
-        for y in plotArea.y..<plotArea.maxY { buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border) }
+        // The axis is as wide as the label of the largest value that could be shown; the label is then
+        // the largest value actually shown (the columns scale to it).
+        let widest = scaleLabel(values.suffix(max(1, plotArea.width - 2)).max() ?? 0)
+        let axisWidth = min(8, max(1, DisplayWidth.of(widest)))
         let plot = Rect(x: rect.x + axisWidth + 1, y: plotArea.y, width: plotArea.width - axisWidth - 1, height: plotArea.height)
         let shown = Array(values.suffix(plot.width))
+        buffer.put(Format.fit(scaleLabel(shown.max() ?? 0), axisWidth, align: .right), x: rect.x, y: plotArea.y, style: .dim)
+        buffer.put(Format.fit("0", axisWidth, align: .right), x: rect.x, y: plotArea.maxY - 1, style: .dim)
+        for y in plotArea.y..<plotArea.maxY { buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border) }
         // Right-aligned, like the sparklines: the newest column sits at the right edge.
         let offset = plot.width - shown.count
         columnChart(&buffer, Rect(x: plot.x + offset, y: plot.y, width: shown.count, height: plot.height), values: shown,
                     glyphs: glyphs, style: style, highlightLast: highlightLast)
         let time = Rect(x: plot.x, y: timeRow.y, width: plot.width, height: 1)
+        let firstLabel = shown.isEmpty ? "" : firstLabel(shown.count)
         if !shown.isEmpty {
             buffer.put(firstLabel, x: plot.x + offset, y: time.y, style: .dim, maxX: time.maxX)
             buffer.put(lastLabel, x: time.maxX - DisplayWidth.of(lastLabel), y: time.y, style: .dim)

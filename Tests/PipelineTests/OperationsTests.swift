@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 @testable import Pipeline
+import Synchronization
 import Testing
 
 /// `/metrics` checked by Debian's own Prometheus tools: `promtool check metrics` on the real output,
@@ -118,6 +119,57 @@ struct PrometheusEndpointTests {
             #expect(error.description.contains("already in use"))
         }
         #expect(throws: MetricsServerError.self) { try MetricsServer(address: "nonsense", render: { "" }) }
+    }
+
+    /// Opens a connection to the server and sends `first`; the caller trickles the rest.
+    static func connectClient(_ port: Int, sending first: String) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0, "cannot connect to the metrics server on port \(port)")
+        _ = Array(first.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
+    /// A client that sends its request a byte every 0.3 s never trips a per-recv timeout: it held the
+    /// only serving thread (and a quit) for as long as it liked. The whole request now has 2 s.
+    @Test("a trickling client delays a scrape by about 2 s at most, and stop() cuts it off")
+    func tricklingClientCannotHoldTheServer() throws {
+        let server = try MetricsServer(address: "127.0.0.1:0", render: { "cdctop_up 1\n" })
+        server.start()
+        let trickler = try Self.connectClient(server.port, sending: "G")
+        defer { close(trickler) }
+        let stopTrickling = Atomic<Bool>(false)
+        Thread.detachNewThread {
+            var i = 0
+            let rest = Array("ET /metrics HTTP/1.1\r\nHost: x\r\nX-Padding: \(String(repeating: "p", count: 200))".utf8)
+            while !stopTrickling.load(ordering: .relaxed) {
+                usleep(300_000)
+                _ = [rest[i % rest.count]].withUnsafeBytes { send(trickler, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
+                i += 1
+            }
+        }
+        defer { stopTrickling.store(true, ordering: .relaxed) }
+        Thread.sleep(forTimeInterval: 0.3) // the trickler is being served
+        let started = Date()
+        let scrape = try Self.get(server.port, "/metrics")
+        let waited = Date().timeIntervalSince(started)
+        #expect(scrape.status == 200 && scrape.body == "cdctop_up 1\n")
+        #expect(waited < 4.5, "a scrape waited \(waited) s behind a trickling client (its budget is 2 s)")
+
+        // Another slow client is being served when cdctop quits: stop() does not wait for it.
+        let second = try Self.connectClient(server.port, sending: "GET /metr")
+        defer { close(second) }
+        Thread.sleep(forTimeInterval: 0.3)
+        let stopping = Date()
+        server.stop()
+        let took = Date().timeIntervalSince(stopping)
+        #expect(took < 1.5, "stop() took \(took) s with a client connected")
     }
 
     @Test("a real Prometheus server scrapes cdctop; its query API returns the generator's transaction count")

@@ -4,7 +4,7 @@ import Metrics
 import Synchronization
 
 /// `--lag-groups`: asks the cluster every few seconds, on its own thread, for the committed offsets
-/// of the pipeline's OTHER consumer groups (one librdkafka consumer per group with that group.id,
+/// of the pipeline's OTHER consumer groups (at most `maxGroups`; one librdkafka consumer per group with that group.id,
 /// that never subscribes nor commits: `rd_kafka_committed` only), the partitions' watermarks, and
 /// the timestamp of the message at each committed offset (read by a separate probe consumer that
 /// assigns that offset and never commits), so lag is shown in messages and in seconds.
@@ -37,6 +37,8 @@ public final class GroupLagMonitor: @unchecked Sendable {
     private var history: [String: [GroupLagSample]] = [:]
     /// Groups the regexes matched at the last successful listing, in name order.
     private var matchedByPattern: [String] = []
+    /// The unwatched count last logged (logged again only when it changes).
+    private var loggedUnwatched = 0
 
     /// `groups`: names, or regexes starting with ^ (matched against the cluster's group list); a name
     /// given twice is watched once. `topics`: the pipeline's topics (names or ^regexes), whose partitions
@@ -143,6 +145,12 @@ public final class GroupLagMonitor: @unchecked Sendable {
             if groups.count > Self.maxGroups {
                 report.unwatchedGroups = groups.count - Self.maxGroups
                 groups.removeLast(groups.count - Self.maxGroups)
+            }
+            if report.unwatchedGroups != loggedUnwatched {
+                loggedUnwatched = report.unwatchedGroups
+                if loggedUnwatched > 0 {
+                    FileHandle.standardError.write(Data("cdctop: --lag-groups matches \(loggedUnwatched) more groups than the \(Self.maxGroups) watched (the first \(Self.maxGroups) by name); narrow the regex to choose\n".utf8))
+                }
             }
             forget(allBut: Set(groups))
             var watermarks: [KafkaClientState.TopicPartition: (low: Int64, high: Int64)] = [:]

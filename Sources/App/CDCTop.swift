@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Pipeline
 
 @main
@@ -13,4 +14,9 @@ struct CDCTop: ParsableCommand {
         version: "cdctop \(CDCTopVersion.current)",
         subcommands: [DemoCommand.self, WatchCommand.self, ReplayCommand.self, GenerateCommand.self,
                       BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self, UIPreviewCommand.self])
+
+    static func main() {
+        signal(SIGPIPE, SIG_IGN) // a write to a closed pipe or socket (an --alert-exec command that does not read stdin) must fail with EPIPE, not kill cdctop
+        main(nil)
+    }
 }

@@ -58,7 +58,7 @@ struct WatchCommand: ParsableCommand {
     var connectInterval: Double = 2
 
     @Option(name: .customLong("lag-groups"), help: ArgumentHelp(
-        "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): committed offset, lag in messages and seconds, and a verdict (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics.",
+        "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): committed offset, lag in messages and seconds, and a verdict over a 120-s window (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics. At most 50 groups.",
         valueName: "groups"))
     var lagGroups: String?
 

@@ -24,6 +24,13 @@ public struct AlertFacts: Sendable {
     public var tableTotals: [String: Int64]?
     /// Other consumer groups (`--lag-groups`); nil when not watched or the last round failed as a whole.
     public var groupLag: GroupLagReport?
+    /// cdctop's own Kafka consumer is connected (its state is ok). While it is not (broker unreachable,
+    /// still connecting), what cdctop has read says nothing new: the heartbeat and lag rules hold.
+    public var kafkaOk: Bool = true
+    /// cdctop has read every heartbeat the broker holds: it reached the end of every partition since it
+    /// started, and no heartbeat partition has unread messages. Otherwise an old heartbeat means that
+    /// cdctop is behind (catching up after a restart), not that the connector stopped: the rule holds.
+    public var heartbeatsCurrent: Bool = true
 
     public init(nowMs: Int64) { self.nowMs = nowMs }
 
@@ -38,6 +45,9 @@ public struct AlertFacts: Sendable {
         for t in s.tables { totals[t.table] = t.total }
         tableTotals = totals
         if let g = s.groupLag, g.error == nil, g.checkedAtMs > 0 { groupLag = g }
+        kafkaOk = s.kafka.state == .ok
+        heartbeatsCurrent = s.caughtUp
+            && s.partitions.allSatisfy { !$0.topic.hasPrefix("__debezium-heartbeat") || $0.lag == 0 }
     }
 }
 
@@ -123,20 +133,27 @@ public struct AlertEvaluator: Sendable {
         if startedAtMs == nil { startedAtMs = now }
         var conditions: [AlertKey: String] = [:]
         var known = Set<AlertKind>()
+        /// Alerts whose subject could not be asked this time (a group's query failed): held, not resolved.
+        var heldKeys = Set<AlertKey>()
 
         if let connectors = facts.connectors {
-            known.insert(.connectorFailed); known.insert(.heartbeatStale)
+            known.insert(.connectorFailed)
+            // The heartbeat age is only the connector's when cdctop reads what the broker holds (no storm
+            // of critical alerts during a catch-up after a restart, or while Kafka is unreachable).
+            let heartbeatKnown = facts.kafkaOk && facts.heartbeatsCurrent
+            if heartbeatKnown { known.insert(.heartbeatStale) }
             for c in connectors {
                 if c.state == "FAILED" {
                     conditions[AlertKey(.connectorFailed, c.name)] = "connector \(c.name) FAILED" + (c.reason.map { ": \($0)" } ?? "")
                 }
-                if c.state == "RUNNING", facts.lastHeartbeatMs > 0, now - facts.lastHeartbeatMs > rules.heartbeatStaleMs {
+                if heartbeatKnown, c.state == "RUNNING", facts.lastHeartbeatMs > 0, now - facts.lastHeartbeatMs > rules.heartbeatStaleMs {
                     conditions[AlertKey(.heartbeatStale, c.name)] =
                         "connector \(c.name) is RUNNING but its last heartbeat is \(TimeText.duration(ms: now - facts.lastHeartbeatMs)) old"
                 }
             }
         }
-        if let partitions = facts.partitions {
+        // Lag during a catch-up is real lag; but with Kafka unreachable the watermarks are stale: hold.
+        if let partitions = facts.partitions, facts.kafkaOk {
             known.insert(.lagHigh)
             var worstByTopic: [String: (ms: Int64, messages: Int64)] = [:]
             for p in partitions where p.lag > 0 && p.lastCommitTimeMs > 0 {
@@ -185,7 +202,8 @@ public struct AlertEvaluator: Sendable {
 
         if let report = facts.groupLag {
             known.insert(.groupLagging)
-            for g in report.groups where g.error == nil {
+            for g in report.groups {
+                guard g.error == nil else { heldKeys.insert(AlertKey(.groupLagging, g.group)); continue }
                 if g.verdict == .stalled || g.verdict == .stopped || g.maxLagMs > rules.lagSecondsMs {
                     conditions[AlertKey(.groupLagging, g.group)] =
                         "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
@@ -197,7 +215,7 @@ public struct AlertEvaluator: Sendable {
         var transitions: [AlertTransition] = []
         for key in Set(states.keys).union(conditions.keys).sorted() {
             let summary = conditions[key]
-            if summary == nil, !known.contains(key.kind) { continue } // unknown facts: hold
+            if summary == nil, !known.contains(key.kind) || heldKeys.contains(key) { continue } // unknown facts: hold
             switch (states[key], summary) {
             case (nil, let text?):
                 var alert = Alert(key: key, phase: .pending, activeSinceMs: now, lastTrueMs: now, summary: text)

@@ -9,11 +9,12 @@ extension Alert {
     }
 
     /// One alert of Alertmanager's v2 API (`POST /api/v2/alerts` takes an array of these):
-    /// `{"labels":{…},"annotations":{"summary"},"startsAt"[,"endsAt"][,"generatorURL"]}`. A firing alert
-    /// has no endsAt (Alertmanager then keeps it for its resolve_timeout, so it is re-sent well within);
-    /// a resolved one carries the time it resolved. `status` ("firing"/"resolved") is added for
-    /// `--alert-exec` readers only: Alertmanager's schema has no such field.
-    public func json(pipeline: String, generatorURL: String? = nil, withStatus: Bool = false) -> String {
+    /// `{"labels":{…},"annotations":{"summary"},"startsAt"[,"endsAt"][,"generatorURL"]}`. A resolved alert
+    /// carries the time it resolved. A firing one carries `firingEndsAtMs` when given (the sender passes
+    /// now + 3 × its resend interval, as Prometheus does: without endsAt Alertmanager would resolve it
+    /// by itself after its resolve_timeout, whatever the resend interval). `status` ("firing"/"resolved")
+    /// is added for `--alert-exec` readers only: Alertmanager's schema has no such field.
+    public func json(pipeline: String, generatorURL: String? = nil, withStatus: Bool = false, firingEndsAtMs: Int64? = nil) -> String {
         var out = "{"
         if withStatus { out += "\"status\":\"\(phase == .resolved ? "resolved" : "firing")\"," }
         out += "\"labels\":{"
@@ -24,7 +25,11 @@ extension Alert {
         out += "},\"annotations\":{\"summary\":"
         JSONText.appendQuoted(summary, to: &out)
         out += "},\"startsAt\":\"\(TimeText.iso8601(ms: firedAtMs > 0 ? firedAtMs : activeSinceMs))\""
-        if resolvedAtMs > 0 { out += ",\"endsAt\":\"\(TimeText.iso8601(ms: resolvedAtMs))\"" }
+        if resolvedAtMs > 0 {
+            out += ",\"endsAt\":\"\(TimeText.iso8601(ms: resolvedAtMs))\""
+        } else if phase == .firing, let firingEndsAtMs {
+            out += ",\"endsAt\":\"\(TimeText.iso8601(ms: firingEndsAtMs))\""
+        }
         if let generatorURL { out += ",\"generatorURL\":"; JSONText.appendQuoted(generatorURL, to: &out) }
         return out + "}"
     }

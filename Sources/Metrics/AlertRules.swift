@@ -61,8 +61,8 @@ public struct AlertRules: Sendable, Hashable {
     /// …if it had changes in at least `usualActiveMinutes` of the last `usualWindowMinutes` minutes.
     public var usualWindowMinutes: Int64 = 30
     public var usualActiveMinutes: Int64 = 10
-    /// How often `--alertmanager` re-sends firing alerts (Alertmanager resolves an alert it has not
-    /// heard of for `resolve_timeout`, 5 minutes by default).
+    /// How often `--alertmanager` re-sends firing alerts; each post tells Alertmanager to keep them for
+    /// three of these (endsAt), so a cdctop that stops sending has its alerts resolved by Alertmanager.
     public var resendMs: Int64 = 60_000
 
     public init() {}

@@ -74,6 +74,8 @@ public struct GroupLagReport: Sendable, Hashable {
     public var checkedAtMs: Int64 = 0
     /// Why the last round failed as a whole (brokers unreachable, …).
     public var error: String?
+    /// Groups a `--lag-groups` regex matched beyond the monitor's cap (50), not watched.
+    public var unwatchedGroups: Int = 0
     public init() {}
 
     /// `[{"group","status","state","members","lag","lag_seconds","error","partitions":[{"topic","partition","committed","high_watermark","lag","lag_seconds","status"}]}]`
@@ -106,15 +108,32 @@ public struct GroupLagSample: Sendable, Hashable {
 
 /// The verdict rules (Burrow's, simplified), over the samples of one partition, oldest first.
 public enum GroupLagRules {
-    /// Decides from at least two samples; `groupEmpty`: the broker says the group has no member.
-    public static func verdict(_ samples: [GroupLagSample], groupEmpty: Bool) -> GroupLagVerdict {
+    /// Decides from the first and last of at least two samples; `groupEmpty`: the broker says the group
+    /// has no member. A committed offset that did not move says STALLED or STOPPED only once the samples
+    /// span `windowMs` (a group commits every so often: Kafka Connect every 60 s); before, UNKNOWN.
+    public static func verdict(_ samples: [GroupLagSample], groupEmpty: Bool, windowMs: Int64 = 0) -> GroupLagVerdict {
         guard let last = samples.last else { return .unknown }
         if last.lag == 0 { return .ok }
         if groupEmpty { return .stopped }
         guard samples.count >= 2, let first = samples.first else { return .unknown }
         let committedMoved = last.committed != first.committed
-        if !committedMoved { return last.lag > first.lag ? .stopped : .stalled }
+        if !committedMoved {
+            guard last.atMs - first.atMs >= windowMs else { return .unknown }
+            return last.lag > first.lag ? .stopped : .stalled
+        }
         return last.lag > first.lag ? .lagging : .ok
+    }
+
+    /// Adds a sample and trims the window: the oldest kept is the newest one at least `windowMs` old
+    /// (the base the verdict compares with); in between, samples closer than a 32nd of the window are
+    /// merged, so a partition holds about 34 samples whatever the query interval.
+    public static func append(_ sample: GroupLagSample, to samples: inout [GroupLagSample], windowMs: Int64) {
+        if samples.count >= 3, sample.atMs - samples[samples.count - 2].atMs < windowMs / 32 {
+            samples[samples.count - 1] = sample
+        } else {
+            samples.append(sample)
+        }
+        while samples.count > 2, samples[1].atMs <= sample.atMs - windowMs { samples.removeFirst() }
     }
 }
 

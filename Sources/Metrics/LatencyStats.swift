@@ -201,7 +201,9 @@ public struct LatencyStats: Sendable {
         counts[row * LatencyStats.perSlot + LatencyHistogram.bucket(of: UInt64(clamped))] &+= 1
         let total = t * LatencyStats.hopCount + hop.rawValue
         totalCounts[total] &+= 1
-        totalSumsMs[total] &+= clamped
+        // Saturates instead of wrapping: a negative `_sum` would be a lie Prometheus cannot detect.
+        let (sum, overflow) = totalSumsMs[total].addingReportingOverflow(clamped)
+        totalSumsMs[total] = overflow ? Int64.max : sum
     }
 
     /// Median and p99 per table and hop over the slots of the last minute before `nowMs` (count 0 when

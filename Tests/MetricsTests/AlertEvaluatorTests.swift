@@ -192,6 +192,45 @@ import Testing
             try KPIProfile(tomlText: base + "[alerts]\ntable_usual_active_minutes = 40\n", file: "a")
         }
     }
+
+    /// A restored heartbeat time is old after a restart; while cdctop catches up, or cannot reach Kafka,
+    /// that age is cdctop's, not the connector's: the critical heartbeat alert must not fire (no storm).
+    @Test func heartbeatRuleHoldsWhileCdctopIsBehindOrKafkaIsDown() {
+        var rules = AlertRules()
+        rules.forMs[.heartbeatStale] = 0
+        rules.forMs[.lagHigh] = 0
+        rules.keepFiringForMs = 0
+        var e = AlertEvaluator(rules: rules)
+        let t0 = Self.t0
+        func facts(at now: Int64, kafka: ServiceStatus.State = .ok, caughtUp: Bool = true, heartbeatLag: Int64 = 0,
+                   dataLag: Int64 = 0) -> AlertFacts {
+            var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
+            s.kafka = ServiceStatus(kafka)
+            s.caughtUp = caughtUp
+            s.lastHeartbeatMs = t0 - 120_000
+            s.partitions = [
+                PartitionLag(topic: "__debezium-heartbeat.shop", partition: 0, position: 10, highWatermark: 10 + heartbeatLag,
+                             lastCommitTimeMs: t0 - 120_000),
+                PartitionLag(topic: "shop.public.transaction", partition: 0, position: 5, highWatermark: 5 + dataLag,
+                             lastCommitTimeMs: t0 - 400_000),
+            ]
+            var f = AlertFacts(snapshot: s, nowMs: now)
+            f.connectors = [.init(name: "shop", state: "RUNNING")]
+            return f
+        }
+        // Catching up after a restart: unread heartbeats wait; the real lag fires, the heartbeat rule holds.
+        #expect(e.evaluate(facts(at: t0, caughtUp: false, heartbeatLag: 3, dataLag: 495)).map(\.alert.key)
+                == [AlertKey(.lagHigh, "shop.public.transaction")])
+        #expect(!e.panel(nowMs: t0).watched.contains(.heartbeatStale))
+        // Kafka unreachable: the watermarks are stale (no lag seen), so nothing resolves and nothing fires.
+        #expect(e.evaluate(facts(at: t0 + 1_000, kafka: .error)).isEmpty)
+        #expect(e.panel(nowMs: t0 + 1_000).firingCount == 1)
+        // Back, caught up once, but a heartbeat is still unread: the lag resolves, the heartbeat rule still holds.
+        #expect(e.evaluate(facts(at: t0 + 2_000, heartbeatLag: 1)).map(\.change) == [.resolved])
+        // Every heartbeat read and the newest is 2 min old: now it is the connector's.
+        let fired = e.evaluate(facts(at: t0 + 3_000))
+        #expect(fired.map(\.alert.key) == [AlertKey(.heartbeatStale, "shop")] && fired.map(\.change) == [.fired])
+    }
 }
 
 /// What one evaluation costs (printed, not asserted: timing depends on the machine). The monitor runs it

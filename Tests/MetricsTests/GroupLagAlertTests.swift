@@ -41,4 +41,18 @@ import Testing
         #expect(e.evaluate(Self.facts(.lagging, lagMs: 61_000, at: Self.t0 + 1_000)).map(\.change) == [.fired])
         #expect(AlertKind.groupLagging.subjectLabel == "group")
     }
+
+    @Test func aGroupWhoseQueryFailedHoldsItsFiringAlertInsteadOfResolvingIt() {
+        var rules = AlertRules()
+        rules.forMs[.groupLagging] = 0
+        rules.keepFiringForMs = 0
+        var e = AlertEvaluator(rules: rules)
+        #expect(e.evaluate(Self.facts(.stalled, at: Self.t0)).map(\.change) == [.fired])
+        // The group could not be asked (its coordinator moved): unknown, so the alert neither resolves…
+        #expect(e.evaluate(Self.facts(.unknown, at: Self.t0 + 1_000, error: "coordinator not available")).isEmpty)
+        #expect(e.panel(nowMs: Self.t0 + 1_000).firingCount == 1)
+        // …nor fires again when the next answer still says STALLED (no flap).
+        #expect(e.evaluate(Self.facts(.stalled, at: Self.t0 + 2_000)).isEmpty)
+        #expect(e.evaluate(Self.facts(.ok, at: Self.t0 + 3_000)).map(\.change) == [.resolved])
+    }
 }

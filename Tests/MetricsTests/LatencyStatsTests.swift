@@ -87,4 +87,14 @@ struct LatencyStatsTests {
         hop = stats.summary(nowMs: start + 60_000)[0].hop(.kafkaToCdctop)
         #expect(hop.count == 2, "the slot of start + 60 s held start's 100 events; they must be gone")
     }
+    @Test("the since-start sum saturates at Int64.max instead of wrapping negative")
+    func sumSaturates() {
+        var stats = LatencyStats()
+        // Clocks far apart (a bad source.ts_ms that is still a valid time): three of these overflow Int64.
+        let huge: Int64 = 1 << 62
+        for _ in 0..<3 { stats.record(table: "t", sourceMs: 1, debeziumMs: huge, kafkaMs: 0, receivedMs: huge) }
+        let hop = stats.summary(nowMs: huge)[0].hop(.sourceToDebezium)
+        #expect(hop.totalCount == 3)
+        #expect(hop.totalSumMs == Int64.max, "3 × (2^62 − 1) does not fit in Int64: the sum must stop at Int64.max, never go negative")
+    }
 }

@@ -103,6 +103,33 @@ import Testing
         #expect(sender.counts.failures == 0, "\(logged.withLock { $0 })")
     }
 
+    /// A firing alert tells Alertmanager how long to keep it (3 resend intervals): it stays active while
+    /// re-sent, whatever Alertmanager's resolve_timeout, and Alertmanager resolves it by itself once cdctop
+    /// stops sending (a cdctop that died does not leave an alert firing forever).
+    @Test func firingAlertCarriesEndsAtThreeResendIntervalsAhead() throws {
+        let url = try Self.alertmanagerURL()
+        let connector = "ends-\(UUID().uuidString.prefix(8))"
+        let sender = try AlertmanagerSender(url: url, pipeline: "alert-test", resendMs: 1_000)
+        var rules = AlertRules(); rules.forMs[.connectorFailed] = 0
+        var e = AlertEvaluator(rules: rules)
+        var facts = AlertFacts(nowMs: WallClock.nowMs())
+        facts.connectors = [.init(name: connector, state: "FAILED")]
+        sender.update(transitions: e.evaluate(facts), firing: e.firing)
+        let before = WallClock.nowMs()
+        #expect(sender.sendNow())
+        let after = WallClock.nowMs()
+        let listed = try Self.activeAlerts(url, connector: connector)
+        #expect(listed.count == 1)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let endsAt = (listed.first?["endsAt"] as? String).flatMap { formatter.date(from: $0) }
+        let endsAtMs = Int64(((endsAt?.timeIntervalSince1970 ?? 0) * 1000).rounded())
+        #expect(endsAtMs >= before + 3_000 - 1 && endsAtMs <= after + 3_000 + 1, "endsAt \(String(describing: listed.first?["endsAt"]))")
+        // Not re-sent (the sender's thread never started): Alertmanager resolves it after endsAt.
+        #expect(try Self.waitUntil(seconds: 10) { try Self.activeAlerts(url, connector: connector).isEmpty })
+        #expect(WallClock.nowMs() >= before + 3_000)
+    }
+
     @Test func unreachableAlertmanagerIsReportedAndRetriedWithoutBlockingTheCaller() throws {
         // A port nothing listens on: bind one, note it, close it.
         let port = Self.freePort()
@@ -195,4 +222,100 @@ extension AlertDeliveryTests {
 struct AlertTestServiceMissing: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// SIGPIPEs that reached the process while `AlertExecRunnerTests` watched (a handler instead of death).
+private let processSIGPIPEs = Atomic<Int>(0)
+
+/// `--alert-exec` with commands that misbehave: none may kill cdctop, block the runner, or reorder an
+/// alert's transitions.
+@Suite(.serialized) struct AlertExecRunnerTests {
+    static func alert(_ status: String, _ subject: String, padding: Int = 0) -> String {
+        "{\"status\":\"\(status)\",\"labels\":{\"alertname\":\"CdcConnectorFailed\",\"connector\":\"\(subject)\"},\"pad\":\"\(String(repeating: "x", count: padding))\"}"
+    }
+
+    static func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return condition()
+    }
+
+    /// `--alert-exec 'exit 0'` (or `logger -t cdctop alert`) does not read stdin: writing the alert to it
+    /// raised SIGPIPE, which killed cdctop (exit 141). Alerts larger than a pipe's buffer make the write
+    /// certain to meet the closed pipe. A counting handler stands in for death while the test runs.
+    @Test func commandsThatDoNotReadStdinNeitherKillNorFail() {
+        let previous = signal(SIGPIPE) { _ in processSIGPIPEs.add(1, ordering: .relaxed) }
+        defer { signal(SIGPIPE, previous) }
+        let logged = Mutex<[String]>([])
+        let exec = AlertExecRunner(command: "exit 0", log: { l in logged.withLock { $0.append(l) } })
+        exec.start()
+        let before = processSIGPIPEs.load(ordering: .relaxed)
+        for i in 0..<20 { exec.submit(Self.alert("firing", "c\(i)", padding: 200_000), key: "c\(i)") }
+        exec.stop()
+        #expect(exec.counts.started == 20)
+        #expect(exec.counts.failed == 0, "\(logged.withLock { $0 })")
+        #expect(processSIGPIPEs.load(ordering: .relaxed) == before, "a SIGPIPE reached the process: without a handler, cdctop dies")
+    }
+
+    /// `notify.sh &` keeps stderr open after the shell exits: reading stderr to its end blocked the runner
+    /// for as long as the background job lived.
+    @Test func aBackgroundJobHoldingStderrDoesNotBlock() {
+        let logged = Mutex<[String]>([])
+        let exec = AlertExecRunner(command: "echo boom >&2; sleep 20 & exit 3", log: { l in logged.withLock { $0.append(l) } })
+        exec.start()
+        defer { exec.stop() }
+        exec.submit(Self.alert("firing", "bg"), key: "bg")
+        #expect(Self.waitUntil(seconds: 10) { exec.counts.failed == 1 }, "the runner waited for the background job")
+        let line = logged.withLock { $0.first ?? "" }
+        #expect(line.contains("exited with status 3") && line.contains("boom"), "\(line)")
+    }
+
+    /// A command ignoring SIGTERM (and its children) is killed with SIGKILL after the grace period,
+    /// its whole process group with it.
+    @Test func aCommandIgnoringSIGTERMIsKilledWithItsGroup() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-exec-kill-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pidFile = dir.appendingPathComponent("child.pid").path
+        let logged = Mutex<[String]>([])
+        let exec = AlertExecRunner(command: "trap '' TERM; sleep 60 & echo $! > '\(pidFile)'; wait; wait", timeoutSeconds: 1,
+                                   killGraceSeconds: 0.5, log: { l in logged.withLock { $0.append(l) } })
+        exec.start()
+        defer { exec.stop() }
+        exec.submit(Self.alert("firing", "stuck"), key: "stuck")
+        #expect(Self.waitUntil(seconds: 10) { exec.counts.failed == 1 }, "the runner hung on a command ignoring SIGTERM")
+        #expect(logged.withLock { $0.first?.contains("killed it and its process group") ?? false }, "\(logged.withLock { $0 })")
+        let childPid = try #require(Int32(((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Gone, or a zombie waiting for its new parent to reap it: either way no longer running.
+        #expect(Self.waitUntil(seconds: 5) {
+            guard let stat = try? String(contentsOfFile: "/proc/\(childPid)/stat", encoding: .utf8) else { return true }
+            return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
+        }, "the background sleep \(childPid) survived")
+    }
+
+    /// The "resolved" of an alert must not overtake its "fired", even when the first run is slower;
+    /// another alert's command is not held up meanwhile.
+    @Test func oneAlertsCommandsRunInOrder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-exec-order-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out").path
+        let exec = AlertExecRunner(command: "read line; case \"$line\" in *firing*) sleep 1;; esac; echo \"$line\" >> '\(out)'")
+        exec.start()
+        exec.submit(Self.alert("firing", "a"), key: "a")
+        exec.submit(Self.alert("resolved", "a"), key: "a")
+        exec.submit(Self.alert("resolved", "b"), key: "b")
+        exec.stop()
+        let lines = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n")
+        let statuses = lines.compactMap { line -> String? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let labels = o["labels"] as? [String: String] else { return nil }
+            return "\(labels["connector"] ?? "?") \(o["status"] as? String ?? "?")"
+        }
+        #expect(statuses == ["b resolved", "a firing", "a resolved"], "\(statuses)")
+        #expect(exec.counts.failed == 0)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 @testable import Pipeline
+import Synchronization
 import Testing
 
 /// `/metrics` checked by Debian's own Prometheus tools: `promtool check metrics` on the real output,
@@ -118,6 +119,57 @@ struct PrometheusEndpointTests {
             #expect(error.description.contains("already in use"))
         }
         #expect(throws: MetricsServerError.self) { try MetricsServer(address: "nonsense", render: { "" }) }
+    }
+
+    /// Opens a connection to the server and sends `first`; the caller trickles the rest.
+    static func connectClient(_ port: Int, sending first: String) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0, "cannot connect to the metrics server on port \(port)")
+        _ = Array(first.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
+    /// A client that sends its request a byte every 0.3 s never trips a per-recv timeout: it held the
+    /// only serving thread (and a quit) for as long as it liked. The whole request now has 2 s.
+    @Test("a trickling client delays a scrape by about 2 s at most, and stop() cuts it off")
+    func tricklingClientCannotHoldTheServer() throws {
+        let server = try MetricsServer(address: "127.0.0.1:0", render: { "cdctop_up 1\n" })
+        server.start()
+        let trickler = try Self.connectClient(server.port, sending: "G")
+        defer { close(trickler) }
+        let stopTrickling = Atomic<Bool>(false)
+        Thread.detachNewThread {
+            var i = 0
+            let rest = Array("ET /metrics HTTP/1.1\r\nHost: x\r\nX-Padding: \(String(repeating: "p", count: 200))".utf8)
+            while !stopTrickling.load(ordering: .relaxed) {
+                usleep(300_000)
+                _ = [rest[i % rest.count]].withUnsafeBytes { send(trickler, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
+                i += 1
+            }
+        }
+        defer { stopTrickling.store(true, ordering: .relaxed) }
+        Thread.sleep(forTimeInterval: 0.3) // the trickler is being served
+        let started = Date()
+        let scrape = try Self.get(server.port, "/metrics")
+        let waited = Date().timeIntervalSince(started)
+        #expect(scrape.status == 200 && scrape.body == "cdctop_up 1\n")
+        #expect(waited < 4.5, "a scrape waited \(waited) s behind a trickling client (its budget is 2 s)")
+
+        // Another slow client is being served when cdctop quits: stop() does not wait for it.
+        let second = try Self.connectClient(server.port, sending: "GET /metr")
+        defer { close(second) }
+        Thread.sleep(forTimeInterval: 0.3)
+        let stopping = Date()
+        server.stop()
+        let took = Date().timeIntervalSince(stopping)
+        #expect(took < 1.5, "stop() took \(took) s with a client connected")
     }
 
     @Test("a real Prometheus server scrapes cdctop; its query API returns the generator's transaction count")
@@ -276,7 +328,10 @@ struct GroupLagTansuTests {
         #expect(producer.deliveryFailures == 0)
         try GroupLagMonitor.commit(brokers: brokers, group: group, offsets: [(topic, 0, 20)])
 
-        let monitor = try GroupLagMonitor(brokers: brokers, groups: [group, "^never-a-group-\(group)$"], topics: [topic])
+        // The same name twice is one group (one series, one window); a 1-ms window so that two polls a
+        // moment apart already give a verdict.
+        let monitor = try GroupLagMonitor(brokers: brokers, groups: [group, "^never-a-group-\(group)$", group], topics: [topic],
+                                          everySeconds: 0.0001, windowSeconds: 0.001)
         defer { monitor.stop() }
         func row(_ r: GroupLagReport) throws -> GroupPartitionLag {
             try #require(r.partitions.first { $0.group == group && $0.partition == 0 }, "no row for \(group) p0 in \(r)")
@@ -321,6 +376,54 @@ struct GroupLagTansuTests {
         #expect(text.contains("cdctop_group_status{group=\"\(group)\",status=\"OK\"} 1"))
     }
 
+    @Test("a regex watches at most 50 groups; the rest are counted; a group cut later frees its handle")
+    func regexMatchingManyGroupsIsCapped() throws {
+        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+            Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
+            return
+        }
+        let run = UInt32.random(in: 0...UInt32.max)
+        let topic = "gcap\(run).public.transaction"
+        let producer = try KafkaProducer(brokers: brokers)
+        for i in 0..<5 {
+            let value = Array("{\"n\":\(i)}".utf8)
+            try value.withUnsafeBytes { try producer.produce(topic: topic, partition: 0, key: nil, value: $0) }
+        }
+        try producer.flush(timeoutMs: 30_000)
+        let prefix = "capgrp-\(run)-"
+        for i in 0..<(GroupLagMonitor.maxGroups + 2) {
+            try GroupLagMonitor.commit(brokers: brokers, group: prefix + String(format: "%03d", i + 10), offsets: [(topic, 0, 1)])
+        }
+        let monitor = try GroupLagMonitor(brokers: brokers, groups: ["^" + prefix], topics: [topic], everySeconds: 0.0001, windowSeconds: 0.001)
+        defer { monitor.stop() }
+        var report = monitor.pollNow()
+        #expect(report.error == nil)
+        #expect(report.groups.count == GroupLagMonitor.maxGroups && report.unwatchedGroups == 2, "\(report.groups.count) \(report.unwatchedGroups)")
+        #expect(report.groups.map(\.group) == (0..<GroupLagMonitor.maxGroups).map { prefix + String(format: "%03d", $0 + 10) })
+        #expect(monitor.lookupHandleCount == GroupLagMonitor.maxGroups)
+        // A new group sorts first: the last watched one is cut, and its handle freed.
+        try GroupLagMonitor.commit(brokers: brokers, group: prefix + "000", offsets: [(topic, 0, 2)])
+        report = monitor.pollNow()
+        #expect(report.groups.first?.group == prefix + "000" && report.unwatchedGroups == 3)
+        #expect(!report.groups.contains { $0.group == prefix + String(format: "%03d", GroupLagMonitor.maxGroups - 1 + 10) })
+        #expect(monitor.lookupHandleCount == GroupLagMonitor.maxGroups)
+        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
+        s.groupLag = report
+        #expect(PrometheusExposition.render(s, ops: OpsReport(), nowMs: WallClock.nowMs()).contains("cdctop_group_unwatched_groups 3"))
+    }
+
+    @Test("stop() returns promptly while a round waits on an unreachable broker")
+    func stopIsPromptWithAnUnreachableBroker() throws {
+        let monitor = try GroupLagMonitor(brokers: "127.0.0.1:9", groups: ["jdbc-sink"], topics: ["t"], properties: ["log_level": "0"], everySeconds: 1)
+        monitor.start()
+        Thread.sleep(forTimeInterval: 0.5)
+        let started = Date()
+        monitor.stop()
+        let took = Date().timeIntervalSince(started)
+        // One broker call is bounded at 5 s; the old code could wait 30 s, then block.
+        #expect(took < 8, "stop() took \(took) s")
+    }
+
     @Test("verdict rules over a window of samples")
     func rules() {
         func s(_ committed: Int64, _ lag: Int64) -> GroupLagSample { GroupLagSample(atMs: 0, committed: committed, lag: lag) }
@@ -332,6 +435,59 @@ struct GroupLagTansuTests {
         #expect(GroupLagRules.verdict([s(5, 3), s(5, 9)], groupEmpty: false) == .stopped)
         #expect(GroupLagRules.verdict([s(5, 3), s(8, 9)], groupEmpty: false) == .lagging)
         #expect(GroupLagRules.verdict([s(5, 9), s(8, 4)], groupEmpty: false) == .ok)
+        // A committed offset that did not move is a verdict only over a full window.
+        let still = [GroupLagSample(atMs: 0, committed: 5, lag: 3), GroupLagSample(atMs: 119_999, committed: 5, lag: 3)]
+        #expect(GroupLagRules.verdict(still, groupEmpty: false, windowMs: 120_000) == .unknown)
+        #expect(GroupLagRules.verdict(still + [GroupLagSample(atMs: 120_000, committed: 5, lag: 3)], groupEmpty: false, windowMs: 120_000) == .stalled)
+    }
+
+    /// A Kafka Connect sink commits every 60 s (offset.flush.interval.ms) and keeps up; its lag between
+    /// commits is the traffic since the last one. Queried every 5 s for 10 minutes, it must never look
+    /// stuck. The monitor's window (≥ 120 s) compared with the last 6 samples (30 s), which called it
+    /// STALLED or STOPPED half the time.
+    @Test("a sink committing every 60 s is never STALLED or STOPPED")
+    func connectSinkCommittingEveryMinute() throws {
+        let monitor = try GroupLagMonitor(brokers: "127.0.0.1:1", groups: ["jdbc-sink"], topics: ["t"], everySeconds: 5)
+        #expect(monitor.windowMs == 120_000)
+        var samples: [GroupLagSample] = []
+        var verdicts: [GroupLagVerdict] = []
+        for i in 1...120 {
+            let now = Int64(i) * 5_000
+            let high = Int64(i) * 50                       // 10 messages a second arrive
+            let committed = (now / 60_000) * 600           // everything up to the last full minute is committed
+            GroupLagRules.append(GroupLagSample(atMs: now, committed: committed, lag: high - committed), to: &samples,
+                                 windowMs: monitor.windowMs)
+            verdicts.append(GroupLagRules.verdict(samples, groupEmpty: false, windowMs: monitor.windowMs))
+            #expect(samples.count <= 40, "the window's samples stay bounded: \(samples.count)")
+        }
+        #expect(!verdicts.contains(.stalled) && !verdicts.contains(.stopped), "\(verdicts)")
+        #expect(verdicts.suffix(90).allSatisfy { $0 == .ok }, "once the window spans two commits: OK")
+        // The same sink stops committing: STALLED… once the window has no commit left in it.
+        var stuck = samples, last = samples.last!
+        var verdict = GroupLagVerdict.unknown
+        var stuckFor: Int64 = 0
+        while verdict != .stopped && stuckFor < 600_000 {
+            stuckFor += 5_000
+            last = GroupLagSample(atMs: last.atMs + 5_000, committed: last.committed, lag: last.lag + 50)
+            GroupLagRules.append(last, to: &stuck, windowMs: monitor.windowMs)
+            verdict = GroupLagRules.verdict(stuck, groupEmpty: false, windowMs: monitor.windowMs)
+        }
+        #expect(verdict == .stopped && stuckFor <= 125_000 + 60_000, "stopped after \(stuckFor) ms")
+    }
+
+    /// The -X properties are the user's (security, timeouts) but must not turn the monitor's consumers
+    /// into committing members of a real group.
+    @Test("-X cannot override the monitor's group.id or its no-commit settings")
+    func userPropertiesCannotOverrideSafetySettings() {
+        let settings = GroupLagMonitor.consumerSettings(brokers: "b:9092", group: "cdctop-lag-probe-1", properties: [
+            "group.id": "cdctop-main", "enable.auto.commit": "true", "enable.auto.offset.store": "true",
+            "security.protocol": "SASL_SSL",
+        ])
+        // librdkafka applies them in order: the last value of a key is the one that counts.
+        let effective = Dictionary(settings, uniquingKeysWith: { _, later in later })
+        #expect(effective["group.id"] == "cdctop-lag-probe-1")
+        #expect(effective["enable.auto.commit"] == "false" && effective["enable.auto.offset.store"] == "false")
+        #expect(effective["security.protocol"] == "SASL_SSL" && effective["bootstrap.servers"] == "b:9092")
     }
 }
 

@@ -4,15 +4,24 @@ import Metrics
 import Synchronization
 
 /// `--lag-groups`: asks the cluster every few seconds, on its own thread, for the committed offsets
-/// of the pipeline's OTHER consumer groups (one librdkafka consumer per group with that group.id,
+/// of the pipeline's OTHER consumer groups (at most `maxGroups`; one librdkafka consumer per group with that group.id,
 /// that never subscribes nor commits: `rd_kafka_committed` only), the partitions' watermarks, and
 /// the timestamp of the message at each committed offset (read by a separate probe consumer that
 /// assigns that offset and never commits), so lag is shown in messages and in seconds.
 public final class GroupLagMonitor: @unchecked Sendable {
     public let brokers: String
     public let everySeconds: Double
-    /// Samples kept per partition for the verdict (the sliding window is about this × everySeconds).
-    public static let windowSamples = 6
+    /// The verdict's sliding window: a committed offset that did not move is only STALLED or STOPPED
+    /// after this long. At least 120 s (and 6 queries): Kafka Connect commits a sink's offsets every
+    /// 60 s (offset.flush.interval.ms), so a shorter window calls a healthy sink stuck half the time.
+    public let windowMs: Int64
+    public static let defaultWindowSeconds: Double = 120
+    /// At most this many groups are watched (each costs a librdkafka handle, its threads and sockets,
+    /// and Prometheus series); a regex matching more is cut here, in name order, and the rest counted.
+    public static let maxGroups = 50
+    /// A whole round (every group) gives up after this long, so a slow or unreachable broker neither
+    /// piles up rounds nor holds a quit for minutes; the groups not asked are reported as errors.
+    public static let roundBudgetMs: Int64 = 60_000
     private let groupNames: [String]
     private let groupPatterns: [NSRegularExpression]
     private let matcher: TopicMatcher
@@ -26,11 +35,16 @@ public final class GroupLagMonitor: @unchecked Sendable {
     private var lookups: [String: OpaquePointer] = [:]
     private var probe: OpaquePointer?
     private var history: [String: [GroupLagSample]] = [:]
+    /// Groups the regexes matched at the last successful listing, in name order.
+    private var matchedByPattern: [String] = []
+    /// The unwatched count last logged (logged again only when it changes).
+    private var loggedUnwatched = 0
 
-    /// `groups`: names, or regexes starting with ^ (matched against the cluster's group list).
-    /// `topics`: the pipeline's topics (names or ^regexes), whose partitions are watched.
+    /// `groups`: names, or regexes starting with ^ (matched against the cluster's group list); a name
+    /// given twice is watched once. `topics`: the pipeline's topics (names or ^regexes), whose partitions
+    /// are watched. `windowSeconds`: the verdict's window (see `windowMs`; tests shorten it).
     public init(brokers: String, groups: [String], topics: [String], properties: [String: String] = [:],
-                everySeconds: Double = 5) throws {
+                everySeconds: Double = 5, windowSeconds: Double = GroupLagMonitor.defaultWindowSeconds) throws {
         guard !groups.isEmpty else {
             throw KafkaError(code: KafkaError.configurationCode, message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
         }
@@ -40,12 +54,13 @@ public final class GroupLagMonitor: @unchecked Sendable {
                 do { patterns.append(try NSRegularExpression(pattern: g)) } catch {
                     throw KafkaError(code: KafkaError.configurationCode, message: "--lag-groups: '\(g)' is not a valid regular expression")
                 }
-            } else { names.append(g) }
+            } else if !names.contains(g) { names.append(g) }
         }
         self.brokers = brokers; self.groupNames = names; self.groupPatterns = patterns
         self.matcher = try TopicMatcher(topics)
         self.properties = properties
         self.everySeconds = everySeconds
+        self.windowMs = Int64((max(windowSeconds, 6 * everySeconds) * 1000).rounded())
     }
 
     public func start() {
@@ -57,14 +72,16 @@ public final class GroupLagMonitor: @unchecked Sendable {
         }
     }
 
+    /// A round in progress notices the stop between two broker calls (each bounded at 5 s).
     public func stop() {
-        worker.stop(waitSeconds: 30)
-        roundLock.withLock {
-            for (_, h) in lookups { rd_kafka_destroy(h) }
-            lookups = [:]
-            if let probe { rd_kafka_consumer_close(probe); rd_kafka_destroy(probe) }
-            probe = nil
-        }
+        worker.stop(waitSeconds: 8)
+        // Should the round still hold its handles, leak them rather than destroy them under it.
+        guard roundLock.lock(before: Date().addingTimeInterval(4)) else { return }
+        defer { roundLock.unlock() }
+        for (_, h) in lookups { rd_kafka_destroy(h) }
+        lookups = [:]
+        if let probe { rd_kafka_consumer_close(probe); rd_kafka_destroy(probe) }
+        probe = nil
     }
 
     public var report: GroupLagReport { latest.withLock { $0 } }
@@ -76,21 +93,35 @@ public final class GroupLagMonitor: @unchecked Sendable {
         return report
     }
 
+    /// The settings of a monitor consumer, applied in order (a later key wins): the user's `-X`
+    /// properties first (security, timeouts), then the keys that keep the monitor read-only and
+    /// working, which `-X` must not change (`-X group.id=…` or `enable.auto.commit=true` would otherwise
+    /// make the probe commit its positions into a real group).
+    static func consumerSettings(brokers: String, group: String, properties: [String: String]) -> [(String, String)] {
+        [("bootstrap.servers", brokers)]
+            + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            + [("group.id", group), ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
+               ("enable.partition.eof", "true"), ("auto.offset.reset", "earliest")]
+    }
+
     private func makeConsumer(group: String) throws -> OpaquePointer {
-        var list: [(String, String)] = [
-            ("bootstrap.servers", brokers), ("group.id", group),
-            ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
-            ("enable.partition.eof", "true"), ("auto.offset.reset", "earliest"),
-        ]
-        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        let configuration = try KafkaConfigurationHandle(list)
+        let configuration = try KafkaConfigurationHandle(Self.consumerSettings(brokers: brokers, group: group, properties: properties))
         return try configuration.makeClient(RD_KAFKA_CONSUMER, role: "lag-groups consumer")
     }
+
+    /// Milliseconds a broker call may take now: at most 5 s, never past the round's deadline.
+    private func callTimeout(_ deadlineMs: Int64) -> Int32 {
+        Int32(clamping: max(1, min(5_000, deadlineMs - WallClock.nowMs())))
+    }
+
+    /// The round must end now: the monitor stops, or the round used its budget.
+    private func mustEndRound(_ deadlineMs: Int64) -> Bool { worker.isStopping || WallClock.nowMs() >= deadlineMs }
 
     private func round() {
         roundLock.lock()
         defer { roundLock.unlock() }
         let now = WallClock.nowMs()
+        let deadline = now + Self.roundBudgetMs
         var report = GroupLagReport()
         report.checkedAtMs = now
         do {
@@ -99,25 +130,49 @@ public final class GroupLagMonitor: @unchecked Sendable {
                 probe = try makeConsumer(group: "cdctop-lag-probe-\(getpid())")
             }
             let probe = probe!
-            let partitions = try listPartitions(probe)
-            let listed = listGroups(probe)
-            var groups = groupNames
-            for (name, _) in listed.sorted(by: { $0.key < $1.key }) where !groups.contains(name) {
-                let range = NSRange(name.startIndex..., in: name)
-                if groupPatterns.contains(where: { $0.firstMatch(in: name, range: range) != nil }) { groups.append(name) }
+            let partitions = try listPartitions(probe, timeoutMs: callTimeout(deadline))
+            let listing = mustEndRound(deadline) ? nil : listGroups(probe, timeoutMs: callTimeout(deadline))
+            let listed = listing ?? [:]
+            if let listing {
+                matchedByPattern = listing.keys.sorted().filter { name in
+                    let range = NSRange(name.startIndex..., in: name)
+                    return groupPatterns.contains { $0.firstMatch(in: name, range: range) != nil }
+                }
             }
+            // A failed listing keeps the groups the regexes matched last time (and their history).
+            var groups = groupNames
+            for name in matchedByPattern where !groups.contains(name) { groups.append(name) }
+            if groups.count > Self.maxGroups {
+                report.unwatchedGroups = groups.count - Self.maxGroups
+                groups.removeLast(groups.count - Self.maxGroups)
+            }
+            if report.unwatchedGroups != loggedUnwatched {
+                loggedUnwatched = report.unwatchedGroups
+                if loggedUnwatched > 0 {
+                    FileHandle.standardError.write(Data("cdctop: --lag-groups matches \(loggedUnwatched) more groups than the \(Self.maxGroups) watched (the first \(Self.maxGroups) by name); narrow the regex to choose\n".utf8))
+                }
+            }
+            forget(allBut: Set(groups))
             var watermarks: [KafkaClientState.TopicPartition: (low: Int64, high: Int64)] = [:]
             for tp in partitions {
+                if mustEndRound(deadline) { break }
                 var low: Int64 = -1, high: Int64 = -1
-                if rd_kafka_query_watermark_offsets(probe, tp.topic, tp.partition, &low, &high, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if rd_kafka_query_watermark_offsets(probe, tp.topic, tp.partition, &low, &high, callTimeout(deadline)) == RD_KAFKA_RESP_ERR_NO_ERROR {
                     watermarks[tp] = (low, high)
                 }
             }
             for group in groups {
                 var summary = GroupLagSummary(group: group, verdict: .unknown, totalLag: 0, maxLagMs: 0,
                                               state: listed[group]?.state ?? "", members: listed[group]?.members ?? 0)
+                if worker.isStopping { return }
+                if WallClock.nowMs() >= deadline {
+                    // Not asked this round: an error, so its alert holds rather than resolves.
+                    summary.error = "not asked: this round ran out of its \(Self.roundBudgetMs / 1000) s (is the broker slow or unreachable?)"
+                    report.groups.append(summary)
+                    continue
+                }
                 do {
-                    let committed = try committedOffsets(group: group, partitions: partitions)
+                    let committed = try committedOffsets(group: group, partitions: partitions, timeoutMs: callTimeout(deadline))
                     let groupEmpty = listed[group].map { $0.members == 0 } ?? false
                     // A group reads the topics it committed offsets on; the others are not its lag.
                     let topicsRead = Set(committed.filter { $0.value >= 0 }.keys.map(\.topic))
@@ -125,7 +180,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
                         guard topicsRead.contains(tp.topic), let w = watermarks[tp] else { return nil }
                         return (tp, max(committed[tp] ?? -1, w.low))
                     }
-                    let fetched = probeFetch(starts, probe: probe)
+                    let fetched = probeFetch(starts, probe: probe, deadlineMs: deadline)
                     var rows: [GroupPartitionLag] = []
                     for (tp, start) in starts {
                         // The end as a fetch reports it, when it is further than ListOffsets said (some
@@ -141,10 +196,10 @@ public final class GroupLagMonitor: @unchecked Sendable {
                         let tp = KafkaClientState.TopicPartition(topic: rows[i].topic, partition: rows[i].partition)
                         let key = "\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"
                         var samples = history[key] ?? []
-                        samples.append(GroupLagSample(atMs: now, committed: rows[i].committed, lag: rows[i].lag))
-                        if samples.count > GroupLagMonitor.windowSamples { samples.removeFirst(samples.count - GroupLagMonitor.windowSamples) }
+                        GroupLagRules.append(GroupLagSample(atMs: now, committed: rows[i].committed, lag: rows[i].lag),
+                                             to: &samples, windowMs: windowMs)
                         history[key] = samples
-                        rows[i].verdict = GroupLagRules.verdict(samples, groupEmpty: groupEmpty)
+                        rows[i].verdict = GroupLagRules.verdict(samples, groupEmpty: groupEmpty, windowMs: windowMs)
                     }
                     summary.totalLag = rows.reduce(0) { $0 + $1.lag }
                     summary.maxLagMs = rows.map(\.lagMs).max() ?? 0
@@ -163,9 +218,24 @@ public final class GroupLagMonitor: @unchecked Sendable {
         latest.withLock { $0 = report }
     }
 
-    private func listPartitions(_ handle: OpaquePointer) throws -> [KafkaClientState.TopicPartition] {
+    /// Frees the handle and the history of every group no longer selected (a regex's group that went away,
+    /// or one cut by `maxGroups`): neither handles nor samples pile up over a long run.
+    private func forget(allBut selected: Set<String>) {
+        for (group, handle) in lookups where !selected.contains(group) {
+            rd_kafka_destroy(handle)
+            lookups[group] = nil
+        }
+        history = history.filter { key, _ in
+            selected.contains(String(key.prefix { $0 != "\u{0}" }))
+        }
+    }
+
+    /// Consumer handles held for other groups' committed offsets (for tests: bounded by `maxGroups`).
+    var lookupHandleCount: Int { roundLock.withLock { lookups.count } }
+
+    private func listPartitions(_ handle: OpaquePointer, timeoutMs: Int32) throws -> [KafkaClientState.TopicPartition] {
         var metadata: UnsafePointer<rd_kafka_metadata_t>?
-        let result = rd_kafka_metadata(handle, 1, nil, &metadata, 5_000)
+        let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
             throw KafkaError(code: result.rawValue, message: "listing topics on \(brokers): \(String(cString: rd_kafka_err2str(result)))")
         }
@@ -181,10 +251,10 @@ public final class GroupLagMonitor: @unchecked Sendable {
         return found.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 
-    /// Groups the cluster knows, with their state and member count (empty when the broker cannot list them).
-    private func listGroups(_ handle: OpaquePointer) -> [String: (state: String, members: Int)] {
+    /// Groups the cluster knows, with their state and member count (nil when the broker cannot list them).
+    private func listGroups(_ handle: OpaquePointer, timeoutMs: Int32) -> [String: (state: String, members: Int)]? {
         var list: UnsafePointer<rd_kafka_group_list>?
-        guard rd_kafka_list_groups(handle, nil, &list, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [:] }
+        guard rd_kafka_list_groups(handle, nil, &list, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return nil }
         defer { rd_kafka_group_list_destroy(list) }
         var out: [String: (String, Int)] = [:]
         for i in 0 ..< Int(list.pointee.group_cnt) {
@@ -195,14 +265,15 @@ public final class GroupLagMonitor: @unchecked Sendable {
         return out
     }
 
-    private func committedOffsets(group: String, partitions: [KafkaClientState.TopicPartition]) throws -> [KafkaClientState.TopicPartition: Int64] {
+    private func committedOffsets(group: String, partitions: [KafkaClientState.TopicPartition],
+                                  timeoutMs: Int32) throws -> [KafkaClientState.TopicPartition: Int64] {
         guard !partitions.isEmpty else { return [:] }
         let handle: OpaquePointer
         if let h = lookups[group] { handle = h } else { handle = try makeConsumer(group: group); lookups[group] = handle }
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
-        let result = rd_kafka_committed(handle, list, 5_000)
+        let result = rd_kafka_committed(handle, list, timeoutMs)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(code: result.rawValue, message: "committed offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
         }
@@ -217,9 +288,9 @@ public final class GroupLagMonitor: @unchecked Sendable {
 
     /// Reads, from each partition, the message at the given offset (its timestamp: how old the oldest
     /// unread message is) and the end of the partition as the fetch reports it; the probe assigns
-    /// those offsets and never commits. Bounded at about 2 s per round.
-    private func probeFetch(_ wanted: [(KafkaClientState.TopicPartition, Int64)],
-                            probe: OpaquePointer) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
+    /// those offsets and never commits. Bounded at about 2 s per group, and by the round's deadline.
+    private func probeFetch(_ wanted: [(KafkaClientState.TopicPartition, Int64)], probe: OpaquePointer,
+                            deadlineMs: Int64) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
         var out: [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] = [:]
         guard !wanted.isEmpty else { return out }
         let list = rd_kafka_topic_partition_list_new(Int32(wanted.count))!
@@ -228,8 +299,8 @@ public final class GroupLagMonitor: @unchecked Sendable {
         guard rd_kafka_assign(probe, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return out }
         defer { rd_kafka_assign(probe, nil) }
         var pending = Dictionary(wanted.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
-        let deadline = WallClock.nowMs() + 2_000
-        while !pending.isEmpty && WallClock.nowMs() < deadline {
+        let deadline = min(deadlineMs, WallClock.nowMs() + 2_000)
+        while !pending.isEmpty && WallClock.nowMs() < deadline && !worker.isStopping {
             guard let message = rd_kafka_consumer_poll(probe, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
             guard let rkt = message.pointee.rkt else { continue }
@@ -256,8 +327,8 @@ public final class GroupLagMonitor: @unchecked Sendable {
     /// for tests that play another consumer group.
     public static func commit(brokers: String, group: String, offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
                               properties: [String: String] = [:]) throws {
-        var list: [(String, String)] = [("bootstrap.servers", brokers), ("group.id", group), ("enable.auto.commit", "false")]
-        list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let list = [("bootstrap.servers", brokers)] + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            + [("group.id", group), ("enable.auto.commit", "false")]
         let handle = try KafkaConfigurationHandle(list).makeClient(RD_KAFKA_CONSUMER, role: "offset committer")
         defer { rd_kafka_destroy(handle) }
         let partitions = rd_kafka_topic_partition_list_new(Int32(offsets.count))!

@@ -1,11 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Metrics
 import Synchronization
 
 /// Posts alerts to Alertmanager's v2 API (`POST /api/v2/alerts`) from its own thread: each fired or
-/// resolved alert at once, every firing alert again every `resendMs` (Alertmanager drops an alert it
-/// has not heard of for its resolve_timeout), and on failure the same batch again with a capped backoff.
-/// Alertmanager de-duplicates by labels, so re-sending is safe.
+/// resolved alert at once, every firing alert again every `resendMs`, and on failure the same batch
+/// again with a capped backoff. A firing alert carries endsAt = now + 3 × `resendMs` (as Prometheus
+/// does), so Alertmanager keeps it while cdctop re-sends, whatever its resolve_timeout, and resolves it
+/// by itself if cdctop stops sending. Alertmanager de-duplicates by labels, so re-sending is safe.
 public final class AlertmanagerSender: Sendable {
     public let endpoint: HTTPEndpoint
     public let pipeline: String
@@ -60,19 +64,24 @@ public final class AlertmanagerSender: Sendable {
         worker.wake()
     }
 
-    /// The JSON array one post sends.
-    func batch() -> (body: String, resolvedKeys: [AlertKey], count: Int) {
+    /// How long Alertmanager keeps a firing alert after a post: three resend intervals.
+    public var firingValidityMs: Int64 { 3 * resendMs }
+
+    /// The JSON array one post sends at `nowMs`.
+    func batch(nowMs: Int64 = WallClock.nowMs()) -> (body: String, resolvedKeys: [AlertKey], count: Int) {
         state.withLock { s in
             let alerts = s.firing.values.sorted { $0.key < $1.key } + s.resolved.values.sorted { $0.key < $1.key }
-            return ("[" + alerts.map { $0.json(pipeline: pipeline) }.joined(separator: ",") + "]", Array(s.resolved.keys), alerts.count)
+            let endsAt = nowMs + firingValidityMs
+            return ("[" + alerts.map { $0.json(pipeline: pipeline, firingEndsAtMs: endsAt) }.joined(separator: ",") + "]",
+                    Array(s.resolved.keys), alerts.count)
         }
     }
 
     /// One post of everything firing or newly resolved; true when Alertmanager accepted it.
     @discardableResult
     public func sendNow() -> Bool {
-        let (body, resolvedKeys, count) = batch()
         let now = WallClock.nowMs()
+        let (body, resolvedKeys, count) = batch(nowMs: now)
         do throws(HTTPGetError) {
             let response = try HTTPGet.fetch(endpoint, path: "/api/v2/alerts", jsonBody: Array(body.utf8), timeoutSeconds: 3)
             guard response.status == 200 else {
@@ -122,25 +131,34 @@ public final class AlertmanagerSender: Sendable {
 }
 
 /// Runs `--alert-exec CMD` (through `/bin/sh -c`) once per fired or resolved alert, with the alert's JSON
-/// on stdin. At most `maxConcurrent` run at once; further ones queue (up to `queueLimit`, then the oldest
-/// is dropped and logged). A command that fails or runs over `timeoutSeconds` is logged, never retried.
+/// on stdin. At most `maxConcurrent` run at once, and the commands of one alert one after the other, in
+/// order (its "resolved" never overtakes its "fired"); further ones queue (up to `queueLimit`, then the
+/// oldest is dropped and logged). A command that fails or runs over `timeoutSeconds` is logged, never
+/// retried; one that overstays gets SIGTERM, then SIGKILL after `killGraceSeconds`, and so does every
+/// process it started in its process group (`notify.sh &`).
 public final class AlertExecRunner: Sendable {
     public let command: String
     public let maxConcurrent: Int
     public let queueLimit: Int
     public let timeoutSeconds: Double
+    public let killGraceSeconds: Double
     private let log: @Sendable (String) -> Void
     private let worker = WarehouseWorkerThread(name: "cdctop-alert-exec")
-    private let slots: DispatchSemaphore
-    private let running = DispatchGroup()
-    private struct State { var queue: [String] = []; var started: Int64 = 0; var failed: Int64 = 0; var dropped: Int64 = 0 }
+    private struct Job { var key: String; var json: String }
+    private struct State {
+        var queue: [Job] = []
+        /// Alert keys with a command running: their next command waits.
+        var inFlight: Set<String> = []
+        var running = 0
+        var started: Int64 = 0; var failed: Int64 = 0; var dropped: Int64 = 0; var unkeyed: Int64 = 0
+    }
     private let state = Mutex(State())
+    private static let spawnLock = NSLock()
 
     public init(command: String, maxConcurrent: Int = 4, queueLimit: Int = 256, timeoutSeconds: Double = 30,
-                log: @escaping @Sendable (String) -> Void = AlertLog.stderr) {
+                killGraceSeconds: Double = 2, log: @escaping @Sendable (String) -> Void = AlertLog.stderr) {
         self.command = command; self.maxConcurrent = max(1, maxConcurrent); self.queueLimit = max(1, queueLimit)
-        self.timeoutSeconds = timeoutSeconds; self.log = log
-        slots = DispatchSemaphore(value: max(1, maxConcurrent))
+        self.timeoutSeconds = timeoutSeconds; self.killGraceSeconds = max(0, killGraceSeconds); self.log = log
     }
 
     deinit { worker.stop(waitSeconds: 1) }
@@ -149,14 +167,18 @@ public final class AlertExecRunner: Sendable {
 
     /// Stops after starting what is queued and waits (bounded) for the running commands.
     public func stop() {
-        worker.stop(waitSeconds: timeoutSeconds + 2)
+        worker.stop(waitSeconds: timeoutSeconds + killGraceSeconds + 2)
     }
 
     public var counts: (started: Int64, failed: Int64, dropped: Int64) { state.withLock { ($0.started, $0.failed, $0.dropped) } }
 
-    public func submit(_ json: String) {
+    /// Queues one run with `json` on stdin. Runs with the same `key` (an alert's identity) never overlap
+    /// and start in submission order; without a key, a run waits for no other.
+    public func submit(_ json: String, key: String? = nil) {
         let dropped = state.withLock { s -> Bool in
-            s.queue.append(json)
+            let jobKey: String
+            if let key { jobKey = "k:" + key } else { s.unkeyed += 1; jobKey = "u:\(s.unkeyed)" }
+            s.queue.append(Job(key: jobKey, json: json))
             guard s.queue.count > queueLimit else { return false }
             s.queue.removeFirst(); s.dropped += 1
             return true
@@ -167,57 +189,140 @@ public final class AlertExecRunner: Sendable {
 
     private func run() {
         while true {
-            let job = state.withLock { s -> String? in s.queue.isEmpty ? nil : s.queue.removeFirst() }
+            let job = state.withLock { s -> Job? in
+                guard s.running < maxConcurrent, let i = s.queue.firstIndex(where: { !s.inFlight.contains($0.key) }) else { return nil }
+                let job = s.queue.remove(at: i)
+                s.inFlight.insert(job.key); s.running += 1
+                return job
+            }
             guard let job else {
-                if worker.isStopping { break }
-                worker.sleep(seconds: 1)
+                if worker.isStopping {
+                    if state.withLock({ $0.queue.isEmpty && $0.running == 0 }) { break }
+                    Thread.sleep(forTimeInterval: 0.02) // stop() no longer lets sleep() wait
+                } else {
+                    worker.sleep(seconds: 1) // woken by submit() and by the end of a command
+                }
                 continue
             }
-            slots.wait()
-            running.enter()
-            let slots = self.slots, running = self.running
             Thread.detachNewThread { [self] in
-                runOne(job)
-                slots.signal()
-                running.leave()
+                runOne(job.json)
+                state.withLock { s in s.running -= 1; s.inFlight.remove(job.key) }
+                worker.wake()
             }
         }
-        _ = running.wait(timeout: .now() + .milliseconds(Int(timeoutSeconds * 1000) + 1000))
     }
 
+    private func fail(_ message: String) {
+        state.withLock { $0.failed += 1 }
+        log("alert-exec: " + message)
+    }
+
+    /// One run, on its own thread. The child gets a clean signal mask and default SIGPIPE (cdctop ignores
+    /// it), its own process group, stdin from a pipe, stdout to /dev/null and stderr to an unlinked
+    /// temporary file: a background grandchild keeping stderr open blocks nothing here.
     private func runOne(_ json: String) {
         state.withLock { $0.started += 1 }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let stdin = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = stderr
-        do {
-            try process.run()
-        } catch {
-            state.withLock { $0.failed += 1 }
-            log("alert-exec: cannot start /bin/sh -c '\(command)': \(error)")
+        // A command that exits without reading stdin makes our write raise SIGPIPE on this thread: blocked
+        // here, it stays pending and dies with the thread, and the write just fails with EPIPE.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal); sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+
+        // The descriptors are made and marked close-on-exec, and the child spawned, under one lock: a
+        // concurrent run must not pass our pipe's write end to its child (our child would never see EOF).
+        Self.spawnLock.lock()
+        var stdinPipe: [Int32] = [-1, -1]
+        guard pipe(&stdinPipe) == 0 else {
+            Self.spawnLock.unlock()
+            fail("cannot create a pipe for '\(command)': \(String(cString: strerror(errno)))"); return
+        }
+        for fd in stdinPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var template = Array((NSTemporaryDirectory() + "/cdctop-alert-exec-XXXXXX").utf8CString)
+        let errorFile = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if errorFile >= 0 {
+            _ = fcntl(errorFile, F_SETFD, FD_CLOEXEC)
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        }
+        defer { if errorFile >= 0 { close(errorFile) } }
+
+        var files = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&files)
+        defer { posix_spawn_file_actions_destroy(&files) }
+        posix_spawn_file_actions_adddup2(&files, stdinPipe[0], 0)
+        posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0)
+        if errorFile >= 0 { posix_spawn_file_actions_adddup2(&files, errorFile, 2) } else {
+            posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        let arguments: [String] = ["/bin/sh", "-c", command]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &files, &attributes, &argv, environ)
+        close(stdinPipe[0])
+        Self.spawnLock.unlock()
+        guard spawned == 0 else {
+            close(stdinPipe[1])
+            fail("cannot start /bin/sh -c '\(command)': \(String(cString: strerror(spawned)))")
             return
         }
-        // A command that does not read its stdin must not block us: a write error is ignored.
-        try? stdin.fileHandleForWriting.write(contentsOf: Array((json + "\n").utf8))
-        try? stdin.fileHandleForWriting.close()
+
         let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            state.withLock { $0.failed += 1 }
-            log("alert-exec: '\(command)' still running after \(Int(timeoutSeconds)) s; terminated")
+        // Never blocks: a command that does not read a large alert is cut off by the deadline.
+        _ = fcntl(stdinPipe[1], F_SETFL, fcntl(stdinPipe[1], F_GETFL) | O_NONBLOCK)
+        let bytes = Array((json + "\n").utf8)
+        var written = 0
+        while written < bytes.count && Date() < deadline {
+            let n = bytes.withUnsafeBytes { write(stdinPipe[1], $0.baseAddress! + written, bytes.count - written) }
+            if n > 0 { written += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) {
+                var p = pollfd(fd: stdinPipe[1], events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, 50)
+                continue
+            }
+            break // EPIPE: the command exited or closed stdin without reading; not an error of ours
+        }
+        close(stdinPipe[1])
+
+        var status: Int32 = 0
+        var timedOut = false
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if r < 0 && errno != EINTR { fail("'\(command)': waitpid failed: \(String(cString: strerror(errno)))"); return }
+            if Date() >= deadline {
+                timedOut = true
+                kill(-pid, SIGTERM)
+                let killAt = Date().addingTimeInterval(killGraceSeconds)
+                while waitpid(pid, &status, WNOHANG) == 0 && Date() < killAt { usleep(20_000) }
+                // Whatever is left of its process group (a shell ignoring SIGTERM, `sleep &`) is killed.
+                kill(-pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                break
+            }
+            usleep(20_000)
+        }
+        if timedOut {
+            fail("'\(command)' still running after \(Int(timeoutSeconds)) s; killed it and its process group")
             return
         }
-        let errorText = String(decoding: (try? stderr.fileHandleForReading.readToEnd()) ?? Data(), as: UTF8.self)
-        if process.terminationStatus != 0 {
-            state.withLock { $0.failed += 1 }
-            log("alert-exec: '\(command)' exited with status \(process.terminationStatus): \(errorText.prefix(300))")
-        }
+        let signalNumber = status & 0x7f, exitCode = (status >> 8) & 0xff
+        guard signalNumber != 0 || exitCode != 0 else { return }
+        var errorBytes = [UInt8](repeating: 0, count: 300)
+        let got = errorFile >= 0 ? errorBytes.withUnsafeMutableBytes { pread(errorFile, $0.baseAddress, 300, 0) } : 0
+        let errorText = String(decoding: errorBytes.prefix(max(0, got)), as: UTF8.self)
+        fail("'\(command)' " + (signalNumber != 0 ? "was killed by signal \(signalNumber)" : "exited with status \(exitCode)") + ": \(errorText)")
     }
 }
 

@@ -84,7 +84,7 @@ public final class AlertMonitor: Sendable {
         panel.publish(current)
         if !transitions.isEmpty {
             alertmanager?.update(transitions: transitions, firing: firing)
-            for t in transitions { exec?.submit(t.alert.json(pipeline: pipeline, withStatus: true)) }
+            for t in transitions { exec?.submit(t.alert.json(pipeline: pipeline, withStatus: true), key: t.alert.key.description) }
         }
         return transitions
     }

@@ -15,7 +15,9 @@ public struct MetricsServerError: Error, CustomStringConvertible {
 /// `--metrics HOST:PORT`: a small blocking HTTP/1.0 server on its own thread serving `GET /metrics`
 /// (Prometheus text format) and `GET /healthz`. It renders from the engine's latest published
 /// snapshot (copied out of its mailbox), so a scrape never waits on, or slows, the engine.
-/// One connection at a time: Prometheus scrapes serially, and a stuck client is cut off after 2 s.
+/// One connection at a time: Prometheus scrapes serially. A client gets 2 s in all to send its request
+/// and 2 s in all to take the answer (not per read: a client trickling a byte a second is cut off too),
+/// so a slow or hostile client delays a scrape by 4 s at most, and `stop()` cuts off the one being served.
 public final class MetricsServer: Sendable {
     public let host: String
     /// The bound port (the asked one, or the kernel's pick for port 0).
@@ -26,6 +28,10 @@ public final class MetricsServer: Sendable {
     private let stopped = Mutex(false)
     private let started = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
+    /// The connection being served (-1 between connections), so `stop()` can cut it off.
+    private let client = Mutex<Int32>(-1)
+    /// How long a client has to send its request head, and again to take the answer.
+    public static let clientDeadlineMs = 2_000
     /// Scrapes served (for tests and the benchmark report).
     private let served = Mutex<Int64>(0)
     public var scrapes: Int64 { served.withLock { $0 } }
@@ -99,14 +105,40 @@ public final class MetricsServer: Sendable {
         thread.start()
     }
 
-    /// Stops accepting, waits for the thread, closes the socket.
+    /// Stops accepting, cuts off the connection being served, waits (bounded) for the thread, closes the socket.
     public func stop() {
         let already = stopped.withLock { s -> Bool in defer { s = true }; return s }
         if already { return }
-        // Wakes the blocked accept().
+        // Wakes the blocked accept(), and a poll() on the client.
         shutdown(listener, Int32(SHUT_RDWR))
-        if started.withLock({ $0 }) { finished.wait() }
+        client.withLock { fd in if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) } }
+        if started.withLock({ $0 }) {
+            // A backstop: the thread ends within a poll() slice; should it not, leave the socket open
+            // rather than close a descriptor it may still use.
+            guard finished.wait(timeout: .now() + .seconds(3)) == .success else { return }
+        }
         close(listener)
+    }
+
+    /// Milliseconds on a clock that never jumps.
+    private static func monotonicMs() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
+    }
+
+    /// Waits until `fd` is ready for `events` or the deadline passes; false on timeout, error or stop.
+    private func wait(_ fd: Int32, for events: Int32, until deadlineMs: Int64) -> Bool {
+        while true {
+            if stopped.withLock({ $0 }) { return false }
+            let remaining = deadlineMs - Self.monotonicMs()
+            if remaining <= 0 { return false }
+            var p = pollfd(fd: fd, events: Int16(events), revents: 0)
+            let n = poll(&p, 1, Int32(min(remaining, 250)))
+            if n < 0 { if errno == EINTR { continue }; return false }
+            if n == 0 { continue }
+            return p.revents & Int16(events) != 0 || p.revents & Int16(POLLHUP | POLLERR) != 0
+        }
     }
 
     private func acceptLoop() {
@@ -119,20 +151,26 @@ public final class MetricsServer: Sendable {
                 usleep(50_000)
                 continue
             }
-            serve(client)
+            let keep = self.client.withLock { fd -> Bool in
+                if stopped.withLock({ $0 }) { return false }
+                fd = client
+                return true
+            }
+            if keep { serve(client) }
+            self.client.withLock { $0 = -1 }
             close(client)
         }
     }
 
     private func serve(_ fd: Int32) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = Self.monotonicMs() + Int64(Self.clientDeadlineMs)
         var request: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 2048)
-        // Read the request head (we need only its first line); bounded at 16 KiB.
+        // Read the request head (we need only its first line); bounded at 16 KiB and by the deadline.
         while request.count < 16_384 {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard wait(fd, for: Int32(POLLIN), until: deadline) else { break }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             if n <= 0 { break }
             request.append(contentsOf: chunk[0..<n])
             if request.count >= 4, request.suffix(from: max(0, request.count - n - 3)).containsTerminator { break }
@@ -167,13 +205,16 @@ public final class MetricsServer: Sendable {
         var out = Array(head.utf8)
         out.append(contentsOf: bytes)
         var sent = 0
+        let deadline = Self.monotonicMs() + Int64(Self.clientDeadlineMs)
         while sent < out.count {
             #if canImport(Glibc)
-            let flags = Int32(MSG_NOSIGNAL)
+            let flags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
             #else
-            let flags: Int32 = 0
+            let flags = Int32(MSG_DONTWAIT)
             #endif
+            guard wait(fd, for: Int32(POLLOUT), until: deadline) else { return }
             let n = out.withUnsafeBytes { send(fd, $0.baseAddress! + sent, out.count - sent, flags) }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
             if n <= 0 { return }
             sent += n
         }

@@ -206,6 +206,8 @@ public enum PrometheusExposition {
                 w.sample("cdctop_group_status", [("group", g.group), ("status", v.rawValue)], g.verdict == v ? 1 : 0)
             }
         }
+        w.family("cdctop_group_unwatched_groups", .gauge, "Groups a --lag-groups regex matched beyond the 50 watched (not watched, no series).")
+        w.sample("cdctop_group_unwatched_groups", [], Double(report.unwatchedGroups))
     }
 
     static func groupLabels(_ p: GroupPartitionLag) -> [(String, String)] {

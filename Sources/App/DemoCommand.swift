@@ -14,7 +14,9 @@ struct DemoCommand: ParsableCommand {
         into them: a snapshot of products, customers and existing orders,
         then new orders with line items, status updates, partial refunds,
         cancellations with tombstones and price changes. cdctop consumes it
-        like any cluster.
+        like any cluster. A second consumer group, demo-jdbc-sink, stands for a
+        downstream sink: it falls behind and catches up in a two-minute cycle,
+        and the Lag view shows it as --lag-groups would.
 
         Examples:
           cdctop demo                                 # the dashboard

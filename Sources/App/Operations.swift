@@ -60,7 +60,7 @@ func appendOperations(_ s: KPISnapshot, to text: inout String) {
         text += "}"
     }
     text += "}"
-    if let g = s.groupLag { text += ",\"lag_groups\":" + g.json() }
+    if let g = s.groupLag { text += ",\"lag_groups\":" + g.json() + ",\"lag_groups_unwatched\":\(g.unwatchedGroups)" }
 }
 
 /// `bench --metrics`: serves `/metrics` from an engine's snapshots and scrapes it every second from

@@ -76,6 +76,7 @@ enum GroupLagSection {
         let g = frame.glyphs
         let verdicts = report.groups.map { "\($0.group) \($0.verdict.rawValue)" }.joined(separator: ", ")
         var title = "Other groups · \(verdicts.isEmpty ? "none found" : verdicts)"
+        if report.unwatchedGroups > 0 { title += " · \(report.unwatchedGroups) more match, not watched (at most 50)" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         var tableArea = inner

@@ -234,21 +234,12 @@ public final class GroupLagMonitor: @unchecked Sendable {
     var lookupHandleCount: Int { roundLock.withLock { lookups.count } }
 
     private func listPartitions(_ handle: OpaquePointer, timeoutMs: Int32) throws -> [KafkaClientState.TopicPartition] {
-        var metadata: UnsafePointer<rd_kafka_metadata_t>?
-        let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(code: result.rawValue, message: "listing topics on \(brokers): \(String(cString: rd_kafka_err2str(result)))")
+        switch matchingPartitions(handle, matcher: matcher, timeoutMs: timeoutMs) {
+        case .success(let partitions): return partitions
+        case .failure(var error):
+            error.message = "\(error.message) on \(brokers)"
+            throw error
         }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        var found: [KafkaClientState.TopicPartition] = []
-        for t in 0 ..< Int(metadata.pointee.topic_cnt) {
-            let topic = metadata.pointee.topics[t]
-            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let cName = topic.topic else { continue }
-            let name = String(cString: cName)
-            guard matcher.matches(name) else { continue }
-            for p in 0 ..< Int(topic.partition_cnt) { found.append(.init(topic: name, partition: topic.partitions[p].id)) }
-        }
-        return found.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 
     /// Groups the cluster knows, with their state and member count (nil when the broker cannot list them).

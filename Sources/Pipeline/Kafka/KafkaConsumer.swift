@@ -128,24 +128,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Asks the cluster for every topic and keeps the partitions of those that match.
     private func refreshMetadata() {
         guard let handle else { return }
-        var metadata: UnsafePointer<rd_kafka_metadata_t>?
-        let result = rd_kafka_metadata(handle, 1, nil, &metadata, 5_000)
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            discovery.withLock { $0.lastMetadataError = "listing topics: \(String(cString: rd_kafka_err2str(result)))" }
+        let found: [KafkaClientState.TopicPartition]
+        switch matchingPartitions(handle, matcher: matcher, timeoutMs: 5_000) {
+        case .success(let partitions): found = partitions
+        case .failure(let error):
+            discovery.withLock { $0.lastMetadataError = error.message }
             return
         }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        var found: [KafkaClientState.TopicPartition] = []
-        for t in 0 ..< Int(metadata.pointee.topic_cnt) {
-            let topic = metadata.pointee.topics[t]
-            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let cName = topic.topic else { continue }
-            let name = String(cString: cName)
-            guard matcher.matches(name) else { continue }
-            for p in 0 ..< Int(topic.partition_cnt) {
-                found.append(.init(topic: name, partition: topic.partitions[p].id))
-            }
-        }
-        found.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         discovery.withLock { d in
             d.lastMetadataError = nil
             if d.partitions != found { d.partitions = found; d.generation += 1 }

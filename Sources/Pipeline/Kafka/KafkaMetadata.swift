@@ -53,6 +53,27 @@ public func kafkaTopicPartitions(brokers: String, topics: [String], properties: 
     }
 }
 
+/// Every partition of the topics `matcher` accepts, sorted by topic and partition, from one metadata
+/// request on `handle` (any client's); the librdkafka error when the request fails.
+func matchingPartitions(_ handle: OpaquePointer, matcher: TopicMatcher,
+                        timeoutMs: Int32) -> Result<[KafkaClientState.TopicPartition], KafkaError> {
+    var metadata: UnsafePointer<rd_kafka_metadata_t>?
+    let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+    guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+        return .failure(KafkaError(code: result.rawValue, message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
+    }
+    defer { rd_kafka_metadata_destroy(metadata) }
+    var found: [KafkaClientState.TopicPartition] = []
+    for t in 0 ..< Int(metadata.pointee.topic_cnt) {
+        let topic = metadata.pointee.topics[t]
+        guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let cName = topic.topic else { continue }
+        let name = String(cString: cName)
+        guard matcher.matches(name) else { continue }
+        for p in 0 ..< Int(topic.partition_cnt) { found.append(.init(topic: name, partition: topic.partitions[p].id)) }
+    }
+    return .success(found.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) })
+}
+
 /// The librdkafka version actually loaded (2.0.2 from Debian, or 2.16 via LD_LIBRARY_PATH), for
 /// the help screen and error reports: Tansu needs 2.16.
 public var kafkaLibraryVersion: String { String(cString: rd_kafka_version_str()) }

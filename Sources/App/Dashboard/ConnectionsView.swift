@@ -65,15 +65,37 @@ enum ConnectionsView {
         b.fill(rect, style: .text)
         let inner = Widgets.box(&b, rect, title: "Connections " + sep(g) + " c or Esc closes", glyphs: g)
         guard inner.height > 0 else { return }
+        var row = 0
         if frame.connections.isEmpty {
             b.put("no service seen yet", in: inner, row: 0, style: .dim)
-            return
+            row = 1
+        } else {
+            row = list(&b, inner, frame.connections, frame)
         }
-        list(&b, inner, frame.connections, frame)
+        // The services this run does not use, and the option that would turn each on.
+        let present = Set(frame.connections.map(\.name))
+        let unused = optionalServices.filter { !present.contains($0.name) }
+        guard !unused.isEmpty, row + 2 < inner.height else { return }
+        row += 1
+        b.put("not in use:", in: inner, row: row, style: .dim)
+        row += 1
+        for service in unused where row < inner.height {
+            b.put("  \(g == .ascii ? "o" : "○") \(service.title): \(service.option)", in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            row += 1
+        }
     }
 
+    /// The services a run may leave off, with what turns each on (the Connections panel's last lines).
+    static let optionalServices: [(name: String, title: String, option: String)] = [
+        ("redis", "Redis mirror", "--redis redis://HOST:PORT/DB, then m toggles it"),
+        ("warehouse", "PostgreSQL warehouse", "--warehouse postgresql://… (closed windows, History)"),
+        ("source", "PostgreSQL source", "--source postgresql://… on watch (reconciliation)"),
+        ("connect", "Kafka Connect", "--connect http://HOST:8083 on watch (connector health, alerts)"),
+    ]
+
     /// One block per service: `● Kafka  error for 12s · attempt 7 · 127.0.0.1:1`, then the error in full.
-    static func list(_ b: inout ScreenBuffer, _ inner: Rect, _ entries: [ConnectionEntry], _ frame: DashboardFrame) {
+    @discardableResult
+    static func list(_ b: inout ScreenBuffer, _ inner: Rect, _ entries: [ConnectionEntry], _ frame: DashboardFrame) -> Int {
         let g = frame.glyphs
         var row = 0
         for e in entries where row < inner.height {
@@ -109,6 +131,7 @@ enum ConnectionsView {
                 }
             }
         }
+        return row
     }
 
     static func sep(_ g: Glyphs) -> String { g == .ascii ? "-" : "·" }

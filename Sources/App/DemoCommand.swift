@@ -57,7 +57,11 @@ struct DemoCommand: ParsableCommand {
         let profile = KPIProfile.shop
         var options = EngineOptions(consumer: KafkaConsumerConfig(
             brokers: cluster.bootstrapServers, groupID: "cdctop-demo", topics: workload.topics,
-            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"]), profile: profile)
+            // The mock cluster answers a fetch only when fetch.wait.max.ms (500 ms by default) runs out, where a
+            // real broker answers as soon as data arrives: a shorter wait keeps the Latency view's Kafka → cdctop
+            // hop close to what a real cluster shows.
+            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000", "fetch.wait.max.ms": "50"]),
+            profile: profile)
         options.snapshotIntervalMs = live.headless ? min(live.interval, 1000) : 200
         options.captureRecentChanges = !live.headless
         let engine = try Engine(options: options)

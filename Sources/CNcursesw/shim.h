@@ -37,10 +37,9 @@ static inline int cdctop_get_key(unsigned int *key) {
 
 /* Mouse: clicks and the wheel (the terminal then reports them instead of selecting text; Shift+drag selects). */
 static inline void cdctop_enable_mouse(void) {
-    mmask_t mask = BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED;
-#ifdef BUTTON5_PRESSED
-    mask |= BUTTON5_PRESSED;
-#endif
+    /* Every button event, releases included, though only presses are used: ncurses' wgetch keeps waiting,
+       past its timeout, after a report it was not asked for (a release), which froze the dashboard. */
+    mmask_t mask = ALL_MOUSE_EVENTS & ~REPORT_MOUSE_POSITION;
     mousemask(mask, NULL);
     mouseinterval(0);
 }

@@ -267,7 +267,7 @@ enum GoldenScreens {
         """#,
         "engine-lag-narrow": #"""
          cdctop › engine fixture › Lag                 11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Al
+          1   2   3   4 Lag   5   6   7                  theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorte… ┐
         │topic▲        p  high wm    lag group lag  lag s verdict  │
         │customer      0       20      0        20     0s OK       │

@@ -333,7 +333,7 @@ struct DashboardModel: Equatable, Sendable {
 
     /// A click on a tab switches view; on a list row selects it, and on the selected row opens it.
     private mutating func click(x: Int, y: Int) {
-        if y == 1, let v = DashboardRenderer.tabRanges(width: layout.screenWidth).first(where: { $0.range.contains(x) })?.view {
+        if y == 1, let v = DashboardRenderer.tabRanges(width: layout.screenWidth, current: view).first(where: { $0.range.contains(x) })?.view {
             view = v
             return
         }

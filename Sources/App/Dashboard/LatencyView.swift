@@ -12,10 +12,11 @@ enum LatencyView {
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Fits 80 columns: each hop is its median then its p99.
         let columns: [Widgets.Column] = [
-            .init(title: "table", width: 12, align: .left, flexible: true, maxWidth: 30), .init(title: "events", width: 6),
-            .init(title: "src\(arrow)dbz", width: 7), .init(title: "p99", width: 7),
-            .init(title: "dbz\(arrow)kfk", width: 7), .init(title: "p99", width: 7),
-            .init(title: "kfk\(arrow)cdc", width: 7), .init(title: "p99", width: 7),
+            .init(title: "table", width: 12, align: .left, flexible: true, maxWidth: 30, shortenMiddle: true),
+            .init(title: "events", width: 6, dropOrder: 4),
+            .init(title: "src\(arrow)dbz", width: 7), .init(title: "p99", width: 7, dropOrder: 3),
+            .init(title: "dbz\(arrow)kfk", width: 7), .init(title: "p99", width: 7, dropOrder: 2),
+            .init(title: "kfk\(arrow)cdc", width: 7), .init(title: "p99", width: 7, dropOrder: 1),
             .init(title: "slowest", width: 10, align: .left),
         ]
         let tables = s.latency
@@ -86,10 +87,10 @@ enum GroupLagSection {
             tableArea.height -= 1
         }
         let columns: [Widgets.Column] = [
-            .init(title: "group", width: 10, align: .left, flexible: true, maxWidth: 24),
-            .init(title: "topic", width: 12, align: .left, flexible: true, maxWidth: 40), .init(title: "p", width: 2),
-            .init(title: "committed", width: 9), .init(title: "high wm", width: 8), .init(title: "lag", width: 7),
-            .init(title: "lag s", width: 7), .init(title: "verdict", width: 7, align: .left),
+            .init(title: "group", width: 10, align: .left, flexible: true, maxWidth: 24, shortenMiddle: true),
+            .init(title: "topic", width: 12, align: .left, flexible: true, maxWidth: 40, shortenMiddle: true), .init(title: "p", width: 2),
+            .init(title: "committed", width: 9, dropOrder: 3), .init(title: "high wm", width: 8, dropOrder: 2),
+            .init(title: "lag", width: 7), .init(title: "lag s", width: 7, dropOrder: 1), .init(title: "verdict", width: 7, align: .left),
         ]
         let rows = report.partitions.map { p -> Widgets.TableRow in
             var row = Widgets.TableRow(cells: [p.group, p.topic, String(p.partition), p.committed >= 0 ? String(p.committed) : "–",

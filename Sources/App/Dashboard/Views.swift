@@ -95,8 +95,8 @@ enum DashboardRenderer {
 
     /// Where each tab is drawn on row 1 (mouse clicks use the same ranges). Labels touch when a gap
     /// between them would not fit (80 columns hold seven tabs that way).
-    static func tabRanges(width: Int = 200) -> [(view: DashboardView, range: Range<Int>)] {
-        let labels = DashboardView.allCases.map { " \($0.rawValue) \($0.title) " }
+    static func tabRanges(width: Int = 200, current: DashboardView? = nil) -> [(view: DashboardView, range: Range<Int>)] {
+        let labels = tabLabels(width: width, current: current)
         let gap = labels.reduce(1) { $0 + DisplayWidth.of($1) + 1 } <= width ? 1 : 0
         var x = 1
         return zip(DashboardView.allCases, labels).map { v, label in
@@ -106,10 +106,18 @@ enum DashboardRenderer {
         }
     }
 
+    /// " 1 Overview " for every view when they fit side by side; on a narrow terminal only the current view
+    /// keeps its title and the others show their number (every view stays one key or click away).
+    static func tabLabels(width: Int, current: DashboardView?) -> [String] {
+        let full = DashboardView.allCases.map { " \($0.rawValue) \($0.title) " }
+        if full.reduce(1, { $0 + DisplayWidth.of($1) }) <= width { return full }
+        return DashboardView.allCases.map { $0 == current ? " \($0.rawValue) \($0.title) " : " \($0.rawValue) " }
+    }
+
     static func tabs(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
         var x = 1
-        for (v, range) in tabRanges(width: b.width) {
-            let label = " \(v.rawValue) \(v.title) "
+        let labels = tabLabels(width: b.width, current: model.view)
+        for ((v, range), label) in zip(tabRanges(width: b.width, current: model.view), labels) {
             x = b.put(label, x: range.lowerBound, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
         }
         let themeText = "theme \(frame.themeName)"

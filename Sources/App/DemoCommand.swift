@@ -172,22 +172,28 @@ final class DemoGenerator: @unchecked Sendable {
     }
 
     private func loop() {
-        var pending: [GeneratedMessage] = []
+        // Generated at the pacer's rate (commit time = now), then each message produced once the time
+        // Debezium stamped on it (`ts_ms`, 20–80 ms after the commit) has come, as a real connector does:
+        // otherwise the Latency view would see Kafka's timestamp before Debezium's.
+        var waiting: [GeneratedMessage] = []   // oldest first; [next...] not produced yet
+        var next = 0
         let pacer = Pacer(perSecond: Double(rate))
-        var sent = 0
+        var generated = 0
         while !lock.withLock({ stopped }) {
-            // Send what is due by now, in 10 ms steps, so the rate is smooth.
             let due = pacer.due
-            // A message is not produced before the time Debezium stamped on it (`ts_ms`), as with a real
-            // connector: otherwise the Latency view would see Kafka's timestamp before Debezium's.
-            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-            while sent < due {
-                if pending.isEmpty { workload.next(into: &pending); pending.reverse() }
-                guard let m = pending.last, m.timestampMs <= nowMs else { break }
-                pending.removeLast()
-                try? producer.produce(topic: m.topic, key: m.key, value: m.value)
-                sent += 1
+            while generated < due {
+                let before = waiting.count
+                workload.next(into: &waiting)
+                guard waiting.count > before else { break }
+                generated += waiting.count - before
             }
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            while next < waiting.count, waiting[next].timestampMs <= nowMs {
+                let m = waiting[next]
+                next += 1
+                try? producer.produce(topic: m.topic, key: m.key, value: m.value)
+            }
+            if next >= 4_096 { waiting.removeFirst(next); next = 0 }
             Thread.sleep(forTimeInterval: 0.01)
         }
     }

@@ -179,7 +179,7 @@ enum HelpOverlay {
         "freshness: now − newest commit · lag s: age of the last consumed commit",
         "LAGGING: lag above [lag] messages and seconds for k samples in a row",
         "(profile); STALLED: lag and no progress for 30s · group lag: committed",
-        "alerts: firing count; view 6: pending, firing, resolved (profile [alerts])",
+        "6: alerts ([alerts] in the profile) · 7: latency per hop, db → Kafka → cdctop",
     ]
 
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {

@@ -477,7 +477,7 @@ enum GoldenScreens {
         │ freshness: now − newest commit · lag s: age of the last consumed commit      │
         │ LAGGING: lag above [lag] messages and seconds for k samples in a row         │
         │ (profile); STALLED: lag and no progress for 30s · group lag: committed       │
-        │ alerts: firing count; view 6: pending, firing, resolved (profile [alerts])   │
+        │ 6: alerts ([alerts] in the profile) · 7: latency per hop, db → Kafka → cdctop│
         └──────────────────────────────────────────────────────────────────────────────┘
          ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
         """#,

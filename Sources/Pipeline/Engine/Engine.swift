@@ -168,7 +168,6 @@ public final class Engine: @unchecked Sendable {
             if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) {
                 lastSnapshotMs = now
                 publishSnapshot(nowMs: now)
-                core.resetCaptureBudget()
             }
             if let failure = verifyRestoredOffsets() {
                 self.failure.withLock { $0 = failure }

@@ -123,9 +123,6 @@ public final class EngineCore {
         }
     }
 
-    /// Kept for callers of the sampled capture it replaced: every change is captured now.
-    public func resetCaptureBudget(_ budget: Int = 64) {}
-
     /// `{"payload":{"id":101}}` or `{"id":101}` → `101` (several columns → `a=1,b=2`).
     static func describeKey(_ key: UnsafeRawBufferPointer) -> String {
         guard let json = JSONValue.parse(key) else { return String(decoding: key, as: UTF8.self) }

@@ -2,5 +2,5 @@
 
 /// cdctop's version: `cdctop --version`, and the `version` field of the Redis mirror's meta hash.
 public enum CDCTopVersion {
-    public static let current = "0.3.0"
+    public static let current = "0.4.0"
 }

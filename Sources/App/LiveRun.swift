@@ -320,7 +320,7 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
 /// (see the README's JSON schema). Without a board (a one-off line) the services come from the snapshot alone.
 func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text: inout String) {
     let known = s.kafka.state == .ok && !s.partitions.isEmpty && s.partitions.allSatisfy { $0.highWatermark >= 0 }
-    let committedTotal = s.partitions.reduce(Int64(0)) { $0 + committedLag($1) }
+    let committedTotal = s.totalCommittedLag
     text += ",\"lag\":{\"known\":\(known),\"total\":\(known ? String(s.totalLag) : "null")"
     text += ",\"committed_total\":\(known ? String(committedTotal) : "null")"
     text += ",\"caught_up\":\(known && s.totalLag <= max(100, Int64(s.eventsPerSecond))),\"partitions\":["
@@ -329,18 +329,12 @@ func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text:
         text += "{\"topic\":"
         JSONText.appendQuoted(p.topic, to: &text)
         text += ",\"partition\":\(p.partition),\"position\":\(p.position),\"committed\":\(p.committed)"
-        text += ",\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag),\"committed_lag\":\(committedLag(p))}"
+        text += ",\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag),\"committed_lag\":\(p.committedLag)}"
     }
     text += "]}"
     var board = services ?? ConnectionBoard()
     if services == nil { _ = board.update([ServiceProbe(name: "kafka", target: "", status: s.kafka)], nowMs: s.takenAtMs) }
     text += ",\"services\":" + board.json()
-}
-
-/// Lag of the group's committed offset (what kafka-ui and Burrow show): end − committed; 0 when unknown.
-func committedLag(_ p: PartitionLag) -> Int64 {
-    guard p.highWatermark >= 0 else { return 0 }
-    return max(0, p.highWatermark - max(p.committed, 0))
 }
 
 /// True while the consumer has no partition and has read nothing: a line of zeros would look like data.

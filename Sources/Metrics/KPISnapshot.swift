@@ -130,6 +130,12 @@ public struct PartitionLag: Sendable, Hashable {
         let consumed = position >= 0 ? position : max(committed, 0)
         return max(0, highWatermark - consumed)
     }
+
+    /// Lag of the group's committed offset (what kafka-ui and Burrow show): end − committed; 0 when unknown.
+    public var committedLag: Int64 {
+        guard highWatermark >= 0 else { return 0 }
+        return max(0, highWatermark - max(committed, 0))
+    }
 }
 
 /// An immutable picture of everything the engine knows, published a few times a second and
@@ -202,6 +208,7 @@ public struct KPISnapshot: Sendable {
     public init(result: KPIResult) { self.result = result }
 
     public var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
+    public var totalCommittedLag: Int64 { partitions.reduce(0) { $0 + $1.committedLag } }
 
     /// The window containing `timeMs`, if it is held.
     public func window(containing timeMs: Int64) -> WindowResult? {

@@ -89,7 +89,7 @@ enum LagView {
             let (x, y): (Int64, Int64) = switch sort {
             case .topic: (0, 0)
             case .lag: (a.lag, b.lag)
-            case .committedLag: (committedLag(a), committedLag(b))
+            case .committedLag: (a.committedLag, b.committedLag)
             case .lagSeconds: (lagMs(a), lagMs(b))
             case .verdict: (Int64(severity(insights[LagTracker.key(a)]?.verdict)), Int64(severity(insights[LagTracker.key(b)]?.verdict)))
             }
@@ -99,7 +99,7 @@ enum LagView {
         // Debezium topics share "<prefix>.<schema>."; showing it once leaves room for the table names.
         let prefix = commonTopicPrefix(s.partitions.map(\.topic))
         let known = s.kafka.state == .ok && !s.partitions.isEmpty && s.partitions.allSatisfy { $0.highWatermark >= 0 }
-        let total = known ? "lag \(Format.count(s.totalLag)) msgs (group \(Format.count(s.partitions.reduce(0) { $0 + committedLag($1) })))"
+        let total = known ? "lag \(Format.count(s.totalLag)) msgs (group \(Format.count(s.totalCommittedLag)))"
                           : "lag unknown (Kafka \(s.kafka.state.rawValue))"
         var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + total + " · sorted by \(sort.title)"
         if !needle.isEmpty { title += " · /\(needle): \(partitions.count) match" }
@@ -137,7 +137,7 @@ enum LagView {
             // Offsets are positions, not quantities: raw digits like Kafka's own tools print them.
             func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
             let cells = [String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.committed), offset(p.position),
-                         offset(p.highWatermark), known ? Format.count(p.lag) : "?", known ? Format.count(committedLag(p)) : "?",
+                         offset(p.highWatermark), known ? Format.count(p.lag) : "?", known ? Format.count(p.committedLag) : "?",
                          lagSeconds, "", insight.verdict.rawValue]
             var row = Widgets.TableRow(cells: kept.map { cells[$0] })
             row.cellStyles[verdictIndex] = switch insight.verdict {

@@ -34,23 +34,12 @@ public func kafkaTopicPartitions(brokers: String, properties: [String: String],
 }
 
 /// The topics matching `topics` (names, or regexes starting with "^" as in a subscription), with
-/// their partition counts: what a consumer subscribed to `topics` will read, for `--until-caught-up`.
+/// their partition counts: what a consumer given `topics` reads (the same `TopicMatcher`).
 public func kafkaTopicPartitions(brokers: String, topics: [String], properties: [String: String],
                                  timeoutMs: Int32) throws -> [String: Int32] {
+    let matcher = try TopicMatcher(topics)
     let all = try kafkaTopicPartitions(brokers: brokers, properties: properties, timeoutMs: timeoutMs)
-    var patterns: [Regex<AnyRegexOutput>] = []
-    for topic in topics where topic.hasPrefix("^") {
-        do {
-            patterns.append(try Regex(topic))
-        } catch {
-            throw KafkaError(code: KafkaError.configurationCode,
-                             message: "topic pattern \(topic) is not a valid regex: \(error). Fix --topics")
-        }
-    }
-    let names = Set(topics.filter { !$0.hasPrefix("^") })
-    return all.filter { name, _ in
-        names.contains(name) || patterns.contains { name.firstMatch(of: $0) != nil }
-    }
+    return all.filter { name, _ in matcher.matches(name) }
 }
 
 /// Every partition of the topics `matcher` accepts, sorted by topic and partition, from one metadata

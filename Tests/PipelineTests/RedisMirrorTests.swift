@@ -500,29 +500,16 @@ private final class RedisServerProcess {
                          "--dir", directory, "--daemonize", "no", "--loglevel", "warning"]
         if let password { arguments += ["--requirepass", password] }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var files = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&files)
         defer { posix_spawn_file_actions_destroy(&files) }
         posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0)
 
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, executable, &files, &attributes, &argv, environ)
-        guard rc == 0 else { throw TestServiceMissing("cannot start redis-server: \(String(cString: strerror(rc)))") }
-        pid = child
+        switch spawnChild(executable, arguments: arguments, files: &files, newProcessGroup: false) {
+        case .success(let child): pid = child
+        case .failure(let error): throw TestServiceMissing("cannot start redis-server: \(error.message)")
+        }
 
         // Ready when it answers (a refused password also proves it is up).
         let deadline = Date().addingTimeInterval(5)

@@ -253,28 +253,15 @@ public final class AlertExecRunner: Sendable {
         if errorFile >= 0 { posix_spawn_file_actions_adddup2(&files, errorFile, 2) } else {
             posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0)
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        let arguments: [String] = ["/bin/sh", "-c", command]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &files, &attributes, &argv, environ)
+        let spawned = spawnChild("/bin/sh", arguments: ["/bin/sh", "-c", command], files: &files, newProcessGroup: true)
         close(stdinPipe[0])
         Self.spawnLock.unlock()
-        guard spawned == 0 else {
+        let pid: pid_t
+        switch spawned {
+        case .success(let child): pid = child
+        case .failure(let error):
             close(stdinPipe[1])
-            fail("cannot start /bin/sh -c '\(command)': \(String(cString: strerror(spawned)))")
+            fail("cannot start /bin/sh -c '\(command)': \(error.message)")
             return
         }
 

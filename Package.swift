@@ -39,7 +39,8 @@ let package = Package(
 
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], path: "Tests/MetricsTests"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Metrics"], path: "Tests/PipelineTests"),
-        .testTarget(name: "AppTests", dependencies: ["App", "Metrics", "Pipeline"], path: "Tests/AppTests"),
+        .testTarget(name: "AppTests", dependencies: ["App", "Metrics", "Pipeline"], path: "Tests/AppTests",
+                    exclude: ["update_goldens.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

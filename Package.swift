@@ -22,6 +22,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
                        providers: [.apt(["libncursesw5-dev"])]),
+        // glibc's <malloc.h>, for the benchmark's count of the bytes the state holds.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // Pure Swift: money, events, profile, windowed aggregator, snapshot. No I/O.
         .target(name: "Metrics", path: "Sources/Metrics"),
@@ -32,7 +34,7 @@ let package = Package(
         // The cdctop executable: commands, dashboard, themes.
         .executableTarget(name: "App",
                           dependencies: [
-                              "Metrics", "Pipeline", "CNcursesw",
+                              "Metrics", "Pipeline", "CNcursesw", "CMalloc",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ],
                           path: "Sources/App"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import Foundation
 import Metrics
 import Pipeline
@@ -66,12 +67,14 @@ struct BenchCommand: ParsableCommand {
 
         // 1. Decode + aggregate from memory, on this thread only.
         var best: Measure.Figures? = nil
+        var first: Measure.Figures? = nil
         for run in 1...max(1, repeats) {
             let core = EngineCore(profile: .shop)
             let m0 = Measure.start()
             corpus.feed(core)
             let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
             if best == nil || figures.threadCPU < best!.threadCPU { best = figures }
+            if run == 1 { first = figures }
             if run == 1 && !cut { reportComparison(core.result, truth) }
             if run == 1 { for m in core.recentMalformed.prefix(5) { print("    malformed \(m.position): \(m.reason)") } }
         }
@@ -79,6 +82,8 @@ struct BenchCommand: ParsableCommand {
         print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
         print(String(format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
                      Double(memory.messages) / memory.cpu))
+        print(String(format: "  first run: %.0f MB/s per CPU second; %d page faults, kernel %.2f CPU s", Double(first!.bytes) / 1e6 / first!.cpu,
+                     first!.faults, first!.systemCPU))
         if metrics != nil { measureLatencySplit(corpus: corpus, memory: memory) }
 
         // 2. The same with durable state: incremental checkpoints every few seconds on their own
@@ -162,12 +167,14 @@ extension BenchCommand {
         let directory = NSTemporaryDirectory() + "cdctop-bench-state-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let identity = StateIdentity(profile: .shop, topics: corpus.topics)
-        struct Run { var core: EngineCore; var engineCPU: Double; var figures: Measure.Figures; var checkpoints: Int64; var exit: Double; var rssMB: Double }
+        struct Run { var core: EngineCore; var engineCPU: Double; var figures: Measure.Figures; var checkpoints: Int64; var exit: Double; var rssMB: Double; var heapMB: Double }
         var best: Run?
         var firstRunRSS: Double?
+        var firstRunHeap = 0.0
         // As many runs as the memory figure had, best kept: the two figures are compared like for like.
         for _ in 1 ... max(1, repeats) {
             let rssBefore = Measure.currentRSSMB()
+            let heapBefore = Measure.heapInUseMB()
             let core = EngineCore(profile: .shop)
             let store = try StateStore(directory: directory, identity: identity, reset: true)
             _ = try store.load(into: core)
@@ -188,10 +195,10 @@ extension BenchCommand {
             checkpointer.flush(Checkpoint.take(from: core, nowMs: WallClock.nowMs()), snapshot: nil)
             let run = Run(core: core, engineCPU: engineCPU, figures: m0.stop(messages: corpus.count, bytes: corpus.bytes),
                           checkpoints: checkpointer.status.checkpoints, exit: Date().timeIntervalSince(flushStarted),
-                          rssMB: Measure.currentRSSMB() - rssBefore)
+                          rssMB: Measure.currentRSSMB() - rssBefore, heapMB: Measure.heapInUseMB() - heapBefore)
             store.close()
             // Memory is measured on the first run only: later runs reuse what the earlier ones freed.
-            if firstRunRSS == nil { firstRunRSS = run.rssMB }
+            if firstRunRSS == nil { firstRunRSS = run.rssMB; firstRunHeap = run.heapMB }
             if best == nil || run.engineCPU < best!.engineCPU { best = run }
         }
         let run = best!
@@ -205,9 +212,9 @@ extension BenchCommand {
         let keys = core.withAggregator { $0.liveKeys }
         let reopened = try StateStore(directory: directory, identity: identity)
         let size = reopened.sizeOnDisk
-        print(String(format: "  state: %d live keys, %d windows; on disk %.1f MB (%.0f B/key); engine RSS %.0f MB (%.0f B/key, first run)",
+        print(String(format: "  state: %d live keys, %d windows; on disk %.1f MB (%.0f B/key); engine RSS %.0f MB (%.0f B/key), heap in use %.0f MB (%.0f B/key), first run",
                      keys, core.result.windows.count, Double(size) / 1e6, Double(size) / Double(max(1, keys)),
-                     stateRSS, stateRSS * 1_048_576 / Double(max(1, keys))))
+                     stateRSS, stateRSS * 1_048_576 / Double(max(1, keys)), firstRunHeap, firstRunHeap * 1_048_576 / Double(max(1, keys))))
         reopened.close()
 
         let r0 = Date()
@@ -308,12 +315,21 @@ struct Measure {
     let wall: Date
     let cpu: Double
     let threadCPU: Double
+    let faults: Int
+    let systemCPU: Double
 
     /// CPU time of the calling thread only (the engine's share, without helper threads).
     static func threadCPUSeconds() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Bytes malloc has handed out and not had back (heap and mmapped blocks): what the program holds,
+    /// unlike RSS, which also counts freed memory malloc keeps and misses memory reused from earlier runs.
+    static func heapInUseMB() -> Double {
+        let info = mallinfo2()
+        return Double(info.uordblks + info.hblkhd) / 1_048_576
     }
 
     /// Resident memory now (not the peak), from /proc/self/statm.
@@ -324,11 +340,16 @@ struct Measure {
         return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
     }
 
-    static func start() -> Measure { Measure(wall: Date(), cpu: ProcessFigures.cpuSeconds(), threadCPU: threadCPUSeconds()) }
+    static func start() -> Measure {
+        Measure(wall: Date(), cpu: ProcessFigures.cpuSeconds(), threadCPU: threadCPUSeconds(),
+                faults: ProcessFigures.minorFaults(), systemCPU: ProcessFigures.systemCPUSeconds())
+    }
     var elapsed: Double { Date().timeIntervalSince(wall) }
 
     struct Figures {
         var messages: Int, bytes: Int, seconds: Double, cpu: Double, peakRSSMB: Double, threadCPU: Double = 0
+        /// Minor page faults and kernel CPU seconds during the run (memory the state grew into).
+        var faults = 0, systemCPU = 0.0
         var eventsPerSecond: Double { Double(messages) / max(seconds, 1e-9) }
         var megabytesPerSecond: Double { Double(bytes) / 1e6 / max(seconds, 1e-9) }
         func line(_ label: String) -> String {
@@ -339,7 +360,8 @@ struct Measure {
 
     func stop(messages: Int, bytes: Int) -> Figures {
         Figures(messages: messages, bytes: bytes, seconds: elapsed, cpu: ProcessFigures.cpuSeconds() - cpu, peakRSSMB: ProcessFigures.peakRSSMB(),
-                threadCPU: Measure.threadCPUSeconds() - threadCPU)
+                threadCPU: Measure.threadCPUSeconds() - threadCPU, faults: ProcessFigures.minorFaults() - faults,
+                systemCPU: ProcessFigures.systemCPUSeconds() - systemCPU)
     }
 }
 

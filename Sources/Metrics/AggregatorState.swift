@@ -98,6 +98,20 @@ extension WindowedAggregator {
             changes = StateChanges()
         }
         taken.horizonStart = horizonStart
+        // Sale and line-item keys at their current values: a key journaled twice is written twice
+        // with the same value, and one gone from its map was deleted.
+        for p in parts.indices {
+            let partition = partitionKeys[p]
+            parts[p].journaledSales.forEach { key in
+                taken.sales.append(.init(partition: partition, key: key, amount: parts[p].sales[key]))
+            }
+            parts[p].journaledLineItems.forEach { key in
+                taken.lineItems.append(.init(partition: partition, key: key,
+                                             item: parts[p].lineItems[key].map(lineItem(stored:))))
+            }
+            parts[p].journaledSales.removeAll(keepingCapacity: true)
+            parts[p].journaledLineItems.removeAll(keepingCapacity: true)
+        }
         for p in parts.indices where !parts[p].changedWindows.isEmpty {
             for w in parts[p].changedWindows {
                 guard let accum = parts[p].windows[w] else { continue }
@@ -111,18 +125,26 @@ extension WindowedAggregator {
         // covered by `horizonStart`).
         for p in parts.indices {
             let partition = partitionKeys[p]
-            for product in parts[p].changedProducts {
-                guard let sales = parts[p].products[product] else { continue }
+            for product in parts[p].journaledProducts {
+                guard var sales = parts[p].products[product] else { continue }
                 taken.products.append(.init(partition: partition, product: product, total: sales.total, lineItems: sales.lineItems))
+                for w in sales.journaledWindows where w >= horizonStart {
+                    guard let amount = sales.windows[w] else { continue }
+                    taken.productWindows.append(.init(partition: partition, product: product, windowStart: w, amount: amount))
+                }
+                sales.journaled = false
+                sales.journaledWindows.removeAll(keepingCapacity: true)
+                parts[p].products[product] = sales
             }
-            for pw in parts[p].changedProductWindows where pw.window >= horizonStart {
-                guard let amount = parts[p].products[pw.product]?.windows[pw.window] else { continue }
-                taken.productWindows.append(.init(partition: partition, product: pw.product, windowStart: pw.window, amount: amount))
-            }
-            parts[p].changedProducts.removeAll(keepingCapacity: true)
-            parts[p].changedProductWindows.removeAll(keepingCapacity: true)
+            parts[p].journaledProducts.removeAll(keepingCapacity: true)
         }
         return taken
+    }
+
+    /// Changes recorded since the last `takeChanges()` (an early checkpoint is due when it grows large).
+    public var pendingChangeCount: Int {
+        parts.reduce(changes.count) { $0 + $1.journaledSales.count + $1.journaledLineItems.count + $1.changedWindows.count
+            + $1.journaledProducts.count }
     }
 
     public var counters: AggregatorCounters {
@@ -176,7 +198,8 @@ extension WindowedAggregator {
     }
 
     public mutating func restoreLineItem(partition key: Int64, key rowKey: RowKey, item: LineItem) {
-        parts[partition(key)].lineItems[rowKey] = item
+        let p = partition(key)
+        parts[p].lineItems[rowKey] = store(item)
     }
 
     public mutating func restoreProduct(partition key: Int64, product: RowKey, total: Money, lineItems: Int64) {
@@ -188,7 +211,9 @@ extension WindowedAggregator {
     public mutating func restoreProductWindow(partition key: Int64, product: RowKey, windowStart: Int64, amount: Money) {
         let p = partition(key)
         parts[p].products[product, default: ProductSales()].windows[windowStart] = amount
-        if windowStart < parts[p].products[product]!.oldestWindow { parts[p].products[product]!.oldestWindow = windowStart }
+        if windowStart < parts[p].products[product, default: ProductSales()].oldestWindow {
+            parts[p].products[product, default: ProductSales()].oldestWindow = windowStart
+        }
     }
 
     public mutating func restoreWindow(partition key: Int64, windowStart: Int64, txCount: Int64, revenue: Money) {
@@ -205,18 +230,19 @@ extension WindowedAggregator {
         var starts = Set<Int64>()
         for p in parts.indices {
             var revenue = Money.zero
-            for amount in parts[p].sales.values { revenue += amount }
+            parts[p].sales.forEach { _, amount in revenue += amount }
             parts[p].totalRevenue = revenue
             var categories: [String: Money] = [:]
             var parkedItems: Int64 = 0
             var parkedAmount = Money.zero
-            for (product, sales) in parts[p].products {
+            let products = parts[p].products
+            products.forEach { product, sales in
                 guard let category = category(of: product) else {
                     parkedItems += sales.lineItems
                     parkedAmount += sales.total
                     // Parked: the window must exist so the category's arrival can move the sales into it.
                     for w in sales.windows.keys where parts[p].windows[w] == nil { parts[p].windows[w] = WindowAccum() }
-                    continue
+                    return
                 }
                 categories[category, default: .zero] += sales.total
                 for (w, amount) in sales.windows {
@@ -238,7 +264,8 @@ extension WindowedAggregator {
         changes = StateChanges()
         for p in parts.indices {
             parts[p].changedWindows = []; parts[p].lastChangedWindow = .min
-            parts[p].changedProducts = []; parts[p].changedProductWindows = []
+            parts[p].journaledProducts = []
+            parts[p].journaledSales = RowKeyList(); parts[p].journaledLineItems = RowKeyList()
         }
     }
 }

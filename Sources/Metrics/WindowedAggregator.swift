@@ -53,6 +53,22 @@ public struct WindowedAggregator: Sendable {
             guard unitPrice.isInRange, unitPrice.multipliedChecked(by: quantity) != nil else { return nil }
             self.product = product; self.quantity = quantity; self.unitPrice = unitPrice
         }
+
+        /// For values the failable initializer already checked (read back from `StoredLineItem`).
+        init(checked product: RowKey?, quantity: Int64, unitPrice: Money) {
+            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice
+        }
+    }
+
+    /// A live line item as the per-key map holds it: the product interned as a number and the price
+    /// split in two words, so it needs 8-byte alignment and 32 bytes (a `LineItem` takes 48).
+    struct StoredLineItem: Sendable {
+        var priceLow: UInt64
+        var priceHigh: Int64
+        var quantity: Int64
+        /// Index in `productRefKeys`; -1 for no product.
+        var productRef: Int32
+        static let none = StoredLineItem(priceLow: 0, priceHigh: 0, quantity: 0, productRef: -1)
     }
 
     public struct ProductSales: Sendable, Hashable {
@@ -61,14 +77,18 @@ public struct WindowedAggregator: Sendable {
         public var windows: [Int64: Money] = [:]
         /// The oldest key of `windows` (Int64.max when empty): expired sums are dropped in O(1) checks.
         public var oldestWindow: Int64 = .max
+        /// Listed in its partition's `journaledProducts` since the last `takeChanges()`, with the
+        /// windows changed since then: a flag and a short list instead of two hashed-set inserts per sale.
+        var journaled = false
+        var journaledWindows: [Int64] = []
         public init(total: Money = .zero, lineItems: Int64 = 0) { self.total = total; self.lineItems = lineItems }
     }
 
     /// Everything one source partition contributed.
     struct PartitionState: Sendable {
-        var sales: [RowKey: Money] = [:]
-        var lineItems: [RowKey: LineItem] = [:]
-        var products: [RowKey: ProductSales] = [:]
+        var sales = RowKeyMap<Money>(filler: .zero)
+        var lineItems = RowKeyMap<StoredLineItem>(filler: .none)
+        var products = RowKeyMap<ProductSales>(filler: ProductSales())
         var windows: [Int64: WindowAccum] = [:]
         var totalRevenue: Money = .zero
         var totalCategory: [String: Money] = [:]
@@ -82,16 +102,15 @@ public struct WindowedAggregator: Sendable {
         /// events of a run hit the same window).
         var changedWindows: Set<Int64> = []
         var lastChangedWindow: Int64 = .min
-        /// Products and product windows changed since the last `takeChanges()`: journaled by key and
-        /// resolved to their current values when the changes are taken. A product sells many times
-        /// between checkpoints; one journal entry per sale made the journal most of the state's memory.
-        var changedProducts: Set<RowKey> = []
-        var changedProductWindows: Set<ProductWindow> = []
-    }
-
-    struct ProductWindow: Hashable, Sendable {
-        var product: RowKey
-        var window: Int64
+        /// Products changed since the last `takeChanges()` (each once: see `ProductSales.journaled`),
+        /// resolved to their current values, with their changed windows, when the changes are taken.
+        /// A product sells many times between checkpoints; one journal entry per sale made the journal
+        /// most of the state's memory.
+        var journaledProducts: [RowKey] = []
+        /// Sale and line-item keys changed since the last `takeChanges()`, in order (a key may repeat);
+        /// their current values (or their absence: deleted) are read when the changes are taken.
+        var journaledSales = RowKeyList()
+        var journaledLineItems = RowKeyList()
     }
 
     // Partitions, by key (any stable number per topic-partition, see `EngineCore.partitionKey`).
@@ -101,7 +120,11 @@ public struct WindowedAggregator: Sendable {
     var lastPart = -1
 
     // Shared by all partitions: the dimension, the watermark and the windows' horizon.
-    var productCategory: [RowKey: String] = [:]
+    var productCategory = RowKeyMap<String>(filler: "")
+    /// Products referenced by live line items, interned (see `StoredLineItem`). Only grows, like
+    /// `productCategory`: a product is a dimension row, not an event.
+    var productRefs = RowKeyMap<Int32>(filler: -1)
+    var productRefKeys: [RowKey] = []
     /// Windows starting before this were evicted; events for them are dropped from windows.
     public internal(set) var horizonStart: Int64 = .min
     public internal(set) var maxCommitTimeMs: Int64 = .min
@@ -199,9 +222,7 @@ public struct WindowedAggregator: Sendable {
         lastPart = -1
         windowsMayBeOrphaned = true
         if journaling {
-            // What it recorded before the drop must not be written after it.
-            changes.sales.removeAll { $0.partition == key }
-            changes.lineItems.removeAll { $0.partition == key }
+            // What it recorded before the drop must not be written after it (its key journal went with it).
             changes.products.removeAll { $0.partition == key }
             changes.productWindows.removeAll { $0.partition == key }
             changes.droppedPartitions.append(key)
@@ -222,7 +243,7 @@ public struct WindowedAggregator: Sendable {
         if event.op != .truncate, let key = event.after?.key ?? event.before?.key {
             switch event.role {
             case .sale: rememberedSale = parts[p].sales[key]
-            case .lineItem: rememberedItem = parts[p].lineItems[key]
+            case .lineItem: rememberedItem = parts[p].lineItems[key].map(lineItem(stored:))
             case .dimension, .other: break
             }
         }
@@ -276,7 +297,7 @@ public struct WindowedAggregator: Sendable {
             for part in parts {
                 switch e.role {
                 case .sale: held += Int128(part.totalRevenue.units.magnitude)
-                case .lineItem: for sales in part.products.values { held += Int128(sales.total.units.magnitude) }
+                case .lineItem: part.products.forEach { _, sales in held += Int128(sales.total.units.magnitude) }
                 case .dimension, .other: break
                 }
             }
@@ -472,7 +493,7 @@ public struct WindowedAggregator: Sendable {
             } else if let w = window {
                 mutateWindow(w, p: p) { $0.txCount += 1; $0.revenue += amount }
             }
-            journalSale(p, key, amount)
+            journalSale(p, key)
         case .update:
             guard let after = e.after, let key = after.key ?? e.before?.key else { return }
             let old = remembered ?? e.before?.amount.value
@@ -482,13 +503,13 @@ public struct WindowedAggregator: Sendable {
             parts[p].sales[key] = new
             if let remembered { parts[p].totalRevenue -= remembered }
             parts[p].totalRevenue += new
-            journalSale(p, key, new)
+            journalSale(p, key)
             if let old, let w = window { mutateWindow(w, p: p) { $0.revenue += new - old } }
         case .delete:
             guard let key = e.before?.key else { return }
             if let old = parts[p].sales.removeValue(forKey: key) {
                 parts[p].totalRevenue -= old
-                journalSale(p, key, nil)
+                journalSale(p, key)
                 if let w = window { mutateWindow(w, p: p) { $0.txCount -= 1; $0.revenue -= old } }
             } else {
                 unmatched += 1
@@ -504,7 +525,7 @@ public struct WindowedAggregator: Sendable {
             for q in parts.indices {
                 count += Int64(parts[q].sales.count)
                 revenue += parts[q].totalRevenue
-                if journaling { for key in parts[q].sales.keys { journalSale(q, key, nil) } }
+                if journaling { let held = parts[q].sales; held.forEach { key, _ in journalSale(q, key) } }
                 parts[q].sales.removeAll(keepingCapacity: true)
                 parts[q].totalRevenue = .zero
             }
@@ -514,8 +535,8 @@ public struct WindowedAggregator: Sendable {
         }
     }
 
-    @inline(__always) private mutating func journalSale(_ p: Int, _ key: RowKey, _ amount: Money?) {
-        if journaling { changes.sales.append(.init(partition: partitionKeys[p], key: key, amount: amount)) }
+    @inline(__always) private mutating func journalSale(_ p: Int, _ key: RowKey) {
+        if journaling { parts[p].journaledSales.append(key) }
     }
 
     // MARK: line items
@@ -535,14 +556,14 @@ public struct WindowedAggregator: Sendable {
             } else if e.op == .update {
                 unmatched += 1
             }
-            parts[p].lineItems[key] = item
-            journalLineItem(p, key, item)
+            parts[p].lineItems[key] = store(item)
+            journalLineItem(p, key)
             let countsInWindow = remembered != nil || imaged != nil || e.op != .update
             addLineAmount(item.amount, product: item.product, p: p, window: countsInWindow ? window : nil, items: 1)
         case .delete:
             guard let before = e.before, let key = before.key else { return }
-            if let old = parts[p].lineItems.removeValue(forKey: key) {
-                journalLineItem(p, key, nil)
+            if let old = parts[p].lineItems.removeValue(forKey: key).map(lineItem(stored:)) {
+                journalLineItem(p, key)
                 addLineAmount(-old.amount, product: old.product, p: p, window: window, items: -1)
             } else {
                 unmatched += 1
@@ -554,8 +575,9 @@ public struct WindowedAggregator: Sendable {
             for q in parts.indices {
                 let items = parts[q].lineItems
                 parts[q].lineItems.removeAll(keepingCapacity: true)
-                for (key, item) in items {
-                    journalLineItem(q, key, nil)
+                items.forEach { key, stored in
+                    let item = lineItem(stored: stored)
+                    journalLineItem(q, key)
                     // The retraction lands in the truncate's window, in the partition that carried it;
                     // the product sums of the partition that held the item lose it.
                     addLineAmount(-item.amount, product: item.product, p: q, window: nil, items: -1)
@@ -567,8 +589,31 @@ public struct WindowedAggregator: Sendable {
         }
     }
 
-    @inline(__always) private mutating func journalLineItem(_ p: Int, _ key: RowKey, _ item: LineItem?) {
-        if journaling { changes.lineItems.append(.init(partition: partitionKeys[p], key: key, item: item)) }
+    @inline(__always) private mutating func journalLineItem(_ p: Int, _ key: RowKey) {
+        if journaling { parts[p].journaledLineItems.append(key) }
+    }
+
+    /// Interns the item's product and packs it for the per-key map.
+    @inline(__always) mutating func store(_ item: LineItem) -> StoredLineItem {
+        var ref: Int32 = -1
+        if let product = item.product {
+            if let known = productRefs[product] {
+                ref = known
+            } else {
+                // 2^31 distinct products would need over 48 GB of keys first: no overflow in practice.
+                ref = Int32(truncatingIfNeeded: productRefKeys.count)
+                productRefKeys.append(product)
+                productRefs[product] = ref
+            }
+        }
+        let units = item.unitPrice.units
+        return StoredLineItem(priceLow: UInt64(truncatingIfNeeded: units), priceHigh: Int64(truncatingIfNeeded: units >> 64),
+                              quantity: item.quantity, productRef: ref)
+    }
+
+    @inline(__always) func lineItem(stored s: StoredLineItem) -> LineItem {
+        LineItem(checked: s.productRef < 0 ? nil : productRefKeys[Int(s.productRef)], quantity: s.quantity,
+                 unitPrice: Money(units: Int128(s.priceHigh) << 64 | Int128(s.priceLow)))
     }
 
     private func lineItem(from row: Row, fallback: LineItem?) -> LineItem? {
@@ -589,8 +634,10 @@ public struct WindowedAggregator: Sendable {
     private mutating func addLineAmount(_ amount: Money, product: RowKey?, p: Int, window: Int64?, items: Int64) {
         let key = product ?? .text("")
         let horizon = horizonStart
-        updateProduct(&parts[p].products[key, default: ProductSales()])
-        func updateProduct(_ sales: inout ProductSales) {
+        let journal = journaling
+        if updateProduct(&parts[p].products[key, default: ProductSales()]) { parts[p].journaledProducts.append(key) }
+        /// True when the product is journaled for the first time since the last checkpoint.
+        func updateProduct(_ sales: inout ProductSales) -> Bool {
             sales.total += amount
             sales.lineItems += items
             if sales.oldestWindow < horizon {
@@ -601,10 +648,7 @@ public struct WindowedAggregator: Sendable {
                 sales.windows[w, default: .zero] += amount
                 if w < sales.oldestWindow { sales.oldestWindow = w }
             }
-        }
-        if journaling {
-            parts[p].changedProducts.insert(key)
-            if let w = window { parts[p].changedProductWindows.insert(ProductWindow(product: key, window: w)) }
+            return journal && Self.journal(&sales, window: window)
         }
         if let category = category(of: key) {
             parts[p].totalCategory[category, default: .zero] += amount
@@ -619,17 +663,27 @@ public struct WindowedAggregator: Sendable {
     private mutating func addLineAmountWindowOnly(_ amount: Money, product: RowKey?, p: Int, window: Int64?) {
         guard let w = window else { return }
         let key = product ?? .text("")
-        parts[p].products[key, default: ProductSales()].windows[w, default: .zero] += amount
-        if w < parts[p].products[key]!.oldestWindow { parts[p].products[key]!.oldestWindow = w }
-        if journaling {
-            parts[p].changedProducts.insert(key)
-            parts[p].changedProductWindows.insert(ProductWindow(product: key, window: w))
+        let journal = journaling
+        if updateProduct(&parts[p].products[key, default: ProductSales()]) { parts[p].journaledProducts.append(key) }
+        func updateProduct(_ sales: inout ProductSales) -> Bool {
+            sales.windows[w, default: .zero] += amount
+            if w < sales.oldestWindow { sales.oldestWindow = w }
+            return journal && Self.journal(&sales, window: w)
         }
         if let category = category(of: key) {
             mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount }
         } else {
             markChanged(w, p: p)
         }
+    }
+
+    /// Notes a product's change (and its window's) for the next checkpoint; true when the product
+    /// was not journaled yet (the caller lists it).
+    @inline(__always) private static func journal(_ sales: inout ProductSales, window: Int64?) -> Bool {
+        if let w = window, !sales.journaledWindows.contains(w) { sales.journaledWindows.append(w) }
+        if sales.journaled { return false }
+        sales.journaled = true
+        return true
     }
 
     func category(of product: RowKey) -> String? {
@@ -656,7 +710,8 @@ public struct WindowedAggregator: Sendable {
     }
 
     private mutating func setCategory(_ category: String, for product: RowKey) {
-        let old = productCategory.updateValue(category, forKey: product)
+        let old = productCategory[product]
+        productCategory[product] = category
         guard old != category else { return }
         if journaling { changes.categories.append(.init(product: product, category: category)) }
         for p in parts.indices {

@@ -69,7 +69,7 @@ struct EngineEndToEndTests {
             return
         }
         let prefix = "e2e\(UInt32.random(in: 0...UInt32.max))"
-        let (messages, truth, topics) = Self.workload(6000, prefix: prefix, malformedEvery: 500)
+        let (messages, truth, _) = Self.workload(6000, prefix: prefix, malformedEvery: 500)
         let producer = try KafkaProducer(brokers: brokers)
         for m in messages { try producer.produce(topic: m.topic, key: m.key, value: m.value) }
         try producer.flush(timeoutMs: 30_000)

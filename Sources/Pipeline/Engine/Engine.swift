@@ -190,7 +190,7 @@ public final class Engine: @unchecked Sendable {
     private func maybeCheckpoint(_ checkpointer: Checkpointer, nowMs: Int64) {
         guard let stateOptions = options.state else { return }
         let due = nowMs - lastCheckpointMs >= Int64(stateOptions.checkpointIntervalMs)
-            || core.aggregator.changes.count >= stateOptions.maxPendingChanges
+            || core.aggregator.pendingChangeCount >= stateOptions.maxPendingChanges
         guard due else { return }
         if checkpointer.hasPendingFailure {
             lastCheckpointMs = nowMs
@@ -199,7 +199,7 @@ public final class Engine: @unchecked Sendable {
         }
         if !checkpointer.isIdle {
             // The writer is behind (a slow disk): rather than let the journal grow without bound, wait.
-            guard core.aggregator.changes.count >= 4 * stateOptions.maxPendingChanges else { return }
+            guard core.aggregator.pendingChangeCount >= 4 * stateOptions.maxPendingChanges else { return }
             checkpointer.waitUntilWritten()
             if checkpointer.hasPendingFailure { return }
         }

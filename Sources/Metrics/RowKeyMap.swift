@@ -45,7 +45,8 @@ struct RowKeyMap<Value> {
     }
 
     subscript(key: RowKey) -> Value? {
-        get {
+        // Inlined: a getter called out of line made the caller copy the whole partition that holds the map.
+        @inline(__always) get {
             switch key {
             case .int(let k):
                 if k == Self.free { return minKeyValue }

@@ -242,8 +242,9 @@ public struct WindowedAggregator: Sendable {
         var rememberedItem: LineItem?
         if event.op != .truncate, let key = event.after?.key ?? event.before?.key {
             switch event.role {
-            case .sale: rememberedSale = parts[p].sales[key]
-            case .lineItem: rememberedItem = parts[p].lineItems[key].map(lineItem(stored:))
+            // Read through `inout`: a plain read of `parts[p]` copied the whole partition state per event.
+            case .sale: rememberedSale = Self.sale(key, in: &parts[p])
+            case .lineItem: if let stored = Self.lineItem(key, in: &parts[p]) { rememberedItem = lineItem(stored: stored) }
             case .dimension, .other: break
             }
         }
@@ -592,6 +593,9 @@ public struct WindowedAggregator: Sendable {
     @inline(__always) private mutating func journalLineItem(_ p: Int, _ key: RowKey) {
         if journaling { parts[p].journaledLineItems.append(key) }
     }
+
+    @inline(__always) private static func sale(_ key: RowKey, in part: inout PartitionState) -> Money? { part.sales[key] }
+    @inline(__always) private static func lineItem(_ key: RowKey, in part: inout PartitionState) -> StoredLineItem? { part.lineItems[key] }
 
     /// Interns the item's product and packs it for the per-key map.
     @inline(__always) mutating func store(_ item: LineItem) -> StoredLineItem {

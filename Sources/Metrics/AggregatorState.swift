@@ -114,7 +114,7 @@ extension WindowedAggregator {
         }
         for p in parts.indices where !parts[p].changedWindows.isEmpty {
             for w in parts[p].changedWindows {
-                guard let accum = parts[p].windows[w] else { continue }
+                guard let accum = parts[p].windows[.int(w)] else { continue }
                 taken.windows.append(.init(partition: partitionKeys[p], windowStart: w,
                                            txCount: accum.txCount, revenue: accum.revenue))
             }
@@ -217,7 +217,7 @@ extension WindowedAggregator {
     }
 
     public mutating func restoreWindow(partition key: Int64, windowStart: Int64, txCount: Int64, revenue: Money) {
-        parts[partition(key)].windows[windowStart] = WindowAccum(txCount: txCount, revenue: revenue)
+        parts[partition(key)].windows[.int(windowStart)] = WindowAccum(txCount: txCount, revenue: revenue)
     }
 
     public mutating func restoreCategory(product: RowKey, category: String) {
@@ -241,18 +241,18 @@ extension WindowedAggregator {
                     parkedItems += sales.lineItems
                     parkedAmount += sales.total
                     // Parked: the window must exist so the category's arrival can move the sales into it.
-                    for w in sales.windows.keys where parts[p].windows[w] == nil { parts[p].windows[w] = WindowAccum() }
+                    for w in sales.windows.keys where parts[p].windows[.int(w)] == nil { parts[p].windows[.int(w)] = WindowAccum() }
                     return
                 }
                 categories[category, default: .zero] += sales.total
                 for (w, amount) in sales.windows {
-                    parts[p].windows[w, default: WindowAccum()].categoryRevenue[category, default: .zero] += amount
+                    parts[p].windows[.int(w), default: WindowAccum()].categoryRevenue[category, default: .zero] += amount
                 }
             }
             parts[p].totalCategory = categories
             parts[p].parkedLineItems = parkedItems
             parts[p].parkedAmount = parkedAmount
-            for w in parts[p].windows.keys { starts.insert(w) }
+            parts[p].windows.forEach { w, _ in if case .int(let start) = w { starts.insert(start) } }
         }
         heldStarts = starts.sorted()
         heldResults = heldStarts.map { WindowResult(windowStartMs: $0, txCount: 0, revenue: .zero, categoryRevenue: [:]) }

@@ -89,7 +89,8 @@ public struct WindowedAggregator: Sendable {
         var sales = RowKeyMap<Money>(filler: .zero)
         var lineItems = RowKeyMap<StoredLineItem>(filler: .none)
         var products = RowKeyMap<ProductSales>(filler: ProductSales())
-        var windows: [Int64: WindowAccum] = [:]
+        /// By window start (as `.int`): a cheap hash, looked up once or twice per event.
+        var windows = RowKeyMap<WindowAccum>(filler: WindowAccum())
         var totalRevenue: Money = .zero
         var totalCategory: [String: Money] = [:]
         /// Line items (and their net amount) of products whose category is not known yet, kept as
@@ -215,7 +216,8 @@ public struct WindowedAggregator: Sendable {
     /// The shared dimension stays; windows held by no partition any more disappear from results.
     public mutating func dropPartition(_ key: Int64) {
         guard let i = partIndex[key] else { return }
-        for w in parts[i].windows.keys { markMergedStale(w) }
+        let dropped = parts[i].windows
+        dropped.forEach { w, _ in if case .int(let start) = w { markMergedStale(start) } }
         parts.remove(at: i)
         partitionKeys.remove(at: i)
         partIndex = Dictionary(uniqueKeysWithValues: partitionKeys.enumerated().map { ($1, $0) })
@@ -371,8 +373,8 @@ public struct WindowedAggregator: Sendable {
     private mutating func windowFor(_ commitTimeMs: Int64, p: Int) -> Int64? {
         let start = windowStart(of: commitTimeMs)
         if start < horizonStart { dropped += 1; return nil }
-        if parts[p].windows[start] == nil {
-            parts[p].windows[start] = WindowAccum()
+        if parts[p].windows[.int(start)] == nil {
+            parts[p].windows[.int(start)] = WindowAccum()
             holdWindow(start)
             // Saved even while it holds nothing but parked line items: their category arrives later.
             markChanged(start, p: p)
@@ -448,7 +450,7 @@ public struct WindowedAggregator: Sendable {
         heldResults.removeFirst(cut)
         for p in parts.indices {
             for w in expired {
-                parts[p].windows[w] = nil
+                parts[p].windows[.int(w)] = nil
                 parts[p].changedWindows.remove(w)
             }
         }
@@ -473,7 +475,7 @@ public struct WindowedAggregator: Sendable {
 
     /// One hash lookup per window update (the window exists: `windowFor` created it).
     @inline(__always) private mutating func mutateWindow(_ start: Int64, p: Int, _ body: (inout WindowAccum) -> Void) {
-        body(&parts[p].windows[start, default: WindowAccum()])
+        body(&parts[p].windows[.int(start), default: WindowAccum()])
         markChanged(start, p: p)
     }
 
@@ -727,7 +729,7 @@ public struct WindowedAggregator: Sendable {
                 parts[p].parkedAmount -= sales.total
             }
             parts[p].totalCategory[category, default: .zero] += sales.total
-            for (w, m) in sales.windows where parts[p].windows[w] != nil {
+            for (w, m) in sales.windows where parts[p].windows[.int(w)] != nil {
                 mutateWindow(w, p: p) { accum in
                     if let old { accum.categoryRevenue[old, default: .zero] -= m }
                     accum.categoryRevenue[category, default: .zero] += m
@@ -785,7 +787,7 @@ public struct WindowedAggregator: Sendable {
         var revenue = Money.zero
         var categories: [String: Money] = [:]
         for part in parts {
-            guard let accum = part.windows[w] else { continue }
+            guard let accum = part.windows[.int(w)] else { continue }
             found = true
             tx += accum.txCount
             revenue += accum.revenue

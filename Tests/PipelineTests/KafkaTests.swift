@@ -239,7 +239,7 @@ import Testing
             _ = try KafkaConsumer(config: config)
             Issue.record("a consumer with an unknown property was created")
         } catch let error as KafkaError {
-            #expect(error.code == -1)
+            #expect(error.code == .configuration)
             #expect(error.message.contains("No such configuration property"), "\(error.message)")
             #expect(error.message.contains("no.such.property"))
         }

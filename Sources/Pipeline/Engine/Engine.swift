@@ -177,7 +177,7 @@ public final class Engine: @unchecked Sendable {
                 if isCaughtUp() { return }
                 if seenPartitions.isEmpty && assignedPartitions == 0 && now - startMs > Int64(options.assignmentTimeoutMs) {
                     failure.withLock {
-                        $0 = KafkaError(code: -1, message: "no partition was assigned within \(options.assignmentTimeoutMs / 1000) s: check --topics (\(options.consumer.topics.joined(separator: ","))) and --brokers")
+                        $0 = KafkaError(code: .noPartitions, message: "no partition was assigned within \(options.assignmentTimeoutMs / 1000) s: check --topics (\(options.consumer.topics.joined(separator: ","))) and --brokers")
                     }
                     return
                 }

@@ -46,13 +46,13 @@ public final class GroupLagMonitor: @unchecked Sendable {
     public init(brokers: String, groups: [String], topics: [String], properties: [String: String] = [:],
                 everySeconds: Double = 5, windowSeconds: Double = GroupLagMonitor.defaultWindowSeconds) throws {
         guard !groups.isEmpty else {
-            throw KafkaError(code: KafkaError.configurationCode, message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
+            throw KafkaError(code: .configuration, message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
         }
         var names: [String] = [], patterns: [NSRegularExpression] = []
         for g in groups {
             if g.hasPrefix("^") {
                 do { patterns.append(try NSRegularExpression(pattern: g)) } catch {
-                    throw KafkaError(code: KafkaError.configurationCode, message: "--lag-groups: '\(g)' is not a valid regular expression")
+                    throw KafkaError(code: .configuration, message: "--lag-groups: '\(g)' is not a valid regular expression")
                 }
             } else if !names.contains(g) { names.append(g) }
         }
@@ -266,7 +266,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
         for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
         let result = rd_kafka_committed(handle, list, timeoutMs)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: result.rawValue, message: "committed offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
+            throw KafkaError(code: .init(result), message: "committed offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
         }
         var out: [KafkaClientState.TopicPartition: Int64] = [:]
         for i in 0 ..< Int(list.pointee.cnt) {
@@ -327,7 +327,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
         for o in offsets { rd_kafka_topic_partition_list_add(partitions, o.topic, o.partition).pointee.offset = o.nextOffset }
         let result = rd_kafka_commit(handle, partitions, 0)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: result.rawValue, message: "committing offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
+            throw KafkaError(code: .init(result), message: "committing offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
         }
     }
 }

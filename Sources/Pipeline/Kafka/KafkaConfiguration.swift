@@ -46,7 +46,7 @@ final class KafkaConfigurationHandle {
 
     init(_ properties: [(String, String)]) throws {
         guard let conf = rd_kafka_conf_new() else {
-            throw KafkaError(code: KafkaError.configurationCode, message: "rd_kafka_conf_new failed: out of memory")
+            throw KafkaError(code: .configuration, message: "rd_kafka_conf_new failed: out of memory")
         }
         pointer = conf
         for (key, value) in properties {
@@ -68,14 +68,14 @@ final class KafkaConfigurationHandle {
     /// Creates the client handle; on success librdkafka owns the configuration.
     func makeClient(_ type: rd_kafka_type_t, role: String) throws -> OpaquePointer {
         guard let conf = pointer else {
-            throw KafkaError(code: KafkaError.configurationCode, message: "Kafka configuration already used")
+            throw KafkaError(code: .configuration, message: "Kafka configuration already used")
         }
         var errorText = [CChar](repeating: 0, count: 512)
         let handle = errorText.withUnsafeMutableBufferPointer { buffer in
             rd_kafka_new(type, conf, buffer.baseAddress, buffer.count)
         }
         guard let handle else {
-            throw KafkaError(code: KafkaError.configurationCode,
+            throw KafkaError(code: .configuration,
                              message: "creating the Kafka \(role): \(cStringBufferText(errorText)). Check the -X properties")
         }
         pointer = nil

@@ -79,7 +79,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// A bad property or regex throws a KafkaError with the reason.
     public init(config: KafkaConsumerConfig, startOffsets: [(topic: String, partition: Int32, nextOffset: Int64)] = []) throws {
         guard !config.topics.isEmpty else {
-            throw KafkaError(code: KafkaError.configurationCode,
+            throw KafkaError(code: .configuration,
                              message: "no Kafka topics to subscribe to: pass --topics (a name, or a regex starting with ^)")
         }
         self.config = config
@@ -202,7 +202,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         // close() may be waiting for this lock: a poll after it began must not wait out its timeout.
         let isClosing = closeLock.withLock { closing }
         guard !isClosing, let handle, let consumerQueue else {
-            throw KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, message: "polling Kafka: the consumer is closed")
+            throw KafkaError(code: .closed, message: "polling Kafka: the consumer is closed")
         }
         assignNewPartitions(handle)
         if maxMessages > messageBufferCapacity {
@@ -258,7 +258,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
             let partition = message.pointee.partition
             let start = startOffsets[.init(topic: topic, partition: partition)]
-            offsetResetFailure = KafkaError(code: error.rawValue, message:
+            offsetResetFailure = KafkaError(code: .init(error), message:
                 "\(topic)[\(partition)]: offset \(start.map(String.init) ?? "(earliest)") is no longer in the partition (\(String(cString: rd_kafka_err2str(error)))): "
                 + "the topic was deleted and recreated, or retention removed messages before cdctop read them. "
                 + "The saved state no longer matches the topic; rebuild it from the earliest offsets with --state-reset",
@@ -353,7 +353,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         handleLock.lock()
         defer { handleLock.unlock() }
         guard let handle else {
-            throw KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, message: "committing Kafka offsets: the consumer is closed")
+            throw KafkaError(code: .closed, message: "committing Kafka offsets: the consumer is closed")
         }
         let result = rd_kafka_commit(handle, nil, 0)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
@@ -450,7 +450,7 @@ struct TopicMatcher: @unchecked Sendable {
         for topic in topics {
             if topic.hasPrefix("^") {
                 do { patterns.append(try NSRegularExpression(pattern: topic)) } catch {
-                    throw KafkaError(code: KafkaError.configurationCode,
+                    throw KafkaError(code: .configuration,
                                      message: "--topics: '\(topic)' is not a valid regular expression. Escape dots as \\. (e.g. '^shop\\.public\\..*')")
                 }
             } else {

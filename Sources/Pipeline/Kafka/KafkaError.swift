@@ -2,25 +2,53 @@ import CRdKafka
 
 /// A librdkafka failure, carrying librdkafka's own text plus what cdctop was doing and what to try.
 public struct KafkaError: Error, CustomStringConvertible, Sendable {
-    /// The `rd_kafka_resp_err_t` raw value, or -1 for configuration errors.
-    public var code: Int32
+    /// What kind of failure, compared by name (`.configuration`, `.closed`, `.fatal`, …) rather than by
+    /// librdkafka's numbers; librdkafka's own codes print as their names ("_TRANSPORT").
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Kind: Hashable, Sendable {
+            /// A bad property, pattern or option: the command line needs fixing, retrying will not help.
+            case configuration
+            /// The client was already closed.
+            case closed
+            /// No partition was assigned in time.
+            case noPartitions
+            /// One of librdkafka's `rd_kafka_resp_err_t`.
+            case librdkafka(Int32)
+        }
+        private let kind: Kind
+        private init(kind: Kind) { self.kind = kind }
+        init(_ error: rd_kafka_resp_err_t) { kind = .librdkafka(error.rawValue) }
+
+        public static let configuration = Code(kind: .configuration)
+        public static let closed = Code(kind: .closed)
+        public static let noPartitions = Code(kind: .noPartitions)
+        /// Raised from a client's fatal error state: the client cannot continue.
+        public static let fatal = Code(RD_KAFKA_RESP_ERR__FATAL)
+
+        public var description: String {
+            switch kind {
+            case .configuration: "configuration"
+            case .closed: "closed"
+            case .noPartitions: "no partitions"
+            case .librdkafka(let raw): String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: raw)))
+            }
+        }
+    }
+
+    public var code: Code
     /// librdkafka's own text, what cdctop was doing, and what to do about it.
     public var message: String
     public var isFatal: Bool
     public var isRetriable: Bool
 
-    public init(code: Int32, message: String, isFatal: Bool = false, isRetriable: Bool = false) {
+    public init(code: Code, message: String, isFatal: Bool = false, isRetriable: Bool = false) {
         self.code = code
         self.message = message
         self.isFatal = isFatal
         self.isRetriable = isRetriable
     }
 
-    public var description: String { "Kafka error \(code): \(message)" }
-
-    /// The code librdkafka uses when an error was raised from a fatal error state.
-    public static let fatalCode = RD_KAFKA_RESP_ERR__FATAL.rawValue
-    public static let configurationCode: Int32 = -1
+    public var description: String { "Kafka error (\(code)): \(message)" }
 
     /// Builds an error from a response code, naming librdkafka's text for it.
     static func response(_ error: rd_kafka_resp_err_t, while doing: String, hint: String? = nil,
@@ -29,7 +57,7 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         let retriable = isRetriableCode(error)
         var message = "\(doing): \(text)"
         if let hint { message += ". \(hint)" } else { message += ". \(defaultHint(for: error))" }
-        return KafkaError(code: error.rawValue, message: message,
+        return KafkaError(code: .init(error), message: message,
                           isFatal: isFatal || error == RD_KAFKA_RESP_ERR__FATAL, isRetriable: retriable)
     }
 
@@ -38,13 +66,13 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         defer { rd_kafka_error_destroy(error) }
         let code = rd_kafka_error_code(error)
         let text = String(cString: rd_kafka_error_string(error))
-        return KafkaError(code: code.rawValue, message: "\(doing): \(text). \(defaultHint(for: code))",
+        return KafkaError(code: .init(code), message: "\(doing): \(text). \(defaultHint(for: code))",
                           isFatal: rd_kafka_error_is_fatal(error) != 0,
                           isRetriable: rd_kafka_error_is_retriable(error) != 0)
     }
 
     static func configuration(_ text: String, property: String, value: String) -> KafkaError {
-        KafkaError(code: configurationCode,
+        KafkaError(code: .configuration,
                    message: "setting Kafka property \(property)=\(value): \(text). Fix or remove the -X \(property) option "
                        + "(librdkafka's CONFIGURATION.md lists the valid properties)")
     }
@@ -56,7 +84,7 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
             rd_kafka_fatal_error(handle, buffer.baseAddress, buffer.count)
         }
         let text = cStringBufferText(reason)
-        return KafkaError(code: code.rawValue,
+        return KafkaError(code: .init(code),
                           message: "\(doing): fatal Kafka client error: \(text.isEmpty ? String(cString: rd_kafka_err2str(code)) : text). "
                               + "The client cannot continue; restart cdctop (check group.instance.id or producer idempotence settings)",
                           isFatal: true, isRetriable: false)

@@ -49,7 +49,7 @@ func matchingPartitions(_ handle: OpaquePointer, matcher: TopicMatcher,
     var metadata: UnsafePointer<rd_kafka_metadata_t>?
     let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
     guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-        return .failure(KafkaError(code: result.rawValue, message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
+        return .failure(KafkaError(code: .init(result), message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
     }
     defer { rd_kafka_metadata_destroy(metadata) }
     var found: [KafkaClientState.TopicPartition] = []

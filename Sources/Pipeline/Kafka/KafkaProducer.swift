@@ -52,7 +52,7 @@ public final class KafkaProducer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let handle else {
-            throw KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, message: "producing to \(topic): the producer is closed")
+            throw KafkaError(code: .closed, message: "producing to \(topic): the producer is closed")
         }
         let topicHandle = try self.topicHandle(topic, handle: handle)
         // A present-but-empty buffer may have no base address; librdkafka must still see non-NULL.
@@ -102,7 +102,7 @@ public final class KafkaProducer: @unchecked Sendable {
         let remaining = rd_kafka_outq_len(handle)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR || remaining > 0 {
             let reason = state.lastError.map { " (last error: \($0))" } ?? ""
-            throw KafkaError(code: result.rawValue,
+            throw KafkaError(code: .init(result),
                              message: "flushing the Kafka producer: \(remaining) messages still undelivered after \(timeoutMs) ms\(reason). "
                                  + "Check that the broker is reachable", isRetriable: true)
         }
@@ -110,7 +110,7 @@ public final class KafkaProducer: @unchecked Sendable {
         if failures > failuresReported {
             let newFailures = failures - failuresReported
             failuresReported = failures
-            throw KafkaError(code: RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue,
+            throw KafkaError(code: .init(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT),
                              message: "\(newFailures) Kafka messages failed delivery; last: \(state.lastDeliveryError ?? "?"). "
                                  + "Check the broker and the topic")
         }

@@ -19,7 +19,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
         let handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "mock cluster host")
         guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
             rd_kafka_destroy(handle)
-            throw KafkaError(code: RD_KAFKA_RESP_ERR__FAIL.rawValue,
+            throw KafkaError(code: .init(RD_KAFKA_RESP_ERR__FAIL),
                              message: "starting librdkafka's mock Kafka cluster failed (\(state.lastLog ?? "no reason logged")). "
                                  + "Check that loopback sockets can be opened")
         }

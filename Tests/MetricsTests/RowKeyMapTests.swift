@@ -5,19 +5,7 @@ import Testing
 /// with keys chosen to collide (a small key range, strides that are multiples of the slot count,
 /// the free-slot marker `Int64.min`, text keys that look like numbers).
 struct RowKeyMapTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
-    static func key(_ g: inout Generator, range: Int) -> RowKey {
+    static func key(_ g: inout SplitMix, range: Int) -> RowKey {
         switch g.below(10) {
         case 0: return .text("k\(g.below(range))")
         case 1: return .int([Int64.min, Int64.max, -1, 0, Int64.min + 1][g.below(5)])
@@ -28,7 +16,7 @@ struct RowKeyMapTests {
 
     @Test(arguments: [(1, 40), (2, 1_000), (3, 50_000)])
     func behavesLikeADictionary(seed: UInt64, range: Int) {
-        var g = Generator(state: seed)
+        var g = SplitMix(seed: seed)
         var map = RowKeyMap<Int64>(filler: 0)
         var model: [RowKey: Int64] = [:]
         for step in 0 ..< 60_000 {

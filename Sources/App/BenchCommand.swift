@@ -17,6 +17,10 @@ struct BenchCommand: ParsableCommand {
                   (the ceiling), with --brokers;
           e2e     the engine reading, decoding and aggregating them,
                   with --brokers.
+        The memory line gives the best of --repeats runs and, beside it, the
+        first run of the process (maps growing from empty) with its page
+        faults; the durable-state run adds the state's size on disk, its
+        resident memory and the heap it holds per live key.
         Every run checks its result against the generator's ground truth.
         scripts/bench starts a Tansu broker, runs this with --brokers and
         stops the broker.

@@ -187,6 +187,7 @@ extension WindowedAggregator {
         tables = c.tables
         tableIndex = Dictionary(tables.enumerated().map { ($1.table, $0) }, uniquingKeysWith: { a, _ in a })
         lastStatsIndex = -1
+        previousStatsIndex = -1
     }
 
     public mutating func restorePartition(_ key: Int64, lastOffset: Int64) {

@@ -164,7 +164,9 @@ public struct WindowedAggregator: Sendable {
     static let volumeLimit: Int128 = Int128.max / 2
     var tableIndex: [String: Int] = [:]
     public internal(set) var tables: [TableStats] = []
+    /// The two tables seen last (events of two topics usually interleave: orders and their line items).
     var lastStatsIndex = -1
+    var previousStatsIndex = -1
 
     /// Record every change in `changes` for incremental checkpoints.
     public var journaling = false
@@ -355,9 +357,17 @@ public struct WindowedAggregator: Sendable {
     public static let otherTables = "(other tables)"
 
     private mutating func stats(for table: String, role: TableRole) -> Int {
-        // Events of one topic share one String: comparing with the last table is cheaper than hashing.
-        if lastStatsIndex >= 0 && tables[lastStatsIndex].table == table { return lastStatsIndex }
-        if let i = tableIndex[table] { lastStatsIndex = i; return i }
+        // Events of one topic share one String: comparing with the last two tables is cheaper than
+        // hashing, and lengths first tell a different table apart without comparing its bytes.
+        @inline(__always) func isTable(_ i: Int) -> Bool {
+            i >= 0 && tables[i].table.utf8.count == table.utf8.count && tables[i].table == table
+        }
+        if isTable(lastStatsIndex) { return lastStatsIndex }
+        if isTable(previousStatsIndex) {
+            swap(&lastStatsIndex, &previousStatsIndex)
+            return lastStatsIndex
+        }
+        if let i = tableIndex[table] { previousStatsIndex = lastStatsIndex; lastStatsIndex = i; return i }
         if tables.count >= WindowedAggregator.maxTables && role == .other {
             if let i = tableIndex[WindowedAggregator.otherTables] { return i }
             tables.append(TableStats(table: WindowedAggregator.otherTables, role: .other))

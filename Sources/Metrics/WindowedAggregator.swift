@@ -192,7 +192,10 @@ public struct WindowedAggregator: Sendable {
 
     @inline(__always) mutating func partition(_ key: Int64) -> Int {
         if lastPart >= 0 && partitionKeys[lastPart] == key { return lastPart }
-        if let i = partIndex[key] { lastPart = i; return i }
+        // Events of several partitions interleave: a scan of a few keys beats hashing one.
+        if partitionKeys.count <= 16 {
+            if let i = partitionKeys.firstIndex(of: key) { lastPart = i; return i }
+        } else if let i = partIndex[key] { lastPart = i; return i }
         parts.append(PartitionState())
         partitionKeys.append(key)
         partIndex[key] = parts.count - 1

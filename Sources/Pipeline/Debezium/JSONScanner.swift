@@ -1,3 +1,10 @@
+/// A name's UTF-8 bytes in storage its owner keeps alive (the decoder's profile column names):
+/// trivially copyable, so matching keys against it retains nothing.
+struct ColumnName {
+    let start: UnsafePointer<UInt8>
+    let count: Int
+}
+
 /// A forward-only JSON scanner over borrowed bytes. It validates structure while skipping
 /// values and hands out byte ranges instead of building values, so decoding a Debezium
 /// message allocates nothing for the parts cdctop does not need (most of it: the schema).
@@ -151,6 +158,20 @@ struct JSONScanner {
         guard range.count == n else { return false }
         let p = literal.utf8Start
         for k in 0..<n where base[range.lowerBound + k] != p[k] { return false }
+        return true
+    }
+
+    /// True when the raw bytes in `range` equal a profile column name: the length first, then bytes in
+    /// line (names are short: a call to memcmp costs more than the loop).
+    @inline(__always) func equals(_ range: Range<Int>, _ name: ColumnName) -> Bool {
+        let n = name.count
+        guard range.count == n else { return false }
+        let p = base + range.lowerBound
+        var k = 0
+        while k < n {
+            if p[k] != name.start[k] { return false }
+            k += 1
+        }
         return true
     }
 

@@ -63,19 +63,40 @@ public final class EngineCore {
         guard aggregator.admit(partitionKey: pk, offset: offset) else { return }
         counters.messages += 1
         counters.bytes += Int64(value?.count ?? 0) + Int64(key?.count ?? 0)
-        switch decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs) {
+        // The decoder fills this event in place (no decoded event is copied on the way to the aggregator).
+        var event = ChangeEvent(table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
+        if let other = decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs, into: &event) {
+            noteNonEvent(other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+            return
+        }
+        apply(event, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+    }
+
+    @inline(__always)
+    private func apply(_ event: ChangeEvent, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        let pk = EngineCore.partitionKey(slot: slot, partition: partition)
+        aggregator.apply(event, partitionKey: pk)
+        lastCommitTimeByPartition[pk] = event.commitTimeMs
+        if receivedAtMs > 0 {
+            latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
+                           kafkaMs: timestampMs, receivedMs: receivedAtMs)
+        }
+        if captureRecentChanges {
+            recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
+                                     commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
+                                     rawKey: key, value: value)
+        }
+    }
+
+    /// Counts a message that is not a change event: tombstone, heartbeat, DDL, ignored or malformed.
+    @inline(never)
+    private func noteNonEvent(_ outcome: DecodeOutcome, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        switch outcome {
         case .event(let event):
-            aggregator.apply(event, partitionKey: pk)
-            lastCommitTimeByPartition[pk] = event.commitTimeMs
-            if receivedAtMs > 0 {
-                latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
-                               kafkaMs: timestampMs, receivedMs: receivedAtMs)
-            }
-            if captureRecentChanges {
-                recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
-                                         commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
-                                         rawKey: key, value: value)
-            }
+            // `decode(…, into:)` writes events into its argument and returns nil; handled all the same.
+            apply(event, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
         case .tombstone(let table):
             counters.tombstones += 1
             aggregator.noteTombstone(table: table)

@@ -679,6 +679,10 @@ public final class DebeziumDecoder {
     private func readTime(_ s: inout JSONScanner, _ name: StaticString, into out: inout Int64?) -> Bool {
         if s.consumeLiteral("null") { return true }
         s.skipWhitespace(); let at = s.index
+        if let v = s.readPlainInteger() {
+            if DebeziumDecoder.validCommitTimeMs.contains(v) { out = v; return true }
+            s.index = at // out of range: the general path below says why
+        }
         guard let r = s.readNumber() else { return fail("\(name) is not a number", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(name) \(DebeziumDecoder.excerpt(s.raw(r))) is not a whole number of milliseconds within Int64", at: at)
@@ -698,6 +702,7 @@ public final class DebeziumDecoder {
             }
             key = .text(str); return true
         }
+        if let v = s.readPlainInteger() { key = .int(v); return true }
         guard let r = s.readNumber() else { return fail("\(s.text(column)) is neither a number nor a string", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)
@@ -715,6 +720,7 @@ public final class DebeziumDecoder {
             if s.equals(t.range, "__debezium_unavailable_value") { field = .unavailable; return true }
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(t.range))) is not an integer within Int64", at: at)
         }
+        if let v = s.readPlainInteger() { field = .value(v); return true }
         guard let r = s.readNumber() else { return fail("\(s.text(column)) is not a number", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)

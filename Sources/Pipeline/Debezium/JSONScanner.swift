@@ -56,6 +56,8 @@ struct JSONScanner {
         var i = start
         var escaped = false
         while i < count {
+            i = skipPlainStringBytes(from: i)
+            guard i < count else { break }
             let c = base[i]
             if c == UInt8(ascii: "\"") {
                 index = i + 1
@@ -66,6 +68,53 @@ struct JSONScanner {
             i += 1
         }
         return nil
+    }
+
+    /// Eight bytes at a time, the index of the first quote, backslash or control byte at or after
+    /// `start` (or of the last < 8 bytes, left to the caller's byte loop): string contents are mostly
+    /// plain text. In each word the lowest flagged byte is exact (a borrow only carries upwards), so
+    /// on little-endian machines the count of trailing zero bits locates it.
+    @inline(__always) func skipPlainStringBytes(from start: Int) -> Int {
+        var i = start
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while i &+ 8 <= count {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
+            let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)) & highs
+            if special != 0 {
+                #if _endian(little)
+                return i &+ (special.trailingZeroBitCount &>> 3)
+                #else
+                return i
+                #endif
+            }
+            i &+= 8
+        }
+        return i
+    }
+
+    /// The common integer in one pass: 1…18 digits (no sign) not followed by another number byte
+    /// (`0-9 . e E + -`). nil, with the cursor left where it was, for anything else: the caller then
+    /// takes the general path (`readNumber` and a checked parse). 18 digits cannot overflow Int64.
+    @inline(__always) mutating func readPlainInteger() -> Int64? {
+        skipWhitespace()
+        let start = index
+        var i = start
+        var v: Int64 = 0
+        while i < count && i &- start < 18 {
+            let d = base[i] &- 48
+            if d > 9 { break }
+            v = v &* 10 &+ Int64(d)
+            i &+= 1
+        }
+        guard i > start else { return nil }
+        if i < count {
+            let c = base[i]
+            if (c >= 48 && c <= 57) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { return nil }
+        }
+        index = i
+        return v
     }
 
     /// Reads a number token's raw range (validated loosely: sign, digits, fraction, exponent).
@@ -122,6 +171,8 @@ struct JSONScanner {
             if c == UInt8(ascii: "\"") {
                 i += 1
                 while i < count {
+                    i = skipPlainStringBytes(from: i)
+                    guard i < count else { break }
                     let s = base[i]
                     if s == UInt8(ascii: "\"") { break }
                     i += (s == UInt8(ascii: "\\")) ? 2 : 1

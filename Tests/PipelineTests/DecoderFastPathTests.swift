@@ -64,6 +64,42 @@ struct DecoderFastPathTests {
         #expect(checked > 5_000)
     }
 
+    @Test("numbers are skipped eight digits at a time exactly as byte by byte")
+    func numberScanning() {
+        // A byte loop: the range `readNumber` must return (sign, digits, fraction and exponent bytes).
+        func reference(_ b: [UInt8]) -> Range<Int>? {
+            var start = 0
+            while start < b.count && " \n\r\t".utf8.contains(b[start]) { start += 1 } // whitespace before the token
+            var i = start < b.count && b[start] == UInt8(ascii: "-") ? start + 1 : start
+            var digits = 0
+            while i < b.count {
+                let c = b[i]
+                if c >= 48 && c <= 57 { digits += 1; i += 1 } else if ".eE+-".utf8.contains(c) { i += 1 } else { break }
+            }
+            return digits == 0 ? nil : start..<i
+        }
+        // Bytes beside the digits in the table (':' and '?' share their high nibble, '/' is just below '0').
+        let stoppers: [UInt8] = Array(":/?;,}] .e-\"".utf8) + [0x00, 0x39 + 0x10, 0xB0, 0xFF]
+        var checked = 0
+        for length in 0...26 {
+            let digits = (0..<length).map { UInt8(48 + ($0 * 7) % 10) }
+            for sign in [[], [UInt8(ascii: "-")]] as [[UInt8]] {
+                for p in 0...length {
+                    for stop in stoppers {
+                        let bytes = sign + Array(digits[..<p]) + [stop] + Array(digits[p...])
+                        let got: Range<Int>? = bytes.withUnsafeBytes { raw in
+                            var s = JSONScanner(raw)
+                            return s.readNumber()
+                        }
+                        #expect(got == reference(bytes), "\(bytes)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 10_000)
+    }
+
     @Test("integers read in one pass equal the checked parse, or leave it to the general path", arguments: [
         "0", "7", "007", "12345678901234567", "123456789012345678", "1234567890123456789",
         "9223372036854775807", "9223372036854775808", "99999999999999999999999", "12.5", "1e3", "12E3",

@@ -124,6 +124,15 @@ struct JSONScanner {
         var i = index
         if i < count && base[i] == UInt8(ascii: "-") { i += 1 }
         var digits = 0
+        // Whole words of eight digits first (ts_us, ts_ns, lsn…): every byte's high nibble is 3 and
+        // adding 6 to it carries into no high nibble (low nibble ≤ 9).
+        let highNibbles: UInt64 = 0xF0F0_F0F0_F0F0_F0F0, threes: UInt64 = 0x3030_3030_3030_3030
+        while i &+ 8 <= count {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            guard x & highNibbles == threes, (x &+ 0x0606_0606_0606_0606) & highNibbles == threes else { break }
+            digits &+= 8
+            i &+= 8
+        }
         while i < count {
             let c = base[i]
             if (c >= 48 && c <= 57) { digits += 1; i += 1 }

@@ -17,6 +17,14 @@ public enum DecodeOutcome: Sendable {
     case malformed(table: String, reason: String)
 }
 
+/// A message that is not a change event, as the hot path returns it: one reference (nil for an
+/// event), allocated only for these messages, instead of a ~350-byte `DecodeOutcome` copied per message.
+public final class NonEventOutcome: Sendable {
+    public let outcome: DecodeOutcome
+    init(_ outcome: DecodeOutcome) { self.outcome = outcome }
+    var isMalformed: Bool { if case .malformed = outcome { true } else { false } }
+}
+
 /// One DDL statement from Debezium's schema-change topic.
 public struct SchemaChange: Sendable, Hashable {
     /// `databaseName` (MySQL), or `source.db`.
@@ -91,22 +99,41 @@ public final class DebeziumDecoder {
     private var topicSlots: [String: Int] = [:]
     private let wanted: WantedColumns
 
-    /// Profile column names as bytes, per role, for matching keys without allocating.
+    /// Profile column names as bytes, per role, for matching keys without allocating. Plain pointers
+    /// into `columnNameStorage` (owned by the decoder), so copying this per row retains nothing.
     struct WantedColumns {
-        var saleKey: [UInt8], saleAmount: [UInt8]
-        var lineKey: [UInt8], lineQuantity: [UInt8], lineUnitPrice: [UInt8], lineProduct: [UInt8]
-        var dimKey: [UInt8], dimCategory: [UInt8]
+        var saleKey: ColumnName, saleAmount: ColumnName
+        var lineKey: ColumnName, lineQuantity: ColumnName, lineUnitPrice: ColumnName, lineProduct: ColumnName
+        var dimKey: ColumnName, dimCategory: ColumnName
     }
+    private let columnNameStorage: UnsafeMutableRawBufferPointer
+    /// The profile has a line-item table with a product key column / a dimension table: answers for
+    /// `missingColumn` without copying the profile's table structs per message.
+    private let hasLineItem: Bool, needsProductKey: Bool, hasDimension: Bool
 
     public init(profile: KPIProfile) {
         self.profile = profile
         let l = profile.lineItem, d = profile.dimension
-        wanted = WantedColumns(
-            saleKey: Array(profile.sale.key.utf8), saleAmount: Array(profile.sale.amount.utf8),
-            lineKey: Array((l?.key ?? "").utf8), lineQuantity: Array((l?.quantity ?? "").utf8),
-            lineUnitPrice: Array((l?.unitPrice ?? "").utf8), lineProduct: Array((l?.productKey ?? "").utf8),
-            dimKey: Array((d?.key ?? "").utf8), dimCategory: Array((d?.category ?? "").utf8))
+        let names = [profile.sale.key, profile.sale.amount, l?.key ?? "", l?.quantity ?? "", l?.unitPrice ?? "",
+                     l?.productKey ?? "", d?.key ?? "", d?.category ?? ""].map { Array($0.utf8) }
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, names.reduce(0) { $0 + $1.count }), alignment: 8)
+        var at = 0
+        var columns: [ColumnName] = []
+        for name in names {
+            let start = storage.baseAddress!.advanced(by: at).assumingMemoryBound(to: UInt8.self)
+            for (k, byte) in name.enumerated() { start[k] = byte }
+            columns.append(ColumnName(start: UnsafePointer(start), count: name.count))
+            at += name.count
+        }
+        columnNameStorage = storage
+        wanted = WantedColumns(saleKey: columns[0], saleAmount: columns[1], lineKey: columns[2], lineQuantity: columns[3],
+                               lineUnitPrice: columns[4], lineProduct: columns[5], dimKey: columns[6], dimCategory: columns[7])
+        hasLineItem = l != nil
+        needsProductKey = !(l?.productKey.isEmpty ?? true)
+        hasDimension = d != nil
     }
+
+    deinit { columnNameStorage.deallocate() }
 
     /// Registers a topic once; the returned slot is passed to `decode` for every message of it.
     public func slot(forTopic topic: String) -> Int {
@@ -132,10 +159,20 @@ public final class DebeziumDecoder {
 
     /// Decodes one message. `kafkaTimestampMs` is used as commit time only when the message has none.
     public func decode(slot: Int, value: UnsafeRawBufferPointer?, kafkaTimestampMs: Int64 = 0) -> DecodeOutcome {
+        var event = ChangeEvent(table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
+        if let other = decode(slot: slot, value: value, kafkaTimestampMs: kafkaTimestampMs, into: &event) { return other.outcome }
+        return .event(event)
+    }
+
+    /// The hot path: nil when the message is a change event, which is then written into `event` (every
+    /// field set), else what the message was. Filling the caller's event in place spares copying and
+    /// destroying a ~350-byte `DecodeOutcome` several times per message.
+    public func decode(slot: Int, value: UnsafeRawBufferPointer?, kafkaTimestampMs: Int64 = 0,
+                       into event: inout ChangeEvent) -> NonEventOutcome? {
         let state = topics[slot]
         problem = nil
         guard let value else {
-            return .tombstone(table: state.table)
+            return NonEventOutcome(.tombstone(table: state.table))
         }
         if state.isHeartbeat {
             return decodeHeartbeat(value, state: state)
@@ -149,44 +186,46 @@ public final class DebeziumDecoder {
         _ = probe.consume(UInt8(ascii: "{"))
         guard let firstKey = probe.readString(),
               probe.equals(firstKey.range, "schema") || probe.equals(firstKey.range, "payload") else {
-            let outcome = decodePayload(&scanner, state: state, kafkaTimestampMs: kafkaTimestampMs)
-            if case .malformed = outcome { return outcome }
+            let other = decodePayload(&scanner, state: state, kafkaTimestampMs: kafkaTimestampMs, into: &event)
+            if let other, other.isMalformed { return other }
             scanner.skipWhitespace()
-            return scanner.atEnd ? outcome : malformed(state.table, "trailing bytes after the JSON object", at: scanner.index)
+            return scanner.atEnd ? other : malformed(state.table, "trailing bytes after the JSON object", at: scanner.index)
         }
-        var outcome: DecodeOutcome? = nil
+        // The last payload's outcome wins; nil while it is an event (written into `event`).
+        var other: NonEventOutcome? = nil
+        var sawPayload = false
         let ok = scanner.forEachMember { s, key in
             if s.equals(key, "schema") {
                 if s.consumeLiteral("null") { return true }
                 return self.consumeSchema(&s, state: state)
             } else if s.equals(key, "payload") {
-                if s.consumeLiteral("null") { outcome = .tombstone(table: state.table); return true }
-                let decoded = self.decodePayload(&s, state: state, kafkaTimestampMs: kafkaTimestampMs)
-                outcome = decoded
-                if case .malformed = decoded { return false }
+                sawPayload = true
+                if s.consumeLiteral("null") { other = NonEventOutcome(.tombstone(table: state.table)); return true }
+                other = self.decodePayload(&s, state: state, kafkaTimestampMs: kafkaTimestampMs, into: &event)
+                if let other, other.isMalformed { return false }
                 return true
             }
             return s.skipValue()
         }
-        if let outcome, case .malformed = outcome { return outcome }
+        if let other, other.isMalformed { return other }
         guard ok else { return malformedFromProblem(state.table, orElse: "invalid JSON", at: scanner.index) }
         scanner.skipWhitespace()
         guard scanner.atEnd else { return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index) }
-        guard let outcome else { return malformed(state.table, "schema envelope without payload", at: 0) }
-        return outcome
+        guard sawPayload else { return malformed(state.table, "schema envelope without payload", at: 0) }
+        return other
     }
 
     // MARK: failures (cold path)
 
     /// A malformed outcome whose reason ends with the byte position it refers to.
     @inline(never)
-    private func malformed(_ table: String, _ reason: String, at position: Int) -> DecodeOutcome {
-        .malformed(table: table, reason: "\(reason) (at byte \(position))")
+    private func malformed(_ table: String, _ reason: String, at position: Int) -> NonEventOutcome {
+        NonEventOutcome(.malformed(table: table, reason: "\(reason) (at byte \(position))"))
     }
 
     /// The recorded problem, or `fallback` at `position` when no check recorded one (a syntax error).
     @inline(never)
-    private func malformedFromProblem(_ table: String, orElse fallback: String, at position: Int) -> DecodeOutcome {
+    private func malformedFromProblem(_ table: String, orElse fallback: String, at position: Int) -> NonEventOutcome {
         let p = problem ?? (fallback, position)
         return malformed(table, p.reason, at: p.at)
     }
@@ -208,16 +247,16 @@ public final class DebeziumDecoder {
         return (plain ? text : JSONText.quoted(text)) + (cut ? "… (\(raw.count) bytes)" : "")
     }
 
-    private func decodeHeartbeat(_ value: UnsafeRawBufferPointer, state: TopicState) -> DecodeOutcome {
+    private func decodeHeartbeat(_ value: UnsafeRawBufferPointer, state: TopicState) -> NonEventOutcome {
         guard let json = JSONValue.parse(value) else { return malformed(state.table, "invalid JSON heartbeat", at: 0) }
         let payload = json["payload"] ?? json
         guard let tsValue = payload["ts_ms"], !tsValue.isNull else {
-            return .ignored(table: state.table, reason: "heartbeat without ts_ms")
+            return NonEventOutcome(.ignored(table: state.table, reason: "heartbeat without ts_ms"))
         }
         guard let ts = tsValue.int64Value, DebeziumDecoder.validCommitTimeMs.contains(ts) else {
             return malformed(state.table, "heartbeat ts_ms \(tsValue) is not a time in years 1970…9999 (0…253402300799999 ms)", at: 0)
         }
-        return .heartbeat(timestampMs: ts)
+        return NonEventOutcome(.heartbeat(timestampMs: ts))
     }
 
     /// The schema block: a memcmp against the cached bytes in the common case.
@@ -278,12 +317,35 @@ public final class DebeziumDecoder {
         /// `databaseName` or `tableChanges` (so an unwrapped row with a column named `ddl` stays a row).
         var ddl: Range<Int>? = nil
         var sawSchemaChangeKey = false
+        /// `before`/`after` were parsed as rows of the topic's table while scanning (see `parseRowAhead`).
+        var beforeParsed = false
+        var afterParsed = false
     }
 
-    private func decodePayload(_ scanner: inout JSONScanner, state: TopicState, kafkaTimestampMs: Int64) -> DecodeOutcome {
+    /// Parses a row image where the scan meets it, as a row of the topic's own table (`source.table`
+    /// comes later and almost always names it), saving a second pass over it. On any failure the
+    /// cursor and recorded problem are put back and the caller skips the value; the row is then parsed
+    /// again, in the usual order, once the table is known, so outcomes and reasons do not change.
+    @inline(__always)
+    private func parseRowAhead(_ s: inout JSONScanner, state: TopicState, into slot: inout Row?) -> Bool {
+        let start = s.index
+        let saved = problem
+        slot = Row()
+        if parseRow(&s, start..<s.count, role: state.role, state: state, into: &slot!, advance: true) { return true }
+        problem = saved
+        s.index = start
+        slot = nil
+        return false
+    }
+
+    /// nil when the payload is a change event, written into `event`; else what it is.
+    private func decodePayload(_ scanner: inout JSONScanner, state: TopicState, kafkaTimestampMs: Int64,
+                               into event: inout ChangeEvent) -> NonEventOutcome? {
         scanner.skipWhitespace()
         let objectStart = scanner.index
         var env = Envelope()
+        event.before = nil
+        event.after = nil
         let ok = scanner.forEachMember { s, key in
             let n = key.count
             guard n > 0 else { return s.skipValue() }
@@ -293,14 +355,16 @@ public final class DebeziumDecoder {
                 env.sawBeforeOrAfter = true
                 if s.consumeLiteral("null") { env.beforeIsNull = true; return true }
                 s.skipWhitespace(); let a = s.index
-                guard s.skipValue() else { return false }
+                env.beforeParsed = self.parseRowAhead(&s, state: state, into: &event.before)
+                guard env.beforeParsed || s.skipValue() else { return false }
                 env.before = a..<s.index
                 return true
             case UInt8(ascii: "a") where s.equals(key, "after"):
                 env.sawBeforeOrAfter = true
                 if s.consumeLiteral("null") { env.afterIsNull = true; return true }
                 s.skipWhitespace(); let a = s.index
-                guard s.skipValue() else { return false }
+                env.afterParsed = self.parseRowAhead(&s, state: state, into: &event.after)
+                guard env.afterParsed || s.skipValue() else { return false }
                 env.after = a..<s.index
                 return true
             case UInt8(ascii: "s") where s.equals(key, "source"):
@@ -400,31 +464,37 @@ public final class DebeziumDecoder {
             guard let ts = env.sourceTsMs ?? env.envelopeTsMs else {
                 return malformed(table, "no source.ts_ms", at: objectStart)
             }
-            var before: Row? = nil, after: Row? = nil
-            if let r = env.before {
-                guard let row = parseRow(&scanner, r, role: role, state: state) else {
+            // Rows are parsed straight into the event's own slots, unless already parsed for this role.
+            let parsedAhead = role == state.role
+            if let r = env.before, !(parsedAhead && env.beforeParsed) {
+                event.before = Row()
+                guard parseRow(&scanner, r, role: role, state: state, into: &event.before!) else {
                     return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                 }
-                before = row
             }
             if let r = env.after {
-                guard let row = parseRow(&scanner, r, role: role, state: state) else {
-                    return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
+                if !(parsedAhead && env.afterParsed) {
+                    event.after = Row()
+                    guard parseRow(&scanner, r, role: role, state: state, into: &event.after!) else {
+                        return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
+                    }
                 }
-                after = row
-                if let column = missingColumn(row, role: role) { return droppedColumn(table, column, at: r.lowerBound) }
+                if let column = missingColumn(event.after!, role: role) { return droppedColumn(table, column, at: r.lowerBound) }
             }
             switch op {
-            case .create, .read: if after == nil { return malformed(table, "\(op.code) without after", at: objectStart) }
-            case .update: if after == nil { return malformed(table, "u without after", at: objectStart) }
-            case .delete: if before == nil { return malformed(table, "d without before", at: objectStart) }
+            case .create, .read: if env.after == nil { return malformed(table, "\(op.code) without after", at: objectStart) }
+            case .update: if env.after == nil { return malformed(table, "u without after", at: objectStart) }
+            case .delete: if env.before == nil { return malformed(table, "d without before", at: objectStart) }
             case .truncate, .tombstone: break
             }
-            var event = ChangeEvent(table: table, role: role, op: op, before: before, after: after,
-                                    commitTimeMs: ts, isSnapshot: env.snapshot || op == .read)
+            event.table = table
+            event.role = role
+            event.op = op
+            event.commitTimeMs = ts
+            event.isSnapshot = env.snapshot || op == .read
             // Debezium's own clock, for the latency split; only beside a real source.ts_ms (else it is the commit time).
-            if env.sourceTsMs != nil, let envelope = env.envelopeTsMs { event.debeziumTimeMs = envelope }
-            return .event(event)
+            event.debeziumTimeMs = env.sourceTsMs != nil ? env.envelopeTsMs ?? 0 : 0
+            return nil
         }
 
         // Unwrapped record: the payload object is the row itself.
@@ -432,7 +502,8 @@ public final class DebeziumDecoder {
         guard DebeziumDecoder.validCommitTimeMs.contains(ts) else {
             return malformed(table, "no __source_ts_ms, and the Kafka timestamp \(ts) is not a time in years 1970…9999", at: objectStart)
         }
-        guard let row = parseRow(&scanner, objectStart..<scanner.index, role: role, state: state) else {
+        var row = Row()
+        guard parseRow(&scanner, objectStart..<scanner.index, role: role, state: state, into: &row) else {
             return malformedFromProblem(table, orElse: rowError(role), at: objectStart)
         }
         var op: ChangeOp
@@ -442,48 +513,66 @@ public final class DebeziumDecoder {
             }
             op = o
         } else if role == .other {
-            return .ignored(table: table, reason: "record without op")
+            return NonEventOutcome(.ignored(table: table, reason: "record without op"))
         } else {
             op = .update // an upsert: the aggregator retracts what it remembers for the key
         }
         if env.deleted { op = .delete }
         if op != .delete, let column = missingColumn(row, role: role) { return droppedColumn(table, column, at: objectStart) }
+        event.table = table
+        event.role = role
+        event.op = op
+        event.commitTimeMs = ts
+        event.isSnapshot = op == .read
+        event.debeziumTimeMs = 0
         if op == .delete {
-            return .event(ChangeEvent(table: table, role: role, op: .delete, before: row, after: nil, commitTimeMs: ts))
+            event.before = row; event.after = nil
+        } else {
+            event.before = nil; event.after = row
         }
-        return .event(ChangeEvent(table: table, role: role, op: op, before: nil, after: row, commitTimeMs: ts))
+        return nil
     }
 
     /// The first profile column a new row image (`after`, or an unwrapped row) lacks altogether, as
     /// after `ALTER TABLE … DROP COLUMN`: its events would otherwise count nothing, silently. Old
     /// images (`before`) may legitimately hold only the key (REPLICA IDENTITY DEFAULT).
     @inline(__always)
-    private func missingColumn(_ row: Row, role: TableRole) -> String? {
+    private func missingColumn(_ row: Row, role: TableRole) -> ProfileColumn? {
         switch role {
         case .sale:
-            if case .missing = row.amount { return profile.sale.amount }
+            if case .missing = row.amount { return .saleAmount }
         case .lineItem:
-            guard let l = profile.lineItem else { return nil }
-            if case .missing = row.quantity { return l.quantity }
-            if case .missing = row.unitPrice { return l.unitPrice }
-            if case .missing = row.reference, !l.productKey.isEmpty { return l.productKey }
+            guard hasLineItem else { return nil }
+            if case .missing = row.quantity { return .lineQuantity }
+            if case .missing = row.unitPrice { return .lineUnitPrice }
+            if case .missing = row.reference, needsProductKey { return .lineProduct }
         case .dimension:
-            guard let d = profile.dimension else { return nil }
-            if case .missing = row.category { return d.category }
+            guard hasDimension else { return nil }
+            if case .missing = row.category { return .dimCategory }
         case .other:
             break
         }
         return nil
     }
 
+    /// A profile column a new row image can lack; its name is looked up only on the failure path.
+    enum ProfileColumn { case saleAmount, lineQuantity, lineUnitPrice, lineProduct, dimCategory }
+
     @inline(never)
-    private func droppedColumn(_ table: String, _ column: String, at position: Int) -> DecodeOutcome {
-        malformed(table, "row has no column \(column), which the profile needs (dropped by ALTER TABLE? then update the profile)", at: position)
+    private func droppedColumn(_ table: String, _ column: ProfileColumn, at position: Int) -> NonEventOutcome {
+        let name = switch column {
+        case .saleAmount: profile.sale.amount
+        case .lineQuantity: profile.lineItem?.quantity ?? ""
+        case .lineUnitPrice: profile.lineItem?.unitPrice ?? ""
+        case .lineProduct: profile.lineItem?.productKey ?? ""
+        case .dimCategory: profile.dimension?.category ?? ""
+        }
+        return malformed(table, "row has no column \(name), which the profile needs (dropped by ALTER TABLE? then update the profile)", at: position)
     }
 
     /// A message of Debezium's schema-change topic: the DDL, its database and the tables it touched.
     @inline(never)
-    private func schemaChange(_ bytes: UnsafeRawBufferPointer, state: TopicState, timeMs: Int64, snapshot: Bool) -> DecodeOutcome {
+    private func schemaChange(_ bytes: UnsafeRawBufferPointer, state: TopicState, timeMs: Int64, snapshot: Bool) -> NonEventOutcome {
         guard let payload = JSONValue.parse(bytes) else { return malformed(state.table, "invalid JSON in schema change", at: 0) }
         guard let ddl = payload["ddl"]?.stringValue else {
             return malformed(state.table, "schema change whose ddl is not a string", at: 0)
@@ -505,9 +594,9 @@ public final class DebeziumDecoder {
             if case .array(let changes)? = payload["tableChanges"], let first = changes.first, let type = first["type"]?.stringValue { return type }
             return ""
         }()
-        return .schemaChange(SchemaChange(database: database, tables: tables, ddl: ddl, kind: kind,
+        return NonEventOutcome(.schemaChange(SchemaChange(database: database, tables: tables, ddl: ddl, kind: kind,
                                           commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
-                                          isSnapshot: snapshot))
+                                          isSnapshot: snapshot)))
     }
 
     /// `"shop"."transaction"` (or `shop.transaction`) → `transaction`: the last part of a Debezium table id.
@@ -535,11 +624,14 @@ public final class DebeziumDecoder {
 
     // MARK: rows
 
-    /// Extracts the profile's columns of one row image; nil when a present column has an unusable value.
-    private func parseRow(_ outer: inout JSONScanner, _ range: Range<Int>, role: TableRole, state: TopicState) -> Row? {
+    /// Extracts the profile's columns of one row image into `row` (fresh); false when a present column
+    /// has an unusable value.
+    /// With `advance`, `outer` itself is moved past the row (else it is left where it was).
+    private func parseRow(_ outer: inout JSONScanner, _ range: Range<Int>, role: TableRole, state: TopicState,
+                          into row: inout Row, advance: Bool = false) -> Bool {
         var s = outer
         s.index = range.lowerBound
-        var row = Row()
+        defer { if advance { outer.index = s.index } }
         let w = wanted
         let scales = state.columns
         let unavailable = "__debezium_unavailable_value"
@@ -575,11 +667,10 @@ public final class DebeziumDecoder {
             return s.skipValue()
         }
         guard ok else {
-            _ = fail("invalid JSON in row", at: s.index)
-            return nil
+            return fail("invalid JSON in row", at: s.index)
         }
-        if role != .other && row.key == nil { _ = fail(rowError(role), at: range.lowerBound); return nil }
-        return row
+        if role != .other && row.key == nil { return fail(rowError(role), at: range.lowerBound) }
+        return true
     }
 
     // MARK: values
@@ -588,6 +679,10 @@ public final class DebeziumDecoder {
     private func readTime(_ s: inout JSONScanner, _ name: StaticString, into out: inout Int64?) -> Bool {
         if s.consumeLiteral("null") { return true }
         s.skipWhitespace(); let at = s.index
+        if let v = s.readPlainInteger() {
+            if DebeziumDecoder.validCommitTimeMs.contains(v) { out = v; return true }
+            s.index = at // out of range: the general path below says why
+        }
         guard let r = s.readNumber() else { return fail("\(name) is not a number", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(name) \(DebeziumDecoder.excerpt(s.raw(r))) is not a whole number of milliseconds within Int64", at: at)
@@ -607,6 +702,7 @@ public final class DebeziumDecoder {
             }
             key = .text(str); return true
         }
+        if let v = s.readPlainInteger() { key = .int(v); return true }
         guard let r = s.readNumber() else { return fail("\(s.text(column)) is neither a number nor a string", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)
@@ -624,6 +720,7 @@ public final class DebeziumDecoder {
             if s.equals(t.range, "__debezium_unavailable_value") { field = .unavailable; return true }
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(t.range))) is not an integer within Int64", at: at)
         }
+        if let v = s.readPlainInteger() { field = .value(v); return true }
         guard let r = s.readNumber() else { return fail("\(s.text(column)) is not a number", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)

@@ -1,3 +1,10 @@
+/// A name's UTF-8 bytes in storage its owner keeps alive (the decoder's profile column names):
+/// trivially copyable, so matching keys against it retains nothing.
+struct ColumnName {
+    let start: UnsafePointer<UInt8>
+    let count: Int
+}
+
 /// A forward-only JSON scanner over borrowed bytes. It validates structure while skipping
 /// values and hands out byte ranges instead of building values, so decoding a Debezium
 /// message allocates nothing for the parts cdctop does not need (most of it: the schema).
@@ -49,6 +56,8 @@ struct JSONScanner {
         var i = start
         var escaped = false
         while i < count {
+            i = skipPlainStringBytes(from: i)
+            guard i < count else { break }
             let c = base[i]
             if c == UInt8(ascii: "\"") {
                 index = i + 1
@@ -61,6 +70,53 @@ struct JSONScanner {
         return nil
     }
 
+    /// Eight bytes at a time, the index of the first quote, backslash or control byte at or after
+    /// `start` (or of the last < 8 bytes, left to the caller's byte loop): string contents are mostly
+    /// plain text. In each word the lowest flagged byte is exact (a borrow only carries upwards), so
+    /// on little-endian machines the count of trailing zero bits locates it.
+    @inline(__always) func skipPlainStringBytes(from start: Int) -> Int {
+        var i = start
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while i &+ 8 <= count {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
+            let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)) & highs
+            if special != 0 {
+                #if _endian(little)
+                return i &+ (special.trailingZeroBitCount &>> 3)
+                #else
+                return i
+                #endif
+            }
+            i &+= 8
+        }
+        return i
+    }
+
+    /// The common integer in one pass: 1…18 digits (no sign) not followed by another number byte
+    /// (`0-9 . e E + -`). nil, with the cursor left where it was, for anything else: the caller then
+    /// takes the general path (`readNumber` and a checked parse). 18 digits cannot overflow Int64.
+    @inline(__always) mutating func readPlainInteger() -> Int64? {
+        skipWhitespace()
+        let start = index
+        var i = start
+        var v: Int64 = 0
+        while i < count && i &- start < 18 {
+            let d = base[i] &- 48
+            if d > 9 { break }
+            v = v &* 10 &+ Int64(d)
+            i &+= 1
+        }
+        guard i > start else { return nil }
+        if i < count {
+            let c = base[i]
+            if (c >= 48 && c <= 57) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { return nil }
+        }
+        index = i
+        return v
+    }
+
     /// Reads a number token's raw range (validated loosely: sign, digits, fraction, exponent).
     @inline(__always) mutating func readNumber() -> Range<Int>? {
         skipWhitespace()
@@ -68,6 +124,15 @@ struct JSONScanner {
         var i = index
         if i < count && base[i] == UInt8(ascii: "-") { i += 1 }
         var digits = 0
+        // Whole words of eight digits first (ts_us, ts_ns, lsn…): every byte's high nibble is 3 and
+        // adding 6 to it carries into no high nibble (low nibble ≤ 9).
+        let highNibbles: UInt64 = 0xF0F0_F0F0_F0F0_F0F0, threes: UInt64 = 0x3030_3030_3030_3030
+        while i &+ 8 <= count {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            guard x & highNibbles == threes, (x &+ 0x0606_0606_0606_0606) & highNibbles == threes else { break }
+            digits &+= 8
+            i &+= 8
+        }
         while i < count {
             let c = base[i]
             if (c >= 48 && c <= 57) { digits += 1; i += 1 }
@@ -115,6 +180,8 @@ struct JSONScanner {
             if c == UInt8(ascii: "\"") {
                 i += 1
                 while i < count {
+                    i = skipPlainStringBytes(from: i)
+                    guard i < count else { break }
                     let s = base[i]
                     if s == UInt8(ascii: "\"") { break }
                     i += (s == UInt8(ascii: "\\")) ? 2 : 1
@@ -151,6 +218,20 @@ struct JSONScanner {
         guard range.count == n else { return false }
         let p = literal.utf8Start
         for k in 0..<n where base[range.lowerBound + k] != p[k] { return false }
+        return true
+    }
+
+    /// True when the raw bytes in `range` equal a profile column name: the length first, then bytes in
+    /// line (names are short: a call to memcmp costs more than the loop).
+    @inline(__always) func equals(_ range: Range<Int>, _ name: ColumnName) -> Bool {
+        let n = name.count
+        guard range.count == n else { return false }
+        let p = base + range.lowerBound
+        var k = 0
+        while k < n {
+            if p[k] != name.start[k] { return false }
+            k += 1
+        }
         return true
     }
 

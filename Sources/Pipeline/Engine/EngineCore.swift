@@ -33,13 +33,23 @@ public final class EngineCore {
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
     /// Wall time the current batch was received (ms); 0 (replays, benchmarks) records no latency split.
-    public var receivedAtMs: Int64 = 0
+    public var receivedAtMs: Int64 {
+        get { perEventOptions.receivedAtMs }
+        set { perEventOptions.receivedAtMs = newValue }
+    }
+    /// `receivedAtMs` and `captureRecentChanges` together: `ingest` reads both per event, and each
+    /// read of a class property is a dynamic exclusivity check, so one stored value costs one.
+    private struct PerEventOptions { var receivedAtMs: Int64 = 0; var captureRecentChanges = false }
+    private var perEventOptions = PerEventOptions()
     /// Per-table latency split over the last minute (source → Debezium → Kafka → cdctop).
     public private(set) var latency = LatencyStats()
 
     /// Keep raw copies of recent changes for the Tables drill-down (dashboard only): every change, into a
     /// ring of preallocated slots (no allocation per message once warm).
-    public var captureRecentChanges = false
+    public var captureRecentChanges: Bool {
+        get { perEventOptions.captureRecentChanges }
+        set { perEventOptions.captureRecentChanges = newValue }
+    }
     public static let recentChangesPerTable = RecentChangeRing.perTable
     public static let recentMalformedKept = 50
 
@@ -54,6 +64,10 @@ public final class EngineCore {
         Int64(slot) << 32 | Int64(UInt32(bitPattern: partition))
     }
 
+    /// What `ingest` starts each event from: copying it costs less than calling ChangeEvent's
+    /// initializer (another module's, not inlined) per message.
+    private static let blankEvent = ChangeEvent(table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
+
     /// Decodes and applies one message. `slot` comes from `decoder.slot(forTopic:)`.
     /// `key` is only read when a recent change is captured.
     public func ingest(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
@@ -61,21 +75,42 @@ public final class EngineCore {
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivered offset (at or below the last one applied) changes nothing, not even the counts.
         guard aggregator.admit(partitionKey: pk, offset: offset) else { return }
-        counters.messages += 1
-        counters.bytes += Int64(value?.count ?? 0) + Int64(key?.count ?? 0)
-        switch decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs) {
+        counters.countMessage(bytes: Int64(value?.count ?? 0) + Int64(key?.count ?? 0))
+        // The decoder fills this event in place (no decoded event is copied on the way to the aggregator).
+        var event = EngineCore.blankEvent
+        if let other = decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs, into: &event) {
+            noteNonEvent(other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+            return
+        }
+        apply(event, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+    }
+
+    @inline(__always)
+    private func apply(_ event: ChangeEvent, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        let pk = EngineCore.partitionKey(slot: slot, partition: partition)
+        aggregator.apply(event, partitionKey: pk)
+        lastCommitTimeByPartition[pk] = event.commitTimeMs
+        let options = perEventOptions
+        if options.receivedAtMs > 0 {
+            latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
+                           kafkaMs: timestampMs, receivedMs: options.receivedAtMs)
+        }
+        if options.captureRecentChanges {
+            recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
+                                     commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
+                                     rawKey: key, value: value)
+        }
+    }
+
+    /// Counts a message that is not a change event: tombstone, heartbeat, DDL, ignored or malformed.
+    @inline(never)
+    private func noteNonEvent(_ outcome: DecodeOutcome, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        switch outcome {
         case .event(let event):
-            aggregator.apply(event, partitionKey: pk)
-            lastCommitTimeByPartition[pk] = event.commitTimeMs
-            if receivedAtMs > 0 {
-                latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
-                               kafkaMs: timestampMs, receivedMs: receivedAtMs)
-            }
-            if captureRecentChanges {
-                recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
-                                         commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
-                                         rawKey: key, value: value)
-            }
+            // `decode(…, into:)` writes events into its argument and returns nil; handled all the same.
+            apply(event, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
         case .tombstone(let table):
             counters.tombstones += 1
             aggregator.noteTombstone(table: table)
@@ -155,6 +190,12 @@ public final class EngineCore {
         public var snapshotDDL: Int64 = 0
         public var schemaChanges: [String: Int64] = [:]
         public init() {}
+
+        /// One message more, of `bytes` bytes (one mutation: one exclusivity check in `ingest`).
+        @inline(__always) mutating func countMessage(bytes count: Int64) {
+            messages += 1
+            bytes += count
+        }
     }
 
     public func restore(counters c: Counters) { counters = c }

@@ -578,7 +578,8 @@ public struct WindowedAggregator: Sendable {
             addLineAmount(item.amount, product: item.product, p: p, window: countsInWindow ? window : nil, items: 1)
         case .delete:
             guard let before = e.before, let key = before.key else { return }
-            if let old = parts[p].lineItems.removeValue(forKey: key).map(lineItem(stored:)) {
+            if let stored = parts[p].lineItems.removeValue(forKey: key) {
+                let old = lineItem(stored: stored)
                 journalLineItem(p, key)
                 addLineAmount(-old.amount, product: old.product, p: p, window: window, items: -1)
             } else {

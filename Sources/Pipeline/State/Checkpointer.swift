@@ -69,7 +69,10 @@ public final class Checkpointer: @unchecked Sendable {
                     p.status.lastError = nil
                     p.durableOffsets = next.partitions
                 }
-                let written = next.changes
+                // Emptied here, on this thread: the sale and line-item lists are freed as soon as they
+                // are written instead of being held until the next checkpoint.
+                var written = next.changes
+                written.clearKeepingCapacity()
                 state.withLock { $0.recycled = written }
             } catch {
                 // Kept for the next attempt (the engine submits again at its next interval).

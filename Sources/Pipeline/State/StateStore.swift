@@ -460,16 +460,22 @@ public final class StateStore: @unchecked Sendable {
             partitionIDs[name] = pid
             pidOfKey[p.partitionKey] = pid
         }
+        // Entries come grouped by partition: the last one found answers most lookups.
+        var lastKey = Int64.min, lastPid: Int64 = 0
         func pid(_ key: Int64) throws -> Int64 {
+            if key == lastKey && key != .min { return lastPid }
             guard let pid = pidOfKey[key] else { throw StateError(kind: .io, message: "a change names partition key \(key) without an offset") }
+            lastKey = key; lastPid = pid
             return pid
         }
         let ch = c.changes
-        // Last write wins per key: keep only each key's final entry.
+        // Every entry of a sale or line-item key carries the key's value when the changes were taken
+        // (`takeChanges` reads them from the maps): all are written as they come, in any order, with
+        // no deduplication (it cost the writer more than the repeated upserts it saved). Products
+        // and product windows are listed once each.
         let putSale = try db.statement("INSERT OR REPLACE INTO sales(pid, key, amount) VALUES (?1, ?2, ?3)")
         let deleteSale = try db.statement("DELETE FROM sales WHERE pid = ?1 AND key = ?2")
-        for i in lastIndices(ch.sales, key: { SaleKey(partition: $0.partition, key: $0.key) }) {
-            let e = ch.sales[i]
+        for e in ch.sales {
             if let amount = e.amount {
                 putSale.bind(1, try pid(e.partition)); putSale.bind(2, key: e.key); putSale.bind(3, units: amount.units)
                 try putSale.run()
@@ -480,8 +486,7 @@ public final class StateStore: @unchecked Sendable {
         }
         let putItem = try db.statement("INSERT OR REPLACE INTO line_items(pid, key, product, quantity, unit_price) VALUES (?1, ?2, ?3, ?4, ?5)")
         let deleteItem = try db.statement("DELETE FROM line_items WHERE pid = ?1 AND key = ?2")
-        for i in lastIndices(ch.lineItems, key: { SaleKey(partition: $0.partition, key: $0.key) }) {
-            let e = ch.lineItems[i]
+        for e in ch.lineItems {
             if let item = e.item {
                 putItem.bind(1, try pid(e.partition)); putItem.bind(2, key: e.key)
                 if let product = item.product { putItem.bind(3, key: product) } else { putItem.bindNull(3) }

@@ -179,7 +179,8 @@ struct RecordingTests {
             for _ in 0..<4 {
                 let value = (0..<size).map { _ in dense[Int.random(in: 0..<dense.count, using: &rng)] }
                 let bytes = RecordingFixture.kcatJ("t", 0, 0, key: nil, value: value)
-                let m = try #require(try RecordingReader.parse(line: UnsafeRawBufferPointer(start: bytes, count: bytes.count), file: "f", lineNumber: 1))
+                let parsed = try bytes.withUnsafeBytes { try RecordingReader.parse(line: $0, file: "f", lineNumber: 1) }
+                let m = try #require(parsed)
                 #expect(m.value == value, "dense size \(size)")
             }
         }
@@ -187,7 +188,8 @@ struct RecordingTests {
         for size in [0, 1, 5, 31, 32, 33, 255, 4000] {
             let value = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let bytes = RecordingFixture.kcatJ("t", 0, 0, key: value, value: value)
-            let m = try #require(try RecordingReader.parse(line: UnsafeRawBufferPointer(start: bytes, count: bytes.count), file: "f", lineNumber: 1))
+            let parsed = try bytes.withUnsafeBytes { try RecordingReader.parse(line: $0, file: "f", lineNumber: 1) }
+            let m = try #require(parsed)
             #expect(m.value == value && m.key == value, "size \(size)")
         }
     }

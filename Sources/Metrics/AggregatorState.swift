@@ -1,5 +1,6 @@
 /// What changed in a `WindowedAggregator` since the last `takeChanges()`: the rows an incremental
-/// checkpoint writes. Entries are in the order they happened; for one key the last one wins.
+/// checkpoint writes, at their values when the changes were taken. A sale or line-item key may be
+/// listed more than once, always with the same value; products and product windows are listed once.
 public struct StateChanges: Sendable {
     public struct SaleChange: Sendable, Hashable {
         public var partition: Int64

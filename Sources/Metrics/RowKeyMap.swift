@@ -177,9 +177,6 @@ struct RowKeyMap<Value> {
         }
         for (s, v) in texts { try body(.text(s), v) }
     }
-
-    /// Bytes held by the integer slots (for memory reports).
-    var slotBytes: Int { slotKeys.capacity * MemoryLayout<Int64>.stride + slotValues.capacity * MemoryLayout<Value>.stride }
 }
 
 extension RowKeyMap: Sendable where Value: Sendable {}

@@ -137,8 +137,6 @@ public struct WindowedAggregator: Sendable {
     var heldResults: [WindowResult] = []
     var staleMerged: Set<Int64> = []
     var lastStaleMerged: Int64 = .min
-    /// Set when a partition was dropped: some held windows may now belong to no partition.
-    var windowsMayBeOrphaned = false
     /// Held windows the watermark has passed (start < `finalBeforeMs`), kept as windows become
     /// final or are evicted, so a snapshot shares it instead of rebuilding it.
     public internal(set) var finalStarts: Set<Int64> = []
@@ -227,13 +225,8 @@ public struct WindowedAggregator: Sendable {
         partitionKeys.remove(at: i)
         partIndex = Dictionary(uniqueKeysWithValues: partitionKeys.enumerated().map { ($1, $0) })
         lastPart = -1
-        windowsMayBeOrphaned = true
-        if journaling {
-            // What it recorded before the drop must not be written after it (its key journal went with it).
-            changes.products.removeAll { $0.partition == key }
-            changes.productWindows.removeAll { $0.partition == key }
-            changes.droppedPartitions.append(key)
-        }
+        // Its journal of changed keys, products and windows went with it: nothing it recorded is written.
+        if journaling { changes.droppedPartitions.append(key) }
     }
 
     // MARK: applying events
@@ -454,7 +447,6 @@ public struct WindowedAggregator: Sendable {
         advanceFinalBoundary()
         guard newHorizon > horizonStart else { return }
         horizonStart = newHorizon
-        if journaling { changes.horizonStart = newHorizon }
         guard let first = heldStarts.first, first < newHorizon else { return }
         let cut = heldStarts.firstIndex(where: { $0 >= newHorizon }) ?? heldStarts.count
         let expired = heldStarts[..<cut]
@@ -792,7 +784,6 @@ public struct WindowedAggregator: Sendable {
             heldStarts.remove(at: i)
             heldResults.remove(at: i)
         }
-        windowsMayBeOrphaned = false
     }
 
     private func merge(window w: Int64) -> WindowResult? {

@@ -498,16 +498,13 @@ public final class StateStore: @unchecked Sendable {
             }
         }
         let putProduct = try db.statement("INSERT OR REPLACE INTO products(pid, product, total, line_items) VALUES (?1, ?2, ?3, ?4)")
-        for i in lastIndices(ch.products, key: { SaleKey(partition: $0.partition, key: $0.product) }) {
-            let e = ch.products[i]
+        for e in ch.products {
             putProduct.bind(1, try pid(e.partition)); putProduct.bind(2, key: e.product)
             putProduct.bind(3, units: e.total.units); putProduct.bind(4, e.lineItems)
             try putProduct.run()
         }
         let putProductWindow = try db.statement("INSERT OR REPLACE INTO product_windows(pid, product, window_start, amount) VALUES (?1, ?2, ?3, ?4)")
-        for i in lastIndices(ch.productWindows, key: { ProductWindowKey(partition: $0.partition, product: $0.product, window: $0.windowStart) }) {
-            let e = ch.productWindows[i]
-            guard e.windowStart >= ch.horizonStart else { continue }
+        for e in ch.productWindows where e.windowStart >= ch.horizonStart {
             putProductWindow.bind(1, try pid(e.partition)); putProductWindow.bind(2, key: e.product)
             putProductWindow.bind(3, e.windowStart); putProductWindow.bind(4, units: e.amount.units)
             try putProductWindow.run()
@@ -561,18 +558,6 @@ public final class StateStore: @unchecked Sendable {
             try putStats.run()
         }
     }
-
-    /// Indices of the last entry for each key, in their original order.
-    private func lastIndices<T, K: Hashable>(_ entries: [T], key: (T) -> K) -> [Int] {
-        guard entries.count > 1 else { return Array(entries.indices) }
-        var last: [K: Int] = [:]
-        last.reserveCapacity(entries.count)
-        for (i, e) in entries.enumerated() { last[key(e)] = i }
-        return last.values.sorted()
-    }
-
-    private struct SaleKey: Hashable { var partition: Int64; var key: RowKey }
-    private struct ProductWindowKey: Hashable { var partition: Int64; var product: RowKey; var window: Int64 }
 
     /// Size of the state files on disk (database plus write-ahead log), in bytes.
     public var sizeOnDisk: Int64 {

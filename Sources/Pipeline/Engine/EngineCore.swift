@@ -82,13 +82,12 @@ public final class EngineCore {
             noteNonEvent(other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
             return
         }
-        apply(event, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+        apply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
     }
 
     @inline(__always)
-    private func apply(_ event: ChangeEvent, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+    private func apply(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
-        let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         aggregator.apply(event, partitionKey: pk)
         lastCommitTimeByPartition[pk] = event.commitTimeMs
         let options = perEventOptions
@@ -110,7 +109,8 @@ public final class EngineCore {
         switch outcome {
         case .event(let event):
             // `decode(…, into:)` writes events into its argument and returns nil; handled all the same.
-            apply(event, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+            apply(event, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition), slot: slot, partition: partition,
+                  offset: offset, timestampMs: timestampMs, key: key, value: value)
         case .tombstone(let table):
             counters.tombstones += 1
             aggregator.noteTombstone(table: table)

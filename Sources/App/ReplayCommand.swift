@@ -95,34 +95,28 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
-/// Process CPU time and peak RSS, from getrusage.
+/// Process CPU time, page faults and peak RSS, from getrusage.
 enum ProcessFigures {
-    static func cpuSeconds() -> Double {
+    private static var usage: rusage {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return usage
+    }
+
+    private static func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+
+    static func cpuSeconds() -> Double {
+        let u = usage
+        return seconds(u.ru_utime) + seconds(u.ru_stime)
     }
 
     /// Page faults served without I/O (memory the kernel had to hand over and clear), and the
     /// system CPU seconds they and other kernel work took.
-    static func minorFaults() -> Int {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return usage.ru_minflt
-    }
+    static func minorFaults() -> Int { usage.ru_minflt }
 
-    static func systemCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-    }
+    static func systemCPUSeconds() -> Double { seconds(usage.ru_stime) }
 
-    static func peakRSSMB() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024
-    }
+    static func peakRSSMB() -> Double { Double(usage.ru_maxrss) / 1024 }
 }
 
 func printHumanResult(_ result: KPIResult, core: EngineCore) {

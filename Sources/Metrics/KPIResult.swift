@@ -43,6 +43,16 @@ public struct KPIResult: Sendable, Hashable {
         self.totals = totals; self.malformed = malformed; self.dropped = dropped
     }
 
+    /// The window starting at `start`, by binary search (windows are sorted by start).
+    public func window(startingAt start: Int64) -> WindowResult? {
+        var low = 0, high = windows.count
+        while low < high {
+            let mid = (low + high) / 2
+            if windows[mid].windowStartMs < start { low = mid + 1 } else { high = mid }
+        }
+        return low < windows.count && windows[low].windowStartMs == start ? windows[low] : nil
+    }
+
     /// `{"window_ms":30000,"messages":N,"windows":[{"window_start_ms":…,"tx_count":…,"revenue":"…",
     /// "category_revenue":{…}}],"totals":{"tx_count":…,"revenue":"…","category_revenue":{…}},"malformed":N,"dropped":N}`
     /// Decimals are strings, categories sorted by name, windows by start: the same result prints the same bytes.

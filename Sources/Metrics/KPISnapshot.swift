@@ -212,9 +212,7 @@ public struct KPISnapshot: Sendable {
 
     /// The window containing `timeMs`, if it is held.
     public func window(containing timeMs: Int64) -> WindowResult? {
-        let w = result.windowMs
-        let start = timeMs >= 0 ? timeMs - timeMs % w : timeMs - ((timeMs % w) + w) % w
-        return result.windows.last(where: { $0.windowStartMs == start })
+        result.window(startingAt: timeMs - TimeText.floorMod(timeMs, result.windowMs))
     }
 }
 

@@ -143,12 +143,12 @@ final class RedisSnapshotWriter {
         if expiryScanDue {
             lastExpiryScanMs = nowMs
             for (start, at) in windowWrittenAtMs where at < expiredBefore {
-                if let w = Self.heldWindow(snapshot.result.windows, start: start) { consider(w, rewrite: true) } else { expired.append(String(start)) }
+                if let w = snapshot.result.window(startingAt: start) { consider(w, rewrite: true) } else { expired.append(String(start)) }
             }
         }
         if !full, let last = lastWrittenSequence, let starts = snapshot.windowChanges.changes(since: last) {
             for start in starts.sorted() {
-                if let w = Self.heldWindow(snapshot.result.windows, start: start) { consider(w) }
+                if let w = snapshot.result.window(startingAt: start) { consider(w) }
             }
         } else {
             for w in snapshot.result.windows { consider(w) }
@@ -222,16 +222,6 @@ final class RedisSnapshotWriter {
             let held = Set(snapshot.result.windows.map(\.windowStartMs))
             for start in writtenWindows.keys where !held.contains(start) { writtenWindows[start] = nil }
         }
-    }
-
-    /// The held window starting at `start` (windows are sorted by start), by binary search.
-    static func heldWindow(_ windows: [WindowResult], start: Int64) -> WindowResult? {
-        var low = 0, high = windows.count
-        while low < high {
-            let mid = (low + high) / 2
-            if windows[mid].windowStartMs < start { low = mid + 1 } else { high = mid }
-        }
-        return low < windows.count && windows[low].windowStartMs == start ? windows[low] : nil
     }
 
     /// The `P:kpi` hash, as field/value pairs.

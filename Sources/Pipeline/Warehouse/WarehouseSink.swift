@@ -101,9 +101,8 @@ public final class WarehouseSink: Sendable {
             queued = true
         }
         if let changed {
-            let windows = snapshot.result.windows
             for start in changed where finals.contains(start) {
-                if let i = WarehouseSink.index(of: start, in: windows) { consider(windows[i]) }
+                if let window = snapshot.result.window(startingAt: start) { consider(window) }
             }
         } else {
             for window in snapshot.result.windows where finals.contains(window.windowStartMs) { consider(window) }
@@ -116,13 +115,6 @@ public final class WarehouseSink: Sendable {
             state.written = state.written.filter { $0.key >= oldest }
         }
         return queued
-    }
-
-    /// Binary search of the windows (sorted by start).
-    static func index(of start: Int64, in windows: [WindowResult]) -> Int? {
-        var lo = 0, hi = windows.count
-        while lo < hi { let mid = (lo + hi) / 2; if windows[mid].windowStartMs < start { lo = mid + 1 } else { hi = mid } }
-        return lo < windows.count && windows[lo].windowStartMs == start ? lo : nil
     }
 
     private func takeBatch() -> [WindowResult] {

@@ -70,17 +70,21 @@ struct JSONScanner {
         return nil
     }
 
+    /// High bit set in exactly the bytes of `w` that end or escape a JSON string's plain run: a quote,
+    /// a backslash, or a control byte below 0x20. (kcat -J recordings are unescaped with it too.)
+    @inline(__always) static func stringSpecials(_ w: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { ~(((x & low7) &+ low7) | x | low7) }
+        return zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C) | zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0)
+    }
+
     /// Eight bytes at a time, the index of the first quote, backslash or control byte at or after
     /// `start` (or of the last < 8 bytes, left to the caller's byte loop): string contents are mostly
-    /// plain text. In each word the lowest flagged byte is exact (a borrow only carries upwards), so
-    /// on little-endian machines the count of trailing zero bits locates it.
+    /// plain text. On little-endian machines the count of trailing zero bits locates the first one.
     @inline(__always) func skipPlainStringBytes(from start: Int) -> Int {
         var i = start
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         while i &+ 8 <= count {
-            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
-            let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)) & highs
+            let special = JSONScanner.stringSpecials(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
             if special != 0 {
                 #if _endian(little)
                 return i &+ (special.trailingZeroBitCount &>> 3)

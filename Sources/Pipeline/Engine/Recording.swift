@@ -456,7 +456,7 @@ enum LineParser {
                 marks.pointee.append(input: i &- from, output: d &- from)
             }
             let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            var m = exactSpecials(w)
+            var m = JSONScanner.stringSpecials(w)
             if escapedFirst { m &= ~0x80 }
             escapedFirst = false
             var pos = 0              // first byte of the word not yet moved
@@ -512,13 +512,6 @@ enum LineParser {
             i &+= 1
         }
         return nil
-    }
-
-    /// High bit set in exactly the bytes of `w` that are a quote, a backslash or below 0x20.
-    @inline(__always) static func exactSpecials(_ w: UInt64) -> UInt64 {
-        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { ~(((x & low7) &+ low7) | x | low7) }
-        return zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C) | zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0)
     }
 
     /// The escape at `i` (a backslash), written at `d`: the indices after it, or nil when invalid.

@@ -120,18 +120,11 @@ public final class MetricsServer: Sendable {
         close(listener)
     }
 
-    /// Milliseconds on a clock that never jumps.
-    private static func monotonicMs() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
-    }
-
     /// Waits until `fd` is ready for `events` or the deadline passes; false on timeout, error or stop.
     private func wait(_ fd: Int32, for events: Int32, until deadlineMs: Int64) -> Bool {
         while true {
             if stopped.withLock({ $0 }) { return false }
-            let remaining = deadlineMs - Self.monotonicMs()
+            let remaining = deadlineMs - WallClock.monotonicMs()
             if remaining <= 0 { return false }
             var p = pollfd(fd: fd, events: Int16(events), revents: 0)
             let n = poll(&p, 1, Int32(min(remaining, 250)))
@@ -163,7 +156,7 @@ public final class MetricsServer: Sendable {
     }
 
     private func serve(_ fd: Int32) {
-        let deadline = Self.monotonicMs() + Int64(Self.clientDeadlineMs)
+        let deadline = WallClock.monotonicMs() + Int64(Self.clientDeadlineMs)
         var request: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 2048)
         // Read the request head (we need only its first line); bounded at 16 KiB and by the deadline.
@@ -205,7 +198,7 @@ public final class MetricsServer: Sendable {
         var out = Array(head.utf8)
         out.append(contentsOf: bytes)
         var sent = 0
-        let deadline = Self.monotonicMs() + Int64(Self.clientDeadlineMs)
+        let deadline = WallClock.monotonicMs() + Int64(Self.clientDeadlineMs)
         while sent < out.count {
             #if canImport(Glibc)
             let flags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)

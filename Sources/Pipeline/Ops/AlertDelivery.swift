@@ -150,7 +150,7 @@ public final class AlertExecRunner: Sendable {
         /// Alert keys with a command running: their next command waits.
         var inFlight: Set<String> = []
         var running = 0
-        var started: Int64 = 0; var failed: Int64 = 0; var dropped: Int64 = 0; var unkeyed: Int64 = 0
+        var started: Int64 = 0; var failed: Int64 = 0; var dropped: Int64 = 0
     }
     private let state = Mutex(State())
     private static let spawnLock = NSLock()
@@ -173,12 +173,10 @@ public final class AlertExecRunner: Sendable {
     public var counts: (started: Int64, failed: Int64, dropped: Int64) { state.withLock { ($0.started, $0.failed, $0.dropped) } }
 
     /// Queues one run with `json` on stdin. Runs with the same `key` (an alert's identity) never overlap
-    /// and start in submission order; without a key, a run waits for no other.
-    public func submit(_ json: String, key: String? = nil) {
+    /// and start in submission order.
+    public func submit(_ json: String, key: String) {
         let dropped = state.withLock { s -> Bool in
-            let jobKey: String
-            if let key { jobKey = "k:" + key } else { s.unkeyed += 1; jobKey = "u:\(s.unkeyed)" }
-            s.queue.append(Job(key: jobKey, json: json))
+            s.queue.append(Job(key: key, json: json))
             guard s.queue.count > queueLimit else { return false }
             s.queue.removeFirst(); s.dropped += 1
             return true

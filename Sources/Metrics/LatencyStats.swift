@@ -74,21 +74,10 @@ public struct LatencyHistogram: Sendable, Hashable {
         total &+= 1
     }
 
-    public mutating func add(_ other: LatencyHistogram) {
-        for i in counts.indices { counts[i] &+= other.counts[i] }
-        total &+= other.total
-    }
-
     /// Adds raw bucket counts (as many as `bucketCount`).
     mutating func add(_ raw: ArraySlice<UInt32>) {
         var i = 0
         for c in raw { counts[i] &+= c; total &+= UInt64(c); i += 1 }
-    }
-
-    public mutating func reset() {
-        if total == 0 { return }
-        for i in counts.indices { counts[i] = 0 }
-        total = 0
     }
 
     /// The nearest-rank quantile (`q` in 0…1): the bucket holding the ⌈q·n⌉-th smallest value; nil when empty.

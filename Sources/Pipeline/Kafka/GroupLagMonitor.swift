@@ -23,7 +23,8 @@ public final class GroupLagMonitor: @unchecked Sendable {
     /// piles up rounds nor holds a quit for minutes; the groups not asked are reported as errors.
     public static let roundBudgetMs: Int64 = 60_000
     private let groupNames: [String]
-    private let groupPatterns: [NSRegularExpression]
+    /// The `^regex` entries of `--lag-groups`, matched against the cluster's group list.
+    private let groupPatterns: TopicMatcher
     private let matcher: TopicMatcher
     private let properties: [String: String]
     private let latest = Mutex(GroupLagReport())
@@ -34,7 +35,8 @@ public final class GroupLagMonitor: @unchecked Sendable {
     // Owned by the worker thread.
     private var lookups: [String: OpaquePointer] = [:]
     private var probe: OpaquePointer?
-    private var history: [String: [GroupLagSample]] = [:]
+    /// Lag samples over the verdict's window, by group and partition.
+    private var history: [String: [KafkaClientState.TopicPartition: [GroupLagSample]]] = [:]
     /// Groups the regexes matched at the last successful listing, in name order.
     private var matchedByPattern: [String] = []
     /// The unwatched count last logged (logged again only when it changes).
@@ -48,15 +50,11 @@ public final class GroupLagMonitor: @unchecked Sendable {
         guard !groups.isEmpty else {
             throw KafkaError(code: .configuration, message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
         }
-        var names: [String] = [], patterns: [NSRegularExpression] = []
-        for g in groups {
-            if g.hasPrefix("^") {
-                do { patterns.append(try NSRegularExpression(pattern: g)) } catch {
-                    throw KafkaError(code: .configuration, message: "--lag-groups: '\(g)' is not a valid regular expression")
-                }
-            } else if !names.contains(g) { names.append(g) }
-        }
-        self.brokers = brokers; self.groupNames = names; self.groupPatterns = patterns
+        var names: [String] = []
+        for g in groups where !g.hasPrefix("^") && !names.contains(g) { names.append(g) }
+        self.groupPatterns = try TopicMatcher(groups.filter { $0.hasPrefix("^") },
+                                              invalidPattern: { "--lag-groups: '\($0)' is not a valid regular expression" })
+        self.brokers = brokers; self.groupNames = names
         self.matcher = try TopicMatcher(topics)
         self.properties = properties
         self.everySeconds = everySeconds
@@ -134,10 +132,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
             let listing = mustEndRound(deadline) ? nil : listGroups(probe, timeoutMs: callTimeout(deadline))
             let listed = listing ?? [:]
             if let listing {
-                matchedByPattern = listing.keys.sorted().filter { name in
-                    let range = NSRange(name.startIndex..., in: name)
-                    return groupPatterns.contains { $0.firstMatch(in: name, range: range) != nil }
-                }
+                matchedByPattern = listing.keys.sorted().filter { groupPatterns.matches($0) }
             }
             // A failed listing keeps the groups the regexes matched last time (and their history).
             var groups = groupNames
@@ -190,16 +185,12 @@ public final class GroupLagMonitor: @unchecked Sendable {
                         var row = GroupPartitionLag(group: group, topic: tp.topic, partition: tp.partition, committed: committed[tp] ?? -1,
                                                     highWatermark: high, lag: lag, lagMs: 0, verdict: .unknown)
                         if lag > 0, let ts = fetched[tp]?.timestampMs, ts > 0 { row.lagMs = max(0, now - ts) }
-                        rows.append(row)
-                    }
-                    for i in rows.indices {
-                        let tp = KafkaClientState.TopicPartition(topic: rows[i].topic, partition: rows[i].partition)
-                        let key = "\(group)\u{0}\(tp.topic)\u{0}\(tp.partition)"
-                        var samples = history[key] ?? []
-                        GroupLagRules.append(GroupLagSample(atMs: now, committed: rows[i].committed, lag: rows[i].lag),
+                        var samples = history[group]?[tp] ?? []
+                        GroupLagRules.append(GroupLagSample(atMs: now, committed: row.committed, lag: row.lag),
                                              to: &samples, windowMs: windowMs)
-                        history[key] = samples
-                        rows[i].verdict = GroupLagRules.verdict(samples, groupEmpty: groupEmpty, windowMs: windowMs)
+                        history[group, default: [:]][tp] = samples
+                        row.verdict = GroupLagRules.verdict(samples, groupEmpty: groupEmpty, windowMs: windowMs)
+                        rows.append(row)
                     }
                     summary.totalLag = rows.reduce(0) { $0 + $1.lag }
                     summary.maxLagMs = rows.map(\.lagMs).max() ?? 0
@@ -225,9 +216,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
             rd_kafka_destroy(handle)
             lookups[group] = nil
         }
-        history = history.filter { key, _ in
-            selected.contains(String(key.prefix { $0 != "\u{0}" }))
-        }
+        history = history.filter { selected.contains($0.key) }
     }
 
     /// Consumer handles held for other groups' committed offsets (for tests: bounded by `maxGroups`).

@@ -438,20 +438,22 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 }
 
-/// `--topics`: exact names, and regexes for entries starting with `^` (matched anywhere in the
-/// name after the anchor, as librdkafka's subscriptions do).
+/// `--topics` (and `--lag-groups`): exact names, and regexes for entries starting with `^` (matched
+/// anywhere in the name after the anchor, as librdkafka's subscriptions do).
 struct TopicMatcher: @unchecked Sendable {
     private let names: Set<String>
     private let patterns: [NSRegularExpression]
 
-    init(_ topics: [String]) throws {
+    /// `invalidPattern`: the error text for an entry that is not a valid regex.
+    init(_ topics: [String], invalidPattern: (String) -> String = {
+        "--topics: '\($0)' is not a valid regular expression. Escape dots as \\. (e.g. '^shop\\.public\\..*')"
+    }) throws {
         var names = Set<String>()
         var patterns: [NSRegularExpression] = []
         for topic in topics {
             if topic.hasPrefix("^") {
                 do { patterns.append(try NSRegularExpression(pattern: topic)) } catch {
-                    throw KafkaError(code: .configuration,
-                                     message: "--topics: '\(topic)' is not a valid regular expression. Escape dots as \\. (e.g. '^shop\\.public\\..*')")
+                    throw KafkaError(code: .configuration, message: invalidPattern(topic))
                 }
             } else {
                 names.insert(topic)

@@ -319,11 +319,11 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
 /// `"lag":{"known","total","committed_total","caught_up","partitions":[…]}` and `"services":{"kafka":{…},…}`
 /// (see the README's JSON schema). Without a board (a one-off line) the services come from the snapshot alone.
 func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text: inout String) {
-    let known = s.kafka.state == .ok && !s.partitions.isEmpty && s.partitions.allSatisfy { $0.highWatermark >= 0 }
+    let known = s.lagKnown
     let committedTotal = s.totalCommittedLag
     text += ",\"lag\":{\"known\":\(known),\"total\":\(known ? String(s.totalLag) : "null")"
     text += ",\"committed_total\":\(known ? String(committedTotal) : "null")"
-    text += ",\"caught_up\":\(known && s.totalLag <= max(100, Int64(s.eventsPerSecond))),\"partitions\":["
+    text += ",\"caught_up\":\(known && s.lagCaughtUp),\"partitions\":["
     for (i, p) in s.partitions.enumerated() {
         if i > 0 { text += "," }
         text += "{\"topic\":"

@@ -210,6 +210,13 @@ public struct KPISnapshot: Sendable {
     public var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
     public var totalCommittedLag: Int64 { partitions.reduce(0) { $0 + $1.committedLag } }
 
+    /// Kafka answers, partitions are assigned and every end offset is known: the lag is a number
+    /// (with Kafka down or nothing assigned it is unknown, not zero).
+    public var lagKnown: Bool { kafka.state == .ok && !partitions.isEmpty && partitions.allSatisfy { $0.highWatermark >= 0 } }
+    /// At most about a second of traffic (and never less than 100 messages) behind: "caught up" from the
+    /// lag itself, not from every partition reaching its end at once, which steady traffic never shows.
+    public var lagCaughtUp: Bool { totalLag <= max(100, Int64(eventsPerSecond)) }
+
     /// The window containing `timeMs`, if it is held.
     public func window(containing timeMs: Int64) -> WindowResult? {
         result.window(startingAt: timeMs - TimeText.floorMod(timeMs, result.windowMs))

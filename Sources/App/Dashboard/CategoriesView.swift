@@ -98,7 +98,7 @@ enum LagView {
         }
         // Debezium topics share "<prefix>.<schema>."; showing it once leaves room for the table names.
         let prefix = commonTopicPrefix(s.partitions.map(\.topic))
-        let known = s.kafka.state == .ok && !s.partitions.isEmpty && s.partitions.allSatisfy { $0.highWatermark >= 0 }
+        let known = s.lagKnown
         let total = known ? "lag \(Format.count(s.totalLag)) msgs (group \(Format.count(s.totalCommittedLag)))"
                           : "lag unknown (Kafka \(s.kafka.state.rawValue))"
         var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + total + " · sorted by \(sort.title)"

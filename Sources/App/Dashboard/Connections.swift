@@ -152,7 +152,7 @@ struct SnapshotEventLog: Sendable {
             ddl = Int(seenDDL)
         }
         let lagKnown = s.kafka.state == .ok && !s.partitions.isEmpty
-        let nowCaughtUp = lagKnown && s.totalLag <= max(100, Int64(s.eventsPerSecond))
+        let nowCaughtUp = lagKnown && s.lagCaughtUp
         if lagKnown, nowCaughtUp != caughtUp {
             out.append(nowCaughtUp ? "lag: caught up (\(s.totalLag) msgs behind)" : "lag: behind by \(s.totalLag) msgs")
             caughtUp = nowCaughtUp

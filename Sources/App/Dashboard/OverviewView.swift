@@ -25,11 +25,10 @@ enum OverviewView {
         // every partition reaching its end at the same moment, which never happens under steady
         // traffic; with Kafka down or nothing assigned the lag is unknown, not zero.
         func lagTile(_ s: KPISnapshot) -> (String, String, String, Style) {
-            guard s.kafka.state == .ok, !s.partitions.isEmpty, s.partitions.allSatisfy({ $0.highWatermark >= 0 }) else {
+            guard s.lagKnown else {
                 return ("Total lag", "unknown", s.kafka.state == .error ? "Kafka unreachable" : "connecting…", .warn)
             }
-            let threshold = max(100, Int64(s.eventsPerSecond))
-            let caughtUp = s.totalLag <= threshold
+            let caughtUp = s.lagCaughtUp
             return ("Total lag", Format.count(s.totalLag) + " msgs", caughtUp ? "caught up" : "catching up…", caughtUp ? .good : .warn)
         }
         let tileHeight = 4

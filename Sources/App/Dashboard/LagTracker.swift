@@ -74,8 +74,10 @@ struct LagTracker: Sendable {
         let rate = span > 0 ? Double(progressed) * 1_000 / Double(span) : 0
         if p.lag == 0 { return LagInsight(verdict: .ok, trend: trend, consumeRate: rate) }
         guard span >= minimumSpanMs else { return LagInsight(verdict: .warmingUp, trend: trend, consumeRate: rate) }
-        let inWindow = list.filter { $0.atMs >= first.atMs }
-        if progressed <= 0, inWindow.allSatisfy({ $0.lag > 0 }) { return LagInsight(verdict: .stalled, trend: trend, consumeRate: 0) }
+        // Sample times only grow: the window's samples are the ones after dropping the older ones (no copy per frame).
+        if progressed <= 0, list.drop(while: { $0.atMs < first.atMs }).allSatisfy({ $0.lag > 0 }) {
+            return LagInsight(verdict: .stalled, trend: trend, consumeRate: 0)
+        }
         let recent = list.suffix(thresholds.samples)
         let lagging = recent.count >= thresholds.samples
             && recent.allSatisfy { $0.lag > thresholds.messages && $0.lagMs > thresholds.seconds * 1_000 }
@@ -105,8 +107,9 @@ struct TrendHistory: Sendable {
                             lagSecondsMax: Double(max(0, lagMs)) / 1_000,
                             freshnessSeconds: s.maxCommitTimeMs > 0 ? Double(max(0, now - s.maxCommitTimeMs)) / 1_000 : 0)
         if let last = samples.last, now - last.atMs < 1_000 {
-            samples[samples.count - 1] = Sample(atMs: last.atMs, eventsPerSecond: sample.eventsPerSecond, lag: sample.lag,
-                                                lagSecondsMax: sample.lagSecondsMax, freshnessSeconds: sample.freshnessSeconds)
+            var merged = sample
+            merged.atMs = last.atMs
+            samples[samples.count - 1] = merged
         } else {
             samples.append(sample)
             if samples.count > capacity { samples.removeFirst(samples.count - capacity) }

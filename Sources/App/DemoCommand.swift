@@ -84,14 +84,14 @@ struct DemoCommand: ParsableCommand {
         } catch { throw RunError("\(error)") }
         groupLag.start()
         defer { groupLag.stop() }
-        let metricsServer = try Operations(engine: engine, integrations: integrations, connect: nil, groupLag: groupLag)
-            .startMetricsServer(live.metrics)
+        let operations = Operations(engine: engine, integrations: integrations, connect: nil, groupLag: groupLag)
+        let metricsServer = try operations.startMetricsServer(live.metrics)
         defer { metricsServer?.stop() }
         engine.start()
         defer { engine.stop() }
-        try runLive(engine: engine, options: live, integrations: integrations,
+        try runLive(operations, options: live,
                     title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds,
-                    joining: "still joining the mock cluster… the first assignment takes about 3 s", groupLag: groupLag)
+                    joining: "still joining the mock cluster… the first assignment takes about 3 s")
     }
 }
 

@@ -145,15 +145,23 @@ func redactedURL(_ url: String) -> String {
     return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
 }
 
+/// Feeds the board Kafka's and the other services' state, and logs each change it reports.
+func logServiceChanges(_ board: inout ConnectionBoard, _ log: RunLog, kafkaTarget: String, snapshot: KPISnapshot?,
+                       integrations: Integrations, connect: ConnectHealthMonitor?, nowMs: Int64 = WallClock.nowMs()) {
+    let probes = [ServiceProbe(name: "kafka", target: kafkaTarget, status: snapshot?.kafka ?? ServiceStatus(.connecting))]
+        + integrations.probes(connect: connect, lastHeartbeatMs: snapshot?.lastHeartbeatMs ?? 0)
+    for line in board.update(probes, nowMs: nowMs) { log.write(line, nowMs: nowMs) }
+}
+
 /// Runs a started engine until quit: the dashboard, or headless output.
 /// `joining`: what to print instead of a line of zeros while the consumer has not joined its group yet
 /// (e.g. "still joining the mock cluster…"); in `--json` mode it goes to stderr and no JSON line is printed.
-func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, title: String,
-             seconds: Int?, stopWhen: (@Sendable (KPISnapshot) -> Bool)? = nil,
-             connect: ConnectHealthMonitor? = nil, joining: String? = nil, groupLag: GroupLagMonitor? = nil) throws {
+func runLive(_ operations: Operations, options: LiveOptions, title: String,
+             seconds: Int?, joining: String? = nil) throws {
+    let engine = operations.engine, integrations = operations.integrations, connect = operations.connect
     let log = try RunLog(path: options.log)
     let kafkaTarget = engine.options.consumer.brokers
-    let alerts = try startAlerts(engine: engine, options: options, integrations: integrations, connect: connect, groupLag: groupLag)
+    let alerts = try startAlerts(operations, options: options)
     defer { alerts?.stop() }
     if options.headless {
         log.write("start: headless\(options.json ? " --json" : "") \(title)")
@@ -167,13 +175,9 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         var nextPrint = Date()
         while true {
             let done = interrupted.isRaised || (deadline.map { Date() >= $0 } ?? false) || engine.error != nil
-            var (snap, _) = engine.snapshots.versioned
-            if let groupLag { snap?.groupLag = groupLag.report }
+            let snap = operations.snapshot()
             let nowMs = WallClock.nowMs()
-            for line in board.update([ServiceProbe(name: "kafka", target: kafkaTarget, status: snap?.kafka ?? ServiceStatus(.connecting))]
-                                     + integrations.probes(connect: connect, lastHeartbeatMs: snap?.lastHeartbeatMs ?? 0), nowMs: nowMs) {
-                log.write(line, nowMs: nowMs)
-            }
+            logServiceChanges(&board, log, kafkaTarget: kafkaTarget, snapshot: snap, integrations: integrations, connect: connect, nowMs: nowMs)
             if let s = snap, (Date() >= nextPrint || done), s.sequence != lastPrinted {
                 lastPrinted = s.sequence
                 nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
@@ -193,7 +197,6 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
                     print(headlessLine(s, json: options.json, connect: connect?.report, alerts: alerts?.panel.value, services: board))
                 }
                 fflush(nil)
-                if let stopWhen, stopWhen(s) { break }
             }
             if done { break }
             Thread.sleep(forTimeInterval: 0.02)
@@ -203,11 +206,7 @@ func runLive(engine: Engine, options: LiveOptions, integrations: Integrations, t
         return
     }
     let integ = integrations
-    var sources = DashboardSources(snapshot: {
-        guard var s = engine.snapshots.value else { return nil }
-        if let groupLag { s.groupLag = groupLag.report }
-        return s
-    })
+    var sources = DashboardSources(snapshot: { operations.snapshot() })
     sources.title = title
     sources.kafkaTarget = kafkaTarget
     sources.lagThresholds = engine.options.profile.lag

@@ -148,9 +148,7 @@ struct WatchCommand: ParsableCommand {
             engine.start()
             while !interrupted.isRaised {
                 let snap = engine.snapshots.value
-                for line in board.update([ServiceProbe(name: "kafka", target: brokers, status: snap?.kafka ?? ServiceStatus(.connecting))]
-                                         + integrations.probes(connect: connectMonitor, lastHeartbeatMs: snap?.lastHeartbeatMs ?? 0),
-                                         nowMs: WallClock.nowMs()) { log.write(line) }
+                logServiceChanges(&board, log, kafkaTarget: brokers, snapshot: snap, integrations: integrations, connect: connectMonitor)
                 if let snap, snap.sequence != lastSequence { lastSequence = snap.sequence; for line in events.lines(snap) { log.write(line) } }
                 if snap?.caughtUp == true || engine.error != nil { break }
                 if let deadline, Date() >= deadline { timedOut = true; break }
@@ -178,7 +176,7 @@ struct WatchCommand: ParsableCommand {
         }
         engine.start()
         defer { engine.stop() }
-        try runLive(engine: engine, options: live, integrations: integrations, title: "watch \(brokers)", seconds: nil,
-                    connect: connectMonitor, joining: "connecting to \(brokers), no partition yet", groupLag: groupLag)
+        try runLive(operations, options: live, title: "watch \(brokers)", seconds: nil,
+                    joining: "connecting to \(brokers), no partition yet")
     }
 }

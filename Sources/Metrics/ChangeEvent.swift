@@ -67,6 +67,8 @@ public struct Row: Sendable, Hashable {
     public var unitPrice: FieldState<Money> = .missing
     public var reference: FieldState<RowKey> = .missing
     public var category: FieldState<String> = .missing
+    /// Model tables: the columns some KPI reads, by slot (`ModelTable.columns`); empty otherwise.
+    public var cells: [Cell] = []
 
     public init(key: RowKey? = nil) { self.key = key }
 }
@@ -99,6 +101,8 @@ public struct ChangeEvent: Sendable {
     /// When Debezium processed the change (the envelope's `ts_ms`), ms since epoch; 0 when unknown
     /// (no envelope, or no `source.ts_ms` beside it). Only the latency split reads it.
     public var debeziumTimeMs: Int64 = 0
+    /// Model tables: index in `KPIModel.tables`; -1 otherwise.
+    public var modelTable: Int32 = -1
 
     public init(table: String, role: TableRole, op: ChangeOp, before: Row?, after: Row?,
                 commitTimeMs: Int64, isSnapshot: Bool = false) {

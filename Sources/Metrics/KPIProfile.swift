@@ -8,6 +8,8 @@ public enum TableRole: UInt8, Sendable, Hashable {
     case lineItem
     /// Dimension rows giving each product its category.
     case dimension
+    /// A table of a model profile (`[kpi.*]` sections): a fact or a lookup of some KPI.
+    case model
 }
 
 /// Which tables and columns carry the KPIs. Real schemas differ (`id`/`qty`/`price` in the
@@ -65,6 +67,9 @@ public struct KPIProfile: Sendable, Hashable {
     public var lag = LagThresholds()
     /// Thresholds and `for` durations of the built-in alert rules (`[alerts]`).
     public var alerts: AlertRules = .defaults
+    /// The compiled KPIs of a profile written with `[kpi.NAME] sql = "…"` sections. When set, the
+    /// sale, line-item and dimension tables above are unused (their table names are empty).
+    public var model: KPIModel? = nil
 
     public init(name: String, sale: SaleTable, lineItem: LineItemTable?, dimension: DimensionTable?,
                 defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000, allowedLatenessMs: Int64 = 10_000,
@@ -92,7 +97,17 @@ public struct KPIProfile: Sendable, Hashable {
                         unitPrice: "price", productKey: "product_id"),
         dimension: .init(table: "product", key: "id", category: "name"))
 
+    /// A model profile: KPIs written as SQL over the user's tables.
+    public init(name: String, model: KPIModel, defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000,
+                allowedLatenessMs: Int64 = 10_000, retentionMs: Int64 = 24 * 3_600_000, uncategorized: String = "uncategorized") {
+        self.init(name: name, sale: .init(table: "", key: "", amount: ""), lineItem: nil, dimension: nil,
+                  defaultDecimalScale: defaultDecimalScale, windowMs: windowMs, allowedLatenessMs: allowedLatenessMs,
+                  retentionMs: retentionMs, uncategorized: uncategorized)
+        self.model = model
+    }
+
     public func role(ofTable table: some StringProtocol) -> TableRole {
+        if let model { return model.tableIndex(named: table) == nil ? .other : .model }
         if table == sale.table { return .sale }
         if let l = lineItem, table == l.table { return .lineItem }
         if let d = dimension, table == d.table { return .dimension }

@@ -7,6 +7,8 @@ public struct WindowResult: Sendable, Hashable {
     public var revenue: Money
     /// Net line-item sales per category; categories that net to zero are left out.
     public var categoryRevenue: [String: Money]
+    /// A model profile's KPIs in this window (net changes), by KPI index; empty otherwise.
+    public var kpis: [KPIValues] = []
 
     public init(windowStartMs: Int64, txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]) {
         self.windowStartMs = windowStartMs; self.txCount = txCount
@@ -19,6 +21,8 @@ public struct TotalsResult: Sendable, Hashable {
     public var txCount: Int64
     public var revenue: Money
     public var categoryRevenue: [String: Money]
+    /// A model profile's KPIs over the current state, by KPI index; empty otherwise.
+    public var kpis: [KPIValues] = []
 
     public init(txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]) {
         self.txCount = txCount; self.revenue = revenue; self.categoryRevenue = categoryRevenue
@@ -36,6 +40,9 @@ public struct KPIResult: Sendable, Hashable {
     public var totals: TotalsResult
     public var malformed: Int64
     public var dropped: Int64
+    /// A model profile's KPIs (names and output columns), by KPI index: `totals.kpis` and each
+    /// window's `kpis` hold their values. Empty for the built-in shop form.
+    public var kpiColumns: [KPIColumns] = []
 
     public init(windowMs: Int64, messages: Int64 = 0, windows: [WindowResult] = [], totals: TotalsResult = .init(),
                 malformed: Int64 = 0, dropped: Int64 = 0) {
@@ -66,8 +73,39 @@ public struct KPIResult: Sendable, Hashable {
         }
         out += "],\"totals\":{\"tx_count\":\(totals.txCount),\"revenue\":\"\(totals.revenue.formatted())\",\"category_revenue\":"
         KPIResult.appendCategories(totals.categoryRevenue, to: &out)
-        out += "},\"malformed\":\(malformed),\"dropped\":\(dropped)}"
+        out += "},\"malformed\":\(malformed),\"dropped\":\(dropped)"
+        if !kpiColumns.isEmpty { appendKPIs(to: &out) }
+        out += "}"
         return out
+    }
+
+    /// `"kpis":{"NAME":{"group_by":[…],"aggregates":[…],"totals":[{"group":[…],"values":[…]}],"unresolved_rows":N},…}`:
+    /// groups sorted by their text, values exact (see `KPIColumns.valueText`). Windows carry their own
+    /// values in `WindowResult.kpis`; the line keeps totals only, so its size does not grow with windows.
+    func appendKPIs(to out: inout String) {
+        out += ",\"kpis\":{"
+        for (k, columns) in kpiColumns.enumerated() {
+            if k > 0 { out += "," }
+            JSONText.appendQuoted(columns.name, to: &out)
+            out += ":{\"group_by\":["
+            out += columns.groupNames.map(JSONText.quoted).joined(separator: ",")
+            out += "],\"aggregates\":["
+            out += columns.aggregateNames.map(JSONText.quoted).joined(separator: ",")
+            out += "],\"totals\":["
+            let values = k < totals.kpis.count ? totals.kpis[k] : KPIValues()
+            let rows = values.groups.map { (text: columns.groupText($0.key), accum: $0.value) }
+                .sorted { $0.text.lexicographicallyPrecedes($1.text) }
+            for (i, row) in rows.enumerated() {
+                if i > 0 { out += "," }
+                out += "{\"group\":["
+                out += row.text.map(JSONText.quoted).joined(separator: ",")
+                out += "],\"values\":["
+                out += columns.aggregateNames.indices.map { JSONText.quoted(columns.valueText(row.accum, $0)) }.joined(separator: ",")
+                out += "]}"
+            }
+            out += "],\"unresolved_rows\":\(values.unresolvedRows)}"
+        }
+        out += "}"
     }
 
     static func appendCategories(_ categories: [String: Money], to out: inout String) {

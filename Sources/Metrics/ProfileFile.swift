@@ -7,12 +7,21 @@ public struct ConfigFileError: Error, CustomStringConvertible, Sendable {
     public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
-/// The small TOML subset cdctop's files use: `[section]` headers, `key = "string"`, integers,
-/// booleans, and `#` comments. Enough for profiles and themes, with errors that name the line.
+/// The small TOML subset cdctop's files use: `[section]` headers (dots are part of the name:
+/// `[kpi.revenue]`), `key = value` with basic (`"…"`, escapes) and literal (`'…'`) strings, both also
+/// multi-line (`"""…"""`, `\'\'\'…\'\'\'`), integers, booleans, one-line arrays of strings, and `#`
+/// comments. Enough for profiles and themes, with errors that name the line.
 public struct SimpleTOML: Sendable {
-    public struct Entry: Sendable { public var value: Value; public var line: Int }
+    public struct Entry: Sendable {
+        public var value: Value
+        public var line: Int
+        /// Where the value's text starts (a multi-line string: the line after the opening quotes), so
+        /// errors inside a value (a KPI's SQL) can name the file's line and column.
+        public var valueLine: Int
+        public var valueColumn: Int
+    }
     public enum Value: Sendable, Hashable {
-        case string(String), integer(Int64), bool(Bool)
+        case string(String), integer(Int64), bool(Bool), strings([String])
     }
     /// `section → key → entry`; keys before any header are in section "".
     public private(set) var sections: [String: [String: Entry]] = [:]
@@ -21,9 +30,13 @@ public struct SimpleTOML: Sendable {
     public init(text: String, file: String) throws {
         var section = ""
         sections[""] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+        var index = 0
+        while index < lines.count {
             let lineNumber = index + 1
-            let line = SimpleTOML.stripComment(rawLine).trimmingSpaces
+            let rawLine = lines[index]
+            index += 1
+            let line = SimpleTOML.stripComment(Substring(rawLine)).trimmingSpaces
             if line.isEmpty { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
@@ -37,41 +50,144 @@ public struct SimpleTOML: Sendable {
                 sectionLines[section] = lineNumber
                 continue
             }
-            guard let eq = line.firstIndex(of: "=") else {
+            guard let eq = rawLine.firstIndex(of: "=") else {
                 throw ConfigFileError(file: file, line: lineNumber, message: "expected 'key = value', found '\(line)'")
             }
-            let key = String(line[..<eq]).trimmingSpaces
-            let valueText = String(line[line.index(after: eq)...]).trimmingSpaces
+            let key = String(rawLine[..<eq]).trimmingSpaces
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
                 throw ConfigFileError(file: file, line: lineNumber, message: "invalid key '\(key)'")
             }
+            var rest = Substring(rawLine[rawLine.index(after: eq)...])
+            while let f = rest.first, f == " " || f == "\t" { rest.removeFirst() }
+            let column = rawLine.distance(from: rawLine.startIndex, to: rest.startIndex) + 1
             let value: Value
-            if valueText.hasPrefix("\"") {
-                guard valueText.count >= 2, valueText.hasSuffix("\"") else {
-                    throw ConfigFileError(file: file, line: lineNumber, message: "unterminated string for '\(key)'")
+            var valueLine = lineNumber
+            var valueColumn = column
+            if rest.hasPrefix("\"\"\"") || rest.hasPrefix("\'\'\'") {
+                let quote = String(rest.prefix(3))
+                let literal = quote == "\'\'\'"
+                var body = String(rest.dropFirst(3))
+                var closed = false
+                var trailing = ""
+                // A newline right after the opening quotes is not part of the string (TOML).
+                if body.trimmingSpaces.isEmpty { body = ""; valueLine = lineNumber + 1; valueColumn = 1 } else { valueColumn = column + 3 }
+                var collected = body
+                if let r = collected.firstRange(of: quote) {
+                    trailing = String(collected[r.upperBound...]); collected = String(collected[..<r.lowerBound]); closed = true
                 }
-                value = .string(String(valueText.dropFirst().dropLast()))
-            } else if valueText == "true" || valueText == "false" {
-                value = .bool(valueText == "true")
-            } else if let i = Int64(valueText.replacingUnderscores) {
-                value = .integer(i)
+                var first = body.isEmpty
+                while !closed && index < lines.count {
+                    let next = lines[index]
+                    index += 1
+                    let piece: String
+                    if let r = next.firstRange(of: quote) {
+                        piece = String(next[..<r.lowerBound]); trailing = String(next[r.upperBound...]); closed = true
+                    } else {
+                        piece = next
+                    }
+                    collected += (first ? "" : "\n") + piece
+                    first = false
+                }
+                guard closed else {
+                    throw ConfigFileError(file: file, line: lineNumber, message: "unterminated multi-line string for '\(key)' (close it with \(quote))")
+                }
+                guard SimpleTOML.stripComment(Substring(trailing)).trimmingSpaces.isEmpty else {
+                    throw ConfigFileError(file: file, line: index, message: "unexpected text after the closing \(quote) of '\(key)'")
+                }
+                value = .string(literal ? collected : try SimpleTOML.unescape(collected, file: file, line: lineNumber, key: key))
             } else {
-                throw ConfigFileError(file: file, line: lineNumber,
-                                      message: "value of '\(key)' must be a quoted string, an integer or true/false, found '\(valueText)'")
+                let valueText = SimpleTOML.stripComment(rest).trimmingSpaces
+                value = try SimpleTOML.scalar(valueText, file: file, line: lineNumber, key: key)
             }
             if sections[section]![key] != nil {
                 throw ConfigFileError(file: file, line: lineNumber, message: "'\(key)' is set twice")
             }
-            sections[section]![key] = Entry(value: value, line: lineNumber)
+            sections[section]![key] = Entry(value: value, line: lineNumber, valueLine: valueLine, valueColumn: valueColumn)
         }
     }
 
+    static func scalar(_ text: String, file: String, line: Int, key: String) throws -> Value {
+        if text.hasPrefix("\"") {
+            guard text.count >= 2, text.hasSuffix("\"") else {
+                throw ConfigFileError(file: file, line: line, message: "unterminated string for '\(key)'")
+            }
+            return .string(try unescape(String(text.dropFirst().dropLast()), file: file, line: line, key: key))
+        }
+        if text.hasPrefix("'") {
+            guard text.count >= 2, text.hasSuffix("'") else {
+                throw ConfigFileError(file: file, line: line, message: "unterminated string for '\(key)'")
+            }
+            return .string(String(text.dropFirst().dropLast()))
+        }
+        if text == "true" || text == "false" { return .bool(text == "true") }
+        if let i = Int64(text.replacingUnderscores) { return .integer(i) }
+        if text.hasPrefix("[") {
+            guard text.hasSuffix("]") else {
+                throw ConfigFileError(file: file, line: line, message: "an array for '\(key)' must open and close on one line: [\"a\", \"b\"]")
+            }
+            var items: [String] = []
+            var inner = Substring(text.dropFirst().dropLast())
+            while true {
+                inner = Substring(inner.trimmingSpaces)
+                if inner.isEmpty { break }
+                guard let q = inner.first, q == "\"" || q == "'" else {
+                    throw ConfigFileError(file: file, line: line, message: "'\(key)' must be an array of quoted strings, found '\(inner)'")
+                }
+                guard let close = inner.dropFirst().firstIndex(of: q) else {
+                    throw ConfigFileError(file: file, line: line, message: "unterminated string in the array for '\(key)'")
+                }
+                let item = String(inner[inner.index(after: inner.startIndex)..<close])
+                items.append(q == "'" ? item : try unescape(item, file: file, line: line, key: key))
+                inner = Substring(inner[inner.index(after: close)...].trimmingSpaces)
+                if inner.hasPrefix(",") { inner = inner.dropFirst() } else if !inner.isEmpty {
+                    throw ConfigFileError(file: file, line: line, message: "expected ',' between the strings of '\(key)'")
+                }
+            }
+            return .strings(items)
+        }
+        throw ConfigFileError(file: file, line: line,
+                              message: "value of '\(key)' must be a quoted string, an integer, true/false or an array of strings, found '\(text)'")
+    }
+
+    /// TOML basic-string escapes: `\\ \" \n \t \r \uXXXX`.
+    static func unescape(_ text: String, file: String, line: Int, key: String) throws -> String {
+        guard text.contains("\\") else { return text }
+        var out = ""
+        var chars = text.makeIterator()
+        while let c = chars.next() {
+            guard c == "\\" else { out.append(c); continue }
+            switch chars.next() {
+            case "\\": out.append("\\")
+            case "\"": out.append("\"")
+            case "n": out.append("\n")
+            case "t": out.append("\t")
+            case "r": out.append("\r")
+            case "u":
+                var hex = ""
+                for _ in 0..<4 { if let h = chars.next() { hex.append(h) } }
+                guard let v = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(v) else {
+                    throw ConfigFileError(file: file, line: line, message: "bad \\u escape in '\(key)'")
+                }
+                out.unicodeScalars.append(scalar)
+            case let other:
+                throw ConfigFileError(file: file, line: line,
+                                      message: "unknown escape '\\\(other.map(String.init) ?? "")' in '\(key)' (write \\\\ for a backslash, or use a 'literal string')")
+            }
+        }
+        return out
+    }
+
     static func stripComment(_ line: Substring) -> Substring {
-        var inString = false
+        var quote: Character? = nil
+        var escaped = false
         for i in line.indices {
             let c = line[i]
-            if c == "\"" { inString.toggle() }
-            if c == "#" && !inString { return line[..<i] }
+            if let q = quote {
+                if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { quote = nil }
+                continue
+            }
+            if c == "\"" || c == "'" { quote = c; continue }
+            if c == "#" { return line[..<i] }
         }
         return line
     }
@@ -102,6 +218,11 @@ extension KPIProfile {
             "lag": ["lagging_messages", "lagging_seconds", "samples"],
             "alerts": Set(AlertRules.profileKeys),
         ]
+        let modelSections = toml.sections.keys.filter { $0.hasPrefix("kpi.") || $0.hasPrefix("tables.") }
+        if !modelSections.isEmpty || toml.sections["kpi"] != nil || toml.sections["tables"] != nil {
+            try self.init(modelTOML: toml, file: file)
+            return
+        }
         for (section, entries) in toml.sections {
             guard let keys = allowed[section] else {
                 throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0,
@@ -130,7 +251,12 @@ extension KPIProfile {
             return i
         }
         guard toml.sections["sale"] != nil else {
-            throw ConfigFileError(file: file, line: 0, message: "a profile needs a [sale] section (table, key, amount)")
+            throw ConfigFileError(file: file, line: 0, message: """
+                a profile needs KPIs: write each as SQL over your tables, e.g.
+                  [kpi.revenue]
+                  sql = "select sum(amount) from orders"
+                (see profiles/northwind.toml and docs/profiles.md), or use the older built-in form with a [sale] section (table, key, amount)
+                """)
         }
         let sale = SaleTable(table: try string("sale", "table"), key: try string("sale", "key"), amount: try string("sale", "amount"))
         var line: LineItemTable? = nil
@@ -144,14 +270,36 @@ extension KPIProfile {
             dimension = DimensionTable(table: try string("dimension", "table"), key: try string("dimension", "key"),
                                        category: try string("dimension", "category"))
         }
+        self.init(name: "custom", sale: sale, lineItem: line, dimension: dimension)
+        try readSharedSettings(toml, file: file)
+    }
+
+    /// Top-level keys and the [windows], [lag], [warehouse] and [alerts] sections, the same in both forms.
+    mutating func readSharedSettings(_ toml: SimpleTOML, file: String) throws {
+        func string(_ section: String, _ key: String, default def: String) throws -> String {
+            guard let e = toml.sections[section]?[key] else { return def }
+            guard case .string(let s) = e.value, !s.isEmpty else {
+                throw ConfigFileError(file: file, line: e.line, message: "'\(key)' must be a non-empty quoted string")
+            }
+            return s
+        }
+        func integer(_ section: String, _ key: String, default def: Int64) throws -> Int64 {
+            guard let e = toml.sections[section]?[key] else { return def }
+            guard case .integer(let i) = e.value, i >= 0 else {
+                throw ConfigFileError(file: file, line: e.line, message: "'\(key)' must be a non-negative integer")
+            }
+            return i
+        }
         let size = try integer("windows", "size_seconds", default: 30)
-        guard size > 0 else { throw ConfigFileError(file: file, line: toml.sections["windows"]?["size_seconds"]?.line ?? 0, message: "size_seconds must be positive") }
-        self.init(name: try string("", "name", default: "custom"), sale: sale, lineItem: line, dimension: dimension,
-                  defaultDecimalScale: Int(try integer("", "default_decimal_scale", default: 2)),
-                  windowMs: size * 1000,
-                  allowedLatenessMs: try integer("windows", "allowed_lateness_seconds", default: 10) * 1000,
-                  retentionMs: try integer("windows", "retention_hours", default: 24) * 3_600_000,
-                  uncategorized: try string("", "uncategorized", default: "uncategorized"))
+        guard size > 0, size <= 86_400 else {
+            throw ConfigFileError(file: file, line: toml.sections["windows"]?["size_seconds"]?.line ?? 0, message: "size_seconds must be from 1 to 86400")
+        }
+        name = try string("", "name", default: "custom")
+        defaultDecimalScale = Int(try integer("", "default_decimal_scale", default: 2))
+        windowMs = size * 1000
+        allowedLatenessMs = try integer("windows", "allowed_lateness_seconds", default: 10) * 1000
+        retentionMs = try integer("windows", "retention_hours", default: 24) * 3_600_000
+        uncategorized = try string("", "uncategorized", default: "uncategorized")
         let defaults = LagThresholds()
         let samples = try integer("lag", "samples", default: Int64(defaults.samples))
         guard samples >= 1, samples <= 600 else {
@@ -159,11 +307,95 @@ extension KPIProfile {
         }
         lag = LagThresholds(messages: try integer("lag", "lagging_messages", default: defaults.messages),
                             seconds: try integer("lag", "lagging_seconds", default: defaults.seconds), samples: Int(samples))
-        if toml.sections["warehouse"]?["history_sql"] != nil { historySQL = try string("warehouse", "history_sql") }
+        if toml.sections["warehouse"]?["history_sql"] != nil { historySQL = try string("warehouse", "history_sql", default: "") }
         if toml.sections["warehouse"]?["history_category_sql"] != nil {
-            historyCategorySQL = try string("warehouse", "history_category_sql")
+            historyCategorySQL = try string("warehouse", "history_category_sql", default: "")
         }
         alerts = try AlertRules(section: toml.sections["alerts"] ?? [:], file: file)
+    }
+}
+
+extension KPIProfile {
+    /// A profile whose KPIs are SQL (`[kpi.NAME] sql = "…"`), with optional `[tables.NAME]` overrides
+    /// (`key = [...]`, `topics = "regex"`). The shared sections ([windows], [warehouse], [lag],
+    /// [alerts]) and top-level keys are the same as the built-in form's.
+    init(modelTOML toml: SimpleTOML, file: String) throws {
+        let shared: [String: Set<String>] = [
+            "": ["name", "default_decimal_scale", "uncategorized"],
+            "windows": ["size_seconds", "allowed_lateness_seconds", "retention_hours"],
+            "warehouse": ["history_sql", "history_category_sql"],
+            "lag": ["lagging_messages", "lagging_seconds", "samples"],
+            "alerts": Set(AlertRules.profileKeys),
+        ]
+        var kpis: [KPISource] = []
+        var tables: [TableOptions] = []
+        for (section, entries) in toml.sections.sorted(by: { (toml.sectionLines[$0.key] ?? 0) < (toml.sectionLines[$1.key] ?? 0) }) {
+            let sectionLine = toml.sectionLines[section] ?? 0
+            if ["sale", "line_item", "dimension"].contains(section) {
+                throw ConfigFileError(file: file, line: sectionLine, message: """
+                    [\(section)] belongs to the older built-in form; this profile writes its KPIs as SQL ([kpi.NAME]), so \
+                    express it as a KPI instead (e.g. [kpi.revenue] sql = "select sum(amount) from \(toml.sections["sale"]?["table"].flatMap { if case .string(let t) = $0.value { t } else { nil } } ?? "orders")")
+                    """)
+            }
+            if section.hasPrefix("kpi.") {
+                let name = String(section.dropFirst(4))
+                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                    throw ConfigFileError(file: file, line: sectionLine, message: "KPI names are letters, digits and _ ([kpi.\(name)])")
+                }
+                for (key, entry) in entries where key != "sql" && key != "windows" {
+                    throw ConfigFileError(file: file, line: entry.line, message: "unknown key '\(key)' in [\(section)]; expected sql, windows")
+                }
+                guard let sqlEntry = entries["sql"], case .string(let sql) = sqlEntry.value else {
+                    throw ConfigFileError(file: file, line: sectionLine, message: "[\(section)] needs sql = \"select …\"")
+                }
+                var windowed = true
+                if let w = entries["windows"] {
+                    guard case .bool(let b) = w.value else {
+                        throw ConfigFileError(file: file, line: w.line, message: "'windows' in [\(section)] must be true or false")
+                    }
+                    windowed = b
+                }
+                kpis.append(KPISource(name: name, sql: sql, line: sqlEntry.valueLine, column: sqlEntry.valueColumn, windowed: windowed))
+                continue
+            }
+            if section.hasPrefix("tables.") {
+                let name = String(section.dropFirst(7))
+                var options = TableOptions(name: name, line: sectionLine)
+                for (key, entry) in entries {
+                    switch (key, entry.value) {
+                    case ("key", .strings(let columns)): options.keyColumns = columns
+                    case ("key", .string(let column)): options.keyColumns = [column]
+                    case ("topics", .string(let pattern)):
+                        do { _ = try Regex(pattern) } catch {
+                            throw ConfigFileError(file: file, line: entry.line, message: "topics in [\(section)] is not a valid regular expression: \(error)")
+                        }
+                        options.topicPattern = pattern
+                    case ("key", _), ("topics", _):
+                        throw ConfigFileError(file: file, line: entry.line,
+                                              message: key == "key" ? "key in [\(section)] must be a list of column names: key = [\"a\", \"b\"]" : "topics in [\(section)] must be a quoted regular expression")
+                    default:
+                        throw ConfigFileError(file: file, line: entry.line, message: "unknown key '\(key)' in [\(section)]; expected key, topics")
+                    }
+                }
+                tables.append(options)
+                continue
+            }
+            guard let keys = shared[section] else {
+                throw ConfigFileError(file: file, line: sectionLine,
+                                      message: "unknown section [\(section)]; expected [kpi.NAME], [tables.NAME], [windows], [warehouse], [lag], [alerts]")
+            }
+            for (key, entry) in entries where !keys.contains(key) {
+                throw ConfigFileError(file: file, line: entry.line,
+                                      message: "unknown key '\(key)' in [\(section)]; expected one of \(keys.sorted().joined(separator: ", "))")
+            }
+        }
+        guard !kpis.isEmpty else {
+            throw ConfigFileError(file: file, line: 0, message: "the profile names tables but no KPI: add [kpi.NAME] sections with sql = \"select …\"")
+        }
+        let model = try KPIModel.compile(kpis: kpis, tables: tables, file: file)
+        self.init(name: "custom", model: model)
+        try readSharedSettings(toml, file: file)
+        self.model = model
     }
 }
 

@@ -36,6 +36,8 @@ public struct WindowedAggregator: Sendable {
         public var txCount: Int64 = 0
         public var revenue: Money = .zero
         public var categoryRevenue: [String: Money] = [:]
+        /// A model profile's KPIs changed in this window by this partition, by KPI index.
+        public var kpis: [KPIValues] = []
         public init(txCount: Int64 = 0, revenue: Money = .zero) { self.txCount = txCount; self.revenue = revenue }
     }
 
@@ -112,6 +114,8 @@ public struct WindowedAggregator: Sendable {
         /// their current values (or their absence: deleted) are read when the changes are taken.
         var journaledSales = RowKeyList()
         var journaledLineItems = RowKeyList()
+        /// A model profile's rows and sums (nil until its first model event).
+        var model: ModelPartition?
     }
 
     // Partitions, by key (any stable number per topic-partition, see `EngineCore.partitionKey`).
@@ -175,7 +179,28 @@ public struct WindowedAggregator: Sendable {
     public static let futureToleranceMs: Int64 = 24 * 3_600_000
     public internal(set) var changes = StateChanges()
 
-    public init(profile: KPIProfile) { self.profile = profile }
+    // A model profile (`profile.model`): its plan, the joined tables' rows, and per KPI a counter
+    // bumped whenever a row it joins changes (anchors resolved before it are re-resolved lazily).
+    let modelPlan: ModelPlan?
+    var lookups: [LookupTable] = []
+    var modelEpochs: [UInt64] = []
+    var modelStale = false
+    /// Creates for a key that is already alive (not a snapshot re-read): two rows claim one identity.
+    public internal(set) var keyCollisions: Int64 = 0
+    /// Unmatched deletes whose before image holds only the key and placeholders (REPLICA IDENTITY DEFAULT).
+    public internal(set) var placeholderDeletes: Int64 = 0
+
+    public init(profile: KPIProfile) {
+        self.profile = profile
+        if let model = profile.model {
+            let plan = ModelPlan(model: model)
+            modelPlan = plan
+            lookups = plan.tables.map { LookupTable(matchSlots: $0.matchSlots.count) }
+            modelEpochs = Array(repeating: 0, count: model.kpis.count)
+        } else {
+            modelPlan = nil
+        }
+    }
 
     public var watermarkMs: Int64 {
         maxCommitTimeMs == .min ? .min : maxCommitTimeMs - profile.allowedLatenessMs
@@ -236,6 +261,7 @@ public struct WindowedAggregator: Sendable {
     /// Pass `offset: nil` when the caller already admitted the message (or has no positions).
     public mutating func apply(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) {
         if let offset, !admit(partitionKey: partitionKey, offset: offset) { return }
+        if event.role == .model { _ = applyModel(event, partitionKey: partitionKey); return }
         let p = partition(partitionKey)
         // What the key contributes now: looked up once, before anything changes (a refused event changes nothing).
         var rememberedSale: Money?
@@ -245,7 +271,7 @@ public struct WindowedAggregator: Sendable {
             // Read through `inout`: a plain read of `parts[p]` copied the whole partition state per event.
             case .sale: rememberedSale = Self.sale(key, in: &parts[p])
             case .lineItem: if let stored = Self.lineItem(key, in: &parts[p]) { rememberedItem = lineItem(stored: stored) }
-            case .dimension, .other: break
+            case .dimension, .other, .model: break
             }
         }
         guard WindowedAggregator.commitTimeRange.contains(event.commitTimeMs),
@@ -276,7 +302,7 @@ public struct WindowedAggregator: Sendable {
         case .lineItem:
             applyLineItem(event, p: p, window: inWindows ? windowFor(event.commitTimeMs, p: p) : nil, remembered: rememberedItem)
         case .dimension: applyDimension(event)
-        case .other: break
+        case .other, .model: break
         }
     }
 
@@ -299,7 +325,7 @@ public struct WindowedAggregator: Sendable {
                 switch e.role {
                 case .sale: held += Int128(part.totalRevenue.units.magnitude)
                 case .lineItem: part.products.forEach { _, sales in held += Int128(sales.total.units.magnitude) }
-                case .dimension, .other: break
+                case .dimension, .other, .model: break
                 }
             }
             return 2 * held
@@ -331,7 +357,7 @@ public struct WindowedAggregator: Sendable {
                 total += Int128(item.amount.units.magnitude)
             }
             return 2 * total
-        case .dimension, .other:
+        case .dimension, .other, .model:
             return 0
         }
     }
@@ -352,7 +378,7 @@ public struct WindowedAggregator: Sendable {
     public static let maxTables = 1_000
     public static let otherTables = "(other tables)"
 
-    private mutating func stats(for table: String, role: TableRole) -> Int {
+    mutating func stats(for table: String, role: TableRole) -> Int {
         // Events of one topic share one String: comparing with the last two tables is cheaper than
         // hashing, and lengths first tell a different table apart without comparing its bytes.
         @inline(__always) func isTable(_ i: Int) -> Bool {
@@ -376,7 +402,7 @@ public struct WindowedAggregator: Sendable {
     }
 
     /// The window start to count an event in, or nil when that window was already evicted (dropped).
-    private mutating func windowFor(_ commitTimeMs: Int64, p: Int) -> Int64? {
+    mutating func windowFor(_ commitTimeMs: Int64, p: Int) -> Int64? {
         let start = windowStart(of: commitTimeMs)
         if start < horizonStart { dropped += 1; return nil }
         if parts[p].windows[.int(start)] == nil {
@@ -441,7 +467,7 @@ public struct WindowedAggregator: Sendable {
         return windowChangesKnown ? changed : nil
     }
 
-    private mutating func evictExpiredWindows() {
+    mutating func evictExpiredWindows() {
         let (h, overflow) = watermarkMs.subtractingReportingOverflow(profile.retentionMs)
         let newHorizon = overflow ? Int64.min : windowStart(of: h)
         advanceFinalBoundary()
@@ -467,11 +493,11 @@ public struct WindowedAggregator: Sendable {
 
     // MARK: change tracking
 
-    @inline(__always) private mutating func markMergedStale(_ w: Int64) {
+    @inline(__always) mutating func markMergedStale(_ w: Int64) {
         if w != lastStaleMerged { staleMerged.insert(w); lastStaleMerged = w }
     }
 
-    @inline(__always) private mutating func markChanged(_ w: Int64, p: Int) {
+    @inline(__always) mutating func markChanged(_ w: Int64, p: Int) {
         markMergedStale(w)
         if journaling && w != parts[p].lastChangedWindow {
             parts[p].changedWindows.insert(w); parts[p].lastChangedWindow = w
@@ -479,7 +505,7 @@ public struct WindowedAggregator: Sendable {
     }
 
     /// One hash lookup per window update (the window exists: `windowFor` created it).
-    @inline(__always) private mutating func mutateWindow(_ start: Int64, p: Int, _ body: (inout WindowAccum) -> Void) {
+    @inline(__always) mutating func mutateWindow(_ start: Int64, p: Int, _ body: (inout WindowAccum) -> Void) {
         body(&parts[p].windows[.int(start), default: WindowAccum()])
         markChanged(start, p: p)
     }
@@ -747,6 +773,13 @@ public struct WindowedAggregator: Sendable {
     // MARK: results
 
     public var totals: TotalsResult {
+        if modelPlan != nil {
+            let values = modelTotals()
+            let builtins = modelBuiltins(values)
+            var t = TotalsResult(txCount: builtins.tx, revenue: builtins.revenue, categoryRevenue: builtins.categories)
+            t.kpis = values
+            return t
+        }
         var count: Int64 = 0
         var revenue = Money.zero
         var categories: [String: Money] = [:]
@@ -768,6 +801,7 @@ public struct WindowedAggregator: Sendable {
     }
 
     private mutating func refreshMergedWindows() {
+        refreshModelResolutions()
         guard !staleMerged.isEmpty else { return }
         var orphaned: [Int] = []
         for w in staleMerged {
@@ -801,6 +835,13 @@ public struct WindowedAggregator: Sendable {
             }
         }
         guard found else { return nil }
+        if modelPlan != nil {
+            let values = modelWindow(parts.compactMap { $0.windows[.int(w)] })
+            let builtins = modelBuiltins(values)
+            var result = WindowResult(windowStartMs: w, txCount: builtins.tx, revenue: builtins.revenue, categoryRevenue: builtins.categories)
+            result.kpis = values
+            return result
+        }
         return WindowResult(windowStartMs: w, txCount: tx, revenue: revenue, categoryRevenue: categories.filter { !$0.value.isZero })
     }
 
@@ -808,6 +849,7 @@ public struct WindowedAggregator: Sendable {
 
     /// Line items whose product has no known category yet, and their net amount. O(partitions).
     public var parked: (lineItems: Int64, amount: Money) {
+        if modelPlan != nil { return modelParked() }
         var count: Int64 = 0
         var amount = Money.zero
         for part in parts { count += part.parkedLineItems; amount += part.parkedAmount }
@@ -816,11 +858,15 @@ public struct WindowedAggregator: Sendable {
 
     /// Live primary keys held (sales and line items), over all partitions.
     public var liveKeys: Int {
-        parts.reduce(0) { $0 + $1.sales.count + $1.lineItems.count }
+        if modelPlan != nil { return modelLiveKeys }
+        return parts.reduce(0) { $0 + $1.sales.count + $1.lineItems.count }
     }
 
     public mutating func result(messages: Int64, malformed: Int64) -> KPIResult {
-        KPIResult(windowMs: windowMs, messages: messages, windows: windowResults, totals: totals,
+        refreshModelResolutions()
+        var result = KPIResult(windowMs: windowMs, messages: messages, windows: windowResults, totals: totals,
                   malformed: malformed, dropped: dropped)
+        result.kpiColumns = kpiColumns
+        return result
     }
 }

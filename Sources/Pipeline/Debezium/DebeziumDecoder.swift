@@ -64,7 +64,7 @@ public final class DebeziumDecoder {
 
     /// The first check that failed in the message being decoded: its reason and byte position.
     /// Set only on the failure path, so decoding a good message builds no String.
-    private var problem: (reason: String, at: Int)? = nil
+    var problem: (reason: String, at: Int)? = nil
 
     final class TopicState {
         let topic: String
@@ -74,8 +74,15 @@ public final class DebeziumDecoder {
         let role: TableRole
         /// The last `source.table` that differed from the topic's name (topic routing), kept so
         /// a routed topic does not build a String per message.
-        var routedTable: (bytes: [UInt8], name: String, role: TableRole)?
+        var routedTable: (bytes: [UInt8], name: String, role: TableRole, modelTable: Int32)?
         var schemaBytes: [UInt8] = []
+        /// Model profiles: the table's index in the model (-1: none), whether a `topics` pattern
+        /// mapped the topic to it (then `source.table`, e.g. a partition's name, does not re-route),
+        /// the scale of each column the schema says is a Kafka Connect Decimal, and the columns seen.
+        var modelTable: Int32 = -1
+        var pinned = false
+        var modelScales: [Int?] = []
+        var seenColumns: [Bool] = []
         var columns: ColumnScales
         let isHeartbeat: Bool
         init(topic: String, table: String, role: TableRole, columns: ColumnScales) {
@@ -131,17 +138,39 @@ public final class DebeziumDecoder {
         hasLineItem = l != nil
         needsProductKey = !(l?.productKey.isEmpty ?? true)
         hasDimension = d != nil
+        modelColumnNames = profile.model?.tables.map { $0.columns.map { Array($0.utf8) } } ?? []
+        modelTopicPatterns = profile.model?.tables.enumerated().compactMap { index, table in
+            table.topicPattern.flatMap { try? Regex($0) }.map { (index, $0) }
+        } ?? []
     }
+
+    /// Model profiles: each table's columns as bytes (slot order), and the tables' `topics` patterns.
+    let modelColumnNames: [[[UInt8]]]
+    let modelTopicPatterns: [(Int, Regex<AnyRegexOutput>)]
 
     deinit { columnNameStorage.deallocate() }
 
     /// Registers a topic once; the returned slot is passed to `decode` for every message of it.
     public func slot(forTopic topic: String) -> Int {
         if let s = topicSlots[topic] { return s }
-        let table = DebeziumDecoder.tableName(fromTopic: topic)
+        var table = DebeziumDecoder.tableName(fromTopic: topic)
+        var pinned = false
+        if let model = profile.model {
+            for (index, pattern) in modelTopicPatterns where topic.wholeMatch(of: pattern) != nil {
+                table = model.tables[index].name
+                pinned = true
+                break
+            }
+        }
         let state = TopicState(topic: topic, table: table, role: profile.role(ofTable: table),
                                columns: ColumnScales(amount: profile.defaultDecimalScale,
                                                      unitPrice: profile.defaultDecimalScale))
+        if let model = profile.model, let index = model.tableIndex(named: table) {
+            state.modelTable = Int32(index)
+            state.pinned = pinned
+            state.modelScales = Array(repeating: nil, count: model.tables[index].columns.count)
+            state.seenColumns = Array(repeating: false, count: model.tables[index].columns.count)
+        }
         topics.append(state)
         topicSlots[topic] = topics.count - 1
         return topics.count - 1
@@ -219,7 +248,7 @@ public final class DebeziumDecoder {
 
     /// A malformed outcome whose reason ends with the byte position it refers to.
     @inline(never)
-    private func malformed(_ table: String, _ reason: String, at position: Int) -> NonEventOutcome {
+    func malformed(_ table: String, _ reason: String, at position: Int) -> NonEventOutcome {
         NonEventOutcome(.malformed(table: table, reason: "\(reason) (at byte \(position))"))
     }
 
@@ -232,7 +261,7 @@ public final class DebeziumDecoder {
 
     /// Records why the message is malformed (the first reason wins) and returns false to abort the scan.
     @inline(never)
-    private func fail(_ reason: @autoclosure () -> String, at position: Int) -> Bool {
+    func fail(_ reason: @autoclosure () -> String, at position: Int) -> Bool {
         if problem == nil { problem = (reason(), position) }
         return false
     }
@@ -287,6 +316,9 @@ public final class DebeziumDecoder {
         SchemaTypes.collectDecimalScales(schema, into: &scales)
         var columns = ColumnScales(amount: profile.defaultDecimalScale, unitPrice: profile.defaultDecimalScale, fromSchema: true)
         if let s = scales[profile.sale.amount], state.role == .sale { columns.amount = s; columns.amountIsBinary = true }
+        if state.modelTable >= 0, let model = profile.model {
+            state.modelScales = model.tables[Int(state.modelTable)].columns.map { scales[$0] }
+        }
         if let l = profile.lineItem, state.role == .lineItem, let s = scales[l.unitPrice] {
             columns.unitPrice = s; columns.unitPriceIsBinary = true
         }
@@ -331,7 +363,7 @@ public final class DebeziumDecoder {
         let start = s.index
         let saved = problem
         slot = Row()
-        if parseRow(&s, start..<s.count, role: state.role, state: state, into: &slot!, advance: true) { return true }
+        if parseRow(&s, start..<s.count, role: state.role, modelTable: state.modelTable, state: state, into: &slot!, advance: true) { return true }
         problem = saved
         s.index = start
         slot = nil
@@ -445,13 +477,15 @@ public final class DebeziumDecoder {
         // The table: from the message when it says, else from the topic name.
         var table = state.table
         var role = state.role
-        if let t = env.table ?? env.unwrappedTable, !scanner.equals(t, state.tableBytes) {
+        var modelTable = state.modelTable
+        if !state.pinned, let t = env.table ?? env.unwrappedTable, !scanner.equals(t, state.tableBytes) {
             if let routed = state.routedTable, scanner.equals(t, routed.bytes) {
-                (table, role) = (routed.name, routed.role)
+                (table, role, modelTable) = (routed.name, routed.role, routed.modelTable)
             } else {
                 table = scanner.string(t, escaped: scanner.rangeHasEscape(t)) ?? table
                 role = profile.role(ofTable: table)
-                state.routedTable = (Array(scanner.raw(t)), table, role)
+                modelTable = profile.model?.tableIndex(named: table).map { Int32($0) } ?? -1
+                state.routedTable = (Array(scanner.raw(t)), table, role, modelTable)
             }
         }
 
@@ -465,19 +499,22 @@ public final class DebeziumDecoder {
                 return malformed(table, "no source.ts_ms", at: objectStart)
             }
             // Rows are parsed straight into the event's own slots, unless already parsed for this role.
-            let parsedAhead = role == state.role
+            let parsedAhead = role == state.role && modelTable == state.modelTable
             if let r = env.before, !(parsedAhead && env.beforeParsed) {
                 event.before = Row()
-                guard parseRow(&scanner, r, role: role, state: state, into: &event.before!) else {
+                guard parseRow(&scanner, r, role: role, modelTable: modelTable, state: state, into: &event.before!) else {
                     return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                 }
             }
             if let r = env.after {
                 if !(parsedAhead && env.afterParsed) {
                     event.after = Row()
-                    guard parseRow(&scanner, r, role: role, state: state, into: &event.after!) else {
+                    guard parseRow(&scanner, r, role: role, modelTable: modelTable, state: state, into: &event.after!) else {
                         return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                     }
+                }
+                if role == .model, let slot = event.after!.cells.firstIndex(of: .missing) {
+                    return missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: r.lowerBound)
                 }
                 if let column = missingColumn(event.after!, role: role) { return droppedColumn(table, column, at: r.lowerBound) }
             }
@@ -489,6 +526,7 @@ public final class DebeziumDecoder {
             }
             event.table = table
             event.role = role
+            event.modelTable = role == .model ? modelTable : -1
             event.op = op
             event.commitTimeMs = ts
             event.isSnapshot = env.snapshot || op == .read
@@ -503,7 +541,7 @@ public final class DebeziumDecoder {
             return malformed(table, "no __source_ts_ms, and the Kafka timestamp \(ts) is not a time in years 1970…9999", at: objectStart)
         }
         var row = Row()
-        guard parseRow(&scanner, objectStart..<scanner.index, role: role, state: state, into: &row) else {
+        guard parseRow(&scanner, objectStart..<scanner.index, role: role, modelTable: modelTable, state: state, into: &row) else {
             return malformedFromProblem(table, orElse: rowError(role), at: objectStart)
         }
         var op: ChangeOp
@@ -518,9 +556,13 @@ public final class DebeziumDecoder {
             op = .update // an upsert: the aggregator retracts what it remembers for the key
         }
         if env.deleted { op = .delete }
+        if op != .delete, role == .model, let slot = row.cells.firstIndex(of: .missing) {
+            return missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: objectStart)
+        }
         if op != .delete, let column = missingColumn(row, role: role) { return droppedColumn(table, column, at: objectStart) }
         event.table = table
         event.role = role
+        event.modelTable = role == .model ? modelTable : -1
         event.op = op
         event.commitTimeMs = ts
         event.isSnapshot = op == .read
@@ -549,7 +591,7 @@ public final class DebeziumDecoder {
         case .dimension:
             guard hasDimension else { return nil }
             if case .missing = row.category { return .dimCategory }
-        case .other:
+        case .other, .model:
             break
         }
         return nil
@@ -618,7 +660,7 @@ public final class DebeziumDecoder {
         case .sale: "bad row for sale table: need \(profile.sale.key) and a decimal \(profile.sale.amount)"
         case .lineItem: "bad row for line-item table: need key, integer quantity, decimal unit price and product key"
         case .dimension: "bad row for dimension table: need key and a string category"
-        case .other: "row is not a JSON object"
+        case .other, .model: "row is not a JSON object"
         }
     }
 
@@ -627,8 +669,11 @@ public final class DebeziumDecoder {
     /// Extracts the profile's columns of one row image into `row` (fresh); false when a present column
     /// has an unusable value.
     /// With `advance`, `outer` itself is moved past the row (else it is left where it was).
-    private func parseRow(_ outer: inout JSONScanner, _ range: Range<Int>, role: TableRole, state: TopicState,
+    private func parseRow(_ outer: inout JSONScanner, _ range: Range<Int>, role: TableRole, modelTable: Int32, state: TopicState,
                           into row: inout Row, advance: Bool = false) -> Bool {
+        if role == .model {
+            return parseModelRow(&outer, range, modelTable: Int(modelTable), state: state, into: &row, advance: advance)
+        }
         var s = outer
         s.index = range.lowerBound
         defer { if advance { outer.index = s.index } }
@@ -661,7 +706,7 @@ public final class DebeziumDecoder {
                     row.category = str == unavailable ? .unavailable : .value(str)
                     return true
                 }
-            case .other:
+            case .other, .model:
                 break
             }
             return s.skipValue()

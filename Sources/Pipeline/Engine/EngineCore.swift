@@ -88,7 +88,11 @@ public final class EngineCore {
     @inline(__always)
     private func apply(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
-        aggregator.apply(event, partitionKey: pk)
+        if event.role == .model {
+            guard applyModel(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, key: key) else { return }
+        } else {
+            aggregator.apply(event, partitionKey: pk)
+        }
         lastCommitTimeByPartition[pk] = event.commitTimeMs
         let options = perEventOptions
         if options.receivedAtMs > 0 {
@@ -100,6 +104,35 @@ public final class EngineCore {
                                      commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
                                      rawKey: key, value: value)
         }
+    }
+
+    /// A model table's event: its row key from the record key (or the profile's key columns), then
+    /// the aggregator; false (and counted as malformed, with the reason) when either fails.
+    @inline(never)
+    private func applyModel(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64,
+                            key: UnsafeRawBufferPointer?) -> Bool {
+        var event = event
+        if event.op == .truncate {
+            if let reason = aggregator.applyModel(event, partitionKey: pk) {
+                noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
+                return false
+            }
+            return true
+        }
+        guard let rowKey = decoder.modelRowKey(table: event.modelTable, row: event.after ?? event.before, recordKey: key) else {
+            let named = profile.model?.tables[Int(event.modelTable)].keyColumns
+            let reason = named.map { "the row lacks a value for a key column (\($0.joined(separator: ", "))) named in the profile" }
+                ?? "the message has no record key, so its rows cannot be told apart: give the table a primary key, set Debezium's message.key.columns, or name key columns in the profile ([tables.\(event.table)] key = [\"…\"])"
+            noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
+            return false
+        }
+        if event.before != nil { event.before!.key = rowKey }
+        if event.after != nil { event.after!.key = rowKey }
+        if let reason = aggregator.applyModel(event, partitionKey: pk) {
+            noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
+            return false
+        }
+        return true
     }
 
     /// Counts a message that is not a change event: tombstone, heartbeat, DDL, ignored or malformed.

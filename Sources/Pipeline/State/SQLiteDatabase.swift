@@ -107,6 +107,9 @@ final class SQLiteDatabase {
             sqlite3_bind_text(stmt, index, value, -1, cdctop_sqlite_transient())
         }
         func bindNull(_ index: Int32) { sqlite3_bind_null(stmt, index) }
+        func bind(_ index: Int32, blob: [UInt8]) {
+            blob.withUnsafeBytes { sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32(blob.count), cdctop_sqlite_transient()) }
+        }
 
         /// Money as an integer of 10^-9 units when it fits 64 bits, else its units as decimal text.
         func bind(_ index: Int32, units: Int128) {
@@ -154,6 +157,11 @@ final class SQLiteDatabase {
         func text(_ i: Int32) -> String {
             guard let p = sqlite3_column_text(stmt, i) else { return "" }
             return String(cString: p)
+        }
+        func blob(_ i: Int32) -> [UInt8] {
+            let n = Int(sqlite3_column_bytes(stmt, i))
+            guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: p, count: n))
         }
         /// Money units written by `bind(_:units:)`; nil when the column holds something else.
         func units(_ i: Int32) -> Int128? {

@@ -18,6 +18,11 @@ public struct StateIdentity: Sendable, Hashable {
         if let d = p.dimension { parts.append("dimension=\(d.table).\(d.key).\(d.category)") }
         parts += ["scale=\(p.defaultDecimalScale)", "window_ms=\(p.windowMs)", "lateness_ms=\(p.allowedLatenessMs)",
                   "retention_ms=\(p.retentionMs)", "uncategorized=\(p.uncategorized)"]
+        if let model = p.model {
+            // The KPIs as compiled (their SQL and table options): another model means other numbers.
+            parts += model.tables.map { "table=\($0.name) key=\($0.keyColumns?.joined(separator: ",") ?? "(record key)") topics=\($0.topicPattern ?? "")" }
+            parts += model.kpis.map { "kpi=\($0.name) windows=\($0.windowed) sql=\($0.sql)" }
+        }
         self.profile = parts.joined(separator: " ")
         self.topics = topics.joined(separator: ",")
     }
@@ -68,6 +73,8 @@ public struct Checkpoint: Sendable {
     public var liveSales: Int
     public var liveLineItems: Int
     public var takenAtMs: Int64
+    /// A model profile's state, whole (see `WindowedAggregator.encodeModelState`); empty otherwise.
+    public var modelState: [UInt8] = []
 
     /// Takes the changes from `core` (resetting its journal) with everything else needed.
     /// `recycled`: a written checkpoint's changes, whose memory the new journal reuses.
@@ -89,9 +96,13 @@ public struct Checkpoint: Sendable {
             let tp = core.topicPartition(ofKey: key)
             return PartitionName(topic: tp.topic, partition: tp.partition)
         }
-        return Checkpoint(changes: changes, aggregator: core.withAggregator { $0.counters }, engine: core.counters,
-                          partitions: partitions, droppedPartitions: dropped, liveSales: sales, liveLineItems: lineItems,
-                          takenAtMs: nowMs)
+        var checkpoint = Checkpoint(changes: changes, aggregator: core.withAggregator { $0.counters }, engine: core.counters,
+                                    partitions: partitions, droppedPartitions: dropped, liveSales: sales, liveLineItems: lineItems,
+                                    takenAtMs: nowMs)
+        if core.profile.model != nil {
+            checkpoint.modelState = core.withAggregator { a in a.encodeModelState { core.topicPartition(ofKey: $0) } }
+        }
+        return checkpoint
     }
 }
 
@@ -247,6 +258,7 @@ public final class StateStore: @unchecked Sendable {
         try database.execute("""
             CREATE INDEX IF NOT EXISTS product_windows_by_start ON product_windows(window_start);
             CREATE TABLE IF NOT EXISTS schema_change_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS model_state(id INTEGER PRIMARY KEY, state BLOB NOT NULL);
             """)
         db = database
         try checkIdentity(database)
@@ -386,6 +398,15 @@ public final class StateStore: @unchecked Sendable {
                 }
                 try db.statement("SELECT product, category FROM categories").forEachRow { row in
                     a.restoreCategory(product: try key(row, 0, "a product key"), category: row.text(1))
+                }
+                if core.profile.model != nil {
+                    try db.statement("SELECT state FROM model_state WHERE id = 1").forEachRow { row in
+                        do {
+                            try a.restoreModelState(row.blob(0)) { core.partitionKey(topic: $0, partition: $1) }
+                        } catch {
+                            throw StateError.corrupt(databasePath, "the model state is damaged: \(error)")
+                        }
+                    }
                 }
                 a.finishRestore()
             }
@@ -543,6 +564,11 @@ public final class StateStore: @unchecked Sendable {
         }
         putMeta.bind(1, "volume"); putMeta.bind(2, String(a.volume))
         try putMeta.run()
+        if !c.modelState.isEmpty {
+            let putModel = try db.statement("INSERT OR REPLACE INTO model_state(id, state) VALUES (1, ?1)")
+            putModel.bind(1, blob: c.modelState)
+            try putModel.run()
+        }
         try db.execute("DELETE FROM schema_change_counts")
         let putSchemaChanges = try db.statement("INSERT INTO schema_change_counts(name, count) VALUES (?1, ?2)")
         for (table, count) in e.schemaChanges {

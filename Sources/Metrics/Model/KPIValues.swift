@@ -1,0 +1,107 @@
+/// Sums of one KPI for one group (or for the whole KPI when it has no `group by`), per aggregate.
+/// Everything is exact: sums are `Money` (9 places), counts are integers; `avg` is kept as its sum
+/// and count and divided only when shown.
+public struct KPIAccum: Sendable, Hashable {
+    /// Rows contributing (net: a window can hold negative counts after deletes).
+    public var rows: Int64 = 0
+    /// Per aggregate: the sum of its argument (sum, avg); zero for counts.
+    public var sums: [Money]
+    /// Per aggregate: rows whose argument is not null (count(*): every row).
+    public var counts: [Int64]
+
+    public init(aggregates: Int) {
+        sums = Array(repeating: .zero, count: aggregates)
+        counts = Array(repeating: 0, count: aggregates)
+    }
+
+    public var isZero: Bool { rows == 0 && sums.allSatisfy(\.isZero) && counts.allSatisfy { $0 == 0 } }
+
+    mutating func add(_ c: KPIContribution, sign: Int64) {
+        rows += sign
+        for i in sums.indices {
+            if c.counted[i] { counts[i] += sign }
+            if !c.sums[i].isZero { sums[i] = sign > 0 ? sums[i] + c.sums[i] : sums[i] - c.sums[i] }
+        }
+    }
+
+    mutating func add(_ other: KPIAccum, sign: Int64 = 1) {
+        rows += sign * other.rows
+        for i in sums.indices {
+            counts[i] += sign * other.counts[i]
+            sums[i] = sign > 0 ? sums[i] + other.sums[i] : sums[i] - other.sums[i]
+        }
+    }
+}
+
+/// One fact row's contribution to one KPI, computed before anything changes (an event whose
+/// expressions fail changes nothing).
+struct KPIContribution: Sendable {
+    /// The fact columns the KPI's joins and groups read (see `CompiledKPI`): rows with the same
+    /// anchor always land in the same groups.
+    var anchor: [Cell]
+    var sums: [Money]
+    var counted: [Bool]
+}
+
+/// A KPI's values: one accumulator per group (`[]` is the only group of an ungrouped KPI).
+public struct KPIValues: Sendable, Hashable {
+    public var groups: [[Cell]: KPIAccum]
+    /// Rows whose lookup chain cannot be resolved yet (a row it needs has not arrived): kept aside
+    /// and attributed when it comes. Totals only.
+    public var unresolvedRows: Int64 = 0
+    public init(groups: [[Cell]: KPIAccum] = [:], unresolvedRows: Int64 = 0) {
+        self.groups = groups; self.unresolvedRows = unresolvedRows
+    }
+
+    /// The accumulator of an ungrouped KPI.
+    public var ungrouped: KPIAccum? { groups[[]] }
+}
+
+/// Names of a KPI's output columns, for printing values without the whole model.
+public struct KPIColumns: Sendable, Hashable {
+    public var name: String
+    public var groupNames: [String]
+    public var aggregateNames: [String]
+    public var aggregateKinds: [AggregateKind]
+    public var windowed: Bool
+    /// How a null group value is shown (the profile's `uncategorized`).
+    public var nullLabel: String
+
+    public init(_ kpi: CompiledKPI, nullLabel: String) {
+        self.nullLabel = nullLabel
+        name = kpi.name; groupNames = kpi.groupNames
+        aggregateNames = kpi.aggregates.map(\.name); aggregateKinds = kpi.aggregates.map(\.kind)
+        windowed = kpi.windowed
+    }
+
+    /// The value of aggregate `i` as exact text: counts as integers, sums with the places they need,
+    /// averages rounded half away from zero to 9 places ("null" for an average of no rows).
+    public func valueText(_ accum: KPIAccum, _ i: Int) -> String {
+        switch aggregateKinds[i] {
+        case .countRows, .count: return String(accum.counts[i])
+        case .sum: return accum.sums[i].formatted(minimumFractionDigits: 0)
+        case .avg:
+            let n = accum.counts[i]
+            guard n != 0 else { return "null" }
+            return KPIColumns.average(accum.sums[i], n).formatted(minimumFractionDigits: 0)
+        }
+    }
+
+    /// `sum / count` at 9 places, rounded half away from zero.
+    public static func average(_ sum: Money, _ count: Int64) -> Money {
+        let (q, r) = sum.units.quotientAndRemainder(dividingBy: Int128(count))
+        let twice = r.magnitude * 2
+        guard twice >= UInt128(count.magnitude) else { return Money(units: q) }
+        return Money(units: (sum.units < 0) != (count < 0) ? q - 1 : q + 1)
+    }
+
+    public func groupText(_ group: [Cell]) -> [String] { group.map { KPIColumns.groupText($0, nullLabel: nullLabel) } }
+
+    /// A group value as people read it; null as the profile's label for it.
+    public static func groupText(_ cell: Cell, nullLabel: String) -> String {
+        switch cell {
+        case .null, .missing, .unavailable: nullLabel
+        default: cell.description
+        }
+    }
+}

@@ -1,0 +1,431 @@
+/// A model profile's KPIs, kept by the same aggregator shell as the built-in shop KPIs (partitions,
+/// watermark, windows, eviction, change tracking), with the same semantics (DESIGN.md):
+/// - a fact row's contribution to each KPI is remembered under its row key (Debezium's record key,
+///   composite included): an update retracts the remembered contribution and adds the new one, a
+///   delete retracts it; `before` images are used only for rows never seen (REPLICA IDENTITY DEFAULT
+///   sends placeholders);
+/// - contributions are summed per anchor (the fact columns that joins and groups read); an anchor's
+///   groups come from its lookup chain, resolved when first seen and again whenever a row of a
+///   joined table changes, moving its sums (totals and held windows) exactly. An anchor whose chain
+///   misses a row is unresolved until that row arrives: the result does not depend on the order in
+///   which topics and partitions are read;
+/// - every expression is evaluated before anything changes: an event that fails changes nothing and
+///   is reported (the engine counts it as malformed, with the reason).
+extension WindowedAggregator {
+    /// Applies one event of a model table (`event.role == .model`), whose rows carry their key (the
+    /// record key, or the profile's key columns). Returns nil, or why it was not applied (counted as
+    /// malformed by the caller). `offset` as in `apply`.
+    public mutating func applyModel(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) -> String? {
+        if let offset, !admit(partitionKey: partitionKey, offset: offset) { return nil }
+        guard let plan = modelPlan, event.modelTable >= 0, Int(event.modelTable) < plan.tables.count else {
+            return "table \(event.table) is not in the profile's model"
+        }
+        let t = Int(event.modelTable)
+        let p = partition(partitionKey)
+        if parts[p].model == nil { parts[p].model = ModelPartition(plan: plan) }
+        guard WindowedAggregator.commitTimeRange.contains(event.commitTimeMs) else { refused += 1; return nil }
+        if event.op == .truncate { return applyModelTruncate(event, table: t, p: p) }
+        if event.op == .tombstone { return nil }
+        guard let key = event.after?.key ?? event.before?.key else {
+            return "\(event.table): the row has no key (no record key, and no key columns in the profile)"
+        }
+        let tablePlan = plan.tables[t]
+        let remembered: [Cell]? = tablePlan.isFact ? parts[p].model!.factRows[t][key] : tablePlan.isLookup ? lookups[t].rows[key] : nil
+
+        // The row as it was and as it is now.
+        var old = remembered
+        /// Known only from a before image: never in our totals, so only its window is corrected.
+        var oldFromImage = false
+        var new: [Cell]? = nil
+        var unmatchedUpdate = false
+        switch event.op {
+        case .create, .read, .update:
+            guard let after = event.after else { return nil }
+            new = WindowedAggregator.filled(after.cells, from: remembered)
+            if remembered == nil && event.op == .update {
+                if let image = event.before?.cells, WindowedAggregator.isComplete(image) {
+                    old = image; oldFromImage = true
+                } else {
+                    unmatchedUpdate = true
+                }
+            }
+        case .delete:
+            break
+        case .truncate, .tombstone:
+            return nil
+        }
+
+        // Every contribution is computed before anything changes.
+        var contributions: [(kpi: Int, old: KPIContribution?, new: KPIContribution?)] = []
+        var eventVolume: Int128 = 0
+        for k in tablePlan.factKPIs {
+            do throws(EvalError) {
+                let o = try old.map { row throws(EvalError) in try modelContribution(k, row: row) } ?? nil
+                let n = try new.map { row throws(EvalError) in try modelContribution(k, row: row) } ?? nil
+                for c in [o, n] { if let c { for m in c.sums { eventVolume += 2 * Int128(m.units.magnitude) } } }
+                contributions.append((k, o, n))
+            } catch {
+                return "kpi.\(plan.model.kpis[k].name): \(error.message)"
+            }
+        }
+        guard eventVolume <= WindowedAggregator.volumeLimit - volume else { refused += 1; return nil }
+        volume += eventVolume
+
+        let inWindows = noteAppliedEvent(event)
+        let window = inWindows && tablePlan.isFact ? windowFor(event.commitTimeMs, p: p) : nil
+
+        if tablePlan.isFact {
+            switch event.op {
+            case .create:
+                if remembered != nil { keyCollisions += 1 }
+            case .update:
+                if unmatchedUpdate { unmatched += 1 }
+            case .delete:
+                if remembered == nil {
+                    unmatched += 1
+                    if let image = event.before?.cells, WindowedAggregator.looksLikePlaceholder(image) { placeholderDeletes += 1 }
+                }
+            default: break
+            }
+            // An update of a row never seen counts in the totals, not in a window: its old value is unknown.
+            let newInWindow = !unmatchedUpdate
+            for (k, o, n) in contributions {
+                let w = plan.model.kpis[k].windowed ? window : nil
+                if let o { addContribution(k, p: p, o, sign: -1, window: w, totals: !oldFromImage) }
+                if let n { addContribution(k, p: p, n, sign: 1, window: newInWindow ? w : nil, totals: true) }
+            }
+            if let new { parts[p].model!.factRows[t][key] = new } else { parts[p].model!.factRows[t][key] = nil }
+        }
+        if tablePlan.isLookup {
+            let value: [Cell]? = event.op == .delete ? nil : new
+            if lookups[t].set(key, value, matchSlots: tablePlan.matchSlots) {
+                for k in tablePlan.lookupKPIs { modelEpochs[k] &+= 1 }
+                modelStale = true
+            }
+        }
+        return nil
+    }
+
+    /// Unavailable (TOASTed, unchanged) values taken from the remembered row.
+    static func filled(_ cells: [Cell], from remembered: [Cell]?) -> [Cell] {
+        guard let remembered, cells.contains(.unavailable) else { return cells }
+        var out = cells
+        for i in out.indices where out[i] == .unavailable && i < remembered.count { out[i] = remembered[i] }
+        return out
+    }
+
+    static func isComplete(_ cells: [Cell]) -> Bool {
+        !cells.isEmpty && !cells.contains(.missing) && !cells.contains(.unavailable)
+    }
+
+    /// A before image of REPLICA IDENTITY DEFAULT: the key, and nulls or zero-like placeholders for
+    /// every other column (Debezium fills non-null columns with 0 or "").
+    static func looksLikePlaceholder(_ cells: [Cell]) -> Bool {
+        var blanks = 0
+        for c in cells {
+            switch c {
+            case .null, .missing, .unavailable: blanks += 1
+            case .int(0), .bool(false): blanks += 1
+            case .decimal(let d) where d.isZero: blanks += 1
+            case .text(""): blanks += 1
+            default: break
+            }
+        }
+        return blanks > 0 && blanks >= cells.count - 2
+    }
+
+    /// Counts an applied event on its table and moves the watermark; true when it may count in a
+    /// window (not a snapshot read, not from the future).
+    @inline(__always)
+    mutating func noteAppliedEvent(_ event: ChangeEvent) -> Bool {
+        applied += 1
+        let t = stats(for: event.table, role: event.role)
+        tables[t].opCounts[Int(event.op.rawValue)] += 1
+        let fromTheFuture = futureLimitMs.map { event.commitTimeMs > $0 } ?? false
+        if !fromTheFuture {
+            if event.commitTimeMs > tables[t].lastCommitTimeMs { tables[t].lastCommitTimeMs = event.commitTimeMs }
+            if event.commitTimeMs > maxCommitTimeMs {
+                maxCommitTimeMs = event.commitTimeMs
+                evictExpiredWindows()
+            }
+        }
+        if !event.isSnapshot && fromTheFuture { dropped += 1 }
+        return !event.isSnapshot && !fromTheFuture
+    }
+
+    /// A row's contribution to KPI `k`, or nil when the row fails the KPI's filter.
+    func modelContribution(_ k: Int, row: [Cell]) throws(EvalError) -> KPIContribution? {
+        let plan = modelPlan!
+        let kpi = plan.model.kpis[k]
+        let columns = plan.model.tables[kpi.fact].columns
+        let cell: (ColumnRef) -> Cell = { $0.alias == 0 && $0.slot < row.count ? row[$0.slot] : .missing }
+        if let filter = kpi.rowFilter, !ExprEvaluator.isTrue(try ExprEvaluator.evaluate(filter, cell: cell)) { return nil }
+        var sums: [Money] = []
+        var counted: [Bool] = []
+        sums.reserveCapacity(kpi.aggregates.count)
+        counted.reserveCapacity(kpi.aggregates.count)
+        for aggregate in kpi.aggregates {
+            guard let argument = aggregate.argument else { sums.append(.zero); counted.append(true); continue }
+            let value = try ExprEvaluator.evaluate(argument, cell: cell)
+            switch (aggregate.kind, value) {
+            case (_, .null):
+                sums.append(.zero); counted.append(false)
+            case (.count, _), (.countRows, _):
+                sums.append(.zero); counted.append(true)
+            case (.sum, .number(let d)), (.avg, .number(let d)):
+                guard let m = d.money else {
+                    throw EvalError("\(aggregate.name) is \(d) on this row: more than 9 decimal places or beyond 10^18, which cdctop cannot sum exactly")
+                }
+                sums.append(m); counted.append(true)
+            case (.sum, .text(let s)), (.avg, .text(let s)):
+                guard let d = ExactDecimal.parse(s), let m = d.money else {
+                    throw EvalError("\(aggregate.name) is the text '\(s.prefix(40))' on this row, not a number cdctop can sum exactly")
+                }
+                sums.append(m); counted.append(true)
+            case (.sum, .bool), (.avg, .bool):
+                throw EvalError("\(aggregate.name) is a boolean on this row; sum and avg need numbers")
+            }
+        }
+        let slots = plan.kpis[k].anchorSlots
+        var anchor: [Cell] = []
+        if !slots.isEmpty {
+            anchor.reserveCapacity(slots.count)
+            for s in slots {
+                let c = s < row.count ? row[s] : .missing
+                if c == .missing || c == .unavailable {
+                    throw EvalError("column \(columns[s]) is \(c == .missing ? "not in the row image" : "unavailable (unchanged TOASTed value)")")
+                }
+                anchor.append(c)
+            }
+        }
+        return KPIContribution(anchor: anchor, sums: sums, counted: counted)
+    }
+
+    /// Adds (sign 1) or retracts (sign -1) a contribution: to its anchor, to the anchor's groups
+    /// (or the unresolved sums) in the totals when `totals`, and in `window` when given.
+    mutating func addContribution(_ k: Int, p: Int, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool) {
+        let aggregates = c.sums.count
+        var state = parts[p].model!.kpis[k].anchors[c.anchor]
+            ?? AnchorState(total: KPIAccum(aggregates: aggregates), groups: resolve(k, anchor: c.anchor), resolvedEpoch: modelEpochs[k])
+        if totals { state.total.add(c, sign: sign) }
+        if let w = window {
+            if state.windows.count > 64 && horizonStart != .min { state.windows = state.windows.filter { $0.key >= horizonStart } }
+            state.windows[w, default: KPIAccum(aggregates: aggregates)].add(c, sign: sign)
+        }
+        let groups = state.groups
+        parts[p].model!.kpis[k].anchors[c.anchor] = state
+        if let groups {
+            for g in groups {
+                if totals { addToGroup(k, p: p, g) { $0.add(c, sign: sign) } }
+                if let w = window { mutateModelWindow(w, p: p, k: k, group: g, aggregates: aggregates) { $0.add(c, sign: sign) } }
+            }
+        } else {
+            if totals { parts[p].model!.kpis[k].unresolved.add(c, sign: sign) }
+            if let w = window { markChanged(w, p: p) }
+        }
+    }
+
+    private mutating func addToGroup(_ k: Int, p: Int, _ g: [Cell], _ body: (inout KPIAccum) -> Void) {
+        let aggregates = parts[p].model!.kpis[k].aggregates
+        body(&parts[p].model!.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)])
+        if parts[p].model!.kpis[k].groups[g]!.isZero { parts[p].model!.kpis[k].groups[g] = nil }
+    }
+
+    private mutating func mutateModelWindow(_ w: Int64, p: Int, k: Int, group g: [Cell], aggregates: Int, _ body: (inout KPIAccum) -> Void) {
+        let count = modelEpochs.count
+        mutateWindow(w, p: p) { accum in
+            if accum.kpis.isEmpty { accum.kpis = Array(repeating: KPIValues(), count: count) }
+            body(&accum.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)])
+            if accum.kpis[k].groups[g]!.isZero { accum.kpis[k].groups[g] = nil }
+        }
+    }
+
+    /// The groups an anchor lands in through its KPI's joins (several through a many-to-many link
+    /// table, none when a null reference or the join filter excludes it), or nil when a row the chain
+    /// needs has not arrived.
+    func resolve(_ k: Int, anchor: [Cell]) -> [[Cell]]? {
+        let plan = modelPlan!
+        let kpi = plan.model.kpis[k]
+        if plan.kpis[k].isDirect { return [[]] }
+        // The fact row as far as the anchor knows it.
+        var factRow = Array(repeating: Cell.missing, count: plan.model.tables[kpi.fact].columns.count)
+        for (i, s) in plan.kpis[k].anchorSlots.enumerated() { factRow[s] = anchor[i] }
+        var combinations: [[[Cell]?]] = [[factRow]]
+        for join in kpi.joins {
+            var next: [[[Cell]?]] = []
+            let matchIndex = plan.tables[join.table].matchSlots.firstIndex(of: join.matchColumn)!
+            for combination in combinations {
+                guard let parent = combination[join.parent], let value = parent[join.parentColumn].rowKey else {
+                    // A null reference: `join` drops the row (as SQL does), `left join` gives nulls.
+                    if join.isLeft { next.append(combination + [nil]) }
+                    continue
+                }
+                let matches = lookups[join.table].find(matchIndex, value)
+                if matches.isEmpty { return nil }
+                for m in matches { next.append(combination + [m]) }
+            }
+            combinations = next
+        }
+        var groups: [[Cell]] = []
+        for combination in combinations {
+            let cell: (ColumnRef) -> Cell = { ref in
+                guard ref.alias < combination.count, let row = combination[ref.alias] else { return .null }
+                return ref.slot < row.count ? row[ref.slot] : .missing
+            }
+            if let filter = kpi.joinFilter {
+                guard let v = try? ExprEvaluator.evaluate(filter, cell: cell), ExprEvaluator.isTrue(v) else { continue }
+            }
+            groups.append(kpi.groups.map { g in
+                switch (try? ExprEvaluator.evaluate(g, cell: cell)) ?? .null {
+                case .null: .null
+                case .number(let d): d.int64.map { Cell.int($0) } ?? .decimal(d)
+                case .text(let s): .text(s)
+                case .bool(let b): .bool(b)
+                }
+            })
+        }
+        return groups
+    }
+
+    /// Re-resolves the anchors whose chains may have changed since they were resolved, moving their
+    /// sums. Runs before results are read: O(anchors of the KPIs whose joined rows changed).
+    mutating func refreshModelResolutions() {
+        guard modelStale, let plan = modelPlan else { return }
+        modelStale = false
+        for k in plan.model.kpis.indices where !plan.kpis[k].isDirect {
+            let epoch = modelEpochs[k]
+            for p in parts.indices where parts[p].model != nil {
+                var anchors = parts[p].model!.kpis[k].anchors
+                parts[p].model!.kpis[k].anchors = [:]
+                for key in anchors.keys {
+                    guard anchors[key]!.resolvedEpoch != epoch else { continue }
+                    let groups = resolve(k, anchor: key)
+                    if groups != anchors[key]!.groups { move(anchors[key]!, k: k, p: p, to: groups) }
+                    anchors[key]!.groups = groups
+                    anchors[key]!.resolvedEpoch = epoch
+                }
+                parts[p].model!.kpis[k].anchors = anchors
+            }
+        }
+    }
+
+    private mutating func move(_ anchor: AnchorState, k: Int, p: Int, to newGroups: [[Cell]]?) {
+        let aggregates = anchor.total.sums.count
+        for (groups, sign) in [(anchor.groups, Int64(-1)), (newGroups, Int64(1))] {
+            if let groups {
+                for g in groups {
+                    addToGroup(k, p: p, g) { $0.add(anchor.total, sign: sign) }
+                    for (w, accum) in anchor.windows where w >= horizonStart && parts[p].windows[.int(w)] != nil {
+                        mutateModelWindow(w, p: p, k: k, group: g, aggregates: aggregates) { $0.add(accum, sign: sign) }
+                    }
+                }
+            } else {
+                parts[p].model!.kpis[k].unresolved.add(anchor.total, sign: sign)
+                for (w, _) in anchor.windows where w >= horizonStart && parts[p].windows[.int(w)] != nil { markChanged(w, p: p) }
+            }
+        }
+    }
+
+    /// A truncate empties the table everywhere, whichever partition carried it; its window (in the
+    /// partition that carried it) records the retraction.
+    private mutating func applyModelTruncate(_ event: ChangeEvent, table t: Int, p: Int) -> String? {
+        let plan = modelPlan!
+        let tablePlan = plan.tables[t]
+        var held: Int128 = 0
+        for part in parts { if let m = part.model { for k in tablePlan.factKPIs { for (_, g) in m.kpis[k].groups { for s in g.sums { held += Int128(s.units.magnitude) } } } } }
+        guard 2 * held <= WindowedAggregator.volumeLimit - volume else { refused += 1; return nil }
+        let inWindows = noteAppliedEvent(event)
+        let window = inWindows && tablePlan.isFact ? windowFor(event.commitTimeMs, p: p) : nil
+        if tablePlan.isFact {
+            for q in parts.indices {
+                guard let rows = parts[q].model?.factRows[t] else { continue }
+                for (_, row) in rows {
+                    for k in tablePlan.factKPIs {
+                        guard let c = try? modelContribution(k, row: row) else { continue }
+                        addContribution(k, p: q, c, sign: -1, window: nil, totals: true)
+                        if let w = window, plan.model.kpis[k].windowed { addContribution(k, p: p, c, sign: -1, window: w, totals: false) }
+                    }
+                }
+                parts[q].model!.factRows[t] = [:]
+            }
+        }
+        if tablePlan.isLookup {
+            lookups[t].removeAll()
+            for k in tablePlan.lookupKPIs { modelEpochs[k] &+= 1 }
+            modelStale = true
+        }
+        return nil
+    }
+
+    // MARK: results
+
+    /// Totals of every KPI, merged over partitions.
+    func modelTotals() -> [KPIValues] {
+        guard let plan = modelPlan else { return [] }
+        var out = plan.model.kpis.map { _ in KPIValues() }
+        for part in parts {
+            guard let m = part.model else { continue }
+            for k in out.indices {
+                for (g, accum) in m.kpis[k].groups {
+                    if out[k].groups[g] == nil { out[k].groups[g] = accum } else { out[k].groups[g]!.add(accum) }
+                }
+                out[k].unresolvedRows += m.kpis[k].unresolved.rows
+            }
+        }
+        for k in out.indices { out[k].groups = out[k].groups.filter { !$0.value.isZero } }
+        return out
+    }
+
+    /// A window's KPIs merged over partitions (what `merge(window:)` adds for a model profile).
+    func modelWindow(_ accums: [WindowAccum]) -> [KPIValues] {
+        guard let plan = modelPlan else { return [] }
+        var out = plan.model.kpis.map { _ in KPIValues() }
+        for accum in accums where !accum.kpis.isEmpty {
+            for k in out.indices {
+                for (g, a) in accum.kpis[k].groups {
+                    if out[k].groups[g] == nil { out[k].groups[g] = a } else { out[k].groups[g]!.add(a) }
+                }
+            }
+        }
+        for k in out.indices { out[k].groups = out[k].groups.filter { !$0.value.isZero } }
+        return out
+    }
+
+    /// The built-in tiles from the model's `transactions`, `revenue` and `category_sales` KPIs.
+    func modelBuiltins(_ values: [KPIValues]) -> (tx: Int64, revenue: Money, categories: [String: Money]) {
+        guard let model = modelPlan?.model else { return (0, .zero, [:]) }
+        var tx: Int64 = 0
+        var revenue = Money.zero
+        var categories: [String: Money] = [:]
+        if let k = model.transactions, let a = values[k].ungrouped {
+            tx = model.kpis[k].aggregates[0].kind == .sum ? Int64(clamping: a.sums[0].units / Money.unitsPerWhole) : a.counts[0]
+        }
+        if let k = model.revenue, let a = values[k].ungrouped { revenue = a.sums[0] }
+        if let k = model.categorySales {
+            let isSum = model.kpis[k].aggregates[0].kind == .sum
+            for (g, a) in values[k].groups {
+                let name = KPIColumns.groupText(g.first ?? .null, nullLabel: profile.uncategorized)
+                categories[name, default: .zero] += isSum ? a.sums[0] : Money(whole: a.counts[0])
+            }
+            categories = categories.filter { !$0.value.isZero }
+        }
+        return (tx, revenue, categories)
+    }
+
+    /// Rows of the category KPI whose chain is not resolved yet, and their sum.
+    func modelParked() -> (lineItems: Int64, amount: Money) {
+        guard let k = modelPlan?.model.categorySales else { return (0, .zero) }
+        var rows: Int64 = 0
+        var amount = Money.zero
+        for part in parts { if let m = part.model { rows += m.kpis[k].unresolved.rows; amount += m.kpis[k].unresolved.sums[0] } }
+        return (rows, amount)
+    }
+
+    /// Rows remembered: fact rows per partition and joined rows.
+    var modelLiveKeys: Int {
+        parts.reduce(0) { $0 + ($1.model?.factRows.reduce(0) { $0 + $1.count } ?? 0) } + lookups.reduce(0) { $0 + $1.rows.count }
+    }
+
+    /// Output column names of each KPI.
+    public var kpiColumns: [KPIColumns] { modelPlan?.model.kpis.map { KPIColumns($0, nullLabel: profile.uncategorized) } ?? [] }
+}

@@ -1,0 +1,136 @@
+/// What the aggregator precomputes from a `KPIModel` once: per table, which KPIs it is the fact of
+/// and which join it; per KPI, the fact columns of its anchor. The hot path then never looks at
+/// names.
+struct ModelPlan: Sendable {
+    struct TablePlan: Sendable {
+        /// KPIs whose `from` is this table.
+        var factKPIs: [Int] = []
+        /// KPIs that join this table (their cached group resolutions depend on its rows).
+        var lookupKPIs: [Int] = []
+        /// Columns other tables match against (a join's `matchColumn`): indexed by value.
+        var matchSlots: [Int] = []
+        var isLookup: Bool { !lookupKPIs.isEmpty }
+        var isFact: Bool { !factKPIs.isEmpty }
+    }
+
+    struct KPIPlan: Sendable {
+        /// Fact columns read by joins hanging from the fact, by group keys and by the join filter.
+        var anchorSlots: [Int]
+        /// No joins and no groups: every row lands in the single group `[]`, no lookup needed.
+        var isDirect: Bool
+    }
+
+    let model: KPIModel
+    var tables: [TablePlan]
+    var kpis: [KPIPlan]
+
+    init(model: KPIModel) {
+        self.model = model
+        tables = Array(repeating: TablePlan(), count: model.tables.count)
+        kpis = []
+        for (k, kpi) in model.kpis.enumerated() {
+            tables[kpi.fact].factKPIs.append(k)
+            var anchor = Set<Int>()
+            for join in kpi.joins {
+                if !tables[join.table].lookupKPIs.contains(k) { tables[join.table].lookupKPIs.append(k) }
+                if !tables[join.table].matchSlots.contains(join.matchColumn) { tables[join.table].matchSlots.append(join.matchColumn) }
+                if join.parent == 0 { anchor.insert(join.parentColumn) }
+            }
+            var refs: [ColumnRef] = []
+            for g in kpi.groups { g.collectColumns(into: &refs) }
+            kpi.joinFilter?.collectColumns(into: &refs)
+            for r in refs where r.alias == 0 { anchor.insert(r.slot) }
+            kpis.append(KPIPlan(anchorSlots: anchor.sorted(), isDirect: kpi.joins.isEmpty && kpi.groups.isEmpty && kpi.joinFilter == nil))
+        }
+    }
+}
+
+extension Expr {
+    /// Every column the expression reads, in order of appearance (repeats included).
+    public func collectColumns(into refs: inout [ColumnRef]) {
+        switch self {
+        case .column(let r, _): refs.append(r)
+        case .literal: break
+        case .unary(_, let e): e.collectColumns(into: &refs)
+        case .binary(_, let a, let b): a.collectColumns(into: &refs); b.collectColumns(into: &refs)
+        case .isNull(let e, _): e.collectColumns(into: &refs)
+        case .coalesce(let list): for e in list { e.collectColumns(into: &refs) }
+        case .caseWhen(let branches, let otherwise):
+            for b in branches { b.condition.collectColumns(into: &refs); b.value.collectColumns(into: &refs) }
+            otherwise?.collectColumns(into: &refs)
+        case .inList(let e, let list, _): e.collectColumns(into: &refs); for x in list { x.collectColumns(into: &refs) }
+        }
+    }
+}
+
+/// The rows of a table some KPI joins, shared by all partitions (like the legacy product dimension),
+/// with an index from each matched column's value to the rows holding it.
+struct LookupTable: Sendable {
+    var rows: [RowKey: [Cell]] = [:]
+    /// Per matched slot (position in `ModelPlan.TablePlan.matchSlots`): value → keys of the rows holding it.
+    var indexes: [[RowKey: [RowKey]]]
+
+    init(matchSlots: Int) { indexes = Array(repeating: [:], count: matchSlots) }
+
+    /// Replaces (or, with nil, deletes) a row; false when nothing a KPI reads changed.
+    mutating func set(_ key: RowKey, _ cells: [Cell]?, matchSlots: [Int]) -> Bool {
+        let old = rows[key]
+        if old == cells { return false }
+        for (i, slot) in matchSlots.enumerated() {
+            if let old, slot < old.count, let v = old[slot].rowKey, var keys = indexes[i][v] {
+                keys.removeAll { $0 == key }
+                indexes[i][v] = keys.isEmpty ? nil : keys
+            }
+            if let cells, slot < cells.count, let v = cells[slot].rowKey { indexes[i][v, default: []].append(key) }
+        }
+        rows[key] = cells
+        return true
+    }
+
+    mutating func removeAll() {
+        rows.removeAll()
+        for i in indexes.indices { indexes[i].removeAll() }
+    }
+
+    /// Rows whose matched column `slotIndex` (position in `matchSlots`) holds `value`.
+    func find(_ slotIndex: Int, _ value: RowKey) -> [[Cell]] {
+        guard let keys = indexes[slotIndex][value] else { return [] }
+        return keys.compactMap { rows[$0] }
+    }
+}
+
+/// One source partition's share of the model's state (see `WindowedAggregator.PartitionState`).
+struct ModelPartition: Sendable {
+    /// Remembered fact rows per model table (empty for tables that are no KPI's fact): the old
+    /// contribution of an update or delete is computed from them, not from `before` (REPLICA
+    /// IDENTITY DEFAULT sends placeholders there).
+    var factRows: [[RowKey: [Cell]]]
+    var kpis: [KPIPartition]
+
+    init(plan: ModelPlan) {
+        factRows = Array(repeating: [:], count: plan.model.tables.count)
+        kpis = plan.model.kpis.map { KPIPartition(aggregates: $0.aggregates.count) }
+    }
+}
+
+struct AnchorState: Sendable {
+    var total: KPIAccum
+    /// Per window start: what the anchor's rows changed in that window (moved with the anchor when
+    /// a lookup changes its groups; windows older than the horizon are dropped lazily).
+    var windows: [Int64: KPIAccum] = [:]
+    /// Groups the anchor resolved to when last resolved; nil while a row of its chain is missing.
+    var groups: [[Cell]]?
+    /// `KPIPartition.epoch` at that resolution.
+    var resolvedEpoch: UInt64
+}
+
+struct KPIPartition: Sendable {
+    var anchors: [[Cell]: AnchorState] = [:]
+    /// Totals by group: the sum of the anchors resolved to each group.
+    var groups: [[Cell]: KPIAccum] = [:]
+    /// Totals of anchors whose chain is not resolved yet.
+    var unresolved: KPIAccum
+    let aggregates: Int
+
+    init(aggregates: Int) { self.aggregates = aggregates; unresolved = KPIAccum(aggregates: aggregates) }
+}

@@ -1,0 +1,253 @@
+/// The model part of the durable state, as one versioned byte string written with every checkpoint
+/// (in the same transaction as the offsets it reflects): remembered fact rows, joined rows, and each
+/// anchor's sums, windows and resolution. Group totals and window sums are not saved: they follow
+/// from the anchors and are rebuilt on load.
+///
+/// A full copy per checkpoint costs O(model state), unlike the built-in form's incremental journal;
+/// fine for the dimension-sized states model profiles keep, and said in docs/profiles.md.
+extension WindowedAggregator {
+    static let modelStateVersion: UInt8 = 1
+
+    /// Encodes the model state; `name` gives each partition key's topic and partition (keys are not
+    /// stable across runs, names are).
+    public func encodeModelState(name: (Int64) -> (topic: String, partition: Int32)) -> [UInt8] {
+        guard modelPlan != nil else { return [] }
+        var w = ByteWriter()
+        w.byte(WindowedAggregator.modelStateVersion)
+        w.int(keyCollisions); w.int(placeholderDeletes)
+        w.count(modelEpochs.count)
+        for e in modelEpochs { w.int(Int64(bitPattern: e)) }
+        w.count(lookups.count)
+        for table in lookups {
+            w.count(table.rows.count)
+            for (key, cells) in table.rows { w.key(key); w.cells(cells) }
+        }
+        let held = parts.indices.filter { parts[$0].model != nil }
+        w.count(held.count)
+        for p in held {
+            let (topic, partition) = name(partitionKeys[p])
+            w.string(topic); w.int(Int64(partition))
+            let m = parts[p].model!
+            w.count(m.factRows.count)
+            for rows in m.factRows {
+                w.count(rows.count)
+                for (key, cells) in rows { w.key(key); w.cells(cells) }
+            }
+            w.count(m.kpis.count)
+            for kpi in m.kpis {
+                w.count(kpi.anchors.count)
+                for (anchor, state) in kpi.anchors {
+                    w.cells(anchor)
+                    w.accum(state.total)
+                    let windows = state.windows.filter { $0.key >= horizonStart }
+                    w.count(windows.count)
+                    for (start, accum) in windows { w.int(start); w.accum(accum) }
+                    if let groups = state.groups {
+                        w.byte(1); w.count(groups.count)
+                        for g in groups { w.cells(g) }
+                    } else {
+                        w.byte(0)
+                    }
+                    w.int(Int64(bitPattern: state.resolvedEpoch))
+                }
+            }
+        }
+        return w.bytes
+    }
+
+    /// Loads what `encodeModelState` wrote (before `finishRestore`), rebuilding group totals and the
+    /// windows' KPI sums from the anchors. Throws a description of the damage; loads nothing partial
+    /// that the caller keeps (it discards the aggregator on error).
+    public mutating func restoreModelState(_ bytes: [UInt8], partitionKey: (String, Int32) -> Int64) throws(ModelStateError) {
+        guard let plan = modelPlan else { return }
+        var r = ByteReader(bytes)
+        guard try r.byte() == WindowedAggregator.modelStateVersion else { throw ModelStateError("unknown model state version") }
+        keyCollisions = try r.int(); placeholderDeletes = try r.int()
+        let kpiCount = plan.model.kpis.count
+        let tableCount = plan.model.tables.count
+        guard try r.count() == kpiCount else { throw ModelStateError("saved for another set of KPIs") }
+        for k in 0..<kpiCount { modelEpochs[k] = UInt64(bitPattern: try r.int()) }
+        guard try r.count() == tableCount else { throw ModelStateError("saved for another set of tables") }
+        for t in 0..<tableCount {
+            for _ in 0..<(try r.count()) {
+                let key = try r.key()
+                let cells = try r.cells()
+                _ = lookups[t].set(key, cells, matchSlots: plan.tables[t].matchSlots)
+            }
+        }
+        for _ in 0..<(try r.count()) {
+            let topic = try r.string()
+            guard let partition = Int32(exactly: try r.int()) else { throw ModelStateError("bad partition number") }
+            let p = self.partition(partitionKey(topic, partition))
+            var m = ModelPartition(plan: plan)
+            guard try r.count() == tableCount else { throw ModelStateError("saved for another set of tables") }
+            for t in 0..<tableCount {
+                for _ in 0..<(try r.count()) { let key = try r.key(); m.factRows[t][key] = try r.cells() }
+            }
+            guard try r.count() == kpiCount else { throw ModelStateError("saved for another set of KPIs") }
+            for k in 0..<kpiCount {
+                let aggregates = plan.model.kpis[k].aggregates.count
+                for _ in 0..<(try r.count()) {
+                    let anchor = try r.cells()
+                    let total = try r.accum(aggregates)
+                    var windows: [Int64: KPIAccum] = [:]
+                    for _ in 0..<(try r.count()) { let start = try r.int(); windows[start] = try r.accum(aggregates) }
+                    var groups: [[Cell]]? = nil
+                    if try r.byte() == 1 {
+                        var list: [[Cell]] = []
+                        for _ in 0..<(try r.count()) { list.append(try r.cells()) }
+                        groups = list
+                    }
+                    let epoch = UInt64(bitPattern: try r.int())
+                    m.kpis[k].anchors[anchor] = AnchorState(total: total, windows: windows, groups: groups, resolvedEpoch: epoch)
+                }
+            }
+            parts[p].model = m
+            rebuildModelSums(p: p)
+        }
+        guard r.atEnd else { throw ModelStateError("trailing bytes") }
+        // Anchors resolved before the last lookup change are re-resolved on the next read.
+        modelStale = true
+    }
+
+    /// Group totals, unresolved sums and each held window's KPI sums, from the anchors of partition `p`.
+    private mutating func rebuildModelSums(p: Int) {
+        guard let plan = modelPlan else { return }
+        let count = plan.model.kpis.count
+        for k in 0..<count {
+            let anchors = parts[p].model!.kpis[k].anchors
+            for (_, state) in anchors {
+                if let groups = state.groups {
+                    for g in groups {
+                        let aggregates = state.total.sums.count
+                        parts[p].model!.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)].add(state.total)
+                        for (w, accum) in state.windows {
+                            var window = parts[p].windows[.int(w)] ?? WindowAccum()
+                            if window.kpis.isEmpty { window.kpis = Array(repeating: KPIValues(), count: count) }
+                            window.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)].add(accum)
+                            parts[p].windows[.int(w)] = window
+                        }
+                    }
+                } else {
+                    parts[p].model!.kpis[k].unresolved.add(state.total)
+                    // Kept so that the chain's row, when it comes, moves the sums into the window.
+                    for (w, _) in state.windows where parts[p].windows[.int(w)] == nil { parts[p].windows[.int(w)] = WindowAccum() }
+                }
+            }
+            parts[p].model!.kpis[k].groups = parts[p].model!.kpis[k].groups.filter { !$0.value.isZero }
+        }
+    }
+}
+
+public struct ModelStateError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Little-endian, length-prefixed bytes for the model state.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func byte(_ b: UInt8) { bytes.append(b) }
+    mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func count(_ n: Int) { int(Int64(n)) }
+    mutating func string(_ s: String) { count(s.utf8.count); bytes.append(contentsOf: s.utf8) }
+    mutating func int128(_ v: Int128) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func key(_ k: RowKey) {
+        switch k {
+        case .int(let v): byte(0); int(v)
+        case .text(let s): byte(1); string(s)
+        }
+    }
+    mutating func cells(_ cells: [Cell]) {
+        count(cells.count)
+        for c in cells {
+            switch c {
+            case .missing: byte(0)
+            case .unavailable: byte(1)
+            case .null: byte(2)
+            case .int(let v): byte(3); int(v)
+            case .decimal(let d): byte(4); int128(d.units); byte(UInt8(d.scale))
+            case .text(let s): byte(5); string(s)
+            case .bool(let b): byte(b ? 7 : 6)
+            }
+        }
+    }
+    mutating func accum(_ a: KPIAccum) {
+        int(a.rows)
+        for i in a.sums.indices { int128(a.sums[i].units); int(a.counts[i]) }
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var at = 0
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    var atEnd: Bool { at == bytes.count }
+
+    mutating func take(_ n: Int) throws(ModelStateError) -> ArraySlice<UInt8> {
+        guard n >= 0, n <= bytes.count - at else { throw ModelStateError("truncated at byte \(at)") }
+        defer { at += n }
+        return bytes[at..<at + n]
+    }
+    mutating func byte() throws(ModelStateError) -> UInt8 { try take(1).first! }
+    mutating func int() throws(ModelStateError) -> Int64 {
+        var v: Int64 = 0
+        for (i, b) in try take(8).enumerated() { v |= Int64(b) << (8 * i) }
+        return v
+    }
+    mutating func count() throws(ModelStateError) -> Int {
+        let n = try int()
+        guard n >= 0, n <= Int64(bytes.count) else { throw ModelStateError("bad count \(n) at byte \(at)") }
+        return Int(n)
+    }
+    mutating func int128() throws(ModelStateError) -> Int128 {
+        var v: UInt128 = 0
+        for (i, b) in try take(16).enumerated() { v |= UInt128(b) << (8 * i) }
+        return Int128(bitPattern: v)
+    }
+    mutating func string() throws(ModelStateError) -> String {
+        let n = try count()
+        guard let s = String(validating: try take(n), as: UTF8.self) else { throw ModelStateError("bad text at byte \(at)") }
+        return s
+    }
+    mutating func key() throws(ModelStateError) -> RowKey {
+        switch try byte() {
+        case 0: return .int(try int())
+        case 1: return .text(try string())
+        default: throw ModelStateError("bad key at byte \(at)")
+        }
+    }
+    mutating func cells() throws(ModelStateError) -> [Cell] {
+        let n = try count()
+        var out: [Cell] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            switch try byte() {
+            case 0: out.append(.missing)
+            case 1: out.append(.unavailable)
+            case 2: out.append(.null)
+            case 3: out.append(.int(try int()))
+            case 4:
+                let units = try int128()
+                guard let d = ExactDecimal(units: units, scale: Int(try byte())) else { throw ModelStateError("bad decimal at byte \(at)") }
+                out.append(.decimal(d))
+            case 5: out.append(.text(try string()))
+            case 6: out.append(.bool(false))
+            case 7: out.append(.bool(true))
+            default: throw ModelStateError("bad value at byte \(at)")
+            }
+        }
+        return out
+    }
+    mutating func accum(_ aggregates: Int) throws(ModelStateError) -> KPIAccum {
+        var a = KPIAccum(aggregates: aggregates)
+        a.rows = try int()
+        for i in 0..<aggregates {
+            let units = try int128()
+            guard Money(units: units).isInRange || units.magnitude <= UInt128(Int128.max / 4) else { throw ModelStateError("bad sum") }
+            a.sums[i] = Money(units: units)
+            a.counts[i] = try int()
+        }
+        return a
+    }
+}

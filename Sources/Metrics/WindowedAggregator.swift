@@ -185,6 +185,9 @@ public struct WindowedAggregator: Sendable {
     var lookups: [LookupTable] = []
     var modelEpochs: [UInt64] = []
     var modelStale = false
+    /// The model's overflow bound (see `admitModelVolume`), saved with the model state.
+    var modelVolume = ExactDecimal.zero
+    var modelVolumeScale = 0
     /// Creates for a key that is already alive (not a snapshot re-read): two rows claim one identity.
     public internal(set) var keyCollisions: Int64 = 0
     /// Unmatched deletes whose before image holds only the key and placeholders (REPLICA IDENTITY DEFAULT).

@@ -11,15 +11,19 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     public static let maxScale: Int = 38
     public static let zero = ExactDecimal(normalizedUnits: 0, scale: 0)
+    /// The largest magnitude a summed value may have (as `Money.maxMagnitude`): 10^18.
+    public static let maxMeasure = ExactDecimal(normalizedUnits: 1_000_000_000_000_000_000, scale: 0)
 
     init(normalizedUnits: Int128, scale: Int8) { self.units = normalizedUnits; self.scale = scale }
 
     /// `units × 10^-scale`, normalised; nil when `scale` is outside 0…38.
     public init?(units: Int128, scale: Int) {
-        guard scale >= 0, scale <= ExactDecimal.maxScale else { return nil }
+        guard scale >= 0 else { return nil }
         var u = units
         var s = scale
+        // Normalised first: 2e-19 × 5e-20 has 39 places written but is 1e-38, which fits.
         while s > 0 && u % 10 == 0 { u /= 10; s -= 1 }
+        guard s <= ExactDecimal.maxScale else { return nil }
         self.units = u
         self.scale = Int8(s)
     }
@@ -85,8 +89,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     public static func parse(_ text: String) -> ExactDecimal? {
-        var bytes = Array(text.utf8)
-        return bytes.withUnsafeMutableBytes { parse(UnsafeRawBufferPointer($0)) }
+        var text = text
+        return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }
 
     /// Both values at the larger scale; nil when that overflows.
@@ -121,6 +125,55 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     public var negated: ExactDecimal? {
         units == .min ? nil : ExactDecimal(normalizedUnits: -units, scale: scale)
     }
+
+    /// The value at `places` decimal places (0…38), rounded half away from zero; nil when that overflows.
+    public func rounded(places: Int) -> ExactDecimal? {
+        guard places >= 0, places <= ExactDecimal.maxScale else { return nil }
+        if Int(scale) <= places { return self }
+        let divisor = Money.pow10(Int(scale) - places)
+        let (q, r) = units.quotientAndRemainder(dividingBy: divisor)
+        let up = r.magnitude * 2 >= divisor.magnitude
+        return ExactDecimal(units: up ? (units < 0 ? q - 1 : q + 1) : q, scale: places)
+    }
+
+    /// `self / count` at `places` decimal places, rounded half away from zero (averages, for display).
+    public func divided(by count: Int64, places: Int) -> ExactDecimal? {
+        guard count != 0, places >= 0, places <= ExactDecimal.maxScale else { return nil }
+        // units × 10^(places − scale) / count, exactly, then rounded.
+        var numerator = units
+        var denominator = Int128(count)
+        if Int(scale) <= places {
+            let (v, o) = numerator.multipliedReportingOverflow(by: Money.pow10(places - Int(scale)))
+            guard !o else { return nil }
+            numerator = v
+        } else {
+            let (v, o) = denominator.multipliedReportingOverflow(by: Money.pow10(Int(scale) - places))
+            guard !o else { return nil }
+            denominator = v
+        }
+        let (q, r) = numerator.quotientAndRemainder(dividingBy: denominator)
+        let up = r.magnitude * 2 >= denominator.magnitude
+        let negative = (numerator < 0) != (denominator < 0)
+        return ExactDecimal(units: up ? (negative ? q - 1 : q + 1) : q, scale: places)
+    }
+
+    /// `units` at a larger scale, or nil when that overflows Int128.
+    public func units(atScale target: Int) -> Int128? {
+        guard target >= Int(scale) else { return nil }
+        let (v, o) = units.multipliedReportingOverflow(by: Money.pow10(target - Int(scale)))
+        return o ? nil : v
+    }
+
+    /// Money at 9 places, rounded half away from zero, clamped to `Money.maxMagnitude` (for the built-in tiles).
+    public var roundedMoney: Money {
+        guard let r = rounded(places: Money.scale), let m = Money(unscaled: r.units, scale: Int(r.scale)) else {
+            return units < 0 ? -Money.maxMagnitude : Money.maxMagnitude
+        }
+        if !m.isInRange { return units < 0 ? -Money.maxMagnitude : Money.maxMagnitude }
+        return m
+    }
+
+    public var magnitude: ExactDecimal { units < 0 ? (negated ?? self) : self }
 
     public var isZero: Bool { units == 0 }
     public var isNegative: Bool { units < 0 }

@@ -182,9 +182,7 @@ public enum ExprEvaluator {
         switch (a, b) {
         case (.null, _), (_, .null): return nil
         case (.number(let x), .number(let y)): return x < y ? -1 : (x == y ? 0 : 1)
-        case (.text(let x), .text(let y)):
-            if x.utf8.elementsEqual(y.utf8) { return 0 }
-            return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : 1
+        case (.text(let x), .text(let y)): return compareBytes(x, y)
         case (.bool(let x), .bool(let y)): return x == y ? 0 : (!x ? -1 : 1)
         case (.text(let s), .number(let y)):
             guard let x = parseNumber(s) else { throw cannotCompare(a, b, in: e) }
@@ -202,6 +200,17 @@ public enum ExprEvaluator {
             return x < v ? -1 : (x == v ? 0 : 1)
         default:
             throw cannotCompare(a, b, in: e)
+        }
+    }
+
+    /// UTF-8 byte order (a C collation), in one pass and without copying either string.
+    private static func compareBytes(_ a: String, _ b: String) -> Int {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for i in 0..<min(x.count, y.count) where x[i] != y[i] { return x[i] < y[i] ? -1 : 1 }
+                return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
+            }
         }
     }
 

@@ -1,11 +1,12 @@
 /// Sums of one KPI for one group (or for the whole KPI when it has no `group by`), per aggregate.
-/// Everything is exact: sums are `Money` (9 places), counts are integers; `avg` is kept as its sum
-/// and count and divided only when shown.
+/// Everything is exact: sums are `ExactDecimal` (as many places as the values have, up to 38; the
+/// aggregator's volume bound keeps every sum within Int128), counts are integers; `avg` is kept as
+/// its sum and count and divided only when shown.
 public struct KPIAccum: Sendable, Hashable {
     /// Rows contributing (net: a window can hold negative counts after deletes).
     public var rows: Int64 = 0
     /// Per aggregate: the sum of its argument (sum, avg); zero for counts.
-    public var sums: [Money]
+    public var sums: [ExactDecimal]
     /// Per aggregate: rows whose argument is not null (count(*): every row).
     public var counts: [Int64]
 
@@ -20,7 +21,7 @@ public struct KPIAccum: Sendable, Hashable {
         rows += sign
         for i in sums.indices {
             if c.counted[i] { counts[i] += sign }
-            if !c.sums[i].isZero { sums[i] = sign > 0 ? sums[i] + c.sums[i] : sums[i] - c.sums[i] }
+            if !c.sums[i].isZero { sums[i] = (sign > 0 ? sums[i].adding(c.sums[i]) : sums[i].subtracting(c.sums[i])) ?? sums[i] }
         }
     }
 
@@ -28,7 +29,9 @@ public struct KPIAccum: Sendable, Hashable {
         rows += sign * other.rows
         for i in sums.indices {
             counts[i] += sign * other.counts[i]
-            sums[i] = sign > 0 ? sums[i] + other.sums[i] : sums[i] - other.sums[i]
+            if !other.sums[i].isZero {
+                sums[i] = (sign > 0 ? sums[i].adding(other.sums[i]) : sums[i].subtracting(other.sums[i])) ?? sums[i]
+            }
         }
     }
 }
@@ -39,7 +42,7 @@ struct KPIContribution: Sendable {
     /// The fact columns the KPI's joins and groups read (see `CompiledKPI`): rows with the same
     /// anchor always land in the same groups.
     var anchor: [Cell]
-    var sums: [Money]
+    var sums: [ExactDecimal]
     var counted: [Bool]
 }
 
@@ -79,20 +82,17 @@ public struct KPIColumns: Sendable, Hashable {
     public func valueText(_ accum: KPIAccum, _ i: Int) -> String {
         switch aggregateKinds[i] {
         case .countRows, .count: return String(accum.counts[i])
-        case .sum: return accum.sums[i].formatted(minimumFractionDigits: 0)
+        case .sum: return accum.sums[i].description
         case .avg:
             let n = accum.counts[i]
             guard n != 0 else { return "null" }
-            return KPIColumns.average(accum.sums[i], n).formatted(minimumFractionDigits: 0)
+            return KPIColumns.average(accum.sums[i], n)?.description ?? "null"
         }
     }
 
     /// `sum / count` at 9 places, rounded half away from zero.
-    public static func average(_ sum: Money, _ count: Int64) -> Money {
-        let (q, r) = sum.units.quotientAndRemainder(dividingBy: Int128(count))
-        let twice = r.magnitude * 2
-        guard twice >= UInt128(count.magnitude) else { return Money(units: q) }
-        return Money(units: (sum.units < 0) != (count < 0) ? q - 1 : q + 1)
+    public static func average(_ sum: ExactDecimal, _ count: Int64) -> ExactDecimal? {
+        sum.divided(by: count, places: 9).flatMap { ExactDecimal(units: $0.units, scale: Int($0.scale)) }
     }
 
     public func groupText(_ group: [Cell]) -> [String] { group.map { KPIColumns.groupText($0, nullLabel: nullLabel) } }

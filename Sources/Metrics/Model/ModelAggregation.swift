@@ -57,19 +57,25 @@ extension WindowedAggregator {
 
         // Every contribution is computed before anything changes.
         var contributions: [(kpi: Int, old: KPIContribution?, new: KPIContribution?)] = []
-        var eventVolume: Int128 = 0
+        var eventVolume = ExactDecimal.zero
+        var volumeOverflow = false
         for k in tablePlan.factKPIs {
             do throws(EvalError) {
                 let o = try old.map { row throws(EvalError) in try modelContribution(k, row: row) } ?? nil
                 let n = try new.map { row throws(EvalError) in try modelContribution(k, row: row) } ?? nil
-                for c in [o, n] { if let c { for m in c.sums { eventVolume += 2 * Int128(m.units.magnitude) } } }
+                for c in [o, n] {
+                    guard let c else { continue }
+                    for m in c.sums where !m.isZero {
+                        guard let v = eventVolume.adding(m.magnitude)?.adding(m.magnitude) else { volumeOverflow = true; continue }
+                        eventVolume = v
+                    }
+                }
                 contributions.append((k, o, n))
             } catch {
                 return "kpi.\(plan.model.kpis[k].name): \(error.message)"
             }
         }
-        guard eventVolume <= WindowedAggregator.volumeLimit - volume else { refused += 1; return nil }
-        volume += eventVolume
+        guard !volumeOverflow, admitModelVolume(eventVolume) else { refused += 1; return nil }
 
         let inWindows = noteAppliedEvent(event)
         let window = inWindows && tablePlan.isFact ? windowFor(event.commitTimeMs, p: p) : nil
@@ -104,6 +110,20 @@ extension WindowedAggregator {
             }
         }
         return nil
+    }
+
+    /// Every model sum is bounded by `modelVolume` (the magnitudes of every delta applied, twice) and
+    /// held at no more than `modelVolume.scale` places: while that volume fits Int128 at that scale
+    /// with room to spare, no sum, and no alignment of two sums, can overflow. False (the event is
+    /// refused, changing nothing) when this one would break the bound.
+    mutating func admitModelVolume(_ delta: ExactDecimal) -> Bool {
+        guard !delta.isZero else { return true }
+        guard let total = modelVolume.adding(delta) else { return false }
+        let scale = max(Int(total.scale), modelVolumeScale, Int(delta.scale))
+        guard let units = total.units(atScale: scale), units <= Int128.max / 8 else { return false }
+        modelVolume = total
+        modelVolumeScale = scale
+        return true
     }
 
     /// Unavailable (TOASTed, unchanged) values taken from the remembered row.
@@ -159,31 +179,27 @@ extension WindowedAggregator {
         let kpi = plan.model.kpis[k]
         let columns = plan.model.tables[kpi.fact].columns
         let cell: (ColumnRef) -> Cell = { $0.alias == 0 && $0.slot < row.count ? row[$0.slot] : .missing }
-        if let filter = kpi.rowFilter, !ExprEvaluator.isTrue(try ExprEvaluator.evaluate(filter, cell: cell)) { return nil }
-        var sums: [Money] = []
+        if let filter = kpi.rowFilter, !(try ExprEvaluator.holds(filter, cell: cell)) { return nil }
+        var sums: [ExactDecimal] = []
         var counted: [Bool] = []
         sums.reserveCapacity(kpi.aggregates.count)
         counted.reserveCapacity(kpi.aggregates.count)
         for aggregate in kpi.aggregates {
             guard let argument = aggregate.argument else { sums.append(.zero); counted.append(true); continue }
-            let value = try ExprEvaluator.evaluate(argument, cell: cell)
-            switch (aggregate.kind, value) {
-            case (_, .null):
-                sums.append(.zero); counted.append(false)
-            case (.count, _), (.countRows, _):
-                sums.append(.zero); counted.append(true)
-            case (.sum, .number(let d)), (.avg, .number(let d)):
-                guard let m = d.money else {
-                    throw EvalError("\(aggregate.name) is \(d) on this row: more than 9 decimal places or beyond 10^18, which cdctop cannot sum exactly")
+            switch aggregate.kind {
+            case .countRows, .count:
+                let isNull = try ExprEvaluator.evaluate(argument, cell: cell) == .null
+                sums.append(.zero); counted.append(!isNull)
+            case .sum, .avg:
+                // Numbers (numeric text too) are summed exactly at the places they have; anything else is an error.
+                if let d = try ExprEvaluator.evaluateNumber(argument, cell: cell) {
+                    guard d.magnitude <= ExactDecimal.maxMeasure else {
+                        throw EvalError("\(aggregate.name) is \(d) on this row, beyond 10^18, the largest value cdctop sums")
+                    }
+                    sums.append(d); counted.append(true)
+                } else {
+                    sums.append(.zero); counted.append(false)
                 }
-                sums.append(m); counted.append(true)
-            case (.sum, .text(let s)), (.avg, .text(let s)):
-                guard let d = ExactDecimal.parse(s), let m = d.money else {
-                    throw EvalError("\(aggregate.name) is the text '\(s.prefix(40))' on this row, not a number cdctop can sum exactly")
-                }
-                sums.append(m); counted.append(true)
-            case (.sum, .bool), (.avg, .bool):
-                throw EvalError("\(aggregate.name) is a boolean on this row; sum and avg need numbers")
             }
         }
         let slots = plan.kpis[k].anchorSlots
@@ -331,9 +347,15 @@ extension WindowedAggregator {
     private mutating func applyModelTruncate(_ event: ChangeEvent, table t: Int, p: Int) -> String? {
         let plan = modelPlan!
         let tablePlan = plan.tables[t]
-        var held: Int128 = 0
-        for part in parts { if let m = part.model { for k in tablePlan.factKPIs { for (_, g) in m.kpis[k].groups { for s in g.sums { held += Int128(s.units.magnitude) } } } } }
-        guard 2 * held <= WindowedAggregator.volumeLimit - volume else { refused += 1; return nil }
+        // Every held contribution is retracted: a sum moves by at most what the table's groups hold.
+        var held = ExactDecimal.zero
+        for part in parts {
+            guard let m = part.model else { continue }
+            for k in tablePlan.factKPIs {
+                for (_, g) in m.kpis[k].groups { for s in g.sums { held = held.adding(s.magnitude)?.adding(s.magnitude) ?? held } }
+            }
+        }
+        guard admitModelVolume(held) else { refused += 1; return nil }
         let inWindows = noteAppliedEvent(event)
         let window = inWindows && tablePlan.isFact ? windowFor(event.commitTimeMs, p: p) : nil
         if tablePlan.isFact {
@@ -398,14 +420,15 @@ extension WindowedAggregator {
         var revenue = Money.zero
         var categories: [String: Money] = [:]
         if let k = model.transactions, let a = values[k].ungrouped {
-            tx = model.kpis[k].aggregates[0].kind == .sum ? Int64(clamping: a.sums[0].units / Money.unitsPerWhole) : a.counts[0]
+            tx = model.kpis[k].aggregates[0].kind == .sum ? Int64(clamping: a.sums[0].rounded(places: 0)?.units ?? 0) : a.counts[0]
         }
-        if let k = model.revenue, let a = values[k].ungrouped { revenue = a.sums[0] }
+        // The tiles show money at 9 places; the KPI itself (`kpis` in --json) keeps every place.
+        if let k = model.revenue, let a = values[k].ungrouped { revenue = a.sums[0].roundedMoney }
         if let k = model.categorySales {
             let isSum = model.kpis[k].aggregates[0].kind == .sum
             for (g, a) in values[k].groups {
                 let name = KPIColumns.groupText(g.first ?? .null, nullLabel: profile.uncategorized)
-                categories[name, default: .zero] += isSum ? a.sums[0] : Money(whole: a.counts[0])
+                categories[name, default: .zero] += isSum ? a.sums[0].roundedMoney : Money(whole: a.counts[0])
             }
             categories = categories.filter { !$0.value.isZero }
         }
@@ -417,7 +440,7 @@ extension WindowedAggregator {
         guard let k = modelPlan?.model.categorySales else { return (0, .zero) }
         var rows: Int64 = 0
         var amount = Money.zero
-        for part in parts { if let m = part.model { rows += m.kpis[k].unresolved.rows; amount += m.kpis[k].unresolved.sums[0] } }
+        for part in parts { if let m = part.model { rows += m.kpis[k].unresolved.rows; amount += m.kpis[k].unresolved.sums[0].roundedMoney } }
         return (rows, amount)
     }
 

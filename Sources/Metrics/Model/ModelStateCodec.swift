@@ -15,6 +15,7 @@ extension WindowedAggregator {
         var w = ByteWriter()
         w.byte(WindowedAggregator.modelStateVersion)
         w.int(keyCollisions); w.int(placeholderDeletes)
+        w.int128(modelVolume.units); w.byte(UInt8(modelVolume.scale)); w.int(Int64(modelVolumeScale))
         w.count(modelEpochs.count)
         for e in modelEpochs { w.int(Int64(bitPattern: e)) }
         w.count(lookups.count)
@@ -63,6 +64,10 @@ extension WindowedAggregator {
         var r = ByteReader(bytes)
         guard try r.byte() == WindowedAggregator.modelStateVersion else { throw ModelStateError("unknown model state version") }
         keyCollisions = try r.int(); placeholderDeletes = try r.int()
+        let volumeUnits = try r.int128()
+        guard let volume = ExactDecimal(units: volumeUnits, scale: Int(try r.byte())) else { throw ModelStateError("bad volume") }
+        modelVolume = volume
+        modelVolumeScale = Int(try r.int())
         let kpiCount = plan.model.kpis.count
         let tableCount = plan.model.tables.count
         guard try r.count() == kpiCount else { throw ModelStateError("saved for another set of KPIs") }
@@ -174,7 +179,7 @@ struct ByteWriter {
     }
     mutating func accum(_ a: KPIAccum) {
         int(a.rows)
-        for i in a.sums.indices { int128(a.sums[i].units); int(a.counts[i]) }
+        for i in a.sums.indices { int128(a.sums[i].units); byte(UInt8(a.sums[i].scale)); int(a.counts[i]) }
     }
 }
 
@@ -244,8 +249,8 @@ struct ByteReader {
         a.rows = try int()
         for i in 0..<aggregates {
             let units = try int128()
-            guard Money(units: units).isInRange || units.magnitude <= UInt128(Int128.max / 4) else { throw ModelStateError("bad sum") }
-            a.sums[i] = Money(units: units)
+            guard let sum = ExactDecimal(units: units, scale: Int(try byte())) else { throw ModelStateError("bad sum at byte \(at)") }
+            a.sums[i] = sum
             a.counts[i] = try int()
         }
         return a

@@ -1,0 +1,335 @@
+import Metrics
+
+/// The SQL dialect of the source database the reconciler compares with.
+///
+/// Only PostgreSQL is executed today (the reconciler connects with libpq); the MySQL text is generated
+/// and unit-tested so that a MySQL client path can run it as it is.
+public enum SQLDialect: String, Sendable, Hashable {
+    case postgres, mysql
+
+    var quote: Character { self == .postgres ? "\"" : "`" }
+
+    /// An identifier, always quoted (so `UnitPrice` keeps its case on PostgreSQL and keywords are safe).
+    func identifier(_ name: String) -> String {
+        var out = String(quote)
+        for c in name {
+            if c == quote { out.append(quote) }
+            out.append(c)
+        }
+        out.append(quote)
+        return out
+    }
+
+    /// `schema.table` quoted part by part.
+    func qualified(_ name: String) -> String {
+        name.split(separator: ".", omittingEmptySubsequences: false).map { identifier(String($0)) }.joined(separator: ".")
+    }
+
+    /// A text literal (MySQL's default mode also treats the backslash as an escape).
+    func literal(_ text: String) -> String {
+        var out = "'"
+        for c in text {
+            if c == "'" { out += "''" } else if c == "\\" && self == .mysql { out += "\\\\" } else { out.append(c) }
+        }
+        return out + "'"
+    }
+
+    /// A value as text (PostgreSQL prints booleans `t`/`f` otherwise; Debezium sends `true`/`false`).
+    func asText(_ sql: String) -> String {
+        self == .postgres ? "(\(sql))::text" : "CAST(\(sql) AS CHAR)"
+    }
+
+    /// A group column as the comparison reads it: text on PostgreSQL (booleans as `true`/`false`);
+    /// MySQL's booleans are already integers, as Debezium sends them.
+    func groupColumn(_ sql: String) -> String { self == .postgres ? asText(sql) : sql }
+}
+
+/// Data types of the source tables' columns, read once per connection from `information_schema.columns`.
+///
+/// Float columns (PostgreSQL `real`/`double precision`, MySQL `float`/`double`) are read through their
+/// text (`col::text::numeric`, MySQL `CAST(CAST(col AS CHAR) AS DECIMAL(65,30))`): Debezium sends them as
+/// JSON numbers printed the shortest way (`14.4`, not 14.3999996185302734375), which cdctop sums exactly;
+/// SQL's float arithmetic would not. `date` columns are compared as days since 1970-01-01, which is
+/// what Debezium sends for them.
+public struct SourceColumnTypes: Sendable, Hashable {
+    /// Table name (as the profile writes it, unqualified) → column name → data type (lowercase).
+    public var types: [String: [String: String]]
+
+    public init(types: [String: [String: String]] = [:]) { self.types = types }
+
+    /// Rows of `catalogQuery`: (table_name, column_name, data_type).
+    public init(rows: [[String?]]) {
+        var types: [String: [String: String]] = [:]
+        for row in rows where row.count >= 3 {
+            guard let table = row[0], let column = row[1], let type = row[2] else { continue }
+            // The first visible schema wins (the query orders by search-path position).
+            if types[table]?[column] == nil { types[table, default: [:]][column] = type.lowercased() }
+        }
+        self.types = types
+    }
+
+    public func type(table: String, column: String) -> String? { types[Self.bare(table)]?[column] }
+
+    public func hasTable(_ table: String) -> Bool { types[Self.bare(table)] != nil }
+
+    public func isFloat(table: String, column: String) -> Bool {
+        guard let t = type(table: table, column: column) else { return false }
+        return ["real", "double precision", "float", "double", "float4", "float8"].contains(t)
+    }
+
+    public func isDate(table: String, column: String) -> Bool { type(table: table, column: column) == "date" }
+
+    /// The table part of `schema.table`.
+    static func bare(_ table: String) -> String {
+        table.split(separator: ".", omittingEmptySubsequences: false).last.map(String.init) ?? table
+    }
+
+    /// `(table_name, column_name, data_type)` of the given tables (`schema.table` restricts the schema;
+    /// a bare name looks in PostgreSQL's search path / MySQL's current database).
+    public static func catalogQuery(tables: [String], dialect: SQLDialect) -> String {
+        var bare: [String] = []
+        var qualified: [(String, String)] = []
+        for t in Set(tables).sorted() {
+            let parts = t.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            if parts.count >= 2 { qualified.append((parts[parts.count - 2], parts[parts.count - 1])) } else { bare.append(t) }
+        }
+        var conditions: [String] = []
+        switch dialect {
+        case .postgres:
+            if !bare.isEmpty {
+                conditions.append("(table_schema = any(current_schemas(false)) and table_name in (\(bare.map(dialect.literal).joined(separator: ", "))))")
+            }
+            for (s, t) in qualified { conditions.append("(table_schema = \(dialect.literal(s)) and table_name = \(dialect.literal(t)))") }
+            let whereText = conditions.isEmpty ? "false" : conditions.joined(separator: " or ")
+            return "select table_name::text, column_name::text, data_type::text from information_schema.columns where \(whereText) "
+                + "order by array_position(current_schemas(false), table_schema::name), table_name, ordinal_position"
+        case .mysql:
+            if !bare.isEmpty {
+                conditions.append("(table_schema = database() and table_name in (\(bare.map(dialect.literal).joined(separator: ", "))))")
+            }
+            for (s, t) in qualified { conditions.append("(table_schema = \(dialect.literal(s)) and table_name = \(dialect.literal(t)))") }
+            let whereText = conditions.isEmpty ? "false" : conditions.joined(separator: " or ")
+            return "select table_name, column_name, data_type from information_schema.columns where \(whereText) order by table_name, ordinal_position"
+        }
+    }
+}
+
+/// One reconciliation query: a KPI of the profile printed back as SQL for the source database.
+public struct ReconcileQuery: Sendable, Hashable {
+    /// Index of the KPI in `KPIModel.kpis`.
+    public var kpi: Int
+    public var name: String
+    /// `select <groups>, <aggregates> from … group by …`: the group columns first, then one column per aggregate.
+    public var sql: String
+    public var groupCount: Int
+    public var kinds: [AggregateKind]
+    /// True when `sql` was given by the caller (an override), not generated.
+    public var isOverride: Bool
+
+    public init(kpi: Int, name: String, sql: String, groupCount: Int, kinds: [AggregateKind], isOverride: Bool = false) {
+        self.kpi = kpi; self.name = name; self.sql = sql; self.groupCount = groupCount; self.kinds = kinds; self.isOverride = isOverride
+    }
+}
+
+/// Prints a profile's KPIs back as SQL for the source database, float columns read exactly.
+public enum ReconcileSQL {
+    /// Every table the model's KPIs read (the catalog query's argument).
+    public static func tables(of model: KPIModel) -> [String] {
+        var used = Set<Int>()
+        for kpi in model.kpis {
+            used.insert(kpi.fact)
+            for j in kpi.joins { used.insert(j.table) }
+        }
+        return used.sorted().map { model.tables[$0].name }
+    }
+
+    /// The reconciliation query of every KPI. `overrides` (KPI name → SQL) replaces a generated
+    /// query: it must return the group columns, then one column per aggregate, like the KPI.
+    public static func queries(for model: KPIModel, types: SourceColumnTypes, dialect: SQLDialect = .postgres,
+                               overrides: [String: String] = [:]) -> [ReconcileQuery] {
+        model.kpis.enumerated().map { k, kpi in
+            let kinds = kpi.aggregates.map(\.kind)
+            if let sql = overrides[kpi.name] {
+                return ReconcileQuery(kpi: k, name: kpi.name, sql: sql, groupCount: kpi.groups.count, kinds: kinds, isOverride: true)
+            }
+            return ReconcileQuery(kpi: k, name: kpi.name, sql: query(for: kpi, model: model, types: types, dialect: dialect),
+                                  groupCount: kpi.groups.count, kinds: kinds)
+        }
+    }
+
+    /// `select <group exprs>, <aggregates> from <fact> <alias> [left] join … where … group by …`.
+    public static func query(for kpi: CompiledKPI, model: KPIModel, types: SourceColumnTypes, dialect: SQLDialect = .postgres) -> String {
+        let printer = ReconcilePrinter(kpi: kpi, model: model, types: types, dialect: dialect)
+        var select: [String] = kpi.groups.map { dialect.groupColumn(printer.text($0)) }
+        for a in kpi.aggregates {
+            guard let argument = a.argument else { select.append("count(*)"); continue }
+            let arg = printer.text(argument)
+            switch a.kind {
+            case .countRows, .count: select.append("count(\(arg))")
+            case .sum: select.append("sum(\(arg))")
+            case .avg: select.append("avg(\(arg))")
+            }
+        }
+        var sql = "select " + select.joined(separator: ", ")
+        sql += " from " + dialect.identifier(model.tables[kpi.fact].name) + " " + dialect.identifier(kpi.aliases[0])
+        for (i, j) in kpi.joins.enumerated() {
+            let alias = i + 1
+            let parentTable = j.parent == 0 ? kpi.fact : kpi.joins[j.parent - 1].table
+            let own = printer.column(alias: alias, table: j.table, name: model.tables[j.table].columns[j.matchColumn])
+            let parent = printer.column(alias: j.parent, table: parentTable, name: model.tables[parentTable].columns[j.parentColumn])
+            sql += (j.isLeft ? " left join " : " join ") + dialect.identifier(model.tables[j.table].name) + " "
+                + dialect.identifier(kpi.aliases[alias]) + " on " + own + " = " + parent
+        }
+        let filters = [kpi.rowFilter, kpi.joinFilter].compactMap { $0 }
+        if !filters.isEmpty {
+            sql += " where " + filters.map { filters.count > 1 ? "(" + printer.text($0) + ")" : printer.text($0) }.joined(separator: " and ")
+        }
+        if !kpi.groups.isEmpty {
+            sql += " group by " + kpi.groups.map { printer.text($0) }.joined(separator: ", ")
+        }
+        return sql
+    }
+
+    // MARK: Legacy (sale / line item / dimension) profiles
+
+    /// `count(*)` and `sum(amount)` of the sale table; the amount read exactly when it is a float column.
+    public static func legacyTotals(saleTable: String, amount: String, types: SourceColumnTypes, dialect: SQLDialect = .postgres) -> String {
+        let column = exactColumn(dialect.identifier(amount), isFloat: types.isFloat(table: saleTable, column: amount), isDate: false, dialect: dialect)
+        switch dialect {
+        case .postgres: return "SELECT count(*), coalesce(sum(\(column)), 0)::text FROM \(dialect.qualified(saleTable))"
+        case .mysql: return "SELECT count(*), CAST(coalesce(sum(\(column)), 0) AS CHAR) FROM \(dialect.qualified(saleTable))"
+        }
+    }
+
+    /// Line-item sales (quantity × unit price) per category of the referenced product, as the engine
+    /// attributes them: a null or empty category, or no product row, is `uncategorized`.
+    public static func legacyCategories(lineItem: KPIProfile.LineItemTable, dimension: KPIProfile.DimensionTable,
+                                        uncategorized: String, types: SourceColumnTypes, dialect: SQLDialect = .postgres) -> String {
+        let d = dialect.identifier("d"), p = dialect.identifier("p")
+        func col(_ alias: String, _ table: String, _ name: String) -> String {
+            exactColumn(alias + "." + dialect.identifier(name), isFloat: types.isFloat(table: table, column: name), isDate: false, dialect: dialect)
+        }
+        let category = dialect.asText(col(p, dimension.table, dimension.category))
+        let label = dialect.literal(uncategorized)
+        let groupText = "coalesce(nullif(\(category), ''), \(label))"
+        return "select \(groupText), sum(\(col(d, lineItem.table, lineItem.quantity)) * \(col(d, lineItem.table, lineItem.unitPrice)))"
+            + " from \(dialect.qualified(lineItem.table)) \(d) left join \(dialect.qualified(dimension.table)) \(p)"
+            + " on \(col(p, dimension.table, dimension.key)) = \(col(d, lineItem.table, lineItem.productKey))"
+            + " group by \(groupText)"
+    }
+
+    /// A column reference read the way Debezium sends it.
+    static func exactColumn(_ reference: String, isFloat: Bool, isDate: Bool, dialect: SQLDialect) -> String {
+        switch (dialect, isFloat, isDate) {
+        case (.postgres, true, _): return "(\(reference)::text::numeric)"
+        case (.mysql, true, _): return "CAST(CAST(\(reference) AS CHAR) AS DECIMAL(65,30))"
+        case (.postgres, false, true): return "(\(reference) - date '1970-01-01')"
+        case (.mysql, false, true): return "DATEDIFF(\(reference), '1970-01-01')"
+        default: return reference
+        }
+    }
+}
+
+/// Prints a KPI's expressions with every column qualified by its alias and read exactly.
+private struct ReconcilePrinter {
+    let kpi: CompiledKPI
+    let model: KPIModel
+    let types: SourceColumnTypes
+    let dialect: SQLDialect
+
+    func tableIndex(ofAlias alias: Int) -> Int { alias == 0 ? kpi.fact : kpi.joins[alias - 1].table }
+
+    func column(alias: Int, table: Int, name: String) -> String {
+        let tableName = model.tables[table].name
+        return ReconcileSQL.exactColumn(dialect.identifier(kpi.aliases[alias]) + "." + dialect.identifier(name),
+                                        isFloat: types.isFloat(table: tableName, column: name),
+                                        isDate: types.isDate(table: tableName, column: name), dialect: dialect)
+    }
+
+    func text(_ e: Expr) -> String {
+        var out = ""
+        write(e, minimumPrecedence: 0, to: &out)
+        return out
+    }
+
+    static func precedence(_ e: Expr) -> Int {
+        switch e {
+        case .binary(let op, _, _):
+            switch op {
+            case .or: 1
+            case .and: 2
+            case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual: 5
+            case .add, .subtract: 7
+            case .multiply: 8
+            }
+        case .unary(.not, _): 3
+        case .isNull: 4
+        case .inList: 6
+        case .unary(.negate, _): 9
+        case .literal(.int(let v)) where v < 0: 9
+        case .literal(.decimal(let d)) where d.isNegative: 9
+        case .column, .literal, .coalesce, .caseWhen: 10
+        }
+    }
+
+    func write(_ e: Expr, minimumPrecedence: Int, to out: inout String) {
+        let p = Self.precedence(e)
+        if p < minimumPrecedence {
+            out += "("
+            write(e, minimumPrecedence: 0, to: &out)
+            out += ")"
+            return
+        }
+        switch e {
+        case .column(let ref, let name):
+            out += column(alias: ref.alias, table: tableIndex(ofAlias: ref.alias), name: name)
+        case .literal(let cell):
+            switch cell {
+            case .int(let v): out += String(v)
+            case .decimal(let d): out += d.description
+            case .bool(let b): out += b ? "true" : "false"
+            case .null, .missing, .unavailable: out += "null"
+            case .text(let s): out += dialect.literal(s)
+            }
+        case .unary(.not, let operand):
+            out += "not "
+            write(operand, minimumPrecedence: 3, to: &out)
+        case .unary(.negate, let operand):
+            var inner = ""
+            write(operand, minimumPrecedence: 9, to: &inner)
+            out += inner.hasPrefix("-") ? "-(" + inner + ")" : "-" + inner
+        case .binary(let op, let l, let r):
+            let symbol: String = switch op {
+            case .add: " + "
+            case .subtract: " - "
+            case .multiply: " * "
+            case .equal: " = "
+            case .notEqual: " <> "
+            case .less: " < "
+            case .lessOrEqual: " <= "
+            case .greater: " > "
+            case .greaterOrEqual: " >= "
+            case .and: " and "
+            case .or: " or "
+            }
+            write(l, minimumPrecedence: p == 5 ? 6 : p, to: &out)
+            out += symbol
+            write(r, minimumPrecedence: p + 1, to: &out)
+        case .isNull(let operand, let negated):
+            write(operand, minimumPrecedence: 5, to: &out)
+            out += negated ? " is not null" : " is null"
+        case .inList(let operand, let items, let negated):
+            write(operand, minimumPrecedence: 7, to: &out)
+            out += negated ? " not in (" : " in ("
+            out += items.map { text($0) }.joined(separator: ", ")
+            out += ")"
+        case .coalesce(let items):
+            out += "coalesce(" + items.map { text($0) }.joined(separator: ", ") + ")"
+        case .caseWhen(let branches, let otherwise):
+            out += "case"
+            for b in branches { out += " when " + text(b.condition) + " then " + text(b.value) }
+            if let otherwise { out += " else " + text(otherwise) }
+            out += " end"
+        }
+    }
+}

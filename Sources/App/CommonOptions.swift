@@ -3,23 +3,28 @@ import Foundation
 import Metrics
 import Pipeline
 
-/// `--profile`: a TOML file, or the name of a built-in profile.
+/// `--profile`: a TOML file, or the name of a built-in profile. Without it the built-in shop profile
+/// stands in, marked as such: its KPIs show only for topics that carry the shop's tables.
 struct ProfileOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "KPI profile: a TOML file (see profiles/shop.toml) or a built-in name: shop (default), samples.",
+        "KPI profile: a TOML file (see profiles/northwind.toml; `cdctop profile init` writes one from your topics) or a built-in name: shop, samples. Without it, the shop profile's KPIs show only if the topics carry its tables; every other view works on any topics.",
         valueName: "file|name"))
-    var profile: String = "shop"
+    var profile: String?
 
     func load() throws -> KPIProfile {
         switch profile {
+        case nil:
+            var shop = KPIProfile.shop
+            shop.isImplicitDefault = true
+            return shop
         case "shop": return .shop
         case "samples": return .samples
-        default:
-            guard FileManager.default.fileExists(atPath: profile) else {
-                throw ValidationError("profile '\(profile)' is neither a file nor a built-in profile (shop, samples)")
+        case let path?:
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("profile '\(path)' is neither a file nor a built-in profile (shop, samples)")
             }
-            let text = try String(contentsOfFile: profile, encoding: .utf8)
-            return try KPIProfile(tomlText: text, file: profile)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            return try KPIProfile(tomlText: text, file: path)
         }
     }
 }
@@ -67,8 +72,11 @@ func summaryLine(_ s: KPISnapshot) -> String {
     let t = s.result.totals
     let current = s.window(containing: s.maxCommitTimeMs)
     let freshness = s.maxCommitTimeMs > 0 ? TimeText.duration(ms: max(0, s.takenAtMs - s.maxCommitTimeMs)) : "-"
-    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")"
-        + "  total tx \(t.txCount) rev \(t.revenue.formatted())  lag \(s.totalLag)  fresh \(freshness)"
+    // Zeros from a profile that fits none of the topics would read as the business's numbers.
+    let kpis = s.profile.noProfileForTopics
+        ? "  no KPIs: no profile for these topics (cdctop profile init, then --profile FILE)"
+        : "  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")  total tx \(t.txCount) rev \(t.revenue.formatted())"
+    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s" + kpis + "  lag \(s.totalLag)  fresh \(freshness)"
         + "  malformed \(s.result.malformed) dropped \(s.result.dropped) refused \(s.refused) late \(s.lateCorrections)"
         + " dup \(s.duplicates) unmatched \(s.unmatched) ignored \(s.ignored)  \(stateSummary(s.state, nowMs: s.takenAtMs))"
         + "  kafka \(s.kafka.state.rawValue)"

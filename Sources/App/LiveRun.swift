@@ -98,7 +98,8 @@ final class Integrations: @unchecked Sendable {
         sourceURL = options.source
         warehouseURL = options.warehouse
         if let url = options.source {
-            reconciler = Reconciler(sourceURL: url, saleTable: profile.sale.table, amountColumn: profile.sale.amount)
+            // Every KPI of a model profile, or the shop form's sale totals and category sales.
+            reconciler = Reconciler(sourceURL: url, profile: profile)
         } else { reconciler = nil }
     }
 
@@ -290,7 +291,8 @@ let recentMalformedInJSON = 5
 /// The counters `KPIResult.json()` does not carry, appended after its fields (which stay as they are:
 /// ground-truth comparisons read them): `"late_corrections","duplicates","unmatched","ignored","refused",
 /// "tombstones","malformed_by_table":{table:n},"recent_malformed":[{"topic","partition","offset","reason"}],
-/// "state":{"dir","last_checkpoint_ms","checkpoints","error","restored"},"ts_ms"`.
+/// "state":{"dir","last_checkpoint_ms","checkpoints","error","restored"},"profile":{"name","implicit_default","sql_kpis",
+/// "applies","key_collisions","placeholder_deletes"},"ts_ms"`.
 func appendCounters(_ s: KPISnapshot, to text: inout String) {
     text += ",\"late_corrections\":\(s.lateCorrections),\"duplicates\":\(s.duplicates),\"unmatched\":\(s.unmatched)"
     text += ",\"ignored\":\(s.ignored),\"refused\":\(s.refused),\"tombstones\":\(s.tombstones),\"malformed_by_table\":{"
@@ -312,6 +314,9 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
     let state = s.state
     text += "],\"state\":{\"dir\":\(optional(state.directory)),\"last_checkpoint_ms\":\(state.lastCheckpointMs)"
     text += ",\"checkpoints\":\(state.checkpoints),\"error\":\(optional(state.lastError)),\"restored\":\(optional(state.restored))}"
+    let p = s.profile
+    text += ",\"profile\":{\"name\":\(JSONText.quoted(p.name)),\"implicit_default\":\(p.isImplicitDefault),\"sql_kpis\":\(p.isModel)"
+    text += ",\"applies\":\(!p.noProfileForTopics),\"key_collisions\":\(p.keyCollisions),\"placeholder_deletes\":\(p.placeholderDeletes)}"
     text += ",\"ts_ms\":\(s.takenAtMs)"
 }
 

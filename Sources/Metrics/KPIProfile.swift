@@ -70,6 +70,9 @@ public struct KPIProfile: Sendable, Hashable {
     /// The compiled KPIs of a profile written with `[kpi.NAME] sql = "…"` sections. When set, the
     /// sale, line-item and dimension tables above are unused (their table names are empty).
     public var model: KPIModel? = nil
+    /// Chosen because no `--profile` was given: it computes KPIs only if the topics carry its tables,
+    /// and says so otherwise instead of showing zeros as if they were the business's numbers.
+    public var isImplicitDefault = false
 
     public init(name: String, sale: SaleTable, lineItem: LineItemTable?, dimension: DimensionTable?,
                 defaultDecimalScale: Int = 2, windowMs: Int64 = 30_000, allowedLatenessMs: Int64 = 10_000,

@@ -138,6 +138,28 @@ public struct PartitionLag: Sendable, Hashable {
     }
 }
 
+/// The active profile, as the dashboard header and `--json` name it, and what its KPIs met so far.
+public struct ProfileStatus: Sendable, Hashable {
+    public var name: String = ""
+    /// No `--profile` was given: the built-in shop profile computes KPIs only if the topics carry its tables.
+    public var isImplicitDefault = false
+    /// KPIs written as SQL (`[kpi.NAME]`), not the built-in sale/line-item/dimension form.
+    public var isModel = false
+    /// Events of tables the profile reads have arrived.
+    public var profileTablesSeen = false
+    /// Events of other tables have arrived.
+    public var otherTablesSeen = false
+    /// Creates for a key that was already alive: two rows claim one identity (a wrong key override?).
+    public var keyCollisions: Int64 = 0
+    /// Deletes of rows never seen whose before image held only the key and placeholders: the table
+    /// needs REPLICA IDENTITY FULL (or cdctop must see its rows from the snapshot on).
+    public var placeholderDeletes: Int64 = 0
+    public init() {}
+
+    /// The implicit default met only tables it does not know: it has no business KPIs for these topics.
+    public var noProfileForTopics: Bool { isImplicitDefault && !profileTablesSeen && otherTablesSeen }
+}
+
 /// An immutable picture of everything the engine knows, published a few times a second and
 /// on window close. Every consumer (dashboard, Redis mirror, warehouse sink) reads only this.
 public struct KPISnapshot: Sendable {
@@ -146,6 +168,8 @@ public struct KPISnapshot: Sendable {
     /// Wall time this snapshot was taken (ms since epoch).
     public var takenAtMs: Int64 = 0
     public var profileName: String = ""
+    /// Which profile computes the KPIs and whether it fits the topics read.
+    public var profile = ProfileStatus()
     /// Windows held in memory (sorted by start), totals, message/malformed/dropped counters.
     public var result: KPIResult
     /// Windows whose end the watermark has passed; rewritten only by late corrections.

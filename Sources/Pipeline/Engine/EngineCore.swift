@@ -280,6 +280,13 @@ public final class EngineCore {
         s.sequence = sequence
         s.takenAtMs = takenAtMs
         s.profileName = profile.name
+        s.profile.name = profile.name
+        s.profile.isImplicitDefault = profile.isImplicitDefault
+        s.profile.isModel = profile.model != nil
+        s.profile.profileTablesSeen = aggregator.tables.contains { $0.role != .other && $0.opCounts.reduce(0, +) > 0 }
+        s.profile.otherTablesSeen = aggregator.tables.contains { $0.role == .other && $0.opCounts.reduce(0, +) > 0 }
+        s.profile.keyCollisions = aggregator.keyCollisions
+        s.profile.placeholderDeletes = aggregator.placeholderDeletes
         // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
         s.finalWindowStarts = aggregator.finalStarts
         windowChangeLog.record(sequence: sequence, since: lastSnapshotSequence, changed: aggregator.takeWindowChanges())

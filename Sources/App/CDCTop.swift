@@ -13,7 +13,7 @@ struct CDCTop: ParsableCommand {
         """,
         version: "cdctop \(CDCTopVersion.current)",
         subcommands: [DemoCommand.self, WatchCommand.self, ReplayCommand.self, GenerateCommand.self,
-                      BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self, UIPreviewCommand.self])
+                      BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self, ProfileCommand.self, UIPreviewCommand.self])
 
     static func main() {
         signal(SIGPIPE, SIG_IGN) // a write to a closed pipe or socket (an --alert-exec command that does not read stdin) must fail with EPIPE, not kill cdctop

@@ -36,6 +36,9 @@ public struct Reconciliation: Sendable, Hashable {
     /// Consumer lag (messages) when the comparison ran.
     public var lagAtCheck: Int64
     public var detail: String
+    /// Every KPI value (and group) on which cdctop and the source disagreed at the last comparison
+    /// (the first few); empty when they agree.
+    public var differences: [KPIDifference] = []
 
     public init(verdict: Verdict, engineTxCount: Int64 = 0, sourceTxCount: Int64 = 0, engineRevenue: Money = .zero,
                 sourceRevenue: Money = .zero, sinceMs: Int64 = 0, checkedAtMs: Int64 = 0, lagAtCheck: Int64 = 0,
@@ -43,6 +46,32 @@ public struct Reconciliation: Sendable, Hashable {
         self.verdict = verdict; self.engineTxCount = engineTxCount; self.sourceTxCount = sourceTxCount
         self.engineRevenue = engineRevenue; self.sourceRevenue = sourceRevenue; self.sinceMs = sinceMs
         self.checkedAtMs = checkedAtMs; self.lagAtCheck = lagAtCheck; self.detail = detail
+    }
+}
+
+/// One value on which cdctop and the source database disagree: a KPI's aggregate in one group.
+public struct KPIDifference: Sendable, Hashable, CustomStringConvertible {
+    /// The KPI's name in the profile (`category_sales`), or `transactions`/`revenue`/`category_sales`
+    /// for the built-in shop form.
+    public var kpi: String
+    /// The group's values as `KPIColumns.groupText` prints them (null as the profile's label); empty
+    /// for an ungrouped KPI.
+    public var group: [String]
+    /// The aggregate's output column (`sum(d.quantity)`, or its `as` name).
+    public var column: String
+    /// cdctop's value and the source's, as exact text (`0` for a group one side does not have;
+    /// `null` for an average of no rows).
+    public var engine: String
+    public var source: String
+
+    public init(kpi: String, group: [String], column: String, engine: String, source: String) {
+        self.kpi = kpi; self.group = group; self.column = column; self.engine = engine; self.source = source
+    }
+
+    /// `category_sales [Beverages] sum(…): cdctop 244.8, source 245.8`.
+    public var description: String {
+        let g = group.isEmpty ? "" : " [" + group.joined(separator: ", ") + "]"
+        return "\(kpi)\(g) \(column): cdctop \(engine), source \(source)"
     }
 }
 

@@ -420,7 +420,9 @@ public final class StateStore: @unchecked Sendable {
             core.restore(counters: engine)
             for p in partitions { core.restoreLastCommitTime(partitionKey: p.partitionKey, p.lastCommitTimeMs) }
             writtenHorizon = counters.horizonStart
-            return RestoreSummary(keys: sales + lineItems, windows: windowStarts.count, partitions: partitions,
+            // A model profile's rows are in its model state, not in the sales and line-item tables.
+            let keys = core.profile.model != nil ? core.withAggregator { $0.liveKeys } : sales + lineItems
+            return RestoreSummary(keys: keys, windows: windowStarts.count, partitions: partitions,
                                   seconds: WallClock.monotonicSeconds() - started,
                                   checkpointedAtMs: m["checkpoint_ms"]?.integer ?? 0, isFresh: false)
         } catch let error as SQLiteError where error.isCorruption {

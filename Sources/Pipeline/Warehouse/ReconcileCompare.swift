@@ -1,31 +1,5 @@
 import Metrics
 
-/// One value on which cdctop and the source database disagree: a KPI's aggregate in one group.
-public struct KPIDifference: Sendable, Hashable, CustomStringConvertible {
-    /// The KPI's name in the profile (`category_sales`), or `transactions`/`revenue`/`category_sales`
-    /// for the built-in shop form.
-    public var kpi: String
-    /// The group's values as `KPIColumns.groupText` prints them (null as the profile's label); empty
-    /// for an ungrouped KPI.
-    public var group: [String]
-    /// The aggregate's output column (`sum(d.quantity)`, or its `as` name).
-    public var column: String
-    /// cdctop's value and the source's, as exact text (`0` for a group one side does not have;
-    /// `null` for an average of no rows).
-    public var engine: String
-    public var source: String
-
-    public init(kpi: String, group: [String], column: String, engine: String, source: String) {
-        self.kpi = kpi; self.group = group; self.column = column; self.engine = engine; self.source = source
-    }
-
-    /// `category_sales [Beverages] sum(…): cdctop 244.8, source 245.8`.
-    public var description: String {
-        let g = group.isEmpty ? "" : " [" + group.joined(separator: ", ") + "]"
-        return "\(kpi)\(g) \(column): cdctop \(engine), source \(source)"
-    }
-}
-
 /// Compares a KPI's engine values with its reconciliation query's rows, group by group.
 public enum ReconcileCompare {
     enum Value: Hashable {

@@ -355,6 +355,7 @@ public final class Reconciler: Sendable {
                 engineRevenue: engine?.revenue ?? .zero,
                 sourceRevenue: source?.1 ?? previous?.sourceRevenue ?? .zero,
                 sinceMs: sinceMs, checkedAtMs: nowMs, lagAtCheck: lag, detail: detail)
+            if verdict == .drift { state.reconciliation!.differences = Array(state.differences.prefix(20)) }
             let stateKind: ServiceStatus.State = verdict == .drift ? .error : .ok
             state.status = ServiceStatus(stateKind, "reconcile: \(verdict.rawValue), \(detail)")
         }

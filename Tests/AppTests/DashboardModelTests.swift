@@ -9,12 +9,15 @@ import Testing
         _ = m.handle(.tab); #expect(m.view == .lag)
         _ = m.handle(.tab); _ = m.handle(.tab); #expect(m.view == .alerts)
         _ = m.handle(.tab); #expect(m.view == .latency)
+        _ = m.handle(.tab); #expect(m.view == .kpis)
         _ = m.handle(.tab); #expect(m.view == .overview)
+        _ = m.handle(.backTab); #expect(m.view == .kpis)
         _ = m.handle(.backTab); #expect(m.view == .latency)
         _ = m.handle(.backTab); #expect(m.view == .alerts)
         _ = m.handle(.char("6")); #expect(m.view == .alerts)
         _ = m.handle(.char("7")); #expect(m.view == .latency)
-        _ = m.handle(.char("9")); #expect(m.view == .latency)
+        _ = m.handle(.char("8")); #expect(m.view == .kpis)
+        _ = m.handle(.char("9")); #expect(m.view == .kpis)
     }
 
     @Test func quitPauseThemeMirrorActions() {

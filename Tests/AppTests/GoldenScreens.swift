@@ -1,9 +1,9 @@
-// Golden screens for ViewGoldenTests (80×24, fixture snapshot). Regenerate with update_goldens.py.
+// Golden screens for ViewGoldenTests (fixture and engine snapshots; sizes in the test cases). Regenerate with update_goldens.py.
 enum GoldenScreens {
     static let screens: [String: String] = [
         "categories": #"""
-         cdctop › fixture › Categories                                     12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › Categories            profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories  4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
         │category             window      last 5m         total▼  share                │
         │electronics        3,816.48    44,818.88   1,183,376.92  12.3% █▉             │
@@ -25,11 +25,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "categories-sorted-filtered": #"""
-         cdctop › fixture › Categories › /o                                12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › Categories › /o       profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories  4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ Categories · sorted by category asc · filter /o: 8 match ────────────────────┐
         │category▲            window      last 5m          total  share                │
         │automotive         1,908.24    20,100.16     554,812.96   5.8% ▉              │
@@ -51,11 +51,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "changes": #"""
-         cdctop › fixture › Tables › transaction                           12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › Tables › transaction  profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ Recent changes of transaction · 40 kept, newest first · Enter opens one ─────┐
         │commit   op   key      position   changes                                     │
         │11:59:59 u    40999    p0@30999   status new → shipped, amount 79.00 → 80.50  │
@@ -77,11 +77,11 @@ enum GoldenScreens {
         │11:59:58 c    40983    p2@30983   id=40983 status=new amount=63.00 customer_i…│
         └───────────────────────────────────────────────────────────────────────1-17/40┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter open  / filter  Esc back
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  / filter  Esc back
         """#,
         "engine-categories": #"""
-         cdctop › engine fixture › Categories                              11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › engine fixture › Categories               profile shop │ 11:40:17 UTC
+          1 Overview 2 Tables 3 Categories  4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
         │category             window      last 5m         total▼  share                │
         │electronics       40,039.10   856,328.12   1,375,943.31  56.1% ████████▍      │
@@ -103,11 +103,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "engine-changes": #"""
-         cdctop › engine fixture › Tables › transaction                                        11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency        theme dark
+         cdctop › engine fixture › Tables › transaction                         profile shop │ 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
         ┌ Recent changes of transaction · 2,048 kept, newest first · Enter opens one ──────────────────────┐
         │commit   op   key      position   changes                                                         │
         │11:40:17 c    2613     p0@1276    transaction_id=2613 customer_id=8 amount=51.98 status=new creat…│
@@ -135,11 +135,11 @@ enum GoldenScreens {
         │11:40:14 c    2597     p1@1259    transaction_id=2597 customer_id=16 amount=4619.25 status=new cr…│
         └─────────────────────────────────────────────────────────────────────────────────────────1-23/2048┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
         """#,
         "engine-changes-filtered": #"""
-         cdctop › engine fixture › Tables › transaction                                        11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency        theme dark
+         cdctop › engine fixture › Tables › transaction                         profile shop │ 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
         ┌ Recent changes of transaction · 2,048 kept, newest first · /op:u: 416 match · Enter opens one ───┐
         │commit   op   key      position   changes                                                         │
         │11:40:16 u    2132     p0@1274    status new → paid                                               │
@@ -167,11 +167,11 @@ enum GoldenScreens {
         │11:40:05 u    2494     p2@1255    status new → paid                                               │
         └──────────────────────────────────────────────────────────────────────────────────────────1-23/416┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
         """#,
         "engine-event": #"""
-         cdctop › engine fixture › Tables › transaction › event [2]@1286                       11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency        theme dark
+         cdctop › engine fixture › Tables › transaction › event [2]@1286        profile shop │ 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
         ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
         │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
         │                                                                                                  │
@@ -199,11 +199,11 @@ enum GoldenScreens {
         │                                                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-7/Tab views  ↑↓ move  y raw JSON  Esc back  p pause  t theme  m mirror
+         ? help  q quit  1-8/Tab views  ↑↓ move  y raw JSON  Esc back  p pause  t theme  m mirror
         """#,
         "engine-event-raw": #"""
-         cdctop › engine fixture › Tables › transaction › event [2]@1286                       11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency        theme dark
+         cdctop › engine fixture › Tables › transaction › event [2]@1286        profile shop │ 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
         ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
         │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
         │                                                                                                  │
@@ -231,11 +231,11 @@ enum GoldenScreens {
         │            "optional": false,                                                                    │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-7/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
         """#,
         "engine-lag": #"""
-         cdctop › engine fixture › Lag                                                                             11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency                            theme dark
+         cdctop › engine fixture › Lag                                                              profile shop │ 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by topic ───────────────────────────────────────────────────┐
         │topic▲             p committed position  high wm    lag group lag  lag s trend (top)                           verdict│
         │customer           0         0       20       20      0        20     0s  ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
@@ -263,11 +263,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
-         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "engine-lag-narrow": #"""
-         cdctop › engine fixture › Lag                 11:40:17 UTC
-          1   2   3   4 Lag   5   6   7                  theme dark
+         cdctop › engine fixture › Lag  profile shop │ 11:40:17 UTC
+          1   2   3   4 Lag   5   6   7   8              theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorte… ┐
         │topic▲        p  high wm    lag group lag  lag s verdict  │
         │customer      0       20      0        20     0s OK       │
@@ -281,11 +281,11 @@ enum GoldenScreens {
         │transaction   2     1287      0        50     0s OK       │
         └────────────────────────────────────────────────────1-9/12┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s a
-         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort
         """#,
         "engine-lag-sorted": #"""
-         cdctop › engine fixture › Lag                                                         11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency        theme dark
+         cdctop › engine fixture › Lag                                          profile shop │ 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by lag ─────────────────────────────────┐
         │topic              p committed position  high wm   lag▼ group lag  lag s trend (top)       verdict│
         │transactiondetail  2      2574     2624     2924    300       350  525ms ████████████  300 STALLED│
@@ -307,11 +307,11 @@ enum GoldenScreens {
         │                                                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "engine-overview": #"""
-         cdctop › engine fixture › Overview                                11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › engine fixture › Overview                 profile shop │ 11:40:17 UTC
+          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │         80,939.89││      1,511,652.85││      2,451,525.83││          1,032.66│
         │ partial 17.1s/30s││          1,459 tx││       since start││      revenue ÷ tx│
@@ -333,11 +333,11 @@ enum GoldenScreens {
         │                              11:32      11:40││grocery      ▏       40,738.82│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-overview-120": #"""
-         cdctop › engine fixture › Overview                                                                        11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency                            theme dark
+         cdctop › engine fixture › Overview                                                         profile shop │ 11:40:17 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
         ┌ Window revenue ────────────┐┌ Last 5m revenue ───────────┐┌ Total revenue ─────────────┐┌ Avg ticket ────────────────┐
         │                   80,939.89││                1,511,652.85││                2,451,525.83││                    1,032.66│
         │           partial 17.1s/30s││                    1,459 tx││                 since start││                revenue ÷ tx│
@@ -375,11 +375,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
-         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-overview-ascii": #"""
-         cdctop > engine fixture > Overview                                11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop > engine fixture > Overview                 profile shop | 11:40:17 UTC
+          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
         |         80,939.89||      1,511,652.85||      2,451,525.83||          1,032.66|
         | partial 17.1s/30s||          1,459 tx||       since start||      revenue / tx|
@@ -401,11 +401,11 @@ enum GoldenScreens {
         |                              11:32      11:40||grocery              40,738.82|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 2.0s ago      msgs 12,000
-         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-tables": #"""
-         cdctop › engine fixture › Tables                                  11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › engine fixture › Tables                   profile shop │ 11:40:17 UTC
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
         │table                    c       u       d       r  tomb    ev/s    last  malf│
         │customer                 0       0       0      60     0    12.0   7m43s     0│
@@ -427,11 +427,11 @@ enum GoldenScreens {
         │state /var/lib/cdctop/shop — checkpoint 2.0s ago, 9 so far                    │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  s/S sort  / filter
         """#,
         "event": #"""
-         cdctop › fixture › Tables › transaction › event [2]@30998         12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › Tables › transaction › event [2]@30998  shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ transaction · c · shop.public.transaction[2]@30998 ──────────────────────────┐
         │key 40998   commit 11:59:59 UTC   position shop.public.transaction[2]@30998   │
         │                                                                              │
@@ -453,12 +453,12 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  y raw JSON  Esc back  p pause
+         ? help  q quit  1-8/Tab views  ↑↓ move  y raw JSON  Esc back  p pause
         """#,
         "help": #"""
-         cdctop › fixture › Overview                                       12:00:00 UTC
+         cdctop › fixture › Overview              profile shop (default) │ 12:00:00 UTC
         ┌ Keys · cdctop ───────────────────────────────────────────────────────────────┐
-        │ 1-7  Tab  Shift-Tab      switch view (the numbered tabs at the top)          │
+        │ 1-8  Tab  Shift-Tab      switch view (the numbered tabs at the top)          │
         │ ↑ ↓  j k  wheel          move the selection (it follows its row)             │
         │ PgUp PgDn  Home End  g G page up / down, first / last                        │
         │ Enter  →  l  click       drill in: table › changes › event; History: a day   │
@@ -466,7 +466,7 @@ enum GoldenScreens {
         │ s  S                     sort a list by the next column / reverse            │
         │ /                        filter a list (changes: key text, op:u)             │
         │ y                        event: raw JSON value / before-after table          │
-        │ :                        command: :lag  :table NAME  :connections  :q        │
+        │ :                        command: :kpis  :lag  :table NAME  :connections  :q │
         │ c                        connections: state, last error in full, retries     │
         │ p                        pause the display (engine keeps consuming)          │
         │ t  m  r                  next theme / Redis mirror on-off / History: reload  │
@@ -477,13 +477,13 @@ enum GoldenScreens {
         │ freshness: now − newest commit · lag s: age of the last consumed commit      │
         │ LAGGING: lag above [lag] messages and seconds for k samples in a row         │
         │ (profile); STALLED: lag and no progress for 30s · group lag: committed       │
-        │ 6: alerts ([alerts] in the profile) · 7: latency per hop, db → Kafka → cdctop│
+        │ 6 alerts ([alerts] in profile) · 7 latency per hop · 8 KPIs ([kpi.NAME] SQL) │
         └──────────────────────────────────────────────────────────────────────────────┘
-         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
         """#,
         "history": #"""
-         cdctop › fixture › History                                        12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › History               profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag 5 History  6 Alerts 7 Latency 8 KPIs
         ┌ Daily revenue · 14 days + today ───────────┐┌ Reconciliation ────────────────┐
         │              █                             ││AGREE for 1m35s                 │
         │              █                             ││since 11:58:25 UTC              │
@@ -505,11 +505,11 @@ enum GoldenScreens {
         │2025-11-14        48,271   2,035,588.07 ▏   ││                                │
         └─────────────────────────────────────1-10/15┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-day": #"""
-         cdctop › fixture › History › 2025-11-22                           12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › History › 2025-11-22  profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag 5 History  6 Alerts 7 Latency 8 KPIs
         ┌ 2025-11-22 · 47,919 tx · 2,020,744.23 · E… ┐┌ Reconciliation ────────────────┐
         │category              revenue  share        ││AGREE for 1m35s                 │
         │electronics        143,757.00  13.2% █▌     ││since 11:58:25 UTC              │
@@ -531,11 +531,11 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-off": #"""
-         cdctop › fixture › History                                        12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › History               profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag 5 History  6 Alerts 7 Latency 8 KPIs
         ┌ History ───────────────────────────────────┐┌ Reconciliation ────────────────┐
         │                                            ││No reconciliation yet.          │
         │No warehouse connected.                     ││                                │
@@ -557,11 +557,157 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+        """#,
+        "kpis": #"""
+         cdctop › fixture › KPIs                       profile northwind │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+        ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────┐
+        │KPI · group                         window  1st value▼   2nd value   3rd value│
+        │transactions = count(*)                                                       │
+        │  (all rows)                          7951     1737416                        │
+        │revenue = sum(unit_price * quantity * (1 - discount))                         │
+        │  (all rows)                     335293.67 73266832.72                        │
+        │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by categor…│
+        │  Beverages                        3816.48  1183376.92                        │
+        │  Dairy Products                    4770.6  1110166.96                        │
+        │  Confections                      5724.72  1040828.56                        │
+        │  Meat/Poultry                      3180.4   973747.36                        │
+        │  Seafood                          4134.52   904399.72                        │
+        │  Condiments                       5088.64   832848.12                        │
+        │  Grains/Cereals                   2544.32   767460.04                        │
+        │  Produce                          3498.44   692076.04                        │
+        │  12 rows wait for a lookup row                                               │
+        │units = sum(quantity)                                                         │
+        │  (all rows)                         91436    19980284                        │
+        │discounted_lines = count(*) · sum(d.quantity) by category_name                │
+        └───────────────────────────────────────────────────────────────────────1-17/52┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+        """#,
+        "kpis-120": #"""
+         cdctop › fixture › KPIs                                                               profile northwind │ 12:00:00 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
+        ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────────────────────────────────────────────┐
+        │KPI · group                                 window  1st value▼   2nd value   3rd value                                │
+        │transactions = count(*)                                                                                               │
+        │  (all rows)                                  7951     1737416                                                        │
+        │revenue = sum(unit_price * quantity * (1 - discount))                                                                 │
+        │  (all rows)                             335293.67 73266832.72                                                        │
+        │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by category_name                                   │
+        │  Beverages                                3816.48  1183376.92                                                        │
+        │  Dairy Products                            4770.6  1110166.96                                                        │
+        │  Confections                              5724.72  1040828.56                                                        │
+        │  Meat/Poultry                              3180.4   973747.36                                                        │
+        │  Seafood                                  4134.52   904399.72                                                        │
+        │  Condiments                               5088.64   832848.12                                                        │
+        │  Grains/Cereals                           2544.32   767460.04                                                        │
+        │  Produce                                  3498.44   692076.04                                                        │
+        │  12 rows wait for a lookup row                                                                                       │
+        │units = sum(quantity)                                                                                                 │
+        │  (all rows)                                 91436    19980284                                                        │
+        │discounted_lines = count(*) · sum(d.quantity) by category_name                                                        │
+        │  Beverages                                   1590      347483     3127347                                            │
+        │  Condiments                                  1325      289569     2606121                                            │
+        │  Dairy Products                               993      217177     1954593                                            │
+        │  Grains/Cereals                               883      193046     1737414                                            │
+        │  Produce                                      722      157946     1421514                                            │
+        │  Seafood                                      662      144784     1303056                                            │
+        │orders_by_country = count(*) · avg(freight) by ship_country (totals only)                                             │
+        │  USA                                                   434354          41                                            │
+        │  Germany                                               248202       54.37                                            │
+        │  Brazil                                                173741       67.74                                            │
+        │  France                                                133647       81.11                                            │
+        │  UK                                                    108588       94.48                                            │
+        │  Venezuela                                              91442      107.85                                            │
+        │  Austria                                                78973      121.22                                            │
+        │  Sweden                                                 69496      134.59                                            │
+        │  Canada                                                 62050      147.96                                            │
+        └───────────────────────────────────────────────────────────────────────────────────────────────────────────────1-33/52┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago          msgs 240,000 · malformed 3 · unmatched 9
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+        """#,
+        "kpis-no-profile": #"""
+         cdctop › fixture › KPIs    profile shop (default) fits no topic │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+        ┌ KPIs ────────────────────────────────────────────────────────────────────────┐
+        │ No profile for these topics: shop (default) knows none of the 4 tables seen. │
+        │ Revenue, transactions and categories need a profile of your own:             │
+        │   cdctop profile init --brokers … --topics …   drafts one from your topics,  │
+        │   then run with --profile FILE  (KPIs as SQL: see profiles/northwind.toml).  │
+        │ Tables (2), lag (4), alerts (6), latency (7) and changes work without one.   │
+        │                                                                              │
+        │ KPIs written as SQL over your own tables appear here, one [kpi.NAME] each:   │
+        │   [kpi.units_by_category]                                                    │
+        │   sql = "select c.name, sum(d.quantity) from lines d join … group by 1"      │
+        │ Exact through updates and deletes, with their groups and values.             │
+        │ See profiles/northwind.toml, then run with --profile FILE.                   │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        └──────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "kpis-shop": #"""
+         cdctop › fixture › KPIs                  profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+        ┌ KPIs ────────────────────────────────────────────────────────────────────────┐
+        │ Profile shop (default) has built-in KPIs: see 1 Overview and 3 Categories.   │
+        │                                                                              │
+        │ KPIs written as SQL over your own tables appear here, one [kpi.NAME] each:   │
+        │   [kpi.units_by_category]                                                    │
+        │   sql = "select c.name, sum(d.quantity) from lines d join … group by 1"      │
+        │ Exact through updates and deletes, with their groups and values.             │
+        │ See profiles/northwind.toml, then run with --profile FILE.                   │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        └──────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "kpis-sorted-filtered": #"""
+         cdctop › fixture › KPIs › /er                 profile northwind │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+        ┌ 8 KPIs of northwind · sorted by group asc · /er: 5 match ────────────────────┐
+        │KPI · group▲                         window  1st value   2nd value   3rd value│
+        │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by categor…│
+        │  Beverages                         3816.48 1183376.92                        │
+        │  Grains/Cereals                    2544.32  767460.04                        │
+        │  12 rows wait for a lookup row                                               │
+        │discounted_lines = count(*) · sum(d.quantity) by category_name                │
+        │  Beverages                            1590     347483     3127347            │
+        │  Grains/Cereals                        883     193046     1737414            │
+        │orders_by_country = count(*) · avg(freight) by ship_country (totals only)     │
+        │  Argentina                                      31589      268.29            │
+        │  Austria                                        78973      121.22            │
+        │  Belgium                                        37769      228.18            │
+        │  Brazil                                        173741       67.74            │
+        │  Canada                                         62050      147.96            │
+        │  Denmark                                        35457      241.55            │
+        │  Finland                                        43435      201.44            │
+        │  France                                        133647       81.11            │
+        │  Germany                                       248202       54.37            │
+        └───────────────────────────────────────────────────────────────────────1-17/36┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "lag": #"""
-         cdctop › fixture › Lag                                            12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › Lag                   profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables 3 Categories 4 Lag  5 History 6 Alerts 7 Latency 8 KPIs
         ┌ Topics shop.public.* · lag 5,418 msgs (group 6,858) · sorted by topic ───────┐
         │topic▲        p position  high wm    lag group lag  lag s trend (top)  verdict│
         │customer      0    58000    58000      0       120     0s ▁▁▁▁▁▁▁  133 OK     │
@@ -583,11 +729,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "overview": #"""
-         cdctop › fixture › Overview                                       12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › Overview              profile shop (default) │ 12:00:00 UTC
+          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │        335,293.67││      2,707,988.72││     73,266,832.72││             42.17│
         │ partial 29.6s/30s││         64,216 tx││       since start││      revenue ÷ tx│
@@ -609,11 +755,11 @@ enum GoldenScreens {
         │     11:39   now 335,293.67 (partial)    11:59││automotive  ██▍     554,812.96│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-ascii": #"""
-         cdctop > fixture > Overview                                       12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop > fixture > Overview              profile shop (default) | 12:00:00 UTC
+          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
         |        335,293.67||      2,707,988.72||     73,266,832.72||             42.17|
         | partial 29.6s/30s||         64,216 tx||       since start||      revenue / tx|
@@ -635,11 +781,105 @@ enum GoldenScreens {
         |     11:39   now 335,293.67 (partial)    11:59||automotive  ##      554,812.96|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "overview-no-profile": #"""
+         cdctop › Overview          profile shop (default) fits no topic │ 12:00:00 UTC
+          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+        ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
+        │                 –││                 –││                 –││                 –│
+        │        no profile││        no profile││        no profile││        no profile│
+        └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
+        ┌ Transactions ────┐┌ Events/s ────────┐┌ Total lag ───────┐┌ Freshness ───────┐
+        │                 –││             1,800││        5,418 msgs││             400ms│
+        │        no profile││      240,000 msgs││      catching up…││ now − last commit│
+        └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
+        ┌ KPIs: no profile for these topics ───────────────────────────────────────────┐
+        │                                                                              │
+        │                                                                              │
+        │ No profile for these topics: shop (default) knows none of the 4 tables seen. │
+        │ Revenue, transactions and categories need a profile of your own:             │
+        │   cdctop profile init --brokers … --topics …   drafts one from your topics,  │
+        │   then run with --profile FILE  (KPIs as SQL: see profiles/northwind.toml).  │
+        │ Tables (2), lag (4), alerts (6), latency (7) and changes work without one.   │
+        │                                                                              │
+        │                                                                              │
+        │                                                                              │
+        └──────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "overview-no-profile-120": #"""
+         cdctop › fixture › Overview                                        profile shop (default) fits no topic │ 12:00:00 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
+        ┌ Window revenue ────────────┐┌ Last 5m revenue ───────────┐┌ Total revenue ─────────────┐┌ Avg ticket ────────────────┐
+        │                           –││                           –││                           –││                           –│
+        │                  no profile││                  no profile││                  no profile││                  no profile│
+        └────────────────────────────┘└────────────────────────────┘└────────────────────────────┘└────────────────────────────┘
+        ┌ Transactions ──────────────┐┌ Events/s ──────────────────┐┌ Total lag ─────────────────┐┌ Freshness ─────────────────┐
+        │                           –││                       1,800││                  5,418 msgs││                       400ms│
+        │                  no profile││                240,000 msgs││                catching up…││           now − last commit│
+        └────────────────────────────┘└────────────────────────────┘└────────────────────────────┘└────────────────────────────┘
+        ┌ KPIs: no profile for these topics ───────────────────────────────────────────────────────────────────────────────────┐
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │ No profile for these topics: shop (default) knows none of the 4 tables seen.                                         │
+        │ Revenue, transactions and categories need a profile of your own:                                                     │
+        │   cdctop profile init --brokers … --topics …   drafts one from your topics,                                          │
+        │   then run with --profile FILE  (KPIs as SQL: see profiles/northwind.toml).                                          │
+        │ Tables (2), lag (4), alerts (6), latency (7) and changes work without one.                                           │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+        ┌ Tables (2 for details) ──────────────────────────────────────────────────────────────────────────────────────────────┐
+        │table                                      c       u       d       r  tomb    ev/s    last  malf                      │
+        │accounts                              31,000  10,333   1,550   5,000 1,550     900   400ms     0                      │
+        │audit_log                             18,142   6,047     907   1,250   907     360    5.5s     0                      │
+        │ledger_entries                        25,000   8,333   1,250   2,500 1,250     600    2.1s     0                      │
+        │users                                 21,000   7,000   1,050   1,666 1,050     450    3.8s     0                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        │                                                                                                                      │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago          msgs 240,000 · malformed 3 · unmatched 6
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+        """#,
+        "overview-northwind": #"""
+         cdctop › fixture › Overview                   profile northwind │ 12:00:00 UTC
+          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+        ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
+        │        335,293.67││      2,707,988.72││     73,266,832.72││             42.17│
+        │ partial 29.6s/30s││         64,216 tx││       since start││      revenue ÷ tx│
+        └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
+        ┌ Transactions ────┐┌ Events/s ────────┐┌ Total lag ───────┐┌ Freshness ───────┐
+        │         1,737,416││             1,800││        5,439 msgs││             400ms│
+        │    225.0 new tx/s││      240,000 msgs││      catching up…││ now − last commit│
+        └──────────────────┘└──────────────────┘└──────────────────┘└──────────────────┘
+        ┌ Revenue per 30s window (last = partial) ─────┐┌ Top categories (total) ──────┐
+        │335k│                                     ▇  █││Beverages      ██ 1,183,376.92│
+        │    │                             ▂  ▃  ▆ ██▁█││Dairy Products █▉ 1,110,166.96│
+        │    │ ▅  ▁       ▂             █▁ █▃ █▅ █▇████││Confections    █▊ 1,040,828.56│
+        │    │ █▄ █  ▆  ▃ █▂ █  █  █  █▁██▂██▄██▆██████││Meat/Poultry   █▋   973,747.36│
+        │    │▇██▃██ █▅ █▃██▂██▁██ ██▁█████████████████││Seafood        █▌   904,399.72│
+        │    │█████████▅███████████████████████████████││Condiments     █▍   832,848.12│
+        │    │█████████████████████████████████████████││Grains/Cereals █▎   767,460.04│
+        │    │█████████████████████████████████████████││Produce        █▏   692,076.04│
+        │   0│█████████████████████████████████████████││                              │
+        │     11:39   now 335,293.67 (partial)    11:59││                              │
+        └──────────────────────────────────────────────┘└──────────────────────────────┘
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
         """#,
         "tables": #"""
-         cdctop › fixture › Tables                                         12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency
+         cdctop › fixture › Tables                profile shop (default) │ 12:00:00 UTC
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
         │table                    c       u       d       r  tomb    ev/s    last  malf│
         │customer            18,142   6,047     907   1,250   907     360    5.5s     0│
@@ -661,7 +901,39 @@ enum GoldenScreens {
         │transactiondetail p1@5123  decimal 'unit_price' has scale 12 (more than 9 pla…│
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-7/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+        """#,
+        "tables-northwind": #"""
+         cdctop › fixture › Tables                                         profile northwind │ 12:00:00 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
+        ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───────────────────────┐
+        │table                                      c       u       d       r  tomb    ev/s    last  malf  │
+        │categories                            18,142   6,047     907   1,250   907     360    5.5s     0  │
+        │order_details                         25,000   8,333   1,250   2,500 1,250     600    2.1s     0  │
+        │orders                                31,000  10,333   1,550   5,000 1,550     900   400ms     0  │
+        │products                              21,000   7,000   1,050   1,666 1,050     450    3.8s     0  │
+        │shippers                              16,000   5,333     800   1,000   800     300    7.2s     0  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        │                                                                                                  │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────┘
+        ┌ Counters since start ────────────────────────────────────────────────────────────────────────────┐
+        │msgs 240,000 · tombstones 412 · heartbeats 0 · malformed 3 · refused 0 · dropped 0                │
+        │late corrections 17 · duplicates 4 · unmatched 9 · ignored 120 · parked 12                        │
+        │deletes 5 — carried only the key (REPLICA IDENTITY DEFAULT on a table cdctop had not seen from its│
+        │  snapshot): set REPLICA IDENTITY FULL, or read from the snapshot on                              │
+        │unmatched 4 more — started after the snapshot? changes to rows cdctop never saw                   │
+        │key collisions 2 — 2 creates for keys already alive: check the table's key                        │
+        │state .cdctop/state — checkpoint 3.0s ago, 12 so far                                              │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────┘
+        ┌ Malformed messages (latest first: table, position, reason) ──────────────────────────────────────┐
+        │order_details p1@5123  decimal 'unit_price' has scale 12 (more than 9 places)                     │
+        └──────────────────────────────────────────────────────────────────────────────────────────────────┘
+         Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago     malformed 3 · unmatched 9
+         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  s/S sort  / filter  p pause  t theme
         """#,
     ]
 }

@@ -40,6 +40,35 @@ import Glibc
         ("engine-overview-ascii", [], .ascii, 80, 24),
     ]
 
+    /// Profiles other than the fitting shop default: a model profile's KPIs (view 8) and Overview, the
+    /// implicit default on topics it does not know (no KPIs, how to make a profile), the KPIs view without SQL KPIs.
+    static let profileCases: [(name: String, keys: [Key], variant: PreviewData.Variant, width: Int, height: Int)] = [
+        ("kpis", [.char("8")], .northwind, 80, 24),
+        ("kpis-120", [.char("8")], .northwind, 120, 40),
+        ("kpis-sorted-filtered", [.char("8"), .char("s"), .char("s"), .char("s"), .char("/"), .char("e"), .char("r"), .enter], .northwind, 80, 24),
+        ("kpis-shop", [.char("8")], .shop, 80, 24),
+        ("overview-northwind", [], .northwind, 80, 24),
+        ("overview-no-profile", [], .unknown, 80, 24),
+        ("overview-no-profile-120", [], .unknown, 120, 40),
+        ("kpis-no-profile", [.char("8")], .unknown, 80, 24),
+        ("tables-northwind", [.char("2")], .northwind, 100, 30),
+    ]
+
+    @Test(arguments: profileCases.map(\.name))
+    func profileViewMatchesGolden(_ name: String) throws {
+        let c = Self.profileCases.first { $0.name == name }!
+        let frame = Fixture.frame(variant: c.variant)
+        var model = DashboardModel()
+        Fixture.press(c.keys, on: &model, frame: frame, width: c.width, height: c.height)
+        let screen = Fixture.render(model, frame, width: c.width, height: c.height).0.text
+        let expected = GoldenScreens.screens[name]
+        if screen != expected {
+            mkdir("/tmp/cdctop-golden", 0o755)
+            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") { fputs(screen, f); fclose(f) }
+        }
+        #expect(screen == expected, "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
+    }
+
     @Test(arguments: engineCases.map(\.name))
     func engineViewMatchesGolden(_ name: String) throws {
         let c = Self.engineCases.first { $0.name == name }!

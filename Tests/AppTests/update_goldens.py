@@ -11,7 +11,7 @@ if os.path.exists(path):
         screens[m.group(1)] = "\n".join(l[8:] for l in m.group(2).split("\n"))
 for f in sorted(glob.glob("/tmp/cdctop-golden/*.txt")):
     screens[os.path.basename(f)[:-4]] = open(f).read()
-out = ["// Golden screens for ViewGoldenTests (80×24, fixture snapshot). Regenerate with update_goldens.py.",
+out = ["// Golden screens for ViewGoldenTests (fixture and engine snapshots; sizes in the test cases). Regenerate with update_goldens.py.",
        "enum GoldenScreens {", "    static let screens: [String: String] = ["]
 for name in sorted(screens):
     out.append(f'        "{name}": #"""')

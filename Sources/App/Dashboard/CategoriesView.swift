@@ -58,9 +58,18 @@ enum CategoriesView {
         let sel = model.resolvedSelection("categories", ids: all.map(\.name))
         let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
                                  sortColumn: model.categorySort.rawValue, sortDescending: model.sortDescending,
-                                 emptyText: model.filter.isEmpty ? "no category sales yet" : "no category matches /\(model.filter) (Esc clears)")
+                                 emptyText: emptyText(model, f))
         return ListLayout(count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].name : nil,
                           selectedIndex: sel, listID: "categories", rowsTop: inner.y + 1)
+    }
+}
+
+extension CategoriesView {
+    /// Why the list is empty: no sales yet, a filter, or a profile that computes no categories.
+    static func emptyText(_ model: DashboardModel, _ f: Figures) -> String {
+        if f.noProfile { return "no profile for these topics: no categories (1 Overview says how to make one)" }
+        if !f.hasCategories { return "category_sales is not in the profile: 8 KPIs shows the profile's KPIs" }
+        return model.filter.isEmpty ? "no category sales yet" : "no category matches /\(model.filter) (Esc clears)"
     }
 }
 

@@ -64,6 +64,8 @@ enum DashboardView: Int, CaseIterable, Sendable {
     case overview = 1, tables, categories, lag, history
     case alerts
     case latency
+    /// A model profile's KPIs (`[kpi.NAME]` written as SQL): every KPI, its groups and values.
+    case kpis
 
     var title: String {
         switch self {
@@ -74,6 +76,25 @@ enum DashboardView: Int, CaseIterable, Sendable {
         case .history: "History"
         case .alerts: "Alerts"
         case .latency: "Latency"
+        case .kpis: "KPIs"
+        }
+    }
+}
+
+/// Sort columns of the KPIs view (their number depends on the KPIs: one per aggregate).
+enum KPISort {
+    static let group = 0
+    static let window = 1
+    static let firstValue = 2
+
+    static func title(_ column: Int) -> String {
+        switch column {
+        case group: "group"
+        case window: "window"
+        case firstValue: "1st value"
+        case firstValue + 1: "2nd value"
+        case firstValue + 2: "3rd value"
+        default: "\(column - firstValue + 1)th value"
         }
     }
 }
@@ -108,6 +129,8 @@ struct ListLayout: Equatable, Sendable {
     var rowsTop: Int?
     /// The terminal's width at that render (where the tabs were drawn).
     var screenWidth: Int = 200
+    /// How many columns `s` cycles through, when the view's columns depend on the data (KPIs).
+    var sortColumns: Int = 0
 }
 
 /// Everything the user chose: view, drill-down, selection, sort, filter, pause, overlays.
@@ -131,6 +154,9 @@ struct DashboardModel: Equatable, Sendable {
     var lagSortDescending = false
     var tableSort: TableSort = .name
     var tableSortDescending = false
+    /// KPIs view: 0 the group, 1 the current window's first value, 2 + i the total of aggregate i.
+    var kpiSort = KPISort.firstValue
+    var kpiSortDescending = true
     /// Filter text per list ("categories", "lag", "tables", "changes:<table>"), typed after `/`.
     var filters: [String: String] = [:]
     var editingFilter = false
@@ -154,6 +180,7 @@ struct DashboardModel: Equatable, Sendable {
         switch view {
         case .categories: "categories"
         case .lag: "lag"
+        case .kpis: "kpis"
         case .tables: tablesLevel == .list ? "tables" : tablesLevel == .changes ? "changes:" + (openTable ?? "") : nil
         default: nil
         }
@@ -203,6 +230,7 @@ struct DashboardModel: Equatable, Sendable {
         case .history: historyDetail ? "day" : "history"
         case .alerts: "alerts"
         case .latency: "latency"
+        case .kpis: "kpis"
         }
     }
 
@@ -221,7 +249,7 @@ struct DashboardModel: Equatable, Sendable {
             }
         }
         if view == .history, historyDetail, let d = openDay { parts.append(d) }
-        if view == .categories, !filter.isEmpty { parts.append("/" + filter) }
+        if view == .categories || view == .kpis, !filter.isEmpty { parts.append("/" + filter) }
         return parts
     }
 
@@ -272,6 +300,10 @@ struct DashboardModel: Equatable, Sendable {
             tableSort = TableSort(rawValue: (tableSort.rawValue + 1) % TableSort.allCases.count) ?? .name
             tableSortDescending = tableSort != .name && tableSort != .last
         case .char("S") where view == .tables && tablesLevel == .list: tableSortDescending.toggle()
+        case .char("s") where view == .kpis:
+            kpiSort = (kpiSort + 1) % max(KPISort.firstValue + 1, layout.sortColumns)
+            kpiSortDescending = kpiSort != KPISort.group
+        case .char("S") where view == .kpis: kpiSortDescending.toggle()
         case .char("/") where filterKey != nil: editingFilter = true
         case .char(":"): editingCommand = true; command = ""
         case .char("y") where view == .tables && tablesLevel == .event: showRawEvent.toggle()
@@ -306,7 +338,7 @@ struct DashboardModel: Equatable, Sendable {
         return .none
     }
 
-    static let commandHelp = ":overview :tables :categories :lag :history :alerts :latency (or 1-7), :table NAME, :connections, :help, :q"
+    static let commandHelp = ":overview :tables :categories :lag :history :alerts :latency :kpis (or 1-8), :table NAME, :connections, :help, :q"
 
     mutating func run(command text: String) -> DashboardAction {
         let words = text.split(separator: " ").map(String.init)
@@ -384,7 +416,7 @@ struct DashboardModel: Equatable, Sendable {
             case .list: filter = ""
             }
         case .history: historyDetail = false; openDay = nil
-        case .categories, .lag: filter = ""
+        case .categories, .lag, .kpis: filter = ""
         default: break
         }
     }

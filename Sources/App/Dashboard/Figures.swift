@@ -36,12 +36,28 @@ struct Figures: Sendable {
     /// New transactions per second over the last few seconds of wall time (the engine's sliding window).
     var txPerSecond: Double
 
+    /// The implicit default profile met only tables it does not know: no business figure means anything.
+    var noProfile = false
+    /// The built-in figures the profile defines: a model profile may leave out `transactions`,
+    /// `revenue` or `category_sales`, and then its tiles say "not in profile", not 0.
+    var hasTransactions = true
+    var hasRevenue = true
+    var hasCategories = true
+
     init(_ s: KPISnapshot, nowMs: Int64) {
         windowMs = s.result.windowMs
         totalRevenue = s.result.totals.revenue
         totalTx = s.result.totals.txCount
         txPerSecond = s.txPerSecond
         categoryTotal = s.result.totals.categoryRevenue
+        noProfile = s.profile.noProfileForTopics
+        if s.profile.isModel {
+            let names = Set(s.result.kpiColumns.map(\.name))
+            hasTransactions = names.contains("transactions")
+            hasRevenue = names.contains("revenue")
+            hasCategories = names.contains("category_sales")
+        }
+        if noProfile { hasTransactions = false; hasRevenue = false; hasCategories = false }
         if totalTx > 0 {
             // Rounded to cents (half away from zero): the exact quotient has nine places nobody reads.
             let cent = Money.unitsPerWhole / 100

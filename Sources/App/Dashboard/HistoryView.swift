@@ -137,6 +137,10 @@ enum HistoryView {
         let revenueDrift = r.engineRevenue - r.sourceRevenue
         if txDrift != 0 || !revenueDrift.isZero {
             lines.append(("drift: \(txDrift > 0 ? "+" : "")\(Format.count(txDrift)) tx, \(Format.money(revenueDrift))", Style(.bad, bold: true)))
+        } else if r.verdict == .drift {
+            // Totals agree but another KPI or a category does not: name what differs, not "none".
+            lines.append(("drift in \(r.differences.count) value\(r.differences.count == 1 ? "" : "s"):", Style(.bad, bold: true)))
+            for d in r.differences.prefix(3) { lines.append(("  " + d.description, .bad)) }
         } else {
             lines.append(("drift: none", .good))
         }
@@ -158,7 +162,7 @@ extension Rect {
 /// `?`: every key and what the figures mean.
 enum HelpOverlay {
     static let lines: [(String, String)] = [
-        ("1-7  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
+        ("1-8  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
         ("↑ ↓  j k  wheel", "move the selection (it follows its row)"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
         ("Enter  →  l  click", "drill in: table › changes › event; History: a day"),
@@ -166,7 +170,7 @@ enum HelpOverlay {
         ("s  S", "sort a list by the next column / reverse"),
         ("/", "filter a list (changes: key text, op:u)"),
         ("y", "event: raw JSON value / before-after table"),
-        (":", "command: :lag  :table NAME  :connections  :q"),
+        (":", "command: :kpis  :lag  :table NAME  :connections  :q"),
         ("c", "connections: state, last error in full, retries"),
         ("p", "pause the display (engine keeps consuming)"),
         ("t  m  r", "next theme / Redis mirror on-off / History: reload"),
@@ -179,7 +183,7 @@ enum HelpOverlay {
         "freshness: now − newest commit · lag s: age of the last consumed commit",
         "LAGGING: lag above [lag] messages and seconds for k samples in a row",
         "(profile); STALLED: lag and no progress for 30s · group lag: committed",
-        "6: alerts ([alerts] in the profile) · 7: latency per hop, db → Kafka → cdctop",
+        "6 alerts ([alerts] in profile) · 7 latency per hop · 8 KPIs ([kpi.NAME] SQL)",
     ]
 
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {

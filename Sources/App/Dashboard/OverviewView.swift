@@ -7,15 +7,22 @@ enum OverviewView {
         let g = frame.glyphs
         let f = Figures(s, nowMs: frame.nowMs)
         let windowSeconds = "\(f.windowMs / 1_000)s"
+        // A figure the profile does not compute is "–", never a 0 that reads as the business's number.
+        let absent = f.noProfile ? "no profile" : "not in profile"
+        func kpi(_ has: Bool, _ title: String, _ value: @autoclosure () -> String, _ sub: @autoclosure () -> String,
+                 _ style: Style) -> (String, String, String, Style) {
+            has ? (title, value(), sub(), style) : (title, "–", absent, .dim)
+        }
         let tiles: [(String, String, String, Style)] = [
             // The window holding the newest commit is still filling: say how much of it has passed.
-            ("Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
-             f.currentWindow.map { "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)" }
-                ?? "no window yet", .good),
-            ("Last 5m revenue", Format.money(f.lastFiveMinutesRevenue), "\(Format.count(f.lastFiveMinutesTx)) tx", .good),
-            ("Total revenue", Format.money(f.totalRevenue), "since start", .text),
-            ("Avg ticket", f.averageTicket.map(Format.money) ?? "–", "revenue ÷ tx", .text),
-            ("Transactions", Format.count(f.totalTx), Format.fixed(f.txPerSecond, places: 1) + " new tx/s", .text),
+            kpi(f.hasRevenue, "Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
+                f.currentWindow.map { "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)" }
+                    ?? "no window yet", .good),
+            kpi(f.hasRevenue, "Last 5m revenue", Format.money(f.lastFiveMinutesRevenue),
+                f.hasTransactions ? "\(Format.count(f.lastFiveMinutesTx)) tx" : "last 5 minutes", .good),
+            kpi(f.hasRevenue, "Total revenue", Format.money(f.totalRevenue), "since start", .text),
+            kpi(f.hasRevenue && f.hasTransactions, "Avg ticket", f.averageTicket.map(Format.money) ?? "–", "revenue ÷ tx", .text),
+            kpi(f.hasTransactions, "Transactions", Format.count(f.totalTx), Format.fixed(f.txPerSecond, places: 1) + " new tx/s", .text),
             ("Events/s", Format.rate(s.eventsPerSecond).replacingAll("/s", with: ""),
              Format.count(s.result.messages) + " msgs", .text),
             lagTile(s),
@@ -53,6 +60,37 @@ enum OverviewView {
             let (top, bottom) = rest.splitTop(max(12, rest.height / 2))
             chartsArea = top; tablesArea = bottom
         }
+        if f.noProfile {
+            // Instead of a flat chart and an empty list: why there are no KPIs, and how to get them.
+            var area = chartsArea
+            if let connect = frame.connect, area.height >= 14 {
+                let (top, bottom) = area.splitTop(area.height - min(area.height / 2, 3 + 2 * connect.connectors.count))
+                area = top
+                connectorsPanel(&b, bottom, connect, s, frame)
+            }
+            noProfilePanel(&b, area, s, g)
+        } else {
+            revenueAndCategories(&b, chartsArea, s, f, frame)
+        }
+        if let tablesArea {
+            let inner = Widgets.box(&b, tablesArea, title: "Tables (2 for details)", glyphs: g)
+            Widgets.table(&b, inner, columns: TablesView.columns, rows: TablesView.rows(s, nowMs: frame.nowMs),
+                          selected: nil, glyphs: g)
+        }
+    }
+
+    static func noProfilePanel(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ g: Glyphs) {
+        let inner = Widgets.box(&b, rect, title: "KPIs: no profile for these topics", glyphs: g, titleStyle: Style(.warn, bold: true))
+        let lines = NoProfile.lines(s)
+        let top = max(0, (inner.height - lines.count) / 2)
+        for (i, (line, style)) in lines.enumerated() where top + i < inner.height {
+            b.put(g == .ascii ? line.replacingAll("…", with: "...") : line,
+                  in: Rect(x: inner.x + 1, y: inner.y + top + i, width: inner.width - 1, height: 1), style: style, ellipsis: g.ellipsis)
+        }
+    }
+
+    static func revenueAndCategories(_ b: inout ScreenBuffer, _ chartsArea: Rect, _ s: KPISnapshot, _ f: Figures, _ frame: DashboardFrame) {
+        let g = frame.glyphs
         let (left, right) = chartsArea.splitLeft(chartsArea.width * 3 / 5)
         revenueChart(&b, left, s, f, g)
         if let connect = frame.connect, right.height >= 8 {
@@ -63,10 +101,14 @@ enum OverviewView {
         } else {
             topCategories(&b, right, f, g)
         }
-        if let tablesArea {
-            let inner = Widgets.box(&b, tablesArea, title: "Tables (2 for details)", glyphs: g)
-            Widgets.table(&b, inner, columns: TablesView.columns, rows: TablesView.rows(s, nowMs: frame.nowMs),
-                          selected: nil, glyphs: g)
+    }
+
+    /// A built-in figure a model profile does not define: its panel says so and where the profile's own KPIs are.
+    static func notInProfile(_ b: inout ScreenBuffer, _ inner: Rect, kpi: String, _ g: Glyphs) {
+        let lines = ["\(kpi) not in profile", "[kpi.\(kpi)] adds it", "8 KPIs: the profile's KPIs"]
+        let top = max(0, (inner.height - lines.count) / 2)
+        for (i, line) in lines.enumerated() where top + i < inner.height {
+            b.put(line, in: inner.row(top + i), style: i == 0 ? .text : .dim, align: .center, ellipsis: g.ellipsis)
         }
     }
 
@@ -122,6 +164,7 @@ enum OverviewView {
     static func revenueChart(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ f: Figures, _ g: Glyphs) {
         let inner = Widgets.box(&b, rect, title: "Revenue per \(f.windowMs / 1_000)s window (last = partial)", glyphs: g)
         guard inner.height >= 3, inner.width >= 12 else { return }
+        guard f.hasRevenue else { return notInProfile(&b, inner, kpi: "revenue", g) }
         let series = Figures.revenueSeries(s, count: inner.width)
         if series.isEmpty {
             b.put("no windows yet", in: inner, row: inner.height / 2, style: .dim, align: .center)
@@ -138,6 +181,7 @@ enum OverviewView {
     static func topCategories(_ b: inout ScreenBuffer, _ rect: Rect, _ f: Figures, _ g: Glyphs) {
         let inner = Widgets.box(&b, rect, title: "Top categories (total)", glyphs: g)
         guard inner.height > 0 else { return }
+        guard f.hasCategories else { return notInProfile(&b, inner, kpi: "category_sales", g) }
         let sorted = f.categoryTotal.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         if sorted.isEmpty {
             b.put("no category sales yet", in: inner, style: .dim, align: .center)

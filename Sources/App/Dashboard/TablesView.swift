@@ -130,10 +130,7 @@ enum TablesView {
             used += (used > 0 ? 3 : 0) + w
         }
         let dash = g == .ascii ? "-" : "—"
-        if s.unmatched > 0 {
-            lines.append([("unmatched \(Format.count(s.unmatched)) \(dash) started after the snapshot? changes to rows cdctop never saw",
-                           .warn, false)])
-        }
+        lines += unmatchedHints(s, glyphs: g).flatMap { wrap($0, width: width) }.map { [($0, .warn, false)] }
         if s.refused > 0 {
             lines.append([("refused \(Format.count(s.refused)) \(dash) applying them would overflow a sum; no total changed",
                            Style(.bad, bold: true), false)])
@@ -155,6 +152,39 @@ enum TablesView {
             lines.append([("state none \(dash) in memory only: a restart reads the topics again", .dim, false)])
         }
         return lines
+    }
+
+    /// Words flowed onto lines of `width` cells, the lines after the first indented by two.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var out: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            let candidate = line.isEmpty ? (out.isEmpty ? "" : "  ") + word : line + " " + word
+            if !line.isEmpty, DisplayWidth.of(candidate) > width { out.append(line); line = "  " + word } else { line = candidate }
+        }
+        if !line.isEmpty { out.append(line) }
+        return out
+    }
+
+    /// What `unmatched` and the profile's key checks mean, one line each (none when all is well).
+    static func unmatchedHints(_ s: KPISnapshot, glyphs g: Glyphs) -> [String] {
+        let dash = g == .ascii ? "-" : "—"
+        var out: [String] = []
+        let placeholders = s.profile.placeholderDeletes
+        if placeholders > 0 {
+            // The real cause when deletes carried only the key: no guess about the start.
+            out.append("deletes \(Format.count(placeholders)) \(dash) carried only the key (REPLICA IDENTITY DEFAULT on a table cdctop had not seen "
+                       + "from its snapshot): set REPLICA IDENTITY FULL, or read from the snapshot on")
+        }
+        if s.unmatched > placeholders {
+            let n = placeholders > 0 ? s.unmatched - placeholders : s.unmatched
+            out.append("unmatched \(Format.count(n))\(placeholders > 0 ? " more" : "") \(dash) started after the snapshot? changes to rows cdctop never saw")
+        }
+        let collisions = s.profile.keyCollisions
+        if collisions > 0 {
+            out.append("key collisions \(Format.count(collisions)) \(dash) \(Format.count(collisions)) create\(collisions == 1 ? "" : "s") for keys already alive: check the table's key")
+        }
+        return out
     }
 
     /// "transaction  12:03:17  ALTER TABLE transaction ADD COLUMN note …  (2nd change)": one DDL on one line.

@@ -25,19 +25,23 @@ struct UIPreviewCommand: ParsableCommand {
     @Flag(help: "Show a fake warehouse with 14 days of history and a reconciliation.")
     var warehouse = false
 
+    @Option(help: "Which profile the synthetic data has: shop (the implicit default, fitting the topics), northwind (KPIs written as SQL, view 8), unknown (the default meeting tables it does not know).")
+    var profile: PreviewData.Variant = .shop
+
     func run() throws {
         let latest = Latest<KPISnapshot>()
         let mirrorOn = Atomic<Bool>(true)
         let stop = Atomic<Bool>(false)
         let rate = self.rate
         let startMs = WallClock.nowMs()
-        latest.publish(PreviewData.snapshot(atMs: startMs, startMs: startMs, rate: rate, sequence: 1))
+        let variant = profile
+        latest.publish(PreviewData.snapshot(atMs: startMs, startMs: startMs, rate: rate, sequence: 1, variant: variant))
         let producer = Task.detached {
             var sequence: UInt64 = 1
             while !stop.load(ordering: .relaxed) {
                 try? await Task.sleep(for: .milliseconds(250))
                 sequence += 1
-                latest.publish(PreviewData.snapshot(atMs: WallClock.nowMs(), startMs: startMs, rate: rate, sequence: sequence))
+                latest.publish(PreviewData.snapshot(atMs: WallClock.nowMs(), startMs: startMs, rate: rate, sequence: sequence, variant: variant))
             }
         }
         defer { stop.store(true, ordering: .relaxed); producer.cancel() }
@@ -58,13 +62,32 @@ struct UIPreviewCommand: ParsableCommand {
 
 /// Deterministic synthetic snapshots (a function of time), shared by ui-preview and the tests.
 enum PreviewData {
+    /// The profile the synthetic topics meet.
+    enum Variant: String, CaseIterable, Sendable, ExpressibleByArgument {
+        /// The built-in shop profile, implicit, on shop topics.
+        case shop
+        /// A model profile (profiles/northwind.toml's KPIs) on Northwind topics.
+        case northwind
+        /// The implicit shop default on topics of tables it does not know: no KPIs.
+        case unknown
+    }
+
+    static let northwindCategories = ["Beverages", "Dairy Products", "Confections", "Meat/Poultry", "Seafood", "Condiments",
+                                      "Grains/Cereals", "Produce"]
+    static let northwindTables: [(String, TableRole)] = [("orders", .other), ("order_details", .other), ("products", .other),
+                                                         ("categories", .other), ("shippers", .other)]
+    static let unknownTables: [(String, TableRole)] = [("accounts", .other), ("ledger_entries", .other), ("users", .other),
+                                                       ("audit_log", .other)]
     static let categories = ["electronics", "books", "garden", "toys", "grocery", "fashion", "sports", "beauty",
                              "home", "automotive", "music", "家電 (appliances)"]
     static let tables: [(String, TableRole)] = [("transaction", .sale), ("transactiondetail", .lineItem),
                                                 ("product", .dimension), ("customer", .other)]
 
     /// Snapshot of a shop that has been selling `rate` events/s since `startMs`, with 2 h of earlier windows.
-    static func snapshot(atMs now: Int64, startMs: Int64, rate: Int, sequence: UInt64) -> KPISnapshot {
+    static func snapshot(atMs now: Int64, startMs: Int64, rate: Int, sequence: UInt64, variant: Variant = .shop) -> KPISnapshot {
+        let categories = variant == .northwind ? northwindCategories : self.categories
+        let tables = variant == .northwind ? northwindTables : variant == .unknown ? unknownTables : self.tables
+        let prefix = variant == .northwind ? "nw.public." : variant == .unknown ? "bank.public." : "shop.public."
         let windowMs: Int64 = 30_000
         let latestCommit = now - 400
         let currentStart = latestCommit - latestCommit % windowMs
@@ -88,6 +111,11 @@ enum PreviewData {
             for (c, m) in w.categoryRevenue { totals.categoryRevenue[c, default: .zero] += m }
             windows.append(w)
         }
+        if variant == .unknown {
+            // The shop profile finds no sale in tables it does not know: no windows, no totals.
+            windows = []
+            totals = TotalsResult()
+        }
         let elapsed = max(1, (now - startMs) / 1_000)
         var result = KPIResult(windowMs: windowMs, messages: 120_000 + elapsed * Int64(rate), windows: windows, totals: totals,
                                malformed: 3, dropped: 0)
@@ -95,7 +123,12 @@ enum PreviewData {
         var s = KPISnapshot(result: result)
         s.sequence = sequence
         s.takenAtMs = now
-        s.profileName = "shop"
+        s.profileName = variant == .northwind ? "northwind" : "shop"
+        s.profile.name = s.profileName
+        s.profile.isImplicitDefault = variant != .northwind
+        s.profile.isModel = variant == .northwind
+        s.profile.profileTablesSeen = variant != .unknown
+        s.profile.otherTablesSeen = variant != .shop
         s.maxCommitTimeMs = latestCommit
         s.watermarkMs = latestCommit - 10_000
         s.finalWindowStarts = Set(windows.dropLast(2).map(\.windowStartMs))
@@ -120,12 +153,12 @@ enum PreviewData {
                 let op: ChangeOp = k % 7 == 6 ? .delete : k % 3 == 0 ? .update : .create
                 let key = String(10_000 + offset)
                 let value = Array("\(name)|\(op.code)|\(key)|\(k)".utf8)
-                recent.append(RecentChange(position: EventPosition(topic: "shop.public.\(name)", partition: Int32(k % 3), offset: offset),
+                recent.append(RecentChange(position: EventPosition(topic: prefix + name, partition: Int32(k % 3), offset: offset),
                                            op: op, key: key, commitTimeMs: latestCommit - Int64(40 - k) * 37, value: value))
             }
             s.recentChanges[name] = recent
         }
-        s.recentMalformed = [MalformedRecord(position: EventPosition(topic: "shop.public.transactiondetail", partition: 1, offset: 5_123),
+        s.recentMalformed = [MalformedRecord(position: EventPosition(topic: prefix + tables[1].0, partition: 1, offset: 5_123),
                                              reason: "decimal 'unit_price' has scale 12 (more than 9 places)")]
         for (ti, (name, _)) in tables.enumerated() {
             for p in 0..<3 {
@@ -133,7 +166,7 @@ enum PreviewData {
                 // transactiondetail[2] falls behind and stops: shows LAGGING then STALLED.
                 let stalled = ti == 1 && p == 2
                 let position = stalled ? min(hw, 50_000 + min(elapsed, 20) * Int64(rate) / 15) : hw - Int64((ti + p) % 3) * 7
-                s.partitions.append(PartitionLag(topic: "shop.public.\(name)", partition: Int32(p), committed: position - 120,
+                s.partitions.append(PartitionLag(topic: prefix + name, partition: Int32(p), committed: position - 120,
                                                  position: position, highWatermark: hw,
                                                  lastCommitTimeMs: stalled ? startMs + min(elapsed, 20) * 1_000 : latestCommit,
                                                  reachedEnd: !stalled))
@@ -148,7 +181,90 @@ enum PreviewData {
         state.lastCheckpointMs = now - 3_000
         state.checkpoints = elapsed / 5
         s.state = state
+        if variant == .northwind {
+            s.parkedLineItems = 12
+            s.unmatched = 9
+            s.profile.placeholderDeletes = 5
+            s.profile.keyCollisions = 2
+            addNorthwindKPIs(&s)
+        }
         return s
+    }
+
+    /// profiles/northwind.toml's KPIs, compiled as `--profile` does; their values follow the synthetic
+    /// windows (transactions, revenue and category_sales are the built-in figures, as the engine fills them).
+    static let northwindKPIs: [KPIColumns] = {
+        let sources: [(String, String, Bool)] = [
+            ("transactions", "select count(*) from orders", true),
+            ("revenue", "select sum(d.unit_price * d.quantity * (1 - d.discount)) from order_details d", true),
+            ("category_sales", "select c.category_name, sum(d.unit_price * d.quantity * (1 - d.discount)) from order_details d "
+                + "join products p on p.product_id = d.product_id join categories c on c.category_id = p.category_id group by c.category_name", true),
+            ("units", "select sum(quantity) from order_details", true),
+            ("discounted_lines", "select c.category_name, count(*), sum(d.quantity) from order_details d "
+                + "join products p on p.product_id = d.product_id join categories c on c.category_id = p.category_id "
+                + "where d.discount > 0 group by c.category_name", true),
+            ("orders_by_country", "select ship_country, count(*), avg(freight) from orders group by ship_country", false),
+            ("freight_by_shipper", "select s.company_name, count(*), sum(o.freight), avg(o.freight) from orders o "
+                + "left join shippers s on s.shipper_id = o.ship_via group by s.company_name", false),
+            ("open_orders", "select count(*) from orders where shipped_date is null", false),
+        ]
+        let kpis = sources.enumerated().map { KPISource(name: $1.0, sql: $1.1, line: $0 + 1, windowed: $1.2) }
+        let tables = [TableOptions(name: "order_details", keyColumns: ["order_id", "product_id"])]
+        guard let model = try? KPIModel.compile(kpis: kpis, tables: tables, file: "northwind.toml") else { return [] }
+        return model.kpis.map { KPIColumns($0, nullLabel: "(none)") }
+    }()
+
+    static let countries = ["USA", "Germany", "Brazil", "France", "UK", "Venezuela", "Austria", "Sweden", "Canada", "Mexico",
+                            "Italy", "Spain", "Finland", "Ireland", "Belgium", "Denmark", "Switzerland", "Argentina", "Portugal",
+                            "Poland", "Norway"]
+
+    static func addNorthwindKPIs(_ s: inout KPISnapshot) {
+        let columns = northwindKPIs
+        s.result.kpiColumns = columns
+        func accum(_ k: Int, rows: Int64, sums: [Money] = [], counts: [Int64] = []) -> KPIAccum {
+            var a = KPIAccum(aggregates: columns[k].aggregateNames.count)
+            a.rows = rows
+            for i in a.sums.indices {
+                a.sums[i] = i < sums.count ? ExactDecimal(sums[i]) : .zero
+                a.counts[i] = i < counts.count ? counts[i] : rows
+            }
+            return a
+        }
+        func text(_ name: String) -> [Metrics.Cell] { [.text(name)] }
+        // Windowed KPIs from a window's (or the totals') built-in figures.
+        func windowed(tx: Int64, revenue: Money, categories: [String: Money]) -> [KPIValues] {
+            var values = [KPIValues](repeating: KPIValues(), count: columns.count)
+            values[0].groups[[]] = accum(0, rows: tx)
+            values[1].groups[[]] = accum(1, rows: tx * 3, sums: [revenue])
+            for (c, m) in categories { values[2].groups[text(c)] = accum(2, rows: tx / 3, sums: [m]) }
+            values[3].groups[[]] = accum(3, rows: tx * 3, sums: [Money(whole: tx * 23 / 2)])
+            for (i, c) in categories.keys.sorted().enumerated() where i % 3 != 2 {
+                let lines = tx / Int64(5 + i)
+                values[4].groups[text(c)] = accum(4, rows: lines, sums: [.zero, Money(whole: lines * 9)], counts: [lines, lines])
+            }
+            return values
+        }
+        for i in s.result.windows.indices {
+            let w = s.result.windows[i]
+            s.result.windows[i].kpis = windowed(tx: w.txCount, revenue: w.revenue, categories: w.categoryRevenue)
+        }
+        let t = s.result.totals
+        var totals = windowed(tx: t.txCount, revenue: t.revenue, categories: t.categoryRevenue)
+        totals[2].unresolvedRows = 12
+        for (i, country) in countries.enumerated() {
+            let n = t.txCount / Int64(4 + i * 3)
+            // avg(freight): sum and count, divided when shown.
+            totals[5].groups[text(country)] = accum(5, rows: n, sums: [.zero, Money(cents: n * Int64(4_100 + i * 1_337))], counts: [n, n])
+        }
+        let shippers = ["Federal Shipping", "United Package", "Speedy Express"]
+        for (i, name) in shippers.enumerated() {
+            let n = t.txCount / Int64(3 + i)
+            let freight = Money(cents: n * Int64(7_823 - i * 1_111))
+            totals[6].groups[text(name)] = accum(6, rows: n, sums: [.zero, freight, freight], counts: [n, n, n])
+        }
+        totals[6].groups[[.null]] = accum(6, rows: 21, sums: [.zero, Money(cents: 1_254), Money(cents: 1_254)], counts: [21, 21, 21])
+        totals[7].groups[[]] = accum(7, rows: 37)
+        s.result.totals.kpis = totals
     }
 
     /// A sine good enough for animation, without Foundation.

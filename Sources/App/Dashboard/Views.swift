@@ -64,6 +64,7 @@ enum DashboardRenderer {
             case .history: layout = HistoryView.render(&buffer, body, model, snapshot, frame)
             case .alerts: layout = AlertsView.render(&buffer, body, model, frame)
             case .latency: layout = LatencyView.render(&buffer, body, model, snapshot, frame)
+            case .kpis: layout = KPIsView.render(&buffer, body, model, snapshot, frame)
             }
         } else {
             buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
@@ -79,18 +80,48 @@ enum DashboardRenderer {
     static func titleBar(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
         let bar = Style(.accent, reverse: true)
         b.fill(Rect(x: 0, y: 0, width: b.width, height: 1), style: bar)
-        var right = Format.clock(frame.nowMs) + " UTC "
-        if let at = frame.pausedAtMs { right = "PAUSED since \(Format.clock(at)) │ " + right }
-        if frame.glyphs == .ascii { right = right.replacingAll("│", with: "|") }
-        let rightX = b.width - DisplayWidth.of(right)
-        if frame.pausedAtMs != nil {
-            b.put(right, x: rightX, y: 0, style: Style(.warn, bold: true, reverse: true))
-        } else {
-            b.put(right, x: rightX, y: 0, style: bar)
+        let separator = frame.glyphs == .ascii ? " | " : " │ "
+        let g = frame.glyphs
+        var clock = Format.clock(frame.nowMs) + " UTC "
+        if let at = frame.pausedAtMs { clock = "PAUSED since \(Format.clock(at))" + separator + clock }
+        // The profile that computes the KPIs, always named: `profile northwind`, `profile shop (default)`.
+        let profile = frame.snapshot.map(profileLabel)
+        // Where the user is comes first: when room is short the run's title gives way, then the word
+        // "profile", and only then the breadcrumbs.
+        let crumbs = model.breadcrumb.joined(separator: g.crumb)
+        let head = " cdctop " + g.crumb.trimmingSpaces + " "
+        func fits(_ title: String?, _ label: String?) -> Bool {
+            let left = DisplayWidth.of(head) + (title.map { DisplayWidth.of($0) + DisplayWidth.of(g.crumb) } ?? 0) + DisplayWidth.of(crumbs)
+            let right = DisplayWidth.of(clock) + (label.map { DisplayWidth.of($0) + DisplayWidth.of(separator) } ?? 0)
+            return left + 2 + right <= b.width
         }
-        let crumbs = model.breadcrumb.joined(separator: frame.glyphs.crumb)
-        let left = " cdctop " + frame.glyphs.crumb.trimmingSpaces + " " + frame.title + frame.glyphs.crumb + crumbs
-        b.put(DisplayWidth.truncate(left, to: rightX - 1, ellipsis: frame.glyphs.ellipsis), x: 0, y: 0, style: bar.bolded)
+        var title: String? = frame.title
+        var label = profile?.text
+        if !fits(title, label) {
+            let room = b.width - 2 - DisplayWidth.of(clock) - (label.map { DisplayWidth.of($0) + DisplayWidth.of(separator) } ?? 0)
+                - DisplayWidth.of(head) - DisplayWidth.of(g.crumb) - DisplayWidth.of(crumbs)
+            title = room >= 8 ? DisplayWidth.truncate(frame.title, to: room, ellipsis: g.ellipsis) : nil
+        }
+        if !fits(title, label), let short = profile?.short { title = nil; label = short }
+        let right = (label.map { $0 + separator } ?? "") + clock
+        let rightX = b.width - DisplayWidth.of(right)
+        var x = rightX
+        if let label {
+            x = b.put(label, x: x, y: 0, style: profile?.warn == true ? Style(.warn, bold: true, reverse: true) : bar)
+            x = b.put(separator, x: x, y: 0, style: bar)
+        }
+        b.put(clock, x: x, y: 0, style: frame.pausedAtMs != nil ? Style(.warn, bold: true, reverse: true) : bar)
+        let left = head + (title.map { $0 + g.crumb } ?? "") + crumbs
+        b.put(DisplayWidth.truncate(left, to: rightX - 2, ellipsis: g.ellipsis), x: 0, y: 0, style: bar.bolded)
+    }
+
+    /// `profile northwind`, `profile shop (default)`; `warn` when the implicit default fits none of the topics.
+    static func profileLabel(_ s: KPISnapshot) -> (text: String, short: String, warn: Bool) {
+        let name = s.profile.name.isEmpty ? s.profileName : s.profile.name
+        guard !name.isEmpty else { return ("profile ?", "?", false) }
+        let short = name + (s.profile.isImplicitDefault ? " (default)" : "")
+        return s.profile.noProfileForTopics ? ("profile " + short + " fits no topic", short + " fits no topic", true)
+                                            : ("profile " + short, short, false)
     }
 
     /// Where each tab is drawn on row 1 (mouse clicks use the same ranges). Labels touch when a gap
@@ -106,11 +137,14 @@ enum DashboardRenderer {
         }
     }
 
-    /// " 1 Overview " for every view when they fit side by side; on a narrow terminal only the current view
-    /// keeps its title and the others show their number (every view stays one key or click away).
+    /// " 1 Overview " for every view when they fit side by side; then " 1 Overview" (the next label's
+    /// space parts them); on a narrow terminal only the current view keeps its title and the others
+    /// show their number (every view stays one key or click away).
     static func tabLabels(width: Int, current: DashboardView?) -> [String] {
         let full = DashboardView.allCases.map { " \($0.rawValue) \($0.title) " }
         if full.reduce(1, { $0 + DisplayWidth.of($1) }) <= width { return full }
+        let compact = DashboardView.allCases.map { $0 == current ? " \($0.rawValue) \($0.title) " : " \($0.rawValue) \($0.title)" }
+        if compact.reduce(1, { $0 + DisplayWidth.of($1) }) <= width { return compact }
         return DashboardView.allCases.map { $0 == current ? " \($0.rawValue) \($0.title) " : " \($0.rawValue) " }
     }
 
@@ -264,7 +298,7 @@ enum DashboardRenderer {
             return
         }
         if model.editingCommand {
-            var text = " :" + model.command + cursor + "   (\(DashboardModel.commandHelp.replacingAll(" (or 1-5)", with: "")); Esc cancels)"
+            var text = " :" + model.command + cursor + "   (\(DashboardModel.commandHelp.replacingAll(" (or 1-\(DashboardView.allCases.count))", with: "")); Esc cancels)"
             if frame.glyphs == .ascii { text = text.replacingAll("·", with: "-") }
             b.put(text, in: row, style: Style(.accent, bold: true), ellipsis: frame.glyphs.ellipsis)
             return
@@ -292,6 +326,8 @@ enum DashboardRenderer {
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
         case .alerts: hints += [("↑↓", "move")]
         case .latency: hints += [("↑↓", "move")]
+        case .kpis where frame.snapshot?.profile.isModel ?? false: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
+        case .kpis: break
         }
         hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror"), (":", "command")]
         var x = 1

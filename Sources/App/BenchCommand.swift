@@ -47,10 +47,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Operations cost: also time the memory run with the latency split on, and serve /metrics here during the end-to-end run, scraped every second (e.g. 127.0.0.1:9464).", valueName: "host:port"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp("Instead: decode + aggregate the shop workload from memory with this profile (e.g. profiles/shop-sql.toml, the shop written as SQL KPIs), checked against the ground truth when it defines the shop's KPIs; prints the rate and the heap per live key.", valueName: "file"))
+    var profile: String?
+
     @OptionGroup var kafka: KafkaPropertyOptions
 
     func run() throws {
         if scale { return ScaleBenchmark.run() }
+        if let profile { return try measureProfile(path: profile) }
         print("generating \(messages) messages…")
         let t0 = Date()
         let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
@@ -250,6 +254,50 @@ func reportComparison(_ result: KPIResult, _ truth: KPIResult) {
 }
 
 /// All generated messages in one arena, as they would sit in fetch buffers.
+extension BenchCommand {
+    /// `--profile FILE`: the memory run of the shop workload with another profile (a model profile's
+    /// engine), best of `repeats`, with the first run's heap held per live key.
+    func measureProfile(path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let profile = try KPIProfile(tomlText: text, file: path)
+        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
+                                                               snapshotTransactions: 1000, commitsPerSecond: 500))
+        var corpus = Corpus()
+        var batch: [GeneratedMessage] = []
+        while corpus.count < messages {
+            batch.removeAll(keepingCapacity: true)
+            workload.next(into: &batch)
+            for m in batch { corpus.append(m, partitions: partitions) }
+        }
+        let truth = workload.groundTruth
+        print(String(format: "profile %@ (%@): %d messages, %.1f MB", path, profile.model == nil ? "built-in form" : "SQL KPIs",
+                     corpus.count, Double(corpus.bytes) / 1e6))
+        var best: Measure.Figures? = nil
+        for run in 1...max(1, repeats) {
+            let heap0 = Measure.heapInUseMB()
+            let core = EngineCore(profile: profile)
+            let m0 = Measure.start()
+            corpus.feed(core)
+            let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
+            if best == nil || figures.threadCPU < best!.threadCPU { best = figures }
+            if run == 1 {
+                let result = core.result
+                if profile.model == nil || (profile.model?.transactions != nil && profile.model?.categorySales != nil) {
+                    reportComparison(result, truth)
+                }
+                for m in core.recentMalformed.prefix(5) { print("    malformed \(m.position): \(m.reason)") }
+                let keys = core.aggregator.liveKeys
+                print(String(format: "  state: %d live keys, %.0f MB of heap, %.0f B per live key (everything the engine holds)",
+                             keys, Measure.heapInUseMB() - heap0, (Measure.heapInUseMB() - heap0) * 1e6 / Double(max(1, keys))))
+            }
+        }
+        let memory = best!
+        print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
+        print(String(format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
+                     Double(memory.messages) / memory.cpu))
+    }
+}
+
 struct Corpus {
     struct Entry { var topic: Int32; var partition: Int32; var offset: Int64; var key: Range<Int>; var value: Range<Int>? }
     var arena: [UInt8] = []

@@ -172,6 +172,47 @@ struct ModelEngineTests {
         #expect(r.totals.revenue == .zero) // the tile shows 9 places
     }
 
+    @Test("a thousand topics mapped into one table by a regex count as one table; source.table does not re-route them")
+    func thousandTopicsOneTable() throws {
+        let profile = try F.profile("""
+            [tables.order_details]
+            topics = '^nw\\.public\\.order_details_p[0-9]+$'
+            [kpi.revenue]
+            sql = "select sum(unit_price * quantity) from order_details"
+            [kpi.lines]
+            sql = "select count(*) from order_details"
+            """)
+        let core = EngineCore(profile: profile)
+        var expected = 0
+        for i in 0..<1_000 {
+            // Each partition of a partitioned table says its own name in source.table.
+            let m = F.message(table: "order_details_p\(i)", op: "c", key: ["order_id": i, "product_id": 1], before: nil,
+                              after: ["order_id": i, "product_id": 1, "unit_price": 2, "quantity": i % 7, "discount": 0], ts: 1_000 + Int64(i))
+            core.ingest(topic: "nw.public.order_details_p\(i)", partition: 0, offset: 0, key: m.key, value: m.value)
+            expected += 2 * (i % 7)
+        }
+        let r = core.result
+        #expect(r.malformed == 0)
+        #expect(r.totals.revenue == Money(whole: Int64(expected)))
+        #expect(r.totals.kpis[1].ungrouped?.counts[0] == 1_000)
+        #expect(core.aggregator.tables.map(\.table) == ["order_details"])
+    }
+
+    @Test("a filter comparing text with a number is malformed with the expression and both values, and changes nothing")
+    func textComparedWithNumber() throws {
+        let profile = try F.profile("""
+            [kpi.revenue]
+            sql = "select sum(amount) from orders where status > 3"
+            """)
+        let core = EngineCore(profile: profile)
+        let m = F.message(table: "orders", op: "c", key: ["order_id": 1], before: nil, after: ["order_id": 1, "amount": 5, "status": "shipped"], ts: 1_000)
+        core.ingest(topic: "nw.public.orders", partition: 0, offset: 0, key: m.key, value: m.value)
+        #expect(core.malformed == 1)
+        let reason = core.recentMalformed.first?.reason ?? ""
+        #expect(reason.contains("kpi.revenue") && reason.contains("shipped"), "\(reason)")
+        #expect(core.aggregator.liveKeys == 0)
+    }
+
     /// Checkpoints at random points, each followed by a restart from the saved state (what a SIGKILL
     /// after a checkpoint leaves): the result equals the uninterrupted run's, windows included.
     @Test("property: restarts from the durable state at any point lose and double nothing", arguments: 0..<3)

@@ -13,6 +13,20 @@ enum FuzzHarness {
     /// Commit time used when a record carries none (unwrapped records without `__source_ts_ms`).
     static let kafkaTimestampMs: Int64 = 1_795_347_195_000
 
+    /// The shop written as SQL KPIs, with a filter, an expression measure, a left join and a grouped
+    /// average: the model engine's path (record keys, cells, expressions, chains).
+    static let modelProfile: KPIProfile = try! KPIProfile(tomlText: """
+        [kpi.transactions]
+        sql = "select count(*) from \\"transaction\\" where status <> 'cancelled'"
+        [kpi.revenue]
+        sql = "select sum(case when status = 'refunded' then -amount else amount end) from \\"transaction\\""
+        [kpi.category_sales]
+        sql = "select coalesce(p.category, 'none'), sum(d.quantity * d.unit_price) from transactiondetail d join product p on p.product_id = d.product_id group by 1"
+        [kpi.by_city]
+        windows = false
+        sql = "select c.city, count(*), avg(t.amount) from \\"transaction\\" t left join customer c on c.customer_id = t.customer_id group by c.city"
+        """, file: "fuzz-model.toml")
+
     /// Sum of the counters of which exactly one moves per message.
     static func outcomeCount(_ core: EngineCore) -> Int64 {
         core.aggregator.applied + core.aggregator.duplicates + core.tombstones + core.malformed + core.ignored + core.heartbeats
@@ -32,7 +46,7 @@ enum FuzzHarness {
             if !condition { violations.append(message()) }
         }
         guard input.count > 0 else { return [] }
-        let profile: KPIProfile = input[0] & 1 == 0 ? .samples : .shop
+        let profile: KPIProfile = input[0] & 2 != 0 ? modelProfile : input[0] & 1 == 0 ? .samples : .shop
         let core = EngineCore(profile: profile)
         core.captureRecentChanges = true
         var nextOffset: [Int64] = [0, 0]
@@ -54,7 +68,16 @@ enum FuzzHarness {
             let refusedBefore = core.aggregator.refused
             let malformedBefore = core.malformed
             let slot = core.decoder.slot(forTopic: topic)
-            core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: value, value: value)
+            if profile.model != nil {
+                // Record keys from a few values, so creates, updates and deletes of one row meet.
+                let k = (value?.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 } ?? 0) % 40
+                let key = Array("{\"k\":\(k)}".utf8)
+                key.withUnsafeBytes { key in
+                    core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: key, value: value)
+                }
+            } else {
+                core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: value, value: value)
+            }
 
             let moved = outcomeCount(core) - before
             let refused = core.aggregator.refused - refusedBefore
@@ -62,9 +85,13 @@ enum FuzzHarness {
                   "one message moved the outcome counters by \(moved) (refused \(refused)) on \(topic)")
             if core.malformed > malformedBefore {
                 let reason = core.recentMalformed.last?.reason ?? ""
-                let at = bytePosition(reason)
-                check(at != nil, "malformed reason without a byte position: \(reason)")
-                check(at! >= 0 && at! <= (value?.count ?? 0), "byte position \(at!) outside a \(value?.count ?? 0)-byte value: \(reason)")
+                // The decoder's reasons carry a byte position; a model profile's later steps (row key,
+                // expressions) refer to the row, not a byte, and must name what they refused.
+                if let at = bytePosition(reason) {
+                    check(at >= 0 && at <= (value?.count ?? 0), "byte position \(at) outside a \(value?.count ?? 0)-byte value: \(reason)")
+                } else {
+                    check(profile.model != nil && !reason.isEmpty, "malformed reason without a byte position: \(reason)")
+                }
             }
             // Long inputs are many messages; the descriptions are decoded for a few (the dashboard's drill-down).
             if let value, value.count < 4096 {

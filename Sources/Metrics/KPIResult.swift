@@ -87,23 +87,7 @@ public struct KPIResult: Sendable, Hashable {
         for (k, columns) in kpiColumns.enumerated() {
             if k > 0 { out += "," }
             JSONText.appendQuoted(columns.name, to: &out)
-            out += ":{\"group_by\":["
-            out += columns.groupNames.map(JSONText.quoted).joined(separator: ",")
-            out += "],\"aggregates\":["
-            out += columns.aggregateNames.map(JSONText.quoted).joined(separator: ",")
-            out += "],\"totals\":["
-            let values = k < totals.kpis.count ? totals.kpis[k] : KPIValues()
-            let rows = values.groups.map { (text: columns.groupText($0.key), accum: $0.value) }
-                .sorted { $0.text.lexicographicallyPrecedes($1.text) }
-            for (i, row) in rows.enumerated() {
-                if i > 0 { out += "," }
-                out += "{\"group\":["
-                out += row.text.map(JSONText.quoted).joined(separator: ",")
-                out += "],\"values\":["
-                out += columns.aggregateNames.indices.map { JSONText.quoted(columns.valueText(row.accum, $0)) }.joined(separator: ",")
-                out += "]}"
-            }
-            out += "],\"unresolved_rows\":\(values.unresolvedRows)}"
+            out += ":" + KPIOutput.totalsJSON(columns, k < totals.kpis.count ? totals.kpis[k] : KPIValues())
         }
         out += "}"
     }

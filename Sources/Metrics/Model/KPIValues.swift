@@ -25,7 +25,7 @@ public struct KPIAccum: Sendable, Hashable {
         }
     }
 
-    mutating func add(_ other: KPIAccum, sign: Int64 = 1) {
+    public mutating func add(_ other: KPIAccum, sign: Int64 = 1) {
         rows += sign * other.rows
         for i in sums.indices {
             counts[i] += sign * other.counts[i]

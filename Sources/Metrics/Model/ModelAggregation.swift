@@ -176,8 +176,7 @@ extension WindowedAggregator {
     /// A row's contribution to KPI `k`, or nil when the row fails the KPI's filter.
     func modelContribution(_ k: Int, row: [Cell]) throws(EvalError) -> KPIContribution? {
         let plan = modelPlan!
-        let kpi = plan.model.kpis[k]
-        let columns = plan.model.tables[kpi.fact].columns
+        let kpi = plan.kpis[k]
         let cell: (ColumnRef) -> Cell = { $0.alias == 0 && $0.slot < row.count ? row[$0.slot] : .missing }
         if let filter = kpi.rowFilter, !(try ExprEvaluator.holds(filter, cell: cell)) { return nil }
         var sums: [ExactDecimal] = []
@@ -202,14 +201,14 @@ extension WindowedAggregator {
                 }
             }
         }
-        let slots = plan.kpis[k].anchorSlots
+        let slots = kpi.anchorSlots
         var anchor: [Cell] = []
         if !slots.isEmpty {
             anchor.reserveCapacity(slots.count)
             for s in slots {
                 let c = s < row.count ? row[s] : .missing
                 if c == .missing || c == .unavailable {
-                    throw EvalError("column \(columns[s]) is \(c == .missing ? "not in the row image" : "unavailable (unchanged TOASTed value)")")
+                    throw EvalError("column \(kpi.factColumns[s]) is \(c == .missing ? "not in the row image" : "unavailable (unchanged TOASTed value)")")
                 }
                 anchor.append(c)
             }
@@ -221,15 +220,20 @@ extension WindowedAggregator {
     /// (or the unresolved sums) in the totals when `totals`, and in `window` when given.
     mutating func addContribution(_ k: Int, p: Int, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool) {
         let aggregates = c.sums.count
-        var state = parts[p].model!.kpis[k].anchors[c.anchor]
-            ?? AnchorState(total: KPIAccum(aggregates: aggregates), groups: resolve(k, anchor: c.anchor), resolvedEpoch: modelEpochs[k])
-        if totals { state.total.add(c, sign: sign) }
-        if let w = window {
-            if state.windows.count > 64 && horizonStart != .min { state.windows = state.windows.filter { $0.key >= horizonStart } }
-            state.windows[w, default: KPIAccum(aggregates: aggregates)].add(c, sign: sign)
+        if modelPlan!.kpis[k].isDirect {
+            // No joins, no groups: the one group `[]`, whose sums never move; no anchor is kept.
+            if totals { addToGroup(k, p: p, []) { $0.add(c, sign: sign) } }
+            if let w = window { mutateModelWindow(w, p: p, k: k, group: [], aggregates: aggregates) { $0.add(c, sign: sign) } }
+            return
         }
-        let groups = state.groups
-        parts[p].model!.kpis[k].anchors[c.anchor] = state
+        if parts[p].model!.kpis[k].anchors[c.anchor] == nil {
+            parts[p].model!.kpis[k].anchors[c.anchor] = AnchorState(total: KPIAccum(aggregates: aggregates),
+                                                                     groups: resolve(k, anchor: c.anchor), resolvedEpoch: modelEpochs[k])
+        }
+        let horizon = horizonStart
+        // Changed in place: a copy out and back would copy the anchor's window sums per event.
+        let groups = Self.updateAnchor(&parts[p].model!.kpis[k].anchors[c.anchor]!, c, sign: sign, window: window, totals: totals,
+                                       aggregates: aggregates, horizon: horizon)
         if let groups {
             for g in groups {
                 if totals { addToGroup(k, p: p, g) { $0.add(c, sign: sign) } }
@@ -239,6 +243,18 @@ extension WindowedAggregator {
             if totals { parts[p].model!.kpis[k].unresolved.add(c, sign: sign) }
             if let w = window { markChanged(w, p: p) }
         }
+    }
+
+    /// Adds a contribution to an anchor's sums; returns the anchor's groups (nil: unresolved).
+    @inline(__always)
+    private static func updateAnchor(_ state: inout AnchorState, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool,
+                                     aggregates: Int, horizon: Int64) -> [[Cell]]? {
+        if totals { state.total.add(c, sign: sign) }
+        if let w = window {
+            if state.windows.count > 64 && horizon != .min { state.windows = state.windows.filter { $0.key >= horizon } }
+            state.windows[w, default: KPIAccum(aggregates: aggregates)].add(c, sign: sign)
+        }
+        return state.groups
     }
 
     private mutating func addToGroup(_ k: Int, p: Int, _ g: [Cell], _ body: (inout KPIAccum) -> Void) {

@@ -1,7 +1,8 @@
 /// What the aggregator precomputes from a `KPIModel` once: per table, which KPIs it is the fact of
 /// and which join it; per KPI, the fact columns of its anchor. The hot path then never looks at
-/// names.
-struct ModelPlan: Sendable {
+/// names. A class: the aggregator holds one reference, so reading it per event retains one object
+/// instead of copying a struct of arrays.
+final class ModelPlan: Sendable {
     struct TablePlan: Sendable {
         /// KPIs whose `from` is this table.
         var factKPIs: [Int] = []
@@ -16,18 +17,24 @@ struct ModelPlan: Sendable {
     struct KPIPlan: Sendable {
         /// Fact columns read by joins hanging from the fact, by group keys and by the join filter.
         var anchorSlots: [Int]
-        /// No joins and no groups: every row lands in the single group `[]`, no lookup needed.
+        /// No joins and no groups: every row lands in the single group `[]`, no lookup needed, so
+        /// contributions go straight to the group (no per-anchor sums are kept).
         var isDirect: Bool
+        var rowFilter: Expr?
+        var aggregates: [Aggregate]
+        var windowed: Bool
+        /// Column names of the fact table, for messages.
+        var factColumns: [String]
     }
 
     let model: KPIModel
-    var tables: [TablePlan]
-    var kpis: [KPIPlan]
+    let tables: [TablePlan]
+    let kpis: [KPIPlan]
 
     init(model: KPIModel) {
         self.model = model
-        tables = Array(repeating: TablePlan(), count: model.tables.count)
-        kpis = []
+        var tables = Array(repeating: TablePlan(), count: model.tables.count)
+        var kpis: [KPIPlan] = []
         for (k, kpi) in model.kpis.enumerated() {
             tables[kpi.fact].factKPIs.append(k)
             var anchor = Set<Int>()
@@ -40,8 +47,12 @@ struct ModelPlan: Sendable {
             for g in kpi.groups { g.collectColumns(into: &refs) }
             kpi.joinFilter?.collectColumns(into: &refs)
             for r in refs where r.alias == 0 { anchor.insert(r.slot) }
-            kpis.append(KPIPlan(anchorSlots: anchor.sorted(), isDirect: kpi.joins.isEmpty && kpi.groups.isEmpty && kpi.joinFilter == nil))
+            kpis.append(KPIPlan(anchorSlots: anchor.sorted(), isDirect: kpi.joins.isEmpty && kpi.groups.isEmpty && kpi.joinFilter == nil,
+                                rowFilter: kpi.rowFilter, aggregates: kpi.aggregates, windowed: kpi.windowed,
+                                factColumns: model.tables[kpi.fact].columns))
         }
+        self.tables = tables
+        self.kpis = kpis
     }
 }
 

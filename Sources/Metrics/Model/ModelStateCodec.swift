@@ -6,7 +6,7 @@
 /// A full copy per checkpoint costs O(model state), unlike the built-in form's incremental journal;
 /// fine for the dimension-sized states model profiles keep, and said in docs/profiles.md.
 extension WindowedAggregator {
-    static let modelStateVersion: UInt8 = 1
+    static let modelStateVersion: UInt8 = 2
 
     /// Encodes the model state; `name` gives each partition key's topic and partition (keys are not
     /// stable across runs, names are).
@@ -35,7 +35,18 @@ extension WindowedAggregator {
                 for (key, cells) in rows { w.key(key); w.cells(cells) }
             }
             w.count(m.kpis.count)
-            for kpi in m.kpis {
+            for (k, kpi) in m.kpis.enumerated() {
+                // A direct KPI keeps no anchors: its one group's total and window sums are saved instead.
+                let direct = kpi.groups[[]] ?? KPIAccum(aggregates: kpi.aggregates)
+                w.accum(direct)
+                var windows: [(Int64, KPIAccum)] = []
+                parts[p].windows.forEach { key, accum in
+                    if case .int(let start) = key, start >= horizonStart, k < accum.kpis.count, let a = accum.kpis[k].groups[[]] {
+                        windows.append((start, a))
+                    }
+                }
+                w.count(windows.count)
+                for (start, a) in windows { w.int(start); w.accum(a) }
                 w.count(kpi.anchors.count)
                 for (anchor, state) in kpi.anchors {
                     w.cells(anchor)
@@ -90,8 +101,16 @@ extension WindowedAggregator {
                 for _ in 0..<(try r.count()) { let key = try r.key(); m.factRows[t][key] = try r.cells() }
             }
             guard try r.count() == kpiCount else { throw ModelStateError("saved for another set of KPIs") }
+            var directWindows: [(k: Int, start: Int64, accum: KPIAccum)] = []
             for k in 0..<kpiCount {
                 let aggregates = plan.model.kpis[k].aggregates.count
+                let direct = try r.accum(aggregates)
+                if plan.kpis[k].isDirect && !direct.isZero { m.kpis[k].groups[[]] = direct }
+                for _ in 0..<(try r.count()) {
+                    let start = try r.int()
+                    let accum = try r.accum(aggregates)
+                    if plan.kpis[k].isDirect { directWindows.append((k, start, accum)) }
+                }
                 for _ in 0..<(try r.count()) {
                     let anchor = try r.cells()
                     let total = try r.accum(aggregates)
@@ -108,6 +127,12 @@ extension WindowedAggregator {
                 }
             }
             parts[p].model = m
+            for d in directWindows {
+                var window = parts[p].windows[.int(d.start)] ?? WindowAccum()
+                if window.kpis.isEmpty { window.kpis = Array(repeating: KPIValues(), count: kpiCount) }
+                window.kpis[d.k].groups[[]] = d.accum
+                parts[p].windows[.int(d.start)] = window
+            }
             rebuildModelSums(p: p)
         }
         guard r.atEnd else { throw ModelStateError("trailing bytes") }

@@ -17,7 +17,8 @@ public struct OpsReport: Sendable {
 
 /// Renders the Prometheus text exposition format, version 0.0.4
 /// (https://prometheus.io/docs/instrumenting/exposition_formats/). Money is a float gauge here;
-/// the exact decimal strings stay in JSON and Redis.
+/// the exact decimal strings stay in JSON and Redis. A model profile's KPIs (`cdctop_kpi`) are
+/// written as their exact text, which Prometheus parses as a float.
 public enum PrometheusExposition {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -44,6 +45,7 @@ public enum PrometheusExposition {
         for name in r.totals.categoryRevenue.keys.sorted().prefix(maxCategories) {
             w.sample("cdctop_kpi_category_revenue", [("category", name)], r.totals.categoryRevenue[name]!.approximateDouble)
         }
+        if !r.kpiColumns.isEmpty { renderModelKPIs(r, into: &w) }
         w.family("cdctop_window_seconds", .gauge, "Length of a tumbling KPI window.")
         w.sample("cdctop_window_seconds", [], seconds(r.windowMs))
         if let current = r.windows.last {
@@ -187,6 +189,63 @@ public enum PrometheusExposition {
         return w.text
     }
 
+    /// At most this many groups per model KPI in `cdctop_kpi` (the largest by the KPI's first value);
+    /// the rest are counted in `cdctop_kpi_groups_omitted`, so a high-cardinality `group by` cannot
+    /// blow up a scrape.
+    public static let maxKPIGroups = 1_000
+
+    /// A model profile's KPIs over the current state: `cdctop_kpi{kpi,aggregate[,group]}` with the exact
+    /// value text (Prometheus parses decimals; counts are integers; an average of no rows is NaN),
+    /// `cdctop_kpi_unresolved_rows{kpi}` and `cdctop_kpi_groups_omitted{kpi}`. A multi-column group is
+    /// its values joined with "|"; an ungrouped KPI has no `group` label.
+    static func renderModelKPIs(_ r: KPIResult, into w: inout Writer) {
+        w.family("cdctop_kpi", .gauge,
+                 "A model profile's KPI over the current state, per aggregate and group (exact value; group values joined with |).")
+        var unresolved: [(String, Int64)] = []
+        var omitted: [(String, Int)] = []
+        for (k, columns) in r.kpiColumns.enumerated() {
+            let values = k < r.totals.kpis.count ? r.totals.kpis[k] : KPIValues()
+            let aggregates = KPIOutput.aggregateLabels(columns)
+            let grouped = !columns.groupNames.isEmpty
+            // Groups as their label text, merged when two only differ as cells (an integer 1 and a text "1").
+            var byLabel: [String: KPIAccum] = [:]
+            for (group, accum) in values.groups {
+                let label = columns.groupText(group).joined(separator: "|")
+                if byLabel[label] == nil { byLabel[label] = accum } else { byLabel[label]!.add(accum) }
+            }
+            var rows = byLabel.map { (label: $0.key, accum: $0.value) }
+            if rows.count > maxKPIGroups {
+                let keyed = rows.map { (row: $0, key: KPIOutput.rankValue(columns, $0.accum)) }
+                // Largest first value first (an average of no rows last), then by label: the same groups every scrape.
+                rows = keyed.sorted { a, b in
+                    switch (a.key, b.key) {
+                    case let (x?, y?) where x != y: return x > y
+                    case (.some, nil): return true
+                    case (nil, .some): return false
+                    default: return a.row.label < b.row.label
+                    }
+                }.prefix(maxKPIGroups).map(\.row)
+            }
+            rows.sort { $0.label < $1.label }
+            for row in rows {
+                for (i, aggregate) in aggregates.enumerated() {
+                    var labels = [("kpi", columns.name), ("aggregate", aggregate)]
+                    if grouped { labels.append(("group", row.label)) }
+                    let text = columns.valueText(row.accum, i)
+                    w.sample("cdctop_kpi", labels, text: text == "null" ? "NaN" : text)
+                }
+            }
+            unresolved.append((columns.name, values.unresolvedRows))
+            omitted.append((columns.name, byLabel.count - rows.count))
+        }
+        w.family("cdctop_kpi_unresolved_rows", .gauge,
+                 "Rows of a model KPI kept aside because a row their joins need has not arrived yet.")
+        for (name, n) in unresolved { w.sample("cdctop_kpi_unresolved_rows", [("kpi", name)], Double(n)) }
+        w.family("cdctop_kpi_groups_omitted", .gauge,
+                 "Groups of a model KPI left out of cdctop_kpi (only the \(maxKPIGroups) largest by its first value are exported).")
+        for (name, n) in omitted { w.sample("cdctop_kpi_groups_omitted", [("kpi", name)], Double(n)) }
+    }
+
     static func renderGroupLag(_ report: GroupLagReport, into w: inout Writer) {
         w.family("cdctop_group_lag_messages", .gauge, "Other consumer groups (--lag-groups): high watermark minus committed offset.")
         for p in report.partitions {
@@ -239,6 +298,11 @@ public enum PrometheusExposition {
         }
 
         mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
+            sample(name, labels, text: PrometheusExposition.format(value))
+        }
+
+        /// A sample whose value is already text in the format's float syntax (an exact decimal, `NaN`).
+        mutating func sample(_ name: String, _ labels: [(String, String)], text value: String) {
             text += name
             if !labels.isEmpty {
                 text += "{"
@@ -252,7 +316,7 @@ public enum PrometheusExposition {
                 text += "}"
             }
             text += " "
-            text += PrometheusExposition.format(value)
+            text += value
             text += "\n"
         }
     }

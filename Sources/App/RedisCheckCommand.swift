@@ -6,7 +6,7 @@ import Pipeline
 struct RedisCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redis-check",
-        abstract: "Print what cdctop has mirrored into Redis: meta, KPIs, top categories, latest windows, lag.",
+        abstract: "Print what cdctop has mirrored into Redis: meta, KPIs, top categories, a model profile's KPIs, latest windows, lag.",
         discussion: """
             Reads every key under the prefix in one MULTI/EXEC, so the figures belong to one snapshot.
             Exits with status 1 when Redis cannot be reached or nothing is mirrored under the prefix,
@@ -25,7 +25,7 @@ struct RedisCheckCommand: ParsableCommand {
     @Option(name: .long, help: "How many of the latest windows to print.")
     var windows: Int = 10
 
-    @Option(name: .long, help: "How many top categories to print.")
+    @Option(name: .long, help: "How many top categories (and groups of each model KPI) to print.")
     var top: Int = 10
 
     @Flag(name: .long, help: "Print one JSON object instead of text.")

@@ -17,6 +17,8 @@ public struct MirroredState: Sendable, Hashable {
         public var isFinal: Bool
         /// Seconds until Redis expires it; -1 without expiry.
         public var ttlSeconds: Int64
+        /// Model KPIs' net values in the window (`kpi:<NAME>` fields): name → `[{"group":[…],"values":[…]}]`.
+        public var kpis: [String: String] = [:]
         public init(result: WindowResult, isFinal: Bool, ttlSeconds: Int64) {
             self.result = result; self.isFinal = isFinal; self.ttlSeconds = ttlSeconds
         }
@@ -36,6 +38,8 @@ public struct MirroredState: Sendable, Hashable {
     /// Oldest first; index entries whose hash has expired are left out.
     public var windows: [Window]
     public var lag: [Lag]
+    /// A model profile's KPIs (`P:kpis`): name → the totals JSON `--json` prints for it under `"kpis"`.
+    public var kpis: [String: String] = [:]
     /// Fields that should be exact decimals or integers but are not (empty when all is well).
     public var problems: [String]
 
@@ -70,6 +74,7 @@ public struct MirroredState: Sendable, Hashable {
         buffer.append("ZREVRANGE", keys.categories, "0", "-1", "WITHSCORES")
         buffer.append("HGETALL", keys.categoryRevenue)
         buffer.append("HGETALL", keys.lag)
+        buffer.append("HGETALL", keys.kpis)
         for s in starts {
             buffer.append("HGETALL", keys.window(s))
             buffer.append("TTL", keys.window(s))
@@ -80,7 +85,7 @@ public struct MirroredState: Sendable, Hashable {
         for r in replies {
             if let e = r.errorMessage { throw RedisError(.server, "Redis at \(connection.url) refused to read \(prefix): \(e)") }
         }
-        guard let exec = replies.last, case .array(let results) = exec, results.count == 5 + 2 * starts.count else {
+        guard let exec = replies.last, case .array(let results) = exec, results.count == 6 + 2 * starts.count else {
             throw RedisError(.server, "Redis at \(connection.url) aborted the read transaction for \(prefix)")
         }
         var state = MirroredState(prefix: prefix, meta: results[0].fieldValues, kpi: results[1].fieldValues,
@@ -100,8 +105,12 @@ public struct MirroredState: Sendable, Hashable {
             guard let lag = Int64(value) else { state.problems.append("lag \(field)=\(value) is not an integer"); continue }
             state.lag.append(Lag(partition: field, lag: lag))
         }
+        state.kpis = results[5].fieldValues
+        for (name, json) in state.kpis where !MirroredState.isJSON(json, object: true) {
+            state.problems.append("kpi \(name) in \(keys.kpis) is not a JSON object")
+        }
         for (n, start) in starts.enumerated() {
-            let fields = results[5 + 2 * n].fieldValues
+            let fields = results[6 + 2 * n].fieldValues
             if fields.isEmpty { continue }  // expired; the index entry goes at the mirror's next write
             var w = WindowResult(windowStartMs: start)
             if let t = fields["tx_count"], let v = Int64(t) { w.txCount = v } else { state.problems.append("window \(start) tx_count missing") }
@@ -110,7 +119,15 @@ public struct MirroredState: Sendable, Hashable {
                 guard let m = Money(decimalText: value) else { state.problems.append("window \(start) \(field)=\(value) is not a decimal"); continue }
                 w.categoryRevenue[String(field.dropFirst(RedisKeys.categoryFieldPrefix.count))] = m
             }
-            state.windows.append(Window(result: w, isFinal: fields["final"] == "1", ttlSeconds: results[6 + 2 * n].integer ?? -1))
+            var window = Window(result: w, isFinal: fields["final"] == "1", ttlSeconds: results[7 + 2 * n].integer ?? -1)
+            for (field, value) in fields where field.hasPrefix(RedisKeys.kpiFieldPrefix) {
+                let name = String(field.dropFirst(RedisKeys.kpiFieldPrefix.count))
+                guard MirroredState.isJSON(value, object: false) else {
+                    state.problems.append("window \(start) \(field) is not a JSON array"); continue
+                }
+                window.kpis[name] = value
+            }
+            state.windows.append(window)
         }
         return state
     }
@@ -178,6 +195,10 @@ public struct MirroredState: Sendable, Hashable {
         for w in latest.reversed() {
             line("  \(MirroredState.utc(w.result.windowStartMs))  \(MirroredState.pad(String(w.result.txCount), 6))  \(MirroredState.pad(w.result.revenue.formatted(), 15))  \(w.isFinal ? "yes  " : "no   ")  \(w.ttlSeconds >= 0 ? MirroredState.age(w.ttlSeconds * 1000) : "none")")
         }
+        if !kpis.isEmpty {
+            line()
+            appendKPIReport(top: topCategories, latest: windows.last, line: line)
+        }
         line()
         line("lag (\(lag.count) partitions, \(lag.reduce(0) { $0 + $1.lag }) messages)")
         for l in lag { line("  \(l.partition)  \(l.lag)") }
@@ -211,8 +232,8 @@ public struct MirroredState: Sendable, Hashable {
     }
 
     /// For scripts: `{"prefix":…,"meta":{…},"kpi":{…},"categories":[{"name":…,"revenue":"…"}],
-    /// "windows":[{"window_start_ms":…,"tx_count":…,"revenue":"…","final":true,"ttl_s":…,"category_revenue":{…}}],
-    /// "lag":{"topic:partition":N},"problems":[…]}`. Keys sorted: the same state prints the same bytes.
+    /// "windows":[{"window_start_ms":…,"tx_count":…,"revenue":"…","final":true,"ttl_s":…,"category_revenue":{…}[,"kpis":{NAME:[…]}]}],
+    /// "lag":{"topic:partition":N}[,"kpis":{NAME:{…}}],"problems":[…]}` (`kpis` for model profiles only). Keys sorted: the same state prints the same bytes.
     public func json() -> String {
         var out = "{\"prefix\":"
         JSONText.appendQuoted(prefix, to: &out)
@@ -231,6 +252,7 @@ public struct MirroredState: Sendable, Hashable {
             if i > 0 { out += "," }
             out += "{\"window_start_ms\":\(w.result.windowStartMs),\"tx_count\":\(w.result.txCount),\"revenue\":\"\(w.result.revenue.formatted())\",\"final\":\(w.isFinal),\"ttl_s\":\(w.ttlSeconds),\"category_revenue\":"
             MirroredState.appendObject(w.result.categoryRevenue.mapValues { $0.formatted() }, to: &out)
+            if !w.kpis.isEmpty { out += ",\"kpis\":"; MirroredState.appendRawObject(w.kpis, to: &out) }
             out += "}"
         }
         out += "],\"lag\":{"
@@ -239,13 +261,70 @@ public struct MirroredState: Sendable, Hashable {
             JSONText.appendQuoted(l.partition, to: &out)
             out += ":\(l.lag)"
         }
-        out += "},\"problems\":["
+        out += "}"
+        if !kpis.isEmpty { out += ",\"kpis\":"; MirroredState.appendRawObject(kpis, to: &out) }
+        out += ",\"problems\":["
         for (i, p) in problems.enumerated() {
             if i > 0 { out += "," }
             JSONText.appendQuoted(p, to: &out)
         }
         out += "]}"
         return out
+    }
+
+    /// A model profile's KPIs for humans: per KPI (by name) its columns, its first `top` groups and
+    /// unresolved rows, and its net values in the latest window.
+    private func appendKPIReport(top: Int, latest: Window?, line: (String) -> Void) {
+        line("model KPIs (\(kpis.count))")
+        for name in kpis.keys.sorted() {
+            guard let object = MirroredState.parse(kpis[name]!) as? [String: Any] else { line("  \(name)  (not JSON)"); continue }
+            let groupBy = object["group_by"] as? [String] ?? []
+            let aggregates = object["aggregates"] as? [String] ?? []
+            let rows = object["totals"] as? [[String: Any]] ?? []
+            var head = "  \(name)"
+            if !groupBy.isEmpty { head += "  by \(groupBy.joined(separator: ", "))" }
+            head += "  · \(aggregates.joined(separator: ", "))"
+            if !groupBy.isEmpty { head += "  · \(rows.count) groups" }
+            if let unresolved = object["unresolved_rows"] as? Int, unresolved != 0 { head += "  · unresolved rows \(unresolved)" }
+            line(head)
+            for row in rows.prefix(groupBy.isEmpty ? 1 : top) {
+                let group = (row["group"] as? [String] ?? []).joined(separator: " | ")
+                let values = (row["values"] as? [String] ?? []).joined(separator: "  ")
+                line("    \(group.isEmpty ? "total" : group)  \(values)")
+            }
+            if let w = latest, let text = w.kpis[name], let wrows = MirroredState.parse(text) as? [[String: Any]] {
+                let shown = wrows.prefix(groupBy.isEmpty ? 1 : min(top, 3)).map { row -> String in
+                    let group = (row["group"] as? [String] ?? []).joined(separator: " | ")
+                    let values = (row["values"] as? [String] ?? []).joined(separator: " ")
+                    return group.isEmpty ? values : "\(group) \(values)"
+                }
+                let more = wrows.count > shown.count ? " · +\(wrows.count - shown.count) groups" : ""
+                line("    window \(MirroredState.utc(w.result.windowStartMs))  \(shown.isEmpty ? "no change" : shown.joined(separator: " · "))\(more)")
+            }
+        }
+    }
+
+    static func parse(_ json: String) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
+    }
+
+    /// True when `text` is a JSON object (or array).
+    static func isJSON(_ text: String, object: Bool) -> Bool {
+        let value = parse(text)
+        return object ? value is [String: Any] : value is [Any]
+    }
+
+    /// `{"k":<value as is>,…}`, keys sorted: values already JSON (the mirror's KPI objects).
+    private static func appendRawObject(_ d: [String: String], to out: inout String) {
+        out += "{"
+        for (i, k) in d.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            JSONText.appendQuoted(k, to: &out)
+            out += ":"
+            let value = d[k]!
+            if parse(value) != nil { out += value } else { JSONText.appendQuoted(value, to: &out) }
+        }
+        out += "}"
     }
 
     private static func appendObject(_ d: [String: String], to out: inout String) {

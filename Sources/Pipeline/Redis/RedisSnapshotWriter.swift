@@ -8,11 +8,12 @@ import Metrics
 /// |---|---|---|
 /// | `P:meta` | hash | `state` (on/paused), `paused_at_ms`, `version`, `layout`, `pipeline`, `profile`, `started_at_ms`, `updated_at_ms`, `window_ttl_s` |
 /// | `P:kpi` | hash | totals, current window, rates, lag, last commit time, every counter (`malformed`, `malformed:<table>`, `dropped`, `late_corrections`, `duplicates`, `unmatched`, `ignored`, `refused`, `last_malformed_*`), the durable state (`state_*`), `updated_at_ms` (see `RedisSnapshotWriter.kpiFields`) |
-/// | `P:window:<window_start_ms>` | hash | `tx_count`, `revenue`, `final` (0/1), one `cat:<category>` per category; TTL 24 h by default |
+/// | `P:window:<window_start_ms>` | hash | `tx_count`, `revenue`, `final` (0/1), one `cat:<category>` per category, one `kpi:<NAME>` per windowed model KPI (its net values in the window, `[{"group":[…],"values":[…]}]`); TTL 24 h by default |
 /// | `P:windows` | sorted set | index of window hashes: member and score are `window_start_ms` |
 /// | `P:categories` | sorted set | category → total revenue as score (a double, for top-N ranking) |
 /// | `P:category_revenue` | hash | category → exact total revenue (decimal text) |
 /// | `P:lag` | hash | `<topic>:<partition>` → consumer lag in messages |
+/// | `P:kpis` | hash | model profiles only: KPI name → its totals as `--json` prints them under `"kpis"` (`{"group_by":[…],"aggregates":[…],"totals":[{"group":[…],"values":[…]}],"unresolved_rows":N}`) |
 /// | `P:updates` | pub/sub channel | one JSON message after each write |
 /// | `P:writer` | string | `host:pid` of the one mirror writing this prefix (expires 10 s after its last write) |
 ///
@@ -32,12 +33,16 @@ public struct RedisKeys: Sendable, Hashable {
     public var categories: String { prefix + ":categories" }
     public var categoryRevenue: String { prefix + ":category_revenue" }
     public var lag: String { prefix + ":lag" }
+    /// A model profile's KPIs: name → totals JSON.
+    public var kpis: String { prefix + ":kpis" }
     public var updates: String { prefix + ":updates" }
     public var writer: String { prefix + ":writer" }
     public func window(_ startMs: Int64) -> String { "\(prefix):window:\(startMs)" }
 
     /// Field holding one category's revenue in a window hash.
     public static let categoryFieldPrefix = "cat:"
+    /// Field holding one model KPI's net values in a window hash: `kpi:<NAME>`.
+    public static let kpiFieldPrefix = "kpi:"
     /// Field naming one topic-partition in the lag hash.
     public static func lagField(topic: String, partition: Int32) -> String { "\(topic):\(partition)" }
 }
@@ -71,6 +76,9 @@ final class RedisSnapshotWriter {
     private var lastWrittenSequence: UInt64?
     /// Expired windows are looked for at most once a second (it walks every written window).
     private var lastExpiryScanMs: Int64?
+    /// The model KPIs' totals as last written to `P:kpis` (by KPI index), so only the KPIs whose values
+    /// changed are written again; nil until the first write on this connection (which replaces the hash).
+    private var writtenKPIs: (columns: [KPIColumns], values: [KPIValues])?
 
     init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
         self.connection = connection; self.keys = keys; self.identity = identity
@@ -101,6 +109,7 @@ final class RedisSnapshotWriter {
     func forgetWritten() {
         writtenWindows.removeAll(keepingCapacity: true); windowWrittenAtMs.removeAll(keepingCapacity: true)
         lastWrittenSequence = nil
+        writtenKPIs = nil
     }
 
     /// Writes `P:meta` alone: on connect (before any snapshot) and when pausing.
@@ -116,6 +125,7 @@ final class RedisSnapshotWriter {
     /// Writes one snapshot atomically: meta, kpi, changed windows, categories, lag; then PUBLISH.
     func write(_ snapshot: KPISnapshot, nowMs: Int64) throws {
         let full = writtenWindows.isEmpty
+        let kpiColumns = snapshot.result.kpiColumns
         buffer.removeAll()
         lastWrittenWindowStarts.removeAll(keepingCapacity: true)
         buffer.append("MULTI")
@@ -162,6 +172,10 @@ final class RedisSnapshotWriter {
             for name in w.categoryRevenue.keys.sorted() {
                 fields.append(RedisKeys.categoryFieldPrefix + name); fields.append(w.categoryRevenue[name]!.formatted())
             }
+            for (k, columns) in kpiColumns.enumerated() where columns.windowed {
+                fields.append(RedisKeys.kpiFieldPrefix + columns.name)
+                fields.append(KPIOutput.windowJSON(columns, k < w.kpis.count ? w.kpis[k] : KPIValues()))
+            }
             // DEL first: a correction can remove a category that netted to zero.
             buffer.append("DEL", key)
             appendHashSet(key, fields)
@@ -175,6 +189,19 @@ final class RedisSnapshotWriter {
         }
 
         let totals = snapshot.result.totals
+        // Model KPIs: the first write on a connection replaces the hash; later ones set only the KPIs
+        // whose totals changed (an unchanged KPI's values share storage with the last ones: O(1) to compare).
+        let newKPIs = (columns: kpiColumns, values: totals.kpis)
+        let previous = writtenKPIs.flatMap { $0.columns == kpiColumns ? $0 : nil }
+        if previous == nil { buffer.append("DEL", keys.kpis) }
+        fields.removeAll(keepingCapacity: true)
+        for (k, columns) in kpiColumns.enumerated() {
+            let values = k < totals.kpis.count ? totals.kpis[k] : KPIValues()
+            if let previous, k < previous.values.count, previous.values[k] == values { continue }
+            fields.append(columns.name); fields.append(KPIOutput.totalsJSON(columns, values))
+        }
+        if !fields.isEmpty { appendHashSet(keys.kpis, fields) }
+
         buffer.append("DEL", keys.categories, keys.categoryRevenue)
         if !totals.categoryRevenue.isEmpty {
             let names = totals.categoryRevenue.keys.sorted()
@@ -217,6 +244,7 @@ final class RedisSnapshotWriter {
         }
         for s in expired { if let start = Int64(s) { windowWrittenAtMs[start] = nil; writtenWindows[start] = nil } }
         lastWrittenSequence = snapshot.sequence
+        writtenKPIs = newKPIs
         // Windows the engine no longer holds will not change again; forget them (Redis keeps them until TTL).
         if writtenWindows.count > snapshot.result.windows.count {
             let held = Set(snapshot.result.windows.map(\.windowStartMs))

@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 
 /// cdctop's own warehouse tables, created by `cdctop warehouse init` (idempotent: safe to run again).
@@ -19,6 +20,16 @@ import Metrics
 ///   category     text
 ///   revenue      numeric
 ///   PRIMARY KEY (pipeline, window_start, category)
+///
+/// cdctop.kpi_group_window      a model profile's windowed KPIs: net value per group and aggregate of a window
+///   pipeline, window_start     → cdctop.kpi_window (ON DELETE CASCADE)
+///   kpi          text          the KPI's name ([kpi.NAME] in the profile)
+///   grp          text[]        the group's values as shown (null as the profile's `uncategorized`); '{}' ungrouped
+///   aggregate    text          the aggregate's name (its alias, or its text: 'sum(quantity)'); a repeated name gets ' #2'
+///   value        numeric       exact: counts whole, sums with the places they need, averages to 9 places;
+///                              null for an average of no rows
+///   rows         bigint        net rows of the group in the window
+///   PRIMARY KEY (pipeline, window_start, kpi, grp, aggregate)
 /// ```
 public enum WarehouseSchema {
     public static let schemaName = "cdctop"
@@ -46,11 +57,25 @@ public enum WarehouseSchema {
             FOREIGN KEY (pipeline, window_start) REFERENCES cdctop.kpi_window (pipeline, window_start) ON DELETE CASCADE
         )
         """,
+        """
+        CREATE TABLE IF NOT EXISTS cdctop.kpi_group_window (
+            pipeline     text        NOT NULL,
+            window_start timestamptz NOT NULL,
+            kpi          text        NOT NULL,
+            grp          text[]      NOT NULL,
+            aggregate    text        NOT NULL,
+            value        numeric,
+            rows         bigint      NOT NULL,
+            PRIMARY KEY (pipeline, window_start, kpi, grp, aggregate),
+            FOREIGN KEY (pipeline, window_start) REFERENCES cdctop.kpi_window (pipeline, window_start) ON DELETE CASCADE
+        )
+        """,
         // Upgrade of warehouses created before the marker existed: their rows count as real.
         "ALTER TABLE cdctop.kpi_window ADD COLUMN IF NOT EXISTS synthetic boolean NOT NULL DEFAULT false",
         "COMMENT ON TABLE cdctop.kpi_window IS 'cdctop: KPIs of each closed event-time window, rewritten by late corrections'",
         "COMMENT ON COLUMN cdctop.kpi_window.synthetic IS 'cdctop: written by warehouse seed or cdctop demo, not real data'",
         "COMMENT ON TABLE cdctop.kpi_category_window IS 'cdctop: net line-item revenue per category of each window'",
+        "COMMENT ON TABLE cdctop.kpi_group_window IS 'cdctop: net value per group and aggregate of a model profile''s windowed KPIs, per window'",
     ]
 
     /// Creates the schema and tables if they are missing, in one transaction.
@@ -74,6 +99,13 @@ public enum WarehouseSchema {
     public static func isInitialized(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
         let rows = try connection.execute(
             "SELECT to_regclass('cdctop.kpi_window') IS NOT NULL AND to_regclass('cdctop.kpi_category_window') IS NOT NULL")
+        return rows.rows.first?.first ?? nil == "t"
+    }
+
+    /// True when `cdctop.kpi_group_window` exists (warehouses initialised before model profiles lack it
+    /// until `warehouse init` runs again; only model profiles with windowed KPIs need it).
+    public static func hasKPIGroupTable(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
+        let rows = try connection.execute("SELECT to_regclass('cdctop.kpi_group_window') IS NOT NULL")
         return rows.rows.first?.first ?? nil == "t"
     }
 
@@ -107,11 +139,28 @@ public enum WarehouseSchema {
         FROM unnest($2::bigint[], $3::text[], $4::numeric[]) AS c(start_ms, category, revenue)
         """
 
+    static let deleteKPIGroupsSQL = """
+        DELETE FROM cdctop.kpi_group_window
+        WHERE pipeline = $1
+          AND window_start IN (SELECT timestamptz 'epoch' + s * interval '1 millisecond' FROM unnest($2::bigint[]) AS s)
+        """
+    /// Groups travel as JSON arrays of text (a `text[]` per row cannot go through `unnest`).
+    static let insertKPIGroupsSQL = """
+        INSERT INTO cdctop.kpi_group_window (pipeline, window_start, kpi, grp, aggregate, value, rows)
+        SELECT $1, timestamptz 'epoch' + g.start_ms * interval '1 millisecond', g.kpi,
+               ARRAY(SELECT jsonb_array_elements_text(g.grp::jsonb)), g.aggregate, g.value, g.rows
+        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::bigint[])
+             AS g(start_ms, kpi, grp, aggregate, value, rows)
+        """
+
     /// Upserts `windows` and replaces their category rows, in one transaction: three statements per batch.
     /// Rewriting the same window again gives the same rows, so a retry after a lost COMMIT reply never
     /// duplicates anything. `synthetic` sets the marker column (seed and demo: true; real windows: false);
     /// nil leaves it out, for warehouses without the column (see `hasSyntheticMarker`).
+    /// With a model profile's `kpiColumns`, the windowed KPIs' rows in `cdctop.kpi_group_window` are
+    /// replaced too (two more statements); the built-in shop form (no columns) writes what it always did.
     public static func write(_ windows: [WindowResult], pipeline: String, windowMs: Int64, synthetic: Bool? = nil,
+                             kpiColumns: [KPIColumns] = [],
                              on connection: PostgresConnection) throws(WarehouseError) {
         guard !windows.isEmpty else { return }
         let starts = PostgresArrayLiteral.integers(windows.lazy.map(\.windowStartMs))
@@ -143,7 +192,91 @@ public enum WarehouseSchema {
                     PostgresArrayLiteral.decimals(categoryRevenues),
                 ])
             }
+            if kpiColumns.contains(where: \.windowed) {
+                try connection.execute(deleteKPIGroupsSQL, [pipeline, starts])
+                let rows = kpiGroupRows(windows, kpiColumns)
+                if !rows.starts.isEmpty {
+                    try connection.execute(insertKPIGroupsSQL, [
+                        pipeline,
+                        PostgresArrayLiteral.integers(rows.starts),
+                        PostgresArrayLiteral.texts(rows.kpis),
+                        PostgresArrayLiteral.texts(rows.groups),
+                        PostgresArrayLiteral.texts(rows.aggregates),
+                        PostgresArrayLiteral.decimals(rows.values),
+                        PostgresArrayLiteral.integers(rows.rows),
+                    ])
+                }
+            }
         }
+    }
+
+    /// The `kpi_group_window` rows of `windows`, column by column: one per window, windowed KPI, group
+    /// and aggregate. Groups that print the same are one row; values are the exact text (`NULL` for an
+    /// average of no rows).
+    static func kpiGroupRows(_ windows: [WindowResult], _ kpiColumns: [KPIColumns])
+        -> (starts: [Int64], kpis: [String], groups: [String], aggregates: [String], values: [String], rows: [Int64]) {
+        var out: (starts: [Int64], kpis: [String], groups: [String], aggregates: [String], values: [String], rows: [Int64]) = ([], [], [], [], [], [])
+        let labels = kpiColumns.map(KPIOutput.aggregateLabels)
+        for window in windows {
+            for (k, columns) in kpiColumns.enumerated() where columns.windowed && k < window.kpis.count {
+                for row in KPIOutput.groupRows(columns, window.kpis[k]) {
+                    let group = "[" + row.text.map(JSONText.quoted).joined(separator: ",") + "]"
+                    for (i, aggregate) in labels[k].enumerated() {
+                        let text = columns.valueText(row.accum, i)
+                        out.starts.append(window.windowStartMs)
+                        out.kpis.append(columns.name)
+                        out.groups.append(group)
+                        out.aggregates.append(aggregate)
+                        out.values.append(text == "null" ? "NULL" : text)
+                        out.rows.append(row.accum.rows)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// One row of `cdctop.kpi_group_window`, as read back.
+    public struct KPIGroupRow: Sendable, Hashable, CustomStringConvertible {
+        public var windowStartMs: Int64
+        public var kpi: String
+        public var group: [String]
+        public var aggregate: String
+        /// Exact decimal text as PostgreSQL prints the numeric; nil for null.
+        public var value: String?
+        public var rows: Int64
+        public init(windowStartMs: Int64, kpi: String, group: [String], aggregate: String, value: String?, rows: Int64) {
+            self.windowStartMs = windowStartMs; self.kpi = kpi; self.group = group; self.aggregate = aggregate
+            self.value = value; self.rows = rows
+        }
+        public var description: String { "\(windowStartMs) \(kpi) \(group) \(aggregate)=\(value ?? "null") rows \(rows)" }
+    }
+
+    /// The rows `write` would store for `windows` (what the table should hold), sorted as `readKPIGroups` reads.
+    public static func expectedKPIGroups(_ windows: [WindowResult], kpiColumns: [KPIColumns]) -> [KPIGroupRow] {
+        let r = kpiGroupRows(windows, kpiColumns)
+        var out: [KPIGroupRow] = []
+        for i in r.starts.indices {
+            let group = (try? JSONSerialization.jsonObject(with: Data(r.groups[i].utf8))) as? [String] ?? []
+            out.append(KPIGroupRow(windowStartMs: r.starts[i], kpi: r.kpis[i], group: group, aggregate: r.aggregates[i],
+                                   value: r.values[i] == "NULL" ? nil : r.values[i], rows: r.rows[i]))
+        }
+        return out.sorted(by: KPIGroupRow.precedes)
+    }
+
+    /// The stored `kpi_group_window` rows of a pipeline, by window, KPI, group, aggregate.
+    public static func readKPIGroups(pipeline: String, on connection: PostgresConnection) throws(WarehouseError) -> [KPIGroupRow] {
+        let sql = """
+            SELECT (extract(epoch FROM window_start) * 1000)::bigint, kpi, array_to_json(grp)::text, aggregate, value::text, rows
+            FROM cdctop.kpi_group_window WHERE pipeline = $1
+            """
+        var out: [KPIGroupRow] = []
+        for row in try connection.execute(sql, [pipeline]).rows {
+            let group = (try? JSONSerialization.jsonObject(with: Data((row[2] ?? "[]").utf8))) as? [String] ?? []
+            out.append(KPIGroupRow(windowStartMs: try integer(row[0], sql: sql), kpi: row[1] ?? "", group: group,
+                                   aggregate: row[3] ?? "", value: row[4], rows: try integer(row[5], sql: sql)))
+        }
+        return out.sorted(by: KPIGroupRow.precedes)
     }
 
     /// Takes the pipeline's writer lock (a session-level advisory lock) on `connection`. Returns nil when
@@ -247,5 +380,14 @@ extension WarehouseSchema {
                 syntheticWindows: try integer(row[8], sql: sql)))
         }
         return out
+    }
+}
+
+extension WarehouseSchema.KPIGroupRow {
+    static func precedes(_ a: Self, _ b: Self) -> Bool {
+        if a.windowStartMs != b.windowStartMs { return a.windowStartMs < b.windowStartMs }
+        if a.kpi != b.kpi { return a.kpi < b.kpi }
+        if a.group != b.group { return a.group.lexicographicallyPrecedes(b.group) }
+        return a.aggregate < b.aggregate
     }
 }

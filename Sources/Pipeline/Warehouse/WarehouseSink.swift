@@ -1,7 +1,8 @@
 import Metrics
 import Synchronization
 
-/// Writes final windows to `cdctop.kpi_window` / `kpi_category_window` on its own thread and connection.
+/// Writes final windows to `cdctop.kpi_window` / `kpi_category_window` (and a model profile's windowed
+/// KPIs to `kpi_group_window`) on its own thread and connection.
 ///
 /// The engine calls `offer(_:)` with every snapshot; the sink keeps, per window start, what it last wrote
 /// and what is pending. A window is queued when it is final and differs from what was written; a late
@@ -38,6 +39,11 @@ public final class WarehouseSink: Sendable {
         var lastError: WarehouseError?
         /// The warehouse has the `synthetic` column (older ones do not until `warehouse init` upgrades them).
         var hasMarker = false
+        /// A model profile's KPIs (from the snapshots): their windowed ones go to `kpi_group_window`.
+        /// A window's KPI values are part of `WindowResult`, so a correction of a KPI alone is a change.
+        var kpiColumns: [KPIColumns] = []
+        /// The warehouse has `cdctop.kpi_group_window` (older ones do not until `warehouse init`).
+        var hasKPIGroupTable = false
     }
 
     public init(url: String, pipeline: String, synthetic: Bool = false, maxBacklogWindows: Int = 10_000, batchSize: Int = 500) {
@@ -84,6 +90,7 @@ public final class WarehouseSink: Sendable {
     /// or while windows are deferred, every final window.
     private func queueChanges(of snapshot: KPISnapshot, into state: inout SinkState) -> Bool {
         state.windowMs = snapshot.result.windowMs
+        if state.kpiColumns != snapshot.result.kpiColumns { state.kpiColumns = snapshot.result.kpiColumns }
         let finals = snapshot.finalWindowStarts
         let changed = state.deferredSnapshot == nil ? state.lastOffered.flatMap { snapshot.windowChanges.changes(since: $0) } : nil
         state.lastOffered = snapshot.sequence
@@ -198,7 +205,8 @@ public final class WarehouseSink: Sendable {
                                  advice: "run `cdctop warehouse init --warehouse URL` to create the cdctop schema")
         }
         let hasMarker = try WarehouseSchema.hasSyntheticMarker(connection)
-        state.withLock { $0.hasMarker = hasMarker }
+        let hasKPIGroupTable = try WarehouseSchema.hasKPIGroupTable(connection)
+        state.withLock { $0.hasMarker = hasMarker; $0.hasKPIGroupTable = hasKPIGroupTable }
         // One writer per pipeline: two viewers at different positions would overwrite each other's windows.
         // The session lock goes with the connection, so a crashed writer frees it at once.
         if let holder = try WarehouseSchema.lockPipeline(pipeline, on: connection) {
@@ -209,9 +217,17 @@ public final class WarehouseSink: Sendable {
     }
 
     private func write(_ batch: [WindowResult], on connection: PostgresConnection) throws(WarehouseError) {
-        let (windowMs, hasMarker) = state.withLock { ($0.windowMs, $0.hasMarker) }
+        let (windowMs, hasMarker, kpiColumns, hasKPIGroupTable) = state.withLock {
+            ($0.windowMs, $0.hasMarker, $0.kpiColumns, $0.hasKPIGroupTable)
+        }
+        if kpiColumns.contains(where: \.windowed), !hasKPIGroupTable {
+            throw WarehouseError(kind: .missingSchema,
+                                 message: "table cdctop.kpi_group_window not found on \(connection.endpoint) (the profile has windowed model KPIs)",
+                                 advice: "run `cdctop warehouse init --warehouse URL` again to add it (idempotent)")
+        }
         // Real windows clear the marker, so one that replaces a seeded row counts as real from then on.
-        try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: windowMs, synthetic: hasMarker ? synthetic : nil, on: connection)
+        try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: windowMs, synthetic: hasMarker ? synthetic : nil,
+                                  kpiColumns: kpiColumns, on: connection)
         acknowledge(batch)
     }
 }

@@ -183,7 +183,10 @@ public struct WindowedAggregator: Sendable {
     // bumped whenever a row it joins changes (anchors resolved before it are re-resolved lazily).
     let modelPlan: ModelPlan?
     var lookups: [LookupTable] = []
-    var modelEpochs: [UInt64] = []
+    /// Per KPI: which anchors looked up which (join, value) when last resolved, and the anchors a
+    /// joined row's change has made stale since (re-resolved before results are read).
+    var modelDependents: [[ModelDependency: Set<AnchorRef>]] = []
+    var modelDirty: [Set<AnchorRef>] = []
     var modelStale = false
     /// The model's overflow bound (see `admitModelVolume`), saved with the model state.
     var modelVolume = ExactDecimal.zero
@@ -199,7 +202,8 @@ public struct WindowedAggregator: Sendable {
             let plan = ModelPlan(model: model)
             modelPlan = plan
             lookups = plan.tables.map { LookupTable(matchSlots: $0.matchSlots.count) }
-            modelEpochs = Array(repeating: 0, count: model.kpis.count)
+            modelDependents = Array(repeating: [:], count: model.kpis.count)
+            modelDirty = Array(repeating: [], count: model.kpis.count)
         } else {
             modelPlan = nil
         }

@@ -104,10 +104,8 @@ extension WindowedAggregator {
         }
         if tablePlan.isLookup {
             let value: [Cell]? = event.op == .delete ? nil : new
-            if lookups[t].set(key, value, matchSlots: tablePlan.matchSlots) {
-                for k in tablePlan.lookupKPIs { modelEpochs[k] &+= 1 }
-                modelStale = true
-            }
+            let before = lookups[t].rows[key]
+            if lookups[t].set(key, value, matchSlots: tablePlan.matchSlots) { markDependents(table: t, before, value) }
         }
         return nil
     }
@@ -227,8 +225,10 @@ extension WindowedAggregator {
             return
         }
         if parts[p].model!.kpis[k].anchors[c.anchor] == nil {
-            parts[p].model!.kpis[k].anchors[c.anchor] = AnchorState(total: KPIAccum(aggregates: aggregates),
-                                                                     groups: resolve(k, anchor: c.anchor), resolvedEpoch: modelEpochs[k])
+            var deps: [ModelDependency] = []
+            let groups = resolve(k, anchor: c.anchor, deps: &deps)
+            register(k, AnchorRef(partition: partitionKeys[p], anchor: c.anchor), deps)
+            parts[p].model!.kpis[k].anchors[c.anchor] = AnchorState(total: KPIAccum(aggregates: aggregates), groups: groups, deps: deps)
         }
         let horizon = horizonStart
         // Changed in place: a copy out and back would copy the anchor's window sums per event.
@@ -264,7 +264,7 @@ extension WindowedAggregator {
     }
 
     private mutating func mutateModelWindow(_ w: Int64, p: Int, k: Int, group g: [Cell], aggregates: Int, _ body: (inout KPIAccum) -> Void) {
-        let count = modelEpochs.count
+        let count = modelDirty.count
         mutateWindow(w, p: p) { accum in
             if accum.kpis.isEmpty { accum.kpis = Array(repeating: KPIValues(), count: count) }
             body(&accum.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)])
@@ -275,7 +275,8 @@ extension WindowedAggregator {
     /// The groups an anchor lands in through its KPI's joins (several through a many-to-many link
     /// table, none when a null reference or the join filter excludes it), or nil when a row the chain
     /// needs has not arrived.
-    func resolve(_ k: Int, anchor: [Cell]) -> [[Cell]]? {
+    /// `deps` receives every (join, value) looked up, the missing one included.
+    func resolve(_ k: Int, anchor: [Cell], deps: inout [ModelDependency]) -> [[Cell]]? {
         let plan = modelPlan!
         let kpi = plan.model.kpis[k]
         if plan.kpis[k].isDirect { return [[]] }
@@ -283,7 +284,7 @@ extension WindowedAggregator {
         var factRow = Array(repeating: Cell.missing, count: plan.model.tables[kpi.fact].columns.count)
         for (i, s) in plan.kpis[k].anchorSlots.enumerated() { factRow[s] = anchor[i] }
         var combinations: [[[Cell]?]] = [[factRow]]
-        for join in kpi.joins {
+        for (j, join) in kpi.joins.enumerated() {
             var next: [[[Cell]?]] = []
             let matchIndex = plan.tables[join.table].matchSlots.firstIndex(of: join.matchColumn)!
             for combination in combinations {
@@ -292,6 +293,8 @@ extension WindowedAggregator {
                     if join.isLeft { next.append(combination + [nil]) }
                     continue
                 }
+                let dependency = ModelDependency(join: Int32(j), value: value)
+                if !deps.contains(dependency) { deps.append(dependency) }
                 let matches = lookups[join.table].find(matchIndex, value)
                 if matches.isEmpty { return nil }
                 for m in matches { next.append(combination + [m]) }
@@ -319,25 +322,50 @@ extension WindowedAggregator {
         return groups
     }
 
-    /// Re-resolves the anchors whose chains may have changed since they were resolved, moving their
-    /// sums. Runs before results are read: O(anchors of the KPIs whose joined rows changed).
+    /// Re-resolves the anchors a joined row's change made stale, moving their sums. Runs before
+    /// results are read: O(anchors that reach a changed row), not O(anchors).
     mutating func refreshModelResolutions() {
-        guard modelStale, let plan = modelPlan else { return }
+        guard modelStale else { return }
         modelStale = false
-        for k in plan.model.kpis.indices where !plan.kpis[k].isDirect {
-            let epoch = modelEpochs[k]
-            for p in parts.indices where parts[p].model != nil {
-                var anchors = parts[p].model!.kpis[k].anchors
-                parts[p].model!.kpis[k].anchors = [:]
-                for key in anchors.keys {
-                    guard anchors[key]!.resolvedEpoch != epoch else { continue }
-                    let groups = resolve(k, anchor: key)
-                    if groups != anchors[key]!.groups { move(anchors[key]!, k: k, p: p, to: groups) }
-                    anchors[key]!.groups = groups
-                    anchors[key]!.resolvedEpoch = epoch
-                }
-                parts[p].model!.kpis[k].anchors = anchors
+        for k in modelDirty.indices where !modelDirty[k].isEmpty {
+            let dirty = modelDirty[k]
+            modelDirty[k] = []
+            for ref in dirty {
+                guard let p = partIndex[ref.partition], parts[p].model != nil,
+                      let state = parts[p].model!.kpis[k].anchors[ref.anchor] else { continue }
+                var deps: [ModelDependency] = []
+                let groups = resolve(k, anchor: ref.anchor, deps: &deps)
+                if groups != state.groups { move(state, k: k, p: p, to: groups) }
+                if deps != state.deps { unregister(k, ref, state.deps); register(k, ref, deps) }
+                parts[p].model!.kpis[k].anchors[ref.anchor]!.groups = groups
+                parts[p].model!.kpis[k].anchors[ref.anchor]!.deps = deps
             }
+        }
+    }
+
+    /// Marks stale the anchors that looked up a joined row's old or new values.
+    mutating func markDependents(table t: Int, _ old: [Cell]?, _ new: [Cell]?) {
+        guard let plan = modelPlan else { return }
+        for k in plan.tables[t].lookupKPIs {
+            for (j, join) in plan.model.kpis[k].joins.enumerated() where join.table == t {
+                for cells in [old, new] {
+                    guard let cells, join.matchColumn < cells.count, let v = cells[join.matchColumn].rowKey,
+                          let refs = modelDependents[k][ModelDependency(join: Int32(j), value: v)] else { continue }
+                    modelDirty[k].formUnion(refs)
+                }
+            }
+        }
+        modelStale = true
+    }
+
+    mutating func register(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
+        for d in deps { modelDependents[k][d, default: []].insert(ref) }
+    }
+
+    mutating func unregister(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
+        for d in deps {
+            modelDependents[k][d]?.remove(ref)
+            if modelDependents[k][d]?.isEmpty == true { modelDependents[k][d] = nil }
         }
     }
 
@@ -389,7 +417,10 @@ extension WindowedAggregator {
         }
         if tablePlan.isLookup {
             lookups[t].removeAll()
-            for k in tablePlan.lookupKPIs { modelEpochs[k] &+= 1 }
+            // Rare: every anchor of the KPIs joining the table is looked at again.
+            for k in tablePlan.lookupKPIs {
+                for q in parts.indices { parts[q].model?.kpis[k].anchors.keys.forEach { modelDirty[k].insert(AnchorRef(partition: partitionKeys[q], anchor: $0)) } }
+            }
             modelStale = true
         }
         return nil

@@ -131,8 +131,21 @@ struct AnchorState: Sendable {
     var windows: [Int64: KPIAccum] = [:]
     /// Groups the anchor resolved to when last resolved; nil while a row of its chain is missing.
     var groups: [[Cell]]?
-    /// `KPIPartition.epoch` at that resolution.
-    var resolvedEpoch: UInt64
+    /// The (join, value) pairs its resolution looked up: a change of a joined row holding one of these
+    /// values re-resolves this anchor, and no other.
+    var deps: [ModelDependency]
+}
+
+/// A lookup a resolution made: join `join` of a KPI, matching `value` (found or not).
+struct ModelDependency: Hashable, Sendable {
+    var join: Int32
+    var value: RowKey
+}
+
+/// An anchor of a KPI, wherever it is held: the partition's key and the anchor's cells.
+struct AnchorRef: Hashable, Sendable {
+    var partition: Int64
+    var anchor: [Cell]
 }
 
 struct KPIPartition: Sendable {

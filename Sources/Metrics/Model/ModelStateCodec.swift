@@ -6,7 +6,7 @@
 /// A full copy per checkpoint costs O(model state), unlike the built-in form's incremental journal;
 /// fine for the dimension-sized states model profiles keep, and said in docs/profiles.md.
 extension WindowedAggregator {
-    static let modelStateVersion: UInt8 = 2
+    static let modelStateVersion: UInt8 = 3
 
     /// Encodes the model state; `name` gives each partition key's topic and partition (keys are not
     /// stable across runs, names are).
@@ -16,8 +16,7 @@ extension WindowedAggregator {
         w.byte(WindowedAggregator.modelStateVersion)
         w.int(keyCollisions); w.int(placeholderDeletes)
         w.int128(modelVolume.units); w.byte(UInt8(modelVolume.scale)); w.int(Int64(modelVolumeScale))
-        w.count(modelEpochs.count)
-        for e in modelEpochs { w.int(Int64(bitPattern: e)) }
+        w.count(modelDirty.count)
         w.count(lookups.count)
         for table in lookups {
             w.count(table.rows.count)
@@ -54,13 +53,8 @@ extension WindowedAggregator {
                     let windows = state.windows.filter { $0.key >= horizonStart }
                     w.count(windows.count)
                     for (start, accum) in windows { w.int(start); w.accum(accum) }
-                    if let groups = state.groups {
-                        w.byte(1); w.count(groups.count)
-                        for g in groups { w.cells(g) }
-                    } else {
-                        w.byte(0)
-                    }
-                    w.int(Int64(bitPattern: state.resolvedEpoch))
+                    // Groups and dependencies are not saved: they follow from the joined rows, and are
+                    // resolved again on load.
                 }
             }
         }
@@ -82,7 +76,6 @@ extension WindowedAggregator {
         let kpiCount = plan.model.kpis.count
         let tableCount = plan.model.tables.count
         guard try r.count() == kpiCount else { throw ModelStateError("saved for another set of KPIs") }
-        for k in 0..<kpiCount { modelEpochs[k] = UInt64(bitPattern: try r.int()) }
         guard try r.count() == tableCount else { throw ModelStateError("saved for another set of tables") }
         for t in 0..<tableCount {
             for _ in 0..<(try r.count()) {
@@ -116,14 +109,16 @@ extension WindowedAggregator {
                     let total = try r.accum(aggregates)
                     var windows: [Int64: KPIAccum] = [:]
                     for _ in 0..<(try r.count()) { let start = try r.int(); windows[start] = try r.accum(aggregates) }
-                    var groups: [[Cell]]? = nil
-                    if try r.byte() == 1 {
-                        var list: [[Cell]] = []
-                        for _ in 0..<(try r.count()) { list.append(try r.cells()) }
-                        groups = list
-                    }
-                    let epoch = UInt64(bitPattern: try r.int())
-                    m.kpis[k].anchors[anchor] = AnchorState(total: total, windows: windows, groups: groups, resolvedEpoch: epoch)
+                    m.kpis[k].anchors[anchor] = AnchorState(total: total, windows: windows, groups: nil, deps: [])
+                }
+            }
+            // Every joined row is loaded (above): each anchor's chain resolves as it did before the stop.
+            for k in 0..<kpiCount where !plan.kpis[k].isDirect {
+                for key in Array(m.kpis[k].anchors.keys) {
+                    var deps: [ModelDependency] = []
+                    m.kpis[k].anchors[key]!.groups = resolve(k, anchor: key, deps: &deps)
+                    m.kpis[k].anchors[key]!.deps = deps
+                    register(k, AnchorRef(partition: partitionKeys[p], anchor: key), deps)
                 }
             }
             parts[p].model = m
@@ -136,8 +131,6 @@ extension WindowedAggregator {
             rebuildModelSums(p: p)
         }
         guard r.atEnd else { throw ModelStateError("trailing bytes") }
-        // Anchors resolved before the last lookup change are re-resolved on the next read.
-        modelStale = true
     }
 
     /// Group totals, unresolved sums and each held window's KPI sums, from the anchors of partition `p`.

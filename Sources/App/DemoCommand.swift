@@ -23,6 +23,7 @@ struct DemoCommand: ParsableCommand {
           cdctop demo --headless --seconds 10 --json  # JSON each second
           cdctop demo --rate 10000                    # heavier traffic
           cdctop demo --redis redis://127.0.0.1:6379/0 --warehouse URL
+          cdctop demo --profile profiles/shop-chain.toml   # KPIs written as SQL (view 8)
 
         Redis keys and warehouse rows go to the pipeline 'demo' (--pipeline to
         change it), the one `cdctop warehouse seed` fills with history by default;
@@ -37,6 +38,9 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Generator seed (same seed, same orders).")
     var seed: UInt64 = 42
+
+    @Option(help: ArgumentHelp("KPI profile for the shop's topics: a TOML file, e.g. profiles/shop-sql.toml or profiles/shop-chain.toml (KPIs written as SQL, view 8), or a built-in name (default: shop).", valueName: "file|name"))
+    var profile: String?
 
     @OptionGroup var live: LiveOptions
 
@@ -54,7 +58,7 @@ struct DemoCommand: ParsableCommand {
         generator.start()
         defer { generator.stop() }
 
-        let profile = KPIProfile.shop
+        let profile = try ProfileOptions(profile: profile ?? "shop").load()
         var options = EngineOptions(consumer: KafkaConsumerConfig(
             brokers: cluster.bootstrapServers, groupID: "cdctop-demo", topics: workload.topics,
             // The mock cluster answers a fetch only when fetch.wait.max.ms (500 ms by default) runs out, where a

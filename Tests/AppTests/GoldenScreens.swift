@@ -563,23 +563,23 @@ enum GoldenScreens {
          cdctop › fixture › KPIs                       profile northwind │ 12:00:00 UTC
           1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────┐
-        │KPI · group                         window  1st value▼   2nd value   3rd value│
+        │KPI · group                        window  1st value▼   2nd value    3rd value│
         │transactions = count(*)                                                       │
-        │  (all rows)                          7951     1737416                        │
+        │  (all rows)                         7951     1737416                         │
         │revenue = sum(unit_price * quantity * (1 - discount))                         │
-        │  (all rows)                     335293.67 73266832.72                        │
+        │  (all rows)                    335293.67 73266832.72                         │
         │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by categor…│
-        │  Beverages                        3816.48  1183376.92                        │
-        │  Dairy Products                    4770.6  1110166.96                        │
-        │  Confections                      5724.72  1040828.56                        │
-        │  Meat/Poultry                      3180.4   973747.36                        │
-        │  Seafood                          4134.52   904399.72                        │
-        │  Condiments                       5088.64   832848.12                        │
-        │  Grains/Cereals                   2544.32   767460.04                        │
-        │  Produce                          3498.44   692076.04                        │
-        │  12 rows wait for a lookup row                                               │
+        │  Beverages                       3816.48  1183376.92                         │
+        │  Dairy Products                  4770.60  1110166.96                         │
+        │  Confections                     5724.72  1040828.56                         │
+        │  Meat/Poultry                    3180.40   973747.36                         │
+        │  Seafood                         4134.52   904399.72                         │
+        │  Condiments                      5088.64   832848.12                         │
+        │  Grains/Cereals                  2544.32   767460.04                         │
+        │  Produce                         3498.44   692076.04                         │
+        │  12 rows wait for a lookup r…                                                │
         │units = sum(quantity)                                                         │
-        │  (all rows)                         91436    19980284                        │
+        │  (all rows)                        91436    19980284                         │
         │discounted_lines = count(*) · sum(d.quantity) by category_name                │
         └───────────────────────────────────────────────────────────────────────1-17/52┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
@@ -589,40 +589,40 @@ enum GoldenScreens {
          cdctop › fixture › KPIs                                                               profile northwind │ 12:00:00 UTC
           1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
         ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────────────────────────────────────────────┐
-        │KPI · group                                 window  1st value▼   2nd value   3rd value                                │
+        │KPI · group                                  window  1st value▼   2nd value    3rd value                              │
         │transactions = count(*)                                                                                               │
-        │  (all rows)                                  7951     1737416                                                        │
+        │  (all rows)                                   7951     1737416                                                       │
         │revenue = sum(unit_price * quantity * (1 - discount))                                                                 │
-        │  (all rows)                             335293.67 73266832.72                                                        │
+        │  (all rows)                              335293.67 73266832.72                                                       │
         │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by category_name                                   │
-        │  Beverages                                3816.48  1183376.92                                                        │
-        │  Dairy Products                            4770.6  1110166.96                                                        │
-        │  Confections                              5724.72  1040828.56                                                        │
-        │  Meat/Poultry                              3180.4   973747.36                                                        │
-        │  Seafood                                  4134.52   904399.72                                                        │
-        │  Condiments                               5088.64   832848.12                                                        │
-        │  Grains/Cereals                           2544.32   767460.04                                                        │
-        │  Produce                                  3498.44   692076.04                                                        │
+        │  Beverages                                 3816.48  1183376.92                                                       │
+        │  Dairy Products                            4770.60  1110166.96                                                       │
+        │  Confections                               5724.72  1040828.56                                                       │
+        │  Meat/Poultry                              3180.40   973747.36                                                       │
+        │  Seafood                                   4134.52   904399.72                                                       │
+        │  Condiments                                5088.64   832848.12                                                       │
+        │  Grains/Cereals                            2544.32   767460.04                                                       │
+        │  Produce                                   3498.44   692076.04                                                       │
         │  12 rows wait for a lookup row                                                                                       │
         │units = sum(quantity)                                                                                                 │
-        │  (all rows)                                 91436    19980284                                                        │
+        │  (all rows)                                  91436    19980284                                                       │
         │discounted_lines = count(*) · sum(d.quantity) by category_name                                                        │
-        │  Beverages                                   1590      347483     3127347                                            │
-        │  Condiments                                  1325      289569     2606121                                            │
-        │  Dairy Products                               993      217177     1954593                                            │
-        │  Grains/Cereals                               883      193046     1737414                                            │
-        │  Produce                                      722      157946     1421514                                            │
-        │  Seafood                                      662      144784     1303056                                            │
+        │  Beverages                                    1590      347483     3127347                                           │
+        │  Condiments                                   1325      289569     2606121                                           │
+        │  Dairy Products                                993      217177     1954593                                           │
+        │  Grains/Cereals                                883      193046     1737414                                           │
+        │  Produce                                       722      157946     1421514                                           │
+        │  Seafood                                       662      144784     1303056                                           │
         │orders_by_country = count(*) · avg(freight) by ship_country (totals only)                                             │
-        │  USA                                                   434354          41                                            │
-        │  Germany                                               248202       54.37                                            │
-        │  Brazil                                                173741       67.74                                            │
-        │  France                                                133647       81.11                                            │
-        │  UK                                                    108588       94.48                                            │
-        │  Venezuela                                              91442      107.85                                            │
-        │  Austria                                                78973      121.22                                            │
-        │  Sweden                                                 69496      134.59                                            │
-        │  Canada                                                 62050      147.96                                            │
+        │  USA                                                    434354       41.00                                           │
+        │  Germany                                                248202       54.37                                           │
+        │  Brazil                                                 173741       67.74                                           │
+        │  France                                                 133647       81.11                                           │
+        │  UK                                                     108588       94.48                                           │
+        │  Venezuela                                               91442      107.85                                           │
+        │  Austria                                                 78973      121.22                                           │
+        │  Sweden                                                  69496      134.59                                           │
+        │  Canada                                                  62050      147.96                                           │
         └───────────────────────────────────────────────────────────────────────────────────────────────────────────────1-33/52┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago          msgs 240,000 · malformed 3 · unmatched 9
          ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
@@ -683,24 +683,24 @@ enum GoldenScreens {
          cdctop › fixture › KPIs › /er                 profile northwind │ 12:00:00 UTC
           1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
         ┌ 8 KPIs of northwind · sorted by group asc · /er: 5 match ────────────────────┐
-        │KPI · group▲                         window  1st value   2nd value   3rd value│
+        │KPI · group▲                        window  1st value   2nd value    3rd value│
         │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by categor…│
-        │  Beverages                         3816.48 1183376.92                        │
-        │  Grains/Cereals                    2544.32  767460.04                        │
+        │  Beverages                        3816.48 1183376.92                         │
+        │  Grains/Cereals                   2544.32  767460.04                         │
         │  12 rows wait for a lookup row                                               │
         │discounted_lines = count(*) · sum(d.quantity) by category_name                │
-        │  Beverages                            1590     347483     3127347            │
-        │  Grains/Cereals                        883     193046     1737414            │
+        │  Beverages                           1590     347483     3127347             │
+        │  Grains/Cereals                       883     193046     1737414             │
         │orders_by_country = count(*) · avg(freight) by ship_country (totals only)     │
-        │  Argentina                                      31589      268.29            │
-        │  Austria                                        78973      121.22            │
-        │  Belgium                                        37769      228.18            │
-        │  Brazil                                        173741       67.74            │
-        │  Canada                                         62050      147.96            │
-        │  Denmark                                        35457      241.55            │
-        │  Finland                                        43435      201.44            │
-        │  France                                        133647       81.11            │
-        │  Germany                                       248202       54.37            │
+        │  Argentina                                     31589      268.29             │
+        │  Austria                                       78973      121.22             │
+        │  Belgium                                       37769      228.18             │
+        │  Brazil                                       173741       67.74             │
+        │  Canada                                        62050      147.96             │
+        │  Denmark                                       35457      241.55             │
+        │  Finland                                       43435      201.44             │
+        │  France                                       133647       81.11             │
+        │  Germany                                      248202       54.37             │
         └───────────────────────────────────────────────────────────────────────1-17/36┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
          ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme

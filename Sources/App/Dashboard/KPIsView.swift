@@ -39,6 +39,19 @@ enum KPIsView {
         group.isEmpty ? "(all rows)" : columns.groupText(group).joined(separator: " · ")
     }
 
+    /// Exact decimal texts padded with zeros to the same number of places (`420402.9` → `420402.90`
+    /// beside `428667.73`); integers, `null` and empty texts are left as they are.
+    static func alignDecimals(_ texts: [String]) -> [String] {
+        func places(_ t: String) -> Int { t.firstIndex(of: ".").map { t.distance(from: $0, to: t.endIndex) - 1 } ?? 0 }
+        let numeric = texts.filter { !$0.isEmpty && $0 != "null" }
+        let most = min(9, numeric.map(places).max() ?? 0)
+        guard most > 0 else { return texts }
+        return texts.map { t in
+            guard !t.isEmpty, t != "null", places(t) < most else { return t }
+            return (t.contains(".") ? t : t + ".") + String(repeating: "0", count: most - places(t))
+        }
+    }
+
     /// What a KPI computes, after its name: `= count(*) · sum(o.freight) by company_name (totals only)`.
     static func headingDetail(_ columns: KPIColumns, shown: Int) -> String {
         var text = "= " + columns.aggregateNames.prefix(shown).joined(separator: " · ")
@@ -77,10 +90,18 @@ enum KPIsView {
             let shown = min(maxValues, columns.aggregateNames.count)
             out.append(Line(kind: .heading, kpi: k, id: "kpi:" + columns.name, label: columns.name,
                             values: [headingDetail(columns, shown: shown)], style: Style(.accent, bold: true)))
-            for g in groups {
-                let w = window.map { values in values.groups[g.key].map { columns.valueText($0, 0) } ?? "0" } ?? ""
-                out.append(Line(kind: .group, kpi: k, id: "group:\(columns.name):\(g.label)", label: "  " + g.label, window: w,
-                                values: (0..<shown).map { columns.valueText(g.accum, $0) }))
+            // Each column of a KPI shows as many decimal places as its most precise value, so the figures
+            // line up on the decimal point (trailing zeros change no value: the text stays exact).
+            let windowTexts = groups.map { g in window.map { values in values.groups[g.key].map { columns.valueText($0, 0) } ?? "0" } ?? "" }
+            var valueTexts = groups.map { g in (0..<shown).map { columns.valueText(g.accum, $0) } }
+            let alignedWindow = alignDecimals(windowTexts)
+            for i in 0..<shown {
+                let aligned = alignDecimals(valueTexts.map { $0[i] })
+                for r in valueTexts.indices { valueTexts[r][i] = aligned[r] }
+            }
+            for (r, g) in groups.enumerated() {
+                out.append(Line(kind: .group, kpi: k, id: "group:\(columns.name):\(g.label)", label: "  " + g.label,
+                                window: alignedWindow[r], values: valueTexts[r]))
             }
             if totals.unresolvedRows > 0 {
                 let n = totals.unresolvedRows
@@ -113,7 +134,8 @@ enum KPIsView {
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Value columns as wide as the widest value shown (within reason), so figures line up across KPIs.
-        func width(_ texts: [String]) -> Int { min(20, max(9, texts.map(DisplayWidth.of).max() ?? 0)) }
+        // At least the title and its sort arrow ("1st value▼").
+        func width(_ texts: [String]) -> Int { min(24, max(10, texts.map(DisplayWidth.of).max() ?? 0)) }
         let groups = all.filter { $0.kind == .group }
         let windowWidth = width(groups.map(\.window))
         let valueWidths = (0..<valueColumns).map { i in width(groups.filter { i < $0.values.count }.map { $0.values[i] }) }

@@ -11,6 +11,9 @@ struct ProfileOptions: ParsableArguments {
         valueName: "file|name"))
     var profile: String?
 
+    init() {}
+    init(profile: String?) { self.profile = profile }
+
     func load() throws -> KPIProfile {
         switch profile {
         case nil:

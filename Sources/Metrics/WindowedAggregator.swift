@@ -185,7 +185,7 @@ public struct WindowedAggregator: Sendable {
     var lookups: [LookupTable] = []
     /// Per KPI: which anchors looked up which (join, value) when last resolved, and the anchors a
     /// joined row's change has made stale since (re-resolved before results are read).
-    var modelDependents: [[ModelDependency: Set<AnchorRef>]] = []
+    var modelDependents: [[ModelDependency: AnchorRefs]] = []
     var modelDirty: [Set<AnchorRef>] = []
     var modelStale = false
     /// The model's overflow bound (see `admitModelVolume`), saved with the model state.

@@ -251,8 +251,8 @@ extension WindowedAggregator {
                                      aggregates: Int, horizon: Int64) -> [[Cell]]? {
         if totals { state.total.add(c, sign: sign) }
         if let w = window {
-            if state.windows.count > 64 && horizon != .min { state.windows = state.windows.filter { $0.key >= horizon } }
-            state.windows[w, default: KPIAccum(aggregates: aggregates)].add(c, sign: sign)
+            if state.windows.count > 8 && horizon != .min { state.windows.drop(before: horizon) }
+            state.windows.update(w, aggregates: aggregates) { $0.add(c, sign: sign) }
         }
         return state.groups
     }
@@ -351,7 +351,7 @@ extension WindowedAggregator {
                 for cells in [old, new] {
                     guard let cells, join.matchColumn < cells.count, let v = cells[join.matchColumn].rowKey,
                           let refs = modelDependents[k][ModelDependency(join: Int32(j), value: v)] else { continue }
-                    modelDirty[k].formUnion(refs)
+                    refs.forEach { modelDirty[k].insert($0) }
                 }
             }
         }
@@ -359,13 +359,14 @@ extension WindowedAggregator {
     }
 
     mutating func register(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
-        for d in deps { modelDependents[k][d, default: []].insert(ref) }
+        for d in deps {
+            if modelDependents[k][d] == nil { modelDependents[k][d] = .one(ref) } else { modelDependents[k][d]!.insert(ref) }
+        }
     }
 
     mutating func unregister(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
         for d in deps {
-            modelDependents[k][d]?.remove(ref)
-            if modelDependents[k][d]?.isEmpty == true { modelDependents[k][d] = nil }
+            if modelDependents[k][d]?.remove(ref) == false { modelDependents[k][d] = nil }
         }
     }
 

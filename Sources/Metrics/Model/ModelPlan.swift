@@ -126,14 +126,74 @@ struct ModelPartition: Sendable {
 
 struct AnchorState: Sendable {
     var total: KPIAccum
-    /// Per window start: what the anchor's rows changed in that window (moved with the anchor when
-    /// a lookup changes its groups; windows older than the horizon are dropped lazily).
-    var windows: [Int64: KPIAccum] = [:]
+    /// Per window start, ascending: what the anchor's rows changed in that window (moved with the
+    /// anchor when a lookup changes its groups; windows older than the horizon are dropped lazily).
+    /// A short array, not a dictionary: most anchors touch one or two windows, the newest last.
+    var windows: AnchorWindows = AnchorWindows()
     /// Groups the anchor resolved to when last resolved; nil while a row of its chain is missing.
     var groups: [[Cell]]?
     /// The (join, value) pairs its resolution looked up: a change of a joined row holding one of these
     /// values re-resolves this anchor, and no other.
     var deps: [ModelDependency]
+}
+
+/// An anchor's window sums, sorted by window start.
+struct AnchorWindows: Sendable, Sequence {
+    private(set) var starts: [Int64] = []
+    private(set) var accums: [KPIAccum] = []
+
+    var count: Int { starts.count }
+
+    /// Adds to window `start`'s sums (created at zero); the newest windows are found first.
+    mutating func update(_ start: Int64, aggregates: Int, _ body: (inout KPIAccum) -> Void) {
+        var i = starts.count
+        while i > 0 && starts[i - 1] > start { i -= 1 }
+        if i > 0 && starts[i - 1] == start { body(&accums[i - 1]); return }
+        starts.insert(start, at: i)
+        accums.insert(KPIAccum(aggregates: aggregates), at: i)
+        body(&accums[i])
+    }
+
+    /// Forgets windows starting before `horizon`.
+    mutating func drop(before horizon: Int64) {
+        guard let first = starts.first, first < horizon else { return }
+        let cut = starts.firstIndex { $0 >= horizon } ?? starts.count
+        starts.removeFirst(cut)
+        accums.removeFirst(cut)
+    }
+
+    func makeIterator() -> Zip2Sequence<[Int64], [KPIAccum]>.Iterator { zip(starts, accums).makeIterator() }
+}
+
+/// Anchors that looked up one (join, value): almost always one, so no set is allocated for it.
+enum AnchorRefs: Sendable {
+    case one(AnchorRef)
+    case many(Set<AnchorRef>)
+
+    mutating func insert(_ ref: AnchorRef) {
+        switch self {
+        case .one(let r): if r != ref { self = .many([r, ref]) }
+        case .many(var set): set.insert(ref); self = .many(set)
+        }
+    }
+
+    /// False when nothing is left.
+    mutating func remove(_ ref: AnchorRef) -> Bool {
+        switch self {
+        case .one(let r): return r != ref
+        case .many(var set):
+            set.remove(ref)
+            if set.count == 1 { self = .one(set.first!) } else { self = .many(set) }
+            return !set.isEmpty
+        }
+    }
+
+    func forEach(_ body: (AnchorRef) -> Void) {
+        switch self {
+        case .one(let r): body(r)
+        case .many(let set): set.forEach(body)
+        }
+    }
 }
 
 /// A lookup a resolution made: join `join` of a KPI, matching `value` (found or not).

@@ -50,7 +50,7 @@ extension WindowedAggregator {
                 for (anchor, state) in kpi.anchors {
                     w.cells(anchor)
                     w.accum(state.total)
-                    let windows = state.windows.filter { $0.key >= horizonStart }
+                    let windows = state.windows.filter { $0.0 >= horizonStart }
                     w.count(windows.count)
                     for (start, accum) in windows { w.int(start); w.accum(accum) }
                     // Groups and dependencies are not saved: they follow from the joined rows, and are
@@ -107,8 +107,12 @@ extension WindowedAggregator {
                 for _ in 0..<(try r.count()) {
                     let anchor = try r.cells()
                     let total = try r.accum(aggregates)
-                    var windows: [Int64: KPIAccum] = [:]
-                    for _ in 0..<(try r.count()) { let start = try r.int(); windows[start] = try r.accum(aggregates) }
+                    var windows = AnchorWindows()
+                    for _ in 0..<(try r.count()) {
+                        let start = try r.int()
+                        let accum = try r.accum(aggregates)
+                        windows.update(start, aggregates: aggregates) { $0 = accum }
+                    }
                     m.kpis[k].anchors[anchor] = AnchorState(total: total, windows: windows, groups: nil, deps: [])
                 }
             }

@@ -46,56 +46,11 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
         self = m
     }
 
-    /// Parses decimal text from raw bytes without allocating.
+    /// Parses decimal text from raw bytes without allocating: exact decimal text (`ExactDecimal.parse`)
+    /// that fits 9 places and Int128.
     public static func parse(_ text: UnsafeRawBufferPointer) -> Money? {
-        var i = 0
-        let n = text.count
-        guard n > 0 else { return nil }
-        var negative = false
-        if text[0] == UInt8(ascii: "-") { negative = true; i = 1 } else if text[0] == UInt8(ascii: "+") { i = 1 }
-        var unscaled: Int128 = 0
-        var scale = 0
-        var digits = 0
-        var seenPoint = false
-        while i < n {
-            let c = text[i]
-            if c >= 48 && c <= 57 {
-                let (m, o1) = unscaled.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int128(c &- 48))
-                if o1 || o2 { return nil }
-                unscaled = a
-                digits += 1
-                if seenPoint { scale += 1 }
-            } else if c == UInt8(ascii: ".") && !seenPoint {
-                seenPoint = true
-            } else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
-                i += 1
-                var expNegative = false
-                if i < n && (text[i] == UInt8(ascii: "-") || text[i] == UInt8(ascii: "+")) {
-                    expNegative = text[i] == UInt8(ascii: "-"); i += 1
-                }
-                var exp = 0
-                var expDigits = 0
-                while i < n, text[i] >= 48, text[i] <= 57 {
-                    exp = exp * 10 + Int(text[i] &- 48); expDigits += 1; i += 1
-                    if exp > 60 { return nil }
-                }
-                if expDigits == 0 || i != n { return nil }
-                scale += expNegative ? exp : -exp
-                break
-            } else {
-                return nil
-            }
-            i += 1
-        }
-        if digits == 0 { return nil }
-        if scale < 0 {
-            let (v, o) = unscaled.multipliedReportingOverflow(by: Money.pow10(-scale))
-            if o { return nil }
-            unscaled = v; scale = 0
-        }
-        guard let m = Money(unscaled: negative ? -unscaled : unscaled, scale: scale) else { return nil }
-        return m
+        guard let d = ExactDecimal.parse(text) else { return nil }
+        return Money(unscaled: d.units, scale: Int(d.scale))
     }
 
     public static func pow10(_ n: Int) -> Int128 {

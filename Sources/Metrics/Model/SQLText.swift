@@ -11,6 +11,16 @@ public func sqlText(_ e: Expr, aliases: [String], quote: Character = "\"") -> St
     return out
 }
 
+/// `e` as SQL with each column written by `column` (e.g. qualified and cast so it reads the way
+/// Debezium sends it) and each text literal by `literal` (a dialect's escaping): the reconciler's
+/// queries on the source database.
+public func sqlText(_ e: Expr, column: @escaping (ColumnRef, String) -> String, literal: @escaping (String) -> String) -> String {
+    var out = ""
+    SQLPrinter(aliases: [], quote: "\"", display: false, columnText: column, literalText: literal)
+        .write(e, minimumPrecedence: 0, to: &out)
+    return out
+}
+
 /// An aggregate as SQL: `count(*)`, `sum(d.quantity)`.
 public func sqlText(_ a: Aggregate, aliases: [String], quote: Character = "\"") -> String {
     aggregateText(a, aliases: aliases, quote: quote, display: false)
@@ -82,6 +92,8 @@ private struct SQLPrinter {
     let aliases: [String]
     let quote: Character
     let display: Bool
+    var columnText: ((ColumnRef, String) -> String)? = nil
+    var literalText: ((String) -> String)? = nil
 
     static func precedence(_ e: Expr) -> Int {
         switch e {
@@ -112,6 +124,8 @@ private struct SQLPrinter {
             return
         }
         switch e {
+        case .column(let ref, let name) where columnText != nil:
+            out += columnText!(ref, name)
         case .column(let ref, let name):
             if aliases.count > 1 && ref.alias >= 0 && ref.alias < aliases.count {
                 out += identifierText(aliases[ref.alias], quote: quote, display: display) + "."
@@ -123,6 +137,8 @@ private struct SQLPrinter {
             case .decimal(let d): out += d.description
             case .bool(let b): out += b ? "true" : "false"
             case .null, .missing, .unavailable: out += "null"
+            case .text(let s) where literalText != nil:
+                out += literalText!(s)
             case .text(let s):
                 out += "'"
                 for c in s {

@@ -246,90 +246,10 @@ private struct ReconcilePrinter {
                                         isDate: types.isDate(table: tableName, column: name), dialect: dialect)
     }
 
+    /// `e` by the one SQL printer (Metrics' `sqlText`), columns qualified and read exactly, literals
+    /// escaped for the dialect.
     func text(_ e: Expr) -> String {
-        var out = ""
-        write(e, minimumPrecedence: 0, to: &out)
-        return out
-    }
-
-    static func precedence(_ e: Expr) -> Int {
-        switch e {
-        case .binary(let op, _, _):
-            switch op {
-            case .or: 1
-            case .and: 2
-            case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual: 5
-            case .add, .subtract: 7
-            case .multiply: 8
-            }
-        case .unary(.not, _): 3
-        case .isNull: 4
-        case .inList: 6
-        case .unary(.negate, _): 9
-        case .literal(.int(let v)) where v < 0: 9
-        case .literal(.decimal(let d)) where d.isNegative: 9
-        case .column, .literal, .coalesce, .caseWhen: 10
-        }
-    }
-
-    func write(_ e: Expr, minimumPrecedence: Int, to out: inout String) {
-        let p = Self.precedence(e)
-        if p < minimumPrecedence {
-            out += "("
-            write(e, minimumPrecedence: 0, to: &out)
-            out += ")"
-            return
-        }
-        switch e {
-        case .column(let ref, let name):
-            out += column(alias: ref.alias, table: tableIndex(ofAlias: ref.alias), name: name)
-        case .literal(let cell):
-            switch cell {
-            case .int(let v): out += String(v)
-            case .decimal(let d): out += d.description
-            case .bool(let b): out += b ? "true" : "false"
-            case .null, .missing, .unavailable: out += "null"
-            case .text(let s): out += dialect.literal(s)
-            }
-        case .unary(.not, let operand):
-            out += "not "
-            write(operand, minimumPrecedence: 3, to: &out)
-        case .unary(.negate, let operand):
-            var inner = ""
-            write(operand, minimumPrecedence: 9, to: &inner)
-            out += inner.hasPrefix("-") ? "-(" + inner + ")" : "-" + inner
-        case .binary(let op, let l, let r):
-            let symbol: String = switch op {
-            case .add: " + "
-            case .subtract: " - "
-            case .multiply: " * "
-            case .equal: " = "
-            case .notEqual: " <> "
-            case .less: " < "
-            case .lessOrEqual: " <= "
-            case .greater: " > "
-            case .greaterOrEqual: " >= "
-            case .and: " and "
-            case .or: " or "
-            }
-            write(l, minimumPrecedence: p == 5 ? 6 : p, to: &out)
-            out += symbol
-            write(r, minimumPrecedence: p + 1, to: &out)
-        case .isNull(let operand, let negated):
-            write(operand, minimumPrecedence: 5, to: &out)
-            out += negated ? " is not null" : " is null"
-        case .inList(let operand, let items, let negated):
-            write(operand, minimumPrecedence: 7, to: &out)
-            out += negated ? " not in (" : " in ("
-            out += items.map { text($0) }.joined(separator: ", ")
-            out += ")"
-        case .coalesce(let items):
-            out += "coalesce(" + items.map { text($0) }.joined(separator: ", ") + ")"
-        case .caseWhen(let branches, let otherwise):
-            out += "case"
-            for b in branches { out += " when " + text(b.condition) + " then " + text(b.value) }
-            if let otherwise { out += " else " + text(otherwise) }
-            out += " end"
-        }
+        sqlText(e, column: { ref, name in column(alias: ref.alias, table: tableIndex(ofAlias: ref.alias), name: name) },
+                literal: { dialect.literal($0) })
     }
 }

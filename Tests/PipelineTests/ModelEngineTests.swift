@@ -6,9 +6,9 @@ import Testing
 /// Debezium-shaped messages of a model profile's tables, fed through the whole engine (decoder,
 /// record keys, aggregator), compared with the answer computed independently from the final tables.
 enum ModelFixture {
-    /// A Northwind-shaped profile: a composite line key, a discount, `real` prices, a two-hop chain.
-    static let northwindProfile = """
-        name = "northwind"
+    /// The built-in three of a Northwind-shaped profile: a composite line key, a discount, `real`
+    /// prices, a two-hop chain (shared by the tests that add KPIs of their own).
+    static let northwindBuiltins = """
         [kpi.transactions]
         sql = "select count(*) from orders"
         [kpi.revenue]
@@ -21,6 +21,11 @@ enum ModelFixture {
         join categories c on c.category_id = p.category_id
         group by c.category_name
         \"\"\"
+        """
+
+    static let northwindProfile = """
+        name = "northwind"
+        \(northwindBuiltins)
         [kpi.units]
         sql = "select sum(quantity) from order_details where discount = 0"
         [kpi.orders_by_status]

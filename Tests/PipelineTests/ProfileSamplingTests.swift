@@ -90,18 +90,7 @@ enum NorthwindRecording {
         [tables.order_details]
         key = ["order_id", "product_id"]
         topics = "^nw\\\\.public\\\\.order_details$"
-        [kpi.transactions]
-        sql = "select count(*) from orders"
-        [kpi.revenue]
-        sql = "select sum(d.unit_price * d.quantity * (1 - d.discount)) from order_details d"
-        [kpi.category_sales]
-        sql = \"\"\"
-        select c.category_name, sum(d.unit_price * d.quantity * (1 - d.discount))
-        from order_details d
-        join products p on p.product_id = d.product_id
-        join categories c on c.category_id = p.category_id
-        group by c.category_name
-        \"\"\"
+        \(ModelFixture.northwindBuiltins)
         [kpi.orders_by_country]
         windows = false
         sql = "select ship_country, count(*), avg(freight) from orders group by ship_country"

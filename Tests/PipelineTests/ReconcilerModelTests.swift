@@ -10,18 +10,7 @@ import Testing
 private let reconcileProfile = """
     name = "northwind-reconcile"
     uncategorized = "(none)"
-    [kpi.transactions]
-    sql = "select count(*) from orders"
-    [kpi.revenue]
-    sql = "select sum(d.unit_price * d.quantity * (1 - d.discount)) from order_details d"
-    [kpi.category_sales]
-    sql = \"\"\"
-    select c.category_name, sum(d.unit_price * d.quantity * (1 - d.discount))
-    from order_details d
-    join products p on p.product_id = d.product_id
-    join categories c on c.category_id = p.category_id
-    group by c.category_name
-    \"\"\"
+    \(ModelFixture.northwindBuiltins)
     [kpi.units]
     sql = "select sum(quantity) from order_details where discount = 0"
     [kpi.discontinued_sales]

@@ -22,6 +22,9 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
                        providers: [.apt(["libncursesw5-dev"])]),
+        // libcurl (OpenSSL flavour): the schema registry client's HTTPS, auth, proxies and redirects.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         // glibc's <malloc.h>, for the benchmark's count of the bytes the state holds.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
@@ -29,7 +32,7 @@ let package = Package(
         .target(name: "Metrics", path: "Sources/Metrics"),
         // Everything that crosses a process boundary: Kafka, Debezium bytes, Redis, PostgreSQL.
         .target(name: "Pipeline",
-                dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq", "CSQLite"],
+                dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq", "CSQLite", "CCurl"],
                 path: "Sources/Pipeline"),
         // The cdctop executable: commands, dashboard, themes.
         .executableTarget(name: "App",

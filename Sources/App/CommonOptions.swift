@@ -117,3 +117,45 @@ final class InterruptFlag: @unchecked Sendable {
 
     deinit { for s in sources { s.cancel() } }
 }
+
+/// `--schema-registry` and its credentials, for Confluent-framed (Avro) topics (`watch`, `generate --avro`).
+struct SchemaRegistryOptions: ParsableArguments {
+    @Option(name: .customLong("schema-registry"), help: ArgumentHelp(
+        "Schema registry for Avro topics (Debezium with Confluent's AvroConverter), e.g. http://127.0.0.1:8081; several comma-separated URLs are tried in order; Apicurio: http://host:8080/apis/ccompat/v7.",
+        valueName: "url[,url…]"))
+    var schemaRegistry: String?
+
+    @Option(name: .customLong("schema-registry-auth-file"), help: ArgumentHelp(
+        "File with the registry's credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_SCHEMA_REGISTRY_AUTH, same form).",
+        valueName: "file"))
+    var schemaRegistryAuthFile: String?
+
+    @Option(name: .customLong("schema-registry-ca"), help: ArgumentHelp("CA certificates (PEM) to verify an https:// registry with.", valueName: "file"))
+    var schemaRegistryCA: String?
+
+    func validate() throws {
+        guard let schemaRegistry else {
+            if schemaRegistryAuthFile != nil || schemaRegistryCA != nil {
+                throw ValidationError("--schema-registry-auth-file and --schema-registry-ca need --schema-registry URL")
+            }
+            return
+        }
+        do { _ = try SchemaRegistryConfig.parseURLs(schemaRegistry) } catch { throw ValidationError(error.message) }
+        do { _ = try SchemaRegistryAuth.load(file: schemaRegistryAuthFile) } catch { throw ValidationError(error.message) }
+        if let ca = schemaRegistryCA, !FileManager.default.isReadableFile(atPath: ca) {
+            throw ValidationError("--schema-registry-ca \(ca): cannot read the file")
+        }
+    }
+
+    /// The client, caching schemas in `cacheDirectory` (`<state dir>/schemas`); nil without --schema-registry.
+    func client(cacheDirectory: String?) throws -> SchemaRegistryClient? {
+        guard let schemaRegistry else { return nil }
+        do {
+            var config = SchemaRegistryConfig(urls: try SchemaRegistryConfig.parseURLs(schemaRegistry))
+            config.auth = try SchemaRegistryAuth.load(file: schemaRegistryAuthFile)
+            config.caFile = schemaRegistryCA
+            config.cacheDirectory = cacheDirectory
+            return SchemaRegistryClient(config: config)
+        } catch { throw RunError(error.message) }
+    }
+}

@@ -82,9 +82,17 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .customLong("print-truth"), help: "Print the exact KPIs of everything generated on stdout at the end.")
     var printTruth = false
 
+    @Flag(help: "With --brokers: write keys and values as Confluent's AvroConverter would (0x00, schema id, Avro binary), registering the schemas under <topic>-key/-value with --schema-registry.")
+    var avro = false
+
     @OptionGroup var kafka: KafkaPropertyOptions
+    @OptionGroup var registry: SchemaRegistryOptions
 
     func validate() throws {
+        if avro && (brokers == nil || registry.schemaRegistry == nil) {
+            throw ValidationError("--avro needs --brokers and --schema-registry URL (the schemas are registered there)")
+        }
+        if !avro && registry.schemaRegistry != nil { throw ValidationError("--schema-registry only applies with --avro") }
         if [brokers, output, postgres, mysql].compactMap({ $0 }).count != 1 {
             throw ValidationError("give exactly one of --brokers, --output, --postgres or --mysql")
         }
@@ -117,9 +125,15 @@ struct GenerateCommand: ParsableCommand {
             seed: seed, topicPrefix: prefix, startTimeMs: startMs ?? nowMs,
             useWallClock: live, malformedEvery: malformedEvery))
 
-        let sink: any GeneratedMessageSink
+        var sink: any GeneratedMessageSink
         if let brokers {
             sink = try ProducerSink(producer: KafkaProducer(brokers: brokers, properties: kafka.dictionary()))
+            if avro, let client = try registry.client(cacheDirectory: nil) {
+                let encoder = AvroShopEncoder(register: { subject, schema in
+                    do { return try client.register(subject: subject, schema: schema) } catch { throw RunError("schema registry: \(error)") }
+                })
+                sink = AvroSink(encoder: encoder, next: sink)
+            }
         } else {
             sink = try RecordingSink(writer: KcatRecordingWriter(path: output!, partitions: partitions))
         }
@@ -226,6 +240,14 @@ private struct ProducerSink: GeneratedMessageSink {
         try producer.produce(topic: message.topic, key: message.key, value: message.value)
     }
     func finish() throws { try producer.flush(timeoutMs: 30_000) }
+}
+
+/// `--avro`: each message in Confluent's Avro framing, then on to Kafka.
+private struct AvroSink: GeneratedMessageSink {
+    let encoder: AvroShopEncoder
+    let next: any GeneratedMessageSink
+    func write(_ message: GeneratedMessage) throws { try next.write(encoder.encode(message)) }
+    func finish() throws { try next.finish() }
 }
 
 private struct RecordingSink: GeneratedMessageSink {

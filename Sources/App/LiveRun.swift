@@ -73,6 +73,8 @@ final class Integrations: @unchecked Sendable {
     let warehouseURL: String?
     /// The name alerts, Redis keys and warehouse rows carry.
     let pipeline: String
+    /// `--schema-registry` (watch): shown among the services; set before `start()`.
+    var schemaRegistry: SchemaRegistryClient?
 
     /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
     /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
@@ -128,6 +130,9 @@ final class Integrations: @unchecked Sendable {
         if let sink { out.append(ServiceProbe(name: "warehouse", target: redactedURL(warehouseURL ?? ""), status: sink.status)) }
         if let reconciler, let url = sourceURL {
             out.append(ServiceProbe(name: "source", target: redactedURL(url), status: reconciler.status))
+        }
+        if let schemaRegistry {
+            out.append(ServiceProbe(name: "schema_registry", target: schemaRegistry.target, status: schemaRegistry.status))
         }
         if let connect {
             let report = connect.report

@@ -74,6 +74,7 @@ struct WatchCommand: ParsableCommand {
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var live: LiveOptions
     @OptionGroup var kafka: KafkaPropertyOptions
+    @OptionGroup var registry: SchemaRegistryOptions
 
     func validate() throws {
         if untilCaughtUp && !live.headless { throw ValidationError("--until-caught-up needs --headless") }
@@ -111,12 +112,15 @@ struct WatchCommand: ParsableCommand {
             stateOptions.checkpointIntervalMs = Int(checkpointInterval * 1000)
             options.state = stateOptions
         }
+        // Schemas of Avro topics, cached in <state dir>/schemas (a restart decodes known ids with the registry down).
+        options.schemaRegistry = try registry.client(cacheDirectory: options.state.map { ($0.directory as NSString).appendingPathComponent("schemas") })
         let engine: Engine
         do { engine = try Engine(options: options) } catch let error as StateError { throw RunError("\(error)") }
         if let summary = engine.restoreSummary, live.headless || untilCaughtUp {
             printError("cdctop: state \(options.state?.directory ?? ""): \(summary.text)")
         }
         let integrations = try Integrations(options: live, profile: profile, sinkFromCheckpoints: engine.checkpointer != nil)
+        integrations.schemaRegistry = options.schemaRegistry
         engine.onSnapshot = { integrations.offer($0) }
         engine.checkpointer?.onDurable = { integrations.offerDurable($0) }
         integrations.start()

@@ -102,7 +102,9 @@ public final class DebeziumDecoder {
         var unitPriceIsBinary = false
     }
 
-    private var topics: [TopicState] = []
+    var topics: [TopicState] = []
+    /// Compiled Avro schemas by schema id (Sources/Pipeline/Avro).
+    let avroPlans = AvroPlanCache()
     private var topicSlots: [String: Int] = [:]
     private let wanted: WantedColumns
 
@@ -579,7 +581,7 @@ public final class DebeziumDecoder {
     /// after `ALTER TABLE … DROP COLUMN`: its events would otherwise count nothing, silently. Old
     /// images (`before`) may legitimately hold only the key (REPLICA IDENTITY DEFAULT).
     @inline(__always)
-    private func missingColumn(_ row: Row, role: TableRole) -> ProfileColumn? {
+    func missingColumn(_ row: Row, role: TableRole) -> ProfileColumn? {
         switch role {
         case .sale:
             if case .missing = row.amount { return .saleAmount }
@@ -601,7 +603,7 @@ public final class DebeziumDecoder {
     enum ProfileColumn { case saleAmount, lineQuantity, lineUnitPrice, lineProduct, dimCategory }
 
     @inline(never)
-    private func droppedColumn(_ table: String, _ column: ProfileColumn, at position: Int) -> NonEventOutcome {
+    func droppedColumn(_ table: String, _ column: ProfileColumn, at position: Int) -> NonEventOutcome {
         let name = switch column {
         case .saleAmount: profile.sale.amount
         case .lineQuantity: profile.lineItem?.quantity ?? ""
@@ -655,7 +657,7 @@ public final class DebeziumDecoder {
         return parts.last ?? id
     }
 
-    private func rowError(_ role: TableRole) -> String {
+    func rowError(_ role: TableRole) -> String {
         switch role {
         case .sale: "bad row for sale table: need \(profile.sale.key) and a decimal \(profile.sale.amount)"
         case .lineItem: "bad row for line-item table: need key, integer quantity, decimal unit price and product key"

@@ -15,6 +15,8 @@ public struct EngineOptions: Sendable {
     public var assignmentTimeoutMs: Int = 60_000
     /// Durable state; nil keeps everything in memory (a restart reads every partition again).
     public var state: StateOptions?
+    /// `--schema-registry`: schemas of Confluent-framed (Avro) messages; nil: such messages are malformed.
+    public var schemaRegistry: SchemaRegistryClient?
 
     public init(consumer: KafkaConsumerConfig, profile: KPIProfile) {
         self.consumer = consumer; self.profile = profile
@@ -76,6 +78,7 @@ public final class Engine: @unchecked Sendable {
         self.options = options
         self.core = EngineCore(profile: options.profile)
         core.captureRecentChanges = options.captureRecentChanges
+        core.schemaSource = options.schemaRegistry
         var starts: [(topic: String, partition: Int32, nextOffset: Int64)] = []
         if let stateOptions = options.state {
             let store = try StateStore(directory: stateOptions.directory,
@@ -117,6 +120,7 @@ public final class Engine: @unchecked Sendable {
     /// Asks the loop to stop, waits for it, commits stored offsets and closes the consumer.
     public func stop() {
         stopRequested.withLock { $0 = true }
+        options.schemaRegistry?.cancelWaits()
         if thread != nil { finished.wait(); thread = nil }
     }
 
@@ -145,6 +149,13 @@ public final class Engine: @unchecked Sendable {
         }
         // The restored numbers show at once, before Kafka answers.
         publishSnapshot(nowMs: startMs)
+        if options.schemaRegistry != nil {
+            // While the registry is awaited the loop stands still: snapshots keep coming (the status says why).
+            core.whileAwaitingSchema = { [unowned self] in
+                let now = WallClock.nowMs()
+                if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) { lastSnapshotMs = now; publishSnapshot(nowMs: now) }
+            }
+        }
         while !stopRequested.withLock({ $0 }) {
             do {
                 try consumer.poll(into: &batch, maxMessages: 5_000, timeoutMs: 100)
@@ -155,7 +166,8 @@ public final class Engine: @unchecked Sendable {
             let now = WallClock.nowMs()
             core.noteWallClock(nowMs: now)
             core.receivedAtMs = now
-            apply(batch)
+            // false: stopped while a schema was awaited; nothing from that message on is applied or stored.
+            guard apply(batch) else { return }
             if let checkpointer {
                 // Only offsets a durable checkpoint covers are committed to the group.
                 if let durable = checkpointer.takeDurableOffsets() {
@@ -233,19 +245,20 @@ public final class Engine: @unchecked Sendable {
         return slotsByTopicIndex[index]
     }
 
-    private func apply(_ batch: MessageBatch) {
+    private func apply(_ batch: MessageBatch) -> Bool {
         // Fetches arrive in runs of one partition: bookkeeping per run, not per message.
         var runKey: Int64 = -1
         var runNext: Int64 = 0
         for i in batch.records.indices {
             let r = batch.records[i]
             let slot = slot(forTopicIndex: r.topicIndex, in: batch)
-            batch.withKey(i) { key in
+            let applied = batch.withKey(i) { key in
                 batch.withValue(i) { value in
                     core.ingest(slot: slot, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
                                 key: key, value: value)
                 }
             }
+            guard applied else { return false }
             let pk = EngineCore.partitionKey(slot: slot, partition: r.partition)
             if pk != runKey {
                 if runKey >= 0 { nextOffset[runKey] = runNext }
@@ -263,6 +276,7 @@ public final class Engine: @unchecked Sendable {
             // Records and EOFs come in separate lists: an EOF before this batch's records is stale.
             if eof.offset >= nextOffset[pk, default: 0] { atEnd.insert(pk) }
         }
+        return true
     }
 
     /// Every assigned partition has reported EOF since its last message.

@@ -70,19 +70,122 @@ public final class EngineCore {
 
     /// Decodes and applies one message. `slot` comes from `decoder.slot(forTopic:)`.
     /// `key` is only read when a recent change is captured.
+    /// False only when a Confluent-framed message's schema was still awaited from the registry when the
+    /// run was stopped: the message was then not applied (nor counted), and nothing after it may be.
+    @discardableResult
     public func ingest(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) -> Bool {
+        // Confluent wire format (0x00, schema id, Avro or JSON): the schema registry's path, below.
+        if let value, value.count >= 5, value[0] == 0 {
+            return ingestFramed(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+        }
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivered offset (at or below the last one applied) changes nothing, not even the counts.
-        guard aggregator.admit(partitionKey: pk, offset: offset) else { return }
+        guard aggregator.admit(partitionKey: pk, offset: offset) else { return true }
         counters.countMessage(bytes: Int64(value?.count ?? 0) + Int64(key?.count ?? 0))
         // The decoder fills this event in place (no decoded event is copied on the way to the aggregator).
         var event = EngineCore.blankEvent
         if let other = decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs, into: &event) {
             noteNonEvent(other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
-            return
+            return true
         }
         apply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+        return true
+    }
+
+    // MARK: Confluent framing (schema registry) — cold path, kept apart from the JSON one
+
+    /// Where schemas of Confluent-framed messages come from (`--schema-registry`); nil: such messages are malformed.
+    public var schemaSource: ConfluentSchemaSource?
+    /// Called now and then while `schemaSource` waits for the registry (the engine publishes snapshots).
+    public var whileAwaitingSchema: () -> Void = {}
+    /// Schemas by id, once known (the engine thread's own copy: no lock per message).
+    private var framedSchemas: [Int32: RegisteredSchema] = [:]
+    /// The record key of the framed message being applied, decoded with the key's own schema (model tables).
+    private var framedRowKey: RowKey?
+
+    private enum FramedLookup { case schema(RegisteredSchema), noRegistry, stopping }
+
+    private func lookupSchema(_ id: Int32) -> FramedLookup {
+        if let s = framedSchemas[id] { return .schema(s) }
+        guard let source = schemaSource else { return .noRegistry }
+        guard let s = source.schema(id: id, whileWaiting: whileAwaitingSchema) else { return .stopping }
+        framedSchemas[id] = s
+        return .schema(s)
+    }
+
+    /// `0x00` + 4-byte big-endian schema id.
+    static func framedSchemaID(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        Int32(bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
+    }
+
+    @inline(never)
+    private func ingestFramed(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Bool {
+        let pk = EngineCore.partitionKey(slot: slot, partition: partition)
+        // A redelivery is counted as one without asking the registry (which may be away).
+        if offset <= aggregator.lastOffset(partitionKey: pk) { _ = aggregator.admit(partitionKey: pk, offset: offset); return true }
+        let table = decoder.table(ofSlot: slot)
+        let id = EngineCore.framedSchemaID(value)
+        // Both schemas first: a stop while waiting leaves the message unread (not admitted, not counted).
+        let valueLookup = lookupSchema(id)
+        if case .stopping = valueLookup { return false }
+        var keyBytes = key
+        var keyRowKey: RowKey? = nil
+        if case .schema = valueLookup, let key, key.count >= 5, key[0] == 0 {
+            let keyPayload = UnsafeRawBufferPointer(rebasing: key[5...])
+            switch lookupSchema(EngineCore.framedSchemaID(key)) {
+            case .stopping: return false
+            case .noRegistry: keyBytes = nil
+            case .schema(let s):
+                switch s.kind {
+                case .avro(let avro): keyRowKey = decoder.avroRecordKey(schema: avro, payload: keyPayload); keyBytes = nil
+                case .json: keyBytes = keyPayload
+                case .protobuf, .unusable: keyBytes = nil
+                }
+            }
+        }
+        guard aggregator.admit(partitionKey: pk, offset: offset) else { return true }
+        counters.countMessage(bytes: Int64(value.count) + Int64(key?.count ?? 0))
+        let payload = UnsafeRawBufferPointer(rebasing: value[5...])
+        var event = EngineCore.blankEvent
+        var shownValue = value
+        let other: NonEventOutcome?
+        switch valueLookup {
+        case .stopping: return false
+        case .noRegistry:
+            other = NonEventOutcome(.malformed(table: table, reason:
+                "Confluent-framed message (schema id \(id)) but no schema registry: give --schema-registry URL (the registry Debezium's converter writes to)"))
+        case .schema(let s):
+            switch s.kind {
+            case .avro(let avro):
+                other = decoder.decodeAvro(slot: slot, schemaID: id, schema: avro, payload: payload,
+                                           kafkaTimestampMs: timestampMs, into: &event)
+            case .json:
+                shownValue = payload
+                other = decoder.decode(slot: slot, value: payload, kafkaTimestampMs: timestampMs, into: &event)
+            case .protobuf:
+                other = NonEventOutcome(.malformed(table: table, reason:
+                    "schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf; set Debezium's key.converter and value.converter to io.confluent.connect.avro.AvroConverter (with this registry) or org.apache.kafka.connect.json.JsonConverter"))
+            case .unusable(let why):
+                other = NonEventOutcome(.malformed(table: table, reason: "schema id \(id) from the registry cannot be used: \(why)"))
+            }
+        }
+        if let other {
+            noteNonEvent(other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: keyBytes, value: shownValue)
+            return true
+        }
+        framedRowKey = keyRowKey
+        defer { framedRowKey = nil }
+        apply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: keyBytes, value: shownValue)
+        return true
+    }
+
+    /// A model table's row key from a framed record key, when the profile names no key columns.
+    @inline(never)
+    private func framedModelKey(_ modelTable: Int32) -> RowKey? {
+        guard let key = framedRowKey, profile.model?.tables[Int(modelTable)].keyColumns == nil else { return nil }
+        return key
     }
 
     @inline(__always)
@@ -119,7 +222,8 @@ public final class EngineCore {
             }
             return true
         }
-        guard let rowKey = decoder.modelRowKey(table: event.modelTable, row: event.after ?? event.before, recordKey: key) else {
+        guard let rowKey = decoder.modelRowKey(table: event.modelTable, row: event.after ?? event.before, recordKey: key)
+                ?? framedModelKey(event.modelTable) else {
             let named = profile.model?.tables[Int(event.modelTable)].keyColumns
             let reason = named.map { "the row lacks a value for a key column (\($0.joined(separator: ", "))) named in the profile" }
                 ?? "the message has no record key, so its rows cannot be told apart: give the table a primary key, set Debezium's message.key.columns, or name key columns in the profile ([tables.\(event.table)] key = [\"…\"])"

@@ -1,0 +1,171 @@
+import Metrics
+
+/// What a field of the value's root record is to the decoder (the JSON path's payload keys).
+enum AvroEnvelopeRole: UInt8 {
+    case skip, before, after, source, op, tsMs, ddl, schemaChangeKey, unwrappedOp, unwrappedDeleted, unwrappedTable, unwrappedTsMs
+}
+
+/// What a field of `source` is to the decoder.
+enum AvroSourceRole: UInt8 { case skip, tsMs, table, snapshot }
+
+/// A profile column a field of a row image fills.
+enum AvroColumn: Equatable {
+    case key, amount, quantity, unitPrice, reference, category
+    /// A model table's column, by slot.
+    case cell(Int)
+}
+
+/// The root record of one writer's schema, compiled: each field's role, and `source`'s fields.
+struct AvroEnvelopePlan {
+    var fields: [(role: AvroEnvelopeRole, node: Int32, name: String)] = []
+    /// The `source` record (-1: none) and its fields' roles.
+    var sourceRecord: Int32 = -1
+    var sourceFields: [(role: AvroSourceRole, node: Int32)] = []
+    /// `ddl` beside `databaseName` or `tableChanges`: Debezium's schema-change topic.
+    var isSchemaChange = false
+
+    init(schema: AvroSchema) {
+        let root = schema.nodes[Int(schema.root)]
+        guard root.kind == .record else { return }
+        var sawDDL = false, sawSchemaKey = false
+        for f in root.fields {
+            let role: AvroEnvelopeRole = switch f.name {
+            case "before": .before
+            case "after": .after
+            case "source": .source
+            case "op": .op
+            case "ts_ms": .tsMs
+            case "ddl": .ddl
+            case "databaseName", "tableChanges": .schemaChangeKey
+            case "__op": .unwrappedOp
+            case "__deleted": .unwrappedDeleted
+            case "__table": .unwrappedTable
+            case "__source_ts_ms": .unwrappedTsMs
+            default: .skip
+            }
+            if role == .ddl { sawDDL = true }
+            if role == .schemaChangeKey { sawSchemaKey = true }
+            fields.append((role, f.type, f.name))
+            if role == .source, let record = AvroEnvelopePlan.record(in: f.type, schema) {
+                sourceRecord = record
+                sourceFields = schema.nodes[Int(record)].fields.map { sf in
+                    let r: AvroSourceRole = switch sf.name {
+                    case "ts_ms": .tsMs
+                    case "table": .table
+                    case "snapshot": .snapshot
+                    default: .skip
+                    }
+                    return (r, sf.type)
+                }
+            }
+        }
+        isSchemaChange = sawDDL && sawSchemaKey
+    }
+
+    /// The record a field holds: itself, or the one record branch of a union.
+    static func record(in node: Int32, _ schema: AvroSchema) -> Int32? {
+        let n = schema.nodes[Int(node)]
+        if n.kind == .record { return node }
+        if n.kind == .union {
+            let records = n.branches.filter { schema.nodes[Int($0)].kind == .record }
+            if records.count == 1 { return records[0] }
+        }
+        return nil
+    }
+}
+
+/// A row image's record compiled for one table role (or model table): which fields fill which
+/// profile column; every other field is skipped by its type.
+struct AvroRowPlan {
+    var record: Int32
+    var columns: [(column: AvroColumn?, node: Int32, name: String)]
+    /// Model tables: the number of cells a row has.
+    var cellCount: Int
+}
+
+/// Everything compiled for one schema id.
+final class AvroSchemaPlans {
+    let schema: AvroSchema
+    let envelope: AvroEnvelopePlan
+    private var rows: [Int64: AvroRowPlan] = [:]
+    private var lastRowKey: Int64 = .min
+    private var lastRow: AvroRowPlan? = nil
+
+    init(schema: AvroSchema) {
+        self.schema = schema
+        self.envelope = AvroEnvelopePlan(schema: schema)
+    }
+
+    /// The row plan of `record` for a role (legacy) or model table, compiled on first use.
+    @inline(__always)
+    func rowPlan(record: Int32, role: TableRole, modelTable: Int32, decoder: DebeziumDecoder) -> AvroRowPlan {
+        let target: Int64 = role == .model ? Int64(modelTable) : -1 - Int64(role.rawValue)
+        let key = Int64(record) << 32 | (target & 0xFFFF_FFFF)
+        if key == lastRowKey, let plan = lastRow { return plan }
+        let plan = rows[key] ?? compileRow(record: record, role: role, modelTable: modelTable, decoder: decoder)
+        rows[key] = plan
+        lastRowKey = key
+        lastRow = plan
+        return plan
+    }
+
+    @inline(never)
+    private func compileRow(record: Int32, role: TableRole, modelTable: Int32, decoder: DebeziumDecoder) -> AvroRowPlan {
+        let p = decoder.profile
+        // The JSON path's order of checks per key (the first matching column wins).
+        var legacy: [(String, AvroColumn)] = []
+        switch role {
+        case .sale: legacy = [(p.sale.key, .key), (p.sale.amount, .amount)]
+        case .lineItem:
+            let l = p.lineItem
+            legacy = [(l?.key ?? "", .key), (l?.quantity ?? "", .quantity), (l?.unitPrice ?? "", .unitPrice), (l?.productKey ?? "", .reference)]
+        case .dimension: legacy = [(p.dimension?.key ?? "", .key), (p.dimension?.category ?? "", .category)]
+        case .other, .model: break
+        }
+        let modelNames: [[UInt8]] = role == .model && modelTable >= 0 && Int(modelTable) < decoder.modelColumnNames.count
+            ? decoder.modelColumnNames[Int(modelTable)] : []
+        var columns: [(column: AvroColumn?, node: Int32, name: String)] = []
+        for f in schema.nodes[Int(record)].fields {
+            var column: AvroColumn? = nil
+            if role == .model {
+                if let i = modelNames.firstIndex(of: f.nameBytes) { column = .cell(i) }
+            } else {
+                column = legacy.first { $0.0 == f.name }?.1
+            }
+            columns.append((column, f.type, f.name))
+        }
+        return AvroRowPlan(record: record, columns: columns, cellCount: modelNames.count)
+    }
+}
+
+/// The decoder's compiled schemas, by schema id (the decoder is used by one thread).
+final class AvroPlanCache {
+    private var byID: [Int32: AvroSchemaPlans] = [:]
+    private var lastID: Int32 = 0
+    private var last: AvroSchemaPlans? = nil
+    /// Ids kept at most (a registry with more schemas than this recompiles now and then).
+    static let capacity = 4096
+
+    init() {}
+
+    @inline(__always)
+    func plans(_ id: Int32, _ schema: AvroSchema) -> AvroSchemaPlans {
+        if let last, lastID == id, last.schema === schema { return last }
+        return lookUp(id, schema)
+    }
+
+    @inline(never)
+    private func lookUp(_ id: Int32, _ schema: AvroSchema) -> AvroSchemaPlans {
+        let plans: AvroSchemaPlans
+        if let p = byID[id], p.schema === schema {
+            plans = p
+        } else {
+            if byID.count >= AvroPlanCache.capacity { byID.removeAll(keepingCapacity: true) }
+            plans = AvroSchemaPlans(schema: schema)
+            byID[id] = plans
+        }
+        lastID = id
+        last = plans
+        return plans
+    }
+}

@@ -50,10 +50,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Instead: decode + aggregate the shop workload from memory with this profile (e.g. profiles/shop-sql.toml, the shop written as SQL KPIs), checked against the ground truth when it defines the shop's KPIs; prints the rate and the heap per live key.", valueName: "file"))
     var profile: String?
 
+    @Flag(help: "Instead: decode + aggregate the shop workload from memory in Confluent Avro form (keys and values, as Debezium's AvroConverter writes them) beside the same messages as JSON; both checked against the ground truth.")
+    var avro = false
+
     @OptionGroup var kafka: KafkaPropertyOptions
 
     func run() throws {
         if scale { return ScaleBenchmark.run() }
+        if avro { return try measureAvro() }
         if let profile { return try measureProfile(path: profile) }
         print("generating \(messages) messages…")
         let t0 = Date()
@@ -300,6 +304,58 @@ extension BenchCommand {
         print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
         print(String(format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
                      Double(memory.messages) / memory.cpu))
+    }
+}
+
+/// The schemas `bench --avro` registers, served to the engine from memory (no registry on the hot path).
+final class InMemorySchemas: ConfluentSchemaSource {
+    private var byID: [Int32: RegisteredSchema] = [:]
+    private var ids: [String: Int32] = [:]
+    func register(_ text: String) -> Int32 {
+        if let id = ids[text] { return id }
+        let id = Int32(ids.count + 1)
+        ids[text] = id
+        byID[id] = RegisteredSchema(id: id, schemaType: "AVRO", text: text, subjects: [])
+        return id
+    }
+    func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? { byID[id] }
+}
+
+extension BenchCommand {
+    /// `--avro`: the same messages as JSON and as Avro, each decoded and aggregated from memory.
+    func measureAvro() throws {
+        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
+                                                               snapshotTransactions: 1000, commitsPerSecond: 500))
+        let schemas = InMemorySchemas()
+        let encoder = AvroShopEncoder { _, text in schemas.register(text) }
+        var json = Corpus(), avroCorpus = Corpus()
+        var batch: [GeneratedMessage] = []
+        while json.count < messages {
+            batch.removeAll(keepingCapacity: true)
+            workload.next(into: &batch)
+            for m in batch {
+                json.append(m, partitions: partitions)
+                avroCorpus.append(try encoder.encode(m), partitions: partitions)
+            }
+        }
+        let truth = workload.groundTruth
+        for (name, corpus) in [("JSON", json), ("Avro", avroCorpus)] {
+            print(String(format: "%@: %d messages, %.1f MB (avg %d B/message)", name, corpus.count, Double(corpus.bytes) / 1e6,
+                         corpus.bytes / max(1, corpus.count)))
+            var best: Measure.Figures? = nil
+            for run in 1...max(1, repeats) {
+                let core = EngineCore(profile: .shop)
+                core.schemaSource = schemas
+                let m0 = Measure.start()
+                corpus.feed(core)
+                let figures = m0.stop(messages: corpus.count, bytes: corpus.bytes)
+                if best == nil || figures.threadCPU < best!.threadCPU { best = figures }
+                if run == 1 { reportComparison(core.result, truth) }
+            }
+            print(best!.line("\(name) decode+aggregate, best of \(max(1, repeats))"))
+            print(String(format: "  per CPU second: %.0f events/s, %.0f MB/s", Double(best!.messages) / best!.cpu,
+                         Double(best!.bytes) / 1e6 / best!.cpu))
+        }
     }
 }
 

@@ -132,7 +132,9 @@ public final class EngineCore {
         if case .stopping = valueLookup { return false }
         var keyBytes = key
         var keyRowKey: RowKey? = nil
-        if case .schema = valueLookup, let key, key.count >= 5, key[0] == 0 {
+        // Only a model profile reads row keys (the built-in form keys rows by a value column): the key's
+        // schema is looked up and the key decoded only then.
+        if profile.model != nil, case .schema = valueLookup, let key, key.count >= 5, key[0] == 0 {
             let keyPayload = UnsafeRawBufferPointer(rebasing: key[5...])
             switch lookupSchema(EngineCore.framedSchemaID(key)) {
             case .stopping: return false

@@ -35,7 +35,8 @@ enum FuzzHarness {
 
     /// `… (at byte N)` → N.
     static func bytePosition(_ reason: String) -> Int? {
-        guard reason.hasSuffix(")"), let r = reason.range(of: "(at byte ", options: .backwards) else { return nil }
+        // `(at byte N)` from the JSON decoder, `(schema id S, at byte N)` from the Avro decoder.
+        guard reason.hasSuffix(")"), let r = reason.range(of: "at byte ", options: .backwards) else { return nil }
         return Int(reason[r.upperBound..<reason.index(before: reason.endIndex)])
     }
 

@@ -157,7 +157,7 @@ public final class EngineCore {
         case .stopping: return false
         case .noRegistry:
             other = NonEventOutcome(.malformed(table: table, reason:
-                "Confluent-framed message (schema id \(id)) but no schema registry: give --schema-registry URL (the registry Debezium's converter writes to)"))
+                "Confluent-framed message (schema id \(id)) but no schema registry: give --schema-registry URL (the registry Debezium's converter writes to) (at byte 0)"))
         case .schema(let s):
             switch s.kind {
             case .avro(let avro):
@@ -168,9 +168,9 @@ public final class EngineCore {
                 other = decoder.decode(slot: slot, value: payload, kafkaTimestampMs: timestampMs, into: &event)
             case .protobuf:
                 other = NonEventOutcome(.malformed(table: table, reason:
-                    "schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf; set Debezium's key.converter and value.converter to io.confluent.connect.avro.AvroConverter (with this registry) or org.apache.kafka.connect.json.JsonConverter"))
+                    "schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf; set Debezium's key.converter and value.converter to io.confluent.connect.avro.AvroConverter (with this registry) or org.apache.kafka.connect.json.JsonConverter (at byte 0)"))
             case .unusable(let why):
-                other = NonEventOutcome(.malformed(table: table, reason: "schema id \(id) from the registry cannot be used: \(why)"))
+                other = NonEventOutcome(.malformed(table: table, reason: "schema id \(id) from the registry cannot be used: \(why) (at byte 0)"))
             }
         }
         if let other {

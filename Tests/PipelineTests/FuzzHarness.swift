@@ -74,7 +74,7 @@ enum FuzzHarness {
                 let k = (value?.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 } ?? 0) % 40
                 let key = Array("{\"k\":\(k)}".utf8)
                 key.withUnsafeBytes { key in
-                    core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: key, value: value)
+                    _ = core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: key, value: value)
                 }
             } else {
                 core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: value, value: value)

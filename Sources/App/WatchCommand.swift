@@ -43,7 +43,7 @@ struct WatchCommand: ParsableCommand {
         valueName: "dir|none"))
     var state: String?
 
-    @Flag(name: .customLong("state-reset"), help: "Delete the saved state first and rebuild it from the earliest offsets.")
+    @Flag(name: .customLong("state-reset"), help: "Delete the saved state (and its cache of registry schemas) first and rebuild it from the earliest offsets.")
     var stateReset = false
 
     @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between state checkpoints.", valueName: "s"))
@@ -113,7 +113,11 @@ struct WatchCommand: ParsableCommand {
             options.state = stateOptions
         }
         // Schemas of Avro topics, cached in <state dir>/schemas (a restart decodes known ids with the registry down).
-        options.schemaRegistry = try registry.client(cacheDirectory: options.state.map { ($0.directory as NSString).appendingPathComponent("schemas") })
+        // --state-reset forgets them too: ids are only unique within one registry, and the reset may
+        // come with another one (or a registry rebuilt from scratch, which hands the same ids out again).
+        let schemaCache = options.state.map { ($0.directory as NSString).appendingPathComponent("schemas") }
+        if stateReset, let schemaCache { try? FileManager.default.removeItem(atPath: schemaCache) }
+        options.schemaRegistry = try registry.client(cacheDirectory: schemaCache)
         let engine: Engine
         do { engine = try Engine(options: options) } catch let error as StateError { throw RunError("\(error)") }
         if let summary = engine.restoreSummary, live.headless || untilCaughtUp {

@@ -286,22 +286,7 @@ public struct WindowedAggregator: Sendable {
               eventVolume <= WindowedAggregator.volumeLimit - volume
         else { refused += 1; return }
         volume += eventVolume
-        applied += 1
-        let t = stats(for: event.table, role: event.role)
-        tables[t].opCounts[Int(event.op.rawValue)] += 1
-        // A commit time far in the future must not drag the watermark there (that would evict every
-        // window): such an event counts in the totals and is dropped from the windows.
-        let fromTheFuture = futureLimitMs.map { event.commitTimeMs > $0 } ?? false
-        if !fromTheFuture {
-            if event.commitTimeMs > tables[t].lastCommitTimeMs { tables[t].lastCommitTimeMs = event.commitTimeMs }
-            if event.commitTimeMs > maxCommitTimeMs {
-                maxCommitTimeMs = event.commitTimeMs
-                evictExpiredWindows()
-            }
-        }
-        let windowed = !event.isSnapshot && (event.role == .sale || event.role == .lineItem)
-        if windowed && fromTheFuture { dropped += 1 }
-        let inWindows = windowed && !fromTheFuture
+        let inWindows = noteAppliedEvent(event, windowed: event.role == .sale || event.role == .lineItem)
 
         switch event.role {
         case .sale:

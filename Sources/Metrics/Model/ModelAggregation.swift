@@ -77,8 +77,8 @@ extension WindowedAggregator {
         }
         guard !volumeOverflow, admitModelVolume(eventVolume) else { refused += 1; return nil }
 
-        let inWindows = noteAppliedEvent(event)
-        let window = inWindows && tablePlan.isFact ? windowFor(event.commitTimeMs, p: p) : nil
+        let inWindows = noteAppliedEvent(event, windowed: tablePlan.isFact)
+        let window = inWindows ? windowFor(event.commitTimeMs, p: p) : nil
 
         if tablePlan.isFact {
             switch event.op {
@@ -152,10 +152,12 @@ extension WindowedAggregator {
         return blanks > 0 && blanks >= cells.count - 2
     }
 
-    /// Counts an applied event on its table and moves the watermark; true when it may count in a
-    /// window (not a snapshot read, not from the future).
+    /// Counts an applied event on its table and moves the watermark; true when it counts in a window
+    /// (`windowed`: its table's events do, it is not a snapshot read, and not from the future). A commit
+    /// time far in the future must not drag the watermark there (that would evict every window): such
+    /// an event counts in the totals and is dropped from the windows. Shared by both forms of profile.
     @inline(__always)
-    mutating func noteAppliedEvent(_ event: ChangeEvent) -> Bool {
+    mutating func noteAppliedEvent(_ event: ChangeEvent, windowed: Bool) -> Bool {
         applied += 1
         let t = stats(for: event.table, role: event.role)
         tables[t].opCounts[Int(event.op.rawValue)] += 1
@@ -167,8 +169,9 @@ extension WindowedAggregator {
                 evictExpiredWindows()
             }
         }
-        if !event.isSnapshot && fromTheFuture { dropped += 1 }
-        return !event.isSnapshot && !fromTheFuture
+        let counts = windowed && !event.isSnapshot
+        if counts && fromTheFuture { dropped += 1 }
+        return counts && !fromTheFuture
     }
 
     /// A row's contribution to KPI `k`, or nil when the row fails the KPI's filter.
@@ -401,8 +404,8 @@ extension WindowedAggregator {
             }
         }
         guard admitModelVolume(held) else { refused += 1; return nil }
-        let inWindows = noteAppliedEvent(event)
-        let window = inWindows && tablePlan.isFact ? windowFor(event.commitTimeMs, p: p) : nil
+        let inWindows = noteAppliedEvent(event, windowed: tablePlan.isFact)
+        let window = inWindows ? windowFor(event.commitTimeMs, p: p) : nil
         if tablePlan.isFact {
             for q in parts.indices {
                 guard let rows = parts[q].model?.factRows[t] else { continue }

@@ -61,16 +61,7 @@ struct BenchCommand: ParsableCommand {
         if let profile { return try measureProfile(path: profile) }
         print("generating \(messages) messages…")
         let t0 = Date()
-        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
-                                                               snapshotTransactions: 1000, commitsPerSecond: 500))
-        var corpus = Corpus()
-        var batch: [GeneratedMessage] = []
-        // Whole database transactions only, so the ground truth covers exactly what is kept.
-        while corpus.count < messages {
-            batch.removeAll(keepingCapacity: true)
-            workload.next(into: &batch)
-            for m in batch { corpus.append(m, partitions: partitions) }
-        }
+        let (workload, corpus) = shopCorpus()
         let truth = workload.groundTruth
         let cut = truth.messages != Int64(corpus.count)
         print(String(format: "generated %d messages, %.1f MB (avg %d B/message) in %.1f s",
@@ -264,11 +255,9 @@ func reportComparison(_ result: KPIResult, _ truth: KPIResult) {
 
 /// All generated messages in one arena, as they would sit in fetch buffers.
 extension BenchCommand {
-    /// `--profile FILE`: the memory run of the shop workload with another profile (a model profile's
-    /// engine), best of `repeats`, with the first run's heap held per live key.
-    func measureProfile(path: String) throws {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        let profile = try KPIProfile(tomlText: text, file: path)
+    /// The benchmark's shop workload, whole database transactions only (so the ground truth covers
+    /// exactly what is kept), until `messages`; `each` sees every message too.
+    func shopCorpus(_ each: (GeneratedMessage) -> Void = { _ in }) -> (ShopWorkload, Corpus) {
         let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
                                                                snapshotTransactions: 1000, commitsPerSecond: 500))
         var corpus = Corpus()
@@ -276,8 +265,17 @@ extension BenchCommand {
         while corpus.count < messages {
             batch.removeAll(keepingCapacity: true)
             workload.next(into: &batch)
-            for m in batch { corpus.append(m, partitions: partitions) }
+            for m in batch { corpus.append(m, partitions: partitions); each(m) }
         }
+        return (workload, corpus)
+    }
+
+    /// `--profile FILE`: the memory run of the shop workload with another profile (a model profile's
+    /// engine), best of `repeats`, with the first run's heap held per live key.
+    func measureProfile(path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let profile = try KPIProfile(tomlText: text, file: path)
+        let (workload, corpus) = shopCorpus()
         let truth = workload.groundTruth
         print(String(format: "profile %@ (%@): %d messages, %.1f MB", path, profile.model == nil ? "built-in form" : "SQL KPIs",
                      corpus.count, Double(corpus.bytes) / 1e6))
@@ -324,20 +322,14 @@ final class InMemorySchemas: ConfluentSchemaSource {
 extension BenchCommand {
     /// `--avro`: the same messages as JSON and as Avro, each decoded and aggregated from memory.
     func measureAvro() throws {
-        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
-                                                               snapshotTransactions: 1000, commitsPerSecond: 500))
         let schemas = InMemorySchemas()
         let encoder = AvroShopEncoder { _, text in schemas.register(text) }
-        var json = Corpus(), avroCorpus = Corpus()
-        var batch: [GeneratedMessage] = []
-        while json.count < messages {
-            batch.removeAll(keepingCapacity: true)
-            workload.next(into: &batch)
-            for m in batch {
-                json.append(m, partitions: partitions)
-                avroCorpus.append(try encoder.encode(m), partitions: partitions)
-            }
+        var avroCorpus = Corpus()
+        var encodeError: Error?
+        let (workload, json) = shopCorpus { m in
+            do { avroCorpus.append(try encoder.encode(m), partitions: partitions) } catch { encodeError = error }
         }
+        if let encodeError { throw encodeError }
         let truth = workload.groundTruth
         for (name, corpus) in [("JSON", json), ("Avro", avroCorpus)] {
             print(String(format: "%@: %d messages, %.1f MB (avg %d B/message)", name, corpus.count, Double(corpus.bytes) / 1e6,

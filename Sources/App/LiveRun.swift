@@ -326,7 +326,7 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
 }
 
 /// `"lag":{"known","total","committed_total","caught_up","partitions":[…]}` and `"services":{"kafka":{…},…}`
-/// (see the README's JSON schema). Without a board (a one-off line) the services come from the snapshot alone.
+/// (see docs/interfaces.md, "`--json` result"). Without a board (a one-off line) the services come from the snapshot alone.
 func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text: inout String) {
     let known = s.lagKnown
     let committedTotal = s.totalCommittedLag

@@ -1,6 +1,6 @@
 /// The built-in alert rules. Each has a `for` duration (the condition must hold that long before the
 /// alert fires) and a threshold where one applies; all of them are set in the profile's `[alerts]`
-/// section (see README "Alerts").
+/// section (see docs/operations.md, "Alerts").
 public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     /// A connector or one of its tasks is FAILED (Kafka Connect REST, `--connect`).
     case connectorFailed = "CdcConnectorFailed"

@@ -400,7 +400,7 @@ extension KPIProfile {
 }
 
 extension AlertRules {
-    /// Keys of a profile's `[alerts]` section (README "Alerts" explains each).
+    /// Keys of a profile's `[alerts]` section (docs/operations.md, "Alerts" explains each).
     static let profileKeys: [String] = [
         "enabled", "keep_firing_for_seconds", "resend_seconds",
         "connector_failed_for_seconds",

@@ -100,12 +100,13 @@ extension WindowedAggregator {
                 if let o { addContribution(k, p: p, o, sign: -1, window: w, totals: !oldFromImage) }
                 if let n { addContribution(k, p: p, n, sign: 1, window: newInWindow ? w : nil, totals: true) }
             }
-            if let new { parts[p].model!.factRows[t][key] = new } else { parts[p].model!.factRows[t][key] = nil }
+            parts[p].model!.factRows[t][key] = new
         }
         if tablePlan.isLookup {
             let value: [Cell]? = event.op == .delete ? nil : new
             let before = lookups[t].rows[key]
-            if lookups[t].set(key, value, matchSlots: tablePlan.matchSlots) { markDependents(table: t, before, value) }
+            if lookups[t].set(key, value, matchSlots: tablePlan.matchSlots),
+               Self.differ(before, value, in: tablePlan.readSlots) { markDependents(table: t, before, value) }
         }
         return nil
     }
@@ -122,6 +123,13 @@ extension WindowedAggregator {
         modelVolume = total
         modelVolumeScale = scale
         return true
+    }
+
+    /// A row inserted, deleted, or changed in one of `slots`.
+    static func differ(_ old: [Cell]?, _ new: [Cell]?, in slots: [Int]) -> Bool {
+        guard let old, let new else { return true }
+        for s in slots where (s < old.count ? old[s] : .missing) != (s < new.count ? new[s] : .missing) { return true }
+        return false
     }
 
     /// Unavailable (TOASTed, unchanged) values taken from the remembered row.
@@ -227,16 +235,18 @@ extension WindowedAggregator {
             if let w = window { mutateModelWindow(w, p: p, k: k, group: [], aggregates: aggregates) { $0.add(c, sign: sign) } }
             return
         }
-        if parts[p].model!.kpis[k].anchors[c.anchor] == nil {
+        // One hash of the anchor per contribution (two when it is new): its state is changed in place
+        // through its index, not copied out and back (that would copy its window sums per event).
+        var index = parts[p].model!.kpis[k].anchors.index(forKey: c.anchor)
+        if index == nil {
             var deps: [ModelDependency] = []
             let groups = resolve(k, anchor: c.anchor, deps: &deps)
             register(k, AnchorRef(partition: partitionKeys[p], anchor: c.anchor), deps)
             parts[p].model!.kpis[k].anchors[c.anchor] = AnchorState(total: KPIAccum(aggregates: aggregates), groups: groups, deps: deps)
+            index = parts[p].model!.kpis[k].anchors.index(forKey: c.anchor)
         }
-        let horizon = horizonStart
-        // Changed in place: a copy out and back would copy the anchor's window sums per event.
-        let groups = Self.updateAnchor(&parts[p].model!.kpis[k].anchors[c.anchor]!, c, sign: sign, window: window, totals: totals,
-                                       aggregates: aggregates, horizon: horizon)
+        let groups = Self.updateAnchor(&parts[p].model!.kpis[k].anchors.values[index!], c, sign: sign, window: window, totals: totals,
+                                       aggregates: aggregates, horizon: horizonStart)
         if let groups {
             for g in groups {
                 if totals { addToGroup(k, p: p, g) { $0.add(c, sign: sign) } }
@@ -262,16 +272,27 @@ extension WindowedAggregator {
 
     private mutating func addToGroup(_ k: Int, p: Int, _ g: [Cell], _ body: (inout KPIAccum) -> Void) {
         let aggregates = parts[p].model!.kpis[k].aggregates
-        body(&parts[p].model!.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)])
-        if parts[p].model!.kpis[k].groups[g]!.isZero { parts[p].model!.kpis[k].groups[g] = nil }
+        Self.update(&parts[p].model!.kpis[k].groups, g, aggregates: aggregates, body)
     }
 
     private mutating func mutateModelWindow(_ w: Int64, p: Int, k: Int, group g: [Cell], aggregates: Int, _ body: (inout KPIAccum) -> Void) {
         let count = modelDirty.count
         mutateWindow(w, p: p) { accum in
             if accum.kpis.isEmpty { accum.kpis = Array(repeating: KPIValues(), count: count) }
-            body(&accum.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)])
-            if accum.kpis[k].groups[g]!.isZero { accum.kpis[k].groups[g] = nil }
+            Self.update(&accum.kpis[k].groups, g, aggregates: aggregates, body)
+        }
+    }
+
+    /// Changes group `g`'s sums in place (created at zero, removed when back at zero): one hash.
+    @inline(__always)
+    private static func update(_ groups: inout [[Cell]: KPIAccum], _ g: [Cell], aggregates: Int, _ body: (inout KPIAccum) -> Void) {
+        if let i = groups.index(forKey: g) {
+            body(&groups.values[i])
+            if groups.values[i].isZero { groups.remove(at: i) }
+        } else {
+            var accum = KPIAccum(aggregates: aggregates)
+            body(&accum)
+            if !accum.isZero { groups[g] = accum }
         }
     }
 
@@ -281,48 +302,82 @@ extension WindowedAggregator {
     /// `deps` receives every (join, value) looked up, the missing one included.
     func resolve(_ k: Int, anchor: [Cell], deps: inout [ModelDependency]) -> [[Cell]]? {
         let plan = modelPlan!
-        let kpi = plan.model.kpis[k]
-        if plan.kpis[k].isDirect { return [[]] }
-        // The fact row as far as the anchor knows it.
-        var factRow = Array(repeating: Cell.missing, count: plan.model.tables[kpi.fact].columns.count)
-        for (i, s) in plan.kpis[k].anchorSlots.enumerated() { factRow[s] = anchor[i] }
-        var combinations: [[[Cell]?]] = [[factRow]]
-        for (j, join) in kpi.joins.enumerated() {
+        let kpiPlan = plan.kpis[k]
+        if kpiPlan.isDirect { return [[]] }
+        let joins = plan.model.kpis[k].joins
+        // The common shape first: a chain of many-to-one joins, one row per alias, no combinations.
+        var rows: [[Cell]?] = []
+        rows.reserveCapacity(joins.count + 1)
+        rows.append(factRow(kpiPlan, anchor: anchor))
+        for (j, join) in joins.enumerated() {
+            guard let parent = rows[join.parent], let value = parent[join.parentColumn].rowKey else {
+                // A null reference: `join` drops the row (as SQL does), `left join` gives nulls.
+                if join.isLeft { rows.append(nil); continue }
+                return []
+            }
+            let dependency = ModelDependency(join: Int32(j), value: value)
+            if !deps.contains(dependency) { deps.append(dependency) }
+            var found = 0
+            var match: [Cell]? = nil
+            _ = lookups[join.table].forEachMatch(kpiPlan.joinMatchIndexes[j], slot: join.matchColumn, value) { row in
+                found += 1; match = row
+            }
+            if found == 0 { return nil }
+            if found > 1 { return resolveCombinations(k, anchor: anchor, deps: &deps) }
+            rows.append(match)
+        }
+        guard let group = groupOf(k, rows) else { return [] }
+        return [group]
+    }
+
+    /// The fact row as far as the anchor knows it.
+    private func factRow(_ kpiPlan: ModelPlan.KPIPlan, anchor: [Cell]) -> [Cell] {
+        var row = Array(repeating: Cell.missing, count: kpiPlan.factColumns.count)
+        for (i, s) in kpiPlan.anchorSlots.enumerated() { row[s] = anchor[i] }
+        return row
+    }
+
+    /// The group of one combination of rows (one per alias), or nil when the join filter excludes it.
+    private func groupOf(_ k: Int, _ combination: [[Cell]?]) -> [Cell]? {
+        let kpi = modelPlan!.model.kpis[k]
+        let cell: (ColumnRef) -> Cell = { ref in
+            guard ref.alias < combination.count, let row = combination[ref.alias] else { return .null }
+            return ref.slot < row.count ? row[ref.slot] : .missing
+        }
+        if let filter = kpi.joinFilter {
+            guard let v = try? ExprEvaluator.evaluate(filter, cell: cell), ExprEvaluator.isTrue(v) else { return nil }
+        }
+        return kpi.groups.map { g in
+            switch (try? ExprEvaluator.evaluate(g, cell: cell)) ?? .null {
+            case .null: .null
+            case .number(let d): d.int64.map { Cell.int($0) } ?? .decimal(d)
+            case .text(let s): .text(s)
+            case .bool(let b): .bool(b)
+            }
+        }
+    }
+
+    /// `resolve` where some join matches several rows (a many-to-many link table): every combination.
+    private func resolveCombinations(_ k: Int, anchor: [Cell], deps: inout [ModelDependency]) -> [[Cell]]? {
+        let plan = modelPlan!
+        let kpiPlan = plan.kpis[k]
+        var combinations: [[[Cell]?]] = [[factRow(kpiPlan, anchor: anchor)]]
+        for (j, join) in plan.model.kpis[k].joins.enumerated() {
             var next: [[[Cell]?]] = []
-            let matchIndex = plan.tables[join.table].matchSlots.firstIndex(of: join.matchColumn)!
             for combination in combinations {
                 guard let parent = combination[join.parent], let value = parent[join.parentColumn].rowKey else {
-                    // A null reference: `join` drops the row (as SQL does), `left join` gives nulls.
                     if join.isLeft { next.append(combination + [nil]) }
                     continue
                 }
                 let dependency = ModelDependency(join: Int32(j), value: value)
                 if !deps.contains(dependency) { deps.append(dependency) }
-                let matches = lookups[join.table].find(matchIndex, value)
+                let matches = lookups[join.table].find(kpiPlan.joinMatchIndexes[j], slot: join.matchColumn, value)
                 if matches.isEmpty { return nil }
                 for m in matches { next.append(combination + [m]) }
             }
             combinations = next
         }
-        var groups: [[Cell]] = []
-        for combination in combinations {
-            let cell: (ColumnRef) -> Cell = { ref in
-                guard ref.alias < combination.count, let row = combination[ref.alias] else { return .null }
-                return ref.slot < row.count ? row[ref.slot] : .missing
-            }
-            if let filter = kpi.joinFilter {
-                guard let v = try? ExprEvaluator.evaluate(filter, cell: cell), ExprEvaluator.isTrue(v) else { continue }
-            }
-            groups.append(kpi.groups.map { g in
-                switch (try? ExprEvaluator.evaluate(g, cell: cell)) ?? .null {
-                case .null: .null
-                case .number(let d): d.int64.map { Cell.int($0) } ?? .decimal(d)
-                case .text(let s): .text(s)
-                case .bool(let b): .bool(b)
-                }
-            })
-        }
-        return groups
+        return combinations.compactMap { groupOf(k, $0) }
     }
 
     /// Re-resolves the anchors a joined row's change made stale, moving their sums. Runs before
@@ -363,7 +418,7 @@ extension WindowedAggregator {
 
     mutating func register(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
         for d in deps {
-            if modelDependents[k][d] == nil { modelDependents[k][d] = .one(ref) } else { modelDependents[k][d]!.insert(ref) }
+            if let i = modelDependents[k].index(forKey: d) { modelDependents[k].values[i].insert(ref) } else { modelDependents[k][d] = .one(ref) }
         }
     }
 
@@ -409,14 +464,14 @@ extension WindowedAggregator {
         if tablePlan.isFact {
             for q in parts.indices {
                 guard let rows = parts[q].model?.factRows[t] else { continue }
-                for (_, row) in rows {
+                rows.forEach { _, row in
                     for k in tablePlan.factKPIs {
                         guard let c = try? modelContribution(k, row: row) else { continue }
                         addContribution(k, p: q, c, sign: -1, window: nil, totals: true)
                         if let w = window, plan.model.kpis[k].windowed { addContribution(k, p: p, c, sign: -1, window: w, totals: false) }
                     }
                 }
-                parts[q].model!.factRows[t] = [:]
+                parts[q].model!.factRows[t].removeAll()
             }
         }
         if tablePlan.isLookup {

@@ -3,28 +3,47 @@
 /// names. A class: the aggregator holds one reference, so reading it per event retains one object
 /// instead of copying a struct of arrays.
 final class ModelPlan: Sendable {
-    struct TablePlan: Sendable {
+    /// Classes, not structs: the hot path reads a table's or a KPI's plan once per event, and a struct
+    /// of arrays copied out of an array retains every array in it.
+    final class TablePlan: Sendable {
         /// KPIs whose `from` is this table.
-        var factKPIs: [Int] = []
+        let factKPIs: [Int]
         /// KPIs that join this table (their cached group resolutions depend on its rows).
-        var lookupKPIs: [Int] = []
+        let lookupKPIs: [Int]
         /// Columns other tables match against (a join's `matchColumn`): indexed by value.
-        var matchSlots: [Int] = []
+        let matchSlots: [Int]
+        /// Columns some KPI's resolution reads from this table's rows (matched columns, columns later
+        /// joins start from, columns of groups and join filters): a change of any other column moves
+        /// no anchor, so it re-resolves nothing.
+        let readSlots: [Int]
         var isLookup: Bool { !lookupKPIs.isEmpty }
         var isFact: Bool { !factKPIs.isEmpty }
+
+        init(factKPIs: [Int], lookupKPIs: [Int], matchSlots: [Int], readSlots: [Int]) {
+            self.factKPIs = factKPIs; self.lookupKPIs = lookupKPIs; self.matchSlots = matchSlots; self.readSlots = readSlots
+        }
     }
 
-    struct KPIPlan: Sendable {
+    final class KPIPlan: Sendable {
         /// Fact columns read by joins hanging from the fact, by group keys and by the join filter.
-        var anchorSlots: [Int]
+        let anchorSlots: [Int]
         /// No joins and no groups: every row lands in the single group `[]`, no lookup needed, so
         /// contributions go straight to the group (no per-anchor sums are kept).
-        var isDirect: Bool
-        var rowFilter: Expr?
-        var aggregates: [Aggregate]
-        var windowed: Bool
+        let isDirect: Bool
+        let rowFilter: Expr?
+        let aggregates: [Aggregate]
+        let windowed: Bool
         /// Column names of the fact table, for messages.
-        var factColumns: [String]
+        let factColumns: [String]
+        /// Per join: the position of its matched column in its table's `matchSlots` (its lookup index).
+        let joinMatchIndexes: [Int]
+
+        init(anchorSlots: [Int], isDirect: Bool, rowFilter: Expr?, aggregates: [Aggregate], windowed: Bool, factColumns: [String],
+             joinMatchIndexes: [Int]) {
+            self.anchorSlots = anchorSlots; self.isDirect = isDirect; self.rowFilter = rowFilter
+            self.aggregates = aggregates; self.windowed = windowed; self.factColumns = factColumns
+            self.joinMatchIndexes = joinMatchIndexes
+        }
     }
 
     let model: KPIModel
@@ -33,25 +52,37 @@ final class ModelPlan: Sendable {
 
     init(model: KPIModel) {
         self.model = model
-        var tables = Array(repeating: TablePlan(), count: model.tables.count)
+        let count = model.tables.count
+        var factKPIs = Array(repeating: [Int](), count: count)
+        var lookupKPIs = Array(repeating: [Int](), count: count)
+        var matchSlots = Array(repeating: [Int](), count: count)
+        var readSlots = Array(repeating: Set<Int>(), count: count)
         var kpis: [KPIPlan] = []
         for (k, kpi) in model.kpis.enumerated() {
-            tables[kpi.fact].factKPIs.append(k)
+            factKPIs[kpi.fact].append(k)
             var anchor = Set<Int>()
             for join in kpi.joins {
-                if !tables[join.table].lookupKPIs.contains(k) { tables[join.table].lookupKPIs.append(k) }
-                if !tables[join.table].matchSlots.contains(join.matchColumn) { tables[join.table].matchSlots.append(join.matchColumn) }
+                if !lookupKPIs[join.table].contains(k) { lookupKPIs[join.table].append(k) }
+                if !matchSlots[join.table].contains(join.matchColumn) { matchSlots[join.table].append(join.matchColumn) }
+                readSlots[join.table].insert(join.matchColumn)
                 if join.parent == 0 { anchor.insert(join.parentColumn) }
             }
             var refs: [ColumnRef] = []
             for g in kpi.groups { g.collectColumns(into: &refs) }
             kpi.joinFilter?.collectColumns(into: &refs)
             for r in refs where r.alias == 0 { anchor.insert(r.slot) }
+            // Columns of joined rows read by later joins, groups and the join filter (alias j + 1 is join j's table).
+            for join in kpi.joins where join.parent > 0 { readSlots[kpi.joins[join.parent - 1].table].insert(join.parentColumn) }
+            for r in refs where r.alias > 0 && r.alias <= kpi.joins.count { readSlots[kpi.joins[r.alias - 1].table].insert(r.slot) }
             kpis.append(KPIPlan(anchorSlots: anchor.sorted(), isDirect: kpi.joins.isEmpty && kpi.groups.isEmpty && kpi.joinFilter == nil,
                                 rowFilter: kpi.rowFilter, aggregates: kpi.aggregates, windowed: kpi.windowed,
-                                factColumns: model.tables[kpi.fact].columns))
+                                factColumns: model.tables[kpi.fact].columns,
+                                // Positions never move: matchSlots only grow at the end.
+                                joinMatchIndexes: kpi.joins.map { matchSlots[$0.table].firstIndex(of: $0.matchColumn)! }))
         }
-        self.tables = tables
+        self.tables = (0..<count).map {
+            TablePlan(factKPIs: factKPIs[$0], lookupKPIs: lookupKPIs[$0], matchSlots: matchSlots[$0], readSlots: readSlots[$0].sorted())
+        }
         self.kpis = kpis
     }
 }
@@ -76,18 +107,37 @@ extension Expr {
 
 /// The rows of a table some KPI joins, shared by all partitions (like the legacy product dimension),
 /// with an index from each matched column's value to the rows holding it.
+///
+/// Almost every join matches a foreign key to its table's primary key, so a matched column's value
+/// is the row's own key: while that holds for every row (`identity`), the rows themselves are the
+/// index and no second map is kept. The first row where it does not (a join on a non-key column)
+/// builds that column's index from the rows, once.
 struct LookupTable: Sendable {
-    var rows: [RowKey: [Cell]] = [:]
-    /// Per matched slot (position in `ModelPlan.TablePlan.matchSlots`): value → keys of the rows holding it.
+    var rows = RowKeyMap<[Cell]>(filler: [])
+    /// Per matched slot (position in `ModelPlan.TablePlan.matchSlots`): value → keys of the rows holding it;
+    /// empty while `identity[i]`.
     var indexes: [[RowKey: [RowKey]]]
+    /// Per matched slot: every row so far holds its own key in that column.
+    var identity: [Bool]
 
-    init(matchSlots: Int) { indexes = Array(repeating: [:], count: matchSlots) }
+    init(matchSlots: Int) {
+        indexes = Array(repeating: [:], count: matchSlots)
+        identity = Array(repeating: true, count: matchSlots)
+    }
 
     /// Replaces (or, with nil, deletes) a row; false when nothing a KPI reads changed.
     mutating func set(_ key: RowKey, _ cells: [Cell]?, matchSlots: [Int]) -> Bool {
         let old = rows[key]
         if old == cells { return false }
         for (i, slot) in matchSlots.enumerated() {
+            if identity[i] {
+                // A null matched value has no entry either way; a value that is not the row's key ends identity.
+                guard let cells, slot < cells.count, let v = cells[slot].rowKey, v != key else { continue }
+                identity[i] = false
+                rows.forEach { k, row in
+                    if slot < row.count, let v = row[slot].rowKey { indexes[i][v, default: []].append(k) }
+                }
+            }
             if let old, slot < old.count, let v = old[slot].rowKey, var keys = indexes[i][v] {
                 keys.removeAll { $0 == key }
                 indexes[i][v] = keys.isEmpty ? nil : keys
@@ -100,13 +150,29 @@ struct LookupTable: Sendable {
 
     mutating func removeAll() {
         rows.removeAll()
-        for i in indexes.indices { indexes[i].removeAll() }
+        for i in indexes.indices { indexes[i].removeAll(); identity[i] = true }
     }
 
-    /// Rows whose matched column `slotIndex` (position in `matchSlots`) holds `value`.
-    func find(_ slotIndex: Int, _ value: RowKey) -> [[Cell]] {
-        guard let keys = indexes[slotIndex][value] else { return [] }
-        return keys.compactMap { rows[$0] }
+    /// Calls `body` with each row whose matched column `slotIndex` (position in `matchSlots`, the
+    /// table's column `slot`) holds `value`; false when there is none.
+    @inline(__always)
+    func forEachMatch(_ slotIndex: Int, slot: Int, _ value: RowKey, _ body: ([Cell]) -> Void) -> Bool {
+        if identity[slotIndex] {
+            guard let row = rows[value], slot < row.count, row[slot].rowKey == value else { return false }
+            body(row)
+            return true
+        }
+        guard let keys = indexes[slotIndex][value] else { return false }
+        var found = false
+        for k in keys { if let row = rows[k] { body(row); found = true } }
+        return found
+    }
+
+    /// Rows whose matched column `slotIndex` holds `value`.
+    func find(_ slotIndex: Int, slot: Int, _ value: RowKey) -> [[Cell]] {
+        var out: [[Cell]] = []
+        _ = forEachMatch(slotIndex, slot: slot, value) { out.append($0) }
+        return out
     }
 }
 
@@ -115,11 +181,11 @@ struct ModelPartition: Sendable {
     /// Remembered fact rows per model table (empty for tables that are no KPI's fact): the old
     /// contribution of an update or delete is computed from them, not from `before` (REPLICA
     /// IDENTITY DEFAULT sends placeholders there).
-    var factRows: [[RowKey: [Cell]]]
+    var factRows: [RowKeyMap<[Cell]>]
     var kpis: [KPIPartition]
 
     init(plan: ModelPlan) {
-        factRows = Array(repeating: [:], count: plan.model.tables.count)
+        factRows = Array(repeating: RowKeyMap(filler: []), count: plan.model.tables.count)
         kpis = plan.model.kpis.map { KPIPartition(aggregates: $0.aggregates.count) }
     }
 }

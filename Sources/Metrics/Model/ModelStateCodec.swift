@@ -20,7 +20,7 @@ extension WindowedAggregator {
         w.count(lookups.count)
         for table in lookups {
             w.count(table.rows.count)
-            for (key, cells) in table.rows { w.key(key); w.cells(cells) }
+            table.rows.forEach { key, cells in w.key(key); w.cells(cells) }
         }
         let held = parts.indices.filter { parts[$0].model != nil }
         w.count(held.count)
@@ -31,7 +31,7 @@ extension WindowedAggregator {
             w.count(m.factRows.count)
             for rows in m.factRows {
                 w.count(rows.count)
-                for (key, cells) in rows { w.key(key); w.cells(cells) }
+                rows.forEach { key, cells in w.key(key); w.cells(cells) }
             }
             w.count(m.kpis.count)
             for (k, kpi) in m.kpis.enumerated() {

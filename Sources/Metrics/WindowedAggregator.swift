@@ -188,6 +188,8 @@ public struct WindowedAggregator: Sendable {
     var modelDependents: [[ModelDependency: AnchorRefs]] = []
     var modelDirty: [Set<AnchorRef>] = []
     var modelStale = false
+    /// `applyModel`'s per-event list of contributions, kept to reuse its storage (empty between events).
+    var modelContributionScratch: [(kpi: Int, old: KPIContribution?, new: KPIContribution?)] = []
     /// The model's overflow bound (see `admitModelVolume`), saved with the model state.
     var modelVolume = ExactDecimal.zero
     var modelVolumeScale = 0

@@ -262,6 +262,11 @@ private struct KPICompiler {
             let first = q.items[0].expr
             throw QueryError("a KPI needs at least one aggregate: count(*), count(e), sum(e) or avg(e)", start: q.selectStart, end: first.end)
         }
+        // A row's contribution marks its counted aggregates in one 64-bit mask (no array per row and KPI).
+        guard aggregates.count <= 64 else {
+            throw QueryError("a KPI has at most 64 aggregates (this one has \(aggregates.count)): split it into several KPIs",
+                             start: q.selectStart, end: q.items[q.items.count - 1].expr.end)
+        }
 
         // Every non-aggregated select item must be a group key; the groups are then output in select order.
         var groups: [Expr] = []

@@ -20,7 +20,7 @@ public struct KPIAccum: Sendable, Hashable {
     mutating func add(_ c: KPIContribution, sign: Int64) {
         rows += sign
         for i in sums.indices {
-            if c.counted[i] { counts[i] += sign }
+            if c.counted & (1 << UInt64(i)) != 0 { counts[i] += sign }
             if !c.sums[i].isZero { sums[i] = (sign > 0 ? sums[i].adding(c.sums[i]) : sums[i].subtracting(c.sums[i])) ?? sums[i] }
         }
     }
@@ -43,7 +43,8 @@ struct KPIContribution: Sendable {
     /// anchor always land in the same groups.
     var anchor: [Cell]
     var sums: [ExactDecimal]
-    var counted: [Bool]
+    /// Bit i: aggregate i counts this row (its argument is not null; count(*) always). A KPI has at most 64.
+    var counted: UInt64
 }
 
 /// A KPI's values: one accumulator per group (`[]` is the only group of an ungrouped KPI).

@@ -56,7 +56,11 @@ extension WindowedAggregator {
         }
 
         // Every contribution is computed before anything changes.
-        var contributions: [(kpi: Int, old: KPIContribution?, new: KPIContribution?)] = []
+        // The aggregator's scratch list, taken for this event (no array allocated per event).
+        var contributions = modelContributionScratch
+        modelContributionScratch = []
+        contributions.removeAll(keepingCapacity: true)
+        defer { contributions.removeAll(keepingCapacity: true); modelContributionScratch = contributions }
         var eventVolume = ExactDecimal.zero
         var volumeOverflow = false
         for k in tablePlan.factKPIs {
@@ -189,24 +193,25 @@ extension WindowedAggregator {
         let cell: (ColumnRef) -> Cell = { $0.alias == 0 && $0.slot < row.count ? row[$0.slot] : .missing }
         if let filter = kpi.rowFilter, !(try ExprEvaluator.holds(filter, cell: cell)) { return nil }
         var sums: [ExactDecimal] = []
-        var counted: [Bool] = []
+        var counted: UInt64 = 0
         sums.reserveCapacity(kpi.aggregates.count)
-        counted.reserveCapacity(kpi.aggregates.count)
-        for aggregate in kpi.aggregates {
-            guard let argument = aggregate.argument else { sums.append(.zero); counted.append(true); continue }
+        for (i, aggregate) in kpi.aggregates.enumerated() {
+            let bit = UInt64(1) << UInt64(i)
+            guard let argument = aggregate.argument else { sums.append(.zero); counted |= bit; continue }
             switch aggregate.kind {
             case .countRows, .count:
                 let isNull = try ExprEvaluator.evaluate(argument, cell: cell) == .null
-                sums.append(.zero); counted.append(!isNull)
+                sums.append(.zero)
+                if !isNull { counted |= bit }
             case .sum, .avg:
                 // Numbers (numeric text too) are summed exactly at the places they have; anything else is an error.
                 if let d = try ExprEvaluator.evaluateNumber(argument, cell: cell) {
                     guard d.magnitude <= ExactDecimal.maxMeasure else {
                         throw EvalError("\(aggregate.name) is \(d) on this row, beyond 10^18, the largest value cdctop sums")
                     }
-                    sums.append(d); counted.append(true)
+                    sums.append(d); counted |= bit
                 } else {
-                    sums.append(.zero); counted.append(false)
+                    sums.append(.zero)
                 }
             }
         }

@@ -198,7 +198,12 @@ public final class WarehouseSink: Sendable {
     }
 
     private func connect() throws(WarehouseError) -> PostgresConnection {
-        setStatus { ServiceStatus(.connecting, "warehouse: connecting, backlog \($0.pending.count + $0.deferredWindows)") }
+        // A retry keeps saying why it retries: "connecting" alone would hide the error until it failed again.
+        setStatus { state in
+            let backlog = state.pending.count + state.deferredWindows
+            return ServiceStatus(.connecting, state.lastError.map { "warehouse: reconnecting after: \($0.shortDescription); backlog \(backlog)" }
+                                 ?? "warehouse: connecting, backlog \(backlog)")
+        }
         let connection = try PostgresConnection(url, applicationName: "cdctop warehouse sink")
         guard try WarehouseSchema.isInitialized(connection) else {
             throw WarehouseError(kind: .missingSchema, message: "tables cdctop.kpi_window / kpi_category_window not found on \(connection.endpoint)",

@@ -236,10 +236,15 @@ enum AnchorRefs: Sendable {
     case one(AnchorRef)
     case many(Set<AnchorRef>)
 
+    // The set is taken out of `self` before it is changed: while the enum still holds it, the set's
+    // storage is shared and every insert would copy it whole (quadratic in a customer's orders).
     mutating func insert(_ ref: AnchorRef) {
         switch self {
         case .one(let r): if r != ref { self = .many([r, ref]) }
-        case .many(var set): set.insert(ref); self = .many(set)
+        case .many(var set):
+            self = .one(ref)
+            set.insert(ref)
+            self = .many(set)
         }
     }
 
@@ -248,6 +253,7 @@ enum AnchorRefs: Sendable {
         switch self {
         case .one(let r): return r != ref
         case .many(var set):
+            self = .one(ref)
             set.remove(ref)
             if set.count == 1 { self = .one(set.first!) } else { self = .many(set) }
             return !set.isEmpty

@@ -84,7 +84,8 @@ public final class RedisMirror: Sendable {
             switch m.phase {
             case .idle: return .off
             case .connecting:
-                return ServiceStatus(.connecting, "connecting to redis \(url)")
+                // A retry keeps saying why it retries (another writer, a refused password…).
+                return ServiceStatus(.connecting, "connecting to redis \(url)\(m.lastError.map { " · last: \($0)" } ?? "")", error: m.lastError)
             case .ok:
                 if m.paused {
                     let note = m.lastError.map { " · \($0)" } ?? ""
@@ -137,6 +138,8 @@ final class MirrorWorker: Sendable {
         case writePaused
         case write(KPISnapshot, version: UInt64, full: Bool)
         case exit
+        /// Renews the writer key with nothing to write.
+        case renew
     }
 
     func run() {
@@ -147,6 +150,10 @@ final class MirrorWorker: Sendable {
         var retryDelay = firstRetryDelay
         var nextConnectAt = 0.0
         var nextWriteAt = 0.0
+        // The writer key is renewed well before it expires even with nothing to write (paused, or no new
+        // snapshot): an idle mirror must not let a second cdctop take its prefix while it still runs.
+        var renewAt = 0.0
+        let renewInterval = Double(MirrorWorker.writerTTLMs) / 3000
 
         while true {
             // Decide under the lock, act outside it: offer() and status never wait on I/O.
@@ -159,6 +166,8 @@ final class MirrorWorker: Sendable {
                 if writer == nil {
                     if now >= nextConnectAt { action = .connect; break }
                     deadline = nextConnectAt
+                } else if now >= renewAt {
+                    action = .renew; break
                 } else if mailbox.paused {
                     if !pausedMetaWritten { action = .writePaused; break }
                 } else if mailbox.pending != nil && (mailbox.pendingVersion != writtenVersion || wasPaused) {
@@ -168,6 +177,7 @@ final class MirrorWorker: Sendable {
                     }
                     deadline = nextWriteAt
                 }
+                if writer != nil { deadline = min(deadline ?? renewAt, renewAt) }
                 if let deadline {
                     _ = mailbox.condition.wait(until: Date(timeIntervalSinceNow: max(0.001, deadline - now)))
                 } else {
@@ -190,11 +200,20 @@ final class MirrorWorker: Sendable {
                     let paused = mailbox.locked { $0.paused }
                     try w.writeMeta(paused: paused, nowMs: WallClock.nowMs())
                     writer = w
+                    renewAt = WallClock.monotonicSeconds() + renewInterval
                     pausedMetaWritten = paused
                     wasPaused = paused
                     retryDelay = firstRetryDelay
                     mailbox.locked { m in m.phase = .ok; m.lastError = nil; m.failedAttempts = 0 }
                 } catch {
+                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                }
+            case .renew:
+                do {
+                    try claim(writer!)
+                    renewAt = WallClock.monotonicSeconds() + renewInterval
+                } catch {
+                    writer = nil
                     failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
                 }
             case .writePaused:
@@ -213,6 +232,7 @@ final class MirrorWorker: Sendable {
                     try claim(writer!)
                     try writer!.write(snapshot, nowMs: WallClock.nowMs())
                     let done = WallClock.monotonicSeconds()
+                    renewAt = started + renewInterval
                     writtenVersion = version
                     wasPaused = false
                     pausedMetaWritten = false

@@ -131,7 +131,7 @@ extension DebeziumDecoder {
         for f in plans.envelope.fields {
             switch f.role {
             case .skip, .ddl, .schemaChangeKey:
-                try r.skip(f.node, schema)
+                try r.skipField(f.node, schema.flat, schema.links)
             case .before:
                 env.sawBeforeOrAfter = true
                 guard let record = try imageRecord(&r, f.node, schema, name: "before") else { continue }
@@ -149,7 +149,7 @@ extension DebeziumDecoder {
                 try readSource(&r, plans, f.node, env: &env)
             case .op:
                 let at = r.pos
-                switch try r.token(f.node, schema) {
+                switch try r.token(f.node, schema.flat, schema.links) {
                 case .null: break
                 case .string(let start, 1): env.op = r.base[start]
                 case .symbol(let node, let i) where schema.nodes[Int(node)].symbols[i].utf8.count == 1:
@@ -160,14 +160,14 @@ extension DebeziumDecoder {
                 try readTime(&r, f.node, schema, "ts_ms", into: &env.envelopeTsMs)
             case .unwrappedOp:
                 let at = r.pos
-                switch try r.token(f.node, schema) {
+                switch try r.token(f.node, schema.flat, schema.links) {
                 case .null: break
                 case .string(let start, 1): env.unwrappedOp = r.base[start]
                 default: throw DebeziumDecoder.valueStop("__op is not a one-letter string", at: at)
                 }
             case .unwrappedDeleted:
                 let at = r.pos
-                switch try r.token(f.node, schema) {
+                switch try r.token(f.node, schema.flat, schema.links) {
                 case .null: break
                 case .bool(let b): env.deleted = b
                 case .string(let start, let count): env.deleted = r.equals(start, count, "true")
@@ -175,7 +175,7 @@ extension DebeziumDecoder {
                 }
             case .unwrappedTable:
                 let at = r.pos
-                switch try r.token(f.node, schema) {
+                switch try r.token(f.node, schema.flat, schema.links) {
                 case .null: break
                 case .string(let start, let count):
                     guard count <= DebeziumDecoder.maxTableNameBytes else {
@@ -195,8 +195,8 @@ extension DebeziumDecoder {
     private func imageRecord(_ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema, name: StaticString) throws(AvroStop) -> Int32? {
         var n = node
         let at = r.pos
-        if schema.nodes[Int(n)].kind == .union { n = try r.branch(schema.nodes[Int(n)]) }
-        switch schema.nodes[Int(n)].kind {
+        if schema.flat[Int(n)].kind == .union { n = try r.branch(schema.flat[Int(n)], schema.links) }
+        switch schema.flat[Int(n)].kind {
         case .null: return nil
         case .record: return n
         default: throw AvroReader.stop("\(name) is a \(schema.describe(n)), not a record", at: at)
@@ -223,18 +223,19 @@ extension DebeziumDecoder {
 
     private func readSource(_ r: inout AvroReader, _ plans: AvroSchemaPlans, _ node: Int32, env: inout AvroEnvelope) throws(AvroStop) {
         let schema = plans.schema
+        let flat = UnsafePointer(schema.flat), links = UnsafePointer(schema.links)
         var n = node
         let at = r.pos
-        if schema.nodes[Int(n)].kind == .union { n = try r.branch(schema.nodes[Int(n)]) }
-        if schema.nodes[Int(n)].kind == .null { return }
+        if flat[Int(n)].kind == .union { n = try r.branch(flat[Int(n)], links) }
+        if flat[Int(n)].kind == .null { return }
         guard n == plans.envelope.sourceRecord else { throw AvroReader.stop("source is a \(schema.describe(n)), not a record", at: at) }
         for f in plans.envelope.sourceFields {
             switch f.role {
-            case .skip: try r.skip(f.node, schema)
+            case .skip: try r.skipField(f.node, flat, links)
             case .tsMs: try readTime(&r, f.node, schema, "source.ts_ms", into: &env.sourceTsMs)
             case .table:
                 let at = r.pos
-                switch try r.token(f.node, schema) {
+                switch try r.token(f.node, schema.flat, schema.links) {
                 case .null: break
                 case .string(let start, let count):
                     guard count <= DebeziumDecoder.maxTableNameBytes else {
@@ -245,7 +246,7 @@ extension DebeziumDecoder {
                 }
             case .snapshot:
                 let at = r.pos
-                switch try r.token(f.node, schema) {
+                switch try r.token(f.node, schema.flat, schema.links) {
                 case .null: break
                 case .bool(let b): env.snapshot = env.snapshot || b
                 case .string(let start, let count): env.snapshot = !r.equals(start, count, "false")
@@ -260,7 +261,7 @@ extension DebeziumDecoder {
     @inline(__always)
     private func readTime(_ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema, _ name: StaticString, into out: inout Int64?) throws(AvroStop) {
         let at = r.pos
-        switch try r.token(node, schema) {
+        switch try r.token(node, schema.flat, schema.links) {
         case .null: return
         case .long(let v):
             guard DebeziumDecoder.validCommitTimeMs.contains(v) else {
@@ -422,20 +423,22 @@ extension DebeziumDecoder {
             row.cells = Array(repeating: .missing, count: plan.cellCount)
         }
         let own = modelTable == state.modelTable
-        for c in plan.columns {
-            guard let column = c.column else { try r.skip(c.node, schema); continue }
+        let flat = UnsafePointer(schema.flat), links = UnsafePointer(schema.links)
+        // The field's name is read only when a reason is written (`@autoclosure`), so a good row reads no String.
+        for (f, c) in plan.columns.enumerated() {
+            guard let column = c.column else { try r.skipField(c.node, flat, links); continue }
             let at = r.pos
-            let token = try r.token(c.node, schema)
+            let token = try r.token(c.node, flat, links)
             switch column {
-            case .key: row.key = try avroKey(token, r, schema, c.name, at: at)
-            case .amount: row.amount = try avroMoney(token, r, schema, c.name, at: at)
-            case .unitPrice: row.unitPrice = try avroMoney(token, r, schema, c.name, at: at)
-            case .quantity: row.quantity = try avroInt(token, r, schema, c.name, at: at)
+            case .key: row.key = try avroKey(token, r, schema, plan.names[f], at: at)
+            case .amount: row.amount = try avroMoney(token, r, schema, plan.names[f], at: at)
+            case .unitPrice: row.unitPrice = try avroMoney(token, r, schema, plan.names[f], at: at)
+            case .quantity: row.quantity = try avroInt(token, r, schema, plan.names[f], at: at)
             case .reference:
-                if case .null = token { row.reference = .null } else { row.reference = .value(try avroKey(token, r, schema, c.name, at: at)) }
-            case .category: row.category = try avroCategory(token, r, schema, c.name, at: at)
+                if case .null = token { row.reference = .null } else { row.reference = .value(try avroKey(token, r, schema, plan.names[f], at: at)) }
+            case .category: row.category = try avroCategory(token, r, schema, plan.names[f], at: at)
             case .cell(let i):
-                row.cells[i] = try avroCell(token, r, schema, c.name, at: at)
+                row.cells[i] = try avroCell(token, r, schema, plan.names[f], at: at)
                 if own && i < state.seenColumns.count && !state.seenColumns[i] { state.seenColumns[i] = true }
             }
         }
@@ -461,11 +464,11 @@ extension DebeziumDecoder {
     }
 
     /// A string's value as a Swift String, checked as UTF-8.
-    private func text(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: String) throws(AvroStop) -> String? {
+    private func text(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String) throws(AvroStop) -> String? {
         switch token {
         case .string(let start, let count):
             let (s, bad) = r.string(start, count)
-            guard let s else { throw DebeziumDecoder.valueStop("\(name) is not valid UTF-8", at: bad) }
+            guard let s else { throw DebeziumDecoder.valueStop("\(name()) is not valid UTF-8", at: bad) }
             return s
         case .bytes(let start, let count, _): return AvroText.base64(r.raw(start, count))
         case .symbol(let node, let i): return schema.nodes[Int(node)].symbols[i]
@@ -476,47 +479,47 @@ extension DebeziumDecoder {
     }
 
     /// A primary key or reference: a string, or an integer within Int64 (`readKey`).
-    private func avroKey(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: String, at: Int) throws(AvroStop) -> RowKey {
+    private func avroKey(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> RowKey {
         switch token {
         case .long(let v): return .int(v)
-        case .float(let f) where f.isFinite: return try integerKey(AvroText.java(f), name, at: at)
-        case .double(let d) where d.isFinite: return try integerKey(AvroText.java(d), name, at: at)
+        case .float(let f) where f.isFinite: return try integerKey(AvroText.java(f), name(), at: at)
+        case .double(let d) where d.isFinite: return try integerKey(AvroText.java(d), name(), at: at)
         default:
-            guard let s = try text(token, r, schema, name) else { throw DebeziumDecoder.valueStop("\(name) is neither a number nor a string", at: at) }
+            guard let s = try text(token, r, schema, name()) else { throw DebeziumDecoder.valueStop("\(name()) is neither a number nor a string", at: at) }
             return .text(s)
         }
     }
 
     @inline(never)
-    private func integerKey(_ text: String, _ name: String, at: Int) throws(AvroStop) -> RowKey {
+    private func integerKey(_ text: String, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> RowKey {
         var t = text
         let v = t.withUTF8 { DebeziumDecoder.int64(UnsafeRawBufferPointer($0)) }
-        guard let v else { throw DebeziumDecoder.valueStop("\(name) \(text) is not an integer within Int64", at: at) }
+        guard let v else { throw DebeziumDecoder.valueStop("\(name()) \(text) is not an integer within Int64", at: at) }
         return .int(v)
     }
 
     /// A quantity: any Int64 (`readInt`).
-    private func avroInt(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: String, at: Int) throws(AvroStop) -> FieldState<Int64> {
+    private func avroInt(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> FieldState<Int64> {
         switch token {
         case .null: return .null
         case .long(let v): return .value(v)
-        case .float(let f) where f.isFinite: return .value(try integerNumber(AvroText.java(f), name, at: at))
-        case .double(let d) where d.isFinite: return .value(try integerNumber(AvroText.java(d), name, at: at))
+        case .float(let f) where f.isFinite: return .value(try integerNumber(AvroText.java(f), name(), at: at))
+        case .double(let d) where d.isFinite: return .value(try integerNumber(AvroText.java(d), name(), at: at))
         default:
-            guard let bytes = stringText(token, r, schema) else { throw DebeziumDecoder.valueStop("\(name) is not a number", at: at) }
+            guard let bytes = stringText(token, r, schema) else { throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at) }
             return try bytes.withUnsafeBytes { raw -> Result<FieldState<Int64>, AvroStop> in
                 if let v = DebeziumDecoder.int64(raw) { return .success(.value(v)) }
                 if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) { return .success(.unavailable) }
-                return .failure(DebeziumDecoder.valueStop("\(name) \(DebeziumDecoder.excerpt(raw)) is not an integer within Int64", at: at))
+                return .failure(DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is not an integer within Int64", at: at))
             }.get()
         }
     }
 
     @inline(never)
-    private func integerNumber(_ text: String, _ name: String, at: Int) throws(AvroStop) -> Int64 {
+    private func integerNumber(_ text: String, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Int64 {
         var t = text
         let v = t.withUTF8 { DebeziumDecoder.int64(UnsafeRawBufferPointer($0)) }
-        guard let v else { throw DebeziumDecoder.valueStop("\(name) \(text) is not an integer within Int64", at: at) }
+        guard let v else { throw DebeziumDecoder.valueStop("\(name()) \(text) is not an integer within Int64", at: at) }
         return v
     }
 
@@ -534,7 +537,7 @@ extension DebeziumDecoder {
 
     /// A decimal (`readMoney`): the schema's Decimal bytes, decimal text or base64 in a string,
     /// an integer, a float's Java text, or a VariableScaleDecimal; within `Money.maxMagnitude`.
-    private func avroMoney(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: String, at: Int) throws(AvroStop) -> FieldState<Money> {
+    private func avroMoney(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> FieldState<Money> {
         let money: Money
         switch token {
         case .null: return .null
@@ -543,86 +546,86 @@ extension DebeziumDecoder {
             let raw = r.raw(start, count)
             if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) { return .unavailable }
             guard let unscaled = DebeziumDecoder.unscaled(raw) else {
-                throw DebeziumDecoder.valueStop("\(name) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)", at: at)
+                throw DebeziumDecoder.valueStop("\(name()) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)", at: at)
             }
             guard let m = Money(unscaled: unscaled, scale: scale) else {
-                throw DebeziumDecoder.valueStop("\(name) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
+                throw DebeziumDecoder.valueStop("\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
             }
             money = m
         case .variableScaleDecimal(let sc, let start, let count):
             let raw = r.raw(start, count)
             guard let unscaled = DebeziumDecoder.unscaled(raw) else {
-                throw DebeziumDecoder.valueStop("\(name) value \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes", at: at)
+                throw DebeziumDecoder.valueStop("\(name()) value \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes", at: at)
             }
             guard sc >= 0 && sc <= 1000, let m = Money(unscaled: unscaled, scale: Int(sc)) else {
                 let why = sc < 0 || sc > 1000 ? "has an unsupported scale" : DecimalCodec.whyNotMoney(unscaled: unscaled, scale: Int(sc))
-                throw DebeziumDecoder.valueStop("\(name) \(DecimalCodec.describe(unscaled: unscaled, scale: Int(clamping: sc))) \(why)", at: at)
+                throw DebeziumDecoder.valueStop("\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: Int(clamping: sc))) \(why)", at: at)
             }
             money = m
-        case .float(let f) where f.isFinite: money = try moneyNumber(AvroText.java(f), name, at: at)
-        case .double(let d) where d.isFinite: money = try moneyNumber(AvroText.java(d), name, at: at)
-        case .bool: throw DebeziumDecoder.valueStop("\(name) is not a number", at: at)
+        case .float(let f) where f.isFinite: money = try moneyNumber(AvroText.java(f), name(), at: at)
+        case .double(let d) where d.isFinite: money = try moneyNumber(AvroText.java(d), name(), at: at)
+        case .bool: throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at)
         case .complex(let node, _, _):
-            if schema.nodes[Int(node)].kind == .array { throw DebeziumDecoder.valueStop("\(name) is not a number", at: at) }
-            throw DebeziumDecoder.valueStop("\(name) is not a VariableScaleDecimal {\"scale\": integer, \"value\": base64}", at: at)
+            if schema.nodes[Int(node)].kind == .array { throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at) }
+            throw DebeziumDecoder.valueStop("\(name()) is not a VariableScaleDecimal {\"scale\": integer, \"value\": base64}", at: at)
         default:
             let bytes = stringText(token, r, schema) ?? []
             let result = bytes.withUnsafeBytes { raw -> Result<Money?, AvroStop> in
-                do throws(AvroStop) { return .success(try moneyFromString(raw, name, at: at)) } catch { return .failure(error) }
+                do throws(AvroStop) { return .success(try moneyFromString(raw, name(), at: at)) } catch { return .failure(error) }
             }
             guard let m = try result.get() else { return .unavailable }
             money = m
         }
-        guard money.isInRange else { throw DebeziumDecoder.valueStop("\(name) \(money.formatted()) \(DecimalCodec.outOfRange)", at: at) }
+        guard money.isInRange else { throw DebeziumDecoder.valueStop("\(name()) \(money.formatted()) \(DecimalCodec.outOfRange)", at: at) }
         return .value(money)
     }
 
     /// A string column read as money with the profile's scale (no schema says Decimal); nil for the
     /// unavailable marker.
-    private func moneyFromString(_ raw: UnsafeRawBufferPointer, _ name: String, at: Int) throws(AvroStop) -> Money? {
+    private func moneyFromString(_ raw: UnsafeRawBufferPointer, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Money? {
         if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) || DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableBase64) {
             return nil
         }
         if DecimalCodec.looksLikeDecimalText(raw) {
             guard let m = Money.parse(raw) else {
-                throw DebeziumDecoder.valueStop("\(name) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at)
+                throw DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at)
             }
             return m
         }
         if DecimalCodec.isSpecialNumberName(raw) {
-            throw DebeziumDecoder.valueStop("\(name) \(DebeziumDecoder.excerpt(raw)) is not a number with an exact value", at: at)
+            throw DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is not a number with an exact value", at: at)
         }
         let scale = profile.defaultDecimalScale
         guard let unscaled = DecimalCodec.unscaledFromBase64(raw) else {
-            throw DebeziumDecoder.valueStop("\(name) \(DebeziumDecoder.excerpt(raw)) is neither decimal text nor valid base64", at: at)
+            throw DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is neither decimal text nor valid base64", at: at)
         }
         guard let m = Money(unscaled: unscaled, scale: scale) else {
-            throw DebeziumDecoder.valueStop("\(name) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
+            throw DebeziumDecoder.valueStop("\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
         }
         return m
     }
 
     @inline(never)
-    private func moneyNumber(_ text: String, _ name: String, at: Int) throws(AvroStop) -> Money {
+    private func moneyNumber(_ text: String, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Money {
         var t = text
         return try t.withUTF8 { p -> Result<Money, AvroStop> in
             let raw = UnsafeRawBufferPointer(p)
             guard let m = Money.parse(raw) else {
-                return .failure(DebeziumDecoder.valueStop("\(name) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at))
+                return .failure(DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at))
             }
             return .success(m)
         }.get()
     }
 
     /// A dimension's category: a string (or null, or the unavailable marker).
-    private func avroCategory(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: String, at: Int) throws(AvroStop) -> FieldState<String> {
+    private func avroCategory(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> FieldState<String> {
         if case .null = token { return .null }
-        guard let s = try text(token, r, schema, name) else { throw DebeziumDecoder.valueStop("\(name) is not a string", at: at) }
+        guard let s = try text(token, r, schema, name()) else { throw DebeziumDecoder.valueStop("\(name()) is not a string", at: at) }
         return s == "__debezium_unavailable_value" ? .unavailable : .value(s)
     }
 
     /// A model column (`readCell`).
-    private func avroCell(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: String, at: Int) throws(AvroStop) -> Cell {
+    private func avroCell(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Cell {
         switch token {
         case .null: return .null
         case .bool(let b): return .bool(b)
@@ -631,13 +634,13 @@ extension DebeziumDecoder {
             let raw = r.raw(start, count)
             if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) || DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableBase64) { return .unavailable }
             let (s, bad) = r.string(start, count)
-            guard let s else { throw DebeziumDecoder.valueStop("\(name) is not valid UTF-8", at: bad) }
+            guard let s else { throw DebeziumDecoder.valueStop("\(name()) is not valid UTF-8", at: bad) }
             return .text(s)
         case .bytes(let start, let count, let scale?):
             let raw = r.raw(start, count)
             if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) { return .unavailable }
             guard let unscaled = DebeziumDecoder.unscaled(raw), let d = ExactDecimal(units: unscaled, scale: scale) else {
-                throw DebeziumDecoder.valueStop("\(name) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)", at: at)
+                throw DebeziumDecoder.valueStop("\(name()) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)", at: at)
             }
             return .decimal(d)
         case .bytes(let start, let count, nil):
@@ -650,18 +653,18 @@ extension DebeziumDecoder {
         case .variableScaleDecimal(let sc, let start, let count):
             guard let unscaled = DebeziumDecoder.unscaled(r.raw(start, count)), sc >= 0, sc <= Int64(ExactDecimal.maxScale),
                   let d = ExactDecimal(units: unscaled, scale: Int(sc)) else {
-                throw DebeziumDecoder.valueStop("\(name) is a VariableScaleDecimal cdctop cannot hold exactly (scale \(sc))", at: at)
+                throw DebeziumDecoder.valueStop("\(name()) is a VariableScaleDecimal cdctop cannot hold exactly (scale \(sc))", at: at)
             }
             return .decimal(d)
-        case .float(let f): return try floatCell(AvroText.java(f), finite: f.isFinite, name, at: at)
+        case .float(let f): return try floatCell(AvroText.java(f), finite: f.isFinite, name(), at: at)
         case .double(let d):
             // Whole numbers within 2^53 need no text: `12.0` parses to the integer's ExactDecimal.
             if d == d.rounded(), abs(d) < 9_007_199_254_740_992, d != 0 || d.sign == .plus { return .decimal(ExactDecimal(Int64(d))) }
-            return try floatCell(AvroText.java(d), finite: d.isFinite, name, at: at)
+            return try floatCell(AvroText.java(d), finite: d.isFinite, name(), at: at)
         case .complex(let node, let start, _):
             var sub = r
             sub.pos = start
-            guard let v = try? AvroText.value(&sub, node, schema) else { throw AvroReader.stop("\(name) cannot be decoded", at: at) }
+            guard let v = try? AvroText.value(&sub, node, schema) else { throw AvroReader.stop("\(name()) cannot be decoded", at: at) }
             var out = ""
             AvroText.json(v, into: &out)
             return .text(out)
@@ -669,14 +672,14 @@ extension DebeziumDecoder {
     }
 
     @inline(never)
-    private func floatCell(_ text: String, finite: Bool, _ name: String, at: Int) throws(AvroStop) -> Cell {
+    private func floatCell(_ text: String, finite: Bool, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Cell {
         guard finite else { return .text(text) } // Jackson writes "NaN", "Infinity" as strings
         var t = text
         return try t.withUTF8 { p -> Result<Cell, AvroStop> in
             let raw = UnsafeRawBufferPointer(p)
             if let v = DebeziumDecoder.int64(raw) { return .success(.int(v)) }
             guard let d = ExactDecimal.parse(raw) else {
-                return .failure(DebeziumDecoder.valueStop("\(name) \(DebeziumDecoder.excerpt(raw)) is not a number cdctop can hold exactly (at most 38 digits and 38 places)", at: at))
+                return .failure(DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is not a number cdctop can hold exactly (at most 38 digits and 38 places)", at: at))
             }
             return .success(.decimal(d))
         }.get()

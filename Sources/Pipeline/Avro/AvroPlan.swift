@@ -17,7 +17,7 @@ enum AvroColumn: Equatable {
 
 /// The root record of one writer's schema, compiled: each field's role, and `source`'s fields.
 struct AvroEnvelopePlan {
-    var fields: [(role: AvroEnvelopeRole, node: Int32, name: String)] = []
+    var fields: [(role: AvroEnvelopeRole, node: Int32)] = []
     /// The `source` record (-1: none) and its fields' roles.
     var sourceRecord: Int32 = -1
     var sourceFields: [(role: AvroSourceRole, node: Int32)] = []
@@ -45,7 +45,7 @@ struct AvroEnvelopePlan {
             }
             if role == .ddl { sawDDL = true }
             if role == .schemaChangeKey { sawSchemaKey = true }
-            fields.append((role, f.type, f.name))
+            fields.append((role, f.type))
             if role == .source, let record = AvroEnvelopePlan.record(in: f.type, schema) {
                 sourceRecord = record
                 sourceFields = schema.nodes[Int(record)].fields.map { sf in
@@ -78,7 +78,11 @@ struct AvroEnvelopePlan {
 /// profile column; every other field is skipped by its type.
 struct AvroRowPlan {
     var record: Int32
-    var columns: [(column: AvroColumn?, node: Int32, name: String)]
+    /// Per field, in order: the column it fills (nil: skipped) and its type. Plain values, so the
+    /// walk retains nothing per field.
+    var columns: [(column: AvroColumn?, node: Int32)]
+    /// The fields' names, for reasons only.
+    var names: [String]
     /// Model tables: the number of cells a row has.
     var cellCount: Int
 }
@@ -102,8 +106,13 @@ final class AvroSchemaPlans {
         let target: Int64 = role == .model ? Int64(modelTable) : -1 - Int64(role.rawValue)
         let key = Int64(record) << 32 | (target & 0xFFFF_FFFF)
         if key == lastRowKey, let plan = lastRow { return plan }
-        let plan = rows[key] ?? compileRow(record: record, role: role, modelTable: modelTable, decoder: decoder)
-        rows[key] = plan
+        let plan: AvroRowPlan
+        if let known = rows[key] {
+            plan = known
+        } else {
+            plan = compileRow(record: record, role: role, modelTable: modelTable, decoder: decoder)
+            rows[key] = plan
+        }
         lastRowKey = key
         lastRow = plan
         return plan
@@ -124,7 +133,8 @@ final class AvroSchemaPlans {
         }
         let modelNames: [[UInt8]] = role == .model && modelTable >= 0 && Int(modelTable) < decoder.modelColumnNames.count
             ? decoder.modelColumnNames[Int(modelTable)] : []
-        var columns: [(column: AvroColumn?, node: Int32, name: String)] = []
+        var columns: [(column: AvroColumn?, node: Int32)] = []
+        var names: [String] = []
         for f in schema.nodes[Int(record)].fields {
             var column: AvroColumn? = nil
             if role == .model {
@@ -132,30 +142,34 @@ final class AvroSchemaPlans {
             } else {
                 column = legacy.first { $0.0 == f.name }?.1
             }
-            columns.append((column, f.type, f.name))
+            columns.append((column, f.type))
+            names.append(f.name)
         }
-        return AvroRowPlan(record: record, columns: columns, cellCount: modelNames.count)
+        return AvroRowPlan(record: record, columns: columns, names: names, cellCount: modelNames.count)
     }
 }
 
-/// The decoder's compiled schemas, by schema id (the decoder is used by one thread).
+/// The decoder's compiled schemas, by schema id (the decoder is used by one thread). Messages of
+/// several topics interleave, each topic with its own schema id: a small direct-mapped table by id
+/// answers without hashing; a dictionary keeps the rest.
 final class AvroPlanCache {
     private var byID: [Int32: AvroSchemaPlans] = [:]
-    private var lastID: Int32 = 0
-    private var last: AvroSchemaPlans? = nil
+    private var recent: [(id: Int32, plans: AvroSchemaPlans?)] = Array(repeating: (0, nil), count: AvroPlanCache.recentSlots)
     /// Ids kept at most (a registry with more schemas than this recompiles now and then).
     static let capacity = 4096
+    private static let recentSlots = 64
 
     init() {}
 
     @inline(__always)
     func plans(_ id: Int32, _ schema: AvroSchema) -> AvroSchemaPlans {
-        if let last, lastID == id, last.schema === schema { return last }
-        return lookUp(id, schema)
+        let slot = Int(UInt32(bitPattern: id) % UInt32(AvroPlanCache.recentSlots))
+        if recent[slot].id == id, let plans = recent[slot].plans, plans.schema === schema { return plans }
+        return lookUp(id, schema, slot: slot)
     }
 
     @inline(never)
-    private func lookUp(_ id: Int32, _ schema: AvroSchema) -> AvroSchemaPlans {
+    private func lookUp(_ id: Int32, _ schema: AvroSchema, slot: Int) -> AvroSchemaPlans {
         let plans: AvroSchemaPlans
         if let p = byID[id], p.schema === schema {
             plans = p
@@ -164,8 +178,7 @@ final class AvroPlanCache {
             plans = AvroSchemaPlans(schema: schema)
             byID[id] = plans
         }
-        lastID = id
-        last = plans
+        recent[slot] = (id, plans)
         return plans
     }
 }

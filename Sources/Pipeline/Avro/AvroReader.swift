@@ -76,6 +76,28 @@ struct AvroReader {
 
     mutating func longSlow() throws(AvroStop) -> Int64 {
         let start = pos
+        if count &- pos >= 10 {
+            // Ten bytes are there: no bounds check per byte (times and LSNs take 6 to 9).
+            var p = base + pos
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let b = p.pointee
+                p += 1
+                result |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { break }
+                shift &+= 7
+                if shift == 63 {
+                    let last = p.pointee
+                    guard last <= 1 else { throw AvroReader.stop("varint overflows 64 bits", at: start) }
+                    result |= UInt64(last) << 63
+                    p += 1
+                    break
+                }
+            }
+            pos = p - base
+            return Int64(bitPattern: (result >> 1) ^ (0 &- (result & 1)))
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -166,9 +188,26 @@ struct AvroReader {
         return Int(n)
     }
 
+    /// A union's branch from its flat node: the index read and checked against the union.
+    @inline(__always)
+    mutating func branch(_ n: AvroFlatNode, _ links: UnsafePointer<Int32>) throws(AvroStop) -> Int32 {
+        let start = pos
+        let i = try long()
+        guard i >= 0 && i < Int64(n.count) else {
+            throw AvroReader.stop("union index \(i) is out of range (the union has \(n.count) branches)", at: start)
+        }
+        return links[Int(n.first) &+ Int(i)]
+    }
+
     /// Skips one value of `node`; recursion is bounded by the schema's depth.
     mutating func skip(_ node: Int32, _ schema: AvroSchema) throws(AvroStop) {
-        let n = schema.nodes[Int(node)]
+        try skip(node, schema.flat, schema.links)
+    }
+
+    /// Skips one value; reads only the flat nodes (nothing retained). The kinds of most fields (strings,
+    /// numbers, optional ones) are skipped here without a call per field.
+    mutating func skip(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) {
+        let n = flat[Int(node)]
         switch n.kind {
         case .null: return
         case .boolean: _ = try boolean()
@@ -181,27 +220,74 @@ struct AvroReader {
         case .enumeration:
             let start = pos
             let i = try long()
-            guard i >= 0 && i < Int64(n.symbols.count) else { throw AvroReader.stop("enum index \(i) is out of range", at: start) }
+            guard i >= 0 && i < Int64(n.count) else { throw AvroReader.stop("enum index \(i) is out of range", at: start) }
         case .record:
-            for f in n.fields { try skip(f.type, schema) }
+            var i = Int(n.first)
+            let end = i &+ Int(n.count)
+            while i < end {
+                try skipField(links[i], flat, links)
+                i &+= 1
+            }
         case .union:
-            try skip(try branch(n), schema)
+            try skipField(try branch(n, links), flat, links)
         case .array, .map:
-            let itemMin = schema.nodes[Int(n.items)].minSize + (n.kind == .map ? 1 : 0)
+            let isMap = n.kind == .map
             while true {
-                let c = try blockCount(itemMinSize: itemMin)
+                let c = try blockCount(itemMinSize: n.size)
                 if c == 0 { break }
                 for _ in 0..<c {
-                    if n.kind == .map { pos &+= try length() }
-                    try skip(n.items, schema)
+                    if isMap { pos &+= try length() }
+                    try skip(n.items, flat, links)
                 }
             }
         }
     }
 
+    /// One field's value skipped: the common scalar kinds inline, the rest by `skip`.
+    @inline(__always)
+    mutating func skipField(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) {
+        var t = node
+        var kind = flat[Int(t)].kind
+        if kind == .union {
+            t = try branch(flat[Int(t)], links)
+            kind = flat[Int(t)].kind
+        }
+        switch kind {
+        case .null: return
+        case .long: _ = try long()
+        case .bytes, .string: pos &+= try length()
+        default: try skip(t, flat, links)
+        }
+    }
+
     /// One value as a token (unions resolved), for a column the profile reads.
     mutating func token(_ node: Int32, _ schema: AvroSchema) throws(AvroStop) -> AvroToken {
-        let n = schema.nodes[Int(node)]
+        try token(node, schema.flat, schema.links)
+    }
+
+    @inline(__always)
+    mutating func token(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) -> AvroToken {
+        var t = node
+        if flat[Int(t)].kind == .union { t = try branch(flat[Int(t)], links) }
+        let n = flat[Int(t)]
+        switch n.kind {
+        case .null: return .null
+        case .long: return .long(try long())
+        case .string:
+            let c = try length()
+            defer { pos &+= c }
+            return .string(start: pos, count: c)
+        case .bytes:
+            let c = try length()
+            defer { pos &+= c }
+            return .bytes(start: pos, count: c, scale: n.decimalScale >= 0 ? Int(n.decimalScale) : nil)
+        default: return try tokenOther(t, flat, links)
+        }
+    }
+
+    /// The less common kinds of `token` (after unions are resolved).
+    mutating func tokenOther(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) -> AvroToken {
+        let n = flat[Int(node)]
         switch n.kind {
         case .null: return .null
         case .boolean: return .bool(try boolean())
@@ -216,35 +302,40 @@ struct AvroReader {
         case .bytes:
             let c = try length()
             defer { pos &+= c }
-            if case .decimal(let s) = n.logical { return .bytes(start: pos, count: c, scale: s) }
-            return .bytes(start: pos, count: c, scale: nil)
+            return .bytes(start: pos, count: c, scale: n.decimalScale >= 0 ? Int(n.decimalScale) : nil)
         case .fixed:
             let start = pos
             try skipBytes(n.size)
-            if case .decimal(let s) = n.logical { return .bytes(start: start, count: n.size, scale: s) }
-            return .bytes(start: start, count: n.size, scale: nil)
+            return .bytes(start: start, count: n.size, scale: n.decimalScale >= 0 ? Int(n.decimalScale) : nil)
         case .enumeration:
             let start = pos
             let i = try long()
-            guard i >= 0 && i < Int64(n.symbols.count) else { throw AvroReader.stop("enum index \(i) is out of range", at: start) }
+            guard i >= 0 && i < Int64(n.count) else { throw AvroReader.stop("enum index \(i) is out of range", at: start) }
             return .symbol(node: node, index: Int(i))
         case .union:
-            return try token(try branch(n), schema)
+            // A union directly inside a union is refused when the schema is compiled.
+            return try tokenOther(try branch(n, links), flat, links)
         case .record:
             let start = pos
-            if let (si, vi) = n.vsdFields {
+            if n.vsdScale >= 0 {
                 var scale: Int64 = 0
                 var value = (0, 0)
-                for (i, f) in n.fields.enumerated() {
-                    if i == si { scale = try long() } else if i == vi { let c = try length(); value = (pos, c); pos &+= c } else { try skip(f.type, schema) }
+                for i in 0..<Int(n.count) {
+                    if i == Int(n.vsdScale) {
+                        scale = try long()
+                    } else if i == Int(n.vsdValue) {
+                        let c = try length(); value = (pos, c); pos &+= c
+                    } else {
+                        try skip(links[Int(n.first) &+ i], flat, links)
+                    }
                 }
                 return .variableScaleDecimal(scale: scale, start: value.0, count: value.1)
             }
-            try skip(node, schema)
+            try skip(node, flat, links)
             return .complex(node: node, start: start, end: pos)
         case .array, .map:
             let start = pos
-            try skip(node, schema)
+            try skip(node, flat, links)
             return .complex(node: node, start: start, end: pos)
         }
     }

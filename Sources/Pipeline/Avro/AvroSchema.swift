@@ -56,6 +56,25 @@ struct AvroNode: Sendable {
     var nullBranch: Int = -1
 }
 
+/// A node as the hot path reads it: plain values only, so reading one retains nothing (copying an
+/// `AvroNode` out of `nodes` retains each of its strings and arrays, once per value walked).
+struct AvroFlatNode {
+    var kind: AvroNode.Kind
+    /// Record: the index in `links` of its first field's type; union: of its first branch.
+    var first: Int32 = 0
+    /// Record: its fields; union: its branches; enum: its symbols.
+    var count: Int32 = 0
+    /// Array items / map values.
+    var items: Int32 = -1
+    /// Decimal (bytes or fixed): its scale; -1 when the node is no decimal.
+    var decimalScale: Int32 = -1
+    /// VariableScaleDecimal records: the field indices of `scale` and `value` (-1: not one).
+    var vsdScale: Int32 = -1
+    var vsdValue: Int32 = -1
+    /// Fixed: its size; array: the fewest bytes an item takes; map: the same plus its key's length byte.
+    var size: Int = 0
+}
+
 struct AvroField: Sendable {
     var name: String
     var nameBytes: [UInt8]
@@ -67,11 +86,15 @@ struct AvroField: Sendable {
 /// Hostile schemas (nesting deeper than `maxDepth`, unknown or redefined names, recursive types,
 /// unions in unions) are refused with an `AvroError`; a compiled schema is finite and acyclic, so
 /// every walk over it is bounded.
-public final class AvroSchema: Sendable {
+public final class AvroSchema: @unchecked Sendable {
     let nodes: [AvroNode]
     let root: Int32
     /// The schema text it was compiled from.
     public let json: String
+    /// `nodes` again, flat, for the hot path (`AvroFlatNode`), and the record fields' types and the
+    /// unions' branches they point into. Written once in `init` and only read after (hence Sendable).
+    let flat: UnsafeMutablePointer<AvroFlatNode>
+    let links: UnsafeMutablePointer<Int32>
 
     /// Nesting beyond this is refused (Debezium's envelopes nest four deep).
     public static let maxDepth = 48
@@ -85,10 +108,38 @@ public final class AvroSchema: Sendable {
         self.nodes = builder.nodes
         self.root = root
         self.json = json
+        let nodes = builder.nodes
+        flat = .allocate(capacity: max(1, nodes.count))
+        links = .allocate(capacity: max(1, nodes.reduce(0) { $0 + $1.fields.count + $1.branches.count }))
+        var linked = 0
+        for (i, n) in nodes.enumerated() {
+            var f = AvroFlatNode(kind: n.kind, first: Int32(linked), items: n.items)
+            switch n.kind {
+            case .record:
+                f.count = Int32(n.fields.count)
+                for field in n.fields { links[linked] = field.type; linked += 1 }
+                if let (s, v) = n.vsdFields { f.vsdScale = Int32(s); f.vsdValue = Int32(v) }
+            case .union:
+                f.count = Int32(n.branches.count)
+                for b in n.branches { links[linked] = b; linked += 1 }
+            case .enumeration: f.count = Int32(n.symbols.count)
+            case .fixed: f.size = n.size
+            case .array: f.size = nodes[Int(n.items)].minSize
+            case .map: f.size = nodes[Int(n.items)].minSize + 1
+            default: break
+            }
+            if case .decimal(let scale) = n.logical { f.decimalScale = Int32(scale) }
+            (flat + i).initialize(to: f)
+        }
+    }
+
+    deinit {
+        flat.deallocate()
+        links.deallocate()
     }
 
     /// The root's kind, for messages.
-    var rootIsRecord: Bool { nodes[Int(root)].kind == .record }
+    var rootIsRecord: Bool { flat[Int(root)].kind == .record }
 
     /// A type's name for reasons: the full name of a named type, else its kind.
     func describe(_ node: Int32) -> String {

@@ -12,7 +12,7 @@ struct CDCTop: ParsableCommand {
           cdctop watch --brokers HOST:9092 --topics '^shop\\.public\\..*'
         """,
         version: "cdctop \(CDCTopVersion.current)",
-        subcommands: [DemoCommand.self, WatchCommand.self, ReplayCommand.self, GenerateCommand.self,
+        subcommands: [DemoCommand.self, WatchCommand.self, ReplayCommand.self, RecordCommand.self, GenerateCommand.self,
                       BenchCommand.self, RedisCheckCommand.self, WarehouseCommand.self, ProfileCommand.self, UIPreviewCommand.self])
 
     static func main() {

@@ -14,8 +14,16 @@ struct ReplayCommand: ParsableCommand {
                                           (tab-separated; empty value =
                                            tombstone)
         or the {"topic","partition","offset","key","value"} lines of
-        cdctop's samples. Files may mix topics; the result does not depend
-        on the order of files or topics.
+        cdctop's samples, or what `cdctop record` writes (key and value bytes
+        in base64, for Avro topics). Files may mix topics; the result does
+        not depend on the order of files or topics.
+
+        Avro (Confluent-framed) messages are decoded with the schemas the
+        recording carries ({"schema_id":N,"schema":"…"} lines, written by
+        `cdctop record --schema-registry URL`), else from --schemas DIR
+        (<id>.json files, like a watch state directory's schemas/), else
+        from --schema-registry. A schema id none of them has stops the
+        replay with an error naming it.
 
         Files are streamed in chunks (memory stays a few chunks plus the
         engine's state, whatever the size of the recording); - reads
@@ -27,6 +35,11 @@ struct ReplayCommand: ParsableCommand {
     var files: [String]
 
     @OptionGroup var profileOptions: ProfileOptions
+
+    @Option(help: ArgumentHelp("Folder of Avro schemas by id, <id>.json (a watch state directory's schemas/ cache, or bare Avro schemas), for recordings without schema lines.", valueName: "dir"))
+    var schemas: String?
+
+    @OptionGroup var registry: SchemaRegistryOptions
 
     @Flag(help: "Print the final result as one JSON object.")
     var json = false
@@ -50,12 +63,17 @@ struct ReplayCommand: ParsableCommand {
         if files.isEmpty { throw ValidationError("give at least one recording file, or - for standard input") }
         if !(1...1024).contains(chunkMB) { throw ValidationError("--chunk-mb must be between 1 and 1024") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
+        var isDirectory: ObjCBool = false
+        if let schemas, !(FileManager.default.fileExists(atPath: schemas, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            throw ValidationError("--schemas \(schemas) is not a directory")
+        }
     }
 
     func run() throws {
         let core = EngineCore(profile: try profileOptions.load())
         core.noteWallClock(nowMs: WallClock.nowMs())
-        let replay = RecordingReplay(core: core)
+        // A replay asks the registry once per id and never waits for it (cacheDirectory nil: nothing written).
+        let replay = RecordingReplay(core: core, schemas: RecordingSchemas(directory: schemas, registry: try registry.client(cacheDirectory: nil)))
         replay.chunkSize = chunkMB << 20
         replay.batches = oneThread ? 1 : 3
         replay.decode = !parseOnly
@@ -68,7 +86,7 @@ struct ReplayCommand: ParsableCommand {
                 cpu0 = ProcessFigures.cpuSeconds()
                 for batches in loaded {
                     var slots: [Int] = []
-                    for batch in batches { replay.ingest(batch, slots: &slots) }
+                    for batch in batches { try replay.ingest(batch, slots: &slots) }
                 }
             } else {
                 for file in files { try replay.replay(path: file) }

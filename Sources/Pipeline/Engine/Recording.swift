@@ -28,16 +28,22 @@ public struct RecordingError: Error, CustomStringConvertible {
 ///   (payload null = tombstone);
 /// - `kcat -C -f '%t\t%p\t%o\t%k\t%s\n'` lines: topic, partition, offset, key, value separated by
 ///   tabs (empty value = tombstone);
-/// - the samples' form `{"topic":…,"partition":…,"offset":…,"key":<JSON>,"value":<JSON or null>}`.
+/// - the samples' form `{"topic":…,"partition":…,"offset":…,"key":<JSON>,"value":<JSON or null>}`;
+/// - cdctop's binary-safe form (`cdctop record`), for Avro and any other bytes:
+///   `{"topic":…,"partition":…,"offset":…,"ts":…,"key_b64":"…"|null,"value_b64":"…"|null}` (base64 of
+///   the exact bytes), and schema lines `{"schema_id":N,"schema":"<the registry's schema string>"}`
+///   (optionally `"schema_type":"JSON"`), each before the first message that uses id N, so that a
+///   recording of Avro topics decodes without the registry.
 /// Blank lines (and CR before LF) are skipped. A line that fits none of them is a `RecordingError`
 /// naming file and line.
 ///
 /// The streaming path (`RecordingScanner`, `RecordingReplay`) reads fixed-size chunks with `read(2)`,
 /// splits lines with `memchr`, and parses each line where it lies: kcat's JSON-string payloads are
 /// unescaped in place (the unescaped form is never longer), tab-form and embedded-JSON values are
-/// used as they are. Memory is a few chunks, whatever the size of the file.
+/// used as they are, base64 is decoded in place (it is never shorter than its bytes). Memory is a
+/// few chunks, whatever the size of the file.
 public enum RecordingReader {
-    /// Parses one line (without its newline) into an owning copy. Nil for a blank line.
+    /// Parses one line (without its newline) into an owning copy. Nil for a blank line or a schema line.
     public static func parse(line: Substring, file: String, lineNumber: Int) throws -> RecordedMessage? {
         var bytes = Array(line.utf8)
         return try bytes.withUnsafeMutableBytes { try parse(mutableLine: $0, file: file, lineNumber: lineNumber) }
@@ -53,7 +59,7 @@ public enum RecordingReader {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var topics = RecordingTopics()
         var entry = RecordingBatch.Entry()
-        guard try LineParser.parse(base, 0, line.count, into: &entry, topics: &topics, file: file, lineNumber: lineNumber) else {
+        guard case .message = try LineParser.parse(base, 0, line.count, into: &entry, topics: &topics, file: file, lineNumber: lineNumber) else {
             return nil
         }
         func bytes(_ start: Int, _ count: Int) -> [UInt8]? {
@@ -77,6 +83,17 @@ public final class RecordingBatch: @unchecked Sendable {
         /// Byte ranges in `buffer`; a count of -1 is a null key/value.
         public var keyStart = 0, keyCount = -1
         public var valueStart = 0, valueCount = -1
+        /// Line of the recording (for errors about the message, e.g. a schema id nobody knows).
+        public var line = 0
+    }
+
+    /// A `{"schema_id":N,"schema":"…"}` line: registered before the entry at index `beforeEntry`.
+    public struct SchemaLine: Sendable {
+        public var beforeEntry: Int
+        public var id: Int32
+        public var schemaType: String
+        public var text: String
+        public var line: Int
     }
 
     public private(set) var buffer: UnsafeMutableRawPointer
@@ -84,6 +101,10 @@ public final class RecordingBatch: @unchecked Sendable {
     /// Bytes of the chunk in `buffer` (complete lines plus the carried-over partial line).
     var used = 0
     public internal(set) var entries: [Entry] = []
+    /// Schema lines of this chunk, in order (rare: one per schema id of the recording).
+    public internal(set) var schemas: [SchemaLine] = []
+    /// The recording the batch was read from (for errors).
+    public internal(set) var file = ""
     /// Topics first seen in this batch, numbered from `firstNewTopic` (`Entry.topic` indexes them).
     public internal(set) var newTopics: [String] = []
     public internal(set) var firstNewTopic = 0
@@ -103,6 +124,7 @@ public final class RecordingBatch: @unchecked Sendable {
         bytesRead = 0
         entries.removeAll(keepingCapacity: true)
         newTopics.removeAll(keepingCapacity: true)
+        schemas.removeAll(keepingCapacity: true)
     }
 
     /// Doubles the buffer for a line longer than it, keeping the bytes held.
@@ -204,6 +226,7 @@ public final class RecordingScanner: @unchecked Sendable {
     /// message, or for a read error.
     public func fill(_ batch: RecordingBatch) throws -> Bool {
         batch.reset()
+        batch.file = file
         batch.firstNewTopic = topics.names.count
         if let from = carryFrom {
             // `from` may be `batch` itself (a pool of one): memmove handles the overlap.
@@ -259,35 +282,59 @@ public final class RecordingScanner: @unchecked Sendable {
         lineNumber += 1
         var entry = RecordingBatch.Entry()
         let before = topics.names.count
-        if try LineParser.parse(base, start, end, into: &entry, topics: &topics, file: file, lineNumber: lineNumber) {
+        switch try LineParser.parse(base, start, end, into: &entry, topics: &topics, file: file, lineNumber: lineNumber) {
+        case .blank:
+            break
+        case .message:
+            entry.line = lineNumber
             batch.entries.append(entry)
             lines += 1
             if topics.names.count != before { batch.newTopics.append(topics.names[before]) }
+        case .schema(let s):
+            batch.schemas.append(RecordingBatch.SchemaLine(
+                beforeEntry: batch.entries.count, id: s.id,
+                schemaType: s.typeCount < 0 ? "AVRO" : String(decoding: UnsafeBufferPointer(start: base + s.typeStart, count: s.typeCount), as: UTF8.self),
+                text: String(decoding: UnsafeBufferPointer(start: base + s.textStart, count: s.textCount), as: UTF8.self),
+                line: lineNumber))
         }
     }
 }
 
 /// Parses one line in place. Ranges in the entry are absolute offsets in `base`.
 enum LineParser {
-    /// False for a blank line.
+    /// A schema line's id and the ranges of its text (unescaped in place) and type (count -1: AVRO).
+    struct SchemaRanges {
+        var id: Int32 = 0
+        var textStart = 0, textCount = -1
+        var typeStart = 0, typeCount = -1
+    }
+
+    enum Kind {
+        case blank
+        /// The entry holds a message.
+        case message
+        case schema(SchemaRanges)
+    }
+
     @inline(__always)
     static func parse(_ base: UnsafeMutablePointer<UInt8>, _ lineStart: Int, _ lineEnd: Int, into entry: inout RecordingBatch.Entry,
-                      topics: inout RecordingTopics, file: String, lineNumber: Int) throws -> Bool {
+                      topics: inout RecordingTopics, file: String, lineNumber: Int) throws -> Kind {
         var start = lineStart, end = lineEnd
         while start < end && (base[start] == 0x20 || base[start] == 0x0D) { start += 1 }
         while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x0D) { end -= 1 }
-        if start == end { return false }
+        if start == end { return .blank }
         if base[start] == UInt8(ascii: "{") {
-            if let reason = parseJSON(base, start, end, into: &entry, topics: &topics) {
+            var schema = SchemaRanges()
+            if let reason = parseJSON(base, start, end, into: &entry, topics: &topics, schema: &schema) {
                 throw RecordingError(file: file, line: lineNumber, reason: reason)
             }
-            return true
+            return schema.textCount >= 0 ? .schema(schema) : .message
         }
         guard parseTabs(base, start, end, into: &entry, topics: &topics) else {
             throw RecordingError(file: file, line: lineNumber,
                                  reason: "not a kcat -J line nor a '%t\\t%p\\t%o\\t%k\\t%s' line")
         }
-        return true
+        return .message
     }
 
     /// kcat -f '%t\t%p\t%o\t%k\t%s\n': the first four tabs split the fields; the value may hold anything else.
@@ -318,17 +365,56 @@ enum LineParser {
         return true
     }
 
-    /// kcat -J or the samples' form. Returns the reason when the line is not one.
+    /// kcat -J, the samples' form, the binary-safe form or a schema line (then `schema.textCount` ≥ 0).
+    /// Returns the reason when the line is none of them.
     static func parseJSON(_ base: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int, into e: inout RecordingBatch.Entry,
-                          topics: inout RecordingTopics) -> String? {
+                          topics: inout RecordingTopics, schema: inout SchemaRanges) -> String? {
         var s = JSONScanner(UnsafeRawBufferPointer(start: base, count: end))
         s.index = start
-        var sawTopic = false, sawPartition = false, sawOffset = false, sawValue = false
+        var sawTopic = false, sawPartition = false, sawOffset = false, sawValue = false, sawSchemaID = false
+        var failure: String?
         e.timestampMs = 0
         e.keyCount = -1
         e.valueCount = -1
         let ok = s.forEachMember { s, k in
             switch k.count {
+            case 7 where s.equals(k, "key_b64"), 9 where s.equals(k, "value_b64"):
+                // Binary-safe form: base64 of the exact bytes, decoded where it lies.
+                let isKey = k.count == 7
+                if !isKey { sawValue = true }
+                if s.consumeLiteral("null") {
+                    if isKey { e.keyCount = -1 } else { e.valueCount = -1 }
+                    return true
+                }
+                // Unescaped first: a writer may escape `/` as `\/`.
+                guard s.peek() == UInt8(ascii: "\""), let r = unescapeString(base, from: s.index + 1, limit: end) else { return false }
+                let from = s.index + 1
+                switch Base64InPlace.decode(base, from: from, count: r.length) {
+                case .decoded(let count):
+                    if isKey { e.keyStart = from; e.keyCount = count } else { e.valueStart = from; e.valueCount = count }
+                case .invalid(let at, let why):
+                    failure = "\(isKey ? "key_b64" : "value_b64") is not valid base64: \(why) at character \(at + 1) of \(r.length)"
+                    return false
+                }
+                s.index = r.next
+                return true
+            case 9 where s.equals(k, "schema_id"):
+                guard let r = s.readNumber(), let v = DebeziumDecoder.int64(s.raw(r)), let id = Int32(exactly: v) else {
+                    failure = "schema_id is not a 32-bit integer"
+                    return false
+                }
+                schema.id = id
+                sawSchemaID = true
+                return true
+            case 6 where s.equals(k, "schema"), 11 where s.equals(k, "schema_type"):
+                guard s.peek() == UInt8(ascii: "\""), let r = unescapeString(base, from: s.index + 1, limit: end) else {
+                    failure = "\(k.count == 6 ? "schema" : "schema_type") is not a JSON string"
+                    return false
+                }
+                if k.count == 6 { schema.textStart = s.index + 1; schema.textCount = r.length }
+                else { schema.typeStart = s.index + 1; schema.typeCount = r.length }
+                s.index = r.next
+                return true
             case 5 where s.equals(k, "topic"):
                 guard s.peek() == UInt8(ascii: "\""),
                       let r = unescapeString(base, from: s.index + 1, limit: end) else { return false }
@@ -384,9 +470,16 @@ enum LineParser {
                 return s.skipValue()
             }
         }
-        guard ok else { return "invalid JSON" }
+        guard ok else { return failure ?? "invalid JSON" }
         s.skipWhitespace()
         guard s.index == end else { return "invalid JSON (text after the object)" }
+        if sawSchemaID || schema.textCount >= 0 {
+            guard sawSchemaID, schema.textCount >= 0, !sawTopic else {
+                schema.textCount = -1
+                return "a schema line needs \"schema_id\" and \"schema\" (and no topic): {\"schema_id\":N,\"schema\":\"…\"}"
+            }
+            return nil
+        }
         guard sawTopic, sawPartition, sawOffset else { return "missing topic, partition or offset" }
         guard sawValue else { return "no payload/value field" }
         return nil
@@ -585,6 +678,67 @@ enum LineParser {
     }
 }
 
+/// Standard base64 (RFC 4648 alphabet, padding optional), decoded in place: four characters become
+/// at most three bytes, so the write never passes the read.
+enum Base64InPlace {
+    enum Outcome {
+        case decoded(Int)
+        /// Offset of the offending character from the start, and what is wrong.
+        case invalid(at: Int, why: StaticString)
+    }
+
+    /// 0–63 for the alphabet, 0xFF for anything else.
+    private static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { table[Int(c)] = UInt8(i) }
+        return table
+    }()
+
+    static func decode(_ p: UnsafeMutablePointer<UInt8>, from: Int, count: Int) -> Outcome {
+        var n = count
+        // Padding: at most two '=' at the end of a whole group of four.
+        if n > 0 && p[from + n - 1] == UInt8(ascii: "=") {
+            guard n % 4 == 0 else { return .invalid(at: n - 1, why: "padding '=' where the length is not a multiple of 4") }
+            n -= 1
+            if p[from + n - 1] == UInt8(ascii: "=") { n -= 1 }
+        }
+        if n % 4 == 1 { return .invalid(at: n - 1, why: "a lone last character (the length is one more than a multiple of 4)") }
+        return values.withUnsafeBufferPointer { t -> Outcome in
+            var i = from, d = from
+            let whole = from + n - n % 4
+            while i < whole {
+                let a = t[Int(p[i])], b = t[Int(p[i + 1])], c = t[Int(p[i + 2])], e = t[Int(p[i + 3])]
+                if (a | b | c | e) & 0x80 != 0 { return invalidCharacter(p, t, i, from) }
+                let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(e)
+                p[d] = UInt8(truncatingIfNeeded: v >> 16)
+                p[d + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                p[d + 2] = UInt8(truncatingIfNeeded: v)
+                i += 4
+                d += 3
+            }
+            let rest = n % 4
+            if rest > 0 {
+                var v: UInt32 = 0
+                for k in 0..<rest {
+                    let x = t[Int(p[i + k])]
+                    if x & 0x80 != 0 { return invalidCharacter(p, t, i, from) }
+                    v |= UInt32(x) << (18 - 6 * UInt32(k))
+                }
+                p[d] = UInt8(truncatingIfNeeded: v >> 16)
+                d += 1
+                if rest == 3 { p[d] = UInt8(truncatingIfNeeded: v >> 8); d += 1 }
+            }
+            return .decoded(d - from)
+        }
+    }
+
+    private static func invalidCharacter(_ p: UnsafeMutablePointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>, _ group: Int, _ from: Int) -> Outcome {
+        var i = group
+        while t[Int(p[i])] != 0xFF { i += 1 }
+        return .invalid(at: i - from, why: p[i] == UInt8(ascii: "=") ? "'=' before the end" : "a character outside the base64 alphabet")
+    }
+}
+
 /// The last kcat -J payload of a topic decoded the slow way: its escaped bytes, what they decode
 /// to, and where the decoder stood at each clean word boundary. Debezium's JsonConverter puts the
 /// schema (most of the bytes, and most of the ~600 escapes of a 3 KB message) first and repeats it
@@ -705,8 +859,13 @@ final class RecordingChannel: @unchecked Sendable {
 /// Feeds recordings through an `EngineCore`: one thread reads and parses chunks while the calling
 /// thread decodes and aggregates the previous ones. Memory: `batches` × `chunkSize` (plus the
 /// longest line), independent of the recording's size.
+///
+/// Confluent-framed (Avro) messages take their schemas from `schemas`: the recording's own schema
+/// lines first, then its directory and registry. A schema id none of them has ends the replay with a
+/// `RecordingError` naming the id, its message's line and what to pass.
 public final class RecordingReplay {
     public let core: EngineCore
+    public let schemas: RecordingSchemas
     public var chunkSize = RecordingScanner.defaultChunkSize
     /// Chunks in flight (≥ 2 to overlap reading and decoding); 1 reads and decodes on one thread.
     public var batches = 3
@@ -717,7 +876,11 @@ public final class RecordingReplay {
     /// Messages parsed (equals the core's count when `decode`).
     public private(set) var messages: Int64 = 0
 
-    public init(core: EngineCore) { self.core = core }
+    public init(core: EngineCore, schemas: RecordingSchemas = RecordingSchemas()) {
+        self.core = core
+        self.schemas = schemas
+        core.schemaSource = schemas
+    }
 
     /// Replays a file, or standard input for `-`.
     public func replay(path: String) throws {
@@ -728,7 +891,7 @@ public final class RecordingReplay {
         var slots: [Int] = []
         if batches <= 1 {
             let batch = scanner.makeBatch()
-            while try scanner.fill(batch) { ingest(batch, slots: &slots) }
+            while try scanner.fill(batch) { try ingest(batch, slots: &slots) }
             lines += Int64(scanner.lines)
             return
         }
@@ -749,7 +912,7 @@ public final class RecordingReplay {
         reader.start()
         do {
             while let batch = try channel.takeFull() {
-                ingest(batch, slots: &slots)
+                try ingest(batch, slots: &slots)
                 channel.putFree(batch)
             }
         } catch {
@@ -776,21 +939,39 @@ public final class RecordingReplay {
     }
 
     /// Decodes and aggregates every message of a batch. `slots` maps the recording's topic numbers
-    /// to the decoder's slots; it grows as batches name new topics.
-    public func ingest(_ batch: RecordingBatch, slots: inout [Int]) {
+    /// to the decoder's slots; it grows as batches name new topics. Throws a `RecordingError` for a
+    /// schema id that no schema source knows (nothing after that message is applied) or that two
+    /// schema lines define differently.
+    public func ingest(_ batch: RecordingBatch, slots: inout [Int]) throws {
         bytesRead += Int64(batch.bytesRead)
         precondition(slots.count == batch.firstNewTopic || batch.newTopics.isEmpty, "batches out of order")
         for name in batch.newTopics { slots.append(core.decoder.slot(forTopic: name)) }
         messages += Int64(batch.entries.count)
         guard decode else { return }
         let base = batch.buffer
-        batch.entries.withUnsafeBufferPointer { entries in
-            for e in entries {
+        // Schema lines take effect where they stand: before the entry that followed them.
+        var nextSchema = 0
+        let schemaLines = batch.schemas
+        try batch.entries.withUnsafeBufferPointer { entries in
+            for (i, e) in entries.enumerated() {
+                while nextSchema < schemaLines.count && schemaLines[nextSchema].beforeEntry <= i {
+                    try schemas.add(schemaLines[nextSchema], file: batch.file)
+                    nextSchema += 1
+                }
                 let key = e.keyCount < 0 ? nil : UnsafeRawBufferPointer(start: base + e.keyStart, count: e.keyCount)
                 let value = e.valueCount < 0 ? nil : UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount)
-                core.ingest(slot: slots[Int(e.topic)], partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
-                            key: key, value: value)
+                let slot = slots[Int(e.topic)]
+                guard core.ingest(slot: slot, partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
+                                  key: key, value: value) else {
+                    // Only a schema source that said "no" stops the core: say which id and what would help.
+                    throw RecordingError(file: batch.file, line: e.line, reason: schemas.missingSchemaReason(
+                        topic: core.decoder.topic(ofSlot: slot), partition: e.partition, offset: e.offset))
+                }
             }
+        }
+        while nextSchema < schemaLines.count {
+            try schemas.add(schemaLines[nextSchema], file: batch.file)
+            nextSchema += 1
         }
     }
 }

@@ -9,10 +9,11 @@ cdctop use (see /work/shared/SERVICES.md, "Avro through a schema registry"):
   POST /subjects/{s}/versions   {"schema": "...", "schemaType"?} -> {"id": N} (same id for the same schema)
   POST /subjects/{s}            lookup -> {"subject","id","version","schema"} or 40403
   GET  /schemas/ids/{id}        -> {"schema": "..."[, "schemaType"]}
-  GET  /schemas/ids/{id}/versions -> [{"subject","version"}]
+  GET  /schemas/ids/{id}/versions -> [{"subject","version"}]   (cdctop's raw view; off with --no-versions-endpoint,
+                                   as registries without it answer: 404)
   GET  /subjects, GET /subjects/{s}/versions, GET /subjects/{s}/versions/{v|latest}, GET /config
 
-  python3 scripts/schema-registry-standin.py --port 0 [--user u:p]   # prints "port N" on stdout
+  python3 scripts/schema-registry-standin.py --port 0 [--user u:p] [--no-versions-endpoint]   # prints "port N" on stdout
 """
 import argparse, base64, json, signal, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +53,10 @@ class Registry:
                 versions.append(sid)
             return sid
 
+    def subjects_of(self, sid):
+        with self.lock:
+            return [{"subject": s, "version": v.index(sid) + 1} for s, v in sorted(self.subjects.items()) if sid in v]
+
     def lookup(self, subject, text, kind):
         with self.lock:
             sid = self.ids.get((self.canonical(text, kind), kind))
@@ -62,6 +67,7 @@ class Registry:
 class Handler(BaseHTTPRequestHandler):
     registry = Registry()
     credentials = None       # "user:password" when --user is given
+    versions_endpoint = True  # GET /schemas/ids/{id}/versions (False: --no-versions-endpoint)
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
@@ -106,10 +112,10 @@ class Handler(BaseHTTPRequestHandler):
             entry = r.schemas.get(int(p[2]))
             if entry is None:
                 return self.error(404, 40403, "Schema %s not found" % p[2])
-            if len(p) == 4 and p[3] == "versions":
-                sid = int(p[2])
-                return self.send(200, [{"subject": s, "version": v.index(sid) + 1}
-                                       for s, v in sorted(r.subjects.items()) if sid in v])
+            if len(p) == 4 and p[3] == "versions" and self.versions_endpoint:
+                return self.send(200, r.subjects_of(int(p[2])))
+            if len(p) != 3:
+                return self.error(404, 404, "HTTP 404 Not Found")
             body = {"schema": entry[0]}
             if entry[1] != "AVRO":
                 body["schemaType"] = entry[1]
@@ -154,11 +160,14 @@ def main():
     parser = argparse.ArgumentParser(description="TEST STAND-IN schema registry (not a product part).")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port (printed)")
     parser.add_argument("--user", help="require basic auth user:password")
+    parser.add_argument("--no-versions-endpoint", action="store_true",
+                        help="answer 404 to GET /schemas/ids/{id}/versions, as registries without it do")
     args = parser.parse_args()
     # A parent may have blocked or ignored these (the child inherits that): SIGTERM and Ctrl-C must stop it.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     Handler.credentials = args.user
+    Handler.versions_endpoint = not args.no_versions_endpoint
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print("port %d" % server.server_address[1], flush=True)
     try:

@@ -465,7 +465,7 @@ enum GoldenScreens {
         │ Esc  ←  h  Backspace     back out; clear the filter                          │
         │ s  S                     sort a list by the next column / reverse            │
         │ /                        filter a list (changes: key text, op:u)             │
-        │ y                        event: raw JSON value / before-after table          │
+        │ y                        event: raw message / before-after table             │
         │ :                        command: :kpis  :lag  :table NAME  :connections  :q │
         │ c                        connections: state, last error in full, retries     │
         │ p                        pause the display (engine keeps consuming)          │

@@ -166,7 +166,7 @@ struct DashboardModel: Equatable, Sendable {
 
     /// The event opened from a table's recent changes: a copy, so it stays whatever the engine keeps.
     var openedEvent: RecentChange?
-    /// `y` in the event view: the raw JSON value instead of the before/after table.
+    /// `y` in the event view: the raw message (JSON, or Avro rendered as JSON with its schema id) instead of the before/after table.
     var showRawEvent = false
 
     /// The filter of the current list (empty when it has none).

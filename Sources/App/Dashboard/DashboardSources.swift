@@ -23,6 +23,8 @@ struct DashboardSources: Sendable {
     var connectHealth: (@Sendable () -> ConnectHealthReport)? = nil
     /// Full before/after of a recent change, decoded on demand for the Tables drill-down.
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
+    /// Schemas and subjects of Avro messages for the drill-down (`SchemaDetailsLookup.details`: never waits).
+    var schemaDetails: @Sendable (_ id: Int32, _ askSubjects: Bool) -> SchemaDetails = RawMessageView.noRegistry
     /// The Alerts panel (pending, firing, resolved); nil when the alert rules are off.
     var alerts: (@Sendable () -> AlertPanel)? = nil
     /// `--alertmanager` delivery state; nil without it.
@@ -261,6 +263,7 @@ struct DashboardLoop {
         f.lag = frozen?.lag ?? lag
         f.trends = frozen?.trends ?? trends
         f.describeChange = sources.describeChange
+        f.schemaDetails = sources.schemaDetails
         f.themeName = themeName
         f.glyphs = glyphs
         f.pausedAtMs = frozen?.atMs

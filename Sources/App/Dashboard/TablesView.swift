@@ -249,10 +249,11 @@ enum TablesView {
             let c = recent[i]
             var text = ""
             if c.tooLarge { text = "(value too large to keep)" }
-            else if let value = c.value, let d = frame.describeChange(value) { text = summary(d, glyphs: g) }
+            else if let value = c.value, let d = RawMessageView.describe(value, frame: frame) { text = summary(d, glyphs: g) }
             else if c.value == nil { text = "(tombstone: no value)" }
+            else if let id = c.valueSchemaID { text = "(Avro, schema id \(id): not decodable; open it to see why)" }
             else { text = "(not decodable)" }
-            var row = Widgets.TableRow(cells: [Format.clock(c.commitTimeMs), c.op.code, c.key,
+            var row = Widgets.TableRow(cells: [Format.clock(c.commitTimeMs), c.op.code, RawMessageView.keyText(c, frame: frame),
                                                "p\(c.position.partition)@\(c.position.offset)", text])
             row.cellStyles[1] = opStyle(c.op)
             return row
@@ -310,7 +311,7 @@ enum TablesView {
             return ListLayout()
         }
         let inner = Widgets.box(&b, area, title: "\(table) · \(change.op.code) · \(change.position)", glyphs: g)
-        b.put("key \(change.key)   commit \(Format.clock(change.commitTimeMs)) UTC   position \(change.position)",
+        b.put("key \(RawMessageView.keyText(change, frame: frame))   commit \(Format.clock(change.commitTimeMs)) UTC   position \(change.position)",
               in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
         let body = Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2)
         guard let value = change.value else {
@@ -319,18 +320,29 @@ enum TablesView {
             return ListLayout()
         }
         if model.showRawEvent {
-            // `y`: the message's value as it arrived, pretty-printed for reading (the bytes are not changed).
-            let lines = RawJSON.pretty(value).flatMap { RawJSON.hardWrap($0, width: body.width) }
+            // `y`: the message's value as it arrived, pretty-printed for reading (the bytes are not changed);
+            // Avro (Confluent framing): key and value with schema id, subject and version, rendered as JSON.
+            let framed = change.valueSchemaID != nil || change.keySchemaID != nil
+            let lines: [RawMessageView.Line] = framed
+                ? RawMessageView.lines(change, value: value, frame: frame, width: body.width, glyphs: g)
+                : RawJSON.pretty(value).flatMap { RawJSON.hardWrap($0, width: body.width) }.map { RawMessageView.Line(text: $0, style: .text) }
             let sel = min(model.selection["event"] ?? 0, max(0, lines.count - 1))
             let first = min(sel, max(0, lines.count - body.height + 1))
-            b.put("raw JSON value, \(Format.count(value.count)) bytes (y: back to the table)", in: body, row: 0, style: .dim)
+            b.put(framed ? "raw Avro message as JsonConverter would write it (y: back to the table)"
+                         : "raw JSON value, \(Format.count(value.count)) bytes (y: back to the table)", in: body, row: 0, style: .dim,
+                  ellipsis: g.ellipsis)
             for (row, line) in lines.dropFirst(first).prefix(body.height - 1).enumerated() {
-                b.put(line, in: body, row: row + 1, style: .text, ellipsis: g.ellipsis)
+                b.put(line.text, in: body, row: row + 1, style: line.style, ellipsis: g.ellipsis)
+                if let note = line.note {
+                    b.put(note, in: Rect(x: body.x + DisplayWidth.of(line.text) + 2, y: body.y + row + 1,
+                                         width: max(0, body.width - DisplayWidth.of(line.text) - 2), height: 1), style: .dim)
+                }
             }
             return ListLayout(count: lines.count, pageSize: max(1, body.height - 1), selectedID: nil)
         }
-        guard let d = frame.describeChange(value) else {
-            b.put("the value could not be decoded as a Debezium change (\(value.count) bytes)", in: body, style: .warn)
+        guard let d = RawMessageView.describe(value, frame: frame) else {
+            let why = RawMessageView.undecodable(value, frame: frame) ?? "the value could not be decoded as a Debezium change (\(value.count) bytes)"
+            b.put(why, in: body, style: .warn, ellipsis: g.ellipsis)
             return ListLayout()
         }
         let before = d.before ?? [], after = d.after ?? []

@@ -15,6 +15,8 @@ struct DashboardFrame: Sendable {
     var connect: ConnectHealthReport?
     var lag = LagTracker()
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { _ in nil }
+    /// Schema and subject/version of a Confluent-framed message's schema id (see `RawMessageView`).
+    var schemaDetails: @Sendable (_ id: Int32, _ askSubjects: Bool) -> SchemaDetails = RawMessageView.noRegistry
     var themeName = "dark"
     var glyphs = Glyphs.unicode
     /// When the display was frozen with `p`.

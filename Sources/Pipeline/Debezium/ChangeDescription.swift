@@ -43,6 +43,11 @@ enum DebeziumFullDecoder {
             SchemaTypes.collectTypes(schema, into: &types)
             payload = p
         }
+        return describe(payload: payload, types: types, defaultDecimalScale: defaultDecimalScale)
+    }
+
+    /// A payload as JsonConverter writes it, with the logical types of its columns (JSON's `schema`, or Avro's).
+    static func describe(payload: JSONValue, types: [String: SchemaTypes.Logical], defaultDecimalScale: Int) -> ChangeDescription? {
         guard case .object(let members) = payload else { return nil }
         let render = { (v: JSONValue?) -> [ChangeDescription.Field]? in
             guard let v, case .object(let fields) = v else { return nil }

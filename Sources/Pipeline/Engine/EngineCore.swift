@@ -103,13 +103,15 @@ public final class EngineCore {
     private var framedSchemas: [Int32: RegisteredSchema] = [:]
     /// The record key of the framed message being applied, decoded with the key's own schema (model tables).
     private var framedRowKey: RowKey?
+    /// The framed Kafka key of the message being applied, for the recent-change ring's raw view (valid only during it).
+    private var framedRawKey: UnsafeRawBufferPointer?
 
     private enum FramedLookup { case schema(RegisteredSchema), noRegistry, stopping }
 
-    private func lookupSchema(_ id: Int32) -> FramedLookup {
+    private func lookupSchema(_ id: Int32, slot: Int, partition: Int32) -> FramedLookup {
         if let s = framedSchemas[id] { return .schema(s) }
         guard let source = schemaSource else { return .noRegistry }
-        guard let s = source.schema(id: id, whileWaiting: whileAwaitingSchema) else { return .stopping }
+        guard let s = source.schema(id: id, neededBy: (decoder.topicName(slot), partition), whileWaiting: whileAwaitingSchema) else { return .stopping }
         framedSchemas[id] = s
         return .schema(s)
     }
@@ -124,11 +126,12 @@ public final class EngineCore {
                               key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Bool {
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivery is counted as one without asking the registry (which may be away).
-        if offset <= aggregator.lastOffset(partitionKey: pk) { _ = aggregator.admit(partitionKey: pk, offset: offset); return true }
+        // Read in place (inout): a non-mutating call on the stored struct copied the whole aggregator per message.
+        if offset <= withAggregator({ $0.lastOffset(partitionKey: pk) }) { _ = aggregator.admit(partitionKey: pk, offset: offset); return true }
         let table = decoder.table(ofSlot: slot)
         let id = EngineCore.framedSchemaID(value)
         // Both schemas first: a stop while waiting leaves the message unread (not admitted, not counted).
-        let valueLookup = lookupSchema(id)
+        let valueLookup = lookupSchema(id, slot: slot, partition: partition)
         if case .stopping = valueLookup { return false }
         var keyBytes = key
         var keyRowKey: RowKey? = nil
@@ -136,7 +139,7 @@ public final class EngineCore {
         // schema is looked up and the key decoded only then.
         if profile.model != nil, case .schema = valueLookup, let key, key.count >= 5, key[0] == 0 {
             let keyPayload = UnsafeRawBufferPointer(rebasing: key[5...])
-            switch lookupSchema(EngineCore.framedSchemaID(key)) {
+            switch lookupSchema(EngineCore.framedSchemaID(key), slot: slot, partition: partition) {
             case .stopping: return false
             case .noRegistry: keyBytes = nil
             case .schema(let s):
@@ -178,7 +181,8 @@ public final class EngineCore {
             return true
         }
         framedRowKey = keyRowKey
-        defer { framedRowKey = nil }
+        framedRawKey = key
+        defer { framedRowKey = nil; framedRawKey = nil }
         apply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: keyBytes, value: shownValue)
         return true
     }
@@ -206,8 +210,8 @@ public final class EngineCore {
         }
         if options.captureRecentChanges {
             recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
-                                     commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key,
-                                     rawKey: key, value: value)
+                                     commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key ?? framedRowKey,
+                                     rawKey: framedRawKey ?? key, value: value)
         }
     }
 

@@ -3,7 +3,8 @@ import Metrics
 /// Every change of every table kept for the Tables drill-down, newest `perTable` per table, complete
 /// (no sampling). The engine thread copies each message's bytes into a slot allocated once and reused:
 /// after warm-up a capture allocates nothing. `KPISnapshot.recentChanges` is built from it at snapshot
-/// time, and only from what was captured since the previous snapshot.
+/// time, and only from what was captured since the previous snapshot. Confluent-framed (Avro) values
+/// and keys keep their schema id (and the framed key its bytes) for the raw view.
 struct RecentChangeRing {
     /// Changes kept per table, and slots over all tables (tables beyond it keep none).
     static let perTable = 2_048
@@ -23,8 +24,12 @@ struct RecentChangeRing {
         /// Raw value bytes; `valueLengths[i]` is -1 for a tombstone-like missing value, -2 when too large.
         var values: [[UInt8]]
         var valueLengths: [Int]
-        /// Raw Kafka key, used only when the event carries no key column.
+        /// Raw Kafka key: kept when the event carries no key column, and always when it is Confluent-framed
+        /// (Avro), for the raw view.
         var rawKeys: [[UInt8]]
+        /// Schema ids of Confluent-framed values and keys (-1: not framed), read from the bytes' header.
+        var valueSchemaIDs: [Int32]
+        var keySchemaIDs: [Int32]
         var written: Int64 = 0
 
         init(table: String, capacity: Int) {
@@ -34,6 +39,7 @@ struct RecentChangeRing {
             commitTimes = Array(repeating: 0, count: capacity); keys = Array(repeating: nil, count: capacity)
             values = Array(repeating: [], count: capacity); valueLengths = Array(repeating: -1, count: capacity)
             rawKeys = Array(repeating: [], count: capacity)
+            valueSchemaIDs = Array(repeating: -1, count: capacity); keySchemaIDs = Array(repeating: -1, count: capacity)
         }
 
         var capacity: Int { offsets.count }
@@ -67,7 +73,10 @@ struct RecentChangeRing {
         rings[r].commitTimes[i] = commitTimeMs
         rings[r].keys[i] = key
         rings[r].rawKeys[i].removeAll(keepingCapacity: true)
-        if key == nil, let rawKey { rings[r].rawKeys[i].append(contentsOf: rawKey) }
+        let keySchemaID = rawKey.flatMap { AvroWire.split($0)?.schemaID } ?? -1
+        rings[r].keySchemaIDs[i] = keySchemaID
+        if key == nil || keySchemaID >= 0, let rawKey { rings[r].rawKeys[i].append(contentsOf: rawKey) }
+        rings[r].valueSchemaIDs[i] = value.flatMap { AvroWire.split($0)?.schemaID } ?? -1
         rings[r].values[i].removeAll(keepingCapacity: true)
         if let value {
             if value.count <= RecentChangeRing.maxValueBytes {
@@ -108,14 +117,26 @@ struct RecentChangeRing {
             for n in (ring.written - take)..<ring.written {
                 let i = Int(n % Int64(ring.capacity))
                 let length = ring.valueLengths[i]
-                let key = ring.keys[i]?.description
-                    ?? (ring.rawKeys[i].isEmpty ? "?" : ring.rawKeys[i].withUnsafeBytes { EngineCore.describeKey($0) })
+                let keySchemaID = ring.keySchemaIDs[i], valueSchemaID = ring.valueSchemaIDs[i]
+                // A composite key's parts (unit-separated) shown comma-separated.
+                let key = ring.keys[i].map { k -> String in
+                    let d = k.description
+                    return d.contains("\u{1F}") ? String(d.map { $0 == "\u{1F}" ? "," : $0 }) : d
+                }
+                    ?? (ring.rawKeys[i].isEmpty ? "?"
+                        : keySchemaID >= 0 ? RecentChange.undecodedAvroKey(keySchemaID)
+                        : ring.rawKeys[i].withUnsafeBytes { EngineCore.describeKey($0) })
                 // A fresh array per change: the ring's slot is reused by the next capture.
                 let value: [UInt8]? = length >= 0 ? ring.values[i].withUnsafeBytes { Array($0) } : nil
                 var change = RecentChange(position: EventPosition(topic: topicName(Int(ring.topicSlots[i])), partition: ring.partitions[i],
                                                                   offset: ring.offsets[i]),
                                           op: ring.ops[i], key: key, commitTimeMs: ring.commitTimes[i], value: value)
                 if length == -2 { change.tooLarge = true }
+                if valueSchemaID >= 0 { change.valueSchemaID = valueSchemaID }
+                if keySchemaID >= 0 {
+                    change.keySchemaID = keySchemaID
+                    change.framedKey = Array(ring.rawKeys[i])
+                }
                 list.append(change)
             }
             builtUpTo[r] = ring.written
@@ -123,4 +144,10 @@ struct RecentChangeRing {
         }
         return built
     }
+}
+
+extension RecentChange {
+    /// The key of a change whose only key is a framed Avro one: the engine does not decode it (the built-in
+    /// profile keys rows by a value column); the dashboard does, with the key's schema, when it has it.
+    public static func undecodedAvroKey(_ schemaID: Int32) -> String { "Avro key (id \(schemaID))" }
 }

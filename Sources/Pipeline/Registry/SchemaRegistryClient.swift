@@ -56,6 +56,14 @@ public final class RegisteredSchema: Sendable {
 /// schema is known and returns nil only when the run is stopping (the message is then left unread).
 public protocol ConfluentSchemaSource: AnyObject {
     func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema?
+    /// The same, naming the partition whose message needs the id (`/metrics` shows it while it waits).
+    func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void) -> RegisteredSchema?
+}
+
+extension ConfluentSchemaSource {
+    public func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void) -> RegisteredSchema? {
+        schema(id: id, whileWaiting: whileWaiting)
+    }
 }
 
 /// Credentials for the registry: from `--schema-registry-auth-file` or `$CDCTOP_SCHEMA_REGISTRY_AUTH`
@@ -137,7 +145,11 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
     private let known = Mutex<[Int32: RegisteredSchema]>([:])
     private let cancelled = Atomic<Bool>(false)
     private let preferred = Atomic<Int>(0)
-    private struct StatusState { var status: ServiceStatus; var fetched = 0; var fromCache = 0 }
+    private struct StatusState {
+        var status: ServiceStatus; var fetched = 0; var fromCache = 0
+        /// Failed passes over the URLs while an id was awaited, and the partitions held meanwhile (for /metrics).
+        var fetchErrors: Int64 = 0; var waits: [SchemaWait] = []
+    }
     private let statusState: Mutex<StatusState>
     /// What the status names as the registry (URLs without passwords).
     public let target: String
@@ -154,14 +166,29 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
 
     public var status: ServiceStatus { statusState.withLock { $0.status } }
 
+    /// What `/metrics` shows of the registry (read under the client's own locks, never the engine's).
+    public var metrics: SchemaRegistryMetrics {
+        let known = known.withLock { $0.count }
+        return statusState.withLock {
+            SchemaRegistryMetrics(up: $0.status.state == .ok, schemasKnown: known, fetched: $0.fetched, fromCache: $0.fromCache,
+                                  fetchErrors: $0.fetchErrors, waits: $0.waits)
+        }
+    }
+
     /// Every id known so far (fetched or cached), by id.
     public var knownSchemas: [RegisteredSchema] { known.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
 
     // MARK: the engine's question
 
     public func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? {
+        schema(id: id, neededBy: nil, whileWaiting: whileWaiting)
+    }
+
+    public func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void) -> RegisteredSchema? {
         if let s = known.withLock({ $0[id] }) { return s }
         let sinceMs = WallClock.nowMs()
+        let wait = SchemaWait(schemaID: id, topic: partition?.topic ?? "", partition: partition?.partition ?? -1, sinceMs: sinceMs)
+        defer { statusState.withLock { $0.waits.removeAll { $0 == wait } } }
         var pause = 0.2
         var attempts = 0
         while !cancelled.load(ordering: .relaxed) {
@@ -174,7 +201,11 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
                 attempts += 1
                 let next = WallClock.nowMs() + Int64(pause * 1000)
                 let why = "waiting for schema id \(id) since \(SchemaRegistryClient.clock(sinceMs)) (\(error.message))"
-                statusState.withLock { $0.status = ServiceStatus(.error, why, error: error.message, attempts: attempts, nextRetryAtMs: next) }
+                statusState.withLock {
+                    $0.status = ServiceStatus(.error, why, error: error.message, attempts: attempts, nextRetryAtMs: next)
+                    $0.fetchErrors += 1
+                    if attempts == 1 { $0.waits.append(wait) }
+                }
                 // Sleep in slices: a stop is noticed within 50 ms, and the engine publishes meanwhile.
                 var slept = 0.0
                 var sinceHook = 1.0
@@ -195,16 +226,8 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
         guard let json = JSONValue.parse(body.body), let text = json["schema"]?.stringValue else {
             throw SchemaRegistryError("GET /schemas/ids/\(id): the answer has no \"schema\": \(body.text.prefix(200))")
         }
-        // Subjects and versions for display, if the registry offers them (one try, never waited for).
-        var subjects: [String] = []
-        if let versions = try? request(path: "/schemas/ids/\(id)/versions", expect404: ""),
-           case .array(let items)? = JSONValue.parse(versions.body) {
-            subjects = items.compactMap { item in
-                guard let s = item["subject"]?.stringValue else { return nil }
-                return item["version"]?.int64Value.map { "\(s) v\($0)" } ?? s
-            }
-        }
-        return RegisteredSchema(id: id, schemaType: json["schemaType"]?.stringValue ?? "AVRO", text: text, subjects: subjects)
+        // Subjects and versions are asked only when a raw view shows this id (SchemaDetailsLookup), never here.
+        return RegisteredSchema(id: id, schemaType: json["schemaType"]?.stringValue ?? "AVRO", text: text, subjects: [])
     }
 
     /// `POST /subjects/{subject}/versions` (the generator): the id of the schema, registering it if new.
@@ -222,7 +245,7 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
         return Int32(truncatingIfNeeded: id)
     }
 
-    private func request(path: String, method: String = "GET", body: [UInt8]? = nil, expect404: String) throws(SchemaRegistryError) -> CurlHTTP.Response {
+    func request(path: String, method: String = "GET", body: [UInt8]? = nil, expect404: String) throws(SchemaRegistryError) -> CurlHTTP.Response {
         let count = config.urls.count
         let start = preferred.load(ordering: .relaxed)
         var failures: [String] = []
@@ -267,6 +290,17 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
     }
 
     // MARK: cache
+
+    /// The schema of `id` when already known (fetched or cached); never asks the registry.
+    public func knownSchema(id: Int32) -> RegisteredSchema? { known.withLock { $0[id] } }
+
+    /// Keeps `s` (e.g. with its subjects filled in for the raw view) in memory and in the cache file.
+    func keep(_ s: RegisteredSchema) {
+        known.withLock { $0[s.id] = s }
+        guard let directory = config.cacheDirectory else { return }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try? s.cacheJSON.write(toFile: (directory as NSString).appendingPathComponent("\(s.id).json"), atomically: true, encoding: .utf8)
+    }
 
     private func remember(_ s: RegisteredSchema, fetched: Bool) {
         known.withLock { $0[s.id] = s }

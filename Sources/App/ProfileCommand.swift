@@ -20,6 +20,9 @@ struct ProfileCommand: ParsableCommand {
           cdctop profile check my.toml --brokers HOST:9092 \\
             --topics '^nw\\.public\\..*'
           cdctop profile check my.toml --recording nw.jsonl
+        Topics written by Confluent's AvroConverter read the same with
+        --schema-registry URL (each schema id is fetched once); they draft
+        the same profile as the same rows in JSON.
         """,
         subcommands: [ProfileInitCommand.self, ProfileCheckCommand.self])
 }
@@ -33,7 +36,7 @@ struct ProfileSampleOptions: ParsableArguments {
     var topics: String?
 
     @Option(name: .customLong("recording"), help: ArgumentHelp(
-        "Read this recording instead of a cluster (kcat -J lines, kcat's tab form, or cdctop's own). Repeatable.", valueName: "file"))
+        "Read this recording instead of a cluster (kcat -J lines, kcat's tab form, or cdctop's own, e.g. `cdctop record` of Avro topics, which carries its schemas). Repeatable.", valueName: "file"))
     var recordings: [String] = []
 
     @Option(help: ArgumentHelp("Messages read per topic, from the earliest offset.", valueName: "n"))
@@ -43,6 +46,7 @@ struct ProfileSampleOptions: ParsableArguments {
     var timeout: Double = 30
 
     @OptionGroup var kafka: KafkaPropertyOptions
+    @OptionGroup var registry: SchemaRegistryOptions
 
     func validate() throws {
         if recordings.isEmpty && brokers == nil { throw ValidationError("give --brokers and --topics, or --recording FILE") }
@@ -56,14 +60,19 @@ struct ProfileSampleOptions: ParsableArguments {
         topics.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
     }
 
+    /// The sample, with the schema of every Avro (Confluent-framed) key and value fetched once.
     func sample() throws -> MessageSample {
         do {
+            var sample: MessageSample
             if !recordings.isEmpty {
-                return try ProfileSampler.fromRecordings(recordings, topics: topicList, perTopic: messages)
+                sample = try ProfileSampler.fromRecordings(recordings, topics: topicList, perTopic: messages)
+            } else {
+                printError("cdctop: reading up to \(messages) messages per topic from \(brokers!) …")
+                sample = try ProfileSampler.fromKafka(brokers: brokers!, topics: topicList ?? [], properties: try kafka.dictionary(),
+                                                      perTopic: messages, timeoutSeconds: timeout)
             }
-            printError("cdctop: reading up to \(messages) messages per topic from \(brokers!) …")
-            return try ProfileSampler.fromKafka(brokers: brokers!, topics: topicList ?? [], properties: try kafka.dictionary(),
-                                                perTopic: messages, timeoutSeconds: timeout)
+            try sample.resolveSchemas(registry: try registry.client(cacheDirectory: nil))
+            return sample
         } catch let error as SamplingError {
             throw RunError(error.description)
         }
@@ -81,7 +90,9 @@ struct ProfileInitCommand: ParsableCommand {
         Connect type when messages carry a schema (decimal scale, float, int,
         date/time); how often it is null; how many distinct values a short
         text column has; the op counts (r/c/u/d/t); and whether deletes carry
-        full before images or only the key.
+        full before images or only the key. Avro topics (Confluent framing)
+        need --schema-registry; their columns read as the JSON converter's
+        would (decimals with their scale, Debezium's time types).
 
         From that it guesses the roles: a fact table with a price and a
         quantity (or an amount/total), lookups joined through <name>_id
@@ -153,8 +164,9 @@ struct ProfileInitCommand: ParsableCommand {
     }
 
     static func sourceArguments(_ s: ProfileSampleOptions) -> String {
-        if !s.recordings.isEmpty { return s.recordings.map { "--recording \($0)" }.joined(separator: " ") }
-        return "--brokers \(s.brokers ?? "") --topics '\(s.topics ?? "")'"
+        let registry = s.registry.schemaRegistry.map { " --schema-registry \($0)" } ?? ""
+        if !s.recordings.isEmpty { return s.recordings.map { "--recording \($0)" }.joined(separator: " ") + registry }
+        return "--brokers \(s.brokers ?? "") --topics '\(s.topics ?? "")'" + registry
     }
 }
 

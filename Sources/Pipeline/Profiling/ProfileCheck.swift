@@ -139,7 +139,7 @@ public enum ProfileChecker {
                 }
             }
             if obs.unreadable > 0 {
-                report.problems.append("\(table.name): \(obs.unreadable) messages are not JSON change events (e.g. \(obs.unreadableExample ?? "?")): cdctop reads Debezium's JsonConverter output")
+                report.problems.append("\(table.name): \(obs.unreadable) messages are not change events cdctop can read (e.g. \(obs.unreadableExample ?? "?")): cdctop reads Debezium's JsonConverter output, and Confluent's AvroConverter output with --schema-registry")
             }
             // Columns.
             for (slot, name) in table.columns.enumerated() {
@@ -185,6 +185,8 @@ public enum ProfileChecker {
 
         // The sample through a real engine.
         let core = EngineCore(profile: profile)
+        // Framed (Avro) messages decode with the schemas the sample fetched: the engine never waits here.
+        if !sample.schemas.isEmpty { core.schemaSource = SampleSchemaSource(sample.schemas) }
         core.noteWallClock(nowMs: WallClock.nowMs())
         var reasons: [String: (table: String, count: Int)] = [:]
         var order: [String] = []
@@ -287,8 +289,14 @@ public enum ProfileChecker {
         return previous[b.count]
     }
 
-    /// Malformed reasons end with the byte position they refer to: grouped without it.
+    /// Malformed reasons end with the byte position they refer to, and Avro's with the schema id
+    /// (`(schema id N, at byte P)`): grouped without them, so one problem is one line whichever
+    /// message or schema version carried it, and Avro topics report what JSON topics of the same rows do.
     static func withoutPosition(_ reason: String) -> String {
+        if let r = reason.range(of: " (schema id ", options: .backwards), reason.hasSuffix(")"),
+           reason[r.upperBound...].contains(", at byte ") {
+            return String(reason[..<r.lowerBound])
+        }
         if let r = reason.range(of: " (at byte ", options: .backwards), reason.hasSuffix(")") { return String(reason[..<r.lowerBound]) }
         if let r = reason.range(of: " at byte ", options: .backwards) { return String(reason[..<r.lowerBound]) }
         return reason

@@ -18,7 +18,7 @@ public struct SampledMessage: Sendable {
 /// The first messages of each topic, read from the earliest offset (`cdctop profile init/check`).
 public struct MessageSample: Sendable {
     public var messages: [SampledMessage] = []
-    /// Topics in the order first seen.
+    /// Topics in the order first seen in recordings; sorted by name when read from Kafka.
     public var topics: [String] = []
     /// Topics read to their end before the per-topic limit: the sample holds every row they carry.
     public var completeTopics: Set<String> = []
@@ -27,6 +27,8 @@ public struct MessageSample: Sendable {
     /// Things worth saying about the reading itself (a timeout, topics skipped).
     public var notes: [String] = []
     public var perTopicLimit: Int = 0
+    /// Schemas of the Confluent-framed (Avro) keys and values, by schema id (`resolveSchemas`).
+    public var schemas: [Int32: RegisteredSchema] = [:]
     public init() {}
 
     public func count(ofTopic topic: String) -> Int { messages.reduce(0) { $0 + ($1.topic == topic ? 1 : 0) } }
@@ -57,6 +59,14 @@ public enum ProfileSampler {
             do {
                 while try scanner.fill(batch) {
                     names += batch.newTopics
+                    // Schema lines (`cdctop record` of Avro topics): the recording decodes without a registry.
+                    for line in batch.schemas {
+                        if let known = sample.schemas[line.id], known.text != line.text || known.schemaType != line.schemaType {
+                            throw SamplingError("\(path):\(line.line): schema id \(line.id) is defined again with a different schema: "
+                                                + "these recordings come from different schema registries; sample them one at a time")
+                        }
+                        sample.schemas[line.id] = RegisteredSchema(id: line.id, schemaType: line.schemaType, text: line.text, subjects: [])
+                    }
                     for e in batch.entries {
                         let topic = names[Int(e.topic)]
                         if let matcher, !matcher.matches(topic) { skipped.insert(topic); continue }
@@ -141,6 +151,8 @@ public enum ProfileSampler {
             }
         }
         sample.completeTopics = Set(sample.topics).subtracting(truncated)
+        // Which topic a consumer fetches first varies from run to run: sorted, reports compare.
+        sample.topics.sort()
         return sample
     }
 }

@@ -71,7 +71,7 @@ public struct TableObservation: Sendable, Codable {
     public var hasSchema = false
     /// ExtractNewRecordState (unwrapped) rows rather than Debezium's envelope.
     public var unwrapped = false
-    /// Messages of the table's topics that were not change events (unreadable JSON).
+    /// Messages of the table's topics that were not change events (unreadable JSON or Avro, an unusable schema).
     public var unreadable = 0
     public var unreadableExample: String?
 
@@ -110,6 +110,7 @@ public struct SampleObservation: Sendable, Codable {
     public init(_ sample: MessageSample, tableFor: (String) -> String? = { _ in nil }) {
         var index: [String: Int] = [:]
         var decimalScales: [String: [String: String]] = [:]   // topic → column → connect type
+        var avroTypes: [Int32: [String: String]] = [:]         // Avro schema id → column → connect type
         for m in sample.messages {
             messages += 1
             guard let bytes = m.value else {
@@ -120,11 +121,21 @@ public struct SampleObservation: Sendable, Codable {
                 if !tables[t].topics.contains(m.topic) { tables[t].topics.append(m.topic) }
                 continue
             }
-            let parsed = JSONValue.parse(bytes)
-            var payload = parsed
+            var payload: JSONValue? = nil
             var schema: JSONValue? = nil
-            if let p = parsed, p["payload"] != nil, p["schema"] != nil || SampleObservation.memberCount(p) <= 2 {
-                payload = p["payload"]; schema = p["schema"]
+            var avro: (id: Int32, schema: AvroSchema)? = nil
+            var unreadable: String? = nil
+            switch SampleSchemas.read(bytes, schemas: sample.schemas) {
+            case .json(let parsed):
+                payload = parsed
+                if let p = parsed, p["payload"] != nil, p["schema"] != nil || SampleObservation.memberCount(p) <= 2 {
+                    payload = p["payload"]; schema = p["schema"]
+                }
+            case .avro(let value, let id, let avroSchema):
+                payload = value
+                avro = (id, avroSchema)
+            case .unreadable(let why):
+                unreadable = why
             }
             if m.topic.hasPrefix("__debezium-heartbeat") { heartbeats += 1; continue }
             if let p = payload, p["ddl"] != nil || p["tableChanges"] != nil || p["databaseName"] != nil && p["op"] == nil {
@@ -143,26 +154,41 @@ public struct SampleObservation: Sendable, Codable {
             guard let payload, case .object(let members) = payload else {
                 tables[t].unreadable += 1
                 if tables[t].unreadableExample == nil {
-                    tables[t].unreadableExample = String(decoding: bytes.prefix(80), as: UTF8.self)
+                    tables[t].unreadableExample = unreadable ?? String(decoding: bytes.prefix(80), as: UTF8.self)
                 }
                 continue
             }
+            var types: [String: String] = [:]
             if let schema {
                 tables[t].hasSchema = true
                 if decimalScales[m.topic] == nil {
-                    var types: [String: String] = [:]
-                    SampleObservation.collectConnectTypes(schema, envelope: envelope, into: &types)
-                    decimalScales[m.topic] = types
+                    var found: [String: String] = [:]
+                    SampleObservation.collectConnectTypes(schema, envelope: envelope, into: &found)
+                    decimalScales[m.topic] = found
                 }
+                types = decimalScales[m.topic] ?? [:]
+            } else if let avro {
+                // Avro always carries its (writer's) schema; every ALTER TABLE makes a new id.
+                tables[t].hasSchema = true
+                if avroTypes[avro.id] == nil { avroTypes[avro.id] = SampleSchemas.connectTypes(avro: avro.schema, envelope: envelope) }
+                types = avroTypes[avro.id] ?? [:]
+            } else {
+                types = decimalScales[m.topic] ?? [:]
             }
             // The record key.
             var keyColumns: [String] = []
-            if let key = m.key, let k = JSONValue.parse(key) {
-                let kp = (k["payload"] != nil && k["schema"] != nil) ? k["payload"]! : k
+            var keyValue: JSONValue? = nil
+            if let key = m.key {
+                switch SampleSchemas.read(key, schemas: sample.schemas) {
+                case .json(let k): keyValue = k.map { ($0["payload"] != nil && $0["schema"] != nil) ? $0["payload"]! : $0 }
+                case .avro(let k, _, _): keyValue = k
+                case .unreadable: break
+                }
+            }
+            if let kp = keyValue {
                 if case .object(let km) = kp { keyColumns = km.map(\.key) } else if !kp.isNull { keyColumns = ["(scalar key)"] }
             }
             if keyColumns.isEmpty { tables[t].withoutKey += 1 } else if tables[t].keyColumns.isEmpty { tables[t].keyColumns = keyColumns }
-            let types = decimalScales[m.topic] ?? [:]
             if envelope {
                 let op = payload["op"]?.stringValue ?? "?"
                 tables[t].ops[op, default: 0] += 1
@@ -294,23 +320,27 @@ public struct SampleObservation: Sendable, Codable {
         }
         for c in columns {
             guard let field = c["field"]?.stringValue else { continue }
-            let type = c["type"]?.stringValue ?? "?"
-            var text = type
-            switch c["name"]?.stringValue {
-            case "org.apache.kafka.connect.data.Decimal"?: text = "decimal(scale \(c["parameters"]?["scale"]?.int64Value ?? 0))"
-            case "io.debezium.data.VariableScaleDecimal"?: text = "variable-scale decimal"
-            case "io.debezium.time.Date"?, "org.apache.kafka.connect.data.Date"?: text = "date (\(type) days)"
-            case "io.debezium.time.MicroTimestamp"?: text = "timestamp (\(type) µs)"
-            case "io.debezium.time.Timestamp"?, "org.apache.kafka.connect.data.Timestamp"?: text = "timestamp (\(type) ms)"
-            case "io.debezium.time.NanoTimestamp"?: text = "timestamp (\(type) ns)"
-            case "io.debezium.time.ZonedTimestamp"?: text = "timestamp with zone (string)"
-            case "io.debezium.time.MicroTime"?, "io.debezium.time.Time"?, "org.apache.kafka.connect.data.Time"?: text = "time (\(type))"
-            case "io.debezium.data.Enum"?: text = "enum (string)"
-            case "io.debezium.data.Json"?: text = "json (string)"
-            case let other?: text = "\(type) \(other)"
-            case nil: break
-            }
-            types[field] = text
+            types[field] = connectTypeText(type: c["type"]?.stringValue ?? "?", name: c["name"]?.stringValue,
+                                           scale: c["parameters"]?["scale"]?.int64Value)
+        }
+    }
+
+    /// How a column's Connect type reads in the report and the draft: the type, or what its
+    /// logical name (`connect.name`) makes of it. JSON and Avro schemas are both worded here.
+    static func connectTypeText(type: String, name: String?, scale: Int64?) -> String {
+        switch name {
+        case "org.apache.kafka.connect.data.Decimal"?: return "decimal(scale \(scale ?? 0))"
+        case "io.debezium.data.VariableScaleDecimal"?: return "variable-scale decimal"
+        case "io.debezium.time.Date"?, "org.apache.kafka.connect.data.Date"?: return "date (\(type) days)"
+        case "io.debezium.time.MicroTimestamp"?: return "timestamp (\(type) µs)"
+        case "io.debezium.time.Timestamp"?, "org.apache.kafka.connect.data.Timestamp"?: return "timestamp (\(type) ms)"
+        case "io.debezium.time.NanoTimestamp"?: return "timestamp (\(type) ns)"
+        case "io.debezium.time.ZonedTimestamp"?: return "timestamp with zone (string)"
+        case "io.debezium.time.MicroTime"?, "io.debezium.time.Time"?, "org.apache.kafka.connect.data.Time"?: return "time (\(type))"
+        case "io.debezium.data.Enum"?: return "enum (string)"
+        case "io.debezium.data.Json"?: return "json (string)"
+        case let other?: return "\(type) \(other)"
+        case nil: return type
         }
     }
 }

@@ -159,3 +159,37 @@ struct SchemaRegistryOptions: ParsableArguments {
         } catch { throw RunError(error.message) }
     }
 }
+
+/// `--connect-auth-file` / `--connect-ca`: credentials and CA for Kafka Connect's REST API (`watch --connect`).
+struct ConnectHTTPOptions: ParsableArguments {
+    @Option(name: .customLong("connect-auth-file"), help: ArgumentHelp(
+        "File with Kafka Connect's REST credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_CONNECT_AUTH, same form).",
+        valueName: "file"))
+    var authFile: String?
+
+    @Option(name: .customLong("connect-ca"), help: ArgumentHelp("CA certificates (PEM) to verify an https:// --connect URL with (default: the system's).", valueName: "file"))
+    var caFile: String?
+
+    func validate(url: String?) throws {
+        if url == nil && (authFile != nil || caFile != nil) { throw ValidationError("--connect-auth-file and --connect-ca need --connect URL") }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--connect-ca \(caFile): cannot read the file") }
+        if let url { do { _ = try HTTPService.kafkaConnect(url: url, authFile: authFile, caFile: caFile) } catch { throw ValidationError(error.description) } }
+    }
+}
+
+/// `--alertmanager-auth-file` / `--alertmanager-ca`: credentials and CA for Alertmanager's API.
+struct AlertmanagerHTTPOptions: ParsableArguments {
+    @Option(name: .customLong("alertmanager-auth-file"), help: ArgumentHelp(
+        "File with Alertmanager's credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_ALERTMANAGER_AUTH, same form).",
+        valueName: "file"))
+    var authFile: String?
+
+    @Option(name: .customLong("alertmanager-ca"), help: ArgumentHelp("CA certificates (PEM) to verify an https:// --alertmanager URL with (default: the system's).", valueName: "file"))
+    var caFile: String?
+
+    func validate(url: String?) throws {
+        if url == nil && (authFile != nil || caFile != nil) { throw ValidationError("--alertmanager-auth-file and --alertmanager-ca need --alertmanager URL") }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--alertmanager-ca \(caFile): cannot read the file") }
+        if let url { do { _ = try HTTPService.alertmanager(url: url, authFile: authFile, caFile: caFile) } catch { throw ValidationError(error.description) } }
+    }
+}

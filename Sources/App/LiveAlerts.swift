@@ -9,7 +9,8 @@ func startAlerts(_ operations: Operations, options: LiveOptions) throws -> Alert
     let rules = operations.engine.options.profile.alerts
     guard rules.enabled else { return nil }
     let sender = try options.alertmanager.map {
-        try AlertmanagerSender(url: $0, pipeline: integrations.pipeline, resendMs: rules.resendMs)
+        try AlertmanagerSender(url: $0, pipeline: integrations.pipeline, resendMs: rules.resendMs,
+                               authFile: options.alertmanagerHTTP.authFile, caFile: options.alertmanagerHTTP.caFile)
     }
     let exec = options.alertExec.map { AlertExecRunner(command: $0) }
     var inputs = AlertInputs(snapshot: { operations.snapshot() })   // with --lag-groups' report

@@ -17,9 +17,8 @@ import Testing
 
     /// Alerts Alertmanager lists as active for `connector` (its API leaves out resolved ones).
     static func activeAlerts(_ url: String, connector: String) throws -> [[String: Any]] {
-        let endpoint = try HTTPEndpoint(parsing: url)
         let filter = "connector%3D%22\(connector)%22"
-        let response = try HTTPGet.fetch(endpoint, path: "/api/v2/alerts?filter=\(filter)")
+        let response = try HTTPService.alertmanager(url: url).perform("/api/v2/alerts?filter=\(filter)")
         #expect(response.status == 200)
         return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]]) ?? []
     }

@@ -36,8 +36,8 @@ struct ConnectHealthTests {
     func edgeCases() throws {
         let idle = try ConnectStatusParser.parseExpandedStatus(#"{"c":{"status":{"name":"c","connector":{"state":"RUNNING"},"tasks":[]}}}"#)
         #expect(idle[0].overallState == .unassigned)
-        #expect(throws: HTTPGetError.self) { try ConnectStatusParser.parseExpandedStatus("<html>nginx</html>") }
-        #expect(throws: HTTPGetError.self) { try ConnectStatusParser.parseExpandedStatus(#"{"c":{"name":"c"}}"#) }
+        #expect(throws: CurlHTTPError.self) { try ConnectStatusParser.parseExpandedStatus("<html>nginx</html>") }
+        #expect(throws: CurlHTTPError.self) { try ConnectStatusParser.parseExpandedStatus(#"{"c":{"name":"c"}}"#) }
     }
 
     @Test("status bar: heartbeats tell a quiet table from a stuck connector")
@@ -62,15 +62,19 @@ struct ConnectHealthTests {
         #expect(running.json() == #"[{"name":"shop","state":"RUNNING","connector_state":"RUNNING","tasks":["RUNNING"],"error":null}]"#)
     }
 
-    @Test("URLs: host, port, base path; https and junk are refused with advice")
+    @Test("URLs: http and https with a base path, no scheme is http; junk is refused with advice")
     func endpoints() throws {
-        let e = try HTTPEndpoint(parsing: "http://connect.example:8083/api/")
-        #expect(e.host == "connect.example" && e.port == 8083 && e.basePath == "/api")
-        #expect(try HTTPEndpoint(parsing: "127.0.0.1:28083").port == 28083)
-        #expect(try HTTPEndpoint(parsing: "http://[::1]:8083").host == "::1")
-        #expect(throws: HTTPGetError.self) { try HTTPEndpoint(parsing: "https://c:8083") }
-        #expect(throws: HTTPGetError.self) { try HTTPEndpoint(parsing: "http://c:notaport") }
-        #expect(throws: HTTPGetError.self) { try HTTPEndpoint(parsing: "kafka://c:9092") }
+        #expect(try HTTPService.kafkaConnect(url: "http://connect.example:8083/api/").baseURL == "http://connect.example:8083/api")
+        #expect(try HTTPService.kafkaConnect(url: "127.0.0.1:28083").baseURL == "http://127.0.0.1:28083")
+        #expect(try HTTPService.kafkaConnect(url: "http://[::1]:8083").baseURL == "http://[::1]:8083")
+        #expect(try HTTPService.kafkaConnect(url: "https://c:8083").baseURL == "https://c:8083")
+        #expect(try HTTPService.kafkaConnect(url: "https://u:secret@c:8083").description == "https://u:***@c:8083")
+        for junk in ["http://c:notaport", "kafka://c:9092", "http://:8083", "http://[::1:8083"] {
+            #expect(throws: CurlHTTPError.self) { try HTTPService.kafkaConnect(url: junk) }
+        }
+        do { _ = try HTTPService.kafkaConnect(url: "kafka://c:9092") } catch {
+            #expect(error.kind == .configuration && error.description.contains("e.g. http://127.0.0.1:8083"), "\(error)")
+        }
     }
 
     @Test("the poller reads a chunked answer over a real socket, and reports a refused connection")
@@ -122,7 +126,7 @@ final class OneShotHTTPServer: @unchecked Sendable {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 4) == 0 else { throw HTTPGetError("test server: bind/listen failed", advice: "") }
+        guard bound == 0, listen(fd, 4) == 0 else { throw CurlHTTPError(kind: .setup, message: "test server: bind/listen failed") }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         port = UInt16(bigEndian: address.sin_port)
         let received = self.received

@@ -140,16 +140,16 @@ public struct ConnectHealthReport: Sendable, Hashable {
 public enum ConnectStatusParser {
     /// Parses the body of `GET /connectors?expand=status`:
     /// `{"NAME":{"status":{"name","connector":{"state","worker_id","trace"?},"tasks":[{"id","state","worker_id","trace"?}]}}}`.
-    public static func parseExpandedStatus(_ text: String) throws(HTTPGetError) -> [ConnectorHealth] {
+    public static func parseExpandedStatus(_ text: String) throws(CurlHTTPError) -> [ConnectorHealth] {
         guard let document = JSONValue.parse(text), case .object(let members) = document else {
-            throw HTTPGetError("Kafka Connect answered something that is not a JSON object: \(text.prefix(120))",
-                               advice: "is --connect the worker's REST URL (e.g. http://127.0.0.1:8083)?")
+            throw CurlHTTPError(kind: .answer, message: "Kafka Connect answered something that is not a JSON object: \(text.prefix(120))",
+                                advice: "is --connect the worker's REST URL (e.g. http://127.0.0.1:8083)?")
         }
         var connectors: [ConnectorHealth] = []
         for member in members {
             guard let status = member.value["status"] else {
-                throw HTTPGetError("Kafka Connect's answer has no status for \(member.key)",
-                                   advice: "this worker may be older than Kafka 2.3 (no ?expand=status)")
+                throw CurlHTTPError(kind: .answer, message: "Kafka Connect's answer has no status for \(member.key)",
+                                    advice: "this worker may be older than Kafka 2.3 (no ?expand=status)")
             }
             connectors.append(parseStatus(status, name: member.key))
         }
@@ -182,45 +182,62 @@ public enum ConnectStatusParser {
     }
 }
 
+extension HTTPService {
+    /// Kafka Connect's REST API at `--connect URL`, with `--connect-auth-file` / `$CDCTOP_CONNECT_AUTH` and `--connect-ca`.
+    public static func kafkaConnect(url: String, authFile: String? = nil, caFile: String? = nil) throws(CurlHTTPError) -> HTTPService {
+        try HTTPService(url: url, name: "the Kafka Connect worker", option: "--connect", example: "http://127.0.0.1:8083",
+                        credentials: try HTTPCredentials.load(file: authFile, option: "--connect"), caFile: caFile)
+    }
+}
+
 /// Polls a Kafka Connect worker's REST API on its own thread and keeps the latest report; readers
 /// (the dashboard, headless output) never wait on the network.
 public final class ConnectHealthMonitor: Sendable {
-    public let endpoint: HTTPEndpoint
+    public let service: HTTPService
     public let everySeconds: Double
     private let worker: WarehouseWorkerThread
     private let latest: Mutex<ConnectHealthReport>
 
-    /// `url` is the worker's REST URL, e.g. http://127.0.0.1:8083.
-    public init(url: String, everySeconds: Double = 2) throws(HTTPGetError) {
-        endpoint = try HTTPEndpoint(parsing: url)
+    public init(service: HTTPService, everySeconds: Double = 2) {
+        self.service = service
         self.everySeconds = max(0.1, everySeconds)
         worker = WarehouseWorkerThread(name: "cdctop-connect-health")
-        latest = Mutex(ConnectHealthReport(url: endpoint.description))
+        latest = Mutex(ConnectHealthReport(url: service.description))
+    }
+
+    /// `url` is the worker's REST URL, e.g. http://127.0.0.1:8083 (https:// verified with the system CA
+    /// store or `caFile`); credentials from `authFile` or `$CDCTOP_CONNECT_AUTH`.
+    public convenience init(url: String, everySeconds: Double = 2, authFile: String? = nil, caFile: String? = nil) throws(CurlHTTPError) {
+        self.init(service: try .kafkaConnect(url: url, authFile: authFile, caFile: caFile), everySeconds: everySeconds)
     }
 
     deinit { worker.stop(waitSeconds: 1) }
 
     public func start() { worker.start { [weak self] in self?.run() } }
+    /// Stops the thread; a poll in flight is abandoned (within 0.1 s).
     public func stop() { worker.stop() }
     /// Polls at once instead of waiting for the period.
     public func pollNow() { worker.wake() }
 
     public var report: ConnectHealthReport { latest.withLock { $0 } }
 
-    /// One poll, on the caller's thread (blocking, bounded by the socket timeouts).
+    /// One poll, on the caller's thread (blocking, bounded by the service's timeout; ended early by `stop()`).
     public func poll() -> ConnectHealthReport {
         var report = latest.withLock { $0 }
-        do throws(HTTPGetError) {
-            let response = try HTTPGet.fetch(endpoint, path: "/connectors?expand=status")
-            let body = String(decoding: response.body, as: UTF8.self)
+        let worker = self.worker
+        do throws(CurlHTTPError) {
+            let response = try service.perform("/connectors?expand=status", cancelled: { worker.isStopping })
+            let body = response.text
             guard response.status == 200 else {
-                throw HTTPGetError("HTTP \(response.status) from \(endpoint)/connectors: \(body.prefix(200))",
-                                   advice: "is --connect the Kafka Connect REST URL?")
+                throw CurlHTTPError(kind: .status, message: "HTTP \(response.status) from \(service)/connectors: \(body.prefix(200))",
+                                    advice: "is --connect the Kafka Connect REST URL?")
             }
             report.connectors = try ConnectStatusParser.parseExpandedStatus(body)
             report.checkedAtMs = WallClock.nowMs()
             report.pollError = nil
         } catch {
+            // A poll cut off by stop() leaves the last report as it was.
+            if error.kind == .cancelled { return report }
             report.pollError = error.description
         }
         let result = report

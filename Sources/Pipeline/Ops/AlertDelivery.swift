@@ -11,11 +11,14 @@ import Synchronization
 /// does), so Alertmanager keeps it while cdctop re-sends, whatever its resolve_timeout, and resolves it
 /// by itself if cdctop stops sending. Alertmanager de-duplicates by labels, so re-sending is safe.
 public final class AlertmanagerSender: Sendable {
-    public let endpoint: HTTPEndpoint
+    public let service: HTTPService
     public let pipeline: String
     public let resendMs: Int64
     private let worker = WarehouseWorkerThread(name: "cdctop-alertmanager")
     private let log: @Sendable (String) -> Void
+    /// Wall time after which a post in flight is abandoned (set by `stop()`: the last delivery gets its
+    /// chance, a hanging Alertmanager does not hold up the exit).
+    private let abandonAfterMs = Atomic<Int64>(.max)
 
     private struct State {
         var firing: [AlertKey: Alert] = [:]
@@ -29,24 +32,30 @@ public final class AlertmanagerSender: Sendable {
     }
     private let state = Mutex(State())
 
-    /// `url` is Alertmanager's base URL, e.g. http://127.0.0.1:9093.
-    public init(url: String, pipeline: String, resendMs: Int64 = 60_000,
-                log: @escaping @Sendable (String) -> Void = AlertLog.stderr) throws(HTTPGetError) {
-        do throws(HTTPGetError) {
-            endpoint = try HTTPEndpoint(parsing: url)
-        } catch {
-            throw HTTPGetError("--alertmanager \(url): \(error.message)", advice: "give Alertmanager's URL as http://host:port, e.g. http://127.0.0.1:9093")
-        }
+    public init(service: HTTPService, pipeline: String, resendMs: Int64 = 60_000,
+                log: @escaping @Sendable (String) -> Void = AlertLog.stderr) {
+        self.service = service
         self.pipeline = pipeline; self.resendMs = max(1_000, resendMs); self.log = log
+    }
+
+    /// `url` is Alertmanager's base URL, e.g. http://127.0.0.1:9093 (https:// verified with the system CA
+    /// store or `caFile`); credentials from `authFile` or `$CDCTOP_ALERTMANAGER_AUTH`.
+    public convenience init(url: String, pipeline: String, resendMs: Int64 = 60_000, authFile: String? = nil, caFile: String? = nil,
+                            log: @escaping @Sendable (String) -> Void = AlertLog.stderr) throws(CurlHTTPError) {
+        self.init(service: try .alertmanager(url: url, authFile: authFile, caFile: caFile), pipeline: pipeline, resendMs: resendMs, log: log)
     }
 
     deinit { worker.stop(waitSeconds: 1) }
 
     public func start() { worker.start { [weak self] in self?.run() } }
 
-    /// Stops the thread after one last attempt to deliver what changed (bounded by the socket timeouts).
+    /// How long `stop()` lets the last delivery (or a post in flight) run before abandoning it.
+    public static let stopGraceMs: Int64 = 3_000
+
+    /// Stops the thread after one last attempt to deliver what changed, abandoned after `stopGraceMs`.
     public func stop() {
-        worker.stop(waitSeconds: 8)
+        abandonAfterMs.store(WallClock.nowMs() + Self.stopGraceMs, ordering: .relaxed)
+        worker.stop(waitSeconds: Double(Self.stopGraceMs) / 1000 + 2)
     }
 
     /// Delivery state for the dashboard: ok after a successful post, error with the reason after a failed one.
@@ -82,11 +91,12 @@ public final class AlertmanagerSender: Sendable {
     public func sendNow() -> Bool {
         let now = WallClock.nowMs()
         let (body, resolvedKeys, count) = batch(nowMs: now)
-        do throws(HTTPGetError) {
-            let response = try HTTPGet.fetch(endpoint, path: "/api/v2/alerts", jsonBody: Array(body.utf8), timeoutSeconds: 3)
+        do throws(CurlHTTPError) {
+            let response = try service.perform("/api/v2/alerts", method: "POST", jsonBody: Array(body.utf8),
+                                               cancelled: { WallClock.nowMs() > self.abandonAfterMs.load(ordering: .relaxed) })
             guard response.status == 200 else {
-                throw HTTPGetError("Alertmanager at \(endpoint) answered HTTP \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))",
-                                   advice: "is --alertmanager Alertmanager's base URL (v2 API)?")
+                throw CurlHTTPError(kind: .status, message: "Alertmanager at \(service) answered HTTP \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))",
+                                    advice: "is --alertmanager Alertmanager's base URL (v2 API)?")
             }
             state.withLock { s in
                 for key in resolvedKeys { s.resolved[key] = nil }
@@ -127,6 +137,14 @@ public final class AlertmanagerSender: Sendable {
             // A stop wakes this; the next pass still delivers what changed (a resolve just before quitting).
             worker.sleep(seconds: Double(waitMs) / 1000)
         }
+    }
+}
+
+extension HTTPService {
+    /// Alertmanager at `--alertmanager URL`, with `--alertmanager-auth-file` / `$CDCTOP_ALERTMANAGER_AUTH` and `--alertmanager-ca`.
+    public static func alertmanager(url: String, authFile: String? = nil, caFile: String? = nil) throws(CurlHTTPError) -> HTTPService {
+        try HTTPService(url: url, name: "Alertmanager", option: "--alertmanager", example: "http://127.0.0.1:9093",
+                        credentials: try HTTPCredentials.load(file: authFile, option: "--alertmanager"), caFile: caFile)
     }
 }
 

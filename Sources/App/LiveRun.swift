@@ -35,7 +35,7 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "PostgreSQL warehouse URL: closed windows are written there and History reads it.")
     var warehouse: String?
 
-    @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it.")
+    @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it, and its logical replication slots are watched (retained WAL, active, idle since).")
     var source: String?
 
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz) from a thread of its own, e.g. 127.0.0.1:9464.",
@@ -48,15 +48,13 @@ struct LiveOptions: ParsableArguments {
     @Option(name: .customLong("alert-exec"), help: ArgumentHelp("Run this shell command once per fired or resolved alert, with the alert as JSON on stdin (at most 4 at a time).", valueName: "cmd"))
     var alertExec: String?
 
+    @OptionGroup var alertmanagerHTTP: AlertmanagerHTTPOptions
+
     func validate() throws {
         if let alertExec, alertExec.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--alert-exec needs a command, e.g. --alert-exec 'cat >> alerts.jsonl'")
         }
-        if let alertmanager {
-            do { _ = try HTTPEndpoint(parsing: alertmanager) } catch {
-                throw ValidationError("--alertmanager: \(error.message) — give Alertmanager's URL as http://host:port, e.g. http://127.0.0.1:9093 (https: put a TLS proxy in front)")
-            }
-        }
+        try alertmanagerHTTP.validate(url: alertmanager)
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
         if let metrics { do { _ = try MetricsServer.parse(metrics) } catch { throw ValidationError("\(error)") } }
@@ -69,6 +67,8 @@ final class Integrations: @unchecked Sendable {
     let sink: WarehouseSink?
     let history: HistoryLoader?
     let reconciler: Reconciler?
+    /// The source's logical replication slots, read every few seconds (`--source` on PostgreSQL).
+    let slots: ReplicationSlotMonitor?
     let sourceURL: String?
     let warehouseURL: String?
     /// The name alerts, Redis keys and warehouse rows carry.
@@ -103,10 +103,13 @@ final class Integrations: @unchecked Sendable {
             // Every KPI of a model profile, or the shop form's sale totals and category sales.
             reconciler = Reconciler(sourceURL: url, profile: profile)
         } else { reconciler = nil }
+        if let url = options.source, !url.lowercased().hasPrefix("mysql") {
+            slots = ReplicationSlotMonitor(sourceURL: url, target: redactedURL(url))
+        } else { slots = nil }
     }
 
     func start() {
-        mirror?.start(); sink?.start(); history?.start(); reconciler?.start()
+        mirror?.start(); sink?.start(); history?.start(); reconciler?.start(); slots?.start()
     }
 
     func offer(_ s: KPISnapshot) {
@@ -120,7 +123,7 @@ final class Integrations: @unchecked Sendable {
     }
 
     func stop() {
-        mirror?.stop(); sink?.stop(); history?.stop(); reconciler?.stop()
+        mirror?.stop(); sink?.stop(); history?.stop(); reconciler?.stop(); slots?.stop()
     }
 
     /// The configured services besides Kafka, as the Connections panel, `--log` and `--json` show them.
@@ -131,6 +134,7 @@ final class Integrations: @unchecked Sendable {
         if let reconciler, let url = sourceURL {
             out.append(ServiceProbe(name: "source", target: redactedURL(url), status: reconciler.status))
         }
+        if let slots { out.append(ServiceProbe(name: "replication_slots", target: slots.target, status: slots.status)) }
         if let schemaRegistry {
             out.append(ServiceProbe(name: "schema_registry", target: schemaRegistry.target, status: schemaRegistry.status))
         }
@@ -234,6 +238,10 @@ func runLive(_ operations: Operations, options: LiveOptions, title: String,
     }
     let profileScale = engine.options.profile.defaultDecimalScale
     sources.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: profileScale) }
+    // Subjects/versions of Avro schema ids for the raw view: asked in the background, only when shown.
+    let schemaDetails = integ.schemaRegistry.map { SchemaDetailsLookup(registry: $0) }
+    defer { schemaDetails?.stop() }
+    if let schemaDetails { sources.schemaDetails = { schemaDetails.details(id: $0, askSubjects: $1) } }
     try Dashboard.run(sources: sources, options: DashboardOptions(themeName: options.theme, logPath: options.log,
                                                                   themesDirectory: options.themesDir))
 }
@@ -244,6 +252,8 @@ func runLive(_ operations: Operations, options: LiveOptions, title: String,
 /// JSON lines also carry `"schema_changes":{table:n}`, `"recent_ddl":[{"table","db","ddl","ts_ms"}]` (newest last) and
 /// `"snapshot_ddl":n` (DDL of a connector's initial snapshot: the schema as it was, not a change).
 /// With the alert rules on, JSON lines carry `"alerts"` (`AlertPanel.json()`) and text lines end with `alerts N firing`.
+/// With `--source` on PostgreSQL: `"replication_slots":[…]` (`ReplicationSlotReport.json`), `"replication_slots_checked_ms"`
+/// and `"replication_slots_error"`.
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
 func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, alerts: AlertPanel? = nil,
                   services: ConnectionBoard? = nil) -> String {
@@ -277,6 +287,11 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, a
         }
         text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
         if let alerts { text += ",\"alerts\":" + alerts.json() }
+        if let slots = s.replicationSlots {
+            text += ",\"replication_slots\":" + slots.json(nowMs: WallClock.nowMs())
+            text += ",\"replication_slots_checked_ms\":\(slots.checkedAtMs),\"replication_slots_error\":"
+            text += slots.error.map(JSONText.quoted) ?? "null"
+        }
         appendCounters(s, to: &text)
         appendOperations(s, to: &text)
         return text + "}"
@@ -338,9 +353,9 @@ func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text:
         text += "{\"topic\":"
         JSONText.appendQuoted(p.topic, to: &text)
         text += ",\"partition\":\(p.partition),\"position\":\(p.position),\"committed\":\(p.committed)"
-        text += ",\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag),\"committed_lag\":\(p.committedLag)}"
+        text += ",\"log_start\":\(p.logStart),\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag),\"committed_lag\":\(p.committedLag)}"
     }
-    text += "]}"
+    text += "],\"offsets_backwards\":" + s.offsetRegressions.json() + "}"
     var board = services ?? ConnectionBoard()
     if services == nil { _ = board.update([ServiceProbe(name: "kafka", target: "", status: s.kafka)], nowMs: s.takenAtMs) }
     text += ",\"services\":" + board.json()

@@ -14,6 +14,7 @@ struct Operations: Sendable {
     func snapshot() -> KPISnapshot? {
         guard var s = engine.snapshots.value else { return nil }
         if let groupLag { s.groupLag = groupLag.report }
+        if let slots = integrations.slots { s.replicationSlots = slots.report }
         return s
     }
 
@@ -21,7 +22,8 @@ struct Operations: Sendable {
     /// read under their own short locks, none of which the engine holds while it works.
     func renderMetrics() -> String {
         let ops = OpsReport(connect: connect?.report, reconciliation: integrations.reconciler?.reconciliation,
-                            redis: integrations.mirror?.status, warehouse: integrations.sink?.status)
+                            redis: integrations.mirror?.status, warehouse: integrations.sink?.status,
+                            schemaRegistry: integrations.schemaRegistry?.metrics)
         return PrometheusExposition.render(snapshot(), ops: ops, nowMs: WallClock.nowMs())
     }
 
@@ -83,11 +85,11 @@ final class MetricsScrapeLoad: @unchecked Sendable {
 
     func start() {
         server.start()
-        let endpoint = try? HTTPEndpoint(parsing: "http://127.0.0.1:\(server.port)")
+        let scrape = CurlHTTP.Request(url: "http://127.0.0.1:\(server.port)/metrics")
         let thread = Thread { [self] in
             while !lock.withLock({ stopped }) {
                 let t0 = Date()
-                if let endpoint, let r = try? HTTPGet.fetch(endpoint, path: "/metrics") {
+                if let r = try? CurlHTTP.perform(scrape) {
                     let took = Date().timeIntervalSince(t0)
                     lock.withLock { times.append(took); bytes = r.body.count }
                 }

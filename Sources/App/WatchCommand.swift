@@ -58,7 +58,7 @@ struct WatchCommand: ParsableCommand {
     var connectInterval: Double = 2
 
     @Option(name: .customLong("lag-groups"), help: ArgumentHelp(
-        "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): committed offset, lag in messages and seconds, and a verdict over a 120-s window (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics. At most 50 groups.",
+        "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): log start, committed offset, lag (end − committed) in messages and seconds, messages deleted before the group read them, and a verdict by the same rules as cdctop's own over a 120-s window (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics. At most 50 groups.",
         valueName: "groups"))
     var lagGroups: String?
 
@@ -75,13 +75,12 @@ struct WatchCommand: ParsableCommand {
     @OptionGroup var live: LiveOptions
     @OptionGroup var kafka: KafkaPropertyOptions
     @OptionGroup var registry: SchemaRegistryOptions
+    @OptionGroup var connectHTTP: ConnectHTTPOptions
 
     func validate() throws {
         if untilCaughtUp && !live.headless { throw ValidationError("--until-caught-up needs --headless") }
         if let timeout, !(timeout > 0) || !untilCaughtUp { throw ValidationError("--timeout needs --until-caught-up and a positive number of seconds") }
-        if let connect {
-            do { _ = try HTTPEndpoint(parsing: connect) } catch { throw ValidationError("--connect: \(error)") }
-        }
+        try connectHTTP.validate(url: connect)
         if !(connectInterval >= 0.1 && connectInterval <= 3600) { throw ValidationError("--connect-interval must be between 0.1 and 3600 seconds") }
         if !(checkpointInterval >= 0.1 && checkpointInterval <= 3600) { throw ValidationError("--checkpoint-interval must be between 0.1 and 3600 seconds") }
         if !(lagGroupsInterval >= 0.5 && lagGroupsInterval <= 3600) { throw ValidationError("--lag-groups-interval must be between 0.5 and 3600 seconds") }
@@ -129,14 +128,14 @@ struct WatchCommand: ParsableCommand {
         engine.checkpointer?.onDurable = { integrations.offerDurable($0) }
         integrations.start()
         defer { integrations.stop() }
-        let connectMonitor = try connect.map { try ConnectHealthMonitor(url: $0, everySeconds: connectInterval) }
+        let connectMonitor = try connect.map { try ConnectHealthMonitor(url: $0, everySeconds: connectInterval, authFile: connectHTTP.authFile, caFile: connectHTTP.caFile) }
         connectMonitor?.start()
         defer { connectMonitor?.stop() }
         let groupLag = try lagGroups.map { text -> GroupLagMonitor in
             let groups = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             do {
                 return try GroupLagMonitor(brokers: brokers, groups: groups, topics: topicList, properties: try kafka.dictionary(),
-                                           everySeconds: lagGroupsInterval)
+                                           everySeconds: lagGroupsInterval, thresholds: profile.lag)
             } catch { throw RunError("\(error)") }
         }
         groupLag?.start()

@@ -31,6 +31,11 @@ public struct AlertFacts: Sendable {
     /// started, and no heartbeat partition has unread messages. Otherwise an old heartbeat means that
     /// cdctop is behind (catching up after a restart), not that the connector stopped: the rule holds.
     public var heartbeatsCurrent: Bool = true
+    /// The source's logical replication slots (`--source`); nil when not watched or the last reading
+    /// failed (the source unreachable): then slot alerts hold.
+    public var replicationSlots: ReplicationSlotReport?
+    /// cdctop's own partitions whose offsets went backwards or lost unread messages this run; nil when not known.
+    public var offsetRegressions: OffsetRegressionReport?
 
     public init(nowMs: Int64) { self.nowMs = nowMs }
 
@@ -45,6 +50,8 @@ public struct AlertFacts: Sendable {
         for t in s.tables { totals[t.table] = t.total }
         tableTotals = totals
         if let g = s.groupLag, g.error == nil, g.checkedAtMs > 0 { groupLag = g }
+        if let r = s.replicationSlots, r.error == nil, r.checkedAtMs > 0 { replicationSlots = r }
+        offsetRegressions = s.offsetRegressions
         kafkaOk = s.kafka.state == .ok
         heartbeatsCurrent = s.caughtUp
             && s.partitions.allSatisfy { !$0.topic.hasPrefix("__debezium-heartbeat") || $0.lag == 0 }
@@ -208,6 +215,26 @@ public struct AlertEvaluator: Sendable {
                     conditions[AlertKey(.groupLagging, g.group)] =
                         "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
                 }
+                if g.deletedUnread > 0 {
+                    conditions[AlertKey(.groupLagging, g.group), default: "consumer group \(g.group)"] +=
+                        "; \(g.deletedUnread) messages were deleted before it read them (its committed offset is below the log start)"
+                }
+            }
+        }
+
+        if let report = facts.offsetRegressions {
+            // Once seen, a regression stays: the totals are wrong until cdctop restarts on a rebuilt state.
+            known.insert(.offsetsBackwards)
+            for (topic, found) in Dictionary(grouping: report.regressions, by: \.topic) {
+                conditions[AlertKey(.offsetsBackwards, topic)] =
+                    found.map(\.summary).joined(separator: "; ") + ". " + OffsetRegression.advice
+            }
+        }
+
+        if let report = facts.replicationSlots {
+            known.insert(.replicationSlotLag)
+            for slot in report.slots {
+                if let problem = rules.slotProblem(slot, nowMs: now) { conditions[AlertKey(.replicationSlotLag, slot.name)] = problem }
             }
         }
 

@@ -16,6 +16,12 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     case tableSilent = "CdcTableSilent"
     /// Another consumer group (`--lag-groups`) is STALLED or STOPPED, or lags more than `lag_seconds`.
     case groupLagging = "CdcConsumerGroupLagging"
+    /// A logical replication slot on the source (`--source`) retains too much WAL, has had no consumer for
+    /// too long, or lost its WAL: the incident that fills a database's disk.
+    case replicationSlotLag = "CdcReplicationSlotLag"
+    /// A partition cdctop reads went backwards (its end fell below what cdctop had read: broker restarted
+    /// empty, topic recreated) or lost messages cdctop had not read (log start past its position).
+    case offsetsBackwards = "CdcOffsetsBackwards"
 
     public static func < (a: AlertKind, b: AlertKind) -> Bool { a.order < b.order }
     var order: Int { AlertKind.allCases.firstIndex(of: self)! }
@@ -27,13 +33,15 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
         case .lagHigh: "topic"
         case .tableSilent: "table"
         case .groupLagging: "group"
+        case .replicationSlotLag: "slot"
+        case .offsetsBackwards: "topic"
         case .reconciliationDrift, .malformedRate: nil
         }
     }
 
     public var severity: String {
         switch self {
-        case .connectorFailed, .heartbeatStale, .reconciliationDrift: "critical"
+        case .connectorFailed, .heartbeatStale, .reconciliationDrift, .replicationSlotLag, .offsetsBackwards: "critical"
         case .lagHigh, .malformedRate, .tableSilent, .groupLagging: "warning"
         }
     }
@@ -47,6 +55,7 @@ public struct AlertRules: Sendable, Hashable {
     public var forMs: [AlertKind: Int64] = [
         .connectorFailed: 10_000, .heartbeatStale: 30_000, .lagHigh: 60_000,
         .reconciliationDrift: 0, .malformedRate: 60_000, .tableSilent: 0, .groupLagging: 60_000,
+        .replicationSlotLag: 60_000, .offsetsBackwards: 0,
     ]
     /// A firing alert resolves only after its condition has been false this long (no flapping).
     public var keepFiringForMs: Int64 = 30_000
@@ -61,6 +70,10 @@ public struct AlertRules: Sendable, Hashable {
     /// …if it had changes in at least `usualActiveMinutes` of the last `usualWindowMinutes` minutes.
     public var usualWindowMinutes: Int64 = 30
     public var usualActiveMinutes: Int64 = 10
+    /// A replication slot retaining more WAL than this (bytes behind its confirmed position) is a problem…
+    public var slotRetainedBytes: Int64 = 1 << 30
+    /// …and so is one without a consumer for longer than this.
+    public var slotInactiveMs: Int64 = 10 * 60_000
     /// How often `--alertmanager` re-sends firing alerts; each post tells Alertmanager to keep them for
     /// three of these (endsAt), so a cdctop that stops sending has its alerts resolved by Alertmanager.
     public var resendMs: Int64 = 60_000
@@ -83,6 +96,10 @@ public struct AlertRules: Sendable, Hashable {
         case .tableSilent:
             return "no change for \(d(silentAfterMs)) on a table active in \(usualActiveMinutes) of the last \(usualWindowMinutes) minutes"
         case .groupLagging: return "another group is STALLED, STOPPED or more than \(d(lagSecondsMs)) behind"
+        case .offsetsBackwards:
+            return "a partition's end fell below what cdctop had read, or its log start passed it (until cdctop restarts on a reset state)"
+        case .replicationSlotLag:
+            return "a source replication slot retains over \(ReplicationSlotReport.bytesText(slotRetainedBytes)) of WAL, has no consumer for \(d(slotInactiveMs)), or lost WAL"
         }
     }
 
@@ -90,9 +107,9 @@ public struct AlertRules: Sendable, Hashable {
     public static func neededOption(_ kind: AlertKind) -> String? {
         switch kind {
         case .connectorFailed, .heartbeatStale: "--connect"
-        case .reconciliationDrift: "--source"
+        case .reconciliationDrift, .replicationSlotLag: "--source"
         case .groupLagging: "--lag-groups"
-        case .lagHigh, .malformedRate, .tableSilent: nil
+        case .lagHigh, .malformedRate, .tableSilent, .offsetsBackwards: nil
         }
     }
 }

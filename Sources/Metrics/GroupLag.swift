@@ -1,30 +1,8 @@
 /// Lag of the pipeline's OTHER consumer groups (`--lag-groups`), as Burrow reports it. Filled by
 /// `GroupLagMonitor` (Pipeline) on its own thread; shown in the Lag view, `--json` and `/metrics`.
 
-/// Burrow-style status of another consumer group over a sliding window of samples.
-public enum GroupLagVerdict: String, Sendable, Hashable, CaseIterable {
-    /// No lag, or lag that the group's commits are working down.
-    case ok = "OK"
-    /// Lag grew over the window although the group commits.
-    case lagging = "LAGGING"
-    /// The committed offset did not move over the window while there is lag (the group is there but stuck).
-    case stalled = "STALLED"
-    /// No commits while the lag grows, or the group has no member left, with lag.
-    case stopped = "STOPPED"
-    /// Not enough samples yet, or the group could not be asked.
-    case unknown = "UNKNOWN"
-
-    /// Higher is worse: a group's verdict is its worst partition's.
-    public var severity: Int {
-        switch self {
-        case .ok: 0
-        case .unknown: 1
-        case .lagging: 2
-        case .stalled: 3
-        case .stopped: 4
-        }
-    }
-}
+/// Another group's verdict is the same as cdctop's own (`LagVerdict`, decided by `LagRules`).
+public typealias GroupLagVerdict = LagVerdict
 
 /// One partition of another consumer group.
 public struct GroupPartitionLag: Sendable, Hashable {
@@ -34,16 +12,31 @@ public struct GroupPartitionLag: Sendable, Hashable {
     /// Committed offset (next to read); -1 when the group committed nothing there.
     public var committed: Int64
     public var highWatermark: Int64
-    /// highWatermark − committed (− the low watermark when nothing is committed).
+    /// The oldest offset the partition still holds (its log start); -1 when not known.
+    public var logStart: Int64
+    /// highWatermark − committed (− the log start when nothing is committed): messages deleted before
+    /// the group read them still count, they are what it missed.
     public var lag: Int64
+    /// Messages deleted (retention, compaction) before the group read them: log start − committed, when
+    /// the committed offset is below the log start. The group will never see them.
+    public var deletedUnread: Int64
     /// now − timestamp of the message at the committed offset, when there is lag; 0 otherwise.
     public var lagMs: Int64
     public var verdict: GroupLagVerdict
 
     public init(group: String, topic: String, partition: Int32, committed: Int64, highWatermark: Int64, lag: Int64,
-                lagMs: Int64, verdict: GroupLagVerdict) {
+                lagMs: Int64, verdict: GroupLagVerdict, logStart: Int64 = -1, deletedUnread: Int64 = 0) {
         self.group = group; self.topic = topic; self.partition = partition; self.committed = committed
         self.highWatermark = highWatermark; self.lag = lag; self.lagMs = lagMs; self.verdict = verdict
+        self.logStart = logStart; self.deletedUnread = deletedUnread
+    }
+
+    /// Lag = end − committed (end − log start when nothing is committed), and the messages deleted
+    /// before the group read them.
+    public static func lag(committed: Int64, logStart: Int64, end: Int64) -> (lag: Int64, deletedUnread: Int64) {
+        guard end >= 0 else { return (0, 0) }
+        guard committed >= 0 else { return (max(0, end - max(logStart, 0)), 0) }
+        return (max(0, end - committed), logStart > committed ? logStart - committed : 0)
     }
 }
 
@@ -58,6 +51,8 @@ public struct GroupLagSummary: Sendable, Hashable {
     public var state: String
     public var members: Int
     public var error: String?
+    /// Messages deleted before the group read them, over its partitions.
+    public var deletedUnread: Int64 = 0
 
     public init(group: String, verdict: GroupLagVerdict, totalLag: Int64, maxLagMs: Int64, state: String, members: Int,
                 error: String? = nil) {
@@ -78,18 +73,21 @@ public struct GroupLagReport: Sendable, Hashable {
     public var unwatchedGroups: Int = 0
     public init() {}
 
-    /// `[{"group","status","state","members","lag","lag_seconds","error","partitions":[{"topic","partition","committed","high_watermark","lag","lag_seconds","status"}]}]`
+    /// `[{"group","status","state","members","lag","lag_seconds","deleted_unread","error","partitions":[{"topic","partition",
+    /// "committed","log_start","high_watermark","lag","lag_seconds","deleted_unread","status"}]}]`
     public func json() -> String {
         var out = "["
         for (i, g) in groups.enumerated() {
             if i > 0 { out += "," }
             out += "{\"group\":\(JSONText.quoted(g.group)),\"status\":\"\(g.verdict.rawValue)\",\"state\":\(JSONText.quoted(g.state))"
             out += ",\"members\":\(g.members),\"lag\":\(g.totalLag),\"lag_seconds\":\(Double(g.maxLagMs) / 1000)"
+            out += ",\"deleted_unread\":\(g.deletedUnread)"
             out += ",\"error\":\(g.error.map(JSONText.quoted) ?? "null"),\"partitions\":["
             for (j, p) in partitions.filter({ $0.group == g.group }).enumerated() {
                 if j > 0 { out += "," }
                 out += "{\"topic\":\(JSONText.quoted(p.topic)),\"partition\":\(p.partition),\"committed\":\(p.committed)"
-                out += ",\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag),\"lag_seconds\":\(Double(p.lagMs) / 1000)"
+                out += ",\"log_start\":\(p.logStart),\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag)"
+                out += ",\"lag_seconds\":\(Double(p.lagMs) / 1000),\"deleted_unread\":\(p.deletedUnread)"
                 out += ",\"status\":\"\(p.verdict.rawValue)\"}"
             }
             out += "]}"
@@ -98,30 +96,16 @@ public struct GroupLagReport: Sendable, Hashable {
     }
 }
 
-/// A sample of one partition, for the sliding-window verdict.
-public struct GroupLagSample: Sendable, Hashable {
-    public var atMs: Int64
-    public var committed: Int64
-    public var lag: Int64
-    public init(atMs: Int64, committed: Int64, lag: Int64) { self.atMs = atMs; self.committed = committed; self.lag = lag }
-}
+/// A sample of one partition of another group (its committed offset is what it consumed).
+public typealias GroupLagSample = LagSample
 
-/// The verdict rules (Burrow's, simplified), over the samples of one partition, oldest first.
+/// The window of samples another group's verdict looks at; the verdict itself is `LagRules`'.
 public enum GroupLagRules {
-    /// Decides from the first and last of at least two samples; `groupEmpty`: the broker says the group
-    /// has no member. A committed offset that did not move says STALLED or STOPPED only once the samples
-    /// span `windowMs` (a group commits every so often: Kafka Connect every 60 s); before, UNKNOWN.
-    public static func verdict(_ samples: [GroupLagSample], groupEmpty: Bool, windowMs: Int64 = 0) -> GroupLagVerdict {
-        guard let last = samples.last else { return .unknown }
-        if last.lag == 0 { return .ok }
-        if groupEmpty { return .stopped }
-        guard samples.count >= 2, let first = samples.first else { return .unknown }
-        let committedMoved = last.committed != first.committed
-        if !committedMoved {
-            guard last.atMs - first.atMs >= windowMs else { return .unknown }
-            return last.lag > first.lag ? .stopped : .stalled
-        }
-        return last.lag > first.lag ? .lagging : .ok
+    /// `LagRules.otherGroup`: `groupEmpty`, the broker says the group has no member; a committed offset
+    /// that did not move says STALLED or STOPPED only once the samples span `windowMs`.
+    public static func verdict(_ samples: [GroupLagSample], groupEmpty: Bool, windowMs: Int64 = 0,
+                               thresholds: LagThresholds = LagThresholds()) -> GroupLagVerdict {
+        LagRules.otherGroup(thresholds, windowMs: windowMs).verdict(samples, groupEmpty: groupEmpty)
     }
 
     /// Adds a sample and trims the window: the oldest kept is the newest one at least `windowMs` old

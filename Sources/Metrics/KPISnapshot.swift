@@ -100,6 +100,10 @@ public struct RecentChange: Sendable, Hashable {
 
     /// The value was larger than the engine keeps per change (its bytes are not kept; `value` is nil).
     public var tooLarge = false
+    /// Schema ids of a Confluent-framed (Avro) value and key, and the framed key's bytes, for the raw view.
+    public var valueSchemaID: Int32? = nil
+    public var keySchemaID: Int32? = nil
+    public var framedKey: [UInt8]? = nil
 }
 
 /// Consumer progress on one topic-partition; lag = highWatermark − committed (or position).
@@ -112,16 +116,18 @@ public struct PartitionLag: Sendable, Hashable {
     public var position: Int64
     /// End of the partition as last reported by the broker; -1 when unknown.
     public var highWatermark: Int64
+    /// Oldest offset the partition still holds (its log start), as last reported; -1 when unknown.
+    public var logStart: Int64
     /// Commit time of the last event consumed from this partition (ms), 0 if none.
     public var lastCommitTimeMs: Int64
     /// True once the consumer reached the end of the partition at least once.
     public var reachedEnd: Bool
 
     public init(topic: String, partition: Int32, committed: Int64 = -1, position: Int64 = -1,
-                highWatermark: Int64 = -1, lastCommitTimeMs: Int64 = 0, reachedEnd: Bool = false) {
+                highWatermark: Int64 = -1, lastCommitTimeMs: Int64 = 0, reachedEnd: Bool = false, logStart: Int64 = -1) {
         self.topic = topic; self.partition = partition; self.committed = committed
         self.position = position; self.highWatermark = highWatermark
-        self.lastCommitTimeMs = lastCommitTimeMs; self.reachedEnd = reachedEnd
+        self.lastCommitTimeMs = lastCommitTimeMs; self.reachedEnd = reachedEnd; self.logStart = logStart
     }
 
     /// Messages between what was consumed and the end of the partition.
@@ -222,6 +228,11 @@ public struct KPISnapshot: Sendable {
     public var latency: [TableLatency] = []
     /// Other consumer groups' lag (`--lag-groups`): not the engine's; the app fills it in from the monitor.
     public var groupLag: GroupLagReport? = nil
+    /// cdctop's own partitions whose end fell below what it had read, or whose log start passed it
+    /// (`OffsetRegressionDetector`, fed by the engine with every snapshot's watermarks).
+    public var offsetRegressions = OffsetRegressionReport()
+    /// The source's logical replication slots (`--source` on PostgreSQL): not the engine's; the app fills it in.
+    public var replicationSlots: ReplicationSlotReport? = nil
 
     // MARK: perf (#11): what changed since earlier snapshots, so consumers compare only that.
     /// Windows whose result changed, or that became final, per snapshot over the last few dozen

@@ -410,6 +410,7 @@ extension AlertRules {
         "malformed_per_minute", "malformed_for_seconds",
         "table_silent_minutes", "table_usual_window_minutes", "table_usual_active_minutes", "table_silent_for_seconds",
         "group_lag_for_seconds",
+        "slot_retained_bytes", "slot_inactive_minutes", "slot_for_seconds",
     ]
 
     init(section: [String: SimpleTOML.Entry], file: String) throws {
@@ -435,7 +436,7 @@ extension AlertRules {
         for (kind, key) in [(AlertKind.connectorFailed, "connector_failed_for_seconds"), (.heartbeatStale, "heartbeat_stale_for_seconds"),
                             (.lagHigh, "lag_for_seconds"), (.reconciliationDrift, "reconciliation_drift_for_seconds"),
                             (.malformedRate, "malformed_for_seconds"), (.tableSilent, "table_silent_for_seconds"),
-                            (.groupLagging, "group_lag_for_seconds")] {
+                            (.groupLagging, "group_lag_for_seconds"), (.replicationSlotLag, "slot_for_seconds")] {
             forMs[kind] = try integer(key, default: forDuration(kind) / 1000) * 1000
         }
         heartbeatStaleMs = try integer("heartbeat_stale_seconds", default: heartbeatStaleMs / 1000) * 1000
@@ -444,6 +445,14 @@ extension AlertRules {
         silentAfterMs = try integer("table_silent_minutes", default: silentAfterMs / 60_000) * 60_000
         usualWindowMinutes = try integer("table_usual_window_minutes", default: usualWindowMinutes)
         usualActiveMinutes = try integer("table_usual_active_minutes", default: usualActiveMinutes)
+        slotInactiveMs = try integer("slot_inactive_minutes", default: slotInactiveMs / 60_000) * 60_000
+        if let e = section["slot_retained_bytes"] {
+            // Bytes of WAL: past the other keys' 10000000 cap (the default is 1 GiB).
+            guard case .integer(let i) = e.value, i >= 0, i <= 1 << 50 else {
+                throw ConfigFileError(file: file, line: e.line, message: "[alerts] 'slot_retained_bytes' must be a number of bytes from 0 to \(Int64(1) << 50), e.g. 1073741824 for 1 GiB")
+            }
+            slotRetainedBytes = i
+        }
         if usualActiveMinutes > usualWindowMinutes {
             throw ConfigFileError(file: file, line: section["table_usual_active_minutes"]?.line ?? 0,
                                   message: "[alerts] 'table_usual_active_minutes' (\(usualActiveMinutes)) cannot exceed 'table_usual_window_minutes' (\(usualWindowMinutes))")

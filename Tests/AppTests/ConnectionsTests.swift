@@ -91,6 +91,77 @@ import Testing
         #expect(downLag["known"] as? Bool == false && downLag["total"] is NSNull)
     }
 
+    /// `--source`: one line per replication slot under "Replication slots", red once it breaks the
+    /// profile's `CdcReplicationSlotLag` thresholds; the same slots in the headless JSON.
+    @Test func replicationSlotsGetALineEachRedPastTheAlertThreshold() throws {
+        let now = Self.t0
+        var report = ReplicationSlotReport()
+        report.checkedAtMs = now - 2_000
+        report.currentLSN = "1/0"
+        report.slots = [
+            ReplicationSlot(name: "debezium", plugin: "pgoutput", database: "shop", active: true, activePID: 4242,
+                            confirmedFlushLSN: "0/FFF00000", restartLSN: "0/FFF00000", retainedBytes: 1_048_576,
+                            restartRetainedBytes: 1_048_576, walStatus: "reserved", lastAdvanceMs: now - 3_000, advanceSeen: true),
+            ReplicationSlot(name: "old_connector", plugin: "pgoutput", database: "shop", active: false,
+                            confirmedFlushLSN: "0/70000000", restartLSN: "0/6FF00000", retainedBytes: 2_415_919_104,
+                            restartRetainedBytes: 2_416_967_680, walStatus: "extended", lastAdvanceMs: now - 720_000,
+                            inactiveSinceMs: now - 720_000),
+        ]
+        var s = Fixture.snapshot
+        s.replicationSlots = report
+        var board = ConnectionBoard()
+        _ = board.update([ServiceProbe(name: "kafka", target: "h:1", status: ServiceStatus(.ok, "h:1")),
+                          ServiceProbe(name: "replication_slots", target: "postgres://u:***@db/shop",
+                                       status: ServiceStatus(.ok, "2 logical slots, 2.2 GiB of WAL retained"))], nowMs: now - 60_000)
+        var frame = DashboardFrame(snapshot: s, nowMs: now)
+        frame.connections = board.entries
+        var model = DashboardModel()
+        _ = model.handle(.char("c"))
+        let (buffer, _) = DashboardRenderer.render(model, frame, width: 180, height: 40)
+        let screen = buffer.text
+        #expect(screen.contains("Replication slots postgres://u:***@db/shop  ok for 1m00s"), "\(screen)")
+        let active = "● debezium  shop · pgoutput  retained 1.0 MiB · active pid 4242 · advanced 3.0s ago"
+        let idle = "○ old_connector  shop · pgoutput  retained 2.3 GiB (restart_lsn 2.3 GiB) · inactive for at least 12m00s · no advance for 12m00s · wal_status extended"
+        #expect(screen.contains(active), "\(screen)")
+        #expect(screen.contains(idle), "\(screen)")
+        func style(ofLineContaining text: String) -> Style? {
+            for y in 0..<buffer.height {
+                let line = buffer.line(y)
+                guard let range = line.range(of: text) else { continue }
+                let x = DisplayWidth.of(line[..<range.lowerBound])
+                return buffer[x + 2, y].style
+            }
+            return nil
+        }
+        // Over 1 GiB (and inactive over 10 minutes): red; the healthy slot is not.
+        #expect(style(ofLineContaining: idle)?.role == .bad)
+        #expect(style(ofLineContaining: active)?.role == .text)
+        // The profile's threshold decides: at 4 GiB and 20 minutes the same slot is only "inactive" (yellow).
+        var rules = AlertRules()
+        rules.slotRetainedBytes = 4 << 30
+        rules.slotInactiveMs = 20 * 60_000
+        var panel = AlertPanel()
+        panel.rules = rules
+        frame.alerts = panel
+        let relaxed = DashboardRenderer.render(model, frame, width: 180, height: 40).0
+        var relaxedRole: StyleRole?
+        for y in 0..<relaxed.height where relaxed.line(y).contains("old_connector") {
+            let line = relaxed.line(y)
+            relaxedRole = relaxed[DisplayWidth.of(line[..<line.range(of: "old_connector")!.lowerBound]), y].style.role
+        }
+        #expect(relaxedRole == .warn)
+
+        // --json: the same slots, with the retained bytes and the time since the last advance.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(headlessLine(s, json: true, connect: nil).utf8)) as? [String: Any])
+        let slots = try #require(json["replication_slots"] as? [[String: Any]])
+        #expect(slots.map { $0["slot"] as? String } == ["debezium", "old_connector"])
+        #expect((slots[1]["retained_wal_bytes"] as? NSNumber)?.int64Value == 2_415_919_104)
+        #expect(slots[1]["active"] as? Bool == false && slots[0]["active_pid"] as? Int == 4242)
+        #expect((slots[1]["inactive_since_ms"] as? NSNumber)?.int64Value == now - 720_000)
+        #expect((json["replication_slots_checked_ms"] as? NSNumber)?.int64Value == now - 2_000)
+        #expect(json["replication_slots_error"] is NSNull)
+    }
+
     @Test func logTimestampsAreUTCWithMilliseconds() {
         #expect(RunLog.timestamp(Self.t0 + 42) == "2025-11-23T12:00:00.042Z")
     }

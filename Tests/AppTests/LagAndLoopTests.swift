@@ -39,9 +39,12 @@ import Testing
         // The thresholds come from the profile.
         #expect(verdict((0..<10).map { (position: Int64($0) * 1_000, end: 100_000) },
                         thresholds: LagThresholds(messages: 200_000, seconds: 10, samples: 5)) == .ok)
-        // No progress with lag in the whole window: STALLED; too few samples: warming up; no lag: OK.
-        #expect(verdict((0..<10).map { _ in (position: 500, end: 900) }) == .stalled)
-        #expect(verdict((0..<3).map { _ in (position: 500, end: 900) }) == .warmingUp)
+        // No progress with lag over the whole 30 s window: STALLED (cdctop runs: never STOPPED); not moved
+        // for less than the window, or too few samples: not known yet ("…"); no lag: OK.
+        #expect(verdict((0...30).map { _ in (position: 500, end: 900) }) == .stalled)
+        #expect(verdict((0...30).map { (position: 500, end: 900 + Int64($0)) }) == .stalled)
+        #expect(verdict((0..<10).map { _ in (position: 500, end: 900) }) == .unknown)
+        #expect(verdict((0..<3).map { _ in (position: 500, end: 900) }) == .unknown)
         #expect(verdict((0..<3).map { _ in (position: 900, end: 900) }) == .ok)
     }
 
@@ -60,6 +63,56 @@ import Testing
         let trend = tracker.insight(for: partition(position: 0, end: 499), nowMs: 125_000).trend
         #expect(trend.count == 120)
         #expect((tracker.samples["t[0]"]?.count ?? 0) <= 32)
+    }
+}
+
+/// Issue 22 items 5 and 6 in the Lag view: offsets that went backwards said first and in red, with the
+/// advice; other groups' log start and the messages deleted before they read them.
+@Suite struct LagViewRegressionTests {
+    @Test func offsetsThatWentBackwardsAreRedWithTheAdvice() throws {
+        var f = Fixture.frame()
+        let p = try #require(f.snapshot?.partitions.first)
+        var detector = OffsetRegressionDetector()
+        var gone = p
+        gone.position = 46; gone.highWatermark = 0
+        detector.observe([gone], nowMs: Fixture.nowMs - 3_000)
+        detector.observe([gone], nowMs: Fixture.nowMs - 1_000)
+        f.snapshot?.offsetRegressions = detector.report
+        if let i = f.snapshot?.partitions.firstIndex(where: { $0.topic == p.topic && $0.partition == p.partition }) {
+            f.snapshot?.partitions[i] = gone
+        }
+        var model = DashboardModel()
+        _ = model.handle(.char("4"))
+        let (buffer, _) = Fixture.render(model, f, width: 140, height: 36)
+        let screen = buffer.text
+        #expect(screen.contains("Offsets went backwards: 1 times"), "\(screen)")
+        #expect(screen.contains("\(p.topic)[\(p.partition)] went backwards: its end fell to 0, below offset 46"))
+        #expect(screen.contains("--state-reset"))
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        let y = try #require(lines.firstIndex { $0.contains("BACKWARDS") }, "no BACKWARDS verdict in\n\(screen)")
+        let x = DisplayWidth.of(String(lines[y].prefix(upTo: lines[y].range(of: "BACKWARDS")!.lowerBound)))
+        #expect(buffer[x, y].style.role == .bad, "the verdict is red")
+        // Without a regression: no banner, no BACKWARDS.
+        let plain = Fixture.render(model, Fixture.frame(), width: 140, height: 36).0.text
+        #expect(!plain.contains("went backwards") && !plain.contains("BACKWARDS"))
+    }
+
+    @Test func otherGroupsShowTheLogStartAndMessagesDeletedUnread() {
+        var f = Fixture.frame()
+        var report = GroupLagReport()
+        report.checkedAtMs = Fixture.nowMs
+        report.groups = [GroupLagSummary(group: "jdbc-sink", verdict: .lagging, totalLag: 800, maxLagMs: 61_000, state: "Stable", members: 1)]
+        report.groups[0].deletedUnread = 200
+        report.partitions = [GroupPartitionLag(group: "jdbc-sink", topic: "shop.public.transaction", partition: 0, committed: 100,
+                                               highWatermark: 900, lag: 800, lagMs: 61_000, verdict: .lagging, logStart: 300, deletedUnread: 200)]
+        f.snapshot?.groupLag = report
+        var model = DashboardModel()
+        _ = model.handle(.char("4"))
+        let screen = Fixture.render(model, f, width: 140, height: 40).0.text
+        #expect(screen.contains("jdbc-sink lost 200 messages deleted before it read them (shop.public.transaction[0]: log start 300 > committed 100)"), "\(screen)")
+        #expect(screen.contains("log start"))
+        let row = screen.split(separator: "\n").first { $0.contains("jdbc-sink") && $0.contains("LAGGING") && $0.contains("900") }.map(String.init) ?? ""
+        for figure in ["300", "100", "900", "800", "LAGGING"] { #expect(row.contains(figure), "\(figure) missing in: \(row)") }
     }
 }
 

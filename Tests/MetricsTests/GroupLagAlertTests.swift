@@ -55,4 +55,53 @@ import Testing
         #expect(e.evaluate(Self.facts(.stalled, at: Self.t0 + 2_000)).isEmpty)
         #expect(e.evaluate(Self.facts(.ok, at: Self.t0 + 3_000)).map(\.change) == [.resolved])
     }
+
+    @Test func messagesDeletedBeforeTheGroupReadThemAreSaidInItsAlert() {
+        var rules = AlertRules()
+        rules.forMs[.groupLagging] = 0
+        var e = AlertEvaluator(rules: rules)
+        var f = Self.facts(.ok, at: Self.t0)
+        f.groupLag?.groups[0].deletedUnread = 200
+        let fired = e.evaluate(f)
+        #expect(fired.map(\.change) == [.fired])
+        #expect(fired.first?.alert.summary.contains("200 messages were deleted before it read them") == true, "\(fired)")
+    }
+}
+
+/// Issue 22 item 5: the default CdcOffsetsBackwards rule, fed by the engine's detector through the snapshot.
+@Suite struct OffsetsBackwardsAlertTests {
+    static let t0: Int64 = 1_800_000_000_000
+
+    static func snapshot(_ detector: OffsetRegressionDetector) -> KPISnapshot {
+        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
+        s.offsetRegressions = detector.report
+        return s
+    }
+
+    @Test func firesAtOnceAndStaysUntilRestart() throws {
+        var e = AlertEvaluator(rules: .defaults)
+        var d = OffsetRegressionDetector()
+        let healthy = PartitionLag(topic: "shop.public.orders", partition: 2, committed: 40, position: 46, highWatermark: 46)
+        d.observe([healthy], nowMs: Self.t0)
+        #expect(e.evaluate(AlertFacts(snapshot: Self.snapshot(d), nowMs: Self.t0)).isEmpty)
+        var emptied = healthy
+        emptied.highWatermark = 0
+        d.observe([emptied], nowMs: Self.t0 + 1_000)
+        #expect(e.evaluate(AlertFacts(snapshot: Self.snapshot(d), nowMs: Self.t0 + 1_000)).isEmpty, "not confirmed yet")
+        d.observe([emptied], nowMs: Self.t0 + 3_000)
+        let fired = e.evaluate(AlertFacts(snapshot: Self.snapshot(d), nowMs: Self.t0 + 3_000))
+        let alert = try #require(fired.first)
+        #expect(fired.count == 1 && alert.change == .fired)
+        #expect(alert.alert.key == AlertKey(.offsetsBackwards, "shop.public.orders"))
+        #expect(AlertKind.offsetsBackwards.subjectLabel == "topic" && AlertKind.offsetsBackwards.severity == "critical")
+        #expect(alert.alert.summary.contains("shop.public.orders[2] went backwards: its end fell to 0, below offset 46"))
+        #expect(alert.alert.summary.contains("--state-reset"))
+        // The end grows back past the position: the totals are still wrong, the alert keeps firing.
+        var refilled = healthy
+        refilled.highWatermark = 80
+        d.observe([refilled], nowMs: Self.t0 + 10_000)
+        #expect(e.evaluate(AlertFacts(snapshot: Self.snapshot(d), nowMs: Self.t0 + 600_000)).isEmpty)
+        #expect(e.panel(nowMs: Self.t0 + 600_000).firingCount == 1)
+        #expect(e.panel(nowMs: Self.t0 + 600_000).watched.contains(.offsetsBackwards))
+    }
 }

@@ -30,7 +30,9 @@ struct PrometheusEndpointTests {
     }
 
     static func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
-        let r = try HTTPGet.fetch(try HTTPEndpoint(parsing: "http://127.0.0.1:\(port)"), path: path, timeoutSeconds: 5)
+        var request = CurlHTTP.Request(url: "http://127.0.0.1:\(port)\(path)")
+        request.timeoutSeconds = 5
+        let r = try CurlHTTP.perform(request)
         return (r.status, String(decoding: r.body, as: UTF8.self))
     }
 
@@ -433,7 +435,8 @@ struct GroupLagTansuTests {
         #expect(GroupLagRules.verdict([s(5, 3)], groupEmpty: false) == .unknown)
         #expect(GroupLagRules.verdict([s(5, 3), s(5, 3)], groupEmpty: false) == .stalled)
         #expect(GroupLagRules.verdict([s(5, 3), s(5, 9)], groupEmpty: false) == .stopped)
-        #expect(GroupLagRules.verdict([s(5, 3), s(8, 9)], groupEmpty: false) == .lagging)
+        // Lag that grew is not LAGGING by itself: the thresholds decide, as for cdctop's own (issue 22).
+        #expect(GroupLagRules.verdict([s(5, 3), s(8, 9)], groupEmpty: false) == .ok)
         #expect(GroupLagRules.verdict([s(5, 9), s(8, 4)], groupEmpty: false) == .ok)
         // A committed offset that did not move is a verdict only over a full window.
         let still = [GroupLagSample(atMs: 0, committed: 5, lag: 3), GroupLagSample(atMs: 119_999, committed: 5, lag: 3)]
@@ -493,4 +496,73 @@ struct GroupLagTansuTests {
 
 enum JSONSerializationCheck {
     static func isValid(_ text: String) -> Bool { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil }
+}
+
+/// `/metrics` with `--schema-registry`: the registry's series, scraped from a real MetricsServer while an
+/// engine core is really held on an unknown schema id (registry down), and again once it answered.
+@Suite("/metrics: schema registry", .serialized)
+struct RegistryMetricsTests {
+    @Test("a partition held for a schema id shows with the id and its wait; up, fetches and errors follow the registry")
+    func waitingPartitionIsExposed() throws {
+        let port = RegistryTests.freePort()
+        let client = RegistryTests.client(["http://127.0.0.1:\(port)"])
+        let core = EngineCore(profile: .shop)
+        core.schemaSource = client
+        let message = RegistryTests.shopMessages(1)[0]
+        let snapshot = core.snapshot(sequence: 1, takenAtMs: WallClock.nowMs())
+        let server = try MetricsServer(address: "127.0.0.1:0", render: {
+            PrometheusExposition.render(snapshot, ops: OpsReport(schemaRegistry: client.metrics), nowMs: WallClock.nowMs())
+        })
+        server.start()
+        defer { server.stop() }
+        let before = try PrometheusEndpointTests.get(server.port, "/metrics").body
+        #expect(PrometheusEndpointTests.sample(before, "cdctop_schema_registry_up") == 1)
+        #expect(PrometheusEndpointTests.sample(before, "cdctop_schema_registry_waiting_partitions") == 0)
+
+        // Partition 3's next message needs id 1, which only the (stopped) registry could give.
+        let startedMs = WallClock.nowMs()
+        let done = DispatchSemaphore(value: 0)
+        let handed = RegistryTests.Handed(core)
+        Thread {
+            _ = handed.core.ingest(topic: message.topic, partition: 3, offset: 0, timestampMs: message.timestampMs,
+                                   key: message.key, value: message.value.map { RegistryTests.framed(1, $0) })
+            done.signal()
+        }.start()
+        let deadline = Date().addingTimeInterval(10)
+        while client.metrics.fetchErrors < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+
+        let waiting = try PrometheusEndpointTests.get(server.port, "/metrics").body
+        let scrapedMs = WallClock.nowMs()
+        let check = try PrometheusEndpointTests.run(try PrometheusEndpointTests.tool("promtool"), ["check", "metrics"], input: waiting)
+        #expect(check.status == 0, "promtool check metrics failed:\n\(check.output)")
+        #expect(PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_up") == 0)
+        #expect(PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_waiting_partitions") == 1)
+        #expect((PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_fetch_errors_total") ?? 0) >= 2)
+        #expect(PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_schemas_cached") == 0)
+        let waited = try #require(PrometheusEndpointTests.sample(waiting,
+            "cdctop_schema_registry_wait_seconds{topic=\"\(message.topic)\",partition=\"3\",schema_id=\"1\"}"), "\(waiting)")
+        // Since when: no earlier than the message was handed over, no later than the scrape.
+        #expect(waited >= 0 && waited <= Double(scrapedMs - startedMs) / 1000, "\(waited)")
+        #expect(core.messages == 0, "the held message must not be applied meanwhile")
+
+        // The registry comes up on that port and learns id 1: the partition goes on and the series clear.
+        let registry = try RegistryTests.StandIn(port: port)
+        defer { registry.stop() }
+        let id = try RegistryTests.client([registry.url]).register(subject: "t-value", schema: RegistryTests.jsonSchema, schemaType: "JSON")
+        #expect(id == 1)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        let after = try PrometheusEndpointTests.get(server.port, "/metrics").body
+        #expect(PrometheusEndpointTests.sample(after, "cdctop_schema_registry_up") == 1)
+        #expect(PrometheusEndpointTests.sample(after, "cdctop_schema_registry_waiting_partitions") == 0)
+        #expect(!after.contains("cdctop_schema_registry_wait_seconds{"))
+        #expect(PrometheusEndpointTests.sample(after, "cdctop_schema_registry_fetches_total") == 1)
+        #expect(PrometheusEndpointTests.sample(after, "cdctop_schema_registry_schemas_cached") == 1)
+        #expect(core.messages == 1)
+    }
+
+    @Test("without --schema-registry no registry series are written")
+    func absentWithoutRegistry() {
+        let text = PrometheusExposition.render(KPISnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
+        #expect(!text.contains("cdctop_schema_registry"))
+    }
 }

@@ -85,12 +85,22 @@ enum LagView {
             area.height -= h
         }
         let g = frame.glyphs
+        let regressions = s.offsetRegressions
+        if !regressions.isEmpty, area.height >= 12 {
+            // Offsets that went backwards (or messages deleted unread) mean wrong totals: said first, in red.
+            let h = min(regressions.regressions.count, 3) + 3
+            offsetRegressionBanner(&b, Rect(x: area.x, y: area.y, width: area.width, height: h), regressions, frame)
+            area.y += h
+            area.height -= h
+        }
         let needle = model.filters["lag", default: ""].lowercased()
         let insights = Dictionary(s.partitions.map { (LagTracker.key($0), frame.lag.insight(for: $0, nowMs: frame.nowMs)) },
                                   uniquingKeysWith: { a, _ in a })
         var partitions = s.partitions.filter { needle.isEmpty || "\($0.topic)[\($0.partition)]".lowercased().contains(needle) }
         func lagMs(_ p: PartitionLag) -> Int64 { p.lag > 0 && p.lastCommitTimeMs > 0 ? frame.nowMs - p.lastCommitTimeMs : 0 }
-        func severity(_ v: LagVerdict?) -> Int { switch v { case .stalled: 3; case .lagging: 2; case .warmingUp: 1; default: 0 } }
+        func severity(_ p: PartitionLag) -> Int {
+            regressions.regression(topic: p.topic, partition: p.partition) != nil ? 9 : insights[LagTracker.key(p)]?.verdict.severity ?? 0
+        }
         let sort = model.lagSort
         partitions.sort { a, b in
             let byName = (a.topic, a.partition) < (b.topic, b.partition)
@@ -100,7 +110,7 @@ enum LagView {
             case .lag: (a.lag, b.lag)
             case .committedLag: (a.committedLag, b.committedLag)
             case .lagSeconds: (lagMs(a), lagMs(b))
-            case .verdict: (Int64(severity(insights[LagTracker.key(a)]?.verdict)), Int64(severity(insights[LagTracker.key(b)]?.verdict)))
+            case .verdict: (Int64(severity(a)), Int64(severity(b)))
             }
             if x == y { return byName }
             return model.lagSortDescending ? x > y : x < y
@@ -130,7 +140,7 @@ enum LagView {
             .init(title: "high wm", width: 8, dropOrder: 4),
             .init(title: "lag", width: 6), .init(title: "group lag", width: 9, dropOrder: 2), .init(title: "lag s", width: 6, dropOrder: 3),
             .init(title: "trend (top)", width: 6, align: .left, flexible: true, maxWidth: 120, dropOrder: 6),
-            .init(title: "verdict", width: 7, align: .left),
+            .init(title: "verdict", width: regressions.isEmpty ? 7 : 9, align: .left),
         ]
         let kept = Widgets.fitting(all, width: inner.width)
         let columns = kept.map { all[$0] }
@@ -145,15 +155,26 @@ enum LagView {
             let lagSeconds = p.lag > 0 && p.lastCommitTimeMs > 0 ? Format.age(frame.nowMs - p.lastCommitTimeMs) : "0s"
             // Offsets are positions, not quantities: raw digits like Kafka's own tools print them.
             func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
+            let regression = regressions.regression(topic: p.topic, partition: p.partition)
+            let verdict = switch regression?.kind {
+            case .backwards?: "BACKWARDS"
+            case .deletedUnread?: "DELETED"
+            case nil: insight.verdict == .unknown ? "…" : insight.verdict.rawValue
+            }
             let cells = [String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.committed), offset(p.position),
                          offset(p.highWatermark), known ? Format.count(p.lag) : "?", known ? Format.count(p.committedLag) : "?",
-                         lagSeconds, "", insight.verdict.rawValue]
+                         lagSeconds, "", verdict]
             var row = Widgets.TableRow(cells: kept.map { cells[$0] })
             row.cellStyles[verdictIndex] = switch insight.verdict {
+            case _ where regression != nil: Style(.bad, bold: true)
             case .ok: Style(.good, bold: true)
             case .lagging: Style(.warn, bold: true)
-            case .stalled: Style(.bad, bold: true)
-            case .warmingUp: .dim
+            case .stalled, .stopped: Style(.bad, bold: true)
+            case .unknown: .dim
+            }
+            if regression != nil {
+                // The offsets that disagree: the position and the end (or log start) it passed.
+                for column in [3, 4] { if let i = kept.firstIndex(of: column) { row.cellStyles[i] = Style(.bad, bold: true) } }
             }
             return row
         }
@@ -184,6 +205,22 @@ enum LagView {
         }
         return ListLayout(count: partitions.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
                           selectedIndex: sel, listID: "lag", rowsTop: inner.y + 1)
+    }
+
+    /// What went wrong with which partition, and what to do: one line each (the newest three), then the advice.
+    static func offsetRegressionBanner(_ b: inout ScreenBuffer, _ area: Rect, _ report: OffsetRegressionReport, _ frame: DashboardFrame) {
+        let g = frame.glyphs
+        var title = "Offsets went backwards: \(report.backwardsTotal) times"
+        if report.deletedUnreadTotal > 0 { title += " · \(Format.count(report.deletedUnreadTotal)) messages deleted unread" }
+        if g == .ascii { title = title.replacingAll("·", with: "-") }
+        let inner = Widgets.box(&b, area, title: title, glyphs: g, style: Style(.bad), titleStyle: Style(.bad, bold: true))
+        var y = 0
+        for r in report.regressions.suffix(max(0, inner.height - 1)) {
+            let state = r.ongoing ? "" : " (no longer, but the counts stay wrong)"
+            b.put("\(Format.clock(r.detectedAtMs)) \(r.summary)\(state)", in: inner.row(y), style: Style(.bad, bold: true), ellipsis: g.ellipsis)
+            y += 1
+        }
+        b.put(OffsetRegression.advice, in: inner.row(min(y, inner.height - 1)), style: Style(.bad), ellipsis: g.ellipsis)
     }
 
     /// Events/s, lag (messages) and freshness over the last minutes, each with its scale and times.

@@ -4,7 +4,7 @@ import Pipeline
 
 /// One external service as read right now: a name people know, what it points at, and its status.
 struct ServiceProbe: Sendable, Equatable {
-    /// "kafka", "redis", "warehouse", "source", "connect" (also the JSON key).
+    /// "kafka", "redis", "warehouse", "source", "replication_slots", "connect" (also the JSON key).
     var name: String
     /// Brokers or URL (credentials left out by the callers).
     var target: String
@@ -33,6 +33,7 @@ struct ConnectionEntry: Sendable, Equatable {
         case "redis": "Redis"
         case "warehouse": "PostgreSQL warehouse"
         case "source": "PostgreSQL source"
+        case "replication_slots": "Replication slots"
         case "connect": "Kafka Connect"
         default: name
         }

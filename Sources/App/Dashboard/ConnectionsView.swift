@@ -89,7 +89,7 @@ enum ConnectionsView {
     static let optionalServices: [(name: String, title: String, option: String)] = [
         ("redis", "Redis mirror", "--redis redis://HOST:PORT/DB, then m toggles it"),
         ("warehouse", "PostgreSQL warehouse", "--warehouse postgresql://… (closed windows, History)"),
-        ("source", "PostgreSQL source", "--source postgresql://… on watch (reconciliation)"),
+        ("source", "PostgreSQL source", "--source postgresql://… on watch (reconciliation, replication slots)"),
         ("connect", "Kafka Connect", "--connect http://HOST:8083 on watch (connector health, alerts)"),
     ]
 
@@ -130,8 +130,52 @@ enum ConnectionsView {
                     row += 1
                 }
             }
+            if e.name == "replication_slots", let report = frame.snapshot?.replicationSlots {
+                row = slotLines(&b, inner, from: row, report, frame)
+            }
         }
         return row
+    }
+
+    /// One line per logical replication slot of the source, red when it breaks `CdcReplicationSlotLag`
+    /// (the profile's thresholds): `● debezium  shop · pgoutput  retained 1.5 GiB · inactive for 12m · no advance for 12m`.
+    static func slotLines(_ b: inout ScreenBuffer, _ inner: Rect, from start: Int, _ report: ReplicationSlotReport,
+                          _ frame: DashboardFrame) -> Int {
+        let g = frame.glyphs
+        let rules = frame.alerts?.rules ?? .defaults
+        var row = start
+        if report.error != nil, report.checkedAtMs > 0, !report.slots.isEmpty, row < inner.height {
+            b.put("    slots as last read at \(Format.clock(report.checkedAtMs)) UTC:", in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            row += 1
+        }
+        for slot in report.slots where row < inner.height {
+            let problem = rules.slotProblem(slot, nowMs: frame.nowMs) != nil
+            b.put("    " + slotLine(slot, nowMs: frame.nowMs, glyphs: g), in: inner, row: row,
+                  style: problem ? Style(.bad, bold: true) : (slot.active ? .text : Style(.warn)), ellipsis: g.ellipsis)
+            row += 1
+        }
+        return row
+    }
+
+    /// The text of one slot's line (without indentation).
+    static func slotLine(_ slot: ReplicationSlot, nowMs: Int64, glyphs g: Glyphs) -> String {
+        let mark = slot.active ? String(g.dot) : (g == .ascii ? "o" : "○")
+        var text = "\(mark) \(slot.name)  \(slot.database) \(sep(g)) \(slot.plugin)  retained "
+        text += slot.retainedBytes.map(ReplicationSlotReport.bytesText) ?? "?"
+        if let restart = slot.restartRetainedBytes, restart != slot.retainedBytes {
+            text += " (restart_lsn \(ReplicationSlotReport.bytesText(restart)))"
+        }
+        if slot.active {
+            text += " \(sep(g)) active" + (slot.activePID.map { " pid \($0)" } ?? "")
+        } else {
+            let idle = max(0, nowMs - slot.inactiveSinceMs)
+            text += " \(sep(g)) inactive for " + (slot.inactiveSinceExact ? "" : "at least ") + Format.age(idle)
+        }
+        let still = max(0, nowMs - slot.lastAdvanceMs)
+        text += " \(sep(g)) " + (slot.advanceSeen ? "advanced \(Format.age(still)) ago" : "no advance for \(Format.age(still))")
+        if let status = slot.walStatus, status != "reserved" { text += " \(sep(g)) wal_status \(status)" }
+        if let safe = slot.safeWALSizeBytes { text += " \(sep(g)) \(ReplicationSlotReport.bytesText(safe)) until WAL is lost" }
+        return text
     }
 
     static func sep(_ g: Glyphs) -> String { g == .ascii ? "-" : "·" }

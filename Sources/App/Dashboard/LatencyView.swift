@@ -70,7 +70,8 @@ enum LatencyView {
 enum GroupLagSection {
     /// Rows the section wants: a border, a header and one line per partition (at most half the area).
     static func height(_ report: GroupLagReport, in area: Rect) -> Int {
-        min(max(4, report.partitions.count + 3 + (report.error == nil ? 0 : 1)), area.height / 2)
+        let notes = (report.error == nil ? 0 : 1) + (report.groups.contains { $0.deletedUnread > 0 } ? 1 : 0)
+        return min(max(4, report.partitions.count + 3 + notes), area.height / 2)
     }
 
     static func render(_ b: inout ScreenBuffer, _ area: Rect, _ report: GroupLagReport, _ frame: DashboardFrame) {
@@ -86,21 +87,39 @@ enum GroupLagSection {
             b.put(error, in: inner.row(inner.height - 1), style: Style(.bad), ellipsis: g.ellipsis)
             tableArea.height -= 1
         }
+        // Messages deleted before a group read them are gone for it: said in red, above the table.
+        let deleted = report.groups.filter { $0.deletedUnread > 0 }
+        if !deleted.isEmpty, tableArea.height > 2 {
+            let text = deleted.map { group -> String in
+                let parts = report.partitions.filter { $0.group == group.group && $0.deletedUnread > 0 }
+                    .map { "\($0.topic)[\($0.partition)]: log start \($0.logStart) > committed \($0.committed)" }
+                return "\(group.group) lost \(Format.count(group.deletedUnread)) messages deleted before it read them (\(parts.joined(separator: ", ")))"
+            }.joined(separator: "; ")
+            b.put(text, in: tableArea.row(0), style: Style(.bad, bold: true), ellipsis: g.ellipsis)
+            tableArea.y += 1
+            tableArea.height -= 1
+        }
         let columns: [Widgets.Column] = [
             .init(title: "group", width: 10, align: .left, flexible: true, maxWidth: 24, shortenMiddle: true),
             .init(title: "topic", width: 12, align: .left, flexible: true, maxWidth: 40, shortenMiddle: true), .init(title: "p", width: 2),
+            .init(title: "log start", width: 9, dropOrder: 4),
             .init(title: "committed", width: 9, dropOrder: 3), .init(title: "high wm", width: 8, dropOrder: 2),
             .init(title: "lag", width: 7), .init(title: "lag s", width: 7, dropOrder: 1), .init(title: "verdict", width: 7, align: .left),
         ]
+        func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
         let rows = report.partitions.map { p -> Widgets.TableRow in
-            var row = Widgets.TableRow(cells: [p.group, p.topic, String(p.partition), p.committed >= 0 ? String(p.committed) : "–",
-                                               p.highWatermark >= 0 ? String(p.highWatermark) : "–", Format.count(p.lag),
-                                               p.lag > 0 ? Format.age(p.lagMs) : "0s", p.verdict.rawValue])
-            row.cellStyles[7] = switch p.verdict {
+            let cells = [p.group, p.topic, String(p.partition), offset(p.logStart), offset(p.committed), offset(p.highWatermark),
+                         Format.count(p.lag), p.lag > 0 ? Format.age(p.lagMs) : "0s", p.verdict.rawValue]
+            var row = Widgets.TableRow(cells: cells)
+            row.cellStyles[8] = switch p.verdict {
             case .ok: Style(.good, bold: true)
             case .lagging: Style(.warn, bold: true)
             case .stalled, .stopped: Style(.bad, bold: true)
             case .unknown: .dim
+            }
+            if p.deletedUnread > 0 {
+                row.cellStyles[3] = Style(.bad, bold: true)
+                row.cellStyles[4] = Style(.bad, bold: true)
             }
             return row
         }

@@ -63,6 +63,8 @@ public final class Engine: @unchecked Sendable {
     private var nextOffset: [Int64: Int64] = [:]
     private var seenPartitions: Set<Int64> = []
     private var sequence: UInt64 = 0
+    /// Ends and log starts that move past what was read, while running (issue 22).
+    private var offsetRegressions = OffsetRegressionDetector()
     private var rateSamples: [RateSample] = []
     private var assignedPartitions = 0
     /// Kafka's last failure, verbatim, kept after it recovers (the Connections panel shows it).
@@ -312,9 +314,11 @@ public final class Engine: @unchecked Sendable {
             return PartitionLag(topic: p.topic, partition: p.partition, committed: p.committed, position: position,
                                 highWatermark: p.highWatermark,
                                 lastCommitTimeMs: core.lastCommitTimeByPartition[pk] ?? 0,
-                                reachedEnd: atEnd.contains(pk))
+                                reachedEnd: atEnd.contains(pk), logStart: p.lowWatermark)
         }
         s.partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        offsetRegressions.observe(s.partitions, nowMs: nowMs)
+        s.offsetRegressions = offsetRegressions.report
         s.caughtUp = !s.partitions.isEmpty && s.partitions.allSatisfy(\.reachedEnd)
         let currentError = consumer.lastError ?? (s.partitions.isEmpty ? consumer.metadataError : nil)
         if let currentError { lastKafkaError = currentError }

@@ -16,6 +16,8 @@ public final class GroupLagMonitor: @unchecked Sendable {
     /// 60 s (offset.flush.interval.ms), so a shorter window calls a healthy sink stuck half the time.
     public let windowMs: Int64
     public static let defaultWindowSeconds: Double = 120
+    /// The verdict rules: cdctop's own (`LagRules`), with this window.
+    public let rules: LagRules
     /// At most this many groups are watched (each costs a librdkafka handle, its threads and sockets,
     /// and Prometheus series); a regex matching more is cut here, in name order, and the rest counted.
     public static let maxGroups = 50
@@ -44,9 +46,11 @@ public final class GroupLagMonitor: @unchecked Sendable {
 
     /// `groups`: names, or regexes starting with ^ (matched against the cluster's group list); a name
     /// given twice is watched once. `topics`: the pipeline's topics (names or ^regexes), whose partitions
-    /// are watched. `windowSeconds`: the verdict's window (see `windowMs`; tests shorten it).
+    /// are watched. `windowSeconds`: the verdict's window (see `windowMs`; tests shorten it). `thresholds`:
+    /// LAGGING's messages, seconds and samples, the same as cdctop's own (the profile's `[lag]`).
     public init(brokers: String, groups: [String], topics: [String], properties: [String: String] = [:],
-                everySeconds: Double = 5, windowSeconds: Double = GroupLagMonitor.defaultWindowSeconds) throws {
+                everySeconds: Double = 5, windowSeconds: Double = GroupLagMonitor.defaultWindowSeconds,
+                thresholds: LagThresholds = LagThresholds()) throws {
         guard !groups.isEmpty else {
             throw KafkaError(code: .configuration, message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
         }
@@ -59,6 +63,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
         self.properties = properties
         self.everySeconds = everySeconds
         self.windowMs = Int64((max(windowSeconds, 6 * everySeconds) * 1000).rounded())
+        self.rules = LagRules.otherGroup(thresholds, windowMs: windowMs)
     }
 
     public func start() {
@@ -181,18 +186,21 @@ public final class GroupLagMonitor: @unchecked Sendable {
                         // The end as a fetch reports it, when it is further than ListOffsets said (some
                         // Kafka-compatible brokers answer ListOffsets with a batch's base offset + 1).
                         let high = max(watermarks[tp]?.high ?? -1, fetched[tp]?.high ?? -1)
-                        let lag = max(0, high - start)
+                        let logStart = watermarks[tp]?.low ?? -1
+                        let (lag, deletedUnread) = GroupPartitionLag.lag(committed: committed[tp] ?? -1, logStart: logStart, end: high)
                         var row = GroupPartitionLag(group: group, topic: tp.topic, partition: tp.partition, committed: committed[tp] ?? -1,
-                                                    highWatermark: high, lag: lag, lagMs: 0, verdict: .unknown)
+                                                    highWatermark: high, lag: lag, lagMs: 0, verdict: .unknown,
+                                                    logStart: logStart, deletedUnread: deletedUnread)
                         if lag > 0, let ts = fetched[tp]?.timestampMs, ts > 0 { row.lagMs = max(0, now - ts) }
                         var samples = history[group]?[tp] ?? []
-                        GroupLagRules.append(GroupLagSample(atMs: now, committed: row.committed, lag: row.lag),
+                        GroupLagRules.append(GroupLagSample(atMs: now, committed: row.committed, lag: row.lag, lagMs: row.lagMs),
                                              to: &samples, windowMs: windowMs)
                         history[group, default: [:]][tp] = samples
-                        row.verdict = GroupLagRules.verdict(samples, groupEmpty: groupEmpty, windowMs: windowMs)
+                        row.verdict = rules.verdict(samples, groupEmpty: groupEmpty)
                         rows.append(row)
                     }
                     summary.totalLag = rows.reduce(0) { $0 + $1.lag }
+                    summary.deletedUnread = rows.reduce(0) { $0 + $1.deletedUnread }
                     summary.maxLagMs = rows.map(\.lagMs).max() ?? 0
                     summary.verdict = rows.map(\.verdict).max(by: { $0.severity < $1.severity }) ?? .unknown
                     if rows.isEmpty { summary.error = "no committed offset on the watched topics" }

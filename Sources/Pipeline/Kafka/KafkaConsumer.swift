@@ -11,13 +11,17 @@ public struct PartitionProgress: Sendable, Equatable {
     public var position: Int64
     /// The end of the partition as last seen in a fetch response.
     public var highWatermark: Int64
+    /// The partition's log start as last seen in a fetch response (Fetch v5+; -1 when not reported).
+    public var lowWatermark: Int64
 
-    public init(topic: String, partition: Int32, committed: Int64, position: Int64, highWatermark: Int64) {
+    public init(topic: String, partition: Int32, committed: Int64, position: Int64, highWatermark: Int64,
+                lowWatermark: Int64 = -1) {
         self.topic = topic
         self.partition = partition
         self.committed = committed
         self.position = position
         self.highWatermark = highWatermark
+        self.lowWatermark = lowWatermark
     }
 
     /// Messages not yet committed, when both ends are known.
@@ -385,11 +389,13 @@ public final class KafkaConsumer: @unchecked Sendable {
             if rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
                 != RD_KAFKA_RESP_ERR_NO_ERROR {
                 high = -1
+                low = -1
             }
             let position = positions.pointee.elems[index].offset
             states.append(PartitionProgress(topic: partition.topic, partition: partition.partition,
                                             committed: Self.known(committed[partition] ?? -1),
-                                            position: Self.known(position), highWatermark: Self.known(high)))
+                                            position: Self.known(position), highWatermark: Self.known(high),
+                                            lowWatermark: Self.known(low)))
         }
         return states
     }

@@ -8,10 +8,41 @@ public struct OpsReport: Sendable {
     /// nil when the integration is not configured (then no `_up` series is written).
     public var redis: ServiceStatus?
     public var warehouse: ServiceStatus?
+    /// nil without `--schema-registry`.
+    public var schemaRegistry: SchemaRegistryMetrics?
 
     public init(connect: ConnectHealthReport? = nil, reconciliation: Reconciliation? = nil, redis: ServiceStatus? = nil,
-                warehouse: ServiceStatus? = nil) {
+                warehouse: ServiceStatus? = nil, schemaRegistry: SchemaRegistryMetrics? = nil) {
         self.connect = connect; self.reconciliation = reconciliation; self.redis = redis; self.warehouse = warehouse
+        self.schemaRegistry = schemaRegistry
+    }
+}
+
+/// A partition held because its next message needs a schema id the registry has not answered yet.
+public struct SchemaWait: Sendable, Hashable {
+    public var schemaID: Int32
+    /// "" and -1 when the asker did not say.
+    public var topic: String
+    public var partition: Int32
+    public var sinceMs: Int64
+    public init(schemaID: Int32, topic: String, partition: Int32, sinceMs: Int64) {
+        self.schemaID = schemaID; self.topic = topic; self.partition = partition; self.sinceMs = sinceMs
+    }
+}
+
+/// The schema registry client's state as `/metrics` shows it (`SchemaRegistryClient.metrics`).
+public struct SchemaRegistryMetrics: Sendable, Hashable {
+    /// False while an id is awaited and the registry does not answer.
+    public var up: Bool
+    /// Schema ids held in memory (fetched this run or loaded from the state directory's cache).
+    public var schemasKnown: Int
+    public var fetched: Int
+    public var fromCache: Int
+    public var fetchErrors: Int64
+    public var waits: [SchemaWait]
+    public init(up: Bool, schemasKnown: Int, fetched: Int, fromCache: Int, fetchErrors: Int64, waits: [SchemaWait]) {
+        self.up = up; self.schemasKnown = schemasKnown; self.fetched = fetched; self.fromCache = fromCache
+        self.fetchErrors = fetchErrors; self.waits = waits
     }
 }
 
@@ -115,6 +146,7 @@ public enum PrometheusExposition {
         for p in s.partitions { w.sample("cdctop_partition_high_watermark", partitionLabels(p), Double(p.highWatermark)) }
         w.family("cdctop_partition_committed_offset", .gauge, "Offset committed to cdctop's group (-1 none).")
         for p in s.partitions { w.sample("cdctop_partition_committed_offset", partitionLabels(p), Double(p.committed)) }
+        renderOffsetRegressions(s, into: &w)
 
         // Services
         w.family("cdctop_kafka_up", .gauge, "1 when the Kafka consumer has partitions and no error.")
@@ -127,6 +159,7 @@ public enum PrometheusExposition {
             w.family("cdctop_warehouse_up", .gauge, "1 when the PostgreSQL warehouse sink writes.")
             w.sample("cdctop_warehouse_up", [], warehouse.state == .ok ? 1 : 0)
         }
+        if let registry = ops.schemaRegistry { renderSchemaRegistry(registry, nowMs: nowMs, into: &w) }
         if s.lastHeartbeatMs > 0 {
             w.family("cdctop_heartbeat_age_seconds", .gauge, "Seconds since the newest Debezium heartbeat.")
             w.sample("cdctop_heartbeat_age_seconds", [], seconds(max(0, nowMs - s.lastHeartbeatMs)))
@@ -186,7 +219,40 @@ public enum PrometheusExposition {
         }
 
         if let groups = s.groupLag { renderGroupLag(groups, into: &w) }
+        if let slots = s.replicationSlots { renderReplicationSlots(slots, nowMs: nowMs, into: &w) }
         return w.text
+    }
+
+    /// `--source` on PostgreSQL: each logical replication slot's retained WAL, whether a consumer is
+    /// attached and how long its confirmed position has stood still (the values of the last good reading).
+    static func renderReplicationSlots(_ r: ReplicationSlotReport, nowMs: Int64, into w: inout Writer) {
+        w.family("cdctop_replication_slots_up", .gauge, "1 when the last reading of the source's replication slots worked.")
+        w.sample("cdctop_replication_slots_up", [], r.error == nil && r.checkedAtMs > 0 ? 1 : 0)
+        guard r.checkedAtMs > 0 else { return }
+        w.family("cdctop_replication_slot_retained_wal_bytes", .gauge,
+                 "WAL a logical slot makes the source keep beyond what its consumer confirmed: current WAL position minus confirmed_flush_lsn.")
+        for slot in r.slots {
+            if let bytes = slot.retainedBytes { w.sample("cdctop_replication_slot_retained_wal_bytes", [("slot", slot.name)], Double(bytes)) }
+        }
+        w.family("cdctop_replication_slot_restart_retained_wal_bytes", .gauge,
+                 "WAL the source cannot recycle because of a logical slot: current WAL position minus restart_lsn.")
+        for slot in r.slots {
+            if let bytes = slot.restartRetainedBytes {
+                w.sample("cdctop_replication_slot_restart_retained_wal_bytes", [("slot", slot.name)], Double(bytes))
+            }
+        }
+        w.family("cdctop_replication_slot_active", .gauge, "1 while a consumer (walsender) is attached to the slot.")
+        for slot in r.slots { w.sample("cdctop_replication_slot_active", [("slot", slot.name)], slot.active ? 1 : 0) }
+        w.family("cdctop_replication_slot_seconds_since_advance", .gauge,
+                 "Seconds since the slot's confirmed_flush_lsn last moved (since cdctop first saw the slot, if it has not seen it move).")
+        for slot in r.slots {
+            w.sample("cdctop_replication_slot_seconds_since_advance", [("slot", slot.name)], slot.secondsSinceAdvance(nowMs: nowMs))
+        }
+        w.family("cdctop_replication_slot_safe_wal_size_bytes", .gauge,
+                 "Bytes of WAL that can still be written before the slot loses WAL it needs (PostgreSQL 13+, only with max_slot_wal_keep_size).")
+        for slot in r.slots {
+            if let bytes = slot.safeWALSizeBytes { w.sample("cdctop_replication_slot_safe_wal_size_bytes", [("slot", slot.name)], Double(bytes)) }
+        }
     }
 
     /// At most this many groups per model KPI in `cdctop_kpi` (the largest by the KPI's first value);
@@ -246,6 +312,27 @@ public enum PrometheusExposition {
         for (name, n) in omitted { w.sample("cdctop_kpi_groups_omitted", [("kpi", name)], Double(n)) }
     }
 
+    /// `--schema-registry`: reachability, the schema ids held, fetch errors, and each partition held
+    /// waiting for an id (with the id and how long it has waited).
+    static func renderSchemaRegistry(_ r: SchemaRegistryMetrics, nowMs: Int64, into w: inout Writer) {
+        w.family("cdctop_schema_registry_up", .gauge, "1 unless a schema id is awaited and the schema registry does not answer.")
+        w.sample("cdctop_schema_registry_up", [], r.up ? 1 : 0)
+        w.family("cdctop_schema_registry_schemas_cached", .gauge, "Schema ids held in memory (fetched, or loaded from the state directory's cache).")
+        w.sample("cdctop_schema_registry_schemas_cached", [], Double(r.schemasKnown))
+        w.family("cdctop_schema_registry_fetches_total", .counter, "Schema ids fetched from the registry by this run.")
+        w.sample("cdctop_schema_registry_fetches_total", [], Double(r.fetched))
+        w.family("cdctop_schema_registry_fetch_errors_total", .counter, "Failed attempts to fetch a schema id (every URL tried, none answered).")
+        w.sample("cdctop_schema_registry_fetch_errors_total", [], Double(r.fetchErrors))
+        w.family("cdctop_schema_registry_waiting_partitions", .gauge, "Partitions paused because their next message needs a schema id the registry has not given yet.")
+        w.sample("cdctop_schema_registry_waiting_partitions", [], Double(r.waits.count))
+        w.family("cdctop_schema_registry_wait_seconds", .gauge, "Seconds a paused partition has waited for the schema id it needs.")
+        for wait in r.waits {
+            w.sample("cdctop_schema_registry_wait_seconds",
+                     [("topic", wait.topic), ("partition", String(wait.partition)), ("schema_id", String(wait.schemaID))],
+                     seconds(max(0, nowMs - wait.sinceMs)))
+        }
+    }
+
     static func renderGroupLag(_ report: GroupLagReport, into w: inout Writer) {
         w.family("cdctop_group_lag_messages", .gauge, "Other consumer groups (--lag-groups): high watermark minus committed offset.")
         for p in report.partitions {
@@ -259,6 +346,11 @@ public enum PrometheusExposition {
         for p in report.partitions {
             w.sample("cdctop_group_committed_offset", groupLabels(p), Double(p.committed))
         }
+        w.family("cdctop_group_log_start", .gauge, "Other consumer groups' partitions: oldest offset the partition still holds (-1 unknown).")
+        for p in report.partitions { w.sample("cdctop_group_log_start", groupLabels(p), Double(p.logStart)) }
+        w.family("cdctop_group_deleted_unread_messages", .gauge,
+                 "Other consumer groups: messages deleted before the group read them (log start minus committed offset, when above it).")
+        for p in report.partitions { w.sample("cdctop_group_deleted_unread_messages", groupLabels(p), Double(p.deletedUnread)) }
         w.family("cdctop_group_status", .gauge, "Other consumer groups: 1 for the group's current verdict (OK, LAGGING, STALLED, STOPPED), 0 for the others.")
         for g in report.groups {
             for v in GroupLagVerdict.allCases {
@@ -267,6 +359,24 @@ public enum PrometheusExposition {
         }
         w.family("cdctop_group_unwatched_groups", .gauge, "Groups a --lag-groups regex matched beyond the 50 watched (not watched, no series).")
         w.sample("cdctop_group_unwatched_groups", [], Double(report.unwatchedGroups))
+    }
+
+    /// Offsets that went backwards and messages deleted unread, per partition (0 for the healthy ones, so
+    /// `increase()` sees the first one), and each partition's log start.
+    static func renderOffsetRegressions(_ s: KPISnapshot, into w: inout Writer) {
+        let r = s.offsetRegressions
+        w.family("cdctop_partition_log_start", .gauge, "Oldest offset the partition still holds, as last reported by the broker (-1 unknown).")
+        for p in s.partitions { w.sample("cdctop_partition_log_start", partitionLabels(p), Double(p.logStart)) }
+        w.family("cdctop_offsets_backwards_total", .counter,
+                 "Times a partition's end fell below the offset cdctop had read (broker restarted empty, topic recreated): its totals no longer match; restart with --state-reset.")
+        for p in s.partitions {
+            w.sample("cdctop_offsets_backwards_total", partitionLabels(p), Double(r.backwardsCount["\(p.topic)[\(p.partition)]"] ?? 0))
+        }
+        w.family("cdctop_messages_deleted_unread_total", .counter,
+                 "Messages deleted (retention, compaction) before cdctop read them: the partition's log start passed its position.")
+        for p in s.partitions {
+            w.sample("cdctop_messages_deleted_unread_total", partitionLabels(p), Double(r.deletedUnreadMessages["\(p.topic)[\(p.partition)]"] ?? 0))
+        }
     }
 
     static func groupLabels(_ p: GroupPartitionLag) -> [(String, String)] {

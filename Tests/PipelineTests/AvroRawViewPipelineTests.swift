@@ -142,22 +142,7 @@ struct AvroRawViewPipelineTests {
                 .deletingLastPathComponent().appendingPathComponent("scripts/schema-registry-standin.py").path
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", script, "--port", "0"] + arguments
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.hasPrefix("port "), let p = Int(text.dropFirst(5)) else {
-                kill(process.processIdentifier, SIGKILL)
-                throw SchemaRegistryError("stand-in did not start: '\(text)'")
-            }
-            port = p
+            port = try startPortPrinting(process, what: "the registry stand-in")
         }
 
         func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }

@@ -76,22 +76,7 @@ struct HTTPClientTests {
             try HTTPClientTests.serverScript.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = [directory + "/server.py", directory + "/cert.pem", directory + "/key.pem", expectedAuthorization ?? "-"]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.hasPrefix("port "), let p = Int(text.dropFirst(5)) else {
-                kill(process.processIdentifier, SIGKILL)
-                throw TestFailure("the TLS test server did not start: '\(text)'")
-            }
-            port = p
+            port = try startPortPrinting(process, what: "the TLS test server")
         }
 
         /// What `POST /api/v2/alerts` received, one body a line.

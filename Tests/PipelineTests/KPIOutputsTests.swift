@@ -372,12 +372,7 @@ private struct KPITestDatabase {
         name = "cdctop_kpi_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         let admin = try PostgresConnection(serverURL)
         try admin.execute("CREATE DATABASE \(try admin.quoteQualifiedIdentifier(name))")
-        let schemeEnd = server.range(of: "://")!.upperBound
-        let rest = server[schemeEnd...]
-        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
-        let beforeQuery = rest.firstIndex(of: "?").map { rest[..<$0] } ?? rest
-        let authority = beforeQuery.firstIndex(of: "/").map { beforeQuery[..<$0] } ?? beforeQuery
-        url = String(server[..<schemeEnd]) + authority + "/" + name + query
+        url = postgresURL(server, database: name)
     }
 
     func connect() throws -> PostgresConnection { try PostgresConnection(url) }

@@ -174,7 +174,7 @@ struct SourceWorkloadTests {
         let admin = try PostgresConnection(adminURL)
         try admin.execute("CREATE DATABASE \(database)")
         defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
-        let url = Self.replacingDatabase(in: adminURL, with: database)
+        let url = postgresURL(adminURL, database: database)
         let connection = try PostgresConnection(url)
         for statement in try Self.statements(ofFile: "sql/shop.sql") { try connection.execute(statement) }
         // The schema file is idempotent: a second run changes nothing.
@@ -217,21 +217,13 @@ struct SourceWorkloadTests {
         try admin.execute("CREATE DATABASE \(database)")
         defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
         do {
-            _ = try ShopSourceWorkload(url: Self.replacingDatabase(in: adminURL, with: database))
+            _ = try ShopSourceWorkload(url: postgresURL(adminURL, database: database))
             Issue.record("a database without the schema was accepted")
         } catch {
             #expect(error.advice.contains("sql/shop.sql"))
         }
     }
 
-    static func replacingDatabase(in url: String, with database: String) -> String {
-        guard let scheme = url.range(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") else {
-            return url + "/" + database
-        }
-        let rest = url[url.index(after: slash)...]
-        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
-        return String(url[...slash]) + database + query
-    }
 
     /// The statements of a SQL file (split on `;` at line ends outside `$$` bodies), path from the package root.
     static func statements(ofFile relativePath: String) throws -> [String] {

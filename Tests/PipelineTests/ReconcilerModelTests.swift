@@ -396,13 +396,7 @@ private struct ReconcileTestDatabase {
         name = "cdctop_rc_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         let admin = try PostgresConnection(serverURL)
         try admin.execute("CREATE DATABASE \(try admin.quoteQualifiedIdentifier(name))")
-        // postgresql://user@host:port/db?params → …/name?params
-        let schemeEnd = serverURL.range(of: "://")!.upperBound
-        let rest = serverURL[schemeEnd...]
-        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
-        let beforeQuery = rest.firstIndex(of: "?").map { rest[..<$0] } ?? rest
-        let authority = beforeQuery.firstIndex(of: "/").map { beforeQuery[..<$0] } ?? beforeQuery
-        url = String(serverURL[..<schemeEnd]) + authority + "/" + name + query
+        url = postgresURL(serverURL, database: name)
     }
 
     func connect() throws -> PostgresConnection { try PostgresConnection(url) }

@@ -20,23 +20,7 @@ struct RegistryTests {
                 .deletingLastPathComponent().appendingPathComponent("scripts/schema-registry-standin.py").path
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", script, "--port", "\(port)"] + (user.map { ["--user", $0] } ?? [])
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // First line: "port N".
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.hasPrefix("port "), let p = Int(text.dropFirst(5)) else {
-                process.terminate()
-                throw SchemaRegistryError("stand-in did not start: '\(text)'")
-            }
-            self.port = p
+            self.port = try startPortPrinting(process, what: "the registry stand-in")
         }
 
         /// SIGKILL: the test process's threads block SIGTERM, and a child inherits the mask.

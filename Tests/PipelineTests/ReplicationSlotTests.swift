@@ -246,12 +246,7 @@ private struct SlotTestDatabase {
         name = "cdctop_slots_\(suffix)"
         slotName = "cdctop_test_slot_\(suffix)"
         try admin.execute("CREATE DATABASE \(try admin.quoteQualifiedIdentifier(name))")
-        let schemeEnd = server.range(of: "://")!.upperBound
-        let rest = server[schemeEnd...]
-        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
-        let beforeQuery = rest.firstIndex(of: "?").map { rest[..<$0] } ?? rest
-        let authority = beforeQuery.firstIndex(of: "/").map { beforeQuery[..<$0] } ?? beforeQuery
-        url = String(server[..<schemeEnd]) + authority + "/" + name + query
+        url = postgresURL(server, database: name)
     }
 
     func connect() throws -> PostgresConnection { try PostgresConnection(url) }

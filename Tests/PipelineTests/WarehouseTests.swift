@@ -446,7 +446,7 @@ private struct TestDatabase {
         name = "cdctop_wh_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         let admin = try PostgresConnection(serverURL)
         try admin.execute("CREATE DATABASE \(try admin.quoteQualifiedIdentifier(name))")
-        url = TestDatabase.replacingDatabase(in: serverURL, with: name)
+        url = postgresURL(serverURL, database: name)
     }
 
     func connect() throws -> PostgresConnection { try PostgresConnection(url) }
@@ -456,15 +456,6 @@ private struct TestDatabase {
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
     }
 
-    static func replacingDatabase(in url: String, with database: String) -> String {
-        // postgresql://user@host:port/db?params → …/database?params
-        let schemeEnd = url.range(of: "://")!.upperBound
-        let rest = url[schemeEnd...]
-        let query = rest.firstIndex(of: "?").map { String(rest[$0...]) } ?? ""
-        let beforeQuery = rest.firstIndex(of: "?").map { rest[..<$0] } ?? rest
-        let authority = beforeQuery.firstIndex(of: "/").map { beforeQuery[..<$0] } ?? beforeQuery
-        return String(url[..<schemeEnd]) + authority + "/" + database + query
-    }
 }
 
 private func freePort() throws -> Int {

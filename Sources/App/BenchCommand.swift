@@ -360,26 +360,12 @@ extension BenchCommand {
     }
 }
 
-/// The schemas `bench --avro` registers, served to the engine from memory (no registry on the hot path).
-final class InMemorySchemas: ConfluentSchemaSource {
-    private var byID: [Int32: RegisteredSchema] = [:]
-    private var ids: [String: Int32] = [:]
-    func register(_ text: String) -> Int32 {
-        if let id = ids[text] { return id }
-        let id = Int32(ids.count + 1)
-        ids[text] = id
-        byID[id] = RegisteredSchema(id: id, schemaType: "AVRO", text: text, subjects: [])
-        return id
-    }
-    func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? { byID[id] }
-}
-
 extension BenchCommand {
     /// `--avro`: the same messages as JSON and as Avro, each decoded and aggregated from memory.
     func measureAvro() throws {
         // From memory the schemas come from memory; for the broker runs from the registry, as live.
         let client = try registry.client(cacheDirectory: nil)
-        let memorySchemas = InMemorySchemas()
+        let memorySchemas = InMemorySchemaSource()
         let schemas: ConfluentSchemaSource = client ?? memorySchemas
         let encoder = AvroShopEncoder { subject, text in
             guard let client else { return memorySchemas.register(text) }

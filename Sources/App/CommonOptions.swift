@@ -171,9 +171,9 @@ struct ConnectHTTPOptions: ParsableArguments {
     var caFile: String?
 
     func validate(url: String?) throws {
-        if url == nil && (authFile != nil || caFile != nil) { throw ValidationError("--connect-auth-file and --connect-ca need --connect URL") }
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--connect-ca \(caFile): cannot read the file") }
-        if let url { do { _ = try HTTPService.kafkaConnect(url: url, authFile: authFile, caFile: caFile) } catch { throw ValidationError(error.description) } }
+        try validateHTTPOptions(option: "connect", url: url, authFile: authFile, caFile: caFile) { (url: String) throws(CurlHTTPError) in
+            _ = try HTTPService.kafkaConnect(url: url, authFile: authFile, caFile: caFile)
+        }
     }
 }
 
@@ -188,8 +188,19 @@ struct AlertmanagerHTTPOptions: ParsableArguments {
     var caFile: String?
 
     func validate(url: String?) throws {
-        if url == nil && (authFile != nil || caFile != nil) { throw ValidationError("--alertmanager-auth-file and --alertmanager-ca need --alertmanager URL") }
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--alertmanager-ca \(caFile): cannot read the file") }
-        if let url { do { _ = try HTTPService.alertmanager(url: url, authFile: authFile, caFile: caFile) } catch { throw ValidationError(error.description) } }
+        try validateHTTPOptions(option: "alertmanager", url: url, authFile: authFile, caFile: caFile) { (url: String) throws(CurlHTTPError) in
+            _ = try HTTPService.alertmanager(url: url, authFile: authFile, caFile: caFile)
+        }
     }
+}
+
+/// `--NAME-auth-file` and `--NAME-ca` need `--NAME URL`, the CA file must be readable, and the URL with
+/// its credentials must make a service (`make` throws `CurlHTTPError` otherwise).
+private func validateHTTPOptions(option: String, url: String?, authFile: String?, caFile: String?,
+                                 make: (String) throws(CurlHTTPError) -> Void) throws {
+    if url == nil && (authFile != nil || caFile != nil) {
+        throw ValidationError("--\(option)-auth-file and --\(option)-ca need --\(option) URL")
+    }
+    if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--\(option)-ca \(caFile): cannot read the file") }
+    if let url { do throws(CurlHTTPError) { try make(url) } catch { throw ValidationError(error.description) } }
 }

@@ -135,17 +135,10 @@ func canonical(_ o: DecodeOutcome) -> String {
 }
 
 /// A schema source for EngineCore: every schema the test registered.
-final class TestSchemas: ConfluentSchemaSource {
-    var byID: [Int32: RegisteredSchema] = [:]
-    var ids: [String: Int32] = [:]
-    func id(for text: String) -> Int32 {
-        if let id = ids[text] { return id }
-        let id = Int32(ids.count + 1)
-        ids[text] = id
-        byID[id] = RegisteredSchema(id: id, schemaType: "AVRO", text: text, subjects: [])
-        return id
-    }
-    func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? { byID[id] }
+typealias TestSchemas = InMemorySchemaSource
+
+extension InMemorySchemaSource {
+    func id(for text: String) -> Int32 { register(text) }
     func avro(_ id: Int32) -> AvroSchema { if case .avro(let s) = byID[id]!.kind { return s }; fatalError("not Avro") }
 
     /// A JsonConverter message framed as AvroConverter would have written it; unchanged when schemaless.

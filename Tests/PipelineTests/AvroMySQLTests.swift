@@ -22,7 +22,7 @@ enum MySQLAvroCapture {
             guard let json = JSONValue.parse(String(line)), let id = json["schema_id"]?.int64Value, let schema = json["schema"]?.stringValue else {
                 throw RecordingError(file: avroFile, line: 0, reason: "a schema line that does not parse: \(line.prefix(80))")
             }
-            schemas.byID[Int32(id)] = RegisteredSchema(id: Int32(id), schemaType: "AVRO", text: schema, subjects: [])
+            schemas.set(id: Int32(id), text: schema)
         }
         return (try Samples.messages(avroFile), schemas)
     }

@@ -51,17 +51,12 @@ enum AvroRecordingFixture {
         return (json, avro)
     }
 
-    static func framedID(_ bytes: [UInt8]?) -> Int32? {
-        guard let bytes, bytes.count >= 5, bytes[0] == 0 else { return nil }
-        return Int32(bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
-    }
-
     /// Writes `messages` in the binary-safe form; with `schemas`, each id's line before its first use.
     static func writeRecording(_ messages: [Placed], schemas: [Int32: String]?, path: String) throws {
         let writer = try RecordingWriter(path: path)
         for m in messages {
             if let schemas {
-                for id in [framedID(m.key), framedID(m.value)].compactMap({ $0 }) where !writer.hasSchema(id: id) {
+                for id in [AvroWire.schemaID(m.key), AvroWire.schemaID(m.value)].compactMap({ $0 }) where !writer.hasSchema(id: id) {
                     try writer.writeSchema(id: id, text: try #require(schemas[id]))
                 }
             }
@@ -239,7 +234,7 @@ struct AvroRecordingTests {
         let (workload, messages) = AvroRecordingFixture.workload()
         let registry = AvroRecordingFixture.MemoryRegistry()
         let (json, avro) = try AvroRecordingFixture.placed(messages, registry: registry)
-        #expect(avro.filter { AvroRecordingFixture.framedID($0.value) != nil }.count > 4_000)
+        #expect(avro.filter { AvroWire.schemaID($0.value) != nil }.count > 4_000)
         #expect(avro.contains { $0.value == nil } && avro.contains { ($0.value?.first ?? 0) == 1 })   // tombstones, garbage
         let path = RecordingFixture.temporaryPath("avro.rec")
         defer { unlink(path) }
@@ -269,7 +264,7 @@ struct AvroRecordingTests {
         let directory = RegistryTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The shop profile keys rows by a value column: only the values' schemas are asked for.
-        let valueIDs = Set(avro.compactMap { AvroRecordingFixture.framedID($0.value) }).sorted()
+        let valueIDs = Set(avro.compactMap { AvroWire.schemaID($0.value) }).sorted()
         #expect(valueIDs.count == 4 && registry.texts.count == 8)
         // Every other one in the form a watch state directory caches, the rest as the bare schema.
         for (i, (id, text)) in registry.texts.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -292,13 +287,13 @@ struct AvroRecordingTests {
         let path = RecordingFixture.temporaryPath("missing.rec")
         defer { unlink(path) }
         // Every schema but the one of the 40th message's value.
-        let withheld = try #require(AvroRecordingFixture.framedID(avro[39].value))
-        let firstUse = try #require(avro.firstIndex { AvroRecordingFixture.framedID($0.value) == withheld || AvroRecordingFixture.framedID($0.key) == withheld })
+        let withheld = try #require(AvroWire.schemaID(avro[39].value))
+        let firstUse = try #require(avro.firstIndex { AvroWire.schemaID($0.value) == withheld || AvroWire.schemaID($0.key) == withheld })
         var texts = registry.texts
         texts[withheld] = nil
         let writer = try RecordingWriter(path: path)
         for m in avro {
-            for id in [AvroRecordingFixture.framedID(m.key), AvroRecordingFixture.framedID(m.value)].compactMap({ $0 })
+            for id in [AvroWire.schemaID(m.key), AvroWire.schemaID(m.value)].compactMap({ $0 })
             where !writer.hasSchema(id: id) && texts[id] != nil {
                 try writer.writeSchema(id: id, text: texts[id]!)
             }
@@ -440,7 +435,7 @@ struct AvroRecordingServiceTests {
             }
             messageLines += 1
             let m = try #require(try RecordingReader.parse(line: line, file: path, lineNumber: 0))
-            for id in [AvroRecordingFixture.framedID(m.key), AvroRecordingFixture.framedID(m.value)].compactMap({ $0 }) {
+            for id in [AvroWire.schemaID(m.key), AvroWire.schemaID(m.value)].compactMap({ $0 }) {
                 #expect(defined.contains(id), "schema id \(id) used before its line")
                 used.insert(id)
             }

@@ -479,7 +479,7 @@ struct ProfileAvroSamplingTests {
         var written = Set<Int32>()
         for m in avroMessages {
             for bytes in [m.key, m.value] {
-                guard let bytes, let id = SampleSchemas.framedID(bytes), written.insert(id).inserted else { continue }
+                guard let bytes, let id = AvroWire.schemaID(bytes), written.insert(id).inserted else { continue }
                 lines.append(line(["schema_id": Int(id), "schema": registry.schemas[id]!.text]))
             }
             lines.append(line(["topic": m.topic, "partition": Int(m.partition), "offset": Int(m.offset), "ts": Int(m.timestampMs),

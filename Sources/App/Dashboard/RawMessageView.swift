@@ -14,14 +14,14 @@ enum RawMessageView {
 
     /// Before/after of a kept value: JSON through `describeChange`, Avro with its schema (when known).
     static func describe(_ value: [UInt8], frame: DashboardFrame) -> ChangeDescription? {
-        guard let id = value.withUnsafeBytes({ AvroWire.split($0)?.schemaID }) else { return frame.describeChange(value) }
+        guard let id = AvroWire.schemaID(value) else { return frame.describeChange(value) }
         guard case .avro(let schema)? = frame.schemaDetails(id, false).schema?.kind else { return nil }
-        return ChangeDescription.decode(avroPayload: Array(value[5...]), schema: schema)
+        return ChangeDescription.decode(avroPayload: Array(value[AvroWire.headerSize...]), schema: schema)
     }
 
     /// Why an Avro value has no before/after to show (the schema is missing, or the bytes do not follow it).
     static func undecodable(_ value: [UInt8], frame: DashboardFrame) -> String? {
-        guard let id = value.withUnsafeBytes({ AvroWire.split($0)?.schemaID }) else { return nil }
+        guard let id = AvroWire.schemaID(value) else { return nil }
         let details = frame.schemaDetails(id, false)
         guard let schema = details.schema else { return "no schema for id \(id) (\(details.schemaProblem ?? "not known")): y shows the bytes" }
         guard case .avro = schema.kind else { return "schema id \(id) is a \(schema.schemaType) schema, not Avro" }
@@ -33,7 +33,7 @@ enum RawMessageView {
     static func keyText(_ c: RecentChange, frame: DashboardFrame) -> String {
         guard let id = c.keySchemaID, let key = c.framedKey, c.key == RecentChange.undecodedAvroKey(id),
               case .avro(let schema)? = frame.schemaDetails(id, false).schema?.kind,
-              let value = Array(key.dropFirst(5)).withUnsafeBytes({ try? AvroJSONRendering.value(schema: schema, payload: $0) })
+              let value = Array(key.dropFirst(AvroWire.headerSize)).withUnsafeBytes({ try? AvroJSONRendering.value(schema: schema, payload: $0) })
         else { return c.key }
         func text(_ v: JSONValue) -> String {
             switch v {
@@ -86,7 +86,7 @@ enum RawMessageView {
         if let kind = details.schema?.schemaType, kind != "AVRO", !kind.isEmpty { header += "\(dot)\(kind)" }
         header += "\(dot)\(Format.count(bytes.count)) bytes"
         var out = [Line(text: header, style: Style(.accent, bold: true))]
-        let payload = Array(bytes.dropFirst(5))
+        let payload = Array(bytes.dropFirst(AvroWire.headerSize))
         guard let schema = details.schema else {
             out.append(Line(text: "  no schema for id \(id) (\(details.schemaProblem ?? "not known")); the bytes after the 5-byte header:", style: .warn))
             return out + hexDump(payload)

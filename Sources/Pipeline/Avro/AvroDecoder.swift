@@ -340,19 +340,11 @@ extension DebeziumDecoder {
                 }
                 if let column = missingColumn(event.after!, role: role) { return withSchemaID(droppedColumn(table, column, at: at), schemaID) }
             }
-            switch op {
-            case .create, .read: if env.afterAt == nil { return avroMalformed(table, "\(op.code) without after", schemaID, at: 0) }
-            case .update: if env.afterAt == nil { return avroMalformed(table, "u without after", schemaID, at: 0) }
-            case .delete: if env.beforeAt == nil { return avroMalformed(table, "d without before", schemaID, at: 0) }
-            case .truncate, .tombstone: break
+            if let missing = DebeziumDecoder.missingImage(op, hasBefore: env.beforeAt != nil, hasAfter: env.afterAt != nil) {
+                return avroMalformed(table, missing, schemaID, at: 0)
             }
-            event.table = table
-            event.role = role
-            event.modelTable = role == .model ? modelTable : -1
-            event.op = op
-            event.commitTimeMs = ts
-            event.isSnapshot = env.snapshot || op == .read
-            event.debeziumTimeMs = env.sourceTsMs != nil ? env.envelopeTsMs ?? 0 : 0
+            DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
+                                         snapshot: env.snapshot, sourceTsMs: env.sourceTsMs, envelopeTsMs: env.envelopeTsMs)
             return nil
         }
 

@@ -9,13 +9,28 @@ struct AvroStop: Error {
     var structural: Bool
 }
 
-/// The Confluent wire format: byte 0x00, the schema id as 4 bytes big-endian, then Avro binary.
+/// The Confluent wire format of a key or value: byte 0x00, the schema id as 4 bytes big-endian, then
+/// the payload (Avro binary; JSON under JSON Schema). One reading of it for the engine, the recorder,
+/// the profile sampler and the dashboard.
 public enum AvroWire {
-    /// The schema id and the Avro payload of a Kafka key or value; nil when the bytes are not framed so.
+    public static let headerSize = 5
+
+    /// The schema id of framed bytes; nil when they are not framed.
+    @inline(__always)
+    public static func schemaID(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+        guard bytes.count >= headerSize, bytes[0] == 0 else { return nil }
+        return Int32(bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
+    }
+
+    public static func schemaID(_ bytes: [UInt8]?) -> Int32? {
+        guard let bytes else { return nil }
+        return bytes.withUnsafeBytes { schemaID($0) }
+    }
+
+    /// The schema id and the payload of a Kafka key or value; nil when the bytes are not framed so.
     public static func split(_ bytes: UnsafeRawBufferPointer) -> (schemaID: Int32, payload: UnsafeRawBufferPointer)? {
-        guard bytes.count >= 5, bytes[0] == 0 else { return nil }
-        let id = Int32(bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
-        return (id, UnsafeRawBufferPointer(rebasing: bytes[5...]))
+        guard let id = schemaID(bytes) else { return nil }
+        return (id, UnsafeRawBufferPointer(rebasing: bytes[headerSize...]))
     }
 }
 

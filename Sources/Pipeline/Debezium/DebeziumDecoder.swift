@@ -520,20 +520,11 @@ public final class DebeziumDecoder {
                 }
                 if let column = missingColumn(event.after!, role: role) { return droppedColumn(table, column, at: r.lowerBound) }
             }
-            switch op {
-            case .create, .read: if env.after == nil { return malformed(table, "\(op.code) without after", at: objectStart) }
-            case .update: if env.after == nil { return malformed(table, "u without after", at: objectStart) }
-            case .delete: if env.before == nil { return malformed(table, "d without before", at: objectStart) }
-            case .truncate, .tombstone: break
+            if let missing = DebeziumDecoder.missingImage(op, hasBefore: env.before != nil, hasAfter: env.after != nil) {
+                return malformed(table, missing, at: objectStart)
             }
-            event.table = table
-            event.role = role
-            event.modelTable = role == .model ? modelTable : -1
-            event.op = op
-            event.commitTimeMs = ts
-            event.isSnapshot = env.snapshot || op == .read
-            // Debezium's own clock, for the latency split; only beside a real source.ts_ms (else it is the commit time).
-            event.debeziumTimeMs = env.sourceTsMs != nil ? env.envelopeTsMs ?? 0 : 0
+            DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
+                                         snapshot: env.snapshot, sourceTsMs: env.sourceTsMs, envelopeTsMs: env.envelopeTsMs)
             return nil
         }
 
@@ -875,3 +866,30 @@ public final class DebeziumDecoder {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension DebeziumDecoder {
+    /// Why an envelope lacks the row image its op needs (c, r, u need `after`; d needs `before`), or nil.
+    /// Shared by the JSON and Avro decoders, so both forms say the same.
+    @inline(__always)
+    static func missingImage(_ op: ChangeOp, hasBefore: Bool, hasAfter: Bool) -> String? {
+        switch op {
+        case .create, .read, .update: hasAfter ? nil : "\(op.code) without after"
+        case .delete: hasBefore ? nil : "d without before"
+        case .truncate, .tombstone: nil
+        }
+    }
+
+    /// What an envelope says about its event, the same from JSON and Avro.
+    @inline(__always)
+    static func fillEnvelope(_ event: inout ChangeEvent, table: String, role: TableRole, modelTable: Int32, op: ChangeOp,
+                             commitTimeMs: Int64, snapshot: Bool, sourceTsMs: Int64?, envelopeTsMs: Int64?) {
+        event.table = table
+        event.role = role
+        event.modelTable = role == .model ? modelTable : -1
+        event.op = op
+        event.commitTimeMs = commitTimeMs
+        event.isSnapshot = snapshot || op == .read
+        // Debezium's own clock, for the latency split; only beside a real source.ts_ms (else it is the commit time).
+        event.debeziumTimeMs = sourceTsMs != nil ? envelopeTsMs ?? 0 : 0
+    }
+}

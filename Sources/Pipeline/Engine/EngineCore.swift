@@ -76,8 +76,8 @@ public final class EngineCore {
     public func ingest(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) -> Bool {
         // Confluent wire format (0x00, schema id, Avro or JSON): the schema registry's path, below.
-        if let value, value.count >= 5, value[0] == 0 {
-            return ingestFramed(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+        if let value, let id = AvroWire.schemaID(value) {
+            return ingestFramed(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value, schemaID: id)
         }
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivered offset (at or below the last one applied) changes nothing, not even the counts.
@@ -116,20 +116,14 @@ public final class EngineCore {
         return .schema(s)
     }
 
-    /// `0x00` + 4-byte big-endian schema id.
-    static func framedSchemaID(_ bytes: UnsafeRawBufferPointer) -> Int32 {
-        Int32(bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
-    }
-
     @inline(never)
     private func ingestFramed(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) -> Bool {
+                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, schemaID id: Int32) -> Bool {
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivery is counted as one without asking the registry (which may be away).
         // Read in place (inout): a non-mutating call on the stored struct copied the whole aggregator per message.
         if offset <= withAggregator({ $0.lastOffset(partitionKey: pk) }) { _ = aggregator.admit(partitionKey: pk, offset: offset); return true }
         let table = decoder.table(ofSlot: slot)
-        let id = EngineCore.framedSchemaID(value)
         // Both schemas first: a stop while waiting leaves the message unread (not admitted, not counted).
         let valueLookup = lookupSchema(id, slot: slot, partition: partition)
         if case .stopping = valueLookup { return false }
@@ -137,9 +131,9 @@ public final class EngineCore {
         var keyRowKey: RowKey? = nil
         // Only a model profile reads row keys (the built-in form keys rows by a value column): the key's
         // schema is looked up and the key decoded only then.
-        if profile.model != nil, case .schema = valueLookup, let key, key.count >= 5, key[0] == 0 {
-            let keyPayload = UnsafeRawBufferPointer(rebasing: key[5...])
-            switch lookupSchema(EngineCore.framedSchemaID(key), slot: slot, partition: partition) {
+        if profile.model != nil, case .schema = valueLookup, let key, let keyID = AvroWire.schemaID(key) {
+            let keyPayload = UnsafeRawBufferPointer(rebasing: key[AvroWire.headerSize...])
+            switch lookupSchema(keyID, slot: slot, partition: partition) {
             case .stopping: return false
             case .noRegistry: keyBytes = nil
             case .schema(let s):
@@ -152,7 +146,7 @@ public final class EngineCore {
         }
         guard aggregator.admit(partitionKey: pk, offset: offset) else { return true }
         counters.countMessage(bytes: Int64(value.count) + Int64(key?.count ?? 0))
-        let payload = UnsafeRawBufferPointer(rebasing: value[5...])
+        let payload = UnsafeRawBufferPointer(rebasing: value[AvroWire.headerSize...])
         var event = EngineCore.blankEvent
         var shownValue = value
         let other: NonEventOutcome?

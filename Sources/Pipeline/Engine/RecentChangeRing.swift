@@ -73,10 +73,10 @@ struct RecentChangeRing {
         rings[r].commitTimes[i] = commitTimeMs
         rings[r].keys[i] = key
         rings[r].rawKeys[i].removeAll(keepingCapacity: true)
-        let keySchemaID = rawKey.flatMap { AvroWire.split($0)?.schemaID } ?? -1
+        let keySchemaID = rawKey.flatMap { AvroWire.schemaID($0) } ?? -1
         rings[r].keySchemaIDs[i] = keySchemaID
         if key == nil || keySchemaID >= 0, let rawKey { rings[r].rawKeys[i].append(contentsOf: rawKey) }
-        rings[r].valueSchemaIDs[i] = value.flatMap { AvroWire.split($0)?.schemaID } ?? -1
+        rings[r].valueSchemaIDs[i] = value.flatMap { AvroWire.schemaID($0) } ?? -1
         rings[r].values[i].removeAll(keepingCapacity: true)
         if let value {
             if value.count <= RecentChangeRing.maxValueBytes {

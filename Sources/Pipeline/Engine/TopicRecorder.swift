@@ -260,8 +260,7 @@ public final class TopicRecorder {
 
     /// Writes the schema line of a Confluent-framed key or value the first time its id is seen.
     private func embedSchema(of bytes: UnsafeRawBufferPointer?, shouldStop: () -> Bool) throws {
-        guard let registry, let bytes, bytes.count >= 5, bytes[0] == 0 else { return }
-        let id = EngineCore.framedSchemaID(bytes)
+        guard let registry, let bytes, let id = AvroWire.schemaID(bytes) else { return }
         guard !writer.hasSchema(id: id), progress.missingSchemas[id] == nil else { return }
         let deadline = WallClock.monotonicSeconds() + options.schemaWaitSeconds
         var pause = 0.2

@@ -14,7 +14,7 @@ extension MessageSample {
         var out: [(Int32, String)] = []
         for m in messages {
             for bytes in [m.key, m.value] {
-                guard let bytes, let id = SampleSchemas.framedID(bytes), seen.insert(id).inserted else { continue }
+                guard let bytes, let id = AvroWire.schemaID(bytes), seen.insert(id).inserted else { continue }
                 out.append((id, m.topic))
             }
         }
@@ -61,10 +61,6 @@ enum SampleValue {
 }
 
 enum SampleSchemas {
-    static func framedID(_ bytes: [UInt8]) -> Int32? {
-        guard bytes.count >= 5, bytes[0] == 0 else { return nil }
-        return Int32(bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
-    }
 
     /// A few passes over the registry's URLs: a registry that restarts is waited for briefly, not forever.
     static func fetch(id: Int32, topic: String, from registry: SchemaRegistryClient, attempts: Int = 3) throws(SamplingError) -> RegisteredSchema {
@@ -79,12 +75,12 @@ enum SampleSchemas {
 
     /// One key or value: framed ones through their schema, the rest as JSON text.
     static func read(_ bytes: [UInt8], schemas: [Int32: RegisteredSchema]) -> SampleValue {
-        guard let id = framedID(bytes) else { return .json(JSONValue.parse(bytes)) }
+        guard let id = AvroWire.schemaID(bytes) else { return .json(JSONValue.parse(bytes)) }
         guard let registered = schemas[id] else { return .unreadable("schema id \(id) was not fetched from the registry") }
         switch registered.kind {
         case .avro(let schema):
             return bytes.withUnsafeBytes { raw -> SampleValue in
-                var reader = AvroReader(UnsafeRawBufferPointer(rebasing: raw[5...]))
+                var reader = AvroReader(UnsafeRawBufferPointer(rebasing: raw[AvroWire.headerSize...]))
                 do throws(AvroStop) {
                     let value = try AvroText.value(&reader, schema.root, schema)
                     guard reader.pos == reader.count else {
@@ -96,7 +92,7 @@ enum SampleSchemas {
                 }
             }
         case .json:
-            return .json(bytes.withUnsafeBytes { JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[5...])) })
+            return .json(bytes.withUnsafeBytes { JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[AvroWire.headerSize...])) })
         case .protobuf:
             return .unreadable("schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf (use Confluent's AvroConverter or the JsonConverter)")
         case .unusable(let why):

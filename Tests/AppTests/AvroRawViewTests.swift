@@ -108,8 +108,8 @@ import Glibc
             for c in kept {
                 let sent = try #require(b.framed[c.position.topic]?[c.position.offset], "\(table) \(c.position)")
                 // The ids are the ones the encoder registered for this topic's -key and -value subjects.
-                let valueID = sent.value.flatMap { v in v.withUnsafeBytes { AvroWire.split($0)?.schemaID } }
-                let keyID = sent.key.withUnsafeBytes { AvroWire.split($0)?.schemaID }
+                let valueID = sent.value.flatMap { v in v.withUnsafeBytes { AvroWire.schemaID($0) } }
+                let keyID = sent.key.withUnsafeBytes { AvroWire.schemaID($0) }
                 #expect(c.valueSchemaID == valueID && valueID != nil)
                 #expect(c.keySchemaID == keyID && keyID != nil)
                 #expect(b.schemas.subjects[c.valueSchemaID!]?.map(\.subject).contains(c.position.topic + "-value") == true)

@@ -108,8 +108,8 @@ struct AvroRawViewPipelineTests {
         for (_, kept) in core.recentChanges {
             for c in kept {
                 let s = try #require(sent[c.position.topic]?[c.position.offset])
-                let valueID = s.value.flatMap { v in v.withUnsafeBytes { AvroWire.split($0)?.schemaID } }
-                let keyID = s.key.flatMap { k in k.withUnsafeBytes { AvroWire.split($0)?.schemaID } }
+                let valueID = s.value.flatMap { v in v.withUnsafeBytes { AvroWire.schemaID($0) } }
+                let keyID = s.key.flatMap { k in k.withUnsafeBytes { AvroWire.schemaID($0) } }
                 #expect(c.valueSchemaID == valueID && valueID != nil)
                 #expect(c.keySchemaID == keyID && keyID != nil)
                 #expect(c.framedKey == s.key)

@@ -290,6 +290,6 @@ struct RegistryTests {
         let registry = try StandIn()
         let id = try Self.client([registry.url + "/apis/ccompat/v7"]).register(subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
         #expect(try Self.client([registry.url + "/apis/ccompat/v7/"]).fetch(id: id).id == id)
-        #expect(SchemaRegistryClient.redacted("https://u:pw@h:1/x") == "https://u:***@h:1/x")
+        #expect(CurlHTTP.redacted("https://u:pw@h:1/x") == "https://u:***@h:1/x")
     }
 }

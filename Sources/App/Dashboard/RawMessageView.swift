@@ -171,7 +171,7 @@ enum RawMessageView {
         var out: [Line] = []
         var offset = 0
         while offset < bytes.count, out.count < maxLines {
-            var text = "  " + String(String(offset, radix: 16).suffix(4)).leftPadded(to: 4, with: "0") + " "
+            var text = "  " + String(format: "%04x", offset & 0xFFFF) + " "
             for b in bytes[offset..<min(offset + 16, bytes.count)] {
                 text += " " + String(digits[Int(b >> 4)]) + String(digits[Int(b & 15)])
             }
@@ -183,8 +183,3 @@ enum RawMessageView {
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int, with pad: Character) -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
-    }
-}

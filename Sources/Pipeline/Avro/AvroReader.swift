@@ -26,12 +26,6 @@ public enum AvroWire {
         guard let bytes else { return nil }
         return bytes.withUnsafeBytes { schemaID($0) }
     }
-
-    /// The schema id and the payload of a Kafka key or value; nil when the bytes are not framed so.
-    public static func split(_ bytes: UnsafeRawBufferPointer) -> (schemaID: Int32, payload: UnsafeRawBufferPointer)? {
-        guard let id = schemaID(bytes) else { return nil }
-        return (id, UnsafeRawBufferPointer(rebasing: bytes[headerSize...]))
-    }
 }
 
 /// A value read where the profile wants it, as JsonConverter would have written it to JSON:

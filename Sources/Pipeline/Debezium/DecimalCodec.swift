@@ -2,7 +2,8 @@ import Metrics
 
 /// Kafka Connect's decimal encodings, parsed exactly.
 enum DecimalCodec {
-    private static let base64Table: [UInt8] = {
+    /// 0–63 for the standard base64 alphabet, 0xFF for anything else (also the recordings' decoder's table).
+    static let base64Table: [UInt8] = {
         var t = [UInt8](repeating: 0xFF, count: 256)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         for (i, c) in alphabet.enumerated() { t[Int(c)] = UInt8(i) }

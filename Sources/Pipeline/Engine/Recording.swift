@@ -687,12 +687,6 @@ enum Base64InPlace {
         case invalid(at: Int, why: StaticString)
     }
 
-    /// 0–63 for the alphabet, 0xFF for anything else.
-    private static let values: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { table[Int(c)] = UInt8(i) }
-        return table
-    }()
 
     static func decode(_ p: UnsafeMutablePointer<UInt8>, from: Int, count: Int) -> Outcome {
         var n = count
@@ -703,7 +697,7 @@ enum Base64InPlace {
             if p[from + n - 1] == UInt8(ascii: "=") { n -= 1 }
         }
         if n % 4 == 1 { return .invalid(at: n - 1, why: "a lone last character (the length is one more than a multiple of 4)") }
-        return values.withUnsafeBufferPointer { t -> Outcome in
+        return DecimalCodec.base64Table.withUnsafeBufferPointer { t -> Outcome in
             var i = from, d = from
             let whole = from + n - n % 4
             while i < whole {

@@ -156,7 +156,7 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
 
     public init(config: SchemaRegistryConfig) {
         self.config = config
-        target = config.urls.map(SchemaRegistryClient.redacted).joined(separator: ",")
+        target = config.urls.map(CurlHTTP.redacted).joined(separator: ",")
         statusState = Mutex(StatusState(status: ServiceStatus(.ok, "\(config.urls.count == 1 ? "" : "\(config.urls.count) URLs, ")no schema id needed yet")))
         loadCache()
     }
@@ -264,7 +264,7 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
             case .basic(let user, let password): r.userPassword = "\(user):\(password)"
             case .bearer(let token): r.bearerToken = token
             }
-            let here = count > 1 ? "\(SchemaRegistryClient.redacted(base)): " : ""
+            let here = count > 1 ? "\(CurlHTTP.redacted(base)): " : ""
             let response: CurlHTTP.Response
             do { response = try CurlHTTP.perform(r, cancelled: { [self] in self.cancelled.load(ordering: .relaxed) }) } catch {
                 failures.append(here + error.message)
@@ -298,18 +298,13 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
     func keep(_ s: RegisteredSchema) {
         known.withLock { $0[s.id] = s }
         guard let directory = config.cacheDirectory else { return }
+        // Atomic: a crash leaves the old file or the new one, never half of one.
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try? s.cacheJSON.write(toFile: (directory as NSString).appendingPathComponent("\(s.id).json"), atomically: true, encoding: .utf8)
     }
 
     private func remember(_ s: RegisteredSchema, fetched: Bool) {
-        known.withLock { $0[s.id] = s }
-        if fetched, let directory = config.cacheDirectory {
-            // Atomic: a crash leaves the old file or the new one, never half of one.
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let path = (directory as NSString).appendingPathComponent("\(s.id).json")
-            try? s.cacheJSON.write(toFile: path, atomically: true, encoding: .utf8)
-        }
+        if fetched { keep(s) } else { known.withLock { $0[s.id] = s } }
         statusState.withLock {
             if fetched { $0.fetched += 1 }
             $0.status = ServiceStatus(.ok, describe(fetched: $0.fetched, fromCache: $0.fromCache, latest: s))
@@ -342,16 +337,6 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Senda
     // MARK: text
 
     /// `https://u:secret@h` → `https://u:***@h`.
-    static func redacted(_ url: String) -> String {
-        guard let scheme = url.range(of: "://") else { return url }
-        let rest = url[scheme.upperBound...]
-        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-        let credentials = rest[..<at]
-        guard let colon = credentials.firstIndex(of: ":") else { return url }
-        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
-    }
-
     static func percentEncoded(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
     }

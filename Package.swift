@@ -5,7 +5,10 @@ let package = Package(
     name: "cdctop",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "cdctop", targets: ["App"]),
+        // What users run. Dev code (benchmarks, load generators, the UI preview, the performance gate) is in
+        // cdctop-dev, so the shipped binary carries only what users run.
+        .executable(name: "cdctop", targets: ["CDCTopMain"]),
+        .executable(name: "cdctop-dev", targets: ["DevTools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,8 +28,10 @@ let package = Package(
         // libcurl (OpenSSL flavour): the schema registry client's HTTPS, auth, proxies and redirects.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
-        // glibc's <malloc.h>, for the benchmark's count of the bytes the state holds.
+        // glibc's <malloc.h>, for the benchmark's count of the bytes the state holds (cdctop-dev only).
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // Counts malloc calls by interposing malloc in cdctop-dev: the performance gate's allocations per message.
+        .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
 
         // Pure Swift: money, events, profile, windowed aggregator, snapshot. No I/O.
         .target(name: "Metrics", path: "Sources/Metrics"),
@@ -34,17 +39,33 @@ let package = Package(
         .target(name: "Pipeline",
                 dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq", "CSQLite", "CCurl"],
                 path: "Sources/Pipeline"),
-        // The cdctop executable: commands, dashboard, themes.
-        .executableTarget(name: "App",
+        // The cdctop commands, dashboard and themes, as a library: cdctop and cdctop-dev both run it.
+        .target(name: "App",
+                dependencies: [
+                    "Metrics", "Pipeline", "CNcursesw",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ],
+                path: "Sources/App"),
+        // The shipped executable: only `CDCTop.main()`.
+        .executableTarget(name: "CDCTopMain", dependencies: ["App"], path: "Sources/CDCTopMain"),
+        // Synthetic dashboard data (the UI preview's and the view tests'): not in the shipped binary.
+        .target(name: "DevSupport", dependencies: ["Metrics", "Pipeline"], path: "Sources/DevSupport"),
+        // cdctop-dev: benchmarks, the scale benchmark, load generators, the UI preview, the performance gate.
+        .executableTarget(name: "DevTools",
                           dependencies: [
-                              "Metrics", "Pipeline", "CNcursesw", "CMalloc",
+                              "App", "DevSupport", "Metrics", "Pipeline", "CMalloc", "CAllocCounter",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ],
-                          path: "Sources/App"),
+                          path: "Sources/DevTools"),
 
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], path: "Tests/MetricsTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Metrics"], path: "Tests/PipelineTests"),
-        .testTarget(name: "AppTests", dependencies: ["App", "Metrics", "Pipeline"], path: "Tests/AppTests",
+        // Shared by the test targets: services started on demand, tags, waits, ports, processes, tmux.
+        // The C part runs at load: TERM and librdkafka 2.16 for a plain `swift test` (docs/testing.md).
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .target(name: "TestSupport", dependencies: ["CTestSupport"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], path: "Tests/MetricsTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Metrics", "TestSupport"], path: "Tests/PipelineTests"),
+        .testTarget(name: "AppTests", dependencies: ["App", "DevSupport", "Metrics", "Pipeline", "TestSupport"], path: "Tests/AppTests",
                     exclude: ["update_goldens.py"]),
     ],
     swiftLanguageModes: [.v6]

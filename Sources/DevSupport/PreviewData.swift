@@ -1,69 +1,10 @@
-import ArgumentParser
 import Metrics
 import Pipeline
-import Synchronization
 
-/// Hidden `cdctop ui-preview`: the dashboard on synthetic, animated snapshots, to look at the UI without Kafka.
-struct UIPreviewCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ui-preview",
-        abstract: "Show the dashboard on synthetic data (for developing the UI).",
-        shouldDisplay: false)
-
-    @Option(help: "Colour theme: a file name in themes/ without .theme (dark, light, high-contrast, mono).")
-    var theme = "dark"
-
-    @Option(help: "Write logs (and anything printed to stderr) to this file while the dashboard runs.")
-    var log: String?
-
-    @Option(help: "Folder of .theme files.")
-    var themesDir: String?
-
-    @Option(help: "Synthetic events per second.")
-    var rate = 2_000
-
-    @Flag(help: "Show a fake warehouse with 14 days of history and a reconciliation.")
-    var warehouse = false
-
-    @Option(help: "Which profile the synthetic data has: shop (the implicit default, fitting the topics), northwind (KPIs written as SQL, view 8), unknown (the default meeting tables it does not know).")
-    var profile: PreviewData.Variant = .shop
-
-    func run() throws {
-        let latest = Latest<KPISnapshot>()
-        let mirrorOn = Atomic<Bool>(true)
-        let stop = Atomic<Bool>(false)
-        let rate = self.rate
-        let startMs = WallClock.nowMs()
-        let variant = profile
-        latest.publish(PreviewData.snapshot(atMs: startMs, startMs: startMs, rate: rate, sequence: 1, variant: variant))
-        let producer = Task.detached {
-            var sequence: UInt64 = 1
-            while !stop.load(ordering: .relaxed) {
-                try? await Task.sleep(for: .milliseconds(250))
-                sequence += 1
-                latest.publish(PreviewData.snapshot(atMs: WallClock.nowMs(), startMs: startMs, rate: rate, sequence: sequence, variant: variant))
-            }
-        }
-        defer { stop.store(true, ordering: .relaxed); producer.cancel() }
-        var sources = DashboardSources(snapshot: { latest.value })
-        sources.title = "ui-preview (synthetic data)"
-        sources.redisStatus = { mirrorOn.load(ordering: .relaxed) ? ServiceStatus(.ok, "127.0.0.1:6379") : ServiceStatus(.paused, "toggled off") }
-        sources.toggleRedis = { _ = mirrorOn.logicalXor(true, ordering: .relaxed) }
-        sources.describeChange = PreviewData.describe
-        if warehouse {
-            sources.warehouseStatus = { ServiceStatus(.ok, "postgresql://127.0.0.1/cdctop") }
-            sources.history = { PreviewData.history(nowMs: startMs) }
-            sources.reconciliation = { PreviewData.reconciliation(latest.value, nowMs: startMs) }
-            sources.reloadHistory = {}
-        }
-        try Dashboard.run(sources: sources, options: DashboardOptions(themeName: theme, logPath: log, themesDirectory: themesDir))
-    }
-}
-
-/// Deterministic synthetic snapshots (a function of time), shared by ui-preview and the tests.
-enum PreviewData {
+/// Deterministic synthetic snapshots (a function of time), shared by `cdctop-dev ui-preview` and the view tests.
+package enum PreviewData {
     /// The profile the synthetic topics meet.
-    enum Variant: String, CaseIterable, Sendable, ExpressibleByArgument {
+    package enum Variant: String, CaseIterable, Sendable {
         /// The built-in shop profile, implicit, on shop topics.
         case shop
         /// A model profile (profiles/northwind.toml's KPIs) on Northwind topics.
@@ -84,7 +25,7 @@ enum PreviewData {
                                                 ("product", .dimension), ("customer", .other)]
 
     /// Snapshot of a shop that has been selling `rate` events/s since `startMs`, with 2 h of earlier windows.
-    static func snapshot(atMs now: Int64, startMs: Int64, rate: Int, sequence: UInt64, variant: Variant = .shop) -> KPISnapshot {
+    package static func snapshot(atMs now: Int64, startMs: Int64, rate: Int, sequence: UInt64, variant: Variant = .shop) -> KPISnapshot {
         let categories = variant == .northwind ? northwindCategories : self.categories
         let tables = variant == .northwind ? northwindTables : variant == .unknown ? unknownTables : self.tables
         let prefix = variant == .northwind ? "nw.public." : variant == .unknown ? "bank.public." : "shop.public."
@@ -274,7 +215,7 @@ enum PreviewData {
         return t - t * t * t / 6 + t * t * t * t * t / 120 - t * t * t * t * t * t * t / 5_040
     }
 
-    static let describe: @Sendable ([UInt8]) -> ChangeDescription? = { bytes in
+    package static let describe: @Sendable ([UInt8]) -> ChangeDescription? = { bytes in
         let parts = String(decoding: bytes, as: UTF8.self).split(separator: "|").map(String.init)
         guard parts.count == 4, let op = ChangeOp(code: parts[1].utf8.first ?? 0), let k = Int(parts[3]) else { return nil }
         let id = ChangeDescription.Field(name: "id", value: parts[2])
@@ -290,19 +231,19 @@ enum PreviewData {
         }
     }
 
-    static func history(nowMs: Int64) -> HistoryData {
+    package static func history(nowMs: Int64) -> HistoryData {
         let day: Int64 = 86_400_000
         let days = (1...14).reversed().map { back -> DayFigure in
             let t = nowMs - Int64(back) * day
             let tx = Int64(40_000 + (back * 7_919) % 9_000 + (back % 7 == 0 ? -15_000 : 0))
             var cats: [String: Money] = [:]
             for (i, c) in categories.enumerated() { cats[c] = Money(cents: tx * Int64(300 - i * 20)) }
-            return DayFigure(day: HistoryView.dayString(t), txCount: tx, revenue: Money(cents: tx * 4_217), categoryRevenue: cats)
+            return DayFigure(day: TimeText.date(ms: t), txCount: tx, revenue: Money(cents: tx * 4_217), categoryRevenue: cats)
         }
         return HistoryData(days: days, loadedAtMs: nowMs)
     }
 
-    static func reconciliation(_ s: KPISnapshot?, nowMs: Int64) -> Reconciliation {
+    package static func reconciliation(_ s: KPISnapshot?, nowMs: Int64) -> Reconciliation {
         let tx = s?.result.totals.txCount ?? 0
         let revenue = s?.result.totals.revenue ?? .zero
         return Reconciliation(verdict: .agree, engineTxCount: tx, sourceTxCount: tx, engineRevenue: revenue, sourceRevenue: revenue,

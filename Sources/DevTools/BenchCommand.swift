@@ -1,3 +1,4 @@
+import App
 import ArgumentParser
 import CMalloc
 import Foundation
@@ -523,7 +524,7 @@ struct Measure {
     }
 }
 
-/// `cdctop bench --scale`: the aggregator with a given amount of state already held (windows in
+/// `cdctop-dev bench --scale`: the aggregator with a given amount of state already held (windows in
 /// retention, products, live keys), then a steady stream of new orders, line items and updates in
 /// the newest window. Prints events/s of that stream and the time of a snapshot taken every 1,000
 /// events (the engine takes about five a second), and of a warehouse sink's `offer` of it (its

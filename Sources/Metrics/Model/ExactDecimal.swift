@@ -22,6 +22,12 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         var u = units
         var s = scale
         // Normalised first: 2e-19 × 5e-20 has 39 places written but is 1e-38, which fits.
+        // Sums of money fit Int64 units: its division is one instruction, Int128's a library call.
+        if s > 0, let small = Int64(exactly: u) {
+            var v = small
+            while s > 0 && v % 10 == 0 { v /= 10; s -= 1 }
+            u = Int128(v)
+        }
         while s > 0 && u % 10 == 0 { u /= 10; s -= 1 }
         guard s <= ExactDecimal.maxScale else { return nil }
         self.units = u

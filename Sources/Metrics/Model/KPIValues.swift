@@ -21,7 +21,8 @@ public struct KPIAccum: Sendable, Hashable {
         rows += sign
         for i in sums.indices {
             if c.counted & (1 << UInt64(i)) != 0 { counts[i] += sign }
-            if !c.sums[i].isZero { sums[i] = (sign > 0 ? sums[i].adding(c.sums[i]) : sums[i].subtracting(c.sums[i])) ?? sums[i] }
+            let v = c.sum(i)
+            if !v.isZero { sums[i] = (sign > 0 ? sums[i].adding(v) : sums[i].subtracting(v)) ?? sums[i] }
         }
     }
 
@@ -41,10 +42,28 @@ public struct KPIAccum: Sendable, Hashable {
 struct KPIContribution: Sendable {
     /// The fact columns the KPI's joins and groups read (see `CompiledKPI`): rows with the same
     /// anchor always land in the same groups.
-    var anchor: [Cell]
-    var sums: [ExactDecimal]
+    var anchor: AnchorKey
+    /// Per aggregate, its sum: the first two inline (no array allocated per contribution for the
+    /// common KPI of one or two aggregates), the rest in `moreSums`.
+    private var firstSum: ExactDecimal = .zero
+    private var secondSum: ExactDecimal = .zero
+    private var moreSums: [ExactDecimal] = []
     /// Bit i: aggregate i counts this row (its argument is not null; count(*) always). A KPI has at most 64.
-    var counted: UInt64
+    var counted: UInt64 = 0
+
+    init(anchor: AnchorKey) { self.anchor = anchor }
+
+    @inline(__always)
+    func sum(_ i: Int) -> ExactDecimal { i == 0 ? firstSum : i == 1 ? secondSum : moreSums[i - 2] }
+
+    /// Sets aggregate `i`'s sum; every aggregate is set once, in order.
+    mutating func appendSum(_ i: Int, _ value: ExactDecimal) {
+        switch i {
+        case 0: firstSum = value
+        case 1: secondSum = value
+        default: moreSums.append(value)
+        }
+    }
 }
 
 /// A KPI's values: one accumulator per group (`[]` is the only group of an ungrouped KPI).

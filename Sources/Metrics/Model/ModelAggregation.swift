@@ -67,9 +67,12 @@ extension WindowedAggregator {
             do throws(EvalError) {
                 let o = try old.map { row throws(EvalError) in try modelContribution(k, row: row) } ?? nil
                 let n = try new.map { row throws(EvalError) in try modelContribution(k, row: row) } ?? nil
-                for c in [o, n] {
-                    guard let c else { continue }
-                    for m in c.sums where !m.isZero {
+                let aggregates = plan.kpis[k].aggregates.count
+                for side in 0..<2 {
+                    guard let c = side == 0 ? o : n else { continue }
+                    for a in 0..<aggregates {
+                        let m = c.sum(a)
+                        guard !m.isZero else { continue }
                         guard let v = eventVolume.adding(m.magnitude)?.adding(m.magnitude) else { volumeOverflow = true; continue }
                         eventVolume = v
                     }
@@ -108,9 +111,8 @@ extension WindowedAggregator {
         }
         if tablePlan.isLookup {
             let value: [Cell]? = event.op == .delete ? nil : new
-            let before = lookups[t].rows[key]
-            if lookups[t].set(key, value, matchSlots: tablePlan.matchSlots),
-               Self.differ(before, value, in: tablePlan.readSlots) { markDependents(table: t, before, value) }
+            let change = lookups[t].set(key, value, matchSlots: tablePlan.matchSlots, readSlots: tablePlan.readSlots)
+            if change.readChanged { markDependents(table: t, change.old, value) }
         }
         return nil
     }
@@ -127,13 +129,6 @@ extension WindowedAggregator {
         modelVolume = total
         modelVolumeScale = scale
         return true
-    }
-
-    /// A row inserted, deleted, or changed in one of `slots`.
-    static func differ(_ old: [Cell]?, _ new: [Cell]?, in slots: [Int]) -> Bool {
-        guard let old, let new else { return true }
-        for s in slots where (s < old.count ? old[s] : .missing) != (s < new.count ? new[s] : .missing) { return true }
-        return false
     }
 
     /// Unavailable (TOASTed, unchanged) values taken from the remembered row.
@@ -176,10 +171,9 @@ extension WindowedAggregator {
         let fromTheFuture = futureLimitMs.map { event.commitTimeMs > $0 } ?? false
         if !fromTheFuture {
             if event.commitTimeMs > tables[t].lastCommitTimeMs { tables[t].lastCommitTimeMs = event.commitTimeMs }
-            if event.commitTimeMs > maxCommitTimeMs {
-                maxCommitTimeMs = event.commitTimeMs
-                evictExpiredWindows()
-            }
+            if event.commitTimeMs > maxCommitTimeMs { maxCommitTimeMs = event.commitTimeMs }
+            // `lastPart` is the event's partition (`apply` and `applyModel` just looked it up).
+            if progress.noteTime(event.commitTimeMs, partitionKey: partitionKeys[lastPart]) { evictExpiredWindows() }
         }
         let counts = windowed && !event.isSnapshot
         if counts && fromTheFuture { dropped += 1 }
@@ -192,30 +186,35 @@ extension WindowedAggregator {
         let kpi = plan.kpis[k]
         let cell: (ColumnRef) -> Cell = { $0.alias == 0 && $0.slot < row.count ? row[$0.slot] : .missing }
         if let filter = kpi.rowFilter, !(try ExprEvaluator.holds(filter, cell: cell)) { return nil }
-        var sums: [ExactDecimal] = []
-        var counted: UInt64 = 0
-        sums.reserveCapacity(kpi.aggregates.count)
+        var out = KPIContribution(anchor: try Self.anchorKey(kpi, row: row))
         for (i, aggregate) in kpi.aggregates.enumerated() {
             let bit = UInt64(1) << UInt64(i)
-            guard let argument = aggregate.argument else { sums.append(.zero); counted |= bit; continue }
+            guard let argument = aggregate.argument else { out.appendSum(i, .zero); out.counted |= bit; continue }
             switch aggregate.kind {
             case .countRows, .count:
                 let isNull = try ExprEvaluator.evaluate(argument, cell: cell) == .null
-                sums.append(.zero)
-                if !isNull { counted |= bit }
+                out.appendSum(i, .zero)
+                if !isNull { out.counted |= bit }
             case .sum, .avg:
                 // Numbers (numeric text too) are summed exactly at the places they have; anything else is an error.
                 if let d = try ExprEvaluator.evaluateNumber(argument, cell: cell) {
                     guard d.magnitude <= ExactDecimal.maxMeasure else {
                         throw EvalError("\(aggregate.name) is \(d) on this row, beyond 10^18, the largest value cdctop sums")
                     }
-                    sums.append(d); counted |= bit
+                    out.appendSum(i, d); out.counted |= bit
                 } else {
-                    sums.append(.zero)
+                    out.appendSum(i, .zero)
                 }
             }
         }
+        return out
+    }
+
+    /// The row's anchor for a KPI: a one-column integer anchor without an array.
+    @inline(__always)
+    static func anchorKey(_ kpi: ModelPlan.KPIPlan, row: [Cell]) throws(EvalError) -> AnchorKey {
         let slots = kpi.anchorSlots
+        if slots.count == 1, slots[0] < row.count, case .int(let v) = row[slots[0]] { return .int(v) }
         var anchor: [Cell] = []
         if !slots.isEmpty {
             anchor.reserveCapacity(slots.count)
@@ -227,61 +226,69 @@ extension WindowedAggregator {
                 anchor.append(c)
             }
         }
-        return KPIContribution(anchor: anchor, sums: sums, counted: counted)
+        return AnchorKey(anchor)
     }
 
     /// Adds (sign 1) or retracts (sign -1) a contribution: to its anchor, to the anchor's groups
     /// (or the unresolved sums) in the totals when `totals`, and in `window` when given.
     mutating func addContribution(_ k: Int, p: Int, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool) {
-        let aggregates = c.sums.count
         if modelPlan!.kpis[k].isDirect {
-            // No joins, no groups: the one group `[]`, whose sums never move; no anchor is kept.
-            if totals { addToGroup(k, p: p, []) { $0.add(c, sign: sign) } }
-            if let w = window { mutateModelWindow(w, p: p, k: k, group: [], aggregates: aggregates) { $0.add(c, sign: sign) } }
+            // No joins, no groups: the one group `[]` (id 0), whose sums never move; no anchor is kept.
+            if totals { parts[p].model!.kpis[k].groupTotals.add(0, c, sign: sign) }
+            if let w = window { mutateModelWindow(w, p: p, k: k, group: []) { $0.add(c, sign: sign) } }
             return
         }
-        // One hash of the anchor per contribution (two when it is new): its state is changed in place
-        // through its index, not copied out and back (that would copy its window sums per event).
-        var index = parts[p].model!.kpis[k].anchors.index(forKey: c.anchor)
-        if index == nil {
-            var deps: [ModelDependency] = []
-            let groups = resolve(k, anchor: c.anchor, deps: &deps)
-            register(k, AnchorRef(partition: partitionKeys[p], anchor: c.anchor), deps)
-            parts[p].model!.kpis[k].anchors[c.anchor] = AnchorState(total: KPIAccum(aggregates: aggregates), groups: groups, deps: deps)
-            index = parts[p].model!.kpis[k].anchors.index(forKey: c.anchor)
-        }
-        let groups = Self.updateAnchor(&parts[p].model!.kpis[k].anchors.values[index!], c, sign: sign, window: window, totals: totals,
-                                       aggregates: aggregates, horizon: horizonStart)
-        if let groups {
-            for g in groups {
-                if totals { addToGroup(k, p: p, g) { $0.add(c, sign: sign) } }
-                if let w = window { mutateModelWindow(w, p: p, k: k, group: g, aggregates: aggregates) { $0.add(c, sign: sign) } }
-            }
-        } else {
+        // One hash of the anchor per contribution; then its sums and its groups' are updated by id.
+        let id = anchorID(k, p: p, c.anchor)
+        let horizon = horizonStart
+        let group = Self.updateAnchor(&parts[p].model!.kpis[k], id, c, sign: sign, window: window, totals: totals, horizon: horizon)
+        if group >= 0 {
+            if totals { parts[p].model!.kpis[k].groupTotals.add(Int(group), c, sign: sign) }
+            if let w = window { addToModelWindow(w, p: p, k: k, group: group, c, sign: sign) }
+        } else if group == KPIPartition.unresolved {
             if totals { parts[p].model!.kpis[k].unresolved.add(c, sign: sign) }
             if let w = window { markChanged(w, p: p) }
+        } else if group == KPIPartition.manyGroups, let groups = parts[p].model!.kpis[k].anchorGroupLists[Int32(id)] {
+            for g in groups {
+                if totals { parts[p].model!.kpis[k].groupTotals.add(Int(g), c, sign: sign) }
+                if let w = window { addToModelWindow(w, p: p, k: k, group: g, c, sign: sign) }
+            }
         }
     }
 
-    /// Adds a contribution to an anchor's sums; returns the anchor's groups (nil: unresolved).
+    /// The anchor's id in partition `p`, interned (and resolved) when new.
     @inline(__always)
-    private static func updateAnchor(_ state: inout AnchorState, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool,
-                                     aggregates: Int, horizon: Int64) -> [[Cell]]? {
-        if totals { state.total.add(c, sign: sign) }
+    mutating func anchorID(_ k: Int, p: Int, _ key: AnchorKey) -> Int {
+        if let id = parts[p].model!.kpis[k].anchorID(key) { return id }
+        var deps: [ModelDependency] = []
+        let groups = resolve(k, anchor: key.cells, deps: &deps)
+        let id = parts[p].model!.kpis[k].addAnchor(key, depRoom: max(deps.count, modelPlan!.model.kpis[k].joins.count))
+        parts[p].model!.kpis[k].setGroups(id, groups)
+        parts[p].model!.kpis[k].setDeps(id, deps)
+        register(k, AnchorRef(partition: partitionKeys[p], id: Int32(id)), deps)
+        return id
+    }
+
+    /// Adds a contribution to an anchor's sums; returns the anchor's group (or `KPIPartition.unresolved`, …).
+    @inline(__always)
+    private static func updateAnchor(_ state: inout KPIPartition, _ id: Int, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool,
+                                     horizon: Int64) -> Int32 {
+        if totals { state.anchorTotals.add(id, c, sign: sign) }
         if let w = window {
-            if state.windows.count > 8 && horizon != .min { state.windows.drop(before: horizon) }
-            state.windows.update(w, aggregates: aggregates) { $0.add(c, sign: sign) }
+            let e = state.windowEntry(anchor: id, start: w, horizon: horizon)
+            state.windowSums.add(e, c, sign: sign)
         }
-        return state.groups
+        return state.anchorGroup[id]
     }
 
-    private mutating func addToGroup(_ k: Int, p: Int, _ g: [Cell], _ body: (inout KPIAccum) -> Void) {
-        let aggregates = parts[p].model!.kpis[k].aggregates
-        Self.update(&parts[p].model!.kpis[k].groups, g, aggregates: aggregates, body)
+    private mutating func addToModelWindow(_ w: Int64, p: Int, k: Int, group: Int32, _ c: KPIContribution, sign: Int64) {
+        let cells = parts[p].model!.kpis[k].groupCells[Int(group)]
+        mutateModelWindow(w, p: p, k: k, group: cells) { $0.add(c, sign: sign) }
     }
 
-    private mutating func mutateModelWindow(_ w: Int64, p: Int, k: Int, group g: [Cell], aggregates: Int, _ body: (inout KPIAccum) -> Void) {
+    private mutating func mutateModelWindow(_ w: Int64, p: Int, k: Int, group g: [Cell], _ body: (inout KPIAccum) -> Void) {
         let count = modelDirty.count
+        let aggregates = modelPlan!.kpis[k].aggregates.count
         mutateWindow(w, p: p) { accum in
             if accum.kpis.isEmpty { accum.kpis = Array(repeating: KPIValues(), count: count) }
             Self.update(&accum.kpis[k].groups, g, aggregates: aggregates, body)
@@ -394,14 +401,20 @@ extension WindowedAggregator {
             let dirty = modelDirty[k]
             modelDirty[k] = []
             for ref in dirty {
-                guard let p = partIndex[ref.partition], parts[p].model != nil,
-                      let state = parts[p].model!.kpis[k].anchors[ref.anchor] else { continue }
+                let id = Int(ref.id)
+                guard let p = partIndex[ref.partition], parts[p].model != nil, id < parts[p].model!.kpis[k].anchorCount else { continue }
                 var deps: [ModelDependency] = []
-                let groups = resolve(k, anchor: ref.anchor, deps: &deps)
-                if groups != state.groups { move(state, k: k, p: p, to: groups) }
-                if deps != state.deps { unregister(k, ref, state.deps); register(k, ref, deps) }
-                parts[p].model!.kpis[k].anchors[ref.anchor]!.groups = groups
-                parts[p].model!.kpis[k].anchors[ref.anchor]!.deps = deps
+                let groups = resolve(k, anchor: parts[p].model!.kpis[k].anchorKeys[id].cells, deps: &deps)
+                let before = parts[p].model!.kpis[k].groups(id)
+                parts[p].model!.kpis[k].setGroups(id, groups)
+                let after = parts[p].model!.kpis[k].groups(id)
+                if before != after { move(id, k: k, p: p, from: before, to: after) }
+                let oldDeps = Array(parts[p].model!.kpis[k].deps(id))
+                if deps != oldDeps {
+                    unregister(k, ref, oldDeps)
+                    register(k, ref, deps)
+                    parts[p].model!.kpis[k].setDeps(id, deps)
+                }
             }
         }
     }
@@ -433,19 +446,25 @@ extension WindowedAggregator {
         }
     }
 
-    private mutating func move(_ anchor: AnchorState, k: Int, p: Int, to newGroups: [[Cell]]?) {
-        let aggregates = anchor.total.sums.count
-        for (groups, sign) in [(anchor.groups, Int64(-1)), (newGroups, Int64(1))] {
+    /// Moves an anchor's total and held window sums from its old groups (nil: the unresolved sums) to its new ones.
+    private mutating func move(_ id: Int, k: Int, p: Int, from oldGroups: [Int32]?, to newGroups: [Int32]?) {
+        let total = parts[p].model!.kpis[k].anchorTotals.accum(id)
+        var windows: [(Int64, KPIAccum)] = []
+        parts[p].model!.kpis[k].forEachWindow(anchor: id) { w, e in
+            if w >= horizonStart && parts[p].windows[.int(w)] != nil { windows.append((w, parts[p].model!.kpis[k].windowSums.accum(e))) }
+        }
+        for (groups, sign) in [(oldGroups, Int64(-1)), (newGroups, Int64(1))] {
             if let groups {
                 for g in groups {
-                    addToGroup(k, p: p, g) { $0.add(anchor.total, sign: sign) }
-                    for (w, accum) in anchor.windows where w >= horizonStart && parts[p].windows[.int(w)] != nil {
-                        mutateModelWindow(w, p: p, k: k, group: g, aggregates: aggregates) { $0.add(accum, sign: sign) }
+                    parts[p].model!.kpis[k].groupTotals.add(Int(g), total, sign: sign)
+                    let cells = parts[p].model!.kpis[k].groupCells[Int(g)]
+                    for (w, accum) in windows {
+                        mutateModelWindow(w, p: p, k: k, group: cells) { $0.add(accum, sign: sign) }
                     }
                 }
             } else {
-                parts[p].model!.kpis[k].unresolved.add(anchor.total, sign: sign)
-                for (w, _) in anchor.windows where w >= horizonStart && parts[p].windows[.int(w)] != nil { markChanged(w, p: p) }
+                parts[p].model!.kpis[k].unresolved.add(total, sign: sign)
+                for (w, _) in windows { markChanged(w, p: p) }
             }
         }
     }
@@ -460,7 +479,7 @@ extension WindowedAggregator {
         for part in parts {
             guard let m = part.model else { continue }
             for k in tablePlan.factKPIs {
-                for (_, g) in m.kpis[k].groups { for s in g.sums { held = held.adding(s.magnitude)?.adding(s.magnitude) ?? held } }
+                for s in m.kpis[k].groupTotals.sums { held = held.adding(s.magnitude)?.adding(s.magnitude) ?? held }
             }
         }
         guard admitModelVolume(held) else { refused += 1; return nil }
@@ -483,7 +502,9 @@ extension WindowedAggregator {
             lookups[t].removeAll()
             // Rare: every anchor of the KPIs joining the table is looked at again.
             for k in tablePlan.lookupKPIs {
-                for q in parts.indices { parts[q].model?.kpis[k].anchors.keys.forEach { modelDirty[k].insert(AnchorRef(partition: partitionKeys[q], anchor: $0)) } }
+                for q in parts.indices {
+                    for id in 0 ..< (parts[q].model?.kpis[k].anchorCount ?? 0) { modelDirty[k].insert(AnchorRef(partition: partitionKeys[q], id: Int32(id))) }
+                }
             }
             modelStale = true
         }
@@ -499,10 +520,13 @@ extension WindowedAggregator {
         for part in parts {
             guard let m = part.model else { continue }
             for k in out.indices {
-                for (g, accum) in m.kpis[k].groups {
-                    if out[k].groups[g] == nil { out[k].groups[g] = accum } else { out[k].groups[g]!.add(accum) }
+                let kpi = m.kpis[k]
+                for g in kpi.groupCells.indices where !kpi.groupTotals.isZero(g) {
+                    let cells = kpi.groupCells[g]
+                    let accum = kpi.groupTotals.accum(g)
+                    if out[k].groups[cells] == nil { out[k].groups[cells] = accum } else { out[k].groups[cells]!.add(accum) }
                 }
-                out[k].unresolvedRows += m.kpis[k].unresolved.rows
+                out[k].unresolvedRows += kpi.unresolved.rows
             }
         }
         for k in out.indices { out[k].groups = out[k].groups.filter { !$0.value.isZero } }

@@ -125,10 +125,17 @@ struct LookupTable: Sendable {
         identity = Array(repeating: true, count: matchSlots)
     }
 
-    /// Replaces (or, with nil, deletes) a row; false when nothing a KPI reads changed.
-    mutating func set(_ key: RowKey, _ cells: [Cell]?, matchSlots: [Int]) -> Bool {
+    /// Replaces (or, with nil, deletes) a row. Returns the row it replaced and whether the change
+    /// can move an anchor: the row was inserted or deleted, or one of `readSlots` changed (a change
+    /// of any other column re-resolves nothing).
+    mutating func set(_ key: RowKey, _ cells: [Cell]?, matchSlots: [Int], readSlots: [Int]) -> (readChanged: Bool, old: [Cell]?) {
         let old = rows[key]
-        if old == cells { return false }
+        if old == cells { return (false, old) }
+        var readChanged = true
+        if let old, let cells {
+            readChanged = false
+            for s in readSlots where (s < old.count ? old[s] : .missing) != (s < cells.count ? cells[s] : .missing) { readChanged = true; break }
+        }
         for (i, slot) in matchSlots.enumerated() {
             if identity[i] {
                 // A null matched value has no entry either way; a value that is not the row's key ends identity.
@@ -145,7 +152,7 @@ struct LookupTable: Sendable {
             if let cells, slot < cells.count, let v = cells[slot].rowKey { indexes[i][v, default: []].append(key) }
         }
         rows[key] = cells
-        return true
+        return (readChanged, old)
     }
 
     mutating func removeAll() {
@@ -190,45 +197,267 @@ struct ModelPartition: Sendable {
     }
 }
 
-struct AnchorState: Sendable {
-    var total: KPIAccum
-    /// Per window start, ascending: what the anchor's rows changed in that window (moved with the
-    /// anchor when a lookup changes its groups; windows older than the horizon are dropped lazily).
-    /// A short array, not a dictionary: most anchors touch one or two windows, the newest last.
-    var windows: AnchorWindows = AnchorWindows()
-    /// Groups the anchor resolved to when last resolved; nil while a row of its chain is missing.
-    var groups: [[Cell]]?
-    /// The (join, value) pairs its resolution looked up: a change of a joined row holding one of these
-    /// values re-resolves this anchor, and no other.
-    var deps: [ModelDependency]
+/// A KPI's anchor as the hot path holds it: a one-column integer anchor (the common case, a foreign
+/// key) needs no array. Always built through `init(_:)`, so one anchor has one form.
+enum AnchorKey: Hashable, Sendable {
+    case int(Int64)
+    case cells([Cell])
+
+    init(_ cells: [Cell]) {
+        if cells.count == 1, case .int(let v) = cells[0] { self = .int(v) } else { self = .cells(cells) }
+    }
+
+    var cells: [Cell] {
+        switch self {
+        case .int(let v): [.int(v)]
+        case .cells(let c): c
+        }
+    }
 }
 
-/// An anchor's window sums, sorted by window start.
-struct AnchorWindows: Sendable, Sequence {
-    private(set) var starts: [Int64] = []
-    private(set) var accums: [KPIAccum] = []
+/// Sums of many accumulators in flat arrays, by index (an anchor's, a group's, a window entry's):
+/// an update is integer-indexed arithmetic, with no array allocated per accumulator.
+struct FlatAccums: Sendable {
+    let aggregates: Int
+    private(set) var rows: [Int64] = []
+    /// Aggregate `a` of accumulator `i` at `i * aggregates + a`.
+    private(set) var sums: [ExactDecimal] = []
+    private(set) var counts: [Int64] = []
 
-    var count: Int { starts.count }
+    init(aggregates: Int) { self.aggregates = aggregates }
 
-    /// Adds to window `start`'s sums (created at zero); the newest windows are found first.
-    mutating func update(_ start: Int64, aggregates: Int, _ body: (inout KPIAccum) -> Void) {
-        var i = starts.count
-        while i > 0 && starts[i - 1] > start { i -= 1 }
-        if i > 0 && starts[i - 1] == start { body(&accums[i - 1]); return }
-        starts.insert(start, at: i)
-        accums.insert(KPIAccum(aggregates: aggregates), at: i)
-        body(&accums[i])
+    var count: Int { rows.count }
+
+    /// Accumulators up to index `n - 1` exist (new ones at zero).
+    mutating func grow(to n: Int) {
+        guard n > rows.count else { return }
+        let more = n - rows.count
+        rows.append(contentsOf: repeatElement(0, count: more))
+        sums.append(contentsOf: repeatElement(.zero, count: more * aggregates))
+        counts.append(contentsOf: repeatElement(0, count: more * aggregates))
     }
 
-    /// Forgets windows starting before `horizon`.
-    mutating func drop(before horizon: Int64) {
-        guard let first = starts.first, first < horizon else { return }
-        let cut = starts.firstIndex { $0 >= horizon } ?? starts.count
-        starts.removeFirst(cut)
-        accums.removeFirst(cut)
+    @inline(__always)
+    mutating func add(_ i: Int, _ c: KPIContribution, sign: Int64) {
+        rows[i] += sign
+        let base = i * aggregates
+        for a in 0..<aggregates {
+            if c.counted & (1 << UInt64(a)) != 0 { counts[base + a] += sign }
+            let v = c.sum(a)
+            if !v.isZero { sums[base + a] = (sign > 0 ? sums[base + a].adding(v) : sums[base + a].subtracting(v)) ?? sums[base + a] }
+        }
     }
 
-    func makeIterator() -> Zip2Sequence<[Int64], [KPIAccum]>.Iterator { zip(starts, accums).makeIterator() }
+    mutating func add(_ i: Int, _ other: KPIAccum, sign: Int64 = 1) {
+        rows[i] += sign * other.rows
+        let base = i * aggregates
+        for a in 0..<aggregates {
+            counts[base + a] += sign * other.counts[a]
+            let v = other.sums[a]
+            if !v.isZero { sums[base + a] = (sign > 0 ? sums[base + a].adding(v) : sums[base + a].subtracting(v)) ?? sums[base + a] }
+        }
+    }
+
+    func accum(_ i: Int) -> KPIAccum {
+        var out = KPIAccum(aggregates: aggregates)
+        out.rows = rows[i]
+        let base = i * aggregates
+        for a in 0..<aggregates { out.sums[a] = sums[base + a]; out.counts[a] = counts[base + a] }
+        return out
+    }
+
+    func isZero(_ i: Int) -> Bool {
+        guard rows[i] == 0 else { return false }
+        let base = i * aggregates
+        for a in 0..<aggregates where !sums[base + a].isZero || counts[base + a] != 0 { return false }
+        return true
+    }
+
+    mutating func clear(_ i: Int) {
+        rows[i] = 0
+        let base = i * aggregates
+        for a in 0..<aggregates { sums[base + a] = .zero; counts[base + a] = 0 }
+    }
+}
+
+/// An anchor of a KPI, wherever it is held: the partition's key and the anchor's id there.
+struct AnchorRef: Hashable, Sendable {
+    var partition: Int64
+    var id: Int32
+}
+
+/// One KPI's state in one partition. Anchors and groups are interned as dense ids (one hash per
+/// anchor key, when a contribution arrives); their sums live in flat arrays indexed by id, so a fact
+/// update costs one lookup and then integer-indexed arithmetic. Anchors are never removed (as
+/// before): an anchor back at zero keeps its id, and its resolution.
+struct KPIPartition: Sendable {
+    let aggregates: Int
+
+    // Anchors, by id.
+    /// One-column integer anchors' ids (Fibonacci-hashed), other anchors' ids (hashed cells).
+    var anchorIntIDs = RowKeyMap<Int32>(filler: -1)
+    var anchorOtherIDs: [[Cell]: Int32] = [:]
+    var anchorKeys: [AnchorKey] = []
+    var anchorTotals: FlatAccums
+    /// The group the anchor resolved to when last resolved (a group id), or one of `unresolved`,
+    /// `noGroup`, `manyGroups` (then `anchorGroupLists` holds them).
+    var anchorGroup: [Int32] = []
+    var anchorGroupLists: [Int32: [Int32]] = [:]
+    static let unresolved: Int32 = -1
+    static let noGroup: Int32 = -2
+    static let manyGroups: Int32 = -3
+    /// The (join, value) pairs each anchor's resolution looked up, as a range of `depPool`: a change
+    /// of a joined row holding one of these values re-resolves this anchor, and no other. Each anchor
+    /// reserves room for its chain's length, so a re-resolution rewrites its range in place.
+    var depPool: [ModelDependency] = []
+    var anchorDepStart: [Int32] = []
+    var anchorDepCount: [Int32] = []
+    var anchorDepRoom: [Int32] = []
+
+    // Each anchor's window sums (moved with the anchor when a lookup changes its groups): a chain of
+    // entries per anchor, newest first (most updates hit the head); entries older than the horizon are
+    // dropped when a newer one is added, and reused.
+    var anchorNewestWindow: [Int32] = []
+    var windowStarts: [Int64] = []
+    var windowNext: [Int32] = []
+    var windowSums: FlatAccums
+    var freeWindows: [Int32] = []
+
+    // Groups, by id. `[]` (the only group of an ungrouped KPI) is id 0.
+    var groupIDs: [[Cell]: Int32] = [:]
+    var groupCells: [[Cell]] = []
+    /// Totals by group: the sum of the anchors resolved to each group.
+    var groupTotals: FlatAccums
+    /// Totals of anchors whose chain is not resolved yet.
+    var unresolved: KPIAccum
+
+    init(aggregates: Int) {
+        self.aggregates = aggregates
+        unresolved = KPIAccum(aggregates: aggregates)
+        anchorTotals = FlatAccums(aggregates: aggregates)
+        windowSums = FlatAccums(aggregates: aggregates)
+        groupTotals = FlatAccums(aggregates: aggregates)
+        _ = groupID([])
+    }
+
+    var anchorCount: Int { anchorKeys.count }
+
+    @inline(__always)
+    func anchorID(_ key: AnchorKey) -> Int? {
+        switch key {
+        case .int(let v): anchorIntIDs[.int(v)].map { Int($0) }
+        case .cells(let c): anchorOtherIDs[c].map { Int($0) }
+        }
+    }
+
+    /// A new anchor at zero, unresolved, with room for `depRoom` dependencies.
+    mutating func addAnchor(_ key: AnchorKey, depRoom: Int) -> Int {
+        let id = anchorKeys.count
+        switch key {
+        case .int(let v): anchorIntIDs[.int(v)] = Int32(id)
+        case .cells(let c): anchorOtherIDs[c] = Int32(id)
+        }
+        anchorKeys.append(key)
+        anchorTotals.grow(to: id + 1)
+        anchorGroup.append(Self.unresolved)
+        anchorNewestWindow.append(-1)
+        anchorDepStart.append(Int32(depPool.count))
+        anchorDepCount.append(0)
+        anchorDepRoom.append(Int32(depRoom))
+        depPool.append(contentsOf: repeatElement(ModelDependency(join: -1, value: .int(0)), count: depRoom))
+        return id
+    }
+
+    func deps(_ id: Int) -> ArraySlice<ModelDependency> {
+        let start = Int(anchorDepStart[id])
+        return depPool[start ..< start + Int(anchorDepCount[id])]
+    }
+
+    mutating func setDeps(_ id: Int, _ deps: [ModelDependency]) {
+        if deps.count > Int(anchorDepRoom[id]) {
+            // Rare (a many-to-many join found more rows): a new range; the old one is left unused.
+            anchorDepStart[id] = Int32(depPool.count)
+            anchorDepRoom[id] = Int32(deps.count)
+            depPool.append(contentsOf: deps)
+        } else {
+            let start = Int(anchorDepStart[id])
+            for (i, d) in deps.enumerated() { depPool[start + i] = d }
+        }
+        anchorDepCount[id] = Int32(deps.count)
+    }
+
+    mutating func groupID(_ cells: [Cell]) -> Int32 {
+        if let g = groupIDs[cells] { return g }
+        let g = Int32(groupCells.count)
+        groupIDs[cells] = g
+        groupCells.append(cells)
+        groupTotals.grow(to: groupCells.count)
+        return g
+    }
+
+    /// A resolution (`resolve`'s groups) as the anchor stores it.
+    mutating func setGroups(_ id: Int, _ groups: [[Cell]]?) {
+        anchorGroupLists[Int32(id)] = nil
+        guard let groups else { anchorGroup[id] = Self.unresolved; return }
+        switch groups.count {
+        case 0: anchorGroup[id] = Self.noGroup
+        case 1: anchorGroup[id] = groupID(groups[0])
+        default:
+            anchorGroup[id] = Self.manyGroups
+            anchorGroupLists[Int32(id)] = groups.map { groupID($0) }
+        }
+    }
+
+    /// The anchor's groups as ids; nil while unresolved.
+    func groups(_ id: Int) -> [Int32]? {
+        let g = anchorGroup[id]
+        if g >= 0 { return [g] }
+        switch g {
+        case Self.unresolved: return nil
+        case Self.manyGroups: return anchorGroupLists[Int32(id)] ?? []
+        default: return []
+        }
+    }
+
+    /// The entry of the anchor's sums in window `start` (created at zero).
+    @inline(__always)
+    mutating func windowEntry(anchor id: Int, start: Int64, horizon: Int64) -> Int {
+        var previous: Int32 = -1
+        var e = anchorNewestWindow[id]
+        while e >= 0 && windowStarts[Int(e)] > start { previous = e; e = windowNext[Int(e)] }
+        if e >= 0 && windowStarts[Int(e)] == start { return Int(e) }
+        let n: Int
+        if let free = freeWindows.popLast() {
+            n = Int(free)
+            windowStarts[n] = start
+            windowNext[n] = e
+            windowSums.clear(n)
+        } else {
+            n = windowStarts.count
+            windowStarts.append(start)
+            windowNext.append(e)
+            windowSums.grow(to: n + 1)
+        }
+        if previous < 0 { anchorNewestWindow[id] = Int32(n) } else { windowNext[Int(previous)] = Int32(n) }
+        if horizon != .min && start >= horizon { dropWindows(anchor: id, before: horizon) }
+        return n
+    }
+
+    /// Forgets the anchor's window sums older than `horizon` (evicted windows).
+    mutating func dropWindows(anchor id: Int, before horizon: Int64) {
+        var previous: Int32 = -1
+        var e = anchorNewestWindow[id]
+        while e >= 0 && windowStarts[Int(e)] >= horizon { previous = e; e = windowNext[Int(e)] }
+        guard e >= 0 else { return }
+        if previous < 0 { anchorNewestWindow[id] = -1 } else { windowNext[Int(previous)] = -1 }
+        while e >= 0 { freeWindows.append(e); e = windowNext[Int(e)] }
+    }
+
+    /// The anchor's window entries (start, entry index), newest first.
+    func forEachWindow(anchor id: Int, _ body: (Int64, Int) -> Void) {
+        var e = anchorNewestWindow[id]
+        while e >= 0 { body(windowStarts[Int(e)], Int(e)); e = windowNext[Int(e)] }
+    }
 }
 
 /// Anchors that looked up one (join, value): almost always one, so no set is allocated for it.
@@ -272,21 +501,4 @@ enum AnchorRefs: Sendable {
 struct ModelDependency: Hashable, Sendable {
     var join: Int32
     var value: RowKey
-}
-
-/// An anchor of a KPI, wherever it is held: the partition's key and the anchor's cells.
-struct AnchorRef: Hashable, Sendable {
-    var partition: Int64
-    var anchor: [Cell]
-}
-
-struct KPIPartition: Sendable {
-    var anchors: [[Cell]: AnchorState] = [:]
-    /// Totals by group: the sum of the anchors resolved to each group.
-    var groups: [[Cell]: KPIAccum] = [:]
-    /// Totals of anchors whose chain is not resolved yet.
-    var unresolved: KPIAccum
-    let aggregates: Int
-
-    init(aggregates: Int) { self.aggregates = aggregates; unresolved = KPIAccum(aggregates: aggregates) }
 }

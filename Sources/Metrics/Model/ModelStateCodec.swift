@@ -36,7 +36,7 @@ extension WindowedAggregator {
             w.count(m.kpis.count)
             for (k, kpi) in m.kpis.enumerated() {
                 // A direct KPI keeps no anchors: its one group's total and window sums are saved instead.
-                let direct = kpi.groups[[]] ?? KPIAccum(aggregates: kpi.aggregates)
+                let direct = kpi.groupTotals.accum(0)
                 w.accum(direct)
                 var windows: [(Int64, KPIAccum)] = []
                 parts[p].windows.forEach { key, accum in
@@ -46,13 +46,14 @@ extension WindowedAggregator {
                 }
                 w.count(windows.count)
                 for (start, a) in windows { w.int(start); w.accum(a) }
-                w.count(kpi.anchors.count)
-                for (anchor, state) in kpi.anchors {
-                    w.cells(anchor)
-                    w.accum(state.total)
-                    let windows = state.windows.filter { $0.0 >= horizonStart }
+                w.count(kpi.anchorCount)
+                for id in 0 ..< kpi.anchorCount {
+                    w.cells(kpi.anchorKeys[id].cells)
+                    w.accum(kpi.anchorTotals.accum(id))
+                    var windows: [(start: Int64, entry: Int)] = []
+                    kpi.forEachWindow(anchor: id) { start, e in if start >= horizonStart { windows.append((start, e)) } }
                     w.count(windows.count)
-                    for (start, accum) in windows { w.int(start); w.accum(accum) }
+                    for (start, e) in windows.reversed() { w.int(start); w.accum(kpi.windowSums.accum(e)) }
                     // Groups and dependencies are not saved: they follow from the joined rows, and are
                     // resolved again on load.
                 }
@@ -81,7 +82,7 @@ extension WindowedAggregator {
             for _ in 0..<(try r.count()) {
                 let key = try r.key()
                 let cells = try r.cells()
-                _ = lookups[t].set(key, cells, matchSlots: plan.tables[t].matchSlots)
+                _ = lookups[t].set(key, cells, matchSlots: plan.tables[t].matchSlots, readSlots: plan.tables[t].readSlots)
             }
         }
         for _ in 0..<(try r.count()) {
@@ -98,31 +99,33 @@ extension WindowedAggregator {
             for k in 0..<kpiCount {
                 let aggregates = plan.model.kpis[k].aggregates.count
                 let direct = try r.accum(aggregates)
-                if plan.kpis[k].isDirect && !direct.isZero { m.kpis[k].groups[[]] = direct }
+                if plan.kpis[k].isDirect && !direct.isZero { m.kpis[k].groupTotals.add(0, direct) }
                 for _ in 0..<(try r.count()) {
                     let start = try r.int()
                     let accum = try r.accum(aggregates)
                     if plan.kpis[k].isDirect { directWindows.append((k, start, accum)) }
                 }
                 for _ in 0..<(try r.count()) {
-                    let anchor = try r.cells()
+                    let key = AnchorKey(try r.cells())
                     let total = try r.accum(aggregates)
-                    var windows = AnchorWindows()
+                    let id = m.kpis[k].anchorID(key) ?? m.kpis[k].addAnchor(key, depRoom: plan.model.kpis[k].joins.count)
+                    m.kpis[k].anchorTotals.add(id, total)
                     for _ in 0..<(try r.count()) {
                         let start = try r.int()
                         let accum = try r.accum(aggregates)
-                        windows.update(start, aggregates: aggregates) { $0 = accum }
+                        let e = m.kpis[k].windowEntry(anchor: id, start: start, horizon: .min)
+                        m.kpis[k].windowSums.add(e, accum)
                     }
-                    m.kpis[k].anchors[anchor] = AnchorState(total: total, windows: windows, groups: nil, deps: [])
                 }
             }
             // Every joined row is loaded (above): each anchor's chain resolves as it did before the stop.
             for k in 0..<kpiCount where !plan.kpis[k].isDirect {
-                for key in Array(m.kpis[k].anchors.keys) {
+                for id in 0 ..< m.kpis[k].anchorCount {
                     var deps: [ModelDependency] = []
-                    m.kpis[k].anchors[key]!.groups = resolve(k, anchor: key, deps: &deps)
-                    m.kpis[k].anchors[key]!.deps = deps
-                    register(k, AnchorRef(partition: partitionKeys[p], anchor: key), deps)
+                    let groups = resolve(k, anchor: m.kpis[k].anchorKeys[id].cells, deps: &deps)
+                    m.kpis[k].setGroups(id, groups)
+                    m.kpis[k].setDeps(id, deps)
+                    register(k, AnchorRef(partition: partitionKeys[p], id: Int32(id)), deps)
                 }
             }
             parts[p].model = m
@@ -142,26 +145,27 @@ extension WindowedAggregator {
         guard let plan = modelPlan else { return }
         let count = plan.model.kpis.count
         for k in 0..<count {
-            let anchors = parts[p].model!.kpis[k].anchors
-            for (_, state) in anchors {
-                if let groups = state.groups {
+            let kpi = parts[p].model!.kpis[k]
+            let aggregates = kpi.aggregates
+            for id in 0 ..< kpi.anchorCount {
+                let total = kpi.anchorTotals.accum(id)
+                if let groups = kpi.groups(id) {
                     for g in groups {
-                        let aggregates = state.total.sums.count
-                        parts[p].model!.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)].add(state.total)
-                        for (w, accum) in state.windows {
+                        parts[p].model!.kpis[k].groupTotals.add(Int(g), total)
+                        let cells = kpi.groupCells[Int(g)]
+                        kpi.forEachWindow(anchor: id) { w, e in
                             var window = parts[p].windows[.int(w)] ?? WindowAccum()
                             if window.kpis.isEmpty { window.kpis = Array(repeating: KPIValues(), count: count) }
-                            window.kpis[k].groups[g, default: KPIAccum(aggregates: aggregates)].add(accum)
+                            window.kpis[k].groups[cells, default: KPIAccum(aggregates: aggregates)].add(kpi.windowSums.accum(e))
                             parts[p].windows[.int(w)] = window
                         }
                     }
                 } else {
-                    parts[p].model!.kpis[k].unresolved.add(state.total)
+                    parts[p].model!.kpis[k].unresolved.add(total)
                     // Kept so that the chain's row, when it comes, moves the sums into the window.
-                    for (w, _) in state.windows where parts[p].windows[.int(w)] == nil { parts[p].windows[.int(w)] = WindowAccum() }
+                    kpi.forEachWindow(anchor: id) { w, _ in if parts[p].windows[.int(w)] == nil { parts[p].windows[.int(w)] = WindowAccum() } }
                 }
             }
-            parts[p].model!.kpis[k].groups = parts[p].model!.kpis[k].groups.filter { !$0.value.isZero }
         }
     }
 }

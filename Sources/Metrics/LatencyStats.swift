@@ -162,8 +162,15 @@ public struct LatencyStats: Sendable {
         return i
     }
 
-    /// Records one event's clocks (ms since epoch; 0 = unknown, that hop is skipped).
-    public mutating func record(table: String, sourceMs: Int64, debeziumMs: Int64, kafkaMs: Int64, receivedMs: Int64) {
+    /// Events read from a startup backlog since the start: their kafka→cdctop hop is how old the backlog
+    /// was, not how slow the consumer is, so it is counted here and kept out of the histograms.
+    public private(set) var backlogEvents: Int64 = 0
+
+    /// Records one event's clocks (ms since epoch; 0 = unknown, that hop is skipped). `backlog`: the event
+    /// was read while its partition was still catching up (not yet read to its end once since it was
+    /// assigned); its two hops before Kafka are recorded, its kafka→cdctop hop is not.
+    public mutating func record(table: String, sourceMs: Int64, debeziumMs: Int64, kafkaMs: Int64, receivedMs: Int64,
+                                backlog: Bool = false) {
         guard receivedMs > 0, let t = index(of: table) else { return }
         let slotNumber = receivedMs / LatencyStats.slotMs
         let position = Int(slotNumber % Int64(LatencyStats.slotCount))
@@ -177,7 +184,7 @@ public struct LatencyStats: Sendable {
         }
         note(t, .sourceToDebezium, position, sourceMs, debeziumMs)
         note(t, .debeziumToKafka, position, debeziumMs, kafkaMs)
-        note(t, .kafkaToCdctop, position, kafkaMs, receivedMs)
+        if backlog { backlogEvents &+= 1 } else { note(t, .kafkaToCdctop, position, kafkaMs, receivedMs) }
     }
 
     @inline(__always)
@@ -220,5 +227,32 @@ public struct LatencyStats: Sendable {
             out.append(TableLatency(table: name, hops: hops))
         }
         return out.sorted { $0.table < $1.table }
+    }
+}
+
+/// A startup backlog being read (issue 22): what is reported instead of consumer latency while the
+/// consumer catches up.
+public struct BacklogProgress: Sendable, Hashable {
+    /// Partitions not yet read to their end once since they were assigned.
+    public var partitions: Int
+    /// The lowest commit time reached among them (0 when none has read a change yet): the oldest
+    /// change not yet read is about this old.
+    public var reachedMs: Int64
+    /// Messages still unread in them (end − position, where known; 0 when the ends are not known yet).
+    public var messages: Int64
+    /// Events read from the backlog so far (kept out of the kafka→cdctop latency).
+    public var eventsRead: Int64
+    public init(partitions: Int, reachedMs: Int64, messages: Int64 = 0, eventsRead: Int64 = 0) {
+        self.partitions = partitions; self.reachedMs = reachedMs; self.messages = messages; self.eventsRead = eventsRead
+    }
+
+    /// "catching up: 12,345 messages, oldest 3h 12m ago" (the age from `reachedMs`, when known).
+    public func line(nowMs: Int64) -> String {
+        var digits = String(messages)
+        var grouped = ""
+        while digits.count > 3 { grouped = "," + digits.suffix(3) + grouped; digits.removeLast(3) }
+        var text = "catching up: \(digits + grouped) message\(messages == 1 ? "" : "s")"
+        if reachedMs > 0 { text += ", oldest \(TimeText.duration(ms: max(0, nowMs - reachedMs))) ago" }
+        return text
     }
 }

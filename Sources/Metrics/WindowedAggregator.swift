@@ -132,7 +132,12 @@ public struct WindowedAggregator: Sendable {
     var productRefKeys: [RowKey] = []
     /// Windows starting before this were evicted; events for them are dropped from windows.
     public internal(set) var horizonStart: Int64 = .min
+    /// The newest commit time applied (what the dashboard calls "last change"); the watermark is made
+    /// of `progress`, not of this.
     public internal(set) var maxCommitTimeMs: Int64 = .min
+    /// How far in event time every partition still being read has got, heartbeats included: the
+    /// watermark plus the allowed lateness (see `ReadProgress` for the rule).
+    public internal(set) var progress = ReadProgress()
 
     /// Window starts held by any partition, ascending, and beside each its result merged over
     /// partitions. Merged results are rebuilt only for windows changed since the last
@@ -211,8 +216,31 @@ public struct WindowedAggregator: Sendable {
         }
     }
 
+    /// An event is late when the watermark of the data read before it had already closed its window.
     public var watermarkMs: Int64 {
-        maxCommitTimeMs == .min ? .min : maxCommitTimeMs - profile.allowedLatenessMs
+        progress.clockMs == .min ? .min : progress.clockMs - profile.allowedLatenessMs
+    }
+
+    // MARK: read progress (the watermark's input: issue 22)
+
+    /// The partition was assigned: it holds the watermark back until it reports its end.
+    public mutating func noteAssigned(partitionKey: Int64) { progress.noteAssigned(partitionKey: partitionKey) }
+
+    /// Messages of the partition are being read; more may follow until it reports its end.
+    public mutating func noteReading(partitionKey: Int64) { progress.noteReading(partitionKey: partitionKey) }
+
+    /// The partition has been read to its end: it no longer holds the watermark back.
+    public mutating func noteReachedEnd(partitionKey: Int64) {
+        if progress.noteReachedEnd(partitionKey: partitionKey) { evictExpiredWindows() }
+    }
+
+    /// A Debezium heartbeat read from `partitionKey`: its time moves the watermark once every
+    /// partition behind has been read to its end (see `ReadProgress`). Heartbeats from the future
+    /// (`futureLimitMs`) are clock errors and move nothing.
+    public mutating func noteHeartbeat(atMs: Int64, partitionKey: Int64) {
+        if let limit = futureLimitMs, atMs > limit { return }
+        guard WindowedAggregator.commitTimeRange.contains(atMs) else { return }
+        if progress.noteTime(atMs, partitionKey: partitionKey) { evictExpiredWindows() }
     }
 
     @inline(__always) public func windowStart(of timeMs: Int64) -> Int64 {
@@ -257,6 +285,7 @@ public struct WindowedAggregator: Sendable {
         dropped.forEach { w, _ in if case .int(let start) = w { markMergedStale(start) } }
         parts.remove(at: i)
         partitionKeys.remove(at: i)
+        progress.forget(partitionKey: key)
         partIndex = Dictionary(uniqueKeysWithValues: partitionKeys.enumerated().map { ($1, $0) })
         lastPart = -1
         // Its journal of changed keys, products and windows went with it: nothing it recorded is written.
@@ -433,7 +462,7 @@ public struct WindowedAggregator: Sendable {
 
     /// Marks the windows the watermark has just passed as final: O(windows that became final).
     private mutating func advanceFinalBoundary() {
-        guard maxCommitTimeMs != .min else { return }
+        guard progress.clockMs != .min else { return }
         let boundary = windowStart(of: watermarkMs)
         guard boundary > finalBeforeMs else { return }
         var i = finalBeforeMs == .min ? 0 : heldIndex(of: finalBeforeMs)
@@ -445,7 +474,9 @@ public struct WindowedAggregator: Sendable {
 
     /// Rebuilds the final windows from the watermark (after a restore).
     mutating func rebuildFinalWindows() {
-        finalBeforeMs = maxCommitTimeMs == .min ? .min : windowStart(of: watermarkMs)
+        // The saved state keeps the newest commit time, not the read progress: the watermark restarts there.
+        if maxCommitTimeMs != .min { progress.restore(clockMs: maxCommitTimeMs) }
+        finalBeforeMs = progress.clockMs == .min ? .min : windowStart(of: watermarkMs)
         let boundary = finalBeforeMs
         finalStarts = Set(heldStarts.lazy.filter { $0 < boundary })
     }

@@ -42,6 +42,15 @@ enum LatencyView {
         }
         let sel = min(model.selection["latency"] ?? 0, max(0, tables.count - 1))
         var tableArea = inner
+        // A startup backlog is how old the unread messages are, not how slow the consumer is (issue 22):
+        // said apart, and kept out of the kafka→cdctop column.
+        if let backlog = s.backlog, inner.height > 3 {
+            let note = backlog.line(nowMs: frame.nowMs)
+                + " · kfk\(arrow)cdc counts live events only (\(Format.count(backlog.eventsRead)) read from the backlog)"
+            b.put(g == .ascii ? note.replacingAll("·", with: "-") : note, in: inner.row(0), style: Style(.warn, bold: true), ellipsis: g.ellipsis)
+            tableArea.y += 1
+            tableArea.height -= 1
+        }
         // A note on clock skew, when a later clock read before an earlier one.
         let skewed = tables.reduce(Int64(0)) { sum, t in sum + LatencyHop.allCases.reduce(Int64(0)) { $0 + t.hop($1).negative } }
         if skewed > 0 && inner.height > 3 {

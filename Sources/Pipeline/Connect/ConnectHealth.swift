@@ -39,11 +39,21 @@ public struct ConnectorHealth: Sendable, Hashable {
     public var workerID: String
     public var traceFirstLine: String?
     public var tasks: [ConnectTaskHealth]
+    /// The connector's `topic.prefix` (Debezium 2+; `database.server.name` before), from its config
+    /// (`expand=info`); nil for connectors that name no prefix (sinks, other sources).
+    public var topicPrefix: String?
 
     public init(name: String, state: ConnectState, workerID: String = "", traceFirstLine: String? = nil,
-                tasks: [ConnectTaskHealth] = []) {
+                tasks: [ConnectTaskHealth] = [], topicPrefix: String? = nil) {
         self.name = name; self.state = state; self.workerID = workerID
-        self.traceFirstLine = traceFirstLine; self.tasks = tasks
+        self.traceFirstLine = traceFirstLine; self.tasks = tasks; self.topicPrefix = topicPrefix
+    }
+
+    /// True when this connector writes `topic`: Debezium names its topics `<prefix>.<schema>.<table>`
+    /// (and `<prefix>.transaction`, `<prefix>` for schema changes), its heartbeats `__debezium-heartbeat.<prefix>`.
+    public func produces(topic: String) -> Bool {
+        guard let prefix = topicPrefix, !prefix.isEmpty else { return false }
+        return topic == prefix || topic.hasPrefix(prefix + ".") || topic == "__debezium-heartbeat." + prefix
     }
 
     /// The worst of the connector and its tasks; a RUNNING connector without tasks is UNASSIGNED
@@ -90,6 +100,18 @@ public struct ConnectHealthReport: Sendable, Hashable {
         self.connectors = connectors; self.checkedAtMs = checkedAtMs; self.pollError = pollError; self.url = url
     }
 
+    /// The connectors that write any of `topics` (the ones cdctop watches), and the worker's others.
+    /// With no topic known yet (nothing assigned), every connector counts as watched.
+    public func scoped(toTopics topics: [String]) -> (watched: [ConnectorHealth], others: [ConnectorHealth]) {
+        guard !topics.isEmpty else { return (connectors, []) }
+        var watched: [ConnectorHealth] = []
+        var others: [ConnectorHealth] = []
+        for c in connectors {
+            if topics.contains(where: c.produces(topic:)) { watched.append(c) } else { others.append(c) }
+        }
+        return (watched, others)
+    }
+
     /// The worst connector state, `.unknown` when there is none or the worker cannot be reached.
     public var overallState: ConnectState {
         if pollError != nil || connectors.isEmpty { return .unknown }
@@ -99,16 +121,24 @@ public struct ConnectHealthReport: Sendable, Hashable {
     /// One status-bar entry, combining the REST state with Debezium heartbeats: a RUNNING connector
     /// whose heartbeats stopped is as dead as a FAILED one, and a table without changes but with fresh
     /// heartbeats is just quiet. `lastHeartbeatMs` 0 means no heartbeat topic is followed.
-    public func status(lastHeartbeatMs: Int64, nowMs: Int64, heartbeatStaleAfterMs: Int64 = 30_000) -> ServiceStatus {
+    /// With `watchedTopics`, only the connectors writing them decide the state and are named; the
+    /// worker's others are counted (a failed connector of another pipeline is not this one's outage).
+    public func status(lastHeartbeatMs: Int64, nowMs: Int64, heartbeatStaleAfterMs: Int64 = 30_000,
+                       watchedTopics: [String] = []) -> ServiceStatus {
         if let pollError {
             return ServiceStatus(checkedAtMs == 0 ? .connecting : .error, "connect: \(pollError)", error: pollError)
         }
         if checkedAtMs == 0 { return ServiceStatus(.connecting, "connect: polling \(url)") }
         if connectors.isEmpty { return ServiceStatus(.error, "connect: no connectors on \(url)") }
-        let text = connectors.map(\.summary).joined(separator: ", ")
+        var (shown, others) = scoped(toTopics: watchedTopics)
+        // None writes the watched topics (renamed topics, a prefix set elsewhere): all of them are named.
+        if shown.isEmpty { (shown, others) = (connectors, []) }
+        var text = shown.map(\.summary).joined(separator: ", ")
+        if !others.isEmpty { text += " (+\(others.count) other connector\(others.count == 1 ? "" : "s") on this worker)" }
+        let worst = shown.map(\.overallState).max(by: { $0.severity < $1.severity }) ?? .unknown
         var heartbeat = ""
         var state: ServiceStatus.State
-        switch overallState {
+        switch worst {
         case .running: state = .ok
         case .paused, .stopped: state = .paused
         case .restarting, .unassigned, .unknown: state = .connecting
@@ -122,14 +152,18 @@ public struct ConnectHealthReport: Sendable, Hashable {
         return ServiceStatus(state, "connect: \(text)\(heartbeat)")
     }
 
-    /// `[{"name":"shop","state":"RUNNING","tasks":["RUNNING"],"error":null}]` for headless JSON output.
-    public func json() -> String {
+    /// `[{"name":"shop","state":"RUNNING","tasks":["RUNNING"],"error":null,"topic_prefix":"shop","watched":true}]`
+    /// for headless JSON output, the connectors writing `watchedTopics` first (`watched` is true for every
+    /// connector when no topic is given).
+    public func json(watchedTopics: [String] = []) -> String {
+        let (watched, others) = scoped(toTopics: watchedTopics)
         var out = "["
-        for (i, c) in connectors.enumerated() {
+        for (i, c) in (watched + others).enumerated() {
             if i > 0 { out += "," }
             out += "{\"name\":\(Self.quoted(c.name)),\"state\":\"\(c.overallState.rawValue)\",\"connector_state\":\"\(c.state.rawValue)\",\"tasks\":["
             out += c.tasks.map { "\"\($0.state.rawValue)\"" }.joined(separator: ",")
-            out += "],\"error\":\(c.failureReason.map(Self.quoted) ?? "null")}"
+            out += "],\"error\":\(c.failureReason.map(Self.quoted) ?? "null")"
+            out += ",\"topic_prefix\":\(c.topicPrefix.map(Self.quoted) ?? "null"),\"watched\":\(i < watched.count)}"
         }
         return out + "]"
     }
@@ -138,8 +172,9 @@ public struct ConnectHealthReport: Sendable, Hashable {
 }
 
 public enum ConnectStatusParser {
-    /// Parses the body of `GET /connectors?expand=status`:
-    /// `{"NAME":{"status":{"name","connector":{"state","worker_id","trace"?},"tasks":[{"id","state","worker_id","trace"?}]}}}`.
+    /// Parses the body of `GET /connectors?expand=status&expand=info`:
+    /// `{"NAME":{"status":{"name","connector":{"state","worker_id","trace"?},"tasks":[{"id","state","worker_id","trace"?}]},
+    /// "info":{"config":{"topic.prefix",…}}?}}` (`info` optional).
     public static func parseExpandedStatus(_ text: String) throws(CurlHTTPError) -> [ConnectorHealth] {
         guard let document = JSONValue.parse(text), case .object(let members) = document else {
             throw CurlHTTPError(kind: .answer, message: "Kafka Connect answered something that is not a JSON object: \(text.prefix(120))",
@@ -151,7 +186,12 @@ public enum ConnectStatusParser {
                 throw CurlHTTPError(kind: .answer, message: "Kafka Connect's answer has no status for \(member.key)",
                                     advice: "this worker may be older than Kafka 2.3 (no ?expand=status)")
             }
-            connectors.append(parseStatus(status, name: member.key))
+            var connector = parseStatus(status, name: member.key)
+            // `expand=info` adds the config: its topic prefix tells which topics the connector writes.
+            if let config = member.value["info"]?["config"] {
+                connector.topicPrefix = (config["topic.prefix"] ?? config["database.server.name"])?.stringValue
+            }
+            connectors.append(connector)
         }
         return connectors.sorted { $0.name < $1.name }
     }
@@ -226,7 +266,7 @@ public final class ConnectHealthMonitor: Sendable {
         var report = latest.withLock { $0 }
         let worker = self.worker
         do throws(CurlHTTPError) {
-            let response = try service.perform("/connectors?expand=status", cancelled: { worker.isStopping })
+            let response = try service.perform("/connectors?expand=status&expand=info", cancelled: { worker.isStopping })
             let body = response.text
             guard response.status == 200 else {
                 throw CurlHTTPError(kind: .status, message: "HTTP \(response.status) from \(service)/connectors: \(body.prefix(200))",

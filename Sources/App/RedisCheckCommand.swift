@@ -16,6 +16,9 @@ struct RedisCheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Redis to read, e.g. redis://127.0.0.1:6379/0 or redis://:PASSWORD@host:6379/1.", valueName: "url"))
     var redis: String = "redis://127.0.0.1:6379/0"
 
+    @Option(name: .customLong("redis-password-file"), help: ArgumentHelp("File whose first line is the Redis password (default: $REDISCLI_AUTH); used when the URL has none.", valueName: "file"))
+    var redisPasswordFile: String?
+
     @Option(name: .long, help: "Pipeline name; the prefix defaults to cdctop:<pipeline>.")
     var pipeline: String = "shop"
 
@@ -37,7 +40,7 @@ struct RedisCheckCommand: ParsableCommand {
     }
 
     func run() throws {
-        let url = try RedisURL(parsing: redis)
+        let url = try RedisURL(parsing: redis).resolvingPassword(file: redisPasswordFile, environment: ProcessInfo.processInfo.environment)
         let keyPrefix = prefix ?? RedisKeys.defaultPrefix(pipeline: pipeline)
         let state: MirroredState
         do {

@@ -66,7 +66,9 @@ final class KafkaConfigurationHandle {
             rd_kafka_conf_set(pointer, key, value, buffer.baseAddress, buffer.count)
         }
         if result != RD_KAFKA_CONF_OK {
-            throw KafkaError.configuration(cStringBufferText(errorText), property: key, value: value)
+            // The value of a secret property never reaches an error message (the dashboard and --log show them).
+            throw KafkaError.configuration(cStringBufferText(errorText), property: key,
+                                           value: KafkaSecretProperties.displayValue(key: key, value: value))
         }
     }
 
@@ -117,4 +119,72 @@ let kafkaErrorToStateCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoin
 /// The NUL-terminated text librdkafka wrote into an error buffer.
 func cStringBufferText(_ buffer: [CChar]) -> String {
     buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+/// librdkafka properties whose values are secrets: never printed, masked as `***` wherever cdctop shows
+/// its configuration (errors, `--log`, the Connections panel).
+public enum KafkaSecretProperties {
+    /// True for passwords, private keys and tokens: `sasl.password`, `ssl.key.password`,
+    /// `ssl.keystore.password`, `ssl.key.pem`, `sasl.oauthbearer.client.secret`, `sasl.oauthbearer.config`
+    /// (it may carry a client secret), and anything else whose name says password, secret or token.
+    public static func isSecret(_ key: String) -> Bool {
+        let k = key.lowercased()
+        if k == "ssl.key.pem" || k == "sasl.oauthbearer.config" || k == "ssl_key" { return true }
+        return k.contains("password") || k.contains("secret") || (k.contains("token") && !k.hasSuffix(".url"))
+    }
+
+    /// `value`, or `***` when `key` names a secret.
+    public static func displayValue(key: String, value: String) -> String { isSecret(key) ? "***" : value }
+
+    /// `key=value` with secrets masked, sorted by key: for logs and screens.
+    public static func displayText(_ properties: [String: String]) -> String {
+        properties.sorted { $0.key < $1.key }.map { "\($0.key)=\(displayValue(key: $0.key, value: $0.value))" }
+            .joined(separator: " ")
+    }
+}
+
+/// A librdkafka properties file in kcat's `-F` format: one `key=value` per line, `#` starts a comment
+/// line, blank lines are ignored, whitespace around key and value is dropped; the first `=` splits
+/// (values may contain `=`). A later line for the same key wins.
+public enum KafkaPropertiesFile {
+    public struct ParseError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public static func parse(_ text: String, file: String) throws(ParseError) -> [String: String] {
+        var out: [String: String] = [:]
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "="), eq != line.startIndex else {
+                // Never quote the line: it may be a password pasted without its key.
+                throw ParseError(description: "\(file) line \(lineNumber): expected key=value (e.g. security.protocol=SASL_SSL); '#' starts a comment")
+            }
+            let key = String(line[..<eq].trimmingWhitespace())
+            guard !key.isEmpty else {
+                throw ParseError(description: "\(file) line \(lineNumber): the property name before '=' is empty")
+            }
+            out[key] = String(line[line.index(after: eq)...].trimmingWhitespace())
+        }
+        return out
+    }
+
+    /// Reads and parses `path`; the error says which file and line, never a value.
+    public static func load(path: String) throws(ParseError) -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ParseError(description: "cannot read the Kafka properties file \(path) (-F or $CDCTOP_KAFKA_CONFIG): no such file or no permission")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingWhitespace() -> Substring {
+        var s = self
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return s
+    }
 }

@@ -24,6 +24,10 @@ public final class MetricsServer: Sendable {
     public let port: Int
     private let listener: Int32
     private let render: @Sendable () -> String
+    /// `--web-config`: when it has users, every request needs one of them (basic auth).
+    private let webConfig: MetricsWebConfig?
+    /// The last `Authorization` value that passed, so a scraper's repeated header costs one bcrypt, not one per scrape.
+    private let acceptedAuthorization = Mutex<String?>(nil)
     private let healthy: @Sendable () -> (ok: Bool, detail: String)
     private let stopped = Mutex(false)
     private let started = Mutex(false)
@@ -50,7 +54,8 @@ public final class MetricsServer: Sendable {
 
     /// Binds and listens at once, so a taken port is an error before anything else starts.
     public init(address: String, render: @escaping @Sendable () -> String,
-                healthy: @escaping @Sendable () -> (ok: Bool, detail: String) = { (true, "ok") }) throws(MetricsServerError) {
+                healthy: @escaping @Sendable () -> (ok: Bool, detail: String) = { (true, "ok") },
+                webConfig: MetricsWebConfig? = nil) throws(MetricsServerError) {
         let (host, requestedPort) = try MetricsServer.parse(address)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -93,6 +98,7 @@ public final class MetricsServer: Sendable {
         self.listener = fd
         self.render = render
         self.healthy = healthy
+        self.webConfig = webConfig
     }
 
     public func start() {
@@ -172,6 +178,18 @@ public final class MetricsServer: Sendable {
         let parts = firstLine.split(separator: " ")
         guard parts.count >= 2 else { respond(fd, 400, "text/plain", "bad request: expected 'GET /metrics HTTP/1.1'\n"); return }
         let method = parts[0], target = parts[1].split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        if let webConfig, !webConfig.basicAuthUsers.isEmpty {
+            let authorization = MetricsWebConfig.headerValue("authorization", in: request)
+            let known = authorization != nil && acceptedAuthorization.withLock { $0 == authorization }
+            if !known {
+                guard let authorization, webConfig.accepts(authorization: authorization) else {
+                    respond(fd, 401, "text/plain", "Unauthorized: this endpoint needs a user of its --web-config (basic auth)\n",
+                            extraHeaders: "WWW-Authenticate: Basic realm=\"cdctop\"\r\n")
+                    return
+                }
+                acceptedAuthorization.withLock { $0 = authorization }
+            }
+        }
         guard method == "GET" || method == "HEAD" else {
             respond(fd, 405, "text/plain", "only GET is served\n", headOnly: false); return
         }
@@ -190,10 +208,12 @@ public final class MetricsServer: Sendable {
         }
     }
 
-    private func respond(_ fd: Int32, _ status: Int, _ contentType: String, _ body: String, headOnly: Bool = false) {
-        let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][status] ?? "Error"
+    private func respond(_ fd: Int32, _ status: Int, _ contentType: String, _ body: String, headOnly: Bool = false,
+                         extraHeaders: String = "") {
+        let reason = [200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+                      503: "Service Unavailable"][status] ?? "Error"
         var bytes = Array(body.utf8)
-        let head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        let head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\nContent-Length: \(bytes.count)\r\n\(extraHeaders)Connection: close\r\n\r\n"
         if headOnly { bytes = [] }
         var out = Array(head.utf8)
         out.append(contentsOf: bytes)
@@ -224,5 +244,131 @@ private extension ArraySlice where Element == UInt8 {
             if i + 3 < a.count, a[i] == 13, a[i + 1] == 10, a[i + 2] == 13, a[i + 3] == 10 { return true }
         }
         return false
+    }
+}
+
+/// `--web-config FILE`, in the shape of Prometheus's exporter web configuration (exporter-toolkit), of
+/// which cdctop implements `basic_auth_users` (user: bcrypt hash, as `htpasswd -nBC 10 USER` or
+/// `mkpasswd -m bcrypt` make them). `tls_server_config` is refused with advice: this build serves plain
+/// HTTP only (put stunnel or a reverse proxy in front for TLS).
+///
+/// ```yaml
+/// basic_auth_users:
+///   prometheus: $2b$10$…
+/// ```
+public struct MetricsWebConfig: Sendable {
+    /// User name → bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
+    public var basicAuthUsers: [String: String]
+
+    public init(basicAuthUsers: [String: String]) { self.basicAuthUsers = basicAuthUsers }
+
+    public static func load(path: String) throws(MetricsServerError) -> MetricsWebConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw MetricsServerError("--web-config \(path): cannot read the file")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    /// The YAML subset these files use: top-level `key:` sections holding indented `name: value` lines,
+    /// `#` comments, values plain or quoted.
+    public static func parse(_ text: String, file: String) throws(MetricsServerError) -> MetricsWebConfig {
+        var users: [String: String] = [:]
+        var section: String?
+        var lineNumber = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = Substring(raw)
+            if let hash = line.firstIndex(of: "#"), line[..<hash].allSatisfy({ $0 == " " }) { line = line[..<hash] }
+            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            let indented = line.first == " " || line.first == "\t"
+            guard let colon = line.firstIndex(of: ":") else {
+                throw MetricsServerError("--web-config \(file) line \(lineNumber): expected 'key: value'")
+            }
+            let key = unquoted(line[..<colon])
+            let value = unquoted(line[line.index(after: colon)...])
+            if !indented {
+                switch key {
+                case "basic_auth_users":
+                    section = key
+                case "tls_server_config":
+                    throw MetricsServerError("--web-config \(file) line \(lineNumber): tls_server_config is not supported: cdctop serves /metrics over plain HTTP; for TLS put stunnel (server mode) or a reverse proxy in front, and keep --metrics on 127.0.0.1")
+                case "http_server_config":
+                    section = key  // headers and HTTP/2 settings: nothing for cdctop to do
+                default:
+                    throw MetricsServerError("--web-config \(file) line \(lineNumber): unknown key '\(key)' (cdctop reads basic_auth_users)")
+                }
+                if !value.isEmpty && key == "basic_auth_users" {
+                    throw MetricsServerError("--web-config \(file) line \(lineNumber): basic_auth_users holds indented 'user: hash' lines")
+                }
+                continue
+            }
+            guard section == "basic_auth_users" else { continue }
+            guard ["$2a$", "$2b$", "$2y$"].contains(where: { value.hasPrefix($0) }), value.count == 60 else {
+                throw MetricsServerError("--web-config \(file) line \(lineNumber): the password of '\(key)' must be a bcrypt hash ($2b$…, 60 characters; make one with `htpasswd -nBC 10 \(key)` or `mkpasswd -m bcrypt`), never the password itself")
+            }
+            users[key] = value
+        }
+        if !users.isEmpty && BcryptHash.cryptRN == nil {
+            throw MetricsServerError("--web-config \(file): basic_auth_users needs libcrypt.so.1 (libxcrypt, for bcrypt), which is not installed")
+        }
+        return MetricsWebConfig(basicAuthUsers: users)
+    }
+
+    /// True when `authorization` (the header's value) is `Basic base64(user:password)` for a configured user.
+    public func accepts(authorization: String) -> Bool {
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return false }
+        let user = String(text[..<colon]), password = String(text[text.index(after: colon)...])
+        // An unknown user still costs one bcrypt, so timing does not tell which users exist.
+        let hash = basicAuthUsers[user] ?? "$2b$10$" + String(repeating: "A", count: 53)
+        return BcryptHash.verify(password: password, hash: hash) && basicAuthUsers[user] != nil
+    }
+
+    /// The value of header `name` (lower case) in a raw request head, trimmed.
+    static func headerValue(_ name: String, in request: [UInt8]) -> String? {
+        let text = String(decoding: request, as: UTF8.self)
+        // "\r\n" is one Character in Swift: split on any newline.
+        for line in text.split(whereSeparator: { $0.isNewline }).dropFirst() {
+            guard let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == name else { continue }
+            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    private static func unquoted(_ text: Substring) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.count >= 2, let first = trimmed.first, first == "\"" || first == "'", trimmed.last == first {
+            return String(trimmed.dropFirst().dropLast())
+        }
+        return trimmed
+    }
+}
+
+/// bcrypt through libxcrypt's `crypt_rn` (the system's libcrypt.so.1, which every Debian has), loaded
+/// once: it is thread-safe with a buffer of our own, unlike `crypt`.
+enum BcryptHash {
+    typealias CryptRN = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int32) -> UnsafeMutablePointer<CChar>?
+
+    static let cryptRN: CryptRN? = {
+        guard let library = dlopen("libcrypt.so.1", RTLD_NOW), let symbol = dlsym(library, "crypt_rn") else { return nil }
+        return unsafeBitCast(symbol, to: CryptRN.self)
+    }()
+
+    /// True when bcrypt of `password` with `hash`'s salt and cost gives `hash` (compared in constant time).
+    static func verify(password: String, hash: String) -> Bool {
+        guard let cryptRN else { return false }
+        // struct crypt_data is 32 KiB and a little more; twice that leaves room for any libxcrypt.
+        let size = 65_536
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size); buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        guard let result = cryptRN(password, hash, buffer, Int32(size)) else { return false }
+        let computed = Array(String(cString: result).utf8), expected = Array(hash.utf8)
+        guard computed.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<computed.count { difference |= computed[i] ^ expected[i] }
+        return difference == 0
     }
 }

@@ -15,6 +15,15 @@ public struct RedisError: Error, CustomStringConvertible, Sendable, Hashable {
     public var message: String
 
     public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+
+    /// False when retrying cannot help until a person acts (wrong password, unknown user, a URL or port
+    /// that is not Redis): callers retry those slowly, not in a tight backoff.
+    public var isRetriable: Bool {
+        switch kind {
+        case .auth, .invalidURL, .protocolError: false
+        case .connect, .io, .closed, .server: true
+        }
+    }
     public var description: String { message }
 }
 
@@ -154,12 +163,13 @@ public final class RedisConnection {
             guard let message = reply.errorMessage else { continue }
             switch command[0] {
             case "AUTH":
-                throw RedisError(.auth, "Redis at \(url) refused the credentials: \(message); check the user and password in the --redis URL (redis://user:password@host:port/db)")
+                let who = url.username.map { "user \($0)" } ?? "the default user"
+                throw RedisError(.auth, "Redis at \(url) refused the credentials of \(who): \(message); check the password (--redis-password-file, $\(RedisURL.passwordEnvironmentVariable) or redis://user:password@host:port/db)")
             case "SELECT":
                 throw RedisError(.server, "Redis at \(url) cannot select database \(url.database): \(message); use a database number below the server's `databases` setting")
             default:
                 if message.hasPrefix("NOAUTH") {
-                    throw RedisError(.auth, "Redis at \(url) needs a password: \(message); put it in the URL: redis://:PASSWORD@\(url)")
+                    throw RedisError(.auth, "Redis at \(url) needs a password: \(message); give it with --redis-password-file FILE or $\(RedisURL.passwordEnvironmentVariable) (or redis://:PASSWORD@\(url))")
                 }
                 throw RedisError(.server, "Redis at \(url) answered PING with an error: \(message)")
             }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the Redis mirror writes: `redis://[[user]:password@]host[:port][/database]`.
 ///
 /// Follows `redis-cli -u`: a user-info part without a colon is the password, `user:pass` is an ACL
@@ -23,6 +25,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         var rest = Substring(text.trimmingCharactersInWhitespace())
         if let schemeEnd = rest.range(of: "://") {
             let scheme = rest[..<schemeEnd.lowerBound].lowercased()
+            if scheme == "rediss" { throw RedisError(.invalidURL, RedisURL.noTLSAdvice(RedisURL.redacted(text))) }
             guard scheme == "redis" else { throw invalid("scheme \"\(scheme)\" is not supported (TLS and unix sockets are not)") }
             rest = rest[schemeEnd.upperBound...]
         }
@@ -82,6 +85,45 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         }
         guard (1...65535).contains(port) else { throw invalid("port \(port) is out of range 1-65535") }
         self.init(host: host, port: port, password: pass, username: user, database: database)
+    }
+
+    /// Why `rediss://` is refused and what to do instead. Debian's hiredis 0.14 (the one cdctop links)
+    /// has no TLS; a local stunnel client gives the same protection without a second Redis library.
+    static func noTLSAdvice(_ url: String) -> String {
+        "\(url): TLS to Redis (rediss://) is not supported: this build's hiredis 0.14 has no TLS. Run a local TLS tunnel "
+            + "instead (stunnel client mode: accept = 127.0.0.1:16380, connect = redis.example:6380, CAfile = ca.pem, "
+            + "verifyChain = yes) and point --redis at redis://127.0.0.1:16380; see \"Configuration, secrets and TLS\" in docs/operations.md"
+    }
+
+    /// The environment variable redis-cli reads a password from; cdctop reads it the same way.
+    public static let passwordEnvironmentVariable = "REDISCLI_AUTH"
+
+    /// The URL with its password filled in when it has none (or an empty one, as in `redis://alice:@host`
+    /// to name an ACL user): from `passwordFile` (its first line), else from `$REDISCLI_AUTH`.
+    /// A password written in the URL wins, as in redis-cli.
+    public func resolvingPassword(file passwordFile: String?,
+                                  environment: [String: String]) throws(RedisError) -> RedisURL {
+        if let password, !password.isEmpty { return self }
+        var resolved = self
+        if let passwordFile {
+            guard let data = FileManager.default.contents(atPath: passwordFile) else {
+                throw RedisError(.invalidURL, "cannot read the Redis password file \(passwordFile) (--redis-password-file): no such file or no permission")
+            }
+            let firstLine = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+            let text = String(firstLine.hasSuffix("\r") ? firstLine.dropLast() : firstLine)
+            guard !text.isEmpty else {
+                throw RedisError(.invalidURL, "the Redis password file \(passwordFile) is empty: its first line must be the password")
+            }
+            resolved.password = text
+        } else if let fromEnvironment = environment[RedisURL.passwordEnvironmentVariable], !fromEnvironment.isEmpty {
+            resolved.password = fromEnvironment
+        } else if password?.isEmpty == true {
+            resolved.password = nil
+            if username != nil {
+                throw RedisError(.invalidURL, "the Redis URL names user \(username!) but no password: give it with --redis-password-file FILE or $\(RedisURL.passwordEnvironmentVariable)")
+            }
+        }
+        return resolved
     }
 
     /// `host:port/db`, never the password: safe for the status bar and logs.

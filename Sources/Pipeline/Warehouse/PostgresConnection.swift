@@ -10,6 +10,9 @@ public struct WarehouseError: Error, Sendable, CustomStringConvertible {
         case unreachable
         /// The server refused the credentials.
         case authentication
+        /// TLS could not be set up: the server's certificate failed verification (wrong CA, wrong host
+        /// name), or the server has no TLS while `sslmode` requires it.
+        case tls
         /// The database named in the URL does not exist.
         case missingDatabase
         /// `cdctop` schema or one of its tables is missing (SQLSTATE 3F000 / 42P01).
@@ -47,6 +50,10 @@ public struct WarehouseError: Error, Sendable, CustomStringConvertible {
 
     /// True when retrying later may succeed (the server went away), false when a human must act.
     public var isRetriable: Bool { kind == .unreachable || kind == .connectionLost }
+
+    /// Wrong credentials or a TLS setup that fails: retrying cannot help until a person acts, so callers
+    /// retry slowly (every 30 s) instead of in a tight backoff.
+    public var needsPerson: Bool { kind == .authentication || kind == .tls }
 
     public var description: String {
         var text = "PostgreSQL: \(message)"
@@ -211,10 +218,22 @@ public final class PostgresConnection {
 
     static func classifyConnectFailure(_ message: String, endpoint: String) -> WarehouseError {
         let lower = message.lowercased()
+        if lower.contains("certificate verify failed") || lower.contains("root certificate file")
+            || lower.contains("server does not support ssl") || lower.contains("ssl error")
+            || lower.contains("does not match host name") || lower.contains("ssl connection is required")
+            || (lower.contains("certificate") && lower.contains("does not exist")) {
+            return WarehouseError(kind: .tls, message: message,
+                                  advice: "TLS to \(endpoint) failed: check sslrootcert (the CA that signed the server's certificate), the host name the certificate names (sslmode=verify-full), and that the server has ssl=on; not retried fast")
+        }
         if lower.contains("password authentication failed") || lower.contains("no password supplied")
-            || lower.contains("authentication failed") || lower.contains("no pg_hba.conf entry") {
+            || lower.contains("authentication failed") {
             return WarehouseError(kind: .authentication, message: message,
-                                  advice: "check the user and password in the URL (or ~/.pgpass) and pg_hba.conf for \(endpoint)")
+                                  advice: "check the password for \(endpoint): ~/.pgpass (or the file $PGPASSFILE names, mode 0600), $PGPASSWORD, or the service in $PGSERVICEFILE; not retried fast")
+        }
+        if lower.contains("no pg_hba.conf entry") || lower.contains("pg_hba.conf rejects") {
+            let encryption = lower.contains("no encryption") ? " (it accepts only TLS here: add sslmode=verify-full and sslrootcert=CA.pem)" : ""
+            return WarehouseError(kind: .authentication, message: message,
+                                  advice: "pg_hba.conf on \(endpoint) does not admit this user, database or connection type\(encryption); not retried fast")
         }
         if lower.contains("database") && lower.contains("does not exist") {
             return WarehouseError(kind: .missingDatabase, message: message,
@@ -230,6 +249,44 @@ public final class PostgresConnection {
         }
         return WarehouseError(kind: .unreachable, message: message,
                               advice: "is PostgreSQL running on \(endpoint)? check host and port in the URL")
+    }
+
+    /// A connection string with its password masked, either form: `postgresql://u:***@h/db?password=***`
+    /// or `host=h password=*** dbname=d`. For screens, logs and errors.
+    public static func redactedConnectionString(_ text: String) -> String {
+        if let scheme = text.range(of: "://") {
+            var out = text
+            if let at = out.lastIndex(of: "@"), at > scheme.upperBound,
+               let colon = out[scheme.upperBound..<at].firstIndex(of: ":") {
+                out = String(out[...colon]) + "***" + String(out[at...])
+            }
+            // A password given as a query parameter: ?password=… or &password=…
+            for marker in ["?password=", "&password="] {
+                guard let start = out.range(of: marker) else { continue }
+                let end = out[start.upperBound...].firstIndex(of: "&") ?? out.endIndex
+                out = String(out[..<start.upperBound]) + "***" + String(out[end...])
+            }
+            return out
+        }
+        // keyword=value pairs; a value may be single-quoted with backslash escapes.
+        guard let start = text.range(of: "password") else { return text }
+        var index = start.upperBound
+        while index < text.endIndex, text[index] == " " { index = text.index(after: index) }
+        guard index < text.endIndex, text[index] == "=" else { return text }
+        index = text.index(after: index)
+        while index < text.endIndex, text[index] == " " { index = text.index(after: index) }
+        let valueStart = index
+        if index < text.endIndex, text[index] == "'" {
+            index = text.index(after: index)
+            while index < text.endIndex, text[index] != "'" {
+                if text[index] == "\\" { index = text.index(after: index); if index == text.endIndex { break } }
+                index = text.index(after: index)
+            }
+            if index < text.endIndex { index = text.index(after: index) }
+        } else {
+            while index < text.endIndex, !text[index].isWhitespace { index = text.index(after: index) }
+        }
+        return String(text[..<valueStart]) + "***" + redactedConnectionString(String(text[index...]))
     }
 
     private static func describeEndpoint(_ conn: OpaquePointer) -> String {

@@ -25,8 +25,26 @@ struct WatchCommand: ParsableCommand {
         numbers equal an uninterrupted run's. With no state yet it reads from
         the earliest offsets. Offsets are also committed to --group, so Kafka
         tools see cdctop's lag. The dashboard keeps running while Kafka is
-        unreachable (librdkafka reconnects). Use -X fetch.wait.max.ms=50 for
-        lower latency on quiet topics.
+        unreachable (librdkafka reconnects); a broker that takes connections
+        but answers nothing for 10 s shows as "stalled". Wrong credentials,
+        a refused ACL or a failed TLS handshake stop cdctop with one line
+        saying what to fix instead of retrying. Use -X fetch.wait.max.ms=50
+        for lower latency on quiet topics.
+
+        Exit codes (docs/operations.md, "Exit codes"):
+          0    caught up (--until-caught-up): every partition read to its end,
+               the state saved and every sink written; or quit normally
+          1    stopped on an error (the reason on stderr)
+          2    caught up, but the result is not durable or not delivered:
+               the state could not be saved, or Redis/the warehouse failed
+          3    timed out before catching up (--timeout, default 600 s)
+          4    Kafka refused (headless): credentials, ACLs, TLS, or (with
+               --until-caught-up) a --topics name that does not exist;
+               retrying will not help
+          64   bad command line
+          130  interrupted (SIGINT or SIGTERM) before catching up
+        With --until-caught-up the reasons are on stderr and in the JSON
+        result's "outcome" object.
         """)
 
     @Option(help: "Bootstrap brokers, comma-separated.")
@@ -50,7 +68,7 @@ struct WatchCommand: ParsableCommand {
     var checkpointInterval: Double = 5
 
     @Option(help: ArgumentHelp(
-        "Kafka Connect REST URL (e.g. http://127.0.0.1:8083): shows each connector's and task's state; with the heartbeat topic subscribed too (e.g. --topics '^(shop\\.public\\..*|__debezium-heartbeat\\.shop)$') a quiet table is told apart from a dead connector.",
+        "Kafka Connect REST URL (e.g. http://127.0.0.1:8083): shows each connector's and task's state, those whose topic.prefix writes the watched topics first (the worker's others below them); with the heartbeat topic subscribed too (e.g. --topics '^(shop\\.public\\..*|__debezium-heartbeat\\.shop)$') a quiet table is told apart from a dead connector, and heartbeats close the last window on a quiet source.",
         valueName: "url"))
     var connect: String?
 
@@ -68,18 +86,26 @@ struct WatchCommand: ParsableCommand {
     @Flag(help: "With --headless: exit with the final result once every assigned partition reached its end.")
     var untilCaughtUp = false
 
-    @Option(help: ArgumentHelp("With --until-caught-up: give up after this many seconds, print the partial result and exit non-zero with the reason.", valueName: "s"))
+    @Option(help: ArgumentHelp("With --until-caught-up: give up after this many seconds, print the partial result and exit 3 with the reason (default 600, or $\(WatchCommand.timeoutVariable); 0: wait as long as it takes).", valueName: "s"))
     var timeout: Double?
+
+    /// `--until-caught-up` gives up after this long unless `--timeout` (or the variable) says otherwise.
+    static let defaultTimeoutSeconds: Double = 600
+    static let timeoutVariable = "CDCTOP_UNTIL_CAUGHT_UP_TIMEOUT"
 
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var live: LiveOptions
     @OptionGroup var kafka: KafkaPropertyOptions
     @OptionGroup var registry: SchemaRegistryOptions
     @OptionGroup var connectHTTP: ConnectHTTPOptions
+    @OptionGroup var transactionOptions: TransactionOptions
 
     func validate() throws {
         if untilCaughtUp && !live.headless { throw ValidationError("--until-caught-up needs --headless") }
-        if let timeout, !(timeout > 0) || !untilCaughtUp { throw ValidationError("--timeout needs --until-caught-up and a positive number of seconds") }
+        if let timeout, !(timeout >= 0) || !untilCaughtUp { throw ValidationError("--timeout needs --until-caught-up and a number of seconds (0: no limit)") }
+        if untilCaughtUp, timeout == nil, let text = ProcessInfo.processInfo.environment[Self.timeoutVariable], !(Double(text).map { $0 >= 0 } ?? false) {
+            throw ValidationError("$\(Self.timeoutVariable)=\(text): expected a number of seconds (0: no limit)")
+        }
         try connectHTTP.validate(url: connect)
         if !(connectInterval >= 0.1 && connectInterval <= 3600) { throw ValidationError("--connect-interval must be between 0.1 and 3600 seconds") }
         if !(checkpointInterval >= 0.1 && checkpointInterval <= 3600) { throw ValidationError("--checkpoint-interval must be between 0.1 and 3600 seconds") }
@@ -105,6 +131,10 @@ struct WatchCommand: ParsableCommand {
         options.snapshotIntervalMs = live.headless ? min(live.interval, 1000) : 200
         options.captureRecentChanges = !live.headless
         options.stopWhenCaughtUp = untilCaughtUp
+        options.transactions = transactionOptions.holding
+        let timeLimit = untilCaughtUp ? effectiveTimeout() : nil
+        // The time limit decides when to give up waiting for partitions, not the engine's own 60 s.
+        if untilCaughtUp { options.assignmentTimeoutMs = timeLimit.map { Int($0 * 1000) + 60_000 } ?? Int(Int32.max) }
         if let directory = stateDirectory(pipeline: live.pipeline ?? profile.name) {
             var stateOptions = StateOptions(directory: directory)
             stateOptions.reset = stateReset
@@ -141,49 +171,198 @@ struct WatchCommand: ParsableCommand {
         groupLag?.start()
         defer { groupLag?.stop() }
         let operations = Operations(engine: engine, integrations: integrations, connect: connectMonitor, groupLag: groupLag)
-        let metricsServer = try operations.startMetricsServer(live.metrics)
+        let metricsServer = try operations.startMetricsServer(live.metrics, webConfig: live.webConfig)
         defer { metricsServer?.stop() }
         if untilCaughtUp {
-            let interrupted = InterruptFlag(onInterrupt: { })
-            let deadline = timeout.map { Date().addingTimeInterval($0) }
-            var timedOut = false
-            let log = try RunLog(path: live.log)
-            log.write("start: --until-caught-up watch \(brokers)")
-            var board = ConnectionBoard()
-            var events = SnapshotEventLog()
-            var lastSequence: UInt64 = 0
+            try runUntilCaughtUp(engine: engine, operations: operations, integrations: integrations,
+                                 connectMonitor: connectMonitor, topicList: topicList, timeLimit: timeLimit)
+            return
+        }
+        engine.start()
+        defer { engine.stop() }
+        do {
+            try runLive(operations, options: live, title: "watch \(brokers)", seconds: nil,
+                        joining: "connecting to \(brokers), no partition yet")
+        } catch let error as KafkaError where error.fault.needsFix {
+            printError("cdctop: \(error.message)")
+            throw ExitCode(RunOutcome.Result.refused.exitCode)
+        }
+    }
+
+    /// `--timeout`, else the variable, else 10 minutes; nil for no limit (0).
+    func effectiveTimeout() -> Double? {
+        let seconds = timeout ?? ProcessInfo.processInfo.environment[Self.timeoutVariable].flatMap(Double.init)
+            ?? Self.defaultTimeoutSeconds
+        return seconds > 0 ? seconds : nil
+    }
+
+    /// `--headless --until-caught-up`: reads to the end, waits for the sinks, prints the result with its
+    /// outcome and exits with the outcome's code (see the table in the help).
+    private func runUntilCaughtUp(engine: Engine, operations: Operations, integrations: Integrations,
+                                  connectMonitor: ConnectHealthMonitor?, topicList: [String], timeLimit: Double?) throws {
+        let interrupted = InterruptFlag(onInterrupt: { })
+        let deadline = timeLimit.map { Date().addingTimeInterval($0) }
+        let log = try RunLog(path: live.log)
+        log.write("start: --until-caught-up watch \(brokers)")
+        var board = ConnectionBoard()
+        var events = SnapshotEventLog()
+        var lastSequence: UInt64 = 0
+        var outcome = RunOutcome()
+
+        // A topic named in --topics that does not exist can never be caught up on: say so now, not at the deadline.
+        if let missing = missingNamedTopics(topicList, deadline: deadline), !missing.isEmpty {
+            outcome.result = .refused
+            outcome.reasons.append(KafkaConsumer.unknownTopicsText(missing, brokers: brokers))
+        } else {
             engine.start()
             while !interrupted.isRaised {
                 let snap = engine.snapshots.value
                 logServiceChanges(&board, log, kafkaTarget: brokers, snapshot: snap, integrations: integrations, connect: connectMonitor)
                 if let snap, snap.sequence != lastSequence { lastSequence = snap.sequence; for line in events.lines(snap) { log.write(line) } }
                 if snap?.caughtUp == true || engine.error != nil { break }
-                if let deadline, Date() >= deadline { timedOut = true; break }
+                if let deadline, Date() >= deadline { outcome.result = .timedOut; break }
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            engine.stop()
-            if let e = engine.error { throw e }
-            guard let s = operations.snapshot() else { throw ExitCode.failure }
-            print(headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }, services: board))
-            if timedOut && !s.caughtUp {
-                let kafka = board.entry("kafka")
-                var why = s.kafka.state == .error ? "Kafka: \(s.kafka.detail)"
-                    : s.partitions.isEmpty ? "no partition of \(topics) was found" : "lag \(s.totalLag) messages"
-                if s.kafka.state != .error, let error = kafka?.lastError { why += "; last Kafka error: \(error)" }
-                if let attempts = kafka?.attempts, attempts > 0 { why += "; \(attempts) failed attempts" }
-                log.write("timeout: not caught up after \(timeout ?? 0) s (\(why))")
-                printError("cdctop: not caught up after \(timeout ?? 0) s (\(why)): the result above is partial")
-                throw ExitCode(3)
-            }
-            if interrupted.isRaised && !s.caughtUp {
-                printError("cdctop: interrupted before catching up: the result above is partial")
-                throw ExitCode(130)
-            }
-            return
+            if interrupted.isRaised { outcome.result = .interrupted }
         }
-        engine.start()
-        defer { engine.stop() }
-        try runLive(operations, options: live, title: "watch \(brokers)", seconds: nil,
-                    joining: "connecting to \(brokers), no partition yet")
+        // Stops reading, saves the final checkpoint and offers the final snapshot to the sinks.
+        engine.stop()
+        if let error = engine.error {
+            let refused = (error as? KafkaError)?.fault.needsFix == true
+            outcome.result = refused ? .refused : .failed
+            outcome.reasons.append((error as? KafkaError)?.message ?? "\(error)")
+        }
+        guard let s = operations.snapshot() else {
+            // Stopped before the engine published anything (e.g. a topic that does not exist): the outcome alone.
+            if outcome.result == .caughtUp { outcome.result = .failed; outcome.reasons.append("no result was produced") }
+            if live.json { print("{\"outcome\":\(outcome.json())}"); fflush(nil) }
+            printError("cdctop: \(outcome.result.text)")
+            for reason in outcome.reasons { printError("  \(reason)") }
+            throw ExitCode(outcome.result.exitCode)
+        }
+        if s.caughtUp && (outcome.result == .timedOut || outcome.result == .interrupted) { outcome.result = .caughtUp }
+        outcome.reasons += undeliveredReasons(s, integrations: integrations)
+        if outcome.result == .caughtUp && !outcome.reasons.isEmpty { outcome.result = .partial }
+        if outcome.result == .timedOut {
+            let kafka = board.entry("kafka")
+            var why = s.kafka.state == .error || s.kafka.state == .stalled ? "Kafka: \(s.kafka.detail)"
+                : s.partitions.isEmpty ? "no partition of \(topics) was found" : s.lagKnown ? "lag \(s.totalLag) messages" : "lag unknown"
+            if s.kafka.state == .ok || s.kafka.state == .connecting, let error = kafka?.lastError { why += "; last Kafka error: \(error)" }
+            if let attempts = kafka?.attempts, attempts > 0 { why += "; \(attempts) failed attempts" }
+            outcome.reasons.insert("not caught up after \(RunOutcome.seconds(timeLimit ?? 0)) s (\(why))", at: 0)
+        } else if outcome.result == .interrupted {
+            outcome.reasons.insert("interrupted before catching up" + (s.lagKnown ? " (lag \(s.totalLag) messages)" : ""), at: 0)
+        }
+        logServiceChanges(&board, log, kafkaTarget: brokers, snapshot: s, integrations: integrations, connect: connectMonitor)
+        var line = headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }, services: board)
+        if live.json, line.hasSuffix("}") { line.removeLast(); line += ",\"outcome\":" + outcome.json() + "}" }
+        print(line)
+        fflush(nil)
+        for reason in outcome.reasons { log.write("\(outcome.result.rawValue): \(reason)") }
+        if outcome.result != .caughtUp {
+            let partial = outcome.result == .refused || outcome.result == .failed ? "" : ": the result above is partial"
+            printError("cdctop: \(outcome.result.text)\(partial)")
+            for reason in outcome.reasons { printError("  \(RunOutcome.oneLine(reason))") }
+            throw ExitCode(outcome.result.exitCode)
+        }
+    }
+
+    /// Named topics (not ^patterns) the cluster does not list; nil when the cluster could not be asked in time
+    /// (the run then says why it cannot catch up, at the deadline).
+    private func missingNamedTopics(_ topicList: [String], deadline: Date?) -> [String]? {
+        let named = topicList.filter { !$0.hasPrefix("^") }
+        guard !named.isEmpty else { return [] }
+        let budgetMs = deadline.map { max(200, min(5_000, Int32($0.timeIntervalSinceNow * 500))) } ?? 5_000
+        guard let listed = try? kafkaTopicPartitions(brokers: brokers, properties: (try? kafka.dictionary()) ?? [:], timeoutMs: budgetMs)
+        else { return nil }
+        return named.filter { listed[$0] == nil }
+    }
+
+    /// Why a result read to its end is still not safe to rely on: the state not saved, a sink that did not write.
+    /// Waits (at most ~5 s per sink) for the final snapshot to reach Redis and for the warehouse's last write.
+    private func undeliveredReasons(_ s: KPISnapshot, integrations: Integrations) -> [String] {
+        var reasons: [String] = []
+        if let directory = s.state.directory {
+            if let error = s.state.lastError {
+                reasons.append("state \(directory) not saved: \(error)")
+            } else if s.state.checkpoints == 0 {
+                reasons.append("state \(directory): no checkpoint was saved")
+            }
+        }
+        if let mirror = integrations.mirror {
+            // The final snapshot is offered again, twice: a write seen after the first offer may be an older
+            // snapshot's that was in flight, but the write after that one takes what is pending, the final one.
+            let writesBefore = mirror.writes
+            let giveUp = Date().addingTimeInterval(5)
+            var status = mirror.status
+            var offered = 0
+            while Date() < giveUp {
+                status = mirror.status
+                if status.state == .error || (status.state == .connecting && status.error != nil) { break }
+                if status.state == .ok && mirror.writes >= writesBefore + 2 { break }
+                if offered < 2 && mirror.writes >= writesBefore + offered { mirror.offer(s); offered += 1 }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            if !(status.state == .ok && mirror.writes >= writesBefore + 2) {
+                reasons.append("redis mirror \(mirror.url): the final result was not written: \(status.error ?? status.detail)")
+            }
+        }
+        if let sink = integrations.sink {
+            // Stopping writes what is pending (waiting up to 8 s); what is left was not written.
+            sink.stop()
+            let status = sink.status
+            if sink.backlog > 0 {
+                reasons.append("warehouse: \(sink.backlog) window(s) not written: \(status.error ?? status.detail)")
+            } else if status.state == .error {
+                reasons.append("warehouse: \(status.error ?? status.detail)")
+            }
+        }
+        return reasons
+    }
+}
+
+/// How a `--until-caught-up` run ended: the exit code and, in the JSON result, `"outcome":{"result","exit_code","reasons"}`.
+struct RunOutcome {
+    enum Result: String {
+        case caughtUp = "caught_up", partial, timedOut = "timed_out", interrupted, refused, failed
+
+        var exitCode: Int32 {
+            switch self {
+            case .caughtUp: 0
+            case .failed: 1
+            case .partial: 2
+            case .timedOut: 3
+            case .refused: 4
+            case .interrupted: 130
+            }
+        }
+
+        var text: String {
+            switch self {
+            case .caughtUp: "caught up"
+            case .partial: "caught up, but the result is not durable or not delivered"
+            case .timedOut: "timed out before catching up"
+            case .interrupted: "interrupted before catching up"
+            case .refused: "Kafka refused: fix the settings below, retrying will not help"
+            case .failed: "stopped on an error"
+            }
+        }
+    }
+
+    var result = Result.caughtUp
+    var reasons: [String] = []
+
+    func json() -> String {
+        "{\"result\":\"\(result.rawValue)\",\"exit_code\":\(result.exitCode),\"reasons\":[" + reasons.map(JSONText.quoted).joined(separator: ",") + "]}"
+    }
+
+    /// libpq's messages span lines: one reason, one line.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    }
+
+    /// 2.5 → "2.5", 600 → "600".
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 }

@@ -72,6 +72,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         var generation = 0
         var committed: [KafkaClientState.TopicPartition: Int64] = [:]
         var lastMetadataError: String?
+        /// Topics named exactly in --topics that the last metadata did not list.
+        var missingTopics: [String] = []
     }
     private var assignedGeneration = -1
     private var offsetResetFailure: KafkaError?
@@ -92,11 +94,20 @@ public final class KafkaConsumer: @unchecked Sendable {
         for s in startOffsets { starts[.init(topic: s.topic, partition: s.partition)] = s.nextOffset }
         self.startOffsets = starts
         let state = KafkaClientState(echoLogToStandardError: config.properties["debug"] != nil)
+        state.brokers = config.brokers
+        // A healthy broker answers a fetch within fetch.wait.max.ms (500 ms by default): silence well past
+        // that, with requests waiting, is a stalled broker (a frozen process, a firewall that drops).
+        let fetchWaitMs = config.properties["fetch.wait.max.ms"].flatMap { Int64($0) } ?? 500
+        state.stallAfterMicroseconds = max(Self.stallAfterSeconds * 1_000_000, (fetchWaitMs + 5_000) * 1_000)
         self.state = state
-        let configuration = try KafkaConfigurationHandle(config.librdkafkaProperties)
+        var properties = config.librdkafkaProperties
+        // The statistics tell a stalled broker apart (per broker: requests waiting, time since the last byte).
+        if config.properties["statistics.interval.ms"] == nil { properties.append(("statistics.interval.ms", "1000")) }
+        let configuration = try KafkaConfigurationHandle(properties)
         rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
-        rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
+        rd_kafka_conf_set_error_cb(configuration.pointer, kafkaClassifyingErrorCallback)
         rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
+        rd_kafka_conf_set_stats_cb(configuration.pointer, kafkaStatisticsToStateCallback)
         let handle = try configuration.makeClient(RD_KAFKA_CONSUMER, role: "consumer")
         // One queue for messages and errors, so one poll serves them all.
         rd_kafka_poll_set_consumer(handle)
@@ -133,14 +144,19 @@ public final class KafkaConsumer: @unchecked Sendable {
     private func refreshMetadata() {
         guard let handle else { return }
         let found: [KafkaClientState.TopicPartition]
-        switch matchingPartitions(handle, matcher: matcher, timeoutMs: 5_000) {
+        // close() waits for this call: a short bound keeps quitting prompt when the broker does not answer
+        // (a failed listing is simply tried again at the next refresh).
+        switch matchingPartitions(handle, matcher: matcher, timeoutMs: Self.blockingCallTimeoutMs) {
         case .success(let partitions): found = partitions
         case .failure(let error):
             discovery.withLock { $0.lastMetadataError = error.message }
             return
         }
+        let listed = Set(found.map(\.topic))
+        let missing = matcher.exactNames.filter { !listed.contains($0) }.sorted()
         discovery.withLock { d in
             d.lastMetadataError = nil
+            d.missingTopics = missing
             if d.partitions != found { d.partitions = found; d.generation += 1 }
         }
     }
@@ -152,7 +168,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let list = rd_kafka_topic_partition_list_new(Int32(assignment.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for partition in assignment { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
-        let result = rd_kafka_committed(handle, list, 5_000)
+        let result = rd_kafka_committed(handle, list, Self.blockingCallTimeoutMs)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
         var committed: [KafkaClientState.TopicPartition: Int64] = [:]
         for index in 0 ..< Int(list.pointee.cnt) {
@@ -190,8 +206,36 @@ public final class KafkaConsumer: @unchecked Sendable {
         messageBuffer.deallocate()
     }
 
-    /// The last non-fatal broker error (e.g. "all brokers are down"); cleared after a poll delivers messages.
-    public var lastError: String? { state.lastError }
+    /// The bound of the metadata thread's blocking calls (listing topics, committed offsets), which close() waits for.
+    static let blockingCallTimeoutMs: Int32 = 2_000
+
+    /// How long a broker may keep requests waiting without a byte back before it counts as stalled (at least).
+    public static let stallAfterSeconds: Int64 = 10
+
+    /// A fault that stopped the consumer (with its fix); else the last non-fatal broker error (e.g. "all brokers
+    /// are down"), cleared after a poll delivers messages; else the --topics names the cluster does not list.
+    public var lastError: String? {
+        // After a fault that needs a fix the consumer stops: its one line, with the fix, is what to show.
+        if let fault = state.faultNeedingFix { return fault.message }
+        if let error = state.lastError { return error }
+        let missing = discovery.withLock { $0.missingTopics }
+        guard !missing.isEmpty else { return nil }
+        return Self.unknownTopicsText(missing, brokers: config.brokers)
+    }
+
+    /// One line for topics named in --topics that the cluster does not list, with the fix.
+    public static func unknownTopicsText(_ topics: [String], brokers: String) -> String {
+        let names = topics.count == 1 ? "topic \(topics[0]) does not exist" : "topics \(topics.joined(separator: ", ")) do not exist"
+        return "\(names) on \(brokers) (or this principal may not describe \(topics.count == 1 ? "it" : "them")). "
+            + KafkaError.unknownTopicFix
+    }
+
+    /// Topics named exactly in --topics that the cluster's last metadata did not list.
+    public var missingTopics: [String] { discovery.withLock { $0.missingTopics } }
+
+    /// "no response from HOST:PORT for 12 s (2 requests waiting)" while a broker that took the connection
+    /// answers nothing (from librdkafka's statistics, once a second); nil otherwise.
+    public var stall: String? { state.stall }
     /// Client errors reported so far (failed connection attempts included).
     public var errorCount: Int { state.errorCount }
     /// The last warning librdkafka logged (its log never goes to the terminal unless -X debug is set).
@@ -233,6 +277,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         if state.fatalRaised {
             throw KafkaError.fatal(of: handle, while: "consuming from Kafka")
         }
+        // Wrong credentials, a refused ACL, a failed TLS handshake: retrying cannot help, so stop and say what to fix.
+        if let fault = state.faultNeedingFix { throw fault }
         if let failure = offsetResetFailure {
             offsetResetFailure = nil
             throw failure
@@ -278,7 +324,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let topic = message.pointee.rkt {
             text = "\(String(cString: rd_kafka_topic_name(topic)))[\(message.pointee.partition)]: \(text)"
         }
-        state.recordError(text, fatal: error == RD_KAFKA_RESP_ERR__FATAL)
+        state.recordError(text, fatal: error == RD_KAFKA_RESP_ERR__FATAL, code: error)
         return true
     }
 
@@ -359,6 +405,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard let handle else {
             throw KafkaError(code: .closed, message: "committing Kafka offsets: the consumer is closed")
         }
+        // Refused credentials or TLS: the broker cannot be reached, and waiting for the coordinator only delays the exit.
+        if let fault = state.faultNeedingFix { throw fault }
         let result = rd_kafka_commit(handle, nil, 0)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
             throw KafkaError.response(result, while: "committing Kafka offsets for group \(config.groupID)")
@@ -436,9 +484,12 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private func teardown() {
         guard let handle else { return }
-        _ = rd_kafka_consumer_close(handle)
+        // After refused credentials or TLS nothing can be committed or left: closing would wait for a
+        // coordinator that refuses us.
+        let faulted = state.faultNeedingFix != nil
+        if !faulted { _ = rd_kafka_consumer_close(handle) }
         if let consumerQueue { rd_kafka_queue_destroy(consumerQueue) }
-        rd_kafka_destroy(handle)
+        if faulted { rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) } else { rd_kafka_destroy(handle) }
         self.consumerQueue = nil
         self.handle = nil
     }
@@ -467,6 +518,9 @@ struct TopicMatcher: @unchecked Sendable {
         }
         self.names = names; self.patterns = patterns
     }
+
+    /// The entries that are plain names (not patterns): each must exist.
+    var exactNames: Set<String> { names }
 
     func matches(_ topic: String) -> Bool {
         if names.contains(topic) { return true }

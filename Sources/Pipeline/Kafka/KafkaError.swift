@@ -25,6 +25,12 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         /// Raised from a client's fatal error state: the client cannot continue.
         public static let fatal = Code(RD_KAFKA_RESP_ERR__FATAL)
 
+        /// librdkafka's `rd_kafka_resp_err_t` value, nil for cdctop's own kinds.
+        var librdkafkaRawValue: Int32? {
+            if case .librdkafka(let raw) = kind { return raw }
+            return nil
+        }
+
         public var description: String {
             switch kind {
             case .configuration: "configuration"
@@ -49,6 +55,78 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "Kafka error (\(code)): \(message)" }
+
+    /// What kind of fault this is, for deciding whether retrying can help (issue 23).
+    public enum Fault: String, Sendable {
+        /// The network, a restarting broker, a leader election: librdkafka retries with backoff.
+        case transient
+        /// Wrong credentials, a SASL mechanism the broker does not offer.
+        case authentication
+        /// The credentials work but an ACL refuses the topic, group or cluster.
+        case authorization
+        /// The TLS handshake failed (wrong CA, a TLS client talking to a plaintext listener, …).
+        case tls
+        /// A topic named in --topics does not exist (or may not be described).
+        case unknownTopic = "unknown_topic"
+        /// A property, pattern or option is wrong.
+        case configuration
+
+        /// Retrying with the same settings cannot succeed: cdctop stops and says what to fix.
+        public var needsFix: Bool { self != .transient }
+    }
+
+    /// The fault this error is; `transient` unless the code (or librdkafka's text) says otherwise.
+    public var fault: Fault {
+        if code == .configuration { return .configuration }
+        guard case let raw? = code.librdkafkaRawValue else { return .transient }
+        return Self.fault(of: rd_kafka_resp_err_t(rawValue: raw), text: message)
+    }
+
+    /// Classifies one of librdkafka's codes; `text` tells TLS failures apart that librdkafka reports as
+    /// a transport error ("SSL handshake failed").
+    static func fault(of error: rd_kafka_resp_err_t, text: String) -> Fault {
+        switch error {
+        case RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED,
+             RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM, RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+            return .authentication
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
+             RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_AUTHORIZATION_FAILED:
+            return .authorization
+        case RD_KAFKA_RESP_ERR__SSL:
+            return .tls
+        case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+            return .unknownTopic
+        default:
+            return text.contains("SSL handshake failed") ? .tls : .transient
+        }
+    }
+
+    static let unknownTopicFix = "Check --topics; Debezium creates a table's topic at its first change or snapshot"
+    /// How a fault that needs a fix ends its message: screens use it not to promise a retry that will not come.
+    public static let stoppedNote = "cdctop stopped instead of retrying"
+
+    /// One line for a fault retrying cannot fix: what happened (librdkafka's words) and what to change.
+    static func needingFix(_ fault: Fault, code: rd_kafka_resp_err_t, text: String, brokers: String) -> KafkaError {
+        let fix: String
+        switch fault {
+        case .authentication:
+            fix = "Kafka at \(brokers) refused the credentials. Check security.protocol, sasl.mechanisms (the broker must offer it), "
+                + "sasl.username and sasl.password (-F FILE or -X); \(stoppedNote)"
+        case .authorization:
+            fix = "Kafka at \(brokers) refused access. Grant the principal Describe and Read on the topics and Read on the group "
+                + "(--group), or use a group it may use; \(stoppedNote)"
+        case .tls:
+            fix = "The TLS handshake with \(brokers) failed. Check security.protocol (SSL only on a TLS listener), ssl.ca.location "
+                + "(the CA that signed the broker's certificate) and the broker's host name; \(stoppedNote)"
+        case .unknownTopic:
+            fix = unknownTopicFix
+        case .configuration:
+            fix = "Fix the -X/-F properties (librdkafka's CONFIGURATION.md lists them)"
+        case .transient:
+            fix = defaultHint(for: code)
+        }
+        return KafkaError(code: .init(code), message: "\(text). \(fix)", isFatal: true, isRetriable: false)
+    }
 
     /// Builds an error from a response code, naming librdkafka's text for it.
     static func response(_ error: rd_kafka_resp_err_t, while doing: String, hint: String? = nil,

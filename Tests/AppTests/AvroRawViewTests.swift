@@ -177,7 +177,7 @@ import Glibc
 
     static let goldenRaw = #"""
          cdctop › avro fixture › Tables › transaction › event [0]@929           profile shop │ 11:34:24 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
         ┌ transaction · c · shop.public.transaction[0]@929 ────────────────────────────────────────────────┐
         │key 642   commit 11:34:23 UTC   position shop.public.transaction[0]@929                           │
         │                                                                                                  │
@@ -205,6 +205,6 @@ import Glibc
         │      "ts_us": 1795347263844133,                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ○ none    msgs 3,000 · refused 0 · dup 0
-         ? help  q quit  1-8/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
         """#
 }

@@ -1,61 +1,21 @@
 @testable import App
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Runs the real `cdctop demo` in a detached tmux session (100×30, TERM=screen inside tmux), drives it with
 /// keys like a user, reads the pane, and checks that quitting gives a clean shell back.
-/// `CDCTOP_E2E_COMMAND` can replace `demo` (e.g. `ui-preview`) while developing the UI.
-@Suite(.serialized) struct DashboardE2ETests {
-    struct Tmux {
-        let socket: String
-        let session = "e2e"
-
-        @discardableResult
-        func run(_ arguments: String) -> (status: Int32, output: String) {
-            Shell.run("tmux -L \(socket) \(arguments)")
-        }
-
-        func send(_ keys: String...) { for k in keys { run("send-keys -t \(session) \(k)") } }
-        func screen() -> String { run("capture-pane -p -t \(session)").output }
-
-        /// Polls the pane until `condition` holds; returns the last screen either way.
-        @discardableResult
-        func waitFor(_ what: String, timeoutMs: Int = 8_000, _ condition: (String) -> Bool) -> String {
-            var waited = 0
-            var last = screen()
-            while !condition(last) && waited < timeoutMs {
-                usleep(100_000); waited += 100
-                last = screen()
-            }
-            #expect(condition(last), "timed out waiting for \(what); the pane shows:\n\(last)")
-            return last
-        }
-
-        @discardableResult func waitFor(text: String, timeoutMs: Int = 8_000) -> String {
-            waitFor("'\(text)'", timeoutMs: timeoutMs) { $0.contains(text) }
-        }
-    }
-
-    static func cdctopBinary() -> String? {
-        var directory = CommandLine.arguments[0]
-        for _ in 0..<4 {
-            guard let slash = directory.lastIndex(of: "/") else { break }
-            directory = String(directory[..<slash])
-            let candidate = directory + "/cdctop"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
+/// `CDCTOP_E2E_COMMAND` can replace `demo` (e.g. `ui-preview` with `cdctop-dev` put in place of cdctop) while developing the UI.
+@Suite(.serialized, .tags(.tmux)) struct DashboardE2ETests {
     @Test func demoDashboardUnderTmux() throws {
         guard Shell.run("command -v tmux").status == 0 else {
             Issue.record("tmux is not installed: apt-get install tmux (scripts/test needs it for the dashboard end-to-end test)")
             return
         }
-        guard let binary = Self.cdctopBinary() else {
+        guard let binary = cdctopBinary() else {
             Issue.record("cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
             return
         }
@@ -78,17 +38,17 @@ import Glibc
         for _ in 0..<3 {
             tmux.send("Enter")
             var waited = 0
-            while !tmux.screen().contains("Recent changes of") && waited < 3_000 { usleep(100_000); waited += 100 }
-            if tmux.screen().contains("Recent changes of") { break }
+            while !Self.isChangeList(tmux.screen()) && waited < 3_000 { usleep(100_000); waited += 100 }
+            if Self.isChangeList(tmux.screen()) { break }
         }
-        tmux.waitFor(text: "Recent changes of")
+        tmux.waitFor("a list of changes") { Self.isChangeList($0) }
         tmux.send("Enter")
         let event = tmux.screen()
         if !event.contains("no recent changes kept") {
             tmux.waitFor("the event's before/after") { $0.contains("   commit ") && $0.contains("   position ") && $0.contains("after") }
         }
         tmux.send("Escape", "Escape")
-        tmux.waitFor("the tables list again") { $0.contains("CDC tables") && !$0.contains("Recent changes of") }
+        tmux.waitFor("the tables list again") { $0.contains("CDC tables") && !Self.isChangeList($0) }
 
         // Categories: sort by the next column, filter, clear.
         tmux.send("3")
@@ -138,7 +98,7 @@ extension DashboardE2ETests {
         guard Shell.run("command -v tmux").status == 0 else {
             Issue.record("tmux is not installed: apt-get install tmux"); return
         }
-        guard let binary = Self.cdctopBinary() else { Issue.record("cdctop binary not found; run `swift build` first"); return }
+        guard let binary = cdctopBinary() else { Issue.record("cdctop binary not found; run `swift build` first"); return }
         let log = "/tmp/cdctop-e2e-dead-\(getpid()).log"
         unlink(log)
         defer { unlink(log) }
@@ -171,13 +131,18 @@ extension DashboardE2ETests {
     /// push the list down, Enter opens that very event, and it stays open; a mouse click on a tab and on
     /// a row works (X10 mouse reports typed into the pane, as a terminal sends them).
     /// A pane line (with escapes) that turns reverse video on: `ESC[7m`, `ESC[0;7m`, `ESC[1;7m`…
+    /// A table's list of changes: its title says whether it follows the newest or is frozen.
+    static func isChangeList(_ screen: String) -> Bool {
+        screen.contains("FOLLOWING newest") || screen.contains(" · FROZEN at ")
+    }
+
     static func isReversed(_ line: Substring) -> Bool {
         line.range(of: "\u{1b}\\[([0-9]+;)*7m", options: .regularExpression) != nil
     }
 
     @Test func cursorHoldsStillAndMouseClicksWork() throws {
         guard Shell.run("command -v tmux").status == 0 else { Issue.record("tmux is not installed: apt-get install tmux"); return }
-        guard let binary = Self.cdctopBinary() else { Issue.record("cdctop binary not found; run `swift build` first"); return }
+        guard let binary = cdctopBinary() else { Issue.record("cdctop binary not found; run `swift build` first"); return }
         let tmux = Tmux(socket: "cdctop-e2e-cursor-\(getpid())")
         defer { tmux.run("kill-server") }
         let started = tmux.run("new-session -d -s e2e -x 100 -y 30 \"sh -c '\(binary) demo; echo CDCTOP-EXIT=\\$?; exec sleep 120'\"")
@@ -186,7 +151,7 @@ extension DashboardE2ETests {
         tmux.send("2")
         tmux.waitFor("the tables", timeoutMs: 15_000) { $0.contains("transaction") && $0.contains("CDC tables") }
         tmux.send(":", "t", "a", "b", "l", "e", "Space", "t", "r", "a", "n", "s", "a", "c", "t", "i", "o", "n", "Enter")
-        tmux.waitFor("a page of recent changes") { $0.contains("Recent changes of transaction ") && $0.components(separatedBy: "@").count > 8 }
+        tmux.waitFor("a page of recent changes") { $0.contains("transaction · FOLLOWING newest") && $0.components(separatedBy: "@").count > 8 }
         tmux.send("Down", "Down", "Down")
         usleep(300_000)
         // The selected row is drawn in reverse video: find it in the pane's escape sequences.
@@ -216,9 +181,9 @@ extension DashboardE2ETests {
         tmux.send("y")
         tmux.waitFor("the decoded event again") { !$0.contains("raw JSON value") && $0.contains("position shop.public.transaction[") }
         tmux.send("Escape")
-        tmux.waitFor(text: "Recent changes of")
+        tmux.waitFor("a list of changes") { Self.isChangeList($0) }
         tmux.send("Escape")
-        tmux.waitFor("the tables list") { $0.contains("CDC tables") && !$0.contains("Recent changes of") }
+        tmux.waitFor("the tables list") { $0.contains("CDC tables") && !Self.isChangeList($0) }
 
         // Mouse: a press and release on "4 Lag" (row 1), then on the third partition row.
         func click(x: Int, y: Int) {
@@ -236,22 +201,6 @@ extension DashboardE2ETests {
         }
         tmux.send("q")
         tmux.waitFor(text: "CDCTOP-EXIT=0")
-    }
-}
-
-enum Shell {
-    /// Runs a shell command, returning its exit status and stdout+stderr.
-    static func run(_ command: String) -> (status: Int32, output: String) {
-        guard let pipe = popen(command + " 2>&1", "r") else { return (-1, "popen failed") }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, pipe)
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-        }
-        let status = pclose(pipe)
-        return ((status >> 8) & 0xFF, String(decoding: bytes, as: UTF8.self))
     }
 }
 

@@ -3,7 +3,7 @@ enum GoldenScreens {
     static let screens: [String: String] = [
         "categories": #"""
          cdctop › fixture › Categories            profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories  4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3 Categories   4   5   6   7   8   9                       theme dark
         ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
         │category             window      last 5m         total▼  share                │
         │electronics        3,816.48    44,818.88   1,183,376.92  12.3% █▉             │
@@ -25,11 +25,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "categories-sorted-filtered": #"""
          cdctop › fixture › Categories › /o       profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories  4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3 Categories   4   5   6   7   8   9                       theme dark
         ┌ Categories · sorted by category asc · filter /o: 8 match ────────────────────┐
         │category▲            window      last 5m          total  share                │
         │automotive         1,908.24    20,100.16     554,812.96   5.8% ▉              │
@@ -51,12 +51,12 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "changes": #"""
          cdctop › fixture › Tables › transaction  profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
-        ┌ Recent changes of transaction · 40 kept, newest first · Enter opens one ─────┐
+          1   2 Tables   3   4   5   6   7   8   9                           theme dark
+        ┌ transaction · FOLLOWING newest · 40 kept · f freezes · Enter opens ──────────┐
         │commit   op   key      position   changes                                     │
         │11:59:59 u    40999    p0@30999   status new → shipped, amount 79.00 → 80.50  │
         │11:59:59 c    40998    p2@30998   id=40998 status=new amount=78.00 customer_i…│
@@ -77,11 +77,11 @@ enum GoldenScreens {
         │11:59:58 c    40983    p2@30983   id=40983 status=new amount=63.00 customer_i…│
         └───────────────────────────────────────────────────────────────────────1-17/40┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  / filter  Esc back
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  f freeze  / filter
         """#,
         "engine-categories": #"""
          cdctop › engine fixture › Categories               profile shop │ 11:40:17 UTC
-          1 Overview 2 Tables 3 Categories  4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3 Categories   4   5   6   7   8   9                       theme dark
         ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
         │category             window      last 5m         total▼  share                │
         │electronics       40,039.10   856,328.12   1,375,943.31  56.1% ████████▍      │
@@ -103,12 +103,12 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "engine-changes": #"""
          cdctop › engine fixture › Tables › transaction                         profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
-        ┌ Recent changes of transaction · 2,048 kept, newest first · Enter opens one ──────────────────────┐
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+        ┌ transaction · FOLLOWING newest · 2,048 kept · f freezes · Enter opens ───────────────────────────┐
         │commit   op   key      position   changes                                                         │
         │11:40:17 c    2613     p0@1276    transaction_id=2613 customer_id=8 amount=51.98 status=new creat…│
         │11:40:16 c    2612     p2@1286    transaction_id=2612 customer_id=22 amount=875.37 status=new cre…│
@@ -135,12 +135,12 @@ enum GoldenScreens {
         │11:40:14 c    2597     p1@1259    transaction_id=2597 customer_id=16 amount=4619.25 status=new cr…│
         └─────────────────────────────────────────────────────────────────────────────────────────1-23/2048┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  f freeze  / filter  Esc back  p pause
         """#,
         "engine-changes-filtered": #"""
          cdctop › engine fixture › Tables › transaction                         profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
-        ┌ Recent changes of transaction · 2,048 kept, newest first · /op:u: 416 match · Enter opens one ───┐
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+        ┌ transaction · FOLLOWING newest · 2,048 kept · f freezes · /op:u: 416 match · Enter opens ────────┐
         │commit   op   key      position   changes                                                         │
         │11:40:16 u    2132     p0@1274    status new → paid                                               │
         │11:40:15 u    1945     p1@1266    status new → paid                                               │
@@ -167,11 +167,11 @@ enum GoldenScreens {
         │11:40:05 u    2494     p2@1255    status new → paid                                               │
         └──────────────────────────────────────────────────────────────────────────────────────────1-23/416┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  / filter  Esc back  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  f freeze  / filter  Esc back  p pause
         """#,
         "engine-event": #"""
          cdctop › engine fixture › Tables › transaction › event [2]@1286        profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
         ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
         │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
         │                                                                                                  │
@@ -199,11 +199,11 @@ enum GoldenScreens {
         │                                                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-8/Tab views  ↑↓ move  y raw JSON  Esc back  p pause  t theme  m mirror
+         ? help  q quit  1-9/Tab views  ↑↓ move  y raw JSON  Esc back  p pause  t theme  m mirror
         """#,
         "engine-event-raw": #"""
          cdctop › engine fixture › Tables › transaction › event [2]@1286        profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
         ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
         │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
         │                                                                                                  │
@@ -231,11 +231,11 @@ enum GoldenScreens {
         │            "optional": false,                                                                    │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-8/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
         """#,
         "engine-lag": #"""
          cdctop › engine fixture › Lag                                                              profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by topic ───────────────────────────────────────────────────┐
         │topic▲             p committed position  high wm    lag group lag  lag s trend (top)                           verdict│
         │customer           0         0       20       20      0        20     0s  ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
@@ -263,11 +263,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "engine-lag-narrow": #"""
          cdctop › engine fixture › Lag  profile shop │ 11:40:17 UTC
-          1   2   3   4 Lag   5   6   7   8              theme dark
+          1   2   3   4 Lag   5   6   7   8   9          theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorte… ┐
         │topic▲        p  high wm    lag group lag  lag s verdict  │
         │customer      0       20      0        20     0s OK       │
@@ -281,11 +281,11 @@ enum GoldenScreens {
         │transaction   2     1287      0        50     0s OK       │
         └────────────────────────────────────────────────────1-9/12┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s a
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort
         """#,
         "engine-lag-sorted": #"""
          cdctop › engine fixture › Lag                                          profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by lag ─────────────────────────────────┐
         │topic              p committed position  high wm   lag▼ group lag  lag s trend (top)       verdict│
         │transactiondetail  2      2574     2624     2924    300       350  525ms ████████████  300 STALLED│
@@ -307,11 +307,11 @@ enum GoldenScreens {
         │                                                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "engine-overview": #"""
          cdctop › engine fixture › Overview                 profile shop │ 11:40:17 UTC
-          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1 Overview   2   3   4   5   6   7   8   9                         theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │         80,939.89││      1,511,652.85││      2,451,525.83││          1,032.66│
         │ partial 17.1s/30s││          1,459 tx││       since start││      revenue ÷ tx│
@@ -333,11 +333,11 @@ enum GoldenScreens {
         │                              11:32      11:40││grocery      ▏       40,738.82│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-overview-120": #"""
          cdctop › engine fixture › Overview                                                         profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
         ┌ Window revenue ────────────┐┌ Last 5m revenue ───────────┐┌ Total revenue ─────────────┐┌ Avg ticket ────────────────┐
         │                   80,939.89││                1,511,652.85││                2,451,525.83││                    1,032.66│
         │           partial 17.1s/30s││                    1,459 tx││                 since start││                revenue ÷ tx│
@@ -375,11 +375,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-overview-ascii": #"""
          cdctop > engine fixture > Overview                 profile shop | 11:40:17 UTC
-          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1 Overview   2   3   4   5   6   7   8   9                         theme dark
         + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
         |         80,939.89||      1,511,652.85||      2,451,525.83||          1,032.66|
         | partial 17.1s/30s||          1,459 tx||       since start||      revenue / tx|
@@ -401,11 +401,11 @@ enum GoldenScreens {
         |                              11:32      11:40||grocery              40,738.82|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 2.0s ago      msgs 12,000
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-tables": #"""
          cdctop › engine fixture › Tables                   profile shop │ 11:40:17 UTC
-          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2 Tables   3   4   5   6   7   8   9                           theme dark
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
         │table                    c       u       d       r  tomb    ev/s    last  malf│
         │customer                 0       0       0      60     0    12.0   7m43s     0│
@@ -427,11 +427,11 @@ enum GoldenScreens {
         │state /var/lib/cdctop/shop — checkpoint 2.0s ago, 9 so far                    │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter
         """#,
         "event": #"""
          cdctop › Tables › transaction › event [2]@30998  shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2 Tables   3   4   5   6   7   8   9                           theme dark
         ┌ transaction · c · shop.public.transaction[2]@30998 ──────────────────────────┐
         │key 40998   commit 11:59:59 UTC   position shop.public.transaction[2]@30998   │
         │                                                                              │
@@ -453,37 +453,37 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  y raw JSON  Esc back  p pause
+         ? help  q quit  1-9/Tab views  ↑↓ move  y raw JSON  Esc back  p pause
         """#,
         "help": #"""
          cdctop › fixture › Overview              profile shop (default) │ 12:00:00 UTC
-        ┌ Keys · cdctop ───────────────────────────────────────────────────────────────┐
-        │ 1-8  Tab  Shift-Tab      switch view (the numbered tabs at the top)          │
+        ┌ Keys · cdctop · 1-20/26 · ↑↓ scroll ─────────────────────────────────────────┐
+        │ 1-9  Tab  Shift-Tab      switch view (the numbered tabs at the top)          │
         │ ↑ ↓  j k  wheel          move the selection (it follows its row)             │
         │ PgUp PgDn  Home End  g G page up / down, first / last                        │
         │ Enter  →  l  click       drill in: table › changes › event; History: a day   │
-        │ Esc  ←  h  Backspace     back out; clear the filter                          │
+        │ Enter (nothing to open)  a service failing: its error in full (as c)         │
+        │ Esc  ←  h  Backspace     back out; a filter is cleared first                 │
         │ s  S                     sort a list by the next column / reverse            │
         │ /                        filter a list (changes: key text, op:u)             │
+        │ f                        changes: follow the newest / freeze (N new counted) │
         │ y                        event: raw message / before-after table             │
-        │ :                        command: :kpis  :lag  :table NAME  :connections  :q │
+        │ Y                        changes, event: copy the event's JSON (OSC 52)      │
+        │ e  E                     export the view's rows: CSV / JSON, working dir     │
+        │ :                        command: :kpis :table NAME :sort COL :export json   │
+        │ :  Tab  ↑ ↓              complete names / recall earlier commands            │
         │ c                        connections: state, last error in full, retries     │
         │ p                        pause the display (engine keeps consuming)          │
         │ t  m  r                  next theme / Redis mirror on-off / History: reload  │
-        │ ?  q  Ctrl-C             this help (any key closes it) / quit                │
+        │ ?  q  Ctrl-C             this help (↑↓ scroll, other keys close) / quit      │
         │                                                                              │
         │ window: the 30s event-time window holding the newest commit (partial)        │
-        │ last 5m: windows starting in the last 5 minutes · new tx/s: creates, last 5 s│
-        │ freshness: now − newest commit · lag s: age of the last consumed commit      │
-        │ LAGGING: lag above [lag] messages and seconds for k samples in a row         │
-        │ (profile); STALLED: lag and no progress for 30s · group lag: committed       │
-        │ 6 alerts ([alerts] in profile) · 7 latency per hop · 8 KPIs ([kpi.NAME] SQL) │
         └──────────────────────────────────────────────────────────────────────────────┘
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "history": #"""
          cdctop › fixture › History               profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag 5 History  6 Alerts 7 Latency 8 KPIs
+          1   2   3   4   5 History   6   7   8   9                          theme dark
         ┌ Daily revenue · 14 days + today ───────────┐┌ Reconciliation ────────────────┐
         │              █                             ││AGREE for 1m35s                 │
         │              █                             ││since 11:58:25 UTC              │
@@ -505,11 +505,11 @@ enum GoldenScreens {
         │2025-11-14        48,271   2,035,588.07 ▏   ││                                │
         └─────────────────────────────────────1-10/15┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-day": #"""
          cdctop › fixture › History › 2025-11-22  profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag 5 History  6 Alerts 7 Latency 8 KPIs
+          1   2   3   4   5 History   6   7   8   9                          theme dark
         ┌ 2025-11-22 · 47,919 tx · 2,020,744.23 · E… ┐┌ Reconciliation ────────────────┐
         │category              revenue  share        ││AGREE for 1m35s                 │
         │electronics        143,757.00  13.2% █▌     ││since 11:58:25 UTC              │
@@ -531,11 +531,11 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-off": #"""
          cdctop › fixture › History               profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag 5 History  6 Alerts 7 Latency 8 KPIs
+          1   2   3   4   5 History   6   7   8   9                          theme dark
         ┌ History ───────────────────────────────────┐┌ Reconciliation ────────────────┐
         │                                            ││No reconciliation yet.          │
         │No warehouse connected.                     ││                                │
@@ -557,11 +557,11 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "kpis": #"""
          cdctop › fixture › KPIs                       profile northwind │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
         ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────┐
         │KPI · group                        window  1st value▼   2nd value    3rd value│
         │transactions = count(*)                                                       │
@@ -583,11 +583,11 @@ enum GoldenScreens {
         │discounted_lines = count(*) · sum(d.quantity) by category_name                │
         └───────────────────────────────────────────────────────────────────────1-17/52┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "kpis-120": #"""
          cdctop › fixture › KPIs                                                               profile northwind │ 12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
         ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────────────────────────────────────────────┐
         │KPI · group                                  window  1st value▼   2nd value    3rd value                              │
         │transactions = count(*)                                                                                               │
@@ -625,11 +625,11 @@ enum GoldenScreens {
         │  Canada                                                  62050      147.96                                           │
         └───────────────────────────────────────────────────────────────────────────────────────────────────────────────1-33/52┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago          msgs 240,000 · malformed 3 · unmatched 9
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "kpis-no-profile": #"""
          cdctop › fixture › KPIs    profile shop (default) fits no topic │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
         ┌ KPIs ────────────────────────────────────────────────────────────────────────┐
         │ No profile for these topics: shop (default) knows none of the 4 tables seen. │
         │ Revenue, transactions and categories need a profile of your own:             │
@@ -651,11 +651,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "kpis-shop": #"""
          cdctop › fixture › KPIs                  profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
         ┌ KPIs ────────────────────────────────────────────────────────────────────────┐
         │ Profile shop (default) has built-in KPIs: see 1 Overview and 3 Categories.   │
         │                                                                              │
@@ -677,11 +677,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "kpis-sorted-filtered": #"""
          cdctop › fixture › KPIs › /er                 profile northwind │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
         ┌ 8 KPIs of northwind · sorted by group asc · /er: 5 match ────────────────────┐
         │KPI · group▲                        window  1st value   2nd value    3rd value│
         │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by categor…│
@@ -703,11 +703,11 @@ enum GoldenScreens {
         │  Germany                                      248202       54.37             │
         └───────────────────────────────────────────────────────────────────────1-17/36┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "lag": #"""
          cdctop › fixture › Lag                   profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables 3 Categories 4 Lag  5 History 6 Alerts 7 Latency 8 KPIs
+          1   2   3   4 Lag   5   6   7   8   9                              theme dark
         ┌ Topics shop.public.* · lag 5,418 msgs (group 6,858) · sorted by topic ───────┐
         │topic▲        p position  high wm    lag group lag  lag s trend (top)  verdict│
         │customer      0    58000    58000      0       120     0s ▁▁▁▁▁▁▁  133 OK     │
@@ -729,11 +729,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "overview": #"""
          cdctop › fixture › Overview              profile shop (default) │ 12:00:00 UTC
-          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1 Overview   2   3   4   5   6   7   8   9                         theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │        335,293.67││      2,707,988.72││     73,266,832.72││             42.17│
         │ partial 29.6s/30s││         64,216 tx││       since start││      revenue ÷ tx│
@@ -755,11 +755,11 @@ enum GoldenScreens {
         │     11:39   now 335,293.67 (partial)    11:59││automotive  ██▍     554,812.96│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-ascii": #"""
          cdctop > fixture > Overview              profile shop (default) | 12:00:00 UTC
-          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1 Overview   2   3   4   5   6   7   8   9                         theme dark
         + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
         |        335,293.67||      2,707,988.72||     73,266,832.72||             42.17|
         | partial 29.6s/30s||         64,216 tx||       since start||      revenue / tx|
@@ -781,11 +781,11 @@ enum GoldenScreens {
         |     11:39   now 335,293.67 (partial)    11:59||automotive  ##      554,812.96|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-no-profile": #"""
          cdctop › Overview          profile shop (default) fits no topic │ 12:00:00 UTC
-          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1 Overview   2   3   4   5   6   7   8   9                         theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │                 –││                 –││                 –││                 –│
         │        no profile││        no profile││        no profile││        no profile│
@@ -807,11 +807,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-no-profile-120": #"""
          cdctop › fixture › Overview                                        profile shop (default) fits no topic │ 12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs                   theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
         ┌ Window revenue ────────────┐┌ Last 5m revenue ───────────┐┌ Total revenue ─────────────┐┌ Avg ticket ────────────────┐
         │                           –││                           –││                           –││                           –│
         │                  no profile││                  no profile││                  no profile││                  no profile│
@@ -849,11 +849,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago          msgs 240,000 · malformed 3 · unmatched 6
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-northwind": #"""
          cdctop › fixture › Overview                   profile northwind │ 12:00:00 UTC
-          1 Overview  2 Tables 3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1 Overview   2   3   4   5   6   7   8   9                         theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │        335,293.67││      2,707,988.72││     73,266,832.72││             42.17│
         │ partial 29.6s/30s││         64,216 tx││       since start││      revenue ÷ tx│
@@ -875,11 +875,11 @@ enum GoldenScreens {
         │     11:39   now 335,293.67 (partial)    11:59││                              │
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "tables": #"""
          cdctop › fixture › Tables                profile shop (default) │ 12:00:00 UTC
-          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs
+          1   2 Tables   3   4   5   6   7   8   9                           theme dark
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
         │table                    c       u       d       r  tomb    ev/s    last  malf│
         │customer            18,142   6,047     907   1,250   907     360    5.5s     0│
@@ -901,11 +901,11 @@ enum GoldenScreens {
         │transactiondetail p1@5123  decimal 'unit_price' has scale 12 (more than 9 pla…│
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter
         """#,
         "tables-northwind": #"""
          cdctop › fixture › Tables                                         profile northwind │ 12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs
+          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───────────────────────┐
         │table                                      c       u       d       r  tomb    ev/s    last  malf  │
         │categories                            18,142   6,047     907   1,250   907     360    5.5s     0  │
@@ -933,7 +933,7 @@ enum GoldenScreens {
         │order_details p1@5123  decimal 'unit_price' has scale 12 (more than 9 places)                     │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago     malformed 3 · unmatched 9
-         ? help  q quit  1-8/Tab views  ↑↓ move  Enter open  s/S sort  / filter  p pause  t theme
+         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter  p pause  t theme
         """#,
     ]
 }

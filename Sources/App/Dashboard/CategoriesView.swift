@@ -44,9 +44,10 @@ enum CategoriesView {
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         let columns: [Widgets.Column] = [
             .init(title: "category", width: 14, align: .left, flexible: true),
-            .init(title: "window", width: 11), .init(title: "last 5m", width: 12), .init(title: "total", width: 14),
-            .init(title: "share", width: 6), .init(title: "", width: 10, align: .left, flexible: true, maxWidth: 100),
+            .init(title: "window", width: 11, dropOrder: 1), .init(title: "last 5m", width: 12, dropOrder: 2), .init(title: "total", width: 14),
+            .init(title: "share", width: 6), .init(title: "", width: 10, align: .left, flexible: true, maxWidth: 100, dropOrder: 3),
         ]
+        // Narrow: the bar goes first, then last 5m, then the window; name, total and share always stay.
         let resolved = Widgets.layout(columns, width: inner.width)
         let barWidth = resolved.last?.width ?? 10
         let rows = all.map { l in

@@ -17,6 +17,14 @@ enum DashboardAction: Equatable, Sendable {
     case none, quit, togglePause, cycleTheme, toggleRedis, reloadHistory
     /// A one-line answer for the footer (an unknown `:` command…).
     case notice(String)
+    /// `e` / `:export [csv|json]`: write the current view's rows to a file in the working directory.
+    case export(ExportFormat)
+    /// `Y`: copy the selected event's raw value to the terminal's clipboard (OSC 52).
+    case copyEvent
+}
+
+enum ExportFormat: String, Sendable, Equatable {
+    case csv, json
 }
 
 /// Sort columns of the Lag view, in `s` order.
@@ -66,6 +74,8 @@ enum DashboardView: Int, CaseIterable, Sendable {
     case latency
     /// A model profile's KPIs (`[kpi.NAME]` written as SQL): every KPI, its groups and values.
     case kpis
+    /// Snapshot progress per connector and table (issue 22).
+    case snapshot
 
     var title: String {
         switch self {
@@ -77,6 +87,7 @@ enum DashboardView: Int, CaseIterable, Sendable {
         case .alerts: "Alerts"
         case .latency: "Latency"
         case .kpis: "KPIs"
+        case .snapshot: "Snapshot"
         }
     }
 }
@@ -131,6 +142,24 @@ struct ListLayout: Equatable, Sendable {
     var screenWidth: Int = 200
     /// How many columns `s` cycles through, when the view's columns depend on the data (KPIs).
     var sortColumns: Int = 0
+    /// A table's recent changes as the engine kept them (oldest first), and the table's change count at
+    /// that render: what `f` (or a cursor move) freezes. The array is shared with the snapshot, not copied.
+    var keptChanges: [RecentChange]?
+    var keptTotal: Int64 = 0
+    /// Table names of the snapshot (the `:` command line completes and checks them).
+    var tableNames: [String] = []
+    /// Some service is in error: Enter on a view with nothing to open shows the Connections panel.
+    var serviceFailing = false
+    var nowMs: Int64 = 0
+}
+
+/// A change list held still (`f`, or moving the cursor): the rows as they were, however many arrive after.
+struct FrozenChanges: Equatable, Sendable {
+    /// The kept changes at the moment of freezing, oldest first (a copy: the ring may drop them later).
+    var kept: [RecentChange]
+    /// The table's change count then: the difference to the live count is "N new".
+    var total: Int64
+    var atMs: Int64
 }
 
 /// Everything the user chose: view, drill-down, selection, sort, filter, pause, overlays.
@@ -163,6 +192,15 @@ struct DashboardModel: Equatable, Sendable {
     /// The `:` command line being typed (`:lag`, `:table transaction`, `:q`).
     var command = ""
     var editingCommand = false
+    /// Commands run, oldest first (↑/↓ while typing recall them), and where ↑ has got to.
+    var commandHistory: [String] = []
+    var historyPosition: Int?
+    /// What Tab found when it could not complete alone (the choices), shown after the command line.
+    var commandHint: String?
+    /// Change lists held still, by list id ("changes:<table>"); a list not in here follows the newest.
+    var frozenChanges: [String: FrozenChanges] = [:]
+    /// Lines the help overlay is scrolled down by (↑/↓ scroll it, any other key closes it).
+    var helpScroll = 0
 
     /// The event opened from a table's recent changes: a copy, so it stays whatever the engine keeps.
     var openedEvent: RecentChange?
@@ -231,6 +269,7 @@ struct DashboardModel: Equatable, Sendable {
         case .alerts: "alerts"
         case .latency: "latency"
         case .kpis: "kpis"
+        case .snapshot: "snapshot"
         }
     }
 
@@ -259,10 +298,30 @@ struct DashboardModel: Equatable, Sendable {
         if editingFilter { editFilter(key); return .none }
         if editingCommand { return editCommand(key) }
         if showHelp {
-            showHelp = false
-            return key == .char("q") ? .quit : .none
+            switch key {
+            case .down, .char("j"), .wheelDown: helpScroll = min(helpScroll + 1, HelpOverlay.lines.count + HelpOverlay.notes.count)
+            case .up, .char("k"), .wheelUp: helpScroll = max(0, helpScroll - 1)
+            case .pageDown, .char(" "): helpScroll = min(helpScroll + 10, HelpOverlay.lines.count + HelpOverlay.notes.count)
+            case .pageUp: helpScroll = max(0, helpScroll - 10)
+            default:
+                showHelp = false; helpScroll = 0
+                return key == .char("q") ? .quit : .none
+            }
+            return .none
         }
-        if showConnections, key == .escape || key == .char("c") { showConnections = false; return .none }
+        if showConnections, key == .escape || key == .char("c") || key == .enter { showConnections = false; return .none }
+        if isChangesList {
+            switch key {
+            case .char("f"):
+                if frozenChanges[listID] != nil { follow() } else { freeze() }
+                return .none
+            case .up, .char("k"), .wheelUp, .pageUp, .home, .char("g"):
+                break // toward the newest: a following list stays at the top
+            case .down, .char("j"), .wheelDown, .pageDown, .end, .char("G"), .click:
+                if frozenChanges[listID] == nil { freeze() }
+            default: break
+            }
+        }
         switch key {
         case .char("q"): return .quit
         case .char("?"): showHelp = true
@@ -286,6 +345,7 @@ struct DashboardModel: Equatable, Sendable {
         case .pageDown: move(by: max(1, layout.pageSize))
         case .home, .char("g"): move(to: 0)
         case .end, .char("G"): move(to: layout.count - 1)
+        case .enter where layout.serviceFailing && !hasDrillDown: showConnections = true
         case .enter, .right, .char("l"): drillIn()
         case .escape, .left, .char("h"), .backspace: goBack()
         case .char("s") where view == .categories:
@@ -305,8 +365,14 @@ struct DashboardModel: Equatable, Sendable {
             kpiSortDescending = kpiSort != KPISort.group
         case .char("S") where view == .kpis: kpiSortDescending.toggle()
         case .char("/") where filterKey != nil: editingFilter = true
-        case .char(":"): editingCommand = true; command = ""
+        case .char(":"):
+            editingCommand = true; command = ""; commandHint = nil; historyPosition = nil
+            // A notice from an earlier command is stale once the next one starts.
+            message = nil
         case .char("y") where view == .tables && tablesLevel == .event: showRawEvent.toggle()
+        case .char("Y") where view == .tables && tablesLevel != .list: return .copyEvent
+        case .char("e"): return .export(.csv)
+        case .char("E"): return .export(.json)
         default: break
         }
         return .none
@@ -327,40 +393,148 @@ struct DashboardModel: Equatable, Sendable {
     /// `:` commands: a view by name or number, `table NAME`, `connections`, `help`, `q`.
     private mutating func editCommand(_ key: Key) -> DashboardAction {
         switch key {
-        case .escape: editingCommand = false; command = ""
-        case .backspace: if command.isEmpty { editingCommand = false } else { command.removeLast() }
-        case .char(let c) where !(c.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false): command.append(c)
+        case .escape: editingCommand = false; command = ""; commandHint = nil
+        case .backspace: if command.isEmpty { editingCommand = false } else { command.removeLast() }; commandHint = nil
+        case .tab:
+            let completion = CommandPrompt.complete(command, tables: layout.tableNames, columns: sortColumnNames)
+            command = completion.text
+            commandHint = completion.choices.count > 1 ? completion.choices.joined(separator: "  ") : nil
+        case .up, .down:
+            guard !commandHistory.isEmpty else { break }
+            let last = commandHistory.count - 1
+            if key == .up {
+                historyPosition = max(0, (historyPosition ?? commandHistory.count) - 1)
+            } else if let p = historyPosition {
+                historyPosition = p < last ? p + 1 : nil
+            }
+            command = historyPosition.map { commandHistory[$0] } ?? ""
+            commandHint = nil
+        case .char(let c) where !(c.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false): command.append(c); commandHint = nil
         case .enter:
             editingCommand = false
-            return run(command: command)
+            commandHint = nil
+            let text = command.trimmingSpaces
+            if !text.isEmpty, commandHistory.last != text { commandHistory.append(text) }
+            if commandHistory.count > 100 { commandHistory.removeFirst(commandHistory.count - 100) }
+            historyPosition = nil
+            return run(command: text)
         default: break
         }
         return .none
     }
 
-    static let commandHelp = ":overview :tables :categories :lag :history :alerts :latency :kpis (or 1-8), :table NAME, :connections, :help, :q"
+    static let commandHelp = ":overview :tables :categories :lag :history :alerts :latency :kpis :snapshot (or 1-9), :table NAME, :sort COLUMN, :export [csv|json], :follow, :freeze, :connections, :help, :q"
+
+    /// Column names `:sort` takes in the current view.
+    var sortColumnNames: [String] {
+        switch view {
+        case .tables where tablesLevel == .list: TableSort.allCases.map(\.title)
+        case .categories: CategoryColumn.allCases.map(\.title)
+        case .lag: LagSort.allCases.map(\.title)
+        default: []
+        }
+    }
 
     mutating func run(command text: String) -> DashboardAction {
         let words = text.split(separator: " ").map(String.init)
         guard let verb = words.first?.lowercased() else { return .none }
         let argument = words.dropFirst().joined(separator: " ")
-        if let n = Int(verb), let v = DashboardView(rawValue: n) { view = v; return .none }
-        if argument.isEmpty, let v = DashboardView.allCases.first(where: { $0.title.lowercased().hasPrefix(verb) && verb.count >= 2 }) {
-            view = v
-            if v == .tables { tablesLevel = .list; openTable = nil }
-            return .none
+        if let n = Int(verb) {
+            guard let v = DashboardView(rawValue: n) else { return .notice("no view \(n): views are 1-\(DashboardView.allCases.count)") }
+            view = v; return .none
         }
         switch verb {
         case "q", "quit", "q!": return .quit
-        case "help", "h": showHelp = true
-        case "connections", "conn", "c": showConnections = true
-        case "table", "t", "tables":
+        case "help", "h": showHelp = true; return .none
+        case "connections", "conn", "c": showConnections = true; return .none
+        case "export":
+            switch argument.lowercased() {
+            case "", "csv": return .export(.csv)
+            case "json": return .export(.json)
+            default: return .notice("export writes csv or json: :export csv, :export json")
+            }
+        case "follow", "freeze":
+            guard isChangesList else { return .notice(":\(verb) works in a table's recent changes (:table NAME first)") }
+            if verb == "follow" { follow() } else if frozenChanges[listID] == nil { freeze() }
+            return .none
+        case "sort":
+            return sort(by: argument)
+        case "table", "t", "tables" where verb != "tables" || !argument.isEmpty:
             guard !argument.isEmpty else { return .notice("usage: :table NAME (e.g. :table transaction)") }
-            view = .tables
-            openTable = argument; tablesLevel = .changes; openedEvent = nil
-        default: return .notice("unknown command :\(text) — try \(DashboardModel.commandHelp)")
+            switch CommandPrompt.resolve(argument, among: layout.tableNames) {
+            case .found(let name):
+                view = .tables
+                openTable = name; tablesLevel = .changes; openedEvent = nil
+                return .none
+            case .ambiguous(let names):
+                return .notice("table '\(argument)' is ambiguous: \(CommandPrompt.list(names))")
+            case .none(let close):
+                if layout.tableNames.isEmpty { return .notice("no table '\(argument)': no CDC table seen yet") }
+                return .notice("no table '\(argument)'; \(close.isEmpty ? "tables" : "did you mean"): \(CommandPrompt.list(close.isEmpty ? layout.tableNames : close))")
+            }
+        default: break
+        }
+        guard argument.isEmpty else { return .notice("unknown command :\(text) — try \(DashboardModel.commandHelp)") }
+        switch CommandPrompt.resolve(verb, among: CommandPrompt.viewNames) {
+        case .found(let name):
+            guard let v = DashboardView.allCases.first(where: { $0.title.lowercased() == name }) else { return .none }
+            view = v
+            if v == .tables { tablesLevel = .list; openTable = nil }
+            return .none
+        case .ambiguous(let names):
+            return .notice(":\(verb) is ambiguous: \(names.map { ":" + $0 }.joined(separator: " or "))")
+        case .none(let close):
+            let hint = close.isEmpty ? "try \(DashboardModel.commandHelp)" : "did you mean \(close.map { ":" + $0 }.joined(separator: " or "))?"
+            return .notice("unknown command :\(text) — \(hint)")
+        }
+    }
+
+    /// `:sort NAME` in Tables, Categories and Lag: that column, in its natural direction.
+    private mutating func sort(by name: String) -> DashboardAction {
+        let names = sortColumnNames
+        guard !names.isEmpty else { return .notice(":sort works in Tables, Categories and Lag") }
+        guard !name.isEmpty else { return .notice("usage: :sort COLUMN — \(CommandPrompt.list(names))") }
+        let chosen: String
+        switch CommandPrompt.resolve(name, among: names) {
+        case .found(let n): chosen = n
+        case .ambiguous(let n): return .notice("column '\(name)' is ambiguous: \(CommandPrompt.list(n))")
+        case .none: return .notice("no column '\(name)'; columns: \(CommandPrompt.list(names))")
+        }
+        switch view {
+        case .tables:
+            if let c = TableSort.allCases.first(where: { $0.title == chosen }) { tableSort = c; tableSortDescending = c != .name && c != .last }
+        case .categories:
+            if let c = CategoryColumn.allCases.first(where: { $0.title == chosen }) { categorySort = c; sortDescending = c != .name }
+        case .lag:
+            if let c = LagSort.allCases.first(where: { $0.title == chosen }) { lagSort = c; lagSortDescending = c != .topic }
+        default: break
         }
         return .none
+    }
+
+    /// A table's recent changes are on screen (follow / freeze apply).
+    var isChangesList: Bool { view == .tables && tablesLevel == .changes }
+
+    /// Enter opens something here (else, with a service failing, it opens the Connections panel).
+    var hasDrillDown: Bool {
+        switch view {
+        case .tables: tablesLevel != .event
+        case .history: !historyDetail
+        default: false
+        }
+    }
+
+    /// Holds the current change list still: a copy of what is kept now, so rows stay after the ring drops them.
+    mutating func freeze() {
+        guard isChangesList, let kept = layout.keptChanges else { return }
+        frozenChanges[listID] = FrozenChanges(kept: kept, total: layout.keptTotal, atMs: layout.nowMs)
+    }
+
+    /// Back to following the newest change (the cursor on the top row).
+    mutating func follow() {
+        frozenChanges[listID] = nil
+        selection[listID] = 0
+        selectedIDs[listID] = nil
     }
 
     /// A click on a tab switches view; on a list row selects it, and on the selected row opens it.
@@ -412,7 +586,11 @@ struct DashboardModel: Equatable, Sendable {
         case .tables:
             switch tablesLevel {
             case .event: tablesLevel = .changes; openChange = nil; openedEvent = nil; showRawEvent = false
-            case .changes: tablesLevel = .list; openTable = nil
+            case .changes:
+                // Esc clears a filter before it leaves the list.
+                if !filter.isEmpty { filter = ""; return }
+                frozenChanges[listID] = nil
+                tablesLevel = .list; openTable = nil
             case .list: filter = ""
             }
         case .history: historyDetail = false; openDay = nil

@@ -162,19 +162,24 @@ extension Rect {
 /// `?`: every key and what the figures mean.
 enum HelpOverlay {
     static let lines: [(String, String)] = [
-        ("1-8  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
+        ("1-9  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
         ("↑ ↓  j k  wheel", "move the selection (it follows its row)"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
         ("Enter  →  l  click", "drill in: table › changes › event; History: a day"),
-        ("Esc  ←  h  Backspace", "back out; clear the filter"),
+        ("Enter (nothing to open)", "a service failing: its error in full (as c)"),
+        ("Esc  ←  h  Backspace", "back out; a filter is cleared first"),
         ("s  S", "sort a list by the next column / reverse"),
         ("/", "filter a list (changes: key text, op:u)"),
+        ("f", "changes: follow the newest / freeze (N new counted)"),
         ("y", "event: raw message / before-after table"),
-        (":", "command: :kpis  :lag  :table NAME  :connections  :q"),
+        ("Y", "changes, event: copy the event's JSON (OSC 52)"),
+        ("e  E", "export the view's rows: CSV / JSON, working dir"),
+        (":", "command: :kpis :table NAME :sort COL :export json"),
+        (":  Tab  ↑ ↓", "complete names / recall earlier commands"),
         ("c", "connections: state, last error in full, retries"),
         ("p", "pause the display (engine keeps consuming)"),
         ("t  m  r", "next theme / Redis mirror on-off / History: reload"),
-        ("?  q  Ctrl-C", "this help (any key closes it) / quit"),
+        ("?  q  Ctrl-C", "this help (↑↓ scroll, other keys close) / quit"),
     ]
 
     static let notes = [
@@ -184,33 +189,43 @@ enum HelpOverlay {
         "LAGGING: lag above [lag] messages and seconds for k samples in a row",
         "(profile); STALLED: lag and no progress for 30s · group lag: committed",
         "6 alerts ([alerts] in profile) · 7 latency per hop · 8 KPIs ([kpi.NAME] SQL)",
+        "9 snapshot: rows read of the estimate (--source), rate, ETA, tables done",
     ]
 
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
+    /// The overlay, scrolled down by `scroll` lines when the terminal is too short for all of it.
+    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame, scroll: Int = 0) {
         let g = frame.glyphs
         let width = min(area.width, 86)
         // Border, the gap between keys and notes; the hint line below stays visible.
         let height = min(area.height - 1, lines.count + notes.count + 3)
         let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width: width, height: height)
         b.fill(rect, style: .text)
-        let inner = Widgets.box(&b, rect, title: "Keys · cdctop", glyphs: g, style: Style(.accent), titleStyle: Style(.accent, bold: true))
-        let keyWidth = 25
+        let total = lines.count + 1 + notes.count
+        let inner0 = rect.inner
+        let first = min(max(0, scroll), max(0, total - inner0.height))
+        var title = "Keys · cdctop"
+        if total > inner0.height { title += " · \(first + 1)-\(min(total, first + inner0.height))/\(total) · ↑↓ scroll" }
+        let inner = Widgets.box(&b, rect, title: title, glyphs: g, style: Style(.accent), titleStyle: Style(.accent, bold: true))
+        let keyWidth = min(25, inner.width / 3)
         func ascii(_ s: String) -> String {
             guard g == .ascii else { return s }
-            return s.replacingAll("↑ ↓", with: "Up Down").replacingAll("→", with: "Right").replacingAll("←", with: "Left")
+            return s.replacingAll("↑ ↓", with: "Up Down").replacingAll("↑↓", with: "Up/Down").replacingAll("→", with: "Right")
+                .replacingAll("←", with: "Left")
                 .replacingAll("›", with: ">").replacingAll("÷", with: "/").replacingAll("−", with: "-").replacingAll("·", with: "-")
         }
-        var row = 0
-        for (keys, what) in lines where row < inner.height {
-            b.put(ascii(keys), x: inner.x + 1, y: inner.y + row, style: Style(.accent, bold: true), maxX: inner.x + keyWidth)
-            b.put(ascii(what), in: Rect(x: inner.x + keyWidth + 1, y: inner.y + row, width: inner.width - keyWidth - 1, height: 1),
-                  style: .text, ellipsis: g.ellipsis)
-            row += 1
-        }
-        row += 1
-        for n in notes where row < inner.height {
-            b.put(ascii(n), in: Rect(x: inner.x + 1, y: inner.y + row, width: inner.width - 1, height: 1), style: .dim, ellipsis: g.ellipsis)
-            row += 1
+        // One list of lines (keys, a gap, notes), drawn from `first`.
+        var all: [(keys: String?, text: String)] = lines.map { ($0.0, $0.1) }
+        all.append((nil, ""))
+        all += notes.map { (nil, $0) }
+        for (row, line) in all.dropFirst(first).prefix(inner.height).enumerated() {
+            if let keys = line.keys {
+                b.put(ascii(keys), x: inner.x + 1, y: inner.y + row, style: Style(.accent, bold: true), maxX: inner.x + keyWidth)
+                b.put(ascii(line.text), in: Rect(x: inner.x + keyWidth + 1, y: inner.y + row, width: inner.width - keyWidth - 1, height: 1),
+                      style: .text, ellipsis: g.ellipsis)
+            } else {
+                b.put(ascii(line.text), in: Rect(x: inner.x + 1, y: inner.y + row, width: inner.width - 1, height: 1), style: .dim,
+                      ellipsis: g.ellipsis)
+            }
         }
     }
 }

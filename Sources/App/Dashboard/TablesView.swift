@@ -210,7 +210,27 @@ enum TablesView {
             }
             return parts.isEmpty ? "(no column changed)" : parts.joined(separator: ", ")
         }
+        let notSent = placeholderColumns(d)
+        if !notSent.isEmpty, let before = d.before {
+            let sent = before.filter { !notSent.contains($0.name) }.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+            return sent + " (other columns not sent: REPLICA IDENTITY DEFAULT)"
+        }
         return (d.after ?? d.before ?? []).map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+    }
+
+    /// The columns of a delete's before image that are placeholders, not the row's values: under REPLICA
+    /// IDENTITY DEFAULT PostgreSQL sends only the key and Debezium fills the rest with null, 0 or "".
+    /// Empty unless the image looks like that (every column blank but at most two, the key's).
+    static func placeholderColumns(_ d: ChangeDescription) -> Set<String> {
+        guard d.op == .delete, d.after == nil, let before = d.before, !before.isEmpty else { return [] }
+        func blank(_ v: String) -> Bool {
+            if v.isEmpty || v == "null" || v == "false" || v == "\"\"" { return true }
+            // 0, 0.0, 0.0000, -0: a zero of any scale.
+            return v.allSatisfy { $0 == "0" || $0 == "." || $0 == "-" } && v.contains("0")
+        }
+        let blanks = before.filter { blank($0.value) }
+        guard !blanks.isEmpty, blanks.count >= before.count - 2, blanks.count < before.count else { return [] }
+        return Set(blanks.map(\.name))
     }
 
     static func changes(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
@@ -220,7 +240,11 @@ enum TablesView {
         let listID = "changes:" + table
         let filter = ChangeFilter(model.filters[listID, default: ""])
         // Newest first; the filter (op and key) applies to everything kept, not only to what is on screen.
-        let kept = s.recentChanges[table] ?? []
+        // Frozen (`f`, or a cursor move): the rows copied then, whatever the engine has kept since.
+        let live = s.recentChanges[table] ?? []
+        let liveTotal = s.tables.first(where: { $0.table == table })?.total ?? Int64(live.count)
+        let frozen = model.frozenChanges[listID]
+        let kept = frozen?.kept ?? live
         let recent = kept.reversed().filter(filter.matches)
         // The table's latest schema changes under its rows, so a change is read next to the DDL before it.
         var area = area
@@ -234,13 +258,21 @@ enum TablesView {
                 b.put(ddlLine(d, count: nil), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
             }
         }
-        var title = "Recent changes of \(table) · \(Format.count(kept.count)) kept, newest first"
+        var title: String
+        if let frozen {
+            let arrived = max(0, liveTotal - frozen.total)
+            title = "\(table) · FROZEN at \(Format.clock(frozen.atMs)) · \(Format.count(arrived)) new · f follows"
+        } else {
+            title = "\(table) · FOLLOWING newest · \(Format.count(kept.count)) kept · f freezes"
+        }
         if !filter.text.isEmpty { title += " · /\(filter.text): \(Format.count(recent.count)) match" }
-        title += " · Enter opens one"
+        title += " · Enter opens"
         if g == .ascii { title = title.replacingAll("·", with: "-") }
-        let inner = Widgets.box(&b, area, title: title, glyphs: g)
+        let inner = Widgets.box(&b, area, title: title, glyphs: g,
+                                titleStyle: frozen == nil ? Style(.accent, bold: true) : Style(.warn, bold: true))
         let ids = recent.map(\.position.description)
-        let sel = model.resolvedSelection(listID, ids: ids)
+        // Following: the cursor stays on the newest row; frozen: it stays on its event.
+        let sel = frozen == nil ? 0 : model.resolvedSelection(listID, ids: ids)
         let page = max(1, inner.height - 1)
         let first = sel >= page ? sel - page + 1 : 0
         // Rows (and their decoded summaries) only for what is on screen: thousands are kept.
@@ -260,8 +292,12 @@ enum TablesView {
         }
         Widgets.table(&b, inner, columns: changeColumns(), rows: rows, selected: sel, glyphs: g,
                       emptyText: filter.text.isEmpty ? "no recent changes kept for \(table)" : "no change matches /\(filter.text) (Esc clears the filter first)")
-        return ListLayout(count: recent.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
-                          selectedIndex: sel, listID: listID, selectedChange: recent.indices.contains(sel) ? recent[sel] : nil, rowsTop: inner.y + 1)
+        var layout = ListLayout(count: recent.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
+                                selectedIndex: sel, listID: listID, selectedChange: recent.indices.contains(sel) ? recent[sel] : nil,
+                                rowsTop: inner.y + 1)
+        layout.keptChanges = live
+        layout.keptTotal = liveTotal
+        return layout
     }
 
     /// `/` in a table's changes: words match the key (substring); `op:u` (or `op:c,d`) keeps those ops.
@@ -349,7 +385,12 @@ enum TablesView {
         var names: [String] = []
         for f in before + after where !names.contains(f.name) { names.append(f.name) }
         let changed = Set(d.changedColumns)
+        let notSent = placeholderColumns(d)
         let rows = names.map { name -> Widgets.TableRow in
+            if notSent.contains(name) {
+                // A placeholder, not the row's value: say so instead of showing 0 as if it were the price.
+                return Widgets.TableRow(cells: [name, "not sent (REPLICA IDENTITY DEFAULT)", ""], style: .dim)
+            }
             let old = before.first(where: { $0.name == name })?.value ?? (d.before == nil ? "" : "–")
             let new = after.first(where: { $0.name == name })?.value ?? (d.after == nil ? "" : "–")
             let isChanged = d.before != nil && d.after != nil && changed.contains(name)

@@ -119,6 +119,46 @@ enum Format {
         return String(chars.prefix(head)) + String(ellipsis) + String(chars.suffix(tail))
     }
 
+    /// `texts` each cut in the middle to `width` cells, so that two different texts never read the same:
+    /// where the even cut makes two alike (`shop.pub…saction` for `…transaction` and `…transactiondetail`),
+    /// those keep a longer head or tail, whichever first tells all of them apart.
+    static func middleUnique(_ texts: [String], _ width: Int, ellipsis: Character = "…") -> [String] {
+        var out = texts.map { middle($0, width, ellipsis: ellipsis) }
+        var firstText: [String: String] = [:]
+        var clashing = Set<String>()
+        for (t, short) in zip(texts, out) {
+            if let other = firstText[short], other != t { clashing.insert(short) } else if firstText[short] == nil { firstText[short] = t }
+        }
+        guard !clashing.isEmpty, width >= 3 else { return out }
+        let keep = width - DisplayWidth.of(String(ellipsis))
+        let even = keep - keep / 2
+        // Heads tried from the even split outwards: even, even+1, even-1, …
+        let heads = (0...keep).sorted { abs($0 - even) < abs($1 - even) }
+        let indices = out.indices.filter { clashing.contains(out[$0]) }
+        for head in heads {
+            var candidate = out
+            for i in indices { candidate[i] = middle(texts[i], width, head: head, ellipsis: ellipsis) }
+            var seen: [String: String] = [:]
+            var unique = true
+            for (t, short) in zip(texts, candidate) where !short.isEmpty {
+                if let other = seen[short], other != t { unique = false; break }
+                seen[short] = t
+            }
+            if unique { return candidate }
+        }
+        return out
+    }
+
+    /// `text` cut to `width` cells keeping `head` characters of its start and the rest of its end.
+    static func middle(_ text: String, _ width: Int, head: Int, ellipsis: Character = "…") -> String {
+        guard DisplayWidth.of(text) > width, width >= 2 else { return text }
+        let chars = Array(text)
+        let keep = width - DisplayWidth.of(String(ellipsis))
+        let h = min(max(0, head), keep)
+        guard chars.count >= keep, chars.allSatisfy({ DisplayWidth.of(String($0)) == 1 }) else { return text }
+        return String(chars.prefix(h)) + String(ellipsis) + String(chars.suffix(keep - h))
+    }
+
     /// Text padded or cut to exactly `width` cells.
     static func fit(_ text: String, _ width: Int, align: TextAlignment = .left, ellipsis: Character = "…") -> String {
         var text = text
@@ -223,8 +263,12 @@ enum Widgets {
         let time = Rect(x: plot.x, y: timeRow.y, width: plot.width, height: 1)
         let firstLabel = shown.isEmpty ? "" : firstLabel(shown.count)
         if !shown.isEmpty {
-            buffer.put(firstLabel, x: plot.x + offset, y: time.y, style: .dim, maxX: time.maxX)
-            buffer.put(lastLabel, x: time.maxX - DisplayWidth.of(lastLabel), y: time.y, style: .dim)
+            // Labels never overlap ("0909:11"): the first is drawn only with two cells to spare before the last.
+            let lastX = time.maxX - DisplayWidth.of(lastLabel)
+            if plot.x + offset + DisplayWidth.of(firstLabel) + 2 <= lastX {
+                buffer.put(firstLabel, x: plot.x + offset, y: time.y, style: .dim, maxX: time.maxX)
+            }
+            if lastX >= time.x { buffer.put(lastLabel, x: lastX, y: time.y, style: .dim) }
         }
         let room = time.width - DisplayWidth.of(firstLabel) - DisplayWidth.of(lastLabel) - 4
         if !caption.isEmpty, room - (shown.isEmpty ? 0 : offset) >= DisplayWidth.of(caption) {
@@ -329,12 +373,17 @@ enum Widgets {
         let sel = selected.map { min(max(0, $0), rows.count - 1) }
         var first = 0
         if let sel, sel >= pageSize { first = sel - pageSize + 1 }
+        // Shortened names stay tellable apart across the whole column, not only on this page.
+        var shortened: [Int: [String]] = [:]
+        for (i, c) in cols.enumerated() where c.shortenMiddle {
+            shortened[i] = Format.middleUnique(rows.map { i < $0.cells.count ? $0.cells[i] : "" }, c.width, ellipsis: glyphs.ellipsis)
+        }
         for (offset, row) in rows[first..<min(rows.count, first + pageSize)].enumerated() {
             let y = rect.y + 1 + offset
             var cx = rect.x
             for (i, c) in cols.enumerated() where i < row.cells.count {
                 let style = row.cellStyles[i] ?? row.style
-                let text = c.shortenMiddle ? Format.middle(row.cells[i], c.width, ellipsis: glyphs.ellipsis) : row.cells[i]
+                let text = shortened[i]?[first + offset] ?? row.cells[i]
                 buffer.put(Format.fit(text, c.width, align: c.align, ellipsis: glyphs.ellipsis), x: cx, y: y,
                            style: style, maxX: rect.maxX)
                 cx += c.width + 1

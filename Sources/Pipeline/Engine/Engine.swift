@@ -17,6 +17,8 @@ public struct EngineOptions: Sendable {
     public var state: StateOptions?
     /// `--schema-registry`: schemas of Confluent-framed (Avro) messages; nil: such messages are malformed.
     public var schemaRegistry: SchemaRegistryClient?
+    /// `--transactions complete`: KPIs over whole transactions only; nil applies events as read.
+    public var transactions: TransactionHolding?
 
     public init(consumer: KafkaConsumerConfig, profile: KPIProfile) {
         self.consumer = consumer; self.profile = profile
@@ -81,6 +83,7 @@ public final class Engine: @unchecked Sendable {
         self.core = EngineCore(profile: options.profile)
         core.captureRecentChanges = options.captureRecentChanges
         core.schemaSource = options.schemaRegistry
+        if let t = options.transactions { core.holdTransactions(timeoutMs: t.timeoutMs, maxBufferedEvents: t.maxBufferedEvents) }
         var starts: [(topic: String, partition: Int32, nextOffset: Int64)] = []
         if let stateOptions = options.state {
             let store = try StateStore(directory: stateOptions.directory,
@@ -168,6 +171,15 @@ public final class Engine: @unchecked Sendable {
             let now = WallClock.nowMs()
             core.noteWallClock(nowMs: now)
             core.receivedAtMs = now
+            if options.transactions != nil {
+                // END's tables are waited for only when read: the topics assigned (none yet: nothing is judged).
+                let topics = Set(consumer.partitionStates().map(\.topic))
+                if !topics.isEmpty { core.noteReadTopics(Array(topics)) }
+                core.expireTransactions(nowMs: now)
+            }
+            // Until every partition was read to its end once, each new one must hold the watermark from
+            // the first batch on (not from the next snapshot): register the assignment before applying.
+            if registeredAssignment == 0 || core.aggregator.progress.catchingUpCount > 0 { noteAssignment(consumer.partitionStates()) }
             // false: stopped while a schema was awaited; nothing from that message on is applied or stored.
             guard apply(batch) else { return }
             if let checkpointer {
@@ -179,7 +191,8 @@ public final class Engine: @unchecked Sendable {
             } else if !batch.records.isEmpty {
                 consumer.storeOffsets(of: batch)
             }
-            if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) {
+            // `now < lastSnapshotMs`: the wall clock went back; without it nothing is published until it catches up.
+            if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) || now < lastSnapshotMs {
                 lastSnapshotMs = now
                 publishSnapshot(nowMs: now)
             }
@@ -203,7 +216,7 @@ public final class Engine: @unchecked Sendable {
     /// when the interval passed (or many changes wait) and the previous checkpoint is done.
     private func maybeCheckpoint(_ checkpointer: Checkpointer, nowMs: Int64) {
         guard let stateOptions = options.state else { return }
-        let due = nowMs - lastCheckpointMs >= Int64(stateOptions.checkpointIntervalMs)
+        let due = nowMs - lastCheckpointMs >= Int64(stateOptions.checkpointIntervalMs) || nowMs < lastCheckpointMs  // clock went back
             || core.aggregator.pendingChangeCount >= stateOptions.maxPendingChanges
         guard due else { return }
         if checkpointer.hasPendingFailure {
@@ -254,6 +267,9 @@ public final class Engine: @unchecked Sendable {
         for i in batch.records.indices {
             let r = batch.records[i]
             let slot = slot(forTopicIndex: r.topicIndex, in: batch)
+            let pk = EngineCore.partitionKey(slot: slot, partition: r.partition)
+            // More of this partition may follow until its end: meanwhile it holds the watermark back (issue 22).
+            if pk != runKey { core.noteReading(partitionKey: pk) }
             let applied = batch.withKey(i) { key in
                 batch.withValue(i) { value in
                     core.ingest(slot: slot, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
@@ -261,7 +277,6 @@ public final class Engine: @unchecked Sendable {
                 }
             }
             guard applied else { return false }
-            let pk = EngineCore.partitionKey(slot: slot, partition: r.partition)
             if pk != runKey {
                 if runKey >= 0 { nextOffset[runKey] = runNext }
                 runKey = pk
@@ -276,9 +291,18 @@ public final class Engine: @unchecked Sendable {
             let pk = EngineCore.partitionKey(slot: slot, partition: eof.partition)
             seenPartitions.insert(pk)
             // Records and EOFs come in separate lists: an EOF before this batch's records is stale.
-            if eof.offset >= nextOffset[pk, default: 0] { atEnd.insert(pk) }
+            if eof.offset >= nextOffset[pk, default: 0] { atEnd.insert(pk); core.noteReachedEnd(partitionKey: pk) }
         }
         return true
+    }
+
+    /// Assigned partitions registered with the engine's read progress (issue 22): a new one holds the
+    /// watermark back, and counts as backlog, until it reports its end.
+    private var registeredAssignment = 0
+    private func noteAssignment(_ assigned: [PartitionProgress]) {
+        guard assigned.count != registeredAssignment else { return }
+        registeredAssignment = assigned.count
+        for p in assigned { core.noteAssigned(partitionKey: EngineCore.partitionKey(slot: core.decoder.slot(forTopic: p.topic), partition: p.partition)) }
     }
 
     /// Every assigned partition has reported EOF since its last message.
@@ -304,6 +328,7 @@ public final class Engine: @unchecked Sendable {
         s.state = checkpointer?.status ?? .none
         let progress = consumer.partitionStates()
         assignedPartitions = progress.count
+        noteAssignment(progress)
         s.partitions = progress.map { p in
             let slot = core.decoder.slot(forTopic: p.topic)
             let pk = EngineCore.partitionKey(slot: slot, partition: p.partition)
@@ -320,9 +345,16 @@ public final class Engine: @unchecked Sendable {
         offsetRegressions.observe(s.partitions, nowMs: nowMs)
         s.offsetRegressions = offsetRegressions.report
         s.caughtUp = !s.partitions.isEmpty && s.partitions.allSatisfy(\.reachedEnd)
-        let currentError = consumer.lastError ?? (s.partitions.isEmpty ? consumer.metadataError : nil)
+        if s.backlog != nil {
+            s.backlog!.messages = s.partitions.reduce(0) { sum, p in
+                p.reachedEnd || p.highWatermark < 0 || p.position < 0 ? sum : sum + max(0, p.highWatermark - p.position)
+            }
+        }
+        let stall = consumer.stall
+        let currentError = stall ?? consumer.lastError ?? (s.partitions.isEmpty ? consumer.metadataError : nil)
         if let currentError { lastKafkaError = currentError }
-        if let e = consumer.lastError { s.kafka = ServiceStatus(.error, e) }
+        if let stall { s.kafka = ServiceStatus(.stalled, stall) }
+        else if let e = consumer.lastError { s.kafka = ServiceStatus(.error, e) }
         else if s.partitions.isEmpty {
             s.kafka = ServiceStatus(.connecting, consumer.metadataError ?? "listing topics matching \(options.consumer.topics.joined(separator: ","))")
         }

@@ -5,16 +5,16 @@ import Pipeline
 
 /// `--profile`: a TOML file, or the name of a built-in profile. Without it the built-in shop profile
 /// stands in, marked as such: its KPIs show only for topics that carry the shop's tables.
-struct ProfileOptions: ParsableArguments {
+package struct ProfileOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "KPI profile: a TOML file (see profiles/northwind.toml; `cdctop profile init` writes one from your topics) or a built-in name: shop, samples. Without it, the shop profile's KPIs show only if the topics carry its tables; every other view works on any topics.",
         valueName: "file|name"))
     var profile: String?
 
-    init() {}
+    package init() {}
     init(profile: String?) { self.profile = profile }
 
-    func load() throws -> KPIProfile {
+    package func load() throws -> KPIProfile {
         switch profile {
         case nil:
             var shop = KPIProfile.shop
@@ -32,15 +32,36 @@ struct ProfileOptions: ParsableArguments {
     }
 }
 
-/// `-X key=value` librdkafka properties, as in kcat.
-struct KafkaPropertyOptions: ParsableArguments {
+/// `-F file` and `-X key=value` librdkafka properties, as in kcat.
+package struct KafkaPropertyOptions: ParsableArguments {
+    @Option(name: .customShort("F"), help: ArgumentHelp(
+        "librdkafka properties file as kcat reads it: key=value lines, # comments; the place for sasl.password and ssl.key.password, off the command line (default: the file named by $CDCTOP_KAFKA_CONFIG). -X overrides it.",
+        valueName: "file"))
+    var propertiesFile: String?
+
     @Option(name: .customShort("X"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "librdkafka property passed through as is, e.g. -X security.protocol=SASL_SSL -X session.timeout.ms=6000. Repeatable.",
+        "librdkafka property passed through as is, e.g. -X security.protocol=SASL_SSL -X session.timeout.ms=6000. Repeatable. Put secrets in -F FILE instead: the command line is visible to every user (ps).",
         valueName: "key=value"))
     var properties: [String] = []
 
-    func dictionary() throws -> [String: String] {
+    /// `-F FILE`, else `$CDCTOP_KAFKA_CONFIG` (a path, like kcat's `$KCAT_CONFIG`), else none.
+    var effectivePropertiesFile: String? {
+        if let propertiesFile { return propertiesFile }
+        let fromEnvironment = ProcessInfo.processInfo.environment["CDCTOP_KAFKA_CONFIG"] ?? ""
+        return fromEnvironment.isEmpty ? nil : fromEnvironment
+    }
+
+    /// True when any property comes from -X, -F or $CDCTOP_KAFKA_CONFIG.
+    var isEmpty: Bool { properties.isEmpty && effectivePropertiesFile == nil }
+
+    package init() {}
+
+    /// The file's properties, then -X on top (the command line wins).
+    package func dictionary() throws -> [String: String] {
         var out: [String: String] = [:]
+        if let file = effectivePropertiesFile {
+            do { out = try KafkaPropertiesFile.load(path: file) } catch { throw ValidationError(error.description) }
+        }
         for p in properties {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
                 throw ValidationError("-X expects key=value, got '\(p)'")
@@ -52,9 +73,9 @@ struct KafkaPropertyOptions: ParsableArguments {
 }
 
 /// A failure at run time (not a usage mistake): printed as `Error: …` without the usage text.
-struct RunError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+package struct RunError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Paces work to a steady rate: `due` is how many items should be done by now (monotonic clock).
@@ -79,11 +100,11 @@ func summaryLine(_ s: KPISnapshot) -> String {
     let kpis = s.profile.noProfileForTopics
         ? "  no KPIs: no profile for these topics (cdctop profile init, then --profile FILE)"
         : "  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")  total tx \(t.txCount) rev \(t.revenue.formatted())"
-    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s" + kpis + "  lag \(s.totalLag)  fresh \(freshness)"
+    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s" + kpis + "  lag \(s.lagKnown ? String(s.totalLag) : "unknown")  fresh \(freshness)"
         + "  malformed \(s.result.malformed) dropped \(s.result.dropped) refused \(s.refused) late \(s.lateCorrections)"
         + " dup \(s.duplicates) unmatched \(s.unmatched) ignored \(s.ignored)  \(stateSummary(s.state, nowMs: s.takenAtMs))"
         + "  kafka \(s.kafka.state.rawValue)"
-        + (s.kafka.state == .error ? " (\(s.kafka.detail))" : "")
+        + (s.kafka.state == .error || s.kafka.state == .stalled ? " (\(s.kafka.detail))" : "")
 }
 
 /// `state none`, `state no checkpoint yet`, `state 3.0s ago`, `state error: <message>`.
@@ -119,11 +140,11 @@ final class InterruptFlag: @unchecked Sendable {
 }
 
 /// `--schema-registry` and its credentials, for Confluent-framed (Avro) topics (`watch`, `generate --avro`).
-struct SchemaRegistryOptions: ParsableArguments {
+package struct SchemaRegistryOptions: ParsableArguments {
     @Option(name: .customLong("schema-registry"), help: ArgumentHelp(
         "Schema registry for Avro topics (Debezium with Confluent's AvroConverter), e.g. http://127.0.0.1:8081; several comma-separated URLs are tried in order; Apicurio: http://host:8080/apis/ccompat/v7.",
         valueName: "url[,url…]"))
-    var schemaRegistry: String?
+    package var schemaRegistry: String?
 
     @Option(name: .customLong("schema-registry-auth-file"), help: ArgumentHelp(
         "File with the registry's credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_SCHEMA_REGISTRY_AUTH, same form).",
@@ -133,7 +154,9 @@ struct SchemaRegistryOptions: ParsableArguments {
     @Option(name: .customLong("schema-registry-ca"), help: ArgumentHelp("CA certificates (PEM) to verify an https:// registry with.", valueName: "file"))
     var schemaRegistryCA: String?
 
-    func validate() throws {
+    package init() {}
+
+    package func validate() throws {
         guard let schemaRegistry else {
             if schemaRegistryAuthFile != nil || schemaRegistryCA != nil {
                 throw ValidationError("--schema-registry-auth-file and --schema-registry-ca need --schema-registry URL")
@@ -148,7 +171,7 @@ struct SchemaRegistryOptions: ParsableArguments {
     }
 
     /// The client, caching schemas in `cacheDirectory` (`<state dir>/schemas`); nil without --schema-registry.
-    func client(cacheDirectory: String?) throws -> SchemaRegistryClient? {
+    package func client(cacheDirectory: String?) throws -> SchemaRegistryClient? {
         guard let schemaRegistry else { return nil }
         do {
             var config = SchemaRegistryConfig(urls: try SchemaRegistryConfig.parseURLs(schemaRegistry))
@@ -203,4 +226,34 @@ private func validateHTTPOptions(option: String, url: String?, authFile: String?
     }
     if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--\(option)-ca \(caFile): cannot read the file") }
     if let url { do throws(CurlHTTPError) { try make(url) } catch { throw ValidationError(error.description) } }
+}
+
+/// `--transactions` (issue 22): KPIs as read, or over whole source transactions only.
+struct TransactionOptions: ParsableArguments {
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case asRead = "as-read", complete }
+
+    @Option(name: .customLong("transactions"), help: ArgumentHelp(
+        "as-read: a change counts as soon as it is read. complete: with Debezium's transaction metadata (connector option provide.transaction.metadata=true, and its topic <prefix>.transaction among --topics), hold each transaction's changes until its END has arrived and every table cdctop reads has all of its events, so no KPI ever shows part of a transaction; snapshot rows count at once. Open transactions show in the Overview, --json (transactions) and --metrics.",
+        valueName: "as-read|complete"))
+    var transactions: Mode = .asRead
+
+    @Option(name: .customLong("transaction-timeout"), help: ArgumentHelp(
+        "With --transactions complete: seconds a transaction may stay open before it is released unfinished and counted as timed out (a lost END, a table the connector filters out).",
+        valueName: "s"))
+    var transactionTimeout: Double = 60
+
+    @Option(name: .customLong("transaction-buffer"), help: ArgumentHelp(
+        "With --transactions complete: change events held at most; beyond, the oldest open transaction is released unfinished and counted as evicted.",
+        valueName: "events"))
+    var transactionBuffer: Int = 500_000
+
+    func validate() throws {
+        if !(transactionTimeout >= 1 && transactionTimeout <= 86_400) { throw ValidationError("--transaction-timeout must be between 1 and 86400 seconds") }
+        if transactionBuffer < 1 { throw ValidationError("--transaction-buffer must be at least 1 event") }
+    }
+
+    /// What the engine holds; nil as read.
+    var holding: TransactionHolding? {
+        transactions == .complete ? TransactionHolding(timeoutMs: Int64(transactionTimeout * 1000), maxBufferedEvents: transactionBuffer) : nil
+    }
 }

@@ -51,6 +51,9 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let cluster = try MockKafkaCluster(brokers: 1)
+        // Never torn down: rd_kafka_mock_cluster_destroy waits on the mock brokers' timed waits, which made
+        // 2 of 3 quits take 1.2 s after the terminal was already restored. The process exit frees it.
+        _ = Unmanaged.passRetained(cluster)
         let workload = ShopWorkload(config: ShopWorkloadConfig(seed: seed, useWallClock: true))
         for topic in workload.topics { try cluster.createTopic(topic, partitions: 3) }
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
@@ -89,7 +92,7 @@ struct DemoCommand: ParsableCommand {
         groupLag.start()
         defer { groupLag.stop() }
         let operations = Operations(engine: engine, integrations: integrations, connect: nil, groupLag: groupLag)
-        let metricsServer = try operations.startMetricsServer(live.metrics)
+        let metricsServer = try operations.startMetricsServer(live.metrics, webConfig: live.webConfig)
         defer { metricsServer?.stop() }
         engine.start()
         defer { engine.stop() }

@@ -23,8 +23,11 @@ struct LiveOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Append a timestamped log here: service state changes, errors verbatim, retries, checkpoints, alerts, malformed messages, schema changes, lag caught up/behind (and librdkafka's own messages while the dashboard runs).", valueName: "file"))
     var log: String?
 
-    @Option(help: "Mirror the KPIs to Redis, e.g. redis://:password@127.0.0.1:6379/0 (toggle with m).")
+    @Option(help: "Mirror the KPIs to Redis, e.g. redis://127.0.0.1:6379/0 or redis://USER:@host:6379/0 for an ACL user (toggle with m). Give the password with --redis-password-file or $REDISCLI_AUTH, not in the URL (ps shows the command line).")
     var redis: String?
+
+    @Option(name: .customLong("redis-password-file"), help: ArgumentHelp("File whose first line is the Redis password (default: $REDISCLI_AUTH, as redis-cli reads it); used when the --redis URL has none.", valueName: "file"))
+    var redisPasswordFile: String?
 
     @Option(help: "Redis key prefix (default cdctop:<pipeline>).")
     var redisPrefix: String?
@@ -35,12 +38,15 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "PostgreSQL warehouse URL: closed windows are written there and History reads it.")
     var warehouse: String?
 
-    @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it, and its logical replication slots are watched (retained WAL, active, idle since).")
+    @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it, its logical replication slots are watched (retained WAL, active, idle since), and the row estimates of tables being snapshotted come from it (view 9).")
     var source: String?
 
     @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz) from a thread of its own, e.g. 127.0.0.1:9464.",
                                valueName: "host:port"))
     var metrics: String?
+
+    @Option(name: .customLong("web-config"), help: ArgumentHelp("Prometheus exporter web config for --metrics: basic_auth_users with bcrypt hashes (tls_server_config is not supported: use stunnel or a proxy for TLS).", valueName: "file"))
+    var webConfig: String?
 
     @Option(help: ArgumentHelp("Alertmanager base URL (e.g. http://127.0.0.1:9093): firing and resolved alerts are posted to its v2 API; rules and thresholds in the profile's [alerts].", valueName: "url"))
     var alertmanager: String?
@@ -58,6 +64,10 @@ struct LiveOptions: ParsableArguments {
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
         if let metrics { do { _ = try MetricsServer.parse(metrics) } catch { throw ValidationError("\(error)") } }
+        if let webConfig {
+            guard metrics != nil else { throw ValidationError("--web-config needs --metrics HOST:PORT") }
+            do { _ = try MetricsWebConfig.load(path: webConfig) } catch { throw ValidationError("\(error)") }
+        }
     }
 }
 
@@ -69,6 +79,8 @@ final class Integrations: @unchecked Sendable {
     let reconciler: Reconciler?
     /// The source's logical replication slots, read every few seconds (`--source` on PostgreSQL).
     let slots: ReplicationSlotMonitor?
+    /// Row estimates of the tables being snapshotted, read from the source while a snapshot runs (`--source`).
+    let snapshotEstimates: SnapshotEstimateMonitor?
     let sourceURL: String?
     let warehouseURL: String?
     /// The name alerts, Redis keys and warehouse rows carry.
@@ -88,7 +100,8 @@ final class Integrations: @unchecked Sendable {
         let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
         self.pipeline = pipeline
         if let url = options.redis {
-            let parsed = try RedisURL(parsing: url)
+            let parsed = try RedisURL(parsing: url).resolvingPassword(file: options.redisPasswordFile,
+                                                                      environment: ProcessInfo.processInfo.environment)
             mirror = RedisMirror(url: parsed, prefix: options.redisPrefix ?? "cdctop:\(pipeline)",
                                  pipelineName: pipeline, profileName: profile.name)
         } else { mirror = nil }
@@ -106,10 +119,11 @@ final class Integrations: @unchecked Sendable {
         if let url = options.source, !url.lowercased().hasPrefix("mysql") {
             slots = ReplicationSlotMonitor(sourceURL: url, target: redactedURL(url))
         } else { slots = nil }
+        snapshotEstimates = options.source.map { SnapshotEstimateMonitor(sourceURL: $0) }
     }
 
     func start() {
-        mirror?.start(); sink?.start(); history?.start(); reconciler?.start(); slots?.start()
+        mirror?.start(); sink?.start(); history?.start(); reconciler?.start(); slots?.start(); snapshotEstimates?.start()
     }
 
     func offer(_ s: KPISnapshot) {
@@ -123,11 +137,11 @@ final class Integrations: @unchecked Sendable {
     }
 
     func stop() {
-        mirror?.stop(); sink?.stop(); history?.stop(); reconciler?.stop(); slots?.stop()
+        mirror?.stop(); sink?.stop(); history?.stop(); reconciler?.stop(); slots?.stop(); snapshotEstimates?.stop()
     }
 
     /// The configured services besides Kafka, as the Connections panel, `--log` and `--json` show them.
-    func probes(connect: ConnectHealthMonitor?, lastHeartbeatMs: Int64) -> [ServiceProbe] {
+    func probes(connect: ConnectHealthMonitor?, lastHeartbeatMs: Int64, watchedTopics: [String] = []) -> [ServiceProbe] {
         var out: [ServiceProbe] = []
         if let mirror { out.append(ServiceProbe(name: "redis", target: "\(mirror.url)", status: mirror.status)) }
         if let sink { out.append(ServiceProbe(name: "warehouse", target: redactedURL(warehouseURL ?? ""), status: sink.status)) }
@@ -141,7 +155,7 @@ final class Integrations: @unchecked Sendable {
         if let connect {
             let report = connect.report
             out.append(ServiceProbe(name: "connect", target: report.url,
-                                    status: report.status(lastHeartbeatMs: lastHeartbeatMs, nowMs: WallClock.nowMs())))
+                                    status: report.status(lastHeartbeatMs: lastHeartbeatMs, nowMs: WallClock.nowMs(), watchedTopics: watchedTopics)))
         }
         return out
     }
@@ -149,17 +163,15 @@ final class Integrations: @unchecked Sendable {
 
 /// A URL without its password (`postgres://u:secret@h/db` → `postgres://u:***@h/db`), for screens and logs.
 func redactedURL(_ url: String) -> String {
-    guard let scheme = url.range(of: "://"), let at = url.lastIndex(of: "@"), at > scheme.upperBound else { return url }
-    let credentials = url[scheme.upperBound..<at]
-    guard let colon = credentials.firstIndex(of: ":") else { return url }
-    return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    // Also `?password=…` and libpq's `password=…` keyword form.
+    PostgresConnection.redactedConnectionString(url)
 }
 
 /// Feeds the board Kafka's and the other services' state, and logs each change it reports.
 func logServiceChanges(_ board: inout ConnectionBoard, _ log: RunLog, kafkaTarget: String, snapshot: KPISnapshot?,
                        integrations: Integrations, connect: ConnectHealthMonitor?, nowMs: Int64 = WallClock.nowMs()) {
     let probes = [ServiceProbe(name: "kafka", target: kafkaTarget, status: snapshot?.kafka ?? ServiceStatus(.connecting))]
-        + integrations.probes(connect: connect, lastHeartbeatMs: snapshot?.lastHeartbeatMs ?? 0)
+        + integrations.probes(connect: connect, lastHeartbeatMs: snapshot?.lastHeartbeatMs ?? 0, watchedTopics: ConnectionsView.watchedTopics(snapshot))
     for line in board.update(probes, nowMs: nowMs) { log.write(line, nowMs: nowMs) }
 }
 
@@ -220,7 +232,10 @@ func runLive(_ operations: Operations, options: LiveOptions, title: String,
     sources.title = title
     sources.kafkaTarget = kafkaTarget
     sources.lagThresholds = engine.options.profile.lag
-    sources.services = { integ.probes(connect: connect, lastHeartbeatMs: engine.snapshots.value?.lastHeartbeatMs ?? 0) }
+    sources.services = {
+        let s = engine.snapshots.value
+        return integ.probes(connect: connect, lastHeartbeatMs: s?.lastHeartbeatMs ?? 0, watchedTopics: ConnectionsView.watchedTopics(s))
+    }
     if let mirror = integ.mirror {
         sources.redisStatus = { mirror.status }
         sources.toggleRedis = { mirror.togglePaused() }
@@ -263,7 +278,7 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, a
         text.removeLast()
         appendLagAndServices(s, services: services, to: &text)
         if let connect {
-            text += ",\"connect\":\(connect.json())"
+            text += ",\"connect\":\(connect.json(watchedTopics: ConnectionsView.watchedTopics(s)))"
             if let error = connect.pollError { text += ",\"connect_error\":\(JSONText.quoted(error))" }
             text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)"
         }
@@ -287,6 +302,7 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, a
         }
         text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
         if let alerts { text += ",\"alerts\":" + alerts.json() }
+        text += ",\"snapshots\":" + s.snapshots.json(nowMs: WallClock.nowMs())
         if let slots = s.replicationSlots {
             text += ",\"replication_slots\":" + slots.json(nowMs: WallClock.nowMs())
             text += ",\"replication_slots_checked_ms\":\(slots.checkedAtMs),\"replication_slots_error\":"
@@ -297,9 +313,23 @@ func headlessLine(_ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, a
         return text + "}"
     }
     let alertsText = alerts.map { $0.firingCount > 0 ? "  alerts \($0.firingCount) firing" : "" } ?? ""
-    guard let connect else { return summaryLine(s) + alertsText }
-    let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs())
-    return summaryLine(s) + "  " + status.detail + " [\(status.state.rawValue)]" + alertsText
+    let failing = services.map(failingServicesText) ?? ""
+    guard let connect else { return summaryLine(s) + failing + alertsText }
+    let status = connect.status(lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs(), watchedTopics: ConnectionsView.watchedTopics(s))
+    return summaryLine(s) + failing + "  " + status.detail + " [\(status.state.rawValue)]" + alertsText
+}
+
+/// Text lines name each failing service besides Kafka (which `summaryLine` shows) and Connect (shown after)
+/// with its error: `  redis error (connecting to redis://…: Connection refused)`.
+func failingServicesText(_ board: ConnectionBoard) -> String {
+    var text = ""
+    for e in board.entries where e.name != "kafka" && e.name != "connect" {
+        let failing = e.status.state == .error || e.status.state == .stalled || (e.status.state == .connecting && e.status.error != nil)
+        guard failing else { continue }
+        let error = (e.status.error ?? e.status.detail).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        text += "  \(e.name) \(e.status.state.rawValue) (\(error.joined(separator: " ")))"
+    }
+    return text
 }
 
 /// How many schema changes `--json` lists in `recent_ddl` (the newest).
@@ -315,6 +345,10 @@ let recentMalformedInJSON = 5
 /// "applies","key_collisions","placeholder_deletes"},"ts_ms"`.
 func appendCounters(_ s: KPISnapshot, to text: inout String) {
     text += ",\"late_corrections\":\(s.lateCorrections),\"duplicates\":\(s.duplicates),\"unmatched\":\(s.unmatched)"
+    // Issue 22: the watermark (heartbeats move it on a quiet source), the commit the pipeline is idle since
+    // (null while the newest window can change), and a startup backlog (null once read to the end).
+    text += ",\"watermark_ms\":\(s.watermarkMs),\"idle_since_ms\":\(s.idleSinceMs.map(String.init) ?? "null"),\"backlog\":"
+    text += s.backlog.map { "{\"partitions\":\($0.partitions),\"messages\":\($0.messages),\"oldest_ms\":\($0.reachedMs),\"events_read\":\($0.eventsRead)}" } ?? "null"
     text += ",\"ignored\":\(s.ignored),\"refused\":\(s.refused),\"tombstones\":\(s.tombstones),\"malformed_by_table\":{"
     for (i, t) in s.tables.sorted(by: { $0.table < $1.table }).enumerated() {
         if i > 0 { text += "," }
@@ -337,6 +371,8 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
     let p = s.profile
     text += ",\"profile\":{\"name\":\(JSONText.quoted(p.name)),\"implicit_default\":\(p.isImplicitDefault),\"sql_kpis\":\(p.isModel)"
     text += ",\"applies\":\(!p.noProfileForTopics),\"key_collisions\":\(p.keyCollisions),\"placeholder_deletes\":\(p.placeholderDeletes)}"
+    // `--transactions complete` only (see TransactionStatus.json).
+    if let t = s.transactions { text += ",\"transactions\":" + t.json() }
     text += ",\"ts_ms\":\(s.takenAtMs)"
 }
 

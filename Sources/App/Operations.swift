@@ -15,6 +15,10 @@ struct Operations: Sendable {
         guard var s = engine.snapshots.value else { return nil }
         if let groupLag { s.groupLag = groupLag.report }
         if let slots = integrations.slots { s.replicationSlots = slots.report }
+        if let estimates = integrations.snapshotEstimates {
+            estimates.want(s.snapshots.tablesWanted)
+            s.snapshots.applyEstimates(estimates.estimates.mapValues { ($0.rows, $0.source) })
+        }
         return s
     }
 
@@ -35,11 +39,12 @@ struct Operations: Sendable {
     }
 
     /// Binds `--metrics` (a taken port is an error here, before the dashboard starts) and serves it.
-    func startMetricsServer(_ address: String?) throws -> MetricsServer? {
+    func startMetricsServer(_ address: String?, webConfig: String? = nil) throws -> MetricsServer? {
         guard let address else { return nil }
         let server: MetricsServer
         do {
-            server = try MetricsServer(address: address, render: { self.renderMetrics() }, healthy: { self.health() })
+            let web = try webConfig.map { path throws(MetricsServerError) in try MetricsWebConfig.load(path: path) }
+            server = try MetricsServer(address: address, render: { self.renderMetrics() }, healthy: { self.health() }, webConfig: web)
         } catch { throw RunError("\(error)") }
         server.start()
         return server
@@ -63,52 +68,4 @@ func appendOperations(_ s: KPISnapshot, to text: inout String) {
     }
     text += "}"
     if let g = s.groupLag { text += ",\"lag_groups\":" + g.json() + ",\"lag_groups_unwatched\":\(g.unwatchedGroups)" }
-}
-
-/// `bench --metrics`: serves `/metrics` from an engine's snapshots and scrapes it every second from
-/// a thread of its own, like a Prometheus would, timing each scrape (render + HTTP on loopback).
-final class MetricsScrapeLoad: @unchecked Sendable {
-    let server: MetricsServer
-    private let lock = NSLock()
-    private var stopped = false
-    private var times: [Double] = []
-    private var bytes = 0
-    private let done = DispatchSemaphore(value: 0)
-
-    init(address: String, snapshots: Latest<KPISnapshot>) throws {
-        do {
-            server = try MetricsServer(address: address, render: {
-                PrometheusExposition.render(snapshots.value, ops: OpsReport(), nowMs: WallClock.nowMs())
-            })
-        } catch { throw RunError("\(error)") }
-    }
-
-    func start() {
-        server.start()
-        let scrape = CurlHTTP.Request(url: "http://127.0.0.1:\(server.port)/metrics")
-        let thread = Thread { [self] in
-            while !lock.withLock({ stopped }) {
-                let t0 = Date()
-                if let r = try? CurlHTTP.perform(scrape) {
-                    let took = Date().timeIntervalSince(t0)
-                    lock.withLock { times.append(took); bytes = r.body.count }
-                }
-                Thread.sleep(forTimeInterval: max(0, 1 - Date().timeIntervalSince(t0)))
-            }
-            done.signal()
-        }
-        thread.name = "cdctop-bench-scraper"
-        thread.start()
-    }
-
-    /// Stops scraping and serving; returns "N scrapes, median X ms, max Y ms, Z KB each".
-    func stop() -> String {
-        lock.withLock { stopped = true }
-        done.wait()
-        server.stop()
-        let sorted = lock.withLock { times.sorted() }
-        guard !sorted.isEmpty else { return "no scrape completed" }
-        return String(format: "%d scrapes of /metrics (1/s), median %.2f ms, max %.2f ms, %.1f KB each",
-                      sorted.count, sorted[sorted.count / 2] * 1000, sorted.last! * 1000, Double(lock.withLock { bytes }) / 1024)
-    }
 }

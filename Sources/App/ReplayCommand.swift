@@ -53,12 +53,6 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .customLong("one-thread"), help: "Read and decode on one thread (default: a reading thread runs ahead).")
     var oneThread = false
 
-    @Flag(name: .customLong("parse-only"), help: ArgumentHelp("Read and parse the recording without decoding (measures the reader alone).", visibility: .hidden))
-    var parseOnly = false
-
-    @Flag(help: ArgumentHelp("Read and parse every file into memory first, then time decoding and aggregating alone (the engine's in-memory speed on the same messages; memory grows with the files).", visibility: .hidden))
-    var preload = false
-
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one recording file, or - for standard input") }
         if !(1...1024).contains(chunkMB) { throw ValidationError("--chunk-mb must be between 1 and 1024") }
@@ -76,28 +70,18 @@ struct ReplayCommand: ParsableCommand {
         let replay = RecordingReplay(core: core, schemas: RecordingSchemas(directory: schemas, registry: try registry.client(cacheDirectory: nil)))
         replay.chunkSize = chunkMB << 20
         replay.batches = oneThread ? 1 : 3
-        replay.decode = !parseOnly
-        var wall0 = Date()
-        var cpu0 = ProcessFigures.cpuSeconds()
+        // The reader alone (--parse-only) and decoding from memory (--preload) are timed by `cdctop-dev replay-bench`.
+        let wall0 = Date()
+        let cpu0 = ProcessFigures.cpuSeconds()
         do {
-            if preload {
-                let loaded = try files.map { try replay.preload(path: $0) }
-                wall0 = Date()
-                cpu0 = ProcessFigures.cpuSeconds()
-                for batches in loaded {
-                    var slots: [Int] = []
-                    for batch in batches { try replay.ingest(batch, slots: &slots) }
-                }
-            } else {
-                for file in files { try replay.replay(path: file) }
-            }
+            for file in files { try replay.replay(path: file) }
         } catch let error as RecordingError {
             throw RunError(error.description)
         }
         if stats {
             let seconds = max(Date().timeIntervalSince(wall0), 1e-9)
             let cpu = ProcessFigures.cpuSeconds() - cpu0
-            printError((preload ? "preloaded, then " : "") + String(format: "replayed %lld messages (%lld lines), %.1f MB read, %.1f MB of keys+values in %.2f s: "
+            printError(String(format: "replayed %lld messages (%lld lines), %.1f MB read, %.1f MB of keys+values in %.2f s: "
                                   + "%.0f events/s, %.0f MB/s read, %.0f MB/s keys+values; CPU %.2f s (%.0f events per CPU s); peak RSS %.0f MB",
                               replay.messages, replay.lines, Double(replay.bytesRead) / 1e6, Double(core.bytes) / 1e6, seconds,
                               Double(replay.messages) / seconds, Double(replay.bytesRead) / 1e6 / seconds,
@@ -114,7 +98,7 @@ struct ReplayCommand: ParsableCommand {
 }
 
 /// Process CPU time, page faults and peak RSS, from getrusage.
-enum ProcessFigures {
+package enum ProcessFigures {
     private static var usage: rusage {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
@@ -123,18 +107,18 @@ enum ProcessFigures {
 
     private static func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
 
-    static func cpuSeconds() -> Double {
+    package static func cpuSeconds() -> Double {
         let u = usage
         return seconds(u.ru_utime) + seconds(u.ru_stime)
     }
 
     /// Page faults served without I/O (memory the kernel had to hand over and clear), and the
     /// system CPU seconds they and other kernel work took.
-    static func minorFaults() -> Int { usage.ru_minflt }
+    package static func minorFaults() -> Int { usage.ru_minflt }
 
-    static func systemCPUSeconds() -> Double { seconds(usage.ru_stime) }
+    package static func systemCPUSeconds() -> Double { seconds(usage.ru_stime) }
 
-    static func peakRSSMB() -> Double { Double(usage.ru_maxrss) / 1024 }
+    package static func peakRSSMB() -> Double { Double(usage.ru_maxrss) / 1024 }
 }
 
 func printHumanResult(_ result: KPIResult, core: EngineCore) {

@@ -36,6 +36,8 @@ public struct AlertFacts: Sendable {
     public var replicationSlots: ReplicationSlotReport?
     /// cdctop's own partitions whose offsets went backwards or lost unread messages this run; nil when not known.
     public var offsetRegressions: OffsetRegressionReport?
+    /// Snapshots seen this run (rows `op` r and Debezium's notifications); nil when not known.
+    public var snapshots: SnapshotProgressReport?
 
     public init(nowMs: Int64) { self.nowMs = nowMs }
 
@@ -52,6 +54,7 @@ public struct AlertFacts: Sendable {
         if let g = s.groupLag, g.error == nil, g.checkedAtMs > 0 { groupLag = g }
         if let r = s.replicationSlots, r.error == nil, r.checkedAtMs > 0 { replicationSlots = r }
         offsetRegressions = s.offsetRegressions
+        snapshots = s.snapshots
         kafkaOk = s.kafka.state == .ok
         heartbeatsCurrent = s.caughtUp
             && s.partitions.allSatisfy { !$0.topic.hasPrefix("__debezium-heartbeat") || $0.lag == 0 }
@@ -228,6 +231,15 @@ public struct AlertEvaluator: Sendable {
             for (topic, found) in Dictionary(grouping: report.regressions, by: \.topic) {
                 conditions[AlertKey(.offsetsBackwards, topic)] =
                     found.map(\.summary).joined(separator: "; ") + ". " + OffsetRegression.advice
+            }
+        }
+
+        if let report = facts.snapshots {
+            known.insert(.snapshotStalled)
+            for run in report.snapshots where run.stalled(nowMs: now, stalledMs: rules.snapshotStalledMs) {
+                let table = run.tables.first { $0.state == .running }.map { " (table \($0.table), \($0.rowsRead) rows read)" } ?? ""
+                conditions[AlertKey(.snapshotStalled, run.connector)] =
+                    "the \(run.kind.rawValue) snapshot of \(run.connector) has read no new row for \(TimeText.duration(ms: now - run.lastActivityMs))\(table): check the connector's task and its log in Kafka Connect"
             }
         }
 

@@ -22,6 +22,8 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     /// A partition cdctop reads went backwards (its end fell below what cdctop had read: broker restarted
     /// empty, topic recreated) or lost messages cdctop had not read (log start past its position).
     case offsetsBackwards = "CdcOffsetsBackwards"
+    /// A snapshot in progress that read no new row (and got no notification) for `snapshot_stalled_seconds`.
+    case snapshotStalled = "CdcSnapshotStalled"
 
     public static func < (a: AlertKind, b: AlertKind) -> Bool { a.order < b.order }
     var order: Int { AlertKind.allCases.firstIndex(of: self)! }
@@ -35,6 +37,7 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
         case .groupLagging: "group"
         case .replicationSlotLag: "slot"
         case .offsetsBackwards: "topic"
+        case .snapshotStalled: "connector"
         case .reconciliationDrift, .malformedRate: nil
         }
     }
@@ -42,7 +45,7 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     public var severity: String {
         switch self {
         case .connectorFailed, .heartbeatStale, .reconciliationDrift, .replicationSlotLag, .offsetsBackwards: "critical"
-        case .lagHigh, .malformedRate, .tableSilent, .groupLagging: "warning"
+        case .lagHigh, .malformedRate, .tableSilent, .groupLagging, .snapshotStalled: "warning"
         }
     }
 }
@@ -55,7 +58,7 @@ public struct AlertRules: Sendable, Hashable {
     public var forMs: [AlertKind: Int64] = [
         .connectorFailed: 10_000, .heartbeatStale: 30_000, .lagHigh: 60_000,
         .reconciliationDrift: 0, .malformedRate: 60_000, .tableSilent: 0, .groupLagging: 60_000,
-        .replicationSlotLag: 60_000, .offsetsBackwards: 0,
+        .replicationSlotLag: 60_000, .offsetsBackwards: 0, .snapshotStalled: 0,
     ]
     /// A firing alert resolves only after its condition has been false this long (no flapping).
     public var keepFiringForMs: Int64 = 30_000
@@ -74,6 +77,8 @@ public struct AlertRules: Sendable, Hashable {
     public var slotRetainedBytes: Int64 = 1 << 30
     /// …and so is one without a consumer for longer than this.
     public var slotInactiveMs: Int64 = 10 * 60_000
+    /// A running snapshot with no new row or notification for this long is stalled.
+    public var snapshotStalledMs: Int64 = 120_000
     /// How often `--alertmanager` re-sends firing alerts; each post tells Alertmanager to keep them for
     /// three of these (endsAt), so a cdctop that stops sending has its alerts resolved by Alertmanager.
     public var resendMs: Int64 = 60_000
@@ -98,6 +103,8 @@ public struct AlertRules: Sendable, Hashable {
         case .groupLagging: return "another group is STALLED, STOPPED or more than \(d(lagSecondsMs)) behind"
         case .offsetsBackwards:
             return "a partition's end fell below what cdctop had read, or its log start passed it (until cdctop restarts on a reset state)"
+        case .snapshotStalled:
+            return "a snapshot in progress has read no new row for \(d(snapshotStalledMs))"
         case .replicationSlotLag:
             return "a source replication slot retains over \(ReplicationSlotReport.bytesText(slotRetainedBytes)) of WAL, has no consumer for \(d(slotInactiveMs)), or lost WAL"
         }
@@ -109,7 +116,7 @@ public struct AlertRules: Sendable, Hashable {
         case .connectorFailed, .heartbeatStale: "--connect"
         case .reconciliationDrift, .replicationSlotLag: "--source"
         case .groupLagging: "--lag-groups"
-        case .lagHigh, .malformedRate, .tableSilent, .offsetsBackwards: nil
+        case .lagHigh, .malformedRate, .tableSilent, .offsetsBackwards, .snapshotStalled: nil
         }
     }
 }

@@ -103,11 +103,47 @@ public struct ChangeEvent: Sendable {
     public var debeziumTimeMs: Int64 = 0
     /// Model tables: index in `KPIModel.tables`; -1 otherwise.
     public var modelTable: Int32 = -1
+    /// The source transaction the change belongs to (see `TransactionKey`); 0 when it carries no
+    /// transaction block (snapshot rows) or when the decoder was not asked to read it (`--transactions as-read`).
+    public var transactionKey: Int64 = 0
+    /// `source.snapshot` in detail (first/last row of a table or snapshot, incremental): snapshot progress reads it.
+    public var snapshotMarker: SnapshotRowMarker = .none
 
     public init(table: String, role: TableRole, op: ChangeOp, before: Row?, after: Row?,
                 commitTimeMs: Int64, isSnapshot: Bool = false) {
         self.table = table; self.role = role; self.op = op
         self.before = before; self.after = after
         self.commitTimeMs = commitTimeMs; self.isSnapshot = isSnapshot || op == .read
+    }
+}
+
+/// One number per source transaction, the same for its change events and its BEGIN and END.
+/// PostgreSQL's transaction ids are `"<txId>:<LSN of this event>"` (a different id per event):
+/// the digits before the colon are the transaction, and the key is that number. Any other id
+/// (MySQL's GTID `uuid:n` or `file=…,pos=…`, the same for every event of a transaction) is hashed whole
+/// (FNV-1a, with the top bit set so it never equals a number). 0 means "no transaction".
+public enum TransactionKey {
+    /// The key of an id's bytes; 0 for an empty id.
+    @inline(__always)
+    public static func of(_ id: UnsafeRawBufferPointer) -> Int64 {
+        guard !id.isEmpty else { return 0 }
+        var number: Int64 = 0
+        var digits = 0
+        var numeric = true
+        for byte in id {
+            if byte == UInt8(ascii: ":") { break }
+            guard byte >= 48 && byte <= 57, number < (Int64.max - 9) / 10 else { numeric = false; break }
+            number = number * 10 + Int64(byte - 48)
+            digits += 1
+        }
+        if numeric && digits > 0 && number > 0 { return number }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int64(bitPattern: hash | (1 << 63))
+    }
+
+    public static func of(_ id: String) -> Int64 {
+        var text = id
+        return text.withUTF8 { of(UnsafeRawBufferPointer($0)) }
     }
 }

@@ -2,6 +2,8 @@
 public struct ServiceStatus: Sendable, Hashable {
     public enum State: String, Sendable, Hashable {
         case off, connecting, ok, paused, error
+        /// Connected, but the service answers nothing (a frozen broker, a firewall that drops packets).
+        case stalled
     }
     public var state: State
     /// One line for humans: broker list, last error, next retry…
@@ -226,6 +228,9 @@ public struct KPISnapshot: Sendable {
     // MARK: operations (issue #12: latency split, other groups' lag)
     /// Median and p99 of each hop (source → Debezium → Kafka → cdctop) per table over the last minute.
     public var latency: [TableLatency] = []
+    /// A startup backlog still being read (nil once every partition was read to its end once): reported
+    /// as backlog, not as consumer latency (issue 22).
+    public var backlog: BacklogProgress? = nil
     /// Other consumer groups' lag (`--lag-groups`): not the engine's; the app fills it in from the monitor.
     public var groupLag: GroupLagReport? = nil
     /// cdctop's own partitions whose end fell below what it had read, or whose log start passed it
@@ -233,6 +238,11 @@ public struct KPISnapshot: Sendable {
     public var offsetRegressions = OffsetRegressionReport()
     /// The source's logical replication slots (`--source` on PostgreSQL): not the engine's; the app fills it in.
     public var replicationSlots: ReplicationSlotReport? = nil
+    /// Snapshot progress per connector and table (rows `op` r and Debezium's notifications); the app
+    /// adds the source's row estimates (`--source`).
+    public var snapshots = SnapshotProgressReport()
+    /// `--transactions complete`: open transactions, events held back, whole and timed-out ones; nil as read.
+    public var transactions: TransactionStatus? = nil
 
     // MARK: perf (#11): what changed since earlier snapshots, so consumers compare only that.
     /// Windows whose result changed, or that became final, per snapshot over the last few dozen

@@ -411,6 +411,7 @@ extension AlertRules {
         "table_silent_minutes", "table_usual_window_minutes", "table_usual_active_minutes", "table_silent_for_seconds",
         "group_lag_for_seconds",
         "slot_retained_bytes", "slot_inactive_minutes", "slot_for_seconds",
+        "snapshot_stalled_seconds", "snapshot_stalled_for_seconds",
     ]
 
     init(section: [String: SimpleTOML.Entry], file: String) throws {
@@ -436,7 +437,8 @@ extension AlertRules {
         for (kind, key) in [(AlertKind.connectorFailed, "connector_failed_for_seconds"), (.heartbeatStale, "heartbeat_stale_for_seconds"),
                             (.lagHigh, "lag_for_seconds"), (.reconciliationDrift, "reconciliation_drift_for_seconds"),
                             (.malformedRate, "malformed_for_seconds"), (.tableSilent, "table_silent_for_seconds"),
-                            (.groupLagging, "group_lag_for_seconds"), (.replicationSlotLag, "slot_for_seconds")] {
+                            (.groupLagging, "group_lag_for_seconds"), (.replicationSlotLag, "slot_for_seconds"),
+                            (.snapshotStalled, "snapshot_stalled_for_seconds")] {
             forMs[kind] = try integer(key, default: forDuration(kind) / 1000) * 1000
         }
         heartbeatStaleMs = try integer("heartbeat_stale_seconds", default: heartbeatStaleMs / 1000) * 1000
@@ -446,6 +448,7 @@ extension AlertRules {
         usualWindowMinutes = try integer("table_usual_window_minutes", default: usualWindowMinutes)
         usualActiveMinutes = try integer("table_usual_active_minutes", default: usualActiveMinutes)
         slotInactiveMs = try integer("slot_inactive_minutes", default: slotInactiveMs / 60_000) * 60_000
+        snapshotStalledMs = try integer("snapshot_stalled_seconds", default: snapshotStalledMs / 1000) * 1000
         if let e = section["slot_retained_bytes"] {
             // Bytes of WAL: past the other keys' 10000000 cap (the default is 1 GiB).
             guard case .integer(let i) = e.value, i >= 0, i <= 1 << 50 else {

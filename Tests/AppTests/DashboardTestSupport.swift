@@ -1,4 +1,5 @@
 @testable import App
+import DevSupport
 import Metrics
 
 /// A fixed instant and snapshot for golden screens: 2025-11-23 12:00:00.000 UTC, one minute after start.

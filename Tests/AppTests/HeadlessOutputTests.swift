@@ -3,6 +3,7 @@ import Foundation
 import Metrics
 import Pipeline
 import Testing
+import TestSupport
 
 /// `--headless` output carries every counter: the JSON line (after KPIResult's own fields, which stay
 /// byte-for-byte what ground-truth comparisons read) and the summary line.
@@ -73,7 +74,7 @@ import Testing
 
     @Test("a short demo says it is still joining instead of printing zeros")
     func demoStillJoining() throws {
-        guard let binary = DashboardE2ETests.cdctopBinary() else {
+        guard let binary = cdctopBinary() else {
             Issue.record("cdctop binary not found next to the test bundle; run `swift build` first")
             return
         }
@@ -89,7 +90,7 @@ import Testing
 
     @Test("cdctop --version prints the name and version")
     func version() throws {
-        guard let binary = DashboardE2ETests.cdctopBinary() else {
+        guard let binary = cdctopBinary() else {
             Issue.record("cdctop binary not found next to the test bundle; run `swift build` first")
             return
         }

@@ -4,6 +4,7 @@ import Metrics
 import Pipeline
 @testable import App
 import Testing
+import TestSupport
 
 /// `cdctop profile init` / `check` as commands: files in, files out, exit statuses.
 @Suite("profile command")
@@ -105,9 +106,9 @@ struct ProfileCommandTests {
         deinit { stop() }
     }
 
-    @Test("on the real broker: init on Avro topics needs --schema-registry, then drafts the profile the same rows in JSON draft; check agrees")
+    @Test("on the real broker: init on Avro topics needs --schema-registry, then drafts the profile the same rows in JSON draft; check agrees", .tags(.kafka))
     func avroTopicsOnTheBroker() throws {
-        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+        guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
             Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env")
             return
         }

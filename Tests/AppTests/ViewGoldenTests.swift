@@ -1,4 +1,5 @@
 @testable import App
+import DevSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

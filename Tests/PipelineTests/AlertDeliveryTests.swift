@@ -3,13 +3,14 @@ import Metrics
 import Pipeline
 import Synchronization
 import Testing
+import TestSupport
 
 /// Alert delivery against a real Alertmanager (`CDCTOP_TEST_ALERTMANAGER`, started by
 /// `scripts/services up alertmanager`) and a real `--alert-exec` command. The facts (a connector's
 /// REST state) are plain values set by the test; everything after the evaluator is the real path.
-@Suite(.serialized) struct AlertDeliveryTests {
+@Suite(.serialized, .tags(.alertmanager)) struct AlertDeliveryTests {
     static func alertmanagerURL() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["CDCTOP_TEST_ALERTMANAGER"], !url.isEmpty else {
+        guard let url = TestServices.environment("CDCTOP_TEST_ALERTMANAGER"), !url.isEmpty else {
             throw AlertTestServiceMissing("CDCTOP_TEST_ALERTMANAGER is not set: run `bash scripts/services up alertmanager && source .run/env` (scripts/test does)")
         }
         return url
@@ -21,15 +22,6 @@ import Testing
         let response = try HTTPService.alertmanager(url: url).perform("/api/v2/alerts?filter=\(filter)")
         #expect(response.status == 200)
         return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]]) ?? []
-    }
-
-    static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return try condition()
     }
 
     @Test func connectorFailedFiresThenResolvesInAlertmanagerAndExec() throws {
@@ -66,7 +58,7 @@ import Testing
         clock.add(1, ordering: .relaxed)
         #expect(monitor.evaluateNow().map(\.change) == [.fired])
         var listed: [[String: Any]] = []
-        #expect(try Self.waitUntil(seconds: 10) { listed = try Self.activeAlerts(url, connector: connector); return !listed.isEmpty })
+        #expect(try poll(seconds: 10, every: 0.1) { listed = try Self.activeAlerts(url, connector: connector); return !listed.isEmpty })
         let labels = listed.first?["labels"] as? [String: String] ?? [:]
         #expect(labels["alertname"] == "CdcConnectorFailed" && labels["pipeline"] == "alert-test" && labels["severity"] == "critical")
         #expect((listed.first?["annotations"] as? [String: String])?["summary"]?.contains("ConnectException: test") == true)
@@ -74,7 +66,7 @@ import Testing
 
         // Re-sent while firing (resend 1 s): more posts, still one alert (de-duplicated by labels).
         let postsBefore = sender.counts.posts
-        #expect(Self.waitUntil(seconds: 5) { sender.counts.posts >= postsBefore + 2 })
+        #expect(poll(seconds: 5, every: 0.1) { sender.counts.posts >= postsBefore + 2 })
         #expect(try Self.activeAlerts(url, connector: connector).count == 1)
 
         // Fixed: resolves after keep_firing_for (1 s), once.
@@ -85,11 +77,11 @@ import Testing
         #expect(monitor.evaluateNow().map(\.change) == [.resolved])
         clock.add(5_000, ordering: .relaxed)
         #expect(monitor.evaluateNow().isEmpty)
-        #expect(try Self.waitUntil(seconds: 10) { try Self.activeAlerts(url, connector: connector).isEmpty })
+        #expect(try poll(seconds: 10, every: 0.1) { try Self.activeAlerts(url, connector: connector).isEmpty })
 
         // --alert-exec got one JSON object per transition, in order.
         var lines: [String] = []
-        #expect(Self.waitUntil(seconds: 10) {
+        #expect(poll(seconds: 10, every: 0.1) {
             lines = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
             return lines.count >= 2
         })
@@ -125,13 +117,13 @@ import Testing
         let endsAtMs = Int64(((endsAt?.timeIntervalSince1970 ?? 0) * 1000).rounded())
         #expect(endsAtMs >= before + 3_000 - 1 && endsAtMs <= after + 3_000 + 1, "endsAt \(String(describing: listed.first?["endsAt"]))")
         // Not re-sent (the sender's thread never started): Alertmanager resolves it after endsAt.
-        #expect(try Self.waitUntil(seconds: 10) { try Self.activeAlerts(url, connector: connector).isEmpty })
+        #expect(try poll(seconds: 10, every: 0.1) { try Self.activeAlerts(url, connector: connector).isEmpty })
         #expect(WallClock.nowMs() >= before + 3_000)
     }
 
     @Test func unreachableAlertmanagerIsReportedAndRetriedWithoutBlockingTheCaller() throws {
         // A port nothing listens on: bind one, note it, close it.
-        let port = Self.freePort()
+        let port = try freePort()
         let logged = Mutex<[String]>([])
         let sender = try AlertmanagerSender(url: "http://127.0.0.1:\(port)", pipeline: "t", log: { l in logged.withLock { $0.append(l) } })
         sender.start()
@@ -143,7 +135,7 @@ import Testing
         sender.update(transitions: transitions, firing: e.firing)
         #expect(Date().timeIntervalSince(started) < 0.5)
         // Attempts go on in the background (capped backoff from 1 s), each one counted and logged.
-        #expect(Self.waitUntil(seconds: 10) { sender.counts.failures >= 2 })
+        #expect(poll(seconds: 10, every: 0.1) { sender.counts.failures >= 2 })
         #expect(sender.status.state == .error)
         #expect(sender.status.detail.contains("cannot connect"))
         #expect(logged.withLock { $0.first?.contains("retrying") ?? false })
@@ -158,7 +150,7 @@ extension AlertDeliveryTests {
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw AlertTestServiceMissing("prometheus-alertmanager is not installed: run scripts/deps")
         }
-        let port = Self.freePort()
+        let port = try freePort()
         let logged = Mutex<[String]>([])
         let sender = try AlertmanagerSender(url: "http://127.0.0.1:\(port)", pipeline: "t", resendMs: 1_000,
                                             log: { l in logged.withLock { $0.append(l) } })
@@ -176,7 +168,7 @@ extension AlertDeliveryTests {
         let resolved = e.evaluate(facts)
         #expect(resolved.map(\.change) == [.resolved])
         sender.update(transitions: resolved, firing: e.firing)
-        #expect(Self.waitUntil(seconds: 10) { sender.counts.failures >= 1 })
+        #expect(poll(seconds: 10, every: 0.1) { sender.counts.failures >= 1 })
         #expect(sender.counts.posts == 0)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-am-\(port)")
@@ -193,29 +185,17 @@ extension AlertDeliveryTests {
         defer { server.terminate(); server.waitUntilExit() }
 
         // The backoff is capped at 30 s; the first retry after the server is up delivers both.
-        #expect(Self.waitUntil(seconds: 45) { sender.counts.posts >= 1 })
+        #expect(poll(seconds: 45, every: 0.1) { sender.counts.posts >= 1 })
         #expect(sender.status.state == .ok)
         #expect(sender.status.detail.hasPrefix("alertmanager: 2 alerts sent"), "\(sender.status.detail)")
         let active = try Self.activeAlerts("http://127.0.0.1:\(port)", connector: connector)
         #expect(active.count == 1 && (active.first?["labels"] as? [String: String])?["alertname"] == "CdcConnectorFailed")
         // The next resend carries only what still fires.
         let posts = sender.counts.posts
-        #expect(Self.waitUntil(seconds: 5) { sender.counts.posts > posts })
+        #expect(poll(seconds: 5, every: 0.1) { sender.counts.posts > posts })
         #expect(sender.status.detail.hasPrefix("alertmanager: 1 alert sent"), "\(sender.status.detail)")
     }
 
-    static func freePort() -> Int {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length); _ = getsockname(probe, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 struct AlertTestServiceMissing: Error, CustomStringConvertible {
@@ -231,15 +211,6 @@ private let processSIGPIPEs = Atomic<Int>(0)
 @Suite(.serialized) struct AlertExecRunnerTests {
     static func alert(_ status: String, _ subject: String, padding: Int = 0) -> String {
         "{\"status\":\"\(status)\",\"labels\":{\"alertname\":\"CdcConnectorFailed\",\"connector\":\"\(subject)\"},\"pad\":\"\(String(repeating: "x", count: padding))\"}"
-    }
-
-    static func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return condition()
     }
 
     /// `--alert-exec 'exit 0'` (or `logger -t cdctop alert`) does not read stdin: writing the alert to it
@@ -267,7 +238,7 @@ private let processSIGPIPEs = Atomic<Int>(0)
         exec.start()
         defer { exec.stop() }
         exec.submit(Self.alert("firing", "bg"), key: "bg")
-        #expect(Self.waitUntil(seconds: 10) { exec.counts.failed == 1 }, "the runner waited for the background job")
+        #expect(poll(seconds: 10) { exec.counts.failed == 1 }, "the runner waited for the background job")
         let line = logged.withLock { $0.first ?? "" }
         #expect(line.contains("exited with status 3") && line.contains("boom"), "\(line)")
     }
@@ -285,11 +256,11 @@ private let processSIGPIPEs = Atomic<Int>(0)
         exec.start()
         defer { exec.stop() }
         exec.submit(Self.alert("firing", "stuck"), key: "stuck")
-        #expect(Self.waitUntil(seconds: 10) { exec.counts.failed == 1 }, "the runner hung on a command ignoring SIGTERM")
+        #expect(poll(seconds: 10) { exec.counts.failed == 1 }, "the runner hung on a command ignoring SIGTERM")
         #expect(logged.withLock { $0.first?.contains("killed it and its process group") ?? false }, "\(logged.withLock { $0 })")
         let childPid = try #require(Int32(((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)))
         // Gone, or a zombie waiting for its new parent to reap it: either way no longer running.
-        #expect(Self.waitUntil(seconds: 5) {
+        #expect(poll(seconds: 5) {
             guard let stat = try? String(contentsOfFile: "/proc/\(childPid)/stat", encoding: .utf8) else { return true }
             return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
         }, "the background sleep \(childPid) survived")

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// What the dashboard's drill-down reads of Avro messages: the record rendered as JSON (checked against the
 /// JsonConverter payload of the same real Debezium rows), the change view's rows, the schema ids kept in

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// Recordings of Avro topics: the binary-safe line form (base64 keys and values, schema lines), its
 /// writer, replays that take schemas from the recording, a folder or a registry, and `record`
@@ -344,7 +345,7 @@ struct AvroRecordingTests {
 
 /// Replays that ask the registry (the TEST STAND-IN, started per test) and `record` against the real
 /// broker (Tansu, CDCTOP_TEST_BROKERS).
-@Suite("Avro recordings with a registry and a broker", .serialized)
+@Suite("Avro recordings with a registry and a broker", .serialized, .tags(.kafka))
 struct AvroRecordingServiceTests {
     @Test("a recording without schema lines replays with --schema-registry; a registry that is down is an error, not a wait")
     func schemasFromTheRegistry() throws {
@@ -381,7 +382,7 @@ struct AvroRecordingServiceTests {
     }
 
     static func brokers() -> String? {
-        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+        guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
             Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (or run scripts/test)")
             return nil
         }

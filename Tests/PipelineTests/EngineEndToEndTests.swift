@@ -2,9 +2,10 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// The generator's ground truth versus the engine, through memory, the mock cluster and a real broker.
-@Suite("Engine end to end against the generator's ground truth", .serialized)
+@Suite("Engine end to end against the generator's ground truth", .serialized, .tags(.kafka))
 struct EngineEndToEndTests {
     static func workload(_ n: Int, prefix: String = "shop", malformedEvery: Int = 0, seed: UInt64 = 11) -> (messages: [GeneratedMessage], truth: KPIResult, topics: [String]) {
         let w = ShopWorkload(config: ShopWorkloadConfig(seed: seed, topicPrefix: prefix, products: 30, customers: 50,
@@ -64,7 +65,7 @@ struct EngineEndToEndTests {
 
     @Test("through a real Tansu broker started by scripts/test")
     func tansuBroker() throws {
-        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+        guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
             Issue.record("CDCTOP_TEST_BROKERS is not set: run the tests with scripts/test, which starts Tansu")
             return
         }

@@ -2,10 +2,11 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// The engine's snapshot handed to the Redis mirror and the warehouse sink, read back from the
 /// real servers that scripts/test starts.
-@Suite("Engine snapshot → Redis mirror and warehouse sink")
+@Suite("Engine snapshot → Redis mirror and warehouse sink", .tags(.redis, .postgres))
 struct EngineIntegrationTests {
     static func replayedSnapshot() -> KPISnapshot {
         let w = ShopWorkload(config: ShopWorkloadConfig(seed: 5, commitsPerSecond: 5))
@@ -22,17 +23,11 @@ struct EngineIntegrationTests {
     }
 
     static func waitUntil(_ what: String, seconds: Double = 20, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        Issue.record("timed out waiting until \(what)")
+        if try !poll(seconds: seconds, condition) { Issue.record("timed out waiting until \(what)") }
     }
 
     @Test func redisHoldsExactlyTheEngineResult() throws {
-        let env = ProcessInfo.processInfo.environment
-        let urlText = try #require(env["CDCTOP_TEST_REDIS"], "CDCTOP_TEST_REDIS is not set: run the tests with scripts/test")
+        let urlText = try #require(TestServices.environment("CDCTOP_TEST_REDIS"), "CDCTOP_TEST_REDIS is not set: run the tests with scripts/test")
         let url = try RedisURL(parsing: urlText)
         let prefix = "cdctop:it\(UInt32.random(in: 0...UInt32.max))"
         let snapshot = Self.replayedSnapshot()
@@ -48,8 +43,7 @@ struct EngineIntegrationTests {
     }
 
     @Test func warehouseHoldsExactlyTheFinalWindows() throws {
-        let env = ProcessInfo.processInfo.environment
-        let url = try #require(env["CDCTOP_TEST_PG"], "CDCTOP_TEST_PG is not set: run the tests with scripts/test")
+        let url = try #require(TestServices.environment("CDCTOP_TEST_PG"), "CDCTOP_TEST_PG is not set: run the tests with scripts/test")
         let pipeline = "it\(UInt32.random(in: 0...UInt32.max))"
         let connection = try PostgresConnection(url)
         try WarehouseSchema.initialize(connection)

@@ -3,6 +3,7 @@ import Metrics
 @testable import Pipeline
 import Synchronization
 import Testing
+import TestSupport
 
 /// The one outbound HTTP client (libcurl) as Kafka Connect's poller and Alertmanager's sender use it:
 /// HTTPS against a real TLS server (Python's http.server wrapped in ssl, with a self-signed certificate
@@ -39,7 +40,7 @@ struct HTTPClientTests {
                     time.sleep(120); return
                 if self.path.startswith("/moved/"):
                     return self.answer(302, headers=[("Location", self.path[len("/moved"):])])
-                if self.path == "/connectors?expand=status":
+                if self.path == "/connectors?expand=status&expand=info":
                     return self.answer(200, STATUS, [("Content-Type", "application/json")])
                 self.answer(404, b"no such path")
             def do_POST(self):
@@ -68,7 +69,7 @@ struct HTTPClientTests {
         init(expectedAuthorization: String? = nil) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-tls-\(UUID().uuidString.prefix(8))").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let made = try HTTPClientTests.run("/usr/bin/openssl", [
+            let made = try runProgram("/usr/bin/openssl", [
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                 "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
                 "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"])
@@ -92,19 +93,6 @@ struct HTTPClientTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
         deinit { stop() }
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
     @Test("Kafka Connect over HTTPS: verified with --connect-ca, refused without it, with advice that names the option")
@@ -194,7 +182,7 @@ struct HTTPClientTests {
 
     @Test("an unreachable or unresolvable service says what happened and what to check")
     func transportErrors() throws {
-        let closedPort = AlertDeliveryTests.freePort()
+        let closedPort = try freePort()
         let refused = try ConnectHealthMonitor(url: "http://127.0.0.1:\(closedPort)").poll()
         #expect(refused.pollError?.contains("cannot connect to http://127.0.0.1:\(closedPort)") == true, "\(refused.pollError ?? "")")
         #expect(refused.pollError?.contains("is the Kafka Connect worker running") == true)

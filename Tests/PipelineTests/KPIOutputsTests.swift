@@ -2,10 +2,11 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// A model profile's own KPIs in `/metrics`, the Redis mirror and the warehouse, fed through the whole
 /// engine (`ModelFeeder`) and checked against the real services (CDCTOP_TEST_REDIS, CDCTOP_TEST_PG).
-@Suite("Model KPIs in /metrics, Redis and the warehouse", .serialized)
+@Suite("Model KPIs in /metrics, Redis and the warehouse", .serialized, .tags(.redis, .postgres))
 struct KPIOutputsTests {
     typealias F = ModelFixture
 
@@ -146,7 +147,7 @@ struct KPIOutputsTests {
         // The built-in series are still there, from the KPIs named transactions/revenue/category_sales.
         #expect(PrometheusEndpointTests.sample(body, "cdctop_kpi_transactions") == 4)
 
-        let check = try PrometheusEndpointTests.run(try PrometheusEndpointTests.tool("promtool"), ["check", "metrics"], input: body)
+        let check = try runProgram(try PrometheusEndpointTests.tool("promtool"), ["check", "metrics"], input: body)
         #expect(check.status == 0, "promtool check metrics failed:\n\(check.output)")
     }
 
@@ -337,7 +338,7 @@ struct KPIOutputsTests {
 // MARK: - Helpers
 
 private func kpiTestRedis() throws -> RedisURL {
-    guard let text = ProcessInfo.processInfo.environment["CDCTOP_TEST_REDIS"], !text.isEmpty else {
+    guard let text = TestServices.environment("CDCTOP_TEST_REDIS"), !text.isEmpty else {
         throw KPITestMissing("CDCTOP_TEST_REDIS is not set: run the tests with scripts/test (or bash scripts/services up redis; source .run/env)")
     }
     return try RedisURL(parsing: text)
@@ -365,7 +366,7 @@ private struct KPITestDatabase {
     private let name: String
 
     init() throws {
-        guard let server = ProcessInfo.processInfo.environment["CDCTOP_TEST_PG"], !server.isEmpty else {
+        guard let server = TestServices.environment("CDCTOP_TEST_PG"), !server.isEmpty else {
             throw KPITestMissing("CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)")
         }
         serverURL = server

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// Issue 22 item 5, on a real broker: cdctop reads a fresh topic to its end, the broker restarts empty
 /// and the topic comes back with fewer messages, and the running engine notices that the end fell below
@@ -11,11 +12,11 @@ import Testing
 /// can restart it; the shared one (CDCTOP_TEST_BROKERS) is never touched. Deleting and recreating a topic
 /// on the shared broker instead crashes librdkafka 2.16's consumer (a NULL topic name in its metadata cache
 /// after the topic id changed, `rd_kafka_metadata_cache_find`), so that path cannot be tested in-process.
-@Suite("Offsets that go backwards while running, on Tansu", .serialized)
+@Suite("Offsets that go backwards while running, on Tansu", .serialized, .tags(.kafka))
 struct OffsetRegressionTansuTests {
     @Test("a broker restarted empty under a running engine is flagged, counted, exported and alerted")
     func brokerRestartedEmptyUnderTheEngine() throws {
-        guard ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] != nil else {
+        guard TestServices.environment("CDCTOP_TEST_BROKERS") != nil else {
             Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
             return
         }

@@ -3,6 +3,7 @@ import Metrics
 @testable import Pipeline
 import Synchronization
 import Testing
+import TestSupport
 
 /// `/metrics` checked by Debian's own Prometheus tools: `promtool check metrics` on the real output,
 /// and a real Prometheus server scraping cdctop, queried through its HTTP API.
@@ -36,23 +37,6 @@ struct PrometheusEndpointTests {
         return (r.status, String(decoding: r.body, as: UTF8.self))
     }
 
-    /// Runs a program with `input` on stdin; returns its exit status and output.
-    static func run(_ executable: String, _ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
-
     static func tool(_ name: String) throws -> String {
         let path = "/usr/bin/\(name)"
         guard FileManager.default.isExecutableFile(atPath: path) else {
@@ -76,7 +60,7 @@ struct PrometheusEndpointTests {
         let (status, body) = try Self.get(server.port, "/metrics")
         #expect(status == 200)
         #expect(body.count > 1000)
-        let check = try Self.run(try Self.tool("promtool"), ["check", "metrics"], input: body)
+        let check = try runProgram(try Self.tool("promtool"), ["check", "metrics"], input: body)
         #expect(check.status == 0, "promtool check metrics failed:\n\(check.output)")
         #expect(Self.sample(body, "cdctop_messages_total") == Double(fed))
         #expect(Self.sample(body, "cdctop_kpi_transactions") == Double(truth.totals.txCount))
@@ -89,7 +73,7 @@ struct PrometheusEndpointTests {
         // The generator stamps no envelope ts_ms beside source.ts_ms in every message: the Kafka hop is always there.
         #expect(Self.sample(body, "cdctop_latency_seconds{table=\"transaction\",hop=\"kafka_cdctop\",quantile=\"0.5\"}") == 0.005)
         // promtool must fail on broken output, or the check above proves nothing.
-        let broken = try Self.run(try Self.tool("promtool"), ["check", "metrics"], input: "# TYPE x_total counter\nx_total{a=\"1\" 1\n")
+        let broken = try runProgram(try Self.tool("promtool"), ["check", "metrics"], input: "# TYPE x_total counter\nx_total{a=\"1\" 1\n")
         #expect(broken.status != 0)
         #expect(try Self.get(server.port, "/healthz").status == 200)
         #expect(try Self.get(server.port, "/nope").status == 404)
@@ -106,7 +90,7 @@ struct PrometheusEndpointTests {
         let text = PrometheusExposition.render(s, ops: OpsReport(), nowMs: 0)
         #expect(text.contains(#"cdctop_kpi_category_revenue{category="a \"quoted\"\\cat\nx"} 0.05"#))
         #expect(text.contains(#"cdctop_events_total{table="we\"ird\\table\n",op="c"} 3"#))
-        let check = try Self.run(try Self.tool("promtool"), ["check", "metrics"], input: text)
+        let check = try runProgram(try Self.tool("promtool"), ["check", "metrics"], input: text)
         #expect(check.status == 0, "\(check.output)")
     }
 
@@ -192,7 +176,7 @@ struct PrometheusEndpointTests {
               - targets: ['127.0.0.1:\(server.port)']
         """
         try config.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
-        let webPort = try Self.freePort()
+        let webPort = try freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: prometheus)
         process.arguments = ["--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
@@ -230,13 +214,6 @@ struct PrometheusEndpointTests {
         #expect(try query("cdctop_messages_total") == Double(fed))
         #expect(try query("up{job=\"cdctop\"}") == 1)
         #expect(server.scrapes >= 1)
-    }
-
-    static func freePort() throws -> Int {
-        let probe = try MetricsServer(address: "127.0.0.1:0", render: { "" })
-        let port = probe.port
-        probe.stop()
-        return port
     }
 }
 
@@ -306,11 +283,11 @@ struct LatencySplitFixtureTests {
 }
 
 /// `--lag-groups` against a real broker: another consumer group commits, falls behind, catches up.
-@Suite("Other consumer groups' lag on Tansu", .serialized)
+@Suite("Other consumer groups' lag on Tansu", .serialized, .tags(.kafka))
 struct GroupLagTansuTests {
     @Test("lag = high watermark − committed; lag in seconds from the message at the committed offset; verdicts follow")
     func fallsBehindAndCatchesUp() throws {
-        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+        guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
             Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
             return
         }
@@ -380,7 +357,7 @@ struct GroupLagTansuTests {
 
     @Test("a regex watches at most 50 groups; the rest are counted; a group cut later frees its handle")
     func regexMatchingManyGroupsIsCapped() throws {
-        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+        guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
             Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
             return
         }
@@ -504,7 +481,7 @@ enum JSONSerializationCheck {
 struct RegistryMetricsTests {
     @Test("a partition held for a schema id shows with the id and its wait; up, fetches and errors follow the registry")
     func waitingPartitionIsExposed() throws {
-        let port = RegistryTests.freePort()
+        let port = try freePort()
         let client = RegistryTests.client(["http://127.0.0.1:\(port)"])
         let core = EngineCore(profile: .shop)
         core.schemaSource = client
@@ -533,7 +510,7 @@ struct RegistryMetricsTests {
 
         let waiting = try PrometheusEndpointTests.get(server.port, "/metrics").body
         let scrapedMs = WallClock.nowMs()
-        let check = try PrometheusEndpointTests.run(try PrometheusEndpointTests.tool("promtool"), ["check", "metrics"], input: waiting)
+        let check = try runProgram(try PrometheusEndpointTests.tool("promtool"), ["check", "metrics"], input: waiting)
         #expect(check.status == 0, "promtool check metrics failed:\n\(check.output)")
         #expect(PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_up") == 0)
         #expect(PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_waiting_partitions") == 1)

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// A Northwind-shaped recording (cdctop's recording format, in a temp file): categories → products →
 /// order_details (composite key, `real` prices, a discount) ← orders; order_details carries a schema;
@@ -410,9 +411,9 @@ struct ProfileAvroSamplingTests {
         #expect(badAvro.json() == badJSON.json())
     }
 
-    @Test("on the real broker, through the registry stand-in: Avro topics draft the same profile as the same rows in JSON, and check the same")
+    @Test("on the real broker, through the registry stand-in: Avro topics draft the same profile as the same rows in JSON, and check the same", .tags(.kafka))
     func brokerAvroEqualsJSON() throws {
-        guard let brokers = ProcessInfo.processInfo.environment["CDCTOP_TEST_BROKERS"] else {
+        guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
             Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env")
             return
         }

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,7 +60,7 @@ struct ConnectHealthTests {
         unreachable.pollError = "cannot connect to http://x:1: Connection refused"
         #expect(unreachable.status(lastHeartbeatMs: 0, nowMs: 100_000).state == .error)
         #expect(ConnectHealthReport(url: "http://x:1").status(lastHeartbeatMs: 0, nowMs: 1).state == .connecting)
-        #expect(running.json() == #"[{"name":"shop","state":"RUNNING","connector_state":"RUNNING","tasks":["RUNNING"],"error":null}]"#)
+        #expect(running.json() == #"[{"name":"shop","state":"RUNNING","connector_state":"RUNNING","tasks":["RUNNING"],"error":null,"topic_prefix":null,"watched":true}]"#)
     }
 
     @Test("URLs: http and https with a base path, no scheme is http; junk is refused with advice")
@@ -92,7 +93,7 @@ struct ConnectHealthTests {
         #expect(report.pollError == nil)
         #expect(report.connectors.first?.overallState == .paused)
         #expect(report.checkedAtMs > 0)
-        #expect(server.request().hasPrefix("GET /connectors?expand=status HTTP/1.1\r\n"))
+        #expect(server.request().hasPrefix("GET /connectors?expand=status&expand=info HTTP/1.1\r\n"))
 
         let closedPort = server.port
         server.close()
@@ -164,11 +165,11 @@ final class ReceivedRequest: @unchecked Sendable {
     func get() -> String { lock.withLock { text } }
 }
 
-@Suite("PostgreSQL source workload")
+@Suite("PostgreSQL source workload", .tags(.postgres))
 struct SourceWorkloadTests {
     @Test("real INSERT/UPDATE/DELETE traffic: count(*) = orders − cancellations, the category join = Σ line items")
     func workloadKeepsTheSchemaConsistent() throws {
-        let adminURL = try #require(ProcessInfo.processInfo.environment["CDCTOP_TEST_PG"],
+        let adminURL = try #require(TestServices.environment("CDCTOP_TEST_PG"),
                                     "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it")
         let database = "cdctop_source_\(getpid())_\(Int.random(in: 0..<1_000_000))"
         let admin = try PostgresConnection(adminURL)
@@ -210,7 +211,7 @@ struct SourceWorkloadTests {
 
     @Test("a database without the shop schema is refused with advice to load sql/shop.sql")
     func missingSchema() throws {
-        let adminURL = try #require(ProcessInfo.processInfo.environment["CDCTOP_TEST_PG"],
+        let adminURL = try #require(TestServices.environment("CDCTOP_TEST_PG"),
                                     "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it")
         let database = "cdctop_source_empty_\(getpid())_\(Int.random(in: 0..<1_000_000))"
         let admin = try PostgresConnection(adminURL)

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 // The PostgreSQL tests need CDCTOP_TEST_PG (scripts/test exports it); each creates its own database.
 
@@ -114,7 +115,7 @@ private func caughtUp(_ feeder: ModelFeeder) -> KPISnapshot {
     return s
 }
 
-@Suite("Reconciler: every KPI of the profile against the source (PostgreSQL)")
+@Suite("Reconciler: every KPI of the profile against the source (PostgreSQL)", .tags(.postgres))
 struct ReconcilerModelTests {
 
     @Test("a Northwind-shaped source with real prices agrees; a row changed behind the pipeline is drift naming the KPI and group")
@@ -143,7 +144,7 @@ struct ReconcilerModelTests {
         reconciler.offer(caughtUp(feeder))
         reconciler.start()
         defer { reconciler.stop() }
-        try waitFor("agree") { reconciler.reconciliation?.verdict == .agree }
+        try waitUntil("agree") { reconciler.reconciliation?.verdict == .agree }
         let agreed = try #require(reconciler.reconciliation)
         #expect(agreed.detail.contains("6 KPIs"), "\(agreed.detail)")
         #expect(agreed.sourceTxCount == 30 && agreed.engineTxCount == 30)
@@ -159,7 +160,7 @@ struct ReconcilerModelTests {
         let line = try #require(rows.firstIndex { $0.table == "order_details" && $0.values[0].1 == "18" && $0.values[1].1 == "3" })
         #expect(rows[line].values[4].1 == "0")
         try conn.execute("UPDATE order_details SET quantity = quantity + 10 WHERE order_id = 18 AND product_id = 3")
-        try waitFor("drift") { reconciler.reconciliation?.verdict == .drift }
+        try waitUntil("drift") { reconciler.reconciliation?.verdict == .drift }
         let drift = try #require(reconciler.reconciliation)
         let differences = reconciler.differences
         let category = try #require(differences.first { $0.kpi == "category_sales" }, "\(differences)")
@@ -176,11 +177,11 @@ struct ReconcilerModelTests {
         rows[line].set("quantity", String(Int(rows[line].values[3].1)! + 10))
         feeder.send("order_details", rows[line].message(op: "u", ts: t0 + 1_000))
         reconciler.offer(caughtUp(feeder))
-        try waitFor("agree again") { reconciler.reconciliation?.verdict == .agree }
+        try waitUntil("agree again") { reconciler.reconciliation?.verdict == .agree }
 
         // A category renamed on the source only: both groups named, the old one and the new one.
         try conn.execute("UPDATE categories SET category_name = 'Drinks' WHERE category_id = 1")
-        try waitFor("drift on the rename") { reconciler.reconciliation?.verdict == .drift }
+        try waitUntil("drift on the rename") { reconciler.reconciliation?.verdict == .drift }
         let renamed = reconciler.differences.filter { $0.kpi == "category_sales" }
         #expect(Set(renamed.map(\.group)) == [["Beverages"], ["Drinks"]], "\(renamed)")
         #expect(renamed.first { $0.group == ["Drinks"] }?.engine == "0")
@@ -204,11 +205,11 @@ struct ReconcilerModelTests {
         reconciler.offer(caughtUp(feeder))
         reconciler.start()
         defer { reconciler.stop() }
-        try waitFor("agree") { reconciler.reconciliation?.verdict == .agree }
+        try waitUntil("agree") { reconciler.reconciliation?.verdict == .agree }
 
         // Order 4 has no shipper: the "(none)" group; its average moves, count does not.
         try conn.execute("UPDATE orders SET freight = freight + 1 WHERE order_id = 4")
-        try waitFor("drift") { reconciler.reconciliation?.verdict == .drift }
+        try waitUntil("drift") { reconciler.reconciliation?.verdict == .drift }
         let differences = reconciler.differences
         #expect(differences.allSatisfy { $0.kpi == "freight_by_shipper" && $0.group == ["(none)"] }, "\(differences)")
         #expect(Set(differences.map(\.column)) == ["sum(o.freight)", "avg(o.freight)"], "\(differences)")
@@ -248,14 +249,14 @@ struct ReconcilerModelTests {
         reconciler.offer(caughtUp(feeder))
         reconciler.start()
         defer { reconciler.stop() }
-        try waitFor("agree") { reconciler.reconciliation?.verdict == .agree }
+        try waitUntil("agree") { reconciler.reconciliation?.verdict == .agree }
         let agreed = try #require(reconciler.reconciliation)
         #expect(agreed.sourceRevenue == Money(whole: 20) && agreed.sourceTxCount == 200)
         #expect(agreed.detail.contains("3 categories"), "\(agreed.detail)")
 
         // A product moved to another category on the source only: totals still agree, category sales do not.
         try conn.execute("UPDATE product SET category = 'garden' WHERE product_id = 2")
-        try waitFor("drift") { reconciler.reconciliation?.verdict == .drift }
+        try waitUntil("drift") { reconciler.reconciliation?.verdict == .drift }
         let drift = try #require(reconciler.reconciliation)
         #expect(drift.sourceTxCount == drift.engineTxCount && drift.sourceRevenue == drift.engineRevenue)
         let groups = Set(reconciler.differences.map(\.group))
@@ -372,17 +373,7 @@ struct ReconcileSQLTests {
     }
 }
 
-// MARK: - Helpers (WarehouseTests' are private to that file)
-
-private func waitFor(_ what: String, seconds: Double = 15, _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return }
-        Thread.sleep(forTimeInterval: 0.05)
-    }
-    if try condition() { return }
-    throw TimedOut(what: what)
-}
+// MARK: - Helpers (waits and ports: TestSupport)
 
 /// A fresh database on the shared test server, dropped at the end.
 private struct ReconcileTestDatabase {
@@ -391,7 +382,7 @@ private struct ReconcileTestDatabase {
     private let name: String
 
     init() throws {
-        serverURL = try #require(ProcessInfo.processInfo.environment["CDCTOP_TEST_PG"],
+        serverURL = try #require(TestServices.environment("CDCTOP_TEST_PG"),
                                  "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it")
         name = "cdctop_rc_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         let admin = try PostgresConnection(serverURL)

@@ -2,13 +2,14 @@ import Foundation
 import Metrics
 import Pipeline
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The Redis mirror against real redis-servers: the shared one from scripts/test
 /// (`CDCTOP_TEST_REDIS`) and, for fault tests, servers these tests start and kill themselves.
-@Suite struct RedisMirrorTests {
+@Suite(.tags(.redis)) struct RedisMirrorTests {
 
     // MARK: URL
 
@@ -429,7 +430,7 @@ import Glibc
 
 /// The shared redis-server of scripts/test.
 private func sharedRedis() throws -> RedisURL {
-    guard let text = ProcessInfo.processInfo.environment["CDCTOP_TEST_REDIS"], !text.isEmpty else {
+    guard let text = TestServices.environment("CDCTOP_TEST_REDIS"), !text.isEmpty else {
         throw TestServiceMissing("CDCTOP_TEST_REDIS is not set: run the tests with scripts/test, which starts redis-server and exports CDCTOP_TEST_REDIS=redis://127.0.0.1:PORT/0")
     }
     return try RedisURL(parsing: text)
@@ -443,32 +444,11 @@ private struct TestServiceMissing: Error, CustomStringConvertible {
 private func uniquePrefix() -> String { "cdctop-test:\(UUID().uuidString.prefix(8))" }
 
 private func waitUntil(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    // Asked once more after the deadline: while other tests hold the cooperative threads, this task
-    // may wake only after it, although the mirror (a thread of its own) finished long before.
-    if try condition() { return }
+    // pollAsync asks once more after the deadline: while other tests hold the cooperative threads, this
+    // task may wake only after it, although the mirror (a thread of its own) finished long before.
+    if try await pollAsync(seconds: timeout, condition) { return }
     Issue.record("timed out after \(timeout) s waiting until \(what)")
     throw TestServiceMissing("timed out waiting until \(what)")
-}
-
-/// A free TCP port on loopback (bound, read back, released).
-private func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { Glibc.close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard ok else { throw TestServiceMissing("cannot find a free port: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A socket that accepts connections (through the kernel's backlog) and never answers.

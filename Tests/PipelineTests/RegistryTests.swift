@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 /// The schema registry client and the Confluent framing, against the TEST STAND-IN registry
 /// (scripts/schema-registry-standin.py, started per test as a child process).
@@ -26,19 +27,6 @@ struct RegistryTests {
         /// SIGKILL: the test process's threads block SIGTERM, and a child inherits the mask.
         func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
         deinit { stop() }
-    }
-
-    static func freePort() -> Int {
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func temporaryDirectory() -> String {
@@ -184,18 +172,18 @@ struct RegistryTests {
     @Test func failsOverToTheNextURL() throws {
         let registry = try StandIn()
         let id = try Self.client([registry.url]).register(subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
-        let dead = "http://127.0.0.1:\(Self.freePort())"
+        let dead = "http://127.0.0.1:\(try freePort())"
         let client = Self.client([dead, registry.url])
         #expect(try client.fetch(id: id).id == id)
         // Both down: the error names each URL.
-        let bothDead = Self.client([dead, "http://127.0.0.1:\(Self.freePort())"])
+        let bothDead = Self.client([dead, "http://127.0.0.1:\(try freePort())"])
         do { _ = try bothDead.fetch(id: 1); Issue.record("fetched from nothing") } catch {
             #expect(error.message.components(separatedBy: "127.0.0.1:").count == 3, "\(error.message)")
         }
     }
 
     @Test func anUnknownIDWaitsForTheRegistryAndContinuesWhenItComesBack() throws {
-        let port = Self.freePort()
+        let port = try freePort()
         let client = Self.client(["http://127.0.0.1:\(port)"])
         let messages = Self.shopMessages(60)
         let plain = Self.run(messages, source: nil)
@@ -238,7 +226,7 @@ struct RegistryTests {
     }
 
     @Test func aStopWhileWaitingLeavesTheMessageUnread() throws {
-        let client = Self.client(["http://127.0.0.1:\(Self.freePort())"])
+        let client = Self.client(["http://127.0.0.1:\(try freePort())"])
         let core = EngineCore(profile: .shop)
         core.schemaSource = client
         let result = Box<Bool?>(nil)

@@ -2,13 +2,14 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 // Needs the real PostgreSQL of scripts/services (wal_level=logical): CDCTOP_TEST_PG, as scripts/test
 // or `bash scripts/services up postgres; source .run/env` export it. Each test works in a database of
 // its own with a logical slot of its own (test_decoding), dropped at the end; other slots of the
 // shared server are left alone and never asserted on.
 
-@Suite("Replication slots (PostgreSQL)", .serialized)
+@Suite("Replication slots (PostgreSQL)", .serialized, .tags(.postgres))
 struct ReplicationSlotTests {
     static let t0: Int64 = 1_763_899_200_000
 
@@ -233,7 +234,7 @@ private struct SlotTestDatabase {
     private let serverURL: String
 
     init() throws {
-        guard let server = ProcessInfo.processInfo.environment["CDCTOP_TEST_PG"], !server.isEmpty else {
+        guard let server = TestServices.environment("CDCTOP_TEST_PG"), !server.isEmpty else {
             throw SlotTestFailure("CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)")
         }
         serverURL = server

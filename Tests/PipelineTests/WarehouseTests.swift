@@ -2,11 +2,12 @@ import Foundation
 import Metrics
 @testable import Pipeline
 import Testing
+import TestSupport
 
 // Needs a real PostgreSQL: scripts/test exports CDCTOP_TEST_PG=postgresql://postgres@127.0.0.1:PORT/postgres.
 // Each test creates its own database; the restart test starts its own throwaway server.
 
-@Suite("Warehouse (PostgreSQL)")
+@Suite("Warehouse (PostgreSQL)", .tags(.postgres))
 struct WarehouseTests {
 
     // MARK: - Sink
@@ -415,23 +416,8 @@ private func dayText(_ ms: Int64) -> String {
     return formatter.string(from: date)
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for: \(what)" }
-}
-
-private func waitUntil(_ what: String, seconds: Double = 15, _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return }
-        Thread.sleep(forTimeInterval: 0.05)
-    }
-    if try condition() { return }
-    throw TimedOut(what: what)
-}
-
 private func testServerURL() throws -> String {
-    let url = ProcessInfo.processInfo.environment["CDCTOP_TEST_PG"]
+    let url = TestServices.environment("CDCTOP_TEST_PG")
     return try #require(url, "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it (postgresql://postgres@127.0.0.1:PORT/postgres)")
 }
 
@@ -456,24 +442,6 @@ private struct TestDatabase {
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
     }
 
-}
-
-private func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TimedOut(what: "a socket") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TimedOut(what: "a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A private PostgreSQL 15 for the restart test (the shared one must not be restarted under other tests).
@@ -536,7 +504,7 @@ private final class ThrowawayPostgres {
 
 // MARK: - warehouse seed is safe
 
-@Suite("Warehouse seed never overwrites real windows (PostgreSQL)")
+@Suite("Warehouse seed never overwrites real windows (PostgreSQL)", .tags(.postgres))
 struct WarehouseSeedSafetyTests {
     /// On an hour boundary, so the seed's hour windows include this start.
     static let base: Int64 = 1_699_999_200_000
@@ -632,37 +600,15 @@ struct WarehouseSeedSafetyTests {
         let conn = try db.connect()
         try WarehouseSchema.initialize(conn)
         try WarehouseSchema.write(Self.real, pipeline: "shop", windowMs: 30_000, synthetic: false, on: conn)
-        let refused = run("\(binary) warehouse seed --days 2 --pipeline shop --warehouse '\(db.url)'")
+        let refused = Shell.run("\(binary) warehouse seed --days 2 --pipeline shop --warehouse '\(db.url)'")
         #expect(refused.status == 3, "\(refused.output)")
         #expect(refused.output.contains("refused: pipeline 'shop'") && refused.output.contains("--force"), "\(refused.output)")
-        let seeded = run("\(binary) warehouse seed --days 2 --warehouse '\(db.url)'")
+        let seeded = Shell.run("\(binary) warehouse seed --days 2 --warehouse '\(db.url)'")
         #expect(seeded.status == 0, "\(seeded.output)")
         #expect(seeded.output.contains("for pipeline 'demo'"), "\(seeded.output)")
         #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn) == Self.real)
-        let status = run("\(binary) warehouse status --warehouse '\(db.url)'")
+        let status = Shell.run("\(binary) warehouse status --warehouse '\(db.url)'")
         #expect(status.output.contains("of which synthetic"), "\(status.output)")
     }
 
-    func cdctopBinary() -> String? {
-        var directory = CommandLine.arguments[0]
-        for _ in 0..<4 {
-            guard let slash = directory.lastIndex(of: "/") else { break }
-            directory = String(directory[..<slash])
-            if access(directory + "/cdctop", X_OK) == 0 { return directory + "/cdctop" }
-        }
-        return nil
-    }
-
-    func run(_ command: String) -> (status: Int32, output: String) {
-        guard let pipe = popen(command + " 2>&1", "r") else { return (-1, "popen failed") }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, pipe)
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-        }
-        let status = pclose(pipe)
-        return ((status >> 8) & 0xFF, String(decoding: bytes, as: UTF8.self))
-    }
 }

@@ -32,7 +32,8 @@ enum ConnectionsView {
             if let error = kafka.lastError {
                 lines.append(("last error (seen \(Format.age(frame.nowMs - kafka.lastErrorAtMs)) ago):", .dim))
                 for l in wrap(error, width: inner.width - 2) { lines.append(("  " + l, Style(.bad, bold: true))) }
-                lines.append(("next retry: librdkafka reconnects by itself (backoff up to reconnect.backoff.max.ms, 10 s by default)", .dim))
+                lines.append((error.hasSuffix(KafkaError.stoppedNote) ? "no retry: retrying cannot help; fix the settings and start cdctop again"
+                              : "next retry: librdkafka reconnects by itself (backoff up to reconnect.backoff.max.ms, 10 s by default)", .dim))
             } else {
                 lines.append(("no error so far: waiting for the broker's answer and the group assignment", .dim))
             }
@@ -40,7 +41,7 @@ enum ConnectionsView {
             lines.append(("waiting for the first snapshot from the engine" + g.ellipsisText, .dim))
         }
         lines.append(("", .text))
-        lines.append(("Check: the broker list (--brokers), that the topics exist (--topics), -X security settings;", .dim))
+        lines.append(("Check: the broker list (--brokers), that the topics exist (--topics), -F/-X security settings;", .dim))
         lines.append(("press c for every service, q to quit. Data appears here as soon as it arrives.", .dim))
         var row = 0
         for (text, style) in lines where row < inner.height {
@@ -107,7 +108,7 @@ enum ConnectionsView {
                 let wait = e.nextRetryAtMs - frame.nowMs
                 head += " \(sep(g)) " + (wait > 0 ? "next retry in \(Format.age(wait))" : "retrying now")
             } else if e.name == "kafka", e.status.state != .ok {
-                head += " \(sep(g)) librdkafka retries by itself"
+                head += " \(sep(g)) " + (e.lastError?.hasSuffix(KafkaError.stoppedNote) == true ? "stopped: fix the settings" : "librdkafka retries by itself")
             }
             b.put(head, in: inner, row: row, style: DashboardRenderer.serviceStyle(e.status).bolded, ellipsis: g.ellipsis)
             row += 1
@@ -133,6 +134,9 @@ enum ConnectionsView {
             if e.name == "replication_slots", let report = frame.snapshot?.replicationSlots {
                 row = slotLines(&b, inner, from: row, report, frame)
             }
+            if e.name == "connect", let report = frame.connect {
+                row = connectorLines(&b, inner, from: row, report, frame)
+            }
         }
         return row
     }
@@ -153,6 +157,48 @@ enum ConnectionsView {
             b.put("    " + slotLine(slot, nowMs: frame.nowMs, glyphs: g), in: inner, row: row,
                   style: problem ? Style(.bad, bold: true) : (slot.active ? .text : Style(.warn)), ellipsis: g.ellipsis)
             row += 1
+        }
+        return row
+    }
+
+    /// The topics this run watches (its assigned partitions'), which decide which connectors are its own.
+    static func watchedTopics(_ s: KPISnapshot?) -> [String] {
+        guard let s else { return [] }
+        var seen = Set<String>()
+        return s.partitions.compactMap { seen.insert($0.topic).inserted ? $0.topic : nil }
+    }
+
+    /// The connectors writing the watched topics first, one line each (with the failure's first trace
+    /// line); the worker's other connectors after them, under their own heading, dimmed.
+    static func connectorLines(_ b: inout ScreenBuffer, _ inner: Rect, from start: Int, _ report: ConnectHealthReport,
+                               _ frame: DashboardFrame) -> Int {
+        let g = frame.glyphs
+        let (watched, others) = report.scoped(toTopics: watchedTopics(frame.snapshot))
+        var row = start
+        func line(_ c: ConnectorHealth, dim: Bool) {
+            guard row < inner.height else { return }
+            let state = c.overallState
+            let style: Style = dim ? .dim : (state == .running ? .text : state == .failed ? Style(.bad, bold: true) : Style(.warn))
+            let running = c.tasks.filter { $0.state == .running }.count
+            var text = "    \(g.dot) \(c.name)  \(state.rawValue) \(sep(g)) tasks \(running)/\(c.tasks.count)"
+            if let prefix = c.topicPrefix { text += " \(sep(g)) topics \(prefix).*" }
+            b.put(text, in: inner, row: row, style: style, ellipsis: g.ellipsis)
+            row += 1
+            if let reason = c.failureReason, row < inner.height {
+                b.put("      " + reason, in: inner, row: row, style: dim ? .dim : .bad, ellipsis: g.ellipsis)
+                row += 1
+            }
+        }
+        if watched.isEmpty, !others.isEmpty, row < inner.height {
+            b.put("    no connector on this worker writes the watched topics (its topic.prefix is not theirs)", in: inner, row: row,
+                  style: Style(.warn), ellipsis: g.ellipsis)
+            row += 1
+        }
+        for c in watched { line(c, dim: false) }
+        if !others.isEmpty, row < inner.height {
+            b.put("    other connectors on this worker:", in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            row += 1
+            for c in others { line(c, dim: true) }
         }
         return row
     }

@@ -8,21 +8,21 @@ import Synchronization
 
 /// What the dashboard reads. Every closure is called on the dashboard's (main) thread a few times a second
 /// and must return at once (read a `Latest<T>`, never do I/O).
-struct DashboardSources: Sendable {
+package struct DashboardSources: Sendable {
     /// Latest engine snapshot (coalesced); redraws happen when its `sequence` changes.
     var snapshot: @Sendable () -> KPISnapshot?
-    var redisStatus: @Sendable () -> ServiceStatus = { .off }
+    package var redisStatus: @Sendable () -> ServiceStatus = { .off }
     /// `m` calls this; nil shows the mirror as "off" and `m` explains it is not available.
-    var toggleRedis: (@Sendable () -> Void)? = nil
-    var warehouseStatus: @Sendable () -> ServiceStatus = { .off }
-    var history: @Sendable () -> HistoryData? = { nil }
+    package var toggleRedis: (@Sendable () -> Void)? = nil
+    package var warehouseStatus: @Sendable () -> ServiceStatus = { .off }
+    package var history: @Sendable () -> HistoryData? = { nil }
     /// `r` in History calls this.
-    var reloadHistory: (@Sendable () -> Void)? = nil
-    var reconciliation: @Sendable () -> Reconciliation? = { nil }
+    package var reloadHistory: (@Sendable () -> Void)? = nil
+    package var reconciliation: @Sendable () -> Reconciliation? = { nil }
     /// Kafka Connect health (`--connect URL`); nil hides the Connect status and panel.
     var connectHealth: (@Sendable () -> ConnectHealthReport)? = nil
     /// Full before/after of a recent change, decoded on demand for the Tables drill-down.
-    var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
+    package var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
     /// Schemas and subjects of Avro messages for the drill-down (`SchemaDetailsLookup.details`: never waits).
     var schemaDetails: @Sendable (_ id: Int32, _ askSubjects: Bool) -> SchemaDetails = RawMessageView.noRegistry
     /// The Alerts panel (pending, firing, resolved); nil when the alert rules are off.
@@ -30,7 +30,9 @@ struct DashboardSources: Sendable {
     /// `--alertmanager` delivery state; nil without it.
     var alertDelivery: (@Sendable () -> ServiceStatus)? = nil
     /// Shown in the title bar, e.g. "demo (mock cluster)" or the broker list.
-    var title: String = "cdctop"
+    package var title: String = "cdctop"
+    /// A title that changes while running (`cdctop attach`: the writer and its age); nil uses `title`.
+    var liveTitle: (@Sendable () -> String)? = nil
     /// What Kafka is reached at (the broker list), for the Connections panel and the connecting screen.
     var kafkaTarget: String = ""
     /// The other configured services (Redis, warehouse, source, Connect), for the Connections panel and `--log`.
@@ -38,10 +40,10 @@ struct DashboardSources: Sendable {
     /// When the Lag view says LAGGING (the profile's `[lag]`).
     var lagThresholds = LagThresholds()
 
-    init(snapshot: @escaping @Sendable () -> KPISnapshot?) { self.snapshot = snapshot }
+    package init(snapshot: @escaping @Sendable () -> KPISnapshot?) { self.snapshot = snapshot }
 }
 
-struct DashboardOptions: Sendable {
+package struct DashboardOptions: Sendable {
     /// Theme file name without `.theme` (dark, light, high-contrast, mono, or one of yours).
     var themeName: String = "dark"
     /// Where stderr goes while the dashboard runs (librdkafka logs…); nil discards it.
@@ -49,7 +51,7 @@ struct DashboardOptions: Sendable {
     /// Folder of `.theme` files; nil looks for `themes/` up from the executable, then uses built-ins.
     var themesDirectory: String?
 
-    init(themeName: String = "dark", logPath: String? = nil, themesDirectory: String? = nil) {
+    package init(themeName: String = "dark", logPath: String? = nil, themesDirectory: String? = nil) {
         self.themeName = themeName; self.logPath = logPath; self.themesDirectory = themesDirectory
     }
 }
@@ -67,10 +69,10 @@ private func onQuitSignal(_ signal: Int32) {
     }
 }
 
-enum Dashboard {
+package enum Dashboard {
     /// Runs the dashboard on the calling (main) thread until the user quits (q, Ctrl-C, SIGTERM).
     /// Throws before touching the screen for an unknown or broken theme, an unusable terminal or log path.
-    static func run(sources: DashboardSources, options: DashboardOptions) throws {
+    package static func run(sources: DashboardSources, options: DashboardOptions) throws {
         let library = ThemeLibrary(directory: options.themesDirectory)
         let noColor = (getenv("NO_COLOR").map { String(cString: $0) } ?? "").isEmpty == false
         let themeNames = library.names
@@ -138,6 +140,11 @@ enum Dashboard {
             if let buffer = loop.frameIfNeeded(nowMs: WallClock.nowMs(), width: width, height: height) {
                 terminal.draw(buffer)
             }
+            if !loop.pendingTerminalOutput.isEmpty {
+                // After curses has drawn: the sequence moves no cursor, so the screen stays as drawn.
+                loop.pendingTerminalOutput.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+                loop.pendingTerminalOutput.removeAll()
+            }
             flushLog()
         }
         flushLog()
@@ -171,6 +178,8 @@ struct DashboardLoop {
     private var alertLog = AlertLog()
     /// Lines for `--log` (state changes, errors, retries, checkpoints…), drained by the run loop.
     var pendingLog: [String] = []
+    /// Bytes for the terminal itself (an OSC 52 clipboard copy), written by the run loop after a frame.
+    var pendingTerminalOutput: [UInt8] = []
 
     init(sources: DashboardSources, glyphs: Glyphs, themeName: String) {
         self.sources = sources; self.glyphs = glyphs; self.themeName = themeName
@@ -194,13 +203,32 @@ struct DashboardLoop {
             }
         case .toggleRedis:
             if let toggle = sources.toggleRedis {
+                // The mirror was paused before the toggle: it is on now, and the other way round.
+                let wasPaused = sources.redisStatus().state == .paused
                 toggle()
-                model.flash("Redis mirror toggled", nowMs: nowMs)
+                model.flash(wasPaused ? "Redis mirror on" : "Redis mirror off (m turns it back on)", nowMs: nowMs)
             } else {
                 model.flash("Redis mirror is not configured (start with --redis redis://HOST:PORT)", nowMs: nowMs)
             }
         case .notice(let text):
             model.flash(text, nowMs: nowMs, forMs: 8_000)
+        case .export(let format):
+            let text = DashboardExport.write(model, frame(nowMs: nowMs), format: format, nowMs: nowMs)
+            pendingLog.append(text)
+            model.flash(text, nowMs: nowMs, forMs: 10_000)
+        case .copyEvent:
+            let change = model.tablesLevel == .event ? model.openedEvent : model.layout.selectedChange
+            guard let change, let value = change.value else {
+                model.flash("nothing to copy: no event selected, or it has no value (tombstone)", nowMs: nowMs)
+                break
+            }
+            let framed = change.valueSchemaID != nil || change.keySchemaID != nil
+            let json = framed
+                ? RawMessageView.lines(change, value: value, frame: frame(nowMs: nowMs), width: 1_000_000, glyphs: glyphs).map(\.text).joined(separator: "\n")
+                : String(decoding: value, as: UTF8.self)
+            pendingTerminalOutput += Clipboard.osc52(Array(json.utf8))
+            model.flash("copied the event's JSON (\(Format.count(json.utf8.count)) bytes) to the clipboard with OSC 52 (if the terminal allows it)",
+                        nowMs: nowMs)
         case .reloadHistory:
             if let reload = sources.reloadHistory {
                 reload()
@@ -253,7 +281,7 @@ struct DashboardLoop {
 
     func frame(nowMs: Int64) -> DashboardFrame {
         var f = DashboardFrame(snapshot: frozen.map { $0.snapshot } ?? live, nowMs: frozen?.atMs ?? nowMs)
-        f.title = sources.title
+        f.title = sources.liveTitle?() ?? sources.title
         f.redis = lastServices.first ?? .off
         f.redisToggleAvailable = sources.toggleRedis != nil
         f.warehouse = lastServices.count > 1 ? lastServices[1] : .off

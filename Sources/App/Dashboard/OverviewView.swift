@@ -14,9 +14,11 @@ enum OverviewView {
             has ? (title, value(), sub(), style) : (title, "–", absent, .dim)
         }
         let tiles: [(String, String, String, Style)] = [
-            // The window holding the newest commit is still filling: say how much of it has passed.
+            // The window holding the newest commit is still filling: say how much of it has passed. Once the
+            // watermark closed it (heartbeats prove the source quiet), the pipeline is idle, not mid-window.
             kpi(f.hasRevenue, "Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
-                f.currentWindow.map { "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)" }
+                s.idleSinceMs.map { "idle since \(Format.clock($0))" }
+                    ?? f.currentWindow.map { "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)" }
                     ?? "no window yet", .good),
             kpi(f.hasRevenue, "Last 5m revenue", Format.money(f.lastFiveMinutesRevenue),
                 f.hasTransactions ? "\(Format.count(f.lastFiveMinutesTx)) tx" : "last 5 minutes", .good),
@@ -33,13 +35,17 @@ enum OverviewView {
         // traffic; with Kafka down or nothing assigned the lag is unknown, not zero.
         func lagTile(_ s: KPISnapshot) -> (String, String, String, Style) {
             guard s.lagKnown else {
-                return ("Total lag", "unknown", s.kafka.state == .error ? "Kafka unreachable" : "connecting…", .warn)
+                return ("Total lag", "unknown", s.kafka.state == .error ? "Kafka unreachable" : s.kafka.state == .stalled ? "Kafka stalled" : "connecting…", .warn)
             }
             let caughtUp = s.lagCaughtUp
-            return ("Total lag", Format.count(s.totalLag) + " msgs", caughtUp ? "caught up" : "catching up…", caughtUp ? .good : .warn)
+            // A startup backlog says how old it is: that is its "latency", not the consumer's.
+            let behind = s.backlog.flatMap { $0.reachedMs > 0 ? "oldest \(Format.age(max(0, frame.nowMs - $0.reachedMs))) ago" : nil }
+            return ("Total lag", Format.count(s.totalLag) + " msgs", caughtUp ? "caught up" : behind ?? "catching up…", caughtUp ? .good : .warn)
         }
         let tileHeight = 4
-        let (tileArea, rest) = area.splitTop(tileHeight * 2)
+        let (tileArea, belowTiles) = area.splitTop(tileHeight * 2)
+        // --transactions complete: one line on what the KPIs wait for.
+        let rest = transactionsLine(&b, belowTiles, s, g)
         for row in 0..<2 {
             let cells = Rect(x: tileArea.x, y: tileArea.y + row * tileHeight, width: tileArea.width, height: tileHeight).columns(4, gap: 0)
             for (i, cell) in cells.enumerated() {
@@ -77,6 +83,17 @@ enum OverviewView {
             Widgets.table(&b, inner, columns: TablesView.columns, rows: TablesView.rows(s, nowMs: frame.nowMs),
                           selected: nil, glyphs: g)
         }
+    }
+
+    /// "Whole transactions only: 3 open (oldest 1.2s, 41 events, 0.3% of events waiting) · 1,204 whole · 0 timed out";
+    /// the area below it (all of it without `--transactions complete`).
+    static func transactionsLine(_ b: inout ScreenBuffer, _ area: Rect, _ s: KPISnapshot, _ g: Glyphs) -> Rect {
+        guard let t = s.transactions, area.height >= 5 else { return area }
+        let (line, below) = area.splitTop(1)
+        let text = "Whole transactions only: " + t.summary
+        b.put(g == .ascii ? text.replacingAll("·", with: "-") : text, in: line, row: 0,
+              style: t.incomplete > 0 ? .warn : .dim, ellipsis: g.ellipsis)
+        return below
     }
 
     static func noProfilePanel(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ g: Glyphs) {
@@ -129,7 +146,9 @@ enum OverviewView {
             b.put("no connectors on \(report.url)", in: inner, row: row, style: .warn, ellipsis: g.ellipsis)
             row += 1
         }
-        for connector in report.connectors where row < inner.height {
+        // This pipeline's connectors (writing the watched topics) are listed; the worker's others are counted.
+        let (watched, others) = report.scoped(toTopics: ConnectionsView.watchedTopics(s))
+        for connector in watched where row < inner.height {
             let state = connector.overallState
             let style: Style = switch state {
             case .running: .good
@@ -144,6 +163,12 @@ enum OverviewView {
                 b.put("  " + reason, in: inner, row: row, style: .bad, ellipsis: g.ellipsis)
                 row += 1
             }
+        }
+        if !others.isEmpty, row < inner.height - 1 {
+            let names = others.map(\.name).joined(separator: ", ")
+            b.put("+\(others.count) other connector\(others.count == 1 ? "" : "s") (c): \(names)",
+                  in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            row += 1
         }
         if row < inner.height {
             var heartbeat = s.lastHeartbeatMs > 0
@@ -172,7 +197,7 @@ enum OverviewView {
         }
         let lastStart = s.maxCommitTimeMs - s.maxCommitTimeMs % f.windowMs
         let now = f.currentWindow?.revenue ?? .zero
-        let caption = "now \(Format.money(now)) (partial)"
+        let caption = s.idleSinceMs.map { "last \(Format.money(now)), idle since \(Format.clock($0))" } ?? "now \(Format.money(now)) (partial)"
         Widgets.timeChart(&b, inner, values: series, glyphs: g, scaleLabel: Format.short,
                           firstLabel: { String(Format.clock(lastStart - Int64($0 - 1) * f.windowMs).prefix(5)) },
                           lastLabel: String(Format.clock(lastStart).prefix(5)), caption: caption, highlightLast: true)

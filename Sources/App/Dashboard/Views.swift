@@ -67,15 +67,19 @@ enum DashboardRenderer {
             case .alerts: layout = AlertsView.render(&buffer, body, model, frame)
             case .latency: layout = LatencyView.render(&buffer, body, model, snapshot, frame)
             case .kpis: layout = KPIsView.render(&buffer, body, model, snapshot, frame)
+            case .snapshot: layout = SnapshotView.render(&buffer, body, model, snapshot, frame)
             }
         } else {
             buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
                        style: .dim, align: .center, ellipsis: g.ellipsis)
         }
         if model.showConnections { ConnectionsView.overlay(&buffer, body, frame) }
-        if model.showHelp { HelpOverlay.render(&buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame) }
+        if model.showHelp { HelpOverlay.render(&buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame, scroll: model.helpScroll) }
         if g == .ascii { buffer.makeASCII() }
         layout.screenWidth = width
+        layout.nowMs = frame.nowMs
+        layout.tableNames = frame.snapshot?.tables.map(\.table) ?? []
+        layout.serviceFailing = frame.connections.contains { shown($0.status).failing }
         return (buffer, layout)
     }
 
@@ -162,18 +166,41 @@ enum DashboardRenderer {
         }
     }
 
+    /// librdkafka's "127.0.0.1:9/bootstrap: Connect to …" without the broker it names (the Kafka target is
+    /// known): the words that say what failed come first.
+    static func withoutBrokerPrefix(_ text: String) -> String {
+        guard let colon = text.range(of: ": ") else { return text }
+        let head = text[..<colon.lowerBound]
+        guard head.contains("/"), !head.contains(" ") else { return text }
+        return String(text[colon.upperBound...])
+    }
+
+    /// How the status bar shows a service: a second mirror waiting for the first to stop is on standby by
+    /// design (it takes over when the other stops), not a failure.
+    static func shown(_ s: ServiceStatus) -> (label: String, style: Style, failing: Bool) {
+        if s.state == .error, isStandby(s) { return ("standby", .warn, false) }
+        return (s.state.rawValue, serviceStyle(s), s.state == .error || s.state == .stalled)
+    }
+
+    /// The Redis mirror's "another cdctop (host:pid) mirrors PREFIX" refusal: the designed standby of a second writer.
+    static func isStandby(_ s: ServiceStatus) -> Bool {
+        let text = s.error ?? s.detail
+        return text.contains("another cdctop") && text.contains(" mirrors ")
+    }
+
     static func serviceStyle(_ s: ServiceStatus) -> Style {
         switch s.state {
         case .ok: .good
         case .connecting, .paused: .warn
-        case .error: Style(.bad, bold: true)
+        case .error, .stalled: Style(.bad, bold: true)
         case .off: .dim
         }
     }
 
     /// Connect's REST state combined with the newest Debezium heartbeat the engine has seen.
     static func connectStatus(_ report: ConnectHealthReport, _ frame: DashboardFrame) -> ServiceStatus {
-        report.status(lastHeartbeatMs: frame.snapshot?.lastHeartbeatMs ?? 0, nowMs: frame.nowMs)
+        report.status(lastHeartbeatMs: frame.snapshot?.lastHeartbeatMs ?? 0, nowMs: frame.nowMs,
+                      watchedTopics: ConnectionsView.watchedTopics(frame.snapshot))
     }
 
     static func statusLine(_ b: inout ScreenBuffer, _ frame: DashboardFrame, y: Int) {
@@ -184,31 +211,42 @@ enum DashboardRenderer {
         var services: [(String, ServiceStatus)] = [("Kafka", kafka), (narrow ? "Redis" : "Redis mirror", frame.redis),
                                                    ("Warehouse", frame.warehouse)]
         if let connect = frame.connect { services.append(("Connect", connectStatus(connect, frame))) }
+        // A failing service's error needs the room more than a narrow line needs "Warehouse ○ off".
+        if b.width < 120, services.contains(where: { shown($0.1).failing }) { services.removeAll { $0.1.state == .off } }
+        let boardNames = ["Kafka": "kafka", "Redis": "redis", "Redis mirror": "redis", "Warehouse": "warehouse", "Connect": "connect"]
         let state = frame.snapshot.map { stateIndicator($0.state, nowMs: frame.nowMs) }
         // Details share what the names, states and counters leave, so the line never runs off the edge.
-        let stateWidth = (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
-        let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + $1.1.state.rawValue.count } + 3 * (services.count - 1) + stateWidth
-        let withDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off }.count
-        // A failing service's reason beats counters that did not move.
-        let failing = services.contains { $0.1.state == .error }
-        let countersReserve = failing ? 24 : b.width >= 160 ? 100 : b.width >= 120 ? 60 : 24
-        let detailBudget = withDetails == 0 ? 0 : min(failing ? 60 : 28, (b.width - 2 - baseWidth - countersReserve) / withDetails - 1)
+        // Narrow and failing: the error takes the room of the state and alerts indicators (the Tables
+        // view and the Alerts view still show them).
+        let errorFirst = b.width < 100 && services.contains { shown($0.1).failing }
+        let stateWidth = errorFirst ? 0 : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
+        let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + shown($1.1).label.count } + 3 * (services.count - 1) + stateWidth
+        // A failing service's newest error, with its age, comes first: that is what is read in an incident.
+        let failing = services.filter { shown($0.1).failing }.count
+        let quietDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off && !shown($0.1).failing }.count
+        let countersReserve = failing > 0 ? (b.width >= 120 ? 16 : 0) : b.width >= 160 ? 100 : b.width >= 120 ? 60 : 24
+        let spare = b.width - 2 - baseWidth - countersReserve
+        let errorBudget = failing == 0 ? 0 : spare / failing - 1
+        let detailBudget = failing > 0 || quietDetails == 0 || b.width < 120 ? 0 : min(28, spare / quietDetails - 1)
         for (i, (name, status)) in services.enumerated() {
             if i > 0 { x = b.put(" \(g.vertical) ", x: x, y: y, style: .border) }
             x = b.put(name + " ", x: x, y: y, style: .text)
+            let look = shown(status)
             let mark = status.state == .off ? (g == .ascii ? "o" : "○") : String(g.dot)
-            x = b.put(mark + " " + status.state.rawValue, x: x, y: y, style: serviceStyle(status))
-            if !status.detail.isEmpty, status.state != .off, b.width >= 120 || (status.state == .error && b.width >= 100), detailBudget >= 8 {
-                // The reason first when room is short ("… failed: Connection refused"); `c` shows it whole.
-                var detail = status.detail
-                if status.state == .error, DisplayWidth.of(detail) > detailBudget, let r = detail.range(of: "failed: ") {
-                    detail = String(detail[r.upperBound...])
-                }
-                x = b.put(" " + DisplayWidth.truncate(detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y,
-                          style: status.state == .error ? .warn : .dim)
+            x = b.put(mark + " " + look.label, x: x, y: y, style: look.style)
+            if look.failing, errorBudget >= 6 {
+                // "error 12s: Connect to ipv4#127.0.0.1:9 failed…": the newest error and how old it is; Enter or `c` shows it whole.
+                let entry = frame.connections.first { $0.name == boardNames[name] }
+                let text = withoutBrokerPrefix(entry?.lastError ?? status.error ?? status.detail)
+                let age = (entry?.lastErrorAtMs ?? 0) > 0 ? " " + Format.age(frame.nowMs - (entry?.lastErrorAtMs ?? 0)) : ""
+                let line = text.isEmpty ? age : age + ": " + text
+                x = b.put(DisplayWidth.truncate(line, to: errorBudget, ellipsis: g.ellipsis), x: x, y: y, style: .warn)
+            } else if !status.detail.isEmpty, status.state != .off, detailBudget >= 8 {
+                x = b.put(" " + DisplayWidth.truncate(status.detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y,
+                          style: look.failing ? .warn : .dim)
             }
         }
-        if let state {
+        if let state, !errorFirst {
             // The durable state: `state ● 3.0s ago` after a checkpoint, `state ○ none` in memory only, red on error.
             x = b.put(" \(g.vertical) ", x: x, y: y, style: .border)
             x = b.put("state ", x: x, y: y, style: .text)
@@ -218,7 +256,7 @@ enum DashboardRenderer {
                 x = b.put(" " + DisplayWidth.truncate(error, to: 28, ellipsis: g.ellipsis), x: x, y: y, style: .bad)
             }
         }
-        if let alerts = frame.alerts { x = alertsIndicator(&b, alerts, x: x, y: y, glyphs: g) }
+        if let alerts = frame.alerts, !errorFirst { x = alertsIndicator(&b, alerts, x: x, y: y, glyphs: g) }
         if let s = frame.snapshot {
             // Counters by priority: problems that happened first, then the message count, then zeros when there is room.
             let items = counters(s, short: true)
@@ -300,7 +338,10 @@ enum DashboardRenderer {
             return
         }
         if model.editingCommand {
-            var text = " :" + model.command + cursor + "   (\(DashboardModel.commandHelp.replacingAll(" (or 1-\(DashboardView.allCases.count))", with: "")); Esc cancels)"
+            let help = model.commandHint.map { "Tab: " + $0 }
+                ?? "(Tab completes, ↑↓ history, Esc cancels; \(DashboardModel.commandHelp.replacingAll(" (or 1-\(DashboardView.allCases.count))", with: "")))"
+            var text = " :" + model.command + cursor + "   " + help
+            if frame.glyphs == .ascii { text = text.replacingAll("↑↓", with: "Up/Down") }
             if frame.glyphs == .ascii { text = text.replacingAll("·", with: "-") }
             b.put(text, in: row, style: Style(.accent, bold: true), ellipsis: frame.glyphs.ellipsis)
             return
@@ -311,7 +352,7 @@ enum DashboardRenderer {
         }
         var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-\(DashboardView.allCases.count)/Tab", "views")]
         // A service in trouble: the key that explains it comes first.
-        if frame.connections.contains(where: { $0.status.state == .error || $0.status.state == .connecting }) || model.showConnections {
+        if frame.connections.contains(where: { $0.status.state == .error || $0.status.state == .connecting || $0.status.state == .stalled }) || model.showConnections {
             hints.insert(("c", model.showConnections ? "close connections" : "connections"), at: 0)
         }
         switch model.view {
@@ -319,6 +360,7 @@ enum DashboardRenderer {
         case .tables:
             hints += [("↑↓", "move")]
             if model.tablesLevel != .event { hints.append(("Enter", "open")) }
+            if model.tablesLevel == .changes { hints.append(("f", model.frozenChanges[model.listID] == nil ? "freeze" : "follow")) }
             if model.tablesLevel == .list { hints.append(("s/S", "sort")) }
             if model.tablesLevel != .event { hints.append(("/", "filter")) }
             if model.tablesLevel == .event { hints.append(("y", model.showRawEvent ? "table" : "raw JSON")) }
@@ -327,7 +369,7 @@ enum DashboardRenderer {
         case .lag: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
         case .alerts: hints += [("↑↓", "move")]
-        case .latency: hints += [("↑↓", "move")]
+        case .latency, .snapshot: hints += [("↑↓", "move")]
         case .kpis where frame.snapshot?.profile.isModel ?? false: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .kpis: break
         }

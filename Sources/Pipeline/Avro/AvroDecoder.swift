@@ -24,6 +24,7 @@ extension DebeziumDecoder {
                            kafkaTimestampMs: Int64, into event: inout ChangeEvent) -> NonEventOutcome? {
         let state = topics[slot]
         if state.isHeartbeat { return avroHeartbeat(state, schemaID, schema, payload) }
+        if state.checkTransactionTopic, let other = avroTransactionMetadata(state, schema, payload) { return other }
         guard schema.rootIsRecord else {
             return avroMalformed(state.table, "value is not a record (the schema's root is \(schema.describe(schema.root)))", schemaID, at: 0)
         }
@@ -117,6 +118,8 @@ extension DebeziumDecoder {
         var unwrappedTable: (start: Int, count: Int)? = nil
         var unwrappedTsMs: Int64? = nil
         var sawBeforeOrAfter = false
+        /// `TransactionKey.of(transaction.id)` when transactions are read; 0 otherwise (and for snapshot rows).
+        var transactionKey: Int64 = 0
     }
 
     @inline(never)
@@ -186,6 +189,8 @@ extension DebeziumDecoder {
                 }
             case .unwrappedTsMs:
                 try readTime(&r, f.node, schema, "__source_ts_ms", into: &env.unwrappedTsMs)
+            case .transaction:
+                if readsTransactions { try readTransaction(&r, schema, f.node, env: &env) } else { try r.skipField(f.node, schema.flat, schema.links) }
             }
         }
     }
@@ -218,6 +223,26 @@ extension DebeziumDecoder {
             slot = nil
             r.pos = start
             try r.skip(record, plans.schema)
+        }
+    }
+
+    /// `transaction{id,total_order,data_collection_order}` (null for snapshot rows): the id's key, as the
+    /// JSON path reads it (not `source.txId`, which snapshot rows carry too).
+    private func readTransaction(_ r: inout AvroReader, _ schema: AvroSchema, _ node: Int32, env: inout AvroEnvelope) throws(AvroStop) {
+        let flat = UnsafePointer(schema.flat), links = UnsafePointer(schema.links)
+        var n = node
+        let at = r.pos
+        if flat[Int(n)].kind == .union { n = try r.branch(flat[Int(n)], links) }
+        if flat[Int(n)].kind == .null { return }
+        guard flat[Int(n)].kind == .record else { throw AvroReader.stop("transaction is a \(schema.describe(n)), not a record", at: at) }
+        for field in schema.nodes[Int(n)].fields {
+            guard field.name == "id" else { try r.skipField(field.type, flat, links); continue }
+            let idAt = r.pos
+            switch try r.token(field.type, schema.flat, schema.links) {
+            case .null: break
+            case .string(let start, let count): env.transactionKey = TransactionKey.of(r.raw(start, count))
+            default: throw DebeziumDecoder.valueStop("transaction.id is not a string", at: idAt)
+            }
         }
     }
 
@@ -345,6 +370,7 @@ extension DebeziumDecoder {
             }
             DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
                                          snapshot: env.snapshot, sourceTsMs: env.sourceTsMs, envelopeTsMs: env.envelopeTsMs)
+            event.transactionKey = env.transactionKey
             return nil
         }
 
@@ -704,6 +730,18 @@ extension DebeziumDecoder {
         } catch {
             return .failure(NonEventOutcomeBox(outcome: avroMalformed(state.table, "\(error.reason) in \(what)", schemaID, at: error.at)))
         }
+    }
+
+    /// A BEGIN/END of the transaction topic written by the Avro converter (a root record with
+    /// `status` and `id`): read whole, as the JSON path reads it. nil for anything else.
+    @inline(never)
+    private func avroTransactionMetadata(_ state: TopicState, _ schema: AvroSchema, _ payload: UnsafeRawBufferPointer) -> NonEventOutcome? {
+        let root = schema.nodes[Int(schema.root)]
+        guard root.kind == .record, root.fields.contains(where: { $0.name == "status" }), root.fields.contains(where: { $0.name == "id" }) else {
+            if !state.isTransactionTopic { state.checkTransactionTopic = false }
+            return nil
+        }
+        return transactionMetadata(try? AvroJSONRendering.value(schema: schema, payload: payload), state: state)
     }
 
     @inline(never)

@@ -3,6 +3,8 @@ import Metrics
 /// What a field of the value's root record is to the decoder (the JSON path's payload keys).
 enum AvroEnvelopeRole: UInt8 {
     case skip, before, after, source, op, tsMs, ddl, schemaChangeKey, unwrappedOp, unwrappedDeleted, unwrappedTable, unwrappedTsMs
+    /// Debezium's `transaction` block (`provide.transaction.metadata=true`): read only with `--transactions complete`.
+    case transaction
 }
 
 /// What a field of `source` is to the decoder.
@@ -41,6 +43,7 @@ struct AvroEnvelopePlan {
             case "__deleted": .unwrappedDeleted
             case "__table": .unwrappedTable
             case "__source_ts_ms": .unwrappedTsMs
+            case "transaction": .transaction
             default: .skip
             }
             if role == .ddl { sawDDL = true }

@@ -85,10 +85,16 @@ public final class DebeziumDecoder {
         var seenColumns: [Bool] = []
         var columns: ColumnScales
         let isHeartbeat: Bool
+        /// Named like Debezium's transaction topic (`<prefix>.transaction`) and not yet known to hold
+        /// change events (a table named `transaction` has a topic named so too): the first message decides.
+        var checkTransactionTopic: Bool
+        /// Its messages were BEGIN/END (`provide.transaction.metadata=true`).
+        var isTransactionTopic = false
         init(topic: String, table: String, role: TableRole, columns: ColumnScales) {
             self.topic = topic; self.table = table; self.tableBytes = Array(table.utf8)
             self.role = role; self.columns = columns
             self.isHeartbeat = topic.hasPrefix("__debezium-heartbeat")
+            self.checkTransactionTopic = topic.hasSuffix(".transaction")
         }
     }
 
@@ -103,6 +109,16 @@ public final class DebeziumDecoder {
     }
 
     var topics: [TopicState] = []
+    /// `--transactions complete`: read each change's transaction (`transaction.id`, `source.txId`) into
+    /// `ChangeEvent.transactionKey`, and hand BEGIN/END over (`takeTransactionBoundary`). Off, neither
+    /// is read and the hot path stays as it was.
+    public var readsTransactions = false
+    /// The BEGIN/END of the message just decoded (which `decode` returned as `.ignored`).
+    var pendingBoundary: TransactionBoundary?
+    public func takeTransactionBoundary() -> TransactionBoundary? {
+        defer { pendingBoundary = nil }
+        return pendingBoundary
+    }
     /// Compiled Avro schemas by schema id (Sources/Pipeline/Avro).
     let avroPlans = AvroPlanCache()
     private var topicSlots: [String: Int] = [:]
@@ -208,6 +224,9 @@ public final class DebeziumDecoder {
         if state.isHeartbeat {
             return decodeHeartbeat(value, state: state)
         }
+        if state.checkTransactionTopic, let other = transactionMetadata(JSONValue.parse(value), state: state) {
+            return other
+        }
         var scanner = JSONScanner(value)
         guard scanner.peek() == UInt8(ascii: "{") else {
             return malformed(state.table, value.count == 0 ? "empty value" : "value is not a JSON object", at: scanner.index)
@@ -278,6 +297,24 @@ public final class DebeziumDecoder {
         return (plain ? text : JSONText.quoted(text)) + (cut ? "… (\(raw.count) bytes)" : "")
     }
 
+    /// A BEGIN/END of the transaction topic (cold path: one per transaction): `.ignored`, with the
+    /// boundary kept for `takeTransactionBoundary` when transactions are read. nil for anything else
+    /// (on a topic not yet known to be the transaction topic, that decides it is a table's).
+    @inline(never)
+    func transactionMetadata(_ json: JSONValue?, state: TopicState) -> NonEventOutcome? {
+        guard let json, let boundary = TransactionBoundary.parse(json) else {
+            if !state.isTransactionTopic { state.checkTransactionTopic = false }
+            return nil
+        }
+        state.isTransactionTopic = true
+        if readsTransactions {
+            pendingBoundary = boundary
+            return NonEventOutcome(.ignored(table: state.table, reason: "transaction metadata"))
+        }
+        return NonEventOutcome(.ignored(table: state.table, reason:
+            "transaction metadata (BEGIN/END): KPIs over whole transactions only with --transactions complete"))
+    }
+
     private func decodeHeartbeat(_ value: UnsafeRawBufferPointer, state: TopicState) -> NonEventOutcome {
         guard let json = JSONValue.parse(value) else { return malformed(state.table, "invalid JSON heartbeat", at: 0) }
         let payload = json["payload"] ?? json
@@ -340,6 +377,7 @@ public final class DebeziumDecoder {
         var envelopeTsMs: Int64? = nil
         var table: Range<Int>? = nil
         var snapshot = false
+        var snapshotMarker = SnapshotRowMarker.none
         var hasSource = false
         // Unwrapped (ExtractNewRecordState) markers.
         var unwrappedOp: UInt8 = 0
@@ -347,6 +385,8 @@ public final class DebeziumDecoder {
         var unwrappedTable: Range<Int>? = nil
         var unwrappedTsMs: Int64? = nil
         var sawBeforeOrAfter = false
+        /// `TransactionKey.of(transaction.id)` when transactions are read; 0 otherwise.
+        var transactionKey: Int64 = 0
         /// `ddl` of a schema-change message (Debezium's schema-change topic), which also has
         /// `databaseName` or `tableChanges` (so an unwrapped row with a column named `ddl` stays a row).
         var ddl: Range<Int>? = nil
@@ -417,10 +457,11 @@ public final class DebeziumDecoder {
                         env.table = t.range; return true
                     } else if src.equals(k, "snapshot") {
                         if src.consumeLiteral("null") { return true }
-                        if src.consumeLiteral("true") { env.snapshot = true; return true }
+                        if src.consumeLiteral("true") { env.snapshot = true; env.snapshotMarker = .inProgress; return true }
                         if src.consumeLiteral("false") { return true }
                         guard let t = src.readString() else { return false }
                         env.snapshot = !(src.equals(t.range, "false"))
+                        if env.snapshot { env.snapshotMarker = DebeziumDecoder.snapshotMarker(src, t.range) }
                         return true
                     }
                     return src.skipValue()
@@ -432,6 +473,17 @@ public final class DebeziumDecoder {
                 env.op = s.byte(at: t.range.lowerBound); return true
             case UInt8(ascii: "t") where s.equals(key, "ts_ms"):
                 return self.readTime(&s, "ts_ms", into: &env.envelopeTsMs)
+            case UInt8(ascii: "t") where self.readsTransactions && s.equals(key, "transaction"):
+                // `{"id":"571:34567","total_order":1,"data_collection_order":1}`; null for snapshot rows.
+                if s.consumeLiteral("null") { return true }
+                return s.forEachMember { tx, k in
+                    guard tx.equals(k, "id") else { return tx.skipValue() }
+                    if tx.consumeLiteral("null") { return true }
+                    tx.skipWhitespace(); let at = tx.index
+                    guard let id = tx.readString() else { return self.fail("transaction.id is not a string", at: at) }
+                    env.transactionKey = TransactionKey.of(tx.raw(id.range))
+                    return true
+                }
             case UInt8(ascii: "d") where s.equals(key, "ddl"):
                 s.skipWhitespace(); let a = s.index
                 guard s.skipValue() else { return false }
@@ -525,6 +577,8 @@ public final class DebeziumDecoder {
             }
             DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
                                          snapshot: env.snapshot, sourceTsMs: env.sourceTsMs, envelopeTsMs: env.envelopeTsMs)
+            event.transactionKey = env.transactionKey
+            event.snapshotMarker = env.snapshotMarker
             return nil
         }
 

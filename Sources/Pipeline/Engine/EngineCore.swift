@@ -29,6 +29,9 @@ public final class EngineCore {
     /// Every schema-change message, snapshot or not (one per message, however many tables it names).
     public var schemaChangeMessages: Int64 { counters.schemaChangeMessages }
     public static let recentDDLKept = 32
+    /// Snapshot rows (`op` r) counted per topic, and Debezium's snapshot notifications (in memory only).
+    public private(set) var snapshotReads = SnapshotReadTracker()
+    public private(set) var snapshotNotifications = SnapshotNotificationLog()
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
@@ -39,7 +42,7 @@ public final class EngineCore {
     }
     /// `receivedAtMs` and `captureRecentChanges` together: `ingest` reads both per event, and each
     /// read of a class property is a dynamic exclusivity check, so one stored value costs one.
-    private struct PerEventOptions { var receivedAtMs: Int64 = 0; var captureRecentChanges = false }
+    private struct PerEventOptions { var receivedAtMs: Int64 = 0; var captureRecentChanges = false; var holdsTransactions = false }
     private var perEventOptions = PerEventOptions()
     /// Per-table latency split over the last minute (source → Debezium → Kafka → cdctop).
     public private(set) var latency = LatencyStats()
@@ -105,6 +108,10 @@ public final class EngineCore {
     private var framedRowKey: RowKey?
     /// The framed Kafka key of the message being applied, for the recent-change ring's raw view (valid only during it).
     private var framedRawKey: UnsafeRawBufferPointer?
+    /// The framed value of the message being applied (valid only during it): a held event saves these bytes.
+    private var framedRawValue: UnsafeRawBufferPointer?
+    /// `--transactions complete` (see `holdTransactions`); nil: every event is applied as read.
+    public private(set) var transactionBuffer: TransactionBuffer?
 
     private enum FramedLookup { case schema(RegisteredSchema), noRegistry, stopping }
 
@@ -118,11 +125,13 @@ public final class EngineCore {
 
     @inline(never)
     private func ingestFramed(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, schemaID id: Int32) -> Bool {
+                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, schemaID id: Int32,
+                              restoringHeld: Bool = false) -> Bool {
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivery is counted as one without asking the registry (which may be away).
         // Read in place (inout): a non-mutating call on the stored struct copied the whole aggregator per message.
-        if offset <= withAggregator({ $0.lastOffset(partitionKey: pk) }) { _ = aggregator.admit(partitionKey: pk, offset: offset); return true }
+        // (A held message of a restored checkpoint was admitted and counted before it was saved.)
+        if !restoringHeld && offset <= withAggregator({ $0.lastOffset(partitionKey: pk) }) { _ = aggregator.admit(partitionKey: pk, offset: offset); return true }
         let table = decoder.table(ofSlot: slot)
         // Both schemas first: a stop while waiting leaves the message unread (not admitted, not counted).
         let valueLookup = lookupSchema(id, slot: slot, partition: partition)
@@ -144,8 +153,10 @@ public final class EngineCore {
                 }
             }
         }
-        guard aggregator.admit(partitionKey: pk, offset: offset) else { return true }
-        counters.countMessage(bytes: Int64(value.count) + Int64(key?.count ?? 0))
+        if !restoringHeld {
+            guard aggregator.admit(partitionKey: pk, offset: offset) else { return true }
+            counters.countMessage(bytes: Int64(value.count) + Int64(key?.count ?? 0))
+        }
         let payload = UnsafeRawBufferPointer(rebasing: value[AvroWire.headerSize...])
         var event = EngineCore.blankEvent
         var shownValue = value
@@ -176,7 +187,8 @@ public final class EngineCore {
         }
         framedRowKey = keyRowKey
         framedRawKey = key
-        defer { framedRowKey = nil; framedRawKey = nil }
+        framedRawValue = value
+        defer { framedRowKey = nil; framedRawKey = nil; framedRawValue = nil }
         apply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: keyBytes, value: shownValue)
         return true
     }
@@ -191,16 +203,24 @@ public final class EngineCore {
     @inline(__always)
     private func apply(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        let options = perEventOptions
         if event.role == .model {
-            guard applyModel(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, key: key) else { return }
+            guard applyModel(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+                             key: key, value: value, holding: options.holdsTransactions) else { return }
+        } else if options.holdsTransactions {
+            holdOrApply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
         } else {
             aggregator.apply(event, partitionKey: pk)
         }
         lastCommitTimeByPartition[pk] = event.commitTimeMs
-        let options = perEventOptions
+        if event.op == .read {
+            snapshotReads.note(slot: slot, marker: event.snapshotMarker, atMs: event.debeziumTimeMs > 0 ? event.debeziumTimeMs : event.commitTimeMs,
+                               receivedAtMs: options.receivedAtMs)
+        }
         if options.receivedAtMs > 0 {
             latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
-                           kafkaMs: timestampMs, receivedMs: options.receivedAtMs)
+                           kafkaMs: timestampMs, receivedMs: options.receivedAtMs,
+                           backlog: aggregator.progress.isCatchingUp(partitionKey: pk))
         }
         if options.captureRecentChanges {
             recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
@@ -212,10 +232,14 @@ public final class EngineCore {
     /// A model table's event: its row key from the record key (or the profile's key columns), then
     /// the aggregator; false (and counted as malformed, with the reason) when either fails.
     @inline(never)
-    private func applyModel(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64,
-                            key: UnsafeRawBufferPointer?) -> Bool {
+    private func applyModel(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+                            key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, holding: Bool) -> Bool {
         var event = event
         if event.op == .truncate {
+            if holding {
+                holdOrApply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+                return true
+            }
             if let reason = aggregator.applyModel(event, partitionKey: pk) {
                 noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
                 return false
@@ -232,6 +256,10 @@ public final class EngineCore {
         }
         if event.before != nil { event.before!.key = rowKey }
         if event.after != nil { event.after!.key = rowKey }
+        if holding {
+            holdOrApply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+            return true
+        }
         if let reason = aggregator.applyModel(event, partitionKey: pk) {
             noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
             return false
@@ -254,9 +282,21 @@ public final class EngineCore {
         case .heartbeat(let ts):
             counters.heartbeats += 1
             counters.lastHeartbeatMs = max(counters.lastHeartbeatMs, ts)
+            if heartbeatVouchesForWatchedData(slot: slot) {
+                aggregator.noteHeartbeat(atMs: ts, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition))
+            }
         case .schemaChange(let change):
             noteSchemaChange(change, position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset))
         case .ignored:
+            if let boundary = decoder.takeTransactionBoundary(), let buffer = transactionBuffer {
+                noteTransactionBoundary(boundary, slot: slot, buffer: buffer)
+                return
+            }
+            // Debezium's snapshot notifications (a topic of their own) decode as records without op.
+            if let value, let notification = SnapshotNotificationParser.parse(value) {
+                snapshotNotifications.add(notification)
+                return
+            }
             counters.ignored += 1
         case .malformed(let table, let reason):
             counters.malformed += 1
@@ -266,6 +306,34 @@ public final class EngineCore {
             if recentMalformed.count >= EngineCore.recentMalformedKept { recentMalformed.removeFirst() }
             recentMalformed.append(record)
         }
+    }
+
+    // MARK: read progress (issue 22): what the engine knows of each partition's end moves the watermark
+
+    /// The partition was assigned; until it reports its end it holds the watermark back and its
+    /// events are backlog, not live latency.
+    public func noteAssigned(partitionKey: Int64) { aggregator.noteAssigned(partitionKey: partitionKey) }
+    /// Messages of the partition are being read (call before applying them).
+    public func noteReading(partitionKey: Int64) { aggregator.noteReading(partitionKey: partitionKey) }
+    /// The partition reported its end.
+    public func noteReachedEnd(partitionKey: Int64) { aggregator.noteReachedEnd(partitionKey: partitionKey) }
+
+    /// Heartbeat slots, and whether a watched data topic belongs to their connector (cached until a topic is added).
+    private var heartbeatVouches: [Int: Bool] = [:]
+    private var heartbeatVouchesTopics = 0
+
+    /// A heartbeat of `__debezium-heartbeat.<prefix>` moves the watermark only when a watched data topic is
+    /// `<prefix>.…`: it proves how far its own connector has sent, not another connector. Cold path (heartbeats are rare).
+    @inline(never)
+    private func heartbeatVouchesForWatchedData(slot: Int) -> Bool {
+        if heartbeatVouchesTopics != decoder.topics.count { heartbeatVouches = [:]; heartbeatVouchesTopics = decoder.topics.count }
+        if let known = heartbeatVouches[slot] { return known }
+        let topic = decoder.topicName(slot)
+        let marker = "__debezium-heartbeat."
+        let prefix = topic.hasPrefix(marker) ? String(topic.dropFirst(marker.count)) : ""
+        let vouches = !prefix.isEmpty && decoder.topics.contains { $0.topic.hasPrefix(prefix + ".") && !$0.topic.hasPrefix("__") }
+        heartbeatVouches[slot] = vouches
+        return vouches
     }
 
     /// Counts a DDL message per table it touched and keeps it among the latest (cold path: DDL is rare).
@@ -341,6 +409,7 @@ public final class EngineCore {
     /// Live runs call this as time passes; replays of recordings call it once.
     public func noteWallClock(nowMs: Int64) {
         aggregator.futureLimitMs = nowMs + WindowedAggregator.futureToleranceMs
+        transactionBuffer?.nowMs = nowMs
     }
 
     /// Record changes for incremental checkpoints (see `WindowedAggregator.takeChanges()`).
@@ -416,10 +485,163 @@ public final class EngineCore {
         s.recentDDL = recentDDL
         s.snapshotDDL = snapshotDDL
         s.latency = latency.summary(nowMs: takenAtMs)
+        s.snapshots = snapshotProgress()
+        s.transactions = transactionBuffer?.status(nowMs: takenAtMs)
+        if let reached = aggregator.progress.backlogReachedMs {
+            s.backlog = BacklogProgress(partitions: aggregator.progress.catchingUpCount, reachedMs: reached, eventsRead: latency.backlogEvents)
+        }
         return s
     }
 }
 
 extension DebeziumDecoder {
     public func topic(ofSlot slot: Int) -> String { topicName(slot) }
+}
+
+extension EngineCore {
+    /// Snapshot progress from the rows and notifications read so far (estimates are the app's to add).
+    public func snapshotProgress() -> SnapshotProgressReport {
+        var reads: [SnapshotProgressReport.TopicReads] = []
+        for (slot, kinds) in snapshotReads.bySlot.enumerated() {
+            for (k, r) in kinds.enumerated() where r.rows > 0 {
+                reads.append(.init(topic: decoder.topic(ofSlot: slot), kind: k == 0 ? .initial : .incremental, reads: r))
+            }
+        }
+        return SnapshotProgressReport.build(notifications: snapshotNotifications.notifications, reads: reads)
+    }
+}
+
+// MARK: transactions (--transactions complete; issue 22)
+
+extension EngineCore {
+    /// Holds each transaction's change events until it is whole (see `TransactionBuffer`). Call before
+    /// the first message (and before loading a saved state).
+    public func holdTransactions(timeoutMs: Int64, maxBufferedEvents: Int) {
+        transactionBuffer = TransactionBuffer(timeoutMs: timeoutMs, maxEvents: maxBufferedEvents)
+        decoder.readsTransactions = true
+        perEventOptions.holdsTransactions = true
+    }
+
+    /// The topics cdctop reads (its assignment): END's tables whose topic is not among them are not
+    /// waited for. Until the first call no transaction is judged complete.
+    public func noteReadTopics(_ topics: [String]) {
+        guard let buffer = transactionBuffer else { return }
+        buffer.setReadSlots(Set(topics.map { decoder.slot(forTopic: $0) }))
+        applyReleased(buffer)
+    }
+
+    /// Releases transactions open longer than the timeout (the engine calls this as time passes).
+    public func expireTransactions(nowMs: Int64) {
+        guard let buffer = transactionBuffer else { return }
+        buffer.expire(nowMs: nowMs)
+        applyReleased(buffer)
+    }
+
+    /// A change event in complete mode: held with its transaction, or applied (no transaction block,
+    /// or its transaction already released).
+    @inline(never)
+    fileprivate func holdOrApply(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64,
+                                 timestampMs: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        guard let buffer = transactionBuffer else { return applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset) }
+        guard event.transactionKey != 0 else {
+            buffer.notePassedThrough()
+            return applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
+        }
+        // The message's own bytes (a framed message's whole key and value): what a checkpoint saves.
+        let rawKey = framedRawKey ?? key
+        let rawValue = framedRawValue ?? value
+        let held = HeldEvent(event: event, partitionKey: pk, topic: decoder.topicName(slot), slot: slot, partition: partition,
+                             offset: offset, timestampMs: timestampMs, key: rawKey.map { Array($0) }, value: rawValue.map { Array($0) })
+        if !buffer.hold(held) { applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset) }
+        applyReleased(buffer)
+    }
+
+    /// Applies what the buffer released, in order.
+    fileprivate func applyReleased(_ buffer: TransactionBuffer) {
+        guard buffer.hasReleased else { return }
+        for h in buffer.takeReleased() {
+            applyHeld(h.event, partitionKey: h.partitionKey, slot: h.slot, partition: h.partition, offset: h.offset)
+        }
+    }
+
+    private func applyHeld(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64) {
+        if event.role == .model {
+            if let reason = aggregator.applyModel(event, partitionKey: pk) {
+                noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: nil, value: nil)
+            }
+        } else {
+            aggregator.apply(event, partitionKey: pk)
+        }
+    }
+
+    /// A BEGIN or END: END's tables become topics `<prefix>.<schema.table>`, the prefix being the
+    /// transaction topic's name before its last dot (`shop.transaction` → `shop`).
+    fileprivate func noteTransactionBoundary(_ boundary: TransactionBoundary, slot: Int, buffer: TransactionBuffer) {
+        var expected: [TransactionBuffer.Expected] = []
+        if boundary.isEnd {
+            let topic = decoder.topicName(slot)
+            let prefix = topic.lastIndex(of: ".").map { String(topic[..<$0]) } ?? topic
+            for c in boundary.collections {
+                let name = prefix + "." + c.name
+                expected.append(.init(topic: name, slot: decoder.slot(forTopic: name), count: c.eventCount))
+            }
+        }
+        buffer.note(boundary, expected: expected)
+        applyReleased(buffer)
+    }
+
+    /// The held transactions for a checkpoint; empty when nothing is held (or the mode is off).
+    public func encodeTransactions(nowMs: Int64) -> [UInt8] {
+        guard let buffer = transactionBuffer else { return [] }
+        return buffer.encode(nowMs: nowMs)
+    }
+
+    /// Puts back what a checkpoint held: the transactions, then each message decoded again and held
+    /// (not admitted nor counted again: it was both before it was saved). Without `holdTransactions`
+    /// (a run as read after one that held), everything is applied at once, in the order read.
+    public func restoreTransactions(_ bytes: [UInt8], nowMs: Int64) throws {
+        guard !bytes.isEmpty else { return }
+        let saved = try TransactionBuffer.decode(bytes)
+        let holding = transactionBuffer != nil
+        if !holding { holdTransactions(timeoutMs: 1, maxBufferedEvents: Int.max) }
+        let buffer = transactionBuffer!
+        buffer.nowMs = nowMs
+        buffer.restore(saved) { decoder.slot(forTopic: $0) }
+        let savedOptions = perEventOptions
+        let savedCommitTimes = lastCommitTimeByPartition
+        perEventOptions.captureRecentChanges = false
+        perEventOptions.receivedAtMs = 0
+        for m in saved.messages {
+            let slot = decoder.slot(forTopic: m.topic)
+            func withOptional<R>(_ a: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+                guard let a else { return body(nil) }
+                return a.withUnsafeBytes { body($0) }
+            }
+            withOptional(m.key) { k in
+                withOptional(m.value) { v in
+                    if let v, let id = AvroWire.schemaID(v) {
+                        _ = ingestFramed(slot: slot, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
+                                         key: k, value: v, schemaID: id, restoringHeld: true)
+                        return
+                    }
+                    let pk = EngineCore.partitionKey(slot: slot, partition: m.partition)
+                    var event = EngineCore.blankEvent
+                    if let other = decoder.decode(slot: slot, value: v, kafkaTimestampMs: m.timestampMs, into: &event) {
+                        noteNonEvent(other.outcome, slot: slot, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: k, value: v)
+                        return
+                    }
+                    apply(event, partitionKey: pk, slot: slot, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: k, value: v)
+                }
+            }
+        }
+        perEventOptions = savedOptions
+        lastCommitTimeByPartition = savedCommitTimes
+        if !holding {
+            buffer.releaseAll()
+            applyReleased(buffer)
+            transactionBuffer = nil
+            decoder.readsTransactions = false
+            perEventOptions.holdsTransactions = false
+        }
+    }
 }

@@ -131,6 +131,14 @@ public enum PrometheusExposition {
             w.family("cdctop_last_commit_timestamp_seconds", .gauge, "Newest source commit time seen, Unix time.")
             w.sample("cdctop_last_commit_timestamp_seconds", [], seconds(s.maxCommitTimeMs))
         }
+        if s.watermarkMs > 0 {
+            w.family("cdctop_watermark_timestamp_seconds", .gauge, "The watermark (event time read by every partition still being read, heartbeats included, minus the allowed lateness), Unix time.")
+            w.sample("cdctop_watermark_timestamp_seconds", [], seconds(s.watermarkMs))
+        }
+        w.family("cdctop_idle", .gauge, "1 when the window of the newest commit is closed: the source is quiet (heartbeats moved the watermark past it).")
+        w.sample("cdctop_idle", [], s.idleSinceMs == nil ? 0 : 1)
+        w.family("cdctop_backlog_messages", .gauge, "Messages of a startup backlog still unread (0 once every partition was read to its end).")
+        w.sample("cdctop_backlog_messages", [], Double(s.backlog?.messages ?? 0))
         w.family("cdctop_caught_up", .gauge, "1 once every assigned partition reached its end at least once.")
         w.sample("cdctop_caught_up", [], s.caughtUp ? 1 : 0)
         w.family("cdctop_partition_lag_messages", .gauge, "Messages between cdctop's position and the end of the partition.")
@@ -147,10 +155,13 @@ public enum PrometheusExposition {
         w.family("cdctop_partition_committed_offset", .gauge, "Offset committed to cdctop's group (-1 none).")
         for p in s.partitions { w.sample("cdctop_partition_committed_offset", partitionLabels(p), Double(p.committed)) }
         renderOffsetRegressions(s, into: &w)
+        if let t = s.transactions { renderTransactions(t, into: &w) }
 
         // Services
         w.family("cdctop_kafka_up", .gauge, "1 when the Kafka consumer has partitions and no error.")
         w.sample("cdctop_kafka_up", [], s.kafka.state == .ok ? 1 : 0)
+        w.family("cdctop_kafka_stalled", .gauge, "1 while a broker holds cdctop's requests without answering (connected, nothing arrives).")
+        w.sample("cdctop_kafka_stalled", [], s.kafka.state == .stalled ? 1 : 0)
         if let redis = ops.redis {
             w.family("cdctop_redis_up", .gauge, "1 when the Redis mirror writes (0 paused, connecting or failing).")
             w.sample("cdctop_redis_up", [], redis.state == .ok ? 1 : 0)
@@ -220,6 +231,7 @@ public enum PrometheusExposition {
 
         if let groups = s.groupLag { renderGroupLag(groups, into: &w) }
         if let slots = s.replicationSlots { renderReplicationSlots(slots, nowMs: nowMs, into: &w) }
+        renderSnapshots(s.snapshots, nowMs: nowMs, into: &w)
         return w.text
     }
 
@@ -377,6 +389,22 @@ public enum PrometheusExposition {
         for p in s.partitions {
             w.sample("cdctop_messages_deleted_unread_total", partitionLabels(p), Double(r.deletedUnreadMessages["\(p.topic)[\(p.partition)]"] ?? 0))
         }
+    }
+
+    /// `--transactions complete`: what is held back from the KPIs and what was released unfinished.
+    static func renderTransactions(_ t: TransactionStatus, into w: inout Writer) {
+        w.family("cdctop_transactions_open", .gauge, "Source transactions seen and not yet released into the KPIs (--transactions complete).")
+        w.sample("cdctop_transactions_open", [], Double(t.open))
+        w.family("cdctop_transactions_oldest_open_seconds", .gauge, "Wall time since the oldest open transaction was first seen (0 with none open).")
+        w.sample("cdctop_transactions_oldest_open_seconds", [], seconds(t.oldestAgeMs))
+        w.family("cdctop_transactions_buffered_events", .gauge, "Change events held back until their transaction is whole.")
+        w.sample("cdctop_transactions_buffered_events", [], Double(t.bufferedEvents))
+        w.family("cdctop_transactions_waiting_ratio", .gauge, "Share of the transactional change events read that no KPI includes yet (0-1).")
+        w.sample("cdctop_transactions_waiting_ratio", [], t.waitingShare)
+        w.family("cdctop_transactions_released_total", .counter, "Transactions released into the KPIs, by outcome: whole, timed_out (open longer than --transaction-timeout), evicted (the buffer was full).")
+        w.sample("cdctop_transactions_released_total", [("outcome", "whole")], Double(t.completed))
+        w.sample("cdctop_transactions_released_total", [("outcome", "timed_out")], Double(t.timedOut))
+        w.sample("cdctop_transactions_released_total", [("outcome", "evicted")], Double(t.evicted))
     }
 
     static func groupLabels(_ p: GroupPartitionLag) -> [(String, String)] {

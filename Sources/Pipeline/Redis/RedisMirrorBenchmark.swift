@@ -2,21 +2,23 @@ import Foundation
 import Metrics
 
 /// What the mirror costs: how fast one connection can write snapshots, and what `offer` costs the engine.
-public struct RedisWriteBenchmark: Sendable, CustomStringConvertible {
-    public var snapshots: Int
-    public var windowsHeld: Int
-    public var categories: Int
-    public var seconds: Double
+/// `package`, not public: only `cdctop-dev redis-bench` and the Redis tests call it; the shipped binary
+/// drops it (nothing in cdctop references it, and release links strip unreferenced code).
+package struct RedisWriteBenchmark: Sendable, CustomStringConvertible {
+    package var snapshots: Int
+    package var windowsHeld: Int
+    package var categories: Int
+    package var seconds: Double
     /// Snapshot writes per second with no rate limit (the mirror itself caps at ~10/s).
-    public var writesPerSecond: Double
+    package var writesPerSecond: Double
     /// Redis commands per incremental write (MULTI … EXEC, PUBLISH).
-    public var commandsPerWrite: Double
+    package var commandsPerWrite: Double
     /// The first write: every held window, as after a reconnect.
-    public var fullWriteMs: Double
+    package var fullWriteMs: Double
     /// Cost of `RedisMirror.offer` on the engine's thread.
-    public var offerNanoseconds: Double
+    package var offerNanoseconds: Double
 
-    public var description: String {
+    package var description: String {
         String(format: "%d snapshots (%d windows × %d categories) in %.2f s: %.0f writes/s, %.0f commands/write, full rewrite %.1f ms, offer %.0f ns",
                snapshots, windowsHeld, categories, seconds, writesPerSecond, commandsPerWrite, fullWriteMs, offerNanoseconds)
     }
@@ -26,7 +28,7 @@ extension RedisMirror {
     /// Writes `snapshots` synthetic snapshots as fast as possible, each changing the current window,
     /// the totals and the lag, with a new window every 30 snapshots, like a busy engine. Cleans up
     /// its keys under `prefix` afterwards.
-    public static func benchmarkWrites(url: RedisURL, snapshots: Int, windows: Int = 120, categories: Int = 20,
+    package static func benchmarkWrites(url: RedisURL, snapshots: Int, windows: Int = 120, categories: Int = 20,
                                        prefix: String = "cdctop:benchmark") throws -> RedisWriteBenchmark {
         let connection = try RedisConnection(url: url)
         let keys = RedisKeys(prefix: prefix)
@@ -84,7 +86,7 @@ extension RedisMirror {
         return deleted
     }
 
-    public static func syntheticSnapshot(windows: Int, categories: Int) -> KPISnapshot {
+    package static func syntheticSnapshot(windows: Int, categories: Int) -> KPISnapshot {
         let windowMs: Int64 = 30_000
         let base: Int64 = 1_700_000_000_000
         var result = KPIResult(windowMs: windowMs)
@@ -102,7 +104,7 @@ extension RedisMirror {
         return snapshot
     }
 
-    public static func advance(_ snapshot: inout KPISnapshot, step: Int, categories: Int) {
+    package static func advance(_ snapshot: inout KPISnapshot, step: Int, categories: Int) {
         let amount = Money(cents: 123 + Int64(step % 50))
         let category = "category-\(step % max(categories, 1))"
         if step % 30 == 29, let last = snapshot.result.windows.last {

@@ -75,6 +75,10 @@ public struct Checkpoint: Sendable {
     public var takenAtMs: Int64
     /// A model profile's state, whole (see `WindowedAggregator.encodeModelState`); empty otherwise.
     public var modelState: [UInt8] = []
+    /// `--transactions complete`: the transactions held back, with their messages' bytes (see
+    /// `TransactionBuffer.encode`); empty when nothing is held. Their offsets are in `partitions`
+    /// already: a restart decodes them from here, not from Kafka.
+    public var transactions: [UInt8] = []
 
     /// Takes the changes from `core` (resetting its journal) with everything else needed.
     /// `recycled`: a written checkpoint's changes, whose memory the new journal reuses.
@@ -102,6 +106,7 @@ public struct Checkpoint: Sendable {
         if core.profile.model != nil {
             checkpoint.modelState = core.withAggregator { a in a.encodeModelState { core.topicPartition(ofKey: $0) } }
         }
+        checkpoint.transactions = core.encodeTransactions(nowMs: nowMs)
         return checkpoint
     }
 }
@@ -115,6 +120,9 @@ public struct RestoreSummary: Sendable {
     public var checkpointedAtMs: Int64
     /// True when the directory held no state yet (a first run).
     public var isFresh: Bool
+    /// `--transactions complete`: transactions (and their change events) held back at the checkpoint.
+    public var heldTransactions = 0
+    public var heldEvents = 0
 
     /// "restored 250,112 keys and 120 windows at offsets shop.public.transaction[0]@4012, … (0.41 s)"
     public var text: String {
@@ -125,6 +133,7 @@ public struct RestoreSummary: Sendable {
                                       : offsets.joined(separator: ", ")
         return "restored \(keys) keys and \(windows) windows at offsets \(shown.isEmpty ? "(none)" : shown) "
             + "in \(String(format: "%.2f", seconds)) s"
+            + (heldTransactions > 0 ? ", \(heldTransactions) open transactions held back (\(heldEvents) events)" : "")
     }
 }
 
@@ -146,6 +155,8 @@ public final class StateStore: @unchecked Sendable {
     /// (topic, partition) → row id in `partitions`.
     private var partitionIDs: [String: Int64] = [:]
     private var writtenHorizon: Int64 = .min
+    /// The file may hold transactions from `--transactions complete` (until a checkpoint with none clears them).
+    private var transactionsSaved = true
     /// Serialises writes (the checkpoint thread) with close (any thread).
     private let lock = NSLock()
 
@@ -192,7 +203,8 @@ public final class StateStore: @unchecked Sendable {
             Foundation.close(fd)
             let holder = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             throw StateError(kind: .locked, message: "the state directory \(directory) is in use by another cdctop (pid \(holder)). "
-                + "Give this run its own state with --state DIR, or watch without saving state with --state none")
+                + "Give this run its own state with --state DIR, or watch without saving state with --state none "
+                + "(to only look at it: cdctop attach --redis URL, if that cdctop mirrors to Redis)")
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
@@ -259,6 +271,7 @@ public final class StateStore: @unchecked Sendable {
             CREATE INDEX IF NOT EXISTS product_windows_by_start ON product_windows(window_start);
             CREATE TABLE IF NOT EXISTS schema_change_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS model_state(id INTEGER PRIMARY KEY, state BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS transaction_buffer(id INTEGER PRIMARY KEY, state BLOB NOT NULL);
             """)
         db = database
         try checkIdentity(database)
@@ -419,12 +432,24 @@ public final class StateStore: @unchecked Sendable {
             }
             core.restore(counters: engine)
             for p in partitions { core.restoreLastCommitTime(partitionKey: p.partitionKey, p.lastCommitTimeMs) }
+            // Transactions held back (`--transactions complete`), after the aggregator: a run that does
+            // not hold them applies them now.
+            try db.statement("SELECT state FROM transaction_buffer WHERE id = 1").forEachRow { row in
+                do {
+                    try core.restoreTransactions(row.blob(0), nowMs: WallClock.nowMs())
+                } catch {
+                    throw StateError.corrupt(databasePath, "the held transactions are damaged: \(error)")
+                }
+            }
             writtenHorizon = counters.horizonStart
             // A model profile's rows are in its model state, not in the sales and line-item tables.
             let keys = core.profile.model != nil ? core.withAggregator { $0.liveKeys } : sales + lineItems
-            return RestoreSummary(keys: keys, windows: windowStarts.count, partitions: partitions,
-                                  seconds: WallClock.monotonicSeconds() - started,
-                                  checkpointedAtMs: m["checkpoint_ms"]?.integer ?? 0, isFresh: false)
+            var summary = RestoreSummary(keys: keys, windows: windowStarts.count, partitions: partitions,
+                                         seconds: WallClock.monotonicSeconds() - started,
+                                         checkpointedAtMs: m["checkpoint_ms"]?.integer ?? 0, isFresh: false)
+            summary.heldTransactions = core.transactionBuffer?.openCount ?? 0
+            summary.heldEvents = core.transactionBuffer?.bufferedEvents ?? 0
+            return summary
         } catch let error as SQLiteError where error.isCorruption {
             throw StateError.corrupt(databasePath, error.message)
         }
@@ -566,6 +591,15 @@ public final class StateStore: @unchecked Sendable {
         }
         putMeta.bind(1, "volume"); putMeta.bind(2, String(a.volume))
         try putMeta.run()
+        if !c.transactions.isEmpty {
+            let putHeld = try db.statement("INSERT OR REPLACE INTO transaction_buffer(id, state) VALUES (1, ?1)")
+            putHeld.bind(1, blob: c.transactions)
+            try putHeld.run()
+            transactionsSaved = true
+        } else if transactionsSaved {
+            try db.execute("DELETE FROM transaction_buffer")
+            transactionsSaved = false
+        }
         if !c.modelState.isEmpty {
             let putModel = try db.statement("INSERT OR REPLACE INTO model_state(id, state) VALUES (1, ?1)")
             putModel.bind(1, blob: c.modelState)

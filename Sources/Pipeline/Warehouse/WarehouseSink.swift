@@ -178,7 +178,8 @@ public final class WarehouseSink: Sendable {
                 backoff.reset()
             } catch {
                 connection = nil
-                let delay = backoff.nextDelay()
+                // A wrong password or CA stays wrong until someone acts: retry slowly (the advice says so).
+                let delay = error.needsPerson ? max(backoff.nextDelay(), 30) : backoff.nextDelay()
                 state.withLock { state in
                     state.lastError = error
                     state.status = ServiceStatus(.error,

@@ -19,17 +19,7 @@ struct AttachCommand: ParsableCommand {
             `m` (the writer's toggle) does not apply.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("Redis the writer mirrors to, e.g. redis://127.0.0.1:6379/0.", valueName: "url"))
-    var redis: String = "redis://127.0.0.1:6379/0"
-
-    @Option(name: .customLong("redis-password-file"), help: ArgumentHelp("File whose first line is the Redis password (default: $REDISCLI_AUTH); used when the URL has none.", valueName: "file"))
-    var redisPasswordFile: String?
-
-    @Option(name: .long, help: "Pipeline name; the prefix defaults to cdctop:<pipeline>.")
-    var pipeline: String = "shop"
-
-    @Option(name: .long, help: ArgumentHelp("Key prefix the writer mirrors under (overrides --pipeline).", valueName: "prefix"))
-    var prefix: String?
+    @OptionGroup var mirror: MirrorSourceOptions
 
     @Option(help: "Milliseconds between reads of the mirror.")
     var interval: Int = 500
@@ -53,14 +43,13 @@ struct AttachCommand: ParsableCommand {
     var log: String?
 
     func validate() throws {
-        do { _ = try RedisURL(parsing: redis) } catch { throw ValidationError("\(error)") }
         if interval < 50 { throw ValidationError("--interval must be at least 50 ms") }
         if json && !headless { throw ValidationError("--json needs --headless (the dashboard is interactive)") }
     }
 
     func run() throws {
-        let url = try RedisURL(parsing: redis).resolvingPassword(file: redisPasswordFile, environment: ProcessInfo.processInfo.environment)
-        let keyPrefix = prefix ?? RedisKeys.defaultPrefix(pipeline: pipeline)
+        let url = try mirror.url()
+        let keyPrefix = mirror.keyPrefix
         let poller = MirrorPoller(reader: MirrorReader(url: url, prefix: keyPrefix), intervalMs: interval)
         if headless {
             let deadline = seconds.map { Date().addingTimeInterval(TimeInterval($0)) }

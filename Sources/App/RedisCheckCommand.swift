@@ -13,17 +13,7 @@ struct RedisCheckCommand: ParsableCommand {
             and 2 when the mirror is paused (its data is stale).
             """)
 
-    @Option(name: .long, help: ArgumentHelp("Redis to read, e.g. redis://127.0.0.1:6379/0 or redis://:PASSWORD@host:6379/1.", valueName: "url"))
-    var redis: String = "redis://127.0.0.1:6379/0"
-
-    @Option(name: .customLong("redis-password-file"), help: ArgumentHelp("File whose first line is the Redis password (default: $REDISCLI_AUTH); used when the URL has none.", valueName: "file"))
-    var redisPasswordFile: String?
-
-    @Option(name: .long, help: "Pipeline name; the prefix defaults to cdctop:<pipeline>.")
-    var pipeline: String = "shop"
-
-    @Option(name: .long, help: ArgumentHelp("Key prefix the mirror writes under (overrides --pipeline).", valueName: "prefix"))
-    var prefix: String?
+    @OptionGroup var mirror: MirrorSourceOptions
 
     @Option(name: .long, help: "How many of the latest windows to print.")
     var windows: Int = 10
@@ -35,13 +25,12 @@ struct RedisCheckCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        do { _ = try RedisURL(parsing: redis) } catch { throw ValidationError("\(error)") }
         guard windows >= 0, top >= 0 else { throw ValidationError("--windows and --top must be 0 or more") }
     }
 
     func run() throws {
-        let url = try RedisURL(parsing: redis).resolvingPassword(file: redisPasswordFile, environment: ProcessInfo.processInfo.environment)
-        let keyPrefix = prefix ?? RedisKeys.defaultPrefix(pipeline: pipeline)
+        let url = try mirror.url()
+        let keyPrefix = mirror.keyPrefix
         let state: MirroredState
         do {
             state = try RedisMirror.readBack(url: url, prefix: keyPrefix)

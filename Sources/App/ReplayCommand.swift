@@ -31,15 +31,7 @@ struct ReplayCommand: ParsableCommand {
           kcat -C -J -e -b HOST:9092 -t shop.public.transaction | cdctop replay -
         """)
 
-    @Argument(help: "Recording files (use - for standard input, e.g. kcat -C -J -e … | cdctop replay -).")
-    var files: [String]
-
-    @OptionGroup var profileOptions: ProfileOptions
-
-    @Option(help: ArgumentHelp("Folder of Avro schemas by id, <id>.json (a watch state directory's schemas/ cache, or bare Avro schemas), for recordings without schema lines.", valueName: "dir"))
-    var schemas: String?
-
-    @OptionGroup var registry: SchemaRegistryOptions
+    @OptionGroup var input: ReplayInputOptions
 
     @Flag(help: "Print the final result as one JSON object.")
     var json = false
@@ -47,46 +39,19 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print throughput (events/s, MB/s, CPU seconds, peak RSS) on standard error at the end.")
     var stats = false
 
-    @Option(name: .customLong("chunk-mb"), help: ArgumentHelp("Size of each read buffer in MB (three are in flight).", valueName: "n"))
-    var chunkMB = 8
-
-    @Flag(name: .customLong("one-thread"), help: "Read and decode on one thread (default: a reading thread runs ahead).")
-    var oneThread = false
-
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one recording file, or - for standard input") }
-        if !(1...1024).contains(chunkMB) { throw ValidationError("--chunk-mb must be between 1 and 1024") }
-        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
-        var isDirectory: ObjCBool = false
-        if let schemas, !(FileManager.default.fileExists(atPath: schemas, isDirectory: &isDirectory) && isDirectory.boolValue) {
-            throw ValidationError("--schemas \(schemas) is not a directory")
-        }
-    }
-
     func run() throws {
-        let core = EngineCore(profile: try profileOptions.load())
-        core.noteWallClock(nowMs: WallClock.nowMs())
-        // A replay asks the registry once per id and never waits for it (cacheDirectory nil: nothing written).
-        let replay = RecordingReplay(core: core, schemas: RecordingSchemas(directory: schemas, registry: try registry.client(cacheDirectory: nil)))
-        replay.chunkSize = chunkMB << 20
-        replay.batches = oneThread ? 1 : 3
+        let (core, replay) = try input.makeReplay()
         // The reader alone (--parse-only) and decoding from memory (--preload) are timed by `cdctop-dev replay-bench`.
         let wall0 = Date()
         let cpu0 = ProcessFigures.cpuSeconds()
         do {
-            for file in files { try replay.replay(path: file) }
+            for file in input.files { try replay.replay(path: file) }
         } catch let error as RecordingError {
             throw RunError(error.description)
         }
         if stats {
             let seconds = max(Date().timeIntervalSince(wall0), 1e-9)
-            let cpu = ProcessFigures.cpuSeconds() - cpu0
-            printError(String(format: "replayed %lld messages (%lld lines), %.1f MB read, %.1f MB of keys+values in %.2f s: "
-                                  + "%.0f events/s, %.0f MB/s read, %.0f MB/s keys+values; CPU %.2f s (%.0f events per CPU s); peak RSS %.0f MB",
-                              replay.messages, replay.lines, Double(replay.bytesRead) / 1e6, Double(core.bytes) / 1e6, seconds,
-                              Double(replay.messages) / seconds, Double(replay.bytesRead) / 1e6 / seconds,
-                              Double(core.bytes) / 1e6 / seconds, cpu, Double(replay.messages) / max(cpu, 1e-9),
-                              ProcessFigures.peakRSSMB()))
+            printError(replayThroughputLine(replay, core: core, seconds: seconds, cpuSeconds: ProcessFigures.cpuSeconds() - cpu0))
         }
         let result = core.result
         if json {

@@ -84,22 +84,7 @@ struct ProfileCommandTests {
                 .deletingLastPathComponent().appendingPathComponent("scripts/schema-registry-standin.py").path
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", script, "--port", "0"]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = Data()   // first line: "port N"
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard text.hasPrefix("port "), let port = Int(text.dropFirst(5)) else {
-                kill(process.processIdentifier, SIGKILL)
-                throw RunError("the registry stand-in did not start: '\(text)'")
-            }
-            url = "http://127.0.0.1:\(port)"
+            url = "http://127.0.0.1:\(try startPortPrinting(process, what: "the registry stand-in"))"
         }
         /// SIGKILL: the test process blocks SIGTERM, and a child inherits the mask.
         func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }

@@ -15,7 +15,7 @@ enum MySQLAvroCapture {
     static let jsonFile = "shopmyavro.json.jsonl"
 
     /// The Avro messages, and the schemas of the recording's `{"schema_id","schema"}` lines.
-    static func avro() throws -> (messages: [RecordedMessage], schemas: TestSchemas) {
+    static func avro() throws -> (messages: [OwnedMessage], schemas: TestSchemas) {
         let schemas = TestSchemas()
         let text = try String(contentsOf: Samples.directory.appendingPathComponent(avroFile), encoding: .utf8)
         for line in text.split(separator: "\n") where line.hasPrefix("{\"schema_id\"") {
@@ -27,7 +27,7 @@ enum MySQLAvroCapture {
         return (try Samples.messages(avroFile), schemas)
     }
 
-    static func json() throws -> [RecordedMessage] { try Samples.messages(jsonFile) }
+    static func json() throws -> [OwnedMessage] { try Samples.messages(jsonFile) }
 
     /// The schema id of a Confluent-framed value or key.
     static func schemaID(_ framed: [UInt8]) -> Int32 {
@@ -37,18 +37,18 @@ enum MySQLAvroCapture {
     /// The two captures paired message by message: the same table and record key, the n-th message of
     /// that key in each (the two connectors' keys differ in bytes, so Kafka put them on different
     /// partitions; a key's messages keep their order on its partition).
-    static func pairs() throws -> (pairs: [(avro: RecordedMessage, json: RecordedMessage)], schemas: TestSchemas) {
+    static func pairs() throws -> (pairs: [(avro: OwnedMessage, json: OwnedMessage)], schemas: TestSchemas) {
         let (avroMessages, schemas) = try avro()
         let jsonMessages = try json()
         let decoder = DebeziumDecoder(profile: .shop)
         func table(_ topic: String) -> String { topic.split(separator: ".").count > 1 ? String(topic.split(separator: ".").last!) : "<schema changes>" }
-        var jsonByKey: [String: [RecordedMessage]] = [:]
+        var jsonByKey: [String: [OwnedMessage]] = [:]
         for m in jsonMessages {
             let key = m.key!.withUnsafeBytes { DebeziumDecoder.recordKeyValue($0) }
             jsonByKey[table(m.topic) + " " + String(describing: key), default: []].append(m)
         }
         var taken: [String: Int] = [:]
-        var out: [(RecordedMessage, RecordedMessage)] = []
+        var out: [(OwnedMessage, OwnedMessage)] = []
         for m in avroMessages {
             let keySchema = schemas.avro(schemaID(m.key!))
             let key = Array(m.key![5...]).withUnsafeBytes { decoder.avroRecordKey(schema: keySchema, payload: $0) }

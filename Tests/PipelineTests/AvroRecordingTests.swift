@@ -95,7 +95,7 @@ enum AvroRecordingFixture {
 struct AvroRecordingTests {
     private struct Message: Equatable, CustomStringConvertible {
         var topic: String, partition: Int32, offset: Int64, ts: Int64, key: [UInt8]?, value: [UInt8]?
-        init(_ m: RecordedMessage) { (topic, partition, offset, ts, key, value) = (m.topic, m.partition, m.offset, m.timestampMs, m.key, m.value) }
+        init(_ m: OwnedMessage) { (topic, partition, offset, ts, key, value) = (m.topic, m.partition, m.offset, m.timestampMs, m.key, m.value) }
         init(_ topic: String, _ partition: Int32, _ offset: Int64, _ ts: Int64, _ key: [UInt8]?, _ value: [UInt8]?) {
             (self.topic, self.partition, self.offset, self.ts, self.key, self.value) = (topic, partition, offset, ts, key, value)
         }

@@ -10,10 +10,10 @@ enum Samples {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/debezium")
 
-    static func messages(_ file: String) throws -> [RecordedMessage] {
+    static func messages(_ file: String) throws -> [OwnedMessage] {
         let url = directory.appendingPathComponent(file)
         let text = try String(contentsOf: url, encoding: .utf8)
-        var out: [RecordedMessage] = []
+        var out: [OwnedMessage] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if let m = try RecordingReader.parse(line: line, file: file, lineNumber: i + 1) { out.append(m) }
         }
@@ -24,7 +24,7 @@ enum Samples {
     static let tables = ["customer", "product", "transaction", "transactiondetail"]
 }
 
-func decodeAll(_ messages: [RecordedMessage], decoder: DebeziumDecoder) -> [DecodeOutcome] {
+func decodeAll(_ messages: [OwnedMessage], decoder: DebeziumDecoder) -> [DecodeOutcome] {
     messages.map { m in
         let slot = decoder.slot(forTopic: m.topic)
         guard let v = m.value else { return decoder.decode(slot: slot, value: nil) }

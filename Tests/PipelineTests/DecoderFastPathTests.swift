@@ -180,7 +180,7 @@ struct DecoderFastPathTests {
         while messages.count < 6_000 {
             batch.removeAll(keepingCapacity: true)
             workload.next(into: &batch)
-            messages += batch.map { RecordedMessage(topic: $0.topic, partition: 0, offset: 0, timestampMs: $0.timestampMs, key: $0.key, value: $0.value) }
+            messages += batch.map { OwnedMessage(topic: $0.topic, partition: 0, offset: 0, timestampMs: $0.timestampMs, key: $0.key, value: $0.value) }
         }
         let reusing = DebeziumDecoder(profile: .shop), fresh = DebeziumDecoder(profile: .shop)
         var event = ChangeEvent(table: "stale", role: .lineItem, op: .truncate, before: Row(key: .text("stale")),

@@ -16,7 +16,7 @@ enum MySQLSamples {
         lineItem: .init(table: "transactiondetail", key: "id", quantity: "quantity", unitPrice: "unit_price", productKey: "product_id"),
         dimension: .init(table: "product", key: "id", category: "category"))
 
-    static func messages(_ prefix: String, _ table: String?) throws -> [RecordedMessage] {
+    static func messages(_ prefix: String, _ table: String?) throws -> [OwnedMessage] {
         try Samples.messages(table.map { "\(prefix).shopfx.\($0).jsonl" } ?? "\(prefix).jsonl")
     }
 }

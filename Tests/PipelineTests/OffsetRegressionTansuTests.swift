@@ -116,17 +116,9 @@ enum TopicAdmin {
 
 
     private static func run(_ arguments: [String], tolerating: String?) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tansu)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 || tolerating.map({ text.contains($0) }) == true else {
-            throw KafkaError(code: .configuration, message: "tansu \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
+        let (status, text) = try runProgram(tansu, arguments)
+        guard status == 0 || tolerating.map({ text.contains($0) }) == true else {
+            throw KafkaError(code: .configuration, message: "tansu \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
         }
     }
 }

@@ -231,10 +231,10 @@ struct LatencySplitFixtureTests {
         let core = EngineCore(profile: .samples)
         var truth: [String: [[Int64]]] = [:]   // table -> hop -> durations
         var latestKafkaMs: Int64 = 0
-        var all: [RecordedMessage] = []
+        var all: [OwnedMessage] = []
         for table in Samples.tables { all += try Samples.messages("\(prefix).public.\(table).jsonl") }
         // The captures carry no Kafka timestamps: give each message one a few ms after Debezium's clock.
-        var parsed: [(message: RecordedMessage, payload: [String: Any]?, kafkaMs: Int64)] = []
+        var parsed: [(message: OwnedMessage, payload: [String: Any]?, kafkaMs: Int64)] = []
         for m in all {
             var payload: [String: Any]? = nil
             if let value = m.value, let json = try JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {

@@ -264,8 +264,8 @@ enum TypedNorthwind {
     }
 
     /// The messages, per topic `<prefix>.public.<table>`, offsets from 0.
-    static func messages(prefix: String = "nw") -> [SampledMessage] {
-        var out: [SampledMessage] = []
+    static func messages(prefix: String = "nw") -> [OwnedMessage] {
+        var out: [OwnedMessage] = []
         var offsets: [String: Int64] = [:]
         let t0: Int64 = 1_700_000_000_000
         func send(_ table: Int, op: String, key: [String], before: [String]? = nil, after: [String]?, ts: Int64) {
@@ -273,7 +273,7 @@ enum TypedNorthwind {
             let topic = "\(prefix).public.\(t.name)"
             let offset = offsets[topic, default: 0]
             offsets[topic] = offset + 1
-            out.append(SampledMessage(topic: topic, partition: 0, offset: offset, timestampMs: ts, key: Array(self.key(prefix, t, key).utf8),
+            out.append(OwnedMessage(topic: topic, partition: 0, offset: offset, timestampMs: ts, key: Array(self.key(prefix, t, key).utf8),
                                       value: op == "tombstone" ? nil : Array(envelope(prefix, t, op: op, before: before, after: after, ts: ts).utf8)))
         }
         for (id, name) in [(1, "Beverages"), (2, "Condiments"), (3, "Seafood")] {
@@ -307,7 +307,7 @@ enum TypedNorthwind {
     }
 
     /// The same messages as Confluent's AvroConverter writes them, and the schemas it registered.
-    static func avro(_ messages: [SampledMessage], register: @escaping (String, String) throws -> Int32) throws -> [SampledMessage] {
+    static func avro(_ messages: [OwnedMessage], register: @escaping (String, String) throws -> Int32) throws -> [OwnedMessage] {
         let encoder = AvroShopEncoder(register: register)
         return try messages.map { m in
             var out = m
@@ -317,7 +317,7 @@ enum TypedNorthwind {
         }
     }
 
-    static func sample(_ messages: [SampledMessage], schemas: [Int32: RegisteredSchema] = [:]) -> MessageSample {
+    static func sample(_ messages: [OwnedMessage], schemas: [Int32: RegisteredSchema] = [:]) -> MessageSample {
         var sample = MessageSample()
         sample.messages = messages
         for m in messages where !sample.topics.contains(m.topic) { sample.topics.append(m.topic) }

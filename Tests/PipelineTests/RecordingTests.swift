@@ -17,8 +17,8 @@ enum RecordingFixture {
     }
 
     /// Every message of a recording as owning copies, read through a scanner in `chunkSize` chunks.
-    static func scan(_ scanner: RecordingScanner) throws -> (messages: [RecordedMessage], batches: [RecordingBatch]) {
-        var out: [RecordedMessage] = []
+    static func scan(_ scanner: RecordingScanner) throws -> (messages: [OwnedMessage], batches: [RecordingBatch]) {
+        var out: [OwnedMessage] = []
         var topics: [String] = []
         let batch = scanner.makeBatch()
         var seen: [RecordingBatch] = []
@@ -26,7 +26,7 @@ enum RecordingFixture {
             #expect(batch.firstNewTopic == topics.count)
             topics += batch.newTopics
             for e in batch.entries {
-                out.append(RecordedMessage(topic: topics[Int(e.topic)], partition: e.partition, offset: e.offset,
+                out.append(OwnedMessage(topic: topics[Int(e.topic)], partition: e.partition, offset: e.offset,
                                            timestampMs: e.timestampMs, key: batch.key(e).map { Array($0) },
                                            value: batch.value(e).map { Array($0) }))
             }
@@ -35,7 +35,7 @@ enum RecordingFixture {
         return (out, seen)
     }
 
-    static func scan(file bytes: [UInt8], chunkSize: Int) throws -> [RecordedMessage] {
+    static func scan(file bytes: [UInt8], chunkSize: Int) throws -> [OwnedMessage] {
         let path = try write(bytes)
         defer { unlink(path) }
         return try scan(RecordingScanner(path: path, chunkSize: chunkSize)).messages
@@ -78,7 +78,7 @@ enum RecordingFixture {
 
 private struct Expected: Equatable, CustomStringConvertible {
     var topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?
-    init(_ m: RecordedMessage) { (topic, partition, offset, key, value) = (m.topic, m.partition, m.offset, m.key, m.value) }
+    init(_ m: OwnedMessage) { (topic, partition, offset, key, value) = (m.topic, m.partition, m.offset, m.key, m.value) }
     init(_ topic: String, _ partition: Int32, _ offset: Int64, _ key: [UInt8]?, _ value: [UInt8]?) {
         (self.topic, self.partition, self.offset, self.key, self.value) = (topic, partition, offset, key, value)
     }

@@ -19,9 +19,9 @@ enum TransactionSamples {
     static let transactionTopic = "txnfix.transaction"
     static var allTopics: [String] { dataTopics + [transactionTopic] }
 
-    static func messages(_ topic: String) throws -> [RecordedMessage] { try Samples.messages("\(topic).jsonl") }
+    static func messages(_ topic: String) throws -> [OwnedMessage] { try Samples.messages("\(topic).jsonl") }
 
-    static func feed(_ core: EngineCore, _ messages: [RecordedMessage]) {
+    static func feed(_ core: EngineCore, _ messages: [OwnedMessage]) {
         for m in messages { core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value) }
     }
 

@@ -550,8 +550,9 @@ extension EngineCore {
         // The message's own bytes (a framed message's whole key and value): what a checkpoint saves.
         let rawKey = framedRawKey ?? key
         let rawValue = framedRawValue ?? value
-        let held = HeldEvent(event: event, partitionKey: pk, topic: decoder.topicName(slot), slot: slot, partition: partition,
-                             offset: offset, timestampMs: timestampMs, key: rawKey.map { Array($0) }, value: rawValue.map { Array($0) })
+        let message = OwnedMessage(topic: decoder.topicName(slot), partition: partition, offset: offset, timestampMs: timestampMs,
+                                   key: rawKey.map { Array($0) }, value: rawValue.map { Array($0) })
+        let held = HeldEvent(event: event, partitionKey: pk, slot: slot, message: message)
         if !buffer.hold(held) { applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset) }
         applyReleased(buffer)
     }
@@ -560,7 +561,7 @@ extension EngineCore {
     fileprivate func applyReleased(_ buffer: TransactionBuffer) {
         guard buffer.hasReleased else { return }
         for h in buffer.takeReleased() {
-            applyHeld(h.event, partitionKey: h.partitionKey, slot: h.slot, partition: h.partition, offset: h.offset)
+            applyHeld(h.event, partitionKey: h.partitionKey, slot: h.slot, partition: h.message.partition, offset: h.message.offset)
         }
     }
 
@@ -611,7 +612,7 @@ extension EngineCore {
         let savedCommitTimes = lastCommitTimeByPartition
         perEventOptions.captureRecentChanges = false
         perEventOptions.receivedAtMs = 0
-        for m in saved.messages {
+        for m in saved.messages.lazy.map(\.message) {
             let slot = decoder.slot(forTopic: m.topic)
             func withOptional<R>(_ a: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
                 guard let a else { return body(nil) }

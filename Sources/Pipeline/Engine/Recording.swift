@@ -5,17 +5,6 @@ import Glibc
 import Darwin
 #endif
 
-/// One message read back from a recording file (an owning copy; the streaming path uses
-/// `RecordingBatch` views instead).
-public struct RecordedMessage: Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var timestampMs: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-}
-
 public struct RecordingError: Error, CustomStringConvertible {
     public var file: String
     public var line: Int
@@ -44,18 +33,18 @@ public struct RecordingError: Error, CustomStringConvertible {
 /// few chunks, whatever the size of the file.
 public enum RecordingReader {
     /// Parses one line (without its newline) into an owning copy. Nil for a blank line or a schema line.
-    public static func parse(line: Substring, file: String, lineNumber: Int) throws -> RecordedMessage? {
+    public static func parse(line: Substring, file: String, lineNumber: Int) throws -> OwnedMessage? {
         var bytes = Array(line.utf8)
         return try bytes.withUnsafeMutableBytes { try parse(mutableLine: $0, file: file, lineNumber: lineNumber) }
     }
 
-    public static func parse(line raw: UnsafeRawBufferPointer, file: String, lineNumber: Int) throws -> RecordedMessage? {
+    public static func parse(line raw: UnsafeRawBufferPointer, file: String, lineNumber: Int) throws -> OwnedMessage? {
         var bytes = Array(raw)
         return try bytes.withUnsafeMutableBytes { try parse(mutableLine: $0, file: file, lineNumber: lineNumber) }
     }
 
     /// Parses (and unescapes in place) a line in a scratch buffer.
-    static func parse(mutableLine line: UnsafeMutableRawBufferPointer, file: String, lineNumber: Int) throws -> RecordedMessage? {
+    static func parse(mutableLine line: UnsafeMutableRawBufferPointer, file: String, lineNumber: Int) throws -> OwnedMessage? {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var topics = RecordingTopics()
         var entry = RecordingBatch.Entry()
@@ -65,7 +54,7 @@ public enum RecordingReader {
         func bytes(_ start: Int, _ count: Int) -> [UInt8]? {
             count < 0 ? nil : Array(UnsafeBufferPointer(start: base + start, count: count))
         }
-        return RecordedMessage(topic: topics.names[Int(entry.topic)], partition: entry.partition, offset: entry.offset,
+        return OwnedMessage(topic: topics.names[Int(entry.topic)], partition: entry.partition, offset: entry.offset,
                                timestampMs: entry.timestampMs,
                                key: bytes(entry.keyStart, entry.keyCount), value: bytes(entry.valueStart, entry.valueCount))
     }

@@ -45,13 +45,8 @@ public struct TransactionBoundary: Sendable, Hashable {
 public struct HeldEvent: Sendable {
     public var event: ChangeEvent
     public var partitionKey: Int64
-    public var topic: String
     public var slot: Int
-    public var partition: Int32
-    public var offset: Int64
-    public var timestampMs: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
+    public var message: OwnedMessage
     /// Arrival order over all partitions (a restart re-holds events in this order).
     var sequence: UInt64 = 0
 }
@@ -321,9 +316,10 @@ public final class TransactionBuffer {
         w.int(Int64(events.count))
         for e in events {
             w.int(e.event.transactionKey)
-            w.string(e.topic)
-            w.int(Int64(e.partition)); w.int(e.offset); w.int(e.timestampMs)
-            w.optionalBytes(e.key); w.optionalBytes(e.value)
+            let m = e.message
+            w.string(m.topic)
+            w.int(Int64(m.partition)); w.int(m.offset); w.int(m.timestampMs)
+            w.optionalBytes(m.key); w.optionalBytes(m.value)
         }
         return w.out
     }
@@ -333,12 +329,7 @@ public final class TransactionBuffer {
         public struct Transaction: Sendable { public var key: Int64; public var ageMs: Int64; public var began: Bool; public var expected: [(topic: String, count: Int64)]? }
         public struct Message: Sendable {
             public var transactionKey: Int64
-            public var topic: String
-            public var partition: Int32
-            public var offset: Int64
-            public var timestampMs: Int64
-            public var key: [UInt8]?
-            public var value: [UInt8]?
+            public var message: OwnedMessage
         }
         public var counters: TransactionStatus
         public var recent: [Int64]
@@ -371,8 +362,9 @@ public final class TransactionBuffer {
         for _ in 0..<(try r.count()) {
             let key = try r.int(), topic = try r.string()
             let partition = Int32(truncatingIfNeeded: try r.int()), offset = try r.int(), ts = try r.int()
-            messages.append(.init(transactionKey: key, topic: topic, partition: partition, offset: offset, timestampMs: ts,
-                                  key: try r.optionalBytes(), value: try r.optionalBytes()))
+            let message = OwnedMessage(topic: topic, partition: partition, offset: offset, timestampMs: ts,
+                                       key: try r.optionalBytes(), value: try r.optionalBytes())
+            messages.append(.init(transactionKey: key, message: message))
         }
         guard r.atEnd else { throw DecodeError(description: "trailing bytes") }
         return Saved(counters: c, recent: recent, transactions: transactions, messages: messages)

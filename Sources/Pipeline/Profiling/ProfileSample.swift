@@ -1,23 +1,9 @@
 import Foundation
 import Metrics
 
-/// One message of a sample (an owning copy).
-public struct SampledMessage: Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var timestampMs: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public init(topic: String, partition: Int32, offset: Int64, timestampMs: Int64 = 0, key: [UInt8]?, value: [UInt8]?) {
-        self.topic = topic; self.partition = partition; self.offset = offset; self.timestampMs = timestampMs
-        self.key = key; self.value = value
-    }
-}
-
 /// The first messages of each topic, read from the earliest offset (`cdctop profile init/check`).
 public struct MessageSample: Sendable {
-    public var messages: [SampledMessage] = []
+    public var messages: [OwnedMessage] = []
     /// Topics in the order first seen in recordings; sorted by name when read from Kafka.
     public var topics: [String] = []
     /// Topics read to their end before the per-topic limit: the sample holds every row they carry.
@@ -74,7 +60,7 @@ public enum ProfileSampler {
                         if n == 0 { sample.topics.append(topic) }
                         if n >= perTopic { truncated.insert(topic); continue }
                         counts[topic] = n + 1
-                        sample.messages.append(SampledMessage(topic: topic, partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
+                        sample.messages.append(OwnedMessage(topic: topic, partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
                                                               key: batch.key(e).map { Array($0) }, value: batch.value(e).map { Array($0) }))
                     }
                 }
@@ -124,7 +110,7 @@ public enum ProfileSampler {
                 if n == 0 && !sample.topics.contains(topic) { sample.topics.append(topic) }
                 if n >= perTopic { truncated.insert(topic); continue }
                 counts[topic] = n + 1
-                sample.messages.append(SampledMessage(topic: topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
+                sample.messages.append(OwnedMessage(topic: topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
                                                       key: batch.key(i), value: batch.value(i)))
             }
             for eof in batch.partitionEOFs {

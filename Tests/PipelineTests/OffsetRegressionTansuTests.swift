@@ -116,7 +116,7 @@ enum TopicAdmin {
 
 
     private static func run(_ arguments: [String], tolerating: String?) throws {
-        let (status, text) = try runProgram(tansu, arguments)
+        let (status, text) = try runProgram(tansu, arguments, timeoutSeconds: 10)
         guard status == 0 || tolerating.map({ text.contains($0) }) == true else {
             throw KafkaError(code: .configuration, message: "tansu \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
         }
@@ -130,7 +130,9 @@ struct PrivateTansu {
     var address: String { "127.0.0.1:\(port)" }
 
     init(port: Int? = nil) throws {
-        let port = port ?? Int.random(in: 30_000...39_999)
+        // A port the kernel just handed out, not a random one: a random port in the ephemeral range can be
+        // the local end of another connection, and then the broker cannot bind it.
+        let port = try port ?? freePort()
         self.port = port
         process = Process()
         process.executableURL = URL(fileURLWithPath: TopicAdmin.tansu)

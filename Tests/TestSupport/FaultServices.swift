@@ -52,7 +52,7 @@ public final class OwnTansu: @unchecked Sendable {
     deinit { stop() }
 
     private func tansu(_ arguments: [String]) throws -> String {
-        let run = try runProgram(Self.binary, arguments)
+        let run = try runProgram(Self.binary, arguments, timeoutSeconds: 10)
         guard run.status == 0 || run.output.contains("already exists") else {
             throw TestProcessStartError(description: "tansu \(arguments.joined(separator: " ")) failed (\(run.status)): \(run.output)")
         }

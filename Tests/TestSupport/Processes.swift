@@ -21,7 +21,10 @@ public enum Shell {
 }
 
 /// Runs a program (no shell) with `input` on stdin; returns its exit status and stdout+stderr.
-public func runProgram(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+/// `timeoutSeconds`: SIGKILLed after that long (a tool that retries a dead address forever, like
+/// `tansu topic list`, must not hang the test run).
+public func runProgram(_ executable: String, _ arguments: [String], input: String? = nil,
+                       timeoutSeconds: Double? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -31,6 +34,13 @@ public func runProgram(_ executable: String, _ arguments: [String], input: Strin
     let stdin = input.map { _ in Pipe() }
     if let stdin { process.standardInput = stdin }
     try process.run()
+    let watchdog = timeoutSeconds.map { seconds in
+        let pid = process.processIdentifier
+        let item = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: item)
+        return item
+    }
+    defer { watchdog?.cancel() }
     if let stdin, let input {
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()

@@ -34,6 +34,9 @@ public struct ReadProgress: Sendable {
     private var behindCount = 0
     /// The lowest time among the partitions behind (valid while `behindCount` > 0).
     private var minBehindMs: Int64 = .min
+    /// How many partitions behind are at `minBehindMs`: only when the last of them moves on (or stops being
+    /// behind) is the minimum searched for again, not each time one of them reads an event.
+    private var atMinBehindCount = 0
     /// The highest time of any partition.
     private var maxMs: Int64 = .min
     /// Partitions assigned and not yet read to their end once.
@@ -57,7 +60,7 @@ public struct ReadProgress: Sendable {
         if timeMs > timesMs[i] {
             let old = timesMs[i]
             timesMs[i] = timeMs
-            if behind[i] && old == minBehindMs { recomputeMinBehind() }
+            if behind[i] && old == minBehindMs { leftMinBehind() }
         }
         if timeMs > maxMs { maxMs = timeMs }
         return advance()
@@ -118,16 +121,31 @@ public struct ReadProgress: Sendable {
         behind[i] = value
         behindCount += value ? 1 : -1
         if value {
-            if behindCount == 1 || timesMs[i] < minBehindMs { minBehindMs = timesMs[i] }
+            if behindCount == 1 || timesMs[i] < minBehindMs {
+                minBehindMs = timesMs[i]
+                atMinBehindCount = 1
+            } else if timesMs[i] == minBehindMs {
+                atMinBehindCount += 1
+            }
         } else if behindCount > 0 && timesMs[i] == minBehindMs {
-            recomputeMinBehind()
+            leftMinBehind()
         }
+    }
+
+    /// A partition behind at `minBehindMs` moved past it or is no longer behind.
+    @inline(__always) private mutating func leftMinBehind() {
+        atMinBehindCount -= 1
+        if atMinBehindCount == 0 { recomputeMinBehind() }
     }
 
     private mutating func recomputeMinBehind() {
         var lowest = Int64.max
-        for i in behind.indices where behind[i] { lowest = min(lowest, timesMs[i]) }
+        var count = 0
+        for i in behind.indices where behind[i] {
+            if timesMs[i] < lowest { lowest = timesMs[i]; count = 1 } else if timesMs[i] == lowest { count += 1 }
+        }
         minBehindMs = lowest
+        atMinBehindCount = count
     }
 
     @inline(__always) private mutating func advance() -> Bool {

@@ -628,3 +628,68 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+// MARK: snapshot row markers
+
+extension AvroDecoderTests {
+    /// The first sale of the samples as a snapshot row (`op` r) with `source.snapshot` = `marker`.
+    static func snapshotSale(_ marker: String) throws -> OwnedMessage {
+        var m = try Samples.messages("shop.public.transaction.jsonl").first { $0.value != nil }!
+        var text = String(decoding: m.value!, as: UTF8.self)
+        let before = text
+        for (from, to) in [(#""snapshot": "false""#, #""snapshot": "\#(marker)""#), (#""snapshot":"false""#, #""snapshot":"\#(marker)""#),
+                           (#""op": "c""#, #""op": "r""#), (#""op":"c""#, #""op":"r""#)] {
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        #expect(text.contains(marker) && text != before)
+        m.value = Array(text.utf8)
+        return m
+    }
+
+    @Test("snapshot rows: Avro gives the JSON path's marker (last, incremental…), so snapshot progress sees Avro topics too",
+          arguments: ["true", "first", "first_in_data_collection", "last_in_data_collection", "last", "incremental"])
+    func snapshotMarkerMatchesJSON(marker: String) throws {
+        let m = try AvroDecoderTests.snapshotSale(marker)
+        let json = DebeziumDecoder(profile: .samples), avro = DebeziumDecoder(profile: .samples)
+        let (text, payload) = try #require(ConnectAvro.convert(m.value!))
+        let expected = m.value!.withUnsafeBytes { json.decode(slot: json.slot(forTopic: m.topic), value: $0, kafkaTimestampMs: m.timestampMs) }
+        let got = avro.decodeAvro(topic: m.topic, schema: try AvroSchema(json: text), payload: payload, kafkaTimestampMs: m.timestampMs)
+        guard case .event(let j) = expected, case .event(let a) = got else { Issue.record("not events: \(expected) / \(got)"); return }
+        #expect(j.op == .read && j.snapshotMarker == SnapshotRowMarker(text: marker))
+        #expect(a.snapshotMarker == j.snapshotMarker && canonical(got) == canonical(expected))
+
+        // Through EngineCore: the same snapshot reads (rows, last/incremental flags) and progress report.
+        let jsonCore = EngineCore(profile: .samples), avroCore = EngineCore(profile: .samples)
+        let schemas = TestSchemas()
+        avroCore.schemaSource = schemas
+        jsonCore.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+        avroCore.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
+                        key: schemas.frame(m.key), value: schemas.frame(m.value))
+        #expect(avroCore.snapshotReads.bySlot == jsonCore.snapshotReads.bySlot)
+        #expect(avroCore.snapshotProgress() == jsonCore.snapshotProgress())
+        let reads = jsonCore.snapshotReads.bySlot[jsonCore.decoder.slot(forTopic: m.topic)]
+        #expect(reads[marker == "incremental" ? 1 : 0].rows == 1)
+        #expect(reads[0].snapshotDone == (marker == "last") && reads[0].tableDone == (marker == "last" || marker == "last_in_data_collection"))
+    }
+
+    @Test("snapshot rows: an Avro enum or boolean source.snapshot gives the marker its text names")
+    func snapshotMarkerFromEnumAndBoolean() throws {
+        let d = DebeziumDecoder(profile: .samples)
+        let enumSchema = try AvroSchema(json: AvroDecoderTests.envelope(AvroDecoderTests.saleFields,
+            snapshot: #"{"type":"enum","name":"SnapshotRecord","symbols":["true","last","false","incremental","last_in_data_collection"]}"#))
+        let expected: [(Int64, SnapshotRowMarker)] = [(0, .inProgress), (1, .last), (2, .none), (3, .incremental), (4, .lastInCollection)]
+        for (index, marker) in expected {
+            var snapshot: [UInt8] = []
+            ConnectAvro.long(index, &snapshot)
+            let m = AvroDecoderTests.message(row: AvroDecoderTests.saleRow(id: 1, amount: [1]), op: "r", snapshot: snapshot)
+            guard case .event(let e) = d.decodeAvro(topic: "shop.public.transaction", schema: enumSchema, id: 9, payload: m) else { Issue.record("not an event"); continue }
+            #expect(e.snapshotMarker == marker, "symbol \(index)")
+        }
+        let boolSchema = try AvroSchema(json: AvroDecoderTests.envelope(AvroDecoderTests.saleFields, snapshot: #"["null","boolean"]"#))
+        for (bytes, marker) in [([2, 1] as [UInt8], SnapshotRowMarker.inProgress), ([2, 0], .none)] {
+            let m = AvroDecoderTests.message(row: AvroDecoderTests.saleRow(id: 1, amount: [1]), op: "r", snapshot: bytes)
+            guard case .event(let e) = d.decodeAvro(topic: "shop.public.transaction", schema: boolSchema, id: 8, payload: m) else { Issue.record("not an event"); continue }
+            #expect(e.snapshotMarker == marker)
+        }
+    }
+}

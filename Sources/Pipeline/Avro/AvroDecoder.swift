@@ -112,6 +112,8 @@ extension DebeziumDecoder {
         var envelopeTsMs: Int64? = nil
         var table: (start: Int, count: Int)? = nil
         var snapshot = false
+        /// `source.snapshot` in detail (`last`, `incremental`…), as the JSON path reads it.
+        var snapshotMarker = SnapshotRowMarker.none
         var hasSource = false
         var unwrappedOp: UInt8 = 0
         var deleted = false
@@ -273,9 +275,16 @@ extension DebeziumDecoder {
                 let at = r.pos
                 switch try r.token(f.node, schema.flat, schema.links) {
                 case .null: break
-                case .bool(let b): env.snapshot = env.snapshot || b
-                case .string(let start, let count): env.snapshot = !r.equals(start, count, "false")
-                case .symbol(let node, let i): env.snapshot = schema.nodes[Int(node)].symbols[i] != "false"
+                case .bool(let b):
+                    env.snapshot = env.snapshot || b
+                    if b { env.snapshotMarker = .inProgress }
+                case .string(let start, let count):
+                    env.snapshot = !r.equals(start, count, "false")
+                    if env.snapshot { env.snapshotMarker = DebeziumDecoder.snapshotMarker(r.raw(start, count)) }
+                case .symbol(let node, let i):
+                    var symbol = schema.nodes[Int(node)].symbols[i]
+                    env.snapshot = symbol != "false"
+                    if env.snapshot { env.snapshotMarker = symbol.withUTF8 { DebeziumDecoder.snapshotMarker(UnsafeRawBufferPointer($0)) } }
                 default: throw DebeziumDecoder.valueStop("source.snapshot is not a string or a boolean", at: at)
                 }
             }
@@ -369,8 +378,8 @@ extension DebeziumDecoder {
                 return avroMalformed(table, missing, schemaID, at: 0)
             }
             DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
-                                         snapshot: env.snapshot, sourceTsMs: env.sourceTsMs, envelopeTsMs: env.envelopeTsMs)
-            event.transactionKey = env.transactionKey
+                                         snapshot: env.snapshot, snapshotMarker: env.snapshotMarker, sourceTsMs: env.sourceTsMs,
+                                         envelopeTsMs: env.envelopeTsMs, transactionKey: env.transactionKey)
             return nil
         }
 

@@ -23,6 +23,7 @@ public final class NonEventOutcome: Sendable {
     public let outcome: DecodeOutcome
     init(_ outcome: DecodeOutcome) { self.outcome = outcome }
     var isMalformed: Bool { if case .malformed = outcome { true } else { false } }
+    var isIgnored: Bool { if case .ignored = outcome { true } else { false } }
 }
 
 /// One DDL statement from Debezium's schema-change topic.
@@ -90,6 +91,11 @@ public final class DebeziumDecoder {
         var checkTransactionTopic: Bool
         /// Its messages were BEGIN/END (`provide.transaction.metadata=true`).
         var isTransactionTopic = false
+        /// Not yet known to hold anything but Debezium's snapshot notifications: the first message the
+        /// decoder ignores decides (a notification topic holds nothing else).
+        var checkNotificationTopic = true
+        /// Its ignored messages were snapshot notifications.
+        var isNotificationTopic = false
         init(topic: String, table: String, role: TableRole, columns: ColumnScales) {
             self.topic = topic; self.table = table; self.tableBytes = Array(table.utf8)
             self.role = role; self.columns = columns
@@ -118,6 +124,12 @@ public final class DebeziumDecoder {
     public func takeTransactionBoundary() -> TransactionBoundary? {
         defer { pendingBoundary = nil }
         return pendingBoundary
+    }
+    /// The snapshot notification of the message just decoded (which `decode` returned as `.ignored`).
+    var pendingNotification: SnapshotNotification?
+    public func takeSnapshotNotification() -> SnapshotNotification? {
+        defer { pendingNotification = nil }
+        return pendingNotification
     }
     /// Compiled Avro schemas by schema id (Sources/Pipeline/Avro).
     let avroPlans = AvroPlanCache()
@@ -239,7 +251,9 @@ public final class DebeziumDecoder {
             let other = decodePayload(&scanner, state: state, kafkaTimestampMs: kafkaTimestampMs, into: &event)
             if let other, other.isMalformed { return other }
             scanner.skipWhitespace()
-            return scanner.atEnd ? other : malformed(state.table, "trailing bytes after the JSON object", at: scanner.index)
+            guard scanner.atEnd else { return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index) }
+            if let other, state.checkNotificationTopic, other.isIgnored { readSnapshotNotification(value, state: state) }
+            return other
         }
         // The last payload's outcome wins; nil while it is an event (written into `event`).
         var other: NonEventOutcome? = nil
@@ -262,7 +276,21 @@ public final class DebeziumDecoder {
         scanner.skipWhitespace()
         guard scanner.atEnd else { return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index) }
         guard sawPayload else { return malformed(state.table, "schema envelope without payload", at: 0) }
+        if let other, state.checkNotificationTopic, other.isIgnored { readSnapshotNotification(value, state: state) }
         return other
+    }
+
+    /// Debezium's snapshot notifications (a topic of their own) decode as records without op: kept for
+    /// `takeSnapshotNotification`. Anything else (on a topic not yet known to hold them) decides the
+    /// topic holds none, so its ignored messages are not read again (cold path).
+    @inline(never)
+    private func readSnapshotNotification(_ value: UnsafeRawBufferPointer, state: TopicState) {
+        guard let notification = SnapshotNotificationParser.parse(value) else {
+            if !state.isNotificationTopic { state.checkNotificationTopic = false }
+            return
+        }
+        state.isNotificationTopic = true
+        pendingNotification = notification
     }
 
     // MARK: failures (cold path)
@@ -461,7 +489,7 @@ public final class DebeziumDecoder {
                         if src.consumeLiteral("false") { return true }
                         guard let t = src.readString() else { return false }
                         env.snapshot = !(src.equals(t.range, "false"))
-                        if env.snapshot { env.snapshotMarker = DebeziumDecoder.snapshotMarker(src, t.range) }
+                        if env.snapshot { env.snapshotMarker = DebeziumDecoder.snapshotMarker(src.raw(t.range)) }
                         return true
                     }
                     return src.skipValue()
@@ -576,9 +604,8 @@ public final class DebeziumDecoder {
                 return malformed(table, missing, at: objectStart)
             }
             DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
-                                         snapshot: env.snapshot, sourceTsMs: env.sourceTsMs, envelopeTsMs: env.envelopeTsMs)
-            event.transactionKey = env.transactionKey
-            event.snapshotMarker = env.snapshotMarker
+                                         snapshot: env.snapshot, snapshotMarker: env.snapshotMarker, sourceTsMs: env.sourceTsMs,
+                                         envelopeTsMs: env.envelopeTsMs, transactionKey: env.transactionKey)
             return nil
         }
 
@@ -936,13 +963,16 @@ extension DebeziumDecoder {
     /// What an envelope says about its event, the same from JSON and Avro.
     @inline(__always)
     static func fillEnvelope(_ event: inout ChangeEvent, table: String, role: TableRole, modelTable: Int32, op: ChangeOp,
-                             commitTimeMs: Int64, snapshot: Bool, sourceTsMs: Int64?, envelopeTsMs: Int64?) {
+                             commitTimeMs: Int64, snapshot: Bool, snapshotMarker: SnapshotRowMarker, sourceTsMs: Int64?,
+                             envelopeTsMs: Int64?, transactionKey: Int64) {
         event.table = table
         event.role = role
         event.modelTable = role == .model ? modelTable : -1
         event.op = op
         event.commitTimeMs = commitTimeMs
         event.isSnapshot = snapshot || op == .read
+        event.snapshotMarker = snapshotMarker
+        event.transactionKey = transactionKey
         // Debezium's own clock, for the latency split; only beside a real source.ts_ms (else it is the commit time).
         event.debeziumTimeMs = sourceTsMs != nil ? envelopeTsMs ?? 0 : 0
     }

@@ -171,15 +171,18 @@ public final class Engine: @unchecked Sendable {
             let now = WallClock.nowMs()
             core.noteWallClock(nowMs: now)
             core.receivedAtMs = now
+            // One look at the assignment per batch, shared by both uses below (nil: not needed this batch).
+            var assigned: [PartitionProgress]? = nil
             if options.transactions != nil {
                 // END's tables are waited for only when read: the topics assigned (none yet: nothing is judged).
-                let topics = Set(consumer.partitionStates().map(\.topic))
-                if !topics.isEmpty { core.noteReadTopics(Array(topics)) }
+                let states = consumer.partitionStates()
+                assigned = states
+                noteReadTopics(states)
                 core.expireTransactions(nowMs: now)
             }
             // Until every partition was read to its end once, each new one must hold the watermark from
             // the first batch on (not from the next snapshot): register the assignment before applying.
-            if registeredAssignment == 0 || core.aggregator.progress.catchingUpCount > 0 { noteAssignment(consumer.partitionStates()) }
+            if registeredAssignment == 0 || core.aggregator.progress.catchingUpCount > 0 { noteAssignment(assigned ?? consumer.partitionStates()) }
             // false: stopped while a schema was awaited; nothing from that message on is applied or stored.
             guard apply(batch) else { return }
             if let checkpointer {
@@ -303,6 +306,15 @@ public final class Engine: @unchecked Sendable {
         guard assigned.count != registeredAssignment else { return }
         registeredAssignment = assigned.count
         for p in assigned { core.noteAssigned(partitionKey: EngineCore.partitionKey(slot: core.decoder.slot(forTopic: p.topic), partition: p.partition)) }
+    }
+
+    /// The topics last given to `core.noteReadTopics`: it is told only when the assignment's topics change.
+    private var readTopics: Set<String> = []
+    private func noteReadTopics(_ assigned: [PartitionProgress]) {
+        let topics = Set(assigned.map(\.topic))
+        guard !topics.isEmpty, topics != readTopics else { return }
+        readTopics = topics
+        core.noteReadTopics(Array(topics))
     }
 
     /// Every assigned partition has reported EOF since its last message.

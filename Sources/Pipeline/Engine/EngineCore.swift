@@ -75,17 +75,21 @@ public final class EngineCore {
     /// `key` is only read when a recent change is captured.
     /// False only when a Confluent-framed message's schema was still awaited from the registry when the
     /// run was stopped: the message was then not applied (nor counted), and nothing after it may be.
+    /// `restoringHeld`: a held message of a restored checkpoint, admitted and counted before it was saved.
     @discardableResult
     public func ingest(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) -> Bool {
+                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, restoringHeld: Bool = false) -> Bool {
         // Confluent wire format (0x00, schema id, Avro or JSON): the schema registry's path, below.
         if let value, let id = AvroWire.schemaID(value) {
-            return ingestFramed(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value, schemaID: id)
+            return ingestFramed(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value, schemaID: id,
+                                restoringHeld: restoringHeld)
         }
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
-        // A redelivered offset (at or below the last one applied) changes nothing, not even the counts.
-        guard aggregator.admit(partitionKey: pk, offset: offset) else { return true }
-        counters.countMessage(bytes: Int64(value?.count ?? 0) + Int64(key?.count ?? 0))
+        if !restoringHeld {
+            // A redelivered offset (at or below the last one applied) changes nothing, not even the counts.
+            guard aggregator.admit(partitionKey: pk, offset: offset) else { return true }
+            counters.countMessage(bytes: Int64(value?.count ?? 0) + Int64(key?.count ?? 0))
+        }
         // The decoder fills this event in place (no decoded event is copied on the way to the aggregator).
         var event = EngineCore.blankEvent
         if let other = decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs, into: &event) {
@@ -235,36 +239,24 @@ public final class EngineCore {
     private func applyModel(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
                             key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, holding: Bool) -> Bool {
         var event = event
-        if event.op == .truncate {
-            if holding {
-                holdOrApply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
-                return true
-            }
-            if let reason = aggregator.applyModel(event, partitionKey: pk) {
+        // A truncate names no row.
+        if event.op != .truncate {
+            guard let rowKey = decoder.modelRowKey(table: event.modelTable, row: event.after ?? event.before, recordKey: key)
+                    ?? framedModelKey(event.modelTable) else {
+                let named = profile.model?.tables[Int(event.modelTable)].keyColumns
+                let reason = named.map { "the row lacks a value for a key column (\($0.joined(separator: ", "))) named in the profile" }
+                    ?? "the message has no record key, so its rows cannot be told apart: give the table a primary key, set Debezium's message.key.columns, or name key columns in the profile ([tables.\(event.table)] key = [\"…\"])"
                 noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
                 return false
             }
-            return true
+            if event.before != nil { event.before!.key = rowKey }
+            if event.after != nil { event.after!.key = rowKey }
         }
-        guard let rowKey = decoder.modelRowKey(table: event.modelTable, row: event.after ?? event.before, recordKey: key)
-                ?? framedModelKey(event.modelTable) else {
-            let named = profile.model?.tables[Int(event.modelTable)].keyColumns
-            let reason = named.map { "the row lacks a value for a key column (\($0.joined(separator: ", "))) named in the profile" }
-                ?? "the message has no record key, so its rows cannot be told apart: give the table a primary key, set Debezium's message.key.columns, or name key columns in the profile ([tables.\(event.table)] key = [\"…\"])"
-            noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
-            return false
-        }
-        if event.before != nil { event.before!.key = rowKey }
-        if event.after != nil { event.after!.key = rowKey }
         if holding {
             holdOrApply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
             return true
         }
-        if let reason = aggregator.applyModel(event, partitionKey: pk) {
-            noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
-            return false
-        }
-        return true
+        return applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
     }
 
     /// Counts a message that is not a change event: tombstone, heartbeat, DDL, ignored or malformed.
@@ -293,7 +285,7 @@ public final class EngineCore {
                 return
             }
             // Debezium's snapshot notifications (a topic of their own) decode as records without op.
-            if let value, let notification = SnapshotNotificationParser.parse(value) {
+            if let notification = decoder.takeSnapshotNotification() {
                 snapshotNotifications.add(notification)
                 return
             }
@@ -349,8 +341,9 @@ public final class EngineCore {
         }
     }
 
-    /// Convenience for byte arrays (tests, recordings).
-    public func ingest(topic: String, partition: Int32, offset: Int64, timestampMs: Int64 = 0, key: [UInt8]?, value: [UInt8]?) {
+    /// Convenience for byte arrays (tests, recordings, restored held messages).
+    public func ingest(topic: String, partition: Int32, offset: Int64, timestampMs: Int64 = 0, key: [UInt8]?, value: [UInt8]?,
+                       restoringHeld: Bool = false) {
         let slot = decoder.slot(forTopic: topic)
         func withOptional<R>(_ a: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
             guard let a else { return body(nil) }
@@ -358,7 +351,7 @@ public final class EngineCore {
         }
         withOptional(key) { k in
             withOptional(value) { v in
-                ingest(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: k, value: v)
+                ingest(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: k, value: v, restoringHeld: restoringHeld)
             }
         }
     }
@@ -542,10 +535,11 @@ extension EngineCore {
     @inline(never)
     fileprivate func holdOrApply(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64,
                                  timestampMs: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
-        guard let buffer = transactionBuffer else { return applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset) }
+        guard let buffer = transactionBuffer else { applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset); return }
         guard event.transactionKey != 0 else {
             buffer.notePassedThrough()
-            return applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
+            applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
+            return
         }
         // The message's own bytes (a framed message's whole key and value): what a checkpoint saves.
         let rawKey = framedRawKey ?? key
@@ -565,14 +559,19 @@ extension EngineCore {
         }
     }
 
-    private func applyHeld(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64) {
+    /// Applies an event now (read, or released by the buffer); false when the aggregator refused a model
+    /// table's event (then counted as malformed, with the reason).
+    @discardableResult
+    private func applyHeld(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64) -> Bool {
         if event.role == .model {
             if let reason = aggregator.applyModel(event, partitionKey: pk) {
                 noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: nil, value: nil)
+                return false
             }
         } else {
             aggregator.apply(event, partitionKey: pk)
         }
+        return true
     }
 
     /// A BEGIN or END: END's tables become topics `<prefix>.<schema.table>`, the prefix being the
@@ -613,27 +612,8 @@ extension EngineCore {
         perEventOptions.captureRecentChanges = false
         perEventOptions.receivedAtMs = 0
         for m in saved.messages.lazy.map(\.message) {
-            let slot = decoder.slot(forTopic: m.topic)
-            func withOptional<R>(_ a: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-                guard let a else { return body(nil) }
-                return a.withUnsafeBytes { body($0) }
-            }
-            withOptional(m.key) { k in
-                withOptional(m.value) { v in
-                    if let v, let id = AvroWire.schemaID(v) {
-                        _ = ingestFramed(slot: slot, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
-                                         key: k, value: v, schemaID: id, restoringHeld: true)
-                        return
-                    }
-                    let pk = EngineCore.partitionKey(slot: slot, partition: m.partition)
-                    var event = EngineCore.blankEvent
-                    if let other = decoder.decode(slot: slot, value: v, kafkaTimestampMs: m.timestampMs, into: &event) {
-                        noteNonEvent(other.outcome, slot: slot, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: k, value: v)
-                        return
-                    }
-                    apply(event, partitionKey: pk, slot: slot, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: k, value: v)
-                }
-            }
+            ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value,
+                   restoringHeld: true)
         }
         perEventOptions = savedOptions
         lastCommitTimeByPartition = savedCommitTimes

@@ -6,15 +6,16 @@ import Synchronization
 // source's row estimates. The model and its joins are in Metrics/SnapshotProgress.swift.
 
 extension DebeziumDecoder {
-    /// `source.snapshot`'s string value (not "false") as a marker; read only for snapshot rows.
+    /// `source.snapshot`'s string value (not "false") as a marker; read only for snapshot rows. Raw bytes,
+    /// so the JSON and Avro decoders share it.
     @inline(never)
-    static func snapshotMarker(_ s: JSONScanner, _ range: Range<Int>) -> SnapshotRowMarker {
-        if s.equals(range, "true") { return .inProgress }
-        if s.equals(range, "incremental") { return .incremental }
-        if s.equals(range, "last_in_data_collection") { return .lastInCollection }
-        if s.equals(range, "first_in_data_collection") { return .firstInCollection }
-        if s.equals(range, "last") { return .last }
-        if s.equals(range, "first") { return .first }
+    static func snapshotMarker(_ raw: UnsafeRawBufferPointer) -> SnapshotRowMarker {
+        if equals(raw, "true") { return .inProgress }
+        if equals(raw, "incremental") { return .incremental }
+        if equals(raw, "last_in_data_collection") { return .lastInCollection }
+        if equals(raw, "first_in_data_collection") { return .firstInCollection }
+        if equals(raw, "last") { return .last }
+        if equals(raw, "first") { return .first }
         return .inProgress
     }
 }

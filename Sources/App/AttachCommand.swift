@@ -83,7 +83,7 @@ struct AttachCommand: ParsableCommand {
 }
 
 /// Reads the mirror every `intervalMs` on a thread of its own, so the dashboard never waits on Redis.
-final class MirrorPoller: @unchecked Sendable {
+final class MirrorPoller: Sendable {
     struct Reading: Sendable {
         var view: MirrorView?
         var snapshot: KPISnapshot?
@@ -93,7 +93,6 @@ final class MirrorPoller: @unchecked Sendable {
     let intervalMs: Int
     let latest = Latest<Reading>()
     private let stopped = Latest<Bool>(false)
-    private var thread: Thread?
 
     init(reader: MirrorReader, intervalMs: Int) { self.reader = reader; self.intervalMs = intervalMs }
 
@@ -113,7 +112,6 @@ final class MirrorPoller: @unchecked Sendable {
         }
         thread.name = "cdctop-attach"
         thread.start()
-        self.thread = thread
     }
 
     func stop() { stopped.publish(true) }

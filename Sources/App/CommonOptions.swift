@@ -51,9 +51,6 @@ package struct KafkaPropertyOptions: ParsableArguments {
         return fromEnvironment.isEmpty ? nil : fromEnvironment
     }
 
-    /// True when any property comes from -X, -F or $CDCTOP_KAFKA_CONFIG.
-    var isEmpty: Bool { properties.isEmpty && effectivePropertiesFile == nil }
-
     package init() {}
 
     /// The file's properties, then -X on top (the command line wins).

@@ -326,8 +326,7 @@ func failingServicesText(_ board: ConnectionBoard) -> String {
     for e in board.entries where e.name != "kafka" && e.name != "connect" {
         let failing = e.status.state == .error || e.status.state == .stalled || (e.status.state == .connecting && e.status.error != nil)
         guard failing else { continue }
-        let error = (e.status.error ?? e.status.detail).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        text += "  \(e.name) \(e.status.state.rawValue) (\(error.joined(separator: " ")))"
+        text += "  \(e.name) \(e.status.state.rawValue) (\(RunOutcome.oneLine(e.status.error ?? e.status.detail)))"
     }
     return text
 }

@@ -331,6 +331,7 @@ public struct ConnectorSnapshotProgress: Sendable, Hashable {
 
 /// Every snapshot seen this run, newest last per connector.
 public struct SnapshotProgressReport: Sendable, Hashable {
+    /// Sorted by (connector, kind, startedAtMs), as `build` leaves them.
     public var snapshots: [ConnectorSnapshotProgress] = []
     /// Notifications read (snapshot ones), for the panel's "from notifications" note.
     public var notificationsRead: Int = 0
@@ -339,6 +340,14 @@ public struct SnapshotProgressReport: Sendable, Hashable {
     public var isEmpty: Bool { snapshots.isEmpty }
     /// Snapshots still running (or paused).
     public var active: [ConnectorSnapshotProgress] { snapshots.filter { $0.phase == .running || $0.phase == .paused } }
+    /// The latest run of each connector and kind, in (connector, kind) order: the last of each group of `snapshots`.
+    public var latestRuns: [ConnectorSnapshotProgress] {
+        var out: [ConnectorSnapshotProgress] = []
+        for s in snapshots {
+            if let last = out.last, last.connector == s.connector, last.kind == s.kind { out[out.count - 1] = s } else { out.append(s) }
+        }
+        return out
+    }
 
     /// Tables whose estimate the source should be asked for: those of snapshots not finished.
     public var tablesWanted: Set<String> {

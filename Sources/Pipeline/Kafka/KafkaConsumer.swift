@@ -230,9 +230,6 @@ public final class KafkaConsumer: @unchecked Sendable {
             + KafkaError.unknownTopicFix
     }
 
-    /// Topics named exactly in --topics that the cluster's last metadata did not list.
-    public var missingTopics: [String] { discovery.withLock { $0.missingTopics } }
-
     /// "no response from HOST:PORT for 12 s (2 requests waiting)" while a broker that took the connection
     /// answers nothing (from librdkafka's statistics, once a second); nil otherwise.
     public var stall: String? { state.stall }

@@ -58,34 +58,26 @@ public enum PrometheusExposition {
 
     public static func render(_ s: KPISnapshot?, ops: OpsReport, nowMs: Int64) -> String {
         var w = Writer()
-        w.family("cdctop_up", .gauge, "1 while cdctop runs and has published a snapshot of the engine.")
-        w.sample("cdctop_up", [], s == nil ? 0 : 1)
+        w.single("cdctop_up", .gauge, "1 while cdctop runs and has published a snapshot of the engine.", s == nil ? 0 : 1)
         guard let s else { return w.text }
-        w.family("cdctop_snapshot_age_seconds", .gauge, "Seconds since the engine published the snapshot this scrape shows.")
-        w.sample("cdctop_snapshot_age_seconds", [], seconds(nowMs - s.takenAtMs))
+        w.single("cdctop_snapshot_age_seconds", .gauge, "Seconds since the engine published the snapshot this scrape shows.", seconds(nowMs - s.takenAtMs))
 
         // KPIs
         let r = s.result
-        w.family("cdctop_messages_total", .counter, "Kafka messages read, tombstones and malformed ones included.")
-        w.sample("cdctop_messages_total", [], Double(r.messages))
-        w.family("cdctop_kpi_transactions", .gauge, "Running total of transactions (creates minus deletes, snapshot reads included).")
-        w.sample("cdctop_kpi_transactions", [], Double(r.totals.txCount))
-        w.family("cdctop_kpi_revenue", .gauge, "Running total of revenue (float; the exact decimal is in --json and Redis).")
-        w.sample("cdctop_kpi_revenue", [], r.totals.revenue.approximateDouble)
+        w.single("cdctop_messages_total", .counter, "Kafka messages read, tombstones and malformed ones included.", Double(r.messages))
+        w.single("cdctop_kpi_transactions", .gauge, "Running total of transactions (creates minus deletes, snapshot reads included).", Double(r.totals.txCount))
+        w.single("cdctop_kpi_revenue", .gauge,
+                 "Running total of revenue (float; the exact decimal is in --json and Redis).", r.totals.revenue.approximateDouble)
         w.family("cdctop_kpi_category_revenue", .gauge, "Running net line-item sales per product category (float).")
         for name in r.totals.categoryRevenue.keys.sorted().prefix(maxCategories) {
             w.sample("cdctop_kpi_category_revenue", [("category", name)], r.totals.categoryRevenue[name]!.approximateDouble)
         }
         if !r.kpiColumns.isEmpty { renderModelKPIs(r, into: &w) }
-        w.family("cdctop_window_seconds", .gauge, "Length of a tumbling KPI window.")
-        w.sample("cdctop_window_seconds", [], seconds(r.windowMs))
+        w.single("cdctop_window_seconds", .gauge, "Length of a tumbling KPI window.", seconds(r.windowMs))
         if let current = r.windows.last {
-            w.family("cdctop_window_start_timestamp_seconds", .gauge, "Start of the current (latest) window, Unix time.")
-            w.sample("cdctop_window_start_timestamp_seconds", [], seconds(current.windowStartMs))
-            w.family("cdctop_window_transactions", .gauge, "Net transactions committed in the current window.")
-            w.sample("cdctop_window_transactions", [], Double(current.txCount))
-            w.family("cdctop_window_revenue", .gauge, "Net revenue committed in the current window (float).")
-            w.sample("cdctop_window_revenue", [], current.revenue.approximateDouble)
+            w.single("cdctop_window_start_timestamp_seconds", .gauge, "Start of the current (latest) window, Unix time.", seconds(current.windowStartMs))
+            w.single("cdctop_window_transactions", .gauge, "Net transactions committed in the current window.", Double(current.txCount))
+            w.single("cdctop_window_revenue", .gauge, "Net revenue committed in the current window (float).", current.revenue.approximateDouble)
             w.family("cdctop_window_category_revenue", .gauge, "Net line-item sales per category in the current window (float).")
             for name in current.categoryRevenue.keys.sorted().prefix(maxCategories) {
                 w.sample("cdctop_window_category_revenue", [("category", name)], current.categoryRevenue[name]!.approximateDouble)
@@ -116,31 +108,29 @@ public enum PrometheusExposition {
             ("cdctop_schema_change_snapshot_total", "DDL messages of connectors' initial snapshots.", s.snapshotDDL),
         ]
         for (name, help, value) in counters {
-            w.family(name, .counter, help)
-            w.sample(name, [], Double(value))
+            w.single(name, .counter, help, Double(value))
         }
         w.family("cdctop_schema_changes_total", .counter, "Schema changes (DDL) per table since this run started.")
         for table in s.schemaChanges.keys.sorted() {
             w.sample("cdctop_schema_changes_total", [("table", table)], Double(s.schemaChanges[table]!))
         }
-        w.family("cdctop_parked_line_items", .gauge, "Line items waiting for their product's dimension row.")
-        w.sample("cdctop_parked_line_items", [], Double(s.parkedLineItems))
+        w.single("cdctop_parked_line_items", .gauge, "Line items waiting for their product's dimension row.", Double(s.parkedLineItems))
 
         // Freshness and lag
         if s.maxCommitTimeMs > 0 {
-            w.family("cdctop_last_commit_timestamp_seconds", .gauge, "Newest source commit time seen, Unix time.")
-            w.sample("cdctop_last_commit_timestamp_seconds", [], seconds(s.maxCommitTimeMs))
+            w.single("cdctop_last_commit_timestamp_seconds", .gauge, "Newest source commit time seen, Unix time.", seconds(s.maxCommitTimeMs))
         }
         if s.watermarkMs > 0 {
-            w.family("cdctop_watermark_timestamp_seconds", .gauge, "The watermark (event time read by every partition still being read, heartbeats included, minus the allowed lateness), Unix time.")
-            w.sample("cdctop_watermark_timestamp_seconds", [], seconds(s.watermarkMs))
+            w.single("cdctop_watermark_timestamp_seconds", .gauge,
+                     "The watermark (event time read by every partition still being read, heartbeats included, minus the allowed lateness), Unix time.",
+                     seconds(s.watermarkMs))
         }
-        w.family("cdctop_idle", .gauge, "1 when the window of the newest commit is closed: the source is quiet (heartbeats moved the watermark past it).")
-        w.sample("cdctop_idle", [], s.idleSinceMs == nil ? 0 : 1)
-        w.family("cdctop_backlog_messages", .gauge, "Messages of a startup backlog still unread (0 once every partition was read to its end).")
-        w.sample("cdctop_backlog_messages", [], Double(s.backlog?.messages ?? 0))
-        w.family("cdctop_caught_up", .gauge, "1 once every assigned partition reached its end at least once.")
-        w.sample("cdctop_caught_up", [], s.caughtUp ? 1 : 0)
+        w.single("cdctop_idle", .gauge,
+                 "1 when the window of the newest commit is closed: the source is quiet (heartbeats moved the watermark past it).",
+                 s.idleSinceMs == nil ? 0 : 1)
+        w.single("cdctop_backlog_messages", .gauge,
+                 "Messages of a startup backlog still unread (0 once every partition was read to its end).", Double(s.backlog?.messages ?? 0))
+        w.single("cdctop_caught_up", .gauge, "1 once every assigned partition reached its end at least once.", s.caughtUp ? 1 : 0)
         w.family("cdctop_partition_lag_messages", .gauge, "Messages between cdctop's position and the end of the partition.")
         for p in s.partitions {
             w.sample("cdctop_partition_lag_messages", partitionLabels(p), Double(p.lag))
@@ -158,26 +148,22 @@ public enum PrometheusExposition {
         if let t = s.transactions { renderTransactions(t, into: &w) }
 
         // Services
-        w.family("cdctop_kafka_up", .gauge, "1 when the Kafka consumer has partitions and no error.")
-        w.sample("cdctop_kafka_up", [], s.kafka.state == .ok ? 1 : 0)
-        w.family("cdctop_kafka_stalled", .gauge, "1 while a broker holds cdctop's requests without answering (connected, nothing arrives).")
-        w.sample("cdctop_kafka_stalled", [], s.kafka.state == .stalled ? 1 : 0)
+        w.single("cdctop_kafka_up", .gauge, "1 when the Kafka consumer has partitions and no error.", s.kafka.state == .ok ? 1 : 0)
+        w.single("cdctop_kafka_stalled", .gauge,
+                 "1 while a broker holds cdctop's requests without answering (connected, nothing arrives).", s.kafka.state == .stalled ? 1 : 0)
         if let redis = ops.redis {
-            w.family("cdctop_redis_up", .gauge, "1 when the Redis mirror writes (0 paused, connecting or failing).")
-            w.sample("cdctop_redis_up", [], redis.state == .ok ? 1 : 0)
+            w.single("cdctop_redis_up", .gauge, "1 when the Redis mirror writes (0 paused, connecting or failing).", redis.state == .ok ? 1 : 0)
         }
         if let warehouse = ops.warehouse {
-            w.family("cdctop_warehouse_up", .gauge, "1 when the PostgreSQL warehouse sink writes.")
-            w.sample("cdctop_warehouse_up", [], warehouse.state == .ok ? 1 : 0)
+            w.single("cdctop_warehouse_up", .gauge, "1 when the PostgreSQL warehouse sink writes.", warehouse.state == .ok ? 1 : 0)
         }
         if let registry = ops.schemaRegistry { renderSchemaRegistry(registry, nowMs: nowMs, into: &w) }
         if s.lastHeartbeatMs > 0 {
-            w.family("cdctop_heartbeat_age_seconds", .gauge, "Seconds since the newest Debezium heartbeat.")
-            w.sample("cdctop_heartbeat_age_seconds", [], seconds(max(0, nowMs - s.lastHeartbeatMs)))
+            w.single("cdctop_heartbeat_age_seconds", .gauge, "Seconds since the newest Debezium heartbeat.", seconds(max(0, nowMs - s.lastHeartbeatMs)))
         }
         if let connect = ops.connect {
-            w.family("cdctop_connect_up", .gauge, "1 when the last Kafka Connect REST poll succeeded.")
-            w.sample("cdctop_connect_up", [], connect.pollError == nil && connect.checkedAtMs > 0 ? 1 : 0)
+            w.single("cdctop_connect_up", .gauge,
+                     "1 when the last Kafka Connect REST poll succeeded.", connect.pollError == nil && connect.checkedAtMs > 0 ? 1 : 0)
             w.family("cdctop_connector_state", .gauge, "1 for a connector's current state (Kafka Connect REST), 0 for the others.")
             for c in connect.connectors {
                 for state in ConnectState.allCases {
@@ -199,18 +185,15 @@ public enum PrometheusExposition {
             for v in [Reconciliation.Verdict.unknown, .agree, .drift, .waiting] {
                 w.sample("cdctop_reconciliation_verdict", [("verdict", v.rawValue)], rec.verdict == v ? 1 : 0)
             }
-            w.family("cdctop_reconciliation_checked_timestamp_seconds", .gauge, "When the last reconciliation ran, Unix time.")
-            w.sample("cdctop_reconciliation_checked_timestamp_seconds", [], seconds(rec.checkedAtMs))
+            w.single("cdctop_reconciliation_checked_timestamp_seconds", .gauge, "When the last reconciliation ran, Unix time.", seconds(rec.checkedAtMs))
         }
         if s.state.directory != nil {
-            w.family("cdctop_state_checkpoints_total", .counter, "Durable state checkpoints written.")
-            w.sample("cdctop_state_checkpoints_total", [], Double(s.state.checkpoints))
+            w.single("cdctop_state_checkpoints_total", .counter, "Durable state checkpoints written.", Double(s.state.checkpoints))
             if s.state.lastCheckpointMs > 0 {
-                w.family("cdctop_state_checkpoint_age_seconds", .gauge, "Seconds since the last durable checkpoint.")
-                w.sample("cdctop_state_checkpoint_age_seconds", [], seconds(max(0, nowMs - s.state.lastCheckpointMs)))
+                w.single("cdctop_state_checkpoint_age_seconds", .gauge,
+                         "Seconds since the last durable checkpoint.", seconds(max(0, nowMs - s.state.lastCheckpointMs)))
             }
-            w.family("cdctop_state_checkpoint_failing", .gauge, "1 when the last checkpoint failed.")
-            w.sample("cdctop_state_checkpoint_failing", [], s.state.lastError == nil ? 0 : 1)
+            w.single("cdctop_state_checkpoint_failing", .gauge, "1 when the last checkpoint failed.", s.state.lastError == nil ? 0 : 1)
         }
 
         // Latency split: a summary whose quantiles cover the last minute and whose _sum/_count run since the start.
@@ -238,8 +221,8 @@ public enum PrometheusExposition {
     /// `--source` on PostgreSQL: each logical replication slot's retained WAL, whether a consumer is
     /// attached and how long its confirmed position has stood still (the values of the last good reading).
     static func renderReplicationSlots(_ r: ReplicationSlotReport, nowMs: Int64, into w: inout Writer) {
-        w.family("cdctop_replication_slots_up", .gauge, "1 when the last reading of the source's replication slots worked.")
-        w.sample("cdctop_replication_slots_up", [], r.error == nil && r.checkedAtMs > 0 ? 1 : 0)
+        w.single("cdctop_replication_slots_up", .gauge,
+                 "1 when the last reading of the source's replication slots worked.", r.error == nil && r.checkedAtMs > 0 ? 1 : 0)
         guard r.checkedAtMs > 0 else { return }
         w.family("cdctop_replication_slot_retained_wal_bytes", .gauge,
                  "WAL a logical slot makes the source keep beyond what its consumer confirmed: current WAL position minus confirmed_flush_lsn.")
@@ -327,16 +310,14 @@ public enum PrometheusExposition {
     /// `--schema-registry`: reachability, the schema ids held, fetch errors, and each partition held
     /// waiting for an id (with the id and how long it has waited).
     static func renderSchemaRegistry(_ r: SchemaRegistryMetrics, nowMs: Int64, into w: inout Writer) {
-        w.family("cdctop_schema_registry_up", .gauge, "1 unless a schema id is awaited and the schema registry does not answer.")
-        w.sample("cdctop_schema_registry_up", [], r.up ? 1 : 0)
-        w.family("cdctop_schema_registry_schemas_cached", .gauge, "Schema ids held in memory (fetched, or loaded from the state directory's cache).")
-        w.sample("cdctop_schema_registry_schemas_cached", [], Double(r.schemasKnown))
-        w.family("cdctop_schema_registry_fetches_total", .counter, "Schema ids fetched from the registry by this run.")
-        w.sample("cdctop_schema_registry_fetches_total", [], Double(r.fetched))
-        w.family("cdctop_schema_registry_fetch_errors_total", .counter, "Failed attempts to fetch a schema id (every URL tried, none answered).")
-        w.sample("cdctop_schema_registry_fetch_errors_total", [], Double(r.fetchErrors))
-        w.family("cdctop_schema_registry_waiting_partitions", .gauge, "Partitions paused because their next message needs a schema id the registry has not given yet.")
-        w.sample("cdctop_schema_registry_waiting_partitions", [], Double(r.waits.count))
+        w.single("cdctop_schema_registry_up", .gauge, "1 unless a schema id is awaited and the schema registry does not answer.", r.up ? 1 : 0)
+        w.single("cdctop_schema_registry_schemas_cached", .gauge,
+                 "Schema ids held in memory (fetched, or loaded from the state directory's cache).", Double(r.schemasKnown))
+        w.single("cdctop_schema_registry_fetches_total", .counter, "Schema ids fetched from the registry by this run.", Double(r.fetched))
+        w.single("cdctop_schema_registry_fetch_errors_total", .counter,
+                 "Failed attempts to fetch a schema id (every URL tried, none answered).", Double(r.fetchErrors))
+        w.single("cdctop_schema_registry_waiting_partitions", .gauge,
+                 "Partitions paused because their next message needs a schema id the registry has not given yet.", Double(r.waits.count))
         w.family("cdctop_schema_registry_wait_seconds", .gauge, "Seconds a paused partition has waited for the schema id it needs.")
         for wait in r.waits {
             w.sample("cdctop_schema_registry_wait_seconds",
@@ -369,8 +350,8 @@ public enum PrometheusExposition {
                 w.sample("cdctop_group_status", [("group", g.group), ("status", v.rawValue)], g.verdict == v ? 1 : 0)
             }
         }
-        w.family("cdctop_group_unwatched_groups", .gauge, "Groups a --lag-groups regex matched beyond the 50 watched (not watched, no series).")
-        w.sample("cdctop_group_unwatched_groups", [], Double(report.unwatchedGroups))
+        w.single("cdctop_group_unwatched_groups", .gauge,
+                 "Groups a --lag-groups regex matched beyond the 50 watched (not watched, no series).", Double(report.unwatchedGroups))
     }
 
     /// Offsets that went backwards and messages deleted unread, per partition (0 for the healthy ones, so
@@ -393,14 +374,11 @@ public enum PrometheusExposition {
 
     /// `--transactions complete`: what is held back from the KPIs and what was released unfinished.
     static func renderTransactions(_ t: TransactionStatus, into w: inout Writer) {
-        w.family("cdctop_transactions_open", .gauge, "Source transactions seen and not yet released into the KPIs (--transactions complete).")
-        w.sample("cdctop_transactions_open", [], Double(t.open))
-        w.family("cdctop_transactions_oldest_open_seconds", .gauge, "Wall time since the oldest open transaction was first seen (0 with none open).")
-        w.sample("cdctop_transactions_oldest_open_seconds", [], seconds(t.oldestAgeMs))
-        w.family("cdctop_transactions_buffered_events", .gauge, "Change events held back until their transaction is whole.")
-        w.sample("cdctop_transactions_buffered_events", [], Double(t.bufferedEvents))
-        w.family("cdctop_transactions_waiting_ratio", .gauge, "Share of the transactional change events read that no KPI includes yet (0-1).")
-        w.sample("cdctop_transactions_waiting_ratio", [], t.waitingShare)
+        w.single("cdctop_transactions_open", .gauge, "Source transactions seen and not yet released into the KPIs (--transactions complete).", Double(t.open))
+        w.single("cdctop_transactions_oldest_open_seconds", .gauge,
+                 "Wall time since the oldest open transaction was first seen (0 with none open).", seconds(t.oldestAgeMs))
+        w.single("cdctop_transactions_buffered_events", .gauge, "Change events held back until their transaction is whole.", Double(t.bufferedEvents))
+        w.single("cdctop_transactions_waiting_ratio", .gauge, "Share of the transactional change events read that no KPI includes yet (0-1).", t.waitingShare)
         w.family("cdctop_transactions_released_total", .counter, "Transactions released into the KPIs, by outcome: whole, timed_out (open longer than --transaction-timeout), evicted (the buffer was full).")
         w.sample("cdctop_transactions_released_total", [("outcome", "whole")], Double(t.completed))
         w.sample("cdctop_transactions_released_total", [("outcome", "timed_out")], Double(t.timedOut))
@@ -433,6 +411,12 @@ public enum PrometheusExposition {
                 }
             }
             text += "\n# TYPE \(name) \(kind.rawValue)\n"
+        }
+
+        /// A family of one unlabelled sample: HELP, TYPE and the sample.
+        mutating func single(_ name: String, _ kind: Kind, _ help: String, _ value: Double) {
+            family(name, kind, help)
+            sample(name, [], value)
         }
 
         mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {

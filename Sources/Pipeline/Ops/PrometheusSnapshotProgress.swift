@@ -4,10 +4,8 @@ extension PrometheusExposition {
     /// Snapshot progress (issue 22): the latest snapshot of each connector and kind, per table.
     static func renderSnapshots(_ r: SnapshotProgressReport, nowMs: Int64, into w: inout Writer) {
         guard !r.snapshots.isEmpty else { return }
-        // One run per (connector, kind): the latest (a label set must appear once).
-        var latest: [String: ConnectorSnapshotProgress] = [:]
-        for s in r.snapshots { latest[s.connector + "\u{0}" + s.kind.rawValue] = s }
-        let runs = latest.values.sorted { ($0.connector, $0.kind) < ($1.connector, $1.kind) }
+        // One run per (connector, kind): a label set must appear once.
+        let runs = r.latestRuns
         func labels(_ s: ConnectorSnapshotProgress) -> [(String, String)] { [("connector", s.connector), ("kind", s.kind.rawValue)] }
         func labels(_ s: ConnectorSnapshotProgress, _ t: TableSnapshotProgress) -> [(String, String)] { labels(s) + [("table", t.table)] }
 

@@ -249,8 +249,6 @@ final class MirrorWorker: Sendable {
     /// One mirror per prefix: `host:pid:tag` of this mirror, renewed with every write.
     let writerToken = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0 ... .max))"
     static let writerTTLMs = 10_000
-    /// The retry interval after an error retrying cannot fix (`RedisError.isRetriable` false).
-    static let slowRetrySeconds = 30.0
 
     /// Throws when another mirror holds the prefix (it retries, and takes over once the other stops).
     func claim(_ writer: RedisSnapshotWriter) throws {
@@ -264,7 +262,7 @@ final class MirrorWorker: Sendable {
         var message = (error as? RedisError)?.message ?? "\(error)"
         // A wrong password or a port that is not Redis stays wrong until someone acts: retry slowly, and say so.
         if let redisError = error as? RedisError, !redisError.isRetriable {
-            retryDelay = max(retryDelay, MirrorWorker.slowRetrySeconds)
+            retryDelay = max(retryDelay, ReconnectBackoff.slowSeconds)
             message += " (not retried fast: next try in \(Int(retryDelay)) s)"
         }
         let retryAt = WallClock.monotonicSeconds() + retryDelay

@@ -165,7 +165,8 @@ public enum CurlHTTP {
     public static func redacted(_ url: String) -> String {
         guard let scheme = url.range(of: "://") else { return url }
         let rest = url[scheme.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        // Only "/" ends the credentials: libpq reads `postgresql://u:pa?ss@h/db` as password "pa?ss".
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
         let credentials = rest[..<at]
         guard let colon = credentials.firstIndex(of: ":") else { return url }

@@ -182,7 +182,7 @@ public final class ReplicationSlotMonitor: Sendable {
                 worker.sleep(seconds: everySeconds)
             } catch {
                 // Retriable (the source away): back off; a human must act otherwise, so ask again slowly.
-                let delay = error.isRetriable ? backoff.nextDelay() : max(everySeconds, 30)
+                let delay = error.isRetriable ? backoff.nextDelay() : max(everySeconds, ReconnectBackoff.slowSeconds)
                 let attempts = max(backoff.attempts, 1)
                 let message = error.shortDescription
                 let retryAt = WallClock.nowMs() + Int64(delay * 1000)

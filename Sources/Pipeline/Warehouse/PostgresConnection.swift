@@ -254,12 +254,8 @@ public final class PostgresConnection {
     /// A connection string with its password masked, either form: `postgresql://u:***@h/db?password=***`
     /// or `host=h password=*** dbname=d`. For screens, logs and errors.
     public static func redactedConnectionString(_ text: String) -> String {
-        if let scheme = text.range(of: "://") {
-            var out = text
-            if let at = out.lastIndex(of: "@"), at > scheme.upperBound,
-               let colon = out[scheme.upperBound..<at].firstIndex(of: ":") {
-                out = String(out[...colon]) + "***" + String(out[at...])
-            }
+        if text.contains("://") {
+            var out = CurlHTTP.redacted(text)
             // A password given as a query parameter: ?password=… or &password=…
             for marker in ["?password=", "&password="] {
                 guard let start = out.range(of: marker) else { continue }

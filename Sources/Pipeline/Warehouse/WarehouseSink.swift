@@ -179,7 +179,7 @@ public final class WarehouseSink: Sendable {
             } catch {
                 connection = nil
                 // A wrong password or CA stays wrong until someone acts: retry slowly (the advice says so).
-                let delay = error.needsPerson ? max(backoff.nextDelay(), 30) : backoff.nextDelay()
+                let delay = backoff.nextDelay(needsPerson: error.needsPerson)
                 state.withLock { state in
                     state.lastError = error
                     state.status = ServiceStatus(.error,

@@ -436,9 +436,13 @@ def fmt(seconds):
     return "-" if seconds is None else f"{seconds:.1f} s"
 
 
+def on_signal(n, _f):
+    raise SystemExit(128 + n)
+
+
 def main():
-    signal.signal(signal.SIGTERM, lambda n, f: (_ for _ in ()).throw(SystemExit(128 + n)))
-    signal.signal(signal.SIGINT, lambda n, f: (_ for _ in ()).throw(SystemExit(128 + n)))
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     unknown = [f for f in FAULTS if f not in ALL_FAULTS]
     if unknown:
         print(f"chaos: unknown fault(s) {unknown}; known: {ALL_FAULTS}", file=sys.stderr)

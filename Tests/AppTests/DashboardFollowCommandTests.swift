@@ -226,7 +226,7 @@ import Testing
         #expect(text == "\u{1B}]52;c;" + Data(bytes).base64EncodedString() + "\u{07}")
         for n in 0..<7 {
             let b = Array(repeating: UInt8(0xF0 &+ UInt8(n)), count: n)
-            #expect(String(decoding: Clipboard.base64(b), as: UTF8.self) == Data(b).base64EncodedString())
+            #expect(String(decoding: b.withUnsafeBytes { raw in var out: [UInt8] = []; JSONBytes.appendBase64(raw, to: &out); return out }, as: UTF8.self) == Data(b).base64EncodedString())
         }
     }
 

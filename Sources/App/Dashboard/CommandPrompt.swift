@@ -1,3 +1,5 @@
+import Pipeline
+
 /// The `:` command line's knowledge of names: which command, view, table or column a typed word means,
 /// what Tab completes it to, and which names are close when it means none.
 enum CommandPrompt {
@@ -36,7 +38,8 @@ enum CommandPrompt {
         let limit = max(1, typed.count / 3)
         return names.filter { name in
             let n = name.lowercased()
-            return n.contains(typed) || editDistance(typed, lastPart(n), limit: limit) <= limit || editDistance(typed, n, limit: limit) <= limit
+            return n.contains(typed) || EditDistance.between(typed, lastPart(n), limit: limit) <= limit
+                || EditDistance.between(typed, n, limit: limit) <= limit
         }
     }
 
@@ -85,21 +88,5 @@ enum CommandPrompt {
 
     static func lastPart(_ name: String) -> Substring {
         name.lastIndex(of: ".").map { name[name.index(after: $0)...] } ?? Substring(name)
-    }
-
-    /// Levenshtein distance, stopped early once it exceeds `limit` (names are short).
-    static func editDistance<S: StringProtocol, T: StringProtocol>(_ a: S, _ b: T, limit: Int) -> Int {
-        let x = Array(a), y = Array(b)
-        if abs(x.count - y.count) > limit { return limit + 1 }
-        var previous = Array(0...y.count)
-        for i in 1...max(1, x.count) where !x.isEmpty {
-            var current = [i] + Array(repeating: 0, count: y.count)
-            for j in 1...max(1, y.count) where !y.isEmpty {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-            }
-            if current.min() ?? 0 > limit { return limit + 1 }
-            previous = current
-        }
-        return previous[y.count]
     }
 }

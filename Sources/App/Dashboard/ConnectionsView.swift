@@ -173,7 +173,7 @@ enum ConnectionsView {
     static func connectorLines(_ b: inout ScreenBuffer, _ inner: Rect, from start: Int, _ report: ConnectHealthReport,
                                _ frame: DashboardFrame) -> Int {
         let g = frame.glyphs
-        let (watched, others) = report.scoped(toTopics: watchedTopics(frame.snapshot))
+        let (watched, others) = (frame.connectScope.watched, frame.connectScope.others)
         var row = start
         func line(_ c: ConnectorHealth, dim: Bool) {
             guard row < inner.height else { return }

@@ -423,7 +423,13 @@ struct DashboardModel: Equatable, Sendable {
         return .none
     }
 
-    static let commandHelp = ":overview :tables :categories :lag :history :alerts :latency :kpis :snapshot (or 1-9), :table NAME, :sort COLUMN, :export [csv|json], :follow, :freeze, :connections, :help, :q"
+    /// ":overview … :snapshot (or 1-9), :table NAME, …, :q": from the names `:` takes, so a new view or verb is listed.
+    static let commandHelp: String = {
+        let arguments = ["table": " NAME", "sort": " COLUMN", "export": " [csv|json]"]
+        let views = CommandPrompt.viewNames.map { ":" + $0 }.joined(separator: " ") + " (or 1-\(DashboardView.allCases.count))"
+        let verbs = CommandPrompt.verbs.map { ":" + ($0 == "quit" ? "q" : $0) + (arguments[$0] ?? "") }
+        return ([views] + verbs).joined(separator: ", ")
+    }()
 
     /// Column names `:sort` takes in the current view.
     var sortColumnNames: [String] {

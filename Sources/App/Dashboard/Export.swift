@@ -161,26 +161,9 @@ enum DashboardExport {
 enum Clipboard {
     static func osc52(_ bytes: [UInt8]) -> [UInt8] {
         var out = Array("\u{1B}]52;c;".utf8)
-        out += base64(bytes)
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4 + 1)
+        bytes.withUnsafeBytes { JSONBytes.appendBase64($0, to: &out) }
         out.append(0x07)
-        return out
-    }
-
-    static func base64(_ bytes: [UInt8]) -> [UInt8] {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest > 0 {
-            let n = UInt32(bytes[i]) << 16 | (rest > 1 ? UInt32(bytes[i + 1]) << 8 : 0)
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], rest > 1 ? table[Int(n >> 6 & 63)] : UInt8(ascii: "="), UInt8(ascii: "=")]
-        }
         return out
     }
 }

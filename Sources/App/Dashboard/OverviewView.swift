@@ -147,7 +147,7 @@ enum OverviewView {
             row += 1
         }
         // This pipeline's connectors (writing the watched topics) are listed; the worker's others are counted.
-        let (watched, others) = report.scoped(toTopics: ConnectionsView.watchedTopics(s))
+        let (watched, others) = (frame.connectScope.watched, frame.connectScope.others)
         for connector in watched where row < inner.height {
             let state = connector.overallState
             let style: Style = switch state {

@@ -63,7 +63,7 @@ enum SnapshotView {
                     percentText(t.percent),
                     Format.count(t.rowsRead),
                     t.rowsEstimated.map(Format.count) ?? "?",
-                    t.state == .running ? (t.rowsPerSecond.map(Format.rate) ?? "–") : (t.state == .done ? (t.rowsPerSecond.map(Format.rate) ?? "–") : ""),
+                    t.state == .running || t.state == .done ? (t.rowsPerSecond.map(Format.rate) ?? "–") : "",
                     t.state == .waiting ? "" : etaText(t.etaSeconds),
                     "",
                     tookTable,
@@ -81,7 +81,7 @@ enum SnapshotView {
         var tableArea = inner
         if inner.height > 4 {
             tableArea.height -= 1
-            b.put(footnote(report, estimates: s.snapshots.snapshots.contains { $0.tables.contains { $0.estimateSource != nil && $0.estimateSource != "scan" } }),
+            b.put(footnote(report, estimates: report.snapshots.contains { $0.tables.contains { $0.estimateSource != nil && $0.estimateSource != "scan" } }),
                   in: inner.row(inner.height - 1), style: .dim, ellipsis: g.ellipsis)
         }
         let sel = min(model.selection["snapshot"] ?? 0, max(0, rows.count - 1))

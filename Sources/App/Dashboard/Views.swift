@@ -3,7 +3,7 @@ import Pipeline
 
 /// Everything a frame shows besides the model: the inputs of a pure render.
 struct DashboardFrame: Sendable {
-    var snapshot: KPISnapshot?
+    var snapshot: KPISnapshot? { didSet { scopeConnectors() } }
     var nowMs: Int64
     var title: String = "cdctop"
     var redis: ServiceStatus = .off
@@ -12,7 +12,10 @@ struct DashboardFrame: Sendable {
     var history: HistoryData?
     var reconciliation: Reconciliation?
     /// Kafka Connect connectors and tasks (`--connect`); nil when not configured.
-    var connect: ConnectHealthReport?
+    var connect: ConnectHealthReport? { didSet { scopeConnectors() } }
+    /// `connect`'s connectors split by the topics this run watches, kept in step with `snapshot` and
+    /// `connect`: the status line, Overview and Connections share one split a frame.
+    private(set) var connectScope = ConnectScope()
     var lag = LagTracker()
     var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { _ in nil }
     /// Schema and subject/version of a Confluent-framed message's schema id (see `RawMessageView`).
@@ -29,6 +32,26 @@ struct DashboardFrame: Sendable {
     var alerts: AlertPanel?
     /// How `--alertmanager` delivery goes; nil without it.
     var alertDelivery: ServiceStatus?
+
+    init(snapshot: KPISnapshot?, nowMs: Int64) {
+        self.snapshot = snapshot
+        self.nowMs = nowMs
+    }
+
+    private mutating func scopeConnectors() {
+        guard let connect else { connectScope = ConnectScope(); return }
+        let topics = ConnectionsView.watchedTopics(snapshot)
+        let (watched, others) = connect.scoped(toTopics: topics)
+        connectScope = ConnectScope(watchedTopics: topics, watched: watched, others: others)
+    }
+}
+
+/// The topics this run watches (its assigned partitions') and the Connect worker's connectors split by
+/// them: those writing the watched topics, and the worker's others.
+struct ConnectScope: Sendable {
+    var watchedTopics: [String] = []
+    var watched: [ConnectorHealth] = []
+    var others: [ConnectorHealth] = []
 }
 
 /// Draws the whole screen from (model, frame) into a buffer. No curses here: tests call this directly.
@@ -200,7 +223,7 @@ enum DashboardRenderer {
     /// Connect's REST state combined with the newest Debezium heartbeat the engine has seen.
     static func connectStatus(_ report: ConnectHealthReport, _ frame: DashboardFrame) -> ServiceStatus {
         report.status(lastHeartbeatMs: frame.snapshot?.lastHeartbeatMs ?? 0, nowMs: frame.nowMs,
-                      watchedTopics: ConnectionsView.watchedTopics(frame.snapshot))
+                      watchedTopics: frame.connectScope.watchedTopics)
     }
 
     static func statusLine(_ b: inout ScreenBuffer, _ frame: DashboardFrame, y: Int) {

@@ -85,7 +85,7 @@ extension Array where Element == UInt8 {
     }
 }
 
-enum JSONBytes {
+package enum JSONBytes {
     static func upperHexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? nibble + 0x30 : nibble - 10 + 0x41 }
     static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
@@ -111,7 +111,8 @@ enum JSONBytes {
         }
     }
 
-    static func appendBase64(_ input: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    /// Standard base64 with padding; also the dashboard's OSC 52 clipboard text.
+    package static func appendBase64(_ input: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         var i = 0
         let n = input.count
         while i + 3 <= n {

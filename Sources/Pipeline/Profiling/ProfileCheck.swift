@@ -271,22 +271,9 @@ public enum ProfileChecker {
     /// A column of the table spelled nearly the same (case, or at most two edits).
     static func suggestion(for name: String, among names: [String]) -> String? {
         if let same = names.first(where: { $0.lowercased() == name.lowercased() }) { return same }
-        let best = names.map { ($0, distance(Array($0.lowercased()), Array(name.lowercased()))) }.min { $0.1 < $1.1 }
+        let wanted = name.lowercased()
+        let best = names.map { ($0, EditDistance.between($0.lowercased(), wanted)) }.min { $0.1 < $1.1 }
         return best.flatMap { $0.1 <= 2 ? $0.0 : nil }
-    }
-
-    static func distance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 
     /// Malformed reasons end with the byte position they refer to, and Avro's with the schema id

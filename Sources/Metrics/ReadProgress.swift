@@ -110,11 +110,14 @@ public struct ReadProgress: Sendable {
     /// After a restore: the clock starts where the saved state's watermark was.
     public mutating func restore(clockMs: Int64) { self.clockMs = max(self.clockMs, clockMs) }
 
-    /// The partition was dropped (revoked): it no longer holds the clock.
-    public mutating func forget(partitionKey: Int64) {
-        guard let i = indexByKey[partitionKey] else { return }
+    /// The partition was dropped (revoked): it no longer holds the clock. True when the clock moved
+    /// (the revoked partition was the slowest one behind).
+    @discardableResult
+    public mutating func forget(partitionKey: Int64) -> Bool {
+        guard let i = indexByKey[partitionKey] else { return false }
         if catchingUp[i] { catchingUp[i] = false; catchingUpCount -= 1 }
         if behind[i] { setBehind(i, false) }
+        return advance()
     }
 
     private mutating func setBehind(_ i: Int, _ value: Bool) {

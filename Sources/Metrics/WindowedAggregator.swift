@@ -285,9 +285,10 @@ public struct WindowedAggregator: Sendable {
         dropped.forEach { w, _ in if case .int(let start) = w { markMergedStale(start) } }
         parts.remove(at: i)
         partitionKeys.remove(at: i)
-        progress.forget(partitionKey: key)
+        let clockMoved = progress.forget(partitionKey: key)
         partIndex = Dictionary(uniqueKeysWithValues: partitionKeys.enumerated().map { ($1, $0) })
         lastPart = -1
+        if clockMoved { evictExpiredWindows() }
         // Its journal of changed keys, products and windows went with it: nothing it recorded is written.
         if journaling { changes.droppedPartitions.append(key) }
     }

@@ -187,3 +187,49 @@ struct ReadProgressTests {
         #expect(a.lateCorrections == 1)
     }
 }
+
+/// The incremental minimum (a count of the behind partitions at the lowest time, rescanned only when the
+/// last of them moves on) against a model that scans every partition after every step.
+@Suite("Watermark from read progress: the incremental minimum equals a full scan")
+struct ReadProgressScanModelTests {
+    @Test("random assignments, reads, ends, revocations and times", arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func incrementalMinimumEqualsAFullScan(seed: UInt64) {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        var progress = ReadProgress()
+        var times: [Int64: Int64] = [:], behind: Set<Int64> = [], known: Set<Int64> = []
+        var maxTime = Int64.min, clock = Int64.min
+        for step in 0..<20_000 {
+            let key = Int64(next(12))
+            switch next(10) {
+            case 0:
+                if !known.contains(key) { behind.insert(key) }
+                known.insert(key)
+                progress.noteAssigned(partitionKey: key)
+            case 1:
+                known.insert(key); behind.insert(key)
+                progress.noteReading(partitionKey: key)
+            case 2:
+                known.insert(key); behind.remove(key)
+                progress.noteReachedEnd(partitionKey: key)
+            case 3:
+                behind.remove(key)
+                progress.forget(partitionKey: key)
+            default:
+                // Times move forward slowly, with ties, so several partitions often share the minimum.
+                let time = Int64(step / 50 + next(4))
+                known.insert(key)
+                times[key] = max(times[key] ?? .min, time)
+                maxTime = max(maxTime, time)
+                progress.noteTime(time, partitionKey: key)
+            }
+            let candidate = behind.isEmpty ? maxTime : behind.map { times[$0] ?? .min }.min()!
+            clock = max(clock, candidate)
+            #expect(progress.clockMs == clock, "step \(step): \(progress.clockMs) != \(clock)")
+            if progress.clockMs != clock { return }
+        }
+    }
+}

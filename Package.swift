@@ -28,6 +28,9 @@ let package = Package(
         // libcurl (OpenSSL flavour): the schema registry client's HTTPS, auth, proxies and redirects.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
+        // OpenSSL: TLS for the /metrics server (`--web-config` tls_server_config).
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
         // glibc's <malloc.h>, for the benchmark's count of the bytes the state holds (cdctop-dev only).
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // Counts malloc calls by interposing malloc in cdctop-dev: the performance gate's allocations per message.
@@ -37,7 +40,7 @@ let package = Package(
         .target(name: "Metrics", path: "Sources/Metrics"),
         // Everything that crosses a process boundary: Kafka, Debezium bytes, Redis, PostgreSQL.
         .target(name: "Pipeline",
-                dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq", "CSQLite", "CCurl"],
+                dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq", "CSQLite", "CCurl", "COpenSSL"],
                 path: "Sources/Pipeline"),
         // The cdctop commands, dashboard and themes, as a library: cdctop and cdctop-dev both run it.
         .target(name: "App",

@@ -259,7 +259,7 @@ struct TLSAuthTests {
         }
     }
 
-    @Test("--web-config: /metrics and /healthz need a basic_auth_users user (bcrypt); tls_server_config and plain passwords are refused")
+    @Test("--web-config: /metrics and /healthz need a basic_auth_users user (bcrypt); an incomplete tls_server_config and plain passwords are refused")
     func metricsBasicAuth() throws {
         let directory = try temporaryDirectory("web-config")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -290,7 +290,7 @@ struct TLSAuthTests {
         #expect(try get("/healthz", "prometheus:scrape-secret").status == 200)
         #expect(try get("/metrics", "prometheus:wrong").status == 401, "a wrong password after a right one is still refused")
 
-        for (text, expected) in [("tls_server_config:\n  cert_file: a.pem\n", "stunnel"),
+        for (text, expected) in [("tls_server_config:\n  cert_file: a.pem\n", "needs key_file"),
                                  ("basic_auth_users:\n  prometheus: scrape-secret\n", "bcrypt hash")] {
             do {
                 _ = try MetricsWebConfig.parse(text, file: "web.yml")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Metrics
 import Pipeline
 
@@ -104,36 +105,38 @@ func summaryLine(_ s: KPISnapshot) -> String {
         + (s.kafka.state == .error || s.kafka.state == .stalled ? " (\(s.kafka.detail))" : "")
 }
 
-/// `state none`, `state no checkpoint yet`, `state 3.0s ago`, `state error: <message>`.
+/// `state none`, `state no checkpoint yet`, `state 3.0s ago`, `state error: <message>`, `state viewer of pid 4242 (read-only)`.
 func stateSummary(_ state: StateStatus, nowMs: Int64) -> String {
     guard state.directory != nil else { return "state none" }
+    if let writer = state.viewerOfPID { return "state viewer of pid \(writer) (read-only)" }
     if let error = state.lastError { return "state error: \(error)" }
     if state.lastCheckpointMs <= 0 { return "state no checkpoint yet" }
     return "state \(TimeText.duration(ms: max(0, nowMs - state.lastCheckpointMs))) ago"
 }
 
 /// Stops a blocking run on SIGINT/SIGTERM in headless mode.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
-    private var sources: [DispatchSourceSignal] = []
+final class InterruptFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    private let sources = Mutex<[DispatchSourceSignal]>([])
 
     init(onInterrupt: @escaping @Sendable () -> Void = {}) {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                self?.lock.withLock { self?.raised = true }
-                onInterrupt()
+        sources.withLock { sources in
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { [weak self] in
+                    self?.raised.store(true, ordering: .releasing)
+                    onInterrupt()
+                }
+                source.resume()
+                sources.append(source)
             }
-            source.resume()
-            sources.append(source)
         }
     }
 
-    var isRaised: Bool { lock.withLock { raised } }
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
 
-    deinit { for s in sources { s.cancel() } }
+    deinit { sources.withLock { for s in $0 { s.cancel() } } }
 }
 
 /// `--schema-registry` and its credentials, for Confluent-framed (Avro) topics (`watch`, `generate --avro`).

@@ -4,6 +4,7 @@ import CMalloc
 import Foundation
 import Metrics
 import Pipeline
+import Synchronization
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -298,15 +299,15 @@ func reportComparison(_ result: KPIResult, _ truth: KPIResult) {
 }
 
 /// When a run's snapshots first and last showed more messages (written on the engine thread).
-final class SnapshotTimeline: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: Date?, last: Date?, count: Int64 = 0
+final class SnapshotTimeline: Sendable {
+    private let state = Mutex<(first: Date?, last: Date?, count: Int64)>((nil, nil, 0))
     func note(messages: Int64) {
-        lock.lock(); defer { lock.unlock() }
-        if messages > 0 && first == nil { first = Date() }
-        if messages > count { last = Date(); count = messages }
+        state.withLock { state in
+            if messages > 0 && state.first == nil { state.first = Date() }
+            if messages > state.count { state.last = Date(); state.count = messages }
+        }
     }
-    var seen: (first: Date?, last: Date?) { lock.lock(); defer { lock.unlock() }; return (first, last) }
+    var seen: (first: Date?, last: Date?) { state.withLock { ($0.first, $0.last) } }
 }
 
 /// All generated messages in one arena, as they would sit in fetch buffers.

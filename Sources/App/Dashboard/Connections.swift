@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Metrics
 import Pipeline
 
@@ -163,13 +164,14 @@ struct SnapshotEventLog: Sendable {
 }
 
 /// Appends timestamped lines to the `--log` file (one writer; lines never interleave).
-final class RunLog: @unchecked Sendable {
-    private let handle: FileHandle?
-    private let lock = NSLock()
+final class RunLog: Sendable {
+    /// Held while a line is written, so lines never interleave.
+    private let output: Mutex<FileHandle?>
+    let enabled: Bool
 
     /// Opens `path` for appending; nil path logs nothing.
     init(path: String?) throws {
-        guard let path else { handle = nil; return }
+        guard let path else { output = Mutex(nil); enabled = false; return }
         if !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw RunError("--log \(path): cannot create the file (does the folder exist and is it writable?)")
@@ -179,15 +181,14 @@ final class RunLog: @unchecked Sendable {
             throw RunError("--log \(path): cannot open the file for writing")
         }
         h.seekToEndOfFile()
-        handle = h
+        output = Mutex(h)
+        enabled = true
     }
 
-    var enabled: Bool { handle != nil }
-
     func write(_ line: String, nowMs: Int64 = WallClock.nowMs()) {
-        guard let handle else { return }
+        guard enabled else { return }
         let text = RunLog.timestamp(nowMs) + " " + line + "\n"
-        lock.withLock { handle.write(Data(text.utf8)) }
+        output.withLock { $0?.write(Data(text.utf8)) }
     }
 
     /// `2026-11-26T02:56:23.123Z`.
@@ -201,7 +202,7 @@ final class RunLog: @unchecked Sendable {
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
     }
 
-    deinit { try? handle?.close() }
+    deinit { output.withLock { try? $0?.close() } }
 }
 
 /// Alert transitions for `--log`: one line when an alert turns pending, firing or resolved.

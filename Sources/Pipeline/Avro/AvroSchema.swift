@@ -86,15 +86,15 @@ struct AvroField: Sendable {
 /// Hostile schemas (nesting deeper than `maxDepth`, unknown or redefined names, recursive types,
 /// unions in unions) are refused with an `AvroError`; a compiled schema is finite and acyclic, so
 /// every walk over it is bounded.
-public final class AvroSchema: @unchecked Sendable {
+public final class AvroSchema: Sendable {
     let nodes: [AvroNode]
     let root: Int32
     /// The schema text it was compiled from.
     public let json: String
     /// `nodes` again, flat, for the hot path (`AvroFlatNode`), and the record fields' types and the
-    /// unions' branches they point into. Written once in `init` and only read after (hence Sendable).
-    let flat: UnsafeMutablePointer<AvroFlatNode>
-    let links: UnsafeMutablePointer<Int32>
+    /// unions' branches they point into. Written once in `init` and only read after: safe to share.
+    nonisolated(unsafe) let flat: UnsafeMutablePointer<AvroFlatNode>
+    nonisolated(unsafe) let links: UnsafeMutablePointer<Int32>
 
     /// Nesting beyond this is refused (Debezium's envelopes nest four deep).
     public static let maxDepth = 48

@@ -8,7 +8,7 @@ import Synchronization
 /// that never subscribes nor commits: `rd_kafka_committed` only), the partitions' watermarks, and
 /// the timestamp of the message at each committed offset (read by a separate probe consumer that
 /// assigns that offset and never commits), so lag is shown in messages and in seconds.
-public final class GroupLagMonitor: @unchecked Sendable {
+public final class GroupLagMonitor: Sendable {
     public let brokers: String
     public let everySeconds: Double
     /// The verdict's sliding window: a committed offset that did not move is only STALLED or STOPPED
@@ -31,18 +31,26 @@ public final class GroupLagMonitor: @unchecked Sendable {
     private let properties: [String: String]
     private let latest = Mutex(GroupLagReport())
     private let worker = WarehouseWorkerThread(name: "cdctop-lag-groups")
-    /// Held during a round and while the handles are destroyed: a round never uses a destroyed handle.
-    private let roundLock = NSLock()
+    /// Held for a whole round (the worker's, or `pollNow`'s): what one round leaves for the next.
+    private let rounds = Mutex(RoundState())
 
-    // Owned by the worker thread.
-    private var lookups: [String: OpaquePointer] = [:]
-    private var probe: OpaquePointer?
-    /// Lag samples over the verdict's window, by group and partition.
-    private var history: [String: [KafkaClientState.TopicPartition: [GroupLagSample]]] = [:]
-    /// Groups the regexes matched at the last successful listing, in name order.
-    private var matchedByPattern: [String] = []
-    /// The unwatched count last logged (logged again only when it changes).
-    private var loggedUnwatched = 0
+    private struct RoundState {
+        var lookups: [String: KafkaClient] = [:]
+        var probe: KafkaClient?
+        /// Lag samples over the verdict's window, by group and partition.
+        var history: [String: [KafkaClientState.TopicPartition: [GroupLagSample]]] = [:]
+        /// Groups the regexes matched at the last successful listing, in name order.
+        var matchedByPattern: [String] = []
+        /// The unwatched count last logged (logged again only when it changes).
+        var loggedUnwatched = 0
+
+        /// Leaves the probe's (never joined) group and frees every handle.
+        mutating func releaseClients() {
+            lookups = [:]
+            probe?.withHandle { _ = rd_kafka_consumer_close($0) }
+            probe = nil
+        }
+    }
 
     /// `groups`: names, or regexes starting with ^ (matched against the cluster's group list); a name
     /// given twice is watched once. `topics`: the pipeline's topics (names or ^regexes), whose partitions
@@ -67,10 +75,14 @@ public final class GroupLagMonitor: @unchecked Sendable {
     }
 
     public func start() {
-        worker.start { [weak self] in
-            while let self, !self.worker.isStopping {
-                self.round()
-                self.worker.sleep(seconds: self.everySeconds)
+        worker.start { [weak self, worker, everySeconds] in
+            while !worker.isStopping {
+                // The monitor is held only during a round, never while sleeping: dropping it ends the thread.
+                do {
+                    guard let monitor = self else { return }
+                    monitor.round()
+                }
+                worker.sleep(seconds: everySeconds)
             }
         }
     }
@@ -78,13 +90,15 @@ public final class GroupLagMonitor: @unchecked Sendable {
     /// A round in progress notices the stop between two broker calls (each bounded at 5 s).
     public func stop() {
         worker.stop(waitSeconds: 8)
-        // Should the round still hold its handles, leak them rather than destroy them under it.
-        guard roundLock.lock(before: Date().addingTimeInterval(4)) else { return }
-        defer { roundLock.unlock() }
-        for (_, h) in lookups { rd_kafka_destroy(h) }
-        lookups = [:]
-        if let probe { rd_kafka_consumer_close(probe); rd_kafka_destroy(probe) }
-        probe = nil
+        // A round still running frees the handles itself when it ends (it sees the stop).
+        _ = rounds.withLockIfAvailable { $0.releaseClients() }
+    }
+
+    /// No round runs here (a round holds the monitor): stop the thread without waiting for it (this may
+    /// be the thread itself, which exits at its next check) and free the handles.
+    deinit {
+        worker.stop(waitSeconds: 0)
+        rounds.withLock { $0.releaseClients() }
     }
 
     public var report: GroupLagReport { latest.withLock { $0 } }
@@ -107,9 +121,9 @@ public final class GroupLagMonitor: @unchecked Sendable {
                ("enable.partition.eof", "true"), ("auto.offset.reset", "earliest")]
     }
 
-    private func makeConsumer(group: String) throws -> OpaquePointer {
+    private func makeConsumer(group: String) throws -> KafkaClient {
         let configuration = try KafkaConfigurationHandle(Self.consumerSettings(brokers: brokers, group: group, properties: properties))
-        return try configuration.makeClient(RD_KAFKA_CONSUMER, role: "lag-groups consumer")
+        return try KafkaClient(configuration, type: RD_KAFKA_CONSUMER, role: "lag-groups consumer")
     }
 
     /// Milliseconds a broker call may take now: at most 5 s, never past the round's deadline.
@@ -121,43 +135,48 @@ public final class GroupLagMonitor: @unchecked Sendable {
     private func mustEndRound(_ deadlineMs: Int64) -> Bool { worker.isStopping || WallClock.nowMs() >= deadlineMs }
 
     private func round() {
-        roundLock.lock()
-        defer { roundLock.unlock() }
+        rounds.withLock { round(&$0) }
+    }
+
+    private func round(_ r: inout RoundState) {
+        // After stop() the handles go with the round that was still running when it came.
+        defer { if worker.isStopping { r.releaseClients() } }
         let now = WallClock.nowMs()
         let deadline = now + Self.roundBudgetMs
         var report = GroupLagReport()
         report.checkedAtMs = now
         do {
-            if probe == nil {
+            if r.probe == nil {
                 // The probe's group is never joined nor committed to: it only reads one message per partition.
-                probe = try makeConsumer(group: "cdctop-lag-probe-\(getpid())")
+                r.probe = try makeConsumer(group: "cdctop-lag-probe-\(getpid())")
             }
-            let probe = probe!
+            let probe = r.probe!
             let partitions = try listPartitions(probe, timeoutMs: callTimeout(deadline))
             let listing = mustEndRound(deadline) ? nil : listGroups(probe, timeoutMs: callTimeout(deadline))
             let listed = listing ?? [:]
             if let listing {
-                matchedByPattern = listing.keys.sorted().filter { groupPatterns.matches($0) }
+                r.matchedByPattern = listing.keys.sorted().filter { groupPatterns.matches($0) }
             }
             // A failed listing keeps the groups the regexes matched last time (and their history).
             var groups = groupNames
-            for name in matchedByPattern where !groups.contains(name) { groups.append(name) }
+            for name in r.matchedByPattern where !groups.contains(name) { groups.append(name) }
             if groups.count > Self.maxGroups {
                 report.unwatchedGroups = groups.count - Self.maxGroups
                 groups.removeLast(groups.count - Self.maxGroups)
             }
-            if report.unwatchedGroups != loggedUnwatched {
-                loggedUnwatched = report.unwatchedGroups
-                if loggedUnwatched > 0 {
-                    FileHandle.standardError.write(Data("cdctop: --lag-groups matches \(loggedUnwatched) more groups than the \(Self.maxGroups) watched (the first \(Self.maxGroups) by name); narrow the regex to choose\n".utf8))
+            if report.unwatchedGroups != r.loggedUnwatched {
+                r.loggedUnwatched = report.unwatchedGroups
+                if r.loggedUnwatched > 0 {
+                    FileHandle.standardError.write(Data("cdctop: --lag-groups matches \(r.loggedUnwatched) more groups than the \(Self.maxGroups) watched (the first \(Self.maxGroups) by name); narrow the regex to choose\n".utf8))
                 }
             }
-            forget(allBut: Set(groups))
+            forget(allBut: Set(groups), in: &r)
             var watermarks: [KafkaClientState.TopicPartition: (low: Int64, high: Int64)] = [:]
             for tp in partitions {
                 if mustEndRound(deadline) { break }
                 var low: Int64 = -1, high: Int64 = -1
-                if rd_kafka_query_watermark_offsets(probe, tp.topic, tp.partition, &low, &high, callTimeout(deadline)) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let timeoutMs = callTimeout(deadline)
+                if probe.withHandle({ rd_kafka_query_watermark_offsets($0, tp.topic, tp.partition, &low, &high, timeoutMs) }) == RD_KAFKA_RESP_ERR_NO_ERROR {
                     watermarks[tp] = (low, high)
                 }
             }
@@ -172,7 +191,8 @@ public final class GroupLagMonitor: @unchecked Sendable {
                     continue
                 }
                 do {
-                    let committed = try committedOffsets(group: group, partitions: partitions, timeoutMs: callTimeout(deadline))
+                    let committed = try committedOffsets(group: group, partitions: partitions, timeoutMs: callTimeout(deadline),
+                                                         lookups: &r.lookups)
                     let groupEmpty = listed[group].map { $0.members == 0 } ?? false
                     // A group reads the topics it committed offsets on; the others are not its lag.
                     let topicsRead = Set(committed.filter { $0.value >= 0 }.keys.map(\.topic))
@@ -182,7 +202,7 @@ public final class GroupLagMonitor: @unchecked Sendable {
                     }
                     let fetched = probeFetch(starts, probe: probe, deadlineMs: deadline)
                     var rows: [GroupPartitionLag] = []
-                    for (tp, start) in starts {
+                    for (tp, _) in starts {
                         // The end as a fetch reports it, when it is further than ListOffsets said (some
                         // Kafka-compatible brokers answer ListOffsets with a batch's base offset + 1).
                         let high = max(watermarks[tp]?.high ?? -1, fetched[tp]?.high ?? -1)
@@ -192,10 +212,10 @@ public final class GroupLagMonitor: @unchecked Sendable {
                                                     highWatermark: high, lag: lag, lagMs: 0, verdict: .unknown,
                                                     logStart: logStart, deletedUnread: deletedUnread)
                         if lag > 0, let ts = fetched[tp]?.timestampMs, ts > 0 { row.lagMs = max(0, now - ts) }
-                        var samples = history[group]?[tp] ?? []
+                        var samples = r.history[group]?[tp] ?? []
                         GroupLagRules.append(GroupLagSample(atMs: now, committed: row.committed, lag: row.lag, lagMs: row.lagMs),
                                              to: &samples, windowMs: windowMs)
-                        history[group, default: [:]][tp] = samples
+                        r.history[group, default: [:]][tp] = samples
                         row.verdict = rules.verdict(samples, groupEmpty: groupEmpty)
                         rows.append(row)
                     }
@@ -219,19 +239,16 @@ public final class GroupLagMonitor: @unchecked Sendable {
 
     /// Frees the handle and the history of every group no longer selected (a regex's group that went away,
     /// or one cut by `maxGroups`): neither handles nor samples pile up over a long run.
-    private func forget(allBut selected: Set<String>) {
-        for (group, handle) in lookups where !selected.contains(group) {
-            rd_kafka_destroy(handle)
-            lookups[group] = nil
-        }
-        history = history.filter { selected.contains($0.key) }
+    private func forget(allBut selected: Set<String>, in r: inout RoundState) {
+        r.lookups = r.lookups.filter { selected.contains($0.key) }
+        r.history = r.history.filter { selected.contains($0.key) }
     }
 
     /// Consumer handles held for other groups' committed offsets (for tests: bounded by `maxGroups`).
-    var lookupHandleCount: Int { roundLock.withLock { lookups.count } }
+    var lookupHandleCount: Int { rounds.withLock { $0.lookups.count } }
 
-    private func listPartitions(_ handle: OpaquePointer, timeoutMs: Int32) throws -> [KafkaClientState.TopicPartition] {
-        switch matchingPartitions(handle, matcher: matcher, timeoutMs: timeoutMs) {
+    private func listPartitions(_ client: KafkaClient, timeoutMs: Int32) throws -> [KafkaClientState.TopicPartition] {
+        switch matchingPartitions(client, matcher: matcher, timeoutMs: timeoutMs) {
         case .success(let partitions): return partitions
         case .failure(var error):
             error.message = "\(error.message) on \(brokers)"
@@ -240,9 +257,9 @@ public final class GroupLagMonitor: @unchecked Sendable {
     }
 
     /// Groups the cluster knows, with their state and member count (nil when the broker cannot list them).
-    private func listGroups(_ handle: OpaquePointer, timeoutMs: Int32) -> [String: (state: String, members: Int)]? {
+    private func listGroups(_ client: KafkaClient, timeoutMs: Int32) -> [String: (state: String, members: Int)]? {
         var list: UnsafePointer<rd_kafka_group_list>?
-        guard rd_kafka_list_groups(handle, nil, &list, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return nil }
+        guard client.withHandle({ rd_kafka_list_groups($0, nil, &list, timeoutMs) }) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return nil }
         defer { rd_kafka_group_list_destroy(list) }
         var out: [String: (String, Int)] = [:]
         for i in 0 ..< Int(list.pointee.group_cnt) {
@@ -254,14 +271,14 @@ public final class GroupLagMonitor: @unchecked Sendable {
     }
 
     private func committedOffsets(group: String, partitions: [KafkaClientState.TopicPartition],
-                                  timeoutMs: Int32) throws -> [KafkaClientState.TopicPartition: Int64] {
+                                  timeoutMs: Int32, lookups: inout [String: KafkaClient]) throws -> [KafkaClientState.TopicPartition: Int64] {
         guard !partitions.isEmpty else { return [:] }
-        let handle: OpaquePointer
-        if let h = lookups[group] { handle = h } else { handle = try makeConsumer(group: group); lookups[group] = handle }
+        let client: KafkaClient
+        if let existing = lookups[group] { client = existing } else { client = try makeConsumer(group: group); lookups[group] = client }
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
-        let result = rd_kafka_committed(handle, list, timeoutMs)
+        let result = client.withHandle { rd_kafka_committed($0, list, timeoutMs) }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(code: .init(result), message: "committed offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
         }
@@ -277,6 +294,11 @@ public final class GroupLagMonitor: @unchecked Sendable {
     /// Reads, from each partition, the message at the given offset (its timestamp: how old the oldest
     /// unread message is) and the end of the partition as the fetch reports it; the probe assigns
     /// those offsets and never commits. Bounded at about 2 s per group, and by the round's deadline.
+    private func probeFetch(_ wanted: [(KafkaClientState.TopicPartition, Int64)], probe client: KafkaClient,
+                            deadlineMs: Int64) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
+        client.withHandle { probeFetch(wanted, probe: $0, deadlineMs: deadlineMs) }
+    }
+
     private func probeFetch(_ wanted: [(KafkaClientState.TopicPartition, Int64)], probe: OpaquePointer,
                             deadlineMs: Int64) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
         var out: [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] = [:]
@@ -317,12 +339,11 @@ public final class GroupLagMonitor: @unchecked Sendable {
                               properties: [String: String] = [:]) throws {
         let list = [("bootstrap.servers", brokers)] + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             + [("group.id", group), ("enable.auto.commit", "false")]
-        let handle = try KafkaConfigurationHandle(list).makeClient(RD_KAFKA_CONSUMER, role: "offset committer")
-        defer { rd_kafka_destroy(handle) }
+        let client = try KafkaClient(KafkaConfigurationHandle(list), type: RD_KAFKA_CONSUMER, role: "offset committer")
         let partitions = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
         defer { rd_kafka_topic_partition_list_destroy(partitions) }
         for o in offsets { rd_kafka_topic_partition_list_add(partitions, o.topic, o.partition).pointee.offset = o.nextOffset }
-        let result = rd_kafka_commit(handle, partitions, 0)
+        let result = client.withHandle { rd_kafka_commit($0, partitions, 0) }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(code: .init(result), message: "committing offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
         }

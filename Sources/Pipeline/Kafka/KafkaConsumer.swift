@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Synchronization
 
 /// Where one assigned partition stands. Offsets are -1 when not known (yet).
 public struct PartitionProgress: Sendable, Equatable {
@@ -41,29 +42,33 @@ public struct PartitionProgress: Sendable, Equatable {
 ///
 /// Polling, storing and committing happen on ONE thread (the engine's); `close()` and `wakeUp()`
 /// may be called from any thread.
-public final class KafkaConsumer: @unchecked Sendable {
+public final class KafkaConsumer: Sendable {
     private let state: KafkaClientState
-    /// Held while librdkafka's handle is in use so `close()` from another thread waits for the poll.
-    private let handleLock = NSLock()
-    private var handle: OpaquePointer?
-    private var consumerQueue: OpaquePointer?
-    private let closeLock = NSLock()
-    private var closing = false
+    /// The polling thread's state, held for a whole poll so `close()` from another thread waits for it.
+    private let polling: Mutex<Polling>
+    /// Apart from `polling`, so that `wakeUp()` and `close()` reach a poll that is waiting; `client` is also
+    /// the metadata thread's, nil once closing. Whoever took a reference to the client keeps it alive.
+    private let closing = Mutex<(started: Bool, client: KafkaClient?)>((false, nil))
 
-    // Topic table: indexes are stable for the consumer's life; lookups compare the C name, no allocation.
-    private var topicNames: [String] = []
-    private var topicCNames: [[CChar]] = []
-    private var topicIndexByHandle: [OpaquePointer: Int32] = [:]
+    fileprivate struct Polling {
+        var client: KafkaClient?
+        // Topic table: indexes are stable for the consumer's life; lookups compare the C name, no allocation.
+        var topicNames: [String] = []
+        var topicCNames: [[CChar]] = []
+        var topicIndexByHandle: [OpaquePointer: Int32] = [:]
+        /// Freed in the consumer's `deinit`.
+        var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
+        var messageBufferCapacity: Int
+        var storeScratch: [(topicIndex: Int32, partition: Int32, offset: Int64)] = []
+        var assignedGeneration = -1
+        var offsetResetFailure: KafkaError?
+    }
 
-    private var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
-    private var messageBufferCapacity: Int
-    private var storeScratch: [(topicIndex: Int32, partition: Int32, offset: Int64)] = []
     /// Where each partition starts when first assigned (next offset to read); absent: earliest.
     private let startOffsets: [KafkaClientState.TopicPartition: Int64]
     private let matcher: TopicMatcher
     /// Written by the metadata thread, read by the polling thread.
     private let discovery = Mutex<Discovery>(Discovery())
-    private var metadataThread: Thread?
     private let metadataStop = DispatchSemaphore(value: 0)
     private let metadataDone = DispatchSemaphore(value: 0)
 
@@ -75,9 +80,6 @@ public final class KafkaConsumer: @unchecked Sendable {
         /// Topics named exactly in --topics that the last metadata did not list.
         var missingTopics: [String] = []
     }
-    private var assignedGeneration = -1
-    private var offsetResetFailure: KafkaError?
-
     public let config: KafkaConsumerConfig
 
     /// Creates the consumer; partitions are assigned as metadata finds them. `startOffsets` gives the
@@ -104,18 +106,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         // The statistics tell a stalled broker apart (per broker: requests waiting, time since the last byte).
         if config.properties["statistics.interval.ms"] == nil { properties.append(("statistics.interval.ms", "1000")) }
         let configuration = try KafkaConfigurationHandle(properties)
-        rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
         rd_kafka_conf_set_error_cb(configuration.pointer, kafkaClassifyingErrorCallback)
         rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
         rd_kafka_conf_set_stats_cb(configuration.pointer, kafkaStatisticsToStateCallback)
-        let handle = try configuration.makeClient(RD_KAFKA_CONSUMER, role: "consumer")
         // One queue for messages and errors, so one poll serves them all.
-        rd_kafka_poll_set_consumer(handle)
-        let queue = rd_kafka_queue_get_consumer(handle)
-        self.handle = handle
-        self.consumerQueue = queue
-        messageBufferCapacity = 1024
-        messageBuffer = .allocate(capacity: messageBufferCapacity)
+        let client = try KafkaClient(configuration, type: RD_KAFKA_CONSUMER, role: "consumer", callbackState: state,
+                                     pollsConsumerQueue: true)
+        closing.withLock { $0.client = client }
+        let capacity = 1024
+        polling = Mutex(Polling(client: client, messageBuffer: .allocate(capacity: capacity), messageBufferCapacity: capacity))
         startMetadataThread()
     }
 
@@ -136,17 +135,16 @@ public final class KafkaConsumer: @unchecked Sendable {
             metadataDone.signal()
         }
         thread.name = "cdctop-kafka-metadata"
-        metadataThread = thread
         thread.start()
     }
 
     /// Asks the cluster for every topic and keeps the partitions of those that match.
     private func refreshMetadata() {
-        guard let handle else { return }
+        guard let client = closing.withLock({ $0.client }) else { return }
         let found: [KafkaClientState.TopicPartition]
         // close() waits for this call: a short bound keeps quitting prompt when the broker does not answer
         // (a failed listing is simply tried again at the next refresh).
-        switch matchingPartitions(handle, matcher: matcher, timeoutMs: Self.blockingCallTimeoutMs) {
+        switch matchingPartitions(client, matcher: matcher, timeoutMs: Self.blockingCallTimeoutMs) {
         case .success(let partitions): found = partitions
         case .failure(let error):
             discovery.withLock { $0.lastMetadataError = error.message }
@@ -164,11 +162,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The group's committed offsets, for the Lag view (blocking: this thread only).
     private func refreshCommitted() {
         let assignment = state.assignment
-        guard !assignment.isEmpty, let handle else { return }
+        guard !assignment.isEmpty, let client = closing.withLock({ $0.client }) else { return }
         let list = rd_kafka_topic_partition_list_new(Int32(assignment.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for partition in assignment { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
-        let result = rd_kafka_committed(handle, list, Self.blockingCallTimeoutMs)
+        let result = client.withHandle { rd_kafka_committed($0, list, Self.blockingCallTimeoutMs) }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
         var committed: [KafkaClientState.TopicPartition: Int64] = [:]
         for index in 0 ..< Int(list.pointee.cnt) {
@@ -179,8 +177,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         discovery.withLock { $0.committed = committed }
     }
 
-    /// Assigns partitions the metadata thread found since the last call (polling thread, handle locked).
-    private func assignNewPartitions(_ handle: OpaquePointer) {
+    /// Assigns partitions the metadata thread found since the last call (polling thread, `polling` held).
+    private func assignNewPartitions(_ handle: OpaquePointer, assignedGeneration: inout Int) {
         let (generation, partitions) = discovery.withLock { ($0.generation, $0.partitions) }
         guard generation != assignedGeneration else { return }
         let assigned = Set(state.assignment)
@@ -203,7 +201,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     deinit {
         close()
-        messageBuffer.deallocate()
+        polling.withLock { $0.messageBuffer.deallocate() }
     }
 
     /// The bound of the metadata thread's blocking calls (listing topics, committed offsets), which close() waits for.
@@ -242,60 +240,69 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// for the first. Partition EOFs go to `batch.partitionEOFs`; non-fatal errors to `lastError`.
     public func poll(into batch: inout MessageBatch, maxMessages: Int, timeoutMs: Int32) throws {
         batch.removeAll()
-        handleLock.lock()
-        defer { handleLock.unlock() }
-        // close() may be waiting for this lock: a poll after it began must not wait out its timeout.
-        let isClosing = closeLock.withLock { closing }
-        guard !isClosing, let handle, let consumerQueue else {
-            throw KafkaError(code: .closed, message: "polling Kafka: the consumer is closed")
+        try polling.withLock { polling in
+            // close() may be waiting for this lock: a poll after it began must not wait out its timeout.
+            let isClosing = closing.withLock { $0.started }
+            guard !isClosing, let client = polling.client else {
+                throw KafkaError(code: .closed, message: "polling Kafka: the consumer is closed")
+            }
+            try client.withHandle { handle in
+                try poll(handle, client: client, into: &batch, maxMessages: maxMessages, timeoutMs: timeoutMs, polling: &polling)
+            }
         }
-        assignNewPartitions(handle)
-        if maxMessages > messageBufferCapacity {
-            messageBuffer.deallocate()
-            messageBufferCapacity = maxMessages
-            messageBuffer = .allocate(capacity: messageBufferCapacity)
+    }
+
+    private func poll(_ handle: OpaquePointer, client: KafkaClient, into batch: inout MessageBatch, maxMessages: Int,
+                      timeoutMs: Int32, polling: inout Polling) throws {
+        assignNewPartitions(handle, assignedGeneration: &polling.assignedGeneration)
+        if maxMessages > polling.messageBufferCapacity {
+            polling.messageBuffer.deallocate()
+            polling.messageBufferCapacity = maxMessages
+            polling.messageBuffer = .allocate(capacity: maxMessages)
         }
         var sawError = false
         if let first = rd_kafka_consumer_poll(handle, timeoutMs) {
-            sawError = take(first, into: &batch) || sawError
+            sawError = take(first, into: &batch, polling: &polling) || sawError
             if maxMessages > 1 {
                 // The rest of what is already fetched, without waiting.
-                let count = rd_kafka_consume_batch_queue(consumerQueue, 0, messageBuffer, maxMessages - 1)
+                let buffer = polling.messageBuffer
+                let count = client.withConsumerQueue { rd_kafka_consume_batch_queue($0, 0, buffer, maxMessages - 1) }
                 if count > 0 {
                     for index in 0 ..< count {
-                        if let message = messageBuffer[index] {
-                            sawError = take(message, into: &batch) || sawError
+                        if let message = buffer[index] {
+                            sawError = take(message, into: &batch, polling: &polling) || sawError
                         }
                     }
                 }
             }
         }
-        if batch.topics.count != topicNames.count { batch.topics = topicNames }
+        if batch.topics.count != polling.topicNames.count { batch.topics = polling.topicNames }
         if state.fatalRaised {
-            throw KafkaError.fatal(of: handle, while: "consuming from Kafka")
+            throw client.fatalError(while: "consuming from Kafka")
         }
         // Wrong credentials, a refused ACL, a failed TLS handshake: retrying cannot help, so stop and say what to fix.
         if let fault = state.faultNeedingFix { throw fault }
-        if let failure = offsetResetFailure {
-            offsetResetFailure = nil
+        if let failure = polling.offsetResetFailure {
+            polling.offsetResetFailure = nil
             throw failure
         }
         if !sawError && !batch.records.isEmpty { state.clearError() }
     }
 
     /// Copies one message into the batch and destroys it. Returns true if it was an error.
-    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout MessageBatch) -> Bool {
+    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout MessageBatch,
+                      polling: inout Polling) -> Bool {
         defer { rd_kafka_message_destroy(message) }
         let error = message.pointee.err
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            batch.append(topicIndex: topicIndex(for: message.pointee.rkt), partition: message.pointee.partition,
+            batch.append(topicIndex: polling.topicIndex(for: message.pointee.rkt), partition: message.pointee.partition,
                          offset: message.pointee.offset, timestampMs: rd_kafka_message_timestamp(message, nil),
                          key: UnsafeRawPointer(message.pointee.key), keyLength: message.pointee.key_len,
                          value: UnsafeRawPointer(message.pointee.payload), valueLength: message.pointee.len)
             return false
         }
         if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-            batch.partitionEOFs.append((topicIndex(for: message.pointee.rkt), message.pointee.partition,
+            batch.partitionEOFs.append((polling.topicIndex(for: message.pointee.rkt), message.pointee.partition,
                                         message.pointee.offset))
             return false
         }
@@ -305,7 +312,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
             let partition = message.pointee.partition
             let start = startOffsets[.init(topic: topic, partition: partition)]
-            offsetResetFailure = KafkaError(code: .init(error), message:
+            polling.offsetResetFailure = KafkaError(code: .init(error), message:
                 "\(topic)[\(partition)]: offset \(start.map(String.init) ?? "(earliest)") is no longer in the partition (\(String(cString: rd_kafka_err2str(error)))): "
                 + "the topic was deleted and recreated, or retention removed messages before cdctop read them. "
                 + "The saved state no longer matches the topic; rebuild it from the earliest offsets with --state-reset",
@@ -325,51 +332,32 @@ public final class KafkaConsumer: @unchecked Sendable {
         return true
     }
 
-    private func topicIndex(for topic: OpaquePointer?) -> Int32 {
-        guard let topic else { return -1 }
-        let name = rd_kafka_topic_name(topic)!
-        if let index = topicIndexByHandle[topic], strcmp(name, topicCNames[Int(index)]) == 0 {
-            return index
-        }
-        // A new topic handle (or a reused address): resolve by name.
-        let nameString = String(cString: name)
-        let index: Int32
-        if let existing = topicNames.firstIndex(of: nameString) {
-            index = Int32(existing)
-        } else {
-            index = Int32(topicNames.count)
-            topicNames.append(nameString)
-            topicCNames.append(Array(nameString.utf8CString))
-        }
-        topicIndexByHandle[topic] = index
-        return index
-    }
 
     /// Stores offset+1 of the last record of each partition in `batch`; librdkafka commits stored
     /// offsets on its auto-commit timer, on revoke and on close.
     public func storeOffsets(of batch: MessageBatch) {
         guard !batch.records.isEmpty else { return }
-        storeScratch.removeAll(keepingCapacity: true)
-        for record in batch.records {
-            if let slot = storeScratch.firstIndex(where: { $0.topicIndex == record.topicIndex && $0.partition == record.partition }) {
-                storeScratch[slot].offset = max(storeScratch[slot].offset, record.offset)
-            } else {
-                storeScratch.append((record.topicIndex, record.partition, record.offset))
+        polling.withLock { polling in
+            polling.storeScratch.removeAll(keepingCapacity: true)
+            for record in batch.records {
+                if let slot = polling.storeScratch.firstIndex(where: { $0.topicIndex == record.topicIndex && $0.partition == record.partition }) {
+                    polling.storeScratch[slot].offset = max(polling.storeScratch[slot].offset, record.offset)
+                } else {
+                    polling.storeScratch.append((record.topicIndex, record.partition, record.offset))
+                }
             }
-        }
-        handleLock.lock()
-        defer { handleLock.unlock() }
-        guard let handle else { return }
-        let list = rd_kafka_topic_partition_list_new(Int32(storeScratch.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for entry in storeScratch {
-            let element = rd_kafka_topic_partition_list_add(list, batch.topics[Int(entry.topicIndex)], entry.partition)
-            element?.pointee.offset = entry.offset + 1
-        }
-        // A partition revoked meanwhile refuses the store; its new owner re-reads from the last commit.
-        let result = rd_kafka_offsets_store(handle, list)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__STATE {
-            state.recordError("storing offsets: \(String(cString: rd_kafka_err2str(result)))", fatal: false)
+            guard let client = polling.client else { return }
+            let list = rd_kafka_topic_partition_list_new(Int32(polling.storeScratch.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for entry in polling.storeScratch {
+                let element = rd_kafka_topic_partition_list_add(list, batch.topics[Int(entry.topicIndex)], entry.partition)
+                element?.pointee.offset = entry.offset + 1
+            }
+            // A partition revoked meanwhile refuses the store; its new owner re-reads from the last commit.
+            let result = client.withHandle { rd_kafka_offsets_store($0, list) }
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__STATE {
+                state.recordError("storing offsets: \(String(cString: rd_kafka_err2str(result)))", fatal: false)
+            }
         }
     }
 
@@ -377,9 +365,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// to the group on its auto-commit timer and on close. Partitions not assigned are skipped.
     public func storeOffsets(_ offsets: [(topic: String, partition: Int32, nextOffset: Int64)]) {
         guard !offsets.isEmpty else { return }
-        handleLock.lock()
-        defer { handleLock.unlock() }
-        guard let handle else { return }
+        polling.withLock { polling in
+            guard let client = polling.client else { return }
+            store(offsets, client: client)
+        }
+    }
+
+    private func store(_ offsets: [(topic: String, partition: Int32, nextOffset: Int64)], client: KafkaClient) {
         let assigned = Set(state.assignment)
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -389,7 +381,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             any = true
         }
         guard any else { return }
-        let result = rd_kafka_offsets_store(handle, list)
+        let result = client.withHandle { rd_kafka_offsets_store($0, list) }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__STATE {
             state.recordError("storing offsets: \(String(cString: rd_kafka_err2str(result)))", fatal: false)
         }
@@ -397,16 +389,16 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Commits the stored offsets now (blocking).
     public func commitSync() throws {
-        handleLock.lock()
-        defer { handleLock.unlock() }
-        guard let handle else {
-            throw KafkaError(code: .closed, message: "committing Kafka offsets: the consumer is closed")
-        }
-        // Refused credentials or TLS: the broker cannot be reached, and waiting for the coordinator only delays the exit.
-        if let fault = state.faultNeedingFix { throw fault }
-        let result = rd_kafka_commit(handle, nil, 0)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
-            throw KafkaError.response(result, while: "committing Kafka offsets for group \(config.groupID)")
+        try polling.withLock { polling in
+            guard let client = polling.client else {
+                throw KafkaError(code: .closed, message: "committing Kafka offsets: the consumer is closed")
+            }
+            // Refused credentials or TLS: the broker cannot be reached, and waiting for the coordinator only delays the exit.
+            if let fault = state.faultNeedingFix { throw fault }
+            let result = client.withHandle { rd_kafka_commit($0, nil, 0) }
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                throw KafkaError.response(result, while: "committing Kafka offsets for group \(config.groupID)")
+            }
         }
     }
 
@@ -417,10 +409,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         let assignment = state.assignment
         guard !assignment.isEmpty else { return [] }
         let committed = discovery.withLock { $0.committed }
-        handleLock.lock()
-        defer { handleLock.unlock() }
-        guard let handle else { return [] }
+        return polling.withLock { polling in
+            guard let client = polling.client else { return [] }
+            return client.withHandle { partitionStates($0, assignment: assignment, committed: committed) }
+        }
+    }
 
+    private func partitionStates(_ handle: OpaquePointer, assignment: [KafkaClientState.TopicPartition],
+                                 committed: [KafkaClientState.TopicPartition: Int64]) -> [PartitionProgress] {
         let positions = rd_kafka_topic_partition_list_new(Int32(assignment.count))!
         defer { rd_kafka_topic_partition_list_destroy(positions) }
         for partition in assignment { rd_kafka_topic_partition_list_add(positions, partition.topic, partition.partition) }
@@ -453,48 +449,65 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Makes a poll that is waiting return now (e.g. to quit or pause promptly).
     public func wakeUp() {
-        closeLock.lock()
-        defer { closeLock.unlock() }
-        if !closing, let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
+        closing.withLock { closing in
+            if !closing.started { closing.client?.wakeConsumerQueue() }
+        }
     }
 
     /// Leaves the group (committing stored offsets) and frees the handle. Idempotent.
     public func close() {
-        closeLock.lock()
-        if closing {
-            closeLock.unlock()
-            return
+        let client: KafkaClient? = closing.withLock { closing in
+            if closing.started { return nil }
+            closing.started = true
+            let client = closing.client
+            closing.client = nil
+            return client
         }
-        closing = true
-        // Only the closer destroys the queue, later, so it is still valid here.
-        if let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
-        closeLock.unlock()
-        if metadataThread != nil {
-            metadataStop.signal()
-            metadataDone.wait()
-            metadataThread = nil
+        guard let client else { return }
+        client.wakeConsumerQueue()
+        // The metadata thread was started by init, and only the first close() gets here.
+        metadataStop.signal()
+        metadataDone.wait()
+        polling.withLock { polling in
+            // After refused credentials or TLS nothing can be committed or left: closing would wait for a
+            // coordinator that refuses us.
+            if state.faultNeedingFix != nil {
+                client.skipConsumerCloseOnDestroy()
+            } else {
+                client.withHandle { _ = rd_kafka_consumer_close($0) }
+            }
+            polling.client = nil
         }
-        handleLock.lock()
-        defer { handleLock.unlock() }
-        teardown()
+        // `client` is the last reference: the queue and the handle are destroyed (KafkaClient.deinit) as it goes.
     }
+}
 
-    private func teardown() {
-        guard let handle else { return }
-        // After refused credentials or TLS nothing can be committed or left: closing would wait for a
-        // coordinator that refuses us.
-        let faulted = state.faultNeedingFix != nil
-        if !faulted { _ = rd_kafka_consumer_close(handle) }
-        if let consumerQueue { rd_kafka_queue_destroy(consumerQueue) }
-        if faulted { rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) } else { rd_kafka_destroy(handle) }
-        self.consumerQueue = nil
-        self.handle = nil
+extension KafkaConsumer.Polling {
+    /// The topic's index in the batch's table; a known handle is checked by its C name, without allocating.
+    fileprivate mutating func topicIndex(for topic: OpaquePointer?) -> Int32 {
+        guard let topic else { return -1 }
+        let name = rd_kafka_topic_name(topic)!
+        if let index = topicIndexByHandle[topic], strcmp(name, topicCNames[Int(index)]) == 0 {
+            return index
+        }
+        // A new topic handle (or a reused address): resolve by name.
+        let nameString = String(cString: name)
+        let index: Int32
+        if let existing = topicNames.firstIndex(of: nameString) {
+            index = Int32(existing)
+        } else {
+            index = Int32(topicNames.count)
+            topicNames.append(nameString)
+            topicCNames.append(Array(nameString.utf8CString))
+        }
+        topicIndexByHandle[topic] = index
+        return index
     }
 }
 
 /// `--topics` (and `--lag-groups`): exact names, and regexes for entries starting with `^` (matched
 /// anywhere in the name after the anchor, as librdkafka's subscriptions do).
-struct TopicMatcher: @unchecked Sendable {
+struct TopicMatcher: Sendable {
     private let names: Set<String>
     private let patterns: [NSRegularExpression]
 
@@ -525,5 +538,3 @@ struct TopicMatcher: @unchecked Sendable {
         return patterns.contains { $0.firstMatch(in: topic, range: range) != nil }
     }
 }
-
-import Synchronization

@@ -8,16 +8,11 @@ public func kafkaTopicPartitions(brokers: String, properties: [String: String],
     // Consumer-only -X properties would only make a producer handle log warnings.
     list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     let configuration = try KafkaConfigurationHandle(list)
-    rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
     rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
     rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
-    let handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "metadata client")
-    defer {
-        rd_kafka_destroy(handle)
-        withExtendedLifetime(state) {}
-    }
+    let client = try KafkaClient(configuration, type: RD_KAFKA_PRODUCER, role: "metadata client", callbackState: state)
     var metadata: UnsafePointer<rd_kafka_metadata>?
-    let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+    let result = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, timeoutMs) }
     guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
         var error = KafkaError.response(result, while: "listing Kafka topics at \(brokers)")
         if let last = state.lastError { error.message += " (last client error: \(last))" }
@@ -43,11 +38,11 @@ public func kafkaTopicPartitions(brokers: String, topics: [String], properties: 
 }
 
 /// Every partition of the topics `matcher` accepts, sorted by topic and partition, from one metadata
-/// request on `handle` (any client's); the librdkafka error when the request fails.
-func matchingPartitions(_ handle: OpaquePointer, matcher: TopicMatcher,
+/// request on `client` (any kind); the librdkafka error when the request fails.
+func matchingPartitions(_ client: KafkaClient, matcher: TopicMatcher,
                         timeoutMs: Int32) -> Result<[KafkaClientState.TopicPartition], KafkaError> {
     var metadata: UnsafePointer<rd_kafka_metadata_t>?
-    let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+    let result = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, timeoutMs) }
     guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
         return .failure(KafkaError(code: .init(result), message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
     }

@@ -1,15 +1,20 @@
 import CRdKafka
 import Foundation
+import Synchronization
 
 /// A producer over librdkafka, for the synthetic workload generator and tests.
 /// Thread-safe; each call is short (librdkafka queues and sends in the background).
-public final class KafkaProducer: @unchecked Sendable {
+public final class KafkaProducer: Sendable {
     private let state: KafkaClientState
-    private let lock = NSLock()
-    private var handle: OpaquePointer?
-    private var topicHandles: [String: OpaquePointer] = [:]
-    private var producedSincePoll = 0
-    private var failuresReported = 0
+    private let client: KafkaClient
+    /// Held for each call: the topic handles and counters are shared by every caller.
+    private let producing = Mutex(Producing())
+
+    private struct Producing {
+        var topics: [String: KafkaTopic] = [:]
+        var producedSincePoll = 0
+        var failuresReported = 0
+    }
 
     /// Defaults: linger.ms=5, large batches, acks=all, murmur2_random partitioner (Java's, so keys
     /// land where Debezium's would); `properties` (-X) are applied last.
@@ -27,16 +32,10 @@ public final class KafkaProducer: @unchecked Sendable {
         ]
         list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let configuration = try KafkaConfigurationHandle(list)
-        rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
         rd_kafka_conf_set_dr_msg_cb(configuration.pointer, kafkaDeliveryReportCallback)
         rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
         rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
-        handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "producer")
-    }
-
-    deinit {
-        for topic in topicHandles.values { rd_kafka_topic_destroy(topic) }
-        if let handle { rd_kafka_destroy(handle) }
+        client = try KafkaClient(configuration, type: RD_KAFKA_PRODUCER, role: "producer", callbackState: state)
     }
 
     /// Messages whose delivery failed, counted by the delivery report callback.
@@ -49,33 +48,30 @@ public final class KafkaProducer: @unchecked Sendable {
     /// delivery reports and retries (for up to about 10 s) instead of failing.
     public func produce(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?,
                         value: UnsafeRawBufferPointer?) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let handle else {
-            throw KafkaError(code: .closed, message: "producing to \(topic): the producer is closed")
-        }
-        let topicHandle = try self.topicHandle(topic, handle: handle)
-        // A present-but-empty buffer may have no base address; librdkafka must still see non-NULL.
-        let keyPointer = key.map { $0.baseAddress ?? UnsafeRawPointer(emptyBytes) }
-        let valuePointer = value.map { UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(emptyBytes)) }
-        var waits = 0
-        while rd_kafka_produce(topicHandle, partition ?? -1, 0x2 /* RD_KAFKA_MSG_F_COPY */,
-                               valuePointer, value?.count ?? 0, keyPointer, key?.count ?? 0, nil) != 0 {
-            let error = rd_kafka_last_error()
-            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL && waits < 200 {
-                waits += 1
-                rd_kafka_poll(handle, 50)
-                continue
+        try producing.withLock { producing in
+            let kafkaTopic = try self.topic(topic, in: &producing)
+            // A present-but-empty buffer may have no base address; librdkafka must still see non-NULL.
+            let keyPointer = key.map { $0.baseAddress ?? UnsafeRawPointer(emptyBytes) }
+            let valuePointer = value.map { UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(emptyBytes)) }
+            var waits = 0
+            while kafkaTopic.withHandle({ rd_kafka_produce($0, partition ?? -1, 0x2 /* RD_KAFKA_MSG_F_COPY */,
+                                                           valuePointer, value?.count ?? 0, keyPointer, key?.count ?? 0, nil) }) != 0 {
+                let error = rd_kafka_last_error()
+                if error == RD_KAFKA_RESP_ERR__QUEUE_FULL && waits < 200 {
+                    waits += 1
+                    client.withHandle { _ = rd_kafka_poll($0, 50) }
+                    continue
+                }
+                if error == RD_KAFKA_RESP_ERR__FATAL {
+                    throw client.fatalError(while: "producing to \(topic)")
+                }
+                throw KafkaError.response(error, while: "producing to \(topic)")
             }
-            if error == RD_KAFKA_RESP_ERR__FATAL {
-                throw KafkaError.fatal(of: handle, while: "producing to \(topic)")
+            producing.producedSincePoll += 1
+            if producing.producedSincePoll >= 1000 {
+                producing.producedSincePoll = 0
+                client.withHandle { _ = rd_kafka_poll($0, 0) }  // serve delivery reports now and then
             }
-            throw KafkaError.response(error, while: "producing to \(topic)")
-        }
-        producedSincePoll += 1
-        if producedSincePoll >= 1000 {
-            producedSincePoll = 0
-            rd_kafka_poll(handle, 0)  // serve delivery reports now and then
         }
     }
 
@@ -95,34 +91,32 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until every queued message is delivered. Throws if messages remain after the timeout or
     /// if any delivery failed since the last flush.
     public func flush(timeoutMs: Int32) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let handle else { return }
-        let result = rd_kafka_flush(handle, timeoutMs)
-        let remaining = rd_kafka_outq_len(handle)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR || remaining > 0 {
-            let reason = state.lastError.map { " (last error: \($0))" } ?? ""
-            throw KafkaError(code: .init(result),
-                             message: "flushing the Kafka producer: \(remaining) messages still undelivered after \(timeoutMs) ms\(reason). "
-                                 + "Check that the broker is reachable", isRetriable: true)
-        }
-        let failures = state.deliveryFailures
-        if failures > failuresReported {
-            let newFailures = failures - failuresReported
-            failuresReported = failures
-            throw KafkaError(code: .init(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT),
-                             message: "\(newFailures) Kafka messages failed delivery; last: \(state.lastDeliveryError ?? "?"). "
-                                 + "Check the broker and the topic")
+        try producing.withLock { producing in
+            let (result, remaining) = client.withHandle { handle in (rd_kafka_flush(handle, timeoutMs), rd_kafka_outq_len(handle)) }
+            if result != RD_KAFKA_RESP_ERR_NO_ERROR || remaining > 0 {
+                let reason = state.lastError.map { " (last error: \($0))" } ?? ""
+                throw KafkaError(code: .init(result),
+                                 message: "flushing the Kafka producer: \(remaining) messages still undelivered after \(timeoutMs) ms\(reason). "
+                                     + "Check that the broker is reachable", isRetriable: true)
+            }
+            let failures = state.deliveryFailures
+            if failures > producing.failuresReported {
+                let newFailures = failures - producing.failuresReported
+                producing.failuresReported = failures
+                throw KafkaError(code: .init(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT),
+                                 message: "\(newFailures) Kafka messages failed delivery; last: \(state.lastDeliveryError ?? "?"). "
+                                     + "Check the broker and the topic")
+            }
         }
     }
 
-    private func topicHandle(_ topic: String, handle: OpaquePointer) throws -> OpaquePointer {
-        if let existing = topicHandles[topic] { return existing }
-        guard let created = rd_kafka_topic_new(handle, topic, nil) else {
+    private func topic(_ topic: String, in producing: inout Producing) throws -> KafkaTopic {
+        if let existing = producing.topics[topic] { return existing }
+        guard let created = KafkaTopic(topic, on: client) else {
             throw KafkaError.response(rd_kafka_last_error(), while: "opening topic \(topic) for producing",
                                       hint: "Check the topic name")
         }
-        topicHandles[topic] = created
+        producing.topics[topic] = created
         return created
     }
 }

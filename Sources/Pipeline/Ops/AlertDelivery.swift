@@ -171,7 +171,8 @@ public final class AlertExecRunner: Sendable {
         var started: Int64 = 0; var failed: Int64 = 0; var dropped: Int64 = 0
     }
     private let state = Mutex(State())
-    private static let spawnLock = NSLock()
+    /// Held while a run makes its descriptors and spawns its child (see `runOne`).
+    private static let spawning = Mutex(())
 
     public init(command: String, maxConcurrent: Int = 4, queueLimit: Int = 256, timeoutSeconds: Double = 30,
                 killGraceSeconds: Double = 2, log: @escaping @Sendable (String) -> Void = AlertLog.stderr) {
@@ -246,32 +247,37 @@ public final class AlertExecRunner: Sendable {
 
         // The descriptors are made and marked close-on-exec, and the child spawned, under one lock: a
         // concurrent run must not pass our pipe's write end to its child (our child would never see EOF).
-        Self.spawnLock.lock()
         var stdinPipe: [Int32] = [-1, -1]
-        guard pipe(&stdinPipe) == 0 else {
-            Self.spawnLock.unlock()
-            fail("cannot create a pipe for '\(command)': \(String(cString: strerror(errno)))"); return
-        }
-        for fd in stdinPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var template = Array((NSTemporaryDirectory() + "/cdctop-alert-exec-XXXXXX").utf8CString)
-        let errorFile = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if errorFile >= 0 {
-            _ = fcntl(errorFile, F_SETFD, FD_CLOEXEC)
-            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        }
+        var errorFile: Int32 = -1
         defer { if errorFile >= 0 { close(errorFile) } }
+        let spawnedOrPipeError = Self.spawning.withLock { _ -> Result<Result<pid_t, SpawnError>, SpawnError> in
+            guard pipe(&stdinPipe) == 0 else { return .failure(SpawnError(code: errno)) }
+            for fd in stdinPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            var template = Array((NSTemporaryDirectory() + "/cdctop-alert-exec-XXXXXX").utf8CString)
+            errorFile = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if errorFile >= 0 {
+                _ = fcntl(errorFile, F_SETFD, FD_CLOEXEC)
+                template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            }
 
-        var files = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&files)
-        defer { posix_spawn_file_actions_destroy(&files) }
-        posix_spawn_file_actions_adddup2(&files, stdinPipe[0], 0)
-        posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0)
-        if errorFile >= 0 { posix_spawn_file_actions_adddup2(&files, errorFile, 2) } else {
-            posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0)
+            var files = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&files)
+            defer { posix_spawn_file_actions_destroy(&files) }
+            posix_spawn_file_actions_adddup2(&files, stdinPipe[0], 0)
+            posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0)
+            if errorFile >= 0 { posix_spawn_file_actions_adddup2(&files, errorFile, 2) } else {
+                posix_spawn_file_actions_addopen(&files, 2, "/dev/null", O_WRONLY, 0)
+            }
+            let spawned = spawnChild("/bin/sh", arguments: ["/bin/sh", "-c", command], files: &files, newProcessGroup: true)
+            close(stdinPipe[0])
+            return .success(spawned)
         }
-        let spawned = spawnChild("/bin/sh", arguments: ["/bin/sh", "-c", command], files: &files, newProcessGroup: true)
-        close(stdinPipe[0])
-        Self.spawnLock.unlock()
+        let spawned: Result<pid_t, SpawnError>
+        switch spawnedOrPipeError {
+        case .success(let result): spawned = result
+        case .failure(let pipeError):
+            fail("cannot create a pipe for '\(command)': \(pipeError.message)"); return
+        }
         let pid: pid_t
         switch spawned {
         case .success(let child): pid = child

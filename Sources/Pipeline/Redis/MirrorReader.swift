@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Metrics
 
 /// What one read of the Redis mirror gives a viewer (`cdctop attach`): the mirrored state, who writes
@@ -133,25 +134,28 @@ public struct MirrorView: Sendable {
 }
 
 /// Reads the mirror under one prefix for a viewer, on its own connection (reconnecting after errors).
-public final class MirrorReader: @unchecked Sendable {
+public final class MirrorReader: Sendable {
     public let url: RedisURL
     public let prefix: String
-    private var connection: RedisConnection?
+    /// Held for a whole read: one connection, one command at a time.
+    private let connection = Mutex<RedisConnection?>(nil)
 
     public init(url: RedisURL, prefix: String) { self.url = url; self.prefix = prefix }
 
     /// One consistent read (the keys in one MULTI/EXEC) plus the writer key. Throws what Redis said; the
     /// next call reconnects.
     public func read() throws -> MirrorView {
-        do {
-            let connection = try self.connection ?? RedisConnection(url: url)
-            self.connection = connection
-            let state = try MirroredState.read(connection: connection, prefix: prefix)
-            let writer = try connection.command("GET", RedisKeys(prefix: prefix).writer).text
-            return MirrorView(state: state, writerToken: writer, readAtMs: WallClock.nowMs())
-        } catch {
-            connection = nil
-            throw error
+        try connection.withLock { held in
+            do {
+                let connection = try held ?? RedisConnection(url: url)
+                held = connection
+                let state = try MirroredState.read(connection: connection, prefix: prefix)
+                let writer = try connection.command("GET", RedisKeys(prefix: prefix).writer).text
+                return MirrorView(state: state, writerToken: writer, readAtMs: WallClock.nowMs())
+            } catch {
+                held = nil
+                throw error
+            }
         }
     }
 }

@@ -140,7 +140,7 @@ public struct SchemaRegistryConfig: Sendable {
 /// A Confluent-compatible schema registry (Confluent, Apicurio's ccompat API, Karapace, the test stand-in):
 /// `GET /schemas/ids/{id}` per unknown id, kept in memory and in the state directory. The engine thread
 /// asks it; while the registry is away it waits (bounded attempts, growing pauses) and says why.
-public final class SchemaRegistryClient: ConfluentSchemaSource, @unchecked Sendable {
+public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
     public let config: SchemaRegistryConfig
     private let known = Mutex<[Int32: RegisteredSchema]>([:])
     private let cancelled = Atomic<Bool>(false)

@@ -27,17 +27,20 @@ struct DemoCommand: ParsableCommand {
 
         Redis keys and warehouse rows go to the pipeline 'demo' (--pipeline to
         change it), the one `cdctop warehouse seed` fills with history by default;
-        warehouse rows are marked synthetic.
+        warehouse rows are marked synthetic. With --warehouse the demo first
+        writes the last 30 days of history for that pipeline at its own --rate
+        and --seed (what the generator makes a day at that rate, with a weekly
+        shape), unless the pipeline holds real windows; today is the live run.
         """)
 
-    @Option(help: "Messages per second the generator produces.")
-    var rate: Int = 400
+    @Option(help: "Messages per second the generator produces (with --warehouse, the seeded history is a day of this rate).")
+    var rate: Int = WarehouseSeed.demoMessagesPerSecond
 
     @Option(help: "Stop after this many seconds (default: until q / Ctrl-C).")
     var seconds: Int?
 
     @Option(help: "Generator seed (same seed, same orders).")
-    var seed: UInt64 = 42
+    var seed: UInt64 = WarehouseSeed.demoGeneratorSeed
 
     @Option(help: ArgumentHelp("KPI profile for the shop's topics: a TOML file, e.g. profiles/shop-sql.toml or profiles/shop-chain.toml (KPIs written as SQL, view 8), or a built-in name (default: shop).", valueName: "file|name"))
     var profile: String?
@@ -77,6 +80,12 @@ struct DemoCommand: ParsableCommand {
         let integrations = try Integrations(options: live, profile: profile, defaultPipeline: WarehouseSeed.defaultPipeline,
                                             synthetic: true)
         engine.onSnapshot = { integrations.offer($0) }
+        let history = DemoHistorySeeder(url: live.warehouse, pipeline: integrations.pipeline, rate: rate, generatorSeed: seed,
+                                        reload: { integrations.history?.reload() })
+        history?.start()
+        defer { history?.wait() }
+        // The warehouse sink reports a missing schema as an error: give the seeder a moment to create it.
+        history?.waitForSchema(seconds: 3)
         integrations.start()
         defer { integrations.stop() }
         // A downstream consumer (what a JDBC sink connector would be) that falls behind and catches up,
@@ -104,7 +113,13 @@ struct DemoCommand: ParsableCommand {
 
 /// The demo's downstream consumer group (`demo-jdbc-sink`): it reads the shop topics in a 2-minute cycle
 /// (keeping up for 50 s, then a third of the produced rate for 40 s, then nothing for 30 s) and commits
-/// through librdkafka's auto-commit, so the other groups' lag has OK, LAGGING and STALLED to show.
+/// through librdkafka's auto-commit, so the other groups' lag has something to show.
+///
+/// The mock cluster keeps only about 5 MB per partition (librdkafka's mock log; at the default rate
+/// under 20 s of the line-item topic), so a sink 20 s or more behind would have its next messages deleted
+/// under it: offset-out-of-range resets, and the lag monitor's "messages were deleted before it read
+/// them". So whatever the phase, it reads at full speed while any partition's position is in the older
+/// half of what the partition still holds, until every one is in the newest quarter again.
 final class DemoSink: @unchecked Sendable {
     static let group = "demo-jdbc-sink"
     private let consumer: KafkaConsumer
@@ -134,12 +149,32 @@ final class DemoSink: @unchecked Sendable {
         consumer.close()
     }
 
+    /// Whether a partition's position is too close to the start of its retained log: true when in the older
+    /// half, false when in the newest quarter, `wasGuarding` in between (so it does not flap).
+    static func mustCatchUp(_ partitions: [PartitionProgress], wasGuarding: Bool) -> Bool {
+        var anyInOlderHalf = false
+        var allInNewestQuarter = true
+        for p in partitions where p.lowWatermark > 0 && p.position >= 0 && p.highWatermark > p.lowWatermark {
+            let held = p.highWatermark - p.lowWatermark
+            let ahead = p.position - p.lowWatermark
+            if ahead * 2 < held { anyInOlderHalf = true }
+            if ahead * 4 < held * 3 { allInNewestQuarter = false }
+        }
+        return anyInOlderHalf || (wasGuarding && !allInNewestQuarter)
+    }
+
     private func loop() {
         var batch = MessageBatch()
         let start = Date()
+        var guarding = false
+        var lastCheck = Date.distantPast
         while !stopped.withLock({ $0 }) {
+            if Date().timeIntervalSince(lastCheck) >= 0.5 {
+                lastCheck = Date()
+                guarding = Self.mustCatchUp(consumer.partitionStates(), wasGuarding: guarding)
+            }
             let phase = Date().timeIntervalSince(start).truncatingRemainder(dividingBy: 120)
-            let perSecond = phase < 50 ? 1_000_000 : phase < 90 ? max(1, rate / 3) : 0
+            let perSecond = guarding || phase < 50 ? 1_000_000 : phase < 90 ? max(1, rate / 3) : 0
             guard perSecond > 0 else { Thread.sleep(forTimeInterval: 0.1); continue }
             let tick = Date()
             try? consumer.poll(into: &batch, maxMessages: max(1, perSecond / 10), timeoutMs: 100)
@@ -155,8 +190,7 @@ final class DemoGenerator: @unchecked Sendable {
     private let workload: ShopWorkload
     private let producer: KafkaProducer
     private let rate: Int
-    private let lock = NSLock()
-    private var stopped = false
+    private let stopped = Mutex<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
     init(workload: ShopWorkload, producer: KafkaProducer, rate: Int) {
@@ -173,7 +207,7 @@ final class DemoGenerator: @unchecked Sendable {
     }
 
     func stop() {
-        lock.withLock { stopped = true }
+        stopped.withLock { $0 = true }
         done.wait()
         try? producer.flush(timeoutMs: 2000)
     }
@@ -186,7 +220,7 @@ final class DemoGenerator: @unchecked Sendable {
         var next = 0
         let pacer = Pacer(perSecond: Double(rate))
         var generated = 0
-        while !lock.withLock({ stopped }) {
+        while !stopped.withLock({ $0 }) {
             let due = pacer.due
             while generated < due {
                 let before = waiting.count
@@ -204,4 +238,51 @@ final class DemoGenerator: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.01)
         }
     }
+}
+
+/// `demo --warehouse`: writes the pipeline's last `days` days of history at the demo's own rate and seed
+/// (`WarehouseSeed`), on its own thread so the dashboard does not wait, then asks History to reload.
+/// Skipped, with one line on stderr (the --log file under the dashboard), when the pipeline holds real windows.
+final class DemoHistorySeeder: @unchecked Sendable {
+    static let days = 30
+    private let url: String
+    private let pipeline: String
+    private let rate: Int
+    private let generatorSeed: UInt64
+    private let reload: @Sendable () -> Void
+    private let done = DispatchSemaphore(value: 0)
+    private let schemaReady = DispatchSemaphore(value: 0)
+
+    init?(url: String?, pipeline: String, rate: Int, generatorSeed: UInt64, reload: @escaping @Sendable () -> Void) {
+        guard let url else { return nil }
+        self.url = url; self.pipeline = pipeline; self.rate = rate; self.generatorSeed = generatorSeed; self.reload = reload
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            do throws(WarehouseError) {
+                defer { schemaReady.signal() }
+                let connection = try PostgresConnection(url, applicationName: "cdctop demo")
+                try WarehouseSchema.initialize(connection)
+                schemaReady.signal()
+                let model = DemoRateModel.measure(messagesPerSecond: rate, generatorSeed: generatorSeed)
+                try WarehouseSeed.seed(pipeline: pipeline, days: Self.days, on: connection, model: model)
+                reload()
+            } catch {
+                let text = error.kind == .wouldOverwrite
+                    ? "demo: history not seeded: \(error.message)"
+                    : "demo: history not seeded (\(error.message)); the demo runs on, History shows what the warehouse holds"
+                FileHandle.standardError.write(Data("\(text)\n".utf8))
+            }
+        }
+        thread.name = "cdctop-demo-history"
+        thread.start()
+    }
+
+    /// Waits until the schema exists (or creating it failed), at most `seconds`.
+    func waitForSchema(seconds: Double) { _ = schemaReady.wait(timeout: .now() + seconds) }
+
+    /// Waits for the seeding to end (it is short; the process must not exit mid-write).
+    func wait() { done.wait() }
 }

@@ -1,24 +1,35 @@
 import CRdKafka
 import Foundation
+import Metrics
+import Synchronization
 
 /// State that librdkafka's C callbacks write into. The callbacks reach it through the client's
 /// opaque pointer (unretained: the owning client keeps it alive until the handle is destroyed).
-/// Callbacks run on librdkafka's threads as well as the polling thread, hence the lock.
+/// Callbacks run on librdkafka's threads as well as the polling thread, hence the mutex.
+/// `@unchecked`: `brokers` and `stallAfterMicroseconds` are set once, before the client exists.
 final class KafkaClientState: @unchecked Sendable {
     struct TopicPartition: Hashable, Sendable {
         var topic: String
         var partition: Int32
     }
 
-    private let lock = NSLock()
+    /// Everything the callbacks and the polling thread share.
+    private struct Shared {
+        var lastError: String?
+        var lastLog: String?
+        var fatalRaised = false
+        var errorCount = 0
+        var assignment: [TopicPartition] = []
+        var deliveryFailures = 0
+        var lastDeliveryError: String?
+        /// The same fault in a row, so that one failure while a broker restarts is not taken for wrong settings.
+        var faultRun: (fault: KafkaError.Fault, count: Int)?
+        var faultNeedingFix: KafkaError?
+        var stall: String?
+    }
+
+    private let shared = Mutex(Shared())
     let echoLogToStandardError: Bool
-    private var _lastError: String?
-    private var _lastLog: String?
-    private var _fatalRaised = false
-    private var _errorCount = 0
-    private var _assignment: [TopicPartition] = []
-    private var _deliveryFailures = 0
-    private var _lastDeliveryError: String?
 
     init(echoLogToStandardError: Bool) {
         self.echoLogToStandardError = echoLogToStandardError
@@ -27,10 +38,10 @@ final class KafkaClientState: @unchecked Sendable {
     var opaquePointer: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
     func recordError(_ text: String, fatal: Bool) {
-        lock.withLock {
-            _lastError = text
-            _errorCount += 1
-            if fatal { _fatalRaised = true }
+        shared.withLock {
+            $0.lastError = text
+            $0.errorCount += 1
+            if fatal { $0.fatalRaised = true }
         }
     }
 
@@ -38,9 +49,6 @@ final class KafkaClientState: @unchecked Sendable {
 
     /// Where the client connects, for the fix's wording ("Kafka at HOST refused the credentials").
     var brokers = ""
-    /// The same fault in a row, so that one failure while a broker restarts is not taken for wrong settings.
-    private var faultRun: (fault: KafkaError.Fault, count: Int)?
-    private var _faultNeedingFix: KafkaError?
     /// How many times in a row a fault must be reported (with no broker up in between) before the client stops:
     /// the second failure comes after librdkafka's reconnect backoff (100 ms, doubling, at most 10 s).
     static let faultRepeatsBeforeStopping = 2
@@ -49,71 +57,135 @@ final class KafkaClientState: @unchecked Sendable {
     /// times in a row, becomes `faultNeedingFix`.
     func recordError(_ text: String, fatal: Bool, code: rd_kafka_resp_err_t) {
         let fault = KafkaError.fault(of: code, text: text)
-        lock.withLock {
-            _lastError = text
-            _errorCount += 1
-            if fatal { _fatalRaised = true }
+        let brokers = brokers
+        shared.withLock {
+            $0.lastError = text
+            $0.errorCount += 1
+            if fatal { $0.fatalRaised = true }
             guard fault.needsFix else { return }
-            let count = faultRun?.fault == fault ? faultRun!.count + 1 : 1
-            faultRun = (fault, count)
-            if count >= Self.faultRepeatsBeforeStopping && _faultNeedingFix == nil {
-                _faultNeedingFix = KafkaError.needingFix(fault, code: code, text: text, brokers: brokers)
+            let count = $0.faultRun?.fault == fault ? $0.faultRun!.count + 1 : 1
+            $0.faultRun = (fault, count)
+            if count >= Self.faultRepeatsBeforeStopping && $0.faultNeedingFix == nil {
+                $0.faultNeedingFix = KafkaError.needingFix(fault, code: code, text: text, brokers: brokers)
             }
         }
     }
 
     /// A fault retrying cannot fix, once it repeated: the consumer stops with it.
-    var faultNeedingFix: KafkaError? { lock.withLock { _faultNeedingFix } }
+    var faultNeedingFix: KafkaError? { shared.withLock { $0.faultNeedingFix } }
 
     // MARK: stalled brokers (librdkafka's statistics)
 
-    private var _stall: String?
     /// A broker that took a connection but has not answered for this long is stalled.
     var stallAfterMicroseconds: Int64 = 10_000_000
 
     /// "no response from 127.0.0.1:9092 for 12 s (2 requests waiting)" while a broker is stalled, else nil.
-    var stall: String? { lock.withLock { _stall } }
+    var stall: String? { shared.withLock { $0.stall } }
 
     /// Reads the per-broker part of one statistics report (librdkafka's STATISTICS.md).
     func recordStatistics(_ json: UnsafeRawBufferPointer) {
         guard let health = BrokerHealth(statistics: json, stallAfterMicroseconds: stallAfterMicroseconds) else { return }
-        lock.withLock {
-            _stall = health.stall
+        shared.withLock {
+            $0.stall = health.stall
             // A broker got through authentication: an earlier run of auth failures was not the settings.
-            if health.anyUp { faultRun = nil }
+            if health.anyUp { $0.faultRun = nil }
         }
     }
 
-    func clearError() { lock.withLock { _lastError = nil } }
-    var lastError: String? { lock.withLock { _lastError } }
-    var fatalRaised: Bool { lock.withLock { _fatalRaised } }
+    func clearError() { shared.withLock { $0.lastError = nil } }
+    var lastError: String? { shared.withLock { $0.lastError } }
+    var fatalRaised: Bool { shared.withLock { $0.fatalRaised } }
     /// Client errors reported so far (each failed connection attempt librdkafka reports counts one).
-    var errorCount: Int { lock.withLock { _errorCount } }
+    var errorCount: Int { shared.withLock { $0.errorCount } }
 
-    func recordLog(_ text: String) { lock.withLock { _lastLog = text } }
-    var lastLog: String? { lock.withLock { _lastLog } }
+    func recordLog(_ text: String) { shared.withLock { $0.lastLog = text } }
+    var lastLog: String? { shared.withLock { $0.lastLog } }
 
     func assign(_ partitions: [TopicPartition], incremental: Bool) {
-        lock.withLock {
+        shared.withLock {
             if incremental {
-                for partition in partitions where !_assignment.contains(partition) { _assignment.append(partition) }
+                for partition in partitions where !$0.assignment.contains(partition) { $0.assignment.append(partition) }
             } else {
-                _assignment = partitions
+                $0.assignment = partitions
             }
         }
     }
 
-    var assignment: [TopicPartition] { lock.withLock { _assignment } }
+    var assignment: [TopicPartition] { shared.withLock { $0.assignment } }
 
     func recordDeliveryFailure(_ text: String) {
-        lock.withLock {
-            _deliveryFailures += 1
-            _lastDeliveryError = text
+        shared.withLock {
+            $0.deliveryFailures += 1
+            $0.lastDeliveryError = text
         }
     }
 
-    var deliveryFailures: Int { lock.withLock { _deliveryFailures } }
-    var lastDeliveryError: String? { lock.withLock { _lastDeliveryError } }
+    var deliveryFailures: Int { shared.withLock { $0.deliveryFailures } }
+    var lastDeliveryError: String? { shared.withLock { $0.lastDeliveryError } }
+}
+
+/// What cdctop makes of one line of librdkafka's log. librdkafka logs its normal work (connections,
+/// metadata, rebalances) at notice and info, and some warnings that cdctop already turns into its own
+/// states; only the rest is a problem a person should read.
+enum KafkaLogVerdict: Equatable, Sendable {
+    /// Normal operation, or already told by cdctop's own states: not logged.
+    case drop
+    /// A real problem (a broker down, refused credentials, a TLS failure): one line for the log.
+    case problem(String)
+
+    /// syslog levels, as librdkafka uses them: 3 error, 4 warning, 5 notice, 6 info, 7 debug.
+    static func of(level: Int32, facility: String, text: String) -> KafkaLogVerdict {
+        guard level <= 4 else { return .drop }
+        // "offset reset (at offset N ...) to BEGINNING ...: fetch failed due to requested offset not available on
+        // the broker": the main consumer stops with its own error (auto.offset.reset=error, `--state-reset` to
+        // rebuild); the lag monitor's probe reports it as messages deleted before the group read them.
+        if facility == "OFFSET" && (text.contains("offset reset") || text.contains("offset not available")) { return .drop }
+        return .problem("librdkafka \(level <= 3 ? "error" : "warning") (\(facility)): \(text)")
+    }
+}
+
+/// Problem lines from clients that have no state to keep them (the lag monitor's consumers) go to stderr,
+/// which the dashboard sends to the --log file; the same text within a minute is written once.
+enum KafkaLogEcho {
+    private static let lastWritten = Mutex<(text: String, atMs: Int64)>(("", 0))
+
+    static func write(_ line: String) {
+        let now = WallClock.nowMs()
+        let isRepeat = lastWritten.withLock { last -> Bool in
+            if last.text == line && now - last.atMs < 60_000 { return true }
+            last = (line, now)
+            return false
+        }
+        if !isRepeat { FileHandle.standardError.write(Data("\(TimeText.iso8601(ms: now)) kafka: \(line)\n".utf8)) }
+    }
+}
+
+/// librdkafka writes its log to stderr by default, which would tear the curses screen (and the demo's
+/// `--log` filled with warnings a person need not read): set on every configuration. A client with
+/// `-X debug=...` echoes everything to stderr as librdkafka would; otherwise normal operation is dropped
+/// and a real problem is kept as the client's last log line (its error callback reports the state), or,
+/// for a client without state, written once as a line of cdctop's own log.
+let kafkaLogToStateCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    handle, level, facility, line in
+    guard let handle, let line else { return }
+    let facilityText = facility.map { String(cString: $0) } ?? "-"
+    guard let opaque = rd_kafka_opaque(handle) else {
+        // No state: only -X debug asks for level 7 lines, so they are echoed as asked.
+        if level >= 7 {
+            FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
+        } else if case .problem(let text) = KafkaLogVerdict.of(level: level, facility: facilityText, text: String(cString: line)) {
+            KafkaLogEcho.write(text)
+        }
+        return
+    }
+    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+    if state.echoLogToStandardError {
+        FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
+    }
+    guard level <= 4 else { return }
+    if case .problem = KafkaLogVerdict.of(level: level, facility: facilityText, text: String(cString: line)) {
+        state.recordLog(String(cString: line))
+    }
 }
 
 /// The brokers' health in one statistics report: whether any is up, and the first that stalls.

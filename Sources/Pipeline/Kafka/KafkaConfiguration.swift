@@ -54,6 +54,8 @@ final class KafkaConfigurationHandle {
             throw KafkaError(code: .configuration, message: "rd_kafka_conf_new failed: out of memory")
         }
         pointer = conf
+        // Never librdkafka's default stderr logger (see `kafkaLogToStateCallback`), whoever creates the client.
+        rd_kafka_conf_set_log_cb(conf, kafkaLogToStateCallback)
         for (key, value) in properties {
             try set(key, value)
         }
@@ -92,19 +94,6 @@ final class KafkaConfigurationHandle {
     deinit {
         if let pointer { rd_kafka_conf_destroy(pointer) }
     }
-}
-
-/// librdkafka writes its log to stderr by default, which would tear the curses screen: keep the
-/// latest warning instead, and echo to stderr only when the user asked for `-X debug=...`.
-let kafkaLogToStateCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
-    handle, level, facility, line in
-    guard let handle, let line, let opaque = rd_kafka_opaque(handle) else { return }
-    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
-    if state.echoLogToStandardError {
-        let facilityText = facility.map { String(cString: $0) } ?? "-"
-        FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
-    }
-    if level <= 4 { state.recordLog(String(cString: line)) }
 }
 
 /// Non-fatal client errors such as "all brokers down" are kept for the status bar; fatal ones are flagged.

@@ -5,55 +5,56 @@ import Metrics
 /// next to today's live figure. Hour windows keep it to 24 rows a day (2 160 for 90 days) instead of
 /// 2 880 thirty-second windows; the daily sums are what the view shows.
 ///
-/// Shape: a daily curve (quiet at night, lunch and evening peaks), weekly seasonality (Friday and
-/// Saturday busiest, Tuesday quietest), slow growth, and deterministic noise, so reseeding writes the
-/// same values (upserts: running it twice does not double anything). Today is left to the live engine.
+/// The figures are what `cdctop demo` produces at its rate (`DemoRateModel`: the generator itself, run
+/// on a sample, gives transactions, revenue and category mix per message), so an average seeded day
+/// equals a day of the live demo at that rate. Around that average: a daily curve (quiet at night,
+/// lunch and evening peaks; the hours of a day sum to the day), weekly seasonality (Friday and Saturday
+/// busiest, Tuesday quietest; the week averages 1), slow growth up to today's level, and deterministic
+/// noise, so reseeding writes the same values (upserts: running it twice does not double anything).
+/// Today is left to the live engine.
 public enum WarehouseSeed {
-    public static let categories = ["electronics", "clothing", "home", "books", "toys", "grocery"]
-    static let categoryShares: [Int64] = [30, 22, 18, 10, 8, 12]  // percent, sums to 100
-    /// Monday … Sunday.
-    static let weekdayFactor: [Double] = [1.00, 0.94, 0.98, 1.04, 1.18, 1.30, 1.10]
-    /// 00:00 … 23:00 UTC.
+    /// `cdctop demo`'s default `--rate` (messages per second); `warehouse seed` writes history at it.
+    public static let demoMessagesPerSecond = 400
+    /// `cdctop demo`'s default `--seed`.
+    public static let demoGeneratorSeed: UInt64 = 42
+    /// Monday … Sunday; averages 1.
+    static let weekdayFactor: [Double] = [1.00, 0.94, 0.98, 1.04, 1.18, 1.30, 1.10].map { $0 / 1.077_142_857 }
+    /// 00:00 … 23:00 UTC; relative, normalised to the day's total where used.
     static let hourFactor: [Double] = [0.30, 0.18, 0.12, 0.10, 0.10, 0.15, 0.35, 0.60, 0.85, 1.00, 1.10, 1.25,
                                        1.45, 1.35, 1.15, 1.05, 1.05, 1.15, 1.35, 1.55, 1.60, 1.40, 1.00, 0.60]
+    static let hourFactorSum = hourFactor.reduce(0, +)
     static let hourMs: Int64 = 3_600_000
     static let dayMs: Int64 = 86_400_000
 
-    /// The windows the seed writes, oldest first (exposed for tests and for `--dry-run` style output).
+    /// The windows the seed writes, oldest first (exposed for tests and for `--dry-run` style output),
+    /// at the demo generator's default rate and seed.
     public static func windows(days: Int, endingBeforeDayStartMs todayStartMs: Int64) -> [WindowResult] {
+        windows(days: days, endingBeforeDayStartMs: todayStartMs,
+                model: DemoRateModel.measure(messagesPerSecond: demoMessagesPerSecond, generatorSeed: demoGeneratorSeed))
+    }
+
+    /// The windows the seed writes for `model`'s rate, oldest first.
+    public static func windows(days: Int, endingBeforeDayStartMs todayStartMs: Int64, model: DemoRateModel) -> [WindowResult] {
         var windows: [WindowResult] = []
         windows.reserveCapacity(days * 24)
+        let transactionsPerDay = Double(model.transactionsPerDay)
         for dayOffset in stride(from: days, to: 0, by: -1) {
             let dayStart = todayStartMs - Int64(dayOffset) * dayMs
             let dayNumber = dayStart / dayMs                      // days since 1970-01-01 (a Thursday)
             let weekday = Int((dayNumber + 3) % 7)                // 0 = Monday
-            let growth = 1.0 + 0.004 * Double(days - dayOffset)  // about +0.4 % a day
+            let growth = 1.0 / (1.0 + 0.003 * Double(dayOffset - 1))  // about +0.3 % a day, 1 yesterday
             var random = SeededRandom(seed: UInt64(bitPattern: dayNumber) &+ 0x9E37_79B9_7F4A_7C15)
-            let dayNoise = 0.9 + 0.2 * random.nextUnit()
+            let dayNoise = 0.93 + 0.14 * random.nextUnit()
+            let dayExpected = transactionsPerDay * weekdayFactor[weekday] * growth * dayNoise
             for hour in 0..<24 {
-                let expected = 110.0 * weekdayFactor[weekday] * hourFactor[hour] * growth * dayNoise
-                let txCount = Int64((expected * (0.85 + 0.3 * random.nextUnit())).rounded())
-                // Average basket 35–75 currency units, in exact cents.
-                let basketCents = Int64(3_500 + random.nextUInt64() % 4_000)
-                let revenueCents = txCount * basketCents
-                var categoryRevenue: [String: Money] = [:]
-                if revenueCents > 0 {
-                    var assigned: Int64 = 0
-                    for (i, name) in categories.enumerated() {
-                        let cents: Int64
-                        if i == categories.count - 1 {
-                            cents = revenueCents - assigned
-                        } else {
-                            let jitter = 0.8 + 0.4 * random.nextUnit()
-                            cents = min(revenueCents - assigned,
-                                        Int64(Double(revenueCents * categoryShares[i]) / 100 * jitter))
-                        }
-                        assigned += cents
-                        if cents != 0 { categoryRevenue[name] = Money(cents: cents) }
-                    }
-                }
+                let expected = dayExpected * hourFactor[hour] / hourFactorSum
+                let txCount = Int64((expected * (0.95 + 0.1 * random.nextUnit())).rounded())
+                // The generator's average basket, ±8 % by the hour (in permille, integer cents).
+                let basketPermille = Int64(920 + random.nextUInt64() % 161)
+                let revenueCents = model.revenueCents(ofTransactions: txCount, permille: basketPermille)
                 windows.append(WindowResult(windowStartMs: dayStart + Int64(hour) * hourMs, txCount: txCount,
-                                            revenue: Money(cents: revenueCents), categoryRevenue: categoryRevenue))
+                                            revenue: Money(cents: revenueCents),
+                                            categoryRevenue: model.split(revenueCents: revenueCents, random: &random)))
             }
         }
         return windows
@@ -86,7 +87,8 @@ public enum WarehouseSeed {
     /// Creates or upgrades the schema first.
     @discardableResult
     public static func seed(pipeline: String, days: Int, on connection: PostgresConnection,
-                            nowMs: Int64? = nil, force: Bool = false) throws(WarehouseError) -> Int {
+                            nowMs: Int64? = nil, force: Bool = false,
+                            model: DemoRateModel? = nil) throws(WarehouseError) -> Int {
         try WarehouseSchema.initialize(connection)
         let real = try realWindows(pipeline: pipeline, on: connection)
         if real.count > 0 && !force {
@@ -99,7 +101,8 @@ public enum WarehouseSeed {
         }
         let now = nowMs ?? WallClock.nowMs()
         let todayStart = now - now % dayMs
-        let all = windows(days: days, endingBeforeDayStartMs: todayStart)
+        let model = model ?? DemoRateModel.measure(messagesPerSecond: demoMessagesPerSecond, generatorSeed: demoGeneratorSeed)
+        let all = windows(days: days, endingBeforeDayStartMs: todayStart, model: model)
         var index = 0
         while index < all.count {
             let batch = Array(all[index..<min(index + 24 * 30, all.count)])
@@ -107,5 +110,100 @@ public enum WarehouseSeed {
             index += batch.count
         }
         return all.count
+    }
+}
+
+/// What the demo's generator (`ShopWorkload`) produces per message, measured by running it on a sample,
+/// and so per day at a rate: the seeded history is derived from this, never from a second constant.
+public struct DemoRateModel: Sendable, Hashable {
+    /// Messages per second the live generator produces (`cdctop demo --rate`).
+    public var messagesPerSecond: Int
+    /// Messages in the measured sample (live transactions only, after the snapshot).
+    public var sampleMessages: Int64
+    /// Net new transactions in the sample (new orders minus cancellations), as the shop KPIs count them.
+    public var sampleTransactions: Int64
+    /// Net revenue of the sample in cents (orders minus refunds and cancellations).
+    public var sampleRevenueCents: Int64
+    /// Net line-item revenue per category in the sample, in cents, by category name (sums to the revenue).
+    public var sampleCategoryCents: [String: Int64]
+
+    /// Live messages generated for the measurement: enough for a stable mix (about 15 000 database
+    /// transactions).
+    public static let sampleSize = 50_000
+    /// Messages skipped first. Revenue per message falls during a run (orders age into `delivered`, whose
+    /// updates are refunds): over the first 30 000 messages it is ~15 % above minutes 2–5 of the demo at
+    /// its default rate, which is what its tiles show while someone looks; the sample starts there.
+    public static let warmUp: Int64 = 50_000
+
+    /// Runs the generator (simulated clock, same seed as the demo) past its snapshot, then over
+    /// `sampleSize` messages, and keeps what those messages did to the KPIs.
+    public static func measure(messagesPerSecond: Int, generatorSeed: UInt64) -> DemoRateModel {
+        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: generatorSeed))
+        var out: [GeneratedMessage] = []
+        out.reserveCapacity(64)
+        // Past the snapshot (customers, products and the existing orders) and the first minutes.
+        while workload.messageCount < warmUp { out.removeAll(keepingCapacity: true); workload.next(into: &out) }
+        let before = workload.groundTruth
+        let firstMessage = workload.messageCount
+        while workload.messageCount < firstMessage + Int64(sampleSize) {
+            out.removeAll(keepingCapacity: true)
+            workload.next(into: &out)
+        }
+        let after = workload.groundTruth
+        var transactions: Int64 = 0
+        var revenue = Money.zero
+        var categories: [String: Money] = [:]
+        let earlier = Set(before.windows.map(\.windowStartMs))
+        func add(_ window: WindowResult, sign: Int128) {
+            transactions += sign == 1 ? window.txCount : -window.txCount
+            revenue.units += sign * window.revenue.units
+            for (name, amount) in window.categoryRevenue { categories[name, default: .zero].units += sign * amount.units }
+        }
+        for window in after.windows { add(window, sign: 1) }
+        for window in before.windows where earlier.contains(window.windowStartMs) { add(window, sign: -1) }
+        let centUnits = Money.unitsPerWhole / 100
+        return DemoRateModel(messagesPerSecond: messagesPerSecond, sampleMessages: workload.messageCount - firstMessage,
+                             sampleTransactions: transactions, sampleRevenueCents: Int64(revenue.units / centUnits),
+                             sampleCategoryCents: categories.mapValues { Int64($0.units / centUnits) }.filter { $0.value != 0 })
+    }
+
+    /// Transactions a day at `messagesPerSecond`: what a day of the live demo counts.
+    public var transactionsPerDay: Int64 {
+        guard sampleMessages > 0 else { return 0 }
+        return Int64(messagesPerSecond) * 86_400 * sampleTransactions / sampleMessages
+    }
+
+    /// Revenue a day at `messagesPerSecond`.
+    public var revenuePerDay: Money {
+        guard sampleMessages > 0 else { return .zero }
+        return Money(cents: Int64(Int128(messagesPerSecond) * 86_400 * Int128(sampleRevenueCents) / Int128(sampleMessages)))
+    }
+
+    /// Revenue of `transactions` at the sample's average basket, scaled by `permille` / 1000, in cents.
+    func revenueCents(ofTransactions transactions: Int64, permille: Int64) -> Int64 {
+        guard sampleTransactions > 0 else { return 0 }
+        return Int64(Int128(transactions) * Int128(sampleRevenueCents) * Int128(permille) / (Int128(sampleTransactions) * 1000))
+    }
+
+    /// `revenueCents` split over the sample's categories in its proportions (±15 % each, the last takes
+    /// the rest), so the categories of a window sum to its revenue.
+    func split(revenueCents: Int64, random: inout SeededRandom) -> [String: Money] {
+        let names = sampleCategoryCents.keys.sorted()
+        guard revenueCents > 0, sampleRevenueCents > 0, !names.isEmpty else { return [:] }
+        var out: [String: Money] = [:]
+        var assigned: Int64 = 0
+        for (index, name) in names.enumerated() {
+            let cents: Int64
+            if index == names.count - 1 {
+                cents = revenueCents - assigned
+            } else {
+                let permille = Int128(850 + random.nextUInt64() % 301)
+                let share = Int128(revenueCents) * Int128(sampleCategoryCents[name]!) * permille / (Int128(sampleRevenueCents) * 1000)
+                cents = min(revenueCents - assigned, max(0, Int64(share)))
+            }
+            assigned += cents
+            if cents != 0 { out[name] = Money(cents: cents) }
+        }
+        return out
     }
 }

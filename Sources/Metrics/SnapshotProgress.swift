@@ -95,6 +95,9 @@ extension StringProtocol {
 public struct SnapshotNotificationLog: Sendable {
     public private(set) var notifications: [SnapshotNotification] = []
     private var ids = Set<String>()
+    /// Notifications added, and that count when the checkpoint last saved the log (see `encodeIfChanged`).
+    public internal(set) var changeCount: Int64 = 0
+    var savedChangeCount: Int64 = 0
     /// Oldest dropped beyond this (a pipeline that snapshots again and again).
     public static let kept = 2000
 
@@ -103,6 +106,7 @@ public struct SnapshotNotificationLog: Sendable {
     /// Adds one, in timestamp order (messages of several partitions arrive out of order).
     public mutating func add(_ n: SnapshotNotification) {
         guard ids.insert(n.id + "/" + n.type).inserted else { return }
+        changeCount += 1
         let key = (n.timestampMs, n.typeRank)
         var i = notifications.endIndex
         while i > 0, (notifications[i - 1].timestampMs, notifications[i - 1].typeRank) > key { i -= 1 }
@@ -128,17 +132,23 @@ public struct SnapshotReadTracker: Sendable {
         public var tableDone = false
         /// The whole snapshot's last row (`last`) was read on this topic.
         public var snapshotDone = false
-        /// Rows per second of Debezium's time, in a ring of `secondsKept` (second number, rows): rows
-        /// read from a topic's partitions in any order land in the second they were made in.
-        public var perSecond: [SecondCount] = []
+        /// Rows by when Debezium made them, since the table's first row: `historyBuckets` buckets of
+        /// `bucketSeconds` each from second `historyStart`. Rows read from a topic's partitions in any
+        /// order land where they were made. When a row lands past the last bucket, neighbours merge and
+        /// the width doubles: a whole table's pace in a fixed size, at least 1/32 of its time fine.
+        public var historyStart: Int64 = 0
+        public var bucketSeconds: Int64 = 1
+        public var buckets: [Int64] = []
     }
-    public struct SecondCount: Sendable, Hashable { public var second: Int64 = -1; public var rows: Int64 = 0 }
-    public static let secondsKept = 32
-    /// The rate's window, in whole seconds of Debezium's time.
-    public static let rateWindowSeconds: Int64 = 15
+    public static let historyBuckets = 64
+    /// The rate's window is half the table's time so far, but not under this.
+    public static let shortestRateWindowSeconds: Int64 = 3
 
     /// [slot][0: initial, 1: incremental]
     public private(set) var bySlot: [[Reads]] = []
+    /// Rows noted, and that count when the checkpoint last saved them (see `encodeIfChanged`).
+    public internal(set) var changeCount: Int64 = 0
+    var savedChangeCount: Int64 = 0
 
     public init() {}
 
@@ -147,6 +157,7 @@ public struct SnapshotReadTracker: Sendable {
     @inline(__always)
     public mutating func note(slot: Int, marker: SnapshotRowMarker, atMs: Int64, receivedAtMs: Int64) {
         if slot >= bySlot.count { grow(to: slot) }
+        changeCount &+= 1
         let k = marker == .incremental ? 1 : 0
         bySlot[slot][k].count(marker: marker, atMs: atMs, receivedAtMs: receivedAtMs > 0 ? receivedAtMs : atMs)
     }
@@ -154,6 +165,12 @@ public struct SnapshotReadTracker: Sendable {
     @inline(never)
     private mutating func grow(to slot: Int) {
         while bySlot.count <= slot { bySlot.append([Reads(), Reads()]) }
+    }
+
+    /// A restored topic's counts (see `restore`).
+    mutating func place(slot: Int, kind: Int, _ reads: Reads) {
+        if slot >= bySlot.count { grow(to: slot) }
+        bySlot[slot][kind] = reads
     }
 }
 
@@ -169,36 +186,68 @@ extension SnapshotReadTracker.Reads {
         lastReceivedAtMs = max(lastReceivedAtMs, receivedAtMs)
         if marker == .lastInCollection || marker == .last { tableDone = true }
         if marker == .last { snapshotDone = true }
-        if perSecond.isEmpty { perSecond = Array(repeating: SnapshotReadTracker.SecondCount(), count: SnapshotReadTracker.secondsKept) }
         let second = atMs / 1000
-        let slot = Int(second % Int64(SnapshotReadTracker.secondsKept))
-        if perSecond[slot].second != second {
-            guard perSecond[slot].second < second else { return }  // older than the ring: in the rows, not the rate
-            perSecond[slot] = SnapshotReadTracker.SecondCount(second: second, rows: 0)
+        if buckets.isEmpty { startHistory(at: second) }
+        // A row made before the first one read (another partition's): counted in the first bucket.
+        var index = Int(max(0, second - historyStart) / bucketSeconds)
+        if index >= SnapshotReadTracker.historyBuckets {
+            widenHistory(toHold: second)
+            index = Int((second - historyStart) / bucketSeconds)
         }
-        perSecond[slot].rows += 1
+        buckets[index] += 1
     }
 
     @inline(never)
     mutating func restart() { self = SnapshotReadTracker.Reads() }
 
-    /// Rows per second over the last `rateWindowSeconds` whole seconds of Debezium's time before the
-    /// newest row's (the newest second is still filling, the first one began mid-second), leaving out a
-    /// table's first seconds (a third of its time so far, at most 5 s): Debezium fills its queue and the
-    /// producer's buffers at full speed first (30,000 rows in 2 s, then 4,000 rows/s, measured on the
-    /// stack), which would make the ETA short. A table read in under that: its rows over its span.
-    /// nil with less than a second of rows.
+    @inline(never)
+    mutating func startHistory(at second: Int64) {
+        historyStart = second
+        bucketSeconds = 1
+        buckets = Array(repeating: 0, count: SnapshotReadTracker.historyBuckets)
+    }
+
+    /// Merges neighbouring buckets (doubling their width) until `second` falls in the last one or before.
+    @inline(never)
+    mutating func widenHistory(toHold second: Int64) {
+        let n = SnapshotReadTracker.historyBuckets
+        while (second - historyStart) / bucketSeconds >= Int64(n) {
+            for i in 0..<n / 2 { buckets[i] = buckets[2 * i] + buckets[2 * i + 1] }
+            for i in n / 2..<n { buckets[i] = 0 }
+            bucketSeconds *= 2
+        }
+    }
+
+    /// Rows made in the whole seconds [from, to) of Debezium's time; a bucket partly inside counts in
+    /// proportion (rows taken as even within it).
+    func rowsMade(from: Int64, to: Int64) -> Double {
+        var total = 0.0
+        for (i, rows) in buckets.enumerated() where rows > 0 {
+            let start = historyStart + Int64(i) * bucketSeconds
+            let overlap = min(to, start + bucketSeconds) - max(from, start)
+            if overlap > 0 { total += Double(rows) * Double(overlap) / Double(bucketSeconds) }
+        }
+        return total
+    }
+
+    /// Rows per second over the latest half of the time the table has been read (at least 3 s), in
+    /// whole seconds of Debezium's time before the newest row's (the newest second is still filling, the
+    /// first one began mid-second). Half, not a fixed window: Debezium fills its queue and the producer's
+    /// buffers at full speed first (30,000 rows in 6 s, then 2,000 rows/s on the stack), which the half
+    /// leaves out once the table has been read twice that long, and the pace then drifts with the
+    /// machine's load, which a long window smooths and a short one chases. Chosen on recorded snapshots
+    /// (Tests/Fixtures/snapshot-pace; docs/operations.md has the figures). A table read in under that:
+    /// its rows over its span. nil with less than a second of rows.
     func rate() -> Double? {
         guard rows > 0, lastAtMs > firstAtMs else { return nil }
         let newest = lastAtMs / 1000
-        let first = firstAtMs / 1000
-        let settle = min(5, (newest - first) / 3)
-        let from = max(newest - SnapshotReadTracker.rateWindowSeconds, first + 1 + settle)
+        let first = historyStart + 1
+        let window = max(SnapshotReadTracker.shortestRateWindowSeconds, (newest - first + 1) / 2)
+        let from = max(newest - window, first)
         guard from < newest else {
             return lastAtMs - firstAtMs >= 1000 ? Double(rows) * 1000 / Double(lastAtMs - firstAtMs) : nil
         }
-        let counted = perSecond.reduce(Int64(0)) { $0 + ($1.second >= from && $1.second < newest ? $1.rows : 0) }
-        return Double(counted) / Double(newest - from)
+        return rowsMade(from: from, to: newest) / Double(newest - from)
     }
 }
 
@@ -219,7 +268,8 @@ public struct TableSnapshotProgress: Sendable, Hashable {
     /// Debezium's times (ms since epoch); 0 when not known.
     public var startedAtMs: Int64
     public var endedAtMs: Int64
-    /// Rows per second over the last 15 s of Debezium's time; nil until a second of rows was read.
+    /// Rows per second over the latest half of the table's time so far (Debezium's clock); nil until a
+    /// second of rows was read.
     public var rowsPerSecond: Double?
     /// Wall time cdctop last saw a row of it.
     public var lastRowReceivedAtMs: Int64

@@ -15,7 +15,7 @@ extension PrometheusExposition {
         for s in runs { for t in s.tables { if let e = t.rowsEstimated { w.sample("cdctop_snapshot_rows_estimated", labels(s, t), Double(e)) } } }
         w.family("cdctop_snapshot_table_complete", .gauge, "1 once a table's snapshot scan completed.")
         for s in runs { for t in s.tables { w.sample("cdctop_snapshot_table_complete", labels(s, t), t.state == .done ? 1 : 0) } }
-        w.family("cdctop_snapshot_rows_per_second", .gauge, "Rows per second of a table being snapshotted (last 15 s of Debezium's time).")
+        w.family("cdctop_snapshot_rows_per_second", .gauge, "Rows per second of a table being snapshotted (over the latest half of its time so far, on Debezium's clock).")
         for s in runs { for t in s.tables { if t.state == .running, let v = t.rowsPerSecond { w.sample("cdctop_snapshot_rows_per_second", labels(s, t), v) } } }
         w.family("cdctop_snapshot_complete", .gauge, "1 once the connector's snapshot completed (COMPLETED, or its last row read).")
         for s in runs { w.sample("cdctop_snapshot_complete", labels(s), s.phase == .completed ? 1 : 0) }

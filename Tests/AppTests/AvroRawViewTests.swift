@@ -166,7 +166,9 @@ import Glibc
     }
 
     @Test func withoutTheSchemaTheViewSaysWhyAndShowsTheBytes() {
-        let frame = Self.frame(schemas: false)
+        var frame = Self.frame(schemas: false)
+        // As if the engine had not decoded them (it holds the schema; an attached viewer may not).
+        frame.snapshot?.recentChanges = Self.built.snapshot.recentChanges.mapValues { $0.map { var c = $0; c.decoded = nil; return c } }
         let raw = Self.screen(Self.openRaw, frame)
         #expect(raw.contains("value  schema id 6 · subject unknown (no schema registry given)"), "\(raw)")
         #expect(raw.contains("no schema for id 6 (no schema registry given (--schema-registry URL)); the bytes"), "\(raw)")
@@ -177,7 +179,7 @@ import Glibc
 
     static let goldenRaw = #"""
          cdctop › avro fixture › Tables › transaction › event [0]@929           profile shop │ 11:34:24 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs 9 Snapshot 0 Trends
         ┌ transaction · c · shop.public.transaction[0]@929 ────────────────────────────────────────────────┐
         │key 642   commit 11:34:23 UTC   position shop.public.transaction[0]@929                           │
         │                                                                                                  │
@@ -205,6 +207,6 @@ import Glibc
         │      "ts_us": 1795347263844133,                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ○ none    msgs 3,000 · refused 0 · dup 0
-         ? help  q quit  1-9/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
         """#
 }

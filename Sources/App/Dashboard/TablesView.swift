@@ -142,9 +142,14 @@ enum TablesView {
         let state = s.state
         if let directory = state.directory {
             var text = "state \(directory)"
-            text += state.lastCheckpointMs > 0
+            if let writer = state.viewerOfPID {
+                text += " \(dash) viewer of pid \(writer) (state read-only): started from its checkpoint of "
+                    + (state.lastCheckpointMs > 0 ? "\(Format.age(nowMs - state.lastCheckpointMs)) ago" : "(none yet)") + ", writes none"
+            } else {
+                text += state.lastCheckpointMs > 0
                 ? " \(dash) checkpoint \(Format.age(nowMs - state.lastCheckpointMs)) ago, \(Format.count(state.checkpoints)) so far"
                 : " \(dash) no checkpoint yet"
+            }
             if let restored = state.restored { text += " \(dash) \(restored)" }
             lines.append([(text, .dim, false)])
             if let error = state.lastError { lines.append([("state error: \(error)", Style(.bad, bold: true), false)]) }
@@ -201,21 +206,23 @@ enum TablesView {
          .init(title: "changes", width: 20, align: .left, flexible: true, maxWidth: 400)]
     }
 
-    /// "col old → new" for updates, "col=value" for inserts, snapshot reads and deletes.
-    static func summary(_ d: ChangeDescription, glyphs: Glyphs) -> String {
+    /// "col old → new" for updates, "col=value" for inserts, snapshot reads and deletes; `text` writes a
+    /// cell (`ValueCells.alignedSummaries` pads them so the rows on screen line up).
+    static func summary(_ d: ChangeDescription, glyphs: Glyphs,
+                        text: (ChangeDescription.Field) -> String = { $0.value }) -> String {
         if let before = d.before, let after = d.after {
-            let old = Dictionary(before.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let old = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let parts = d.changedColumns.map { name in
-                "\(name) \(old[name] ?? "–") \(glyphs.arrow) \(after.first(where: { $0.name == name })?.value ?? "–")"
+                "\(name) \(old[name].map(text) ?? "–") \(glyphs.arrow) \(after.first(where: { $0.name == name }).map(text) ?? "–")"
             }
             return parts.isEmpty ? "(no column changed)" : parts.joined(separator: ", ")
         }
         let notSent = placeholderColumns(d)
         if !notSent.isEmpty, let before = d.before {
-            let sent = before.filter { !notSent.contains($0.name) }.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+            let sent = before.filter { !notSent.contains($0.name) }.map { "\($0.name)=\(text($0))" }.joined(separator: " ")
             return sent + " (other columns not sent: REPLICA IDENTITY DEFAULT)"
         }
-        return (d.after ?? d.before ?? []).map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+        return (d.after ?? d.before ?? []).map { "\($0.name)=\(text($0))" }.joined(separator: " ")
     }
 
     /// The columns of a delete's before image that are placeholders, not the row's values: under REPLICA
@@ -223,12 +230,15 @@ enum TablesView {
     /// Empty unless the image looks like that (every column blank but at most two, the key's).
     static func placeholderColumns(_ d: ChangeDescription) -> Set<String> {
         guard d.op == .delete, d.after == nil, let before = d.before, !before.isEmpty else { return [] }
-        func blank(_ v: String) -> Bool {
+        func blank(_ f: ChangeDescription.Field) -> Bool {
+            // Debezium's placeholder for a NOT NULL bytea: no bytes, or one zero byte.
+            if f.kind == .binary { return (f.bytes ?? []).count <= 1 && (f.bytes ?? []).allSatisfy { $0 == 0 } }
+            let v = f.value
             if v.isEmpty || v == "null" || v == "false" || v == "\"\"" { return true }
             // 0, 0.0, 0.0000, -0: a zero of any scale.
             return v.allSatisfy { $0 == "0" || $0 == "." || $0 == "-" } && v.contains("0")
         }
-        let blanks = before.filter { blank($0.value) }
+        let blanks = before.filter(blank)
         guard !blanks.isEmpty, blanks.count >= before.count - 2, blanks.count < before.count else { return [] }
         return Set(blanks.map(\.name))
     }
@@ -275,13 +285,21 @@ enum TablesView {
         let sel = frozen == nil ? 0 : model.resolvedSelection(listID, ids: ids)
         let page = max(1, inner.height - 1)
         let first = sel >= page ? sel - page + 1 : 0
-        // Rows (and their decoded summaries) only for what is on screen: thousands are kept.
+        // Rows (and their summaries) only for what is on screen: thousands are kept. The engine decoded
+        // them for display (`decoded`); a change it has not decoded yet is decoded here.
+        let onScreen = recent.indices.filter { $0 >= first && $0 < first + page }
+        let described = onScreen.map { i -> ChangeDescription? in
+            let c = recent[i]
+            guard !c.tooLarge, let value = c.value else { return nil }
+            return c.decoded ?? RawMessageView.describe(value, frame: frame)
+        }
+        let summaries = Dictionary(uniqueKeysWithValues: zip(onScreen, ValueCells.alignedSummaries(described, glyphs: g)))
         let rows = recent.indices.map { i -> Widgets.TableRow in
             guard i >= first, i < first + page else { return Widgets.TableRow(cells: []) }
             let c = recent[i]
             var text = ""
             if c.tooLarge { text = "(value too large to keep)" }
-            else if let value = c.value, let d = RawMessageView.describe(value, frame: frame) { text = summary(d, glyphs: g) }
+            else if c.value != nil, let summary = summaries[i] ?? nil { text = summary }
             else if c.value == nil { text = "(tombstone: no value)" }
             else if let id = c.valueSchemaID { text = "(Avro, schema id \(id): not decodable; open it to see why)" }
             else { text = "(not decodable)" }
@@ -376,7 +394,7 @@ enum TablesView {
             }
             return ListLayout(count: lines.count, pageSize: max(1, body.height - 1), selectedID: nil)
         }
-        guard let d = RawMessageView.describe(value, frame: frame) else {
+        guard let d = change.decoded ?? RawMessageView.describe(value, frame: frame) else {
             let why = RawMessageView.undecodable(value, frame: frame) ?? "the value could not be decoded as a Debezium change (\(value.count) bytes)"
             b.put(why, in: body, style: .warn, ellipsis: g.ellipsis)
             return ListLayout()
@@ -386,13 +404,16 @@ enum TablesView {
         for f in before + after where !names.contains(f.name) { names.append(f.name) }
         let changed = Set(d.changedColumns)
         let notSent = placeholderColumns(d)
+        // Decimals of a column at one scale in both images, numbers right-aligned within each image.
+        let scales = ValueCells.scales(before + after)
+        let oldText = ValueCells.eventCells(before, scales: scales), newText = ValueCells.eventCells(after, scales: scales)
         let rows = names.map { name -> Widgets.TableRow in
             if notSent.contains(name) {
                 // A placeholder, not the row's value: say so instead of showing 0 as if it were the price.
                 return Widgets.TableRow(cells: [name, "not sent (REPLICA IDENTITY DEFAULT)", ""], style: .dim)
             }
-            let old = before.first(where: { $0.name == name })?.value ?? (d.before == nil ? "" : "–")
-            let new = after.first(where: { $0.name == name })?.value ?? (d.after == nil ? "" : "–")
+            let old = oldText[name] ?? (d.before == nil ? "" : "–")
+            let new = newText[name] ?? (d.after == nil ? "" : "–")
             let isChanged = d.before != nil && d.after != nil && changed.contains(name)
             return Widgets.TableRow(cells: [name, old, new], style: isChanged ? Style(.accent, bold: true) : .text)
         }
@@ -401,7 +422,23 @@ enum TablesView {
                                       .init(title: d.before == nil ? "before (none)" : "before", width: half, align: .left, flexible: true, maxWidth: 80),
                                       .init(title: d.after == nil ? "after (none)" : "after", width: half, align: .left, flexible: true, maxWidth: 80)]
         let sel = min(model.selection["event"] ?? 0, max(0, rows.count - 1))
-        let page = Widgets.table(&b, body, columns: cols, rows: rows, selected: sel, glyphs: g)
+        // A binary column's bytes in hex right under the columns (the selected row's, else the first binary
+        // one); the columns keep at least half the height.
+        var tableArea = body
+        if let hex = ValueCells.hexColumn(d, selectedName: names.indices.contains(sel) ? names[sel] : nil) {
+            let tableHeight = min(rows.count + 1, max(body.height / 2, body.height - 18))
+            let room = body.height - tableHeight - 1
+            if room >= 3 {
+                let lines = ValueCells.hexLines(hex.bytes, maxLines: min(16, room - 3), ellipsis: g.ellipsisText)
+                tableArea = Rect(x: body.x, y: body.y, width: body.width, height: tableHeight)
+                let box = Rect(x: body.x, y: body.y + tableHeight + 1, width: body.width, height: min(room, lines.count + 2))
+                let inner = Widgets.box(&b, box, title: "\(hex.name) (\(hex.image), \(ValueCells.byteCount(hex.bytes.count))) in hex", glyphs: g)
+                for (i, line) in lines.prefix(inner.height).enumerated() {
+                    b.put(line, in: inner, row: i, style: line.hasPrefix(g.ellipsisText) ? .dim : .text, ellipsis: g.ellipsis)
+                }
+            }
+        }
+        let page = Widgets.table(&b, tableArea, columns: cols, rows: rows, selected: sel, glyphs: g)
         return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
     }
 }

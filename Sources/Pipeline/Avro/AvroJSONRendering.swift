@@ -47,7 +47,7 @@ public enum AvroJSONRendering {
                 case .time: .time
                 case .nanoTime, .none: nil
                 }
-                if let logical { types[f.name] = logical }
+                if let logical { types[f.name] = logical } else if t.kind == .bytes { types[f.name] = .binary }
             }
         }
         return types
@@ -60,8 +60,8 @@ extension ChangeDescription {
     /// (decimals at the schema's scale, times as ISO-8601); nil when the bytes are not a Debezium change.
     public static func decode(avroPayload payload: [UInt8], schema: AvroSchema, defaultDecimalScale: Int = 2) -> ChangeDescription? {
         guard let value = payload.withUnsafeBytes({ try? AvroJSONRendering.value(schema: schema, payload: $0) }) else { return nil }
-        return DebeziumFullDecoder.describe(payload: value, types: AvroJSONRendering.columnTypes(schema),
-                                            defaultDecimalScale: defaultDecimalScale)
+        var scales = DecimalDisplayScales()
+        return DebeziumFullDecoder.describe(payload: value, types: AvroJSONRendering.columnTypes(schema), scales: &scales)
     }
 }
 

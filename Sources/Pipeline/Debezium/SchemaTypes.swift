@@ -6,6 +6,8 @@ enum SchemaTypes {
         case variableScaleDecimal
         case microTimestamp, timestamp, nanoTimestamp, zonedTimestamp
         case date, microTime, time
+        /// `bytes` without a logical name (bytea): base64 in JSON.
+        case binary
         case plain
     }
 
@@ -33,6 +35,8 @@ enum SchemaTypes {
             case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time": types[field] = .time
             default: break
             }
+        } else if let field = schema["field"]?.stringValue, schema["type"]?.stringValue == "bytes" {
+            types[field] = .binary
         }
         if case .array(let fields)? = schema["fields"] {
             // Columns of before/after share names; the envelope's own fields (source, op…) never are decimals.

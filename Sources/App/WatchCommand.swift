@@ -24,7 +24,13 @@ struct WatchCommand: ParsableCommand {
         after kill -9, loads the state and resumes at those offsets: the
         numbers equal an uninterrupted run's. With no state yet it reads from
         the earliest offsets. Offsets are also committed to --group, so Kafka
-        tools see cdctop's lag. The dashboard keeps running while Kafka is
+        tools see cdctop's lag. A second watch on a state directory another
+        cdctop writes runs as a viewer of it: it starts from that cdctop's
+        latest checkpoint, read-only, reads on in memory with a consumer group
+        of its own, writes nothing (no state, no offsets, no Redis, no
+        warehouse) and stays a viewer if the writer exits; --state-reset or
+        --redis on a busy directory is refused, and --no-viewer refuses
+        instead of viewing. The dashboard keeps running while Kafka is
         unreachable (librdkafka reconnects); a broker that takes connections
         but answers nothing for 10 s shows as "stalled". Wrong credentials,
         a refused ACL or a failed TLS handshake stop cdctop with one line
@@ -63,6 +69,9 @@ struct WatchCommand: ParsableCommand {
 
     @Flag(name: .customLong("state-reset"), help: "Delete the saved state (and its cache of registry schemas) first and rebuild it from the earliest offsets.")
     var stateReset = false
+
+    @Flag(name: .customLong("no-viewer"), help: "When another cdctop writes the state directory, fail instead of running as a read-only viewer of its latest checkpoint.")
+    var noViewer = false
 
     @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between state checkpoints.", valueName: "s"))
     var checkpointInterval: Double = 5
@@ -139,20 +148,32 @@ struct WatchCommand: ParsableCommand {
             var stateOptions = StateOptions(directory: directory)
             stateOptions.reset = stateReset
             stateOptions.checkpointIntervalMs = Int(checkpointInterval * 1000)
+            // Refused before anything is touched (--state-reset would delete the schema cache below).
+            if let writer = StateStore.lockHolder(directory: directory), let refusal = busyStateRefusal(directory: directory, writer: writer) {
+                throw RunError(refusal)
+            }
+            stateOptions.viewWhenInUse = !noViewer
             options.state = stateOptions
         }
+        // A viewer leaves the writer's directory alone, its schema cache included.
+        let viewing = options.state.map { $0.viewWhenInUse && StateStore.lockHolder(directory: $0.directory) != nil } ?? false
         // Schemas of Avro topics, cached in <state dir>/schemas (a restart decodes known ids with the registry down).
         // --state-reset forgets them too: ids are only unique within one registry, and the reset may
         // come with another one (or a registry rebuilt from scratch, which hands the same ids out again).
-        let schemaCache = options.state.map { ($0.directory as NSString).appendingPathComponent("schemas") }
+        let schemaCache = viewing ? nil : options.state.map { ($0.directory as NSString).appendingPathComponent("schemas") }
         if stateReset, let schemaCache { try? FileManager.default.removeItem(atPath: schemaCache) }
         options.schemaRegistry = try registry.client(cacheDirectory: schemaCache)
         let engine: Engine
         do { engine = try Engine(options: options) } catch let error as StateError { throw RunError("\(error)") }
+        if let writer = engine.viewerOfPID, live.headless || untilCaughtUp {
+            printError("cdctop: the state directory \(options.state?.directory ?? "") is in use by pid \(writer): running as a viewer of it "
+                + "(started from its latest checkpoint, opened read-only; reading on in memory; writing no state, no offsets, no Redis, no warehouse)")
+        }
         if let summary = engine.restoreSummary, live.headless || untilCaughtUp {
             printError("cdctop: state \(options.state?.directory ?? ""): \(summary.text)")
         }
-        let integrations = try Integrations(options: live, profile: profile, sinkFromCheckpoints: engine.checkpointer != nil)
+        let integrations = try Integrations(options: live, profile: profile, sinkFromCheckpoints: engine.checkpointer != nil,
+                                            viewer: engine.viewerOfPID != nil)
         integrations.schemaRegistry = options.schemaRegistry
         engine.onSnapshot = { integrations.offer($0) }
         engine.checkpointer?.onDurable = { integrations.offerDurable($0) }
@@ -181,12 +202,33 @@ struct WatchCommand: ParsableCommand {
         engine.start()
         defer { engine.stop() }
         do {
-            try runLive(operations, options: live, title: "watch \(brokers)", seconds: nil,
+            // The viewer's marker first: a narrow title bar cuts from the end.
+            let title = engine.viewerOfPID.map { "viewer of pid \($0) (state read-only) · watch \(brokers)" } ?? "watch \(brokers)"
+            try runLive(operations, options: live, title: title, seconds: nil,
                         joining: "connecting to \(brokers), no partition yet")
         } catch let error as KafkaError where error.fault.needsFix {
             printError("cdctop: \(error.message)")
             throw ExitCode(RunOutcome.Result.refused.exitCode)
         }
+    }
+
+    /// Why a run on a directory another cdctop (`writer`) writes cannot view it instead, and what to do; nil: it can.
+    func busyStateRefusal(directory: String, writer: Int32) -> String? {
+        let busy = "the state directory \(directory) is in use by another cdctop (pid \(writer))"
+        if stateReset {
+            return "\(busy): --state-reset would delete the state it is writing. Stop that cdctop first, "
+                + "or rebuild into a directory of your own with --state DIR --state-reset"
+        }
+        if live.redis != nil {
+            return "\(busy), so this watch could only view it read-only, and a viewer does not write the Redis mirror. "
+                + "Drop --redis to view it, look at what that cdctop mirrors with cdctop attach --redis URL, "
+                + "or give this run its own --state DIR"
+        }
+        if noViewer {
+            return "\(busy) (--no-viewer: not started as a read-only viewer). Give this run its own --state DIR, "
+                + "or drop --no-viewer to view that cdctop's state read-only"
+        }
+        return nil
     }
 
     /// `--timeout`, else the variable, else 10 minutes; nil for no limit (0).
@@ -282,7 +324,7 @@ struct WatchCommand: ParsableCommand {
     /// Waits (at most ~5 s per sink) for the final snapshot to reach Redis and for the warehouse's last write.
     private func undeliveredReasons(_ s: KPISnapshot, integrations: Integrations) -> [String] {
         var reasons: [String] = []
-        if let directory = s.state.directory {
+        if let directory = s.state.directory, s.state.viewerOfPID == nil {
             if let error = s.state.lastError {
                 reasons.append("state \(directory) not saved: \(error)")
             } else if s.state.checkpoints == 0 {

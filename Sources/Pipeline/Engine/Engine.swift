@@ -33,6 +33,9 @@ public struct StateOptions: Sendable {
     public var checkpointIntervalMs: Int = 5_000
     /// Checkpoint early once this many changes wait (bounds the journal's memory).
     public var maxPendingChanges: Int = 400_000
+    /// When another process holds the directory: start from its latest checkpoint read-only and read on
+    /// in memory (a viewer: `Engine.viewerOfPID`), instead of failing with `StateError.locked`.
+    public var viewWhenInUse = false
 
     public init(directory: String) { self.directory = directory }
 }
@@ -41,6 +44,8 @@ public struct StateOptions: Sendable {
 /// offsets only after events are applied, and publishes `KPISnapshot`s into a coalescing mailbox.
 /// Everyone else (dashboard, Redis mirror, warehouse sink, JSON output) reads snapshots only.
 public final class Engine: @unchecked Sendable {
+    // @unchecked: a type that owns a thread: the engine-thread state below is touched only by that thread,
+    // `onSnapshot` and `thread` only by the owner that calls start() and stop(); shared state is in Mutexes.
     public let options: EngineOptions
     /// The latest snapshot; readers never block the engine.
     public let snapshots = Latest<KPISnapshot>()
@@ -53,6 +58,10 @@ public final class Engine: @unchecked Sendable {
     public let checkpointer: Checkpointer?
     /// What the start restored ("restored N keys at offsets …"), nil without durable state.
     public let restoreSummary: RestoreSummary?
+    /// A viewer (`StateOptions.viewWhenInUse`): the pid writing the state directory. The viewer writes
+    /// nothing: no checkpoint, no offset stored or committed (its consumer has a group of its own).
+    public let viewerOfPID: Int32?
+    private let viewerState: StateStatus?
     private let stopRequested = Mutex<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
@@ -85,7 +94,18 @@ public final class Engine: @unchecked Sendable {
         core.schemaSource = options.schemaRegistry
         if let t = options.transactions { core.holdTransactions(timeoutMs: t.timeoutMs, maxBufferedEvents: t.maxBufferedEvents) }
         var starts: [(topic: String, partition: Int32, nextOffset: Int64)] = []
-        if let stateOptions = options.state {
+        var consumerConfig = options.consumer
+        if let stateOptions = options.state, case .viewer(let viewer) = try StateViewer.open(stateOptions, options: options, into: core) {
+            self.viewerOfPID = viewer.writerPID
+            self.viewerState = viewer.status
+            self.checkpointer = nil
+            self.restoreSummary = viewer.summary
+            consumerConfig = viewer.consumer
+            starts = viewer.summary.partitions.map { ($0.topic, $0.partition, $0.nextOffset) }
+            for p in viewer.summary.partitions { unverifiedStarts["\(p.topic)\u{0}\(p.partition)"] = p.nextOffset }
+        } else if let stateOptions = options.state {
+            self.viewerOfPID = nil
+            self.viewerState = nil
             let store = try StateStore(directory: stateOptions.directory,
                                        identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
                                        reset: stateOptions.reset)
@@ -98,10 +118,12 @@ public final class Engine: @unchecked Sendable {
             starts = summary.partitions.map { ($0.topic, $0.partition, $0.nextOffset) }
             for p in summary.partitions { unverifiedStarts["\(p.topic)\u{0}\(p.partition)"] = p.nextOffset }
         } else {
+            self.viewerOfPID = nil
+            self.viewerState = nil
             self.checkpointer = nil
             self.restoreSummary = nil
         }
-        self.consumer = try KafkaConsumer(config: options.consumer, startOffsets: starts)
+        self.consumer = try KafkaConsumer(config: consumerConfig, startOffsets: starts)
     }
 
     /// Runs the engine on its own thread.
@@ -146,7 +168,7 @@ public final class Engine: @unchecked Sendable {
                     consumer.storeOffsets(durable.map { ($0.topic, $0.partition, $0.nextOffset) })
                 }
             }
-            try? consumer.commitSync()
+            if viewerOfPID == nil { try? consumer.commitSync() }
             publishSnapshot(nowMs: WallClock.nowMs())
             consumer.close()
             // Closing the last connection folds the write-ahead log into the state file.
@@ -191,7 +213,7 @@ public final class Engine: @unchecked Sendable {
                     consumer.storeOffsets(durable.map { ($0.topic, $0.partition, $0.nextOffset) })
                 }
                 maybeCheckpoint(checkpointer, nowMs: now)
-            } else if !batch.records.isEmpty {
+            } else if !batch.records.isEmpty && viewerOfPID == nil {
                 consumer.storeOffsets(of: batch)
             }
             // `now < lastSnapshotMs`: the wall clock went back; without it nothing is published until it catches up.
@@ -337,7 +359,7 @@ public final class Engine: @unchecked Sendable {
     private func makeSnapshot(nowMs: Int64) -> KPISnapshot {
         sequence += 1
         var s = core.snapshot(sequence: sequence, takenAtMs: nowMs)
-        s.state = checkpointer?.status ?? .none
+        s.state = checkpointer?.status ?? viewerState ?? .none
         let progress = consumer.partitionStates()
         assignedPartitions = progress.count
         noteAssignment(progress)

@@ -187,7 +187,8 @@ public enum PrometheusExposition {
             }
             w.single("cdctop_reconciliation_checked_timestamp_seconds", .gauge, "When the last reconciliation ran, Unix time.", seconds(rec.checkedAtMs))
         }
-        if s.state.directory != nil {
+        // A viewer (`viewer_of_pid`) writes no checkpoint: the writer's own /metrics tells its age.
+        if s.state.directory != nil && s.state.viewerOfPID == nil {
             w.single("cdctop_state_checkpoints_total", .counter, "Durable state checkpoints written.", Double(s.state.checkpoints))
             if s.state.lastCheckpointMs > 0 {
                 w.single("cdctop_state_checkpoint_age_seconds", .gauge,

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import Metrics
+import Synchronization
 
 /// What a state directory was built for. A state is only ever loaded by the same profile, topics
 /// and format: anything else would mix numbers that do not belong together.
@@ -33,6 +34,8 @@ public struct StateError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable { case locked, corrupt, mismatch, io, topicChanged }
     public var kind: Kind
     public var message: String
+    /// `.locked`: the pid the lock file names (the process writing the directory), when it names one.
+    public var holderPID: Int32?
     public var description: String { message }
 
     static func corrupt(_ path: String, _ detail: String) -> StateError {
@@ -79,6 +82,9 @@ public struct Checkpoint: Sendable {
     /// `TransactionBuffer.encode`); empty when nothing is held. Their offsets are in `partitions`
     /// already: a restart decodes them from here, not from Kafka.
     public var transactions: [UInt8] = []
+    /// Snapshot progress (see `EngineCore.takeSnapshotProgressState`): nil where unchanged since the previous checkpoint.
+    public var snapshotReads: [UInt8]?
+    public var snapshotNotifications: [UInt8]?
 
     /// Takes the changes from `core` (resetting its journal) with everything else needed.
     /// `recycled`: a written checkpoint's changes, whose memory the new journal reuses.
@@ -107,6 +113,7 @@ public struct Checkpoint: Sendable {
             checkpoint.modelState = core.withAggregator { a in a.encodeModelState { core.topicPartition(ofKey: $0) } }
         }
         checkpoint.transactions = core.encodeTransactions(nowMs: nowMs)
+        (checkpoint.snapshotReads, checkpoint.snapshotNotifications) = core.takeSnapshotProgressState()
         return checkpoint
     }
 }
@@ -138,7 +145,8 @@ public struct RestoreSummary: Sendable {
 }
 
 /// The durable state of one pipeline: a SQLite database (WAL) in a directory that one process
-/// holds at a time (an flock'd `lock` file naming its pid). Each checkpoint is one transaction
+/// holds at a time (an flock'd `lock` file naming its pid); any number of viewers may read its
+/// latest checkpoint meanwhile (`init(viewing:)`). Each checkpoint is one transaction
 /// holding the changed keys and windows, every counter, and the offsets they reflect, so a crash
 /// at any moment leaves the previous checkpoint whole.
 ///
@@ -158,7 +166,11 @@ public final class StateStore: @unchecked Sendable {
     /// The file may hold transactions from `--transactions complete` (until a checkpoint with none clears them).
     private var transactionsSaved = true
     /// Serialises writes (the checkpoint thread) with close (any thread).
-    private let lock = NSLock()
+    private let lock = Mutex<Void>(())
+    /// The pid of the process that writes the directory, when this store only views it.
+    public let viewerOfPID: Int32?
+    /// Opened read-only, without the lock: another process writes the directory.
+    public var isViewer: Bool { viewerOfPID != nil }
 
     static let applicationID: Int32 = 0x6364_6374 // "cdct"
 
@@ -167,6 +179,7 @@ public final class StateStore: @unchecked Sendable {
         self.directory = directory
         self.databasePath = (directory as NSString).appendingPathComponent("state.db")
         self.identity = identity
+        self.viewerOfPID = nil
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -180,10 +193,21 @@ public final class StateStore: @unchecked Sendable {
         try open()
     }
 
+    /// Opens the latest checkpoint of a directory another process (`writerPID`) holds, read-only and
+    /// without its lock: the writer is never blocked nor written to. `load(into:)` then reads one
+    /// consistent checkpoint (one SQLite read transaction: WAL readers see the last committed one).
+    public init(viewing directory: String, identity: StateIdentity, writerPID: Int32) throws {
+        self.directory = directory
+        self.databasePath = (directory as NSString).appendingPathComponent("state.db")
+        self.identity = identity
+        self.viewerOfPID = writerPID
+        try openForViewing()
+    }
+
     deinit { close() }
 
     public func close() {
-        lock.withLock {
+        lock.withLock { _ in
             db?.close(); db = nil
             if lockDescriptor >= 0 { Foundation.close(lockDescriptor); lockDescriptor = -1 }
         }
@@ -204,12 +228,27 @@ public final class StateStore: @unchecked Sendable {
             let holder = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             throw StateError(kind: .locked, message: "the state directory \(directory) is in use by another cdctop (pid \(holder)). "
                 + "Give this run its own state with --state DIR, or watch without saving state with --state none "
-                + "(to only look at it: cdctop attach --redis URL, if that cdctop mirrors to Redis)")
+                + "(to only look at it: cdctop attach --redis URL, if that cdctop mirrors to Redis)", holderPID: Int32(holder))
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
         _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
         lockDescriptor = fd
+    }
+
+    /// The pid of the process holding `directory`'s lock (0 when its lock file names none), or nil when
+    /// no process holds it. Creates nothing: a directory or lock file that does not exist is not in use.
+    public static func lockHolder(directory: String) -> Int32? {
+        let path = (directory as NSString).appendingPathComponent("lock")
+        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Foundation.close(fd) }
+        // A shared lock is refused only while a writer holds its exclusive one; taken, it is let go at once.
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 { _ = flock(fd, LOCK_UN); return nil }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = pread(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return 0 }
+        return Int32(String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     /// SQLite's page cache. A checkpoint touches pages all over the key tables, but the OS page
@@ -272,9 +311,30 @@ public final class StateStore: @unchecked Sendable {
             CREATE TABLE IF NOT EXISTS schema_change_counts(name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS model_state(id INTEGER PRIMARY KEY, state BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS transaction_buffer(id INTEGER PRIMARY KEY, state BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS snapshot_progress(id INTEGER PRIMARY KEY, state BLOB NOT NULL);
             """)
         db = database
         try checkIdentity(database)
+    }
+
+    /// A viewer's connection: read-only, no schema changes, no integrity scan (the writer checked the file
+    /// when it opened it, and a viewer must start at once).
+    private func openForViewing() throws {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw StateError(kind: .io, message: "the state directory \(directory) is in use by another cdctop (pid \(viewerOfPID ?? 0)) "
+                + "but holds no state file yet; try again in a few seconds, or watch with your own --state DIR")
+        }
+        do {
+            let database = try SQLiteDatabase(path: databasePath, readOnly: true)
+            let appID = try database.rows("PRAGMA application_id").first?.first?.integer ?? 0
+            guard appID == Int64(StateStore.applicationID) else { throw StateError.corrupt(databasePath, "it is not a cdctop state file") }
+            try checkIdentity(database)
+            db = database
+        } catch let error as SQLiteError {
+            if error.isCorruption { throw StateError.corrupt(databasePath, error.message) }
+            throw StateError(kind: .io, message: "cannot read the state \(databasePath) written by pid \(viewerOfPID ?? 0): \(error.message). "
+                + "Check that this user may read the directory, or watch with your own --state DIR")
+        }
     }
 
     private func setMeta(_ database: SQLiteDatabase, _ key: String, _ value: String) throws {
@@ -315,6 +375,9 @@ public final class StateStore: @unchecked Sendable {
     public func load(into core: EngineCore) throws -> RestoreSummary {
         let started = WallClock.monotonicSeconds()
         guard let db else { throw StateError(kind: .io, message: "the state store is closed") }
+        // One read transaction: every table from the same checkpoint, even while a writer commits the next.
+        try db.execute("BEGIN")
+        defer { try? db.execute("ROLLBACK") }
         do {
             let m = try meta(db)
             var partitions: [PartitionCheckpoint] = []
@@ -441,6 +504,17 @@ public final class StateStore: @unchecked Sendable {
                     throw StateError.corrupt(databasePath, "the held transactions are damaged: \(error)")
                 }
             }
+            // Snapshot progress (1: read counts, 2: notifications), after the held transactions; none in older
+            // states (a viewer's read-only connection to an older writer's file has not even the table).
+            var snapshotState: [Int64: [UInt8]] = [:]
+            if try !db.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshot_progress'").isEmpty {
+                try db.statement("SELECT id, state FROM snapshot_progress").forEachRow { row in snapshotState[row.int64(0)] = row.blob(1) }
+            }
+            do {
+                try core.restoreSnapshotProgress(reads: snapshotState[1], notifications: snapshotState[2])
+            } catch {
+                throw StateError.corrupt(databasePath, "the saved snapshot progress is damaged: \(error)")
+            }
             writtenHorizon = counters.horizonStart
             // A model profile's rows are in its model state, not in the sales and line-item tables.
             let keys = core.profile.model != nil ? core.withAggregator { $0.liveKeys } : sales + lineItems
@@ -459,7 +533,10 @@ public final class StateStore: @unchecked Sendable {
 
     /// Writes one checkpoint in one transaction (called on the checkpoint thread).
     public func write(_ checkpoint: Checkpoint) throws {
-        try lock.withLock {
+        if let writer = viewerOfPID {
+            throw StateError(kind: .io, message: "this cdctop only views the state in \(directory) (pid \(writer) writes it): nothing is saved")
+        }
+        try lock.withLock { _ in
             guard let db else { throw StateError(kind: .io, message: "the state store is closed") }
             try db.execute("BEGIN IMMEDIATE")
             do {
@@ -599,6 +676,12 @@ public final class StateStore: @unchecked Sendable {
         } else if transactionsSaved {
             try db.execute("DELETE FROM transaction_buffer")
             transactionsSaved = false
+        }
+        for (id, blob) in [(Int64(1), c.snapshotReads), (2, c.snapshotNotifications)] {
+            guard let blob else { continue }
+            let putSnapshot = try db.statement("INSERT OR REPLACE INTO snapshot_progress(id, state) VALUES (?1, ?2)")
+            putSnapshot.bind(1, id); putSnapshot.bind(2, blob: blob)
+            try putSnapshot.run()
         }
         if !c.modelState.isEmpty {
             let putModel = try db.statement("INSERT OR REPLACE INTO model_state(id, state) VALUES (1, ?1)")

@@ -1,0 +1,46 @@
+import Foundation
+import Metrics
+
+/// A second `cdctop watch` on a state directory another cdctop writes: it starts from the writer's
+/// latest checkpoint, read-only, and reads on in memory with a consumer group of its own that it never
+/// commits to. It writes nothing (no state, no offsets, no sink) and stays a viewer if the writer exits:
+/// taking the directory over silently would make two processes believe they own it.
+public struct StateViewer: Sendable {
+    /// The process writing the directory (0 when its lock file names none).
+    public var writerPID: Int32
+    /// What was restored from the writer's checkpoint.
+    public var summary: RestoreSummary
+    /// The state as snapshots show it: the directory, what was restored, `viewerOfPID`.
+    public var status: StateStatus
+    /// The viewer's consumer: a group of its own (`<group>-viewer-<pid>`), auto-commit off.
+    public var consumer: KafkaConsumerConfig
+
+    public enum Opened: Sendable {
+        /// Nobody holds the directory (or viewing was not asked for): open it as its writer.
+        case writable
+        case viewer(StateViewer)
+    }
+
+    /// Views the directory when another process holds it and `viewWhenInUse` allows; `.writable` otherwise.
+    /// The checkpoint is loaded into `core` in one read transaction and the file is closed again at once.
+    public static func open(_ state: StateOptions, options: EngineOptions, into core: EngineCore) throws -> Opened {
+        guard state.viewWhenInUse, let writer = StateStore.lockHolder(directory: state.directory) else { return .writable }
+        let store = try StateStore(viewing: state.directory,
+                                   identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
+                                   writerPID: writer)
+        defer { store.close() }
+        let summary = try store.load(into: core)
+        var status = StateStatus(directory: state.directory)
+        status.viewerOfPID = writer
+        status.restored = summary.text
+        status.lastCheckpointMs = summary.isFresh ? 0 : summary.checkpointedAtMs
+        var consumer = options.consumer
+        consumer.groupID = viewerGroup(of: options.consumer.groupID)
+        // Belt and braces: the engine stores no offset as a viewer, and nothing could commit one anyway.
+        consumer.properties["enable.auto.commit"] = "false"
+        return .viewer(StateViewer(writerPID: writer, summary: summary, status: status, consumer: consumer))
+    }
+
+    /// `cdctop` → `cdctop-viewer-4243`: never the writer's group, so its committed offsets stay the writer's.
+    public static func viewerGroup(of group: String) -> String { "\(group)-viewer-\(getpid())" }
+}

@@ -192,7 +192,8 @@ extension DashboardE2ETests {
             tmux.run("send-keys -t e2e -l '\u{1b}[M \(cell(x))\(cell(y))'")
             tmux.run("send-keys -t e2e -l '\u{1b}[M#\(cell(x))\(cell(y))'")
         }
-        let lagTab = DashboardRenderer.tabRanges().first { $0.view == .lag }!.range
+        // Where the tab bar of this 100-column pane, with the Tables view current, puts "4 Lag".
+        let lagTab = DashboardRenderer.tabRanges(width: 100, current: .tables).first { $0.view == .lag }!.range
         click(x: lagTab.lowerBound + 2, y: 1)
         tmux.waitFor(text: "sorted by topic")
         click(x: 10, y: 7) // (row 6 would encode as a single quote)

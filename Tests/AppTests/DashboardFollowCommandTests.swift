@@ -107,7 +107,7 @@ import Testing
         #expect(m.run(command: "lag") == .none && m.view == .lag)
         #expect(m.run(command: "lat") == .none && m.view == .latency)
         let n = DashboardView.allCases.count
-        #expect(m.run(command: "\(n + 1)") == .notice("no view \(n + 1): views are 1-\(n)"))
+        #expect(m.run(command: "\(n + 1)") == .notice("no view \(n + 1): views are 0-9"))
         guard case .notice(let typo) = m.run(command: "categores") else { Issue.record("no notice"); return }
         #expect(typo.contains("did you mean :categories?"))
     }

@@ -118,6 +118,7 @@ import Glibc
         ("6", "Alerts", ["Alerts"]),
         ("7", "Latency", ["table", "transaction"]),
         ("8", "KPIs", ["KPIs"]),
+        ("0", "Trends", ["Events/s"]),
     ]
 
     @Test(.timeLimit(.minutes(3))) func everyViewAtEverySizeKeepsItsNameAndKeyColumn() throws {

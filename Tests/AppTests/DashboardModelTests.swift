@@ -11,7 +11,9 @@ import Testing
         _ = m.handle(.tab); #expect(m.view == .latency)
         _ = m.handle(.tab); #expect(m.view == .kpis)
         _ = m.handle(.tab); #expect(m.view == .snapshot)
+        _ = m.handle(.tab); #expect(m.view == .trends)
         _ = m.handle(.tab); #expect(m.view == .overview)
+        _ = m.handle(.backTab); #expect(m.view == .trends)
         _ = m.handle(.backTab); #expect(m.view == .snapshot)
         _ = m.handle(.backTab); #expect(m.view == .kpis)
         _ = m.handle(.backTab); #expect(m.view == .latency)
@@ -20,7 +22,7 @@ import Testing
         _ = m.handle(.char("7")); #expect(m.view == .latency)
         _ = m.handle(.char("8")); #expect(m.view == .kpis)
         _ = m.handle(.char("9")); #expect(m.view == .snapshot)
-        _ = m.handle(.char("0")); #expect(m.view == .snapshot)
+        _ = m.handle(.char("0")); #expect(m.view == .trends)
     }
 
     @Test func quitPauseThemeMirrorActions() {

@@ -3,7 +3,7 @@ enum GoldenScreens {
     static let screens: [String: String] = [
         "categories": #"""
          cdctop › fixture › Categories            profile shop (default) │ 12:00:00 UTC
-          1   2   3 Categories   4   5   6   7   8   9                       theme dark
+          1   2   3 Categories   4   5   6   7   8   9   0                   theme dark
         ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
         │category             window      last 5m         total▼  share                │
         │electronics        3,816.48    44,818.88   1,183,376.92  12.3% █▉             │
@@ -25,11 +25,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "categories-sorted-filtered": #"""
          cdctop › fixture › Categories › /o       profile shop (default) │ 12:00:00 UTC
-          1   2   3 Categories   4   5   6   7   8   9                       theme dark
+          1   2   3 Categories   4   5   6   7   8   9   0                   theme dark
         ┌ Categories · sorted by category asc · filter /o: 8 match ────────────────────┐
         │category▲            window      last 5m          total  share                │
         │automotive         1,908.24    20,100.16     554,812.96   5.8% ▉              │
@@ -51,37 +51,37 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "changes": #"""
          cdctop › fixture › Tables › transaction  profile shop (default) │ 12:00:00 UTC
-          1   2 Tables   3   4   5   6   7   8   9                           theme dark
+          1   2 Tables   3   4   5   6   7   8   9   0                       theme dark
         ┌ transaction · FOLLOWING newest · 40 kept · f freezes · Enter opens ──────────┐
         │commit   op   key      position   changes                                     │
         │11:59:59 u    40999    p0@30999   status new → shipped, amount 79.00 → 80.50  │
-        │11:59:59 c    40998    p2@30998   id=40998 status=new amount=78.00 customer_i…│
-        │11:59:59 c    40997    p1@30997   id=40997 status=new amount=77.00 customer_i…│
+        │11:59:59 c    40998    p2@30998   id=40998 status=new     amount=78.00 custom…│
+        │11:59:59 c    40997    p1@30997   id=40997 status=new     amount=77.00 custom…│
         │11:59:59 u    40996    p0@30996   status new → paid, amount 76.00 → 77.50     │
-        │11:59:59 c    40995    p2@30995   id=40995 status=new amount=75.00 customer_i…│
-        │11:59:59 d    40994    p1@30994   id=40994 status=new amount=74.00 customer_i…│
+        │11:59:59 c    40995    p2@30995   id=40995 status=new     amount=75.00 custom…│
+        │11:59:59 d    40994    p1@30994   id=40994 status=new     amount=74.00 custom…│
         │11:59:59 u    40993    p0@30993   status new → shipped, amount 73.00 → 74.50  │
-        │11:59:59 c    40992    p2@30992   id=40992 status=new amount=72.00 customer_i…│
-        │11:59:59 c    40991    p1@30991   id=40991 status=new amount=71.00 customer_i…│
+        │11:59:59 c    40992    p2@30992   id=40992 status=new     amount=72.00 custom…│
+        │11:59:59 c    40991    p1@30991   id=40991 status=new     amount=71.00 custom…│
         │11:59:59 u    40990    p0@30990   status new → paid, amount 70.00 → 71.50     │
-        │11:59:59 c    40989    p2@30989   id=40989 status=new amount=69.00 customer_i…│
-        │11:59:59 c    40988    p1@30988   id=40988 status=new amount=68.00 customer_i…│
-        │11:59:59 d    40987    p0@30987   id=40987 status=new amount=67.00 customer_i…│
-        │11:59:59 c    40986    p2@30986   id=40986 status=new amount=66.00 customer_i…│
-        │11:59:59 c    40985    p1@30985   id=40985 status=new amount=65.00 customer_i…│
+        │11:59:59 c    40989    p2@30989   id=40989 status=new     amount=69.00 custom…│
+        │11:59:59 c    40988    p1@30988   id=40988 status=new     amount=68.00 custom…│
+        │11:59:59 d    40987    p0@30987   id=40987 status=new     amount=67.00 custom…│
+        │11:59:59 c    40986    p2@30986   id=40986 status=new     amount=66.00 custom…│
+        │11:59:59 c    40985    p1@30985   id=40985 status=new     amount=65.00 custom…│
         │11:59:59 u    40984    p0@30984   status new → paid, amount 64.00 → 65.50     │
-        │11:59:58 c    40983    p2@30983   id=40983 status=new amount=63.00 customer_i…│
+        │11:59:58 c    40983    p2@30983   id=40983 status=new     amount=63.00 custom…│
         └───────────────────────────────────────────────────────────────────────1-17/40┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  f freeze  / filter
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter open  f freeze  / filter
         """#,
         "engine-categories": #"""
          cdctop › engine fixture › Categories               profile shop │ 11:40:17 UTC
-          1   2   3 Categories   4   5   6   7   8   9                       theme dark
+          1   2   3 Categories   4   5   6   7   8   9   0                   theme dark
         ┌ Categories · sorted by total desc ───────────────────────────────────────────┐
         │category             window      last 5m         total▼  share                │
         │electronics       40,039.10   856,328.12   1,375,943.31  56.1% ████████▍      │
@@ -103,53 +103,53 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "engine-changes": #"""
          cdctop › engine fixture › Tables › transaction                         profile shop │ 11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs 9 Snapshot 0 Trends
         ┌ transaction · FOLLOWING newest · 2,048 kept · f freezes · Enter opens ───────────────────────────┐
         │commit   op   key      position   changes                                                         │
-        │11:40:17 c    2613     p0@1276    transaction_id=2613 customer_id=8 amount=51.98 status=new creat…│
-        │11:40:16 c    2612     p2@1286    transaction_id=2612 customer_id=22 amount=875.37 status=new cre…│
-        │11:40:16 c    2611     p1@1269    transaction_id=2611 customer_id=45 amount=102.45 status=new cre…│
-        │11:40:16 c    2610     p0@1275    transaction_id=2610 customer_id=2 amount=3137.08 status=new cre…│
-        │11:40:16 c    2609     p2@1285    transaction_id=2609 customer_id=2 amount=787.09 status=new crea…│
-        │11:40:16 c    2608     p1@1268    transaction_id=2608 customer_id=2 amount=10.18 status=new creat…│
+        │11:40:17 c    2613     p0@1276    transaction_id=2613 customer_id= 8 amount=  51.98 status=new  c…│
+        │11:40:16 c    2612     p2@1286    transaction_id=2612 customer_id=22 amount= 875.37 status=new  c…│
+        │11:40:16 c    2611     p1@1269    transaction_id=2611 customer_id=45 amount= 102.45 status=new  c…│
+        │11:40:16 c    2610     p0@1275    transaction_id=2610 customer_id= 2 amount=3137.08 status=new  c…│
+        │11:40:16 c    2609     p2@1285    transaction_id=2609 customer_id= 2 amount= 787.09 status=new  c…│
+        │11:40:16 c    2608     p1@1268    transaction_id=2608 customer_id= 2 amount=  10.18 status=new  c…│
         │11:40:16 u    2132     p0@1274    status new → paid                                               │
-        │11:40:16 c    2607     p1@1267    transaction_id=2607 customer_id=57 amount=753.49 status=new cre…│
-        │11:40:15 c    2606     p0@1273    transaction_id=2606 customer_id=37 amount=2069.12 status=new cr…│
+        │11:40:16 c    2607     p1@1267    transaction_id=2607 customer_id=57 amount= 753.49 status=new  c…│
+        │11:40:15 c    2606     p0@1273    transaction_id=2606 customer_id=37 amount=2069.12 status=new  c…│
         │11:40:15 u    1945     p1@1266    status new → paid                                               │
-        │11:40:15 c    2605     p2@1284    transaction_id=2605 customer_id=47 amount=263.85 status=new cre…│
-        │11:40:15 c    2604     p1@1265    transaction_id=2604 customer_id=50 amount=445.47 status=new cre…│
-        │11:40:15 c    2603     p0@1272    transaction_id=2603 customer_id=50 amount=295.10 status=new cre…│
-        │11:40:15 d    1714     p1@1263    transaction_id=1714 customer_id=50 amount=161.92 status=new cre…│
-        │11:40:15 c    2602     p2@1283    transaction_id=2602 customer_id=38 amount=92.16 status=new crea…│
-        │11:40:15 c    2601     p1@1262    transaction_id=2601 customer_id=14 amount=702.68 status=new cre…│
-        │11:40:14 c    2600     p0@1271    transaction_id=2600 customer_id=57 amount=594.35 status=new cre…│
-        │11:40:14 c    2599     p2@1282    transaction_id=2599 customer_id=19 amount=3088.14 status=new cr…│
-        │11:40:14 c    2598     p1@1261    transaction_id=2598 customer_id=27 amount=335.11 status=new cre…│
+        │11:40:15 c    2605     p2@1284    transaction_id=2605 customer_id=47 amount= 263.85 status=new  c…│
+        │11:40:15 c    2604     p1@1265    transaction_id=2604 customer_id=50 amount= 445.47 status=new  c…│
+        │11:40:15 c    2603     p0@1272    transaction_id=2603 customer_id=50 amount= 295.10 status=new  c…│
+        │11:40:15 d    1714     p1@1263    transaction_id=1714 customer_id=50 amount= 161.92 status=new  c…│
+        │11:40:15 c    2602     p2@1283    transaction_id=2602 customer_id=38 amount=  92.16 status=new  c…│
+        │11:40:15 c    2601     p1@1262    transaction_id=2601 customer_id=14 amount= 702.68 status=new  c…│
+        │11:40:14 c    2600     p0@1271    transaction_id=2600 customer_id=57 amount= 594.35 status=new  c…│
+        │11:40:14 c    2599     p2@1282    transaction_id=2599 customer_id=19 amount=3088.14 status=new  c…│
+        │11:40:14 c    2598     p1@1261    transaction_id=2598 customer_id=27 amount= 335.11 status=new  c…│
         │11:40:14 u    1055     p0@1270    status new → paid                                               │
         │11:40:14 u    2387     p2@1281    status new → paid                                               │
-        │11:40:14 u    817      p1@1260    amount 1015.95 → 203.19                                         │
-        │11:40:14 c    2597     p1@1259    transaction_id=2597 customer_id=16 amount=4619.25 status=new cr…│
+        │11:40:14 u    817      p1@1260    amount 1015.95 →  203.19                                        │
+        │11:40:14 c    2597     p1@1259    transaction_id=2597 customer_id=16 amount=4619.25 status=new  c…│
         └─────────────────────────────────────────────────────────────────────────────────────────1-23/2048┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  f freeze  / filter  Esc back  p pause
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter open  f freeze  / filter  Esc back  p pause
         """#,
         "engine-changes-filtered": #"""
          cdctop › engine fixture › Tables › transaction                         profile shop │ 11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs 9 Snapshot 0 Trends
         ┌ transaction · FOLLOWING newest · 2,048 kept · f freezes · /op:u: 416 match · Enter opens ────────┐
         │commit   op   key      position   changes                                                         │
         │11:40:16 u    2132     p0@1274    status new → paid                                               │
         │11:40:15 u    1945     p1@1266    status new → paid                                               │
         │11:40:14 u    1055     p0@1270    status new → paid                                               │
         │11:40:14 u    2387     p2@1281    status new → paid                                               │
-        │11:40:14 u    817      p1@1260    amount 1015.95 → 203.19                                         │
+        │11:40:14 u    817      p1@1260    amount 1015.95 →  203.19                                        │
         │11:40:12 u    1520     p0@1266    status paid → shipped                                           │
-        │11:40:12 u    1374     p2@1276    amount 2296.47 → 765.49                                         │
-        │11:40:10 u    608      p1@1250    amount 866.32 → 797.14                                          │
+        │11:40:12 u    1374     p2@1276    amount 2296.47 →  765.49                                        │
+        │11:40:10 u    608      p1@1250    amount  866.32 →  797.14                                        │
         │11:40:10 u    488      p1@1249    status paid → shipped                                           │
         │11:40:09 u    412      p1@1248    status paid → shipped                                           │
         │11:40:09 u    2053     p0@1257    status new → paid                                               │
@@ -157,7 +157,7 @@ enum GoldenScreens {
         │11:40:08 u    1585     p2@1266    status new → paid                                               │
         │11:40:08 u    2302     p2@1265    status new → paid                                               │
         │11:40:08 u    2114     p1@1245    status new → paid                                               │
-        │11:40:08 u    909      p2@1262    amount 417.82 → 314.05                                          │
+        │11:40:08 u    909      p2@1262    amount  417.82 →  314.05                                        │
         │11:40:07 u    1806     p1@1243    status new → paid                                               │
         │11:40:07 u    65       p1@1242    status new → paid                                               │
         │11:40:07 u    2338     p0@1254    status new → paid                                               │
@@ -167,17 +167,17 @@ enum GoldenScreens {
         │11:40:05 u    2494     p2@1255    status new → paid                                               │
         └──────────────────────────────────────────────────────────────────────────────────────────1-23/416┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  f freeze  / filter  Esc back  p pause
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter open  f freeze  / filter  Esc back  p pause
         """#,
         "engine-event": #"""
          cdctop › engine fixture › Tables › transaction › event [2]@1286        profile shop │ 11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs 9 Snapshot 0 Trends
         ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
         │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
         │                                                                                                  │
         │column             before (none)                           after                                  │
-        │transaction_id                                             2612                                   │
-        │customer_id                                                22                                     │
+        │transaction_id                                               2612                                 │
+        │customer_id                                                    22                                 │
         │amount                                                     875.37                                 │
         │status                                                     new                                    │
         │created_at                                                 2026-11-22T11:40:16.968682Z            │
@@ -199,11 +199,11 @@ enum GoldenScreens {
         │                                                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-9/Tab views  ↑↓ move  y raw JSON  Esc back  p pause  t theme  m mirror
+         ? help  q quit  0-9/Tab views  ↑↓ move  y raw JSON  Esc back  p pause  t theme  m mirror
         """#,
         "engine-event-raw": #"""
          cdctop › engine fixture › Tables › transaction › event [2]@1286        profile shop │ 11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs 9 Snapshot 0 Trends
         ┌ transaction · c · shop.public.transaction[2]@1286 ───────────────────────────────────────────────┐
         │key 2612   commit 11:40:16 UTC   position shop.public.transaction[2]@1286                         │
         │                                                                                                  │
@@ -231,11 +231,11 @@ enum GoldenScreens {
         │            "optional": false,                                                                    │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-9/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  ↑↓ move  y table  Esc back  p pause  t theme  m mirror  : command
         """#,
         "engine-lag": #"""
          cdctop › engine fixture › Lag                                                              profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot   0 Trends
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by topic ───────────────────────────────────────────────────┐
         │topic▲             p committed position  high wm    lag group lag  lag s trend (top)                           verdict│
         │customer           0         0       20       20      0        20     0s  ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁    0 OK     │
@@ -263,11 +263,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "engine-lag-narrow": #"""
          cdctop › engine fixture › Lag  profile shop │ 11:40:17 UTC
-          1   2   3   4 Lag   5   6   7   8   9          theme dark
+          1   2   3   4 Lag   5   6   7   8   9   0      theme dark
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorte… ┐
         │topic▲        p  high wm    lag group lag  lag s verdict  │
         │customer      0       20      0        20     0s OK       │
@@ -281,11 +281,11 @@ enum GoldenScreens {
         │transaction   2     1287      0        50     0s OK       │
         └────────────────────────────────────────────────────1-9/12┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s a
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort
         """#,
         "engine-lag-sorted": #"""
          cdctop › engine fixture › Lag                                          profile shop │ 11:40:17 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+          1 Overview 2 Tables 3 Categories 4 Lag  5 History 6 Alerts 7 Latency 8 KPIs 9 Snapshot 0 Trends
         ┌ Topics shop.public.* · lag 300 msgs (group 808) · sorted by lag ─────────────────────────────────┐
         │topic              p committed position  high wm   lag▼ group lag  lag s trend (top)       verdict│
         │transactiondetail  2      2574     2624     2924    300       350  525ms ████████████  300 STALLED│
@@ -307,11 +307,11 @@ enum GoldenScreens {
         │                                                                                                  │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago       msgs 12,000 · refused 0
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "engine-overview": #"""
          cdctop › engine fixture › Overview                 profile shop │ 11:40:17 UTC
-          1 Overview   2   3   4   5   6   7   8   9                         theme dark
+          1 Overview   2   3   4   5   6   7   8   9   0                     theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │         80,939.89││      1,511,652.85││      2,451,525.83││          1,032.66│
         │ partial 17.1s/30s││          1,459 tx││       since start││      revenue ÷ tx│
@@ -333,11 +333,11 @@ enum GoldenScreens {
         │                              11:32      11:40││grocery      ▏       40,738.82│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-overview-120": #"""
          cdctop › engine fixture › Overview                                                         profile shop │ 11:40:17 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot   0 Trends
         ┌ Window revenue ────────────┐┌ Last 5m revenue ───────────┐┌ Total revenue ─────────────┐┌ Avg ticket ────────────────┐
         │                   80,939.89││                1,511,652.85││                2,451,525.83││                    1,032.66│
         │           partial 17.1s/30s││                    1,459 tx││                 since start││                revenue ÷ tx│
@@ -375,11 +375,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 2.0s ago     msgs 12,000 · malformed 0 · refused 0 · dup 0
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-overview-ascii": #"""
          cdctop > engine fixture > Overview                 profile shop | 11:40:17 UTC
-          1 Overview   2   3   4   5   6   7   8   9                         theme dark
+          1 Overview   2   3   4   5   6   7   8   9   0                     theme dark
         + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
         |         80,939.89||      1,511,652.85||      2,451,525.83||          1,032.66|
         | partial 17.1s/30s||          1,459 tx||       since start||      revenue / tx|
@@ -401,11 +401,11 @@ enum GoldenScreens {
         |                              11:32      11:40||grocery              40,738.82|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 2.0s ago      msgs 12,000
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "engine-tables": #"""
          cdctop › engine fixture › Tables                   profile shop │ 11:40:17 UTC
-          1   2 Tables   3   4   5   6   7   8   9                           theme dark
+          1   2 Tables   3   4   5   6   7   8   9   0                       theme dark
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
         │table                    c       u       d       r  tomb    ev/s    last  malf│
         │customer                 0       0       0      60     0    12.0   7m43s     0│
@@ -427,11 +427,11 @@ enum GoldenScreens {
         │state /var/lib/cdctop/shop — checkpoint 2.0s ago, 9 so far                    │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 2.0s ago      msgs 12,000
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter
         """#,
         "event": #"""
          cdctop › Tables › transaction › event [2]@30998  shop (default) │ 12:00:00 UTC
-          1   2 Tables   3   4   5   6   7   8   9                           theme dark
+          1   2 Tables   3   4   5   6   7   8   9   0                       theme dark
         ┌ transaction · c · shop.public.transaction[2]@30998 ──────────────────────────┐
         │key 40998   commit 11:59:59 UTC   position shop.public.transaction[2]@30998   │
         │                                                                              │
@@ -453,12 +453,12 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  y raw JSON  Esc back  p pause
+         ? help  q quit  0-9/Tab views  ↑↓ move  y raw JSON  Esc back  p pause
         """#,
         "help": #"""
          cdctop › fixture › Overview              profile shop (default) │ 12:00:00 UTC
-        ┌ Keys · cdctop · 1-20/26 · ↑↓ scroll ─────────────────────────────────────────┐
-        │ 1-9  Tab  Shift-Tab      switch view (the numbered tabs at the top)          │
+        ┌ Keys · cdctop · 1-20/28 · ↑↓ scroll ─────────────────────────────────────────┐
+        │ 1-9 0  Tab  Shift-Tab    switch view (the numbered tabs at the top)          │
         │ ↑ ↓  j k  wheel          move the selection (it follows its row)             │
         │ PgUp PgDn  Home End  g G page up / down, first / last                        │
         │ Enter  →  l  click       drill in: table › changes › event; History: a day   │
@@ -473,43 +473,43 @@ enum GoldenScreens {
         │ :                        command: :kpis :table NAME :sort COL :export json   │
         │ :  Tab  ↑ ↓              complete names / recall earlier commands            │
         │ c                        connections: state, last error in full, retries     │
-        │ p                        pause the display (engine keeps consuming)          │
+        │ w                        Trends: 5 min / 1 h / 1 day; ↑↓ pipeline or table   │
+        │ p                        pause the display (engine and trends keep going)    │
         │ t  m  r                  next theme / Redis mirror on-off / History: reload  │
         │ ?  q  Ctrl-C             this help (↑↓ scroll, other keys close) / quit      │
         │                                                                              │
-        │ window: the 30s event-time window holding the newest commit (partial)        │
         └──────────────────────────────────────────────────────────────────────────────┘
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "history": #"""
          cdctop › fixture › History               profile shop (default) │ 12:00:00 UTC
-          1   2   3   4   5 History   6   7   8   9                          theme dark
-        ┌ Daily revenue · 14 days + today ───────────┐┌ Reconciliation ────────────────┐
-        │              █                             ││AGREE for 1m35s                 │
-        │              █                             ││since 11:58:25 UTC              │
-        │              █                             ││checked 11:59:56 UTC            │
-        │▁▁▁▁▁▁▁ ▁▁▁▁▁▁█                             ││tx      engine 1,737,416        │
-        │loaded 12:00:00 UTC · r reloads             ││        source 1,737,416        │
+          1   2   3   4   5 History   6   7   8   9   0                      theme dark
+        ┌ Daily revenue · ▲ above ≈3× median day ────┐┌ Reconciliation ────────────────┐
+        │6.0M│                                     ▲▲││AGREE for 1m35s                 │
+        │3.0M│                                     ██││since 11:58:25 UTC              │
+        │   0│         ▅▅▇▇████████▇▇▄▄▇▇▇▇██████████││checked 11:59:56 UTC            │
+        │              11-09        11-16       today││tx      engine 1,737,416        │
+        │MM-DD UTC · loaded 12:00:00 · r reloads     ││        source 1,737,416        │
         └────────────────────────────────────────────┘│revenue engine 73,266,832.72    │
         ┌ Days (Enter shows a day's categories) ─────┐│        source 73,266,832.72    │
         │day                   tx        revenue     ││drift: none                     │
         │2025-11-23*    1,737,416  73,266,832.72 ████││lag at check: 0 msgs            │
-        │2025-11-22        47,919   2,020,744.23 ▏   ││source: shop @ 127.0.0.1:5432   │
-        │2025-11-21        46,838   1,975,158.46 ▏   ││                                │
-        │2025-11-20        45,757   1,929,572.69 ▏   ││                                │
-        │2025-11-19        44,676   1,883,986.92 ▏   ││                                │
-        │2025-11-18        43,595   1,838,401.15 ▏   ││                                │
-        │2025-11-17        42,514   1,792,815.38 ▏   ││                                │
-        │2025-11-16        26,433   1,114,679.61 ▏   ││                                │
-        │2025-11-15        40,352   1,701,643.84 ▏   ││                                │
-        │2025-11-14        48,271   2,035,588.07 ▏   ││                                │
+        │2025-11-22        47,919   2,020,744.23 ██  ││source: shop @ 127.0.0.1:5432   │
+        │2025-11-21        46,838   1,975,158.46 ██  ││                                │
+        │2025-11-20        45,757   1,929,572.69 █▉  ││                                │
+        │2025-11-19        44,676   1,883,986.92 █▉  ││                                │
+        │2025-11-18        43,595   1,838,401.15 █▉  ││                                │
+        │2025-11-17        42,514   1,792,815.38 █▊  ││                                │
+        │2025-11-16        26,433   1,114,679.61 █▏  ││                                │
+        │2025-11-15        40,352   1,701,643.84 █▊  ││                                │
+        │2025-11-14        48,271   2,035,588.07 ██  ││                                │
         └─────────────────────────────────────1-10/15┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-day": #"""
          cdctop › fixture › History › 2025-11-22  profile shop (default) │ 12:00:00 UTC
-          1   2   3   4   5 History   6   7   8   9                          theme dark
+          1   2   3   4   5 History   6   7   8   9   0                      theme dark
         ┌ 2025-11-22 · 47,919 tx · 2,020,744.23 · E… ┐┌ Reconciliation ────────────────┐
         │category              revenue  share        ││AGREE for 1m35s                 │
         │electronics        143,757.00  13.2% █▌     ││since 11:58:25 UTC              │
@@ -531,11 +531,11 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ● ok │ state ● 3.0s ago       malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "history-off": #"""
          cdctop › fixture › History               profile shop (default) │ 12:00:00 UTC
-          1   2   3   4   5 History   6   7   8   9                          theme dark
+          1   2   3   4   5 History   6   7   8   9   0                      theme dark
         ┌ History ───────────────────────────────────┐┌ Reconciliation ────────────────┐
         │                                            ││No reconciliation yet.          │
         │No warehouse connected.                     ││                                │
@@ -557,11 +557,11 @@ enum GoldenScreens {
         │                                            ││                                │
         └────────────────────────────────────────────┘└────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter day  r reload  p pause  t theme
         """#,
         "kpis": #"""
          cdctop › fixture › KPIs                       profile northwind │ 12:00:00 UTC
-          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
+          1   2   3   4   5   6   7   8 KPIs   9   0                         theme dark
         ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────┐
         │KPI · group                        window  1st value▼   2nd value    3rd value│
         │transactions = count(*)                                                       │
@@ -583,11 +583,11 @@ enum GoldenScreens {
         │discounted_lines = count(*) · sum(d.quantity) by category_name                │
         └───────────────────────────────────────────────────────────────────────1-17/52┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "kpis-120": #"""
          cdctop › fixture › KPIs                                                               profile northwind │ 12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot   0 Trends
         ┌ 8 KPIs of northwind · sorted by 1st value desc ──────────────────────────────────────────────────────────────────────┐
         │KPI · group                                  window  1st value▼   2nd value    3rd value                              │
         │transactions = count(*)                                                                                               │
@@ -625,11 +625,11 @@ enum GoldenScreens {
         │  Canada                                                  62050      147.96                                           │
         └───────────────────────────────────────────────────────────────────────────────────────────────────────────────1-33/52┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago          msgs 240,000 · malformed 3 · unmatched 9
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme  m mirror  : command
         """#,
         "kpis-no-profile": #"""
          cdctop › fixture › KPIs    profile shop (default) fits no topic │ 12:00:00 UTC
-          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
+          1   2   3   4   5   6   7   8 KPIs   9   0                         theme dark
         ┌ KPIs ────────────────────────────────────────────────────────────────────────┐
         │ No profile for these topics: shop (default) knows none of the 4 tables seen. │
         │ Revenue, transactions and categories need a profile of your own:             │
@@ -651,11 +651,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "kpis-shop": #"""
          cdctop › fixture › KPIs                  profile shop (default) │ 12:00:00 UTC
-          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
+          1   2   3   4   5   6   7   8 KPIs   9   0                         theme dark
         ┌ KPIs ────────────────────────────────────────────────────────────────────────┐
         │ Profile shop (default) has built-in KPIs: see 1 Overview and 3 Categories.   │
         │                                                                              │
@@ -677,11 +677,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "kpis-sorted-filtered": #"""
          cdctop › fixture › KPIs › /er                 profile northwind │ 12:00:00 UTC
-          1   2   3   4   5   6   7   8 KPIs   9                             theme dark
+          1   2   3   4   5   6   7   8 KPIs   9   0                         theme dark
         ┌ 8 KPIs of northwind · sorted by group asc · /er: 5 match ────────────────────┐
         │KPI · group▲                        window  1st value   2nd value    3rd value│
         │category_sales = sum(d.unit_price * d.quantity * (1 - d.discount)) by categor…│
@@ -703,11 +703,11 @@ enum GoldenScreens {
         │  Germany                                      248202       54.37             │
         └───────────────────────────────────────────────────────────────────────1-17/36┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "lag": #"""
          cdctop › fixture › Lag                   profile shop (default) │ 12:00:00 UTC
-          1   2   3   4 Lag   5   6   7   8   9                              theme dark
+          1   2   3   4 Lag   5   6   7   8   9   0                          theme dark
         ┌ Topics shop.public.* · lag 5,418 msgs (group 6,858) · sorted by topic ───────┐
         │topic▲        p position  high wm    lag group lag  lag s trend (top)  verdict│
         │customer      0    58000    58000      0       120     0s ▁▁▁▁▁▁▁  133 OK     │
@@ -729,11 +729,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  s/S sort  / filter  p pause  t theme
         """#,
         "overview": #"""
          cdctop › fixture › Overview              profile shop (default) │ 12:00:00 UTC
-          1 Overview   2   3   4   5   6   7   8   9                         theme dark
+          1 Overview   2   3   4   5   6   7   8   9   0                     theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │        335,293.67││      2,707,988.72││     73,266,832.72││             42.17│
         │ partial 29.6s/30s││         64,216 tx││       since start││      revenue ÷ tx│
@@ -755,11 +755,11 @@ enum GoldenScreens {
         │     11:39   now 335,293.67 (partial)    11:59││automotive  ██▍     554,812.96│
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-ascii": #"""
          cdctop > fixture > Overview              profile shop (default) | 12:00:00 UTC
-          1 Overview   2   3   4   5   6   7   8   9                         theme dark
+          1 Overview   2   3   4   5   6   7   8   9   0                     theme dark
         + Window revenue --++ Last 5m revenue -++ Total revenue ---++ Avg ticket ------+
         |        335,293.67||      2,707,988.72||     73,266,832.72||             42.17|
         | partial 29.6s/30s||         64,216 tx||       since start||      revenue / tx|
@@ -781,11 +781,11 @@ enum GoldenScreens {
         |     11:39   now 335,293.67 (partial)    11:59||automotive  ##      554,812.96|
         +----------------------------------------------++------------------------------+
          Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-no-profile": #"""
          cdctop › Overview          profile shop (default) fits no topic │ 12:00:00 UTC
-          1 Overview   2   3   4   5   6   7   8   9                         theme dark
+          1 Overview   2   3   4   5   6   7   8   9   0                     theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │                 –││                 –││                 –││                 –│
         │        no profile││        no profile││        no profile││        no profile│
@@ -807,11 +807,11 @@ enum GoldenScreens {
         │                                                                              │
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-no-profile-120": #"""
          cdctop › fixture › Overview                                        profile shop (default) fits no topic │ 12:00:00 UTC
-          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot      theme dark
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot   0 Trends
         ┌ Window revenue ────────────┐┌ Last 5m revenue ───────────┐┌ Total revenue ─────────────┐┌ Avg ticket ────────────────┐
         │                           –││                           –││                           –││                           –│
         │                  no profile││                  no profile││                  no profile││                  no profile│
@@ -849,11 +849,11 @@ enum GoldenScreens {
         │                                                                                                                      │
         └──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago          msgs 240,000 · malformed 3 · unmatched 6
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "overview-northwind": #"""
          cdctop › fixture › Overview                   profile northwind │ 12:00:00 UTC
-          1 Overview   2   3   4   5   6   7   8   9                         theme dark
+          1 Overview   2   3   4   5   6   7   8   9   0                     theme dark
         ┌ Window revenue ──┐┌ Last 5m revenue ─┐┌ Total revenue ───┐┌ Avg ticket ──────┐
         │        335,293.67││      2,707,988.72││     73,266,832.72││             42.17│
         │ partial 29.6s/30s││         64,216 tx││       since start││      revenue ÷ tx│
@@ -875,11 +875,11 @@ enum GoldenScreens {
         │     11:39   now 335,293.67 (partial)    11:59││                              │
         └──────────────────────────────────────────────┘└──────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  p pause  t theme  m mirror  : command
+         ? help  q quit  0-9/Tab views  p pause  t theme  m mirror  : command
         """#,
         "tables": #"""
          cdctop › fixture › Tables                profile shop (default) │ 12:00:00 UTC
-          1   2 Tables   3   4   5   6   7   8   9                           theme dark
+          1   2 Tables   3   4   5   6   7   8   9   0                       theme dark
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───┐
         │table                    c       u       d       r  tomb    ev/s    last  malf│
         │customer            18,142   6,047     907   1,250   907     360    5.5s     0│
@@ -901,11 +901,11 @@ enum GoldenScreens {
         │transactiondetail p1@5123  decimal 'unit_price' has scale 12 (more than 9 pla…│
         └──────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter
         """#,
         "tables-northwind": #"""
          cdctop › fixture › Tables                                         profile northwind │ 12:00:00 UTC
-          1 Overview  2 Tables  3 Categories  4 Lag  5 History  6 Alerts  7 Latency  8 KPIs  9 Snapshot
+          1 Overview 2 Tables  3 Categories 4 Lag 5 History 6 Alerts 7 Latency 8 KPIs 9 Snapshot 0 Trends
         ┌ CDC tables · counts by op (c create, u update, d delete, r snapshot read) ───────────────────────┐
         │table                                      c       u       d       r  tomb    ev/s    last  malf  │
         │categories                            18,142   6,047     907   1,250   907     360    5.5s     0  │
@@ -933,7 +933,183 @@ enum GoldenScreens {
         │order_details p1@5123  decimal 'unit_price' has scale 12 (more than 9 places)                     │
         └──────────────────────────────────────────────────────────────────────────────────────────────────┘
          Kafka ● ok │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago     malformed 3 · unmatched 9
-         ? help  q quit  1-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter  p pause  t theme
+         ? help  q quit  0-9/Tab views  ↑↓ move  Enter open  s/S sort  / filter  p pause  t theme
+        """#,
+        "trends-200x60": #"""
+         cdctop › fixture › Trends                                                                                                                                        profile shop (default) │ 12:00:00 UTC
+          1 Overview   2 Tables   3 Categories   4 Lag   5 History   6 Alerts   7 Latency   8 KPIs   9 Snapshot   0 Trends                                                                           theme dark
+        ┌ Scope (↑↓) ────────────────────┐ Trends › customer · last 5 min · 5s a column · w: 5 min/1 h/1 day
+        │table                   events/s│Events/s (average)                                                        now 15/s  Lag, messages (max)                                                          now 0
+        │all tables               1,800/s│40/s│                                                                                 1│
+        │customer                   360/s│    │                                                                                  │
+        │product                    450/s│    │                  ▃█▁                                                             │
+        │transaction                900/s│    │                 ▆███▁▆ ▄█   ▃                                                    │
+        │transactiondetail          600/s│    │                 ██████▆██ ▁▇█▄ ▁  ▄                                              │
+        │                                │    │                 █████████▅████▅█▂▇█  ▂▇                                          │
+        │                                │    │                 ███████████████████ ▅███ ▅ ▃▇   ▂                                │
+        │                                │    │                 ██████████████████████████▅██  ▆█▃    ▃                          │
+        │                                │    │                 █████████████████████████████▄████▄█▁▆█  ▁▆                      │
+        │                                │    │                 ███████████████████████████████████████ ▄██▇ ▄ ▂▆   ▁            │
+        │                                │    │                 ███████████████████████████████████████▇████▇█▄██  ▅█▂    ▂      │
+        │                                │    │                 █████████████████████████████████████████████████▃▇███▃▇ ▅█      │
+        │                                │20/s│                 ███████████████████████████████████████████████████████████   0.5│
+        │                                │    │                 ███████████████████████████████████████████████████████████      │
+        │                                │    │                 ███████████████████████████████████████████████████████████      │
+        │                                │    │                 ███████████████████████████████████████████████████████████▃     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │    │                 ████████████████████████████████████████████████████████████     │
+        │                                │   0│                 ████████████████████████████████████████████████████████████    0│
+        │                                │                      11:55:05                  11:57:35                  12:00:00                        11:55:05                  11:57:35                  12:00:00
+        │                                │Lag, seconds (max, oldest unread)                                          now 0ms  Freshness: age of newest commit (max)                                    now 40.0s
+        │                                │  1s│                                                                               60s│
+        │                                │    │                                                                                  │
+        │                                │    │                                                                                  │
+        │                                │    │                                                                                  │
+        │                                │    │                                                                                  │
+        │                                │    │                                                                                  │
+        │                                │    │                                                                                  │
+        │                                │    │                                                                                  │
+        │                                │    │                                                                                  │                  ▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃▃
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │0.5s│                                                                               30s│                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │    │                                                                                  │                  ████████████████████████████████████████████████████████████
+        │                                │  0s│                                                                                0s│                  ████████████████████████████████████████████████████████████
+        └────────────────────────────────┘                      11:55:05                  11:57:35                  12:00:00                        11:55:05                  11:57:35                  12:00:00
+         Kafka ● ok 127.0.0.1:9092 (mock) │ Redis mirror ○ off │ Warehouse ○ off │ state ● 3.0s ago             msgs 240,000 · malformed 3 · refused 0 · late 17 · dup 4 · unmatched 6 · ignored 120 · parked 2
+         ? help  q quit  0-9/Tab views  ↑↓ table  w 1 h  p pause  t theme  m mirror  : command
+        """#,
+        "trends-60x16": #"""
+         cdctop › Trends      profile shop (default) │ 12:00:00 UTC
+          1   2   3   4   5   6   7   8   9   0 Trends   theme dark
+         Trends › pipeline (all tables) · last 5 min · 15s a column
+        Events/s (average)   now 60/s  Lag, messages (max)     now 0
+        200/s│   ▁                     40k│               ▅▆
+        100/s│   ████▇▇▇▆▆▅▅▅▄▄▄▃▃▃▂   20k│             ▂███▄
+            0│   ███████████████████▇    0│     ▁▁▁▁▁▁▁▅██████▄
+                 11:55:15    12:00:00           11:55:15    12:00:00
+        Lag s max             now 0ms  Freshness max       now 500ms
+        10s│                             1s│
+           │     ▆▆▆▆▆▆▆▆▆▆▆▆▆▆▆           │
+         5s│     ███████████████       0.5s│    ████████████████████
+         0s│     ███████████████         0s│    ████████████████████
+                 11:55:15    12:00:00           11:55:15    12:00:00
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s a
+         ? help  q quit  0-9/Tab views  ↑↓ table  w 1 h  p pause
+        """#,
+        "trends-80x24": #"""
+         cdctop › fixture › Trends                profile shop (default) │ 12:00:00 UTC
+          1   2   3   4   5   6   7   8   9   0 Trends                       theme dark
+         Trends › pipeline (all tables) · last 5 min · 10s a column · ↑↓ table 1/5
+        Events/s (average)             now 60/s  Lag, messages (max)               now 0
+        200/s│                                   40k│                     ▂▂
+             │   ▁                                  │                    ▁██
+             │   █▇▆▇▄▆▄▃▄▁▃▁▁▁                     │                   ▁███
+        100/s│   ██████████████▆█▆▆▇▃▅▃▃▄ ▃▁ ▁   20k│                   █████▁
+             │   █████████████████████████████▁     │                  ███████▃
+             │   ██████████████████████████████     │                 █████████▅
+            0│   ██████████████████████████████    0│     ▁▁▁▁▁▁▁▁▁▁▁███████████▆
+                 11:55:10   11:57:40   12:00:00           11:55:10   11:57:40   12:00:00
+        Lag s max                       now 0ms  Freshness max                 now 500ms
+        10s│                                       1s│
+           │                                         │
+           │     ▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅             │
+           │     ███████████████████████             │
+         5s│     ███████████████████████         0.5s│    ██████████████████████████████
+           │     ███████████████████████             │    ██████████████████████████████
+           │     ███████████████████████             │    ██████████████████████████████
+         0s│     ███████████████████████           0s│    ██████████████████████████████
+                 11:55:10   11:57:40   12:00:00           11:55:10   11:57:40   12:00:00
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  0-9/Tab views  ↑↓ table  w 1 h  p pause  t theme  m mirror
+        """#,
+        "trends-ascii-80x24": #"""
+         cdctop > fixture > Trends                profile shop (default) | 12:00:00 UTC
+          1   2   3   4   5   6   7   8   9   0 Trends                       theme dark
+         Trends > pipeline (all tables) - last 5 min - 10s a column - j/k table 1/5
+        Events/s (average)             now 60/s  Lag, messages (max)               now 0
+        200/s|                                   40k|                     ..
+             |   _                                  |                    _##
+             |   ##*#~*~-~_-___                     |                   _###
+        100/s|   ##############*#**#-=--~ -_ _   20k|                   #####_
+             |   #############################_     |                  #######-
+             |   ##############################     |                 #########=
+            0|   ##############################    0|     ___________###########*
+                 11:55:10   11:57:40   12:00:00           11:55:10   11:57:40   12:00:00
+        Lag s max                       now 0ms  Freshness max                 now 500ms
+        10s|                                       1s|
+           |                                         |
+           |     =======================             |
+           |     #######################             |
+         5s|     #######################         0.5s|    ##############################
+           |     #######################             |    ##############################
+           |     #######################             |    ##############################
+         0s|     #######################           0s|    ##############################
+                 11:55:10   11:57:40   12:00:00           11:55:10   11:57:40   12:00:00
+         Kafka * ok | Redis o off | Warehouse o off | state * 3.0s ago      malformed 3
+         ? help  q quit  0-9/Tab views  j/k table  w 1 h  p pause  t theme  m mirror
+        """#,
+        "trends-day-table-60x16": #"""
+         cdctop › Trends      profile shop (default) │ 12:00:00 UTC
+          1   2   3   4   5   6   7   8   9   0 Trends   theme dark
+         Trends › transaction · last 1 day · 70m a column
+        Events/s (average)   now 45/s  Lag, messages (max)     now 0
+        80/s│                     ▆▆   40k│                       ▆
+        40/s│                     ██▆  20k│                       █
+           0│                     ███    0│                      ▁█
+                12:40   00:20   12:00          12:40   00:20   12:00
+        Lag s max             now 0ms  Freshness max        now 2.0s
+        10s│                           2s│                       ███
+           │                      ▆▆     │                       ███
+         5s│                      ██   1s│                       ███
+         0s│                      ██   0s│                       ███
+                12:40   00:20   12:00          12:40   00:20   12:00
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s a
+         ? help  q quit  0-9/Tab views  ↑↓ table  w 5 min  p pause
+        """#,
+        "trends-hour-80x24": #"""
+         cdctop › fixture › Trends                profile shop (default) │ 12:00:00 UTC
+          1   2   3   4   5   6   7   8   9   0 Trends                       theme dark
+         Trends › pipeline (all tables) · last 1 h · 2m a column · ↑↓ table 1/5
+        Events/s (average)             now 60/s  Lag, messages (max)               now 0
+        200/s│                                   40k│                                ▂▂
+             │                                      │                                ██
+             │     ▂    ▂    ▂    ▂    ▂    ▂       │                                ██
+        100/s│    ▇█▃  ▇█   ▇█▃  ▇█▃  ▇█▃  ▇█▃   20k│                                ██
+             │   ████████ ▇███████████████████▁     │                                ██
+             │   ████████▆█████████████████████     │                                ██
+            0│   ██████████████████████████████    0│     ▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁██
+                 11:02        11:32       12:00           11:02        11:32       12:00
+        Lag s max                       now 0ms  Freshness max                 now 500ms
+        10s│                                      2m│
+           │                                        │
+           │     ▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅▅      │
+           │     █████████████████████████████      │
+         5s│     █████████████████████████████   60s│             ██
+           │     █████████████████████████████      │             ██
+           │     █████████████████████████████      │             ██
+         0s│     █████████████████████████████    0s│     ▁▁▁▁▁▁▁▁██▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁
+                 11:02        11:32       12:00           11:02        11:32       12:00
+         Kafka ● ok │ Redis ○ off │ Warehouse ○ off │ state ● 3.0s ago      malformed 3
+         ? help  q quit  0-9/Tab views  ↑↓ table  w 1 day  p pause  t theme  m mirror
         """#,
     ]
 }

@@ -76,6 +76,11 @@ enum DashboardView: Int, CaseIterable, Sendable {
     case kpis
     /// Snapshot progress per connector and table (issue 22).
     case snapshot
+    /// Events/s, lag and freshness over 5 min / 1 h / 1 day (key 0).
+    case trends
+
+    /// The key that opens the view: 1-9, then 0 for the tenth.
+    var key: String { rawValue == 10 ? "0" : String(rawValue) }
 
     var title: String {
         switch self {
@@ -88,6 +93,7 @@ enum DashboardView: Int, CaseIterable, Sendable {
         case .latency: "Latency"
         case .kpis: "KPIs"
         case .snapshot: "Snapshot"
+        case .trends: "Trends"
         }
     }
 }
@@ -243,6 +249,8 @@ struct DashboardModel: Equatable, Sendable {
     }
 
     var historyDetail = false
+    /// How far back the Trends view looks (`w` cycles 5 min, 1 h, 1 day).
+    var trendSpan = TrendSpan.fiveMinutes
     var openDay: String?
 
     /// Selected row per list (view and drill-down level).
@@ -270,6 +278,7 @@ struct DashboardModel: Equatable, Sendable {
         case .latency: "latency"
         case .kpis: "kpis"
         case .snapshot: "snapshot"
+        case .trends: TrendsView.listID
         }
     }
 
@@ -332,6 +341,8 @@ struct DashboardModel: Equatable, Sendable {
         case .char("r") where view == .history: return .reloadHistory
         case .char(let c) where c.wholeNumberValue.map({ (1...DashboardView.allCases.count).contains($0) }) ?? false:
             if let v = DashboardView(rawValue: c.wholeNumberValue ?? 0) { view = v }
+        case .char("0"): view = .trends
+        case .char("w") where view == .trends: trendSpan = trendSpan.next
         case .tab: view = DashboardView(rawValue: view.rawValue % DashboardView.allCases.count + 1) ?? .overview
         case .backTab:
             let n = DashboardView.allCases.count
@@ -426,7 +437,7 @@ struct DashboardModel: Equatable, Sendable {
     /// ":overview … :snapshot (or 1-9), :table NAME, …, :q": from the names `:` takes, so a new view or verb is listed.
     static let commandHelp: String = {
         let arguments = ["table": " NAME", "sort": " COLUMN", "export": " [csv|json]"]
-        let views = CommandPrompt.viewNames.map { ":" + $0 }.joined(separator: " ") + " (or 1-\(DashboardView.allCases.count))"
+        let views = CommandPrompt.viewNames.map { ":" + $0 }.joined(separator: " ") + " (or 0-9)"
         let verbs = CommandPrompt.verbs.map { ":" + ($0 == "quit" ? "q" : $0) + (arguments[$0] ?? "") }
         return ([views] + verbs).joined(separator: ", ")
     }()
@@ -446,7 +457,7 @@ struct DashboardModel: Equatable, Sendable {
         guard let verb = words.first?.lowercased() else { return .none }
         let argument = words.dropFirst().joined(separator: " ")
         if let n = Int(verb) {
-            guard let v = DashboardView(rawValue: n) else { return .notice("no view \(n): views are 1-\(DashboardView.allCases.count)") }
+            guard let v = DashboardView.allCases.first(where: { $0.key == verb }) else { return .notice("no view \(n): views are 0-9") }
             view = v; return .none
         }
         switch verb {

@@ -42,17 +42,31 @@ enum HistoryView {
         }
         let chartHeight = main.height >= 30 ? 12 : 7
         let (chartArea, tableArea) = main.splitTop(chartHeight)
-        let chartInner = Widgets.box(&b, chartArea, title: "Daily revenue · \(history.days.count) days + today", glyphs: g)
-        if chartInner.height >= 2 {
+        let revenues = days.map { $0.revenue.approximateDouble }
+        let scale = chartScale(revenues)
+        var chartTitle = "Daily revenue · \(history.days.count) days + today"
+        if scale.clipped {
+            // The scale's choice is said in the title, shorter when the box is narrow.
+            let long = chartTitle + " · scale ≈3× median day, ▲ above it"
+            chartTitle = DisplayWidth.of(long) + 4 <= chartArea.width ? long : "Daily revenue · ▲ above ≈3× median day"
+        }
+        if g == .ascii { chartTitle = chartTitle.replacingAll("·", with: "-").replacingAll("×", with: "x").replacingAll("▲", with: "^").replacingAll("≈", with: "~") }
+        let chartInner = Widgets.box(&b, chartArea, title: chartTitle, glyphs: g)
+        if chartInner.height >= 4 {
             let (chart, caption) = chartInner.splitTop(chartInner.height - 1)
-            let colWidth = max(1, min(6, (chart.width / max(1, days.count)) - 1))
-            Widgets.columnChart(&b, chart, values: days.map { $0.revenue.approximateDouble }, glyphs: g,
-                                columnWidth: colWidth, highlightLast: true)
-            let loaded = "loaded \(Format.clock(history.loadedAtMs)) UTC · r reloads"
+            // Columns as wide as the plot allows (the y axis takes about 6 cells), one cell apart when wider than 1.
+            let plotWidth = chart.width - 7
+            let (colWidth, gap) = [(6, 1), (5, 1), (4, 1), (3, 1), (2, 1), (2, 0), (1, 0)]
+                .first { days.count * $0.0 + (days.count - 1) * $0.1 <= plotWidth } ?? (1, 0)
+            Widgets.axisChart(&b, chart, values: revenues, top: scale.top, glyphs: g, yLabel: Format.short,
+                              xLabel: { days[$0].day == todayDay ? "today" : String(days[$0].day.dropFirst(5)) },
+                              columnWidth: colWidth, gap: gap, lastStyle: Style(.accent, bold: true))
+            let loaded = "MM-DD UTC · loaded \(Format.clock(history.loadedAtMs)) · r reloads"
             b.put(g == .ascii ? loaded.replacingAll("·", with: "-") : loaded, in: caption, style: .dim, ellipsis: g.ellipsis)
         }
         let inner = Widgets.box(&b, tableArea, title: "Days (Enter shows a day's categories)", glyphs: g)
-        let top = days.map { $0.revenue.approximateDouble }.max() ?? 0
+        // The table's bars share the chart's scale: a clipped day is a full bar, the others stay readable.
+        let top = scale.top
         let columns: [Widgets.Column] = [
             .init(title: "day", width: 13, align: .left), .init(title: "tx", width: 10),
             .init(title: "revenue", width: 14), .init(title: "", width: 6, align: .left, flexible: true, maxWidth: 100),
@@ -73,6 +87,18 @@ enum HistoryView {
             b.put("* today, live from the engine", in: inner.row(inner.height - 1), style: .dim)
         }
         return ListLayout(count: rows.count, pageSize: page, selectedID: newestFirst.indices.contains(sel) ? newestFirst[sel].day : nil)
+    }
+
+    /// The chart's top: a round number over the largest day, or, when one day is more than 3× the
+    /// median day (a huge day, a partial backfill), over 3× the median, so one bar does not flatten
+    /// the rest; the bars above it are drawn full and marked.
+    static func chartScale(_ values: [Double]) -> (top: Double, clipped: Bool) {
+        let positive = values.filter { $0 > 0 }.sorted()
+        guard let largest = positive.last else { return (1, false) }
+        let median = positive[positive.count / 2]
+        let cap = 3 * median
+        if positive.count >= 3, largest > Widgets.niceTop(cap) { return (Widgets.niceTop(cap), true) }
+        return (Widgets.niceTop(largest), false)
     }
 
     /// `YYYY-MM-DD` (UTC) of an epoch time, as the warehouse names its days.
@@ -162,7 +188,7 @@ extension Rect {
 /// `?`: every key and what the figures mean.
 enum HelpOverlay {
     static let lines: [(String, String)] = [
-        ("1-9  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
+        ("1-9 0  Tab  Shift-Tab", "switch view (the numbered tabs at the top)"),
         ("↑ ↓  j k  wheel", "move the selection (it follows its row)"),
         ("PgUp PgDn  Home End  g G", "page up / down, first / last"),
         ("Enter  →  l  click", "drill in: table › changes › event; History: a day"),
@@ -177,7 +203,8 @@ enum HelpOverlay {
         (":", "command: :kpis :table NAME :sort COL :export json"),
         (":  Tab  ↑ ↓", "complete names / recall earlier commands"),
         ("c", "connections: state, last error in full, retries"),
-        ("p", "pause the display (engine keeps consuming)"),
+        ("w", "Trends: 5 min / 1 h / 1 day; ↑↓ pipeline or table"),
+        ("p", "pause the display (engine and trends keep going)"),
         ("t  m  r", "next theme / Redis mirror on-off / History: reload"),
         ("?  q  Ctrl-C", "this help (↑↓ scroll, other keys close) / quit"),
     ]
@@ -190,6 +217,7 @@ enum HelpOverlay {
         "(profile); STALLED: lag and no progress for 30s · group lag: committed",
         "6 alerts ([alerts] in profile) · 7 latency per hop · 8 KPIs ([kpi.NAME] SQL)",
         "9 snapshot: rows read of the estimate (--source), rate, ETA, tables done",
+        "0 trends: events/s average, lag and freshness max, per column of time",
     ]
 
     /// The overlay, scrolled down by `scroll` lines when the terminal is too short for all of it.

@@ -59,35 +59,3 @@ struct LagTracker: Sendable {
         return LagInsight(verdict: rules.verdict(list), trend: trend, consumeRate: max(0, rate))
     }
 }
-
-/// One sample per second of the figures the trend charts draw (events/s, lag, lag in seconds,
-/// freshness), the last `capacity` seconds, fed by the run loop with each new snapshot.
-struct TrendHistory: Sendable {
-    struct Sample: Sendable, Hashable {
-        var atMs: Int64
-        var eventsPerSecond: Double
-        /// -1 while the lag is unknown (Kafka not connected).
-        var lag: Int64
-        var lagSecondsMax: Double
-        var freshnessSeconds: Double
-    }
-
-    var capacity = 600
-    private(set) var samples: [Sample] = []
-
-    mutating func record(_ s: KPISnapshot, atMs now: Int64) {
-        let known = s.kafka.state == .ok && !s.partitions.isEmpty
-        let lagMs = s.partitions.map { $0.lag > 0 && $0.lastCommitTimeMs > 0 ? now - $0.lastCommitTimeMs : 0 }.max() ?? 0
-        let sample = Sample(atMs: now, eventsPerSecond: s.eventsPerSecond, lag: known ? s.totalLag : -1,
-                            lagSecondsMax: Double(max(0, lagMs)) / 1_000,
-                            freshnessSeconds: s.maxCommitTimeMs > 0 ? Double(max(0, now - s.maxCommitTimeMs)) / 1_000 : 0)
-        if let last = samples.last, now - last.atMs < 1_000 {
-            var merged = sample
-            merged.atMs = last.atMs
-            samples[samples.count - 1] = merged
-        } else {
-            samples.append(sample)
-            if samples.count > capacity { samples.removeFirst(samples.count - capacity) }
-        }
-    }
-}

@@ -91,6 +91,7 @@ enum DashboardRenderer {
             case .latency: layout = LatencyView.render(&buffer, body, model, snapshot, frame)
             case .kpis: layout = KPIsView.render(&buffer, body, model, snapshot, frame)
             case .snapshot: layout = SnapshotView.render(&buffer, body, model, snapshot, frame)
+            case .trends: layout = TrendsView.render(&buffer, body, model, snapshot, frame)
             }
         } else {
             buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
@@ -170,11 +171,11 @@ enum DashboardRenderer {
     /// space parts them); on a narrow terminal only the current view keeps its title and the others
     /// show their number (every view stays one key or click away).
     static func tabLabels(width: Int, current: DashboardView?) -> [String] {
-        let full = DashboardView.allCases.map { " \($0.rawValue) \($0.title) " }
+        let full = DashboardView.allCases.map { " \($0.key) \($0.title) " }
         if full.reduce(1, { $0 + DisplayWidth.of($1) }) <= width { return full }
-        let compact = DashboardView.allCases.map { $0 == current ? " \($0.rawValue) \($0.title) " : " \($0.rawValue) \($0.title)" }
+        let compact = DashboardView.allCases.map { $0 == current ? " \($0.key) \($0.title) " : " \($0.key) \($0.title)" }
         if compact.reduce(1, { $0 + DisplayWidth.of($1) }) <= width { return compact }
-        return DashboardView.allCases.map { $0 == current ? " \($0.rawValue) \($0.title) " : " \($0.rawValue) " }
+        return DashboardView.allCases.map { $0 == current ? " \($0.key) \($0.title) " : " \($0.key) " }
     }
 
     static func tabs(_ b: inout ScreenBuffer, _ model: DashboardModel, _ frame: DashboardFrame) {
@@ -237,7 +238,7 @@ enum DashboardRenderer {
         // A failing service's error needs the room more than a narrow line needs "Warehouse ○ off".
         if b.width < 120, services.contains(where: { shown($0.1).failing }) { services.removeAll { $0.1.state == .off } }
         let boardNames = ["Kafka": "kafka", "Redis": "redis", "Redis mirror": "redis", "Warehouse": "warehouse", "Connect": "connect"]
-        let state = frame.snapshot.map { stateIndicator($0.state, nowMs: frame.nowMs) }
+        let state = frame.snapshot.map { stateIndicator($0.state, nowMs: frame.nowMs, narrow: narrow) }
         // Details share what the names, states and counters leave, so the line never runs off the edge.
         // Narrow and failing: the error takes the room of the state and alerts indicators (the Tables
         // view and the Alerts view still show them).
@@ -343,8 +344,11 @@ enum DashboardRenderer {
     }
 
     /// The durable state as the status bar shows it.
-    static func stateIndicator(_ state: StateStatus, nowMs: Int64) -> (label: String, on: Bool, style: Style) {
+    /// `narrow`: a viewer's label without "(state read-only)" (the title and the Tables view still say it).
+    static func stateIndicator(_ state: StateStatus, nowMs: Int64, narrow: Bool = false) -> (label: String, on: Bool, style: Style) {
         guard state.directory != nil else { return ("none", false, .dim) }
+        // A second watch on a busy directory: it writes nothing, and says whose state it started from.
+        if let writer = state.viewerOfPID { return ("viewer of pid \(writer)" + (narrow ? "" : " (state read-only)"), true, Style(.accent, bold: true)) }
         if state.lastError != nil { return ("error", true, Style(.bad, bold: true)) }
         if state.lastCheckpointMs <= 0 { return ("no checkpoint yet", true, .warn) }
         return (Format.age(nowMs - state.lastCheckpointMs) + " ago", true, .good)
@@ -362,7 +366,7 @@ enum DashboardRenderer {
         }
         if model.editingCommand {
             let help = model.commandHint.map { "Tab: " + $0 }
-                ?? "(Tab completes, ↑↓ history, Esc cancels; \(DashboardModel.commandHelp.replacingAll(" (or 1-\(DashboardView.allCases.count))", with: "")))"
+                ?? "(Tab completes, ↑↓ history, Esc cancels; \(DashboardModel.commandHelp.replacingAll(" (or 0-9)", with: "")))"
             var text = " :" + model.command + cursor + "   " + help
             if frame.glyphs == .ascii { text = text.replacingAll("↑↓", with: "Up/Down") }
             if frame.glyphs == .ascii { text = text.replacingAll("·", with: "-") }
@@ -373,7 +377,7 @@ enum DashboardRenderer {
             b.put(" " + message, in: row, style: Style(.warn, bold: true), ellipsis: frame.glyphs.ellipsis)
             return
         }
-        var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("1-\(DashboardView.allCases.count)/Tab", "views")]
+        var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("0-9/Tab", "views")]
         // A service in trouble: the key that explains it comes first.
         if frame.connections.contains(where: { $0.status.state == .error || $0.status.state == .connecting || $0.status.state == .stalled }) || model.showConnections {
             hints.insert(("c", model.showConnections ? "close connections" : "connections"), at: 0)
@@ -393,6 +397,7 @@ enum DashboardRenderer {
         case .history: hints += [("↑↓", "move"), ("Enter", "day"), ("r", "reload")]
         case .alerts: hints += [("↑↓", "move")]
         case .latency, .snapshot: hints += [("↑↓", "move")]
+        case .trends: hints += [("↑↓", "table"), ("w", model.trendSpan.next.title)]
         case .kpis where frame.snapshot?.profile.isModel ?? false: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .kpis: break
         }

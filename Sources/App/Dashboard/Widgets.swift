@@ -103,6 +103,17 @@ enum Format {
 
     static func pad2(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
+    /// A duration in seconds for an axis, in at most 5 cells: "0s", "0.5s", "45s", "2.5m", "12h", "1.5d".
+    static func axisSeconds(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        func trimmed(_ v: Double) -> String { v < 10 && v != v.rounded() ? fixed(v, places: 1) : fixed(v, places: 0) }
+        let s = max(0, seconds)
+        if s < 120 { return trimmed(s) + "s" }
+        if s < 7_200 { return trimmed(s / 60) + "m" }
+        if s < 172_800 { return trimmed(s / 3_600) + "h" }
+        return trimmed(s / 86_400) + "d"
+    }
+
     /// UTC clock time of an epoch ms: "14:03:30".
     static func clock(_ ms: Int64) -> String {
         let s = (ms / 1_000) % 86_400
@@ -276,6 +287,83 @@ enum Widgets {
                                          width: room - (shown.isEmpty ? 0 : offset), height: 1), style: .dim, align: .center,
                        ellipsis: glyphs.ellipsis)
         }
+    }
+
+    /// A column chart over time with both scales: the top, middle and 0 values on a y axis at the left
+    /// (`yLabel` adds the unit), and the labels of the first, middle and last columns under it (`xLabel`
+    /// of a column index: a clock time, a date). Values above `top` are drawn full and marked `▲` with
+    /// `clippedStyle`; nil values (nothing sampled) leave the column empty. A label is drawn only where it
+    /// keeps two cells from its neighbours, so labels never run into each other. Needs 3 rows.
+    static func axisChart(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double?], top: Double, glyphs: Glyphs,
+                          yLabel: (Double) -> String, xLabel: (_ column: Int) -> String, columnWidth: Int = 1, gap: Int = 0,
+                          style: Style = .bar, lastStyle: Style? = nil, clippedStyle: Style = Style(.warn, bold: true)) {
+        guard rect.height >= 3, rect.width >= 8, !values.isEmpty else { return }
+        let (plotArea, timeRow) = rect.splitTop(rect.height - 1)
+        let h = plotArea.height
+        // Half the scale: the top edge of row h/2 when h is even, the middle of that row when odd.
+        let midRow = h >= 3 ? h / 2 : nil
+        let labels = [(0, yLabel(top)), (h - 1, yLabel(0))] + (midRow.map { [($0, yLabel(top / 2))] } ?? [])
+        let axisWidth = min(9, labels.map { DisplayWidth.of($0.1) }.max() ?? 1)
+        for (row, text) in labels { buffer.put(Format.fit(text, axisWidth, align: .right), x: rect.x, y: plotArea.y + row, style: .dim) }
+        for y in plotArea.y..<plotArea.maxY { buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border) }
+        let plot = Rect(x: rect.x + axisWidth + 1, y: plotArea.y, width: plotArea.width - axisWidth - 1, height: h)
+        let step = columnWidth + gap
+        let shownCount = min(values.count, max(1, (plot.width + gap) / step))
+        let firstIndex = values.count - shownCount
+        // Right-aligned: the newest column sits at the right edge.
+        let left = plot.maxX - (shownCount * step - gap)
+        let eighths = glyphs.levels.count
+        for i in 0..<shownCount {
+            guard let v = values[firstIndex + i], v > 0, top > 0 else { continue }
+            let x = left + i * step
+            let clipped = v > top
+            // A small but non-zero value keeps one eighth, so activity never reads as nothing.
+            let total = clipped ? h * eighths : max(1, Int((v / top) * Double(h * eighths) + 0.5))
+            let s = i == shownCount - 1 ? (lastStyle ?? style) : style
+            for row in 0..<h {
+                let fill = total - row * eighths
+                guard fill > 0 else { break }
+                let ch = fill >= eighths ? glyphs.full : glyphs.levels[fill - 1]
+                buffer.put(String(repeating: ch, count: columnWidth), x: x, y: plot.maxY - 1 - row, style: s)
+            }
+            if clipped { buffer.put(String(repeating: glyphs == .ascii ? "^" : "▲", count: columnWidth), x: x, y: plot.y, style: clippedStyle) }
+        }
+        // x labels: the last (right-aligned at its column's end), the first, then the middle, each only with room.
+        var taken: [Range<Int>] = []
+        func place(_ text: String, x: Int) {
+            let w = DisplayWidth.of(text)
+            let x = min(max(x, plot.x), plot.maxX - w)
+            guard w > 0, x >= plot.x, !taken.contains(where: { $0.overlaps((x - 2)..<(x + w + 2)) }) else { return }
+            buffer.put(text, x: x, y: timeRow.y, style: .dim, maxX: plot.maxX)
+            taken.append(x..<(x + w))
+        }
+        let lastLabel = xLabel(values.count - 1)
+        place(lastLabel, x: plot.maxX - DisplayWidth.of(lastLabel))
+        place(xLabel(firstIndex), x: left)
+        if shownCount >= 3 {
+            let mid = shownCount / 2
+            let text = xLabel(firstIndex + mid)
+            place(text, x: left + mid * step + columnWidth / 2 - DisplayWidth.of(text) / 2)
+        }
+    }
+
+    /// The smallest round number at least `v` (1, 2, 3, 4, 5, 6 or 8 × a power of ten): close enough
+    /// that bars use the height, round enough that the axis's middle is round too.
+    static func niceTop(_ v: Double) -> Double {
+        guard v.isFinite, v > 0 else { return 1 }
+        var unit = 1.0
+        while unit * 10 <= v { unit *= 10 }
+        while unit > v { unit /= 10 }
+        for m in [1.0, 2, 3, 4, 5, 6, 8, 10] where unit * m >= v { return unit * m }
+        return unit * 10
+    }
+
+    /// The smallest round duration (seconds) at least `seconds`: 1 2 5 10 20 30 s, 1 2 5 10 20 30 min, 1 2 6 12 h, days.
+    static func niceSeconds(_ seconds: Double) -> Double {
+        let steps: [Double] = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1_200, 1_800, 3_600, 7_200, 21_600, 43_200, 86_400]
+        guard seconds.isFinite, seconds > 0 else { return 1 }
+        if let s = steps.first(where: { $0 >= seconds }) { return s }
+        return niceTop(seconds / 86_400) * 86_400
     }
 
     /// A horizontal bar `fraction` (0…1) of `width` cells, with eighth-cell precision in UTF-8.

@@ -36,8 +36,9 @@ public struct WindowedAggregator: Sendable {
         public var txCount: Int64 = 0
         public var revenue: Money = .zero
         public var categoryRevenue: [String: Money] = [:]
-        /// A model profile's KPIs changed in this window by this partition, by KPI index.
-        public var kpis: [KPIValues] = []
+        /// A model profile's KPI sums in this window from this partition, by KPI index, then by the
+        /// partition's group id (`KPIPartition.groupCells`): an update is indexed, not hashed by cells.
+        var modelSums: [WindowGroupSums] = []
         public init(txCount: Int64 = 0, revenue: Money = .zero) { self.txCount = txCount; self.revenue = revenue }
     }
 
@@ -862,7 +863,7 @@ public struct WindowedAggregator: Sendable {
         }
         guard found else { return nil }
         if modelPlan != nil {
-            let values = modelWindow(parts.compactMap { $0.windows[.int(w)] })
+            let values = modelWindow(w)
             let builtins = modelBuiltins(values)
             var result = WindowResult(windowStartMs: w, txCount: builtins.tx, revenue: builtins.revenue, categoryRevenue: builtins.categories)
             result.kpis = values

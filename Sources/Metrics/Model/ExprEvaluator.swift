@@ -166,7 +166,7 @@ public enum ExprEvaluator {
 
     /// `x × y`, also when the product's trailing zeros bring 39 or more places back to 38
     /// (2e-19 × 5e-20 = 1e-38), which `ExactDecimal.multiplied` refuses before normalising.
-    private static func product(_ x: ExactDecimal, _ y: ExactDecimal) -> ExactDecimal? {
+    static func product(_ x: ExactDecimal, _ y: ExactDecimal) -> ExactDecimal? {
         if let r = x.multiplied(by: y) { return r }
         let (product, overflow) = x.units.multipliedReportingOverflow(by: y.units)
         if overflow { return nil }
@@ -174,6 +174,32 @@ public enum ExprEvaluator {
         var scale = Int(x.scale) + Int(y.scale)
         while scale > ExactDecimal.maxScale && units % 10 == 0 { units /= 10; scale -= 1 }
         return ExactDecimal(units: units, scale: scale)
+    }
+
+    // MARK: Fast paths
+
+    /// A fact column's number without walking an expression: nil for a cell that is not an integer
+    /// or a decimal (null, text, missing, …), which the caller leaves to `evaluate`.
+    @inline(__always)
+    static func plainNumber(_ c: Cell) -> ExactDecimal? {
+        switch c {
+        case .int(let v): ExactDecimal(v)
+        case .decimal(let d): d
+        default: nil
+        }
+    }
+
+    /// The order of two numbers as a comparison operator reads it.
+    @inline(__always)
+    static func holds(_ op: BinaryOperator, _ x: ExactDecimal, _ y: ExactDecimal) -> Bool {
+        switch op {
+        case .equal: x == y
+        case .notEqual: x != y
+        case .less: x < y
+        case .lessOrEqual: x <= y
+        case .greater: x > y
+        default: x >= y
+        }
     }
 
     /// -1, 0 or 1; nil when either side is null. Numbers compare with numbers (numeric text included),

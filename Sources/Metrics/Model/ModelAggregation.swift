@@ -103,7 +103,7 @@ extension WindowedAggregator {
             // An update of a row never seen counts in the totals, not in a window: its old value is unknown.
             let newInWindow = !unmatchedUpdate
             for (k, o, n) in contributions {
-                let w = plan.model.kpis[k].windowed ? window : nil
+                let w = plan.kpis[k].windowed ? window : nil
                 if let o { addContribution(k, p: p, o, sign: -1, window: w, totals: !oldFromImage) }
                 if let n { addContribution(k, p: p, n, sign: 1, window: newInWindow ? w : nil, totals: true) }
             }
@@ -185,21 +185,28 @@ extension WindowedAggregator {
         let plan = modelPlan!
         let kpi = plan.kpis[k]
         let cell: (ColumnRef) -> Cell = { $0.alias == 0 && $0.slot < row.count ? row[$0.slot] : .missing }
-        if let filter = kpi.rowFilter, !(try ExprEvaluator.holds(filter, cell: cell)) { return nil }
+        if let filter = kpi.rowFilter {
+            // (`??` would not do: its autoclosure rethrows an untyped error.)
+            let passes: Bool
+            if let fast = kpi.fastFilter?.holds(row) { passes = fast } else { passes = try ExprEvaluator.holds(filter, cell: cell) }
+            if !passes { return nil }
+        }
         var out = KPIContribution(anchor: try Self.anchorKey(kpi, row: row))
-        for (i, aggregate) in kpi.aggregates.enumerated() {
+        for i in 0 ..< kpi.aggregateKinds.count {
             let bit = UInt64(1) << UInt64(i)
-            guard let argument = aggregate.argument else { out.appendSum(i, .zero); out.counted |= bit; continue }
-            switch aggregate.kind {
+            guard let argument = kpi.aggregateArguments[i] else { out.appendSum(i, .zero); out.counted |= bit; continue }
+            switch kpi.aggregateKinds[i] {
             case .countRows, .count:
                 let isNull = try ExprEvaluator.evaluate(argument, cell: cell) == .null
                 out.appendSum(i, .zero)
                 if !isNull { out.counted |= bit }
             case .sum, .avg:
                 // Numbers (numeric text too) are summed exactly at the places they have; anything else is an error.
-                if let d = try ExprEvaluator.evaluateNumber(argument, cell: cell) {
+                var value = Self.fastNumber(kpi.fastArguments[i], row: row)
+                if value == nil { value = try ExprEvaluator.evaluateNumber(argument, cell: cell) }
+                if let d = value {
                     guard d.magnitude <= ExactDecimal.maxMeasure else {
-                        throw EvalError("\(aggregate.name) is \(d) on this row, beyond 10^18, the largest value cdctop sums")
+                        throw EvalError("\(kpi.aggregates[i].name) is \(d) on this row, beyond 10^18, the largest value cdctop sums")
                     }
                     out.appendSum(i, d); out.counted |= bit
                 } else {
@@ -208,6 +215,22 @@ extension WindowedAggregator {
             }
         }
         return out
+    }
+
+    /// An aggregate argument's value by its fast path (`FastMeasure`); nil when the evaluator must
+    /// decide (a null, a non-numeric cell, an overflow: it gives the same value or the same error).
+    @inline(__always)
+    static func fastNumber(_ shape: FastMeasure, row: [Cell]) -> ExactDecimal? {
+        switch shape {
+        case .column(let s):
+            return s < row.count ? ExprEvaluator.plainNumber(row[s]) : nil
+        case .product(let a, let b):
+            guard a < row.count, b < row.count, let x = ExprEvaluator.plainNumber(row[a]),
+                  let y = ExprEvaluator.plainNumber(row[b]) else { return nil }
+            return ExprEvaluator.product(x, y)
+        case .general:
+            return nil
+        }
     }
 
     /// The row's anchor for a KPI: a one-column integer anchor without an array.
@@ -235,7 +258,7 @@ extension WindowedAggregator {
         if modelPlan!.kpis[k].isDirect {
             // No joins, no groups: the one group `[]` (id 0), whose sums never move; no anchor is kept.
             if totals { parts[p].model!.kpis[k].groupTotals.add(0, c, sign: sign) }
-            if let w = window { mutateModelWindow(w, p: p, k: k, group: []) { $0.add(c, sign: sign) } }
+            if let w = window { addToModelWindow(w, p: p, k: k, group: 0, c, sign: sign) }
             return
         }
         // One hash of the anchor per contribution; then its sums and its groups' are updated by id.
@@ -262,7 +285,7 @@ extension WindowedAggregator {
         if let id = parts[p].model!.kpis[k].anchorID(key) { return id }
         var deps: [ModelDependency] = []
         let groups = resolve(k, anchor: key.cells, deps: &deps)
-        let id = parts[p].model!.kpis[k].addAnchor(key, depRoom: max(deps.count, modelPlan!.model.kpis[k].joins.count))
+        let id = parts[p].model!.kpis[k].addAnchor(key, depRoom: max(deps.count, modelPlan!.kpis[k].joins.count))
         parts[p].model!.kpis[k].setGroups(id, groups)
         parts[p].model!.kpis[k].setDeps(id, deps)
         register(k, AnchorRef(partition: partitionKeys[p], id: Int32(id)), deps)
@@ -281,31 +304,27 @@ extension WindowedAggregator {
         return state.anchorGroup[id]
     }
 
+    /// Adds a contribution to group `group`'s sums in window `w` of partition `p` (by id: no hash of the group's cells).
     private mutating func addToModelWindow(_ w: Int64, p: Int, k: Int, group: Int32, _ c: KPIContribution, sign: Int64) {
-        let cells = parts[p].model!.kpis[k].groupCells[Int(group)]
-        mutateModelWindow(w, p: p, k: k, group: cells) { $0.add(c, sign: sign) }
-    }
-
-    private mutating func mutateModelWindow(_ w: Int64, p: Int, k: Int, group g: [Cell], _ body: (inout KPIAccum) -> Void) {
-        let count = modelDirty.count
-        let aggregates = modelPlan!.kpis[k].aggregates.count
+        let plan = modelPlan!
         mutateWindow(w, p: p) { accum in
-            if accum.kpis.isEmpty { accum.kpis = Array(repeating: KPIValues(), count: count) }
-            Self.update(&accum.kpis[k].groups, g, aggregates: aggregates, body)
+            if accum.modelSums.isEmpty { accum.modelSums = Self.emptyModelSums(plan) }
+            accum.modelSums[k].add(group: Int(group), c, sign: sign)
         }
     }
 
-    /// Changes group `g`'s sums in place (created at zero, removed when back at zero): one hash.
-    @inline(__always)
-    private static func update(_ groups: inout [[Cell]: KPIAccum], _ g: [Cell], aggregates: Int, _ body: (inout KPIAccum) -> Void) {
-        if let i = groups.index(forKey: g) {
-            body(&groups.values[i])
-            if groups.values[i].isZero { groups.remove(at: i) }
-        } else {
-            var accum = KPIAccum(aggregates: aggregates)
-            body(&accum)
-            if !accum.isZero { groups[g] = accum }
+    /// Adds an anchor's window sums to group `group`'s in window `w` (a lookup change moving the anchor).
+    private mutating func addToModelWindow(_ w: Int64, p: Int, k: Int, group: Int32, _ sums: KPIAccum, sign: Int64) {
+        let plan = modelPlan!
+        mutateWindow(w, p: p) { accum in
+            if accum.modelSums.isEmpty { accum.modelSums = Self.emptyModelSums(plan) }
+            accum.modelSums[k].add(group: Int(group), sums, sign: sign)
         }
+    }
+
+    /// A window's model sums before its first contribution: no group yet for any KPI.
+    static func emptyModelSums(_ plan: ModelPlan) -> [WindowGroupSums] {
+        plan.kpis.map { WindowGroupSums(aggregates: $0.aggregates.count) }
     }
 
     /// The groups an anchor lands in through its KPI's joins (several through a many-to-many link
@@ -316,7 +335,7 @@ extension WindowedAggregator {
         let plan = modelPlan!
         let kpiPlan = plan.kpis[k]
         if kpiPlan.isDirect { return [[]] }
-        let joins = plan.model.kpis[k].joins
+        let joins = kpiPlan.joins
         // The common shape first: a chain of many-to-one joins, one row per alias, no combinations.
         var rows: [[Cell]?] = []
         rows.reserveCapacity(joins.count + 1)
@@ -351,7 +370,7 @@ extension WindowedAggregator {
 
     /// The group of one combination of rows (one per alias), or nil when the join filter excludes it.
     private func groupOf(_ k: Int, _ combination: [[Cell]?]) -> [Cell]? {
-        let kpi = modelPlan!.model.kpis[k]
+        let kpi = modelPlan!.kpis[k]
         let cell: (ColumnRef) -> Cell = { ref in
             guard ref.alias < combination.count, let row = combination[ref.alias] else { return .null }
             return ref.slot < row.count ? row[ref.slot] : .missing
@@ -374,7 +393,7 @@ extension WindowedAggregator {
         let plan = modelPlan!
         let kpiPlan = plan.kpis[k]
         var combinations: [[[Cell]?]] = [[factRow(kpiPlan, anchor: anchor)]]
-        for (j, join) in plan.model.kpis[k].joins.enumerated() {
+        for (j, join) in kpiPlan.joins.enumerated() {
             var next: [[[Cell]?]] = []
             for combination in combinations {
                 guard let parent = combination[join.parent], let value = parent[join.parentColumn].rowKey else {
@@ -423,15 +442,21 @@ extension WindowedAggregator {
     mutating func markDependents(table t: Int, _ old: [Cell]?, _ new: [Cell]?) {
         guard let plan = modelPlan else { return }
         for k in plan.tables[t].lookupKPIs {
-            for (j, join) in plan.model.kpis[k].joins.enumerated() where join.table == t {
-                for cells in [old, new] {
-                    guard let cells, join.matchColumn < cells.count, let v = cells[join.matchColumn].rowKey,
-                          let refs = modelDependents[k][ModelDependency(join: Int32(j), value: v)] else { continue }
-                    refs.forEach { modelDirty[k].insert($0) }
-                }
+            for (j, join) in plan.kpis[k].joins.enumerated() where join.table == t {
+                // No `[old, new]` array per change; an unchanged matched value is looked up once.
+                let oldValue = old.flatMap { join.matchColumn < $0.count ? $0[join.matchColumn].rowKey : nil }
+                let newValue = new.flatMap { join.matchColumn < $0.count ? $0[join.matchColumn].rowKey : nil }
+                if let oldValue { markDependents(k, join: j, oldValue) }
+                if let newValue, newValue != oldValue { markDependents(k, join: j, newValue) }
             }
         }
         modelStale = true
+    }
+
+    /// Marks stale the anchors of KPI `k` that looked up `value` through join `j`.
+    private mutating func markDependents(_ k: Int, join j: Int, _ value: RowKey) {
+        guard let refs = modelDependents[k][ModelDependency(join: Int32(j), value: value)] else { return }
+        refs.forEach { modelDirty[k].insert($0) }
     }
 
     mutating func register(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
@@ -457,10 +482,7 @@ extension WindowedAggregator {
             if let groups {
                 for g in groups {
                     parts[p].model!.kpis[k].groupTotals.add(Int(g), total, sign: sign)
-                    let cells = parts[p].model!.kpis[k].groupCells[Int(g)]
-                    for (w, accum) in windows {
-                        mutateModelWindow(w, p: p, k: k, group: cells) { $0.add(accum, sign: sign) }
-                    }
+                    for (w, accum) in windows { addToModelWindow(w, p: p, k: k, group: g, accum, sign: sign) }
                 }
             } else {
                 parts[p].model!.kpis[k].unresolved.add(total, sign: sign)
@@ -533,14 +555,18 @@ extension WindowedAggregator {
         return out
     }
 
-    /// A window's KPIs merged over partitions (what `merge(window:)` adds for a model profile).
-    func modelWindow(_ accums: [WindowAccum]) -> [KPIValues] {
+    /// Window `w`'s KPIs merged over partitions (what `merge(window:)` adds for a model profile):
+    /// each partition's group ids are turned into the groups' cells here, once per window merge.
+    func modelWindow(_ w: Int64) -> [KPIValues] {
         guard let plan = modelPlan else { return [] }
         var out = plan.model.kpis.map { _ in KPIValues() }
-        for accum in accums where !accum.kpis.isEmpty {
+        for part in parts {
+            guard let m = part.model, let accum = part.windows[.int(w)], !accum.modelSums.isEmpty else { continue }
             for k in out.indices {
-                for (g, a) in accum.kpis[k].groups {
-                    if out[k].groups[g] == nil { out[k].groups[g] = a } else { out[k].groups[g]!.add(a) }
+                let groupCells = m.kpis[k].groupCells
+                accum.modelSums[k].forEachNonZero { g, a in
+                    let cells = groupCells[g]
+                    if out[k].groups[cells] == nil { out[k].groups[cells] = a } else { out[k].groups[cells]!.add(a) }
                 }
             }
         }

@@ -37,12 +37,29 @@ final class ModelPlan: Sendable {
         let factColumns: [String]
         /// Per join: the position of its matched column in its table's `matchSlots` (its lookup index).
         let joinMatchIndexes: [Int]
+        /// Per aggregate: its kind and argument (read per row without copying each `Aggregate` and
+        /// its name), and the argument's shape when a fast path evaluates it (`FastMeasure`).
+        let aggregateKinds: [AggregateKind]
+        let aggregateArguments: [Expr?]
+        let fastArguments: [FastMeasure]
+        /// The row filter's shape when it is `column <op> number` (`d.quantity > 0`): no tree walk.
+        let fastFilter: FastFilter?
+        /// The compiled KPI's joins, groups and join filter, held here so that resolving an anchor
+        /// reads them from this class instead of copying the whole `CompiledKPI` out of the model.
+        let joins: [JoinStep]
+        let groups: [Expr]
+        let joinFilter: Expr?
 
         init(anchorSlots: [Int], isDirect: Bool, rowFilter: Expr?, aggregates: [Aggregate], windowed: Bool, factColumns: [String],
-             joinMatchIndexes: [Int]) {
+             joinMatchIndexes: [Int], joins: [JoinStep] = [], groups: [Expr] = [], joinFilter: Expr? = nil) {
             self.anchorSlots = anchorSlots; self.isDirect = isDirect; self.rowFilter = rowFilter
             self.aggregates = aggregates; self.windowed = windowed; self.factColumns = factColumns
             self.joinMatchIndexes = joinMatchIndexes
+            self.joins = joins; self.groups = groups; self.joinFilter = joinFilter
+            aggregateKinds = aggregates.map(\.kind)
+            aggregateArguments = aggregates.map(\.argument)
+            fastArguments = aggregates.map { FastMeasure($0.argument) }
+            fastFilter = rowFilter.flatMap { FastFilter($0) }
         }
     }
 
@@ -78,7 +95,8 @@ final class ModelPlan: Sendable {
                                 rowFilter: kpi.rowFilter, aggregates: kpi.aggregates, windowed: kpi.windowed,
                                 factColumns: model.tables[kpi.fact].columns,
                                 // Positions never move: matchSlots only grow at the end.
-                                joinMatchIndexes: kpi.joins.map { matchSlots[$0.table].firstIndex(of: $0.matchColumn)! }))
+                                joinMatchIndexes: kpi.joins.map { matchSlots[$0.table].firstIndex(of: $0.matchColumn)! },
+                                joins: kpi.joins, groups: kpi.groups, joinFilter: kpi.joinFilter))
         }
         self.tables = (0..<count).map {
             TablePlan(factKPIs: factKPIs[$0], lookupKPIs: lookupKPIs[$0], matchSlots: matchSlots[$0], readSlots: readSlots[$0].sorted())
@@ -183,6 +201,47 @@ struct LookupTable: Sendable {
     }
 }
 
+/// An aggregate argument of a common shape, read straight from the fact row: a column, or the
+/// product of two (`quantity * unit_price`). Evaluated only on integer and decimal cells, with the
+/// evaluator's own arithmetic; any other cell (null included, for a column alone: `evaluate` says
+/// what is wrong with it) and any overflow go through `ExprEvaluator`, so results and messages are
+/// the same either way.
+enum FastMeasure: Sendable {
+    case column(Int)
+    case product(Int, Int)
+    case general
+
+    init(_ e: Expr?) {
+        switch e {
+        case .column(let r, _)? where r.alias == 0: self = .column(r.slot)
+        case .binary(.multiply, .column(let a, _), .column(let b, _))? where a.alias == 0 && b.alias == 0: self = .product(a.slot, b.slot)
+        default: self = .general
+        }
+    }
+}
+
+/// A row filter `column <op> number` (alias 0), evaluated on integer and decimal cells without
+/// walking the expression; any other cell goes through `ExprEvaluator.holds`.
+struct FastFilter: Sendable {
+    let op: BinaryOperator
+    let slot: Int
+    let literal: ExactDecimal
+
+    init?(_ e: Expr) {
+        guard case .binary(let op, .column(let r, _), .literal(let c)) = e, r.alias == 0,
+              [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(op),
+              let literal = ExprEvaluator.plainNumber(c) else { return nil }
+        self.op = op; self.slot = r.slot; self.literal = literal
+    }
+
+    /// Nil when the cell is not a number (the evaluator decides).
+    @inline(__always)
+    func holds(_ row: [Cell]) -> Bool? {
+        guard slot < row.count, let x = ExprEvaluator.plainNumber(row[slot]) else { return nil }
+        return ExprEvaluator.holds(op, x, literal)
+    }
+}
+
 /// One source partition's share of the model's state (see `WindowedAggregator.PartitionState`).
 struct ModelPartition: Sendable {
     /// Remembered fact rows per model table (empty for tables that are no KPI's fact): the old
@@ -215,9 +274,9 @@ enum AnchorKey: Hashable, Sendable {
     }
 }
 
-/// Sums of many accumulators in flat arrays, by index (an anchor's, a group's, a window entry's):
-/// an update is integer-indexed arithmetic, with no array allocated per accumulator.
-struct FlatAccums: Sendable {
+/// Sums of many accumulators in flat arrays, by index (an anchor's, a group's, a window entry's, a
+/// window's group's): an update is integer-indexed arithmetic, with no array allocated per accumulator.
+struct FlatAccums: Sendable, Hashable {
     let aggregates: Int
     private(set) var rows: [Int64] = []
     /// Aggregate `a` of accumulator `i` at `i * aggregates + a`.
@@ -235,6 +294,18 @@ struct FlatAccums: Sendable {
         rows.append(contentsOf: repeatElement(0, count: more))
         sums.append(contentsOf: repeatElement(.zero, count: more * aggregates))
         counts.append(contentsOf: repeatElement(0, count: more * aggregates))
+    }
+
+    /// Adds to accumulator `i`, creating it (and those before it) at zero when the arrays are shorter.
+    @inline(__always)
+    mutating func addGrowing(_ i: Int, _ c: KPIContribution, sign: Int64) {
+        if i >= rows.count { grow(to: i + 1) }
+        add(i, c, sign: sign)
+    }
+
+    mutating func addGrowing(_ i: Int, _ other: KPIAccum, sign: Int64 = 1) {
+        if i >= rows.count { grow(to: i + 1) }
+        add(i, other, sign: sign)
     }
 
     @inline(__always)
@@ -277,6 +348,55 @@ struct FlatAccums: Sendable {
         rows[i] = 0
         let base = i * aggregates
         for a in 0..<aggregates { sums[base + a] = .zero; counts[base + a] = 0 }
+    }
+}
+
+/// One KPI's sums in one window of one partition, by the partition's group id. The first `denseLimit` ids are
+/// indexed directly (a chain's categories: no hash at all); ids above it go through a slot map, so a KPI grouped
+/// by something with many values (100k customers) holds only the groups a window touched, not every group the
+/// partition has seen, in every held window.
+struct WindowGroupSums: Sendable, Hashable {
+    static let denseLimit = 1_024
+    private var dense: FlatAccums
+    private var sparse: FlatAccums
+    private var sparseSlot: [Int32: Int32] = [:]
+    private var sparseGroups: [Int32] = []
+
+    init(aggregates: Int) {
+        dense = FlatAccums(aggregates: aggregates)
+        sparse = FlatAccums(aggregates: aggregates)
+    }
+
+    @inline(__always) private mutating func slot(_ group: Int) -> Int {
+        if let s = sparseSlot[Int32(group)] { return Int(s) }
+        let s = sparseGroups.count
+        sparseGroups.append(Int32(group))
+        sparseSlot[Int32(group)] = Int32(s)
+        return s
+    }
+
+    @inline(__always)
+    mutating func add(group: Int, _ c: KPIContribution, sign: Int64) {
+        if group < Self.denseLimit { dense.addGrowing(group, c, sign: sign) } else { sparse.addGrowing(slot(group), c, sign: sign) }
+    }
+
+    mutating func add(group: Int, _ other: KPIAccum, sign: Int64 = 1) {
+        if group < Self.denseLimit { dense.addGrowing(group, other, sign: sign) } else { sparse.addGrowing(slot(group), other, sign: sign) }
+    }
+
+    /// The group's sums, or nil when it holds nothing in this window.
+    func accum(group: Int) -> KPIAccum? {
+        if group < Self.denseLimit {
+            return group < dense.count && !dense.isZero(group) ? dense.accum(group) : nil
+        }
+        guard let s = sparseSlot[Int32(group)], !sparse.isZero(Int(s)) else { return nil }
+        return sparse.accum(Int(s))
+    }
+
+    /// Every group holding something, with its sums.
+    func forEachNonZero(_ body: (Int, KPIAccum) -> Void) {
+        for g in 0 ..< dense.count where !dense.isZero(g) { body(g, dense.accum(g)) }
+        for s in 0 ..< sparse.count where !sparse.isZero(s) { body(Int(sparseGroups[s]), sparse.accum(s)) }
     }
 }
 

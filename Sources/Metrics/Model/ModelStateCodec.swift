@@ -40,8 +40,10 @@ extension WindowedAggregator {
                 w.accum(direct)
                 var windows: [(Int64, KPIAccum)] = []
                 parts[p].windows.forEach { key, accum in
-                    if case .int(let start) = key, start >= horizonStart, k < accum.kpis.count, let a = accum.kpis[k].groups[[]] {
-                        windows.append((start, a))
+                    // The one group (id 0), when it holds anything (as before sums by id: a group back at zero was gone).
+                    if case .int(let start) = key, start >= horizonStart, k < accum.modelSums.count,
+                       let sums = accum.modelSums[k].accum(group: 0) {
+                        windows.append((start, sums))
                     }
                 }
                 w.count(windows.count)
@@ -131,8 +133,8 @@ extension WindowedAggregator {
             parts[p].model = m
             for d in directWindows {
                 var window = parts[p].windows[.int(d.start)] ?? WindowAccum()
-                if window.kpis.isEmpty { window.kpis = Array(repeating: KPIValues(), count: kpiCount) }
-                window.kpis[d.k].groups[[]] = d.accum
+                if window.modelSums.isEmpty { window.modelSums = Self.emptyModelSums(plan) }
+                window.modelSums[d.k].add(group: 0, d.accum)
                 parts[p].windows[.int(d.start)] = window
             }
             rebuildModelSums(p: p)
@@ -146,17 +148,15 @@ extension WindowedAggregator {
         let count = plan.model.kpis.count
         for k in 0..<count {
             let kpi = parts[p].model!.kpis[k]
-            let aggregates = kpi.aggregates
             for id in 0 ..< kpi.anchorCount {
                 let total = kpi.anchorTotals.accum(id)
                 if let groups = kpi.groups(id) {
                     for g in groups {
                         parts[p].model!.kpis[k].groupTotals.add(Int(g), total)
-                        let cells = kpi.groupCells[Int(g)]
                         kpi.forEachWindow(anchor: id) { w, e in
                             var window = parts[p].windows[.int(w)] ?? WindowAccum()
-                            if window.kpis.isEmpty { window.kpis = Array(repeating: KPIValues(), count: count) }
-                            window.kpis[k].groups[cells, default: KPIAccum(aggregates: aggregates)].add(kpi.windowSums.accum(e))
+                            if window.modelSums.isEmpty { window.modelSums = Self.emptyModelSums(plan) }
+                            window.modelSums[k].add(group: Int(g), kpi.windowSums.accum(e))
                             parts[p].windows[.int(w)] = window
                         }
                     }

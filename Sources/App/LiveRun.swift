@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Metrics
 import Pipeline
 
@@ -41,11 +42,11 @@ struct LiveOptions: ParsableArguments {
     @Option(help: "Source PostgreSQL URL (the OLTP database): running totals are reconciled against it, its logical replication slots are watched (retained WAL, active, idle since), and the row estimates of tables being snapshotted come from it (view 9).")
     var source: String?
 
-    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz) from a thread of its own, e.g. 127.0.0.1:9464.",
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz) from a thread of its own, e.g. 127.0.0.1:9464 (https with --web-config's tls_server_config).",
                                valueName: "host:port"))
     var metrics: String?
 
-    @Option(name: .customLong("web-config"), help: ArgumentHelp("Prometheus exporter web config for --metrics: basic_auth_users with bcrypt hashes (tls_server_config is not supported: use stunnel or a proxy for TLS).", valueName: "file"))
+    @Option(name: .customLong("web-config"), help: ArgumentHelp("Prometheus exporter web config for --metrics: basic_auth_users with bcrypt hashes, and tls_server_config (cert_file, key_file, client_ca_file, client_auth_type, min_version, max_version) for https; certificate files are reloaded when they change.", valueName: "file"))
     var webConfig: String?
 
     @Option(help: ArgumentHelp("Alertmanager base URL (e.g. http://127.0.0.1:9093): firing and resolved alerts are posted to its v2 API; rules and thresholds in the profile's [alerts].", valueName: "url"))
@@ -72,7 +73,7 @@ struct LiveOptions: ParsableArguments {
 }
 
 /// Redis mirror, warehouse sink, history and reconciliation: whatever the options turn on.
-final class Integrations: @unchecked Sendable {
+final class Integrations: Sendable {
     let mirror: RedisMirror?
     let sink: WarehouseSink?
     let history: HistoryLoader?
@@ -86,7 +87,11 @@ final class Integrations: @unchecked Sendable {
     /// The name alerts, Redis keys and warehouse rows carry.
     let pipeline: String
     /// `--schema-registry` (watch): shown among the services; set before `start()`.
-    var schemaRegistry: SchemaRegistryClient?
+    var schemaRegistry: SchemaRegistryClient? {
+        get { registry.withLock { $0 } }
+        set { registry.withLock { $0 = newValue } }
+    }
+    private let registry = Mutex<SchemaRegistryClient?>(nil)
 
     /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
     /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
@@ -94,8 +99,10 @@ final class Integrations: @unchecked Sendable {
 
     /// `defaultPipeline` replaces the profile's name when `--pipeline` is not given; `synthetic` marks the
     /// warehouse rows as generated (demo), so they never pass for real data.
+    /// `viewer`: a read-only viewer of another cdctop's state (`watch` on a busy directory): History still
+    /// reads the warehouse, but nothing is written to it (the writer does).
     init(options: LiveOptions, profile: KPIProfile, sinkFromCheckpoints: Bool = false, defaultPipeline: String? = nil,
-         synthetic: Bool = false) throws {
+         synthetic: Bool = false, viewer: Bool = false) throws {
         self.sinkFromCheckpoints = sinkFromCheckpoints
         let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
         self.pipeline = pipeline
@@ -106,7 +113,7 @@ final class Integrations: @unchecked Sendable {
                                  pipelineName: pipeline, profileName: profile.name)
         } else { mirror = nil }
         if let url = options.warehouse {
-            sink = WarehouseSink(url: url, pipeline: pipeline, synthetic: synthetic)
+            sink = viewer ? nil : WarehouseSink(url: url, pipeline: pipeline, synthetic: synthetic)
             let query = profile.historySQL.map { HistoryQuery(sql: $0, categorySQL: profile.historyCategorySQL) } ?? .default
             history = HistoryLoader(url: url, pipeline: pipeline, query: query)
         } else { sink = nil; history = nil }
@@ -340,7 +347,7 @@ let recentMalformedInJSON = 5
 /// The counters `KPIResult.json()` does not carry, appended after its fields (which stay as they are:
 /// ground-truth comparisons read them): `"late_corrections","duplicates","unmatched","ignored","refused",
 /// "tombstones","malformed_by_table":{table:n},"recent_malformed":[{"topic","partition","offset","reason"}],
-/// "state":{"dir","last_checkpoint_ms","checkpoints","error","restored"},"profile":{"name","implicit_default","sql_kpis",
+/// "state":{"dir","last_checkpoint_ms","checkpoints","error","restored","viewer_of_pid"},"profile":{"name","implicit_default","sql_kpis",
 /// "applies","key_collisions","placeholder_deletes"},"ts_ms"`.
 func appendCounters(_ s: KPISnapshot, to text: inout String) {
     text += ",\"late_corrections\":\(s.lateCorrections),\"duplicates\":\(s.duplicates),\"unmatched\":\(s.unmatched)"
@@ -366,7 +373,8 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
     func optional(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
     let state = s.state
     text += "],\"state\":{\"dir\":\(optional(state.directory)),\"last_checkpoint_ms\":\(state.lastCheckpointMs)"
-    text += ",\"checkpoints\":\(state.checkpoints),\"error\":\(optional(state.lastError)),\"restored\":\(optional(state.restored))}"
+    text += ",\"checkpoints\":\(state.checkpoints),\"error\":\(optional(state.lastError)),\"restored\":\(optional(state.restored))"
+    text += ",\"viewer_of_pid\":\(state.viewerOfPID.map(String.init) ?? "null")}"
     let p = s.profile
     text += ",\"profile\":{\"name\":\(JSONText.quoted(p.name)),\"implicit_default\":\(p.isImplicitDefault),\"sql_kpis\":\(p.isModel)"
     text += ",\"applies\":\(!p.noProfileForTopics),\"key_collisions\":\(p.keyCollisions),\"placeholder_deletes\":\(p.placeholderDeletes)}"

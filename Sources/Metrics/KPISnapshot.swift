@@ -36,6 +36,9 @@ public struct StateStatus: Sendable, Hashable {
     public var lastError: String?
     /// What the start restored, e.g. "restored 250,112 keys at offsets shop.public.transaction[0]@4012 …".
     public var restored: String?
+    /// A viewer: another process (this pid) writes the directory; this one read its latest checkpoint
+    /// and writes nothing (`lastCheckpointMs` is that checkpoint's time).
+    public var viewerOfPID: Int32?
 
     public init(directory: String? = nil) { self.directory = directory }
     public static let none = StateStatus()
@@ -106,6 +109,9 @@ public struct RecentChange: Sendable, Hashable {
     public var valueSchemaID: Int32? = nil
     public var keySchemaID: Int32? = nil
     public var framedKey: [UInt8]? = nil
+    /// The before/after images decoded for display by the engine (typed cells: decimals at their column's
+    /// scale, binary as bytes); nil when not decoded (an Avro schema not at hand, not a Debezium change).
+    public var decoded: ChangeDescription? = nil
 }
 
 /// Consumer progress on one topic-partition; lag = highWatermark − committed (or position).

@@ -19,7 +19,7 @@ public final class EngineCore {
     public private(set) var recentMalformed: [MalformedRecord] = []
     /// Every change of the last `RecentChangeRing.perTable` per table (when `captureRecentChanges`).
     private var recentChangeRing = RecentChangeRing()
-    public var recentChanges: [String: [RecentChange]] { recentChangeRing.lists(topicName: decoder.topic(ofSlot:)) }
+    public var recentChanges: [String: [RecentChange]] { recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema) }
     /// Schema changes per table (DDL messages; saved with the durable state), and the latest ones
     /// (oldest first; in memory only).
     public var schemaChanges: [String: Int64] { counters.schemaChanges }
@@ -29,9 +29,10 @@ public final class EngineCore {
     /// Every schema-change message, snapshot or not (one per message, however many tables it names).
     public var schemaChangeMessages: Int64 { counters.schemaChangeMessages }
     public static let recentDDLKept = 32
-    /// Snapshot rows (`op` r) counted per topic, and Debezium's snapshot notifications (in memory only).
-    public private(set) var snapshotReads = SnapshotReadTracker()
-    public private(set) var snapshotNotifications = SnapshotNotificationLog()
+    /// Snapshot rows (`op` r) counted per topic, and Debezium's snapshot notifications (saved with the
+    /// durable state: see SnapshotProgressState.swift).
+    public internal(set) var snapshotReads = SnapshotReadTracker()
+    public internal(set) var snapshotNotifications = SnapshotNotificationLog()
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
     public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
@@ -60,6 +61,7 @@ public final class EngineCore {
         self.profile = profile
         self.decoder = DebeziumDecoder(profile: profile)
         self.aggregator = WindowedAggregator(profile: profile)
+        recentChangeRing.displayScales = DecimalDisplayScales(profile: profile)
     }
 
     /// A stable number for a topic-partition, for redelivery detection and lag bookkeeping.
@@ -108,6 +110,11 @@ public final class EngineCore {
     public var whileAwaitingSchema: () -> Void = {}
     /// Schemas by id, once known (the engine thread's own copy: no lock per message).
     private var framedSchemas: [Int32: RegisteredSchema] = [:]
+    /// The Avro schema of a framed value's id, when the engine holds it (recent changes decoded for display).
+    private func framedAvroSchema(_ id: Int32) -> AvroSchema? {
+        if case .avro(let schema)? = framedSchemas[id]?.kind { return schema }
+        return nil
+    }
     /// The record key of the framed message being applied, decoded with the key's own schema (model tables).
     private var framedRowKey: RowKey?
     /// The framed Kafka key of the message being applied, for the recent-change ring's raw view (valid only during it).
@@ -349,7 +356,7 @@ public final class EngineCore {
             guard let a else { return body(nil) }
             return a.withUnsafeBytes { body($0) }
         }
-        withOptional(key) { k in
+        _ = withOptional(key) { k in
             withOptional(value) { v in
                 ingest(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: k, value: v, restoringHeld: restoringHeld)
             }
@@ -467,7 +474,7 @@ public final class EngineCore {
         s.parkedRevenue = parked.amount
         s.tables = aggregator.tables.sorted { $0.table < $1.table }
         s.recentMalformed = recentMalformed
-        if captureRecentChanges { s.recentChanges = recentChangeRing.lists(topicName: decoder.topic(ofSlot:)) }
+        if captureRecentChanges { s.recentChanges = recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema) }
         s.lastHeartbeatMs = lastHeartbeatMs
         s.heartbeats = heartbeats
         s.duplicates = aggregator.duplicates

@@ -8,11 +8,14 @@ func startAlerts(_ operations: Operations, options: LiveOptions) throws -> Alert
     let integrations = operations.integrations
     let rules = operations.engine.options.profile.alerts
     guard rules.enabled else { return nil }
-    let sender = try options.alertmanager.map {
+    // A viewer of another cdctop's state shows the alerts but leaves sending them to the writer, which
+    // evaluates the same rules on the same data: two senders would page twice (--alert-exec).
+    let delivers = operations.engine.viewerOfPID == nil
+    let sender = try (delivers ? options.alertmanager : nil).map {
         try AlertmanagerSender(url: $0, pipeline: integrations.pipeline, resendMs: rules.resendMs,
                                authFile: options.alertmanagerHTTP.authFile, caFile: options.alertmanagerHTTP.caFile)
     }
-    let exec = options.alertExec.map { AlertExecRunner(command: $0) }
+    let exec = (delivers ? options.alertExec : nil).map { AlertExecRunner(command: $0) }
     var inputs = AlertInputs(snapshot: { operations.snapshot() })   // with --lag-groups' report
     if let connect = operations.connect { inputs.connect = { connect.report } }
     if let reconciler = integrations.reconciler { inputs.reconciliation = { reconciler.reconciliation } }

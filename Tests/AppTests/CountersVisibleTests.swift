@@ -48,6 +48,15 @@ import Testing
         #expect(buffer[x, 22].character == "e" && buffer[x, 22].style.role == .bad, "the error is drawn in the bad colour")
     }
 
+    @Test("a viewer's state: the writer's pid when wide, just 'viewer' at 80 columns so the line keeps its end")
+    func viewerStateIndicator() {
+        let viewer = frame { $0.state.directory = "/var/lib/cdctop"; $0.state.viewerOfPID = 4242 }
+        #expect(statusLine(viewer, width: 200).contains("state ● viewer of pid 4242 (state read-only)"))
+        let narrow = statusLine(viewer, width: 80)
+        #expect(narrow.contains("state ● viewer") && !narrow.contains("pid"), "\(narrow)")
+        #expect(DisplayWidth.of(narrow) <= 80)
+    }
+
     @Test("the Tables view lists every counter and says why unmatched happens")
     func tablesViewCounters() {
         var model = DashboardModel()

@@ -344,11 +344,12 @@ enum DashboardRenderer {
     }
 
     /// The durable state as the status bar shows it.
-    /// `narrow`: a viewer's label without "(state read-only)" (the title and the Tables view still say it).
+    /// `narrow`: a viewer's label is just "viewer", so the alerts indicator still fits at 80 columns (the title
+    /// and the Tables view name the writer's pid).
     static func stateIndicator(_ state: StateStatus, nowMs: Int64, narrow: Bool = false) -> (label: String, on: Bool, style: Style) {
         guard state.directory != nil else { return ("none", false, .dim) }
         // A second watch on a busy directory: it writes nothing, and says whose state it started from.
-        if let writer = state.viewerOfPID { return ("viewer of pid \(writer)" + (narrow ? "" : " (state read-only)"), true, Style(.accent, bold: true)) }
+        if let writer = state.viewerOfPID { return (narrow ? "viewer" : "viewer of pid \(writer) (state read-only)", true, Style(.accent, bold: true)) }
         if state.lastError != nil { return ("error", true, Style(.bad, bold: true)) }
         if state.lastCheckpointMs <= 0 { return ("no checkpoint yet", true, .warn) }
         return (Format.age(nowMs - state.lastCheckpointMs) + " ago", true, .good)

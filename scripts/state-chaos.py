@@ -623,14 +623,22 @@ def check_lock(w):
     if wait_for_json(holder, lambda s: True, 60) is None:
         return record("lock", False, f"the first watch on {state} printed nothing within 60 s "
                       f"({exit_text(holder.returncode) if not holder.alive() else 'running'}): {holder.stderr_tail()}")
-    code, result, second = run_to_end("lock-second", watch_args(topics, state, "--until-caught-up"), seconds=60)
+    # A second writer (--no-viewer) is refused; without it, the second watch runs as a read-only viewer.
+    code, result, second = run_to_end("lock-second", watch_args(topics, state, "--until-caught-up", "--no-viewer"), seconds=60)
     err = second.stderr()
     reasons = []
     if code is None or code <= 0:
-        reasons.append(f"the second watch on the same state {exit_text(code)}" +
+        reasons.append(f"the second watch --no-viewer on the same state {exit_text(code)}" +
                        (f" and printed {brief(result)}" if result else "") + " (expected a refusal: non-zero exit)")
     if not re.search(r"\b%d\b" % holder.pid, err):
         reasons.append(f"its message does not name the holding pid {holder.pid}")
+    viewer_code, viewer_result, viewer = run_to_end("lock-viewer", watch_args(topics, state, "--until-caught-up"), seconds=60)
+    if viewer_code != 0:
+        reasons.append(f"the viewer on the same state {exit_text(viewer_code)}: {viewer.stderr_tail(3)}")
+    elif "viewer" not in viewer.stderr():
+        reasons.append("the second watch without --no-viewer did not say it runs as a viewer")
+    else:
+        reasons += [f"viewer: {d}" for d in differences(viewer_result, w.truth)]
     holder_alive = holder.alive()
     holder_code, killed = holder.stop()
     if not holder_alive:
@@ -641,7 +649,8 @@ def check_lock(w):
         reasons.append(f"the first watch exited with {holder_code} on SIGTERM: {holder.stderr_tail(3)}")
     if reasons:
         return record("lock", False, "; ".join(reasons) + f"; second's stderr: {second.stderr_tail(4)}")
-    record("lock", True, f"second process refused ({exit_text(code)}): {' '.join(err.strip().splitlines()[-2:])[:200]!r}")
+    record("lock", True, f"second writer refused ({exit_text(code)}): {' '.join(err.strip().splitlines()[-2:])[:200]!r}; "
+           f"a second watch without --no-viewer ran as a viewer and printed the truth")
 
 
 def check_regex(w):

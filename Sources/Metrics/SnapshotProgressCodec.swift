@@ -5,15 +5,15 @@
 /// read record per topic and kind (the pace's `SnapshotReadTracker.historyBuckets` buckets included), and at most `SnapshotNotificationLog.kept` notifications.
 
 extension SnapshotReadTracker {
-    static let stateTag = Array("cdctop-snapshot-reads-1".utf8)
+    static let stateTag = "cdctop-snapshot-reads-1"
 
     /// The counts, by topic name (slots are numbered anew by each run), or nil when nothing changed since
     /// the last call (then the checkpoint leaves the saved copy as it is).
     public mutating func encodeIfChanged(topicName: (Int) -> String) -> [UInt8]? {
         guard changeCount != savedChangeCount else { return nil }
         savedChangeCount = changeCount
-        var w = SnapshotStateWriter()
-        w.bytes(Self.stateTag)
+        var w = ByteWriter()
+        w.string(Self.stateTag)
         var records: [(String, Int, Reads)] = []
         for (slot, kinds) in bySlot.enumerated() {
             for (kind, reads) in kinds.enumerated() where reads.rows > 0 { records.append((topicName(slot), kind, reads)) }
@@ -28,21 +28,23 @@ extension SnapshotReadTracker {
             w.int(Int64(used))
             for b in r.buckets[..<used] { w.int(b) }
         }
-        return w.out
+        return w.bytes
     }
 
     /// Puts back what `encodeIfChanged` saved, replacing every count; `slot` numbers a topic for this run.
     public mutating func restore(_ bytes: [UInt8], slot: (String) -> Int) throws(SnapshotStateError) {
-        var r = SnapshotStateReader(bytes)
-        let tag = try r.bytes()
-        guard tag == Self.stateTag else {
-            throw SnapshotStateError(description: "snapshot read counts of an unknown format (\(String(decoding: tag.prefix(40), as: UTF8.self)))")
-        }
+        do { self = try Self.decoded(bytes, slot: slot) } catch { throw SnapshotStateError(description: "\(error)") }
+    }
+
+    private static func decoded(_ bytes: [UInt8], slot: (String) -> Int) throws(ModelStateError) -> SnapshotReadTracker {
+        var r = ByteReader(bytes)
+        let tag = try r.string()
+        guard tag == Self.stateTag else { throw ModelStateError("snapshot read counts of an unknown format (\(tag.prefix(40)))") }
         var restored = SnapshotReadTracker()
         for _ in 0..<(try r.count()) {
             let topic = try r.string()
             let kind = try r.int()
-            guard kind == 0 || kind == 1 else { throw SnapshotStateError(description: "snapshot kind \(kind) of \(topic)") }
+            guard kind == 0 || kind == 1 else { throw ModelStateError("snapshot kind \(kind) of \(topic)") }
             var reads = Reads()
             reads.rows = try r.int(); reads.firstAtMs = try r.int(); reads.lastAtMs = try r.int(); reads.lastReceivedAtMs = try r.int()
             let flags = try r.int()
@@ -50,7 +52,7 @@ extension SnapshotReadTracker {
             reads.historyStart = try r.int(); reads.bucketSeconds = try r.int()
             let used = try r.count()
             guard reads.bucketSeconds >= 1, used <= Self.historyBuckets else {
-                throw SnapshotStateError(description: "\(used) buckets of \(reads.bucketSeconds) s in \(topic)'s pace")
+                throw ModelStateError("\(used) buckets of \(reads.bucketSeconds) s in \(topic)'s pace")
             }
             if reads.rows > 0 {
                 reads.buckets = Array(repeating: 0, count: Self.historyBuckets)
@@ -61,22 +63,22 @@ extension SnapshotReadTracker {
             let s = slot(topic)
             restored.place(slot: s, kind: Int(kind), reads)
         }
-        guard r.atEnd else { throw SnapshotStateError(description: "trailing bytes after the snapshot read counts") }
+        guard r.atEnd else { throw ModelStateError("trailing bytes after the snapshot read counts") }
         restored.changeCount = 0
         restored.savedChangeCount = 0
-        self = restored
+        return restored
     }
 }
 
 extension SnapshotNotificationLog {
-    static let stateTag = Array("cdctop-snapshot-notifications-1".utf8)
+    static let stateTag = "cdctop-snapshot-notifications-1"
 
     /// Every notification kept, or nil when none arrived since the last call.
     public mutating func encodeIfChanged() -> [UInt8]? {
         guard changeCount != savedChangeCount else { return nil }
         savedChangeCount = changeCount
-        var w = SnapshotStateWriter()
-        w.bytes(Self.stateTag)
+        var w = ByteWriter()
+        w.string(Self.stateTag)
         w.int(Int64(notifications.count))
         for n in notifications {
             w.string(n.id); w.string(n.type); w.int(n.kind == .initial ? 0 : 1); w.string(n.connector); w.int(n.timestampMs)
@@ -84,16 +86,18 @@ extension SnapshotNotificationLog {
             w.int(Int64(data.count))
             for (k, v) in data { w.string(k); w.string(v) }
         }
-        return w.out
+        return w.bytes
     }
 
     /// Puts back what `encodeIfChanged` saved, replacing the log.
     public mutating func restore(_ bytes: [UInt8]) throws(SnapshotStateError) {
-        var r = SnapshotStateReader(bytes)
-        let tag = try r.bytes()
-        guard tag == Self.stateTag else {
-            throw SnapshotStateError(description: "snapshot notifications of an unknown format (\(String(decoding: tag.prefix(40), as: UTF8.self)))")
-        }
+        do { self = try Self.decoded(bytes) } catch { throw SnapshotStateError(description: "\(error)") }
+    }
+
+    private static func decoded(_ bytes: [UInt8]) throws(ModelStateError) -> SnapshotNotificationLog {
+        var r = ByteReader(bytes)
+        let tag = try r.string()
+        guard tag == Self.stateTag else { throw ModelStateError("snapshot notifications of an unknown format (\(tag.prefix(40)))") }
         var log = SnapshotNotificationLog()
         for _ in 0..<(try r.count()) {
             let id = try r.string(), type = try r.string(), kind: SnapshotKind = try r.int() == 0 ? .initial : .incremental
@@ -102,47 +106,13 @@ extension SnapshotNotificationLog {
             for _ in 0..<(try r.count()) { let k = try r.string(); data[k] = try r.string() }
             log.add(SnapshotNotification(id: id, type: type, kind: kind, connector: connector, data: data, timestampMs: timestamp))
         }
-        guard r.atEnd else { throw SnapshotStateError(description: "trailing bytes after the snapshot notifications") }
+        guard r.atEnd else { throw ModelStateError("trailing bytes after the snapshot notifications") }
         log.changeCount = 0
         log.savedChangeCount = 0
-        self = log
+        return log
     }
 }
 
 public struct SnapshotStateError: Error, CustomStringConvertible, Sendable {
     public var description: String
-}
-
-/// Little-endian integers and length-prefixed bytes.
-struct SnapshotStateWriter {
-    var out: [UInt8] = []
-    mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    mutating func bytes(_ b: [UInt8]) { int(Int64(b.count)); out.append(contentsOf: b) }
-    mutating func string(_ s: String) { bytes(Array(s.utf8)) }
-}
-
-struct SnapshotStateReader {
-    let data: [UInt8]
-    var at = 0
-    init(_ data: [UInt8]) { self.data = data }
-    var atEnd: Bool { at == data.count }
-    mutating func int() throws(SnapshotStateError) -> Int64 {
-        guard data.count - at >= 8 else { throw SnapshotStateError(description: "truncated at byte \(at)") }
-        var v: Int64 = 0
-        for i in 0..<8 { v |= Int64(data[at + i]) << (8 * i) }
-        at += 8
-        return v
-    }
-    mutating func count() throws(SnapshotStateError) -> Int {
-        let n = try int()
-        guard n >= 0, n <= Int64(data.count) else { throw SnapshotStateError(description: "bad count \(n) at byte \(at - 8)") }
-        return Int(n)
-    }
-    mutating func bytes() throws(SnapshotStateError) -> [UInt8] {
-        let n = try count()
-        guard data.count - at >= n else { throw SnapshotStateError(description: "truncated at byte \(at)") }
-        defer { at += n }
-        return Array(data[at..<at + n])
-    }
-    mutating func string() throws(SnapshotStateError) -> String { String(decoding: try bytes(), as: UTF8.self) }
 }

@@ -213,23 +213,11 @@ enum DebeziumFullDecoder {
 
     /// Standard base64 (with `=` padding, as JsonConverter and Avro's JSON form write bytes); nil when not.
     static func base64Bytes(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 4 * 3)
-        var bits: UInt32 = 0, bitCount = 0, padding = 0
-        for c in chars {
-            if c == UInt8(ascii: "=") { padding += 1; continue }
-            guard padding == 0 else { return nil } // `=` only at the end
-            let d = DecimalCodec.base64Table[Int(c)]
-            guard d != 0xFF else { return nil }
-            bits = bits << 6 | UInt32(d)
-            bitCount += 6
-            if bitCount >= 8 {
-                bitCount -= 8
-                out.append(UInt8(truncatingIfNeeded: bits >> UInt32(bitCount)))
-            }
-        }
-        return padding <= 2 ? out : nil
+        var bytes = Array(text.utf8)
+        guard bytes.count % 4 == 0 else { return nil }
+        if bytes.isEmpty { return [] }
+        let outcome = bytes.withUnsafeMutableBufferPointer { Base64InPlace.decode($0.baseAddress!, from: 0, count: $0.count) }
+        guard case .decoded(let n) = outcome else { return nil }
+        return Array(bytes.prefix(n))
     }
 }

@@ -60,7 +60,7 @@ public final class Engine: @unchecked Sendable {
     public let restoreSummary: RestoreSummary?
     /// A viewer (`StateOptions.viewWhenInUse`): the pid writing the state directory. The viewer writes
     /// nothing: no checkpoint, no offset stored or committed (its consumer has a group of its own).
-    public let viewerOfPID: Int32?
+    public var viewerOfPID: Int32? { viewerState?.viewerOfPID }
     private let viewerState: StateStatus?
     private let stopRequested = Mutex<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -95,16 +95,14 @@ public final class Engine: @unchecked Sendable {
         if let t = options.transactions { core.holdTransactions(timeoutMs: t.timeoutMs, maxBufferedEvents: t.maxBufferedEvents) }
         var starts: [(topic: String, partition: Int32, nextOffset: Int64)] = []
         var consumerConfig = options.consumer
+        var restored: RestoreSummary?
         if let stateOptions = options.state, case .viewer(let viewer) = try StateViewer.open(stateOptions, options: options, into: core) {
-            self.viewerOfPID = viewer.writerPID
             self.viewerState = viewer.status
             self.checkpointer = nil
             self.restoreSummary = viewer.summary
+            restored = viewer.summary
             consumerConfig = viewer.consumer
-            starts = viewer.summary.partitions.map { ($0.topic, $0.partition, $0.nextOffset) }
-            for p in viewer.summary.partitions { unverifiedStarts["\(p.topic)\u{0}\(p.partition)"] = p.nextOffset }
         } else if let stateOptions = options.state {
-            self.viewerOfPID = nil
             self.viewerState = nil
             let store = try StateStore(directory: stateOptions.directory,
                                        identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
@@ -115,13 +113,15 @@ public final class Engine: @unchecked Sendable {
             checkpointer.noteRestored(summary)
             self.checkpointer = checkpointer
             self.restoreSummary = summary
-            starts = summary.partitions.map { ($0.topic, $0.partition, $0.nextOffset) }
-            for p in summary.partitions { unverifiedStarts["\(p.topic)\u{0}\(p.partition)"] = p.nextOffset }
+            restored = summary
         } else {
-            self.viewerOfPID = nil
             self.viewerState = nil
             self.checkpointer = nil
             self.restoreSummary = nil
+        }
+        if let summary = restored {
+            starts = summary.partitions.map { ($0.topic, $0.partition, $0.nextOffset) }
+            for p in summary.partitions { unverifiedStarts["\(p.topic)\u{0}\(p.partition)"] = p.nextOffset }
         }
         self.consumer = try KafkaConsumer(config: consumerConfig, startOffsets: starts)
     }

@@ -57,8 +57,8 @@ struct RecentChangeRing {
     /// Per ring: entries of its built list from this index on were decoded for display (or tried).
     private var decodedFrom: [Int] = []
 
-    /// Changes decoded for display per table per snapshot, newest first; older ones are decoded in later
-    /// snapshots (1,280 a second a table at 5 snapshots a second). Bounds the snapshot's cost while the
+    /// Changes decoded for display per snapshot, over all tables, newest first; older ones are decoded in
+    /// later snapshots (1,280 a second at 5 snapshots a second). Bounds the snapshot's cost while the
     /// engine catches up: a decode parses the whole JSON (0.34 ms in a debug build on a loaded machine).
     static let decodesPerSnapshot = 256
     /// Decimal scales messages without a schema do not carry (the profile's, the largest seen per column).
@@ -116,10 +116,12 @@ struct RecentChangeRing {
 
     /// The lists for a snapshot, newest last: what was captured since the last call is added (copied out
     /// of the ring), the oldest beyond the ring's capacity dropped, and changes decoded for display
-    /// (`RecentChange.decoded`), newest first, up to `decodesPerSnapshot` per table. `avroSchema` gives the
+    /// (`RecentChange.decoded`), newest first, up to `decodesPerSnapshot` in all (the tables met first use it; the
+    /// rest go on at the next snapshot). `avroSchema` gives the
     /// schema of a framed value's id when the engine holds it.
     mutating func lists(topicName: (Int) -> String, avroSchema: (Int32) -> AvroSchema? = { _ in nil }) -> [String: [RecentChange]] {
         var idle: [Int] = []
+        var budget = RecentChangeRing.decodesPerSnapshot
         for r in rings.indices {
             let ring = rings[r]
             let fresh = ring.written - builtUpTo[r]
@@ -158,21 +160,21 @@ struct RecentChangeRing {
                 list.append(change)
             }
             builtUpTo[r] = ring.written
-            decodeForDisplay(&list, ring: r, fresh: Int(take), avroSchema: avroSchema)
+            decodeForDisplay(&list, ring: r, fresh: Int(take), budget: &budget, avroSchema: avroSchema)
             built[ring.table] = list
         }
         // Tables with nothing new still finish decoding what earlier snapshots had no budget for.
-        for r in idle where decodedFrom[r] > 0 {
+        for r in idle where decodedFrom[r] > 0 && budget > 0 {
             guard var list = built.removeValue(forKey: rings[r].table) else { continue }
-            decodeForDisplay(&list, ring: r, fresh: 0, avroSchema: avroSchema)
+            decodeForDisplay(&list, ring: r, fresh: 0, budget: &budget, avroSchema: avroSchema)
             built[rings[r].table] = list
         }
         return built
     }
 
     /// Decodes the `fresh` newest entries of `list`, newest first, then older undecoded ones, within the budget.
-    private mutating func decodeForDisplay(_ list: inout [RecentChange], ring r: Int, fresh: Int, avroSchema: (Int32) -> AvroSchema?) {
-        var budget = RecentChangeRing.decodesPerSnapshot
+    private mutating func decodeForDisplay(_ list: inout [RecentChange], ring r: Int, fresh: Int, budget: inout Int,
+                                           avroSchema: (Int32) -> AvroSchema?) {
         var i = list.count
         let freshStart = list.count - fresh
         while i > freshStart, budget > 0 {

@@ -120,7 +120,7 @@ struct DemoCommand: ParsableCommand {
 /// under it: offset-out-of-range resets, and the lag monitor's "messages were deleted before it read
 /// them". So whatever the phase, it reads at full speed while any partition's position is in the older
 /// half of what the partition still holds, until every one is in the newest quarter again.
-final class DemoSink: @unchecked Sendable {
+final class DemoSink: Sendable {
     static let group = "demo-jdbc-sink"
     private let consumer: KafkaConsumer
     private let rate: Int
@@ -243,7 +243,7 @@ final class DemoGenerator: @unchecked Sendable {
 /// `demo --warehouse`: writes the pipeline's last `days` days of history at the demo's own rate and seed
 /// (`WarehouseSeed`), on its own thread so the dashboard does not wait, then asks History to reload.
 /// Skipped, with one line on stderr (the --log file under the dashboard), when the pipeline holds real windows.
-final class DemoHistorySeeder: @unchecked Sendable {
+final class DemoHistorySeeder: Sendable {
     static let days = 30
     private let url: String
     private let pipeline: String

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Metrics
 import Pipeline
 
@@ -86,12 +85,8 @@ final class Integrations: Sendable {
     let warehouseURL: String?
     /// The name alerts, Redis keys and warehouse rows carry.
     let pipeline: String
-    /// `--schema-registry` (watch): shown among the services; set before `start()`.
-    var schemaRegistry: SchemaRegistryClient? {
-        get { registry.withLock { $0 } }
-        set { registry.withLock { $0 = newValue } }
-    }
-    private let registry = Mutex<SchemaRegistryClient?>(nil)
+    /// `--schema-registry` (watch): shown among the services.
+    let schemaRegistry: SchemaRegistryClient?
 
     /// With durable state the warehouse is fed from checkpoints (`offerDurable`), never from live
     /// snapshots: a crash then never leaves a window in the warehouse that the state lost.
@@ -102,8 +97,9 @@ final class Integrations: Sendable {
     /// `viewer`: a read-only viewer of another cdctop's state (`watch` on a busy directory): History still
     /// reads the warehouse, but nothing is written to it (the writer does).
     init(options: LiveOptions, profile: KPIProfile, sinkFromCheckpoints: Bool = false, defaultPipeline: String? = nil,
-         synthetic: Bool = false, viewer: Bool = false) throws {
+         synthetic: Bool = false, viewer: Bool = false, schemaRegistry: SchemaRegistryClient? = nil) throws {
         self.sinkFromCheckpoints = sinkFromCheckpoints
+        self.schemaRegistry = schemaRegistry
         let pipeline = options.pipeline ?? defaultPipeline ?? profile.name
         self.pipeline = pipeline
         if let url = options.redis {

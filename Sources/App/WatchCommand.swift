@@ -144,19 +144,21 @@ struct WatchCommand: ParsableCommand {
         let timeLimit = untilCaughtUp ? effectiveTimeout() : nil
         // The time limit decides when to give up waiting for partitions, not the engine's own 60 s.
         if untilCaughtUp { options.assignmentTimeoutMs = timeLimit.map { Int($0 * 1000) + 60_000 } ?? Int(Int32.max) }
+        // A viewer leaves the writer's directory alone, its schema cache included.
+        var viewing = false
         if let directory = stateDirectory(pipeline: live.pipeline ?? profile.name) {
             var stateOptions = StateOptions(directory: directory)
             stateOptions.reset = stateReset
             stateOptions.checkpointIntervalMs = Int(checkpointInterval * 1000)
             // Refused before anything is touched (--state-reset would delete the schema cache below).
-            if let writer = StateStore.lockHolder(directory: directory), let refusal = busyStateRefusal(directory: directory, writer: writer) {
+            let writer = StateStore.lockHolder(directory: directory)
+            if let writer, let refusal = busyStateRefusal(directory: directory, writer: writer) {
                 throw RunError(refusal)
             }
             stateOptions.viewWhenInUse = !noViewer
+            viewing = writer != nil
             options.state = stateOptions
         }
-        // A viewer leaves the writer's directory alone, its schema cache included.
-        let viewing = options.state.map { $0.viewWhenInUse && StateStore.lockHolder(directory: $0.directory) != nil } ?? false
         // Schemas of Avro topics, cached in <state dir>/schemas (a restart decodes known ids with the registry down).
         // --state-reset forgets them too: ids are only unique within one registry, and the reset may
         // come with another one (or a registry rebuilt from scratch, which hands the same ids out again).
@@ -173,8 +175,7 @@ struct WatchCommand: ParsableCommand {
             printError("cdctop: state \(options.state?.directory ?? ""): \(summary.text)")
         }
         let integrations = try Integrations(options: live, profile: profile, sinkFromCheckpoints: engine.checkpointer != nil,
-                                            viewer: engine.viewerOfPID != nil)
-        integrations.schemaRegistry = options.schemaRegistry
+                                            viewer: engine.viewerOfPID != nil, schemaRegistry: options.schemaRegistry)
         engine.onSnapshot = { integrations.offer($0) }
         engine.checkpointer?.onDurable = { integrations.offerDurable($0) }
         integrations.start()

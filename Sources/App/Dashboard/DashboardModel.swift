@@ -81,6 +81,8 @@ enum DashboardView: Int, CaseIterable, Sendable {
 
     /// The key that opens the view: 1-9, then 0 for the tenth.
     var key: String { rawValue == 10 ? "0" : String(rawValue) }
+    /// The view a key opens (`1`-`9`, `0`), if any.
+    static func opened(byKey key: String) -> DashboardView? { allCases.first { $0.key == key } }
 
     var title: String {
         switch self {
@@ -339,9 +341,7 @@ struct DashboardModel: Equatable, Sendable {
         case .char("t"): return .cycleTheme
         case .char("m"): return .toggleRedis
         case .char("r") where view == .history: return .reloadHistory
-        case .char(let c) where c.wholeNumberValue.map({ (1...DashboardView.allCases.count).contains($0) }) ?? false:
-            if let v = DashboardView(rawValue: c.wholeNumberValue ?? 0) { view = v }
-        case .char("0"): view = .trends
+        case .char(let c) where DashboardView.opened(byKey: String(c)) != nil: view = DashboardView.opened(byKey: String(c))!
         case .char("w") where view == .trends: trendSpan = trendSpan.next
         case .tab: view = DashboardView(rawValue: view.rawValue % DashboardView.allCases.count + 1) ?? .overview
         case .backTab:
@@ -457,7 +457,7 @@ struct DashboardModel: Equatable, Sendable {
         guard let verb = words.first?.lowercased() else { return .none }
         let argument = words.dropFirst().joined(separator: " ")
         if let n = Int(verb) {
-            guard let v = DashboardView.allCases.first(where: { $0.key == verb }) else { return .notice("no view \(n): views are 0-9") }
+            guard let v = DashboardView.opened(byKey: verb) else { return .notice("no view \(n): views are 0-9") }
             view = v; return .none
         }
         switch verb {

@@ -159,8 +159,16 @@ struct TrendHistory: Sendable {
         guard now / 1_000 != lastSecond else { return }
         lastSecond = now / 1_000
         let known = s.kafka.state == .ok && !s.partitions.isEmpty
+        // One walk over the partitions: the pipeline's oldest unread commit and each table's lag.
         var lagMs: Int64 = 0
-        for p in s.partitions where p.lag > 0 && p.lastCommitTimeMs > 0 { lagMs = max(lagMs, now - p.lastCommitTimeMs) }
+        var byTable: [String: (lag: Int64, lagMs: Int64)] = [:]
+        for p in s.partitions {
+            let behindMs = p.lag > 0 && p.lastCommitTimeMs > 0 ? now - p.lastCommitTimeMs : 0
+            lagMs = max(lagMs, behindMs)
+            let table = tableName(ofTopic: p.topic)
+            let sofar = byTable[table] ?? (0, 0)
+            byTable[table] = (sofar.lag + max(0, p.lag), max(sofar.lagMs, behindMs))
+        }
         pipeline.record(count: s.result.messages, atMs: now, lag: known ? s.totalLag : -1, lagMs: max(0, lagMs),
                         freshnessMs: s.maxCommitTimeMs > 0 ? max(0, now - s.maxCommitTimeMs) : -1)
         for t in s.tables {
@@ -168,13 +176,8 @@ struct TrendHistory: Sendable {
                 guard tables.count < TrendHistory.maximumTables else { continue }
                 tables[t.table] = TrendTiers()
             }
-            var lag: Int64 = known ? 0 : -1
-            var tableLagMs: Int64 = 0
-            for p in s.partitions where tableName(ofTopic: p.topic) == t.table {
-                if known { lag += max(0, p.lag) }
-                if p.lag > 0, p.lastCommitTimeMs > 0 { tableLagMs = max(tableLagMs, now - p.lastCommitTimeMs) }
-            }
-            tables[t.table]!.record(count: t.total, atMs: now, lag: lag, lagMs: max(0, tableLagMs),
+            let partitions = byTable[t.table]
+            tables[t.table]!.record(count: t.total, atMs: now, lag: known ? partitions?.lag ?? 0 : -1, lagMs: max(0, partitions?.lagMs ?? 0),
                                     freshnessMs: t.lastCommitTimeMs > 0 ? max(0, now - t.lastCommitTimeMs) : -1)
         }
     }

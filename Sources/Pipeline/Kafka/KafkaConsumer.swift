@@ -107,7 +107,6 @@ public final class KafkaConsumer: Sendable {
         if config.properties["statistics.interval.ms"] == nil { properties.append(("statistics.interval.ms", "1000")) }
         let configuration = try KafkaConfigurationHandle(properties)
         rd_kafka_conf_set_error_cb(configuration.pointer, kafkaClassifyingErrorCallback)
-        rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
         rd_kafka_conf_set_stats_cb(configuration.pointer, kafkaStatisticsToStateCallback)
         // One queue for messages and errors, so one poll serves them all.
         let client = try KafkaClient(configuration, type: RD_KAFKA_CONSUMER, role: "consumer", callbackState: state,

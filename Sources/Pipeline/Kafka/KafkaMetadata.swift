@@ -9,7 +9,6 @@ public func kafkaTopicPartitions(brokers: String, properties: [String: String],
     list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     let configuration = try KafkaConfigurationHandle(list)
     rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
-    rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
     let client = try KafkaClient(configuration, type: RD_KAFKA_PRODUCER, role: "metadata client", callbackState: state)
     var metadata: UnsafePointer<rd_kafka_metadata>?
     let result = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, timeoutMs) }

@@ -34,7 +34,6 @@ public final class KafkaProducer: Sendable {
         let configuration = try KafkaConfigurationHandle(list)
         rd_kafka_conf_set_dr_msg_cb(configuration.pointer, kafkaDeliveryReportCallback)
         rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
-        rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
         client = try KafkaClient(configuration, type: RD_KAFKA_PRODUCER, role: "producer", callbackState: state)
     }
 

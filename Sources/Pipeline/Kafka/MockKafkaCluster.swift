@@ -15,7 +15,6 @@ public final class MockKafkaCluster: @unchecked Sendable {
         self.state = state
         let configuration = try KafkaConfigurationHandle([])
         rd_kafka_conf_set_opaque(configuration.pointer, state.opaquePointer)
-        rd_kafka_conf_set_log_cb(configuration.pointer, kafkaLogToStateCallback)
         let handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "mock cluster host")
         guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
             rd_kafka_destroy(handle)

@@ -34,8 +34,6 @@ public struct StateError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable { case locked, corrupt, mismatch, io, topicChanged }
     public var kind: Kind
     public var message: String
-    /// `.locked`: the pid the lock file names (the process writing the directory), when it names one.
-    public var holderPID: Int32?
     public var description: String { message }
 
     static func corrupt(_ path: String, _ detail: String) -> StateError {
@@ -169,8 +167,6 @@ public final class StateStore: @unchecked Sendable {
     private let lock = Mutex<Void>(())
     /// The pid of the process that writes the directory, when this store only views it.
     public let viewerOfPID: Int32?
-    /// Opened read-only, without the lock: another process writes the directory.
-    public var isViewer: Bool { viewerOfPID != nil }
 
     static let applicationID: Int32 = 0x6364_6374 // "cdct"
 
@@ -222,13 +218,11 @@ public final class StateStore: @unchecked Sendable {
             throw StateError(kind: .io, message: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            var buffer = [UInt8](repeating: 0, count: 64)
-            let n = pread(fd, &buffer, buffer.count, 0)
+            let holder = Self.pidText(fd) ?? "?"
             Foundation.close(fd)
-            let holder = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             throw StateError(kind: .locked, message: "the state directory \(directory) is in use by another cdctop (pid \(holder)). "
                 + "Give this run its own state with --state DIR, or watch without saving state with --state none "
-                + "(to only look at it: cdctop attach --redis URL, if that cdctop mirrors to Redis)", holderPID: Int32(holder))
+                + "(to only look at it: cdctop attach --redis URL, if that cdctop mirrors to Redis)")
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
@@ -245,10 +239,15 @@ public final class StateStore: @unchecked Sendable {
         defer { Foundation.close(fd) }
         // A shared lock is refused only while a writer holds its exclusive one; taken, it is let go at once.
         if flock(fd, LOCK_SH | LOCK_NB) == 0 { _ = flock(fd, LOCK_UN); return nil }
+        return pidText(fd).flatMap { Int32($0) } ?? 0
+    }
+
+    /// The pid a lock file names (its first line), or nil when it is empty.
+    private static func pidText(_ fd: Int32) -> String? {
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = pread(fd, &buffer, buffer.count, 0)
-        guard n > 0 else { return 0 }
-        return Int32(String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// SQLite's page cache. A checkpoint touches pages all over the key tables, but the OS page

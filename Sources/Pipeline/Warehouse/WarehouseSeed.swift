@@ -17,6 +17,8 @@ public enum WarehouseSeed {
     public static let demoMessagesPerSecond = 400
     /// `cdctop demo`'s default `--seed`.
     public static let demoGeneratorSeed: UInt64 = 42
+    /// The default demo's rates, measured once (100,000 generated messages) and reused.
+    static let demoModel = DemoRateModel.measure(messagesPerSecond: demoMessagesPerSecond, generatorSeed: demoGeneratorSeed)
     /// Monday … Sunday; averages 1.
     static let weekdayFactor: [Double] = [1.00, 0.94, 0.98, 1.04, 1.18, 1.30, 1.10].map { $0 / 1.077_142_857 }
     /// 00:00 … 23:00 UTC; relative, normalised to the day's total where used.
@@ -29,8 +31,7 @@ public enum WarehouseSeed {
     /// The windows the seed writes, oldest first (exposed for tests and for `--dry-run` style output),
     /// at the demo generator's default rate and seed.
     public static func windows(days: Int, endingBeforeDayStartMs todayStartMs: Int64) -> [WindowResult] {
-        windows(days: days, endingBeforeDayStartMs: todayStartMs,
-                model: DemoRateModel.measure(messagesPerSecond: demoMessagesPerSecond, generatorSeed: demoGeneratorSeed))
+        windows(days: days, endingBeforeDayStartMs: todayStartMs, model: demoModel)
     }
 
     /// The windows the seed writes for `model`'s rate, oldest first.
@@ -101,7 +102,7 @@ public enum WarehouseSeed {
         }
         let now = nowMs ?? WallClock.nowMs()
         let todayStart = now - now % dayMs
-        let model = model ?? DemoRateModel.measure(messagesPerSecond: demoMessagesPerSecond, generatorSeed: demoGeneratorSeed)
+        let model = model ?? demoModel
         let all = windows(days: days, endingBeforeDayStartMs: todayStart, model: model)
         var index = 0
         while index < all.count {
@@ -153,14 +154,13 @@ public struct DemoRateModel: Sendable, Hashable {
         var transactions: Int64 = 0
         var revenue = Money.zero
         var categories: [String: Money] = [:]
-        let earlier = Set(before.windows.map(\.windowStartMs))
         func add(_ window: WindowResult, sign: Int128) {
             transactions += sign == 1 ? window.txCount : -window.txCount
             revenue.units += sign * window.revenue.units
             for (name, amount) in window.categoryRevenue { categories[name, default: .zero].units += sign * amount.units }
         }
         for window in after.windows { add(window, sign: 1) }
-        for window in before.windows where earlier.contains(window.windowStartMs) { add(window, sign: -1) }
+        for window in before.windows { add(window, sign: -1) }
         let centUnits = Money.unitsPerWhole / 100
         return DemoRateModel(messagesPerSecond: messagesPerSecond, sampleMessages: workload.messageCount - firstMessage,
                              sampleTransactions: transactions, sampleRevenueCents: Int64(revenue.units / centUnits),

@@ -5,7 +5,7 @@
 // tests) using `swiftc -sanitize=fuzzer,address -parse-as-library`, and links their objects.
 // Input format and invariants: Fuzz/README.md.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -14,7 +14,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     let violations = FuzzHarness.run(UnsafeRawBufferPointer(start: data, count: size))
     if !violations.isEmpty {
         for v in violations { fputs("fuzz invariant violated: \(v)\n", stderr) }
-        abort() // libFuzzer saves the input as a crash
+        abort()  // libFuzzer saves the input as a crash
     }
     return 0
 }

@@ -60,7 +60,11 @@ struct AttachCommand: ParsableCommand {
                     let s = view.snapshot()
                     if !view.state.isEmpty, s.sequence != lastPrinted {
                         lastPrinted = s.sequence
-                        print(json ? headlessLine(s, json: true, connect: nil) : "\(view.status(nowMs: WallClock.nowMs()).detail) · " + headlessLine(s, json: false, connect: nil))
+                        print(
+                            json
+                                ? headlessLine(s, json: true, connect: nil)
+                                : "\(view.status(nowMs: WallClock.nowMs()).detail) · "
+                                    + headlessLine(s, json: false, connect: nil))
                         fflush(nil)
                     }
                 } catch {
@@ -78,7 +82,8 @@ struct AttachCommand: ParsableCommand {
         sources.redisStatus = { poller.status(nowMs: WallClock.nowMs()) }
         // The writer and the age of its last write, in the title: seen first, and ticking once a second.
         sources.liveTitle = { poller.title(nowMs: WallClock.nowMs()) }
-        try Dashboard.run(sources: sources, options: DashboardOptions(themeName: theme, logPath: log, themesDirectory: themesDir))
+        try Dashboard.run(
+            sources: sources, options: DashboardOptions(themeName: theme, logPath: log, themesDirectory: themesDir))
     }
 }
 
@@ -94,7 +99,10 @@ final class MirrorPoller: Sendable {
     let latest = Latest<Reading>()
     private let stopped = Latest<Bool>(false)
 
-    init(reader: MirrorReader, intervalMs: Int) { self.reader = reader; self.intervalMs = intervalMs }
+    init(reader: MirrorReader, intervalMs: Int) {
+        self.reader = reader
+        self.intervalMs = intervalMs
+    }
 
     func start() {
         let thread = Thread { [self] in
@@ -102,7 +110,10 @@ final class MirrorPoller: Sendable {
                 let previous = self.latest.value
                 do {
                     let view = try self.reader.read()
-                    self.latest.publish(Reading(view: view, snapshot: view.state.isEmpty ? previous?.snapshot : view.snapshot(), error: nil))
+                    self.latest.publish(
+                        Reading(
+                            view: view, snapshot: view.state.isEmpty ? previous?.snapshot : view.snapshot(), error: nil)
+                    )
                 } catch {
                     // Keep the last figures on screen; the status bar says Redis failed.
                     self.latest.publish(Reading(view: previous?.view, snapshot: previous?.snapshot, error: "\(error)"))
@@ -123,7 +134,9 @@ final class MirrorPoller: Sendable {
 
     /// The Redis slot of the status bar: the writer and its age, or the read error.
     func status(nowMs: Int64) -> ServiceStatus {
-        guard let reading = latest.value else { return ServiceStatus(.connecting, "reading \(reader.prefix) at \(reader.url)") }
+        guard let reading = latest.value else {
+            return ServiceStatus(.connecting, "reading \(reader.prefix) at \(reader.url)")
+        }
         if let error = reading.error {
             return ServiceStatus(.error, "reading \(reader.url): \(error)", error: error)
         }

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Metrics
 import Pipeline
+import Synchronization
 
 /// `--profile`: a TOML file, or the name of a built-in profile. Without it the built-in shop profile
 /// stands in, marked as such: its KPIs show only for topics that carry the shop's tables.
 package struct ProfileOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "KPI profile: a TOML file (see profiles/northwind.toml; `cdctop profile init` writes one from your topics) or a built-in name: shop, samples. Without it, the shop profile's KPIs show only if the topics carry its tables; every other view works on any topics.",
-        valueName: "file|name"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "KPI profile: a TOML file (see profiles/northwind.toml; `cdctop profile init` writes one from your topics) or a built-in name: shop, samples. Without it, the shop profile's KPIs show only if the topics carry its tables; every other view works on any topics.",
+            valueName: "file|name"))
     var profile: String?
 
     package init() {}
@@ -35,14 +37,18 @@ package struct ProfileOptions: ParsableArguments {
 
 /// `-F file` and `-X key=value` librdkafka properties, as in kcat.
 package struct KafkaPropertyOptions: ParsableArguments {
-    @Option(name: .customShort("F"), help: ArgumentHelp(
-        "librdkafka properties file as kcat reads it: key=value lines, # comments; the place for sasl.password and ssl.key.password, off the command line (default: the file named by $CDCTOP_KAFKA_CONFIG). -X overrides it.",
-        valueName: "file"))
+    @Option(
+        name: .customShort("F"),
+        help: ArgumentHelp(
+            "librdkafka properties file as kcat reads it: key=value lines, # comments; the place for sasl.password and ssl.key.password, off the command line (default: the file named by $CDCTOP_KAFKA_CONFIG). -X overrides it.",
+            valueName: "file"))
     var propertiesFile: String?
 
-    @Option(name: .customShort("X"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "librdkafka property passed through as is, e.g. -X security.protocol=SASL_SSL -X session.timeout.ms=6000. Repeatable. Put secrets in -F FILE instead: the command line is visible to every user (ps).",
-        valueName: "key=value"))
+    @Option(
+        name: .customShort("X"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "librdkafka property passed through as is, e.g. -X security.protocol=SASL_SSL -X session.timeout.ms=6000. Repeatable. Put secrets in -F FILE instead: the command line is visible to every user (ps).",
+            valueName: "key=value"))
     var properties: [String] = []
 
     /// `-F FILE`, else `$CDCTOP_KAFKA_CONFIG` (a path, like kcat's `$KCAT_CONFIG`), else none.
@@ -95,10 +101,12 @@ func summaryLine(_ s: KPISnapshot) -> String {
     let current = s.window(containing: s.maxCommitTimeMs)
     let freshness = s.maxCommitTimeMs > 0 ? TimeText.duration(ms: max(0, s.takenAtMs - s.maxCommitTimeMs)) : "-"
     // Zeros from a profile that fits none of the topics would read as the business's numbers.
-    let kpis = s.profile.noProfileForTopics
+    let kpis =
+        s.profile.noProfileForTopics
         ? "  no KPIs: no profile for these topics (cdctop profile init, then --profile FILE)"
         : "  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")  total tx \(t.txCount) rev \(t.revenue.formatted())"
-    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s" + kpis + "  lag \(s.lagKnown ? String(s.totalLag) : "unknown")  fresh \(freshness)"
+    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s" + kpis
+        + "  lag \(s.lagKnown ? String(s.totalLag) : "unknown")  fresh \(freshness)"
         + "  malformed \(s.result.malformed) dropped \(s.result.dropped) refused \(s.refused) late \(s.lateCorrections)"
         + " dup \(s.duplicates) unmatched \(s.unmatched) ignored \(s.ignored)  \(stateSummary(s.state, nowMs: s.takenAtMs))"
         + "  kafka \(s.kafka.state.rawValue)"
@@ -141,17 +149,23 @@ final class InterruptFlag: Sendable {
 
 /// `--schema-registry` and its credentials, for Confluent-framed (Avro) topics (`watch`, `generate --avro`).
 package struct SchemaRegistryOptions: ParsableArguments {
-    @Option(name: .customLong("schema-registry"), help: ArgumentHelp(
-        "Schema registry for Avro topics (Debezium with Confluent's AvroConverter), e.g. http://127.0.0.1:8081; several comma-separated URLs are tried in order; Apicurio: http://host:8080/apis/ccompat/v7.",
-        valueName: "url[,url…]"))
+    @Option(
+        name: .customLong("schema-registry"),
+        help: ArgumentHelp(
+            "Schema registry for Avro topics (Debezium with Confluent's AvroConverter), e.g. http://127.0.0.1:8081; several comma-separated URLs are tried in order; Apicurio: http://host:8080/apis/ccompat/v7.",
+            valueName: "url[,url…]"))
     package var schemaRegistry: String?
 
-    @Option(name: .customLong("schema-registry-auth-file"), help: ArgumentHelp(
-        "File with the registry's credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_SCHEMA_REGISTRY_AUTH, same form).",
-        valueName: "file"))
+    @Option(
+        name: .customLong("schema-registry-auth-file"),
+        help: ArgumentHelp(
+            "File with the registry's credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_SCHEMA_REGISTRY_AUTH, same form).",
+            valueName: "file"))
     var schemaRegistryAuthFile: String?
 
-    @Option(name: .customLong("schema-registry-ca"), help: ArgumentHelp("CA certificates (PEM) to verify an https:// registry with.", valueName: "file"))
+    @Option(
+        name: .customLong("schema-registry-ca"),
+        help: ArgumentHelp("CA certificates (PEM) to verify an https:// registry with.", valueName: "file"))
     var schemaRegistryCA: String?
 
     package init() {}
@@ -164,7 +178,9 @@ package struct SchemaRegistryOptions: ParsableArguments {
             return
         }
         do { _ = try SchemaRegistryConfig.parseURLs(schemaRegistry) } catch { throw ValidationError(error.message) }
-        do { _ = try SchemaRegistryAuth.load(file: schemaRegistryAuthFile) } catch { throw ValidationError(error.message) }
+        do { _ = try SchemaRegistryAuth.load(file: schemaRegistryAuthFile) } catch {
+            throw ValidationError(error.message)
+        }
         if let ca = schemaRegistryCA, !FileManager.default.isReadableFile(atPath: ca) {
             throw ValidationError("--schema-registry-ca \(ca): cannot read the file")
         }
@@ -185,16 +201,23 @@ package struct SchemaRegistryOptions: ParsableArguments {
 
 /// `--connect-auth-file` / `--connect-ca`: credentials and CA for Kafka Connect's REST API (`watch --connect`).
 struct ConnectHTTPOptions: ParsableArguments {
-    @Option(name: .customLong("connect-auth-file"), help: ArgumentHelp(
-        "File with Kafka Connect's REST credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_CONNECT_AUTH, same form).",
-        valueName: "file"))
+    @Option(
+        name: .customLong("connect-auth-file"),
+        help: ArgumentHelp(
+            "File with Kafka Connect's REST credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_CONNECT_AUTH, same form).",
+            valueName: "file"))
     var authFile: String?
 
-    @Option(name: .customLong("connect-ca"), help: ArgumentHelp("CA certificates (PEM) to verify an https:// --connect URL with (default: the system's).", valueName: "file"))
+    @Option(
+        name: .customLong("connect-ca"),
+        help: ArgumentHelp(
+            "CA certificates (PEM) to verify an https:// --connect URL with (default: the system's).", valueName: "file"
+        ))
     var caFile: String?
 
     func validate(url: String?) throws {
-        try validateHTTPOptions(option: "connect", url: url, authFile: authFile, caFile: caFile) { (url: String) throws(CurlHTTPError) in
+        try validateHTTPOptions(option: "connect", url: url, authFile: authFile, caFile: caFile) {
+            (url: String) throws(CurlHTTPError) in
             _ = try HTTPService.kafkaConnect(url: url, authFile: authFile, caFile: caFile)
         }
     }
@@ -202,16 +225,23 @@ struct ConnectHTTPOptions: ParsableArguments {
 
 /// `--alertmanager-auth-file` / `--alertmanager-ca`: credentials and CA for Alertmanager's API.
 struct AlertmanagerHTTPOptions: ParsableArguments {
-    @Option(name: .customLong("alertmanager-auth-file"), help: ArgumentHelp(
-        "File with Alertmanager's credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_ALERTMANAGER_AUTH, same form).",
-        valueName: "file"))
+    @Option(
+        name: .customLong("alertmanager-auth-file"),
+        help: ArgumentHelp(
+            "File with Alertmanager's credentials: one line 'user:password' (basic auth) or 'bearer TOKEN' (default: $CDCTOP_ALERTMANAGER_AUTH, same form).",
+            valueName: "file"))
     var authFile: String?
 
-    @Option(name: .customLong("alertmanager-ca"), help: ArgumentHelp("CA certificates (PEM) to verify an https:// --alertmanager URL with (default: the system's).", valueName: "file"))
+    @Option(
+        name: .customLong("alertmanager-ca"),
+        help: ArgumentHelp(
+            "CA certificates (PEM) to verify an https:// --alertmanager URL with (default: the system's).",
+            valueName: "file"))
     var caFile: String?
 
     func validate(url: String?) throws {
-        try validateHTTPOptions(option: "alertmanager", url: url, authFile: authFile, caFile: caFile) { (url: String) throws(CurlHTTPError) in
+        try validateHTTPOptions(option: "alertmanager", url: url, authFile: authFile, caFile: caFile) {
+            (url: String) throws(CurlHTTPError) in
             _ = try HTTPService.alertmanager(url: url, authFile: authFile, caFile: caFile)
         }
     }
@@ -219,41 +249,58 @@ struct AlertmanagerHTTPOptions: ParsableArguments {
 
 /// `--NAME-auth-file` and `--NAME-ca` need `--NAME URL`, the CA file must be readable, and the URL with
 /// its credentials must make a service (`make` throws `CurlHTTPError` otherwise).
-private func validateHTTPOptions(option: String, url: String?, authFile: String?, caFile: String?,
-                                 make: (String) throws(CurlHTTPError) -> Void) throws {
+private func validateHTTPOptions(
+    option: String, url: String?, authFile: String?, caFile: String?,
+    make: (String) throws(CurlHTTPError) -> Void
+) throws {
     if url == nil && (authFile != nil || caFile != nil) {
         throw ValidationError("--\(option)-auth-file and --\(option)-ca need --\(option) URL")
     }
-    if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--\(option)-ca \(caFile): cannot read the file") }
+    if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+        throw ValidationError("--\(option)-ca \(caFile): cannot read the file")
+    }
     if let url { do throws(CurlHTTPError) { try make(url) } catch { throw ValidationError(error.description) } }
 }
 
 /// `--transactions` (issue 22): KPIs as read, or over whole source transactions only.
 struct TransactionOptions: ParsableArguments {
-    enum Mode: String, ExpressibleByArgument, CaseIterable { case asRead = "as-read", complete }
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case asRead = "as-read"
+        case complete
+    }
 
-    @Option(name: .customLong("transactions"), help: ArgumentHelp(
-        "as-read: a change counts as soon as it is read. complete: with Debezium's transaction metadata (connector option provide.transaction.metadata=true, and its topic <prefix>.transaction among --topics), hold each transaction's changes until its END has arrived and every table cdctop reads has all of its events, so no KPI ever shows part of a transaction; snapshot rows count at once. Open transactions show in the Overview, --json (transactions) and --metrics.",
-        valueName: "as-read|complete"))
+    @Option(
+        name: .customLong("transactions"),
+        help: ArgumentHelp(
+            "as-read: a change counts as soon as it is read. complete: with Debezium's transaction metadata (connector option provide.transaction.metadata=true, and its topic <prefix>.transaction among --topics), hold each transaction's changes until its END has arrived and every table cdctop reads has all of its events, so no KPI ever shows part of a transaction; snapshot rows count at once. Open transactions show in the Overview, --json (transactions) and --metrics.",
+            valueName: "as-read|complete"))
     var transactions: Mode = .asRead
 
-    @Option(name: .customLong("transaction-timeout"), help: ArgumentHelp(
-        "With --transactions complete: seconds a transaction may stay open before it is released unfinished and counted as timed out (a lost END, a table the connector filters out).",
-        valueName: "s"))
+    @Option(
+        name: .customLong("transaction-timeout"),
+        help: ArgumentHelp(
+            "With --transactions complete: seconds a transaction may stay open before it is released unfinished and counted as timed out (a lost END, a table the connector filters out).",
+            valueName: "s"))
     var transactionTimeout: Double = 60
 
-    @Option(name: .customLong("transaction-buffer"), help: ArgumentHelp(
-        "With --transactions complete: change events held at most; beyond, the oldest open transaction is released unfinished and counted as evicted.",
-        valueName: "events"))
+    @Option(
+        name: .customLong("transaction-buffer"),
+        help: ArgumentHelp(
+            "With --transactions complete: change events held at most; beyond, the oldest open transaction is released unfinished and counted as evicted.",
+            valueName: "events"))
     var transactionBuffer: Int = 500_000
 
     func validate() throws {
-        if !(transactionTimeout >= 1 && transactionTimeout <= 86_400) { throw ValidationError("--transaction-timeout must be between 1 and 86400 seconds") }
+        if !(transactionTimeout >= 1 && transactionTimeout <= 86_400) {
+            throw ValidationError("--transaction-timeout must be between 1 and 86400 seconds")
+        }
         if transactionBuffer < 1 { throw ValidationError("--transaction-buffer must be at least 1 event") }
     }
 
     /// What the engine holds; nil as read.
     var holding: TransactionHolding? {
-        transactions == .complete ? TransactionHolding(timeoutMs: Int64(transactionTimeout * 1000), maxBufferedEvents: transactionBuffer) : nil
+        transactions == .complete
+            ? TransactionHolding(timeoutMs: Int64(transactionTimeout * 1000), maxBufferedEvents: transactionBuffer)
+            : nil
     }
 }

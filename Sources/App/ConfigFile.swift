@@ -28,17 +28,26 @@ enum ConfigFile {
 
     /// The arguments to parse: `arguments` (without the program name) with `--config FILE`/`--no-config`
     /// taken out and the file's options put right after the (sub)command names.
-    static func expand(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-                       commands givenCommands: CommandTree? = nil) throws(Failure) -> [String] {
+    static func expand(
+        _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+        commands givenCommands: CommandTree? = nil
+    ) throws(Failure) -> [String] {
         var rest: [String] = []
         var explicitPath: String?
         var skip = false
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
-            if argument == "--" { rest += arguments[index...]; break }
-            if argument == "--no-config" { skip = true } else if argument == "--config" {
-                guard index + 1 < arguments.count else { throw Failure(description: "--config needs a file, e.g. --config ~/.config/cdctop/config.toml") }
+            if argument == "--" {
+                rest += arguments[index...]
+                break
+            }
+            if argument == "--no-config" {
+                skip = true
+            } else if argument == "--config" {
+                guard index + 1 < arguments.count else {
+                    throw Failure(description: "--config needs a file, e.g. --config ~/.config/cdctop/config.toml")
+                }
                 explicitPath = arguments[index + 1]
                 index += 1
             } else if argument.hasPrefix("--config=") {
@@ -50,9 +59,12 @@ enum ConfigFile {
         }
         if skip && explicitPath == nil { return rest }
         let path: String
-        if let explicitPath { path = explicitPath } else {
+        if let explicitPath {
+            path = explicitPath
+        } else {
             guard let defaultPath = defaultPath(environment: environment),
-                  FileManager.default.fileExists(atPath: defaultPath) else { return rest }
+                FileManager.default.fileExists(atPath: defaultPath)
+            else { return rest }
             path = defaultPath
         }
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -78,17 +90,25 @@ enum ConfigFile {
         for (section, entries) in toml.sections.sorted(by: { $0.key < $1.key }) {
             let applies = section.isEmpty || section == sectionName
             if !section.isEmpty && !commands.hasPath(section) {
-                throw Failure(description: "\(path):\(toml.sectionLines[section] ?? 0): [\(section)] is not a cdctop command (sections name commands: [watch], [demo], [warehouse.init], …)")
+                throw Failure(
+                    description:
+                        "\(path):\(toml.sectionLines[section] ?? 0): [\(section)] is not a cdctop command (sections name commands: [watch], [demo], [warehouse.init], …)"
+                )
             }
             for (key, entry) in entries.sorted(by: { $0.value.line < $1.value.line }) {
                 let name = key.count == 1 ? key : key.replacingOccurrences(of: "_", with: "-")
                 if name == "config" || name == "no-config" {
-                    throw Failure(description: "\(path):\(entry.line): '\(key)' cannot be set in the config file itself")
+                    throw Failure(
+                        description: "\(path):\(entry.line): '\(key)' cannot be set in the config file itself")
                 }
                 // A top-level key must be an option of some command; a section's key an option of that command.
-                let known = section.isEmpty ? commands.anyCommandHas(name) : (commands.node(section)?.options[name] != nil)
+                let known =
+                    section.isEmpty ? commands.anyCommandHas(name) : (commands.node(section)?.options[name] != nil)
                 guard known else {
-                    throw Failure(description: "\(path):\(entry.line): '\(key)' is not an option of \(section.isEmpty ? "any cdctop command" : "cdctop \(section.replacingOccurrences(of: ".", with: " "))") (see --help)")
+                    throw Failure(
+                        description:
+                            "\(path):\(entry.line): '\(key)' is not an option of \(section.isEmpty ? "any cdctop command" : "cdctop \(section.replacingOccurrences(of: ".", with: " "))") (see --help)"
+                    )
                 }
                 guard applies, let kind = node.options[name] else { continue }
                 let flag = name.count == 1 ? "-\(name)" : "--\(name)"
@@ -96,7 +116,8 @@ enum ConfigFile {
                 case (.flag, .bool(let on)):
                     if on { injected.append(flag) }
                 case (.flag, _):
-                    throw Failure(description: "\(path):\(entry.line): '\(key)' is a flag: write \(key) = true or false")
+                    throw Failure(
+                        description: "\(path):\(entry.line): '\(key)' is a flag: write \(key) = true or false")
                 case (.option(let repeating), .strings(let values)):
                     guard repeating || values.count <= 1 else {
                         throw Failure(description: "\(path):\(entry.line): '\(key)' takes one value, not a list")
@@ -122,14 +143,18 @@ enum ConfigFile {
 /// The commands and their options, read from swift-argument-parser's own description of `cdctop`
 /// (the `--experimental-dump-help` JSON), so the config file knows exactly what each command accepts.
 struct CommandTree: Sendable {
-    enum OptionKind: Sendable, Equatable { case flag, option(repeating: Bool) }
+    enum OptionKind: Sendable, Equatable {
+        case flag
+        case option(repeating: Bool)
+    }
     var options: [String: OptionKind] = [:]
     var subcommands: [String: CommandTree] = [:]
 
     static let cdctop: CommandTree = {
         guard let data = CDCTop._dumpHelp().data(using: .utf8),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let command = root["command"] as? [String: Any] else { return CommandTree() }
+            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let command = root["command"] as? [String: Any]
+        else { return CommandTree() }
         return CommandTree(command)
     }()
 
@@ -139,7 +164,8 @@ struct CommandTree: Sendable {
         for argument in command["arguments"] as? [[String: Any]] ?? [] {
             let kind = argument["kind"] as? String
             guard kind == "option" || kind == "flag" else { continue }
-            let optionKind: OptionKind = kind == "flag" ? .flag : .option(repeating: argument["isRepeating"] as? Bool ?? false)
+            let optionKind: OptionKind =
+                kind == "flag" ? .flag : .option(repeating: argument["isRepeating"] as? Bool ?? false)
             for name in argument["names"] as? [[String: Any]] ?? [] {
                 guard let text = name["name"] as? String, text != "help", text != "version" else { continue }
                 options[text] = optionKind

@@ -1,39 +1,41 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Metrics
 import Pipeline
+import Synchronization
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run cdctop on a built-in shop workload: no external service needed.",
         discussion: """
-        Starts librdkafka's in-process mock cluster, creates the four shop
-        topics (3 partitions each) and produces realistic Debezium traffic
-        into them: a snapshot of products, customers and existing orders,
-        then new orders with line items, status updates, partial refunds,
-        cancellations with tombstones and price changes. cdctop consumes it
-        like any cluster. A second consumer group, demo-jdbc-sink, stands for a
-        downstream sink: it falls behind and catches up in a two-minute cycle,
-        and the Lag view shows it as --lag-groups would.
+            Starts librdkafka's in-process mock cluster, creates the four shop
+            topics (3 partitions each) and produces realistic Debezium traffic
+            into them: a snapshot of products, customers and existing orders,
+            then new orders with line items, status updates, partial refunds,
+            cancellations with tombstones and price changes. cdctop consumes it
+            like any cluster. A second consumer group, demo-jdbc-sink, stands for a
+            downstream sink: it falls behind and catches up in a two-minute cycle,
+            and the Lag view shows it as --lag-groups would.
 
-        Examples:
-          cdctop demo                                 # the dashboard
-          cdctop demo --headless --seconds 10 --json  # JSON each second
-          cdctop demo --rate 10000                    # heavier traffic
-          cdctop demo --redis redis://127.0.0.1:6379/0 --warehouse URL
-          cdctop demo --profile profiles/shop-chain.toml   # KPIs written as SQL (view 8)
+            Examples:
+              cdctop demo                                 # the dashboard
+              cdctop demo --headless --seconds 10 --json  # JSON each second
+              cdctop demo --rate 10000                    # heavier traffic
+              cdctop demo --redis redis://127.0.0.1:6379/0 --warehouse URL
+              cdctop demo --profile profiles/shop-chain.toml   # KPIs written as SQL (view 8)
 
-        Redis keys and warehouse rows go to the pipeline 'demo' (--pipeline to
-        change it), the one `cdctop warehouse seed` fills with history by default;
-        warehouse rows are marked synthetic. With --warehouse the demo first
-        writes the last 30 days of history for that pipeline at its own --rate
-        and --seed (what the generator makes a day at that rate, with a weekly
-        shape), unless the pipeline holds real windows; today is the live run.
-        """)
+            Redis keys and warehouse rows go to the pipeline 'demo' (--pipeline to
+            change it), the one `cdctop warehouse seed` fills with history by default;
+            warehouse rows are marked synthetic. With --warehouse the demo first
+            writes the last 30 days of history for that pipeline at its own --rate
+            and --seed (what the generator makes a day at that rate, with a weekly
+            shape), unless the pipeline holds real windows; today is the live run.
+            """)
 
-    @Option(help: "Messages per second the generator produces (with --warehouse, the seeded history is a day of this rate).")
+    @Option(
+        help: "Messages per second the generator produces (with --warehouse, the seeded history is a day of this rate)."
+    )
     var rate: Int = WarehouseSeed.demoMessagesPerSecond
 
     @Option(help: "Stop after this many seconds (default: until q / Ctrl-C).")
@@ -42,7 +44,10 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Generator seed (same seed, same orders).")
     var seed: UInt64 = WarehouseSeed.demoGeneratorSeed
 
-    @Option(help: ArgumentHelp("KPI profile for the shop's topics: a TOML file, e.g. profiles/shop-sql.toml or profiles/shop-chain.toml (KPIs written as SQL, view 8), or a built-in name (default: shop).", valueName: "file|name"))
+    @Option(
+        help: ArgumentHelp(
+            "KPI profile for the shop's topics: a TOML file, e.g. profiles/shop-sql.toml or profiles/shop-chain.toml (KPIs written as SQL, view 8), or a built-in name (default: shop).",
+            valueName: "file|name"))
     var profile: String?
 
     @OptionGroup var live: LiveOptions
@@ -65,23 +70,26 @@ struct DemoCommand: ParsableCommand {
         defer { generator.stop() }
 
         let profile = try ProfileOptions(profile: profile ?? "shop").load()
-        var options = EngineOptions(consumer: KafkaConsumerConfig(
-            brokers: cluster.bootstrapServers, groupID: "cdctop-demo", topics: workload.topics,
-            // The mock cluster answers a fetch only when fetch.wait.max.ms (500 ms by default) runs out, where a
-            // real broker answers as soon as data arrives: a shorter wait keeps the Latency view's Kafka → cdctop
-            // hop close to what a real cluster shows.
-            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000", "fetch.wait.max.ms": "50"]),
+        var options = EngineOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: cluster.bootstrapServers, groupID: "cdctop-demo", topics: workload.topics,
+                // The mock cluster answers a fetch only when fetch.wait.max.ms (500 ms by default) runs out, where a
+                // real broker answers as soon as data arrives: a shorter wait keeps the Latency view's Kafka → cdctop
+                // hop close to what a real cluster shows.
+                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000", "fetch.wait.max.ms": "50"]),
             profile: profile)
         options.snapshotIntervalMs = live.headless ? min(live.interval, 1000) : 200
         options.captureRecentChanges = !live.headless
         let engine = try Engine(options: options)
         // Generated traffic: its own pipeline ('demo', where `warehouse seed` writes history by default),
         // marked synthetic in the warehouse, so it never mixes with a real 'shop' pipeline.
-        let integrations = try Integrations(options: live, profile: profile, defaultPipeline: WarehouseSeed.defaultPipeline,
-                                            synthetic: true)
+        let integrations = try Integrations(
+            options: live, profile: profile, defaultPipeline: WarehouseSeed.defaultPipeline,
+            synthetic: true)
         engine.onSnapshot = { integrations.offer($0) }
-        let history = DemoHistorySeeder(url: live.warehouse, pipeline: integrations.pipeline, rate: rate, generatorSeed: seed,
-                                        reload: { integrations.history?.reload() })
+        let history = DemoHistorySeeder(
+            url: live.warehouse, pipeline: integrations.pipeline, rate: rate, generatorSeed: seed,
+            reload: { integrations.history?.reload() })
         history?.start()
         defer { history?.wait() }
         // The warehouse sink reports a missing schema as an error: give the seeder a moment to create it.
@@ -95,8 +103,9 @@ struct DemoCommand: ParsableCommand {
         defer { sink.stop() }
         let groupLag: GroupLagMonitor
         do {
-            groupLag = try GroupLagMonitor(brokers: cluster.bootstrapServers, groups: [DemoSink.group], topics: workload.topics,
-                                           everySeconds: 5)
+            groupLag = try GroupLagMonitor(
+                brokers: cluster.bootstrapServers, groups: [DemoSink.group], topics: workload.topics,
+                everySeconds: 5)
         } catch { throw RunError("\(error)") }
         groupLag.start()
         defer { groupLag.stop() }
@@ -105,9 +114,10 @@ struct DemoCommand: ParsableCommand {
         defer { metricsServer?.stop() }
         engine.start()
         defer { engine.stop() }
-        try runLive(operations, options: live,
-                    title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds,
-                    joining: "still joining the mock cluster… the first assignment takes about 3 s")
+        try runLive(
+            operations, options: live,
+            title: "demo · mock cluster \(cluster.bootstrapServers) · \(rate) msg/s", seconds: seconds,
+            joining: "still joining the mock cluster… the first assignment takes about 3 s")
     }
 }
 
@@ -129,7 +139,8 @@ final class DemoSink: Sendable {
 
     init(brokers: String, topics: [String], rate: Int) throws {
         do {
-            consumer = try KafkaConsumer(config: KafkaConsumerConfig(brokers: brokers, groupID: Self.group, topics: topics))
+            consumer = try KafkaConsumer(
+                config: KafkaConsumerConfig(brokers: brokers, groupID: Self.group, topics: topics))
         } catch { throw RunError("starting the demo's sink consumer: \(error)") }
         self.rate = rate
     }
@@ -175,7 +186,10 @@ final class DemoSink: Sendable {
             }
             let phase = Date().timeIntervalSince(start).truncatingRemainder(dividingBy: 120)
             let perSecond = guarding || phase < 50 ? 1_000_000 : phase < 90 ? max(1, rate / 3) : 0
-            guard perSecond > 0 else { Thread.sleep(forTimeInterval: 0.1); continue }
+            guard perSecond > 0 else {
+                Thread.sleep(forTimeInterval: 0.1)
+                continue
+            }
             let tick = Date()
             try? consumer.poll(into: &batch, maxMessages: max(1, perSecond / 10), timeoutMs: 100)
             consumer.storeOffsets(of: batch)
@@ -194,7 +208,9 @@ final class DemoGenerator: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     init(workload: ShopWorkload, producer: KafkaProducer, rate: Int) {
-        self.workload = workload; self.producer = producer; self.rate = rate
+        self.workload = workload
+        self.producer = producer
+        self.rate = rate
     }
 
     func start() {
@@ -216,7 +232,7 @@ final class DemoGenerator: @unchecked Sendable {
         // Generated at the pacer's rate (commit time = now), then each message produced once the time
         // Debezium stamped on it (`ts_ms`, 20–80 ms after the commit) has come, as a real connector does:
         // otherwise the Latency view would see Kafka's timestamp before Debezium's.
-        var waiting: [GeneratedMessage] = []   // oldest first; [next...] not produced yet
+        var waiting: [GeneratedMessage] = []  // oldest first; [next...] not produced yet
         var next = 0
         let pacer = Pacer(perSecond: Double(rate))
         var generated = 0
@@ -234,7 +250,10 @@ final class DemoGenerator: @unchecked Sendable {
                 next += 1
                 try? producer.produce(topic: m.topic, key: m.key, value: m.value)
             }
-            if next >= 4_096 { waiting.removeFirst(next); next = 0 }
+            if next >= 4_096 {
+                waiting.removeFirst(next)
+                next = 0
+            }
             Thread.sleep(forTimeInterval: 0.01)
         }
     }
@@ -255,7 +274,11 @@ final class DemoHistorySeeder: Sendable {
 
     init?(url: String?, pipeline: String, rate: Int, generatorSeed: UInt64, reload: @escaping @Sendable () -> Void) {
         guard let url else { return nil }
-        self.url = url; self.pipeline = pipeline; self.rate = rate; self.generatorSeed = generatorSeed; self.reload = reload
+        self.url = url
+        self.pipeline = pipeline
+        self.rate = rate
+        self.generatorSeed = generatorSeed
+        self.reload = reload
     }
 
     func start() {
@@ -270,7 +293,8 @@ final class DemoHistorySeeder: Sendable {
                 try WarehouseSeed.seed(pipeline: pipeline, days: Self.days, on: connection, model: model)
                 reload()
             } catch {
-                let text = error.kind == .wouldOverwrite
+                let text =
+                    error.kind == .wouldOverwrite
                     ? "demo: history not seeded: \(error.message)"
                     : "demo: history not seeded (\(error.message)); the demo runs on, History shows what the warehouse holds"
                 FileHandle.standardError.write(Data("\(text)\n".utf8))

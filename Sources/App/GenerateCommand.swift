@@ -41,26 +41,46 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write a kcat -C -J recording to this file instead of producing.", valueName: "file"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Write real shop transactions into this PostgreSQL database (schema: sql/shop.sql) instead of producing Debezium messages.", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Write real shop transactions into this PostgreSQL database (schema: sql/shop.sql) instead of producing Debezium messages.",
+            valueName: "url"))
     var postgres: String?
 
-    @Option(help: ArgumentHelp("Write real shop transactions into this MySQL/MariaDB database (schema: sql/shop-mysql.sql; needs the mariadb or mysql client).", valueName: "mysql://user:password@host:port/db"))
+    @Option(
+        help: ArgumentHelp(
+            "Write real shop transactions into this MySQL/MariaDB database (schema: sql/shop-mysql.sql; needs the mariadb or mysql client).",
+            valueName: "mysql://user:password@host:port/db"))
     var mysql: String?
 
-    @Flag(name: .customLong("orders-only"), help: "With --postgres or --mysql: only new orders (every commit adds one transaction; for latency measurements).")
+    @Flag(
+        name: .customLong("orders-only"),
+        help:
+            "With --postgres or --mysql: only new orders (every commit adds one transaction; for latency measurements)."
+    )
     var ordersOnly = false
 
-    @Option(name: .customLong("commit-log"), help: ArgumentHelp(
-        "With --postgres or --mysql: append one line per committed transaction: wall time ms after COMMIT, change kind, transaction_id.", valueName: "file"))
+    @Option(
+        name: .customLong("commit-log"),
+        help: ArgumentHelp(
+            "With --postgres or --mysql: append one line per committed transaction: wall time ms after COMMIT, change kind, transaction_id.",
+            valueName: "file"))
     var commitLog: String?
 
-    @Option(help: ArgumentHelp("Messages per second, with wall-clock commit times (live mode); with --postgres, database transactions per second.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Messages per second, with wall-clock commit times (live mode); with --postgres, database transactions per second.",
+            valueName: "n"))
     var rate: Double?
 
-    @Flag(name: .customLong("max"), help: "As fast as possible, with a simulated clock (default when --rate is not given).")
+    @Flag(
+        name: .customLong("max"),
+        help: "As fast as possible, with a simulated clock (default when --rate is not given).")
     var flatOut = false
 
-    @Option(help: ArgumentHelp("Stop after this many messages (default: forever with --rate, 100000 otherwise).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Stop after this many messages (default: forever with --rate, 100000 otherwise).", valueName: "n"))
     var count: Int64?
 
     @Option(help: "Seed of the workload: the same seed gives the same events.")
@@ -69,20 +89,30 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Debezium topic.prefix.", valueName: "prefix"))
     var prefix = "shop"
 
-    @Option(help: ArgumentHelp("Partitions per topic in the --output recording (keys are placed with Java's murmur2).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Partitions per topic in the --output recording (keys are placed with Java's murmur2).", valueName: "n"))
     var partitions: Int32 = 3
 
-    @Option(name: .customLong("malformed-every"), help: ArgumentHelp("Make every Nth message garbage bytes (0: never).", valueName: "n"))
+    @Option(
+        name: .customLong("malformed-every"),
+        help: ArgumentHelp("Make every Nth message garbage bytes (0: never).", valueName: "n"))
     var malformedEvery = 0
 
-    @Option(name: .customLong("start-ms"), help: ArgumentHelp(
-        "Commit time of the first event in epoch ms with --max (default: now). Fix it for byte-identical recordings.", valueName: "ms"))
+    @Option(
+        name: .customLong("start-ms"),
+        help: ArgumentHelp(
+            "Commit time of the first event in epoch ms with --max (default: now). Fix it for byte-identical recordings.",
+            valueName: "ms"))
     var startMs: Int64?
 
     @Flag(name: .customLong("print-truth"), help: "Print the exact KPIs of everything generated on stdout at the end.")
     var printTruth = false
 
-    @Flag(help: "With --brokers: write keys and values as Confluent's AvroConverter would (0x00, schema id, Avro binary), registering the schemas under <topic>-key/-value with --schema-registry.")
+    @Flag(
+        help:
+            "With --brokers: write keys and values as Confluent's AvroConverter would (0x00, schema id, Avro binary), registering the schemas under <topic>-key/-value with --schema-registry."
+    )
     var avro = false
 
     @OptionGroup var kafka: KafkaPropertyOptions
@@ -92,7 +122,9 @@ struct GenerateCommand: ParsableCommand {
         if avro && (brokers == nil || registry.schemaRegistry == nil) {
             throw ValidationError("--avro needs --brokers and --schema-registry URL (the schemas are registered there)")
         }
-        if !avro && registry.schemaRegistry != nil { throw ValidationError("--schema-registry only applies with --avro") }
+        if !avro && registry.schemaRegistry != nil {
+            throw ValidationError("--schema-registry only applies with --avro")
+        }
         if [brokers, output, postgres, mysql].compactMap({ $0 }).count != 1 {
             throw ValidationError("give exactly one of --brokers, --output, --postgres or --mysql")
         }
@@ -101,17 +133,23 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("--orders-only and --commit-log only apply with --postgres or --mysql")
         }
         if source && (malformedEvery != 0 || startMs != nil || !kafka.properties.isEmpty) {
-            throw ValidationError("--malformed-every, --start-ms and -X do not apply with --postgres or --mysql (the database sets commit times)")
+            throw ValidationError(
+                "--malformed-every, --start-ms and -X do not apply with --postgres or --mysql (the database sets commit times)"
+            )
         }
         if let mysql { _ = try MySQLURL(mysql) }
-        if let rate, !(rate > 0 && rate <= 10_000_000) { throw ValidationError("--rate must be between 1 and 10000000 messages per second") }
+        if let rate, !(rate > 0 && rate <= 10_000_000) {
+            throw ValidationError("--rate must be between 1 and 10000000 messages per second")
+        }
         if rate != nil && flatOut { throw ValidationError("--rate and --max exclude each other") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if partitions < 1 { throw ValidationError("--partitions must be at least 1") }
         if malformedEvery < 0 || malformedEvery == 1 {
             throw ValidationError("--malformed-every must be 0 (never) or at least 2")
         }
-        if output != nil && !kafka.properties.isEmpty { throw ValidationError("-X properties only apply with --brokers") }
+        if output != nil && !kafka.properties.isEmpty {
+            throw ValidationError("-X properties only apply with --brokers")
+        }
         _ = try kafka.dictionary()
     }
 
@@ -121,16 +159,19 @@ struct GenerateCommand: ParsableCommand {
         let live = rate != nil
         let limit = count ?? (live ? Int64.max : 100_000)
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-        let workload = ShopWorkload(config: ShopWorkloadConfig(
-            seed: seed, topicPrefix: prefix, startTimeMs: startMs ?? nowMs,
-            useWallClock: live, malformedEvery: malformedEvery))
+        let workload = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: seed, topicPrefix: prefix, startTimeMs: startMs ?? nowMs,
+                useWallClock: live, malformedEvery: malformedEvery))
 
         var sink: any GeneratedMessageSink
         if let brokers {
             sink = try ProducerSink(producer: KafkaProducer(brokers: brokers, properties: kafka.dictionary()))
             if avro, let client = try registry.client(cacheDirectory: nil) {
                 let encoder = AvroShopEncoder(register: { subject, schema in
-                    do { return try client.register(subject: subject, schema: schema) } catch { throw RunError("schema registry: \(error)") }
+                    do { return try client.register(subject: subject, schema: schema) } catch {
+                        throw RunError("schema registry: \(error)")
+                    }
                 })
                 sink = AvroSink(encoder: encoder, next: sink)
             }
@@ -147,7 +188,10 @@ struct GenerateCommand: ParsableCommand {
         let pacer = rate.map { Pacer(perSecond: $0) }
         while sent < limit && !interrupt.isRaised {
             // Pace in small steps so the stream is smooth and Ctrl-C is noticed quickly.
-            if let pacer, sent >= pacer.due { Thread.sleep(forTimeInterval: 0.002); continue }
+            if let pacer, sent >= pacer.due {
+                Thread.sleep(forTimeInterval: 0.002)
+                continue
+            }
             batch.removeAll(keepingCapacity: true)
             workload.next(into: &batch)
             for message in batch { try sink.write(message) }
@@ -161,8 +205,9 @@ struct GenerateCommand: ParsableCommand {
         }
         try sink.finish()
         let seconds = max(Date().timeIntervalSince(started), 0.001)
-        printError("generated \(sent) messages in \(String(format: "%.2f", seconds)) s"
-            + (interrupt.isRaised ? " (interrupted)" : "") + (output.map { " into \($0)" } ?? " to \(brokers!)"))
+        printError(
+            "generated \(sent) messages in \(String(format: "%.2f", seconds)) s"
+                + (interrupt.isRaised ? " (interrupted)" : "") + (output.map { " into \($0)" } ?? " to \(brokers!)"))
         if printTruth { print(workload.groundTruth.json()) }
     }
 }
@@ -171,19 +216,24 @@ extension GenerateCommand {
     /// `--postgres`: real transactions into the source database; Debezium turns them into events.
     func runAgainstPostgres(_ url: String) throws {
         let workload = try ShopSourceWorkload(url: url, seed: seed, mix: ordersOnly ? .ordersOnly : .shop)
-        try runSourceTraffic(step: { try workload.step() }, committed: { workload.committed }, truth: {
-            try SourceTotals.query(PostgresConnection(url, applicationName: "cdctop-generate"))
-        })
+        try runSourceTraffic(
+            step: { try workload.step() }, committed: { workload.committed },
+            truth: {
+                try SourceTotals.query(PostgresConnection(url, applicationName: "cdctop-generate"))
+            })
     }
 
     /// `--mysql`: the same traffic into MySQL/MariaDB, for Debezium's MySQL connector.
     func runAgainstMySQL(_ url: String) throws {
         let workload = try MySQLShopWorkload(url: url, seed: seed, mix: ordersOnly ? .ordersOnly : .shop)
-        try runSourceTraffic(step: { try workload.step() }, committed: { workload.committed }, truth: { try workload.totals() })
+        try runSourceTraffic(
+            step: { try workload.step() }, committed: { workload.committed }, truth: { try workload.totals() })
     }
 
-    func runSourceTraffic(step: () throws -> SourceCommit, committed: () -> [SourceChange: Int64],
-                          truth: () throws -> SourceTotals) throws {
+    func runSourceTraffic(
+        step: () throws -> SourceCommit, committed: () -> [SourceChange: Int64],
+        truth: () throws -> SourceTotals
+    ) throws {
         let limit = count ?? (rate != nil ? Int64.max : 1_000)
         var logHandle: FileHandle?
         if let commitLog {
@@ -192,7 +242,9 @@ extension GenerateCommand {
                     throw ValidationError("--commit-log: cannot create \(commitLog)")
                 }
             }
-            guard let handle = FileHandle(forWritingAtPath: commitLog) else { throw ValidationError("--commit-log: cannot open \(commitLog)") }
+            guard let handle = FileHandle(forWritingAtPath: commitLog) else {
+                throw ValidationError("--commit-log: cannot open \(commitLog)")
+            }
             handle.seekToEndOfFile()
             logHandle = handle
         }
@@ -204,26 +256,36 @@ extension GenerateCommand {
         var logBuffer = ""
         let pacer = rate.map { Pacer(perSecond: $0) }
         while done < limit && !interrupt.isRaised {
-            if let pacer, done >= pacer.due { Thread.sleep(forTimeInterval: 0.002); continue }
+            if let pacer, done >= pacer.due {
+                Thread.sleep(forTimeInterval: 0.002)
+                continue
+            }
             let commit = try step()
             done += 1
             if logHandle != nil {
-                logBuffer += "\(commit.committedAtMs)\t\(commit.change.rawValue)\t\(commit.transactionID.map(String.init) ?? "-")\n"
+                logBuffer +=
+                    "\(commit.committedAtMs)\t\(commit.change.rawValue)\t\(commit.transactionID.map(String.init) ?? "-")\n"
                 // Written per commit when paced (a reader may follow it live), in blocks when flat out.
-                if rate != nil || logBuffer.utf8.count > 32_768 { logHandle?.write(Data(logBuffer.utf8)); logBuffer = "" }
+                if rate != nil || logBuffer.utf8.count > 32_768 {
+                    logHandle?.write(Data(logBuffer.utf8))
+                    logBuffer = ""
+                }
             }
             let now = Date()
             if now.timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = now
-                printError("committed \(done) transactions (\(Int(Double(done) / max(now.timeIntervalSince(started), 0.001))) tx/s)")
+                printError(
+                    "committed \(done) transactions (\(Int(Double(done) / max(now.timeIntervalSince(started), 0.001))) tx/s)"
+                )
             }
         }
         if !logBuffer.isEmpty { logHandle?.write(Data(logBuffer.utf8)) }
         let seconds = max(Date().timeIntervalSince(started), 0.001)
         let counts = committed()
         let kinds = SourceChange.allCases.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
-        printError("committed \(done) transactions in \(String(format: "%.2f", seconds)) s (\(kinds.joined(separator: ", ")))"
-            + (interrupt.isRaised ? " (interrupted)" : ""))
+        printError(
+            "committed \(done) transactions in \(String(format: "%.2f", seconds)) s (\(kinds.joined(separator: ", ")))"
+                + (interrupt.isRaised ? " (interrupted)" : ""))
         if printTruth { print(try truth().json()) }
     }
 }

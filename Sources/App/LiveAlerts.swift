@@ -12,14 +12,16 @@ func startAlerts(_ operations: Operations, options: LiveOptions) throws -> Alert
     // evaluates the same rules on the same data: two senders would page twice (--alert-exec).
     let delivers = operations.engine.viewerOfPID == nil
     let sender = try (delivers ? options.alertmanager : nil).map {
-        try AlertmanagerSender(url: $0, pipeline: integrations.pipeline, resendMs: rules.resendMs,
-                               authFile: options.alertmanagerHTTP.authFile, caFile: options.alertmanagerHTTP.caFile)
+        try AlertmanagerSender(
+            url: $0, pipeline: integrations.pipeline, resendMs: rules.resendMs,
+            authFile: options.alertmanagerHTTP.authFile, caFile: options.alertmanagerHTTP.caFile)
     }
     let exec = (delivers ? options.alertExec : nil).map { AlertExecRunner(command: $0) }
-    var inputs = AlertInputs(snapshot: { operations.snapshot() })   // with --lag-groups' report
+    var inputs = AlertInputs(snapshot: { operations.snapshot() })  // with --lag-groups' report
     if let connect = operations.connect { inputs.connect = { connect.report } }
     if let reconciler = integrations.reconciler { inputs.reconciliation = { reconciler.reconciliation } }
-    let monitor = AlertMonitor(rules: rules, pipeline: integrations.pipeline, inputs: inputs, alertmanager: sender, exec: exec)
+    let monitor = AlertMonitor(
+        rules: rules, pipeline: integrations.pipeline, inputs: inputs, alertmanager: sender, exec: exec)
     monitor.start()
     return monitor
 }

@@ -25,9 +25,10 @@ struct Operations: Sendable {
     /// Rendered on the metrics thread from copies: the engine's mailbox and each integration's status are
     /// read under their own short locks, none of which the engine holds while it works.
     func renderMetrics() -> String {
-        let ops = OpsReport(connect: connect?.report, reconciliation: integrations.reconciler?.reconciliation,
-                            redis: integrations.mirror?.status, warehouse: integrations.sink?.status,
-                            schemaRegistry: integrations.schemaRegistry?.metrics)
+        let ops = OpsReport(
+            connect: connect?.report, reconciliation: integrations.reconciler?.reconciliation,
+            redis: integrations.mirror?.status, warehouse: integrations.sink?.status,
+            schemaRegistry: integrations.schemaRegistry?.metrics)
         return PrometheusExposition.render(snapshot(), ops: ops, nowMs: WallClock.nowMs())
     }
 
@@ -44,7 +45,8 @@ struct Operations: Sendable {
         let server: MetricsServer
         do {
             let web = try webConfig.map { path throws(MetricsServerError) in try MetricsWebConfig.load(path: path) }
-            server = try MetricsServer(address: address, render: { self.renderMetrics() }, healthy: { self.health() }, webConfig: web)
+            server = try MetricsServer(
+                address: address, render: { self.renderMetrics() }, healthy: { self.health() }, webConfig: web)
         } catch { throw RunError("\(error)") }
         server.start()
         return server
@@ -62,7 +64,8 @@ func appendOperations(_ s: KPISnapshot, to text: inout String) {
         for (j, hop) in LatencyHop.allCases.enumerated() {
             if j > 0 { text += "," }
             let h = t.hop(hop)
-            text += "\"\(hop.label)\":{\"p50_ms\":\(h.p50Ms),\"p99_ms\":\(h.p99Ms),\"count\":\(h.count),\"negative\":\(h.negative)}"
+            text +=
+                "\"\(hop.label)\":{\"p50_ms\":\(h.p50Ms),\"p99_ms\":\(h.p99Ms),\"count\":\(h.count),\"negative\":\(h.negative)}"
         }
         text += "}"
     }

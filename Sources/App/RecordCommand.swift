@@ -28,10 +28,14 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Topics, comma-separated; a name starting with ^ is a regex (e.g. '^shop\\.public\\..*').")
     var topics: String
 
-    @Option(help: ArgumentHelp("The recording to write (replaced if it exists); - writes to standard output.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "The recording to write (replaced if it exists); - writes to standard output.", valueName: "file"))
     var output: String
 
-    @Flag(name: .customLong("from-beginning"), help: "Record every message the partitions still hold (default: only messages that arrive after the start).")
+    @Flag(
+        name: .customLong("from-beginning"),
+        help: "Record every message the partitions still hold (default: only messages that arrive after the start).")
     var fromBeginning = false
 
     @Flag(name: .customLong("until-end"), help: "Stop once every partition reached its end.")
@@ -53,31 +57,42 @@ struct RecordCommand: ParsableCommand {
     }
 
     func run() throws {
-        let topicList = topics.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        var options = RecordOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: group, topics: topicList,
-                                                                  properties: try kafka.dictionary()))
+        let topicList = topics.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
+        var options = RecordOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: brokers, groupID: group, topics: topicList,
+                properties: try kafka.dictionary()))
         options.fromBeginning = fromBeginning
         options.untilEnd = untilEnd
         options.maxMessages = maxMessages
         let client = try registry.client(cacheDirectory: nil)
         let writer: RecordingWriter
-        do { writer = try RecordingWriter(path: output) } catch let error as RecordingError { throw RunError(error.description) }
+        do { writer = try RecordingWriter(path: output) } catch let error as RecordingError {
+            throw RunError(error.description)
+        }
         let recorder = TopicRecorder(options: options, writer: writer, registry: client)
         recorder.onNote = { printError("cdctop record: \($0)") }
         let interrupt = InterruptFlag()
         let started = Date()
         let progress: RecordProgress
         do {
-            progress = try recorder.run(shouldStop: { interrupt.isRaised }, onProgress: { p in
-                printError("recorded \(p.messages) messages from \(p.partitions) partitions (\(Int(Double(p.messages) / max(Date().timeIntervalSince(started), 0.001))) msg/s)")
-            })
+            progress = try recorder.run(
+                shouldStop: { interrupt.isRaised },
+                onProgress: { p in
+                    printError(
+                        "recorded \(p.messages) messages from \(p.partitions) partitions (\(Int(Double(p.messages) / max(Date().timeIntervalSince(started), 0.001))) msg/s)"
+                    )
+                })
         } catch let error as RecordingError {
             throw RunError(error.description)
         } catch let error as KafkaError {
             throw RunError("\(error)")
         }
         let seconds = max(Date().timeIntervalSince(started), 0.001)
-        var summary = "recorded \(progress.messages) messages"
+        var summary =
+            "recorded \(progress.messages) messages"
             + (client != nil ? " and \(progress.schemas) schema\(progress.schemas == 1 ? "" : "s")" : "")
             + " in \(String(format: "%.1f", seconds)) s into \(output == "-" ? "standard output" : output)"
             + String(format: " (%.1f MB)", Double(progress.bytesWritten) / 1e6)
@@ -85,7 +100,9 @@ struct RecordCommand: ParsableCommand {
         printError(summary)
         if !progress.missingSchemas.isEmpty {
             let ids = progress.missingSchemas.keys.sorted().map(String.init).joined(separator: ", ")
-            printError("cdctop record: the schemas of id \(ids) are not in the recording: replay it with --schema-registry URL or --schemas DIR")
+            printError(
+                "cdctop record: the schemas of id \(ids) are not in the recording: replay it with --schema-registry URL or --schemas DIR"
+            )
         }
     }
 }

@@ -6,7 +6,8 @@ import Pipeline
 struct RedisCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redis-check",
-        abstract: "Print what cdctop has mirrored into Redis: meta, KPIs, top categories, a model profile's KPIs, latest windows, lag.",
+        abstract:
+            "Print what cdctop has mirrored into Redis: meta, KPIs, top categories, a model profile's KPIs, latest windows, lag.",
         discussion: """
             Reads every key under the prefix in one MULTI/EXEC, so the figures belong to one snapshot.
             Exits with status 1 when Redis cannot be reached or nothing is mirrored under the prefix,

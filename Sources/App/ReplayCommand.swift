@@ -8,28 +8,28 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Aggregate recordings of Debezium topics and print the exact windows.",
         discussion: """
-        Reads files made by kcat, in either form:
-          kcat -C -J -t TOPIC …           (one JSON object per message)
-          kcat -C -f '%t\\t%p\\t%o\\t%k\\t%s\\n' -t TOPIC …
-                                          (tab-separated; empty value =
-                                           tombstone)
-        or the {"topic","partition","offset","key","value"} lines of
-        cdctop's samples, or what `cdctop record` writes (key and value bytes
-        in base64, for Avro topics). Files may mix topics; the result does
-        not depend on the order of files or topics.
+            Reads files made by kcat, in either form:
+              kcat -C -J -t TOPIC …           (one JSON object per message)
+              kcat -C -f '%t\\t%p\\t%o\\t%k\\t%s\\n' -t TOPIC …
+                                              (tab-separated; empty value =
+                                               tombstone)
+            or the {"topic","partition","offset","key","value"} lines of
+            cdctop's samples, or what `cdctop record` writes (key and value bytes
+            in base64, for Avro topics). Files may mix topics; the result does
+            not depend on the order of files or topics.
 
-        Avro (Confluent-framed) messages are decoded with the schemas the
-        recording carries ({"schema_id":N,"schema":"…"} lines, written by
-        `cdctop record --schema-registry URL`), else from --schemas DIR
-        (<id>.json files, like a watch state directory's schemas/), else
-        from --schema-registry. A schema id none of them has stops the
-        replay with an error naming it.
+            Avro (Confluent-framed) messages are decoded with the schemas the
+            recording carries ({"schema_id":N,"schema":"…"} lines, written by
+            `cdctop record --schema-registry URL`), else from --schemas DIR
+            (<id>.json files, like a watch state directory's schemas/), else
+            from --schema-registry. A schema id none of them has stops the
+            replay with an error naming it.
 
-        Files are streamed in chunks (memory stays a few chunks plus the
-        engine's state, whatever the size of the recording); - reads
-        standard input:
-          kcat -C -J -e -b HOST:9092 -t shop.public.transaction | cdctop replay -
-        """)
+            Files are streamed in chunks (memory stays a few chunks plus the
+            engine's state, whatever the size of the recording); - reads
+            standard input:
+              kcat -C -J -e -b HOST:9092 -t shop.public.transaction | cdctop replay -
+            """)
 
     @OptionGroup var input: ReplayInputOptions
 
@@ -51,7 +51,9 @@ struct ReplayCommand: ParsableCommand {
         }
         if stats {
             let seconds = max(Date().timeIntervalSince(wall0), 1e-9)
-            printError(replayThroughputLine(replay, core: core, seconds: seconds, cpuSeconds: ProcessFigures.cpuSeconds() - cpu0))
+            printError(
+                replayThroughputLine(
+                    replay, core: core, seconds: seconds, cpuSeconds: ProcessFigures.cpuSeconds() - cpu0))
         }
         let result = core.result
         if json {
@@ -87,16 +89,22 @@ package enum ProcessFigures {
 }
 
 func printHumanResult(_ result: KPIResult, core: EngineCore) {
-    print("messages \(result.messages)  malformed \(result.malformed)  dropped \(result.dropped)  tombstones \(core.tombstones)")
+    print(
+        "messages \(result.messages)  malformed \(result.malformed)  dropped \(result.dropped)  tombstones \(core.tombstones)"
+    )
     let a = core.aggregator
-    print("duplicates \(a.duplicates)  unmatched \(a.unmatched)  ignored \(core.ignored)  refused \(a.refused)  late corrections \(a.lateCorrections)")
+    print(
+        "duplicates \(a.duplicates)  unmatched \(a.unmatched)  ignored \(core.ignored)  refused \(a.refused)  late corrections \(a.lateCorrections)"
+    )
     print("")
     print("window start (UTC)          tx    revenue        categories")
     for w in result.windows {
-        let cats = w.categoryRevenue.keys.sorted().map { "\($0) \(w.categoryRevenue[$0]!.formatted())" }.joined(separator: ", ")
+        let cats = w.categoryRevenue.keys.sorted().map { "\($0) \(w.categoryRevenue[$0]!.formatted())" }.joined(
+            separator: ", ")
         let start = TimeText.iso8601(ms: w.windowStartMs)
-        print(start.padding(toLength: 26, withPad: " ", startingAt: 0)
-              + String(w.txCount).leftPadded(5) + "  " + w.revenue.formatted().leftPadded(13) + "  " + cats)
+        print(
+            start.padding(toLength: 26, withPad: " ", startingAt: 0)
+                + String(w.txCount).leftPadded(5) + "  " + w.revenue.formatted().leftPadded(13) + "  " + cats)
     }
     let t = result.totals
     print("")

@@ -17,8 +17,11 @@ struct WarehouseCommand: ParsableCommand {
         subcommands: [Init.self, Seed.self, History.self, Status.self])
 
     struct Connection: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("PostgreSQL URL or key=value connection string (default: $CDCTOP_WAREHOUSE).",
-                                                valueName: "url"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "PostgreSQL URL or key=value connection string (default: $CDCTOP_WAREHOUSE).",
+                valueName: "url"))
         var warehouse: String?
 
         func resolvedURL() throws -> String {
@@ -26,7 +29,8 @@ struct WarehouseCommand: ParsableCommand {
             if let fromEnvironment = ProcessInfo.processInfo.environment["CDCTOP_WAREHOUSE"], !fromEnvironment.isEmpty {
                 return fromEnvironment
             }
-            throw ValidationError("Give the warehouse with --warehouse postgresql://user@host:port/db (or set CDCTOP_WAREHOUSE).")
+            throw ValidationError(
+                "Give the warehouse with --warehouse postgresql://user@host:port/db (or set CDCTOP_WAREHOUSE).")
         }
 
         func connect() throws -> PostgresConnection {
@@ -82,11 +86,13 @@ struct WarehouseCommand: ParsableCommand {
                 written = try WarehouseSeed.seed(pipeline: pipeline, days: days, on: conn, force: force)
             } catch {
                 guard error.kind == .wouldOverwrite else { throw error }
-                FileHandle.standardError.write(Data("cdctop warehouse seed: refused: \(error.message)\n  \(error.advice)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("cdctop warehouse seed: refused: \(error.message)\n  \(error.advice)\n".utf8))
                 throw ExitCode(3)
             }
-            print("seeded \(days) days (\(written) hour windows) for pipeline '\(pipeline)' on \(conn.endpoint)"
-                  + (force ? " (--force: real windows in that range were overwritten)" : ""))
+            print(
+                "seeded \(days) days (\(written) hour windows) for pipeline '\(pipeline)' on \(conn.endpoint)"
+                    + (force ? " (--force: real windows in that range were overwritten)" : ""))
             if pipeline == WarehouseSeed.defaultPipeline {
                 print("see it with: cdctop demo --warehouse URL   (or cdctop warehouse history --pipeline \(pipeline))")
             }
@@ -125,17 +131,24 @@ struct WarehouseCommand: ParsableCommand {
         func run() throws {
             let conn = try connection.connect()
             guard try WarehouseSchema.isInitialized(conn) else {
-                print("warehouse on \(conn.endpoint): schema cdctop is missing — run `cdctop warehouse init --warehouse URL`")
+                print(
+                    "warehouse on \(conn.endpoint): schema cdctop is missing — run `cdctop warehouse init --warehouse URL`"
+                )
                 throw ExitCode(2)
             }
             let summaries = try WarehouseSchema.summaries(on: conn)
             print("warehouse on \(conn.endpoint): \(summaries.count) pipeline(s)")
             if summaries.isEmpty { return }
-            let header = ["pipeline", "windows", "of which synthetic", "category rows", "first window (UTC)", "last window (UTC)",
-                          "last write (UTC)", "transactions", "revenue"]
+            let header = [
+                "pipeline", "windows", "of which synthetic", "category rows", "first window (UTC)", "last window (UTC)",
+                "last write (UTC)", "transactions", "revenue",
+            ]
             let rows = summaries.map { s in
-                [s.pipeline, String(s.windows), String(s.syntheticWindows), String(s.categoryRows), s.firstWindowStart,
-                 s.lastWindowStart, s.lastUpdated, String(s.txCount), s.revenue.formatted()]
+                [
+                    s.pipeline, String(s.windows), String(s.syntheticWindows), String(s.categoryRows),
+                    s.firstWindowStart,
+                    s.lastWindowStart, s.lastUpdated, String(s.txCount), s.revenue.formatted(),
+                ]
             }
             print(WarehouseCommand.table(header: header, rows: rows, rightAligned: [1, 2, 3, 7, 8]))
             if summaries.contains(where: { $0.syntheticWindows > 0 }) {
@@ -151,7 +164,9 @@ struct WarehouseCommand: ParsableCommand {
         var rows: [[String]] = []
         for day in data.days {
             let width = best > 0 ? Int((day.revenue.approximateDouble / best * 30).rounded()) : 0
-            rows.append([day.day, String(day.txCount), day.revenue.formatted(), String(repeating: "█", count: max(0, width))])
+            rows.append([
+                day.day, String(day.txCount), day.revenue.formatted(), String(repeating: "█", count: max(0, width)),
+            ])
             if showCategories {
                 for (name, revenue) in day.categoryRevenue.sorted(by: { $0.value > $1.value }) {
                     rows.append(["  " + name, "", revenue.formatted(), ""])
@@ -166,7 +181,9 @@ struct WarehouseCommand: ParsableCommand {
 
     static func table(header: [String], rows: [[String]], rightAligned: Set<Int>) -> String {
         var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
         func line(_ cells: [String]) -> String {
             var parts: [String] = []
             for (i, cell) in cells.enumerated() {

@@ -8,50 +8,50 @@ struct WatchCommand: ParsableCommand {
         commandName: "watch",
         abstract: "Watch Debezium topics on a Kafka cluster.",
         discussion: """
-        Examples:
-          cdctop watch --brokers 127.0.0.1:9092 --topics '^shop\\.public\\..*'
-          cdctop watch --brokers b1:9092,b2:9092 --group cdctop-ops \\
-            --topics shop.public.transaction,shop.public.product \\
-            --profile my-schema.toml \\
-            -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN
-          cdctop watch --brokers … --topics … \\
-            --headless --json --until-caught-up > result.json
+            Examples:
+              cdctop watch --brokers 127.0.0.1:9092 --topics '^shop\\.public\\..*'
+              cdctop watch --brokers b1:9092,b2:9092 --group cdctop-ops \\
+                --topics shop.public.transaction,shop.public.product \\
+                --profile my-schema.toml \\
+                -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN
+              cdctop watch --brokers … --topics … \\
+                --headless --json --until-caught-up > result.json
 
-        cdctop reads every partition of the matched topics itself (two viewers
-        never split a pipeline) and keeps its whole state (per-key
-        contributions, windows, counters) in --state DIR, checkpointed with
-        the offsets it reflects every few seconds and on exit. A restart, even
-        after kill -9, loads the state and resumes at those offsets: the
-        numbers equal an uninterrupted run's. With no state yet it reads from
-        the earliest offsets. Offsets are also committed to --group, so Kafka
-        tools see cdctop's lag. A second watch on a state directory another
-        cdctop writes runs as a viewer of it: it starts from that cdctop's
-        latest checkpoint, read-only, reads on in memory with a consumer group
-        of its own, writes nothing (no state, no offsets, no Redis, no
-        warehouse) and stays a viewer if the writer exits; --state-reset or
-        --redis on a busy directory is refused, and --no-viewer refuses
-        instead of viewing. The dashboard keeps running while Kafka is
-        unreachable (librdkafka reconnects); a broker that takes connections
-        but answers nothing for 10 s shows as "stalled". Wrong credentials,
-        a refused ACL or a failed TLS handshake stop cdctop with one line
-        saying what to fix instead of retrying. Use -X fetch.wait.max.ms=50
-        for lower latency on quiet topics.
+            cdctop reads every partition of the matched topics itself (two viewers
+            never split a pipeline) and keeps its whole state (per-key
+            contributions, windows, counters) in --state DIR, checkpointed with
+            the offsets it reflects every few seconds and on exit. A restart, even
+            after kill -9, loads the state and resumes at those offsets: the
+            numbers equal an uninterrupted run's. With no state yet it reads from
+            the earliest offsets. Offsets are also committed to --group, so Kafka
+            tools see cdctop's lag. A second watch on a state directory another
+            cdctop writes runs as a viewer of it: it starts from that cdctop's
+            latest checkpoint, read-only, reads on in memory with a consumer group
+            of its own, writes nothing (no state, no offsets, no Redis, no
+            warehouse) and stays a viewer if the writer exits; --state-reset or
+            --redis on a busy directory is refused, and --no-viewer refuses
+            instead of viewing. The dashboard keeps running while Kafka is
+            unreachable (librdkafka reconnects); a broker that takes connections
+            but answers nothing for 10 s shows as "stalled". Wrong credentials,
+            a refused ACL or a failed TLS handshake stop cdctop with one line
+            saying what to fix instead of retrying. Use -X fetch.wait.max.ms=50
+            for lower latency on quiet topics.
 
-        Exit codes (docs/operations.md, "Exit codes"):
-          0    caught up (--until-caught-up): every partition read to its end,
-               the state saved and every sink written; or quit normally
-          1    stopped on an error (the reason on stderr)
-          2    caught up, but the result is not durable or not delivered:
-               the state could not be saved, or Redis/the warehouse failed
-          3    timed out before catching up (--timeout, default 600 s)
-          4    Kafka refused (headless): credentials, ACLs, TLS, or (with
-               --until-caught-up) a --topics name that does not exist;
-               retrying will not help
-          64   bad command line
-          130  interrupted (SIGINT or SIGTERM) before catching up
-        With --until-caught-up the reasons are on stderr and in the JSON
-        result's "outcome" object.
-        """)
+            Exit codes (docs/operations.md, "Exit codes"):
+              0    caught up (--until-caught-up): every partition read to its end,
+                   the state saved and every sink written; or quit normally
+              1    stopped on an error (the reason on stderr)
+              2    caught up, but the result is not durable or not delivered:
+                   the state could not be saved, or Redis/the warehouse failed
+              3    timed out before catching up (--timeout, default 600 s)
+              4    Kafka refused (headless): credentials, ACLs, TLS, or (with
+                   --until-caught-up) a --topics name that does not exist;
+                   retrying will not help
+              64   bad command line
+              130  interrupted (SIGINT or SIGTERM) before catching up
+            With --until-caught-up the reasons are on stderr and in the JSON
+            result's "outcome" object.
+            """)
 
     @Option(help: "Bootstrap brokers, comma-separated.")
     var brokers: String
@@ -62,40 +62,61 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Consumer group the offsets are committed to (for Kafka tools' lag; cdctop reads from its state).")
     var group: String = "cdctop"
 
-    @Option(help: ArgumentHelp(
-        "Durable state directory (default $XDG_STATE_HOME/cdctop/<pipeline>, i.e. ~/.local/state/cdctop/<pipeline>); 'none' keeps state in memory only and reads everything again on each start.",
-        valueName: "dir|none"))
+    @Option(
+        help: ArgumentHelp(
+            "Durable state directory (default $XDG_STATE_HOME/cdctop/<pipeline>, i.e. ~/.local/state/cdctop/<pipeline>); 'none' keeps state in memory only and reads everything again on each start.",
+            valueName: "dir|none"))
     var state: String?
 
-    @Flag(name: .customLong("state-reset"), help: "Delete the saved state (and its cache of registry schemas) first and rebuild it from the earliest offsets.")
+    @Flag(
+        name: .customLong("state-reset"),
+        help:
+            "Delete the saved state (and its cache of registry schemas) first and rebuild it from the earliest offsets."
+    )
     var stateReset = false
 
-    @Flag(name: .customLong("no-viewer"), help: "When another cdctop writes the state directory, fail instead of running as a read-only viewer of its latest checkpoint.")
+    @Flag(
+        name: .customLong("no-viewer"),
+        help:
+            "When another cdctop writes the state directory, fail instead of running as a read-only viewer of its latest checkpoint."
+    )
     var noViewer = false
 
-    @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between state checkpoints.", valueName: "s"))
+    @Option(
+        name: .customLong("checkpoint-interval"),
+        help: ArgumentHelp("Seconds between state checkpoints.", valueName: "s"))
     var checkpointInterval: Double = 5
 
-    @Option(help: ArgumentHelp(
-        "Kafka Connect REST URL (e.g. http://127.0.0.1:8083): shows each connector's and task's state, those whose topic.prefix writes the watched topics first (the worker's others below them); with the heartbeat topic subscribed too (e.g. --topics '^(shop\\.public\\..*|__debezium-heartbeat\\.shop)$') a quiet table is told apart from a dead connector, and heartbeats close the last window on a quiet source.",
-        valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Kafka Connect REST URL (e.g. http://127.0.0.1:8083): shows each connector's and task's state, those whose topic.prefix writes the watched topics first (the worker's others below them); with the heartbeat topic subscribed too (e.g. --topics '^(shop\\.public\\..*|__debezium-heartbeat\\.shop)$') a quiet table is told apart from a dead connector, and heartbeats close the last window on a quiet source.",
+            valueName: "url"))
     var connect: String?
 
-    @Option(name: .customLong("connect-interval"), help: ArgumentHelp("Seconds between Kafka Connect polls.", valueName: "s"))
+    @Option(
+        name: .customLong("connect-interval"),
+        help: ArgumentHelp("Seconds between Kafka Connect polls.", valueName: "s"))
     var connectInterval: Double = 2
 
-    @Option(name: .customLong("lag-groups"), help: ArgumentHelp(
-        "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): log start, committed offset, lag (end − committed) in messages and seconds, messages deleted before the group read them, and a verdict by the same rules as cdctop's own over a 120-s window (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics. At most 50 groups.",
-        valueName: "groups"))
+    @Option(
+        name: .customLong("lag-groups"),
+        help: ArgumentHelp(
+            "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): log start, committed offset, lag (end − committed) in messages and seconds, messages deleted before the group read them, and a verdict by the same rules as cdctop's own over a 120-s window (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics. At most 50 groups.",
+            valueName: "groups"))
     var lagGroups: String?
 
-    @Option(name: .customLong("lag-groups-interval"), help: ArgumentHelp("Seconds between --lag-groups queries.", valueName: "s"))
+    @Option(
+        name: .customLong("lag-groups-interval"),
+        help: ArgumentHelp("Seconds between --lag-groups queries.", valueName: "s"))
     var lagGroupsInterval: Double = 5
 
     @Flag(help: "With --headless: exit with the final result once every assigned partition reached its end.")
     var untilCaughtUp = false
 
-    @Option(help: ArgumentHelp("With --until-caught-up: give up after this many seconds, print the partial result and exit 3 with the reason (default 600, or $\(WatchCommand.timeoutVariable); 0: wait as long as it takes).", valueName: "s"))
+    @Option(
+        help: ArgumentHelp(
+            "With --until-caught-up: give up after this many seconds, print the partial result and exit 3 with the reason (default 600, or $\(WatchCommand.timeoutVariable); 0: wait as long as it takes).",
+            valueName: "s"))
     var timeout: Double?
 
     /// `--until-caught-up` gives up after this long unless `--timeout` (or the variable) says otherwise.
@@ -111,32 +132,49 @@ struct WatchCommand: ParsableCommand {
 
     func validate() throws {
         if untilCaughtUp && !live.headless { throw ValidationError("--until-caught-up needs --headless") }
-        if let timeout, !(timeout >= 0) || !untilCaughtUp { throw ValidationError("--timeout needs --until-caught-up and a number of seconds (0: no limit)") }
-        if untilCaughtUp, timeout == nil, let text = ProcessInfo.processInfo.environment[Self.timeoutVariable], !(Double(text).map { $0 >= 0 } ?? false) {
+        if let timeout, !(timeout >= 0) || !untilCaughtUp {
+            throw ValidationError("--timeout needs --until-caught-up and a number of seconds (0: no limit)")
+        }
+        if untilCaughtUp, timeout == nil, let text = ProcessInfo.processInfo.environment[Self.timeoutVariable],
+            !(Double(text).map { $0 >= 0 } ?? false)
+        {
             throw ValidationError("$\(Self.timeoutVariable)=\(text): expected a number of seconds (0: no limit)")
         }
         try connectHTTP.validate(url: connect)
-        if !(connectInterval >= 0.1 && connectInterval <= 3600) { throw ValidationError("--connect-interval must be between 0.1 and 3600 seconds") }
-        if !(checkpointInterval >= 0.1 && checkpointInterval <= 3600) { throw ValidationError("--checkpoint-interval must be between 0.1 and 3600 seconds") }
-        if !(lagGroupsInterval >= 0.5 && lagGroupsInterval <= 3600) { throw ValidationError("--lag-groups-interval must be between 0.5 and 3600 seconds") }
-        if stateReset && state == "none" { throw ValidationError("--state-reset needs a state directory, not --state none") }
+        if !(connectInterval >= 0.1 && connectInterval <= 3600) {
+            throw ValidationError("--connect-interval must be between 0.1 and 3600 seconds")
+        }
+        if !(checkpointInterval >= 0.1 && checkpointInterval <= 3600) {
+            throw ValidationError("--checkpoint-interval must be between 0.1 and 3600 seconds")
+        }
+        if !(lagGroupsInterval >= 0.5 && lagGroupsInterval <= 3600) {
+            throw ValidationError("--lag-groups-interval must be between 0.5 and 3600 seconds")
+        }
+        if stateReset && state == "none" {
+            throw ValidationError("--state-reset needs a state directory, not --state none")
+        }
     }
 
     /// `--state`, or the default under $XDG_STATE_HOME; nil for `none`.
     func stateDirectory(pipeline: String) -> String? {
         if let state { return state == "none" ? nil : state }
         let environment = ProcessInfo.processInfo.environment
-        let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/state")
         return ((base as NSString).appendingPathComponent("cdctop") as NSString).appendingPathComponent(pipeline)
     }
 
     func run() throws {
         let profile = try profileOptions.load()
-        let topicList = topics.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        var options = EngineOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: group, topics: topicList,
-                                                                  properties: try kafka.dictionary()),
-                                    profile: profile)
+        let topicList = topics.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
+        var options = EngineOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: brokers, groupID: group, topics: topicList,
+                properties: try kafka.dictionary()),
+            profile: profile)
         options.snapshotIntervalMs = live.headless ? min(live.interval, 1000) : 200
         options.captureRecentChanges = !live.headless
         options.stopWhenCaughtUp = untilCaughtUp
@@ -162,51 +200,66 @@ struct WatchCommand: ParsableCommand {
         // Schemas of Avro topics, cached in <state dir>/schemas (a restart decodes known ids with the registry down).
         // --state-reset forgets them too: ids are only unique within one registry, and the reset may
         // come with another one (or a registry rebuilt from scratch, which hands the same ids out again).
-        let schemaCache = viewing ? nil : options.state.map { ($0.directory as NSString).appendingPathComponent("schemas") }
+        let schemaCache =
+            viewing ? nil : options.state.map { ($0.directory as NSString).appendingPathComponent("schemas") }
         if stateReset, let schemaCache { try? FileManager.default.removeItem(atPath: schemaCache) }
         options.schemaRegistry = try registry.client(cacheDirectory: schemaCache)
         let engine: Engine
         do { engine = try Engine(options: options) } catch let error as StateError { throw RunError("\(error)") }
         if let writer = engine.viewerOfPID, live.headless || untilCaughtUp {
-            printError("cdctop: the state directory \(options.state?.directory ?? "") is in use by pid \(writer): running as a viewer of it "
-                + "(started from its latest checkpoint, opened read-only; reading on in memory; writing no state, no offsets, no Redis, no warehouse)")
+            printError(
+                "cdctop: the state directory \(options.state?.directory ?? "") is in use by pid \(writer): running as a viewer of it "
+                    + "(started from its latest checkpoint, opened read-only; reading on in memory; writing no state, no offsets, no Redis, no warehouse)"
+            )
         }
         if let summary = engine.restoreSummary, live.headless || untilCaughtUp {
             printError("cdctop: state \(options.state?.directory ?? ""): \(summary.text)")
         }
-        let integrations = try Integrations(options: live, profile: profile, sinkFromCheckpoints: engine.checkpointer != nil,
-                                            viewer: engine.viewerOfPID != nil, schemaRegistry: options.schemaRegistry)
+        let integrations = try Integrations(
+            options: live, profile: profile, sinkFromCheckpoints: engine.checkpointer != nil,
+            viewer: engine.viewerOfPID != nil, schemaRegistry: options.schemaRegistry)
         engine.onSnapshot = { integrations.offer($0) }
         engine.checkpointer?.onDurable = { integrations.offerDurable($0) }
         integrations.start()
         defer { integrations.stop() }
-        let connectMonitor = try connect.map { try ConnectHealthMonitor(url: $0, everySeconds: connectInterval, authFile: connectHTTP.authFile, caFile: connectHTTP.caFile) }
+        let connectMonitor = try connect.map {
+            try ConnectHealthMonitor(
+                url: $0, everySeconds: connectInterval, authFile: connectHTTP.authFile, caFile: connectHTTP.caFile)
+        }
         connectMonitor?.start()
         defer { connectMonitor?.stop() }
         let groupLag = try lagGroups.map { text -> GroupLagMonitor in
-            let groups = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let groups = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
             do {
-                return try GroupLagMonitor(brokers: brokers, groups: groups, topics: topicList, properties: try kafka.dictionary(),
-                                           everySeconds: lagGroupsInterval, thresholds: profile.lag)
+                return try GroupLagMonitor(
+                    brokers: brokers, groups: groups, topics: topicList, properties: try kafka.dictionary(),
+                    everySeconds: lagGroupsInterval, thresholds: profile.lag)
             } catch { throw RunError("\(error)") }
         }
         groupLag?.start()
         defer { groupLag?.stop() }
-        let operations = Operations(engine: engine, integrations: integrations, connect: connectMonitor, groupLag: groupLag)
+        let operations = Operations(
+            engine: engine, integrations: integrations, connect: connectMonitor, groupLag: groupLag)
         let metricsServer = try operations.startMetricsServer(live.metrics, webConfig: live.webConfig)
         defer { metricsServer?.stop() }
         if untilCaughtUp {
-            try runUntilCaughtUp(engine: engine, operations: operations, integrations: integrations,
-                                 connectMonitor: connectMonitor, topicList: topicList, timeLimit: timeLimit)
+            try runUntilCaughtUp(
+                engine: engine, operations: operations, integrations: integrations,
+                connectMonitor: connectMonitor, topicList: topicList, timeLimit: timeLimit)
             return
         }
         engine.start()
         defer { engine.stop() }
         do {
             // The viewer's marker first: a narrow title bar cuts from the end.
-            let title = engine.viewerOfPID.map { "viewer of pid \($0) (state read-only) · watch \(brokers)" } ?? "watch \(brokers)"
-            try runLive(operations, options: live, title: title, seconds: nil,
-                        joining: "connecting to \(brokers), no partition yet")
+            let title =
+                engine.viewerOfPID.map { "viewer of pid \($0) (state read-only) · watch \(brokers)" }
+                ?? "watch \(brokers)"
+            try runLive(
+                operations, options: live, title: title, seconds: nil,
+                joining: "connecting to \(brokers), no partition yet")
         } catch let error as KafkaError where error.fault.needsFix {
             printError("cdctop: \(error.message)")
             throw ExitCode(RunOutcome.Result.refused.exitCode)
@@ -234,16 +287,19 @@ struct WatchCommand: ParsableCommand {
 
     /// `--timeout`, else the variable, else 10 minutes; nil for no limit (0).
     func effectiveTimeout() -> Double? {
-        let seconds = timeout ?? ProcessInfo.processInfo.environment[Self.timeoutVariable].flatMap(Double.init)
+        let seconds =
+            timeout ?? ProcessInfo.processInfo.environment[Self.timeoutVariable].flatMap(Double.init)
             ?? Self.defaultTimeoutSeconds
         return seconds > 0 ? seconds : nil
     }
 
     /// `--headless --until-caught-up`: reads to the end, waits for the sinks, prints the result with its
     /// outcome and exits with the outcome's code (see the table in the help).
-    private func runUntilCaughtUp(engine: Engine, operations: Operations, integrations: Integrations,
-                                  connectMonitor: ConnectHealthMonitor?, topicList: [String], timeLimit: Double?) throws {
-        let interrupted = InterruptFlag(onInterrupt: { })
+    private func runUntilCaughtUp(
+        engine: Engine, operations: Operations, integrations: Integrations,
+        connectMonitor: ConnectHealthMonitor?, topicList: [String], timeLimit: Double?
+    ) throws {
+        let interrupted = InterruptFlag(onInterrupt: {})
         let deadline = timeLimit.map { Date().addingTimeInterval($0) }
         let log = try RunLog(path: live.log)
         log.write("start: --until-caught-up watch \(brokers)")
@@ -260,10 +316,18 @@ struct WatchCommand: ParsableCommand {
             engine.start()
             while !interrupted.isRaised {
                 let snap = engine.snapshots.value
-                logServiceChanges(&board, log, kafkaTarget: brokers, snapshot: snap, integrations: integrations, connect: connectMonitor)
-                if let snap, snap.sequence != lastSequence { lastSequence = snap.sequence; for line in events.lines(snap) { log.write(line) } }
+                logServiceChanges(
+                    &board, log, kafkaTarget: brokers, snapshot: snap, integrations: integrations,
+                    connect: connectMonitor)
+                if let snap, snap.sequence != lastSequence {
+                    lastSequence = snap.sequence
+                    for line in events.lines(snap) { log.write(line) }
+                }
                 if snap?.caughtUp == true || engine.error != nil { break }
-                if let deadline, Date() >= deadline { outcome.result = .timedOut; break }
+                if let deadline, Date() >= deadline {
+                    outcome.result = .timedOut
+                    break
+                }
                 Thread.sleep(forTimeInterval: 0.05)
             }
             if interrupted.isRaised { outcome.result = .interrupted }
@@ -277,8 +341,14 @@ struct WatchCommand: ParsableCommand {
         }
         guard let s = operations.snapshot() else {
             // Stopped before the engine published anything (e.g. a topic that does not exist): the outcome alone.
-            if outcome.result == .caughtUp { outcome.result = .failed; outcome.reasons.append("no result was produced") }
-            if live.json { print("{\"outcome\":\(outcome.json())}"); fflush(nil) }
+            if outcome.result == .caughtUp {
+                outcome.result = .failed
+                outcome.reasons.append("no result was produced")
+            }
+            if live.json {
+                print("{\"outcome\":\(outcome.json())}")
+                fflush(nil)
+            }
             printError("cdctop: \(outcome.result.text)")
             for reason in outcome.reasons { printError("  \(reason)") }
             throw ExitCode(outcome.result.exitCode)
@@ -288,17 +358,27 @@ struct WatchCommand: ParsableCommand {
         if outcome.result == .caughtUp && !outcome.reasons.isEmpty { outcome.result = .partial }
         if outcome.result == .timedOut {
             let kafka = board.entry("kafka")
-            var why = s.kafka.state == .error || s.kafka.state == .stalled ? "Kafka: \(s.kafka.detail)"
-                : s.partitions.isEmpty ? "no partition of \(topics) was found" : s.lagKnown ? "lag \(s.totalLag) messages" : "lag unknown"
-            if s.kafka.state == .ok || s.kafka.state == .connecting, let error = kafka?.lastError { why += "; last Kafka error: \(error)" }
+            var why =
+                s.kafka.state == .error || s.kafka.state == .stalled
+                ? "Kafka: \(s.kafka.detail)"
+                : s.partitions.isEmpty
+                    ? "no partition of \(topics) was found" : s.lagKnown ? "lag \(s.totalLag) messages" : "lag unknown"
+            if s.kafka.state == .ok || s.kafka.state == .connecting, let error = kafka?.lastError {
+                why += "; last Kafka error: \(error)"
+            }
             if let attempts = kafka?.attempts, attempts > 0 { why += "; \(attempts) failed attempts" }
             outcome.reasons.insert("not caught up after \(RunOutcome.seconds(timeLimit ?? 0)) s (\(why))", at: 0)
         } else if outcome.result == .interrupted {
-            outcome.reasons.insert("interrupted before catching up" + (s.lagKnown ? " (lag \(s.totalLag) messages)" : ""), at: 0)
+            outcome.reasons.insert(
+                "interrupted before catching up" + (s.lagKnown ? " (lag \(s.totalLag) messages)" : ""), at: 0)
         }
-        logServiceChanges(&board, log, kafkaTarget: brokers, snapshot: s, integrations: integrations, connect: connectMonitor)
+        logServiceChanges(
+            &board, log, kafkaTarget: brokers, snapshot: s, integrations: integrations, connect: connectMonitor)
         var line = headlessLine(s, json: live.json, connect: connectMonitor.map { $0.poll() }, services: board)
-        if live.json, line.hasSuffix("}") { line.removeLast(); line += ",\"outcome\":" + outcome.json() + "}" }
+        if live.json, line.hasSuffix("}") {
+            line.removeLast()
+            line += ",\"outcome\":" + outcome.json() + "}"
+        }
         print(line)
         fflush(nil)
         for reason in outcome.reasons { log.write("\(outcome.result.rawValue): \(reason)") }
@@ -316,7 +396,9 @@ struct WatchCommand: ParsableCommand {
         let named = topicList.filter { !$0.hasPrefix("^") }
         guard !named.isEmpty else { return [] }
         let budgetMs = deadline.map { max(200, min(5_000, Int32($0.timeIntervalSinceNow * 500))) } ?? 5_000
-        guard let listed = try? kafkaTopicPartitions(brokers: brokers, properties: (try? kafka.dictionary()) ?? [:], timeoutMs: budgetMs)
+        guard
+            let listed = try? kafkaTopicPartitions(
+                brokers: brokers, properties: (try? kafka.dictionary()) ?? [:], timeoutMs: budgetMs)
         else { return nil }
         return named.filter { listed[$0] == nil }
     }
@@ -343,11 +425,15 @@ struct WatchCommand: ParsableCommand {
                 status = mirror.status
                 if status.state == .error || (status.state == .connecting && status.error != nil) { break }
                 if status.state == .ok && mirror.writes >= writesBefore + 2 { break }
-                if offered < 2 && mirror.writes >= writesBefore + offered { mirror.offer(s); offered += 1 }
+                if offered < 2 && mirror.writes >= writesBefore + offered {
+                    mirror.offer(s)
+                    offered += 1
+                }
                 Thread.sleep(forTimeInterval: 0.02)
             }
             if !(status.state == .ok && mirror.writes >= writesBefore + 2) {
-                reasons.append("redis mirror \(mirror.url): the final result was not written: \(status.error ?? status.detail)")
+                reasons.append(
+                    "redis mirror \(mirror.url): the final result was not written: \(status.error ?? status.detail)")
             }
         }
         if let sink = integrations.sink {
@@ -367,7 +453,10 @@ struct WatchCommand: ParsableCommand {
 /// How a `--until-caught-up` run ended: the exit code and, in the JSON result, `"outcome":{"result","exit_code","reasons"}`.
 struct RunOutcome {
     enum Result: String {
-        case caughtUp = "caught_up", partial, timedOut = "timed_out", interrupted, refused, failed
+        case caughtUp = "caught_up"
+        case partial
+        case timedOut = "timed_out"
+        case interrupted, refused, failed
 
         var exitCode: Int32 {
             switch self {
@@ -396,7 +485,8 @@ struct RunOutcome {
     var reasons: [String] = []
 
     func json() -> String {
-        "{\"result\":\"\(result.rawValue)\",\"exit_code\":\(result.exitCode),\"reasons\":[" + reasons.map(JSONText.quoted).joined(separator: ",") + "]}"
+        "{\"result\":\"\(result.rawValue)\",\"exit_code\":\(result.exitCode),\"reasons\":["
+            + reasons.map(JSONText.quoted).joined(separator: ",") + "]}"
     }
 
     /// libpq's messages span lines: one reason, one line.

@@ -13,19 +13,31 @@ package enum PreviewData {
         case unknown
     }
 
-    static let northwindCategories = ["Beverages", "Dairy Products", "Confections", "Meat/Poultry", "Seafood", "Condiments",
-                                      "Grains/Cereals", "Produce"]
-    static let northwindTables: [(String, TableRole)] = [("orders", .other), ("order_details", .other), ("products", .other),
-                                                         ("categories", .other), ("shippers", .other)]
-    static let unknownTables: [(String, TableRole)] = [("accounts", .other), ("ledger_entries", .other), ("users", .other),
-                                                       ("audit_log", .other)]
-    static let categories = ["electronics", "books", "garden", "toys", "grocery", "fashion", "sports", "beauty",
-                             "home", "automotive", "music", "家電 (appliances)"]
-    static let tables: [(String, TableRole)] = [("transaction", .sale), ("transactiondetail", .lineItem),
-                                                ("product", .dimension), ("customer", .other)]
+    static let northwindCategories = [
+        "Beverages", "Dairy Products", "Confections", "Meat/Poultry", "Seafood", "Condiments",
+        "Grains/Cereals", "Produce",
+    ]
+    static let northwindTables: [(String, TableRole)] = [
+        ("orders", .other), ("order_details", .other), ("products", .other),
+        ("categories", .other), ("shippers", .other),
+    ]
+    static let unknownTables: [(String, TableRole)] = [
+        ("accounts", .other), ("ledger_entries", .other), ("users", .other),
+        ("audit_log", .other),
+    ]
+    static let categories = [
+        "electronics", "books", "garden", "toys", "grocery", "fashion", "sports", "beauty",
+        "home", "automotive", "music", "家電 (appliances)",
+    ]
+    static let tables: [(String, TableRole)] = [
+        ("transaction", .sale), ("transactiondetail", .lineItem),
+        ("product", .dimension), ("customer", .other),
+    ]
 
     /// Snapshot of a shop that has been selling `rate` events/s since `startMs`, with 2 h of earlier windows.
-    package static func snapshot(atMs now: Int64, startMs: Int64, rate: Int, sequence: UInt64, variant: Variant = .shop) -> KPISnapshot {
+    package static func snapshot(atMs now: Int64, startMs: Int64, rate: Int, sequence: UInt64, variant: Variant = .shop)
+        -> KPISnapshot
+    {
         let categories = variant == .northwind ? northwindCategories : self.categories
         let tables = variant == .northwind ? northwindTables : variant == .unknown ? unknownTables : self.tables
         let prefix = variant == .northwind ? "nw.public." : variant == .unknown ? "bank.public." : "shop.public."
@@ -58,8 +70,9 @@ package enum PreviewData {
             totals = TotalsResult()
         }
         let elapsed = max(1, (now - startMs) / 1_000)
-        var result = KPIResult(windowMs: windowMs, messages: 120_000 + elapsed * Int64(rate), windows: windows, totals: totals,
-                               malformed: 3, dropped: 0)
+        var result = KPIResult(
+            windowMs: windowMs, messages: 120_000 + elapsed * Int64(rate), windows: windows, totals: totals,
+            malformed: 3, dropped: 0)
         result.messages += 0
         var s = KPISnapshot(result: result)
         s.sequence = sequence
@@ -94,23 +107,31 @@ package enum PreviewData {
                 let op: ChangeOp = k % 7 == 6 ? .delete : k % 3 == 0 ? .update : .create
                 let key = String(10_000 + offset)
                 let value = Array("\(name)|\(op.code)|\(key)|\(k)".utf8)
-                recent.append(RecentChange(position: EventPosition(topic: prefix + name, partition: Int32(k % 3), offset: offset),
-                                           op: op, key: key, commitTimeMs: latestCommit - Int64(40 - k) * 37, value: value))
+                recent.append(
+                    RecentChange(
+                        position: EventPosition(topic: prefix + name, partition: Int32(k % 3), offset: offset),
+                        op: op, key: key, commitTimeMs: latestCommit - Int64(40 - k) * 37, value: value))
             }
             s.recentChanges[name] = recent
         }
-        s.recentMalformed = [MalformedRecord(position: EventPosition(topic: prefix + tables[1].0, partition: 1, offset: 5_123),
-                                             reason: "decimal 'unit_price' has scale 12 (more than 9 places)")]
+        s.recentMalformed = [
+            MalformedRecord(
+                position: EventPosition(topic: prefix + tables[1].0, partition: 1, offset: 5_123),
+                reason: "decimal 'unit_price' has scale 12 (more than 9 places)")
+        ]
         for (ti, (name, _)) in tables.enumerated() {
             for p in 0..<3 {
                 let hw = 50_000 + elapsed * Int64(rate) / Int64(12 + ti + p)
                 // transactiondetail[2] falls behind and stops: shows LAGGING then STALLED.
                 let stalled = ti == 1 && p == 2
-                let position = stalled ? min(hw, 50_000 + min(elapsed, 20) * Int64(rate) / 15) : hw - Int64((ti + p) % 3) * 7
-                s.partitions.append(PartitionLag(topic: prefix + name, partition: Int32(p), committed: position - 120,
-                                                 position: position, highWatermark: hw,
-                                                 lastCommitTimeMs: stalled ? startMs + min(elapsed, 20) * 1_000 : latestCommit,
-                                                 reachedEnd: !stalled))
+                let position =
+                    stalled ? min(hw, 50_000 + min(elapsed, 20) * Int64(rate) / 15) : hw - Int64((ti + p) % 3) * 7
+                s.partitions.append(
+                    PartitionLag(
+                        topic: prefix + name, partition: Int32(p), committed: position - 120,
+                        position: position, highWatermark: hw,
+                        lastCommitTimeMs: stalled ? startMs + min(elapsed, 20) * 1_000 : latestCommit,
+                        reachedEnd: !stalled))
             }
         }
         s.parkedLineItems = 2
@@ -138,15 +159,28 @@ package enum PreviewData {
         let sources: [(String, String, Bool)] = [
             ("transactions", "select count(*) from orders", true),
             ("revenue", "select sum(d.unit_price * d.quantity * (1 - d.discount)) from order_details d", true),
-            ("category_sales", "select c.category_name, sum(d.unit_price * d.quantity * (1 - d.discount)) from order_details d "
-                + "join products p on p.product_id = d.product_id join categories c on c.category_id = p.category_id group by c.category_name", true),
+            (
+                "category_sales",
+                "select c.category_name, sum(d.unit_price * d.quantity * (1 - d.discount)) from order_details d "
+                    + "join products p on p.product_id = d.product_id join categories c on c.category_id = p.category_id group by c.category_name",
+                true
+            ),
             ("units", "select sum(quantity) from order_details", true),
-            ("discounted_lines", "select c.category_name, count(*), sum(d.quantity) from order_details d "
-                + "join products p on p.product_id = d.product_id join categories c on c.category_id = p.category_id "
-                + "where d.discount > 0 group by c.category_name", true),
-            ("orders_by_country", "select ship_country, count(*), avg(freight) from orders group by ship_country", false),
-            ("freight_by_shipper", "select s.company_name, count(*), sum(o.freight), avg(o.freight) from orders o "
-                + "left join shippers s on s.shipper_id = o.ship_via group by s.company_name", false),
+            (
+                "discounted_lines",
+                "select c.category_name, count(*), sum(d.quantity) from order_details d "
+                    + "join products p on p.product_id = d.product_id join categories c on c.category_id = p.category_id "
+                    + "where d.discount > 0 group by c.category_name", true
+            ),
+            (
+                "orders_by_country", "select ship_country, count(*), avg(freight) from orders group by ship_country",
+                false
+            ),
+            (
+                "freight_by_shipper",
+                "select s.company_name, count(*), sum(o.freight), avg(o.freight) from orders o "
+                    + "left join shippers s on s.shipper_id = o.ship_via group by s.company_name", false
+            ),
             ("open_orders", "select count(*) from orders where shipped_date is null", false),
         ]
         let kpis = sources.enumerated().map { KPISource(name: $1.0, sql: $1.1, line: $0 + 1, windowed: $1.2) }
@@ -155,9 +189,11 @@ package enum PreviewData {
         return model.kpis.map { KPIColumns($0, nullLabel: "(none)") }
     }()
 
-    static let countries = ["USA", "Germany", "Brazil", "France", "UK", "Venezuela", "Austria", "Sweden", "Canada", "Mexico",
-                            "Italy", "Spain", "Finland", "Ireland", "Belgium", "Denmark", "Switzerland", "Argentina", "Portugal",
-                            "Poland", "Norway"]
+    static let countries = [
+        "USA", "Germany", "Brazil", "France", "UK", "Venezuela", "Austria", "Sweden", "Canada", "Mexico",
+        "Italy", "Spain", "Finland", "Ireland", "Belgium", "Denmark", "Switzerland", "Argentina", "Portugal",
+        "Poland", "Norway",
+    ]
 
     static func addNorthwindKPIs(_ s: inout KPISnapshot) {
         let columns = northwindKPIs
@@ -181,7 +217,8 @@ package enum PreviewData {
             values[3].groups[[]] = accum(3, rows: tx * 3, sums: [Money(whole: tx * 23 / 2)])
             for (i, c) in categories.keys.sorted().enumerated() where i % 3 != 2 {
                 let lines = tx / Int64(5 + i)
-                values[4].groups[text(c)] = accum(4, rows: lines, sums: [.zero, Money(whole: lines * 9)], counts: [lines, lines])
+                values[4].groups[text(c)] = accum(
+                    4, rows: lines, sums: [.zero, Money(whole: lines * 9)], counts: [lines, lines])
             }
             return values
         }
@@ -195,7 +232,8 @@ package enum PreviewData {
         for (i, country) in countries.enumerated() {
             let n = t.txCount / Int64(4 + i * 3)
             // avg(freight): sum and count, divided when shown.
-            totals[5].groups[text(country)] = accum(5, rows: n, sums: [.zero, Money(cents: n * Int64(4_100 + i * 1_337))], counts: [n, n])
+            totals[5].groups[text(country)] = accum(
+                5, rows: n, sums: [.zero, Money(cents: n * Int64(4_100 + i * 1_337))], counts: [n, n])
         }
         let shippers = ["Federal Shipping", "United Package", "Speedy Express"]
         for (i, name) in shippers.enumerated() {
@@ -203,7 +241,8 @@ package enum PreviewData {
             let freight = Money(cents: n * Int64(7_823 - i * 1_111))
             totals[6].groups[text(name)] = accum(6, rows: n, sums: [.zero, freight, freight], counts: [n, n, n])
         }
-        totals[6].groups[[.null]] = accum(6, rows: 21, sums: [.zero, Money(cents: 1_254), Money(cents: 1_254)], counts: [21, 21, 21])
+        totals[6].groups[[.null]] = accum(
+            6, rows: 21, sums: [.zero, Money(cents: 1_254), Money(cents: 1_254)], counts: [21, 21, 21])
         totals[7].groups[[]] = accum(7, rows: 37)
         s.result.totals.kpis = totals
     }
@@ -217,10 +256,14 @@ package enum PreviewData {
 
     package static let describe: @Sendable ([UInt8]) -> ChangeDescription? = { bytes in
         let parts = String(decoding: bytes, as: UTF8.self).split(separator: "|").map(String.init)
-        guard parts.count == 4, let op = ChangeOp(code: parts[1].utf8.first ?? 0), let k = Int(parts[3]) else { return nil }
+        guard parts.count == 4, let op = ChangeOp(code: parts[1].utf8.first ?? 0), let k = Int(parts[3]) else {
+            return nil
+        }
         let id = ChangeDescription.Field(name: "id", value: parts[2])
-        let old = [id, .init(name: "status", value: "new"), .init(name: "amount", value: "\(40 + k).00"),
-                   .init(name: "customer_id", value: "\(700 + k)"), .init(name: "note", value: "gift wrap")]
+        let old = [
+            id, .init(name: "status", value: "new"), .init(name: "amount", value: "\(40 + k).00"),
+            .init(name: "customer_id", value: "\(700 + k)"), .init(name: "note", value: "gift wrap"),
+        ]
         var new = old
         new[1].value = k % 2 == 0 ? "paid" : "shipped"
         new[2].value = "\(41 + k).50"
@@ -238,7 +281,8 @@ package enum PreviewData {
             let tx = Int64(40_000 + (back * 7_919) % 9_000 + (back % 7 == 0 ? -15_000 : 0))
             var cats: [String: Money] = [:]
             for (i, c) in categories.enumerated() { cats[c] = Money(cents: tx * Int64(300 - i * 20)) }
-            return DayFigure(day: TimeText.date(ms: t), txCount: tx, revenue: Money(cents: tx * 4_217), categoryRevenue: cats)
+            return DayFigure(
+                day: TimeText.date(ms: t), txCount: tx, revenue: Money(cents: tx * 4_217), categoryRevenue: cats)
         }
         return HistoryData(days: days, loadedAtMs: nowMs)
     }
@@ -246,7 +290,8 @@ package enum PreviewData {
     package static func reconciliation(_ s: KPISnapshot?, nowMs: Int64) -> Reconciliation {
         let tx = s?.result.totals.txCount ?? 0
         let revenue = s?.result.totals.revenue ?? .zero
-        return Reconciliation(verdict: .agree, engineTxCount: tx, sourceTxCount: tx, engineRevenue: revenue, sourceRevenue: revenue,
-                              sinceMs: nowMs - 95_000, checkedAtMs: nowMs - 4_000, lagAtCheck: 0, detail: "source: shop @ 127.0.0.1:5432")
+        return Reconciliation(
+            verdict: .agree, engineTxCount: tx, sourceTxCount: tx, engineRevenue: revenue, sourceRevenue: revenue,
+            sinceMs: nowMs - 95_000, checkedAtMs: nowMs - 4_000, lagAtCheck: 0, detail: "source: shop @ 127.0.0.1:5432")
     }
 }

@@ -11,29 +11,29 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure decode + aggregate throughput, from memory and end to end from a broker.",
         discussion: """
-        Generates the shop workload with schemas enabled (about 3 KB per
-        message, like Debezium's JsonConverter output), then reports
-        events/s, MB/s, CPU seconds and peak RSS for:
-          memory  decode + aggregate from an in-memory copy (one core);
-          raw     librdkafka reading the same topics with no decoding
-                  (the ceiling), before and after e2e, with --brokers;
-          e2e     the engine reading, decoding and aggregating them,
-                  with --brokers.
-        The memory line gives the best of --repeats runs and, beside it, the
-        first run of the process (maps growing from empty) with its page
-        faults; the durable-state run adds the state's size on disk, its
-        resident memory and the heap it holds per live key.
-        Every run checks its result against the generator's ground truth.
-        With --avro the same rows in Confluent Avro form (about 180 B per
-        message) are measured beside JSON from memory, and with --brokers
-        and --schema-registry also raw and end to end from the broker (the
-        schemas are registered there; the engine fetches them as `watch`
-        does). -X applies to both readers: on small messages librdkafka's
-        fetch.queue.backoff.ms (1 s by default) idles a reader that falls
-        behind, so -X fetch.queue.backoff.ms=10 shows the engine's own rate.
-        scripts/bench starts a Tansu broker (and, with --avro, the test
-        stand-in registry), runs this with --brokers and stops them.
-        """)
+            Generates the shop workload with schemas enabled (about 3 KB per
+            message, like Debezium's JsonConverter output), then reports
+            events/s, MB/s, CPU seconds and peak RSS for:
+              memory  decode + aggregate from an in-memory copy (one core);
+              raw     librdkafka reading the same topics with no decoding
+                      (the ceiling), before and after e2e, with --brokers;
+              e2e     the engine reading, decoding and aggregating them,
+                      with --brokers.
+            The memory line gives the best of --repeats runs and, beside it, the
+            first run of the process (maps growing from empty) with its page
+            faults; the durable-state run adds the state's size on disk, its
+            resident memory and the heap it holds per live key.
+            Every run checks its result against the generator's ground truth.
+            With --avro the same rows in Confluent Avro form (about 180 B per
+            message) are measured beside JSON from memory, and with --brokers
+            and --schema-registry also raw and end to end from the broker (the
+            schemas are registered there; the engine fetches them as `watch`
+            does). -X applies to both readers: on small messages librdkafka's
+            fetch.queue.backoff.ms (1 s by default) idles a reader that falls
+            behind, so -X fetch.queue.backoff.ms=10 shows the engine's own rate.
+            scripts/bench starts a Tansu broker (and, with --avro, the test
+            stand-in registry), runs this with --brokers and stops them.
+            """)
 
     @Option(help: "Messages to generate.")
     var messages: Int = 1_000_000
@@ -47,19 +47,33 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Partitions per topic for the broker runs.")
     var partitions: Int32 = 4
 
-    @Option(name: .customLong("checkpoint-interval"), help: ArgumentHelp("Seconds between checkpoints in the durable-state run.", valueName: "s"))
+    @Option(
+        name: .customLong("checkpoint-interval"),
+        help: ArgumentHelp("Seconds between checkpoints in the durable-state run.", valueName: "s"))
     var checkpointSeconds: Double = 1
 
-    @Flag(help: "Instead: how the engine's per-event cost, snapshot time and warehouse-sink comparison grow with the state held (windows, products, live keys).")
+    @Flag(
+        help:
+            "Instead: how the engine's per-event cost, snapshot time and warehouse-sink comparison grow with the state held (windows, products, live keys)."
+    )
     var scale = false
 
-    @Option(help: ArgumentHelp("Operations cost: also time the memory run with the latency split on, and serve /metrics here during the end-to-end run, scraped every second (e.g. 127.0.0.1:9464).", valueName: "host:port"))
+    @Option(
+        help: ArgumentHelp(
+            "Operations cost: also time the memory run with the latency split on, and serve /metrics here during the end-to-end run, scraped every second (e.g. 127.0.0.1:9464).",
+            valueName: "host:port"))
     var metrics: String?
 
-    @Option(help: ArgumentHelp("Instead: decode + aggregate the shop workload from memory with this profile (e.g. profiles/shop-sql.toml, the shop written as SQL KPIs), checked against the ground truth when it defines the shop's KPIs; prints the rate and the heap per live key.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Instead: decode + aggregate the shop workload from memory with this profile (e.g. profiles/shop-sql.toml, the shop written as SQL KPIs), checked against the ground truth when it defines the shop's KPIs; prints the rate and the heap per live key.",
+            valueName: "file"))
     var profile: String?
 
-    @Flag(help: "Instead: decode + aggregate the shop workload from memory in Confluent Avro form (keys and values, as Debezium's AvroConverter writes them) beside the same messages as JSON; both checked against the ground truth. With --brokers (and --schema-registry): the Avro topics' raw librdkafka and end-to-end read rates too.")
+    @Flag(
+        help:
+            "Instead: decode + aggregate the shop workload from memory in Confluent Avro form (keys and values, as Debezium's AvroConverter writes them) beside the same messages as JSON; both checked against the ground truth. With --brokers (and --schema-registry): the Avro topics' raw librdkafka and end-to-end read rates too."
+    )
     var avro = false
 
     @OptionGroup var kafka: KafkaPropertyOptions
@@ -67,9 +81,13 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var registry: SchemaRegistryOptions
 
     func validate() throws {
-        if registry.schemaRegistry != nil && !avro { throw ValidationError("--schema-registry only applies with --avro") }
+        if registry.schemaRegistry != nil && !avro {
+            throw ValidationError("--schema-registry only applies with --avro")
+        }
         if avro && brokers != nil && registry.schemaRegistry == nil {
-            throw ValidationError("--avro with --brokers needs --schema-registry URL: the schemas are registered there and the engine's end-to-end run fetches them (scripts/bench --avro starts a test stand-in)")
+            throw ValidationError(
+                "--avro with --brokers needs --schema-registry URL: the schemas are registered there and the engine's end-to-end run fetches them (scripts/bench --avro starts a test stand-in)"
+            )
         }
     }
 
@@ -82,9 +100,11 @@ struct BenchCommand: ParsableCommand {
         let (workload, corpus) = shopCorpus()
         let truth = workload.groundTruth
         let cut = truth.messages != Int64(corpus.count)
-        print(String(format: "generated %d messages, %.1f MB (avg %d B/message) in %.1f s",
-                     corpus.count, Double(corpus.bytes) / 1e6, corpus.bytes / max(1, corpus.count),
-                     Date().timeIntervalSince(t0)))
+        print(
+            String(
+                format: "generated %d messages, %.1f MB (avg %d B/message) in %.1f s",
+                corpus.count, Double(corpus.bytes) / 1e6, corpus.bytes / max(1, corpus.count),
+                Date().timeIntervalSince(t0)))
 
         // 1. Decode + aggregate from memory, on this thread only.
         var best: Measure.Figures? = nil
@@ -97,14 +117,21 @@ struct BenchCommand: ParsableCommand {
             if best == nil || figures.threadCPU < best!.threadCPU { best = figures }
             if run == 1 { first = figures }
             if run == 1 && !cut { reportComparison(core.result, truth) }
-            if run == 1 { for m in core.recentMalformed.prefix(5) { print("    malformed \(m.position): \(m.reason)") } }
+            if run == 1 {
+                for m in core.recentMalformed.prefix(5) { print("    malformed \(m.position): \(m.reason)") }
+            }
         }
         let memory = best!
         print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
-        print(String(format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
-                     Double(memory.messages) / memory.cpu))
-        print(String(format: "  first run: %.0f MB/s per CPU second; %d page faults, kernel %.2f CPU s", Double(first!.bytes) / 1e6 / first!.cpu,
-                     first!.faults, first!.systemCPU))
+        print(
+            String(
+                format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
+                Double(memory.messages) / memory.cpu))
+        print(
+            String(
+                format: "  first run: %.0f MB/s per CPU second; %d page faults, kernel %.2f CPU s",
+                Double(first!.bytes) / 1e6 / first!.cpu,
+                first!.faults, first!.systemCPU))
         if metrics != nil { measureLatencySplit(corpus: corpus, memory: memory) }
 
         // 2. The same with durable state: incremental checkpoints every few seconds on their own
@@ -136,10 +163,13 @@ struct BenchCommand: ParsableCommand {
         var consumerProps = props
         consumerProps["session.timeout.ms"] = consumerProps["session.timeout.ms"] ?? "6000"
         func rawRead(_ group: String) throws -> Measure.Figures {
-            let raw = try KafkaConsumer(config: KafkaConsumerConfig(brokers: brokers, groupID: group, topics: topics, properties: consumerProps))
+            let raw = try KafkaConsumer(
+                config: KafkaConsumerConfig(brokers: brokers, groupID: group, topics: topics, properties: consumerProps)
+            )
             let r0 = Measure.start()
             var mb = MessageBatch()
-            var read = 0, readBytes = 0
+            var read = 0
+            var readBytes = 0
             // Like the engine's `--until-caught-up`, the raw reader stops once every partition reported
             // its end (not at a message count it could not know), so both wait for the same last fetch.
             var ended = Set<Int64>()
@@ -159,7 +189,9 @@ struct BenchCommand: ParsableCommand {
         print(rawBefore.line("raw librdkafka read"))
 
         // End to end: the engine (decode + aggregate) until caught up.
-        var options = EngineOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: "\(prefix)-e2e", topics: topics, properties: consumerProps), profile: .shop)
+        var options = EngineOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: brokers, groupID: "\(prefix)-e2e", topics: topics, properties: consumerProps), profile: .shop)
         options.stopWhenCaughtUp = true
         options.schemaRegistry = registry
         options.snapshotIntervalMs = 250
@@ -178,16 +210,23 @@ struct BenchCommand: ParsableCommand {
         print(e2e.line("end to end (engine)"))
         let seen = timeline.seen
         if let first = seen.first, let last = seen.last {
-            print(String(format: "  first events seen by %.2f s, the last by %.2f s (snapshots every %.2f s)",
-                         first.timeIntervalSince(e0.wall), last.timeIntervalSince(e0.wall), Double(options.snapshotIntervalMs) / 1000))
+            print(
+                String(
+                    format: "  first events seen by %.2f s, the last by %.2f s (snapshots every %.2f s)",
+                    first.timeIntervalSince(e0.wall), last.timeIntervalSince(e0.wall),
+                    Double(options.snapshotIntervalMs) / 1000))
         }
         if let s = snapshot, let truth { reportComparison(s.result, truth) }
         let rawAfter = try rawRead("\(prefix)-raw-after")
         print(rawAfter.line("raw librdkafka read again, after the engine"))
         let rawBest = max(rawBefore.eventsPerSecond, rawAfter.eventsPerSecond)
-        print(String(format: "  end to end / raw read rate: %.0f%% (of the faster raw read; %.0f%% of the first, %.0f%% of the second)",
-                     100 * e2e.eventsPerSecond / max(1, rawBest), 100 * e2e.eventsPerSecond / max(1, rawBefore.eventsPerSecond),
-                     100 * e2e.eventsPerSecond / max(1, rawAfter.eventsPerSecond)))
+        print(
+            String(
+                format:
+                    "  end to end / raw read rate: %.0f%% (of the faster raw read; %.0f%% of the first, %.0f%% of the second)",
+                100 * e2e.eventsPerSecond / max(1, rawBest),
+                100 * e2e.eventsPerSecond / max(1, rawBefore.eventsPerSecond),
+                100 * e2e.eventsPerSecond / max(1, rawAfter.eventsPerSecond)))
     }
 }
 
@@ -204,8 +243,10 @@ extension BenchCommand {
             if best == nil || figures.threadCPU < best!.threadCPU { best = figures }
         }
         print(best!.line("memory with the latency split on, best of \(max(1, repeats))"))
-        print(String(format: "  latency split cost: %+.1f%% thread CPU (%.3f s vs %.3f s)",
-                     100 * (best!.threadCPU / memory.threadCPU - 1), best!.threadCPU, memory.threadCPU))
+        print(
+            String(
+                format: "  latency split cost: %+.1f%% thread CPU (%.3f s vs %.3f s)",
+                100 * (best!.threadCPU / memory.threadCPU - 1), best!.threadCPU, memory.threadCPU))
     }
 
     /// Decode + aggregate with checkpoints to a SQLite state in a temporary directory, every
@@ -215,12 +256,20 @@ extension BenchCommand {
         let directory = NSTemporaryDirectory() + "cdctop-bench-state-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let identity = StateIdentity(profile: .shop, topics: corpus.topics)
-        struct Run { var core: EngineCore; var engineCPU: Double; var figures: Measure.Figures; var checkpoints: Int64; var exit: Double; var rssMB: Double; var heapMB: Double }
+        struct Run {
+            var core: EngineCore
+            var engineCPU: Double
+            var figures: Measure.Figures
+            var checkpoints: Int64
+            var exit: Double
+            var rssMB: Double
+            var heapMB: Double
+        }
         var best: Run?
         var firstRunRSS: Double?
         var firstRunHeap = 0.0
         // As many runs as the memory figure had, best kept: the two figures are compared like for like.
-        for _ in 1 ... max(1, repeats) {
+        for _ in 1...max(1, repeats) {
             let rssBefore = Measure.currentRSSMB()
             let heapBefore = Measure.heapInUseMB()
             let core = EngineCore(profile: .shop)
@@ -233,36 +282,50 @@ extension BenchCommand {
             corpus.feed(core, batch: 5_000) {
                 if Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds && checkpointer.isIdle {
                     lastCheckpoint = Date()
-                    checkpointer.submit(Checkpoint.take(from: core, nowMs: WallClock.nowMs(), recycling: checkpointer.takeRecycled()),
-                                        snapshot: nil)
+                    checkpointer.submit(
+                        Checkpoint.take(from: core, nowMs: WallClock.nowMs(), recycling: checkpointer.takeRecycled()),
+                        snapshot: nil)
                 }
             }
             // The engine's share: everything up to here ran on this thread except the checkpoint writes.
             let engineCPU = Measure.threadCPUSeconds() - m0.threadCPU
             let flushStarted = Date()
             checkpointer.flush(Checkpoint.take(from: core, nowMs: WallClock.nowMs()), snapshot: nil)
-            let run = Run(core: core, engineCPU: engineCPU, figures: m0.stop(messages: corpus.count, bytes: corpus.bytes),
-                          checkpoints: checkpointer.status.checkpoints, exit: Date().timeIntervalSince(flushStarted),
-                          rssMB: Measure.currentRSSMB() - rssBefore, heapMB: Measure.heapInUseMB() - heapBefore)
+            let run = Run(
+                core: core, engineCPU: engineCPU, figures: m0.stop(messages: corpus.count, bytes: corpus.bytes),
+                checkpoints: checkpointer.status.checkpoints, exit: Date().timeIntervalSince(flushStarted),
+                rssMB: Measure.currentRSSMB() - rssBefore, heapMB: Measure.heapInUseMB() - heapBefore)
             store.close()
             // Memory is measured on the first run only: later runs reuse what the earlier ones freed.
-            if firstRunRSS == nil { firstRunRSS = run.rssMB; firstRunHeap = run.heapMB }
+            if firstRunRSS == nil {
+                firstRunRSS = run.rssMB
+                firstRunHeap = run.heapMB
+            }
             if best == nil || run.engineCPU < best!.engineCPU { best = run }
         }
         let run = best!
         let stateRSS = firstRunRSS ?? run.rssMB
         let core = run.core
-        print(run.figures.line("memory + durable state (checkpoint every \(checkpointSeconds) s), best of \(max(1, repeats))"))
-        print(String(format: "  %d checkpoints; engine thread %.2f CPU s = %.0f events/s per CPU second, %.1f%% of the memory run's rate; other threads (checkpoint writer) %.2f CPU s; exit checkpoint %.2f s",
-                     run.checkpoints, run.engineCPU, Double(corpus.count) / run.engineCPU,
-                     100 * memory.threadCPU / run.engineCPU, max(0, run.figures.cpu - run.figures.threadCPU), run.exit))
+        print(
+            run.figures.line(
+                "memory + durable state (checkpoint every \(checkpointSeconds) s), best of \(max(1, repeats))"))
+        print(
+            String(
+                format:
+                    "  %d checkpoints; engine thread %.2f CPU s = %.0f events/s per CPU second, %.1f%% of the memory run's rate; other threads (checkpoint writer) %.2f CPU s; exit checkpoint %.2f s",
+                run.checkpoints, run.engineCPU, Double(corpus.count) / run.engineCPU,
+                100 * memory.threadCPU / run.engineCPU, max(0, run.figures.cpu - run.figures.threadCPU), run.exit))
         if let truth { reportComparison(core.result, truth) }
         let keys = core.withAggregator { $0.liveKeys }
         let reopened = try StateStore(directory: directory, identity: identity)
         let size = reopened.sizeOnDisk
-        print(String(format: "  state: %d live keys, %d windows; on disk %.1f MB (%.0f B/key); engine RSS %.0f MB (%.0f B/key), heap in use %.0f MB (%.0f B/key), first run",
-                     keys, core.result.windows.count, Double(size) / 1e6, Double(size) / Double(max(1, keys)),
-                     stateRSS, stateRSS * 1_048_576 / Double(max(1, keys)), firstRunHeap, firstRunHeap * 1_048_576 / Double(max(1, keys))))
+        print(
+            String(
+                format:
+                    "  state: %d live keys, %d windows; on disk %.1f MB (%.0f B/key); engine RSS %.0f MB (%.0f B/key), heap in use %.0f MB (%.0f B/key), first run",
+                keys, core.result.windows.count, Double(size) / 1e6, Double(size) / Double(max(1, keys)),
+                stateRSS, stateRSS * 1_048_576 / Double(max(1, keys)), firstRunHeap,
+                firstRunHeap * 1_048_576 / Double(max(1, keys))))
         reopened.close()
 
         let r0 = Date()
@@ -270,8 +333,11 @@ extension BenchCommand {
         let restored = EngineCore(profile: .shop)
         let summary = try again.load(into: restored)
         let restart = Date().timeIntervalSince(r0)
-        print(String(format: "  restart: open + integrity check + load %d keys and %d windows in %.2f s; equals the live state: %@",
-                     summary.keys, summary.windows, restart, restored.result == core.result ? "yes" : "NO"))
+        print(
+            String(
+                format:
+                    "  restart: open + integrity check + load %d keys and %d windows in %.2f s; equals the live state: %@",
+                summary.keys, summary.windows, restart, restored.result == core.result ? "yes" : "NO"))
         again.close()
     }
 }
@@ -283,17 +349,31 @@ func reportComparison(_ result: KPIResult, _ truth: KPIResult) {
     result.kpiColumns = []
     result.totals.kpis = []
     for i in result.windows.indices { result.windows[i].kpis = [] }
-    guard result != truth else { print("  result equals ground truth: yes"); return }
-    print("  result equals ground truth: NO")
-    print("    messages \(result.messages) vs \(truth.messages), malformed \(result.malformed) vs \(truth.malformed), dropped \(result.dropped) vs \(truth.dropped), windows \(result.windows.count) vs \(truth.windows.count)")
-    if result.totals != truth.totals {
-        print("    totals: tx \(result.totals.txCount) vs \(truth.totals.txCount), revenue \(result.totals.revenue) vs \(truth.totals.revenue)")
+    guard result != truth else {
+        print("  result equals ground truth: yes")
+        return
     }
-    if let i = result.windows.indices.first(where: { $0 < truth.windows.count && result.windows[$0] != truth.windows[$0] }) {
+    print("  result equals ground truth: NO")
+    print(
+        "    messages \(result.messages) vs \(truth.messages), malformed \(result.malformed) vs \(truth.malformed), dropped \(result.dropped) vs \(truth.dropped), windows \(result.windows.count) vs \(truth.windows.count)"
+    )
+    if result.totals != truth.totals {
+        print(
+            "    totals: tx \(result.totals.txCount) vs \(truth.totals.txCount), revenue \(result.totals.revenue) vs \(truth.totals.revenue)"
+        )
+    }
+    if let i = result.windows.indices.first(where: {
+        $0 < truth.windows.count && result.windows[$0] != truth.windows[$0]
+    }) {
         let (a, b) = (result.windows[i], truth.windows[i])
-        print("    first differing window \(a.windowStartMs)/\(b.windowStartMs): tx \(a.txCount) vs \(b.txCount), revenue \(a.revenue) vs \(b.revenue)")
-        for c in Set(a.categoryRevenue.keys).union(b.categoryRevenue.keys).sorted() where a.categoryRevenue[c] != b.categoryRevenue[c] {
-            print("      \(c): \(a.categoryRevenue[c]?.formatted() ?? "-") vs \(b.categoryRevenue[c]?.formatted() ?? "-")")
+        print(
+            "    first differing window \(a.windowStartMs)/\(b.windowStartMs): tx \(a.txCount) vs \(b.txCount), revenue \(a.revenue) vs \(b.revenue)"
+        )
+        for c in Set(a.categoryRevenue.keys).union(b.categoryRevenue.keys).sorted()
+        where a.categoryRevenue[c] != b.categoryRevenue[c] {
+            print(
+                "      \(c): \(a.categoryRevenue[c]?.formatted() ?? "-") vs \(b.categoryRevenue[c]?.formatted() ?? "-")"
+            )
         }
     }
 }
@@ -304,7 +384,10 @@ final class SnapshotTimeline: Sendable {
     func note(messages: Int64) {
         state.withLock { state in
             if messages > 0 && state.first == nil { state.first = Date() }
-            if messages > state.count { state.last = Date(); state.count = messages }
+            if messages > state.count {
+                state.last = Date()
+                state.count = messages
+            }
         }
     }
     var seen: (first: Date?, last: Date?) { state.withLock { ($0.first, $0.last) } }
@@ -315,14 +398,19 @@ extension BenchCommand {
     /// The benchmark's shop workload, whole database transactions only (so the ground truth covers
     /// exactly what is kept), until `messages`; `each` sees every message too.
     func shopCorpus(_ each: (GeneratedMessage) -> Void = { _ in }) -> (ShopWorkload, Corpus) {
-        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5000,
-                                                               snapshotTransactions: 1000, commitsPerSecond: 500))
+        let workload = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: 7, products: 200, customers: 5000,
+                snapshotTransactions: 1000, commitsPerSecond: 500))
         var corpus = Corpus()
         var batch: [GeneratedMessage] = []
         while corpus.count < messages {
             batch.removeAll(keepingCapacity: true)
             workload.next(into: &batch)
-            for m in batch { corpus.append(m, partitions: partitions); each(m) }
+            for m in batch {
+                corpus.append(m, partitions: partitions)
+                each(m)
+            }
         }
         return (workload, corpus)
     }
@@ -334,8 +422,11 @@ extension BenchCommand {
         let profile = try KPIProfile(tomlText: text, file: path)
         let (workload, corpus) = shopCorpus()
         let truth = workload.groundTruth
-        print(String(format: "profile %@ (%@): %d messages, %.1f MB", path, profile.model == nil ? "built-in form" : "SQL KPIs",
-                     corpus.count, Double(corpus.bytes) / 1e6))
+        print(
+            String(
+                format: "profile %@ (%@): %d messages, %.1f MB", path,
+                profile.model == nil ? "built-in form" : "SQL KPIs",
+                corpus.count, Double(corpus.bytes) / 1e6))
         var best: Measure.Figures? = nil
         for run in 1...max(1, repeats) {
             let heap0 = Measure.heapInUseMB()
@@ -351,14 +442,20 @@ extension BenchCommand {
                 }
                 for m in core.recentMalformed.prefix(5) { print("    malformed \(m.position): \(m.reason)") }
                 let keys = core.aggregator.liveKeys
-                print(String(format: "  state: %d live keys, %.0f MB of heap, %.0f B per live key (everything the engine holds)",
-                             keys, Measure.heapInUseMB() - heap0, (Measure.heapInUseMB() - heap0) * 1e6 / Double(max(1, keys))))
+                print(
+                    String(
+                        format:
+                            "  state: %d live keys, %.0f MB of heap, %.0f B per live key (everything the engine holds)",
+                        keys, Measure.heapInUseMB() - heap0,
+                        (Measure.heapInUseMB() - heap0) * 1e6 / Double(max(1, keys))))
             }
         }
         let memory = best!
         print(memory.line("memory (decode+aggregate), best of \(max(1, repeats))"))
-        print(String(format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
-                     Double(memory.messages) / memory.cpu))
+        print(
+            String(
+                format: "  per CPU second: %.0f MB/s, %.0f events/s", Double(memory.bytes) / 1e6 / memory.cpu,
+                Double(memory.messages) / memory.cpu))
     }
 }
 
@@ -371,7 +468,9 @@ extension BenchCommand {
         let schemas: ConfluentSchemaSource = client ?? memorySchemas
         let encoder = AvroShopEncoder { subject, text in
             guard let client else { return memorySchemas.register(text) }
-            do { return try client.register(subject: subject, schema: text) } catch { throw RunError("schema registry: \(error)") }
+            do { return try client.register(subject: subject, schema: text) } catch {
+                throw RunError("schema registry: \(error)")
+            }
         }
         var avroCorpus = Corpus()
         var encodeError: Error?
@@ -382,8 +481,11 @@ extension BenchCommand {
         let truth = workload.groundTruth
         var rates: [Double] = []
         for (name, corpus) in [("JSON", json), ("Avro", avroCorpus)] {
-            print(String(format: "%@: %d messages, %.1f MB (avg %d B/message)", name, corpus.count, Double(corpus.bytes) / 1e6,
-                         corpus.bytes / max(1, corpus.count)))
+            print(
+                String(
+                    format: "%@: %d messages, %.1f MB (avg %d B/message)", name, corpus.count,
+                    Double(corpus.bytes) / 1e6,
+                    corpus.bytes / max(1, corpus.count)))
             var best: Measure.Figures? = nil
             for run in 1...max(1, repeats) {
                 let core = EngineCore(profile: .shop)
@@ -395,19 +497,29 @@ extension BenchCommand {
                 if run == 1 { reportComparison(core.result, truth) }
             }
             print(best!.line("\(name) decode+aggregate, best of \(max(1, repeats))"))
-            print(String(format: "  per CPU second: %.0f events/s, %.0f MB/s", Double(best!.messages) / best!.cpu,
-                         Double(best!.bytes) / 1e6 / best!.cpu))
+            print(
+                String(
+                    format: "  per CPU second: %.0f events/s, %.0f MB/s", Double(best!.messages) / best!.cpu,
+                    Double(best!.bytes) / 1e6 / best!.cpu))
             rates.append(Double(best!.messages) / best!.cpu)
         }
         print(String(format: "Avro / JSON events per CPU second: %.2f", rates[1] / rates[0]))
         guard let brokers, let client else { return }
-        print("Avro topics through the broker (\(avroCorpus.count) messages, \(avroCorpus.bytes / max(1, avroCorpus.count)) B/message):")
+        print(
+            "Avro topics through the broker (\(avroCorpus.count) messages, \(avroCorpus.bytes / max(1, avroCorpus.count)) B/message):"
+        )
         try measureBroker(corpus: avroCorpus, truth: truth, brokers: brokers, registry: client)
     }
 }
 
 struct Corpus {
-    struct Entry { var topic: Int32; var partition: Int32; var offset: Int64; var key: Range<Int>; var value: Range<Int>? }
+    struct Entry {
+        var topic: Int32
+        var partition: Int32
+        var offset: Int64
+        var key: Range<Int>
+        var value: Range<Int>?
+    }
     var arena: [UInt8] = []
     var entries: [Entry] = []
     var topics: [String] = []
@@ -417,7 +529,10 @@ struct Corpus {
 
     mutating func append(_ m: GeneratedMessage, partitions: Int32) {
         var t = topics.firstIndex(of: m.topic)
-        if t == nil { topics.append(m.topic); t = topics.count - 1 }
+        if t == nil {
+            topics.append(m.topic)
+            t = topics.count - 1
+        }
         let partition = KcatRecording.murmur2Partition(key: m.key, partitions: partitions)
         let pk = "\(m.topic)/\(partition)"
         let offset = nextOffset[pk, default: 0]
@@ -425,7 +540,10 @@ struct Corpus {
         let k = arena.count..<(arena.count + m.key.count)
         arena.append(contentsOf: m.key)
         var v: Range<Int>? = nil
-        if let value = m.value { v = arena.count..<(arena.count + value.count); arena.append(contentsOf: value) }
+        if let value = m.value {
+            v = arena.count..<(arena.count + value.count)
+            arena.append(contentsOf: value)
+        }
         bytes += m.key.count + (m.value?.count ?? 0)
         entries.append(Entry(topic: Int32(t!), partition: partition, offset: offset, key: k, value: v))
     }
@@ -436,7 +554,9 @@ struct Corpus {
             for e in entries {
                 let key = UnsafeRawBufferPointer(rebasing: all[e.key])
                 let value = e.value.map { UnsafeRawBufferPointer(rebasing: all[$0]) }
-                core.ingest(slot: slots[Int(e.topic)], partition: e.partition, offset: e.offset, timestampMs: 0, key: key, value: value)
+                core.ingest(
+                    slot: slots[Int(e.topic)], partition: e.partition, offset: e.offset, timestampMs: 0, key: key,
+                    value: value)
             }
         }
     }
@@ -447,10 +567,12 @@ struct Corpus {
         arena.withUnsafeBytes { all in
             var start = 0
             while start < entries.count {
-                for e in entries[start ..< min(entries.count, start + batch)] {
+                for e in entries[start..<min(entries.count, start + batch)] {
                     let key = UnsafeRawBufferPointer(rebasing: all[e.key])
                     let value = e.value.map { UnsafeRawBufferPointer(rebasing: all[$0]) }
-                    core.ingest(slot: slots[Int(e.topic)], partition: e.partition, offset: e.offset, timestampMs: 0, key: key, value: value)
+                    core.ingest(
+                        slot: slots[Int(e.topic)], partition: e.partition, offset: e.offset, timestampMs: 0, key: key,
+                        value: value)
                 }
                 start += batch
                 betweenBatches()
@@ -462,9 +584,10 @@ struct Corpus {
         let names = topics.map { $0.replacingOccurrences(of: "shop.", with: "\(prefix).") }
         try arena.withUnsafeBytes { all in
             for e in entries {
-                try producer.produce(topic: names[Int(e.topic)], partition: e.partition,
-                                     key: UnsafeRawBufferPointer(rebasing: all[e.key]),
-                                     value: e.value.map { UnsafeRawBufferPointer(rebasing: all[$0]) })
+                try producer.produce(
+                    topic: names[Int(e.topic)], partition: e.partition,
+                    key: UnsafeRawBufferPointer(rebasing: all[e.key]),
+                    value: e.value.map { UnsafeRawBufferPointer(rebasing: all[$0]) })
             }
         }
     }
@@ -501,8 +624,9 @@ struct Measure {
     }
 
     static func start() -> Measure {
-        Measure(wall: Date(), cpu: ProcessFigures.cpuSeconds(), threadCPU: threadCPUSeconds(),
-                faults: ProcessFigures.minorFaults(), systemCPU: ProcessFigures.systemCPUSeconds())
+        Measure(
+            wall: Date(), cpu: ProcessFigures.cpuSeconds(), threadCPU: threadCPUSeconds(),
+            faults: ProcessFigures.minorFaults(), systemCPU: ProcessFigures.systemCPUSeconds())
     }
     var elapsed: Double { Date().timeIntervalSince(wall) }
 
@@ -513,15 +637,18 @@ struct Measure {
         var eventsPerSecond: Double { Double(messages) / max(seconds, 1e-9) }
         var megabytesPerSecond: Double { Double(bytes) / 1e6 / max(seconds, 1e-9) }
         func line(_ label: String) -> String {
-            String(format: "%@: %d msgs in %.2f s = %.0f events/s, %.0f MB/s, CPU %.2f s, peak RSS %.0f MB",
-                   label, messages, seconds, eventsPerSecond, megabytesPerSecond, cpu, peakRSSMB)
+            String(
+                format: "%@: %d msgs in %.2f s = %.0f events/s, %.0f MB/s, CPU %.2f s, peak RSS %.0f MB",
+                label, messages, seconds, eventsPerSecond, megabytesPerSecond, cpu, peakRSSMB)
         }
     }
 
     func stop(messages: Int, bytes: Int) -> Figures {
-        Figures(messages: messages, bytes: bytes, seconds: elapsed, cpu: ProcessFigures.cpuSeconds() - cpu, peakRSSMB: ProcessFigures.peakRSSMB(),
-                threadCPU: Measure.threadCPUSeconds() - threadCPU, faults: ProcessFigures.minorFaults() - faults,
-                systemCPU: ProcessFigures.systemCPUSeconds() - systemCPU)
+        Figures(
+            messages: messages, bytes: bytes, seconds: elapsed, cpu: ProcessFigures.cpuSeconds() - cpu,
+            peakRSSMB: ProcessFigures.peakRSSMB(),
+            threadCPU: Measure.threadCPUSeconds() - threadCPU, faults: ProcessFigures.minorFaults() - faults,
+            systemCPU: ProcessFigures.systemCPUSeconds() - systemCPU)
     }
 }
 
@@ -532,15 +659,22 @@ struct Measure {
 /// comparison under the lock; no connection). Flat columns mean costs follow what changed, not
 /// what is held. Times are thread CPU, not wall. Synthetic events (no decoding), so only the aggregator and snapshot are measured.
 enum ScaleBenchmark {
-    struct Size { var windows: Int; var products: Int; var keys: Int }
+    struct Size {
+        var windows: Int
+        var products: Int
+        var keys: Int
+    }
 
     static func run() {
-        let sizes = [Size(windows: 120, products: 1_000, keys: 10_000),
-                     Size(windows: 2_880, products: 1_000, keys: 10_000),
-                     Size(windows: 120, products: 100_000, keys: 10_000),
-                     Size(windows: 120, products: 1_000, keys: 1_000_000),
-                     Size(windows: 2_880, products: 100_000, keys: 1_000_000)]
-        print("windows held  products  live keys |  events/s  snapshot median  p99        sink offer | heap of the state")
+        let sizes = [
+            Size(windows: 120, products: 1_000, keys: 10_000),
+            Size(windows: 2_880, products: 1_000, keys: 10_000),
+            Size(windows: 120, products: 100_000, keys: 10_000),
+            Size(windows: 120, products: 1_000, keys: 1_000_000),
+            Size(windows: 2_880, products: 100_000, keys: 1_000_000),
+        ]
+        print(
+            "windows held  products  live keys |  events/s  snapshot median  p99        sink offer | heap of the state")
         var rss: [Double] = []
         for size in sizes {
             // Heap in use, not RSS: RSS misses memory that malloc kept from the previous size and reuses.
@@ -553,19 +687,32 @@ enum ScaleBenchmark {
                 offset += 1
             }
             // Products and their categories.
-            for p in 0 ..< size.products {
-                var row = Row(key: .int(Int64(p))); row.category = .value("category \(p % 20)")
-                apply(ChangeEvent(table: "product", role: .dimension, op: .read, before: nil, after: row, commitTimeMs: start), partition: 1)
+            for p in 0..<size.products {
+                var row = Row(key: .int(Int64(p)))
+                row.category = .value("category \(p % 20)")
+                apply(
+                    ChangeEvent(
+                        table: "product", role: .dimension, op: .read, before: nil, after: row, commitTimeMs: start),
+                    partition: 1)
             }
             // Live keys (orders and their line items) spread over the windows held.
             let span = Int64(size.windows) * 30_000
-            for k in 0 ..< size.keys {
+            for k in 0..<size.keys {
                 let t = start + Int64(k) * span / Int64(size.keys)
-                var order = Row(key: .int(Int64(k))); order.amount = .value(Money(cents: Int64(100 + k % 9_000)))
-                apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: order, commitTimeMs: t), partition: 2)
-                var item = Row(key: .int(Int64(k))); item.quantity = .value(Int64(1 + k % 3))
-                item.unitPrice = .value(Money(cents: Int64(100 + k % 500))); item.reference = .value(.int(Int64(k % size.products)))
-                apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item, commitTimeMs: t), partition: 3)
+                var order = Row(key: .int(Int64(k)))
+                order.amount = .value(Money(cents: Int64(100 + k % 9_000)))
+                apply(
+                    ChangeEvent(
+                        table: "transaction", role: .sale, op: .create, before: nil, after: order, commitTimeMs: t),
+                    partition: 2)
+                var item = Row(key: .int(Int64(k)))
+                item.quantity = .value(Int64(1 + k % 3))
+                item.unitPrice = .value(Money(cents: Int64(100 + k % 500)))
+                item.reference = .value(.int(Int64(k % size.products)))
+                apply(
+                    ChangeEvent(
+                        table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item,
+                        commitTimeMs: t), partition: 3)
             }
             _ = core.snapshot(sequence: 0, takenAtMs: 0)
             let stateRSS = Measure.heapInUseMB() - heap0
@@ -582,15 +729,28 @@ enum ScaleBenchmark {
             let events = 200_000
             let cpu0 = Measure.threadCPUSeconds()
             var snapshotCPU = 0.0
-            for i in 0 ..< events / 3 {
+            for i in 0..<events / 3 {
                 let t = now + Int64(i) / 10
-                var order = Row(key: .int(next)); order.amount = .value(Money(cents: 4_999))
-                apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: order, commitTimeMs: t), partition: 2)
-                var item = Row(key: .int(next)); item.quantity = .value(2); item.unitPrice = .value(Money(cents: 1_250))
+                var order = Row(key: .int(next))
+                order.amount = .value(Money(cents: 4_999))
+                apply(
+                    ChangeEvent(
+                        table: "transaction", role: .sale, op: .create, before: nil, after: order, commitTimeMs: t),
+                    partition: 2)
+                var item = Row(key: .int(next))
+                item.quantity = .value(2)
+                item.unitPrice = .value(Money(cents: 1_250))
                 item.reference = .value(.int(next % Int64(size.products)))
-                apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item, commitTimeMs: t), partition: 3)
-                var updated = Row(key: .int(next - 1)); updated.amount = .value(Money(cents: 5_099))
-                apply(ChangeEvent(table: "transaction", role: .sale, op: .update, before: nil, after: updated, commitTimeMs: t), partition: 2)
+                apply(
+                    ChangeEvent(
+                        table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item,
+                        commitTimeMs: t), partition: 3)
+                var updated = Row(key: .int(next - 1))
+                updated.amount = .value(Money(cents: 5_099))
+                apply(
+                    ChangeEvent(
+                        table: "transaction", role: .sale, op: .update, before: nil, after: updated, commitTimeMs: t),
+                    partition: 2)
                 next += 1
                 if i % 333 == 0 {
                     let s0 = Measure.threadCPUSeconds()
@@ -610,14 +770,20 @@ enum ScaleBenchmark {
             let median = snapshotTimes[snapshotTimes.count / 2]
             let p99 = snapshotTimes[min(snapshotTimes.count - 1, snapshotTimes.count * 99 / 100)]
             let offerMedian = offerTimes[offerTimes.count / 2]
-            print(String(format: "%12d  %8d  %9d | %9.0f  %12.3f ms  %6.3f ms  %9.3f ms | %5.0f MB",
-                         size.windows, size.products, size.keys, Double(events) / applyCPU, median, p99, offerMedian, stateRSS))
+            print(
+                String(
+                    format: "%12d  %8d  %9d | %9.0f  %12.3f ms  %6.3f ms  %9.3f ms | %5.0f MB",
+                    size.windows, size.products, size.keys, Double(events) / applyCPU, median, p99, offerMedian,
+                    stateRSS))
             rss.append(stateRSS)
         }
         // Marginal memory, from pairs of rows that differ in one size only.
         func per(_ a: Int, _ b: Int, _ count: Int) -> Double { max(0, rss[b] - rss[a]) * 1_048_576 / Double(count) }
-        print(String(format: "heap: %.0f B per held window (with 1,000 products selling in it), %.0f B per product, %.0f B per live key (an order or a line item)",
-                     per(0, 1, sizes[1].windows - sizes[0].windows), per(0, 2, sizes[2].products - sizes[0].products),
-                     per(0, 3, 2 * (sizes[3].keys - sizes[0].keys))))
+        print(
+            String(
+                format:
+                    "heap: %.0f B per held window (with 1,000 products selling in it), %.0f B per product, %.0f B per live key (an order or a line item)",
+                per(0, 1, sizes[1].windows - sizes[0].windows), per(0, 2, sizes[2].products - sizes[0].products),
+                per(0, 3, 2 * (sizes[3].keys - sizes[0].keys))))
     }
 }

@@ -9,14 +9,16 @@ struct CDCTopDev: ParsableCommand {
         commandName: "cdctop-dev",
         abstract: "cdctop's developer tools: benchmarks, the UI preview, the performance gate.",
         discussion: """
-        Build with: swift build -c release --product cdctop-dev
-        scripts/bench and scripts/perf-gate run it; see docs/performance.md and docs/testing.md.
-        """,
-        subcommands: [BenchCommand.self, ReplayBenchCommand.self, RedisBenchCommand.self, PerfGateCommand.self,
-                      UIPreviewCommand.self])
+            Build with: swift build -c release --product cdctop-dev
+            scripts/bench and scripts/perf-gate run it; see docs/performance.md and docs/testing.md.
+            """,
+        subcommands: [
+            BenchCommand.self, ReplayBenchCommand.self, RedisBenchCommand.self, PerfGateCommand.self,
+            UIPreviewCommand.self,
+        ])
 
     static func main() {
-        signal(SIGPIPE, SIG_IGN) // as cdctop: a closed pipe fails a write with EPIPE instead of killing the process
+        signal(SIGPIPE, SIG_IGN)  // as cdctop: a closed pipe fails a write with EPIPE instead of killing the process
         main(nil)
     }
 }

@@ -13,9 +13,11 @@ final class MetricsScrapeLoad: Sendable {
 
     init(address: String, snapshots: Latest<KPISnapshot>) throws {
         do {
-            server = try MetricsServer(address: address, render: {
-                PrometheusExposition.render(snapshots.value, ops: OpsReport(), nowMs: WallClock.nowMs())
-            })
+            server = try MetricsServer(
+                address: address,
+                render: {
+                    PrometheusExposition.render(snapshots.value, ops: OpsReport(), nowMs: WallClock.nowMs())
+                })
         } catch { throw RunError("\(error)") }
     }
 
@@ -28,7 +30,10 @@ final class MetricsScrapeLoad: Sendable {
                 if let r = try? CurlHTTP.perform(scrape) {
                     let took = Date().timeIntervalSince(t0)
                     let bytes = r.body.count
-                    scrapes.withLock { $0.times.append(took); $0.bytes = bytes }
+                    scrapes.withLock {
+                        $0.times.append(took)
+                        $0.bytes = bytes
+                    }
                 }
                 Thread.sleep(forTimeInterval: max(0, 1 - Date().timeIntervalSince(t0)))
             }
@@ -45,7 +50,8 @@ final class MetricsScrapeLoad: Sendable {
         server.stop()
         let (sorted, bytes) = scrapes.withLock { ($0.times.sorted(), $0.bytes) }
         guard !sorted.isEmpty else { return "no scrape completed" }
-        return String(format: "%d scrapes of /metrics (1/s), median %.2f ms, max %.2f ms, %.1f KB each",
-                      sorted.count, sorted[sorted.count / 2] * 1000, sorted.last! * 1000, Double(bytes) / 1024)
+        return String(
+            format: "%d scrapes of /metrics (1/s), median %.2f ms, max %.2f ms, %.1f KB each",
+            sorted.count, sorted[sorted.count / 2] * 1000, sorted.last! * 1000, Double(bytes) / 1024)
     }
 }

@@ -12,17 +12,18 @@ import Pipeline
 struct PerfGateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perf-gate",
-        abstract: "Fail when the decoder, aggregator or replay reader allocate more per message than perf-gate.toml allows.",
+        abstract:
+            "Fail when the decoder, aggregator or replay reader allocate more per message than perf-gate.toml allows.",
         discussion: """
-        Generates the shop workload (Debezium JSON with schemas), then counts the heap allocations the
-        calling thread makes (cdctop-dev's malloc counts them) in:
-          decoder        DebeziumDecoder.decode(into:), second pass (steady state: caches warm)
-          aggregator     WindowedAggregator.apply of the decoded events, from an empty state
-          engine         EngineCore.ingest (decode + aggregate, as the engine runs), from empty
-          replay_reader  RecordingReplay without decoding, over a kcat -J recording, one thread
-        Measure a release build (scripts/perf-gate does): the limits are for optimised code.
-        Exit status 1 names every path over its limit.
-        """)
+            Generates the shop workload (Debezium JSON with schemas), then counts the heap allocations the
+            calling thread makes (cdctop-dev's malloc counts them) in:
+              decoder        DebeziumDecoder.decode(into:), second pass (steady state: caches warm)
+              aggregator     WindowedAggregator.apply of the decoded events, from an empty state
+              engine         EngineCore.ingest (decode + aggregate, as the engine runs), from empty
+              replay_reader  RecordingReplay without decoding, over a kcat -J recording, one thread
+            Measure a release build (scripts/perf-gate does): the limits are for optimised code.
+            Exit status 1 names every path over its limit.
+            """)
 
     @Option(help: ArgumentHelp("Limits file.", valueName: "file"))
     var thresholds = "perf-gate.toml"
@@ -38,8 +39,10 @@ struct PerfGateCommand: ParsableCommand {
         let count = messages ?? limits.messages ?? 20_000
         try AllocationCount.checkCounting()
 
-        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 7, products: 200, customers: 5_000,
-                                                               snapshotTransactions: 1_000, commitsPerSecond: 500))
+        let workload = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: 7, products: 200, customers: 5_000,
+                snapshotTransactions: 1_000, commitsPerSecond: 500))
         var corpus: [GeneratedMessage] = []
         var batch: [GeneratedMessage] = []
         while corpus.count < count {
@@ -89,7 +92,9 @@ struct PerfGateCommand: ParsableCommand {
             for (i, m) in corpus.enumerated() {
                 m.key.withUnsafeBytes { key in
                     _ = withOptionalBytes(m.value) { value in
-                        engine.ingest(slot: engineSlots[i], partition: 0, offset: offsetOf[i], timestampMs: 0, key: key, value: value)
+                        engine.ingest(
+                            slot: engineSlots[i], partition: 0, offset: offsetOf[i], timestampMs: 0, key: key,
+                            value: value)
                     }
                 }
             }
@@ -113,7 +118,9 @@ struct PerfGateCommand: ParsableCommand {
         }
         if let replayError { throw RunError("perf-gate: replaying its own recording failed: \(replayError)") }
         guard replay.messages == Int64(corpus.count) else {
-            throw RunError("perf-gate: the replay read \(replay.messages) of \(corpus.count) messages; the recording or the reader is broken")
+            throw RunError(
+                "perf-gate: the replay read \(replay.messages) of \(corpus.count) messages; the recording or the reader is broken"
+            )
         }
         figures.append(("replay_reader", Double(replayCount) / n))
 
@@ -129,10 +136,12 @@ struct PerfGateCommand: ParsableCommand {
                 continue
             }
             let verdict = value <= limit ? "ok" : "REGRESSED"
-            print("  " + name.padding(toLength: 14, withPad: " ", startingAt: 0)
-                  + String(format: "%9.4f per message   limit %9.4f   %@", value, limit, verdict))
+            print(
+                "  " + name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + String(format: "%9.4f per message   limit %9.4f   %@", value, limit, verdict))
             if value > limit {
-                failures.append(String(format: "%@ allocates %.4f times per message, over its limit of %.4f", name, value, limit))
+                failures.append(
+                    String(format: "%@ allocates %.4f times per message, over its limit of %.4f", name, value, limit))
             }
         }
         if printFigures {
@@ -141,7 +150,8 @@ struct PerfGateCommand: ParsableCommand {
         }
         guard failures.isEmpty else {
             var text = "perf-gate FAILED:\n" + failures.map { "  - " + $0 }.joined(separator: "\n")
-            text += "\n  A change (or a compiler upgrade) added heap allocations on a hot path: find the new allocation "
+            text +=
+                "\n  A change (or a compiler upgrade) added heap allocations on a hot path: find the new allocation "
                 + "(e.g. valgrind --tool=massif, or heaptrack, on `cdctop-dev perf-gate`) and remove it. If the new cost is "
                 + "deliberate, raise the limit in \(thresholds) in the same commit and say why."
             throw RunError(text)
@@ -164,10 +174,16 @@ enum AllocationCount {
         var kept: [Probe] = []
         kept.reserveCapacity(1_000)
         let counted = measure {
-            for i in 0..<1_000 { let p = Probe(); p.value = i; kept.append(p) }
+            for i in 0..<1_000 {
+                let p = Probe()
+                p.value = i
+                kept.append(p)
+            }
         }
         guard counted >= 1_000, kept.count == 1_000 else {
-            throw RunError("perf-gate: the allocation counter saw \(counted) of 1000 allocations; cdctop-dev's malloc is not the one in use (was it linked statically, or run under a preloaded allocator?)")
+            throw RunError(
+                "perf-gate: the allocation counter saw \(counted) of 1000 allocations; cdctop-dev's malloc is not the one in use (was it linked statically, or run under a preloaded allocator?)"
+            )
         }
     }
 }
@@ -179,14 +195,20 @@ struct GateLimits {
 
     init(path: String) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw RunError("perf-gate: cannot read the limits file \(path); run from the repository root or pass --thresholds FILE")
+            throw RunError(
+                "perf-gate: cannot read the limits file \(path); run from the repository root or pass --thresholds FILE"
+            )
         }
         var section = ""
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+            let line =
+                rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
                 .trimmingCharacters(in: .whitespaces) ?? ""
             if line.isEmpty { continue }
-            if line.hasPrefix("[") && line.hasSuffix("]") { section = String(line.dropFirst().dropLast()); continue }
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                section = String(line.dropFirst().dropLast())
+                continue
+            }
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let value = Double(parts[1]) else {
                 throw RunError("perf-gate: \(path):\(number + 1): expected `name = number`, got '\(line)'")

@@ -6,14 +6,18 @@ import Pipeline
 struct RedisBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redis-bench",
-        abstract: "Measure the Redis mirror: snapshot writes per second on one connection, commands per write, offer() cost.",
+        abstract:
+            "Measure the Redis mirror: snapshot writes per second on one connection, commands per write, offer() cost.",
         discussion: """
-        Writes synthetic snapshots (each changing the current window, the totals and the lag; a new
-        window every 30) as fast as one connection allows, under a prefix of its own that it deletes
-        afterwards. The mirror itself caps at about 10 writes/s.
-        """)
+            Writes synthetic snapshots (each changing the current window, the totals and the lag; a new
+            window every 30) as fast as one connection allows, under a prefix of its own that it deletes
+            afterwards. The mirror itself caps at about 10 writes/s.
+            """)
 
-    @Option(help: ArgumentHelp("Redis to write to, e.g. redis://127.0.0.1:6379/0 (scripts/services up redis starts one).", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Redis to write to, e.g. redis://127.0.0.1:6379/0 (scripts/services up redis starts one).", valueName: "url"
+        ))
     var redis: String
 
     @Option(help: "Snapshots to write.")
@@ -28,8 +32,9 @@ struct RedisBenchCommand: ParsableCommand {
     func run() throws {
         let url: RedisURL
         do { url = try RedisURL(parsing: redis) } catch { throw RunError("--redis \(redis): \(error)") }
-        let figures = try RedisMirror.benchmarkWrites(url: url, snapshots: snapshots, windows: windows, categories: categories,
-                                                      prefix: "cdctop:redis-bench")
+        let figures = try RedisMirror.benchmarkWrites(
+            url: url, snapshots: snapshots, windows: windows, categories: categories,
+            prefix: "cdctop:redis-bench")
         print("redis mirror: \(figures)")
     }
 }

@@ -26,7 +26,10 @@ struct UIPreviewCommand: ParsableCommand {
     @Flag(help: "Show a fake warehouse with 14 days of history and a reconciliation.")
     var warehouse = false
 
-    @Option(help: "Which profile the synthetic data has: shop (the implicit default, fitting the topics), northwind (KPIs written as SQL, view 8), unknown (the default meeting tables it does not know).")
+    @Option(
+        help:
+            "Which profile the synthetic data has: shop (the implicit default, fitting the topics), northwind (KPIs written as SQL, view 8), unknown (the default meeting tables it does not know)."
+    )
     var profile: PreviewData.Variant = .shop
 
     func run() throws {
@@ -42,13 +45,21 @@ struct UIPreviewCommand: ParsableCommand {
             while !stop.load(ordering: .relaxed) {
                 try? await Task.sleep(for: .milliseconds(250))
                 sequence += 1
-                latest.publish(PreviewData.snapshot(atMs: WallClock.nowMs(), startMs: startMs, rate: rate, sequence: sequence, variant: variant))
+                latest.publish(
+                    PreviewData.snapshot(
+                        atMs: WallClock.nowMs(), startMs: startMs, rate: rate, sequence: sequence, variant: variant))
             }
         }
-        defer { stop.store(true, ordering: .relaxed); producer.cancel() }
+        defer {
+            stop.store(true, ordering: .relaxed)
+            producer.cancel()
+        }
         var sources = DashboardSources(snapshot: { latest.value })
         sources.title = "ui-preview (synthetic data)"
-        sources.redisStatus = { mirrorOn.load(ordering: .relaxed) ? ServiceStatus(.ok, "127.0.0.1:6379") : ServiceStatus(.paused, "toggled off") }
+        sources.redisStatus = {
+            mirrorOn.load(ordering: .relaxed)
+                ? ServiceStatus(.ok, "127.0.0.1:6379") : ServiceStatus(.paused, "toggled off")
+        }
         sources.toggleRedis = { _ = mirrorOn.logicalXor(true, ordering: .relaxed) }
         sources.describeChange = PreviewData.describe
         if warehouse {
@@ -57,7 +68,8 @@ struct UIPreviewCommand: ParsableCommand {
             sources.reconciliation = { PreviewData.reconciliation(latest.value, nowMs: startMs) }
             sources.reloadHistory = {}
         }
-        try Dashboard.run(sources: sources, options: DashboardOptions(themeName: theme, logPath: log, themesDirectory: themesDir))
+        try Dashboard.run(
+            sources: sources, options: DashboardOptions(themeName: theme, logPath: log, themesDirectory: themesDir))
     }
 }
 

@@ -1,60 +1,60 @@
 /// What changed in a `WindowedAggregator` since the last `takeChanges()`: the rows an incremental
 /// checkpoint writes, at their values when the changes were taken. A sale or line-item key may be
 /// listed more than once, always with the same value; products and product windows are listed once.
-public struct StateChanges: Sendable {
-    public struct SaleChange: Sendable, Hashable {
-        public var partition: Int64
-        public var key: RowKey
+package struct StateChanges: Sendable {
+    package struct SaleChange: Sendable, Hashable {
+        package var partition: Int64
+        package var key: RowKey
         /// Nil: the key was deleted.
-        public var amount: Money?
+        package var amount: Money?
     }
-    public struct LineItemChange: Sendable, Hashable {
-        public var partition: Int64
-        public var key: RowKey
+    package struct LineItemChange: Sendable, Hashable {
+        package var partition: Int64
+        package var key: RowKey
         /// Nil: the key was deleted.
-        public var item: WindowedAggregator.LineItem?
+        package var item: WindowedAggregator.LineItem?
     }
-    public struct ProductChange: Sendable, Hashable {
-        public var partition: Int64
-        public var product: RowKey
-        public var total: Money
-        public var lineItems: Int64
+    package struct ProductChange: Sendable, Hashable {
+        package var partition: Int64
+        package var product: RowKey
+        package var total: Money
+        package var lineItems: Int64
     }
-    public struct ProductWindowChange: Sendable, Hashable {
-        public var partition: Int64
-        public var product: RowKey
-        public var windowStart: Int64
-        public var amount: Money
+    package struct ProductWindowChange: Sendable, Hashable {
+        package var partition: Int64
+        package var product: RowKey
+        package var windowStart: Int64
+        package var amount: Money
     }
-    public struct WindowChange: Sendable, Hashable {
-        public var partition: Int64
-        public var windowStart: Int64
-        public var txCount: Int64
-        public var revenue: Money
+    package struct WindowChange: Sendable, Hashable {
+        package var partition: Int64
+        package var windowStart: Int64
+        package var txCount: Int64
+        package var revenue: Money
     }
-    public struct CategoryChange: Sendable, Hashable {
-        public var product: RowKey
-        public var category: String
+    package struct CategoryChange: Sendable, Hashable {
+        package var product: RowKey
+        package var category: String
     }
 
-    public var sales: [SaleChange] = []
-    public var lineItems: [LineItemChange] = []
-    public var products: [ProductChange] = []
-    public var productWindows: [ProductWindowChange] = []
+    package var sales: [SaleChange] = []
+    package var lineItems: [LineItemChange] = []
+    package var products: [ProductChange] = []
+    package var productWindows: [ProductWindowChange] = []
     /// Current values of the windows changed (resolved when the changes are taken).
-    public var windows: [WindowChange] = []
-    public var categories: [CategoryChange] = []
+    package var windows: [WindowChange] = []
+    package var categories: [CategoryChange] = []
     /// Windows (and product windows) starting before this are gone.
-    public var horizonStart: Int64 = .min
+    package var horizonStart: Int64 = .min
     /// Partitions whose whole state is gone.
-    public var droppedPartitions: [Int64] = []
+    package var droppedPartitions: [Int64] = []
 
-    public init() {}
+    package init() {}
 
     /// Empties every list, keeping the memory of all but the sale and line-item lists: those are
     /// filled at once, sized exactly, when the changes are taken, and are the largest (tens of MB
     /// at 400k changes), so they are not held between checkpoints.
-    public mutating func clearKeepingCapacity() {
+    package mutating func clearKeepingCapacity() {
         sales = []
         lineItems = []
         products.removeAll(keepingCapacity: true)
@@ -66,24 +66,24 @@ public struct StateChanges: Sendable {
     }
 
     /// Rows recorded (a checkpoint is due early when this grows large).
-    public var count: Int {
+    package var count: Int {
         sales.count + lineItems.count + products.count + productWindows.count + windows.count + categories.count
     }
 }
 
 /// The aggregator's counters and shared scalars, saved whole with every checkpoint.
-public struct AggregatorCounters: Sendable, Hashable {
-    public var maxCommitTimeMs: Int64 = .min
-    public var horizonStart: Int64 = .min
-    public var lateCorrections: Int64 = 0
-    public var dropped: Int64 = 0
-    public var duplicates: Int64 = 0
-    public var unmatched: Int64 = 0
-    public var refused: Int64 = 0
-    public var applied: Int64 = 0
-    public var volume: Int128 = 0
-    public var tables: [TableStats] = []
-    public init() {}
+package struct AggregatorCounters: Sendable, Hashable {
+    package var maxCommitTimeMs: Int64 = .min
+    package var horizonStart: Int64 = .min
+    package var lateCorrections: Int64 = 0
+    package var dropped: Int64 = 0
+    package var duplicates: Int64 = 0
+    package var unmatched: Int64 = 0
+    package var refused: Int64 = 0
+    package var applied: Int64 = 0
+    package var volume: Int128 = 0
+    package var tables: [TableStats] = []
+    package init() {}
 }
 
 extension WindowedAggregator {
@@ -92,7 +92,7 @@ extension WindowedAggregator {
     ///
     /// `recycled` (an earlier `StateChanges` already written) gives its arrays' memory back to the
     /// journal: a fresh journal every few seconds would page-fault in tens of megabytes on the hot thread.
-    public mutating func takeChanges(recycling recycled: StateChanges? = nil) -> StateChanges {
+    package mutating func takeChanges(recycling recycled: StateChanges? = nil) -> StateChanges {
         var taken = changes
         if var reuse = recycled {
             reuse.clearKeepingCapacity()
@@ -123,8 +123,10 @@ extension WindowedAggregator {
         for p in parts.indices where !parts[p].changedWindows.isEmpty {
             for w in parts[p].changedWindows {
                 guard let accum = parts[p].windows[.int(w)] else { continue }
-                taken.windows.append(.init(partition: partitionKeys[p], windowStart: w,
-                                           txCount: accum.txCount, revenue: accum.revenue))
+                taken.windows.append(
+                    .init(
+                        partition: partitionKeys[p], windowStart: w,
+                        txCount: accum.txCount, revenue: accum.revenue))
             }
             parts[p].changedWindows.removeAll(keepingCapacity: true)
             parts[p].lastChangedWindow = .min
@@ -135,10 +137,12 @@ extension WindowedAggregator {
             let partition = partitionKeys[p]
             for product in parts[p].journaledProducts {
                 guard var sales = parts[p].products[product] else { continue }
-                taken.products.append(.init(partition: partition, product: product, total: sales.total, lineItems: sales.lineItems))
+                taken.products.append(
+                    .init(partition: partition, product: product, total: sales.total, lineItems: sales.lineItems))
                 for w in sales.journaledWindows where w >= horizonStart {
                     guard let amount = sales.windows[w] else { continue }
-                    taken.productWindows.append(.init(partition: partition, product: product, windowStart: w, amount: amount))
+                    taken.productWindows.append(
+                        .init(partition: partition, product: product, windowStart: w, amount: amount))
                 }
                 sales.journaled = false
                 sales.journaledWindows.removeAll(keepingCapacity: true)
@@ -150,12 +154,14 @@ extension WindowedAggregator {
     }
 
     /// Changes recorded since the last `takeChanges()` (an early checkpoint is due when it grows large).
-    public var pendingChangeCount: Int {
-        parts.reduce(changes.count) { $0 + $1.journaledSales.count + $1.journaledLineItems.count + $1.changedWindows.count
-            + $1.journaledProducts.count }
+    package var pendingChangeCount: Int {
+        parts.reduce(changes.count) {
+            $0 + $1.journaledSales.count + $1.journaledLineItems.count + $1.changedWindows.count
+                + $1.journaledProducts.count
+        }
     }
 
-    public var counters: AggregatorCounters {
+    package var counters: AggregatorCounters {
         var c = AggregatorCounters()
         c.maxCommitTimeMs = maxCommitTimeMs
         c.horizonStart = horizonStart
@@ -171,18 +177,18 @@ extension WindowedAggregator {
     }
 
     /// Live sales and line-item keys over all partitions.
-    public var liveKeyCounts: (sales: Int, lineItems: Int) {
+    package var liveKeyCounts: (sales: Int, lineItems: Int) {
         parts.reduce((0, 0)) { ($0.0 + $1.sales.count, $0.1 + $1.lineItems.count) }
     }
 
     /// Last admitted offset of every partition held.
-    public var partitionOffsets: [(partitionKey: Int64, lastOffset: Int64)] {
+    package var partitionOffsets: [(partitionKey: Int64, lastOffset: Int64)] {
         zip(partitionKeys, parts).map { ($0, $1.lastOffset) }
     }
 
     // MARK: restoring (load a saved state into a fresh aggregator, then `finishRestore()`)
 
-    public mutating func restore(counters c: AggregatorCounters) {
+    package mutating func restore(counters c: AggregatorCounters) {
         maxCommitTimeMs = c.maxCommitTimeMs
         horizonStart = c.horizonStart
         lateCorrections = c.lateCorrections
@@ -198,26 +204,27 @@ extension WindowedAggregator {
         previousStatsIndex = -1
     }
 
-    public mutating func restorePartition(_ key: Int64, lastOffset: Int64) {
+    package mutating func restorePartition(_ key: Int64, lastOffset: Int64) {
         parts[partition(key)].lastOffset = lastOffset
     }
 
-    public mutating func restoreSale(partition key: Int64, key rowKey: RowKey, amount: Money) {
+    package mutating func restoreSale(partition key: Int64, key rowKey: RowKey, amount: Money) {
         parts[partition(key)].sales[rowKey] = amount
     }
 
-    public mutating func restoreLineItem(partition key: Int64, key rowKey: RowKey, item: LineItem) {
+    package mutating func restoreLineItem(partition key: Int64, key rowKey: RowKey, item: LineItem) {
         let p = partition(key)
         parts[p].lineItems[rowKey] = store(item)
     }
 
-    public mutating func restoreProduct(partition key: Int64, product: RowKey, total: Money, lineItems: Int64) {
+    package mutating func restoreProduct(partition key: Int64, product: RowKey, total: Money, lineItems: Int64) {
         let p = partition(key)
         parts[p].products[product, default: ProductSales()].total = total
         parts[p].products[product, default: ProductSales()].lineItems = lineItems
     }
 
-    public mutating func restoreProductWindow(partition key: Int64, product: RowKey, windowStart: Int64, amount: Money) {
+    package mutating func restoreProductWindow(partition key: Int64, product: RowKey, windowStart: Int64, amount: Money)
+    {
         let p = partition(key)
         parts[p].products[product, default: ProductSales()].windows[windowStart] = amount
         if windowStart < parts[p].products[product, default: ProductSales()].oldestWindow {
@@ -225,17 +232,17 @@ extension WindowedAggregator {
         }
     }
 
-    public mutating func restoreWindow(partition key: Int64, windowStart: Int64, txCount: Int64, revenue: Money) {
+    package mutating func restoreWindow(partition key: Int64, windowStart: Int64, txCount: Int64, revenue: Money) {
         parts[partition(key)].windows[.int(windowStart)] = WindowAccum(txCount: txCount, revenue: revenue)
     }
 
-    public mutating func restoreCategory(product: RowKey, category: String) {
+    package mutating func restoreCategory(product: RowKey, category: String) {
         productCategory[product] = category
     }
 
     /// Derives what is not saved (it follows from what is): running totals, category sums and
     /// each window's category revenue, and the merged-window cache.
-    public mutating func finishRestore() {
+    package mutating func finishRestore() {
         var starts = Set<Int64>()
         for p in parts.indices {
             var revenue = Money.zero
@@ -250,12 +257,15 @@ extension WindowedAggregator {
                     parkedItems += sales.lineItems
                     parkedAmount += sales.total
                     // Parked: the window must exist so the category's arrival can move the sales into it.
-                    for w in sales.windows.keys where parts[p].windows[.int(w)] == nil { parts[p].windows[.int(w)] = WindowAccum() }
+                    for w in sales.windows.keys where parts[p].windows[.int(w)] == nil {
+                        parts[p].windows[.int(w)] = WindowAccum()
+                    }
                     return
                 }
                 categories[category, default: .zero] += sales.total
                 for (w, amount) in sales.windows {
-                    parts[p].windows[.int(w), default: WindowAccum()].categoryRevenue[category, default: .zero] += amount
+                    parts[p].windows[.int(w), default: WindowAccum()].categoryRevenue[category, default: .zero] +=
+                        amount
                 }
             }
             parts[p].totalCategory = categories
@@ -264,7 +274,9 @@ extension WindowedAggregator {
             parts[p].windows.forEach { w, _ in if case .int(let start) = w { starts.insert(start) } }
         }
         heldStarts = starts.sorted()
-        heldResults = heldStarts.map { WindowResult(windowStartMs: $0, txCount: 0, revenue: .zero, categoryRevenue: [:]) }
+        heldResults = heldStarts.map {
+            WindowResult(windowStartMs: $0, txCount: 0, revenue: .zero, categoryRevenue: [:])
+        }
         staleMerged = starts
         rebuildFinalWindows()
         windowChanges = []
@@ -272,9 +284,11 @@ extension WindowedAggregator {
         lastStaleMerged = .min
         changes = StateChanges()
         for p in parts.indices {
-            parts[p].changedWindows = []; parts[p].lastChangedWindow = .min
+            parts[p].changedWindows = []
+            parts[p].lastChangedWindow = .min
             parts[p].journaledProducts = []
-            parts[p].journaledSales = RowKeyList(); parts[p].journaledLineItems = RowKeyList()
+            parts[p].journaledSales = RowKeyList()
+            parts[p].journaledLineItems = RowKeyList()
         }
     }
 }

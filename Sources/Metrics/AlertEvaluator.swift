@@ -1,49 +1,53 @@
 /// What the alert rules look at, taken from a snapshot and the health monitors at one instant.
 /// `nil` means "not known right now" (not configured, or the monitor could not reach its service):
 /// alerts of that rule then keep their state instead of resolving or firing on missing data.
-public struct AlertFacts: Sendable {
-    public struct Connector: Sendable, Hashable {
-        public var name: String
+package struct AlertFacts: Sendable {
+    package struct Connector: Sendable, Hashable {
+        package var name: String
         /// Overall state as Kafka Connect reports it (RUNNING, FAILED, PAUSED…), worst of connector and tasks.
-        public var state: String
+        package var state: String
         /// Why it failed (first trace line), when it did.
-        public var reason: String?
-        public init(name: String, state: String, reason: String? = nil) { self.name = name; self.state = state; self.reason = reason }
+        package var reason: String?
+        package init(name: String, state: String, reason: String? = nil) {
+            self.name = name
+            self.state = state
+            self.reason = reason
+        }
     }
 
-    public var nowMs: Int64
-    public var connectors: [Connector]?
+    package var nowMs: Int64
+    package var connectors: [Connector]?
     /// Newest Debezium heartbeat seen (ms since epoch); 0 when none has been seen.
-    public var lastHeartbeatMs: Int64 = 0
-    public var partitions: [PartitionLag]?
-    public var reconciliation: Reconciliation.Verdict?
-    public var reconciliationDetail: String = ""
+    package var lastHeartbeatMs: Int64 = 0
+    package var partitions: [PartitionLag]?
+    package var reconciliation: Reconciliation.Verdict?
+    package var reconciliationDetail: String = ""
     /// Malformed messages since start (a running total).
-    public var malformedTotal: Int64?
+    package var malformedTotal: Int64?
     /// Changes per table since start (running totals).
-    public var tableTotals: [String: Int64]?
+    package var tableTotals: [String: Int64]?
     /// Other consumer groups (`--lag-groups`); nil when not watched or the last round failed as a whole.
-    public var groupLag: GroupLagReport?
+    package var groupLag: GroupLagReport?
     /// cdctop's own Kafka consumer is connected (its state is ok). While it is not (broker unreachable,
     /// still connecting), what cdctop has read says nothing new: the heartbeat and lag rules hold.
-    public var kafkaOk: Bool = true
+    package var kafkaOk: Bool = true
     /// cdctop has read every heartbeat the broker holds: it reached the end of every partition since it
     /// started, and no heartbeat partition has unread messages. Otherwise an old heartbeat means that
     /// cdctop is behind (catching up after a restart), not that the connector stopped: the rule holds.
-    public var heartbeatsCurrent: Bool = true
+    package var heartbeatsCurrent: Bool = true
     /// The source's logical replication slots (`--source`); nil when not watched or the last reading
     /// failed (the source unreachable): then slot alerts hold.
-    public var replicationSlots: ReplicationSlotReport?
+    package var replicationSlots: ReplicationSlotReport?
     /// cdctop's own partitions whose offsets went backwards or lost unread messages this run; nil when not known.
-    public var offsetRegressions: OffsetRegressionReport?
+    package var offsetRegressions: OffsetRegressionReport?
     /// Snapshots seen this run (rows `op` r and Debezium's notifications); nil when not known.
-    public var snapshots: SnapshotProgressReport?
+    package var snapshots: SnapshotProgressReport?
 
-    public init(nowMs: Int64) { self.nowMs = nowMs }
+    package init(nowMs: Int64) { self.nowMs = nowMs }
 
     /// The facts a snapshot carries (lag, heartbeats, malformed, per-table totals); connectors and
     /// reconciliation come from their monitors.
-    public init(snapshot s: KPISnapshot, nowMs: Int64) {
+    package init(snapshot s: KPISnapshot, nowMs: Int64) {
         self.nowMs = nowMs
         lastHeartbeatMs = s.lastHeartbeatMs
         partitions = s.partitions
@@ -56,63 +60,67 @@ public struct AlertFacts: Sendable {
         offsetRegressions = s.offsetRegressions
         snapshots = s.snapshots
         kafkaOk = s.kafka.state == .ok
-        heartbeatsCurrent = s.caughtUp
+        heartbeatsCurrent =
+            s.caughtUp
             && s.partitions.allSatisfy { !$0.topic.hasPrefix("__debezium-heartbeat") || $0.lag == 0 }
     }
 }
 
 /// Identity of one alert: the rule and what it is about (connector, topic, table; "" for pipeline-wide).
-public struct AlertKey: Sendable, Hashable, Comparable {
-    public var kind: AlertKind
-    public var subject: String
-    public init(_ kind: AlertKind, _ subject: String = "") { self.kind = kind; self.subject = subject }
-    public static func < (a: AlertKey, b: AlertKey) -> Bool { (a.kind, a.subject) < (b.kind, b.subject) }
-    public var description: String { subject.isEmpty ? kind.rawValue : "\(kind.rawValue) \(subject)" }
+package struct AlertKey: Sendable, Hashable, Comparable {
+    package var kind: AlertKind
+    package var subject: String
+    package init(_ kind: AlertKind, _ subject: String = "") {
+        self.kind = kind
+        self.subject = subject
+    }
+    package static func < (a: AlertKey, b: AlertKey) -> Bool { (a.kind, a.subject) < (b.kind, b.subject) }
+    package var description: String { subject.isEmpty ? kind.rawValue : "\(kind.rawValue) \(subject)" }
 }
 
 /// One alert as the dashboard lists it and delivery sends it.
-public struct Alert: Sendable, Hashable {
-    public enum Phase: String, Sendable, Hashable { case pending, firing, resolved }
-    public var key: AlertKey
-    public var phase: Phase
+package struct Alert: Sendable, Hashable {
+    package enum Phase: String, Sendable, Hashable { case pending, firing, resolved }
+    package var key: AlertKey
+    package var phase: Phase
     /// When the condition first held (pending since).
-    public var activeSinceMs: Int64
+    package var activeSinceMs: Int64
     /// When it fired (Alertmanager's startsAt); 0 while pending.
-    public var firedAtMs: Int64 = 0
+    package var firedAtMs: Int64 = 0
     /// When it resolved (endsAt); 0 while pending or firing.
-    public var resolvedAtMs: Int64 = 0
+    package var resolvedAtMs: Int64 = 0
     /// Last time the condition held.
-    public var lastTrueMs: Int64
+    package var lastTrueMs: Int64
     /// One line for humans: "connector shop FAILED: task 0: org.postgresql.util.PSQLException…".
-    public var summary: String
+    package var summary: String
 
     /// Firing (or, once resolved, fired) for this long.
-    public func durationMs(nowMs: Int64) -> Int64 {
+    package func durationMs(nowMs: Int64) -> Int64 {
         guard firedAtMs > 0 else { return 0 }
         return max(0, (resolvedAtMs > 0 ? resolvedAtMs : nowMs) - firedAtMs)
     }
 }
 
 /// A change that delivery acts on: an alert fired, or a firing alert resolved.
-public struct AlertTransition: Sendable, Hashable {
-    public enum Change: String, Sendable, Hashable { case fired, resolved }
-    public var change: Change
-    public var alert: Alert
+package struct AlertTransition: Sendable, Hashable {
+    package enum Change: String, Sendable, Hashable { case fired, resolved }
+    package var change: Change
+    package var alert: Alert
 }
 
 /// What the dashboard and `--json` show: alerts pending and firing now, and the latest resolved ones.
-public struct AlertPanel: Sendable, Hashable {
+package struct AlertPanel: Sendable, Hashable {
     /// Pending and firing, firing first, then by rule and subject.
-    public var active: [Alert] = []
+    package var active: [Alert] = []
     /// Resolved alerts, newest last (at most `AlertEvaluator.historyKept`).
-    public var history: [Alert] = []
-    public var evaluatedAtMs: Int64 = 0
+    package var history: [Alert] = []
+    package var evaluatedAtMs: Int64 = 0
     /// The rules' thresholds, and which of them had their facts at the last evaluation (a rule whose
     /// option is not given, e.g. `--connect`, never has them).
-    public var rules: AlertRules = .defaults
-    public var watched: Set<AlertKind> = []
-    public init() {}
-    public var firingCount: Int { active.filter { $0.phase == .firing }.count }
+    package var rules: AlertRules = .defaults
+    package var watched: Set<AlertKind> = []
+    package init() {}
+    package var firingCount: Int { active.filter { $0.phase == .firing }.count }
 }
 
 /// The alert state machine: inactive → pending (condition holds) → firing (held for `for`) →
@@ -122,9 +130,9 @@ public struct AlertPanel: Sendable, Hashable {
 /// No storm after a restart: a new evaluator knows nothing, so every alert starts pending and waits out
 /// its `for`; resolved alerts of an earlier run are never sent again; the rate and "usually has
 /// changes" rules need history this run collected, so they cannot fire at start.
-public struct AlertEvaluator: Sendable {
-    public let rules: AlertRules
-    public static let historyKept = 50
+package struct AlertEvaluator: Sendable {
+    package let rules: AlertRules
+    package static let historyKept = 50
     private var states: [AlertKey: Alert] = [:]
     private var history: [Alert] = []
     /// Malformed totals sampled at each evaluation, oldest first, trimmed to a bit over a minute.
@@ -134,10 +142,10 @@ public struct AlertEvaluator: Sendable {
     private var startedAtMs: Int64?
     private var watched: Set<AlertKind> = []
 
-    public init(rules: AlertRules) { self.rules = rules }
+    package init(rules: AlertRules) { self.rules = rules }
 
     /// Evaluates every rule against `facts` and returns the alerts that fired or resolved.
-    public mutating func evaluate(_ facts: AlertFacts) -> [AlertTransition] {
+    package mutating func evaluate(_ facts: AlertFacts) -> [AlertTransition] {
         guard rules.enabled else { return [] }
         let now = facts.nowMs
         if startedAtMs == nil { startedAtMs = now }
@@ -154,9 +162,12 @@ public struct AlertEvaluator: Sendable {
             if heartbeatKnown { known.insert(.heartbeatStale) }
             for c in connectors {
                 if c.state == "FAILED" {
-                    conditions[AlertKey(.connectorFailed, c.name)] = "connector \(c.name) FAILED" + (c.reason.map { ": \($0)" } ?? "")
+                    conditions[AlertKey(.connectorFailed, c.name)] =
+                        "connector \(c.name) FAILED" + (c.reason.map { ": \($0)" } ?? "")
                 }
-                if heartbeatKnown, c.state == "RUNNING", facts.lastHeartbeatMs > 0, now - facts.lastHeartbeatMs > rules.heartbeatStaleMs {
+                if heartbeatKnown, c.state == "RUNNING", facts.lastHeartbeatMs > 0,
+                    now - facts.lastHeartbeatMs > rules.heartbeatStaleMs
+                {
                     conditions[AlertKey(.heartbeatStale, c.name)] =
                         "connector \(c.name) is RUNNING but its last heartbeat is \(TimeText.duration(ms: now - facts.lastHeartbeatMs)) old"
                 }
@@ -178,8 +189,9 @@ public struct AlertEvaluator: Sendable {
         if let verdict = facts.reconciliation {
             known.insert(.reconciliationDrift)
             if verdict == .drift {
-                conditions[AlertKey(.reconciliationDrift)] = "running totals drift from the source" +
-                    (facts.reconciliationDetail.isEmpty ? "" : ": \(facts.reconciliationDetail)")
+                conditions[AlertKey(.reconciliationDrift)] =
+                    "running totals drift from the source"
+                    + (facts.reconciliationDetail.isEmpty ? "" : ": \(facts.reconciliationDetail)")
             }
         }
         if let malformed = facts.malformedTotal {
@@ -198,12 +210,14 @@ public struct AlertEvaluator: Sendable {
             for (table, total) in totals {
                 var a = tableActivity[table] ?? (total, now, [])
                 if total != a.total {
-                    a.total = total; a.lastChangeMs = now
+                    a.total = total
+                    a.lastChangeMs = now
                     if a.activeMinutes.last != minute { a.activeMinutes.append(minute) }
                 }
                 a.activeMinutes.removeAll { $0 <= minute - rules.usualWindowMinutes }
                 tableActivity[table] = a
-                if now - a.lastChangeMs >= rules.silentAfterMs, Int64(a.activeMinutes.count) >= rules.usualActiveMinutes {
+                if now - a.lastChangeMs >= rules.silentAfterMs, Int64(a.activeMinutes.count) >= rules.usualActiveMinutes
+                {
                     conditions[AlertKey(.tableSilent, table)] =
                         "table \(table) has had no change for \(TimeText.duration(ms: now - a.lastChangeMs)) (changes in \(a.activeMinutes.count) of the last \(rules.usualWindowMinutes) minutes)"
                 }
@@ -213,7 +227,10 @@ public struct AlertEvaluator: Sendable {
         if let report = facts.groupLag {
             known.insert(.groupLagging)
             for g in report.groups {
-                guard g.error == nil else { heldKeys.insert(AlertKey(.groupLagging, g.group)); continue }
+                guard g.error == nil else {
+                    heldKeys.insert(AlertKey(.groupLagging, g.group))
+                    continue
+                }
                 if g.verdict == .stalled || g.verdict == .stopped || g.maxLagMs > rules.lagSecondsMs {
                     conditions[AlertKey(.groupLagging, g.group)] =
                         "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
@@ -237,7 +254,9 @@ public struct AlertEvaluator: Sendable {
         if let report = facts.snapshots {
             known.insert(.snapshotStalled)
             for run in report.snapshots where run.stalled(nowMs: now, stalledMs: rules.snapshotStalledMs) {
-                let table = run.tables.first { $0.state == .running }.map { " (table \($0.table), \($0.rowsRead) rows read)" } ?? ""
+                let table =
+                    run.tables.first { $0.state == .running }.map { " (table \($0.table), \($0.rowsRead) rows read)" }
+                    ?? ""
                 conditions[AlertKey(.snapshotStalled, run.connector)] =
                     "the \(run.kind.rawValue) snapshot of \(run.connector) has read no new row for \(TimeText.duration(ms: now - run.lastActivityMs))\(table): check the connector's task and its log in Kafka Connect"
             }
@@ -246,7 +265,9 @@ public struct AlertEvaluator: Sendable {
         if let report = facts.replicationSlots {
             known.insert(.replicationSlotLag)
             for slot in report.slots {
-                if let problem = rules.slotProblem(slot, nowMs: now) { conditions[AlertKey(.replicationSlotLag, slot.name)] = problem }
+                if let problem = rules.slotProblem(slot, nowMs: now) {
+                    conditions[AlertKey(.replicationSlotLag, slot.name)] = problem
+                }
             }
         }
 
@@ -254,14 +275,15 @@ public struct AlertEvaluator: Sendable {
         var transitions: [AlertTransition] = []
         for key in Set(states.keys).union(conditions.keys).sorted() {
             let summary = conditions[key]
-            if summary == nil, !known.contains(key.kind) || heldKeys.contains(key) { continue } // unknown facts: hold
+            if summary == nil, !known.contains(key.kind) || heldKeys.contains(key) { continue }  // unknown facts: hold
             switch (states[key], summary) {
             case (nil, let text?):
                 var alert = Alert(key: key, phase: .pending, activeSinceMs: now, lastTrueMs: now, summary: text)
                 if rules.forDuration(key.kind) <= 0 { fire(&alert, now: now, into: &transitions) }
                 states[key] = alert
             case (var alert?, let text?):
-                alert.lastTrueMs = now; alert.summary = text
+                alert.lastTrueMs = now
+                alert.summary = text
                 if alert.phase == .pending, now - alert.activeSinceMs >= rules.forDuration(key.kind) {
                     fire(&alert, now: now, into: &transitions)
                 }
@@ -271,7 +293,8 @@ public struct AlertEvaluator: Sendable {
                     states[key] = nil
                 } else if now - alert.lastTrueMs >= rules.keepFiringForMs {
                     var resolved = alert
-                    resolved.phase = .resolved; resolved.resolvedAtMs = now
+                    resolved.phase = .resolved
+                    resolved.resolvedAtMs = now
                     transitions.append(AlertTransition(change: .resolved, alert: resolved))
                     history.append(resolved)
                     if history.count > Self.historyKept { history.removeFirst(history.count - Self.historyKept) }
@@ -290,7 +313,7 @@ public struct AlertEvaluator: Sendable {
     }
 
     /// Alerts pending and firing now, and the latest resolved ones.
-    public func panel(nowMs: Int64) -> AlertPanel {
+    package func panel(nowMs: Int64) -> AlertPanel {
         var p = AlertPanel()
         p.active = states.values.sorted { a, b in
             if (a.phase == .firing) != (b.phase == .firing) { return a.phase == .firing }
@@ -304,5 +327,5 @@ public struct AlertEvaluator: Sendable {
     }
 
     /// Firing alerts, for periodic re-sending.
-    public var firing: [Alert] { states.values.filter { $0.phase == .firing }.sorted { $0.key < $1.key } }
+    package var firing: [Alert] { states.values.filter { $0.phase == .firing }.sorted { $0.key < $1.key } }
 }

@@ -1,7 +1,7 @@
 /// The built-in alert rules. Each has a `for` duration (the condition must hold that long before the
 /// alert fires) and a threshold where one applies; all of them are set in the profile's `[alerts]`
 /// section (see docs/operations.md, "Alerts").
-public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
+package enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     /// A connector or one of its tasks is FAILED (Kafka Connect REST, `--connect`).
     case connectorFailed = "CdcConnectorFailed"
     /// A RUNNING connector whose Debezium heartbeats stopped arriving.
@@ -25,11 +25,11 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     /// A snapshot in progress that read no new row (and got no notification) for `snapshot_stalled_seconds`.
     case snapshotStalled = "CdcSnapshotStalled"
 
-    public static func < (a: AlertKind, b: AlertKind) -> Bool { a.order < b.order }
+    package static func < (a: AlertKind, b: AlertKind) -> Bool { a.order < b.order }
     var order: Int { AlertKind.allCases.firstIndex(of: self)! }
 
     /// The label (besides `alertname`) that names what the alert is about; nil for pipeline-wide alerts.
-    public var subjectLabel: String? {
+    package var subjectLabel: String? {
         switch self {
         case .connectorFailed, .heartbeatStale: "connector"
         case .lagHigh: "topic"
@@ -42,7 +42,7 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
         }
     }
 
-    public var severity: String {
+    package var severity: String {
         switch self {
         case .connectorFailed, .heartbeatStale, .reconciliationDrift, .replicationSlotLag, .offsetsBackwards: "critical"
         case .lagHigh, .malformedRate, .tableSilent, .groupLagging, .snapshotStalled: "warning"
@@ -51,46 +51,46 @@ public enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
 }
 
 /// Thresholds and durations of the built-in rules, in milliseconds and counts.
-public struct AlertRules: Sendable, Hashable {
+package struct AlertRules: Sendable, Hashable {
     /// False turns every rule off (no evaluation, nothing delivered).
-    public var enabled = true
+    package var enabled = true
     /// How long a condition must hold before its alert fires, per rule.
-    public var forMs: [AlertKind: Int64] = [
+    package var forMs: [AlertKind: Int64] = [
         .connectorFailed: 10_000, .heartbeatStale: 30_000, .lagHigh: 60_000,
         .reconciliationDrift: 0, .malformedRate: 60_000, .tableSilent: 0, .groupLagging: 60_000,
         .replicationSlotLag: 60_000, .offsetsBackwards: 0, .snapshotStalled: 0,
     ]
     /// A firing alert resolves only after its condition has been false this long (no flapping).
-    public var keepFiringForMs: Int64 = 30_000
+    package var keepFiringForMs: Int64 = 30_000
     /// Heartbeat age above which a RUNNING connector counts as stuck.
-    public var heartbeatStaleMs: Int64 = 60_000
+    package var heartbeatStaleMs: Int64 = 60_000
     /// Lag in seconds (now − commit time of the last consumed event, while messages are waiting).
-    public var lagSecondsMs: Int64 = 300_000
+    package var lagSecondsMs: Int64 = 300_000
     /// Malformed messages in the last minute above which the rate alert's condition holds.
-    public var malformedPerMinute: Int64 = 10
+    package var malformedPerMinute: Int64 = 10
     /// A table is silent after this long without a change…
-    public var silentAfterMs: Int64 = 5 * 60_000
+    package var silentAfterMs: Int64 = 5 * 60_000
     /// …if it had changes in at least `usualActiveMinutes` of the last `usualWindowMinutes` minutes.
-    public var usualWindowMinutes: Int64 = 30
-    public var usualActiveMinutes: Int64 = 10
+    package var usualWindowMinutes: Int64 = 30
+    package var usualActiveMinutes: Int64 = 10
     /// A replication slot retaining more WAL than this (bytes behind its confirmed position) is a problem…
-    public var slotRetainedBytes: Int64 = 1 << 30
+    package var slotRetainedBytes: Int64 = 1 << 30
     /// …and so is one without a consumer for longer than this.
-    public var slotInactiveMs: Int64 = 10 * 60_000
+    package var slotInactiveMs: Int64 = 10 * 60_000
     /// A running snapshot with no new row or notification for this long is stalled.
-    public var snapshotStalledMs: Int64 = 120_000
+    package var snapshotStalledMs: Int64 = 120_000
     /// How often `--alertmanager` re-sends firing alerts; each post tells Alertmanager to keep them for
     /// three of these (endsAt), so a cdctop that stops sending has its alerts resolved by Alertmanager.
-    public var resendMs: Int64 = 60_000
+    package var resendMs: Int64 = 60_000
 
-    public init() {}
+    package init() {}
 
-    public static let defaults = AlertRules()
+    package static let defaults = AlertRules()
 
-    public func forDuration(_ kind: AlertKind) -> Int64 { forMs[kind] ?? 0 }
+    package func forDuration(_ kind: AlertKind) -> Int64 { forMs[kind] ?? 0 }
 
     /// What the rule watches, with its thresholds, for the Alerts view's rule list.
-    public func condition(_ kind: AlertKind) -> String {
+    package func condition(_ kind: AlertKind) -> String {
         func d(_ ms: Int64) -> String { TimeText.duration(ms: ms) }
         switch kind {
         case .connectorFailed: return "a connector or one of its tasks is FAILED"
@@ -99,19 +99,22 @@ public struct AlertRules: Sendable, Hashable {
         case .reconciliationDrift: return "running totals differ from the source database"
         case .malformedRate: return "more than \(malformedPerMinute) malformed messages in a minute"
         case .tableSilent:
-            return "no change for \(d(silentAfterMs)) on a table active in \(usualActiveMinutes) of the last \(usualWindowMinutes) minutes"
+            return
+                "no change for \(d(silentAfterMs)) on a table active in \(usualActiveMinutes) of the last \(usualWindowMinutes) minutes"
         case .groupLagging: return "another group is STALLED, STOPPED or more than \(d(lagSecondsMs)) behind"
         case .offsetsBackwards:
-            return "a partition's end fell below what cdctop had read, or its log start passed it (until cdctop restarts on a reset state)"
+            return
+                "a partition's end fell below what cdctop had read, or its log start passed it (until cdctop restarts on a reset state)"
         case .snapshotStalled:
             return "a snapshot in progress has read no new row for \(d(snapshotStalledMs))"
         case .replicationSlotLag:
-            return "a source replication slot retains over \(ReplicationSlotReport.bytesText(slotRetainedBytes)) of WAL, has no consumer for \(d(slotInactiveMs)), or lost WAL"
+            return
+                "a source replication slot retains over \(ReplicationSlotReport.bytesText(slotRetainedBytes)) of WAL, has no consumer for \(d(slotInactiveMs)), or lost WAL"
         }
     }
 
     /// The option that feeds a rule its facts, when it is not always on.
-    public static func neededOption(_ kind: AlertKind) -> String? {
+    package static func neededOption(_ kind: AlertKind) -> String? {
         switch kind {
         case .connectorFailed, .heartbeatStale: "--connect"
         case .reconciliationDrift, .replicationSlotLag: "--source"

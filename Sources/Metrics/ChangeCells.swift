@@ -3,9 +3,9 @@
 /// show binary as a size or a hex dump without decoding anything itself. Built by Pipeline
 /// (`ChangeDescription.decode`, and the engine's recent-change ring at snapshot time); the hot path never
 /// builds this.
-public struct ChangeDescription: Sendable, Hashable {
+package struct ChangeDescription: Sendable, Hashable {
     /// What a cell holds, for rendering: numbers are right-aligned, binary shown as `N bytes` or hex.
-    public enum Kind: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         case text
         /// An integer, or a float as sent.
         case number
@@ -26,7 +26,7 @@ public struct ChangeDescription: Sendable, Hashable {
         case structured
 
         /// Right-aligned in lists and the drill-down.
-        public var isNumeric: Bool {
+        package var isNumeric: Bool {
             switch self {
             case .number, .decimal, .variableDecimal: true
             default: false
@@ -34,37 +34,44 @@ public struct ChangeDescription: Sendable, Hashable {
         }
     }
 
-    public struct Field: Sendable, Hashable {
-        public var name: String
+    package struct Field: Sendable, Hashable {
+        package var name: String
         /// The text people read: decimals exact at their scale, timestamps ISO-8601 UTC, null as "null",
         /// `__debezium_unavailable_value` as "(unchanged)", binary as `N bytes`.
-        public var value: String
-        public var kind: Kind
+        package var value: String
+        package var kind: Kind
         /// A binary column's bytes, for the drill-down's hex view; nil for every other kind.
-        public var bytes: [UInt8]?
+        package var bytes: [UInt8]?
 
-        public init(name: String, value: String, kind: Kind = .text, bytes: [UInt8]? = nil) {
-            self.name = name; self.value = value; self.kind = kind; self.bytes = bytes
+        package init(name: String, value: String, kind: Kind = .text, bytes: [UInt8]? = nil) {
+            self.name = name
+            self.value = value
+            self.kind = kind
+            self.bytes = bytes
         }
 
         /// Same value (two binaries of the same size differ by their bytes).
-        public func sameValue(_ other: Field) -> Bool { value == other.value && bytes == other.bytes }
+        package func sameValue(_ other: Field) -> Bool { value == other.value && bytes == other.bytes }
     }
 
-    public var op: ChangeOp
-    public var table: String
-    public var commitTimeMs: Int64
-    public var before: [Field]?
-    public var after: [Field]?
+    package var op: ChangeOp
+    package var table: String
+    package var commitTimeMs: Int64
+    package var before: [Field]?
+    package var after: [Field]?
 
     /// Names of columns whose value differs between before and after (updates), in column order.
-    public var changedColumns: [String] {
+    package var changedColumns: [String] {
         guard let before, let after else { return (after ?? before ?? []).map(\.name) }
         let old = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         return after.filter { f in old[f.name].map { !$0.sameValue(f) } ?? true }.map(\.name)
     }
 
-    public init(op: ChangeOp, table: String, commitTimeMs: Int64, before: [Field]?, after: [Field]?) {
-        self.op = op; self.table = table; self.commitTimeMs = commitTimeMs; self.before = before; self.after = after
+    package init(op: ChangeOp, table: String, commitTimeMs: Int64, before: [Field]?, after: [Field]?) {
+        self.op = op
+        self.table = table
+        self.commitTimeMs = commitTimeMs
+        self.before = before
+        self.after = after
     }
 }

@@ -1,13 +1,13 @@
 /// Debezium's operation codes, plus the tombstone Kafka sends after a delete.
-public enum ChangeOp: UInt8, Sendable, CaseIterable, Hashable {
-    case create = 0    // "c"
-    case update = 1    // "u"
-    case delete = 2    // "d"
-    case read = 3      // "r": snapshot read, loads state, is not a new sale
+package enum ChangeOp: UInt8, Sendable, CaseIterable, Hashable {
+    case create = 0  // "c"
+    case update = 1  // "u"
+    case delete = 2  // "d"
+    case read = 3  // "r": snapshot read, loads state, is not a new sale
     case truncate = 4  // "t"
-    case tombstone = 5 // null Kafka value after a delete
+    case tombstone = 5  // null Kafka value after a delete
 
-    public init?(code: UInt8) {
+    package init?(code: UInt8) {
         switch code {
         case UInt8(ascii: "c"): self = .create
         case UInt8(ascii: "u"): self = .update
@@ -18,7 +18,7 @@ public enum ChangeOp: UInt8, Sendable, CaseIterable, Hashable {
         }
     }
 
-    public var code: String {
+    package var code: String {
         switch self {
         case .create: "c"
         case .update: "u"
@@ -31,11 +31,11 @@ public enum ChangeOp: UInt8, Sendable, CaseIterable, Hashable {
 }
 
 /// A primary key or reference column value. Integer keys, the common case, never allocate.
-public enum RowKey: Hashable, Sendable, CustomStringConvertible {
+package enum RowKey: Hashable, Sendable, CustomStringConvertible {
     case int(Int64)
     case text(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .int(let v): String(v)
         case .text(let s): s
@@ -44,7 +44,7 @@ public enum RowKey: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A field the profile asked for, as decoded.
-public enum FieldState<Value: Sendable & Hashable>: Sendable, Hashable {
+package enum FieldState<Value: Sendable & Hashable>: Sendable, Hashable {
     /// The column is not in the row image (or the row image is absent).
     case missing
     /// Debezium's `__debezium_unavailable_value`: unchanged TOASTed value, use what is remembered.
@@ -52,7 +52,7 @@ public enum FieldState<Value: Sendable & Hashable>: Sendable, Hashable {
     case null
     case value(Value)
 
-    public var value: Value? { if case .value(let v) = self { v } else { nil } }
+    package var value: Value? { if case .value(let v) = self { v } else { nil } }
 }
 
 /// The columns of one row image that the KPI profile needs, extracted by the decoder.
@@ -60,60 +60,68 @@ public enum FieldState<Value: Sendable & Hashable>: Sendable, Hashable {
 /// - sale table: `amount`;
 /// - line-item table: `quantity`, `unitPrice`, `reference` (product key);
 /// - dimension table: `category`.
-public struct Row: Sendable, Hashable {
-    public var key: RowKey?
-    public var amount: FieldState<Money> = .missing
-    public var quantity: FieldState<Int64> = .missing
-    public var unitPrice: FieldState<Money> = .missing
-    public var reference: FieldState<RowKey> = .missing
-    public var category: FieldState<String> = .missing
+package struct Row: Sendable, Hashable {
+    package var key: RowKey?
+    package var amount: FieldState<Money> = .missing
+    package var quantity: FieldState<Int64> = .missing
+    package var unitPrice: FieldState<Money> = .missing
+    package var reference: FieldState<RowKey> = .missing
+    package var category: FieldState<String> = .missing
     /// Model tables: the columns some KPI reads, by slot (`ModelTable.columns`); empty otherwise.
-    public var cells: [Cell] = []
+    package var cells: [Cell] = []
 
-    public init(key: RowKey? = nil) { self.key = key }
+    package init(key: RowKey? = nil) { self.key = key }
 }
 
 /// Where an event came from, to report it and to order it.
-public struct EventPosition: Sendable, Hashable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
+package struct EventPosition: Sendable, Hashable, CustomStringConvertible {
+    package var topic: String
+    package var partition: Int32
+    package var offset: Int64
 
-    public init(topic: String, partition: Int32, offset: Int64) {
-        self.topic = topic; self.partition = partition; self.offset = offset
+    package init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
     }
 
-    public var description: String { "\(topic)[\(partition)]@\(offset)" }
+    package var description: String { "\(topic)[\(partition)]@\(offset)" }
 }
 
 /// One decoded change, the unit the aggregator consumes.
-public struct ChangeEvent: Sendable {
+package struct ChangeEvent: Sendable {
     /// Table name as in `source.table` (shared storage, no copy per event).
-    public var table: String
-    public var role: TableRole
-    public var op: ChangeOp
-    public var before: Row?
-    public var after: Row?
+    package var table: String
+    package var role: TableRole
+    package var op: ChangeOp
+    package var before: Row?
+    package var after: Row?
     /// Database commit time, `source.ts_ms` (or `__source_ts_ms` when unwrapped).
-    public var commitTimeMs: Int64
+    package var commitTimeMs: Int64
     /// True for snapshot reads (`op` r, or `source.snapshot` not "false").
-    public var isSnapshot: Bool
+    package var isSnapshot: Bool
     /// When Debezium processed the change (the envelope's `ts_ms`), ms since epoch; 0 when unknown
     /// (no envelope, or no `source.ts_ms` beside it). Only the latency split reads it.
-    public var debeziumTimeMs: Int64 = 0
+    package var debeziumTimeMs: Int64 = 0
     /// Model tables: index in `KPIModel.tables`; -1 otherwise.
-    public var modelTable: Int32 = -1
+    package var modelTable: Int32 = -1
     /// The source transaction the change belongs to (see `TransactionKey`); 0 when it carries no
     /// transaction block (snapshot rows) or when the decoder was not asked to read it (`--transactions as-read`).
-    public var transactionKey: Int64 = 0
+    package var transactionKey: Int64 = 0
     /// `source.snapshot` in detail (first/last row of a table or snapshot, incremental): snapshot progress reads it.
-    public var snapshotMarker: SnapshotRowMarker = .none
+    package var snapshotMarker: SnapshotRowMarker = .none
 
-    public init(table: String, role: TableRole, op: ChangeOp, before: Row?, after: Row?,
-                commitTimeMs: Int64, isSnapshot: Bool = false) {
-        self.table = table; self.role = role; self.op = op
-        self.before = before; self.after = after
-        self.commitTimeMs = commitTimeMs; self.isSnapshot = isSnapshot || op == .read
+    package init(
+        table: String, role: TableRole, op: ChangeOp, before: Row?, after: Row?,
+        commitTimeMs: Int64, isSnapshot: Bool = false
+    ) {
+        self.table = table
+        self.role = role
+        self.op = op
+        self.before = before
+        self.after = after
+        self.commitTimeMs = commitTimeMs
+        self.isSnapshot = isSnapshot || op == .read
     }
 }
 
@@ -122,17 +130,20 @@ public struct ChangeEvent: Sendable {
 /// the digits before the colon are the transaction, and the key is that number. Any other id
 /// (MySQL's GTID `uuid:n` or `file=…,pos=…`, the same for every event of a transaction) is hashed whole
 /// (FNV-1a, with the top bit set so it never equals a number). 0 means "no transaction".
-public enum TransactionKey {
+package enum TransactionKey {
     /// The key of an id's bytes; 0 for an empty id.
     @inline(__always)
-    public static func of(_ id: UnsafeRawBufferPointer) -> Int64 {
+    package static func of(_ id: UnsafeRawBufferPointer) -> Int64 {
         guard !id.isEmpty else { return 0 }
         var number: Int64 = 0
         var digits = 0
         var numeric = true
         for byte in id {
             if byte == UInt8(ascii: ":") { break }
-            guard byte >= 48 && byte <= 57, number < (Int64.max - 9) / 10 else { numeric = false; break }
+            guard byte >= 48 && byte <= 57, number < (Int64.max - 9) / 10 else {
+                numeric = false
+                break
+            }
             number = number * 10 + Int64(byte - 48)
             digits += 1
         }
@@ -142,7 +153,7 @@ public enum TransactionKey {
         return Int64(bitPattern: hash | (1 << 63))
     }
 
-    public static func of(_ id: String) -> Int64 {
+    package static func of(_ id: String) -> Int64 {
         var text = id
         return text.withUTF8 { of(UnsafeRawBufferPointer($0)) }
     }

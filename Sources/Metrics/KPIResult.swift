@@ -1,58 +1,71 @@
 /// KPIs of one tumbling window: net changes whose commit time falls in it.
-public struct WindowResult: Sendable, Hashable {
-    public var windowStartMs: Int64
+package struct WindowResult: Sendable, Hashable {
+    package var windowStartMs: Int64
     /// Net transactions: creates minus deletes.
-    public var txCount: Int64
+    package var txCount: Int64
     /// Net revenue: created amounts, plus update deltas, minus deleted amounts.
-    public var revenue: Money
+    package var revenue: Money
     /// Net line-item sales per category; categories that net to zero are left out.
-    public var categoryRevenue: [String: Money]
+    package var categoryRevenue: [String: Money]
     /// A model profile's KPIs in this window (net changes), by KPI index; empty otherwise.
-    public var kpis: [KPIValues] = []
+    package var kpis: [KPIValues] = []
 
-    public init(windowStartMs: Int64, txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]) {
-        self.windowStartMs = windowStartMs; self.txCount = txCount
-        self.revenue = revenue; self.categoryRevenue = categoryRevenue
+    package init(
+        windowStartMs: Int64, txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]
+    ) {
+        self.windowStartMs = windowStartMs
+        self.txCount = txCount
+        self.revenue = revenue
+        self.categoryRevenue = categoryRevenue
     }
 }
 
 /// Running totals, snapshot reads included: what `count(*)`/`sum(amount)` on the source says.
-public struct TotalsResult: Sendable, Hashable {
-    public var txCount: Int64
-    public var revenue: Money
-    public var categoryRevenue: [String: Money]
+package struct TotalsResult: Sendable, Hashable {
+    package var txCount: Int64
+    package var revenue: Money
+    package var categoryRevenue: [String: Money]
     /// A model profile's KPIs over the current state, by KPI index; empty otherwise.
-    public var kpis: [KPIValues] = []
+    package var kpis: [KPIValues] = []
 
-    public init(txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]) {
-        self.txCount = txCount; self.revenue = revenue; self.categoryRevenue = categoryRevenue
+    package init(txCount: Int64 = 0, revenue: Money = .zero, categoryRevenue: [String: Money] = [:]) {
+        self.txCount = txCount
+        self.revenue = revenue
+        self.categoryRevenue = categoryRevenue
     }
 }
 
 /// The machine-readable result printed by `--json`, and what the generator's ground truth is
 /// compared with. Its JSON shape is part of cdctop's interface; see `json()`.
-public struct KPIResult: Sendable, Hashable {
-    public var windowMs: Int64
+package struct KPIResult: Sendable, Hashable {
+    package var windowMs: Int64
     /// Kafka messages read, tombstones and malformed ones included.
-    public var messages: Int64
+    package var messages: Int64
     /// Windows sorted by start.
-    public var windows: [WindowResult]
-    public var totals: TotalsResult
-    public var malformed: Int64
-    public var dropped: Int64
+    package var windows: [WindowResult]
+    package var totals: TotalsResult
+    package var malformed: Int64
+    package var dropped: Int64
     /// A model profile's KPIs (names and output columns), by KPI index: `totals.kpis` and each
     /// window's `kpis` hold their values. Empty for the built-in shop form.
-    public var kpiColumns: [KPIColumns] = []
+    package var kpiColumns: [KPIColumns] = []
 
-    public init(windowMs: Int64, messages: Int64 = 0, windows: [WindowResult] = [], totals: TotalsResult = .init(),
-                malformed: Int64 = 0, dropped: Int64 = 0) {
-        self.windowMs = windowMs; self.messages = messages; self.windows = windows
-        self.totals = totals; self.malformed = malformed; self.dropped = dropped
+    package init(
+        windowMs: Int64, messages: Int64 = 0, windows: [WindowResult] = [], totals: TotalsResult = .init(),
+        malformed: Int64 = 0, dropped: Int64 = 0
+    ) {
+        self.windowMs = windowMs
+        self.messages = messages
+        self.windows = windows
+        self.totals = totals
+        self.malformed = malformed
+        self.dropped = dropped
     }
 
     /// The window starting at `start`, by binary search (windows are sorted by start).
-    public func window(startingAt start: Int64) -> WindowResult? {
-        var low = 0, high = windows.count
+    package func window(startingAt start: Int64) -> WindowResult? {
+        var low = 0
+        var high = windows.count
         while low < high {
             let mid = (low + high) / 2
             if windows[mid].windowStartMs < start { low = mid + 1 } else { high = mid }
@@ -63,15 +76,17 @@ public struct KPIResult: Sendable, Hashable {
     /// `{"window_ms":30000,"messages":N,"windows":[{"window_start_ms":…,"tx_count":…,"revenue":"…",
     /// "category_revenue":{…}}],"totals":{"tx_count":…,"revenue":"…","category_revenue":{…}},"malformed":N,"dropped":N}`
     /// Decimals are strings, categories sorted by name, windows by start: the same result prints the same bytes.
-    public func json() -> String {
+    package func json() -> String {
         var out = "{\"window_ms\":\(windowMs),\"messages\":\(messages),\"windows\":["
         for (i, w) in windows.enumerated() {
             if i > 0 { out += "," }
-            out += "{\"window_start_ms\":\(w.windowStartMs),\"tx_count\":\(w.txCount),\"revenue\":\"\(w.revenue.formatted())\",\"category_revenue\":"
+            out +=
+                "{\"window_start_ms\":\(w.windowStartMs),\"tx_count\":\(w.txCount),\"revenue\":\"\(w.revenue.formatted())\",\"category_revenue\":"
             KPIResult.appendCategories(w.categoryRevenue, to: &out)
             out += "}"
         }
-        out += "],\"totals\":{\"tx_count\":\(totals.txCount),\"revenue\":\"\(totals.revenue.formatted())\",\"category_revenue\":"
+        out +=
+            "],\"totals\":{\"tx_count\":\(totals.txCount),\"revenue\":\"\(totals.revenue.formatted())\",\"category_revenue\":"
         KPIResult.appendCategories(totals.categoryRevenue, to: &out)
         out += "},\"malformed\":\(malformed),\"dropped\":\(dropped)"
         if !kpiColumns.isEmpty { appendKPIs(to: &out) }
@@ -104,8 +119,8 @@ public struct KPIResult: Sendable, Hashable {
 }
 
 /// Minimal JSON string escaping for output we write ourselves.
-public enum JSONText {
-    public static func appendQuoted(_ s: String, to out: inout String) {
+package enum JSONText {
+    package static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -126,7 +141,7 @@ public enum JSONText {
         out += "\""
     }
 
-    public static func quoted(_ s: String) -> String {
+    package static func quoted(_ s: String) -> String {
         var out = ""
         appendQuoted(s, to: &out)
         return out

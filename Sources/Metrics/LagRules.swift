@@ -1,7 +1,7 @@
 /// One lag verdict, decided by one set of rules (`LagRules`) for every consumer cdctop watches:
 /// its own partitions (the Lag view) and the other consumer groups of `--lag-groups` (the Lag view,
 /// `--json`, `/metrics`, the CdcConsumerGroupLagging alert).
-public enum LagVerdict: String, Sendable, Hashable, CaseIterable {
+package enum LagVerdict: String, Sendable, Hashable, CaseIterable {
     /// No lag, or lag below the thresholds (or not held long enough to be an incident).
     case ok = "OK"
     /// Above `messages` AND `seconds` in every one of the last `samples` samples (and, for another
@@ -15,7 +15,7 @@ public enum LagVerdict: String, Sendable, Hashable, CaseIterable {
     case unknown = "UNKNOWN"
 
     /// Higher is worse: a group's verdict is its worst partition's.
-    public var severity: Int {
+    package var severity: Int {
         switch self {
         case .ok: 0
         case .unknown: 1
@@ -27,23 +27,26 @@ public enum LagVerdict: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Where one partition's consumer stood at one moment.
-public struct LagSample: Sendable, Hashable {
-    public var atMs: Int64
+package struct LagSample: Sendable, Hashable {
+    package var atMs: Int64
     /// What the consumer has consumed: cdctop's position, or another group's committed offset.
-    public var consumed: Int64
+    package var consumed: Int64
     /// Messages behind the end of the partition.
-    public var lag: Int64
+    package var lag: Int64
     /// How far behind in time while there is lag (0 without lag, or when not known).
-    public var lagMs: Int64
+    package var lagMs: Int64
 
-    public init(atMs: Int64, consumed: Int64, lag: Int64, lagMs: Int64 = 0) {
-        self.atMs = atMs; self.consumed = consumed; self.lag = lag; self.lagMs = lagMs
+    package init(atMs: Int64, consumed: Int64, lag: Int64, lagMs: Int64 = 0) {
+        self.atMs = atMs
+        self.consumed = consumed
+        self.lag = lag
+        self.lagMs = lagMs
     }
     /// Another group's samples: what it consumed is its committed offset.
-    public init(atMs: Int64, committed: Int64, lag: Int64, lagMs: Int64 = 0) {
+    package init(atMs: Int64, committed: Int64, lag: Int64, lagMs: Int64 = 0) {
         self.init(atMs: atMs, consumed: committed, lag: lag, lagMs: lagMs)
     }
-    public var committed: Int64 {
+    package var committed: Int64 {
         get { consumed }
         set { consumed = newValue }
     }
@@ -60,33 +63,39 @@ public struct LagSample: Sendable, Hashable {
 ///    lag above `thresholds.messages` AND `lagMs` above `thresholds.seconds`: LAGGING;
 /// 6. OK.
 /// Samples with the same figures get the same verdict, whatever came before the window.
-public struct LagRules: Sendable, Hashable {
-    public var thresholds: LagThresholds
-    public var windowMs: Int64
-    public var minimumSpanMs: Int64
-    public var sustainMs: Int64
+package struct LagRules: Sendable, Hashable {
+    package var thresholds: LagThresholds
+    package var windowMs: Int64
+    package var minimumSpanMs: Int64
+    package var sustainMs: Int64
     /// Tell STOPPED (lag grew while not moving) from STALLED. cdctop's own consumer is running whenever it
     /// is asked, so a position that does not move is STALLED for it, whatever the lag did.
-    public var distinguishesStopped: Bool
+    package var distinguishesStopped: Bool
 
-    public init(thresholds: LagThresholds = LagThresholds(), windowMs: Int64, minimumSpanMs: Int64 = 0, sustainMs: Int64 = 0,
-                distinguishesStopped: Bool = true) {
-        self.thresholds = thresholds; self.windowMs = windowMs; self.minimumSpanMs = minimumSpanMs; self.sustainMs = sustainMs
+    package init(
+        thresholds: LagThresholds = LagThresholds(), windowMs: Int64, minimumSpanMs: Int64 = 0, sustainMs: Int64 = 0,
+        distinguishesStopped: Bool = true
+    ) {
+        self.thresholds = thresholds
+        self.windowMs = windowMs
+        self.minimumSpanMs = minimumSpanMs
+        self.sustainMs = sustainMs
         self.distinguishesStopped = distinguishesStopped
     }
 
     /// cdctop's own partitions: one sample a second, a 30 s window, 5 s before a verdict.
-    public static func ownConsumer(_ thresholds: LagThresholds) -> LagRules {
-        LagRules(thresholds: thresholds, windowMs: 30_000, minimumSpanMs: 5_000, sustainMs: 0, distinguishesStopped: false)
+    package static func ownConsumer(_ thresholds: LagThresholds) -> LagRules {
+        LagRules(
+            thresholds: thresholds, windowMs: 30_000, minimumSpanMs: 5_000, sustainMs: 0, distinguishesStopped: false)
     }
 
     /// Another consumer group, sampled every few seconds: the LAGGING condition must also hold over the
     /// whole window, so a healthy sink whose lag saws up between commits is never called LAGGING.
-    public static func otherGroup(_ thresholds: LagThresholds, windowMs: Int64) -> LagRules {
+    package static func otherGroup(_ thresholds: LagThresholds, windowMs: Int64) -> LagRules {
         LagRules(thresholds: thresholds, windowMs: windowMs, minimumSpanMs: 0, sustainMs: windowMs)
     }
 
-    public func verdict(_ samples: [LagSample], groupEmpty: Bool = false) -> LagVerdict {
+    package func verdict(_ samples: [LagSample], groupEmpty: Bool = false) -> LagVerdict {
         guard let last = samples.last else { return .unknown }
         if last.lag <= 0 { return .ok }
         if groupEmpty { return .stopped }

@@ -2,7 +2,7 @@
 /// cdctop's own receive time give three hops. Each hop keeps a log-bucketed histogram per 10-s
 /// slot in a ring covering the last minute: recording is an index computation and an increment,
 /// no allocation on the hot path; quantiles are read at snapshot time.
-public enum LatencyHop: Int, Sendable, CaseIterable, Hashable {
+package enum LatencyHop: Int, Sendable, CaseIterable, Hashable {
     /// Source commit (`source.ts_ms`) → Debezium processed it (envelope `ts_ms`).
     case sourceToDebezium = 0
     /// Debezium → the Kafka record's timestamp.
@@ -11,7 +11,7 @@ public enum LatencyHop: Int, Sendable, CaseIterable, Hashable {
     case kafkaToCdctop = 2
 
     /// The label used in JSON and Prometheus.
-    public var label: String {
+    package var label: String {
         switch self {
         case .sourceToDebezium: "source_debezium"
         case .debeziumToKafka: "debezium_kafka"
@@ -20,7 +20,7 @@ public enum LatencyHop: Int, Sendable, CaseIterable, Hashable {
     }
 
     /// The short header of the Latency view.
-    public var title: String {
+    package var title: String {
         switch self {
         case .sourceToDebezium: "source→debezium"
         case .debeziumToKafka: "debezium→kafka"
@@ -32,29 +32,29 @@ public enum LatencyHop: Int, Sendable, CaseIterable, Hashable {
 /// A histogram of non-negative millisecond durations with bounded relative error: values below 16
 /// are exact, above that each power of two is split into 8 buckets (a bucket's width is at most
 /// 1/8 of its lower bound, so its midpoint is within 1/16 of any value in it).
-public struct LatencyHistogram: Sendable, Hashable {
-    public static let exactBelow: UInt64 = 16
+package struct LatencyHistogram: Sendable, Hashable {
+    package static let exactBelow: UInt64 = 16
     static let subBuckets = 8
     /// Values are clamped to 2^40 ms (about 35 years): enough for any real clock difference.
     static let maxExponent = 40
-    public static let bucketCount = Int(exactBelow) + (maxExponent - 4 + 1) * subBuckets
+    package static let bucketCount = Int(exactBelow) + (maxExponent - 4 + 1) * subBuckets
 
-    public private(set) var counts: [UInt32]
-    public private(set) var total: UInt64 = 0
+    package private(set) var counts: [UInt32]
+    package private(set) var total: UInt64 = 0
 
-    public init() { counts = Array(repeating: 0, count: LatencyHistogram.bucketCount) }
+    package init() { counts = Array(repeating: 0, count: LatencyHistogram.bucketCount) }
 
     @inline(__always)
-    public static func bucket(of value: UInt64) -> Int {
+    package static func bucket(of value: UInt64) -> Int {
         if value < exactBelow { return Int(value) }
         let clamped = min(value, (UInt64(1) << UInt64(maxExponent + 1)) - 1)
-        let exponent = 63 - clamped.leadingZeroBitCount          // ≥ 4
+        let exponent = 63 - clamped.leadingZeroBitCount  // ≥ 4
         let sub = Int((clamped >> UInt64(exponent - 3)) & 7)
         return Int(exactBelow) + (exponent - 4) * subBuckets + sub
     }
 
     /// The smallest value in a bucket, and its width.
-    public static func bounds(of bucket: Int) -> (lower: UInt64, width: UInt64) {
+    package static func bounds(of bucket: Int) -> (lower: UInt64, width: UInt64) {
         if bucket < Int(exactBelow) { return (UInt64(bucket), 1) }
         let exponent = (bucket - Int(exactBelow)) / subBuckets + 4
         let sub = UInt64((bucket - Int(exactBelow)) % subBuckets)
@@ -63,13 +63,13 @@ public struct LatencyHistogram: Sendable, Hashable {
     }
 
     /// The value reported for a bucket: exact below 16, else the middle of the bucket.
-    public static func representative(of bucket: Int) -> Int64 {
+    package static func representative(of bucket: Int) -> Int64 {
         let (lower, width) = bounds(of: bucket)
         return Int64(lower + width / 2)
     }
 
     @inline(__always)
-    public mutating func record(_ valueMs: UInt64) {
+    package mutating func record(_ valueMs: UInt64) {
         counts[LatencyHistogram.bucket(of: valueMs)] &+= 1
         total &+= 1
     }
@@ -77,11 +77,15 @@ public struct LatencyHistogram: Sendable, Hashable {
     /// Adds raw bucket counts (as many as `bucketCount`).
     mutating func add(_ raw: ArraySlice<UInt32>) {
         var i = 0
-        for c in raw { counts[i] &+= c; total &+= UInt64(c); i += 1 }
+        for c in raw {
+            counts[i] &+= c
+            total &+= UInt64(c)
+            i += 1
+        }
     }
 
     /// The nearest-rank quantile (`q` in 0…1): the bucket holding the ⌈q·n⌉-th smallest value; nil when empty.
-    public func quantile(_ q: Double) -> Int64? {
+    package func quantile(_ q: Double) -> Int64? {
         guard total > 0 else { return nil }
         let rank = max(1, UInt64((q * Double(total)).rounded(.up)))
         var seen: UInt64 = 0
@@ -94,38 +98,48 @@ public struct LatencyHistogram: Sendable, Hashable {
 }
 
 /// Median and p99 of one hop over the last minute.
-public struct HopLatency: Sendable, Hashable {
-    public var count: Int64
-    public var p50Ms: Int64
-    public var p99Ms: Int64
+package struct HopLatency: Sendable, Hashable {
+    package var count: Int64
+    package var p50Ms: Int64
+    package var p99Ms: Int64
     /// Events whose later clock was before the earlier one (clock skew): counted as 0 ms.
-    public var negative: Int64
+    package var negative: Int64
     /// Since the start (not only the last minute): events and the sum of their durations (ms), as a
     /// Prometheus summary's `_count` and `_sum`.
-    public var totalCount: Int64
-    public var totalSumMs: Int64
-    public init(count: Int64 = 0, p50Ms: Int64 = 0, p99Ms: Int64 = 0, negative: Int64 = 0, totalCount: Int64 = 0, totalSumMs: Int64 = 0) {
-        self.count = count; self.p50Ms = p50Ms; self.p99Ms = p99Ms; self.negative = negative
-        self.totalCount = totalCount; self.totalSumMs = totalSumMs
+    package var totalCount: Int64
+    package var totalSumMs: Int64
+    package init(
+        count: Int64 = 0, p50Ms: Int64 = 0, p99Ms: Int64 = 0, negative: Int64 = 0, totalCount: Int64 = 0,
+        totalSumMs: Int64 = 0
+    ) {
+        self.count = count
+        self.p50Ms = p50Ms
+        self.p99Ms = p99Ms
+        self.negative = negative
+        self.totalCount = totalCount
+        self.totalSumMs = totalSumMs
     }
 }
 
 /// The latency split of one table over the last minute, indexed by `LatencyHop.rawValue`.
-public struct TableLatency: Sendable, Hashable {
-    public var table: String
-    public var hops: [HopLatency]
-    public init(table: String, hops: [HopLatency]) { self.table = table; self.hops = hops }
-    public func hop(_ h: LatencyHop) -> HopLatency { hops[h.rawValue] }
+package struct TableLatency: Sendable, Hashable {
+    package var table: String
+    package var hops: [HopLatency]
+    package init(table: String, hops: [HopLatency]) {
+        self.table = table
+        self.hops = hops
+    }
+    package func hop(_ h: LatencyHop) -> HopLatency { hops[h.rawValue] }
 }
 
 /// Per-table rings of per-slot histograms. Owned by the engine thread (not thread-safe).
 /// One flat array of counts, laid out [table][hop][slot][bucket]: recording touches one counter.
-public struct LatencyStats: Sendable {
-    public static let slotMs: Int64 = 10_000
+package struct LatencyStats: Sendable {
+    package static let slotMs: Int64 = 10_000
     /// Six 10-s slots: the current one and the five before it (50–60 s of history).
-    public static let slotCount = 6
+    package static let slotCount = 6
     /// More tables than this are not tracked (the aggregator caps tables too).
-    public static let maxTables = 256
+    package static let maxTables = 256
     static let hopCount = LatencyHop.allCases.count
     static let perSlot = LatencyHistogram.bucketCount
     static let perTable = hopCount * slotCount * perSlot
@@ -144,33 +158,41 @@ public struct LatencyStats: Sendable {
     private var lastTable: String = ""
     private var lastIndex: Int = -1
 
-    public init() {}
+    package init() {}
 
     @inline(__always)
     private mutating func index(of table: String) -> Int? {
         if lastIndex >= 0 && table == lastTable { return lastIndex }
-        if let i = indexByTable[table] { lastTable = table; lastIndex = i; return i }
+        if let i = indexByTable[table] {
+            lastTable = table
+            lastIndex = i
+            return i
+        }
         guard tableNames.count < LatencyStats.maxTables else { return nil }
         let i = tableNames.count
-        tableNames.append(table); indexByTable[table] = i
+        tableNames.append(table)
+        indexByTable[table] = i
         counts.append(contentsOf: repeatElement(0, count: LatencyStats.perTable))
         negatives.append(contentsOf: repeatElement(0, count: LatencyStats.hopCount * LatencyStats.slotCount))
         slotNumbers.append(contentsOf: repeatElement(.min, count: LatencyStats.slotCount))
         totalCounts.append(contentsOf: repeatElement(0, count: LatencyStats.hopCount))
         totalSumsMs.append(contentsOf: repeatElement(0, count: LatencyStats.hopCount))
-        lastTable = table; lastIndex = i
+        lastTable = table
+        lastIndex = i
         return i
     }
 
     /// Events read from a startup backlog since the start: their kafka→cdctop hop is how old the backlog
     /// was, not how slow the consumer is, so it is counted here and kept out of the histograms.
-    public private(set) var backlogEvents: Int64 = 0
+    package private(set) var backlogEvents: Int64 = 0
 
     /// Records one event's clocks (ms since epoch; 0 = unknown, that hop is skipped). `backlog`: the event
     /// was read while its partition was still catching up (not yet read to its end once since it was
     /// assigned); its two hops before Kafka are recorded, its kafka→cdctop hop is not.
-    public mutating func record(table: String, sourceMs: Int64, debeziumMs: Int64, kafkaMs: Int64, receivedMs: Int64,
-                                backlog: Bool = false) {
+    package mutating func record(
+        table: String, sourceMs: Int64, debeziumMs: Int64, kafkaMs: Int64, receivedMs: Int64,
+        backlog: Bool = false
+    ) {
         guard receivedMs > 0, let t = index(of: table) else { return }
         let slotNumber = receivedMs / LatencyStats.slotMs
         let position = Int(slotNumber % Int64(LatencyStats.slotCount))
@@ -204,7 +226,7 @@ public struct LatencyStats: Sendable {
 
     /// Median and p99 per table and hop over the slots of the last minute before `nowMs` (count 0 when
     /// nothing came in that minute), plus the totals since the start. Sorted by table.
-    public func summary(nowMs: Int64) -> [TableLatency] {
+    package func summary(nowMs: Int64) -> [TableLatency] {
         let current = nowMs / LatencyStats.slotMs
         var out: [TableLatency] = []
         for (t, name) in tableNames.enumerated() {
@@ -219,10 +241,12 @@ public struct LatencyStats: Sendable {
                     merged.add(counts[(row * LatencyStats.perSlot)..<((row + 1) * LatencyStats.perSlot)])
                     negative += negatives[row]
                 }
-                hops.append(HopLatency(count: Int64(merged.total), p50Ms: merged.quantile(0.5) ?? 0,
-                                       p99Ms: merged.quantile(0.99) ?? 0, negative: negative,
-                                       totalCount: totalCounts[t * LatencyStats.hopCount + h],
-                                       totalSumMs: totalSumsMs[t * LatencyStats.hopCount + h]))
+                hops.append(
+                    HopLatency(
+                        count: Int64(merged.total), p50Ms: merged.quantile(0.5) ?? 0,
+                        p99Ms: merged.quantile(0.99) ?? 0, negative: negative,
+                        totalCount: totalCounts[t * LatencyStats.hopCount + h],
+                        totalSumMs: totalSumsMs[t * LatencyStats.hopCount + h]))
             }
             out.append(TableLatency(table: name, hops: hops))
         }
@@ -232,25 +256,31 @@ public struct LatencyStats: Sendable {
 
 /// A startup backlog being read (issue 22): what is reported instead of consumer latency while the
 /// consumer catches up.
-public struct BacklogProgress: Sendable, Hashable {
+package struct BacklogProgress: Sendable, Hashable {
     /// Partitions not yet read to their end once since they were assigned.
-    public var partitions: Int
+    package var partitions: Int
     /// The lowest commit time reached among them (0 when none has read a change yet): the oldest
     /// change not yet read is about this old.
-    public var reachedMs: Int64
+    package var reachedMs: Int64
     /// Messages still unread in them (end − position, where known; 0 when the ends are not known yet).
-    public var messages: Int64
+    package var messages: Int64
     /// Events read from the backlog so far (kept out of the kafka→cdctop latency).
-    public var eventsRead: Int64
-    public init(partitions: Int, reachedMs: Int64, messages: Int64 = 0, eventsRead: Int64 = 0) {
-        self.partitions = partitions; self.reachedMs = reachedMs; self.messages = messages; self.eventsRead = eventsRead
+    package var eventsRead: Int64
+    package init(partitions: Int, reachedMs: Int64, messages: Int64 = 0, eventsRead: Int64 = 0) {
+        self.partitions = partitions
+        self.reachedMs = reachedMs
+        self.messages = messages
+        self.eventsRead = eventsRead
     }
 
     /// "catching up: 12,345 messages, oldest 3h 12m ago" (the age from `reachedMs`, when known).
-    public func line(nowMs: Int64) -> String {
+    package func line(nowMs: Int64) -> String {
         var digits = String(messages)
         var grouped = ""
-        while digits.count > 3 { grouped = "," + digits.suffix(3) + grouped; digits.removeLast(3) }
+        while digits.count > 3 {
+            grouped = "," + digits.suffix(3) + grouped
+            digits.removeLast(3)
+        }
         var text = "catching up: \(digits + grouped) message\(messages == 1 ? "" : "s")"
         if reachedMs > 0 { text += ", oldest \(TimeText.duration(ms: max(0, nowMs - reachedMs))) ago" }
         return text

@@ -3,22 +3,25 @@
 /// Money is never a Double: Debezium decimals (base64 two's complement, strings and even
 /// JSON numbers) are parsed digit by digit into this type, and arithmetic is integer arithmetic.
 /// Int128 leaves room for billions of line items of billion-dollar prices at nine places.
-public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
+package struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Decimal places kept internally. Inputs with more places are rejected, never rounded.
-    public static let scale = 9
-    public static let unitsPerWhole: Int128 = 1_000_000_000
+    package static let scale = 9
+    package static let unitsPerWhole: Int128 = 1_000_000_000
 
     /// The amount in units of 10^-scale.
-    public var units: Int128
+    package var units: Int128
 
-    public static let zero = Money(units: 0)
+    package static let zero = Money(units: 0)
 
-    public init(units: Int128) { self.units = units }
+    package init(units: Int128) { self.units = units }
 
     /// `unscaled` × 10^-`scale`, exact; nil when `scale` exceeds `Money.scale` and precision would be lost
     /// or the value does not fit.
-    public init?(unscaled: Int128, scale: Int) {
-        if scale == Money.scale { self.units = unscaled; return }
+    package init?(unscaled: Int128, scale: Int) {
+        if scale == Money.scale {
+            self.units = unscaled
+            return
+        }
         if scale < Money.scale {
             if scale < 0 { return nil }
             let (v, overflow) = unscaled.multipliedReportingOverflow(by: Money.pow10(Money.scale - scale))
@@ -34,26 +37,28 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// Whole currency units, e.g. `Money(whole: 12)` is 12.00.
-    public init(whole: Int64) { self.units = Int128(whole) * Money.unitsPerWhole }
+    package init(whole: Int64) { self.units = Int128(whole) * Money.unitsPerWhole }
 
     /// Cents, e.g. `Money(cents: 5997)` is 59.97.
-    public init(cents: Int64) { self.units = Int128(cents) * (Money.unitsPerWhole / 100) }
+    package init(cents: Int64) { self.units = Int128(cents) * (Money.unitsPerWhole / 100) }
 
     /// Parses a plain decimal literal: `-12`, `59.97`, `1e3`, `5.997E1` (JSON number or Debezium string mode).
-    public init?(decimalText: some StringProtocol) {
+    package init?(decimalText: some StringProtocol) {
         var bytes = Array(decimalText.utf8)
-        guard let m = bytes.withUnsafeMutableBufferPointer({ Money.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        guard let m = bytes.withUnsafeMutableBufferPointer({ Money.parse(UnsafeRawBufferPointer($0)) }) else {
+            return nil
+        }
         self = m
     }
 
     /// Parses decimal text from raw bytes without allocating: exact decimal text (`ExactDecimal.parse`)
     /// that fits 9 places and Int128.
-    public static func parse(_ text: UnsafeRawBufferPointer) -> Money? {
+    package static func parse(_ text: UnsafeRawBufferPointer) -> Money? {
         guard let d = ExactDecimal.parse(text) else { return nil }
         return Money(unscaled: d.units, scale: Int(d.scale))
     }
 
-    public static func pow10(_ n: Int) -> Int128 {
+    package static func pow10(_ n: Int) -> Int128 {
         var r: Int128 = 1
         for _ in 0..<max(0, n) {
             let (v, o) = r.multipliedReportingOverflow(by: 10)
@@ -63,26 +68,26 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
         return r
     }
 
-    public static func + (a: Money, b: Money) -> Money { Money(units: a.units + b.units) }
-    public static func - (a: Money, b: Money) -> Money { Money(units: a.units - b.units) }
-    public static func += (a: inout Money, b: Money) { a.units += b.units }
-    public static func -= (a: inout Money, b: Money) { a.units -= b.units }
-    public static prefix func - (a: Money) -> Money { Money(units: -a.units) }
-    public static func * (a: Money, k: Int64) -> Money { Money(units: a.units * Int128(k)) }
-    public static func < (a: Money, b: Money) -> Bool { a.units < b.units }
+    package static func + (a: Money, b: Money) -> Money { Money(units: a.units + b.units) }
+    package static func - (a: Money, b: Money) -> Money { Money(units: a.units - b.units) }
+    package static func += (a: inout Money, b: Money) { a.units += b.units }
+    package static func -= (a: inout Money, b: Money) { a.units -= b.units }
+    package static prefix func - (a: Money) -> Money { Money(units: -a.units) }
+    package static func * (a: Money, k: Int64) -> Money { Money(units: a.units * Int128(k)) }
+    package static func < (a: Money, b: Money) -> Bool { a.units < b.units }
 
-    public var isZero: Bool { units == 0 }
+    package var isZero: Bool { units == 0 }
 
     /// The largest magnitude one value may have: 10^18 whole units (a quintillion), far beyond any
     /// real amount. Bounding every input keeps each event's change to a sum far below Int128's range,
     /// so the aggregator can guard its sums with one comparison (see `WindowedAggregator`).
-    public static let maxMagnitude = Money(units: 1_000_000_000_000_000_000 * Money.unitsPerWhole)
+    package static let maxMagnitude = Money(units: 1_000_000_000_000_000_000 * Money.unitsPerWhole)
 
     /// True when `|self| ≤ maxMagnitude`.
-    public var isInRange: Bool { units >= -Money.maxMagnitude.units && units <= Money.maxMagnitude.units }
+    package var isInRange: Bool { units >= -Money.maxMagnitude.units && units <= Money.maxMagnitude.units }
 
     /// `self × k`, or nil when the product overflows or lies beyond `maxMagnitude`.
-    public func multipliedChecked(by k: Int64) -> Money? {
+    package func multipliedChecked(by k: Int64) -> Money? {
         let (v, overflow) = units.multipliedReportingOverflow(by: Int128(k))
         guard !overflow else { return nil }
         let m = Money(units: v)
@@ -91,14 +96,15 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Exact decimal text with at least `minimumFractionDigits` places and no trailing zeros beyond them:
     /// 59.97 → "59.97", 60 → "60.00", 0.001 → "0.001".
-    public func formatted(minimumFractionDigits: Int = 2) -> String {
+    package func formatted(minimumFractionDigits: Int = 2) -> String {
         let negative = units < 0
-        let magnitude = units.magnitude // UInt128: no trap on Int128.min
+        let magnitude = units.magnitude  // UInt128: no trap on Int128.min
         let whole = magnitude / UInt128(Money.unitsPerWhole)
         var fraction = magnitude % UInt128(Money.unitsPerWhole)
         var places = Money.scale
         while places > minimumFractionDigits && fraction % 10 == 0 {
-            fraction /= 10; places -= 1
+            fraction /= 10
+            places -= 1
         }
         var text = negative ? "-" : ""
         text += String(whole)
@@ -112,7 +118,7 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// Approximate value for drawing bars and rates only; never used for sums.
-    public var approximateDouble: Double { Double(units) / Double(Money.unitsPerWhole) }
+    package var approximateDouble: Double { Double(units) / Double(Money.unitsPerWhole) }
 
-    public var description: String { formatted() }
+    package var description: String { formatted() }
 }

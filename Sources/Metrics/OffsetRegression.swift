@@ -1,7 +1,7 @@
 /// A partition of cdctop's own whose log no longer agrees with what cdctop read from it, seen while
 /// running (the saved state is checked against the ends once at startup, `StateError.topicChanged`).
-public struct OffsetRegression: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable {
+package struct OffsetRegression: Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable {
         /// The end fell below cdctop's position: the broker restarted empty, the topic was deleted and
         /// recreated, or its log was truncated. New messages reuse offsets cdctop already counted; it
         /// reads on from its position, so they are never counted and the totals no longer match the topic.
@@ -10,26 +10,26 @@ public struct OffsetRegression: Sendable, Hashable {
         case deletedUnread = "deleted_unread"
     }
 
-    public var topic: String
-    public var partition: Int32
-    public var kind: Kind
+    package var topic: String
+    package var partition: Int32
+    package var kind: Kind
     /// cdctop's position (the next offset it reads) when it was seen.
-    public var position: Int64
-    public var end: Int64
-    public var logStart: Int64
+    package var position: Int64
+    package var end: Int64
+    package var logStart: Int64
     /// Offsets involved: position − end (backwards) or log start − position (deleted unread).
-    public var messages: Int64
+    package var messages: Int64
     /// When the condition was first seen, and when it had held long enough to be confirmed.
-    public var sinceMs: Int64
-    public var detectedAtMs: Int64
+    package var sinceMs: Int64
+    package var detectedAtMs: Int64
     /// The condition still held at the last snapshot. Once confirmed, a regression stays listed for
     /// the rest of the run even when it no longer holds: the state is wrong until it is rebuilt.
-    public var ongoing: Bool
+    package var ongoing: Bool
 
-    public var partitionName: String { "\(topic)[\(partition)]" }
+    package var partitionName: String { "\(topic)[\(partition)]" }
 
     /// One line for the Lag view, the alert and the log.
-    public var summary: String {
+    package var summary: String {
         switch kind {
         case .backwards:
             "\(partitionName) went backwards: its end fell to \(end), below offset \(position) that cdctop had read "
@@ -40,31 +40,32 @@ public struct OffsetRegression: Sendable, Hashable {
     }
 
     /// What to do about it.
-    public static let advice = "cdctop's totals no longer match the topic: restart it with --state-reset "
+    package static let advice =
+        "cdctop's totals no longer match the topic: restart it with --state-reset "
         + "(rebuilds from the earliest offsets) or with another --state DIR"
 }
 
 /// What the detector found this run, carried by every snapshot.
-public struct OffsetRegressionReport: Sendable, Hashable {
+package struct OffsetRegressionReport: Sendable, Hashable {
     /// The latest regression of each partition, by topic and partition.
-    public var regressions: [OffsetRegression] = []
+    package var regressions: [OffsetRegression] = []
     /// Per partition ("topic[p]"): how many times its offsets went backwards this run.
-    public var backwardsCount: [String: Int64] = [:]
+    package var backwardsCount: [String: Int64] = [:]
     /// Per partition ("topic[p]"): messages deleted before cdctop read them, this run.
-    public var deletedUnreadMessages: [String: Int64] = [:]
-    public init() {}
+    package var deletedUnreadMessages: [String: Int64] = [:]
+    package init() {}
 
-    public var isEmpty: Bool { regressions.isEmpty }
-    public var backwardsTotal: Int64 { backwardsCount.values.reduce(0, +) }
-    public var deletedUnreadTotal: Int64 { deletedUnreadMessages.values.reduce(0, +) }
+    package var isEmpty: Bool { regressions.isEmpty }
+    package var backwardsTotal: Int64 { backwardsCount.values.reduce(0, +) }
+    package var deletedUnreadTotal: Int64 { deletedUnreadMessages.values.reduce(0, +) }
 
-    public func regression(topic: String, partition: Int32) -> OffsetRegression? {
+    package func regression(topic: String, partition: Int32) -> OffsetRegression? {
         regressions.first { $0.topic == topic && $0.partition == partition }
     }
 
     /// `{"backwards":N,"deleted_unread":N,"advice":"…"|null,"partitions":[{"topic","partition","kind","position",
     /// "end","log_start","messages","since_ms","detected_at_ms","ongoing","summary"}]}`
-    public func json() -> String {
+    package func json() -> String {
         var out = "{\"backwards\":\(backwardsTotal),\"deleted_unread\":\(deletedUnreadTotal),\"advice\":"
         out += isEmpty ? "null" : JSONText.quoted(OffsetRegression.advice)
         out += ",\"partitions\":["
@@ -83,14 +84,14 @@ public struct OffsetRegressionReport: Sendable, Hashable {
 /// start as the last fetch reported them against cdctop's position. A condition must hold for
 /// `confirmMs` before it counts: during a leader change the new leader may briefly report an end
 /// below what the old one served.
-public struct OffsetRegressionDetector: Sendable {
-    public var confirmMs: Int64
+package struct OffsetRegressionDetector: Sendable {
+    package var confirmMs: Int64
     private var firstSeen: [String: (kind: OffsetRegression.Kind, atMs: Int64)] = [:]
-    public private(set) var report = OffsetRegressionReport()
+    package private(set) var report = OffsetRegressionReport()
 
-    public init(confirmMs: Int64 = 2_000) { self.confirmMs = confirmMs }
+    package init(confirmMs: Int64 = 2_000) { self.confirmMs = confirmMs }
 
-    public mutating func observe(_ partitions: [PartitionLag], nowMs: Int64) {
+    package mutating func observe(_ partitions: [PartitionLag], nowMs: Int64) {
         var changed = false
         for p in partitions {
             let name = "\(p.topic)[\(p.partition)]"
@@ -105,7 +106,10 @@ public struct OffsetRegressionDetector: Sendable {
             let index = report.regressions.firstIndex { $0.topic == p.topic && $0.partition == p.partition }
             guard let holding else {
                 firstSeen[name] = nil
-                if let index, report.regressions[index].ongoing { report.regressions[index].ongoing = false; changed = true }
+                if let index, report.regressions[index].ongoing {
+                    report.regressions[index].ongoing = false
+                    changed = true
+                }
                 continue
             }
             if let index, report.regressions[index].ongoing, report.regressions[index].kind == holding.kind {
@@ -114,8 +118,14 @@ public struct OffsetRegressionDetector: Sendable {
                 if holding.kind == .deletedUnread, holding.messages > r.messages {
                     report.deletedUnreadMessages[name, default: 0] += holding.messages - r.messages
                 }
-                r.messages = holding.messages; r.end = p.highWatermark; r.logStart = p.logStart; r.position = p.position
-                if r != report.regressions[index] { report.regressions[index] = r; changed = true }
+                r.messages = holding.messages
+                r.end = p.highWatermark
+                r.logStart = p.logStart
+                r.position = p.position
+                if r != report.regressions[index] {
+                    report.regressions[index] = r
+                    changed = true
+                }
                 continue
             }
             guard let seen = firstSeen[name], seen.kind == holding.kind else {
@@ -123,9 +133,10 @@ public struct OffsetRegressionDetector: Sendable {
                 continue
             }
             guard nowMs - seen.atMs >= confirmMs else { continue }
-            let r = OffsetRegression(topic: p.topic, partition: p.partition, kind: holding.kind, position: p.position,
-                                     end: p.highWatermark, logStart: p.logStart, messages: holding.messages,
-                                     sinceMs: seen.atMs, detectedAtMs: nowMs, ongoing: true)
+            let r = OffsetRegression(
+                topic: p.topic, partition: p.partition, kind: holding.kind, position: p.position,
+                end: p.highWatermark, logStart: p.logStart, messages: holding.messages,
+                sinceMs: seen.atMs, detectedAtMs: nowMs, ongoing: true)
             switch holding.kind {
             case .backwards: report.backwardsCount[name, default: 0] += 1
             case .deletedUnread: report.deletedUnreadMessages[name, default: 0] += holding.messages

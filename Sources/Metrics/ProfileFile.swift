@@ -1,33 +1,40 @@
 /// A problem in a configuration file, with where it is and what to do.
-public struct ConfigFileError: Error, CustomStringConvertible, Sendable {
-    public var file: String
-    public var line: Int
-    public var message: String
-    public init(file: String, line: Int, message: String) { self.file = file; self.line = line; self.message = message }
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+package struct ConfigFileError: Error, CustomStringConvertible, Sendable {
+    package var file: String
+    package var line: Int
+    package var message: String
+    package init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+    package var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
 /// The small TOML subset cdctop's files use: `[section]` headers (dots are part of the name:
 /// `[kpi.revenue]`), `key = value` with basic (`"…"`, escapes) and literal (`'…'`) strings, both also
 /// multi-line (`"""…"""`, `\'\'\'…\'\'\'`), integers, booleans, one-line arrays of strings, and `#`
 /// comments. Enough for profiles and themes, with errors that name the line.
-public struct SimpleTOML: Sendable {
-    public struct Entry: Sendable {
-        public var value: Value
-        public var line: Int
+package struct SimpleTOML: Sendable {
+    package struct Entry: Sendable {
+        package var value: Value
+        package var line: Int
         /// Where the value's text starts (a multi-line string: the line after the opening quotes), so
         /// errors inside a value (a KPI's SQL) can name the file's line and column.
-        public var valueLine: Int
-        public var valueColumn: Int
+        package var valueLine: Int
+        package var valueColumn: Int
     }
-    public enum Value: Sendable, Hashable {
-        case string(String), integer(Int64), bool(Bool), strings([String])
+    package enum Value: Sendable, Hashable {
+        case string(String)
+        case integer(Int64)
+        case bool(Bool)
+        case strings([String])
     }
     /// `section → key → entry`; keys before any header are in section "".
-    public private(set) var sections: [String: [String: Entry]] = [:]
-    public private(set) var sectionLines: [String: Int] = [:]
+    package private(set) var sections: [String: [String: Entry]] = [:]
+    package private(set) var sectionLines: [String: Int] = [:]
 
-    public init(text: String, file: String) throws {
+    package init(text: String, file: String) throws {
         var section = ""
         sections[""] = [:]
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
@@ -70,10 +77,18 @@ public struct SimpleTOML: Sendable {
                 var closed = false
                 var trailing = ""
                 // A newline right after the opening quotes is not part of the string (TOML).
-                if body.trimmingSpaces.isEmpty { body = ""; valueLine = lineNumber + 1; valueColumn = 1 } else { valueColumn = column + 3 }
+                if body.trimmingSpaces.isEmpty {
+                    body = ""
+                    valueLine = lineNumber + 1
+                    valueColumn = 1
+                } else {
+                    valueColumn = column + 3
+                }
                 var collected = body
                 if let r = collected.firstRange(of: quote) {
-                    trailing = String(collected[r.upperBound...]); collected = String(collected[..<r.lowerBound]); closed = true
+                    trailing = String(collected[r.upperBound...])
+                    collected = String(collected[..<r.lowerBound])
+                    closed = true
                 }
                 var first = body.isEmpty
                 while !closed && index < lines.count {
@@ -81,7 +96,9 @@ public struct SimpleTOML: Sendable {
                     index += 1
                     let piece: String
                     if let r = next.firstRange(of: quote) {
-                        piece = String(next[..<r.lowerBound]); trailing = String(next[r.upperBound...]); closed = true
+                        piece = String(next[..<r.lowerBound])
+                        trailing = String(next[r.upperBound...])
+                        closed = true
                     } else {
                         piece = next
                     }
@@ -89,12 +106,16 @@ public struct SimpleTOML: Sendable {
                     first = false
                 }
                 guard closed else {
-                    throw ConfigFileError(file: file, line: lineNumber, message: "unterminated multi-line string for '\(key)' (close it with \(quote))")
+                    throw ConfigFileError(
+                        file: file, line: lineNumber,
+                        message: "unterminated multi-line string for '\(key)' (close it with \(quote))")
                 }
                 guard SimpleTOML.stripComment(Substring(trailing)).trimmingSpaces.isEmpty else {
-                    throw ConfigFileError(file: file, line: index, message: "unexpected text after the closing \(quote) of '\(key)'")
+                    throw ConfigFileError(
+                        file: file, line: index, message: "unexpected text after the closing \(quote) of '\(key)'")
                 }
-                value = .string(literal ? collected : try SimpleTOML.unescape(collected, file: file, line: lineNumber, key: key))
+                value = .string(
+                    literal ? collected : try SimpleTOML.unescape(collected, file: file, line: lineNumber, key: key))
             } else {
                 let valueText = SimpleTOML.stripComment(rest).trimmingSpaces
                 value = try SimpleTOML.scalar(valueText, file: file, line: lineNumber, key: key)
@@ -102,7 +123,8 @@ public struct SimpleTOML: Sendable {
             if sections[section]![key] != nil {
                 throw ConfigFileError(file: file, line: lineNumber, message: "'\(key)' is set twice")
             }
-            sections[section]![key] = Entry(value: value, line: lineNumber, valueLine: valueLine, valueColumn: valueColumn)
+            sections[section]![key] = Entry(
+                value: value, line: lineNumber, valueLine: valueLine, valueColumn: valueColumn)
         }
     }
 
@@ -123,7 +145,9 @@ public struct SimpleTOML: Sendable {
         if let i = Int64(text.replacingUnderscores) { return .integer(i) }
         if text.hasPrefix("[") {
             guard text.hasSuffix("]") else {
-                throw ConfigFileError(file: file, line: line, message: "an array for '\(key)' must open and close on one line: [\"a\", \"b\"]")
+                throw ConfigFileError(
+                    file: file, line: line,
+                    message: "an array for '\(key)' must open and close on one line: [\"a\", \"b\"]")
             }
             var items: [String] = []
             var inner = Substring(text.dropFirst().dropLast())
@@ -131,22 +155,31 @@ public struct SimpleTOML: Sendable {
                 inner = Substring(inner.trimmingSpaces)
                 if inner.isEmpty { break }
                 guard let q = inner.first, q == "\"" || q == "'" else {
-                    throw ConfigFileError(file: file, line: line, message: "'\(key)' must be an array of quoted strings, found '\(inner)'")
+                    throw ConfigFileError(
+                        file: file, line: line, message: "'\(key)' must be an array of quoted strings, found '\(inner)'"
+                    )
                 }
                 guard let close = inner.dropFirst().firstIndex(of: q) else {
-                    throw ConfigFileError(file: file, line: line, message: "unterminated string in the array for '\(key)'")
+                    throw ConfigFileError(
+                        file: file, line: line, message: "unterminated string in the array for '\(key)'")
                 }
                 let item = String(inner[inner.index(after: inner.startIndex)..<close])
                 items.append(q == "'" ? item : try unescape(item, file: file, line: line, key: key))
                 inner = Substring(inner[inner.index(after: close)...].trimmingSpaces)
-                if inner.hasPrefix(",") { inner = inner.dropFirst() } else if !inner.isEmpty {
-                    throw ConfigFileError(file: file, line: line, message: "expected ',' between the strings of '\(key)'")
+                if inner.hasPrefix(",") {
+                    inner = inner.dropFirst()
+                } else if !inner.isEmpty {
+                    throw ConfigFileError(
+                        file: file, line: line, message: "expected ',' between the strings of '\(key)'")
                 }
             }
             return .strings(items)
         }
-        throw ConfigFileError(file: file, line: line,
-                              message: "value of '\(key)' must be a quoted string, an integer, true/false or an array of strings, found '\(text)'")
+        throw ConfigFileError(
+            file: file, line: line,
+            message:
+                "value of '\(key)' must be a quoted string, an integer, true/false or an array of strings, found '\(text)'"
+        )
     }
 
     /// TOML basic-string escapes: `\\ \" \n \t \r \uXXXX`.
@@ -155,7 +188,10 @@ public struct SimpleTOML: Sendable {
         var out = ""
         var chars = text.makeIterator()
         while let c = chars.next() {
-            guard c == "\\" else { out.append(c); continue }
+            guard c == "\\" else {
+                out.append(c)
+                continue
+            }
             switch chars.next() {
             case "\\": out.append("\\")
             case "\"": out.append("\"")
@@ -170,8 +206,11 @@ public struct SimpleTOML: Sendable {
                 }
                 out.unicodeScalars.append(scalar)
             case let other:
-                throw ConfigFileError(file: file, line: line,
-                                      message: "unknown escape '\\\(other.map(String.init) ?? "")' in '\(key)' (write \\\\ for a backslash, or use a 'literal string')")
+                throw ConfigFileError(
+                    file: file, line: line,
+                    message:
+                        "unknown escape '\\\(other.map(String.init) ?? "")' in '\(key)' (write \\\\ for a backslash, or use a 'literal string')"
+                )
             }
         }
         return out
@@ -183,10 +222,19 @@ public struct SimpleTOML: Sendable {
         for i in line.indices {
             let c = line[i]
             if let q = quote {
-                if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { quote = nil }
+                if escaped {
+                    escaped = false
+                } else if c == "\\" && q == "\"" {
+                    escaped = true
+                } else if c == q {
+                    quote = nil
+                }
                 continue
             }
-            if c == "\"" || c == "'" { quote = c; continue }
+            if c == "\"" || c == "'" {
+                quote = c
+                continue
+            }
             if c == "#" { return line[..<i] }
         }
         return line
@@ -206,7 +254,7 @@ extension StringProtocol {
 extension KPIProfile {
     /// Reads a profile file (see `profiles/shop.toml` for every key). Unknown sections or keys are
     /// errors, so a typo never silently falls back to a default.
-    public init(tomlText text: String, file: String) throws {
+    package init(tomlText text: String, file: String) throws {
         let toml = try SimpleTOML(text: text, file: file)
         let allowed: [String: Set<String>] = [
             "": ["name", "default_decimal_scale", "uncategorized"],
@@ -225,18 +273,25 @@ extension KPIProfile {
         }
         for (section, entries) in toml.sections {
             guard let keys = allowed[section] else {
-                throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0,
-                                      message: "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows], [warehouse], [lag], [alerts]")
+                throw ConfigFileError(
+                    file: file, line: toml.sectionLines[section] ?? 0,
+                    message:
+                        "unknown section [\(section)]; expected one of [sale], [line_item], [dimension], [windows], [warehouse], [lag], [alerts]"
+                )
             }
             for (key, entry) in entries where !keys.contains(key) {
-                throw ConfigFileError(file: file, line: entry.line,
-                                      message: "unknown key '\(key)' in [\(section)]; expected one of \(keys.sorted().joined(separator: ", "))")
+                throw ConfigFileError(
+                    file: file, line: entry.line,
+                    message:
+                        "unknown key '\(key)' in [\(section)]; expected one of \(keys.sorted().joined(separator: ", "))"
+                )
             }
         }
         func string(_ section: String, _ key: String, default def: String? = nil) throws -> String {
             guard let e = toml.sections[section]?[key] else {
                 if let def { return def }
-                throw ConfigFileError(file: file, line: toml.sectionLines[section] ?? 0, message: "[\(section)] needs '\(key)'")
+                throw ConfigFileError(
+                    file: file, line: toml.sectionLines[section] ?? 0, message: "[\(section)] needs '\(key)'")
             }
             guard case .string(let s) = e.value, !s.isEmpty else {
                 throw ConfigFileError(file: file, line: e.line, message: "'\(key)' must be a non-empty quoted string")
@@ -251,24 +306,29 @@ extension KPIProfile {
             return i
         }
         guard toml.sections["sale"] != nil else {
-            throw ConfigFileError(file: file, line: 0, message: """
-                a profile needs KPIs: write each as SQL over your tables, e.g.
-                  [kpi.revenue]
-                  sql = "select sum(amount) from orders"
-                (see profiles/northwind.toml and docs/profiles.md), or use the older built-in form with a [sale] section (table, key, amount)
-                """)
+            throw ConfigFileError(
+                file: file, line: 0,
+                message: """
+                    a profile needs KPIs: write each as SQL over your tables, e.g.
+                      [kpi.revenue]
+                      sql = "select sum(amount) from orders"
+                    (see profiles/northwind.toml and docs/profiles.md), or use the older built-in form with a [sale] section (table, key, amount)
+                    """)
         }
-        let sale = SaleTable(table: try string("sale", "table"), key: try string("sale", "key"), amount: try string("sale", "amount"))
+        let sale = SaleTable(
+            table: try string("sale", "table"), key: try string("sale", "key"), amount: try string("sale", "amount"))
         var line: LineItemTable? = nil
         if toml.sections["line_item"] != nil {
-            line = LineItemTable(table: try string("line_item", "table"), key: try string("line_item", "key"),
-                                 quantity: try string("line_item", "quantity"), unitPrice: try string("line_item", "unit_price"),
-                                 productKey: try string("line_item", "product_key"))
+            line = LineItemTable(
+                table: try string("line_item", "table"), key: try string("line_item", "key"),
+                quantity: try string("line_item", "quantity"), unitPrice: try string("line_item", "unit_price"),
+                productKey: try string("line_item", "product_key"))
         }
         var dimension: DimensionTable? = nil
         if toml.sections["dimension"] != nil {
-            dimension = DimensionTable(table: try string("dimension", "table"), key: try string("dimension", "key"),
-                                       category: try string("dimension", "category"))
+            dimension = DimensionTable(
+                table: try string("dimension", "table"), key: try string("dimension", "key"),
+                category: try string("dimension", "category"))
         }
         self.init(name: "custom", sale: sale, lineItem: line, dimension: dimension)
         try readSharedSettings(toml, file: file)
@@ -292,7 +352,9 @@ extension KPIProfile {
         }
         let size = try integer("windows", "size_seconds", default: 30)
         guard size > 0, size <= 86_400 else {
-            throw ConfigFileError(file: file, line: toml.sections["windows"]?["size_seconds"]?.line ?? 0, message: "size_seconds must be from 1 to 86400")
+            throw ConfigFileError(
+                file: file, line: toml.sections["windows"]?["size_seconds"]?.line ?? 0,
+                message: "size_seconds must be from 1 to 86400")
         }
         name = try string("", "name", default: "custom")
         defaultDecimalScale = Int(try integer("", "default_decimal_scale", default: 2))
@@ -303,11 +365,16 @@ extension KPIProfile {
         let defaults = LagThresholds()
         let samples = try integer("lag", "samples", default: Int64(defaults.samples))
         guard samples >= 1, samples <= 600 else {
-            throw ConfigFileError(file: file, line: toml.sections["lag"]?["samples"]?.line ?? 0, message: "samples must be between 1 and 600 (one per second)")
+            throw ConfigFileError(
+                file: file, line: toml.sections["lag"]?["samples"]?.line ?? 0,
+                message: "samples must be between 1 and 600 (one per second)")
         }
-        lag = LagThresholds(messages: try integer("lag", "lagging_messages", default: defaults.messages),
-                            seconds: try integer("lag", "lagging_seconds", default: defaults.seconds), samples: Int(samples))
-        if toml.sections["warehouse"]?["history_sql"] != nil { historySQL = try string("warehouse", "history_sql", default: "") }
+        lag = LagThresholds(
+            messages: try integer("lag", "lagging_messages", default: defaults.messages),
+            seconds: try integer("lag", "lagging_seconds", default: defaults.seconds), samples: Int(samples))
+        if toml.sections["warehouse"]?["history_sql"] != nil {
+            historySQL = try string("warehouse", "history_sql", default: "")
+        }
         if toml.sections["warehouse"]?["history_category_sql"] != nil {
             historyCategorySQL = try string("warehouse", "history_category_sql", default: "")
         }
@@ -329,33 +396,45 @@ extension KPIProfile {
         ]
         var kpis: [KPISource] = []
         var tables: [TableOptions] = []
-        for (section, entries) in toml.sections.sorted(by: { (toml.sectionLines[$0.key] ?? 0) < (toml.sectionLines[$1.key] ?? 0) }) {
+        for (section, entries) in toml.sections.sorted(by: {
+            (toml.sectionLines[$0.key] ?? 0) < (toml.sectionLines[$1.key] ?? 0)
+        }) {
             let sectionLine = toml.sectionLines[section] ?? 0
             if ["sale", "line_item", "dimension"].contains(section) {
-                throw ConfigFileError(file: file, line: sectionLine, message: """
-                    [\(section)] belongs to the older built-in form; this profile writes its KPIs as SQL ([kpi.NAME]), so \
-                    express it as a KPI instead (e.g. [kpi.revenue] sql = "select sum(amount) from \(toml.sections["sale"]?["table"].flatMap { if case .string(let t) = $0.value { t } else { nil } } ?? "orders")")
-                    """)
+                throw ConfigFileError(
+                    file: file, line: sectionLine,
+                    message: """
+                        [\(section)] belongs to the older built-in form; this profile writes its KPIs as SQL ([kpi.NAME]), so \
+                        express it as a KPI instead (e.g. [kpi.revenue] sql = "select sum(amount) from \(toml.sections["sale"]?["table"].flatMap { if case .string(let t) = $0.value { t } else { nil } } ?? "orders")")
+                        """)
             }
             if section.hasPrefix("kpi.") {
                 let name = String(section.dropFirst(4))
                 guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-                    throw ConfigFileError(file: file, line: sectionLine, message: "KPI names are letters, digits and _ ([kpi.\(name)])")
+                    throw ConfigFileError(
+                        file: file, line: sectionLine, message: "KPI names are letters, digits and _ ([kpi.\(name)])")
                 }
                 for (key, entry) in entries where key != "sql" && key != "windows" {
-                    throw ConfigFileError(file: file, line: entry.line, message: "unknown key '\(key)' in [\(section)]; expected sql, windows")
+                    throw ConfigFileError(
+                        file: file, line: entry.line,
+                        message: "unknown key '\(key)' in [\(section)]; expected sql, windows")
                 }
                 guard let sqlEntry = entries["sql"], case .string(let sql) = sqlEntry.value else {
-                    throw ConfigFileError(file: file, line: sectionLine, message: "[\(section)] needs sql = \"select …\"")
+                    throw ConfigFileError(
+                        file: file, line: sectionLine, message: "[\(section)] needs sql = \"select …\"")
                 }
                 var windowed = true
                 if let w = entries["windows"] {
                     guard case .bool(let b) = w.value else {
-                        throw ConfigFileError(file: file, line: w.line, message: "'windows' in [\(section)] must be true or false")
+                        throw ConfigFileError(
+                            file: file, line: w.line, message: "'windows' in [\(section)] must be true or false")
                     }
                     windowed = b
                 }
-                kpis.append(KPISource(name: name, sql: sql, line: sqlEntry.valueLine, column: sqlEntry.valueColumn, windowed: windowed))
+                kpis.append(
+                    KPISource(
+                        name: name, sql: sql, line: sqlEntry.valueLine, column: sqlEntry.valueColumn, windowed: windowed
+                    ))
                 continue
             }
             if section.hasPrefix("tables.") {
@@ -367,30 +446,45 @@ extension KPIProfile {
                     case ("key", .string(let column)): options.keyColumns = [column]
                     case ("topics", .string(let pattern)):
                         do { _ = try Regex(pattern) } catch {
-                            throw ConfigFileError(file: file, line: entry.line, message: "topics in [\(section)] is not a valid regular expression: \(error)")
+                            throw ConfigFileError(
+                                file: file, line: entry.line,
+                                message: "topics in [\(section)] is not a valid regular expression: \(error)")
                         }
                         options.topicPattern = pattern
                     case ("key", _), ("topics", _):
-                        throw ConfigFileError(file: file, line: entry.line,
-                                              message: key == "key" ? "key in [\(section)] must be a list of column names: key = [\"a\", \"b\"]" : "topics in [\(section)] must be a quoted regular expression")
+                        throw ConfigFileError(
+                            file: file, line: entry.line,
+                            message: key == "key"
+                                ? "key in [\(section)] must be a list of column names: key = [\"a\", \"b\"]"
+                                : "topics in [\(section)] must be a quoted regular expression")
                     default:
-                        throw ConfigFileError(file: file, line: entry.line, message: "unknown key '\(key)' in [\(section)]; expected key, topics")
+                        throw ConfigFileError(
+                            file: file, line: entry.line,
+                            message: "unknown key '\(key)' in [\(section)]; expected key, topics")
                     }
                 }
                 tables.append(options)
                 continue
             }
             guard let keys = shared[section] else {
-                throw ConfigFileError(file: file, line: sectionLine,
-                                      message: "unknown section [\(section)]; expected [kpi.NAME], [tables.NAME], [windows], [warehouse], [lag], [alerts]")
+                throw ConfigFileError(
+                    file: file, line: sectionLine,
+                    message:
+                        "unknown section [\(section)]; expected [kpi.NAME], [tables.NAME], [windows], [warehouse], [lag], [alerts]"
+                )
             }
             for (key, entry) in entries where !keys.contains(key) {
-                throw ConfigFileError(file: file, line: entry.line,
-                                      message: "unknown key '\(key)' in [\(section)]; expected one of \(keys.sorted().joined(separator: ", "))")
+                throw ConfigFileError(
+                    file: file, line: entry.line,
+                    message:
+                        "unknown key '\(key)' in [\(section)]; expected one of \(keys.sorted().joined(separator: ", "))"
+                )
             }
         }
         guard !kpis.isEmpty else {
-            throw ConfigFileError(file: file, line: 0, message: "the profile names tables but no KPI: add [kpi.NAME] sections with sql = \"select …\"")
+            throw ConfigFileError(
+                file: file, line: 0,
+                message: "the profile names tables but no KPI: add [kpi.NAME] sections with sql = \"select …\"")
         }
         let model = try KPIModel.compile(kpis: kpis, tables: tables, file: file)
         self.init(name: "custom", model: model)
@@ -419,7 +513,8 @@ extension AlertRules {
         func integer(_ key: String, default def: Int64) throws -> Int64 {
             guard let e = section[key] else { return def }
             guard case .integer(let i) = e.value, i >= 0, i <= 10_000_000 else {
-                throw ConfigFileError(file: file, line: e.line, message: "[alerts] '\(key)' must be an integer from 0 to 10000000")
+                throw ConfigFileError(
+                    file: file, line: e.line, message: "[alerts] '\(key)' must be an integer from 0 to 10000000")
             }
             return i
         }
@@ -432,13 +527,18 @@ extension AlertRules {
         keepFiringForMs = try integer("keep_firing_for_seconds", default: keepFiringForMs / 1000) * 1000
         resendMs = try integer("resend_seconds", default: resendMs / 1000) * 1000
         if resendMs < 1000 {
-            throw ConfigFileError(file: file, line: section["resend_seconds"]?.line ?? 0, message: "[alerts] 'resend_seconds' must be at least 1")
+            throw ConfigFileError(
+                file: file, line: section["resend_seconds"]?.line ?? 0,
+                message: "[alerts] 'resend_seconds' must be at least 1")
         }
-        for (kind, key) in [(AlertKind.connectorFailed, "connector_failed_for_seconds"), (.heartbeatStale, "heartbeat_stale_for_seconds"),
-                            (.lagHigh, "lag_for_seconds"), (.reconciliationDrift, "reconciliation_drift_for_seconds"),
-                            (.malformedRate, "malformed_for_seconds"), (.tableSilent, "table_silent_for_seconds"),
-                            (.groupLagging, "group_lag_for_seconds"), (.replicationSlotLag, "slot_for_seconds"),
-                            (.snapshotStalled, "snapshot_stalled_for_seconds")] {
+        for (kind, key) in [
+            (AlertKind.connectorFailed, "connector_failed_for_seconds"),
+            (.heartbeatStale, "heartbeat_stale_for_seconds"),
+            (.lagHigh, "lag_for_seconds"), (.reconciliationDrift, "reconciliation_drift_for_seconds"),
+            (.malformedRate, "malformed_for_seconds"), (.tableSilent, "table_silent_for_seconds"),
+            (.groupLagging, "group_lag_for_seconds"), (.replicationSlotLag, "slot_for_seconds"),
+            (.snapshotStalled, "snapshot_stalled_for_seconds"),
+        ] {
             forMs[kind] = try integer(key, default: forDuration(kind) / 1000) * 1000
         }
         heartbeatStaleMs = try integer("heartbeat_stale_seconds", default: heartbeatStaleMs / 1000) * 1000
@@ -452,13 +552,20 @@ extension AlertRules {
         if let e = section["slot_retained_bytes"] {
             // Bytes of WAL: past the other keys' 10000000 cap (the default is 1 GiB).
             guard case .integer(let i) = e.value, i >= 0, i <= 1 << 50 else {
-                throw ConfigFileError(file: file, line: e.line, message: "[alerts] 'slot_retained_bytes' must be a number of bytes from 0 to \(Int64(1) << 50), e.g. 1073741824 for 1 GiB")
+                throw ConfigFileError(
+                    file: file, line: e.line,
+                    message:
+                        "[alerts] 'slot_retained_bytes' must be a number of bytes from 0 to \(Int64(1) << 50), e.g. 1073741824 for 1 GiB"
+                )
             }
             slotRetainedBytes = i
         }
         if usualActiveMinutes > usualWindowMinutes {
-            throw ConfigFileError(file: file, line: section["table_usual_active_minutes"]?.line ?? 0,
-                                  message: "[alerts] 'table_usual_active_minutes' (\(usualActiveMinutes)) cannot exceed 'table_usual_window_minutes' (\(usualWindowMinutes))")
+            throw ConfigFileError(
+                file: file, line: section["table_usual_active_minutes"]?.line ?? 0,
+                message:
+                    "[alerts] 'table_usual_active_minutes' (\(usualActiveMinutes)) cannot exceed 'table_usual_window_minutes' (\(usualWindowMinutes))"
+            )
         }
     }
 }

@@ -21,9 +21,9 @@
 ///
 /// Also: whether a partition is still *catching up* (not yet read to its end once since it was assigned),
 /// which separates a startup backlog from live latency.
-public struct ReadProgress: Sendable {
+package struct ReadProgress: Sendable {
     /// The event time every partition still being read has passed (see the type's comment); `.min` before any.
-    public private(set) var clockMs: Int64 = .min
+    package private(set) var clockMs: Int64 = .min
 
     private var keys: [Int64] = []
     private var timesMs: [Int64] = []
@@ -40,14 +40,20 @@ public struct ReadProgress: Sendable {
     /// The highest time of any partition.
     private var maxMs: Int64 = .min
     /// Partitions assigned and not yet read to their end once.
-    public private(set) var catchingUpCount = 0
+    package private(set) var catchingUpCount = 0
 
-    public init() {}
+    package init() {}
 
     @inline(__always) private mutating func index(of key: Int64) -> Int {
         if lastIndex >= 0 && keys[lastIndex] == key { return lastIndex }
-        if let i = indexByKey[key] { lastIndex = i; return i }
-        keys.append(key); timesMs.append(.min); behind.append(false); catchingUp.append(false)
+        if let i = indexByKey[key] {
+            lastIndex = i
+            return i
+        }
+        keys.append(key)
+        timesMs.append(.min)
+        behind.append(false)
+        catchingUp.append(false)
         indexByKey[key] = keys.count - 1
         lastIndex = keys.count - 1
         return lastIndex
@@ -55,7 +61,7 @@ public struct ReadProgress: Sendable {
 
     /// An event (or heartbeat) of `partitionKey` with this time was read. True when the clock moved.
     @inline(__always)
-    public mutating func noteTime(_ timeMs: Int64, partitionKey: Int64) -> Bool {
+    package mutating func noteTime(_ timeMs: Int64, partitionKey: Int64) -> Bool {
         let i = index(of: partitionKey)
         if timeMs > timesMs[i] {
             let old = timesMs[i]
@@ -68,7 +74,7 @@ public struct ReadProgress: Sendable {
 
     /// The partition was assigned: until it reports its end, it is behind and catching up. Known
     /// partitions keep their state (an assignment seen again changes nothing).
-    public mutating func noteAssigned(partitionKey: Int64) {
+    package mutating func noteAssigned(partitionKey: Int64) {
         guard indexByKey[partitionKey] == nil else { return }
         let i = index(of: partitionKey)
         catchingUp[i] = true
@@ -77,22 +83,25 @@ public struct ReadProgress: Sendable {
     }
 
     /// Messages of the partition are being read: more may follow until it reports its end.
-    public mutating func noteReading(partitionKey: Int64) {
+    package mutating func noteReading(partitionKey: Int64) {
         let i = index(of: partitionKey)
         if !behind[i] { setBehind(i, true) }
     }
 
     /// The partition has been read to its end. True when the clock moved.
     @discardableResult
-    public mutating func noteReachedEnd(partitionKey: Int64) -> Bool {
+    package mutating func noteReachedEnd(partitionKey: Int64) -> Bool {
         let i = index(of: partitionKey)
-        if catchingUp[i] { catchingUp[i] = false; catchingUpCount -= 1 }
+        if catchingUp[i] {
+            catchingUp[i] = false
+            catchingUpCount -= 1
+        }
         if behind[i] { setBehind(i, false) }
         return advance()
     }
 
     /// Not yet read to its end once since it was assigned.
-    @inline(__always) public func isCatchingUp(partitionKey: Int64) -> Bool {
+    @inline(__always) package func isCatchingUp(partitionKey: Int64) -> Bool {
         guard catchingUpCount > 0 else { return false }
         if lastIndex >= 0 && keys[lastIndex] == partitionKey { return catchingUp[lastIndex] }
         return indexByKey[partitionKey].map { catchingUp[$0] } ?? false
@@ -100,7 +109,7 @@ public struct ReadProgress: Sendable {
 
     /// The lowest time reached by a partition still catching up (0 when none has read an event yet),
     /// or nil when none is catching up.
-    public var backlogReachedMs: Int64? {
+    package var backlogReachedMs: Int64? {
         guard catchingUpCount > 0 else { return nil }
         var lowest = Int64.max
         for i in keys.indices where catchingUp[i] && timesMs[i] != .min { lowest = min(lowest, timesMs[i]) }
@@ -108,14 +117,17 @@ public struct ReadProgress: Sendable {
     }
 
     /// After a restore: the clock starts where the saved state's watermark was.
-    public mutating func restore(clockMs: Int64) { self.clockMs = max(self.clockMs, clockMs) }
+    package mutating func restore(clockMs: Int64) { self.clockMs = max(self.clockMs, clockMs) }
 
     /// The partition was dropped (revoked): it no longer holds the clock. True when the clock moved
     /// (the revoked partition was the slowest one behind).
     @discardableResult
-    public mutating func forget(partitionKey: Int64) -> Bool {
+    package mutating func forget(partitionKey: Int64) -> Bool {
         guard let i = indexByKey[partitionKey] else { return false }
-        if catchingUp[i] { catchingUp[i] = false; catchingUpCount -= 1 }
+        if catchingUp[i] {
+            catchingUp[i] = false
+            catchingUpCount -= 1
+        }
         if behind[i] { setBehind(i, false) }
         return advance()
     }
@@ -145,7 +157,12 @@ public struct ReadProgress: Sendable {
         var lowest = Int64.max
         var count = 0
         for i in behind.indices where behind[i] {
-            if timesMs[i] < lowest { lowest = timesMs[i]; count = 1 } else if timesMs[i] == lowest { count += 1 }
+            if timesMs[i] < lowest {
+                lowest = timesMs[i]
+                count = 1
+            } else if timesMs[i] == lowest {
+                count += 1
+            }
         }
         minBehindMs = lowest
         atMinBehindCount = count
@@ -162,7 +179,7 @@ public struct ReadProgress: Sendable {
 extension KPISnapshot {
     /// The newest commit, when the window holding it is closed: the watermark passed that window's end,
     /// which on a quiet source only heartbeats make happen (issue 22). Nil while that window can still change.
-    public var idleSinceMs: Int64? {
+    package var idleSinceMs: Int64? {
         let windowMs = result.windowMs
         guard maxCommitTimeMs > 0, watermarkMs > 0, windowMs > 0 else { return nil }
         let start = maxCommitTimeMs - TimeText.floorMod(maxCommitTimeMs, windowMs)

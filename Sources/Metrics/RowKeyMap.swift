@@ -58,10 +58,16 @@ struct RowKeyMap<Value> {
             }
         }
         set {
-            guard let newValue else { removeValue(forKey: key); return }
+            guard let newValue else {
+                removeValue(forKey: key)
+                return
+            }
             switch key {
             case .int(let k):
-                if k == Self.free { minKeyValue = newValue; return }
+                if k == Self.free {
+                    minKeyValue = newValue
+                    return
+                }
                 slotValues[slot(for: k, inserting: newValue)] = newValue
             case .text(let s):
                 texts[s] = newValue
@@ -106,7 +112,10 @@ struct RowKeyMap<Value> {
     mutating func removeValue(forKey key: RowKey) -> Value? {
         switch key {
         case .int(let k):
-            if k == Self.free { defer { minKeyValue = nil }; return minKeyValue }
+            if k == Self.free {
+                defer { minKeyValue = nil }
+                return minKeyValue
+            }
             guard intCount > 0 else { return nil }
             let (slot, found) = probe(k)
             guard found else { return nil }
@@ -141,7 +150,8 @@ struct RowKeyMap<Value> {
     }
 
     private mutating func grow() {
-        let oldKeys = slotKeys, oldValues = slotValues
+        let oldKeys = slotKeys
+        let oldValues = slotValues
         let capacity = max(16, oldKeys.count * 2)
         slotKeys = Array(repeating: Self.free, count: capacity)
         slotValues = Array(repeating: filler, count: capacity)
@@ -162,7 +172,9 @@ struct RowKeyMap<Value> {
                 slotValues[i] = filler
             }
         } else {
-            slotKeys = []; slotValues = []; shift = 64
+            slotKeys = []
+            slotValues = []
+            shift = 64
         }
         intCount = 0
         minKeyValue = nil

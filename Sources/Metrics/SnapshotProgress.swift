@@ -12,7 +12,7 @@
 /// the app's poller of `--source` and are filled in with `SnapshotProgressReport.applyEstimates`.
 
 /// `source.snapshot` of a change event, as Debezium writes it.
-public enum SnapshotRowMarker: UInt8, Sendable, Hashable {
+package enum SnapshotRowMarker: UInt8, Sendable, Hashable {
     /// Absent or "false": a streamed change.
     case none = 0
     /// "true" (or a value this version does not know): a row of an initial snapshot.
@@ -29,7 +29,7 @@ public enum SnapshotRowMarker: UInt8, Sendable, Hashable {
     case incremental
 
     /// From the text of `source.snapshot`.
-    public init(text: String) {
+    package init(text: String) {
         switch text {
         case "false", "": self = .none
         case "first": self = .first
@@ -42,26 +42,33 @@ public enum SnapshotRowMarker: UInt8, Sendable, Hashable {
     }
 }
 
-public enum SnapshotKind: String, Sendable, Hashable, Comparable {
+package enum SnapshotKind: String, Sendable, Hashable, Comparable {
     case initial, incremental
-    public static func < (a: SnapshotKind, b: SnapshotKind) -> Bool { a == .initial && b == .incremental }
+    package static func < (a: SnapshotKind, b: SnapshotKind) -> Bool { a == .initial && b == .incremental }
 }
 
 /// One Debezium notification about a snapshot (`aggregate_type` "Initial Snapshot" or "Incremental Snapshot").
-public struct SnapshotNotification: Sendable, Hashable {
-    public var id: String
+package struct SnapshotNotification: Sendable, Hashable {
+    package var id: String
     /// STARTED, IN_PROGRESS, TABLE_SCAN_COMPLETED, COMPLETED, ABORTED, SKIPPED, PAUSED, RESUMED.
-    public var type: String
-    public var kind: SnapshotKind
+    package var type: String
+    package var kind: SnapshotKind
     /// `additional_data.connector_name` (the Kafka Connect connector's name).
-    public var connector: String
+    package var connector: String
     /// `additional_data` as sent (all values are strings).
-    public var data: [String: String]
+    package var data: [String: String]
     /// When Debezium created it (ms since epoch).
-    public var timestampMs: Int64
+    package var timestampMs: Int64
 
-    public init(id: String, type: String, kind: SnapshotKind, connector: String, data: [String: String], timestampMs: Int64) {
-        self.id = id; self.type = type; self.kind = kind; self.connector = connector; self.data = data; self.timestampMs = timestampMs
+    package init(
+        id: String, type: String, kind: SnapshotKind, connector: String, data: [String: String], timestampMs: Int64
+    ) {
+        self.id = id
+        self.type = type
+        self.kind = kind
+        self.connector = connector
+        self.data = data
+        self.timestampMs = timestampMs
     }
 
     /// Order of types sent in the same millisecond (STARTED before IN_PROGRESS before a scan's end before the end).
@@ -78,7 +85,9 @@ public struct SnapshotNotification: Sendable, Hashable {
 
     /// `data_collections` ("public.items,public.small"; Debezium also writes ", " between names).
     var collections: [String] {
-        (data["data_collections"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        (data["data_collections"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter {
+            !$0.isEmpty
+        }
     }
 }
 
@@ -92,19 +101,19 @@ extension StringProtocol {
 }
 
 /// Every snapshot notification read (deduplicated by id), kept in the order Debezium created them.
-public struct SnapshotNotificationLog: Sendable {
-    public private(set) var notifications: [SnapshotNotification] = []
+package struct SnapshotNotificationLog: Sendable {
+    package private(set) var notifications: [SnapshotNotification] = []
     private var ids = Set<String>()
     /// Notifications added, and that count when the checkpoint last saved the log (see `encodeIfChanged`).
-    public internal(set) var changeCount: Int64 = 0
+    package internal(set) var changeCount: Int64 = 0
     var savedChangeCount: Int64 = 0
     /// Oldest dropped beyond this (a pipeline that snapshots again and again).
-    public static let kept = 2000
+    package static let kept = 2000
 
-    public init() {}
+    package init() {}
 
     /// Adds one, in timestamp order (messages of several partitions arrive out of order).
-    public mutating func add(_ n: SnapshotNotification) {
+    package mutating func add(_ n: SnapshotNotification) {
         guard ids.insert(n.id + "/" + n.type).inserted else { return }
         changeCount += 1
         let key = (n.timestampMs, n.typeRank)
@@ -120,42 +129,42 @@ public struct SnapshotNotificationLog: Sendable {
 
 /// Snapshot rows counted per topic on the engine thread: an array indexed by the decoder's topic slot,
 /// touched once per snapshot row (no allocation once the slot is known).
-public struct SnapshotReadTracker: Sendable {
-    public struct Reads: Sendable, Hashable {
-        public var rows: Int64 = 0
+package struct SnapshotReadTracker: Sendable {
+    package struct Reads: Sendable, Hashable {
+        package var rows: Int64 = 0
         /// Debezium's processing time (envelope `ts_ms`) of the first and last row read.
-        public var firstAtMs: Int64 = 0
-        public var lastAtMs: Int64 = 0
+        package var firstAtMs: Int64 = 0
+        package var lastAtMs: Int64 = 0
         /// Wall time cdctop received the last row (the stall alert's clock); the event time in replays.
-        public var lastReceivedAtMs: Int64 = 0
+        package var lastReceivedAtMs: Int64 = 0
         /// The table's last row (`last_in_data_collection` or `last`) was read.
-        public var tableDone = false
+        package var tableDone = false
         /// The whole snapshot's last row (`last`) was read on this topic.
-        public var snapshotDone = false
+        package var snapshotDone = false
         /// Rows by when Debezium made them, since the table's first row: `historyBuckets` buckets of
         /// `bucketSeconds` each from second `historyStart`. Rows read from a topic's partitions in any
         /// order land where they were made. When a row lands past the last bucket, neighbours merge and
         /// the width doubles: a whole table's pace in a fixed size, at least 1/32 of its time fine.
-        public var historyStart: Int64 = 0
-        public var bucketSeconds: Int64 = 1
-        public var buckets: [Int64] = []
+        package var historyStart: Int64 = 0
+        package var bucketSeconds: Int64 = 1
+        package var buckets: [Int64] = []
     }
-    public static let historyBuckets = 64
+    package static let historyBuckets = 64
     /// The rate's window is half the table's time so far, but not under this.
-    public static let shortestRateWindowSeconds: Int64 = 3
+    package static let shortestRateWindowSeconds: Int64 = 3
 
     /// [slot][0: initial, 1: incremental]
-    public private(set) var bySlot: [[Reads]] = []
+    package private(set) var bySlot: [[Reads]] = []
     /// Rows noted, and that count when the checkpoint last saved them (see `encodeIfChanged`).
-    public internal(set) var changeCount: Int64 = 0
+    package internal(set) var changeCount: Int64 = 0
     var savedChangeCount: Int64 = 0
 
-    public init() {}
+    package init() {}
 
     /// One snapshot row of the topic in `slot`. `atMs`: Debezium's time for the row (envelope `ts_ms`,
     /// else the commit time); `receivedAtMs`: when cdctop received it (0: unknown, then `atMs`).
     @inline(__always)
-    public mutating func note(slot: Int, marker: SnapshotRowMarker, atMs: Int64, receivedAtMs: Int64) {
+    package mutating func note(slot: Int, marker: SnapshotRowMarker, atMs: Int64, receivedAtMs: Int64) {
         if slot >= bySlot.count { grow(to: slot) }
         changeCount &+= 1
         let k = marker == .incremental ? 1 : 0
@@ -252,55 +261,63 @@ extension SnapshotReadTracker.Reads {
 }
 
 /// One table of one snapshot.
-public struct TableSnapshotProgress: Sendable, Hashable {
-    public enum State: String, Sendable, Hashable { case waiting, running, done, aborted }
+package struct TableSnapshotProgress: Sendable, Hashable {
+    package enum State: String, Sendable, Hashable { case waiting, running, done, aborted }
     /// As Debezium names the collection (`public.items`, MySQL `shop.orders`), else the topic's name
     /// without its prefix.
-    public var table: String
-    public var topic: String?
-    public var state: State
+    package var table: String
+    package var topic: String?
+    package var state: State
     /// Rows read so far: the snapshot rows cdctop read, or Debezium's own count once the scan completed.
-    public var rowsRead: Int64
+    package var rowsRead: Int64
     /// The source's estimate (`--source`), or Debezium's count once the scan completed; nil: unknown.
-    public var rowsEstimated: Int64?
+    package var rowsEstimated: Int64?
     /// Where the estimate came from: "pg_class.reltuples", "count(*)", "information_schema.tables", "scan".
-    public var estimateSource: String?
+    package var estimateSource: String?
     /// Debezium's times (ms since epoch); 0 when not known.
-    public var startedAtMs: Int64
-    public var endedAtMs: Int64
+    package var startedAtMs: Int64
+    package var endedAtMs: Int64
     /// Rows per second over the latest half of the table's time so far (Debezium's clock); nil until a
     /// second of rows was read.
-    public var rowsPerSecond: Double?
+    package var rowsPerSecond: Double?
     /// Wall time cdctop last saw a row of it.
-    public var lastRowReceivedAtMs: Int64
+    package var lastRowReceivedAtMs: Int64
     /// Debezium's time of the newest row read (the moment the rate and ETA are measured at); 0 if none.
-    public var lastRowAtMs: Int64 = 0
+    package var lastRowAtMs: Int64 = 0
 
-    public init(table: String, topic: String? = nil, state: State, rowsRead: Int64 = 0, rowsEstimated: Int64? = nil,
-                estimateSource: String? = nil, startedAtMs: Int64 = 0, endedAtMs: Int64 = 0, rowsPerSecond: Double? = nil,
-                lastRowReceivedAtMs: Int64 = 0) {
-        self.table = table; self.topic = topic; self.state = state; self.rowsRead = rowsRead
-        self.rowsEstimated = rowsEstimated; self.estimateSource = estimateSource
-        self.startedAtMs = startedAtMs; self.endedAtMs = endedAtMs; self.rowsPerSecond = rowsPerSecond
+    package init(
+        table: String, topic: String? = nil, state: State, rowsRead: Int64 = 0, rowsEstimated: Int64? = nil,
+        estimateSource: String? = nil, startedAtMs: Int64 = 0, endedAtMs: Int64 = 0, rowsPerSecond: Double? = nil,
+        lastRowReceivedAtMs: Int64 = 0
+    ) {
+        self.table = table
+        self.topic = topic
+        self.state = state
+        self.rowsRead = rowsRead
+        self.rowsEstimated = rowsEstimated
+        self.estimateSource = estimateSource
+        self.startedAtMs = startedAtMs
+        self.endedAtMs = endedAtMs
+        self.rowsPerSecond = rowsPerSecond
         self.lastRowReceivedAtMs = lastRowReceivedAtMs
     }
 
     /// 0…100; 100 once done; nil without an estimate. Below 100 until the scan completed, however far
     /// past an old estimate the rows went.
-    public var percent: Double? {
+    package var percent: Double? {
         if state == .done { return 100 }
         guard let e = rowsEstimated, e > 0 else { return rowsEstimated == 0 && state != .waiting ? 99.9 : nil }
         return min(99.9, Double(rowsRead) * 100 / Double(e))
     }
 
     /// Rows still to read (0 once done); nil without an estimate.
-    public var rowsRemaining: Int64? {
+    package var rowsRemaining: Int64? {
         if state == .done { return 0 }
         return rowsEstimated.map { max(0, $0 - rowsRead) }
     }
 
     /// Seconds left at the current rate; nil without an estimate or a rate.
-    public var etaSeconds: Double? {
+    package var etaSeconds: Double? {
         if state == .done { return 0 }
         guard let remaining = rowsRemaining, let r = rowsPerSecond, r > 0 else { return nil }
         return Double(remaining) / r
@@ -308,37 +325,48 @@ public struct TableSnapshotProgress: Sendable, Hashable {
 }
 
 /// One snapshot of one connector.
-public struct ConnectorSnapshotProgress: Sendable, Hashable {
-    public enum Phase: String, Sendable, Hashable { case running, paused, completed, aborted, skipped }
+package struct ConnectorSnapshotProgress: Sendable, Hashable {
+    package enum Phase: String, Sendable, Hashable { case running, paused, completed, aborted, skipped }
     /// The connector's name (notifications), else the topic prefix of its rows.
-    public var connector: String
-    public var kind: SnapshotKind
-    public var phase: Phase
+    package var connector: String
+    package var kind: SnapshotKind
+    package var phase: Phase
     /// "notifications" (Debezium's notification topic) or "events" (the `op` r rows alone).
-    public var source: String
-    public var startedAtMs: Int64
-    public var endedAtMs: Int64
+    package var source: String
+    package var startedAtMs: Int64
+    package var endedAtMs: Int64
     /// Every table the snapshot covers, in Debezium's order (notifications), else those seen so far.
-    public var tables: [TableSnapshotProgress]
+    package var tables: [TableSnapshotProgress]
     /// How many tables it covers; nil while unknown (rows alone name a table only once it starts).
-    public var tablesTotal: Int?
+    package var tablesTotal: Int?
     /// Whether the end can be seen: false for an incremental snapshot without notifications (Debezium
     /// marks no last row there), which therefore never counts as stalled.
-    public var endDetectable: Bool
+    package var endDetectable: Bool
     /// Latest activity cdctop saw (wall time of a row, or a notification's time).
-    public var lastActivityMs: Int64
+    package var lastActivityMs: Int64
 
-    public init(connector: String, kind: SnapshotKind, phase: Phase, source: String, startedAtMs: Int64 = 0, endedAtMs: Int64 = 0,
-                tables: [TableSnapshotProgress] = [], tablesTotal: Int? = nil, endDetectable: Bool = true, lastActivityMs: Int64 = 0) {
-        self.connector = connector; self.kind = kind; self.phase = phase; self.source = source
-        self.startedAtMs = startedAtMs; self.endedAtMs = endedAtMs; self.tables = tables; self.tablesTotal = tablesTotal
-        self.endDetectable = endDetectable; self.lastActivityMs = lastActivityMs
+    package init(
+        connector: String, kind: SnapshotKind, phase: Phase, source: String, startedAtMs: Int64 = 0,
+        endedAtMs: Int64 = 0,
+        tables: [TableSnapshotProgress] = [], tablesTotal: Int? = nil, endDetectable: Bool = true,
+        lastActivityMs: Int64 = 0
+    ) {
+        self.connector = connector
+        self.kind = kind
+        self.phase = phase
+        self.source = source
+        self.startedAtMs = startedAtMs
+        self.endedAtMs = endedAtMs
+        self.tables = tables
+        self.tablesTotal = tablesTotal
+        self.endDetectable = endDetectable
+        self.lastActivityMs = lastActivityMs
     }
 
-    public var tablesDone: Int { tables.filter { $0.state == .done }.count }
-    public var rowsRead: Int64 { tables.reduce(0) { $0 + $1.rowsRead } }
+    package var tablesDone: Int { tables.filter { $0.state == .done }.count }
+    package var rowsRead: Int64 { tables.reduce(0) { $0 + $1.rowsRead } }
     /// Sum of every table's estimate; nil unless all tables of a known total have one.
-    public var rowsEstimated: Int64? {
+    package var rowsEstimated: Int64? {
         guard tablesTotal == tables.count else { return nil }
         var sum: Int64 = 0
         for t in tables {
@@ -347,24 +375,27 @@ public struct ConnectorSnapshotProgress: Sendable, Hashable {
         }
         return sum
     }
-    public var rowsRemaining: Int64? {
+    package var rowsRemaining: Int64? {
         guard tablesTotal == tables.count else { return nil }
         var sum: Int64 = 0
-        for t in tables { guard let r = t.rowsRemaining else { return nil }; sum += r }
+        for t in tables {
+            guard let r = t.rowsRemaining else { return nil }
+            sum += r
+        }
         return sum
     }
-    public var percent: Double? {
+    package var percent: Double? {
         if phase == .completed { return 100 }
         guard let e = rowsEstimated, e > 0 else { return nil }
         return min(99.9, Double(rowsRead) * 100 / Double(e))
     }
     /// The rate of the tables being read now (Debezium reads one table at a time by default).
-    public var rowsPerSecond: Double? {
+    package var rowsPerSecond: Double? {
         let running = tables.filter { $0.state == .running }.compactMap(\.rowsPerSecond)
         return running.isEmpty ? nil : running.reduce(0, +)
     }
     /// Seconds until every table is read, at the current rate; 0 once completed.
-    public var etaSeconds: Double? {
+    package var etaSeconds: Double? {
         if phase == .completed { return 0 }
         guard phase == .running, let remaining = rowsRemaining, let r = rowsPerSecond, r > 0 else { return nil }
         return Double(remaining) / r
@@ -373,34 +404,38 @@ public struct ConnectorSnapshotProgress: Sendable, Hashable {
     /// Running, with no new row or notification for `stalledMs` (only where the end can be seen). From
     /// rows alone, only while a table is part-read: when every table seen is done, the snapshot's last
     /// row may be on a topic cdctop does not read.
-    public func stalled(nowMs: Int64, stalledMs: Int64) -> Bool {
+    package func stalled(nowMs: Int64, stalledMs: Int64) -> Bool {
         phase == .running && endDetectable && lastActivityMs > 0 && nowMs - lastActivityMs > stalledMs
             && (source == "notifications" || tables.contains { $0.state == .running })
     }
 }
 
 /// Every snapshot seen this run, newest last per connector.
-public struct SnapshotProgressReport: Sendable, Hashable {
+package struct SnapshotProgressReport: Sendable, Hashable {
     /// Sorted by (connector, kind, startedAtMs), as `build` leaves them.
-    public var snapshots: [ConnectorSnapshotProgress] = []
+    package var snapshots: [ConnectorSnapshotProgress] = []
     /// Notifications read (snapshot ones), for the panel's "from notifications" note.
-    public var notificationsRead: Int = 0
-    public init() {}
+    package var notificationsRead: Int = 0
+    package init() {}
 
-    public var isEmpty: Bool { snapshots.isEmpty }
+    package var isEmpty: Bool { snapshots.isEmpty }
     /// Snapshots still running (or paused).
-    public var active: [ConnectorSnapshotProgress] { snapshots.filter { $0.phase == .running || $0.phase == .paused } }
+    package var active: [ConnectorSnapshotProgress] { snapshots.filter { $0.phase == .running || $0.phase == .paused } }
     /// The latest run of each connector and kind, in (connector, kind) order: the last of each group of `snapshots`.
-    public var latestRuns: [ConnectorSnapshotProgress] {
+    package var latestRuns: [ConnectorSnapshotProgress] {
         var out: [ConnectorSnapshotProgress] = []
         for s in snapshots {
-            if let last = out.last, last.connector == s.connector, last.kind == s.kind { out[out.count - 1] = s } else { out.append(s) }
+            if let last = out.last, last.connector == s.connector, last.kind == s.kind {
+                out[out.count - 1] = s
+            } else {
+                out.append(s)
+            }
         }
         return out
     }
 
     /// Tables whose estimate the source should be asked for: those of snapshots not finished.
-    public var tablesWanted: Set<String> {
+    package var tablesWanted: Set<String> {
         var out = Set<String>()
         for s in snapshots where s.phase == .running || s.phase == .paused {
             for t in s.tables where t.state != .done { out.insert(t.table) }
@@ -409,7 +444,7 @@ public struct SnapshotProgressReport: Sendable, Hashable {
     }
 
     /// Fills in the source's estimates (by collection name, `schema.table`), where Debezium's count is not known.
-    public mutating func applyEstimates(_ estimates: [String: (rows: Int64, source: String)]) {
+    package mutating func applyEstimates(_ estimates: [String: (rows: Int64, source: String)]) {
         guard !estimates.isEmpty else { return }
         for i in snapshots.indices {
             for j in snapshots[i].tables.indices where snapshots[i].tables[j].state != .done {
@@ -424,24 +459,30 @@ public struct SnapshotProgressReport: Sendable, Hashable {
     // MARK: building
 
     /// A table's rows as the engine counted them, named.
-    public struct TopicReads: Sendable {
+    package struct TopicReads: Sendable {
         /// The topic's prefix (`topic.prefix`, the part before the first dot) and the rest (the collection).
-        public var prefix: String
-        public var collection: String
-        public var topic: String
-        public var kind: SnapshotKind
-        public var reads: SnapshotReadTracker.Reads
-        public init(topic: String, kind: SnapshotKind, reads: SnapshotReadTracker.Reads) {
-            self.topic = topic; self.kind = kind; self.reads = reads
+        package var prefix: String
+        package var collection: String
+        package var topic: String
+        package var kind: SnapshotKind
+        package var reads: SnapshotReadTracker.Reads
+        package init(topic: String, kind: SnapshotKind, reads: SnapshotReadTracker.Reads) {
+            self.topic = topic
+            self.kind = kind
+            self.reads = reads
             if let dot = topic.firstIndex(of: ".") {
-                prefix = String(topic[..<dot]); collection = String(topic[topic.index(after: dot)...])
-            } else { prefix = topic; collection = topic }
+                prefix = String(topic[..<dot])
+                collection = String(topic[topic.index(after: dot)...])
+            } else {
+                prefix = topic
+                collection = topic
+            }
         }
     }
 
     /// Joins notifications (folded in timestamp order) and counted rows. Rows of a table a notification
     /// run names are that run's; the rest form runs of their own per topic prefix ("events").
-    public static func build(notifications: [SnapshotNotification], reads: [TopicReads]) -> SnapshotProgressReport {
+    package static func build(notifications: [SnapshotNotification], reads: [TopicReads]) -> SnapshotProgressReport {
         var report = SnapshotProgressReport()
         report.notificationsRead = notifications.count
         var used = Set<Int>()
@@ -451,9 +492,14 @@ public struct SnapshotProgressReport: Sendable, Hashable {
         for n in notifications {
             let key = n.connector + "\u{0}" + n.kind.rawValue
             var index = openRun[key]
-            if n.type == "STARTED" || index == nil || isFinished(runs[index!].phase) && n.type != "TABLE_SCAN_COMPLETED" && n.type != "COMPLETED" && n.type != "ABORTED" {
-                runs.append(ConnectorSnapshotProgress(connector: n.connector, kind: n.kind, phase: .running, source: "notifications",
-                                                      startedAtMs: n.timestampMs))
+            if n.type == "STARTED" || index == nil
+                || isFinished(runs[index!].phase) && n.type != "TABLE_SCAN_COMPLETED" && n.type != "COMPLETED"
+                    && n.type != "ABORTED"
+            {
+                runs.append(
+                    ConnectorSnapshotProgress(
+                        connector: n.connector, kind: n.kind, phase: .running, source: "notifications",
+                        startedAtMs: n.timestampMs))
                 index = runs.count - 1
                 openRun[key] = index
             }
@@ -464,8 +510,12 @@ public struct SnapshotProgressReport: Sendable, Hashable {
             for j in run.tables.indices {
                 let name = run.tables[j].table
                 // The rows of this table: same collection and kind, preferring the connector's own prefix.
-                let candidates = reads.indices.filter { !used.contains($0) && reads[$0].collection == name && reads[$0].kind == run.kind }
-                guard let r = candidates.first(where: { reads[$0].prefix == run.connector }) ?? candidates.first else { continue }
+                let candidates = reads.indices.filter {
+                    !used.contains($0) && reads[$0].collection == name && reads[$0].kind == run.kind
+                }
+                guard let r = candidates.first(where: { reads[$0].prefix == run.connector }) ?? candidates.first else {
+                    continue
+                }
                 // Only rows of this run: read after it started (a second, cdctop-side margin for clocks).
                 let reads = reads[r]
                 guard reads.reads.lastAtMs + 1000 >= run.startedAtMs else { continue }
@@ -481,8 +531,9 @@ public struct SnapshotProgressReport: Sendable, Hashable {
         for (i, r) in reads.enumerated() where !used.contains(i) && r.reads.rows > 0 {
             let key = r.prefix + "\u{0}" + r.kind.rawValue
             if eventRuns[key] == nil {
-                eventRuns[key] = ConnectorSnapshotProgress(connector: r.prefix, kind: r.kind, phase: .running, source: "events",
-                                                           endDetectable: r.kind == .initial)
+                eventRuns[key] = ConnectorSnapshotProgress(
+                    connector: r.prefix, kind: r.kind, phase: .running, source: "events",
+                    endDetectable: r.kind == .initial)
                 order.append(key)
             }
             var table = TableSnapshotProgress(table: r.collection, topic: r.topic, state: .waiting)
@@ -503,11 +554,15 @@ public struct SnapshotProgressReport: Sendable, Hashable {
             }
             runs.append(run)
         }
-        report.snapshots = runs.sorted { ($0.connector, $0.kind, $0.startedAtMs) < ($1.connector, $1.kind, $1.startedAtMs) }
+        report.snapshots = runs.sorted {
+            ($0.connector, $0.kind, $0.startedAtMs) < ($1.connector, $1.kind, $1.startedAtMs)
+        }
         return report
     }
 
-    private static func isFinished(_ p: ConnectorSnapshotProgress.Phase) -> Bool { p == .completed || p == .aborted || p == .skipped }
+    private static func isFinished(_ p: ConnectorSnapshotProgress.Phase) -> Bool {
+        p == .completed || p == .aborted || p == .skipped
+    }
 
     private static func tableIndex(_ name: String, in run: inout ConnectorSnapshotProgress) -> Int {
         if let i = run.tables.firstIndex(where: { $0.table == name }) { return i }
@@ -572,7 +627,9 @@ public struct SnapshotProgressReport: Sendable, Hashable {
         let reads = r.reads
         t.topic = r.topic
         if t.state != .done || t.rowsRead < reads.rows { t.rowsRead = max(t.rowsRead, reads.rows) }
-        if t.startedAtMs == 0 || (reads.firstAtMs > 0 && reads.firstAtMs < t.startedAtMs) { t.startedAtMs = reads.firstAtMs }
+        if t.startedAtMs == 0 || (reads.firstAtMs > 0 && reads.firstAtMs < t.startedAtMs) {
+            t.startedAtMs = reads.firstAtMs
+        }
         t.lastRowReceivedAtMs = reads.lastReceivedAtMs
         t.lastRowAtMs = reads.lastAtMs
         if reads.tableDone {
@@ -593,7 +650,7 @@ public struct SnapshotProgressReport: Sendable, Hashable {
     /// "rows_estimated","percent","rows_per_second","eta_seconds","idle_seconds","tables":[{"table","topic","state",
     /// "rows_read","rows_estimated","estimate_source","percent","rows_per_second","eta_seconds","started_ms","ended_ms","last_row_ms"}]}]`,
     /// null where unknown.
-    public func json(nowMs: Int64) -> String {
+    package func json(nowMs: Int64) -> String {
         func num(_ v: Double?) -> String {
             guard let v, v.isFinite else { return "null" }
             return String(Double((v * 10).rounded()) / 10)
@@ -602,20 +659,27 @@ public struct SnapshotProgressReport: Sendable, Hashable {
         var out = "["
         for (i, s) in snapshots.enumerated() {
             if i > 0 { out += "," }
-            out += "{\"connector\":\(JSONText.quoted(s.connector)),\"kind\":\"\(s.kind.rawValue)\",\"phase\":\"\(s.phase.rawValue)\""
-            out += ",\"source\":\"\(s.source)\",\"started_ms\":\(s.startedAtMs),\"ended_ms\":\(s.endedAtMs == 0 ? "null" : String(s.endedAtMs))"
+            out +=
+                "{\"connector\":\(JSONText.quoted(s.connector)),\"kind\":\"\(s.kind.rawValue)\",\"phase\":\"\(s.phase.rawValue)\""
+            out +=
+                ",\"source\":\"\(s.source)\",\"started_ms\":\(s.startedAtMs),\"ended_ms\":\(s.endedAtMs == 0 ? "null" : String(s.endedAtMs))"
             out += ",\"tables_total\":\(s.tablesTotal.map(String.init) ?? "null"),\"tables_done\":\(s.tablesDone)"
-            out += ",\"rows_read\":\(s.rowsRead),\"rows_estimated\":\(int(s.rowsEstimated)),\"percent\":\(num(s.percent))"
+            out +=
+                ",\"rows_read\":\(s.rowsRead),\"rows_estimated\":\(int(s.rowsEstimated)),\"percent\":\(num(s.percent))"
             out += ",\"rows_per_second\":\(num(s.rowsPerSecond)),\"eta_seconds\":\(num(s.etaSeconds))"
-            let idle = s.phase == .running && s.lastActivityMs > 0 ? Double(max(0, nowMs - s.lastActivityMs)) / 1000 : nil
+            let idle =
+                s.phase == .running && s.lastActivityMs > 0 ? Double(max(0, nowMs - s.lastActivityMs)) / 1000 : nil
             out += ",\"idle_seconds\":\(num(idle)),\"tables\":["
             for (j, t) in s.tables.enumerated() {
                 if j > 0 { out += "," }
-                out += "{\"table\":\(JSONText.quoted(t.table)),\"topic\":\(t.topic.map(JSONText.quoted) ?? "null"),\"state\":\"\(t.state.rawValue)\""
+                out +=
+                    "{\"table\":\(JSONText.quoted(t.table)),\"topic\":\(t.topic.map(JSONText.quoted) ?? "null"),\"state\":\"\(t.state.rawValue)\""
                 out += ",\"rows_read\":\(t.rowsRead),\"rows_estimated\":\(int(t.rowsEstimated))"
-                out += ",\"estimate_source\":\(t.estimateSource.map(JSONText.quoted) ?? "null"),\"percent\":\(num(t.percent))"
+                out +=
+                    ",\"estimate_source\":\(t.estimateSource.map(JSONText.quoted) ?? "null"),\"percent\":\(num(t.percent))"
                 out += ",\"rows_per_second\":\(num(t.rowsPerSecond)),\"eta_seconds\":\(num(t.etaSeconds))"
-                out += ",\"started_ms\":\(t.startedAtMs == 0 ? "null" : String(t.startedAtMs)),\"ended_ms\":\(t.endedAtMs == 0 ? "null" : String(t.endedAtMs))"
+                out +=
+                    ",\"started_ms\":\(t.startedAtMs == 0 ? "null" : String(t.startedAtMs)),\"ended_ms\":\(t.endedAtMs == 0 ? "null" : String(t.endedAtMs))"
                 out += ",\"last_row_ms\":\(t.lastRowAtMs == 0 ? "null" : String(t.lastRowAtMs))}"
             }
             out += "]}"

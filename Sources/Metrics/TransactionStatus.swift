@@ -1,47 +1,48 @@
 /// `--transactions complete`: what the transaction buffer holds back from the KPIs, and what it let go.
 /// Part of every snapshot (nil with the default `--transactions as-read`).
-public struct TransactionStatus: Sendable, Hashable {
+package struct TransactionStatus: Sendable, Hashable {
     /// Transactions seen (a BEGIN, an END or a change) and not yet released.
-    public var open: Int = 0
+    package var open: Int = 0
     /// Wall time since the oldest open transaction was first seen (ms); 0 with none open.
-    public var oldestAgeMs: Int64 = 0
+    package var oldestAgeMs: Int64 = 0
     /// Change events held back (they are in no KPI yet).
-    public var bufferedEvents: Int = 0
+    package var bufferedEvents: Int = 0
     /// Transactions released whole: their END arrived and every table cdctop reads had all its events.
-    public var completed: Int64 = 0
+    package var completed: Int64 = 0
     /// Transactions released unfinished after `timeoutMs` (a lost END, events of a table filtered out).
-    public var timedOut: Int64 = 0
+    package var timedOut: Int64 = 0
     /// Transactions released unfinished because the buffer held `maxBufferedEvents`.
-    public var evicted: Int64 = 0
+    package var evicted: Int64 = 0
     /// Change events released (whole or not) into the KPIs.
-    public var releasedEvents: Int64 = 0
+    package var releasedEvents: Int64 = 0
     /// Change events with no transaction block (snapshot rows): applied at once.
-    public var passedThrough: Int64 = 0
+    package var passedThrough: Int64 = 0
     /// Change events of a transaction already released (after its timeout): applied at once.
-    public var lateEvents: Int64 = 0
+    package var lateEvents: Int64 = 0
     /// BEGIN and END messages read from `<prefix>.transaction`.
-    public var begins: Int64 = 0
-    public var ends: Int64 = 0
+    package var begins: Int64 = 0
+    package var ends: Int64 = 0
     /// The limits in force.
-    public var timeoutMs: Int64 = 0
-    public var maxBufferedEvents: Int = 0
+    package var timeoutMs: Int64 = 0
+    package var maxBufferedEvents: Int = 0
 
-    public init() {}
+    package init() {}
 
     /// The share of the transactional change events read so far that no KPI includes yet (0…1).
-    public var waitingShare: Double {
+    package var waitingShare: Double {
         let total = Double(bufferedEvents) + Double(releasedEvents)
         return total > 0 ? Double(bufferedEvents) / total : 0
     }
 
     /// Released without being whole (timed out or evicted).
-    public var incomplete: Int64 { timedOut + evicted }
+    package var incomplete: Int64 { timedOut + evicted }
 
     /// "3 open (oldest 1.2s, 41 events, 0.3% of events waiting) · 1,204 whole · 0 timed out"
-    public var summary: String {
+    package var summary: String {
         var text = "\(open) open"
         if open > 0 {
-            text += " (oldest \(TransactionStatus.seconds(oldestAgeMs)), \(bufferedEvents) events, "
+            text +=
+                " (oldest \(TransactionStatus.seconds(oldestAgeMs)), \(bufferedEvents) events, "
                 + TransactionStatus.percent(waitingShare) + " of events waiting)"
         }
         text += " · \(completed) whole · \(timedOut) timed out"
@@ -52,7 +53,7 @@ public struct TransactionStatus: Sendable, Hashable {
 
     /// `{"open","oldest_age_ms","buffered_events","waiting_share","completed","timed_out","evicted",
     /// "released_events","passed_through","late_events","begins","ends","timeout_ms","max_buffered_events"}`
-    public func json() -> String {
+    package func json() -> String {
         let share = (waitingShare * 1_000_000).rounded() / 1_000_000
         return "{\"open\":\(open),\"oldest_age_ms\":\(oldestAgeMs),\"buffered_events\":\(bufferedEvents)"
             + ",\"waiting_share\":\(share),\"completed\":\(completed),\"timed_out\":\(timedOut),\"evicted\":\(evicted)"

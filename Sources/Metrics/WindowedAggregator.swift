@@ -25,41 +25,48 @@
 ///
 /// Arithmetic never traps: every money value must lie within `Money.maxMagnitude`, and an event
 /// whose deltas could push any sum past half of Int128's range is refused (counted in `refused`).
-public struct WindowedAggregator: Sendable {
-    public let profile: KPIProfile
-    public var windowMs: Int64 { profile.windowMs }
+package struct WindowedAggregator: Sendable {
+    package let profile: KPIProfile
+    package var windowMs: Int64 { profile.windowMs }
 
     /// Commit times outside 1970…9999 are refused: window arithmetic stays far from Int64's edges.
-    public static let commitTimeRange: ClosedRange<Int64> = 0 ... 253_402_300_799_999
+    package static let commitTimeRange: ClosedRange<Int64> = 0...253_402_300_799_999
 
-    public struct WindowAccum: Sendable, Hashable {
-        public var txCount: Int64 = 0
-        public var revenue: Money = .zero
-        public var categoryRevenue: [String: Money] = [:]
+    package struct WindowAccum: Sendable, Hashable {
+        package var txCount: Int64 = 0
+        package var revenue: Money = .zero
+        package var categoryRevenue: [String: Money] = [:]
         /// A model profile's KPI sums in this window from this partition, by KPI index, then by the
         /// partition's group id (`KPIPartition.groupCells`): an update is indexed, not hashed by cells.
         var modelSums: [WindowGroupSums] = []
-        public init(txCount: Int64 = 0, revenue: Money = .zero) { self.txCount = txCount; self.revenue = revenue }
+        package init(txCount: Int64 = 0, revenue: Money = .zero) {
+            self.txCount = txCount
+            self.revenue = revenue
+        }
     }
 
     /// A live line item (the aggregator holds one per live key: its size is most of the state's memory).
-    public struct LineItem: Sendable, Hashable {
-        public private(set) var product: RowKey?
-        public private(set) var quantity: Int64
-        public private(set) var unitPrice: Money
+    package struct LineItem: Sendable, Hashable {
+        package private(set) var product: RowKey?
+        package private(set) var quantity: Int64
+        package private(set) var unitPrice: Money
         /// quantity × unit price. Not stored (16 bytes less per live line item): the initializer checked
         /// that the product fits, and the fields never change after it.
-        @inline(__always) public var amount: Money { Money(units: unitPrice.units &* Int128(quantity)) }
+        @inline(__always) package var amount: Money { Money(units: unitPrice.units &* Int128(quantity)) }
 
         /// Nil when quantity × unit price overflows or lies beyond `Money.maxMagnitude`.
-        public init?(product: RowKey?, quantity: Int64, unitPrice: Money) {
+        package init?(product: RowKey?, quantity: Int64, unitPrice: Money) {
             guard unitPrice.isInRange, unitPrice.multipliedChecked(by: quantity) != nil else { return nil }
-            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice
+            self.product = product
+            self.quantity = quantity
+            self.unitPrice = unitPrice
         }
 
         /// For values the failable initializer already checked (read back from `StoredLineItem`).
         init(checked product: RowKey?, quantity: Int64, unitPrice: Money) {
-            self.product = product; self.quantity = quantity; self.unitPrice = unitPrice
+            self.product = product
+            self.quantity = quantity
+            self.unitPrice = unitPrice
         }
     }
 
@@ -74,17 +81,20 @@ public struct WindowedAggregator: Sendable {
         static let none = StoredLineItem(priceLow: 0, priceHigh: 0, quantity: 0, productRef: -1)
     }
 
-    public struct ProductSales: Sendable, Hashable {
-        public var total: Money = .zero
-        public var lineItems: Int64 = 0
-        public var windows: [Int64: Money] = [:]
+    package struct ProductSales: Sendable, Hashable {
+        package var total: Money = .zero
+        package var lineItems: Int64 = 0
+        package var windows: [Int64: Money] = [:]
         /// The oldest key of `windows` (Int64.max when empty): expired sums are dropped in O(1) checks.
-        public var oldestWindow: Int64 = .max
+        package var oldestWindow: Int64 = .max
         /// Listed in its partition's `journaledProducts` since the last `takeChanges()`, with the
         /// windows changed since then: a flag and a short list instead of two hashed-set inserts per sale.
         var journaled = false
         var journaledWindows: [Int64] = []
-        public init(total: Money = .zero, lineItems: Int64 = 0) { self.total = total; self.lineItems = lineItems }
+        package init(total: Money = .zero, lineItems: Int64 = 0) {
+            self.total = total
+            self.lineItems = lineItems
+        }
     }
 
     /// Everything one source partition contributed.
@@ -121,7 +131,7 @@ public struct WindowedAggregator: Sendable {
 
     // Partitions, by key (any stable number per topic-partition, see `EngineCore.partitionKey`).
     var parts: [PartitionState] = []
-    public private(set) var partitionKeys: [Int64] = []
+    package private(set) var partitionKeys: [Int64] = []
     var partIndex: [Int64: Int] = [:]
     var lastPart = -1
 
@@ -132,13 +142,13 @@ public struct WindowedAggregator: Sendable {
     var productRefs = RowKeyMap<Int32>(filler: -1)
     var productRefKeys: [RowKey] = []
     /// Windows starting before this were evicted; events for them are dropped from windows.
-    public internal(set) var horizonStart: Int64 = .min
+    package internal(set) var horizonStart: Int64 = .min
     /// The newest commit time applied (what the dashboard calls "last change"); the watermark is made
     /// of `progress`, not of this.
-    public internal(set) var maxCommitTimeMs: Int64 = .min
+    package internal(set) var maxCommitTimeMs: Int64 = .min
     /// How far in event time every partition still being read has got, heartbeats included: the
     /// watermark plus the allowed lateness (see `ReadProgress` for the rule).
-    public internal(set) var progress = ReadProgress()
+    package internal(set) var progress = ReadProgress()
 
     /// Window starts held by any partition, ascending, and beside each its result merged over
     /// partitions. Merged results are rebuilt only for windows changed since the last
@@ -149,7 +159,7 @@ public struct WindowedAggregator: Sendable {
     var lastStaleMerged: Int64 = .min
     /// Held windows the watermark has passed (start < `finalBeforeMs`), kept as windows become
     /// final or are evicted, so a snapshot shares it instead of rebuilding it.
-    public internal(set) var finalStarts: Set<Int64> = []
+    package internal(set) var finalStarts: Set<Int64> = []
     /// `windowStart(of: watermarkMs)`: every window starting before it is final.
     var finalBeforeMs: Int64 = .min
     /// Windows whose merged result changed or that became final since the last `takeWindowChanges()`.
@@ -158,32 +168,32 @@ public struct WindowedAggregator: Sendable {
     var windowChangesKnown = true
 
     // Counters.
-    public internal(set) var lateCorrections: Int64 = 0
-    public internal(set) var dropped: Int64 = 0
-    public internal(set) var duplicates: Int64 = 0
+    package internal(set) var lateCorrections: Int64 = 0
+    package internal(set) var dropped: Int64 = 0
+    package internal(set) var duplicates: Int64 = 0
     /// Updates/deletes for keys never seen, with no usable `before` (consumer started mid-stream).
-    public internal(set) var unmatched: Int64 = 0
+    package internal(set) var unmatched: Int64 = 0
     /// Events refused: a value out of range, a commit time outside 1970…9999, or a sum that would overflow.
-    public internal(set) var refused: Int64 = 0
-    public internal(set) var applied: Int64 = 0
+    package internal(set) var refused: Int64 = 0
+    package internal(set) var applied: Int64 = 0
     /// An upper bound of |any sum| (the magnitudes of every delta applied so far); kept below
     /// `volumeLimit` so that no sum can overflow.
-    public internal(set) var volume: Int128 = 0
+    package internal(set) var volume: Int128 = 0
     static let volumeLimit: Int128 = Int128.max / 2
     var tableIndex: [String: Int] = [:]
-    public internal(set) var tables: [TableStats] = []
+    package internal(set) var tables: [TableStats] = []
     /// The two tables seen last (events of two topics usually interleave: orders and their line items).
     var lastStatsIndex = -1
     var previousStatsIndex = -1
 
     /// Record every change in `changes` for incremental checkpoints.
-    public var journaling = false
+    package var journaling = false
     /// Commit times after this (ms) are treated as clock errors: kept in the totals, dropped from the
     /// windows, and never moving the watermark. The engine sets it from the wall clock (now + 1 day);
     /// nil (the default, and for deterministic replays of old data) means no limit.
-    public var futureLimitMs: Int64?
-    public static let futureToleranceMs: Int64 = 24 * 3_600_000
-    public internal(set) var changes = StateChanges()
+    package var futureLimitMs: Int64?
+    package static let futureToleranceMs: Int64 = 24 * 3_600_000
+    package internal(set) var changes = StateChanges()
 
     // A model profile (`profile.model`): its plan, the joined tables' rows, and per KPI a counter
     // bumped whenever a row it joins changes (anchors resolved before it are re-resolved lazily).
@@ -200,11 +210,11 @@ public struct WindowedAggregator: Sendable {
     var modelVolume = ExactDecimal.zero
     var modelVolumeScale = 0
     /// Creates for a key that is already alive (not a snapshot re-read): two rows claim one identity.
-    public internal(set) var keyCollisions: Int64 = 0
+    package internal(set) var keyCollisions: Int64 = 0
     /// Unmatched deletes whose before image holds only the key and placeholders (REPLICA IDENTITY DEFAULT).
-    public internal(set) var placeholderDeletes: Int64 = 0
+    package internal(set) var placeholderDeletes: Int64 = 0
 
-    public init(profile: KPIProfile) {
+    package init(profile: KPIProfile) {
         self.profile = profile
         if let model = profile.model {
             let plan = ModelPlan(model: model)
@@ -218,33 +228,33 @@ public struct WindowedAggregator: Sendable {
     }
 
     /// An event is late when the watermark of the data read before it had already closed its window.
-    public var watermarkMs: Int64 {
+    package var watermarkMs: Int64 {
         progress.clockMs == .min ? .min : progress.clockMs - profile.allowedLatenessMs
     }
 
     // MARK: read progress (the watermark's input: issue 22)
 
     /// The partition was assigned: it holds the watermark back until it reports its end.
-    public mutating func noteAssigned(partitionKey: Int64) { progress.noteAssigned(partitionKey: partitionKey) }
+    package mutating func noteAssigned(partitionKey: Int64) { progress.noteAssigned(partitionKey: partitionKey) }
 
     /// Messages of the partition are being read; more may follow until it reports its end.
-    public mutating func noteReading(partitionKey: Int64) { progress.noteReading(partitionKey: partitionKey) }
+    package mutating func noteReading(partitionKey: Int64) { progress.noteReading(partitionKey: partitionKey) }
 
     /// The partition has been read to its end: it no longer holds the watermark back.
-    public mutating func noteReachedEnd(partitionKey: Int64) {
+    package mutating func noteReachedEnd(partitionKey: Int64) {
         if progress.noteReachedEnd(partitionKey: partitionKey) { evictExpiredWindows() }
     }
 
     /// A Debezium heartbeat read from `partitionKey`: its time moves the watermark once every
     /// partition behind has been read to its end (see `ReadProgress`). Heartbeats from the future
     /// (`futureLimitMs`) are clock errors and move nothing.
-    public mutating func noteHeartbeat(atMs: Int64, partitionKey: Int64) {
+    package mutating func noteHeartbeat(atMs: Int64, partitionKey: Int64) {
         if let limit = futureLimitMs, atMs > limit { return }
         guard WindowedAggregator.commitTimeRange.contains(atMs) else { return }
         if progress.noteTime(atMs, partitionKey: partitionKey) { evictExpiredWindows() }
     }
 
-    @inline(__always) public func windowStart(of timeMs: Int64) -> Int64 {
+    @inline(__always) package func windowStart(of timeMs: Int64) -> Int64 {
         let r = timeMs % windowMs
         return r >= 0 ? timeMs - r : timeMs - r - windowMs
     }
@@ -255,8 +265,14 @@ public struct WindowedAggregator: Sendable {
         if lastPart >= 0 && partitionKeys[lastPart] == key { return lastPart }
         // Events of several partitions interleave: a scan of a few keys beats hashing one.
         if partitionKeys.count <= 16 {
-            if let i = partitionKeys.firstIndex(of: key) { lastPart = i; return i }
-        } else if let i = partIndex[key] { lastPart = i; return i }
+            if let i = partitionKeys.firstIndex(of: key) {
+                lastPart = i
+                return i
+            }
+        } else if let i = partIndex[key] {
+            lastPart = i
+            return i
+        }
         parts.append(PartitionState())
         partitionKeys.append(key)
         partIndex[key] = parts.count - 1
@@ -265,22 +281,25 @@ public struct WindowedAggregator: Sendable {
     }
 
     /// Offset of the last message admitted from a partition, -1 if none.
-    public func lastOffset(partitionKey: Int64) -> Int64 {
+    package func lastOffset(partitionKey: Int64) -> Int64 {
         partIndex[partitionKey].map { parts[$0].lastOffset } ?? -1
     }
 
     /// Records that the message at `offset` of a partition is being applied. False (and counted
     /// as a duplicate) when it is a redelivery: at or below the last admitted offset.
-    public mutating func admit(partitionKey: Int64, offset: Int64) -> Bool {
+    package mutating func admit(partitionKey: Int64, offset: Int64) -> Bool {
         let p = partition(partitionKey)
-        if offset <= parts[p].lastOffset { duplicates += 1; return false }
+        if offset <= parts[p].lastOffset {
+            duplicates += 1
+            return false
+        }
         parts[p].lastOffset = offset
         return true
     }
 
     /// Forgets everything a partition contributed (it was revoked, or moved to another process).
     /// The shared dimension stays; windows held by no partition any more disappear from results.
-    public mutating func dropPartition(_ key: Int64) {
+    package mutating func dropPartition(_ key: Int64) {
         guard let i = partIndex[key] else { return }
         let dropped = parts[i].windows
         dropped.forEach { w, _ in if case .int(let start) = w { markMergedStale(start) } }
@@ -299,9 +318,12 @@ public struct WindowedAggregator: Sendable {
     /// Applies one event. `partitionKey` identifies its topic-partition (any stable number) and
     /// `offset` its position there; an offset at or below the last applied one is a redelivery.
     /// Pass `offset: nil` when the caller already admitted the message (or has no positions).
-    public mutating func apply(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) {
+    package mutating func apply(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) {
         if let offset, !admit(partitionKey: partitionKey, offset: offset) { return }
-        if event.role == .model { _ = applyModel(event, partitionKey: partitionKey); return }
+        if event.role == .model {
+            _ = applyModel(event, partitionKey: partitionKey)
+            return
+        }
         let p = partition(partitionKey)
         // What the key contributes now: looked up once, before anything changes (a refused event changes nothing).
         var rememberedSale: Money?
@@ -310,22 +332,28 @@ public struct WindowedAggregator: Sendable {
             switch event.role {
             // Read through `inout`: a plain read of `parts[p]` copied the whole partition state per event.
             case .sale: rememberedSale = Self.sale(key, in: &parts[p])
-            case .lineItem: if let stored = Self.lineItem(key, in: &parts[p]) { rememberedItem = lineItem(stored: stored) }
+            case .lineItem:
+                if let stored = Self.lineItem(key, in: &parts[p]) { rememberedItem = lineItem(stored: stored) }
             case .dimension, .other, .model: break
             }
         }
         guard WindowedAggregator.commitTimeRange.contains(event.commitTimeMs),
-              let eventVolume = volumeBound(of: event, rememberedSale: rememberedSale, rememberedItem: rememberedItem),
-              eventVolume <= WindowedAggregator.volumeLimit - volume
-        else { refused += 1; return }
+            let eventVolume = volumeBound(of: event, rememberedSale: rememberedSale, rememberedItem: rememberedItem),
+            eventVolume <= WindowedAggregator.volumeLimit - volume
+        else {
+            refused += 1
+            return
+        }
         volume += eventVolume
         let inWindows = noteAppliedEvent(event, windowed: event.role == .sale || event.role == .lineItem)
 
         switch event.role {
         case .sale:
-            applySale(event, p: p, window: inWindows ? windowFor(event.commitTimeMs, p: p) : nil, remembered: rememberedSale)
+            applySale(
+                event, p: p, window: inWindows ? windowFor(event.commitTimeMs, p: p) : nil, remembered: rememberedSale)
         case .lineItem:
-            applyLineItem(event, p: p, window: inWindows ? windowFor(event.commitTimeMs, p: p) : nil, remembered: rememberedItem)
+            applyLineItem(
+                event, p: p, window: inWindows ? windowFor(event.commitTimeMs, p: p) : nil, remembered: rememberedItem)
         case .dimension: applyDimension(event)
         case .other, .model: break
         }
@@ -358,7 +386,8 @@ public struct WindowedAggregator: Sendable {
         switch e.role {
         case .sale:
             guard let a = magnitude(e.after?.amount.value), let b = magnitude(e.before?.amount.value),
-                  let r = magnitude(rememberedSale) else { return nil }
+                let r = magnitude(rememberedSale)
+            else { return nil }
             return 2 * (a + b + r)
         case .lineItem:
             var total: Int128 = 0
@@ -388,20 +417,20 @@ public struct WindowedAggregator: Sendable {
     }
 
     /// Counts a tombstone, an ignored or a malformed message against its table.
-    public mutating func noteTombstone(table: String) {
+    package mutating func noteTombstone(table: String) {
         let t = stats(for: table, role: profile.role(ofTable: table))
         tables[t].opCounts[Int(ChangeOp.tombstone.rawValue)] += 1
     }
 
-    public mutating func noteMalformed(table: String) {
+    package mutating func noteMalformed(table: String) {
         let t = stats(for: table, role: profile.role(ofTable: table))
         tables[t].malformed += 1
     }
 
     /// Distinct tables counted one by one; beyond, a topic full of made-up `source.table` names is
     /// counted under `otherTables` instead of growing memory without bound.
-    public static let maxTables = 1_000
-    public static let otherTables = "(other tables)"
+    package static let maxTables = 1_000
+    package static let otherTables = "(other tables)"
 
     mutating func stats(for table: String, role: TableRole) -> Int {
         // Events of one topic share one String: comparing with the last two tables is cheaper than
@@ -414,7 +443,11 @@ public struct WindowedAggregator: Sendable {
             swap(&lastStatsIndex, &previousStatsIndex)
             return lastStatsIndex
         }
-        if let i = tableIndex[table] { previousStatsIndex = lastStatsIndex; lastStatsIndex = i; return i }
+        if let i = tableIndex[table] {
+            previousStatsIndex = lastStatsIndex
+            lastStatsIndex = i
+            return i
+        }
         if tables.count >= WindowedAggregator.maxTables && role == .other {
             if let i = tableIndex[WindowedAggregator.otherTables] { return i }
             tables.append(TableStats(table: WindowedAggregator.otherTables, role: .other))
@@ -429,7 +462,10 @@ public struct WindowedAggregator: Sendable {
     /// The window start to count an event in, or nil when that window was already evicted (dropped).
     mutating func windowFor(_ commitTimeMs: Int64, p: Int) -> Int64? {
         let start = windowStart(of: commitTimeMs)
-        if start < horizonStart { dropped += 1; return nil }
+        if start < horizonStart {
+            dropped += 1
+            return nil
+        }
         if parts[p].windows[.int(start)] == nil {
             parts[p].windows[.int(start)] = WindowAccum()
             holdWindow(start)
@@ -442,8 +478,12 @@ public struct WindowedAggregator: Sendable {
 
     /// The index of `start` in `heldStarts`, or where it would be inserted.
     @inline(__always) func heldIndex(of start: Int64) -> Int {
-        var lo = 0, hi = heldStarts.count
-        while lo < hi { let mid = (lo + hi) / 2; if heldStarts[mid] < start { lo = mid + 1 } else { hi = mid } }
+        var lo = 0
+        var hi = heldStarts.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if heldStarts[mid] < start { lo = mid + 1 } else { hi = mid }
+        }
         return lo
     }
 
@@ -469,7 +509,9 @@ public struct WindowedAggregator: Sendable {
         guard boundary > finalBeforeMs else { return }
         var i = finalBeforeMs == .min ? 0 : heldIndex(of: finalBeforeMs)
         while i < heldStarts.count && heldStarts[i] < boundary {
-            finalStarts.insert(heldStarts[i]); windowChanges.insert(heldStarts[i]); i += 1
+            finalStarts.insert(heldStarts[i])
+            windowChanges.insert(heldStarts[i])
+            i += 1
         }
         finalBeforeMs = boundary
     }
@@ -486,7 +528,7 @@ public struct WindowedAggregator: Sendable {
     /// Windows whose result changed, or that became final, since the last call (the snapshot
     /// passes them on so the warehouse sink compares only those). Nil when that is unknown (the
     /// first call after a restore): compare every window.
-    public mutating func takeWindowChanges() -> Set<Int64>? {
+    package mutating func takeWindowChanges() -> Set<Int64>? {
         refreshMergedWindows()
         let changed = windowChanges
         windowChanges = []
@@ -503,7 +545,11 @@ public struct WindowedAggregator: Sendable {
         guard let first = heldStarts.first, first < newHorizon else { return }
         let cut = heldStarts.firstIndex(where: { $0 >= newHorizon }) ?? heldStarts.count
         let expired = heldStarts[..<cut]
-        for w in expired { staleMerged.remove(w); finalStarts.remove(w); windowChanges.remove(w) }
+        for w in expired {
+            staleMerged.remove(w)
+            finalStarts.remove(w)
+            windowChanges.remove(w)
+        }
         heldStarts.removeFirst(cut)
         heldResults.removeFirst(cut)
         for p in parts.indices {
@@ -521,13 +567,17 @@ public struct WindowedAggregator: Sendable {
     // MARK: change tracking
 
     @inline(__always) mutating func markMergedStale(_ w: Int64) {
-        if w != lastStaleMerged { staleMerged.insert(w); lastStaleMerged = w }
+        if w != lastStaleMerged {
+            staleMerged.insert(w)
+            lastStaleMerged = w
+        }
     }
 
     @inline(__always) mutating func markChanged(_ w: Int64, p: Int) {
         markMergedStale(w)
         if journaling && w != parts[p].lastChangedWindow {
-            parts[p].changedWindows.insert(w); parts[p].lastChangedWindow = w
+            parts[p].changedWindows.insert(w)
+            parts[p].lastChangedWindow = w
         }
     }
 
@@ -552,7 +602,10 @@ public struct WindowedAggregator: Sendable {
                 parts[p].totalRevenue -= old
                 if let w = window { mutateWindow(w, p: p) { $0.revenue += amount - old } }
             } else if let w = window {
-                mutateWindow(w, p: p) { $0.txCount += 1; $0.revenue += amount }
+                mutateWindow(w, p: p) {
+                    $0.txCount += 1
+                    $0.revenue += amount
+                }
             }
             journalSale(p, key)
         case .update:
@@ -571,11 +624,19 @@ public struct WindowedAggregator: Sendable {
             if let old = parts[p].sales.removeValue(forKey: key) {
                 parts[p].totalRevenue -= old
                 journalSale(p, key)
-                if let w = window { mutateWindow(w, p: p) { $0.txCount -= 1; $0.revenue -= old } }
+                if let w = window {
+                    mutateWindow(w, p: p) {
+                        $0.txCount -= 1
+                        $0.revenue -= old
+                    }
+                }
             } else {
                 unmatched += 1
                 if let w = window, let old = e.before?.amount.value {
-                    mutateWindow(w, p: p) { $0.txCount -= 1; $0.revenue -= old }
+                    mutateWindow(w, p: p) {
+                        $0.txCount -= 1
+                        $0.revenue -= old
+                    }
                 }
             }
         case .truncate:
@@ -586,11 +647,19 @@ public struct WindowedAggregator: Sendable {
             for q in parts.indices {
                 count += Int64(parts[q].sales.count)
                 revenue += parts[q].totalRevenue
-                if journaling { let held = parts[q].sales; held.forEach { key, _ in journalSale(q, key) } }
+                if journaling {
+                    let held = parts[q].sales
+                    held.forEach { key, _ in journalSale(q, key) }
+                }
                 parts[q].sales.removeAll(keepingCapacity: true)
                 parts[q].totalRevenue = .zero
             }
-            if let w = window { mutateWindow(w, p: p) { $0.txCount -= count; $0.revenue -= revenue } }
+            if let w = window {
+                mutateWindow(w, p: p) {
+                    $0.txCount -= count
+                    $0.revenue -= revenue
+                }
+            }
         case .tombstone:
             break
         }
@@ -655,8 +724,12 @@ public struct WindowedAggregator: Sendable {
         if journaling { parts[p].journaledLineItems.append(key) }
     }
 
-    @inline(__always) private static func sale(_ key: RowKey, in part: inout PartitionState) -> Money? { part.sales[key] }
-    @inline(__always) private static func lineItem(_ key: RowKey, in part: inout PartitionState) -> StoredLineItem? { part.lineItems[key] }
+    @inline(__always) private static func sale(_ key: RowKey, in part: inout PartitionState) -> Money? {
+        part.sales[key]
+    }
+    @inline(__always) private static func lineItem(_ key: RowKey, in part: inout PartitionState) -> StoredLineItem? {
+        part.lineItems[key]
+    }
 
     /// Interns the item's product and packs it for the per-key map.
     @inline(__always) mutating func store(_ item: LineItem) -> StoredLineItem {
@@ -672,13 +745,15 @@ public struct WindowedAggregator: Sendable {
             }
         }
         let units = item.unitPrice.units
-        return StoredLineItem(priceLow: UInt64(truncatingIfNeeded: units), priceHigh: Int64(truncatingIfNeeded: units >> 64),
-                              quantity: item.quantity, productRef: ref)
+        return StoredLineItem(
+            priceLow: UInt64(truncatingIfNeeded: units), priceHigh: Int64(truncatingIfNeeded: units >> 64),
+            quantity: item.quantity, productRef: ref)
     }
 
     @inline(__always) func lineItem(stored s: StoredLineItem) -> LineItem {
-        LineItem(checked: s.productRef < 0 ? nil : productRefKeys[Int(s.productRef)], quantity: s.quantity,
-                 unitPrice: Money(units: Int128(s.priceHigh) << 64 | Int128(s.priceLow)))
+        LineItem(
+            checked: s.productRef < 0 ? nil : productRefKeys[Int(s.productRef)], quantity: s.quantity,
+            unitPrice: Money(units: Int128(s.priceHigh) << 64 | Int128(s.priceLow)))
     }
 
     private func lineItem(from row: Row, fallback: LineItem?) -> LineItem? {
@@ -770,7 +845,7 @@ public struct WindowedAggregator: Sendable {
             }
             setCategory(category, for: key)
         case .delete, .truncate, .tombstone:
-            break // keep the last category: past sales stay attributed
+            break  // keep the last category: past sales stay attributed
         }
     }
 
@@ -799,7 +874,7 @@ public struct WindowedAggregator: Sendable {
 
     // MARK: results
 
-    public var totals: TotalsResult {
+    package var totals: TotalsResult {
         if modelPlan != nil {
             let values = modelTotals()
             let builtins = modelBuiltins(values)
@@ -820,7 +895,7 @@ public struct WindowedAggregator: Sendable {
 
     /// Windows held, sorted by start, zero category entries left out. Only windows changed since
     /// the last call are merged again over partitions.
-    public var windowResults: [WindowResult] {
+    package var windowResults: [WindowResult] {
         mutating get {
             refreshMergedWindows()
             return heldResults
@@ -857,7 +932,9 @@ public struct WindowedAggregator: Sendable {
             found = true
             tx += accum.txCount
             revenue += accum.revenue
-            if categories.isEmpty { categories = accum.categoryRevenue } else {
+            if categories.isEmpty {
+                categories = accum.categoryRevenue
+            } else {
                 for (c, m) in accum.categoryRevenue { categories[c, default: .zero] += m }
             }
         }
@@ -865,34 +942,40 @@ public struct WindowedAggregator: Sendable {
         if modelPlan != nil {
             let values = modelWindow(w)
             let builtins = modelBuiltins(values)
-            var result = WindowResult(windowStartMs: w, txCount: builtins.tx, revenue: builtins.revenue, categoryRevenue: builtins.categories)
+            var result = WindowResult(
+                windowStartMs: w, txCount: builtins.tx, revenue: builtins.revenue, categoryRevenue: builtins.categories)
             result.kpis = values
             return result
         }
-        return WindowResult(windowStartMs: w, txCount: tx, revenue: revenue, categoryRevenue: categories.filter { !$0.value.isZero })
+        return WindowResult(
+            windowStartMs: w, txCount: tx, revenue: revenue, categoryRevenue: categories.filter { !$0.value.isZero })
     }
 
-    public func isFinal(windowStart start: Int64) -> Bool { watermarkMs >= start + windowMs }
+    package func isFinal(windowStart start: Int64) -> Bool { watermarkMs >= start + windowMs }
 
     /// Line items whose product has no known category yet, and their net amount. O(partitions).
-    public var parked: (lineItems: Int64, amount: Money) {
+    package var parked: (lineItems: Int64, amount: Money) {
         if modelPlan != nil { return modelParked() }
         var count: Int64 = 0
         var amount = Money.zero
-        for part in parts { count += part.parkedLineItems; amount += part.parkedAmount }
+        for part in parts {
+            count += part.parkedLineItems
+            amount += part.parkedAmount
+        }
         return (count, amount)
     }
 
     /// Live primary keys held (sales and line items), over all partitions.
-    public var liveKeys: Int {
+    package var liveKeys: Int {
         if modelPlan != nil { return modelLiveKeys }
         return parts.reduce(0) { $0 + $1.sales.count + $1.lineItems.count }
     }
 
-    public mutating func result(messages: Int64, malformed: Int64) -> KPIResult {
+    package mutating func result(messages: Int64, malformed: Int64) -> KPIResult {
         refreshModelResolutions()
-        var result = KPIResult(windowMs: windowMs, messages: messages, windows: windowResults, totals: totals,
-                  malformed: malformed, dropped: dropped)
+        var result = KPIResult(
+            windowMs: windowMs, messages: messages, windows: windowResults, totals: totals,
+            malformed: malformed, dropped: dropped)
         result.kpiColumns = kpiColumns
         return result
     }

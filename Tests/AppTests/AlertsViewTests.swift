@@ -1,7 +1,8 @@
-@testable import App
 import Foundation
 import Metrics
 import Testing
+
+@testable import App
 
 /// The Alerts view (6), the status bar's alert count and the headless `alerts` field, from a panel the
 /// real evaluator produced on a hand-driven clock.
@@ -15,17 +16,27 @@ import Testing
         let t = Fixture.nowMs - 60_000
         func facts(_ state: String, at ms: Int64, lagging: Bool) -> AlertFacts {
             var f = AlertFacts(nowMs: ms)
-            f.connectors = [.init(name: "shop", state: state, reason: state == "FAILED" ? "task 0: PSQLException: gone" : nil)]
-            f.partitions = [PartitionLag(topic: "shop.public.transaction", partition: 0, position: 1, highWatermark: lagging ? 9 : 1,
-                                         lastCommitTimeMs: ms - 400_000)]
+            f.connectors = [
+                .init(name: "shop", state: state, reason: state == "FAILED" ? "task 0: PSQLException: gone" : nil)
+            ]
+            f.partitions = [
+                PartitionLag(
+                    topic: "shop.public.transaction", partition: 0, position: 1, highWatermark: lagging ? 9 : 1,
+                    lastCommitTimeMs: ms - 400_000)
+            ]
             return f
         }
-        _ = e.evaluate(facts("FAILED", at: t, lagging: true))               // lag fires at once; connector pending
-        _ = e.evaluate(facts("FAILED", at: t + 10_000, lagging: false))     // connector fires; lag resolves after 10 s
+        _ = e.evaluate(facts("FAILED", at: t, lagging: true))  // lag fires at once; connector pending
+        _ = e.evaluate(facts("FAILED", at: t + 10_000, lagging: false))  // connector fires; lag resolves after 10 s
         _ = e.evaluate(facts("FAILED", at: Fixture.nowMs, lagging: false))
         var p = e.panel(nowMs: Fixture.nowMs)
         // One pending alert too: a connector failing just now.
-        _ = e.evaluate({ var f = facts("FAILED", at: Fixture.nowMs, lagging: false); f.connectors!.append(.init(name: "shopm", state: "FAILED")); return f }())
+        _ = e.evaluate(
+            {
+                var f = facts("FAILED", at: Fixture.nowMs, lagging: false)
+                f.connectors!.append(.init(name: "shopm", state: "FAILED"))
+                return f
+            }())
         p = e.panel(nowMs: Fixture.nowMs)
         return p
     }
@@ -41,12 +52,16 @@ import Testing
         #expect(screen.line(0).contains("Alerts"))
         #expect(text.contains("Alerts · 1 firing · 1 pending · alertmanager: 1 alert sent 11:59:10"))
         let firing = (0..<30).map(screen.line).first { $0.contains("firing  CdcConnectorFailed") } ?? ""
-        #expect(firing.contains("shop ") && firing.contains("11:59:10") && firing.contains("50.0s")
+        #expect(
+            firing.contains("shop ") && firing.contains("11:59:10") && firing.contains("50.0s")
                 && firing.contains("connector shop FAILED: task 0: PSQLException: gone"), "\(firing)")
         #expect(text.contains("pending CdcConnectorFailed     shopm "))
         // The Rules panel names CdcLagHigh too: the resolved line is the one about the topic.
-        let resolved = (0..<30).map(screen.line).first { $0.contains("CdcLagHigh") && $0.contains("shop.public.") } ?? ""
-        #expect(resolved.contains("shop.public.transaction ") && resolved.contains("11:59:00 11:59:10") && resolved.contains("10.0s"), "\(resolved)")
+        let resolved =
+            (0..<30).map(screen.line).first { $0.contains("CdcLagHigh") && $0.contains("shop.public.") } ?? ""
+        #expect(
+            resolved.contains("shop.public.transaction ") && resolved.contains("11:59:00 11:59:10")
+                && resolved.contains("10.0s"), "\(resolved)")
         #expect(screen.line(28).contains("alerts ● 1 firing"))
     }
 
@@ -70,8 +85,11 @@ import Testing
         let active = try #require(alerts["active"] as? [[String: Any]])
         #expect(active.map { $0["state"] as? String } == ["firing", "pending"])
         let history = try #require(alerts["history"] as? [[String: Any]])
-        #expect(history.first?["alertname"] as? String == "CdcLagHigh" && history.first?["duration_ms"] as? Int == 10_000)
-        #expect(headlessLine(Fixture.snapshot, json: false, connect: nil, alerts: Self.panel()).hasSuffix("alerts 1 firing"))
+        #expect(
+            history.first?["alertname"] as? String == "CdcLagHigh" && history.first?["duration_ms"] as? Int == 10_000)
+        #expect(
+            headlessLine(Fixture.snapshot, json: false, connect: nil, alerts: Self.panel()).hasSuffix("alerts 1 firing")
+        )
         #expect(!headlessLine(Fixture.snapshot, json: true, connect: nil).contains("\"alerts\""))
     }
 }

@@ -1,9 +1,11 @@
-@testable import App
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import App
+@testable import Pipeline
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The Tables drill-down on Avro topics: generated shop messages in Confluent's Avro framing (the encoder
@@ -44,8 +46,10 @@ import Glibc
         let core = EngineCore(profile: .shop)
         core.captureRecentChanges = true
         core.schemaSource = schemas
-        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 13, products: 24, customers: 60, snapshotTransactions: 20,
-                                                               commitsPerSecond: 8))
+        let workload = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: 13, products: 24, customers: 60, snapshotTransactions: 20,
+                commitsPerSecond: 8))
         var out: [GeneratedMessage] = []
         while out.count < 3_000 { workload.next(into: &out) }
         var offsets: [String: Int64] = [:]
@@ -57,7 +61,9 @@ import Glibc
             offsets[m.topic] = offset + 1
             if let v = m.value { json[m.topic, default: [:]][offset] = v }
             framed[m.topic, default: [:]][offset] = (avro.key, avro.value)
-            core.ingest(topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: avro.key, value: avro.value)
+            core.ingest(
+                topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: avro.key,
+                value: avro.value)
         }
         var s = core.snapshot(sequence: 7, takenAtMs: 0)
         let nowMs = s.maxCommitTimeMs + 400
@@ -95,9 +101,14 @@ import Glibc
     static func expectGolden(_ name: String, _ screen: String, _ expected: String) {
         if screen != expected {
             mkdir("/tmp/cdctop-golden", 0o755)
-            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") { fputs(screen, f); fclose(f) }
+            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") {
+                fputs(screen, f)
+                fclose(f)
+            }
         }
-        #expect(screen == expected, "screen '\(name)' differs; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
+        #expect(
+            screen == expected, "screen '\(name)' differs; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)"
+        )
     }
 
     @Test func theRingKeepsTheSchemaIDsAndTheFramedKeyOfEveryAvroChange() throws {
@@ -112,7 +123,8 @@ import Glibc
                 let keyID = sent.key.withUnsafeBytes { AvroWire.schemaID($0) }
                 #expect(c.valueSchemaID == valueID && valueID != nil)
                 #expect(c.keySchemaID == keyID && keyID != nil)
-                #expect(b.schemas.subjects[c.valueSchemaID!]?.map(\.subject).contains(c.position.topic + "-value") == true)
+                #expect(
+                    b.schemas.subjects[c.valueSchemaID!]?.map(\.subject).contains(c.position.topic + "-value") == true)
                 #expect(b.schemas.subjects[c.keySchemaID!]?.map(\.subject).contains(c.position.topic + "-key") == true)
                 #expect(c.framedKey == sent.key && c.value == sent.value)
                 checked += 1
@@ -149,9 +161,14 @@ import Glibc
         let why = "registry: Failed to connect to 127.0.0.1 port 36841 after 0 ms: Couldn't connect to server"
         let screen = Self.screen(Self.openRaw, Self.frame(subjects: .unknown(why)), width: 80, height: 24)
         let lines = screen.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.contains("│value  schema id 6 · subject unknown (registry: Failed to connect to 127.0.0.1") }, "\(screen)")
+        #expect(
+            lines.contains {
+                $0.contains("│value  schema id 6 · subject unknown (registry: Failed to connect to 127.0.0.1")
+            }, "\(screen)")
         // The continuation is indented, starts with a whole word, and "195 bytes" is not parted.
-        #expect(lines.contains { $0.hasPrefix("│  ") && $0.contains("Couldn't connect to server) · 195 bytes") }, "\(screen)")
+        #expect(
+            lines.contains { $0.hasPrefix("│  ") && $0.contains("Couldn't connect to server) · 195 bytes") },
+            "\(screen)")
         #expect(!screen.contains("│  bytes"), "\(screen)")
         #expect(RawMessageView.flow("ab 1,234 bytes", width: 13) == ["ab", "  1,234 bytes"])
     }
@@ -168,10 +185,17 @@ import Glibc
     @Test func withoutTheSchemaTheViewSaysWhyAndShowsTheBytes() {
         var frame = Self.frame(schemas: false)
         // As if the engine had not decoded them (it holds the schema; an attached viewer may not).
-        frame.snapshot?.recentChanges = Self.built.snapshot.recentChanges.mapValues { $0.map { var c = $0; c.decoded = nil; return c } }
+        frame.snapshot?.recentChanges = Self.built.snapshot.recentChanges.mapValues {
+            $0.map {
+                var c = $0
+                c.decoded = nil
+                return c
+            }
+        }
         let raw = Self.screen(Self.openRaw, frame)
         #expect(raw.contains("value  schema id 6 · subject unknown (no schema registry given)"), "\(raw)")
-        #expect(raw.contains("no schema for id 6 (no schema registry given (--schema-registry URL)); the bytes"), "\(raw)")
+        #expect(
+            raw.contains("no schema for id 6 (no schema registry given (--schema-registry URL)); the bytes"), "\(raw)")
         #expect(raw.contains("  0000  "), "\(raw)")
         let event = Self.screen(Self.openEvent, frame)
         #expect(event.contains("no schema for id 6 (no schema registry given"), "\(event)")

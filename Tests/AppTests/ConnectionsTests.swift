@@ -1,7 +1,8 @@
-@testable import App
 import Foundation
-@testable import Metrics
 import Testing
+
+@testable import App
+@testable import Metrics
 
 /// The Connections panel's bookkeeping (errors kept, attempts, retries, log lines), the connecting
 /// screen and the headless JSON's lag and services.
@@ -10,15 +11,21 @@ import Testing
 
     @Test func boardKeepsTheErrorVerbatimCountsAttemptsAndLogsChanges() {
         var board = ConnectionBoard()
-        var log = board.update([ServiceProbe(name: "kafka", target: "h:1", status: ServiceStatus(.connecting, "listing topics"))], nowMs: Self.t0)
+        var log = board.update(
+            [ServiceProbe(name: "kafka", target: "h:1", status: ServiceStatus(.connecting, "listing topics"))],
+            nowMs: Self.t0)
         #expect(log == ["kafka: connecting h:1"])
-        let refused = "h:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT)"
-        log = board.update([ServiceProbe(name: "kafka", target: "h:1", status: ServiceStatus(.error, refused))], nowMs: Self.t0 + 1_000)
+        let refused =
+            "h:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT)"
+        log = board.update(
+            [ServiceProbe(name: "kafka", target: "h:1", status: ServiceStatus(.error, refused))], nowMs: Self.t0 + 1_000
+        )
         #expect(log == ["kafka: connecting -> error after 1.0s: \(refused)"])
         #expect(board.entry("kafka")?.attempts == 1)
         #expect(board.entry("kafka")?.lastError == refused)
         // The service's own count wins when it has one (librdkafka's errors, Redis' failed connects).
-        var again = ServiceStatus(.error, refused + " · retry in 2.0 s", error: refused, attempts: 4, nextRetryAtMs: Self.t0 + 4_000)
+        var again = ServiceStatus(
+            .error, refused + " · retry in 2.0 s", error: refused, attempts: 4, nextRetryAtMs: Self.t0 + 4_000)
         log = board.update([ServiceProbe(name: "kafka", target: "h:1", status: again)], nowMs: Self.t0 + 2_000)
         #expect(board.entry("kafka")?.attempts == 4)
         #expect(board.entry("kafka")?.nextRetryAtMs == Self.t0 + 4_000)
@@ -37,12 +44,22 @@ import Testing
 
     @Test func connectingScreenShowsTheAttemptTheErrorInFullAndTheOtherServices() {
         var board = ConnectionBoard()
-        let longError = "h:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT, 3 identical error(s) suppressed) END"
-        _ = board.update([ServiceProbe(name: "kafka", target: "127.0.0.1:1", status: ServiceStatus(.connecting, "listing topics"))], nowMs: Self.t0 - 9_000)
-        _ = board.update([ServiceProbe(name: "kafka", target: "127.0.0.1:1", status: ServiceStatus(.error, longError, error: longError, attempts: 7)),
-                          ServiceProbe(name: "redis", target: "127.0.0.1:2/0",
-                                       status: ServiceStatus(.error, "cannot connect to Redis · retry in 2.0 s", error: "cannot connect to Redis",
-                                                             attempts: 3, nextRetryAtMs: Self.t0 + 2_000))], nowMs: Self.t0)
+        let longError =
+            "h:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT, 3 identical error(s) suppressed) END"
+        _ = board.update(
+            [ServiceProbe(name: "kafka", target: "127.0.0.1:1", status: ServiceStatus(.connecting, "listing topics"))],
+            nowMs: Self.t0 - 9_000)
+        _ = board.update(
+            [
+                ServiceProbe(
+                    name: "kafka", target: "127.0.0.1:1",
+                    status: ServiceStatus(.error, longError, error: longError, attempts: 7)),
+                ServiceProbe(
+                    name: "redis", target: "127.0.0.1:2/0",
+                    status: ServiceStatus(
+                        .error, "cannot connect to Redis · retry in 2.0 s", error: "cannot connect to Redis",
+                        attempts: 3, nextRetryAtMs: Self.t0 + 2_000)),
+            ], nowMs: Self.t0)
         var frame = DashboardFrame(snapshot: nil, nowMs: Self.t0)
         frame.connections = board.entries
         let screen = DashboardRenderer.render(DashboardModel(), frame, width: 80, height: 24).0.text
@@ -57,7 +74,9 @@ import Testing
         _ = model.handle(.char("c"))
         frame.snapshot = Fixture.snapshot
         let panel = DashboardRenderer.render(model, frame, width: 100, height: 30).0.text
-        #expect(panel.contains("Connections · c or Esc closes") && panel.contains("END") && panel.contains("librdkafka retries by itself"), "\(panel)")
+        #expect(
+            panel.contains("Connections · c or Esc closes") && panel.contains("END")
+                && panel.contains("librdkafka retries by itself"), "\(panel)")
         _ = model.handle(.escape)
         #expect(!model.showConnections)
     }
@@ -66,9 +85,14 @@ import Testing
         var s = Fixture.snapshot
         s.kafka = ServiceStatus(.ok, "127.0.0.1:9092")
         var board = ConnectionBoard()
-        _ = board.update([ServiceProbe(name: "kafka", target: "127.0.0.1:9092", status: s.kafka),
-                          ServiceProbe(name: "redis", target: "127.0.0.1:6379/0", status: ServiceStatus(.error, "down · retry in 1 s", error: "down", attempts: 2))],
-                         nowMs: s.takenAtMs)
+        _ = board.update(
+            [
+                ServiceProbe(name: "kafka", target: "127.0.0.1:9092", status: s.kafka),
+                ServiceProbe(
+                    name: "redis", target: "127.0.0.1:6379/0",
+                    status: ServiceStatus(.error, "down · retry in 1 s", error: "down", attempts: 2)),
+            ],
+            nowMs: s.takenAtMs)
         let line = headlessLine(s, json: true, connect: nil, services: board)
         let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         let lag = try #require(o["lag"] as? [String: Any])
@@ -86,7 +110,9 @@ import Testing
         #expect((o["ts_ms"] as? NSNumber)?.int64Value == s.takenAtMs)
         // Disconnected: the lag is unknown (null), not zero.
         s.kafka = ServiceStatus(.error, "all brokers down")
-        let down = try #require(try JSONSerialization.jsonObject(with: Data(headlessLine(s, json: true, connect: nil).utf8)) as? [String: Any])
+        let down = try #require(
+            try JSONSerialization.jsonObject(with: Data(headlessLine(s, json: true, connect: nil).utf8))
+                as? [String: Any])
         let downLag = try #require(down["lag"] as? [String: Any])
         #expect(downLag["known"] as? Bool == false && downLag["total"] is NSNull)
     }
@@ -99,20 +125,26 @@ import Testing
         report.checkedAtMs = now - 2_000
         report.currentLSN = "1/0"
         report.slots = [
-            ReplicationSlot(name: "debezium", plugin: "pgoutput", database: "shop", active: true, activePID: 4242,
-                            confirmedFlushLSN: "0/FFF00000", restartLSN: "0/FFF00000", retainedBytes: 1_048_576,
-                            restartRetainedBytes: 1_048_576, walStatus: "reserved", lastAdvanceMs: now - 3_000, advanceSeen: true),
-            ReplicationSlot(name: "old_connector", plugin: "pgoutput", database: "shop", active: false,
-                            confirmedFlushLSN: "0/70000000", restartLSN: "0/6FF00000", retainedBytes: 2_415_919_104,
-                            restartRetainedBytes: 2_416_967_680, walStatus: "extended", lastAdvanceMs: now - 720_000,
-                            inactiveSinceMs: now - 720_000),
+            ReplicationSlot(
+                name: "debezium", plugin: "pgoutput", database: "shop", active: true, activePID: 4242,
+                confirmedFlushLSN: "0/FFF00000", restartLSN: "0/FFF00000", retainedBytes: 1_048_576,
+                restartRetainedBytes: 1_048_576, walStatus: "reserved", lastAdvanceMs: now - 3_000, advanceSeen: true),
+            ReplicationSlot(
+                name: "old_connector", plugin: "pgoutput", database: "shop", active: false,
+                confirmedFlushLSN: "0/70000000", restartLSN: "0/6FF00000", retainedBytes: 2_415_919_104,
+                restartRetainedBytes: 2_416_967_680, walStatus: "extended", lastAdvanceMs: now - 720_000,
+                inactiveSinceMs: now - 720_000),
         ]
         var s = Fixture.snapshot
         s.replicationSlots = report
         var board = ConnectionBoard()
-        _ = board.update([ServiceProbe(name: "kafka", target: "h:1", status: ServiceStatus(.ok, "h:1")),
-                          ServiceProbe(name: "replication_slots", target: "postgres://u:***@db/shop",
-                                       status: ServiceStatus(.ok, "2 logical slots, 2.2 GiB of WAL retained"))], nowMs: now - 60_000)
+        _ = board.update(
+            [
+                ServiceProbe(name: "kafka", target: "h:1", status: ServiceStatus(.ok, "h:1")),
+                ServiceProbe(
+                    name: "replication_slots", target: "postgres://u:***@db/shop",
+                    status: ServiceStatus(.ok, "2 logical slots, 2.2 GiB of WAL retained")),
+            ], nowMs: now - 60_000)
         var frame = DashboardFrame(snapshot: s, nowMs: now)
         frame.connections = board.entries
         var model = DashboardModel()
@@ -121,7 +153,8 @@ import Testing
         let screen = buffer.text
         #expect(screen.contains("Replication slots postgres://u:***@db/shop  ok for 1m00s"), "\(screen)")
         let active = "● debezium  shop · pgoutput  retained 1.0 MiB · active pid 4242 · advanced 3.0s ago"
-        let idle = "○ old_connector  shop · pgoutput  retained 2.3 GiB (restart_lsn 2.3 GiB) · inactive for at least 12m00s · no advance for 12m00s · wal_status extended"
+        let idle =
+            "○ old_connector  shop · pgoutput  retained 2.3 GiB (restart_lsn 2.3 GiB) · inactive for at least 12m00s · no advance for 12m00s · wal_status extended"
         #expect(screen.contains(active), "\(screen)")
         #expect(screen.contains(idle), "\(screen)")
         func style(ofLineContaining text: String) -> Style? {
@@ -152,7 +185,9 @@ import Testing
         #expect(relaxedRole == .warn)
 
         // --json: the same slots, with the retained bytes and the time since the last advance.
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(headlessLine(s, json: true, connect: nil).utf8)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(headlessLine(s, json: true, connect: nil).utf8))
+                as? [String: Any])
         let slots = try #require(json["replication_slots"] as? [[String: Any]])
         #expect(slots.map { $0["slot"] as? String } == ["debezium", "old_connector"])
         #expect((slots[1]["retained_wal_bytes"] as? NSNumber)?.int64Value == 2_415_919_104)
@@ -178,8 +213,11 @@ import Testing
         func panel(_ phase: Alert.Phase?) -> AlertPanel {
             var p = AlertPanel()
             if let phase {
-                p.active = [Alert(key: AlertKey(.connectorFailed, "shop"), phase: phase, activeSinceMs: 1, lastTrueMs: 2,
-                                  summary: "connector shop FAILED")]
+                p.active = [
+                    Alert(
+                        key: AlertKey(.connectorFailed, "shop"), phase: phase, activeSinceMs: 1, lastTrueMs: 2,
+                        summary: "connector shop FAILED")
+                ]
             }
             return p
         }

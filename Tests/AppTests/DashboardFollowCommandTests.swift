@@ -1,8 +1,9 @@
-@testable import App
 import Foundation
 import Metrics
 import Pipeline
 import Testing
+
+@testable import App
 
 /// Issue 24: follow / freeze of change lists, the `:` command line that answers, Esc order, export,
 /// OSC 52, unique short names, chart labels, the status bar's errors.
@@ -17,8 +18,9 @@ import Testing
         s.recentChanges[table] = (0..<Int64(count)).map { i in
             let offset = first + i
             let value = Array("{\"op\":\"c\",\"ts_ms\":\(Fixture.nowMs),\"after\":{\"id\":\(offset)}}".utf8)
-            return RecentChange(position: EventPosition(topic: "shop.public.transaction", partition: 0, offset: offset),
-                                op: .create, key: "{\"id\":\(offset)}", commitTimeMs: Fixture.nowMs, value: value)
+            return RecentChange(
+                position: EventPosition(topic: "shop.public.transaction", partition: 0, offset: offset),
+                op: .create, key: "{\"id\":\(offset)}", commitTimeMs: Fixture.nowMs, value: value)
         }
         if let i = s.tables.firstIndex(where: { $0.table == table }) {
             s.tables[i].opCounts = Array(repeating: 0, count: ChangeOp.allCases.count)
@@ -88,11 +90,20 @@ import Testing
     @Test func tableCommandNamesCloseMatchesAndAmbiguities() {
         var m = DashboardModel()
         m.layout.tableNames = ["transaction", "transactiondetail", "product", "category"]
-        guard case .notice(let nope) = m.run(command: "table nope") else { Issue.record("no notice for :table nope"); return }
+        guard case .notice(let nope) = m.run(command: "table nope") else {
+            Issue.record("no notice for :table nope")
+            return
+        }
         #expect(nope.hasPrefix("no table 'nope'; tables: transaction, transactiondetail, product, category"))
-        guard case .notice(let tran) = m.run(command: "table tran") else { Issue.record("no notice for :table tran"); return }
+        guard case .notice(let tran) = m.run(command: "table tran") else {
+            Issue.record("no notice for :table tran")
+            return
+        }
         #expect(tran.contains("ambiguous") && tran.contains("transaction, transactiondetail"))
-        guard case .notice(let typo) = m.run(command: "table prodct") else { Issue.record("no notice for a typo"); return }
+        guard case .notice(let typo) = m.run(command: "table prodct") else {
+            Issue.record("no notice for a typo")
+            return
+        }
         #expect(typo == "no table 'prodct'; did you mean: product")
         #expect(m.view == .overview, "no empty view opened for an unknown table")
         #expect(m.run(command: "table Product") == .none && m.openTable == "product" && m.tablesLevel == .changes)
@@ -108,7 +119,10 @@ import Testing
         #expect(m.run(command: "lat") == .none && m.view == .latency)
         let n = DashboardView.allCases.count
         #expect(m.run(command: "\(n + 1)") == .notice("no view \(n + 1): views are 0-9"))
-        guard case .notice(let typo) = m.run(command: "categores") else { Issue.record("no notice"); return }
+        guard case .notice(let typo) = m.run(command: "categores") else {
+            Issue.record("no notice")
+            return
+        }
         #expect(typo.contains("did you mean :categories?"))
     }
 
@@ -139,16 +153,23 @@ import Testing
         #expect(m.handle(.enter) == .none && m.categorySort == .lastFiveMinutes)
         // ↑ recalls the newest command first, ↓ walks back to an empty line.
         _ = m.handle(.char(":"))
-        _ = m.handle(.up); #expect(m.command == "sort last 5m")
-        _ = m.handle(.up); #expect(m.command == "table product")
-        _ = m.handle(.down); #expect(m.command == "sort last 5m")
-        _ = m.handle(.down); #expect(m.command == "")
+        _ = m.handle(.up)
+        #expect(m.command == "sort last 5m")
+        _ = m.handle(.up)
+        #expect(m.command == "table product")
+        _ = m.handle(.down)
+        #expect(m.command == "sort last 5m")
+        _ = m.handle(.down)
+        #expect(m.command == "")
         _ = m.handle(.escape)
     }
 
     @Test func aStaleErrorClearsOnTheNextCommand() {
-        var loop = DashboardLoop(sources: DashboardSources(snapshot: { Fixture.snapshot }), glyphs: .unicode, themeName: "dark")
-        for k: Key in [.char(":"), .char("x"), .char("y"), .char("z"), .enter] { _ = loop.handle(k, nowMs: Fixture.nowMs) }
+        var loop = DashboardLoop(
+            sources: DashboardSources(snapshot: { Fixture.snapshot }), glyphs: .unicode, themeName: "dark")
+        for k: Key in [.char(":"), .char("x"), .char("y"), .char("z"), .enter] {
+            _ = loop.handle(k, nowMs: Fixture.nowMs)
+        }
         #expect(loop.model.message?.hasPrefix("unknown command :xyz") == true)
         _ = loop.handle(.char(":"), nowMs: Fixture.nowMs + 100)
         #expect(loop.model.message == nil)
@@ -162,14 +183,18 @@ import Testing
             #expect(short.allSatisfy { DisplayWidth.of($0) <= width })
         }
         // Where the even cut already differs nothing changes.
-        #expect(Format.middleUnique(["transactiondetail", "product"], 12) == [Format.middle("transactiondetail", 12), "product"])
+        #expect(
+            Format.middleUnique(["transactiondetail", "product"], 12) == [
+                Format.middle("transactiondetail", 12), "product",
+            ])
     }
 
     @Test func chartTimeLabelsNeverOverlap() {
         for width in 12...40 {
             var b = ScreenBuffer(width: width, height: 4)
-            Widgets.timeChart(&b, Rect(x: 0, y: 0, width: width, height: 4), values: [1, 2, 3, 4], glyphs: .unicode,
-                              scaleLabel: Format.short, firstLabel: { _ in "09:10:00" }, lastLabel: "09:11:00")
+            Widgets.timeChart(
+                &b, Rect(x: 0, y: 0, width: width, height: 4), values: [1, 2, 3, 4], glyphs: .unicode,
+                scaleLabel: Format.short, firstLabel: { _ in "09:10:00" }, lastLabel: "09:11:00")
             let row = b.line(3)
             // Either both labels with room between them, or only the last one: never "0909:11".
             #expect(!row.contains("0909") && !row.contains("00:0"), "width \(width): '\(row)'")
@@ -180,15 +205,24 @@ import Testing
     @Test func statusBarShowsTheNewestErrorWithItsAgeAndStandbyIsNotAnError() {
         var f = Fixture.frame()
         var s = f.snapshot!
-        s.kafka = ServiceStatus(.error, "Connect to ipv4#127.0.0.1:9 failed: Connection refused", error: "Connect to ipv4#127.0.0.1:9 failed: Connection refused")
+        s.kafka = ServiceStatus(
+            .error, "Connect to ipv4#127.0.0.1:9 failed: Connection refused",
+            error: "Connect to ipv4#127.0.0.1:9 failed: Connection refused")
         f.snapshot = s
-        f.connections = [ConnectionEntry(name: "kafka", target: "127.0.0.1:9", status: s.kafka, sinceMs: Fixture.nowMs - 60_000,
-                                         lastError: "Connect to ipv4#127.0.0.1:9 failed: Connection refused", lastErrorAtMs: Fixture.nowMs - 12_000)]
-        f.redis = ServiceStatus(.error, "another cdctop (host:42) mirrors cdctop: give this one its own --redis-prefix or --pipeline")
+        f.connections = [
+            ConnectionEntry(
+                name: "kafka", target: "127.0.0.1:9", status: s.kafka, sinceMs: Fixture.nowMs - 60_000,
+                lastError: "Connect to ipv4#127.0.0.1:9 failed: Connection refused",
+                lastErrorAtMs: Fixture.nowMs - 12_000)
+        ]
+        f.redis = ServiceStatus(
+            .error, "another cdctop (host:42) mirrors cdctop: give this one its own --redis-prefix or --pipeline")
         for width in [80, 100, 160] {
             let bar = Fixture.render(DashboardModel(), f, width: width, height: 24).0.line(22)
             #expect(bar.contains("Kafka ● error 12.0s: Connect to ipv4#127"), "width \(width): \(bar)")
-            #expect(bar.contains("standby") && !bar.contains("Redis ● error") && !bar.contains("mirror ● error"), "width \(width): \(bar)")
+            #expect(
+                bar.contains("standby") && !bar.contains("Redis ● error") && !bar.contains("mirror ● error"),
+                "width \(width): \(bar)")
         }
         // Enter on the Overview (nothing to open) shows the error whole.
         var m = DashboardModel()
@@ -208,7 +242,11 @@ import Testing
         let lines = csv.split(separator: "\r\n")
         #expect(lines.first == "table,c,u,d,r,t,tombstones,total,events_per_second,last_commit_ms,malformed")
         for stats in s.tables {
-            #expect(lines.contains { $0.hasPrefix("\(stats.table),\(stats.count(.create)),\(stats.count(.update)),\(stats.count(.delete)),") })
+            #expect(
+                lines.contains {
+                    $0.hasPrefix(
+                        "\(stats.table),\(stats.count(.create)),\(stats.count(.update)),\(stats.count(.delete)),")
+                })
         }
         let json = DashboardExport.json(t)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
@@ -216,7 +254,8 @@ import Testing
         #expect(parsed.first?["table"] as? String == TablesView.sortedTables(s).first?.table)
         // Views without rows say so instead of writing an empty file.
         m.view = .overview
-        #expect(DashboardExport.write(m, f, format: .csv, nowMs: Fixture.nowMs).hasPrefix("Overview has no rows to export"))
+        #expect(
+            DashboardExport.write(m, f, format: .csv, nowMs: Fixture.nowMs).hasPrefix("Overview has no rows to export"))
     }
 
     @Test func osc52CarriesTheBase64OfTheBytes() {
@@ -226,7 +265,13 @@ import Testing
         #expect(text == "\u{1B}]52;c;" + Data(bytes).base64EncodedString() + "\u{07}")
         for n in 0..<7 {
             let b = Array(repeating: UInt8(0xF0 &+ UInt8(n)), count: n)
-            #expect(String(decoding: b.withUnsafeBytes { raw in var out: [UInt8] = []; JSONBytes.appendBase64(raw, to: &out); return out }, as: UTF8.self) == Data(b).base64EncodedString())
+            #expect(
+                String(
+                    decoding: b.withUnsafeBytes { raw in
+                        var out: [UInt8] = []
+                        JSONBytes.appendBase64(raw, to: &out)
+                        return out
+                    }, as: UTF8.self) == Data(b).base64EncodedString())
         }
     }
 
@@ -249,15 +294,21 @@ import Testing
     typealias F = ChangeDescription.Field
 
     @Test func aKeyOnlyDeleteShowsNotSentInsteadOfZeros() {
-        let d = ChangeDescription(op: .delete, table: "transactiondetail", commitTimeMs: 0,
-                                  before: [F(name: "id", value: "17"), F(name: "unit_price", value: "0.0"),
-                                           F(name: "quantity", value: "0"), F(name: "note", value: "null")], after: nil)
+        let d = ChangeDescription(
+            op: .delete, table: "transactiondetail", commitTimeMs: 0,
+            before: [
+                F(name: "id", value: "17"), F(name: "unit_price", value: "0.0"),
+                F(name: "quantity", value: "0"), F(name: "note", value: "null"),
+            ], after: nil)
         #expect(TablesView.placeholderColumns(d) == ["unit_price", "quantity", "note"])
         #expect(TablesView.summary(d, glyphs: .unicode) == "id=17 (other columns not sent: REPLICA IDENTITY DEFAULT)")
         // A full before image (REPLICA IDENTITY FULL) is the row's values.
-        let full = ChangeDescription(op: .delete, table: "transactiondetail", commitTimeMs: 0,
-                                     before: [F(name: "id", value: "17"), F(name: "unit_price", value: "12.5000"),
-                                              F(name: "quantity", value: "3"), F(name: "note", value: "null")], after: nil)
+        let full = ChangeDescription(
+            op: .delete, table: "transactiondetail", commitTimeMs: 0,
+            before: [
+                F(name: "id", value: "17"), F(name: "unit_price", value: "12.5000"),
+                F(name: "quantity", value: "3"), F(name: "note", value: "null"),
+            ], after: nil)
         #expect(TablesView.placeholderColumns(full).isEmpty)
         #expect(TablesView.summary(full, glyphs: .unicode) == "id=17 unit_price=12.5000 quantity=3 note=null")
     }

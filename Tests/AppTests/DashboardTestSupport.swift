@@ -1,6 +1,7 @@
-@testable import App
 import DevSupport
 import Metrics
+
+@testable import App
 
 /// A fixed instant and snapshot for golden screens: 2025-11-23 12:00:00.000 UTC, one minute after start.
 enum Fixture {
@@ -14,7 +15,9 @@ enum Fixture {
     }
 
     /// A frame with lag history: 31 one-second samples ending at `nowMs`.
-    static func frame(history: Bool = false, glyphs: Glyphs = .unicode, variant: PreviewData.Variant = .shop) -> DashboardFrame {
+    static func frame(history: Bool = false, glyphs: Glyphs = .unicode, variant: PreviewData.Variant = .shop)
+        -> DashboardFrame
+    {
         var f = DashboardFrame(snapshot: snapshot(variant), nowMs: nowMs)
         f.title = "fixture"
         f.glyphs = glyphs
@@ -22,7 +25,9 @@ enum Fixture {
         var lag = LagTracker()
         for s in stride(from: 30, through: 0, by: -1) {
             let t = nowMs - Int64(s) * 1_000
-            lag.record(PreviewData.snapshot(atMs: t, startMs: startMs, rate: 2_000, sequence: 1, variant: variant).partitions, atMs: t)
+            lag.record(
+                PreviewData.snapshot(atMs: t, startMs: startMs, rate: 2_000, sequence: 1, variant: variant).partitions,
+                atMs: t)
         }
         f.lag = lag
         if history {
@@ -33,12 +38,17 @@ enum Fixture {
         return f
     }
 
-    static func render(_ model: DashboardModel, _ frame: DashboardFrame = frame(), width: Int = 80, height: Int = 24) -> (ScreenBuffer, ListLayout) {
+    static func render(_ model: DashboardModel, _ frame: DashboardFrame = frame(), width: Int = 80, height: Int = 24)
+        -> (ScreenBuffer, ListLayout)
+    {
         DashboardRenderer.render(model, frame, width: width, height: height)
     }
 
     /// Applies keys the way the run loop does: render (to learn the list layout), then handle the key.
-    static func press(_ keys: [Key], on model: inout DashboardModel, frame: DashboardFrame = frame(), width: Int = 80, height: Int = 24) {
+    static func press(
+        _ keys: [Key], on model: inout DashboardModel, frame: DashboardFrame = frame(), width: Int = 80,
+        height: Int = 24
+    ) {
         for key in keys {
             model.adopt(render(model, frame, width: width, height: height).1)
             _ = model.handle(key)

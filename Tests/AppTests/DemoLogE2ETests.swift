@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `cdctop demo --log` under tmux for 100 s, long enough for the demo's downstream group (demo-jdbc-sink) to
@@ -14,11 +15,14 @@ import Glibc
 
     @Test func demoLogHoldsNoLibrdkafkaNoise() throws {
         guard Shell.run("command -v tmux").status == 0 else {
-            Issue.record("tmux is not installed: apt-get install tmux (scripts/test needs it for the dashboard end-to-end tests)")
+            Issue.record(
+                "tmux is not installed: apt-get install tmux (scripts/test needs it for the dashboard end-to-end tests)"
+            )
             return
         }
         guard let binary = cdctopBinary() else {
-            Issue.record("cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
+            Issue.record(
+                "cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
             return
         }
         let logPath = NSTemporaryDirectory() + "cdctop-demo-log-\(getpid()).log"
@@ -27,7 +31,9 @@ import Glibc
         let tmux = Tmux.privateServer("cdctop-demo-log")
         defer { tmux.stop() }
         #expect(tmux.start("env -u NO_COLOR \(binary) demo --log \(logPath)", width: 120, height: 40))
-        tmux.waitFor("the Overview with numbers", timeoutMs: 30_000) { $0.contains("Total revenue") && $0.contains("Kafka") }
+        tmux.waitFor("the Overview with numbers", timeoutMs: 30_000) {
+            $0.contains("Total revenue") && $0.contains("Kafka")
+        }
         tmux.send("4")
 
         // The sink's lag on the line-item topic, sampled while it reads slowly and while it stops.
@@ -37,7 +43,8 @@ import Glibc
         while Date().timeIntervalSince(start) < Double(Self.seconds) {
             lastScreen = tmux.screen()
             if lastScreen.contains("CDCTOP-EXIT=") { break }  // ended early: the expectations below say why
-            for line in lastScreen.split(separator: "\n") where line.contains("demo-jdbc-sink") && line.contains("transactiondetail") {
+            for line in lastScreen.split(separator: "\n")
+            where line.contains("demo-jdbc-sink") && line.contains("transactiondetail") {
                 let fields = line.split(whereSeparator: { $0 == " " || $0 == "│" })
                 if fields.count >= 7, let lag = Int64(fields[6].replacingOccurrences(of: ",", with: "")) {
                     largestSinkLag = max(largestSinkLag, lag)
@@ -56,13 +63,17 @@ import Glibc
         #expect(lines.contains { $0.contains(" first data: ") }, "the demo never read data; log:\n\(log)")
         for line in lines {
             let lowered = line.lowercased()
-            #expect(!lowered.contains("offset reset") && !lowered.contains("out of range")
+            #expect(
+                !lowered.contains("offset reset") && !lowered.contains("out of range")
                     && !lowered.contains("deleted before it read"), "offset out of range in the demo: \(line)")
             // librdkafka's own format (`%LEVEL|time|FAC|…`, its default logger) or an echo of its log at notice,
             // info or debug: never in the log without -X debug.
-            #expect(!(line.hasPrefix("%") && line.dropFirst().first.map { "567".contains($0) } == true), "librdkafka noise: \(line)")
-            #expect(!line.contains("librdkafka[5]") && !line.contains("librdkafka[6]") && !line.contains("librdkafka[7]"),
-                    "librdkafka noise: \(line)")
+            #expect(
+                !(line.hasPrefix("%") && line.dropFirst().first.map { "567".contains($0) } == true),
+                "librdkafka noise: \(line)")
+            #expect(
+                !line.contains("librdkafka[5]") && !line.contains("librdkafka[6]") && !line.contains("librdkafka[7]"),
+                "librdkafka noise: \(line)")
         }
         // Every line is cdctop's own: a timestamp first (librdkafka's warnings too, as `kafka: librdkafka warning …`).
         let foreign = lines.filter { !$0.hasPrefix("20") }

@@ -1,5 +1,6 @@
-@testable import App
 import Metrics
+
+@testable import App
 @testable import Pipeline
 
 /// Golden screens from the REAL engine: generated shop messages (fixed seed and clock) go through
@@ -18,8 +19,10 @@ enum EngineFixture {
     static let built: Built = {
         let core = EngineCore(profile: .shop)
         core.captureRecentChanges = true
-        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 13, products: 24, customers: 60, snapshotTransactions: 20,
-                                                               commitsPerSecond: 8))
+        let workload = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: 13, products: 24, customers: 60, snapshotTransactions: 20,
+                commitsPerSecond: 8))
         var out: [GeneratedMessage] = []
         while out.count < 12_000 { workload.next(into: &out) }
         var next: [String: [Int64]] = [:]
@@ -30,7 +33,9 @@ enum EngineFixture {
             let offset = offsets[Int(partition)]
             offsets[Int(partition)] += 1
             next[m.topic] = offsets
-            core.ingest(topic: m.topic, partition: partition, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: partition, offset: offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
         }
         var s = core.snapshot(sequence: 42, takenAtMs: 0)
         let nowMs = s.maxCommitTimeMs + 400
@@ -44,29 +49,35 @@ enum EngineFixture {
             for p in 0..<3 {
                 let consumed = next[topic]![p]
                 let behind: Int64 = topic.hasSuffix("transactiondetail") && p == 2 ? 300 : 0
-                s.partitions.append(PartitionLag(topic: topic, partition: Int32(p), committed: max(0, consumed - 50), position: consumed,
-                                                 highWatermark: consumed + behind,
-                                                 lastCommitTimeMs: core.lastCommitTimeByPartition[EngineCore.partitionKey(slot: slot, partition: Int32(p))] ?? 0,
-                                                 reachedEnd: behind == 0))
+                s.partitions.append(
+                    PartitionLag(
+                        topic: topic, partition: Int32(p), committed: max(0, consumed - 50), position: consumed,
+                        highWatermark: consumed + behind,
+                        lastCommitTimeMs: core.lastCommitTimeByPartition[
+                            EngineCore.partitionKey(slot: slot, partition: Int32(p))] ?? 0,
+                        reachedEnd: behind == 0))
             }
         }
         // Rates as the engine computes them: two samples 5 s apart.
         var samples: [Engine.RateSample] = []
         var first = s
-        Engine.fillRates(&first, samples: &samples, nowMs: nowMs - 5_000, messages: core.messages - 2_000, bytes: core.bytes - 2_000_000)
+        Engine.fillRates(
+            &first, samples: &samples, nowMs: nowMs - 5_000, messages: core.messages - 2_000,
+            bytes: core.bytes - 2_000_000)
         samples[0].saleCreates = max(0, samples[0].saleCreates - 200)
         samples[0].tables = samples[0].tables.mapValues { max(0, $0 - 500) }
         Engine.fillRates(&s, samples: &samples, nowMs: nowMs, messages: core.messages, bytes: core.bytes)
         var lag = LagTracker()
         for t in stride(from: 30, through: 0, by: -1) {
             let at = nowMs - Int64(t) * 1_000
-            lag.record(s.partitions.map { p in
-                var p = p
-                // The lagging partition: position stuck 300 behind for the whole window.
-                if p.highWatermark > p.position { p.highWatermark = p.position + 300 }
-                p.lastCommitTimeMs = p.highWatermark > p.position ? at - 40_000 : p.lastCommitTimeMs
-                return p
-            }, atMs: at)
+            lag.record(
+                s.partitions.map { p in
+                    var p = p
+                    // The lagging partition: position stuck 300 behind for the whole window.
+                    if p.highWatermark > p.position { p.highWatermark = p.position + 300 }
+                    p.lastCommitTimeMs = p.highWatermark > p.position ? at - 40_000 : p.lastCommitTimeMs
+                    return p
+                }, atMs: at)
         }
         return Built(snapshot: s, nowMs: nowMs, lag: lag)
     }()

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Issue 23 item 4 and issue 24 item 5: `cdctop watch --headless --until-caught-up` exits with a code that
@@ -15,17 +16,20 @@ struct ExitCodeTests {
     let binary: String
 
     init() throws {
-        binary = try #require(cdctopBinary(), "cdctop binary not found next to the test bundle; run `swift build` first")
+        binary = try #require(
+            cdctopBinary(), "cdctop binary not found next to the test bundle; run `swift build` first")
     }
 
     /// Writes a shop workload under a new prefix; returns the prefix, its topic pattern and how many messages it wrote.
     func generate(on broker: OwnTansu, count: Int) throws -> (prefix: String, topics: String, messages: Int64) {
         let prefix = "ec\(UInt32.random(in: 0...UInt32.max))"
-        let run = try runCapturing(binary, ["generate", "--brokers", broker.address, "--prefix", prefix, "--count", String(count), "--max"])
+        let run = try runCapturing(
+            binary, ["generate", "--brokers", broker.address, "--prefix", prefix, "--count", String(count), "--max"])
         #expect(run.status == 0, "\(run.stderr)")
         // "generated 20004 messages in 0.52 s to 127.0.0.1:…"
         let words = (run.stdout + " " + run.stderr).split(whereSeparator: { $0 == " " || $0 == "\n" })
-        let written = try #require(words.firstIndex(of: "generated").flatMap { Int64(words[$0 + 1]) }, "\(run.stdout) \(run.stderr)")
+        let written = try #require(
+            words.firstIndex(of: "generated").flatMap { Int64(words[$0 + 1]) }, "\(run.stdout) \(run.stderr)")
         return (prefix, "^\(prefix)\\.public\\..*", written)
     }
 
@@ -52,8 +56,12 @@ struct ExitCodeTests {
         let data = try generate(on: broker, count: 2_000)
         let state = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let run = try runCapturing(binary, ["watch", "--brokers", broker.address, "--topics", data.topics, "--state", state,
-                                            "--headless", "--json", "--until-caught-up", "--timeout", "120"])
+        let run = try runCapturing(
+            binary,
+            [
+                "watch", "--brokers", broker.address, "--topics", data.topics, "--state", state,
+                "--headless", "--json", "--until-caught-up", "--timeout", "120",
+            ])
         #expect(run.status == 0, "\(run.stderr)")
         let json = try result(run)
         #expect((json["messages"] as? NSNumber)?.int64Value == data.messages)
@@ -78,8 +86,12 @@ struct ExitCodeTests {
             _ = Shell.run("umount '\(mountPoint)'")
             try? FileManager.default.removeItem(atPath: mountPoint)
         }
-        let run = try runCapturing(binary, ["watch", "--brokers", broker.address, "--topics", data.topics, "--state", mountPoint + "/state",
-                                            "--headless", "--json", "--until-caught-up", "--timeout", "120"])
+        let run = try runCapturing(
+            binary,
+            [
+                "watch", "--brokers", broker.address, "--topics", data.topics, "--state", mountPoint + "/state",
+                "--headless", "--json", "--until-caught-up", "--timeout", "120",
+            ])
         #expect(run.status == 2, "exit \(run.status): \(run.stderr)")
         #expect(run.stderr.contains("not saved") && run.stderr.contains("disk is full"), "\(run.stderr)")
         let json = try result(run)
@@ -92,12 +104,18 @@ struct ExitCodeTests {
 
     @Test("a dead broker and no --timeout: the default time limit ends it with exit 3 and the reason")
     func deadBrokerDefaultTimeout() throws {
-        let port = try freePort() // nothing listens there
-        let run = try runCapturing(binary, ["watch", "--brokers", "127.0.0.1:\(port)", "--topics", "^nothing\\..*", "--state", "none",
-                                            "--headless", "--json", "--until-caught-up"],
-                                   environment: ["CDCTOP_UNTIL_CAUGHT_UP_TIMEOUT": "3"])
+        let port = try freePort()  // nothing listens there
+        let run = try runCapturing(
+            binary,
+            [
+                "watch", "--brokers", "127.0.0.1:\(port)", "--topics", "^nothing\\..*", "--state", "none",
+                "--headless", "--json", "--until-caught-up",
+            ],
+            environment: ["CDCTOP_UNTIL_CAUGHT_UP_TIMEOUT": "3"])
         #expect(run.status == 3, "exit \(run.status): \(run.stderr)")
-        #expect(run.stderr.contains("timed out before catching up") && run.stderr.contains("not caught up after 3 s"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("timed out before catching up") && run.stderr.contains("not caught up after 3 s"),
+            "\(run.stderr)")
         let json = try result(run)
         let o = try outcome(json)
         #expect(o.result == "timed_out" && o.code == 3, "\(o)")
@@ -112,11 +130,23 @@ struct ExitCodeTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = directory + "/run.log"
         var signalled = false
-        let run = try runCapturing(binary, ["watch", "--brokers", "127.0.0.1:\(port)", "--topics", "^nothing\\..*", "--state", "none",
-                                            "--headless", "--until-caught-up", "--log", log]) { pid in
+        let run = try runCapturing(
+            binary,
+            [
+                "watch", "--brokers", "127.0.0.1:\(port)", "--topics", "^nothing\\..*", "--state", "none",
+                "--headless", "--until-caught-up", "--log", log,
+            ]
+        ) { pid in
             // The signal handler is in place once the run has logged its start.
-            let started = poll(seconds: 30) { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("start:") == true }
-            if started { kill(pid, SIGINT); signalled = true } else { kill(pid, SIGKILL) }
+            let started = poll(seconds: 30) {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("start:") == true
+            }
+            if started {
+                kill(pid, SIGINT)
+                signalled = true
+            } else {
+                kill(pid, SIGKILL)
+            }
         }
         try #require(signalled, "the run never logged its start")
         #expect(run.status == 130, "exit \(run.status): \(run.stderr)")
@@ -129,8 +159,10 @@ struct ExitCodeTests {
         let broker = try OwnTansu()
         let data = try generate(on: broker, count: 2_000)
         let redis = try OwnRedis()
-        let arguments = ["watch", "--brokers", broker.address, "--topics", data.topics, "--state", "none", "--redis", redis.url,
-                         "--headless", "--until-caught-up", "--timeout", "120"]
+        let arguments = [
+            "watch", "--brokers", broker.address, "--topics", data.topics, "--state", "none", "--redis", redis.url,
+            "--headless", "--until-caught-up", "--timeout", "120",
+        ]
         let healthy = try runCapturing(binary, arguments)
         #expect(healthy.status == 0, "exit \(healthy.status): \(healthy.stderr)")
         // What the mirror wrote is there: its meta key names the pipeline.
@@ -139,7 +171,8 @@ struct ExitCodeTests {
         redis.kill()
         let run = try runCapturing(binary, arguments)
         #expect(run.status == 2, "exit \(run.status): \(run.stderr)")
-        #expect(run.stderr.contains("redis mirror 127.0.0.1:\(redis.port)") && run.stderr.contains("not written")
+        #expect(
+            run.stderr.contains("redis mirror 127.0.0.1:\(redis.port)") && run.stderr.contains("not written")
                 && run.stderr.contains("Connection refused"), "\(run.stderr)")
         // The text line names the failing service with its error.
         #expect(run.stdout.contains("  redis "), "\(run.stdout)")
@@ -150,12 +183,18 @@ struct ExitCodeTests {
     @Test("a --topics name that does not exist: exit 4 at once with one clear line, no retries")
     func unknownTopic() throws {
         let broker = try OwnTansu()
-        let data = try generate(on: broker, count: 2_000) // enough for every table's topic, transactions included
+        let data = try generate(on: broker, count: 2_000)  // enough for every table's topic, transactions included
         let missing = "\(data.prefix).public.nosuchtable"
-        let run = try runCapturing(binary, ["watch", "--brokers", broker.address, "--topics", "\(data.prefix).public.transaction,\(missing)",
-                                            "--state", "none", "--headless", "--json", "--until-caught-up", "--timeout", "120"])
+        let run = try runCapturing(
+            binary,
+            [
+                "watch", "--brokers", broker.address, "--topics", "\(data.prefix).public.transaction,\(missing)",
+                "--state", "none", "--headless", "--json", "--until-caught-up", "--timeout", "120",
+            ])
         #expect(run.status == 4, "exit \(run.status): \(run.stderr)")
-        #expect(run.stderr.contains("topic \(missing) does not exist") && run.stderr.contains("Check --topics"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("topic \(missing) does not exist") && run.stderr.contains("Check --topics"),
+            "\(run.stderr)")
         let o = try outcome(try result(run))
         #expect(o.result == "refused" && o.code == 4 && o.reasons.count == 1, "\(o)")
         // Told at once, not at the 120 s limit.
@@ -172,27 +211,42 @@ struct ExitCodeTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The endpoint's own self-signed certificate, and another CA the client is told to trust.
         for name in ["server", "other"] {
-            let made = Shell.run("openssl req -x509 -newkey rsa:2048 -nodes -keyout '\(directory)/\(name).key' -out '\(directory)/\(name).crt' -days 2 -subj /CN=\(name)")
+            let made = Shell.run(
+                "openssl req -x509 -newkey rsa:2048 -nodes -keyout '\(directory)/\(name).key' -out '\(directory)/\(name).crt' -days 2 -subj /CN=\(name)"
+            )
             try #require(made.status == 0, "\(made.output)")
         }
         let port = try freePort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["openssl", "s_server", "-quiet", "-accept", String(port), "-cert", directory + "/server.crt", "-key", directory + "/server.key"]
-        let input = Pipe() // kept open: s_server stops at the end of its stdin
+        server.arguments = [
+            "openssl", "s_server", "-quiet", "-accept", String(port), "-cert", directory + "/server.crt", "-key",
+            directory + "/server.key",
+        ]
+        let input = Pipe()  // kept open: s_server stops at the end of its stdin
         server.standardInput = input
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
         // SIGKILL: openssl s_server does not stop on SIGTERM.
-        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
-        try #require(poll(seconds: 10) { Shell.run("bash -c '</dev/tcp/127.0.0.1/\(port)'").status == 0 }, "openssl s_server did not listen")
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        try #require(
+            poll(seconds: 10) { Shell.run("bash -c '</dev/tcp/127.0.0.1/\(port)'").status == 0 },
+            "openssl s_server did not listen")
 
-        let run = try runCapturing(binary, ["watch", "--brokers", "127.0.0.1:\(port)", "--topics", "^tls\\..*", "--state", "none",
-                                            "--headless", "--json", "--until-caught-up", "--timeout", "120",
-                                            "-X", "security.protocol=SSL", "-X", "ssl.ca.location=\(directory)/other.crt"])
+        let run = try runCapturing(
+            binary,
+            [
+                "watch", "--brokers", "127.0.0.1:\(port)", "--topics", "^tls\\..*", "--state", "none",
+                "--headless", "--json", "--until-caught-up", "--timeout", "120",
+                "-X", "security.protocol=SSL", "-X", "ssl.ca.location=\(directory)/other.crt",
+            ])
         #expect(run.status == 4, "exit \(run.status): \(run.stderr)")
-        #expect(run.stderr.contains("certificate verify failed") && run.stderr.contains("ssl.ca.location"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("certificate verify failed") && run.stderr.contains("ssl.ca.location"), "\(run.stderr)")
         let o = try outcome(try result(run))
         #expect(o.result == "refused" && o.code == 4, "\(o)")
         #expect(run.seconds < 60, "took \(run.seconds) s")
@@ -202,12 +256,17 @@ struct ExitCodeTests {
     func refusedCredentials() throws {
         let broker = try OwnTansu()
         let data = try generate(on: broker, count: 200)
-        let run = try runCapturing(binary, ["watch", "--brokers", broker.address, "--topics", data.topics, "--state", "none",
-                                            "--headless", "--json", "--until-caught-up", "--timeout", "120",
-                                            "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=SCRAM-SHA-512",
-                                            "-X", "sasl.username=nobody", "-X", "sasl.password=pw-8d1f"])
+        let run = try runCapturing(
+            binary,
+            [
+                "watch", "--brokers", broker.address, "--topics", data.topics, "--state", "none",
+                "--headless", "--json", "--until-caught-up", "--timeout", "120",
+                "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=SCRAM-SHA-512",
+                "-X", "sasl.username=nobody", "-X", "sasl.password=pw-8d1f",
+            ])
         #expect(run.status == 4, "exit \(run.status): \(run.stderr)")
-        #expect(run.stderr.contains("refused the credentials") && run.stderr.contains("sasl.mechanisms"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("refused the credentials") && run.stderr.contains("sasl.mechanisms"), "\(run.stderr)")
         #expect(!run.stderr.contains("pw-8d1f"), "the password must not be echoed: \(run.stderr)")
         let o = try outcome(try result(run))
         #expect(o.result == "refused" && o.code == 4, "\(o)")

@@ -1,9 +1,10 @@
-@testable import App
 import Foundation
 import Metrics
 import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import App
 
 /// `--headless` output carries every counter: the JSON line (after KPIResult's own fields, which stay
 /// byte-for-byte what ground-truth comparisons read) and the summary line.
@@ -47,7 +48,9 @@ import TestSupport
     @Test("recent_malformed keeps the newest few; a state without directory is null")
     func jsonLimits() throws {
         var s = Fixture.snapshot
-        s.recentMalformed = (0..<9).map { MalformedRecord(position: .init(topic: "t", partition: 0, offset: Int64($0)), reason: "r\($0) \"quoted\"") }
+        s.recentMalformed = (0..<9).map {
+            MalformedRecord(position: .init(topic: "t", partition: 0, offset: Int64($0)), reason: "r\($0) \"quoted\"")
+        }
         s.state = .none
         let o = try object(headlessLine(s, json: true, connect: nil))
         let recent = try #require(o["recent_malformed"] as? [[String: Any]])
@@ -62,7 +65,9 @@ import TestSupport
         var s = Fixture.snapshot
         s.refused = 2
         let line = summaryLine(s)
-        for part in ["malformed 3", "dropped 0", "refused 2", "late 17", "dup 4", "unmatched 6", "ignored 120", "state 3.0s ago"] {
+        for part in [
+            "malformed 3", "dropped 0", "refused 2", "late 17", "dup 4", "unmatched 6", "ignored 120", "state 3.0s ago",
+        ] {
             #expect(line.contains(part), "\(part) missing from: \(line)")
         }
         s.state = .none

@@ -1,8 +1,9 @@
-@testable import App
 import Foundation
-@testable import Metrics
 import Pipeline
 import Testing
+
+@testable import App
+@testable import Metrics
 
 /// Issue 22: the Overview says "idle since …" once the watermark closed the newest window, a startup
 /// backlog is reported as backlog, and the Connect panel lists the watched pipeline's connectors first.
@@ -43,7 +44,8 @@ import Testing
     @Test func startupBacklogIsShownAsBacklogNotLatency() throws {
         var frame = Fixture.frame()
         var s = frame.snapshot!
-        s.backlog = BacklogProgress(partitions: 3, reachedMs: Fixture.nowMs - 2 * 3_600_000, messages: 48_210, eventsRead: 1_500)
+        s.backlog = BacklogProgress(
+            partitions: 3, reachedMs: Fixture.nowMs - 2 * 3_600_000, messages: 48_210, eventsRead: 1_500)
         frame.snapshot = s
         var model = DashboardModel()
         Fixture.press([.char("7")], on: &model, frame: frame, width: 120, height: 30)
@@ -59,12 +61,19 @@ import Testing
 
     static func report() -> ConnectHealthReport {
         // Sorted by name, as the REST parser leaves them: the watched one is not first by name.
-        ConnectHealthReport(connectors: [
-            ConnectorHealth(name: "billing", state: .failed, traceFirstLine: "org.apache.kafka.connect.errors.ConnectException: boom",
-                            tasks: [], topicPrefix: "billing"),
-            ConnectorHealth(name: "inventory", state: .running, tasks: [ConnectTaskHealth(id: 0, state: .running)], topicPrefix: "inv"),
-            ConnectorHealth(name: "shop-pg", state: .running, tasks: [ConnectTaskHealth(id: 0, state: .running)], topicPrefix: "shop"),
-        ], checkedAtMs: Fixture.nowMs - 1_000, url: "http://127.0.0.1:8083")
+        ConnectHealthReport(
+            connectors: [
+                ConnectorHealth(
+                    name: "billing", state: .failed,
+                    traceFirstLine: "org.apache.kafka.connect.errors.ConnectException: boom",
+                    tasks: [], topicPrefix: "billing"),
+                ConnectorHealth(
+                    name: "inventory", state: .running, tasks: [ConnectTaskHealth(id: 0, state: .running)],
+                    topicPrefix: "inv"),
+                ConnectorHealth(
+                    name: "shop-pg", state: .running, tasks: [ConnectTaskHealth(id: 0, state: .running)],
+                    topicPrefix: "shop"),
+            ], checkedAtMs: Fixture.nowMs - 1_000, url: "http://127.0.0.1:8083")
     }
 
     @Test func connectPanelListsTheWatchedTopicsConnectorsFirst() throws {
@@ -88,8 +97,11 @@ import Testing
         var frame = Fixture.frame()
         frame.connect = report
         var board = ConnectionBoard()
-        _ = board.update([ServiceProbe(name: "kafka", target: "127.0.0.1:9092", status: ServiceStatus(.ok, "127.0.0.1:9092")),
-                          ServiceProbe(name: "connect", target: report.url, status: status)], nowMs: Fixture.nowMs)
+        _ = board.update(
+            [
+                ServiceProbe(name: "kafka", target: "127.0.0.1:9092", status: ServiceStatus(.ok, "127.0.0.1:9092")),
+                ServiceProbe(name: "connect", target: report.url, status: status),
+            ], nowMs: Fixture.nowMs)
         frame.connections = board.entries
         var model = DashboardModel()
         _ = model.handle(.char("c"))
@@ -109,7 +121,8 @@ import Testing
         #expect(!overview.contains("billing FAILED"), "\(overview)")
 
         // --json lists them in the same order, each marked.
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json(watchedTopics: topics).utf8)) as? [[String: Any]])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(report.json(watchedTopics: topics).utf8)) as? [[String: Any]])
         #expect(json.map { $0["name"] as? String } == ["shop-pg", "billing", "inventory"])
         #expect(json.map { $0["watched"] as? Bool } == [true, false, false])
         #expect(json[0]["topic_prefix"] as? String == "shop")
@@ -117,12 +130,12 @@ import Testing
 
     @Test func restAnswerWithInfoGivesEachConnectorItsTopicPrefix() throws {
         let body = #"""
-        {"shop":{"status":{"name":"shop","connector":{"state":"RUNNING","worker_id":"w"},"tasks":[{"id":0,"state":"RUNNING","worker_id":"w"}]},
-                 "info":{"name":"shop","config":{"connector.class":"io.debezium.connector.postgresql.PostgresConnector","topic.prefix":"shop"}}},
-         "legacy":{"status":{"name":"legacy","connector":{"state":"RUNNING","worker_id":"w"},"tasks":[]},
-                 "info":{"config":{"database.server.name":"old"}}},
-         "sink":{"status":{"name":"sink","connector":{"state":"RUNNING","worker_id":"w"},"tasks":[]}}}
-        """#
+            {"shop":{"status":{"name":"shop","connector":{"state":"RUNNING","worker_id":"w"},"tasks":[{"id":0,"state":"RUNNING","worker_id":"w"}]},
+                     "info":{"name":"shop","config":{"connector.class":"io.debezium.connector.postgresql.PostgresConnector","topic.prefix":"shop"}}},
+             "legacy":{"status":{"name":"legacy","connector":{"state":"RUNNING","worker_id":"w"},"tasks":[]},
+                     "info":{"config":{"database.server.name":"old"}}},
+             "sink":{"status":{"name":"sink","connector":{"state":"RUNNING","worker_id":"w"},"tasks":[]}}}
+            """#
         let connectors = try ConnectStatusParser.parseExpandedStatus(body)
         #expect(connectors.map(\.name) == ["legacy", "shop", "sink"])
         #expect(connectors.map(\.topicPrefix) == ["old", "shop", nil])

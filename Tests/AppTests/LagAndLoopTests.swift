@@ -1,19 +1,23 @@
-@testable import App
 import Metrics
 import Synchronization
 import Testing
+
+@testable import App
 
 @Suite struct LagTrackerTests {
     static let baseMs: Int64 = 1_763_899_200_000
 
     /// `commitAgeMs`: how old the newest consumed commit is at each sample.
     func partition(position: Int64, end: Int64, atMs: Int64 = 0, commitAgeMs: Int64 = 0) -> PartitionLag {
-        PartitionLag(topic: "t", partition: 0, committed: position, position: position, highWatermark: end,
-                     lastCommitTimeMs: commitAgeMs > 0 ? atMs - commitAgeMs : 0)
+        PartitionLag(
+            topic: "t", partition: 0, committed: position, position: position, highWatermark: end,
+            lastCommitTimeMs: commitAgeMs > 0 ? atMs - commitAgeMs : 0)
     }
 
-    func verdict(_ samples: [(position: Int64, end: Int64)], commitAgeMs: Int64 = 60_000,
-                 thresholds: LagThresholds = LagThresholds()) -> LagVerdict {
+    func verdict(
+        _ samples: [(position: Int64, end: Int64)], commitAgeMs: Int64 = 60_000,
+        thresholds: LagThresholds = LagThresholds()
+    ) -> LagVerdict {
         var tracker = LagTracker()
         tracker.thresholds = thresholds
         for (i, s) in samples.enumerated() {
@@ -22,7 +26,9 @@ import Testing
         }
         let last = samples.last!
         let t = Self.baseMs + Int64(samples.count - 1) * 1_000
-        return tracker.insight(for: partition(position: last.position, end: last.end, atMs: t, commitAgeMs: commitAgeMs), nowMs: t).verdict
+        return tracker.insight(
+            for: partition(position: last.position, end: last.end, atMs: t, commitAgeMs: commitAgeMs), nowMs: t
+        ).verdict
     }
 
     @Test func laggingNeedsMessagesAndSecondsForEverySampleOfTheDebounce() {
@@ -33,12 +39,16 @@ import Testing
         // A small lag of old commits (a quiet dimension table, 1 message 397 ms… or 1 minute behind): OK.
         #expect(verdict((0..<10).map { (position: Int64($0) * 10, end: Int64($0) * 10 + 1) }) == .ok)
         // Above the thresholds for 4 samples only, below before: not yet (samples = 5).
-        let burst = (0..<10).map { i -> (position: Int64, end: Int64) in (position: Int64(i) * 1_000, end: Int64(i) * 1_000 + (i >= 6 ? 5_000 : 10)) }
+        let burst = (0..<10).map { i -> (position: Int64, end: Int64) in
+            (position: Int64(i) * 1_000, end: Int64(i) * 1_000 + (i >= 6 ? 5_000 : 10))
+        }
         #expect(verdict(burst) == .ok)
         #expect(verdict(burst + [(position: 10_000, end: 15_000)]) == .lagging)
         // The thresholds come from the profile.
-        #expect(verdict((0..<10).map { (position: Int64($0) * 1_000, end: 100_000) },
-                        thresholds: LagThresholds(messages: 200_000, seconds: 10, samples: 5)) == .ok)
+        #expect(
+            verdict(
+                (0..<10).map { (position: Int64($0) * 1_000, end: 100_000) },
+                thresholds: LagThresholds(messages: 200_000, seconds: 10, samples: 5)) == .ok)
         // No progress with lag over the whole 30 s window: STALLED (cdctop runs: never STOPPED); not moved
         // for less than the window, or too few samples: not known yet ("…"); no lag: OK.
         #expect(verdict((0...30).map { _ in (position: 500, end: 900) }) == .stalled)
@@ -50,11 +60,14 @@ import Testing
 
     @Test func profileLagSectionIsReadAndChecked() throws {
         let base = "name = \"x\"\n[sale]\ntable = \"t\"\nkey = \"id\"\namount = \"a\"\n"
-        let p = try KPIProfile(tomlText: base + "[lag]\nlagging_messages = 50\nlagging_seconds = 3\nsamples = 2\n", file: "x.toml")
+        let p = try KPIProfile(
+            tomlText: base + "[lag]\nlagging_messages = 50\nlagging_seconds = 3\nsamples = 2\n", file: "x.toml")
         #expect(p.lag == LagThresholds(messages: 50, seconds: 3, samples: 2))
         #expect(try KPIProfile(tomlText: base, file: "x.toml").lag == LagThresholds())
         #expect(throws: (any Error).self) { try KPIProfile(tomlText: base + "[lag]\nsamples = 0\n", file: "x.toml") }
-        #expect(throws: (any Error).self) { try KPIProfile(tomlText: base + "[lag]\nlaging_messages = 1\n", file: "x.toml") }
+        #expect(throws: (any Error).self) {
+            try KPIProfile(tomlText: base + "[lag]\nlaging_messages = 1\n", file: "x.toml")
+        }
     }
 
     @Test func trendKeepsOneSamplePerSecondAndIsBounded() {
@@ -74,7 +87,8 @@ import Testing
         let p = try #require(f.snapshot?.partitions.first)
         var detector = OffsetRegressionDetector()
         var gone = p
-        gone.position = 46; gone.highWatermark = 0
+        gone.position = 46
+        gone.highWatermark = 0
         detector.observe([gone], nowMs: Fixture.nowMs - 3_000)
         detector.observe([gone], nowMs: Fixture.nowMs - 1_000)
         f.snapshot?.offsetRegressions = detector.report
@@ -101,18 +115,32 @@ import Testing
         var f = Fixture.frame()
         var report = GroupLagReport()
         report.checkedAtMs = Fixture.nowMs
-        report.groups = [GroupLagSummary(group: "jdbc-sink", verdict: .lagging, totalLag: 800, maxLagMs: 61_000, state: "Stable", members: 1)]
+        report.groups = [
+            GroupLagSummary(
+                group: "jdbc-sink", verdict: .lagging, totalLag: 800, maxLagMs: 61_000, state: "Stable", members: 1)
+        ]
         report.groups[0].deletedUnread = 200
-        report.partitions = [GroupPartitionLag(group: "jdbc-sink", topic: "shop.public.transaction", partition: 0, committed: 100,
-                                               highWatermark: 900, lag: 800, lagMs: 61_000, verdict: .lagging, logStart: 300, deletedUnread: 200)]
+        report.partitions = [
+            GroupPartitionLag(
+                group: "jdbc-sink", topic: "shop.public.transaction", partition: 0, committed: 100,
+                highWatermark: 900, lag: 800, lagMs: 61_000, verdict: .lagging, logStart: 300, deletedUnread: 200)
+        ]
         f.snapshot?.groupLag = report
         var model = DashboardModel()
         _ = model.handle(.char("4"))
         let screen = Fixture.render(model, f, width: 140, height: 40).0.text
-        #expect(screen.contains("jdbc-sink lost 200 messages deleted before it read them (shop.public.transaction[0]: log start 300 > committed 100)"), "\(screen)")
+        #expect(
+            screen.contains(
+                "jdbc-sink lost 200 messages deleted before it read them (shop.public.transaction[0]: log start 300 > committed 100)"
+            ), "\(screen)")
         #expect(screen.contains("log start"))
-        let row = screen.split(separator: "\n").first { $0.contains("jdbc-sink") && $0.contains("LAGGING") && $0.contains("900") }.map(String.init) ?? ""
-        for figure in ["300", "100", "900", "800", "LAGGING"] { #expect(row.contains(figure), "\(figure) missing in: \(row)") }
+        let row =
+            screen.split(separator: "\n").first {
+                $0.contains("jdbc-sink") && $0.contains("LAGGING") && $0.contains("900")
+            }.map(String.init) ?? ""
+        for figure in ["300", "100", "900", "800", "LAGGING"] {
+            #expect(row.contains(figure), "\(figure) missing in: \(row)")
+        }
     }
 }
 
@@ -143,7 +171,9 @@ import Testing
         second.result.totals.revenue += Money(cents: 12_345)
         box.latest.publish(second)
         let stillPaused = loop.frameIfNeeded(nowMs: t + 2_000, width: 80, height: 24)!
-        #expect(stillPaused.text.contains(Format.count(first.result.messages)) && !stillPaused.text.contains(Format.count(second.result.messages)))
+        #expect(
+            stillPaused.text.contains(Format.count(first.result.messages))
+                && !stillPaused.text.contains(Format.count(second.result.messages)))
         _ = loop.handle(.char("p"), nowMs: t + 3_000)
         let resumed = loop.frameIfNeeded(nowMs: t + 3_010, width: 80, height: 24)!
         #expect(resumed.line(23).contains("resumed after 2s: +5,000 msgs, +40 tx, revenue +123.45 while paused"))
@@ -154,19 +184,21 @@ import Testing
 
     @Test func framesOnlyWhenSomethingChangedAndAtMostFivePerSecond() {
         let box = Box()
-        var loop = DashboardLoop(sources: DashboardSources(snapshot: { box.latest.value }), glyphs: .unicode, themeName: "dark")
+        var loop = DashboardLoop(
+            sources: DashboardSources(snapshot: { box.latest.value }), glyphs: .unicode, themeName: "dark")
         var s = Fixture.snapshot
         box.latest.publish(s)
         let t = Fixture.nowMs
         #expect(loop.frameIfNeeded(nowMs: t, width: 80, height: 24) != nil)
-        #expect(loop.frameIfNeeded(nowMs: t + 100, width: 80, height: 24) == nil) // nothing new
-        s.sequence += 1; box.latest.publish(s)
-        #expect(loop.frameIfNeeded(nowMs: t + 150, width: 80, height: 24) == nil) // too soon
+        #expect(loop.frameIfNeeded(nowMs: t + 100, width: 80, height: 24) == nil)  // nothing new
+        s.sequence += 1
+        box.latest.publish(s)
+        #expect(loop.frameIfNeeded(nowMs: t + 150, width: 80, height: 24) == nil)  // too soon
         #expect(loop.frameIfNeeded(nowMs: t + 200, width: 80, height: 24) != nil)
         _ = loop.handle(.char("2"), nowMs: t + 210)
-        #expect(loop.frameIfNeeded(nowMs: t + 220, width: 80, height: 24) != nil) // keys draw at once
+        #expect(loop.frameIfNeeded(nowMs: t + 220, width: 80, height: 24) != nil)  // keys draw at once
         #expect(loop.frameIfNeeded(nowMs: t + 999, width: 80, height: 24) == nil)
-        #expect(loop.frameIfNeeded(nowMs: t + 1_000, width: 80, height: 24) != nil) // the clock ticked
+        #expect(loop.frameIfNeeded(nowMs: t + 1_000, width: 80, height: 24) != nil)  // the clock ticked
     }
 
     @Test func mirrorAndReloadWithoutServicesExplainThemselves() {

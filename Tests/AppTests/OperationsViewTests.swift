@@ -1,23 +1,39 @@
-@testable import App
 import Foundation
 import Metrics
 import Testing
+
+@testable import App
 
 /// The Latency view, the Lag view's section for other consumer groups, and their headless JSON.
 @Suite struct OperationsViewTests {
     static func snapshot() -> KPISnapshot {
         var s = Fixture.snapshot
         s.latency = [
-            TableLatency(table: "transaction", hops: [HopLatency(count: 1_200, p50Ms: 180, p99Ms: 2_400, totalCount: 5_000, totalSumMs: 900_000),
-                                                      HopLatency(count: 1_200, p50Ms: 12, p99Ms: 40, totalCount: 5_000, totalSumMs: 60_000),
-                                                      HopLatency(count: 1_200, p50Ms: 950, p99Ms: 4_100, negative: 3, totalCount: 5_000, totalSumMs: 4_000_000)]),
-            TableLatency(table: "product", hops: [HopLatency(), HopLatency(), HopLatency(count: 4, p50Ms: 7, p99Ms: 9, totalCount: 4, totalSumMs: 28)]),
+            TableLatency(
+                table: "transaction",
+                hops: [
+                    HopLatency(count: 1_200, p50Ms: 180, p99Ms: 2_400, totalCount: 5_000, totalSumMs: 900_000),
+                    HopLatency(count: 1_200, p50Ms: 12, p99Ms: 40, totalCount: 5_000, totalSumMs: 60_000),
+                    HopLatency(
+                        count: 1_200, p50Ms: 950, p99Ms: 4_100, negative: 3, totalCount: 5_000, totalSumMs: 4_000_000),
+                ]),
+            TableLatency(
+                table: "product",
+                hops: [
+                    HopLatency(), HopLatency(), HopLatency(count: 4, p50Ms: 7, p99Ms: 9, totalCount: 4, totalSumMs: 28),
+                ]),
         ]
         var report = GroupLagReport()
         report.checkedAtMs = Fixture.nowMs
-        report.groups = [GroupLagSummary(group: "jdbc-sink", verdict: .stalled, totalLag: 1_500, maxLagMs: 42_000, state: "Stable", members: 1)]
-        report.partitions = [GroupPartitionLag(group: "jdbc-sink", topic: "shop.public.transaction", partition: 0, committed: 4_000,
-                                               highWatermark: 5_500, lag: 1_500, lagMs: 42_000, verdict: .stalled)]
+        report.groups = [
+            GroupLagSummary(
+                group: "jdbc-sink", verdict: .stalled, totalLag: 1_500, maxLagMs: 42_000, state: "Stable", members: 1)
+        ]
+        report.partitions = [
+            GroupPartitionLag(
+                group: "jdbc-sink", topic: "shop.public.transaction", partition: 0, committed: 4_000,
+                highWatermark: 5_500, lag: 1_500, lagMs: 42_000, verdict: .stalled)
+        ]
         s.groupLag = report
         return s
     }
@@ -48,8 +64,12 @@ import Testing
         _ = model.handle(.char("4"))
         let screen = Fixture.render(model, Self.frame(), width: 120, height: 30).0.text
         #expect(screen.contains("Other groups · jdbc-sink STALLED"))
-        let row = screen.split(separator: "\n").first { $0.contains("jdbc-sink") && $0.contains("shop.public.transaction") }.map(String.init) ?? ""
-        for figure in ["4000", "5500", "1,500", "42.0s", "STALLED"] { #expect(row.contains(figure), "\(figure) missing in: \(row)") }
+        let row =
+            screen.split(separator: "\n").first { $0.contains("jdbc-sink") && $0.contains("shop.public.transaction") }
+            .map(String.init) ?? ""
+        for figure in ["4000", "5500", "1,500", "42.0s", "STALLED"] {
+            #expect(row.contains(figure), "\(figure) missing in: \(row)")
+        }
         // Without --lag-groups the section is not there.
         let plain = Fixture.render(model, Fixture.frame(), width: 120, height: 30).0.text
         #expect(!plain.contains("Other groups"))

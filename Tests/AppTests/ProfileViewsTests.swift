@@ -1,6 +1,7 @@
-@testable import App
 import Metrics
 import Testing
+
+@testable import App
 
 /// What the screens say about the profile: its name in the header, no zeros for KPIs nobody
 /// computes, the KPIs view of a model profile, and hints about unmatched deletes and key collisions.
@@ -13,8 +14,11 @@ import Testing
 
     @Test func theHeaderNamesTheProfile() {
         #expect(Self.screen([], Fixture.frame()).split(separator: "\n")[0].contains("profile shop (default)"))
-        #expect(Self.screen([], Fixture.frame(variant: .northwind)).split(separator: "\n")[0].contains("profile northwind"))
-        #expect(Self.screen([.char("2")], Fixture.frame(variant: .unknown)).split(separator: "\n")[0].contains("profile shop (default) fits no topic"))
+        #expect(
+            Self.screen([], Fixture.frame(variant: .northwind)).split(separator: "\n")[0].contains("profile northwind"))
+        #expect(
+            Self.screen([.char("2")], Fixture.frame(variant: .unknown)).split(separator: "\n")[0].contains(
+                "profile shop (default) fits no topic"))
         // At 60 columns too, with a long title giving way before the breadcrumbs.
         var frame = Fixture.frame(variant: .northwind)
         frame.title = "watch broker-1.example.com:9092,broker-2.example.com:9092"
@@ -38,7 +42,9 @@ import Testing
         var frame = Fixture.frame(variant: .northwind)
         var s = frame.snapshot!
         // Keep only KPIs of the user's own: no transactions, revenue or category_sales.
-        let keep = s.result.kpiColumns.indices.filter { !["transactions", "revenue", "category_sales"].contains(s.result.kpiColumns[$0].name) }
+        let keep = s.result.kpiColumns.indices.filter {
+            !["transactions", "revenue", "category_sales"].contains(s.result.kpiColumns[$0].name)
+        }
         s.result.kpiColumns = keep.map { s.result.kpiColumns[$0] }
         s.result.totals.kpis = keep.map { s.result.totals.kpis[$0] }
         for i in s.result.windows.indices { s.result.windows[i].kpis = keep.map { s.result.windows[i].kpis[$0] } }
@@ -57,26 +63,36 @@ import Testing
     @Test func theKPIsViewListsEveryKPIWithItsGroupsSortsAndFilters() {
         let frame = Fixture.frame(variant: .northwind)
         let text = Self.screen([.char("8")], frame, width: 120, height: 60)
-        for name in ["transactions = count(*)", "revenue = sum(", "category_sales = sum(", "units = sum(quantity)",
-                     "freight_by_shipper = count(*) · sum(o.freight) · avg(o.freight) by company_name (totals only)", "open_orders"] {
+        for name in [
+            "transactions = count(*)", "revenue = sum(", "category_sales = sum(", "units = sum(quantity)",
+            "freight_by_shipper = count(*) · sum(o.freight) · avg(o.freight) by company_name (totals only)",
+            "open_orders",
+        ] {
             #expect(text.contains(name), "missing \(name)")
         }
         #expect(text.contains("12 rows wait for a lookup row"))
         #expect(text.contains("(none)"))
         let s = frame.snapshot!
         // Values are the exact text of valueText; groups sorted by the first value, descending.
-        let sales = KPIsView.lines(DashboardModel(), s, nowMs: Fixture.nowMs).filter { $0.kind == .group && $0.kpi == 2 }
+        let sales = KPIsView.lines(DashboardModel(), s, nowMs: Fixture.nowMs).filter {
+            $0.kind == .group && $0.kpi == 2
+        }
         let totals = sales.map { ExactDecimal.parse($0.values[0])! }
         #expect(totals == totals.sorted(by: >))
         #expect(sales.first?.label == "  Beverages")
         var model = DashboardModel()
         model.view = .kpis
         model.layout.sortColumns = 5
-        _ = model.handle(.char("s")); #expect(model.kpiSort == 3 && model.kpiSortDescending)
-        _ = model.handle(.char("s")); #expect(model.kpiSort == 4)
-        _ = model.handle(.char("s")); #expect(model.kpiSort == KPISort.group && !model.kpiSortDescending)
-        _ = model.handle(.char("s")); #expect(model.kpiSort == KPISort.window && model.kpiSortDescending)
-        _ = model.handle(.char("S")); #expect(!model.kpiSortDescending)
+        _ = model.handle(.char("s"))
+        #expect(model.kpiSort == 3 && model.kpiSortDescending)
+        _ = model.handle(.char("s"))
+        #expect(model.kpiSort == 4)
+        _ = model.handle(.char("s"))
+        #expect(model.kpiSort == KPISort.group && !model.kpiSortDescending)
+        _ = model.handle(.char("s"))
+        #expect(model.kpiSort == KPISort.window && model.kpiSortDescending)
+        _ = model.handle(.char("S"))
+        #expect(!model.kpiSortDescending)
         let byName = KPIsView.lines(model, s, nowMs: Fixture.nowMs)
         #expect(!byName.isEmpty)
         // `/` keeps the KPIs whose name matches, and the groups that match in the others.
@@ -96,11 +112,16 @@ import Testing
         s.profile.placeholderDeletes = 5
         s.profile.keyCollisions = 2
         let hints = TablesView.unmatchedHints(s, glyphs: .unicode)
-        #expect(hints[0].contains("deletes 5") && hints[0].contains("REPLICA IDENTITY FULL") && hints[0].contains("from the snapshot on"))
+        #expect(
+            hints[0].contains("deletes 5") && hints[0].contains("REPLICA IDENTITY FULL")
+                && hints[0].contains("from the snapshot on"))
         #expect(hints[1].contains("unmatched 4 more") && hints[1].contains("snapshot?"))
         #expect(hints[2].contains("2 creates for keys already alive: check the table's key"))
         s.profile = ProfileStatus()
-        #expect(TablesView.unmatchedHints(s, glyphs: .unicode) == ["unmatched 9 — started after the snapshot? changes to rows cdctop never saw"])
+        #expect(
+            TablesView.unmatchedHints(s, glyphs: .unicode) == [
+                "unmatched 9 — started after the snapshot? changes to rows cdctop never saw"
+            ])
         let wrapped = TablesView.wrap(String(repeating: "word ", count: 30), width: 40)
         #expect(wrapped.count > 1 && wrapped.allSatisfy { DisplayWidth.of($0) <= 40 } && wrapped[1].hasPrefix("  "))
     }

@@ -1,8 +1,9 @@
-@testable import App
 import Foundation
 import Metrics
 import Pipeline
 import Testing
+
+@testable import App
 
 /// Schema changes (DDL from Debezium's schema-change topic) in the Tables view, its drill-down and `--json`.
 @Suite struct SchemaChangeViewTests {
@@ -13,10 +14,12 @@ import Testing
         var s = Fixture.snapshot
         s.schemaChanges = ["transaction": 2]
         s.recentDDL = [
-            SchemaChangeRecord(table: "transaction", database: "shop", ddl: "ALTER TABLE transaction ADD COLUMN note VARCHAR(40)",
-                               commitTimeMs: ddlTimeMs, position: .init(topic: "shopm", partition: 0, offset: 12)),
-            SchemaChangeRecord(table: "transaction", database: "shop", ddl: "ALTER TABLE transaction\n  DROP COLUMN note",
-                               commitTimeMs: ddlTimeMs + 60_000, position: .init(topic: "shopm", partition: 0, offset: 13)),
+            SchemaChangeRecord(
+                table: "transaction", database: "shop", ddl: "ALTER TABLE transaction ADD COLUMN note VARCHAR(40)",
+                commitTimeMs: ddlTimeMs, position: .init(topic: "shopm", partition: 0, offset: 12)),
+            SchemaChangeRecord(
+                table: "transaction", database: "shop", ddl: "ALTER TABLE transaction\n  DROP COLUMN note",
+                commitTimeMs: ddlTimeMs + 60_000, position: .init(topic: "shopm", partition: 0, offset: 13)),
         ]
         s.snapshotDDL = 12
         return s
@@ -35,10 +38,14 @@ import Testing
         model.view = .tables
         let text = screen(model, Self.snapshot)
         #expect(text.contains("Schema changes (latest first"))
-        #expect(text.contains("transaction  12:04:17  ALTER TABLE transaction DROP COLUMN note  (2 schema changes)"), "\(text)")
-        #expect(text.contains("transaction  12:03:17  ALTER TABLE transaction ADD COLUMN note VARCHAR(40)  "), "\(text)")
+        #expect(
+            text.contains("transaction  12:04:17  ALTER TABLE transaction DROP COLUMN note  (2 schema changes)"),
+            "\(text)")
+        #expect(
+            text.contains("transaction  12:03:17  ALTER TABLE transaction ADD COLUMN note VARCHAR(40)  "), "\(text)")
         #expect(!text.contains("VARCHAR(40)  (2 schema changes)"), "the count goes on the newest line only")
-        let newest = text.range(of: "DROP COLUMN note")!, older = text.range(of: "ADD COLUMN note")!
+        let newest = text.range(of: "DROP COLUMN note")!
+        let older = text.range(of: "ADD COLUMN note")!
         #expect(newest.lowerBound < older.lowerBound)
         // Without schema changes the box is not drawn (the golden screens stay as they are).
         #expect(!screen(model, Fixture.snapshot).contains("Schema changes"))
@@ -69,7 +76,9 @@ import Testing
         #expect(recent.first?["ddl"] as? String == "ALTER TABLE transaction ADD COLUMN note VARCHAR(40)")
         #expect(recent.first?["ts_ms"] as? Int64 == Self.ddlTimeMs)
         #expect(recent.last?["ddl"] as? String == "ALTER TABLE transaction\n  DROP COLUMN note")
-        let empty = try #require(try JSONSerialization.jsonObject(with: Data(headlessLine(Fixture.snapshot, json: true, connect: nil).utf8)) as? [String: Any])
+        let empty = try #require(
+            try JSONSerialization.jsonObject(with: Data(headlessLine(Fixture.snapshot, json: true, connect: nil).utf8))
+                as? [String: Any])
         #expect(empty["schema_changes"] as? [String: Int] == [:])
         #expect((empty["recent_ddl"] as? [Any])?.isEmpty == true)
     }

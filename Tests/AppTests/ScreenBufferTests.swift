@@ -1,5 +1,6 @@
-@testable import App
 import Testing
+
+@testable import App
 
 @Suite struct ScreenBufferTests {
     @Test func wideCharactersTakeTwoCellsAndAreNotSplitAtTheEdge() {
@@ -52,14 +53,15 @@ import Testing
         Widgets.sparkline(&b, b.bounds, values: [0, 1, 2, 4], glyphs: .unicode)
         #expect(b.line(0) == "▁▃▅█")
         Widgets.sparkline(&b, b.bounds, values: [1, 1, 1, 1], glyphs: .unicode, minimumScale: 8)
-        #expect(b.line(0) == "▂▂▂▂") // a small steady value stays low instead of filling the cell
+        #expect(b.line(0) == "▂▂▂▂")  // a small steady value stays low instead of filling the cell
     }
 
     @Test func tableKeepsTheSelectionVisibleAndReportsThePage() {
         var b = ScreenBuffer(width: 20, height: 5)
         let rows = (0..<10).map { Widgets.TableRow(cells: ["row\($0)"]) }
-        let page = Widgets.table(&b, Rect(x: 0, y: 0, width: 20, height: 4),
-                                 columns: [.init(title: "name", width: 10, align: .left)], rows: rows, selected: 7, glyphs: .unicode)
+        let page = Widgets.table(
+            &b, Rect(x: 0, y: 0, width: 20, height: 4),
+            columns: [.init(title: "name", width: 10, align: .left)], rows: rows, selected: 7, glyphs: .unicode)
         #expect(page == 3)
         #expect(b.line(1).hasPrefix("row5") && b.line(3).hasPrefix("row7"))
         #expect(b[0, 3].style.reverse && !b[0, 2].style.reverse)

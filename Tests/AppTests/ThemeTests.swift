@@ -1,5 +1,6 @@
-@testable import App
 import Testing
+
+@testable import App
 
 /// The package root, from this file's path (Tests/AppTests/ThemeTests.swift).
 let packageRoot: String = {
@@ -33,7 +34,10 @@ let packageRoot: String = {
 
     @Test func parseErrorsNameTheFileAndLine() {
         func error(_ text: String) -> String {
-            do { _ = try ThemeParser.parse(text, name: "foo", path: "themes/foo.theme"); return "no error" } catch { return "\(error)" }
+            do {
+                _ = try ThemeParser.parse(text, name: "foo", path: "themes/foo.theme")
+                return "no error"
+            } catch { return "\(error)" }
         }
         #expect(error("text = red\n\n# c\ntxet = blue").hasPrefix("themes/foo.theme:4: unknown role 'txet'"))
         #expect(error("text = \"#12345\"").hasPrefix("themes/foo.theme:1: bad colour '\"#12345\"'"))
@@ -50,14 +54,18 @@ let packageRoot: String = {
             Issue.record("expected an error")
         } catch {
             let text = "\(error)"
-            #expect(text.contains("unknown theme 'solarized'") && text.contains("/themes") && text.contains("dark, light"))
+            #expect(
+                text.contains("unknown theme 'solarized'") && text.contains("/themes") && text.contains("dark, light"))
         }
     }
 
     @Test func brokenThemeFileInADirectoryReportsItsPath() throws {
         let dir = "/tmp/cdctop-theme-test-\(getpid())"
         mkdir(dir, 0o755)
-        defer { unlink(dir + "/bad.theme"); rmdir(dir) }
+        defer {
+            unlink(dir + "/bad.theme")
+            rmdir(dir)
+        }
         let f = fopen(dir + "/bad.theme", "w")!
         fputs("text = red\nborder = \"#zzzzzz\"\n", f)
         fclose(f)
@@ -74,7 +82,7 @@ let packageRoot: String = {
         #expect(accent.number(forColors: 256) == 75)
         #expect(accent.number(forColors: 16) == 12)
         #expect(accent.number(forColors: 8) == 4)
-        #expect(ThemeColor.rgb(0x87, 0xd7, 0x87).number(forColors: 8) == 2) // soft green stays green
+        #expect(ThemeColor.rgb(0x87, 0xd7, 0x87).number(forColors: 8) == 2)  // soft green stays green
         #expect(ThemeColor.rgb(0xd0, 0xd0, 0xd0).number(forColors: 256) == 252)
         #expect(ThemeColor.rgb(0xd0, 0xd0, 0xd0).number(forColors: 8) == 7)
         #expect(ThemeColor.rgb(0xff, 0xff, 0xff).number(forColors: 16) == 15)
@@ -85,5 +93,5 @@ let packageRoot: String = {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -1,8 +1,10 @@
-@testable import App
 import Metrics
 import Testing
+
+@testable import App
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The trend rollups (TrendHistory) against an independent model that keeps every second it was fed,
@@ -18,11 +20,20 @@ import Glibc
     }
 
     /// One fed second, as the independent model keeps it.
-    struct Fed { var atMs: Int64; var events: Int64; var coveredMs: Int64; var lag: Int64; var lagMs: Int64; var freshnessMs: Int64 }
+    struct Fed {
+        var atMs: Int64
+        var events: Int64
+        var coveredMs: Int64
+        var lag: Int64
+        var lagMs: Int64
+        var freshnessMs: Int64
+    }
 
     /// Feeds `seconds` samples (some seconds skipped, times jittered inside their second) to a TrendTiers
     /// and to a plain list; returns both and the last time.
-    static func feed(seconds: Int, seed: UInt64, startMs: Int64 = 1_763_899_200_000 - 3 * 86_400_000) -> (TrendTiers, [Fed], Int64) {
+    static func feed(seconds: Int, seed: UInt64, startMs: Int64 = 1_763_899_200_000 - 3 * 86_400_000) -> (
+        TrendTiers, [Fed], Int64
+    ) {
         var tiers = TrendTiers()
         var fed: [Fed] = []
         var g = Generator(state: seed)
@@ -33,10 +44,14 @@ import Glibc
             t = (t / 1_000 + 1 + (g.next(10) == 0 ? g.next(30) : 0)) * 1_000 + g.next(1_000)
             count += g.next(500)
             let lag = g.next(7) == 0 ? -1 : g.next(100_000)
-            let lagMs = g.next(60_000), freshnessMs = g.next(5) == 0 ? -1 : g.next(600_000)
+            let lagMs = g.next(60_000)
+            let freshnessMs = g.next(5) == 0 ? -1 : g.next(600_000)
             tiers.record(count: count, atMs: t, lag: lag, lagMs: lagMs, freshnessMs: freshnessMs)
-            fed.append(Fed(atMs: t, events: previous.map { count - $0.count } ?? 0, coveredMs: previous.map { t - $0.atMs } ?? 0,
-                           lag: lag, lagMs: lagMs, freshnessMs: freshnessMs))
+            fed.append(
+                Fed(
+                    atMs: t, events: previous.map { count - $0.count } ?? 0,
+                    coveredMs: previous.map { t - $0.atMs } ?? 0,
+                    lag: lag, lagMs: lagMs, freshnessMs: freshnessMs))
             previous = (count, t)
         }
         return (tiers, fed, t)
@@ -77,7 +92,7 @@ import Glibc
 
     @Test func bucketBoundariesAreMultiplesOfTheBucketSize() {
         var tiers = TrendTiers()
-        let base: Int64 = 1_763_899_200_000 // a multiple of 5 minutes
+        let base: Int64 = 1_763_899_200_000  // a multiple of 5 minutes
         tiers.record(count: 0, atMs: base - 1, lag: 1, lagMs: 0, freshnessMs: 0)
         tiers.record(count: 10, atMs: base, lag: 2, lagMs: 0, freshnessMs: 0)
         tiers.record(count: 30, atMs: base + 9_999, lag: 3, lagMs: 0, freshnessMs: 0)
@@ -142,9 +157,15 @@ import Glibc
         customer.lastCommitTimeMs = t - 40_000
         s.tables = [tx, customer]
         s.partitions = [
-            PartitionLag(topic: "shop.public.transaction", partition: 0, position: 1_000, highWatermark: 1_000 + lag, lastCommitTimeMs: t - 7_000),
-            PartitionLag(topic: "shop.public.transaction", partition: 1, position: 1_000, highWatermark: 1_000 + lag / 2, lastCommitTimeMs: t - 3_000),
-            PartitionLag(topic: "shop.public.customer", partition: 0, position: 50, highWatermark: 50, lastCommitTimeMs: t - 40_000),
+            PartitionLag(
+                topic: "shop.public.transaction", partition: 0, position: 1_000, highWatermark: 1_000 + lag,
+                lastCommitTimeMs: t - 7_000),
+            PartitionLag(
+                topic: "shop.public.transaction", partition: 1, position: 1_000, highWatermark: 1_000 + lag / 2,
+                lastCommitTimeMs: t - 3_000),
+            PartitionLag(
+                topic: "shop.public.customer", partition: 0, position: 50, highWatermark: 50,
+                lastCommitTimeMs: t - 40_000),
         ]
         return s
     }
@@ -186,10 +207,13 @@ import Glibc
             let top = Widgets.niceTop(v)
             #expect(top >= v && top <= v * 2, "\(v) → \(top)")
             let mantissa = top / pow(10, floor(log10(top)))
-            #expect([1, 2, 3, 4, 5, 6, 8].contains { abs($0 - mantissa) < 1e-9 }, "\(v) → \(top) is not 1, 2, 3, 4, 5, 6 or 8 × 10^k")
+            #expect(
+                [1, 2, 3, 4, 5, 6, 8].contains { abs($0 - mantissa) < 1e-9 },
+                "\(v) → \(top) is not 1, 2, 3, 4, 5, 6 or 8 × 10^k")
         }
         #expect(Widgets.niceSeconds(0.4) == 1 && Widgets.niceSeconds(45) == 60 && Widgets.niceSeconds(3_700) == 7_200)
-        #expect(Format.axisSeconds(30) == "30s" && Format.axisSeconds(600) == "10m" && Format.axisSeconds(7_200) == "2h")
+        #expect(
+            Format.axisSeconds(30) == "30s" && Format.axisSeconds(600) == "10m" && Format.axisSeconds(7_200) == "2h")
         #expect(Format.axisSeconds(2.5) == "2.5s" && Format.axisSeconds(86_400 * 3) == "3d")
     }
 
@@ -197,13 +221,18 @@ import Glibc
     func axisLabelsNeverTouch(_ width: Int) {
         var b = ScreenBuffer(width: width, height: 6)
         let values: [Double?] = (0..<300).map { $0 % 17 == 0 ? nil : Double($0 % 50) }
-        Widgets.axisChart(&b, Rect(x: 0, y: 0, width: width, height: 6), values: values, top: 50, glyphs: .unicode,
-                          yLabel: { Format.short($0) + "/s" }, xLabel: { Format.clock(1_763_899_200_000 + Int64($0) * 1_000) })
+        Widgets.axisChart(
+            &b, Rect(x: 0, y: 0, width: width, height: 6), values: values, top: 50, glyphs: .unicode,
+            yLabel: { Format.short($0) + "/s" }, xLabel: { Format.clock(1_763_899_200_000 + Int64($0) * 1_000) })
         let axis = b.line(5)
         // Every label drawn whole, and two cells or more apart.
         let words = axis.split(separator: " ", omittingEmptySubsequences: true)
         #expect(!words.isEmpty, "no time label at width \(width)")
-        for w in words { #expect(w.count == 8 && w.filter { $0 == ":" }.count == 2, "a cut or merged label '\(w)' at width \(width): '\(axis)'") }
+        for w in words {
+            #expect(
+                w.count == 8 && w.filter { $0 == ":" }.count == 2,
+                "a cut or merged label '\(w)' at width \(width): '\(axis)'")
+        }
         #expect(!axis.contains { $0 != " " && $0 != ":" && !$0.isNumber })
         #expect(b.line(0).hasPrefix("50/s"), "the top of the y axis: '\(b.line(0))'")
         #expect(b.line(4).hasPrefix(" 0/s│"), "0 at the bottom: '\(b.line(4))'")
@@ -211,7 +240,9 @@ import Glibc
             #expect(words.count == 3, "at \(width) the first, middle and last times fit: '\(axis)'")
             #expect(b.line(2).contains("25/s"), "the middle of the y axis: '\(b.line(2))'")
         }
-        #expect(words.last.map(String.init) == Format.clock(1_763_899_200_000 + 299_000), "the newest column's time ends the axis")
+        #expect(
+            words.last.map(String.init) == Format.clock(1_763_899_200_000 + 299_000),
+            "the newest column's time ends the axis")
     }
 
     @Test func historyScaleClipsOneHugeDayAndSaysSo() {
@@ -221,8 +252,9 @@ import Glibc
         let even = HistoryView.chartScale([100, 120, 90, 130])
         #expect(!even.clipped && even.top == 200)
         var b = ScreenBuffer(width: 60, height: 6)
-        Widgets.axisChart(&b, Rect(x: 0, y: 0, width: 60, height: 6), values: days, top: scale.top, glyphs: .unicode,
-                          yLabel: Format.short, xLabel: { $0 == days.count - 1 ? "today" : "11-\(Format.pad2(Int64($0 + 1)))" })
+        Widgets.axisChart(
+            &b, Rect(x: 0, y: 0, width: 60, height: 6), values: days, top: scale.top, glyphs: .unicode,
+            yLabel: Format.short, xLabel: { $0 == days.count - 1 ? "today" : "11-\(Format.pad2(Int64($0 + 1)))" })
         #expect(b.line(0).contains("▲"), "the clipped day is marked: '\(b.line(0))'")
         #expect(b.line(0).filter { $0 == "▲" }.count == 1)
         #expect(b.line(5).hasSuffix("today") && b.line(5).contains("11-01"), "dates under the chart: '\(b.line(5))'")
@@ -239,7 +271,8 @@ import Glibc
             let t = Fixture.nowMs - Int64(i) * 1_000
             let quiet = (2_400...2_460).contains(i)
             messages += quiet ? 0 : 60 + Int64((i * 37) % 50) + (i % 600 < 300 ? Int64(i % 300) / 5 : 0)
-            let lag: Int64 = (120...180).contains(i) ? Int64(180 - i) * 400 : (0...119).contains(i) ? max(0, Int64(i - 60) * 300) : 3
+            let lag: Int64 =
+                (120...180).contains(i) ? Int64(180 - i) * 400 : (0...119).contains(i) ? max(0, Int64(i - 60) * 300) : 3
             var s = snapshot(atMs: t, messages: messages, lag: lag)
             s.maxCommitTimeMs = t - (quiet ? Int64(2_460 - i) * 1_000 + 500 : 500)
             history.record(s, atMs: t)
@@ -267,9 +300,14 @@ import Glibc
         let expected = GoldenScreens.screens[name]
         if screen != expected {
             mkdir("/tmp/cdctop-golden", 0o755)
-            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") { fputs(screen, f); fclose(f) }
+            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") {
+                fputs(screen, f)
+                fclose(f)
+            }
         }
-        #expect(screen == expected, "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
+        #expect(
+            screen == expected,
+            "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
     }
 
     @Test func spanKeyAndTableSelectionAreInTheTitle() {
@@ -297,4 +335,3 @@ import Glibc
         #expect(other.view == .trends)
     }
 }
-

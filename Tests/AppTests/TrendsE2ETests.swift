@@ -1,9 +1,11 @@
-@testable import App
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+@testable import App
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The real `cdctop demo` under tmux: `0` opens Trends, whose charts fill with the demo's traffic and
@@ -13,7 +15,8 @@ import Glibc
     /// A time label under a chart: HH:MM:SS (`seconds`) or HH:MM.
     static func hasClockLabel(_ line: Substring, seconds: Bool) -> Bool {
         line.split(separator: " ").contains { w in
-            w.count == (seconds ? 8 : 5) && w.enumerated().allSatisfy { i, c in i == 2 || i == 5 ? c == ":" : c.isNumber }
+            w.count == (seconds ? 8 : 5)
+                && w.enumerated().allSatisfy { i, c in i == 2 || i == 5 ? c == ":" : c.isNumber }
         }
     }
 
@@ -22,16 +25,20 @@ import Glibc
         let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
         let bars = "▁▂▃▄▅▆▇█"
         return screen.contains("Events/s") && lines.contains { $0.contains("/s│") }
-            && lines.contains { $0.contains { bars.contains($0) } } && lines.contains { hasClockLabel($0, seconds: seconds) }
+            && lines.contains { $0.contains { bars.contains($0) } }
+            && lines.contains { hasClockLabel($0, seconds: seconds) }
     }
 
     @Test(.timeLimit(.minutes(3))) func trendsViewFillsWithAxesAtEverySize() throws {
         guard Shell.run("command -v tmux").status == 0 else {
-            Issue.record("tmux is not installed: apt-get install tmux (scripts/test needs it for the dashboard end-to-end tests)")
+            Issue.record(
+                "tmux is not installed: apt-get install tmux (scripts/test needs it for the dashboard end-to-end tests)"
+            )
             return
         }
         guard let binary = cdctopBinary() else {
-            Issue.record("cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
+            Issue.record(
+                "cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
             return
         }
         let pane = Tmux.privateServer("cdctop-trends", session: "s")
@@ -40,7 +47,9 @@ import Glibc
         pane.waitFor("the Overview", timeoutMs: 30_000) { $0.contains("Total revenue") }
         pane.send("0")
         let first = pane.waitFor("a Trends chart with axes at 80×24", timeoutMs: 20_000) { Self.chartIsReadable($0) }
-        #expect(first.contains("Trends › pipeline (all tables) · last 5 min"), "the title names the scope and span:\n\(first)")
+        #expect(
+            first.contains("Trends › pipeline (all tables) · last 5 min"),
+            "the title names the scope and span:\n\(first)")
         #expect(first.contains("Lag") && first.contains("Freshness"))
         for (width, height) in [(60, 16), (200, 60)] {
             pane.run("resize-window -t s -x \(width) -y \(height)")
@@ -52,9 +61,13 @@ import Glibc
         }
         // 200×60 lists the scopes; ↓ picks the first table, `w` the hour.
         pane.send("Down")
-        pane.waitFor("a table chosen", timeoutMs: 10_000) { !$0.contains("pipeline (all tables) ·") && $0.contains("Trends › ") }
+        pane.waitFor("a table chosen", timeoutMs: 10_000) {
+            !$0.contains("pipeline (all tables) ·") && $0.contains("Trends › ")
+        }
         pane.send("w")
-        pane.waitFor("the hour's chart with HH:MM times", timeoutMs: 15_000) { $0.contains("last 1 h") && Self.chartIsReadable($0, seconds: false) }
+        pane.waitFor("the hour's chart with HH:MM times", timeoutMs: 15_000) {
+            $0.contains("last 1 h") && Self.chartIsReadable($0, seconds: false)
+        }
         pane.send("q")
         pane.waitFor("a clean exit", timeoutMs: 15_000) { $0.contains("CDCTOP-EXIT=0") }
     }

@@ -1,8 +1,9 @@
-@testable import App
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import App
+@testable import Pipeline
 
 /// How the dashboard writes typed cells: decimals of a column at one scale and right-aligned, binary as
 /// `N bytes` in the change list and as hex in the event view. The snapshot comes from the real engine fed
@@ -13,7 +14,9 @@ import Testing
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/debezium/\(file)")
         let text = try String(contentsOf: url, encoding: .utf8)
-        return try text.split(separator: "\n").enumerated().compactMap { try RecordingReader.parse(line: $1, file: file, lineNumber: $0 + 1) }
+        return try text.split(separator: "\n").enumerated().compactMap {
+            try RecordingReader.parse(line: $1, file: file, lineNumber: $0 + 1)
+        }
     }
 
     /// The ledger's changes through EngineCore, oldest first (the file's commit order) at offsets 0…
@@ -21,14 +24,15 @@ import Testing
         let core = EngineCore(profile: .samples)
         core.captureRecentChanges = true
         for (n, m) in try messages(file).enumerated() {
-            core.ingest(topic: m.topic, partition: 0, offset: Int64(n), timestampMs: m.timestampMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: 0, offset: Int64(n), timestampMs: m.timestampMs, key: m.key, value: m.value)
         }
         var s = core.snapshot(sequence: 1, takenAtMs: 0)
         let nowMs = s.maxCommitTimeMs + 400
         s.takenAtMs = nowMs
         var f = DashboardFrame(snapshot: s, nowMs: nowMs)
         f.title = "values fixture"
-        f.describeChange = { _ in nil } // no decoding at render time: the engine's cells or nothing
+        f.describeChange = { _ in nil }  // no decoding at render time: the engine's cells or nothing
         return f
     }
 
@@ -38,7 +42,8 @@ import Testing
             model.adopt(DashboardRenderer.render(model, frame, width: width, height: height).1)
             _ = model.handle(key)
         }
-        return DashboardRenderer.render(model, frame, width: width, height: height).0.text.split(separator: "\n").map(String.init)
+        return DashboardRenderer.render(model, frame, width: width, height: height).0.text.split(separator: "\n").map(
+            String.init)
     }
 
     /// Column (in characters) of the decimal point of `column=…` on each line that has it.
@@ -57,14 +62,20 @@ import Testing
             let rows = lines.filter { $0.contains("amount=") }
             // The three inserts and the delete (the update lists what changed: `amount old → new`).
             #expect(rows.count == 4, "\(file)\n\(lines.joined(separator: "\n"))")
-            for amount in ["12.5000", "3.1416", "7.0000"] { #expect(rows.contains { $0.contains(amount) }, "\(file) \(amount)") }
+            for amount in ["12.5000", "3.1416", "7.0000"] {
+                #expect(rows.contains { $0.contains(amount) }, "\(file) \(amount)")
+            }
             #expect(!rows.contains { $0.contains("=12.5 ") || $0.contains("=7.0 ") })
             // Right-aligned: every amount's decimal point in the same place, and the fee's.
             #expect(Set(Self.points(rows, "amount")).count == 1, "\(file)\n\(rows.joined(separator: "\n"))")
-            #expect(Set(Self.points(rows.filter { !$0.contains("fee=null") }, "fee")).count == 1, "\(file)\n\(rows.joined(separator: "\n"))")
+            #expect(
+                Set(Self.points(rows.filter { !$0.contains("fee=null") }, "fee")).count == 1,
+                "\(file)\n\(rows.joined(separator: "\n"))")
             if file.hasPrefix("valuesfx.") {
                 // bytea with a schema: its size, not base64.
-                #expect(rows.contains { $0.contains("payload=38 bytes") } && rows.contains { $0.contains("payload=300 bytes") })
+                #expect(
+                    rows.contains { $0.contains("payload=38 bytes") }
+                        && rows.contains { $0.contains("payload=300 bytes") })
                 #expect(!lines.contains { $0.contains("AAECAwQF") })
             }
         }
@@ -73,22 +84,28 @@ import Testing
     @Test func alignedSummariesPadEarlierCellsToTheLargerScale() {
         typealias F = ChangeDescription.Field
         func row(_ amount: String, _ scale: Int) -> ChangeDescription {
-            ChangeDescription(op: .create, table: "t", commitTimeMs: 0, before: nil,
-                              after: [F(name: "amount", value: amount, kind: .decimal(scale: scale)), F(name: "note", value: "x")])
+            ChangeDescription(
+                op: .create, table: "t", commitTimeMs: 0, before: nil,
+                after: [F(name: "amount", value: amount, kind: .decimal(scale: scale)), F(name: "note", value: "x")])
         }
-        let got = ValueCells.alignedSummaries([row("12.5", 1), row("3.1416", 4), nil, row("1234567890.1234", 4)], glyphs: .unicode)
-        #expect(got == ["amount=        12.5000 note=x", "amount=         3.1416 note=x", nil, "amount=1234567890.1234 note=x"])
+        let got = ValueCells.alignedSummaries(
+            [row("12.5", 1), row("3.1416", 4), nil, row("1234567890.1234", 4)], glyphs: .unicode)
+        #expect(
+            got == [
+                "amount=        12.5000 note=x", "amount=         3.1416 note=x", nil, "amount=1234567890.1234 note=x",
+            ])
         // A row alone is not padded (the placeholder-delete summary and its test are unchanged).
         #expect(TablesView.summary(row("12.5", 1), glyphs: .unicode) == "amount=12.5 note=x")
     }
 
     @Test func hexDumpLayout() {
         let bytes: [UInt8] = Array(0...0x1f) + [0x63, 0x64, 0x63, 0x7a, 0x74, 0xf0]
-        #expect(ValueCells.hexLines(bytes, maxLines: 16) == [
-            "0000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f  |................|",
-            "0010  10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f  |................|",
-            "0020  63 64 63 7a 74 f0                                |cdczt.|",
-        ])
+        #expect(
+            ValueCells.hexLines(bytes, maxLines: 16) == [
+                "0000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f  |................|",
+                "0010  10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f  |................|",
+                "0020  63 64 63 7a 74 f0                                |cdczt.|",
+            ])
         // Bounded: 300 bytes at 16 lines is 256 shown and the rest counted.
         let long = ValueCells.hexLines(Array(repeating: 0xca, count: 300), maxLines: 16, ellipsis: "...")
         #expect(long.count == 17 && long[15].hasPrefix("00f0  ca ca") && long[16] == "... 44 more bytes")
@@ -103,7 +120,9 @@ import Testing
         let amount = try #require(update.first { $0.contains("│amount") || $0.contains(" amount ") }, "\(text)")
         let fee = try #require(update.first { $0.contains(" fee ") || $0.contains("│fee ") }, "\(text)")
         // Numbers right-aligned within each image: the fee's point under the amount's.
-        let amountDots = amount.indices.filter { amount[$0] == "." }.map { amount.distance(from: amount.startIndex, to: $0) }
+        let amountDots = amount.indices.filter { amount[$0] == "." }.map {
+            amount.distance(from: amount.startIndex, to: $0)
+        }
         let feeDots = fee.indices.filter { fee[$0] == "." }.map { fee.distance(from: fee.startIndex, to: $0) }
         #expect(amountDots == feeDots && amountDots.count == 2, "\(amount)\n\(fee)")
         #expect(update.contains { $0.contains("payload") && $0.contains("38 bytes") })
@@ -113,7 +132,8 @@ import Testing
         #expect(text.contains("0020  63 64 63 7a 74 f0"))
         // Insert 3: 300 bytes, bounded with the rest counted, at 80×24 too.
         for (w, h) in [(80, 24), (200, 60)] {
-            let third = Self.screen([.char("2"), .enter, .down, .down, .enter], frame, width: w, height: h).joined(separator: "\n")
+            let third = Self.screen([.char("2"), .enter, .down, .down, .enter], frame, width: w, height: h).joined(
+                separator: "\n")
             #expect(third.contains("payload (after, 300 bytes) in hex"), "\(w)x\(h)\n\(third)")
             #expect(third.contains("0000  ca fe ca fe"), "\(w)x\(h)\n\(third)")
             #expect(third.contains("more bytes"), "\(w)x\(h)\n\(third)")

@@ -1,8 +1,10 @@
-@testable import App
 import DevSupport
 import Testing
+
+@testable import App
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Each view rendered at 80×24 from the fixed fixture, compared with the text in GoldenScreens.swift.
@@ -15,7 +17,10 @@ import Glibc
         ("changes", [.char("2"), .down, .down, .enter], false, .unicode),
         ("event", [.char("2"), .down, .down, .enter, .down, .enter], false, .unicode),
         ("categories", [.char("3")], false, .unicode),
-        ("categories-sorted-filtered", [.char("3"), .char("s"), .char("s"), .char("/"), .char("o"), .enter], false, .unicode),
+        (
+            "categories-sorted-filtered", [.char("3"), .char("s"), .char("s"), .char("/"), .char("o"), .enter], false,
+            .unicode
+        ),
         ("lag", [.char("4")], false, .unicode),
         ("history-off", [.char("5")], false, .unicode),
         ("history", [.char("5")], true, .unicode),
@@ -31,7 +36,11 @@ import Glibc
         ("engine-overview-120", [], .unicode, 120, 40),
         ("engine-tables", [.char("2")], .unicode, 80, 24),
         ("engine-changes", [.char("2"), .down, .down, .enter], .unicode, 100, 30),
-        ("engine-changes-filtered", [.char("2"), .down, .down, .enter, .char("/"), .char("o"), .char("p"), .char(":"), .char("u"), .enter], .unicode, 100, 30),
+        (
+            "engine-changes-filtered",
+            [.char("2"), .down, .down, .enter, .char("/"), .char("o"), .char("p"), .char(":"), .char("u"), .enter],
+            .unicode, 100, 30
+        ),
         ("engine-event", [.char("2"), .down, .down, .enter, .down, .enter], .unicode, 100, 30),
         ("engine-event-raw", [.char("2"), .down, .down, .enter, .down, .enter, .char("y")], .unicode, 100, 30),
         ("engine-categories", [.char("3")], .unicode, 80, 24),
@@ -46,7 +55,11 @@ import Glibc
     static let profileCases: [(name: String, keys: [Key], variant: PreviewData.Variant, width: Int, height: Int)] = [
         ("kpis", [.char("8")], .northwind, 80, 24),
         ("kpis-120", [.char("8")], .northwind, 120, 40),
-        ("kpis-sorted-filtered", [.char("8"), .char("s"), .char("s"), .char("s"), .char("/"), .char("e"), .char("r"), .enter], .northwind, 80, 24),
+        (
+            "kpis-sorted-filtered",
+            [.char("8"), .char("s"), .char("s"), .char("s"), .char("/"), .char("e"), .char("r"), .enter], .northwind,
+            80, 24
+        ),
         ("kpis-shop", [.char("8")], .shop, 80, 24),
         ("overview-northwind", [], .northwind, 80, 24),
         ("overview-no-profile", [], .unknown, 80, 24),
@@ -65,9 +78,14 @@ import Glibc
         let expected = GoldenScreens.screens[name]
         if screen != expected {
             mkdir("/tmp/cdctop-golden", 0o755)
-            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") { fputs(screen, f); fclose(f) }
+            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") {
+                fputs(screen, f)
+                fclose(f)
+            }
         }
-        #expect(screen == expected, "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
+        #expect(
+            screen == expected,
+            "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
     }
 
     @Test(arguments: engineCases.map(\.name))
@@ -83,9 +101,14 @@ import Glibc
         let expected = GoldenScreens.screens[name]
         if screen != expected {
             mkdir("/tmp/cdctop-golden", 0o755)
-            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") { fputs(screen, f); fclose(f) }
+            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") {
+                fputs(screen, f)
+                fclose(f)
+            }
         }
-        #expect(screen == expected, "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
+        #expect(
+            screen == expected,
+            "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
     }
 
     @Test(arguments: cases.map(\.name))
@@ -98,9 +121,14 @@ import Glibc
         let expected = GoldenScreens.screens[name]
         if screen != expected {
             mkdir("/tmp/cdctop-golden", 0o755)
-            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") { fputs(screen, f); fclose(f) }
+            if let f = fopen("/tmp/cdctop-golden/\(name).txt", "w") {
+                fputs(screen, f)
+                fclose(f)
+            }
         }
-        #expect(screen == expected, "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
+        #expect(
+            screen == expected,
+            "screen '\(name)' differs from its golden; actual written to /tmp/cdctop-golden/\(name).txt:\n\(screen)")
     }
 
     @Test func tooSmallTerminalSaysSo() {
@@ -118,15 +146,21 @@ import Glibc
 
     @Test func everyHelpKeyIsHandledByTheModel() {
         // Keys named in the help overlay change the model or return an action (none is a dead key).
-        let keys: [Key] = [.char("1"), .tab, .backTab, .up, .down, .char("j"), .char("k"), .pageUp, .pageDown, .home, .end,
-                           .char("g"), .char("G"), .enter, .right, .char("l"), .escape, .left, .char("h"), .backspace,
-                           .char("s"), .char("S"), .char("/"), .char("p"), .char("t"), .char("m"), .char("r"), .char("?"), .char("q")]
+        let keys: [Key] = [
+            .char("1"), .tab, .backTab, .up, .down, .char("j"), .char("k"), .pageUp, .pageDown, .home, .end,
+            .char("g"), .char("G"), .enter, .right, .char("l"), .escape, .left, .char("h"), .backspace,
+            .char("s"), .char("S"), .char("/"), .char("p"), .char("t"), .char("m"), .char("r"), .char("?"), .char("q"),
+        ]
         let drillIn: Set<Key> = [.enter, .right, .char("l")]
         let back: Set<Key> = [.escape, .left, .char("h"), .backspace]
         for key in keys {
             var model = DashboardModel()
-            model.view = key == .char("r") ? .history : drillIn.contains(key) || back.contains(key) ? .tables : .categories
-            if back.contains(key) { model.tablesLevel = .changes; model.openTable = "x" }
+            model.view =
+                key == .char("r") ? .history : drillIn.contains(key) || back.contains(key) ? .tables : .categories
+            if back.contains(key) {
+                model.tablesLevel = .changes
+                model.openTable = "x"
+            }
             model.layout = ListLayout(count: 20, pageSize: 5, selectedID: "x")
             model.selection["categories"] = 3
             let before = model

@@ -5,38 +5,59 @@ import Testing
 enum Shop {
     static let profile = KPIProfile.shop
 
-    static func sale(_ op: ChangeOp, id: Int64, before: Int64? = nil, after: Int64? = nil, at ts: Int64, snapshot: Bool = false) -> ChangeEvent {
+    static func sale(
+        _ op: ChangeOp, id: Int64, before: Int64? = nil, after: Int64? = nil, at ts: Int64, snapshot: Bool = false
+    ) -> ChangeEvent {
         func row(_ cents: Int64?) -> Row? {
             guard let cents else { return nil }
-            var r = Row(key: .int(id)); r.amount = .value(Money(cents: cents)); return r
+            var r = Row(key: .int(id))
+            r.amount = .value(Money(cents: cents))
+            return r
         }
-        return ChangeEvent(table: "transaction", role: .sale, op: op, before: row(before), after: row(after),
-                           commitTimeMs: ts, isSnapshot: snapshot)
+        return ChangeEvent(
+            table: "transaction", role: .sale, op: op, before: row(before), after: row(after),
+            commitTimeMs: ts, isSnapshot: snapshot)
     }
 
-    static func line(_ op: ChangeOp, id: Int64, product: Int64, qty: Int64, cents: Int64, oldQty: Int64? = nil, at ts: Int64,
-                     withBefore: Bool = true, snapshot: Bool = false) -> ChangeEvent {
+    static func line(
+        _ op: ChangeOp, id: Int64, product: Int64, qty: Int64, cents: Int64, oldQty: Int64? = nil, at ts: Int64,
+        withBefore: Bool = true, snapshot: Bool = false
+    ) -> ChangeEvent {
         func row(_ q: Int64) -> Row {
-            var r = Row(key: .int(id)); r.quantity = .value(q); r.unitPrice = .value(Money(cents: cents))
-            r.reference = .value(.int(product)); return r
+            var r = Row(key: .int(id))
+            r.quantity = .value(q)
+            r.unitPrice = .value(Money(cents: cents))
+            r.reference = .value(.int(product))
+            return r
         }
         switch op {
-        case .create, .read: return ChangeEvent(table: "transactiondetail", role: .lineItem, op: op, before: nil, after: row(qty), commitTimeMs: ts, isSnapshot: snapshot)
-        case .update: return ChangeEvent(table: "transactiondetail", role: .lineItem, op: op, before: withBefore ? row(oldQty ?? qty) : nil, after: row(qty), commitTimeMs: ts)
-        default: return ChangeEvent(table: "transactiondetail", role: .lineItem, op: op, before: withBefore ? row(qty) : Row(key: .int(id)), after: nil, commitTimeMs: ts)
+        case .create, .read:
+            return ChangeEvent(
+                table: "transactiondetail", role: .lineItem, op: op, before: nil, after: row(qty), commitTimeMs: ts,
+                isSnapshot: snapshot)
+        case .update:
+            return ChangeEvent(
+                table: "transactiondetail", role: .lineItem, op: op, before: withBefore ? row(oldQty ?? qty) : nil,
+                after: row(qty), commitTimeMs: ts)
+        default:
+            return ChangeEvent(
+                table: "transactiondetail", role: .lineItem, op: op, before: withBefore ? row(qty) : Row(key: .int(id)),
+                after: nil, commitTimeMs: ts)
         }
     }
 
     static func product(_ op: ChangeOp, id: Int64, category: String, at ts: Int64) -> ChangeEvent {
-        var r = Row(key: .int(id)); r.category = .value(category)
-        return ChangeEvent(table: "product", role: .dimension, op: op, before: nil, after: op == .delete ? nil : r,
-                           commitTimeMs: ts, isSnapshot: op == .read)
+        var r = Row(key: .int(id))
+        r.category = .value(category)
+        return ChangeEvent(
+            table: "product", role: .dimension, op: op, before: nil, after: op == .delete ? nil : r,
+            commitTimeMs: ts, isSnapshot: op == .read)
     }
 }
 
 @Suite("Windowed aggregator semantics")
 struct AggregatorTests {
-    let t0: Int64 = 1_700_000_020_000 // 10 s into a window
+    let t0: Int64 = 1_700_000_020_000  // 10 s into a window
     var w0: Int64 { t0 - 10_000 }
 
     @Test func createUpdateDeleteRetractions() {
@@ -44,7 +65,7 @@ struct AggregatorTests {
         a.apply(Shop.sale(.create, id: 1, after: 5997, at: t0))
         a.apply(Shop.sale(.create, id: 2, after: 1000, at: t0 + 1))
         a.apply(Shop.sale(.update, id: 1, before: 5997, after: 6000, at: t0 + 2))
-        a.apply(Shop.sale(.delete, id: 2, before: 1000, at: t0 + 40_000)) // next window
+        a.apply(Shop.sale(.delete, id: 2, before: 1000, at: t0 + 40_000))  // next window
         let w = a.windowResults
         #expect(w.count == 2)
         #expect(w[0].windowStartMs == w0 && w[0].txCount == 2 && w[0].revenue == Money(cents: 7000))
@@ -57,7 +78,7 @@ struct AggregatorTests {
         var a = WindowedAggregator(profile: Shop.profile)
         a.apply(Shop.sale(.create, id: 1, after: 5000, at: t0))
         a.apply(Shop.sale(.update, id: 1, before: nil, after: 7000, at: t0 + 1))
-        a.apply(Shop.sale(.delete, id: 1, before: 0, at: t0 + 2)) // placeholder 0.00 in before
+        a.apply(Shop.sale(.delete, id: 1, before: 0, at: t0 + 2))  // placeholder 0.00 in before
         #expect(a.windowResults[0].revenue == .zero)
         #expect(a.windowResults[0].txCount == 0)
         #expect(a.totals == TotalsResult())
@@ -76,7 +97,9 @@ struct AggregatorTests {
         var a = WindowedAggregator(profile: Shop.profile)
         a.apply(Shop.sale(.read, id: 1, after: 100, at: t0, snapshot: true))
         a.apply(Shop.sale(.create, id: 2, after: 200, at: t0))
-        a.apply(ChangeEvent(table: "transaction", role: .sale, op: .truncate, before: nil, after: nil, commitTimeMs: t0 + 1))
+        a.apply(
+            ChangeEvent(table: "transaction", role: .sale, op: .truncate, before: nil, after: nil, commitTimeMs: t0 + 1)
+        )
         #expect(a.totals.txCount == 0 && a.totals.revenue == .zero)
         #expect(a.windowResults[0].txCount == -1 && a.windowResults[0].revenue == Money(cents: -100))
     }
@@ -101,7 +124,9 @@ struct AggregatorTests {
         #expect(a.totals.categoryRevenue == ["comics": Money(cents: 1000)])
         #expect(a.windowResults[0].categoryRevenue == ["comics": Money(cents: 1000)])
         a.apply(Shop.product(.delete, id: 7, category: "", at: t0 + 2))
-        #expect(a.totals.categoryRevenue == ["comics": Money(cents: 1000)], "deleting a product keeps past sales attributed")
+        #expect(
+            a.totals.categoryRevenue == ["comics": Money(cents: 1000)], "deleting a product keeps past sales attributed"
+        )
     }
 
     @Test func lineItemUpdateWithoutBeforeAndDelete() {
@@ -121,12 +146,12 @@ struct AggregatorTests {
         profile.retentionMs = 60_000
         var a = WindowedAggregator(profile: profile)
         a.apply(Shop.sale(.create, id: 1, after: 100, at: t0))
-        a.apply(Shop.sale(.create, id: 2, after: 100, at: t0 + 50_000)) // watermark passes w0's end
+        a.apply(Shop.sale(.create, id: 2, after: 100, at: t0 + 50_000))  // watermark passes w0's end
         #expect(a.isFinal(windowStart: w0))
-        a.apply(Shop.sale(.create, id: 3, after: 100, at: t0 + 1)) // late: corrects w0
+        a.apply(Shop.sale(.create, id: 3, after: 100, at: t0 + 1))  // late: corrects w0
         #expect(a.lateCorrections == 1)
         #expect(a.windowResults.first { $0.windowStartMs == w0 }?.txCount == 2)
-        a.apply(Shop.sale(.create, id: 4, after: 100, at: t0 + 400_000)) // moves the horizon far ahead
+        a.apply(Shop.sale(.create, id: 4, after: 100, at: t0 + 400_000))  // moves the horizon far ahead
         #expect(a.windowResults.first { $0.windowStartMs == w0 } == nil, "w0 evicted")
         a.apply(Shop.sale(.create, id: 5, after: 100, at: t0 + 2))
         #expect(a.dropped == 1)
@@ -146,11 +171,21 @@ struct AggregatorTests {
     @Test("the result does not depend on how partitions interleave")
     func orderIndependence() {
         // Three partitions, each internally ordered (as Kafka guarantees per key).
-        let p0 = [Shop.product(.read, id: 1, category: "books", at: t0 - 50_000), Shop.product(.update, id: 1, category: "comics", at: t0 + 35_000)]
-        let p1 = [Shop.sale(.create, id: 1, after: 1000, at: t0), Shop.sale(.update, id: 1, before: 1000, after: 900, at: t0 + 31_000),
-                  Shop.sale(.create, id: 2, after: 50, at: t0 + 62_000), Shop.sale(.delete, id: 2, before: 50, at: t0 + 63_000)]
-        let p2 = [Shop.line(.create, id: 5, product: 1, qty: 2, cents: 500, at: t0), Shop.line(.update, id: 5, product: 1, qty: 1, cents: 500, oldQty: 2, at: t0 + 31_000),
-                  Shop.line(.create, id: 6, product: 2, qty: 1, cents: 50, at: t0 + 62_000)]
+        let p0 = [
+            Shop.product(.read, id: 1, category: "books", at: t0 - 50_000),
+            Shop.product(.update, id: 1, category: "comics", at: t0 + 35_000),
+        ]
+        let p1 = [
+            Shop.sale(.create, id: 1, after: 1000, at: t0),
+            Shop.sale(.update, id: 1, before: 1000, after: 900, at: t0 + 31_000),
+            Shop.sale(.create, id: 2, after: 50, at: t0 + 62_000),
+            Shop.sale(.delete, id: 2, before: 50, at: t0 + 63_000),
+        ]
+        let p2 = [
+            Shop.line(.create, id: 5, product: 1, qty: 2, cents: 500, at: t0),
+            Shop.line(.update, id: 5, product: 1, qty: 1, cents: 500, oldQty: 2, at: t0 + 31_000),
+            Shop.line(.create, id: 6, product: 2, qty: 1, cents: 50, at: t0 + 62_000),
+        ]
         var outputs = Set<KPIResult>()
         var rng = SplitMix(seed: 7)
         for _ in 0..<200 {
@@ -174,8 +209,10 @@ struct AggregatorTests {
         a.apply(Shop.product(.read, id: 1, category: "books", at: t0))
         a.apply(Shop.sale(.create, id: 1, after: 5997, at: t0))
         a.apply(Shop.line(.create, id: 1, product: 1, qty: 3, cents: 1999, at: t0))
-        #expect(a.result(messages: 3, malformed: 1).json() ==
-            #"{"window_ms":30000,"messages":3,"windows":[{"window_start_ms":1700000010000,"tx_count":1,"revenue":"59.97","category_revenue":{"books":"59.97"}}],"totals":{"tx_count":1,"revenue":"59.97","category_revenue":{"books":"59.97"}},"malformed":1,"dropped":0}"#)
+        #expect(
+            a.result(messages: 3, malformed: 1).json()
+                == #"{"window_ms":30000,"messages":3,"windows":[{"window_start_ms":1700000010000,"tx_count":1,"revenue":"59.97","category_revenue":{"books":"59.97"}}],"totals":{"tx_count":1,"revenue":"59.97","category_revenue":{"books":"59.97"}},"malformed":1,"dropped":0}"#
+        )
     }
 }
 
@@ -220,7 +257,7 @@ struct AggregatorHostileValueTests {
         }
         #expect(a.refused == 5)
         #expect(a.result(messages: 0, malformed: 0) == before)
-        a.apply(Shop.sale(.create, id: 3, after: 100, at: 253_402_300_799_999)) // year 9999: valid, evicts old windows
+        a.apply(Shop.sale(.create, id: 3, after: 100, at: 253_402_300_799_999))  // year 9999: valid, evicts old windows
         #expect(a.refused == 5 && a.totals.txCount == 2)
     }
 
@@ -231,9 +268,12 @@ struct AggregatorHostileValueTests {
         a.apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: huge, commitTimeMs: t0))
         // 9223372036854775807 × 99999999999.99 overflows the range.
         var item = Row(key: .int(7))
-        item.quantity = .value(Int64.max); item.unitPrice = .value(Money(decimalText: "99999999999.99")!)
+        item.quantity = .value(Int64.max)
+        item.unitPrice = .value(Money(decimalText: "99999999999.99")!)
         item.reference = .value(.int(1))
-        a.apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item, commitTimeMs: t0))
+        a.apply(
+            ChangeEvent(
+                table: "transactiondetail", role: .lineItem, op: .create, before: nil, after: item, commitTimeMs: t0))
         #expect(a.refused == 2)
         #expect(a.totals == TotalsResult())
         #expect(a.windowResults.allSatisfy { $0.txCount == 0 && $0.revenue.isZero })
@@ -246,10 +286,17 @@ struct AggregatorHostileValueTests {
         counters.volume = Int128.max / 2 - 3 * Money.maxMagnitude.units
         a.restore(counters: counters)
         a.finishRestore()
-        var big = Row(key: .int(1)); big.amount = .value(Money.maxMagnitude)
+        var big = Row(key: .int(1))
+        big.amount = .value(Money.maxMagnitude)
         a.apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil, after: big, commitTimeMs: t0))
-        a.apply(ChangeEvent(table: "transaction", role: .sale, op: .create, before: nil,
-                            after: { var r = Row(key: .int(2)); r.amount = .value(Money.maxMagnitude); return r }(), commitTimeMs: t0))
+        a.apply(
+            ChangeEvent(
+                table: "transaction", role: .sale, op: .create, before: nil,
+                after: {
+                    var r = Row(key: .int(2))
+                    r.amount = .value(Money.maxMagnitude)
+                    return r
+                }(), commitTimeMs: t0))
         #expect(a.refused == 1, "the second maximal order would pass the limit")
         a.apply(Shop.sale(.create, id: 3, after: 1, at: t0))
         #expect(a.refused == 1 && a.totals.txCount == 2)
@@ -261,19 +308,21 @@ struct AggregatorHostileValueTests {
 struct FutureCommitTimeTests {
     let t0: Int64 = 1_700_000_020_000
 
-    @Test("a commit time beyond the clock limit counts in the totals, is dropped from the windows, and keeps the watermark")
+    @Test(
+        "a commit time beyond the clock limit counts in the totals, is dropped from the windows, and keeps the watermark"
+    )
     func farFutureEventDoesNotEvictTheWindows() {
         var a = WindowedAggregator(profile: Shop.profile)
         a.futureLimitMs = t0 + WindowedAggregator.futureToleranceMs
         a.apply(Shop.sale(.create, id: 1, after: 5997, at: t0))
         let windowsBefore = a.windowResults
         let watermark = a.watermarkMs
-        a.apply(Shop.sale(.create, id: 2, after: 100, at: 253_402_300_799_999)) // year 9999: valid, but a clock error
+        a.apply(Shop.sale(.create, id: 2, after: 100, at: 253_402_300_799_999))  // year 9999: valid, but a clock error
         #expect(a.dropped == 1 && a.refused == 0)
         #expect(a.totals.txCount == 2 && a.totals.revenue == Money(cents: 6097))
         #expect(a.watermarkMs == watermark)
         #expect(a.windowResults == windowsBefore)
-        a.apply(Shop.sale(.create, id: 3, after: 1, at: t0 + 1)) // later events still land in their window
+        a.apply(Shop.sale(.create, id: 3, after: 1, at: t0 + 1))  // later events still land in their window
         #expect(a.windowResults.first?.txCount == 2)
     }
 }
@@ -293,7 +342,7 @@ struct ParkedCountTests {
         a.apply(Shop.product(.create, id: 7, category: "toys", at: t0 + 4))
         #expect(a.parked.lineItems == 1 && a.parked.amount == Money(cents: 100))
         #expect(a.totals.categoryRevenue == ["toys": Money(cents: 1000)])
-        a.apply(Shop.product(.update, id: 7, category: "games", at: t0 + 5)) // a move, not an un-parking
+        a.apply(Shop.product(.update, id: 7, category: "games", at: t0 + 5))  // a move, not an un-parking
         #expect(a.parked.lineItems == 1)
         a.apply(Shop.product(.create, id: 8, category: "toys", at: t0 + 6))
         #expect(a.parked.lineItems == 0 && a.parked.amount.isZero)
@@ -304,8 +353,8 @@ struct ParkedCountTests {
 struct TableCountTests {
     @Test func tablesBeyondTheCapAreCountedTogether() {
         var a = WindowedAggregator(profile: Shop.profile)
-        for i in 0 ..< WindowedAggregator.maxTables + 500 { a.noteMalformed(table: "junk\(i)") }
-        a.apply(Shop.sale(.create, id: 1, after: 100, at: 1_700_000_020_000)) // a profile table still gets its own row
+        for i in 0..<WindowedAggregator.maxTables + 500 { a.noteMalformed(table: "junk\(i)") }
+        a.apply(Shop.sale(.create, id: 1, after: 100, at: 1_700_000_020_000))  // a profile table still gets its own row
         #expect(a.tables.count == WindowedAggregator.maxTables + 2)
         let other = a.tables.first { $0.table == WindowedAggregator.otherTables }
         #expect(other?.malformed == 500)
@@ -320,12 +369,17 @@ struct TruncateVolumeTests {
     func manyTruncates() {
         var a = WindowedAggregator(profile: Shop.profile)
         let t0: Int64 = 1_700_000_020_000
-        for round in 0 ..< 1_000 {
+        for round in 0..<1_000 {
             let t = t0 + Int64(round) * 10
             a.apply(Shop.sale(.create, id: Int64(round), after: 9_999_999, at: t))
             a.apply(Shop.line(.create, id: Int64(round), product: 1, qty: 3, cents: 999_999, at: t))
-            a.apply(ChangeEvent(table: "transaction", role: .sale, op: .truncate, before: nil, after: nil, commitTimeMs: t + 1))
-            a.apply(ChangeEvent(table: "transactiondetail", role: .lineItem, op: .truncate, before: nil, after: nil, commitTimeMs: t + 1))
+            a.apply(
+                ChangeEvent(
+                    table: "transaction", role: .sale, op: .truncate, before: nil, after: nil, commitTimeMs: t + 1))
+            a.apply(
+                ChangeEvent(
+                    table: "transactiondetail", role: .lineItem, op: .truncate, before: nil, after: nil,
+                    commitTimeMs: t + 1))
         }
         #expect(a.refused == 0)
         a.apply(Shop.sale(.create, id: 5_000, after: 100, at: t0 + 20_000))

@@ -8,7 +8,9 @@ import Testing
 
     static func connectors(_ states: [(String, String)], at now: Int64, heartbeat: Int64 = 0) -> AlertFacts {
         var f = AlertFacts(nowMs: now)
-        f.connectors = states.map { AlertFacts.Connector(name: $0.0, state: $0.1, reason: $0.1 == "FAILED" ? "task 0: boom" : nil) }
+        f.connectors = states.map {
+            AlertFacts.Connector(name: $0.0, state: $0.1, reason: $0.1 == "FAILED" ? "task 0: boom" : nil)
+        }
         f.lastHeartbeatMs = heartbeat
         return f
     }
@@ -83,7 +85,8 @@ import Testing
         var e = AlertEvaluator(rules: rules)
         let t0 = Self.t0
         #expect(e.evaluate(Self.connectors([("shop", "RUNNING")], at: t0, heartbeat: t0 - 60_000)).isEmpty)
-        let fired = e.evaluate(Self.connectors([("shop", "RUNNING"), ("paused", "PAUSED")], at: t0 + 1, heartbeat: t0 - 60_000))
+        let fired = e.evaluate(
+            Self.connectors([("shop", "RUNNING"), ("paused", "PAUSED")], at: t0 + 1, heartbeat: t0 - 60_000))
         #expect(fired.map(\.alert.key) == [AlertKey(.heartbeatStale, "shop")])
         // No heartbeat topic followed (0): never stale.
         var other = AlertEvaluator(rules: rules)
@@ -98,10 +101,16 @@ import Testing
         let t0 = Self.t0
         var f = AlertFacts(nowMs: t0)
         f.partitions = [
-            PartitionLag(topic: "shop.public.transaction", partition: 0, position: 90, highWatermark: 100, lastCommitTimeMs: t0 - 301_000),
-            PartitionLag(topic: "shop.public.transaction", partition: 1, position: 50, highWatermark: 100, lastCommitTimeMs: t0 - 10_000),
+            PartitionLag(
+                topic: "shop.public.transaction", partition: 0, position: 90, highWatermark: 100,
+                lastCommitTimeMs: t0 - 301_000),
+            PartitionLag(
+                topic: "shop.public.transaction", partition: 1, position: 50, highWatermark: 100,
+                lastCommitTimeMs: t0 - 10_000),
             // Old commit time but nothing waiting: a quiet topic, not a lagging one.
-            PartitionLag(topic: "shop.public.product", partition: 0, position: 100, highWatermark: 100, lastCommitTimeMs: t0 - 900_000),
+            PartitionLag(
+                topic: "shop.public.product", partition: 0, position: 100, highWatermark: 100,
+                lastCommitTimeMs: t0 - 900_000),
         ]
         let fired = e.evaluate(f)
         #expect(fired.map(\.alert.key) == [AlertKey(.lagHigh, "shop.public.transaction")])
@@ -115,12 +124,14 @@ import Testing
         rules.keepFiringForMs = 0
         var e = AlertEvaluator(rules: rules)
         func at(_ s: Int64, _ total: Int64) -> [AlertTransition] {
-            var f = AlertFacts(nowMs: Self.t0 + s * 1000); f.malformedTotal = total; return e.evaluate(f)
+            var f = AlertFacts(nowMs: Self.t0 + s * 1000)
+            f.malformedTotal = total
+            return e.evaluate(f)
         }
         // 500 malformed before this run started are history, not a rate.
         #expect(at(0, 500).isEmpty)
         #expect(at(30, 505).isEmpty)
-        #expect(at(50, 510).isEmpty)      // 10 in the last minute: not above 10
+        #expect(at(50, 510).isEmpty)  // 10 in the last minute: not above 10
         #expect(at(55, 511).map(\.change) == [.fired])
         // The base is now the 30 s sample (505): 7 in the last minute, so it resolves (keep_firing_for 0).
         #expect(at(100, 512).map(\.change) == [.resolved])
@@ -161,33 +172,52 @@ import Testing
         let fired = e.evaluate(f)
         #expect(fired.map(\.alert.key) == [AlertKey(.reconciliationDrift)])
         #expect(fired.first?.alert.summary == "running totals drift from the source: engine 10 tx, source 11")
-        var off = AlertRules(); off.enabled = false
+        var off = AlertRules()
+        off.enabled = false
         var disabled = AlertEvaluator(rules: off)
         #expect(disabled.evaluate(f).isEmpty && disabled.panel(nowMs: Self.t0).active.isEmpty)
     }
 
     @Test func alertmanagerJSON() {
-        var e = AlertEvaluator(rules: { var r = AlertRules(); r.forMs[.connectorFailed] = 0; r.keepFiringForMs = 0; return r }())
-        let t = Int64(1_767_225_600_000) // 2026-01-01T00:00:00Z
+        var e = AlertEvaluator(
+            rules: {
+                var r = AlertRules()
+                r.forMs[.connectorFailed] = 0
+                r.keepFiringForMs = 0
+                return r
+            }())
+        let t = Int64(1_767_225_600_000)  // 2026-01-01T00:00:00Z
         let fired = e.evaluate(Self.connectors([("shop", "FAILED")], at: t))[0].alert
-        #expect(fired.json(pipeline: "p1") ==
-            #"{"labels":{"alertname":"CdcConnectorFailed","connector":"shop","pipeline":"p1","service":"cdctop","severity":"critical"},"annotations":{"summary":"connector shop FAILED: task 0: boom"},"startsAt":"2026-01-01T00:00:00.000Z"}"#)
+        #expect(
+            fired.json(pipeline: "p1")
+                == #"{"labels":{"alertname":"CdcConnectorFailed","connector":"shop","pipeline":"p1","service":"cdctop","severity":"critical"},"annotations":{"summary":"connector shop FAILED: task 0: boom"},"startsAt":"2026-01-01T00:00:00.000Z"}"#
+        )
         let resolved = e.evaluate(Self.connectors([("shop", "RUNNING")], at: t + 1_500))[0].alert
         #expect(resolved.json(pipeline: "p1", withStatus: true).hasPrefix(#"{"status":"resolved","labels":"#))
-        #expect(resolved.json(pipeline: "p1").hasSuffix(#""startsAt":"2026-01-01T00:00:00.000Z","endsAt":"2026-01-01T00:00:01.500Z"}"#))
+        #expect(
+            resolved.json(pipeline: "p1").hasSuffix(
+                #""startsAt":"2026-01-01T00:00:00.000Z","endsAt":"2026-01-01T00:00:01.500Z"}"#))
         let panel = e.panel(nowMs: t + 2_000).json()
-        #expect(panel.hasPrefix(#"{"firing":0,"active":[],"history":[{"alertname":"CdcConnectorFailed","subject":"shop","state":"resolved""#))
+        #expect(
+            panel.hasPrefix(
+                #"{"firing":0,"active":[],"history":[{"alertname":"CdcConnectorFailed","subject":"shop","state":"resolved""#
+            ))
         #expect(panel.contains(#""resolved_ms":1767225601500,"duration_ms":1500"#))
     }
 
     @Test func profileAlertsSection() throws {
         let base = "[sale]\ntable=\"t\"\nkey=\"k\"\namount=\"a\"\n"
-        let p = try KPIProfile(tomlText: base + "[alerts]\nlag_seconds = 120\nlag_for_seconds = 5\nkeep_firing_for_seconds = 0\nenabled = false\n", file: "a")
+        let p = try KPIProfile(
+            tomlText: base
+                + "[alerts]\nlag_seconds = 120\nlag_for_seconds = 5\nkeep_firing_for_seconds = 0\nenabled = false\n",
+            file: "a")
         #expect(p.alerts.lagSecondsMs == 120_000 && p.alerts.forDuration(.lagHigh) == 5_000)
         #expect(p.alerts.keepFiringForMs == 0 && !p.alerts.enabled)
         #expect(p.alerts.forDuration(.connectorFailed) == 10_000)
         #expect(throws: ConfigFileError.self) { try KPIProfile(tomlText: base + "[alerts]\nlag_secs = 1\n", file: "a") }
-        #expect(throws: ConfigFileError.self) { try KPIProfile(tomlText: base + "[alerts]\nlag_seconds = -1\n", file: "a") }
+        #expect(throws: ConfigFileError.self) {
+            try KPIProfile(tomlText: base + "[alerts]\nlag_seconds = -1\n", file: "a")
+        }
         #expect(throws: ConfigFileError.self) {
             try KPIProfile(tomlText: base + "[alerts]\ntable_usual_active_minutes = 40\n", file: "a")
         }
@@ -202,24 +232,29 @@ import Testing
         rules.keepFiringForMs = 0
         var e = AlertEvaluator(rules: rules)
         let t0 = Self.t0
-        func facts(at now: Int64, kafka: ServiceStatus.State = .ok, caughtUp: Bool = true, heartbeatLag: Int64 = 0,
-                   dataLag: Int64 = 0) -> AlertFacts {
+        func facts(
+            at now: Int64, kafka: ServiceStatus.State = .ok, caughtUp: Bool = true, heartbeatLag: Int64 = 0,
+            dataLag: Int64 = 0
+        ) -> AlertFacts {
             var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
             s.kafka = ServiceStatus(kafka)
             s.caughtUp = caughtUp
             s.lastHeartbeatMs = t0 - 120_000
             s.partitions = [
-                PartitionLag(topic: "__debezium-heartbeat.shop", partition: 0, position: 10, highWatermark: 10 + heartbeatLag,
-                             lastCommitTimeMs: t0 - 120_000),
-                PartitionLag(topic: "shop.public.transaction", partition: 0, position: 5, highWatermark: 5 + dataLag,
-                             lastCommitTimeMs: t0 - 400_000),
+                PartitionLag(
+                    topic: "__debezium-heartbeat.shop", partition: 0, position: 10, highWatermark: 10 + heartbeatLag,
+                    lastCommitTimeMs: t0 - 120_000),
+                PartitionLag(
+                    topic: "shop.public.transaction", partition: 0, position: 5, highWatermark: 5 + dataLag,
+                    lastCommitTimeMs: t0 - 400_000),
             ]
             var f = AlertFacts(snapshot: s, nowMs: now)
             f.connectors = [.init(name: "shop", state: "RUNNING")]
             return f
         }
         // Catching up after a restart: unread heartbeats wait; the real lag fires, the heartbeat rule holds.
-        #expect(e.evaluate(facts(at: t0, caughtUp: false, heartbeatLag: 3, dataLag: 495)).map(\.alert.key)
+        #expect(
+            e.evaluate(facts(at: t0, caughtUp: false, heartbeatLag: 3, dataLag: 495)).map(\.alert.key)
                 == [AlertKey(.lagHigh, "shop.public.transaction")])
         #expect(!e.panel(nowMs: t0).watched.contains(.heartbeatStale))
         // Kafka unreachable: the watermarks are stale (no lag seen), so nothing resolves and nothing fires.
@@ -241,9 +276,14 @@ import Testing
         var e = AlertEvaluator(rules: AlertRules())
         let start = Int64(1_800_000_000_000)
         var partitions: [PartitionLag] = []
-        for t in 0..<8 { for p in Int32(0)..<12 {
-            partitions.append(PartitionLag(topic: "shop.public.table\(t)", partition: p, position: 100, highWatermark: 150, lastCommitTimeMs: start - 1_000))
-        } }
+        for t in 0..<8 {
+            for p in Int32(0)..<12 {
+                partitions.append(
+                    PartitionLag(
+                        topic: "shop.public.table\(t)", partition: p, position: 100, highWatermark: 150,
+                        lastCommitTimeMs: start - 1_000))
+            }
+        }
         var facts = AlertFacts(nowMs: start)
         facts.partitions = partitions
         facts.connectors = (0..<4).map { AlertFacts.Connector(name: "c\($0)", state: "RUNNING") }
@@ -266,8 +306,10 @@ import Testing
         }
         #expect(transitions == 0)
         let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
-        print("AlertEvaluator: \(evaluations) evaluations (96 partitions, 16 tables, 4 connectors): "
-              + "\(String(format: "%.1f", micros / Double(evaluations))) µs each, i.e. "
-              + "\(String(format: "%.4f", micros / Double(evaluations) / 1e4))% of one core at one evaluation per second")
+        print(
+            "AlertEvaluator: \(evaluations) evaluations (96 partitions, 16 tables, 4 connectors): "
+                + "\(String(format: "%.1f", micros / Double(evaluations))) µs each, i.e. "
+                + "\(String(format: "%.4f", micros / Double(evaluations) / 1e4))% of one core at one evaluation per second"
+        )
     }
 }

@@ -6,11 +6,16 @@ import Testing
 @Suite struct GroupLagAlertTests {
     static let t0: Int64 = 1_800_000_000_000
 
-    static func facts(_ verdict: GroupLagVerdict, lagMs: Int64 = 5_000, at now: Int64, error: String? = nil) -> AlertFacts {
+    static func facts(_ verdict: GroupLagVerdict, lagMs: Int64 = 5_000, at now: Int64, error: String? = nil)
+        -> AlertFacts
+    {
         var report = GroupLagReport()
         report.checkedAtMs = now
-        report.groups = [GroupLagSummary(group: "jdbc-sink", verdict: verdict, totalLag: verdict == .ok ? 0 : 120,
-                                         maxLagMs: verdict == .ok ? 0 : lagMs, state: "Stable", members: 1, error: error)]
+        report.groups = [
+            GroupLagSummary(
+                group: "jdbc-sink", verdict: verdict, totalLag: verdict == .ok ? 0 : 120,
+                maxLagMs: verdict == .ok ? 0 : lagMs, state: "Stable", members: 1, error: error)
+        ]
         var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
         s.groupLag = report
         return AlertFacts(snapshot: s, nowMs: now)
@@ -64,7 +69,8 @@ import Testing
         f.groupLag?.groups[0].deletedUnread = 200
         let fired = e.evaluate(f)
         #expect(fired.map(\.change) == [.fired])
-        #expect(fired.first?.alert.summary.contains("200 messages were deleted before it read them") == true, "\(fired)")
+        #expect(
+            fired.first?.alert.summary.contains("200 messages were deleted before it read them") == true, "\(fired)")
     }
 }
 
@@ -81,7 +87,8 @@ import Testing
     @Test func firesAtOnceAndStaysUntilRestart() throws {
         var e = AlertEvaluator(rules: .defaults)
         var d = OffsetRegressionDetector()
-        let healthy = PartitionLag(topic: "shop.public.orders", partition: 2, committed: 40, position: 46, highWatermark: 46)
+        let healthy = PartitionLag(
+            topic: "shop.public.orders", partition: 2, committed: 40, position: 46, highWatermark: 46)
         d.observe([healthy], nowMs: Self.t0)
         #expect(e.evaluate(AlertFacts(snapshot: Self.snapshot(d), nowMs: Self.t0)).isEmpty)
         var emptied = healthy
@@ -94,7 +101,8 @@ import Testing
         #expect(fired.count == 1 && alert.change == .fired)
         #expect(alert.alert.key == AlertKey(.offsetsBackwards, "shop.public.orders"))
         #expect(AlertKind.offsetsBackwards.subjectLabel == "topic" && AlertKind.offsetsBackwards.severity == "critical")
-        #expect(alert.alert.summary.contains("shop.public.orders[2] went backwards: its end fell to 0, below offset 46"))
+        #expect(
+            alert.alert.summary.contains("shop.public.orders[2] went backwards: its end fell to 0, below offset 46"))
         #expect(alert.alert.summary.contains("--state-reset"))
         // The end grows back past the position: the totals are still wrong, the alert keeps firing.
         var refilled = healthy

@@ -14,7 +14,8 @@ import Testing
         """
 
     static func compile(_ sql: String, name: String = "k", tables: [TableOptions] = []) throws -> KPIModel {
-        try KPIModel.compile(kpis: [KPISource(name: name, sql: sql, line: 10, column: 7)], tables: tables, file: "p.toml")
+        try KPIModel.compile(
+            kpis: [KPISource(name: name, sql: sql, line: 10, column: 7)], tables: tables, file: "p.toml")
     }
 
     /// The error compiling `sql` (in a KPI whose SQL starts at line 10, column 7), or nil when it compiles.
@@ -66,11 +67,14 @@ import Testing
         let k = m.kpis[0]
         #expect(k.name == "category_sales" && k.line == 10 && k.fact == 0 && k.windowed)
         #expect(k.aliases == ["d", "p", "c"])
-        #expect(k.joins == [
-            JoinStep(table: 1, alias: "p", parent: 0, parentColumn: 3, matchColumn: 0, isLeft: false),
-            JoinStep(table: 2, alias: "c", parent: 1, parentColumn: 1, matchColumn: 1, isLeft: false),
-        ])
-        #expect(k.rowFilter == .binary(.greater, .column(ColumnRef(alias: 0, slot: 1), name: "quantity"), .literal(.int(0))))
+        #expect(
+            k.joins == [
+                JoinStep(table: 1, alias: "p", parent: 0, parentColumn: 3, matchColumn: 0, isLeft: false),
+                JoinStep(table: 2, alias: "c", parent: 1, parentColumn: 1, matchColumn: 1, isLeft: false),
+            ])
+        #expect(
+            k.rowFilter == .binary(.greater, .column(ColumnRef(alias: 0, slot: 1), name: "quantity"), .literal(.int(0)))
+        )
         #expect(k.joinFilter == nil)
         #expect(k.groups == [.column(ColumnRef(alias: 2, slot: 0), name: "category_name")])
         #expect(k.groupNames == ["category_name"])
@@ -115,10 +119,13 @@ import Testing
             """
         let k = try Self.compile(sql).kpis[0]
         #expect(k.joins[0].isLeft && k.joins[0].parent == 0)
-        #expect(k.rowFilter.map { sqlText($0, aliases: k.aliases) } == "d.quantity > 0 and d.unit_price > 1 and d.discount < 1")
+        #expect(
+            k.rowFilter.map { sqlText($0, aliases: k.aliases) }
+                == "d.quantity > 0 and d.unit_price > 1 and d.discount < 1")
         #expect(k.joinFilter.map { sqlText($0, aliases: k.aliases) } == "p.discontinued = 0")
         #expect(k.anchorSlots == [0])  // d.product_id, read by the join; filters are not part of the anchor
-        let onlyJoin = try Self.compile("select count(*) from a x join b y on y.id = x.b_id where y.flag or x.n > 1").kpis[0]
+        let onlyJoin = try Self.compile("select count(*) from a x join b y on y.id = x.b_id where y.flag or x.n > 1")
+            .kpis[0]
         #expect(onlyJoin.rowFilter == nil && onlyJoin.joinFilter != nil)
     }
 
@@ -134,14 +141,16 @@ import Testing
             """
         let m = try Self.compile(sql)
         let k = m.kpis[0]
-        #expect(m.tables[0].columns == ["region", "Mixed Case", "tick`ed", "amount", "status", "kind", "flag", "other"])
+        #expect(
+            m.tables[0].columns == ["region", "Mixed Case", "tick`ed", "amount", "status", "kind", "flag", "other"])
         #expect(k.groupNames == ["r", "Mixed Case", "tick`ed"])
         #expect(k.aggregates.map(\.kind) == [.countRows, .count, .sum, .avg, .sum, .sum])
-        #expect(k.aggregates.map(\.name) == [
-            "count(*)", "n", "total", "avg(coalesce(amount, 0))",
-            "sum(case when status = 'it''s' then 1 when status is null then 0 else -1 end)",
-            "sum(case when kind = 'a' then 1 when kind = 'b' then 2 end)",
-        ])
+        #expect(
+            k.aggregates.map(\.name) == [
+                "count(*)", "n", "total", "avg(coalesce(amount, 0))",
+                "sum(case when status = 'it''s' then 1 when status is null then 0 else -1 end)",
+                "sum(case when kind = 'a' then 1 when kind = 'b' then 2 end)",
+            ])
         #expect(k.anchorSlots == [0, 1, 2])
         #expect(k.rowFilter != nil && k.joinFilter == nil)
         #expect(k.aliases == ["sales"])
@@ -149,10 +158,12 @@ import Testing
 
     @Test func printedSQLParsesBackToTheSameExpression() throws {
         let cases = [
-            "a - (b - c)", "(a - b) - c", "a * (b + c)", "-(a + b) * c", "- -1", "-(-a)", "a - -5", "not (a and b) or c",
+            "a - (b - c)", "(a - b) - c", "a * (b + c)", "-(a + b) * c", "- -1", "-(-a)", "a - -5",
+            "not (a and b) or c",
             "not a = b", "(a or b) and c", "a = b is null", "(a in (1, 2)) = true", "a + 1 not in (1, null, 'x')",
             "coalesce(a, b * 2, 0)", "case when a > 1 then 'big' when a is not null then 'it''s' else null end",
-            "case a when 1 then 2 end", "\"Weird Name\" + \"select\"", "a = -9223372036854775808", "0.000000000000000000000000000000000001",
+            "case a when 1 then 2 end", "\"Weird Name\" + \"select\"", "a = -9223372036854775808",
+            "0.000000000000000000000000000000000001",
             "340000000000000000000000000000000000", "1e-10 * 3.4e30", "true and not false",
         ]
         for text in cases {
@@ -164,7 +175,9 @@ import Testing
             #expect(try Self.expr(shown).0 == e, "\(text) shown as \(shown)")
         }
         // SQL for the source database keeps case with quotes; names and messages show it as written.
-        let mixed = try Self.compile("select o.ShipCountry, sum(d.UnitPrice * d.Quantity) from Details d join Orders o on o.OrderID = d.OrderID group by 1").kpis[0]
+        let mixed = try Self.compile(
+            "select o.ShipCountry, sum(d.UnitPrice * d.Quantity) from Details d join Orders o on o.OrderID = d.OrderID group by 1"
+        ).kpis[0]
         #expect(mixed.groupNames == ["ShipCountry"] && mixed.aggregates[0].name == "sum(d.UnitPrice * d.Quantity)")
         #expect(sqlText(mixed.aggregates[0], aliases: mixed.aliases) == "sum(d.\"UnitPrice\" * d.\"Quantity\")")
         #expect(sqlText(mixed.groups[0], aliases: mixed.aliases, quote: "`") == "o.`ShipCountry`")
@@ -179,7 +192,8 @@ import Testing
         let k = try Self.compile("select x.a + 1 as a1, sum(x.b) from t x join u y on y.id = x.u group by a1").kpis[0]
         #expect(k.groupNames == ["a1"] && k.anchorSlots == [0, 2])
         let byAlias = try Self.compile("select status as s, count(*) from t group by s").kpis[0]
-        #expect(byAlias.groups == [.column(ColumnRef(alias: 0, slot: 0), name: "status")] && byAlias.groupNames == ["s"])
+        #expect(
+            byAlias.groups == [.column(ColumnRef(alias: 0, slot: 0), name: "status")] && byAlias.groupNames == ["s"])
         let byExpression = try Self.compile("select a + 1, sum(b) from t group by a + 1").kpis[0]
         #expect(byExpression.groupNames == ["a + 1"])
         // A key that is not selected still groups (and is named by its text).
@@ -188,24 +202,33 @@ import Testing
     }
 
     @Test func tableOptionsAddKeyColumnsAndCatchTypos() throws {
-        let m = try Self.compile("select sum(amount) from payment", tables: [
-            TableOptions(name: "payment", topicPattern: "db\\.sakila\\.payment", keyColumns: ["payment_id", "amount"], line: 3),
-        ])
+        let m = try Self.compile(
+            "select sum(amount) from payment",
+            tables: [
+                TableOptions(
+                    name: "payment", topicPattern: "db\\.sakila\\.payment", keyColumns: ["payment_id", "amount"],
+                    line: 3)
+            ])
         #expect(m.tables[0].columns == ["amount", "payment_id"])
-        #expect(m.tables[0].keyColumns == ["payment_id", "amount"] && m.tables[0].topicPattern == "db\\.sakila\\.payment")
+        #expect(
+            m.tables[0].keyColumns == ["payment_id", "amount"] && m.tables[0].topicPattern == "db\\.sakila\\.payment")
         let typo = Self.failure("select sum(amount) from payment", tables: [TableOptions(name: "paymnet", line: 42)])
         #expect(typo?.line == 42)
         #expect(typo?.message.hasPrefix("tables.paymnet: no KPI reads a table named 'paymnet'") == true)
-        let empty = Self.failure("select sum(amount) from payment", tables: [TableOptions(name: "payment", keyColumns: [], line: 5)])
+        let empty = Self.failure(
+            "select sum(amount) from payment", tables: [TableOptions(name: "payment", keyColumns: [], line: 5)])
         #expect(empty?.line == 5 && empty?.message.contains("at least one column") == true)
     }
 
     @Test func tablesAreSharedAcrossKPIs() throws {
-        let m = try KPIModel.compile(kpis: [
-            KPISource(name: "transactions", sql: "select count(*) from orders", line: 1),
-            KPISource(name: "revenue", sql: "select sum(d.qty * d.price) from lines d join orders o on o.id = d.order_id", line: 4, windowed: false),
-            KPISource(name: "mine", sql: "select status, avg(total) from orders group by status", line: 8),
-        ], tables: [], file: "p.toml")
+        let m = try KPIModel.compile(
+            kpis: [
+                KPISource(name: "transactions", sql: "select count(*) from orders", line: 1),
+                KPISource(
+                    name: "revenue", sql: "select sum(d.qty * d.price) from lines d join orders o on o.id = d.order_id",
+                    line: 4, windowed: false),
+                KPISource(name: "mine", sql: "select status, avg(total) from orders group by status", line: 8),
+            ], tables: [], file: "p.toml")
         #expect(m.tables.map(\.name) == ["orders", "lines"])
         #expect(m.tables[0].columns == ["id", "status", "total"])
         #expect(m.kpis.map(\.fact) == [0, 1, 0])
@@ -219,9 +242,15 @@ import Testing
         #expect(Self.failure("select sum(a) from t", name: "revenue") == nil)
         #expect(Self.failure("select g, count(*) from t group by g", name: "category_sales") == nil)
         let bad: [(String, String, String)] = [
-            ("transactions", "select avg(a) from t", "transactions tile needs an ungrouped query with exactly one aggregate"),
+            (
+                "transactions", "select avg(a) from t",
+                "transactions tile needs an ungrouped query with exactly one aggregate"
+            ),
             ("transactions", "select g, count(*) from t group by g", "transactions tile needs"),
-            ("revenue", "select count(*) from t", "revenue tile needs an ungrouped query with exactly one aggregate, sum(e)"),
+            (
+                "revenue", "select count(*) from t",
+                "revenue tile needs an ungrouped query with exactly one aggregate, sum(e)"
+            ),
             ("revenue", "select sum(a), sum(b) from t", "revenue tile needs"),
             ("category_sales", "select sum(a) from t", "exactly one group expression"),
             ("category_sales", "select g, h, sum(a) from t group by g, h", "exactly one group expression"),
@@ -229,7 +258,9 @@ import Testing
         ]
         for (name, sql, message) in bad {
             let e = Self.failure(sql, name: name)
-            #expect(e?.message.hasPrefix("kpi.\(name): column 7: 'select' — ") == true, "\(name): \(e?.message ?? "accepted")")
+            #expect(
+                e?.message.hasPrefix("kpi.\(name): column 7: 'select' — ") == true,
+                "\(name): \(e?.message ?? "accepted")")
             #expect(e?.message.contains(message) == true, "\(name): \(e?.message ?? "accepted")")
         }
     }
@@ -239,14 +270,19 @@ import Testing
     @Test func errorsNameTheFileLineColumnAndExcerpt() {
         let e = Self.failure("select sum(a / b) from t")
         #expect(e?.line == 10)
-        #expect(e?.message.hasPrefix("kpi.k: column 20: '/' — division is not supported") == true, "\(e?.message ?? "")")
+        #expect(
+            e?.message.hasPrefix("kpi.k: column 20: '/' — division is not supported") == true, "\(e?.message ?? "")")
         #expect(e?.description.hasPrefix("p.toml:10: kpi.k:") == true)
         // On a later line of the SQL, the column is the SQL's own.
         let later = Self.failure("select count(*)\nfrom t\n  where max(a) > 1")
         #expect(later?.line == 12)
-        #expect(later?.message.hasPrefix("kpi.k: column 9: 'max' — max() is not supported") == true, "\(later?.message ?? "")")
+        #expect(
+            later?.message.hasPrefix("kpi.k: column 9: 'max' — max() is not supported") == true,
+            "\(later?.message ?? "")")
         let end = Self.failure("select count(*) from")
-        #expect(end?.message.hasPrefix("kpi.k: column 27: end of query — unexpected end of query: expected a table name") == true, "\(end?.message ?? "")")
+        #expect(
+            end?.message.hasPrefix("kpi.k: column 27: end of query — unexpected end of query: expected a table name")
+                == true, "\(end?.message ?? "")")
     }
 
     @Test func refusedConstructsSayWhy() {
@@ -274,14 +310,27 @@ import Testing
             ("select count(*) from t x join u y on y.id = x.u and y.k = 1", "a join condition must be one equality", 0),
             ("select count(*) from t x join u y on y.id > x.u", "a join condition must be one equality", 0),
             ("select count(*) from t x join u y on x.a = x.b", "does not read 'y'", 0),
-            ("select count(*) from t x join u y on y.a = y.b", "compares 'y' with itself: a join may only reference aliases defined before it, which keeps the joins a tree (no cycles)", 0),
-            ("select count(*) from t x\njoin u y on y.id = z.u\njoin v z on z.id = x.v", "references 'z', which is joined later: a join may only reference aliases defined before it", 1),
+            (
+                "select count(*) from t x join u y on y.a = y.b",
+                "compares 'y' with itself: a join may only reference aliases defined before it, which keeps the joins a tree (no cycles)",
+                0
+            ),
+            (
+                "select count(*) from t x\njoin u y on y.id = z.u\njoin v z on z.id = x.v",
+                "references 'z', which is joined later: a join may only reference aliases defined before it", 1
+            ),
             ("select count(*) from t x join u y on y.id = w.u", "unknown table alias 'w'", 0),
             ("select count(*) from t x join u y on id = x.u", "qualify 'id' with its table alias", 0),
-            ("select sum(amount) from t x join u y on y.id = x.u where amount > 1", "qualify 'amount' with its table alias", 0),
+            (
+                "select sum(amount) from t x join u y on y.id = x.u where amount > 1",
+                "qualify 'amount' with its table alias", 0
+            ),
             ("select count(*) from t x join u x on x.id = x.u", "alias 'x' is already used", 0),
             ("select upper(a), count(*) from t group by 1", "unknown function 'upper'", 0),
-            ("select sum(x.a * y.price) from t x join u y on y.id = x.u", "aggregates read the from table only ('x'): 'y.price' reads a joined table", 0),
+            (
+                "select sum(x.a * y.price) from t x join u y on y.id = x.u",
+                "aggregates read the from table only ('x'): 'y.price' reads a joined table", 0
+            ),
             ("select sum(count(*)) from t", "aggregates cannot be nested", 0),
             ("select sum(a) + sum(b) from t", "an aggregate must be a whole select item", 0),
             ("select count(*) from t group by sum(a)", "aggregates are not allowed in group by", 0),
@@ -336,10 +385,19 @@ import Testing
             ("select count(*) from \(long)", "identifier longer than 128 characters"),
             ("select count(*) from t where \"\(long)\" = 1", "identifier longer than 128 characters"),
             ("select sum(\(deep)) from t", "nests more than 64 levels deep"),
-            ("select count(*) from t where " + String(repeating: "not ", count: 10_000) + "a", "nests more than 64 levels deep"),
+            (
+                "select count(*) from t where " + String(repeating: "not ", count: 10_000) + "a",
+                "nests more than 64 levels deep"
+            ),
             ("select sum(" + String(repeating: "- ", count: 10_000) + "a) from t", "nests more than 64 levels deep"),
-            ("select sum(" + Array(repeating: "a", count: 10_000).joined(separator: " + ") + ") from t", "nests more than 256 levels deep"),
-            ("select count(*) from t where a in (" + Array(repeating: "(", count: 100).joined() + "1", "nests more than 64 levels deep"),
+            (
+                "select sum(" + Array(repeating: "a", count: 10_000).joined(separator: " + ") + ") from t",
+                "nests more than 256 levels deep"
+            ),
+            (
+                "select count(*) from t where a in (" + Array(repeating: "(", count: 100).joined() + "1",
+                "nests more than 64 levels deep"
+            ),
             (joins, "more than 32 joins"),
             (String(repeating: "select ", count: 20_000), "longer than 65536 bytes"),
         ]
@@ -358,10 +416,16 @@ import Testing
 
     @Test func mutatedQueriesNeverCrash() {
         // Deterministic byte mutations of valid queries: any outcome but a crash is fine.
-        let seeds = [Self.northwind, "select g, count(*), sum(case when a in (1, null) then coalesce(b, -1.5e3) end) from t where not a is null group by 1;"]
+        let seeds = [
+            Self.northwind,
+            "select g, count(*), sum(case when a in (1, null) then coalesce(b, -1.5e3) end) from t where not a is null group by 1;",
+        ]
         let alphabet = Array("()'\"`-*/+,.;=<>! \nabselctfromjinwhgupdy0123456789".utf8)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> Int { state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407; return Int(truncatingIfNeeded: state >> 33) }
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
         var compiled = 0
         for i in 0..<3000 {
             var bytes = Array(seeds[i % seeds.count].utf8)
@@ -382,12 +446,16 @@ import Testing
 
     @Test func threeValuedLogic() throws {
         let values: [(String, Cell)] = [("true", .bool(true)), ("false", .bool(false)), ("null", .null)]
-        func sql(_ c: Cell) -> Bool? { if case .bool(let b) = c { return b }; return nil }
+        func sql(_ c: Cell) -> Bool? {
+            if case .bool(let b) = c { return b }
+            return nil
+        }
         func value(_ b: Bool?) -> EvalValue { b.map { .bool($0) } ?? .null }
         for (_, a) in values {
             #expect(try Self.eval("not a", ["a": a]) == value(sql(a).map { !$0 }))
             for (_, b) in values {
-                let x = sql(a), y = sql(b)
+                let x = sql(a)
+                let y = sql(b)
                 let and: Bool? = x == false || y == false ? false : (x == nil || y == nil ? nil : true)
                 let or: Bool? = x == true || y == true ? true : (x == nil || y == nil ? nil : false)
                 #expect(try Self.eval("a and b", ["a": a, "b": b]) == value(and), "\(a) and \(b)")
@@ -405,7 +473,8 @@ import Testing
         #expect(try Self.eval("1 not in (2, 3)") == .bool(true))
         #expect(try Self.eval("1 not in (1, 3)") == .bool(false))
         #expect(try Self.eval("a in (1)", ["a": .null]) == .null)
-        #expect(ExprEvaluator.isTrue(.bool(true)) && !ExprEvaluator.isTrue(.null) && !ExprEvaluator.isTrue(.bool(false)))
+        #expect(
+            ExprEvaluator.isTrue(.bool(true)) && !ExprEvaluator.isTrue(.null) && !ExprEvaluator.isTrue(.bool(false)))
         #expect(!ExprEvaluator.isTrue(.number(.zero)))
     }
 
@@ -426,11 +495,17 @@ import Testing
 
     @Test func overflowIsAnErrorNamingTheExpressionAndValues() throws {
         let row: [String: Cell] = ["quantity": .int(.max), "unit_price": Self.dec("3.4e30")]
-        #expect(Self.evalError("quantity * unit_price", row) == "quantity * unit_price overflows: 9223372036854775807 × 3.4e30")
+        #expect(
+            Self.evalError("quantity * unit_price", row)
+                == "quantity * unit_price overflows: 9223372036854775807 × 3.4e30")
         #expect(Self.evalError("a + a", ["a": Self.dec("1e38")]) == "a + a overflows: 1e38 + 1e38")
-        #expect(Self.evalError("a * a", ["a": Self.dec("1e-20")]) == "a * a needs more than 38 decimal places: 1e-20 × 1e-20")
+        #expect(
+            Self.evalError("a * a", ["a": Self.dec("1e-20")])
+                == "a * a needs more than 38 decimal places: 1e-20 × 1e-20")
         #expect(try Self.eval("a * b", ["a": Self.dec("2e-19"), "b": Self.dec("5e-20")]) == Self.num("1e-38"))
-        #expect(Self.evalError("a - b", ["a": Self.dec("-1e38"), "b": Self.dec("1e38")])?.hasPrefix("a - b overflows") == true)
+        #expect(
+            Self.evalError("a - b", ["a": Self.dec("-1e38"), "b": Self.dec("1e38")])?.hasPrefix("a - b overflows")
+                == true)
     }
 
     @Test func comparisons() throws {
@@ -438,9 +513,12 @@ import Testing
         #expect(try Self.eval("price = 10.5", ["price": .text("10.50")]) == .bool(true))
         #expect(try Self.eval("price * 2", ["price": .text("10.50")]) == Self.num("21"))
         #expect(try Self.eval("a = '5'", ["a": .int(5)]) == .bool(true))
-        #expect(Self.evalError("name = 5", ["name": .text("abc")]) == "name = 5: cannot compare the text 'abc' with the number 5")
+        #expect(
+            Self.evalError("name = 5", ["name": .text("abc")])
+                == "name = 5: cannot compare the text 'abc' with the number 5")
         #expect(Self.evalError("name + 1", ["name": .text("abc")]) == "name + 1: 'abc' is not a number")
-        #expect(Self.evalError("flag = 'x'", ["flag": .bool(true)]) == "flag = 'x': cannot compare true with the text 'x'")
+        #expect(
+            Self.evalError("flag = 'x'", ["flag": .bool(true)]) == "flag = 'x': cannot compare true with the text 'x'")
         #expect(try Self.eval("flag = 1", ["flag": .bool(true)]) == .bool(true))  // MySQL's BIT(1) / tinyint booleans
         #expect(try Self.eval("flag in (0, 2)", ["flag": .bool(false)]) == .bool(true))
         #expect(Self.evalError("a and true", ["a": .int(1)])?.contains("is not true, false or null") == true)
@@ -456,13 +534,16 @@ import Testing
 
     @Test func missingAndUnavailableColumnsAreErrors() {
         #expect(Self.evalError("quantity + 1") == "column quantity is not in the row image")
-        #expect(Self.evalError("note is null", ["note": .unavailable]) == "column note is unavailable (unchanged TOASTed value)")
+        #expect(
+            Self.evalError("note is null", ["note": .unavailable])
+                == "column note is unavailable (unchanged TOASTed value)")
     }
 
     @Test func caseAndCoalesceAreLazy() throws {
         let row: [String: Cell] = ["big": Self.dec("3.4e30"), "ok": .bool(true), "n": .null]
         #expect(try Self.eval("case when ok then 1 else big * big end", row) == Self.num("1"))
-        #expect(Self.evalError("case when not ok then 1 else big * big end", row)?.hasPrefix("big * big overflows") == true)
+        #expect(
+            Self.evalError("case when not ok then 1 else big * big end", row)?.hasPrefix("big * big overflows") == true)
         #expect(try Self.eval("case when n then big * big when ok then 2 end", row) == Self.num("2"))
         #expect(try Self.eval("case when false then 1 end", row) == .null)
         #expect(try Self.eval("case big when 1 then 'one' else 'other' end", row) == .text("other"))

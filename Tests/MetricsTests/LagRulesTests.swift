@@ -8,12 +8,15 @@ import Testing
 
     /// Another group sampled every 5 s: `lags[i]` messages behind, committed at `committed[i]`, the oldest
     /// unread `ageMs[i]` old; through the monitor's own window trimming.
-    static func groupVerdicts(committed: [Int64], lags: [Int64], ageMs: [Int64], groupEmpty: Bool = false) -> [LagVerdict] {
+    static func groupVerdicts(committed: [Int64], lags: [Int64], ageMs: [Int64], groupEmpty: Bool = false)
+        -> [LagVerdict]
+    {
         var samples: [GroupLagSample] = []
         var out: [LagVerdict] = []
         for i in committed.indices {
-            GroupLagRules.append(GroupLagSample(atMs: Int64(i + 1) * 5_000, committed: committed[i], lag: lags[i], lagMs: ageMs[i]),
-                                 to: &samples, windowMs: window)
+            GroupLagRules.append(
+                GroupLagSample(atMs: Int64(i + 1) * 5_000, committed: committed[i], lag: lags[i], lagMs: ageMs[i]),
+                to: &samples, windowMs: window)
             out.append(GroupLagRules.verdict(samples, groupEmpty: groupEmpty, windowMs: window))
         }
         return out
@@ -24,16 +27,20 @@ import Testing
         // 40 samples (200 s), each group committing as it goes; all three end 500 messages, 4 s behind.
         let n = 40
         let committed = (0..<n).map { Int64($0) * 100 }
-        let rising = (0..<n).map { Int64(100 + $0 * 400 / (n - 1)) }      // 100 → 500
-        let falling = (0..<n).map { Int64(900 - $0 * 400 / (n - 1)) }     // 900 → 500
+        let rising = (0..<n).map { Int64(100 + $0 * 400 / (n - 1)) }  // 100 → 500
+        let falling = (0..<n).map { Int64(900 - $0 * 400 / (n - 1)) }  // 900 → 500
         let flat = [Int64](repeating: 500, count: n)
         let age = [Int64](repeating: 4_000, count: n)
-        let verdicts = [rising, falling, flat].map { Self.groupVerdicts(committed: committed, lags: $0, ageMs: age).last! }
+        let verdicts = [rising, falling, flat].map {
+            Self.groupVerdicts(committed: committed, lags: $0, ageMs: age).last!
+        }
         // The old rule ("lag grew over the window") called the first LAGGING and the others OK.
         #expect(verdicts == [.ok, .ok, .ok], "\(verdicts)")
         // Far behind in messages and seconds for the whole window: LAGGING, for all three alike.
         let far = [rising, falling, flat].map { lags in
-            Self.groupVerdicts(committed: committed, lags: lags.map { $0 * 100 }, ageMs: [Int64](repeating: 600_000, count: n)).last!
+            Self.groupVerdicts(
+                committed: committed, lags: lags.map { $0 * 100 }, ageMs: [Int64](repeating: 600_000, count: n)
+            ).last!
         }
         #expect(far == [.lagging, .lagging, .lagging], "\(far)")
     }
@@ -46,10 +53,14 @@ import Testing
         var ages = (0..<n).map { $0 == 0 ? Int64(100) : 900_000 }
         #expect(Self.groupVerdicts(committed: committed, lags: lags, ageMs: ages).last == .lagging)
         // It catches up: 3 messages behind (steady traffic), 200 ms old. The window still holds the bad samples.
-        committed.append(60_000); lags.append(3); ages.append(200)
+        committed.append(60_000)
+        lags.append(3)
+        ages.append(200)
         #expect(Self.groupVerdicts(committed: committed, lags: lags, ageMs: ages).last == .ok)
         // Fully caught up (no lag): OK as well, even for a group with no member.
-        committed.append(60_010); lags.append(0); ages.append(0)
+        committed.append(60_010)
+        lags.append(0)
+        ages.append(0)
         #expect(Self.groupVerdicts(committed: committed, lags: lags, ageMs: ages, groupEmpty: true).last == .ok)
     }
 
@@ -62,7 +73,9 @@ import Testing
         let lags = zip(high, committed).map { $0 - $1 }
         let ages = times.map { $0 % 60_000 + 100 }
         let verdicts = Self.groupVerdicts(committed: committed, lags: lags, ageMs: ages)
-        #expect(!verdicts.contains(.lagging) && !verdicts.contains(.stalled) && !verdicts.contains(.stopped), "\(Set(verdicts))")
+        #expect(
+            !verdicts.contains(.lagging) && !verdicts.contains(.stalled) && !verdicts.contains(.stopped),
+            "\(Set(verdicts))")
     }
 
     @Test("the order of the rules: OK, STOPPED (no member), UNKNOWN, STALLED/STOPPED over the window, LAGGING")
@@ -93,8 +106,9 @@ import Testing
 @Suite struct OffsetRegressionTests {
     static let t0: Int64 = 1_800_000_000_000
     static func p(position: Int64, end: Int64, logStart: Int64 = 0, partition: Int32 = 0) -> PartitionLag {
-        PartitionLag(topic: "shop.public.orders", partition: partition, committed: position, position: position,
-                     highWatermark: end, logStart: logStart)
+        PartitionLag(
+            topic: "shop.public.orders", partition: partition, committed: position, position: position,
+            highWatermark: end, logStart: logStart)
     }
 
     @Test("the end falling below the position is confirmed after 2 s, counted once per episode, and stays listed")
@@ -132,8 +146,11 @@ import Testing
     @Test("a log start past the position counts the messages deleted unread, and more as it moves on")
     func deletedUnread() throws {
         var d = OffsetRegressionDetector()
-        d.observe([Self.p(position: 100, end: 900, logStart: 300), Self.p(position: 5, end: 9, partition: 1)], nowMs: Self.t0)
-        d.observe([Self.p(position: 100, end: 900, logStart: 300), Self.p(position: 5, end: 9, partition: 1)], nowMs: Self.t0 + 2_000)
+        d.observe(
+            [Self.p(position: 100, end: 900, logStart: 300), Self.p(position: 5, end: 9, partition: 1)], nowMs: Self.t0)
+        d.observe(
+            [Self.p(position: 100, end: 900, logStart: 300), Self.p(position: 5, end: 9, partition: 1)],
+            nowMs: Self.t0 + 2_000)
         let r = try #require(d.report.regression(topic: "shop.public.orders", partition: 0))
         #expect(r.kind == .deletedUnread && r.messages == 200)
         #expect(d.report.regression(topic: "shop.public.orders", partition: 1) == nil)
@@ -145,8 +162,11 @@ import Testing
     @Test("unknown offsets (-1) are never a regression")
     func unknownOffsets() {
         var d = OffsetRegressionDetector(confirmMs: 0)
-        d.observe([Self.p(position: -1, end: 0), Self.p(position: 50, end: -1, logStart: -1, partition: 1)], nowMs: Self.t0)
-        d.observe([Self.p(position: -1, end: 0), Self.p(position: 50, end: -1, logStart: -1, partition: 1)], nowMs: Self.t0 + 1)
+        d.observe(
+            [Self.p(position: -1, end: 0), Self.p(position: 50, end: -1, logStart: -1, partition: 1)], nowMs: Self.t0)
+        d.observe(
+            [Self.p(position: -1, end: 0), Self.p(position: 50, end: -1, logStart: -1, partition: 1)],
+            nowMs: Self.t0 + 1)
         #expect(d.report.isEmpty)
     }
 }
@@ -160,10 +180,16 @@ import Testing
         #expect(GroupPartitionLag.lag(committed: -1, logStart: 300, end: 900) == (lag: 600, deletedUnread: 0))
         #expect(GroupPartitionLag.lag(committed: 10, logStart: -1, end: -1) == (lag: 0, deletedUnread: 0))
         var report = GroupLagReport()
-        report.groups = [GroupLagSummary(group: "jdbc-sink", verdict: .lagging, totalLag: 800, maxLagMs: 1_000, state: "Stable", members: 1)]
+        report.groups = [
+            GroupLagSummary(
+                group: "jdbc-sink", verdict: .lagging, totalLag: 800, maxLagMs: 1_000, state: "Stable", members: 1)
+        ]
         report.groups[0].deletedUnread = 200
-        report.partitions = [GroupPartitionLag(group: "jdbc-sink", topic: "t", partition: 0, committed: 100, highWatermark: 900, lag: 800,
-                                               lagMs: 1_000, verdict: .lagging, logStart: 300, deletedUnread: 200)]
+        report.partitions = [
+            GroupPartitionLag(
+                group: "jdbc-sink", topic: "t", partition: 0, committed: 100, highWatermark: 900, lag: 800,
+                lagMs: 1_000, verdict: .lagging, logStart: 300, deletedUnread: 200)
+        ]
         let json = report.json()
         #expect((try? JSONSerialization.jsonObject(with: Data(json.utf8))) != nil, "\(json)")
         #expect(json.contains("\"log_start\":300") && json.contains("\"deleted_unread\":200"))

@@ -22,11 +22,12 @@ struct LatencyStatsTests {
             var values: [UInt64] = []
             let n = 1 + Int(random.next() % 20_000)
             for _ in 0..<n {
-                let v: UInt64 = switch shape {
-                case 0: random.next() % 100                                    // small, mostly exact buckets
-                case 1: random.next() % 120_000                                // uniform up to 2 minutes
-                default: UInt64(1) << (random.next() % 30) + random.next() % 1000  // heavy tail over decades
-                }
+                let v: UInt64 =
+                    switch shape {
+                    case 0: random.next() % 100  // small, mostly exact buckets
+                    case 1: random.next() % 120_000  // uniform up to 2 minutes
+                    default: UInt64(1) << (random.next() % 30) + random.next() % 1000  // heavy tail over decades
+                    }
                 values.append(v)
                 h.record(v)
             }
@@ -35,7 +36,9 @@ struct LatencyStatsTests {
             for q in [0.01, 0.5, 0.9, 0.99, 1.0] {
                 let truth = Self.exactQuantile(values, q)
                 let estimate = h.quantile(q)!
-                #expect(Self.withinBucketError(estimate, truth), "shape \(shape) q \(q): estimate \(estimate), truth \(truth), n \(n)")
+                #expect(
+                    Self.withinBucketError(estimate, truth),
+                    "shape \(shape) q \(q): estimate \(estimate), truth \(truth), n \(n)")
             }
         }
     }
@@ -63,7 +66,9 @@ struct LatencyStatsTests {
         let summary = stats.summary(nowMs: now)
         #expect(summary.map(\.table) == ["t", "u"])
         let t = summary[0]
-        #expect(t.hop(.sourceToDebezium) == HopLatency(count: 1, p50Ms: 200, p99Ms: 200, negative: 0, totalCount: 1, totalSumMs: 200))
+        #expect(
+            t.hop(.sourceToDebezium)
+                == HopLatency(count: 1, p50Ms: 200, p99Ms: 200, negative: 0, totalCount: 1, totalSumMs: 200))
         #expect(t.hop(.debeziumToKafka).count == 1 && t.hop(.debeziumToKafka).p50Ms == 10)
         #expect(t.hop(.kafkaToCdctop).count == 2 && t.hop(.kafkaToCdctop).totalSumMs == 690 + 5)
         let u = summary[1]
@@ -74,7 +79,9 @@ struct LatencyStatsTests {
     func ringExpiry() {
         var stats = LatencyStats()
         let start: Int64 = 1_800_000_000_000
-        for i in 0..<100 { stats.record(table: "t", sourceMs: 0, debeziumMs: 0, kafkaMs: start - 1000, receivedMs: start + Int64(i)) }
+        for i in 0..<100 {
+            stats.record(table: "t", sourceMs: 0, debeziumMs: 0, kafkaMs: start - 1000, receivedMs: start + Int64(i))
+        }
         // 30 s later: still inside the minute.
         stats.record(table: "t", sourceMs: 0, debeziumMs: 0, kafkaMs: start + 30_000 - 10, receivedMs: start + 30_000)
         var hop = stats.summary(nowMs: start + 30_000)[0].hop(.kafkaToCdctop)
@@ -95,6 +102,8 @@ struct LatencyStatsTests {
         for _ in 0..<3 { stats.record(table: "t", sourceMs: 1, debeziumMs: huge, kafkaMs: 0, receivedMs: huge) }
         let hop = stats.summary(nowMs: huge)[0].hop(.sourceToDebezium)
         #expect(hop.totalCount == 3)
-        #expect(hop.totalSumMs == Int64.max, "3 × (2^62 − 1) does not fit in Int64: the sum must stop at Int64.max, never go negative")
+        #expect(
+            hop.totalSumMs == Int64.max,
+            "3 × (2^62 − 1) does not fit in Int64: the sum must stop at Int64.max, never go negative")
     }
 }

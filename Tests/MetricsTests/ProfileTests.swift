@@ -3,7 +3,8 @@ import Metrics
 import Testing
 
 @Suite struct ProfileFileTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func shippedProfilesMatchTheBuiltIns() throws {
         for (file, builtIn) in [("shop.toml", KPIProfile.shop), ("samples.toml", KPIProfile.samples)] {
@@ -28,7 +29,10 @@ import Testing
     }
 
     @Test func windowSettings() throws {
-        let p = try KPIProfile(tomlText: "[sale]\ntable=\"t\"\nkey=\"k\"\namount=\"a\"\n[windows]\nsize_seconds = 60\nallowed_lateness_seconds = 5\nretention_hours = 2\n", file: "w")
+        let p = try KPIProfile(
+            tomlText:
+                "[sale]\ntable=\"t\"\nkey=\"k\"\namount=\"a\"\n[windows]\nsize_seconds = 60\nallowed_lateness_seconds = 5\nretention_hours = 2\n",
+            file: "w")
         #expect(p.windowMs == 60_000 && p.allowedLatenessMs == 5_000 && p.retentionMs == 7_200_000)
         #expect(p.lineItem == nil && p.role(ofTable: "t") == .sale)
     }

@@ -51,7 +51,8 @@ struct ReadProgressTests {
 
     /// Ten minutes of orders and their line items, two events per second on each topic.
     func history() -> (orders: [ChangeEvent], lines: [ChangeEvent]) {
-        var o: [ChangeEvent] = [], l: [ChangeEvent] = []
+        var o: [ChangeEvent] = []
+        var l: [ChangeEvent] = []
         for i in 0..<1_200 {
             let ts = t0 + Int64(i) * 500
             o.append(Shop.sale(.create, id: Int64(i), after: 100 + Int64(i % 7), at: ts))
@@ -75,7 +76,8 @@ struct ReadProgressTests {
         func read(registered: Bool) -> WindowedAggregator {
             var a = WindowedAggregator(profile: Shop.profile)
             if registered { for pk in [orders, lines] { a.noteAssigned(partitionKey: pk) } }
-            var i = 0, j = 0
+            var i = 0
+            var j = 0
             while i < o.count || j < l.count {
                 if i < o.count {
                     if registered { a.noteReading(partitionKey: orders) }
@@ -111,7 +113,7 @@ struct ReadProgressTests {
         for pk in [orders, lines] { a.noteAssigned(partitionKey: pk) }
         a.noteReading(partitionKey: orders)
         a.apply(Shop.sale(.create, id: 1, after: 500, at: t0), partitionKey: orders)
-        a.noteReachedEnd(partitionKey: lines) // an empty topic: at its end at once
+        a.noteReachedEnd(partitionKey: lines)  // an empty topic: at its end at once
         a.apply(Shop.sale(.create, id: 2, after: 700, at: t0 + 100_000), partitionKey: orders)
         a.noteReachedEnd(partitionKey: orders)
         #expect(a.isFinal(windowStart: w0))
@@ -165,20 +167,24 @@ struct ReadProgressTests {
         let now = t0 + 3_600_000
         // An hour-old backlog, then one live event 40 ms after Kafka.
         for i in 0..<100 {
-            stats.record(table: "t", sourceMs: t0 + Int64(i), debeziumMs: t0 + Int64(i) + 5, kafkaMs: t0 + Int64(i) + 8,
-                         receivedMs: now, backlog: true)
+            stats.record(
+                table: "t", sourceMs: t0 + Int64(i), debeziumMs: t0 + Int64(i) + 5, kafkaMs: t0 + Int64(i) + 8,
+                receivedMs: now, backlog: true)
         }
-        stats.record(table: "t", sourceMs: now - 60, debeziumMs: now - 50, kafkaMs: now - 40, receivedMs: now, backlog: false)
+        stats.record(
+            table: "t", sourceMs: now - 60, debeziumMs: now - 50, kafkaMs: now - 40, receivedMs: now, backlog: false)
         let t = stats.summary(nowMs: now)[0]
         #expect(stats.backlogEvents == 100)
-        #expect(t.hop(.kafkaToCdctop).count == 1 && (36...44).contains(t.hop(.kafkaToCdctop).p99Ms)) // a histogram bucket holding 40 ms
+        // a histogram bucket holding 40 ms
+        #expect(t.hop(.kafkaToCdctop).count == 1 && (36...44).contains(t.hop(.kafkaToCdctop).p99Ms))
         // The hops before Kafka are the pipeline's own, backlog or not.
         #expect(t.hop(.sourceToDebezium).count == 101)
         let line = BacklogProgress(partitions: 1, reachedMs: t0, messages: 12_345).line(nowMs: t0 + 3_720_000)
         #expect(line == "catching up: 12,345 messages, oldest 1h02m ago")
     }
 
-    @Test("without read positions (replays, benchmarks) the watermark is the newest commit minus the lateness, as before")
+    @Test(
+        "without read positions (replays, benchmarks) the watermark is the newest commit minus the lateness, as before")
     func withoutPositionsAsBefore() {
         var a = WindowedAggregator(profile: Shop.profile)
         a.apply(Shop.sale(.create, id: 1, after: 500, at: t0 + 50_000), partitionKey: orders)
@@ -196,12 +202,17 @@ struct ReadProgressScanModelTests {
     func incrementalMinimumEqualsAFullScan(seed: UInt64) {
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
         func next(_ bound: Int) -> Int {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return Int(state % UInt64(bound))
         }
         var progress = ReadProgress()
-        var times: [Int64: Int64] = [:], behind: Set<Int64> = [], known: Set<Int64> = []
-        var maxTime = Int64.min, clock = Int64.min
+        var times: [Int64: Int64] = [:]
+        var behind: Set<Int64> = []
+        var known: Set<Int64> = []
+        var maxTime = Int64.min
+        var clock = Int64.min
         for step in 0..<20_000 {
             let key = Int64(next(12))
             switch next(10) {
@@ -210,10 +221,12 @@ struct ReadProgressScanModelTests {
                 known.insert(key)
                 progress.noteAssigned(partitionKey: key)
             case 1:
-                known.insert(key); behind.insert(key)
+                known.insert(key)
+                behind.insert(key)
                 progress.noteReading(partitionKey: key)
             case 2:
-                known.insert(key); behind.remove(key)
+                known.insert(key)
+                behind.remove(key)
                 progress.noteReachedEnd(partitionKey: key)
             case 3:
                 behind.remove(key)

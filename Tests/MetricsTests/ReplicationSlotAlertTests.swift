@@ -6,12 +6,15 @@ import Testing
 @Suite struct ReplicationSlotAlertTests {
     static let t0: Int64 = 1_763_899_200_000
 
-    static func slot(_ name: String = "debezium", retained: Int64? = 1_000, active: Bool = true, inactiveSinceMs: Int64 = 0,
-                     walStatus: String? = "reserved") -> ReplicationSlot {
-        ReplicationSlot(name: name, plugin: "pgoutput", database: "shop", active: active, activePID: active ? 4242 : nil,
-                        confirmedFlushLSN: "0/1000", restartLSN: "0/F00", retainedBytes: retained,
-                        restartRetainedBytes: retained.map { $0 + 256 }, walStatus: walStatus,
-                        lastAdvanceMs: t0, inactiveSinceMs: inactiveSinceMs)
+    static func slot(
+        _ name: String = "debezium", retained: Int64? = 1_000, active: Bool = true, inactiveSinceMs: Int64 = 0,
+        walStatus: String? = "reserved"
+    ) -> ReplicationSlot {
+        ReplicationSlot(
+            name: name, plugin: "pgoutput", database: "shop", active: active, activePID: active ? 4242 : nil,
+            confirmedFlushLSN: "0/1000", restartLSN: "0/F00", retainedBytes: retained,
+            restartRetainedBytes: retained.map { $0 + 256 }, walStatus: walStatus,
+            lastAdvanceMs: t0, inactiveSinceMs: inactiveSinceMs)
     }
 
     static func facts(_ slots: [ReplicationSlot], nowMs: Int64) -> AlertFacts {
@@ -30,14 +33,16 @@ import Testing
         rules.keepFiringForMs = 5_000
         var e = AlertEvaluator(rules: rules)
         let t0 = Self.t0
-        #expect(e.evaluate(Self.facts([Self.slot(retained: 10_000)], nowMs: t0)).isEmpty)   // at the threshold: not over
+        #expect(e.evaluate(Self.facts([Self.slot(retained: 10_000)], nowMs: t0)).isEmpty)  // at the threshold: not over
         #expect(e.panel(nowMs: t0).active.isEmpty)
         #expect(e.evaluate(Self.facts([Self.slot(retained: 10_001)], nowMs: t0 + 1_000)).isEmpty)
         #expect(e.panel(nowMs: t0 + 1_000).active.first?.phase == .pending)
         let fired = e.evaluate(Self.facts([Self.slot(retained: 50_000)], nowMs: t0 + 31_000))
         #expect(fired.map(\.change) == [.fired])
         #expect(fired.first?.alert.key == AlertKey(.replicationSlotLag, "debezium"))
-        #expect(fired.first?.alert.summary == "replication slot debezium (shop, pgoutput) retains 49 KiB of WAL (over 9.8 KiB)")
+        #expect(
+            fired.first?.alert.summary
+                == "replication slot debezium (shop, pgoutput) retains 49 KiB of WAL (over 9.8 KiB)")
         // Caught up: resolved once it stayed below for keep_firing_for.
         #expect(e.evaluate(Self.facts([Self.slot(retained: 0)], nowMs: t0 + 32_000)).isEmpty)
         let resolved = e.evaluate(Self.facts([Self.slot(retained: 0)], nowMs: t0 + 37_000))
@@ -54,7 +59,7 @@ import Testing
         var e = AlertEvaluator(rules: rules)
         let t0 = Self.t0
         let idle = Self.slot(active: false, inactiveSinceMs: t0)
-        #expect(e.evaluate(Self.facts([idle], nowMs: t0 + 10 * 60_000)).isEmpty)   // exactly M minutes: not more
+        #expect(e.evaluate(Self.facts([idle], nowMs: t0 + 10 * 60_000)).isEmpty)  // exactly M minutes: not more
         let fired = e.evaluate(Self.facts([idle], nowMs: t0 + 10 * 60_000 + 1_000))
         #expect(fired.map(\.change) == [.fired])
         #expect(fired.first?.alert.summary.contains("has had no consumer for at least 10m") == true)
@@ -94,15 +99,23 @@ import Testing
 
     @Test func thresholdsComeFromTheProfilesAlertsSection() throws {
         let base = "[sale]\ntable=\"t\"\nkey=\"k\"\namount=\"a\"\n"
-        let p = try KPIProfile(tomlText: base + "[alerts]\nslot_retained_bytes = 5_368_709_120\nslot_inactive_minutes = 3\nslot_for_seconds = 7\n", file: "a")
+        let p = try KPIProfile(
+            tomlText: base
+                + "[alerts]\nslot_retained_bytes = 5_368_709_120\nslot_inactive_minutes = 3\nslot_for_seconds = 7\n",
+            file: "a")
         #expect(p.alerts.slotRetainedBytes == 5 << 30)
         #expect(p.alerts.slotInactiveMs == 180_000)
         #expect(p.alerts.forDuration(.replicationSlotLag) == 7_000)
         #expect(p.alerts.condition(.replicationSlotLag).contains("5.0 GiB"))
         #expect(try KPIProfile(tomlText: base, file: "a").alerts.forDuration(.replicationSlotLag) == 60_000)
-        #expect(throws: ConfigFileError.self) { try KPIProfile(tomlText: base + "[alerts]\nslot_retained_bytes = -1\n", file: "a") }
-        #expect(throws: ConfigFileError.self) { try KPIProfile(tomlText: base + "[alerts]\nslot_retained_bytes = \"1GB\"\n", file: "a") }
-        #expect(AlertKind.replicationSlotLag.subjectLabel == "slot" && AlertKind.replicationSlotLag.severity == "critical")
+        #expect(throws: ConfigFileError.self) {
+            try KPIProfile(tomlText: base + "[alerts]\nslot_retained_bytes = -1\n", file: "a")
+        }
+        #expect(throws: ConfigFileError.self) {
+            try KPIProfile(tomlText: base + "[alerts]\nslot_retained_bytes = \"1GB\"\n", file: "a")
+        }
+        #expect(
+            AlertKind.replicationSlotLag.subjectLabel == "slot" && AlertKind.replicationSlotLag.severity == "critical")
         #expect(AlertRules.neededOption(.replicationSlotLag) == "--source")
     }
 

@@ -1,5 +1,6 @@
-@testable import Metrics
 import Testing
+
+@testable import Metrics
 
 /// `RowKeyMap` against `Dictionary` (the independent model): random inserts, updates and removals,
 /// with keys chosen to collide (a small key range, strides that are multiples of the slot count,
@@ -19,14 +20,14 @@ struct RowKeyMapTests {
         var g = SplitMix(seed: seed)
         var map = RowKeyMap<Int64>(filler: 0)
         var model: [RowKey: Int64] = [:]
-        for step in 0 ..< 60_000 {
+        for step in 0..<60_000 {
             let key = Self.key(&g, range: range)
             switch g.below(10) {
-            case 0 ..< 5:
+            case 0..<5:
                 let value = Int64(bitPattern: g.next())
                 map[key] = value
                 model[key] = value
-            case 5 ..< 8:
+            case 5..<8:
                 #expect(map.removeValue(forKey: key) == model.removeValue(forKey: key))
             case 8:
                 map[key] = nil
@@ -50,12 +51,12 @@ struct RowKeyMapTests {
 
     @Test func removeAllKeepsWorkingWithAndWithoutCapacity() {
         var map = RowKeyMap<Int64>(filler: 0)
-        for i in 0 ..< 1_000 { map[.int(Int64(i))] = Int64(i) }
+        for i in 0..<1_000 { map[.int(Int64(i))] = Int64(i) }
         map[.text("a")] = 1
         map[.int(.min)] = 2
         map.removeAll(keepingCapacity: true)
         #expect(map.count == 0 && map[.int(5)] == nil && map[.int(.min)] == nil && map[.text("a")] == nil)
-        for i in 0 ..< 3_000 { map[.int(Int64(i) * 7)] = Int64(i) }
+        for i in 0..<3_000 { map[.int(Int64(i) * 7)] = Int64(i) }
         #expect(map.count == 3_000 && map[.int(7 * 2_999)] == 2_999)
         map.removeAll()
         #expect(map.isEmpty && map[.int(0)] == nil)
@@ -70,7 +71,9 @@ struct RowKeyMapTests {
         var listed: [RowKey] = []
         list.forEach { listed.append($0) }
         #expect(list.count == 5)
-        #expect(listed.sorted(by: { $0.description < $1.description }) == keys.sorted(by: { $0.description < $1.description }))
+        #expect(
+            listed.sorted(by: { $0.description < $1.description })
+                == keys.sorted(by: { $0.description < $1.description }))
         list.removeAll(keepingCapacity: true)
         #expect(list.count == 0)
     }

@@ -13,23 +13,38 @@ import Testing
     /// order the Kafka partitions delivered them: partition 0, 1, 2, 3.
     static let captured: [SnapshotNotification] = {
         func n(_ type: String, _ ts: Int64, _ data: [String: String]) -> SnapshotNotification {
-            SnapshotNotification(id: "\(type)-\(ts)", type: type, kind: .initial, connector: "snapexp",
-                                 data: data.merging(["connector_name": "snapexp"]) { a, _ in a }, timestampMs: ts)
+            SnapshotNotification(
+                id: "\(type)-\(ts)", type: type, kind: .initial, connector: "snapexp",
+                data: data.merging(["connector_name": "snapexp"]) { a, _ in a }, timestampMs: ts)
         }
         let both = "public.items,public.small"
         return [
-            n("IN_PROGRESS", 1_796_635_678_582, ["current_collection_in_progress": "public.items", "data_collections": both]),
-            n("TABLE_SCAN_COMPLETED", 1_796_636_258_133, ["scanned_collection": "public.small", "total_rows_scanned": "1000",
-                                                          "data_collections": both, "status": "SUCCEEDED"]),
+            n(
+                "IN_PROGRESS", 1_796_635_678_582,
+                ["current_collection_in_progress": "public.items", "data_collections": both]),
+            n(
+                "TABLE_SCAN_COMPLETED", 1_796_636_258_133,
+                [
+                    "scanned_collection": "public.small", "total_rows_scanned": "1000",
+                    "data_collections": both, "status": "SUCCEEDED",
+                ]),
             n("COMPLETED", 1_796_636_258_134, [:]),
             n("STARTED", 1_796_635_678_517, [:]),
-            n("TABLE_SCAN_COMPLETED", 1_796_636_256_359, ["scanned_collection": "public.items", "total_rows_scanned": "2000000",
-                                                          "data_collections": both, "status": "SUCCEEDED"]),
-            n("IN_PROGRESS", 1_796_636_256_361, ["current_collection_in_progress": "public.small", "data_collections": both]),
+            n(
+                "TABLE_SCAN_COMPLETED", 1_796_636_256_359,
+                [
+                    "scanned_collection": "public.items", "total_rows_scanned": "2000000",
+                    "data_collections": both, "status": "SUCCEEDED",
+                ]),
+            n(
+                "IN_PROGRESS", 1_796_636_256_361,
+                ["current_collection_in_progress": "public.small", "data_collections": both]),
         ]
     }()
 
-    static func report(_ notifications: [SnapshotNotification], reads: [SnapshotProgressReport.TopicReads] = []) -> SnapshotProgressReport {
+    static func report(_ notifications: [SnapshotNotification], reads: [SnapshotProgressReport.TopicReads] = [])
+        -> SnapshotProgressReport
+    {
         var log = SnapshotNotificationLog()
         for n in notifications { log.add(n) }
         return SnapshotProgressReport.build(notifications: log.notifications, reads: reads)
@@ -38,7 +53,10 @@ import Testing
     @Test func notificationsArrivingOutOfOrderAreFoldedInTimestampOrder() throws {
         var log = SnapshotNotificationLog()
         for n in Self.captured { log.add(n) }
-        #expect(log.notifications.map(\.type) == ["STARTED", "IN_PROGRESS", "TABLE_SCAN_COMPLETED", "IN_PROGRESS", "TABLE_SCAN_COMPLETED", "COMPLETED"])
+        #expect(
+            log.notifications.map(\.type) == [
+                "STARTED", "IN_PROGRESS", "TABLE_SCAN_COMPLETED", "IN_PROGRESS", "TABLE_SCAN_COMPLETED", "COMPLETED",
+            ])
         let r = Self.report(Self.captured)
         #expect(r.snapshots.count == 1)
         let s = try #require(r.snapshots.first)
@@ -71,8 +89,10 @@ import Testing
     }
 
     /// 1,000 rows a second of Debezium's time for `seconds`, on one topic.
-    static func reads(rows: Int, perSecond: Int, from start: Int64 = t0, marker last: SnapshotRowMarker? = nil,
-                      incremental: Bool = false, into tracker: inout SnapshotReadTracker, slot: Int = 0) {
+    static func reads(
+        rows: Int, perSecond: Int, from start: Int64 = t0, marker last: SnapshotRowMarker? = nil,
+        incremental: Bool = false, into tracker: inout SnapshotReadTracker, slot: Int = 0
+    ) {
         for i in 0..<rows {
             let at = start + Int64(i) * 1000 / Int64(perSecond)
             var marker: SnapshotRowMarker = incremental ? .incremental : .inProgress
@@ -85,11 +105,15 @@ import Testing
         var tracker = SnapshotReadTracker()
         // 10 s at 1,000 rows/s of a table estimated at 20,000 rows: half done, 10 s to go.
         Self.reads(rows: 10_000, perSecond: 1_000, into: &tracker)
-        var r = SnapshotProgressReport.build(notifications: [], reads: [.init(topic: "snapexp.public.items", kind: .initial, reads: tracker.bySlot[0][0])])
+        var r = SnapshotProgressReport.build(
+            notifications: [],
+            reads: [.init(topic: "snapexp.public.items", kind: .initial, reads: tracker.bySlot[0][0])])
         r.applyEstimates(["public.items": (20_000, "pg_class.reltuples")])
         let t = try #require(r.snapshots.first?.tables.first)
         #expect(t.table == "public.items" && t.topic == "snapexp.public.items")
-        #expect(t.state == .running && t.rowsRead == 10_000 && t.rowsEstimated == 20_000 && t.estimateSource == "pg_class.reltuples")
+        #expect(
+            t.state == .running && t.rowsRead == 10_000 && t.rowsEstimated == 20_000
+                && t.estimateSource == "pg_class.reltuples")
         #expect(t.percent == 50)
         let rate = try #require(t.rowsPerSecond)
         #expect(abs(rate - 1_000) < 1)
@@ -101,7 +125,9 @@ import Testing
 
         // The rate slows to 250 rows/s: 20 s later the latest half of the table's time holds only the slow rows, and the ETA follows.
         Self.reads(rows: 5_000, perSecond: 250, from: Self.t0 + 10_000, into: &tracker)
-        var slower = SnapshotProgressReport.build(notifications: [], reads: [.init(topic: "snapexp.public.items", kind: .initial, reads: tracker.bySlot[0][0])])
+        var slower = SnapshotProgressReport.build(
+            notifications: [],
+            reads: [.init(topic: "snapexp.public.items", kind: .initial, reads: tracker.bySlot[0][0])])
         slower.applyEstimates(["public.items": (20_000, "pg_class.reltuples")])
         let u = try #require(slower.snapshots.first?.tables.first)
         #expect(abs(try #require(u.rowsPerSecond) - 250) < 1)
@@ -112,7 +138,8 @@ import Testing
     @Test func anEstimateBelowTheRowsReadStaysUnderOneHundredPercentUntilTheScanEnds() throws {
         var tracker = SnapshotReadTracker()
         Self.reads(rows: 3_000, perSecond: 1_000, into: &tracker)
-        var r = SnapshotProgressReport.build(notifications: [], reads: [.init(topic: "p.s.t", kind: .initial, reads: tracker.bySlot[0][0])])
+        var r = SnapshotProgressReport.build(
+            notifications: [], reads: [.init(topic: "p.s.t", kind: .initial, reads: tracker.bySlot[0][0])])
         r.applyEstimates(["s.t": (2_000, "pg_class.reltuples")])
         #expect(r.snapshots.first?.tables.first?.percent == 99.9)
         #expect(r.snapshots.first?.tables.first?.etaSeconds == 0)
@@ -121,14 +148,20 @@ import Testing
     @Test func rowsAloneShowTablesDoneAndTheEndFromDebeziumsMarkers() throws {
         var tracker = SnapshotReadTracker()
         Self.reads(rows: 500, perSecond: 1_000, marker: .lastInCollection, into: &tracker, slot: 0)
-        var r = SnapshotProgressReport.build(notifications: [], reads: [
-            .init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0])])
+        var r = SnapshotProgressReport.build(
+            notifications: [],
+            reads: [
+                .init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0])
+            ])
         #expect(r.snapshots.first?.tables.first?.state == .done)
         #expect(r.snapshots.first?.phase == .running)
         Self.reads(rows: 200, perSecond: 1_000, from: Self.t0 + 600, marker: .last, into: &tracker, slot: 1)
-        r = SnapshotProgressReport.build(notifications: [], reads: [
-            .init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0]),
-            .init(topic: "shop.public.b", kind: .initial, reads: tracker.bySlot[1][0])])
+        r = SnapshotProgressReport.build(
+            notifications: [],
+            reads: [
+                .init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0]),
+                .init(topic: "shop.public.b", kind: .initial, reads: tracker.bySlot[1][0]),
+            ])
         let s = try #require(r.snapshots.first)
         #expect(s.connector == "shop" && s.source == "events" && s.phase == .completed)
         #expect(s.tables.map(\.table) == ["public.a", "public.b"])
@@ -143,7 +176,8 @@ import Testing
         Self.reads(rows: 300, perSecond: 100, from: Self.t0 + 60_000, incremental: true, into: &tracker)
         let reads: [SnapshotProgressReport.TopicReads] = [
             .init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0]),
-            .init(topic: "shop.public.a", kind: .incremental, reads: tracker.bySlot[0][1])]
+            .init(topic: "shop.public.a", kind: .incremental, reads: tracker.bySlot[0][1]),
+        ]
         // Rows alone: the incremental run never ends by itself (no last row marked), so it is never stalled.
         let alone = SnapshotProgressReport.build(notifications: [], reads: reads)
         #expect(alone.snapshots.map(\.kind) == [.initial, .incremental])
@@ -154,12 +188,23 @@ import Testing
 
         // With Debezium's notifications (an execute-snapshot signal's id): started, scanned, completed.
         func n(_ type: String, _ at: Int64, _ data: [String: String]) -> SnapshotNotification {
-            SnapshotNotification(id: "sig-1", type: type, kind: .incremental, connector: "shop", data: data, timestampMs: Self.t0 + at)
+            SnapshotNotification(
+                id: "sig-1", type: type, kind: .incremental, connector: "shop", data: data, timestampMs: Self.t0 + at)
         }
         let notes = [
             n("COMPLETED", 63_100, [:]),
-            n("TABLE_SCAN_COMPLETED", 63_000, ["data_collection": "public.a", "scanned_collection": "public.a", "total_rows_scanned": "300", "status": "SUCCEEDED"]),
-            n("IN_PROGRESS", 59_950, ["data_collections": "public.a", "current_collection_in_progress": "public.a", "maximum_key": "300", "last_processed_key": "0"]),
+            n(
+                "TABLE_SCAN_COMPLETED", 63_000,
+                [
+                    "data_collection": "public.a", "scanned_collection": "public.a", "total_rows_scanned": "300",
+                    "status": "SUCCEEDED",
+                ]),
+            n(
+                "IN_PROGRESS", 59_950,
+                [
+                    "data_collections": "public.a", "current_collection_in_progress": "public.a", "maximum_key": "300",
+                    "last_processed_key": "0",
+                ]),
             n("STARTED", 59_900, ["data_collections": "public.a"]),
         ]
         let half = Self.report(Array(notes[2...]), reads: reads)
@@ -190,7 +235,8 @@ import Testing
     @Test func aSnapshotWithoutNewRowsForTheThresholdFiresCdcSnapshotStalled() throws {
         var tracker = SnapshotReadTracker()
         Self.reads(rows: 1_000, perSecond: 1_000, into: &tracker)
-        let running = SnapshotProgressReport.build(notifications: [], reads: [.init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0])])
+        let running = SnapshotProgressReport.build(
+            notifications: [], reads: [.init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0])])
         let last = try #require(running.snapshots.first?.lastActivityMs)
         #expect(last == Self.t0 + 999 + 50)
         var rules = AlertRules()
@@ -198,21 +244,25 @@ import Testing
         var e = AlertEvaluator(rules: rules)
         var facts = AlertFacts(nowMs: last + 120_000)
         facts.snapshots = running
-        #expect(e.evaluate(facts).isEmpty)   // at the threshold: not over
+        #expect(e.evaluate(facts).isEmpty)  // at the threshold: not over
         facts.nowMs = last + 121_000
         let fired = e.evaluate(facts)
         #expect(fired.map(\.change) == [.fired])
         #expect(fired.first?.alert.key == AlertKey(.snapshotStalled, "shop"))
-        #expect(fired.first?.alert.summary.hasPrefix("the initial snapshot of shop has read no new row for 2m01s (table public.a, 1000 rows read)") == true)
+        #expect(
+            fired.first?.alert.summary.hasPrefix(
+                "the initial snapshot of shop has read no new row for 2m01s (table public.a, 1000 rows read)") == true)
         // Every table seen done but the snapshot's last row not seen (it may be on a topic not read): not stalled.
         var doneTable = SnapshotReadTracker()
         Self.reads(rows: 10, perSecond: 1_000, marker: .lastInCollection, into: &doneTable)
-        let between = SnapshotProgressReport.build(notifications: [], reads: [.init(topic: "shop.public.a", kind: .initial, reads: doneTable.bySlot[0][0])])
+        let between = SnapshotProgressReport.build(
+            notifications: [], reads: [.init(topic: "shop.public.a", kind: .initial, reads: doneTable.bySlot[0][0])])
         #expect(between.snapshots.first?.phase == .running)
         #expect(between.snapshots.first?.stalled(nowMs: Self.t0 + 3_600_000, stalledMs: 120_000) == false)
         // The last row arrives: the snapshot completed, the alert resolves after keep_firing_for.
         Self.reads(rows: 1, perSecond: 1_000, from: last + 121_000, marker: .last, into: &tracker)
-        facts.snapshots = SnapshotProgressReport.build(notifications: [], reads: [.init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0])])
+        facts.snapshots = SnapshotProgressReport.build(
+            notifications: [], reads: [.init(topic: "shop.public.a", kind: .initial, reads: tracker.bySlot[0][0])])
         #expect(facts.snapshots?.snapshots.first?.phase == .completed)
         facts.nowMs = last + 122_000 + rules.keepFiringForMs
         #expect(e.evaluate(facts).map(\.change) == [.resolved])
@@ -221,8 +271,14 @@ import Testing
     @Test func theJSONCarriesEveryFigureAndNullWhereUnknown() {
         let r = Self.report([Self.captured[0], Self.captured[3]])
         let json = r.json(nowMs: Self.t0 + 1_000)
-        #expect(json.hasPrefix("[{\"connector\":\"snapexp\",\"kind\":\"initial\",\"phase\":\"running\",\"source\":\"notifications\",\"started_ms\":1796635678517,\"ended_ms\":null,\"tables_total\":2,\"tables_done\":0,\"rows_read\":0,\"rows_estimated\":null,\"percent\":null"))
-        #expect(json.contains("{\"table\":\"public.small\",\"topic\":null,\"state\":\"waiting\",\"rows_read\":0,\"rows_estimated\":null"))
+        #expect(
+            json.hasPrefix(
+                "[{\"connector\":\"snapexp\",\"kind\":\"initial\",\"phase\":\"running\",\"source\":\"notifications\",\"started_ms\":1796635678517,\"ended_ms\":null,\"tables_total\":2,\"tables_done\":0,\"rows_read\":0,\"rows_estimated\":null,\"percent\":null"
+            ))
+        #expect(
+            json.contains(
+                "{\"table\":\"public.small\",\"topic\":null,\"state\":\"waiting\",\"rows_read\":0,\"rows_estimated\":null"
+            ))
     }
 
     /// Debezium's pace through a 150,000-row table, recorded from the real stack by
@@ -236,14 +292,23 @@ import Testing
         static func all() throws -> [PaceRecording] {
             let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Fixtures/snapshot-pace")
-            let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".txt") }.sorted()
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+                $0.hasSuffix(".txt")
+            }.sorted()
             return try names.map { name in
                 var r = PaceRecording(name: name, firstMs: 0, lastMs: 0, rows: 0, perSecond: [])
-                for line in try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8).split(separator: "\n") {
+                for line in try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8).split(
+                    separator: "\n")
+                {
                     let words = line.split(separator: " ")
                     if line.hasPrefix("#") {
                         guard words.count == 3, let v = Int64(words[2]) else { continue }
-                        switch words[1] { case "first_ms": r.firstMs = v; case "last_ms": r.lastMs = v; case "rows": r.rows = v; default: break }
+                        switch words[1] {
+                        case "first_ms": r.firstMs = v
+                        case "last_ms": r.lastMs = v
+                        case "rows": r.rows = v
+                        default: break
+                        }
                     } else if words.count == 2, let second = Int64(words[0]), let rows = Int(words[1]) {
                         r.perSecond.append((second, rows))
                     }
@@ -257,14 +322,19 @@ import Testing
     /// between 25 % and 75 % of the rows read: cdctop's (`TableSnapshotProgress.etaSeconds`), and two
     /// independent references computed here from the counts alone: the plain average since the first row,
     /// and the previous estimator (the last 15 s, leaving out a third of the time so far up to 5 s).
-    struct ETAErrors { var mean = 0.0, at: [Double: Double] = [:], averageMean = 0.0, averageAt: [Double: Double] = [:], windowMean = 0.0 }
+    struct ETAErrors {
+        var mean = 0.0, at: [Double: Double] = [:], averageMean = 0.0, averageAt: [Double: Double] = [:],
+            windowMean = 0.0
+    }
 
     static func etaErrors(_ recording: PaceRecording) throws -> ETAErrors {
         var tracker = SnapshotReadTracker()
         var read: Int64 = 0
         var history: [Int64: Int] = [:]
         var out = ETAErrors()
-        var errors: [Double] = [], average: [Double] = [], window: [Double] = []
+        var errors: [Double] = []
+        var average: [Double] = []
+        var window: [Double] = []
         let firstSecond = recording.firstMs / 1000
         for (second, n) in recording.perSecond {
             // Spread evenly in the second, within the first and last row's times.
@@ -277,7 +347,9 @@ import Testing
             let fraction = Double(read) / Double(recording.rows)
             // From 25 % to 75 %, and the first second past 75 % for the figure there.
             guard fraction >= 0.25, fraction <= 0.75 || out.at[0.75] == nil else { continue }
-            var report = SnapshotProgressReport.build(notifications: [], reads: [.init(topic: "pace.public.items", kind: .initial, reads: tracker.bySlot[0][0])])
+            var report = SnapshotProgressReport.build(
+                notifications: [],
+                reads: [.init(topic: "pace.public.items", kind: .initial, reads: tracker.bySlot[0][0])])
             report.applyEstimates(["public.items": (recording.rows, "pg_class.reltuples")])
             let table = try #require(report.snapshots.first?.tables.first)
             let actual = Double(recording.lastMs - table.lastRowAtMs) / 1000
@@ -286,8 +358,10 @@ import Testing
             let averageRate = Double(read) * 1000 / Double(max(1, table.lastRowAtMs - recording.firstMs))
             let settle = min(5, (second - firstSecond) / 3)
             let from = max(second - 15, firstSecond + 1 + settle)
-            let windowRate = Double((from..<second).reduce(0) { $0 + (history[$1] ?? 0) }) / Double(max(1, second - from))
-            let error = abs(eta - actual) / actual, averageError = abs(remaining / averageRate - actual) / actual
+            let windowRate =
+                Double((from..<second).reduce(0) { $0 + (history[$1] ?? 0) }) / Double(max(1, second - from))
+            let error = abs(eta - actual) / actual
+            let averageError = abs(remaining / averageRate - actual) / actual
             for p in [0.25, 0.5, 0.75] where out.at[p] == nil && fraction >= p {
                 out.at[p] = error
                 out.averageAt[p] = averageError
@@ -306,28 +380,37 @@ import Testing
     @Test func theETAOnRecordedSnapshotsIsWithinWhatWasMeasuredAndBetterThanThePlainAverage() throws {
         let recordings = try PaceRecording.all()
         #expect(recordings.count >= 8)
-        var means: [Double] = [], averageMeans: [Double] = [], windowMeans: [Double] = []
+        var means: [Double] = []
+        var averageMeans: [Double] = []
+        var windowMeans: [Double] = []
         // Measured at the halfway mark when this estimator was chosen (docs/operations.md), per recording.
-        let measuredAtHalf: [String: Double] = ["run1-notifications.txt": 0.26, "run1-rows.txt": 0.16,
-                                                "run2-notifications.txt": 0.45, "run2-rows.txt": 0.19,
-                                                "run3-notifications.txt": 0.24, "run3-rows.txt": 0.37,
-                                                "run4-notifications.txt": 0.58, "run4-rows.txt": 0.12]
+        let measuredAtHalf: [String: Double] = [
+            "run1-notifications.txt": 0.26, "run1-rows.txt": 0.16,
+            "run2-notifications.txt": 0.45, "run2-rows.txt": 0.19,
+            "run3-notifications.txt": 0.24, "run3-rows.txt": 0.37,
+            "run4-notifications.txt": 0.58, "run4-rows.txt": 0.12,
+        ]
         for r in recordings {
             #expect(r.rows == 150_000 && Int64(r.perSecond.reduce(0) { $0 + $1.rows }) == r.rows, "\(r.name)")
             let e = try Self.etaErrors(r)
             func pct(_ v: Double?) -> String { v.map { String(Int(($0 * 100).rounded())) + " %" } ?? "-" }
-            print("ETA error on \(r.name): at 25/50/75 %: \(pct(e.at[0.25])) / \(pct(e.at[0.5])) / \(pct(e.at[0.75])), mean over 25-75 % \(pct(e.mean)); "
-                  + "plain average \(pct(e.averageAt[0.25])) / \(pct(e.averageAt[0.5])) / \(pct(e.averageAt[0.75])), mean \(pct(e.averageMean)); "
-                  + "15 s window mean \(pct(e.windowMean))")
+            print(
+                "ETA error on \(r.name): at 25/50/75 %: \(pct(e.at[0.25])) / \(pct(e.at[0.5])) / \(pct(e.at[0.75])), mean over 25-75 % \(pct(e.mean)); "
+                    + "plain average \(pct(e.averageAt[0.25])) / \(pct(e.averageAt[0.5])) / \(pct(e.averageAt[0.75])), mean \(pct(e.averageMean)); "
+                    + "15 s window mean \(pct(e.windowMean))")
             if let measured = measuredAtHalf[r.name] {
                 #expect(try #require(e.at[0.5]) <= measured + 0.05, "\(r.name): ETA error at 50 %")
             }
-            means.append(e.mean); averageMeans.append(e.averageMean); windowMeans.append(e.windowMean)
+            means.append(e.mean)
+            averageMeans.append(e.averageMean)
+            windowMeans.append(e.windowMean)
         }
         let mean = means.reduce(0, +) / Double(means.count)
         let averageMean = averageMeans.reduce(0, +) / Double(averageMeans.count)
         let windowMean = windowMeans.reduce(0, +) / Double(windowMeans.count)
-        print("ETA error over every recording, mean from 25 to 75 %: \(mean), plain average \(averageMean), 15 s window \(windowMean)")
+        print(
+            "ETA error over every recording, mean from 25 to 75 %: \(mean), plain average \(averageMean), 15 s window \(windowMean)"
+        )
         #expect(mean < averageMean)
         #expect(mean < windowMean)
         #expect(mean <= 0.24)

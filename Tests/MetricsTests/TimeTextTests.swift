@@ -3,7 +3,9 @@ import Testing
 
 @Suite("TimeText never traps")
 struct TimeTextLimitsTests {
-    @Test("extreme times render as text, in range ones exactly as before", arguments: [Int64.min, Int64.min + 1, -1, 0, 253_402_300_799_999, Int64.max])
+    @Test(
+        "extreme times render as text, in range ones exactly as before",
+        arguments: [Int64.min, Int64.min + 1, -1, 0, 253_402_300_799_999, Int64.max])
     func extremes(ms: Int64) {
         let iso = TimeText.iso8601(ms: ms)
         let clock = TimeText.clock(ms: ms)

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Real output of Debezium 3.6.3's MySQL connector (MariaDB 10.11 standing in for MySQL) written twice
 /// from the same binlog by scripts/stack-e2e-avro: once through Confluent's AvroConverter (keys and
@@ -19,8 +20,11 @@ enum MySQLAvroCapture {
         let schemas = TestSchemas()
         let text = try String(contentsOf: Samples.directory.appendingPathComponent(avroFile), encoding: .utf8)
         for line in text.split(separator: "\n") where line.hasPrefix("{\"schema_id\"") {
-            guard let json = JSONValue.parse(String(line)), let id = json["schema_id"]?.int64Value, let schema = json["schema"]?.stringValue else {
-                throw RecordingError(file: avroFile, line: 0, reason: "a schema line that does not parse: \(line.prefix(80))")
+            guard let json = JSONValue.parse(String(line)), let id = json["schema_id"]?.int64Value,
+                let schema = json["schema"]?.stringValue
+            else {
+                throw RecordingError(
+                    file: avroFile, line: 0, reason: "a schema line that does not parse: \(line.prefix(80))")
             }
             schemas.set(id: Int32(id), text: schema)
         }
@@ -41,7 +45,9 @@ enum MySQLAvroCapture {
         let (avroMessages, schemas) = try avro()
         let jsonMessages = try json()
         let decoder = DebeziumDecoder(profile: .shop)
-        func table(_ topic: String) -> String { topic.split(separator: ".").count > 1 ? String(topic.split(separator: ".").last!) : "<schema changes>" }
+        func table(_ topic: String) -> String {
+            topic.split(separator: ".").count > 1 ? String(topic.split(separator: ".").last!) : "<schema changes>"
+        }
         var jsonByKey: [String: [OwnedMessage]] = [:]
         for m in jsonMessages {
             let key = m.key!.withUnsafeBytes { DebeziumDecoder.recordKeyValue($0) }
@@ -56,7 +62,9 @@ enum MySQLAvroCapture {
             let n = taken[name, default: 0]
             taken[name] = n + 1
             guard let twins = jsonByKey[name], n < twins.count else {
-                throw RecordingError(file: jsonFile, line: 0, reason: "no JSON twin for \(m.topic)@\(m.partition):\(m.offset), key \(name)")
+                throw RecordingError(
+                    file: jsonFile, line: 0,
+                    reason: "no JSON twin for \(m.topic)@\(m.partition):\(m.offset), key \(name)")
             }
             out.append((m, twins[n]))
         }
@@ -87,29 +95,40 @@ struct AvroMySQLTests {
     @Test("every Avro message decodes to what its JsonConverter twin decodes to; nothing malformed")
     func decodesLikeJSON() throws {
         let (pairs, schemas) = try MySQLAvroCapture.pairs()
-        let json = DebeziumDecoder(profile: .shop), avro = DebeziumDecoder(profile: .shop)
+        let json = DebeziumDecoder(profile: .shop)
+        let avro = DebeziumDecoder(profile: .shop)
         var kinds: [String: Int] = [:]
         var valueSchemasOfTransaction = Set<Int32>()
         for (a, j) in pairs {
-            let expected = j.value.map { v in v.withUnsafeBytes { json.decode(slot: json.slot(forTopic: j.topic), value: $0, kafkaTimestampMs: j.timestampMs) } }
+            let expected =
+                j.value.map { v in
+                    v.withUnsafeBytes {
+                        json.decode(slot: json.slot(forTopic: j.topic), value: $0, kafkaTimestampMs: j.timestampMs)
+                    }
+                }
                 ?? json.decode(slot: json.slot(forTopic: j.topic), value: nil)
             let got: DecodeOutcome
             if let v = a.value {
                 let id = MySQLAvroCapture.schemaID(v)
                 if a.topic.hasSuffix(".transaction") { valueSchemasOfTransaction.insert(id) }
-                got = avro.decodeAvro(topic: a.topic, schema: schemas.avro(id), id: id, payload: Array(v[5...]), kafkaTimestampMs: a.timestampMs)
+                got = avro.decodeAvro(
+                    topic: a.topic, schema: schemas.avro(id), id: id, payload: Array(v[5...]),
+                    kafkaTimestampMs: a.timestampMs)
             } else {
                 got = avro.decode(slot: avro.slot(forTopic: a.topic), value: nil)
             }
-            #expect(AvroMySQLTests.comparable(got) == AvroMySQLTests.comparable(expected), "\(a.topic)@\(a.partition):\(a.offset)")
+            #expect(
+                AvroMySQLTests.comparable(got) == AvroMySQLTests.comparable(expected),
+                "\(a.topic)@\(a.partition):\(a.offset)")
             if case .malformed(_, let reason) = got { Issue.record("\(a.topic)@\(a.offset) malformed: \(reason)") }
-            let kind: String = switch got {
-            case .event(let e): "event \(e.table) \(e.op)\(e.isSnapshot ? " snapshot" : "")"
-            case .schemaChange(let c): c.isSnapshot ? "snapshot DDL" : "schema change"
-            case .tombstone: "tombstone"
-            case .ignored(let table, _): "ignored \(table)"
-            default: "other"
-            }
+            let kind: String =
+                switch got {
+                case .event(let e): "event \(e.table) \(e.op)\(e.isSnapshot ? " snapshot" : "")"
+                case .schemaChange(let c): c.isSnapshot ? "snapshot DDL" : "schema change"
+                case .tombstone: "tombstone"
+                case .ignored(let table, _): "ignored \(table)"
+                default: "other"
+                }
             kinds[kind, default: 0] += 1
         }
         // The capture holds what it is meant to: snapshot reads, every op, the ALTER on the
@@ -117,10 +136,15 @@ struct AvroMySQLTests {
         #expect(kinds["schema change"] == 1 && kinds["snapshot DDL"] == 4, "\(kinds)")
         #expect(kinds["event customer read snapshot"] == 2, "\(kinds)")
         #expect(kinds["event product read snapshot"] == 4 && kinds["event product update"] == 8, "\(kinds)")
-        #expect(kinds["event transaction create"] == 5 && kinds["event transaction update"] == 3 && kinds["event transaction delete"] == 4, "\(kinds)")
-        #expect(kinds["event transactiondetail create"] == 9 && kinds["event transactiondetail delete"] == 6, "\(kinds)")
+        #expect(
+            kinds["event transaction create"] == 5 && kinds["event transaction update"] == 3
+                && kinds["event transaction delete"] == 4, "\(kinds)")
+        #expect(
+            kinds["event transactiondetail create"] == 9 && kinds["event transactiondetail delete"] == 6, "\(kinds)")
         #expect(kinds["tombstone"] == 10, "\(kinds)")
-        #expect(valueSchemasOfTransaction.count == 2, "transaction rows before and after the ALTER: \(valueSchemasOfTransaction)")
+        #expect(
+            valueSchemasOfTransaction.count == 2,
+            "transaction rows before and after the ALTER: \(valueSchemasOfTransaction)")
         #expect(kinds["other"] == nil, "\(kinds)")
     }
 
@@ -134,22 +158,36 @@ struct AvroMySQLTests {
                 continue
             }
             let schema = schemas.avro(MySQLAvroCapture.schemaID(v))
-            let rendered = try Array(v[5...]).withUnsafeBytes { try AvroJSONRendering.value(schema: schema, payload: $0) }
+            let rendered = try Array(v[5...]).withUnsafeBytes {
+                try AvroJSONRendering.value(schema: schema, payload: $0)
+            }
             let payload = try #require(JSONValue.parse(jv)?["payload"])
             let snapshot = payload["source"]?["snapshot"]?.stringValue != "false"
             // The rows themselves, and the DDL with its table changes.
             for field in ["before", "after", "op", "ddl", "databaseName", "tableChanges"] {
-                #expect(rendered[field] == payload[field], "\(a.topic)@\(a.offset) \(field): \(String(describing: rendered[field])) vs \(String(describing: payload[field]))")
+                #expect(
+                    rendered[field] == payload[field],
+                    "\(a.topic)@\(a.offset) \(field): \(String(describing: rendered[field])) vs \(String(describing: payload[field]))"
+                )
             }
             // Where in the binlog: the same event for both connectors (its name is each one's topic prefix;
             // snapshot reads carry each connector's own reading time and position).
-            let sourceFields = snapshot ? ["connector", "db", "table", "server_id", "version"]
-                : ["connector", "db", "table", "server_id", "version", "ts_ms", "file", "pos", "row", "gtid", "thread", "snapshot"]
+            let sourceFields =
+                snapshot
+                ? ["connector", "db", "table", "server_id", "version"]
+                : [
+                    "connector", "db", "table", "server_id", "version", "ts_ms", "file", "pos", "row", "gtid", "thread",
+                    "snapshot",
+                ]
             for field in sourceFields {
-                #expect(rendered["source"]?[field] == payload["source"]?[field], "\(a.topic)@\(a.offset) source.\(field)")
+                #expect(
+                    rendered["source"]?[field] == payload["source"]?[field], "\(a.topic)@\(a.offset) source.\(field)")
             }
             if case .object(let columns)? = payload["after"] {
-                typedValues += columns.filter { $0.key.hasPrefix("spot_") || $0.key.hasPrefix("flags_") }.filter { !$0.value.isNull }.count
+                typedValues +=
+                    columns.filter { $0.key.hasPrefix("spot_") || $0.key.hasPrefix("flags_") }.filter {
+                        !$0.value.isNull
+                    }.count
             }
         }
         #expect(typedValues >= 4, "rows with values in the MySQL-specific columns: \(typedValues)")
@@ -159,13 +197,18 @@ struct AvroMySQLTests {
     func engineResultLikeJSON() throws {
         let (avroMessages, schemas) = try MySQLAvroCapture.avro()
         let jsonMessages = try MySQLAvroCapture.json()
-        let jsonCore = EngineCore(profile: .shop), avroCore = EngineCore(profile: .shop)
+        let jsonCore = EngineCore(profile: .shop)
+        let avroCore = EngineCore(profile: .shop)
         avroCore.schemaSource = schemas
         for m in jsonMessages {
-            jsonCore.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            jsonCore.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
         }
         for m in avroMessages {
-            avroCore.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            avroCore.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
         }
         #expect(avroCore.result.json() == jsonCore.result.json())
         #expect(avroCore.messages == jsonCore.messages && avroCore.malformed == 0 && jsonCore.malformed == 0)

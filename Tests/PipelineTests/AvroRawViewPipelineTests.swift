@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// What the dashboard's drill-down reads of Avro messages: the record rendered as JSON (checked against the
 /// JsonConverter payload of the same real Debezium rows), the change view's rows, the schema ids kept in
@@ -20,12 +21,16 @@ struct AvroRawViewPipelineTests {
                 guard let v = m.value, let (text, payload) = ConnectAvro.convert(v) else { continue }
                 let expected = try #require(JSONValue.parse(v)?["payload"])
                 let schema = try AvroSchema(json: text)
-                let got = try payload.withUnsafeBytes { p throws(AvroError) in try AvroJSONRendering.value(schema: schema, payload: p) }
+                let got = try payload.withUnsafeBytes { p throws(AvroError) in
+                    try AvroJSONRendering.value(schema: schema, payload: p)
+                }
                 #expect(Self.same(got, expected), "\(file)@\(m.offset): \(got)")
                 // The text is Jackson's compact form of that value.
                 var jackson = ""
                 AvroText.json(got, into: &jackson)
-                let rendered = try payload.withUnsafeBytes { p throws(AvroError) in try AvroJSONRendering.json(schema: schema, payload: p) }
+                let rendered = try payload.withUnsafeBytes { p throws(AvroError) in
+                    try AvroJSONRendering.json(schema: schema, payload: p)
+                }
                 #expect(rendered == jackson && JSONValue.parse(rendered) == got)
                 compared += 1
             }
@@ -42,10 +47,15 @@ struct AvroRawViewPipelineTests {
                 guard let v = m.value, let (text, payload) = ConnectAvro.convert(v) else { continue }
                 let fromJSON = ChangeDescription.decode(value: v)
                 let fromAvro = ChangeDescription.decode(avroPayload: payload, schema: try AvroSchema(json: text))
-                #expect(fromAvro?.op == fromJSON?.op && fromAvro?.table == fromJSON?.table && fromAvro?.commitTimeMs == fromJSON?.commitTimeMs)
+                #expect(
+                    fromAvro?.op == fromJSON?.op && fromAvro?.table == fromJSON?.table
+                        && fromAvro?.commitTimeMs == fromJSON?.commitTimeMs)
                 for (a, j) in [(fromAvro?.before, fromJSON?.before), (fromAvro?.after, fromJSON?.after)] {
                     #expect(a?.map(\.name) == j?.map(\.name), "\(file)@\(m.offset)")
-                    for (x, y) in zip(a ?? [], j ?? []) { #expect(Self.sameText(x.value, y.value), "\(file)@\(m.offset) \(x.name): \(x.value) vs \(y.value)") }
+                    for (x, y) in zip(a ?? [], j ?? []) {
+                        #expect(
+                            Self.sameText(x.value, y.value), "\(file)@\(m.offset) \(x.name): \(x.value) vs \(y.value)")
+                    }
                 }
                 if fromJSON?.after != nil || fromJSON?.before != nil { changes += 1 }
             }
@@ -77,7 +87,10 @@ struct AvroRawViewPipelineTests {
         let schema = try AvroSchema(json: #"{"type":"record","name":"K","fields":[{"name":"id","type":"long"}]}"#)
         func render(_ bytes: [UInt8]) -> AvroError? {
             bytes.withUnsafeBytes { p -> AvroError? in
-                do throws(AvroError) { _ = try AvroJSONRendering.json(schema: schema, payload: p); return nil } catch { return error }
+                do throws(AvroError) {
+                    _ = try AvroJSONRendering.json(schema: schema, payload: p)
+                    return nil
+                } catch { return error }
             }
         }
         #expect(render([0x04]) == nil)
@@ -100,7 +113,8 @@ struct AvroRawViewPipelineTests {
         for m in AvroDecoderTests.nwMessages() {
             let offset = offsets[m.topic, default: -1] + 1
             offsets[m.topic] = offset
-            let key = schemas.frame(m.key), value = schemas.frame(m.value)
+            let key = schemas.frame(m.key)
+            let value = schemas.frame(m.value)
             sent[m.topic, default: [:]][offset] = (key, value)
             core.ingest(topic: m.topic, partition: 0, offset: offset, key: key, value: value)
         }
@@ -127,7 +141,8 @@ struct AvroRawViewPipelineTests {
             json.ingest(topic: m.topic, partition: 0, offset: Int64(i), key: m.key, value: m.value)
         }
         let all = json.recentChanges.values.flatMap { $0 }
-        #expect(!all.isEmpty && all.allSatisfy { $0.valueSchemaID == nil && $0.keySchemaID == nil && $0.framedKey == nil })
+        #expect(
+            !all.isEmpty && all.allSatisfy { $0.valueSchemaID == nil && $0.keySchemaID == nil && $0.framedKey == nil })
     }
 
     // MARK: subject and version from the registry
@@ -146,12 +161,19 @@ struct AvroRawViewPipelineTests {
             port = try startPortPrinting(process, what: "the registry stand-in")
         }
 
-        func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        func stop() {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
         deinit { stop() }
     }
 
-    static let valueSchema = #"{"type":"record","name":"Value","namespace":"rv.public.t","fields":[{"name":"id","type":"long"}]}"#
-    static let keySchema = #"{"type":"record","name":"Key","namespace":"rv.public.t","fields":[{"name":"id","type":"long"}]}"#
+    static let valueSchema =
+        #"{"type":"record","name":"Value","namespace":"rv.public.t","fields":[{"name":"id","type":"long"}]}"#
+    static let keySchema =
+        #"{"type":"record","name":"Key","namespace":"rv.public.t","fields":[{"name":"id","type":"long"}]}"#
 
     /// Asks until the answer is no longer "asking" (the lookup's thread answers; at most 30 s).
     static func settled(_ lookup: SchemaDetailsLookup, _ id: Int32) -> SchemaDetails {
@@ -186,9 +208,15 @@ struct AvroRawViewPipelineTests {
         let first = lookup.details(id: id)
         #expect(first.subjects == .asking && first.schema != nil)
         let answered = Self.settled(lookup, id)
-        #expect(answered.subjects == .known([SubjectVersion(subject: "rv.other.t-value", version: 1),
-                                             SubjectVersion(subject: "rv.public.t-value", version: 1)]))
-        #expect(try String(contentsOfFile: file, encoding: .utf8).contains("\"subjects\":[\"rv.other.t-value v1\",\"rv.public.t-value v1\"]"))
+        #expect(
+            answered.subjects
+                == .known([
+                    SubjectVersion(subject: "rv.other.t-value", version: 1),
+                    SubjectVersion(subject: "rv.public.t-value", version: 1),
+                ]))
+        #expect(
+            try String(contentsOfFile: file, encoding: .utf8).contains(
+                "\"subjects\":[\"rv.other.t-value v1\",\"rv.public.t-value v1\"]"))
         // A key's schema the engine never needed (the built-in profile) is fetched for the view too.
         let noSchemaYet = lookup.details(id: keyID)
         #expect(noSchemaYet.schema == nil && noSchemaYet.schemaProblem == "asking the registry")
@@ -196,7 +224,9 @@ struct AvroRawViewPipelineTests {
         #expect(key.schema?.text == Self.keySchema)
         #expect(key.subjects == .known([SubjectVersion(subject: "rv.public.t-key", version: 1)]))
         // The change list asks nothing.
-        let other = try producer.register(subject: "rv.public.u-value", schema: Self.valueSchema.replacingOccurrences(of: "rv.public.t", with: "rv.public.u"))
+        let other = try producer.register(
+            subject: "rv.public.u-value",
+            schema: Self.valueSchema.replacingOccurrences(of: "rv.public.t", with: "rv.public.u"))
         #expect(lookup.details(id: other, askSubjects: false).schema == nil)
         #expect(lookup.details(id: other, askSubjects: false).subjects == .unknown("not asked"))
 
@@ -211,25 +241,33 @@ struct AvroRawViewPipelineTests {
     @Test func aRegistryDownOrWithoutTheEndpointIsNamedAndTheSchemaStillServes() throws {
         let registry = try StandIn(["--no-versions-endpoint"])
         defer { registry.stop() }
-        let id = try RegistryTests.client([registry.url]).register(subject: "rv.public.t-value", schema: Self.valueSchema)
+        let id = try RegistryTests.client([registry.url]).register(
+            subject: "rv.public.t-value", schema: Self.valueSchema)
         let client = RegistryTests.client([registry.url])
         #expect(client.schema(id: id, whileWaiting: {}) != nil)
         let lookup = SchemaDetailsLookup(registry: client)
         defer { lookup.stop() }
         let noEndpoint = Self.settled(lookup, id)
         #expect(noEndpoint.schema != nil)
-        #expect(noEndpoint.subjects == .unknown("registry: HTTP 404 for GET /schemas/ids/\(id)/versions: no such endpoint, or the id is not there"))
+        #expect(
+            noEndpoint.subjects
+                == .unknown(
+                    "registry: HTTP 404 for GET /schemas/ids/\(id)/versions: no such endpoint, or the id is not there"))
 
         // Down: the error is named; the id is not asked again before `retryAfterMs` (the screen asks 5 times a second).
         registry.stop()
         let down = SchemaDetailsLookup(registry: client)
         defer { down.stop() }
         let answer = Self.settled(down, id)
-        guard case .unknown(let why) = answer.subjects else { Issue.record("expected unknown, got \(answer.subjects)"); return }
+        guard case .unknown(let why) = answer.subjects else {
+            Issue.record("expected unknown, got \(answer.subjects)")
+            return
+        }
         #expect(why.hasPrefix("registry: ") && why.contains("\(registry.port)"), "\(why)")
         #expect(answer.schema != nil)
         #expect(down.details(id: id).subjects == answer.subjects)
-        #expect(down.details(id: id, nowMs: WallClock.nowMs() + SchemaDetailsLookup.retryAfterMs + 1).subjects == .asking)
+        #expect(
+            down.details(id: id, nowMs: WallClock.nowMs() + SchemaDetailsLookup.retryAfterMs + 1).subjects == .asking)
     }
 
     @Test func withoutARegistryTheSubjectIsUnknownAndLocalSchemasServe() throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// Recordings of Avro topics: the binary-safe line form (base64 keys and values, schema lines), its
 /// writer, replays that take schemas from the recording, a folder or a registry, and `record`
@@ -27,27 +28,40 @@ enum AvroRecordingFixture {
         var key: [UInt8]?, value: [UInt8]?
     }
 
-    static func workload(seed: UInt64 = 11, count: Int = 5_000, malformedEvery: Int = 173) -> (ShopWorkload, [GeneratedMessage]) {
-        let w = ShopWorkload(config: ShopWorkloadConfig(seed: seed, products: 40, customers: 80, snapshotTransactions: 30,
-                                                        commitsPerSecond: 8, malformedEvery: malformedEvery))
+    static func workload(seed: UInt64 = 11, count: Int = 5_000, malformedEvery: Int = 173) -> (
+        ShopWorkload, [GeneratedMessage]
+    ) {
+        let w = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: seed, products: 40, customers: 80, snapshotTransactions: 30,
+                commitsPerSecond: 8, malformedEvery: malformedEvery))
         var out: [GeneratedMessage] = []
         while out.count < count { w.next(into: &out) }
         return (w, out)
     }
 
     /// The JSON messages placed, and the same messages in Avro (same partitions and offsets).
-    static func placed(_ messages: [GeneratedMessage], registry: MemoryRegistry) throws -> (json: [Placed], avro: [Placed]) {
+    static func placed(_ messages: [GeneratedMessage], registry: MemoryRegistry) throws -> (
+        json: [Placed], avro: [Placed]
+    ) {
         let encoder = AvroShopEncoder(register: { registry.register($0, $1) })
         var offsets: [String: Int64] = [:]
-        var json: [Placed] = [], avro: [Placed] = []
+        var json: [Placed] = []
+        var avro: [Placed] = []
         for m in messages {
             let p = KcatRecording.murmur2Partition(key: m.key, partitions: 3)
             let k = "\(m.topic)/\(p)"
             let offset = offsets[k, default: 0]
             offsets[k] = offset + 1
-            json.append(Placed(topic: m.topic, partition: p, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value))
+            json.append(
+                Placed(
+                    topic: m.topic, partition: p, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value
+                ))
             let a = try encoder.encode(m)
-            avro.append(Placed(topic: m.topic, partition: p, offset: offset, timestampMs: m.timestampMs, key: a.key, value: a.value))
+            avro.append(
+                Placed(
+                    topic: m.topic, partition: p, offset: offset, timestampMs: m.timestampMs, key: a.key, value: a.value
+                ))
         }
         return (json, avro)
     }
@@ -57,12 +71,14 @@ enum AvroRecordingFixture {
         let writer = try RecordingWriter(path: path)
         for m in messages {
             if let schemas {
-                for id in [AvroWire.schemaID(m.key), AvroWire.schemaID(m.value)].compactMap({ $0 }) where !writer.hasSchema(id: id) {
+                for id in [AvroWire.schemaID(m.key), AvroWire.schemaID(m.value)].compactMap({ $0 })
+                where !writer.hasSchema(id: id) {
                     try writer.writeSchema(id: id, text: try #require(schemas[id]))
                 }
             }
-            try writer.writeMessage(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
-                                    key: m.key, value: m.value)
+            try writer.writeMessage(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
+                key: m.key, value: m.value)
         }
         try writer.flush()
     }
@@ -71,7 +87,9 @@ enum AvroRecordingFixture {
     static func jsonReplayResult(_ messages: [Placed]) throws -> String {
         var bytes: [UInt8] = []
         for m in messages {
-            bytes += RecordingFixture.kcatJ(m.topic, m.partition, m.offset, key: m.key, value: m.value, ts: m.timestampMs) + [0x0A]
+            bytes +=
+                RecordingFixture.kcatJ(m.topic, m.partition, m.offset, key: m.key, value: m.value, ts: m.timestampMs)
+                + [0x0A]
         }
         let path = try RecordingFixture.write(bytes, name: "json.jsonl")
         defer { unlink(path) }
@@ -80,8 +98,10 @@ enum AvroRecordingFixture {
         return core.result.json()
     }
 
-    static func replay(_ path: String, schemas: RecordingSchemas = RecordingSchemas(), chunkSize: Int = 1 << 20,
-                       batches: Int = 3) throws -> EngineCore {
+    static func replay(
+        _ path: String, schemas: RecordingSchemas = RecordingSchemas(), chunkSize: Int = 1 << 20,
+        batches: Int = 3
+    ) throws -> EngineCore {
         let core = EngineCore(profile: .shop)
         let replay = RecordingReplay(core: core, schemas: schemas)
         replay.chunkSize = chunkSize
@@ -91,15 +111,23 @@ enum AvroRecordingFixture {
     }
 }
 
-@Suite("Avro recordings: the binary-safe form, schema lines, replay with schemas from the recording, a folder or a registry")
+@Suite(
+    "Avro recordings: the binary-safe form, schema lines, replay with schemas from the recording, a folder or a registry"
+)
 struct AvroRecordingTests {
     private struct Message: Equatable, CustomStringConvertible {
         var topic: String, partition: Int32, offset: Int64, ts: Int64, key: [UInt8]?, value: [UInt8]?
-        init(_ m: OwnedMessage) { (topic, partition, offset, ts, key, value) = (m.topic, m.partition, m.offset, m.timestampMs, m.key, m.value) }
-        init(_ topic: String, _ partition: Int32, _ offset: Int64, _ ts: Int64, _ key: [UInt8]?, _ value: [UInt8]?) {
-            (self.topic, self.partition, self.offset, self.ts, self.key, self.value) = (topic, partition, offset, ts, key, value)
+        init(_ m: OwnedMessage) {
+            (topic, partition, offset, ts, key, value) = (m.topic, m.partition, m.offset, m.timestampMs, m.key, m.value)
         }
-        var description: String { "\(topic)/\(partition)@\(offset) ts \(ts) key \(key.map { "\($0)" } ?? "null") value \(value.map { "\($0.count) B" } ?? "null")" }
+        init(_ topic: String, _ partition: Int32, _ offset: Int64, _ ts: Int64, _ key: [UInt8]?, _ value: [UInt8]?) {
+            (self.topic, self.partition, self.offset, self.ts, self.key, self.value) = (
+                topic, partition, offset, ts, key, value
+            )
+        }
+        var description: String {
+            "\(topic)/\(partition)@\(offset) ts \(ts) key \(key.map { "\($0)" } ?? "null") value \(value.map { "\($0.count) B" } ?? "null")"
+        }
     }
 
     @Test("base64 lines by hand: null keys, tombstones, empty values, every byte, escaped slashes, no padding")
@@ -111,7 +139,8 @@ struct AvroRecordingTests {
             #"{"topic":"a.b","partition":2,"offset":9,"ts":6,"key_b64":"aw==","value_b64":null}"#,
             #"{"topic":"a.b","partition":0,"offset":1,"key_b64":"aw","value_b64":""}"#,
             #"{"topic":"a.b","partition":0,"offset":2,"value_b64":"aGk\/Pz8+"}"#,
-            "{\"topic\":\"c\",\"partition\":1,\"offset\":3,\"ts\":0,\"key_b64\":null,\"value_b64\":\"" + Data(every).base64EncodedString() + "\"}",
+            "{\"topic\":\"c\",\"partition\":1,\"offset\":3,\"ts\":0,\"key_b64\":null,\"value_b64\":\""
+                + Data(every).base64EncodedString() + "\"}",
         ]
         let expected = [
             Message("a.b", 2, 7, 1_700_000_000_123, [0, 0, 0, 0, 0x65], [0, 0, 0, 0, 0x66, 0x02, 0x68, 0x69]),
@@ -133,7 +162,8 @@ struct AvroRecordingTests {
         }
     }
 
-    @Test("what the writer writes reads back byte for byte, schema lines where they stood", arguments: [16, 257, 1 << 20])
+    @Test(
+        "what the writer writes reads back byte for byte, schema lines where they stood", arguments: [16, 257, 1 << 20])
     func writerRoundTrip(chunkSize: Int) throws {
         var rng = SystemRandomNumberGenerator()
         let path = RecordingFixture.temporaryPath("w.rec")
@@ -144,17 +174,20 @@ struct AvroRecordingTests {
             let writer = try RecordingWriter(path: path)
             for i in 0..<600 {
                 if i % 97 == 0 {
-                    let text = "{\"type\":\"record\",\"name\":\"r\(i)\",\"doc\":\"quote \\\" backslash \\\\ é\",\"fields\":[]}"
+                    let text =
+                        "{\"type\":\"record\",\"name\":\"r\(i)\",\"doc\":\"quote \\\" backslash \\\\ é\",\"fields\":[]}"
                     try writer.writeSchema(id: Int32(i), schemaType: i % 2 == 0 ? "AVRO" : "JSON", text: text)
                     try writer.writeSchema(id: Int32(i), text: "ignored: written once per id")
                     schemaAt.append((expected.count, Int32(i), text))
                 }
                 let size = [0, 1, 2, 3, 4, 5, 100, 3000][i % 8]
-                let value: [UInt8]? = i % 11 == 10 ? nil : (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let value: [UInt8]? =
+                    i % 11 == 10 ? nil : (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let key: [UInt8]? = i % 7 == 6 ? nil : (0..<(i % 9)).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let topic = ["t.one", "t\"two\\", "t\u{e9}"][i % 3]
-                try writer.writeMessage(topic: topic, partition: Int32(i % 5), offset: Int64(i), timestampMs: Int64(i) * 1000 - 1,
-                                        key: key, value: value)
+                try writer.writeMessage(
+                    topic: topic, partition: Int32(i % 5), offset: Int64(i), timestampMs: Int64(i) * 1000 - 1,
+                    key: key, value: value)
                 expected.append(Message(topic, Int32(i % 5), Int64(i), Int64(i) * 1000 - 1, key, value))
             }
             try writer.flush()
@@ -172,8 +205,10 @@ struct AvroRecordingTests {
                 #expect(s.schemaType == (s.id % 2 == 0 ? "AVRO" : "JSON"))
             }
             for e in batch.entries {
-                got.append(Message(topics[Int(e.topic)], e.partition, e.offset, e.timestampMs, batch.key(e).map { Array($0) },
-                                   batch.value(e).map { Array($0) }))
+                got.append(
+                    Message(
+                        topics[Int(e.topic)], e.partition, e.offset, e.timestampMs, batch.key(e).map { Array($0) },
+                        batch.value(e).map { Array($0) }))
             }
         }
         #expect(got == expected)
@@ -182,22 +217,35 @@ struct AvroRecordingTests {
         #expect(schemas.map(\.text) == schemaAt.map(\.text))
     }
 
-    @Test("bad base64 and bad schema lines are errors naming the file and the line, wherever the chunks fall",
-          arguments: [
-              (#"{"topic":"t","partition":0,"offset":1,"value_b64":"ab$d"}"#, "value_b64 is not valid base64: a character outside the base64 alphabet at character 3"),
-              (#"{"topic":"t","partition":0,"offset":1,"key_b64":"abcde","value_b64":null}"#, "key_b64 is not valid base64: a lone last character"),
-              (#"{"topic":"t","partition":0,"offset":1,"value_b64":"ab=d"}"#, "value_b64 is not valid base64: '=' before the end"),
-              (#"{"topic":"t","partition":0,"offset":1,"value_b64":"abc=="}"#, "value_b64 is not valid base64: padding '='"),
-              (#"{"topic":"t","partition":0,"offset":1,"value_b64":"===="}"#, "value_b64 is not valid base64"),
-              (#"{"topic":"t","partition":0,"offset":1,"value_b64":42}"#, "invalid JSON"),
-              (#"{"topic":"t","partition":0,"offset":1,"value_b64":"unterminated}"#, "invalid JSON"),
-              (#"{"schema_id":"7","schema":"{}"}"#, "schema_id is not a 32-bit integer"),
-              (#"{"schema_id":4294967296,"schema":"{}"}"#, "schema_id is not a 32-bit integer"),
-              (#"{"schema_id":7}"#, "a schema line needs"),
-              (#"{"schema":"{}"}"#, "a schema line needs"),
-              (#"{"schema_id":7,"schema":{"type":"int"}}"#, "schema is not a JSON string"),
-              (#"{"schema_id":7,"schema":"{}","topic":"t"}"#, "a schema line needs"),
-          ])
+    @Test(
+        "bad base64 and bad schema lines are errors naming the file and the line, wherever the chunks fall",
+        arguments: [
+            (
+                #"{"topic":"t","partition":0,"offset":1,"value_b64":"ab$d"}"#,
+                "value_b64 is not valid base64: a character outside the base64 alphabet at character 3"
+            ),
+            (
+                #"{"topic":"t","partition":0,"offset":1,"key_b64":"abcde","value_b64":null}"#,
+                "key_b64 is not valid base64: a lone last character"
+            ),
+            (
+                #"{"topic":"t","partition":0,"offset":1,"value_b64":"ab=d"}"#,
+                "value_b64 is not valid base64: '=' before the end"
+            ),
+            (
+                #"{"topic":"t","partition":0,"offset":1,"value_b64":"abc=="}"#,
+                "value_b64 is not valid base64: padding '='"
+            ),
+            (#"{"topic":"t","partition":0,"offset":1,"value_b64":"===="}"#, "value_b64 is not valid base64"),
+            (#"{"topic":"t","partition":0,"offset":1,"value_b64":42}"#, "invalid JSON"),
+            (#"{"topic":"t","partition":0,"offset":1,"value_b64":"unterminated}"#, "invalid JSON"),
+            (#"{"schema_id":"7","schema":"{}"}"#, "schema_id is not a 32-bit integer"),
+            (#"{"schema_id":4294967296,"schema":"{}"}"#, "schema_id is not a 32-bit integer"),
+            (#"{"schema_id":7}"#, "a schema line needs"),
+            (#"{"schema":"{}"}"#, "a schema line needs"),
+            (#"{"schema_id":7,"schema":{"type":"int"}}"#, "schema is not a JSON string"),
+            (#"{"schema_id":7,"schema":"{}","topic":"t"}"#, "a schema line needs"),
+        ])
     func errorsNameFileAndLine(bad: String, reason: String) throws {
         var bytes: [UInt8] = []
         let path = RecordingFixture.temporaryPath("bad.rec")
@@ -205,13 +253,14 @@ struct AvroRecordingTests {
         do {
             let writer = try RecordingWriter(path: path)
             for i in 0..<30 {
-                try writer.writeMessage(topic: "t", partition: 0, offset: Int64(i), timestampMs: 0, key: nil,
-                                        value: Array(repeating: UInt8(i), count: i * 11))
+                try writer.writeMessage(
+                    topic: "t", partition: 0, offset: Int64(i), timestampMs: 0, key: nil,
+                    value: Array(repeating: UInt8(i), count: i * 11))
             }
             try writer.flush()
         }
         bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
-        bytes += Array(bad.utf8) + [0x0A]      // line 31
+        bytes += Array(bad.utf8) + [0x0A]  // line 31
         bytes += Array(#"{"topic":"t","partition":0,"offset":99,"value_b64":"aGk="}"#.utf8) + [0x0A]
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         for chunk in [16, 100, 1 << 16] {
@@ -223,20 +272,24 @@ struct AvroRecordingTests {
                 #expect(error.description.hasPrefix("\(path):31: \(reason)"), "\(error)")
             }
         }
-        let error = #expect(throws: RecordingError.self) { try RecordingReader.parse(line: Substring(bad), file: "x.rec", lineNumber: 5) }
+        let error = #expect(throws: RecordingError.self) {
+            try RecordingReader.parse(line: Substring(bad), file: "x.rec", lineNumber: 5)
+        }
         #expect(error?.description.hasPrefix("x.rec:5: \(reason)") == true, "\(String(describing: error))")
     }
 
     /// Golden equality: the shop workload in JsonConverter form and the same rows as AvroConverter
     /// would write them, recorded, give byte-identical `replay --json` results, equal to the truth.
-    @Test("an Avro recording with its schema lines replays to the JSON form's result, byte for byte",
-          arguments: [(1 << 20, 3), (4096, 1), (70_000, 2)])
+    @Test(
+        "an Avro recording with its schema lines replays to the JSON form's result, byte for byte",
+        arguments: [(1 << 20, 3), (4096, 1), (70_000, 2)])
     func goldenEquality(chunkSize: Int, batches: Int) throws {
         let (workload, messages) = AvroRecordingFixture.workload()
         let registry = AvroRecordingFixture.MemoryRegistry()
         let (json, avro) = try AvroRecordingFixture.placed(messages, registry: registry)
         #expect(avro.filter { AvroWire.schemaID($0.value) != nil }.count > 4_000)
-        #expect(avro.contains { $0.value == nil } && avro.contains { ($0.value?.first ?? 0) == 1 })   // tombstones, garbage
+        // tombstones, garbage
+        #expect(avro.contains { $0.value == nil } && avro.contains { ($0.value?.first ?? 0) == 1 })
         let path = RecordingFixture.temporaryPath("avro.rec")
         defer { unlink(path) }
         try AvroRecordingFixture.writeRecording(avro, schemas: registry.texts, path: path)
@@ -249,8 +302,11 @@ struct AvroRecordingTests {
         #expect(core.tombstones > 0)
         // The recording is a fraction of the JSON form's size.
         var jsonBytes = 0
-        for m in json { jsonBytes += RecordingFixture.kcatJ(m.topic, m.partition, m.offset, key: m.key, value: m.value).count + 1 }
-        let avroBytes = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber).intValue
+        for m in json {
+            jsonBytes += RecordingFixture.kcatJ(m.topic, m.partition, m.offset, key: m.key, value: m.value).count + 1
+        }
+        let avroBytes = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)
+            .intValue
         #expect(avroBytes * 3 < jsonBytes, "\(avroBytes) B Avro recording vs \(jsonBytes) B kcat -J")
     }
 
@@ -271,7 +327,9 @@ struct AvroRecordingTests {
         for (i, (id, text)) in registry.texts.sorted(by: { $0.key < $1.key }).enumerated() {
             let file = (directory as NSString).appendingPathComponent("\(id).json")
             let cached = (valueIDs.firstIndex(of: id) ?? i) % 2 == 0
-            let content = cached ? RegisteredSchema(id: id, schemaType: "AVRO", text: text, subjects: ["s-value v1"]).cacheJSON : text
+            let content =
+                cached
+                ? RegisteredSchema(id: id, schemaType: "AVRO", text: text, subjects: ["s-value v1"]).cacheJSON : text
             try content.write(toFile: file, atomically: true, encoding: .utf8)
         }
         let schemas = RecordingSchemas(directory: directory)
@@ -289,7 +347,8 @@ struct AvroRecordingTests {
         defer { unlink(path) }
         // Every schema but the one of the 40th message's value.
         let withheld = try #require(AvroWire.schemaID(avro[39].value))
-        let firstUse = try #require(avro.firstIndex { AvroWire.schemaID($0.value) == withheld || AvroWire.schemaID($0.key) == withheld })
+        let firstUse = try #require(
+            avro.firstIndex { AvroWire.schemaID($0.value) == withheld || AvroWire.schemaID($0.key) == withheld })
         var texts = registry.texts
         texts[withheld] = nil
         let writer = try RecordingWriter(path: path)
@@ -298,14 +357,21 @@ struct AvroRecordingTests {
             where !writer.hasSchema(id: id) && texts[id] != nil {
                 try writer.writeSchema(id: id, text: texts[id]!)
             }
-            try writer.writeMessage(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            try writer.writeMessage(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
         }
         try writer.flush()
         // The line of the first message that uses it: message lines plus the schema lines before it.
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let needle = "\"offset\":\(avro[firstUse].offset),"
-        let line = try #require(lines.firstIndex { $0.contains("\"topic\":\"\(avro[firstUse].topic)\"") && $0.contains("\"partition\":\(avro[firstUse].partition),") && $0.contains(needle) }) + 1
+        let line =
+            try #require(
+                lines.firstIndex {
+                    $0.contains("\"topic\":\"\(avro[firstUse].topic)\"")
+                        && $0.contains("\"partition\":\(avro[firstUse].partition),") && $0.contains(needle)
+                }) + 1
         for batches in [1, 3] {
             let directory = RegistryTests.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -314,14 +380,22 @@ struct AvroRecordingTests {
             }
             #expect(error?.file == path && error?.line == line, "\(String(describing: error))")
             let reason = error?.reason ?? ""
-            #expect(reason.hasPrefix("schema id \(withheld) (first needed by \(avro[firstUse].topic)[\(avro[firstUse].partition)]@\(avro[firstUse].offset)) is unknown"), "\(reason)")
+            #expect(
+                reason.hasPrefix(
+                    "schema id \(withheld) (first needed by \(avro[firstUse].topic)[\(avro[firstUse].partition)]@\(avro[firstUse].offset)) is unknown"
+                ), "\(reason)")
             #expect(reason.contains("--schema-registry URL") && reason.contains("--schemas DIR"), "\(reason)")
             // With an empty folder: it says where it looked, and only the registry is left to suggest.
             let inFolder = #expect(throws: RecordingError.self) {
-                _ = try AvroRecordingFixture.replay(path, schemas: RecordingSchemas(directory: directory), batches: batches)
+                _ = try AvroRecordingFixture.replay(
+                    path, schemas: RecordingSchemas(directory: directory), batches: batches)
             }
-            #expect(inFolder?.reason.contains("there is no \(directory)/\(withheld).json") == true, "\(String(describing: inFolder))")
-            #expect(inFolder?.reason.contains("pass --schema-registry URL") == true && inFolder?.reason.contains("pass --schemas") == false)
+            #expect(
+                inFolder?.reason.contains("there is no \(directory)/\(withheld).json") == true,
+                "\(String(describing: inFolder))")
+            #expect(
+                inFolder?.reason.contains("pass --schema-registry URL") == true
+                    && inFolder?.reason.contains("pass --schemas") == false)
         }
     }
 
@@ -338,8 +412,12 @@ struct AvroRecordingTests {
         text += #"{"schema_id":5,"schema":"{\"type\":\"long\"}"}"# + "\n"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let error = #expect(throws: RecordingError.self) { _ = try AvroRecordingFixture.replay(path) }
-        #expect(error?.line == 4 && error?.reason.contains("schema id 5 is defined again with a different schema (the one used so far came from line 1 of \(path))") == true,
-                "\(String(describing: error))")
+        #expect(
+            error?.line == 4
+                && error?.reason.contains(
+                    "schema id 5 is defined again with a different schema (the one used so far came from line 1 of \(path))"
+                ) == true,
+            "\(String(describing: error))")
     }
 }
 
@@ -347,7 +425,9 @@ struct AvroRecordingTests {
 /// broker (Tansu, CDCTOP_TEST_BROKERS).
 @Suite("Avro recordings with a registry and a broker", .serialized, .tags(.kafka))
 struct AvroRecordingServiceTests {
-    @Test("a recording without schema lines replays with --schema-registry; a registry that is down is an error, not a wait")
+    @Test(
+        "a recording without schema lines replays with --schema-registry; a registry that is down is an error, not a wait"
+    )
     func schemasFromTheRegistry() throws {
         let standIn = try RegistryTests.StandIn()
         defer { standIn.stop() }
@@ -362,42 +442,56 @@ struct AvroRecordingServiceTests {
         for m in messages {
             let offset = offsets[m.topic, default: 0]
             offsets[m.topic] = offset + 1
-            json.append(.init(topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value))
+            json.append(
+                .init(
+                    topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value
+                ))
             let a = try encoder.encode(m)
-            try writer.writeMessage(topic: a.topic, partition: 0, offset: offset, timestampMs: a.timestampMs, key: a.key, value: a.value)
+            try writer.writeMessage(
+                topic: a.topic, partition: 0, offset: offset, timestampMs: a.timestampMs, key: a.key, value: a.value)
         }
         try writer.flush()
         let expected = try AvroRecordingFixture.jsonReplayResult(json)
-        let core = try AvroRecordingFixture.replay(path, schemas: RecordingSchemas(registry: RegistryTests.client([standIn.url])))
+        let core = try AvroRecordingFixture.replay(
+            path, schemas: RecordingSchemas(registry: RegistryTests.client([standIn.url])))
         #expect(core.result.json() == expected)
         #expect(core.malformed > 0 && core.recentMalformed.allSatisfy { !$0.reason.contains("schema") })
 
         standIn.stop()
         let error = #expect(throws: RecordingError.self) {
-            _ = try AvroRecordingFixture.replay(path, schemas: RecordingSchemas(registry: RegistryTests.client([standIn.url])))
+            _ = try AvroRecordingFixture.replay(
+                path, schemas: RecordingSchemas(registry: RegistryTests.client([standIn.url])))
         }
         let reason = error?.reason ?? ""
-        #expect(reason.contains("is unknown") && reason.contains("the schema registry http://127.0.0.1:\(standIn.port) did not give it"), "\(reason)")
+        #expect(
+            reason.contains("is unknown")
+                && reason.contains("the schema registry http://127.0.0.1:\(standIn.port) did not give it"), "\(reason)")
         #expect(reason.contains("pass --schemas DIR") && !reason.contains("pass --schema-registry"), "\(reason)")
     }
 
     static func brokers() -> String? {
         guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
-            Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (or run scripts/test)")
+            Issue.record(
+                "CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (or run scripts/test)"
+            )
             return nil
         }
         return brokers
     }
 
-    @Test("record from Tansu with the registry: every schema once, before its first use; the recording replays alone to the JSON result")
+    @Test(
+        "record from Tansu with the registry: every schema once, before its first use; the recording replays alone to the JSON result"
+    )
     func recordFromTheBroker() throws {
         guard let brokers = Self.brokers() else { return }
         let standIn = try RegistryTests.StandIn()
         defer { standIn.stop() }
         let client = RegistryTests.client([standIn.url])
         let prefix = "rec\(UInt32.random(in: 0...UInt32.max))"
-        let w = ShopWorkload(config: ShopWorkloadConfig(seed: 21, topicPrefix: prefix, products: 30, customers: 60,
-                                                        snapshotTransactions: 20, commitsPerSecond: 8, malformedEvery: 97))
+        let w = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: 21, topicPrefix: prefix, products: 30, customers: 60,
+                snapshotTransactions: 20, commitsPerSecond: 8, malformedEvery: 97))
         var messages: [GeneratedMessage] = []
         while messages.count < 3_000 { w.next(into: &messages) }
         let encoder = AvroShopEncoder(register: { try client.register(subject: $0, schema: $1) })
@@ -411,11 +505,14 @@ struct AvroRecordingServiceTests {
 
         let path = RecordingFixture.temporaryPath("recorded.rec")
         defer { unlink(path) }
-        var options = RecordOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: "\(prefix)-rec", topics: ["^\(prefix)\\.public\\..*"],
-                                                                  properties: ["session.timeout.ms": "6000"]))
+        var options = RecordOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: brokers, groupID: "\(prefix)-rec", topics: ["^\(prefix)\\.public\\..*"],
+                properties: ["session.timeout.ms": "6000"]))
         options.fromBeginning = true
         options.untilEnd = true
-        let recorder = TopicRecorder(options: options, writer: try RecordingWriter(path: path), registry: RegistryTests.client([standIn.url]))
+        let recorder = TopicRecorder(
+            options: options, writer: try RecordingWriter(path: path), registry: RegistryTests.client([standIn.url]))
         var notes: [String] = []
         recorder.onNote = { notes.append($0) }
         let progress = try recorder.run(shouldStop: { false })
@@ -455,14 +552,17 @@ struct AvroRecordingServiceTests {
         var short = options
         short.maxMessages = 250
         short.untilEnd = false
-        let shortProgress = try TopicRecorder(options: short, writer: try RecordingWriter(path: shortPath), registry: nil).run(shouldStop: { false })
+        let shortProgress = try TopicRecorder(
+            options: short, writer: try RecordingWriter(path: shortPath), registry: nil
+        ).run(shouldStop: { false })
         #expect(shortProgress.messages == 250 && shortProgress.schemas == 0)
         let shortLines = try String(contentsOfFile: shortPath, encoding: .utf8).split(separator: "\n")
         #expect(shortLines.count == 250 && shortLines.allSatisfy { $0.hasPrefix("{\"topic\":") })
         // Without schema lines the recording needs a schema source, and says so.
         let error = #expect(throws: RecordingError.self) { _ = try AvroRecordingFixture.replay(shortPath) }
         #expect(error?.reason.contains("--schema-registry URL") == true, "\(String(describing: error))")
-        let withRegistry = try AvroRecordingFixture.replay(shortPath, schemas: RecordingSchemas(registry: RegistryTests.client([standIn.url])))
+        let withRegistry = try AvroRecordingFixture.replay(
+            shortPath, schemas: RecordingSchemas(registry: RegistryTests.client([standIn.url])))
         #expect(withRegistry.messages == 250)
     }
 
@@ -479,14 +579,19 @@ struct AvroRecordingServiceTests {
         guard let brokers = Self.brokers() else { return }
         let topic = "recend\(UInt32.random(in: 0...UInt32.max))"
         let producer = try KafkaProducer(brokers: brokers)
-        for i in 0..<200 { try producer.produce(topic: topic, key: Array("k\(i % 7)".utf8), value: Array("old-\(i)".utf8)) }
+        for i in 0..<200 {
+            try producer.produce(topic: topic, key: Array("k\(i % 7)".utf8), value: Array("old-\(i)".utf8))
+        }
         try producer.flush(timeoutMs: 30_000)
         // New messages keep coming until the recorder has its 40 (those sent before it was assigned are not expected).
         let done = Flag()
         let feeder = Thread {
             var i = 0
             while !done.isRaised {
-                for _ in 0..<10 { try? producer.produce(topic: topic, key: Array("k\(i % 7)".utf8), value: Array("new-\(i)".utf8)); i += 1 }
+                for _ in 0..<10 {
+                    try? producer.produce(topic: topic, key: Array("k\(i % 7)".utf8), value: Array("new-\(i)".utf8))
+                    i += 1
+                }
                 try? producer.flush(timeoutMs: 10_000)
                 Thread.sleep(forTimeInterval: 0.05)
             }
@@ -495,13 +600,17 @@ struct AvroRecordingServiceTests {
         defer { done.raise() }
         let path = RecordingFixture.temporaryPath("end.rec")
         defer { unlink(path) }
-        var options = RecordOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: "\(topic)-rec", topics: [topic],
-                                                                  properties: ["session.timeout.ms": "6000"]))
+        var options = RecordOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: brokers, groupID: "\(topic)-rec", topics: [topic],
+                properties: ["session.timeout.ms": "6000"]))
         options.maxMessages = 40
-        let progress = try TopicRecorder(options: options, writer: try RecordingWriter(path: path), registry: nil).run(shouldStop: { false })
+        let progress = try TopicRecorder(options: options, writer: try RecordingWriter(path: path), registry: nil).run(
+            shouldStop: { false })
         done.raise()
         #expect(progress.messages == 40)
-        let messages = try RecordingFixture.scan(file: Array(Data(contentsOf: URL(fileURLWithPath: path))), chunkSize: 4096)
+        let messages = try RecordingFixture.scan(
+            file: Array(Data(contentsOf: URL(fileURLWithPath: path))), chunkSize: 4096)
         #expect(messages.count == 40)
         let values = messages.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
         #expect(values.count == 40 && values.allSatisfy { $0.hasPrefix("new-") }, "\(values.prefix(5))")

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// The real Debezium captures, checked in under Tests/Fixtures/debezium (see its README), so a
 /// fresh clone tests with nothing beside the repository.
@@ -53,7 +54,9 @@ struct DebeziumSampleTests {
         }
     }
 
-    @Test("transaction: create 59.97, update to 60.00, delete, tombstone — in every decimal form", arguments: Samples.prefixes)
+    @Test(
+        "transaction: create 59.97, update to 60.00, delete, tombstone — in every decimal form",
+        arguments: Samples.prefixes)
     func transactionValues(prefix: String) throws {
         let decoder = DebeziumDecoder(profile: .samples)
         let outcomes = decodeAll(try Samples.messages("\(prefix).public.transaction.jsonl"), decoder: decoder)
@@ -68,9 +71,13 @@ struct DebeziumSampleTests {
         #expect(e[1].after?.amount == .value(Money(cents: 6000)))
         #expect(e[2].before?.amount == .value(Money(cents: 6000)))
         #expect(e[2].after == nil)
-        #expect(e[0].commitTimeMs == 1795347195732)
-        #expect(e[2].commitTimeMs == 1795347195734)
-        if case .tombstone(let t) = outcomes[3] { #expect(t == "transaction") } else { Issue.record("no tombstone last") }
+        #expect(e[0].commitTimeMs == 1_795_347_195_732)
+        #expect(e[2].commitTimeMs == 1_795_347_195_734)
+        if case .tombstone(let t) = outcomes[3] {
+            #expect(t == "transaction")
+        } else {
+            Issue.record("no tombstone last")
+        }
     }
 
     @Test("line item: quantity, unit price and product key", arguments: Samples.prefixes)
@@ -114,13 +121,16 @@ struct DebeziumSampleTests {
         #expect(u.after?.first { $0.name == "amount" }?.value == "60.00")
         let product = try Samples.messages("shop.public.product.jsonl")
         let big = try #require(product.first { $0.offset == 1 && $0.partition == 0 })
-        #expect(ChangeDescription.decode(value: big.value!)?.after?.first { $0.name == "price" }?.value == "1234567890.12")
+        #expect(
+            ChangeDescription.decode(value: big.value!)?.after?.first { $0.name == "price" }?.value == "1234567890.12")
     }
 
     @Test("replaying all four tables in any topic order gives the same exact result", arguments: Samples.prefixes)
     func orderIndependentReplay(prefix: String) throws {
         var results: [String] = []
-        for order in [Samples.tables, Samples.tables.reversed(), ["transactiondetail", "transaction", "customer", "product"]] {
+        for order in [
+            Samples.tables, Samples.tables.reversed(), ["transactiondetail", "transaction", "customer", "product"],
+        ] {
             let core = EngineCore(profile: .samples)
             for table in order {
                 for m in try Samples.messages("\(prefix).public.\(table).jsonl") {
@@ -133,7 +143,10 @@ struct DebeziumSampleTests {
             #expect(core.tombstones == 3)
         }
         #expect(Set(results).count == 1)
-        #expect(results[0] == #"{"window_ms":30000,"messages":19,"windows":[{"window_start_ms":1795347180000,"tx_count":0,"revenue":"0.00","category_revenue":{}}],"totals":{"tx_count":0,"revenue":"0.00","category_revenue":{}},"malformed":0,"dropped":0}"#)
+        #expect(
+            results[0]
+                == #"{"window_ms":30000,"messages":19,"windows":[{"window_start_ms":1795347180000,"tx_count":0,"revenue":"0.00","category_revenue":{}}],"totals":{"tx_count":0,"revenue":"0.00","category_revenue":{}},"malformed":0,"dropped":0}"#
+        )
     }
 }
 
@@ -148,54 +161,97 @@ struct DebeziumFormTests {
     }
 
     @Test func unwrappedRecordWithMetadata() throws {
-        let o = decode("shop.public.transaction", #"{"transaction_id":7,"customer_id":1,"amount":"12.50","status":"new","__op":"c","__table":"transaction","__source_ts_ms":1700000000123,"__deleted":"false"}"#)
-        guard case .event(let e) = o else { Issue.record("\(o)"); return }
-        #expect(e.op == .create && e.after?.amount == .value(Money(cents: 1250)) && e.commitTimeMs == 1700000000123)
-        let d = decode("shop.public.transaction", #"{"transaction_id":7,"amount":"12.50","__op":"d","__deleted":"true","__source_ts_ms":5}"#)
-        guard case .event(let del) = d else { Issue.record("\(d)"); return }
+        let o = decode(
+            "shop.public.transaction",
+            #"{"transaction_id":7,"customer_id":1,"amount":"12.50","status":"new","__op":"c","__table":"transaction","__source_ts_ms":1700000000123,"__deleted":"false"}"#
+        )
+        guard case .event(let e) = o else {
+            Issue.record("\(o)")
+            return
+        }
+        #expect(e.op == .create && e.after?.amount == .value(Money(cents: 1250)) && e.commitTimeMs == 1_700_000_000_123)
+        let d = decode(
+            "shop.public.transaction",
+            #"{"transaction_id":7,"amount":"12.50","__op":"d","__deleted":"true","__source_ts_ms":5}"#)
+        guard case .event(let del) = d else {
+            Issue.record("\(d)")
+            return
+        }
         #expect(del.op == .delete && del.before?.key == .int(7) && del.after == nil)
     }
 
     @Test func unwrappedWithoutOpIsAnUpsertAtKafkaTime() throws {
-        guard case .event(let e) = decode("shop.public.transaction", #"{"transaction_id":8,"amount":3.5}"#) else { Issue.record("not an event"); return }
-        #expect(e.op == .update && e.before == nil && e.commitTimeMs == 42 && e.after?.amount == .value(Money(cents: 350)))
+        guard case .event(let e) = decode("shop.public.transaction", #"{"transaction_id":8,"amount":3.5}"#) else {
+            Issue.record("not an event")
+            return
+        }
+        #expect(
+            e.op == .update && e.before == nil && e.commitTimeMs == 42 && e.after?.amount == .value(Money(cents: 350)))
     }
 
     @Test func variableScaleDecimalAndUnavailableValue() throws {
-        guard case .event(let e) = decode("shop.public.transaction",
-            #"{"before":null,"after":{"transaction_id":1,"amount":{"scale":3,"value":"AYbS"}},"source":{"ts_ms":10,"table":"transaction","snapshot":"false"},"op":"c"}"#)
-        else { Issue.record("not an event"); return }
+        guard
+            case .event(let e) = decode(
+                "shop.public.transaction",
+                #"{"before":null,"after":{"transaction_id":1,"amount":{"scale":3,"value":"AYbS"}},"source":{"ts_ms":10,"table":"transaction","snapshot":"false"},"op":"c"}"#
+            )
+        else {
+            Issue.record("not an event")
+            return
+        }
         #expect(e.after?.amount == .value(Money(unscaled: 100050, scale: 3)!))
-        guard case .event(let u) = decode("shop.public.transaction",
-            #"{"before":null,"after":{"transaction_id":1,"amount":"__debezium_unavailable_value"},"source":{"ts_ms":11},"op":"u"}"#)
-        else { Issue.record("not an event"); return }
+        guard
+            case .event(let u) = decode(
+                "shop.public.transaction",
+                #"{"before":null,"after":{"transaction_id":1,"amount":"__debezium_unavailable_value"},"source":{"ts_ms":11},"op":"u"}"#
+            )
+        else {
+            Issue.record("not an event")
+            return
+        }
         #expect(u.after?.amount == .unavailable)
     }
 
     @Test("base64 that looks like a number (E119 = 1269117) is still a precise decimal")
     func base64ThatLooksLikeANumber() throws {
-        let schema = #"{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","field":"transaction_id"},{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"},"field":"amount"}],"field":"after"}]}"#
+        let schema =
+            #"{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","field":"transaction_id"},{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"},"field":"amount"}],"field":"after"}]}"#
         for amount in ["E119", "1E34"] {
-            let withSchema = "{\"schema\":\(schema),\"payload\":{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"\(amount)\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}}"
-            let schemaless = "{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"\(amount)\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}"
+            let withSchema =
+                "{\"schema\":\(schema),\"payload\":{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"\(amount)\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}}"
+            let schemaless =
+                "{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"\(amount)\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}"
             var expected: Money? = nil
             for json in [withSchema, schemaless] {
-                guard case .event(let e) = decode("shop.public.transaction", json) else { Issue.record("\(amount) not decoded"); continue }
+                guard case .event(let e) = decode("shop.public.transaction", json) else {
+                    Issue.record("\(amount) not decoded")
+                    continue
+                }
                 if expected == nil { expected = e.after?.amount.value }
                 #expect(e.after?.amount.value == expected)
             }
         }
-        guard case .event(let e) = decode("shop.public.transaction",
-            "{\"schema\":\(schema),\"payload\":{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"E119\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}}")
-        else { Issue.record("not decoded"); return }
+        guard
+            case .event(let e) = decode(
+                "shop.public.transaction",
+                "{\"schema\":\(schema),\"payload\":{\"before\":null,\"after\":{\"transaction_id\":1,\"amount\":\"E119\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}}"
+            )
+        else {
+            Issue.record("not decoded")
+            return
+        }
         #expect(e.after?.amount == .value(Money(cents: 1_269_117)))
     }
 
     @Test("a routed topic takes the table from source.table, message after message")
     func routedTopic() {
         for (table, id) in [("transaction", 1), ("product", 2), ("transaction", 3)] {
-            let json = "{\"before\":null,\"after\":{\"transaction_id\":\(id),\"product_id\":\(id),\"amount\":\"1.00\",\"category\":\"c\"},\"source\":{\"ts_ms\":1,\"table\":\"\(table)\"},\"op\":\"c\"}"
-            guard case .event(let e) = decode("shop.all", json) else { Issue.record("not decoded"); continue }
+            let json =
+                "{\"before\":null,\"after\":{\"transaction_id\":\(id),\"product_id\":\(id),\"amount\":\"1.00\",\"category\":\"c\"},\"source\":{\"ts_ms\":1,\"table\":\"\(table)\"},\"op\":\"c\"}"
+            guard case .event(let e) = decode("shop.all", json) else {
+                Issue.record("not decoded")
+                continue
+            }
             #expect(e.table == table)
             #expect(e.role == (table == "transaction" ? .sale : .dimension))
             #expect(e.after?.key == .int(Int64(id)))
@@ -203,42 +259,66 @@ struct DebeziumFormTests {
     }
 
     @Test func truncateAndTombstones() {
-        if case .event(let t) = decode("shop.public.transaction", #"{"before":null,"after":null,"source":{"ts_ms":10,"table":"transaction"},"op":"t"}"#) {
+        if case .event(let t) = decode(
+            "shop.public.transaction",
+            #"{"before":null,"after":null,"source":{"ts_ms":10,"table":"transaction"},"op":"t"}"#)
+        {
             #expect(t.op == .truncate)
-        } else { Issue.record("truncate not decoded") }
-        if case .tombstone = decode("shop.public.transaction", nil) {} else { Issue.record("null value is a tombstone") }
-        if case .tombstone = decode("shop.public.transaction", #"{"schema":null,"payload":null}"#) {} else { Issue.record("null payload is a tombstone") }
+        } else {
+            Issue.record("truncate not decoded")
+        }
+        if case .tombstone = decode("shop.public.transaction", nil) {
+        } else {
+            Issue.record("null value is a tombstone")
+        }
+        if case .tombstone = decode("shop.public.transaction", #"{"schema":null,"payload":null}"#) {
+        } else {
+            Issue.record("null payload is a tombstone")
+        }
     }
 
-    @Test("malformed input is reported with a reason, never a crash", arguments: [
-        "", "{", "not json", #"{"before":null,"after":{"transaction_id":1,"amount":"12.50"},"source":{"ts_ms":1},"op":"x"}"#,
-        #"{"before":null,"after":{"transaction_id":1,"amount":"12.50"},"op":"c"}"#,
-        #"{"before":null,"after":{"amount":"12.50"},"source":{"ts_ms":1},"op":"c"}"#,
-        #"{"before":null,"after":{"transaction_id":1,"amount":"12,50"},"source":{"ts_ms":1},"op":"c"}"#,
-        #"{"before":null,"after":{"transaction_id":1,"amount":"1.5"}}}"#,
-        #"{"schema":{"type":"struct"},"payload":{"op":"c","source":{"ts_ms":1},"after":{"transaction_id":1,"amount":"@@@@"}}}"#,
-        "[1,2,3]", "\u{0}\u{1}\u{2}",
-    ])
+    @Test(
+        "malformed input is reported with a reason, never a crash",
+        arguments: [
+            "", "{", "not json",
+            #"{"before":null,"after":{"transaction_id":1,"amount":"12.50"},"source":{"ts_ms":1},"op":"x"}"#,
+            #"{"before":null,"after":{"transaction_id":1,"amount":"12.50"},"op":"c"}"#,
+            #"{"before":null,"after":{"amount":"12.50"},"source":{"ts_ms":1},"op":"c"}"#,
+            #"{"before":null,"after":{"transaction_id":1,"amount":"12,50"},"source":{"ts_ms":1},"op":"c"}"#,
+            #"{"before":null,"after":{"transaction_id":1,"amount":"1.5"}}}"#,
+            #"{"schema":{"type":"struct"},"payload":{"op":"c","source":{"ts_ms":1},"after":{"transaction_id":1,"amount":"@@@@"}}}"#,
+            "[1,2,3]", "\u{0}\u{1}\u{2}",
+        ])
     func malformed(_ json: String) {
         let o = decode("shop.public.transaction", json)
-        guard case .malformed(let table, let reason) = o else { Issue.record("accepted \(json): \(o)"); return }
+        guard case .malformed(let table, let reason) = o else {
+            Issue.record("accepted \(json): \(o)")
+            return
+        }
         #expect(table == "transaction")
         #expect(!reason.isEmpty)
     }
 
     @Test func heartbeat() {
-        if case .heartbeat(let ts) = decode("__debezium-heartbeat.shop", #"{"schema":{"type":"struct"},"payload":{"ts_ms":1234}}"#) {
+        if case .heartbeat(let ts) = decode(
+            "__debezium-heartbeat.shop", #"{"schema":{"type":"struct"},"payload":{"ts_ms":1234}}"#)
+        {
             #expect(ts == 1234)
-        } else { Issue.record("heartbeat not recognised") }
+        } else {
+            Issue.record("heartbeat not recognised")
+        }
     }
 
     @Test func recordingFormats() throws {
-        let kcatJ = #"{"topic":"shop.public.transaction","partition":2,"offset":7,"tstype":"create","ts":99,"broker":1,"key":"{\"id\":1}","payload":"{\"op\":\"c\"}"}"#
+        let kcatJ =
+            #"{"topic":"shop.public.transaction","partition":2,"offset":7,"tstype":"create","ts":99,"broker":1,"key":"{\"id\":1}","payload":"{\"op\":\"c\"}"}"#
         let m = try #require(try RecordingReader.parse(line: Substring(kcatJ), file: "f", lineNumber: 1))
         #expect(m.topic == "shop.public.transaction" && m.partition == 2 && m.offset == 7 && m.timestampMs == 99)
         #expect(m.value.map { String(decoding: $0, as: UTF8.self) } == #"{"op":"c"}"#)
         #expect(m.key.map { String(decoding: $0, as: UTF8.self) } == #"{"id":1}"#)
-        let tomb = try #require(try RecordingReader.parse(line: #"{"topic":"t","partition":0,"offset":1,"key":"k","payload":null}"#, file: "f", lineNumber: 2))
+        let tomb = try #require(
+            try RecordingReader.parse(
+                line: #"{"topic":"t","partition":0,"offset":1,"key":"k","payload":null}"#, file: "f", lineNumber: 2))
         #expect(tomb.value == nil)
         let tab = try #require(try RecordingReader.parse(line: "t.x\t1\t5\tk1\t{\"a\":1}", file: "f", lineNumber: 3))
         #expect(tab.partition == 1 && tab.offset == 5 && tab.value != nil)

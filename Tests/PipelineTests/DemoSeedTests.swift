@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// The demo's seeded history tells the same story as the live demo: its days are what the generator
 /// produces a day at the demo's rate. The ground truth here is the generator itself, run over a different
@@ -13,13 +14,21 @@ struct DemoSeedTests {
     static let todayStart: Int64 = 1_796_601_600_000
 
     /// Net transactions, revenue (cents) and messages over messages [skip, skip + count) of the generator.
-    static func generatorFigures(skip: Int64, count: Int64, seed: UInt64 = 42) -> (tx: Int64, cents: Int64, messages: Int64, categories: Set<String>) {
+    static func generatorFigures(skip: Int64, count: Int64, seed: UInt64 = 42) -> (
+        tx: Int64, cents: Int64, messages: Int64, categories: Set<String>
+    ) {
         let workload = ShopWorkload(config: ShopWorkloadConfig(seed: seed))
         var out: [GeneratedMessage] = []
-        while workload.messageCount < skip { out.removeAll(); workload.next(into: &out) }
+        while workload.messageCount < skip {
+            out.removeAll()
+            workload.next(into: &out)
+        }
         let before = workload.groundTruth
         let first = workload.messageCount
-        while workload.messageCount < first + count { out.removeAll(); workload.next(into: &out) }
+        while workload.messageCount < first + count {
+            out.removeAll()
+            workload.next(into: &out)
+        }
         let after = workload.groundTruth
         let sum = { (r: KPIResult) -> (Int64, Int128) in
             r.windows.reduce((Int64(0), Int128(0))) { ($0.0 + $1.txCount, $0.1 + $1.revenue.units) }
@@ -27,8 +36,10 @@ struct DemoSeedTests {
         let (txAfter, unitsAfter) = sum(after)
         let (txBefore, unitsBefore) = sum(before)
         let categories = Set(after.windows.flatMap { $0.categoryRevenue.keys })
-        return (txAfter - txBefore, Int64((unitsAfter - unitsBefore) / (Money.unitsPerWhole / 100)),
-                workload.messageCount - first, categories)
+        return (
+            txAfter - txBefore, Int64((unitsAfter - unitsBefore) / (Money.unitsPerWhole / 100)),
+            workload.messageCount - first, categories
+        )
     }
 
     /// Sums of the seeded windows by UTC day number.
@@ -53,10 +64,12 @@ struct DemoSeedTests {
         let truth = Self.generatorFigures(skip: 100_000, count: 50_000)
         let truthTxPerDay = Double(truth.tx) / Double(truth.messages) * Double(rate) * 86_400
         let truthCentsPerDay = Double(truth.cents) / Double(truth.messages) * Double(rate) * 86_400
-        #expect(abs(Double(model.transactionsPerDay) / truthTxPerDay - 1) < 0.05,
-                "model \(model.transactionsPerDay) tx/day, generator \(Int64(truthTxPerDay))")
-        #expect(abs(model.revenuePerDay.approximateDouble * 100 / truthCentsPerDay - 1) < 0.10,
-                "model \(model.revenuePerDay) a day, generator \(truthCentsPerDay / 100)")
+        #expect(
+            abs(Double(model.transactionsPerDay) / truthTxPerDay - 1) < 0.05,
+            "model \(model.transactionsPerDay) tx/day, generator \(Int64(truthTxPerDay))")
+        #expect(
+            abs(model.revenuePerDay.approximateDouble * 100 / truthCentsPerDay - 1) < 0.10,
+            "model \(model.revenuePerDay) a day, generator \(truthCentsPerDay / 100)")
 
         let windows = WarehouseSeed.windows(days: 7, endingBeforeDayStartMs: Self.todayStart, model: model)
         #expect(windows.count == 7 * 24)
@@ -65,11 +78,15 @@ struct DemoSeedTests {
         let weekTx = week.values.reduce(Int64(0)) { $0 + $1.tx }
         let weekCents = week.values.reduce(0.0) { $0 + $1.revenue.approximateDouble * 100 }
         // A whole week: the weekday shape averages out; noise and growth stay within a few percent.
-        #expect(abs(Double(weekTx) / 7 / truthTxPerDay - 1) < 0.08, "seeded \(weekTx / 7) tx/day, generator \(Int64(truthTxPerDay))")
+        #expect(
+            abs(Double(weekTx) / 7 / truthTxPerDay - 1) < 0.08,
+            "seeded \(weekTx / 7) tx/day, generator \(Int64(truthTxPerDay))")
         #expect(abs(weekCents / 7 / truthCentsPerDay - 1) < 0.14)
         // The live generator's categories, no others, and each day's categories sum to its revenue.
         for (day, figures) in week {
-            #expect(Set(figures.categories.keys).isSubset(of: truth.categories), "day \(day): \(figures.categories.keys.sorted())")
+            #expect(
+                Set(figures.categories.keys).isSubset(of: truth.categories),
+                "day \(day): \(figures.categories.keys.sorted())")
             #expect(figures.categories.values.reduce(Money.zero, +) == figures.revenue, "day \(day)")
         }
         // A weekly shape: the busiest day is clearly above the quietest.
@@ -101,15 +118,21 @@ struct DemoSeedTests {
 struct KafkaLogVerdictTests {
     @Test("normal operation and offset resets are dropped; real problems stay")
     func verdicts() {
-        let reset = "shop.public.transactiondetail [0]: offset reset (at offset 5169 (leader epoch -1), broker 1) to cached "
+        let reset =
+            "shop.public.transactiondetail [0]: offset reset (at offset 5169 (leader epoch -1), broker 1) to cached "
             + "BEGINNING offset offset 5170 (leader epoch -1): fetch failed due to requested offset not available on the broker: Broker: Offset out of range"
         #expect(KafkaLogVerdict.of(level: 4, facility: "OFFSET", text: reset) == .drop)
         #expect(KafkaLogVerdict.of(level: 5, facility: "REBALANCE", text: "Group \"g\" is rebalancing") == .drop)
         #expect(KafkaLogVerdict.of(level: 6, facility: "CGRPJOINSTATE", text: "joined") == .drop)
         #expect(KafkaLogVerdict.of(level: 7, facility: "FETCH", text: "Fetch backoff") == .drop)
-        let refused = "127.0.0.1:9/bootstrap: Connect to ipv4#127.0.0.1:9 failed: Connection refused (after 0ms in state CONNECT)"
-        #expect(KafkaLogVerdict.of(level: 3, facility: "FAIL", text: refused) == .problem("librdkafka error (FAIL): \(refused)"))
+        let refused =
+            "127.0.0.1:9/bootstrap: Connect to ipv4#127.0.0.1:9 failed: Connection refused (after 0ms in state CONNECT)"
+        #expect(
+            KafkaLogVerdict.of(level: 3, facility: "FAIL", text: refused)
+                == .problem("librdkafka error (FAIL): \(refused)"))
         let auth = "SASL authentication error: Authentication failed"
-        #expect(KafkaLogVerdict.of(level: 4, facility: "SASL", text: auth) == .problem("librdkafka warning (SASL): \(auth)"))
+        #expect(
+            KafkaLogVerdict.of(level: 4, facility: "SASL", text: auth) == .problem("librdkafka warning (SASL): \(auth)")
+        )
     }
 }

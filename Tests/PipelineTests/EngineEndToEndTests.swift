@@ -1,15 +1,20 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// The generator's ground truth versus the engine, through memory, the mock cluster and a real broker.
 @Suite("Engine end to end against the generator's ground truth", .serialized, .tags(.kafka))
 struct EngineEndToEndTests {
-    static func workload(_ n: Int, prefix: String = "shop", malformedEvery: Int = 0, seed: UInt64 = 11) -> (messages: [GeneratedMessage], truth: KPIResult, topics: [String]) {
-        let w = ShopWorkload(config: ShopWorkloadConfig(seed: seed, topicPrefix: prefix, products: 30, customers: 50,
-                                                        snapshotTransactions: 20, commitsPerSecond: 5, malformedEvery: malformedEvery))
+    static func workload(_ n: Int, prefix: String = "shop", malformedEvery: Int = 0, seed: UInt64 = 11) -> (
+        messages: [GeneratedMessage], truth: KPIResult, topics: [String]
+    ) {
+        let w = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: seed, topicPrefix: prefix, products: 30, customers: 50,
+                snapshotTransactions: 20, commitsPerSecond: 5, malformedEvery: malformedEvery))
         var out: [GeneratedMessage] = []
         while out.count < n { w.next(into: &out) }
         return (out, w.groundTruth, w.topics)
@@ -76,14 +81,17 @@ struct EngineEndToEndTests {
         try producer.flush(timeoutMs: 30_000)
         #expect(producer.deliveryFailures == 0)
         // Regex subscription, as a user would write it.
-        let result = try Self.runUntilCaughtUp(brokers: brokers, topics: ["^\(prefix)\\.public\\..*"], group: "\(prefix)-g")
+        let result = try Self.runUntilCaughtUp(
+            brokers: brokers, topics: ["^\(prefix)\\.public\\..*"], group: "\(prefix)-g")
         #expect(result == truth)
         #expect(result.malformed == truth.malformed && result.malformed > 0)
     }
 
     static func runUntilCaughtUp(brokers: String, topics: [String], group: String) throws -> KPIResult {
-        var options = EngineOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: group, topics: topics,
-                                                                  properties: ["session.timeout.ms": "6000"]), profile: .shop)
+        var options = EngineOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: brokers, groupID: group, topics: topics,
+                properties: ["session.timeout.ms": "6000"]), profile: .shop)
         options.stopWhenCaughtUp = true
         options.assignmentTimeoutMs = 60_000
         let engine = try Engine(options: options)

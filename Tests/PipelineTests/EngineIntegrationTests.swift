@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// The engine's snapshot handed to the Redis mirror and the warehouse sink, read back from the
 /// real servers that scripts/test starts.
@@ -27,13 +28,18 @@ struct EngineIntegrationTests {
     }
 
     @Test func redisHoldsExactlyTheEngineResult() throws {
-        let urlText = try #require(TestServices.environment("CDCTOP_TEST_REDIS"), "CDCTOP_TEST_REDIS is not set: run the tests with scripts/test")
+        let urlText = try #require(
+            TestServices.environment("CDCTOP_TEST_REDIS"),
+            "CDCTOP_TEST_REDIS is not set: run the tests with scripts/test")
         let url = try RedisURL(parsing: urlText)
         let prefix = "cdctop:it\(UInt32.random(in: 0...UInt32.max))"
         let snapshot = Self.replayedSnapshot()
         let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "it", profileName: "shop")
         mirror.start()
-        defer { mirror.stop(); _ = try? RedisMirror.clear(url: url, prefix: prefix) }
+        defer {
+            mirror.stop()
+            _ = try? RedisMirror.clear(url: url, prefix: prefix)
+        }
         mirror.offer(snapshot)
         try Self.waitUntil("the mirror wrote the snapshot") { mirror.writes > 0 }
         let state = try RedisMirror.readBack(url: url, prefix: prefix)
@@ -43,7 +49,8 @@ struct EngineIntegrationTests {
     }
 
     @Test func warehouseHoldsExactlyTheFinalWindows() throws {
-        let url = try #require(TestServices.environment("CDCTOP_TEST_PG"), "CDCTOP_TEST_PG is not set: run the tests with scripts/test")
+        let url = try #require(
+            TestServices.environment("CDCTOP_TEST_PG"), "CDCTOP_TEST_PG is not set: run the tests with scripts/test")
         let pipeline = "it\(UInt32.random(in: 0...UInt32.max))"
         let connection = try PostgresConnection(url)
         try WarehouseSchema.initialize(connection)
@@ -54,7 +61,9 @@ struct EngineIntegrationTests {
         sink.start()
         defer { sink.stop() }
         sink.offer(snapshot)
-        try Self.waitUntil("the sink wrote every final window") { sink.windowsWritten >= final.count && sink.backlog == 0 }
+        try Self.waitUntil("the sink wrote every final window") {
+            sink.windowsWritten >= final.count && sink.backlog == 0
+        }
         #expect(try WarehouseSchema.readWindows(pipeline: pipeline, on: connection) == final)
     }
 }

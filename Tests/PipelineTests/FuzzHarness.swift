@@ -7,7 +7,8 @@ import Pipeline
 enum FuzzHarness {
     static let prefixes = ["shop", "shopnos", "shopstr", "shopdbl"]
     static let tables = ["transaction", "transactiondetail", "product", "customer"]
-    static let topics: [String] = prefixes.flatMap { p in tables.map { "\(p).public.\($0)" } }
+    static let topics: [String] =
+        prefixes.flatMap { p in tables.map { "\(p).public.\($0)" } }
         + ["__debezium-heartbeat.shop", "shop.routed", "shop.public.unknown"]
 
     /// Commit time used when a record carries none (unwrapped records without `__source_ts_ms`).
@@ -15,21 +16,23 @@ enum FuzzHarness {
 
     /// The shop written as SQL KPIs, with a filter, an expression measure, a left join and a grouped
     /// average: the model engine's path (record keys, cells, expressions, chains).
-    static let modelProfile: KPIProfile = try! KPIProfile(tomlText: """
-        [kpi.transactions]
-        sql = "select count(*) from \\"transaction\\" where status <> 'cancelled'"
-        [kpi.revenue]
-        sql = "select sum(case when status = 'refunded' then -amount else amount end) from \\"transaction\\""
-        [kpi.category_sales]
-        sql = "select coalesce(p.category, 'none'), sum(d.quantity * d.unit_price) from transactiondetail d join product p on p.product_id = d.product_id group by 1"
-        [kpi.by_city]
-        windows = false
-        sql = "select c.city, count(*), avg(t.amount) from \\"transaction\\" t left join customer c on c.customer_id = t.customer_id group by c.city"
-        """, file: "fuzz-model.toml")
+    static let modelProfile: KPIProfile = try! KPIProfile(
+        tomlText: """
+            [kpi.transactions]
+            sql = "select count(*) from \\"transaction\\" where status <> 'cancelled'"
+            [kpi.revenue]
+            sql = "select sum(case when status = 'refunded' then -amount else amount end) from \\"transaction\\""
+            [kpi.category_sales]
+            sql = "select coalesce(p.category, 'none'), sum(d.quantity * d.unit_price) from transactiondetail d join product p on p.product_id = d.product_id group by 1"
+            [kpi.by_city]
+            windows = false
+            sql = "select c.city, count(*), avg(t.amount) from \\"transaction\\" t left join customer c on c.customer_id = t.customer_id group by c.city"
+            """, file: "fuzz-model.toml")
 
     /// Sum of the counters of which exactly one moves per message.
     static func outcomeCount(_ core: EngineCore) -> Int64 {
-        core.aggregator.applied + core.aggregator.duplicates + core.tombstones + core.malformed + core.ignored + core.heartbeats
+        core.aggregator.applied + core.aggregator.duplicates + core.tombstones + core.malformed + core.ignored
+            + core.heartbeats
             + core.schemaChangeMessages
     }
 
@@ -63,7 +66,8 @@ enum FuzzHarness {
             let p = Int(partition)
             let offset = header & 0x20 != 0 ? max(0, nextOffset[p] - 1) : nextOffset[p]
             nextOffset[p] = offset + 1
-            let value: UnsafeRawBufferPointer? = header & 0x80 != 0 ? nil : UnsafeRawBufferPointer(rebasing: input[(position + 1)..<end])
+            let value: UnsafeRawBufferPointer? =
+                header & 0x80 != 0 ? nil : UnsafeRawBufferPointer(rebasing: input[(position + 1)..<end])
 
             let before = outcomeCount(core)
             let refusedBefore = core.aggregator.refused
@@ -74,24 +78,32 @@ enum FuzzHarness {
                 let k = (value?.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 } ?? 0) % 40
                 let key = Array("{\"k\":\(k)}".utf8)
                 key.withUnsafeBytes { key in
-                    _ = core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: key, value: value)
+                    _ = core.ingest(
+                        slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: key,
+                        value: value)
                 }
             } else {
-                core.ingest(slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: value, value: value)
+                core.ingest(
+                    slot: slot, partition: partition, offset: offset, timestampMs: kafkaTimestampMs, key: value,
+                    value: value)
             }
 
             let moved = outcomeCount(core) - before
             let refused = core.aggregator.refused - refusedBefore
-            check(moved == 1 || (moved == 0 && refused == 1),
-                  "one message moved the outcome counters by \(moved) (refused \(refused)) on \(topic)")
+            check(
+                moved == 1 || (moved == 0 && refused == 1),
+                "one message moved the outcome counters by \(moved) (refused \(refused)) on \(topic)")
             if core.malformed > malformedBefore {
                 let reason = core.recentMalformed.last?.reason ?? ""
                 // The decoder's reasons carry a byte position; a model profile's later steps (row key,
                 // expressions) refer to the row, not a byte, and must name what they refused.
                 if let at = bytePosition(reason) {
-                    check(at >= 0 && at <= (value?.count ?? 0), "byte position \(at) outside a \(value?.count ?? 0)-byte value: \(reason)")
+                    check(
+                        at >= 0 && at <= (value?.count ?? 0),
+                        "byte position \(at) outside a \(value?.count ?? 0)-byte value: \(reason)")
                 } else {
-                    check(profile.model != nil && !reason.isEmpty, "malformed reason without a byte position: \(reason)")
+                    check(
+                        profile.model != nil && !reason.isEmpty, "malformed reason without a byte position: \(reason)")
                 }
             }
             // Long inputs are many messages; the descriptions are decoded for a few (the dashboard's drill-down).
@@ -100,13 +112,17 @@ enum FuzzHarness {
             }
         }
         let snapshot = core.snapshot(sequence: 1, takenAtMs: kafkaTimestampMs)
-        check(snapshot.tables.reduce(0) { $0 + $1.malformed } == core.malformed,
-              "per-table malformed \(snapshot.tables.map(\.malformed)) do not add up to \(core.malformed)")
+        check(
+            snapshot.tables.reduce(0) { $0 + $1.malformed } == core.malformed,
+            "per-table malformed \(snapshot.tables.map(\.malformed)) do not add up to \(core.malformed)")
         for t in snapshot.tables where t.lastCommitTimeMs != 0 {
-            check(DebeziumDecoder.validCommitTimeMs.contains(t.lastCommitTimeMs), "table \(t.table) kept commit time \(t.lastCommitTimeMs)")
+            check(
+                DebeziumDecoder.validCommitTimeMs.contains(t.lastCommitTimeMs),
+                "table \(t.table) kept commit time \(t.lastCommitTimeMs)")
         }
-        check(snapshot.maxCommitTimeMs == 0 || DebeziumDecoder.validCommitTimeMs.contains(snapshot.maxCommitTimeMs),
-              "max commit time \(snapshot.maxCommitTimeMs)")
+        check(
+            snapshot.maxCommitTimeMs == 0 || DebeziumDecoder.validCommitTimeMs.contains(snapshot.maxCommitTimeMs),
+            "max commit time \(snapshot.maxCommitTimeMs)")
         _ = snapshot.result.json()
         for changes in snapshot.recentChanges.values {
             for change in changes { if let v = change.value { _ = ChangeDescription.decode(value: v) } }

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Every input the fuzzer (scripts/fuzz) ever crashed on or broke an invariant with, under
 /// Fuzz/regressions/, replayed through the same harness the fuzz target runs. A trap here is the
@@ -35,7 +36,11 @@ struct FuzzRegressionTests {
         #expect(FuzzHarness.bytePosition("amount \"NaN\" is not a number (at byte 57)") == 57)
         #expect(FuzzHarness.bytePosition("no position") == nil)
         // And a real input: one create, one tombstone, one malformed — three outcomes, no violation.
-        let input: [UInt8] = [0] + Array("\u{8}{\"before\":null,\"after\":{\"id\":1,\"amount\":\"1.00\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}".utf8)
+        let input: [UInt8] =
+            [0]
+            + Array(
+                "\u{8}{\"before\":null,\"after\":{\"id\":1,\"amount\":\"1.00\"},\"source\":{\"ts_ms\":1},\"op\":\"c\"}"
+                    .utf8)
             + [0x0A, 0x88, 0x0A, 0x08] + Array("{\"op\":\"c\"}".utf8)
         #expect(input.withUnsafeBytes { FuzzHarness.run($0) } == [])
     }

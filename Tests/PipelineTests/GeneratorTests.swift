@@ -1,11 +1,14 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Helpers shared by the generator tests.
 private enum Gen {
-    static func messages(_ config: ShopWorkloadConfig = ShopWorkloadConfig(), atLeast count: Int) -> (ShopWorkload, [GeneratedMessage]) {
+    static func messages(_ config: ShopWorkloadConfig = ShopWorkloadConfig(), atLeast count: Int) -> (
+        ShopWorkload, [GeneratedMessage]
+    ) {
         let workload = ShopWorkload(config: config)
         var out: [GeneratedMessage] = []
         while out.count < count { workload.next(into: &out) }
@@ -36,13 +39,17 @@ private enum Gen {
 @Suite struct GeneratorTests {
     @Test func valuesAndKeysHaveDebeziumJsonConverterForm() throws {
         let (workload, messages) = Gen.messages(atLeast: 3_000)
-        #expect(workload.topics == ["shop.public.customer", "shop.public.product", "shop.public.transaction",
-                                    "shop.public.transactiondetail"])
+        #expect(
+            workload.topics == [
+                "shop.public.customer", "shop.public.product", "shop.public.transaction",
+                "shop.public.transactiondetail",
+            ])
         var ops: [String: Int] = [:]
         var previousDelete: (topic: String, key: [UInt8])? = nil
         for message in messages {
             let table = String(message.topic.split(separator: ".").last!)
-            let key = try #require(Gen.json(message.key), "key is not JSON: \(String(decoding: message.key, as: UTF8.self))")
+            let key = try #require(
+                Gen.json(message.key), "key is not JSON: \(String(decoding: message.key, as: UTF8.self))")
             let keySchema = try #require(key["schema"] as? [String: Any])
             #expect(keySchema["name"] as? String == "\(message.topic).Key")
             let keyPayload = try #require(key["payload"] as? [String: Any])
@@ -62,7 +69,10 @@ private enum Gen {
             #expect(schema["name"] as? String == "\(message.topic).Envelope")
             #expect(Gen.int64(schema["version"]) == 2)
             let fields = try #require(schema["fields"] as? [[String: Any]])
-            #expect(fields.map { $0["field"] as? String } == ["before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns"])
+            #expect(
+                fields.map { $0["field"] as? String } == [
+                    "before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns",
+                ])
             let payload = try #require(envelope["payload"] as? [String: Any])
             let op = try #require(payload["op"] as? String)
             ops[op, default: 0] += 1
@@ -77,32 +87,40 @@ private enum Gen {
             #expect(tsUs / 1000 == tsMs && Gen.int64(source["ts_ns"]) == tsUs * 1000)
             let snapshot = try #require(source["snapshot"] as? String)
             #expect((op == "r") == (snapshot != "false"))
-            #expect(["first", "true", "last", "first_in_data_collection", "last_in_data_collection", "false"].contains(snapshot))
+            #expect(
+                ["first", "true", "last", "first_in_data_collection", "last_in_data_collection", "false"].contains(
+                    snapshot))
             #expect(Gen.int64(source["txId"]) != nil && Gen.int64(source["lsn"]) != nil)
             #expect(source["xmin"] is NSNull && payload["transaction"] is NSNull)
             let sequence = try #require(source["sequence"] as? String)
-            #expect(sequence.hasPrefix(op == "r" ? "[null,\"" : "[\"") && sequence.hasSuffix("\"\(Gen.int64(source["lsn"])!)\"]"))
+            #expect(
+                sequence.hasPrefix(op == "r" ? "[null,\"" : "[\"")
+                    && sequence.hasSuffix("\"\(Gen.int64(source["lsn"])!)\"]"))
             let emittedMs = try #require(Gen.int64(payload["ts_ms"]))
             #expect(emittedMs >= tsMs && emittedMs == message.timestampMs)
             #expect(Gen.int64(payload["ts_ns"])! / 1000 == Gen.int64(payload["ts_us"])!)
             // Field order as Debezium writes it (JSONSerialization forgets order; check the bytes).
             #expect(text.hasPrefix(#"{"schema":{"type":"struct","fields":[{"type":"struct","fields":["#))
-            #expect(text.contains(#","source":{"version":"3.6.3.Final","connector":"postgresql","name":"shop","ts_ms":"#))
+            #expect(
+                text.contains(#","source":{"version":"3.6.3.Final","connector":"postgresql","name":"shop","ts_ms":"#))
             #expect(text.contains(#","xmin":null,"origin":null,"origin_lsn":null},"transaction":null,"op":""#))
 
             let before = payload["before"] as? [String: Any]
             let after = payload["after"] as? [String: Any]
             switch op {
             case "r", "c": #expect(before == nil && after != nil)
-            case "u": #expect(after != nil && (before != nil) == (table == "transaction" || table == "transactiondetail"))
+            case "u":
+                #expect(after != nil && (before != nil) == (table == "transaction" || table == "transactiondetail"))
             case "d":
                 #expect(before != nil && after == nil)
                 previousDelete = (message.topic, message.key)
             default: Issue.record("unexpected op \(op)")
             }
             let row = try #require(after ?? before)
-            let pk = ["customer": "customer_id", "product": "product_id", "transaction": "transaction_id",
-                      "transactiondetail": "detail_id"][table]!
+            let pk = [
+                "customer": "customer_id", "product": "product_id", "transaction": "transaction_id",
+                "transactiondetail": "detail_id",
+            ][table]!
             #expect(Gen.int64(row[pk]) == Gen.int64(keyPayload[pk]), "key and row agree on the primary key")
         }
         #expect(ops["r"]! >= 40 + 200 + 25)
@@ -115,8 +133,10 @@ private enum Gen {
         #expect(Gen.preciseDecimal(-1) == "\"/w==\"")
         #expect(Gen.preciseDecimal(123_456_789_012) == "\"HL6ZGhQ=\"")
         #expect(Gen.preciseDecimal(0) == "\"AA==\"")
-        for cents: Int64 in [1, 99, 127, 128, 255, 256, 32_767, 32_768, -128, -129, -32_768, -32_769, 5_997,
-                             99_999_999_99, -99_999_999_99, Int64.max, Int64.min] {
+        for cents: Int64 in [
+            1, 99, 127, 128, 255, 256, 32_767, 32_768, -128, -129, -32_768, -32_769, 5_997,
+            99_999_999_99, -99_999_999_99, Int64.max, Int64.min,
+        ] {
             let text = Gen.preciseDecimal(cents)
             #expect(Gen.unscaled(base64: String(text.dropFirst().dropLast())) == cents, "\(cents) → \(text)")
         }
@@ -139,7 +159,9 @@ private enum Gen {
         var amounts: [Int64: Int64] = [:]
         var items: [Int64: (tx: Int64, cents: Int64)] = [:]
         for message in messages {
-            guard let value = message.value, let payload = Gen.json(value)?["payload"] as? [String: Any] else { continue }
+            guard let value = message.value, let payload = Gen.json(value)?["payload"] as? [String: Any] else {
+                continue
+            }
             let table = (payload["source"] as! [String: Any])["table"] as! String
             let row = payload["after"] as? [String: Any]
             switch table {
@@ -149,7 +171,10 @@ private enum Gen {
             case "transactiondetail":
                 let id = Gen.int64(((row ?? payload["before"]) as! [String: Any])["detail_id"])!
                 items[id] = try row.map { r in
-                    (Gen.int64(r["transaction_id"])!, Gen.int64(r["quantity"])! * (try #require(Gen.unscaled(base64: r["unit_price"] as! String))))
+                    (
+                        Gen.int64(r["transaction_id"])!,
+                        Gen.int64(r["quantity"])! * (try #require(Gen.unscaled(base64: r["unit_price"] as! String)))
+                    )
                 }
             default: break
             }
@@ -172,16 +197,21 @@ private enum Gen {
         var aliveAmounts: [Int64: Int64] = [:]
         var aliveItems: [Int64: (product: Int64, cents: Int64)] = [:]
         var malformed: Int64 = 0
-        var snapshotCount: Int64 = 0, snapshotRevenue: Int64 = 0
+        var snapshotCount: Int64 = 0
+        var snapshotRevenue: Int64 = 0
         for message in messages {
             guard let value = message.value else { continue }
-            guard let payload = Gen.json(value)?["payload"] as? [String: Any] else { malformed += 1; continue }
+            guard let payload = Gen.json(value)?["payload"] as? [String: Any] else {
+                malformed += 1
+                continue
+            }
             let source = payload["source"] as! [String: Any]
             let table = source["table"] as! String
             let op = payload["op"] as! String
             let ts = Gen.int64(source["ts_ms"])!
             let window = ts - ts % 30_000
-            let before = payload["before"] as? [String: Any], after = payload["after"] as? [String: Any]
+            let before = payload["before"] as? [String: Any]
+            let after = payload["after"] as? [String: Any]
             switch table {
             case "product":
                 categoryOf[Gen.int64(after!["product_id"])!] = after!["category"] as? String
@@ -190,7 +220,11 @@ private enum Gen {
                 let new = after.map { Gen.unscaled(base64: $0["amount"] as! String)! }
                 let id = Gen.int64((after ?? before)!["transaction_id"])!
                 aliveAmounts[id] = new
-                if op == "r" { snapshotCount += 1; snapshotRevenue += new!; continue }
+                if op == "r" {
+                    snapshotCount += 1
+                    snapshotRevenue += new!
+                    continue
+                }
                 windows[window, default: (0, 0, [:])].count += (new != nil ? 1 : 0) - (old != nil ? 1 : 0)
                 windows[window, default: (0, 0, [:])].revenue += (new ?? 0) - (old ?? 0)
             case "transactiondetail":
@@ -212,20 +246,25 @@ private enum Gen {
         #expect(truth.messages == Int64(messages.count))
         #expect(truth.dropped == 0 && truth.windowMs == 30_000)
         let expectedWindows = windows.keys.sorted().map { start in
-            WindowResult(windowStartMs: start, txCount: windows[start]!.count, revenue: Money(cents: windows[start]!.revenue),
-                         categoryRevenue: windows[start]!.categories.filter { $0.value != 0 }.mapValues { Money(cents: $0) })
+            WindowResult(
+                windowStartMs: start, txCount: windows[start]!.count, revenue: Money(cents: windows[start]!.revenue),
+                categoryRevenue: windows[start]!.categories.filter { $0.value != 0 }.mapValues { Money(cents: $0) })
         }
         #expect(truth.windows.count > 10)
         #expect(truth.windows == expectedWindows)
         var totalCategories: [String: Int64] = [:]
         for item in aliveItems.values { totalCategories[categoryOf[item.product]!, default: 0] += item.cents }
-        #expect(truth.totals == TotalsResult(
-            txCount: Int64(aliveAmounts.count), revenue: Money(cents: aliveAmounts.values.reduce(0, +)),
-            categoryRevenue: totalCategories.filter { $0.value != 0 }.mapValues { Money(cents: $0) }))
+        #expect(
+            truth.totals
+                == TotalsResult(
+                    txCount: Int64(aliveAmounts.count), revenue: Money(cents: aliveAmounts.values.reduce(0, +)),
+                    categoryRevenue: totalCategories.filter { $0.value != 0 }.mapValues { Money(cents: $0) }))
 
         // Consistency of the truth itself: windows plus snapshot add up to the totals.
         #expect(truth.windows.reduce(0) { $0 + $1.txCount } + snapshotCount == truth.totals.txCount)
-        #expect(truth.windows.reduce(Money.zero) { $0 + $1.revenue } + Money(cents: snapshotRevenue) == truth.totals.revenue)
+        #expect(
+            truth.windows.reduce(Money.zero) { $0 + $1.revenue } + Money(cents: snapshotRevenue) == truth.totals.revenue
+        )
     }
 
     @Test func sameSeedSameBytesOtherSeedOtherBytes() {
@@ -233,7 +272,10 @@ private enum Gen {
         let (_, b) = Gen.messages(ShopWorkloadConfig(seed: 11, malformedEvery: 50), atLeast: 3_000)
         let (_, c) = Gen.messages(ShopWorkloadConfig(seed: 12, malformedEvery: 50), atLeast: 3_000)
         #expect(a.count == b.count)
-        #expect(zip(a, b).allSatisfy { $0.topic == $1.topic && $0.key == $1.key && $0.value == $1.value && $0.timestampMs == $1.timestampMs })
+        #expect(
+            zip(a, b).allSatisfy {
+                $0.topic == $1.topic && $0.key == $1.key && $0.value == $1.value && $0.timestampMs == $1.timestampMs
+            })
         #expect(!zip(a, c).allSatisfy { $0.key == $1.key && $0.value == $1.value })
     }
 
@@ -252,7 +294,8 @@ private enum Gen {
         var commitTimes: [Int64] = []
         for message in messages {
             guard let value = message.value, let payload = Gen.json(value)?["payload"] as? [String: Any],
-                  payload["op"] as? String != "r" else { continue }
+                payload["op"] as? String != "r"
+            else { continue }
             let ts = Gen.int64((payload["source"] as! [String: Any])["ts_ms"])!
             if commitTimes.last != ts { commitTimes.append(ts) }
         }
@@ -261,16 +304,24 @@ private enum Gen {
     }
 
     @Test func kcatLinesHaveKcatsForm() throws {
-        let line = KcatRecording.kcatJSONLine(topic: "shop.public.transaction", partition: 2, offset: 17,
-                                              key: Array(#"{"id":1}"#.utf8), value: Array("a\"b\\c\n\u{1}/é".utf8),
-                                              timestampMs: 1_795_347_195_789)
-        #expect(line == #"{"topic":"shop.public.transaction","partition":2,"offset":17,"tstype":"create","ts":1795347195789,"broker":1,"key":"{\"id\":1}","payload":"a\"b\\c\n\u0001/é"}"#)
+        let line = KcatRecording.kcatJSONLine(
+            topic: "shop.public.transaction", partition: 2, offset: 17,
+            key: Array(#"{"id":1}"#.utf8), value: Array("a\"b\\c\n\u{1}/é".utf8),
+            timestampMs: 1_795_347_195_789)
+        #expect(
+            line
+                == #"{"topic":"shop.public.transaction","partition":2,"offset":17,"tstype":"create","ts":1795347195789,"broker":1,"key":"{\"id\":1}","payload":"a\"b\\c\n\u0001/é"}"#
+        )
         let object = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])
         #expect(object["payload"] as? String == "a\"b\\c\n\u{1}/é")
         #expect(Gen.int64(object["partition"]) == 2 && Gen.int64(object["offset"]) == 17)
-        let tombstone = KcatRecording.kcatJSONLine(topic: "t", partition: 0, offset: 0, key: Array("k".utf8), value: nil,
-                                                   timestampMs: 5)
-        #expect(tombstone == #"{"topic":"t","partition":0,"offset":0,"tstype":"create","ts":5,"broker":1,"key":"k","payload":null}"#)
+        let tombstone = KcatRecording.kcatJSONLine(
+            topic: "t", partition: 0, offset: 0, key: Array("k".utf8), value: nil,
+            timestampMs: 5)
+        #expect(
+            tombstone
+                == #"{"topic":"t","partition":0,"offset":0,"tstype":"create","ts":5,"broker":1,"key":"k","payload":null}"#
+        )
     }
 
     @Test func murmur2MatchesKafkaUtilsTestVectors() {
@@ -285,7 +336,9 @@ private enum Gen {
             #expect(KcatRecording.murmur2(Array(text.utf8)) == expected, "murmur2(\(text))")
         }
         // toPositive(-973932308) % 3 == (0x7fffffff & -973932308) % 3.
-        #expect(KcatRecording.murmur2Partition(key: Array("21".utf8), partitions: 3) == Int32((Int64(-973_932_308) & 0x7FFF_FFFF) % 3))
+        #expect(
+            KcatRecording.murmur2Partition(key: Array("21".utf8), partitions: 3)
+                == Int32((Int64(-973_932_308) & 0x7FFF_FFFF) % 3))
         for key in ["a", "bb", "ccc", "dddd", ""] {
             let p = KcatRecording.murmur2Partition(key: Array(key.utf8), partitions: 7)
             #expect(p >= 0 && p < 7)
@@ -319,24 +372,28 @@ private enum Gen {
                 #expect(object["payload"] is NSNull)
             }
         }
-        #expect(Set(nextOffset.keys.map { $0.split(separator: "/").last! }).count == 3, "keys spread over all partitions")
+        #expect(
+            Set(nextOffset.keys.map { $0.split(separator: "/").last! }).count == 3, "keys spread over all partitions")
     }
 
     /// The generator against the real decoding and aggregation path: same numbers.
     @Test func engineCoreAgreesWithGroundTruth() {
-        let (workload, messages) = Gen.messages(ShopWorkloadConfig(seed: 3, commitsPerSecond: 20, malformedEvery: 211), atLeast: 10_000)
+        let (workload, messages) = Gen.messages(
+            ShopWorkloadConfig(seed: 3, commitsPerSecond: 20, malformedEvery: 211), atLeast: 10_000)
         let core = EngineCore(profile: .shop)
         var offsets: [String: Int64] = [:]
         for message in messages {
             let offset = offsets[message.topic, default: 0]
             offsets[message.topic] = offset + 1
-            core.ingest(topic: message.topic, partition: 0, offset: offset, timestampMs: message.timestampMs,
-                        key: message.key, value: message.value)
+            core.ingest(
+                topic: message.topic, partition: 0, offset: offset, timestampMs: message.timestampMs,
+                key: message.key, value: message.value)
         }
         let truth = workload.groundTruth
         let result = core.result
         #expect(result.totals == truth.totals)
         #expect(result.windows == truth.windows)
-        #expect(result.messages == truth.messages && result.malformed == truth.malformed && result.dropped == truth.dropped)
+        #expect(
+            result.messages == truth.messages && result.malformed == truth.malformed && result.dropped == truth.dropped)
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// The one outbound HTTP client (libcurl) as Kafka Connect's poller and Alertmanager's sender use it:
 /// HTTPS against a real TLS server (Python's http.server wrapped in ssl, with a self-signed certificate
@@ -67,16 +68,24 @@ struct HTTPClientTests {
 
         /// `expectedAuthorization`: the exact `Authorization` header every request must carry (nil: none needed).
         init(expectedAuthorization: String? = nil) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-tls-\(UUID().uuidString.prefix(8))").path
+            directory =
+                FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "cdctop-tls-\(UUID().uuidString.prefix(8))"
+                ).path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let made = try runProgram("/usr/bin/openssl", [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem"])
+            let made = try runProgram(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+                ])
             guard made.status == 0 else { throw TestFailure("openssl could not make a certificate: \(made.output)") }
             try HTTPClientTests.serverScript.write(toFile: directory + "/server.py", atomically: true, encoding: .utf8)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [directory + "/server.py", directory + "/cert.pem", directory + "/key.pem", expectedAuthorization ?? "-"]
+            process.arguments = [
+                directory + "/server.py", directory + "/cert.pem", directory + "/key.pem", expectedAuthorization ?? "-",
+            ]
             port = try startPortPrinting(process, what: "the TLS test server")
         }
 
@@ -89,7 +98,10 @@ struct HTTPClientTests {
 
         /// SIGKILL: the test process's threads block SIGTERM, and a child inherits the mask.
         func stop() {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
             try? FileManager.default.removeItem(atPath: directory)
         }
         deinit { stop() }
@@ -116,7 +128,9 @@ struct HTTPClientTests {
 
     @Test("credentials from a file (basic) or the environment (bearer) reach the server; 401 says where they come from")
     func credentials() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-auth-\(UUID().uuidString.prefix(8))").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cdctop-auth-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let authFile = directory + "/connect.auth"
@@ -128,7 +142,9 @@ struct HTTPClientTests {
         #expect(withFile.pollError == nil, "\(withFile.pollError ?? "")")
         let without = try ConnectHealthMonitor(url: basic.url, caFile: basic.caFile).poll()
         #expect(without.pollError?.contains("HTTP 401") == true, "\(without.pollError ?? "")")
-        #expect(without.pollError?.contains("--connect-auth-file FILE or $CDCTOP_CONNECT_AUTH") == true, "\(without.pollError ?? "")")
+        #expect(
+            without.pollError?.contains("--connect-auth-file FILE or $CDCTOP_CONNECT_AUTH") == true,
+            "\(without.pollError ?? "")")
         try "admin:wrong\n".write(toFile: authFile, atomically: true, encoding: .utf8)
         let wrong = try ConnectHealthMonitor(url: basic.url, authFile: authFile, caFile: basic.caFile).poll()
         #expect(wrong.pollError?.contains("refused the credentials") == true, "\(wrong.pollError ?? "")")
@@ -137,21 +153,32 @@ struct HTTPClientTests {
         let bearer = try TLSServer(expectedAuthorization: "Bearer t0ken")
         defer { bearer.stop() }
         var service = try HTTPService.alertmanager(url: bearer.url, caFile: bearer.caFile)
-        service.credentials = try HTTPCredentials.load(file: nil, option: "--alertmanager", environment: ["CDCTOP_ALERTMANAGER_AUTH": "bearer t0ken"])
+        service.credentials = try HTTPCredentials.load(
+            file: nil, option: "--alertmanager", environment: ["CDCTOP_ALERTMANAGER_AUTH": "bearer t0ken"])
         #expect(service.credentials == .bearer("t0ken"))
         let sender = AlertmanagerSender(service: service, pipeline: "tls-test", resendMs: 1_000)
-        var e = AlertEvaluator(rules: { var r = AlertRules(); r.forMs[.reconciliationDrift] = 0; return r }())
-        var facts = AlertFacts(nowMs: WallClock.nowMs()); facts.reconciliation = .drift
+        var e = AlertEvaluator(
+            rules: {
+                var r = AlertRules()
+                r.forMs[.reconciliationDrift] = 0
+                return r
+            }())
+        var facts = AlertFacts(nowMs: WallClock.nowMs())
+        facts.reconciliation = .drift
         sender.update(transitions: e.evaluate(facts), firing: e.firing)
         #expect(sender.sendNow(), "\(sender.status.detail)")
         let posted = try bearer.received()
-        #expect(posted.contains("\"alertname\":\"CdcReconciliationDrift\"") && posted.contains("\"pipeline\":\"tls-test\""), "\(posted)")
+        #expect(
+            posted.contains("\"alertname\":\"CdcReconciliationDrift\"") && posted.contains("\"pipeline\":\"tls-test\""),
+            "\(posted)")
         #expect(sender.status.state == .ok)
 
         // The credential files' own mistakes name the file.
         try "no-colon-here\n".write(toFile: authFile, atomically: true, encoding: .utf8)
         #expect(throws: CurlHTTPError.self) { try HTTPService.kafkaConnect(url: basic.url, authFile: authFile) }
-        #expect(throws: CurlHTTPError.self) { try HTTPService.kafkaConnect(url: basic.url, authFile: directory + "/missing") }
+        #expect(throws: CurlHTTPError.self) {
+            try HTTPService.kafkaConnect(url: basic.url, authFile: directory + "/missing")
+        }
     }
 
     @Test("a request in flight ends as cancelled when its closure turns true, long before its timeout")
@@ -175,7 +202,10 @@ struct HTTPClientTests {
         var service = try HTTPService.kafkaConnect(url: server.url + "/slow", caFile: server.caFile)
         service.timeoutSeconds = 60
         let monitor = ConnectHealthMonitor(service: service, everySeconds: 60)
-        Thread.detachNewThread { Thread.sleep(forTimeInterval: 0.3); monitor.stop() }
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 0.3)
+            monitor.stop()
+        }
         let report = monitor.poll()
         #expect(report.checkedAtMs == 0 && report.pollError == nil, "\(report.pollError ?? "")")
     }
@@ -184,7 +214,9 @@ struct HTTPClientTests {
     func transportErrors() throws {
         let closedPort = try freePort()
         let refused = try ConnectHealthMonitor(url: "http://127.0.0.1:\(closedPort)").poll()
-        #expect(refused.pollError?.contains("cannot connect to http://127.0.0.1:\(closedPort)") == true, "\(refused.pollError ?? "")")
+        #expect(
+            refused.pollError?.contains("cannot connect to http://127.0.0.1:\(closedPort)") == true,
+            "\(refused.pollError ?? "")")
         #expect(refused.pollError?.contains("is the Kafka Connect worker running") == true)
         let unresolvable = try ConnectHealthMonitor(url: "http://no-such-host.invalid:8083").poll()
         #expect(unresolvable.pollError?.contains("cannot resolve the host") == true, "\(unresolvable.pollError ?? "")")

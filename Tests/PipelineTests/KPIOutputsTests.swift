@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// A model profile's own KPIs in `/metrics`, the Redis mirror and the warehouse, fed through the whole
 /// engine (`ModelFeeder`) and checked against the real services (CDCTOP_TEST_REDIS, CDCTOP_TEST_PG).
@@ -11,13 +12,14 @@ struct KPIOutputsTests {
     typealias F = ModelFixture
 
     /// Northwind, plus a two-column group and a KPI whose two aggregates share a name.
-    static let profileText = F.northwindProfile + """
+    static let profileText =
+        F.northwindProfile + """
 
-        [kpi.lines]
-        sql = "select product_id, discount, count(*), sum(quantity) from order_details group by product_id, discount"
-        [kpi.dup]
-        sql = "select count(*) as n, sum(quantity) as n from order_details"
-        """
+            [kpi.lines]
+            sql = "select product_id, discount, count(*), sum(quantity) from order_details group by product_id, discount"
+            [kpi.dup]
+            sql = "select count(*) as n, sum(quantity) as n from order_details"
+            """
 
     static let t0: Int64 = 1_700_000_010_000  // a window start (30 s windows, 10 s lateness)
     static let hostile = "Sauces \"hot\" \\ x\ny"
@@ -26,36 +28,52 @@ struct KPIOutputsTests {
     static func feeder() throws -> ModelFeeder {
         let feeder = ModelFeeder(profile: try F.profile(profileText))
         let t0 = Self.t0
-        func send(_ table: String, _ op: String, _ key: [String: Any], _ after: [String: Any], _ ts: Int64, snapshot: Bool = false) {
-            feeder.send(table, F.message(table: table, op: op, key: key, before: nil, after: after, ts: ts, snapshot: snapshot))
+        func send(
+            _ table: String, _ op: String, _ key: [String: Any], _ after: [String: Any], _ ts: Int64,
+            snapshot: Bool = false
+        ) {
+            feeder.send(
+                table, F.message(table: table, op: op, key: key, before: nil, after: after, ts: ts, snapshot: snapshot))
         }
-        send("categories", "r", ["category_id": 1], ["category_id": 1, "category_name": "Beverages"], t0, snapshot: true)
+        send(
+            "categories", "r", ["category_id": 1], ["category_id": 1, "category_name": "Beverages"], t0, snapshot: true)
         send("categories", "r", ["category_id": 2], ["category_id": 2, "category_name": hostile], t0, snapshot: true)
         for (product, category) in [(10, 1), (11, 2), (12, 3)] {
-            send("products", "r", ["product_id": product], ["product_id": product, "category_id": category], t0, snapshot: true)
+            send(
+                "products", "r", ["product_id": product], ["product_id": product, "category_id": category], t0,
+                snapshot: true)
         }
         send("orders", "c", ["order_id": 100], ["order_id": 100, "status": "shipped", "freight": 12.5], t0)
         send("orders", "c", ["order_id": 101], ["order_id": 101, "status": "new", "freight": NSNull()], t0 + 1)
-        send("order_details", "c", ["order_id": 100, "product_id": 10],
-             ["order_id": 100, "product_id": 10, "unit_price": 14.4, "quantity": 20, "discount": 0.15], t0 + 2)
-        send("order_details", "c", ["order_id": 100, "product_id": 11],
-             ["order_id": 100, "product_id": 11, "unit_price": 10, "quantity": 3, "discount": 0], t0 + 2)
-        send("order_details", "c", ["order_id": 101, "product_id": 12],
-             ["order_id": 101, "product_id": 12, "unit_price": 2.5, "quantity": 4, "discount": 0], t0 + 3)
+        send(
+            "order_details", "c", ["order_id": 100, "product_id": 10],
+            ["order_id": 100, "product_id": 10, "unit_price": 14.4, "quantity": 20, "discount": 0.15], t0 + 2)
+        send(
+            "order_details", "c", ["order_id": 100, "product_id": 11],
+            ["order_id": 100, "product_id": 11, "unit_price": 10, "quantity": 3, "discount": 0], t0 + 2)
+        send(
+            "order_details", "c", ["order_id": 101, "product_id": 12],
+            ["order_id": 101, "product_id": 12, "unit_price": 2.5, "quantity": 4, "discount": 0], t0 + 3)
         // The second window.
         send("orders", "c", ["order_id": 102], ["order_id": 102, "status": "new", "freight": 3.25], t0 + 31_000)
-        send("order_details", "c", ["order_id": 102, "product_id": 10],
-             ["order_id": 102, "product_id": 10, "unit_price": 14.4, "quantity": 5, "discount": 0], t0 + 31_000)
+        send(
+            "order_details", "c", ["order_id": 102, "product_id": 10],
+            ["order_id": 102, "product_id": 10, "unit_price": 14.4, "quantity": 5, "discount": 0], t0 + 31_000)
         // Moves the watermark past both (t0 + 65 s): they are final.
-        send("orders", "c", ["order_id": 103], ["order_id": 103, "status": "cancelled", "freight": NSNull()], t0 + 75_000)
+        send(
+            "orders", "c", ["order_id": 103], ["order_id": 103, "status": "cancelled", "freight": NSNull()], t0 + 75_000
+        )
         return feeder
     }
 
     /// A late line in the first (closed) window: its units, lines and category sales change.
     static func sendLateCorrection(_ feeder: ModelFeeder) {
-        feeder.send("order_details", F.message(table: "order_details", op: "c", key: ["order_id": 101, "product_id": 11], before: nil,
-                                               after: ["order_id": 101, "product_id": 11, "unit_price": 10, "quantity": 6, "discount": 0],
-                                               ts: t0 + 10))
+        feeder.send(
+            "order_details",
+            F.message(
+                table: "order_details", op: "c", key: ["order_id": 101, "product_id": 11], before: nil,
+                after: ["order_id": 101, "product_id": 11, "unit_price": 10, "quantity": 6, "discount": 0],
+                ts: t0 + 10))
     }
 
     /// What `KPIResult.json()` prints for KPI `k` under `"kpis"`, cut out of its output byte for byte.
@@ -78,7 +96,9 @@ struct KPIOutputsTests {
     }
 
     static func parsedRows(_ json: String?) -> [[[String]]]? {
-        guard let json, let rows = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]] else { return nil }
+        guard let json, let rows = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]] else {
+            return nil
+        }
         return rows.map { [$0["group"] as? [String] ?? ["?"], $0["values"] as? [String] ?? ["?"]] }
     }
 
@@ -90,9 +110,11 @@ struct KPIOutputsTests {
         let snapshot = feeder.core.snapshot(sequence: 1, takenAtMs: Self.t0 + 80_000)
         let r = snapshot.result
         let latest = Latest(snapshot)
-        let server = try MetricsServer(address: "127.0.0.1:0", render: {
-            PrometheusExposition.render(latest.value, ops: OpsReport(), nowMs: WallClock.nowMs())
-        })
+        let server = try MetricsServer(
+            address: "127.0.0.1:0",
+            render: {
+                PrometheusExposition.render(latest.value, ops: OpsReport(), nowMs: WallClock.nowMs())
+            })
         server.start()
         defer { server.stop() }
         let (status, body) = try PrometheusEndpointTests.get(server.port, "/metrics")
@@ -125,7 +147,8 @@ struct KPIOutputsTests {
             let labels = KPIOutput.aggregateLabels(columns)
             for (group, accum) in r.totals.kpis[k].groups {
                 for i in columns.aggregateNames.indices {
-                    var labelText = "kpi=\"\(columns.name)\",aggregate=\"\(labels[i].replacingOccurrences(of: "\"", with: "\\\""))\""
+                    var labelText =
+                        "kpi=\"\(columns.name)\",aggregate=\"\(labels[i].replacingOccurrences(of: "\"", with: "\\\""))\""
                     if !columns.groupNames.isEmpty {
                         let g = columns.groupText(group).joined(separator: "|")
                             .replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
@@ -141,7 +164,9 @@ struct KPIOutputsTests {
         }
         #expect(body.split(separator: "\n").filter { $0.hasPrefix("cdctop_kpi{") }.count == series)
         let sauces = r.kpiColumns.firstIndex { $0.name == "category_sales" }!
-        let saucesValue = r.totals.kpis[sauces].groups[[.text(Self.hostile)]].map { r.kpiColumns[sauces].valueText($0, 0) }
+        let saucesValue = r.totals.kpis[sauces].groups[[.text(Self.hostile)]].map {
+            r.kpiColumns[sauces].valueText($0, 0)
+        }
         #expect(saucesValue != nil)
         #expect(body.contains(#"group="Sauces \"hot\" \\ x\ny"} "# + (saucesValue ?? "?")))
         // The built-in series are still there, from the KPIs named transactions/revenue/category_sales.
@@ -159,25 +184,34 @@ struct KPIOutputsTests {
         var values = KPIValues()
         for i in 0..<1_500 {
             var accum = KPIAccum(aggregates: 2)
-            accum.rows = Int64(i); accum.counts = [Int64(i), Int64(i)]; accum.sums = [.zero, ExactDecimal(Int64(i))]
+            accum.rows = Int64(i)
+            accum.counts = [Int64(i), Int64(i)]
+            accum.sums = [.zero, ExactDecimal(Int64(i))]
             values.groups[[.int(Int64(i)), .text("x")]] = accum
         }
         snapshot.result.totals.kpis[k] = values
         let text = PrometheusExposition.render(snapshot, ops: OpsReport(), nowMs: 0)
-        let exported = text.split(separator: "\n").filter { $0.hasPrefix("cdctop_kpi{kpi=\"lines\",aggregate=\"count(*)\"") }
+        let exported = text.split(separator: "\n").filter {
+            $0.hasPrefix("cdctop_kpi{kpi=\"lines\",aggregate=\"count(*)\"")
+        }
         #expect(exported.count == 1_000)
         #expect(text.contains("cdctop_kpi{kpi=\"lines\",aggregate=\"count(*)\",group=\"1499|x\"} 1499\n"))
         #expect(text.contains("cdctop_kpi{kpi=\"lines\",aggregate=\"count(*)\",group=\"500|x\"} 500\n"))
         #expect(!text.contains("group=\"499|x\""))
         #expect(text.contains("cdctop_kpi_groups_omitted{kpi=\"lines\"} 500\n"))
         // The built-in shop form writes none of these families.
-        let shop = PrometheusExposition.render(KPISnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
-        #expect(!shop.contains("cdctop_kpi{") && !shop.contains("cdctop_kpi_unresolved_rows") && !shop.contains("cdctop_kpi_groups_omitted"))
+        let shop = PrometheusExposition.render(
+            KPISnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
+        #expect(
+            !shop.contains("cdctop_kpi{") && !shop.contains("cdctop_kpi_unresolved_rows")
+                && !shop.contains("cdctop_kpi_groups_omitted"))
     }
 
     // MARK: - Redis
 
-    @Test("Redis holds each KPI's JSON exactly as --json prints it, each window's net values, and redis-check prints them")
+    @Test(
+        "Redis holds each KPI's JSON exactly as --json prints it, each window's net values, and redis-check prints them"
+    )
     func redisMirror() async throws {
         let url = try kpiTestRedis()
         let prefix = "cdctop-test:\(UUID().uuidString.prefix(8))"
@@ -185,9 +219,11 @@ struct KPIOutputsTests {
         let feeder = try Self.feeder()
         let first = feeder.core.snapshot(sequence: 1, takenAtMs: Self.t0 + 80_000)
         let connection = try RedisConnection(url: url)
-        let writer = RedisSnapshotWriter(connection: connection, keys: RedisKeys(prefix: prefix),
-                                         identity: MirrorIdentity(pipelineName: "nw", profileName: "northwind", version: "test",
-                                                                  startedAtMs: 0, windowTTLSeconds: 3600))
+        let writer = RedisSnapshotWriter(
+            connection: connection, keys: RedisKeys(prefix: prefix),
+            identity: MirrorIdentity(
+                pipelineName: "nw", profileName: "northwind", version: "test",
+                startedAtMs: 0, windowTTLSeconds: 3600))
         try writer.write(first, nowMs: Self.t0 + 80_000)
         try Self.expectMirror(url: url, prefix: prefix, equals: first.result)
 
@@ -225,7 +261,8 @@ struct KPIOutputsTests {
         // The threaded mirror writes the same.
         let prefix2 = prefix + "-mirror"
         defer { _ = try? RedisMirror.clear(url: url, prefix: prefix2) }
-        let mirror = RedisMirror(url: url, prefix: prefix2, pipelineName: "nw", profileName: "northwind", windowTTLSeconds: 3600)
+        let mirror = RedisMirror(
+            url: url, prefix: prefix2, pipelineName: "nw", profileName: "northwind", windowTTLSeconds: 3600)
         mirror.start()
         defer { mirror.stop() }
         mirror.offer(second)
@@ -243,21 +280,27 @@ struct KPIOutputsTests {
             #expect(state.kpis[columns.name] == (try resultJSON(r, k)), "P:kpis \(columns.name)")
         }
         // Built-in fields as before.
-        #expect(state.totals == TotalsResult(txCount: r.totals.txCount, revenue: r.totals.revenue, categoryRevenue: r.totals.categoryRevenue))
+        #expect(
+            state.totals
+                == TotalsResult(
+                    txCount: r.totals.txCount, revenue: r.totals.revenue, categoryRevenue: r.totals.categoryRevenue))
         #expect(state.windows.count == r.windows.count)
         for (w, mirrored) in zip(r.windows, state.windows) {
             #expect(mirrored.result.txCount == w.txCount && mirrored.result.revenue == w.revenue)
             #expect(Set(mirrored.kpis.keys) == Set(r.kpiColumns.filter(\.windowed).map(\.name)))
             for (k, columns) in r.kpiColumns.enumerated() where columns.windowed {
-                #expect(parsedRows(mirrored.kpis[columns.name]) == windowRows(columns, w.kpis[k]),
-                        "window \(w.windowStartMs) kpi:\(columns.name)")
+                #expect(
+                    parsedRows(mirrored.kpis[columns.name]) == windowRows(columns, w.kpis[k]),
+                    "window \(w.windowStartMs) kpi:\(columns.name)")
             }
         }
     }
 
     // MARK: - Warehouse
 
-    @Test("closed windows of windowed model KPIs land in cdctop.kpi_group_window exactly, and a late correction updates them")
+    @Test(
+        "closed windows of windowed model KPIs land in cdctop.kpi_group_window exactly, and a late correction updates them"
+    )
     func warehouseRows() throws {
         let db = try KPITestDatabase()
         defer { db.drop() }
@@ -273,12 +316,17 @@ struct KPIOutputsTests {
         sink.offer(first)
         try kpiWaitUntil("2 windows written") { sink.backlog == 0 && sink.windowsWritten >= 2 }
 
-        func finals(_ s: KPISnapshot) -> [WindowResult] { s.result.windows.filter { s.finalWindowStarts.contains($0.windowStartMs) } }
+        func finals(_ s: KPISnapshot) -> [WindowResult] {
+            s.result.windows.filter { s.finalWindowStarts.contains($0.windowStartMs) }
+        }
         let stored = try WarehouseSchema.readKPIGroups(pipeline: "nw", on: db.connect())
         #expect(stored == WarehouseSchema.expectedKPIGroups(finals(first), kpiColumns: first.result.kpiColumns))
         // Independently of the writer's own code: the first window's figures.
-        func row(_ start: Int64, _ kpi: String, _ group: [String], _ aggregate: String) -> WarehouseSchema.KPIGroupRow? {
-            stored.first { $0.windowStartMs == start && $0.kpi == kpi && $0.group == group && $0.aggregate == aggregate }
+        func row(_ start: Int64, _ kpi: String, _ group: [String], _ aggregate: String) -> WarehouseSchema.KPIGroupRow?
+        {
+            stored.first {
+                $0.windowStartMs == start && $0.kpi == kpi && $0.group == group && $0.aggregate == aggregate
+            }
         }
         #expect(row(Self.t0, "units", [], "sum(quantity)")?.value == "7")
         #expect(row(Self.t0, "transactions", [], "count(*)")?.value == "2")
@@ -294,7 +342,9 @@ struct KPIOutputsTests {
                 for (group, accum) in w.kpis[k].groups {
                     for (i, name) in KPIOutput.aggregateLabels(columns).enumerated() {
                         let text = columns.valueText(accum, i)
-                        #expect(row(w.windowStartMs, columns.name, columns.groupText(group), name)?.value == (text == "null" ? nil : text))
+                        #expect(
+                            row(w.windowStartMs, columns.name, columns.groupText(group), name)?.value
+                                == (text == "null" ? nil : text))
                     }
                 }
             }
@@ -309,8 +359,14 @@ struct KPIOutputsTests {
         let corrected = try WarehouseSchema.readKPIGroups(pipeline: "nw", on: db.connect())
         #expect(corrected == WarehouseSchema.expectedKPIGroups(finals(second), kpiColumns: second.result.kpiColumns))
         #expect(corrected.first { $0.windowStartMs == Self.t0 && $0.kpi == "units" }?.value == "13")
-        #expect(corrected.first { $0.windowStartMs == Self.t0 && $0.kpi == "lines" && $0.group == ["11", "0"] && $0.aggregate == "count(*)" }?.value == "2")
-        #expect(try WarehouseSchema.readWindows(pipeline: "nw", on: db.connect()).map(\.txCount) == finals(second).map(\.txCount))
+        #expect(
+            corrected.first {
+                $0.windowStartMs == Self.t0 && $0.kpi == "lines" && $0.group == ["11", "0"]
+                    && $0.aggregate == "count(*)"
+            }?.value == "2")
+        #expect(
+            try WarehouseSchema.readWindows(pipeline: "nw", on: db.connect()).map(\.txCount)
+                == finals(second).map(\.txCount))
     }
 
     @Test("a warehouse without kpi_group_window: the sink says to run warehouse init, then writes once it has")
@@ -339,7 +395,9 @@ struct KPIOutputsTests {
 
 private func kpiTestRedis() throws -> RedisURL {
     guard let text = TestServices.environment("CDCTOP_TEST_REDIS"), !text.isEmpty else {
-        throw KPITestMissing("CDCTOP_TEST_REDIS is not set: run the tests with scripts/test (or bash scripts/services up redis; source .run/env)")
+        throw KPITestMissing(
+            "CDCTOP_TEST_REDIS is not set: run the tests with scripts/test (or bash scripts/services up redis; source .run/env)"
+        )
     }
     return try RedisURL(parsing: text)
 }
@@ -367,7 +425,9 @@ private struct KPITestDatabase {
 
     init() throws {
         guard let server = TestServices.environment("CDCTOP_TEST_PG"), !server.isEmpty else {
-            throw KPITestMissing("CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)")
+            throw KPITestMissing(
+                "CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)"
+            )
         }
         serverURL = server
         name = "cdctop_kpi_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
@@ -379,7 +439,8 @@ private struct KPITestDatabase {
     func connect() throws -> PostgresConnection { try PostgresConnection(url) }
 
     func drop() {
-        guard let admin = try? PostgresConnection(serverURL), let quoted = try? admin.quoteQualifiedIdentifier(name) else { return }
+        guard let admin = try? PostgresConnection(serverURL), let quoted = try? admin.quoteQualifiedIdentifier(name)
+        else { return }
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
     }
 }

@@ -1,7 +1,8 @@
 import CRdKafka
 import Foundation
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// The owning types of librdkafka handles: what keeps a handle (and what its callbacks write into)
 /// alive, and what frees it. No broker is needed: an unreachable address is enough to make a client.
@@ -16,8 +17,9 @@ struct KafkaClientOwnershipTests {
         do {
             let state = KafkaClientState(echoLogToStandardError: false)
             weakState = state
-            let client = try KafkaClient(KafkaConfigurationHandle(Self.nowhere), type: RD_KAFKA_PRODUCER, role: "test producer",
-                                         callbackState: state)
+            let client = try KafkaClient(
+                KafkaConfigurationHandle(Self.nowhere), type: RD_KAFKA_PRODUCER, role: "test producer",
+                callbackState: state)
             weakClient = client
             // The opaque pointer librdkafka hands the callbacks is this state.
             let opaque = client.withHandle { rd_kafka_opaque($0) }
@@ -33,7 +35,8 @@ struct KafkaClientOwnershipTests {
         weak var weakClient: KafkaClient?
         var topic: KafkaTopic?
         do {
-            let client = try KafkaClient(KafkaConfigurationHandle(Self.nowhere), type: RD_KAFKA_PRODUCER, role: "test producer")
+            let client = try KafkaClient(
+                KafkaConfigurationHandle(Self.nowhere), type: RD_KAFKA_PRODUCER, role: "test producer")
             weakClient = client
             topic = KafkaTopic("ownership-test", on: client)
             #expect(topic != nil)
@@ -45,10 +48,13 @@ struct KafkaClientOwnershipTests {
         #expect(weakClient == nil)
     }
 
-    @Test("a consumer made with pollsConsumerQueue has a queue; close() frees the client it shared with the metadata thread")
+    @Test(
+        "a consumer made with pollsConsumerQueue has a queue; close() frees the client it shared with the metadata thread"
+    )
     func consumerClosesItsClient() throws {
-        var config = KafkaConsumerConfig(brokers: "127.0.0.1:9", groupID: "cdctop-ownership-test", topics: ["t"],
-                                         properties: ["log_level": "0"])
+        var config = KafkaConsumerConfig(
+            brokers: "127.0.0.1:9", groupID: "cdctop-ownership-test", topics: ["t"],
+            properties: ["log_level": "0"])
         config.metadataRefreshMs = 50
         let consumer = try KafkaConsumer(config: config)
         consumer.wakeUp()
@@ -60,12 +66,14 @@ struct KafkaClientOwnershipTests {
         #expect(consumer.partitionStates().isEmpty)
     }
 
-    @Test("a GroupLagMonitor dropped while its thread runs is freed (its deinit stops the thread and frees the handles)")
+    @Test(
+        "a GroupLagMonitor dropped while its thread runs is freed (its deinit stops the thread and frees the handles)")
     func droppedMonitorIsFreed() throws {
         weak var weakMonitor: GroupLagMonitor?
         do {
-            let monitor = try GroupLagMonitor(brokers: "127.0.0.1:9", groups: ["jdbc-sink"], topics: ["t"],
-                                              properties: ["log_level": "0"], everySeconds: 0.2)
+            let monitor = try GroupLagMonitor(
+                brokers: "127.0.0.1:9", groups: ["jdbc-sink"], topics: ["t"],
+                properties: ["log_level": "0"], everySeconds: 0.2)
             weakMonitor = monitor
             monitor.start()
         }

@@ -1,9 +1,10 @@
+import CRdKafka
 import Foundation
 import Metrics
-import CRdKafka
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// Issue 23 item 3: faults are classified. A broker that takes connections but answers nothing is
 /// "stalled" (from librdkafka's statistics), not "ok"; wrong credentials stop the consumer with the fix
@@ -13,16 +14,18 @@ struct KafkaFaultTests {
     // MARK: the statistics, read without a broker
 
     /// A statistics report in librdkafka's shape (STATISTICS.md), with one broker as given.
-    static func statistics(state: String, waiting: Int, rxIdleSeconds: Double, stateAgeSeconds: Double = 100,
-                           source: String = "learned") -> [UInt8] {
+    static func statistics(
+        state: String, waiting: Int, rxIdleSeconds: Double, stateAgeSeconds: Double = 100,
+        source: String = "learned"
+    ) -> [UInt8] {
         let text = """
-        {"name":"rdkafka#consumer-1","type":"consumer","ts":123,"brokers":{ "127.0.0.1:9092/1": {"name":"127.0.0.1:9092/1","nodeid":1,\
-        "nodename":"127.0.0.1:9092","source":"\(source)","state":"\(state)","stateage":\(Int64(stateAgeSeconds * 1e6)),\
-        "outbuf_cnt":0,"waitresp_cnt":\(waiting),"req_timeouts":0,"rxidle":\(Int64(rxIdleSeconds * 1e6)),\
-        "rtt":{"min":1,"max":2,"avg":1},"toppars":{"t-0":{"topic":"t {quoted \\"}\\" brace}","partition":0}}},\
-         ":0/internal":{"name":":0/internal","nodeid":-1,"source":"internal","state":"UP","waitresp_cnt":9,"rxidle":-1,"stateage":999000000}},\
-        "topics":{"t":{"partitions":{"0":{"fetch_state":"active"}}}}}
-        """
+            {"name":"rdkafka#consumer-1","type":"consumer","ts":123,"brokers":{ "127.0.0.1:9092/1": {"name":"127.0.0.1:9092/1","nodeid":1,\
+            "nodename":"127.0.0.1:9092","source":"\(source)","state":"\(state)","stateage":\(Int64(stateAgeSeconds * 1e6)),\
+            "outbuf_cnt":0,"waitresp_cnt":\(waiting),"req_timeouts":0,"rxidle":\(Int64(rxIdleSeconds * 1e6)),\
+            "rtt":{"min":1,"max":2,"avg":1},"toppars":{"t-0":{"topic":"t {quoted \\"}\\" brace}","partition":0}}},\
+             ":0/internal":{"name":":0/internal","nodeid":-1,"source":"internal","state":"UP","waitresp_cnt":9,"rxidle":-1,"stateage":999000000}},\
+            "topics":{"t":{"partitions":{"0":{"fetch_state":"active"}}}}}
+            """
         return Array(text.utf8)
     }
 
@@ -43,11 +46,17 @@ struct KafkaFaultTests {
         let internalOnly = Self.health(Self.statistics(state: "DOWN", waiting: 0, rxIdleSeconds: 0))
         #expect(internalOnly?.stall == nil && internalOnly?.anyUp == false)
         // A connection taken but never answered (a frozen broker's kernel backlog, a TLS client on a plaintext port).
-        let connecting = try #require(Self.health(Self.statistics(state: "APIVERSION_QUERY", waiting: 1, rxIdleSeconds: -1, stateAgeSeconds: 31)))
+        let connecting = try #require(
+            Self.health(Self.statistics(state: "APIVERSION_QUERY", waiting: 1, rxIdleSeconds: -1, stateAgeSeconds: 31)))
         #expect(connecting.stall == "no answer from 127.0.0.1:9092 for over 30 s while connecting (apiversion_query)")
-        let tls = Self.health(Self.statistics(state: "SSL_HANDSHAKE", waiting: 0, rxIdleSeconds: -1, stateAgeSeconds: 15))
-        #expect(tls?.stall?.hasSuffix("is it a TLS listener? security.protocol=SSL needs one") == true, "\(String(describing: tls))")
-        #expect(Self.health(Self.statistics(state: "APIVERSION_QUERY", waiting: 1, rxIdleSeconds: -1, stateAgeSeconds: 2))?.stall == nil)
+        let tls = Self.health(
+            Self.statistics(state: "SSL_HANDSHAKE", waiting: 0, rxIdleSeconds: -1, stateAgeSeconds: 15))
+        #expect(
+            tls?.stall?.hasSuffix("is it a TLS listener? security.protocol=SSL needs one") == true,
+            "\(String(describing: tls))")
+        #expect(
+            Self.health(Self.statistics(state: "APIVERSION_QUERY", waiting: 1, rxIdleSeconds: -1, stateAgeSeconds: 2))?
+                .stall == nil)
         // Not JSON, or no brokers object: nothing to say.
         #expect(Self.health(Array("{\"ts\":1}".utf8)) == nil)
         #expect(Self.health(Array("garbage".utf8)) == nil)
@@ -64,12 +73,17 @@ struct KafkaFaultTests {
 
     @Test("librdkafka's codes are classified: credentials, ACLs and TLS need a fix, the network does not")
     func classification() {
-        #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR__AUTHENTICATION, text: "SASL authentication error") == .authentication)
+        #expect(
+            KafkaError.fault(of: RD_KAFKA_RESP_ERR__AUTHENTICATION, text: "SASL authentication error")
+                == .authentication)
         #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED, text: "") == .authentication)
         #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, text: "") == .authorization)
         #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, text: "") == .authorization)
         #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR__SSL, text: "") == .tls)
-        #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR__TRANSPORT, text: "ssl://h:9093/1: SSL handshake failed: certificate verify failed") == .tls)
+        #expect(
+            KafkaError.fault(
+                of: RD_KAFKA_RESP_ERR__TRANSPORT,
+                text: "ssl://h:9093/1: SSL handshake failed: certificate verify failed") == .tls)
         #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR__TRANSPORT, text: "Connection refused") == .transient)
         #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, text: "") == .transient)
         #expect(KafkaError.fault(of: RD_KAFKA_RESP_ERR__TIMED_OUT, text: "") == .transient)
@@ -77,29 +91,36 @@ struct KafkaFaultTests {
         #expect(KafkaError(code: .configuration, message: "x").fault == .configuration)
     }
 
-    @Test("one auth failure (a broker restarting) is not enough to stop; a second in a row is, and a broker up resets the count")
+    @Test(
+        "one auth failure (a broker restarting) is not enough to stop; a second in a row is, and a broker up resets the count"
+    )
     func faultNeedsRepeats() {
         let state = KafkaClientState(echoLogToStandardError: false)
         state.brokers = "b:9092"
-        state.recordError("SASL authentication error: Authentication failed", fatal: false, code: RD_KAFKA_RESP_ERR__AUTHENTICATION)
+        state.recordError(
+            "SASL authentication error: Authentication failed", fatal: false, code: RD_KAFKA_RESP_ERR__AUTHENTICATION)
         #expect(state.faultNeedingFix == nil)
         // A broker got through: the earlier failure was not the settings.
         Self.statistics(state: "UP", waiting: 0, rxIdleSeconds: 0).withUnsafeBytes { state.recordStatistics($0) }
         state.recordError("Connection refused", fatal: false, code: RD_KAFKA_RESP_ERR__TRANSPORT)
-        state.recordError("SASL authentication error: Authentication failed", fatal: false, code: RD_KAFKA_RESP_ERR__AUTHENTICATION)
+        state.recordError(
+            "SASL authentication error: Authentication failed", fatal: false, code: RD_KAFKA_RESP_ERR__AUTHENTICATION)
         #expect(state.faultNeedingFix == nil)
-        state.recordError("SASL authentication error: Authentication failed", fatal: false, code: RD_KAFKA_RESP_ERR__AUTHENTICATION)
+        state.recordError(
+            "SASL authentication error: Authentication failed", fatal: false, code: RD_KAFKA_RESP_ERR__AUTHENTICATION)
         let fault = state.faultNeedingFix
         #expect(fault?.fault == .authentication)
-        #expect(fault?.message.hasPrefix("SASL authentication error: Authentication failed. Kafka at b:9092 refused the credentials") == true,
-                "\(String(describing: fault))")
+        #expect(
+            fault?.message.hasPrefix(
+                "SASL authentication error: Authentication failed. Kafka at b:9092 refused the credentials") == true,
+            "\(String(describing: fault))")
     }
 
     // MARK: on a real broker of the test's own
 
     /// Produces `values` messages numbered from `from` to partition 0 of `topic`.
     static func produce(_ topic: String, count: Int, from: Int = 0, on producer: KafkaProducer) throws {
-        for i in from ..< from + count {
+        for i in from..<from + count {
             try producer.produce(topic: topic, key: nil, value: Array("{\"n\":\(i)}".utf8))
         }
         try producer.flush(timeoutMs: 30_000)
@@ -110,7 +131,10 @@ struct KafkaFaultTests {
         var found: KPISnapshot?
         _ = poll(seconds: seconds) {
             if engine.error != nil { return true }
-            if let s = engine.snapshots.value, condition(s) { found = s; return true }
+            if let s = engine.snapshots.value, condition(s) {
+                found = s
+                return true
+            }
             return false
         }
         return found
@@ -124,14 +148,16 @@ struct KafkaFaultTests {
         let producer = try KafkaProducer(brokers: broker.address)
         try Self.produce(topic, count: 100, on: producer)
 
-        let options = EngineOptions(consumer: KafkaConsumerConfig(brokers: broker.address, groupID: "stall-\(broker.port)", topics: [topic]),
-                                    profile: .shop)
+        let options = EngineOptions(
+            consumer: KafkaConsumerConfig(brokers: broker.address, groupID: "stall-\(broker.port)", topics: [topic]),
+            profile: .shop)
         let engine = try Engine(options: options)
         engine.start()
         defer { engine.stop() }
         func partition(_ s: KPISnapshot) -> PartitionLag? { s.partitions.first { $0.topic == topic } }
-        let read = try #require(Self.waitFor(engine) { s in partition(s).map { $0.position == 100 && $0.highWatermark == 100 } ?? false },
-                                "the engine did not read the 100 messages (error: \(String(describing: engine.error)))")
+        let read = try #require(
+            Self.waitFor(engine) { s in partition(s).map { $0.position == 100 && $0.highWatermark == 100 } ?? false },
+            "the engine did not read the 100 messages (error: \(String(describing: engine.error)))")
         #expect(read.kafka.state == .ok)
 
         broker.freeze()
@@ -139,7 +165,10 @@ struct KafkaFaultTests {
         let stalled = Self.waitFor(engine, seconds: 45) { $0.kafka.state == .stalled }
         let detectedAfter = Date().timeIntervalSince(frozenAt)
         broker.thaw()
-        let s = try #require(stalled, "Kafka never showed stalled while the broker was frozen (last: \(String(describing: engine.snapshots.value?.kafka)))")
+        let s = try #require(
+            stalled,
+            "Kafka never showed stalled while the broker was frozen (last: \(String(describing: engine.snapshots.value?.kafka)))"
+        )
         #expect(s.kafka.detail.hasPrefix("no response from \(broker.address) for over 10 s"), "\(s.kafka.detail)")
         #expect(s.kafka.error == s.kafka.detail, "the Connections panel and --log keep the stall's text")
         let metrics = PrometheusExposition.render(s, ops: OpsReport(), nowMs: s.takenAtMs)
@@ -148,11 +177,14 @@ struct KafkaFaultTests {
 
         // Thawed: it answers again, and what was produced since is read, each message once.
         try Self.produce(topic, count: 50, from: 100, on: producer)
-        let recovered = try #require(Self.waitFor(engine) { s in
-            s.kafka.state == .ok && (partition(s).map { $0.position == 150 && $0.highWatermark == 150 } ?? false)
-        }, "no recovery after SIGCONT (last: \(String(describing: engine.snapshots.value?.kafka)))")
+        let recovered = try #require(
+            Self.waitFor(engine) { s in
+                s.kafka.state == .ok && (partition(s).map { $0.position == 150 && $0.highWatermark == 150 } ?? false)
+            }, "no recovery after SIGCONT (last: \(String(describing: engine.snapshots.value?.kafka)))")
         #expect(recovered.result.messages == 150, "read \(recovered.result.messages) of 150")
-        #expect(PrometheusExposition.render(recovered, ops: OpsReport(), nowMs: recovered.takenAtMs).contains("\ncdctop_kafka_stalled 0\n"))
+        #expect(
+            PrometheusExposition.render(recovered, ops: OpsReport(), nowMs: recovered.takenAtMs).contains(
+                "\ncdctop_kafka_stalled 0\n"))
         #expect(engine.error == nil)
     }
 
@@ -164,13 +196,16 @@ struct KafkaFaultTests {
         try broker.createTopic(topic)
         let producer = try KafkaProducer(brokers: broker.address)
         try Self.produce(topic, count: 20, on: producer)
-        let options = EngineOptions(consumer: KafkaConsumerConfig(brokers: broker.address, groupID: "unk-\(broker.port)",
-                                                                  topics: [topic, missing]), profile: .shop)
+        let options = EngineOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: broker.address, groupID: "unk-\(broker.port)",
+                topics: [topic, missing]), profile: .shop)
         let engine = try Engine(options: options)
         engine.start()
         defer { engine.stop() }
-        let s = try #require(Self.waitFor(engine) { $0.result.messages == 20 && $0.kafka.state == .error },
-                             "last: \(String(describing: engine.snapshots.value?.kafka))")
+        let s = try #require(
+            Self.waitFor(engine) { $0.result.messages == 20 && $0.kafka.state == .error },
+            "last: \(String(describing: engine.snapshots.value?.kafka))")
         #expect(s.kafka.detail.hasPrefix("topic \(missing) does not exist on \(broker.address)"), "\(s.kafka.detail)")
         #expect(s.kafka.detail.contains("Check --topics"))
         // Listing topics is not a failed attempt: no count climbing while the topic is missing.
@@ -184,19 +219,27 @@ struct KafkaFaultTests {
         let broker = try OwnTansu()
         let topic = "sasl\(UInt32.random(in: 0...UInt32.max)).public.transaction"
         try broker.createTopic(topic)
-        let properties = ["security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "SCRAM-SHA-512",
-                          "sasl.username": "nobody", "sasl.password": "pw-8d1f"]
-        let options = EngineOptions(consumer: KafkaConsumerConfig(brokers: broker.address, groupID: "sasl-\(broker.port)",
-                                                                  topics: [topic], properties: properties), profile: .shop)
+        let properties = [
+            "security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "SCRAM-SHA-512",
+            "sasl.username": "nobody", "sasl.password": "pw-8d1f",
+        ]
+        let options = EngineOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: broker.address, groupID: "sasl-\(broker.port)",
+                topics: [topic], properties: properties), profile: .shop)
         let engine = try Engine(options: options)
         let started = Date()
         engine.start()
         defer { engine.stop() }
         _ = poll(seconds: 60) { engine.error != nil }
-        let error = try #require(engine.error as? KafkaError, "the consumer kept retrying: \(String(describing: engine.snapshots.value?.kafka))")
+        let error = try #require(
+            engine.error as? KafkaError,
+            "the consumer kept retrying: \(String(describing: engine.snapshots.value?.kafka))")
         print("refused after \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(error.message)")
         #expect(error.fault == .authentication)
-        #expect(error.message.contains("SCRAM-SHA-512") && error.message.contains("refused the credentials"), "\(error.message)")
+        #expect(
+            error.message.contains("SCRAM-SHA-512") && error.message.contains("refused the credentials"),
+            "\(error.message)")
         #expect(!error.message.contains("pw-8d1f"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Pipeline
 
 /// Tests of the librdkafka layer on librdkafka's in-process mock cluster (no external service).
@@ -9,17 +10,21 @@ import Testing
         var records: [String: (key: [UInt8]?, value: [UInt8]?, timestampMs: Int64)] = [:]
         var duplicates = 0
         var topics = Set<String>()
-        var endOffsets: [String: Int64] = [:]   // "topic/partition" -> offset at EOF
+        var endOffsets: [String: Int64] = [:]  // "topic/partition" -> offset at EOF
         var batches = 0
 
-        static func id(_ topic: String, _ partition: Int32, _ offset: Int64) -> String { "\(topic)/\(partition)@\(offset)" }
+        static func id(_ topic: String, _ partition: Int32, _ offset: Int64) -> String {
+            "\(topic)/\(partition)@\(offset)"
+        }
     }
 
     static let groupProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
 
     /// Polls until `done` holds or `seconds` pass, storing offsets of every batch like the engine does.
-    static func consume(_ consumer: KafkaConsumer, seconds: Double = 30, storing: Bool = true,
-                        until done: (Seen) -> Bool) throws -> Seen {
+    static func consume(
+        _ consumer: KafkaConsumer, seconds: Double = 30, storing: Bool = true,
+        until done: (Seen) -> Bool
+    ) throws -> Seen {
         var seen = Seen()
         var batch = MessageBatch()
         let deadline = Date().addingTimeInterval(seconds)
@@ -48,9 +53,9 @@ import Testing
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("shop.public.orders", partitions: 3)
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
-        var expected: [String: [UInt8]?] = [:]   // key -> value (nil = tombstone)
+        var expected: [String: [UInt8]?] = [:]  // key -> value (nil = tombstone)
         let count = 300
-        for i in 0 ..< count {
+        for i in 0..<count {
             let key = "order-\(i)"
             let value: [UInt8]? = i % 10 == 9 ? nil : Self.bytes("{\"id\":\(i)}")
             expected[key] = value
@@ -59,21 +64,26 @@ import Testing
         try producer.flush(timeoutMs: 10_000)
         #expect(producer.deliveryFailures == 0)
 
-        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(
-            brokers: cluster.bootstrapServers, groupID: "exactly-once-test", topics: ["shop.public.orders"],
-            properties: Self.groupProperties))
+        let consumer = try KafkaConsumer(
+            config: KafkaConsumerConfig(
+                brokers: cluster.bootstrapServers, groupID: "exactly-once-test", topics: ["shop.public.orders"],
+                properties: Self.groupProperties))
         defer { consumer.close() }
         let seen = try Self.consume(consumer) { $0.records.count >= count && $0.endOffsets.count == 3 }
 
-        #expect(seen.records.count == count, "expected \(count) records, got \(seen.records.count); lastError: \(consumer.lastError ?? "none")")
+        #expect(
+            seen.records.count == count,
+            "expected \(count) records, got \(seen.records.count); lastError: \(consumer.lastError ?? "none")")
         #expect(seen.duplicates == 0)
         #expect(seen.endOffsets.count == 3, "EOF per partition, got \(seen.endOffsets)")
         #expect(seen.endOffsets.values.reduce(0, +) == Int64(count))
         // Offsets of each partition are contiguous up to its EOF offset.
         for (partitionName, end) in seen.endOffsets {
             let parts = partitionName.split(separator: "/")
-            for offset in 0 ..< end {
-                #expect(seen.records[Seen.id(String(parts[0]), Int32(parts[1])!, offset)] != nil, "missing \(partitionName)@\(offset)")
+            for offset in 0..<end {
+                #expect(
+                    seen.records[Seen.id(String(parts[0]), Int32(parts[1])!, offset)] != nil,
+                    "missing \(partitionName)@\(offset)")
             }
         }
         var tombstones = 0
@@ -102,11 +112,15 @@ import Testing
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("shop.public.customers", partitions: 3)
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
-        for i in 0 ..< 90 { try producer.produce(topic: "shop.public.customers", key: Self.bytes("c\(i)"), value: Self.bytes("first-\(i)")) }
+        for i in 0..<90 {
+            try producer.produce(
+                topic: "shop.public.customers", key: Self.bytes("c\(i)"), value: Self.bytes("first-\(i)"))
+        }
         try producer.flush(timeoutMs: 10_000)
 
-        var config = KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "resume-test",
-                                         topics: ["shop.public.customers"], properties: Self.groupProperties)
+        var config = KafkaConsumerConfig(
+            brokers: cluster.bootstrapServers, groupID: "resume-test",
+            topics: ["shop.public.customers"], properties: Self.groupProperties)
         config.committedQueryIntervalMs = 200
         let first = try KafkaConsumer(config: config)
         let firstSeen = try Self.consume(first) { $0.records.count >= 90 && $0.endOffsets.count == 3 }
@@ -122,9 +136,12 @@ import Testing
         #expect(committed.map(\.committed).reduce(0, +) == 90, "committed offsets: \(committed)")
         let resume = committed.map { ($0.topic, $0.partition, $0.position) }
         first.close()
-        first.close()   // idempotent
+        first.close()  // idempotent
 
-        for i in 0 ..< 30 { try producer.produce(topic: "shop.public.customers", key: Self.bytes("c\(i)"), value: Self.bytes("second-\(i)")) }
+        for i in 0..<30 {
+            try producer.produce(
+                topic: "shop.public.customers", key: Self.bytes("c\(i)"), value: Self.bytes("second-\(i)"))
+        }
         try producer.flush(timeoutMs: 10_000)
 
         let second = try KafkaConsumer(config: config, startOffsets: resume)
@@ -148,13 +165,19 @@ import Testing
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("shop.public.orders", partitions: 4)
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
-        for i in 0 ..< 200 { try producer.produce(topic: "shop.public.orders", key: Self.bytes("o\(i)"), value: Self.bytes("\(i)")) }
+        for i in 0..<200 {
+            try producer.produce(topic: "shop.public.orders", key: Self.bytes("o\(i)"), value: Self.bytes("\(i)"))
+        }
         try producer.flush(timeoutMs: 10_000)
-        let config = KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "same-group",
-                                         topics: ["shop.public.orders"], properties: Self.groupProperties)
+        let config = KafkaConsumerConfig(
+            brokers: cluster.bootstrapServers, groupID: "same-group",
+            topics: ["shop.public.orders"], properties: Self.groupProperties)
         let a = try KafkaConsumer(config: config)
         let b = try KafkaConsumer(config: config)
-        defer { a.close(); b.close() }
+        defer {
+            a.close()
+            b.close()
+        }
         let seenA = try Self.consume(a) { $0.records.count >= 200 && $0.endOffsets.count == 4 }
         let seenB = try Self.consume(b) { $0.records.count >= 200 && $0.endOffsets.count == 4 }
         #expect(seenA.records.count == 200 && seenB.records.count == 200)
@@ -165,20 +188,25 @@ import Testing
     func newTopicOnRegexIsPickedUp() throws {
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("shop.public.orders", partitions: 1)
-        var config = KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "regex-new",
-                                         topics: ["^shop\\.public\\..*"], properties: Self.groupProperties)
+        var config = KafkaConsumerConfig(
+            brokers: cluster.bootstrapServers, groupID: "regex-new",
+            topics: ["^shop\\.public\\..*"], properties: Self.groupProperties)
         config.metadataRefreshMs = 300
         let consumer = try KafkaConsumer(config: config)
         defer { consumer.close() }
         _ = try Self.consume(consumer, seconds: 10) { $0.endOffsets.count == 1 }
         try cluster.createTopic("shop.public.refunds", partitions: 2)
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
-        for i in 0 ..< 10 { try producer.produce(topic: "shop.public.refunds", key: Self.bytes("r\(i)"), value: Self.bytes("\(i)")) }
+        for i in 0..<10 {
+            try producer.produce(topic: "shop.public.refunds", key: Self.bytes("r\(i)"), value: Self.bytes("\(i)"))
+        }
         try producer.flush(timeoutMs: 10_000)
         let started = Date()
         let seen = try Self.consume(consumer, seconds: 15) { $0.records.count >= 10 }
-        #expect(seen.records.count == 10 && seen.topics == ["shop.public.refunds"],
-                "after \(Date().timeIntervalSince(started)) s: \(seen.records.count) records, lastError \(consumer.lastError ?? "none")")
+        #expect(
+            seen.records.count == 10 && seen.topics == ["shop.public.refunds"],
+            "after \(Date().timeIntervalSince(started)) s: \(seen.records.count) records, lastError \(consumer.lastError ?? "none")"
+        )
     }
 
     @Test("a start offset beyond the partition's end is an error that names it, never a silent jump")
@@ -186,21 +214,29 @@ import Testing
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("shop.public.orders", partitions: 1)
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
-        for i in 0 ..< 5 { try producer.produce(topic: "shop.public.orders", key: Self.bytes("o\(i)"), value: Self.bytes("\(i)")) }
+        for i in 0..<5 {
+            try producer.produce(topic: "shop.public.orders", key: Self.bytes("o\(i)"), value: Self.bytes("\(i)"))
+        }
         try producer.flush(timeoutMs: 10_000)
-        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(brokers: cluster.bootstrapServers, groupID: "beyond",
-                                                                     topics: ["shop.public.orders"], properties: Self.groupProperties),
-                                         startOffsets: [("shop.public.orders", 0, 5_000)])
+        let consumer = try KafkaConsumer(
+            config: KafkaConsumerConfig(
+                brokers: cluster.bootstrapServers, groupID: "beyond",
+                topics: ["shop.public.orders"], properties: Self.groupProperties),
+            startOffsets: [("shop.public.orders", 0, 5_000)])
         defer { consumer.close() }
         var batch = MessageBatch()
         var thrown: KafkaError?
         let deadline = Date().addingTimeInterval(20)
         while thrown == nil && Date() < deadline {
-            do { try consumer.poll(into: &batch, maxMessages: 64, timeoutMs: 100) } catch let e as KafkaError { thrown = e }
+            do { try consumer.poll(into: &batch, maxMessages: 64, timeoutMs: 100) } catch let e as KafkaError {
+                thrown = e
+            }
             #expect(batch.records.isEmpty, "nothing may be read from a partition whose offset is gone")
         }
         let error = try #require(thrown)
-        #expect(error.message.contains("shop.public.orders[0]") && error.message.contains("--state-reset"), "\(error.message)")
+        #expect(
+            error.message.contains("shop.public.orders[0]") && error.message.contains("--state-reset"),
+            "\(error.message)")
     }
 
     @Test func regexSubscriptionPicksOnlyMatchingTopics() throws {
@@ -209,19 +245,23 @@ import Testing
         for (name, partitions) in topics { try cluster.createTopic(name, partitions: partitions) }
         let producer = try KafkaProducer(brokers: cluster.bootstrapServers)
         for (name, _) in topics {
-            for i in 0 ..< 5 { try producer.produce(topic: name, key: Self.bytes("k\(i)"), value: Self.bytes("\(name)-\(i)")) }
+            for i in 0..<5 {
+                try producer.produce(topic: name, key: Self.bytes("k\(i)"), value: Self.bytes("\(name)-\(i)"))
+            }
         }
         try producer.flush(timeoutMs: 10_000)
 
-        let listed = try kafkaTopicPartitions(brokers: cluster.bootstrapServers, topics: ["^shop\\..*"],
-                                              properties: [:], timeoutMs: 5000)
+        let listed = try kafkaTopicPartitions(
+            brokers: cluster.bootstrapServers, topics: ["^shop\\..*"],
+            properties: [:], timeoutMs: 5000)
         #expect(listed == ["shop.orders": 2, "shop.customers": 1])
         let all = try kafkaTopicPartitions(brokers: cluster.bootstrapServers, properties: [:], timeoutMs: 5000)
         #expect(all["shopx"] == 1 && all["other.orders"] == 1)
 
-        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(
-            brokers: cluster.bootstrapServers, groupID: "regex-test", topics: ["^shop\\..*"],
-            properties: Self.groupProperties))
+        let consumer = try KafkaConsumer(
+            config: KafkaConsumerConfig(
+                brokers: cluster.bootstrapServers, groupID: "regex-test", topics: ["^shop\\..*"],
+                properties: Self.groupProperties))
         defer { consumer.close() }
         let seen = try Self.consume(consumer) { $0.records.count >= 10 && $0.endOffsets.count == 3 }
         // A little longer, so a wrongly matched topic would have time to show up.
@@ -233,8 +273,9 @@ import Testing
     }
 
     @Test func badPropertyThrowsLibrdkafkasOwnText() throws {
-        let config = KafkaConsumerConfig(brokers: "127.0.0.1:1", groupID: "g", topics: ["t"],
-                                         properties: ["no.such.property": "1"])
+        let config = KafkaConsumerConfig(
+            brokers: "127.0.0.1:1", groupID: "g", topics: ["t"],
+            properties: ["no.such.property": "1"])
         do {
             _ = try KafkaConsumer(config: config)
             Issue.record("a consumer with an unknown property was created")
@@ -243,7 +284,9 @@ import Testing
             #expect(error.message.contains("No such configuration property"), "\(error.message)")
             #expect(error.message.contains("no.such.property"))
         }
-        #expect(throws: KafkaError.self) { try KafkaProducer(brokers: "127.0.0.1:1", properties: ["acks": "sometimes"]) }
+        #expect(throws: KafkaError.self) {
+            try KafkaProducer(brokers: "127.0.0.1:1", properties: ["acks": "sometimes"])
+        }
         #expect(throws: KafkaError.self) {
             try KafkaConsumer(config: KafkaConsumerConfig(brokers: "127.0.0.1:1", groupID: "g", topics: []))
         }
@@ -269,8 +312,10 @@ import Testing
     @Test func pollAfterCloseThrowsAndCloseWakesAWaitingPoll() throws {
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("idle", partitions: 1)
-        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(
-            brokers: cluster.bootstrapServers, groupID: "close-test", topics: ["idle"], properties: Self.groupProperties))
+        let consumer = try KafkaConsumer(
+            config: KafkaConsumerConfig(
+                brokers: cluster.bootstrapServers, groupID: "close-test", topics: ["idle"],
+                properties: Self.groupProperties))
         let started = Date()
         let closer = Thread {
             Thread.sleep(forTimeInterval: 0.3)
@@ -292,8 +337,10 @@ import Testing
 
     @Test func unreachableBrokerIsALastErrorNotAThrow() throws {
         // Port 1 on loopback refuses connections: librdkafka reports it as a non-fatal error.
-        let consumer = try KafkaConsumer(config: KafkaConsumerConfig(
-            brokers: "127.0.0.1:1", groupID: "down-test", topics: ["t"], properties: ["reconnect.backoff.ms": "100"]))
+        let consumer = try KafkaConsumer(
+            config: KafkaConsumerConfig(
+                brokers: "127.0.0.1:1", groupID: "down-test", topics: ["t"], properties: ["reconnect.backoff.ms": "100"]
+            ))
         defer { consumer.close() }
         var batch = MessageBatch()
         let deadline = Date().addingTimeInterval(10)
@@ -301,7 +348,9 @@ import Testing
             try consumer.poll(into: &batch, maxMessages: 10, timeoutMs: 200)
         }
         let text = try #require(consumer.lastError, "expected a broker error to be kept for the status bar")
-        #expect(text.contains("127.0.0.1:1") || text.lowercased().contains("down") || text.lowercased().contains("refused"), "\(text)")
+        #expect(
+            text.contains("127.0.0.1:1") || text.lowercased().contains("down") || text.lowercased().contains("refused"),
+            "\(text)")
         #expect(consumer.partitionStates().isEmpty)
     }
 
@@ -309,13 +358,15 @@ import Testing
         var batch = MessageBatch()
         let key: [UInt8] = [1, 2, 3]
         key.withUnsafeBytes { keyBytes in
-            batch.append(topicIndex: 0, partition: 1, offset: 5, timestampMs: 9, key: keyBytes.baseAddress, keyLength: 3,
-                         value: nil, valueLength: 0)
+            batch.append(
+                topicIndex: 0, partition: 1, offset: 5, timestampMs: 9, key: keyBytes.baseAddress, keyLength: 3,
+                value: nil, valueLength: 0)
         }
         let empty: [UInt8] = [0]
         empty.withUnsafeBytes { bytes in
-            batch.append(topicIndex: 0, partition: 1, offset: 6, timestampMs: 9, key: nil, keyLength: 0,
-                         value: bytes.baseAddress, valueLength: 0)
+            batch.append(
+                topicIndex: 0, partition: 1, offset: 6, timestampMs: 9, key: nil, keyLength: 0,
+                value: bytes.baseAddress, valueLength: 0)
         }
         #expect(batch.key(0) == [1, 2, 3])
         #expect(batch.value(0) == nil)

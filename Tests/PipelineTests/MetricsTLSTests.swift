@@ -1,11 +1,13 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-@testable import Pipeline
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Issue 23 item 2: `/metrics` over TLS (`--web-config` tls_server_config). Certificates are made by the
 /// `openssl` command into a temporary folder; the client is the `curl` command, an implementation
@@ -14,14 +16,19 @@ import TestSupport
 struct MetricsTLSTests {
     static let exposition = "# TYPE cdctop_up gauge\ncdctop_up 1\n"
 
-    @Test("https with the CA returns the exposition; without it the client refuses; plain HTTP, garbage and a silent client are dropped and logged once, and the next scrape works")
+    @Test(
+        "https with the CA returns the exposition; without it the client refuses; plain HTTP, garbage and a silent client are dropped and logged once, and the next scrape works"
+    )
     func servesTLS() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         let log = LogLines()
         let config = try pki.webConfig("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n")
-        #expect(config.tls?.certFile == pki.directory + "/server.pem", "relative paths are taken from the web config's folder")
-        let server = try MetricsServer(address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
+        #expect(
+            config.tls?.certFile == pki.directory + "/server.pem",
+            "relative paths are taken from the web config's folder")
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
         server.start()
         defer { server.stop() }
         #expect(server.scheme == "https")
@@ -29,7 +36,8 @@ struct MetricsTLSTests {
 
         let scraped = try curl(["--cacert", pki.path("ca.pem"), url])
         #expect(scraped.status == 0 && scraped.output == Self.exposition + "200", "\(scraped)")
-        #expect(try curl(["--cacert", pki.path("ca.pem"), "https://localhost:\(server.port)/healthz"]).output == "ok\n200")
+        #expect(
+            try curl(["--cacert", pki.path("ca.pem"), "https://localhost:\(server.port)/healthz"]).output == "ok\n200")
 
         // No CA: curl refuses the certificate (exit 60); the server logs the client's alert, once. The server
         // serves one connection at a time, so after the next good scrape the line is surely written.
@@ -45,7 +53,9 @@ struct MetricsTLSTests {
         #expect(log.count == 2 && log.last.contains("plain HTTP"), "\(log.lines)")
 
         // Garbage that is neither TLS nor HTTP: OpenSSL fails the handshake, the client is dropped.
-        let garbage = try rawExchange(port: server.port, send: [0x16, 0x03, 0x01, 0x00, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x00] + Array(repeating: 0xff, count: 64))
+        let garbage = try rawExchange(
+            port: server.port,
+            send: [0x16, 0x03, 0x01, 0x00, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x00] + Array(repeating: 0xff, count: 64))
         #expect(!String(decoding: garbage, as: UTF8.self).contains("HTTP/1.1"), "garbage must not get an answer")
         #expect(try curl(["--cacert", pki.path("ca.pem"), url]).output == Self.exposition + "200")
         #expect(log.count == 3 && log.last.contains("TLS handshake failed"), "\(log.lines)")
@@ -61,12 +71,15 @@ struct MetricsTLSTests {
         #expect(log.lines.allSatisfy { $0.contains("127.0.0.1:") }, "each line names the client: \(log.lines)")
     }
 
-    @Test("client_auth_type RequireAndVerifyClientCert: no certificate and one from another CA are refused; the right one works")
+    @Test(
+        "client_auth_type RequireAndVerifyClientCert: no certificate and one from another CA are refused; the right one works"
+    )
     func clientCertificates() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         let log = LogLines()
-        let config = try pki.webConfig("""
+        let config = try pki.webConfig(
+            """
             tls_server_config:
               cert_file: server.pem
               key_file: server.key
@@ -74,7 +87,8 @@ struct MetricsTLSTests {
               client_auth_type: RequireAndVerifyClientCert
               min_version: TLS12
             """)
-        let server = try MetricsServer(address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
         server.start()
         defer { server.stop() }
         let url = "https://127.0.0.1:\(server.port)/metrics"
@@ -90,10 +104,13 @@ struct MetricsTLSTests {
         let lines = log.lines
         #expect(lines.count == 2 && server.scrapes == 1, "\(lines)")
         #expect(lines.first?.contains("needs a client certificate") == true, "\(lines)")
-        #expect(lines.last?.contains("certificate verify failed") == true && lines.last?.contains("client_ca_file") == true, "\(lines)")
+        #expect(
+            lines.last?.contains("certificate verify failed") == true && lines.last?.contains("client_ca_file") == true,
+            "\(lines)")
 
         // TLS 1.2 only on the client: still inside min_version TLS12 … max_version TLS13.
-        let tls12 = try curl(ca + ["--tls-max", "1.2", "--cert", pki.path("client.pem"), "--key", pki.path("client.key"), url])
+        let tls12 = try curl(
+            ca + ["--tls-max", "1.2", "--cert", pki.path("client.pem"), "--key", pki.path("client.key"), url])
         #expect(tls12.output == Self.exposition + "200", "\(tls12)")
     }
 
@@ -102,8 +119,10 @@ struct MetricsTLSTests {
         let pki = try TestPKI()
         defer { pki.remove() }
         let log = LogLines()
-        let config = try pki.webConfig("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  min_version: TLS13\n")
-        let server = try MetricsServer(address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
+        let config = try pki.webConfig(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  min_version: TLS13\n")
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
         server.start()
         defer { server.stop() }
         let url = "https://127.0.0.1:\(server.port)/metrics"
@@ -118,29 +137,46 @@ struct MetricsTLSTests {
         let pki = try TestPKI()
         defer { pki.remove() }
         // Python's crypt module calls libxcrypt, as `mkpasswd -m bcrypt` does.
-        let made = try runProgram("/usr/bin/python3", ["-W", "ignore", "-c",
-            "import crypt; print(crypt.crypt('scrape-secret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))"])
+        let made = try runProgram(
+            "/usr/bin/python3",
+            [
+                "-W", "ignore", "-c",
+                "import crypt; print(crypt.crypt('scrape-secret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))",
+            ])
         let hash = made.output.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(hash.hasPrefix("$2b$10$"), "\(made)")
-        let config = try pki.webConfig("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\nbasic_auth_users:\n  prometheus: '\(hash)'\n")
-        let server = try MetricsServer(address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: { _ in })
+        let config = try pki.webConfig(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\nbasic_auth_users:\n  prometheus: '\(hash)'\n"
+        )
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: { _ in })
         server.start()
         defer { server.stop() }
-        let tls = ["--cacert", pki.path("ca.pem")], url = "https://127.0.0.1:\(server.port)/metrics"
+        let tls = ["--cacert", pki.path("ca.pem")]
+        let url = "https://127.0.0.1:\(server.port)/metrics"
         #expect(try curl(tls + [url]).output.hasSuffix("401"))
         #expect(try curl(tls + ["-u", "prometheus:wrong", url]).output.hasSuffix("401"))
         #expect(try curl(tls + ["-u", "prometheus:scrape-secret", url]).output == Self.exposition + "200")
-        #expect(try curl(tls + ["-u", "prometheus:scrape-secret", "https://127.0.0.1:\(server.port)/healthz"]).output == "ok\n200")
+        #expect(
+            try curl(tls + ["-u", "prometheus:scrape-secret", "https://127.0.0.1:\(server.port)/healthz"]).output
+                == "ok\n200")
     }
 
-    @Test("a real Prometheus server scrapes over mutual TLS with basic auth (Go's TLS client, an independent implementation)")
+    @Test(
+        "a real Prometheus server scrapes over mutual TLS with basic auth (Go's TLS client, an independent implementation)"
+    )
     func realPrometheusScrapesOverTLS() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let made = try runProgram("/usr/bin/python3", ["-W", "ignore", "-c",
-            "import crypt; print(crypt.crypt('scrape-secret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))"])
+        let made = try runProgram(
+            "/usr/bin/python3",
+            [
+                "-W", "ignore", "-c",
+                "import crypt; print(crypt.crypt('scrape-secret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))",
+            ])
         let hash = made.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let config = try pki.webConfig("""
+        let config = try pki.webConfig(
+            """
             tls_server_config:
               cert_file: server.pem
               key_file: server.key
@@ -150,40 +186,51 @@ struct MetricsTLSTests {
               prometheus: '\(hash)'
             """)
         let log = LogLines()
-        let server = try MetricsServer(address: "127.0.0.1:0", render: { Self.exposition + "cdctop_messages_total 42\n" },
-                                       webConfig: config, log: log.append)
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", render: { Self.exposition + "cdctop_messages_total 42\n" },
+            webConfig: config, log: log.append)
         server.start()
         defer { server.stop() }
         try "scrape-secret".write(toFile: pki.path("password"), atomically: true, encoding: .utf8)
         try """
-            global:
-              scrape_interval: 1s
-              scrape_timeout: 1s
-            scrape_configs:
-              - job_name: cdctop
-                scheme: https
-                tls_config: {ca_file: '\(pki.path("ca.pem"))', cert_file: '\(pki.path("client.pem"))', key_file: '\(pki.path("client.key"))'}
-                basic_auth: {username: prometheus, password_file: '\(pki.path("password"))'}
-                static_configs:
-                  - targets: ['127.0.0.1:\(server.port)']
-            """.write(toFile: pki.path("prometheus.yml"), atomically: true, encoding: .utf8)
+        global:
+          scrape_interval: 1s
+          scrape_timeout: 1s
+        scrape_configs:
+          - job_name: cdctop
+            scheme: https
+            tls_config: {ca_file: '\(pki.path("ca.pem"))', cert_file: '\(pki.path("client.pem"))', key_file: '\(pki.path("client.key"))'}
+            basic_auth: {username: prometheus, password_file: '\(pki.path("password"))'}
+            static_configs:
+              - targets: ['127.0.0.1:\(server.port)']
+        """.write(toFile: pki.path("prometheus.yml"), atomically: true, encoding: .utf8)
         let webPort = try freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        process.arguments = ["--config.file=\(pki.path("prometheus.yml"))", "--storage.tsdb.path=\(pki.path("data"))",
-                             "--web.listen-address=127.0.0.1:\(webPort)"]
+        process.arguments = [
+            "--config.file=\(pki.path("prometheus.yml"))", "--storage.tsdb.path=\(pki.path("data"))",
+            "--web.listen-address=127.0.0.1:\(webPort)",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Stopped by the pid this test started, whatever happens below.
         let pid = process.processIdentifier
-        defer { kill(pid, SIGTERM); process.waitUntilExit() }
+        defer {
+            kill(pid, SIGTERM)
+            process.waitUntilExit()
+        }
         func query(_ q: String) throws -> String? {
             let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let answer = try runProgram("/usr/bin/curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(webPort)/api/v1/query?query=\(encoded)"], timeoutSeconds: 10)
-            guard answer.status == 0, let json = try? JSONSerialization.jsonObject(with: Data(answer.output.utf8)) as? [String: Any],
-                  let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
-                  let value = result.first?["value"] as? [Any], value.count == 2 else { return nil }
+            let answer = try runProgram(
+                "/usr/bin/curl",
+                ["-sS", "--max-time", "5", "http://127.0.0.1:\(webPort)/api/v1/query?query=\(encoded)"],
+                timeoutSeconds: 10)
+            guard answer.status == 0,
+                let json = try? JSONSerialization.jsonObject(with: Data(answer.output.utf8)) as? [String: Any],
+                let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+                let value = result.first?["value"] as? [Any], value.count == 2
+            else { return nil }
             return value[1] as? String
         }
         // Bounded wait (60 s) for the first scrape to be stored; not a timing assertion.
@@ -199,14 +246,18 @@ struct MetricsTLSTests {
         #expect(server.tlsHandshakeFailures == 0, "\(log.lines)")
     }
 
-    @Test("a rotated certificate is used from the next connection; a half-rotated pair is logged once and the old one keeps serving")
+    @Test(
+        "a rotated certificate is used from the next connection; a half-rotated pair is logged once and the old one keeps serving"
+    )
     func certificateRotation() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         let log = LogLines()
-        let config = try pki.webConfig("tls_server_config:\n  cert_file: live.pem\n  key_file: live.key\n",
-                                       prepare: { try pki.install(certificate: "server", as: "live") })
-        let server = try MetricsServer(address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
+        let config = try pki.webConfig(
+            "tls_server_config:\n  cert_file: live.pem\n  key_file: live.key\n",
+            prepare: { try pki.install(certificate: "server", as: "live") })
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", render: { Self.exposition }, webConfig: config, log: log.append)
         server.start()
         defer { server.stop() }
         let url = "https://127.0.0.1:\(server.port)/metrics"
@@ -236,15 +287,36 @@ struct MetricsTLSTests {
         let pki = try TestPKI()
         defer { pki.remove() }
         let cases: [(String, String)] = [
-            ("tls_server_config:\n  cert_file: missing.pem\n  key_file: server.key\n", "cert_file \(pki.directory)/missing.pem: cannot read it: No such file or directory"),
-            ("tls_server_config:\n  cert_file: server.pem\n  key_file: client.key\n", "key_file \(pki.directory)/client.key does not belong to cert_file"),
+            (
+                "tls_server_config:\n  cert_file: missing.pem\n  key_file: server.key\n",
+                "cert_file \(pki.directory)/missing.pem: cannot read it: No such file or directory"
+            ),
+            (
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: client.key\n",
+                "key_file \(pki.directory)/client.key does not belong to cert_file"
+            ),
             ("tls_server_config:\n  cert_file: garbage.pem\n  key_file: server.key\n", "not a PEM certificate"),
             ("tls_server_config:\n  cert_file: server.pem\n", "needs key_file"),
-            ("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_ca_file: ca.pem\n", "client_auth_type is NoClientCert"),
-            ("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n", "needs client_ca_file"),
-            ("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: Always\n", "'Always' is not one of"),
-            ("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  min_version: TLS10\n", "TLS 1.0 and 1.1"),
-            ("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  cipher_suites:\n    - TLS_AES_128_GCM_SHA256\n", "cipher_suites is not supported"),
+            (
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_ca_file: ca.pem\n",
+                "client_auth_type is NoClientCert"
+            ),
+            (
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n",
+                "needs client_ca_file"
+            ),
+            (
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: Always\n",
+                "'Always' is not one of"
+            ),
+            (
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  min_version: TLS10\n",
+                "TLS 1.0 and 1.1"
+            ),
+            (
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  cipher_suites:\n    - TLS_AES_128_GCM_SHA256\n",
+                "cipher_suites is not supported"
+            ),
             ("tls_server_config:\n  client_allowed_sans:\n    - prometheus\n", "client_allowed_sans is not supported"),
             ("tls_server_config:\n  cert: |\n", "cert (inline PEM) is not supported"),
             ("tls_server_config:\n  cert_file: server.pem\n  ocsp: true\n", "unknown key 'ocsp'"),
@@ -261,19 +333,28 @@ struct MetricsTLSTests {
         // An empty section leaves TLS off, as exporter-toolkit does.
         #expect(try pki.webConfig("tls_server_config:\n").tls == nil)
 
-        guard let binary = cdctopBinary() else { Issue.record("cdctop binary not found; run `swift build` first"); return }
-        try "tls_server_config:\n  cert_file: server.pem\n  key_file: client.key\n".write(toFile: pki.path("mismatch.yml"), atomically: true, encoding: .utf8)
-        let run = try runProgram(binary, ["demo", "--headless", "--metrics", "127.0.0.1:0", "--web-config", pki.path("mismatch.yml")],
-                                 timeoutSeconds: 30)
+        guard let binary = cdctopBinary() else {
+            Issue.record("cdctop binary not found; run `swift build` first")
+            return
+        }
+        try "tls_server_config:\n  cert_file: server.pem\n  key_file: client.key\n".write(
+            toFile: pki.path("mismatch.yml"), atomically: true, encoding: .utf8)
+        let run = try runProgram(
+            binary, ["demo", "--headless", "--metrics", "127.0.0.1:0", "--web-config", pki.path("mismatch.yml")],
+            timeoutSeconds: 30)
         #expect(run.status == 64, "\(run)")
-        #expect(run.output.contains("key_file \(pki.directory)/client.key does not belong to cert_file \(pki.directory)/server.pem"), "\(run.output)")
+        #expect(
+            run.output.contains(
+                "key_file \(pki.directory)/client.key does not belong to cert_file \(pki.directory)/server.pem"),
+            "\(run.output)")
     }
 
     // MARK: - Helpers
 
     /// curl's body followed by the HTTP status (`-w %{http_code}`); status is curl's exit code.
     private func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let run = try runProgram("/usr/bin/curl", ["-sS", "--max-time", "15", "-w", "%{http_code}"] + arguments, timeoutSeconds: 30)
+        let run = try runProgram(
+            "/usr/bin/curl", ["-sS", "--max-time", "15", "-w", "%{http_code}"] + arguments, timeoutSeconds: 30)
         return run
     }
 
@@ -284,9 +365,14 @@ struct MetricsTLSTests {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard connected == 0 else { close(fd); throw TestPKI.Failure(description: "connect to 127.0.0.1:\(port) failed") }
+        guard connected == 0 else {
+            close(fd)
+            throw TestPKI.Failure(description: "connect to 127.0.0.1:\(port) failed")
+        }
         return fd
     }
 
@@ -334,7 +420,8 @@ struct TestPKI {
         try makeCertificate("rotated", by: "ca2", extensions: serverNames)
         try makeCertificate("client", by: "ca", extensions: "extendedKeyUsage=clientAuth\n")
         try makeCertificate("stranger", by: "other-ca", extensions: "extendedKeyUsage=clientAuth\n")
-        try "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n".write(toFile: path("garbage.pem"), atomically: true, encoding: .utf8)
+        try "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n".write(
+            toFile: path("garbage.pem"), atomically: true, encoding: .utf8)
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
@@ -363,19 +450,28 @@ struct TestPKI {
 
     private func openssl(_ arguments: [String]) throws {
         let run = try runProgram("/usr/bin/openssl", arguments, timeoutSeconds: 60)
-        guard run.status == 0 else { throw Failure(description: "openssl \(arguments.joined(separator: " ")): \(run.output)") }
+        guard run.status == 0 else {
+            throw Failure(description: "openssl \(arguments.joined(separator: " ")): \(run.output)")
+        }
     }
 
     private func makeCA(_ name: String) throws {
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", path(name + ".key"), "-out", path(name + ".pem"), "-days", "2", "-subj", "/CN=cdctop test \(name)"])
+        try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", path(name + ".key"), "-out", path(name + ".pem"), "-days", "2", "-subj",
+            "/CN=cdctop test \(name)",
+        ])
     }
 
     private func makeCertificate(_ name: String, by ca: String, extensions: String) throws {
-        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", path(name + ".key"), "-out", path(name + ".csr"), "-subj", "/CN=cdctop test \(name)"])
+        try openssl([
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", path(name + ".key"), "-out", path(name + ".csr"), "-subj", "/CN=cdctop test \(name)",
+        ])
         try extensions.write(toFile: path(name + ".ext"), atomically: true, encoding: .utf8)
-        try openssl(["x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".pem"), "-CAkey", path(ca + ".key"),
-                     "-CAcreateserial", "-out", path(name + ".pem"), "-days", "2", "-extfile", path(name + ".ext")])
+        try openssl([
+            "x509", "-req", "-in", path(name + ".csr"), "-CA", path(ca + ".pem"), "-CAkey", path(ca + ".key"),
+            "-CAcreateserial", "-out", path(name + ".pem"), "-days", "2", "-extfile", path(name + ".ext"),
+        ])
     }
 }

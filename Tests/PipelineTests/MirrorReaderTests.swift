@@ -1,10 +1,11 @@
 import Foundation
 import Metrics
 import Pipeline
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a viewer (`cdctop attach`) reads back from the real shared redis-server, and the documented
@@ -14,7 +15,8 @@ import Glibc
         let url = try mirrorTestRedis()
         let prefix = "cdctop-test:attach-\(UUID().uuidString.prefix(8))"
         defer { _ = try? RedisMirror.clear(url: url, prefix: prefix) }
-        let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
+        let mirror = RedisMirror(
+            url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
         mirror.start()
         let written = RedisMirrorTests.sampleSnapshot()
         mirror.offer(written)
@@ -29,7 +31,9 @@ import Glibc
         #expect(seen.result.messages == written.result.messages)
         #expect(seen.finalWindowStarts == written.finalWindowStarts)
         #expect(seen.maxCommitTimeMs == written.maxCommitTimeMs && seen.watermarkMs == written.watermarkMs)
-        #expect(seen.duplicates == 2 && seen.unmatched == 3 && seen.ignored == 4 && seen.refused == 5 && seen.lateCorrections == 1)
+        #expect(
+            seen.duplicates == 2 && seen.unmatched == 3 && seen.ignored == 4 && seen.refused == 5
+                && seen.lateCorrections == 1)
         #expect(seen.partitions.map(\.lag) == written.partitions.map(\.lag))
         #expect(seen.partitions.map(\.topic) == written.partitions.map(\.topic))
         #expect(seen.totalLag == written.totalLag)
@@ -44,7 +48,9 @@ import Glibc
         // Fresh as of the writer's own update: a loaded machine may take minutes between the write and this read.
         let fresh = view.status(nowMs: view.writerUpdatedAtMs)
         #expect(fresh.state == .ok && fresh.detail.contains(":\(pid)"), "\(fresh)")
-        #expect(view.title(nowMs: view.readAtMs).hasPrefix("viewer of pid \(pid) · "), "\(view.title(nowMs: view.readAtMs))")
+        #expect(
+            view.title(nowMs: view.readAtMs).hasPrefix("viewer of pid \(pid) · "), "\(view.title(nowMs: view.readAtMs))"
+        )
         #expect(seen.kafka.state == .ok)
         // Later, without a new write: the same read ages and turns stalled.
         let later = view.status(nowMs: view.writerUpdatedAtMs + 42_000)
@@ -58,8 +64,11 @@ import Glibc
         #expect(gone.state == .stalled && gone.detail.hasPrefix("no writer"), "\(gone)")
         #expect(afterStop.title(nowMs: WallClock.nowMs()).hasPrefix("no writer · last write "))
         #expect(afterStop.snapshot().kafka.state == .off, "nobody reads Kafka once the writer is gone")
-        #expect(afterStop.snapshot().sequence != seen.sequence, "the writer's going away is a change the dashboard redraws")
-        #expect(afterStop.snapshot().result.totals == written.result.totals, "the figures stay readable after the writer stops")
+        #expect(
+            afterStop.snapshot().sequence != seen.sequence, "the writer's going away is a change the dashboard redraws")
+        #expect(
+            afterStop.snapshot().result.totals == written.result.totals,
+            "the figures stay readable after the writer stops")
     }
 
     @Test func layoutDocumentAgreesWithTheWriter() async throws {
@@ -67,9 +76,12 @@ import Glibc
         let prefix = "cdctop-test:layout-\(UUID().uuidString.prefix(8))"
         defer { _ = try? RedisMirror.clear(url: url, prefix: prefix) }
         let documented = try Self.documentedLayout()
-        #expect(documented.keys.contains("P:kpi") && documented.keys.contains("P:window:<window_start_ms>"), "\(documented.keys.sorted())")
+        #expect(
+            documented.keys.contains("P:kpi") && documented.keys.contains("P:window:<window_start_ms>"),
+            "\(documented.keys.sorted())")
 
-        let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
+        let mirror = RedisMirror(
+            url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
         mirror.start()
         var snapshot = RedisMirrorTests.sampleSnapshot()
         snapshot.state.restored = "restored from checkpoint 7"
@@ -85,14 +97,19 @@ import Glibc
             var fields = Set<String>()
             if type == "hash" {
                 let pairs = try connection.command("HGETALL", key).elements.compactMap(\.text)
-                for i in stride(from: 0, to: pairs.count, by: 2) { fields.insert(Self.fieldPattern(pairs[i], key: pattern)) }
+                for i in stride(from: 0, to: pairs.count, by: 2) {
+                    fields.insert(Self.fieldPattern(pairs[i], key: pattern))
+                }
             }
             written[pattern, default: []].formUnion(fields)
         }
         mirror.stop()
 
         for (key, fields) in written {
-            guard let doc = documented[key] else { Issue.record("\(key) is written but not in docs/interfaces.md's Redis mirror layout"); continue }
+            guard let doc = documented[key] else {
+                Issue.record("\(key) is written but not in docs/interfaces.md's Redis mirror layout")
+                continue
+            }
             // Only the hashes whose fields are fixed names are listed field by field.
             guard !doc.isEmpty, ["P:meta", "P:kpi", "P:window:<window_start_ms>"].contains(key) else { continue }
             let undocumented = fields.subtracting(doc)
@@ -108,7 +125,9 @@ import Glibc
     /// `cdctop:x:window:1700000000000` → `P:window:<window_start_ms>`.
     static func pattern(of key: String, prefix: String) -> String {
         var rest = String(key.dropFirst(prefix.count))
-        if rest.hasPrefix(":window:"), Int64(rest.dropFirst(":window:".count)) != nil { rest = ":window:<window_start_ms>" }
+        if rest.hasPrefix(":window:"), Int64(rest.dropFirst(":window:".count)) != nil {
+            rest = ":window:<window_start_ms>"
+        }
         return "P" + rest
     }
 
@@ -126,26 +145,36 @@ import Glibc
         for _ in 0..<3 { root.deleteLastPathComponent() }
         let text = try String(contentsOf: root.appendingPathComponent("docs/interfaces.md"), encoding: .utf8)
         guard let start = text.range(of: "### Redis mirror layout") else {
-            Issue.record("docs/interfaces.md has no \"### Redis mirror layout\" section"); return [:]
+            Issue.record("docs/interfaces.md has no \"### Redis mirror layout\" section")
+            return [:]
         }
         var layout: [String: Set<String>] = [:]
-        for line in text[start.upperBound...].split(separator: "\n").drop(while: { !$0.hasPrefix("|") }).prefix(while: { $0.hasPrefix("|") }) {
-            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        for line in text[start.upperBound...].split(separator: "\n").drop(while: { !$0.hasPrefix("|") }).prefix(while: {
+            $0.hasPrefix("|")
+        }) {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard cells.count >= 4, cells[1].hasPrefix("`P:") else { continue }
             let key = String(cells[1].dropFirst().prefix { $0 != "`" })
-            layout[key] = Set(backquoted(cells[3]).filter { !$0.contains(" ") && !$0.hasPrefix("[") && !$0.hasPrefix("{") })
+            layout[key] = Set(
+                backquoted(cells[3]).filter { !$0.contains(" ") && !$0.hasPrefix("[") && !$0.hasPrefix("{") })
         }
         return layout
     }
 
     static func backquoted(_ text: String) -> [String] {
-        text.split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        text.split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map {
+            String($0.element)
+        }
     }
 }
 
 private func mirrorTestRedis() throws -> RedisURL {
     guard let text = TestServices.environment("CDCTOP_TEST_REDIS"), !text.isEmpty else {
-        throw MirrorTestSetupError("CDCTOP_TEST_REDIS is not set: run the tests with scripts/test, which starts redis-server and exports CDCTOP_TEST_REDIS=redis://127.0.0.1:PORT/0")
+        throw MirrorTestSetupError(
+            "CDCTOP_TEST_REDIS is not set: run the tests with scripts/test, which starts redis-server and exports CDCTOP_TEST_REDIS=redis://127.0.0.1:PORT/0"
+        )
     }
     return try RedisURL(parsing: text)
 }

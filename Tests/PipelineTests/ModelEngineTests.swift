@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Debezium-shaped messages of a model profile's tables, fed through the whole engine (decoder,
 /// record keys, aggregator), compared with the answer computed independently from the final tables.
@@ -42,10 +43,14 @@ enum ModelFixture {
     }
 
     /// One change message: key JSON and an envelope without schema (JsonConverter schemas.enable=false).
-    static func message(table: String, op: String, key: [String: Any], before: [String: Any]?, after: [String: Any]?,
-                        ts: Int64, snapshot: Bool = false) -> (key: [UInt8], value: [UInt8]) {
-        var payload: [String: Any] = ["op": op, "ts_ms": ts,
-                                      "source": ["ts_ms": ts, "table": table, "snapshot": snapshot ? "true" : "false"]]
+    static func message(
+        table: String, op: String, key: [String: Any], before: [String: Any]?, after: [String: Any]?,
+        ts: Int64, snapshot: Bool = false
+    ) -> (key: [UInt8], value: [UInt8]) {
+        var payload: [String: Any] = [
+            "op": op, "ts_ms": ts,
+            "source": ["ts_ms": ts, "table": table, "snapshot": snapshot ? "true" : "false"],
+        ]
         payload["before"] = before ?? NSNull()
         payload["after"] = after ?? NSNull()
         return (json(key), json(payload))
@@ -58,7 +63,8 @@ final class ModelFeeder {
     var offsets: [String: Int64] = [:]
     init(profile: KPIProfile) { core = EngineCore(profile: profile) }
 
-    func send(_ table: String, partition: Int32 = 0, _ m: (key: [UInt8], value: [UInt8])?, tombstoneKey: [UInt8]? = nil) {
+    func send(_ table: String, partition: Int32 = 0, _ m: (key: [UInt8], value: [UInt8])?, tombstoneKey: [UInt8]? = nil)
+    {
         let topic = "nw.public.\(table)"
         let id = "\(topic)#\(partition)"
         let offset = offsets[id, default: -1] + 1
@@ -76,37 +82,63 @@ struct ModelEngineTests {
         let feeder = ModelFeeder(profile: try F.profile())
         let t0: Int64 = 1_700_000_000_000
         // Lines arrive before the products and categories they need: parked, then attributed.
-        feeder.send("order_details", F.message(table: "order_details", op: "c", key: ["order_id": 100, "product_id": 10], before: nil,
-                                               after: ["order_id": 100, "product_id": 10, "unit_price": 14.4, "quantity": 20, "discount": 0.15], ts: t0))
-        feeder.send("order_details", F.message(table: "order_details", op: "c", key: ["order_id": 100, "product_id": 11], before: nil,
-                                               after: ["order_id": 100, "product_id": 11, "unit_price": 10, "quantity": 3, "discount": 0], ts: t0 + 1))
+        feeder.send(
+            "order_details",
+            F.message(
+                table: "order_details", op: "c", key: ["order_id": 100, "product_id": 10], before: nil,
+                after: ["order_id": 100, "product_id": 10, "unit_price": 14.4, "quantity": 20, "discount": 0.15], ts: t0
+            ))
+        feeder.send(
+            "order_details",
+            F.message(
+                table: "order_details", op: "c", key: ["order_id": 100, "product_id": 11], before: nil,
+                after: ["order_id": 100, "product_id": 11, "unit_price": 10, "quantity": 3, "discount": 0], ts: t0 + 1))
         var r = feeder.core.result
         #expect(r.totals.revenue == Money(decimalText: "274.8"))
         #expect(r.totals.categoryRevenue.isEmpty)
         #expect(r.totals.kpis[2].unresolvedRows == 2)
-        feeder.send("products", F.message(table: "products", op: "r", key: ["product_id": 10], before: nil,
-                                          after: ["product_id": 10, "category_id": 1], ts: t0, snapshot: true))
-        feeder.send("products", F.message(table: "products", op: "r", key: ["product_id": 11], before: nil,
-                                          after: ["product_id": 11, "category_id": 2], ts: t0, snapshot: true))
-        feeder.send("categories", F.message(table: "categories", op: "r", key: ["category_id": 1], before: nil,
-                                            after: ["category_id": 1, "category_name": "Beverages"], ts: t0, snapshot: true))
+        feeder.send(
+            "products",
+            F.message(
+                table: "products", op: "r", key: ["product_id": 10], before: nil,
+                after: ["product_id": 10, "category_id": 1], ts: t0, snapshot: true))
+        feeder.send(
+            "products",
+            F.message(
+                table: "products", op: "r", key: ["product_id": 11], before: nil,
+                after: ["product_id": 11, "category_id": 2], ts: t0, snapshot: true))
+        feeder.send(
+            "categories",
+            F.message(
+                table: "categories", op: "r", key: ["category_id": 1], before: nil,
+                after: ["category_id": 1, "category_name": "Beverages"], ts: t0, snapshot: true))
         r = feeder.core.result
         #expect(r.totals.categoryRevenue == ["Beverages": Money(decimalText: "244.8")!])
         #expect(r.totals.kpis[2].unresolvedRows == 1)
-        feeder.send("categories", F.message(table: "categories", op: "r", key: ["category_id": 2], before: nil,
-                                            after: ["category_id": 2, "category_name": "Condiments"], ts: t0, snapshot: true))
+        feeder.send(
+            "categories",
+            F.message(
+                table: "categories", op: "r", key: ["category_id": 2], before: nil,
+                after: ["category_id": 2, "category_name": "Condiments"], ts: t0, snapshot: true))
         r = feeder.core.result
-        #expect(r.totals.categoryRevenue == ["Beverages": Money(decimalText: "244.8")!, "Condiments": Money(whole: 30)])
+        #expect(
+            r.totals.categoryRevenue == ["Beverages": Money(decimalText: "244.8")!, "Condiments": Money(whole: 30)])
         #expect(r.totals.kpis[2].unresolvedRows == 0)
         // The second line of the order did not retract the first (the key is the pair).
         #expect(feeder.core.aggregator.liveKeys == 2 + 2 + 2)
 
         // A product moves category; a category is renamed: the sales move with them, in the totals
         // and in the window they were made in.
-        feeder.send("products", F.message(table: "products", op: "u", key: ["product_id": 10], before: nil,
-                                          after: ["product_id": 10, "category_id": 2], ts: t0 + 5))
-        feeder.send("categories", F.message(table: "categories", op: "u", key: ["category_id": 2], before: nil,
-                                            after: ["category_id": 2, "category_name": "Sauces"], ts: t0 + 6))
+        feeder.send(
+            "products",
+            F.message(
+                table: "products", op: "u", key: ["product_id": 10], before: nil,
+                after: ["product_id": 10, "category_id": 2], ts: t0 + 5))
+        feeder.send(
+            "categories",
+            F.message(
+                table: "categories", op: "u", key: ["category_id": 2], before: nil,
+                after: ["category_id": 2, "category_name": "Sauces"], ts: t0 + 6))
         r = feeder.core.result
         #expect(r.totals.categoryRevenue == ["Sauces": Money(decimalText: "274.8")!])
         #expect(r.windows.count == 1)
@@ -114,9 +146,12 @@ struct ModelEngineTests {
 
         // A delete under REPLICA IDENTITY DEFAULT: the before image holds the key and placeholders;
         // the remembered contribution is retracted, not the placeholder's.
-        feeder.send("order_details", F.message(table: "order_details", op: "d", key: ["order_id": 100, "product_id": 11],
-                                               before: ["order_id": 100, "product_id": 11, "unit_price": 0.0, "quantity": 0, "discount": 0.0],
-                                               after: nil, ts: t0 + 7))
+        feeder.send(
+            "order_details",
+            F.message(
+                table: "order_details", op: "d", key: ["order_id": 100, "product_id": 11],
+                before: ["order_id": 100, "product_id": 11, "unit_price": 0.0, "quantity": 0, "discount": 0.0],
+                after: nil, ts: t0 + 7))
         feeder.send("order_details", nil, tombstoneKey: F.json(["order_id": 100, "product_id": 11]))
         r = feeder.core.result
         #expect(r.totals.revenue == Money(decimalText: "244.8"))
@@ -125,12 +160,19 @@ struct ModelEngineTests {
         #expect(feeder.core.tombstones == 1)
 
         // An update of a key column arrives as delete + tombstone + create: still exact.
-        feeder.send("order_details", F.message(table: "order_details", op: "d", key: ["order_id": 100, "product_id": 10],
-                                               before: ["order_id": 100, "product_id": 10, "unit_price": 14.4, "quantity": 20, "discount": 0.15],
-                                               after: nil, ts: t0 + 8))
+        feeder.send(
+            "order_details",
+            F.message(
+                table: "order_details", op: "d", key: ["order_id": 100, "product_id": 10],
+                before: ["order_id": 100, "product_id": 10, "unit_price": 14.4, "quantity": 20, "discount": 0.15],
+                after: nil, ts: t0 + 8))
         feeder.send("order_details", nil, tombstoneKey: F.json(["order_id": 100, "product_id": 10]))
-        feeder.send("order_details", F.message(table: "order_details", op: "c", key: ["order_id": 100, "product_id": 11], before: nil,
-                                               after: ["order_id": 100, "product_id": 11, "unit_price": 14.4, "quantity": 20, "discount": 0.15], ts: t0 + 8))
+        feeder.send(
+            "order_details",
+            F.message(
+                table: "order_details", op: "c", key: ["order_id": 100, "product_id": 11], before: nil,
+                after: ["order_id": 100, "product_id": 11, "unit_price": 14.4, "quantity": 20, "discount": 0.15],
+                ts: t0 + 8))
         r = feeder.core.result
         #expect(r.totals.revenue == Money(decimalText: "244.8"))
         #expect(r.totals.categoryRevenue == ["Sauces": Money(decimalText: "244.8")!])
@@ -140,31 +182,41 @@ struct ModelEngineTests {
     @Test("a table whose messages have no record key is refused with the fixes, never collapsed")
     func noRecordKey() throws {
         let core = EngineCore(profile: try F.profile())
-        let m = F.message(table: "orders", op: "c", key: [:], before: nil, after: ["order_id": 1, "status": "new", "freight": 1.5], ts: 1_000)
+        let m = F.message(
+            table: "orders", op: "c", key: [:], before: nil, after: ["order_id": 1, "status": "new", "freight": 1.5],
+            ts: 1_000)
         core.ingest(topic: "nw.public.orders", partition: 0, offset: 0, key: nil, value: m.value)
         #expect(core.malformed == 1)
         let reason = core.recentMalformed.first?.reason ?? ""
-        #expect(reason.contains("primary key") && reason.contains("message.key.columns") && reason.contains("[tables.orders] key"))
+        #expect(
+            reason.contains("primary key") && reason.contains("message.key.columns")
+                && reason.contains("[tables.orders] key"))
         #expect(core.result.totals.txCount == 0)
     }
 
     @Test("a column the profile reads that no row has is named, with the KPI that reads it")
     func neverPresentColumn() throws {
         let core = EngineCore(profile: try F.profile())
-        let m = F.message(table: "orders", op: "c", key: ["order_id": 1], before: nil, after: ["order_id": 1, "status": "new"], ts: 1_000)
+        let m = F.message(
+            table: "orders", op: "c", key: ["order_id": 1], before: nil, after: ["order_id": 1, "status": "new"],
+            ts: 1_000)
         core.ingest(topic: "nw.public.orders", partition: 0, offset: 0, key: m.key, value: m.value)
         let reason = core.recentMalformed.first?.reason ?? ""
-        #expect(reason.contains("freight") && reason.contains("kpi.orders_by_status") && reason.contains("no row of this table had it"))
+        #expect(
+            reason.contains("freight") && reason.contains("kpi.orders_by_status")
+                && reason.contains("no row of this table had it"))
     }
 
     @Test("tiny floats sum exactly; values beyond 10^18 are malformed, naming the KPI and the value")
     func hostileValues() throws {
         let core = EngineCore(profile: try F.profile())
-        let big = F.message(table: "order_details", op: "c", key: ["order_id": 1, "product_id": 1], before: nil,
-                            after: ["order_id": 1, "product_id": 1, "unit_price": 3.4e30, "quantity": 1, "discount": 0], ts: 1_000)
+        let big = F.message(
+            table: "order_details", op: "c", key: ["order_id": 1, "product_id": 1], before: nil,
+            after: ["order_id": 1, "product_id": 1, "unit_price": 3.4e30, "quantity": 1, "discount": 0], ts: 1_000)
         core.ingest(topic: "nw.public.order_details", partition: 0, offset: 0, key: big.key, value: big.value)
-        let tiny = F.message(table: "order_details", op: "c", key: ["order_id": 1, "product_id": 2], before: nil,
-                             after: ["order_id": 1, "product_id": 2, "unit_price": 1e-10, "quantity": 1, "discount": 0], ts: 1_000)
+        let tiny = F.message(
+            table: "order_details", op: "c", key: ["order_id": 1, "product_id": 2], before: nil,
+            after: ["order_id": 1, "product_id": 2, "unit_price": 1e-10, "quantity": 1, "discount": 0], ts: 1_000)
         core.ingest(topic: "nw.public.order_details", partition: 0, offset: 1, key: tiny.key, value: tiny.value)
         // 3.4e30 is beyond what cdctop sums: malformed, naming the KPI and the value. 1e-10 is exact.
         #expect(core.malformed == 1)
@@ -174,12 +226,13 @@ struct ModelEngineTests {
         let r = core.result
         #expect(r.totals.kpis[1].ungrouped?.sums[0] == ExactDecimal.parse("0.0000000001"))
         #expect(r.json().contains(#""values":["0.0000000001"]"#))
-        #expect(r.totals.revenue == .zero) // the tile shows 9 places
+        #expect(r.totals.revenue == .zero)  // the tile shows 9 places
     }
 
     @Test("a thousand topics mapped into one table by a regex count as one table; source.table does not re-route them")
     func thousandTopicsOneTable() throws {
-        let profile = try F.profile("""
+        let profile = try F.profile(
+            """
             [tables.order_details]
             topics = '^nw\\.public\\.order_details_p[0-9]+$'
             [kpi.revenue]
@@ -191,8 +244,10 @@ struct ModelEngineTests {
         var expected = 0
         for i in 0..<1_000 {
             // Each partition of a partitioned table says its own name in source.table.
-            let m = F.message(table: "order_details_p\(i)", op: "c", key: ["order_id": i, "product_id": 1], before: nil,
-                              after: ["order_id": i, "product_id": 1, "unit_price": 2, "quantity": i % 7, "discount": 0], ts: 1_000 + Int64(i))
+            let m = F.message(
+                table: "order_details_p\(i)", op: "c", key: ["order_id": i, "product_id": 1], before: nil,
+                after: ["order_id": i, "product_id": 1, "unit_price": 2, "quantity": i % 7, "discount": 0],
+                ts: 1_000 + Int64(i))
             core.ingest(topic: "nw.public.order_details_p\(i)", partition: 0, offset: 0, key: m.key, value: m.value)
             expected += 2 * (i % 7)
         }
@@ -205,12 +260,15 @@ struct ModelEngineTests {
 
     @Test("a filter comparing text with a number is malformed with the expression and both values, and changes nothing")
     func textComparedWithNumber() throws {
-        let profile = try F.profile("""
+        let profile = try F.profile(
+            """
             [kpi.revenue]
             sql = "select sum(amount) from orders where status > 3"
             """)
         let core = EngineCore(profile: profile)
-        let m = F.message(table: "orders", op: "c", key: ["order_id": 1], before: nil, after: ["order_id": 1, "amount": 5, "status": "shipped"], ts: 1_000)
+        let m = F.message(
+            table: "orders", op: "c", key: ["order_id": 1], before: nil,
+            after: ["order_id": 1, "amount": 5, "status": "shipped"], ts: 1_000)
         core.ingest(topic: "nw.public.orders", partition: 0, offset: 0, key: m.key, value: m.value)
         #expect(core.malformed == 1)
         let reason = core.recentMalformed.first?.reason ?? ""
@@ -253,7 +311,8 @@ struct ModelEngineTests {
                 feeder.core.journaling = true
             }
         }
-        let a = straight.core.result, b = feeder.core.result
+        let a = straight.core.result
+        let b = feeder.core.result
         #expect(b.totals == a.totals)
         #expect(b.windows == a.windows)
         #expect(b.totals.kpis.count == 5)
@@ -309,31 +368,50 @@ struct NorthwindHistory {
                 let name = ["Beverages", "Condiments", "Seafood", "Produce", "Dairy"][rng.inRange(0...4)]
                 let op = categories[id] == nil ? "c" : "u"
                 categories[id] = name
-                events.append(("categories", ["category_id": id],
-                               ModelFixture.message(table: "categories", op: op, key: ["category_id": id], before: nil,
-                                                    after: ["category_id": id, "category_name": name], ts: ts)))
+                events.append(
+                    (
+                        "categories", ["category_id": id],
+                        ModelFixture.message(
+                            table: "categories", op: op, key: ["category_id": id], before: nil,
+                            after: ["category_id": id, "category_name": name], ts: ts)
+                    ))
             case 1:
                 let id = rng.inRange(1...8)
                 let category = rng.inRange(1...4)
                 let op = products[id] == nil ? "c" : "u"
                 products[id] = category
-                events.append(("products", ["product_id": id],
-                               ModelFixture.message(table: "products", op: op, key: ["product_id": id], before: nil,
-                                                    after: ["product_id": id, "category_id": category], ts: ts)))
+                events.append(
+                    (
+                        "products", ["product_id": id],
+                        ModelFixture.message(
+                            table: "products", op: op, key: ["product_id": id], before: nil,
+                            after: ["product_id": id, "category_id": category], ts: ts)
+                    ))
             case 2:
                 let id = rng.inRange(1...30)
                 if orders.contains(id) && rng.inRange(0...2) == 0 {
                     orders.remove(id)
-                    events.append(("orders", ["order_id": id],
-                                   ModelFixture.message(table: "orders", op: "d", key: ["order_id": id],
-                                                        before: ["order_id": id, "status": "", "freight": 0], after: nil, ts: ts)))
+                    events.append(
+                        (
+                            "orders", ["order_id": id],
+                            ModelFixture.message(
+                                table: "orders", op: "d", key: ["order_id": id],
+                                before: ["order_id": id, "status": "", "freight": 0], after: nil, ts: ts)
+                        ))
                     events.append(("orders", ["order_id": id], nil))
                 } else {
                     let op = orders.contains(id) ? "u" : "c"
                     orders.insert(id)
-                    events.append(("orders", ["order_id": id],
-                                   ModelFixture.message(table: "orders", op: op, key: ["order_id": id], before: nil,
-                                                        after: ["order_id": id, "status": ["new", "shipped"][rng.inRange(0...1)], "freight": cents(rng.inRange(0...9999))], ts: ts)))
+                    events.append(
+                        (
+                            "orders", ["order_id": id],
+                            ModelFixture.message(
+                                table: "orders", op: op, key: ["order_id": id], before: nil,
+                                after: [
+                                    "order_id": id, "status": ["new", "shipped"][rng.inRange(0...1)],
+                                    "freight": cents(rng.inRange(0...9999)),
+                                ], ts: ts)
+                        ))
                 }
             default:
                 let key = [rng.inRange(1...30), rng.inRange(1...8)]
@@ -342,19 +420,32 @@ struct NorthwindHistory {
                     lines[key] = nil
                     // REPLICA IDENTITY DEFAULT: key and placeholders.
                     _ = old
-                    events.append(("order_details", keyJSON,
-                                   ModelFixture.message(table: "order_details", op: "d", key: keyJSON,
-                                                        before: ["order_id": key[0], "product_id": key[1], "unit_price": 0.0, "quantity": 0, "discount": 0.0],
-                                                        after: nil, ts: ts)))
+                    events.append(
+                        (
+                            "order_details", keyJSON,
+                            ModelFixture.message(
+                                table: "order_details", op: "d", key: keyJSON,
+                                before: [
+                                    "order_id": key[0], "product_id": key[1], "unit_price": 0.0, "quantity": 0,
+                                    "discount": 0.0,
+                                ],
+                                after: nil, ts: ts)
+                        ))
                     events.append(("order_details", keyJSON, nil))
                 } else {
                     let op = lines[key] == nil ? "c" : "u"
                     let value = (rng.inRange(1...99_999), rng.inRange(1...50), [0, 5, 15, 25][rng.inRange(0...3)])
                     lines[key] = value
-                    events.append(("order_details", keyJSON,
-                                   ModelFixture.message(table: "order_details", op: op, key: keyJSON, before: nil,
-                                                        after: ["order_id": key[0], "product_id": key[1], "unit_price": cents(value.0),
-                                                                "quantity": value.1, "discount": Double(value.2) / 100], ts: ts)))
+                    events.append(
+                        (
+                            "order_details", keyJSON,
+                            ModelFixture.message(
+                                table: "order_details", op: op, key: keyJSON, before: nil,
+                                after: [
+                                    "order_id": key[0], "product_id": key[1], "unit_price": cents(value.0),
+                                    "quantity": value.1, "discount": Double(value.2) / 100,
+                                ], ts: ts)
+                        ))
                 }
             }
         }
@@ -365,7 +456,9 @@ struct NorthwindHistory {
         var byStream: [String: [(String, Int32, Message?)]] = [:]
         for e in events {
             // Deterministic (FNV-1a), like a producer's partitioner: one key, one partition.
-            let hash = ModelFixture.json(e.key).reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+            let hash = ModelFixture.json(e.key).reduce(UInt64(14_695_981_039_346_656_037)) {
+                ($0 ^ UInt64($1)) &* 1_099_511_628_211
+            }
             let partition = Int32(hash % UInt64(partitions))
             byStream["\(e.table)#\(partition)", default: []].append((e.table, partition, e.m))
         }
@@ -378,9 +471,13 @@ struct NorthwindHistory {
         var unresolved: Int64 = 0
         var byCategory: [String: Int] = [:]
         for (key, (cents, quantity, percent)) in lines {
-            let amount = cents * quantity * (100 - percent) // 1e-4 units
+            let amount = cents * quantity * (100 - percent)  // 1e-4 units
             revenue += amount
-            if let category = products[key[1]], let name = categories[category] { byCategory[name, default: 0] += amount } else { unresolved += 1 }
+            if let category = products[key[1]], let name = categories[category] {
+                byCategory[name, default: 0] += amount
+            } else {
+                unresolved += 1
+            }
         }
         func money(_ tenThousandths: Int) -> Money { Money(units: Int128(tenThousandths) * 100_000) }
         return (Int64(orders.count), money(revenue), byCategory.filter { $0.value != 0 }.mapValues(money), unresolved)
@@ -396,7 +493,8 @@ struct ShopAsModelTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("profiles/shop-sql.toml")
         let model = try KPIProfile(tomlText: String(contentsOf: url, encoding: .utf8), file: url.path)
-        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 11, products: 30, customers: 100, snapshotTransactions: 200))
+        let workload = ShopWorkload(
+            config: ShopWorkloadConfig(seed: 11, products: 30, customers: 100, snapshotTransactions: 200))
         let modelCore = EngineCore(profile: model)
         let builtIn = EngineCore(profile: .shop)
         var batch: [GeneratedMessage] = []
@@ -408,12 +506,15 @@ struct ShopAsModelTests {
                 let offset = offsets[m.topic, default: 0]
                 offsets[m.topic] = offset + 1
                 for core in [modelCore, builtIn] {
-                    core.ingest(topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+                    core.ingest(
+                        topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key,
+                        value: m.value)
                 }
             }
         }
         let truth = workload.groundTruth
-        let a = modelCore.result, b = builtIn.result
+        let a = modelCore.result
+        let b = builtIn.result
         #expect(a.malformed == 0)
         #expect(a.totals.txCount == truth.totals.txCount)
         #expect(a.totals.revenue == truth.totals.revenue)

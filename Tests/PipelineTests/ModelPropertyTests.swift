@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Random profiles over a random schema's change history, fed in random interleavings of topics and
 /// partitions, against an independent oracle: SQLite running the very same SQL on the final tables.
@@ -13,7 +14,7 @@ struct ModelPropertyTests {
         var f: [[Int]: (a: Int, b: Int, c: Int, r: Int?, s: String?)] = [:]
         var l1: [Int: (r2: Int?, name: String)] = [:]
         var l2: [Int: String] = [:]
-        var br: Set<[Int]> = [] // (l1id, tag)
+        var br: Set<[Int]> = []  // (l1id, tag)
     }
 
     typealias Message = (table: String, key: [String: Any], m: (key: [UInt8], value: [UInt8])?)
@@ -22,14 +23,21 @@ struct ModelPropertyTests {
         var w = World()
         var out: [Message] = []
         var ts: Int64 = 1_700_000_000_000
-        func send(_ table: String, _ key: [String: Any], _ op: String, _ before: [String: Any]?, _ after: [String: Any]?) {
-            out.append((table, key, ModelFixture.message(table: table, op: op, key: key, before: before, after: after, ts: ts)))
+        func send(
+            _ table: String, _ key: [String: Any], _ op: String, _ before: [String: Any]?, _ after: [String: Any]?
+        ) {
+            out.append(
+                (table, key, ModelFixture.message(table: table, op: op, key: key, before: before, after: after, ts: ts))
+            )
             if op == "d" { out.append((table, key, nil)) }
         }
         func opt(_ v: Int?) -> Any { v.map { $0 as Any } ?? NSNull() }
         func opt(_ v: String?) -> Any { v.map { $0 as Any } ?? NSNull() }
         // Every lookup row exists from the start (its arrival may still come after the facts).
-        for id in 1...3 { w.l2[id] = "L\(id)"; send("l2", ["id": id], "r", nil, ["id": id, "label": "L\(id)"]) }
+        for id in 1...3 {
+            w.l2[id] = "L\(id)"
+            send("l2", ["id": id], "r", nil, ["id": id, "label": "L\(id)"])
+        }
         for id in 1...5 {
             let r2: Int? = id == 5 ? nil : rng.inRange(1...3)
             w.l1[id] = (r2, "n\(id % 3)")
@@ -65,14 +73,23 @@ struct ModelPropertyTests {
                 if w.f[key] != nil && rng.inRange(0...3) == 0 {
                     w.f[key] = nil
                     // REPLICA IDENTITY DEFAULT: the key and placeholders.
-                    send("f", json, "d", ["k1": key[0], "k2": key[1], "a": 0, "b": 0, "c": 0, "r": NSNull(), "s": NSNull()], nil)
+                    send(
+                        "f", json, "d",
+                        ["k1": key[0], "k2": key[1], "a": 0, "b": 0, "c": 0, "r": NSNull(), "s": NSNull()], nil)
                 } else {
-                    let row = (a: rng.inRange(-20...50), b: rng.inRange(0...9), c: rng.inRange(-3...3),
-                               r: rng.inRange(0...5) == 0 ? nil : rng.inRange(1...5),
-                               s: [nil, "x", "y", "z"][rng.inRange(0...3)])
+                    let row = (
+                        a: rng.inRange(-20...50), b: rng.inRange(0...9), c: rng.inRange(-3...3),
+                        r: rng.inRange(0...5) == 0 ? nil : rng.inRange(1...5),
+                        s: [nil, "x", "y", "z"][rng.inRange(0...3)]
+                    )
                     let op = w.f[key] == nil ? "c" : "u"
                     w.f[key] = row
-                    send("f", json, op, nil, ["k1": key[0], "k2": key[1], "a": row.a, "b": row.b, "c": row.c, "r": opt(row.r), "s": opt(row.s)])
+                    send(
+                        "f", json, op, nil,
+                        [
+                            "k1": key[0], "k2": key[1], "a": row.a, "b": row.b, "c": row.c, "r": opt(row.r),
+                            "s": opt(row.s),
+                        ])
                 }
             }
         }
@@ -94,7 +111,8 @@ struct ModelPropertyTests {
         }
         let aggregate = ["count(*)", "count(f.r)", "sum(\(term(0)))", "sum(\(term(0)))"][rng.inRange(0...3)]
         let group = ["", "f.s", "a.name", "b.label", "m.tag"][rng.inRange(0...4)]
-        let filter = ["", "f.a > \(rng.inRange(-10...30))", "f.s is not null", "a.name <> 'n1'", "f.c in (-1, 0, 1)"][rng.inRange(0...4)]
+        let filter = ["", "f.a > \(rng.inRange(-10...30))", "f.s is not null", "a.name <> 'n1'", "f.c in (-1, 0, 1)"][
+            rng.inRange(0...4)]
         let needsA = group == "a.name" || group == "b.label" || group == "m.tag" || filter.contains("a.")
         let needsB = group == "b.label"
         let needsM = group == "m.tag"
@@ -111,7 +129,8 @@ struct ModelPropertyTests {
     /// The KPI's rows on the final tables, by SQLite: group text (null as "uncategorized") → value text.
     static func sqlite(_ world: World, _ sql: String) throws -> [String: String] {
         let db = try SQLiteDatabase(path: ":memory:")
-        try db.execute("""
+        try db.execute(
+            """
             CREATE TABLE f(k1 INTEGER, k2 INTEGER, a INTEGER, b INTEGER, c INTEGER, r INTEGER, s TEXT, PRIMARY KEY(k1, k2));
             CREATE TABLE l1(id INTEGER PRIMARY KEY, r2 INTEGER, name TEXT);
             CREATE TABLE l2(id INTEGER PRIMARY KEY, label TEXT);
@@ -120,7 +139,8 @@ struct ModelPropertyTests {
         func literal(_ v: Int?) -> String { v.map(String.init) ?? "NULL" }
         func literal(_ v: String?) -> String { v.map { "'\($0)'" } ?? "NULL" }
         for (k, r) in world.f {
-            try db.execute("INSERT INTO f VALUES (\(k[0]), \(k[1]), \(r.a), \(r.b), \(r.c), \(literal(r.r)), \(literal(r.s)))")
+            try db.execute(
+                "INSERT INTO f VALUES (\(k[0]), \(k[1]), \(r.a), \(r.b), \(r.c), \(literal(r.r)), \(literal(r.s)))")
         }
         for (id, r) in world.l1 { try db.execute("INSERT INTO l1 VALUES (\(id), \(literal(r.r2)), '\(r.name)')") }
         for (id, label) in world.l2 { try db.execute("INSERT INTO l2 VALUES (\(id), '\(label)')") }
@@ -159,7 +179,9 @@ struct ModelPropertyTests {
             var streams: [String: [(String, Int32, (key: [UInt8], value: [UInt8])?)]] = [:]
             let partitions = UInt64(1 + round)
             for m in messages {
-                let hash = ModelFixture.json(m.key).reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+                let hash = ModelFixture.json(m.key).reduce(UInt64(14_695_981_039_346_656_037)) {
+                    ($0 ^ UInt64($1)) &* 1_099_511_628_211
+                }
                 let p = Int32(hash % partitions)
                 streams["\(m.table)#\(p)", default: []].append((m.table, p, m.m))
             }

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import Metrics
 @testable import Pipeline
-import Testing
 
 /// Window sums of a model profile are kept per partition by group id and turned back into group
 /// cells only when a window is merged. Every change of these histories counts in a window (no
@@ -23,7 +24,9 @@ struct ModelWindowSumsTests {
         var streams: [String: [(String, Int32, (key: [UInt8], value: [UInt8])?)]] = [:]
         let partitions = UInt64(1 + seed % 3)
         for m in messages {
-            let hash = ModelFixture.json(m.key).reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+            let hash = ModelFixture.json(m.key).reduce(UInt64(14_695_981_039_346_656_037)) {
+                ($0 ^ UInt64($1)) &* 1_099_511_628_211
+            }
             let p = Int32(hash % partitions)
             streams["\(m.table)#\(p)", default: []].append((m.table, p, m.m))
         }

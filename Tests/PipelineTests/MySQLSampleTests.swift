@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Real output of Debezium 3.6.3's MySQL connector (MariaDB 10.11 standing in for MySQL), captured by
 /// scripts/capture-mysql-samples into Tests/Fixtures/debezium/shopmy*.{shopfx.<table>,}.jsonl.
@@ -13,7 +14,9 @@ enum MySQLSamples {
     static let profile = KPIProfile(
         name: "samples-mysql",
         sale: .init(table: "transaction", key: "id", amount: "amount"),
-        lineItem: .init(table: "transactiondetail", key: "id", quantity: "quantity", unitPrice: "unit_price", productKey: "product_id"),
+        lineItem: .init(
+            table: "transactiondetail", key: "id", quantity: "quantity", unitPrice: "unit_price",
+            productKey: "product_id"),
         dimension: .init(table: "product", key: "id", category: "category"))
 
     static func messages(_ prefix: String, _ table: String?) throws -> [OwnedMessage] {
@@ -23,8 +26,9 @@ enum MySQLSamples {
 
 @Suite("Debezium decoder on real MySQL-connector samples")
 struct MySQLSampleTests {
-    @Test("topics <prefix>.<database>.<table> map to the profile's tables; only the row without amount is malformed",
-          arguments: MySQLSamples.prefixes)
+    @Test(
+        "topics <prefix>.<database>.<table> map to the profile's tables; only the row without amount is malformed",
+        arguments: MySQLSamples.prefixes)
     func everyMessageDecodes(prefix: String) throws {
         let decoder = DebeziumDecoder(profile: MySQLSamples.profile)
         for table in MySQLSamples.tables {
@@ -35,7 +39,9 @@ struct MySQLSampleTests {
                 if case .malformed(_, let reason) = o { malformed.append(reason) }
                 if case .ignored(_, let reason) = o { Issue.record("\(prefix).\(table) ignored: \(reason)") }
                 if case .schemaChange = o { Issue.record("\(prefix).\(table): a row change taken for a schema change") }
-                if case .event(let e) = o { #expect(e.table == table && e.role == MySQLSamples.profile.role(ofTable: table)) }
+                if case .event(let e) = o {
+                    #expect(e.table == table && e.role == MySQLSamples.profile.role(ofTable: table))
+                }
             }
             if table == "transaction" {
                 // Insert 501 came after ALTER TABLE transaction DROP COLUMN amount: reported, naming the column.
@@ -47,8 +53,9 @@ struct MySQLSampleTests {
         }
     }
 
-    @Test("transaction: 59.97 → 60.00, an update after ADD COLUMN decodes, delete, tombstone — in every decimal mode",
-          arguments: MySQLSamples.prefixes)
+    @Test(
+        "transaction: 59.97 → 60.00, an update after ADD COLUMN decodes, delete, tombstone — in every decimal mode",
+        arguments: MySQLSamples.prefixes)
     func transactionValues(prefix: String) throws {
         let decoder = DebeziumDecoder(profile: MySQLSamples.profile)
         let outcomes = decodeAll(try MySQLSamples.messages(prefix, "transaction"), decoder: decoder)
@@ -65,7 +72,9 @@ struct MySQLSampleTests {
         #expect(outcomes.contains { if case .tombstone("transaction") = $0 { true } else { false } })
     }
 
-    @Test("line item and product: INT quantity, DECIMAL(12,2) and DECIMAL(14,2) up to 1234567890.12", arguments: MySQLSamples.prefixes)
+    @Test(
+        "line item and product: INT quantity, DECIMAL(12,2) and DECIMAL(14,2) up to 1234567890.12",
+        arguments: MySQLSamples.prefixes)
     func lineItemAndProduct(prefix: String) throws {
         let decoder = DebeziumDecoder(profile: MySQLSamples.profile)
         let lines = events(decodeAll(try MySQLSamples.messages(prefix, "transactiondetail"), decoder: decoder))
@@ -81,16 +90,21 @@ struct MySQLSampleTests {
         #expect(update.before?.category == .value("kitchen"))
     }
 
-    @Test("the schema-change topic: snapshot DDL and three ALTER TABLEs, none malformed", arguments: MySQLSamples.prefixes)
+    @Test(
+        "the schema-change topic: snapshot DDL and three ALTER TABLEs, none malformed", arguments: MySQLSamples.prefixes
+    )
     func schemaChanges(prefix: String) throws {
         let decoder = DebeziumDecoder(profile: MySQLSamples.profile)
         let outcomes = decodeAll(try MySQLSamples.messages(prefix, nil), decoder: decoder)
         let changes = outcomes.compactMap { if case .schemaChange(let c) = $0 { c } else { nil } }
         #expect(changes.count == outcomes.count, "every message of topic \(prefix) is a schema change")
         let streamed = changes.filter { !$0.isSnapshot }
-        #expect(streamed.map(\.ddl) == ["ALTER TABLE `transaction` ADD COLUMN note VARCHAR(40) NULL",
-                                        "ALTER TABLE `transaction` DROP COLUMN note",
-                                        "ALTER TABLE `transaction` DROP COLUMN amount"])
+        #expect(
+            streamed.map(\.ddl) == [
+                "ALTER TABLE `transaction` ADD COLUMN note VARCHAR(40) NULL",
+                "ALTER TABLE `transaction` DROP COLUMN note",
+                "ALTER TABLE `transaction` DROP COLUMN amount",
+            ])
         #expect(streamed.allSatisfy { $0.tables == ["transaction"] && $0.database == "shopfx" && $0.kind == "ALTER" })
         #expect(streamed.allSatisfy { $0.commitTimeMs > 1_700_000_000_000 })
         let snapshot = changes.filter(\.isSnapshot)
@@ -109,7 +123,11 @@ struct MySQLSampleTests {
         let s = core.snapshot(sequence: 1, takenAtMs: 0)
         #expect(s.schemaChanges == ["transaction": 3])
         #expect(s.recentDDL.map(\.ddl).last == "ALTER TABLE `transaction` DROP COLUMN amount")
-        #expect(s.recentDDL.allSatisfy { $0.table == "transaction" && $0.database == "shopfx" && $0.position.topic == "shopmy" && $0.commitTimeMs > 0 })
+        #expect(
+            s.recentDDL.allSatisfy {
+                $0.table == "transaction" && $0.database == "shopfx" && $0.position.topic == "shopmy"
+                    && $0.commitTimeMs > 0
+            })
         #expect(s.snapshotDDL == 23)
         #expect(core.malformed == 1)
         #expect(s.recentMalformed.first?.reason.contains("amount") == true)
@@ -152,10 +170,16 @@ struct MySQLSampleTests {
     @Test("a schema change without a schema envelope (schemas.enable=false) is recognised too")
     func bareSchemaChange() {
         let decoder = DebeziumDecoder(profile: .shop)
-        let json = #"{"source":{"version":"3.6.3.Final","connector":"mysql","name":"m","ts_ms":1795656662151,"snapshot":"false","db":"shop","table":"transaction"},"ts_ms":1795656662160,"databaseName":"shop","schemaName":null,"ddl":"ALTER TABLE transaction ADD COLUMN note TEXT","tableChanges":[{"type":"ALTER","id":"\"shop\".\"transaction\"","table":null}]}"#
+        let json =
+            #"{"source":{"version":"3.6.3.Final","connector":"mysql","name":"m","ts_ms":1795656662151,"snapshot":"false","db":"shop","table":"transaction"},"ts_ms":1795656662160,"databaseName":"shop","schemaName":null,"ddl":"ALTER TABLE transaction ADD COLUMN note TEXT","tableChanges":[{"type":"ALTER","id":"\"shop\".\"transaction\"","table":null}]}"#
         let o = Array(json.utf8).withUnsafeBytes { decoder.decode(slot: decoder.slot(forTopic: "m"), value: $0) }
-        guard case .schemaChange(let c) = o else { Issue.record("not a schema change: \(o)"); return }
-        #expect(c.tables == ["transaction"] && c.commitTimeMs == 1795656662151 && !c.isSnapshot && c.ddl.hasSuffix("note TEXT"))
+        guard case .schemaChange(let c) = o else {
+            Issue.record("not a schema change: \(o)")
+            return
+        }
+        #expect(
+            c.tables == ["transaction"] && c.commitTimeMs == 1_795_656_662_151 && !c.isSnapshot
+                && c.ddl.hasSuffix("note TEXT"))
     }
 }
 
@@ -169,7 +193,9 @@ struct MySQLDescriptionTests {
         let after = try #require(d.after)
         func value(_ name: String) -> String? { after.first { $0.name == name }?.value }
         #expect(value("amount") == "59.97")
-        #expect(value("created_at")?.hasPrefix("2026-03-04T05:06:07.089") == true, "\(String(describing: value("created_at")))")
+        #expect(
+            value("created_at")?.hasPrefix("2026-03-04T05:06:07.089") == true,
+            "\(String(describing: value("created_at")))")
         #expect(value("updated_at")?.hasSuffix("Z") == true)
         #expect(value("paid") == "0")
     }
@@ -188,10 +214,11 @@ struct MySQLExampleProfileTests {
         for m in try MySQLSamples.messages("shopmy", "transaction") {
             // The real capture, renamed the way a schema with other names would look on the wire.
             let value = m.value.map { bytes in
-                Array(String(decoding: bytes, as: UTF8.self)
-                    .replacingOccurrences(of: "\"table\": \"transaction\"", with: "\"table\": \"orders\"")
-                    .replacingOccurrences(of: "\"amount\"", with: "\"total_gross\"")
-                    .replacingOccurrences(of: "\"id\"", with: "\"order_id\"").utf8)
+                Array(
+                    String(decoding: bytes, as: UTF8.self)
+                        .replacingOccurrences(of: "\"table\": \"transaction\"", with: "\"table\": \"orders\"")
+                        .replacingOccurrences(of: "\"amount\"", with: "\"total_gross\"")
+                        .replacingOccurrences(of: "\"id\"", with: "\"order_id\"").utf8)
             }
             core.ingest(topic: "erp.erp.orders", partition: m.partition, offset: m.offset, key: m.key, value: value)
             if revenueAfterInsert == nil { revenueAfterInsert = core.result.totals.revenue }
@@ -221,9 +248,15 @@ struct DDLColumnTests {
     @Test("an unwrapped row with a ddl column stays a row")
     func unwrappedRowWithDDLColumn() {
         let decoder = DebeziumDecoder(profile: .shop)
-        let json = #"{"transaction_id":5,"amount":"1.00","ddl":"CREATE TABLE x (a int)","__op":"c","__source_ts_ms":1795656662151}"#
-        let o = Array(json.utf8).withUnsafeBytes { decoder.decode(slot: decoder.slot(forTopic: "shop.public.transaction"), value: $0) }
-        guard case .event(let e) = o else { Issue.record("not a row: \(o)"); return }
+        let json =
+            #"{"transaction_id":5,"amount":"1.00","ddl":"CREATE TABLE x (a int)","__op":"c","__source_ts_ms":1795656662151}"#
+        let o = Array(json.utf8).withUnsafeBytes {
+            decoder.decode(slot: decoder.slot(forTopic: "shop.public.transaction"), value: $0)
+        }
+        guard case .event(let e) = o else {
+            Issue.record("not a row: \(o)")
+            return
+        }
         #expect(e.after?.amount == .value(Money(cents: 100)))
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// Issue 22 item 5, on a real broker: cdctop reads a fresh topic to its end, the broker restarts empty
 /// and the topic comes back with fewer messages, and the running engine notices that the end fell below
@@ -17,7 +18,9 @@ struct OffsetRegressionTansuTests {
     @Test("a broker restarted empty under a running engine is flagged, counted, exported and alerted")
     func brokerRestartedEmptyUnderTheEngine() throws {
         guard TestServices.environment("CDCTOP_TEST_BROKERS") != nil else {
-            Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
+            Issue.record(
+                "CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)"
+            )
             return
         }
         var broker = try PrivateTansu()
@@ -37,12 +40,16 @@ struct OffsetRegressionTansuTests {
         try produce(30)
         #expect(producer.deliveryFailures == 0)
 
-        let options = EngineOptions(consumer: KafkaConsumerConfig(brokers: brokers, groupID: "obk-\(run)", topics: [topic],
-                                                                  properties: ["session.timeout.ms": "6000"]), profile: .shop)
+        let options = EngineOptions(
+            consumer: KafkaConsumerConfig(
+                brokers: brokers, groupID: "obk-\(run)", topics: [topic],
+                properties: ["session.timeout.ms": "6000"]), profile: .shop)
         let engine = try Engine(options: options)
         engine.start()
         defer { engine.stop() }
-        func partition0(_ s: KPISnapshot?) -> PartitionLag? { s?.partitions.first { $0.topic == topic && $0.partition == 0 } }
+        func partition0(_ s: KPISnapshot?) -> PartitionLag? {
+            s?.partitions.first { $0.topic == topic && $0.partition == 0 }
+        }
         /// Waits (bounded, not timed) for a snapshot that satisfies `condition`; nil if the engine stopped or 60 s passed.
         func waitFor(_ condition: (KPISnapshot) -> Bool) -> KPISnapshot? {
             let deadline = Date().addingTimeInterval(60)
@@ -54,8 +61,9 @@ struct OffsetRegressionTansuTests {
         }
 
         // Read to its end: position 30, end 30.
-        let caughtUp = try #require(waitFor { partition0($0).map { $0.position == 30 && $0.highWatermark == 30 } ?? false },
-                                    "the engine did not read the 30 messages (error: \(String(describing: engine.error)))")
+        let caughtUp = try #require(
+            waitFor { partition0($0).map { $0.position == 30 && $0.highWatermark == 30 } ?? false },
+            "the engine did not read the 30 messages (error: \(String(describing: engine.error)))")
         // Reading normally for longer than the confirmation time never counts as backwards.
         let steadyFrom = caughtUp.takenAtMs
         let steady = try #require(waitFor { $0.takenAtMs >= steadyFrom + 3_000 })
@@ -66,8 +74,10 @@ struct OffsetRegressionTansuTests {
         broker = try PrivateTansu(port: broker.port)
         try TopicAdmin.create(topic, partitions: 1, brokers: brokers)
         try produce(5)
-        let flagged = try #require(waitFor { !$0.offsetRegressions.isEmpty },
-                                   "no regression detected (engine error: \(String(describing: engine.error)); last: \(String(describing: partition0(engine.snapshots.value))))")
+        let flagged = try #require(
+            waitFor { !$0.offsetRegressions.isEmpty },
+            "no regression detected (engine error: \(String(describing: engine.error)); last: \(String(describing: partition0(engine.snapshots.value))))"
+        )
         let regression = try #require(flagged.offsetRegressions.regression(topic: topic, partition: 0))
         #expect(regression.kind == .backwards)
         #expect(regression.position == 30 && regression.end == 5 && regression.messages == 25, "\(regression)")
@@ -91,34 +101,40 @@ struct OffsetRegressionTansuTests {
 
         // More messages bring the end past the old position: no longer ongoing, still listed and counted once.
         try produce(40)
-        let refilled = try #require(waitFor { $0.offsetRegressions.regression(topic: topic, partition: 0)?.ongoing == false })
+        let refilled = try #require(
+            waitFor { $0.offsetRegressions.regression(topic: topic, partition: 0)?.ongoing == false })
         #expect(refilled.offsetRegressions.backwardsCount["\(topic)[0]"] == 1)
-        #expect(evaluator.evaluate(AlertFacts(snapshot: refilled, nowMs: refilled.takenAtMs + 60_000)).isEmpty,
-                "the alert stays firing: the totals are still wrong")
+        #expect(
+            evaluator.evaluate(AlertFacts(snapshot: refilled, nowMs: refilled.takenAtMs + 60_000)).isEmpty,
+            "the alert stays firing: the totals are still wrong")
     }
 }
 
 /// Creates and lists topics with the broker's own tool (`tansu topic create|list`, installed by
 /// scripts/deps in .run/bin): librdkafka 2.16's admin client crashed in its metadata cache on Tansu.
 enum TopicAdmin {
-    static func url(_ brokers: String) -> String { "tcp://" + (brokers.split(separator: ",").first.map(String.init) ?? brokers) }
+    static func url(_ brokers: String) -> String {
+        "tcp://" + (brokers.split(separator: ",").first.map(String.init) ?? brokers)
+    }
 
     static let tansu = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".run/bin/tansu").path
 
     static func create(_ topic: String, partitions: Int32, brokers: String) throws {
-        try run(["topic", "create", "--broker", url(brokers), "--partitions", String(partitions), topic], tolerating: "already exists")
+        try run(
+            ["topic", "create", "--broker", url(brokers), "--partitions", String(partitions), topic],
+            tolerating: "already exists")
     }
 
     static func list(brokers: String) throws {
         try run(["topic", "list", "--broker", url(brokers)], tolerating: nil)
     }
 
-
     private static func run(_ arguments: [String], tolerating: String?) throws {
         let (status, text) = try runProgram(tansu, arguments, timeoutSeconds: 10)
         guard status == 0 || tolerating.map({ text.contains($0) }) == true else {
-            throw KafkaError(code: .configuration, message: "tansu \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
+            throw KafkaError(
+                code: .configuration, message: "tansu \(arguments.joined(separator: " ")) failed (\(status)): \(text)")
         }
     }
 }
@@ -136,8 +152,11 @@ struct PrivateTansu {
         self.port = port
         process = Process()
         process.executableURL = URL(fileURLWithPath: TopicAdmin.tansu)
-        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
-                             "--storage-engine", "memory://tansu/"]
+        process.arguments = [
+            "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url",
+            "tcp://127.0.0.1:\(port)",
+            "--storage-engine", "memory://tansu/",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

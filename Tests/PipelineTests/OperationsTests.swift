@@ -1,31 +1,40 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// `/metrics` checked by Debian's own Prometheus tools: `promtool check metrics` on the real output,
 /// and a real Prometheus server scraping cdctop, queried through its HTTP API.
 @Suite("Prometheus endpoint", .serialized)
 struct PrometheusEndpointTests {
     /// An engine core fed with the generator's workload, its snapshot served by a real MetricsServer.
-    static func servedWorkload(messages n: Int) throws -> (server: MetricsServer, truth: KPIResult, fed: Int, snapshot: KPISnapshot) {
+    static func servedWorkload(messages n: Int) throws -> (
+        server: MetricsServer, truth: KPIResult, fed: Int, snapshot: KPISnapshot
+    ) {
         let (messages, truth, _) = EngineEndToEndTests.workload(n)
         let core = EngineCore(profile: .shop)
         let now = WallClock.nowMs()
         core.receivedAtMs = now
         for (i, m) in messages.enumerated() {
-            core.ingest(topic: m.topic, partition: 0, offset: Int64(i), timestampMs: now - 5, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: 0, offset: Int64(i), timestampMs: now - 5, key: m.key, value: m.value)
         }
         var snapshot = core.snapshot(sequence: 1, takenAtMs: now)
-        snapshot.partitions = [PartitionLag(topic: "shop.public.transaction", partition: 0, committed: 10, position: 12, highWatermark: 20,
-                                            lastCommitTimeMs: now - 3_000)]
+        snapshot.partitions = [
+            PartitionLag(
+                topic: "shop.public.transaction", partition: 0, committed: 10, position: 12, highWatermark: 20,
+                lastCommitTimeMs: now - 3_000)
+        ]
         snapshot.kafka = ServiceStatus(.ok, "test")
         let latest = Latest(snapshot)
-        let server = try MetricsServer(address: "127.0.0.1:0", render: {
-            PrometheusExposition.render(latest.value, ops: OpsReport(redis: .off), nowMs: WallClock.nowMs())
-        })
+        let server = try MetricsServer(
+            address: "127.0.0.1:0",
+            render: {
+                PrometheusExposition.render(latest.value, ops: OpsReport(redis: .off), nowMs: WallClock.nowMs())
+            })
         server.start()
         return (server, truth, messages.count, snapshot)
     }
@@ -68,12 +77,16 @@ struct PrometheusEndpointTests {
         let creates = snapshot.tables.first { $0.table == "transaction" }!.count(.create)
         #expect(creates > 0)
         #expect(Self.sample(body, "cdctop_events_total{table=\"transaction\",op=\"c\"}") == Double(creates))
-        #expect(Self.sample(body, "cdctop_partition_lag_messages{topic=\"shop.public.transaction\",partition=\"0\"}") == 8)
+        #expect(
+            Self.sample(body, "cdctop_partition_lag_messages{topic=\"shop.public.transaction\",partition=\"0\"}") == 8)
         #expect(Self.sample(body, "cdctop_redis_up") == 0)
         // The generator stamps no envelope ts_ms beside source.ts_ms in every message: the Kafka hop is always there.
-        #expect(Self.sample(body, "cdctop_latency_seconds{table=\"transaction\",hop=\"kafka_cdctop\",quantile=\"0.5\"}") == 0.005)
+        #expect(
+            Self.sample(body, "cdctop_latency_seconds{table=\"transaction\",hop=\"kafka_cdctop\",quantile=\"0.5\"}")
+                == 0.005)
         // promtool must fail on broken output, or the check above proves nothing.
-        let broken = try runProgram(try Self.tool("promtool"), ["check", "metrics"], input: "# TYPE x_total counter\nx_total{a=\"1\" 1\n")
+        let broken = try runProgram(
+            try Self.tool("promtool"), ["check", "metrics"], input: "# TYPE x_total counter\nx_total{a=\"1\" 1\n")
         #expect(broken.status != 0)
         #expect(try Self.get(server.port, "/healthz").status == 200)
         #expect(try Self.get(server.port, "/nope").status == 404)
@@ -82,8 +95,12 @@ struct PrometheusEndpointTests {
 
     @Test("label values with quotes, backslashes and newlines are escaped; promtool accepts them")
     func labelEscaping() throws {
-        var s = KPISnapshot(result: KPIResult(windowMs: 30_000, totals: TotalsResult(txCount: 1, revenue: Money(cents: 1050),
-                                                                                   categoryRevenue: ["a \"quoted\"\\cat\nx": Money(cents: 5)])))
+        var s = KPISnapshot(
+            result: KPIResult(
+                windowMs: 30_000,
+                totals: TotalsResult(
+                    txCount: 1, revenue: Money(cents: 1050),
+                    categoryRevenue: ["a \"quoted\"\\cat\nx": Money(cents: 5)])))
         var t = TableStats(table: "we\"ird\\table\n", role: .other)
         t.opCounts[0] = 3
         s.tables = [t]
@@ -98,7 +115,9 @@ struct PrometheusEndpointTests {
     func portTaken() throws {
         let first = try MetricsServer(address: "127.0.0.1:0", render: { "" })
         defer { first.stop() }
-        #expect(throws: MetricsServerError.self) { try MetricsServer(address: "127.0.0.1:\(first.port)", render: { "" }) }
+        #expect(throws: MetricsServerError.self) {
+            try MetricsServer(address: "127.0.0.1:\(first.port)", render: { "" })
+        }
         do {
             _ = try MetricsServer(address: "127.0.0.1:\(first.port)", render: { "" })
         } catch {
@@ -115,7 +134,9 @@ struct PrometheusEndpointTests {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
         let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(connected == 0, "cannot connect to the metrics server on port \(port)")
         _ = Array(first.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -141,7 +162,7 @@ struct PrometheusEndpointTests {
             }
         }
         defer { stopTrickling.store(true, ordering: .relaxed) }
-        Thread.sleep(forTimeInterval: 0.3) // the trickler is being served
+        Thread.sleep(forTimeInterval: 0.3)  // the trickler is being served
         let started = Date()
         let scrape = try Self.get(server.port, "/metrics")
         let waited = Date().timeIntervalSince(started)
@@ -163,24 +184,27 @@ struct PrometheusEndpointTests {
         let prometheus = try Self.tool("prometheus")
         let (server, truth, fed, _) = try Self.servedWorkload(messages: 2000)
         defer { server.stop() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-prom-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cdctop-prom-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = """
-        global:
-          scrape_interval: 1s
-          scrape_timeout: 1s
-        scrape_configs:
-          - job_name: cdctop
-            static_configs:
-              - targets: ['127.0.0.1:\(server.port)']
-        """
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: cdctop
+                static_configs:
+                  - targets: ['127.0.0.1:\(server.port)']
+            """
         try config.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
         let webPort = try freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: prometheus)
-        process.arguments = ["--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
-                             "--web.listen-address=127.0.0.1:\(webPort)"]
+        process.arguments = [
+            "--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
+            "--web.listen-address=127.0.0.1:\(webPort)",
+        ]
         let log = directory.appendingPathComponent("prometheus.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
@@ -197,10 +221,11 @@ struct PrometheusEndpointTests {
         func query(_ q: String) throws -> Double? {
             let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             guard let r = try? Self.get(webPort, "/api/v1/query?query=\(encoded)"), r.status == 200,
-                  let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any],
-                  let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
-                  let first = result.first, let value = first["value"] as? [Any], value.count == 2,
-                  let text = value[1] as? String else { return nil }
+                let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any],
+                let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+                let first = result.first, let value = first["value"] as? [Any], value.count == 2,
+                let text = value[1] as? String
+            else { return nil }
             return Double(text)
         }
         var transactions: Double?
@@ -210,7 +235,9 @@ struct PrometheusEndpointTests {
             if transactions == nil { Thread.sleep(forTimeInterval: 0.5) }
         }
         let logText = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(transactions == Double(truth.totals.txCount), "Prometheus answered \(String(describing: transactions)); its log:\n\(logText.suffix(2000))")
+        #expect(
+            transactions == Double(truth.totals.txCount),
+            "Prometheus answered \(String(describing: transactions)); its log:\n\(logText.suffix(2000))")
         #expect(try query("cdctop_messages_total") == Double(fed))
         #expect(try query("up{job=\"cdctop\"}") == 1)
         #expect(server.scrapes >= 1)
@@ -226,10 +253,12 @@ struct TestFailure: Error, CustomStringConvertible {
 /// the message, computed here independently with Foundation's JSON parser.
 @Suite("Latency split on the Debezium fixtures")
 struct LatencySplitFixtureTests {
-    @Test("per table: counts and quantiles of source→Debezium, Debezium→Kafka and Kafka→cdctop", arguments: ["shop", "shopnos", "shopdbl"])
+    @Test(
+        "per table: counts and quantiles of source→Debezium, Debezium→Kafka and Kafka→cdctop",
+        arguments: ["shop", "shopnos", "shopdbl"])
     func fixtures(prefix: String) throws {
         let core = EngineCore(profile: .samples)
-        var truth: [String: [[Int64]]] = [:]   // table -> hop -> durations
+        var truth: [String: [[Int64]]] = [:]  // table -> hop -> durations
         var latestKafkaMs: Int64 = 0
         var all: [OwnedMessage] = []
         for table in Samples.tables { all += try Samples.messages("\(prefix).public.\(table).jsonl") }
@@ -249,10 +278,13 @@ struct LatencySplitFixtureTests {
         core.receivedAtMs = received
         core.noteWallClock(nowMs: received)
         for (m, payload, kafkaMs) in parsed {
-            core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: kafkaMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: kafkaMs, key: m.key,
+                value: m.value)
             guard let payload, let source = payload["source"] as? [String: Any], payload["op"] is String,
-                  let table = source["table"] as? String,
-                  let sourceMs = (source["ts_ms"] as? NSNumber)?.int64Value else { continue }
+                let table = source["table"] as? String,
+                let sourceMs = (source["ts_ms"] as? NSNumber)?.int64Value
+            else { continue }
             var hops = truth[table] ?? [[], [], []]
             if let envelopeMs = (payload["ts_ms"] as? NSNumber)?.int64Value {
                 hops[0].append(max(0, envelopeMs - sourceMs))
@@ -273,7 +305,9 @@ struct LatencySplitFixtureTests {
                 guard !values.isEmpty else { continue }
                 for (q, estimate) in [(0.5, h.p50Ms), (0.99, h.p99Ms)] {
                     let exact = values[max(1, Int((q * Double(values.count)).rounded(.up))) - 1]
-                    #expect(abs(estimate - exact) <= exact / 16 + 1, "\(t.table) \(hop.label) q\(q): \(estimate) vs exact \(exact)")
+                    #expect(
+                        abs(estimate - exact) <= exact / 16 + 1,
+                        "\(t.table) \(hop.label) q\(q): \(estimate) vs exact \(exact)")
                 }
             }
         }
@@ -288,7 +322,9 @@ struct GroupLagTansuTests {
     @Test("lag = high watermark − committed; lag in seconds from the message at the committed offset; verdicts follow")
     func fallsBehindAndCatchesUp() throws {
         guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
-            Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
+            Issue.record(
+                "CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)"
+            )
             return
         }
         let topic = "glag\(UInt32.random(in: 0...UInt32.max)).public.transaction"
@@ -309,11 +345,13 @@ struct GroupLagTansuTests {
 
         // The same name twice is one group (one series, one window); a 1-ms window so that two polls a
         // moment apart already give a verdict.
-        let monitor = try GroupLagMonitor(brokers: brokers, groups: [group, "^never-a-group-\(group)$", group], topics: [topic],
-                                          everySeconds: 0.0001, windowSeconds: 0.001)
+        let monitor = try GroupLagMonitor(
+            brokers: brokers, groups: [group, "^never-a-group-\(group)$", group], topics: [topic],
+            everySeconds: 0.0001, windowSeconds: 0.001)
         defer { monitor.stop() }
         func row(_ r: GroupLagReport) throws -> GroupPartitionLag {
-            try #require(r.partitions.first { $0.group == group && $0.partition == 0 }, "no row for \(group) p0 in \(r)")
+            try #require(
+                r.partitions.first { $0.group == group && $0.partition == 0 }, "no row for \(group) p0 in \(r)")
         }
 
         var report = monitor.pollNow()
@@ -321,7 +359,9 @@ struct GroupLagTansuTests {
         var p = try row(report)
         #expect(p.committed == 20 && p.highWatermark == 60 && p.lag == 40, "\(p)")
         // The message at offset 20 was produced between `before` and `after`.
-        #expect(p.lagMs >= report.checkedAtMs - firstBatch.after && p.lagMs <= report.checkedAtMs - firstBatch.before, "\(p.lagMs)")
+        #expect(
+            p.lagMs >= report.checkedAtMs - firstBatch.after && p.lagMs <= report.checkedAtMs - firstBatch.before,
+            "\(p.lagMs)")
         #expect(report.groups.map(\.group) == [group], "a regex matching no group adds none")
 
         // Falls further behind: more messages, no commit.
@@ -338,7 +378,9 @@ struct GroupLagTansuTests {
         report = monitor.pollNow()
         p = try row(report)
         #expect(p.committed == 50 && p.lag == 25)
-        #expect(p.verdict != .ok || report.groups.first?.members ?? 0 > 0, "an empty group with lag is STOPPED: \(p.verdict)")
+        #expect(
+            p.verdict != .ok || report.groups.first?.members ?? 0 > 0,
+            "an empty group with lag is STOPPED: \(p.verdict)")
 
         // Catches up.
         try GroupLagMonitor.commit(brokers: brokers, group: group, offsets: [(topic, 0, 75)])
@@ -358,7 +400,9 @@ struct GroupLagTansuTests {
     @Test("a regex watches at most 50 groups; the rest are counted; a group cut later frees its handle")
     func regexMatchingManyGroupsIsCapped() throws {
         guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
-            Issue.record("CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)")
+            Issue.record(
+                "CDCTOP_TEST_BROKERS is not set: run scripts/services up tansu and source .run/env (LD_LIBRARY_PATH=$CDCTOP_RDKAFKA_216)"
+            )
             return
         }
         let run = UInt32.random(in: 0...UInt32.max)
@@ -371,29 +415,40 @@ struct GroupLagTansuTests {
         try producer.flush(timeoutMs: 30_000)
         let prefix = "capgrp-\(run)-"
         for i in 0..<(GroupLagMonitor.maxGroups + 2) {
-            try GroupLagMonitor.commit(brokers: brokers, group: prefix + String(format: "%03d", i + 10), offsets: [(topic, 0, 1)])
+            try GroupLagMonitor.commit(
+                brokers: brokers, group: prefix + String(format: "%03d", i + 10), offsets: [(topic, 0, 1)])
         }
-        let monitor = try GroupLagMonitor(brokers: brokers, groups: ["^" + prefix], topics: [topic], everySeconds: 0.0001, windowSeconds: 0.001)
+        let monitor = try GroupLagMonitor(
+            brokers: brokers, groups: ["^" + prefix], topics: [topic], everySeconds: 0.0001, windowSeconds: 0.001)
         defer { monitor.stop() }
         var report = monitor.pollNow()
         #expect(report.error == nil)
-        #expect(report.groups.count == GroupLagMonitor.maxGroups && report.unwatchedGroups == 2, "\(report.groups.count) \(report.unwatchedGroups)")
-        #expect(report.groups.map(\.group) == (0..<GroupLagMonitor.maxGroups).map { prefix + String(format: "%03d", $0 + 10) })
+        #expect(
+            report.groups.count == GroupLagMonitor.maxGroups && report.unwatchedGroups == 2,
+            "\(report.groups.count) \(report.unwatchedGroups)")
+        #expect(
+            report.groups.map(\.group)
+                == (0..<GroupLagMonitor.maxGroups).map { prefix + String(format: "%03d", $0 + 10) })
         #expect(monitor.lookupHandleCount == GroupLagMonitor.maxGroups)
         // A new group sorts first: the last watched one is cut, and its handle freed.
         try GroupLagMonitor.commit(brokers: brokers, group: prefix + "000", offsets: [(topic, 0, 2)])
         report = monitor.pollNow()
         #expect(report.groups.first?.group == prefix + "000" && report.unwatchedGroups == 3)
-        #expect(!report.groups.contains { $0.group == prefix + String(format: "%03d", GroupLagMonitor.maxGroups - 1 + 10) })
+        #expect(
+            !report.groups.contains { $0.group == prefix + String(format: "%03d", GroupLagMonitor.maxGroups - 1 + 10) })
         #expect(monitor.lookupHandleCount == GroupLagMonitor.maxGroups)
         var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
         s.groupLag = report
-        #expect(PrometheusExposition.render(s, ops: OpsReport(), nowMs: WallClock.nowMs()).contains("cdctop_group_unwatched_groups 3"))
+        #expect(
+            PrometheusExposition.render(s, ops: OpsReport(), nowMs: WallClock.nowMs()).contains(
+                "cdctop_group_unwatched_groups 3"))
     }
 
     @Test("stop() returns promptly while a round waits on an unreachable broker")
     func stopIsPromptWithAnUnreachableBroker() throws {
-        let monitor = try GroupLagMonitor(brokers: "127.0.0.1:9", groups: ["jdbc-sink"], topics: ["t"], properties: ["log_level": "0"], everySeconds: 1)
+        let monitor = try GroupLagMonitor(
+            brokers: "127.0.0.1:9", groups: ["jdbc-sink"], topics: ["t"], properties: ["log_level": "0"],
+            everySeconds: 1)
         monitor.start()
         Thread.sleep(forTimeInterval: 0.5)
         let started = Date()
@@ -405,7 +460,9 @@ struct GroupLagTansuTests {
 
     @Test("verdict rules over a window of samples")
     func rules() {
-        func s(_ committed: Int64, _ lag: Int64) -> GroupLagSample { GroupLagSample(atMs: 0, committed: committed, lag: lag) }
+        func s(_ committed: Int64, _ lag: Int64) -> GroupLagSample {
+            GroupLagSample(atMs: 0, committed: committed, lag: lag)
+        }
         #expect(GroupLagRules.verdict([], groupEmpty: false) == .unknown)
         #expect(GroupLagRules.verdict([s(5, 0)], groupEmpty: true) == .ok)
         #expect(GroupLagRules.verdict([s(5, 3)], groupEmpty: true) == .stopped)
@@ -416,9 +473,14 @@ struct GroupLagTansuTests {
         #expect(GroupLagRules.verdict([s(5, 3), s(8, 9)], groupEmpty: false) == .ok)
         #expect(GroupLagRules.verdict([s(5, 9), s(8, 4)], groupEmpty: false) == .ok)
         // A committed offset that did not move is a verdict only over a full window.
-        let still = [GroupLagSample(atMs: 0, committed: 5, lag: 3), GroupLagSample(atMs: 119_999, committed: 5, lag: 3)]
+        let still = [
+            GroupLagSample(atMs: 0, committed: 5, lag: 3), GroupLagSample(atMs: 119_999, committed: 5, lag: 3),
+        ]
         #expect(GroupLagRules.verdict(still, groupEmpty: false, windowMs: 120_000) == .unknown)
-        #expect(GroupLagRules.verdict(still + [GroupLagSample(atMs: 120_000, committed: 5, lag: 3)], groupEmpty: false, windowMs: 120_000) == .stalled)
+        #expect(
+            GroupLagRules.verdict(
+                still + [GroupLagSample(atMs: 120_000, committed: 5, lag: 3)], groupEmpty: false, windowMs: 120_000)
+                == .stalled)
     }
 
     /// A Kafka Connect sink commits every 60 s (offset.flush.interval.ms) and keeps up; its lag between
@@ -433,17 +495,19 @@ struct GroupLagTansuTests {
         var verdicts: [GroupLagVerdict] = []
         for i in 1...120 {
             let now = Int64(i) * 5_000
-            let high = Int64(i) * 50                       // 10 messages a second arrive
-            let committed = (now / 60_000) * 600           // everything up to the last full minute is committed
-            GroupLagRules.append(GroupLagSample(atMs: now, committed: committed, lag: high - committed), to: &samples,
-                                 windowMs: monitor.windowMs)
+            let high = Int64(i) * 50  // 10 messages a second arrive
+            let committed = (now / 60_000) * 600  // everything up to the last full minute is committed
+            GroupLagRules.append(
+                GroupLagSample(atMs: now, committed: committed, lag: high - committed), to: &samples,
+                windowMs: monitor.windowMs)
             verdicts.append(GroupLagRules.verdict(samples, groupEmpty: false, windowMs: monitor.windowMs))
             #expect(samples.count <= 40, "the window's samples stay bounded: \(samples.count)")
         }
         #expect(!verdicts.contains(.stalled) && !verdicts.contains(.stopped), "\(verdicts)")
         #expect(verdicts.suffix(90).allSatisfy { $0 == .ok }, "once the window spans two commits: OK")
         // The same sink stops committing: STALLED… once the window has no commit left in it.
-        var stuck = samples, last = samples.last!
+        var stuck = samples
+        var last = samples.last!
         var verdict = GroupLagVerdict.unknown
         var stuckFor: Int64 = 0
         while verdict != .stopped && stuckFor < 600_000 {
@@ -459,10 +523,12 @@ struct GroupLagTansuTests {
     /// into committing members of a real group.
     @Test("-X cannot override the monitor's group.id or its no-commit settings")
     func userPropertiesCannotOverrideSafetySettings() {
-        let settings = GroupLagMonitor.consumerSettings(brokers: "b:9092", group: "cdctop-lag-probe-1", properties: [
-            "group.id": "cdctop-main", "enable.auto.commit": "true", "enable.auto.offset.store": "true",
-            "security.protocol": "SASL_SSL",
-        ])
+        let settings = GroupLagMonitor.consumerSettings(
+            brokers: "b:9092", group: "cdctop-lag-probe-1",
+            properties: [
+                "group.id": "cdctop-main", "enable.auto.commit": "true", "enable.auto.offset.store": "true",
+                "security.protocol": "SASL_SSL",
+            ])
         // librdkafka applies them in order: the last value of a key is the one that counts.
         let effective = Dictionary(settings, uniquingKeysWith: { _, later in later })
         #expect(effective["group.id"] == "cdctop-lag-probe-1")
@@ -487,9 +553,12 @@ struct RegistryMetricsTests {
         core.schemaSource = client
         let message = RegistryTests.shopMessages(1)[0]
         let snapshot = core.snapshot(sequence: 1, takenAtMs: WallClock.nowMs())
-        let server = try MetricsServer(address: "127.0.0.1:0", render: {
-            PrometheusExposition.render(snapshot, ops: OpsReport(schemaRegistry: client.metrics), nowMs: WallClock.nowMs())
-        })
+        let server = try MetricsServer(
+            address: "127.0.0.1:0",
+            render: {
+                PrometheusExposition.render(
+                    snapshot, ops: OpsReport(schemaRegistry: client.metrics), nowMs: WallClock.nowMs())
+            })
         server.start()
         defer { server.stop() }
         let before = try PrometheusEndpointTests.get(server.port, "/metrics").body
@@ -501,8 +570,9 @@ struct RegistryMetricsTests {
         let done = DispatchSemaphore(value: 0)
         let handed = RegistryTests.Handed(core)
         Thread {
-            _ = handed.core.ingest(topic: message.topic, partition: 3, offset: 0, timestampMs: message.timestampMs,
-                                   key: message.key, value: message.value.map { RegistryTests.framed(1, $0) })
+            _ = handed.core.ingest(
+                topic: message.topic, partition: 3, offset: 0, timestampMs: message.timestampMs,
+                key: message.key, value: message.value.map { RegistryTests.framed(1, $0) })
             done.signal()
         }.start()
         let deadline = Date().addingTimeInterval(10)
@@ -516,8 +586,11 @@ struct RegistryMetricsTests {
         #expect(PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_waiting_partitions") == 1)
         #expect((PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_fetch_errors_total") ?? 0) >= 2)
         #expect(PrometheusEndpointTests.sample(waiting, "cdctop_schema_registry_schemas_cached") == 0)
-        let waited = try #require(PrometheusEndpointTests.sample(waiting,
-            "cdctop_schema_registry_wait_seconds{topic=\"\(message.topic)\",partition=\"3\",schema_id=\"1\"}"), "\(waiting)")
+        let waited = try #require(
+            PrometheusEndpointTests.sample(
+                waiting,
+                "cdctop_schema_registry_wait_seconds{topic=\"\(message.topic)\",partition=\"3\",schema_id=\"1\"}"),
+            "\(waiting)")
         // Since when: no earlier than the message was handed over, no later than the scrape.
         #expect(waited >= 0 && waited <= Double(scrapedMs - startedMs) / 1000, "\(waited)")
         #expect(core.messages == 0, "the held message must not be applied meanwhile")
@@ -525,7 +598,8 @@ struct RegistryMetricsTests {
         // The registry comes up on that port and learns id 1: the partition goes on and the series clear.
         let registry = try RegistryTests.StandIn(port: port)
         defer { registry.stop() }
-        let id = try RegistryTests.client([registry.url]).register(subject: "t-value", schema: RegistryTests.jsonSchema, schemaType: "JSON")
+        let id = try RegistryTests.client([registry.url]).register(
+            subject: "t-value", schema: RegistryTests.jsonSchema, schemaType: "JSON")
         #expect(id == 1)
         #expect(done.wait(timeout: .now() + 10) == .success)
         let after = try PrometheusEndpointTests.get(server.port, "/metrics").body
@@ -539,7 +613,8 @@ struct RegistryMetricsTests {
 
     @Test("without --schema-registry no registry series are written")
     func absentWithoutRegistry() {
-        let text = PrometheusExposition.render(KPISnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
+        let text = PrometheusExposition.render(
+            KPISnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
         #expect(!text.contains("cdctop_schema_registry"))
     }
 }

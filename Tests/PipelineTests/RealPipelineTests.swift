@@ -1,10 +1,12 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // The pieces of the real pipeline that run inside cdctop: the Kafka Connect health poller (against an
@@ -28,14 +30,18 @@ struct ConnectHealthTests {
         #expect(shop.state == .running)
         #expect(shop.tasks.map(\.id) == [0, 1])
         #expect(shop.overallState == .failed)
-        #expect(shop.failureReason == "task 0: org.apache.kafka.connect.errors.ConnectException: replication slot \"cdctop_shop\" is active")
+        #expect(
+            shop.failureReason
+                == "task 0: org.apache.kafka.connect.errors.ConnectException: replication slot \"cdctop_shop\" is active"
+        )
         #expect(connectors[0].overallState == .paused)
         #expect(shop.summary.hasPrefix("shop FAILED task 0: org.apache.kafka.connect.errors.ConnectException"))
     }
 
     @Test("a RUNNING connector without tasks is UNASSIGNED; garbage is an error that says what to check")
     func edgeCases() throws {
-        let idle = try ConnectStatusParser.parseExpandedStatus(#"{"c":{"status":{"name":"c","connector":{"state":"RUNNING"},"tasks":[]}}}"#)
+        let idle = try ConnectStatusParser.parseExpandedStatus(
+            #"{"c":{"status":{"name":"c","connector":{"state":"RUNNING"},"tasks":[]}}}"#)
         #expect(idle[0].overallState == .unassigned)
         #expect(throws: CurlHTTPError.self) { try ConnectStatusParser.parseExpandedStatus("<html>nginx</html>") }
         #expect(throws: CurlHTTPError.self) { try ConnectStatusParser.parseExpandedStatus(#"{"c":{"name":"c"}}"#) }
@@ -43,9 +49,13 @@ struct ConnectHealthTests {
 
     @Test("status bar: heartbeats tell a quiet table from a stuck connector")
     func statusWithHeartbeats() {
-        let running = ConnectHealthReport(connectors: [ConnectorHealth(name: "shop", state: .running,
-                                                                       tasks: [ConnectTaskHealth(id: 0, state: .running)])],
-                                          checkedAtMs: 1_000, url: "http://x:1")
+        let running = ConnectHealthReport(
+            connectors: [
+                ConnectorHealth(
+                    name: "shop", state: .running,
+                    tasks: [ConnectTaskHealth(id: 0, state: .running)])
+            ],
+            checkedAtMs: 1_000, url: "http://x:1")
         #expect(running.status(lastHeartbeatMs: 0, nowMs: 100_000).state == .ok)
         let fresh = running.status(lastHeartbeatMs: 99_000, nowMs: 100_000)
         #expect(fresh.state == .ok)
@@ -60,12 +70,17 @@ struct ConnectHealthTests {
         unreachable.pollError = "cannot connect to http://x:1: Connection refused"
         #expect(unreachable.status(lastHeartbeatMs: 0, nowMs: 100_000).state == .error)
         #expect(ConnectHealthReport(url: "http://x:1").status(lastHeartbeatMs: 0, nowMs: 1).state == .connecting)
-        #expect(running.json() == #"[{"name":"shop","state":"RUNNING","connector_state":"RUNNING","tasks":["RUNNING"],"error":null,"topic_prefix":null,"watched":true}]"#)
+        #expect(
+            running.json()
+                == #"[{"name":"shop","state":"RUNNING","connector_state":"RUNNING","tasks":["RUNNING"],"error":null,"topic_prefix":null,"watched":true}]"#
+        )
     }
 
     @Test("URLs: http and https with a base path, no scheme is http; junk is refused with advice")
     func endpoints() throws {
-        #expect(try HTTPService.kafkaConnect(url: "http://connect.example:8083/api/").baseURL == "http://connect.example:8083/api")
+        #expect(
+            try HTTPService.kafkaConnect(url: "http://connect.example:8083/api/").baseURL
+                == "http://connect.example:8083/api")
         #expect(try HTTPService.kafkaConnect(url: "127.0.0.1:28083").baseURL == "http://127.0.0.1:28083")
         #expect(try HTTPService.kafkaConnect(url: "http://[::1]:8083").baseURL == "http://[::1]:8083")
         #expect(try HTTPService.kafkaConnect(url: "https://c:8083").baseURL == "https://c:8083")
@@ -74,13 +89,15 @@ struct ConnectHealthTests {
             #expect(throws: CurlHTTPError.self) { try HTTPService.kafkaConnect(url: junk) }
         }
         do { _ = try HTTPService.kafkaConnect(url: "kafka://c:9092") } catch {
-            #expect(error.kind == .configuration && error.description.contains("e.g. http://127.0.0.1:8083"), "\(error)")
+            #expect(
+                error.kind == .configuration && error.description.contains("e.g. http://127.0.0.1:8083"), "\(error)")
         }
     }
 
     @Test("the poller reads a chunked answer over a real socket, and reports a refused connection")
     func pollsOverSocket() throws {
-        let body = #"{"shop":{"status":{"name":"shop","connector":{"state":"PAUSED","worker_id":"w"},"tasks":[{"id":0,"state":"PAUSED","worker_id":"w"}]}}}"#
+        let body =
+            #"{"shop":{"status":{"name":"shop","connector":{"state":"PAUSED","worker_id":"w"},"tasks":[{"id":0,"state":"PAUSED","worker_id":"w"}]}}}"#
         // Split into two chunks so de-chunking is exercised.
         let half = body.index(body.startIndex, offsetBy: body.count / 2)
         let chunks = [String(body[..<half]), String(body[half...])]
@@ -126,9 +143,15 @@ final class OneShotHTTPServer: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 4) == 0 else { throw CurlHTTPError(kind: .setup, message: "test server: bind/listen failed") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0, listen(fd, 4) == 0 else {
+            throw CurlHTTPError(kind: .setup, message: "test server: bind/listen failed")
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         port = UInt16(bigEndian: address.sin_port)
         let received = self.received
         let done = self.done
@@ -169,8 +192,9 @@ final class ReceivedRequest: @unchecked Sendable {
 struct SourceWorkloadTests {
     @Test("real INSERT/UPDATE/DELETE traffic: count(*) = orders − cancellations, the category join = Σ line items")
     func workloadKeepsTheSchemaConsistent() throws {
-        let adminURL = try #require(TestServices.environment("CDCTOP_TEST_PG"),
-                                    "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it")
+        let adminURL = try #require(
+            TestServices.environment("CDCTOP_TEST_PG"),
+            "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it")
         let database = "cdctop_source_\(getpid())_\(Int.random(in: 0..<1_000_000))"
         let admin = try PostgresConnection(adminURL)
         try admin.execute("CREATE DATABASE \(database)")
@@ -181,7 +205,8 @@ struct SourceWorkloadTests {
         // The schema file is idempotent: a second run changes nothing.
         for statement in try Self.statements(ofFile: "sql/shop.sql") { try connection.execute(statement) }
         #expect(try connection.execute("SELECT count(*) FROM product").rows[0][0] == "12")
-        #expect(try connection.execute("SELECT relreplident FROM pg_class WHERE relname = 'transaction'").rows[0][0] == "f")
+        #expect(
+            try connection.execute("SELECT relreplident FROM pg_class WHERE relname = 'transaction'").rows[0][0] == "f")
 
         let workload = try ShopSourceWorkload(url: url, seed: 11)
         for _ in 0..<400 { _ = try workload.step() }
@@ -191,16 +216,20 @@ struct SourceWorkloadTests {
 
         let totals = try SourceTotals.query(connection)
         #expect(totals.txCount == (committed[.order] ?? 0) - (committed[.cancel] ?? 0))
-        let lineSum = try connection.execute("SELECT sum(quantity * unit_price)::text FROM transactiondetail").rows[0][0]
+        let lineSum = try connection.execute("SELECT sum(quantity * unit_price)::text FROM transactiondetail").rows[0][
+            0]
         let categorySum = totals.categoryRevenue.values.reduce(Money.zero, +)
         #expect(categorySum == lineSum.flatMap { Money(decimalText: $0) })
         // Refunds lower amounts below the line items' sum; orders never refunded equal it exactly.
-        let mismatched = try connection.execute("""
+        let mismatched = try connection.execute(
+            """
             SELECT count(*) FROM "transaction" t
             WHERE t.status <> 'refunded' AND t.amount <> (SELECT sum(quantity * unit_price) FROM transactiondetail d WHERE d.transaction_id = t.transaction_id)
-            """).rows[0][0]
+            """
+        ).rows[0][0]
         #expect(mismatched == "0")
-        #expect(totals.json().hasPrefix("{\"tx_count\":\(totals.txCount),\"revenue\":\"\(totals.revenue.formatted())\""))
+        #expect(
+            totals.json().hasPrefix("{\"tx_count\":\(totals.txCount),\"revenue\":\"\(totals.revenue.formatted())\""))
 
         // Orders only: every commit adds exactly one transaction (what the latency measurement relies on).
         let ordersOnly = try ShopSourceWorkload(url: url, seed: 12, mix: .ordersOnly)
@@ -211,8 +240,9 @@ struct SourceWorkloadTests {
 
     @Test("a database without the shop schema is refused with advice to load sql/shop.sql")
     func missingSchema() throws {
-        let adminURL = try #require(TestServices.environment("CDCTOP_TEST_PG"),
-                                    "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it")
+        let adminURL = try #require(
+            TestServices.environment("CDCTOP_TEST_PG"),
+            "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it")
         let database = "cdctop_source_empty_\(getpid())_\(Int.random(in: 0..<1_000_000))"
         let admin = try PostgresConnection(adminURL)
         try admin.execute("CREATE DATABASE \(database)")
@@ -225,10 +255,10 @@ struct SourceWorkloadTests {
         }
     }
 
-
     /// The statements of a SQL file (split on `;` at line ends outside `$$` bodies), path from the package root.
     static func statements(ofFile relativePath: String) throws -> [String] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent(relativePath), encoding: .utf8)
         var statements: [String] = []
         var current = ""

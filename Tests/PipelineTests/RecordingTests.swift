@@ -1,13 +1,16 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Recordings written to temporary files and pipes, read back in small chunks so that every line
 /// boundary lands somewhere awkward.
 enum RecordingFixture {
     static func temporaryPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-rec-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)").path
+        FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cdctop-rec-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)"
+        ).path
     }
 
     static func write(_ bytes: [UInt8], name: String = "r.txt") throws -> String {
@@ -26,9 +29,11 @@ enum RecordingFixture {
             #expect(batch.firstNewTopic == topics.count)
             topics += batch.newTopics
             for e in batch.entries {
-                out.append(OwnedMessage(topic: topics[Int(e.topic)], partition: e.partition, offset: e.offset,
-                                           timestampMs: e.timestampMs, key: batch.key(e).map { Array($0) },
-                                           value: batch.value(e).map { Array($0) }))
+                out.append(
+                    OwnedMessage(
+                        topic: topics[Int(e.topic)], partition: e.partition, offset: e.offset,
+                        timestampMs: e.timestampMs, key: batch.key(e).map { Array($0) },
+                        value: batch.value(e).map { Array($0) }))
             }
         }
         seen.append(batch)
@@ -55,7 +60,7 @@ enum RecordingFixture {
                     let written = Glibc.write(writeEnd, all.baseAddress! + at, n)
                     if written <= 0 { break }
                     at += written
-                    step = step % pieces * 13 + 1    // 1, 14, 27, … uneven
+                    step = step % pieces * 13 + 1  // 1, 14, 27, … uneven
                 }
             }
             close(writeEnd)
@@ -64,10 +69,13 @@ enum RecordingFixture {
         return fds[0]
     }
 
-    static func kcatJ(_ topic: String, _ partition: Int32, _ offset: Int64, key: [UInt8]?, value: [UInt8]?, ts: Int64 = 1) -> [UInt8] {
+    static func kcatJ(
+        _ topic: String, _ partition: Int32, _ offset: Int64, key: [UInt8]?, value: [UInt8]?, ts: Int64 = 1
+    ) -> [UInt8] {
         var out: [UInt8] = []
-        KcatRecording.appendKcatJSONLine(to: &out, topic: topic, partition: partition, offset: offset, key: key, value: value,
-                                         timestampMs: ts)
+        KcatRecording.appendKcatJSONLine(
+            to: &out, topic: topic, partition: partition, offset: offset, key: key, value: value,
+            timestampMs: ts)
         return out
     }
 
@@ -78,11 +86,15 @@ enum RecordingFixture {
 
 private struct Expected: Equatable, CustomStringConvertible {
     var topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?
-    init(_ m: OwnedMessage) { (topic, partition, offset, key, value) = (m.topic, m.partition, m.offset, m.key, m.value) }
+    init(_ m: OwnedMessage) {
+        (topic, partition, offset, key, value) = (m.topic, m.partition, m.offset, m.key, m.value)
+    }
     init(_ topic: String, _ partition: Int32, _ offset: Int64, _ key: [UInt8]?, _ value: [UInt8]?) {
         (self.topic, self.partition, self.offset, self.key, self.value) = (topic, partition, offset, key, value)
     }
-    var description: String { "\(topic)/\(partition)@\(offset) key \(key?.count ?? -1) B value \(value?.count ?? -1) B" }
+    var description: String {
+        "\(topic)/\(partition)@\(offset) key \(key?.count ?? -1) B value \(value?.count ?? -1) B"
+    }
 }
 
 @Suite("Recording reader: chunked streaming, every format, file and line in errors")
@@ -106,7 +118,10 @@ struct RecordingTests {
             let useTab = i % 2 == 1
             var v: [UInt8]? = i % 7 == 6 ? nil : value
             // (Nor trailing spaces or CR, which the reader trims from every line.)
-            if useTab { v = v?.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 }; if v?.isEmpty == true { v = nil } }
+            if useTab {
+                v = v?.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 }
+                if v?.isEmpty == true { v = nil }
+            }
             if useTab {
                 bytes += RecordingFixture.tab(topic, Int32(i % 4), Int64(i * 10), key: key, value: v)
                 expected.append(Expected(topic, Int32(i % 4), Int64(i * 10), key, v))
@@ -117,8 +132,8 @@ struct RecordingTests {
             switch i % 4 {
             case 0: bytes += [0x0A]
             case 1: bytes += [0x0D, 0x0A]
-            case 2: bytes += [0x0A, 0x0A, 0x0D, 0x0A]          // blank lines in between
-            default: bytes += [0x0A, 0x20, 0x20, 0x0A]         // a line of spaces
+            case 2: bytes += [0x0A, 0x0A, 0x0D, 0x0A]  // blank lines in between
+            default: bytes += [0x0A, 0x20, 0x20, 0x0A]  // a line of spaces
             }
         }
         bytes += RecordingFixture.kcatJ("last", 0, 99, key: Array("k".utf8), value: Array("no newline at the end".utf8))
@@ -126,8 +141,9 @@ struct RecordingTests {
         return (bytes, expected)
     }
 
-    @Test("lines cut anywhere by chunk boundaries, longer than the buffer, CRLF, blank, unterminated",
-          arguments: [16, 17, 31, 64, 100, 1000, 4096, 1 << 20])
+    @Test(
+        "lines cut anywhere by chunk boundaries, longer than the buffer, CRLF, blank, unterminated",
+        arguments: [16, 17, 31, 64, 100, 1000, 4096, 1 << 20])
     func chunkBoundaries(chunkSize: Int) throws {
         let (bytes, expected) = Self.mixedRecording()
         let got = try RecordingFixture.scan(file: bytes, chunkSize: chunkSize).map(Expected.init)
@@ -153,7 +169,10 @@ struct RecordingTests {
     @Test("the read buffer stays at its chunk size when no line is longer: memory does not follow the file")
     func bufferDoesNotGrowWithTheFile() throws {
         var bytes: [UInt8] = []
-        for i in 0..<2000 { bytes += RecordingFixture.kcatJ("t", 0, Int64(i), key: nil, value: Array(repeating: 0x61, count: 200)) + [0x0A] }
+        for i in 0..<2000 {
+            bytes +=
+                RecordingFixture.kcatJ("t", 0, Int64(i), key: nil, value: Array(repeating: 0x61, count: 200)) + [0x0A]
+        }
         let path = try RecordingFixture.write(bytes)
         defer { unlink(path) }
         let scanner = try RecordingScanner(path: path, chunkSize: 4096)
@@ -168,7 +187,8 @@ struct RecordingTests {
         var rng = SystemRandomNumberGenerator()
         // Written by hand, not by our encoder: \/ \b \f \u00e9 and a surrogate pair are legal JSON that
         // yajl does not produce but other tools do.
-        let line = #"{"topic":"a\/b","partition":1,"offset":2,"ts":3,"key":"k\"1\\","payload":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00\u0041é"}"#
+        let line =
+            #"{"topic":"a\/b","partition":1,"offset":2,"ts":3,"key":"k\"1\\","payload":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00\u0041é"}"#
         let m = try #require(try RecordingReader.parse(line: Substring(line), file: "f", lineNumber: 1))
         #expect(m.topic == "a/b" && m.partition == 1 && m.offset == 2 && m.timestampMs == 3)
         #expect(m.key == Array("k\"1\\".utf8))
@@ -194,22 +214,26 @@ struct RecordingTests {
         }
     }
 
-    @Test("bad lines are errors that name the file and the line, wherever the chunks fall",
-          arguments: [
-              "garbage",
-              #"{"topic":"t","partition":0,"offset":1,"payload":"unterminated}"#,
-              #"{"topic":"t","partition":0,"offset":1,"payload":"bad \q escape"}"#,
-              #"{"topic":"t","partition":0,"offset":1,"payload":"\ud83d alone"}"#,
-              #"{"topic":"t","partition":0,"offset":1}"#,
-              #"{"topic":"t","offset":1,"payload":"x"}"#,
-              #"{"topic":"t","partition":0,"offset":1,"payload":"x"} {"#,
-              "t\tnot-a-number\t1\tk\tv",
-              "t\t1\t2\tonly four fields",
-          ])
+    @Test(
+        "bad lines are errors that name the file and the line, wherever the chunks fall",
+        arguments: [
+            "garbage",
+            #"{"topic":"t","partition":0,"offset":1,"payload":"unterminated}"#,
+            #"{"topic":"t","partition":0,"offset":1,"payload":"bad \q escape"}"#,
+            #"{"topic":"t","partition":0,"offset":1,"payload":"\ud83d alone"}"#,
+            #"{"topic":"t","partition":0,"offset":1}"#,
+            #"{"topic":"t","offset":1,"payload":"x"}"#,
+            #"{"topic":"t","partition":0,"offset":1,"payload":"x"} {"#,
+            "t\tnot-a-number\t1\tk\tv",
+            "t\t1\t2\tonly four fields",
+        ])
     func errorsNameFileAndLine(bad: String) throws {
         var bytes: [UInt8] = []
-        for i in 0..<40 { bytes += RecordingFixture.kcatJ("t", 0, Int64(i), key: nil, value: Array(repeating: 0x62, count: i * 7)) + [0x0A] }
-        bytes += [0x0A]                          // line 41 is blank
+        for i in 0..<40 {
+            bytes +=
+                RecordingFixture.kcatJ("t", 0, Int64(i), key: nil, value: Array(repeating: 0x62, count: i * 7)) + [0x0A]
+        }
+        bytes += [0x0A]  // line 41 is blank
         bytes += Array(bad.utf8) + [0x0D, 0x0A]  // line 42
         bytes += RecordingFixture.kcatJ("t", 0, 99, key: nil, value: nil) + [0x0A]
         let path = try RecordingFixture.write(bytes)
@@ -241,10 +265,11 @@ struct RecordingTests {
     func everyFormOnTheSamples(prefix: String) throws {
         for table in Samples.tables {
             let file = "\(prefix).public.\(table).jsonl"
-            let original = try Samples.messages(file)      // line by line, owning copies
+            let original = try Samples.messages(file)  // line by line, owning copies
             #expect(!original.isEmpty)
             let samplesBytes = try Array(Data(contentsOf: Samples.directory.appendingPathComponent(file)))
-            var kcat: [UInt8] = [], tab: [UInt8] = []
+            var kcat: [UInt8] = []
+            var tab: [UInt8] = []
             for m in original {
                 kcat += RecordingFixture.kcatJ(m.topic, m.partition, m.offset, key: m.key, value: m.value) + [0x0A]
                 tab += RecordingFixture.tab(m.topic, m.partition, m.offset, key: m.key, value: m.value) + [0x0A]
@@ -261,15 +286,18 @@ struct RecordingTests {
     /// Feeds a generated recording through `cdctop replay`'s path and compares with the generator's
     /// own ground truth (computed from what it generated, not by decoding).
     private static func generated(malformedEvery: Int) -> (ShopWorkload, [GeneratedMessage]) {
-        let w = ShopWorkload(config: ShopWorkloadConfig(seed: 5, products: 40, customers: 80, snapshotTransactions: 30,
-                                                        commitsPerSecond: 8, malformedEvery: malformedEvery))
+        let w = ShopWorkload(
+            config: ShopWorkloadConfig(
+                seed: 5, products: 40, customers: 80, snapshotTransactions: 30,
+                commitsPerSecond: 8, malformedEvery: malformedEvery))
         var out: [GeneratedMessage] = []
         while out.count < 6_000 { w.next(into: &out) }
         return (w, out)
     }
 
-    @Test("a generated kcat -J recording replays to the generator's ground truth, in any chunking, on one or two threads",
-          arguments: [(4096, 3), (4096, 1), (100_000, 2), (8 << 20, 3)])
+    @Test(
+        "a generated kcat -J recording replays to the generator's ground truth, in any chunking, on one or two threads",
+        arguments: [(4096, 3), (4096, 1), (100_000, 2), (8 << 20, 3)])
     func generatedRecordingEqualsGroundTruth(chunkSize: Int, batches: Int) throws {
         let (workload, messages) = Self.generated(malformedEvery: 173)
         let path = RecordingFixture.temporaryPath("gen.jsonl")
@@ -288,7 +316,8 @@ struct RecordingTests {
         #expect(truth.malformed > 0 && truth.windows.count > 3)
         #expect(core.result == truth)
         #expect(replay.lines == Int64(messages.count))
-        #expect(replay.bytesRead == (try FileManager.default.attributesOfItem(atPath: path)[.size] as! NSNumber).int64Value)
+        #expect(
+            replay.bytesRead == (try FileManager.default.attributesOfItem(atPath: path)[.size] as! NSNumber).int64Value)
     }
 
     @Test("the same messages as kcat tab lines through a pipe also give the ground truth")
@@ -305,7 +334,9 @@ struct RecordingTests {
         }
         let core = EngineCore(profile: .shop)
         let replay = RecordingReplay(core: core)
-        try replay.replay(RecordingScanner(descriptor: RecordingFixture.pipe(feeding: bytes), name: "pipe", chunkSize: 5000, ownsDescriptor: true))
+        try replay.replay(
+            RecordingScanner(
+                descriptor: RecordingFixture.pipe(feeding: bytes), name: "pipe", chunkSize: 5000, ownsDescriptor: true))
         #expect(core.result == workload.groundTruth)
         #expect(core.tombstones > 0)
     }
@@ -317,15 +348,20 @@ struct RecordingStandardInputTests {
     @Test func dashReadsStandardInput() throws {
         var bytes: [UInt8] = []
         for i in 0..<500 {
-            bytes += RecordingFixture.kcatJ("shop.public.product", Int32(i % 2), Int64(i), key: Array("\(i)".utf8),
-                                            value: i % 50 == 0 ? nil : Array("{\"n\":\(i)}".utf8)) + [0x0A]
+            bytes +=
+                RecordingFixture.kcatJ(
+                    "shop.public.product", Int32(i % 2), Int64(i), key: Array("\(i)".utf8),
+                    value: i % 50 == 0 ? nil : Array("{\"n\":\(i)}".utf8)) + [0x0A]
         }
         let saved = dup(STDIN_FILENO)
         try #require(saved >= 0)
         let fd = RecordingFixture.pipe(feeding: bytes)
         try #require(dup2(fd, STDIN_FILENO) == STDIN_FILENO)
         close(fd)
-        defer { dup2(saved, STDIN_FILENO); close(saved) }
+        defer {
+            dup2(saved, STDIN_FILENO)
+            close(saved)
+        }
         let scanner = try RecordingScanner(path: "-", chunkSize: 1000)
         #expect(scanner.file == "-")
         let got = try RecordingFixture.scan(scanner).messages
@@ -345,34 +381,44 @@ struct SharedPrefixUnescapeTests {
         ("a", [0x61]), ("schema", Array("schema".utf8)), ("\\\"", [0x22]), ("\\\\", [0x5C]), ("\\/", [0x2F]),
         ("\\n", [0x0A]), ("\\t", [0x09]), ("\\r", [0x0D]), ("\\b", [0x08]), ("\\f", [0x0C]),
         ("\\u0041", [0x41]), ("\\u00e9", [0xC3, 0xA9]), ("\\ud83d\\ude00", [0xF0, 0x9F, 0x98, 0x80]),
-        ("\\\"type\\\":\\\"struct\\\",", Array("\"type\":\"struct\",".utf8)), ("é", [0xC3, 0xA9]), ("12345678", Array("12345678".utf8)),
+        ("\\\"type\\\":\\\"struct\\\",", Array("\"type\":\"struct\",".utf8)), ("é", [0xC3, 0xA9]),
+        ("12345678", Array("12345678".utf8)),
     ]
 
     struct Rng {
         var state: UInt64
         mutating func next(_ bound: Int) -> Int {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return Int(state % UInt64(bound))
         }
     }
 
-    @Test("random prefixes changed at random tokens, over three topics, in small and large chunks", arguments: [UInt64(3), 11, 2024])
+    @Test(
+        "random prefixes changed at random tokens, over three topics, in small and large chunks",
+        arguments: [UInt64(3), 11, 2024])
     func sharedPrefixes(seed: UInt64) throws {
         var rng = Rng(state: seed)
-        var prefixes = (0 ..< 3).map { _ in (0 ..< 200 + rng.next(400)).map { _ in rng.next(Self.tokens.count) } }
+        var prefixes = (0..<3).map { _ in (0..<200 + rng.next(400)).map { _ in rng.next(Self.tokens.count) } }
         var file: [UInt8] = []
         var expected: [(topic: String, value: [UInt8])] = []
-        for offset in 0 ..< 400 {
+        for offset in 0..<400 {
             let t = rng.next(3)
             // Mostly the same prefix; now and then one token changes (the memo must stop there).
             if rng.next(4) == 0 { prefixes[t][rng.next(prefixes[t].count)] = rng.next(Self.tokens.count) }
             if rng.next(20) == 0 { prefixes[t].removeLast(rng.next(50)) }
-            let suffix = (0 ..< rng.next(60)).map { _ in rng.next(Self.tokens.count) }
+            let suffix = (0..<rng.next(60)).map { _ in rng.next(Self.tokens.count) }
             var escaped = ""
             var raw: [UInt8] = []
-            for k in prefixes[t] + suffix { escaped += Self.tokens[k].0; raw += Self.tokens[k].1 }
+            for k in prefixes[t] + suffix {
+                escaped += Self.tokens[k].0
+                raw += Self.tokens[k].1
+            }
             let topic = "topic\(t)"
-            file += Array("{\"topic\":\"\(topic)\",\"partition\":0,\"offset\":\(offset),\"key\":\"k\\\"\(offset)\",\"payload\":\"\(escaped)\"}\n".utf8)
+            file += Array(
+                "{\"topic\":\"\(topic)\",\"partition\":0,\"offset\":\(offset),\"key\":\"k\\\"\(offset)\",\"payload\":\"\(escaped)\"}\n"
+                    .utf8)
             expected.append((topic, raw))
         }
         for chunkSize in [4_096, 1 << 20] {
@@ -380,7 +426,7 @@ struct SharedPrefixUnescapeTests {
             #expect(messages.count == expected.count)
             for (m, e) in zip(messages, expected) {
                 #expect(m.topic == e.topic)
-                let same = m.value == e.value   // not printed whole: values are kilobytes
+                let same = m.value == e.value  // not printed whole: values are kilobytes
                 #expect(same, "offset \(m.offset) decoded differently")
                 #expect(m.key == Array("k\"\(m.offset)".utf8))
             }

@@ -1,10 +1,11 @@
 import Foundation
 import Metrics
 import Pipeline
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The Redis mirror against real redis-servers: the shared one from scripts/test
@@ -41,7 +42,8 @@ import Glibc
         let url = try sharedRedis()
         let prefix = uniquePrefix()
         defer { _ = try? RedisMirror.clear(url: url, prefix: prefix) }
-        let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
+        let mirror = RedisMirror(
+            url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
         mirror.start()
         defer { mirror.stop() }
 
@@ -54,8 +56,11 @@ import Glibc
         #expect(state.totals == snapshot.result.totals)
         #expect(state.problems.isEmpty, "\(state.problems)")
         #expect(state.categories.map(\.name) == ["books", "toys", "garden"], "ranked by total revenue")
-        #expect(state.lag == [.init(partition: "shop.public.transaction:0", lag: 5),
-                              .init(partition: "shop.public.transaction:1", lag: 0)])
+        #expect(
+            state.lag == [
+                .init(partition: "shop.public.transaction:0", lag: 5),
+                .init(partition: "shop.public.transaction:1", lag: 0),
+            ])
         #expect(state.windows.map(\.isFinal) == [true, true, false])
         #expect(state.windows.allSatisfy { $0.ttlSeconds > 3500 && $0.ttlSeconds <= 3600 })
         #expect(state.kpi["total_tx_count"] == "7")
@@ -83,7 +88,10 @@ import Glibc
         #expect(report.contains("refused 5 · duplicates 2 · unmatched 3 · ignored 4"), "\(report)")
         #expect(report.contains("started after the snapshot? changes to rows cdctop never saw"))
         #expect(report.contains("malformed by table  transactiondetail 6"))
-        #expect(report.contains("state           /var/lib/cdctop · checkpoint 3.0 s ago (8 so far) · error: No space left on device"), "\(report)")
+        #expect(
+            report.contains(
+                "state           /var/lib/cdctop · checkpoint 3.0 s ago (8 so far) · error: No space left on device"),
+            "\(report)")
         #expect(state.meta["state"] == "on")
         #expect(state.meta["profile"] == "shop")
         #expect(state.meta["pipeline"] == "test")
@@ -158,7 +166,7 @@ import Glibc
         #expect(second.writes == 0)
         #expect(try RedisMirror.readBack(url: url, prefix: prefix).totals.txCount == 700)
 
-        first.stop() // gives the writer key up
+        first.stop()  // gives the writer key up
         try await waitUntil("the second mirror took over", timeout: 40) { second.writes >= 1 }
         #expect(try RedisMirror.readBack(url: url, prefix: prefix).totals.txCount == 3)
     }
@@ -201,7 +209,8 @@ import Glibc
         let url = try sharedRedis()
         let prefix = uniquePrefix()
         defer { _ = try? RedisMirror.clear(url: url, prefix: prefix) }
-        let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
+        let mirror = RedisMirror(
+            url: url, prefix: prefix, pipelineName: "test", profileName: "shop", windowTTLSeconds: 3600)
         mirror.start()
         defer { mirror.stop() }
 
@@ -233,7 +242,9 @@ import Glibc
         }
         let state = try RedisMirror.readBack(url: url, prefix: prefix)
         #expect(state.windowResults == final.result.windows)
-        #expect(state.windows.map(\.isFinal) == final.result.windows.map { final.finalWindowStarts.contains($0.windowStartMs) })
+        #expect(
+            state.windows.map(\.isFinal)
+                == final.result.windows.map { final.finalWindowStarts.contains($0.windowStartMs) })
         #expect(state.problems.isEmpty, "\(state.problems)")
     }
 
@@ -257,7 +268,10 @@ import Glibc
 
         var changed = snapshot
         changed.result.totals.txCount = 1000
-        for i in 0..<20 { changed.sequence = UInt64(i); mirror.offer(changed) }
+        for i in 0..<20 {
+            changed.sequence = UInt64(i)
+            mirror.offer(changed)
+        }
         try await Task.sleep(for: .milliseconds(700))
         #expect(mirror.writes == 1, "a paused mirror must not write snapshots")
         let stillPaused = try RedisMirror.readBack(url: url, prefix: prefix)
@@ -279,8 +293,9 @@ import Glibc
 
     @Test func writeRateBenchmark() throws {
         let url = try sharedRedis()
-        let figures = try RedisMirror.benchmarkWrites(url: url, snapshots: 300, windows: 120, categories: 20,
-                                                      prefix: uniquePrefix())
+        let figures = try RedisMirror.benchmarkWrites(
+            url: url, snapshots: 300, windows: 120, categories: 20,
+            prefix: uniquePrefix())
         print("redis mirror benchmark: \(figures)")
         // The mirror caps itself at ~10 writes/s; one connection must have ample headroom above that.
         #expect(figures.writesPerSecond > 50, "\(figures)")
@@ -293,8 +308,9 @@ import Glibc
         let port = try freePort()
         let url = RedisURL(host: "127.0.0.1", port: port)
         let prefix = "cdctop:faults"
-        let mirror = RedisMirror(url: url, prefix: prefix, pipelineName: "faults", profileName: "shop",
-                                 firstRetryDelaySeconds: 0.1, maxRetryDelaySeconds: 0.5)
+        let mirror = RedisMirror(
+            url: url, prefix: prefix, pipelineName: "faults", profileName: "shop",
+            firstRetryDelaySeconds: 0.1, maxRetryDelaySeconds: 0.5)
         mirror.start()
         defer { mirror.stop() }
 
@@ -303,7 +319,8 @@ import Glibc
         mirror.offer(snapshot)
         try await waitUntil("the status shows the refused connection") { mirror.status.state == .error }
         let down = mirror.status.detail
-        #expect(down.contains("Connection refused") && (down.contains("retry in") || down.contains("retrying")), "\(down)")
+        #expect(
+            down.contains("Connection refused") && (down.contains("retry in") || down.contains("retrying")), "\(down)")
 
         let server = try RedisServerProcess(port: port)
         defer { server.stop() }
@@ -357,8 +374,9 @@ import Glibc
         #expect(badDatabase.message.contains("999"))
 
         // The mirror shows the refusal in its status, with the next retry.
-        let mirror = RedisMirror(url: try RedisURL(parsing: "redis://:wrong@127.0.0.1:\(port)/0"), prefix: "cdctop:auth",
-                                 pipelineName: "auth", profileName: "shop")
+        let mirror = RedisMirror(
+            url: try RedisURL(parsing: "redis://:wrong@127.0.0.1:\(port)/0"), prefix: "cdctop:auth",
+            pipelineName: "auth", profileName: "shop")
         mirror.start()
         defer { mirror.stop() }
         try await waitUntil("the status shows the refused password") { mirror.status.state == .error }
@@ -381,16 +399,23 @@ import Glibc
     static func sampleSnapshot() -> KPISnapshot {
         var result = KPIResult(windowMs: 30_000, messages: 40)
         result.windows = [
-            WindowResult(windowStartMs: 1_700_000_000_000, txCount: 3, revenue: Money(decimalText: "1234000.00")!,
-                         categoryRevenue: ["books": Money(decimalText: "1000000")!, "garden": Money(decimalText: "0.000000001")!]),
-            WindowResult(windowStartMs: 1_700_000_030_000, txCount: 2, revenue: Money(decimalText: "567.88")!,
-                         categoryRevenue: ["toys": Money(decimalText: "-3.5")!, "bücher & \"quotes\"": Money(cents: 1)]),
+            WindowResult(
+                windowStartMs: 1_700_000_000_000, txCount: 3, revenue: Money(decimalText: "1234000.00")!,
+                categoryRevenue: [
+                    "books": Money(decimalText: "1000000")!, "garden": Money(decimalText: "0.000000001")!,
+                ]),
+            WindowResult(
+                windowStartMs: 1_700_000_030_000, txCount: 2, revenue: Money(decimalText: "567.88")!,
+                categoryRevenue: ["toys": Money(decimalText: "-3.5")!, "bücher & \"quotes\"": Money(cents: 1)]),
             WindowResult(windowStartMs: 1_700_000_060_000, txCount: 2, revenue: Money(decimalText: "0.01")!),
         ]
-        result.totals = TotalsResult(txCount: 7, revenue: Money(decimalText: "1234567.89")!,
-                                     categoryRevenue: ["books": Money(decimalText: "2000000.123456789")!,
-                                                       "toys": Money(decimalText: "99.99")!,
-                                                       "garden": Money(decimalText: "0.5")!])
+        result.totals = TotalsResult(
+            txCount: 7, revenue: Money(decimalText: "1234567.89")!,
+            categoryRevenue: [
+                "books": Money(decimalText: "2000000.123456789")!,
+                "toys": Money(decimalText: "99.99")!,
+                "garden": Money(decimalText: "0.5")!,
+            ])
         var snapshot = KPISnapshot(result: result)
         snapshot.sequence = 1
         snapshot.profileName = "shop"
@@ -406,14 +431,18 @@ import Glibc
         var detail = TableStats(table: "transactiondetail", role: .lineItem)
         detail.malformed = 6
         snapshot.tables = [TableStats(table: "transaction", role: .sale), detail]
-        snapshot.recentMalformed = [MalformedRecord(position: EventPosition(topic: "shop.public.transactiondetail", partition: 1, offset: 9),
-                                                    reason: "unit_price \"NaN\" is not a number with an exact value (at byte 80)")]
+        snapshot.recentMalformed = [
+            MalformedRecord(
+                position: EventPosition(topic: "shop.public.transactiondetail", partition: 1, offset: 9),
+                reason: "unit_price \"NaN\" is not a number with an exact value (at byte 80)")
+        ]
         snapshot.state = StateStatus(directory: "/var/lib/cdctop")
         snapshot.state.lastCheckpointMs = 1_700_000_070_000
         snapshot.state.checkpoints = 8
         snapshot.state.lastError = "No space left on device"
         snapshot.partitions = [
-            PartitionLag(topic: "shop.public.transaction", partition: 0, committed: 10, position: 10, highWatermark: 15),
+            PartitionLag(
+                topic: "shop.public.transaction", partition: 0, committed: 10, position: 10, highWatermark: 15),
             PartitionLag(topic: "shop.public.transaction", partition: 1, committed: 7, position: 7, highWatermark: 7),
         ]
         return snapshot
@@ -431,7 +460,9 @@ import Glibc
 /// The shared redis-server of scripts/test.
 private func sharedRedis() throws -> RedisURL {
     guard let text = TestServices.environment("CDCTOP_TEST_REDIS"), !text.isEmpty else {
-        throw TestServiceMissing("CDCTOP_TEST_REDIS is not set: run the tests with scripts/test, which starts redis-server and exports CDCTOP_TEST_REDIS=redis://127.0.0.1:PORT/0")
+        throw TestServiceMissing(
+            "CDCTOP_TEST_REDIS is not set: run the tests with scripts/test, which starts redis-server and exports CDCTOP_TEST_REDIS=redis://127.0.0.1:PORT/0"
+        )
     }
     return try RedisURL(parsing: text)
 }
@@ -468,7 +499,10 @@ private final class SilentListener {
                 bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        guard ok else { Glibc.close(fd); throw TestServiceMissing("cannot listen: \(String(cString: strerror(errno)))") }
+        guard ok else {
+            Glibc.close(fd)
+            throw TestServiceMissing("cannot listen: \(String(cString: strerror(errno)))")
+        }
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -498,13 +532,17 @@ private final class RedisServerProcess {
             let candidate = "\(dir)/redis-server"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw TestServiceMissing("redis-server is not on PATH: install Debian's redis-server (scripts/test does) to run the Redis fault tests")
+        throw TestServiceMissing(
+            "redis-server is not on PATH: install Debian's redis-server (scripts/test does) to run the Redis fault tests"
+        )
     }
 
     func start() throws {
         let executable = try Self.executable()
-        var arguments = [executable, "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no",
-                         "--dir", directory, "--daemonize", "no", "--loglevel", "warning"]
+        var arguments = [
+            executable, "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no",
+            "--dir", directory, "--daemonize", "no", "--loglevel", "warning",
+        ]
         if let password { arguments += ["--requirepass", password] }
 
         var files = posix_spawn_file_actions_t()
@@ -542,7 +580,10 @@ private final class RedisServerProcess {
         pid = 0
     }
 
-    func restart() throws { kill(); try start() }
+    func restart() throws {
+        kill()
+        try start()
+    }
 
     func stop() {
         kill()

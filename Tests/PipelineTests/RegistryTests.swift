@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// The schema registry client and the Confluent framing, against the TEST STAND-IN registry
 /// (scripts/schema-registry-standin.py, started per test as a child process).
@@ -25,17 +26,24 @@ struct RegistryTests {
         }
 
         /// SIGKILL: the test process's threads block SIGTERM, and a child inherits the mask.
-        func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+        func stop() {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
         deinit { stop() }
     }
 
     static func temporaryDirectory() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-registry-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-registry-\(UUID().uuidString)")
+            .path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
-    static func client(_ urls: [String], cache: String? = nil, auth: SchemaRegistryAuth = .none) -> SchemaRegistryClient {
+    static func client(_ urls: [String], cache: String? = nil, auth: SchemaRegistryAuth = .none) -> SchemaRegistryClient
+    {
         var config = SchemaRegistryConfig(urls: urls)
         config.cacheDirectory = cache
         config.auth = auth
@@ -66,7 +74,8 @@ struct RegistryTests {
         for m in messages {
             let offset = offsets[m.topic, default: 0]
             offsets[m.topic] = offset + 1
-            core.ingest(topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
         }
         return core
     }
@@ -76,11 +85,18 @@ struct RegistryTests {
         private let lock = NSLock()
         private var value: T
         init(_ value: T) { self.value = value }
-        func withLock<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+        func withLock<R>(_ body: (inout T) -> R) -> R {
+            lock.lock()
+            defer { lock.unlock() }
+            return body(&value)
+        }
     }
 
     /// The engine core, handed to the thread that ingests (it is only used there and after `done`).
-    final class Handed: @unchecked Sendable { let core: EngineCore; init(_ core: EngineCore) { self.core = core } }
+    final class Handed: @unchecked Sendable {
+        let core: EngineCore
+        init(_ core: EngineCore) { self.core = core }
+    }
 
     static let jsonSchema = #"{"type":"object"}"#
 
@@ -88,14 +104,16 @@ struct RegistryTests {
 
     @Test func fetchesOnceWritesTheCacheAndARestartDecodesFromItWithTheRegistryDown() throws {
         let registry = try StandIn()
-        let id = try Self.client([registry.url]).register(subject: "shop.public.transaction-value", schema: Self.jsonSchema, schemaType: "JSON")
+        let id = try Self.client([registry.url]).register(
+            subject: "shop.public.transaction-value", schema: Self.jsonSchema, schemaType: "JSON")
         let cache = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: cache) }
         let messages = Self.shopMessages()
         let plain = Self.run(messages, source: nil)
         // JSON-Schema framing: 0x00 + id + the same JSON text.
         let framedMessages = messages.map { m in
-            GeneratedMessage(topic: m.topic, key: m.key, value: m.value.map { Self.framed(id, $0) }, timestampMs: m.timestampMs)
+            GeneratedMessage(
+                topic: m.topic, key: m.key, value: m.value.map { Self.framed(id, $0) }, timestampMs: m.timestampMs)
         }
         let client = Self.client([registry.url], cache: cache)
         let framed = Self.run(framedMessages, source: client)
@@ -118,12 +136,15 @@ struct RegistryTests {
 
     @Test func framingIsDetectedPerMessage() throws {
         let registry = try StandIn()
-        let id = try Self.client([registry.url]).register(subject: "mixed-value", schema: Self.jsonSchema, schemaType: "JSON")
+        let id = try Self.client([registry.url]).register(
+            subject: "mixed-value", schema: Self.jsonSchema, schemaType: "JSON")
         let messages = Self.shopMessages()
         let plain = Self.run(messages, source: nil)
         // Every other message framed; the rest plain JSON, on the same topics.
         let mixed = messages.enumerated().map { i, m in
-            GeneratedMessage(topic: m.topic, key: m.key, value: i % 2 == 0 ? m.value.map { Self.framed(id, $0) } : m.value, timestampMs: m.timestampMs)
+            GeneratedMessage(
+                topic: m.topic, key: m.key, value: i % 2 == 0 ? m.value.map { Self.framed(id, $0) } : m.value,
+                timestampMs: m.timestampMs)
         }
         let core = Self.run(mixed, source: Self.client([registry.url]))
         #expect(core.result == plain.result)
@@ -155,29 +176,40 @@ struct RegistryTests {
         let id = try good.register(subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
         #expect(try good.fetch(id: id).schemaType == "JSON")
 
-        #expect(try SchemaRegistryAuth.load(file: nil, environment: ["CDCTOP_SCHEMA_REGISTRY_AUTH": "bearer abc"]) == .bearer("abc"))
+        #expect(
+            try SchemaRegistryAuth.load(file: nil, environment: ["CDCTOP_SCHEMA_REGISTRY_AUTH": "bearer abc"])
+                == .bearer("abc"))
         let wrong = Self.client([registry.url], auth: .basic(user: "cdc", password: "nope"))
         do {
             _ = try wrong.fetch(id: id)
             Issue.record("a wrong password was accepted")
         } catch {
-            #expect(error.message.contains("HTTP 401 Unauthorized: the registry refused the credentials"), "\(error.message)")
+            #expect(
+                error.message.contains("HTTP 401 Unauthorized: the registry refused the credentials"),
+                "\(error.message)")
         }
         let none = Self.client([registry.url])
-        do { _ = try none.fetch(id: id); Issue.record("no credentials accepted") } catch {
+        do {
+            _ = try none.fetch(id: id)
+            Issue.record("no credentials accepted")
+        } catch {
             #expect(error.message.contains("wants credentials"), "\(error.message)")
         }
     }
 
     @Test func failsOverToTheNextURL() throws {
         let registry = try StandIn()
-        let id = try Self.client([registry.url]).register(subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
+        let id = try Self.client([registry.url]).register(
+            subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
         let dead = "http://127.0.0.1:\(try freePort())"
         let client = Self.client([dead, registry.url])
         #expect(try client.fetch(id: id).id == id)
         // Both down: the error names each URL.
         let bothDead = Self.client([dead, "http://127.0.0.1:\(try freePort())"])
-        do { _ = try bothDead.fetch(id: 1); Issue.record("fetched from nothing") } catch {
+        do {
+            _ = try bothDead.fetch(id: 1)
+            Issue.record("fetched from nothing")
+        } catch {
             #expect(error.message.components(separatedBy: "127.0.0.1:").count == 3, "\(error.message)")
         }
     }
@@ -204,7 +236,8 @@ struct RegistryTests {
                 offsets[m.topic] = offset + 1
                 // The first message is framed with id 1, which only the registry knows.
                 let value = offset == 0 && m.topic == messages[0].topic ? m.value.map { Self.framed(1, $0) } : m.value
-                core.ingest(topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: value)
+                core.ingest(
+                    topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: value)
             }
             done.signal()
         }
@@ -215,7 +248,8 @@ struct RegistryTests {
         #expect(waiting.messagesMeanwhile == 0, "nothing after the awaited message may be applied")
         #expect(client.status.state == .error)
         #expect(waiting.detail.hasPrefix("waiting for schema id 1 since "), "\(waiting.detail)")
-        #expect(waiting.detail.contains("Connection refused") || waiting.detail.contains("connect"), "\(waiting.detail)")
+        #expect(
+            waiting.detail.contains("Connection refused") || waiting.detail.contains("connect"), "\(waiting.detail)")
         // The registry comes up (on the same port) and learns the schema: the engine goes on.
         let registry = try StandIn(port: port)
         _ = try Self.client([registry.url]).register(subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
@@ -236,7 +270,9 @@ struct RegistryTests {
         Thread {
             let core = handed.core
             let slot = core.decoder.slot(forTopic: "shop.public.transaction")
-            let applied = value.withUnsafeBytes { core.ingest(slot: slot, partition: 0, offset: 0, timestampMs: 0, key: nil, value: $0) }
+            let applied = value.withUnsafeBytes {
+                core.ingest(slot: slot, partition: 0, offset: 0, timestampMs: 0, key: nil, value: $0)
+            }
             result.withLock { $0 = applied }
             done.signal()
         }.start()
@@ -246,23 +282,35 @@ struct RegistryTests {
         #expect(done.wait(timeout: .now() + 3) == .success)
         #expect(Date().timeIntervalSince(started) < 1.5)
         #expect(result.withLock { $0 } == false)
-        #expect(core.messages == 0 && core.aggregator.lastOffset(partitionKey: core.partitionKey(topic: "shop.public.transaction", partition: 0)) < 0)
+        #expect(
+            core.messages == 0
+                && core.aggregator.lastOffset(
+                    partitionKey: core.partitionKey(topic: "shop.public.transaction", partition: 0)) < 0
+        )
     }
 
     @Test func protobufAndUnusableSchemasAreMalformedNotAwaited() throws {
         let registry = try StandIn()
         let writer = Self.client([registry.url])
-        let proto = try writer.register(subject: "p-value", schema: "syntax = \"proto3\"; message V { int64 id = 1; }", schemaType: "PROTOBUF")
+        let proto = try writer.register(
+            subject: "p-value", schema: "syntax = \"proto3\"; message V { int64 id = 1; }", schemaType: "PROTOBUF")
         let broken = try writer.register(subject: "b-value", schema: #"{"type":"no-such-type"}"#)
         let core = EngineCore(profile: .shop)
         core.schemaSource = Self.client([registry.url])
-        core.ingest(topic: "shop.public.transaction", partition: 0, offset: 0, key: nil, value: Self.framed(proto, [2, 4]))
-        core.ingest(topic: "shop.public.transaction", partition: 0, offset: 1, key: nil, value: Self.framed(broken, [2, 4]))
-        core.ingest(topic: "shop.public.transaction", partition: 0, offset: 2, key: nil, value: Self.framed(broken, [2, 6]))
+        core.ingest(
+            topic: "shop.public.transaction", partition: 0, offset: 0, key: nil, value: Self.framed(proto, [2, 4]))
+        core.ingest(
+            topic: "shop.public.transaction", partition: 0, offset: 1, key: nil, value: Self.framed(broken, [2, 4]))
+        core.ingest(
+            topic: "shop.public.transaction", partition: 0, offset: 2, key: nil, value: Self.framed(broken, [2, 6]))
         #expect(core.malformed == 3)
-        #expect(core.recentMalformed[0].reason.contains("schema id \(proto) is a Protobuf schema: cdctop does not decode Protobuf"))
+        #expect(
+            core.recentMalformed[0].reason.contains(
+                "schema id \(proto) is a Protobuf schema: cdctop does not decode Protobuf"))
         #expect(core.recentMalformed[0].reason.contains("AvroConverter"))
-        #expect(core.recentMalformed[1].reason.hasPrefix("schema id \(broken) from the registry cannot be used"), "\(core.recentMalformed[1].reason)")
+        #expect(
+            core.recentMalformed[1].reason.hasPrefix("schema id \(broken) from the registry cannot be used"),
+            "\(core.recentMalformed[1].reason)")
 
         // Without --schema-registry a framed message is malformed with the advice.
         let bare = EngineCore(profile: .shop)
@@ -271,12 +319,16 @@ struct RegistryTests {
     }
 
     @Test func apicurioStyleBaseURLsAndOptionsParse() throws {
-        #expect(try SchemaRegistryConfig.parseURLs("http://a:8080/apis/ccompat/v7/, https://b") == ["http://a:8080/apis/ccompat/v7", "https://b"])
+        #expect(
+            try SchemaRegistryConfig.parseURLs("http://a:8080/apis/ccompat/v7/, https://b") == [
+                "http://a:8080/apis/ccompat/v7", "https://b",
+            ])
         #expect(throws: SchemaRegistryError.self) { try SchemaRegistryConfig.parseURLs("a:8081") }
         #expect(throws: SchemaRegistryError.self) { try SchemaRegistryAuth(parsing: "justtoken", origin: "x") }
         // Apicurio's Confluent-compatible API lives under a path: the base URL carries it.
         let registry = try StandIn()
-        let id = try Self.client([registry.url + "/apis/ccompat/v7"]).register(subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
+        let id = try Self.client([registry.url + "/apis/ccompat/v7"]).register(
+            subject: "t-value", schema: Self.jsonSchema, schemaType: "JSON")
         #expect(try Self.client([registry.url + "/apis/ccompat/v7/"]).fetch(id: id).id == id)
         #expect(CurlHTTP.redacted("https://u:pw@h:1/x") == "https://u:***@h:1/x")
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 // Needs the real PostgreSQL of scripts/services (wal_level=logical): CDCTOP_TEST_PG, as scripts/test
 // or `bash scripts/services up postgres; source .run/env` export it. Each test works in a database of
@@ -13,7 +14,9 @@ import TestSupport
 struct ReplicationSlotTests {
     static let t0: Int64 = 1_763_899_200_000
 
-    @Test("retained WAL grows with writes and equals pg_wal_lsn_diff; advancing the slot drops it; the alert fires over a small threshold and resolves")
+    @Test(
+        "retained WAL grows with writes and equals pg_wal_lsn_diff; advancing the slot drops it; the alert fires over a small threshold and resolves"
+    )
     func retainedWALFollowsTheSlot() throws {
         let db = try SlotTestDatabase()
         defer { db.drop() }
@@ -37,7 +40,8 @@ struct ReplicationSlotTests {
 
         // Writes: about 5 MB of WAL that nobody consumes.
         let before = try lsn("SELECT pg_current_wal_lsn()::text", on: sql)
-        try sql.execute("INSERT INTO cdctop_slot_rows (payload) SELECT repeat(md5(g::text), 8) FROM generate_series(1, 20000) g")
+        try sql.execute(
+            "INSERT INTO cdctop_slot_rows (payload) SELECT repeat(md5(g::text), 8) FROM generate_series(1, 20000) g")
         let after = try lsn("SELECT pg_current_wal_lsn()::text", on: sql)
         let written = Int64(after.value - before.value)
         #expect(written > 1_000_000, "the insert wrote \(written) bytes of WAL")
@@ -53,7 +57,7 @@ struct ReplicationSlotTests {
         // The alert over a threshold of half what was written: fires now…
         var rules = AlertRules()
         rules.slotRetainedBytes = written / 2
-        rules.slotInactiveMs = 1_000_000 * 60_000   // this test is about bytes
+        rules.slotInactiveMs = 1_000_000 * 60_000  // this test is about bytes
         rules.forMs[.replicationSlotLag] = 0
         rules.keepFiringForMs = 0
         var evaluator = AlertEvaluator(rules: rules)
@@ -63,8 +67,11 @@ struct ReplicationSlotTests {
         #expect(fired.first?.alert.summary.contains("retains") == true)
 
         // Advance the slot to the current position: the retained WAL drops to what others wrote since.
-        let endText = try #require(try sql.execute("SELECT end_lsn::text FROM pg_replication_slot_advance($1, pg_current_wal_lsn())",
-                                                   [slotName]).rows.first?.first ?? nil)
+        let endText = try #require(
+            try sql.execute(
+                "SELECT end_lsn::text FROM pg_replication_slot_advance($1, pg_current_wal_lsn())",
+                [slotName]
+            ).rows.first?.first ?? nil)
         let third = try reader.read(nowMs: Self.t0 + 10_000)
         let slot3 = try #require(third.slots.first { $0.name == slotName })
         #expect(slot3.confirmedFlushLSN == endText)
@@ -90,7 +97,8 @@ struct ReplicationSlotTests {
         #expect(text.contains("cdctop_replication_slot_active{slot=\"\(slotName)\"} 0\n"))
         #expect(text.contains("cdctop_replication_slot_seconds_since_advance{slot=\"\(slotName)\"} 10\n"))
         #expect(text.contains("cdctop_replication_slots_up 1\n"))
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(fourth.json(nowMs: Self.t0 + 20_000).utf8)) as? [[String: Any]])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(fourth.json(nowMs: Self.t0 + 20_000).utf8)) as? [[String: Any]])
         let mine = try #require(json.first { $0["slot"] as? String == slotName })
         #expect((mine["retained_wal_bytes"] as? NSNumber)?.int64Value == retained4)
         #expect(mine["active"] as? Bool == false && mine["active_pid"] is NSNull)
@@ -143,7 +151,8 @@ struct ReplicationSlotTests {
         #expect(monitor.status.detail.contains("logical slot"))
         #expect(monitor.report?.error == nil)
 
-        let away = ReplicationSlotMonitor(sourceURL: "postgresql://postgres@127.0.0.1:1/postgres", target: "nowhere", everySeconds: 0.2)
+        let away = ReplicationSlotMonitor(
+            sourceURL: "postgresql://postgres@127.0.0.1:1/postgres", target: "nowhere", everySeconds: 0.2)
         away.start()
         defer { away.stop() }
         try waitFor("the unreachable source is reported") { away.status.state == .error }
@@ -156,7 +165,8 @@ struct ReplicationSlotTests {
     @Test func trackerNotesMovesAndInactivityAndForgetsDroppedSlots() {
         var tracker = ReplicationSlotTracker()
         func slot(_ lsn: String?, active: Bool) -> ReplicationSlot {
-            ReplicationSlot(name: "s", plugin: "pgoutput", database: "d", active: active, confirmedFlushLSN: lsn, lastAdvanceMs: 0)
+            ReplicationSlot(
+                name: "s", plugin: "pgoutput", database: "d", active: active, confirmedFlushLSN: lsn, lastAdvanceMs: 0)
         }
         var slots = [slot("0/10", active: true)]
         tracker.note(&slots, nowMs: 1_000)
@@ -180,18 +190,25 @@ struct ReplicationSlotTests {
     // MARK: - Helpers
 
     /// The reader's figures equal what the server computes independently for the same current position.
-    private func expectMatchesServer(_ slot: ReplicationSlot, currentLSN: String, on sql: PostgresConnection,
-                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let row = try #require(try sql.execute("""
-            SELECT pg_wal_lsn_diff($1::pg_lsn, confirmed_flush_lsn)::bigint::text, pg_wal_lsn_diff($1::pg_lsn, restart_lsn)::bigint::text,
-                   confirmed_flush_lsn::text
-            FROM pg_replication_slots WHERE slot_name = $2
-            """, [currentLSN, slot.name]).rows.first, sourceLocation: sourceLocation)
+    private func expectMatchesServer(
+        _ slot: ReplicationSlot, currentLSN: String, on sql: PostgresConnection,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let row = try #require(
+            try sql.execute(
+                """
+                SELECT pg_wal_lsn_diff($1::pg_lsn, confirmed_flush_lsn)::bigint::text, pg_wal_lsn_diff($1::pg_lsn, restart_lsn)::bigint::text,
+                       confirmed_flush_lsn::text
+                FROM pg_replication_slots WHERE slot_name = $2
+                """, [currentLSN, slot.name]
+            ).rows.first, sourceLocation: sourceLocation)
         #expect(slot.retainedBytes.map(String.init) == row[0], sourceLocation: sourceLocation)
         #expect(slot.restartRetainedBytes.map(String.init) == row[1], sourceLocation: sourceLocation)
         #expect(slot.confirmedFlushLSN == row[2], sourceLocation: sourceLocation)
         // And the same subtraction done here on the positions.
-        if let current = WALPosition(text: currentLSN), let confirmed = slot.confirmedFlushLSN.flatMap(WALPosition.init(text:)) {
+        if let current = WALPosition(text: currentLSN),
+            let confirmed = slot.confirmedFlushLSN.flatMap(WALPosition.init(text:))
+        {
             #expect(slot.retainedBytes == Int64(current.value) - Int64(confirmed.value), sourceLocation: sourceLocation)
         }
     }
@@ -235,13 +252,17 @@ private struct SlotTestDatabase {
 
     init() throws {
         guard let server = TestServices.environment("CDCTOP_TEST_PG"), !server.isEmpty else {
-            throw SlotTestFailure("CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)")
+            throw SlotTestFailure(
+                "CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)"
+            )
         }
         serverURL = server
         let admin = try PostgresConnection(server)
         let level = try admin.execute("SHOW wal_level").rows.first?.first ?? nil
         guard level == "logical" else {
-            throw SlotTestFailure("the test PostgreSQL runs with wal_level=\(level ?? "?"): start it with scripts/services, which sets wal_level=logical")
+            throw SlotTestFailure(
+                "the test PostgreSQL runs with wal_level=\(level ?? "?"): start it with scripts/services, which sets wal_level=logical"
+            )
         }
         let suffix = "\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         name = "cdctop_slots_\(suffix)"
@@ -253,9 +274,12 @@ private struct SlotTestDatabase {
     func connect() throws -> PostgresConnection { try PostgresConnection(url) }
 
     func drop() {
-        guard let admin = try? PostgresConnection(serverURL), let quoted = try? admin.quoteQualifiedIdentifier(name) else { return }
+        guard let admin = try? PostgresConnection(serverURL), let quoted = try? admin.quoteQualifiedIdentifier(name)
+        else { return }
         // A slot left behind by a failed test would keep the database (and WAL): drop it first.
-        _ = try? admin.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [slotName])
+        _ = try? admin.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active",
+            [slotName])
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 /// Snapshot progress through the engine: Debezium 3.6.3's real notifications (captured on the project's
 /// stack, Tests/Fixtures/snapshot-notifications, in the order its 4 partitions delivered them) and
@@ -17,17 +18,21 @@ import TestSupport
 
     /// A snapshot row of `snapexp.public.items` as Debezium 3.6.3 wrote it (schema-less payload form).
     static func row(id: Int, marker: String, tsMs: Int64) -> [UInt8] {
-        Array("""
-        {"before":null,"after":{"id":\(id),"v":\(id % 1000)},"source":{"version":"3.6.3.Final","connector":"postgresql","name":"snapexp","ts_ms":1796635678518,"snapshot":"\(marker)","db":"snapexp","sequence":"[null,\\"308631384\\"]","schema":"public","table":"items","txId":793,"lsn":308631384,"xmin":null},"transaction":null,"op":"r","ts_ms":\(tsMs)}
-        """.utf8)
+        Array(
+            """
+            {"before":null,"after":{"id":\(id),"v":\(id % 1000)},"source":{"version":"3.6.3.Final","connector":"postgresql","name":"snapexp","ts_ms":1796635678518,"snapshot":"\(marker)","db":"snapexp","sequence":"[null,\\"308631384\\"]","schema":"public","table":"items","txId":793,"lsn":308631384,"xmin":null},"transaction":null,"op":"r","ts_ms":\(tsMs)}
+            """.utf8)
     }
 
     @Test func theCapturedNotificationsParse() throws {
         let parsed = try Self.notificationLines().compactMap { SnapshotNotificationParser.parse(Array($0.utf8)) }
         #expect(parsed.count == 6)
         #expect(Set(parsed.map(\.type)) == ["STARTED", "IN_PROGRESS", "TABLE_SCAN_COMPLETED", "COMPLETED"])
-        #expect(parsed.allSatisfy { $0.kind == .initial && $0.connector == "snapexp" && $0.timestampMs > 1_796_635_000_000 })
-        let scan = try #require(parsed.first { $0.type == "TABLE_SCAN_COMPLETED" && $0.data["scanned_collection"] == "public.items" })
+        #expect(
+            parsed.allSatisfy { $0.kind == .initial && $0.connector == "snapexp" && $0.timestampMs > 1_796_635_000_000 }
+        )
+        let scan = try #require(
+            parsed.first { $0.type == "TABLE_SCAN_COMPLETED" && $0.data["scanned_collection"] == "public.items" })
         #expect(scan.data["total_rows_scanned"] == "2000000" && scan.data["status"] == "SUCCEEDED")
         // Not a notification: a change event, a heartbeat-like record.
         #expect(SnapshotNotificationParser.parse(Self.row(id: 1, marker: "true", tsMs: 1)) == nil)
@@ -40,8 +45,9 @@ import TestSupport
         let start: Int64 = 1_796_635_678_600
         var offsets: [Int32: Int64] = [0: 0, 1: 0]
         func feed(_ id: Int, _ marker: String, partition: Int32, at ms: Int64) {
-            engine.ingest(topic: "snapexp.public.items", partition: partition, offset: offsets[partition]!, key: nil,
-                          value: Self.row(id: id, marker: marker, tsMs: ms))
+            engine.ingest(
+                topic: "snapexp.public.items", partition: partition, offset: offsets[partition]!, key: nil,
+                value: Self.row(id: id, marker: marker, tsMs: ms))
             offsets[partition]! += 1
         }
         for i in 0..<1_000 { feed(i, "true", partition: 0, at: start + Int64(i) * 2) }
@@ -54,7 +60,8 @@ import TestSupport
         for i in 1_000..<1_999 { feed(i, "true", partition: 0, at: start + Int64(i) * 2) }
         // Then the notification topic, its partitions one after the other.
         for (i, line) in try Self.notificationLines().enumerated() {
-            engine.ingest(topic: "snapexp.notifications", partition: 0, offset: Int64(i), key: nil, value: Array(line.utf8))
+            engine.ingest(
+                topic: "snapexp.notifications", partition: 0, offset: Int64(i), key: nil, value: Array(line.utf8))
         }
         #expect(engine.ignored == 0)
         let report = engine.snapshotProgress()
@@ -69,16 +76,21 @@ import TestSupport
         // The snapshot goes out with every published snapshot, and in JSON.
         let published = engine.snapshot(sequence: 1, takenAtMs: start + 10_000)
         #expect(published.snapshots == report)
-        #expect(report.json(nowMs: start).contains("\"connector\":\"snapexp\",\"kind\":\"initial\",\"phase\":\"completed\",\"source\":\"notifications\""))
+        #expect(
+            report.json(nowMs: start).contains(
+                "\"connector\":\"snapexp\",\"kind\":\"initial\",\"phase\":\"completed\",\"source\":\"notifications\""))
     }
 
     @Test func rowsAloneCountEveryRowEvenThoseAfterTheLastMarker() throws {
         let engine = EngineCore(profile: .shop)
         let start: Int64 = 1_796_635_678_600
-        engine.ingest(topic: "snapexp.public.items", partition: 1, offset: 0, key: nil, value: Self.row(id: 9, marker: "last", tsMs: start + 100))
+        engine.ingest(
+            topic: "snapexp.public.items", partition: 1, offset: 0, key: nil,
+            value: Self.row(id: 9, marker: "last", tsMs: start + 100))
         for i in 0..<9 {
-            engine.ingest(topic: "snapexp.public.items", partition: 0, offset: Int64(i), key: nil,
-                          value: Self.row(id: i, marker: i == 0 ? "first" : "true", tsMs: start + Int64(i)))
+            engine.ingest(
+                topic: "snapexp.public.items", partition: 0, offset: Int64(i), key: nil,
+                value: Self.row(id: i, marker: i == 0 ? "first" : "true", tsMs: start + Int64(i)))
         }
         let s = try #require(engine.snapshotProgress().snapshots.first)
         #expect(s.phase == .completed && s.tablesTotal == 1 && s.tablesDone == 1 && s.rowsRead == 10)
@@ -90,7 +102,9 @@ import TestSupport
     /// (reltuples -1, PostgreSQL 14+), nothing for a name that is no table there.
     @Test(.tags(.postgres)) func estimatesComeFromTheSourcesStatistics() throws {
         guard let server = TestServices.environment("CDCTOP_TEST_PG"), !server.isEmpty else {
-            Issue.record("CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)")
+            Issue.record(
+                "CDCTOP_TEST_PG is not set: run the tests with scripts/test (or bash scripts/services up postgres; source .run/env)"
+            )
             return
         }
         let admin = try PostgresConnection(server)

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Snapshot progress across a restart (issue 22, item 1): the read counts and the notification log are
 /// saved with each checkpoint, so a cdctop killed mid-snapshot continues its rows read, start, rate and
@@ -24,22 +25,33 @@ import Testing
             let at = start + (i < 4_000 ? Int64(i) * 2 / 3 : 2_666 + Int64(i - 4_000) * 4 / 3)
             let marker = i == 0 ? "first" : i == rows - 1 ? "last" : "true"
             let p = Int32(i % 2)
-            out.append(OwnedMessage(topic: rowsTopic, partition: p, offset: offsets[p]!, timestampMs: at, key: nil,
-                                    value: SnapshotNotificationTests.row(id: i, marker: marker, tsMs: at)))
+            out.append(
+                OwnedMessage(
+                    topic: rowsTopic, partition: p, offset: offsets[p]!, timestampMs: at, key: nil,
+                    value: SnapshotNotificationTests.row(id: i, marker: marker, tsMs: at)))
             offsets[p]! += 1
             if i % 1_000 == 999, i / 1_000 < notes.count {
                 let n = i / 1_000
-                out.append(OwnedMessage(topic: notesTopic, partition: 0, offset: Int64(n), timestampMs: at, key: nil, value: Array(notes[n].utf8)))
+                out.append(
+                    OwnedMessage(
+                        topic: notesTopic, partition: 0, offset: Int64(n), timestampMs: at, key: nil,
+                        value: Array(notes[n].utf8)))
             }
         }
         return out
     }
 
     static func feed(_ core: EngineCore, _ messages: some Sequence<OwnedMessage>) {
-        for m in messages { core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value) }
+        for m in messages {
+            core.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
+        }
     }
 
-    static func rowsRun(_ report: SnapshotProgressReport) -> ConnectorSnapshotProgress? { report.snapshots.first { $0.connector == "snaprows" } }
+    static func rowsRun(_ report: SnapshotProgressReport) -> ConnectorSnapshotProgress? {
+        report.snapshots.first { $0.connector == "snaprows" }
+    }
 
     @Test func aKilledRunContinuesItsSnapshotProgressExactly() throws {
         let directory = NSTemporaryDirectory() + "cdctop-snapshot-state-\(UUID().uuidString)"
@@ -47,7 +59,9 @@ import Testing
         let identity = StateIdentity(profile: .shop, topics: ["^snap.*"])
         let all = try Self.messages()
         // The independent count: distinct snapshot rows among the messages up to a point.
-        func rowsAmong(_ prefix: ArraySlice<OwnedMessage>) -> Int64 { Int64(prefix.filter { $0.topic == Self.rowsTopic }.count) }
+        func rowsAmong(_ prefix: ArraySlice<OwnedMessage>) -> Int64 {
+            Int64(prefix.filter { $0.topic == Self.rowsTopic }.count)
+        }
 
         let uninterrupted = EngineCore(profile: .shop)
         Self.feed(uninterrupted, all)
@@ -115,7 +129,9 @@ import Testing
         #expect(second.snapshotProgress().isEmpty)
         // It continues from the saved offsets (nothing counted twice), the earlier rows unknown.
         Self.feed(second, all)
-        #expect(Self.rowsRun(second.snapshotProgress())?.rowsRead == Int64(all[2_500...].filter { $0.topic == Self.rowsTopic }.count))
+        #expect(
+            Self.rowsRun(second.snapshotProgress())?.rowsRead
+                == Int64(all[2_500...].filter { $0.topic == Self.rowsTopic }.count))
     }
 
     @Test func aDamagedOrUnknownSavedProgressIsReportedNotGuessed() throws {

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// A generated workload placed on partitions as Kafka would place it (same key, same partition),
 /// with offsets per partition.
@@ -14,7 +15,9 @@ private struct PlacedMessage {
     var timestampMs: Int64
 }
 
-private func placedWorkload(count: Int, seed: UInt64, partitions: Int32 = 3) -> (messages: [PlacedMessage], truth: KPIResult) {
+private func placedWorkload(count: Int, seed: UInt64, partitions: Int32 = 3) -> (
+    messages: [PlacedMessage], truth: KPIResult
+) {
     let workload = ShopWorkload(config: ShopWorkloadConfig(seed: seed, malformedEvery: 997))
     var generated: [GeneratedMessage] = []
     while generated.count < count { workload.next(into: &generated) }
@@ -26,7 +29,9 @@ private func placedWorkload(count: Int, seed: UInt64, partitions: Int32 = 3) -> 
         let name = "\(m.topic)#\(partition)"
         let offset = next[name, default: 0]
         next[name] = offset + 1
-        return PlacedMessage(topic: m.topic, partition: partition, offset: offset, key: m.key, value: m.value, timestampMs: m.timestampMs)
+        return PlacedMessage(
+            topic: m.topic, partition: partition, offset: offset, key: m.key, value: m.value, timestampMs: m.timestampMs
+        )
     }
     return (placed, workload.groundTruth)
 }
@@ -51,7 +56,11 @@ private struct Outcome: Equatable {
         duplicates = core.aggregator.duplicates
         unmatched = core.aggregator.unmatched
         lateCorrections = core.aggregator.lateCorrections
-        tables = core.aggregator.tables.sorted { $0.table < $1.table }.map { var t = $0; t.eventsPerSecond = 0; return t }
+        tables = core.aggregator.tables.sorted { $0.table < $1.table }.map {
+            var t = $0
+            t.eventsPerSecond = 0
+            return t
+        }
     }
 }
 
@@ -65,12 +74,14 @@ struct StateStoreTests {
         let (messages, truth) = placedWorkload(count: 24_000, seed: 11)
         let reference = EngineCore(profile: .shop)
         for m in messages {
-            reference.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            reference.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
         }
         #expect(reference.result == truth, "the uninterrupted run itself equals the generator's ground truth")
 
         var rng = SeededRandom(seed: 5)
-        for round in 0 ..< 3 {
+        for round in 0..<3 {
             let directory = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var index = 0
@@ -94,7 +105,9 @@ struct StateStoreTests {
                     let m = messages[index]
                     index += 1
                     if m.offset < resume["\(m.topic)#\(m.partition)", default: 0] { continue }
-                    core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+                    core.ingest(
+                        topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs,
+                        key: m.key, value: m.value)
                     sinceCheckpoint += 1
                     if sinceCheckpoint >= 500 + Int(rng.nextUInt64() % 3_000) {
                         // As the engine does: the journal reuses the memory of the one written before.
@@ -104,14 +117,14 @@ struct StateStoreTests {
                         recycled = checkpoint.changes
                         sinceCheckpoint = 0
                     }
-                    if index == crashAt { break } // SIGKILL: whatever was not checkpointed is lost
+                    if index == crashAt { break }  // SIGKILL: whatever was not checkpointed is lost
                 }
                 if index >= messages.count && crashAt == Int.max {
                     try store.write(Checkpoint.take(from: core, nowMs: Int64(index)))
                     #expect(Outcome(core) == Outcome(reference), "round \(round): after \(crashes) crashes")
                     finished = true
                 } else if index >= messages.count {
-                    crashes += 1 // the crash point fell after the end: crash at the end instead
+                    crashes += 1  // the crash point fell after the end: crash at the end instead
                 } else {
                     crashes += 1
                 }
@@ -139,7 +152,9 @@ struct StateStoreTests {
             _ = try store.load(into: core)
             core.journaling = true
             for m in messages where !isProduct(m) {
-                core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+                core.ingest(
+                    topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                    value: m.value)
             }
             try store.write(Checkpoint.take(from: core, nowMs: 1))
             store.close()
@@ -149,7 +164,9 @@ struct StateStoreTests {
         let core = EngineCore(profile: .shop)
         _ = try store.load(into: core)
         for m in messages where isProduct(m) {
-            core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
         }
         #expect(core.result == truth)
         #expect(core.result.windows.contains { !$0.categoryRevenue.isEmpty })
@@ -163,7 +180,9 @@ struct StateStoreTests {
         // Without that partition from the start (the dimension, product rows, is shared and kept).
         let without = EngineCore(profile: .shop)
         for m in messages where !isDropped(m) {
-            without.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            without.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
         }
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -173,7 +192,9 @@ struct StateStoreTests {
         core.journaling = true
         // Half is saved before the drop; the rest is still in the journal when the partition goes.
         for (i, m) in messages.enumerated() {
-            core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
             if i == messages.count / 2 { try store.write(Checkpoint.take(from: core, nowMs: 1)) }
         }
         #expect(core.result.totals != without.result.totals, "the partition holds sales")
@@ -204,7 +225,9 @@ struct StateStoreTests {
             _ = try store.load(into: core)
             core.journaling = true
             for m in messages {
-                core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+                core.ingest(
+                    topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                    value: m.value)
             }
             try store.write(Checkpoint.take(from: core, nowMs: 1))
             store.close()
@@ -214,7 +237,8 @@ struct StateStoreTests {
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         sqlite.arguments = [path, "PRAGMA wal_checkpoint(TRUNCATE);"]
-        try sqlite.run(); sqlite.waitUntilExit()
+        try sqlite.run()
+        sqlite.waitUntilExit()
         let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         #expect(size > 8_192)
         let handle = try #require(FileHandle(forUpdatingAtPath: path))
@@ -239,7 +263,8 @@ struct StateStoreTests {
     func garbageFileIsRefused() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try Data("this is not sqlite, just text that happens to be here\n".utf8).write(to: URL(fileURLWithPath: directory + "/state.db"))
+        try Data("this is not sqlite, just text that happens to be here\n".utf8).write(
+            to: URL(fileURLWithPath: directory + "/state.db"))
         #expect(throws: StateError.self) { _ = try StateStore(directory: directory, identity: identity) }
         try Data().write(to: URL(fileURLWithPath: directory + "/state.db"))
         do {

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// A viewer of a state directory another process writes (`StateStore(viewing:)`, issue 24 item 9): it loads
 /// one whole checkpoint, never a torn one, while the writer keeps committing; it finds the writer by its
@@ -54,7 +55,9 @@ struct StateViewerTests {
             for (i, m) in messages.enumerated() {
                 let offset = offsets[m.topic, default: 0]
                 offsets[m.topic] = offset + 1
-                threadCore.ingest(topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+                threadCore.ingest(
+                    topic: m.topic, partition: 0, offset: offset, timestampMs: m.timestampMs, key: m.key, value: m.value
+                )
                 if (i + 1) % 1_500 == 0 || i == messages.count - 1 {
                     // Recorded before the write commits: a viewer may see it as soon as it is committed.
                     written.record(threadCore.result)
@@ -64,12 +67,15 @@ struct StateViewerTests {
             written.finish()
         }
         writer.start()
-        var loads = 0, nonEmpty = 0
+        var loads = 0
+        var nonEmpty = 0
         while !written.isFinished || loads < 3 {
-            #expect(StateStore.lockHolder(directory: directory) == getpid(), "the writer holds the lock and names its pid")
+            #expect(
+                StateStore.lockHolder(directory: directory) == getpid(), "the writer holds the lock and names its pid")
             let viewer: StateStore
             do { viewer = try StateStore(viewing: directory, identity: identity, writerPID: getpid()) } catch {
-                Issue.record("the viewer could not open the state: \(error)"); break
+                Issue.record("the viewer could not open the state: \(error)")
+                break
             }
             let core = EngineCore(profile: .shop)
             let summary = try viewer.load(into: core)
@@ -78,7 +84,9 @@ struct StateViewerTests {
             guard !summary.isFresh else { continue }
             nonEmpty += 1
             let expected = written.result(messages: core.result.messages)
-            #expect(expected != nil && core.result == expected, "load \(loads): \(core.result.messages) messages is no checkpoint the writer wrote whole")
+            #expect(
+                expected != nil && core.result == expected,
+                "load \(loads): \(core.result.messages) messages is no checkpoint the writer wrote whole")
         }
         while !written.isFinished { Thread.sleep(forTimeInterval: 0.01) }
         #expect(nonEmpty >= 1, "no load saw a checkpoint")
@@ -99,7 +107,8 @@ struct StateViewerTests {
         _ = try store.load(into: core)
         core.journaling = true
         for (i, m) in Self.messages(3_000).enumerated() {
-            core.ingest(topic: m.topic, partition: 0, offset: Int64(i), timestampMs: m.timestampMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: 0, offset: Int64(i), timestampMs: m.timestampMs, key: m.key, value: m.value)
         }
         try store.write(Checkpoint.take(from: core, nowMs: 1))
         func files() throws -> [String: Data] {
@@ -120,7 +129,8 @@ struct StateViewerTests {
         store.close()
         #expect(StateStore.lockHolder(directory: directory) == nil, "no lock once the writer closed")
         let missing = directory + "/nothing-here"
-        #expect(StateStore.lockHolder(directory: missing) == nil && !FileManager.default.fileExists(atPath: missing),
-                "probing a directory creates nothing")
+        #expect(
+            StateStore.lockHolder(directory: missing) == nil && !FileManager.default.fileExists(atPath: missing),
+            "probing a directory creates nothing")
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Issue 23 items 1 and 2: secrets from files, masked where shown, and TLS plus authentication against
 /// real endpoints that scripts/tls-fixtures starts for this suite alone (its own CA made with openssl):
@@ -28,8 +30,11 @@ struct TLSAuthTests {
             sasl.password=pa=ss#word
             """
         let properties = try KafkaPropertiesFile.parse(text, file: "k.properties")
-        #expect(properties == ["bootstrap.servers": "b-1.example:9096", "security.protocol": "SASL_SSL",
-                               "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": "cdctop", "sasl.password": "pa=ss#word"])
+        #expect(
+            properties == [
+                "bootstrap.servers": "b-1.example:9096", "security.protocol": "SASL_SSL",
+                "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": "cdctop", "sasl.password": "pa=ss#word",
+            ])
         do {
             _ = try KafkaPropertiesFile.parse("security.protocol=SSL\nhunter2\n", file: "k.properties")
             Issue.record("a line without '=' must be refused")
@@ -37,13 +42,17 @@ struct TLSAuthTests {
             #expect(error.description.contains("k.properties line 2"))
             #expect(!error.description.contains("hunter2"), "a stray line may be a password: never quote it")
         }
-        #expect(throws: KafkaPropertiesFile.ParseError.self) { try KafkaPropertiesFile.load(path: "/nonexistent/k.properties") }
+        #expect(throws: KafkaPropertiesFile.ParseError.self) {
+            try KafkaPropertiesFile.load(path: "/nonexistent/k.properties")
+        }
     }
 
     @Test("secret librdkafka properties are masked, ordinary ones are not")
     func secretPropertiesMasked() throws {
-        for key in ["sasl.password", "ssl.key.password", "ssl.keystore.password", "ssl.key.pem",
-                    "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config"] {
+        for key in [
+            "sasl.password", "ssl.key.password", "ssl.keystore.password", "ssl.key.pem",
+            "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config",
+        ] {
             #expect(KafkaSecretProperties.isSecret(key), "\(key)")
         }
         for key in ["sasl.username", "security.protocol", "ssl.ca.location", "sasl.oauthbearer.token.endpoint.url"] {
@@ -52,20 +61,25 @@ struct TLSAuthTests {
         let shown = KafkaSecretProperties.displayText(["sasl.username": "u", "sasl.password": "s3cr3t"])
         #expect(shown == "sasl.password=*** sasl.username=u")
         // An invalid value for a property names the property, and masks the value when it is a secret.
-        let invalid = KafkaError.configuration("Invalid value", property: "ssl.key.password",
-                                               value: KafkaSecretProperties.displayValue(key: "ssl.key.password", value: "s3cr3t"))
+        let invalid = KafkaError.configuration(
+            "Invalid value", property: "ssl.key.password",
+            value: KafkaSecretProperties.displayValue(key: "ssl.key.password", value: "s3cr3t"))
         #expect(!invalid.message.contains("s3cr3t"))
     }
 
     @Test("connection strings shown on screens and in logs carry no password, in every libpq form")
     func connectionStringsRedacted() {
-        #expect(PostgresConnection.redactedConnectionString("postgresql://u:s3cr3t@h:5432/db?sslmode=verify-full")
+        #expect(
+            PostgresConnection.redactedConnectionString("postgresql://u:s3cr3t@h:5432/db?sslmode=verify-full")
                 == "postgresql://u:***@h:5432/db?sslmode=verify-full")
-        #expect(PostgresConnection.redactedConnectionString("postgresql://u@h/db?password=s3cr3t&sslmode=require")
+        #expect(
+            PostgresConnection.redactedConnectionString("postgresql://u@h/db?password=s3cr3t&sslmode=require")
                 == "postgresql://u@h/db?password=***&sslmode=require")
-        #expect(PostgresConnection.redactedConnectionString("host=h password=s3cr3t dbname=d")
+        #expect(
+            PostgresConnection.redactedConnectionString("host=h password=s3cr3t dbname=d")
                 == "host=h password=*** dbname=d")
-        #expect(PostgresConnection.redactedConnectionString("host=h password = 'a b\\' c' dbname=d")
+        #expect(
+            PostgresConnection.redactedConnectionString("host=h password = 'a b\\' c' dbname=d")
                 == "host=h password = *** dbname=d")
         #expect(PostgresConnection.redactedConnectionString("service=warehouse") == "service=warehouse")
     }
@@ -84,11 +98,14 @@ struct TLSAuthTests {
         let file = directory + "/password"
         try "fromFile\n".write(toFile: file, atomically: true, encoding: .utf8)
         let plain = try RedisURL(parsing: "redis://127.0.0.1:6379/0")
-        #expect(try plain.resolvingPassword(file: file, environment: ["REDISCLI_AUTH": "fromEnv"]).password == "fromFile")
+        #expect(
+            try plain.resolvingPassword(file: file, environment: ["REDISCLI_AUTH": "fromEnv"]).password == "fromFile")
         #expect(try plain.resolvingPassword(file: nil, environment: ["REDISCLI_AUTH": "fromEnv"]).password == "fromEnv")
         #expect(try plain.resolvingPassword(file: nil, environment: [:]).password == nil)
         let inURL = try RedisURL(parsing: "redis://:inURL@127.0.0.1:6379/0")
-        #expect(try inURL.resolvingPassword(file: file, environment: [:]).password == "inURL", "the URL's own password wins, as in redis-cli")
+        #expect(
+            try inURL.resolvingPassword(file: file, environment: [:]).password == "inURL",
+            "the URL's own password wins, as in redis-cli")
         let aclUser = try RedisURL(parsing: "redis://alice:@127.0.0.1:6379/0")
         let resolved = try aclUser.resolvingPassword(file: file, environment: [:])
         #expect(resolved.username == "alice" && resolved.password == "fromFile")
@@ -99,7 +116,9 @@ struct TLSAuthTests {
 
     // MARK: - Against real endpoints
 
-    @Test("Kafka over TLS (stunnel in front of Tansu): the right CA reads every message, a wrong CA fails at once and says why")
+    @Test(
+        "Kafka over TLS (stunnel in front of Tansu): the right CA reads every message, a wrong CA fails at once and says why"
+    )
     func kafkaThroughStunnel() throws {
         let fixtures = try TLSFixtures.shared()
         let run = UInt32.random(in: 0...UInt32.max)
@@ -108,10 +127,10 @@ struct TLSAuthTests {
         // The documented way: properties in a -F file (here with a secret that must stay out of errors).
         let propertiesFile = fixtures.directory + "/kafka-\(run).properties"
         try """
-            # TLS to the stunnel endpoint
-            security.protocol=SSL
-            ssl.ca.location=\(fixtures["TLS_CA"])
-            """.write(toFile: propertiesFile, atomically: true, encoding: .utf8)
+        # TLS to the stunnel endpoint
+        security.protocol=SSL
+        ssl.ca.location=\(fixtures["TLS_CA"])
+        """.write(toFile: propertiesFile, atomically: true, encoding: .utf8)
         let properties = try KafkaPropertiesFile.load(path: propertiesFile)
         let brokers = fixtures["TLS_KAFKA_BROKERS"]
 
@@ -124,9 +143,11 @@ struct TLSAuthTests {
 
         var consumerProperties = properties
         consumerProperties["session.timeout.ms"] = "6000"
-        let engine = try Engine(options: EngineOptions(
-            consumer: KafkaConsumerConfig(brokers: brokers, groupID: "tls-\(run)", topics: [topic], properties: consumerProperties),
-            profile: .shop))
+        let engine = try Engine(
+            options: EngineOptions(
+                consumer: KafkaConsumerConfig(
+                    brokers: brokers, groupID: "tls-\(run)", topics: [topic], properties: consumerProperties),
+                profile: .shop))
         engine.start()
         let read = waitFor(engine) { $0.result.messages == 20 }
         engine.stop()
@@ -136,9 +157,11 @@ struct TLSAuthTests {
         var wrong = properties
         wrong["ssl.ca.location"] = fixtures["TLS_WRONG_CA"]
         wrong["session.timeout.ms"] = "6000"
-        let refused = try Engine(options: EngineOptions(
-            consumer: KafkaConsumerConfig(brokers: brokers, groupID: "tls-wrong-\(run)", topics: [topic], properties: wrong),
-            profile: .shop))
+        let refused = try Engine(
+            options: EngineOptions(
+                consumer: KafkaConsumerConfig(
+                    brokers: brokers, groupID: "tls-wrong-\(run)", topics: [topic], properties: wrong),
+                profile: .shop))
         refused.start()
         let failed = waitFor(refused) { $0.kafka.state == .error }
         let stoppedError = refused.error.map { "\($0)" }
@@ -148,14 +171,17 @@ struct TLSAuthTests {
         #expect(failed?.result.messages ?? 0 == 0)
     }
 
-    @Test("Redis: the default user's password and an ACL user authenticate; a wrong password is one line, kind auth, not retried fast")
+    @Test(
+        "Redis: the default user's password and an ACL user authenticate; a wrong password is one line, kind auth, not retried fast"
+    )
     func redisAuthentication() throws {
         let fixtures = try TLSFixtures.shared()
         let port = Int(fixtures["TLS_REDIS_PORT"])!
         // The default user, password from a file (as --redis-password-file gives it).
         let passwordFile = fixtures.directory + "/redis.password"
         try (fixtures["TLS_REDIS_PASSWORD"] + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
-        let url = try RedisURL(parsing: "redis://127.0.0.1:\(port)/0").resolvingPassword(file: passwordFile, environment: [:])
+        let url = try RedisURL(parsing: "redis://127.0.0.1:\(port)/0").resolvingPassword(
+            file: passwordFile, environment: [:])
         let connection = try RedisConnection(url: url)
         #expect(try connection.command("PING").text == "PONG")
         // An ACL user named in the URL, password from $REDISCLI_AUTH.
@@ -163,34 +189,49 @@ struct TLSAuthTests {
             .resolvingPassword(file: nil, environment: ["REDISCLI_AUTH": fixtures["TLS_REDIS_USER_PASSWORD"]])
         #expect(try RedisConnection(url: acl).command("ACL", "WHOAMI").text == fixtures["TLS_REDIS_USER"])
 
-        for (what, bad) in [("wrong password", RedisURL(host: "127.0.0.1", port: port, password: "wrong-password")),
-                            ("wrong ACL password", RedisURL(host: "127.0.0.1", port: port, password: "wrong-password", username: fixtures["TLS_REDIS_USER"])),
-                            ("no password", RedisURL(host: "127.0.0.1", port: port))] {
+        for (what, bad) in [
+            ("wrong password", RedisURL(host: "127.0.0.1", port: port, password: "wrong-password")),
+            (
+                "wrong ACL password",
+                RedisURL(
+                    host: "127.0.0.1", port: port, password: "wrong-password", username: fixtures["TLS_REDIS_USER"])
+            ),
+            ("no password", RedisURL(host: "127.0.0.1", port: port)),
+        ] {
             do {
                 _ = try RedisConnection(url: bad)
                 Issue.record("\(what) must be refused")
             } catch let error as RedisError {
                 #expect(error.kind == .auth && !error.isRetriable, "\(what): \(error)")
-                #expect(!error.message.contains("\n") && !error.message.contains("wrong-password"), "\(what): \(error.message)")
+                #expect(
+                    !error.message.contains("\n") && !error.message.contains("wrong-password"),
+                    "\(what): \(error.message)")
                 #expect(error.message.contains("--redis-password-file"), "\(what): says what to do: \(error.message)")
             }
         }
 
         // The mirror with a wrong password says so and backs off to the slow interval, not a storm.
-        let mirror = RedisMirror(url: RedisURL(host: "127.0.0.1", port: port, password: "wrong-password"),
-                                 prefix: "cdctop:tlstest", pipelineName: "tlstest", profileName: "shop")
+        let mirror = RedisMirror(
+            url: RedisURL(host: "127.0.0.1", port: port, password: "wrong-password"),
+            prefix: "cdctop:tlstest", pipelineName: "tlstest", profileName: "shop")
         mirror.start()
         defer { mirror.stop() }
         var status = mirror.status
-        for _ in 0..<200 where status.state != .error { Thread.sleep(forTimeInterval: 0.05); status = mirror.status }
+        for _ in 0..<200 where status.state != .error {
+            Thread.sleep(forTimeInterval: 0.05)
+            status = mirror.status
+        }
         #expect(status.state == .error)
-        #expect(status.detail.contains("refused the credentials") && status.detail.contains("not retried fast"), "\(status.detail)")
+        #expect(
+            status.detail.contains("refused the credentials") && status.detail.contains("not retried fast"),
+            "\(status.detail)")
     }
 
     @Test("Redis over TLS through the documented stunnel client: the mirror's connection works unchanged")
     func redisThroughStunnelClient() throws {
         let fixtures = try TLSFixtures.shared()
-        let url = RedisURL(host: "127.0.0.1", port: Int(fixtures["TLS_REDIS_TUNNEL_PORT"])!, password: fixtures["TLS_REDIS_PASSWORD"])
+        let url = RedisURL(
+            host: "127.0.0.1", port: Int(fixtures["TLS_REDIS_TUNNEL_PORT"])!, password: fixtures["TLS_REDIS_PASSWORD"])
         let connection = try RedisConnection(url: url)
         #expect(try connection.command("PING").text == "PONG")
         // The server sees this client arrive on its TLS port (laddr), through the tunnel.
@@ -198,12 +239,17 @@ struct TLSAuthTests {
         #expect(client.contains("laddr=127.0.0.1:\(fixtures["TLS_REDIS_TLS_PORT"]) "), "\(client)")
     }
 
-    @Test("PostgreSQL: sslmode=verify-full with the CA, password from PGPASSFILE/.pgpass or a service file; wrong CA and wrong password are one clear error each")
+    @Test(
+        "PostgreSQL: sslmode=verify-full with the CA, password from PGPASSFILE/.pgpass or a service file; wrong CA and wrong password are one clear error each"
+    )
     func postgresTLSAndPasswords() throws {
         let fixtures = try TLSFixtures.shared()
-        let port = fixtures["TLS_PG_PORT"], user = fixtures["TLS_PG_USER"], database = fixtures["TLS_PG_DATABASE"]
+        let port = fixtures["TLS_PG_PORT"]
+        let user = fixtures["TLS_PG_USER"]
+        let database = fixtures["TLS_PG_DATABASE"]
         let passfile = fixtures.directory + "/pgpass"
-        try "127.0.0.1:\(port):*:\(user):\(fixtures["TLS_PG_PASSWORD"])\n".write(toFile: passfile, atomically: true, encoding: .utf8)
+        try "127.0.0.1:\(port):*:\(user):\(fixtures["TLS_PG_PASSWORD"])\n".write(
+            toFile: passfile, atomically: true, encoding: .utf8)
         chmod(passfile, 0o600)
         let base = "host=127.0.0.1 port=\(port) user=\(user) dbname=\(database) sslmode=verify-full"
 
@@ -217,14 +263,14 @@ struct TLSAuthTests {
         // A service file names everything but the password (which .pgpass gives).
         let serviceFile = fixtures.directory + "/pg_service.conf"
         try """
-            [cdctop-warehouse]
-            host=127.0.0.1
-            port=\(port)
-            user=\(user)
-            dbname=\(database)
-            sslmode=verify-full
-            sslrootcert=\(fixtures["TLS_CA"])
-            """.write(toFile: serviceFile, atomically: true, encoding: .utf8)
+        [cdctop-warehouse]
+        host=127.0.0.1
+        port=\(port)
+        user=\(user)
+        dbname=\(database)
+        sslmode=verify-full
+        sslrootcert=\(fixtures["TLS_CA"])
+        """.write(toFile: serviceFile, atomically: true, encoding: .utf8)
         setenv("PGSERVICEFILE", serviceFile, 1)
         defer { unsetenv("PGSERVICEFILE") }
         let viaService = try PostgresConnection("service=cdctop-warehouse passfile=\(passfile)")
@@ -236,41 +282,55 @@ struct TLSAuthTests {
             Issue.record("a wrong CA must be refused")
         } catch {
             #expect(error.kind == .tls && error.needsPerson && !error.isRetriable, "\(error)")
-            #expect(error.shortDescription.contains("certificate verify failed") && error.shortDescription.contains("sslrootcert"),
-                    "\(error.shortDescription)")
+            #expect(
+                error.shortDescription.contains("certificate verify failed")
+                    && error.shortDescription.contains("sslrootcert"),
+                "\(error.shortDescription)")
             #expect(!error.shortDescription.contains("\n"))
         }
         // A wrong password (given in the URL here, so nothing else can supply the right one).
         do {
-            _ = try PostgresConnection("postgresql://\(user):wrong-password@127.0.0.1:\(port)/\(database)?sslmode=verify-full&sslrootcert=\(fixtures["TLS_CA"])&passfile=/dev/null")
+            _ = try PostgresConnection(
+                "postgresql://\(user):wrong-password@127.0.0.1:\(port)/\(database)?sslmode=verify-full&sslrootcert=\(fixtures["TLS_CA"])&passfile=/dev/null"
+            )
             Issue.record("a wrong password must be refused")
         } catch {
             #expect(error.kind == .authentication && error.needsPerson, "\(error)")
-            #expect(error.shortDescription.contains("password authentication failed") && error.shortDescription.contains(".pgpass"),
-                    "\(error.shortDescription)")
+            #expect(
+                error.shortDescription.contains("password authentication failed")
+                    && error.shortDescription.contains(".pgpass"),
+                "\(error.shortDescription)")
             #expect(!error.description.contains("wrong-password"))
         }
         // Plaintext is refused by the server (hostnossl reject): sslmode=disable cannot sneak past.
         do {
-            _ = try PostgresConnection("host=127.0.0.1 port=\(port) user=\(user) dbname=\(database) sslmode=disable passfile=\(passfile)")
+            _ = try PostgresConnection(
+                "host=127.0.0.1 port=\(port) user=\(user) dbname=\(database) sslmode=disable passfile=\(passfile)")
             Issue.record("plaintext must be rejected by pg_hba")
         } catch {
             #expect(error.kind == .authentication && error.advice.contains("sslmode=verify-full"), "\(error)")
         }
     }
 
-    @Test("--web-config: /metrics and /healthz need a basic_auth_users user (bcrypt); an incomplete tls_server_config and plain passwords are refused")
+    @Test(
+        "--web-config: /metrics and /healthz need a basic_auth_users user (bcrypt); an incomplete tls_server_config and plain passwords are refused"
+    )
     func metricsBasicAuth() throws {
         let directory = try temporaryDirectory("web-config")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The hash as `htpasswd -nBC 10` or `mkpasswd -m bcrypt` make it; Python's crypt module calls the same libxcrypt,
         // an implementation independent of the verifier's code path in cdctop.
-        let made = try TLSAuthTests.run("/usr/bin/python3", ["-W", "ignore", "-c",
-            "import crypt; print(crypt.crypt('scrape-secret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))"])
+        let made = try TLSAuthTests.run(
+            "/usr/bin/python3",
+            [
+                "-W", "ignore", "-c",
+                "import crypt; print(crypt.crypt('scrape-secret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))",
+            ])
         let hash = made.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(hash.hasPrefix("$2b$10$") && hash.count == 60, "\(hash)")
         let file = directory + "/web.yml"
-        try "# exporter-toolkit shape\nbasic_auth_users:\n  prometheus: '\(hash)'\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "# exporter-toolkit shape\nbasic_auth_users:\n  prometheus: '\(hash)'\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         let config = try MetricsWebConfig.load(path: file)
         let server = try MetricsServer(address: "127.0.0.1:0", render: { "cdctop_up 1\n" }, webConfig: config)
         server.start()
@@ -288,15 +348,20 @@ struct TLSAuthTests {
         #expect(scraped.status == 200 && scraped.text == "cdctop_up 1\n")
         #expect(try get("/healthz", nil).status == 401)
         #expect(try get("/healthz", "prometheus:scrape-secret").status == 200)
-        #expect(try get("/metrics", "prometheus:wrong").status == 401, "a wrong password after a right one is still refused")
+        #expect(
+            try get("/metrics", "prometheus:wrong").status == 401, "a wrong password after a right one is still refused"
+        )
 
-        for (text, expected) in [("tls_server_config:\n  cert_file: a.pem\n", "needs key_file"),
-                                 ("basic_auth_users:\n  prometheus: scrape-secret\n", "bcrypt hash")] {
+        for (text, expected) in [
+            ("tls_server_config:\n  cert_file: a.pem\n", "needs key_file"),
+            ("basic_auth_users:\n  prometheus: scrape-secret\n", "bcrypt hash"),
+        ] {
             do {
                 _ = try MetricsWebConfig.parse(text, file: "web.yml")
                 Issue.record("must be refused: \(text)")
             } catch {
-                #expect(error.description.contains(expected) && !error.description.contains("scrape-secret"), "\(error)")
+                #expect(
+                    error.description.contains(expected) && !error.description.contains("scrape-secret"), "\(error)")
             }
         }
     }
@@ -392,8 +457,11 @@ final class TLSFixtures: @unchecked Sendable {
         let log = logPath
         posix_spawn_file_actions_addopen(&files, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&files, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard case .success(let pid) = spawnChild("/bin/bash", arguments: ["/bin/bash", script] + arguments,
-                                                  files: &files, newProcessGroup: false) else { return -1 }
+        guard
+            case .success(let pid) = spawnChild(
+                "/bin/bash", arguments: ["/bin/bash", script] + arguments,
+                files: &files, newProcessGroup: false)
+        else { return -1 }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return (status >> 8) & 0xff

@@ -1,13 +1,16 @@
 import Foundation
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// The test-only clock offset behind `CDCTOP_TEST_CLOCK_OFFSET_FILE` (scripts/chaos jumps cdctop's clock
 /// through it): the file's value is applied at start and follows rewrites; a missing or garbled file is 0.
 @Suite("Test clock offset")
 struct TestClockOffsetTests {
     @Test func followsTheFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cdctop-clock-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cdctop-clock-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "3600000\n".write(toFile: path, atomically: true, encoding: .utf8)
         let offset = TestClockOffset(path: path)

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// `--transactions complete` (issue 22) on real Debezium output: Tests/Fixtures/debezium/txnfix.*, captured
 /// from the project's stack with `provide.transaction.metadata=true` and a 4-partition transaction topic.
@@ -22,7 +23,11 @@ enum TransactionSamples {
     static func messages(_ topic: String) throws -> [OwnedMessage] { try Samples.messages("\(topic).jsonl") }
 
     static func feed(_ core: EngineCore, _ messages: [OwnedMessage]) {
-        for m in messages { core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value) }
+        for m in messages {
+            core.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
+        }
     }
 
     /// Creates, updates and deletes applied so far to a table.
@@ -33,7 +38,9 @@ enum TransactionSamples {
         return out
     }
 
-    static func completeCore(timeoutMs: Int64 = 60_000, maxEvents: Int = 1_000, readTopics: [String] = allTopics) -> EngineCore {
+    static func completeCore(timeoutMs: Int64 = 60_000, maxEvents: Int = 1_000, readTopics: [String] = allTopics)
+        -> EngineCore
+    {
         let core = EngineCore(profile: .samples)
         core.holdTransactions(timeoutMs: timeoutMs, maxBufferedEvents: maxEvents)
         // The buffer's clock only: the aggregator's (noteWallClock) would take the captures' 2026 commit times for clock errors.
@@ -71,18 +78,27 @@ struct TransactionBufferTests {
         for m in try S.messages(S.transactionTopic) {
             let slot = decoder.slot(forTopic: S.transactionTopic)
             let o = m.value!.withUnsafeBytes { decoder.decode(slot: slot, value: $0) }
-            guard case .ignored = o, let b = decoder.takeTransactionBoundary() else { Issue.record("not a boundary: \(o)"); continue }
+            guard case .ignored = o, let b = decoder.takeTransactionBoundary() else {
+                Issue.record("not a boundary: \(o)")
+                continue
+            }
             boundaries.append((b.isEnd, b.key))
             if b.key == 811 && b.isEnd {
                 #expect(b.id == "811:313868888" && b.eventCount == 4)
-                #expect(b.collections == [.init(name: "public.transactiondetail", eventCount: 3), .init(name: "public.transaction", eventCount: 1)])
+                #expect(
+                    b.collections == [
+                        .init(name: "public.transactiondetail", eventCount: 3),
+                        .init(name: "public.transaction", eventCount: 1),
+                    ])
             }
         }
         #expect(boundaries.filter { $0.0 }.map(\.1).sorted() == [811, 812, 813, 814, 815])
         #expect(boundaries.filter { !$0.0 }.map(\.1).sorted() == [811, 812, 813, 814, 815])
     }
 
-    @Test("as read (the default): no key is read, and BEGIN/END are ignored, not taken for rows of the table 'transaction'")
+    @Test(
+        "as read (the default): no key is read, and BEGIN/END are ignored, not taken for rows of the table 'transaction'"
+    )
     func asReadIgnoresMetadata() throws {
         let core = EngineCore(profile: .samples)
         for topic in S.allTopics { S.feed(core, try S.messages(topic)) }
@@ -92,7 +108,9 @@ struct TransactionBufferTests {
         #expect(S.ops(core, "transaction") == [.create: 2, .update: 1, .delete: 1, .read: 1])
     }
 
-    @Test("data first, then the transaction topic partition by partition (END before BEGIN, END 814 before END 811): only whole transactions, in order")
+    @Test(
+        "data first, then the transaction topic partition by partition (END before BEGIN, END 814 before END 811): only whole transactions, in order"
+    )
     func dataFirstThenBoundaries() throws {
         let core = S.completeCore()
         for topic in S.dataTopics { S.feed(core, try S.messages(topic)) }
@@ -102,15 +120,15 @@ struct TransactionBufferTests {
         #expect(core.transactionBuffer?.bufferedEvents == 12)
         let boundaries = try S.messages(S.transactionTopic)
         func partition(_ p: Int32) { S.feed(core, boundaries.filter { $0.partition == p }) }
-        partition(3)   // BEGIN 813, BEGIN 815
-        partition(2)   // BEGIN 811, BEGIN 812, END 814, END 815: both wait behind 811 and 812 on their partitions
+        partition(3)  // BEGIN 813, BEGIN 815
+        partition(2)  // BEGIN 811, BEGIN 812, END 814, END 815: both wait behind 811 and 812 on their partitions
         #expect(S.ops(core, "transaction") == [.read: 1])
         #expect(S.ops(core, "transactiondetail") == [.read: 4])
-        partition(1)   // END 811 (then 814 behind it goes), END 812 (then 815)
+        partition(1)  // END 811 (then 814 behind it goes), END 812 (then 815)
         #expect(S.ops(core, "transaction") == [.read: 1, .create: 2, .update: 1, .delete: 1])
         #expect(S.ops(core, "transactiondetail") == [.read: 4, .create: 5, .delete: 1])
         #expect(S.ops(core, "customer") == [.read: 3])
-        partition(0)   // END 813, BEGIN 814 (already gone: not a new transaction)
+        partition(0)  // END 813, BEGIN 814 (already gone: not a new transaction)
         #expect(S.ops(core, "customer") == [.read: 3, .update: 1])
         let status = try #require(core.snapshot(sequence: 1, takenAtMs: 2_000).transactions)
         #expect(status.open == 0 && status.bufferedEvents == 0)
@@ -161,7 +179,9 @@ struct TransactionBufferTests {
         #expect(S.ops(core, "transaction") == [.read: 1, .create: 2, .update: 1, .delete: 1])
     }
 
-    @Test("a lost END: the transaction is released after the timeout, counted; what waited behind it goes whole; late pieces are not a new transaction")
+    @Test(
+        "a lost END: the transaction is released after the timeout, counted; what waited behind it goes whole; late pieces are not a new transaction"
+    )
     func timeout() throws {
         let core = S.completeCore(timeoutMs: 5_000)
         for topic in S.dataTopics { S.feed(core, try S.messages(topic)) }
@@ -198,7 +218,9 @@ struct TransactionBufferTests {
         #expect(S.ops(core, "transactiondetail") == [.read: 4, .create: 3])
     }
 
-    @Test("a checkpoint holds the open transactions: a restart decodes them again and ends where an uninterrupted run ends")
+    @Test(
+        "a checkpoint holds the open transactions: a restart decodes them again and ends where an uninterrupted run ends"
+    )
     func restartRoundTrip() throws {
         let directory = NSTemporaryDirectory() + "cdctop-txn-state-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -273,24 +295,29 @@ struct TransactionBufferTests {
 
     @Test("Avro (the same captures through Connect's Avro form): the same transaction keys, BEGIN and END read too")
     func avroKeys() throws {
-        let json = DebeziumDecoder(profile: .samples), avro = DebeziumDecoder(profile: .samples)
+        let json = DebeziumDecoder(profile: .samples)
+        let avro = DebeziumDecoder(profile: .samples)
         json.readsTransactions = true
         avro.readsTransactions = true
         let schemas = TestSchemas()
-        var compared = 0, boundaries = 0
+        var compared = 0
+        var boundaries = 0
         for topic in S.allTopics {
             for m in try S.messages(topic) {
                 guard let v = m.value, let (text, payload) = ConnectAvro.convert(v) else { continue }
                 let schema = try AvroSchema(json: text)
-                var jsonEvent = ChangeEvent(table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
+                var jsonEvent = ChangeEvent(
+                    table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
                 var avroEvent = jsonEvent
                 let j = v.withUnsafeBytes { json.decode(slot: json.slot(forTopic: topic), value: $0, into: &jsonEvent) }
                 let a = payload.withUnsafeBytes {
-                    avro.decodeAvro(slot: avro.slot(forTopic: topic), schemaID: schemas.id(for: text), schema: schema, payload: $0,
-                                    kafkaTimestampMs: 0, into: &avroEvent)
+                    avro.decodeAvro(
+                        slot: avro.slot(forTopic: topic), schemaID: schemas.id(for: text), schema: schema, payload: $0,
+                        kafkaTimestampMs: 0, into: &avroEvent)
                 }
                 if topic == S.transactionTopic {
-                    let jb = json.takeTransactionBoundary(), ab = avro.takeTransactionBoundary()
+                    let jb = json.takeTransactionBoundary()
+                    let ab = avro.takeTransactionBoundary()
                     #expect(jb != nil && jb == ab, "\(topic)@\(m.partition):\(m.offset)")
                     boundaries += 1
                 } else {

@@ -1,7 +1,8 @@
 import Foundation
 import Metrics
-@testable import Pipeline
 import Testing
+
+@testable import Pipeline
 
 /// Values as people read them, decoded by Pipeline into typed cells: decimals at their column's scale,
 /// binary as its bytes. Against real Debezium output of a numeric(14,4)/bytea table
@@ -29,7 +30,8 @@ import Testing
         #expect(payloads[0]?.bytes == Self.row1Payload)
         #expect(payloads[1]?.bytes == [0x2a])
         #expect(payloads[2]?.bytes == Array(repeating: [0xca, 0xfe], count: 150).flatMap { $0 })
-        #expect(Self.field(creates[0].after, "note")?.kind == .text && Self.field(creates[0].after, "id")?.kind == .number)
+        #expect(
+            Self.field(creates[0].after, "note")?.kind == .text && Self.field(creates[0].after, "id")?.kind == .number)
         let update = try #require(ds.first { $0.op == .update })
         #expect(Self.field(update.after, "amount")?.value == "1234567890.1234")
         // Same size, same bytes: not a change; the amount is.
@@ -55,11 +57,16 @@ import Testing
         #expect(Self.field(ds[0].after, "payload")?.kind == .text)
         // An integer in a column that held decimals is one of them; an id column stays an integer.
         var s = DecimalDisplayScales()
-        _ = ChangeDescription.decode(value: Array(#"{"op":"c","before":null,"after":{"id":1,"amount":2.25},"source":{"table":"t"}}"#.utf8), scales: &s)
-        let later = ChangeDescription.decode(value: Array(#"{"op":"c","before":null,"after":{"id":2,"amount":7},"source":{"table":"t"}}"#.utf8), scales: &s)
+        _ = ChangeDescription.decode(
+            value: Array(#"{"op":"c","before":null,"after":{"id":1,"amount":2.25},"source":{"table":"t"}}"#.utf8),
+            scales: &s)
+        let later = ChangeDescription.decode(
+            value: Array(#"{"op":"c","before":null,"after":{"id":2,"amount":7},"source":{"table":"t"}}"#.utf8),
+            scales: &s)
         #expect(Self.field(later?.after, "amount")?.value == "7.00" && Self.field(later?.after, "id")?.value == "2")
         // Another table's column of the same name has its own scale.
-        let other = ChangeDescription.decode(value: Array(#"{"op":"c","before":null,"after":{"amount":7.5},"source":{"table":"u"}}"#.utf8), scales: &s)
+        let other = ChangeDescription.decode(
+            value: Array(#"{"op":"c","before":null,"after":{"amount":7.5},"source":{"table":"u"}}"#.utf8), scales: &s)
         #expect(Self.field(other?.after, "amount")?.value == "7.5")
     }
 
@@ -68,15 +75,26 @@ import Testing
         let m = try Samples.messages("shopnos.public.transaction.jsonl")
         var scales = DecimalDisplayScales(profile: .samples)
         #expect(scales.moneyColumns == ["amount": 2, "price": 2])
-        let d = try #require(m.compactMap(\.value).lazy.compactMap { ChangeDescription.decode(value: $0, scales: &scales) }.first { $0.after != nil })
+        let d = try #require(
+            m.compactMap(\.value).lazy.compactMap { ChangeDescription.decode(value: $0, scales: &scales) }.first {
+                $0.after != nil
+            })
         let amount = try #require(Self.field(d.after, "amount"))
         #expect(amount.kind == .decimal(scale: 2))
         // The same row with its schema (shop.*) reads the same.
-        let withSchema = try Samples.messages("shop.public.transaction.jsonl").compactMap(\.value).compactMap { ChangeDescription.decode(value: $0) }
+        let withSchema = try Samples.messages("shop.public.transaction.jsonl").compactMap(\.value).compactMap {
+            ChangeDescription.decode(value: $0)
+        }
         #expect(withSchema.contains { Self.field($0.after, "amount")?.value == amount.value })
         // String mode keeps the scale it was sent with.
-        let str = try Samples.messages("shopstr.public.transaction.jsonl").compactMap(\.value).compactMap { ChangeDescription.decode(value: $0) }
-        #expect(str.contains { Self.field($0.after, "amount")?.value == amount.value && Self.field($0.after, "amount")?.kind == .decimal(scale: 2) })
+        let str = try Samples.messages("shopstr.public.transaction.jsonl").compactMap(\.value).compactMap {
+            ChangeDescription.decode(value: $0)
+        }
+        #expect(
+            str.contains {
+                Self.field($0.after, "amount")?.value == amount.value
+                    && Self.field($0.after, "amount")?.kind == .decimal(scale: 2)
+            })
     }
 
     @Test func avroDecimalsAndBytesReadAsTheJSONFormDoes() throws {
@@ -90,9 +108,12 @@ import Testing
             compared += 1
         }
         #expect(compared == 5)
-        let first = try #require(try Samples.messages("valuesfx.public.ledger.jsonl").first?.value.flatMap(ConnectAvro.convert))
+        let first = try #require(
+            try Samples.messages("valuesfx.public.ledger.jsonl").first?.value.flatMap(ConnectAvro.convert))
         let d = try #require(ChangeDescription.decode(avroPayload: first.1, schema: try AvroSchema(json: first.0)))
-        #expect(Self.field(d.after, "amount")?.kind == .decimal(scale: 4) && Self.field(d.after, "amount")?.value == "12.5000")
+        #expect(
+            Self.field(d.after, "amount")?.kind == .decimal(scale: 4)
+                && Self.field(d.after, "amount")?.value == "12.5000")
         #expect(Self.field(d.after, "payload")?.bytes == Self.row1Payload)
     }
 
@@ -113,7 +134,11 @@ import Testing
         for sequence in 1...rounds {
             let start = ContinuousClock.now
             last = core.snapshot(sequence: UInt64(sequence), takenAtMs: 0).recentChanges["ledger"] ?? []
-            if sequence == 1 { print("values: first snapshot with \(RecentChangeRing.decodesPerSnapshot) decodes took \(ContinuousClock.now - start)") }
+            if sequence == 1 {
+                print(
+                    "values: first snapshot with \(RecentChangeRing.decodesPerSnapshot) decodes took \(ContinuousClock.now - start)"
+                )
+            }
             decoded.append(last.filter { $0.decoded != nil }.count)
         }
         #expect(last.count == total)
@@ -123,11 +148,17 @@ import Testing
         for c in last {
             let d = try #require(c.decoded)
             let alone = try #require(ChangeDescription.decode(value: c.value!))
-            #expect(d.op == alone.op && d.before?.map(\.name) == alone.before?.map(\.name) && d.after?.map(\.name) == alone.after?.map(\.name))
-            for f in (d.after ?? d.before ?? []) where f.name == "amount" { #expect(f.kind == .decimal(scale: 4), "\(f)") }
+            #expect(
+                d.op == alone.op && d.before?.map(\.name) == alone.before?.map(\.name)
+                    && d.after?.map(\.name) == alone.after?.map(\.name))
+            for f in (d.after ?? d.before ?? []) where f.name == "amount" {
+                #expect(f.kind == .decimal(scale: 4), "\(f)")
+            }
         }
         // Decoded newest first, the newest being the delete of 3.1416: every amount at 4 places.
-        #expect(last.compactMap { Self.field($0.decoded?.after ?? $0.decoded?.before, "amount")?.value }.allSatisfy {
-            $0.split(separator: ".").last?.count == 4 })
+        #expect(
+            last.compactMap { Self.field($0.decoded?.after ?? $0.decoded?.before, "amount")?.value }.allSatisfy {
+                $0.split(separator: ".").last?.count == 4
+            })
     }
 }

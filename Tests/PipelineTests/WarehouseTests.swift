@@ -1,8 +1,9 @@
 import Foundation
 import Metrics
-@testable import Pipeline
-import Testing
 import TestSupport
+import Testing
+
+@testable import Pipeline
 
 // Needs a real PostgreSQL: scripts/test exports CDCTOP_TEST_PG=postgresql://postgres@127.0.0.1:PORT/postgres.
 // Each test creates its own database; the restart test starts its own throwaway server.
@@ -22,10 +23,12 @@ struct WarehouseTests {
         let base: Int64 = 1_700_000_010_000 - 1_700_000_010_000 % 30_000
         let odd = "Küche, \"Bad\" {x} \\ NULL"  // array-literal hostile category name
         var windows = [
-            WindowResult(windowStartMs: base, txCount: 3, revenue: Money(cents: 15_990),
-                         categoryRevenue: ["books": Money(cents: 5_990), odd: Money(cents: 10_000)]),
-            WindowResult(windowStartMs: base + 30_000, txCount: 1, revenue: Money(decimalText: "0.001")!,
-                         categoryRevenue: ["toys": Money(decimalText: "0.001")!]),
+            WindowResult(
+                windowStartMs: base, txCount: 3, revenue: Money(cents: 15_990),
+                categoryRevenue: ["books": Money(cents: 5_990), odd: Money(cents: 10_000)]),
+            WindowResult(
+                windowStartMs: base + 30_000, txCount: 1, revenue: Money(decimalText: "0.001")!,
+                categoryRevenue: ["toys": Money(decimalText: "0.001")!]),
             WindowResult(windowStartMs: base + 60_000, txCount: -1, revenue: Money(cents: -2_500)),
             WindowResult(windowStartMs: base + 90_000, txCount: 7, revenue: Money(cents: 70_000)),
         ]
@@ -39,8 +42,9 @@ struct WarehouseTests {
         #expect(try WarehouseSchema.readWindows(pipeline: "test", on: db.connect()) == Array(windows[0..<3]))
 
         // Late correction of the first window (a category disappears, one appears) and the last becomes final.
-        windows[0] = WindowResult(windowStartMs: base, txCount: 4, revenue: Money(cents: 18_990),
-                                  categoryRevenue: ["books": Money(cents: 8_990), "garden": Money(cents: 10_000)])
+        windows[0] = WindowResult(
+            windowStartMs: base, txCount: 4, revenue: Money(cents: 18_990),
+            categoryRevenue: ["books": Money(cents: 8_990), "garden": Money(cents: 10_000)])
         let final = Set(windows.map(\.windowStartMs))
         sink.offer(snapshot(windows, final: final))
         sink.offer(snapshot(windows, final: final))  // same values again: nothing new to write
@@ -52,7 +56,9 @@ struct WarehouseTests {
         #expect(sink.status.detail.contains("backlog 0"))
     }
 
-    @Test("fed some of an engine's snapshots (each compared on the windows changed since the one offered before), the warehouse ends equal to the engine's final windows, late corrections included")
+    @Test(
+        "fed some of an engine's snapshots (each compared on the windows changed since the one offered before), the warehouse ends equal to the engine's final windows, late corrections included"
+    )
     func incrementalOffersConverge() throws {
         let db = try TestDatabase()
         defer { db.drop() }
@@ -68,12 +74,13 @@ struct WarehouseTests {
         var lastOffered: UInt64?
         var incremental = 0
         func order(_ id: Int64, cents: Int64, at t: Int64, _ op: ChangeOp = .create) {
-            var row = Row(key: .int(id)); row.amount = .value(Money(cents: cents))
+            var row = Row(key: .int(id))
+            row.amount = .value(Money(cents: cents))
             let e = ChangeEvent(table: "transaction", role: .sale, op: op, before: nil, after: row, commitTimeMs: t)
             core.withAggregator { $0.apply(e, partitionKey: 1, offset: offset) }
             offset += 1
         }
-        for i in 0 ..< 2_000 {
+        for i in 0..<2_000 {
             let t = t0 + Int64(i) * 700
             order(Int64(i), cents: 100 + Int64(i % 50), at: t)
             // Now and then a late update of an order in a window that is already final.
@@ -166,7 +173,8 @@ struct WarehouseTests {
         #expect(sink.lastError?.kind == .missingSchema)
         #expect(sink.status.detail.contains("cdctop warehouse init"))
 
-        let window = WindowResult(windowStartMs: 1_700_000_100_000 - 1_700_000_100_000 % 30_000, txCount: 1, revenue: Money(cents: 1))
+        let window = WindowResult(
+            windowStartMs: 1_700_000_100_000 - 1_700_000_100_000 % 30_000, txCount: 1, revenue: Money(cents: 1))
         sink.offer(snapshot([window], final: [window.windowStartMs]))
         #expect(sink.backlog == 1)
         try WarehouseSchema.initialize(try db.connect())
@@ -182,8 +190,9 @@ struct WarehouseTests {
 
         let base: Int64 = 1_750_000_020_000 - 1_750_000_020_000 % 30_000
         var windows = (0..<40).map { i in
-            WindowResult(windowStartMs: base + Int64(i) * 30_000, txCount: Int64(i % 7),
-                         revenue: Money(cents: Int64(i) * 1_234), categoryRevenue: ["c\(i % 3)": Money(cents: Int64(i) * 1_234)])
+            WindowResult(
+                windowStartMs: base + Int64(i) * 30_000, txCount: Int64(i % 7),
+                revenue: Money(cents: Int64(i) * 1_234), categoryRevenue: ["c\(i % 3)": Money(cents: Int64(i) * 1_234)])
         }
         let sink = WarehouseSink(url: server.url, pipeline: "restart", batchSize: 7)
         sink.start()
@@ -206,7 +215,8 @@ struct WarehouseTests {
         try waitUntil("caught up after the restart", seconds: 30) { sink.backlog == 0 && sink.status.state == .ok }
         let conn = try PostgresConnection(server.url)
         #expect(try WarehouseSchema.readWindows(pipeline: "restart", on: conn) == windows)
-        let counts = try conn.execute("""
+        let counts = try conn.execute(
+            """
             SELECT (SELECT count(*) FROM cdctop.kpi_window WHERE pipeline = $1),
                    (SELECT count(*) FROM cdctop.kpi_category_window WHERE pipeline = $1)
             """, ["restart"])
@@ -226,8 +236,9 @@ struct WarehouseTests {
         try WarehouseSeed.seed(pipeline: "shop", days: 90, on: conn, nowMs: nowMs)
         try WarehouseSeed.seed(pipeline: "shop", days: 90, on: conn, nowMs: nowMs)  // reseeding doubles nothing
         // A live window of today, written the way the sink writes it, and another pipeline's row.
-        let live = WindowResult(windowStartMs: todayStart + 30_000, txCount: 2, revenue: Money(cents: 2_000),
-                                categoryRevenue: ["books": Money(cents: 2_000)])
+        let live = WindowResult(
+            windowStartMs: todayStart + 30_000, txCount: 2, revenue: Money(cents: 2_000),
+            categoryRevenue: ["books": Money(cents: 2_000)])
         try WarehouseSchema.write([live], pipeline: "shop", windowMs: 30_000, on: conn)
         try WarehouseSchema.write([live], pipeline: "other", windowMs: 30_000, on: conn)
 
@@ -243,7 +254,8 @@ struct WarehouseTests {
         var expected: [String: (Int64, Money, [String: Money])] = [:]
         for w in seeded {
             var e = expected[dayText(w.windowStartMs)] ?? (0, .zero, [:])
-            e.0 += w.txCount; e.1 += w.revenue
+            e.0 += w.txCount
+            e.1 += w.revenue
             for (k, v) in w.categoryRevenue { e.2[k, default: .zero] += v }
             expected[dayText(w.windowStartMs)] = e
         }
@@ -264,8 +276,9 @@ struct WarehouseTests {
         #expect(loader.history?.days.count == 7)
         #expect(loader.status.state == .ok)
         // Reload on demand picks up a new write without waiting for the period.
-        try WarehouseSchema.write([WindowResult(windowStartMs: todayStart + 60_000, txCount: 5, revenue: Money(whole: 5))],
-                                  pipeline: "shop", windowMs: 30_000, on: conn)
+        try WarehouseSchema.write(
+            [WindowResult(windowStartMs: todayStart + 60_000, txCount: 5, revenue: Money(whole: 5))],
+            pipeline: "shop", windowMs: 30_000, on: conn)
         loader.reload()
         try waitUntil("reloaded") { loader.history?.days.last?.txCount == 7 }
     }
@@ -275,15 +288,20 @@ struct WarehouseTests {
         let db = try TestDatabase()
         defer { db.drop() }
         let conn = try db.connect()
-        try conn.execute("CREATE TABLE fact_sales (day date, category text, revenue numeric(12,2), transactions bigint)")
-        try conn.execute("""
+        try conn.execute(
+            "CREATE TABLE fact_sales (day date, category text, revenue numeric(12,2), transactions bigint)")
+        try conn.execute(
+            """
             INSERT INTO fact_sales VALUES
               (current_date - 1, 'books', 10.50, 3), (current_date - 1, 'toys', 4.25, 1),
               (current_date - 2, 'books', 1.00, 1), (current_date - 40, 'books', 99.00, 9)
             """)
         let query = HistoryQuery(
-            sql: "SELECT day, sum(transactions), sum(revenue) FROM fact_sales WHERE day > current_date - $1::int GROUP BY day ORDER BY day",
-            categorySQL: "SELECT day, category, sum(revenue) FROM fact_sales WHERE day > current_date - $1::int GROUP BY 1, 2 ORDER BY 1, 2")
+            sql:
+                "SELECT day, sum(transactions), sum(revenue) FROM fact_sales WHERE day > current_date - $1::int GROUP BY day ORDER BY day",
+            categorySQL:
+                "SELECT day, category, sum(revenue) FROM fact_sales WHERE day > current_date - $1::int GROUP BY 1, 2 ORDER BY 1, 2"
+        )
         try conn.execute("SET DateStyle = ISO")
         let history = try query.load(days: 30, pipeline: "ignored", on: conn)
         #expect(history.days.count == 2)
@@ -302,15 +320,20 @@ struct WarehouseTests {
         let db = try TestDatabase()
         defer { db.drop() }
         let conn = try db.connect()
-        try conn.execute("CREATE TABLE \"transaction\" (transaction_id serial PRIMARY KEY, amount numeric(12,2) NOT NULL)")
-        try conn.execute("INSERT INTO \"transaction\" (amount) SELECT (g * 1.25)::numeric(12,2) FROM generate_series(1, 100) g")
+        try conn.execute(
+            "CREATE TABLE \"transaction\" (transaction_id serial PRIMARY KEY, amount numeric(12,2) NOT NULL)")
+        try conn.execute(
+            "INSERT INTO \"transaction\" (amount) SELECT (g * 1.25)::numeric(12,2) FROM generate_series(1, 100) g")
         let sum = (1...100).reduce(Money.zero) { $0 + Money(cents: Int64($1) * 125) }
 
-        let reconciler = Reconciler(sourceURL: db.url, saleTable: "public.transaction", amountColumn: "amount",
-                                    everySeconds: 0.2, quietSeconds: 0.2)
+        let reconciler = Reconciler(
+            sourceURL: db.url, saleTable: "public.transaction", amountColumn: "amount",
+            everySeconds: 0.2, quietSeconds: 0.2)
         // Lagging engine: no comparison, the verdict says so.
-        var engine = KPISnapshot(result: KPIResult(windowMs: 30_000, messages: 90,
-                                                   totals: TotalsResult(txCount: 90, revenue: .zero)))
+        var engine = KPISnapshot(
+            result: KPIResult(
+                windowMs: 30_000, messages: 90,
+                totals: TotalsResult(txCount: 90, revenue: .zero)))
         engine.partitions = [PartitionLag(topic: "t", partition: 0, position: 90, highWatermark: 100)]
         engine.caughtUp = true
         reconciler.offer(engine)
@@ -366,7 +389,10 @@ struct WarehouseTests {
         try WarehouseSchema.initialize(conn)
         let role = "cdctop_nopriv_\(UInt32.random(in: 0...UInt32.max))"
         try conn.execute("CREATE ROLE \(role) LOGIN")
-        defer { _ = try? conn.execute("DROP OWNED BY \(role)"); _ = try? conn.execute("DROP ROLE \(role)") }
+        defer {
+            _ = try? conn.execute("DROP OWNED BY \(role)")
+            _ = try? conn.execute("DROP ROLE \(role)")
+        }
         let limitedURL = db.url.replacingOccurrences(of: "postgres@", with: "\(role)@")
         let limited = try PostgresConnection(limitedURL)
         let denied = #expect(throws: WarehouseError.self) {
@@ -393,8 +419,9 @@ struct WarehouseTests {
         defer { db.drop() }
         let conn = try db.connect()
         let values = ["a,b", "{}", "\"q\"", "back\\slash", "NULL", "", "ünï"]
-        let rows = try conn.execute("SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n",
-                                    [PostgresArrayLiteral.texts(values)])
+        let rows = try conn.execute(
+            "SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n",
+            [PostgresArrayLiteral.texts(values)])
         #expect(rows.rows.map { $0[0] } == values)
     }
 }
@@ -402,7 +429,8 @@ struct WarehouseTests {
 // MARK: - Helpers
 
 private func snapshot(_ windows: [WindowResult], final: Set<Int64>) -> KPISnapshot {
-    var s = KPISnapshot(result: KPIResult(windowMs: 30_000, windows: windows.sorted { $0.windowStartMs < $1.windowStartMs }))
+    var s = KPISnapshot(
+        result: KPIResult(windowMs: 30_000, windows: windows.sorted { $0.windowStartMs < $1.windowStartMs }))
     s.finalWindowStarts = final
     return s
 }
@@ -418,7 +446,10 @@ private func dayText(_ ms: Int64) -> String {
 
 private func testServerURL() throws -> String {
     let url = TestServices.environment("CDCTOP_TEST_PG")
-    return try #require(url, "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it (postgresql://postgres@127.0.0.1:PORT/postgres)")
+    return try #require(
+        url,
+        "CDCTOP_TEST_PG is not set: run the tests with scripts/test, which starts PostgreSQL and exports it (postgresql://postgres@127.0.0.1:PORT/postgres)"
+    )
 }
 
 /// A fresh database on the shared test server, dropped at the end.
@@ -438,7 +469,8 @@ private struct TestDatabase {
     func connect() throws -> PostgresConnection { try PostgresConnection(url) }
 
     func drop() {
-        guard let admin = try? PostgresConnection(serverURL), let quoted = try? admin.quoteQualifiedIdentifier(name) else { return }
+        guard let admin = try? PostgresConnection(serverURL), let quoted = try? admin.quoteQualifiedIdentifier(name)
+        else { return }
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
     }
 
@@ -455,14 +487,20 @@ private final class ThrowawayPostgres {
         directory = NSTemporaryDirectory() + "cdctop-wh-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         port = try freePort()
         try run("/usr/bin/install", ["-d", "-o", "postgres", "-g", "postgres", directory])
-        try asPostgres("\(Self.bin)/initdb", ["-D", "\(directory)/pg", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"])
+        try asPostgres(
+            "\(Self.bin)/initdb",
+            ["-D", "\(directory)/pg", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"])
         try start()
     }
 
     func start() throws {
-        try asPostgres("\(Self.bin)/pg_ctl", ["-D", "\(directory)/pg", "-l", "\(directory)/pg.log", "-w", "-t", "30",
-                                              "-o", "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(directory)",
-                                              "start"])
+        try asPostgres(
+            "\(Self.bin)/pg_ctl",
+            [
+                "-D", "\(directory)/pg", "-l", "\(directory)/pg.log", "-w", "-t", "30",
+                "-o", "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(directory)",
+                "start",
+            ])
     }
 
     func stop() throws {
@@ -509,13 +547,17 @@ struct WarehouseSeedSafetyTests {
     /// On an hour boundary, so the seed's hour windows include this start.
     static let base: Int64 = 1_699_999_200_000
     static let real = [
-        WindowResult(windowStartMs: base, txCount: 3, revenue: Money(cents: 15_990), categoryRevenue: ["books": Money(cents: 15_990)]),
+        WindowResult(
+            windowStartMs: base, txCount: 3, revenue: Money(cents: 15_990),
+            categoryRevenue: ["books": Money(cents: 15_990)]),
         WindowResult(windowStartMs: base + 30_000, txCount: 1, revenue: Money(cents: 100)),
     ]
     /// Seeding 30 days ending at `nowMs` covers `base`'s hour, so a forced seed overwrites a real window.
     static let nowMs = base + 86_400_000
 
-    @Test("refuses a pipeline with real windows (nothing written), writes the demo pipeline by default, --force overrides")
+    @Test(
+        "refuses a pipeline with real windows (nothing written), writes the demo pipeline by default, --force overrides"
+    )
     func refusesRealPipeline() throws {
         let db = try TestDatabase()
         defer { db.drop() }
@@ -529,9 +571,11 @@ struct WarehouseSeedSafetyTests {
         #expect(error.kind == .wouldOverwrite)
         #expect(error.message.contains("'shop'") && error.message.contains("2 real window(s)"), "\(error.message)")
         #expect(error.advice.contains("--force") && error.advice.contains("'demo'"), "\(error.advice)")
-        #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn) == Self.real, "a refused seed writes nothing")
+        #expect(
+            try WarehouseSchema.readWindows(pipeline: "shop", on: conn) == Self.real, "a refused seed writes nothing")
 
-        let written = try WarehouseSeed.seed(pipeline: WarehouseSeed.defaultPipeline, days: 30, on: conn, nowMs: Self.nowMs)
+        let written = try WarehouseSeed.seed(
+            pipeline: WarehouseSeed.defaultPipeline, days: 30, on: conn, nowMs: Self.nowMs)
         #expect(written == 30 * 24)
         #expect(try WarehouseSchema.readWindows(pipeline: "demo", on: conn).count == 30 * 24)
         #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn) == Self.real)
@@ -541,10 +585,14 @@ struct WarehouseSeedSafetyTests {
         try WarehouseSeed.seed(pipeline: "shop", days: 30, on: conn, nowMs: Self.nowMs, force: true)
         let forced = try WarehouseSchema.readWindows(pipeline: "shop", on: conn)
         #expect(forced.contains { $0.windowStartMs == Self.base + 30_000 }, "the real window of another start stays")
-        #expect(forced.first { $0.windowStartMs == Self.base } != Self.real[0], "--force replaced the real window at the same start")
+        #expect(
+            forced.first { $0.windowStartMs == Self.base } != Self.real[0],
+            "--force replaced the real window at the same start")
         let summaries = try WarehouseSchema.summaries(on: conn)
         let synthetic = Dictionary(uniqueKeysWithValues: summaries.map { ($0.pipeline, $0.syntheticWindows) })
-        #expect(synthetic == ["demo": 720, "shop": 720], "every seeded row is marked; the one real window left in shop is not")
+        #expect(
+            synthetic == ["demo": 720, "shop": 720],
+            "every seeded row is marked; the one real window left in shop is not")
     }
 
     @Test("a real window written over a seeded one makes the pipeline real")
@@ -558,7 +606,9 @@ struct WarehouseSeedSafetyTests {
         let live = WindowResult(windowStartMs: seeded.windowStartMs, txCount: 1, revenue: Money(cents: 1))
         try WarehouseSchema.write([live], pipeline: "demo", windowMs: 30_000, synthetic: false, on: conn)
         #expect(try WarehouseSeed.realWindows(pipeline: "demo", on: conn).count == 1)
-        #expect(throws: WarehouseError.self) { try WarehouseSeed.seed(pipeline: "demo", days: 2, on: conn, nowMs: Self.nowMs) }
+        #expect(throws: WarehouseError.self) {
+            try WarehouseSeed.seed(pipeline: "demo", days: 2, on: conn, nowMs: Self.nowMs)
+        }
     }
 
     @Test("an older warehouse without the marker: the sink still writes, init upgrades it, its rows count as real")
@@ -575,24 +625,33 @@ struct WarehouseSeedSafetyTests {
         let sink = WarehouseSink(url: db.url, pipeline: "shop")
         sink.start()
         defer { sink.stop() }
-        var snapshot = KPISnapshot(result: KPIResult(windowMs: 30_000, windows: [
-            WindowResult(windowStartMs: Self.base + 60_000, txCount: 2, revenue: Money(cents: 200))]))
+        var snapshot = KPISnapshot(
+            result: KPIResult(
+                windowMs: 30_000,
+                windows: [
+                    WindowResult(windowStartMs: Self.base + 60_000, txCount: 2, revenue: Money(cents: 200))
+                ]))
         snapshot.finalWindowStarts = [Self.base + 60_000]
         sink.offer(snapshot)
         let deadline = Date().addingTimeInterval(10)
-        while try WarehouseSchema.readWindows(pipeline: "shop", on: conn).count < 3 && Date() < deadline { usleep(50_000) }
+        while try WarehouseSchema.readWindows(pipeline: "shop", on: conn).count < 3 && Date() < deadline {
+            usleep(50_000)
+        }
         #expect(try WarehouseSchema.readWindows(pipeline: "shop", on: conn).count == 3, "\(sink.status)")
 
         try WarehouseSchema.initialize(conn)
         #expect(try WarehouseSchema.hasSyntheticMarker(conn))
         #expect(try WarehouseSeed.realWindows(pipeline: "shop", on: conn).count == 3)
-        #expect(throws: WarehouseError.self) { try WarehouseSeed.seed(pipeline: "shop", days: 1, on: conn, nowMs: Self.nowMs) }
+        #expect(throws: WarehouseError.self) {
+            try WarehouseSeed.seed(pipeline: "shop", days: 1, on: conn, nowMs: Self.nowMs)
+        }
     }
 
     @Test("cdctop warehouse seed: the demo pipeline by default, exit 3 with a reason on a real one")
     func command() throws {
         guard let binary = cdctopBinary() else {
-            Issue.record("cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
+            Issue.record(
+                "cdctop binary not found next to the test bundle \(CommandLine.arguments[0]); run `swift build` first")
             return
         }
         let db = try TestDatabase()
@@ -602,7 +661,9 @@ struct WarehouseSeedSafetyTests {
         try WarehouseSchema.write(Self.real, pipeline: "shop", windowMs: 30_000, synthetic: false, on: conn)
         let refused = Shell.run("\(binary) warehouse seed --days 2 --pipeline shop --warehouse '\(db.url)'")
         #expect(refused.status == 3, "\(refused.output)")
-        #expect(refused.output.contains("refused: pipeline 'shop'") && refused.output.contains("--force"), "\(refused.output)")
+        #expect(
+            refused.output.contains("refused: pipeline 'shop'") && refused.output.contains("--force"),
+            "\(refused.output)")
         let seeded = Shell.run("\(binary) warehouse seed --days 2 --warehouse '\(db.url)'")
         #expect(seeded.status == 0, "\(seeded.output)")
         #expect(seeded.output.contains("for pipeline 'demo'"), "\(seeded.output)")

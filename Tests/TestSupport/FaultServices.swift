@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Tansu broker of the test's own (memory storage, a free loopback port) that the test may freeze
@@ -21,13 +22,17 @@ public final class OwnTansu: @unchecked Sendable {
         }
         port = try freePort()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url",
-                             "tcp://127.0.0.1:\(port)", "--storage-engine", "memory://tansu/"]
+        process.arguments = [
+            "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url",
+            "tcp://127.0.0.1:\(port)", "--storage-engine", "memory://tansu/",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Ready when its own topic tool gets an answer (bounded).
-        let ready = poll(seconds: 15, every: 0.2) { (try? tansu(["topic", "list", "--broker", "tcp://\(address)"])) != nil }
+        let ready = poll(seconds: 15, every: 0.2) {
+            (try? tansu(["topic", "list", "--broker", "tcp://\(address)"])) != nil
+        }
         guard ready else {
             stop()
             throw TestProcessStartError(description: "the test's Tansu on port \(port) did not answer")
@@ -54,7 +59,8 @@ public final class OwnTansu: @unchecked Sendable {
     private func tansu(_ arguments: [String]) throws -> String {
         let run = try runProgram(Self.binary, arguments, timeoutSeconds: 10)
         guard run.status == 0 || run.output.contains("already exists") else {
-            throw TestProcessStartError(description: "tansu \(arguments.joined(separator: " ")) failed (\(run.status)): \(run.output)")
+            throw TestProcessStartError(
+                description: "tansu \(arguments.joined(separator: " ")) failed (\(run.status)): \(run.output)")
         }
         return run.output
     }
@@ -99,25 +105,30 @@ public struct ProgramRun: Sendable {
 }
 
 /// Runs `executable` with `arguments` and extra environment; `whileRunning` gets the pid (e.g. to send SIGINT).
-public func runCapturing(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                         whileRunning: ((Int32) -> Void)? = nil) throws -> ProgramRun {
+public func runCapturing(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+    whileRunning: ((Int32) -> Void)? = nil
+) throws -> ProgramRun {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for (key, value) in environment { env[key] = value }
     process.environment = env
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     let started = Date()
     try process.run()
     // Read both pipes off this thread so a full pipe never blocks the child.
-    let outData = PipeReader(out), errData = PipeReader(err)
+    let outData = PipeReader(out)
+    let errData = PipeReader(err)
     whileRunning?(process.processIdentifier)
     process.waitUntilExit()
-    return ProgramRun(status: process.terminationStatus, stdout: outData.text(), stderr: errData.text(),
-                      seconds: Date().timeIntervalSince(started))
+    return ProgramRun(
+        status: process.terminationStatus, stdout: outData.text(), stderr: errData.text(),
+        seconds: Date().timeIntervalSince(started))
 }
 
 private final class PipeReader: @unchecked Sendable {

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Shell commands, for tests that drive real programs (tmux, cdctop, psql).
@@ -23,8 +24,10 @@ public enum Shell {
 /// Runs a program (no shell) with `input` on stdin; returns its exit status and stdout+stderr.
 /// `timeoutSeconds`: SIGKILLed after that long (a tool that retries a dead address forever, like
 /// `tansu topic list`, must not hang the test run).
-public func runProgram(_ executable: String, _ arguments: [String], input: String? = nil,
-                       timeoutSeconds: Double? = nil) throws -> (status: Int32, output: String) {
+public func runProgram(
+    _ executable: String, _ arguments: [String], input: String? = nil,
+    timeoutSeconds: Double? = nil
+) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -114,8 +117,12 @@ public func freePort() throws -> Int {
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
-    guard bound else { throw NoFreePort(description: "cannot find a free port on 127.0.0.1: \(String(cString: strerror(errno)))") }
+    guard bound else {
+        throw NoFreePort(description: "cannot find a free port on 127.0.0.1: \(String(cString: strerror(errno)))")
+    }
     return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -1,8 +1,9 @@
 import CTestSupport
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The services the tests talk to, started on demand: a test asks `TestServices.environment("CDCTOP_TEST_PG")`
@@ -43,7 +44,8 @@ public enum TestServices {
             let root = repositoryRoot
             let result = Shell.run("bash '\(root)/scripts/services' up \(service)")
             guard result.status == 0 else {
-                let reason = "scripts/services up \(service) failed (exit \(result.status)); install what it needs with "
+                let reason =
+                    "scripts/services up \(service) failed (exit \(result.status)); install what it needs with "
                     + "scripts/deps, or export \(variable) yourself:\n\(result.output)"
                 FileHandle.standardError.write(Data(("test support: " + reason + "\n").utf8))
                 tried[service] = .some(reason)

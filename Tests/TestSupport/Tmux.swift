@@ -1,6 +1,7 @@
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Drives a program in a detached tmux session on a private server (`tmux -L socket`), like a user:
@@ -26,9 +27,13 @@ public struct Tmux {
 
     /// Starts `command` in a new detached session of `width`×`height` in `directory`; when it ends the
     /// pane shows `CDCTOP-EXIT=<status>` and stays open (for `holdSeconds`) to be read.
-    public func start(_ command: String, width: Int, height: Int, directory: String = "/tmp", holdSeconds: Int = 300) -> Bool {
+    public func start(_ command: String, width: Int, height: Int, directory: String = "/tmp", holdSeconds: Int = 300)
+        -> Bool
+    {
         let quoted = command.replacingOccurrences(of: "'", with: "'\\''")
-        return run("new-session -d -s \(session) -x \(width) -y \(height) -c \(directory) \"sh -c '\(quoted); echo CDCTOP-EXIT=\\$?; exec sleep \(holdSeconds)'\"").status == 0
+        return run(
+            "new-session -d -s \(session) -x \(width) -y \(height) -c \(directory) \"sh -c '\(quoted); echo CDCTOP-EXIT=\\$?; exec sleep \(holdSeconds)'\""
+        ).status == 0
     }
 
     /// Stops the server and whatever runs in it.
@@ -55,7 +60,8 @@ public struct Tmux {
         var waited = 0
         while waited < timeoutMs {
             if condition(screen()) { return true }
-            usleep(100_000); waited += 100
+            usleep(100_000)
+            waited += 100
         }
         return condition(screen())
     }
@@ -66,7 +72,8 @@ public struct Tmux {
         var waited = 0
         var last = screen()
         while !condition(last) && waited < timeoutMs {
-            usleep(100_000); waited += 100
+            usleep(100_000)
+            waited += 100
             last = screen()
         }
         #expect(condition(last), "timed out waiting for \(what); the pane shows:\n\(last)")

@@ -4,11 +4,15 @@ import Pipeline
 /// View 6: alerts pending and firing now (the built-in rules of the profile's `[alerts]`), and the
 /// latest resolved ones with when they fired, resolved, and how long they lasted.
 enum AlertsView {
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ frame: DashboardFrame) -> ListLayout {
+    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ frame: DashboardFrame)
+        -> ListLayout
+    {
         let g = frame.glyphs
         guard let panel = frame.alerts else {
             let inner = Widgets.box(&b, area, title: "Alerts", glyphs: g)
-            b.put("alert rules are off ([alerts] enabled = false in the profile)", in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
+            b.put(
+                "alert rules are off ([alerts] enabled = false in the profile)", in: inner, row: 0, style: .dim,
+                ellipsis: g.ellipsis)
             return ListLayout()
         }
         // The resolved list: its rows (at least the "nothing resolved" line), up to a third of the screen.
@@ -33,14 +37,17 @@ enum AlertsView {
         ]
         let rows = panel.active.map { a -> Widgets.TableRow in
             let since = a.phase == .firing ? a.firedAtMs : a.activeSinceMs
-            var row = Widgets.TableRow(cells: [a.phase.rawValue, a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject,
-                                               Format.clock(since), Format.age(frame.nowMs - since), a.summary])
+            var row = Widgets.TableRow(cells: [
+                a.phase.rawValue, a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject,
+                Format.clock(since), Format.age(frame.nowMs - since), a.summary,
+            ])
             row.cellStyles[0] = a.phase == .firing ? Style(.bad, bold: true) : Style(.warn, bold: true)
             return row
         }
         let sel = min(model.selection["alerts"] ?? 0, max(0, rows.count - 1))
-        let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: rows.isEmpty ? nil : sel, glyphs: g,
-                                 emptyText: "no alert is pending or firing")
+        let page = Widgets.table(
+            &b, inner, columns: columns, rows: rows, selected: rows.isEmpty ? nil : sel, glyphs: g,
+            emptyText: "no alert is pending or firing")
         if bottom.height >= 3 {
             let history = Widgets.box(&b, bottom, title: "Resolved (newest first)", glyphs: g)
             let historyColumns: [Widgets.Column] = [
@@ -49,12 +56,16 @@ enum AlertsView {
                 .init(title: "summary", width: 20, align: .left, flexible: true, maxWidth: 200),
             ]
             let resolved = panel.history.reversed().map { a in
-                Widgets.TableRow(cells: [a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject, Format.clock(a.firedAtMs),
-                                         Format.clock(a.resolvedAtMs), Format.age(a.durationMs(nowMs: a.resolvedAtMs)), a.summary],
-                                 style: .dim)
+                Widgets.TableRow(
+                    cells: [
+                        a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject, Format.clock(a.firedAtMs),
+                        Format.clock(a.resolvedAtMs), Format.age(a.durationMs(nowMs: a.resolvedAtMs)), a.summary,
+                    ],
+                    style: .dim)
             }
-            Widgets.table(&b, history, columns: historyColumns, rows: Array(resolved), selected: nil, glyphs: g,
-                          emptyText: "nothing resolved yet")
+            Widgets.table(
+                &b, history, columns: historyColumns, rows: Array(resolved), selected: nil, glyphs: g,
+                emptyText: "nothing resolved yet")
         }
         return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
     }
@@ -72,9 +83,12 @@ enum AlertsView {
             let watched = panel.watched.contains(kind)
             let status = watched ? "yes" : AlertRules.neededOption(kind).map { "no: needs \($0)" } ?? "waiting for data"
             let forMs = panel.rules.forDuration(kind)
-            var row = Widgets.TableRow(cells: [kind.rawValue, forMs == 0 ? "at once" : TimeText.duration(ms: forMs), status,
-                                               panel.rules.condition(kind)],
-                                       style: watched ? .text : .dim)
+            var row = Widgets.TableRow(
+                cells: [
+                    kind.rawValue, forMs == 0 ? "at once" : TimeText.duration(ms: forMs), status,
+                    panel.rules.condition(kind),
+                ],
+                style: watched ? .text : .dim)
             if watched { row.cellStyles[2] = Style(.good) }
             return row
         }

@@ -16,8 +16,9 @@ enum CategoriesView {
         let needle = model.filter.lowercased()
         var result = names.filter { needle.isEmpty || $0.lowercased().contains(needle) }.map { n in
             let total = f.categoryTotal[n] ?? .zero
-            return Line(name: n, window: f.categoryWindow[n] ?? .zero, lastFiveMinutes: f.categoryFiveMinutes[n] ?? .zero,
-                        total: total, share: sum > 0 ? total.approximateDouble / sum : 0)
+            return Line(
+                name: n, window: f.categoryWindow[n] ?? .zero, lastFiveMinutes: f.categoryFiveMinutes[n] ?? .zero,
+                total: total, share: sum > 0 ? total.approximateDouble / sum : 0)
         }
         let descending = model.sortDescending
         result.sort { a, b in
@@ -25,7 +26,9 @@ enum CategoriesView {
             switch model.categorySort {
             case .name: ordered = a.name < b.name
             case .window: ordered = a.window != b.window ? a.window < b.window : a.name > b.name
-            case .lastFiveMinutes: ordered = a.lastFiveMinutes != b.lastFiveMinutes ? a.lastFiveMinutes < b.lastFiveMinutes : a.name > b.name
+            case .lastFiveMinutes:
+                ordered =
+                    a.lastFiveMinutes != b.lastFiveMinutes ? a.lastFiveMinutes < b.lastFiveMinutes : a.name > b.name
             case .total, .share: ordered = a.total != b.total ? a.total < b.total : a.name > b.name
             }
             return descending ? !ordered && a != b : ordered
@@ -33,8 +36,10 @@ enum CategoriesView {
         return result
     }
 
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                       _ frame: DashboardFrame) -> ListLayout {
+    static func render(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         let g = frame.glyphs
         let f = Figures(s, nowMs: frame.nowMs)
         let all = lines(model, f)
@@ -44,24 +49,31 @@ enum CategoriesView {
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         let columns: [Widgets.Column] = [
             .init(title: "category", width: 14, align: .left, flexible: true),
-            .init(title: "window", width: 11, dropOrder: 1), .init(title: "last 5m", width: 12, dropOrder: 2), .init(title: "total", width: 14),
-            .init(title: "share", width: 6), .init(title: "", width: 10, align: .left, flexible: true, maxWidth: 100, dropOrder: 3),
+            .init(title: "window", width: 11, dropOrder: 1), .init(title: "last 5m", width: 12, dropOrder: 2),
+            .init(title: "total", width: 14),
+            .init(title: "share", width: 6),
+            .init(title: "", width: 10, align: .left, flexible: true, maxWidth: 100, dropOrder: 3),
         ]
         // Narrow: the bar goes first, then last 5m, then the window; name, total and share always stay.
         let resolved = Widgets.layout(columns, width: inner.width)
         let barWidth = resolved.last?.width ?? 10
         let rows = all.map { l in
-            Widgets.TableRow(cells: [l.name, Format.money(l.window), Format.money(l.lastFiveMinutes), Format.money(l.total),
-                                     Format.fixed(l.share * 100, places: 1) + "%",
-                                     Widgets.barText(fraction: l.share, width: barWidth, glyphs: g)],
-                             cellStyles: [5: .bar])
+            Widgets.TableRow(
+                cells: [
+                    l.name, Format.money(l.window), Format.money(l.lastFiveMinutes), Format.money(l.total),
+                    Format.fixed(l.share * 100, places: 1) + "%",
+                    Widgets.barText(fraction: l.share, width: barWidth, glyphs: g),
+                ],
+                cellStyles: [5: .bar])
         }
         let sel = model.resolvedSelection("categories", ids: all.map(\.name))
-        let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
-                                 sortColumn: model.categorySort.rawValue, sortDescending: model.sortDescending,
-                                 emptyText: emptyText(model, f))
-        return ListLayout(count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].name : nil,
-                          selectedIndex: sel, listID: "categories", rowsTop: inner.y + 1)
+        let page = Widgets.table(
+            &b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
+            sortColumn: model.categorySort.rawValue, sortDescending: model.sortDescending,
+            emptyText: emptyText(model, f))
+        return ListLayout(
+            count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].name : nil,
+            selectedIndex: sel, listID: "categories", rowsTop: inner.y + 1)
     }
 }
 
@@ -77,10 +89,12 @@ extension CategoriesView {
 /// View 4: per topic-partition progress, lag (position and group-committed), trend and verdict;
 /// sortable (`s`/`S`) and filterable by topic (`/`). Narrow terminals drop columns by priority, never the verdict.
 enum LagView {
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                       _ frame: DashboardFrame) -> ListLayout {
+    static func render(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         var area = area
-        if let groups = s.groupLag {   // --lag-groups: the other consumer groups below (LatencyView.swift)
+        if let groups = s.groupLag {  // --lag-groups: the other consumer groups below (LatencyView.swift)
             let h = GroupLagSection.height(groups, in: area)
             GroupLagSection.render(&b, Rect(x: area.x, y: area.maxY - h, width: area.width, height: h), groups, frame)
             area.height -= h
@@ -95,32 +109,43 @@ enum LagView {
             area.height -= h
         }
         let needle = model.filters["lag", default: ""].lowercased()
-        let insights = Dictionary(s.partitions.map { (LagTracker.key($0), frame.lag.insight(for: $0, nowMs: frame.nowMs)) },
-                                  uniquingKeysWith: { a, _ in a })
-        var partitions = s.partitions.filter { needle.isEmpty || "\($0.topic)[\($0.partition)]".lowercased().contains(needle) }
-        func lagMs(_ p: PartitionLag) -> Int64 { p.lag > 0 && p.lastCommitTimeMs > 0 ? frame.nowMs - p.lastCommitTimeMs : 0 }
+        let insights = Dictionary(
+            s.partitions.map { (LagTracker.key($0), frame.lag.insight(for: $0, nowMs: frame.nowMs)) },
+            uniquingKeysWith: { a, _ in a })
+        var partitions = s.partitions.filter {
+            needle.isEmpty || "\($0.topic)[\($0.partition)]".lowercased().contains(needle)
+        }
+        func lagMs(_ p: PartitionLag) -> Int64 {
+            p.lag > 0 && p.lastCommitTimeMs > 0 ? frame.nowMs - p.lastCommitTimeMs : 0
+        }
         func severity(_ p: PartitionLag) -> Int {
-            regressions.regression(topic: p.topic, partition: p.partition) != nil ? 9 : insights[LagTracker.key(p)]?.verdict.severity ?? 0
+            regressions.regression(topic: p.topic, partition: p.partition) != nil
+                ? 9 : insights[LagTracker.key(p)]?.verdict.severity ?? 0
         }
         let sort = model.lagSort
         partitions.sort { a, b in
             let byName = (a.topic, a.partition) < (b.topic, b.partition)
-            if sort == .topic { return model.lagSortDescending ? (b.topic, b.partition) < (a.topic, a.partition) : byName }
-            let (x, y): (Int64, Int64) = switch sort {
-            case .topic: (0, 0)
-            case .lag: (a.lag, b.lag)
-            case .committedLag: (a.committedLag, b.committedLag)
-            case .lagSeconds: (lagMs(a), lagMs(b))
-            case .verdict: (Int64(severity(a)), Int64(severity(b)))
+            if sort == .topic {
+                return model.lagSortDescending ? (b.topic, b.partition) < (a.topic, a.partition) : byName
             }
+            let (x, y): (Int64, Int64) =
+                switch sort {
+                case .topic: (0, 0)
+                case .lag: (a.lag, b.lag)
+                case .committedLag: (a.committedLag, b.committedLag)
+                case .lagSeconds: (lagMs(a), lagMs(b))
+                case .verdict: (Int64(severity(a)), Int64(severity(b)))
+                }
             if x == y { return byName }
             return model.lagSortDescending ? x > y : x < y
         }
         // Debezium topics share "<prefix>.<schema>."; showing it once leaves room for the table names.
         let prefix = commonTopicPrefix(s.partitions.map(\.topic))
         let known = s.lagKnown
-        let total = known ? "lag \(Format.count(s.totalLag)) msgs (group \(Format.count(s.totalCommittedLag)))"
-                          : "lag unknown (Kafka \(s.kafka.state.rawValue))"
+        let total =
+            known
+            ? "lag \(Format.count(s.totalLag)) msgs (group \(Format.count(s.totalCommittedLag)))"
+            : "lag unknown (Kafka \(s.kafka.state.rawValue))"
         var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + total + " · sorted by \(sort.title)"
         if !needle.isEmpty { title += " · /\(needle): \(partitions.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
@@ -139,7 +164,8 @@ enum LagView {
             .init(title: "topic", width: topicWidth, align: .left, shortenMiddle: true), .init(title: "p", width: 2),
             .init(title: "committed", width: 9, dropOrder: 7), .init(title: "position", width: 8, dropOrder: 5),
             .init(title: "high wm", width: 8, dropOrder: 4),
-            .init(title: "lag", width: 6), .init(title: "group lag", width: 9, dropOrder: 2), .init(title: "lag s", width: 6, dropOrder: 3),
+            .init(title: "lag", width: 6), .init(title: "group lag", width: 9, dropOrder: 2),
+            .init(title: "lag s", width: 6, dropOrder: 3),
             .init(title: "trend (top)", width: 6, align: .left, flexible: true, maxWidth: 120, dropOrder: 6),
             .init(title: "verdict", width: regressions.isEmpty ? 7 : 9, align: .left),
         ]
@@ -157,34 +183,41 @@ enum LagView {
             // Offsets are positions, not quantities: raw digits like Kafka's own tools print them.
             func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
             let regression = regressions.regression(topic: p.topic, partition: p.partition)
-            let verdict = switch regression?.kind {
-            case .backwards?: "BACKWARDS"
-            case .deletedUnread?: "DELETED"
-            case nil: insight.verdict == .unknown ? "…" : insight.verdict.rawValue
-            }
-            let cells = [String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.committed), offset(p.position),
-                         offset(p.highWatermark), known ? Format.count(p.lag) : "?", known ? Format.count(p.committedLag) : "?",
-                         lagSeconds, "", verdict]
+            let verdict =
+                switch regression?.kind {
+                case .backwards?: "BACKWARDS"
+                case .deletedUnread?: "DELETED"
+                case nil: insight.verdict == .unknown ? "…" : insight.verdict.rawValue
+                }
+            let cells = [
+                String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.committed), offset(p.position),
+                offset(p.highWatermark), known ? Format.count(p.lag) : "?", known ? Format.count(p.committedLag) : "?",
+                lagSeconds, "", verdict,
+            ]
             var row = Widgets.TableRow(cells: kept.map { cells[$0] })
-            row.cellStyles[verdictIndex] = switch insight.verdict {
-            case _ where regression != nil: Style(.bad, bold: true)
-            case .ok: Style(.good, bold: true)
-            case .lagging: Style(.warn, bold: true)
-            case .stalled, .stopped: Style(.bad, bold: true)
-            case .unknown: .dim
-            }
+            row.cellStyles[verdictIndex] =
+                switch insight.verdict {
+                case _ where regression != nil: Style(.bad, bold: true)
+                case .ok: Style(.good, bold: true)
+                case .lagging: Style(.warn, bold: true)
+                case .stalled, .stopped: Style(.bad, bold: true)
+                case .unknown: .dim
+                }
             if regression != nil {
                 // The offsets that disagree: the position and the end (or log start) it passed.
-                for column in [3, 4] { if let i = kept.firstIndex(of: column) { row.cellStyles[i] = Style(.bad, bold: true) } }
+                for column in [3, 4] {
+                    if let i = kept.firstIndex(of: column) { row.cellStyles[i] = Style(.bad, bold: true) }
+                }
             }
             return row
         }
         let ids = partitions.map(LagTracker.key)
         let sel = model.resolvedSelection("lag", ids: ids)
         let sortColumn = kept.firstIndex(of: sort.column)
-        let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
-                                 sortColumn: sortColumn, sortDescending: model.lagSortDescending,
-                                 emptyText: needle.isEmpty ? "no partitions assigned yet" : "no partition matches /\(needle) (Esc clears)")
+        let page = Widgets.table(
+            &b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
+            sortColumn: sortColumn, sortDescending: model.lagSortDescending,
+            emptyText: needle.isEmpty ? "no partitions assigned yet" : "no partition matches /\(needle) (Esc clears)")
         // Sparklines drawn over the empty trend column of the visible rows.
         if let trendIndex {
             let trendWidth = resolved[trendIndex].width
@@ -195,33 +228,45 @@ enum LagView {
             for i in first..<min(partitions.count, first + page) {
                 let y = inner.y + 1 + i - first
                 let values = (trendCells[i]?.values ?? []).map(Double.init)
-                Widgets.sparkline(&b, Rect(x: trendX, y: y, width: trendWidth - scaleWidth, height: 1),
-                                  values: values, glyphs: g, minimumScale: trendCells[i]?.scale ?? 0)
+                Widgets.sparkline(
+                    &b, Rect(x: trendX, y: y, width: trendWidth - scaleWidth, height: 1),
+                    values: values, glyphs: g, minimumScale: trendCells[i]?.scale ?? 0)
                 if scaleWidth > 0 {
                     let top = max(values.suffix(trendWidth - scaleWidth).max() ?? 0, trendCells[i]?.scale ?? 0)
-                    b.put(Format.fit(Format.short(top), scaleWidth - 1, align: .right), x: trendX + trendWidth - scaleWidth + 1, y: y, style: .dim)
+                    b.put(
+                        Format.fit(Format.short(top), scaleWidth - 1, align: .right),
+                        x: trendX + trendWidth - scaleWidth + 1, y: y, style: .dim)
                 }
                 if i == sel { b.restyle(Rect(x: trendX, y: y, width: trendWidth, height: 1)) { $0.reverse = true } }
             }
         }
-        return ListLayout(count: partitions.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
-                          selectedIndex: sel, listID: "lag", rowsTop: inner.y + 1)
+        return ListLayout(
+            count: partitions.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
+            selectedIndex: sel, listID: "lag", rowsTop: inner.y + 1)
     }
 
     /// What went wrong with which partition, and what to do: one line each (the newest three), then the advice.
-    static func offsetRegressionBanner(_ b: inout ScreenBuffer, _ area: Rect, _ report: OffsetRegressionReport, _ frame: DashboardFrame) {
+    static func offsetRegressionBanner(
+        _ b: inout ScreenBuffer, _ area: Rect, _ report: OffsetRegressionReport, _ frame: DashboardFrame
+    ) {
         let g = frame.glyphs
         var title = "Offsets went backwards: \(report.backwardsTotal) times"
-        if report.deletedUnreadTotal > 0 { title += " · \(Format.count(report.deletedUnreadTotal)) messages deleted unread" }
+        if report.deletedUnreadTotal > 0 {
+            title += " · \(Format.count(report.deletedUnreadTotal)) messages deleted unread"
+        }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
-        let inner = Widgets.box(&b, area, title: title, glyphs: g, style: Style(.bad), titleStyle: Style(.bad, bold: true))
+        let inner = Widgets.box(
+            &b, area, title: title, glyphs: g, style: Style(.bad), titleStyle: Style(.bad, bold: true))
         var y = 0
         for r in report.regressions.suffix(max(0, inner.height - 1)) {
             let state = r.ongoing ? "" : " (no longer, but the counts stay wrong)"
-            b.put("\(Format.clock(r.detectedAtMs)) \(r.summary)\(state)", in: inner.row(y), style: Style(.bad, bold: true), ellipsis: g.ellipsis)
+            b.put(
+                "\(Format.clock(r.detectedAtMs)) \(r.summary)\(state)", in: inner.row(y),
+                style: Style(.bad, bold: true), ellipsis: g.ellipsis)
             y += 1
         }
-        b.put(OffsetRegression.advice, in: inner.row(min(y, inner.height - 1)), style: Style(.bad), ellipsis: g.ellipsis)
+        b.put(
+            OffsetRegression.advice, in: inner.row(min(y, inner.height - 1)), style: Style(.bad), ellipsis: g.ellipsis)
     }
 
     /// Events/s, lag (messages) and freshness over the last minutes, each with its scale and times.
@@ -239,9 +284,10 @@ enum LagView {
         for (cell, (title, values)) in zip(cells, charts) {
             let inner = Widgets.box(&b, cell, title: title, glyphs: g)
             guard inner.width >= 12, inner.height >= 3 else { continue }
-            Widgets.timeChart(&b, inner, values: values, glyphs: g, scaleLabel: Format.short,
-                              firstLabel: { Format.clock(samples[samples.count - $0].atMs) }, lastLabel: "now",
-                              caption: "1 col = 1 s")
+            Widgets.timeChart(
+                &b, inner, values: values, glyphs: g, scaleLabel: Format.short,
+                firstLabel: { Format.clock(samples[samples.count - $0].atMs) }, lastLabel: "now",
+                caption: "1 col = 1 s")
         }
     }
 

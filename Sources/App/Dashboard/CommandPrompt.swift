@@ -55,17 +55,20 @@ enum CommandPrompt {
         guard let space = text.firstIndex(of: " ") else {
             let candidates = (viewNames + verbs).filter { $0.hasPrefix(text.lowercased()) }
             guard !candidates.isEmpty else { return (text, []) }
-            if candidates.count == 1 { return (candidates[0] + (takesArgument.contains(candidates[0]) ? " " : ""), candidates) }
+            if candidates.count == 1 {
+                return (candidates[0] + (takesArgument.contains(candidates[0]) ? " " : ""), candidates)
+            }
             return (commonPrefix(candidates, atLeast: text), candidates)
         }
         let verb = text[..<space].lowercased()
         let argument = String(text[text.index(after: space)...]).trimmingSpaces
-        let names: [String] = switch verb {
-        case "table", "t": tables
-        case "sort": columns
-        case "export": ["csv", "json"]
-        default: []
-        }
+        let names: [String] =
+            switch verb {
+            case "table", "t": tables
+            case "sort": columns
+            case "export": ["csv", "json"]
+            default: []
+            }
         let a = argument.lowercased()
         let candidates = names.filter { $0.lowercased().hasPrefix(a) || lastPart($0).lowercased().hasPrefix(a) }
         guard !candidates.isEmpty else { return (text, []) }

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import Metrics
 import Pipeline
+import Synchronization
 
 /// One external service as read right now: a name people know, what it points at, and its status.
 struct ServiceProbe: Sendable, Equatable {
@@ -47,7 +47,8 @@ struct ConnectionEntry: Sendable, Equatable {
         t += ",\"detail\":"
         JSONText.appendQuoted(status.detail, to: &t)
         t += ",\"error\":" + (lastError.map(JSONText.quoted) ?? "null")
-        t += ",\"attempts\":\(attempts),\"next_retry_ms\":\(nextRetryAtMs),\"since_ms\":\(sinceMs),\"last_error_ms\":\(lastErrorAtMs)}"
+        t +=
+            ",\"attempts\":\(attempts),\"next_retry_ms\":\(nextRetryAtMs),\"since_ms\":\(sinceMs),\"last_error_ms\":\(lastErrorAtMs)}"
         return t
     }
 }
@@ -67,11 +68,13 @@ struct ConnectionBoard: Sendable {
             guard var e = entries.first(where: { $0.name == probe.name }) else {
                 var e = ConnectionEntry(name: probe.name, target: probe.target, status: status, sinceMs: nowMs)
                 if let currentError {
-                    e.lastError = currentError; e.lastErrorAtMs = nowMs
+                    e.lastError = currentError
+                    e.lastErrorAtMs = nowMs
                     e.attempts = max(status.attempts, status.state == .ok ? 0 : 1)
                 }
                 e.nextRetryAtMs = status.nextRetryAtMs
-                lines.append("\(probe.name): \(status.state.rawValue) \(probe.target)" + (currentError.map { ": \($0)" } ?? ""))
+                lines.append(
+                    "\(probe.name): \(status.state.rawValue) \(probe.target)" + (currentError.map { ": \($0)" } ?? ""))
                 next.append(e)
                 continue
             }
@@ -85,8 +88,10 @@ struct ConnectionBoard: Sendable {
                 if status.state != .ok, let currentError { line += ": \(currentError)" }
                 lines.append(line)
             }
-            let newFailure = currentError != nil && (currentError != e.lastError || status.attempts > e.attempts
-                                                     || (previous.state == .ok && status.state != .ok))
+            let newFailure =
+                currentError != nil
+                && (currentError != e.lastError || status.attempts > e.attempts
+                    || (previous.state == .ok && status.state != .ok))
             if let currentError, newFailure, status.state != .ok {
                 if currentError != e.lastError, previous.state == status.state {
                     lines.append("\(probe.name): error: \(currentError)")
@@ -99,7 +104,8 @@ struct ConnectionBoard: Sendable {
             }
             if status.state == .ok { e.attempts = 0 }
             if e.attempts > attemptsBefore, attemptsBefore > 0, status.nextRetryAtMs > 0, status.state != .ok {
-                lines.append("\(probe.name): attempt \(e.attempts) failed, retry at \(Format.clock(status.nextRetryAtMs)) UTC")
+                lines.append(
+                    "\(probe.name): attempt \(e.attempts) failed, retry at \(Format.clock(status.nextRetryAtMs)) UTC")
             }
             e.nextRetryAtMs = status.state == .ok ? 0 : status.nextRetryAtMs
             e.status = status
@@ -130,7 +136,8 @@ struct SnapshotEventLog: Sendable {
     mutating func lines(_ s: KPISnapshot) -> [String] {
         var out: [String] = []
         if checkpoints >= 0, s.state.checkpoints > checkpoints {
-            out.append("checkpoint #\(s.state.checkpoints) saved to \(s.state.directory ?? "?") (msgs \(s.result.messages))")
+            out.append(
+                "checkpoint #\(s.state.checkpoints) saved to \(s.state.directory ?? "?") (msgs \(s.result.messages))")
         }
         checkpoints = s.state.checkpoints
         if s.state.lastError != stateError {
@@ -171,7 +178,11 @@ final class RunLog: Sendable {
 
     /// Opens `path` for appending; nil path logs nothing.
     init(path: String?) throws {
-        guard let path else { output = Mutex(nil); enabled = false; return }
+        guard let path else {
+            output = Mutex(nil)
+            enabled = false
+            return
+        }
         if !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw RunError("--log \(path): cannot create the file (does the folder exist and is it writable?)")
@@ -197,7 +208,10 @@ final class RunLog: Sendable {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
+        func pad(_ v: Int32, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
     }

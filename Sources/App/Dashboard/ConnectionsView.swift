@@ -32,8 +32,13 @@ enum ConnectionsView {
             if let error = kafka.lastError {
                 lines.append(("last error (seen \(Format.age(frame.nowMs - kafka.lastErrorAtMs)) ago):", .dim))
                 for l in wrap(error, width: inner.width - 2) { lines.append(("  " + l, Style(.bad, bold: true))) }
-                lines.append((error.hasSuffix(KafkaError.stoppedNote) ? "no retry: retrying cannot help; fix the settings and start cdctop again"
-                              : "next retry: librdkafka reconnects by itself (backoff up to reconnect.backoff.max.ms, 10 s by default)", .dim))
+                lines.append(
+                    (
+                        error.hasSuffix(KafkaError.stoppedNote)
+                            ? "no retry: retrying cannot help; fix the settings and start cdctop again"
+                            : "next retry: librdkafka reconnects by itself (backoff up to reconnect.backoff.max.ms, 10 s by default)",
+                        .dim
+                    ))
             } else {
                 lines.append(("no error so far: waiting for the broker's answer and the group assignment", .dim))
             }
@@ -41,7 +46,8 @@ enum ConnectionsView {
             lines.append(("waiting for the first snapshot from the engine" + g.ellipsisText, .dim))
         }
         lines.append(("", .text))
-        lines.append(("Check: the broker list (--brokers), that the topics exist (--topics), -F/-X security settings;", .dim))
+        lines.append(
+            ("Check: the broker list (--brokers), that the topics exist (--topics), -F/-X security settings;", .dim))
         lines.append(("press c for every service, q to quit. Data appears here as soon as it arrives.", .dim))
         var row = 0
         for (text, style) in lines where row < inner.height {
@@ -81,7 +87,9 @@ enum ConnectionsView {
         b.put("not in use:", in: inner, row: row, style: .dim)
         row += 1
         for service in unused where row < inner.height {
-            b.put("  \(g == .ascii ? "o" : "○") \(service.title): \(service.option)", in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            b.put(
+                "  \(g == .ascii ? "o" : "○") \(service.title): \(service.option)", in: inner, row: row, style: .dim,
+                ellipsis: g.ellipsis)
             row += 1
         }
     }
@@ -96,7 +104,9 @@ enum ConnectionsView {
 
     /// One block per service: `● Kafka  error for 12s · attempt 7 · 127.0.0.1:1`, then the error in full.
     @discardableResult
-    static func list(_ b: inout ScreenBuffer, _ inner: Rect, _ entries: [ConnectionEntry], _ frame: DashboardFrame) -> Int {
+    static func list(_ b: inout ScreenBuffer, _ inner: Rect, _ entries: [ConnectionEntry], _ frame: DashboardFrame)
+        -> Int
+    {
         let g = frame.glyphs
         var row = 0
         for e in entries where row < inner.height {
@@ -108,13 +118,19 @@ enum ConnectionsView {
                 let wait = e.nextRetryAtMs - frame.nowMs
                 head += " \(sep(g)) " + (wait > 0 ? "next retry in \(Format.age(wait))" : "retrying now")
             } else if e.name == "kafka", e.status.state != .ok {
-                head += " \(sep(g)) " + (e.lastError?.hasSuffix(KafkaError.stoppedNote) == true ? "stopped: fix the settings" : "librdkafka retries by itself")
+                head +=
+                    " \(sep(g)) "
+                    + (e.lastError?.hasSuffix(KafkaError.stoppedNote) == true
+                        ? "stopped: fix the settings" : "librdkafka retries by itself")
             }
-            b.put(head, in: inner, row: row, style: DashboardRenderer.serviceStyle(e.status).bolded, ellipsis: g.ellipsis)
+            b.put(
+                head, in: inner, row: row, style: DashboardRenderer.serviceStyle(e.status).bolded, ellipsis: g.ellipsis)
             row += 1
             // The detail repeats the error with a countdown while failing: shown once, as the error.
             let failing = e.status.state != .ok && e.lastError != nil
-            if !e.status.detail.isEmpty, e.status.detail != e.target, !(failing && e.status.detail.contains(e.lastError!)), row < inner.height {
+            if !e.status.detail.isEmpty, e.status.detail != e.target,
+                !(failing && e.status.detail.contains(e.lastError!)), row < inner.height
+            {
                 for l in wrap(e.status.detail, width: inner.width - 4) where row < inner.height {
                     b.put("    " + l, in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
                     row += 1
@@ -122,9 +138,11 @@ enum ConnectionsView {
             }
             if let error = e.lastError, row < inner.height {
                 let recovered = e.status.state == .ok
-                b.put(recovered ? "    last error \(Format.age(frame.nowMs - e.lastErrorAtMs)) ago (recovered since):"
-                                : "    error (last seen \(Format.age(frame.nowMs - e.lastErrorAtMs)) ago):",
-                      in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+                b.put(
+                    recovered
+                        ? "    last error \(Format.age(frame.nowMs - e.lastErrorAtMs)) ago (recovered since):"
+                        : "    error (last seen \(Format.age(frame.nowMs - e.lastErrorAtMs)) ago):",
+                    in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
                 row += 1
                 for l in wrap(error, width: inner.width - 6) where row < inner.height {
                     b.put("      " + l, in: inner, row: row, style: recovered ? .warn : .bad, ellipsis: g.ellipsis)
@@ -143,19 +161,24 @@ enum ConnectionsView {
 
     /// One line per logical replication slot of the source, red when it breaks `CdcReplicationSlotLag`
     /// (the profile's thresholds): `● debezium  shop · pgoutput  retained 1.5 GiB · inactive for 12m · no advance for 12m`.
-    static func slotLines(_ b: inout ScreenBuffer, _ inner: Rect, from start: Int, _ report: ReplicationSlotReport,
-                          _ frame: DashboardFrame) -> Int {
+    static func slotLines(
+        _ b: inout ScreenBuffer, _ inner: Rect, from start: Int, _ report: ReplicationSlotReport,
+        _ frame: DashboardFrame
+    ) -> Int {
         let g = frame.glyphs
         let rules = frame.alerts?.rules ?? .defaults
         var row = start
         if report.error != nil, report.checkedAtMs > 0, !report.slots.isEmpty, row < inner.height {
-            b.put("    slots as last read at \(Format.clock(report.checkedAtMs)) UTC:", in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            b.put(
+                "    slots as last read at \(Format.clock(report.checkedAtMs)) UTC:", in: inner, row: row, style: .dim,
+                ellipsis: g.ellipsis)
             row += 1
         }
         for slot in report.slots where row < inner.height {
             let problem = rules.slotProblem(slot, nowMs: frame.nowMs) != nil
-            b.put("    " + slotLine(slot, nowMs: frame.nowMs, glyphs: g), in: inner, row: row,
-                  style: problem ? Style(.bad, bold: true) : (slot.active ? .text : Style(.warn)), ellipsis: g.ellipsis)
+            b.put(
+                "    " + slotLine(slot, nowMs: frame.nowMs, glyphs: g), in: inner, row: row,
+                style: problem ? Style(.bad, bold: true) : (slot.active ? .text : Style(.warn)), ellipsis: g.ellipsis)
             row += 1
         }
         return row
@@ -170,15 +193,18 @@ enum ConnectionsView {
 
     /// The connectors writing the watched topics first, one line each (with the failure's first trace
     /// line); the worker's other connectors after them, under their own heading, dimmed.
-    static func connectorLines(_ b: inout ScreenBuffer, _ inner: Rect, from start: Int, _ report: ConnectHealthReport,
-                               _ frame: DashboardFrame) -> Int {
+    static func connectorLines(
+        _ b: inout ScreenBuffer, _ inner: Rect, from start: Int, _ report: ConnectHealthReport,
+        _ frame: DashboardFrame
+    ) -> Int {
         let g = frame.glyphs
         let (watched, others) = (frame.connectScope.watched, frame.connectScope.others)
         var row = start
         func line(_ c: ConnectorHealth, dim: Bool) {
             guard row < inner.height else { return }
             let state = c.overallState
-            let style: Style = dim ? .dim : (state == .running ? .text : state == .failed ? Style(.bad, bold: true) : Style(.warn))
+            let style: Style =
+                dim ? .dim : (state == .running ? .text : state == .failed ? Style(.bad, bold: true) : Style(.warn))
             let running = c.tasks.filter { $0.state == .running }.count
             var text = "    \(g.dot) \(c.name)  \(state.rawValue) \(sep(g)) tasks \(running)/\(c.tasks.count)"
             if let prefix = c.topicPrefix { text += " \(sep(g)) topics \(prefix).*" }
@@ -190,8 +216,10 @@ enum ConnectionsView {
             }
         }
         if watched.isEmpty, !others.isEmpty, row < inner.height {
-            b.put("    no connector on this worker writes the watched topics (its topic.prefix is not theirs)", in: inner, row: row,
-                  style: Style(.warn), ellipsis: g.ellipsis)
+            b.put(
+                "    no connector on this worker writes the watched topics (its topic.prefix is not theirs)", in: inner,
+                row: row,
+                style: Style(.warn), ellipsis: g.ellipsis)
             row += 1
         }
         for c in watched { line(c, dim: false) }
@@ -218,9 +246,13 @@ enum ConnectionsView {
             text += " \(sep(g)) inactive for " + (slot.inactiveSinceExact ? "" : "at least ") + Format.age(idle)
         }
         let still = max(0, nowMs - slot.lastAdvanceMs)
-        text += " \(sep(g)) " + (slot.advanceSeen ? "advanced \(Format.age(still)) ago" : "no advance for \(Format.age(still))")
+        text +=
+            " \(sep(g)) "
+            + (slot.advanceSeen ? "advanced \(Format.age(still)) ago" : "no advance for \(Format.age(still))")
         if let status = slot.walStatus, status != "reserved" { text += " \(sep(g)) wal_status \(status)" }
-        if let safe = slot.safeWALSizeBytes { text += " \(sep(g)) \(ReplicationSlotReport.bytesText(safe)) until WAL is lost" }
+        if let safe = slot.safeWALSizeBytes {
+            text += " \(sep(g)) \(ReplicationSlotReport.bytesText(safe)) until WAL is lost"
+        }
         return text
     }
 
@@ -237,7 +269,11 @@ enum ConnectionsView {
         for word in flat.split(separator: " ", omittingEmptySubsequences: true).map(String.init) {
             var word = word
             var w = DisplayWidth.of(word)
-            if lineWidth > 0, lineWidth + 1 + w > width { out.append(line); line = ""; lineWidth = 0 }
+            if lineWidth > 0, lineWidth + 1 + w > width {
+                out.append(line)
+                line = ""
+                lineWidth = 0
+            }
             while w > width {
                 // A word longer than a line (a URL, a stack frame) is cut into pieces.
                 var head = ""
@@ -245,15 +281,20 @@ enum ConnectionsView {
                 for c in word {
                     let cw = DisplayWidth.of(String(c))
                     if used + cw > width { break }
-                    head.append(c); used += cw
+                    head.append(c)
+                    used += cw
                 }
                 if head.isEmpty { head = String(word.first!) }
                 out.append(head)
                 word = String(word.dropFirst(head.count))
                 w = DisplayWidth.of(word)
             }
-            if lineWidth > 0 { line += " "; lineWidth += 1 }
-            line += word; lineWidth += w
+            if lineWidth > 0 {
+                line += " "
+                lineWidth += 1
+            }
+            line += word
+            lineWidth += w
         }
         if !line.isEmpty || out.isEmpty { out.append(line) }
         return out

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CNcursesw
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct DashboardError: Error, CustomStringConvertible {
     var description: String
@@ -25,11 +26,17 @@ final class CursesTerminal {
         isUTF8 = cdctop_locale_is_utf8() != 0
         self.colorsAllowed = colorsAllowed
         guard isatty(0) != 0, isatty(1) != 0 else {
-            throw DashboardError(description: "the dashboard needs a terminal on stdin and stdout; use --headless (with --json for JSON lines) or run it in a terminal")
+            throw DashboardError(
+                description:
+                    "the dashboard needs a terminal on stdin and stdout; use --headless (with --json for JSON lines) or run it in a terminal"
+            )
         }
         guard let s = cdctop_newterm() else {
             let term = getenv("TERM").map { String(cString: $0) } ?? "(unset)"
-            throw DashboardError(description: "cannot start curses for TERM=\(term): no terminfo entry; set TERM to xterm-256color, screen or linux")
+            throw DashboardError(
+                description:
+                    "cannot start curses for TERM=\(term): no terminfo entry; set TERM to xterm-256color, screen or linux"
+            )
         }
         screen = s
         set_term(s)
@@ -67,7 +74,9 @@ final class CursesTerminal {
     /// Maps the roles of `theme` to colour pairs for this terminal's colour count (256, 16, 8) or to
     /// attributes only when there are no colours; forces a full redraw.
     func apply(_ theme: Theme) {
-        let a = (bold: cdctop_a_bold(), dim: cdctop_a_dim(), underline: cdctop_a_underline(), reverse: cdctop_a_reverse())
+        let a = (
+            bold: cdctop_a_bold(), dim: cdctop_a_dim(), underline: cdctop_a_underline(), reverse: cdctop_a_reverse()
+        )
         let useColor = colors >= 8
         let fallbackForeground = defaultColorsAvailable ? -1 : 7
         let fallbackBackground = defaultColorsAvailable ? -1 : 0
@@ -106,7 +115,8 @@ final class CursesTerminal {
         if let p = previous, p.width != buffer.width || p.height != buffer.height { invalidate() }
         if previous == nil { werase(cdctop_stdscr()) }
         var text = [wchar_t](repeating: 0, count: 8)
-        let boldAttr = cdctop_a_bold(), reverseAttr = cdctop_a_reverse()
+        let boldAttr = cdctop_a_bold()
+        let reverseAttr = cdctop_a_reverse()
         for y in 0..<buffer.height {
             for x in 0..<buffer.width {
                 let cell = buffer[x, y]
@@ -115,16 +125,19 @@ final class CursesTerminal {
                 var n = 0
                 if isUTF8 {
                     for scalar in cell.character.unicodeScalars where n < 5 {
-                        text[n] = wchar_t(bitPattern: scalar.value); n += 1
+                        text[n] = wchar_t(bitPattern: scalar.value)
+                        n += 1
                     }
                 } else {
                     // Without a UTF-8 locale curses cannot show other characters (titles, data): "?" per cell.
                     let scalar = cell.character.unicodeScalars.first!.value
-                    text[0] = wchar_t(scalar < 0x7F ? scalar : 0x3F); n = 1
+                    text[0] = wchar_t(scalar < 0x7F ? scalar : 0x3F)
+                    n = 1
                     if scalar >= 0x7F, x + 1 < buffer.width, buffer[x + 1, y].isContinuation {
                         var question: [wchar_t] = [0x3F, 0]
-                        _ = cdctop_put_cell(Int32(y), Int32(x + 1), &question, roleAttributes[Int(cell.style.role.rawValue)],
-                                            rolePairs[Int(cell.style.role.rawValue)])
+                        _ = cdctop_put_cell(
+                            Int32(y), Int32(x + 1), &question, roleAttributes[Int(cell.style.role.rawValue)],
+                            rolePairs[Int(cell.style.role.rawValue)])
                     }
                 }
                 text[n] = 0
@@ -161,7 +174,8 @@ final class CursesTerminal {
             case KEY_BACKSPACE: return .backspace
             case KEY_RESIZE: return .resize
             case cdctop_key_mouse():
-                var x: Int32 = 0, y: Int32 = 0
+                var x: Int32 = 0
+                var y: Int32 = 0
                 switch cdctop_get_mouse(&x, &y) {
                 case 1: return .click(x: Int(x), y: Int(y))
                 case 4: return .wheelUp
@@ -194,7 +208,10 @@ final class StderrRedirect {
         path = logPath ?? "/dev/null"
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw DashboardError(description: "cannot open log file \(path): \(String(cString: strerror(errno))); choose a writable path with --log")
+            throw DashboardError(
+                description:
+                    "cannot open log file \(path): \(String(cString: strerror(errno))); choose a writable path with --log"
+            )
         }
         savedDescriptor = dup(2)
         dup2(fd, 2)

@@ -6,7 +6,7 @@ enum Key: Hashable, Sendable {
     case up, down, left, right, pageUp, pageDown, home, end
     case enter, escape, tab, backTab, backspace
     case resize
-    case interrupt // Ctrl-C
+    case interrupt  // Ctrl-C
     /// A left click at a screen cell, and the wheel.
     case click(x: Int, y: Int)
     case wheelUp, wheelDown
@@ -69,7 +69,8 @@ enum TableSort: Int, CaseIterable, Sendable {
 }
 
 enum DashboardView: Int, CaseIterable, Sendable {
-    case overview = 1, tables, categories, lag, history
+    case overview = 1
+    case tables, categories, lag, history
     case alerts
     case latency
     /// A model profile's KPIs (`[kpi.NAME]` written as SQL): every KPI, its groups and values.
@@ -306,28 +307,37 @@ struct DashboardModel: Equatable, Sendable {
     mutating func handle(_ key: Key) -> DashboardAction {
         if key == .interrupt { return .quit }
         if key == .resize { return .none }
-        if editingFilter { editFilter(key); return .none }
+        if editingFilter {
+            editFilter(key)
+            return .none
+        }
         if editingCommand { return editCommand(key) }
         if showHelp {
             switch key {
-            case .down, .char("j"), .wheelDown: helpScroll = min(helpScroll + 1, HelpOverlay.lines.count + HelpOverlay.notes.count)
+            case .down, .char("j"), .wheelDown:
+                helpScroll = min(helpScroll + 1, HelpOverlay.lines.count + HelpOverlay.notes.count)
             case .up, .char("k"), .wheelUp: helpScroll = max(0, helpScroll - 1)
-            case .pageDown, .char(" "): helpScroll = min(helpScroll + 10, HelpOverlay.lines.count + HelpOverlay.notes.count)
+            case .pageDown, .char(" "):
+                helpScroll = min(helpScroll + 10, HelpOverlay.lines.count + HelpOverlay.notes.count)
             case .pageUp: helpScroll = max(0, helpScroll - 10)
             default:
-                showHelp = false; helpScroll = 0
+                showHelp = false
+                helpScroll = 0
                 return key == .char("q") ? .quit : .none
             }
             return .none
         }
-        if showConnections, key == .escape || key == .char("c") || key == .enter { showConnections = false; return .none }
+        if showConnections, key == .escape || key == .char("c") || key == .enter {
+            showConnections = false
+            return .none
+        }
         if isChangesList {
             switch key {
             case .char("f"):
                 if frozenChanges[listID] != nil { follow() } else { freeze() }
                 return .none
             case .up, .char("k"), .wheelUp, .pageUp, .home, .char("g"):
-                break // toward the newest: a following list stays at the top
+                break  // toward the newest: a following list stays at the top
             case .down, .char("j"), .wheelDown, .pageDown, .end, .char("G"), .click:
                 if frozenChanges[listID] == nil { freeze() }
             default: break
@@ -341,7 +351,8 @@ struct DashboardModel: Equatable, Sendable {
         case .char("t"): return .cycleTheme
         case .char("m"): return .toggleRedis
         case .char("r") where view == .history: return .reloadHistory
-        case .char(let c) where DashboardView.opened(byKey: String(c)) != nil: view = DashboardView.opened(byKey: String(c))!
+        case .char(let c) where DashboardView.opened(byKey: String(c)) != nil:
+            view = DashboardView.opened(byKey: String(c))!
         case .char("w") where view == .trends: trendSpan = trendSpan.next
         case .tab: view = DashboardView(rawValue: view.rawValue % DashboardView.allCases.count + 1) ?? .overview
         case .backTab:
@@ -360,7 +371,8 @@ struct DashboardModel: Equatable, Sendable {
         case .enter, .right, .char("l"): drillIn()
         case .escape, .left, .char("h"), .backspace: goBack()
         case .char("s") where view == .categories:
-            categorySort = CategoryColumn(rawValue: (categorySort.rawValue + 1) % CategoryColumn.allCases.count) ?? .total
+            categorySort =
+                CategoryColumn(rawValue: (categorySort.rawValue + 1) % CategoryColumn.allCases.count) ?? .total
             sortDescending = categorySort != .name
         case .char("S") where view == .categories: sortDescending.toggle()
         case .char("s") where view == .lag:
@@ -377,7 +389,10 @@ struct DashboardModel: Equatable, Sendable {
         case .char("S") where view == .kpis: kpiSortDescending.toggle()
         case .char("/") where filterKey != nil: editingFilter = true
         case .char(":"):
-            editingCommand = true; command = ""; commandHint = nil; historyPosition = nil
+            editingCommand = true
+            command = ""
+            commandHint = nil
+            historyPosition = nil
             // A notice from an earlier command is stale once the next one starts.
             message = nil
         case .char("y") where view == .tables && tablesLevel == .event: showRawEvent.toggle()
@@ -392,7 +407,9 @@ struct DashboardModel: Equatable, Sendable {
     private mutating func editFilter(_ key: Key) {
         switch key {
         case .enter: editingFilter = false
-        case .escape: editingFilter = false; filter = ""
+        case .escape:
+            editingFilter = false
+            filter = ""
         case .backspace: if !filter.isEmpty { filter.removeLast() }
         case .char(let c) where !(c.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false): filter.append(c)
         default: return
@@ -404,8 +421,13 @@ struct DashboardModel: Equatable, Sendable {
     /// `:` commands: a view by name or number, `table NAME`, `connections`, `help`, `q`.
     private mutating func editCommand(_ key: Key) -> DashboardAction {
         switch key {
-        case .escape: editingCommand = false; command = ""; commandHint = nil
-        case .backspace: if command.isEmpty { editingCommand = false } else { command.removeLast() }; commandHint = nil
+        case .escape:
+            editingCommand = false
+            command = ""
+            commandHint = nil
+        case .backspace:
+            if command.isEmpty { editingCommand = false } else { command.removeLast() }
+            commandHint = nil
         case .tab:
             let completion = CommandPrompt.complete(command, tables: layout.tableNames, columns: sortColumnNames)
             command = completion.text
@@ -420,7 +442,9 @@ struct DashboardModel: Equatable, Sendable {
             }
             command = historyPosition.map { commandHistory[$0] } ?? ""
             commandHint = nil
-        case .char(let c) where !(c.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false): command.append(c); commandHint = nil
+        case .char(let c) where !(c.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false):
+            command.append(c)
+            commandHint = nil
         case .enter:
             editingCommand = false
             commandHint = nil
@@ -458,12 +482,17 @@ struct DashboardModel: Equatable, Sendable {
         let argument = words.dropFirst().joined(separator: " ")
         if let n = Int(verb) {
             guard let v = DashboardView.opened(byKey: verb) else { return .notice("no view \(n): views are 0-9") }
-            view = v; return .none
+            view = v
+            return .none
         }
         switch verb {
         case "q", "quit", "q!": return .quit
-        case "help", "h": showHelp = true; return .none
-        case "connections", "conn", "c": showConnections = true; return .none
+        case "help", "h":
+            showHelp = true
+            return .none
+        case "connections", "conn", "c":
+            showConnections = true
+            return .none
         case "export":
             switch argument.lowercased() {
             case "", "csv": return .export(.csv)
@@ -471,23 +500,30 @@ struct DashboardModel: Equatable, Sendable {
             default: return .notice("export writes csv or json: :export csv, :export json")
             }
         case "follow", "freeze":
-            guard isChangesList else { return .notice(":\(verb) works in a table's recent changes (:table NAME first)") }
+            guard isChangesList else {
+                return .notice(":\(verb) works in a table's recent changes (:table NAME first)")
+            }
             if verb == "follow" { follow() } else if frozenChanges[listID] == nil { freeze() }
             return .none
         case "sort":
             return sort(by: argument)
-        case "table", "t", "tables" where verb != "tables" || !argument.isEmpty:
+        case "table", "t",
+            "tables" where verb != "tables" || !argument.isEmpty:
             guard !argument.isEmpty else { return .notice("usage: :table NAME (e.g. :table transaction)") }
             switch CommandPrompt.resolve(argument, among: layout.tableNames) {
             case .found(let name):
                 view = .tables
-                openTable = name; tablesLevel = .changes; openedEvent = nil
+                openTable = name
+                tablesLevel = .changes
+                openedEvent = nil
                 return .none
             case .ambiguous(let names):
                 return .notice("table '\(argument)' is ambiguous: \(CommandPrompt.list(names))")
             case .none(let close):
                 if layout.tableNames.isEmpty { return .notice("no table '\(argument)': no CDC table seen yet") }
-                return .notice("no table '\(argument)'; \(close.isEmpty ? "tables" : "did you mean"): \(CommandPrompt.list(close.isEmpty ? layout.tableNames : close))")
+                return .notice(
+                    "no table '\(argument)'; \(close.isEmpty ? "tables" : "did you mean"): \(CommandPrompt.list(close.isEmpty ? layout.tableNames : close))"
+                )
             }
         default: break
         }
@@ -496,12 +532,18 @@ struct DashboardModel: Equatable, Sendable {
         case .found(let name):
             guard let v = DashboardView.allCases.first(where: { $0.title.lowercased() == name }) else { return .none }
             view = v
-            if v == .tables { tablesLevel = .list; openTable = nil }
+            if v == .tables {
+                tablesLevel = .list
+                openTable = nil
+            }
             return .none
         case .ambiguous(let names):
             return .notice(":\(verb) is ambiguous: \(names.map { ":" + $0 }.joined(separator: " or "))")
         case .none(let close):
-            let hint = close.isEmpty ? "try \(DashboardModel.commandHelp)" : "did you mean \(close.map { ":" + $0 }.joined(separator: " or "))?"
+            let hint =
+                close.isEmpty
+                ? "try \(DashboardModel.commandHelp)"
+                : "did you mean \(close.map { ":" + $0 }.joined(separator: " or "))?"
             return .notice("unknown command :\(text) — \(hint)")
         }
     }
@@ -519,11 +561,20 @@ struct DashboardModel: Equatable, Sendable {
         }
         switch view {
         case .tables:
-            if let c = TableSort.allCases.first(where: { $0.title == chosen }) { tableSort = c; tableSortDescending = c != .name && c != .last }
+            if let c = TableSort.allCases.first(where: { $0.title == chosen }) {
+                tableSort = c
+                tableSortDescending = c != .name && c != .last
+            }
         case .categories:
-            if let c = CategoryColumn.allCases.first(where: { $0.title == chosen }) { categorySort = c; sortDescending = c != .name }
+            if let c = CategoryColumn.allCases.first(where: { $0.title == chosen }) {
+                categorySort = c
+                sortDescending = c != .name
+            }
         case .lag:
-            if let c = LagSort.allCases.first(where: { $0.title == chosen }) { lagSort = c; lagSortDescending = c != .topic }
+            if let c = LagSort.allCases.first(where: { $0.title == chosen }) {
+                lagSort = c
+                lagSortDescending = c != .topic
+            }
         default: break
         }
         return .none
@@ -556,7 +607,11 @@ struct DashboardModel: Equatable, Sendable {
 
     /// A click on a tab switches view; on a list row selects it, and on the selected row opens it.
     private mutating func click(x: Int, y: Int) {
-        if y == 1, let v = DashboardRenderer.tabRanges(width: layout.screenWidth, current: view).first(where: { $0.range.contains(x) })?.view {
+        if y == 1,
+            let v = DashboardRenderer.tabRanges(width: layout.screenWidth, current: view).first(where: {
+                $0.range.contains(x)
+            })?.view
+        {
             view = v
             return
         }
@@ -581,11 +636,13 @@ struct DashboardModel: Equatable, Sendable {
             switch tablesLevel {
             case .list:
                 guard let id = layout.selectedID else { return }
-                openTable = id; tablesLevel = .changes
+                openTable = id
+                tablesLevel = .changes
                 selection["changes:" + id] = 0
             case .changes:
                 guard let id = layout.selectedID else { return }
-                openChange = id; tablesLevel = .event
+                openChange = id
+                tablesLevel = .event
                 openedEvent = layout.selectedChange
                 showRawEvent = false
                 selection["event"] = 0
@@ -593,7 +650,9 @@ struct DashboardModel: Equatable, Sendable {
             }
         case .history:
             guard !historyDetail, let id = layout.selectedID else { return }
-            openDay = id; historyDetail = true; selection["day"] = 0
+            openDay = id
+            historyDetail = true
+            selection["day"] = 0
         default: break
         }
     }
@@ -602,22 +661,33 @@ struct DashboardModel: Equatable, Sendable {
         switch view {
         case .tables:
             switch tablesLevel {
-            case .event: tablesLevel = .changes; openChange = nil; openedEvent = nil; showRawEvent = false
+            case .event:
+                tablesLevel = .changes
+                openChange = nil
+                openedEvent = nil
+                showRawEvent = false
             case .changes:
                 // Esc clears a filter before it leaves the list.
-                if !filter.isEmpty { filter = ""; return }
+                if !filter.isEmpty {
+                    filter = ""
+                    return
+                }
                 frozenChanges[listID] = nil
-                tablesLevel = .list; openTable = nil
+                tablesLevel = .list
+                openTable = nil
             case .list: filter = ""
             }
-        case .history: historyDetail = false; openDay = nil
+        case .history:
+            historyDetail = false
+            openDay = nil
         case .categories, .lag, .kpis: filter = ""
         default: break
         }
     }
 
     mutating func flash(_ text: String, nowMs: Int64, forMs: Int64 = 4_000) {
-        message = text; messageUntilMs = nowMs + forMs
+        message = text
+        messageUntilMs = nowMs + forMs
     }
 
     /// Clears an expired notice; true when something changed (so the screen must redraw).

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CNcursesw
 import Metrics
 import Pipeline
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What the dashboard reads. Every closure is called on the dashboard's (main) thread a few times a second
 /// and must return at once (read a `Latest<T>`, never do I/O).
@@ -52,7 +53,9 @@ package struct DashboardOptions: Sendable {
     var themesDirectory: String?
 
     package init(themeName: String = "dark", logPath: String? = nil, themesDirectory: String? = nil) {
-        self.themeName = themeName; self.logPath = logPath; self.themesDirectory = themesDirectory
+        self.themeName = themeName
+        self.logPath = logPath
+        self.themesDirectory = themesDirectory
     }
 }
 
@@ -90,8 +93,9 @@ package enum Dashboard {
             cdctop_restore_crash_handlers()
         }
         let term = getenv("TERM").map { String(cString: $0) } ?? "(unset)"
-        redirect.log("start: TERM=\(term) colours=\(terminal.colors) utf8=\(terminal.isUTF8) theme=\(theme.name) NO_COLOR=\(noColor)",
-                     nowMs: WallClock.nowMs())
+        redirect.log(
+            "start: TERM=\(term) colours=\(terminal.colors) utf8=\(terminal.isUTF8) theme=\(theme.name) NO_COLOR=\(noColor)",
+            nowMs: WallClock.nowMs())
         terminal.apply(terminal.colors >= 8 ? theme : mono)
 
         // NO_COLOR (or a terminal without colours) draws with the mono look: the tab bar says so.
@@ -115,10 +119,13 @@ package enum Dashboard {
                 let (width, height) = terminal.size
                 loop.model.adopt(loop.render(nowMs: WallClock.nowMs(), width: width, height: height).1)
                 if action == .cycleTheme {
-                    redirect.log("key t: cycling theme from \(theme.name) (colours \(terminal.colors), NO_COLOR \(noColor))", nowMs: WallClock.nowMs())
+                    redirect.log(
+                        "key t: cycling theme from \(theme.name) (colours \(terminal.colors), NO_COLOR \(noColor))",
+                        nowMs: WallClock.nowMs())
                     if noColor || terminal.colors < 8 {
-                        loop.model.flash(noColor ? "NO_COLOR is set: colours stay off" : "this terminal has no colours",
-                                         nowMs: WallClock.nowMs())
+                        loop.model.flash(
+                            noColor ? "NO_COLOR is set: colours stay off" : "this terminal has no colours",
+                            nowMs: WallClock.nowMs())
                     } else {
                         let next = themeNames[((themeNames.firstIndex(of: theme.name) ?? -1) + 1) % themeNames.count]
                         do {
@@ -182,7 +189,9 @@ struct DashboardLoop {
     var pendingTerminalOutput: [UInt8] = []
 
     init(sources: DashboardSources, glyphs: Glyphs, themeName: String) {
-        self.sources = sources; self.glyphs = glyphs; self.themeName = themeName
+        self.sources = sources
+        self.glyphs = glyphs
+        self.themeName = themeName
         lag.thresholds = sources.lagThresholds
     }
 
@@ -195,8 +204,9 @@ struct DashboardLoop {
             if let f = frozen {
                 model.paused = false
                 frozen = nil
-                model.flash(DashboardLoop.changesWhilePaused(from: f.snapshot, to: live, seconds: (nowMs - f.atMs) / 1_000),
-                            nowMs: nowMs, forMs: 8_000)
+                model.flash(
+                    DashboardLoop.changesWhilePaused(from: f.snapshot, to: live, seconds: (nowMs - f.atMs) / 1_000),
+                    nowMs: nowMs, forMs: 8_000)
             } else {
                 model.paused = true
                 frozen = (live, lag, nowMs, trends)
@@ -223,12 +233,16 @@ struct DashboardLoop {
                 break
             }
             let framed = change.valueSchemaID != nil || change.keySchemaID != nil
-            let json = framed
-                ? RawMessageView.lines(change, value: value, frame: frame(nowMs: nowMs), width: 1_000_000, glyphs: glyphs).map(\.text).joined(separator: "\n")
+            let json =
+                framed
+                ? RawMessageView.lines(
+                    change, value: value, frame: frame(nowMs: nowMs), width: 1_000_000, glyphs: glyphs
+                ).map(\.text).joined(separator: "\n")
                 : String(decoding: value, as: UTF8.self)
             pendingTerminalOutput += Clipboard.osc52(Array(json.utf8))
-            model.flash("copied the event's JSON (\(Format.count(json.utf8.count)) bytes) to the clipboard with OSC 52 (if the terminal allows it)",
-                        nowMs: nowMs)
+            model.flash(
+                "copied the event's JSON (\(Format.count(json.utf8.count)) bytes) to the clipboard with OSC 52 (if the terminal allows it)",
+                nowMs: nowMs)
         case .reloadHistory:
             if let reload = sources.reloadHistory {
                 reload()
@@ -246,7 +260,8 @@ struct DashboardLoop {
         let messages = new.result.messages - (old?.result.messages ?? 0)
         let tx = new.result.totals.txCount - (old?.result.totals.txCount ?? 0)
         let revenue = new.result.totals.revenue - (old?.result.totals.revenue ?? .zero)
-        return "resumed after \(seconds)s: +\(Format.count(messages)) msgs, +\(Format.count(tx)) tx, revenue +\(Format.money(revenue)) while paused"
+        return
+            "resumed after \(seconds)s: +\(Format.count(messages)) msgs, +\(Format.count(tx)) tx, revenue +\(Format.money(revenue)) while paused"
     }
 
     /// Polls the sources and returns a frame when something visible changed (new snapshot, key, service
@@ -260,15 +275,32 @@ struct DashboardLoop {
             pendingLog += events.lines(s)
             if !model.paused { dirty = true }
         }
-        let probes = [ServiceProbe(name: "kafka", target: sources.kafkaTarget, status: live?.kafka ?? ServiceStatus(.connecting, "waiting for the engine"))]
+        let probes =
+            [
+                ServiceProbe(
+                    name: "kafka", target: sources.kafkaTarget,
+                    status: live?.kafka ?? ServiceStatus(.connecting, "waiting for the engine"))
+            ]
             + sources.services()
         pendingLog += alertLog.lines(sources.alerts?())
         let changes = board.update(probes, nowMs: nowMs)
-        if !changes.isEmpty { pendingLog += changes; dirty = true }
+        if !changes.isEmpty {
+            pendingLog += changes
+            dirty = true
+        }
         let services = [sources.redisStatus(), sources.warehouseStatus()]
-        if services != lastServices { lastServices = services; dirty = true }
-        if let connect = sources.connectHealth?(), connect != lastConnect { lastConnect = connect; dirty = true }
-        if nowMs / 1_000 != lastSecond { lastSecond = nowMs / 1_000; dirty = true }
+        if services != lastServices {
+            lastServices = services
+            dirty = true
+        }
+        if let connect = sources.connectHealth?(), connect != lastConnect {
+            lastConnect = connect
+            dirty = true
+        }
+        if nowMs / 1_000 != lastSecond {
+            lastSecond = nowMs / 1_000
+            dirty = true
+        }
         if model.expireMessage(nowMs: nowMs) { dirty = true }
         guard dirty, keyPressed || nowMs - lastFrameMs >= minimumFrameIntervalMs else { return nil }
         let (buffer, layout) = render(nowMs: nowMs, width: width, height: height)

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Metrics
 import Pipeline
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `e` / `E` / `:export`: the current view's rows as the user filtered and sorted them, with the engine's
 /// exact values (counts as integers, money as its exact decimal text, times as epoch ms), written to a file
@@ -32,30 +33,46 @@ enum DashboardExport {
             switch model.tablesLevel {
             case .list:
                 let rows = TablesView.sortedTables(s, model: model).map { t -> [Value] in
-                    [.text(t.table), .int(t.count(.create)), .int(t.count(.update)), .int(t.count(.delete)), .int(t.count(.read)),
-                     .int(t.count(.truncate)), .int(t.count(.tombstone)), .int(t.total), .number(t.eventsPerSecond),
-                     .int(t.lastCommitTimeMs), .int(t.malformed)]
+                    [
+                        .text(t.table), .int(t.count(.create)), .int(t.count(.update)), .int(t.count(.delete)),
+                        .int(t.count(.read)),
+                        .int(t.count(.truncate)), .int(t.count(.tombstone)), .int(t.total), .number(t.eventsPerSecond),
+                        .int(t.lastCommitTimeMs), .int(t.malformed),
+                    ]
                 }
-                return Table(name: "tables", columns: ["table", "c", "u", "d", "r", "t", "tombstones", "total", "events_per_second",
-                                                       "last_commit_ms", "malformed"], rows: rows)
+                return Table(
+                    name: "tables",
+                    columns: [
+                        "table", "c", "u", "d", "r", "t", "tombstones", "total", "events_per_second",
+                        "last_commit_ms", "malformed",
+                    ], rows: rows)
             case .changes, .event:
                 let table = model.openTable ?? ""
                 let listID = "changes:" + table
                 let kept = model.frozenChanges[listID]?.kept ?? s.recentChanges[table] ?? []
                 let filter = TablesView.ChangeFilter(model.filters[listID, default: ""])
-                let chosen = model.tablesLevel == .event ? model.openedEvent.map { [$0] } ?? [] : kept.reversed().filter(filter.matches)
+                let chosen =
+                    model.tablesLevel == .event
+                    ? model.openedEvent.map { [$0] } ?? [] : kept.reversed().filter(filter.matches)
                 let rows = chosen.map { c -> [Value] in
-                    [.text(c.position.topic), .int(Int64(c.position.partition)), .int(c.position.offset), .text(c.op.code),
-                     .text(c.key), .int(c.commitTimeMs), valueJSON(c)]
+                    [
+                        .text(c.position.topic), .int(Int64(c.position.partition)), .int(c.position.offset),
+                        .text(c.op.code),
+                        .text(c.key), .int(c.commitTimeMs), valueJSON(c),
+                    ]
                 }
-                return Table(name: (model.tablesLevel == .event ? "event-" : "changes-") + safe(table),
-                             columns: ["topic", "partition", "offset", "op", "key", "commit_ms", "value"], rows: rows)
+                return Table(
+                    name: (model.tablesLevel == .event ? "event-" : "changes-") + safe(table),
+                    columns: ["topic", "partition", "offset", "op", "key", "commit_ms", "value"], rows: rows)
             }
         case .categories:
             let f = Figures(s, nowMs: frame.nowMs)
             let rows = CategoriesView.lines(model, f).map { l -> [Value] in
-                [.text(l.name), .text(l.window.formatted()), .text(l.lastFiveMinutes.formatted()), .text(l.total.formatted()),
-                 .number(l.share)]
+                [
+                    .text(l.name), .text(l.window.formatted()), .text(l.lastFiveMinutes.formatted()),
+                    .text(l.total.formatted()),
+                    .number(l.share),
+                ]
             }
             return Table(name: "categories", columns: ["category", "window", "last_5m", "total", "share"], rows: rows)
         case .lag:
@@ -63,11 +80,18 @@ enum DashboardExport {
             let rows = s.partitions.filter { needle.isEmpty || $0.topic.lowercased().contains(needle) }
                 .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
                 .map { p -> [Value] in
-                    [.text(p.topic), .int(Int64(p.partition)), .int(p.committed), .int(p.position), .int(p.highWatermark),
-                     .int(p.lag), .int(p.committedLag), .int(p.lastCommitTimeMs)]
+                    [
+                        .text(p.topic), .int(Int64(p.partition)), .int(p.committed), .int(p.position),
+                        .int(p.highWatermark),
+                        .int(p.lag), .int(p.committedLag), .int(p.lastCommitTimeMs),
+                    ]
                 }
-            return Table(name: "lag", columns: ["topic", "partition", "committed", "position", "end", "lag", "committed_lag",
-                                                "last_commit_ms"], rows: rows)
+            return Table(
+                name: "lag",
+                columns: [
+                    "topic", "partition", "committed", "position", "end", "lag", "committed_lag",
+                    "last_commit_ms",
+                ], rows: rows)
         default:
             return nil
         }
@@ -76,7 +100,8 @@ enum DashboardExport {
     /// A change's value as JSON: the message itself when it is JSON, else null (Avro, tombstones, too large).
     static func valueJSON(_ c: RecentChange) -> Value {
         guard let v = c.value, c.valueSchemaID == nil, let first = v.first(where: { $0 != 0x20 && $0 != 0x0A }),
-              first == UInt8(ascii: "{") else { return .null }
+            first == UInt8(ascii: "{")
+        else { return .null }
         return .json(String(decoding: v, as: UTF8.self))
     }
 
@@ -86,12 +111,13 @@ enum DashboardExport {
 
     static func csv(_ t: Table) -> String {
         func field(_ v: Value) -> String {
-            let text: String = switch v {
-            case .text(let s), .json(let s): s
-            case .int(let n): String(n)
-            case .number(let d): String(d)
-            case .null: ""
-            }
+            let text: String =
+                switch v {
+                case .text(let s), .json(let s): s
+                case .int(let n): String(n)
+                case .number(let d): String(d)
+                case .null: ""
+                }
             guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
             return "\"" + text.replacingAll("\"", with: "\"\"") + "\""
         }
@@ -135,7 +161,8 @@ enum DashboardExport {
         let path = directory + "/" + name
         let text = format == .csv ? csv(t) : json(t)
         guard let file = fopen(path, "wx") else {
-            return "export failed: cannot create \(path): \(String(cString: strerror(errno))) (cd to a writable directory)"
+            return
+                "export failed: cannot create \(path): \(String(cString: strerror(errno))) (cd to a writable directory)"
         }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
@@ -152,7 +179,8 @@ enum DashboardExport {
         var parts = tm()
         gmtime_r(&t, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))-\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))"
+        return
+            "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))-\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))"
     }
 }
 

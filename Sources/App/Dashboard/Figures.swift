@@ -57,7 +57,11 @@ struct Figures: Sendable {
             hasRevenue = names.contains("revenue")
             hasCategories = names.contains("category_sales")
         }
-        if noProfile { hasTransactions = false; hasRevenue = false; hasCategories = false }
+        if noProfile {
+            hasTransactions = false
+            hasRevenue = false
+            hasCategories = false
+        }
         if totalTx > 0 {
             // Rounded to cents (half away from zero): the exact quotient has nine places nobody reads.
             let cent = Money.unitsPerWhole / 100
@@ -77,7 +81,10 @@ struct Figures: Sendable {
                 lastFiveMinutesTx &+= w.txCount
                 for (c, m) in w.categoryRevenue { categoryFiveMinutes[c, default: .zero] &+= m }
             }
-            if w.windowStartMs >= midnight { todayRevenue &+= w.revenue; todayTx &+= w.txCount }
+            if w.windowStartMs >= midnight {
+                todayRevenue &+= w.revenue
+                todayTx &+= w.txCount
+            }
         }
     }
 

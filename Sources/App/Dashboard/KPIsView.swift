@@ -68,19 +68,28 @@ enum KPIsView {
         var out: [Line] = []
         for (k, columns) in s.result.kpiColumns.enumerated() {
             let totals = k < s.result.totals.kpis.count ? s.result.totals.kpis[k] : KPIValues()
-            let window = columns.windowed ? current.flatMap { k < $0.kpis.count ? $0.kpis[k] : nil } ?? KPIValues() : nil
-            let kpiMatches = needle.isEmpty || columns.name.lowercased().contains(needle)
+            let window =
+                columns.windowed ? current.flatMap { k < $0.kpis.count ? $0.kpis[k] : nil } ?? KPIValues() : nil
+            let kpiMatches =
+                needle.isEmpty || columns.name.lowercased().contains(needle)
                 || columns.groupNames.contains { $0.lowercased().contains(needle) }
-            var groups = totals.groups.filter { !$0.value.isZero }.map { (key: $0.key, label: groupLabel(columns, $0.key), accum: $0.value) }
+            var groups = totals.groups.filter { !$0.value.isZero }.map {
+                (key: $0.key, label: groupLabel(columns, $0.key), accum: $0.value)
+            }
             if !kpiMatches { groups = groups.filter { $0.label.lowercased().contains(needle) } }
             guard kpiMatches || !groups.isEmpty else { continue }
-            let sort = model.kpiSort, descending = model.kpiSortDescending
+            let sort = model.kpiSort
+            let descending = model.kpiSortDescending
             groups.sort { a, b in
                 let byLabel = a.label.lexicographicallyPrecedes(b.label)
                 if sort == KPISort.group { return descending ? b.label.lexicographicallyPrecedes(a.label) : byLabel }
-                let (x, y) = sort == KPISort.window
+                let (x, y) =
+                    sort == KPISort.window
                     ? (sortKey(columns, window?.groups[a.key], 0), sortKey(columns, window?.groups[b.key], 0))
-                    : (sortKey(columns, a.accum, sort - KPISort.firstValue), sortKey(columns, b.accum, sort - KPISort.firstValue))
+                    : (
+                        sortKey(columns, a.accum, sort - KPISort.firstValue),
+                        sortKey(columns, b.accum, sort - KPISort.firstValue)
+                    )
                 if x == y { return byLabel }
                 // No value (an average of no rows, a window without the group) goes last either way.
                 guard let x else { return false }
@@ -88,11 +97,15 @@ enum KPIsView {
                 return descending ? x > y : x < y
             }
             let shown = min(maxValues, columns.aggregateNames.count)
-            out.append(Line(kind: .heading, kpi: k, id: "kpi:" + columns.name, label: columns.name,
-                            values: [headingDetail(columns, shown: shown)], style: Style(.accent, bold: true)))
+            out.append(
+                Line(
+                    kind: .heading, kpi: k, id: "kpi:" + columns.name, label: columns.name,
+                    values: [headingDetail(columns, shown: shown)], style: Style(.accent, bold: true)))
             // Each column of a KPI shows as many decimal places as its most precise value, so the figures
             // line up on the decimal point (trailing zeros change no value: the text stays exact).
-            let windowTexts = groups.map { g in window.map { values in values.groups[g.key].map { columns.valueText($0, 0) } ?? "0" } ?? "" }
+            let windowTexts = groups.map { g in
+                window.map { values in values.groups[g.key].map { columns.valueText($0, 0) } ?? "0" } ?? ""
+            }
             var valueTexts = groups.map { g in (0..<shown).map { columns.valueText(g.accum, $0) } }
             let alignedWindow = alignDecimals(windowTexts)
             for i in 0..<shown {
@@ -100,23 +113,32 @@ enum KPIsView {
                 for r in valueTexts.indices { valueTexts[r][i] = aligned[r] }
             }
             for (r, g) in groups.enumerated() {
-                out.append(Line(kind: .group, kpi: k, id: "group:\(columns.name):\(g.label)", label: "  " + g.label,
-                                window: alignedWindow[r], values: valueTexts[r]))
+                out.append(
+                    Line(
+                        kind: .group, kpi: k, id: "group:\(columns.name):\(g.label)", label: "  " + g.label,
+                        window: alignedWindow[r], values: valueTexts[r]))
             }
             if totals.unresolvedRows > 0 {
                 let n = totals.unresolvedRows
-                out.append(Line(kind: .note, kpi: k, id: "wait:" + columns.name,
-                                label: "  \(Format.count(n)) row\(n == 1 ? "" : "s") wait\(n == 1 ? "s" : "") for a lookup row", style: .warn))
+                out.append(
+                    Line(
+                        kind: .note, kpi: k, id: "wait:" + columns.name,
+                        label: "  \(Format.count(n)) row\(n == 1 ? "" : "s") wait\(n == 1 ? "s" : "") for a lookup row",
+                        style: .warn))
             } else if groups.isEmpty && kpiMatches {
-                out.append(Line(kind: .note, kpi: k, id: "empty:" + columns.name,
-                                label: needle.isEmpty ? "  no rows yet" : "  no group matches /\(needle)", style: .dim))
+                out.append(
+                    Line(
+                        kind: .note, kpi: k, id: "empty:" + columns.name,
+                        label: needle.isEmpty ? "  no rows yet" : "  no group matches /\(needle)", style: .dim))
             }
         }
         return out
     }
 
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                       _ frame: DashboardFrame) -> ListLayout {
+    static func render(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         let g = frame.glyphs
         guard s.profile.isModel, !s.result.kpiColumns.isEmpty else {
             notModel(&b, area, s, frame)
@@ -129,7 +151,8 @@ enum KPIsView {
         let sortColumns = KPISort.firstValue + valueColumns
         let sort = min(model.kpiSort, sortColumns - 1)
         let name = s.profile.name.isEmpty ? s.profileName : s.profile.name
-        var title = "\(kpiCount) KPI\(kpiCount == 1 ? "" : "s") of \(name) · sorted by \(KPISort.title(sort)) \(model.kpiSortDescending ? "desc" : "asc")"
+        var title =
+            "\(kpiCount) KPI\(kpiCount == 1 ? "" : "s") of \(name) · sorted by \(KPISort.title(sort)) \(model.kpiSortDescending ? "desc" : "asc")"
         if !needle.isEmpty { title += " · /\(needle): \(all.filter { $0.kind == .heading }.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
@@ -138,11 +161,18 @@ enum KPIsView {
         func width(_ texts: [String]) -> Int { min(24, max(10, texts.map(DisplayWidth.of).max() ?? 0)) }
         let groups = all.filter { $0.kind == .group }
         let windowWidth = width(groups.map(\.window))
-        let valueWidths = (0..<valueColumns).map { i in width(groups.filter { i < $0.values.count }.map { $0.values[i] }) }
-        var columns: [Widgets.Column] = [.init(title: g == .ascii ? "KPI - group" : "KPI · group", width: 18, align: .left,
-                                               flexible: true, maxWidth: 40)]
+        let valueWidths = (0..<valueColumns).map { i in
+            width(groups.filter { i < $0.values.count }.map { $0.values[i] })
+        }
+        var columns: [Widgets.Column] = [
+            .init(
+                title: g == .ascii ? "KPI - group" : "KPI · group", width: 18, align: .left,
+                flexible: true, maxWidth: 40)
+        ]
         columns.append(.init(title: "window", width: windowWidth, dropOrder: 1))
-        for (i, w) in valueWidths.enumerated() { columns.append(.init(title: KPISort.title(KPISort.firstValue + i), width: w)) }
+        for (i, w) in valueWidths.enumerated() {
+            columns.append(.init(title: KPISort.title(KPISort.firstValue + i), width: w))
+        }
         let rows = all.map { line -> Widgets.TableRow in
             // A heading's cells stay empty: its text runs across the columns, drawn after the table.
             var cells = line.kind == .heading ? [""] : [line.label, line.window] + line.values
@@ -151,9 +181,11 @@ enum KPIsView {
         }
         let sel = model.resolvedSelection("kpis", ids: all.map(\.id))
         let emptyText = needle.isEmpty ? "no KPI values yet" : "no KPI or group matches /\(needle) (Esc clears)"
-        let page = Widgets.table(&b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
-                                 sortColumn: sort == KPISort.group ? 0 : sort == KPISort.window ? 1 : sort, sortDescending: model.kpiSortDescending,
-                                 emptyText: emptyText)
+        let page = Widgets.table(
+            &b, inner, columns: columns, rows: rows, selected: sel, glyphs: g,
+            sortColumn: sort == KPISort.group ? 0 : sort == KPISort.window ? 1 : sort,
+            sortDescending: model.kpiSortDescending,
+            emptyText: emptyText)
         // Headings over the visible rows: the KPI's name, then what it computes (aggregates as written, groups).
         let first = sel >= page ? sel - page + 1 : 0
         for i in first..<min(all.count, first + page) where all[i].kind == .heading {
@@ -161,12 +193,14 @@ enum KPIsView {
             var x = b.put(all[i].label, x: inner.x, y: y, style: Style(.accent, bold: true), maxX: inner.maxX)
             var detail = " " + (all[i].values.first ?? "")
             if g == .ascii { detail = detail.replacingAll("·", with: "-") }
-            x = b.put(DisplayWidth.truncate(detail, to: max(0, inner.maxX - x), ellipsis: g.ellipsis), x: x, y: y,
-                      style: Style(.accent), maxX: inner.maxX)
+            x = b.put(
+                DisplayWidth.truncate(detail, to: max(0, inner.maxX - x), ellipsis: g.ellipsis), x: x, y: y,
+                style: Style(.accent), maxX: inner.maxX)
             if i == sel { b.restyle(Rect(x: inner.x, y: y, width: inner.width, height: 1)) { $0.reverse = true } }
         }
-        return ListLayout(count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].id : nil,
-                          selectedIndex: sel, listID: "kpis", rowsTop: inner.y + 1, sortColumns: sortColumns)
+        return ListLayout(
+            count: all.count, pageSize: page, selectedID: all.indices.contains(sel) ? all[sel].id : nil,
+            selectedIndex: sel, listID: "kpis", rowsTop: inner.y + 1, sortColumns: sortColumns)
     }
 
     /// A profile without SQL KPIs: say what this view is for and how to get there.
@@ -181,7 +215,11 @@ enum KPIsView {
             text += NoProfile.lines(s)
             text.append(("", .text))
         } else {
-            text.append(("Profile \(name)\(s.profile.isImplicitDefault ? " (default)" : "") has built-in KPIs: see 1 Overview and 3 Categories.", .text))
+            text.append(
+                (
+                    "Profile \(name)\(s.profile.isImplicitDefault ? " (default)" : "") has built-in KPIs: see 1 Overview and 3 Categories.",
+                    .text
+                ))
             text.append(("", .text))
         }
         text += [
@@ -192,8 +230,10 @@ enum KPIsView {
             ("See profiles/northwind.toml, then run with --profile FILE.", .text),
         ]
         for (i, (line, style)) in text.enumerated() where i < inner.height {
-            b.put(g == .ascii ? line.replacingAll("…", with: "...").replacingAll("·", with: "-") : line,
-                  in: Rect(x: inner.x + 1, y: inner.y + i, width: inner.width - 1, height: 1), style: style, ellipsis: g.ellipsis)
+            b.put(
+                g == .ascii ? line.replacingAll("…", with: "...").replacingAll("·", with: "-") : line,
+                in: Rect(x: inner.x + 1, y: inner.y + i, width: inner.width - 1, height: 1), style: style,
+                ellipsis: g.ellipsis)
         }
     }
 }
@@ -204,7 +244,10 @@ enum NoProfile {
     static func lines(_ s: KPISnapshot) -> [(String, Style)] {
         let tables = s.tables.filter { $0.total > 0 }.count
         return [
-            ("No profile for these topics: shop (default) knows none of the \(tables) table\(tables == 1 ? "" : "s") seen.", Style(.warn, bold: true)),
+            (
+                "No profile for these topics: shop (default) knows none of the \(tables) table\(tables == 1 ? "" : "s") seen.",
+                Style(.warn, bold: true)
+            ),
             ("Revenue, transactions and categories need a profile of your own:", .text),
             ("  cdctop profile init --brokers … --topics …   drafts one from your topics,", Style(.accent, bold: true)),
             ("  then run with --profile FILE  (KPIs as SQL: see profiles/northwind.toml).", .text),

@@ -31,7 +31,8 @@ struct LagTracker: Sendable {
             var list = samples[k, default: []]
             // One sample per second is plenty and bounds memory at high snapshot rates.
             if let last = list.last, now - last.atMs < 1_000 {
-                list[list.count - 1] = LagSample(atMs: last.atMs, consumed: max(last.consumed, consumed), lag: p.lag, lagMs: lagMs)
+                list[list.count - 1] = LagSample(
+                    atMs: last.atMs, consumed: max(last.consumed, consumed), lag: p.lag, lagMs: lagMs)
             } else {
                 list.append(LagSample(atMs: now, consumed: consumed, lag: p.lag, lagMs: lagMs))
                 trends[k, default: []].append(p.lag)
@@ -40,7 +41,8 @@ struct LagTracker: Sendable {
             // Keep the window, one sample older than it (the base the rules compare with), and at least
             // the samples the debounce needs.
             if let firstKept = list.firstIndex(where: { now - $0.atMs < rules.windowMs }), firstKept > 1,
-               list.count - (firstKept - 1) >= thresholds.samples {
+                list.count - (firstKept - 1) >= thresholds.samples
+            {
                 list.removeFirst(firstKept - 1)
             }
             samples[k] = list
@@ -51,7 +53,9 @@ struct LagTracker: Sendable {
         let k = LagTracker.key(p)
         let trend = trends[k] ?? []
         let list = samples[k] ?? []
-        guard let last = list.last, let first = list.first else { return LagInsight(verdict: .unknown, trend: trend, consumeRate: 0) }
+        guard let last = list.last, let first = list.first else {
+            return LagInsight(verdict: .unknown, trend: trend, consumeRate: 0)
+        }
         let span = last.atMs - first.atMs
         let rate = span > 0 ? Double(last.consumed - first.consumed) * 1_000 / Double(span) : 0
         // The snapshot's lag decides "caught up" at once, even between two samples.

@@ -3,8 +3,10 @@ import Metrics
 /// View 7: where the time of a change goes, per table — source commit → Debezium → Kafka → cdctop,
 /// median and p99 of each hop over the last minute, and which hop is the slowest.
 enum LatencyView {
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                       _ frame: DashboardFrame) -> ListLayout {
+    static func render(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         let g = frame.glyphs
         let arrow = g == .ascii ? ">" : "→"
         var title = "Latency · source \(arrow) Debezium \(arrow) Kafka \(arrow) cdctop · median, p99 · last 60s"
@@ -45,22 +47,30 @@ enum LatencyView {
         // A startup backlog is how old the unread messages are, not how slow the consumer is (issue 22):
         // said apart, and kept out of the kafka→cdctop column.
         if let backlog = s.backlog, inner.height > 3 {
-            let note = backlog.line(nowMs: frame.nowMs)
+            let note =
+                backlog.line(nowMs: frame.nowMs)
                 + " · kfk\(arrow)cdc counts live events only (\(Format.count(backlog.eventsRead)) read from the backlog)"
-            b.put(g == .ascii ? note.replacingAll("·", with: "-") : note, in: inner.row(0), style: Style(.warn, bold: true), ellipsis: g.ellipsis)
+            b.put(
+                g == .ascii ? note.replacingAll("·", with: "-") : note, in: inner.row(0),
+                style: Style(.warn, bold: true), ellipsis: g.ellipsis)
             tableArea.y += 1
             tableArea.height -= 1
         }
         // A note on clock skew, when a later clock read before an earlier one.
-        let skewed = tables.reduce(Int64(0)) { sum, t in sum + LatencyHop.allCases.reduce(Int64(0)) { $0 + t.hop($1).negative } }
+        let skewed = tables.reduce(Int64(0)) { sum, t in
+            sum + LatencyHop.allCases.reduce(Int64(0)) { $0 + t.hop($1).negative }
+        }
         if skewed > 0 && inner.height > 3 {
             tableArea.height -= 1
-            b.put("\(Format.count(skewed)) hops had a clock earlier than the one before it (skew): counted as 0 ms",
-                  in: inner.row(inner.height - 1), style: Style(.warn), ellipsis: g.ellipsis)
+            b.put(
+                "\(Format.count(skewed)) hops had a clock earlier than the one before it (skew): counted as 0 ms",
+                in: inner.row(inner.height - 1), style: Style(.warn), ellipsis: g.ellipsis)
         }
-        let page = Widgets.table(&b, tableArea, columns: columns, rows: rows, selected: sel, glyphs: g,
-                                 emptyText: "no change events in the last minute (snapshot reads and unwrapped records carry fewer clocks)")
-        return ListLayout(count: tables.count, pageSize: page, selectedID: tables.indices.contains(sel) ? tables[sel].table : nil)
+        let page = Widgets.table(
+            &b, tableArea, columns: columns, rows: rows, selected: sel, glyphs: g,
+            emptyText: "no change events in the last minute (snapshot reads and unwrapped records carry fewer clocks)")
+        return ListLayout(
+            count: tables.count, pageSize: page, selectedID: tables.indices.contains(sel) ? tables[sel].table : nil)
     }
 
     static func name(_ hop: LatencyHop) -> String {
@@ -102,7 +112,8 @@ enum GroupLagSection {
             let text = deleted.map { group -> String in
                 let parts = report.partitions.filter { $0.group == group.group && $0.deletedUnread > 0 }
                     .map { "\($0.topic)[\($0.partition)]: log start \($0.logStart) > committed \($0.committed)" }
-                return "\(group.group) lost \(Format.count(group.deletedUnread)) messages deleted before it read them (\(parts.joined(separator: ", ")))"
+                return
+                    "\(group.group) lost \(Format.count(group.deletedUnread)) messages deleted before it read them (\(parts.joined(separator: ", ")))"
             }.joined(separator: "; ")
             b.put(text, in: tableArea.row(0), style: Style(.bad, bold: true), ellipsis: g.ellipsis)
             tableArea.y += 1
@@ -110,29 +121,36 @@ enum GroupLagSection {
         }
         let columns: [Widgets.Column] = [
             .init(title: "group", width: 10, align: .left, flexible: true, maxWidth: 24, shortenMiddle: true),
-            .init(title: "topic", width: 12, align: .left, flexible: true, maxWidth: 40, shortenMiddle: true), .init(title: "p", width: 2),
+            .init(title: "topic", width: 12, align: .left, flexible: true, maxWidth: 40, shortenMiddle: true),
+            .init(title: "p", width: 2),
             .init(title: "log start", width: 9, dropOrder: 4),
             .init(title: "committed", width: 9, dropOrder: 3), .init(title: "high wm", width: 8, dropOrder: 2),
-            .init(title: "lag", width: 7), .init(title: "lag s", width: 7, dropOrder: 1), .init(title: "verdict", width: 7, align: .left),
+            .init(title: "lag", width: 7), .init(title: "lag s", width: 7, dropOrder: 1),
+            .init(title: "verdict", width: 7, align: .left),
         ]
         func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
         let rows = report.partitions.map { p -> Widgets.TableRow in
-            let cells = [p.group, p.topic, String(p.partition), offset(p.logStart), offset(p.committed), offset(p.highWatermark),
-                         Format.count(p.lag), p.lag > 0 ? Format.age(p.lagMs) : "0s", p.verdict.rawValue]
+            let cells = [
+                p.group, p.topic, String(p.partition), offset(p.logStart), offset(p.committed), offset(p.highWatermark),
+                Format.count(p.lag), p.lag > 0 ? Format.age(p.lagMs) : "0s", p.verdict.rawValue,
+            ]
             var row = Widgets.TableRow(cells: cells)
-            row.cellStyles[8] = switch p.verdict {
-            case .ok: Style(.good, bold: true)
-            case .lagging: Style(.warn, bold: true)
-            case .stalled, .stopped: Style(.bad, bold: true)
-            case .unknown: .dim
-            }
+            row.cellStyles[8] =
+                switch p.verdict {
+                case .ok: Style(.good, bold: true)
+                case .lagging: Style(.warn, bold: true)
+                case .stalled, .stopped: Style(.bad, bold: true)
+                case .unknown: .dim
+                }
             if p.deletedUnread > 0 {
                 row.cellStyles[3] = Style(.bad, bold: true)
                 row.cellStyles[4] = Style(.bad, bold: true)
             }
             return row
         }
-        Widgets.table(&b, tableArea, columns: columns, rows: rows, selected: nil, glyphs: g,
-                      emptyText: report.checkedAtMs == 0 ? "asking the cluster for the groups' offsets…" : "no committed offsets on these topics")
+        Widgets.table(
+            &b, tableArea, columns: columns, rows: rows, selected: nil, glyphs: g,
+            emptyText: report.checkedAtMs == 0
+                ? "asking the cluster for the groups' offsets…" : "no committed offsets on these topics")
     }
 }

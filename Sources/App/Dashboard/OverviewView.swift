@@ -9,24 +9,36 @@ enum OverviewView {
         let windowSeconds = "\(f.windowMs / 1_000)s"
         // A figure the profile does not compute is "–", never a 0 that reads as the business's number.
         let absent = f.noProfile ? "no profile" : "not in profile"
-        func kpi(_ has: Bool, _ title: String, _ value: @autoclosure () -> String, _ sub: @autoclosure () -> String,
-                 _ style: Style) -> (String, String, String, Style) {
+        func kpi(
+            _ has: Bool, _ title: String, _ value: @autoclosure () -> String, _ sub: @autoclosure () -> String,
+            _ style: Style
+        ) -> (String, String, String, Style) {
             has ? (title, value(), sub(), style) : (title, "–", absent, .dim)
         }
         let tiles: [(String, String, String, Style)] = [
             // The window holding the newest commit is still filling: say how much of it has passed. Once the
             // watermark closed it (heartbeats prove the source quiet), the pipeline is idle, not mid-window.
-            kpi(f.hasRevenue, "Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
+            kpi(
+                f.hasRevenue, "Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
                 s.idleSinceMs.map { "idle since \(Format.clock($0))" }
-                    ?? f.currentWindow.map { "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)" }
+                    ?? f.currentWindow.map {
+                        "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)"
+                    }
                     ?? "no window yet", .good),
-            kpi(f.hasRevenue, "Last 5m revenue", Format.money(f.lastFiveMinutesRevenue),
+            kpi(
+                f.hasRevenue, "Last 5m revenue", Format.money(f.lastFiveMinutesRevenue),
                 f.hasTransactions ? "\(Format.count(f.lastFiveMinutesTx)) tx" : "last 5 minutes", .good),
             kpi(f.hasRevenue, "Total revenue", Format.money(f.totalRevenue), "since start", .text),
-            kpi(f.hasRevenue && f.hasTransactions, "Avg ticket", f.averageTicket.map(Format.money) ?? "–", "revenue ÷ tx", .text),
-            kpi(f.hasTransactions, "Transactions", Format.count(f.totalTx), Format.fixed(f.txPerSecond, places: 1) + " new tx/s", .text),
-            ("Events/s", Format.rate(s.eventsPerSecond).replacingAll("/s", with: ""),
-             Format.count(s.result.messages) + " msgs", .text),
+            kpi(
+                f.hasRevenue && f.hasTransactions, "Avg ticket", f.averageTicket.map(Format.money) ?? "–",
+                "revenue ÷ tx", .text),
+            kpi(
+                f.hasTransactions, "Transactions", Format.count(f.totalTx),
+                Format.fixed(f.txPerSecond, places: 1) + " new tx/s", .text),
+            (
+                "Events/s", Format.rate(s.eventsPerSecond).replacingAll("/s", with: ""),
+                Format.count(s.result.messages) + " msgs", .text
+            ),
             lagTile(s),
             ("Freshness", f.freshnessMs.map(Format.age) ?? "–", "now − last commit", freshnessStyle(f.freshnessMs)),
         ]
@@ -35,27 +47,40 @@ enum OverviewView {
         // traffic; with Kafka down or nothing assigned the lag is unknown, not zero.
         func lagTile(_ s: KPISnapshot) -> (String, String, String, Style) {
             guard s.lagKnown else {
-                return ("Total lag", "unknown", s.kafka.state == .error ? "Kafka unreachable" : s.kafka.state == .stalled ? "Kafka stalled" : "connecting…", .warn)
+                return (
+                    "Total lag", "unknown",
+                    s.kafka.state == .error
+                        ? "Kafka unreachable" : s.kafka.state == .stalled ? "Kafka stalled" : "connecting…", .warn
+                )
             }
             let caughtUp = s.lagCaughtUp
             // A startup backlog says how old it is: that is its "latency", not the consumer's.
-            let behind = s.backlog.flatMap { $0.reachedMs > 0 ? "oldest \(Format.age(max(0, frame.nowMs - $0.reachedMs))) ago" : nil }
-            return ("Total lag", Format.count(s.totalLag) + " msgs", caughtUp ? "caught up" : behind ?? "catching up…", caughtUp ? .good : .warn)
+            let behind = s.backlog.flatMap {
+                $0.reachedMs > 0 ? "oldest \(Format.age(max(0, frame.nowMs - $0.reachedMs))) ago" : nil
+            }
+            return (
+                "Total lag", Format.count(s.totalLag) + " msgs", caughtUp ? "caught up" : behind ?? "catching up…",
+                caughtUp ? .good : .warn
+            )
         }
         let tileHeight = 4
         let (tileArea, belowTiles) = area.splitTop(tileHeight * 2)
         // --transactions complete: one line on what the KPIs wait for.
         let rest = transactionsLine(&b, belowTiles, s, g)
         for row in 0..<2 {
-            let cells = Rect(x: tileArea.x, y: tileArea.y + row * tileHeight, width: tileArea.width, height: tileHeight).columns(4, gap: 0)
+            let cells = Rect(x: tileArea.x, y: tileArea.y + row * tileHeight, width: tileArea.width, height: tileHeight)
+                .columns(4, gap: 0)
             for (i, cell) in cells.enumerated() {
                 let (title, value, sub, style) = tiles[row * 4 + i]
                 var t = title
                 if g == .ascii { t = t.replacingAll("·", with: "-") }
                 let inner = Widgets.box(&b, cell, title: t, glyphs: g, titleStyle: .dim)
                 b.put(value, in: inner, row: 0, style: style.bolded, align: .right, ellipsis: g.ellipsis)
-                b.put(g == .ascii ? sub.replacingAll("÷", with: "/").replacingAll("−", with: "-").replacingAll("…", with: "...") : sub,
-                      in: inner, row: 1, style: .dim, align: .right, ellipsis: g.ellipsis)
+                b.put(
+                    g == .ascii
+                        ? sub.replacingAll("÷", with: "/").replacingAll("−", with: "-").replacingAll("…", with: "...")
+                        : sub,
+                    in: inner, row: 1, style: .dim, align: .right, ellipsis: g.ellipsis)
             }
         }
         guard rest.height >= 4 else { return }
@@ -64,7 +89,8 @@ enum OverviewView {
         var tablesArea: Rect?
         if rest.height >= 24 {
             let (top, bottom) = rest.splitTop(max(12, rest.height / 2))
-            chartsArea = top; tablesArea = bottom
+            chartsArea = top
+            tablesArea = bottom
         }
         if f.noProfile {
             // Instead of a flat chart and an empty list: why there are no KPIs, and how to get them.
@@ -80,8 +106,9 @@ enum OverviewView {
         }
         if let tablesArea {
             let inner = Widgets.box(&b, tablesArea, title: "Tables (2 for details)", glyphs: g)
-            Widgets.table(&b, inner, columns: TablesView.columns, rows: TablesView.rows(s, nowMs: frame.nowMs),
-                          selected: nil, glyphs: g)
+            Widgets.table(
+                &b, inner, columns: TablesView.columns, rows: TablesView.rows(s, nowMs: frame.nowMs),
+                selected: nil, glyphs: g)
         }
     }
 
@@ -91,28 +118,35 @@ enum OverviewView {
         guard let t = s.transactions, area.height >= 5 else { return area }
         let (line, below) = area.splitTop(1)
         let text = "Whole transactions only: " + t.summary
-        b.put(g == .ascii ? text.replacingAll("·", with: "-") : text, in: line, row: 0,
-              style: t.incomplete > 0 ? .warn : .dim, ellipsis: g.ellipsis)
+        b.put(
+            g == .ascii ? text.replacingAll("·", with: "-") : text, in: line, row: 0,
+            style: t.incomplete > 0 ? .warn : .dim, ellipsis: g.ellipsis)
         return below
     }
 
     static func noProfilePanel(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ g: Glyphs) {
-        let inner = Widgets.box(&b, rect, title: "KPIs: no profile for these topics", glyphs: g, titleStyle: Style(.warn, bold: true))
+        let inner = Widgets.box(
+            &b, rect, title: "KPIs: no profile for these topics", glyphs: g, titleStyle: Style(.warn, bold: true))
         let lines = NoProfile.lines(s)
         let top = max(0, (inner.height - lines.count) / 2)
         for (i, (line, style)) in lines.enumerated() where top + i < inner.height {
-            b.put(g == .ascii ? line.replacingAll("…", with: "...") : line,
-                  in: Rect(x: inner.x + 1, y: inner.y + top + i, width: inner.width - 1, height: 1), style: style, ellipsis: g.ellipsis)
+            b.put(
+                g == .ascii ? line.replacingAll("…", with: "...") : line,
+                in: Rect(x: inner.x + 1, y: inner.y + top + i, width: inner.width - 1, height: 1), style: style,
+                ellipsis: g.ellipsis)
         }
     }
 
-    static func revenueAndCategories(_ b: inout ScreenBuffer, _ chartsArea: Rect, _ s: KPISnapshot, _ f: Figures, _ frame: DashboardFrame) {
+    static func revenueAndCategories(
+        _ b: inout ScreenBuffer, _ chartsArea: Rect, _ s: KPISnapshot, _ f: Figures, _ frame: DashboardFrame
+    ) {
         let g = frame.glyphs
         let (left, right) = chartsArea.splitLeft(chartsArea.width * 3 / 5)
         revenueChart(&b, left, s, f, g)
         if let connect = frame.connect, right.height >= 8 {
             // Connector health under the categories: a dead connector explains a flat chart.
-            let (categories, connectors) = right.splitTop(right.height - min(right.height / 2, 3 + 2 * connect.connectors.count))
+            let (categories, connectors) = right.splitTop(
+                right.height - min(right.height / 2, 3 + 2 * connect.connectors.count))
             topCategories(&b, categories, f, g)
             connectorsPanel(&b, connectors, connect, s, frame)
         } else {
@@ -130,8 +164,10 @@ enum OverviewView {
     }
 
     /// One line per connector (state, running tasks, the failure's first trace line) and the heartbeat age.
-    static func connectorsPanel(_ b: inout ScreenBuffer, _ rect: Rect, _ report: ConnectHealthReport, _ s: KPISnapshot,
-                                _ frame: DashboardFrame) {
+    static func connectorsPanel(
+        _ b: inout ScreenBuffer, _ rect: Rect, _ report: ConnectHealthReport, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) {
         let g = frame.glyphs
         let inner = Widgets.box(&b, rect, title: "Kafka Connect", glyphs: g)
         guard inner.height > 0 else { return }
@@ -150,14 +186,17 @@ enum OverviewView {
         let (watched, others) = (frame.connectScope.watched, frame.connectScope.others)
         for connector in watched where row < inner.height {
             let state = connector.overallState
-            let style: Style = switch state {
-            case .running: .good
-            case .failed: Style(.bad, bold: true)
-            default: .warn
-            }
+            let style: Style =
+                switch state {
+                case .running: .good
+                case .failed: Style(.bad, bold: true)
+                default: .warn
+                }
             let running = connector.tasks.filter { $0.state == .running }.count
             let line = "\(g.dot) \(connector.name) \(state.rawValue) · tasks \(running)/\(connector.tasks.count)"
-            b.put(g == .ascii ? line.replacingAll("·", with: "-") : line, in: inner, row: row, style: style, ellipsis: g.ellipsis)
+            b.put(
+                g == .ascii ? line.replacingAll("·", with: "-") : line, in: inner, row: row, style: style,
+                ellipsis: g.ellipsis)
             row += 1
             if let reason = connector.failureReason, row < inner.height {
                 b.put("  " + reason, in: inner, row: row, style: .bad, ellipsis: g.ellipsis)
@@ -166,12 +205,14 @@ enum OverviewView {
         }
         if !others.isEmpty, row < inner.height - 1 {
             let names = others.map(\.name).joined(separator: ", ")
-            b.put("+\(others.count) other connector\(others.count == 1 ? "" : "s") (c): \(names)",
-                  in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
+            b.put(
+                "+\(others.count) other connector\(others.count == 1 ? "" : "s") (c): \(names)",
+                in: inner, row: row, style: .dim, ellipsis: g.ellipsis)
             row += 1
         }
         if row < inner.height {
-            var heartbeat = s.lastHeartbeatMs > 0
+            var heartbeat =
+                s.lastHeartbeatMs > 0
                 ? "heartbeat \(Format.age(max(0, frame.nowMs - s.lastHeartbeatMs))) ago · \(Format.count(s.heartbeats)) seen"
                 : "no heartbeat topic followed"
             if g == .ascii { heartbeat = heartbeat.replacingAll("·", with: "-") }
@@ -187,7 +228,8 @@ enum OverviewView {
     /// Revenue per window over event time, with its scale and the windows' times; the last column is the
     /// window still filling (partial), drawn highlighted.
     static func revenueChart(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ f: Figures, _ g: Glyphs) {
-        let inner = Widgets.box(&b, rect, title: "Revenue per \(f.windowMs / 1_000)s window (last = partial)", glyphs: g)
+        let inner = Widgets.box(
+            &b, rect, title: "Revenue per \(f.windowMs / 1_000)s window (last = partial)", glyphs: g)
         guard inner.height >= 3, inner.width >= 12 else { return }
         guard f.hasRevenue else { return notInProfile(&b, inner, kpi: "revenue", g) }
         let series = Figures.revenueSeries(s, count: inner.width)
@@ -197,10 +239,13 @@ enum OverviewView {
         }
         let lastStart = s.maxCommitTimeMs - s.maxCommitTimeMs % f.windowMs
         let now = f.currentWindow?.revenue ?? .zero
-        let caption = s.idleSinceMs.map { "last \(Format.money(now)), idle since \(Format.clock($0))" } ?? "now \(Format.money(now)) (partial)"
-        Widgets.timeChart(&b, inner, values: series, glyphs: g, scaleLabel: Format.short,
-                          firstLabel: { String(Format.clock(lastStart - Int64($0 - 1) * f.windowMs).prefix(5)) },
-                          lastLabel: String(Format.clock(lastStart).prefix(5)), caption: caption, highlightLast: true)
+        let caption =
+            s.idleSinceMs.map { "last \(Format.money(now)), idle since \(Format.clock($0))" }
+            ?? "now \(Format.money(now)) (partial)"
+        Widgets.timeChart(
+            &b, inner, values: series, glyphs: g, scaleLabel: Format.short,
+            firstLabel: { String(Format.clock(lastStart - Int64($0 - 1) * f.windowMs).prefix(5)) },
+            lastLabel: String(Format.clock(lastStart).prefix(5)), caption: caption, highlightLast: true)
     }
 
     static func topCategories(_ b: inout ScreenBuffer, _ rect: Rect, _ f: Figures, _ g: Glyphs) {
@@ -220,8 +265,12 @@ enum OverviewView {
             b.put(Format.fit(name, nameWidth, ellipsis: g.ellipsis), x: row.x, y: row.y, style: .text)
             let barWidth = row.width - nameWidth - valueWidth - 2
             let fraction = top > 0 ? value.approximateDouble / top : 0
-            b.put(Widgets.barText(fraction: fraction, width: barWidth, glyphs: g), x: row.x + nameWidth + 1, y: row.y, style: .bar)
-            b.put(Format.fit(Format.money(value), valueWidth, align: .right), x: row.maxX - valueWidth, y: row.y, style: .text)
+            b.put(
+                Widgets.barText(fraction: fraction, width: barWidth, glyphs: g), x: row.x + nameWidth + 1, y: row.y,
+                style: .bar)
+            b.put(
+                Format.fit(Format.money(value), valueWidth, align: .right), x: row.maxX - valueWidth, y: row.y,
+                style: .text)
         }
     }
 }

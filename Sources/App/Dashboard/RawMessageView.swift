@@ -8,8 +8,9 @@ import Pipeline
 enum RawMessageView {
     /// Without `--schema-registry`: nothing is known of any id.
     static let noRegistry: @Sendable (Int32, Bool) -> SchemaDetails = { _, _ in
-        SchemaDetails(schema: nil, schemaProblem: "no schema registry given (--schema-registry URL)",
-                      subjects: .unknown("no schema registry given"))
+        SchemaDetails(
+            schema: nil, schemaProblem: "no schema registry given (--schema-registry URL)",
+            subjects: .unknown("no schema registry given"))
     }
 
     /// Before/after of a kept value: JSON through `describeChange`, Avro with its schema (when known).
@@ -23,17 +24,22 @@ enum RawMessageView {
     static func undecodable(_ value: [UInt8], frame: DashboardFrame) -> String? {
         guard let id = AvroWire.schemaID(value) else { return nil }
         let details = frame.schemaDetails(id, false)
-        guard let schema = details.schema else { return "no schema for id \(id) (\(details.schemaProblem ?? "not known")): y shows the bytes" }
+        guard let schema = details.schema else {
+            return "no schema for id \(id) (\(details.schemaProblem ?? "not known")): y shows the bytes"
+        }
         guard case .avro = schema.kind else { return "schema id \(id) is a \(schema.schemaType) schema, not Avro" }
-        return "the value (schema id \(id), \(Format.count(value.count)) bytes) is not a Debezium change: y shows it raw"
+        return
+            "the value (schema id \(id), \(Format.count(value.count)) bytes) is not a Debezium change: y shows it raw"
     }
 
     /// The key as the change list and the event show it: an Avro key the engine kept undecoded is decoded
     /// here when its schema is known (`42`, or `a=1,b=2` for several columns, as JSON keys are described).
     static func keyText(_ c: RecentChange, frame: DashboardFrame) -> String {
         guard let id = c.keySchemaID, let key = c.framedKey, c.key == RecentChange.undecodedAvroKey(id),
-              case .avro(let schema)? = frame.schemaDetails(id, false).schema?.kind,
-              let value = Array(key.dropFirst(AvroWire.headerSize)).withUnsafeBytes({ try? AvroJSONRendering.value(schema: schema, payload: $0) })
+            case .avro(let schema)? = frame.schemaDetails(id, false).schema?.kind,
+            let value = Array(key.dropFirst(AvroWire.headerSize)).withUnsafeBytes({
+                try? AvroJSONRendering.value(schema: schema, payload: $0)
+            })
         else { return c.key }
         func text(_ v: JSONValue) -> String {
             switch v {
@@ -45,7 +51,8 @@ enum RawMessageView {
             }
         }
         guard case .object(let members) = value else { return text(value) }
-        return members.count == 1 ? text(members[0].value) : members.map { "\($0.key)=\(text($0.value))" }.joined(separator: ",")
+        return members.count == 1
+            ? text(members[0].value) : members.map { "\($0.key)=\(text($0.value))" }.joined(separator: ",")
     }
 
     struct Line: Equatable {
@@ -56,7 +63,9 @@ enum RawMessageView {
     }
 
     /// The raw view of a change whose value or key is framed: key first (it is short), then the value.
-    static func lines(_ change: RecentChange, value: [UInt8], frame: DashboardFrame, width: Int, glyphs g: Glyphs) -> [Line] {
+    static func lines(_ change: RecentChange, value: [UInt8], frame: DashboardFrame, width: Int, glyphs g: Glyphs)
+        -> [Line]
+    {
         var out: [Line] = []
         if let key = change.framedKey, let id = change.keySchemaID {
             out += part("key  ", id: id, bytes: key, frame: frame, width: width, glyphs: g)
@@ -79,7 +88,9 @@ enum RawMessageView {
 
     /// `value  schema id 3 · subject shop.public.transaction-value · version 1 · 187 bytes`, then the record as
     /// JSON (or why it cannot be shown, and its bytes).
-    static func part(_ role: String, id: Int32, bytes: [UInt8], frame: DashboardFrame, width: Int, glyphs g: Glyphs) -> [Line] {
+    static func part(_ role: String, id: Int32, bytes: [UInt8], frame: DashboardFrame, width: Int, glyphs g: Glyphs)
+        -> [Line]
+    {
         let details = frame.schemaDetails(id, true)
         let dot = g == .ascii ? " - " : " · "
         var header = "\(role)  schema id \(id)\(dot)\(subjectText(details.subjects, separator: dot))"
@@ -88,31 +99,49 @@ enum RawMessageView {
         var out = [Line(text: header, style: Style(.accent, bold: true))]
         let payload = Array(bytes.dropFirst(AvroWire.headerSize))
         guard let schema = details.schema else {
-            out.append(Line(text: "  no schema for id \(id) (\(details.schemaProblem ?? "not known")); the bytes after the 5-byte header:", style: .warn))
+            out.append(
+                Line(
+                    text:
+                        "  no schema for id \(id) (\(details.schemaProblem ?? "not known")); the bytes after the 5-byte header:",
+                    style: .warn))
             return out + hexDump(payload)
         }
         switch schema.kind {
         case .avro(let avro):
             do {
-                let json = try payload.withUnsafeBytes { p throws(AvroError) in try AvroJSONRendering.json(schema: avro, payload: p) }
+                let json = try payload.withUnsafeBytes { p throws(AvroError) in
+                    try AvroJSONRendering.json(schema: avro, payload: p)
+                }
                 let compact = "  " + json
                 // A short record (most keys) on one line; a longer one one member per line.
-                if DisplayWidth.of(compact) <= width { out.append(Line(text: compact, style: .text)) }
-                else {
+                if DisplayWidth.of(compact) <= width {
+                    out.append(Line(text: compact, style: .text))
+                } else {
                     let readable = AvroReadableValues(schema: avro)
-                    out += RawJSON.pretty(Array(json.utf8)).map { Line(text: "  " + $0, style: .text, note: note($0, readable)) }
+                    out += RawJSON.pretty(Array(json.utf8)).map {
+                        Line(text: "  " + $0, style: .text, note: note($0, readable))
+                    }
                 }
             } catch {
-                out.append(Line(text: "  cannot be read with schema id \(id): \(error); the bytes after the 5-byte header:", style: .warn))
+                out.append(
+                    Line(
+                        text: "  cannot be read with schema id \(id): \(error); the bytes after the 5-byte header:",
+                        style: .warn))
                 out += hexDump(payload)
             }
         case .json:
             out += RawJSON.pretty(payload).map { Line(text: "  " + $0, style: .text) }
         case .protobuf:
-            out.append(Line(text: "  a Protobuf schema: cdctop does not decode Protobuf; the bytes after the 5-byte header:", style: .warn))
+            out.append(
+                Line(
+                    text: "  a Protobuf schema: cdctop does not decode Protobuf; the bytes after the 5-byte header:",
+                    style: .warn))
             out += hexDump(payload)
         case .unusable(let why):
-            out.append(Line(text: "  the registry's schema cannot be used: \(why); the bytes after the 5-byte header:", style: .warn))
+            out.append(
+                Line(
+                    text: "  the registry's schema cannot be used: \(why); the bytes after the 5-byte header:",
+                    style: .warn))
             out += hexDump(payload)
         }
         return out
@@ -138,7 +167,10 @@ enum RawMessageView {
             guard let first = list.first else { return "subject unknown (the registry names none for this id)" }
             var text = "subject \(first.subject)\(first.version.map { "\(dot)version \($0)" } ?? "")"
             if list.count > 1 {
-                text += " (also " + list.dropFirst().map { "\($0.subject)\($0.version.map { " v\($0)" } ?? "")" }.joined(separator: ", ") + ")"
+                text +=
+                    " (also "
+                    + list.dropFirst().map { "\($0.subject)\($0.version.map { " v\($0)" } ?? "")" }.joined(
+                        separator: ", ") + ")"
             }
             return text
         }
@@ -155,7 +187,8 @@ enum RawMessageView {
             // The last space that does not part a number from its unit ("6 bytes" stays on one line).
             var candidate = fits.lastIndex(of: " ")
             while let c = candidate, let before = fits[..<c].split(separator: " ").last,
-                  before.allSatisfy({ $0.isNumber || $0 == "," }), let earlier = fits[..<c].lastIndex(of: " ") {
+                before.allSatisfy({ $0.isNumber || $0 == "," }), let earlier = fits[..<c].lastIndex(of: " ")
+            {
                 candidate = earlier
             }
             guard let space = candidate else { break }
@@ -178,8 +211,9 @@ enum RawMessageView {
             out.append(Line(text: text, style: .dim))
             offset += 16
         }
-        if offset < bytes.count { out.append(Line(text: "  … \(Format.count(bytes.count - offset)) more bytes", style: .dim)) }
+        if offset < bytes.count {
+            out.append(Line(text: "  … \(Format.count(bytes.count - offset)) more bytes", style: .dim))
+        }
         return out
     }
 }
-

@@ -22,7 +22,9 @@ struct Style: Hashable, Sendable {
     var reverse: Bool
 
     init(_ role: StyleRole = .text, bold: Bool = false, reverse: Bool = false) {
-        self.role = role; self.bold = bold; self.reverse = reverse
+        self.role = role
+        self.bold = bold
+        self.reverse = reverse
     }
 
     static let text = Style(.text)
@@ -34,8 +36,16 @@ struct Style: Hashable, Sendable {
     static let bar = Style(.bar)
     static let border = Style(.border)
 
-    var bolded: Style { var s = self; s.bold = true; return s }
-    var reversed: Style { var s = self; s.reverse.toggle(); return s }
+    var bolded: Style {
+        var s = self
+        s.bold = true
+        return s
+    }
+    var reversed: Style {
+        var s = self
+        s.reverse.toggle()
+        return s
+    }
 }
 
 struct Cell: Hashable, Sendable {
@@ -52,7 +62,10 @@ struct Rect: Hashable, Sendable {
     var x: Int, y: Int, width: Int, height: Int
 
     init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x; self.y = y; self.width = max(0, width); self.height = max(0, height)
+        self.x = x
+        self.y = y
+        self.width = max(0, width)
+        self.height = max(0, height)
     }
 
     var maxX: Int { x + width }
@@ -120,8 +133,8 @@ enum DisplayWidth {
     private static func isWide(_ v: UInt32) -> Bool {
         switch v {
         case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
-             0xA000...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60,
-             0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            0xA000...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60,
+            0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD:
             return true
         default:
             return false
@@ -138,7 +151,8 @@ enum DisplayWidth {
         for c in text {
             let w = of(c)
             if used + w > limit { break }
-            out.append(c); used += w
+            out.append(c)
+            used += w
         }
         if limit >= 0 { out.append(ellipsis) }
         return out
@@ -152,7 +166,8 @@ struct ScreenBuffer: Sendable, Equatable {
     private(set) var cells: [Cell]
 
     init(width: Int, height: Int, fill: Cell = .blank) {
-        self.width = max(0, width); self.height = max(0, height)
+        self.width = max(0, width)
+        self.height = max(0, height)
         cells = Array(repeating: fill, count: self.width * self.height)
     }
 
@@ -200,8 +215,10 @@ struct ScreenBuffer: Sendable, Equatable {
 
     /// Text clipped to a rect's row, truncated with an ellipsis when too long.
     @discardableResult
-    mutating func put(_ text: String, in rect: Rect, row: Int = 0, style: Style = .text,
-                      align: TextAlignment = .left, ellipsis: Character = "…") -> Int {
+    mutating func put(
+        _ text: String, in rect: Rect, row: Int = 0, style: Style = .text,
+        align: TextAlignment = .left, ellipsis: Character = "…"
+    ) -> Int {
         guard row >= 0, row < rect.height, rect.width > 0 else { return rect.x }
         let fitted = DisplayWidth.truncate(text, to: rect.width, ellipsis: ellipsis)
         let w = DisplayWidth.of(fitted)
@@ -222,8 +239,10 @@ struct ScreenBuffer: Sendable, Equatable {
     }
 
     func clip(_ r: Rect) -> Rect {
-        let x0 = max(0, r.x), y0 = max(0, r.y)
-        let x1 = min(width, r.maxX), y1 = min(height, r.maxY)
+        let x0 = max(0, r.x)
+        let y0 = max(0, r.y)
+        let x1 = min(width, r.maxX)
+        let y1 = min(height, r.maxY)
         return Rect(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
     }
 

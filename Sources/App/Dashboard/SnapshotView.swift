@@ -4,8 +4,10 @@ import Metrics
 /// percent, rate, ETA, tables done of total, when it started and how long it took. Initial and
 /// incremental snapshots; from Debezium's notification topic when it is read, else from the `op` r rows.
 enum SnapshotView {
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                       _ frame: DashboardFrame) -> ListLayout {
+    static func render(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         let g = frame.glyphs
         let report = s.snapshots
         var title = "Snapshots · \(report.active.count) running · \(report.snapshots.count) seen"
@@ -13,7 +15,8 @@ enum SnapshotView {
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         let columns: [Widgets.Column] = [
-            .init(title: "connector / table", width: 16, align: .left, flexible: true, maxWidth: 34, shortenMiddle: true),
+            .init(
+                title: "connector / table", width: 16, align: .left, flexible: true, maxWidth: 34, shortenMiddle: true),
             .init(title: "state", width: 9, align: .left),
             .init(title: "progress", width: 12, align: .left, dropOrder: 3),
             .init(title: "%", width: 5),
@@ -28,7 +31,8 @@ enum SnapshotView {
         var ids: [String] = []
         for run in report.snapshots {
             let idle = run.phase == .running && run.lastActivityMs > 0 ? frame.nowMs - run.lastActivityMs : 0
-            let stalled = frame.alerts.map { run.stalled(nowMs: frame.nowMs, stalledMs: $0.rules.snapshotStalledMs) } ?? false
+            let stalled =
+                frame.alerts.map { run.stalled(nowMs: frame.nowMs, stalledMs: $0.rules.snapshotStalledMs) } ?? false
             var state = run.phase.rawValue
             if stalled { state = "stalled" }
             let took = run.startedAtMs > 0 ? ((run.endedAtMs > 0 ? run.endedAtMs : frame.nowMs) - run.startedAtMs) : nil
@@ -55,7 +59,8 @@ enum SnapshotView {
             rows.append(row)
             ids.append(run.connector + "/" + run.kind.rawValue)
             for t in run.tables {
-                let tookTable = t.startedAtMs > 0 && t.endedAtMs > t.startedAtMs ? Format.age(t.endedAtMs - t.startedAtMs) : "–"
+                let tookTable =
+                    t.startedAtMs > 0 && t.endedAtMs > t.startedAtMs ? Format.age(t.endedAtMs - t.startedAtMs) : "–"
                 var r = Widgets.TableRow(cells: [
                     "  " + t.table,
                     t.state.rawValue,
@@ -81,19 +86,29 @@ enum SnapshotView {
         var tableArea = inner
         if inner.height > 4 {
             tableArea.height -= 1
-            b.put(footnote(report, estimates: report.snapshots.contains { $0.tables.contains { $0.estimateSource != nil && $0.estimateSource != "scan" } }),
-                  in: inner.row(inner.height - 1), style: .dim, ellipsis: g.ellipsis)
+            b.put(
+                footnote(
+                    report,
+                    estimates: report.snapshots.contains {
+                        $0.tables.contains { $0.estimateSource != nil && $0.estimateSource != "scan" }
+                    }),
+                in: inner.row(inner.height - 1), style: .dim, ellipsis: g.ellipsis)
         }
         let sel = min(model.selection["snapshot"] ?? 0, max(0, rows.count - 1))
-        let page = Widgets.table(&b, tableArea, columns: columns, rows: rows, selected: sel, glyphs: g,
-                                 emptyText: "no snapshot seen this run: its op r rows (and Debezium's notification topic, if read) show it here")
+        let page = Widgets.table(
+            &b, tableArea, columns: columns, rows: rows, selected: sel, glyphs: g,
+            emptyText:
+                "no snapshot seen this run: its op r rows (and Debezium's notification topic, if read) show it here")
         return ListLayout(count: rows.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil)
     }
 
     static func footnote(_ report: SnapshotProgressReport, estimates: Bool) -> String {
         var parts: [String] = []
-        parts.append(report.notificationsRead > 0 ? "from Debezium's notifications and the op r rows"
-                     : "from op r rows only: add the notification topic (notification.enabled.channels=sink) to --topics for tables to come")
+        parts.append(
+            report.notificationsRead > 0
+                ? "from Debezium's notifications and the op r rows"
+                : "from op r rows only: add the notification topic (notification.enabled.channels=sink) to --topics for tables to come"
+        )
         parts.append(estimates ? "estimates from --source" : "--source adds row estimates")
         return parts.joined(separator: " · ")
     }

@@ -5,24 +5,28 @@ import Pipeline
 enum TablesView {
     static let columns: [Widgets.Column] = [
         .init(title: "table", width: 12, align: .left, flexible: true, shortenMiddle: true),
-        .init(title: "c", width: 7), .init(title: "u", width: 7, dropOrder: 2), .init(title: "d", width: 7, dropOrder: 3),
-        .init(title: "r", width: 7, dropOrder: 4), .init(title: "tomb", width: 5, dropOrder: 5), .init(title: "ev/s", width: 7),
+        .init(title: "c", width: 7), .init(title: "u", width: 7, dropOrder: 2),
+        .init(title: "d", width: 7, dropOrder: 3),
+        .init(title: "r", width: 7, dropOrder: 4), .init(title: "tomb", width: 5, dropOrder: 5),
+        .init(title: "ev/s", width: 7),
         .init(title: "last", width: 7, dropOrder: 1), .init(title: "malf", width: 5),
     ]
 
     /// The tables as listed: filtered by name (`/`), sorted by the chosen column (`s`, `S`), names breaking ties.
     static func sortedTables(_ s: KPISnapshot, model: DashboardModel = DashboardModel()) -> [TableStats] {
         let needle = model.filters["tables", default: ""].lowercased()
-        let sort = model.tableSort, descending = model.tableSortDescending
+        let sort = model.tableSort
+        let descending = model.tableSortDescending
         return s.tables.filter { needle.isEmpty || $0.table.lowercased().contains(needle) }.sorted { a, b in
             let byName = descending && sort == .name ? a.table > b.table : a.table < b.table
-            let (x, y): (Double, Double) = switch sort {
-            case .name: (0, 0)
-            case .total: (Double(a.total), Double(b.total))
-            case .rate: (a.eventsPerSecond, b.eventsPerSecond)
-            case .last: (Double(a.lastCommitTimeMs), Double(b.lastCommitTimeMs))
-            case .malformed: (Double(a.malformed), Double(b.malformed))
-            }
+            let (x, y): (Double, Double) =
+                switch sort {
+                case .name: (0, 0)
+                case .total: (Double(a.total), Double(b.total))
+                case .rate: (a.eventsPerSecond, b.eventsPerSecond)
+                case .last: (Double(a.lastCommitTimeMs), Double(b.lastCommitTimeMs))
+                case .malformed: (Double(a.malformed), Double(b.malformed))
+                }
             if x == y { return byName }
             return descending ? x > y : x < y
         }
@@ -33,7 +37,8 @@ enum TablesView {
             let last = t.lastCommitTimeMs > 0 ? Format.age(nowMs - t.lastCommitTimeMs) : "–"
             var row = Widgets.TableRow(cells: [
                 t.table, Format.count(t.count(.create)), Format.count(t.count(.update)), Format.count(t.count(.delete)),
-                Format.count(t.count(.read)), Format.count(t.count(.tombstone)), Format.rate(t.eventsPerSecond).replacingAll("/s", with: ""),
+                Format.count(t.count(.read)), Format.count(t.count(.tombstone)),
+                Format.rate(t.eventsPerSecond).replacingAll("/s", with: ""),
                 last, Format.count(t.malformed),
             ])
             if t.malformed > 0 { row.cellStyles[8] = Style(.bad, bold: true) }
@@ -41,8 +46,10 @@ enum TablesView {
         }
     }
 
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                       _ frame: DashboardFrame) -> ListLayout {
+    static func render(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         switch model.tablesLevel {
         case .list: return list(&b, area, model, s, frame)
         case .changes: return changes(&b, area, model, s, frame)
@@ -50,27 +57,33 @@ enum TablesView {
         }
     }
 
-    static func list(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                     _ frame: DashboardFrame) -> ListLayout {
+    static func list(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         let g = frame.glyphs
         var rest = area
         if !s.recentMalformed.isEmpty, area.height >= 14 {
             let (top, bottom) = area.splitTop(area.height - min(6, s.recentMalformed.count + 2))
             rest = top
-            let inner = Widgets.box(&b, bottom, title: "Malformed messages (latest first: table, position, reason)", glyphs: g,
-                                    titleStyle: Style(.bad, bold: true))
+            let inner = Widgets.box(
+                &b, bottom, title: "Malformed messages (latest first: table, position, reason)", glyphs: g,
+                titleStyle: Style(.bad, bold: true))
             for (i, m) in s.recentMalformed.suffix(inner.height).reversed().enumerated() {
                 let table = DebeziumDecoder.tableName(fromTopic: m.position.topic)
-                b.put("\(table) p\(m.position.partition)@\(m.position.offset)  \(m.reason)", in: inner, row: i, style: .warn,
-                      ellipsis: g.ellipsis)
+                b.put(
+                    "\(table) p\(m.position.partition)@\(m.position.offset)  \(m.reason)", in: inner, row: i,
+                    style: .warn,
+                    ellipsis: g.ellipsis)
             }
         }
         if !s.recentDDL.isEmpty, rest.height >= 14 {
             let (top, bottom) = rest.splitTop(rest.height - min(5, s.recentDDL.count + 2))
             rest = top
-            let inner = Widgets.box(&b, bottom, title: "Schema changes (latest first: table, commit time UTC, DDL)", glyphs: g,
-                                    titleStyle: Style(.accent, bold: true))
-            var counted: Set<String> = [] // a table's count goes on its newest line only
+            let inner = Widgets.box(
+                &b, bottom, title: "Schema changes (latest first: table, commit time UTC, DDL)", glyphs: g,
+                titleStyle: Style(.accent, bold: true))
+            var counted: Set<String> = []  // a table's count goes on its newest line only
             for (i, d) in s.recentDDL.suffix(inner.height).reversed().enumerated() {
                 let count = counted.insert(d.table).inserted ? s.schemaChanges[d.table] : nil
                 b.put(ddlLine(d, count: count), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
@@ -84,7 +97,10 @@ enum TablesView {
             for (i, line) in lines.prefix(inner.height).enumerated() {
                 var x = inner.x
                 for (n, part) in line.enumerated() {
-                    if n > 0 && part.separated { x = b.put(g == .ascii ? " - " : " · ", x: x, y: inner.y + i, style: .dim, maxX: inner.x + inner.width) }
+                    if n > 0 && part.separated {
+                        x = b.put(
+                            g == .ascii ? " - " : " · ", x: x, y: inner.y + i, style: .dim, maxX: inner.x + inner.width)
+                    }
                     x = b.put(part.text, x: x, y: inner.y + i, style: part.style, maxX: inner.x + inner.width)
                 }
             }
@@ -92,7 +108,8 @@ enum TablesView {
         let needle = model.filters["tables", default: ""]
         var title = "CDC tables · counts by op (c create, u update, d delete, r snapshot read)"
         if model.tableSort != .name || model.tableSortDescending {
-            title = "CDC tables · sorted by \(model.tableSort.title) \(model.tableSortDescending ? "desc" : "asc") · c u d r = create update delete read"
+            title =
+                "CDC tables · sorted by \(model.tableSort.title) \(model.tableSortDescending ? "desc" : "asc") · c u d r = create update delete read"
         }
         let tables = sortedTables(s, model: model)
         if !needle.isEmpty { title += " · /\(needle): \(tables.count) match" }
@@ -100,55 +117,76 @@ enum TablesView {
         let inner = Widgets.box(&b, rest, title: title, glyphs: g)
         let ids = tables.map(\.table)
         let sel = model.resolvedSelection("tables", ids: ids)
-        let sortColumn: Int? = switch model.tableSort {
-        case .name: model.tableSortDescending ? 0 : nil
-        case .total: nil
-        case .rate: 6
-        case .last: 7
-        case .malformed: 8
-        }
-        let page = Widgets.table(&b, inner, columns: columns, rows: rows(s, nowMs: frame.nowMs, model: model), selected: sel, glyphs: g,
-                                 sortColumn: sortColumn, sortDescending: model.tableSortDescending,
-                                 emptyText: needle.isEmpty ? "no CDC tables seen yet" : "no table matches /\(needle) (Esc clears)")
-        return ListLayout(count: tables.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
-                          selectedIndex: sel, listID: "tables", rowsTop: inner.y + 1)
+        let sortColumn: Int? =
+            switch model.tableSort {
+            case .name: model.tableSortDescending ? 0 : nil
+            case .total: nil
+            case .rate: 6
+            case .last: 7
+            case .malformed: 8
+            }
+        let page = Widgets.table(
+            &b, inner, columns: columns, rows: rows(s, nowMs: frame.nowMs, model: model), selected: sel, glyphs: g,
+            sortColumn: sortColumn, sortDescending: model.tableSortDescending,
+            emptyText: needle.isEmpty ? "no CDC tables seen yet" : "no table matches /\(needle) (Esc clears)")
+        return ListLayout(
+            count: tables.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
+            selectedIndex: sel, listID: "tables", rowsTop: inner.y + 1)
     }
 
     /// The engine's counters flowed onto lines of `width` cells, then what an unusual one means and the
     /// durable state's status.
     static func counterLines(_ s: KPISnapshot, width: Int, nowMs: Int64, glyphs g: Glyphs)
-        -> [[(text: String, style: Style, separated: Bool)]] {
+        -> [[(text: String, style: Style, separated: Bool)]]
+    {
         var items = DashboardRenderer.counters(s, short: false)
-        items.insert(DashboardRenderer.Counter(name: "tombstones", value: s.tombstones, problem: false, priority: 8), at: 1)
-        items.insert(DashboardRenderer.Counter(name: "heartbeats", value: s.heartbeats, problem: false, priority: 8), at: 2)
+        items.insert(
+            DashboardRenderer.Counter(name: "tombstones", value: s.tombstones, problem: false, priority: 8), at: 1)
+        items.insert(
+            DashboardRenderer.Counter(name: "heartbeats", value: s.heartbeats, problem: false, priority: 8), at: 2)
         var lines: [[(text: String, style: Style, separated: Bool)]] = [[]]
         var used = 0
         for c in items {
             let w = DisplayWidth.of(c.text)
-            if used > 0 && used + 3 + w > width { lines.append([]); used = 0 }
-            lines[lines.count - 1].append((c.text, c.problem && c.value != 0 ? Style(.warn, bold: true) : c.value == 0 ? .dim : .text, true))
+            if used > 0 && used + 3 + w > width {
+                lines.append([])
+                used = 0
+            }
+            lines[lines.count - 1].append(
+                (c.text, c.problem && c.value != 0 ? Style(.warn, bold: true) : c.value == 0 ? .dim : .text, true))
             used += (used > 0 ? 3 : 0) + w
         }
         let dash = g == .ascii ? "-" : "—"
         lines += unmatchedHints(s, glyphs: g).flatMap { wrap($0, width: width) }.map { [($0, .warn, false)] }
         if s.refused > 0 {
-            lines.append([("refused \(Format.count(s.refused)) \(dash) applying them would overflow a sum; no total changed",
-                           Style(.bad, bold: true), false)])
+            lines.append([
+                (
+                    "refused \(Format.count(s.refused)) \(dash) applying them would overflow a sum; no total changed",
+                    Style(.bad, bold: true), false
+                )
+            ])
         }
         if s.result.dropped > 0 {
-            lines.append([("dropped \(Format.count(s.result.dropped)) \(dash) older than every window held; counted in the totals only",
-                           .warn, false)])
+            lines.append([
+                (
+                    "dropped \(Format.count(s.result.dropped)) \(dash) older than every window held; counted in the totals only",
+                    .warn, false
+                )
+            ])
         }
         let state = s.state
         if let directory = state.directory {
             var text = "state \(directory)"
             if let writer = state.viewerOfPID {
-                text += " \(dash) viewer of pid \(writer) (state read-only): started from its checkpoint of "
-                    + (state.lastCheckpointMs > 0 ? "\(Format.age(nowMs - state.lastCheckpointMs)) ago" : "(none yet)") + ", writes none"
+                text +=
+                    " \(dash) viewer of pid \(writer) (state read-only): started from its checkpoint of "
+                    + (state.lastCheckpointMs > 0 ? "\(Format.age(nowMs - state.lastCheckpointMs)) ago" : "(none yet)")
+                    + ", writes none"
             } else {
-                text += state.lastCheckpointMs > 0
-                ? " \(dash) checkpoint \(Format.age(nowMs - state.lastCheckpointMs)) ago, \(Format.count(state.checkpoints)) so far"
-                : " \(dash) no checkpoint yet"
+                text +=
+                    state.lastCheckpointMs > 0
+                    ? " \(dash) checkpoint \(Format.age(nowMs - state.lastCheckpointMs)) ago, \(Format.count(state.checkpoints)) so far"
+                    : " \(dash) no checkpoint yet"
             }
             if let restored = state.restored { text += " \(dash) \(restored)" }
             lines.append([(text, .dim, false)])
@@ -165,7 +203,12 @@ enum TablesView {
         var line = ""
         for word in text.split(separator: " ") {
             let candidate = line.isEmpty ? (out.isEmpty ? "" : "  ") + word : line + " " + word
-            if !line.isEmpty, DisplayWidth.of(candidate) > width { out.append(line); line = "  " + word } else { line = candidate }
+            if !line.isEmpty, DisplayWidth.of(candidate) > width {
+                out.append(line)
+                line = "  " + word
+            } else {
+                line = candidate
+            }
         }
         if !line.isEmpty { out.append(line) }
         return out
@@ -178,16 +221,21 @@ enum TablesView {
         let placeholders = s.profile.placeholderDeletes
         if placeholders > 0 {
             // The real cause when deletes carried only the key: no guess about the start.
-            out.append("deletes \(Format.count(placeholders)) \(dash) carried only the key (REPLICA IDENTITY DEFAULT on a table cdctop had not seen "
-                       + "from its snapshot): set REPLICA IDENTITY FULL, or read from the snapshot on")
+            out.append(
+                "deletes \(Format.count(placeholders)) \(dash) carried only the key (REPLICA IDENTITY DEFAULT on a table cdctop had not seen "
+                    + "from its snapshot): set REPLICA IDENTITY FULL, or read from the snapshot on")
         }
         if s.unmatched > placeholders {
             let n = placeholders > 0 ? s.unmatched - placeholders : s.unmatched
-            out.append("unmatched \(Format.count(n))\(placeholders > 0 ? " more" : "") \(dash) started after the snapshot? changes to rows cdctop never saw")
+            out.append(
+                "unmatched \(Format.count(n))\(placeholders > 0 ? " more" : "") \(dash) started after the snapshot? changes to rows cdctop never saw"
+            )
         }
         let collisions = s.profile.keyCollisions
         if collisions > 0 {
-            out.append("key collisions \(Format.count(collisions)) \(dash) \(Format.count(collisions)) create\(collisions == 1 ? "" : "s") for keys already alive: check the table's key")
+            out.append(
+                "key collisions \(Format.count(collisions)) \(dash) \(Format.count(collisions)) create\(collisions == 1 ? "" : "s") for keys already alive: check the table's key"
+            )
         }
         return out
     }
@@ -201,15 +249,19 @@ enum TablesView {
     }
 
     static func changeColumns() -> [Widgets.Column] {
-        [.init(title: "commit", width: 8, align: .left), .init(title: "op", width: 4, align: .left),
-         .init(title: "key", width: 8, align: .left), .init(title: "position", width: 10, align: .left),
-         .init(title: "changes", width: 20, align: .left, flexible: true, maxWidth: 400)]
+        [
+            .init(title: "commit", width: 8, align: .left), .init(title: "op", width: 4, align: .left),
+            .init(title: "key", width: 8, align: .left), .init(title: "position", width: 10, align: .left),
+            .init(title: "changes", width: 20, align: .left, flexible: true, maxWidth: 400),
+        ]
     }
 
     /// "col old → new" for updates, "col=value" for inserts, snapshot reads and deletes; `text` writes a
     /// cell (`ValueCells.alignedSummaries` pads them so the rows on screen line up).
-    static func summary(_ d: ChangeDescription, glyphs: Glyphs,
-                        text: (ChangeDescription.Field) -> String = { $0.value }) -> String {
+    static func summary(
+        _ d: ChangeDescription, glyphs: Glyphs,
+        text: (ChangeDescription.Field) -> String = { $0.value }
+    ) -> String {
         if let before = d.before, let after = d.after {
             let old = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let parts = d.changedColumns.map { name in
@@ -219,7 +271,8 @@ enum TablesView {
         }
         let notSent = placeholderColumns(d)
         if !notSent.isEmpty, let before = d.before {
-            let sent = before.filter { !notSent.contains($0.name) }.map { "\($0.name)=\(text($0))" }.joined(separator: " ")
+            let sent = before.filter { !notSent.contains($0.name) }.map { "\($0.name)=\(text($0))" }.joined(
+                separator: " ")
             return sent + " (other columns not sent: REPLICA IDENTITY DEFAULT)"
         }
         return (d.after ?? d.before ?? []).map { "\($0.name)=\(text($0))" }.joined(separator: " ")
@@ -243,8 +296,10 @@ enum TablesView {
         return Set(blanks.map(\.name))
     }
 
-    static func changes(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                        _ frame: DashboardFrame) -> ListLayout {
+    static func changes(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         let g = frame.glyphs
         let table = model.openTable ?? ""
         let listID = "changes:" + table
@@ -262,8 +317,9 @@ enum TablesView {
         if !ddl.isEmpty, area.height >= 10 {
             let (top, bottom) = area.splitTop(area.height - min(4, ddl.count + 2))
             area = top
-            let inner = Widgets.box(&b, bottom, title: "Schema changes of \(table) (latest first, commit time UTC)", glyphs: g,
-                                    titleStyle: Style(.accent, bold: true))
+            let inner = Widgets.box(
+                &b, bottom, title: "Schema changes of \(table) (latest first, commit time UTC)", glyphs: g,
+                titleStyle: Style(.accent, bold: true))
             for (i, d) in ddl.suffix(inner.height).reversed().enumerated() {
                 b.put(ddlLine(d, count: nil), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
             }
@@ -278,8 +334,9 @@ enum TablesView {
         if !filter.text.isEmpty { title += " · /\(filter.text): \(Format.count(recent.count)) match" }
         title += " · Enter opens"
         if g == .ascii { title = title.replacingAll("·", with: "-") }
-        let inner = Widgets.box(&b, area, title: title, glyphs: g,
-                                titleStyle: frozen == nil ? Style(.accent, bold: true) : Style(.warn, bold: true))
+        let inner = Widgets.box(
+            &b, area, title: title, glyphs: g,
+            titleStyle: frozen == nil ? Style(.accent, bold: true) : Style(.warn, bold: true))
         let ids = recent.map(\.position.description)
         // Following: the cursor stays on the newest row; frozen: it stays on its event.
         let sel = frozen == nil ? 0 : model.resolvedSelection(listID, ids: ids)
@@ -293,26 +350,39 @@ enum TablesView {
             guard !c.tooLarge, let value = c.value else { return nil }
             return c.decoded ?? RawMessageView.describe(value, frame: frame)
         }
-        let summaries = Dictionary(uniqueKeysWithValues: zip(onScreen, ValueCells.alignedSummaries(described, glyphs: g)))
+        let summaries = Dictionary(
+            uniqueKeysWithValues: zip(onScreen, ValueCells.alignedSummaries(described, glyphs: g)))
         let rows = recent.indices.map { i -> Widgets.TableRow in
             guard i >= first, i < first + page else { return Widgets.TableRow(cells: []) }
             let c = recent[i]
             var text = ""
-            if c.tooLarge { text = "(value too large to keep)" }
-            else if c.value != nil, let summary = summaries[i] ?? nil { text = summary }
-            else if c.value == nil { text = "(tombstone: no value)" }
-            else if let id = c.valueSchemaID { text = "(Avro, schema id \(id): not decodable; open it to see why)" }
-            else { text = "(not decodable)" }
-            var row = Widgets.TableRow(cells: [Format.clock(c.commitTimeMs), c.op.code, RawMessageView.keyText(c, frame: frame),
-                                               "p\(c.position.partition)@\(c.position.offset)", text])
+            if c.tooLarge {
+                text = "(value too large to keep)"
+            } else if c.value != nil, let summary = summaries[i] ?? nil {
+                text = summary
+            } else if c.value == nil {
+                text = "(tombstone: no value)"
+            } else if let id = c.valueSchemaID {
+                text = "(Avro, schema id \(id): not decodable; open it to see why)"
+            } else {
+                text = "(not decodable)"
+            }
+            var row = Widgets.TableRow(cells: [
+                Format.clock(c.commitTimeMs), c.op.code, RawMessageView.keyText(c, frame: frame),
+                "p\(c.position.partition)@\(c.position.offset)", text,
+            ])
             row.cellStyles[1] = opStyle(c.op)
             return row
         }
-        Widgets.table(&b, inner, columns: changeColumns(), rows: rows, selected: sel, glyphs: g,
-                      emptyText: filter.text.isEmpty ? "no recent changes kept for \(table)" : "no change matches /\(filter.text) (Esc clears the filter first)")
-        var layout = ListLayout(count: recent.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
-                                selectedIndex: sel, listID: listID, selectedChange: recent.indices.contains(sel) ? recent[sel] : nil,
-                                rowsTop: inner.y + 1)
+        Widgets.table(
+            &b, inner, columns: changeColumns(), rows: rows, selected: sel, glyphs: g,
+            emptyText: filter.text.isEmpty
+                ? "no recent changes kept for \(table)"
+                : "no change matches /\(filter.text) (Esc clears the filter first)")
+        var layout = ListLayout(
+            count: recent.count, pageSize: page, selectedID: ids.indices.contains(sel) ? ids[sel] : nil,
+            selectedIndex: sel, listID: listID, selectedChange: recent.indices.contains(sel) ? recent[sel] : nil,
+            rowsTop: inner.y + 1)
         layout.keptChanges = live
         layout.keptTotal = liveTotal
         return layout
@@ -352,61 +422,84 @@ enum TablesView {
         }
     }
 
-    static func event(_ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
-                      _ frame: DashboardFrame) -> ListLayout {
+    static func event(
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ frame: DashboardFrame
+    ) -> ListLayout {
         let g = frame.glyphs
         let table = model.openTable ?? ""
         // The copy taken when it was opened: it stays, however many changes arrive after it.
-        guard let change = model.openedEvent
-                ?? (s.recentChanges[table] ?? []).last(where: { $0.position.description == model.openChange }) else {
+        guard
+            let change = model.openedEvent
+                ?? (s.recentChanges[table] ?? []).last(where: { $0.position.description == model.openChange })
+        else {
             let inner = Widgets.box(&b, area, title: "Event", glyphs: g)
-            b.put("this event is no longer among the recent changes kept in memory (Esc goes back)", in: inner, style: .dim,
-                  ellipsis: g.ellipsis)
+            b.put(
+                "this event is no longer among the recent changes kept in memory (Esc goes back)", in: inner,
+                style: .dim,
+                ellipsis: g.ellipsis)
             return ListLayout()
         }
         let inner = Widgets.box(&b, area, title: "\(table) · \(change.op.code) · \(change.position)", glyphs: g)
-        b.put("key \(RawMessageView.keyText(change, frame: frame))   commit \(Format.clock(change.commitTimeMs)) UTC   position \(change.position)",
-              in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
+        b.put(
+            "key \(RawMessageView.keyText(change, frame: frame))   commit \(Format.clock(change.commitTimeMs)) UTC   position \(change.position)",
+            in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
         let body = Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2)
         guard let value = change.value else {
-            b.put(change.tooLarge ? "the value was too large to keep in memory" : "tombstone: Kafka's null value after a delete, kept so compaction can drop the key",
-                  in: body, style: .dim)
+            b.put(
+                change.tooLarge
+                    ? "the value was too large to keep in memory"
+                    : "tombstone: Kafka's null value after a delete, kept so compaction can drop the key",
+                in: body, style: .dim)
             return ListLayout()
         }
         if model.showRawEvent {
             // `y`: the message's value as it arrived, pretty-printed for reading (the bytes are not changed);
             // Avro (Confluent framing): key and value with schema id, subject and version, rendered as JSON.
             let framed = change.valueSchemaID != nil || change.keySchemaID != nil
-            let lines: [RawMessageView.Line] = framed
+            let lines: [RawMessageView.Line] =
+                framed
                 ? RawMessageView.lines(change, value: value, frame: frame, width: body.width, glyphs: g)
-                : RawJSON.pretty(value).flatMap { RawJSON.hardWrap($0, width: body.width) }.map { RawMessageView.Line(text: $0, style: .text) }
+                : RawJSON.pretty(value).flatMap { RawJSON.hardWrap($0, width: body.width) }.map {
+                    RawMessageView.Line(text: $0, style: .text)
+                }
             let sel = min(model.selection["event"] ?? 0, max(0, lines.count - 1))
             let first = min(sel, max(0, lines.count - body.height + 1))
-            b.put(framed ? "raw Avro message as JsonConverter would write it (y: back to the table)"
-                         : "raw JSON value, \(Format.count(value.count)) bytes (y: back to the table)", in: body, row: 0, style: .dim,
-                  ellipsis: g.ellipsis)
+            b.put(
+                framed
+                    ? "raw Avro message as JsonConverter would write it (y: back to the table)"
+                    : "raw JSON value, \(Format.count(value.count)) bytes (y: back to the table)", in: body, row: 0,
+                style: .dim,
+                ellipsis: g.ellipsis)
             for (row, line) in lines.dropFirst(first).prefix(body.height - 1).enumerated() {
                 b.put(line.text, in: body, row: row + 1, style: line.style, ellipsis: g.ellipsis)
                 if let note = line.note {
-                    b.put(note, in: Rect(x: body.x + DisplayWidth.of(line.text) + 2, y: body.y + row + 1,
-                                         width: max(0, body.width - DisplayWidth.of(line.text) - 2), height: 1), style: .dim)
+                    b.put(
+                        note,
+                        in: Rect(
+                            x: body.x + DisplayWidth.of(line.text) + 2, y: body.y + row + 1,
+                            width: max(0, body.width - DisplayWidth.of(line.text) - 2), height: 1), style: .dim)
                 }
             }
             return ListLayout(count: lines.count, pageSize: max(1, body.height - 1), selectedID: nil)
         }
         guard let d = change.decoded ?? RawMessageView.describe(value, frame: frame) else {
-            let why = RawMessageView.undecodable(value, frame: frame) ?? "the value could not be decoded as a Debezium change (\(value.count) bytes)"
+            let why =
+                RawMessageView.undecodable(value, frame: frame)
+                ?? "the value could not be decoded as a Debezium change (\(value.count) bytes)"
             b.put(why, in: body, style: .warn, ellipsis: g.ellipsis)
             return ListLayout()
         }
-        let before = d.before ?? [], after = d.after ?? []
+        let before = d.before ?? []
+        let after = d.after ?? []
         var names: [String] = []
         for f in before + after where !names.contains(f.name) { names.append(f.name) }
         let changed = Set(d.changedColumns)
         let notSent = placeholderColumns(d)
         // Decimals of a column at one scale in both images, numbers right-aligned within each image.
         let scales = ValueCells.scales(before + after)
-        let oldText = ValueCells.eventCells(before, scales: scales), newText = ValueCells.eventCells(after, scales: scales)
+        let oldText = ValueCells.eventCells(before, scales: scales)
+        let newText = ValueCells.eventCells(after, scales: scales)
         let rows = names.map { name -> Widgets.TableRow in
             if notSent.contains(name) {
                 // A placeholder, not the row's value: say so instead of showing 0 as if it were the price.
@@ -418,9 +511,15 @@ enum TablesView {
             return Widgets.TableRow(cells: [name, old, new], style: isChanged ? Style(.accent, bold: true) : .text)
         }
         let half = max(10, (body.width - 20) / 2)
-        let cols: [Widgets.Column] = [.init(title: "column", width: 18, align: .left),
-                                      .init(title: d.before == nil ? "before (none)" : "before", width: half, align: .left, flexible: true, maxWidth: 80),
-                                      .init(title: d.after == nil ? "after (none)" : "after", width: half, align: .left, flexible: true, maxWidth: 80)]
+        let cols: [Widgets.Column] = [
+            .init(title: "column", width: 18, align: .left),
+            .init(
+                title: d.before == nil ? "before (none)" : "before", width: half, align: .left, flexible: true,
+                maxWidth: 80),
+            .init(
+                title: d.after == nil ? "after (none)" : "after", width: half, align: .left, flexible: true,
+                maxWidth: 80),
+        ]
         let sel = min(model.selection["event"] ?? 0, max(0, rows.count - 1))
         // A binary column's bytes in hex right under the columns (the selected row's, else the first binary
         // one); the columns keep at least half the height.
@@ -431,10 +530,15 @@ enum TablesView {
             if room >= 3 {
                 let lines = ValueCells.hexLines(hex.bytes, maxLines: min(16, room - 3), ellipsis: g.ellipsisText)
                 tableArea = Rect(x: body.x, y: body.y, width: body.width, height: tableHeight)
-                let box = Rect(x: body.x, y: body.y + tableHeight + 1, width: body.width, height: min(room, lines.count + 2))
-                let inner = Widgets.box(&b, box, title: "\(hex.name) (\(hex.image), \(ValueCells.byteCount(hex.bytes.count))) in hex", glyphs: g)
+                let box = Rect(
+                    x: body.x, y: body.y + tableHeight + 1, width: body.width, height: min(room, lines.count + 2))
+                let inner = Widgets.box(
+                    &b, box, title: "\(hex.name) (\(hex.image), \(ValueCells.byteCount(hex.bytes.count))) in hex",
+                    glyphs: g)
                 for (i, line) in lines.prefix(inner.height).enumerated() {
-                    b.put(line, in: inner, row: i, style: line.hasPrefix(g.ellipsisText) ? .dim : .text, ellipsis: g.ellipsis)
+                    b.put(
+                        line, in: inner, row: i, style: line.hasPrefix(g.ellipsisText) ? .dim : .text,
+                        ellipsis: g.ellipsis)
                 }
             }
         }
@@ -449,7 +553,8 @@ enum RawJSON {
         var lines: [String] = []
         var line: [UInt8] = []
         var depth = 0
-        var inString = false, escaped = false
+        var inString = false
+        var escaped = false
         func newline() {
             lines.append(String(decoding: line, as: UTF8.self))
             line = Array(repeating: UInt8(ascii: " "), count: 2 * depth)
@@ -457,19 +562,37 @@ enum RawJSON {
         for b in bytes {
             if inString {
                 line.append(b)
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if b == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if b == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 continue
             }
             switch b {
-            case UInt8(ascii: "\""): inString = true; line.append(b)
+            case UInt8(ascii: "\""):
+                inString = true
+                line.append(b)
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                line.append(b); depth += 1; newline()
+                line.append(b)
+                depth += 1
+                newline()
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth = max(0, depth - 1)
-                if line.contains(where: { $0 != UInt8(ascii: " ") }) { newline() } else { line = Array(repeating: UInt8(ascii: " "), count: 2 * depth) }
+                if line.contains(where: { $0 != UInt8(ascii: " ") }) {
+                    newline()
+                } else {
+                    line = Array(repeating: UInt8(ascii: " "), count: 2 * depth)
+                }
                 line.append(b)
-            case UInt8(ascii: ","): line.append(b); newline()
-            case UInt8(ascii: ":"): line.append(b); line.append(UInt8(ascii: " "))
+            case UInt8(ascii: ","):
+                line.append(b)
+                newline()
+            case UInt8(ascii: ":"):
+                line.append(b)
+                line.append(UInt8(ascii: " "))
             case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): break
             default: line.append(b)
             }
@@ -486,8 +609,13 @@ enum RawJSON {
         var used = 0
         for c in line {
             let w = DisplayWidth.of(String(c))
-            if used + w > width { out.append(piece); piece = ""; used = 0 }
-            piece.append(c); used += w
+            if used + w > width {
+                out.append(piece)
+                piece = ""
+                used = 0
+            }
+            piece.append(c)
+            used += w
         }
         if !piece.isEmpty { out.append(piece) }
         return out

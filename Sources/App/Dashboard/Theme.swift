@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A colour as written in a theme file; mapped to what the terminal has (256, 16 or 8 colours).
@@ -53,11 +53,16 @@ enum ThemeColor: Hashable, Sendable {
 
     static func rgb(ofIndex i: Int) -> (UInt8, UInt8, UInt8) {
         let basic: [(UInt8, UInt8, UInt8)] = [
-            (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
-            (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+            (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205),
+            (229, 229, 229),
+            (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255),
+            (255, 255, 255),
         ]
         if i < 16 { return basic[max(0, i)] }
-        if i >= 232 { let v = UInt8(8 + 10 * (i - 232)); return (v, v, v) }
+        if i >= 232 {
+            let v = UInt8(8 + 10 * (i - 232))
+            return (v, v, v)
+        }
         let c = i - 16
         return (UInt8(cubeLevels[c / 36]), UInt8(cubeLevels[c / 6 % 6]), UInt8(cubeLevels[c % 6]))
     }
@@ -65,7 +70,8 @@ enum ThemeColor: Hashable, Sendable {
     /// Hue-based choice among the 8 (or 16) ANSI colours: plain RGB distance would turn soft greens grey.
     static func nearestBasic(_ c: (UInt8, UInt8, UInt8), colors: Int) -> Int {
         let (r, g, b) = (Double(c.0), Double(c.1), Double(c.2))
-        let hi = max(r, g, b), lo = min(r, g, b)
+        let hi = max(r, g, b)
+        let lo = min(r, g, b)
         let bright = colors >= 16
         if hi - lo < 40 {
             let light = (r + g + b) / 3
@@ -73,16 +79,22 @@ enum ThemeColor: Hashable, Sendable {
             return light < 64 ? 0 : light < 150 ? 8 : light < 235 ? 7 : 15
         }
         var hue: Double
-        if hi == r { hue = (g - b) / (hi - lo) } else if hi == g { hue = 2 + (b - r) / (hi - lo) } else { hue = 4 + (r - g) / (hi - lo) }
+        if hi == r {
+            hue = (g - b) / (hi - lo)
+        } else if hi == g {
+            hue = 2 + (b - r) / (hi - lo)
+        } else {
+            hue = 4 + (r - g) / (hi - lo)
+        }
         hue = (hue * 60 + 360).truncatingRemainder(dividingBy: 360)
         let base: Int
         switch hue {
-        case ..<30: base = 1       // red
-        case ..<90: base = 3       // yellow
-        case ..<150: base = 2      // green
-        case ..<210: base = 6      // cyan
-        case ..<270: base = 4      // blue
-        case ..<330: base = 5      // magenta
+        case ..<30: base = 1  // red
+        case ..<90: base = 3  // yellow
+        case ..<150: base = 2  // green
+        case ..<210: base = 6  // cyan
+        case ..<270: base = 4  // blue
+        case ..<330: base = 5  // magenta
         default: base = 1
         }
         return bright && hi > 215 && lo > 60 ? base + 8 : base
@@ -126,7 +138,8 @@ enum ThemeParser {
                 throw fail("expected 'role = colour', got '\(line)'")
             }
             let key = String(line[..<eq]).trimmingSpaces.lowercased()
-            let words = line[line.index(after: eq)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            let words = line[line.index(after: eq)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(
+                String.init)
             guard let colorWord = words.first else { throw fail("missing colour for '\(key)'") }
             guard let color = parseColor(colorWord) else {
                 throw fail("bad colour '\(colorWord)' (use \"#rrggbb\", 0-255, a colour name or default)")
@@ -177,7 +190,9 @@ enum ThemeParser {
         }
         if let n = Int(w) { return (0...255).contains(n) ? .index(UInt8(n)) : nil }
         if let i = ThemeColor.names.firstIndex(of: w) { return .index(UInt8(i)) }
-        if w.hasPrefix("bright-"), let i = ThemeColor.names.firstIndex(of: String(w.dropFirst(7))) { return .index(UInt8(i + 8)) }
+        if w.hasPrefix("bright-"), let i = ThemeColor.names.firstIndex(of: String(w.dropFirst(7))) {
+            return .index(UInt8(i + 8))
+        }
         return nil
     }
 }
@@ -203,7 +218,9 @@ struct ThemeLibrary: Sendable {
     static func findDirectory() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        var path = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        var path =
+            n > 0
+            ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
         while let slash = path.lastIndex(of: "/") {
             path = String(path[..<slash])
             let candidate = (path.isEmpty ? "" : path) + "/themes"
@@ -227,7 +244,8 @@ struct ThemeLibrary: Sendable {
                 throw ThemeError(description: "cannot read theme file \(name): no such readable file")
             }
             let base = String(name.split(separator: "/").last ?? Substring(name))
-            return try ThemeParser.parse(text, name: base.hasSuffix(".theme") ? String(base.dropLast(6)) : base, path: name)
+            return try ThemeParser.parse(
+                text, name: base.hasSuffix(".theme") ? String(base.dropLast(6)) : base, path: name)
         }
         if let directory {
             let path = directory + "/" + name + ".theme"
@@ -236,8 +254,12 @@ struct ThemeLibrary: Sendable {
         if let text = BuiltinThemes.texts[name] {
             return try ThemeParser.parse(text, name: name, path: "(built-in) \(name).theme")
         }
-        let place = directory.map { "no \(name).theme in \($0)" } ?? "no themes folder found and no built-in theme of that name"
-        throw ThemeError(description: "unknown theme '\(name)': \(place) (available: \(names.joined(separator: ", ")); add a .theme file or pass --themes-dir DIR)")
+        let place =
+            directory.map { "no \(name).theme in \($0)" } ?? "no themes folder found and no built-in theme of that name"
+        throw ThemeError(
+            description:
+                "unknown theme '\(name)': \(place) (available: \(names.joined(separator: ", ")); add a .theme file or pass --themes-dir DIR)"
+        )
     }
 }
 

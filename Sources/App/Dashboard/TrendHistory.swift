@@ -69,7 +69,10 @@ struct TrendBucket: Sendable, Hashable {
     /// Two buckets as one (several buckets drawn in one chart column): the same rules as `fold`.
     mutating func merge(_ o: TrendBucket) {
         guard !o.isEmpty else { return }
-        if isEmpty { self = o; return }
+        if isEmpty {
+            self = o
+            return
+        }
         samples += o.samples
         events += o.events
         coveredMs += o.coveredMs
@@ -131,12 +134,17 @@ struct TrendTiers: Sendable, Hashable {
 
     /// Folds one second into every tier; `count` is the running event count (its difference is the events).
     mutating func record(count: Int64, atMs: Int64, lag: Int64, lagMs: Int64, freshnessMs: Int64) {
-        var events: Int64 = 0, covered: Int64 = 0
+        var events: Int64 = 0
+        var covered: Int64 = 0
         // A count that went down was reset (a restored or replaced engine): counting starts again from it.
-        if let last = lastCount, count >= last, atMs > lastAtMs { events = count - last; covered = atMs - lastAtMs }
+        if let last = lastCount, count >= last, atMs > lastAtMs {
+            events = count - last
+            covered = atMs - lastAtMs
+        }
         lastCount = count
         lastAtMs = atMs
-        let second = TrendSecond(atMs: atMs, events: events, coveredMs: covered, lag: lag, lagMs: lagMs, freshnessMs: freshnessMs)
+        let second = TrendSecond(
+            atMs: atMs, events: events, coveredMs: covered, lag: lag, lagMs: lagMs, freshnessMs: freshnessMs)
         for i in rings.indices { rings[i].fold(second) }
     }
 }
@@ -169,16 +177,19 @@ struct TrendHistory: Sendable {
             let sofar = byTable[table] ?? (0, 0)
             byTable[table] = (sofar.lag + max(0, p.lag), max(sofar.lagMs, behindMs))
         }
-        pipeline.record(count: s.result.messages, atMs: now, lag: known ? s.totalLag : -1, lagMs: max(0, lagMs),
-                        freshnessMs: s.maxCommitTimeMs > 0 ? max(0, now - s.maxCommitTimeMs) : -1)
+        pipeline.record(
+            count: s.result.messages, atMs: now, lag: known ? s.totalLag : -1, lagMs: max(0, lagMs),
+            freshnessMs: s.maxCommitTimeMs > 0 ? max(0, now - s.maxCommitTimeMs) : -1)
         for t in s.tables {
             if tables[t.table] == nil {
                 guard tables.count < TrendHistory.maximumTables else { continue }
                 tables[t.table] = TrendTiers()
             }
             let partitions = byTable[t.table]
-            tables[t.table]!.record(count: t.total, atMs: now, lag: known ? partitions?.lag ?? 0 : -1, lagMs: max(0, partitions?.lagMs ?? 0),
-                                    freshnessMs: t.lastCommitTimeMs > 0 ? max(0, now - t.lastCommitTimeMs) : -1)
+            tables[t.table]!.record(
+                count: t.total, atMs: now, lag: known ? partitions?.lag ?? 0 : -1,
+                lagMs: max(0, partitions?.lagMs ?? 0),
+                freshnessMs: t.lastCommitTimeMs > 0 ? max(0, now - t.lastCommitTimeMs) : -1)
         }
     }
 
@@ -198,8 +209,9 @@ struct TrendHistory: Sendable {
     /// Seconds sampled into the 5-minute tier, oldest first: what the Lag view's small charts draw.
     var samples: [Sample] {
         pipeline.rings[0].buckets.filter { !$0.isEmpty }.sorted { $0.startMs < $1.startMs }.map {
-            Sample(atMs: $0.startMs, eventsPerSecond: $0.eventsPerSecond ?? 0, lag: $0.lagMax,
-                   lagSecondsMax: Double($0.lagMsMax) / 1_000, freshnessSeconds: Double(max(0, $0.freshnessMsMax)) / 1_000)
+            Sample(
+                atMs: $0.startMs, eventsPerSecond: $0.eventsPerSecond ?? 0, lag: $0.lagMax,
+                lagSecondsMax: Double($0.lagMsMax) / 1_000, freshnessSeconds: Double(max(0, $0.freshnessMsMax)) / 1_000)
         }
     }
 

@@ -52,7 +52,8 @@ enum ValueCells {
                 let update = d.before != nil && d.after != nil
                 return TablesView.summary(d, glyphs: glyphs) { f in
                     let t = text(f, scale: scale[f.name])
-                    return update && !f.kind.isNumeric ? t : pad(t, width: width[f.name] ?? 0, numeric: f.kind.isNumeric)
+                    return update && !f.kind.isNumeric
+                        ? t : pad(t, width: width[f.name] ?? 0, numeric: f.kind.isNumeric)
                 }
             }
         }
@@ -72,10 +73,16 @@ enum ValueCells {
 
     /// The binary column whose hex the event view shows: the selected row's when it is binary, else the
     /// first binary column; the after image's bytes when there are some, else the before image's.
-    static func hexColumn(_ d: ChangeDescription, selectedName: String?) -> (name: String, image: String, bytes: [UInt8])? {
+    static func hexColumn(_ d: ChangeDescription, selectedName: String?) -> (
+        name: String, image: String, bytes: [UInt8]
+    )? {
         func bytes(_ name: String) -> (String, [UInt8])? {
-            if let f = d.after?.first(where: { $0.name == name }), f.kind == .binary, let b = f.bytes { return ("after", b) }
-            if let f = d.before?.first(where: { $0.name == name }), f.kind == .binary, let b = f.bytes { return ("before", b) }
+            if let f = d.after?.first(where: { $0.name == name }), f.kind == .binary, let b = f.bytes {
+                return ("after", b)
+            }
+            if let f = d.before?.first(where: { $0.name == name }), f.kind == .binary, let b = f.bytes {
+                return ("before", b)
+            }
             return nil
         }
         if let selectedName, let (image, b) = bytes(selectedName) { return (selectedName, image, b) }
@@ -93,7 +100,8 @@ enum ValueCells {
         var offset = 0
         while offset < bytes.count, out.count < max(1, maxLines) {
             let line = bytes[offset..<min(offset + 16, bytes.count)]
-            var hex = String(digits[(offset >> 12) & 15]) + String(digits[(offset >> 8) & 15])
+            var hex =
+                String(digits[(offset >> 12) & 15]) + String(digits[(offset >> 8) & 15])
                 + String(digits[(offset >> 4) & 15]) + String(digits[offset & 15]) + " "
             for b in line { hex += " " + String(digits[Int(b >> 4)]) + String(digits[Int(b & 15)]) }
             hex += String(repeating: "   ", count: 16 - line.count)

@@ -39,7 +39,10 @@ struct DashboardFrame: Sendable {
     }
 
     private mutating func scopeConnectors() {
-        guard let connect else { connectScope = ConnectScope(); return }
+        guard let connect else {
+            connectScope = ConnectScope()
+            return
+        }
         let topics = ConnectionsView.watchedTopics(snapshot)
         let (watched, others) = connect.scoped(toTopics: topics)
         connectScope = ConnectScope(watchedTopics: topics, watched: watched, others: others)
@@ -59,15 +62,21 @@ enum DashboardRenderer {
     static let minimumWidth = 60
     static let minimumHeight = 16
 
-    static func render(_ model: DashboardModel, _ frame: DashboardFrame, width: Int, height: Int) -> (ScreenBuffer, ListLayout) {
+    static func render(_ model: DashboardModel, _ frame: DashboardFrame, width: Int, height: Int) -> (
+        ScreenBuffer, ListLayout
+    ) {
         var buffer = ScreenBuffer(width: width, height: height)
         var layout = ListLayout()
         let g = frame.glyphs
         guard width >= minimumWidth, height >= minimumHeight else {
-            let lines = ["terminal too small: \(width)×\(height)", "cdctop needs at least \(minimumWidth)×\(minimumHeight)", "q quits"]
+            let lines = [
+                "terminal too small: \(width)×\(height)", "cdctop needs at least \(minimumWidth)×\(minimumHeight)",
+                "q quits",
+            ]
             for (i, l) in lines.enumerated() {
-                buffer.put(l, in: Rect(x: 0, y: height / 2 - 1 + i, width: width, height: 1),
-                           style: i == 0 ? Style(.warn, bold: true) : .dim, align: .center, ellipsis: g.ellipsis)
+                buffer.put(
+                    l, in: Rect(x: 0, y: height / 2 - 1 + i, width: width, height: 1),
+                    style: i == 0 ? Style(.warn, bold: true) : .dim, align: .center, ellipsis: g.ellipsis)
             }
             if g == .ascii { buffer.makeASCII() }
             return (buffer, layout)
@@ -94,11 +103,15 @@ enum DashboardRenderer {
             case .trends: layout = TrendsView.render(&buffer, body, model, snapshot, frame)
             }
         } else {
-            buffer.put("waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
-                       style: .dim, align: .center, ellipsis: g.ellipsis)
+            buffer.put(
+                "waiting for the first snapshot from the engine…", in: body.row(body.height / 2),
+                style: .dim, align: .center, ellipsis: g.ellipsis)
         }
         if model.showConnections { ConnectionsView.overlay(&buffer, body, frame) }
-        if model.showHelp { HelpOverlay.render(&buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame, scroll: model.helpScroll) }
+        if model.showHelp {
+            HelpOverlay.render(
+                &buffer, Rect(x: 0, y: 1, width: width, height: height - 1), frame, scroll: model.helpScroll)
+        }
         if g == .ascii { buffer.makeASCII() }
         layout.screenWidth = width
         layout.nowMs = frame.nowMs
@@ -121,18 +134,25 @@ enum DashboardRenderer {
         let crumbs = model.breadcrumb.joined(separator: g.crumb)
         let head = " cdctop " + g.crumb.trimmingSpaces + " "
         func fits(_ title: String?, _ label: String?) -> Bool {
-            let left = DisplayWidth.of(head) + (title.map { DisplayWidth.of($0) + DisplayWidth.of(g.crumb) } ?? 0) + DisplayWidth.of(crumbs)
+            let left =
+                DisplayWidth.of(head) + (title.map { DisplayWidth.of($0) + DisplayWidth.of(g.crumb) } ?? 0)
+                + DisplayWidth.of(crumbs)
             let right = DisplayWidth.of(clock) + (label.map { DisplayWidth.of($0) + DisplayWidth.of(separator) } ?? 0)
             return left + 2 + right <= b.width
         }
         var title: String? = frame.title
         var label = profile?.text
         if !fits(title, label) {
-            let room = b.width - 2 - DisplayWidth.of(clock) - (label.map { DisplayWidth.of($0) + DisplayWidth.of(separator) } ?? 0)
+            let room =
+                b.width - 2 - DisplayWidth.of(clock)
+                - (label.map { DisplayWidth.of($0) + DisplayWidth.of(separator) } ?? 0)
                 - DisplayWidth.of(head) - DisplayWidth.of(g.crumb) - DisplayWidth.of(crumbs)
             title = room >= 8 ? DisplayWidth.truncate(frame.title, to: room, ellipsis: g.ellipsis) : nil
         }
-        if !fits(title, label), let short = profile?.short { title = nil; label = short }
+        if !fits(title, label), let short = profile?.short {
+            title = nil
+            label = short
+        }
         let right = (label.map { $0 + separator } ?? "") + clock
         let rightX = b.width - DisplayWidth.of(right)
         var x = rightX
@@ -150,13 +170,15 @@ enum DashboardRenderer {
         let name = s.profile.name.isEmpty ? s.profileName : s.profile.name
         guard !name.isEmpty else { return ("profile ?", "?", false) }
         let short = name + (s.profile.isImplicitDefault ? " (default)" : "")
-        return s.profile.noProfileForTopics ? ("profile " + short + " fits no topic", short + " fits no topic", true)
-                                            : ("profile " + short, short, false)
+        return s.profile.noProfileForTopics
+            ? ("profile " + short + " fits no topic", short + " fits no topic", true)
+            : ("profile " + short, short, false)
     }
 
     /// Where each tab is drawn on row 1 (mouse clicks use the same ranges). Labels touch when a gap
     /// between them would not fit (80 columns hold seven tabs that way).
-    static func tabRanges(width: Int = 200, current: DashboardView? = nil) -> [(view: DashboardView, range: Range<Int>)] {
+    static func tabRanges(width: Int = 200, current: DashboardView? = nil) -> [(view: DashboardView, range: Range<Int>)]
+    {
         let labels = tabLabels(width: width, current: current)
         let gap = labels.reduce(1) { $0 + DisplayWidth.of($1) + 1 } <= width ? 1 : 0
         var x = 1
@@ -173,7 +195,9 @@ enum DashboardRenderer {
     static func tabLabels(width: Int, current: DashboardView?) -> [String] {
         let full = DashboardView.allCases.map { " \($0.key) \($0.title) " }
         if full.reduce(1, { $0 + DisplayWidth.of($1) }) <= width { return full }
-        let compact = DashboardView.allCases.map { $0 == current ? " \($0.key) \($0.title) " : " \($0.key) \($0.title)" }
+        let compact = DashboardView.allCases.map {
+            $0 == current ? " \($0.key) \($0.title) " : " \($0.key) \($0.title)"
+        }
         if compact.reduce(1, { $0 + DisplayWidth.of($1) }) <= width { return compact }
         return DashboardView.allCases.map { $0 == current ? " \($0.key) \($0.title) " : " \($0.key) " }
     }
@@ -182,7 +206,10 @@ enum DashboardRenderer {
         var x = 1
         let labels = tabLabels(width: b.width, current: model.view)
         for ((v, range), label) in zip(tabRanges(width: b.width, current: model.view), labels) {
-            x = b.put(label, x: range.lowerBound, y: 1, style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
+            x =
+                b.put(
+                    label, x: range.lowerBound, y: 1,
+                    style: v == model.view ? Style(.accent, bold: true, reverse: true) : .dim) + 1
         }
         let themeText = "theme \(frame.themeName)"
         if x + DisplayWidth.of(themeText) + 1 < b.width {
@@ -223,8 +250,9 @@ enum DashboardRenderer {
 
     /// Connect's REST state combined with the newest Debezium heartbeat the engine has seen.
     static func connectStatus(_ report: ConnectHealthReport, _ frame: DashboardFrame) -> ServiceStatus {
-        report.status(lastHeartbeatMs: frame.snapshot?.lastHeartbeatMs ?? 0, nowMs: frame.nowMs,
-                      watchedTopics: frame.connectScope.watchedTopics)
+        report.status(
+            lastHeartbeatMs: frame.snapshot?.lastHeartbeatMs ?? 0, nowMs: frame.nowMs,
+            watchedTopics: frame.connectScope.watchedTopics)
     }
 
     static func statusLine(_ b: inout ScreenBuffer, _ frame: DashboardFrame, y: Int) {
@@ -232,19 +260,28 @@ enum DashboardRenderer {
         var x = 1
         let kafka = frame.snapshot?.kafka ?? ServiceStatus(.connecting)
         let narrow = b.width < 100
-        var services: [(String, ServiceStatus)] = [("Kafka", kafka), (narrow ? "Redis" : "Redis mirror", frame.redis),
-                                                   ("Warehouse", frame.warehouse)]
+        var services: [(String, ServiceStatus)] = [
+            ("Kafka", kafka), (narrow ? "Redis" : "Redis mirror", frame.redis),
+            ("Warehouse", frame.warehouse),
+        ]
         if let connect = frame.connect { services.append(("Connect", connectStatus(connect, frame))) }
         // A failing service's error needs the room more than a narrow line needs "Warehouse ○ off".
-        if b.width < 120, services.contains(where: { shown($0.1).failing }) { services.removeAll { $0.1.state == .off } }
-        let boardNames = ["Kafka": "kafka", "Redis": "redis", "Redis mirror": "redis", "Warehouse": "warehouse", "Connect": "connect"]
+        if b.width < 120, services.contains(where: { shown($0.1).failing }) {
+            services.removeAll { $0.1.state == .off }
+        }
+        let boardNames = [
+            "Kafka": "kafka", "Redis": "redis", "Redis mirror": "redis", "Warehouse": "warehouse", "Connect": "connect",
+        ]
         let state = frame.snapshot.map { stateIndicator($0.state, nowMs: frame.nowMs, narrow: narrow) }
         // Details share what the names, states and counters leave, so the line never runs off the edge.
         // Narrow and failing: the error takes the room of the state and alerts indicators (the Tables
         // view and the Alerts view still show them).
         let errorFirst = b.width < 100 && services.contains { shown($0.1).failing }
-        let stateWidth = errorFirst ? 0 : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
-        let baseWidth = services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + shown($1.1).label.count } + 3 * (services.count - 1) + stateWidth
+        let stateWidth =
+            errorFirst ? 0 : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
+        let baseWidth =
+            services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + shown($1.1).label.count } + 3 * (services.count - 1)
+            + stateWidth
         // A failing service's newest error, with its age, comes first: that is what is read in an incident.
         let failing = services.filter { shown($0.1).failing }.count
         let quietDetails = services.filter { !$0.1.detail.isEmpty && $0.1.state != .off && !shown($0.1).failing }.count
@@ -262,12 +299,14 @@ enum DashboardRenderer {
                 // "error 12s: Connect to ipv4#127.0.0.1:9 failed…": the newest error and how old it is; Enter or `c` shows it whole.
                 let entry = frame.connections.first { $0.name == boardNames[name] }
                 let text = withoutBrokerPrefix(entry?.lastError ?? status.error ?? status.detail)
-                let age = (entry?.lastErrorAtMs ?? 0) > 0 ? " " + Format.age(frame.nowMs - (entry?.lastErrorAtMs ?? 0)) : ""
+                let age =
+                    (entry?.lastErrorAtMs ?? 0) > 0 ? " " + Format.age(frame.nowMs - (entry?.lastErrorAtMs ?? 0)) : ""
                 let line = text.isEmpty ? age : age + ": " + text
                 x = b.put(DisplayWidth.truncate(line, to: errorBudget, ellipsis: g.ellipsis), x: x, y: y, style: .warn)
             } else if !status.detail.isEmpty, status.state != .off, detailBudget >= 8 {
-                x = b.put(" " + DisplayWidth.truncate(status.detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y,
-                          style: look.failing ? .warn : .dim)
+                x = b.put(
+                    " " + DisplayWidth.truncate(status.detail, to: detailBudget, ellipsis: g.ellipsis), x: x, y: y,
+                    style: look.failing ? .warn : .dim)
             }
         }
         if let state, !errorFirst {
@@ -292,7 +331,10 @@ enum DashboardRenderer {
                 let w = DisplayWidth.of(items[i].text) + (chosen.isEmpty ? 0 : separator.count)
                 return used + w <= budget
             }
-            func take(_ i: Int) { used += DisplayWidth.of(items[i].text) + (chosen.isEmpty ? 0 : separator.count); chosen.insert(i) }
+            func take(_ i: Int) {
+                used += DisplayWidth.of(items[i].text) + (chosen.isEmpty ? 0 : separator.count)
+                chosen.insert(i)
+            }
             let byPriority = items.indices.sorted { items[$0].priority < items[$1].priority }
             for i in byPriority where items[i].value != 0 && items[i].problem && fits(i) { take(i) }
             if let m = items.firstIndex(where: { $0.name == "msgs" }), fits(m) { take(m) }
@@ -333,7 +375,8 @@ enum DashboardRenderer {
     }
 
     /// `alerts ● 2 firing` (red) or `alerts ○ none` in the status bar.
-    static func alertsIndicator(_ b: inout ScreenBuffer, _ alerts: AlertPanel, x: Int, y: Int, glyphs g: Glyphs) -> Int {
+    static func alertsIndicator(_ b: inout ScreenBuffer, _ alerts: AlertPanel, x: Int, y: Int, glyphs g: Glyphs) -> Int
+    {
         var x = b.put(" \(g.vertical) ", x: x, y: y, style: .border)
         x = b.put("alerts ", x: x, y: y, style: .text)
         let firing = alerts.firingCount
@@ -346,10 +389,14 @@ enum DashboardRenderer {
     /// The durable state as the status bar shows it.
     /// `narrow`: a viewer's label is just "viewer", so the alerts indicator still fits at 80 columns (the title
     /// and the Tables view name the writer's pid).
-    static func stateIndicator(_ state: StateStatus, nowMs: Int64, narrow: Bool = false) -> (label: String, on: Bool, style: Style) {
+    static func stateIndicator(_ state: StateStatus, nowMs: Int64, narrow: Bool = false) -> (
+        label: String, on: Bool, style: Style
+    ) {
         guard state.directory != nil else { return ("none", false, .dim) }
         // A second watch on a busy directory: it writes nothing, and says whose state it started from.
-        if let writer = state.viewerOfPID { return (narrow ? "viewer" : "viewer of pid \(writer) (state read-only)", true, Style(.accent, bold: true)) }
+        if let writer = state.viewerOfPID {
+            return (narrow ? "viewer" : "viewer of pid \(writer) (state read-only)", true, Style(.accent, bold: true))
+        }
         if state.lastError != nil { return ("error", true, Style(.bad, bold: true)) }
         if state.lastCheckpointMs <= 0 { return ("no checkpoint yet", true, .warn) }
         return (Format.age(nowMs - state.lastCheckpointMs) + " ago", true, .good)
@@ -366,7 +413,8 @@ enum DashboardRenderer {
             return
         }
         if model.editingCommand {
-            let help = model.commandHint.map { "Tab: " + $0 }
+            let help =
+                model.commandHint.map { "Tab: " + $0 }
                 ?? "(Tab completes, ↑↓ history, Esc cancels; \(DashboardModel.commandHelp.replacingAll(" (or 0-9)", with: "")))"
             var text = " :" + model.command + cursor + "   " + help
             if frame.glyphs == .ascii { text = text.replacingAll("↑↓", with: "Up/Down") }
@@ -380,7 +428,9 @@ enum DashboardRenderer {
         }
         var hints: [(String, String)] = [("?", "help"), ("q", "quit"), ("0-9/Tab", "views")]
         // A service in trouble: the key that explains it comes first.
-        if frame.connections.contains(where: { $0.status.state == .error || $0.status.state == .connecting || $0.status.state == .stalled }) || model.showConnections {
+        if frame.connections.contains(where: {
+            $0.status.state == .error || $0.status.state == .connecting || $0.status.state == .stalled
+        }) || model.showConnections {
             hints.insert(("c", model.showConnections ? "close connections" : "connections"), at: 0)
         }
         switch model.view {
@@ -388,7 +438,9 @@ enum DashboardRenderer {
         case .tables:
             hints += [("↑↓", "move")]
             if model.tablesLevel != .event { hints.append(("Enter", "open")) }
-            if model.tablesLevel == .changes { hints.append(("f", model.frozenChanges[model.listID] == nil ? "freeze" : "follow")) }
+            if model.tablesLevel == .changes {
+                hints.append(("f", model.frozenChanges[model.listID] == nil ? "freeze" : "follow"))
+            }
             if model.tablesLevel == .list { hints.append(("s/S", "sort")) }
             if model.tablesLevel != .event { hints.append(("/", "filter")) }
             if model.tablesLevel == .event { hints.append(("y", model.showRawEvent ? "table" : "raw JSON")) }
@@ -399,7 +451,8 @@ enum DashboardRenderer {
         case .alerts: hints += [("↑↓", "move")]
         case .latency, .snapshot: hints += [("↑↓", "move")]
         case .trends: hints += [("↑↓", "table"), ("w", model.trendSpan.next.title)]
-        case .kpis where frame.snapshot?.profile.isModel ?? false: hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
+        case .kpis where frame.snapshot?.profile.isModel ?? false:
+            hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .kpis: break
         }
         hints += [("p", model.paused ? "resume" : "pause"), ("t", "theme"), ("m", "mirror"), (":", "command")]
@@ -419,7 +472,8 @@ extension String {
         var out = ""
         var rest = Substring(self)
         while let r = rest.range(of: target) {
-            out += rest[..<r.lowerBound]; out += replacement
+            out += rest[..<r.lowerBound]
+            out += replacement
             rest = rest[r.upperBound...]
         }
         return out + rest
@@ -434,7 +488,10 @@ extension Substring {
         while i < endIndex {
             var j = i
             var k = 0
-            while k < t.count, j < endIndex, self[j] == t[k] { j = index(after: j); k += 1 }
+            while k < t.count, j < endIndex, self[j] == t[k] {
+                j = index(after: j)
+                k += 1
+            }
             if k == t.count { return i..<j }
             i = index(after: i)
         }

@@ -30,10 +30,16 @@ enum Format {
     static func grouped(_ digits: String) -> String {
         var negative = false
         var body = Substring(digits)
-        if body.first == "-" { negative = true; body = body.dropFirst() }
+        if body.first == "-" {
+            negative = true
+            body = body.dropFirst()
+        }
         var whole = body
         var fraction: Substring = ""
-        if let dot = body.firstIndex(of: ".") { whole = body[..<dot]; fraction = body[dot...] }
+        if let dot = body.firstIndex(of: ".") {
+            whole = body[..<dot]
+            fraction = body[dot...]
+        }
         var out = ""
         for (i, c) in whole.enumerated() {
             if i > 0 && (whole.count - i) % 3 == 0 { out.append(",") }
@@ -68,7 +74,7 @@ enum Format {
     }
 
     static func rate(_ r: Double) -> String {
-        if r >= 9e18 || !r.isFinite { return "\(r)/s" } // beyond Int64: never from real traffic, never a trap
+        if r >= 9e18 || !r.isFinite { return "\(r)/s" }  // beyond Int64: never from real traffic, never a trap
         if r >= 100 { return grouped(String(Int64(r.rounded()))) + "/s" }
         return fixed(r, places: 1) + "/s"
     }
@@ -125,7 +131,8 @@ enum Format {
         guard DisplayWidth.of(text) > width, width >= 3 else { return text }
         let chars = Array(text)
         let keep = width - DisplayWidth.of(String(ellipsis))
-        let tail = keep / 2, head = keep - tail
+        let tail = keep / 2
+        let head = keep - tail
         guard chars.count >= head + tail, chars.allSatisfy({ DisplayWidth.of(String($0)) == 1 }) else { return text }
         return String(chars.prefix(head)) + String(ellipsis) + String(chars.suffix(tail))
     }
@@ -138,7 +145,11 @@ enum Format {
         var firstText: [String: String] = [:]
         var clashing = Set<String>()
         for (t, short) in zip(texts, out) {
-            if let other = firstText[short], other != t { clashing.insert(short) } else if firstText[short] == nil { firstText[short] = t }
+            if let other = firstText[short], other != t {
+                clashing.insert(short)
+            } else if firstText[short] == nil {
+                firstText[short] = t
+            }
         }
         guard !clashing.isEmpty, width >= 3 else { return out }
         let keep = width - DisplayWidth.of(String(ellipsis))
@@ -152,7 +163,10 @@ enum Format {
             var seen: [String: String] = [:]
             var unique = true
             for (t, short) in zip(texts, candidate) where !short.isEmpty {
-                if let other = seen[short], other != t { unique = false; break }
+                if let other = seen[short], other != t {
+                    unique = false
+                    break
+                }
                 seen[short] = t
             }
             if unique { return candidate }
@@ -175,8 +189,9 @@ enum Format {
         var text = text
         // A number never loses digits to an ellipsis: a right-aligned amount that does not fit drops its cents.
         if align == .right, DisplayWidth.of(text) > width, let dot = text.lastIndex(of: "."),
-           text[..<dot].allSatisfy({ $0.isNumber || $0 == "," || $0 == "-" }),
-           text[text.index(after: dot)...].allSatisfy(\.isNumber) {
+            text[..<dot].allSatisfy({ $0.isNumber || $0 == "," || $0 == "-" }),
+            text[text.index(after: dot)...].allSatisfy(\.isNumber)
+        {
             text = String(text[..<dot])
         }
         let t = DisplayWidth.truncate(text, to: width, ellipsis: ellipsis)
@@ -193,33 +208,41 @@ enum Format {
 enum Widgets {
     /// A border with an optional title in the top edge; returns the inner area.
     @discardableResult
-    static func box(_ buffer: inout ScreenBuffer, _ rect: Rect, title: String = "", glyphs: Glyphs,
-                    style: Style = .border, titleStyle: Style = Style(.accent, bold: true)) -> Rect {
+    static func box(
+        _ buffer: inout ScreenBuffer, _ rect: Rect, title: String = "", glyphs: Glyphs,
+        style: Style = .border, titleStyle: Style = Style(.accent, bold: true)
+    ) -> Rect {
         guard rect.width >= 2, rect.height >= 2 else { return Rect(x: rect.x, y: rect.y, width: 0, height: 0) }
         let h = String(repeating: glyphs.horizontal, count: rect.width - 2)
         buffer.put(String(glyphs.topLeft) + h + String(glyphs.topRight), x: rect.x, y: rect.y, style: style)
-        buffer.put(String(glyphs.bottomLeft) + h + String(glyphs.bottomRight), x: rect.x, y: rect.maxY - 1, style: style)
+        buffer.put(
+            String(glyphs.bottomLeft) + h + String(glyphs.bottomRight), x: rect.x, y: rect.maxY - 1, style: style)
         for y in (rect.y + 1)..<(rect.maxY - 1) {
             buffer.put(String(glyphs.vertical), x: rect.x, y: y, style: style)
             buffer.put(String(glyphs.vertical), x: rect.maxX - 1, y: y, style: style)
         }
         if !title.isEmpty, rect.width > 4 {
-            buffer.put(" " + DisplayWidth.truncate(title, to: rect.width - 4, ellipsis: glyphs.ellipsis) + " ",
-                       x: rect.x + 1, y: rect.y, style: titleStyle)
+            buffer.put(
+                " " + DisplayWidth.truncate(title, to: rect.width - 4, ellipsis: glyphs.ellipsis) + " ",
+                x: rect.x + 1, y: rect.y, style: titleStyle)
         }
         return rect.inner
     }
 
     /// One row of sparkline: the last `width` values scaled to the largest (negatives drawn as lowest).
-    static func sparkline(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
-                          style: Style = .bar, minimumScale: Double = 0) {
+    static func sparkline(
+        _ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
+        style: Style = .bar, minimumScale: Double = 0
+    ) {
         guard rect.width > 0, rect.height > 0 else { return }
         let shown = values.suffix(rect.width)
         let top = max(shown.max() ?? 0, minimumScale)
         var x = rect.maxX - shown.count
         for v in shown {
             let level: Int
-            if top <= 0 || v <= 0 { level = 0 } else {
+            if top <= 0 || v <= 0 {
+                level = 0
+            } else {
                 level = min(glyphs.levels.count - 1, Int((v / top) * Double(glyphs.levels.count - 1) + 0.5))
             }
             buffer.put(String(glyphs.levels[level]), x: x, y: rect.y, style: style)
@@ -228,8 +251,10 @@ enum Widgets {
     }
 
     /// A multi-row column chart: one column per value (right-aligned), heights scaled to the largest.
-    static func columnChart(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
-                            style: Style = .bar, columnWidth: Int = 1, highlightLast: Bool = false) {
+    static func columnChart(
+        _ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
+        style: Style = .bar, columnWidth: Int = 1, highlightLast: Bool = false
+    ) {
         guard rect.width > 0, rect.height > 0 else { return }
         let step = columnWidth + (columnWidth > 1 ? 1 : 0)
         let shown = values.suffix(max(1, (rect.width + (step - columnWidth)) / step))
@@ -252,25 +277,32 @@ enum Widgets {
 
     /// A column chart with its scale: the top value and 0 on a y axis at the left, and the times of the
     /// first and last column under it. `caption` goes between the time labels when there is room.
-    static func timeChart(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
-                          scaleLabel: (Double) -> String, firstLabel: (_ columnsShown: Int) -> String, lastLabel: String,
-                          caption: String = "",
-                          highlightLast: Bool = false, style: Style = .bar) {
+    static func timeChart(
+        _ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double], glyphs: Glyphs,
+        scaleLabel: (Double) -> String, firstLabel: (_ columnsShown: Int) -> String, lastLabel: String,
+        caption: String = "",
+        highlightLast: Bool = false, style: Style = .bar
+    ) {
         guard rect.width >= 12, rect.height >= 3 else { return }
         let (plotArea, timeRow) = rect.splitTop(rect.height - 1)
         // The axis is as wide as the label of the largest value that could be shown; the label is then
         // the largest value actually shown (the columns scale to it).
         let widest = scaleLabel(values.suffix(max(1, plotArea.width - 2)).max() ?? 0)
         let axisWidth = min(8, max(1, DisplayWidth.of(widest)))
-        let plot = Rect(x: rect.x + axisWidth + 1, y: plotArea.y, width: plotArea.width - axisWidth - 1, height: plotArea.height)
+        let plot = Rect(
+            x: rect.x + axisWidth + 1, y: plotArea.y, width: plotArea.width - axisWidth - 1, height: plotArea.height)
         let shown = Array(values.suffix(plot.width))
-        buffer.put(Format.fit(scaleLabel(shown.max() ?? 0), axisWidth, align: .right), x: rect.x, y: plotArea.y, style: .dim)
+        buffer.put(
+            Format.fit(scaleLabel(shown.max() ?? 0), axisWidth, align: .right), x: rect.x, y: plotArea.y, style: .dim)
         buffer.put(Format.fit("0", axisWidth, align: .right), x: rect.x, y: plotArea.maxY - 1, style: .dim)
-        for y in plotArea.y..<plotArea.maxY { buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border) }
+        for y in plotArea.y..<plotArea.maxY {
+            buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border)
+        }
         // Right-aligned, like the sparklines: the newest column sits at the right edge.
         let offset = plot.width - shown.count
-        columnChart(&buffer, Rect(x: plot.x + offset, y: plot.y, width: shown.count, height: plot.height), values: shown,
-                    glyphs: glyphs, style: style, highlightLast: highlightLast)
+        columnChart(
+            &buffer, Rect(x: plot.x + offset, y: plot.y, width: shown.count, height: plot.height), values: shown,
+            glyphs: glyphs, style: style, highlightLast: highlightLast)
         let time = Rect(x: plot.x, y: timeRow.y, width: plot.width, height: 1)
         let firstLabel = shown.isEmpty ? "" : firstLabel(shown.count)
         if !shown.isEmpty {
@@ -283,9 +315,12 @@ enum Widgets {
         }
         let room = time.width - DisplayWidth.of(firstLabel) - DisplayWidth.of(lastLabel) - 4
         if !caption.isEmpty, room - (shown.isEmpty ? 0 : offset) >= DisplayWidth.of(caption) {
-            buffer.put(caption, in: Rect(x: time.x + DisplayWidth.of(firstLabel) + 2 + (shown.isEmpty ? 0 : offset), y: time.y,
-                                         width: room - (shown.isEmpty ? 0 : offset), height: 1), style: .dim, align: .center,
-                       ellipsis: glyphs.ellipsis)
+            buffer.put(
+                caption,
+                in: Rect(
+                    x: time.x + DisplayWidth.of(firstLabel) + 2 + (shown.isEmpty ? 0 : offset), y: time.y,
+                    width: room - (shown.isEmpty ? 0 : offset), height: 1), style: .dim, align: .center,
+                ellipsis: glyphs.ellipsis)
         }
     }
 
@@ -294,9 +329,11 @@ enum Widgets {
     /// of a column index: a clock time, a date). Values above `top` are drawn full and marked `▲` with
     /// `clippedStyle`; nil values (nothing sampled) leave the column empty. A label is drawn only where it
     /// keeps two cells from its neighbours, so labels never run into each other. Needs 3 rows.
-    static func axisChart(_ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double?], top: Double, glyphs: Glyphs,
-                          yLabel: (Double) -> String, xLabel: (_ column: Int) -> String, columnWidth: Int = 1, gap: Int = 0,
-                          style: Style = .bar, lastStyle: Style? = nil, clippedStyle: Style = Style(.warn, bold: true)) {
+    static func axisChart(
+        _ buffer: inout ScreenBuffer, _ rect: Rect, values: [Double?], top: Double, glyphs: Glyphs,
+        yLabel: (Double) -> String, xLabel: (_ column: Int) -> String, columnWidth: Int = 1, gap: Int = 0,
+        style: Style = .bar, lastStyle: Style? = nil, clippedStyle: Style = Style(.warn, bold: true)
+    ) {
         guard rect.height >= 3, rect.width >= 8, !values.isEmpty else { return }
         let (plotArea, timeRow) = rect.splitTop(rect.height - 1)
         let h = plotArea.height
@@ -304,8 +341,12 @@ enum Widgets {
         let midRow = h >= 3 ? h / 2 : nil
         let labels = [(0, yLabel(top)), (h - 1, yLabel(0))] + (midRow.map { [($0, yLabel(top / 2))] } ?? [])
         let axisWidth = min(9, labels.map { DisplayWidth.of($0.1) }.max() ?? 1)
-        for (row, text) in labels { buffer.put(Format.fit(text, axisWidth, align: .right), x: rect.x, y: plotArea.y + row, style: .dim) }
-        for y in plotArea.y..<plotArea.maxY { buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border) }
+        for (row, text) in labels {
+            buffer.put(Format.fit(text, axisWidth, align: .right), x: rect.x, y: plotArea.y + row, style: .dim)
+        }
+        for y in plotArea.y..<plotArea.maxY {
+            buffer.put(String(glyphs.vertical), x: rect.x + axisWidth, y: y, style: .border)
+        }
         let plot = Rect(x: rect.x + axisWidth + 1, y: plotArea.y, width: plotArea.width - axisWidth - 1, height: h)
         let step = columnWidth + gap
         let shownCount = min(values.count, max(1, (plot.width + gap) / step))
@@ -326,7 +367,11 @@ enum Widgets {
                 let ch = fill >= eighths ? glyphs.full : glyphs.levels[fill - 1]
                 buffer.put(String(repeating: ch, count: columnWidth), x: x, y: plot.maxY - 1 - row, style: s)
             }
-            if clipped { buffer.put(String(repeating: glyphs == .ascii ? "^" : "▲", count: columnWidth), x: x, y: plot.y, style: clippedStyle) }
+            if clipped {
+                buffer.put(
+                    String(repeating: glyphs == .ascii ? "^" : "▲", count: columnWidth), x: x, y: plot.y,
+                    style: clippedStyle)
+            }
         }
         // x labels: the last (right-aligned at its column's end), the first, then the middle, each only with room.
         var taken: [Range<Int>] = []
@@ -360,7 +405,9 @@ enum Widgets {
 
     /// The smallest round duration (seconds) at least `seconds`: 1 2 5 10 20 30 s, 1 2 5 10 20 30 min, 1 2 6 12 h, days.
     static func niceSeconds(_ seconds: Double) -> Double {
-        let steps: [Double] = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1_200, 1_800, 3_600, 7_200, 21_600, 43_200, 86_400]
+        let steps: [Double] = [
+            1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1_200, 1_800, 3_600, 7_200, 21_600, 43_200, 86_400,
+        ]
         guard seconds.isFinite, seconds > 0 else { return 1 }
         if let s = steps.first(where: { $0 >= seconds }) { return s }
         return niceTop(seconds / 86_400) * 86_400
@@ -393,7 +440,11 @@ enum Widgets {
     static func fitting(_ columns: [Column], width: Int) -> [Int] {
         var kept = Array(columns.indices)
         func needed() -> Int { kept.reduce(0) { $0 + columns[$1].width } + max(0, kept.count - 1) }
-        while needed() > width, let victim = kept.filter({ columns[$0].dropOrder > 0 }).max(by: { columns[$0].dropOrder < columns[$1].dropOrder }) {
+        while needed() > width,
+            let victim = kept.filter({ columns[$0].dropOrder > 0 }).max(by: {
+                columns[$0].dropOrder < columns[$1].dropOrder
+            })
+        {
             kept.removeAll { $0 == victim }
         }
         return kept
@@ -427,20 +478,26 @@ enum Widgets {
     /// A table with a header, a selected row (reverse video) and scrolling that keeps it visible.
     /// Returns the number of body rows that fit (the page size for PgUp/PgDn).
     @discardableResult
-    static func table(_ buffer: inout ScreenBuffer, _ rect: Rect, columns: [Column], rows: [TableRow],
-                      selected: Int?, glyphs: Glyphs, sortColumn: Int? = nil, sortDescending: Bool = true,
-                      emptyText: String = "no data yet") -> Int {
+    static func table(
+        _ buffer: inout ScreenBuffer, _ rect: Rect, columns: [Column], rows: [TableRow],
+        selected: Int?, glyphs: Glyphs, sortColumn: Int? = nil, sortDescending: Bool = true,
+        emptyText: String = "no data yet"
+    ) -> Int {
         guard rect.height > 0, rect.width > 0 else { return 0 }
         // Too narrow: drop columns by priority (the caller's `dropOrder`), keeping cells and styles aligned.
         let kept = fitting(columns, width: rect.width)
         if kept.count < columns.count {
             let rows = rows.map { r -> TableRow in
                 var out = TableRow(cells: kept.compactMap { $0 < r.cells.count ? r.cells[$0] : nil }, style: r.style)
-                for (newIndex, old) in kept.enumerated() { if let st = r.cellStyles[old] { out.cellStyles[newIndex] = st } }
+                for (newIndex, old) in kept.enumerated() {
+                    if let st = r.cellStyles[old] { out.cellStyles[newIndex] = st }
+                }
                 return out
             }
-            return table(&buffer, rect, columns: kept.map { columns[$0] }, rows: rows, selected: selected, glyphs: glyphs,
-                         sortColumn: sortColumn.flatMap { kept.firstIndex(of: $0) }, sortDescending: sortDescending, emptyText: emptyText)
+            return table(
+                &buffer, rect, columns: kept.map { columns[$0] }, rows: rows, selected: selected, glyphs: glyphs,
+                sortColumn: sortColumn.flatMap { kept.firstIndex(of: $0) }, sortDescending: sortDescending,
+                emptyText: emptyText)
         }
         let cols = layout(columns, width: rect.width)
         var x = rect.x
@@ -448,8 +505,9 @@ enum Widgets {
             var title = c.title
             if sortColumn == i { title += sortDescending ? "▼" : "▲" }
             if glyphs == .ascii, sortColumn == i { title = c.title + (sortDescending ? "v" : "^") }
-            buffer.put(Format.fit(title, c.width, align: c.align, ellipsis: glyphs.ellipsis), x: x, y: rect.y,
-                       style: Style(.accent, bold: true), maxX: rect.maxX)
+            buffer.put(
+                Format.fit(title, c.width, align: c.align, ellipsis: glyphs.ellipsis), x: x, y: rect.y,
+                style: Style(.accent, bold: true), maxX: rect.maxX)
             x += c.width + 1
         }
         let pageSize = rect.height - 1
@@ -464,7 +522,8 @@ enum Widgets {
         // Shortened names stay tellable apart across the whole column, not only on this page.
         var shortened: [Int: [String]] = [:]
         for (i, c) in cols.enumerated() where c.shortenMiddle {
-            shortened[i] = Format.middleUnique(rows.map { i < $0.cells.count ? $0.cells[i] : "" }, c.width, ellipsis: glyphs.ellipsis)
+            shortened[i] = Format.middleUnique(
+                rows.map { i < $0.cells.count ? $0.cells[i] : "" }, c.width, ellipsis: glyphs.ellipsis)
         }
         for (offset, row) in rows[first..<min(rows.count, first + pageSize)].enumerated() {
             let y = rect.y + 1 + offset
@@ -472,8 +531,9 @@ enum Widgets {
             for (i, c) in cols.enumerated() where i < row.cells.count {
                 let style = row.cellStyles[i] ?? row.style
                 let text = shortened[i]?[first + offset] ?? row.cells[i]
-                buffer.put(Format.fit(text, c.width, align: c.align, ellipsis: glyphs.ellipsis), x: cx, y: y,
-                           style: style, maxX: rect.maxX)
+                buffer.put(
+                    Format.fit(text, c.width, align: c.align, ellipsis: glyphs.ellipsis), x: cx, y: y,
+                    style: style, maxX: rect.maxX)
                 cx += c.width + 1
             }
             if let sel, first + offset == sel {
@@ -482,7 +542,8 @@ enum Widgets {
         }
         if rows.count > pageSize {
             let info = "\(first + 1)-\(min(rows.count, first + pageSize))/\(rows.count)"
-            buffer.put(info, in: Rect(x: rect.x, y: rect.maxY, width: rect.width, height: 1), style: .dim, align: .right)
+            buffer.put(
+                info, in: Rect(x: rect.x, y: rect.maxY, width: rect.width, height: 1), style: .dim, align: .right)
         }
         return pageSize
     }

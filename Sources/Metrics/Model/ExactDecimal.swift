@@ -5,19 +5,22 @@
 /// Profile expressions compute with it: integer, decimal and float columns alike, the float ones
 /// parsed from Debezium's decimal text, never through a Double. Every operation is checked and
 /// returns nil instead of trapping or rounding.
-public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public private(set) var units: Int128
-    public private(set) var scale: Int8
+package struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package private(set) var units: Int128
+    package private(set) var scale: Int8
 
-    public static let maxScale: Int = 38
-    public static let zero = ExactDecimal(normalizedUnits: 0, scale: 0)
+    package static let maxScale: Int = 38
+    package static let zero = ExactDecimal(normalizedUnits: 0, scale: 0)
     /// The largest magnitude a summed value may have (as `Money.maxMagnitude`): 10^18.
-    public static let maxMeasure = ExactDecimal(normalizedUnits: 1_000_000_000_000_000_000, scale: 0)
+    package static let maxMeasure = ExactDecimal(normalizedUnits: 1_000_000_000_000_000_000, scale: 0)
 
-    init(normalizedUnits: Int128, scale: Int8) { self.units = normalizedUnits; self.scale = scale }
+    init(normalizedUnits: Int128, scale: Int8) {
+        self.units = normalizedUnits
+        self.scale = scale
+    }
 
     /// `units × 10^-scale`, normalised; nil when `scale` is outside 0…38.
-    public init?(units: Int128, scale: Int) {
+    package init?(units: Int128, scale: Int) {
         guard scale >= 0 else { return nil }
         var u = units
         var s = scale
@@ -25,27 +28,41 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         // Sums of money fit Int64 units: its division is one instruction, Int128's a library call.
         if s > 0, let small = Int64(exactly: u) {
             var v = small
-            while s > 0 && v % 10 == 0 { v /= 10; s -= 1 }
+            while s > 0 && v % 10 == 0 {
+                v /= 10
+                s -= 1
+            }
             u = Int128(v)
         }
-        while s > 0 && u % 10 == 0 { u /= 10; s -= 1 }
+        while s > 0 && u % 10 == 0 {
+            u /= 10
+            s -= 1
+        }
         guard s <= ExactDecimal.maxScale else { return nil }
         self.units = u
         self.scale = Int8(s)
     }
 
-    public init(_ value: Int64) { self.units = Int128(value); self.scale = 0 }
+    package init(_ value: Int64) {
+        self.units = Int128(value)
+        self.scale = 0
+    }
 
-    public init(_ money: Money) { self = ExactDecimal(units: money.units, scale: Money.scale)! }
+    package init(_ money: Money) { self = ExactDecimal(units: money.units, scale: Money.scale)! }
 
     /// Decimal text as Debezium and SQL write it: `-12`, `59.97`, `1e3`, `5.997E1`, `1.0E-10`.
     /// Nil for anything else, or when the value needs more than 38 places or does not fit Int128.
-    public static func parse(_ text: UnsafeRawBufferPointer) -> ExactDecimal? {
+    package static func parse(_ text: UnsafeRawBufferPointer) -> ExactDecimal? {
         let n = text.count
         guard n > 0 else { return nil }
         var i = 0
         var negative = false
-        if text[0] == UInt8(ascii: "-") { negative = true; i = 1 } else if text[0] == UInt8(ascii: "+") { i = 1 }
+        if text[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+        } else if text[0] == UInt8(ascii: "+") {
+            i = 1
+        }
         var unscaled: Int128 = 0
         var scale = 0
         var digits = 0
@@ -66,12 +83,15 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
                 i += 1
                 var expNegative = false
                 if i < n && (text[i] == UInt8(ascii: "-") || text[i] == UInt8(ascii: "+")) {
-                    expNegative = text[i] == UInt8(ascii: "-"); i += 1
+                    expNegative = text[i] == UInt8(ascii: "-")
+                    i += 1
                 }
                 var exp = 0
                 var expDigits = 0
                 while i < n, text[i] >= 48, text[i] <= 57 {
-                    exp = exp * 10 + Int(text[i] &- 48); expDigits += 1; i += 1
+                    exp = exp * 10 + Int(text[i] &- 48)
+                    expDigits += 1
+                    i += 1
                     if exp > 400 { return nil }
                 }
                 if expDigits == 0 || i != n { return nil }
@@ -90,11 +110,14 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             return ExactDecimal(units: v, scale: 0)
         }
         // Trailing zeros beyond 38 places (1.000…0) are fine; significant ones are not.
-        while scale > maxScale && unscaled % 10 == 0 { unscaled /= 10; scale -= 1 }
+        while scale > maxScale && unscaled % 10 == 0 {
+            unscaled /= 10
+            scale -= 1
+        }
         return ExactDecimal(units: unscaled, scale: scale)
     }
 
-    public static func parse(_ text: String) -> ExactDecimal? {
+    package static func parse(_ text: String) -> ExactDecimal? {
         var text = text
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }
@@ -110,30 +133,30 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return o ? nil : (a.units, v, Int(a.scale))
     }
 
-    public func adding(_ other: ExactDecimal) -> ExactDecimal? {
+    package func adding(_ other: ExactDecimal) -> ExactDecimal? {
         guard let (a, b, s) = ExactDecimal.aligned(self, other) else { return nil }
         let (v, o) = a.addingReportingOverflow(b)
         return o ? nil : ExactDecimal(units: v, scale: s)
     }
 
-    public func subtracting(_ other: ExactDecimal) -> ExactDecimal? {
+    package func subtracting(_ other: ExactDecimal) -> ExactDecimal? {
         guard let (a, b, s) = ExactDecimal.aligned(self, other) else { return nil }
         let (v, o) = a.subtractingReportingOverflow(b)
         return o ? nil : ExactDecimal(units: v, scale: s)
     }
 
-    public func multiplied(by other: ExactDecimal) -> ExactDecimal? {
+    package func multiplied(by other: ExactDecimal) -> ExactDecimal? {
         let (v, o) = units.multipliedReportingOverflow(by: other.units)
         guard !o else { return nil }
         return ExactDecimal(units: v, scale: Int(scale) + Int(other.scale))
     }
 
-    public var negated: ExactDecimal? {
+    package var negated: ExactDecimal? {
         units == .min ? nil : ExactDecimal(normalizedUnits: -units, scale: scale)
     }
 
     /// The value at `places` decimal places (0…38), rounded half away from zero; nil when that overflows.
-    public func rounded(places: Int) -> ExactDecimal? {
+    package func rounded(places: Int) -> ExactDecimal? {
         guard places >= 0, places <= ExactDecimal.maxScale else { return nil }
         if Int(scale) <= places { return self }
         let divisor = Money.pow10(Int(scale) - places)
@@ -143,7 +166,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// `self / count` at `places` decimal places, rounded half away from zero (averages, for display).
-    public func divided(by count: Int64, places: Int) -> ExactDecimal? {
+    package func divided(by count: Int64, places: Int) -> ExactDecimal? {
         guard count != 0, places >= 0, places <= ExactDecimal.maxScale else { return nil }
         // units × 10^(places − scale) / count, exactly, then rounded.
         var numerator = units
@@ -164,14 +187,14 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// `units` at a larger scale, or nil when that overflows Int128.
-    public func units(atScale target: Int) -> Int128? {
+    package func units(atScale target: Int) -> Int128? {
         guard target >= Int(scale) else { return nil }
         let (v, o) = units.multipliedReportingOverflow(by: Money.pow10(target - Int(scale)))
         return o ? nil : v
     }
 
     /// Money at 9 places, rounded half away from zero, clamped to `Money.maxMagnitude` (for the built-in tiles).
-    public var roundedMoney: Money {
+    package var roundedMoney: Money {
         guard let r = rounded(places: Money.scale), let m = Money(unscaled: r.units, scale: Int(r.scale)) else {
             return units < 0 ? -Money.maxMagnitude : Money.maxMagnitude
         }
@@ -179,35 +202,36 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return m
     }
 
-    public var magnitude: ExactDecimal { units < 0 ? (negated ?? self) : self }
+    package var magnitude: ExactDecimal { units < 0 ? (negated ?? self) : self }
 
-    public var isZero: Bool { units == 0 }
-    public var isNegative: Bool { units < 0 }
+    package var isZero: Bool { units == 0 }
+    package var isNegative: Bool { units < 0 }
 
     /// The same value as `Money` (9 places), or nil when it has more places or lies beyond `Money.maxMagnitude`.
-    public var money: Money? {
+    package var money: Money? {
         guard let m = Money(unscaled: units, scale: Int(scale)), m.isInRange else { return nil }
         return m
     }
 
     /// The value as an integer, when it is one within Int64.
-    public var int64: Int64? {
+    package var int64: Int64? {
         guard scale == 0, let v = Int64(exactly: units) else { return nil }
         return v
     }
 
-    public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
+    package static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
         if let (x, y, _) = aligned(a, b) { return x < y }
         // Alignment overflowed: compare the whole parts first, then the fractions (both scales fit).
         let (aw, af) = a.units.quotientAndRemainder(dividingBy: Money.pow10(Int(a.scale)))
         let (bw, bf) = b.units.quotientAndRemainder(dividingBy: Money.pow10(Int(b.scale)))
         if aw != bw { return aw < bw }
-        let fa = ExactDecimal(units: af, scale: Int(a.scale))!, fb = ExactDecimal(units: bf, scale: Int(b.scale))!
+        let fa = ExactDecimal(units: af, scale: Int(a.scale))!
+        let fb = ExactDecimal(units: bf, scale: Int(b.scale))!
         return fa < fb
     }
 
     /// Plain decimal text, no exponent: `-12.5`, `0.0000000001`, `34000000000000000000000000000000`.
-    public var description: String {
+    package var description: String {
         let negative = units < 0
         var digits = String(units.magnitude)
         let s = Int(scale)

@@ -2,8 +2,8 @@
 /// through arithmetic and comparisons, `and`/`or`/`not` are three-valued, arithmetic is exact and
 /// checked (an overflow is an error, never a rounded or wrapped value). Runs per event: no arrays are
 /// built, and messages are only formatted on the error path.
-public enum ExprEvaluator {
-    public static func evaluate(_ e: Expr, cell: (ColumnRef) -> Cell) throws(EvalError) -> EvalValue {
+package enum ExprEvaluator {
+    package static func evaluate(_ e: Expr, cell: (ColumnRef) -> Cell) throws(EvalError) -> EvalValue {
         switch e {
         case .column(let ref, let name):
             switch cell(ref) {
@@ -80,7 +80,10 @@ public enum ExprEvaluator {
             var sawNull = false
             for item in items {
                 let w = try evaluate(item, cell: cell)
-                if case .null = w { sawNull = true; continue }
+                if case .null = w {
+                    sawNull = true
+                    continue
+                }
                 if try compare(v, w, in: e) == 0 { return .bool(!negated) }
             }
             return sawNull ? .null : .bool(negated)
@@ -101,14 +104,14 @@ public enum ExprEvaluator {
     }
 
     /// Whether a condition holds: only true does (null and false do not).
-    public static func isTrue(_ v: EvalValue) -> Bool {
+    package static func isTrue(_ v: EvalValue) -> Bool {
         if case .bool(true) = v { return true }
         return false
     }
 
     /// Whether a condition (`rowFilter`, `joinFilter`) holds for a row: true only for true; null and
     /// false do not hold; any other value is an error rather than a silently dropped row.
-    public static func holds(_ e: Expr, cell: (ColumnRef) -> Cell) throws(EvalError) -> Bool {
+    package static func holds(_ e: Expr, cell: (ColumnRef) -> Cell) throws(EvalError) -> Bool {
         switch try evaluate(e, cell: cell) {
         case .bool(let b): return b
         case .null: return false
@@ -118,7 +121,7 @@ public enum ExprEvaluator {
 
     /// `e` as a number, for an aggregate's argument: nil when null; numeric text (Debezium's
     /// `decimal.handling.mode=string`) is a number; anything else is an error.
-    public static func evaluateNumber(_ e: Expr, cell: (ColumnRef) -> Cell) throws(EvalError) -> ExactDecimal? {
+    package static func evaluateNumber(_ e: Expr, cell: (ColumnRef) -> Cell) throws(EvalError) -> ExactDecimal? {
         let v = try evaluate(e, cell: cell)
         if case .null = v { return nil }
         return try number(v, in: e)
@@ -146,16 +149,25 @@ public enum ExprEvaluator {
         }
     }
 
-    private static func arithmetic(_ op: BinaryOperator, _ a: EvalValue, _ b: EvalValue, in e: Expr) throws(EvalError) -> EvalValue {
+    private static func arithmetic(_ op: BinaryOperator, _ a: EvalValue, _ b: EvalValue, in e: Expr) throws(EvalError)
+        -> EvalValue
+    {
         if case .null = a { return .null }
         if case .null = b { return .null }
-        let x = try number(a, in: e), y = try number(b, in: e)
+        let x = try number(a, in: e)
+        let y = try number(b, in: e)
         let result: ExactDecimal?
         let symbol: String
         switch op {
-        case .add: result = x.adding(y); symbol = "+"
-        case .subtract: result = x.subtracting(y); symbol = "−"
-        default: result = product(x, y); symbol = "×"
+        case .add:
+            result = x.adding(y)
+            symbol = "+"
+        case .subtract:
+            result = x.subtracting(y)
+            symbol = "−"
+        default:
+            result = product(x, y)
+            symbol = "×"
         }
         if let result { return .number(result) }
         // A product whose digits fit but whose places do not is too precise, not too large.
@@ -172,7 +184,10 @@ public enum ExprEvaluator {
         if overflow { return nil }
         var units = product
         var scale = Int(x.scale) + Int(y.scale)
-        while scale > ExactDecimal.maxScale && units % 10 == 0 { units /= 10; scale -= 1 }
+        while scale > ExactDecimal.maxScale && units % 10 == 0 {
+            units /= 10
+            scale -= 1
+        }
         return ExactDecimal(units: units, scale: scale)
     }
 
@@ -231,7 +246,8 @@ public enum ExprEvaluator {
 
     /// UTF-8 byte order (a C collation), in one pass and without copying either string.
     private static func compareBytes(_ a: String, _ b: String) -> Int {
-        var a = a, b = b
+        var a = a
+        var b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in
                 for i in 0..<min(x.count, y.count) where x[i] != y[i] { return x[i] < y[i] ? -1 : 1 }
@@ -279,7 +295,10 @@ public enum ExprEvaluator {
         if plain.utf8.count <= 12 { return plain }
         var digits = Array(String(d.units.magnitude).utf8)
         var trailingZeros = 0
-        while digits.count > 1 && digits.last == UInt8(ascii: "0") { digits.removeLast(); trailingZeros += 1 }
+        while digits.count > 1 && digits.last == UInt8(ascii: "0") {
+            digits.removeLast()
+            trailingZeros += 1
+        }
         let exponent = digits.count - 1 + trailingZeros - Int(d.scale)
         var out = d.isNegative ? "-" : ""
         out += String(UnicodeScalar(digits[0]))

@@ -1,9 +1,9 @@
 /// How every output (`--json`, Prometheus, the Redis mirror, the warehouse) writes a model profile's
 /// KPIs: one set of names, one group order, one JSON form, so the outputs agree byte for byte.
-public enum KPIOutput {
+package enum KPIOutput {
     /// The KPI's aggregate names, a repeated one made unique with " #2", " #3"… (`select sum(a) as x,
     /// sum(b) as x` is legal SQL but would give two series, or two rows, under one name).
-    public static func aggregateLabels(_ columns: KPIColumns) -> [String] {
+    package static func aggregateLabels(_ columns: KPIColumns) -> [String] {
         var seen: [String: Int] = [:]
         return columns.aggregateNames.map { name in
             let n = (seen[name] ?? 0) + 1
@@ -11,13 +11,16 @@ public enum KPIOutput {
             var label = n == 1 ? name : "\(name) #\(n)"
             // A suffixed name that is also a real name of the KPI: keep counting.
             var extra = n
-            while n > 1, columns.aggregateNames.contains(label) { extra += 1; label = "\(name) #\(extra)" }
+            while n > 1, columns.aggregateNames.contains(label) {
+                extra += 1
+                label = "\(name) #\(extra)"
+            }
             return label
         }
     }
 
     /// The first aggregate's value, to rank groups (nil for an average of no rows).
-    public static func rankValue(_ columns: KPIColumns, _ accum: KPIAccum) -> ExactDecimal? {
+    package static func rankValue(_ columns: KPIColumns, _ accum: KPIAccum) -> ExactDecimal? {
         guard !columns.aggregateKinds.isEmpty else { return nil }
         switch columns.aggregateKinds[0] {
         case .countRows, .count: return ExactDecimal(accum.counts[0])
@@ -27,7 +30,7 @@ public enum KPIOutput {
     }
 
     /// The groups as their text, sorted by it; groups printing the same are merged.
-    public static func groupRows(_ columns: KPIColumns, _ values: KPIValues) -> [(text: [String], accum: KPIAccum)] {
+    package static func groupRows(_ columns: KPIColumns, _ values: KPIValues) -> [(text: [String], accum: KPIAccum)] {
         var byText: [[String]: KPIAccum] = [:]
         for (group, accum) in values.groups {
             let text = columns.groupText(group)
@@ -38,7 +41,7 @@ public enum KPIOutput {
 
     /// One KPI's object as `KPIResult.json()` prints it under `"kpis"`:
     /// `{"group_by":[…],"aggregates":[…],"totals":[{"group":[…],"values":[…]}],"unresolved_rows":N}`.
-    public static func totalsJSON(_ columns: KPIColumns, _ values: KPIValues) -> String {
+    package static func totalsJSON(_ columns: KPIColumns, _ values: KPIValues) -> String {
         var out = "{\"group_by\":["
         out += columns.groupNames.map(JSONText.quoted).joined(separator: ",")
         out += "],\"aggregates\":["
@@ -50,7 +53,7 @@ public enum KPIOutput {
     }
 
     /// One window's net values of a KPI: `[{"group":[…],"values":[…]},…]`, groups sorted by text.
-    public static func windowJSON(_ columns: KPIColumns, _ values: KPIValues) -> String {
+    package static func windowJSON(_ columns: KPIColumns, _ values: KPIValues) -> String {
         var out = ""
         appendGroups(columns, values, to: &out)
         return out
@@ -65,7 +68,8 @@ public enum KPIOutput {
             out += "{\"group\":["
             out += row.text.map(JSONText.quoted).joined(separator: ",")
             out += "],\"values\":["
-            out += columns.aggregateNames.indices.map { JSONText.quoted(columns.valueText(row.accum, $0)) }.joined(separator: ",")
+            out += columns.aggregateNames.indices.map { JSONText.quoted(columns.valueText(row.accum, $0)) }.joined(
+                separator: ",")
             out += "]}"
         }
         out += "]"

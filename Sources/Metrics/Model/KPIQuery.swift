@@ -3,34 +3,41 @@
 /// decides and the part that needs its joins, and checks the built-in KPIs' shapes.
 
 /// One `[kpi.NAME]` of a profile.
-public struct KPISource: Sendable {
-    public var name: String
-    public var sql: String
+package struct KPISource: Sendable {
+    package var name: String
+    package var sql: String
     /// Where the SQL text starts in the profile file (1-based), for messages.
-    public var line: Int
-    public var column: Int
+    package var line: Int
+    package var column: Int
     /// False for `windows = false`: totals only.
-    public var windowed: Bool
-    public init(name: String, sql: String, line: Int, column: Int = 1, windowed: Bool = true) {
-        self.name = name; self.sql = sql; self.line = line; self.column = column; self.windowed = windowed
+    package var windowed: Bool
+    package init(name: String, sql: String, line: Int, column: Int = 1, windowed: Bool = true) {
+        self.name = name
+        self.sql = sql
+        self.line = line
+        self.column = column
+        self.windowed = windowed
     }
 }
 
 /// One `[tables.NAME]` of a profile.
-public struct TableOptions: Sendable {
-    public var name: String
-    public var topicPattern: String?
-    public var keyColumns: [String]?
+package struct TableOptions: Sendable {
+    package var name: String
+    package var topicPattern: String?
+    package var keyColumns: [String]?
     /// Line of the section in the profile file, for messages.
-    public var line: Int
-    public init(name: String, topicPattern: String? = nil, keyColumns: [String]? = nil, line: Int = 0) {
-        self.name = name; self.topicPattern = topicPattern; self.keyColumns = keyColumns; self.line = line
+    package var line: Int
+    package init(name: String, topicPattern: String? = nil, keyColumns: [String]? = nil, line: Int = 0) {
+        self.name = name
+        self.topicPattern = topicPattern
+        self.keyColumns = keyColumns
+        self.line = line
     }
 }
 
 extension KPIModel {
     /// Compiles the KPIs; throws `ConfigFileError` naming the profile line, the column and the construct.
-    public static func compile(kpis: [KPISource], tables: [TableOptions], file: String) throws -> KPIModel {
+    package static func compile(kpis: [KPISource], tables: [TableOptions], file: String) throws -> KPIModel {
         var builder = ModelBuilder()
         var seen: Set<String> = []
         for source in kpis {
@@ -57,19 +64,26 @@ extension KPIModel {
             }
             guard let index = builder.tableIndex[options.name] else {
                 let known = builder.tables.map(\.name).joined(separator: ", ")
-                throw ConfigFileError(file: file, line: options.line,
-                                      message: prefix + "no KPI reads a table named '\(options.name)' (a typo? the KPIs read: \(known.isEmpty ? "nothing" : known))")
+                throw ConfigFileError(
+                    file: file, line: options.line,
+                    message: prefix
+                        + "no KPI reads a table named '\(options.name)' (a typo? the KPIs read: \(known.isEmpty ? "nothing" : known))"
+                )
             }
             if let keys = options.keyColumns {
                 guard !keys.isEmpty else {
-                    throw ConfigFileError(file: file, line: options.line, message: prefix + "key must name at least one column (or leave it out to use the record key)")
+                    throw ConfigFileError(
+                        file: file, line: options.line,
+                        message: prefix + "key must name at least one column (or leave it out to use the record key)")
                 }
                 if let empty = keys.firstIndex(where: \.isEmpty) {
-                    throw ConfigFileError(file: file, line: options.line, message: prefix + "key column \(empty + 1) is empty")
+                    throw ConfigFileError(
+                        file: file, line: options.line, message: prefix + "key column \(empty + 1) is empty")
                 }
                 var seenKeys: Set<String> = []
                 for key in keys where !seenKeys.insert(key).inserted {
-                    throw ConfigFileError(file: file, line: options.line, message: prefix + "key column '\(key)' is listed twice")
+                    throw ConfigFileError(
+                        file: file, line: options.line, message: prefix + "key column '\(key)' is listed twice")
                 }
                 for key in keys { _ = builder.slot(table: index, column: key) }
             }
@@ -84,13 +98,19 @@ extension KPIModel {
         let offset = min(error.start, text.count)
         var lineIndex = 0
         var lineStart = 0
-        for i in 0..<offset where text[i] == 10 { lineIndex += 1; lineStart = i + 1 }
+        for i in 0..<offset where text[i] == 10 {
+            lineIndex += 1
+            lineStart = i + 1
+        }
         var column = 1
         for i in lineStart..<offset where text[i] & 0xC0 != 0x80 { column += 1 }
         if lineIndex == 0 { column += source.column - 1 }
-        let excerpt = error.atEnd || error.start >= text.count ? "end of query" : "'" + excerptText(text, error.start, error.end) + "'"
-        return ConfigFileError(file: file, line: source.line + lineIndex,
-                               message: "kpi.\(source.name): column \(column): \(excerpt) — \(error.message)")
+        let excerpt =
+            error.atEnd || error.start >= text.count
+            ? "end of query" : "'" + excerptText(text, error.start, error.end) + "'"
+        return ConfigFileError(
+            file: file, line: source.line + lineIndex,
+            message: "kpi.\(source.name): column \(column): \(excerpt) — \(error.message)")
     }
 
     /// The text of a range on one line, spaces collapsed, cut at 40 characters.
@@ -108,7 +128,10 @@ extension KPIModel {
             } else {
                 lastSpace = false
                 if b & 0xC0 != 0x80 {
-                    if chars == 40 { bytes.append(contentsOf: Array("…".utf8)); break }
+                    if chars == 40 {
+                        bytes.append(contentsOf: Array("…".utf8))
+                        break
+                    }
                     chars += 1
                 }
                 bytes.append(b)
@@ -150,18 +173,25 @@ private struct KPICompiler {
     var aliasTables: [Int] = []
 
     init(source: KPISource, text: [UInt8], builder: ModelBuilder) {
-        self.source = source; self.text = text; self.builder = builder
+        self.source = source
+        self.text = text
+        self.builder = builder
     }
 
-    private func error(_ message: String, _ e: SyntaxExpr) -> QueryError { QueryError(message, start: e.start, end: e.end) }
-    private func error(_ message: String, _ n: QueryName) -> QueryError { QueryError(message, start: n.start, end: n.end) }
+    private func error(_ message: String, _ e: SyntaxExpr) -> QueryError {
+        QueryError(message, start: e.start, end: e.end)
+    }
+    private func error(_ message: String, _ n: QueryName) -> QueryError {
+        QueryError(message, start: n.start, end: n.end)
+    }
 
     /// Where an expression sits, for the message when it holds an aggregate.
     private enum Place {
         case select, aggregateArgument, filter, groupBy, joinCondition
         var aggregateMessage: String {
             switch self {
-            case .select: "an aggregate must be a whole select item: 'sum(a) + sum(b)' is not supported, write 'sum(a + b)'"
+            case .select:
+                "an aggregate must be a whole select item: 'sum(a) + sum(b)' is not supported, write 'sum(a + b)'"
             case .aggregateArgument: "aggregates cannot be nested"
             case .filter: "aggregates are not allowed in where ('having' is not supported)"
             case .groupBy: "aggregates are not allowed in group by"
@@ -178,7 +208,8 @@ private struct KPICompiler {
         for join in q.joins {
             let alias = join.table.aliasName
             if aliases.contains(alias.text) {
-                throw error("alias '\(alias.text)' is already used in this query: give each joined table its own alias", alias)
+                throw error(
+                    "alias '\(alias.text)' is already used in this query: give each joined table its own alias", alias)
             }
             aliases.append(alias.text)
             aliasTables.append(builder.table(join.table.table.text))
@@ -194,12 +225,16 @@ private struct KPICompiler {
                 if let argumentSyntax {
                     let bound = try bind(argumentSyntax, .aggregateArgument)
                     if let other = firstJoinedColumn(argumentSyntax) {
-                        throw error("aggregates read the from table only ('\(aliases[0])'): '\(other.text)' reads a joined table (measures read the fact; joined tables can group and filter)", other)
+                        throw error(
+                            "aggregates read the from table only ('\(aliases[0])'): '\(other.text)' reads a joined table (measures read the fact; joined tables can group and filter)",
+                            other)
                     }
                     if kind != .count {
                         let t = staticType(bound)
                         if t == .bool || t == .text {
-                            throw error("\(kind.rawValue)() needs a number: \(quoteExcerpt(argumentSyntax)) is \(t == .bool ? "a condition" : "text")", argumentSyntax)
+                            throw error(
+                                "\(kind.rawValue)() needs a number: \(quoteExcerpt(argumentSyntax)) is \(t == .bool ? "a condition" : "text")",
+                                argumentSyntax)
                         }
                     }
                     argument = bound
@@ -226,7 +261,11 @@ private struct KPICompiler {
             let bound = try bind(filter, .filter)
             try requireCondition(bound, filter, "where")
             for conjunct in Self.conjuncts(bound) {
-                if Self.readsOnlyFact(conjunct) { rowConjuncts.append(conjunct) } else { joinConjuncts.append(conjunct) }
+                if Self.readsOnlyFact(conjunct) {
+                    rowConjuncts.append(conjunct)
+                } else {
+                    joinConjuncts.append(conjunct)
+                }
             }
         }
 
@@ -236,17 +275,22 @@ private struct KPICompiler {
             let key: Expr
             if case .literal(let cell) = g.kind {
                 guard case .int(let position) = cell else {
-                    throw error("group by a constant has no effect: group by a column, an expression or a select position (1, 2, …)", g)
+                    throw error(
+                        "group by a constant has no effect: group by a column, an expression or a select position (1, 2, …)",
+                        g)
                 }
                 guard position >= 1, position <= q.items.count else {
-                    throw error("group by position \(position) is out of range: the select list has \(q.items.count) item\(q.items.count == 1 ? "" : "s")", g)
+                    throw error(
+                        "group by position \(position) is out of range: the select list has \(q.items.count) item\(q.items.count == 1 ? "" : "s")",
+                        g)
                 }
                 guard let item = boundItems[Int(position) - 1] else {
                     throw error("group by position \(position) is an aggregate", g)
                 }
                 key = item
             } else if case .column(qualifier: nil, name: let name) = g.kind,
-                      let match = selectGroups.first(where: { $0.alias?.text == name.text }) {
+                let match = selectGroups.first(where: { $0.alias?.text == name.text })
+            {
                 // A select alias, as in PostgreSQL and MySQL (they prefer a same-named column of the
                 // table, which cdctop cannot see: the profile's reconciliation would show the difference).
                 key = match.expr
@@ -260,12 +304,15 @@ private struct KPICompiler {
 
         guard !aggregates.isEmpty else {
             let first = q.items[0].expr
-            throw QueryError("a KPI needs at least one aggregate: count(*), count(e), sum(e) or avg(e)", start: q.selectStart, end: first.end)
+            throw QueryError(
+                "a KPI needs at least one aggregate: count(*), count(e), sum(e) or avg(e)", start: q.selectStart,
+                end: first.end)
         }
         // A row's contribution marks its counted aggregates in one 64-bit mask (no array per row and KPI).
         guard aggregates.count <= 64 else {
-            throw QueryError("a KPI has at most 64 aggregates (this one has \(aggregates.count)): split it into several KPIs",
-                             start: q.selectStart, end: q.items[q.items.count - 1].expr.end)
+            throw QueryError(
+                "a KPI has at most 64 aggregates (this one has \(aggregates.count)): split it into several KPIs",
+                start: q.selectStart, end: q.items[q.items.count - 1].expr.end)
         }
 
         // Every non-aggregated select item must be a group key; the groups are then output in select order.
@@ -273,7 +320,8 @@ private struct KPICompiler {
         var groupNames: [String] = []
         for item in selectGroups {
             guard groupKeys.contains(item.expr) else {
-                throw error("\(quoteExcerpt(item.syntax)) must appear in group by (or be inside an aggregate)", item.syntax)
+                throw error(
+                    "\(quoteExcerpt(item.syntax)) must appear in group by (or be inside an aggregate)", item.syntax)
             }
             if groups.contains(item.expr) { continue }
             groups.append(item.expr)
@@ -312,14 +360,18 @@ private struct KPICompiler {
         switch kpi.name {
         case "transactions":
             ok = !kpi.isGrouped && kpi.aggregates.count == 1 && kpi.aggregates[0].kind != .avg
-            expected = "the transactions tile needs an ungrouped query with exactly one aggregate: count(*), count(e) or sum(e) (e.g. select count(*) from orders)"
+            expected =
+                "the transactions tile needs an ungrouped query with exactly one aggregate: count(*), count(e) or sum(e) (e.g. select count(*) from orders)"
         case "revenue":
             ok = !kpi.isGrouped && kpi.aggregates.count == 1 && kpi.aggregates[0].kind == .sum
-            expected = "the revenue tile needs an ungrouped query with exactly one aggregate, sum(e) (e.g. select sum(amount) from payment)"
+            expected =
+                "the revenue tile needs an ungrouped query with exactly one aggregate, sum(e) (e.g. select sum(amount) from payment)"
         case "category_sales":
-            ok = kpi.groups.count == 1 && kpi.aggregates.count == 1
+            ok =
+                kpi.groups.count == 1 && kpi.aggregates.count == 1
                 && (kpi.aggregates[0].kind == .sum || kpi.aggregates[0].kind == .countRows)
-            expected = "the category sales panel needs exactly one group expression and exactly one aggregate, sum(e) or count(*) (e.g. select c.name, sum(d.amount) from … group by c.name)"
+            expected =
+                "the category sales panel needs exactly one group expression and exactly one aggregate, sum(e) or count(*) (e.g. select c.name, sum(d.amount) from … group by c.name)"
         default:
             return
         }
@@ -332,9 +384,11 @@ private struct KPICompiler {
 
     private mutating func joinStep(_ join: QuerySyntax.Join, index: Int) throws(QueryError) -> JoinStep {
         let alias = aliases[index]
-        let shape = "a join condition must be one equality between a column of '\(alias)' and a column of an alias defined before it, e.g. 'on \(alias).id = \(aliases[0]).\(alias)_id' (other conditions go in where)"
+        let shape =
+            "a join condition must be one equality between a column of '\(alias)' and a column of an alias defined before it, e.g. 'on \(alias).id = \(aliases[0]).\(alias)_id' (other conditions go in where)"
         guard case .binary(.equal, let l, let r) = join.condition.kind,
-              case .column(let lq, let ln) = l.kind, case .column(let rq, let rn) = r.kind else {
+            case .column(let lq, let ln) = l.kind, case .column(let rq, let rn) = r.kind
+        else {
             if join.condition.containsAggregate { throw error(Place.joinCondition.aggregateMessage, join.condition) }
             throw error(shape, join.condition)
         }
@@ -350,7 +404,8 @@ private struct KPICompiler {
         }
         if li > index || ri > index {
             let later = li > index ? lq : rq
-            throw error("the join condition of '\(alias)' references '\(later.text)', which is joined later: \(acyclic)", later)
+            throw error(
+                "the join condition of '\(alias)' references '\(later.text)', which is joined later: \(acyclic)", later)
         }
         guard li == index || ri == index else {
             throw error("the join condition of '\(alias)' does not read '\(alias)': \(shape)", join.condition)
@@ -358,8 +413,9 @@ private struct KPICompiler {
         let (own, parent, parentIndex) = li == index ? (ln, rn, ri) : (rn, ln, li)
         let matchColumn = builder.slot(table: aliasTables[index], column: own.text)
         let parentColumn = builder.slot(table: aliasTables[parentIndex], column: parent.text)
-        return JoinStep(table: aliasTables[index], alias: alias, parent: parentIndex, parentColumn: parentColumn,
-                        matchColumn: matchColumn, isLeft: join.isLeft)
+        return JoinStep(
+            table: aliasTables[index], alias: alias, parent: parentIndex, parentColumn: parentColumn,
+            matchColumn: matchColumn, isLeft: join.isLeft)
     }
 
     private func unknownAlias(_ name: QueryName) -> QueryError {
@@ -393,7 +449,8 @@ private struct KPICompiler {
             if op == .not { try requireCondition(e, operand, "not") } else { try requireNumber(e, operand, "-") }
             return .unary(op, e)
         case .binary(let op, let l, let r):
-            let a = try bind(l, place), b = try bind(r, place)
+            let a = try bind(l, place)
+            let b = try bind(r, place)
             switch op {
             case .and, .or:
                 try requireCondition(a, l, op == .and ? "and" : "or")
@@ -478,7 +535,8 @@ private struct KPICompiler {
     private func requireCondition(_ e: Expr, _ s: SyntaxExpr, _ context: String) throws(QueryError) {
         let t = staticType(e)
         if t == .number || t == .text {
-            throw error("'\(context)' needs a condition: \(quoteExcerpt(s)) is \(t == .number ? "a number" : "text")", s)
+            throw error(
+                "'\(context)' needs a condition: \(quoteExcerpt(s)) is \(t == .number ? "a number" : "text")", s)
         }
     }
 
@@ -494,7 +552,12 @@ private struct KPICompiler {
         var out: [Expr] = []
         var pending = [e]
         while let next = pending.popLast() {
-            if case .binary(.and, let l, let r) = next { pending.append(r); pending.append(l) } else { out.append(next) }
+            if case .binary(.and, let l, let r) = next {
+                pending.append(r)
+                pending.append(l)
+            } else {
+                out.append(next)
+            }
         }
         return out
     }
@@ -514,7 +577,8 @@ private struct KPICompiler {
         case .inList(let x, let items, _): readsOnlyFact(x) && items.allSatisfy(readsOnlyFact)
         case .coalesce(let items): items.allSatisfy(readsOnlyFact)
         case .caseWhen(let branches, let otherwise):
-            branches.allSatisfy { readsOnlyFact($0.condition) && readsOnlyFact($0.value) } && (otherwise.map(readsOnlyFact) ?? true)
+            branches.allSatisfy { readsOnlyFact($0.condition) && readsOnlyFact($0.value) }
+                && (otherwise.map(readsOnlyFact) ?? true)
         }
     }
 
@@ -523,13 +587,18 @@ private struct KPICompiler {
         case .column(let ref, _): if ref.alias == 0 { slots.insert(ref.slot) }
         case .literal: break
         case .unary(_, let x), .isNull(let x, _): collectFactSlots(x, into: &slots)
-        case .binary(_, let l, let r): collectFactSlots(l, into: &slots); collectFactSlots(r, into: &slots)
+        case .binary(_, let l, let r):
+            collectFactSlots(l, into: &slots)
+            collectFactSlots(r, into: &slots)
         case .inList(let x, let items, _):
             collectFactSlots(x, into: &slots)
             for i in items { collectFactSlots(i, into: &slots) }
         case .coalesce(let items): for i in items { collectFactSlots(i, into: &slots) }
         case .caseWhen(let branches, let otherwise):
-            for b in branches { collectFactSlots(b.condition, into: &slots); collectFactSlots(b.value, into: &slots) }
+            for b in branches {
+                collectFactSlots(b.condition, into: &slots)
+                collectFactSlots(b.value, into: &slots)
+            }
             if let otherwise { collectFactSlots(otherwise, into: &slots) }
         }
     }

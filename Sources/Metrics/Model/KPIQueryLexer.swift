@@ -9,7 +9,10 @@ struct QueryError: Error {
     /// True when the error is at the end of the text (nothing to quote).
     var atEnd = false
     init(_ message: String, start: Int, end: Int, atEnd: Bool = false) {
-        self.message = message; self.start = start; self.end = max(start, end); self.atEnd = atEnd
+        self.message = message
+        self.start = start
+        self.end = max(start, end)
+        self.atEnd = atEnd
     }
 }
 
@@ -75,7 +78,9 @@ enum QueryLexer {
         var out: [QueryToken] = []
         var i = 0
         let n = text.count
-        func isIdentifierStart(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c >= 0x80 }
+        func isIdentifierStart(_ c: UInt8) -> Bool {
+            (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c >= 0x80
+        }
         func isIdentifierPart(_ c: UInt8) -> Bool { isIdentifierStart(c) || (c >= 48 && c <= 57) || c == 36 }
         func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
         func checkLength(_ bytes: ArraySlice<UInt8>, start: Int, end: Int) throws(QueryError) {
@@ -83,13 +88,17 @@ enum QueryLexer {
             var chars = 0
             for b in bytes where b & 0xC0 != 0x80 { chars += 1 }
             if chars > QueryLimits.maxIdentifierLength {
-                throw QueryError("identifier longer than \(QueryLimits.maxIdentifierLength) characters", start: start, end: end)
+                throw QueryError(
+                    "identifier longer than \(QueryLimits.maxIdentifierLength) characters", start: start, end: end)
             }
         }
         while i < n {
             let c = text[i]
             // Whitespace and comments.
-            if c == 32 || c == 9 || c == 10 || c == 13 || c == 12 { i += 1; continue }
+            if c == 32 || c == 9 || c == 10 || c == 13 || c == 12 {
+                i += 1
+                continue
+            }
             if c == UInt8(ascii: "-") && i + 1 < n && text[i + 1] == UInt8(ascii: "-") {
                 while i < n && text[i] != 10 { i += 1 }
                 continue
@@ -106,7 +115,8 @@ enum QueryLexer {
             if isIdentifierStart(c) {
                 while i < n && isIdentifierPart(text[i]) { i += 1 }
                 try checkLength(text[start..<i], start: start, end: i)
-                out.append(QueryToken(kind: .word(String(decoding: text[start..<i], as: UTF8.self)), start: start, end: i))
+                out.append(
+                    QueryToken(kind: .word(String(decoding: text[start..<i], as: UTF8.self)), start: start, end: i))
                 continue
             }
             if isDigit(c) || (c == UInt8(ascii: ".") && i + 1 < n && isDigit(text[i + 1])) {
@@ -127,7 +137,8 @@ enum QueryLexer {
                     while i < n && (isIdentifierPart(text[i]) || text[i] == UInt8(ascii: ".")) { i += 1 }
                     throw QueryError("malformed number", start: start, end: i)
                 }
-                out.append(QueryToken(kind: .number(String(decoding: text[start..<i], as: UTF8.self)), start: start, end: i))
+                out.append(
+                    QueryToken(kind: .number(String(decoding: text[start..<i], as: UTF8.self)), start: start, end: i))
                 continue
             }
             if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "`") {
@@ -137,10 +148,17 @@ enum QueryLexer {
                 var closed = false
                 while i < n {
                     if text[i] == c {
-                        if i + 1 < n && text[i + 1] == c { value.append(c); i += 2; continue }
-                        i += 1; closed = true; break
+                        if i + 1 < n && text[i + 1] == c {
+                            value.append(c)
+                            i += 2
+                            continue
+                        }
+                        i += 1
+                        closed = true
+                        break
                     }
-                    value.append(text[i]); i += 1
+                    value.append(text[i])
+                    i += 1
                 }
                 guard closed else {
                     let what = c == UInt8(ascii: "'") ? "string literal" : "quoted identifier"
@@ -160,8 +178,8 @@ enum QueryLexer {
             var symbol: String
             switch c {
             case UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
-                 UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "%"), UInt8(ascii: "="),
-                 UInt8(ascii: ";"):
+                UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "%"), UInt8(ascii: "="),
+                UInt8(ascii: ";"):
                 symbol = String(UnicodeScalar(c))
             case UInt8(ascii: "<"):
                 symbol = next == UInt8(ascii: "=") ? "<=" : next == UInt8(ascii: ">") ? "<>" : "<"
@@ -172,7 +190,9 @@ enum QueryLexer {
             case UInt8(ascii: "|") where next == UInt8(ascii: "|"):
                 throw QueryError("'||' (string concatenation) is not supported", start: start, end: start + 2)
             case UInt8(ascii: ":") where next == UInt8(ascii: ":"):
-                throw QueryError("'::' casts are not supported: cdctop reads numbers, text and booleans as they come", start: start, end: start + 2)
+                throw QueryError(
+                    "'::' casts are not supported: cdctop reads numbers, text and booleans as they come", start: start,
+                    end: start + 2)
             default:
                 // Show the whole character, not a lone byte of it.
                 var end = i + 1

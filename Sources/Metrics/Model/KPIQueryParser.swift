@@ -37,7 +37,8 @@ struct SyntaxExpr {
         case .inList(let e, let items, _): e.containsAggregate || items.contains { $0.containsAggregate }
         case .coalesce(let items): items.contains { $0.containsAggregate }
         case .caseWhen(let branches, let otherwise):
-            branches.contains { $0.condition.containsAggregate || $0.value.containsAggregate } || (otherwise?.containsAggregate ?? false)
+            branches.contains { $0.condition.containsAggregate || $0.value.containsAggregate }
+                || (otherwise?.containsAggregate ?? false)
         }
     }
 }
@@ -116,19 +117,28 @@ struct QueryParser {
     }
 
     private mutating func skipSymbol(_ s: String) -> Bool {
-        if current.isSymbol(s) { advance(); return true }
+        if current.isSymbol(s) {
+            advance()
+            return true
+        }
         return false
     }
 
     private mutating func skipKeyword(_ word: String) -> Bool {
-        if current.isKeyword(word) { advance(); return true }
+        if current.isKeyword(word) {
+            advance()
+            return true
+        }
         return false
     }
 
     // MARK: Clauses
 
     mutating func parseQuery() throws(QueryError) -> QuerySyntax {
-        if current.isKeyword("with") { throw error("'with' (common table expressions) is not supported: write one select over joined tables", at: current) }
+        if current.isKeyword("with") {
+            throw error(
+                "'with' (common table expressions) is not supported: write one select over joined tables", at: current)
+        }
         guard current.isKeyword("select") else { throw unexpected("'select'") }
         let selectStart = current.start
         advance()
@@ -137,7 +147,9 @@ struct QueryParser {
         var items: [QuerySyntax.SelectItem] = []
         repeat {
             if current.isSymbol("*") {
-                throw error("'select *' is not supported: select the group keys and the aggregates (count, sum, avg)", at: current)
+                throw error(
+                    "'select *' is not supported: select the group keys and the aggregates (count, sum, avg)",
+                    at: current)
             }
             let expr = try parseExpression()
             var alias: QueryName?
@@ -156,7 +168,9 @@ struct QueryParser {
         advance()
         let from = try parseTableReference()
         if current.isSymbol(",") {
-            throw error("comma joins (cross joins) are not supported: write 'join <table> <alias> on <alias>.<column> = <earlier alias>.<column>'", at: current)
+            throw error(
+                "comma joins (cross joins) are not supported: write 'join <table> <alias> on <alias>.<column> = <earlier alias>.<column>'",
+                at: current)
         }
         var joins: [QuerySyntax.Join] = []
         while true {
@@ -166,13 +180,21 @@ struct QueryParser {
             if current.isKeyword("join") {
                 advance()
             } else if current.isKeyword("inner") {
-                advance(); try expectKeyword("join")
+                advance()
+                try expectKeyword("join")
             } else if current.isKeyword("left") {
-                advance(); _ = skipKeyword("outer"); try expectKeyword("join"); isLeft = true
+                advance()
+                _ = skipKeyword("outer")
+                try expectKeyword("join")
+                isLeft = true
             } else if current.isKeyword("right") || current.isKeyword("full") {
-                throw error("\(current.keyword!) joins are not supported: make the table whose rows the KPI counts the from table and join lookups to it ('left join' keeps rows without a match)", at: current)
+                throw error(
+                    "\(current.keyword!) joins are not supported: make the table whose rows the KPI counts the from table and join lookups to it ('left join' keeps rows without a match)",
+                    at: current)
             } else if current.isKeyword("cross") || current.isKeyword("natural") {
-                throw error("\(current.keyword!) joins are not supported: every join needs 'on <new alias>.<column> = <earlier alias>.<column>'", at: current)
+                throw error(
+                    "\(current.keyword!) joins are not supported: every join needs 'on <new alias>.<column> = <earlier alias>.<column>'",
+                    at: current)
             } else {
                 break
             }
@@ -181,9 +203,13 @@ struct QueryParser {
             }
             let table = try parseTableReference()
             if current.isKeyword("using") {
-                throw error("'join … using' is not supported: write 'on <new alias>.<column> = <earlier alias>.<column>'", at: current)
+                throw error(
+                    "'join … using' is not supported: write 'on <new alias>.<column> = <earlier alias>.<column>'",
+                    at: current)
             }
-            guard current.isKeyword("on") else { throw unexpected("'on <new alias>.<column> = <earlier alias>.<column>'") }
+            guard current.isKeyword("on") else {
+                throw unexpected("'on <new alias>.<column> = <earlier alias>.<column>'")
+            }
             advance()
             let condition = try parseExpression()
             joins.append(.init(isLeft: isLeft, table: table, condition: condition, start: start))
@@ -202,17 +228,22 @@ struct QueryParser {
             try refuseTrailingClause()
             throw error("unexpected text after the query", at: current)
         }
-        return QuerySyntax(selectStart: selectStart, items: items, from: from, joins: joins, filter: filter, groupBy: groupBy)
+        return QuerySyntax(
+            selectStart: selectStart, items: items, from: from, joins: joins, filter: filter, groupBy: groupBy)
     }
 
     private func refuseTrailingClause() throws(QueryError) {
         switch current.keyword {
-        case "having": throw error("'having' is not supported: cdctop keeps every group (filter rows with where)", at: current)
+        case "having":
+            throw error("'having' is not supported: cdctop keeps every group (filter rows with where)", at: current)
         case "order": throw error("'order by' is not supported: the dashboard orders the groups itself", at: current)
-        case "limit", "offset", "fetch", "top": throw error("'\(current.keyword!)' is not supported: cdctop keeps every group", at: current)
-        case "union", "intersect", "except": throw error("'\(current.keyword!)' is not supported: write one query per KPI", at: current)
+        case "limit", "offset", "fetch", "top":
+            throw error("'\(current.keyword!)' is not supported: cdctop keeps every group", at: current)
+        case "union", "intersect", "except":
+            throw error("'\(current.keyword!)' is not supported: write one query per KPI", at: current)
         case "window": throw error("window functions are not supported", at: current)
-        case "join", "left", "inner", "right", "full", "cross": throw error("joins come right after 'from', before where and group by", at: current)
+        case "join", "left", "inner", "right", "full", "cross":
+            throw error("joins come right after 'from', before where and group by", at: current)
         case "where": throw error("'where' comes before 'group by'", at: current)
         default: return
         }
@@ -222,9 +253,13 @@ struct QueryParser {
     private mutating func takeName() -> QueryName? {
         switch current.kind {
         case .word(let w) where !reservedQueryWords.contains(asciiLowercased(w)):
-            let name = QueryName(text: w, start: current.start, end: current.end); advance(); return name
+            let name = QueryName(text: w, start: current.start, end: current.end)
+            advance()
+            return name
         case .quotedIdentifier(let w):
-            let name = QueryName(text: w, start: current.start, end: current.end); advance(); return name
+            let name = QueryName(text: w, start: current.start, end: current.end)
+            advance()
+            return name
         default:
             return nil
         }
@@ -236,7 +271,9 @@ struct QueryParser {
         }
         guard let table = takeName() else { throw unexpected("a table name") }
         if current.isSymbol(".") {
-            throw error("write the table name without a schema: cdctop matches tables by name (choose topics with [tables.NAME] topics = \"…\")", at: current)
+            throw error(
+                "write the table name without a schema: cdctop matches tables by name (choose topics with [tables.NAME] topics = \"…\")",
+                at: current)
         }
         var alias: QueryName?
         if skipKeyword("as") {
@@ -250,7 +287,9 @@ struct QueryParser {
 
     // MARK: Expressions
 
-    private func node(_ kind: SyntaxExpr.Kind, _ start: Int, _ end: Int, children: SyntaxExpr?...) throws(QueryError) -> SyntaxExpr {
+    private func node(_ kind: SyntaxExpr.Kind, _ start: Int, _ end: Int, children: SyntaxExpr?...) throws(QueryError)
+        -> SyntaxExpr
+    {
         var depth = 0
         for c in children { if let c { depth = max(depth, c.depth) } }
         return try node(kind, start, end, depth: depth + 1)
@@ -258,7 +297,8 @@ struct QueryParser {
 
     private func node(_ kind: SyntaxExpr.Kind, _ start: Int, _ end: Int, depth: Int) throws(QueryError) -> SyntaxExpr {
         guard depth <= QueryLimits.maxTreeDepth else {
-            throw QueryError("the expression nests more than \(QueryLimits.maxTreeDepth) levels deep", start: start, end: end)
+            throw QueryError(
+                "the expression nests more than \(QueryLimits.maxTreeDepth) levels deep", start: start, end: end)
         }
         return SyntaxExpr(kind: kind, start: start, end: end, depth: depth)
     }
@@ -312,8 +352,12 @@ struct QueryParser {
             advance()
             let negated = skipKeyword("not")
             guard current.isKeyword("null") else {
-                if current.isKeyword("true") || current.isKeyword("false") || current.isKeyword("distinct") || current.isKeyword("unknown") {
-                    throw error("'is \(negated ? "not " : "")\(current.keyword!)' is not supported: only 'is [not] null' is", at: current)
+                if current.isKeyword("true") || current.isKeyword("false") || current.isKeyword("distinct")
+                    || current.isKeyword("unknown")
+                {
+                    throw error(
+                        "'is \(negated ? "not " : "")\(current.keyword!)' is not supported: only 'is [not] null' is",
+                        at: current)
                 }
                 throw unexpected("'null' after 'is'")
             }
@@ -325,7 +369,8 @@ struct QueryParser {
     }
 
     private static let comparisons: [String: BinaryOperator] = [
-        "=": .equal, "<>": .notEqual, "!=": .notEqual, "<": .less, "<=": .lessOrEqual, ">": .greater, ">=": .greaterOrEqual,
+        "=": .equal, "<>": .notEqual, "!=": .notEqual, "<": .less, "<=": .lessOrEqual, ">": .greater,
+        ">=": .greaterOrEqual,
     ]
 
     private mutating func parseComparison() throws(QueryError) -> SyntaxExpr {
@@ -344,7 +389,10 @@ struct QueryParser {
         var negated = false
         if current.isKeyword("not") {
             let after = nextToken
-            guard after.isKeyword("in") || after.isKeyword("between") || after.isKeyword("like") || after.isKeyword("ilike") || after.isKeyword("similar") else { return operand }
+            guard
+                after.isKeyword("in") || after.isKeyword("between") || after.isKeyword("like")
+                    || after.isKeyword("ilike") || after.isKeyword("similar")
+            else { return operand }
             advance()
             negated = true
         }
@@ -352,7 +400,9 @@ struct QueryParser {
         case "between":
             throw error("'between' is not supported: write 'x >= a and x <= b'", at: current)
         case "like", "ilike", "similar":
-            throw error("'\(current.keyword!)' is not supported: compare with '=' or list the values with 'in (…)'", at: current)
+            throw error(
+                "'\(current.keyword!)' is not supported: compare with '=' or list the values with 'in (…)'", at: current
+            )
         case "in":
             break
         default:
@@ -426,9 +476,12 @@ struct QueryParser {
         case .number(let digits):
             advance()
             guard let value = ExactDecimal.parse(digits) else {
-                throw error("number out of range: cdctop computes exactly with at most 38 digits and 38 decimal places", at: token)
+                throw error(
+                    "number out of range: cdctop computes exactly with at most 38 digits and 38 decimal places",
+                    at: token)
             }
-            let cell: Cell = (value.int64 != nil && !digits.contains(".") && !digits.contains("e") && !digits.contains("E"))
+            let cell: Cell =
+                (value.int64 != nil && !digits.contains(".") && !digits.contains("e") && !digits.contains("E"))
                 ? .int(value.int64!) : .decimal(value)
             return try node(.literal(cell), token.start, token.end, depth: 1)
         case .string(let s):
@@ -441,7 +494,8 @@ struct QueryParser {
             let end = current.end
             try expectSymbol(")")
             // The parentheses belong to the text (for messages), not the tree.
-            inner.start = token.start; inner.end = end
+            inner.start = token.start
+            inner.end = end
             return inner
         case .symbol("*"):
             throw error("'*' is only allowed in count(*)", at: token)
@@ -498,7 +552,9 @@ struct QueryParser {
         case "avg": kind = .avg
         case "coalesce": kind = nil
         case "min", "max":
-            throw error("\(name)() is not supported: it cannot be kept exact under deletes without keeping every value (count, sum and avg can)", at: nameToken)
+            throw error(
+                "\(name)() is not supported: it cannot be kept exact under deletes without keeping every value (count, sum and avg can)",
+                at: nameToken)
         case "row_number", "rank", "dense_rank", "lag", "lead", "first_value", "last_value", "ntile":
             throw error("window functions are not supported", at: nameToken)
         default:
@@ -553,7 +609,8 @@ struct QueryParser {
             advance()
             var condition = try parseExpression()
             if let operand {
-                condition = try node(.binary(.equal, operand, condition), condition.start, condition.end, children: operand, condition)
+                condition = try node(
+                    .binary(.equal, operand, condition), condition.start, condition.end, children: operand, condition)
             }
             try expectKeyword("then")
             let value = try parseExpression()
@@ -576,10 +633,14 @@ struct QueryParser {
 /// The refusals that can come up in several places.
 enum Refusal {
     static func division(at t: QueryToken) -> QueryError {
-        QueryError("division is not supported: it would need rounding, and cdctop keeps every KPI exact (show a ratio as two KPIs)", start: t.start, end: t.end)
+        QueryError(
+            "division is not supported: it would need rounding, and cdctop keeps every KPI exact (show a ratio as two KPIs)",
+            start: t.start, end: t.end)
     }
     static func distinct(at t: QueryToken) -> QueryError {
-        QueryError("'distinct' is not supported: distinct values cannot be kept exact under deletes without keeping every value", start: t.start, end: t.end)
+        QueryError(
+            "'distinct' is not supported: distinct values cannot be kept exact under deletes without keeping every value",
+            start: t.start, end: t.end)
     }
     static func subquery(at t: QueryToken) -> QueryError {
         QueryError("subqueries are not supported: write one select over joined tables", start: t.start, end: t.end)

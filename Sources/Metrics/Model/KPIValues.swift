@@ -2,20 +2,20 @@
 /// Everything is exact: sums are `ExactDecimal` (as many places as the values have, up to 38; the
 /// aggregator's volume bound keeps every sum within Int128), counts are integers; `avg` is kept as
 /// its sum and count and divided only when shown.
-public struct KPIAccum: Sendable, Hashable {
+package struct KPIAccum: Sendable, Hashable {
     /// Rows contributing (net: a window can hold negative counts after deletes).
-    public var rows: Int64 = 0
+    package var rows: Int64 = 0
     /// Per aggregate: the sum of its argument (sum, avg); zero for counts.
-    public var sums: [ExactDecimal]
+    package var sums: [ExactDecimal]
     /// Per aggregate: rows whose argument is not null (count(*): every row).
-    public var counts: [Int64]
+    package var counts: [Int64]
 
-    public init(aggregates: Int) {
+    package init(aggregates: Int) {
         sums = Array(repeating: .zero, count: aggregates)
         counts = Array(repeating: 0, count: aggregates)
     }
 
-    public var isZero: Bool { rows == 0 && sums.allSatisfy(\.isZero) && counts.allSatisfy { $0 == 0 } }
+    package var isZero: Bool { rows == 0 && sums.allSatisfy(\.isZero) && counts.allSatisfy { $0 == 0 } }
 
     mutating func add(_ c: KPIContribution, sign: Int64) {
         rows += sign
@@ -26,7 +26,7 @@ public struct KPIAccum: Sendable, Hashable {
         }
     }
 
-    public mutating func add(_ other: KPIAccum, sign: Int64 = 1) {
+    package mutating func add(_ other: KPIAccum, sign: Int64 = 1) {
         rows += sign * other.rows
         for i in sums.indices {
             counts[i] += sign * other.counts[i]
@@ -67,39 +67,42 @@ struct KPIContribution: Sendable {
 }
 
 /// A KPI's values: one accumulator per group (`[]` is the only group of an ungrouped KPI).
-public struct KPIValues: Sendable, Hashable {
-    public var groups: [[Cell]: KPIAccum]
+package struct KPIValues: Sendable, Hashable {
+    package var groups: [[Cell]: KPIAccum]
     /// Rows whose lookup chain cannot be resolved yet (a row it needs has not arrived): kept aside
     /// and attributed when it comes. Totals only.
-    public var unresolvedRows: Int64 = 0
-    public init(groups: [[Cell]: KPIAccum] = [:], unresolvedRows: Int64 = 0) {
-        self.groups = groups; self.unresolvedRows = unresolvedRows
+    package var unresolvedRows: Int64 = 0
+    package init(groups: [[Cell]: KPIAccum] = [:], unresolvedRows: Int64 = 0) {
+        self.groups = groups
+        self.unresolvedRows = unresolvedRows
     }
 
     /// The accumulator of an ungrouped KPI.
-    public var ungrouped: KPIAccum? { groups[[]] }
+    package var ungrouped: KPIAccum? { groups[[]] }
 }
 
 /// Names of a KPI's output columns, for printing values without the whole model.
-public struct KPIColumns: Sendable, Hashable {
-    public var name: String
-    public var groupNames: [String]
-    public var aggregateNames: [String]
-    public var aggregateKinds: [AggregateKind]
-    public var windowed: Bool
+package struct KPIColumns: Sendable, Hashable {
+    package var name: String
+    package var groupNames: [String]
+    package var aggregateNames: [String]
+    package var aggregateKinds: [AggregateKind]
+    package var windowed: Bool
     /// How a null group value is shown (the profile's `uncategorized`).
-    public var nullLabel: String
+    package var nullLabel: String
 
-    public init(_ kpi: CompiledKPI, nullLabel: String) {
+    package init(_ kpi: CompiledKPI, nullLabel: String) {
         self.nullLabel = nullLabel
-        name = kpi.name; groupNames = kpi.groupNames
-        aggregateNames = kpi.aggregates.map(\.name); aggregateKinds = kpi.aggregates.map(\.kind)
+        name = kpi.name
+        groupNames = kpi.groupNames
+        aggregateNames = kpi.aggregates.map(\.name)
+        aggregateKinds = kpi.aggregates.map(\.kind)
         windowed = kpi.windowed
     }
 
     /// The value of aggregate `i` as exact text: counts as integers, sums with the places they need,
     /// averages rounded half away from zero to 9 places ("null" for an average of no rows).
-    public func valueText(_ accum: KPIAccum, _ i: Int) -> String {
+    package func valueText(_ accum: KPIAccum, _ i: Int) -> String {
         switch aggregateKinds[i] {
         case .countRows, .count: return String(accum.counts[i])
         case .sum: return accum.sums[i].description
@@ -111,14 +114,14 @@ public struct KPIColumns: Sendable, Hashable {
     }
 
     /// `sum / count` at 9 places, rounded half away from zero.
-    public static func average(_ sum: ExactDecimal, _ count: Int64) -> ExactDecimal? {
+    package static func average(_ sum: ExactDecimal, _ count: Int64) -> ExactDecimal? {
         sum.divided(by: count, places: 9).flatMap { ExactDecimal(units: $0.units, scale: Int($0.scale)) }
     }
 
-    public func groupText(_ group: [Cell]) -> [String] { group.map { KPIColumns.groupText($0, nullLabel: nullLabel) } }
+    package func groupText(_ group: [Cell]) -> [String] { group.map { KPIColumns.groupText($0, nullLabel: nullLabel) } }
 
     /// A group value as people read it; null as the profile's label for it.
-    public static func groupText(_ cell: Cell, nullLabel: String) -> String {
+    package static func groupText(_ cell: Cell, nullLabel: String) -> String {
         switch cell {
         case .null, .missing, .unavailable: nullLabel
         default: cell.description

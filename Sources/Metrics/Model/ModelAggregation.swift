@@ -15,7 +15,7 @@ extension WindowedAggregator {
     /// Applies one event of a model table (`event.role == .model`), whose rows carry their key (the
     /// record key, or the profile's key columns). Returns nil, or why it was not applied (counted as
     /// malformed by the caller). `offset` as in `apply`.
-    public mutating func applyModel(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) -> String? {
+    package mutating func applyModel(_ event: ChangeEvent, partitionKey: Int64 = 0, offset: Int64? = nil) -> String? {
         if let offset, !admit(partitionKey: partitionKey, offset: offset) { return nil }
         guard let plan = modelPlan, event.modelTable >= 0, Int(event.modelTable) < plan.tables.count else {
             return "table \(event.table) is not in the profile's model"
@@ -23,14 +23,18 @@ extension WindowedAggregator {
         let t = Int(event.modelTable)
         let p = partition(partitionKey)
         if parts[p].model == nil { parts[p].model = ModelPartition(plan: plan) }
-        guard WindowedAggregator.commitTimeRange.contains(event.commitTimeMs) else { refused += 1; return nil }
+        guard WindowedAggregator.commitTimeRange.contains(event.commitTimeMs) else {
+            refused += 1
+            return nil
+        }
         if event.op == .truncate { return applyModelTruncate(event, table: t, p: p) }
         if event.op == .tombstone { return nil }
         guard let key = event.after?.key ?? event.before?.key else {
             return "\(event.table): the row has no key (no record key, and no key columns in the profile)"
         }
         let tablePlan = plan.tables[t]
-        let remembered: [Cell]? = tablePlan.isFact ? parts[p].model!.factRows[t][key] : tablePlan.isLookup ? lookups[t].rows[key] : nil
+        let remembered: [Cell]? =
+            tablePlan.isFact ? parts[p].model!.factRows[t][key] : tablePlan.isLookup ? lookups[t].rows[key] : nil
 
         // The row as it was and as it is now.
         var old = remembered
@@ -44,7 +48,8 @@ extension WindowedAggregator {
             new = WindowedAggregator.filled(after.cells, from: remembered)
             if remembered == nil && event.op == .update {
                 if let image = event.before?.cells, WindowedAggregator.isComplete(image) {
-                    old = image; oldFromImage = true
+                    old = image
+                    oldFromImage = true
                 } else {
                     unmatchedUpdate = true
                 }
@@ -60,7 +65,10 @@ extension WindowedAggregator {
         var contributions = modelContributionScratch
         modelContributionScratch = []
         contributions.removeAll(keepingCapacity: true)
-        defer { contributions.removeAll(keepingCapacity: true); modelContributionScratch = contributions }
+        defer {
+            contributions.removeAll(keepingCapacity: true)
+            modelContributionScratch = contributions
+        }
         var eventVolume = ExactDecimal.zero
         var volumeOverflow = false
         for k in tablePlan.factKPIs {
@@ -73,7 +81,10 @@ extension WindowedAggregator {
                     for a in 0..<aggregates {
                         let m = c.sum(a)
                         guard !m.isZero else { continue }
-                        guard let v = eventVolume.adding(m.magnitude)?.adding(m.magnitude) else { volumeOverflow = true; continue }
+                        guard let v = eventVolume.adding(m.magnitude)?.adding(m.magnitude) else {
+                            volumeOverflow = true
+                            continue
+                        }
                         eventVolume = v
                     }
                 }
@@ -82,7 +93,10 @@ extension WindowedAggregator {
                 return "kpi.\(plan.model.kpis[k].name): \(error.message)"
             }
         }
-        guard !volumeOverflow, admitModelVolume(eventVolume) else { refused += 1; return nil }
+        guard !volumeOverflow, admitModelVolume(eventVolume) else {
+            refused += 1
+            return nil
+        }
 
         let inWindows = noteAppliedEvent(event, windowed: tablePlan.isFact)
         let window = inWindows ? windowFor(event.commitTimeMs, p: p) : nil
@@ -96,7 +110,9 @@ extension WindowedAggregator {
             case .delete:
                 if remembered == nil {
                     unmatched += 1
-                    if let image = event.before?.cells, WindowedAggregator.looksLikePlaceholder(image) { placeholderDeletes += 1 }
+                    if let image = event.before?.cells, WindowedAggregator.looksLikePlaceholder(image) {
+                        placeholderDeletes += 1
+                    }
                 }
             default: break
             }
@@ -188,13 +204,21 @@ extension WindowedAggregator {
         if let filter = kpi.rowFilter {
             // (`??` would not do: its autoclosure rethrows an untyped error.)
             let passes: Bool
-            if let fast = kpi.fastFilter?.holds(row) { passes = fast } else { passes = try ExprEvaluator.holds(filter, cell: cell) }
+            if let fast = kpi.fastFilter?.holds(row) {
+                passes = fast
+            } else {
+                passes = try ExprEvaluator.holds(filter, cell: cell)
+            }
             if !passes { return nil }
         }
         var out = KPIContribution(anchor: try Self.anchorKey(kpi, row: row))
-        for i in 0 ..< kpi.aggregateKinds.count {
+        for i in 0..<kpi.aggregateKinds.count {
             let bit = UInt64(1) << UInt64(i)
-            guard let argument = kpi.aggregateArguments[i] else { out.appendSum(i, .zero); out.counted |= bit; continue }
+            guard let argument = kpi.aggregateArguments[i] else {
+                out.appendSum(i, .zero)
+                out.counted |= bit
+                continue
+            }
             switch kpi.aggregateKinds[i] {
             case .countRows, .count:
                 let isNull = try ExprEvaluator.evaluate(argument, cell: cell) == .null
@@ -206,9 +230,12 @@ extension WindowedAggregator {
                 if value == nil { value = try ExprEvaluator.evaluateNumber(argument, cell: cell) }
                 if let d = value {
                     guard d.magnitude <= ExactDecimal.maxMeasure else {
-                        throw EvalError("\(kpi.aggregates[i].name) is \(d) on this row, beyond 10^18, the largest value cdctop sums")
+                        throw EvalError(
+                            "\(kpi.aggregates[i].name) is \(d) on this row, beyond 10^18, the largest value cdctop sums"
+                        )
                     }
-                    out.appendSum(i, d); out.counted |= bit
+                    out.appendSum(i, d)
+                    out.counted |= bit
                 } else {
                     out.appendSum(i, .zero)
                 }
@@ -226,7 +253,8 @@ extension WindowedAggregator {
             return s < row.count ? ExprEvaluator.plainNumber(row[s]) : nil
         case .product(let a, let b):
             guard a < row.count, b < row.count, let x = ExprEvaluator.plainNumber(row[a]),
-                  let y = ExprEvaluator.plainNumber(row[b]) else { return nil }
+                let y = ExprEvaluator.plainNumber(row[b])
+            else { return nil }
             return ExprEvaluator.product(x, y)
         case .general:
             return nil
@@ -244,7 +272,9 @@ extension WindowedAggregator {
             for s in slots {
                 let c = s < row.count ? row[s] : .missing
                 if c == .missing || c == .unavailable {
-                    throw EvalError("column \(kpi.factColumns[s]) is \(c == .missing ? "not in the row image" : "unavailable (unchanged TOASTed value)")")
+                    throw EvalError(
+                        "column \(kpi.factColumns[s]) is \(c == .missing ? "not in the row image" : "unavailable (unchanged TOASTed value)")"
+                    )
                 }
                 anchor.append(c)
             }
@@ -264,7 +294,8 @@ extension WindowedAggregator {
         // One hash of the anchor per contribution; then its sums and its groups' are updated by id.
         let id = anchorID(k, p: p, c.anchor)
         let horizon = horizonStart
-        let group = Self.updateAnchor(&parts[p].model!.kpis[k], id, c, sign: sign, window: window, totals: totals, horizon: horizon)
+        let group = Self.updateAnchor(
+            &parts[p].model!.kpis[k], id, c, sign: sign, window: window, totals: totals, horizon: horizon)
         if group >= 0 {
             if totals { parts[p].model!.kpis[k].groupTotals.add(Int(group), c, sign: sign) }
             if let w = window { addToModelWindow(w, p: p, k: k, group: group, c, sign: sign) }
@@ -294,8 +325,10 @@ extension WindowedAggregator {
 
     /// Adds a contribution to an anchor's sums; returns the anchor's group (or `KPIPartition.unresolved`, …).
     @inline(__always)
-    private static func updateAnchor(_ state: inout KPIPartition, _ id: Int, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool,
-                                     horizon: Int64) -> Int32 {
+    private static func updateAnchor(
+        _ state: inout KPIPartition, _ id: Int, _ c: KPIContribution, sign: Int64, window: Int64?, totals: Bool,
+        horizon: Int64
+    ) -> Int32 {
         if totals { state.anchorTotals.add(id, c, sign: sign) }
         if let w = window {
             let e = state.windowEntry(anchor: id, start: w, horizon: horizon)
@@ -305,7 +338,8 @@ extension WindowedAggregator {
     }
 
     /// Adds a contribution to group `group`'s sums in window `w` of partition `p` (by id: no hash of the group's cells).
-    private mutating func addToModelWindow(_ w: Int64, p: Int, k: Int, group: Int32, _ c: KPIContribution, sign: Int64) {
+    private mutating func addToModelWindow(_ w: Int64, p: Int, k: Int, group: Int32, _ c: KPIContribution, sign: Int64)
+    {
         let plan = modelPlan!
         mutateWindow(w, p: p) { accum in
             if accum.modelSums.isEmpty { accum.modelSums = Self.emptyModelSums(plan) }
@@ -343,7 +377,10 @@ extension WindowedAggregator {
         for (j, join) in joins.enumerated() {
             guard let parent = rows[join.parent], let value = parent[join.parentColumn].rowKey else {
                 // A null reference: `join` drops the row (as SQL does), `left join` gives nulls.
-                if join.isLeft { rows.append(nil); continue }
+                if join.isLeft {
+                    rows.append(nil)
+                    continue
+                }
                 return []
             }
             let dependency = ModelDependency(join: Int32(j), value: value)
@@ -351,7 +388,8 @@ extension WindowedAggregator {
             var found = 0
             var match: [Cell]? = nil
             _ = lookups[join.table].forEachMatch(kpiPlan.joinMatchIndexes[j], slot: join.matchColumn, value) { row in
-                found += 1; match = row
+                found += 1
+                match = row
             }
             if found == 0 { return nil }
             if found > 1 { return resolveCombinations(k, anchor: anchor, deps: &deps) }
@@ -421,7 +459,8 @@ extension WindowedAggregator {
             modelDirty[k] = []
             for ref in dirty {
                 let id = Int(ref.id)
-                guard let p = partIndex[ref.partition], parts[p].model != nil, id < parts[p].model!.kpis[k].anchorCount else { continue }
+                guard let p = partIndex[ref.partition], parts[p].model != nil, id < parts[p].model!.kpis[k].anchorCount
+                else { continue }
                 var deps: [ModelDependency] = []
                 let groups = resolve(k, anchor: parts[p].model!.kpis[k].anchorKeys[id].cells, deps: &deps)
                 let before = parts[p].model!.kpis[k].groups(id)
@@ -461,7 +500,11 @@ extension WindowedAggregator {
 
     mutating func register(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
         for d in deps {
-            if let i = modelDependents[k].index(forKey: d) { modelDependents[k].values[i].insert(ref) } else { modelDependents[k][d] = .one(ref) }
+            if let i = modelDependents[k].index(forKey: d) {
+                modelDependents[k].values[i].insert(ref)
+            } else {
+                modelDependents[k][d] = .one(ref)
+            }
         }
     }
 
@@ -476,7 +519,9 @@ extension WindowedAggregator {
         let total = parts[p].model!.kpis[k].anchorTotals.accum(id)
         var windows: [(Int64, KPIAccum)] = []
         parts[p].model!.kpis[k].forEachWindow(anchor: id) { w, e in
-            if w >= horizonStart && parts[p].windows[.int(w)] != nil { windows.append((w, parts[p].model!.kpis[k].windowSums.accum(e))) }
+            if w >= horizonStart && parts[p].windows[.int(w)] != nil {
+                windows.append((w, parts[p].model!.kpis[k].windowSums.accum(e)))
+            }
         }
         for (groups, sign) in [(oldGroups, Int64(-1)), (newGroups, Int64(1))] {
             if let groups {
@@ -504,7 +549,10 @@ extension WindowedAggregator {
                 for s in m.kpis[k].groupTotals.sums { held = held.adding(s.magnitude)?.adding(s.magnitude) ?? held }
             }
         }
-        guard admitModelVolume(held) else { refused += 1; return nil }
+        guard admitModelVolume(held) else {
+            refused += 1
+            return nil
+        }
         let inWindows = noteAppliedEvent(event, windowed: tablePlan.isFact)
         let window = inWindows ? windowFor(event.commitTimeMs, p: p) : nil
         if tablePlan.isFact {
@@ -514,7 +562,9 @@ extension WindowedAggregator {
                     for k in tablePlan.factKPIs {
                         guard let c = try? modelContribution(k, row: row) else { continue }
                         addContribution(k, p: q, c, sign: -1, window: nil, totals: true)
-                        if let w = window, plan.model.kpis[k].windowed { addContribution(k, p: p, c, sign: -1, window: w, totals: false) }
+                        if let w = window, plan.model.kpis[k].windowed {
+                            addContribution(k, p: p, c, sign: -1, window: w, totals: false)
+                        }
                     }
                 }
                 parts[q].model!.factRows[t].removeAll()
@@ -525,7 +575,9 @@ extension WindowedAggregator {
             // Rare: every anchor of the KPIs joining the table is looked at again.
             for k in tablePlan.lookupKPIs {
                 for q in parts.indices {
-                    for id in 0 ..< (parts[q].model?.kpis[k].anchorCount ?? 0) { modelDirty[k].insert(AnchorRef(partition: partitionKeys[q], id: Int32(id))) }
+                    for id in 0..<(parts[q].model?.kpis[k].anchorCount ?? 0) {
+                        modelDirty[k].insert(AnchorRef(partition: partitionKeys[q], id: Int32(id)))
+                    }
                 }
             }
             modelStale = true
@@ -546,7 +598,11 @@ extension WindowedAggregator {
                 for g in kpi.groupCells.indices where !kpi.groupTotals.isZero(g) {
                     let cells = kpi.groupCells[g]
                     let accum = kpi.groupTotals.accum(g)
-                    if out[k].groups[cells] == nil { out[k].groups[cells] = accum } else { out[k].groups[cells]!.add(accum) }
+                    if out[k].groups[cells] == nil {
+                        out[k].groups[cells] = accum
+                    } else {
+                        out[k].groups[cells]!.add(accum)
+                    }
                 }
                 out[k].unresolvedRows += kpi.unresolved.rows
             }
@@ -581,7 +637,9 @@ extension WindowedAggregator {
         var revenue = Money.zero
         var categories: [String: Money] = [:]
         if let k = model.transactions, let a = values[k].ungrouped {
-            tx = model.kpis[k].aggregates[0].kind == .sum ? Int64(clamping: a.sums[0].rounded(places: 0)?.units ?? 0) : a.counts[0]
+            tx =
+                model.kpis[k].aggregates[0].kind == .sum
+                ? Int64(clamping: a.sums[0].rounded(places: 0)?.units ?? 0) : a.counts[0]
         }
         // The tiles show money at 9 places; the KPI itself (`kpis` in --json) keeps every place.
         if let k = model.revenue, let a = values[k].ungrouped { revenue = a.sums[0].roundedMoney }
@@ -601,15 +659,23 @@ extension WindowedAggregator {
         guard let k = modelPlan?.model.categorySales else { return (0, .zero) }
         var rows: Int64 = 0
         var amount = Money.zero
-        for part in parts { if let m = part.model { rows += m.kpis[k].unresolved.rows; amount += m.kpis[k].unresolved.sums[0].roundedMoney } }
+        for part in parts {
+            if let m = part.model {
+                rows += m.kpis[k].unresolved.rows
+                amount += m.kpis[k].unresolved.sums[0].roundedMoney
+            }
+        }
         return (rows, amount)
     }
 
     /// Rows remembered: fact rows per partition and joined rows.
     var modelLiveKeys: Int {
-        parts.reduce(0) { $0 + ($1.model?.factRows.reduce(0) { $0 + $1.count } ?? 0) } + lookups.reduce(0) { $0 + $1.rows.count }
+        parts.reduce(0) { $0 + ($1.model?.factRows.reduce(0) { $0 + $1.count } ?? 0) }
+            + lookups.reduce(0) { $0 + $1.rows.count }
     }
 
     /// Output column names of each KPI.
-    public var kpiColumns: [KPIColumns] { modelPlan?.model.kpis.map { KPIColumns($0, nullLabel: profile.uncategorized) } ?? [] }
+    package var kpiColumns: [KPIColumns] {
+        modelPlan?.model.kpis.map { KPIColumns($0, nullLabel: profile.uncategorized) } ?? []
+    }
 }

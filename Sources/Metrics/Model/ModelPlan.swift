@@ -20,7 +20,10 @@ final class ModelPlan: Sendable {
         var isFact: Bool { !factKPIs.isEmpty }
 
         init(factKPIs: [Int], lookupKPIs: [Int], matchSlots: [Int], readSlots: [Int]) {
-            self.factKPIs = factKPIs; self.lookupKPIs = lookupKPIs; self.matchSlots = matchSlots; self.readSlots = readSlots
+            self.factKPIs = factKPIs
+            self.lookupKPIs = lookupKPIs
+            self.matchSlots = matchSlots
+            self.readSlots = readSlots
         }
     }
 
@@ -50,12 +53,21 @@ final class ModelPlan: Sendable {
         let groups: [Expr]
         let joinFilter: Expr?
 
-        init(anchorSlots: [Int], isDirect: Bool, rowFilter: Expr?, aggregates: [Aggregate], windowed: Bool, factColumns: [String],
-             joinMatchIndexes: [Int], joins: [JoinStep] = [], groups: [Expr] = [], joinFilter: Expr? = nil) {
-            self.anchorSlots = anchorSlots; self.isDirect = isDirect; self.rowFilter = rowFilter
-            self.aggregates = aggregates; self.windowed = windowed; self.factColumns = factColumns
+        init(
+            anchorSlots: [Int], isDirect: Bool, rowFilter: Expr?, aggregates: [Aggregate], windowed: Bool,
+            factColumns: [String],
+            joinMatchIndexes: [Int], joins: [JoinStep] = [], groups: [Expr] = [], joinFilter: Expr? = nil
+        ) {
+            self.anchorSlots = anchorSlots
+            self.isDirect = isDirect
+            self.rowFilter = rowFilter
+            self.aggregates = aggregates
+            self.windowed = windowed
+            self.factColumns = factColumns
             self.joinMatchIndexes = joinMatchIndexes
-            self.joins = joins; self.groups = groups; self.joinFilter = joinFilter
+            self.joins = joins
+            self.groups = groups
+            self.joinFilter = joinFilter
             aggregateKinds = aggregates.map(\.kind)
             aggregateArguments = aggregates.map(\.argument)
             fastArguments = aggregates.map { FastMeasure($0.argument) }
@@ -80,7 +92,9 @@ final class ModelPlan: Sendable {
             var anchor = Set<Int>()
             for join in kpi.joins {
                 if !lookupKPIs[join.table].contains(k) { lookupKPIs[join.table].append(k) }
-                if !matchSlots[join.table].contains(join.matchColumn) { matchSlots[join.table].append(join.matchColumn) }
+                if !matchSlots[join.table].contains(join.matchColumn) {
+                    matchSlots[join.table].append(join.matchColumn)
+                }
                 readSlots[join.table].insert(join.matchColumn)
                 if join.parent == 0 { anchor.insert(join.parentColumn) }
             }
@@ -89,17 +103,26 @@ final class ModelPlan: Sendable {
             kpi.joinFilter?.collectColumns(into: &refs)
             for r in refs where r.alias == 0 { anchor.insert(r.slot) }
             // Columns of joined rows read by later joins, groups and the join filter (alias j + 1 is join j's table).
-            for join in kpi.joins where join.parent > 0 { readSlots[kpi.joins[join.parent - 1].table].insert(join.parentColumn) }
-            for r in refs where r.alias > 0 && r.alias <= kpi.joins.count { readSlots[kpi.joins[r.alias - 1].table].insert(r.slot) }
-            kpis.append(KPIPlan(anchorSlots: anchor.sorted(), isDirect: kpi.joins.isEmpty && kpi.groups.isEmpty && kpi.joinFilter == nil,
-                                rowFilter: kpi.rowFilter, aggregates: kpi.aggregates, windowed: kpi.windowed,
-                                factColumns: model.tables[kpi.fact].columns,
-                                // Positions never move: matchSlots only grow at the end.
-                                joinMatchIndexes: kpi.joins.map { matchSlots[$0.table].firstIndex(of: $0.matchColumn)! },
-                                joins: kpi.joins, groups: kpi.groups, joinFilter: kpi.joinFilter))
+            for join in kpi.joins where join.parent > 0 {
+                readSlots[kpi.joins[join.parent - 1].table].insert(join.parentColumn)
+            }
+            for r in refs where r.alias > 0 && r.alias <= kpi.joins.count {
+                readSlots[kpi.joins[r.alias - 1].table].insert(r.slot)
+            }
+            kpis.append(
+                KPIPlan(
+                    anchorSlots: anchor.sorted(),
+                    isDirect: kpi.joins.isEmpty && kpi.groups.isEmpty && kpi.joinFilter == nil,
+                    rowFilter: kpi.rowFilter, aggregates: kpi.aggregates, windowed: kpi.windowed,
+                    factColumns: model.tables[kpi.fact].columns,
+                    // Positions never move: matchSlots only grow at the end.
+                    joinMatchIndexes: kpi.joins.map { matchSlots[$0.table].firstIndex(of: $0.matchColumn)! },
+                    joins: kpi.joins, groups: kpi.groups, joinFilter: kpi.joinFilter))
         }
         self.tables = (0..<count).map {
-            TablePlan(factKPIs: factKPIs[$0], lookupKPIs: lookupKPIs[$0], matchSlots: matchSlots[$0], readSlots: readSlots[$0].sorted())
+            TablePlan(
+                factKPIs: factKPIs[$0], lookupKPIs: lookupKPIs[$0], matchSlots: matchSlots[$0],
+                readSlots: readSlots[$0].sorted())
         }
         self.kpis = kpis
     }
@@ -107,18 +130,25 @@ final class ModelPlan: Sendable {
 
 extension Expr {
     /// Every column the expression reads, in order of appearance (repeats included).
-    public func collectColumns(into refs: inout [ColumnRef]) {
+    package func collectColumns(into refs: inout [ColumnRef]) {
         switch self {
         case .column(let r, _): refs.append(r)
         case .literal: break
         case .unary(_, let e): e.collectColumns(into: &refs)
-        case .binary(_, let a, let b): a.collectColumns(into: &refs); b.collectColumns(into: &refs)
+        case .binary(_, let a, let b):
+            a.collectColumns(into: &refs)
+            b.collectColumns(into: &refs)
         case .isNull(let e, _): e.collectColumns(into: &refs)
         case .coalesce(let list): for e in list { e.collectColumns(into: &refs) }
         case .caseWhen(let branches, let otherwise):
-            for b in branches { b.condition.collectColumns(into: &refs); b.value.collectColumns(into: &refs) }
+            for b in branches {
+                b.condition.collectColumns(into: &refs)
+                b.value.collectColumns(into: &refs)
+            }
             otherwise?.collectColumns(into: &refs)
-        case .inList(let e, let list, _): e.collectColumns(into: &refs); for x in list { x.collectColumns(into: &refs) }
+        case .inList(let e, let list, _):
+            e.collectColumns(into: &refs)
+            for x in list { x.collectColumns(into: &refs) }
         }
     }
 }
@@ -146,13 +176,18 @@ struct LookupTable: Sendable {
     /// Replaces (or, with nil, deletes) a row. Returns the row it replaced and whether the change
     /// can move an anchor: the row was inserted or deleted, or one of `readSlots` changed (a change
     /// of any other column re-resolves nothing).
-    mutating func set(_ key: RowKey, _ cells: [Cell]?, matchSlots: [Int], readSlots: [Int]) -> (readChanged: Bool, old: [Cell]?) {
+    mutating func set(_ key: RowKey, _ cells: [Cell]?, matchSlots: [Int], readSlots: [Int]) -> (
+        readChanged: Bool, old: [Cell]?
+    ) {
         let old = rows[key]
         if old == cells { return (false, old) }
         var readChanged = true
         if let old, let cells {
             readChanged = false
-            for s in readSlots where (s < old.count ? old[s] : .missing) != (s < cells.count ? cells[s] : .missing) { readChanged = true; break }
+            for s in readSlots where (s < old.count ? old[s] : .missing) != (s < cells.count ? cells[s] : .missing) {
+                readChanged = true
+                break
+            }
         }
         for (i, slot) in matchSlots.enumerated() {
             if identity[i] {
@@ -175,7 +210,10 @@ struct LookupTable: Sendable {
 
     mutating func removeAll() {
         rows.removeAll()
-        for i in indexes.indices { indexes[i].removeAll(); identity[i] = true }
+        for i in indexes.indices {
+            indexes[i].removeAll()
+            identity[i] = true
+        }
     }
 
     /// Calls `body` with each row whose matched column `slotIndex` (position in `matchSlots`, the
@@ -189,7 +227,12 @@ struct LookupTable: Sendable {
         }
         guard let keys = indexes[slotIndex][value] else { return false }
         var found = false
-        for k in keys { if let row = rows[k] { body(row); found = true } }
+        for k in keys {
+            if let row = rows[k] {
+                body(row)
+                found = true
+            }
+        }
         return found
     }
 
@@ -214,7 +257,8 @@ enum FastMeasure: Sendable {
     init(_ e: Expr?) {
         switch e {
         case .column(let r, _)? where r.alias == 0: self = .column(r.slot)
-        case .binary(.multiply, .column(let a, _), .column(let b, _))? where a.alias == 0 && b.alias == 0: self = .product(a.slot, b.slot)
+        case .binary(.multiply, .column(let a, _), .column(let b, _))? where a.alias == 0 && b.alias == 0:
+            self = .product(a.slot, b.slot)
         default: self = .general
         }
     }
@@ -229,9 +273,12 @@ struct FastFilter: Sendable {
 
     init?(_ e: Expr) {
         guard case .binary(let op, .column(let r, _), .literal(let c)) = e, r.alias == 0,
-              [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(op),
-              let literal = ExprEvaluator.plainNumber(c) else { return nil }
-        self.op = op; self.slot = r.slot; self.literal = literal
+            [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(op),
+            let literal = ExprEvaluator.plainNumber(c)
+        else { return nil }
+        self.op = op
+        self.slot = r.slot
+        self.literal = literal
     }
 
     /// Nil when the cell is not a number (the evaluator decides).
@@ -315,7 +362,9 @@ struct FlatAccums: Sendable, Hashable {
         for a in 0..<aggregates {
             if c.counted & (1 << UInt64(a)) != 0 { counts[base + a] += sign }
             let v = c.sum(a)
-            if !v.isZero { sums[base + a] = (sign > 0 ? sums[base + a].adding(v) : sums[base + a].subtracting(v)) ?? sums[base + a] }
+            if !v.isZero {
+                sums[base + a] = (sign > 0 ? sums[base + a].adding(v) : sums[base + a].subtracting(v)) ?? sums[base + a]
+            }
         }
     }
 
@@ -325,7 +374,9 @@ struct FlatAccums: Sendable, Hashable {
         for a in 0..<aggregates {
             counts[base + a] += sign * other.counts[a]
             let v = other.sums[a]
-            if !v.isZero { sums[base + a] = (sign > 0 ? sums[base + a].adding(v) : sums[base + a].subtracting(v)) ?? sums[base + a] }
+            if !v.isZero {
+                sums[base + a] = (sign > 0 ? sums[base + a].adding(v) : sums[base + a].subtracting(v)) ?? sums[base + a]
+            }
         }
     }
 
@@ -333,7 +384,10 @@ struct FlatAccums: Sendable, Hashable {
         var out = KPIAccum(aggregates: aggregates)
         out.rows = rows[i]
         let base = i * aggregates
-        for a in 0..<aggregates { out.sums[a] = sums[base + a]; out.counts[a] = counts[base + a] }
+        for a in 0..<aggregates {
+            out.sums[a] = sums[base + a]
+            out.counts[a] = counts[base + a]
+        }
         return out
     }
 
@@ -347,7 +401,10 @@ struct FlatAccums: Sendable, Hashable {
     mutating func clear(_ i: Int) {
         rows[i] = 0
         let base = i * aggregates
-        for a in 0..<aggregates { sums[base + a] = .zero; counts[base + a] = 0 }
+        for a in 0..<aggregates {
+            sums[base + a] = .zero
+            counts[base + a] = 0
+        }
     }
 }
 
@@ -377,11 +434,19 @@ struct WindowGroupSums: Sendable, Hashable {
 
     @inline(__always)
     mutating func add(group: Int, _ c: KPIContribution, sign: Int64) {
-        if group < Self.denseLimit { dense.addGrowing(group, c, sign: sign) } else { sparse.addGrowing(slot(group), c, sign: sign) }
+        if group < Self.denseLimit {
+            dense.addGrowing(group, c, sign: sign)
+        } else {
+            sparse.addGrowing(slot(group), c, sign: sign)
+        }
     }
 
     mutating func add(group: Int, _ other: KPIAccum, sign: Int64 = 1) {
-        if group < Self.denseLimit { dense.addGrowing(group, other, sign: sign) } else { sparse.addGrowing(slot(group), other, sign: sign) }
+        if group < Self.denseLimit {
+            dense.addGrowing(group, other, sign: sign)
+        } else {
+            sparse.addGrowing(slot(group), other, sign: sign)
+        }
     }
 
     /// The group's sums, or nil when it holds nothing in this window.
@@ -395,8 +460,8 @@ struct WindowGroupSums: Sendable, Hashable {
 
     /// Every group holding something, with its sums.
     func forEachNonZero(_ body: (Int, KPIAccum) -> Void) {
-        for g in 0 ..< dense.count where !dense.isZero(g) { body(g, dense.accum(g)) }
-        for s in 0 ..< sparse.count where !sparse.isZero(s) { body(Int(sparseGroups[s]), sparse.accum(s)) }
+        for g in 0..<dense.count where !dense.isZero(g) { body(g, dense.accum(g)) }
+        for s in 0..<sparse.count where !sparse.isZero(s) { body(Int(sparseGroups[s]), sparse.accum(s)) }
     }
 }
 
@@ -490,7 +555,7 @@ struct KPIPartition: Sendable {
 
     func deps(_ id: Int) -> ArraySlice<ModelDependency> {
         let start = Int(anchorDepStart[id])
-        return depPool[start ..< start + Int(anchorDepCount[id])]
+        return depPool[start..<start + Int(anchorDepCount[id])]
     }
 
     mutating func setDeps(_ id: Int, _ deps: [ModelDependency]) {
@@ -518,7 +583,10 @@ struct KPIPartition: Sendable {
     /// A resolution (`resolve`'s groups) as the anchor stores it.
     mutating func setGroups(_ id: Int, _ groups: [[Cell]]?) {
         anchorGroupLists[Int32(id)] = nil
-        guard let groups else { anchorGroup[id] = Self.unresolved; return }
+        guard let groups else {
+            anchorGroup[id] = Self.unresolved
+            return
+        }
         switch groups.count {
         case 0: anchorGroup[id] = Self.noGroup
         case 1: anchorGroup[id] = groupID(groups[0])
@@ -544,7 +612,10 @@ struct KPIPartition: Sendable {
     mutating func windowEntry(anchor id: Int, start: Int64, horizon: Int64) -> Int {
         var previous: Int32 = -1
         var e = anchorNewestWindow[id]
-        while e >= 0 && windowStarts[Int(e)] > start { previous = e; e = windowNext[Int(e)] }
+        while e >= 0 && windowStarts[Int(e)] > start {
+            previous = e
+            e = windowNext[Int(e)]
+        }
         if e >= 0 && windowStarts[Int(e)] == start { return Int(e) }
         let n: Int
         if let free = freeWindows.popLast() {
@@ -567,16 +638,25 @@ struct KPIPartition: Sendable {
     mutating func dropWindows(anchor id: Int, before horizon: Int64) {
         var previous: Int32 = -1
         var e = anchorNewestWindow[id]
-        while e >= 0 && windowStarts[Int(e)] >= horizon { previous = e; e = windowNext[Int(e)] }
+        while e >= 0 && windowStarts[Int(e)] >= horizon {
+            previous = e
+            e = windowNext[Int(e)]
+        }
         guard e >= 0 else { return }
         if previous < 0 { anchorNewestWindow[id] = -1 } else { windowNext[Int(previous)] = -1 }
-        while e >= 0 { freeWindows.append(e); e = windowNext[Int(e)] }
+        while e >= 0 {
+            freeWindows.append(e)
+            e = windowNext[Int(e)]
+        }
     }
 
     /// The anchor's window entries (start, entry index), newest first.
     func forEachWindow(anchor id: Int, _ body: (Int64, Int) -> Void) {
         var e = anchorNewestWindow[id]
-        while e >= 0 { body(windowStarts[Int(e)], Int(e)); e = windowNext[Int(e)] }
+        while e >= 0 {
+            body(windowStarts[Int(e)], Int(e))
+            e = windowNext[Int(e)]
+        }
     }
 }
 

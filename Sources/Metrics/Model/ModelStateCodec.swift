@@ -10,28 +10,38 @@ extension WindowedAggregator {
 
     /// Encodes the model state; `name` gives each partition key's topic and partition (keys are not
     /// stable across runs, names are).
-    public func encodeModelState(name: (Int64) -> (topic: String, partition: Int32)) -> [UInt8] {
+    package func encodeModelState(name: (Int64) -> (topic: String, partition: Int32)) -> [UInt8] {
         guard modelPlan != nil else { return [] }
         var w = ByteWriter()
         w.byte(WindowedAggregator.modelStateVersion)
-        w.int(keyCollisions); w.int(placeholderDeletes)
-        w.int128(modelVolume.units); w.byte(UInt8(modelVolume.scale)); w.int(Int64(modelVolumeScale))
+        w.int(keyCollisions)
+        w.int(placeholderDeletes)
+        w.int128(modelVolume.units)
+        w.byte(UInt8(modelVolume.scale))
+        w.int(Int64(modelVolumeScale))
         w.count(modelDirty.count)
         w.count(lookups.count)
         for table in lookups {
             w.count(table.rows.count)
-            table.rows.forEach { key, cells in w.key(key); w.cells(cells) }
+            table.rows.forEach { key, cells in
+                w.key(key)
+                w.cells(cells)
+            }
         }
         let held = parts.indices.filter { parts[$0].model != nil }
         w.count(held.count)
         for p in held {
             let (topic, partition) = name(partitionKeys[p])
-            w.string(topic); w.int(Int64(partition))
+            w.string(topic)
+            w.int(Int64(partition))
             let m = parts[p].model!
             w.count(m.factRows.count)
             for rows in m.factRows {
                 w.count(rows.count)
-                rows.forEach { key, cells in w.key(key); w.cells(cells) }
+                rows.forEach { key, cells in
+                    w.key(key)
+                    w.cells(cells)
+                }
             }
             w.count(m.kpis.count)
             for (k, kpi) in m.kpis.enumerated() {
@@ -42,20 +52,28 @@ extension WindowedAggregator {
                 parts[p].windows.forEach { key, accum in
                     // The one group (id 0), when it holds anything (as before sums by id: a group back at zero was gone).
                     if case .int(let start) = key, start >= horizonStart, k < accum.modelSums.count,
-                       let sums = accum.modelSums[k].accum(group: 0) {
+                        let sums = accum.modelSums[k].accum(group: 0)
+                    {
                         windows.append((start, sums))
                     }
                 }
                 w.count(windows.count)
-                for (start, a) in windows { w.int(start); w.accum(a) }
+                for (start, a) in windows {
+                    w.int(start)
+                    w.accum(a)
+                }
                 w.count(kpi.anchorCount)
-                for id in 0 ..< kpi.anchorCount {
+                for id in 0..<kpi.anchorCount {
                     w.cells(kpi.anchorKeys[id].cells)
                     w.accum(kpi.anchorTotals.accum(id))
                     var windows: [(start: Int64, entry: Int)] = []
-                    kpi.forEachWindow(anchor: id) { start, e in if start >= horizonStart { windows.append((start, e)) } }
+                    kpi.forEachWindow(anchor: id) { start, e in if start >= horizonStart { windows.append((start, e)) }
+                    }
                     w.count(windows.count)
-                    for (start, e) in windows.reversed() { w.int(start); w.accum(kpi.windowSums.accum(e)) }
+                    for (start, e) in windows.reversed() {
+                        w.int(start)
+                        w.accum(kpi.windowSums.accum(e))
+                    }
                     // Groups and dependencies are not saved: they follow from the joined rows, and are
                     // resolved again on load.
                 }
@@ -67,13 +85,20 @@ extension WindowedAggregator {
     /// Loads what `encodeModelState` wrote (before `finishRestore`), rebuilding group totals and the
     /// windows' KPI sums from the anchors. Throws a description of the damage; loads nothing partial
     /// that the caller keeps (it discards the aggregator on error).
-    public mutating func restoreModelState(_ bytes: [UInt8], partitionKey: (String, Int32) -> Int64) throws(ModelStateError) {
+    package mutating func restoreModelState(_ bytes: [UInt8], partitionKey: (String, Int32) -> Int64)
+        throws(ModelStateError)
+    {
         guard let plan = modelPlan else { return }
         var r = ByteReader(bytes)
-        guard try r.byte() == WindowedAggregator.modelStateVersion else { throw ModelStateError("unknown model state version") }
-        keyCollisions = try r.int(); placeholderDeletes = try r.int()
+        guard try r.byte() == WindowedAggregator.modelStateVersion else {
+            throw ModelStateError("unknown model state version")
+        }
+        keyCollisions = try r.int()
+        placeholderDeletes = try r.int()
         let volumeUnits = try r.int128()
-        guard let volume = ExactDecimal(units: volumeUnits, scale: Int(try r.byte())) else { throw ModelStateError("bad volume") }
+        guard let volume = ExactDecimal(units: volumeUnits, scale: Int(try r.byte())) else {
+            throw ModelStateError("bad volume")
+        }
         modelVolume = volume
         modelVolumeScale = Int(try r.int())
         let kpiCount = plan.model.kpis.count
@@ -84,7 +109,8 @@ extension WindowedAggregator {
             for _ in 0..<(try r.count()) {
                 let key = try r.key()
                 let cells = try r.cells()
-                _ = lookups[t].set(key, cells, matchSlots: plan.tables[t].matchSlots, readSlots: plan.tables[t].readSlots)
+                _ = lookups[t].set(
+                    key, cells, matchSlots: plan.tables[t].matchSlots, readSlots: plan.tables[t].readSlots)
             }
         }
         for _ in 0..<(try r.count()) {
@@ -94,7 +120,10 @@ extension WindowedAggregator {
             var m = ModelPartition(plan: plan)
             guard try r.count() == tableCount else { throw ModelStateError("saved for another set of tables") }
             for t in 0..<tableCount {
-                for _ in 0..<(try r.count()) { let key = try r.key(); m.factRows[t][key] = try r.cells() }
+                for _ in 0..<(try r.count()) {
+                    let key = try r.key()
+                    m.factRows[t][key] = try r.cells()
+                }
             }
             guard try r.count() == kpiCount else { throw ModelStateError("saved for another set of KPIs") }
             var directWindows: [(k: Int, start: Int64, accum: KPIAccum)] = []
@@ -110,7 +139,8 @@ extension WindowedAggregator {
                 for _ in 0..<(try r.count()) {
                     let key = AnchorKey(try r.cells())
                     let total = try r.accum(aggregates)
-                    let id = m.kpis[k].anchorID(key) ?? m.kpis[k].addAnchor(key, depRoom: plan.model.kpis[k].joins.count)
+                    let id =
+                        m.kpis[k].anchorID(key) ?? m.kpis[k].addAnchor(key, depRoom: plan.model.kpis[k].joins.count)
                     m.kpis[k].anchorTotals.add(id, total)
                     for _ in 0..<(try r.count()) {
                         let start = try r.int()
@@ -122,7 +152,7 @@ extension WindowedAggregator {
             }
             // Every joined row is loaded (above): each anchor's chain resolves as it did before the stop.
             for k in 0..<kpiCount where !plan.kpis[k].isDirect {
-                for id in 0 ..< m.kpis[k].anchorCount {
+                for id in 0..<m.kpis[k].anchorCount {
                     var deps: [ModelDependency] = []
                     let groups = resolve(k, anchor: m.kpis[k].anchorKeys[id].cells, deps: &deps)
                     m.kpis[k].setGroups(id, groups)
@@ -148,7 +178,7 @@ extension WindowedAggregator {
         let count = plan.model.kpis.count
         for k in 0..<count {
             let kpi = parts[p].model!.kpis[k]
-            for id in 0 ..< kpi.anchorCount {
+            for id in 0..<kpi.anchorCount {
                 let total = kpi.anchorTotals.accum(id)
                 if let groups = kpi.groups(id) {
                     for g in groups {
@@ -163,15 +193,17 @@ extension WindowedAggregator {
                 } else {
                     parts[p].model!.kpis[k].unresolved.add(total)
                     // Kept so that the chain's row, when it comes, moves the sums into the window.
-                    kpi.forEachWindow(anchor: id) { w, _ in if parts[p].windows[.int(w)] == nil { parts[p].windows[.int(w)] = WindowAccum() } }
+                    kpi.forEachWindow(anchor: id) { w, _ in
+                        if parts[p].windows[.int(w)] == nil { parts[p].windows[.int(w)] = WindowAccum() }
+                    }
                 }
             }
         }
     }
 }
 
-public struct ModelStateError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct ModelStateError: Error, Sendable, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }
 
@@ -181,12 +213,19 @@ struct ByteWriter {
     mutating func byte(_ b: UInt8) { bytes.append(b) }
     mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func count(_ n: Int) { int(Int64(n)) }
-    mutating func string(_ s: String) { count(s.utf8.count); bytes.append(contentsOf: s.utf8) }
+    mutating func string(_ s: String) {
+        count(s.utf8.count)
+        bytes.append(contentsOf: s.utf8)
+    }
     mutating func int128(_ v: Int128) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func key(_ k: RowKey) {
         switch k {
-        case .int(let v): byte(0); int(v)
-        case .text(let s): byte(1); string(s)
+        case .int(let v):
+            byte(0)
+            int(v)
+        case .text(let s):
+            byte(1)
+            string(s)
         }
     }
     mutating func cells(_ cells: [Cell]) {
@@ -196,16 +235,27 @@ struct ByteWriter {
             case .missing: byte(0)
             case .unavailable: byte(1)
             case .null: byte(2)
-            case .int(let v): byte(3); int(v)
-            case .decimal(let d): byte(4); int128(d.units); byte(UInt8(d.scale))
-            case .text(let s): byte(5); string(s)
+            case .int(let v):
+                byte(3)
+                int(v)
+            case .decimal(let d):
+                byte(4)
+                int128(d.units)
+                byte(UInt8(d.scale))
+            case .text(let s):
+                byte(5)
+                string(s)
             case .bool(let b): byte(b ? 7 : 6)
             }
         }
     }
     mutating func accum(_ a: KPIAccum) {
         int(a.rows)
-        for i in a.sums.indices { int128(a.sums[i].units); byte(UInt8(a.sums[i].scale)); int(a.counts[i]) }
+        for i in a.sums.indices {
+            int128(a.sums[i].units)
+            byte(UInt8(a.sums[i].scale))
+            int(a.counts[i])
+        }
     }
 }
 
@@ -238,7 +288,9 @@ struct ByteReader {
     }
     mutating func string() throws(ModelStateError) -> String {
         let n = try count()
-        guard let s = String(validating: try take(n), as: UTF8.self) else { throw ModelStateError("bad text at byte \(at)") }
+        guard let s = String(validating: try take(n), as: UTF8.self) else {
+            throw ModelStateError("bad text at byte \(at)")
+        }
         return s
     }
     mutating func key() throws(ModelStateError) -> RowKey {
@@ -260,7 +312,9 @@ struct ByteReader {
             case 3: out.append(.int(try int()))
             case 4:
                 let units = try int128()
-                guard let d = ExactDecimal(units: units, scale: Int(try byte())) else { throw ModelStateError("bad decimal at byte \(at)") }
+                guard let d = ExactDecimal(units: units, scale: Int(try byte())) else {
+                    throw ModelStateError("bad decimal at byte \(at)")
+                }
                 out.append(.decimal(d))
             case 5: out.append(.text(try string()))
             case 6: out.append(.bool(false))
@@ -275,7 +329,9 @@ struct ByteReader {
         a.rows = try int()
         for i in 0..<aggregates {
             let units = try int128()
-            guard let sum = ExactDecimal(units: units, scale: Int(try byte())) else { throw ModelStateError("bad sum at byte \(at)") }
+            guard let sum = ExactDecimal(units: units, scale: Int(try byte())) else {
+                throw ModelStateError("bad sum at byte \(at)")
+            }
             a.sums[i] = sum
             a.counts[i] = try int()
         }

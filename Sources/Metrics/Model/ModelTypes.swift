@@ -10,7 +10,7 @@
 ///   when a lookup changes.
 
 /// A column value as the decoder read it from a row image.
-public enum Cell: Sendable, Hashable, CustomStringConvertible {
+package enum Cell: Sendable, Hashable, CustomStringConvertible {
     /// The column is not in the row image (or there is no row image).
     case missing
     /// Debezium's `__debezium_unavailable_value` (an unchanged TOASTed value): use the remembered one.
@@ -21,7 +21,7 @@ public enum Cell: Sendable, Hashable, CustomStringConvertible {
     case text(String)
     case bool(Bool)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missing: "(missing)"
         case .unavailable: "(unavailable)"
@@ -35,7 +35,7 @@ public enum Cell: Sendable, Hashable, CustomStringConvertible {
 
     /// A value usable as a row key or a join key: integers stay integers, everything else is its text
     /// (a decimal key `12.0` and `12` both become `12`). Nil for null, missing and unavailable.
-    public var rowKey: RowKey? {
+    package var rowKey: RowKey? {
         switch self {
         case .int(let v): .int(v)
         case .decimal(let d): d.int64.map { RowKey.int($0) } ?? .text(d.description)
@@ -46,7 +46,7 @@ public enum Cell: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The value as a number, when it is one (a numeric string too: `decimal.handling.mode=string`).
-    public var number: ExactDecimal? {
+    package var number: ExactDecimal? {
         switch self {
         case .int(let v): ExactDecimal(v)
         case .decimal(let d): d
@@ -58,22 +58,25 @@ public enum Cell: Sendable, Hashable, CustomStringConvertible {
 
 /// Where a column comes from in a compiled KPI: which of its tables (0 is the fact, then the joined
 /// tables in the order of the query) and which of that table's referenced columns.
-public struct ColumnRef: Sendable, Hashable {
-    public var alias: Int
-    public var slot: Int
-    public init(alias: Int, slot: Int) { self.alias = alias; self.slot = slot }
+package struct ColumnRef: Sendable, Hashable {
+    package var alias: Int
+    package var slot: Int
+    package init(alias: Int, slot: Int) {
+        self.alias = alias
+        self.slot = slot
+    }
 }
 
-public enum UnaryOperator: Sendable, Hashable { case negate, not }
+package enum UnaryOperator: Sendable, Hashable { case negate, not }
 
-public enum BinaryOperator: Sendable, Hashable {
+package enum BinaryOperator: Sendable, Hashable {
     case add, subtract, multiply
     case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual
     case and, or
 }
 
 /// An expression of a KPI (a measure, a filter, a group key). `text` in errors is the source text.
-public indirect enum Expr: Sendable, Hashable {
+package indirect enum Expr: Sendable, Hashable {
     case column(ColumnRef, name: String)
     case literal(Cell)
     case unary(UnaryOperator, Expr)
@@ -87,14 +90,17 @@ public indirect enum Expr: Sendable, Hashable {
     case inList(Expr, [Expr], negated: Bool)
 }
 
-public struct CaseBranch: Sendable, Hashable {
-    public var condition: Expr
-    public var value: Expr
-    public init(condition: Expr, value: Expr) { self.condition = condition; self.value = value }
+package struct CaseBranch: Sendable, Hashable {
+    package var condition: Expr
+    package var value: Expr
+    package init(condition: Expr, value: Expr) {
+        self.condition = condition
+        self.value = value
+    }
 }
 
 /// What an expression evaluated to: SQL's values, three-valued logic included (null).
-public enum EvalValue: Sendable, Hashable {
+package enum EvalValue: Sendable, Hashable {
     case null
     case number(ExactDecimal)
     case text(String)
@@ -102,112 +108,138 @@ public enum EvalValue: Sendable, Hashable {
 }
 
 /// Why an expression could not be evaluated on a row: the event is counted as malformed with this text.
-public struct EvalError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct EvalError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 /// `count(*)`, `count(e)`, `sum(e)`, `avg(e)`: what can be kept exact under inserts, updates and deletes.
-public enum AggregateKind: String, Sendable, Hashable { case countRows, count, sum, avg }
+package enum AggregateKind: String, Sendable, Hashable { case countRows, count, sum, avg }
 
-public struct Aggregate: Sendable, Hashable {
-    public var kind: AggregateKind
+package struct Aggregate: Sendable, Hashable {
+    package var kind: AggregateKind
     /// Nil for `count(*)`. Reads fact columns only.
-    public var argument: Expr?
+    package var argument: Expr?
     /// Output column name: the `as` alias, or the expression's text.
-    public var name: String
-    public init(kind: AggregateKind, argument: Expr?, name: String) { self.kind = kind; self.argument = argument; self.name = name }
+    package var name: String
+    package init(kind: AggregateKind, argument: Expr?, name: String) {
+        self.kind = kind
+        self.argument = argument
+        self.name = name
+    }
 }
 
 /// A table joined into a KPI: `join T a on a.matchColumn = parent.parentColumn`.
-public struct JoinStep: Sendable, Hashable {
+package struct JoinStep: Sendable, Hashable {
     /// Index in `KPIModel.tables`.
-    public var table: Int
+    package var table: Int
     /// The alias as written (for messages).
-    public var alias: String
+    package var alias: String
     /// The alias this one hangs from (0 is the fact).
-    public var parent: Int
+    package var parent: Int
     /// Slot, in the parent's table, of the column that holds the reference.
-    public var parentColumn: Int
+    package var parentColumn: Int
     /// Slot, in this table, of the column matched (usually its primary key; a link table's column otherwise).
-    public var matchColumn: Int
+    package var matchColumn: Int
     /// `left join`: a null or missing reference gives null columns instead of dropping the row.
-    public var isLeft: Bool
-    public init(table: Int, alias: String, parent: Int, parentColumn: Int, matchColumn: Int, isLeft: Bool) {
-        self.table = table; self.alias = alias; self.parent = parent
-        self.parentColumn = parentColumn; self.matchColumn = matchColumn; self.isLeft = isLeft
+    package var isLeft: Bool
+    package init(table: Int, alias: String, parent: Int, parentColumn: Int, matchColumn: Int, isLeft: Bool) {
+        self.table = table
+        self.alias = alias
+        self.parent = parent
+        self.parentColumn = parentColumn
+        self.matchColumn = matchColumn
+        self.isLeft = isLeft
     }
 }
 
 /// One KPI, compiled from `select <groups>, <aggregates> from fact [join …] [where …] [group by …]`.
-public struct CompiledKPI: Sendable, Hashable {
+package struct CompiledKPI: Sendable, Hashable {
     /// The name in the profile (`[kpi.NAME]`): `transactions`, `revenue` and `category_sales` feed the
     /// built-in tiles; any other name is a KPI of the user's own.
-    public var name: String
-    public var sql: String
+    package var name: String
+    package var sql: String
     /// Line of the profile file where the SQL starts (for messages).
-    public var line: Int
+    package var line: Int
     /// Index in `KPIModel.tables` of the fact table.
-    public var fact: Int
+    package var fact: Int
     /// Alias of each table of the query, 0 being the fact.
-    public var aliases: [String]
-    public var joins: [JoinStep]
+    package var aliases: [String]
+    package var joins: [JoinStep]
     /// The part of `where` that reads the fact only: applied to each fact row.
-    public var rowFilter: Expr?
+    package var rowFilter: Expr?
     /// The part of `where` that reads joined tables: applied to each resolved combination.
-    public var joinFilter: Expr?
+    package var joinFilter: Expr?
     /// `group by` expressions (they may read any alias), in output order.
-    public var groups: [Expr]
-    public var groupNames: [String]
-    public var aggregates: [Aggregate]
+    package var groups: [Expr]
+    package var groupNames: [String]
+    package var aggregates: [Aggregate]
     /// Fact column slots that the joins and the groups read: a fact row's anchor.
-    public var anchorSlots: [Int]
+    package var anchorSlots: [Int]
     /// False for `[kpi.X] windows = false`: totals only (a KPI over the current state of a table).
-    public var windowed: Bool
+    package var windowed: Bool
 
-    public init(name: String, sql: String, line: Int, fact: Int, aliases: [String], joins: [JoinStep], rowFilter: Expr?,
-                joinFilter: Expr?, groups: [Expr], groupNames: [String], aggregates: [Aggregate], anchorSlots: [Int],
-                windowed: Bool = true) {
-        self.name = name; self.sql = sql; self.line = line; self.fact = fact; self.aliases = aliases; self.joins = joins
-        self.rowFilter = rowFilter; self.joinFilter = joinFilter; self.groups = groups; self.groupNames = groupNames
-        self.aggregates = aggregates; self.anchorSlots = anchorSlots; self.windowed = windowed
+    package init(
+        name: String, sql: String, line: Int, fact: Int, aliases: [String], joins: [JoinStep], rowFilter: Expr?,
+        joinFilter: Expr?, groups: [Expr], groupNames: [String], aggregates: [Aggregate], anchorSlots: [Int],
+        windowed: Bool = true
+    ) {
+        self.name = name
+        self.sql = sql
+        self.line = line
+        self.fact = fact
+        self.aliases = aliases
+        self.joins = joins
+        self.rowFilter = rowFilter
+        self.joinFilter = joinFilter
+        self.groups = groups
+        self.groupNames = groupNames
+        self.aggregates = aggregates
+        self.anchorSlots = anchorSlots
+        self.windowed = windowed
     }
 
-    public var isGrouped: Bool { !groups.isEmpty }
+    package var isGrouped: Bool { !groups.isEmpty }
 }
 
 /// One logical table of the model.
-public struct ModelTable: Sendable, Hashable {
+package struct ModelTable: Sendable, Hashable {
     /// The table's name as KPIs write it (and as Debezium's `source.table` / the topic's last part says).
-    public var name: String
+    package var name: String
     /// Topics carrying this table's rows, as a regular expression (`[tables.NAME] topics = "…"`); nil:
     /// topics whose last name part is `name`.
-    public var topicPattern: String?
+    package var topicPattern: String?
     /// Key columns named in the profile (`key = ["a", "b"]`), overriding the record key; nil: the
     /// Kafka record key (Debezium's full primary key, composite included).
-    public var keyColumns: [String]?
+    package var keyColumns: [String]?
     /// Every column some KPI reads, in slot order (a `ColumnRef.slot` indexes this). Key override
     /// columns are included.
-    public var columns: [String]
-    public init(name: String, topicPattern: String? = nil, keyColumns: [String]? = nil, columns: [String] = []) {
-        self.name = name; self.topicPattern = topicPattern; self.keyColumns = keyColumns; self.columns = columns
+    package var columns: [String]
+    package init(name: String, topicPattern: String? = nil, keyColumns: [String]? = nil, columns: [String] = []) {
+        self.name = name
+        self.topicPattern = topicPattern
+        self.keyColumns = keyColumns
+        self.columns = columns
     }
 
     /// Slot of a column, when some KPI reads it.
-    public func slot(of column: String) -> Int? { columns.firstIndex(of: column) }
+    package func slot(of column: String) -> Int? { columns.firstIndex(of: column) }
 }
 
 /// The compiled profile: tables and KPIs.
-public struct KPIModel: Sendable, Hashable {
-    public var tables: [ModelTable]
-    public var kpis: [CompiledKPI]
-    public init(tables: [ModelTable], kpis: [CompiledKPI]) { self.tables = tables; self.kpis = kpis }
+package struct KPIModel: Sendable, Hashable {
+    package var tables: [ModelTable]
+    package var kpis: [CompiledKPI]
+    package init(tables: [ModelTable], kpis: [CompiledKPI]) {
+        self.tables = tables
+        self.kpis = kpis
+    }
 
-    public func tableIndex(named name: some StringProtocol) -> Int? { tables.firstIndex { $0.name == name } }
+    package func tableIndex(named name: some StringProtocol) -> Int? { tables.firstIndex { $0.name == name } }
 
     /// The KPIs feeding the built-in tiles, when the profile defines them.
-    public var transactions: Int? { kpis.firstIndex { $0.name == "transactions" } }
-    public var revenue: Int? { kpis.firstIndex { $0.name == "revenue" } }
-    public var categorySales: Int? { kpis.firstIndex { $0.name == "category_sales" } }
+    package var transactions: Int? { kpis.firstIndex { $0.name == "transactions" } }
+    package var revenue: Int? { kpis.firstIndex { $0.name == "revenue" } }
+    package var categorySales: Int? { kpis.firstIndex { $0.name == "category_sales" } }
 }

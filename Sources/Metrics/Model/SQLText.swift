@@ -5,7 +5,7 @@
 /// `alias.column` when there are several, bare otherwise (pass `[]` for bare names). Identifiers
 /// that are not plain lowercase words are quoted with `quote` (`"` for PostgreSQL, `` ` `` for MySQL),
 /// so a column `UnitPrice` keeps its case on PostgreSQL too.
-public func sqlText(_ e: Expr, aliases: [String], quote: Character = "\"") -> String {
+package func sqlText(_ e: Expr, aliases: [String], quote: Character = "\"") -> String {
     var out = ""
     SQLPrinter(aliases: aliases, quote: quote, display: false).write(e, minimumPrecedence: 0, to: &out)
     return out
@@ -14,7 +14,9 @@ public func sqlText(_ e: Expr, aliases: [String], quote: Character = "\"") -> St
 /// `e` as SQL with each column written by `column` (e.g. qualified and cast so it reads the way
 /// Debezium sends it) and each text literal by `literal` (a dialect's escaping): the reconciler's
 /// queries on the source database.
-public func sqlText(_ e: Expr, column: @escaping (ColumnRef, String) -> String, literal: @escaping (String) -> String) -> String {
+package func sqlText(_ e: Expr, column: @escaping (ColumnRef, String) -> String, literal: @escaping (String) -> String)
+    -> String
+{
     var out = ""
     SQLPrinter(aliases: [], quote: "\"", display: false, columnText: column, literalText: literal)
         .write(e, minimumPrecedence: 0, to: &out)
@@ -22,20 +24,20 @@ public func sqlText(_ e: Expr, column: @escaping (ColumnRef, String) -> String, 
 }
 
 /// An aggregate as SQL: `count(*)`, `sum(d.quantity)`.
-public func sqlText(_ a: Aggregate, aliases: [String], quote: Character = "\"") -> String {
+package func sqlText(_ a: Aggregate, aliases: [String], quote: Character = "\"") -> String {
     aggregateText(a, aliases: aliases, quote: quote, display: false)
 }
 
 /// `e` as the user would write it in a KPI query, for names and messages: identifiers are quoted
 /// only where the KPI grammar needs it (`UnitPrice` stays bare: KPI identifiers are case-sensitive).
-public func displayText(_ e: Expr, aliases: [String]) -> String {
+package func displayText(_ e: Expr, aliases: [String]) -> String {
     var out = ""
     SQLPrinter(aliases: aliases, quote: "\"", display: true).write(e, minimumPrecedence: 0, to: &out)
     return out
 }
 
 /// An aggregate as the user would write it: `sum(d.UnitPrice * d.Quantity)`.
-public func displayText(_ a: Aggregate, aliases: [String]) -> String {
+package func displayText(_ a: Aggregate, aliases: [String]) -> String {
     aggregateText(a, aliases: aliases, quote: "\"", display: true)
 }
 
@@ -53,7 +55,7 @@ private func aggregateText(_ a: Aggregate, aliases: [String], quote: Character, 
 }
 
 /// An identifier as SQL: bare when it is a lowercase word that is not a keyword, quoted otherwise.
-public func sqlIdentifier(_ name: String, quote: Character = "\"") -> String {
+package func sqlIdentifier(_ name: String, quote: Character = "\"") -> String {
     identifierText(name, quote: quote, display: false)
 }
 
@@ -63,7 +65,10 @@ private func identifierText(_ name: String, quote: Character, display: Bool) -> 
     for (i, b) in name.utf8.enumerated() {
         let lower = (b >= 97 && b <= 122) || b == 95 || (i > 0 && b >= 48 && b <= 57)
         let ok = lower || (display && ((b >= 65 && b <= 90) || b >= 0x80 || (i > 0 && b == 36)))
-        if !ok { plain = false; break }
+        if !ok {
+            plain = false
+            break
+        }
     }
     if plain {
         let lower = display ? asciiLowercased(name) : name

@@ -20,13 +20,17 @@ extension DebeziumDecoder {
     /// `schema` into `event`, exactly as `decode(slot:value:kafkaTimestampMs:into:)` does for JSON;
     /// nil for a change event. A tombstone (null Kafka value) has no header and no schema: give it to
     /// `decode(slot:value:nil)`.
-    public func decodeAvro(slot: Int, schemaID: Int32, schema: AvroSchema, payload: UnsafeRawBufferPointer,
-                           kafkaTimestampMs: Int64, into event: inout ChangeEvent) -> NonEventOutcome? {
+    package func decodeAvro(
+        slot: Int, schemaID: Int32, schema: AvroSchema, payload: UnsafeRawBufferPointer,
+        kafkaTimestampMs: Int64, into event: inout ChangeEvent
+    ) -> NonEventOutcome? {
         let state = topics[slot]
         if state.isHeartbeat { return avroHeartbeat(state, schemaID, schema, payload) }
         if state.checkTransactionTopic, let other = avroTransactionMetadata(state, schema, payload) { return other }
         guard schema.rootIsRecord else {
-            return avroMalformed(state.table, "value is not a record (the schema's root is \(schema.describe(schema.root)))", schemaID, at: 0)
+            return avroMalformed(
+                state.table, "value is not a record (the schema's root is \(schema.describe(schema.root)))", schemaID,
+                at: 0)
         }
         let plans = avroPlans.plans(schemaID, schema)
         var r = AvroReader(payload)
@@ -39,10 +43,12 @@ extension DebeziumDecoder {
             return avroMalformed(state.table, error.reason, schemaID, at: error.at)
         }
         let trailing = r.pos != r.count ? r.pos : nil
-        let outcome = finish(&r, plans, state: state, schemaID: schemaID, env: &env, kafkaTimestampMs: kafkaTimestampMs, event: &event)
+        let outcome = finish(
+            &r, plans, state: state, schemaID: schemaID, env: &env, kafkaTimestampMs: kafkaTimestampMs, event: &event)
         if let outcome, outcome.isMalformed { return outcome }
         if let trailing {
-            return avroMalformed(state.table, "\(r.count - trailing) trailing bytes after the record", schemaID, at: trailing)
+            return avroMalformed(
+                state.table, "\(r.count - trailing) trailing bytes after the record", schemaID, at: trailing)
         }
         return outcome
     }
@@ -50,7 +56,7 @@ extension DebeziumDecoder {
     /// The row key from an Avro-encoded Kafka key (the bytes after the header): a record's scalar
     /// fields (several make one composite key, as `compositeKey`) or a scalar key; nil when the key
     /// cannot be decoded or holds a null or nested value — as `recordKeyValue` for JSON.
-    public func avroRecordKey(schema: AvroSchema, payload: UnsafeRawBufferPointer) -> RowKey? {
+    package func avroRecordKey(schema: AvroSchema, payload: UnsafeRawBufferPointer) -> RowKey? {
         var r = AvroReader(payload)
         do throws(AvroStop) {
             let root = schema.nodes[Int(schema.root)]
@@ -71,7 +77,9 @@ extension DebeziumDecoder {
         }
     }
 
-    private static func avroKeyScalar(_ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema) throws(AvroStop) -> RowKey? {
+    private static func avroKeyScalar(_ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema) throws(AvroStop)
+        -> RowKey?
+    {
         switch try r.token(node, schema) {
         case .string(let start, let count):
             return r.string(start, count).0.map { .text($0) }
@@ -86,7 +94,7 @@ extension DebeziumDecoder {
     }
 
     private static func floatKey(_ text: String, finite: Bool) -> RowKey? {
-        guard finite else { return .text(text) } // Jackson writes "NaN" as a string
+        guard finite else { return .text(text) }  // Jackson writes "NaN" as a string
         var t = text
         return t.withUTF8 { p -> RowKey? in
             let raw = UnsafeRawBufferPointer(p)
@@ -130,8 +138,10 @@ extension DebeziumDecoder {
     /// One pass over the root record: the envelope's fields, and the row images parsed ahead as rows
     /// of the topic's own table (the JSON path's order of checks is kept; see `finish`).
     @inline(__always)
-    private func walkEnvelope(_ r: inout AvroReader, _ plans: AvroSchemaPlans, state: TopicState, env: inout AvroEnvelope,
-                              event: inout ChangeEvent) throws(AvroStop) {
+    private func walkEnvelope(
+        _ r: inout AvroReader, _ plans: AvroSchemaPlans, state: TopicState, env: inout AvroEnvelope,
+        event: inout ChangeEvent
+    ) throws(AvroStop) {
         let schema = plans.schema
         for f in plans.envelope.fields {
             switch f.role {
@@ -142,13 +152,17 @@ extension DebeziumDecoder {
                 guard let record = try imageRecord(&r, f.node, schema, name: "before") else { continue }
                 env.beforeAt = r.pos
                 env.imageRecord.before = record
-                try parseAhead(&r, plans, record: record, state: state, into: &event.before, parsed: &env.beforeParsed, problem: &env.beforeProblem)
+                try parseAhead(
+                    &r, plans, record: record, state: state, into: &event.before, parsed: &env.beforeParsed,
+                    problem: &env.beforeProblem)
             case .after:
                 env.sawBeforeOrAfter = true
                 guard let record = try imageRecord(&r, f.node, schema, name: "after") else { continue }
                 env.afterAt = r.pos
                 env.imageRecord.after = record
-                try parseAhead(&r, plans, record: record, state: state, into: &event.after, parsed: &env.afterParsed, problem: &env.afterProblem)
+                try parseAhead(
+                    &r, plans, record: record, state: state, into: &event.after, parsed: &env.afterParsed,
+                    problem: &env.afterProblem)
             case .source:
                 env.hasSource = true
                 try readSource(&r, plans, f.node, env: &env)
@@ -184,7 +198,8 @@ extension DebeziumDecoder {
                 case .null: break
                 case .string(let start, let count):
                     guard count <= DebeziumDecoder.maxTableNameBytes else {
-                        throw DebeziumDecoder.valueStop("__table is \(count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
+                        throw DebeziumDecoder.valueStop(
+                            "__table is \(count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
                     }
                     env.unwrappedTable = (start, count)
                 default: throw DebeziumDecoder.valueStop("__table is not a string", at: at)
@@ -192,14 +207,20 @@ extension DebeziumDecoder {
             case .unwrappedTsMs:
                 try readTime(&r, f.node, schema, "__source_ts_ms", into: &env.unwrappedTsMs)
             case .transaction:
-                if readsTransactions { try readTransaction(&r, schema, f.node, env: &env) } else { try r.skipField(f.node, schema.flat, schema.links) }
+                if readsTransactions {
+                    try readTransaction(&r, schema, f.node, env: &env)
+                } else {
+                    try r.skipField(f.node, schema.flat, schema.links)
+                }
             }
         }
     }
 
     /// The record a row image holds (its union resolved), or nil for null.
     @inline(__always)
-    private func imageRecord(_ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema, name: StaticString) throws(AvroStop) -> Int32? {
+    private func imageRecord(_ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema, name: StaticString)
+        throws(AvroStop) -> Int32?
+    {
         var n = node
         let at = r.pos
         if schema.flat[Int(n)].kind == .union { n = try r.branch(schema.flat[Int(n)], schema.links) }
@@ -211,13 +232,16 @@ extension DebeziumDecoder {
     }
 
     @inline(__always)
-    private func parseAhead(_ r: inout AvroReader, _ plans: AvroSchemaPlans, record: Int32, state: TopicState,
-                            into slot: inout Row?, parsed: inout Bool, problem: inout AvroStop?) throws(AvroStop) {
+    private func parseAhead(
+        _ r: inout AvroReader, _ plans: AvroSchemaPlans, record: Int32, state: TopicState,
+        into slot: inout Row?, parsed: inout Bool, problem: inout AvroStop?
+    ) throws(AvroStop) {
         let start = r.pos
         let plan = plans.rowPlan(record: record, role: state.role, modelTable: state.modelTable, decoder: self)
         slot = Row()
         do throws(AvroStop) {
-            try avroRow(&r, plan, plans.schema, role: state.role, modelTable: state.modelTable, state: state, into: &slot!)
+            try avroRow(
+                &r, plan, plans.schema, role: state.role, modelTable: state.modelTable, state: state, into: &slot!)
             parsed = true
         } catch {
             if error.structural { throw error }
@@ -230,15 +254,23 @@ extension DebeziumDecoder {
 
     /// `transaction{id,total_order,data_collection_order}` (null for snapshot rows): the id's key, as the
     /// JSON path reads it (not `source.txId`, which snapshot rows carry too).
-    private func readTransaction(_ r: inout AvroReader, _ schema: AvroSchema, _ node: Int32, env: inout AvroEnvelope) throws(AvroStop) {
-        let flat = UnsafePointer(schema.flat), links = UnsafePointer(schema.links)
+    private func readTransaction(_ r: inout AvroReader, _ schema: AvroSchema, _ node: Int32, env: inout AvroEnvelope)
+        throws(AvroStop)
+    {
+        let flat = UnsafePointer(schema.flat)
+        let links = UnsafePointer(schema.links)
         var n = node
         let at = r.pos
         if flat[Int(n)].kind == .union { n = try r.branch(flat[Int(n)], links) }
         if flat[Int(n)].kind == .null { return }
-        guard flat[Int(n)].kind == .record else { throw AvroReader.stop("transaction is a \(schema.describe(n)), not a record", at: at) }
+        guard flat[Int(n)].kind == .record else {
+            throw AvroReader.stop("transaction is a \(schema.describe(n)), not a record", at: at)
+        }
         for field in schema.nodes[Int(n)].fields {
-            guard field.name == "id" else { try r.skipField(field.type, flat, links); continue }
+            guard field.name == "id" else {
+                try r.skipField(field.type, flat, links)
+                continue
+            }
             let idAt = r.pos
             switch try r.token(field.type, schema.flat, schema.links) {
             case .null: break
@@ -248,14 +280,19 @@ extension DebeziumDecoder {
         }
     }
 
-    private func readSource(_ r: inout AvroReader, _ plans: AvroSchemaPlans, _ node: Int32, env: inout AvroEnvelope) throws(AvroStop) {
+    private func readSource(_ r: inout AvroReader, _ plans: AvroSchemaPlans, _ node: Int32, env: inout AvroEnvelope)
+        throws(AvroStop)
+    {
         let schema = plans.schema
-        let flat = UnsafePointer(schema.flat), links = UnsafePointer(schema.links)
+        let flat = UnsafePointer(schema.flat)
+        let links = UnsafePointer(schema.links)
         var n = node
         let at = r.pos
         if flat[Int(n)].kind == .union { n = try r.branch(flat[Int(n)], links) }
         if flat[Int(n)].kind == .null { return }
-        guard n == plans.envelope.sourceRecord else { throw AvroReader.stop("source is a \(schema.describe(n)), not a record", at: at) }
+        guard n == plans.envelope.sourceRecord else {
+            throw AvroReader.stop("source is a \(schema.describe(n)), not a record", at: at)
+        }
         for f in plans.envelope.sourceFields {
             switch f.role {
             case .skip: try r.skipField(f.node, flat, links)
@@ -266,7 +303,9 @@ extension DebeziumDecoder {
                 case .null: break
                 case .string(let start, let count):
                     guard count <= DebeziumDecoder.maxTableNameBytes else {
-                        throw DebeziumDecoder.valueStop("source.table is \(count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
+                        throw DebeziumDecoder.valueStop(
+                            "source.table is \(count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at
+                        )
                     }
                     env.table = (start, count)
                 default: throw DebeziumDecoder.valueStop("source.table is not a string", at: at)
@@ -284,7 +323,11 @@ extension DebeziumDecoder {
                 case .symbol(let node, let i):
                     var symbol = schema.nodes[Int(node)].symbols[i]
                     env.snapshot = symbol != "false"
-                    if env.snapshot { env.snapshotMarker = symbol.withUTF8 { DebeziumDecoder.snapshotMarker(UnsafeRawBufferPointer($0)) } }
+                    if env.snapshot {
+                        env.snapshotMarker = symbol.withUTF8 {
+                            DebeziumDecoder.snapshotMarker(UnsafeRawBufferPointer($0))
+                        }
+                    }
                 default: throw DebeziumDecoder.valueStop("source.snapshot is not a string or a boolean", at: at)
                 }
             }
@@ -293,13 +336,16 @@ extension DebeziumDecoder {
 
     /// A commit time: an integer in `validCommitTimeMs`, or null (the JSON path's `readTime`).
     @inline(__always)
-    private func readTime(_ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema, _ name: StaticString, into out: inout Int64?) throws(AvroStop) {
+    private func readTime(
+        _ r: inout AvroReader, _ node: Int32, _ schema: AvroSchema, _ name: StaticString, into out: inout Int64?
+    ) throws(AvroStop) {
         let at = r.pos
         switch try r.token(node, schema.flat, schema.links) {
         case .null: return
         case .long(let v):
             guard DebeziumDecoder.validCommitTimeMs.contains(v) else {
-                throw DebeziumDecoder.valueStop("\(name) \(v) is not a time in years 1970…9999 (0…253402300799999 ms)", at: at)
+                throw DebeziumDecoder.valueStop(
+                    "\(name) \(v) is not a time in years 1970…9999 (0…253402300799999 ms)", at: at)
             }
             out = v
         case .float(let f): try timeFromText(AvroText.java(f), finite: f.isFinite, name, at: at, into: &out)
@@ -309,15 +355,19 @@ extension DebeziumDecoder {
     }
 
     @inline(never)
-    private func timeFromText(_ text: String, finite: Bool, _ name: StaticString, at: Int, into out: inout Int64?) throws(AvroStop) {
+    private func timeFromText(_ text: String, finite: Bool, _ name: StaticString, at: Int, into out: inout Int64?)
+        throws(AvroStop)
+    {
         guard finite else { throw DebeziumDecoder.valueStop("\(name) is not a number", at: at) }
         var t = text
         let v = t.withUTF8 { DebeziumDecoder.int64(UnsafeRawBufferPointer($0)) }
         guard let v else {
-            throw DebeziumDecoder.valueStop("\(name) \(text) is not a whole number of milliseconds within Int64", at: at)
+            throw DebeziumDecoder.valueStop(
+                "\(name) \(text) is not a whole number of milliseconds within Int64", at: at)
         }
         guard DebeziumDecoder.validCommitTimeMs.contains(v) else {
-            throw DebeziumDecoder.valueStop("\(name) \(v) is not a time in years 1970…9999 (0…253402300799999 ms)", at: at)
+            throw DebeziumDecoder.valueStop(
+                "\(name) \(v) is not a time in years 1970…9999 (0…253402300799999 ms)", at: at)
         }
         out = v
     }
@@ -326,11 +376,15 @@ extension DebeziumDecoder {
 
     /// After the walk: the JSON path's decisions, in its order (schema change; table routing;
     /// envelope: op, time, rows, missing columns; or an unwrapped row).
-    private func finish(_ r: inout AvroReader, _ plans: AvroSchemaPlans, state: TopicState, schemaID: Int32, env: inout AvroEnvelope,
-                        kafkaTimestampMs: Int64, event: inout ChangeEvent) -> NonEventOutcome? {
+    private func finish(
+        _ r: inout AvroReader, _ plans: AvroSchemaPlans, state: TopicState, schemaID: Int32, env: inout AvroEnvelope,
+        kafkaTimestampMs: Int64, event: inout ChangeEvent
+    ) -> NonEventOutcome? {
         let schema = plans.schema
         if plans.envelope.isSchemaChange {
-            return avroSchemaChange(state, schemaID, schema, r, timeMs: env.sourceTsMs ?? env.envelopeTsMs ?? kafkaTimestampMs, snapshot: env.snapshot)
+            return avroSchemaChange(
+                state, schemaID, schema, r, timeMs: env.sourceTsMs ?? env.envelopeTsMs ?? kafkaTimestampMs,
+                snapshot: env.snapshot)
         }
 
         var table = state.table
@@ -341,7 +395,9 @@ extension DebeziumDecoder {
                 (table, role, modelTable) = (routed.name, routed.role, routed.modelTable)
             } else {
                 let (name, bad) = r.string(t.start, t.count)
-                guard let name else { return avroMalformed(state.table, "the table name is not valid UTF-8", schemaID, at: bad) }
+                guard let name else {
+                    return avroMalformed(state.table, "the table name is not valid UTF-8", schemaID, at: bad)
+                }
                 table = name
                 role = profile.role(ofTable: table)
                 modelTable = profile.model?.tableIndex(named: table).map { Int32($0) } ?? -1
@@ -354,48 +410,67 @@ extension DebeziumDecoder {
             guard let op = ChangeOp(code: env.op) else {
                 return avroMalformed(table, "unknown op '\(Character(Unicode.Scalar(env.op)))'", schemaID, at: 0)
             }
-            guard let ts = env.sourceTsMs ?? env.envelopeTsMs else { return avroMalformed(table, "no source.ts_ms", schemaID, at: 0) }
+            guard let ts = env.sourceTsMs ?? env.envelopeTsMs else {
+                return avroMalformed(table, "no source.ts_ms", schemaID, at: 0)
+            }
             let parsedAhead = role == state.role && modelTable == state.modelTable
             if let at = env.beforeAt {
                 if parsedAhead {
                     if let p = env.beforeProblem { return avroMalformed(table, p.reason, schemaID, at: p.at) }
-                } else if let p = reparse(&r, plans, at: at, record: env.imageRecord.before, role: role, modelTable: modelTable, state: state, into: &event.before) {
+                } else if let p = reparse(
+                    &r, plans, at: at, record: env.imageRecord.before, role: role, modelTable: modelTable, state: state,
+                    into: &event.before)
+                {
                     return avroMalformed(table, p.reason, schemaID, at: p.at)
                 }
             }
             if let at = env.afterAt {
                 if parsedAhead {
                     if let p = env.afterProblem { return avroMalformed(table, p.reason, schemaID, at: p.at) }
-                } else if let p = reparse(&r, plans, at: at, record: env.imageRecord.after, role: role, modelTable: modelTable, state: state, into: &event.after) {
+                } else if let p = reparse(
+                    &r, plans, at: at, record: env.imageRecord.after, role: role, modelTable: modelTable, state: state,
+                    into: &event.after)
+                {
                     return avroMalformed(table, p.reason, schemaID, at: p.at)
                 }
                 if role == .model, let slot = event.after!.cells.firstIndex(of: .missing) {
-                    return withSchemaID(missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: at), schemaID)
+                    return withSchemaID(
+                        missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: at), schemaID)
                 }
-                if let column = missingColumn(event.after!, role: role) { return withSchemaID(droppedColumn(table, column, at: at), schemaID) }
+                if let column = missingColumn(event.after!, role: role) {
+                    return withSchemaID(droppedColumn(table, column, at: at), schemaID)
+                }
             }
-            if let missing = DebeziumDecoder.missingImage(op, hasBefore: env.beforeAt != nil, hasAfter: env.afterAt != nil) {
+            if let missing = DebeziumDecoder.missingImage(
+                op, hasBefore: env.beforeAt != nil, hasAfter: env.afterAt != nil)
+            {
                 return avroMalformed(table, missing, schemaID, at: 0)
             }
-            DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
-                                         snapshot: env.snapshot, snapshotMarker: env.snapshotMarker, sourceTsMs: env.sourceTsMs,
-                                         envelopeTsMs: env.envelopeTsMs, transactionKey: env.transactionKey)
+            DebeziumDecoder.fillEnvelope(
+                &event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
+                snapshot: env.snapshot, snapshotMarker: env.snapshotMarker, sourceTsMs: env.sourceTsMs,
+                envelopeTsMs: env.envelopeTsMs, transactionKey: env.transactionKey)
             return nil
         }
 
         // Unwrapped record: the root record is the row itself.
         let ts = env.unwrappedTsMs ?? kafkaTimestampMs
         guard DebeziumDecoder.validCommitTimeMs.contains(ts) else {
-            return avroMalformed(table, "no __source_ts_ms, and the Kafka timestamp \(ts) is not a time in years 1970…9999", schemaID, at: 0)
+            return avroMalformed(
+                table, "no __source_ts_ms, and the Kafka timestamp \(ts) is not a time in years 1970…9999", schemaID,
+                at: 0)
         }
         var row: Row? = Row()
-        if let p = reparse(&r, plans, at: 0, record: schema.root, role: role, modelTable: modelTable, state: state, into: &row) {
+        if let p = reparse(
+            &r, plans, at: 0, record: schema.root, role: role, modelTable: modelTable, state: state, into: &row)
+        {
             return avroMalformed(table, p.reason, schemaID, at: p.at)
         }
         var op: ChangeOp
         if env.unwrappedOp != 0 {
             guard let o = ChangeOp(code: env.unwrappedOp) else {
-                return avroMalformed(table, "unknown __op '\(Character(Unicode.Scalar(env.unwrappedOp)))'", schemaID, at: 0)
+                return avroMalformed(
+                    table, "unknown __op '\(Character(Unicode.Scalar(env.unwrappedOp)))'", schemaID, at: 0)
             }
             op = o
         } else if role == .other {
@@ -405,9 +480,12 @@ extension DebeziumDecoder {
         }
         if env.deleted { op = .delete }
         if op != .delete, role == .model, let slot = row!.cells.firstIndex(of: .missing) {
-            return withSchemaID(missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: 0), schemaID)
+            return withSchemaID(
+                missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: 0), schemaID)
         }
-        if op != .delete, let column = missingColumn(row!, role: role) { return withSchemaID(droppedColumn(table, column, at: 0), schemaID) }
+        if op != .delete, let column = missingColumn(row!, role: role) {
+            return withSchemaID(droppedColumn(table, column, at: 0), schemaID)
+        }
         event.table = table
         event.role = role
         event.modelTable = role == .model ? modelTable : -1
@@ -416,16 +494,20 @@ extension DebeziumDecoder {
         event.isSnapshot = op == .read
         event.debeziumTimeMs = 0
         if op == .delete {
-            event.before = row; event.after = nil
+            event.before = row
+            event.after = nil
         } else {
-            event.before = nil; event.after = row
+            event.before = nil
+            event.after = row
         }
         return nil
     }
 
     /// Parses a row image again, at `at`, for the table the message names; the problem, if any.
-    private func reparse(_ r: inout AvroReader, _ plans: AvroSchemaPlans, at: Int, record: Int32, role: TableRole, modelTable: Int32,
-                         state: TopicState, into slot: inout Row?) -> AvroStop? {
+    private func reparse(
+        _ r: inout AvroReader, _ plans: AvroSchemaPlans, at: Int, record: Int32, role: TableRole, modelTable: Int32,
+        state: TopicState, into slot: inout Row?
+    ) -> AvroStop? {
         let plan = plans.rowPlan(record: record, role: role, modelTable: modelTable, decoder: self)
         var row = Row()
         r.pos = at
@@ -442,18 +524,26 @@ extension DebeziumDecoder {
 
     /// Fills the profile's columns of one row image (`r` at its record) and moves past it.
     @inline(__always)
-    func avroRow(_ r: inout AvroReader, _ plan: AvroRowPlan, _ schema: AvroSchema, role: TableRole, modelTable: Int32,
-                 state: TopicState, into row: inout Row) throws(AvroStop) {
+    func avroRow(
+        _ r: inout AvroReader, _ plan: AvroRowPlan, _ schema: AvroSchema, role: TableRole, modelTable: Int32,
+        state: TopicState, into row: inout Row
+    ) throws(AvroStop) {
         let start = r.pos
         if role == .model {
-            guard modelTable >= 0 && Int(modelTable) < modelColumnNames.count else { throw DebeziumDecoder.valueStop("table is not in the model", at: start) }
+            guard modelTable >= 0 && Int(modelTable) < modelColumnNames.count else {
+                throw DebeziumDecoder.valueStop("table is not in the model", at: start)
+            }
             row.cells = Array(repeating: .missing, count: plan.cellCount)
         }
         let own = modelTable == state.modelTable
-        let flat = UnsafePointer(schema.flat), links = UnsafePointer(schema.links)
+        let flat = UnsafePointer(schema.flat)
+        let links = UnsafePointer(schema.links)
         // The field's name is read only when a reason is written (`@autoclosure`), so a good row reads no String.
         for (f, c) in plan.columns.enumerated() {
-            guard let column = c.column else { try r.skipField(c.node, flat, links); continue }
+            guard let column = c.column else {
+                try r.skipField(c.node, flat, links)
+                continue
+            }
             let at = r.pos
             let token = try r.token(c.node, flat, links)
             switch column {
@@ -462,14 +552,20 @@ extension DebeziumDecoder {
             case .unitPrice: row.unitPrice = try avroMoney(token, r, schema, plan.names[f], at: at)
             case .quantity: row.quantity = try avroInt(token, r, schema, plan.names[f], at: at)
             case .reference:
-                if case .null = token { row.reference = .null } else { row.reference = .value(try avroKey(token, r, schema, plan.names[f], at: at)) }
+                if case .null = token {
+                    row.reference = .null
+                } else {
+                    row.reference = .value(try avroKey(token, r, schema, plan.names[f], at: at))
+                }
             case .category: row.category = try avroCategory(token, r, schema, plan.names[f], at: at)
             case .cell(let i):
                 row.cells[i] = try avroCell(token, r, schema, plan.names[f], at: at)
                 if own && i < state.seenColumns.count && !state.seenColumns[i] { state.seenColumns[i] = true }
             }
         }
-        if role != .other && role != .model && row.key == nil { throw DebeziumDecoder.valueStop(rowError(role), at: start) }
+        if role != .other && role != .model && row.key == nil {
+            throw DebeziumDecoder.valueStop(rowError(role), at: start)
+        }
     }
 
     // MARK: values (each as the JSON path reads the value JsonConverter writes)
@@ -491,7 +587,9 @@ extension DebeziumDecoder {
     }
 
     /// A string's value as a Swift String, checked as UTF-8.
-    private func text(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String) throws(AvroStop) -> String? {
+    private func text(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String)
+        throws(AvroStop) -> String?
+    {
         switch token {
         case .string(let start, let count):
             let (s, bad) = r.string(start, count)
@@ -506,13 +604,17 @@ extension DebeziumDecoder {
     }
 
     /// A primary key or reference: a string, or an integer within Int64 (`readKey`).
-    private func avroKey(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> RowKey {
+    private func avroKey(
+        _ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int
+    ) throws(AvroStop) -> RowKey {
         switch token {
         case .long(let v): return .int(v)
         case .float(let f) where f.isFinite: return try integerKey(AvroText.java(f), name(), at: at)
         case .double(let d) where d.isFinite: return try integerKey(AvroText.java(d), name(), at: at)
         default:
-            guard let s = try text(token, r, schema, name()) else { throw DebeziumDecoder.valueStop("\(name()) is neither a number nor a string", at: at) }
+            guard let s = try text(token, r, schema, name()) else {
+                throw DebeziumDecoder.valueStop("\(name()) is neither a number nor a string", at: at)
+            }
             return .text(s)
         }
     }
@@ -526,18 +628,24 @@ extension DebeziumDecoder {
     }
 
     /// A quantity: any Int64 (`readInt`).
-    private func avroInt(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> FieldState<Int64> {
+    private func avroInt(
+        _ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int
+    ) throws(AvroStop) -> FieldState<Int64> {
         switch token {
         case .null: return .null
         case .long(let v): return .value(v)
         case .float(let f) where f.isFinite: return .value(try integerNumber(AvroText.java(f), name(), at: at))
         case .double(let d) where d.isFinite: return .value(try integerNumber(AvroText.java(d), name(), at: at))
         default:
-            guard let bytes = stringText(token, r, schema) else { throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at) }
+            guard let bytes = stringText(token, r, schema) else {
+                throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at)
+            }
             return try bytes.withUnsafeBytes { raw -> Result<FieldState<Int64>, AvroStop> in
                 if let v = DebeziumDecoder.int64(raw) { return .success(.value(v)) }
                 if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) { return .success(.unavailable) }
-                return .failure(DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is not an integer within Int64", at: at))
+                return .failure(
+                    DebeziumDecoder.valueStop(
+                        "\(name()) \(DebeziumDecoder.excerpt(raw)) is not an integer within Int64", at: at))
             }.get()
         }
     }
@@ -551,7 +659,8 @@ extension DebeziumDecoder {
     }
 
     static func equals(_ raw: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
-        raw.count == literal.utf8CodeUnitCount && (raw.count == 0 || memcmp(raw.baseAddress!, literal.utf8Start, raw.count) == 0)
+        raw.count == literal.utf8CodeUnitCount
+            && (raw.count == 0 || memcmp(raw.baseAddress!, literal.utf8Start, raw.count) == 0)
     }
 
     /// Big-endian two's complement, 1…16 bytes, as `DecimalCodec.unscaledFromBase64` decodes it.
@@ -564,7 +673,9 @@ extension DebeziumDecoder {
 
     /// A decimal (`readMoney`): the schema's Decimal bytes, decimal text or base64 in a string,
     /// an integer, a float's Java text, or a VariableScaleDecimal; within `Money.maxMagnitude`.
-    private func avroMoney(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> FieldState<Money> {
+    private func avroMoney(
+        _ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int
+    ) throws(AvroStop) -> FieldState<Money> {
         let money: Money
         switch token {
         case .null: return .null
@@ -573,61 +684,86 @@ extension DebeziumDecoder {
             let raw = r.raw(start, count)
             if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) { return .unavailable }
             guard let unscaled = DebeziumDecoder.unscaled(raw) else {
-                throw DebeziumDecoder.valueStop("\(name()) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)", at: at)
+                throw DebeziumDecoder.valueStop(
+                    "\(name()) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)",
+                    at: at)
             }
             guard let m = Money(unscaled: unscaled, scale: scale) else {
-                throw DebeziumDecoder.valueStop("\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
+                throw DebeziumDecoder.valueStop(
+                    "\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))",
+                    at: at)
             }
             money = m
         case .variableScaleDecimal(let sc, let start, let count):
             let raw = r.raw(start, count)
             guard let unscaled = DebeziumDecoder.unscaled(raw) else {
-                throw DebeziumDecoder.valueStop("\(name()) value \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes", at: at)
+                throw DebeziumDecoder.valueStop(
+                    "\(name()) value \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes",
+                    at: at)
             }
             guard sc >= 0 && sc <= 1000, let m = Money(unscaled: unscaled, scale: Int(sc)) else {
-                let why = sc < 0 || sc > 1000 ? "has an unsupported scale" : DecimalCodec.whyNotMoney(unscaled: unscaled, scale: Int(sc))
-                throw DebeziumDecoder.valueStop("\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: Int(clamping: sc))) \(why)", at: at)
+                let why =
+                    sc < 0 || sc > 1000
+                    ? "has an unsupported scale" : DecimalCodec.whyNotMoney(unscaled: unscaled, scale: Int(sc))
+                throw DebeziumDecoder.valueStop(
+                    "\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: Int(clamping: sc))) \(why)", at: at)
             }
             money = m
         case .float(let f) where f.isFinite: money = try moneyNumber(AvroText.java(f), name(), at: at)
         case .double(let d) where d.isFinite: money = try moneyNumber(AvroText.java(d), name(), at: at)
         case .bool: throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at)
         case .complex(let node, _, _):
-            if schema.nodes[Int(node)].kind == .array { throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at) }
-            throw DebeziumDecoder.valueStop("\(name()) is not a VariableScaleDecimal {\"scale\": integer, \"value\": base64}", at: at)
+            if schema.nodes[Int(node)].kind == .array {
+                throw DebeziumDecoder.valueStop("\(name()) is not a number", at: at)
+            }
+            throw DebeziumDecoder.valueStop(
+                "\(name()) is not a VariableScaleDecimal {\"scale\": integer, \"value\": base64}", at: at)
         default:
             let bytes = stringText(token, r, schema) ?? []
             let result = bytes.withUnsafeBytes { raw -> Result<Money?, AvroStop> in
-                do throws(AvroStop) { return .success(try moneyFromString(raw, name(), at: at)) } catch { return .failure(error) }
+                do throws(AvroStop) { return .success(try moneyFromString(raw, name(), at: at)) } catch {
+                    return .failure(error)
+                }
             }
             guard let m = try result.get() else { return .unavailable }
             money = m
         }
-        guard money.isInRange else { throw DebeziumDecoder.valueStop("\(name()) \(money.formatted()) \(DecimalCodec.outOfRange)", at: at) }
+        guard money.isInRange else {
+            throw DebeziumDecoder.valueStop("\(name()) \(money.formatted()) \(DecimalCodec.outOfRange)", at: at)
+        }
         return .value(money)
     }
 
     /// A string column read as money with the profile's scale (no schema says Decimal); nil for the
     /// unavailable marker.
-    private func moneyFromString(_ raw: UnsafeRawBufferPointer, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Money? {
-        if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) || DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableBase64) {
+    private func moneyFromString(_ raw: UnsafeRawBufferPointer, _ name: @autoclosure () -> String, at: Int)
+        throws(AvroStop) -> Money?
+    {
+        if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker)
+            || DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableBase64)
+        {
             return nil
         }
         if DecimalCodec.looksLikeDecimalText(raw) {
             guard let m = Money.parse(raw) else {
-                throw DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at)
+                throw DebeziumDecoder.valueStop(
+                    "\(name()) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at)
             }
             return m
         }
         if DecimalCodec.isSpecialNumberName(raw) {
-            throw DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is not a number with an exact value", at: at)
+            throw DebeziumDecoder.valueStop(
+                "\(name()) \(DebeziumDecoder.excerpt(raw)) is not a number with an exact value", at: at)
         }
         let scale = profile.defaultDecimalScale
         guard let unscaled = DecimalCodec.unscaledFromBase64(raw) else {
-            throw DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is neither decimal text nor valid base64", at: at)
+            throw DebeziumDecoder.valueStop(
+                "\(name()) \(DebeziumDecoder.excerpt(raw)) is neither decimal text nor valid base64", at: at)
         }
         guard let m = Money(unscaled: unscaled, scale: scale) else {
-            throw DebeziumDecoder.valueStop("\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
+            throw DebeziumDecoder.valueStop(
+                "\(name()) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))",
+                at: at)
         }
         return m
     }
@@ -638,36 +774,51 @@ extension DebeziumDecoder {
         return try t.withUTF8 { p -> Result<Money, AvroStop> in
             let raw = UnsafeRawBufferPointer(p)
             guard let m = Money.parse(raw) else {
-                return .failure(DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at))
+                return .failure(
+                    DebeziumDecoder.valueStop(
+                        "\(name()) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at))
             }
             return .success(m)
         }.get()
     }
 
     /// A dimension's category: a string (or null, or the unavailable marker).
-    private func avroCategory(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> FieldState<String> {
+    private func avroCategory(
+        _ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int
+    ) throws(AvroStop) -> FieldState<String> {
         if case .null = token { return .null }
-        guard let s = try text(token, r, schema, name()) else { throw DebeziumDecoder.valueStop("\(name()) is not a string", at: at) }
+        guard let s = try text(token, r, schema, name()) else {
+            throw DebeziumDecoder.valueStop("\(name()) is not a string", at: at)
+        }
         return s == "__debezium_unavailable_value" ? .unavailable : .value(s)
     }
 
     /// A model column (`readCell`).
-    private func avroCell(_ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Cell {
+    private func avroCell(
+        _ token: AvroToken, _ r: AvroReader, _ schema: AvroSchema, _ name: @autoclosure () -> String, at: Int
+    ) throws(AvroStop) -> Cell {
         switch token {
         case .null: return .null
         case .bool(let b): return .bool(b)
         case .long(let v): return .int(v)
         case .string(let start, let count):
             let raw = r.raw(start, count)
-            if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) || DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableBase64) { return .unavailable }
+            if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker)
+                || DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableBase64)
+            {
+                return .unavailable
+            }
             let (s, bad) = r.string(start, count)
             guard let s else { throw DebeziumDecoder.valueStop("\(name()) is not valid UTF-8", at: bad) }
             return .text(s)
         case .bytes(let start, let count, let scale?):
             let raw = r.raw(start, count)
             if DebeziumDecoder.equals(raw, DebeziumDecoder.unavailableMarker) { return .unavailable }
-            guard let unscaled = DebeziumDecoder.unscaled(raw), let d = ExactDecimal(units: unscaled, scale: scale) else {
-                throw DebeziumDecoder.valueStop("\(name()) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)", at: at)
+            guard let unscaled = DebeziumDecoder.unscaled(raw), let d = ExactDecimal(units: unscaled, scale: scale)
+            else {
+                throw DebeziumDecoder.valueStop(
+                    "\(name()) \(JSONText.quoted(AvroText.base64(raw))) is not valid base64 of at most 16 bytes (the schema says Decimal)",
+                    at: at)
             }
             return .decimal(d)
         case .bytes(let start, let count, nil):
@@ -678,20 +829,27 @@ extension DebeziumDecoder {
             let s = schema.nodes[Int(node)].symbols[i]
             return s == "__debezium_unavailable_value" ? .unavailable : .text(s)
         case .variableScaleDecimal(let sc, let start, let count):
-            guard let unscaled = DebeziumDecoder.unscaled(r.raw(start, count)), sc >= 0, sc <= Int64(ExactDecimal.maxScale),
-                  let d = ExactDecimal(units: unscaled, scale: Int(sc)) else {
-                throw DebeziumDecoder.valueStop("\(name()) is a VariableScaleDecimal cdctop cannot hold exactly (scale \(sc))", at: at)
+            guard let unscaled = DebeziumDecoder.unscaled(r.raw(start, count)), sc >= 0,
+                sc <= Int64(ExactDecimal.maxScale),
+                let d = ExactDecimal(units: unscaled, scale: Int(sc))
+            else {
+                throw DebeziumDecoder.valueStop(
+                    "\(name()) is a VariableScaleDecimal cdctop cannot hold exactly (scale \(sc))", at: at)
             }
             return .decimal(d)
         case .float(let f): return try floatCell(AvroText.java(f), finite: f.isFinite, name(), at: at)
         case .double(let d):
             // Whole numbers within 2^53 need no text: `12.0` parses to the integer's ExactDecimal.
-            if d == d.rounded(), abs(d) < 9_007_199_254_740_992, d != 0 || d.sign == .plus { return .decimal(ExactDecimal(Int64(d))) }
+            if d == d.rounded(), abs(d) < 9_007_199_254_740_992, d != 0 || d.sign == .plus {
+                return .decimal(ExactDecimal(Int64(d)))
+            }
             return try floatCell(AvroText.java(d), finite: d.isFinite, name(), at: at)
         case .complex(let node, let start, _):
             var sub = r
             sub.pos = start
-            guard let v = try? AvroText.value(&sub, node, schema) else { throw AvroReader.stop("\(name()) cannot be decoded", at: at) }
+            guard let v = try? AvroText.value(&sub, node, schema) else {
+                throw AvroReader.stop("\(name()) cannot be decoded", at: at)
+            }
             var out = ""
             AvroText.json(v, into: &out)
             return .text(out)
@@ -699,14 +857,19 @@ extension DebeziumDecoder {
     }
 
     @inline(never)
-    private func floatCell(_ text: String, finite: Bool, _ name: @autoclosure () -> String, at: Int) throws(AvroStop) -> Cell {
-        guard finite else { return .text(text) } // Jackson writes "NaN", "Infinity" as strings
+    private func floatCell(_ text: String, finite: Bool, _ name: @autoclosure () -> String, at: Int) throws(AvroStop)
+        -> Cell
+    {
+        guard finite else { return .text(text) }  // Jackson writes "NaN", "Infinity" as strings
         var t = text
         return try t.withUTF8 { p -> Result<Cell, AvroStop> in
             let raw = UnsafeRawBufferPointer(p)
             if let v = DebeziumDecoder.int64(raw) { return .success(.int(v)) }
             guard let d = ExactDecimal.parse(raw) else {
-                return .failure(DebeziumDecoder.valueStop("\(name()) \(DebeziumDecoder.excerpt(raw)) is not a number cdctop can hold exactly (at most 38 digits and 38 places)", at: at))
+                return .failure(
+                    DebeziumDecoder.valueStop(
+                        "\(name()) \(DebeziumDecoder.excerpt(raw)) is not a number cdctop can hold exactly (at most 38 digits and 38 places)",
+                        at: at))
             }
             return .success(.decimal(d))
         }.get()
@@ -722,31 +885,47 @@ extension DebeziumDecoder {
     /// A JSON-path malformed outcome (`… (at byte N)`) with the schema id put in.
     @inline(never)
     func withSchemaID(_ outcome: NonEventOutcome, _ schemaID: Int32) -> NonEventOutcome {
-        guard case .malformed(let table, let reason) = outcome.outcome, let r = reason.range(of: " (at byte ", options: .backwards) else { return outcome }
-        return NonEventOutcome(.malformed(table: table, reason: reason[..<r.lowerBound] + " (schema id \(schemaID), at byte " + reason[r.upperBound...]))
+        guard case .malformed(let table, let reason) = outcome.outcome,
+            let r = reason.range(of: " (at byte ", options: .backwards)
+        else { return outcome }
+        return NonEventOutcome(
+            .malformed(
+                table: table,
+                reason: reason[..<r.lowerBound] + " (schema id \(schemaID), at byte " + reason[r.upperBound...]))
     }
 
     /// The whole value as JSON (cold path); a malformed outcome when it does not decode or has trailing bytes.
-    private func avroWhole(_ state: TopicState, _ schemaID: Int32, _ schema: AvroSchema, _ payload: UnsafeRawBufferPointer,
-                           what: String) -> Result<JSONValue, NonEventOutcomeBox> {
+    private func avroWhole(
+        _ state: TopicState, _ schemaID: Int32, _ schema: AvroSchema, _ payload: UnsafeRawBufferPointer,
+        what: String
+    ) -> Result<JSONValue, NonEventOutcomeBox> {
         var r = AvroReader(payload)
         do throws(AvroStop) {
             let v = try AvroText.value(&r, schema.root, schema)
             guard r.pos == r.count else {
-                return .failure(NonEventOutcomeBox(outcome: avroMalformed(state.table, "\(r.count - r.pos) trailing bytes after the \(what)", schemaID, at: r.pos)))
+                return .failure(
+                    NonEventOutcomeBox(
+                        outcome: avroMalformed(
+                            state.table, "\(r.count - r.pos) trailing bytes after the \(what)", schemaID, at: r.pos)))
             }
             return .success(v)
         } catch {
-            return .failure(NonEventOutcomeBox(outcome: avroMalformed(state.table, "\(error.reason) in \(what)", schemaID, at: error.at)))
+            return .failure(
+                NonEventOutcomeBox(
+                    outcome: avroMalformed(state.table, "\(error.reason) in \(what)", schemaID, at: error.at)))
         }
     }
 
     /// A BEGIN/END of the transaction topic written by the Avro converter (a root record with
     /// `status` and `id`): read whole, as the JSON path reads it. nil for anything else.
     @inline(never)
-    private func avroTransactionMetadata(_ state: TopicState, _ schema: AvroSchema, _ payload: UnsafeRawBufferPointer) -> NonEventOutcome? {
+    private func avroTransactionMetadata(_ state: TopicState, _ schema: AvroSchema, _ payload: UnsafeRawBufferPointer)
+        -> NonEventOutcome?
+    {
         let root = schema.nodes[Int(schema.root)]
-        guard root.kind == .record, root.fields.contains(where: { $0.name == "status" }), root.fields.contains(where: { $0.name == "id" }) else {
+        guard root.kind == .record, root.fields.contains(where: { $0.name == "status" }),
+            root.fields.contains(where: { $0.name == "id" })
+        else {
             if !state.isTransactionTopic { state.checkTransactionTopic = false }
             return nil
         }
@@ -754,7 +933,9 @@ extension DebeziumDecoder {
     }
 
     @inline(never)
-    private func avroHeartbeat(_ state: TopicState, _ schemaID: Int32, _ schema: AvroSchema, _ payload: UnsafeRawBufferPointer) -> NonEventOutcome {
+    private func avroHeartbeat(
+        _ state: TopicState, _ schemaID: Int32, _ schema: AvroSchema, _ payload: UnsafeRawBufferPointer
+    ) -> NonEventOutcome {
         let json: JSONValue
         switch avroWhole(state, schemaID, schema, payload, what: "heartbeat") {
         case .success(let v): json = v
@@ -765,15 +946,21 @@ extension DebeziumDecoder {
             return NonEventOutcome(.ignored(table: state.table, reason: "heartbeat without ts_ms"))
         }
         guard let ts = tsValue.int64Value, DebeziumDecoder.validCommitTimeMs.contains(ts) else {
-            return avroMalformed(state.table, "heartbeat ts_ms \(tsValue) is not a time in years 1970…9999 (0…253402300799999 ms)", schemaID, at: 0)
+            return avroMalformed(
+                state.table, "heartbeat ts_ms \(tsValue) is not a time in years 1970…9999 (0…253402300799999 ms)",
+                schemaID, at: 0)
         }
         return NonEventOutcome(.heartbeat(timestampMs: ts))
     }
 
     @inline(never)
-    private func avroSchemaChange(_ state: TopicState, _ schemaID: Int32, _ schema: AvroSchema, _ r: AvroReader, timeMs: Int64, snapshot: Bool) -> NonEventOutcome {
+    private func avroSchemaChange(
+        _ state: TopicState, _ schemaID: Int32, _ schema: AvroSchema, _ r: AvroReader, timeMs: Int64, snapshot: Bool
+    ) -> NonEventOutcome {
         let payload: JSONValue
-        switch avroWhole(state, schemaID, schema, UnsafeRawBufferPointer(start: r.base, count: r.count), what: "schema change") {
+        switch avroWhole(
+            state, schemaID, schema, UnsafeRawBufferPointer(start: r.base, count: r.count), what: "schema change")
+        {
         case .success(let v): payload = v
         case .failure(let box): return box.outcome
         }
@@ -793,10 +980,17 @@ extension DebeziumDecoder {
             for name in table.split(separator: ",") where !tables.contains(String(name)) { tables.append(String(name)) }
         }
         var kind = ""
-        if case .array(let changes)? = payload["tableChanges"], let first = changes.first, let type = first["type"]?.stringValue { kind = type }
-        return NonEventOutcome(.schemaChange(SchemaChange(database: database, tables: tables, ddl: ddl, kind: kind,
-                                                          commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
-                                                          isSnapshot: snapshot)))
+        if case .array(let changes)? = payload["tableChanges"], let first = changes.first,
+            let type = first["type"]?.stringValue
+        {
+            kind = type
+        }
+        return NonEventOutcome(
+            .schemaChange(
+                SchemaChange(
+                    database: database, tables: tables, ddl: ddl, kind: kind,
+                    commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
+                    isSnapshot: snapshot)))
     }
 }
 
@@ -804,7 +998,7 @@ extension DebeziumDecoder {
 struct NonEventOutcomeBox: Error { let outcome: NonEventOutcome }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -2,7 +2,8 @@ import Metrics
 
 /// What a field of the value's root record is to the decoder (the JSON path's payload keys).
 enum AvroEnvelopeRole: UInt8 {
-    case skip, before, after, source, op, tsMs, ddl, schemaChangeKey, unwrappedOp, unwrappedDeleted, unwrappedTable, unwrappedTsMs
+    case skip, before, after, source, op, tsMs, ddl, schemaChangeKey, unwrappedOp, unwrappedDeleted, unwrappedTable,
+        unwrappedTsMs
     /// Debezium's `transaction` block (`provide.transaction.metadata=true`): read only with `--transactions complete`.
     case transaction
 }
@@ -29,35 +30,38 @@ struct AvroEnvelopePlan {
     init(schema: AvroSchema) {
         let root = schema.nodes[Int(schema.root)]
         guard root.kind == .record else { return }
-        var sawDDL = false, sawSchemaKey = false
+        var sawDDL = false
+        var sawSchemaKey = false
         for f in root.fields {
-            let role: AvroEnvelopeRole = switch f.name {
-            case "before": .before
-            case "after": .after
-            case "source": .source
-            case "op": .op
-            case "ts_ms": .tsMs
-            case "ddl": .ddl
-            case "databaseName", "tableChanges": .schemaChangeKey
-            case "__op": .unwrappedOp
-            case "__deleted": .unwrappedDeleted
-            case "__table": .unwrappedTable
-            case "__source_ts_ms": .unwrappedTsMs
-            case "transaction": .transaction
-            default: .skip
-            }
+            let role: AvroEnvelopeRole =
+                switch f.name {
+                case "before": .before
+                case "after": .after
+                case "source": .source
+                case "op": .op
+                case "ts_ms": .tsMs
+                case "ddl": .ddl
+                case "databaseName", "tableChanges": .schemaChangeKey
+                case "__op": .unwrappedOp
+                case "__deleted": .unwrappedDeleted
+                case "__table": .unwrappedTable
+                case "__source_ts_ms": .unwrappedTsMs
+                case "transaction": .transaction
+                default: .skip
+                }
             if role == .ddl { sawDDL = true }
             if role == .schemaChangeKey { sawSchemaKey = true }
             fields.append((role, f.type))
             if role == .source, let record = AvroEnvelopePlan.record(in: f.type, schema) {
                 sourceRecord = record
                 sourceFields = schema.nodes[Int(record)].fields.map { sf in
-                    let r: AvroSourceRole = switch sf.name {
-                    case "ts_ms": .tsMs
-                    case "table": .table
-                    case "snapshot": .snapshot
-                    default: .skip
-                    }
+                    let r: AvroSourceRole =
+                        switch sf.name {
+                        case "ts_ms": .tsMs
+                        case "table": .table
+                        case "snapshot": .snapshot
+                        default: .skip
+                        }
                     return (r, sf.type)
                 }
             }
@@ -122,7 +126,8 @@ final class AvroSchemaPlans {
     }
 
     @inline(never)
-    private func compileRow(record: Int32, role: TableRole, modelTable: Int32, decoder: DebeziumDecoder) -> AvroRowPlan {
+    private func compileRow(record: Int32, role: TableRole, modelTable: Int32, decoder: DebeziumDecoder) -> AvroRowPlan
+    {
         let p = decoder.profile
         // The JSON path's order of checks per key (the first matching column wins).
         var legacy: [(String, AvroColumn)] = []
@@ -130,11 +135,15 @@ final class AvroSchemaPlans {
         case .sale: legacy = [(p.sale.key, .key), (p.sale.amount, .amount)]
         case .lineItem:
             let l = p.lineItem
-            legacy = [(l?.key ?? "", .key), (l?.quantity ?? "", .quantity), (l?.unitPrice ?? "", .unitPrice), (l?.productKey ?? "", .reference)]
+            legacy = [
+                (l?.key ?? "", .key), (l?.quantity ?? "", .quantity), (l?.unitPrice ?? "", .unitPrice),
+                (l?.productKey ?? "", .reference),
+            ]
         case .dimension: legacy = [(p.dimension?.key ?? "", .key), (p.dimension?.category ?? "", .category)]
         case .other, .model: break
         }
-        let modelNames: [[UInt8]] = role == .model && modelTable >= 0 && Int(modelTable) < decoder.modelColumnNames.count
+        let modelNames: [[UInt8]] =
+            role == .model && modelTable >= 0 && Int(modelTable) < decoder.modelColumnNames.count
             ? decoder.modelColumnNames[Int(modelTable)] : []
         var columns: [(column: AvroColumn?, node: Int32)] = []
         var names: [String] = []
@@ -157,7 +166,8 @@ final class AvroSchemaPlans {
 /// answers without hashing; a dictionary keeps the rest.
 final class AvroPlanCache {
     private var byID: [Int32: AvroSchemaPlans] = [:]
-    private var recent: [(id: Int32, plans: AvroSchemaPlans?)] = Array(repeating: (0, nil), count: AvroPlanCache.recentSlots)
+    private var recent: [(id: Int32, plans: AvroSchemaPlans?)] = Array(
+        repeating: (0, nil), count: AvroPlanCache.recentSlots)
     /// Ids kept at most (a registry with more schemas than this recompiles now and then).
     static let capacity = 4096
     private static let recentSlots = 64

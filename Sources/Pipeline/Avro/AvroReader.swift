@@ -12,17 +12,18 @@ struct AvroStop: Error {
 /// The Confluent wire format of a key or value: byte 0x00, the schema id as 4 bytes big-endian, then
 /// the payload (Avro binary; JSON under JSON Schema). One reading of it for the engine, the recorder,
 /// the profile sampler and the dashboard.
-public enum AvroWire {
-    public static let headerSize = 5
+package enum AvroWire {
+    package static let headerSize = 5
 
     /// The schema id of framed bytes; nil when they are not framed.
     @inline(__always)
-    public static func schemaID(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+    package static func schemaID(_ bytes: UnsafeRawBufferPointer) -> Int32? {
         guard bytes.count >= headerSize, bytes[0] == 0 else { return nil }
-        return Int32(bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
+        return Int32(
+            bitPattern: UInt32(bytes[1]) << 24 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 8 | UInt32(bytes[4]))
     }
 
-    public static func schemaID(_ bytes: [UInt8]?) -> Int32? {
+    package static func schemaID(_ bytes: [UInt8]?) -> Int32? {
         guard let bytes else { return nil }
         return bytes.withUnsafeBytes { schemaID($0) }
     }
@@ -125,7 +126,9 @@ struct AvroReader {
     mutating func int() throws(AvroStop) -> Int64 {
         let start = pos
         let v = try long()
-        guard v >= Int64(Int32.min) && v <= Int64(Int32.max) else { throw AvroReader.stop("int \(v) is beyond 32 bits", at: start) }
+        guard v >= Int64(Int32.min) && v <= Int64(Int32.max) else {
+            throw AvroReader.stop("int \(v) is beyond 32 bits", at: start)
+        }
         return v
     }
 
@@ -135,13 +138,18 @@ struct AvroReader {
         let start = pos
         let n = try long()
         guard n >= 0 else { throw AvroReader.stop("negative length \(n)", at: start) }
-        guard n <= Int64(count - pos) else { throw AvroReader.stop("length \(n) goes beyond the end of the message (\(count - pos) bytes left)", at: start) }
+        guard n <= Int64(count - pos) else {
+            throw AvroReader.stop(
+                "length \(n) goes beyond the end of the message (\(count - pos) bytes left)", at: start)
+        }
         return Int(n)
     }
 
     @inline(__always)
     mutating func skipBytes(_ n: Int) throws(AvroStop) {
-        guard n <= count - pos else { throw AvroReader.stop("truncated: \(n) bytes expected, \(count - pos) left", at: pos) }
+        guard n <= count - pos else {
+            throw AvroReader.stop("truncated: \(n) bytes expected, \(count - pos) left", at: pos)
+        }
         pos &+= n
     }
 
@@ -176,7 +184,8 @@ struct AvroReader {
         let start = pos
         let i = try long()
         guard i >= 0 && i < Int64(node.branches.count) else {
-            throw AvroReader.stop("union index \(i) is out of range (the union has \(node.branches.count) branches)", at: start)
+            throw AvroReader.stop(
+                "union index \(i) is out of range (the union has \(node.branches.count) branches)", at: start)
         }
         return node.branches[Int(i)]
     }
@@ -190,10 +199,12 @@ struct AvroReader {
         if n < 0 {
             guard n != Int64.min else { throw AvroReader.stop("block count overflows", at: start) }
             n = -n
-            _ = try long() // the block's size in bytes, which we do not need
+            _ = try long()  // the block's size in bytes, which we do not need
         }
         let limit = itemMinSize > 0 ? Int64(count - pos) / Int64(itemMinSize) : 1_000_000
-        guard n <= limit else { throw AvroReader.stop("block of \(n) items cannot fit in what is left of the message", at: start) }
+        guard n <= limit else {
+            throw AvroReader.stop("block of \(n) items cannot fit in what is left of the message", at: start)
+        }
         return Int(n)
     }
 
@@ -215,7 +226,9 @@ struct AvroReader {
 
     /// Skips one value; reads only the flat nodes (nothing retained). The kinds of most fields (strings,
     /// numbers, optional ones) are skipped here without a call per field.
-    mutating func skip(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) {
+    mutating func skip(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>)
+        throws(AvroStop)
+    {
         let n = flat[Int(node)]
         switch n.kind {
         case .null: return
@@ -229,7 +242,9 @@ struct AvroReader {
         case .enumeration:
             let start = pos
             let i = try long()
-            guard i >= 0 && i < Int64(n.count) else { throw AvroReader.stop("enum index \(i) is out of range", at: start) }
+            guard i >= 0 && i < Int64(n.count) else {
+                throw AvroReader.stop("enum index \(i) is out of range", at: start)
+            }
         case .record:
             var i = Int(n.first)
             let end = i &+ Int(n.count)
@@ -254,7 +269,9 @@ struct AvroReader {
 
     /// One field's value skipped: the common scalar kinds inline, the rest by `skip`.
     @inline(__always)
-    mutating func skipField(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) {
+    mutating func skipField(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>)
+        throws(AvroStop)
+    {
         var t = node
         var kind = flat[Int(t)].kind
         if kind == .union {
@@ -275,7 +292,9 @@ struct AvroReader {
     }
 
     @inline(__always)
-    mutating func token(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) -> AvroToken {
+    mutating func token(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>)
+        throws(AvroStop) -> AvroToken
+    {
         var t = node
         if flat[Int(t)].kind == .union { t = try branch(flat[Int(t)], links) }
         let n = flat[Int(t)]
@@ -295,7 +314,9 @@ struct AvroReader {
     }
 
     /// The less common kinds of `token` (after unions are resolved).
-    mutating func tokenOther(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>) throws(AvroStop) -> AvroToken {
+    mutating func tokenOther(_ node: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>)
+        throws(AvroStop) -> AvroToken
+    {
         let n = flat[Int(node)]
         switch n.kind {
         case .null: return .null
@@ -319,7 +340,9 @@ struct AvroReader {
         case .enumeration:
             let start = pos
             let i = try long()
-            guard i >= 0 && i < Int64(n.count) else { throw AvroReader.stop("enum index \(i) is out of range", at: start) }
+            guard i >= 0 && i < Int64(n.count) else {
+                throw AvroReader.stop("enum index \(i) is out of range", at: start)
+            }
             return .symbol(node: node, index: Int(i))
         case .union:
             // A union directly inside a union is refused when the schema is compiled.
@@ -333,7 +356,9 @@ struct AvroReader {
                     if i == Int(n.vsdScale) {
                         scale = try long()
                     } else if i == Int(n.vsdValue) {
-                        let c = try length(); value = (pos, c); pos &+= c
+                        let c = try length()
+                        value = (pos, c)
+                        pos &+= c
                     } else {
                         try skip(links[Int(n.first) &+ i], flat, links)
                     }
@@ -370,19 +395,34 @@ struct AvroReader {
         var i = 0
         while i < count {
             // Eight ASCII bytes at a time.
-            if i &+ 8 <= count && UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i &+= 8; continue }
+            if i &+ 8 <= count && UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i &+= 8
+                continue
+            }
             let b = p[i]
-            if b < 0x80 { i &+= 1; continue }
+            if b < 0x80 {
+                i &+= 1
+                continue
+            }
             let need: Int
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            var lo: UInt8 = 0x80
+            var hi: UInt8 = 0xBF
             switch b {
             case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; lo = 0xA0
+            case 0xE0:
+                need = 2
+                lo = 0xA0
             case 0xE1...0xEC, 0xEE...0xEF: need = 2
-            case 0xED: need = 2; hi = 0x9F
-            case 0xF0: need = 3; lo = 0x90
+            case 0xED:
+                need = 2
+                hi = 0x9F
+            case 0xF0:
+                need = 3
+                lo = 0x90
             case 0xF1...0xF3: need = 3
-            case 0xF4: need = 3; hi = 0x8F
+            case 0xF4:
+                need = 3
+                hi = 0x8F
             default: return i
             }
             for k in 1...need {
@@ -404,7 +444,7 @@ struct AvroReader {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -5,20 +5,23 @@ import Metrics
 /// Debezium/Kafka Connect conventions, and a walk over a compiled plan does no per-value allocation.
 
 /// A schema that cannot be used, or Avro bytes that cannot be decoded: what, and where when decoding.
-public struct AvroError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let what: String
+package struct AvroError: Error, CustomStringConvertible, Sendable, Equatable {
+    package let what: String
     /// Byte position in the Avro payload (after the 5-byte Confluent header), when decoding.
-    public let position: Int?
+    package let position: Int?
 
-    public init(_ what: String, position: Int? = nil) { self.what = what; self.position = position }
+    package init(_ what: String, position: Int? = nil) {
+        self.what = what
+        self.position = position
+    }
 
-    public var description: String { position.map { "\(what) (at byte \($0))" } ?? what }
+    package var description: String { position.map { "\(what) (at byte \($0))" } ?? what }
 }
 
 /// Logical meaning of a node, from Avro's `logicalType` or Kafka Connect's `connect.name`.
 /// Times stay the integers (or, for ZonedTimestamp, the strings) they are on the wire, as the JSON
 /// path gives them; only decimals change how a value is read.
-public enum AvroLogical: Sendable, Hashable {
+package enum AvroLogical: Sendable, Hashable {
     case none
     /// `decimal` (bytes or fixed): the big-endian two's-complement unscaled value and this scale.
     case decimal(scale: Int)
@@ -30,7 +33,9 @@ public enum AvroLogical: Sendable, Hashable {
 
 /// One node of a compiled schema. Named types are defined once and referenced by index.
 struct AvroNode: Sendable {
-    enum Kind: UInt8, Sendable { case null, boolean, int, long, float, double, bytes, string, record, enumeration, array, map, fixed, union }
+    enum Kind: UInt8, Sendable {
+        case null, boolean, int, long, float, double, bytes, string, record, enumeration, array, map, fixed, union
+    }
     var kind: Kind
     /// Full name of a named type (record, enum, fixed); empty otherwise.
     var name: String = ""
@@ -86,23 +91,25 @@ struct AvroField: Sendable {
 /// Hostile schemas (nesting deeper than `maxDepth`, unknown or redefined names, recursive types,
 /// unions in unions) are refused with an `AvroError`; a compiled schema is finite and acyclic, so
 /// every walk over it is bounded.
-public final class AvroSchema: Sendable {
+package final class AvroSchema: Sendable {
     let nodes: [AvroNode]
     let root: Int32
     /// The schema text it was compiled from.
-    public let json: String
+    package let json: String
     /// `nodes` again, flat, for the hot path (`AvroFlatNode`), and the record fields' types and the
     /// unions' branches they point into. Written once in `init` and only read after: safe to share.
     nonisolated(unsafe) let flat: UnsafeMutablePointer<AvroFlatNode>
     nonisolated(unsafe) let links: UnsafeMutablePointer<Int32>
 
     /// Nesting beyond this is refused (Debezium's envelopes nest four deep).
-    public static let maxDepth = 48
+    package static let maxDepth = 48
     /// More nodes than this is refused (a real envelope has a few hundred).
-    public static let maxNodes = 100_000
+    package static let maxNodes = 100_000
 
-    public init(json: String) throws(AvroError) {
-        guard let value = JSONValue.parse(json) else { throw AvroError("schema is not valid JSON (or nests deeper than \(JSONValue.maxDepth))") }
+    package init(json: String) throws(AvroError) {
+        guard let value = JSONValue.parse(json) else {
+            throw AvroError("schema is not valid JSON (or nests deeper than \(JSONValue.maxDepth))")
+        }
         var builder = Builder()
         let root = try builder.compile(value, namespace: "", depth: 0)
         self.nodes = builder.nodes
@@ -117,11 +124,20 @@ public final class AvroSchema: Sendable {
             switch n.kind {
             case .record:
                 f.count = Int32(n.fields.count)
-                for field in n.fields { links[linked] = field.type; linked += 1 }
-                if let (s, v) = n.vsdFields { f.vsdScale = Int32(s); f.vsdValue = Int32(v) }
+                for field in n.fields {
+                    links[linked] = field.type
+                    linked += 1
+                }
+                if let (s, v) = n.vsdFields {
+                    f.vsdScale = Int32(s)
+                    f.vsdValue = Int32(v)
+                }
             case .union:
                 f.count = Int32(n.branches.count)
-                for b in n.branches { links[linked] = b; linked += 1 }
+                for b in n.branches {
+                    links[linked] = b
+                    linked += 1
+                }
             case .enumeration: f.count = Int32(n.symbols.count)
             case .fixed: f.size = n.size
             case .array: f.size = nodes[Int(n.items)].minSize
@@ -160,7 +176,9 @@ public final class AvroSchema: Sendable {
         var named: [String: (node: Int32, done: Bool)] = [:]
 
         mutating func add(_ node: AvroNode) throws(AvroError) -> Int32 {
-            guard nodes.count < AvroSchema.maxNodes else { throw AvroError("schema has more than \(AvroSchema.maxNodes) types") }
+            guard nodes.count < AvroSchema.maxNodes else {
+                throw AvroError("schema has more than \(AvroSchema.maxNodes) types")
+            }
             nodes.append(node)
             return Int32(nodes.count - 1)
         }
@@ -196,7 +214,9 @@ public final class AvroSchema: Sendable {
         mutating func reference(_ name: String, namespace: String) throws(AvroError) -> Int32 {
             for candidate in [fullName(name, namespace: namespace), name] {
                 if let found = named[candidate] {
-                    guard found.done else { throw AvroError("recursive type \(candidate) (a record that contains itself) is not supported") }
+                    guard found.done else {
+                        throw AvroError("recursive type \(candidate) (a record that contains itself) is not supported")
+                    }
                     return found.node
                 }
             }
@@ -204,10 +224,14 @@ public final class AvroSchema: Sendable {
         }
 
         mutating func compile(_ value: JSONValue, namespace: String, depth: Int) throws(AvroError) -> Int32 {
-            guard depth < AvroSchema.maxDepth else { throw AvroError("schema nests deeper than \(AvroSchema.maxDepth)") }
+            guard depth < AvroSchema.maxDepth else {
+                throw AvroError("schema nests deeper than \(AvroSchema.maxDepth)")
+            }
             switch value {
             case .string(let name):
-                if let kind = Builder.primitive(name) { return try add(AvroNode(kind: kind, minSize: Builder.minSize(kind))) }
+                if let kind = Builder.primitive(name) {
+                    return try add(AvroNode(kind: kind, minSize: Builder.minSize(kind)))
+                }
                 return try reference(name, namespace: namespace)
             case .array(let branches):
                 guard !branches.isEmpty else { throw AvroError("empty union") }
@@ -237,19 +261,26 @@ public final class AvroSchema: Sendable {
             let connectName = value["connect.name"]?.stringValue
             let logicalType = value["logicalType"]?.stringValue
             if logicalType == "decimal" && (kind == .bytes || kind == .fixed) {
-                if let s = value["scale"]?.int64Value ?? value["connect.parameters"]?["scale"]?.int64Value, s >= 0, s <= 1000 {
+                if let s = value["scale"]?.int64Value ?? value["connect.parameters"]?["scale"]?.int64Value, s >= 0,
+                    s <= 1000
+                {
                     return (.decimal(scale: Int(s)), connectName)
                 }
-                if value["scale"] == nil && value["connect.parameters"]?["scale"] == nil { return (.decimal(scale: 0), connectName) }
+                if value["scale"] == nil && value["connect.parameters"]?["scale"] == nil {
+                    return (.decimal(scale: 0), connectName)
+                }
             }
             switch connectName {
             case "org.apache.kafka.connect.data.Decimal" where kind == .bytes || kind == .fixed:
-                if let s = value["connect.parameters"]?["scale"]?.int64Value ?? value["scale"]?.int64Value, s >= 0, s <= 1000 {
+                if let s = value["connect.parameters"]?["scale"]?.int64Value ?? value["scale"]?.int64Value, s >= 0,
+                    s <= 1000
+                {
                     return (.decimal(scale: Int(s)), connectName)
                 }
             case "io.debezium.data.VariableScaleDecimal": return (.variableScaleDecimal, connectName)
             case "io.debezium.time.MicroTimestamp": return (.microTimestamp, connectName)
-            case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp": return (.timestamp, connectName)
+            case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
+                return (.timestamp, connectName)
             case "io.debezium.time.NanoTimestamp": return (.nanoTimestamp, connectName)
             case "io.debezium.time.ZonedTimestamp": return (.zonedTimestamp, connectName)
             case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date": return (.date, connectName)
@@ -271,7 +302,9 @@ public final class AvroSchema: Sendable {
 
         /// A named type's full name and its namespace for nested names.
         func naming(_ value: JSONValue, namespace: String) throws(AvroError) -> (full: String, namespace: String) {
-            guard let name = value["name"]?.stringValue, !name.isEmpty else { throw AvroError("named type without a name") }
+            guard let name = value["name"]?.stringValue, !name.isEmpty else {
+                throw AvroError("named type without a name")
+            }
             guard name.utf8.count <= 1024 else { throw AvroError("type name longer than 1024 bytes") }
             if let dot = name.lastIndex(of: ".") { return (name, String(name[..<dot])) }
             let ns = value["namespace"]?.stringValue ?? namespace
@@ -291,20 +324,25 @@ public final class AvroSchema: Sendable {
             }
             if let kind = Builder.primitive(typeName) {
                 let (logical, connectName) = Builder.logical(value, kind: kind)
-                return try add(AvroNode(kind: kind, logical: logical, connectName: connectName, minSize: Builder.minSize(kind)))
+                return try add(
+                    AvroNode(kind: kind, logical: logical, connectName: connectName, minSize: Builder.minSize(kind)))
             }
             switch typeName {
             case "record", "error":
                 let (full, ns) = try naming(value, namespace: namespace)
                 let index = try add(AvroNode(kind: .record, name: full))
                 try define(full, index)
-                guard case .array(let fieldValues)? = value["fields"] else { throw AvroError("record \(full) without fields") }
+                guard case .array(let fieldValues)? = value["fields"] else {
+                    throw AvroError("record \(full) without fields")
+                }
                 var fields: [AvroField] = []
                 var names: Set<String> = []
                 var minSize = 0
                 for f in fieldValues {
                     guard let name = f["name"]?.stringValue else { throw AvroError("a field of \(full) has no name") }
-                    guard names.insert(name).inserted else { throw AvroError("record \(full) has two fields named \(name)") }
+                    guard names.insert(name).inserted else {
+                        throw AvroError("record \(full) has two fields named \(name)")
+                    }
                     guard let t = f["type"] else { throw AvroError("field \(full).\(name) has no type") }
                     let ft = try compile(t, namespace: ns, depth: depth + 1)
                     fields.append(AvroField(name: name, nameBytes: Array(name.utf8), type: ft))
@@ -317,8 +355,10 @@ public final class AvroSchema: Sendable {
                 node.logical = logical
                 node.connectName = connectName
                 // Debezium's VariableScaleDecimal, by shape: {scale: int|long, value: bytes}.
-                if fields.count == 2, let s = fields.firstIndex(where: { $0.name == "scale" }), let v = fields.firstIndex(where: { $0.name == "value" }),
-                   [.int, .long].contains(nodes[Int(fields[s].type)].kind), nodes[Int(fields[v].type)].kind == .bytes {
+                if fields.count == 2, let s = fields.firstIndex(where: { $0.name == "scale" }),
+                    let v = fields.firstIndex(where: { $0.name == "value" }),
+                    [.int, .long].contains(nodes[Int(fields[s].type)].kind), nodes[Int(fields[v].type)].kind == .bytes
+                {
                     node.vsdFields = (s, v)
                 }
                 nodes[Int(index)] = node
@@ -326,10 +366,14 @@ public final class AvroSchema: Sendable {
                 return index
             case "enum":
                 let (full, _) = try naming(value, namespace: namespace)
-                guard case .array(let symbolValues)? = value["symbols"] else { throw AvroError("enum \(full) without symbols") }
+                guard case .array(let symbolValues)? = value["symbols"] else {
+                    throw AvroError("enum \(full) without symbols")
+                }
                 var symbols: [String] = []
                 for s in symbolValues {
-                    guard let t = s.stringValue else { throw AvroError("enum \(full) has a symbol that is not a string") }
+                    guard let t = s.stringValue else {
+                        throw AvroError("enum \(full) has a symbol that is not a string")
+                    }
                     symbols.append(t)
                 }
                 guard !symbols.isEmpty else { throw AvroError("enum \(full) has no symbols") }
@@ -339,14 +383,21 @@ public final class AvroSchema: Sendable {
                 return index
             case "fixed":
                 let (full, _) = try naming(value, namespace: namespace)
-                guard let size = value["size"]?.int64Value, size >= 0, size <= 1 << 20 else { throw AvroError("fixed \(full) without a valid size") }
+                guard let size = value["size"]?.int64Value, size >= 0, size <= 1 << 20 else {
+                    throw AvroError("fixed \(full) without a valid size")
+                }
                 let (logical, connectName) = Builder.logical(value, kind: .fixed)
-                let index = try add(AvroNode(kind: .fixed, name: full, size: Int(size), logical: logical, connectName: connectName, minSize: Int(size)))
+                let index = try add(
+                    AvroNode(
+                        kind: .fixed, name: full, size: Int(size), logical: logical, connectName: connectName,
+                        minSize: Int(size)))
                 try define(full, index)
                 named[full] = (index, true)
                 return index
             case "array", "map":
-                guard let items = value[typeName == "array" ? "items" : "values"] else { throw AvroError("\(typeName) without \(typeName == "array" ? "items" : "values")") }
+                guard let items = value[typeName == "array" ? "items" : "values"] else {
+                    throw AvroError("\(typeName) without \(typeName == "array" ? "items" : "values")")
+                }
                 let inner = try compile(items, namespace: namespace, depth: depth + 1)
                 return try add(AvroNode(kind: typeName == "array" ? .array : .map, items: inner, minSize: 1))
             default:

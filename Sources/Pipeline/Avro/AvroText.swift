@@ -15,24 +15,40 @@ enum AvroText {
         let s = Array(v.description.utf8)
         var i = 0
         var negative = false
-        if s[0] == UInt8(ascii: "-") { negative = true; i = 1 }
+        if s[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+        }
         var digits: [UInt8] = []
         var pointAt: Int? = nil
         var exponent = 0
         while i < s.count {
             let c = s[i]
-            if c >= 48 && c <= 57 { digits.append(c) } else if c == UInt8(ascii: ".") { pointAt = digits.count } else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+            if c >= 48 && c <= 57 {
+                digits.append(c)
+            } else if c == UInt8(ascii: ".") {
+                pointAt = digits.count
+            } else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
                 i += 1
                 var expNegative = false
-                if i < s.count && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) { expNegative = s[i] == UInt8(ascii: "-"); i += 1 }
-                while i < s.count { exponent = exponent * 10 + Int(s[i] &- 48); i += 1 }
+                if i < s.count && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) {
+                    expNegative = s[i] == UInt8(ascii: "-")
+                    i += 1
+                }
+                while i < s.count {
+                    exponent = exponent * 10 + Int(s[i] &- 48)
+                    i += 1
+                }
                 if expNegative { exponent = -exponent }
                 break
             }
             i += 1
         }
         var intDigits = pointAt ?? digits.count
-        while let f = digits.first, f == UInt8(ascii: "0") { digits.removeFirst(); intDigits -= 1 }
+        while let f = digits.first, f == UInt8(ascii: "0") {
+            digits.removeFirst()
+            intDigits -= 1
+        }
         while let l = digits.last, l == UInt8(ascii: "0") { digits.removeLast() }
         if digits.isEmpty { return negative ? "-0.0" : "0.0" }
         // value = 0.DIGITS × 10^e10
@@ -101,7 +117,9 @@ enum AvroText {
         case .enumeration:
             let at = r.pos
             let i = try r.long()
-            guard i >= 0 && i < Int64(n.symbols.count) else { throw AvroReader.stop("enum index \(i) is out of range", at: at) }
+            guard i >= 0 && i < Int64(n.symbols.count) else {
+                throw AvroReader.stop("enum index \(i) is out of range", at: at)
+            }
             return .string(n.symbols[Int(i)])
         case .union:
             return try value(&r, try r.branch(n), schema)
@@ -141,13 +159,18 @@ enum AvroText {
         case .string(let s): quote(s, into: &out)
         case .array(let items):
             out += "["
-            for (i, item) in items.enumerated() { if i > 0 { out += "," }; json(item, into: &out) }
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                json(item, into: &out)
+            }
             out += "]"
         case .object(let members):
             out += "{"
             for (i, m) in members.enumerated() {
                 if i > 0 { out += "," }
-                quote(m.key, into: &out); out += ":"; json(m.value, into: &out)
+                quote(m.key, into: &out)
+                out += ":"
+                json(m.value, into: &out)
             }
             out += "}"
         }

@@ -1,7 +1,7 @@
 import Metrics
 
 /// What one Kafka message turned out to be.
-public enum DecodeOutcome: Sendable {
+package enum DecodeOutcome: Sendable {
     case event(ChangeEvent)
     /// Null value after a delete: expected, counted, skipped.
     case tombstone(table: String)
@@ -19,28 +19,28 @@ public enum DecodeOutcome: Sendable {
 
 /// A message that is not a change event, as the hot path returns it: one reference (nil for an
 /// event), allocated only for these messages, instead of a ~350-byte `DecodeOutcome` copied per message.
-public final class NonEventOutcome: Sendable {
-    public let outcome: DecodeOutcome
+package final class NonEventOutcome: Sendable {
+    package let outcome: DecodeOutcome
     init(_ outcome: DecodeOutcome) { self.outcome = outcome }
     var isMalformed: Bool { if case .malformed = outcome { true } else { false } }
     var isIgnored: Bool { if case .ignored = outcome { true } else { false } }
 }
 
 /// One DDL statement from Debezium's schema-change topic.
-public struct SchemaChange: Sendable, Hashable {
+package struct SchemaChange: Sendable, Hashable {
     /// `databaseName` (MySQL), or `source.db`.
-    public var database: String
+    package var database: String
     /// Tables named in `tableChanges` (their last name part), in order; empty for DDL on no table.
-    public var tables: [String]
+    package var tables: [String]
     /// The statement as the database logged it.
-    public var ddl: String
+    package var ddl: String
     /// `tableChanges[0].type`: CREATE, ALTER or DROP; empty when there is none.
-    public var kind: String
+    package var kind: String
     /// `source.ts_ms` (or `ts_ms`, or the Kafka timestamp); 0 when none is usable.
-    public var commitTimeMs: Int64
+    package var commitTimeMs: Int64
     /// Part of the connector's initial snapshot (`source.snapshot` not "false"): the schema as it was
     /// when the connector started (DROP/CREATE of every table), not a change made since.
-    public var isSnapshot: Bool
+    package var isSnapshot: Bool
 }
 
 /// Decodes Debezium's JSON forms into `ChangeEvent`s holding only the profile's columns:
@@ -54,14 +54,14 @@ public struct SchemaChange: Sendable, Hashable {
 /// base64. Anything else makes the message `.malformed` with a reason and a byte position; no input
 /// traps, and time and memory are linear in the message (no unbounded recursion).
 /// Not thread-safe: one decoder per consuming thread.
-public final class DebeziumDecoder {
-    public let profile: KPIProfile
+package final class DebeziumDecoder {
+    package let profile: KPIProfile
 
     /// Commit times cdctop accepts: 1970-01-01 up to 9999-12-31T23:59:59.999Z. Anything else is a
     /// corrupt timestamp, and window arithmetic on it could overflow.
-    public static let validCommitTimeMs: ClosedRange<Int64> = 0...253_402_300_799_999
+    package static let validCommitTimeMs: ClosedRange<Int64> = 0...253_402_300_799_999
     /// `source.table` longer than this is malformed (PostgreSQL names are at most 63 bytes).
-    public static let maxTableNameBytes = 255
+    package static let maxTableNameBytes = 255
 
     /// The first check that failed in the message being decoded: its reason and byte position.
     /// Set only on the failure path, so decoding a good message builds no String.
@@ -97,8 +97,11 @@ public final class DebeziumDecoder {
         /// Its ignored messages were snapshot notifications.
         var isNotificationTopic = false
         init(topic: String, table: String, role: TableRole, columns: ColumnScales) {
-            self.topic = topic; self.table = table; self.tableBytes = Array(table.utf8)
-            self.role = role; self.columns = columns
+            self.topic = topic
+            self.table = table
+            self.tableBytes = Array(table.utf8)
+            self.role = role
+            self.columns = columns
             self.isHeartbeat = topic.hasPrefix("__debezium-heartbeat")
             self.checkTransactionTopic = topic.hasSuffix(".transaction")
         }
@@ -118,16 +121,16 @@ public final class DebeziumDecoder {
     /// `--transactions complete`: read each change's transaction (`transaction.id`, `source.txId`) into
     /// `ChangeEvent.transactionKey`, and hand BEGIN/END over (`takeTransactionBoundary`). Off, neither
     /// is read and the hot path stays as it was.
-    public var readsTransactions = false
+    package var readsTransactions = false
     /// The BEGIN/END of the message just decoded (which `decode` returned as `.ignored`).
     var pendingBoundary: TransactionBoundary?
-    public func takeTransactionBoundary() -> TransactionBoundary? {
+    package func takeTransactionBoundary() -> TransactionBoundary? {
         defer { pendingBoundary = nil }
         return pendingBoundary
     }
     /// The snapshot notification of the message just decoded (which `decode` returned as `.ignored`).
     var pendingNotification: SnapshotNotification?
-    public func takeSnapshotNotification() -> SnapshotNotification? {
+    package func takeSnapshotNotification() -> SnapshotNotification? {
         defer { pendingNotification = nil }
         return pendingNotification
     }
@@ -148,12 +151,16 @@ public final class DebeziumDecoder {
     /// `missingColumn` without copying the profile's table structs per message.
     private let hasLineItem: Bool, needsProductKey: Bool, hasDimension: Bool
 
-    public init(profile: KPIProfile) {
+    package init(profile: KPIProfile) {
         self.profile = profile
-        let l = profile.lineItem, d = profile.dimension
-        let names = [profile.sale.key, profile.sale.amount, l?.key ?? "", l?.quantity ?? "", l?.unitPrice ?? "",
-                     l?.productKey ?? "", d?.key ?? "", d?.category ?? ""].map { Array($0.utf8) }
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, names.reduce(0) { $0 + $1.count }), alignment: 8)
+        let l = profile.lineItem
+        let d = profile.dimension
+        let names = [
+            profile.sale.key, profile.sale.amount, l?.key ?? "", l?.quantity ?? "", l?.unitPrice ?? "",
+            l?.productKey ?? "", d?.key ?? "", d?.category ?? "",
+        ].map { Array($0.utf8) }
+        let storage = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: max(1, names.reduce(0) { $0 + $1.count }), alignment: 8)
         var at = 0
         var columns: [ColumnName] = []
         for name in names {
@@ -163,15 +170,17 @@ public final class DebeziumDecoder {
             at += name.count
         }
         columnNameStorage = storage
-        wanted = WantedColumns(saleKey: columns[0], saleAmount: columns[1], lineKey: columns[2], lineQuantity: columns[3],
-                               lineUnitPrice: columns[4], lineProduct: columns[5], dimKey: columns[6], dimCategory: columns[7])
+        wanted = WantedColumns(
+            saleKey: columns[0], saleAmount: columns[1], lineKey: columns[2], lineQuantity: columns[3],
+            lineUnitPrice: columns[4], lineProduct: columns[5], dimKey: columns[6], dimCategory: columns[7])
         hasLineItem = l != nil
         needsProductKey = !(l?.productKey.isEmpty ?? true)
         hasDimension = d != nil
         modelColumnNames = profile.model?.tables.map { $0.columns.map { Array($0.utf8) } } ?? []
-        modelTopicPatterns = profile.model?.tables.enumerated().compactMap { index, table in
-            table.topicPattern.flatMap { try? Regex($0) }.map { (index, $0) }
-        } ?? []
+        modelTopicPatterns =
+            profile.model?.tables.enumerated().compactMap { index, table in
+                table.topicPattern.flatMap { try? Regex($0) }.map { (index, $0) }
+            } ?? []
     }
 
     /// Model profiles: each table's columns as bytes (slot order), and the tables' `topics` patterns.
@@ -181,7 +190,7 @@ public final class DebeziumDecoder {
     deinit { columnNameStorage.deallocate() }
 
     /// Registers a topic once; the returned slot is passed to `decode` for every message of it.
-    public func slot(forTopic topic: String) -> Int {
+    package func slot(forTopic topic: String) -> Int {
         if let s = topicSlots[topic] { return s }
         var table = DebeziumDecoder.tableName(fromTopic: topic)
         var pinned = false
@@ -192,9 +201,11 @@ public final class DebeziumDecoder {
                 break
             }
         }
-        let state = TopicState(topic: topic, table: table, role: profile.role(ofTable: table),
-                               columns: ColumnScales(amount: profile.defaultDecimalScale,
-                                                     unitPrice: profile.defaultDecimalScale))
+        let state = TopicState(
+            topic: topic, table: table, role: profile.role(ofTable: table),
+            columns: ColumnScales(
+                amount: profile.defaultDecimalScale,
+                unitPrice: profile.defaultDecimalScale))
         if let model = profile.model, let index = model.tableIndex(named: table) {
             state.modelTable = Int32(index)
             state.pinned = pinned
@@ -206,28 +217,32 @@ public final class DebeziumDecoder {
         return topics.count - 1
     }
 
-    public func table(ofSlot slot: Int) -> String { topics[slot].table }
+    package func table(ofSlot slot: Int) -> String { topics[slot].table }
     func topicName(_ slot: Int) -> String { topics[slot].topic }
-    public func role(ofSlot slot: Int) -> TableRole { topics[slot].role }
+    package func role(ofSlot slot: Int) -> TableRole { topics[slot].role }
 
     /// `shop.public.transaction` → `transaction`: Debezium's `<prefix>.<schema>.<table>` naming.
-    public static func tableName(fromTopic topic: String) -> String {
+    package static func tableName(fromTopic topic: String) -> String {
         if let dot = topic.lastIndex(of: ".") { return String(topic[topic.index(after: dot)...]) }
         return topic
     }
 
     /// Decodes one message. `kafkaTimestampMs` is used as commit time only when the message has none.
-    public func decode(slot: Int, value: UnsafeRawBufferPointer?, kafkaTimestampMs: Int64 = 0) -> DecodeOutcome {
+    package func decode(slot: Int, value: UnsafeRawBufferPointer?, kafkaTimestampMs: Int64 = 0) -> DecodeOutcome {
         var event = ChangeEvent(table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
-        if let other = decode(slot: slot, value: value, kafkaTimestampMs: kafkaTimestampMs, into: &event) { return other.outcome }
+        if let other = decode(slot: slot, value: value, kafkaTimestampMs: kafkaTimestampMs, into: &event) {
+            return other.outcome
+        }
         return .event(event)
     }
 
     /// The hot path: nil when the message is a change event, which is then written into `event` (every
     /// field set), else what the message was. Filling the caller's event in place spares copying and
     /// destroying a ~350-byte `DecodeOutcome` several times per message.
-    public func decode(slot: Int, value: UnsafeRawBufferPointer?, kafkaTimestampMs: Int64 = 0,
-                       into event: inout ChangeEvent) -> NonEventOutcome? {
+    package func decode(
+        slot: Int, value: UnsafeRawBufferPointer?, kafkaTimestampMs: Int64 = 0,
+        into event: inout ChangeEvent
+    ) -> NonEventOutcome? {
         let state = topics[slot]
         problem = nil
         guard let value else {
@@ -241,18 +256,24 @@ public final class DebeziumDecoder {
         }
         var scanner = JSONScanner(value)
         guard scanner.peek() == UInt8(ascii: "{") else {
-            return malformed(state.table, value.count == 0 ? "empty value" : "value is not a JSON object", at: scanner.index)
+            return malformed(
+                state.table, value.count == 0 ? "empty value" : "value is not a JSON object", at: scanner.index)
         }
         // Wrapper `{"schema":…,"payload":…}` (schemas.enable=true) or a bare payload?
         var probe = scanner
         _ = probe.consume(UInt8(ascii: "{"))
         guard let firstKey = probe.readString(),
-              probe.equals(firstKey.range, "schema") || probe.equals(firstKey.range, "payload") else {
+            probe.equals(firstKey.range, "schema") || probe.equals(firstKey.range, "payload")
+        else {
             let other = decodePayload(&scanner, state: state, kafkaTimestampMs: kafkaTimestampMs, into: &event)
             if let other, other.isMalformed { return other }
             scanner.skipWhitespace()
-            guard scanner.atEnd else { return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index) }
-            if let other, state.checkNotificationTopic, other.isIgnored { readSnapshotNotification(value, state: state) }
+            guard scanner.atEnd else {
+                return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index)
+            }
+            if let other, state.checkNotificationTopic, other.isIgnored {
+                readSnapshotNotification(value, state: state)
+            }
             return other
         }
         // The last payload's outcome wins; nil while it is an event (written into `event`).
@@ -264,7 +285,10 @@ public final class DebeziumDecoder {
                 return self.consumeSchema(&s, state: state)
             } else if s.equals(key, "payload") {
                 sawPayload = true
-                if s.consumeLiteral("null") { other = NonEventOutcome(.tombstone(table: state.table)); return true }
+                if s.consumeLiteral("null") {
+                    other = NonEventOutcome(.tombstone(table: state.table))
+                    return true
+                }
                 other = self.decodePayload(&s, state: state, kafkaTimestampMs: kafkaTimestampMs, into: &event)
                 if let other, other.isMalformed { return false }
                 return true
@@ -274,7 +298,9 @@ public final class DebeziumDecoder {
         if let other, other.isMalformed { return other }
         guard ok else { return malformedFromProblem(state.table, orElse: "invalid JSON", at: scanner.index) }
         scanner.skipWhitespace()
-        guard scanner.atEnd else { return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index) }
+        guard scanner.atEnd else {
+            return malformed(state.table, "trailing bytes after the JSON object", at: scanner.index)
+        }
         guard sawPayload else { return malformed(state.table, "schema envelope without payload", at: 0) }
         if let other, state.checkNotificationTopic, other.isIgnored { readSnapshotNotification(value, state: state) }
         return other
@@ -320,7 +346,9 @@ public final class DebeziumDecoder {
         let limit = 48
         let cut = raw.count > limit
         let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, limit)])
-        let plain = !bytes.isEmpty && bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }
+        let plain =
+            !bytes.isEmpty
+            && bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }
         let text = String(decoding: bytes, as: UTF8.self)
         return (plain ? text : JSONText.quoted(text)) + (cut ? "… (\(raw.count) bytes)" : "")
     }
@@ -339,8 +367,11 @@ public final class DebeziumDecoder {
             pendingBoundary = boundary
             return NonEventOutcome(.ignored(table: state.table, reason: "transaction metadata"))
         }
-        return NonEventOutcome(.ignored(table: state.table, reason:
-            "transaction metadata (BEGIN/END): KPIs over whole transactions only with --transactions complete"))
+        return NonEventOutcome(
+            .ignored(
+                table: state.table,
+                reason:
+                    "transaction metadata (BEGIN/END): KPIs over whole transactions only with --transactions complete"))
     }
 
     private func decodeHeartbeat(_ value: UnsafeRawBufferPointer, state: TopicState) -> NonEventOutcome {
@@ -350,7 +381,9 @@ public final class DebeziumDecoder {
             return NonEventOutcome(.ignored(table: state.table, reason: "heartbeat without ts_ms"))
         }
         guard let ts = tsValue.int64Value, DebeziumDecoder.validCommitTimeMs.contains(ts) else {
-            return malformed(state.table, "heartbeat ts_ms \(tsValue) is not a time in years 1970…9999 (0…253402300799999 ms)", at: 0)
+            return malformed(
+                state.table, "heartbeat ts_ms \(tsValue) is not a time in years 1970…9999 (0…253402300799999 ms)", at: 0
+            )
         }
         return NonEventOutcome(.heartbeat(timestampMs: ts))
     }
@@ -381,13 +414,18 @@ public final class DebeziumDecoder {
         guard let schema = JSONValue.parse(bytes) else { return false }
         var scales: [String: Int] = [:]
         SchemaTypes.collectDecimalScales(schema, into: &scales)
-        var columns = ColumnScales(amount: profile.defaultDecimalScale, unitPrice: profile.defaultDecimalScale, fromSchema: true)
-        if let s = scales[profile.sale.amount], state.role == .sale { columns.amount = s; columns.amountIsBinary = true }
+        var columns = ColumnScales(
+            amount: profile.defaultDecimalScale, unitPrice: profile.defaultDecimalScale, fromSchema: true)
+        if let s = scales[profile.sale.amount], state.role == .sale {
+            columns.amount = s
+            columns.amountIsBinary = true
+        }
         if state.modelTable >= 0, let model = profile.model {
             state.modelScales = model.tables[Int(state.modelTable)].columns.map { scales[$0] }
         }
         if let l = profile.lineItem, state.role == .lineItem, let s = scales[l.unitPrice] {
-            columns.unitPrice = s; columns.unitPriceIsBinary = true
+            columns.unitPrice = s
+            columns.unitPriceIsBinary = true
         }
         state.columns = columns
         return true
@@ -433,7 +471,12 @@ public final class DebeziumDecoder {
         let start = s.index
         let saved = problem
         slot = Row()
-        if parseRow(&s, start..<s.count, role: state.role, modelTable: state.modelTable, state: state, into: &slot!, advance: true) { return true }
+        if parseRow(
+            &s, start..<s.count, role: state.role, modelTable: state.modelTable, state: state, into: &slot!,
+            advance: true)
+        {
+            return true
+        }
         problem = saved
         s.index = start
         slot = nil
@@ -441,8 +484,10 @@ public final class DebeziumDecoder {
     }
 
     /// nil when the payload is a change event, written into `event`; else what it is.
-    private func decodePayload(_ scanner: inout JSONScanner, state: TopicState, kafkaTimestampMs: Int64,
-                               into event: inout ChangeEvent) -> NonEventOutcome? {
+    private func decodePayload(
+        _ scanner: inout JSONScanner, state: TopicState, kafkaTimestampMs: Int64,
+        into event: inout ChangeEvent
+    ) -> NonEventOutcome? {
         scanner.skipWhitespace()
         let objectStart = scanner.index
         var env = Envelope()
@@ -455,16 +500,24 @@ public final class DebeziumDecoder {
             switch first {
             case UInt8(ascii: "b") where s.equals(key, "before"):
                 env.sawBeforeOrAfter = true
-                if s.consumeLiteral("null") { env.beforeIsNull = true; return true }
-                s.skipWhitespace(); let a = s.index
+                if s.consumeLiteral("null") {
+                    env.beforeIsNull = true
+                    return true
+                }
+                s.skipWhitespace()
+                let a = s.index
                 env.beforeParsed = self.parseRowAhead(&s, state: state, into: &event.before)
                 guard env.beforeParsed || s.skipValue() else { return false }
                 env.before = a..<s.index
                 return true
             case UInt8(ascii: "a") where s.equals(key, "after"):
                 env.sawBeforeOrAfter = true
-                if s.consumeLiteral("null") { env.afterIsNull = true; return true }
-                s.skipWhitespace(); let a = s.index
+                if s.consumeLiteral("null") {
+                    env.afterIsNull = true
+                    return true
+                }
+                s.skipWhitespace()
+                let a = s.index
                 env.afterParsed = self.parseRowAhead(&s, state: state, into: &event.after)
                 guard env.afterParsed || s.skipValue() else { return false }
                 env.after = a..<s.index
@@ -477,15 +530,23 @@ public final class DebeziumDecoder {
                         return self.readTime(&src, "source.ts_ms", into: &env.sourceTsMs)
                     } else if src.equals(k, "table") {
                         if src.consumeLiteral("null") { return true }
-                        src.skipWhitespace(); let at = src.index
+                        src.skipWhitespace()
+                        let at = src.index
                         guard let t = src.readString() else { return self.fail("source.table is not a string", at: at) }
                         guard t.range.count <= DebeziumDecoder.maxTableNameBytes else {
-                            return self.fail("source.table is \(t.range.count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
+                            return self.fail(
+                                "source.table is \(t.range.count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))",
+                                at: at)
                         }
-                        env.table = t.range; return true
+                        env.table = t.range
+                        return true
                     } else if src.equals(k, "snapshot") {
                         if src.consumeLiteral("null") { return true }
-                        if src.consumeLiteral("true") { env.snapshot = true; env.snapshotMarker = .inProgress; return true }
+                        if src.consumeLiteral("true") {
+                            env.snapshot = true
+                            env.snapshotMarker = .inProgress
+                            return true
+                        }
                         if src.consumeLiteral("false") { return true }
                         guard let t = src.readString() else { return false }
                         env.snapshot = !(src.equals(t.range, "false"))
@@ -496,9 +557,13 @@ public final class DebeziumDecoder {
                 }
             case UInt8(ascii: "o") where s.equals(key, "op"):
                 if s.consumeLiteral("null") { return true }
-                s.skipWhitespace(); let at = s.index
-                guard let t = s.readString(), t.range.count == 1 else { return self.fail("op is not a one-letter string", at: at) }
-                env.op = s.byte(at: t.range.lowerBound); return true
+                s.skipWhitespace()
+                let at = s.index
+                guard let t = s.readString(), t.range.count == 1 else {
+                    return self.fail("op is not a one-letter string", at: at)
+                }
+                env.op = s.byte(at: t.range.lowerBound)
+                return true
             case UInt8(ascii: "t") where s.equals(key, "ts_ms"):
                 return self.readTime(&s, "ts_ms", into: &env.envelopeTsMs)
             case UInt8(ascii: "t") where self.readsTransactions && s.equals(key, "transaction"):
@@ -507,39 +572,53 @@ public final class DebeziumDecoder {
                 return s.forEachMember { tx, k in
                     guard tx.equals(k, "id") else { return tx.skipValue() }
                     if tx.consumeLiteral("null") { return true }
-                    tx.skipWhitespace(); let at = tx.index
+                    tx.skipWhitespace()
+                    let at = tx.index
                     guard let id = tx.readString() else { return self.fail("transaction.id is not a string", at: at) }
                     env.transactionKey = TransactionKey.of(tx.raw(id.range))
                     return true
                 }
             case UInt8(ascii: "d") where s.equals(key, "ddl"):
-                s.skipWhitespace(); let a = s.index
+                s.skipWhitespace()
+                let a = s.index
                 guard s.skipValue() else { return false }
                 env.ddl = a..<s.index
                 return true
             case UInt8(ascii: "d") where s.equals(key, "databaseName"),
-                 UInt8(ascii: "t") where s.equals(key, "tableChanges"):
+                UInt8(ascii: "t") where s.equals(key, "tableChanges"):
                 env.sawSchemaChangeKey = true
                 return s.skipValue()
             case UInt8(ascii: "_") where n > 2 && s.byte(at: key.lowerBound + 1) == UInt8(ascii: "_"):
                 if s.equals(key, "__op") {
                     if s.consumeLiteral("null") { return true }
-                    s.skipWhitespace(); let at = s.index
-                    guard let t = s.readString(), t.range.count == 1 else { return self.fail("__op is not a one-letter string", at: at) }
-                    env.unwrappedOp = s.byte(at: t.range.lowerBound); return true
+                    s.skipWhitespace()
+                    let at = s.index
+                    guard let t = s.readString(), t.range.count == 1 else {
+                        return self.fail("__op is not a one-letter string", at: at)
+                    }
+                    env.unwrappedOp = s.byte(at: t.range.lowerBound)
+                    return true
                 } else if s.equals(key, "__deleted") {
-                    if s.consumeLiteral("true") { env.deleted = true; return true }
+                    if s.consumeLiteral("true") {
+                        env.deleted = true
+                        return true
+                    }
                     if s.consumeLiteral("false") || s.consumeLiteral("null") { return true }
                     guard let t = s.readString() else { return false }
-                    env.deleted = s.equals(t.range, "true"); return true
+                    env.deleted = s.equals(t.range, "true")
+                    return true
                 } else if s.equals(key, "__table") {
                     if s.consumeLiteral("null") { return true }
-                    s.skipWhitespace(); let at = s.index
+                    s.skipWhitespace()
+                    let at = s.index
                     guard let t = s.readString() else { return self.fail("__table is not a string", at: at) }
                     guard t.range.count <= DebeziumDecoder.maxTableNameBytes else {
-                        return self.fail("__table is \(t.range.count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
+                        return self.fail(
+                            "__table is \(t.range.count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))",
+                            at: at)
                     }
-                    env.unwrappedTable = t.range; return true
+                    env.unwrappedTable = t.range
+                    return true
                 } else if s.equals(key, "__source_ts_ms") {
                     return self.readTime(&s, "__source_ts_ms", into: &env.unwrappedTsMs)
                 }
@@ -552,8 +631,9 @@ public final class DebeziumDecoder {
 
         // A schema change (rare): decoded on the cold path.
         if env.ddl != nil && env.sawSchemaChangeKey {
-            return schemaChange(scanner.raw(objectStart..<scanner.index), state: state,
-                                timeMs: env.sourceTsMs ?? env.envelopeTsMs ?? kafkaTimestampMs, snapshot: env.snapshot)
+            return schemaChange(
+                scanner.raw(objectStart..<scanner.index), state: state,
+                timeMs: env.sourceTsMs ?? env.envelopeTsMs ?? kafkaTimestampMs, snapshot: env.snapshot)
         }
 
         // The table: from the message when it says, else from the topic name.
@@ -584,38 +664,49 @@ public final class DebeziumDecoder {
             let parsedAhead = role == state.role && modelTable == state.modelTable
             if let r = env.before, !(parsedAhead && env.beforeParsed) {
                 event.before = Row()
-                guard parseRow(&scanner, r, role: role, modelTable: modelTable, state: state, into: &event.before!) else {
+                guard parseRow(&scanner, r, role: role, modelTable: modelTable, state: state, into: &event.before!)
+                else {
                     return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                 }
             }
             if let r = env.after {
                 if !(parsedAhead && env.afterParsed) {
                     event.after = Row()
-                    guard parseRow(&scanner, r, role: role, modelTable: modelTable, state: state, into: &event.after!) else {
+                    guard parseRow(&scanner, r, role: role, modelTable: modelTable, state: state, into: &event.after!)
+                    else {
                         return malformedFromProblem(table, orElse: rowError(role), at: r.lowerBound)
                     }
                 }
                 if role == .model, let slot = event.after!.cells.firstIndex(of: .missing) {
                     return missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: r.lowerBound)
                 }
-                if let column = missingColumn(event.after!, role: role) { return droppedColumn(table, column, at: r.lowerBound) }
+                if let column = missingColumn(event.after!, role: role) {
+                    return droppedColumn(table, column, at: r.lowerBound)
+                }
             }
-            if let missing = DebeziumDecoder.missingImage(op, hasBefore: env.before != nil, hasAfter: env.after != nil) {
+            if let missing = DebeziumDecoder.missingImage(op, hasBefore: env.before != nil, hasAfter: env.after != nil)
+            {
                 return malformed(table, missing, at: objectStart)
             }
-            DebeziumDecoder.fillEnvelope(&event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
-                                         snapshot: env.snapshot, snapshotMarker: env.snapshotMarker, sourceTsMs: env.sourceTsMs,
-                                         envelopeTsMs: env.envelopeTsMs, transactionKey: env.transactionKey)
+            DebeziumDecoder.fillEnvelope(
+                &event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts,
+                snapshot: env.snapshot, snapshotMarker: env.snapshotMarker, sourceTsMs: env.sourceTsMs,
+                envelopeTsMs: env.envelopeTsMs, transactionKey: env.transactionKey)
             return nil
         }
 
         // Unwrapped record: the payload object is the row itself.
         let ts = env.unwrappedTsMs ?? kafkaTimestampMs
         guard DebeziumDecoder.validCommitTimeMs.contains(ts) else {
-            return malformed(table, "no __source_ts_ms, and the Kafka timestamp \(ts) is not a time in years 1970…9999", at: objectStart)
+            return malformed(
+                table, "no __source_ts_ms, and the Kafka timestamp \(ts) is not a time in years 1970…9999",
+                at: objectStart)
         }
         var row = Row()
-        guard parseRow(&scanner, objectStart..<scanner.index, role: role, modelTable: modelTable, state: state, into: &row) else {
+        guard
+            parseRow(
+                &scanner, objectStart..<scanner.index, role: role, modelTable: modelTable, state: state, into: &row)
+        else {
             return malformedFromProblem(table, orElse: rowError(role), at: objectStart)
         }
         var op: ChangeOp
@@ -627,13 +718,15 @@ public final class DebeziumDecoder {
         } else if role == .other {
             return NonEventOutcome(.ignored(table: table, reason: "record without op"))
         } else {
-            op = .update // an upsert: the aggregator retracts what it remembers for the key
+            op = .update  // an upsert: the aggregator retracts what it remembers for the key
         }
         if env.deleted { op = .delete }
         if op != .delete, role == .model, let slot = row.cells.firstIndex(of: .missing) {
             return missingModelColumn(table, modelTable: modelTable, slot: slot, state: state, at: objectStart)
         }
-        if op != .delete, let column = missingColumn(row, role: role) { return droppedColumn(table, column, at: objectStart) }
+        if op != .delete, let column = missingColumn(row, role: role) {
+            return droppedColumn(table, column, at: objectStart)
+        }
         event.table = table
         event.role = role
         event.modelTable = role == .model ? modelTable : -1
@@ -642,9 +735,11 @@ public final class DebeziumDecoder {
         event.isSnapshot = op == .read
         event.debeziumTimeMs = 0
         if op == .delete {
-            event.before = row; event.after = nil
+            event.before = row
+            event.after = nil
         } else {
-            event.before = nil; event.after = row
+            event.before = nil
+            event.after = row
         }
         return nil
     }
@@ -676,20 +771,28 @@ public final class DebeziumDecoder {
 
     @inline(never)
     func droppedColumn(_ table: String, _ column: ProfileColumn, at position: Int) -> NonEventOutcome {
-        let name = switch column {
-        case .saleAmount: profile.sale.amount
-        case .lineQuantity: profile.lineItem?.quantity ?? ""
-        case .lineUnitPrice: profile.lineItem?.unitPrice ?? ""
-        case .lineProduct: profile.lineItem?.productKey ?? ""
-        case .dimCategory: profile.dimension?.category ?? ""
-        }
-        return malformed(table, "row has no column \(name), which the profile needs (dropped by ALTER TABLE? then update the profile)", at: position)
+        let name =
+            switch column {
+            case .saleAmount: profile.sale.amount
+            case .lineQuantity: profile.lineItem?.quantity ?? ""
+            case .lineUnitPrice: profile.lineItem?.unitPrice ?? ""
+            case .lineProduct: profile.lineItem?.productKey ?? ""
+            case .dimCategory: profile.dimension?.category ?? ""
+            }
+        return malformed(
+            table,
+            "row has no column \(name), which the profile needs (dropped by ALTER TABLE? then update the profile)",
+            at: position)
     }
 
     /// A message of Debezium's schema-change topic: the DDL, its database and the tables it touched.
     @inline(never)
-    private func schemaChange(_ bytes: UnsafeRawBufferPointer, state: TopicState, timeMs: Int64, snapshot: Bool) -> NonEventOutcome {
-        guard let payload = JSONValue.parse(bytes) else { return malformed(state.table, "invalid JSON in schema change", at: 0) }
+    private func schemaChange(_ bytes: UnsafeRawBufferPointer, state: TopicState, timeMs: Int64, snapshot: Bool)
+        -> NonEventOutcome
+    {
+        guard let payload = JSONValue.parse(bytes) else {
+            return malformed(state.table, "invalid JSON in schema change", at: 0)
+        }
         guard let ddl = payload["ddl"]?.stringValue else {
             return malformed(state.table, "schema change whose ddl is not a string", at: 0)
         }
@@ -707,12 +810,19 @@ public final class DebeziumDecoder {
             for name in table.split(separator: ",") where !tables.contains(String(name)) { tables.append(String(name)) }
         }
         let kind = { () -> String in
-            if case .array(let changes)? = payload["tableChanges"], let first = changes.first, let type = first["type"]?.stringValue { return type }
+            if case .array(let changes)? = payload["tableChanges"], let first = changes.first,
+                let type = first["type"]?.stringValue
+            {
+                return type
+            }
             return ""
         }()
-        return NonEventOutcome(.schemaChange(SchemaChange(database: database, tables: tables, ddl: ddl, kind: kind,
-                                          commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
-                                          isSnapshot: snapshot)))
+        return NonEventOutcome(
+            .schemaChange(
+                SchemaChange(
+                    database: database, tables: tables, ddl: ddl, kind: kind,
+                    commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
+                    isSnapshot: snapshot)))
     }
 
     /// `"shop"."transaction"` (or `shop.transaction`) → `transaction`: the last part of a Debezium table id.
@@ -721,8 +831,15 @@ public final class DebeziumDecoder {
         var current = ""
         var quoted = false
         for c in id {
-            if c == "\"" { quoted.toggle(); continue }
-            if c == "." && !quoted { parts.append(current); current = ""; continue }
+            if c == "\"" {
+                quoted.toggle()
+                continue
+            }
+            if c == "." && !quoted {
+                parts.append(current)
+                current = ""
+                continue
+            }
             current.append(c)
         }
         parts.append(current)
@@ -743,8 +860,10 @@ public final class DebeziumDecoder {
     /// Extracts the profile's columns of one row image into `row` (fresh); false when a present column
     /// has an unusable value.
     /// With `advance`, `outer` itself is moved past the row (else it is left where it was).
-    private func parseRow(_ outer: inout JSONScanner, _ range: Range<Int>, role: TableRole, modelTable: Int32, state: TopicState,
-                          into row: inout Row, advance: Bool = false) -> Bool {
+    private func parseRow(
+        _ outer: inout JSONScanner, _ range: Range<Int>, role: TableRole, modelTable: Int32, state: TopicState,
+        into row: inout Row, advance: Bool = false
+    ) -> Bool {
         if role == .model {
             return parseModelRow(&outer, range, modelTable: Int(modelTable), state: state, into: &row, advance: advance)
         }
@@ -758,22 +877,37 @@ public final class DebeziumDecoder {
             switch role {
             case .sale:
                 if s.equals(key, w.saleKey) { return self.readKey(&s, column: key, into: &row.key) }
-                if s.equals(key, w.saleAmount) { return self.readMoney(&s, column: key, scale: scales.amount, binary: scales.amountIsBinary, into: &row.amount) }
+                if s.equals(key, w.saleAmount) {
+                    return self.readMoney(
+                        &s, column: key, scale: scales.amount, binary: scales.amountIsBinary, into: &row.amount)
+                }
             case .lineItem:
                 if s.equals(key, w.lineKey) { return self.readKey(&s, column: key, into: &row.key) }
                 if s.equals(key, w.lineQuantity) { return self.readInt(&s, column: key, into: &row.quantity) }
-                if s.equals(key, w.lineUnitPrice) { return self.readMoney(&s, column: key, scale: scales.unitPrice, binary: scales.unitPriceIsBinary, into: &row.unitPrice) }
+                if s.equals(key, w.lineUnitPrice) {
+                    return self.readMoney(
+                        &s, column: key, scale: scales.unitPrice, binary: scales.unitPriceIsBinary, into: &row.unitPrice
+                    )
+                }
                 if s.equals(key, w.lineProduct) {
                     var k: RowKey? = nil
-                    if s.consumeLiteral("null") { row.reference = .null; return true }
+                    if s.consumeLiteral("null") {
+                        row.reference = .null
+                        return true
+                    }
                     guard self.readKey(&s, column: key, into: &k), let k else { return false }
-                    row.reference = .value(k); return true
+                    row.reference = .value(k)
+                    return true
                 }
             case .dimension:
                 if s.equals(key, w.dimKey) { return self.readKey(&s, column: key, into: &row.key) }
                 if s.equals(key, w.dimCategory) {
-                    if s.consumeLiteral("null") { row.category = .null; return true }
-                    s.skipWhitespace(); let at = s.index
+                    if s.consumeLiteral("null") {
+                        row.category = .null
+                        return true
+                    }
+                    s.skipWhitespace()
+                    let at = s.index
                     guard let t = s.readString(), let str = s.string(t.range, escaped: t.escaped) else {
                         return self.fail("\(s.text(key)) is not a string", at: at)
                     }
@@ -797,89 +931,129 @@ public final class DebeziumDecoder {
     /// A commit time (`source.ts_ms`, `ts_ms`, `__source_ts_ms`): an integer in `validCommitTimeMs`, or null.
     private func readTime(_ s: inout JSONScanner, _ name: StaticString, into out: inout Int64?) -> Bool {
         if s.consumeLiteral("null") { return true }
-        s.skipWhitespace(); let at = s.index
+        s.skipWhitespace()
+        let at = s.index
         if let v = s.readPlainInteger() {
-            if DebeziumDecoder.validCommitTimeMs.contains(v) { out = v; return true }
-            s.index = at // out of range: the general path below says why
+            if DebeziumDecoder.validCommitTimeMs.contains(v) {
+                out = v
+                return true
+            }
+            s.index = at  // out of range: the general path below says why
         }
         guard let r = s.readNumber() else { return fail("\(name) is not a number", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
-            return fail("\(name) \(DebeziumDecoder.excerpt(s.raw(r))) is not a whole number of milliseconds within Int64", at: at)
+            return fail(
+                "\(name) \(DebeziumDecoder.excerpt(s.raw(r))) is not a whole number of milliseconds within Int64",
+                at: at)
         }
         guard DebeziumDecoder.validCommitTimeMs.contains(v) else {
             return fail("\(name) \(v) is not a time in years 1970…9999 (0…253402300799999 ms)", at: at)
         }
-        out = v; return true
+        out = v
+        return true
     }
 
     /// A primary key or reference: a string, or an integer within Int64.
     private func readKey(_ s: inout JSONScanner, column: Range<Int>, into key: inout RowKey?) -> Bool {
-        s.skipWhitespace(); let at = s.index
+        s.skipWhitespace()
+        let at = s.index
         if s.peek() == UInt8(ascii: "\"") {
             guard let t = s.readString(), let str = s.string(t.range, escaped: t.escaped) else {
                 return fail("\(s.text(column)) is not a valid JSON string", at: at)
             }
-            key = .text(str); return true
+            key = .text(str)
+            return true
         }
-        if let v = s.readPlainInteger() { key = .int(v); return true }
+        if let v = s.readPlainInteger() {
+            key = .int(v)
+            return true
+        }
         guard let r = s.readNumber() else { return fail("\(s.text(column)) is neither a number nor a string", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)
         }
-        key = .int(v); return true
+        key = .int(v)
+        return true
     }
 
     /// A quantity: any Int64, as a JSON number or a string of digits; overflow is malformed, never wrapped.
     private func readInt(_ s: inout JSONScanner, column: Range<Int>, into field: inout FieldState<Int64>) -> Bool {
-        if s.consumeLiteral("null") { field = .null; return true }
-        s.skipWhitespace(); let at = s.index
+        if s.consumeLiteral("null") {
+            field = .null
+            return true
+        }
+        s.skipWhitespace()
+        let at = s.index
         if s.peek() == UInt8(ascii: "\"") {
             guard let t = s.readString() else { return fail("\(s.text(column)) is not a valid JSON string", at: at) }
-            if let v = DebeziumDecoder.int64(s.raw(t.range)) { field = .value(v); return true }
-            if s.equals(t.range, "__debezium_unavailable_value") { field = .unavailable; return true }
-            return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(t.range))) is not an integer within Int64", at: at)
+            if let v = DebeziumDecoder.int64(s.raw(t.range)) {
+                field = .value(v)
+                return true
+            }
+            if s.equals(t.range, "__debezium_unavailable_value") {
+                field = .unavailable
+                return true
+            }
+            return fail(
+                "\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(t.range))) is not an integer within Int64", at: at)
         }
-        if let v = s.readPlainInteger() { field = .value(v); return true }
+        if let v = s.readPlainInteger() {
+            field = .value(v)
+            return true
+        }
         guard let r = s.readNumber() else { return fail("\(s.text(column)) is not a number", at: at) }
         guard let v = DebeziumDecoder.int64(s.raw(r)) else {
             return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) is not an integer within Int64", at: at)
         }
-        field = .value(v); return true
+        field = .value(v)
+        return true
     }
 
     /// A decimal in any Debezium form: precise base64 (scale from schema or profile), string, JSON number
     /// (double mode: the literal is parsed as text, never through Double), or VariableScaleDecimal object.
     /// Whatever the form, the value must lie within `Money.maxMagnitude` and have at most `Money.scale` places.
-    private func readMoney(_ s: inout JSONScanner, column: Range<Int>, scale: Int, binary: Bool, into field: inout FieldState<Money>) -> Bool {
+    private func readMoney(
+        _ s: inout JSONScanner, column: Range<Int>, scale: Int, binary: Bool, into field: inout FieldState<Money>
+    ) -> Bool {
         guard let c = s.peek() else { return fail("\(s.text(column)) has no value", at: s.index) }
         let at = s.index
         let money: Money
         switch c {
         case UInt8(ascii: "n"):
             guard s.consumeLiteral("null") else { return fail("\(s.text(column)) is not a value", at: at) }
-            field = .null; return true
+            field = .null
+            return true
         case UInt8(ascii: "\""):
             guard let t = s.readString() else { return fail("\(s.text(column)) is not a valid JSON string", at: at) }
             let raw = s.raw(t.range)
-            if s.equals(t.range, "__debezium_unavailable_value") || s.equals(t.range, "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==") {
-                field = .unavailable; return true
+            if s.equals(t.range, "__debezium_unavailable_value")
+                || s.equals(t.range, "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==")
+            {
+                field = .unavailable
+                return true
             }
             if !binary && DecimalCodec.looksLikeDecimalText(raw) {
                 guard let m = Money.parse(raw) else {
-                    return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at)
+                    return fail(
+                        "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) \(DecimalCodec.whyNotMoney(raw))", at: at)
                 }
                 money = m
             } else {
                 if !binary && DecimalCodec.isSpecialNumberName(raw) {
-                    return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is not a number with an exact value", at: at)
+                    return fail(
+                        "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is not a number with an exact value", at: at)
                 }
                 guard let unscaled = DecimalCodec.unscaledFromBase64(raw) else {
-                    return fail(binary
-                        ? "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is not valid base64 of at most 16 bytes (the schema says Decimal)"
-                        : "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is neither decimal text nor valid base64", at: at)
+                    return fail(
+                        binary
+                            ? "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is not valid base64 of at most 16 bytes (the schema says Decimal)"
+                            : "\(s.text(column)) \(DebeziumDecoder.excerpt(raw)) is neither decimal text nor valid base64",
+                        at: at)
                 }
                 guard let m = Money(unscaled: unscaled, scale: scale) else {
-                    return fail("\(s.text(column)) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))", at: at)
+                    return fail(
+                        "\(s.text(column)) \(DecimalCodec.describe(unscaled: unscaled, scale: scale)) \(DecimalCodec.whyNotMoney(unscaled: unscaled, scale: scale))",
+                        at: at)
                 }
                 money = m
             }
@@ -889,36 +1063,48 @@ public final class DebeziumDecoder {
             let ok = s.forEachMember { o, k in
                 if o.equals(k, "scale") {
                     guard let r = o.readNumber(), let v = DebeziumDecoder.int64(o.raw(r)) else { return false }
-                    vsScale = v; return true
+                    vsScale = v
+                    return true
                 }
                 if o.equals(k, "value") {
                     guard let t = o.readString() else { return false }
-                    vsValue = t.range; return true
+                    vsValue = t.range
+                    return true
                 }
                 return o.skipValue()
             }
             guard ok, let sc = vsScale, let v = vsValue else {
-                return fail("\(s.text(column)) is not a VariableScaleDecimal {\"scale\": integer, \"value\": base64}", at: at)
+                return fail(
+                    "\(s.text(column)) is not a VariableScaleDecimal {\"scale\": integer, \"value\": base64}", at: at)
             }
             guard let unscaled = DecimalCodec.unscaledFromBase64(s.raw(v)) else {
-                return fail("\(s.text(column)) value \(DebeziumDecoder.excerpt(s.raw(v))) is not valid base64 of at most 16 bytes", at: at)
+                return fail(
+                    "\(s.text(column)) value \(DebeziumDecoder.excerpt(s.raw(v))) is not valid base64 of at most 16 bytes",
+                    at: at)
             }
             guard sc >= 0 && sc <= 1000, let m = Money(unscaled: unscaled, scale: Int(sc)) else {
-                let why = sc < 0 || sc > 1000 ? "has an unsupported scale" : DecimalCodec.whyNotMoney(unscaled: unscaled, scale: Int(sc))
-                return fail("\(s.text(column)) \(DecimalCodec.describe(unscaled: unscaled, scale: Int(clamping: sc))) \(why)", at: at)
+                let why =
+                    sc < 0 || sc > 1000
+                    ? "has an unsupported scale" : DecimalCodec.whyNotMoney(unscaled: unscaled, scale: Int(sc))
+                return fail(
+                    "\(s.text(column)) \(DecimalCodec.describe(unscaled: unscaled, scale: Int(clamping: sc))) \(why)",
+                    at: at)
             }
             money = m
         default:
             guard let r = s.readNumber() else { return fail("\(s.text(column)) is not a number", at: at) }
             guard let m = Money.parse(s.raw(r)) else {
-                return fail("\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) \(DecimalCodec.whyNotMoney(s.raw(r)))", at: at)
+                return fail(
+                    "\(s.text(column)) \(DebeziumDecoder.excerpt(s.raw(r))) \(DecimalCodec.whyNotMoney(s.raw(r)))",
+                    at: at)
             }
             money = m
         }
         guard money.isInRange else {
             return fail("\(s.text(column)) \(money.formatted()) \(DecimalCodec.outOfRange)", at: at)
         }
-        field = .value(money); return true
+        field = .value(money)
+        return true
     }
 
     /// An optional `-` and decimal digits, exactly; nil for anything else or beyond Int64 (never traps).
@@ -928,7 +1114,11 @@ public final class DebeziumDecoder {
         let n = raw.count
         guard n > 0 else { return nil }
         var negative = false
-        if raw[0] == UInt8(ascii: "-") { negative = true; i = 1; if n == 1 { return nil } }
+        if raw[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+            if n == 1 { return nil }
+        }
         var v: Int64 = 0
         while i < n {
             let c = raw[i]
@@ -945,7 +1135,7 @@ public final class DebeziumDecoder {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension DebeziumDecoder {
@@ -962,9 +1152,11 @@ extension DebeziumDecoder {
 
     /// What an envelope says about its event, the same from JSON and Avro.
     @inline(__always)
-    static func fillEnvelope(_ event: inout ChangeEvent, table: String, role: TableRole, modelTable: Int32, op: ChangeOp,
-                             commitTimeMs: Int64, snapshot: Bool, snapshotMarker: SnapshotRowMarker, sourceTsMs: Int64?,
-                             envelopeTsMs: Int64?, transactionKey: Int64) {
+    static func fillEnvelope(
+        _ event: inout ChangeEvent, table: String, role: TableRole, modelTable: Int32, op: ChangeOp,
+        commitTimeMs: Int64, snapshot: Bool, snapshotMarker: SnapshotRowMarker, sourceTsMs: Int64?,
+        envelopeTsMs: Int64?, transactionKey: Int64
+    ) {
         event.table = table
         event.role = role
         event.modelTable = role == .model ? modelTable : -1

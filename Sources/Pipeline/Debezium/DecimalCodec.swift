@@ -30,14 +30,14 @@ enum DecimalCodec {
         var produced = 0
         for i in 0..<n {
             let d = base64Table[Int(text[i])]
-            if d == 0xFF { return nil } // outside the alphabet, or `=` before the end
+            if d == 0xFF { return nil }  // outside the alphabet, or `=` before the end
             bits = bits << 6 | UInt32(d)
             bitCount += 6
             if bitCount >= 8 {
                 bitCount -= 8
                 let b = UInt8(truncatingIfNeeded: bits >> UInt32(bitCount))
                 if produced == 0 {
-                    value = Int128(Int8(bitPattern: b)) // sign from the first byte
+                    value = Int128(Int8(bitPattern: b))  // sign from the first byte
                 } else {
                     value = value << 8 | Int128(b)
                 }
@@ -96,19 +96,31 @@ enum DecimalCodec {
         // Plain syntax check: sign, digits with at most one point, optional exponent.
         var i = 0
         if text[0] == UInt8(ascii: "-") || text[0] == UInt8(ascii: "+") { i = 1 }
-        var digits = 0, fraction = 0, point = false
+        var digits = 0
+        var fraction = 0
+        var point = false
         while i < text.count, (text[i] >= 48 && text[i] <= 57) || (text[i] == UInt8(ascii: ".") && !point) {
-            if text[i] == UInt8(ascii: ".") { point = true } else { digits += 1; if point { fraction += 1 } }
+            if text[i] == UInt8(ascii: ".") {
+                point = true
+            } else {
+                digits += 1
+                if point { fraction += 1 }
+            }
             i += 1
         }
         var exponent = 0
         if i < text.count, text[i] == UInt8(ascii: "e") || text[i] == UInt8(ascii: "E") {
             i += 1
             var negative = false
-            if i < text.count, text[i] == UInt8(ascii: "-") || text[i] == UInt8(ascii: "+") { negative = text[i] == UInt8(ascii: "-"); i += 1 }
+            if i < text.count, text[i] == UInt8(ascii: "-") || text[i] == UInt8(ascii: "+") {
+                negative = text[i] == UInt8(ascii: "-")
+                i += 1
+            }
             var expDigits = 0
             while i < text.count, text[i] >= 48, text[i] <= 57 {
-                exponent = min(exponent * 10 + Int(text[i] - 48), 100_000); expDigits += 1; i += 1
+                exponent = min(exponent * 10 + Int(text[i] - 48), 100_000)
+                expDigits += 1
+                i += 1
             }
             if expDigits == 0 { return "is not a decimal number" }
             if negative { exponent = -exponent }

@@ -38,7 +38,10 @@ struct JSONScanner {
     /// Consumes `c` after optional whitespace.
     @inline(__always) mutating func consume(_ c: UInt8) -> Bool {
         skipWhitespace()
-        if index < count && base[index] == c { index += 1; return true }
+        if index < count && base[index] == c {
+            index += 1
+            return true
+        }
         return false
     }
 
@@ -63,7 +66,11 @@ struct JSONScanner {
                 index = i + 1
                 return (start..<i, escaped)
             }
-            if c == UInt8(ascii: "\\") { escaped = true; i += 2; continue }
+            if c == UInt8(ascii: "\\") {
+                escaped = true
+                i += 2
+                continue
+            }
             if c < 0x20 { return nil }
             i += 1
         }
@@ -75,7 +82,8 @@ struct JSONScanner {
     @inline(__always) static func stringSpecials(_ w: UInt64) -> UInt64 {
         let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
         @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { ~(((x & low7) &+ low7) | x | low7) }
-        return zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C) | zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0)
+        return zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+            | zeroBytes(w & 0xE0E0_E0E0_E0E0_E0E0)
     }
 
     /// Eight bytes at a time, the index of the first quote, backslash or control byte at or after
@@ -87,9 +95,9 @@ struct JSONScanner {
             let special = JSONScanner.stringSpecials(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
             if special != 0 {
                 #if _endian(little)
-                return i &+ (special.trailingZeroBitCount &>> 3)
+                    return i &+ (special.trailingZeroBitCount &>> 3)
                 #else
-                return i
+                    return i
                 #endif
             }
             i &+= 8
@@ -115,7 +123,10 @@ struct JSONScanner {
         if i < count {
             let c = base[i]
             if (c >= 48 && c <= 57) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { return nil }
+                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+            {
+                return nil
+            }
         }
         index = i
         return v
@@ -130,7 +141,8 @@ struct JSONScanner {
         var digits = 0
         // Whole words of eight digits first (ts_us, ts_ns, lsn…): every byte's high nibble is 3 and
         // adding 6 to it carries into no high nibble (low nibble ≤ 9).
-        let highNibbles: UInt64 = 0xF0F0_F0F0_F0F0_F0F0, threes: UInt64 = 0x3030_3030_3030_3030
+        let highNibbles: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+        let threes: UInt64 = 0x3030_3030_3030_3030
         while i &+ 8 <= count {
             let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
             guard x & highNibbles == threes, (x &+ 0x0606_0606_0606_0606) & highNibbles == threes else { break }
@@ -139,10 +151,16 @@ struct JSONScanner {
         }
         while i < count {
             let c = base[i]
-            if (c >= 48 && c <= 57) { digits += 1; i += 1 }
-            else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-                        || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { i += 1 }
-            else { break }
+            if c >= 48 && c <= 57 {
+                digits += 1
+                i += 1
+            } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+                || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+            {
+                i += 1
+            } else {
+                break
+            }
         }
         if digits == 0 { return nil }
         index = i
@@ -195,7 +213,10 @@ struct JSONScanner {
                 depth += 1
             } else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
                 depth -= 1
-                if depth == 0 { index = i + 1; return true }
+                if depth == 0 {
+                    index = i + 1
+                    return true
+                }
                 if depth < 0 { return false }
             }
             i += 1
@@ -292,7 +313,11 @@ struct JSONScanner {
         }
         while i < bytes.count {
             let c = bytes[i]
-            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            if c != UInt8(ascii: "\\") {
+                out.append(c)
+                i += 1
+                continue
+            }
             guard i + 1 < bytes.count else { return nil }
             let e = bytes[i + 1]
             i += 2
@@ -310,7 +335,8 @@ struct JSONScanner {
                 i += 4
                 if scalar >= 0xD800 && scalar < 0xDC00 {
                     guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u"),
-                          let low = hex4(i + 2), low >= 0xDC00, low < 0xE000 else { return nil }
+                        let low = hex4(i + 2), low >= 0xDC00, low < 0xE000
+                    else { return nil }
                     i += 6
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
@@ -324,7 +350,7 @@ struct JSONScanner {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -1,6 +1,6 @@
 /// A parsed JSON value for the cold paths (schemas, the full before/after view, recordings).
 /// Numbers keep their source text so decimals stay exact.
-public indirect enum JSONValue: Sendable, Hashable {
+package indirect enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(String)
@@ -8,7 +8,7 @@ public indirect enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
-    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -21,52 +21,56 @@ public indirect enum JSONValue: Sendable, Hashable {
         }
     }
 
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)
         case .bool(let b): hasher.combine(b)
         case .number(let n): hasher.combine(n)
         case .string(let s): hasher.combine(s)
         case .array(let a): hasher.combine(a)
-        case .object(let o): for m in o { hasher.combine(m.key); hasher.combine(m.value) }
+        case .object(let o):
+            for m in o {
+                hasher.combine(m.key)
+                hasher.combine(m.value)
+            }
         }
     }
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members.first(where: { $0.key == key })?.value }
         return nil
     }
 
-    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
-    public var int64Value: Int64? {
+    package var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    package var int64Value: Int64? {
         switch self {
         case .number(let n): Int64(n)
         case .string(let s): Int64(s)
         default: nil
         }
     }
-    public var isNull: Bool { if case .null = self { true } else { false } }
+    package var isNull: Bool { if case .null = self { true } else { false } }
 
     /// Parses a whole document; nil when it is not valid JSON.
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
         var scanner = JSONScanner(bytes)
         guard let v = parseValue(&scanner, depth: 0) else { return nil }
         scanner.skipWhitespace()
         return scanner.atEnd ? v : nil
     }
 
-    public static func parse(_ text: String) -> JSONValue? {
+    package static func parse(_ text: String) -> JSONValue? {
         var copy = text
         return copy.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }
 
-    public static func parse(_ bytes: [UInt8]) -> JSONValue? {
+    package static func parse(_ bytes: [UInt8]) -> JSONValue? {
         bytes.withUnsafeBytes { parse($0) }
     }
 
     /// Deepest nesting `parse` accepts; deeper documents are invalid. Kafka Connect schemas and
     /// Debezium values nest about 6 levels; the bound keeps the recursion's stack use small on any thread.
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     static func parseValue(_ s: inout JSONScanner, depth: Int) -> JSONValue? {
         guard depth < maxDepth, let c = s.peek() else { return nil }
@@ -75,7 +79,8 @@ public indirect enum JSONValue: Sendable, Hashable {
             var members: [(key: String, value: JSONValue)] = []
             let ok = s.forEachMember { inner, keyRange in
                 guard let key = inner.string(keyRange, escaped: inner.rangeHasEscape(keyRange)),
-                      let v = parseValue(&inner, depth: depth + 1) else { return false }
+                    let v = parseValue(&inner, depth: depth + 1)
+                else { return false }
                 members.append((key, v))
                 return true
             }

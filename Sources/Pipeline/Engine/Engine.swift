@@ -1,66 +1,68 @@
 import Foundation
 import Metrics
+import Synchronization
 
 /// Options for a live engine reading Kafka.
-public struct EngineOptions: Sendable {
-    public var consumer: KafkaConsumerConfig
-    public var profile: KPIProfile
+package struct EngineOptions: Sendable {
+    package var consumer: KafkaConsumerConfig
+    package var profile: KPIProfile
     /// How often a snapshot is published (the dashboard wants ~200 ms, headless output 1 s).
-    public var snapshotIntervalMs: Int = 200
+    package var snapshotIntervalMs: Int = 200
     /// Keep copies of recent changes for the dashboard's drill-down.
-    public var captureRecentChanges = false
+    package var captureRecentChanges = false
     /// Stop once every assigned partition reached its end (partition EOF), e.g. `--until-caught-up`.
-    public var stopWhenCaughtUp = false
+    package var stopWhenCaughtUp = false
     /// Give up waiting for a partition assignment after this long when stopping at the end.
-    public var assignmentTimeoutMs: Int = 60_000
+    package var assignmentTimeoutMs: Int = 60_000
     /// Durable state; nil keeps everything in memory (a restart reads every partition again).
-    public var state: StateOptions?
+    package var state: StateOptions?
     /// `--schema-registry`: schemas of Confluent-framed (Avro) messages; nil: such messages are malformed.
-    public var schemaRegistry: SchemaRegistryClient?
+    package var schemaRegistry: SchemaRegistryClient?
     /// `--transactions complete`: KPIs over whole transactions only; nil applies events as read.
-    public var transactions: TransactionHolding?
+    package var transactions: TransactionHolding?
 
-    public init(consumer: KafkaConsumerConfig, profile: KPIProfile) {
-        self.consumer = consumer; self.profile = profile
+    package init(consumer: KafkaConsumerConfig, profile: KPIProfile) {
+        self.consumer = consumer
+        self.profile = profile
     }
 }
 
 /// Where the durable state lives and how often it is checkpointed.
-public struct StateOptions: Sendable {
-    public var directory: String
+package struct StateOptions: Sendable {
+    package var directory: String
     /// Delete any saved state first and rebuild from the earliest offsets.
-    public var reset = false
-    public var checkpointIntervalMs: Int = 5_000
+    package var reset = false
+    package var checkpointIntervalMs: Int = 5_000
     /// Checkpoint early once this many changes wait (bounds the journal's memory).
-    public var maxPendingChanges: Int = 400_000
+    package var maxPendingChanges: Int = 400_000
     /// When another process holds the directory: start from its latest checkpoint read-only and read on
     /// in memory (a viewer: `Engine.viewerOfPID`), instead of failing with `StateError.locked`.
-    public var viewWhenInUse = false
+    package var viewWhenInUse = false
 
-    public init(directory: String) { self.directory = directory }
+    package init(directory: String) { self.directory = directory }
 }
 
 /// The live engine: one thread that polls Kafka in batches, decodes and aggregates, stores
 /// offsets only after events are applied, and publishes `KPISnapshot`s into a coalescing mailbox.
 /// Everyone else (dashboard, Redis mirror, warehouse sink, JSON output) reads snapshots only.
-public final class Engine: @unchecked Sendable {
+package final class Engine: @unchecked Sendable {
     // @unchecked: a type that owns a thread: the engine-thread state below is touched only by that thread,
     // `onSnapshot` and `thread` only by the owner that calls start() and stop(); shared state is in Mutexes.
-    public let options: EngineOptions
+    package let options: EngineOptions
     /// The latest snapshot; readers never block the engine.
-    public let snapshots = Latest<KPISnapshot>()
+    package let snapshots = Latest<KPISnapshot>()
     /// Called on the engine thread after each publish; must return quickly (hand off, don't do I/O).
-    public var onSnapshot: (@Sendable (KPISnapshot) -> Void)?
+    package var onSnapshot: (@Sendable (KPISnapshot) -> Void)?
 
     private let core: EngineCore
     private let consumer: KafkaConsumer
     /// Writes checkpoints off the engine thread; nil with no durable state.
-    public let checkpointer: Checkpointer?
+    package let checkpointer: Checkpointer?
     /// What the start restored ("restored N keys at offsets …"), nil without durable state.
-    public let restoreSummary: RestoreSummary?
+    package let restoreSummary: RestoreSummary?
     /// A viewer (`StateOptions.viewWhenInUse`): the pid writing the state directory. The viewer writes
     /// nothing: no checkpoint, no offset stored or committed (its consumer has a group of its own).
-    public var viewerOfPID: Int32? { viewerState?.viewerOfPID }
+    package var viewerOfPID: Int32? { viewerState?.viewerOfPID }
     private let viewerState: StateStatus?
     private let stopRequested = Mutex<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -87,16 +89,20 @@ public final class Engine: @unchecked Sendable {
 
     /// Opens (and locks) the state directory and loads it before connecting, so the first snapshot
     /// already shows the restored numbers. Throws `StateError` for a locked, damaged or foreign state.
-    public init(options: EngineOptions) throws {
+    package init(options: EngineOptions) throws {
         self.options = options
         self.core = EngineCore(profile: options.profile)
         core.captureRecentChanges = options.captureRecentChanges
         core.schemaSource = options.schemaRegistry
-        if let t = options.transactions { core.holdTransactions(timeoutMs: t.timeoutMs, maxBufferedEvents: t.maxBufferedEvents) }
+        if let t = options.transactions {
+            core.holdTransactions(timeoutMs: t.timeoutMs, maxBufferedEvents: t.maxBufferedEvents)
+        }
         var starts: [(topic: String, partition: Int32, nextOffset: Int64)] = []
         var consumerConfig = options.consumer
         var restored: RestoreSummary?
-        if let stateOptions = options.state, case .viewer(let viewer) = try StateViewer.open(stateOptions, options: options, into: core) {
+        if let stateOptions = options.state,
+            case .viewer(let viewer) = try StateViewer.open(stateOptions, options: options, into: core)
+        {
             self.viewerState = viewer.status
             self.checkpointer = nil
             self.restoreSummary = viewer.summary
@@ -104,9 +110,10 @@ public final class Engine: @unchecked Sendable {
             consumerConfig = viewer.consumer
         } else if let stateOptions = options.state {
             self.viewerState = nil
-            let store = try StateStore(directory: stateOptions.directory,
-                                       identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
-                                       reset: stateOptions.reset)
+            let store = try StateStore(
+                directory: stateOptions.directory,
+                identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
+                reset: stateOptions.reset)
             let summary = try store.load(into: core)
             core.journaling = true
             let checkpointer = Checkpointer(store: store)
@@ -127,7 +134,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Runs the engine on its own thread.
-    public func start() {
+    package func start() {
         let t = Thread { [self] in
             self.runLoop()
             self.finished.signal()
@@ -139,20 +146,23 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Runs the engine on the calling thread until stopped or caught up; rethrows a fatal error.
-    public func runHere() throws {
+    package func runHere() throws {
         runLoop()
         if let e = failure.withLock({ $0 }) { throw e }
     }
 
     /// Asks the loop to stop, waits for it, commits stored offsets and closes the consumer.
-    public func stop() {
+    package func stop() {
         stopRequested.withLock { $0 = true }
         options.schemaRegistry?.cancelWaits()
-        if thread != nil { finished.wait(); thread = nil }
+        if thread != nil {
+            finished.wait()
+            thread = nil
+        }
     }
 
-    public var error: Error? { failure.withLock { $0 } }
-    public var isStopRequested: Bool { stopRequested.withLock { $0 } }
+    package var error: Error? { failure.withLock { $0 } }
+    package var isStopRequested: Bool { stopRequested.withLock { $0 } }
 
     private func runLoop() {
         var batch = MessageBatch()
@@ -180,7 +190,10 @@ public final class Engine: @unchecked Sendable {
             // While the registry is awaited the loop stands still: snapshots keep coming (the status says why).
             core.whileAwaitingSchema = { [unowned self] in
                 let now = WallClock.nowMs()
-                if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) { lastSnapshotMs = now; publishSnapshot(nowMs: now) }
+                if now - lastSnapshotMs >= Int64(options.snapshotIntervalMs) {
+                    lastSnapshotMs = now
+                    publishSnapshot(nowMs: now)
+                }
             }
         }
         while !stopRequested.withLock({ $0 }) {
@@ -204,7 +217,9 @@ public final class Engine: @unchecked Sendable {
             }
             // Until every partition was read to its end once, each new one must hold the watermark from
             // the first batch on (not from the next snapshot): register the assignment before applying.
-            if registeredAssignment == 0 || core.aggregator.progress.catchingUpCount > 0 { noteAssignment(assigned ?? consumer.partitionStates()) }
+            if registeredAssignment == 0 || core.aggregator.progress.catchingUpCount > 0 {
+                noteAssignment(assigned ?? consumer.partitionStates())
+            }
             // false: stopped while a schema was awaited; nothing from that message on is applied or stored.
             guard apply(batch) else { return }
             if let checkpointer {
@@ -227,9 +242,15 @@ public final class Engine: @unchecked Sendable {
             }
             if options.stopWhenCaughtUp {
                 if isCaughtUp() { return }
-                if seenPartitions.isEmpty && assignedPartitions == 0 && now - startMs > Int64(options.assignmentTimeoutMs) {
+                if seenPartitions.isEmpty && assignedPartitions == 0
+                    && now - startMs > Int64(options.assignmentTimeoutMs)
+                {
                     failure.withLock {
-                        $0 = KafkaError(code: .noPartitions, message: "no partition was assigned within \(options.assignmentTimeoutMs / 1000) s: check --topics (\(options.consumer.topics.joined(separator: ","))) and --brokers")
+                        $0 = KafkaError(
+                            code: .noPartitions,
+                            message:
+                                "no partition was assigned within \(options.assignmentTimeoutMs / 1000) s: check --topics (\(options.consumer.topics.joined(separator: ","))) and --brokers"
+                        )
                     }
                     return
                 }
@@ -241,7 +262,9 @@ public final class Engine: @unchecked Sendable {
     /// when the interval passed (or many changes wait) and the previous checkpoint is done.
     private func maybeCheckpoint(_ checkpointer: Checkpointer, nowMs: Int64) {
         guard let stateOptions = options.state else { return }
-        let due = nowMs - lastCheckpointMs >= Int64(stateOptions.checkpointIntervalMs) || nowMs < lastCheckpointMs  // clock went back
+        let due =
+            // clock went back
+            nowMs - lastCheckpointMs >= Int64(stateOptions.checkpointIntervalMs) || nowMs < lastCheckpointMs
             || core.aggregator.pendingChangeCount >= stateOptions.maxPendingChanges
         guard due else { return }
         if checkpointer.hasPendingFailure {
@@ -256,8 +279,9 @@ public final class Engine: @unchecked Sendable {
             if checkpointer.hasPendingFailure { return }
         }
         lastCheckpointMs = nowMs
-        checkpointer.submit(Checkpoint.take(from: core, nowMs: nowMs, recycling: checkpointer.takeRecycled()),
-                            snapshot: makeSnapshot(nowMs: nowMs))
+        checkpointer.submit(
+            Checkpoint.take(from: core, nowMs: nowMs, recycling: checkpointer.takeRecycled()),
+            snapshot: makeSnapshot(nowMs: nowMs))
     }
 
     /// A partition restored at offset N whose end is now below N was deleted and recreated (or
@@ -269,10 +293,12 @@ public final class Engine: @unchecked Sendable {
             let name = "\(p.topic)\u{0}\(p.partition)"
             guard let start = unverifiedStarts.removeValue(forKey: name) else { continue }
             if start > p.highWatermark {
-                return StateError(kind: .topicChanged, message:
-                    "\(p.topic)[\(p.partition)] ends at offset \(p.highWatermark), but the saved state has read it up to \(start): "
-                    + "the topic was deleted and recreated since the checkpoint (or its log was cut). The state no longer matches it; "
-                    + "rebuild from the earliest offsets with --state-reset, or use another --state DIR")
+                return StateError(
+                    kind: .topicChanged,
+                    message:
+                        "\(p.topic)[\(p.partition)] ends at offset \(p.highWatermark), but the saved state has read it up to \(start): "
+                        + "the topic was deleted and recreated since the checkpoint (or its log was cut). The state no longer matches it; "
+                        + "rebuild from the earliest offsets with --state-reset, or use another --state DIR")
             }
         }
         return nil
@@ -297,8 +323,9 @@ public final class Engine: @unchecked Sendable {
             if pk != runKey { core.noteReading(partitionKey: pk) }
             let applied = batch.withKey(i) { key in
                 batch.withValue(i) { value in
-                    core.ingest(slot: slot, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
-                                key: key, value: value)
+                    core.ingest(
+                        slot: slot, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
+                        key: key, value: value)
                 }
             }
             guard applied else { return false }
@@ -316,7 +343,10 @@ public final class Engine: @unchecked Sendable {
             let pk = EngineCore.partitionKey(slot: slot, partition: eof.partition)
             seenPartitions.insert(pk)
             // Records and EOFs come in separate lists: an EOF before this batch's records is stale.
-            if eof.offset >= nextOffset[pk, default: 0] { atEnd.insert(pk); core.noteReachedEnd(partitionKey: pk) }
+            if eof.offset >= nextOffset[pk, default: 0] {
+                atEnd.insert(pk)
+                core.noteReachedEnd(partitionKey: pk)
+            }
         }
         return true
     }
@@ -327,7 +357,11 @@ public final class Engine: @unchecked Sendable {
     private func noteAssignment(_ assigned: [PartitionProgress]) {
         guard assigned.count != registeredAssignment else { return }
         registeredAssignment = assigned.count
-        for p in assigned { core.noteAssigned(partitionKey: EngineCore.partitionKey(slot: core.decoder.slot(forTopic: p.topic), partition: p.partition)) }
+        for p in assigned {
+            core.noteAssigned(
+                partitionKey: EngineCore.partitionKey(
+                    slot: core.decoder.slot(forTopic: p.topic), partition: p.partition))
+        }
     }
 
     /// The topics last given to `core.noteReadTopics`: it is told only when the assignment's topics change.
@@ -370,10 +404,11 @@ public final class Engine: @unchecked Sendable {
             // a restored partition is not "behind by everything".
             let applied = core.aggregator.lastOffset(partitionKey: pk)
             let position = p.position >= 0 ? p.position : (applied >= 0 ? applied + 1 : -1)
-            return PartitionLag(topic: p.topic, partition: p.partition, committed: p.committed, position: position,
-                                highWatermark: p.highWatermark,
-                                lastCommitTimeMs: core.lastCommitTimeByPartition[pk] ?? 0,
-                                reachedEnd: atEnd.contains(pk), logStart: p.lowWatermark)
+            return PartitionLag(
+                topic: p.topic, partition: p.partition, committed: p.committed, position: position,
+                highWatermark: p.highWatermark,
+                lastCommitTimeMs: core.lastCommitTimeByPartition[pk] ?? 0,
+                reachedEnd: atEnd.contains(pk), logStart: p.lowWatermark)
         }
         s.partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         offsetRegressions.observe(s.partitions, nowMs: nowMs)
@@ -387,12 +422,17 @@ public final class Engine: @unchecked Sendable {
         let stall = consumer.stall
         let currentError = stall ?? consumer.lastError ?? (s.partitions.isEmpty ? consumer.metadataError : nil)
         if let currentError { lastKafkaError = currentError }
-        if let stall { s.kafka = ServiceStatus(.stalled, stall) }
-        else if let e = consumer.lastError { s.kafka = ServiceStatus(.error, e) }
-        else if s.partitions.isEmpty {
-            s.kafka = ServiceStatus(.connecting, consumer.metadataError ?? "listing topics matching \(options.consumer.topics.joined(separator: ","))")
+        if let stall {
+            s.kafka = ServiceStatus(.stalled, stall)
+        } else if let e = consumer.lastError {
+            s.kafka = ServiceStatus(.error, e)
+        } else if s.partitions.isEmpty {
+            s.kafka = ServiceStatus(
+                .connecting,
+                consumer.metadataError ?? "listing topics matching \(options.consumer.topics.joined(separator: ","))")
+        } else {
+            s.kafka = ServiceStatus(.ok, options.consumer.brokers)
         }
-        else { s.kafka = ServiceStatus(.ok, options.consumer.brokers) }
         // Attempts: client errors since Kafka last worked (librdkafka reconnects on its own, so no retry time).
         let errors = consumer.errorCount
         if s.kafka.state == .ok { kafkaErrorsWhenLastOk = errors }
@@ -409,7 +449,9 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Rates over the last ~5 s of wall time (a sliding window of the samples kept between snapshots).
-    static func fillRates(_ s: inout KPISnapshot, samples: inout [RateSample], nowMs: Int64, messages: Int64, bytes: Int64) {
+    static func fillRates(
+        _ s: inout KPISnapshot, samples: inout [RateSample], nowMs: Int64, messages: Int64, bytes: Int64
+    ) {
         var tables: [String: Int64] = [:]
         for t in s.tables { tables[t.table] = t.total }
         let creates = s.tables.first { $0.role == .sale }?.count(.create) ?? 0
@@ -426,5 +468,3 @@ public final class Engine: @unchecked Sendable {
         }
     }
 }
-
-import Synchronization

@@ -2,62 +2,68 @@ import Metrics
 
 /// Decoder + aggregator + counters: everything between Kafka bytes and a `KPISnapshot`, with no
 /// threads and no I/O. `watch`, `demo`, `replay` and the benchmark all feed messages through one.
-public final class EngineCore {
-    public let profile: KPIProfile
-    public let decoder: DebeziumDecoder
-    public private(set) var aggregator: WindowedAggregator
+package final class EngineCore {
+    package let profile: KPIProfile
+    package let decoder: DebeziumDecoder
+    package private(set) var aggregator: WindowedAggregator
 
     /// Every counter of the engine's own, in the form the durable state saves.
-    public private(set) var counters = Counters()
-    public var messages: Int64 { counters.messages }
-    public var malformed: Int64 { counters.malformed }
-    public var tombstones: Int64 { counters.tombstones }
-    public var heartbeats: Int64 { counters.heartbeats }
-    public var ignored: Int64 { counters.ignored }
-    public var bytes: Int64 { counters.bytes }
-    public var lastHeartbeatMs: Int64 { counters.lastHeartbeatMs }
-    public private(set) var recentMalformed: [MalformedRecord] = []
+    package private(set) var counters = Counters()
+    package var messages: Int64 { counters.messages }
+    package var malformed: Int64 { counters.malformed }
+    package var tombstones: Int64 { counters.tombstones }
+    package var heartbeats: Int64 { counters.heartbeats }
+    package var ignored: Int64 { counters.ignored }
+    package var bytes: Int64 { counters.bytes }
+    package var lastHeartbeatMs: Int64 { counters.lastHeartbeatMs }
+    package private(set) var recentMalformed: [MalformedRecord] = []
     /// Every change of the last `RecentChangeRing.perTable` per table (when `captureRecentChanges`).
     private var recentChangeRing = RecentChangeRing()
-    public var recentChanges: [String: [RecentChange]] { recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema) }
+    package var recentChanges: [String: [RecentChange]] {
+        recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema)
+    }
     /// Schema changes per table (DDL messages; saved with the durable state), and the latest ones
     /// (oldest first; in memory only).
-    public var schemaChanges: [String: Int64] { counters.schemaChanges }
-    public private(set) var recentDDL: [SchemaChangeRecord] = []
+    package var schemaChanges: [String: Int64] { counters.schemaChanges }
+    package private(set) var recentDDL: [SchemaChangeRecord] = []
     /// DDL messages of connectors' initial snapshots (the schema as it was, not a change): counted only.
-    public var snapshotDDL: Int64 { counters.snapshotDDL }
+    package var snapshotDDL: Int64 { counters.snapshotDDL }
     /// Every schema-change message, snapshot or not (one per message, however many tables it names).
-    public var schemaChangeMessages: Int64 { counters.schemaChangeMessages }
-    public static let recentDDLKept = 32
+    package var schemaChangeMessages: Int64 { counters.schemaChangeMessages }
+    package static let recentDDLKept = 32
     /// Snapshot rows (`op` r) counted per topic, and Debezium's snapshot notifications (saved with the
     /// durable state: see SnapshotProgressState.swift).
-    public internal(set) var snapshotReads = SnapshotReadTracker()
-    public internal(set) var snapshotNotifications = SnapshotNotificationLog()
+    package internal(set) var snapshotReads = SnapshotReadTracker()
+    package internal(set) var snapshotNotifications = SnapshotNotificationLog()
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
-    public private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
+    package private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
 
     /// Wall time the current batch was received (ms); 0 (replays, benchmarks) records no latency split.
-    public var receivedAtMs: Int64 {
+    package var receivedAtMs: Int64 {
         get { perEventOptions.receivedAtMs }
         set { perEventOptions.receivedAtMs = newValue }
     }
     /// `receivedAtMs` and `captureRecentChanges` together: `ingest` reads both per event, and each
     /// read of a class property is a dynamic exclusivity check, so one stored value costs one.
-    private struct PerEventOptions { var receivedAtMs: Int64 = 0; var captureRecentChanges = false; var holdsTransactions = false }
+    private struct PerEventOptions {
+        var receivedAtMs: Int64 = 0
+        var captureRecentChanges = false
+        var holdsTransactions = false
+    }
     private var perEventOptions = PerEventOptions()
     /// Per-table latency split over the last minute (source → Debezium → Kafka → cdctop).
-    public private(set) var latency = LatencyStats()
+    package private(set) var latency = LatencyStats()
 
     /// Keep raw copies of recent changes for the Tables drill-down (dashboard only): every change, into a
     /// ring of preallocated slots (no allocation per message once warm).
-    public var captureRecentChanges: Bool {
+    package var captureRecentChanges: Bool {
         get { perEventOptions.captureRecentChanges }
         set { perEventOptions.captureRecentChanges = newValue }
     }
-    public static let recentChangesPerTable = RecentChangeRing.perTable
-    public static let recentMalformedKept = 50
+    package static let recentChangesPerTable = RecentChangeRing.perTable
+    package static let recentMalformedKept = 50
 
-    public init(profile: KPIProfile) {
+    package init(profile: KPIProfile) {
         self.profile = profile
         self.decoder = DebeziumDecoder(profile: profile)
         self.aggregator = WindowedAggregator(profile: profile)
@@ -65,13 +71,14 @@ public final class EngineCore {
     }
 
     /// A stable number for a topic-partition, for redelivery detection and lag bookkeeping.
-    @inline(__always) public static func partitionKey(slot: Int, partition: Int32) -> Int64 {
+    @inline(__always) package static func partitionKey(slot: Int, partition: Int32) -> Int64 {
         Int64(slot) << 32 | Int64(UInt32(bitPattern: partition))
     }
 
     /// What `ingest` starts each event from: copying it costs less than calling ChangeEvent's
     /// initializer (another module's, not inlined) per message.
-    private static let blankEvent = ChangeEvent(table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
+    private static let blankEvent = ChangeEvent(
+        table: "", role: .other, op: .create, before: nil, after: nil, commitTimeMs: 0)
 
     /// Decodes and applies one message. `slot` comes from `decoder.slot(forTopic:)`.
     /// `key` is only read when a recent change is captured.
@@ -79,12 +86,16 @@ public final class EngineCore {
     /// run was stopped: the message was then not applied (nor counted), and nothing after it may be.
     /// `restoringHeld`: a held message of a restored checkpoint, admitted and counted before it was saved.
     @discardableResult
-    public func ingest(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, restoringHeld: Bool = false) -> Bool {
+    package func ingest(
+        slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, restoringHeld: Bool = false
+    ) -> Bool {
         // Confluent wire format (0x00, schema id, Avro or JSON): the schema registry's path, below.
         if let value, let id = AvroWire.schemaID(value) {
-            return ingestFramed(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value, schemaID: id,
-                                restoringHeld: restoringHeld)
+            return ingestFramed(
+                slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value,
+                schemaID: id,
+                restoringHeld: restoringHeld)
         }
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         if !restoringHeld {
@@ -95,19 +106,23 @@ public final class EngineCore {
         // The decoder fills this event in place (no decoded event is copied on the way to the aggregator).
         var event = EngineCore.blankEvent
         if let other = decoder.decode(slot: slot, value: value, kafkaTimestampMs: timestampMs, into: &event) {
-            noteNonEvent(other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+            noteNonEvent(
+                other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key,
+                value: value)
             return true
         }
-        apply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+        apply(
+            event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+            key: key, value: value)
         return true
     }
 
     // MARK: Confluent framing (schema registry) — cold path, kept apart from the JSON one
 
     /// Where schemas of Confluent-framed messages come from (`--schema-registry`); nil: such messages are malformed.
-    public var schemaSource: ConfluentSchemaSource?
+    package var schemaSource: ConfluentSchemaSource?
     /// Called now and then while `schemaSource` waits for the registry (the engine publishes snapshots).
-    public var whileAwaitingSchema: () -> Void = {}
+    package var whileAwaitingSchema: () -> Void = {}
     /// Schemas by id, once known (the engine thread's own copy: no lock per message).
     private var framedSchemas: [Int32: RegisteredSchema] = [:]
     /// The Avro schema of a framed value's id, when the engine holds it (recent changes decoded for display).
@@ -122,27 +137,38 @@ public final class EngineCore {
     /// The framed value of the message being applied (valid only during it): a held event saves these bytes.
     private var framedRawValue: UnsafeRawBufferPointer?
     /// `--transactions complete` (see `holdTransactions`); nil: every event is applied as read.
-    public private(set) var transactionBuffer: TransactionBuffer?
+    package private(set) var transactionBuffer: TransactionBuffer?
 
-    private enum FramedLookup { case schema(RegisteredSchema), noRegistry, stopping }
+    private enum FramedLookup {
+        case schema(RegisteredSchema)
+        case noRegistry, stopping
+    }
 
     private func lookupSchema(_ id: Int32, slot: Int, partition: Int32) -> FramedLookup {
         if let s = framedSchemas[id] { return .schema(s) }
         guard let source = schemaSource else { return .noRegistry }
-        guard let s = source.schema(id: id, neededBy: (decoder.topicName(slot), partition), whileWaiting: whileAwaitingSchema) else { return .stopping }
+        guard
+            let s = source.schema(
+                id: id, neededBy: (decoder.topicName(slot), partition), whileWaiting: whileAwaitingSchema)
+        else { return .stopping }
         framedSchemas[id] = s
         return .schema(s)
     }
 
     @inline(never)
-    private func ingestFramed(slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, schemaID id: Int32,
-                              restoringHeld: Bool = false) -> Bool {
+    private func ingestFramed(
+        slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, schemaID id: Int32,
+        restoringHeld: Bool = false
+    ) -> Bool {
         let pk = EngineCore.partitionKey(slot: slot, partition: partition)
         // A redelivery is counted as one without asking the registry (which may be away).
         // Read in place (inout): a non-mutating call on the stored struct copied the whole aggregator per message.
         // (A held message of a restored checkpoint was admitted and counted before it was saved.)
-        if !restoringHeld && offset <= withAggregator({ $0.lastOffset(partitionKey: pk) }) { _ = aggregator.admit(partitionKey: pk, offset: offset); return true }
+        if !restoringHeld && offset <= withAggregator({ $0.lastOffset(partitionKey: pk) }) {
+            _ = aggregator.admit(partitionKey: pk, offset: offset)
+            return true
+        }
         let table = decoder.table(ofSlot: slot)
         // Both schemas first: a stop while waiting leaves the message unread (not admitted, not counted).
         let valueLookup = lookupSchema(id, slot: slot, partition: partition)
@@ -158,7 +184,9 @@ public final class EngineCore {
             case .noRegistry: keyBytes = nil
             case .schema(let s):
                 switch s.kind {
-                case .avro(let avro): keyRowKey = decoder.avroRecordKey(schema: avro, payload: keyPayload); keyBytes = nil
+                case .avro(let avro):
+                    keyRowKey = decoder.avroRecordKey(schema: avro, payload: keyPayload)
+                    keyBytes = nil
                 case .json: keyBytes = keyPayload
                 case .protobuf, .unusable: keyBytes = nil
                 }
@@ -175,32 +203,51 @@ public final class EngineCore {
         switch valueLookup {
         case .stopping: return false
         case .noRegistry:
-            other = NonEventOutcome(.malformed(table: table, reason:
-                "Confluent-framed message (schema id \(id)) but no schema registry: give --schema-registry URL (the registry Debezium's converter writes to) (at byte 0)"))
+            other = NonEventOutcome(
+                .malformed(
+                    table: table,
+                    reason:
+                        "Confluent-framed message (schema id \(id)) but no schema registry: give --schema-registry URL (the registry Debezium's converter writes to) (at byte 0)"
+                ))
         case .schema(let s):
             switch s.kind {
             case .avro(let avro):
-                other = decoder.decodeAvro(slot: slot, schemaID: id, schema: avro, payload: payload,
-                                           kafkaTimestampMs: timestampMs, into: &event)
+                other = decoder.decodeAvro(
+                    slot: slot, schemaID: id, schema: avro, payload: payload,
+                    kafkaTimestampMs: timestampMs, into: &event)
             case .json:
                 shownValue = payload
                 other = decoder.decode(slot: slot, value: payload, kafkaTimestampMs: timestampMs, into: &event)
             case .protobuf:
-                other = NonEventOutcome(.malformed(table: table, reason:
-                    "schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf; set Debezium's key.converter and value.converter to io.confluent.connect.avro.AvroConverter (with this registry) or org.apache.kafka.connect.json.JsonConverter (at byte 0)"))
+                other = NonEventOutcome(
+                    .malformed(
+                        table: table,
+                        reason:
+                            "schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf; set Debezium's key.converter and value.converter to io.confluent.connect.avro.AvroConverter (with this registry) or org.apache.kafka.connect.json.JsonConverter (at byte 0)"
+                    ))
             case .unusable(let why):
-                other = NonEventOutcome(.malformed(table: table, reason: "schema id \(id) from the registry cannot be used: \(why) (at byte 0)"))
+                other = NonEventOutcome(
+                    .malformed(
+                        table: table, reason: "schema id \(id) from the registry cannot be used: \(why) (at byte 0)"))
             }
         }
         if let other {
-            noteNonEvent(other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: keyBytes, value: shownValue)
+            noteNonEvent(
+                other.outcome, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+                key: keyBytes, value: shownValue)
             return true
         }
         framedRowKey = keyRowKey
         framedRawKey = key
         framedRawValue = value
-        defer { framedRowKey = nil; framedRawKey = nil; framedRawValue = nil }
-        apply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: keyBytes, value: shownValue)
+        defer {
+            framedRowKey = nil
+            framedRawKey = nil
+            framedRawValue = nil
+        }
+        apply(
+            event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+            key: keyBytes, value: shownValue)
         return true
     }
 
@@ -212,55 +259,78 @@ public final class EngineCore {
     }
 
     @inline(__always)
-    private func apply(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                       key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+    private func apply(
+        _ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?
+    ) {
         let options = perEventOptions
         if event.role == .model {
-            guard applyModel(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
-                             key: key, value: value, holding: options.holdsTransactions) else { return }
+            guard
+                applyModel(
+                    event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+                    key: key, value: value, holding: options.holdsTransactions)
+            else { return }
         } else if options.holdsTransactions {
-            holdOrApply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+            holdOrApply(
+                event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+                key: key, value: value)
         } else {
             aggregator.apply(event, partitionKey: pk)
         }
         lastCommitTimeByPartition[pk] = event.commitTimeMs
         if event.op == .read {
-            snapshotReads.note(slot: slot, marker: event.snapshotMarker, atMs: event.debeziumTimeMs > 0 ? event.debeziumTimeMs : event.commitTimeMs,
-                               receivedAtMs: options.receivedAtMs)
+            snapshotReads.note(
+                slot: slot, marker: event.snapshotMarker,
+                atMs: event.debeziumTimeMs > 0 ? event.debeziumTimeMs : event.commitTimeMs,
+                receivedAtMs: options.receivedAtMs)
         }
         if options.receivedAtMs > 0 {
-            latency.record(table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
-                           kafkaMs: timestampMs, receivedMs: options.receivedAtMs,
-                           backlog: aggregator.progress.isCatchingUp(partitionKey: pk))
+            latency.record(
+                table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
+                kafkaMs: timestampMs, receivedMs: options.receivedAtMs,
+                backlog: aggregator.progress.isCatchingUp(partitionKey: pk))
         }
         if options.captureRecentChanges {
-            recentChangeRing.capture(table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
-                                     commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key ?? framedRowKey,
-                                     rawKey: framedRawKey ?? key, value: value)
+            recentChangeRing.capture(
+                table: event.table, topicSlot: slot, partition: partition, offset: offset, op: event.op,
+                commitTimeMs: event.commitTimeMs, key: event.after?.key ?? event.before?.key ?? framedRowKey,
+                rawKey: framedRawKey ?? key, value: value)
         }
     }
 
     /// A model table's event: its row key from the record key (or the profile's key columns), then
     /// the aggregator; false (and counted as malformed, with the reason) when either fails.
     @inline(never)
-    private func applyModel(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                            key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, holding: Bool) -> Bool {
+    private func applyModel(
+        _ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, holding: Bool
+    ) -> Bool {
         var event = event
         // A truncate names no row.
         if event.op != .truncate {
-            guard let rowKey = decoder.modelRowKey(table: event.modelTable, row: event.after ?? event.before, recordKey: key)
-                    ?? framedModelKey(event.modelTable) else {
+            guard
+                let rowKey = decoder.modelRowKey(
+                    table: event.modelTable, row: event.after ?? event.before, recordKey: key)
+                    ?? framedModelKey(event.modelTable)
+            else {
                 let named = profile.model?.tables[Int(event.modelTable)].keyColumns
-                let reason = named.map { "the row lacks a value for a key column (\($0.joined(separator: ", "))) named in the profile" }
+                let reason =
+                    named.map {
+                        "the row lacks a value for a key column (\($0.joined(separator: ", "))) named in the profile"
+                    }
                     ?? "the message has no record key, so its rows cannot be told apart: give the table a primary key, set Debezium's message.key.columns, or name key columns in the profile ([tables.\(event.table)] key = [\"…\"])"
-                noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: key, value: nil)
+                noteNonEvent(
+                    .malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset,
+                    timestampMs: 0, key: key, value: nil)
                 return false
             }
             if event.before != nil { event.before!.key = rowKey }
             if event.after != nil { event.after!.key = rowKey }
         }
         if holding {
-            holdOrApply(event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: key, value: value)
+            holdOrApply(
+                event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+                key: key, value: value)
             return true
         }
         return applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
@@ -268,13 +338,17 @@ public final class EngineCore {
 
     /// Counts a message that is not a change event: tombstone, heartbeat, DDL, ignored or malformed.
     @inline(never)
-    private func noteNonEvent(_ outcome: DecodeOutcome, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
-                              key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+    private func noteNonEvent(
+        _ outcome: DecodeOutcome, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?
+    ) {
         switch outcome {
         case .event(let event):
             // `decode(…, into:)` writes events into its argument and returns nil; handled all the same.
-            apply(event, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition), slot: slot, partition: partition,
-                  offset: offset, timestampMs: timestampMs, key: key, value: value)
+            apply(
+                event, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition), slot: slot,
+                partition: partition,
+                offset: offset, timestampMs: timestampMs, key: key, value: value)
         case .tombstone(let table):
             counters.tombstones += 1
             aggregator.noteTombstone(table: table)
@@ -282,10 +356,13 @@ public final class EngineCore {
             counters.heartbeats += 1
             counters.lastHeartbeatMs = max(counters.lastHeartbeatMs, ts)
             if heartbeatVouchesForWatchedData(slot: slot) {
-                aggregator.noteHeartbeat(atMs: ts, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition))
+                aggregator.noteHeartbeat(
+                    atMs: ts, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition))
             }
         case .schemaChange(let change):
-            noteSchemaChange(change, position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset))
+            noteSchemaChange(
+                change,
+                position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset))
         case .ignored:
             if let boundary = decoder.takeTransactionBoundary(), let buffer = transactionBuffer {
                 noteTransactionBoundary(boundary, slot: slot, buffer: buffer)
@@ -300,8 +377,9 @@ public final class EngineCore {
         case .malformed(let table, let reason):
             counters.malformed += 1
             aggregator.noteMalformed(table: table)
-            let record = MalformedRecord(position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
-                                         reason: reason)
+            let record = MalformedRecord(
+                position: EventPosition(topic: decoder.topic(ofSlot: slot), partition: partition, offset: offset),
+                reason: reason)
             if recentMalformed.count >= EngineCore.recentMalformedKept { recentMalformed.removeFirst() }
             recentMalformed.append(record)
         }
@@ -311,11 +389,11 @@ public final class EngineCore {
 
     /// The partition was assigned; until it reports its end it holds the watermark back and its
     /// events are backlog, not live latency.
-    public func noteAssigned(partitionKey: Int64) { aggregator.noteAssigned(partitionKey: partitionKey) }
+    package func noteAssigned(partitionKey: Int64) { aggregator.noteAssigned(partitionKey: partitionKey) }
     /// Messages of the partition are being read (call before applying them).
-    public func noteReading(partitionKey: Int64) { aggregator.noteReading(partitionKey: partitionKey) }
+    package func noteReading(partitionKey: Int64) { aggregator.noteReading(partitionKey: partitionKey) }
     /// The partition reported its end.
-    public func noteReachedEnd(partitionKey: Int64) { aggregator.noteReachedEnd(partitionKey: partitionKey) }
+    package func noteReachedEnd(partitionKey: Int64) { aggregator.noteReachedEnd(partitionKey: partitionKey) }
 
     /// Heartbeat slots, and whether a watched data topic belongs to their connector (cached until a topic is added).
     private var heartbeatVouches: [Int: Bool] = [:]
@@ -325,12 +403,16 @@ public final class EngineCore {
     /// `<prefix>.…`: it proves how far its own connector has sent, not another connector. Cold path (heartbeats are rare).
     @inline(never)
     private func heartbeatVouchesForWatchedData(slot: Int) -> Bool {
-        if heartbeatVouchesTopics != decoder.topics.count { heartbeatVouches = [:]; heartbeatVouchesTopics = decoder.topics.count }
+        if heartbeatVouchesTopics != decoder.topics.count {
+            heartbeatVouches = [:]
+            heartbeatVouchesTopics = decoder.topics.count
+        }
         if let known = heartbeatVouches[slot] { return known }
         let topic = decoder.topicName(slot)
         let marker = "__debezium-heartbeat."
         let prefix = topic.hasPrefix(marker) ? String(topic.dropFirst(marker.count)) : ""
-        let vouches = !prefix.isEmpty && decoder.topics.contains { $0.topic.hasPrefix(prefix + ".") && !$0.topic.hasPrefix("__") }
+        let vouches =
+            !prefix.isEmpty && decoder.topics.contains { $0.topic.hasPrefix(prefix + ".") && !$0.topic.hasPrefix("__") }
         heartbeatVouches[slot] = vouches
         return vouches
     }
@@ -339,18 +421,26 @@ public final class EngineCore {
     @inline(never)
     private func noteSchemaChange(_ change: SchemaChange, position: EventPosition) {
         counters.schemaChangeMessages += 1
-        if change.isSnapshot { counters.snapshotDDL += 1; return }
+        if change.isSnapshot {
+            counters.snapshotDDL += 1
+            return
+        }
         let tables = change.tables.isEmpty ? [change.database.isEmpty ? "?" : change.database] : change.tables
         for table in tables {
             counters.schemaChanges[table, default: 0] += 1
             if recentDDL.count >= EngineCore.recentDDLKept { recentDDL.removeFirst() }
-            recentDDL.append(SchemaChangeRecord(table: table, database: change.database, ddl: change.ddl, commitTimeMs: change.commitTimeMs, position: position))
+            recentDDL.append(
+                SchemaChangeRecord(
+                    table: table, database: change.database, ddl: change.ddl, commitTimeMs: change.commitTimeMs,
+                    position: position))
         }
     }
 
     /// Convenience for byte arrays (tests, recordings, restored held messages).
-    public func ingest(topic: String, partition: Int32, offset: Int64, timestampMs: Int64 = 0, key: [UInt8]?, value: [UInt8]?,
-                       restoringHeld: Bool = false) {
+    package func ingest(
+        topic: String, partition: Int32, offset: Int64, timestampMs: Int64 = 0, key: [UInt8]?, value: [UInt8]?,
+        restoringHeld: Bool = false
+    ) {
         let slot = decoder.slot(forTopic: topic)
         func withOptional<R>(_ a: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
             guard let a else { return body(nil) }
@@ -358,7 +448,9 @@ public final class EngineCore {
         }
         _ = withOptional(key) { k in
             withOptional(value) { v in
-                ingest(slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: k, value: v, restoringHeld: restoringHeld)
+                ingest(
+                    slot: slot, partition: partition, offset: offset, timestampMs: timestampMs, key: k, value: v,
+                    restoringHeld: restoringHeld)
             }
         }
     }
@@ -378,23 +470,23 @@ public final class EngineCore {
         return values.count == 1 ? values[0] : zip(members, values).map { "\($0.key)=\($1)" }.joined(separator: ",")
     }
 
-    public var result: KPIResult { aggregator.result(messages: messages, malformed: malformed) }
+    package var result: KPIResult { aggregator.result(messages: messages, malformed: malformed) }
 
     // MARK: durable state
 
     /// The engine's own counters, saved with every checkpoint.
-    public struct Counters: Sendable, Hashable {
-        public var messages: Int64 = 0
-        public var malformed: Int64 = 0
-        public var tombstones: Int64 = 0
-        public var heartbeats: Int64 = 0
-        public var ignored: Int64 = 0
-        public var bytes: Int64 = 0
-        public var lastHeartbeatMs: Int64 = 0
-        public var schemaChangeMessages: Int64 = 0
-        public var snapshotDDL: Int64 = 0
-        public var schemaChanges: [String: Int64] = [:]
-        public init() {}
+    package struct Counters: Sendable, Hashable {
+        package var messages: Int64 = 0
+        package var malformed: Int64 = 0
+        package var tombstones: Int64 = 0
+        package var heartbeats: Int64 = 0
+        package var ignored: Int64 = 0
+        package var bytes: Int64 = 0
+        package var lastHeartbeatMs: Int64 = 0
+        package var schemaChangeMessages: Int64 = 0
+        package var snapshotDDL: Int64 = 0
+        package var schemaChanges: [String: Int64] = [:]
+        package init() {}
 
         /// One message more, of `bytes` bytes (one mutation: one exclusivity check in `ingest`).
         @inline(__always) mutating func countMessage(bytes count: Int64) {
@@ -403,43 +495,43 @@ public final class EngineCore {
         }
     }
 
-    public func restore(counters c: Counters) { counters = c }
+    package func restore(counters c: Counters) { counters = c }
 
     /// Commit times more than a day ahead of `nowMs` are clock errors (see `WindowedAggregator.futureLimitMs`).
     /// Live runs call this as time passes; replays of recordings call it once.
-    public func noteWallClock(nowMs: Int64) {
+    package func noteWallClock(nowMs: Int64) {
         aggregator.futureLimitMs = nowMs + WindowedAggregator.futureToleranceMs
         transactionBuffer?.nowMs = nowMs
     }
 
     /// Record changes for incremental checkpoints (see `WindowedAggregator.takeChanges()`).
-    public var journaling: Bool {
+    package var journaling: Bool {
         get { aggregator.journaling }
         set { aggregator.journaling = newValue }
     }
 
     /// Changes since the last call, for an incremental checkpoint.
-    public func takeChanges(recycling recycled: StateChanges? = nil) -> StateChanges {
+    package func takeChanges(recycling recycled: StateChanges? = nil) -> StateChanges {
         aggregator.takeChanges(recycling: recycled)
     }
 
     /// Direct access for loading a saved state (the store calls the aggregator's `restore…` methods).
-    public func withAggregator<R>(_ body: (inout WindowedAggregator) throws -> R) rethrows -> R {
+    package func withAggregator<R>(_ body: (inout WindowedAggregator) throws -> R) rethrows -> R {
         try body(&aggregator)
     }
 
     /// The topic and partition behind a partition key.
-    public func topicPartition(ofKey key: Int64) -> (topic: String, partition: Int32) {
+    package func topicPartition(ofKey key: Int64) -> (topic: String, partition: Int32) {
         (decoder.topic(ofSlot: Int(key >> 32)), Int32(truncatingIfNeeded: key & 0xFFFF_FFFF))
     }
 
     /// The partition key of a topic and partition (registering the topic with the decoder if new).
-    public func partitionKey(topic: String, partition: Int32) -> Int64 {
+    package func partitionKey(topic: String, partition: Int32) -> Int64 {
         EngineCore.partitionKey(slot: decoder.slot(forTopic: topic), partition: partition)
     }
 
     /// Commit time of the last event per partition, for restoring the Lag view's freshness.
-    public func restoreLastCommitTime(partitionKey: Int64, _ ms: Int64) {
+    package func restoreLastCommitTime(partitionKey: Int64, _ ms: Int64) {
         lastCommitTimeByPartition[partitionKey] = ms
     }
 
@@ -448,7 +540,7 @@ public final class EngineCore {
     private var windowChangeLog = WindowChangeLog()
 
     /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
-    public func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
+    package func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
         var s = KPISnapshot(result: result)
         s.sequence = sequence
         s.takenAtMs = takenAtMs
@@ -474,7 +566,9 @@ public final class EngineCore {
         s.parkedRevenue = parked.amount
         s.tables = aggregator.tables.sorted { $0.table < $1.table }
         s.recentMalformed = recentMalformed
-        if captureRecentChanges { s.recentChanges = recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema) }
+        if captureRecentChanges {
+            s.recentChanges = recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema)
+        }
         s.lastHeartbeatMs = lastHeartbeatMs
         s.heartbeats = heartbeats
         s.duplicates = aggregator.duplicates
@@ -488,23 +582,25 @@ public final class EngineCore {
         s.snapshots = snapshotProgress()
         s.transactions = transactionBuffer?.status(nowMs: takenAtMs)
         if let reached = aggregator.progress.backlogReachedMs {
-            s.backlog = BacklogProgress(partitions: aggregator.progress.catchingUpCount, reachedMs: reached, eventsRead: latency.backlogEvents)
+            s.backlog = BacklogProgress(
+                partitions: aggregator.progress.catchingUpCount, reachedMs: reached, eventsRead: latency.backlogEvents)
         }
         return s
     }
 }
 
 extension DebeziumDecoder {
-    public func topic(ofSlot slot: Int) -> String { topicName(slot) }
+    package func topic(ofSlot slot: Int) -> String { topicName(slot) }
 }
 
 extension EngineCore {
     /// Snapshot progress from the rows and notifications read so far (estimates are the app's to add).
-    public func snapshotProgress() -> SnapshotProgressReport {
+    package func snapshotProgress() -> SnapshotProgressReport {
         var reads: [SnapshotProgressReport.TopicReads] = []
         for (slot, kinds) in snapshotReads.bySlot.enumerated() {
             for (k, r) in kinds.enumerated() where r.rows > 0 {
-                reads.append(.init(topic: decoder.topic(ofSlot: slot), kind: k == 0 ? .initial : .incremental, reads: r))
+                reads.append(
+                    .init(topic: decoder.topic(ofSlot: slot), kind: k == 0 ? .initial : .incremental, reads: r))
             }
         }
         return SnapshotProgressReport.build(notifications: snapshotNotifications.notifications, reads: reads)
@@ -516,7 +612,7 @@ extension EngineCore {
 extension EngineCore {
     /// Holds each transaction's change events until it is whole (see `TransactionBuffer`). Call before
     /// the first message (and before loading a saved state).
-    public func holdTransactions(timeoutMs: Int64, maxBufferedEvents: Int) {
+    package func holdTransactions(timeoutMs: Int64, maxBufferedEvents: Int) {
         transactionBuffer = TransactionBuffer(timeoutMs: timeoutMs, maxEvents: maxBufferedEvents)
         decoder.readsTransactions = true
         perEventOptions.holdsTransactions = true
@@ -524,14 +620,14 @@ extension EngineCore {
 
     /// The topics cdctop reads (its assignment): END's tables whose topic is not among them are not
     /// waited for. Until the first call no transaction is judged complete.
-    public func noteReadTopics(_ topics: [String]) {
+    package func noteReadTopics(_ topics: [String]) {
         guard let buffer = transactionBuffer else { return }
         buffer.setReadSlots(Set(topics.map { decoder.slot(forTopic: $0) }))
         applyReleased(buffer)
     }
 
     /// Releases transactions open longer than the timeout (the engine calls this as time passes).
-    public func expireTransactions(nowMs: Int64) {
+    package func expireTransactions(nowMs: Int64) {
         guard let buffer = transactionBuffer else { return }
         buffer.expire(nowMs: nowMs)
         applyReleased(buffer)
@@ -540,9 +636,14 @@ extension EngineCore {
     /// A change event in complete mode: held with its transaction, or applied (no transaction block,
     /// or its transaction already released).
     @inline(never)
-    fileprivate func holdOrApply(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64,
-                                 timestampMs: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
-        guard let buffer = transactionBuffer else { applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset); return }
+    fileprivate func holdOrApply(
+        _ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64,
+        timestampMs: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?
+    ) {
+        guard let buffer = transactionBuffer else {
+            applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
+            return
+        }
         guard event.transactionKey != 0 else {
             buffer.notePassedThrough()
             applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
@@ -551,8 +652,9 @@ extension EngineCore {
         // The message's own bytes (a framed message's whole key and value): what a checkpoint saves.
         let rawKey = framedRawKey ?? key
         let rawValue = framedRawValue ?? value
-        let message = OwnedMessage(topic: decoder.topicName(slot), partition: partition, offset: offset, timestampMs: timestampMs,
-                                   key: rawKey.map { Array($0) }, value: rawValue.map { Array($0) })
+        let message = OwnedMessage(
+            topic: decoder.topicName(slot), partition: partition, offset: offset, timestampMs: timestampMs,
+            key: rawKey.map { Array($0) }, value: rawValue.map { Array($0) })
         let held = HeldEvent(event: event, partitionKey: pk, slot: slot, message: message)
         if !buffer.hold(held) { applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset) }
         applyReleased(buffer)
@@ -562,17 +664,23 @@ extension EngineCore {
     fileprivate func applyReleased(_ buffer: TransactionBuffer) {
         guard buffer.hasReleased else { return }
         for h in buffer.takeReleased() {
-            applyHeld(h.event, partitionKey: h.partitionKey, slot: h.slot, partition: h.message.partition, offset: h.message.offset)
+            applyHeld(
+                h.event, partitionKey: h.partitionKey, slot: h.slot, partition: h.message.partition,
+                offset: h.message.offset)
         }
     }
 
     /// Applies an event now (read, or released by the buffer); false when the aggregator refused a model
     /// table's event (then counted as malformed, with the reason).
     @discardableResult
-    private func applyHeld(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64) -> Bool {
+    private func applyHeld(_ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64)
+        -> Bool
+    {
         if event.role == .model {
             if let reason = aggregator.applyModel(event, partitionKey: pk) {
-                noteNonEvent(.malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset, timestampMs: 0, key: nil, value: nil)
+                noteNonEvent(
+                    .malformed(table: event.table, reason: reason), slot: slot, partition: partition, offset: offset,
+                    timestampMs: 0, key: nil, value: nil)
                 return false
             }
         } else {
@@ -598,7 +706,7 @@ extension EngineCore {
     }
 
     /// The held transactions for a checkpoint; empty when nothing is held (or the mode is off).
-    public func encodeTransactions(nowMs: Int64) -> [UInt8] {
+    package func encodeTransactions(nowMs: Int64) -> [UInt8] {
         guard let buffer = transactionBuffer else { return [] }
         return buffer.encode(nowMs: nowMs)
     }
@@ -606,7 +714,7 @@ extension EngineCore {
     /// Puts back what a checkpoint held: the transactions, then each message decoded again and held
     /// (not admitted nor counted again: it was both before it was saved). Without `holdTransactions`
     /// (a run as read after one that held), everything is applied at once, in the order read.
-    public func restoreTransactions(_ bytes: [UInt8], nowMs: Int64) throws {
+    package func restoreTransactions(_ bytes: [UInt8], nowMs: Int64) throws {
         guard !bytes.isEmpty else { return }
         let saved = try TransactionBuffer.decode(bytes)
         let holding = transactionBuffer != nil
@@ -619,8 +727,10 @@ extension EngineCore {
         perEventOptions.captureRecentChanges = false
         perEventOptions.receivedAtMs = 0
         for m in saved.messages.lazy.map(\.message) {
-            ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value,
-                   restoringHeld: true)
+            ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value,
+                restoringHeld: true)
         }
         perEventOptions = savedOptions
         lastCommitTimeByPartition = savedCommitTimes

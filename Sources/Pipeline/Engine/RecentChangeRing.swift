@@ -34,12 +34,17 @@ struct RecentChangeRing {
 
         init(table: String, capacity: Int) {
             self.table = table
-            offsets = Array(repeating: 0, count: capacity); partitions = Array(repeating: 0, count: capacity)
-            topicSlots = Array(repeating: 0, count: capacity); ops = Array(repeating: .create, count: capacity)
-            commitTimes = Array(repeating: 0, count: capacity); keys = Array(repeating: nil, count: capacity)
-            values = Array(repeating: [], count: capacity); valueLengths = Array(repeating: -1, count: capacity)
+            offsets = Array(repeating: 0, count: capacity)
+            partitions = Array(repeating: 0, count: capacity)
+            topicSlots = Array(repeating: 0, count: capacity)
+            ops = Array(repeating: .create, count: capacity)
+            commitTimes = Array(repeating: 0, count: capacity)
+            keys = Array(repeating: nil, count: capacity)
+            values = Array(repeating: [], count: capacity)
+            valueLengths = Array(repeating: -1, count: capacity)
             rawKeys = Array(repeating: [], count: capacity)
-            valueSchemaIDs = Array(repeating: -1, count: capacity); keySchemaIDs = Array(repeating: -1, count: capacity)
+            valueSchemaIDs = Array(repeating: -1, count: capacity)
+            keySchemaIDs = Array(repeating: -1, count: capacity)
         }
 
         var capacity: Int { offsets.count }
@@ -66,8 +71,10 @@ struct RecentChangeRing {
     /// Column types per Avro schema id, read once.
     private var avroTypes: [Int32: [String: SchemaTypes.Logical]] = [:]
 
-    mutating func capture(table: String, topicSlot: Int, partition: Int32, offset: Int64, op: ChangeOp, commitTimeMs: Int64,
-                          key: RowKey?, rawKey: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+    mutating func capture(
+        table: String, topicSlot: Int, partition: Int32, offset: Int64, op: ChangeOp, commitTimeMs: Int64,
+        key: RowKey?, rawKey: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?
+    ) {
         if topicSlot >= ringBySlot.count { ringBySlot += Array(repeating: -1, count: topicSlot + 1 - ringBySlot.count) }
         var r = ringBySlot[topicSlot]
         if r < 0 || rings[r].table != table {
@@ -119,13 +126,18 @@ struct RecentChangeRing {
     /// (`RecentChange.decoded`), newest first, up to `decodesPerSnapshot` in all (the tables met first use it; the
     /// rest go on at the next snapshot). `avroSchema` gives the
     /// schema of a framed value's id when the engine holds it.
-    mutating func lists(topicName: (Int) -> String, avroSchema: (Int32) -> AvroSchema? = { _ in nil }) -> [String: [RecentChange]] {
+    mutating func lists(topicName: (Int) -> String, avroSchema: (Int32) -> AvroSchema? = { _ in nil }) -> [String:
+        [RecentChange]]
+    {
         var idle: [Int] = []
         var budget = RecentChangeRing.decodesPerSnapshot
         for r in rings.indices {
             let ring = rings[r]
             let fresh = ring.written - builtUpTo[r]
-            guard fresh > 0 else { idle.append(r); continue }
+            guard fresh > 0 else {
+                idle.append(r)
+                continue
+            }
             let take = min(fresh, Int64(ring.capacity))
             var list = built.removeValue(forKey: ring.table) ?? []
             let keep = ring.capacity - Int(take)
@@ -137,20 +149,26 @@ struct RecentChangeRing {
             for n in (ring.written - take)..<ring.written {
                 let i = Int(n % Int64(ring.capacity))
                 let length = ring.valueLengths[i]
-                let keySchemaID = ring.keySchemaIDs[i], valueSchemaID = ring.valueSchemaIDs[i]
+                let keySchemaID = ring.keySchemaIDs[i]
+                let valueSchemaID = ring.valueSchemaIDs[i]
                 // A composite key's parts (unit-separated) shown comma-separated.
-                let key = ring.keys[i].map { k -> String in
-                    let d = k.description
-                    return d.contains("\u{1F}") ? String(d.map { $0 == "\u{1F}" ? "," : $0 }) : d
-                }
-                    ?? (ring.rawKeys[i].isEmpty ? "?"
-                        : keySchemaID >= 0 ? RecentChange.undecodedAvroKey(keySchemaID)
-                        : ring.rawKeys[i].withUnsafeBytes { EngineCore.describeKey($0) })
+                let key =
+                    ring.keys[i].map { k -> String in
+                        let d = k.description
+                        return d.contains("\u{1F}") ? String(d.map { $0 == "\u{1F}" ? "," : $0 }) : d
+                    }
+                    ?? (ring.rawKeys[i].isEmpty
+                        ? "?"
+                        : keySchemaID >= 0
+                            ? RecentChange.undecodedAvroKey(keySchemaID)
+                            : ring.rawKeys[i].withUnsafeBytes { EngineCore.describeKey($0) })
                 // A fresh array per change: the ring's slot is reused by the next capture.
                 let value: [UInt8]? = length >= 0 ? ring.values[i].withUnsafeBytes { Array($0) } : nil
-                var change = RecentChange(position: EventPosition(topic: topicName(Int(ring.topicSlots[i])), partition: ring.partitions[i],
-                                                                  offset: ring.offsets[i]),
-                                          op: ring.ops[i], key: key, commitTimeMs: ring.commitTimes[i], value: value)
+                var change = RecentChange(
+                    position: EventPosition(
+                        topic: topicName(Int(ring.topicSlots[i])), partition: ring.partitions[i],
+                        offset: ring.offsets[i]),
+                    op: ring.ops[i], key: key, commitTimeMs: ring.commitTimes[i], value: value)
                 if length == -2 { change.tooLarge = true }
                 if valueSchemaID >= 0 { change.valueSchemaID = valueSchemaID }
                 if keySchemaID >= 0 {
@@ -173,19 +191,27 @@ struct RecentChangeRing {
     }
 
     /// Decodes the `fresh` newest entries of `list`, newest first, then older undecoded ones, within the budget.
-    private mutating func decodeForDisplay(_ list: inout [RecentChange], ring r: Int, fresh: Int, budget: inout Int,
-                                           avroSchema: (Int32) -> AvroSchema?) {
+    private mutating func decodeForDisplay(
+        _ list: inout [RecentChange], ring r: Int, fresh: Int, budget: inout Int,
+        avroSchema: (Int32) -> AvroSchema?
+    ) {
         var i = list.count
         let freshStart = list.count - fresh
         while i > freshStart, budget > 0 {
             i -= 1
-            if list[i].decoded == nil { list[i].decoded = describe(list[i], avroSchema: avroSchema); budget -= 1 }
+            if list[i].decoded == nil {
+                list[i].decoded = describe(list[i], avroSchema: avroSchema)
+                budget -= 1
+            }
         }
         // All fresh ones done: the decoded suffix joins the earlier one; else it starts at the oldest done.
         var from = i > freshStart ? i : min(decodedFrom[r], freshStart)
         while from > 0, budget > 0 {
             from -= 1
-            if list[from].decoded == nil { list[from].decoded = describe(list[from], avroSchema: avroSchema); budget -= 1 }
+            if list[from].decoded == nil {
+                list[from].decoded = describe(list[from], avroSchema: avroSchema)
+                budget -= 1
+            }
         }
         decodedFrom[r] = from
     }
@@ -193,11 +219,21 @@ struct RecentChangeRing {
     /// One change's images for display: JSON with the remembered scales, Avro with its schema.
     private mutating func describe(_ change: RecentChange, avroSchema: (Int32) -> AvroSchema?) -> ChangeDescription? {
         guard let value = change.value, !value.isEmpty else { return nil }
-        guard let id = change.valueSchemaID else { return ChangeDescription.decode(value: value, scales: &displayScales) }
+        guard let id = change.valueSchemaID else {
+            return ChangeDescription.decode(value: value, scales: &displayScales)
+        }
         guard let schema = avroSchema(id), value.count >= AvroWire.headerSize else { return nil }
         let types: [String: SchemaTypes.Logical]
-        if let known = avroTypes[id] { types = known } else { types = AvroJSONRendering.columnTypes(schema); avroTypes[id] = types }
-        guard let payload = value[AvroWire.headerSize...].withUnsafeBytes({ try? AvroJSONRendering.value(schema: schema, payload: $0) })
+        if let known = avroTypes[id] {
+            types = known
+        } else {
+            types = AvroJSONRendering.columnTypes(schema)
+            avroTypes[id] = types
+        }
+        guard
+            let payload = value[AvroWire.headerSize...].withUnsafeBytes({
+                try? AvroJSONRendering.value(schema: schema, payload: $0)
+            })
         else { return nil }
         return DebeziumFullDecoder.describe(payload: payload, types: types, scales: &displayScales)
     }
@@ -207,5 +243,5 @@ extension RecentChange {
     /// The key of a change whose only key is a framed Avro one: the engine does not decode it (the built-in
     /// profile keys rows by a value column); the dashboard does, with the key's schema, when it has it.
     /// Short: it stands in the list's 8-column key column ("Avro key (id 1)" showed as "Avro ke…").
-    public static func undecodedAvroKey(_ schemaID: Int32) -> String { "(avro \(schemaID))" }
+    package static func undecodedAvroKey(_ schemaID: Int32) -> String { "(avro \(schemaID))" }
 }

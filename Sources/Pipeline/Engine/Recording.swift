@@ -1,15 +1,16 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-public struct RecordingError: Error, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var reason: String
-    public var description: String { line > 0 ? "\(file):\(line): \(reason)" : "\(file): \(reason)" }
+package struct RecordingError: Error, CustomStringConvertible {
+    package var file: String
+    package var line: Int
+    package var reason: String
+    package var description: String { line > 0 ? "\(file):\(line): \(reason)" : "\(file): \(reason)" }
 }
 
 /// Recordings of Kafka traffic, one message per line, in any of the forms people make:
@@ -31,76 +32,82 @@ public struct RecordingError: Error, CustomStringConvertible {
 /// unescaped in place (the unescaped form is never longer), tab-form and embedded-JSON values are
 /// used as they are, base64 is decoded in place (it is never shorter than its bytes). Memory is a
 /// few chunks, whatever the size of the file.
-public enum RecordingReader {
+package enum RecordingReader {
     /// Parses one line (without its newline) into an owning copy. Nil for a blank line or a schema line.
-    public static func parse(line: Substring, file: String, lineNumber: Int) throws -> OwnedMessage? {
+    package static func parse(line: Substring, file: String, lineNumber: Int) throws -> OwnedMessage? {
         var bytes = Array(line.utf8)
         return try bytes.withUnsafeMutableBytes { try parse(mutableLine: $0, file: file, lineNumber: lineNumber) }
     }
 
-    public static func parse(line raw: UnsafeRawBufferPointer, file: String, lineNumber: Int) throws -> OwnedMessage? {
+    package static func parse(line raw: UnsafeRawBufferPointer, file: String, lineNumber: Int) throws -> OwnedMessage? {
         var bytes = Array(raw)
         return try bytes.withUnsafeMutableBytes { try parse(mutableLine: $0, file: file, lineNumber: lineNumber) }
     }
 
     /// Parses (and unescapes in place) a line in a scratch buffer.
-    static func parse(mutableLine line: UnsafeMutableRawBufferPointer, file: String, lineNumber: Int) throws -> OwnedMessage? {
+    static func parse(mutableLine line: UnsafeMutableRawBufferPointer, file: String, lineNumber: Int) throws
+        -> OwnedMessage?
+    {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var topics = RecordingTopics()
         var entry = RecordingBatch.Entry()
-        guard case .message = try LineParser.parse(base, 0, line.count, into: &entry, topics: &topics, file: file, lineNumber: lineNumber) else {
+        guard
+            case .message = try LineParser.parse(
+                base, 0, line.count, into: &entry, topics: &topics, file: file, lineNumber: lineNumber)
+        else {
             return nil
         }
         func bytes(_ start: Int, _ count: Int) -> [UInt8]? {
             count < 0 ? nil : Array(UnsafeBufferPointer(start: base + start, count: count))
         }
-        return OwnedMessage(topic: topics.names[Int(entry.topic)], partition: entry.partition, offset: entry.offset,
-                               timestampMs: entry.timestampMs,
-                               key: bytes(entry.keyStart, entry.keyCount), value: bytes(entry.valueStart, entry.valueCount))
+        return OwnedMessage(
+            topic: topics.names[Int(entry.topic)], partition: entry.partition, offset: entry.offset,
+            timestampMs: entry.timestampMs,
+            key: bytes(entry.keyStart, entry.keyCount), value: bytes(entry.valueStart, entry.valueCount))
     }
 }
 
 /// The messages parsed from one chunk of a recording. Keys and values are ranges of the batch's own
 /// buffer, so a batch is handed from the reading thread to the decoding thread whole, and recycled.
-public final class RecordingBatch: @unchecked Sendable {
+package final class RecordingBatch: @unchecked Sendable {
     // @unchecked: a batch is owned by one thread at a time; `RecordingChannel` hands it over under a lock.
-    public struct Entry {
-        public var topic: Int32 = 0
-        public var partition: Int32 = 0
-        public var offset: Int64 = 0
-        public var timestampMs: Int64 = 0
+    package struct Entry {
+        package var topic: Int32 = 0
+        package var partition: Int32 = 0
+        package var offset: Int64 = 0
+        package var timestampMs: Int64 = 0
         /// Byte ranges in `buffer`; a count of -1 is a null key/value.
-        public var keyStart = 0, keyCount = -1
-        public var valueStart = 0, valueCount = -1
+        package var keyStart = 0, keyCount = -1
+        package var valueStart = 0, valueCount = -1
         /// Line of the recording (for errors about the message, e.g. a schema id nobody knows).
-        public var line = 0
+        package var line = 0
     }
 
     /// A `{"schema_id":N,"schema":"…"}` line: registered before the entry at index `beforeEntry`.
-    public struct SchemaLine: Sendable {
-        public var beforeEntry: Int
-        public var id: Int32
-        public var schemaType: String
-        public var text: String
-        public var line: Int
+    package struct SchemaLine: Sendable {
+        package var beforeEntry: Int
+        package var id: Int32
+        package var schemaType: String
+        package var text: String
+        package var line: Int
     }
 
-    public private(set) var buffer: UnsafeMutableRawPointer
-    public private(set) var capacity: Int
+    package private(set) var buffer: UnsafeMutableRawPointer
+    package private(set) var capacity: Int
     /// Bytes of the chunk in `buffer` (complete lines plus the carried-over partial line).
     var used = 0
-    public internal(set) var entries: [Entry] = []
+    package internal(set) var entries: [Entry] = []
     /// Schema lines of this chunk, in order (rare: one per schema id of the recording).
-    public internal(set) var schemas: [SchemaLine] = []
+    package internal(set) var schemas: [SchemaLine] = []
     /// The recording the batch was read from (for errors).
-    public internal(set) var file = ""
+    package internal(set) var file = ""
     /// Topics first seen in this batch, numbered from `firstNewTopic` (`Entry.topic` indexes them).
-    public internal(set) var newTopics: [String] = []
-    public internal(set) var firstNewTopic = 0
+    package internal(set) var newTopics: [String] = []
+    package internal(set) var firstNewTopic = 0
     /// Bytes read from the file into this batch (for throughput figures).
-    public internal(set) var bytesRead = 0
+    package internal(set) var bytesRead = 0
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         self.capacity = max(capacity, 16)
         self.buffer = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
         entries.reserveCapacity(self.capacity / 512)
@@ -125,11 +132,11 @@ public final class RecordingBatch: @unchecked Sendable {
         capacity *= 2
     }
 
-    @inline(__always) public func key(_ e: Entry) -> UnsafeRawBufferPointer? {
+    @inline(__always) package func key(_ e: Entry) -> UnsafeRawBufferPointer? {
         e.keyCount < 0 ? nil : UnsafeRawBufferPointer(start: buffer + e.keyStart, count: e.keyCount)
     }
 
-    @inline(__always) public func value(_ e: Entry) -> UnsafeRawBufferPointer? {
+    @inline(__always) package func value(_ e: Entry) -> UnsafeRawBufferPointer? {
         e.valueCount < 0 ? nil : UnsafeRawBufferPointer(start: buffer + e.valueStart, count: e.valueCount)
     }
 }
@@ -164,10 +171,10 @@ struct RecordingTopics {
 /// Reads a recording from a file descriptor in chunks and fills `RecordingBatch`es with its messages.
 /// A line cut by the end of a chunk is carried over to the start of the next batch; a line longer
 /// than a chunk grows that batch's buffer.
-public final class RecordingScanner: @unchecked Sendable {
+package final class RecordingScanner: @unchecked Sendable {
     // @unchecked: used by one thread at a time (the reading thread in `RecordingReplay`).
-    public let file: String
-    public let chunkSize: Int
+    package let file: String
+    package let chunkSize: Int
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var atEOF = false
@@ -177,12 +184,12 @@ public final class RecordingScanner: @unchecked Sendable {
     private var carryFrom: RecordingBatch?
     private var carryRange = 0..<0
     /// Lines that held a message so far (blank lines not counted).
-    public private(set) var lines = 0
+    package private(set) var lines = 0
 
-    public static let defaultChunkSize = 8 << 20
+    package static let defaultChunkSize = 8 << 20
 
     /// Opens `path` for reading; `-` is standard input.
-    public convenience init(path: String, chunkSize: Int = RecordingScanner.defaultChunkSize) throws {
+    package convenience init(path: String, chunkSize: Int = RecordingScanner.defaultChunkSize) throws {
         if path == "-" {
             self.init(descriptor: STDIN_FILENO, name: "-", chunkSize: chunkSize, ownsDescriptor: false)
             return
@@ -192,13 +199,15 @@ public final class RecordingScanner: @unchecked Sendable {
             throw RecordingError(file: path, line: 0, reason: "cannot open: \(String(cString: strerror(errno)))")
         }
         #if os(Linux)
-        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+            _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
         self.init(descriptor: fd, name: path, chunkSize: chunkSize, ownsDescriptor: true)
     }
 
     /// Reads from an open descriptor (a pipe, a socket, a file); closes it at the end when `ownsDescriptor`.
-    public init(descriptor: Int32, name: String, chunkSize: Int = RecordingScanner.defaultChunkSize, ownsDescriptor: Bool) {
+    package init(
+        descriptor: Int32, name: String, chunkSize: Int = RecordingScanner.defaultChunkSize, ownsDescriptor: Bool
+    ) {
         self.fd = descriptor
         self.file = name
         self.chunkSize = max(chunkSize, 16)
@@ -208,12 +217,12 @@ public final class RecordingScanner: @unchecked Sendable {
     deinit { if ownsDescriptor { close(fd) } }
 
     /// A batch sized for this scanner.
-    public func makeBatch() -> RecordingBatch { RecordingBatch(capacity: chunkSize) }
+    package func makeBatch() -> RecordingBatch { RecordingBatch(capacity: chunkSize) }
 
     /// Refills `batch` with the next chunk's complete lines. False at the end of the recording (the
     /// batch is then empty). Throws a `RecordingError` with file and line for a line that is not a
     /// message, or for a read error.
-    public func fill(_ batch: RecordingBatch) throws -> Bool {
+    package func fill(_ batch: RecordingBatch) throws -> Bool {
         batch.reset()
         batch.file = file
         batch.firstNewTopic = topics.names.count
@@ -233,7 +242,8 @@ public final class RecordingScanner: @unchecked Sendable {
             let base = batch.buffer.assumingMemoryBound(to: UInt8.self)
             // Every complete line in the buffer.
             while searchFrom < batch.used,
-                  let nl = memchr(base + searchFrom, 0x0A, batch.used - searchFrom) {
+                let nl = memchr(base + searchFrom, 0x0A, batch.used - searchFrom)
+            {
                 let end = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
                 try parseLine(batch, base, lineStart, end)
                 lineStart = end + 1
@@ -245,7 +255,7 @@ public final class RecordingScanner: @unchecked Sendable {
                 lineStart = batch.used
                 return !batch.entries.isEmpty || batch.bytesRead > 0
             }
-            if batch.used < batch.capacity { continue }   // a short read (pipe): read more
+            if batch.used < batch.capacity { continue }  // a short read (pipe): read more
             if lineStart > 0 {
                 // The chunk is full; its last line continues in the next one.
                 carryFrom = batch
@@ -260,18 +270,29 @@ public final class RecordingScanner: @unchecked Sendable {
     private func readMore(into batch: RecordingBatch) throws {
         while true {
             let n = read(fd, batch.buffer + batch.used, batch.capacity - batch.used)
-            if n > 0 { batch.used += n; batch.bytesRead += n; return }
-            if n == 0 { atEOF = true; return }
+            if n > 0 {
+                batch.used += n
+                batch.bytesRead += n
+                return
+            }
+            if n == 0 {
+                atEOF = true
+                return
+            }
             if errno == EINTR { continue }
-            throw RecordingError(file: file, line: lineNumber + 1, reason: "read failed: \(String(cString: strerror(errno)))")
+            throw RecordingError(
+                file: file, line: lineNumber + 1, reason: "read failed: \(String(cString: strerror(errno)))")
         }
     }
 
-    @inline(__always) private func parseLine(_ batch: RecordingBatch, _ base: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) throws {
+    @inline(__always) private func parseLine(
+        _ batch: RecordingBatch, _ base: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int
+    ) throws {
         lineNumber += 1
         var entry = RecordingBatch.Entry()
         let before = topics.names.count
-        switch try LineParser.parse(base, start, end, into: &entry, topics: &topics, file: file, lineNumber: lineNumber) {
+        switch try LineParser.parse(base, start, end, into: &entry, topics: &topics, file: file, lineNumber: lineNumber)
+        {
         case .blank:
             break
         case .message:
@@ -280,11 +301,16 @@ public final class RecordingScanner: @unchecked Sendable {
             lines += 1
             if topics.names.count != before { batch.newTopics.append(topics.names[before]) }
         case .schema(let s):
-            batch.schemas.append(RecordingBatch.SchemaLine(
-                beforeEntry: batch.entries.count, id: s.id,
-                schemaType: s.typeCount < 0 ? "AVRO" : String(decoding: UnsafeBufferPointer(start: base + s.typeStart, count: s.typeCount), as: UTF8.self),
-                text: String(decoding: UnsafeBufferPointer(start: base + s.textStart, count: s.textCount), as: UTF8.self),
-                line: lineNumber))
+            batch.schemas.append(
+                RecordingBatch.SchemaLine(
+                    beforeEntry: batch.entries.count, id: s.id,
+                    schemaType: s.typeCount < 0
+                        ? "AVRO"
+                        : String(
+                            decoding: UnsafeBufferPointer(start: base + s.typeStart, count: s.typeCount), as: UTF8.self),
+                    text: String(
+                        decoding: UnsafeBufferPointer(start: base + s.textStart, count: s.textCount), as: UTF8.self),
+                    line: lineNumber))
         }
     }
 }
@@ -306,9 +332,12 @@ enum LineParser {
     }
 
     @inline(__always)
-    static func parse(_ base: UnsafeMutablePointer<UInt8>, _ lineStart: Int, _ lineEnd: Int, into entry: inout RecordingBatch.Entry,
-                      topics: inout RecordingTopics, file: String, lineNumber: Int) throws -> Kind {
-        var start = lineStart, end = lineEnd
+    static func parse(
+        _ base: UnsafeMutablePointer<UInt8>, _ lineStart: Int, _ lineEnd: Int, into entry: inout RecordingBatch.Entry,
+        topics: inout RecordingTopics, file: String, lineNumber: Int
+    ) throws -> Kind {
+        var start = lineStart
+        var end = lineEnd
         while start < end && (base[start] == 0x20 || base[start] == 0x0D) { start += 1 }
         while end > start && (base[end - 1] == 0x20 || base[end - 1] == 0x0D) { end -= 1 }
         if start == end { return .blank }
@@ -320,27 +349,39 @@ enum LineParser {
             return schema.textCount >= 0 ? .schema(schema) : .message
         }
         guard parseTabs(base, start, end, into: &entry, topics: &topics) else {
-            throw RecordingError(file: file, line: lineNumber,
-                                 reason: "not a kcat -J line nor a '%t\\t%p\\t%o\\t%k\\t%s' line")
+            throw RecordingError(
+                file: file, line: lineNumber,
+                reason: "not a kcat -J line nor a '%t\\t%p\\t%o\\t%k\\t%s' line")
         }
         return .message
     }
 
     /// kcat -f '%t\t%p\t%o\t%k\t%s\n': the first four tabs split the fields; the value may hold anything else.
     @inline(__always)
-    static func parseTabs(_ base: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int, into e: inout RecordingBatch.Entry,
-                          topics: inout RecordingTopics) -> Bool {
+    static func parseTabs(
+        _ base: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int, into e: inout RecordingBatch.Entry,
+        topics: inout RecordingTopics
+    ) -> Bool {
         var cuts = (0, 0, 0, 0)
         var from = start
         for k in 0..<4 {
             guard from <= end, let t = memchr(base + from, 0x09, end - from) else { return false }
             let at = base.distance(to: t.assumingMemoryBound(to: UInt8.self))
-            switch k { case 0: cuts.0 = at; case 1: cuts.1 = at; case 2: cuts.2 = at; default: cuts.3 = at }
+            switch k {
+            case 0: cuts.0 = at
+            case 1: cuts.1 = at
+            case 2: cuts.2 = at
+            default: cuts.3 = at
+            }
             from = at + 1
         }
-        guard let partition = DebeziumDecoder.int64(UnsafeRawBufferPointer(start: base + cuts.0 + 1, count: cuts.1 - cuts.0 - 1)),
-              let offset = DebeziumDecoder.int64(UnsafeRawBufferPointer(start: base + cuts.1 + 1, count: cuts.2 - cuts.1 - 1)),
-              let p32 = Int32(exactly: partition) else { return false }
+        guard
+            let partition = DebeziumDecoder.int64(
+                UnsafeRawBufferPointer(start: base + cuts.0 + 1, count: cuts.1 - cuts.0 - 1)),
+            let offset = DebeziumDecoder.int64(
+                UnsafeRawBufferPointer(start: base + cuts.1 + 1, count: cuts.2 - cuts.1 - 1)),
+            let p32 = Int32(exactly: partition)
+        else { return false }
         e.topic = topics.index(base + start, cuts.0 - start).index
         e.partition = p32
         e.offset = offset
@@ -356,11 +397,17 @@ enum LineParser {
 
     /// kcat -J, the samples' form, the binary-safe form or a schema line (then `schema.textCount` ≥ 0).
     /// Returns the reason when the line is none of them.
-    static func parseJSON(_ base: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int, into e: inout RecordingBatch.Entry,
-                          topics: inout RecordingTopics, schema: inout SchemaRanges) -> String? {
+    static func parseJSON(
+        _ base: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int, into e: inout RecordingBatch.Entry,
+        topics: inout RecordingTopics, schema: inout SchemaRanges
+    ) -> String? {
         var s = JSONScanner(UnsafeRawBufferPointer(start: base, count: end))
         s.index = start
-        var sawTopic = false, sawPartition = false, sawOffset = false, sawValue = false, sawSchemaID = false
+        var sawTopic = false
+        var sawPartition = false
+        var sawOffset = false
+        var sawValue = false
+        var sawSchemaID = false
         var failure: String?
         e.timestampMs = 0
         e.keyCount = -1
@@ -376,13 +423,22 @@ enum LineParser {
                     return true
                 }
                 // Unescaped first: a writer may escape `/` as `\/`.
-                guard s.peek() == UInt8(ascii: "\""), let r = unescapeString(base, from: s.index + 1, limit: end) else { return false }
+                guard s.peek() == UInt8(ascii: "\""), let r = unescapeString(base, from: s.index + 1, limit: end) else {
+                    return false
+                }
                 let from = s.index + 1
                 switch Base64InPlace.decode(base, from: from, count: r.length) {
                 case .decoded(let count):
-                    if isKey { e.keyStart = from; e.keyCount = count } else { e.valueStart = from; e.valueCount = count }
+                    if isKey {
+                        e.keyStart = from
+                        e.keyCount = count
+                    } else {
+                        e.valueStart = from
+                        e.valueCount = count
+                    }
                 case .invalid(let at, let why):
-                    failure = "\(isKey ? "key_b64" : "value_b64") is not valid base64: \(why) at character \(at + 1) of \(r.length)"
+                    failure =
+                        "\(isKey ? "key_b64" : "value_b64") is not valid base64: \(why) at character \(at + 1) of \(r.length)"
                     return false
                 }
                 s.index = r.next
@@ -400,19 +456,27 @@ enum LineParser {
                     failure = "\(k.count == 6 ? "schema" : "schema_type") is not a JSON string"
                     return false
                 }
-                if k.count == 6 { schema.textStart = s.index + 1; schema.textCount = r.length }
-                else { schema.typeStart = s.index + 1; schema.typeCount = r.length }
+                if k.count == 6 {
+                    schema.textStart = s.index + 1
+                    schema.textCount = r.length
+                } else {
+                    schema.typeStart = s.index + 1
+                    schema.typeCount = r.length
+                }
                 s.index = r.next
                 return true
             case 5 where s.equals(k, "topic"):
                 guard s.peek() == UInt8(ascii: "\""),
-                      let r = unescapeString(base, from: s.index + 1, limit: end) else { return false }
+                    let r = unescapeString(base, from: s.index + 1, limit: end)
+                else { return false }
                 e.topic = topics.index(base + s.index + 1, r.length).index
                 s.index = r.next
                 sawTopic = true
                 return true
             case 9 where s.equals(k, "partition"):
-                guard let r = s.readNumber(), let v = DebeziumDecoder.int64(s.raw(r)), let p = Int32(exactly: v) else { return false }
+                guard let r = s.readNumber(), let v = DebeziumDecoder.int64(s.raw(r)), let p = Int32(exactly: v) else {
+                    return false
+                }
                 e.partition = p
                 sawPartition = true
                 return true
@@ -432,7 +496,8 @@ enum LineParser {
                     if isKey { e.keyCount = -1 } else { e.valueCount = -1 }
                     return true
                 }
-                let from: Int, count: Int
+                let from: Int
+                let count: Int
                 if s.peek() == UInt8(ascii: "\"") && k.count != 5 {
                     // kcat -J: the message bytes as a JSON string, unescaped where they lie; a payload
                     // that starts like the topic's last one (its schema) reuses that one's decoding.
@@ -453,7 +518,13 @@ enum LineParser {
                     guard s.skipValue() else { return false }
                     count = s.index - from
                 }
-                if isKey { e.keyStart = from; e.keyCount = count } else { e.valueStart = from; e.valueCount = count }
+                if isKey {
+                    e.keyStart = from
+                    e.keyCount = count
+                } else {
+                    e.valueStart = from
+                    e.valueCount = count
+                }
                 return true
             default:
                 return s.skipValue()
@@ -465,7 +536,8 @@ enum LineParser {
         if sawSchemaID || schema.textCount >= 0 {
             guard sawSchemaID, schema.textCount >= 0, !sawTopic else {
                 schema.textCount = -1
-                return "a schema line needs \"schema_id\" and \"schema\" (and no topic): {\"schema_id\":N,\"schema\":\"…\"}"
+                return
+                    "a schema line needs \"schema_id\" and \"schema\" (and no topic): {\"schema_id\":N,\"schema\":\"…\"}"
             }
             return nil
         }
@@ -483,15 +555,20 @@ enum LineParser {
     ///
     /// `marks`: see `unescapeRest`.
     @inline(__always)
-    static func unescapeString(_ p: UnsafeMutablePointer<UInt8>, from: Int, limit: Int,
-                               marks: UnsafeMutablePointer<UnescapeMemo.Marks>? = nil) -> (next: Int, length: Int)? {
+    static func unescapeString(
+        _ p: UnsafeMutablePointer<UInt8>, from: Int, limit: Int,
+        marks: UnsafeMutablePointer<UnescapeMemo.Marks>? = nil
+    ) -> (next: Int, length: Int)? {
         let raw = UnsafeMutableRawPointer(p)
         var i = from
         // Until the first escape nothing moves.
         while true {
             if i + 8 <= limit {
                 let m = specialBytes(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                if m == 0 { i += 8; continue }
+                if m == 0 {
+                    i += 8
+                    continue
+                }
                 i += m.trailingZeroBitCount >> 3
             } else {
                 while i < limit && !isSpecial(p[i]) { i += 1 }
@@ -526,13 +603,16 @@ enum LineParser {
     /// at a clean point (not inside an escape). With `marks`, records (input, output) offsets from
     /// `from` at each clean word boundary, for `UnescapeMemo`.
     @inline(__always)
-    static func unescapeRest(_ p: UnsafeMutablePointer<UInt8>, i start: Int, d out: Int, from: Int, limit: Int,
-                             marks: UnsafeMutablePointer<UnescapeMemo.Marks>?) -> (next: Int, length: Int)? {
+    static func unescapeRest(
+        _ p: UnsafeMutablePointer<UInt8>, i start: Int, d out: Int, from: Int, limit: Int,
+        marks: UnsafeMutablePointer<UnescapeMemo.Marks>?
+    ) -> (next: Int, length: Int)? {
         let raw = UnsafeMutableRawPointer(p)
-        var i = start, d = out
+        var i = start
+        var d = out
         // A word at a time: the next load never waits for this word's escapes, and every piece is
         // moved with one 8-byte store (it lands below the read position: d + 8 <= i holds from here).
-        var escapedFirst = false     // the word's first byte is the second half of an escape
+        var escapedFirst = false  // the word's first byte is the second half of an escape
         while i &+ 8 <= limit {
             if let marks, !escapedFirst, i &- from <= UnescapeMemo.maximumKept {
                 marks.pointee.append(input: i &- from, output: d &- from)
@@ -541,7 +621,7 @@ enum LineParser {
             var m = JSONScanner.stringSpecials(w)
             if escapedFirst { m &= ~0x80 }
             escapedFirst = false
-            var pos = 0              // first byte of the word not yet moved
+            var pos = 0  // first byte of the word not yet moved
             while m != 0 {
                 let t = m.trailingZeroBitCount &>> 3
                 raw.storeBytes(of: w &>> UInt64(pos &<< 3), toByteOffset: d, as: UInt64.self)
@@ -599,7 +679,9 @@ enum LineParser {
     /// The escape at `i` (a backslash), written at `d`: the indices after it, or nil when invalid.
     /// Out of line so the compiler keeps the common case a plain compare instead of a jump table.
     @inline(never)
-    static func otherEscape(_ p: UnsafeMutablePointer<UInt8>, at i: Int, to d: Int, limit: Int) -> (read: Int, written: Int)? {
+    static func otherEscape(_ p: UnsafeMutablePointer<UInt8>, at i: Int, to d: Int, limit: Int) -> (
+        read: Int, written: Int
+    )? {
         guard i + 1 < limit else { return nil }
         let x = p[i + 1]
         if x == 0x5C || x == 0x2F || x == 0x22 {
@@ -613,7 +695,10 @@ enum LineParser {
         guard x == UInt8(ascii: "u"), let (scalar, used) = unicodeEscape(p, at: i, limit: limit) else { return nil }
         // UTF-8 is at most 4 bytes and an escape at least 6: the write never passes the read.
         var w = d
-        UTF8.encode(scalar) { p[w] = $0; w += 1 }
+        UTF8.encode(scalar) {
+            p[w] = $0
+            w += 1
+        }
         return (i + used, w)
     }
 
@@ -646,7 +731,8 @@ enum LineParser {
         var used = 6
         if scalar >= 0xD800 && scalar < 0xDC00 {
             guard i + 12 <= limit, p[i + 6] == UInt8(ascii: "\\"), p[i + 7] == UInt8(ascii: "u"),
-                  let low = hex4(i + 8), low >= 0xDC00, low < 0xE000 else { return nil }
+                let low = hex4(i + 8), low >= 0xDC00, low < 0xE000
+            else { return nil }
             used = 12
             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
         }
@@ -676,21 +762,28 @@ enum Base64InPlace {
         case invalid(at: Int, why: StaticString)
     }
 
-
     static func decode(_ p: UnsafeMutablePointer<UInt8>, from: Int, count: Int) -> Outcome {
         var n = count
         // Padding: at most two '=' at the end of a whole group of four.
         if n > 0 && p[from + n - 1] == UInt8(ascii: "=") {
-            guard n % 4 == 0 else { return .invalid(at: n - 1, why: "padding '=' where the length is not a multiple of 4") }
+            guard n % 4 == 0 else {
+                return .invalid(at: n - 1, why: "padding '=' where the length is not a multiple of 4")
+            }
             n -= 1
             if p[from + n - 1] == UInt8(ascii: "=") { n -= 1 }
         }
-        if n % 4 == 1 { return .invalid(at: n - 1, why: "a lone last character (the length is one more than a multiple of 4)") }
+        if n % 4 == 1 {
+            return .invalid(at: n - 1, why: "a lone last character (the length is one more than a multiple of 4)")
+        }
         return DecimalCodec.base64Table.withUnsafeBufferPointer { t -> Outcome in
-            var i = from, d = from
+            var i = from
+            var d = from
             let whole = from + n - n % 4
             while i < whole {
-                let a = t[Int(p[i])], b = t[Int(p[i + 1])], c = t[Int(p[i + 2])], e = t[Int(p[i + 3])]
+                let a = t[Int(p[i])]
+                let b = t[Int(p[i + 1])]
+                let c = t[Int(p[i + 2])]
+                let e = t[Int(p[i + 3])]
                 if (a | b | c | e) & 0x80 != 0 { return invalidCharacter(p, t, i, from) }
                 let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(e)
                 p[d] = UInt8(truncatingIfNeeded: v >> 16)
@@ -709,16 +802,23 @@ enum Base64InPlace {
                 }
                 p[d] = UInt8(truncatingIfNeeded: v >> 16)
                 d += 1
-                if rest == 3 { p[d] = UInt8(truncatingIfNeeded: v >> 8); d += 1 }
+                if rest == 3 {
+                    p[d] = UInt8(truncatingIfNeeded: v >> 8)
+                    d += 1
+                }
             }
             return .decoded(d - from)
         }
     }
 
-    private static func invalidCharacter(_ p: UnsafeMutablePointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>, _ group: Int, _ from: Int) -> Outcome {
+    private static func invalidCharacter(
+        _ p: UnsafeMutablePointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>, _ group: Int, _ from: Int
+    ) -> Outcome {
         var i = group
         while t[Int(p[i])] != 0xFF { i += 1 }
-        return .invalid(at: i - from, why: p[i] == UInt8(ascii: "=") ? "'=' before the end" : "a character outside the base64 alphabet")
+        return .invalid(
+            at: i - from,
+            why: p[i] == UInt8(ascii: "=") ? "'=' before the end" : "a character outside the base64 alphabet")
     }
 }
 
@@ -733,9 +833,13 @@ struct UnescapeMemo {
         var input: [Int32] = []
         var output: [Int32] = []
         mutating func append(input i: Int, output d: Int) {
-            input.append(Int32(truncatingIfNeeded: i)); output.append(Int32(truncatingIfNeeded: d))
+            input.append(Int32(truncatingIfNeeded: i))
+            output.append(Int32(truncatingIfNeeded: d))
         }
-        mutating func removeAll() { input.removeAll(keepingCapacity: true); output.removeAll(keepingCapacity: true) }
+        mutating func removeAll() {
+            input.removeAll(keepingCapacity: true)
+            output.removeAll(keepingCapacity: true)
+        }
     }
     /// The escaped bytes of the string (and possibly a little after it) as they were in the line.
     var escaped: [UInt8] = []
@@ -755,19 +859,30 @@ struct UnescapeMemo {
             var k = 0
             escaped.withUnsafeBytes { e in
                 let q = UnsafeRawPointer(p + from)
-                while k &+ 8 <= n && e.loadUnaligned(fromByteOffset: k, as: UInt64.self) == q.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                while k &+ 8 <= n
+                    && e.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                        == q.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                {
                     k &+= 8
                 }
             }
             if k >= UnescapeMemo.minimumReuse {
                 // The last clean point at or before k.
-                var lo = 0, hi = marks.input.count
-                while lo < hi { let mid = (lo + hi) / 2; if Int(marks.input[mid]) <= k { lo = mid + 1 } else { hi = mid } }
+                var lo = 0
+                var hi = marks.input.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if Int(marks.input[mid]) <= k { lo = mid + 1 } else { hi = mid }
+                }
                 if lo > 0 {
-                    let i = Int(marks.input[lo - 1]), d = Int(marks.output[lo - 1])
+                    let i = Int(marks.input[lo - 1])
+                    let d = Int(marks.output[lo - 1])
                     if i >= UnescapeMemo.minimumReuse && i - d >= 8 {
-                        decoded.withUnsafeBytes { u in (p + from).update(from: u.bindMemory(to: UInt8.self).baseAddress!, count: d) }
-                        return LineParser.unescapeRest(p, i: from + i, d: from + d, from: from, limit: limit, marks: nil)
+                        decoded.withUnsafeBytes { u in
+                            (p + from).update(from: u.bindMemory(to: UInt8.self).baseAddress!, count: d)
+                        }
+                        return LineParser.unescapeRest(
+                            p, i: from + i, d: from + d, from: from, limit: limit, marks: nil)
                     }
                 }
             }
@@ -782,7 +897,10 @@ struct UnescapeMemo {
             return nil
         }
         // Only marks inside what was kept can be matched.
-        while let last = marks.input.last, Int(last) > kept { marks.input.removeLast(); marks.output.removeLast() }
+        while let last = marks.input.last, Int(last) > kept {
+            marks.input.removeLast()
+            marks.output.removeLast()
+        }
         decoded.removeAll(keepingCapacity: true)
         decoded.append(contentsOf: UnsafeBufferPointer(start: p + from, count: Int(marks.output.last ?? 0)))
         return r
@@ -803,22 +921,31 @@ final class RecordingChannel: @unchecked Sendable {
     init(batches: [RecordingBatch]) { free = batches }
 
     func takeFree() -> RecordingBatch? {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while free.isEmpty && !cancelled { condition.wait() }
         return cancelled ? nil : free.removeLast()
     }
 
     func putFull(_ b: RecordingBatch) {
-        condition.lock(); full.append(b); condition.broadcast(); condition.unlock()
+        condition.lock()
+        full.append(b)
+        condition.broadcast()
+        condition.unlock()
     }
 
     func finish(_ error: Error?) {
-        condition.lock(); finished = true; failure = error; condition.broadcast(); condition.unlock()
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// The next full batch; nil once the reader has finished and every batch was taken.
     func takeFull() throws -> RecordingBatch? {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while full.isEmpty && !finished { condition.wait() }
         if !full.isEmpty { return full.removeFirst() }
         if let failure { throw failure }
@@ -826,16 +953,24 @@ final class RecordingChannel: @unchecked Sendable {
     }
 
     func putFree(_ b: RecordingBatch) {
-        condition.lock(); free.append(b); condition.broadcast(); condition.unlock()
+        condition.lock()
+        free.append(b)
+        condition.broadcast()
+        condition.unlock()
     }
 
     func cancel() {
-        condition.lock(); cancelled = true; condition.broadcast(); condition.unlock()
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Waits until the reader thread has returned.
     func waitFinished() {
-        condition.lock(); while !finished { condition.wait() }; condition.unlock()
+        condition.lock()
+        while !finished { condition.wait() }
+        condition.unlock()
     }
 }
 
@@ -846,31 +981,31 @@ final class RecordingChannel: @unchecked Sendable {
 /// Confluent-framed (Avro) messages take their schemas from `schemas`: the recording's own schema
 /// lines first, then its directory and registry. A schema id none of them has ends the replay with a
 /// `RecordingError` naming the id, its message's line and what to pass.
-public final class RecordingReplay {
-    public let core: EngineCore
-    public let schemas: RecordingSchemas
-    public var chunkSize = RecordingScanner.defaultChunkSize
+package final class RecordingReplay {
+    package let core: EngineCore
+    package let schemas: RecordingSchemas
+    package var chunkSize = RecordingScanner.defaultChunkSize
     /// Chunks in flight (≥ 2 to overlap reading and decoding); 1 reads and decodes on one thread.
-    public var batches = 3
+    package var batches = 3
     /// False: read and parse only, handing nothing to the core (measures the reader alone).
-    public var decode = true
-    public private(set) var bytesRead: Int64 = 0
-    public private(set) var lines: Int64 = 0
+    package var decode = true
+    package private(set) var bytesRead: Int64 = 0
+    package private(set) var lines: Int64 = 0
     /// Messages parsed (equals the core's count when `decode`).
-    public private(set) var messages: Int64 = 0
+    package private(set) var messages: Int64 = 0
 
-    public init(core: EngineCore, schemas: RecordingSchemas = RecordingSchemas()) {
+    package init(core: EngineCore, schemas: RecordingSchemas = RecordingSchemas()) {
         self.core = core
         self.schemas = schemas
         core.schemaSource = schemas
     }
 
     /// Replays a file, or standard input for `-`.
-    public func replay(path: String) throws {
+    package func replay(path: String) throws {
         try replay(RecordingScanner(path: path, chunkSize: chunkSize))
     }
 
-    public func replay(_ scanner: RecordingScanner) throws {
+    package func replay(_ scanner: RecordingScanner) throws {
         var slots: [Int] = []
         if batches <= 1 {
             let batch = scanner.makeBatch()
@@ -882,7 +1017,10 @@ public final class RecordingReplay {
         let reader = Thread {
             while let batch = channel.takeFree() {
                 do {
-                    if try scanner.fill(batch) { channel.putFull(batch); continue }
+                    if try scanner.fill(batch) {
+                        channel.putFull(batch)
+                        continue
+                    }
                     channel.finish(nil)
                 } catch {
                     channel.finish(error)
@@ -909,7 +1047,7 @@ public final class RecordingReplay {
 
     /// Reads and parses a whole recording into memory, for measuring the engine alone on the same
     /// messages (`cdctop replay --preload`): memory is the size of the file.
-    public func preload(path: String) throws -> [RecordingBatch] {
+    package func preload(path: String) throws -> [RecordingBatch] {
         let scanner = try RecordingScanner(path: path, chunkSize: chunkSize)
         var all: [RecordingBatch] = []
         while true {
@@ -925,7 +1063,7 @@ public final class RecordingReplay {
     /// to the decoder's slots; it grows as batches name new topics. Throws a `RecordingError` for a
     /// schema id that no schema source knows (nothing after that message is applied) or that two
     /// schema lines define differently.
-    public func ingest(_ batch: RecordingBatch, slots: inout [Int]) throws {
+    package func ingest(_ batch: RecordingBatch, slots: inout [Int]) throws {
         bytesRead += Int64(batch.bytesRead)
         precondition(slots.count == batch.firstNewTopic || batch.newTopics.isEmpty, "batches out of order")
         for name in batch.newTopics { slots.append(core.decoder.slot(forTopic: name)) }
@@ -942,13 +1080,19 @@ public final class RecordingReplay {
                     nextSchema += 1
                 }
                 let key = e.keyCount < 0 ? nil : UnsafeRawBufferPointer(start: base + e.keyStart, count: e.keyCount)
-                let value = e.valueCount < 0 ? nil : UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount)
+                let value =
+                    e.valueCount < 0 ? nil : UnsafeRawBufferPointer(start: base + e.valueStart, count: e.valueCount)
                 let slot = slots[Int(e.topic)]
-                guard core.ingest(slot: slot, partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
-                                  key: key, value: value) else {
+                guard
+                    core.ingest(
+                        slot: slot, partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
+                        key: key, value: value)
+                else {
                     // Only a schema source that said "no" stops the core: say which id and what would help.
-                    throw RecordingError(file: batch.file, line: e.line, reason: schemas.missingSchemaReason(
-                        topic: core.decoder.topic(ofSlot: slot), partition: e.partition, offset: e.offset))
+                    throw RecordingError(
+                        file: batch.file, line: e.line,
+                        reason: schemas.missingSchemaReason(
+                            topic: core.decoder.topic(ofSlot: slot), partition: e.partition, offset: e.offset))
                 }
             }
         }

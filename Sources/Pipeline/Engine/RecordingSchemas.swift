@@ -9,9 +9,9 @@ import Foundation
 /// `missingSchemaReason` then says which id, where it was looked for and what to pass.
 ///
 /// Used on the replay's decoding thread only (schema lines travel there inside their batch).
-public final class RecordingSchemas: ConfluentSchemaSource {
-    public let directory: String?
-    public let registry: SchemaRegistryClient?
+package final class RecordingSchemas: ConfluentSchemaSource {
+    package let directory: String?
+    package let registry: SchemaRegistryClient?
 
     private struct Known {
         var schema: RegisteredSchema
@@ -22,30 +22,33 @@ public final class RecordingSchemas: ConfluentSchemaSource {
     /// Why the last id asked for was not found (what each source said).
     private var lastMiss: (id: Int32, reasons: [String])?
 
-    public init(directory: String? = nil, registry: SchemaRegistryClient? = nil) {
+    package init(directory: String? = nil, registry: SchemaRegistryClient? = nil) {
         self.directory = directory
         self.registry = registry
     }
 
     /// Every schema known so far, by id (from the recording, the directory or the registry).
-    public var schemas: [RegisteredSchema] { known.values.map(\.schema).sorted { $0.id < $1.id } }
+    package var schemas: [RegisteredSchema] { known.values.map(\.schema).sorted { $0.id < $1.id } }
 
     /// A schema line of the recording. The same id again with the same schema is fine (recordings
     /// of one registry concatenated); with another schema it is an error: ids are only unique
     /// within one registry, and the engine has already decoded messages with the first one.
-    public func add(_ line: RecordingBatch.SchemaLine, file: String) throws {
+    package func add(_ line: RecordingBatch.SchemaLine, file: String) throws {
         let origin = "line \(line.line) of \(file)"
         if let existing = known[line.id] {
             if existing.schema.text == line.text && existing.schema.schemaType == line.schemaType { return }
-            throw RecordingError(file: file, line: line.line, reason:
-                "schema id \(line.id) is defined again with a different schema (the one used so far came from \(existing.origin)): "
-                + "these recordings come from different schema registries; replay them separately")
+            throw RecordingError(
+                file: file, line: line.line,
+                reason:
+                    "schema id \(line.id) is defined again with a different schema (the one used so far came from \(existing.origin)): "
+                    + "these recordings come from different schema registries; replay them separately")
         }
-        known[line.id] = Known(schema: RegisteredSchema(id: line.id, schemaType: line.schemaType, text: line.text, subjects: []),
-                               origin: origin)
+        known[line.id] = Known(
+            schema: RegisteredSchema(id: line.id, schemaType: line.schemaType, text: line.text, subjects: []),
+            origin: origin)
     }
 
-    public func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? {
+    package func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? {
         if let k = known[id] { return k.schema }
         var reasons = ["the recording has no {\"schema_id\":\(id),…} line before it"]
         if let directory {
@@ -72,16 +75,21 @@ public final class RecordingSchemas: ConfluentSchemaSource {
     }
 
     /// Why the replay stopped at the message at `topic`/`partition`/`offset`, and what to pass.
-    public func missingSchemaReason(topic: String, partition: Int32, offset: Int64) -> String {
+    package func missingSchemaReason(topic: String, partition: Int32, offset: Int64) -> String {
         guard let (id, reasons) = lastMiss else {
             return "\(topic)[\(partition)]@\(offset): the message could not be decoded (no schema)"
         }
         var advice: [String] = []
         if registry == nil { advice.append("--schema-registry URL (the registry the topics were written with)") }
-        if directory == nil { advice.append("--schemas DIR (a folder of <id>.json files, like a watch state directory's schemas/)") }
-        let pass = advice.isEmpty ? "check that --schemas and --schema-registry belong to these topics"
+        if directory == nil {
+            advice.append("--schemas DIR (a folder of <id>.json files, like a watch state directory's schemas/)")
+        }
+        let pass =
+            advice.isEmpty
+            ? "check that --schemas and --schema-registry belong to these topics"
             : "pass " + advice.joined(separator: " or ")
-        return "schema id \(id) (first needed by \(topic)[\(partition)]@\(offset)) is unknown: " + reasons.joined(separator: "; ")
+        return "schema id \(id) (first needed by \(topic)[\(partition)]@\(offset)) is unknown: "
+            + reasons.joined(separator: "; ")
             + ". To decode it, \(pass), or record with `cdctop record --schema-registry URL`, which writes every schema into the recording"
     }
 
@@ -97,9 +105,12 @@ public final class RecordingSchemas: ConfluentSchemaSource {
             if let stated = json["id"]?.int64Value, stated != Int64(id) {
                 return .failure(SchemaFileError("\(path) says it holds schema id \(stated), not \(id)"))
             }
-            return .success(RegisteredSchema(id: id, schemaType: json["schemaType"]?.stringValue ?? "AVRO", text: text, subjects: []))
+            return .success(
+                RegisteredSchema(
+                    id: id, schemaType: json["schemaType"]?.stringValue ?? "AVRO", text: text, subjects: []))
         }
-        return .success(RegisteredSchema(id: id, schemaType: "AVRO", text: String(decoding: bytes, as: UTF8.self), subjects: []))
+        return .success(
+            RegisteredSchema(id: id, schemaType: "AVRO", text: String(decoding: bytes, as: UTF8.self), subjects: []))
     }
 
     struct SchemaFileError: Error {

@@ -9,7 +9,7 @@ import Metrics
 extension EngineCore {
     /// The snapshot read counts and notification log for a checkpoint, each nil when unchanged since
     /// the previous checkpoint (checkpoints are written in order, so the file keeps the last copy).
-    public func takeSnapshotProgressState() -> (reads: [UInt8]?, notifications: [UInt8]?) {
+    package func takeSnapshotProgressState() -> (reads: [UInt8]?, notifications: [UInt8]?) {
         let decoder = self.decoder
         return (snapshotReads.encodeIfChanged { decoder.topic(ofSlot: $0) }, snapshotNotifications.encodeIfChanged())
     }
@@ -17,7 +17,7 @@ extension EngineCore {
     /// Puts back what a checkpoint saved (nil: not saved, as in a state written before cdctop saved
     /// snapshot progress). Called after the held transactions are restored: the saved counts already
     /// include their messages.
-    public func restoreSnapshotProgress(reads: [UInt8]?, notifications: [UInt8]?) throws(SnapshotStateError) {
+    package func restoreSnapshotProgress(reads: [UInt8]?, notifications: [UInt8]?) throws(SnapshotStateError) {
         if let reads {
             let decoder = self.decoder
             try snapshotReads.restore(reads) { decoder.slot(forTopic: $0) }

@@ -3,31 +3,38 @@ import Metrics
 /// A BEGIN or END of Debezium's transaction topic (`provide.transaction.metadata=true`,
 /// `<prefix>.transaction`): the record key is the transaction id, so on several partitions the
 /// BEGIN and END of one transaction land apart and are read at different paces.
-public struct TransactionBoundary: Sendable, Hashable {
-    public struct Collection: Sendable, Hashable {
+package struct TransactionBoundary: Sendable, Hashable {
+    package struct Collection: Sendable, Hashable {
         /// `schema.table` (PostgreSQL) or `database.table` (MySQL), as in `data_collections`.
-        public var name: String
-        public var eventCount: Int64
-        public init(name: String, eventCount: Int64) { self.name = name; self.eventCount = eventCount }
+        package var name: String
+        package var eventCount: Int64
+        package init(name: String, eventCount: Int64) {
+            self.name = name
+            self.eventCount = eventCount
+        }
     }
-    public var isEnd: Bool
+    package var isEnd: Bool
     /// `TransactionKey.of(id)`: the same for BEGIN, END and every change of the transaction.
-    public var key: Int64
-    public var id: String
+    package var key: Int64
+    package var id: String
     /// END only: the events of every table, and per table (tables cdctop does not read included).
-    public var eventCount: Int64
-    public var collections: [Collection]
+    package var eventCount: Int64
+    package var collections: [Collection]
 
-    public init(isEnd: Bool, id: String, eventCount: Int64 = 0, collections: [Collection] = []) {
-        self.isEnd = isEnd; self.key = TransactionKey.of(id); self.id = id
-        self.eventCount = eventCount; self.collections = collections
+    package init(isEnd: Bool, id: String, eventCount: Int64 = 0, collections: [Collection] = []) {
+        self.isEnd = isEnd
+        self.key = TransactionKey.of(id)
+        self.id = id
+        self.eventCount = eventCount
+        self.collections = collections
     }
 
     /// From a BEGIN/END value (`{"schema":…,"payload":{…}}` or the bare payload); nil when it is not one.
-    public static func parse(_ json: JSONValue) -> TransactionBoundary? {
+    package static func parse(_ json: JSONValue) -> TransactionBoundary? {
         let payload = json["payload"] ?? json
         guard let status = payload["status"]?.stringValue, status == "BEGIN" || status == "END",
-              let id = payload["id"]?.stringValue, !id.isEmpty else { return nil }
+            let id = payload["id"]?.stringValue, !id.isEmpty
+        else { return nil }
         var boundary = TransactionBoundary(isEnd: status == "END", id: id)
         boundary.eventCount = payload["event_count"]?.int64Value ?? 0
         if case .array(let items)? = payload["data_collections"] {
@@ -42,11 +49,11 @@ public struct TransactionBoundary: Sendable, Hashable {
 
 /// A change event held back until its transaction is whole, with what applying it needs, and its
 /// message's bytes (the checkpoint saves them; a restart decodes them again).
-public struct HeldEvent: Sendable {
-    public var event: ChangeEvent
-    public var partitionKey: Int64
-    public var slot: Int
-    public var message: OwnedMessage
+package struct HeldEvent: Sendable {
+    package var event: ChangeEvent
+    package var partitionKey: Int64
+    package var slot: Int
+    package var message: OwnedMessage
     /// Arrival order over all partitions (a restart re-holds events in this order).
     var sequence: UInt64 = 0
 }
@@ -61,13 +68,17 @@ public struct HeldEvent: Sendable {
 /// update of a row must not overtake an earlier one). Memory is bounded by age (`timeoutMs`) and
 /// size (`maxEvents`): what cannot complete (an END lost, events of a table filtered out by the
 /// connector's SMTs) is released unfinished, counted, and shown.
-public final class TransactionBuffer {
+package final class TransactionBuffer {
     /// One table END names, as a topic (`<prefix>.<collection>`) and the decoder's slot for it.
-    public struct Expected: Sendable, Hashable {
-        public var topic: String
-        public var slot: Int
-        public var count: Int64
-        public init(topic: String, slot: Int, count: Int64) { self.topic = topic; self.slot = slot; self.count = count }
+    package struct Expected: Sendable, Hashable {
+        package var topic: String
+        package var slot: Int
+        package var count: Int64
+        package init(topic: String, slot: Int, count: Int64) {
+            self.topic = topic
+            self.slot = slot
+            self.count = count
+        }
     }
 
     final class Open {
@@ -83,7 +94,11 @@ public final class TransactionBuffer {
         var events: [HeldEvent] = []
         /// Data partitions holding its events, in the order first seen.
         var partitions: [Int64] = []
-        init(key: Int64, order: UInt64, firstSeenMs: Int64) { self.key = key; self.order = order; self.firstSeenMs = firstSeenMs }
+        init(key: Int64, order: UInt64, firstSeenMs: Int64) {
+            self.key = key
+            self.order = order
+            self.firstSeenMs = firstSeenMs
+        }
         static func older(_ a: Open, _ b: Open) -> Bool { (a.firstSeenMs, a.order) < (b.firstSeenMs, b.order) }
     }
 
@@ -96,39 +111,42 @@ public final class TransactionBuffer {
         mutating func append(_ key: Int64) { if keys.last != key || isEmpty { keys.append(key) } }
         mutating func popFront() {
             head += 1
-            if head >= 1024 && head * 2 >= keys.count { keys.removeFirst(head); head = 0 }
+            if head >= 1024 && head * 2 >= keys.count {
+                keys.removeFirst(head)
+                head = 0
+            }
         }
     }
 
-    public let timeoutMs: Int64
-    public let maxEvents: Int
+    package let timeoutMs: Int64
+    package let maxEvents: Int
     private(set) var open: [Int64: Open] = [:]
     private var queues: [Int64: PartitionQueue] = [:]
     /// Counters (the open-transaction fields are filled by `status(nowMs:)`).
-    public private(set) var counters = TransactionStatus()
+    package private(set) var counters = TransactionStatus()
     /// Events released, to be applied by the engine in this order.
     private var released: [HeldEvent] = []
     /// Transactions released lately: a BEGIN, END or event of one arriving after it is not a new one.
     private var recent = RecentKeys(capacity: TransactionBuffer.recentKept)
     static let recentKept = 4096
     /// Topic slots cdctop reads; nil until known (no END can be judged before).
-    public private(set) var readSlots: Set<Int>?
+    package private(set) var readSlots: Set<Int>?
     private var nextSequence: UInt64 = 0
     private var nextOrder: UInt64 = 0
     /// Earliest time a transaction may time out (skip the scan before).
     private var nextExpiryMs: Int64 = .max
     /// The wall clock (ms) the engine last gave (`noteWallClock`): when a transaction was first seen.
-    public var nowMs: Int64 = 0
+    package var nowMs: Int64 = 0
 
-    public init(timeoutMs: Int64, maxEvents: Int) {
+    package init(timeoutMs: Int64, maxEvents: Int) {
         self.timeoutMs = timeoutMs
         self.maxEvents = maxEvents
         counters.timeoutMs = timeoutMs
         counters.maxBufferedEvents = maxEvents
     }
 
-    public var bufferedEvents: Int { counters.bufferedEvents }
-    public var openCount: Int { open.count }
+    package var bufferedEvents: Int { counters.bufferedEvents }
+    package var openCount: Int { open.count }
 
     private func entry(_ key: Int64) -> Open {
         if let t = open[key] { return t }
@@ -143,9 +161,12 @@ public final class TransactionBuffer {
 
     /// Holds a change event of transaction `event.transactionKey`. False when its transaction was
     /// already released (timed out before this event came): the caller applies it at once.
-    public func hold(_ held: HeldEvent) -> Bool {
+    package func hold(_ held: HeldEvent) -> Bool {
         let key = held.event.transactionKey
-        if recent.contains(key) { counters.lateEvents += 1; return false }
+        if recent.contains(key) {
+            counters.lateEvents += 1
+            return false
+        }
         let t = entry(key)
         var held = held
         held.sequence = nextSequence
@@ -161,10 +182,10 @@ public final class TransactionBuffer {
     }
 
     /// A change event with no transaction block (a snapshot row): counted; the caller applies it.
-    public func notePassedThrough() { counters.passedThrough += 1 }
+    package func notePassedThrough() { counters.passedThrough += 1 }
 
     /// A BEGIN or an END; `expected` are END's tables as topics (the caller maps `<prefix>.<collection>`).
-    public func note(_ boundary: TransactionBoundary, expected: [Expected]) {
+    package func note(_ boundary: TransactionBoundary, expected: [Expected]) {
         if boundary.isEnd { counters.ends += 1 } else { counters.begins += 1 }
         // A BEGIN or END of a transaction already gone (its END was read first, or it timed out).
         if recent.contains(boundary.key) { return }
@@ -178,7 +199,7 @@ public final class TransactionBuffer {
     }
 
     /// The topic slots cdctop reads (its assignment); transactions waiting on them are judged again.
-    public func setReadSlots(_ slots: Set<Int>) {
+    package func setReadSlots(_ slots: Set<Int>) {
         guard slots != readSlots else { return }
         readSlots = slots
         releaseReady(from: open.values.filter { $0.expected != nil }.sorted(by: Open.older).map(\.key))
@@ -186,7 +207,7 @@ public final class TransactionBuffer {
 
     /// Releases, unfinished, every transaction open for `timeoutMs` or more (and what was read before
     /// it on its partitions). Cheap when nothing is due.
-    public func expire(nowMs now: Int64) {
+    package func expire(nowMs now: Int64) {
         nowMs = now
         guard now >= nextExpiryMs else { return }
         let due = open.values.filter { now - $0.firstSeenMs >= timeoutMs }.sorted(by: Open.older)
@@ -195,17 +216,17 @@ public final class TransactionBuffer {
     }
 
     /// Events released since the last call, in the order to apply them.
-    public func takeReleased() -> [HeldEvent] {
+    package func takeReleased() -> [HeldEvent] {
         guard !released.isEmpty else { return [] }
         defer { released.removeAll(keepingCapacity: true) }
         return released
     }
 
-    public var hasReleased: Bool { !released.isEmpty }
+    package var hasReleased: Bool { !released.isEmpty }
 
     /// Releases everything held, whole or not (a run without `--transactions complete` restoring a
     /// state saved with it), in the order read.
-    public func releaseAll() {
+    package func releaseAll() {
         for t in open.values.sorted(by: Open.older) where open[t.key] != nil {
             forceRelease(t, timedOut: true)
         }
@@ -265,7 +286,12 @@ public final class TransactionBuffer {
             if q.front == t.key { q.popFront() }
             // Entries of transactions already gone (a transaction met twice on one partition).
             while let f = q.front, open[f] == nil { q.popFront() }
-            if let f = q.front { fronts.append(f); queues[pk] = q } else { queues[pk] = nil }
+            if let f = q.front {
+                fronts.append(f)
+                queues[pk] = q
+            } else {
+                queues[pk] = nil
+            }
         }
         return fronts
     }
@@ -279,7 +305,7 @@ public final class TransactionBuffer {
 
     // MARK: status
 
-    public func status(nowMs now: Int64) -> TransactionStatus {
+    package func status(nowMs now: Int64) -> TransactionStatus {
         var s = counters
         s.open = open.count
         if let oldest = open.values.map(\.firstSeenMs).min() { s.oldestAgeMs = max(0, now - oldest) }
@@ -291,11 +317,13 @@ public final class TransactionBuffer {
     /// Everything held, for the checkpoint: counters, recently released keys, open transactions
     /// (age, BEGIN seen, END's tables) and every held message's bytes in arrival order. Empty when
     /// nothing is held and nothing was ever counted.
-    public func encode(nowMs now: Int64) -> [UInt8] {
+    package func encode(nowMs now: Int64) -> [UInt8] {
         var w = ByteWriter()
         w.bytes(Array("cdctop-txn-1".utf8))
         let c = counters
-        for v in [c.completed, c.timedOut, c.evicted, c.releasedEvents, c.passedThrough, c.lateEvents, c.begins, c.ends] { w.int(v) }
+        for v in [
+            c.completed, c.timedOut, c.evicted, c.releasedEvents, c.passedThrough, c.lateEvents, c.begins, c.ends,
+        ] { w.int(v) }
         let keys = recent.ordered
         w.int(Int64(keys.count))
         for k in keys { w.int(k) }
@@ -307,7 +335,10 @@ public final class TransactionBuffer {
             w.int(t.began ? 1 : 0)
             if let expected = t.expected {
                 w.int(Int64(expected.count))
-                for e in expected { w.string(e.topic); w.int(e.count) }
+                for e in expected {
+                    w.string(e.topic)
+                    w.int(e.count)
+                }
             } else {
                 w.int(-1)
             }
@@ -318,38 +349,56 @@ public final class TransactionBuffer {
             w.int(e.event.transactionKey)
             let m = e.message
             w.string(m.topic)
-            w.int(Int64(m.partition)); w.int(m.offset); w.int(m.timestampMs)
-            w.optionalBytes(m.key); w.optionalBytes(m.value)
+            w.int(Int64(m.partition))
+            w.int(m.offset)
+            w.int(m.timestampMs)
+            w.optionalBytes(m.key)
+            w.optionalBytes(m.value)
         }
         return w.out
     }
 
     /// A saved buffer: the transactions (to `restoreOpen`) and the messages to decode and hold again.
-    public struct Saved: Sendable {
-        public struct Transaction: Sendable { public var key: Int64; public var ageMs: Int64; public var began: Bool; public var expected: [(topic: String, count: Int64)]? }
-        public struct Message: Sendable {
-            public var transactionKey: Int64
-            public var message: OwnedMessage
+    package struct Saved: Sendable {
+        package struct Transaction: Sendable {
+            package var key: Int64
+            package var ageMs: Int64
+            package var began: Bool
+            package var expected: [(topic: String, count: Int64)]?
         }
-        public var counters: TransactionStatus
-        public var recent: [Int64]
-        public var transactions: [Transaction]
-        public var messages: [Message]
+        package struct Message: Sendable {
+            package var transactionKey: Int64
+            package var message: OwnedMessage
+        }
+        package var counters: TransactionStatus
+        package var recent: [Int64]
+        package var transactions: [Transaction]
+        package var messages: [Message]
     }
 
-    public struct DecodeError: Error, CustomStringConvertible { public var description: String }
+    package struct DecodeError: Error, CustomStringConvertible { package var description: String }
 
-    public static func decode(_ bytes: [UInt8]) throws -> Saved {
+    package static func decode(_ bytes: [UInt8]) throws -> Saved {
         var r = ByteReader(bytes)
-        guard try r.bytes() == Array("cdctop-txn-1".utf8) else { throw DecodeError(description: "not a cdctop transaction buffer") }
+        guard try r.bytes() == Array("cdctop-txn-1".utf8) else {
+            throw DecodeError(description: "not a cdctop transaction buffer")
+        }
         var c = TransactionStatus()
-        c.completed = try r.int(); c.timedOut = try r.int(); c.evicted = try r.int(); c.releasedEvents = try r.int()
-        c.passedThrough = try r.int(); c.lateEvents = try r.int(); c.begins = try r.int(); c.ends = try r.int()
+        c.completed = try r.int()
+        c.timedOut = try r.int()
+        c.evicted = try r.int()
+        c.releasedEvents = try r.int()
+        c.passedThrough = try r.int()
+        c.lateEvents = try r.int()
+        c.begins = try r.int()
+        c.ends = try r.int()
         var recent: [Int64] = []
         for _ in 0..<(try r.count()) { recent.append(try r.int()) }
         var transactions: [Saved.Transaction] = []
         for _ in 0..<(try r.count()) {
-            let key = try r.int(), age = try r.int(), began = try r.int() != 0
+            let key = try r.int()
+            let age = try r.int()
+            let began = try r.int() != 0
             let n = try r.int()
             var expected: [(topic: String, count: Int64)]? = nil
             if n >= 0 {
@@ -360,10 +409,14 @@ public final class TransactionBuffer {
         }
         var messages: [Saved.Message] = []
         for _ in 0..<(try r.count()) {
-            let key = try r.int(), topic = try r.string()
-            let partition = Int32(truncatingIfNeeded: try r.int()), offset = try r.int(), ts = try r.int()
-            let message = OwnedMessage(topic: topic, partition: partition, offset: offset, timestampMs: ts,
-                                       key: try r.optionalBytes(), value: try r.optionalBytes())
+            let key = try r.int()
+            let topic = try r.string()
+            let partition = Int32(truncatingIfNeeded: try r.int())
+            let offset = try r.int()
+            let ts = try r.int()
+            let message = OwnedMessage(
+                topic: topic, partition: partition, offset: offset, timestampMs: ts,
+                key: try r.optionalBytes(), value: try r.optionalBytes())
             messages.append(.init(transactionKey: key, message: message))
         }
         guard r.atEnd else { throw DecodeError(description: "trailing bytes") }
@@ -373,8 +426,9 @@ public final class TransactionBuffer {
     /// Puts back the saved counters and transactions (their messages are held again by the engine,
     /// which decodes them). An age keeps counting from where it was: a restart does not time out
     /// what was open, nor make it younger.
-    public func restore(_ saved: Saved, slot: (String) -> Int) {
-        let keepTimeout = counters.timeoutMs, keepMax = counters.maxBufferedEvents
+    package func restore(_ saved: Saved, slot: (String) -> Int) {
+        let keepTimeout = counters.timeoutMs
+        let keepMax = counters.maxBufferedEvents
         counters = saved.counters
         counters.bufferedEvents = 0
         counters.timeoutMs = keepTimeout
@@ -396,12 +450,18 @@ struct RecentKeys {
     private var ring: [Int64]
     private var next = 0
     private var members: Set<Int64> = []
-    init(capacity: Int) { ring = []; ring.reserveCapacity(capacity); self.capacity = capacity }
+    init(capacity: Int) {
+        ring = []
+        ring.reserveCapacity(capacity)
+        self.capacity = capacity
+    }
     let capacity: Int
     func contains(_ key: Int64) -> Bool { members.contains(key) }
     mutating func insert(_ key: Int64) {
         guard !members.contains(key) else { return }
-        if ring.count < capacity { ring.append(key) } else {
+        if ring.count < capacity {
+            ring.append(key)
+        } else {
             members.remove(ring[next])
             ring[next] = key
             next = (next + 1) % capacity
@@ -416,7 +476,10 @@ struct RecentKeys {
 struct ByteWriter {
     var out: [UInt8] = []
     mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    mutating func bytes(_ b: [UInt8]) { int(Int64(b.count)); out.append(contentsOf: b) }
+    mutating func bytes(_ b: [UInt8]) {
+        int(Int64(b.count))
+        out.append(contentsOf: b)
+    }
     mutating func optionalBytes(_ b: [UInt8]?) { if let b { bytes(b) } else { int(-1) } }
     mutating func string(_ s: String) { bytes(Array(s.utf8)) }
 }
@@ -435,7 +498,9 @@ struct ByteReader {
     }
     mutating func count() throws -> Int {
         let n = try int()
-        guard n >= 0, n <= Int64(data.count) else { throw TransactionBuffer.DecodeError(description: "bad count \(n) at byte \(at - 8)") }
+        guard n >= 0, n <= Int64(data.count) else {
+            throw TransactionBuffer.DecodeError(description: "bad count \(n) at byte \(at - 8)")
+        }
         return Int(n)
     }
     mutating func bytes() throws -> [UInt8] {
@@ -455,10 +520,11 @@ struct ByteReader {
 
 /// `--transactions complete` for a live engine: how long a transaction may stay open and how many
 /// events may be held before what is open is released unfinished.
-public struct TransactionHolding: Sendable, Hashable {
-    public var timeoutMs: Int64
-    public var maxBufferedEvents: Int
-    public init(timeoutMs: Int64 = 60_000, maxBufferedEvents: Int = 500_000) {
-        self.timeoutMs = timeoutMs; self.maxBufferedEvents = maxBufferedEvents
+package struct TransactionHolding: Sendable, Hashable {
+    package var timeoutMs: Int64
+    package var maxBufferedEvents: Int
+    package init(timeoutMs: Int64 = 60_000, maxBufferedEvents: Int = 500_000) {
+        self.timeoutMs = timeoutMs
+        self.maxBufferedEvents = maxBufferedEvents
     }
 }

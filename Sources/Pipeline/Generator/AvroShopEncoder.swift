@@ -1,8 +1,8 @@
 import Foundation
 import Metrics
 
-public struct AvroEncodeError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct AvroEncodeError: Error, Sendable, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }
 
@@ -12,25 +12,28 @@ public struct AvroEncodeError: Error, Sendable, CustomStringConvertible {
 /// fields as unions with null, `decimal` logical type, `connect.name` kept), registered under
 /// `<topic>-key` / `<topic>-value`, and each message as 0x00 + 4-byte big-endian id + Avro binary.
 /// Messages that are not enveloped JSON (garbage from --malformed-every, tombstones) pass unchanged.
-public final class AvroShopEncoder {
+package final class AvroShopEncoder {
     /// `(subject, Avro schema text) → id`; the registry client's `register`.
     private let register: (String, String) throws -> Int32
     /// Per subject and Connect schema: the registered id (each schema is registered once).
     private var ids: [String: [JSONValue: Int32]] = [:]
 
-    public init(register: @escaping (String, String) throws -> Int32) { self.register = register }
+    package init(register: @escaping (String, String) throws -> Int32) { self.register = register }
 
-    public func encode(_ message: GeneratedMessage) throws -> GeneratedMessage {
+    package func encode(_ message: GeneratedMessage) throws -> GeneratedMessage {
         var out = message
         if let key = try encode(message.key, subject: message.topic + "-key") { out.key = key }
-        if let value = message.value, let encoded = try encode(value, subject: message.topic + "-value") { out.value = encoded }
+        if let value = message.value, let encoded = try encode(value, subject: message.topic + "-value") {
+            out.value = encoded
+        }
         return out
     }
 
     /// nil when the bytes are not a `{"schema":…,"payload":…}` envelope (left as they are).
     func encode(_ bytes: [UInt8], subject: String) throws -> [UInt8]? {
         guard bytes.first == UInt8(ascii: "{"), let json = JSONValue.parse(bytes),
-              let schema = json["schema"], case .object = schema, let payload = json["payload"] else { return nil }
+            let schema = json["schema"], case .object = schema, let payload = json["payload"]
+        else { return nil }
         let id: Int32
         if let known = ids[subject]?[schema] {
             id = known
@@ -46,18 +49,26 @@ public final class AvroShopEncoder {
 
     // MARK: schema
 
-    public static func avroSchemaText(connect: JSONValue) throws -> String {
+    package static func avroSchemaText(connect: JSONValue) throws -> String {
         var named = Set<String>()
         var out = ""
         try appendSchema(connect, named: &named, to: &out, topLevel: true)
         return out
     }
 
-    private static func quoted(_ s: String) -> String { var o = ""; JSONText.appendQuoted(s, to: &o); return o }
+    private static func quoted(_ s: String) -> String {
+        var o = ""
+        JSONText.appendQuoted(s, to: &o)
+        return o
+    }
 
-    private static func isOptional(_ s: JSONValue) -> Bool { if case .bool(true)? = s["optional"] { true } else { false } }
+    private static func isOptional(_ s: JSONValue) -> Bool {
+        if case .bool(true)? = s["optional"] { true } else { false }
+    }
 
-    private static func appendSchema(_ s: JSONValue, named: inout Set<String>, to out: inout String, topLevel: Bool = false) throws {
+    private static func appendSchema(
+        _ s: JSONValue, named: inout Set<String>, to out: inout String, topLevel: Bool = false
+    ) throws {
         let optional = isOptional(s) && !topLevel
         let hasDefault = s["default"].map { !$0.isNull } ?? false
         if optional {
@@ -74,27 +85,42 @@ public final class AvroShopEncoder {
         var extras = ""
         if let version = s["version"]?.int64Value { extras += ",\"connect.version\":\(version)" }
         if case .object(let parameters)? = s["parameters"] {
-            extras += ",\"connect.parameters\":{" + parameters.map { quoted($0.key) + ":" + quoted($0.value.stringValue ?? "") }.joined(separator: ",") + "}"
+            extras +=
+                ",\"connect.parameters\":{"
+                + parameters.map { quoted($0.key) + ":" + quoted($0.value.stringValue ?? "") }.joined(separator: ",")
+                + "}"
         }
         if let d = s["default"], !d.isNull, type != "struct" { extras += ",\"connect.default\":" + jsonText(d) }
         if let name { extras += ",\"connect.name\":" + quoted(name) }
         switch type {
         case "struct":
             let fullName = name ?? "ConnectDefault"
-            if named.contains(fullName) { out += quoted(fullName); return }
+            if named.contains(fullName) {
+                out += quoted(fullName)
+                return
+            }
             named.insert(fullName)
             let dot = fullName.lastIndex(of: ".")
-            out += "{\"type\":\"record\",\"name\":" + quoted(dot.map { String(fullName[fullName.index(after: $0)...]) } ?? fullName)
+            out +=
+                "{\"type\":\"record\",\"name\":"
+                + quoted(dot.map { String(fullName[fullName.index(after: $0)...]) } ?? fullName)
             if let dot { out += ",\"namespace\":" + quoted(String(fullName[..<dot])) }
             out += ",\"fields\":["
-            guard case .array(let fields)? = s["fields"] else { throw AvroEncodeError("struct \(fullName) without fields") }
+            guard case .array(let fields)? = s["fields"] else {
+                throw AvroEncodeError("struct \(fullName) without fields")
+            }
             for (i, f) in fields.enumerated() {
                 if i > 0 { out += "," }
-                guard let fieldName = f["field"]?.stringValue else { throw AvroEncodeError("field without a name in \(fullName)") }
+                guard let fieldName = f["field"]?.stringValue else {
+                    throw AvroEncodeError("field without a name in \(fullName)")
+                }
                 out += "{\"name\":" + quoted(fieldName) + ",\"type\":"
                 try appendSchema(f, named: &named, to: &out)
-                if let d = f["default"], !d.isNull { out += ",\"default\":" + (try defaultText(d, schema: f)) }
-                else if isOptional(f) { out += ",\"default\":null" }
+                if let d = f["default"], !d.isNull {
+                    out += ",\"default\":" + (try defaultText(d, schema: f))
+                } else if isOptional(f) {
+                    out += ",\"default\":null"
+                }
                 out += "}"
             }
             out += "]" + (name.map { ",\"connect.name\":" + quoted($0) } ?? "") + "}"
@@ -106,7 +132,9 @@ public final class AvroShopEncoder {
             if name == "org.apache.kafka.connect.data.Decimal" {
                 let scale = s["parameters"]?["scale"]?.stringValue ?? "0"
                 let precision = s["parameters"]?["connect.decimal.precision"]?.stringValue
-                out += "{\"type\":\"bytes\",\"scale\":\(scale)" + (precision.map { ",\"precision\":\($0)" } ?? "") + extras + ",\"logicalType\":\"decimal\"}"
+                out +=
+                    "{\"type\":\"bytes\",\"scale\":\(scale)" + (precision.map { ",\"precision\":\($0)" } ?? "") + extras
+                    + ",\"logicalType\":\"decimal\"}"
             } else if extras.isEmpty {
                 out += quoted(avro)
             } else {
@@ -132,7 +160,8 @@ public final class AvroShopEncoder {
         case .number(let n): return n
         case .string(let s): return quoted(s)
         case .array(let a): return "[" + a.map(jsonText).joined(separator: ",") + "]"
-        case .object(let o): return "{" + o.map { quoted($0.key) + ":" + jsonText($0.value) }.joined(separator: ",") + "}"
+        case .object(let o):
+            return "{" + o.map { quoted($0.key) + ":" + jsonText($0.value) }.joined(separator: ",") + "}"
         }
     }
 
@@ -142,10 +171,14 @@ public final class AvroShopEncoder {
         if isOptional(schema) && !topLevel {
             let hasDefault = schema["default"].map { !$0.isNull } ?? false
             let nullBranch: Int64 = hasDefault ? 1 : 0
-            if value.isNull { writeLong(nullBranch, to: &out); return }
+            if value.isNull {
+                writeLong(nullBranch, to: &out)
+                return
+            }
             writeLong(1 - nullBranch, to: &out)
         } else if value.isNull {
-            throw AvroEncodeError("null for a required \(schema["type"]?.stringValue ?? "?") field \(schema["field"]?.stringValue ?? "")")
+            throw AvroEncodeError(
+                "null for a required \(schema["type"]?.stringValue ?? "?") field \(schema["field"]?.stringValue ?? "")")
         }
         switch schema["type"]?.stringValue ?? "" {
         case "struct":
@@ -158,10 +191,14 @@ public final class AvroShopEncoder {
             guard let n = value.int64Value else { throw AvroEncodeError("not an integer: \(jsonText(value))") }
             writeLong(n, to: &out)
         case "float32", "float":
-            guard case .number(let t) = value, let d = Float(t) else { throw AvroEncodeError("not a number: \(jsonText(value))") }
+            guard case .number(let t) = value, let d = Float(t) else {
+                throw AvroEncodeError("not a number: \(jsonText(value))")
+            }
             withUnsafeBytes(of: d.bitPattern.littleEndian) { out.append(contentsOf: $0) }
         case "float64", "double":
-            guard case .number(let t) = value, let d = Double(t) else { throw AvroEncodeError("not a number: \(jsonText(value))") }
+            guard case .number(let t) = value, let d = Double(t) else {
+                throw AvroEncodeError("not a number: \(jsonText(value))")
+            }
             withUnsafeBytes(of: d.bitPattern.littleEndian) { out.append(contentsOf: $0) }
         case "boolean":
             guard case .bool(let b) = value else { throw AvroEncodeError("not a boolean: \(jsonText(value))") }
@@ -185,7 +222,10 @@ public final class AvroShopEncoder {
     /// Avro `long`/`int`: zigzag, then 7 bits per byte, least significant first.
     static func writeLong(_ n: Int64, to out: inout [UInt8]) {
         var z = UInt64(bitPattern: (n << 1) ^ (n >> 63))
-        while z >= 0x80 { out.append(UInt8(z & 0x7F) | 0x80); z >>= 7 }
+        while z >= 0x80 {
+            out.append(UInt8(z & 0x7F) | 0x80)
+            z >>= 7
+        }
         out.append(UInt8(z))
     }
 }

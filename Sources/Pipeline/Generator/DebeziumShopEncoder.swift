@@ -1,10 +1,10 @@
 import Metrics
 
 /// The four tables of the shop schema, in the order Debezium snapshots them (alphabetical).
-public enum ShopTable: Int, CaseIterable, Sendable {
+package enum ShopTable: Int, CaseIterable, Sendable {
     case customer, product, transaction, transactiondetail
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .customer: "customer"
         case .product: "product"
@@ -23,15 +23,30 @@ public enum ShopTable: Int, CaseIterable, Sendable {
     }
 }
 
-struct ProductRow { var productId: Int64; var name: String; var category: String; var priceCents: Int64 }
-struct CustomerRow { var customerId: Int64; var name: String; var city: String? }
+struct ProductRow {
+    var productId: Int64
+    var name: String
+    var category: String
+    var priceCents: Int64
+}
+struct CustomerRow {
+    var customerId: Int64
+    var name: String
+    var city: String?
+}
 struct TransactionRow {
-    var transactionId: Int64; var customerId: Int64; var amountCents: Int64
-    var status: String; var createdAtMicros: Int64
+    var transactionId: Int64
+    var customerId: Int64
+    var amountCents: Int64
+    var status: String
+    var createdAtMicros: Int64
 }
 struct LineItemRow {
-    var detailId: Int64; var transactionId: Int64; var productId: Int64
-    var quantity: Int32; var unitPriceCents: Int64
+    var detailId: Int64
+    var transactionId: Int64
+    var productId: Int64
+    var quantity: Int32
+    var unitPriceCents: Int64
 }
 
 /// One row image (`before` or `after`) of a shop table.
@@ -99,8 +114,10 @@ final class DebeziumShopEncoder {
             }
             envelope += DebeziumShopEncoder.sourceSchema + ","
             envelope += DebeziumShopEncoder.transactionBlockSchema + ","
-            envelope += #"{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},"#
-            envelope += #"{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"}],"#
+            envelope +=
+                #"{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},"#
+            envelope +=
+                #"{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"}],"#
             envelope += #""optional":false,"name":"# + JSONText.quoted(qualified + ".Envelope") + #","version":2},"#
             envelope += #""payload":{"before":"#
             valueHeads.append(Array(envelope.utf8))
@@ -124,8 +141,10 @@ final class DebeziumShopEncoder {
     }
 
     /// A change event value. `emittedNanos` is when Connect processed it (the envelope's own ts_*).
-    func value(_ table: ShopTable, op: UInt8, before: ShopRow?, after: ShopRow?,
-               source: SourcePosition, emittedNanos: Int64) -> [UInt8] {
+    func value(
+        _ table: ShopTable, op: UInt8, before: ShopRow?, after: ShopRow?,
+        source: SourcePosition, emittedNanos: Int64
+    ) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(valueHeads[table.rawValue].count + 900)
         out.append(contentsOf: valueHeads[table.rawValue])
@@ -140,11 +159,15 @@ final class DebeziumShopEncoder {
         out.appendASCII(source.snapshot.text)
         out.appendASCII(#"","db":"shop","sequence":"["#)
         if let start = source.transactionStartLsn {
-            out.appendASCII(#"\""#); out.appendDecimal(start); out.appendASCII(#"\""#)
+            out.appendASCII(#"\""#)
+            out.appendDecimal(start)
+            out.appendASCII(#"\""#)
         } else {
             out.appendASCII("null")
         }
-        out.appendASCII(#",\""#); out.appendDecimal(source.lsn); out.appendASCII(#"\"]","ts_us":"#)
+        out.appendASCII(#",\""#)
+        out.appendDecimal(source.lsn)
+        out.appendASCII(#"\"]","ts_us":"#)
         out.appendDecimal(source.commitMicros)
         out.appendASCII(#","ts_ns":"#)
         out.appendDecimal(source.commitMicros * 1000)
@@ -166,33 +189,52 @@ final class DebeziumShopEncoder {
     }
 
     private func appendRow(_ row: ShopRow?, to out: inout [UInt8]) {
-        guard let row else { out.appendASCII("null"); return }
+        guard let row else {
+            out.appendASCII("null")
+            return
+        }
         switch row {
         case .customer(let c):
-            out.appendASCII(#"{"customer_id":"#); out.appendDecimal(c.customerId)
-            out.appendASCII(#","name":"#); out.appendJSONString(c.name)
+            out.appendASCII(#"{"customer_id":"#)
+            out.appendDecimal(c.customerId)
+            out.appendASCII(#","name":"#)
+            out.appendJSONString(c.name)
             out.appendASCII(#","city":"#)
             if let city = c.city { out.appendJSONString(city) } else { out.appendASCII("null") }
             out.appendASCII("}")
         case .product(let p):
-            out.appendASCII(#"{"product_id":"#); out.appendDecimal(p.productId)
-            out.appendASCII(#","name":"#); out.appendJSONString(p.name)
-            out.appendASCII(#","category":"#); out.appendJSONString(p.category)
-            out.appendASCII(#","price":"#); JSONBytes.appendPreciseDecimal(unscaled: p.priceCents, to: &out)
+            out.appendASCII(#"{"product_id":"#)
+            out.appendDecimal(p.productId)
+            out.appendASCII(#","name":"#)
+            out.appendJSONString(p.name)
+            out.appendASCII(#","category":"#)
+            out.appendJSONString(p.category)
+            out.appendASCII(#","price":"#)
+            JSONBytes.appendPreciseDecimal(unscaled: p.priceCents, to: &out)
             out.appendASCII("}")
         case .transaction(let t):
-            out.appendASCII(#"{"transaction_id":"#); out.appendDecimal(t.transactionId)
-            out.appendASCII(#","customer_id":"#); out.appendDecimal(t.customerId)
-            out.appendASCII(#","amount":"#); JSONBytes.appendPreciseDecimal(unscaled: t.amountCents, to: &out)
-            out.appendASCII(#","status":"#); out.appendJSONString(t.status)
-            out.appendASCII(#","created_at":"#); JSONBytes.appendZonedTimestamp(epochMicros: t.createdAtMicros, to: &out)
+            out.appendASCII(#"{"transaction_id":"#)
+            out.appendDecimal(t.transactionId)
+            out.appendASCII(#","customer_id":"#)
+            out.appendDecimal(t.customerId)
+            out.appendASCII(#","amount":"#)
+            JSONBytes.appendPreciseDecimal(unscaled: t.amountCents, to: &out)
+            out.appendASCII(#","status":"#)
+            out.appendJSONString(t.status)
+            out.appendASCII(#","created_at":"#)
+            JSONBytes.appendZonedTimestamp(epochMicros: t.createdAtMicros, to: &out)
             out.appendASCII("}")
         case .lineItem(let d):
-            out.appendASCII(#"{"detail_id":"#); out.appendDecimal(d.detailId)
-            out.appendASCII(#","transaction_id":"#); out.appendDecimal(d.transactionId)
-            out.appendASCII(#","product_id":"#); out.appendDecimal(d.productId)
-            out.appendASCII(#","quantity":"#); out.appendDecimal(Int64(d.quantity))
-            out.appendASCII(#","unit_price":"#); JSONBytes.appendPreciseDecimal(unscaled: d.unitPriceCents, to: &out)
+            out.appendASCII(#"{"detail_id":"#)
+            out.appendDecimal(d.detailId)
+            out.appendASCII(#","transaction_id":"#)
+            out.appendDecimal(d.transactionId)
+            out.appendASCII(#","product_id":"#)
+            out.appendDecimal(d.productId)
+            out.appendASCII(#","quantity":"#)
+            out.appendDecimal(Int64(d.quantity))
+            out.appendASCII(#","unit_price":"#)
+            JSONBytes.appendPreciseDecimal(unscaled: d.unitPriceCents, to: &out)
             out.appendASCII("}")
         }
     }
@@ -200,7 +242,9 @@ final class DebeziumShopEncoder {
     // MARK: Schemas (the order of fields must match `appendRow`)
 
     private static let primaryKeyField = #"{"type":"int64","optional":false,"default":0,"field":"#
-    private static func int64Field(_ name: String) -> String { #"{"type":"int64","optional":false,"field":""# + name + #""}"# }
+    private static func int64Field(_ name: String) -> String {
+        #"{"type":"int64","optional":false,"field":""# + name + #""}"#
+    }
     private static func stringField(_ name: String, optional: Bool = false) -> String {
         #"{"type":"string","optional":"# + (optional ? "true" : "false") + #","field":""# + name + #""}"#
     }
@@ -217,13 +261,17 @@ final class DebeziumShopEncoder {
         case .product:
             return [pk, stringField("name"), stringField("category"), decimalField("price")]
         case .transaction:
-            return [pk, int64Field("customer_id"), decimalField("amount"),
-                    #"{"type":"string","optional":false,"default":"new","field":"status"}"#,
-                    #"{"type":"string","optional":false,"name":"io.debezium.time.ZonedTimestamp","version":1,"#
-                        + #""default":"1970-01-01T00:00:00.000000Z","field":"created_at"}"#]
+            return [
+                pk, int64Field("customer_id"), decimalField("amount"),
+                #"{"type":"string","optional":false,"default":"new","field":"status"}"#,
+                #"{"type":"string","optional":false,"name":"io.debezium.time.ZonedTimestamp","version":1,"#
+                    + #""default":"1970-01-01T00:00:00.000000Z","field":"created_at"}"#,
+            ]
         case .transactiondetail:
-            return [pk, int64Field("transaction_id"), int64Field("product_id"),
-                    #"{"type":"int32","optional":false,"field":"quantity"}"#, decimalField("unit_price")]
+            return [
+                pk, int64Field("transaction_id"), int64Field("product_id"),
+                #"{"type":"int32","optional":false,"field":"quantity"}"#, decimalField("unit_price"),
+            ]
         }
     }
 

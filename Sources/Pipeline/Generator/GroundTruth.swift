@@ -36,10 +36,15 @@ struct GroundTruthLedger {
     }
 
     /// The result, with totals from the rows alive at the source now.
-    func result(aliveAmountsCents: some Sequence<Int64>, aliveItemCents: some Sequence<(category: String, cents: Int64)>) -> KPIResult {
+    func result(
+        aliveAmountsCents: some Sequence<Int64>, aliveItemCents: some Sequence<(category: String, cents: Int64)>
+    ) -> KPIResult {
         var totals = TotalsResult()
         var revenue: Int64 = 0
-        for amount in aliveAmountsCents { totals.txCount += 1; revenue += amount }
+        for amount in aliveAmountsCents {
+            totals.txCount += 1
+            revenue += amount
+        }
         totals.revenue = Money(cents: revenue)
         var categories: [String: Int64] = [:]
         for item in aliveItemCents { categories[item.category, default: 0] += item.cents }
@@ -47,11 +52,13 @@ struct GroundTruthLedger {
 
         let listed = windows.keys.sorted().map { start in
             let tally = windows[start]!
-            return WindowResult(windowStartMs: start, txCount: tally.txCount, revenue: Money(cents: tally.revenueCents),
-                                categoryRevenue: Self.nonZero(tally.categoryCents))
+            return WindowResult(
+                windowStartMs: start, txCount: tally.txCount, revenue: Money(cents: tally.revenueCents),
+                categoryRevenue: Self.nonZero(tally.categoryCents))
         }
-        return KPIResult(windowMs: windowMs, messages: messages, windows: listed, totals: totals,
-                         malformed: malformed, dropped: 0)
+        return KPIResult(
+            windowMs: windowMs, messages: messages, windows: listed, totals: totals,
+            malformed: malformed, dropped: 0)
     }
 
     private static func nonZero(_ cents: [String: Int64]) -> [String: Money] {

@@ -1,4 +1,5 @@
 import Metrics
+
 /// Appending JSON pieces straight into a byte buffer: the generator writes a few hundred thousand
 /// 3 KB messages per second, so it never goes through `String` interpolation or a JSON encoder.
 extension Array where Element == UInt8 {
@@ -53,10 +54,16 @@ extension Array where Element == UInt8 {
         withUnsafeMutableBufferPointer { all in
             let out = UnsafeMutableBufferPointer(rebasing: all[start...])
             var o = 0
-            out[o] = 0x22; o += 1
+            out[o] = 0x22
+            o += 1
             for byte in bytes {
-                if byte >= 0x20 && byte != 0x22 && byte != 0x5C { out[o] = byte; o += 1; continue }
-                out[o] = 0x5C; o += 1
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C {
+                    out[o] = byte
+                    o += 1
+                    continue
+                }
+                out[o] = 0x5C
+                o += 1
                 switch byte {
                 case 0x22, 0x5C: out[o] = byte
                 case 0x08: out[o] = UInt8(ascii: "b")
@@ -65,8 +72,11 @@ extension Array where Element == UInt8 {
                 case 0x0D: out[o] = UInt8(ascii: "r")
                 case 0x09: out[o] = UInt8(ascii: "t")
                 default:
-                    out[o] = UInt8(ascii: "u"); out[o + 1] = 0x30; out[o + 2] = 0x30
-                    out[o + 3] = JSONBytes.upperHexDigit(byte >> 4); out[o + 4] = JSONBytes.upperHexDigit(byte & 0x0F)
+                    out[o] = UInt8(ascii: "u")
+                    out[o + 1] = 0x30
+                    out[o + 2] = 0x30
+                    out[o + 3] = JSONBytes.upperHexDigit(byte >> 4)
+                    out[o + 4] = JSONBytes.upperHexDigit(byte & 0x0F)
                     o += 4
                 }
                 o += 1
@@ -100,7 +110,8 @@ package enum JSONBytes {
             withUnsafeBytes(of: bigEndian) { raw.copyMemory(from: $0) }
             var start = 0
             while start < 7 {
-                let byte = raw[start], next = raw[start + 1]
+                let byte = raw[start]
+                let next = raw[start + 1]
                 let redundant = (byte == 0x00 && next & 0x80 == 0) || (byte == 0xFF && next & 0x80 != 0)
                 if !redundant { break }
                 start += 1
@@ -117,19 +128,24 @@ package enum JSONBytes {
         let n = input.count
         while i + 3 <= n {
             let v = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-            out.append(base64Alphabet[Int(v >> 18 & 63)]); out.append(base64Alphabet[Int(v >> 12 & 63)])
-            out.append(base64Alphabet[Int(v >> 6 & 63)]); out.append(base64Alphabet[Int(v & 63)])
+            out.append(base64Alphabet[Int(v >> 18 & 63)])
+            out.append(base64Alphabet[Int(v >> 12 & 63)])
+            out.append(base64Alphabet[Int(v >> 6 & 63)])
+            out.append(base64Alphabet[Int(v & 63)])
             i += 3
         }
         let rest = n - i
         if rest == 1 {
             let v = UInt32(input[i]) << 16
-            out.append(base64Alphabet[Int(v >> 18 & 63)]); out.append(base64Alphabet[Int(v >> 12 & 63)])
+            out.append(base64Alphabet[Int(v >> 18 & 63)])
+            out.append(base64Alphabet[Int(v >> 12 & 63)])
             out.appendASCII("==")
         } else if rest == 2 {
             let v = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
-            out.append(base64Alphabet[Int(v >> 18 & 63)]); out.append(base64Alphabet[Int(v >> 12 & 63)])
-            out.append(base64Alphabet[Int(v >> 6 & 63)]); out.append(UInt8(ascii: "="))
+            out.append(base64Alphabet[Int(v >> 18 & 63)])
+            out.append(base64Alphabet[Int(v >> 12 & 63)])
+            out.append(base64Alphabet[Int(v >> 6 & 63)])
+            out.append(UInt8(ascii: "="))
         }
     }
 
@@ -140,19 +156,29 @@ package enum JSONBytes {
         let (year, m, d) = TimeText.civil(fromDays: days)
         let (month, day) = (Int64(m), Int64(d))
         out.append(UInt8(ascii: "\""))
-        out.appendPadded(year, width: 4); out.append(UInt8(ascii: "-"))
-        out.appendPadded(month, width: 2); out.append(UInt8(ascii: "-"))
-        out.appendPadded(day, width: 2); out.append(UInt8(ascii: "T"))
-        out.appendPadded(secondOfDay / 3600, width: 2); out.append(UInt8(ascii: ":"))
-        out.appendPadded(secondOfDay / 60 % 60, width: 2); out.append(UInt8(ascii: ":"))
-        out.appendPadded(secondOfDay % 60, width: 2); out.append(UInt8(ascii: "."))
+        out.appendPadded(year, width: 4)
+        out.append(UInt8(ascii: "-"))
+        out.appendPadded(month, width: 2)
+        out.append(UInt8(ascii: "-"))
+        out.appendPadded(day, width: 2)
+        out.append(UInt8(ascii: "T"))
+        out.appendPadded(secondOfDay / 3600, width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.appendPadded(secondOfDay / 60 % 60, width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.appendPadded(secondOfDay % 60, width: 2)
+        out.append(UInt8(ascii: "."))
         out.appendPadded(micros, width: 6)
         out.appendASCII("Z\"")
     }
 
     static func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
-        var q = a / b, r = a % b
-        if r < 0 { q -= 1; r += b }
+        var q = a / b
+        var r = a % b
+        if r < 0 {
+            q -= 1
+            r += b
+        }
         return (q, r)
     }
 }

@@ -2,22 +2,27 @@ import Foundation
 
 /// Recordings in kcat's `-C -J` format, one JSON object per line, so tests and demos can replay a
 /// topic set without a broker and real `kcat -C -J` captures can be replayed by the same code.
-public enum KcatRecording {
+package enum KcatRecording {
     /// One line of `kcat -C -J` output (without the newline), as kcat's yajl writer renders it:
     /// `{"topic":"t","partition":0,"offset":1,"tstype":"create","ts":1700000000000,"broker":1,"key":"…","payload":"…"}`.
     /// Key and payload are JSON strings of the raw bytes; a null value (tombstone) is `"payload":null`.
     /// Bytes that are not valid UTF-8 are copied as they are, like kcat does, so such a line is not valid JSON.
-    public static func kcatJSONLine(topic: String, partition: Int32, offset: Int64, key: [UInt8], value: [UInt8]?,
-                                    timestampMs: Int64, broker: Int32 = 1) -> String {
+    package static func kcatJSONLine(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8], value: [UInt8]?,
+        timestampMs: Int64, broker: Int32 = 1
+    ) -> String {
         var out = [UInt8]()
-        appendKcatJSONLine(to: &out, topic: topic, partition: partition, offset: offset, key: key, value: value,
-                           timestampMs: timestampMs, broker: broker)
+        appendKcatJSONLine(
+            to: &out, topic: topic, partition: partition, offset: offset, key: key, value: value,
+            timestampMs: timestampMs, broker: broker)
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Byte form of `kcatJSONLine`, appended to a buffer (no newline).
-    public static func appendKcatJSONLine(to out: inout [UInt8], topic: String, partition: Int32, offset: Int64,
-                                          key: [UInt8]?, value: [UInt8]?, timestampMs: Int64, broker: Int32 = 1) {
+    package static func appendKcatJSONLine(
+        to out: inout [UInt8], topic: String, partition: Int32, offset: Int64,
+        key: [UInt8]?, value: [UInt8]?, timestampMs: Int64, broker: Int32 = 1
+    ) {
         out.appendASCII(#"{"topic":"#)
         out.appendJSONString(topic)
         out.appendASCII(#","partition":"#)
@@ -36,7 +41,7 @@ public enum KcatRecording {
     }
 
     /// Kafka's `Utils.murmur2` (Java clients' default partitioner hash), as a signed 32-bit value.
-    public static func murmur2(_ data: [UInt8]) -> Int32 {
+    package static func murmur2(_ data: [UInt8]) -> Int32 {
         let m: UInt32 = 0x5BD1_E995
         let r: UInt32 = 24
         let length = data.count
@@ -44,7 +49,8 @@ public enum KcatRecording {
         let blocks = length / 4
         for i in 0..<blocks {
             let base = i * 4
-            var k = UInt32(data[base]) | UInt32(data[base + 1]) << 8 | UInt32(data[base + 2]) << 16
+            var k =
+                UInt32(data[base]) | UInt32(data[base + 1]) << 8 | UInt32(data[base + 2]) << 16
                 | UInt32(data[base + 3]) << 24
             k &*= m
             k ^= k >> r
@@ -77,7 +83,7 @@ public enum KcatRecording {
 
     /// The partition Java's default partitioner (and librdkafka's `murmur2_random`) picks for a non-null
     /// key: `toPositive(murmur2(key)) % partitions`, where toPositive clears the sign bit.
-    public static func murmur2Partition(key: [UInt8], partitions: Int32) -> Int32 {
+    package static func murmur2Partition(key: [UInt8], partitions: Int32) -> Int32 {
         precondition(partitions > 0, "a topic has at least one partition")
         return (murmur2(key) & 0x7FFF_FFFF) % partitions
     }
@@ -85,21 +91,23 @@ public enum KcatRecording {
 
 /// Writes generated messages to a kcat `-J` recording file: partition by murmur2 of the key,
 /// offsets counted per topic-partition from 0, one line per message, buffered.
-public final class KcatRecordingWriter {
-    public struct WriteError: Error, CustomStringConvertible {
-        public let path: String
-        public let reason: String
-        public var description: String { "cannot write the recording \(path): \(reason); check the folder exists and is writable" }
+package final class KcatRecordingWriter {
+    package struct WriteError: Error, CustomStringConvertible {
+        package let path: String
+        package let reason: String
+        package var description: String {
+            "cannot write the recording \(path): \(reason); check the folder exists and is writable"
+        }
     }
 
-    public let path: String
-    public let partitions: Int32
+    package let path: String
+    package let partitions: Int32
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private var nextOffsets: [String: [Int64]] = [:]
-    public private(set) var linesWritten: Int64 = 0
+    package private(set) var linesWritten: Int64 = 0
 
-    public init(path: String, partitions: Int32) throws {
+    package init(path: String, partitions: Int32) throws {
         guard partitions > 0 else { throw WriteError(path: path, reason: "partitions must be at least 1") }
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw WriteError(path: path, reason: String(cString: strerror(errno)))
@@ -119,20 +127,21 @@ public final class KcatRecordingWriter {
         try? handle.close()
     }
 
-    public func write(_ message: GeneratedMessage) throws {
+    package func write(_ message: GeneratedMessage) throws {
         let partition = KcatRecording.murmur2Partition(key: message.key, partitions: partitions)
         let slot = Int(partition)
         let offset = nextOffsets[message.topic]?[slot] ?? 0
         // In-place through the dictionary's default subscript: no array copy per message.
         nextOffsets[message.topic, default: Array(repeating: 0, count: Int(partitions))][slot] = offset + 1
-        KcatRecording.appendKcatJSONLine(to: &buffer, topic: message.topic, partition: partition, offset: offset,
-                                         key: message.key, value: message.value, timestampMs: message.timestampMs)
+        KcatRecording.appendKcatJSONLine(
+            to: &buffer, topic: message.topic, partition: partition, offset: offset,
+            key: message.key, value: message.value, timestampMs: message.timestampMs)
         buffer.append(UInt8(ascii: "\n"))
         linesWritten += 1
         if buffer.count >= 1 << 20 { try flush() }
     }
 
-    public func flush() throws {
+    package func flush() throws {
         guard !buffer.isEmpty else { return }
         do {
             try handle.write(contentsOf: buffer)

@@ -1,47 +1,56 @@
 import Foundation
 import Metrics
 
-public struct ShopWorkloadConfig: Sendable {
-    public var seed: UInt64
+package struct ShopWorkloadConfig: Sendable {
+    package var seed: UInt64
     /// Debezium `topic.prefix`: topics are `<prefix>.public.<table>`.
-    public var topicPrefix: String
-    public var products: Int
-    public var customers: Int
+    package var topicPrefix: String
+    package var products: Int
+    package var customers: Int
     /// Existing transactions emitted first as snapshot reads (op "r"), with their line items.
-    public var snapshotTransactions: Int
+    package var snapshotTransactions: Int
     /// Commit time of the snapshot and of the first live transaction.
-    public var startTimeMs: Int64
+    package var startTimeMs: Int64
     /// Simulated clock: commit time advances by 1000/rate ms per database transaction.
-    public var commitsPerSecond: Double
+    package var commitsPerSecond: Double
     /// Live mode: commit time is the wall clock when the transaction is generated.
-    public var useWallClock: Bool
+    package var useWallClock: Bool
     /// Every Nth message is garbage bytes (0 = never; 1 is treated as 2, so real events still flow).
-    public var malformedEvery: Int
+    package var malformedEvery: Int
 
     /// 2026-11-22T11:32:33.969Z, near the real samples: a fixed default keeps runs reproducible.
-    public static let defaultStartTimeMs: Int64 = 1_795_347_153_969
+    package static let defaultStartTimeMs: Int64 = 1_795_347_153_969
 
-    public init(seed: UInt64 = 42, topicPrefix: String = "shop", products: Int = 40, customers: Int = 200,
-                snapshotTransactions: Int = 25, startTimeMs: Int64 = ShopWorkloadConfig.defaultStartTimeMs,
-                commitsPerSecond: Double = 200, useWallClock: Bool = false, malformedEvery: Int = 0) {
-        self.seed = seed; self.topicPrefix = topicPrefix
-        self.products = max(1, products); self.customers = max(1, customers)
+    package init(
+        seed: UInt64 = 42, topicPrefix: String = "shop", products: Int = 40, customers: Int = 200,
+        snapshotTransactions: Int = 25, startTimeMs: Int64 = ShopWorkloadConfig.defaultStartTimeMs,
+        commitsPerSecond: Double = 200, useWallClock: Bool = false, malformedEvery: Int = 0
+    ) {
+        self.seed = seed
+        self.topicPrefix = topicPrefix
+        self.products = max(1, products)
+        self.customers = max(1, customers)
         self.snapshotTransactions = max(0, snapshotTransactions)
-        self.startTimeMs = startTimeMs; self.commitsPerSecond = commitsPerSecond
-        self.useWallClock = useWallClock; self.malformedEvery = malformedEvery
+        self.startTimeMs = startTimeMs
+        self.commitsPerSecond = commitsPerSecond
+        self.useWallClock = useWallClock
+        self.malformedEvery = malformedEvery
     }
 }
 
-public struct GeneratedMessage: Sendable {
-    public var topic: String
-    public var key: [UInt8]
+package struct GeneratedMessage: Sendable {
+    package var topic: String
+    package var key: [UInt8]
     /// nil is a tombstone.
-    public var value: [UInt8]?
+    package var value: [UInt8]?
     /// When Kafka Connect would have produced it (the envelope's `ts_ms`): the record timestamp.
-    public var timestampMs: Int64
+    package var timestampMs: Int64
 
-    public init(topic: String, key: [UInt8], value: [UInt8]?, timestampMs: Int64) {
-        self.topic = topic; self.key = key; self.value = value; self.timestampMs = timestampMs
+    package init(topic: String, key: [UInt8], value: [UInt8]?, timestampMs: Int64) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.timestampMs = timestampMs
     }
 }
 
@@ -50,9 +59,9 @@ public struct GeneratedMessage: Sendable {
 /// encoded byte for byte like Debezium 3.6 + JsonConverter with schemas. It keeps the exact KPIs of
 /// everything it emitted (`groundTruth`) so the whole pipeline can be checked end to end.
 /// Deterministic for a given config unless `useWallClock` is set. Not thread-safe.
-public final class ShopWorkload {
-    public let config: ShopWorkloadConfig
-    public let topics: [String]
+package final class ShopWorkload {
+    package let config: ShopWorkloadConfig
+    package let topics: [String]
 
     private var random: SeededRandom
     private let encoder: DebeziumShopEncoder
@@ -63,8 +72,8 @@ public final class ShopWorkload {
         var lineItemIds: [Int64]
     }
 
-    private var products: [ProductRow] = []          // index = product_id - 1
-    private var customers: [CustomerRow] = []        // index = customer_id - 1
+    private var products: [ProductRow] = []  // index = product_id - 1
+    private var customers: [CustomerRow] = []  // index = customer_id - 1
     private var transactions: [Int64: Transaction] = [:]
     private var lineItems: [Int64: LineItemRow] = [:]
     /// Live transaction ids for uniform random picks; `aliveSlot` makes removal O(1).
@@ -87,7 +96,7 @@ public final class ShopWorkload {
 
     private static let statuses = ["new", "paid", "shipped", "delivered"]
 
-    public init(config: ShopWorkloadConfig) {
+    package init(config: ShopWorkloadConfig) {
         self.config = config
         random = SeededRandom(seed: config.seed)
         encoder = DebeziumShopEncoder(topicPrefix: config.topicPrefix)
@@ -98,15 +107,15 @@ public final class ShopWorkload {
         buildSnapshot()
     }
 
-    public func topic(of table: ShopTable) -> String { topics[table.rawValue] }
+    package func topic(of table: ShopTable) -> String { topics[table.rawValue] }
 
     /// Messages emitted so far, tombstones and garbage included.
-    public var messageCount: Int64 { emittedMessages }
+    package var messageCount: Int64 { emittedMessages }
 
     /// Appends the next messages: one snapshot row while the snapshot lasts, then one whole database
     /// transaction (an order with 1–4 line items, an update, a cancellation with its line items and
     /// tombstones, or a price change). Garbage messages are interleaved when `malformedEvery` asks.
-    public func next(into out: inout [GeneratedMessage]) {
+    package func next(into out: inout [GeneratedMessage]) {
         if snapshotCursor < snapshotQueue.count {
             emitSnapshotRow(into: &out)
             return
@@ -114,11 +123,13 @@ public final class ShopWorkload {
         let commitMicros = nextCommitMicros()
         nextTxId += 1
         lsn += 8 * Int64(random.inRange(20...60))
-        let position = SourcePosition(commitMicros: commitMicros, snapshot: .live, txId: nextTxId, lsn: lsn,
-                                      transactionStartLsn: lsn)
+        let position = SourcePosition(
+            commitMicros: commitMicros, snapshot: .live, txId: nextTxId, lsn: lsn,
+            transactionStartLsn: lsn)
         // Connect publishes 20–80 ms after the commit, and never before what it published last.
-        let emittedNanos = max(commitMicros * 1000 + Int64(random.inRange(20_000_000...80_000_000)),
-                               lastEmittedNanos + Int64(random.inRange(100_000...1_000_000)))
+        let emittedNanos = max(
+            commitMicros * 1000 + Int64(random.inRange(20_000_000...80_000_000)),
+            lastEmittedNanos + Int64(random.inRange(100_000...1_000_000)))
         var batch = Batch(position: position, emittedNanos: emittedNanos)
         let roll = random.below(100)
         if roll < 70 || aliveIds.isEmpty {
@@ -136,10 +147,13 @@ public final class ShopWorkload {
     }
 
     /// Exact KPIs of everything emitted so far (see the rules in `GroundTruthLedger`).
-    public var groundTruth: KPIResult {
+    package var groundTruth: KPIResult {
         let amounts = transactions.values.lazy.map { $0.row.amountCents }
         let items = lineItems.values.lazy.map { item in
-            (category: self.products[Int(item.productId - 1)].category, cents: Int64(item.quantity) * item.unitPriceCents)
+            (
+                category: self.products[Int(item.productId - 1)].category,
+                cents: Int64(item.quantity) * item.unitPriceCents
+            )
         }
         return ledger.result(aliveAmountsCents: amounts, aliveItemCents: items)
     }
@@ -155,8 +169,10 @@ public final class ShopWorkload {
             usedNames[name, default: 0] += 1
             if usedNames[name]! > 1 { name += " Mk \(usedNames[name]!)" }
             let price = Int64(random.inRange(category.minCents...category.maxCents))
-            products.append(ProductRow(productId: Int64(index + 1), name: name, category: category.name,
-                                       priceCents: price / 100 * 100 + (random.below(2) == 0 ? 99 : 49)))
+            products.append(
+                ProductRow(
+                    productId: Int64(index + 1), name: name, category: category.name,
+                    priceCents: price / 100 * 100 + (random.below(2) == 0 ? 99 : 49)))
         }
         for index in 0..<config.customers {
             let name = random.pick(ShopCatalog.firstNames) + " " + random.pick(ShopCatalog.lastNames)
@@ -166,12 +182,14 @@ public final class ShopWorkload {
         var snapshotItems: [Int64] = []
         for _ in 0..<config.snapshotTransactions {
             // Orders placed over the hour before the snapshot.
-            let createdAt = snapshotCommitMicros - Int64(random.inRange(1_000...3_600_000)) * 1000 - Int64(random.below(1000))
+            let createdAt =
+                snapshotCommitMicros - Int64(random.inRange(1_000...3_600_000)) * 1000 - Int64(random.below(1000))
             let status = random.pick(Array(ShopWorkload.statuses.prefix(3)))
             let transaction = makeOrder(createdAtMicros: createdAt, status: status)
             snapshotItems.append(contentsOf: transaction.lineItemIds)
         }
-        snapshotQueue = customers.map { (ShopTable.customer, $0.customerId) }
+        snapshotQueue =
+            customers.map { (ShopTable.customer, $0.customerId) }
             + products.map { (ShopTable.product, $0.productId) }
             + aliveIds.map { (ShopTable.transaction, $0) }
             + snapshotItems.map { (ShopTable.transactiondetail, $0) }
@@ -186,15 +204,17 @@ public final class ShopWorkload {
         for _ in 0..<random.inRange(1...4) {
             let product = products[random.below(products.count)]
             let quantity = Int32(random.inRange(1...5))
-            let item = LineItemRow(detailId: nextLineItemId, transactionId: id, productId: product.productId,
-                                   quantity: quantity, unitPriceCents: product.priceCents)
+            let item = LineItemRow(
+                detailId: nextLineItemId, transactionId: id, productId: product.productId,
+                quantity: quantity, unitPriceCents: product.priceCents)
             nextLineItemId += 1
             lineItems[item.detailId] = item
             itemIds.append(item.detailId)
             amount += Int64(quantity) * product.priceCents
         }
-        let row = TransactionRow(transactionId: id, customerId: Int64(random.inRange(1...customers.count)),
-                                 amountCents: amount, status: status, createdAtMicros: createdAtMicros)
+        let row = TransactionRow(
+            transactionId: id, customerId: Int64(random.inRange(1...customers.count)),
+            amountCents: amount, status: status, createdAtMicros: createdAtMicros)
         let transaction = Transaction(row: row, lineItemIds: itemIds)
         transactions[id] = transaction
         aliveSlot[id] = aliveIds.count
@@ -223,16 +243,21 @@ public final class ShopWorkload {
         case .transaction: row = .transaction(transactions[id]!.row)
         case .transactiondetail: row = .lineItem(lineItems[id]!)
         }
-        let position = SourcePosition(commitMicros: snapshotCommitMicros, snapshot: marker, txId: nextTxId,
-                                      lsn: lsn, transactionStartLsn: nil)
+        let position = SourcePosition(
+            commitMicros: snapshotCommitMicros, snapshot: marker, txId: nextTxId,
+            lsn: lsn, transactionStartLsn: nil)
         // Connect reads the snapshot about 150 ms after it starts, a few rows per millisecond.
-        let emittedNanos = snapshotCommitMicros * 1000 + 150_000_000 + Int64(snapshotCursor) * 350_000
+        let emittedNanos =
+            snapshotCommitMicros * 1000 + 150_000_000 + Int64(snapshotCursor) * 350_000
             + Int64(random.below(1000))
         snapshotCursor += 1
         lastEmittedNanos = emittedNanos
-        append(table, id: id, value: encoder.value(table, op: UInt8(ascii: "r"), before: nil, after: row,
-                                                  source: position, emittedNanos: emittedNanos),
-               emittedNanos: emittedNanos, into: &out)
+        append(
+            table, id: id,
+            value: encoder.value(
+                table, op: UInt8(ascii: "r"), before: nil, after: row,
+                source: position, emittedNanos: emittedNanos),
+            emittedNanos: emittedNanos, into: &out)
     }
 
     // MARK: Live transactions
@@ -262,14 +287,17 @@ public final class ShopWorkload {
     private func newOrder(_ batch: inout Batch, into out: inout [GeneratedMessage]) {
         let createdAt = batch.position.commitMicros - Int64(random.inRange(50...2_000))
         let transaction = makeOrder(createdAtMicros: createdAt, status: "new")
-        emit(.transaction, id: transaction.row.transactionId, op: "c", before: nil,
-             after: .transaction(transaction.row), batch: &batch, into: &out)
+        emit(
+            .transaction, id: transaction.row.transactionId, op: "c", before: nil,
+            after: .transaction(transaction.row), batch: &batch, into: &out)
         ledger.sale(commitMs: batch.commitMs, countDelta: 1, revenueDeltaCents: transaction.row.amountCents)
         for itemId in transaction.lineItemIds {
             let item = lineItems[itemId]!
-            emit(.transactiondetail, id: itemId, op: "c", before: nil, after: .lineItem(item), batch: &batch, into: &out)
-            ledger.lineItem(commitMs: batch.commitMs, category: category(of: item),
-                            deltaCents: Int64(item.quantity) * item.unitPriceCents)
+            emit(
+                .transactiondetail, id: itemId, op: "c", before: nil, after: .lineItem(item), batch: &batch, into: &out)
+            ledger.lineItem(
+                commitMs: batch.commitMs, category: category(of: item),
+                deltaCents: Int64(item.quantity) * item.unitPriceCents)
         }
     }
 
@@ -290,20 +318,25 @@ public final class ShopWorkload {
             transaction.row.amountCents -= Int64(returned) * oldItem.unitPriceCents
             transactions[id] = transaction
             lineItems[itemId] = newItem
-            emit(.transaction, id: id, op: "u", before: .transaction(before), after: .transaction(transaction.row),
-                 batch: &batch, into: &out)
-            ledger.sale(commitMs: batch.commitMs, countDelta: 0,
-                        revenueDeltaCents: transaction.row.amountCents - before.amountCents)
-            emit(.transactiondetail, id: itemId, op: "u", before: .lineItem(oldItem), after: .lineItem(newItem),
-                 batch: &batch, into: &out)
-            ledger.lineItem(commitMs: batch.commitMs, category: category(of: oldItem),
-                            deltaCents: Int64(newItem.quantity - oldItem.quantity) * oldItem.unitPriceCents)
+            emit(
+                .transaction, id: id, op: "u", before: .transaction(before), after: .transaction(transaction.row),
+                batch: &batch, into: &out)
+            ledger.sale(
+                commitMs: batch.commitMs, countDelta: 0,
+                revenueDeltaCents: transaction.row.amountCents - before.amountCents)
+            emit(
+                .transactiondetail, id: itemId, op: "u", before: .lineItem(oldItem), after: .lineItem(newItem),
+                batch: &batch, into: &out)
+            ledger.lineItem(
+                commitMs: batch.commitMs, category: category(of: oldItem),
+                deltaCents: Int64(newItem.quantity - oldItem.quantity) * oldItem.unitPriceCents)
         } else {
             // Delivered orders with nothing left to refund get a no-op update, as an ORM re-saving a row would.
             if canAdvance { transaction.row.status = ShopWorkload.statuses[statusIndex + 1] }
             transactions[id] = transaction
-            emit(.transaction, id: id, op: "u", before: .transaction(before), after: .transaction(transaction.row),
-                 batch: &batch, into: &out)
+            emit(
+                .transaction, id: id, op: "u", before: .transaction(before), after: .transaction(transaction.row),
+                batch: &batch, into: &out)
             ledger.sale(commitMs: batch.commitMs, countDelta: 0, revenueDeltaCents: 0)
         }
     }
@@ -314,16 +347,22 @@ public final class ShopWorkload {
         let transaction = transactions[id]!
         for itemId in transaction.lineItemIds {
             let item = lineItems.removeValue(forKey: itemId)!
-            emit(.transactiondetail, id: itemId, op: "d", before: .lineItem(item), after: nil, batch: &batch, into: &out)
-            ledger.lineItem(commitMs: batch.commitMs, category: category(of: item),
-                            deltaCents: -Int64(item.quantity) * item.unitPriceCents)
+            emit(
+                .transactiondetail, id: itemId, op: "d", before: .lineItem(item), after: nil, batch: &batch, into: &out)
+            ledger.lineItem(
+                commitMs: batch.commitMs, category: category(of: item),
+                deltaCents: -Int64(item.quantity) * item.unitPriceCents)
             emitTombstone(.transactiondetail, id: itemId, batch: batch, into: &out)
         }
         transactions[id] = nil
         let slot = aliveSlot.removeValue(forKey: id)!
         let moved = aliveIds.removeLast()
-        if moved != id { aliveIds[slot] = moved; aliveSlot[moved] = slot }
-        emit(.transaction, id: id, op: "d", before: .transaction(transaction.row), after: nil, batch: &batch, into: &out)
+        if moved != id {
+            aliveIds[slot] = moved
+            aliveSlot[moved] = slot
+        }
+        emit(
+            .transaction, id: id, op: "d", before: .transaction(transaction.row), after: nil, batch: &batch, into: &out)
         ledger.sale(commitMs: batch.commitMs, countDelta: -1, revenueDeltaCents: -transaction.row.amountCents)
         emitTombstone(.transaction, id: id, batch: batch, into: &out)
     }
@@ -342,10 +381,13 @@ public final class ShopWorkload {
 
     // MARK: Emission
 
-    private func emit(_ table: ShopTable, id: Int64, op: Unicode.Scalar, before: ShopRow?, after: ShopRow?,
-                      batch: inout Batch, into out: inout [GeneratedMessage]) {
-        let value = encoder.value(table, op: UInt8(ascii: op), before: before, after: after,
-                                  source: batch.position, emittedNanos: batch.emittedNanos)
+    private func emit(
+        _ table: ShopTable, id: Int64, op: Unicode.Scalar, before: ShopRow?, after: ShopRow?,
+        batch: inout Batch, into out: inout [GeneratedMessage]
+    ) {
+        let value = encoder.value(
+            table, op: UInt8(ascii: op), before: before, after: after,
+            source: batch.position, emittedNanos: batch.emittedNanos)
         append(table, id: id, value: value, emittedNanos: batch.emittedNanos, into: &out)
         batch.position.lsn += 8 * Int64(random.inRange(10...50))
         batch.emittedNanos += Int64(random.inRange(200_000...3_000_000))
@@ -355,8 +397,10 @@ public final class ShopWorkload {
         append(table, id: id, value: nil, emittedNanos: batch.emittedNanos, into: &out)
     }
 
-    private func append(_ table: ShopTable, id: Int64, value: [UInt8]?, emittedNanos: Int64,
-                        into out: inout [GeneratedMessage]) {
+    private func append(
+        _ table: ShopTable, id: Int64, value: [UInt8]?, emittedNanos: Int64,
+        into out: inout [GeneratedMessage]
+    ) {
         let timestampMs = JSONBytes.floorDivide(emittedNanos, 1_000_000).0
         if config.malformedEvery > 0 {
             let every = Int64(max(2, config.malformedEvery))
@@ -367,8 +411,10 @@ public final class ShopWorkload {
                 ledger.malformed += 1
             }
         }
-        out.append(GeneratedMessage(topic: topics[table.rawValue], key: encoder.key(table, id: id), value: value,
-                                    timestampMs: timestampMs))
+        out.append(
+            GeneratedMessage(
+                topic: topics[table.rawValue], key: encoder.key(table, id: id), value: value,
+                timestampMs: timestampMs))
         emittedMessages += 1
         ledger.messages += 1
     }

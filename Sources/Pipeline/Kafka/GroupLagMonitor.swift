@@ -8,22 +8,22 @@ import Synchronization
 /// that never subscribes nor commits: `rd_kafka_committed` only), the partitions' watermarks, and
 /// the timestamp of the message at each committed offset (read by a separate probe consumer that
 /// assigns that offset and never commits), so lag is shown in messages and in seconds.
-public final class GroupLagMonitor: Sendable {
-    public let brokers: String
-    public let everySeconds: Double
+package final class GroupLagMonitor: Sendable {
+    package let brokers: String
+    package let everySeconds: Double
     /// The verdict's sliding window: a committed offset that did not move is only STALLED or STOPPED
     /// after this long. At least 120 s (and 6 queries): Kafka Connect commits a sink's offsets every
     /// 60 s (offset.flush.interval.ms), so a shorter window calls a healthy sink stuck half the time.
-    public let windowMs: Int64
-    public static let defaultWindowSeconds: Double = 120
+    package let windowMs: Int64
+    package static let defaultWindowSeconds: Double = 120
     /// The verdict rules: cdctop's own (`LagRules`), with this window.
-    public let rules: LagRules
+    package let rules: LagRules
     /// At most this many groups are watched (each costs a librdkafka handle, its threads and sockets,
     /// and Prometheus series); a regex matching more is cut here, in name order, and the rest counted.
-    public static let maxGroups = 50
+    package static let maxGroups = 50
     /// A whole round (every group) gives up after this long, so a slow or unreachable broker neither
     /// piles up rounds nor holds a quit for minutes; the groups not asked are reported as errors.
-    public static let roundBudgetMs: Int64 = 60_000
+    package static let roundBudgetMs: Int64 = 60_000
     private let groupNames: [String]
     /// The `^regex` entries of `--lag-groups`, matched against the cluster's group list.
     private let groupPatterns: TopicMatcher
@@ -56,17 +56,23 @@ public final class GroupLagMonitor: Sendable {
     /// given twice is watched once. `topics`: the pipeline's topics (names or ^regexes), whose partitions
     /// are watched. `windowSeconds`: the verdict's window (see `windowMs`; tests shorten it). `thresholds`:
     /// LAGGING's messages, seconds and samples, the same as cdctop's own (the profile's `[lag]`).
-    public init(brokers: String, groups: [String], topics: [String], properties: [String: String] = [:],
-                everySeconds: Double = 5, windowSeconds: Double = GroupLagMonitor.defaultWindowSeconds,
-                thresholds: LagThresholds = LagThresholds()) throws {
+    package init(
+        brokers: String, groups: [String], topics: [String], properties: [String: String] = [:],
+        everySeconds: Double = 5, windowSeconds: Double = GroupLagMonitor.defaultWindowSeconds,
+        thresholds: LagThresholds = LagThresholds()
+    ) throws {
         guard !groups.isEmpty else {
-            throw KafkaError(code: .configuration, message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
+            throw KafkaError(
+                code: .configuration,
+                message: "--lag-groups: name at least one consumer group (e.g. --lag-groups jdbc-sink,spark)")
         }
         var names: [String] = []
         for g in groups where !g.hasPrefix("^") && !names.contains(g) { names.append(g) }
-        self.groupPatterns = try TopicMatcher(groups.filter { $0.hasPrefix("^") },
-                                              invalidPattern: { "--lag-groups: '\($0)' is not a valid regular expression" })
-        self.brokers = brokers; self.groupNames = names
+        self.groupPatterns = try TopicMatcher(
+            groups.filter { $0.hasPrefix("^") },
+            invalidPattern: { "--lag-groups: '\($0)' is not a valid regular expression" })
+        self.brokers = brokers
+        self.groupNames = names
         self.matcher = try TopicMatcher(topics)
         self.properties = properties
         self.everySeconds = everySeconds
@@ -74,7 +80,7 @@ public final class GroupLagMonitor: Sendable {
         self.rules = LagRules.otherGroup(thresholds, windowMs: windowMs)
     }
 
-    public func start() {
+    package func start() {
         worker.start { [weak self, worker, everySeconds] in
             while !worker.isStopping {
                 // The monitor is held only during a round, never while sleeping: dropping it ends the thread.
@@ -88,7 +94,7 @@ public final class GroupLagMonitor: Sendable {
     }
 
     /// A round in progress notices the stop between two broker calls (each bounded at 5 s).
-    public func stop() {
+    package func stop() {
         worker.stop(waitSeconds: 8)
         // A round still running frees the handles itself when it ends (it sees the stop).
         _ = rounds.withLockIfAvailable { $0.releaseClients() }
@@ -101,11 +107,11 @@ public final class GroupLagMonitor: Sendable {
         rounds.withLock { $0.releaseClients() }
     }
 
-    public var report: GroupLagReport { latest.withLock { $0 } }
+    package var report: GroupLagReport { latest.withLock { $0 } }
 
     /// Runs one round now on the caller's thread (tests), and returns what it found.
     @discardableResult
-    public func pollNow() -> GroupLagReport {
+    package func pollNow() -> GroupLagReport {
         round()
         return report
     }
@@ -117,12 +123,15 @@ public final class GroupLagMonitor: Sendable {
     static func consumerSettings(brokers: String, group: String, properties: [String: String]) -> [(String, String)] {
         [("bootstrap.servers", brokers)]
             + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            + [("group.id", group), ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
-               ("enable.partition.eof", "true"), ("auto.offset.reset", "earliest")]
+            + [
+                ("group.id", group), ("enable.auto.commit", "false"), ("enable.auto.offset.store", "false"),
+                ("enable.partition.eof", "true"), ("auto.offset.reset", "earliest"),
+            ]
     }
 
     private func makeConsumer(group: String) throws -> KafkaClient {
-        let configuration = try KafkaConfigurationHandle(Self.consumerSettings(brokers: brokers, group: group, properties: properties))
+        let configuration = try KafkaConfigurationHandle(
+            Self.consumerSettings(brokers: brokers, group: group, properties: properties))
         return try KafkaClient(configuration, type: RD_KAFKA_CONSUMER, role: "lag-groups consumer")
     }
 
@@ -167,32 +176,41 @@ public final class GroupLagMonitor: Sendable {
             if report.unwatchedGroups != r.loggedUnwatched {
                 r.loggedUnwatched = report.unwatchedGroups
                 if r.loggedUnwatched > 0 {
-                    FileHandle.standardError.write(Data("cdctop: --lag-groups matches \(r.loggedUnwatched) more groups than the \(Self.maxGroups) watched (the first \(Self.maxGroups) by name); narrow the regex to choose\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "cdctop: --lag-groups matches \(r.loggedUnwatched) more groups than the \(Self.maxGroups) watched (the first \(Self.maxGroups) by name); narrow the regex to choose\n"
+                                .utf8))
                 }
             }
             forget(allBut: Set(groups), in: &r)
             var watermarks: [KafkaClientState.TopicPartition: (low: Int64, high: Int64)] = [:]
             for tp in partitions {
                 if mustEndRound(deadline) { break }
-                var low: Int64 = -1, high: Int64 = -1
+                var low: Int64 = -1
+                var high: Int64 = -1
                 let timeoutMs = callTimeout(deadline)
-                if probe.withHandle({ rd_kafka_query_watermark_offsets($0, tp.topic, tp.partition, &low, &high, timeoutMs) }) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if probe.withHandle({
+                    rd_kafka_query_watermark_offsets($0, tp.topic, tp.partition, &low, &high, timeoutMs)
+                }) == RD_KAFKA_RESP_ERR_NO_ERROR {
                     watermarks[tp] = (low, high)
                 }
             }
             for group in groups {
-                var summary = GroupLagSummary(group: group, verdict: .unknown, totalLag: 0, maxLagMs: 0,
-                                              state: listed[group]?.state ?? "", members: listed[group]?.members ?? 0)
+                var summary = GroupLagSummary(
+                    group: group, verdict: .unknown, totalLag: 0, maxLagMs: 0,
+                    state: listed[group]?.state ?? "", members: listed[group]?.members ?? 0)
                 if worker.isStopping { return }
                 if WallClock.nowMs() >= deadline {
                     // Not asked this round: an error, so its alert holds rather than resolves.
-                    summary.error = "not asked: this round ran out of its \(Self.roundBudgetMs / 1000) s (is the broker slow or unreachable?)"
+                    summary.error =
+                        "not asked: this round ran out of its \(Self.roundBudgetMs / 1000) s (is the broker slow or unreachable?)"
                     report.groups.append(summary)
                     continue
                 }
                 do {
-                    let committed = try committedOffsets(group: group, partitions: partitions, timeoutMs: callTimeout(deadline),
-                                                         lookups: &r.lookups)
+                    let committed = try committedOffsets(
+                        group: group, partitions: partitions, timeoutMs: callTimeout(deadline),
+                        lookups: &r.lookups)
                     let groupEmpty = listed[group].map { $0.members == 0 } ?? false
                     // A group reads the topics it committed offsets on; the others are not its lag.
                     let topicsRead = Set(committed.filter { $0.value >= 0 }.keys.map(\.topic))
@@ -207,14 +225,17 @@ public final class GroupLagMonitor: Sendable {
                         // Kafka-compatible brokers answer ListOffsets with a batch's base offset + 1).
                         let high = max(watermarks[tp]?.high ?? -1, fetched[tp]?.high ?? -1)
                         let logStart = watermarks[tp]?.low ?? -1
-                        let (lag, deletedUnread) = GroupPartitionLag.lag(committed: committed[tp] ?? -1, logStart: logStart, end: high)
-                        var row = GroupPartitionLag(group: group, topic: tp.topic, partition: tp.partition, committed: committed[tp] ?? -1,
-                                                    highWatermark: high, lag: lag, lagMs: 0, verdict: .unknown,
-                                                    logStart: logStart, deletedUnread: deletedUnread)
+                        let (lag, deletedUnread) = GroupPartitionLag.lag(
+                            committed: committed[tp] ?? -1, logStart: logStart, end: high)
+                        var row = GroupPartitionLag(
+                            group: group, topic: tp.topic, partition: tp.partition, committed: committed[tp] ?? -1,
+                            highWatermark: high, lag: lag, lagMs: 0, verdict: .unknown,
+                            logStart: logStart, deletedUnread: deletedUnread)
                         if lag > 0, let ts = fetched[tp]?.timestampMs, ts > 0 { row.lagMs = max(0, now - ts) }
                         var samples = r.history[group]?[tp] ?? []
-                        GroupLagRules.append(GroupLagSample(atMs: now, committed: row.committed, lag: row.lag, lagMs: row.lagMs),
-                                             to: &samples, windowMs: windowMs)
+                        GroupLagRules.append(
+                            GroupLagSample(atMs: now, committed: row.committed, lag: row.lag, lagMs: row.lagMs),
+                            to: &samples, windowMs: windowMs)
                         r.history[group, default: [:]][tp] = samples
                         row.verdict = rules.verdict(samples, groupEmpty: groupEmpty)
                         rows.append(row)
@@ -259,10 +280,12 @@ public final class GroupLagMonitor: Sendable {
     /// Groups the cluster knows, with their state and member count (nil when the broker cannot list them).
     private func listGroups(_ client: KafkaClient, timeoutMs: Int32) -> [String: (state: String, members: Int)]? {
         var list: UnsafePointer<rd_kafka_group_list>?
-        guard client.withHandle({ rd_kafka_list_groups($0, nil, &list, timeoutMs) }) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return nil }
+        guard client.withHandle({ rd_kafka_list_groups($0, nil, &list, timeoutMs) }) == RD_KAFKA_RESP_ERR_NO_ERROR,
+            let list
+        else { return nil }
         defer { rd_kafka_group_list_destroy(list) }
         var out: [String: (String, Int)] = [:]
-        for i in 0 ..< Int(list.pointee.group_cnt) {
+        for i in 0..<Int(list.pointee.group_cnt) {
             let g = list.pointee.groups[i]
             guard g.err == RD_KAFKA_RESP_ERR_NO_ERROR, let name = g.group else { continue }
             out[String(cString: name)] = (g.state.map { String(cString: $0) } ?? "", Int(g.member_cnt))
@@ -270,20 +293,29 @@ public final class GroupLagMonitor: Sendable {
         return out
     }
 
-    private func committedOffsets(group: String, partitions: [KafkaClientState.TopicPartition],
-                                  timeoutMs: Int32, lookups: inout [String: KafkaClient]) throws -> [KafkaClientState.TopicPartition: Int64] {
+    private func committedOffsets(
+        group: String, partitions: [KafkaClientState.TopicPartition],
+        timeoutMs: Int32, lookups: inout [String: KafkaClient]
+    ) throws -> [KafkaClientState.TopicPartition: Int64] {
         guard !partitions.isEmpty else { return [:] }
         let client: KafkaClient
-        if let existing = lookups[group] { client = existing } else { client = try makeConsumer(group: group); lookups[group] = client }
+        if let existing = lookups[group] {
+            client = existing
+        } else {
+            client = try makeConsumer(group: group)
+            lookups[group] = client
+        }
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
         let result = client.withHandle { rd_kafka_committed($0, list, timeoutMs) }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: .init(result), message: "committed offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
+            throw KafkaError(
+                code: .init(result),
+                message: "committed offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
         }
         var out: [KafkaClientState.TopicPartition: Int64] = [:]
-        for i in 0 ..< Int(list.pointee.cnt) {
+        for i in 0..<Int(list.pointee.cnt) {
             let e = list.pointee.elems[i]
             guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
             out[.init(topic: String(cString: e.topic), partition: e.partition)] = e.offset >= 0 ? e.offset : -1
@@ -294,18 +326,24 @@ public final class GroupLagMonitor: Sendable {
     /// Reads, from each partition, the message at the given offset (its timestamp: how old the oldest
     /// unread message is) and the end of the partition as the fetch reports it; the probe assigns
     /// those offsets and never commits. Bounded at about 2 s per group, and by the round's deadline.
-    private func probeFetch(_ wanted: [(KafkaClientState.TopicPartition, Int64)], probe client: KafkaClient,
-                            deadlineMs: Int64) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
+    private func probeFetch(
+        _ wanted: [(KafkaClientState.TopicPartition, Int64)], probe client: KafkaClient,
+        deadlineMs: Int64
+    ) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
         client.withHandle { probeFetch(wanted, probe: $0, deadlineMs: deadlineMs) }
     }
 
-    private func probeFetch(_ wanted: [(KafkaClientState.TopicPartition, Int64)], probe: OpaquePointer,
-                            deadlineMs: Int64) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
+    private func probeFetch(
+        _ wanted: [(KafkaClientState.TopicPartition, Int64)], probe: OpaquePointer,
+        deadlineMs: Int64
+    ) -> [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] {
         var out: [KafkaClientState.TopicPartition: (timestampMs: Int64?, high: Int64)] = [:]
         guard !wanted.isEmpty else { return out }
         let list = rd_kafka_topic_partition_list_new(Int32(wanted.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (tp, offset) in wanted { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset }
+        for (tp, offset) in wanted {
+            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset
+        }
         guard rd_kafka_assign(probe, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return out }
         defer { rd_kafka_assign(probe, nil) }
         var pending = Dictionary(wanted.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
@@ -314,7 +352,8 @@ public final class GroupLagMonitor: Sendable {
             guard let message = rd_kafka_consumer_poll(probe, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
             guard let rkt = message.pointee.rkt else { continue }
-            let tp = KafkaClientState.TopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)), partition: message.pointee.partition)
+            let tp = KafkaClientState.TopicPartition(
+                topic: String(cString: rd_kafka_topic_name(rkt)), partition: message.pointee.partition)
             guard pending[tp] != nil else { continue }
             var timestamp: Int64? = nil
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -324,7 +363,8 @@ public final class GroupLagMonitor: Sendable {
             } else if message.pointee.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 continue
             }
-            var low: Int64 = -1, high: Int64 = -1
+            var low: Int64 = -1
+            var high: Int64 = -1
             rd_kafka_get_watermark_offsets(probe, tp.topic, tp.partition, &low, &high)
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { high = max(high, message.pointee.offset) }
             out[tp] = (timestamp, high)
@@ -335,17 +375,24 @@ public final class GroupLagMonitor: Sendable {
 
     /// Commits offsets for a group without joining it (what `kafka-consumer-groups --reset-offsets` does);
     /// for tests that play another consumer group.
-    public static func commit(brokers: String, group: String, offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
-                              properties: [String: String] = [:]) throws {
-        let list = [("bootstrap.servers", brokers)] + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    package static func commit(
+        brokers: String, group: String, offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
+        properties: [String: String] = [:]
+    ) throws {
+        let list =
+            [("bootstrap.servers", brokers)] + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             + [("group.id", group), ("enable.auto.commit", "false")]
         let client = try KafkaClient(KafkaConfigurationHandle(list), type: RD_KAFKA_CONSUMER, role: "offset committer")
         let partitions = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
         defer { rd_kafka_topic_partition_list_destroy(partitions) }
-        for o in offsets { rd_kafka_topic_partition_list_add(partitions, o.topic, o.partition).pointee.offset = o.nextOffset }
+        for o in offsets {
+            rd_kafka_topic_partition_list_add(partitions, o.topic, o.partition).pointee.offset = o.nextOffset
+        }
         let result = client.withHandle { rd_kafka_commit($0, partitions, 0) }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(code: .init(result), message: "committing offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
+            throw KafkaError(
+                code: .init(result),
+                message: "committing offsets of group \(group): \(String(cString: rd_kafka_err2str(result)))")
         }
     }
 }

@@ -16,8 +16,10 @@ final class KafkaClient: Sendable {
 
     /// Creates the client from `configuration` (which librdkafka then owns). `callbackState` becomes the
     /// callbacks' opaque pointer; `pollsConsumerQueue` serves messages, errors and events from one queue.
-    init(_ configuration: KafkaConfigurationHandle, type: rd_kafka_type_t, role: String,
-         callbackState: KafkaClientState? = nil, pollsConsumerQueue: Bool = false) throws {
+    init(
+        _ configuration: KafkaConfigurationHandle, type: rd_kafka_type_t, role: String,
+        callbackState: KafkaClientState? = nil, pollsConsumerQueue: Bool = false
+    ) throws {
         if let callbackState { rd_kafka_conf_set_opaque(configuration.pointer, callbackState.opaquePointer) }
         let handle = try configuration.makeClient(type, role: role)
         self.handle = handle
@@ -46,7 +48,9 @@ final class KafkaClient: Sendable {
     /// Runs `body` with the consumer queue (a client made with `pollsConsumerQueue` only).
     @inline(__always)
     func withConsumerQueue<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
-        guard let consumerQueue else { preconditionFailure("KafkaClient: no consumer queue (create it with pollsConsumerQueue)") }
+        guard let consumerQueue else {
+            preconditionFailure("KafkaClient: no consumer queue (create it with pollsConsumerQueue)")
+        }
         return try body(consumerQueue)
     }
 

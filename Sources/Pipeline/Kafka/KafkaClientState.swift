@@ -84,7 +84,9 @@ final class KafkaClientState: @unchecked Sendable {
 
     /// Reads the per-broker part of one statistics report (librdkafka's STATISTICS.md).
     func recordStatistics(_ json: UnsafeRawBufferPointer) {
-        guard let health = BrokerHealth(statistics: json, stallAfterMicroseconds: stallAfterMicroseconds) else { return }
+        guard let health = BrokerHealth(statistics: json, stallAfterMicroseconds: stallAfterMicroseconds) else {
+            return
+        }
         shared.withLock {
             $0.stall = health.stall
             // A broker got through authentication: an earlier run of auth failures was not the settings.
@@ -139,7 +141,9 @@ enum KafkaLogVerdict: Equatable, Sendable {
         // "offset reset (at offset N ...) to BEGINNING ...: fetch failed due to requested offset not available on
         // the broker": the main consumer stops with its own error (auto.offset.reset=error, `--state-reset` to
         // rebuild); the lag monitor's probe reports it as messages deleted before the group read them.
-        if facility == "OFFSET" && (text.contains("offset reset") || text.contains("offset not available")) { return .drop }
+        if facility == "OFFSET" && (text.contains("offset reset") || text.contains("offset not available")) {
+            return .drop
+        }
         return .problem("librdkafka \(level <= 3 ? "error" : "warning") (\(facility)): \(text)")
     }
 }
@@ -165,28 +169,33 @@ enum KafkaLogEcho {
 /// `-X debug=...` echoes everything to stderr as librdkafka would; otherwise normal operation is dropped
 /// and a real problem is kept as the client's last log line (its error callback reports the state), or,
 /// for a client without state, written once as a line of cdctop's own log.
-let kafkaLogToStateCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
-    handle, level, facility, line in
-    guard let handle, let line else { return }
-    let facilityText = facility.map { String(cString: $0) } ?? "-"
-    guard let opaque = rd_kafka_opaque(handle) else {
-        // No state: only -X debug asks for level 7 lines, so they are echoed as asked.
-        if level >= 7 {
-            FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
-        } else if case .problem(let text) = KafkaLogVerdict.of(level: level, facility: facilityText, text: String(cString: line)) {
-            KafkaLogEcho.write(text)
+let kafkaLogToStateCallback:
+    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+        handle, level, facility, line in
+        guard let handle, let line else { return }
+        let facilityText = facility.map { String(cString: $0) } ?? "-"
+        guard let opaque = rd_kafka_opaque(handle) else {
+            // No state: only -X debug asks for level 7 lines, so they are echoed as asked.
+            if level >= 7 {
+                FileHandle.standardError.write(
+                    Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
+            } else if case .problem(let text) = KafkaLogVerdict.of(
+                level: level, facility: facilityText, text: String(cString: line))
+            {
+                KafkaLogEcho.write(text)
+            }
+            return
         }
-        return
+        let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+        if state.echoLogToStandardError {
+            FileHandle.standardError.write(
+                Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
+        }
+        guard level <= 4 else { return }
+        if case .problem = KafkaLogVerdict.of(level: level, facility: facilityText, text: String(cString: line)) {
+            state.recordLog(String(cString: line))
+        }
     }
-    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
-    if state.echoLogToStandardError {
-        FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
-    }
-    guard level <= 4 else { return }
-    if case .problem = KafkaLogVerdict.of(level: level, facility: facilityText, text: String(cString: line)) {
-        state.recordLog(String(cString: line))
-    }
-}
 
 /// The brokers' health in one statistics report: whether any is up, and the first that stalls.
 struct BrokerHealth: Equatable {
@@ -194,14 +203,17 @@ struct BrokerHealth: Equatable {
     var stall: String?
 
     /// States in which a connection is open (or being opened) and waits for the broker's answer.
-    private static let waitingStates: Set<String> = ["CONNECT", "SSL_HANDSHAKE", "APIVERSION_QUERY", "AUTH_HANDSHAKE",
-                                                     "AUTH_REQ", "AUTH_LEGACY", "REAUTH"]
+    private static let waitingStates: Set<String> = [
+        "CONNECT", "SSL_HANDSHAKE", "APIVERSION_QUERY", "AUTH_HANDSHAKE",
+        "AUTH_REQ", "AUTH_LEGACY", "REAUTH",
+    ]
 
     /// nil when the report has no brokers object (or is not JSON). Only the `"brokers"` object is parsed:
     /// the per-partition part of the report can be large and is not needed here.
     init?(statistics json: UnsafeRawBufferPointer, stallAfterMicroseconds: Int64) {
         guard let range = Self.brokersObject(in: json),
-              let object = try? JSONSerialization.jsonObject(with: Data(json[range])) as? [String: Any] else { return nil }
+            let object = try? JSONSerialization.jsonObject(with: Data(json[range])) as? [String: Any]
+        else { return nil }
         for key in object.keys.sorted() {
             guard let broker = object[key] as? [String: Any] else { continue }
             let source = broker["source"] as? String ?? ""
@@ -218,7 +230,8 @@ struct BrokerHealth: Equatable {
                     stall = "no response from \(name) for over \(Self.step(idle)) s, requests waiting"
                 }
             } else if Self.waitingStates.contains(state) && stateAge >= stallAfterMicroseconds && stall == nil {
-                stall = "no answer from \(name) for over \(Self.step(stateAge)) s while connecting (\(state.lowercased()))"
+                stall =
+                    "no answer from \(name) for over \(Self.step(stateAge)) s while connecting (\(state.lowercased()))"
                 if state == "SSL_HANDSHAKE" { stall! += ": is it a TLS listener? security.protocol=SSL needs one" }
             }
         }
@@ -248,7 +261,10 @@ struct BrokerHealth: Equatable {
         var start = -1
         var i = 0
         search: while i <= json.count - key.count {
-            for j in 0 ..< key.count where json[i + j] != key[j] { i += 1; continue search }
+            for j in 0..<key.count where json[i + j] != key[j] {
+                i += 1
+                continue search
+            }
             start = i + key.count
             break
         }
@@ -264,14 +280,20 @@ struct BrokerHealth: Equatable {
         while k < json.count {
             let byte = json[k]
             if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
             } else if byte == UInt8(ascii: "\"") {
                 inString = true
             } else if byte == UInt8(ascii: "{") {
                 depth += 1
             } else if byte == UInt8(ascii: "}") {
                 depth -= 1
-                if depth == 0 { return start ..< k + 1 }
+                if depth == 0 { return start..<k + 1 }
             }
             k += 1
         }
@@ -281,20 +303,22 @@ struct BrokerHealth: Equatable {
 
 /// librdkafka's statistics callback (every `statistics.interval.ms`, on the polling thread): the JSON is read
 /// into the client's state and freed by librdkafka (return 0).
-let kafkaStatisticsToStateCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
-    _, json, length, opaque in
-    guard let opaque, let json else { return 0 }
-    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
-    state.recordStatistics(UnsafeRawBufferPointer(start: json, count: length))
-    return 0
-}
+let kafkaStatisticsToStateCallback:
+    @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
+        _, json, length, opaque in
+        guard let opaque, let json else { return 0 }
+        let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+        state.recordStatistics(UnsafeRawBufferPointer(start: json, count: length))
+        return 0
+    }
 
 /// Like `kafkaErrorToStateCallback`, keeping the code so that faults retrying cannot fix are told apart.
-let kafkaClassifyingErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
-    _, code, reason, opaque in
-    guard let opaque else { return }
-    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
-    let error = rd_kafka_resp_err_t(rawValue: code)
-    let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(error))
-    state.recordError(text, fatal: error == RD_KAFKA_RESP_ERR__FATAL, code: error)
-}
+let kafkaClassifyingErrorCallback:
+    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+        _, code, reason, opaque in
+        guard let opaque else { return }
+        let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+        let error = rd_kafka_resp_err_t(rawValue: code)
+        let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(error))
+        state.recordError(text, fatal: error == RD_KAFKA_RESP_ERR__FATAL, code: error)
+    }

@@ -1,20 +1,20 @@
-import Foundation
 import CRdKafka
+import Foundation
 
 /// What the consumer connects to and subscribes; `properties` are `-X key=value` pass-through.
-public struct KafkaConsumerConfig: Sendable {
-    public var brokers: String
-    public var groupID: String
+package struct KafkaConsumerConfig: Sendable {
+    package var brokers: String
+    package var groupID: String
     /// Topic names; a name starting with "^" is a regex subscription (librdkafka matches it).
-    public var topics: [String]
+    package var topics: [String]
     /// Applied last, so they override cdctop's defaults.
-    public var properties: [String: String]
+    package var properties: [String: String]
     /// How often topics are listed, so new matching topics and partitions are read (ms).
-    public var metadataRefreshMs: Int = 2_000
+    package var metadataRefreshMs: Int = 2_000
     /// How often the group's committed offsets are asked for the Lag view (ms, off the polling thread).
-    public var committedQueryIntervalMs: Int = 3_000
+    package var committedQueryIntervalMs: Int = 3_000
 
-    public init(brokers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
+    package init(brokers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
         self.brokers = brokers
         self.groupID = groupID
         self.topics = topics
@@ -69,8 +69,9 @@ final class KafkaConfigurationHandle {
         }
         if result != RD_KAFKA_CONF_OK {
             // The value of a secret property never reaches an error message (the dashboard and --log show them).
-            throw KafkaError.configuration(cStringBufferText(errorText), property: key,
-                                           value: KafkaSecretProperties.displayValue(key: key, value: value))
+            throw KafkaError.configuration(
+                cStringBufferText(errorText), property: key,
+                value: KafkaSecretProperties.displayValue(key: key, value: value))
         }
     }
 
@@ -84,8 +85,9 @@ final class KafkaConfigurationHandle {
             rd_kafka_new(type, conf, buffer.baseAddress, buffer.count)
         }
         guard let handle else {
-            throw KafkaError(code: .configuration,
-                             message: "creating the Kafka \(role): \(cStringBufferText(errorText)). Check the -X properties")
+            throw KafkaError(
+                code: .configuration,
+                message: "creating the Kafka \(role): \(cStringBufferText(errorText)). Check the -X properties")
         }
         pointer = nil
         return handle
@@ -97,13 +99,15 @@ final class KafkaConfigurationHandle {
 }
 
 /// Non-fatal client errors such as "all brokers down" are kept for the status bar; fatal ones are flagged.
-let kafkaErrorToStateCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
-    _, code, reason, opaque in
-    guard let opaque else { return }
-    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
-    let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(rawValue: code)))
-    state.recordError(text, fatal: code == RD_KAFKA_RESP_ERR__FATAL.rawValue)
-}
+let kafkaErrorToStateCallback:
+    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+        _, code, reason, opaque in
+        guard let opaque else { return }
+        let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+        let text =
+            reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(rawValue: code)))
+        state.recordError(text, fatal: code == RD_KAFKA_RESP_ERR__FATAL.rawValue)
+    }
 
 /// The NUL-terminated text librdkafka wrote into an error buffer.
 func cStringBufferText(_ buffer: [CChar]) -> String {
@@ -112,21 +116,21 @@ func cStringBufferText(_ buffer: [CChar]) -> String {
 
 /// librdkafka properties whose values are secrets: never printed, masked as `***` wherever cdctop shows
 /// its configuration (errors, `--log`, the Connections panel).
-public enum KafkaSecretProperties {
+package enum KafkaSecretProperties {
     /// True for passwords, private keys and tokens: `sasl.password`, `ssl.key.password`,
     /// `ssl.keystore.password`, `ssl.key.pem`, `sasl.oauthbearer.client.secret`, `sasl.oauthbearer.config`
     /// (it may carry a client secret), and anything else whose name says password, secret or token.
-    public static func isSecret(_ key: String) -> Bool {
+    package static func isSecret(_ key: String) -> Bool {
         let k = key.lowercased()
         if k == "ssl.key.pem" || k == "sasl.oauthbearer.config" || k == "ssl_key" { return true }
         return k.contains("password") || k.contains("secret") || (k.contains("token") && !k.hasSuffix(".url"))
     }
 
     /// `value`, or `***` when `key` names a secret.
-    public static func displayValue(key: String, value: String) -> String { isSecret(key) ? "***" : value }
+    package static func displayValue(key: String, value: String) -> String { isSecret(key) ? "***" : value }
 
     /// `key=value` with secrets masked, sorted by key: for logs and screens.
-    public static func displayText(_ properties: [String: String]) -> String {
+    package static func displayText(_ properties: [String: String]) -> String {
         properties.sorted { $0.key < $1.key }.map { "\($0.key)=\(displayValue(key: $0.key, value: $0.value))" }
             .joined(separator: " ")
     }
@@ -135,12 +139,12 @@ public enum KafkaSecretProperties {
 /// A librdkafka properties file in kcat's `-F` format: one `key=value` per line, `#` starts a comment
 /// line, blank lines are ignored, whitespace around key and value is dropped; the first `=` splits
 /// (values may contain `=`). A later line for the same key wins.
-public enum KafkaPropertiesFile {
-    public struct ParseError: Error, CustomStringConvertible, Sendable {
-        public var description: String
+package enum KafkaPropertiesFile {
+    package struct ParseError: Error, CustomStringConvertible, Sendable {
+        package var description: String
     }
 
-    public static func parse(_ text: String, file: String) throws(ParseError) -> [String: String] {
+    package static func parse(_ text: String, file: String) throws(ParseError) -> [String: String] {
         var out: [String: String] = [:]
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -149,7 +153,10 @@ public enum KafkaPropertiesFile {
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let eq = line.firstIndex(of: "="), eq != line.startIndex else {
                 // Never quote the line: it may be a password pasted without its key.
-                throw ParseError(description: "\(file) line \(lineNumber): expected key=value (e.g. security.protocol=SASL_SSL); '#' starts a comment")
+                throw ParseError(
+                    description:
+                        "\(file) line \(lineNumber): expected key=value (e.g. security.protocol=SASL_SSL); '#' starts a comment"
+                )
             }
             let key = String(line[..<eq].trimmingWhitespace())
             guard !key.isEmpty else {
@@ -161,9 +168,12 @@ public enum KafkaPropertiesFile {
     }
 
     /// Reads and parses `path`; the error says which file and line, never a value.
-    public static func load(path: String) throws(ParseError) -> [String: String] {
+    package static func load(path: String) throws(ParseError) -> [String: String] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ParseError(description: "cannot read the Kafka properties file \(path) (-F or $CDCTOP_KAFKA_CONFIG): no such file or no permission")
+            throw ParseError(
+                description:
+                    "cannot read the Kafka properties file \(path) (-F or $CDCTOP_KAFKA_CONFIG): no such file or no permission"
+            )
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path)
     }

@@ -3,20 +3,22 @@ import Foundation
 import Synchronization
 
 /// Where one assigned partition stands. Offsets are -1 when not known (yet).
-public struct PartitionProgress: Sendable, Equatable {
-    public var topic: String
-    public var partition: Int32
+package struct PartitionProgress: Sendable, Equatable {
+    package var topic: String
+    package var partition: Int32
     /// The group's committed offset (the next offset to read after a restart).
-    public var committed: Int64
+    package var committed: Int64
     /// The next offset this consumer will hand out.
-    public var position: Int64
+    package var position: Int64
     /// The end of the partition as last seen in a fetch response.
-    public var highWatermark: Int64
+    package var highWatermark: Int64
     /// The partition's log start as last seen in a fetch response (Fetch v5+; -1 when not reported).
-    public var lowWatermark: Int64
+    package var lowWatermark: Int64
 
-    public init(topic: String, partition: Int32, committed: Int64, position: Int64, highWatermark: Int64,
-                lowWatermark: Int64 = -1) {
+    package init(
+        topic: String, partition: Int32, committed: Int64, position: Int64, highWatermark: Int64,
+        lowWatermark: Int64 = -1
+    ) {
         self.topic = topic
         self.partition = partition
         self.committed = committed
@@ -26,7 +28,7 @@ public struct PartitionProgress: Sendable, Equatable {
     }
 
     /// Messages not yet committed, when both ends are known.
-    public var lag: Int64? {
+    package var lag: Int64? {
         guard highWatermark >= 0 else { return nil }
         return max(0, highWatermark - max(committed, 0))
     }
@@ -42,7 +44,7 @@ public struct PartitionProgress: Sendable, Equatable {
 ///
 /// Polling, storing and committing happen on ONE thread (the engine's); `close()` and `wakeUp()`
 /// may be called from any thread.
-public final class KafkaConsumer: Sendable {
+package final class KafkaConsumer: Sendable {
     private let state: KafkaClientState
     /// The polling thread's state, held for a whole poll so `close()` from another thread waits for it.
     private let polling: Mutex<Polling>
@@ -80,15 +82,18 @@ public final class KafkaConsumer: Sendable {
         /// Topics named exactly in --topics that the last metadata did not list.
         var missingTopics: [String] = []
     }
-    public let config: KafkaConsumerConfig
+    package let config: KafkaConsumerConfig
 
     /// Creates the consumer; partitions are assigned as metadata finds them. `startOffsets` gives the
     /// next offset to read per partition (e.g. from a checkpoint); others start at their earliest.
     /// A bad property or regex throws a KafkaError with the reason.
-    public init(config: KafkaConsumerConfig, startOffsets: [(topic: String, partition: Int32, nextOffset: Int64)] = []) throws {
+    package init(config: KafkaConsumerConfig, startOffsets: [(topic: String, partition: Int32, nextOffset: Int64)] = [])
+        throws
+    {
         guard !config.topics.isEmpty else {
-            throw KafkaError(code: .configuration,
-                             message: "no Kafka topics to subscribe to: pass --topics (a name, or a regex starting with ^)")
+            throw KafkaError(
+                code: .configuration,
+                message: "no Kafka topics to subscribe to: pass --topics (a name, or a regex starting with ^)")
         }
         self.config = config
         self.matcher = try TopicMatcher(config.topics)
@@ -109,11 +114,13 @@ public final class KafkaConsumer: Sendable {
         rd_kafka_conf_set_error_cb(configuration.pointer, kafkaClassifyingErrorCallback)
         rd_kafka_conf_set_stats_cb(configuration.pointer, kafkaStatisticsToStateCallback)
         // One queue for messages and errors, so one poll serves them all.
-        let client = try KafkaClient(configuration, type: RD_KAFKA_CONSUMER, role: "consumer", callbackState: state,
-                                     pollsConsumerQueue: true)
+        let client = try KafkaClient(
+            configuration, type: RD_KAFKA_CONSUMER, role: "consumer", callbackState: state,
+            pollsConsumerQueue: true)
         closing.withLock { $0.client = client }
         let capacity = 1024
-        polling = Mutex(Polling(client: client, messageBuffer: .allocate(capacity: capacity), messageBufferCapacity: capacity))
+        polling = Mutex(
+            Polling(client: client, messageBuffer: .allocate(capacity: capacity), messageBufferCapacity: capacity))
         startMetadataThread()
     }
 
@@ -154,7 +161,10 @@ public final class KafkaConsumer: Sendable {
         discovery.withLock { d in
             d.lastMetadataError = nil
             d.missingTopics = missing
-            if d.partitions != found { d.partitions = found; d.generation += 1 }
+            if d.partitions != found {
+                d.partitions = found
+                d.generation += 1
+            }
         }
     }
 
@@ -168,7 +178,7 @@ public final class KafkaConsumer: Sendable {
         let result = client.withHandle { rd_kafka_committed($0, list, Self.blockingCallTimeoutMs) }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
         var committed: [KafkaClientState.TopicPartition: Int64] = [:]
-        for index in 0 ..< Int(list.pointee.cnt) {
+        for index in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[index]
             guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
             committed[.init(topic: String(cString: element.topic), partition: element.partition)] = element.offset
@@ -207,11 +217,11 @@ public final class KafkaConsumer: Sendable {
     static let blockingCallTimeoutMs: Int32 = 2_000
 
     /// How long a broker may keep requests waiting without a byte back before it counts as stalled (at least).
-    public static let stallAfterSeconds: Int64 = 10
+    package static let stallAfterSeconds: Int64 = 10
 
     /// A fault that stopped the consumer (with its fix); else the last non-fatal broker error (e.g. "all brokers
     /// are down"), cleared after a poll delivers messages; else the --topics names the cluster does not list.
-    public var lastError: String? {
+    package var lastError: String? {
         // After a fault that needs a fix the consumer stops: its one line, with the fix, is what to show.
         if let fault = state.faultNeedingFix { return fault.message }
         if let error = state.lastError { return error }
@@ -221,23 +231,25 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// One line for topics named in --topics that the cluster does not list, with the fix.
-    public static func unknownTopicsText(_ topics: [String], brokers: String) -> String {
-        let names = topics.count == 1 ? "topic \(topics[0]) does not exist" : "topics \(topics.joined(separator: ", ")) do not exist"
+    package static func unknownTopicsText(_ topics: [String], brokers: String) -> String {
+        let names =
+            topics.count == 1
+            ? "topic \(topics[0]) does not exist" : "topics \(topics.joined(separator: ", ")) do not exist"
         return "\(names) on \(brokers) (or this principal may not describe \(topics.count == 1 ? "it" : "them")). "
             + KafkaError.unknownTopicFix
     }
 
     /// "no response from HOST:PORT for 12 s (2 requests waiting)" while a broker that took the connection
     /// answers nothing (from librdkafka's statistics, once a second); nil otherwise.
-    public var stall: String? { state.stall }
+    package var stall: String? { state.stall }
     /// Client errors reported so far (failed connection attempts included).
-    public var errorCount: Int { state.errorCount }
+    package var errorCount: Int { state.errorCount }
     /// The last warning librdkafka logged (its log never goes to the terminal unless -X debug is set).
-    public var lastLogLine: String? { state.lastLog }
+    package var lastLogLine: String? { state.lastLog }
 
     /// Fills `batch` (clearing it first) with up to `maxMessages` messages, waiting at most `timeoutMs`
     /// for the first. Partition EOFs go to `batch.partitionEOFs`; non-fatal errors to `lastError`.
-    public func poll(into batch: inout MessageBatch, maxMessages: Int, timeoutMs: Int32) throws {
+    package func poll(into batch: inout MessageBatch, maxMessages: Int, timeoutMs: Int32) throws {
         batch.removeAll()
         try polling.withLock { polling in
             // close() may be waiting for this lock: a poll after it began must not wait out its timeout.
@@ -246,13 +258,17 @@ public final class KafkaConsumer: Sendable {
                 throw KafkaError(code: .closed, message: "polling Kafka: the consumer is closed")
             }
             try client.withHandle { handle in
-                try poll(handle, client: client, into: &batch, maxMessages: maxMessages, timeoutMs: timeoutMs, polling: &polling)
+                try poll(
+                    handle, client: client, into: &batch, maxMessages: maxMessages, timeoutMs: timeoutMs,
+                    polling: &polling)
             }
         }
     }
 
-    private func poll(_ handle: OpaquePointer, client: KafkaClient, into batch: inout MessageBatch, maxMessages: Int,
-                      timeoutMs: Int32, polling: inout Polling) throws {
+    private func poll(
+        _ handle: OpaquePointer, client: KafkaClient, into batch: inout MessageBatch, maxMessages: Int,
+        timeoutMs: Int32, polling: inout Polling
+    ) throws {
         assignNewPartitions(handle, assignedGeneration: &polling.assignedGeneration)
         if maxMessages > polling.messageBufferCapacity {
             polling.messageBuffer.deallocate()
@@ -267,7 +283,7 @@ public final class KafkaConsumer: Sendable {
                 let buffer = polling.messageBuffer
                 let count = client.withConsumerQueue { rd_kafka_consume_batch_queue($0, 0, buffer, maxMessages - 1) }
                 if count > 0 {
-                    for index in 0 ..< count {
+                    for index in 0..<count {
                         if let message = buffer[index] {
                             sawError = take(message, into: &batch, polling: &polling) || sawError
                         }
@@ -289,20 +305,26 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Copies one message into the batch and destroys it. Returns true if it was an error.
-    private func take(_ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout MessageBatch,
-                      polling: inout Polling) -> Bool {
+    private func take(
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout MessageBatch,
+        polling: inout Polling
+    ) -> Bool {
         defer { rd_kafka_message_destroy(message) }
         let error = message.pointee.err
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-            batch.append(topicIndex: polling.topicIndex(for: message.pointee.rkt), partition: message.pointee.partition,
-                         offset: message.pointee.offset, timestampMs: rd_kafka_message_timestamp(message, nil),
-                         key: UnsafeRawPointer(message.pointee.key), keyLength: message.pointee.key_len,
-                         value: UnsafeRawPointer(message.pointee.payload), valueLength: message.pointee.len)
+            batch.append(
+                topicIndex: polling.topicIndex(for: message.pointee.rkt), partition: message.pointee.partition,
+                offset: message.pointee.offset, timestampMs: rd_kafka_message_timestamp(message, nil),
+                key: UnsafeRawPointer(message.pointee.key), keyLength: message.pointee.key_len,
+                value: UnsafeRawPointer(message.pointee.payload), valueLength: message.pointee.len)
             return false
         }
         if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-            batch.partitionEOFs.append((polling.topicIndex(for: message.pointee.rkt), message.pointee.partition,
-                                        message.pointee.offset))
+            batch.partitionEOFs.append(
+                (
+                    polling.topicIndex(for: message.pointee.rkt), message.pointee.partition,
+                    message.pointee.offset
+                ))
             return false
         }
         if error == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || error == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE {
@@ -311,10 +333,12 @@ public final class KafkaConsumer: Sendable {
             let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
             let partition = message.pointee.partition
             let start = startOffsets[.init(topic: topic, partition: partition)]
-            polling.offsetResetFailure = KafkaError(code: .init(error), message:
-                "\(topic)[\(partition)]: offset \(start.map(String.init) ?? "(earliest)") is no longer in the partition (\(String(cString: rd_kafka_err2str(error)))): "
-                + "the topic was deleted and recreated, or retention removed messages before cdctop read them. "
-                + "The saved state no longer matches the topic; rebuild it from the earliest offsets with --state-reset",
+            polling.offsetResetFailure = KafkaError(
+                code: .init(error),
+                message:
+                    "\(topic)[\(partition)]: offset \(start.map(String.init) ?? "(earliest)") is no longer in the partition (\(String(cString: rd_kafka_err2str(error)))): "
+                    + "the topic was deleted and recreated, or retention removed messages before cdctop read them. "
+                    + "The saved state no longer matches the topic; rebuild it from the earliest offsets with --state-reset",
                 isFatal: true)
             return true
         }
@@ -331,15 +355,16 @@ public final class KafkaConsumer: Sendable {
         return true
     }
 
-
     /// Stores offset+1 of the last record of each partition in `batch`; librdkafka commits stored
     /// offsets on its auto-commit timer, on revoke and on close.
-    public func storeOffsets(of batch: MessageBatch) {
+    package func storeOffsets(of batch: MessageBatch) {
         guard !batch.records.isEmpty else { return }
         polling.withLock { polling in
             polling.storeScratch.removeAll(keepingCapacity: true)
             for record in batch.records {
-                if let slot = polling.storeScratch.firstIndex(where: { $0.topicIndex == record.topicIndex && $0.partition == record.partition }) {
+                if let slot = polling.storeScratch.firstIndex(where: {
+                    $0.topicIndex == record.topicIndex && $0.partition == record.partition
+                }) {
                     polling.storeScratch[slot].offset = max(polling.storeScratch[slot].offset, record.offset)
                 } else {
                     polling.storeScratch.append((record.topicIndex, record.partition, record.offset))
@@ -349,7 +374,8 @@ public final class KafkaConsumer: Sendable {
             let list = rd_kafka_topic_partition_list_new(Int32(polling.storeScratch.count))
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for entry in polling.storeScratch {
-                let element = rd_kafka_topic_partition_list_add(list, batch.topics[Int(entry.topicIndex)], entry.partition)
+                let element = rd_kafka_topic_partition_list_add(
+                    list, batch.topics[Int(entry.topicIndex)], entry.partition)
                 element?.pointee.offset = entry.offset + 1
             }
             // A partition revoked meanwhile refuses the store; its new owner re-reads from the last commit.
@@ -362,7 +388,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Stores explicit next offsets (e.g. those a durable checkpoint covers); librdkafka commits them
     /// to the group on its auto-commit timer and on close. Partitions not assigned are skipped.
-    public func storeOffsets(_ offsets: [(topic: String, partition: Int32, nextOffset: Int64)]) {
+    package func storeOffsets(_ offsets: [(topic: String, partition: Int32, nextOffset: Int64)]) {
         guard !offsets.isEmpty else { return }
         polling.withLock { polling in
             guard let client = polling.client else { return }
@@ -387,7 +413,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Commits the stored offsets now (blocking).
-    public func commitSync() throws {
+    package func commitSync() throws {
         try polling.withLock { polling in
             guard let client = polling.client else {
                 throw KafkaError(code: .closed, message: "committing Kafka offsets: the consumer is closed")
@@ -404,7 +430,7 @@ public final class KafkaConsumer: Sendable {
     /// Per assigned partition: the group's committed offset (as the metadata thread last read it),
     /// this consumer's position, and the high watermark cached from fetch responses. Never blocks on
     /// the broker.
-    public func partitionStates() -> [PartitionProgress] {
+    package func partitionStates() -> [PartitionProgress] {
         let assignment = state.assignment
         guard !assignment.isEmpty else { return [] }
         let committed = discovery.withLock { $0.committed }
@@ -414,11 +440,15 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    private func partitionStates(_ handle: OpaquePointer, assignment: [KafkaClientState.TopicPartition],
-                                 committed: [KafkaClientState.TopicPartition: Int64]) -> [PartitionProgress] {
+    private func partitionStates(
+        _ handle: OpaquePointer, assignment: [KafkaClientState.TopicPartition],
+        committed: [KafkaClientState.TopicPartition: Int64]
+    ) -> [PartitionProgress] {
         let positions = rd_kafka_topic_partition_list_new(Int32(assignment.count))!
         defer { rd_kafka_topic_partition_list_destroy(positions) }
-        for partition in assignment { rd_kafka_topic_partition_list_add(positions, partition.topic, partition.partition) }
+        for partition in assignment {
+            rd_kafka_topic_partition_list_add(positions, partition.topic, partition.partition)
+        }
         _ = rd_kafka_position(handle, positions)
 
         var states: [PartitionProgress] = []
@@ -427,34 +457,37 @@ public final class KafkaConsumer: Sendable {
             var low: Int64 = -1
             var high: Int64 = -1
             if rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
-                != RD_KAFKA_RESP_ERR_NO_ERROR {
+                != RD_KAFKA_RESP_ERR_NO_ERROR
+            {
                 high = -1
                 low = -1
             }
             let position = positions.pointee.elems[index].offset
-            states.append(PartitionProgress(topic: partition.topic, partition: partition.partition,
-                                            committed: Self.known(committed[partition] ?? -1),
-                                            position: Self.known(position), highWatermark: Self.known(high),
-                                            lowWatermark: Self.known(low)))
+            states.append(
+                PartitionProgress(
+                    topic: partition.topic, partition: partition.partition,
+                    committed: Self.known(committed[partition] ?? -1),
+                    position: Self.known(position), highWatermark: Self.known(high),
+                    lowWatermark: Self.known(low)))
         }
         return states
     }
 
     /// The last failure to list topics, if the latest attempt failed.
-    public var metadataError: String? { discovery.withLock { $0.lastMetadataError } }
+    package var metadataError: String? { discovery.withLock { $0.lastMetadataError } }
 
     /// librdkafka's logical offsets (INVALID, END, ...) are negative: report them as -1, "unknown".
     private static func known(_ offset: Int64) -> Int64 { offset >= 0 ? offset : -1 }
 
     /// Makes a poll that is waiting return now (e.g. to quit or pause promptly).
-    public func wakeUp() {
+    package func wakeUp() {
         closing.withLock { closing in
             if !closing.started { closing.client?.wakeConsumerQueue() }
         }
     }
 
     /// Leaves the group (committing stored offsets) and frees the handle. Idempotent.
-    public func close() {
+    package func close() {
         let client: KafkaClient? = closing.withLock { closing in
             if closing.started { return nil }
             closing.started = true
@@ -511,9 +544,12 @@ struct TopicMatcher: Sendable {
     private let patterns: [NSRegularExpression]
 
     /// `invalidPattern`: the error text for an entry that is not a valid regex.
-    init(_ topics: [String], invalidPattern: (String) -> String = {
-        "--topics: '\($0)' is not a valid regular expression. Escape dots as \\. (e.g. '^shop\\.public\\..*')"
-    }) throws {
+    init(
+        _ topics: [String],
+        invalidPattern: (String) -> String = {
+            "--topics: '\($0)' is not a valid regular expression. Escape dots as \\. (e.g. '^shop\\.public\\..*')"
+        }
+    ) throws {
         var names = Set<String>()
         var patterns: [NSRegularExpression] = []
         for topic in topics {
@@ -525,7 +561,8 @@ struct TopicMatcher: Sendable {
                 names.insert(topic)
             }
         }
-        self.names = names; self.patterns = patterns
+        self.names = names
+        self.patterns = patterns
     }
 
     /// The entries that are plain names (not patterns): each must exist.

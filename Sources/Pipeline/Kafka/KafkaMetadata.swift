@@ -1,8 +1,10 @@
 import CRdKafka
 
 /// All topics the cluster knows, with their partition counts (from a metadata request).
-public func kafkaTopicPartitions(brokers: String, properties: [String: String],
-                                 timeoutMs: Int32) throws -> [String: Int32] {
+package func kafkaTopicPartitions(
+    brokers: String, properties: [String: String],
+    timeoutMs: Int32
+) throws -> [String: Int32] {
     let state = KafkaClientState(echoLogToStandardError: properties["debug"] != nil)
     var list: [(String, String)] = [("bootstrap.servers", brokers)]
     // Consumer-only -X properties would only make a producer handle log warnings.
@@ -19,7 +21,7 @@ public func kafkaTopicPartitions(brokers: String, properties: [String: String],
     }
     defer { rd_kafka_metadata_destroy(metadata) }
     var partitions: [String: Int32] = [:]
-    for index in 0 ..< Int(metadata.pointee.topic_cnt) {
+    for index in 0..<Int(metadata.pointee.topic_cnt) {
         let topic = metadata.pointee.topics[index]
         guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let name = topic.topic else { continue }
         partitions[String(cString: name)] = topic.partition_cnt
@@ -29,8 +31,10 @@ public func kafkaTopicPartitions(brokers: String, properties: [String: String],
 
 /// The topics matching `topics` (names, or regexes starting with "^" as in a subscription), with
 /// their partition counts: what a consumer given `topics` reads (the same `TopicMatcher`).
-public func kafkaTopicPartitions(brokers: String, topics: [String], properties: [String: String],
-                                 timeoutMs: Int32) throws -> [String: Int32] {
+package func kafkaTopicPartitions(
+    brokers: String, topics: [String], properties: [String: String],
+    timeoutMs: Int32
+) throws -> [String: Int32] {
     let matcher = try TopicMatcher(topics)
     let all = try kafkaTopicPartitions(brokers: brokers, properties: properties, timeoutMs: timeoutMs)
     return all.filter { name, _ in matcher.matches(name) }
@@ -38,25 +42,28 @@ public func kafkaTopicPartitions(brokers: String, topics: [String], properties: 
 
 /// Every partition of the topics `matcher` accepts, sorted by topic and partition, from one metadata
 /// request on `client` (any kind); the librdkafka error when the request fails.
-func matchingPartitions(_ client: KafkaClient, matcher: TopicMatcher,
-                        timeoutMs: Int32) -> Result<[KafkaClientState.TopicPartition], KafkaError> {
+func matchingPartitions(
+    _ client: KafkaClient, matcher: TopicMatcher,
+    timeoutMs: Int32
+) -> Result<[KafkaClientState.TopicPartition], KafkaError> {
     var metadata: UnsafePointer<rd_kafka_metadata_t>?
     let result = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, timeoutMs) }
     guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-        return .failure(KafkaError(code: .init(result), message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
+        return .failure(
+            KafkaError(code: .init(result), message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
     }
     defer { rd_kafka_metadata_destroy(metadata) }
     var found: [KafkaClientState.TopicPartition] = []
-    for t in 0 ..< Int(metadata.pointee.topic_cnt) {
+    for t in 0..<Int(metadata.pointee.topic_cnt) {
         let topic = metadata.pointee.topics[t]
         guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let cName = topic.topic else { continue }
         let name = String(cString: cName)
         guard matcher.matches(name) else { continue }
-        for p in 0 ..< Int(topic.partition_cnt) { found.append(.init(topic: name, partition: topic.partitions[p].id)) }
+        for p in 0..<Int(topic.partition_cnt) { found.append(.init(topic: name, partition: topic.partitions[p].id)) }
     }
     return .success(found.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) })
 }
 
 /// The librdkafka version actually loaded (2.0.2 from Debian, or 2.16 via LD_LIBRARY_PATH), for
 /// the help screen and error reports: Tansu needs 2.16.
-public var kafkaLibraryVersion: String { String(cString: rd_kafka_version_str()) }
+package var kafkaLibraryVersion: String { String(cString: rd_kafka_version_str()) }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// A producer over librdkafka, for the synthetic workload generator and tests.
 /// Thread-safe; each call is short (librdkafka queues and sends in the background).
-public final class KafkaProducer: Sendable {
+package final class KafkaProducer: Sendable {
     private let state: KafkaClientState
     private let client: KafkaClient
     /// Held for each call: the topic handles and counters are shared by every caller.
@@ -18,7 +18,7 @@ public final class KafkaProducer: Sendable {
 
     /// Defaults: linger.ms=5, large batches, acks=all, murmur2_random partitioner (Java's, so keys
     /// land where Debezium's would); `properties` (-X) are applied last.
-    public init(brokers: String, properties: [String: String] = [:]) throws {
+    package init(brokers: String, properties: [String: String] = [:]) throws {
         let state = KafkaClientState(echoLogToStandardError: properties["debug"] != nil)
         self.state = state
         var list: [(String, String)] = [
@@ -38,23 +38,30 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Messages whose delivery failed, counted by the delivery report callback.
-    public var deliveryFailures: Int { state.deliveryFailures }
+    package var deliveryFailures: Int { state.deliveryFailures }
     /// The last non-fatal client error (e.g. "all brokers are down").
-    public var lastError: String? { state.lastError }
+    package var lastError: String? { state.lastError }
 
     /// Queues one message; librdkafka copies key and value. A nil value is a tombstone; a nil
     /// partition lets the partitioner choose by key. When the local queue is full it serves
     /// delivery reports and retries (for up to about 10 s) instead of failing.
-    public func produce(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?,
-                        value: UnsafeRawBufferPointer?) throws {
+    package func produce(
+        topic: String, partition: Int32?, key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?
+    ) throws {
         try producing.withLock { producing in
             let kafkaTopic = try self.topic(topic, in: &producing)
             // A present-but-empty buffer may have no base address; librdkafka must still see non-NULL.
             let keyPointer = key.map { $0.baseAddress ?? UnsafeRawPointer(emptyBytes) }
-            let valuePointer = value.map { UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(emptyBytes)) }
+            let valuePointer = value.map {
+                UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(emptyBytes))
+            }
             var waits = 0
-            while kafkaTopic.withHandle({ rd_kafka_produce($0, partition ?? -1, 0x2 /* RD_KAFKA_MSG_F_COPY */,
-                                                           valuePointer, value?.count ?? 0, keyPointer, key?.count ?? 0, nil) }) != 0 {
+            while kafkaTopic.withHandle({
+                rd_kafka_produce(
+                    $0, partition ?? -1, 0x2,  // RD_KAFKA_MSG_F_COPY
+                    valuePointer, value?.count ?? 0, keyPointer, key?.count ?? 0, nil)
+            }) != 0 {
                 let error = rd_kafka_last_error()
                 if error == RD_KAFKA_RESP_ERR__QUEUE_FULL && waits < 200 {
                     waits += 1
@@ -75,7 +82,7 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Convenience form; a nil value is a tombstone.
-    public func produce(topic: String, key: [UInt8]?, value: [UInt8]?) throws {
+    package func produce(topic: String, key: [UInt8]?, value: [UInt8]?) throws {
         func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
             guard let bytes else { return try body(nil) }
             return try bytes.withUnsafeBytes { try body($0) }
@@ -89,22 +96,27 @@ public final class KafkaProducer: Sendable {
 
     /// Waits until every queued message is delivered. Throws if messages remain after the timeout or
     /// if any delivery failed since the last flush.
-    public func flush(timeoutMs: Int32) throws {
+    package func flush(timeoutMs: Int32) throws {
         try producing.withLock { producing in
-            let (result, remaining) = client.withHandle { handle in (rd_kafka_flush(handle, timeoutMs), rd_kafka_outq_len(handle)) }
+            let (result, remaining) = client.withHandle { handle in
+                (rd_kafka_flush(handle, timeoutMs), rd_kafka_outq_len(handle))
+            }
             if result != RD_KAFKA_RESP_ERR_NO_ERROR || remaining > 0 {
                 let reason = state.lastError.map { " (last error: \($0))" } ?? ""
-                throw KafkaError(code: .init(result),
-                                 message: "flushing the Kafka producer: \(remaining) messages still undelivered after \(timeoutMs) ms\(reason). "
-                                     + "Check that the broker is reachable", isRetriable: true)
+                throw KafkaError(
+                    code: .init(result),
+                    message:
+                        "flushing the Kafka producer: \(remaining) messages still undelivered after \(timeoutMs) ms\(reason). "
+                        + "Check that the broker is reachable", isRetriable: true)
             }
             let failures = state.deliveryFailures
             if failures > producing.failuresReported {
                 let newFailures = failures - producing.failuresReported
                 producing.failuresReported = failures
-                throw KafkaError(code: .init(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT),
-                                 message: "\(newFailures) Kafka messages failed delivery; last: \(state.lastDeliveryError ?? "?"). "
-                                     + "Check the broker and the topic")
+                throw KafkaError(
+                    code: .init(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT),
+                    message: "\(newFailures) Kafka messages failed delivery; last: \(state.lastDeliveryError ?? "?"). "
+                        + "Check the broker and the topic")
             }
         }
     }
@@ -112,8 +124,9 @@ public final class KafkaProducer: Sendable {
     private func topic(_ topic: String, in producing: inout Producing) throws -> KafkaTopic {
         if let existing = producing.topics[topic] { return existing }
         guard let created = KafkaTopic(topic, on: client) else {
-            throw KafkaError.response(rd_kafka_last_error(), while: "opening topic \(topic) for producing",
-                                      hint: "Check the topic name")
+            throw KafkaError.response(
+                rd_kafka_last_error(), while: "opening topic \(topic) for producing",
+                hint: "Check the topic name")
         }
         producing.topics[topic] = created
         return created
@@ -123,11 +136,13 @@ public final class KafkaProducer: Sendable {
 /// Stands in for the data of an empty (not null) key or value.
 nonisolated(unsafe) private let emptyBytes = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
-private let kafkaDeliveryReportCallback: @convention(c) (
-    OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?
-) -> Void = { _, message, opaque in
-    guard let message, let opaque, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
-    let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
-    let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
-    state.recordDeliveryFailure("\(topic)[\(message.pointee.partition)]: \(String(cString: rd_kafka_err2str(message.pointee.err)))")
-}
+private let kafkaDeliveryReportCallback:
+    @convention(c) (
+        OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?
+    ) -> Void = { _, message, opaque in
+        guard let message, let opaque, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
+        let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+        state.recordDeliveryFailure(
+            "\(topic)[\(message.pointee.partition)]: \(String(cString: rd_kafka_err2str(message.pointee.err)))")
+    }

@@ -2,15 +2,15 @@ import CRdKafka
 
 /// librdkafka's in-process mock cluster, for the demo and fast tests (no external service).
 /// Each mock partition keeps only about 5 MB: fine to consume while producing, not for bulk loads.
-public final class MockKafkaCluster: @unchecked Sendable {
+package final class MockKafkaCluster: @unchecked Sendable {
     private let state: KafkaClientState
     private let handle: OpaquePointer
     private let cluster: OpaquePointer
     /// "127.0.0.1:port[,...]"; other clients (even kcat) can connect while this object lives.
-    public let bootstrapServers: String
+    package let bootstrapServers: String
 
     /// Hosts the cluster on a private producer handle.
-    public init(brokers: Int = 1) throws {
+    package init(brokers: Int = 1) throws {
         let state = KafkaClientState(echoLogToStandardError: false)
         self.state = state
         let configuration = try KafkaConfigurationHandle([])
@@ -18,9 +18,10 @@ public final class MockKafkaCluster: @unchecked Sendable {
         let handle = try configuration.makeClient(RD_KAFKA_PRODUCER, role: "mock cluster host")
         guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
             rd_kafka_destroy(handle)
-            throw KafkaError(code: .init(RD_KAFKA_RESP_ERR__FAIL),
-                             message: "starting librdkafka's mock Kafka cluster failed (\(state.lastLog ?? "no reason logged")). "
-                                 + "Check that loopback sockets can be opened")
+            throw KafkaError(
+                code: .init(RD_KAFKA_RESP_ERR__FAIL),
+                message: "starting librdkafka's mock Kafka cluster failed (\(state.lastLog ?? "no reason logged")). "
+                    + "Check that loopback sockets can be opened")
         }
         self.handle = handle
         self.cluster = cluster
@@ -32,7 +33,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
         rd_kafka_destroy(handle)
     }
 
-    public func createTopic(_ name: String, partitions: Int32) throws {
+    package func createTopic(_ name: String, partitions: Int32) throws {
         let result = rd_kafka_mock_topic_create(cluster, name, partitions, 1)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError.response(result, while: "creating mock topic \(name) with \(partitions) partitions")

@@ -3,22 +3,26 @@ import Metrics
 import Synchronization
 
 /// Where the alert rules read their facts from; each closure returns at once (a `Latest` read).
-public struct AlertInputs: Sendable {
-    public var snapshot: @Sendable () -> KPISnapshot?
+package struct AlertInputs: Sendable {
+    package var snapshot: @Sendable () -> KPISnapshot?
     /// Kafka Connect health (`--connect`); nil when not configured (the connector rules then stay quiet).
-    public var connect: (@Sendable () -> ConnectHealthReport)?
+    package var connect: (@Sendable () -> ConnectHealthReport)?
     /// Reconciliation against the source (`--source`); nil when not configured.
-    public var reconciliation: (@Sendable () -> Reconciliation?)?
+    package var reconciliation: (@Sendable () -> Reconciliation?)?
 
-    public init(snapshot: @escaping @Sendable () -> KPISnapshot?,
-                connect: (@Sendable () -> ConnectHealthReport)? = nil,
-                reconciliation: (@Sendable () -> Reconciliation?)? = nil) {
-        self.snapshot = snapshot; self.connect = connect; self.reconciliation = reconciliation
+    package init(
+        snapshot: @escaping @Sendable () -> KPISnapshot?,
+        connect: (@Sendable () -> ConnectHealthReport)? = nil,
+        reconciliation: (@Sendable () -> Reconciliation?)? = nil
+    ) {
+        self.snapshot = snapshot
+        self.connect = connect
+        self.reconciliation = reconciliation
     }
 
     /// The facts at `nowMs`. Unknown stays nil: a Connect worker that cannot be reached, a reconciliation
     /// that has not compared yet (or waits for lag to drain), no snapshot yet.
-    public func facts(nowMs: Int64) -> AlertFacts {
+    package func facts(nowMs: Int64) -> AlertFacts {
         var facts = snapshot().map { AlertFacts(snapshot: $0, nowMs: nowMs) } ?? AlertFacts(nowMs: nowMs)
         if let report = connect?(), report.pollError == nil, report.checkedAtMs > 0 {
             facts.connectors = report.connectors.map {
@@ -35,30 +39,37 @@ public struct AlertInputs: Sendable {
 
 /// Runs the alert evaluator about once a second on its own thread (never the engine's), publishes
 /// the Alerts panel, and hands each fired or resolved alert to the configured deliveries.
-public final class AlertMonitor: Sendable {
-    public let rules: AlertRules
-    public let pipeline: String
+package final class AlertMonitor: Sendable {
+    package let rules: AlertRules
+    package let pipeline: String
     private let inputs: AlertInputs
-    public let alertmanager: AlertmanagerSender?
+    package let alertmanager: AlertmanagerSender?
     private let exec: AlertExecRunner?
     private let clock: @Sendable () -> Int64
     private let everySeconds: Double
     private let worker = WarehouseWorkerThread(name: "cdctop-alerts")
     private let evaluator: Mutex<AlertEvaluator>
     /// What the dashboard and `--json` show; updated after every evaluation.
-    public let panel = Latest<AlertPanel>(AlertPanel())
+    package let panel = Latest<AlertPanel>(AlertPanel())
 
-    public init(rules: AlertRules, pipeline: String, inputs: AlertInputs, alertmanager: AlertmanagerSender? = nil,
-                exec: AlertExecRunner? = nil, everySeconds: Double = 1, clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs() }) {
-        self.rules = rules; self.pipeline = pipeline; self.inputs = inputs
-        self.alertmanager = alertmanager; self.exec = exec
-        self.everySeconds = max(0.05, everySeconds); self.clock = clock
+    package init(
+        rules: AlertRules, pipeline: String, inputs: AlertInputs, alertmanager: AlertmanagerSender? = nil,
+        exec: AlertExecRunner? = nil, everySeconds: Double = 1,
+        clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs() }
+    ) {
+        self.rules = rules
+        self.pipeline = pipeline
+        self.inputs = inputs
+        self.alertmanager = alertmanager
+        self.exec = exec
+        self.everySeconds = max(0.05, everySeconds)
+        self.clock = clock
         evaluator = Mutex(AlertEvaluator(rules: rules))
     }
 
     deinit { worker.stop(waitSeconds: 1) }
 
-    public func start() {
+    package func start() {
         alertmanager?.start()
         exec?.start()
         guard rules.enabled else { return }
@@ -66,7 +77,7 @@ public final class AlertMonitor: Sendable {
     }
 
     /// Stops evaluating, then lets delivery send what is queued (bounded waits).
-    public func stop() {
+    package func stop() {
         worker.stop()
         alertmanager?.stop()
         exec?.stop()
@@ -74,7 +85,7 @@ public final class AlertMonitor: Sendable {
 
     /// One evaluation on the caller's thread; returns the transitions it delivered.
     @discardableResult
-    public func evaluateNow() -> [AlertTransition] {
+    package func evaluateNow() -> [AlertTransition] {
         let now = clock()
         let facts = inputs.facts(nowMs: now)
         let (transitions, current, firing) = evaluator.withLock { e in
@@ -84,7 +95,9 @@ public final class AlertMonitor: Sendable {
         panel.publish(current)
         if !transitions.isEmpty {
             alertmanager?.update(transitions: transitions, firing: firing)
-            for t in transitions { exec?.submit(t.alert.json(pipeline: pipeline, withStatus: true), key: t.alert.key.description) }
+            for t in transitions {
+                exec?.submit(t.alert.json(pipeline: pipeline, withStatus: true), key: t.alert.key.description)
+            }
         }
         return transitions
     }

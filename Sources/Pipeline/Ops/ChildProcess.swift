@@ -4,8 +4,10 @@ import Foundation
 /// signal state: no signal blocked, and SIGPIPE, SIGTERM and SIGINT at their defaults whatever cdctop
 /// ignores or blocks. `newProcessGroup` puts the child in a group of its own (so the group can be killed).
 /// Returns the child's pid, or posix_spawn's error.
-public func spawnChild(_ executable: String, arguments: [String], files: inout posix_spawn_file_actions_t,
-                       newProcessGroup: Bool) -> Result<pid_t, SpawnError> {
+package func spawnChild(
+    _ executable: String, arguments: [String], files: inout posix_spawn_file_actions_t,
+    newProcessGroup: Bool
+) -> Result<pid_t, SpawnError> {
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -30,7 +32,7 @@ public func spawnChild(_ executable: String, arguments: [String], files: inout p
 }
 
 /// posix_spawn's error number, with the system's words for it.
-public struct SpawnError: Error {
-    public let code: Int32
-    public var message: String { String(cString: strerror(code)) }
+package struct SpawnError: Error {
+    package let code: Int32
+    package var message: String { String(cString: strerror(code)) }
 }

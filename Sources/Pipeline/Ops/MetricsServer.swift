@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Metrics
 import Synchronization
 
-public struct MetricsServerError: Error, CustomStringConvertible {
-    public var description: String
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+package struct MetricsServerError: Error, CustomStringConvertible {
+    package var description: String
     init(_ description: String) { self.description = description }
 }
 
@@ -21,10 +22,10 @@ public struct MetricsServerError: Error, CustomStringConvertible {
 /// With `tls_server_config` in `--web-config` every connection is TLS (`MetricsTLS`): the handshake counts
 /// against the same 2 s, and a client that fails it (no or a wrong certificate, plain HTTP, garbage) is
 /// logged in one line and dropped.
-public final class MetricsServer: Sendable {
-    public let host: String
+package final class MetricsServer: Sendable {
+    package let host: String
     /// The bound port (the asked one, or the kernel's pick for port 0).
-    public let port: Int
+    package let port: Int
     private let listener: Int32
     private let render: @Sendable () -> String
     /// `--web-config`: when it has users, every request needs one of them (basic auth).
@@ -33,11 +34,11 @@ public final class MetricsServer: Sendable {
     private let acceptedAuthorization = Mutex<String?>(nil)
     private let healthy: @Sendable () -> (ok: Bool, detail: String)
     /// `tls_server_config`: when set, every connection is TLS.
-    public let tls: MetricsTLS?
+    package let tls: MetricsTLS?
     private let log: @Sendable (String) -> Void
     /// Clients dropped for a failed TLS handshake since start.
     private let failedHandshakes = Mutex<Int64>(0)
-    public var tlsHandshakeFailures: Int64 { failedHandshakes.withLock { $0 } }
+    package var tlsHandshakeFailures: Int64 { failedHandshakes.withLock { $0 } }
     /// Bounds the lines a port scanner can make: at most `clientLogLimit` a minute, then one count.
     private let clientLogWindow = Mutex<(startMs: Int64, lines: Int, unlogged: Int)>((0, 0, 0))
     static let clientLogLimit = 20
@@ -47,21 +48,21 @@ public final class MetricsServer: Sendable {
     /// The connection being served (-1 between connections), so `stop()` can cut it off.
     private let client = Mutex<Int32>(-1)
     /// How long a client has to send its request head, and again to take the answer.
-    public static let clientDeadlineMs = 2_000
+    package static let clientDeadlineMs = 2_000
     /// Scrapes served (for tests and the benchmark report).
     private let served = Mutex<Int64>(0)
-    public var scrapes: Int64 { served.withLock { $0 } }
+    package var scrapes: Int64 { served.withLock { $0 } }
 
     /// `https` with `tls_server_config`, else `http`.
-    public var scheme: String { tls == nil ? "http" : "https" }
+    package var scheme: String { tls == nil ? "http" : "https" }
 
     /// Default log: one line on stderr (the dashboard sends stderr to `--log`, or discards it).
-    public static let stderrLog: @Sendable (String) -> Void = { line in
+    package static let stderrLog: @Sendable (String) -> Void = { line in
         FileHandle.standardError.write(Data(("cdctop: " + line + "\n").utf8))
     }
 
     /// Parses `HOST:PORT` (`:9464` and `0.0.0.0:9464` listen on every interface; `[::1]:9464` is not supported).
-    public static func parse(_ text: String) throws(MetricsServerError) -> (host: String, port: Int) {
+    package static func parse(_ text: String) throws(MetricsServerError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":") else {
             throw MetricsServerError("--metrics \(text): expected HOST:PORT, e.g. 127.0.0.1:9464")
         }
@@ -73,36 +74,47 @@ public final class MetricsServer: Sendable {
     }
 
     /// Binds and listens at once, so a taken port is an error before anything else starts.
-    public init(address: String, render: @escaping @Sendable () -> String,
-                healthy: @escaping @Sendable () -> (ok: Bool, detail: String) = { (true, "ok") },
-                webConfig: MetricsWebConfig? = nil,
-                log: @escaping @Sendable (String) -> Void = MetricsServer.stderrLog) throws(MetricsServerError) {
+    package init(
+        address: String, render: @escaping @Sendable () -> String,
+        healthy: @escaping @Sendable () -> (ok: Bool, detail: String) = { (true, "ok") },
+        webConfig: MetricsWebConfig? = nil,
+        log: @escaping @Sendable (String) -> Void = MetricsServer.stderrLog
+    ) throws(MetricsServerError) {
         let (host, requestedPort) = try MetricsServer.parse(address)
         // Certificates first: a bad file is the error to see, whether or not the port is free.
-        let tls = try webConfig?.tls.map { settings throws(MetricsServerError) in try MetricsTLS(settings: settings, log: log) }
+        let tls = try webConfig?.tls.map { settings throws(MetricsServerError) in
+            try MetricsTLS(settings: settings, log: log)
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(requestedPort).bigEndian)
         let resolved = host == "localhost" ? "127.0.0.1" : host
         guard inet_pton(AF_INET, resolved, &addr.sin_addr) == 1 else {
-            throw MetricsServerError("--metrics \(address): '\(host)' is not an IPv4 address (use e.g. 127.0.0.1 or 0.0.0.0)")
+            throw MetricsServerError(
+                "--metrics \(address): '\(host)' is not an IPv4 address (use e.g. 127.0.0.1 or 0.0.0.0)")
         }
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
-        guard fd >= 0 else { throw MetricsServerError("--metrics \(address): socket() failed: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw MetricsServerError("--metrics \(address): socket() failed: \(String(cString: strerror(errno)))")
+        }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         if bound != 0 {
             let e = errno
             close(fd)
             if e == EADDRINUSE {
-                throw MetricsServerError("--metrics \(address): port \(requestedPort) is already in use by another process; pick another port (e.g. --metrics \(host):\(requestedPort + 1))")
+                throw MetricsServerError(
+                    "--metrics \(address): port \(requestedPort) is already in use by another process; pick another port (e.g. --metrics \(host):\(requestedPort + 1))"
+                )
             }
             throw MetricsServerError("--metrics \(address): cannot listen there: \(String(cString: strerror(e)))")
         }
@@ -126,8 +138,13 @@ public final class MetricsServer: Sendable {
         self.log = log
     }
 
-    public func start() {
-        guard started.withLock({ s -> Bool in defer { s = true }; return !s }) else { return }
+    package func start() {
+        guard
+            started.withLock({ s -> Bool in
+                defer { s = true }
+                return !s
+            })
+        else { return }
         let thread = Thread { [self] in
             self.acceptLoop()
             self.finished.signal()
@@ -137,8 +154,11 @@ public final class MetricsServer: Sendable {
     }
 
     /// Stops accepting, cuts off the connection being served, waits (bounded) for the thread, closes the socket.
-    public func stop() {
-        let already = stopped.withLock { s -> Bool in defer { s = true }; return s }
+    package func stop() {
+        let already = stopped.withLock { s -> Bool in
+            defer { s = true }
+            return s
+        }
         if already { return }
         // Wakes the blocked accept(), and a poll() on the client.
         shutdown(listener, Int32(SHUT_RDWR))
@@ -159,7 +179,10 @@ public final class MetricsServer: Sendable {
             if remaining <= 0 { return false }
             var p = pollfd(fd: fd, events: Int16(events), revents: 0)
             let n = poll(&p, 1, Int32(min(remaining, 250)))
-            if n < 0 { if errno == EINTR { continue }; return false }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
             if n == 0 { continue }
             return p.revents & Int16(events) != 0 || p.revents & Int16(POLLHUP | POLLERR) != 0
         }
@@ -196,22 +219,29 @@ public final class MetricsServer: Sendable {
         let request = readRequest(fd, session, until: deadline)
         let firstLine = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let parts = firstLine.split(separator: " ")
-        guard parts.count >= 2 else { respond(fd, session, 400, "text/plain", "bad request: expected 'GET /metrics HTTP/1.1'\n"); return }
-        let method = parts[0], target = parts[1].split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        guard parts.count >= 2 else {
+            respond(fd, session, 400, "text/plain", "bad request: expected 'GET /metrics HTTP/1.1'\n")
+            return
+        }
+        let method = parts[0]
+        let target = parts[1].split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
         if let webConfig, !webConfig.basicAuthUsers.isEmpty {
             let authorization = MetricsWebConfig.headerValue("authorization", in: request)
             let known = authorization != nil && acceptedAuthorization.withLock { $0 == authorization }
             if !known {
                 guard let authorization, webConfig.accepts(authorization: authorization) else {
-                    respond(fd, session, 401, "text/plain", "Unauthorized: this endpoint needs a user of its --web-config (basic auth)\n",
-                            extraHeaders: "WWW-Authenticate: Basic realm=\"cdctop\"\r\n")
+                    respond(
+                        fd, session, 401, "text/plain",
+                        "Unauthorized: this endpoint needs a user of its --web-config (basic auth)\n",
+                        extraHeaders: "WWW-Authenticate: Basic realm=\"cdctop\"\r\n")
                     return
                 }
                 acceptedAuthorization.withLock { $0 = authorization }
             }
         }
         guard method == "GET" || method == "HEAD" else {
-            respond(fd, session, 405, "text/plain", "only GET is served\n", headOnly: false); return
+            respond(fd, session, 405, "text/plain", "only GET is served\n", headOnly: false)
+            return
         }
         switch target {
         case "/metrics":
@@ -222,9 +252,13 @@ public final class MetricsServer: Sendable {
             let (ok, detail) = healthy()
             respond(fd, session, ok ? 200 : 503, "text/plain", detail + "\n", headOnly: method == "HEAD")
         case "/":
-            respond(fd, session, 200, "text/plain", "cdctop: see /metrics (Prometheus) and /healthz\n", headOnly: method == "HEAD")
+            respond(
+                fd, session, 200, "text/plain", "cdctop: see /metrics (Prometheus) and /healthz\n",
+                headOnly: method == "HEAD")
         default:
-            respond(fd, session, 404, "text/plain", "not found: \(target) (try /metrics or /healthz)\n", headOnly: method == "HEAD")
+            respond(
+                fd, session, 404, "text/plain", "not found: \(target) (try /metrics or /healthz)\n",
+                headOnly: method == "HEAD")
         }
     }
 
@@ -260,8 +294,10 @@ public final class MetricsServer: Sendable {
     /// Reads what the socket has (waiting until the deadline) into the session. With `firstRead`, bytes
     /// that open with an ASCII letter ("GET /…", where TLS opens with a handshake record, 0x16) are a
     /// plain HTTP client and are not fed to OpenSSL.
-    private func receive(_ fd: Int32, into session: MetricsTLS.Session, until deadline: Int64,
-                         firstRead: Bool = false) -> Received {
+    private func receive(
+        _ fd: Int32, into session: MetricsTLS.Session, until deadline: Int64,
+        firstRead: Bool = false
+    ) -> Received {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             guard wait(fd, for: Int32(POLLIN), until: deadline) else { return .timedOut }
@@ -278,7 +314,8 @@ public final class MetricsServer: Sendable {
     /// Runs the TLS handshake; nil (after one log line) when the client failed it.
     private func handshake(_ fd: Int32, _ tls: MetricsTLS, until deadline: Int64) -> MetricsTLS.Session? {
         guard let session = tls.makeSession() else {
-            logClientFailure("metrics: OpenSSL could not start a TLS session: \(MetricsTLS.openSSLErrors()); dropped the connection")
+            logClientFailure(
+                "metrics: OpenSSL could not start a TLS session: \(MetricsTLS.openSSLErrors()); dropped the connection")
             return nil
         }
         // Now, while connected: after the client hung up, getpeername fails.
@@ -315,9 +352,12 @@ public final class MetricsServer: Sendable {
             case .plainHTTP:
                 // Go's answer, so a scraper configured with http:// is told what to change.
                 let body = "Client sent an HTTP request to an HTTPS server.\n"
-                let answer = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+                let answer =
+                    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+                    + body
                 _ = sendAll(fd, Array(answer.utf8), until: deadline)
-                handshakeFailed("it sent plain HTTP to the TLS port (answered 400; scrape https://, in Prometheus `scheme: https`)")
+                handshakeFailed(
+                    "it sent plain HTTP to the TLS port (answered 400; scrape https://, in Prometheus `scheme: https`)")
                 return nil
             case .closed:
                 handshakeFailed("it closed the connection during the TLS handshake")
@@ -332,17 +372,23 @@ public final class MetricsServer: Sendable {
 
     /// What the operator can do about a handshake failure OpenSSL reported.
     static func handshakeAdvice(_ reason: String, _ settings: MetricsTLSSettings) -> String {
-        if reason.contains("unknown ca") || reason.contains("bad certificate") || reason.contains("certificate unknown") {
-            return " (the client does not trust cert_file: give it the CA that signed it, in Prometheus tls_config.ca_file)"
+        if reason.contains("unknown ca") || reason.contains("bad certificate") || reason.contains("certificate unknown")
+        {
+            return
+                " (the client does not trust cert_file: give it the CA that signed it, in Prometheus tls_config.ca_file)"
         }
         if reason.contains("peer did not return a certificate") {
-            return " (client_auth_type \(settings.clientAuth.rawValue) needs a client certificate: in Prometheus tls_config.cert_file and key_file)"
+            return
+                " (client_auth_type \(settings.clientAuth.rawValue) needs a client certificate: in Prometheus tls_config.cert_file and key_file)"
         }
         if reason.contains("certificate verify failed") {
             return " (the client's certificate is not signed by client_ca_file, or has expired)"
         }
-        if reason.contains("unsupported protocol") || reason.contains("version too low") || reason.contains("wrong version number") {
-            return " (the client's TLS versions are outside min_version \(settings.minVersion.rawValue) to max_version \(settings.maxVersion.rawValue), or it does not speak TLS)"
+        if reason.contains("unsupported protocol") || reason.contains("version too low")
+            || reason.contains("wrong version number")
+        {
+            return
+                " (the client's TLS versions are outside min_version \(settings.minVersion.rawValue) to max_version \(settings.maxVersion.rawValue), or it does not speak TLS)"
         }
         return ""
     }
@@ -356,7 +402,10 @@ public final class MetricsServer: Sendable {
                 w = (now, 1, 0)
                 return (true, unlogged)
             }
-            if w.lines < Self.clientLogLimit { w.lines += 1; return (true, 0) }
+            if w.lines < Self.clientLogLimit {
+                w.lines += 1
+                return (true, 0)
+            }
             w.unlogged += 1
             return (false, 0)
         }
@@ -372,21 +421,33 @@ public final class MetricsServer: Sendable {
         }
         guard got == 0 else { return "an unknown address" }
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        guard inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count)) != nil else { return "an unknown address" }
-        return "\(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.sin_port))"
+        guard inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count)) != nil else {
+            return "an unknown address"
+        }
+        return
+            "\(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.sin_port))"
     }
 
-    private func respond(_ fd: Int32, _ session: MetricsTLS.Session?, _ status: Int, _ contentType: String, _ body: String,
-                         headOnly: Bool = false, extraHeaders: String = "") {
-        let reason = [200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-                      503: "Service Unavailable"][status] ?? "Error"
+    private func respond(
+        _ fd: Int32, _ session: MetricsTLS.Session?, _ status: Int, _ contentType: String, _ body: String,
+        headOnly: Bool = false, extraHeaders: String = ""
+    ) {
+        let reason =
+            [
+                200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+                503: "Service Unavailable",
+            ][status] ?? "Error"
         var bytes = Array(body.utf8)
-        let head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\nContent-Length: \(bytes.count)\r\n\(extraHeaders)Connection: close\r\n\r\n"
+        let head =
+            "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\nContent-Length: \(bytes.count)\r\n\(extraHeaders)Connection: close\r\n\r\n"
         if headOnly { bytes = [] }
         var out = Array(head.utf8)
         out.append(contentsOf: bytes)
         let deadline = WallClock.monotonicMs() + Int64(Self.clientDeadlineMs)
-        guard let session else { _ = sendAll(fd, out, until: deadline); return }
+        guard let session else {
+            _ = sendAll(fd, out, until: deadline)
+            return
+        }
         guard session.write(out) != .needInput else { return }
         session.close()
         var encrypted: [UInt8] = []
@@ -399,9 +460,9 @@ public final class MetricsServer: Sendable {
         var sent = 0
         while sent < out.count {
             #if canImport(Glibc)
-            let flags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
+                let flags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
             #else
-            let flags = Int32(MSG_DONTWAIT)
+                let flags = Int32(MSG_DONTWAIT)
             #endif
             guard wait(fd, for: Int32(POLLOUT), until: deadline) else { return false }
             let n = out.withUnsafeBytes { send(fd, $0.baseAddress! + sent, out.count - sent, flags) }
@@ -413,9 +474,9 @@ public final class MetricsServer: Sendable {
     }
 }
 
-private extension ArraySlice where Element == UInt8 {
+extension ArraySlice where Element == UInt8 {
     /// Contains the blank line ending an HTTP head (CRLF CRLF, or LF LF from a hand-typed request).
-    var containsTerminator: Bool {
+    fileprivate var containsTerminator: Bool {
         let a = Array(self)
         guard a.count >= 2 else { return false }
         for i in 0..<(a.count - 1) {
@@ -439,19 +500,19 @@ private extension ArraySlice where Element == UInt8 {
 /// basic_auth_users:
 ///   prometheus: $2b$10$…
 /// ```
-public struct MetricsWebConfig: Sendable {
+package struct MetricsWebConfig: Sendable {
     /// User name → bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
-    public var basicAuthUsers: [String: String]
+    package var basicAuthUsers: [String: String]
     /// `tls_server_config`; nil serves plain HTTP (also for a section with no keys, as exporter-toolkit does).
-    public var tls: MetricsTLSSettings?
+    package var tls: MetricsTLSSettings?
 
-    public init(basicAuthUsers: [String: String], tls: MetricsTLSSettings? = nil) {
+    package init(basicAuthUsers: [String: String], tls: MetricsTLSSettings? = nil) {
         self.basicAuthUsers = basicAuthUsers
         self.tls = tls
     }
 
     /// Reads and checks the file, the TLS certificate and key included, so a bad one stops cdctop at start.
-    public static func load(path: String) throws(MetricsServerError) -> MetricsWebConfig {
+    package static func load(path: String) throws(MetricsServerError) -> MetricsWebConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MetricsServerError("--web-config \(path): cannot read the file")
         }
@@ -462,7 +523,7 @@ public struct MetricsWebConfig: Sendable {
 
     /// The YAML subset these files use: top-level `key:` sections holding indented `name: value` lines,
     /// `#` comments, values plain or quoted.
-    public static func parse(_ text: String, file: String) throws(MetricsServerError) -> MetricsWebConfig {
+    package static func parse(_ text: String, file: String) throws(MetricsServerError) -> MetricsWebConfig {
         var users: [String: String] = [:]
         var tlsValues: [String: (value: String, line: Int)] = [:]
         var section: String?
@@ -486,10 +547,13 @@ public struct MetricsWebConfig: Sendable {
                 case "http_server_config":
                     section = key  // headers and HTTP/2 settings: nothing for cdctop to do
                 default:
-                    throw MetricsServerError("--web-config \(file) line \(lineNumber): unknown key '\(key)' (cdctop reads basic_auth_users and tls_server_config)")
+                    throw MetricsServerError(
+                        "--web-config \(file) line \(lineNumber): unknown key '\(key)' (cdctop reads basic_auth_users and tls_server_config)"
+                    )
                 }
                 if !value.isEmpty && section != "http_server_config" {
-                    throw MetricsServerError("--web-config \(file) line \(lineNumber): \(key) holds indented 'name: value' lines")
+                    throw MetricsServerError(
+                        "--web-config \(file) line \(lineNumber): \(key) holds indented 'name: value' lines")
                 }
                 continue
             }
@@ -500,12 +564,16 @@ public struct MetricsWebConfig: Sendable {
             }
             guard section == "basic_auth_users" else { continue }
             guard ["$2a$", "$2b$", "$2y$"].contains(where: { value.hasPrefix($0) }), value.count == 60 else {
-                throw MetricsServerError("--web-config \(file) line \(lineNumber): the password of '\(key)' must be a bcrypt hash ($2b$…, 60 characters; make one with `htpasswd -nBC 10 \(key)` or `mkpasswd -m bcrypt`), never the password itself")
+                throw MetricsServerError(
+                    "--web-config \(file) line \(lineNumber): the password of '\(key)' must be a bcrypt hash ($2b$…, 60 characters; make one with `htpasswd -nBC 10 \(key)` or `mkpasswd -m bcrypt`), never the password itself"
+                )
             }
             users[key] = value
         }
         if !users.isEmpty && BcryptHash.cryptRN == nil {
-            throw MetricsServerError("--web-config \(file): basic_auth_users needs libcrypt.so.1 (libxcrypt, for bcrypt), which is not installed")
+            throw MetricsServerError(
+                "--web-config \(file): basic_auth_users needs libcrypt.so.1 (libxcrypt, for bcrypt), which is not installed"
+            )
         }
         return MetricsWebConfig(basicAuthUsers: users, tls: try tlsSettings(tlsValues, file: file))
     }
@@ -515,20 +583,30 @@ public struct MetricsWebConfig: Sendable {
         let at = "--web-config \(file) line \(line): tls_server_config"
         switch key {
         case "cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
-             "prefer_server_cipher_suites":
+            "prefer_server_cipher_suites":
             return
         case "cert", "key", "client_ca":
-            throw MetricsServerError("\(at) \(key) (inline PEM) is not supported by cdctop: put the PEM in a file and name it with \(key)_file")
+            throw MetricsServerError(
+                "\(at) \(key) (inline PEM) is not supported by cdctop: put the PEM in a file and name it with \(key)_file"
+            )
         case "cipher_suites", "curve_preferences":
-            throw MetricsServerError("\(at) \(key) is not supported by cdctop (Go's names have no exact OpenSSL match): remove it; OpenSSL's defaults for TLS 1.2 and 1.3 apply")
+            throw MetricsServerError(
+                "\(at) \(key) is not supported by cdctop (Go's names have no exact OpenSSL match): remove it; OpenSSL's defaults for TLS 1.2 and 1.3 apply"
+            )
         case "client_allowed_sans":
-            throw MetricsServerError("\(at) client_allowed_sans is not supported by cdctop: remove it, and give only the allowed scrapers certificates signed by client_ca_file")
+            throw MetricsServerError(
+                "\(at) client_allowed_sans is not supported by cdctop: remove it, and give only the allowed scrapers certificates signed by client_ca_file"
+            )
         default:
-            throw MetricsServerError("\(at): unknown key '\(key)' (cdctop reads cert_file, key_file, client_ca_file, client_auth_type, min_version, max_version, prefer_server_cipher_suites)")
+            throw MetricsServerError(
+                "\(at): unknown key '\(key)' (cdctop reads cert_file, key_file, client_ca_file, client_auth_type, min_version, max_version, prefer_server_cipher_suites)"
+            )
         }
     }
 
-    private static func tlsSettings(_ values: [String: (value: String, line: Int)], file: String) throws(MetricsServerError) -> MetricsTLSSettings? {
+    private static func tlsSettings(_ values: [String: (value: String, line: Int)], file: String)
+        throws(MetricsServerError) -> MetricsTLSSettings?
+    {
         // exporter-toolkit: a section that sets nothing leaves TLS off.
         guard values.values.contains(where: { !$0.value.isEmpty }) else { return nil }
         let at = "--web-config \(file): tls_server_config"
@@ -538,7 +616,8 @@ public struct MetricsWebConfig: Sendable {
             return value.hasPrefix("/") || folder.isEmpty ? value : folder + "/" + value
         }
         guard let cert = path("cert_file") else {
-            throw MetricsServerError("\(at) needs cert_file (the server certificate, PEM) and key_file (its private key)")
+            throw MetricsServerError(
+                "\(at) needs cert_file (the server certificate, PEM) and key_file (its private key)")
         }
         guard let key = path("key_file") else {
             throw MetricsServerError("\(at) needs key_file (the private key of cert_file \(cert), PEM)")
@@ -546,33 +625,47 @@ public struct MetricsWebConfig: Sendable {
         var settings = MetricsTLSSettings(certFile: cert, keyFile: key, clientCAFile: path("client_ca_file"))
         if let (value, line) = values["client_auth_type"], !value.isEmpty {
             // "RequireClientCert": exporter-toolkit's old name for RequireAnyClientCert.
-            guard let auth = MetricsTLSSettings.ClientAuth(rawValue: value == "RequireClientCert" ? "RequireAnyClientCert" : value) else {
-                throw MetricsServerError("--web-config \(file) line \(line): client_auth_type '\(value)' is not one of \(MetricsTLSSettings.ClientAuth.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard
+                let auth = MetricsTLSSettings.ClientAuth(
+                    rawValue: value == "RequireClientCert" ? "RequireAnyClientCert" : value)
+            else {
+                throw MetricsServerError(
+                    "--web-config \(file) line \(line): client_auth_type '\(value)' is not one of \(MetricsTLSSettings.ClientAuth.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             settings.clientAuth = auth
         }
         if settings.clientCAFile != nil && settings.clientAuth == .noClientCert {
-            throw MetricsServerError("\(at) has client_ca_file but client_auth_type is NoClientCert, so client certificates would not be checked: set client_auth_type: RequireAndVerifyClientCert (or remove client_ca_file)")
+            throw MetricsServerError(
+                "\(at) has client_ca_file but client_auth_type is NoClientCert, so client certificates would not be checked: set client_auth_type: RequireAndVerifyClientCert (or remove client_ca_file)"
+            )
         }
         if settings.clientAuth.verifies && settings.clientCAFile == nil {
-            throw MetricsServerError("\(at): client_auth_type \(settings.clientAuth.rawValue) needs client_ca_file (the CA that signed the scrapers' certificates)")
+            throw MetricsServerError(
+                "\(at): client_auth_type \(settings.clientAuth.rawValue) needs client_ca_file (the CA that signed the scrapers' certificates)"
+            )
         }
         for (name, defaultVersion) in [("min_version", MetricsTLSSettings.Version.tls12), ("max_version", .tls13)] {
             guard let (value, line) = values[name], !value.isEmpty else { continue }
             guard let version = MetricsTLSSettings.Version(rawValue: value) else {
                 let old = value == "TLS10" || value == "TLS11"
-                throw MetricsServerError("--web-config \(file) line \(line): \(name) '\(value)' " + (old
-                    ? "is refused: TLS 1.0 and 1.1 are insecure and OpenSSL 3 here does not speak them; use TLS12 or TLS13"
-                    : "is not one of TLS12, TLS13 (default \(defaultVersion.rawValue))"))
+                throw MetricsServerError(
+                    "--web-config \(file) line \(line): \(name) '\(value)' "
+                        + (old
+                            ? "is refused: TLS 1.0 and 1.1 are insecure and OpenSSL 3 here does not speak them; use TLS12 or TLS13"
+                            : "is not one of TLS12, TLS13 (default \(defaultVersion.rawValue))"))
             }
             if name == "min_version" { settings.minVersion = version } else { settings.maxVersion = version }
         }
         if settings.minVersion > settings.maxVersion {
-            throw MetricsServerError("\(at): min_version \(settings.minVersion.rawValue) is above max_version \(settings.maxVersion.rawValue)")
+            throw MetricsServerError(
+                "\(at): min_version \(settings.minVersion.rawValue) is above max_version \(settings.maxVersion.rawValue)"
+            )
         }
         if let (value, line) = values["prefer_server_cipher_suites"], !value.isEmpty {
             guard value == "true" || value == "false" else {
-                throw MetricsServerError("--web-config \(file) line \(line): prefer_server_cipher_suites must be true or false")
+                throw MetricsServerError(
+                    "--web-config \(file) line \(line): prefer_server_cipher_suites must be true or false")
             }
             settings.preferServerCipherSuites = value == "true"
         }
@@ -580,12 +673,14 @@ public struct MetricsWebConfig: Sendable {
     }
 
     /// True when `authorization` (the header's value) is `Basic base64(user:password)` for a configured user.
-    public func accepts(authorization: String) -> Bool {
+    package func accepts(authorization: String) -> Bool {
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
-              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return false }
-        let user = String(text[..<colon]), password = String(text[text.index(after: colon)...])
+            let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return false }
+        let user = String(text[..<colon])
+        let password = String(text[text.index(after: colon)...])
         // An unknown user still costs one bcrypt, so timing does not tell which users exist.
         let hash = basicAuthUsers[user] ?? "$2b$10$" + String(repeating: "A", count: 53)
         return BcryptHash.verify(password: password, hash: hash) && basicAuthUsers[user] != nil
@@ -614,10 +709,14 @@ public struct MetricsWebConfig: Sendable {
 /// bcrypt through libxcrypt's `crypt_rn` (the system's libcrypt.so.1, which every Debian has), loaded
 /// once: it is thread-safe with a buffer of our own, unlike `crypt`.
 enum BcryptHash {
-    typealias CryptRN = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int32) -> UnsafeMutablePointer<CChar>?
+    typealias CryptRN =
+        @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int32) ->
+        UnsafeMutablePointer<CChar>?
 
     static let cryptRN: CryptRN? = {
-        guard let library = dlopen("libcrypt.so.1", RTLD_NOW), let symbol = dlsym(library, "crypt_rn") else { return nil }
+        guard let library = dlopen("libcrypt.so.1", RTLD_NOW), let symbol = dlsym(library, "crypt_rn") else {
+            return nil
+        }
         return unsafeBitCast(symbol, to: CryptRN.self)
     }()
 
@@ -627,10 +726,14 @@ enum BcryptHash {
         // struct crypt_data is 32 KiB and a little more; twice that leaves room for any libxcrypt.
         let size = 65_536
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        defer { buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size); buffer.deallocate() }
+        defer {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+            buffer.deallocate()
+        }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
         guard let result = cryptRN(password, hash, buffer, Int32(size)) else { return false }
-        let computed = Array(String(cString: result).utf8), expected = Array(hash.utf8)
+        let computed = Array(String(cString: result).utf8)
+        let expected = Array(hash.utf8)
         guard computed.count == expected.count else { return false }
         var difference: UInt8 = 0
         for i in 0..<computed.count { difference |= computed[i] ^ expected[i] }

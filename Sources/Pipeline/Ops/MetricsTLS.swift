@@ -1,18 +1,19 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import COpenSSL
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// `tls_server_config` of `--web-config`, as exporter-toolkit defines it, in the subset cdctop implements
 /// exactly. Paths are absolute (relative ones were resolved against the web config file's folder, as
 /// exporter-toolkit does).
-public struct MetricsTLSSettings: Sendable, Equatable {
+package struct MetricsTLSSettings: Sendable, Equatable {
     /// Go's `tls.ClientAuthType` names, as exporter-toolkit takes them.
-    public enum ClientAuth: String, Sendable, CaseIterable {
+    package enum ClientAuth: String, Sendable, CaseIterable {
         case noClientCert = "NoClientCert"
         case requestClientCert = "RequestClientCert"
         case requireAnyClientCert = "RequireAnyClientCert"
@@ -25,25 +26,31 @@ public struct MetricsTLSSettings: Sendable, Equatable {
 
     /// exporter-toolkit's `TLS12`/`TLS13` (TLS 1.0 and 1.1 are refused: OpenSSL 3 at Debian's security
     /// level 2 would not speak them anyway, so accepting the setting would be a lie).
-    public enum Version: String, Sendable, CaseIterable, Comparable {
+    package enum Version: String, Sendable, CaseIterable, Comparable {
         case tls12 = "TLS12"
         case tls13 = "TLS13"
         var openSSL: Int32 { self == .tls12 ? TLS1_2_VERSION : TLS1_3_VERSION }
-        public static func < (a: Version, b: Version) -> Bool { a.openSSL < b.openSSL }
+        package static func < (a: Version, b: Version) -> Bool { a.openSSL < b.openSSL }
     }
 
-    public var certFile: String
-    public var keyFile: String
-    public var clientCAFile: String?
-    public var clientAuth: ClientAuth = .noClientCert
-    public var minVersion: Version = .tls12
-    public var maxVersion: Version = .tls13
-    public var preferServerCipherSuites = true
+    package var certFile: String
+    package var keyFile: String
+    package var clientCAFile: String?
+    package var clientAuth: ClientAuth = .noClientCert
+    package var minVersion: Version = .tls12
+    package var maxVersion: Version = .tls13
+    package var preferServerCipherSuites = true
 
-    public init(certFile: String, keyFile: String, clientCAFile: String? = nil, clientAuth: ClientAuth = .noClientCert,
-                minVersion: Version = .tls12, maxVersion: Version = .tls13) {
-        self.certFile = certFile; self.keyFile = keyFile; self.clientCAFile = clientCAFile
-        self.clientAuth = clientAuth; self.minVersion = minVersion; self.maxVersion = maxVersion
+    package init(
+        certFile: String, keyFile: String, clientCAFile: String? = nil, clientAuth: ClientAuth = .noClientCert,
+        minVersion: Version = .tls12, maxVersion: Version = .tls13
+    ) {
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.clientCAFile = clientCAFile
+        self.clientAuth = clientAuth
+        self.minVersion = minVersion
+        self.maxVersion = maxVersion
     }
 }
 
@@ -56,8 +63,8 @@ public struct MetricsTLSSettings: Sendable, Equatable {
 /// any changed, a new context is built from them and used from that connection on. A half-rotated
 /// set (a new certificate with the old key) is logged once and the previous context keeps serving
 /// until the files agree again.
-public final class MetricsTLS: Sendable {
-    public let settings: MetricsTLSSettings
+package final class MetricsTLS: Sendable {
+    package let settings: MetricsTLSSettings
     private let log: @Sendable (String) -> Void
 
     /// An `SSL_CTX` with its one reference; `SSL_new` takes its own, so a context replaced by a reload
@@ -83,8 +90,9 @@ public final class MetricsTLS: Sendable {
     private let state: Mutex<State>
 
     /// Loads and checks the files: errors name the file and say what to do.
-    public init(settings: MetricsTLSSettings, log: @escaping @Sendable (String) -> Void = MetricsServer.stderrLog)
-        throws(MetricsServerError) {
+    package init(settings: MetricsTLSSettings, log: @escaping @Sendable (String) -> Void = MetricsServer.stderrLog)
+        throws(MetricsServerError)
+    {
         self.settings = settings
         self.log = log
         let stamps = Self.stamps(settings)
@@ -93,7 +101,7 @@ public final class MetricsTLS: Sendable {
     }
 
     /// How many times changed files were loaded since start (for tests and the log).
-    public var reloads: Int { state.withLock { $0.reloads } }
+    package var reloads: Int { state.withLock { $0.reloads } }
 
     /// A new server-side session over the current context, reloading the files first when they changed.
     func makeSession() -> Session? {
@@ -111,14 +119,19 @@ public final class MetricsTLS: Sendable {
         do {
             let fresh = try Self.makeContext(settings)
             let count = state.withLock { s -> Int in
-                s.context = fresh; s.loadedStamps = stamps; s.failedStamps = nil; s.reloads += 1
+                s.context = fresh
+                s.loadedStamps = stamps
+                s.failedStamps = nil
+                s.reloads += 1
                 return s.reloads
             }
             log("metrics: TLS certificate files changed; reloaded them (reload \(count)): new connections use them")
             return fresh
         } catch {
             state.withLock { $0.failedStamps = stamps }
-            log("metrics: TLS certificate files changed but cannot be used, so the previous ones keep serving: \(error.description)")
+            log(
+                "metrics: TLS certificate files changed but cannot be used, so the previous ones keep serving: \(error.description)"
+            )
             return context
         }
     }
@@ -129,12 +142,13 @@ public final class MetricsTLS: Sendable {
             var info = stat()
             guard stat(path, &info) == 0 else { return nil }
             #if canImport(Glibc)
-            let modified = info.st_mtim
+                let modified = info.st_mtim
             #else
-            let modified = info.st_mtimespec
+                let modified = info.st_mtimespec
             #endif
-            return FileStamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                             modifiedNs: Int64(modified.tv_sec) * 1_000_000_000 + Int64(modified.tv_nsec))
+            return FileStamp(
+                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                modifiedNs: Int64(modified.tv_sec) * 1_000_000_000 + Int64(modified.tv_nsec))
         }
     }
 
@@ -143,9 +157,13 @@ public final class MetricsTLS: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
-            let advice = e == ENOENT ? "check the path (a relative one is taken from the web config file's folder)"
+            let advice =
+                e == ENOENT
+                ? "check the path (a relative one is taken from the web config file's folder)"
                 : e == EACCES ? "let the user running cdctop read it (chmod/chown)" : "check the file"
-            throw MetricsServerError("--web-config tls_server_config \(key) \(path): cannot read it: \(String(cString: strerror(e))); \(advice)")
+            throw MetricsServerError(
+                "--web-config tls_server_config \(key) \(path): cannot read it: \(String(cString: strerror(e))); \(advice)"
+            )
         }
         close(fd)
     }
@@ -160,27 +178,40 @@ public final class MetricsTLS: Sendable {
         }
         let context = Context(handle)  // frees it on every error path below
         guard cdctop_ssl_ctx_set_min_proto_version(handle, s.minVersion.openSSL) == 1,
-              cdctop_ssl_ctx_set_max_proto_version(handle, s.maxVersion.openSSL) == 1 else {
-            throw MetricsServerError("--web-config tls_server_config: this OpenSSL refuses min_version \(s.minVersion.rawValue)/max_version \(s.maxVersion.rawValue): \(openSSLErrors())")
+            cdctop_ssl_ctx_set_max_proto_version(handle, s.maxVersion.openSSL) == 1
+        else {
+            throw MetricsServerError(
+                "--web-config tls_server_config: this OpenSSL refuses min_version \(s.minVersion.rawValue)/max_version \(s.maxVersion.rawValue): \(openSSLErrors())"
+            )
         }
         cdctop_ssl_ctx_set_server_options(handle, s.preferServerCipherSuites ? 1 : 0)
         cdctop_ssl_ctx_disable_resumption(handle)
         guard SSL_CTX_use_certificate_chain_file(handle, s.certFile) == 1 else {
-            throw MetricsServerError("--web-config tls_server_config cert_file \(s.certFile): not a PEM certificate (chain) OpenSSL can use: \(openSSLErrors()); give the server certificate in PEM ('-----BEGIN CERTIFICATE-----'), leaf first")
+            throw MetricsServerError(
+                "--web-config tls_server_config cert_file \(s.certFile): not a PEM certificate (chain) OpenSSL can use: \(openSSLErrors()); give the server certificate in PEM ('-----BEGIN CERTIFICATE-----'), leaf first"
+            )
         }
         guard SSL_CTX_use_PrivateKey_file(handle, s.keyFile, SSL_FILETYPE_PEM) == 1 else {
             let reasons = openSSLErrors()
             if reasons.contains("mismatch") {  // OpenSSL compares the key with the certificate as it loads it
-                throw MetricsServerError("--web-config tls_server_config: key_file \(s.keyFile) does not belong to cert_file \(s.certFile) (\(reasons)); give the key the certificate was made for")
+                throw MetricsServerError(
+                    "--web-config tls_server_config: key_file \(s.keyFile) does not belong to cert_file \(s.certFile) (\(reasons)); give the key the certificate was made for"
+                )
             }
-            throw MetricsServerError("--web-config tls_server_config key_file \(s.keyFile): not an unencrypted PEM private key OpenSSL can use: \(reasons); give the key the certificate was made for, without a passphrase")
+            throw MetricsServerError(
+                "--web-config tls_server_config key_file \(s.keyFile): not an unencrypted PEM private key OpenSSL can use: \(reasons); give the key the certificate was made for, without a passphrase"
+            )
         }
         guard SSL_CTX_check_private_key(handle) == 1 else {
-            throw MetricsServerError("--web-config tls_server_config: key_file \(s.keyFile) does not belong to cert_file \(s.certFile) (\(openSSLErrors())); give the key the certificate was made for")
+            throw MetricsServerError(
+                "--web-config tls_server_config: key_file \(s.keyFile) does not belong to cert_file \(s.certFile) (\(openSSLErrors())); give the key the certificate was made for"
+            )
         }
         if let ca = s.clientCAFile {
             guard SSL_CTX_load_verify_locations(handle, ca, nil) == 1 else {
-                throw MetricsServerError("--web-config tls_server_config client_ca_file \(ca): no PEM CA certificate in it OpenSSL can use: \(openSSLErrors())")
+                throw MetricsServerError(
+                    "--web-config tls_server_config client_ca_file \(ca): no PEM CA certificate in it OpenSSL can use: \(openSSLErrors())"
+                )
             }
             // Tells clients which CAs' certificates to send (the names, not a trust decision).
             if let names = SSL_load_client_CA_file(ca) { SSL_CTX_set_client_CA_list(handle, names) }
@@ -221,7 +252,7 @@ public final class MetricsTLS: Sendable {
     /// thread makes it, drives it and drops it.
     final class Session {
         private let ssl: OpaquePointer
-        private let input: OpaquePointer   // ciphertext from the client, written by `feed`
+        private let input: OpaquePointer  // ciphertext from the client, written by `feed`
         private let output: OpaquePointer  // ciphertext for the client, read by `takeOutput`
 
         enum Outcome: Equatable {

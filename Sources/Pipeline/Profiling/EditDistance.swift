@@ -1,10 +1,11 @@
 /// Levenshtein distance between short names: the profile check's column suggestions and the dashboard's
 /// `:` command line (`transacton` → `transaction`).
-public enum EditDistance {
+package enum EditDistance {
     /// The number of single-character insertions, deletions and substitutions from `a` to `b`. With a
     /// `limit`, it stops as soon as the distance must exceed it and returns `limit + 1`.
-    public static func between<S: StringProtocol, T: StringProtocol>(_ a: S, _ b: T, limit: Int = .max) -> Int {
-        let x = Array(a), y = Array(b)
+    package static func between<S: StringProtocol, T: StringProtocol>(_ a: S, _ b: T, limit: Int = .max) -> Int {
+        let x = Array(a)
+        let y = Array(b)
         if abs(x.count - y.count) > limit { return limit + 1 }
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }

@@ -3,63 +3,66 @@ import Metrics
 
 /// `cdctop profile check`: whether a model profile can work on a sample of the real topics — every
 /// table and column it reads, keys, deletes, topic mappings, and the sample fed through a real engine.
-public struct ProfileCheckReport: Sendable, Codable {
-    public struct ColumnReport: Sendable, Codable {
-        public var name: String
+package struct ProfileCheckReport: Sendable, Codable {
+    package struct ColumnReport: Sendable, Codable {
+        package var name: String
         /// present, null in every sampled row, missing in some rows, never present, not a number, no rows sampled.
-        public var status: String
-        public var ok: Bool
-        public var readBy: [String]
-        public var type: String
-        public var detail: String?
+        package var status: String
+        package var ok: Bool
+        package var readBy: [String]
+        package var type: String
+        package var detail: String?
     }
-    public struct TableReport: Sendable, Codable {
-        public var name: String
-        public var topics: [String]
+    package struct TableReport: Sendable, Codable {
+        package var name: String
+        package var topics: [String]
         /// `[tables.X] topics`, when the profile sets it.
-        public var topicPattern: String?
-        public var messages: Int
-        public var ops: [String: Int]
+        package var topicPattern: String?
+        package var messages: Int
+        package var ops: [String: Int]
         /// Where row keys come from: `record key (a, b)` or `profile key (a, b)`.
-        public var key: String
-        public var messagesWithoutKey: Int
-        public var deletes: String
-        public var columns: [ColumnReport]
+        package var key: String
+        package var messagesWithoutKey: Int
+        package var deletes: String
+        package var columns: [ColumnReport]
     }
-    public struct KPIReport: Sendable, Codable {
-        public var name: String
-        public var tables: [String]
-        public var unresolvedRows: Int64
+    package struct KPIReport: Sendable, Codable {
+        package var name: String
+        package var tables: [String]
+        package var unresolvedRows: Int64
     }
-    public struct MalformedReason: Sendable, Codable {
-        public var table: String
-        public var reason: String
-        public var count: Int
+    package struct MalformedReason: Sendable, Codable {
+        package var table: String
+        package var reason: String
+        package var count: Int
     }
 
-    public var profile: String
-    public var source: String
-    public var messagesPerTopic: Int
-    public var messages: Int
-    public var topics: [String]
-    public var tables: [TableReport] = []
-    public var kpis: [KPIReport] = []
-    public var malformed: [MalformedReason] = []
-    public var malformedTotal: Int64 = 0
-    public var problems: [String] = []
-    public var warnings: [String] = []
-    public var notes: [String] = []
+    package var profile: String
+    package var source: String
+    package var messagesPerTopic: Int
+    package var messages: Int
+    package var topics: [String]
+    package var tables: [TableReport] = []
+    package var kpis: [KPIReport] = []
+    package var malformed: [MalformedReason] = []
+    package var malformedTotal: Int64 = 0
+    package var problems: [String] = []
+    package var warnings: [String] = []
+    package var notes: [String] = []
 
-    public var usable: Bool { problems.isEmpty }
+    package var usable: Bool { problems.isEmpty }
 }
 
-public enum ProfileChecker {
-    public static func check(profile: KPIProfile, file: String, sample: MessageSample) -> ProfileCheckReport {
-        var report = ProfileCheckReport(profile: file, source: sample.source, messagesPerTopic: sample.perTopicLimit,
-                                        messages: sample.messages.count, topics: sample.topics)
+package enum ProfileChecker {
+    package static func check(profile: KPIProfile, file: String, sample: MessageSample) -> ProfileCheckReport {
+        var report = ProfileCheckReport(
+            profile: file, source: sample.source, messagesPerTopic: sample.perTopicLimit,
+            messages: sample.messages.count, topics: sample.topics)
         report.notes = sample.notes
         guard let model = profile.model else {
-            report.problems.append("\(file) is a profile of the older built-in form ([sale]/[line_item]/[dimension]); profile check reads KPIs written as SQL ([kpi.NAME])")
+            report.problems.append(
+                "\(file) is a profile of the older built-in form ([sale]/[line_item]/[dimension]); profile check reads KPIs written as SQL ([kpi.NAME])"
+            )
             return report
         }
         // Topics pinned by [tables.X] topics.
@@ -69,10 +72,13 @@ public enum ProfileChecker {
         let observation = SampleObservation(sample) { topic in
             patterns.first { topic.wholeMatch(of: $0.1) != nil }?.0
         }
-        if sample.messages.isEmpty { report.problems.append("the sample holds no message: check --topics (a regex starts with ^) and that the topics have data") }
+        if sample.messages.isEmpty {
+            report.problems.append(
+                "the sample holds no message: check --topics (a regex starts with ^) and that the topics have data")
+        }
 
         // Columns each KPI reads, and those it needs as numbers.
-        var readers: [Int: [Int: [String]]] = [:]       // table → slot → KPI names
+        var readers: [Int: [Int: [String]]] = [:]  // table → slot → KPI names
         var numericUse: [Int: [Int: [String]]] = [:]
         for kpi in model.kpis {
             let tableOf: (Int) -> Int = { $0 == 0 ? kpi.fact : kpi.joins[$0 - 1].table }
@@ -89,7 +95,9 @@ public enum ProfileChecker {
                 readers[tableOf(r.alias), default: [:]][r.slot, default: []].append(kpi.name)
             }
             var numeric: [ColumnRef] = []
-            for a in kpi.aggregates where a.kind == .sum || a.kind == .avg { a.argument.map { numericRefs($0, numeric: true, into: &numeric) } }
+            for a in kpi.aggregates where a.kind == .sum || a.kind == .avg {
+                a.argument.map { numericRefs($0, numeric: true, into: &numeric) }
+            }
             kpi.rowFilter.map { numericRefs($0, numeric: false, into: &numeric) }
             kpi.joinFilter.map { numericRefs($0, numeric: false, into: &numeric) }
             for g in kpi.groups { numericRefs(g, numeric: false, into: &numeric) }
@@ -100,22 +108,33 @@ public enum ProfileChecker {
 
         for (ti, table) in model.tables.enumerated() {
             let obs = observation.table(table.name)
-            var tr = ProfileCheckReport.TableReport(name: table.name, topics: obs?.topics ?? [], topicPattern: table.topicPattern,
-                                                    messages: obs?.messages ?? 0, ops: obs?.ops ?? [:], key: "", messagesWithoutKey: obs?.withoutKey ?? 0,
-                                                    deletes: obs.map { ProfileChecker.deletesText($0, profileKey: table.keyColumns) } ?? "-", columns: [])
+            var tr = ProfileCheckReport.TableReport(
+                name: table.name, topics: obs?.topics ?? [], topicPattern: table.topicPattern,
+                messages: obs?.messages ?? 0, ops: obs?.ops ?? [:], key: "", messagesWithoutKey: obs?.withoutKey ?? 0,
+                deletes: obs.map { ProfileChecker.deletesText($0, profileKey: table.keyColumns) } ?? "-", columns: [])
             if let pattern = table.topicPattern {
-                let matched = sample.topics.filter { t in patterns.contains { $0.0 == table.name && t.wholeMatch(of: $0.1) != nil } }
+                let matched = sample.topics.filter { t in
+                    patterns.contains { $0.0 == table.name && t.wholeMatch(of: $0.1) != nil }
+                }
                 if matched.isEmpty {
-                    report.problems.append("\(table.name): no sampled topic matches [tables.\(table.name)] topics = \"\(pattern)\" (the pattern must match the whole name; topics seen: \(sample.topics.prefix(8).joined(separator: ", ")))")
+                    report.problems.append(
+                        "\(table.name): no sampled topic matches [tables.\(table.name)] topics = \"\(pattern)\" (the pattern must match the whole name; topics seen: \(sample.topics.prefix(8).joined(separator: ", ")))"
+                    )
                 }
             }
             guard let obs, obs.messages > 0 else {
                 if table.topicPattern == nil {
-                    report.problems.append("\(table.name): no message of this table in the sample (its topic should end in .\(table.name), or name it with [tables.\(table.name)] topics = \"…\"; topics seen: \(sample.topics.prefix(8).joined(separator: ", ")))")
+                    report.problems.append(
+                        "\(table.name): no message of this table in the sample (its topic should end in .\(table.name), or name it with [tables.\(table.name)] topics = \"…\"; topics seen: \(sample.topics.prefix(8).joined(separator: ", ")))"
+                    )
                 }
-                tr.key = table.keyColumns.map { "profile key (\($0.joined(separator: ", ")))" } ?? "record key (not seen)"
+                tr.key =
+                    table.keyColumns.map { "profile key (\($0.joined(separator: ", ")))" } ?? "record key (not seen)"
                 for (slot, name) in table.columns.enumerated() {
-                    tr.columns.append(.init(name: name, status: "no rows sampled", ok: false, readBy: readers[ti]?[slot] ?? [], type: "-", detail: nil))
+                    tr.columns.append(
+                        .init(
+                            name: name, status: "no rows sampled", ok: false, readBy: readers[ti]?[slot] ?? [],
+                            type: "-", detail: nil))
                 }
                 report.tables.append(tr)
                 continue
@@ -124,53 +143,88 @@ public enum ProfileChecker {
             if let keys = table.keyColumns {
                 tr.key = "profile key (\(keys.joined(separator: ", ")))"
                 if obs.deletesNoBefore > 0 {
-                    report.problems.append("\(table.name): \(obs.deletesNoBefore) deletes have no before image, so the profile's key columns (\(keys.joined(separator: ", "))) cannot be read from them: drop [tables.\(table.name)] key to use the record key, or set REPLICA IDENTITY FULL")
+                    report.problems.append(
+                        "\(table.name): \(obs.deletesNoBefore) deletes have no before image, so the profile's key columns (\(keys.joined(separator: ", "))) cannot be read from them: drop [tables.\(table.name)] key to use the record key, or set REPLICA IDENTITY FULL"
+                    )
                 }
                 if obs.deletesKeyOnly > 0, !keys.allSatisfy(obs.keyColumns.contains) {
-                    report.problems.append("\(table.name): deletes carry only the record key (\(obs.keyColumns.joined(separator: ", "))), not every column of the profile's key (\(keys.joined(separator: ", "))): use the record key, or set REPLICA IDENTITY FULL")
+                    report.problems.append(
+                        "\(table.name): deletes carry only the record key (\(obs.keyColumns.joined(separator: ", "))), not every column of the profile's key (\(keys.joined(separator: ", "))): use the record key, or set REPLICA IDENTITY FULL"
+                    )
                 }
             } else if obs.keyColumns.isEmpty {
                 tr.key = "none: messages have no record key"
-                report.problems.append("\(table.name): messages have no record key, so cdctop cannot tell its rows apart. Fixes: give the table a primary key; or set Debezium's message.key.columns (e.g. \"<db>.<schema>.\(table.name):id\"); or name the columns in the profile: [tables.\(table.name)] key = [\"…\"]")
+                report.problems.append(
+                    "\(table.name): messages have no record key, so cdctop cannot tell its rows apart. Fixes: give the table a primary key; or set Debezium's message.key.columns (e.g. \"<db>.<schema>.\(table.name):id\"); or name the columns in the profile: [tables.\(table.name)] key = [\"…\"]"
+                )
             } else {
                 tr.key = "record key (\(obs.keyColumns.joined(separator: ", ")))"
                 if obs.withoutKey > 0 {
-                    report.problems.append("\(table.name): \(obs.withoutKey) of \(obs.messages) messages have no record key (they will be malformed): set message.key.columns, or name key columns with [tables.\(table.name)] key = [\"…\"]")
+                    report.problems.append(
+                        "\(table.name): \(obs.withoutKey) of \(obs.messages) messages have no record key (they will be malformed): set message.key.columns, or name key columns with [tables.\(table.name)] key = [\"…\"]"
+                    )
                 }
             }
             if obs.unreadable > 0 {
-                report.problems.append("\(table.name): \(obs.unreadable) messages are not change events cdctop can read (e.g. \(obs.unreadableExample ?? "?")): cdctop reads Debezium's JsonConverter output, and Confluent's AvroConverter output with --schema-registry")
+                report.problems.append(
+                    "\(table.name): \(obs.unreadable) messages are not change events cdctop can read (e.g. \(obs.unreadableExample ?? "?")): cdctop reads Debezium's JsonConverter output, and Confluent's AvroConverter output with --schema-registry"
+                )
             }
             // Columns.
             for (slot, name) in table.columns.enumerated() {
                 let by = readers[ti]?[slot] ?? (table.keyColumns?.contains(name) == true ? ["key"] : [])
-                let byText = by.isEmpty ? "" : " (read by \(by.map { $0 == "key" ? "[tables.\(table.name)] key" : "kpi.\($0)" }.joined(separator: ", ")))"
+                let byText =
+                    by.isEmpty
+                    ? ""
+                    : " (read by \(by.map { $0 == "key" ? "[tables.\(table.name)] key" : "kpi.\($0)" }.joined(separator: ", ")))"
                 guard let col = obs.column(name) else {
                     if obs.images == 0 {
-                        tr.columns.append(.init(name: name, status: "no rows sampled", ok: true, readBy: by, type: "-", detail: "the sample holds no row image of \(table.name) (only deletes or tombstones)"))
-                        report.warnings.append("\(table.name): no row image in the sample, so its columns could not be checked")
+                        tr.columns.append(
+                            .init(
+                                name: name, status: "no rows sampled", ok: true, readBy: by, type: "-",
+                                detail: "the sample holds no row image of \(table.name) (only deletes or tombstones)"))
+                        report.warnings.append(
+                            "\(table.name): no row image in the sample, so its columns could not be checked")
                         continue
                     }
                     let hint = suggestion(for: name, among: obs.columns.map(\.name))
-                    tr.columns.append(.init(name: name, status: "never present", ok: false, readBy: by, type: "-", detail: hint.map { "did you mean \($0)?" }))
-                    report.problems.append("\(table.name).\(name): never present in \(obs.images) sampled rows\(byText)"
-                                           + (hint.map { "; did you mean \($0)? (names are case-sensitive)" } ?? "; columns seen: \(obs.columns.prefix(12).map(\.name).joined(separator: ", "))"))
+                    tr.columns.append(
+                        .init(
+                            name: name, status: "never present", ok: false, readBy: by, type: "-",
+                            detail: hint.map { "did you mean \($0)?" }))
+                    report.problems.append(
+                        "\(table.name).\(name): never present in \(obs.images) sampled rows\(byText)"
+                            + (hint.map { "; did you mean \($0)? (names are case-sensitive)" }
+                                ?? "; columns seen: \(obs.columns.prefix(12).map(\.name).joined(separator: ", "))"))
                     continue
                 }
-                var status = "present", ok = true
+                var status = "present"
+                var ok = true
                 var detail: String? = nil
                 let numericBy = numericUse[ti]?[slot] ?? []
                 if col.present < obs.images {
-                    status = "missing in some rows"; ok = false
+                    status = "missing in some rows"
+                    ok = false
                     detail = "absent from \(obs.images - col.present) of \(obs.images) rows"
-                    report.problems.append("\(table.name).\(name): absent from \(obs.images - col.present) of \(obs.images) sampled rows\(byText): those events will be malformed")
+                    report.problems.append(
+                        "\(table.name).\(name): absent from \(obs.images - col.present) of \(obs.images) sampled rows\(byText): those events will be malformed"
+                    )
                 } else if !numericBy.isEmpty && col.nonNumericValues > 0 {
-                    status = "not a number"; ok = false
+                    status = "not a number"
+                    ok = false
                     let example = col.examples.first { ExactDecimal.parse($0) == nil } ?? col.examples.first ?? "?"
-                    let base64 = !obs.hasSchema && col.examples.contains { $0.hasSuffix("=") || $0.range(of: "^[A-Za-z0-9+/]{2,}={0,2}$", options: .regularExpression) != nil }
+                    let base64 =
+                        !obs.hasSchema
+                        && col.examples.contains {
+                            $0.hasSuffix("=")
+                                || $0.range(of: "^[A-Za-z0-9+/]{2,}={0,2}$", options: .regularExpression) != nil
+                        }
                     detail = "\(col.typeSummary), e.g. '\(example)'"
-                    report.problems.append("\(table.name).\(name): \(col.typeSummary), e.g. '\(example)', where kpi.\(numericBy.joined(separator: ", kpi.")) needs a number"
-                                           + (base64 ? " — this looks like Decimal bytes without a schema: set Debezium's decimal.handling.mode=string (or enable value schemas)" : ""))
+                    report.problems.append(
+                        "\(table.name).\(name): \(col.typeSummary), e.g. '\(example)', where kpi.\(numericBy.joined(separator: ", kpi.")) needs a number"
+                            + (base64
+                                ? " — this looks like Decimal bytes without a schema: set Debezium's decimal.handling.mode=string (or enable value schemas)"
+                                : ""))
                 } else if col.nulls == col.present {
                     status = "null in every sampled row"
                     detail = "null in all \(col.present) rows"
@@ -178,7 +232,8 @@ public enum ProfileChecker {
                 } else if col.unavailable > 0 {
                     detail = "\(col.unavailable) unavailable (TOASTed) values: cdctop uses the remembered value"
                 }
-                tr.columns.append(.init(name: name, status: status, ok: ok, readBy: by, type: col.typeSummary, detail: detail))
+                tr.columns.append(
+                    .init(name: name, status: status, ok: ok, readBy: by, type: col.typeSummary, detail: detail))
             }
             report.tables.append(tr)
         }
@@ -192,7 +247,9 @@ public enum ProfileChecker {
         var order: [String] = []
         for m in sample.messages {
             let before = core.malformed
-            core.ingest(topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key, value: m.value)
+            core.ingest(
+                topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
+                value: m.value)
             if core.malformed > before, let last = core.recentMalformed.last {
                 let table = observation.tableOfTopic[m.topic] ?? DebeziumDecoder.tableName(fromTopic: m.topic)
                 let reason = ProfileChecker.withoutPosition(last.reason)
@@ -217,11 +274,18 @@ public enum ProfileChecker {
             let lookups = kpi.joins.map { model.tables[$0.table].name }
             let lookupTopics = lookups.flatMap { observation.table($0)?.topics ?? [] }
             let complete = !lookupTopics.isEmpty && lookupTopics.allSatisfy(sample.completeTopics.contains)
-            let text = "kpi.\(kpi.name): \(unresolved) rows of \(tables[0]) whose chain (\(lookups.joined(separator: " → "))) does not resolve"
+            let text =
+                "kpi.\(kpi.name): \(unresolved) rows of \(tables[0]) whose chain (\(lookups.joined(separator: " → "))) does not resolve"
             if complete {
-                report.problems.append(text + ": the lookup topics were read to their end, so the join columns do not match (check the on columns, their types, e.g. text '10' vs number 10)")
+                report.problems.append(
+                    text
+                        + ": the lookup topics were read to their end, so the join columns do not match (check the on columns, their types, e.g. text '10' vs number 10)"
+                )
             } else {
-                report.warnings.append(text + " in the sample: the rows they need may lie beyond the first \(sample.perTopicLimit) messages (raise --messages to tell)")
+                report.warnings.append(
+                    text
+                        + " in the sample: the rows they need may lie beyond the first \(sample.perTopicLimit) messages (raise --messages to tell)"
+                )
             }
         }
         return report
@@ -229,8 +293,11 @@ public enum ProfileChecker {
 
     static func deletesText(_ t: TableObservation, profileKey: [String]?) -> String {
         var text = t.deleteImages
-        if t.deletes > 0 && t.deletesFull == t.deletes { text += ": usable" }
-        else if t.deletes > 0 && profileKey == nil { text += ": fine, cdctop remembers rows and retracts what it remembered" }
+        if t.deletes > 0 && t.deletesFull == t.deletes {
+            text += ": usable"
+        } else if t.deletes > 0 && profileKey == nil {
+            text += ": fine, cdctop remembers rows and retracts what it remembered"
+        }
         return text
     }
 
@@ -251,17 +318,23 @@ public enum ProfileChecker {
         case .binary(let op, let l, let r):
             switch op {
             case .add, .subtract, .multiply:
-                numericRefs(l, numeric: true, into: &out); numericRefs(r, numeric: true, into: &out)
+                numericRefs(l, numeric: true, into: &out)
+                numericRefs(r, numeric: true, into: &out)
             case .and, .or:
-                numericRefs(l, numeric: false, into: &out); numericRefs(r, numeric: false, into: &out)
+                numericRefs(l, numeric: false, into: &out)
+                numericRefs(r, numeric: false, into: &out)
             default:
                 let n = isNumberLiteral(l) || isNumberLiteral(r)
-                numericRefs(l, numeric: n, into: &out); numericRefs(r, numeric: n, into: &out)
+                numericRefs(l, numeric: n, into: &out)
+                numericRefs(r, numeric: n, into: &out)
             }
         case .isNull(let x, _): numericRefs(x, numeric: false, into: &out)
         case .coalesce(let xs): for x in xs { numericRefs(x, numeric: numeric, into: &out) }
         case .caseWhen(let branches, let otherwise):
-            for b in branches { numericRefs(b.condition, numeric: false, into: &out); numericRefs(b.value, numeric: numeric, into: &out) }
+            for b in branches {
+                numericRefs(b.condition, numeric: false, into: &out)
+                numericRefs(b.value, numeric: numeric, into: &out)
+            }
             otherwise.map { numericRefs($0, numeric: numeric, into: &out) }
         case .inList(let x, let items, _):
             numericRefs(x, numeric: items.contains(where: isNumberLiteral), into: &out)
@@ -281,10 +354,13 @@ public enum ProfileChecker {
     /// message or schema version carried it, and Avro topics report what JSON topics of the same rows do.
     static func withoutPosition(_ reason: String) -> String {
         if let r = reason.range(of: " (schema id ", options: .backwards), reason.hasSuffix(")"),
-           reason[r.upperBound...].contains(", at byte ") {
+            reason[r.upperBound...].contains(", at byte ")
+        {
             return String(reason[..<r.lowerBound])
         }
-        if let r = reason.range(of: " (at byte ", options: .backwards), reason.hasSuffix(")") { return String(reason[..<r.lowerBound]) }
+        if let r = reason.range(of: " (at byte ", options: .backwards), reason.hasSuffix(")") {
+            return String(reason[..<r.lowerBound])
+        }
         if let r = reason.range(of: " at byte ", options: .backwards) { return String(reason[..<r.lowerBound]) }
         return reason
     }
@@ -292,9 +368,11 @@ public enum ProfileChecker {
 
 extension ProfileCheckReport {
     /// The one-screen text report.
-    public func text() -> String {
+    package func text() -> String {
         var out: [String] = []
-        out.append("cdctop profile check \(profile): \(messages) messages of \(source) (at most \(messagesPerTopic) per topic)")
+        out.append(
+            "cdctop profile check \(profile): \(messages) messages of \(source) (at most \(messagesPerTopic) per topic)"
+        )
         for n in notes { out.append("note: \(n)") }
         for t in tables {
             out.append("")
@@ -304,7 +382,9 @@ extension ProfileCheckReport {
             if let p = t.topicPattern { head += " (topics = \"\(p)\")" }
             if !ops.isEmpty { head += "; ops \(ops)" }
             out.append(head)
-            out.append("  key: \(t.key)\(t.messagesWithoutKey > 0 ? "; \(t.messagesWithoutKey) messages without a record key" : "")")
+            out.append(
+                "  key: \(t.key)\(t.messagesWithoutKey > 0 ? "; \(t.messagesWithoutKey) messages without a record key" : "")"
+            )
             out.append("  deletes: \(t.deletes)")
             let width = min(24, t.columns.map(\.name.count).max() ?? 0)
             for c in t.columns {
@@ -318,9 +398,12 @@ extension ProfileCheckReport {
             }
         }
         out.append("")
-        let unresolvedList = kpis.filter { $0.unresolvedRows > 0 }.map { "\($0.name) \($0.unresolvedRows)" }.joined(separator: ", ")
+        let unresolvedList = kpis.filter { $0.unresolvedRows > 0 }.map { "\($0.name) \($0.unresolvedRows)" }.joined(
+            separator: ", ")
         let unresolved = unresolvedList.isEmpty ? "none" : unresolvedList
-        out.append("engine: \(messages) messages, \(malformedTotal) malformed; rows whose chain does not resolve: \(unresolved)")
+        out.append(
+            "engine: \(messages) messages, \(malformedTotal) malformed; rows whose chain does not resolve: \(unresolved)"
+        )
         for m in malformed.prefix(5) { out.append("  \(m.count)× \(m.table): \(m.reason)") }
         if !warnings.isEmpty {
             out.append("")
@@ -340,7 +423,7 @@ extension ProfileCheckReport {
     }
 
     /// One JSON object (for scripts): every field of the report, plus `usable`.
-    public func json() -> String {
+    package func json() -> String {
         struct Wrapped: Encodable {
             var usable: Bool
             var report: ProfileCheckReport

@@ -3,27 +3,27 @@ import Metrics
 
 /// A starting profile guessed from a sample (`cdctop profile init`): roles of the tables, the
 /// built-in KPIs it can write, and TOML with comments saying what was seen and why each choice.
-public struct ProfileDraft: Sendable {
+package struct ProfileDraft: Sendable {
     /// `from.column` references `to`'s single-column key.
-    public struct Link: Sendable, Hashable {
-        public var from: String, column: String, to: String, toKey: String
+    package struct Link: Sendable, Hashable {
+        package var from: String, column: String, to: String, toKey: String
         /// The column was null in some sampled rows: a left join keeps those rows.
-        public var nullable: Bool
+        package var nullable: Bool
     }
 
-    public var observation: SampleObservation
-    public var links: [Link] = []
+    package var observation: SampleObservation
+    package var links: [Link] = []
     /// The guesses, for the report and tests.
-    public var factTable: String?
-    public var headerTable: String?
-    public var revenueSQL: String?
-    public var transactionsSQL: String?
-    public var categorySQL: String?
+    package var factTable: String?
+    package var headerTable: String?
+    package var revenueSQL: String?
+    package var transactionsSQL: String?
+    package var categorySQL: String?
     /// Tables the category query joins.
-    public var categoryTables: [String] = []
-    public var suggestions: [String] = []
+    package var categoryTables: [String] = []
+    package var suggestions: [String] = []
 
-    public init(_ observation: SampleObservation) {
+    package init(_ observation: SampleObservation) {
         self.observation = observation
         links = ProfileDraft.findLinks(observation)
         guess()
@@ -31,7 +31,9 @@ public struct ProfileDraft: Sendable {
 
     // MARK: guessing
 
-    static func singleKey(_ t: TableObservation) -> String? { t.keyColumns.count == 1 && t.keyColumns[0] != "(scalar key)" ? t.keyColumns[0] : nil }
+    static func singleKey(_ t: TableObservation) -> String? {
+        t.keyColumns.count == 1 && t.keyColumns[0] != "(scalar key)" ? t.keyColumns[0] : nil
+    }
 
     static func singular(_ name: String) -> String {
         if name.hasSuffix("ies") { return String(name.dropLast(3)) + "y" }
@@ -51,9 +53,13 @@ public struct ProfileDraft: Sendable {
                     guard let k = singleKey(b) else { continue }
                     let lower = c.name.lowercased()
                     let bl = b.name.lowercased()
-                    let match = (c.name == k && k.lowercased() != "id")
+                    let match =
+                        (c.name == k && k.lowercased() != "id")
                         || (k.lowercased() == "id" && (lower == "\(bl)_id" || lower == "\(singular(bl))_id"))
-                    if match { out.append(Link(from: a.name, column: c.name, to: b.name, toKey: k, nullable: c.nulls > 0)); break }
+                    if match {
+                        out.append(Link(from: a.name, column: c.name, to: b.name, toKey: k, nullable: c.nulls > 0))
+                        break
+                    }
                 }
             }
         }
@@ -62,7 +68,9 @@ public struct ProfileDraft: Sendable {
 
     static func numeric(_ c: ColumnObservation) -> Bool {
         if c.isNumeric { return true }
-        if let t = c.connectType, t.hasPrefix("decimal") || t.hasPrefix("int") || t.hasPrefix("float") || t == "variable-scale decimal" {
+        if let t = c.connectType,
+            t.hasPrefix("decimal") || t.hasPrefix("int") || t.hasPrefix("float") || t == "variable-scale decimal"
+        {
             return c.nonNumericValues == 0
         }
         return false
@@ -74,8 +82,9 @@ public struct ProfileDraft: Sendable {
     }
     static func isAmount(_ c: ColumnObservation) -> Bool {
         let n = c.name.lowercased()
-        return numeric(c) && !n.hasSuffix("_id") && (n.contains("amount") || n == "total" || n.hasSuffix("_total") || n.hasPrefix("total_")
-                                                     || n.contains("revenue") || n.contains("subtotal"))
+        return numeric(c) && !n.hasSuffix("_id")
+            && (n.contains("amount") || n == "total" || n.hasSuffix("_total") || n.hasPrefix("total_")
+                || n.contains("revenue") || n.contains("subtotal"))
     }
     static func isDiscount(_ c: ColumnObservation) -> Bool {
         numeric(c) && c.name.lowercased().contains("discount") && c.maxMagnitude <= 1
@@ -84,16 +93,24 @@ public struct ProfileDraft: Sendable {
     private mutating func guess() {
         let o = observation
         // A line table: a price and a quantity (a composite key or a link to a header makes it likelier).
-        let lines = o.tables.filter { t in t.columns.contains(where: ProfileDraft.isPrice) && t.columns.contains(where: ProfileDraft.isQuantity) }
-            .sorted { ($0.keyColumns.count > 1 ? 1 : 0, $0.changeEvents) > ($1.keyColumns.count > 1 ? 1 : 0, $1.changeEvents) }
-        let amounts = o.tables.filter { t in t.columns.contains(where: ProfileDraft.isAmount) }.sorted { $0.changeEvents > $1.changeEvents }
+        let lines = o.tables.filter { t in
+            t.columns.contains(where: ProfileDraft.isPrice) && t.columns.contains(where: ProfileDraft.isQuantity)
+        }
+        .sorted {
+            ($0.keyColumns.count > 1 ? 1 : 0, $0.changeEvents) > ($1.keyColumns.count > 1 ? 1 : 0, $1.changeEvents)
+        }
+        let amounts = o.tables.filter { t in t.columns.contains(where: ProfileDraft.isAmount) }.sorted {
+            $0.changeEvents > $1.changeEvents
+        }
         if let line = lines.first {
             factTable = line.name
             let a = alias(line.name, taken: [])
             let price = line.columns.first(where: ProfileDraft.isPrice)!.name
             let qty = line.columns.first(where: ProfileDraft.isQuantity)!.name
             var measure = "\(a).\(ident(price)) * \(a).\(ident(qty))"
-            if let d = line.columns.first(where: ProfileDraft.isDiscount) { measure += " * (1 - \(a).\(ident(d.name)))" }
+            if let d = line.columns.first(where: ProfileDraft.isDiscount) {
+                measure += " * (1 - \(a).\(ident(d.name)))"
+            }
             revenueSQL = "select sum(\(measure)) from \(ident(line.name)) \(a)"
             // The header: the table a key column of the line points to (order_details.order_id → orders).
             let outgoing = links.filter { $0.from == line.name }
@@ -101,10 +118,19 @@ public struct ProfileDraft: Sendable {
                 guard let t = o.table(l.to) else { return -99 }
                 let n = t.name.lowercased()
                 var score = line.keyColumns.contains(l.column) ? 1 : 0
-                if ["order", "transaction", "invoice", "sale", "receipt", "rental", "purchase", "basket", "cart", "booking"].contains(where: n.contains) { score += 3 }
+                if [
+                    "order", "transaction", "invoice", "sale", "receipt", "rental", "purchase", "basket", "cart",
+                    "booking",
+                ].contains(where: n.contains) {
+                    score += 3
+                }
                 if t.columns.contains(where: ProfileDraft.isAmount) { score += 2 }
-                if t.columns.contains(where: { c in c.connectType.map { $0.hasPrefix("date") || $0.hasPrefix("timestamp") } ?? false
-                                                || c.name.lowercased().contains("date") || c.name.lowercased().hasSuffix("_at") }) { score += 1 }
+                if t.columns.contains(where: { c in
+                    c.connectType.map { $0.hasPrefix("date") || $0.hasPrefix("timestamp") } ?? false
+                        || c.name.lowercased().contains("date") || c.name.lowercased().hasSuffix("_at")
+                }) {
+                    score += 1
+                }
                 if t.columns.contains(where: ProfileDraft.isPrice) { score -= 2 }
                 return score
             }
@@ -120,20 +146,27 @@ public struct ProfileDraft: Sendable {
             let a = alias(sale.name, taken: [])
             let amount = sale.columns.first(where: ProfileDraft.isAmount)!.name
             revenueSQL = "select sum(\(a).\(ident(amount))) from \(ident(sale.name)) \(a)"
-            (categorySQL, categoryTables) = categoryQuery(fact: sale, measure: "\(a).\(ident(amount))", alias: a) ?? (nil, [])
+            (categorySQL, categoryTables) =
+                categoryQuery(fact: sale, measure: "\(a).\(ident(amount))", alias: a) ?? (nil, [])
         }
         if let h = headerTable { transactionsSQL = "select count(*) from \(ident(h))" }
         if revenueSQL == nil {
-            suggestions.append("no table has an amount/total column, or a price and a quantity: write [kpi.revenue] by hand")
+            suggestions.append(
+                "no table has an amount/total column, or a price and a quantity: write [kpi.revenue] by hand")
         }
         if categorySQL == nil && revenueSQL != nil {
-            suggestions.append("no category-like name was found on a table the fact reaches through <name>_id columns: write [kpi.category_sales] by hand")
+            suggestions.append(
+                "no category-like name was found on a table the fact reaches through <name>_id columns: write [kpi.category_sales] by hand"
+            )
         }
     }
 
     /// Group by a low-cardinality name reached from the fact through many-to-one links (≤ 3 hops).
     private func categoryQuery(fact: TableObservation, measure: String, alias a: String) -> (String?, [String])? {
-        struct Path { var table: String; var steps: [Link] }
+        struct Path {
+            var table: String
+            var steps: [Link]
+        }
         var best: (score: Int, path: Path, column: String)? = nil
         var queue = [Path(table: fact.name, steps: [])]
         var seen: Set<String> = [fact.name]
@@ -142,13 +175,18 @@ public struct ProfileDraft: Sendable {
             guard let t = observation.table(p.table) else { continue }
             for c in t.columns where c.isText && !ProfileDraft.numeric(c) {
                 guard let d = c.distinctText, !d.isEmpty else { continue }
-                let tn = t.name.lowercased(), cn = c.name.lowercased()
+                let tn = t.name.lowercased()
+                let cn = c.name.lowercased()
                 var score = 0
                 if tn.contains("categor") { score += 3 }
-                if ["genre", "type", "group", "class", "department", "segment", "brand"].contains(where: tn.contains) { score += 2 }
+                if ["genre", "type", "group", "class", "department", "segment", "brand"].contains(where: tn.contains) {
+                    score += 2
+                }
                 if cn.contains("category") || cn.contains("categorie") { score += 3 }
                 if cn.contains("name") { score += 2 }
-                if ["title", "genre", "type", "segment", "brand", "department", "class"].contains(where: cn.contains) { score += 1 }
+                if ["title", "genre", "type", "segment", "brand", "department", "class"].contains(where: cn.contains) {
+                    score += 1
+                }
                 if p.steps.isEmpty && !cn.contains("categor") { score -= 2 }
                 if p.steps.contains(where: { $0.to == headerTable }) { score -= 3 }
                 if score >= 3, best == nil || score > best!.score { best = (score, p, c.name) }
@@ -167,11 +205,16 @@ public struct ProfileDraft: Sendable {
             let x = alias(step.to, taken: taken)
             taken.insert(x)
             aliases[step.to] = x
-            joins.append("\(step.nullable ? "left join" : "join") \(ident(step.to)) \(x) on \(x).\(ident(step.toKey)) = \(aliases[step.from]!).\(ident(step.column))")
+            joins.append(
+                "\(step.nullable ? "left join" : "join") \(ident(step.to)) \(x) on \(x).\(ident(step.toKey)) = \(aliases[step.from]!).\(ident(step.column))"
+            )
         }
         let g = "\(aliases[best.path.table]!).\(ident(best.column))"
-        return ((["select \(g), sum(\(measure))", "from \(ident(fact.name)) \(a)"] + joins + ["group by \(g)"]).joined(separator: "\n"),
-                best.path.steps.map(\.to))
+        return (
+            (["select \(g), sum(\(measure))", "from \(ident(fact.name)) \(a)"] + joins + ["group by \(g)"]).joined(
+                separator: "\n"),
+            best.path.steps.map(\.to)
+        )
     }
 
     private func alias(_ table: String, taken: Set<String>) -> String {
@@ -182,27 +225,34 @@ public struct ProfileDraft: Sendable {
         if ProfileDraft.keywords.contains(base) { base += "1" }
         var candidate = base
         var n = 2
-        while taken.contains(candidate) || ProfileDraft.keywords.contains(candidate) { candidate = base + String(n); n += 1 }
+        while taken.contains(candidate) || ProfileDraft.keywords.contains(candidate) {
+            candidate = base + String(n)
+            n += 1
+        }
         return candidate
     }
 
-    static let keywords: Set<String> = ["select", "from", "join", "left", "inner", "outer", "right", "full", "cross", "on", "where", "group",
-                                        "by", "and", "or", "not", "is", "null", "in", "case", "when", "then", "else", "end", "as", "count",
-                                        "sum", "avg", "coalesce", "true", "false", "order", "having", "distinct", "limit", "min", "max",
-                                        "between", "like", "union", "all", "any", "some", "exists", "asc", "desc", "windows"]
+    static let keywords: Set<String> = [
+        "select", "from", "join", "left", "inner", "outer", "right", "full", "cross", "on", "where", "group",
+        "by", "and", "or", "not", "is", "null", "in", "case", "when", "then", "else", "end", "as", "count",
+        "sum", "avg", "coalesce", "true", "false", "order", "having", "distinct", "limit", "min", "max",
+        "between", "like", "union", "all", "any", "some", "exists", "asc", "desc", "windows",
+    ]
 
     /// A SQL identifier as the profile must write it: quoted unless plain lower-case letters, digits and _.
-    public func ident(_ name: String) -> String { ProfileDraft.ident(name) }
-    public static func ident(_ name: String) -> String {
-        let plain = !name.isEmpty && name.first.map { $0 == "_" || ($0.isASCII && $0.isLowercase) } == true
-            && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLowercase || $0.isNumber)) } && !keywords.contains(name)
+    package func ident(_ name: String) -> String { ProfileDraft.ident(name) }
+    package static func ident(_ name: String) -> String {
+        let plain =
+            !name.isEmpty && name.first.map { $0 == "_" || ($0.isASCII && $0.isLowercase) } == true
+            && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLowercase || $0.isNumber)) }
+            && !keywords.contains(name)
         return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     // MARK: TOML
 
     /// The profile text. `name` is the profile's name; `source` says where the sample came from.
-    public func toml(name: String, source: String, perTopic: Int) -> String {
+    package func toml(name: String, source: String, perTopic: Int) -> String {
         let o = observation
         var out: [String] = []
         func c(_ line: String = "") { out.append(line.isEmpty ? "#" : "# " + line) }
@@ -221,13 +271,19 @@ public struct ProfileDraft: Sendable {
             if t.unwrapped { head += " (unwrapped rows: ExtractNewRecordState)" }
             c(head)
             if t.keyColumns.isEmpty {
-                c("  NO record key\(t.withoutKey > 0 ? " (\(t.withoutKey) messages)" : ""): cdctop cannot tell its rows apart. Give the table a primary key,")
+                c(
+                    "  NO record key\(t.withoutKey > 0 ? " (\(t.withoutKey) messages)" : ""): cdctop cannot tell its rows apart. Give the table a primary key,"
+                )
                 c("  set Debezium's message.key.columns, or name key columns: [tables.\(t.name)] key = [\"…\"]")
             } else {
                 let kind = t.keyColumns.count > 1 ? "composite key" : "key"
-                c("  \(kind) (\(t.keyColumns.joined(separator: ", "))) from the record key\(t.withoutKey > 0 ? "; \(t.withoutKey) messages had none" : "")")
+                c(
+                    "  \(kind) (\(t.keyColumns.joined(separator: ", "))) from the record key\(t.withoutKey > 0 ? "; \(t.withoutKey) messages had none" : "")"
+                )
             }
-            c("  ops: \(t.opSummary.isEmpty ? "none" : t.opSummary)\(t.tombstones > 0 ? "; tombstones \(t.tombstones)" : "")\(t.hasSchema ? "; messages carry a schema" : "; no schema in messages")")
+            c(
+                "  ops: \(t.opSummary.isEmpty ? "none" : t.opSummary)\(t.tombstones > 0 ? "; tombstones \(t.tombstones)" : "")\(t.hasSchema ? "; messages carry a schema" : "; no schema in messages")"
+            )
             if t.deletesKeyOnly > 0 || t.deletesNoBefore > 0 {
                 c("  deletes carry only the key — REPLICA IDENTITY DEFAULT: cdctop remembers rows, fine")
             } else if t.deletesFull > 0 {
@@ -245,7 +301,9 @@ public struct ProfileDraft: Sendable {
                 if !col.examples.isEmpty { parts.append("e.g. " + col.examples.joined(separator: ", ")) }
                 var role = ""
                 if t.keyColumns.contains(col.name) { role = " [key]" }
-                if let l = links.first(where: { $0.from == t.name && $0.column == col.name }) { role += " [→ \(l.to).\(l.toKey)]" }
+                if let l = links.first(where: { $0.from == t.name && $0.column == col.name }) {
+                    role += " [→ \(l.to).\(l.toKey)]"
+                }
                 c("    \(col.name)\(role): \(parts.joined(separator: "; "))")
             }
         }
@@ -253,7 +311,11 @@ public struct ProfileDraft: Sendable {
         c("--- Roles cdctop guessed ------------------------------------------------------------------")
         if let f = factTable { c("fact (one row, one contribution): \(f)") }
         if let h = headerTable, h != factTable { c("transactions are rows of: \(h)") }
-        for l in links { c("lookup: \(l.from).\(l.column) → \(l.to) (its key \(l.toKey))\(l.nullable ? "; null in some rows, so a left join" : "")") }
+        for l in links {
+            c(
+                "lookup: \(l.from).\(l.column) → \(l.to) (its key \(l.toKey))\(l.nullable ? "; null in some rows, so a left join" : "")"
+            )
+        }
         if links.isEmpty { c("no <name>_id column matches another table's single-column key: no lookups guessed") }
         for s in suggestions { c(s) }
         out.append("")
@@ -271,7 +333,9 @@ public struct ProfileDraft: Sendable {
                 }
                 if needsTopics {
                     c("Its topics' names do not end in .\(t.name): map them explicitly.")
-                    let pattern = "^(" + t.topics.map { NSRegularExpression.escapedPattern(for: $0) }.joined(separator: "|") + ")$"
+                    let pattern =
+                        "^(" + t.topics.map { NSRegularExpression.escapedPattern(for: $0) }.joined(separator: "|")
+                        + ")$"
                     out.append("topics = \(ProfileDraft.quoteTOML(pattern))")
                 }
                 out.append("")
@@ -283,7 +347,9 @@ public struct ProfileDraft: Sendable {
         var wroteKPI = false
         if let sql = transactionsSQL {
             out.append("[kpi.transactions]")
-            c("one transaction per row of \(headerTable!)\(headerTable == factTable ? "" : " (the table the lines' key points to)")")
+            c(
+                "one transaction per row of \(headerTable!)\(headerTable == factTable ? "" : " (the table the lines' key points to)")"
+            )
             out.append("sql = \(ProfileDraft.quoteTOML(sql))")
             out.append("")
             wroteKPI = true
@@ -313,7 +379,9 @@ public struct ProfileDraft: Sendable {
             c("[kpi.category_sales]")
             c("sql = \"\"\"")
             c("select c.category_name, sum(l.price * l.quantity)")
-            c("from order_lines l join products p on p.product_id = l.product_id join categories c on c.category_id = p.category_id")
+            c(
+                "from order_lines l join products p on p.product_id = l.product_id join categories c on c.category_id = p.category_id"
+            )
             c("group by c.category_name")
             c("\"\"\"")
             out.append("")
@@ -332,12 +400,19 @@ public struct ProfileDraft: Sendable {
         let lookups = Set(links.map(\.to))
         var suggested = 0
         for t in o.tables where t.changeEvents > 0 && (!lookups.contains(t.name) || t.name == headerTable) {
-            let candidates = t.columns.filter { $0.isText && ($0.distinctText?.count ?? 0) > 1 && !t.keyColumns.contains($0.name) }
+            let candidates = t.columns.filter {
+                $0.isText && ($0.distinctText?.count ?? 0) > 1 && !t.keyColumns.contains($0.name)
+            }
             if let g = candidates.min(by: { ($0.distinctText?.count ?? 0) < ($1.distinctText?.count ?? 0) }) {
                 if suggested > 0 { c() }
-                c("[kpi.\(t.name.filter { $0.isLetter || $0.isNumber || $0 == "_" })_by_\(g.name.filter { $0.isLetter || $0.isNumber || $0 == "_" })]")
+                c(
+                    "[kpi.\(t.name.filter { $0.isLetter || $0.isNumber || $0 == "_" })_by_\(g.name.filter { $0.isLetter || $0.isNumber || $0 == "_" })]"
+                )
                 c("windows = false")
-                c("sql = " + ProfileDraft.quoteTOML("select \(ident(g.name)), count(*) from \(ident(t.name)) group by \(ident(g.name))"))
+                c(
+                    "sql = "
+                        + ProfileDraft.quoteTOML(
+                            "select \(ident(g.name)), count(*) from \(ident(t.name)) group by \(ident(g.name))"))
                 suggested += 1
             }
         }
@@ -350,13 +425,18 @@ public struct ProfileDraft: Sendable {
         if let f = factTable, revenueSQL != nil { s.insert(f) }
         if let h = headerTable, transactionsSQL != nil { s.insert(h) }
         if categorySQL != nil { s.formUnion(categoryTables) }
-        if s.isEmpty, let t = observation.tables.filter({ $0.changeEvents > 0 }).max(by: { $0.changeEvents < $1.changeEvents }) { s.insert(t.name) }
+        if s.isEmpty,
+            let t = observation.tables.filter({ $0.changeEvents > 0 }).max(by: { $0.changeEvents < $1.changeEvents })
+        {
+            s.insert(t.name)
+        }
         return s
     }
 
     private func percent(_ n: Int, _ of: Int) -> String {
         let p = 100.0 * Double(n) / Double(max(of, 1))
-        return p >= 99.95 ? "every row" : p < 1 ? String(format: "%.1f%% of rows", p) : String(format: "%.0f%% of rows", p)
+        return p >= 99.95
+            ? "every row" : p < 1 ? String(format: "%.1f%% of rows", p) : String(format: "%.0f%% of rows", p)
     }
 
     static func quoteTOML(_ s: String, multiline: Bool = false) -> String {

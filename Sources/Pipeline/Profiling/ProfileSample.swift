@@ -2,34 +2,34 @@ import Foundation
 import Metrics
 
 /// The first messages of each topic, read from the earliest offset (`cdctop profile init/check`).
-public struct MessageSample: Sendable {
-    public var messages: [OwnedMessage] = []
+package struct MessageSample: Sendable {
+    package var messages: [OwnedMessage] = []
     /// Topics in the order first seen in recordings; sorted by name when read from Kafka.
-    public var topics: [String] = []
+    package var topics: [String] = []
     /// Topics read to their end before the per-topic limit: the sample holds every row they carry.
-    public var completeTopics: Set<String> = []
+    package var completeTopics: Set<String> = []
     /// Where the messages came from, for the report ("recording x.jsonl", "brokers h:9092").
-    public var source: String = ""
+    package var source: String = ""
     /// Things worth saying about the reading itself (a timeout, topics skipped).
-    public var notes: [String] = []
-    public var perTopicLimit: Int = 0
+    package var notes: [String] = []
+    package var perTopicLimit: Int = 0
     /// Schemas of the Confluent-framed (Avro) keys and values, by schema id (`resolveSchemas`).
-    public var schemas: [Int32: RegisteredSchema] = [:]
-    public init() {}
+    package var schemas: [Int32: RegisteredSchema] = [:]
+    package init() {}
 
-    public func count(ofTopic topic: String) -> Int { messages.reduce(0) { $0 + ($1.topic == topic ? 1 : 0) } }
+    package func count(ofTopic topic: String) -> Int { messages.reduce(0) { $0 + ($1.topic == topic ? 1 : 0) } }
 }
 
-public struct SamplingError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct SamplingError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Reads a bounded sample of messages per topic, from recordings or from Kafka.
-public enum ProfileSampler {
+package enum ProfileSampler {
     /// Messages of recordings (kcat -J, kcat's tab form, or cdctop's own lines), at most `perTopic`
     /// per topic, in file order. `topics` (names, or regexes starting with ^) narrows them; nil keeps all.
-    public static func fromRecordings(_ paths: [String], topics: [String]?, perTopic: Int) throws -> MessageSample {
+    package static func fromRecordings(_ paths: [String], topics: [String]?, perTopic: Int) throws -> MessageSample {
         let matcher = try topics.map { try TopicMatcher($0) }
         var sample = MessageSample()
         sample.perTopicLimit = perTopic
@@ -39,7 +39,9 @@ public enum ProfileSampler {
         var skipped = Set<String>()
         for path in paths {
             let scanner: RecordingScanner
-            do { scanner = try RecordingScanner(path: path, chunkSize: 1 << 20) } catch let e as RecordingError { throw SamplingError(e.description) }
+            do { scanner = try RecordingScanner(path: path, chunkSize: 1 << 20) } catch let e as RecordingError {
+                throw SamplingError(e.description)
+            }
             let batch = scanner.makeBatch()
             var names: [String] = []
             do {
@@ -47,35 +49,52 @@ public enum ProfileSampler {
                     names += batch.newTopics
                     // Schema lines (`cdctop record` of Avro topics): the recording decodes without a registry.
                     for line in batch.schemas {
-                        if let known = sample.schemas[line.id], known.text != line.text || known.schemaType != line.schemaType {
-                            throw SamplingError("\(path):\(line.line): schema id \(line.id) is defined again with a different schema: "
-                                                + "these recordings come from different schema registries; sample them one at a time")
+                        if let known = sample.schemas[line.id],
+                            known.text != line.text || known.schemaType != line.schemaType
+                        {
+                            throw SamplingError(
+                                "\(path):\(line.line): schema id \(line.id) is defined again with a different schema: "
+                                    + "these recordings come from different schema registries; sample them one at a time"
+                            )
                         }
-                        sample.schemas[line.id] = RegisteredSchema(id: line.id, schemaType: line.schemaType, text: line.text, subjects: [])
+                        sample.schemas[line.id] = RegisteredSchema(
+                            id: line.id, schemaType: line.schemaType, text: line.text, subjects: [])
                     }
                     for e in batch.entries {
                         let topic = names[Int(e.topic)]
-                        if let matcher, !matcher.matches(topic) { skipped.insert(topic); continue }
+                        if let matcher, !matcher.matches(topic) {
+                            skipped.insert(topic)
+                            continue
+                        }
                         let n = counts[topic, default: 0]
                         if n == 0 { sample.topics.append(topic) }
-                        if n >= perTopic { truncated.insert(topic); continue }
+                        if n >= perTopic {
+                            truncated.insert(topic)
+                            continue
+                        }
                         counts[topic] = n + 1
-                        sample.messages.append(OwnedMessage(topic: topic, partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
-                                                              key: batch.key(e).map { Array($0) }, value: batch.value(e).map { Array($0) }))
+                        sample.messages.append(
+                            OwnedMessage(
+                                topic: topic, partition: e.partition, offset: e.offset, timestampMs: e.timestampMs,
+                                key: batch.key(e).map { Array($0) }, value: batch.value(e).map { Array($0) }))
                     }
                 }
             } catch let e as RecordingError { throw SamplingError(e.description) }
         }
         sample.completeTopics = Set(sample.topics).subtracting(truncated)
-        if !skipped.isEmpty { sample.notes.append("\(skipped.count) topic(s) of the recording not matched by --topics were left out") }
+        if !skipped.isEmpty {
+            sample.notes.append("\(skipped.count) topic(s) of the recording not matched by --topics were left out")
+        }
         return sample
     }
 
     /// Messages of the matched topics from their earliest offsets, at most `perTopic` per topic: a
     /// throwaway consumer group that commits nothing; stops once every partition reached its end (or
     /// its topic has enough), or after `timeoutSeconds` (the sample is then what was read, with a note).
-    public static func fromKafka(brokers: String, topics: [String], properties: [String: String], perTopic: Int,
-                                 timeoutSeconds: Double) throws -> MessageSample {
+    package static func fromKafka(
+        brokers: String, topics: [String], properties: [String: String], perTopic: Int,
+        timeoutSeconds: Double
+    ) throws -> MessageSample {
         var props = properties
         props["enable.auto.commit"] = "false"
         if props["session.timeout.ms"] == nil { props["session.timeout.ms"] = "6000" }
@@ -99,7 +118,9 @@ public enum ProfileSampler {
         let start = WallClock.monotonicSeconds()
         func id(_ topic: String, _ p: Int32) -> String { "\(topic)\u{1F}\(p)" }
         while true {
-            do { try consumer.poll(into: &batch, maxMessages: 5_000, timeoutMs: 200) } catch { throw SamplingError("\(error)") }
+            do { try consumer.poll(into: &batch, maxMessages: 5_000, timeoutMs: 200) } catch {
+                throw SamplingError("\(error)")
+            }
             for i in batch.records.indices {
                 let r = batch.records[i]
                 let topic = batch.topics[Int(r.topicIndex)]
@@ -108,10 +129,15 @@ public enum ProfileSampler {
                 atEnd.remove(pid)
                 let n = counts[topic, default: 0]
                 if n == 0 && !sample.topics.contains(topic) { sample.topics.append(topic) }
-                if n >= perTopic { truncated.insert(topic); continue }
+                if n >= perTopic {
+                    truncated.insert(topic)
+                    continue
+                }
                 counts[topic] = n + 1
-                sample.messages.append(OwnedMessage(topic: topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
-                                                      key: batch.key(i), value: batch.value(i)))
+                sample.messages.append(
+                    OwnedMessage(
+                        topic: topic, partition: r.partition, offset: r.offset, timestampMs: r.timestampMs,
+                        key: batch.key(i), value: batch.value(i)))
             }
             for eof in batch.partitionEOFs {
                 let topic = batch.topics[Int(eof.topicIndex)]
@@ -119,18 +145,27 @@ public enum ProfileSampler {
                 if eof.offset >= next[pid, default: 0] { atEnd.insert(pid) }
             }
             let assigned = consumer.partitionStates()
-            if !assigned.isEmpty && assigned.allSatisfy({ atEnd.contains(id($0.topic, $0.partition)) || counts[$0.topic, default: 0] >= perTopic }) {
+            if !assigned.isEmpty
+                && assigned.allSatisfy({
+                    atEnd.contains(id($0.topic, $0.partition)) || counts[$0.topic, default: 0] >= perTopic
+                })
+            {
                 for p in assigned where !sample.topics.contains(p.topic) { sample.topics.append(p.topic) }
                 break
             }
             if WallClock.monotonicSeconds() - start >= timeoutSeconds {
                 if assigned.isEmpty {
                     let why = consumer.metadataError ?? consumer.lastError
-                    throw SamplingError("no partition of \(topics.joined(separator: ",")) found on \(brokers) within \(Int(timeoutSeconds)) s"
-                                        + (why.map { " (\($0))" } ?? "") + ": check --brokers and --topics (a regex starts with ^)")
+                    throw SamplingError(
+                        "no partition of \(topics.joined(separator: ",")) found on \(brokers) within \(Int(timeoutSeconds)) s"
+                            + (why.map { " (\($0))" } ?? "") + ": check --brokers and --topics (a regex starts with ^)")
                 }
-                let open = assigned.filter { !atEnd.contains(id($0.topic, $0.partition)) && counts[$0.topic, default: 0] < perTopic }
-                sample.notes.append("stopped after \(Int(timeoutSeconds)) s (--timeout) with \(open.count) partition(s) not read to their end: the sample is partial")
+                let open = assigned.filter {
+                    !atEnd.contains(id($0.topic, $0.partition)) && counts[$0.topic, default: 0] < perTopic
+                }
+                sample.notes.append(
+                    "stopped after \(Int(timeoutSeconds)) s (--timeout) with \(open.count) partition(s) not read to their end: the sample is partial"
+                )
                 for p in open { truncated.insert(p.topic) }
                 for p in assigned where !sample.topics.contains(p.topic) { sample.topics.append(p.topic) }
                 break

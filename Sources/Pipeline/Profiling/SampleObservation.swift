@@ -2,89 +2,92 @@ import Foundation
 import Metrics
 
 /// What a sample says about one column of one table.
-public struct ColumnObservation: Sendable, Codable {
-    public var name: String
+package struct ColumnObservation: Sendable, Codable {
+    package var name: String
     /// JSON types seen in row images: integer, number (with a fraction), string, numeric string,
     /// boolean, object, array (null is counted apart).
-    public var jsonTypes: [String: Int] = [:]
+    package var jsonTypes: [String: Int] = [:]
     /// The Kafka Connect schema type when messages carry a schema: int32, float64, string,
     /// decimal(scale 2), date, timestamp(micro)…
-    public var connectType: String?
+    package var connectType: String?
     /// Row images that hold the column, and those where it is null.
-    public var present = 0
-    public var nulls = 0
+    package var present = 0
+    package var nulls = 0
     /// Debezium's unavailable-value placeholder (an unchanged TOASTed value).
-    public var unavailable = 0
+    package var unavailable = 0
     /// Distinct text values, up to `ColumnObservation.distinctCap` (nil once more were seen).
-    public var distinctText: [String]? = []
+    package var distinctText: [String]? = []
     /// A fraction was seen (a numeric value with digits after the point, not all zero).
-    public var hasFraction = false
+    package var hasFraction = false
     /// Largest absolute numeric value seen (for telling a 0..1 discount from an amount).
-    public var maxMagnitude: Double = 0
+    package var maxMagnitude: Double = 0
     /// A few values as text, for the report.
-    public var examples: [String] = []
+    package var examples: [String] = []
 
-    public static let distinctCap = 50
+    package static let distinctCap = 50
 
-    public init(name: String) { self.name = name }
+    package init(name: String) { self.name = name }
 
-    public var isNumeric: Bool {
-        let numeric = (jsonTypes["integer"] ?? 0) + (jsonTypes["number"] ?? 0) + (jsonTypes["numeric string"] ?? 0) + (jsonTypes["decimal bytes"] ?? 0)
+    package var isNumeric: Bool {
+        let numeric =
+            (jsonTypes["integer"] ?? 0) + (jsonTypes["number"] ?? 0) + (jsonTypes["numeric string"] ?? 0)
+            + (jsonTypes["decimal bytes"] ?? 0)
         return numeric > 0 && numeric == jsonTypes.values.reduce(0, +)
     }
-    public var isText: Bool { (jsonTypes["string"] ?? 0) > 0 }
+    package var isText: Bool { (jsonTypes["string"] ?? 0) > 0 }
     /// Values that a sum could not use: text that is not a number, booleans, nested values.
-    public var nonNumericValues: Int {
-        (jsonTypes["string"] ?? 0) + (jsonTypes["boolean"] ?? 0) + (jsonTypes["object"] ?? 0) + (jsonTypes["array"] ?? 0)
+    package var nonNumericValues: Int {
+        (jsonTypes["string"] ?? 0) + (jsonTypes["boolean"] ?? 0) + (jsonTypes["object"] ?? 0)
+            + (jsonTypes["array"] ?? 0)
             + (connectType?.hasPrefix("decimal") == true ? 0 : (jsonTypes["decimal bytes"] ?? 0))
     }
-    public var typeSummary: String {
+    package var typeSummary: String {
         var parts = jsonTypes.sorted { $0.value > $1.value }.map { $0.key }
         if parts.isEmpty { parts = ["no value"] }
         return parts.joined(separator: "/") + (connectType.map { " (schema \($0))" } ?? "")
     }
-    public var distinctSummary: String? {
+    package var distinctSummary: String? {
         guard let d = distinctText else { return ">\(ColumnObservation.distinctCap) distinct" }
         return d.isEmpty ? nil : "\(d.count) distinct"
     }
 }
 
 /// What a sample says about one table (one or several topics).
-public struct TableObservation: Sendable, Codable {
-    public var name: String
-    public var topics: [String] = []
-    public var messages = 0
+package struct TableObservation: Sendable, Codable {
+    package var name: String
+    package var topics: [String] = []
+    package var messages = 0
     /// Change events per op: r (snapshot read), c, u, d, t.
-    public var ops: [String: Int] = [:]
-    public var tombstones = 0
+    package var ops: [String: Int] = [:]
+    package var tombstones = 0
     /// Messages with no record key (a table without a primary key, and no message.key.columns).
-    public var withoutKey = 0
+    package var withoutKey = 0
     /// Columns of the record key, in order (from the first keyed message).
-    public var keyColumns: [String] = []
+    package var keyColumns: [String] = []
     /// Deletes by what their before image carries.
-    public var deletesFull = 0
-    public var deletesKeyOnly = 0
-    public var deletesNoBefore = 0
+    package var deletesFull = 0
+    package var deletesKeyOnly = 0
+    package var deletesNoBefore = 0
     /// Row images counted into column statistics (after images, and full before images of deletes).
-    public var images = 0
-    public var columns: [ColumnObservation] = []
-    public var hasSchema = false
+    package var images = 0
+    package var columns: [ColumnObservation] = []
+    package var hasSchema = false
     /// ExtractNewRecordState (unwrapped) rows rather than Debezium's envelope.
-    public var unwrapped = false
+    package var unwrapped = false
     /// Messages of the table's topics that were not change events (unreadable JSON or Avro, an unusable schema).
-    public var unreadable = 0
-    public var unreadableExample: String?
+    package var unreadable = 0
+    package var unreadableExample: String?
 
-    public init(name: String) { self.name = name }
+    package init(name: String) { self.name = name }
 
-    public func column(_ name: String) -> ColumnObservation? { columns.first { $0.name == name } }
-    public var changeEvents: Int { ops.values.reduce(0, +) }
-    public var deletes: Int { deletesFull + deletesKeyOnly + deletesNoBefore }
-    public var opSummary: String {
+    package func column(_ name: String) -> ColumnObservation? { columns.first { $0.name == name } }
+    package var changeEvents: Int { ops.values.reduce(0, +) }
+    package var deletes: Int { deletesFull + deletesKeyOnly + deletesNoBefore }
+    package var opSummary: String {
         ["r", "c", "u", "d", "t"].compactMap { op in ops[op].map { "\(op) \($0)" } }.joined(separator: ", ")
     }
     /// REPLICA IDENTITY, as the deletes show it.
-    public var deleteImages: String {
+    package var deleteImages: String {
         if deletes == 0 { return "no delete in the sample" }
         var parts: [String] = []
         if deletesFull > 0 { parts.append("\(deletesFull) with full before images (REPLICA IDENTITY FULL, or MySQL)") }
@@ -95,22 +98,22 @@ public struct TableObservation: Sendable, Codable {
 }
 
 /// A whole sample, read table by table.
-public struct SampleObservation: Sendable, Codable {
-    public var tables: [TableObservation] = []
-    public var messages = 0
+package struct SampleObservation: Sendable, Codable {
+    package var tables: [TableObservation] = []
+    package var messages = 0
     /// Topic → table its messages belong to.
-    public var tableOfTopic: [String: String] = [:]
-    public var heartbeats = 0
-    public var schemaChanges = 0
+    package var tableOfTopic: [String: String] = [:]
+    package var heartbeats = 0
+    package var schemaChanges = 0
 
-    public func table(_ name: String) -> TableObservation? { tables.first { $0.name == name } }
+    package func table(_ name: String) -> TableObservation? { tables.first { $0.name == name } }
 
     /// Reads every message. `tableFor` pins topics to a table (a profile's `[tables.X] topics`); others
     /// take Debezium's `source.table`, else the topic's last name part.
-    public init(_ sample: MessageSample, tableFor: (String) -> String? = { _ in nil }) {
+    package init(_ sample: MessageSample, tableFor: (String) -> String? = { _ in nil }) {
         var index: [String: Int] = [:]
-        var decimalScales: [String: [String: String]] = [:]   // topic → column → connect type
-        var avroTypes: [Int32: [String: String]] = [:]         // Avro schema id → column → connect type
+        var decimalScales: [String: [String: String]] = [:]  // topic → column → connect type
+        var avroTypes: [Int32: [String: String]] = [:]  // Avro schema id → column → connect type
         for m in sample.messages {
             messages += 1
             guard let bytes = m.value else {
@@ -129,7 +132,8 @@ public struct SampleObservation: Sendable, Codable {
             case .json(let parsed):
                 payload = parsed
                 if let p = parsed, p["payload"] != nil, p["schema"] != nil || SampleObservation.memberCount(p) <= 2 {
-                    payload = p["payload"]; schema = p["schema"]
+                    payload = p["payload"]
+                    schema = p["schema"]
                 }
             case .avro(let value, let id, let avroSchema):
                 payload = value
@@ -137,14 +141,23 @@ public struct SampleObservation: Sendable, Codable {
             case .unreadable(let why):
                 unreadable = why
             }
-            if m.topic.hasPrefix("__debezium-heartbeat") { heartbeats += 1; continue }
-            if let p = payload, p["ddl"] != nil || p["tableChanges"] != nil || p["databaseName"] != nil && p["op"] == nil {
-                schemaChanges += 1; continue
+            if m.topic.hasPrefix("__debezium-heartbeat") {
+                heartbeats += 1
+                continue
+            }
+            if let p = payload,
+                p["ddl"] != nil || p["tableChanges"] != nil || p["databaseName"] != nil && p["op"] == nil
+            {
+                schemaChanges += 1
+                continue
             }
             let envelope = payload.map { $0["op"] != nil && ($0["before"] != nil || $0["after"] != nil) } ?? false
             var name = tableFor(m.topic)
             if name == nil, let p = payload {
-                name = envelope ? p["source"]?["table"]?.stringValue : (p["__table"]?.stringValue ?? p["__source_table"]?.stringValue)
+                name =
+                    envelope
+                    ? p["source"]?["table"]?.stringValue
+                    : (p["__table"]?.stringValue ?? p["__source_table"]?.stringValue)
             }
             let tableName = name ?? DebeziumDecoder.tableName(fromTopic: m.topic)
             let t = SampleObservation.slot(tableName, &index, &tables)
@@ -170,7 +183,9 @@ public struct SampleObservation: Sendable, Codable {
             } else if let avro {
                 // Avro always carries its (writer's) schema; every ALTER TABLE makes a new id.
                 tables[t].hasSchema = true
-                if avroTypes[avro.id] == nil { avroTypes[avro.id] = SampleSchemas.connectTypes(avro: avro.schema, envelope: envelope) }
+                if avroTypes[avro.id] == nil {
+                    avroTypes[avro.id] = SampleSchemas.connectTypes(avro: avro.schema, envelope: envelope)
+                }
                 types = avroTypes[avro.id] ?? [:]
             } else {
                 types = decimalScales[m.topic] ?? [:]
@@ -180,21 +195,33 @@ public struct SampleObservation: Sendable, Codable {
             var keyValue: JSONValue? = nil
             if let key = m.key {
                 switch SampleSchemas.read(key, schemas: sample.schemas) {
-                case .json(let k): keyValue = k.map { ($0["payload"] != nil && $0["schema"] != nil) ? $0["payload"]! : $0 }
+                case .json(let k):
+                    keyValue = k.map { ($0["payload"] != nil && $0["schema"] != nil) ? $0["payload"]! : $0 }
                 case .avro(let k, _, _): keyValue = k
                 case .unreadable: break
                 }
             }
             if let kp = keyValue {
-                if case .object(let km) = kp { keyColumns = km.map(\.key) } else if !kp.isNull { keyColumns = ["(scalar key)"] }
+                if case .object(let km) = kp {
+                    keyColumns = km.map(\.key)
+                } else if !kp.isNull {
+                    keyColumns = ["(scalar key)"]
+                }
             }
-            if keyColumns.isEmpty { tables[t].withoutKey += 1 } else if tables[t].keyColumns.isEmpty { tables[t].keyColumns = keyColumns }
+            if keyColumns.isEmpty {
+                tables[t].withoutKey += 1
+            } else if tables[t].keyColumns.isEmpty {
+                tables[t].keyColumns = keyColumns
+            }
             if envelope {
                 let op = payload["op"]?.stringValue ?? "?"
                 tables[t].ops[op, default: 0] += 1
                 switch op {
                 case "d":
-                    guard let before = payload["before"], case .object(let cols) = before else { tables[t].deletesNoBefore += 1; continue }
+                    guard let before = payload["before"], case .object(let cols) = before else {
+                        tables[t].deletesNoBefore += 1
+                        continue
+                    }
                     let keys = Set(tables[t].keyColumns.isEmpty ? keyColumns : tables[t].keyColumns)
                     let others = cols.filter { !keys.contains($0.key) }
                     if !others.isEmpty && others.allSatisfy({ SampleObservation.isBlank($0.value) }) {
@@ -205,7 +232,9 @@ public struct SampleObservation: Sendable, Codable {
                     }
                 case "t": break
                 default:
-                    if let after = payload["after"], case .object(let cols) = after { observe(row: cols, table: t, types: types) }
+                    if let after = payload["after"], case .object(let cols) = after {
+                        observe(row: cols, table: t, types: types)
+                    }
                 }
             } else {
                 tables[t].unwrapped = true
@@ -216,7 +245,10 @@ public struct SampleObservation: Sendable, Codable {
                 if deleted {
                     let keys = Set(keyColumns)
                     let others = cols.filter { !keys.contains($0.key) }
-                    if !others.isEmpty && others.allSatisfy({ SampleObservation.isBlank($0.value) }) { tables[t].deletesKeyOnly += 1; continue }
+                    if !others.isEmpty && others.allSatisfy({ SampleObservation.isBlank($0.value) }) {
+                        tables[t].deletesKeyOnly += 1
+                        continue
+                    }
                     tables[t].deletesFull += 1
                 }
                 observe(row: cols, table: t, types: types)
@@ -229,7 +261,9 @@ public struct SampleObservation: Sendable, Codable {
         tables[t].images += 1
         for (name, value) in row {
             var c: Int
-            if let i = tables[t].columns.firstIndex(where: { $0.name == name }) { c = i } else {
+            if let i = tables[t].columns.firstIndex(where: { $0.name == name }) {
+                c = i
+            } else {
                 tables[t].columns.append(ColumnObservation(name: name))
                 c = tables[t].columns.count - 1
             }
@@ -240,10 +274,13 @@ public struct SampleObservation: Sendable, Codable {
             var text: String? = nil
             switch value {
             case .null: col.nulls += 1
-            case .bool(let b): col.jsonTypes["boolean", default: 0] += 1; text = b ? "true" : "false"
+            case .bool(let b):
+                col.jsonTypes["boolean", default: 0] += 1
+                text = b ? "true" : "false"
             case .number(let n):
                 let fraction = SampleObservation.hasFraction(n)
-                col.jsonTypes[n.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) ? "number" : "integer", default: 0] += 1
+                col.jsonTypes[
+                    n.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) ? "number" : "integer", default: 0] += 1
                 col.hasFraction = col.hasFraction || fraction
                 col.maxMagnitude = max(col.maxMagnitude, abs(Double(n) ?? 0))
                 text = n
@@ -253,12 +290,17 @@ public struct SampleObservation: Sendable, Codable {
                 } else if isDecimalSchema {
                     col.jsonTypes["decimal bytes", default: 0] += 1
                     let scale = Int(col.connectType!.filter(\.isNumber)) ?? 0
-                    if let u = Array(s.utf8).withUnsafeBytes({ DecimalCodec.unscaledFromBase64($0) }), let d = ExactDecimal(units: u, scale: scale) {
+                    if let u = Array(s.utf8).withUnsafeBytes({ DecimalCodec.unscaledFromBase64($0) }),
+                        let d = ExactDecimal(units: u, scale: scale)
+                    {
                         text = d.description
                         col.hasFraction = col.hasFraction || SampleObservation.hasFraction(d.description)
                         col.maxMagnitude = max(col.maxMagnitude, abs(Double(d.description) ?? 0))
                     }
-                } else if ExactDecimal.parse(s) != nil, col.connectType == nil || col.connectType!.hasPrefix("decimal") || col.connectType == "variable-scale decimal" || s.first?.isNumber == true || s.first == "-" {
+                } else if ExactDecimal.parse(s) != nil,
+                    col.connectType == nil || col.connectType!.hasPrefix("decimal")
+                        || col.connectType == "variable-scale decimal" || s.first?.isNumber == true || s.first == "-"
+                {
                     col.jsonTypes["numeric string", default: 0] += 1
                     col.hasFraction = col.hasFraction || SampleObservation.hasFraction(s)
                     col.maxMagnitude = max(col.maxMagnitude, abs(Double(s) ?? 0))
@@ -267,17 +309,26 @@ public struct SampleObservation: Sendable, Codable {
                     col.jsonTypes["string", default: 0] += 1
                     text = s
                     if var d = col.distinctText, !d.contains(s) {
-                        if d.count >= ColumnObservation.distinctCap { col.distinctText = nil } else { d.append(s); col.distinctText = d }
+                        if d.count >= ColumnObservation.distinctCap {
+                            col.distinctText = nil
+                        } else {
+                            d.append(s)
+                            col.distinctText = d
+                        }
                     }
                 }
             case .object(let o):
                 if o.contains(where: { $0.key == "scale" }) && o.contains(where: { $0.key == "value" }) {
                     col.jsonTypes["decimal bytes", default: 0] += 1
                     if col.connectType == nil { col.connectType = "variable-scale decimal" }
-                } else { col.jsonTypes["object", default: 0] += 1 }
+                } else {
+                    col.jsonTypes["object", default: 0] += 1
+                }
             case .array: col.jsonTypes["array", default: 0] += 1
             }
-            if let text, col.examples.count < 3, !col.examples.contains(text) { col.examples.append(String(text.prefix(40))) }
+            if let text, col.examples.count < 3, !col.examples.contains(text) {
+                col.examples.append(String(text.prefix(40)))
+            }
             tables[t].columns[c] = col
         }
     }
@@ -292,7 +343,9 @@ public struct SampleObservation: Sendable, Codable {
         case .null: return true
         case .bool(let b): return !b
         case .number(let n): return Double(n) == 0
-        case .string(let s): return s.isEmpty || s == "__debezium_unavailable_value" || s == "AA==" || s == "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="
+        case .string(let s):
+            return s.isEmpty || s == "__debezium_unavailable_value" || s == "AA=="
+                || s == "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="
         default: return false
         }
     }
@@ -313,15 +366,19 @@ public struct SampleObservation: Sendable, Codable {
         var columns: [JSONValue] = []
         if envelope {
             for f in fields where f["field"]?.stringValue == "after" || f["field"]?.stringValue == "before" {
-                if case .array(let cols)? = f["fields"] { columns = cols; break }
+                if case .array(let cols)? = f["fields"] {
+                    columns = cols
+                    break
+                }
             }
         } else {
             columns = fields
         }
         for c in columns {
             guard let field = c["field"]?.stringValue else { continue }
-            types[field] = connectTypeText(type: c["type"]?.stringValue ?? "?", name: c["name"]?.stringValue,
-                                           scale: c["parameters"]?["scale"]?.int64Value)
+            types[field] = connectTypeText(
+                type: c["type"]?.stringValue ?? "?", name: c["name"]?.stringValue,
+                scale: c["parameters"]?["scale"]?.int64Value)
         }
     }
 
@@ -336,7 +393,8 @@ public struct SampleObservation: Sendable, Codable {
         case "io.debezium.time.Timestamp"?, "org.apache.kafka.connect.data.Timestamp"?: return "timestamp (\(type) ms)"
         case "io.debezium.time.NanoTimestamp"?: return "timestamp (\(type) ns)"
         case "io.debezium.time.ZonedTimestamp"?: return "timestamp with zone (string)"
-        case "io.debezium.time.MicroTime"?, "io.debezium.time.Time"?, "org.apache.kafka.connect.data.Time"?: return "time (\(type))"
+        case "io.debezium.time.MicroTime"?, "io.debezium.time.Time"?, "org.apache.kafka.connect.data.Time"?:
+            return "time (\(type))"
         case "io.debezium.data.Enum"?: return "enum (string)"
         case "io.debezium.data.Json"?: return "json (string)"
         case let other?: return "\(type) \(other)"

@@ -9,7 +9,7 @@ import Metrics
 
 extension MessageSample {
     /// Schema ids of the framed keys and values, in the order first seen, with a topic that uses each.
-    public var framedSchemaIDs: [(id: Int32, topic: String)] {
+    package var framedSchemaIDs: [(id: Int32, topic: String)] {
         var seen = Set<Int32>()
         var out: [(Int32, String)] = []
         for m in messages {
@@ -23,16 +23,18 @@ extension MessageSample {
 
     /// Fetches the schema of every framed key and value not known yet, once per id. Without a
     /// registry, framed messages are an error that says to pass `--schema-registry`.
-    public mutating func resolveSchemas(registry: SchemaRegistryClient?) throws(SamplingError) {
+    package mutating func resolveSchemas(registry: SchemaRegistryClient?) throws(SamplingError) {
         let missing = framedSchemaIDs.filter { schemas[$0.id] == nil }
         guard let first = missing.first else { return }
         guard let registry else {
             let topics = Array(Set(missing.map(\.topic))).sorted()
-            let named = topics.prefix(3).joined(separator: ", ") + (topics.count > 3 ? " and \(topics.count - 3) more" : "")
-            throw SamplingError("\(topics.count == 1 ? "topic" : "\(topics.count) topics") (\(named)) "
-                                + "carr\(topics.count == 1 ? "ies" : "y") Confluent-framed messages (schema id \(first.id): Avro through a schema registry, "
-                                + "e.g. Debezium with io.confluent.connect.avro.AvroConverter): pass --schema-registry URL, the registry the converter "
-                                + "writes to (e.g. --schema-registry http://HOST:8081)")
+            let named =
+                topics.prefix(3).joined(separator: ", ") + (topics.count > 3 ? " and \(topics.count - 3) more" : "")
+            throw SamplingError(
+                "\(topics.count == 1 ? "topic" : "\(topics.count) topics") (\(named)) "
+                    + "carr\(topics.count == 1 ? "ies" : "y") Confluent-framed messages (schema id \(first.id): Avro through a schema registry, "
+                    + "e.g. Debezium with io.confluent.connect.avro.AvroConverter): pass --schema-registry URL, the registry the converter "
+                    + "writes to (e.g. --schema-registry http://HOST:8081)")
         }
         for (id, topic) in missing {
             schemas[id] = try SampleSchemas.fetch(id: id, topic: topic, from: registry)
@@ -41,10 +43,10 @@ extension MessageSample {
 }
 
 /// The sample's schemas as the engine's schema source (`EngineCore.schemaSource`): never waits.
-public final class SampleSchemaSource: ConfluentSchemaSource {
+package final class SampleSchemaSource: ConfluentSchemaSource {
     private let schemas: [Int32: RegisteredSchema]
-    public init(_ schemas: [Int32: RegisteredSchema]) { self.schemas = schemas }
-    public func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? {
+    package init(_ schemas: [Int32: RegisteredSchema]) { self.schemas = schemas }
+    package func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? {
         // Every id of the sample was resolved before; one that was not is unusable rather than awaited.
         schemas[id] ?? RegisteredSchema(id: id, schemaType: "not fetched", text: "", subjects: [])
     }
@@ -63,20 +65,25 @@ enum SampleValue {
 enum SampleSchemas {
 
     /// A few passes over the registry's URLs: a registry that restarts is waited for briefly, not forever.
-    static func fetch(id: Int32, topic: String, from registry: SchemaRegistryClient, attempts: Int = 3) throws(SamplingError) -> RegisteredSchema {
+    static func fetch(id: Int32, topic: String, from registry: SchemaRegistryClient, attempts: Int = 3)
+        throws(SamplingError) -> RegisteredSchema
+    {
         var last = ""
         for attempt in 1...attempts {
             do { return try registry.fetch(id: id) } catch { last = error.message }
             if attempt < attempts { Thread.sleep(forTimeInterval: 0.5) }
         }
-        throw SamplingError("cannot fetch schema id \(id) (a message of \(topic)) from the schema registry \(registry.target): \(last); "
-                            + "check --schema-registry (the registry the connector's converter writes to) and that it is up")
+        throw SamplingError(
+            "cannot fetch schema id \(id) (a message of \(topic)) from the schema registry \(registry.target): \(last); "
+                + "check --schema-registry (the registry the connector's converter writes to) and that it is up")
     }
 
     /// One key or value: framed ones through their schema, the rest as JSON text.
     static func read(_ bytes: [UInt8], schemas: [Int32: RegisteredSchema]) -> SampleValue {
         guard let id = AvroWire.schemaID(bytes) else { return .json(JSONValue.parse(bytes)) }
-        guard let registered = schemas[id] else { return .unreadable("schema id \(id) was not fetched from the registry") }
+        guard let registered = schemas[id] else {
+            return .unreadable("schema id \(id) was not fetched from the registry")
+        }
         switch registered.kind {
         case .avro(let schema):
             return bytes.withUnsafeBytes { raw -> SampleValue in
@@ -84,7 +91,9 @@ enum SampleSchemas {
                 do throws(AvroStop) {
                     let value = try AvroText.value(&reader, schema.root, schema)
                     guard reader.pos == reader.count else {
-                        return .unreadable("Avro: \(reader.count - reader.pos) trailing bytes after the record (schema id \(id), at byte \(reader.pos))")
+                        return .unreadable(
+                            "Avro: \(reader.count - reader.pos) trailing bytes after the record (schema id \(id), at byte \(reader.pos))"
+                        )
                     }
                     return .avro(value, schemaID: id, schema: schema)
                 } catch {
@@ -92,9 +101,12 @@ enum SampleSchemas {
                 }
             }
         case .json:
-            return .json(bytes.withUnsafeBytes { JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[AvroWire.headerSize...])) })
+            return .json(
+                bytes.withUnsafeBytes { JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[AvroWire.headerSize...])) })
         case .protobuf:
-            return .unreadable("schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf (use Confluent's AvroConverter or the JsonConverter)")
+            return .unreadable(
+                "schema id \(id) is a Protobuf schema: cdctop does not decode Protobuf (use Confluent's AvroConverter or the JsonConverter)"
+            )
         case .unusable(let why):
             return .unreadable("schema id \(id) cannot be used: \(why)")
         }
@@ -108,11 +120,16 @@ enum SampleSchemas {
         guard let root = JSONValue.parse(Array(schema.json.utf8)) else { return [:] }
         var records: [String: JSONValue] = [:]
         collectRecords(root, namespace: "", into: &records)
-        guard let rootRecord = record(root, records: records), case .array(let fields)? = rootRecord["fields"] else { return [:] }
+        guard let rootRecord = record(root, records: records), case .array(let fields)? = rootRecord["fields"] else {
+            return [:]
+        }
         var columns: [JSONValue] = []
         if envelope {
             for f in fields where f["name"]?.stringValue == "after" || f["name"]?.stringValue == "before" {
-                if let image = record(f["type"] ?? .null, records: records), case .array(let cols)? = image["fields"] { columns = cols; break }
+                if let image = record(f["type"] ?? .null, records: records), case .array(let cols)? = image["fields"] {
+                    columns = cols
+                    break
+                }
             }
         } else {
             columns = fields
@@ -122,8 +139,9 @@ enum SampleSchemas {
             guard let name = c["name"]?.stringValue, let type = c["type"] else { continue }
             // A named type used again is only its name: read its definition.
             let t = nonNull(type).stringValue.flatMap { records[$0] } ?? nonNull(type)
-            types[name] = SampleObservation.connectTypeText(type: connectType(t, records: records), name: t["connect.name"]?.stringValue,
-                                                            scale: t["connect.parameters"]?["scale"]?.int64Value ?? t["scale"]?.int64Value)
+            types[name] = SampleObservation.connectTypeText(
+                type: connectType(t, records: records), name: t["connect.name"]?.stringValue,
+                scale: t["connect.parameters"]?["scale"]?.int64Value ?? t["scale"]?.int64Value)
         }
         return types
     }
@@ -172,13 +190,18 @@ enum SampleSchemas {
             var ns = namespace
             if value["type"]?.stringValue == "record", let name = value["name"]?.stringValue {
                 let full: String
-                if name.contains(".") { full = name; ns = String(name[..<name.lastIndex(of: ".")!]) } else {
+                if name.contains(".") {
+                    full = name
+                    ns = String(name[..<name.lastIndex(of: ".")!])
+                } else {
                     ns = value["namespace"]?.stringValue ?? namespace
                     full = ns.isEmpty ? name : ns + "." + name
                 }
                 out[full] = value
             }
-            if case .array(let fields)? = value["fields"] { for f in fields { collectRecords(f["type"] ?? .null, namespace: ns, into: &out) } }
+            if case .array(let fields)? = value["fields"] {
+                for f in fields { collectRecords(f["type"] ?? .null, namespace: ns, into: &out) }
+            }
             if let inner = value["type"], inner.stringValue == nil { collectRecords(inner, namespace: ns, into: &out) }
             if let items = value["items"] { collectRecords(items, namespace: ns, into: &out) }
             if let values = value["values"] { collectRecords(values, namespace: ns, into: &out) }

@@ -1,36 +1,38 @@
 import Foundation
-import Synchronization
 import Metrics
+import Synchronization
 
 /// What one read of the Redis mirror gives a viewer (`cdctop attach`): the mirrored state, who writes
 /// it and how old it is. A viewer only reads (HGETALL/ZRANGE/GET in one round trip per refresh), so any
 /// number of them cost the writer nothing.
-public struct MirrorView: Sendable {
-    public var state: MirroredState
+package struct MirrorView: Sendable {
+    package var state: MirroredState
     /// `host:pid:tag` of the mirror holding `P:writer`; nil when no writer holds it (stopped cleanly or
     /// crashed more than the key's TTL ago).
-    public var writerToken: String?
+    package var writerToken: String?
     /// Wall time of this read (ms since epoch).
-    public var readAtMs: Int64
+    package var readAtMs: Int64
 
-    public init(state: MirroredState, writerToken: String?, readAtMs: Int64) {
-        self.state = state; self.writerToken = writerToken; self.readAtMs = readAtMs
+    package init(state: MirroredState, writerToken: String?, readAtMs: Int64) {
+        self.state = state
+        self.writerToken = writerToken
+        self.readAtMs = readAtMs
     }
 
     /// The writer's last write (ms since epoch), 0 when the mirror holds nothing.
-    public var writerUpdatedAtMs: Int64 {
+    package var writerUpdatedAtMs: Int64 {
         (state.kpi["updated_at_ms"] ?? state.meta["updated_at_ms"]).flatMap { Int64($0) } ?? 0
     }
 
     /// "host:pid" of the writer (its token without the tag), or nil.
-    public var writerInstance: String? {
+    package var writerInstance: String? {
         guard let token = writerToken else { return nil }
         let parts = token.split(separator: ":", omittingEmptySubsequences: false)
         return parts.count >= 2 ? "\(parts[0]):\(parts[1])" : token
     }
 
     /// The writer's pid, when its token names one.
-    public var writerPID: Int32? {
+    package var writerPID: Int32? {
         guard let token = writerToken else { return nil }
         let parts = token.split(separator: ":", omittingEmptySubsequences: false)
         return parts.count >= 2 ? Int32(parts[1]) : nil
@@ -38,13 +40,16 @@ public struct MirrorView: Sendable {
 
     /// A writer silent for longer than this is shown as stalled (it writes several times a second and
     /// renews `P:writer` every few seconds even when idle).
-    public static let staleAfterMs: Int64 = 5_000
+    package static let staleAfterMs: Int64 = 5_000
 
     /// For the status bar's Redis slot and the title: who writes and how long ago, e.g.
     /// `writer shop-1:4242 · 0.4 s ago`; stalled once the writer has been silent too long or is gone.
-    public func status(nowMs: Int64) -> ServiceStatus {
+    package func status(nowMs: Int64) -> ServiceStatus {
         if state.isEmpty {
-            return ServiceStatus(.connecting, "nothing mirrored under \(state.prefix) yet: is a cdctop watch running with --redis and this --pipeline?")
+            return ServiceStatus(
+                .connecting,
+                "nothing mirrored under \(state.prefix) yet: is a cdctop watch running with --redis and this --pipeline?"
+            )
         }
         // The age first: a narrow title cuts the end.
         let age = MirroredState.age(max(0, nowMs - writerUpdatedAtMs))
@@ -59,7 +64,7 @@ public struct MirrorView: Sendable {
     }
 
     /// The title's words, short enough for 80 columns: `viewer of pid 4242 · 0.4 s ago`, `no writer · 12 s ago`.
-    public func title(nowMs: Int64) -> String {
+    package func title(nowMs: Int64) -> String {
         if state.isEmpty { return "viewer: nothing mirrored yet" }
         let age = MirroredState.age(max(0, nowMs - writerUpdatedAtMs))
         guard writerToken != nil else { return "no writer · last write \(age) ago" }
@@ -69,11 +74,12 @@ public struct MirrorView: Sendable {
     /// The mirrored state as the engine snapshot the dashboard draws. Only what the mirror holds is
     /// filled in (totals, windows, categories, counters, lag per partition, malformed per table); a
     /// model profile's KPIs and the recent changes of each table are not mirrored.
-    public func snapshot() -> KPISnapshot {
+    package func snapshot() -> KPISnapshot {
         let kpi = state.kpi
         func int(_ field: String) -> Int64 { kpi[field].flatMap { Int64($0) } ?? 0 }
-        var result = KPIResult(windowMs: int("window_ms"), messages: int("messages"), windows: state.windowResults,
-                               totals: state.totals, malformed: int("malformed"), dropped: int("dropped"))
+        var result = KPIResult(
+            windowMs: int("window_ms"), messages: int("messages"), windows: state.windowResults,
+            totals: state.totals, malformed: int("malformed"), dropped: int("dropped"))
         result.windows.sort { $0.windowStartMs < $1.windowStartMs }
         var s = KPISnapshot(result: result)
         // Redraws follow the sequence: the writer's update time changes with every write it makes, and
@@ -103,14 +109,19 @@ public struct MirrorView: Sendable {
             return stats
         }
         if let reason = kpi["last_malformed_reason"] {
-            let position = kpi["last_malformed_position"].flatMap(MirrorView.position) ?? EventPosition(topic: "?", partition: 0, offset: 0)
+            let position =
+                kpi["last_malformed_position"].flatMap(MirrorView.position)
+                ?? EventPosition(topic: "?", partition: 0, offset: 0)
             s.recentMalformed = [MalformedRecord(position: position, reason: reason)]
         }
         // Lag is mirrored as messages only: position 0 and end = lag give the same number on screen.
         s.partitions = state.lag.compactMap { l in
-            guard let colon = l.partition.lastIndex(of: ":"), let partition = Int32(l.partition[l.partition.index(after: colon)...]) else { return nil }
-            return PartitionLag(topic: String(l.partition[..<colon]), partition: partition, position: 0, highWatermark: l.lag,
-                                reachedEnd: s.caughtUp)
+            guard let colon = l.partition.lastIndex(of: ":"),
+                let partition = Int32(l.partition[l.partition.index(after: colon)...])
+            else { return nil }
+            return PartitionLag(
+                topic: String(l.partition[..<colon]), partition: partition, position: 0, highWatermark: l.lag,
+                reachedEnd: s.caughtUp)
         }
         if let dir = kpi["state_dir"] {
             s.state = StateStatus(directory: dir)
@@ -120,7 +131,8 @@ public struct MirrorView: Sendable {
             s.state.restored = kpi["state_restored"]
         }
         // This process reads no Kafka: say who does.
-        s.kafka = writerInstance.map { ServiceStatus(.ok, "read by \($0)") } ?? ServiceStatus(.off, "no writer reads it")
+        s.kafka =
+            writerInstance.map { ServiceStatus(.ok, "read by \($0)") } ?? ServiceStatus(.off, "no writer reads it")
         return s
     }
 
@@ -128,23 +140,29 @@ public struct MirrorView: Sendable {
     static func position(_ text: String) -> EventPosition? {
         let separators = CharacterSet(charactersIn: ":[]@/")
         let parts = text.components(separatedBy: separators).filter { !$0.isEmpty }
-        guard parts.count >= 3, let offset = Int64(parts[parts.count - 1]), let partition = Int32(parts[parts.count - 2]) else { return nil }
-        return EventPosition(topic: parts[..<(parts.count - 2)].joined(separator: ":"), partition: partition, offset: offset)
+        guard parts.count >= 3, let offset = Int64(parts[parts.count - 1]),
+            let partition = Int32(parts[parts.count - 2])
+        else { return nil }
+        return EventPosition(
+            topic: parts[..<(parts.count - 2)].joined(separator: ":"), partition: partition, offset: offset)
     }
 }
 
 /// Reads the mirror under one prefix for a viewer, on its own connection (reconnecting after errors).
-public final class MirrorReader: Sendable {
-    public let url: RedisURL
-    public let prefix: String
+package final class MirrorReader: Sendable {
+    package let url: RedisURL
+    package let prefix: String
     /// Held for a whole read: one connection, one command at a time.
     private let connection = Mutex<RedisConnection?>(nil)
 
-    public init(url: RedisURL, prefix: String) { self.url = url; self.prefix = prefix }
+    package init(url: RedisURL, prefix: String) {
+        self.url = url
+        self.prefix = prefix
+    }
 
     /// One consistent read (the keys in one MULTI/EXEC) plus the writer key. Throws what Redis said; the
     /// next call reconnects.
-    public func read() throws -> MirrorView {
+    package func read() throws -> MirrorView {
         try connection.withLock { held in
             do {
                 let connection = try held ?? RedisConnection(url: url)

@@ -3,51 +3,60 @@ import Metrics
 
 /// Everything the mirror wrote under one prefix, read back in one MULTI/EXEC (a consistent view).
 /// Shared by `cdctop redis-check` and the tests that compare Redis with the engine's result.
-public struct MirroredState: Sendable, Hashable {
-    public struct Category: Sendable, Hashable {
-        public var name: String
+package struct MirroredState: Sendable, Hashable {
+    package struct Category: Sendable, Hashable {
+        package var name: String
         /// Exact total from `P:category_revenue`; nil if that hash lacks the category.
-        public var revenue: Money?
+        package var revenue: Money?
         /// Ranking score from `P:categories`.
-        public var score: Double
-        public init(name: String, revenue: Money?, score: Double) { self.name = name; self.revenue = revenue; self.score = score }
-    }
-    public struct Window: Sendable, Hashable {
-        public var result: WindowResult
-        public var isFinal: Bool
-        /// Seconds until Redis expires it; -1 without expiry.
-        public var ttlSeconds: Int64
-        /// Model KPIs' net values in the window (`kpi:<NAME>` fields): name → `[{"group":[…],"values":[…]}]`.
-        public var kpis: [String: String] = [:]
-        public init(result: WindowResult, isFinal: Bool, ttlSeconds: Int64) {
-            self.result = result; self.isFinal = isFinal; self.ttlSeconds = ttlSeconds
+        package var score: Double
+        package init(name: String, revenue: Money?, score: Double) {
+            self.name = name
+            self.revenue = revenue
+            self.score = score
         }
     }
-    public struct Lag: Sendable, Hashable {
+    package struct Window: Sendable, Hashable {
+        package var result: WindowResult
+        package var isFinal: Bool
+        /// Seconds until Redis expires it; -1 without expiry.
+        package var ttlSeconds: Int64
+        /// Model KPIs' net values in the window (`kpi:<NAME>` fields): name → `[{"group":[…],"values":[…]}]`.
+        package var kpis: [String: String] = [:]
+        package init(result: WindowResult, isFinal: Bool, ttlSeconds: Int64) {
+            self.result = result
+            self.isFinal = isFinal
+            self.ttlSeconds = ttlSeconds
+        }
+    }
+    package struct Lag: Sendable, Hashable {
         /// `<topic>:<partition>`.
-        public var partition: String
-        public var lag: Int64
-        public init(partition: String, lag: Int64) { self.partition = partition; self.lag = lag }
+        package var partition: String
+        package var lag: Int64
+        package init(partition: String, lag: Int64) {
+            self.partition = partition
+            self.lag = lag
+        }
     }
 
-    public var prefix: String
-    public var meta: [String: String]
-    public var kpi: [String: String]
+    package var prefix: String
+    package var meta: [String: String]
+    package var kpi: [String: String]
     /// Highest total revenue first.
-    public var categories: [Category]
+    package var categories: [Category]
     /// Oldest first; index entries whose hash has expired are left out.
-    public var windows: [Window]
-    public var lag: [Lag]
+    package var windows: [Window]
+    package var lag: [Lag]
     /// A model profile's KPIs (`P:kpis`): name → the totals JSON `--json` prints for it under `"kpis"`.
-    public var kpis: [String: String] = [:]
+    package var kpis: [String: String] = [:]
     /// Fields that should be exact decimals or integers but are not (empty when all is well).
-    public var problems: [String]
+    package var problems: [String]
 
-    public var isEmpty: Bool { meta.isEmpty && kpi.isEmpty }
-    public var isPaused: Bool { meta["state"] == "paused" }
+    package var isEmpty: Bool { meta.isEmpty && kpi.isEmpty }
+    package var isPaused: Bool { meta["state"] == "paused" }
 
     /// Running totals as mirrored, in the engine's own type, to compare exactly.
-    public var totals: TotalsResult {
+    package var totals: TotalsResult {
         var t = TotalsResult()
         t.txCount = kpi["total_tx_count"].flatMap { Int64($0) } ?? 0
         t.revenue = kpi["total_revenue"].flatMap { Money(decimalText: $0) } ?? .zero
@@ -55,18 +64,20 @@ public struct MirroredState: Sendable, Hashable {
         return t
     }
 
-    public var windowResults: [WindowResult] { windows.map(\.result) }
+    package var windowResults: [WindowResult] { windows.map(\.result) }
 
     /// Reads everything under `prefix`.
-    public static func read(url: RedisURL, prefix: String) throws -> MirroredState {
+    package static func read(url: RedisURL, prefix: String) throws -> MirroredState {
         let connection = try RedisConnection(url: url)
         return try read(connection: connection, prefix: prefix)
     }
 
-    public static func read(connection: RedisConnection, prefix: String) throws -> MirroredState {
+    package static func read(connection: RedisConnection, prefix: String) throws -> MirroredState {
         let keys = RedisKeys(prefix: prefix)
         // The index first, then every key in one transaction.
-        let starts = try connection.command("ZRANGE", keys.windows, "0", "-1").elements.compactMap { $0.text.flatMap { Int64($0) } }.sorted()
+        let starts = try connection.command("ZRANGE", keys.windows, "0", "-1").elements.compactMap {
+            $0.text.flatMap { Int64($0) }
+        }.sorted()
         var buffer = RedisCommandBuffer()
         buffer.append("MULTI")
         buffer.append("HGETALL", keys.meta)
@@ -83,13 +94,16 @@ public struct MirroredState: Sendable, Hashable {
         connection.append(buffer)
         let replies = try connection.getReplies()
         for r in replies {
-            if let e = r.errorMessage { throw RedisError(.server, "Redis at \(connection.url) refused to read \(prefix): \(e)") }
+            if let e = r.errorMessage {
+                throw RedisError(.server, "Redis at \(connection.url) refused to read \(prefix): \(e)")
+            }
         }
         guard let exec = replies.last, case .array(let results) = exec, results.count == 6 + 2 * starts.count else {
             throw RedisError(.server, "Redis at \(connection.url) aborted the read transaction for \(prefix)")
         }
-        var state = MirroredState(prefix: prefix, meta: results[0].fieldValues, kpi: results[1].fieldValues,
-                                  categories: [], windows: [], lag: [], problems: [])
+        var state = MirroredState(
+            prefix: prefix, meta: results[0].fieldValues, kpi: results[1].fieldValues,
+            categories: [], windows: [], lag: [], problems: [])
         let exact = results[3].fieldValues
         let ranked = results[2].elements
         var i = 0
@@ -97,12 +111,17 @@ public struct MirroredState: Sendable, Hashable {
             let name = ranked[i].text ?? ""
             let score = ranked[i + 1].text.flatMap { Double($0) } ?? 0
             let revenue = exact[name].flatMap { Money(decimalText: $0) }
-            if revenue == nil { state.problems.append("category \(name) has no exact revenue in \(keys.categoryRevenue)") }
+            if revenue == nil {
+                state.problems.append("category \(name) has no exact revenue in \(keys.categoryRevenue)")
+            }
             state.categories.append(Category(name: name, revenue: revenue, score: score))
             i += 2
         }
         for (field, value) in results[4].fieldValues.sorted(by: { $0.key < $1.key }) {
-            guard let lag = Int64(value) else { state.problems.append("lag \(field)=\(value) is not an integer"); continue }
+            guard let lag = Int64(value) else {
+                state.problems.append("lag \(field)=\(value) is not an integer")
+                continue
+            }
             state.lag.append(Lag(partition: field, lag: lag))
         }
         state.kpis = results[5].fieldValues
@@ -113,17 +132,30 @@ public struct MirroredState: Sendable, Hashable {
             let fields = results[6 + 2 * n].fieldValues
             if fields.isEmpty { continue }  // expired; the index entry goes at the mirror's next write
             var w = WindowResult(windowStartMs: start)
-            if let t = fields["tx_count"], let v = Int64(t) { w.txCount = v } else { state.problems.append("window \(start) tx_count missing") }
-            if let r = fields["revenue"], let m = Money(decimalText: r) { w.revenue = m } else { state.problems.append("window \(start) revenue missing") }
+            if let t = fields["tx_count"], let v = Int64(t) {
+                w.txCount = v
+            } else {
+                state.problems.append("window \(start) tx_count missing")
+            }
+            if let r = fields["revenue"], let m = Money(decimalText: r) {
+                w.revenue = m
+            } else {
+                state.problems.append("window \(start) revenue missing")
+            }
             for (field, value) in fields where field.hasPrefix(RedisKeys.categoryFieldPrefix) {
-                guard let m = Money(decimalText: value) else { state.problems.append("window \(start) \(field)=\(value) is not a decimal"); continue }
+                guard let m = Money(decimalText: value) else {
+                    state.problems.append("window \(start) \(field)=\(value) is not a decimal")
+                    continue
+                }
                 w.categoryRevenue[String(field.dropFirst(RedisKeys.categoryFieldPrefix.count))] = m
             }
-            var window = Window(result: w, isFinal: fields["final"] == "1", ttlSeconds: results[7 + 2 * n].integer ?? -1)
+            var window = Window(
+                result: w, isFinal: fields["final"] == "1", ttlSeconds: results[7 + 2 * n].integer ?? -1)
             for (field, value) in fields where field.hasPrefix(RedisKeys.kpiFieldPrefix) {
                 let name = String(field.dropFirst(RedisKeys.kpiFieldPrefix.count))
                 guard MirroredState.isJSON(value, object: false) else {
-                    state.problems.append("window \(start) \(field) is not a JSON array"); continue
+                    state.problems.append("window \(start) \(field) is not a JSON array")
+                    continue
                 }
                 window.kpis[name] = value
             }
@@ -135,12 +167,16 @@ public struct MirroredState: Sendable, Hashable {
     // MARK: output
 
     /// For humans: meta, KPIs, top categories, the latest windows and lag.
-    public func report(latestWindows: Int = 10, topCategories: Int = 10, nowMs: Int64? = nil) -> String {
+    package func report(latestWindows: Int = 10, topCategories: Int = 10, nowMs: Int64? = nil) -> String {
         let nowMs = nowMs ?? WallClock.nowMs()
         var out = ""
-        func line(_ s: String = "") { out += s; out += "\n" }
+        func line(_ s: String = "") {
+            out += s
+            out += "\n"
+        }
         guard !isEmpty else {
-            return "nothing mirrored under \(prefix) (no \(prefix):meta): is cdctop running with --redis and the same --prefix?"
+            return
+                "nothing mirrored under \(prefix) (no \(prefix):meta): is cdctop running with --redis and the same --prefix?"
                 + " (cdctop demo mirrors under cdctop:demo: --pipeline demo)\n"
         }
         let state = meta["state"] ?? "?"
@@ -149,8 +185,12 @@ public struct MirroredState: Sendable, Hashable {
             head += " since \(MirroredState.utc(at)) (data is stale)"
         }
         line(head)
-        line("  pipeline \(meta["pipeline"] ?? "?") · profile \(meta["profile"] ?? "?") · cdctop \(meta["version"] ?? "?") · layout \(meta["layout"] ?? "?")")
-        if let started = meta["started_at_ms"].flatMap({ Int64($0) }) { line("  started   \(MirroredState.utc(started))") }
+        line(
+            "  pipeline \(meta["pipeline"] ?? "?") · profile \(meta["profile"] ?? "?") · cdctop \(meta["version"] ?? "?") · layout \(meta["layout"] ?? "?")"
+        )
+        if let started = meta["started_at_ms"].flatMap({ Int64($0) }) {
+            line("  started   \(MirroredState.utc(started))")
+        }
         if let updated = (kpi["updated_at_ms"] ?? meta["updated_at_ms"]).flatMap({ Int64($0) }) {
             line("  updated   \(MirroredState.utc(updated)) (\(MirroredState.age(nowMs - updated)) ago)")
         }
@@ -161,20 +201,30 @@ public struct MirroredState: Sendable, Hashable {
             line("kpi")
             line("  totals          \(kpi["total_tx_count"] ?? "?") tx · revenue \(kpi["total_revenue"] ?? "?")")
             if let start = kpi["window_start_ms"].flatMap({ Int64($0) }) {
-                line("  current window  \(MirroredState.utc(start)) · \(kpi["window_tx_count"] ?? "?") tx · revenue \(kpi["window_revenue"] ?? "?")")
+                line(
+                    "  current window  \(MirroredState.utc(start)) · \(kpi["window_tx_count"] ?? "?") tx · revenue \(kpi["window_revenue"] ?? "?")"
+                )
             }
-            line("  rate            \(kpi["events_per_second"] ?? "?") events/s · lag \(kpi["lag"] ?? "?") messages · caught up \(kpi["caught_up"] == "1" ? "yes" : "no")")
+            line(
+                "  rate            \(kpi["events_per_second"] ?? "?") events/s · lag \(kpi["lag"] ?? "?") messages · caught up \(kpi["caught_up"] == "1" ? "yes" : "no")"
+            )
             if let last = kpi["last_commit_ms"].flatMap({ Int64($0) }), last > 0 {
                 line("  last commit     \(MirroredState.utc(last)) (\(MirroredState.age(nowMs - last)) ago)")
             }
-            line("  counters        messages \(kpi["messages"] ?? "?") · malformed \(kpi["malformed"] ?? "?") · dropped \(kpi["dropped"] ?? "?") · late corrections \(kpi["late_corrections"] ?? "?")")
-            line("                  refused \(kpi["refused"] ?? "?") · duplicates \(kpi["duplicates"] ?? "?") · unmatched \(kpi["unmatched"] ?? "?") · ignored \(kpi["ignored"] ?? "?") · tombstones \(kpi["tombstones"] ?? "?")")
+            line(
+                "  counters        messages \(kpi["messages"] ?? "?") · malformed \(kpi["malformed"] ?? "?") · dropped \(kpi["dropped"] ?? "?") · late corrections \(kpi["late_corrections"] ?? "?")"
+            )
+            line(
+                "                  refused \(kpi["refused"] ?? "?") · duplicates \(kpi["duplicates"] ?? "?") · unmatched \(kpi["unmatched"] ?? "?") · ignored \(kpi["ignored"] ?? "?") · tombstones \(kpi["tombstones"] ?? "?")"
+            )
             if let unmatched = kpi["unmatched"].flatMap({ Int64($0) }), unmatched > 0 {
                 line("                  unmatched > 0: started after the snapshot? changes to rows cdctop never saw")
             }
             let byTable = malformedByTable
             if byTable.contains(where: { $0.count > 0 }) {
-                line("  malformed by table  " + byTable.filter { $0.count > 0 }.map { "\($0.table) \($0.count)" }.joined(separator: " · "))
+                line(
+                    "  malformed by table  "
+                        + byTable.filter { $0.count > 0 }.map { "\($0.table) \($0.count)" }.joined(separator: " · "))
                 if let reason = kpi["last_malformed_reason"] {
                     line("  last malformed  \(kpi["last_malformed_position"] ?? "?")  \(reason)")
                 }
@@ -185,15 +235,22 @@ public struct MirroredState: Sendable, Hashable {
         line("top categories (\(min(topCategories, categories.count)) of \(categories.count))")
         let nameWidth = min(32, categories.prefix(topCategories).map(\.name.count).max() ?? 8)
         for (i, c) in categories.prefix(topCategories).enumerated() {
-            let name = c.name.count > nameWidth ? String(c.name.prefix(nameWidth - 1)) + "…" : c.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-            line("  \(MirroredState.pad(String(i + 1), 3)). \(name)  \(MirroredState.pad(c.revenue?.formatted() ?? String(c.score), 16))")
+            let name =
+                c.name.count > nameWidth
+                ? String(c.name.prefix(nameWidth - 1)) + "…"
+                : c.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+            line(
+                "  \(MirroredState.pad(String(i + 1), 3)). \(name)  \(MirroredState.pad(c.revenue?.formatted() ?? String(c.score), 16))"
+            )
         }
         line()
         let latest = windows.suffix(latestWindows)
         line("windows (latest \(latest.count) of \(windows.count))")
         line("  start (UTC)                  tx          revenue  final  ttl")
         for w in latest.reversed() {
-            line("  \(MirroredState.utc(w.result.windowStartMs))  \(MirroredState.pad(String(w.result.txCount), 6))  \(MirroredState.pad(w.result.revenue.formatted(), 15))  \(w.isFinal ? "yes  " : "no   ")  \(w.ttlSeconds >= 0 ? MirroredState.age(w.ttlSeconds * 1000) : "none")")
+            line(
+                "  \(MirroredState.utc(w.result.windowStartMs))  \(MirroredState.pad(String(w.result.txCount), 6))  \(MirroredState.pad(w.result.revenue.formatted(), 15))  \(w.isFinal ? "yes  " : "no   ")  \(w.ttlSeconds >= 0 ? MirroredState.age(w.ttlSeconds * 1000) : "none")"
+            )
         }
         if !kpis.isEmpty {
             line()
@@ -211,7 +268,7 @@ public struct MirroredState: Sendable, Hashable {
     }
 
     /// `malformed:<table>` fields of the kpi hash, by table name.
-    public var malformedByTable: [(table: String, count: Int64)] {
+    package var malformedByTable: [(table: String, count: Int64)] {
         kpi.compactMap { k, v in
             k.hasPrefix("malformed:") ? (String(k.dropFirst("malformed:".count)), Int64(v) ?? 0) : nil
         }.sorted { $0.table < $1.table }
@@ -234,15 +291,18 @@ public struct MirroredState: Sendable, Hashable {
     /// For scripts: `{"prefix":…,"meta":{…},"kpi":{…},"categories":[{"name":…,"revenue":"…"}],
     /// "windows":[{"window_start_ms":…,"tx_count":…,"revenue":"…","final":true,"ttl_s":…,"category_revenue":{…}[,"kpis":{NAME:[…]}]}],
     /// "lag":{"topic:partition":N}[,"kpis":{NAME:{…}}],"problems":[…]}` (`kpis` for model profiles only). Keys sorted: the same state prints the same bytes.
-    public func json() -> String {
+    package func json() -> String {
         var out = "{\"prefix\":"
         JSONText.appendQuoted(prefix, to: &out)
-        out += ",\"meta\":"; MirroredState.appendObject(meta, to: &out)
-        out += ",\"kpi\":"; MirroredState.appendObject(kpi, to: &out)
+        out += ",\"meta\":"
+        MirroredState.appendObject(meta, to: &out)
+        out += ",\"kpi\":"
+        MirroredState.appendObject(kpi, to: &out)
         out += ",\"categories\":["
         for (i, c) in categories.enumerated() {
             if i > 0 { out += "," }
-            out += "{\"name\":"; JSONText.appendQuoted(c.name, to: &out)
+            out += "{\"name\":"
+            JSONText.appendQuoted(c.name, to: &out)
             out += ",\"revenue\":"
             if let r = c.revenue { out += "\"\(r.formatted())\"" } else { out += "null" }
             out += "}"
@@ -250,9 +310,13 @@ public struct MirroredState: Sendable, Hashable {
         out += "],\"windows\":["
         for (i, w) in windows.enumerated() {
             if i > 0 { out += "," }
-            out += "{\"window_start_ms\":\(w.result.windowStartMs),\"tx_count\":\(w.result.txCount),\"revenue\":\"\(w.result.revenue.formatted())\",\"final\":\(w.isFinal),\"ttl_s\":\(w.ttlSeconds),\"category_revenue\":"
+            out +=
+                "{\"window_start_ms\":\(w.result.windowStartMs),\"tx_count\":\(w.result.txCount),\"revenue\":\"\(w.result.revenue.formatted())\",\"final\":\(w.isFinal),\"ttl_s\":\(w.ttlSeconds),\"category_revenue\":"
             MirroredState.appendObject(w.result.categoryRevenue.mapValues { $0.formatted() }, to: &out)
-            if !w.kpis.isEmpty { out += ",\"kpis\":"; MirroredState.appendRawObject(w.kpis, to: &out) }
+            if !w.kpis.isEmpty {
+                out += ",\"kpis\":"
+                MirroredState.appendRawObject(w.kpis, to: &out)
+            }
             out += "}"
         }
         out += "],\"lag\":{"
@@ -262,7 +326,10 @@ public struct MirroredState: Sendable, Hashable {
             out += ":\(l.lag)"
         }
         out += "}"
-        if !kpis.isEmpty { out += ",\"kpis\":"; MirroredState.appendRawObject(kpis, to: &out) }
+        if !kpis.isEmpty {
+            out += ",\"kpis\":"
+            MirroredState.appendRawObject(kpis, to: &out)
+        }
         out += ",\"problems\":["
         for (i, p) in problems.enumerated() {
             if i > 0 { out += "," }
@@ -277,7 +344,10 @@ public struct MirroredState: Sendable, Hashable {
     private func appendKPIReport(top: Int, latest: Window?, line: (String) -> Void) {
         line("model KPIs (\(kpis.count))")
         for name in kpis.keys.sorted() {
-            guard let object = MirroredState.parse(kpis[name]!) as? [String: Any] else { line("  \(name)  (not JSON)"); continue }
+            guard let object = MirroredState.parse(kpis[name]!) as? [String: Any] else {
+                line("  \(name)  (not JSON)")
+                continue
+            }
             let groupBy = object["group_by"] as? [String] ?? []
             let aggregates = object["aggregates"] as? [String] ?? []
             let rows = object["totals"] as? [[String: Any]] ?? []
@@ -285,7 +355,9 @@ public struct MirroredState: Sendable, Hashable {
             if !groupBy.isEmpty { head += "  by \(groupBy.joined(separator: ", "))" }
             head += "  · \(aggregates.joined(separator: ", "))"
             if !groupBy.isEmpty { head += "  · \(rows.count) groups" }
-            if let unresolved = object["unresolved_rows"] as? Int, unresolved != 0 { head += "  · unresolved rows \(unresolved)" }
+            if let unresolved = object["unresolved_rows"] as? Int, unresolved != 0 {
+                head += "  · unresolved rows \(unresolved)"
+            }
             line(head)
             for row in rows.prefix(groupBy.isEmpty ? 1 : top) {
                 let group = (row["group"] as? [String] ?? []).joined(separator: " | ")
@@ -299,7 +371,9 @@ public struct MirroredState: Sendable, Hashable {
                     return group.isEmpty ? values : "\(group) \(values)"
                 }
                 let more = wrows.count > shown.count ? " · +\(wrows.count - shown.count) groups" : ""
-                line("    window \(MirroredState.utc(w.result.windowStartMs))  \(shown.isEmpty ? "no change" : shown.joined(separator: " · "))\(more)")
+                line(
+                    "    window \(MirroredState.utc(w.result.windowStartMs))  \(shown.isEmpty ? "no change" : shown.joined(separator: " · "))\(more)"
+                )
             }
         }
     }
@@ -350,7 +424,8 @@ public struct MirroredState: Sendable, Hashable {
         let millis = ((ms % 1000) + 1000) % 1000
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let m = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(m)Z"
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(m)Z"
     }
 
     static func age(_ ms: Int64) -> String {
@@ -365,7 +440,7 @@ public struct MirroredState: Sendable, Hashable {
 
 extension RedisMirror {
     /// Reads back everything mirrored under `prefix` (what `cdctop redis-check` prints).
-    public static func readBack(url: RedisURL, prefix: String) throws -> MirroredState {
+    package static func readBack(url: RedisURL, prefix: String) throws -> MirroredState {
         try MirroredState.read(url: url, prefix: prefix)
     }
 }

@@ -1,34 +1,38 @@
 import CHiredis
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A Redis failure in words a person can act on: hiredis's own `errstr` or the server's error
 /// reply, plus what to check.
-public struct RedisError: Error, CustomStringConvertible, Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable {
+package struct RedisError: Error, CustomStringConvertible, Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable {
         case invalidURL, connect, io, closed, protocolError, auth, server
     }
-    public var kind: Kind
-    public var message: String
+    package var kind: Kind
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+    package init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
 
     /// False when retrying cannot help until a person acts (wrong password, unknown user, a URL or port
     /// that is not Redis): callers retry those slowly, not in a tight backoff.
-    public var isRetriable: Bool {
+    package var isRetriable: Bool {
         switch kind {
         case .auth, .invalidURL, .protocolError: false
         case .connect, .io, .closed, .server: true
         }
     }
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// One reply, copied out of hiredis's reply tree before it is freed.
-public enum RedisReply: Sendable, Hashable {
+package enum RedisReply: Sendable, Hashable {
     case string(String)
     case integer(Int64)
     case array([RedisReply])
@@ -37,7 +41,7 @@ public enum RedisReply: Sendable, Hashable {
     case error(String)
 
     /// Bulk or status text; integers as decimal text.
-    public var text: String? {
+    package var text: String? {
         switch self {
         case .string(let s), .status(let s): s
         case .integer(let i): String(i)
@@ -45,7 +49,7 @@ public enum RedisReply: Sendable, Hashable {
         }
     }
 
-    public var integer: Int64? {
+    package var integer: Int64? {
         switch self {
         case .integer(let i): i
         case .string(let s): Int64(s)
@@ -53,12 +57,12 @@ public enum RedisReply: Sendable, Hashable {
         }
     }
 
-    public var elements: [RedisReply] { if case .array(let a) = self { a } else { [] } }
+    package var elements: [RedisReply] { if case .array(let a) = self { a } else { [] } }
 
-    public var errorMessage: String? { if case .error(let e) = self { e } else { nil } }
+    package var errorMessage: String? { if case .error(let e) = self { e } else { nil } }
 
     /// `HGETALL`'s flat field/value array as a dictionary.
-    public var fieldValues: [String: String] {
+    package var fieldValues: [String: String] {
         var out: [String: String] = [:]
         let a = elements
         var i = 0
@@ -72,47 +76,53 @@ public enum RedisReply: Sendable, Hashable {
 
 /// Commands encoded in the Redis protocol (RESP) into one reusable byte buffer, so a whole
 /// snapshot goes to hiredis in a single append and a single socket write.
-public struct RedisCommandBuffer: Sendable {
-    public private(set) var bytes: [UInt8] = []
-    public private(set) var commandCount = 0
+package struct RedisCommandBuffer: Sendable {
+    package private(set) var bytes: [UInt8] = []
+    package private(set) var commandCount = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         commandCount = 0
     }
 
-    public mutating func append(_ arguments: String...) { append(arguments: arguments) }
+    package mutating func append(_ arguments: String...) { append(arguments: arguments) }
 
-    public mutating func append(arguments: [String]) {
+    package mutating func append(arguments: [String]) {
         beginCommand(argumentCount: arguments.count)
         for a in arguments { appendArgument(a) }
     }
 
     /// Starts a command of `argumentCount` arguments; follow with exactly that many `appendArgument`.
-    public mutating func beginCommand(argumentCount: Int) {
+    package mutating func beginCommand(argumentCount: Int) {
         bytes.append(UInt8(ascii: "*"))
         appendDecimal(Int64(argumentCount))
-        bytes.append(13); bytes.append(10)
+        bytes.append(13)
+        bytes.append(10)
         commandCount += 1
     }
 
-    public mutating func appendArgument(_ argument: String) {
+    package mutating func appendArgument(_ argument: String) {
         var a = argument
         a.withUTF8 { utf8 in
             bytes.append(UInt8(ascii: "$"))
             appendDecimal(Int64(utf8.count))
-            bytes.append(13); bytes.append(10)
+            bytes.append(13)
+            bytes.append(10)
             bytes.append(contentsOf: utf8)
-            bytes.append(13); bytes.append(10)
+            bytes.append(13)
+            bytes.append(10)
         }
     }
 
-    public mutating func appendArgument(_ value: Int64) { appendArgument(String(value)) }
+    package mutating func appendArgument(_ value: Int64) { appendArgument(String(value)) }
 
     private mutating func appendDecimal(_ value: Int64) {
-        if value < 10 && value >= 0 { bytes.append(UInt8(48 + value)); return }
+        if value < 10 && value >= 0 {
+            bytes.append(UInt8(48 + value))
+            return
+        }
         bytes.append(contentsOf: String(value).utf8)
     }
 }
@@ -123,24 +133,29 @@ public struct RedisCommandBuffer: Sendable {
 /// Timeouts: connect 1 s, every command 2 s. Writing to a socket Redis has closed would raise
 /// SIGPIPE and kill the process, so creating a connection sets SIGPIPE to ignored (process-wide;
 /// librdkafka and libpq want the same).
-public final class RedisConnection {
-    public let url: RedisURL
+package final class RedisConnection {
+    package let url: RedisURL
     private let context: UnsafeMutablePointer<redisContext>
     /// Replies owed for commands appended but not yet read.
-    public private(set) var pendingReplies = 0
+    package private(set) var pendingReplies = 0
     /// Set after an I/O or protocol error: hiredis cannot use the context any more.
-    public private(set) var isBroken = false
+    package private(set) var isBroken = false
 
-    public init(url: RedisURL, connectTimeoutSeconds: Double = 1, commandTimeoutSeconds: Double = 2) throws {
+    package init(url: RedisURL, connectTimeoutSeconds: Double = 1, commandTimeoutSeconds: Double = 2) throws {
         signal(SIGPIPE, SIG_IGN)
         self.url = url
-        guard let ctx = redisConnectWithTimeout(url.host, Int32(url.port), RedisConnection.timeout(connectTimeoutSeconds)) else {
+        guard
+            let ctx = redisConnectWithTimeout(url.host, Int32(url.port), RedisConnection.timeout(connectTimeoutSeconds))
+        else {
             throw RedisError(.connect, "cannot connect to Redis at \(url): hiredis could not allocate a context")
         }
         if ctx.pointee.err != 0 {
             let reason = RedisConnection.errorText(ctx)
             redisFree(ctx)
-            throw RedisError(.connect, "cannot connect to Redis at \(url): \(reason); is redis-server running there and is the host:port in --redis right?")
+            throw RedisError(
+                .connect,
+                "cannot connect to Redis at \(url): \(reason); is redis-server running there and is the host:port in --redis right?"
+            )
         }
         self.context = ctx
         _ = redisSetTimeout(ctx, RedisConnection.timeout(commandTimeoutSeconds))
@@ -164,12 +179,21 @@ public final class RedisConnection {
             switch command[0] {
             case "AUTH":
                 let who = url.username.map { "user \($0)" } ?? "the default user"
-                throw RedisError(.auth, "Redis at \(url) refused the credentials of \(who): \(message); check the password (--redis-password-file, $\(RedisURL.passwordEnvironmentVariable) or redis://user:password@host:port/db)")
+                throw RedisError(
+                    .auth,
+                    "Redis at \(url) refused the credentials of \(who): \(message); check the password (--redis-password-file, $\(RedisURL.passwordEnvironmentVariable) or redis://user:password@host:port/db)"
+                )
             case "SELECT":
-                throw RedisError(.server, "Redis at \(url) cannot select database \(url.database): \(message); use a database number below the server's `databases` setting")
+                throw RedisError(
+                    .server,
+                    "Redis at \(url) cannot select database \(url.database): \(message); use a database number below the server's `databases` setting"
+                )
             default:
                 if message.hasPrefix("NOAUTH") {
-                    throw RedisError(.auth, "Redis at \(url) needs a password: \(message); give it with --redis-password-file FILE or $\(RedisURL.passwordEnvironmentVariable) (or redis://:PASSWORD@\(url))")
+                    throw RedisError(
+                        .auth,
+                        "Redis at \(url) needs a password: \(message); give it with --redis-password-file FILE or $\(RedisURL.passwordEnvironmentVariable) (or redis://:PASSWORD@\(url))"
+                    )
                 }
                 throw RedisError(.server, "Redis at \(url) answered PING with an error: \(message)")
             }
@@ -178,7 +202,7 @@ public final class RedisConnection {
 
     /// Sends one command and waits for its reply; an error reply is thrown with the server's words.
     @discardableResult
-    public func command(_ arguments: [String]) throws -> RedisReply {
+    package func command(_ arguments: [String]) throws -> RedisReply {
         precondition(pendingReplies == 0, "read the pipelined replies before sending a single command")
         appendCommand(arguments)
         let reply = try nextReply()
@@ -189,17 +213,17 @@ public final class RedisConnection {
     }
 
     @discardableResult
-    public func command(_ arguments: String...) throws -> RedisReply { try command(arguments) }
+    package func command(_ arguments: String...) throws -> RedisReply { try command(arguments) }
 
     /// Queues one command in hiredis's output buffer; nothing is sent until replies are read.
-    public func appendCommand(_ arguments: [String]) {
+    package func appendCommand(_ arguments: [String]) {
         var buffer = RedisCommandBuffer()
         buffer.append(arguments: arguments)
         append(buffer)
     }
 
     /// Queues every command of `buffer` at once (one copy into hiredis's output buffer).
-    public func append(_ buffer: RedisCommandBuffer) {
+    package func append(_ buffer: RedisCommandBuffer) {
         guard buffer.commandCount > 0 else { return }
         buffer.bytes.withUnsafeBufferPointer { raw in
             raw.withMemoryRebound(to: CChar.self) { chars in
@@ -211,7 +235,7 @@ public final class RedisConnection {
 
     /// Flushes the queued commands and reads one reply per command, error replies included
     /// (they do not break the connection; the caller decides). I/O errors throw.
-    public func getReplies() throws -> [RedisReply] {
+    package func getReplies() throws -> [RedisReply] {
         var replies: [RedisReply] = []
         replies.reserveCapacity(pendingReplies)
         while pendingReplies > 0 { replies.append(try nextReply()) }
@@ -219,7 +243,7 @@ public final class RedisConnection {
     }
 
     /// Reads the next reply: the answer to a queued command, or a pub/sub message after SUBSCRIBE.
-    public func nextReply() throws -> RedisReply {
+    package func nextReply() throws -> RedisReply {
         if isBroken { throw RedisError(.closed, "the connection to Redis at \(url) was lost earlier; reconnect") }
         var raw: UnsafeMutableRawPointer?
         if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
@@ -236,11 +260,18 @@ public final class RedisConnection {
         let reason = RedisConnection.errorText(context)
         switch context.pointee.err {
         case REDIS_ERR_EOF:
-            return RedisError(.closed, "Redis at \(url) closed the connection (\(reason)): server stopped, restarted or dropped this client")
+            return RedisError(
+                .closed,
+                "Redis at \(url) closed the connection (\(reason)): server stopped, restarted or dropped this client")
         case REDIS_ERR_PROTOCOL:
-            return RedisError(.protocolError, "\(url) does not speak the Redis protocol (hiredis: \(reason)); check the host and port in --redis")
+            return RedisError(
+                .protocolError,
+                "\(url) does not speak the Redis protocol (hiredis: \(reason)); check the host and port in --redis")
         case REDIS_ERR_IO where errno == EAGAIN || errno == EWOULDBLOCK || reason.contains("temporarily unavailable"):
-            return RedisError(.io, "no reply from \(url) within the timeout (hiredis: \(reason)); is it a Redis server, and is it overloaded?")
+            return RedisError(
+                .io,
+                "no reply from \(url) within the timeout (hiredis: \(reason)); is it a Redis server, and is it overloaded?"
+            )
         default:
             return RedisError(.io, "I/O error talking to Redis at \(url): \(reason)")
         }

@@ -8,24 +8,27 @@ import Metrics
 /// writes at most `maxWritesPerSecond` times a second, and only the windows that changed. When Redis
 /// is down, killed or restarted empty, it reconnects with capped exponential backoff and rewrites
 /// the whole current state. Paused: no writes, except `P:meta` state=paused once.
-public final class RedisMirror: Sendable {
-    public let url: RedisURL
-    public let keys: RedisKeys
+package final class RedisMirror: Sendable {
+    package let url: RedisURL
+    package let keys: RedisKeys
     private let mailbox: MirrorMailbox
     private let worker: MirrorWorker
 
-    public init(url: RedisURL, prefix: String, pipelineName: String, profileName: String,
-                windowTTLSeconds: Int = 86400, version: String = CDCTopVersion.current,
-                maxWritesPerSecond: Double = 10, firstRetryDelaySeconds: Double = 0.25,
-                maxRetryDelaySeconds: Double = 8) {
+    package init(
+        url: RedisURL, prefix: String, pipelineName: String, profileName: String,
+        windowTTLSeconds: Int = 86400, version: String = CDCTopVersion.current,
+        maxWritesPerSecond: Double = 10, firstRetryDelaySeconds: Double = 0.25,
+        maxRetryDelaySeconds: Double = 8
+    ) {
         self.url = url
         self.keys = RedisKeys(prefix: prefix)
         let mailbox = MirrorMailbox()
         self.mailbox = mailbox
         self.worker = MirrorWorker(
             url: url, keys: keys, mailbox: mailbox,
-            identity: MirrorIdentity(pipelineName: pipelineName, profileName: profileName, version: version,
-                                     startedAtMs: WallClock.nowMs(), windowTTLSeconds: windowTTLSeconds),
+            identity: MirrorIdentity(
+                pipelineName: pipelineName, profileName: profileName, version: version,
+                startedAtMs: WallClock.nowMs(), windowTTLSeconds: windowTTLSeconds),
             minimumWriteInterval: 1 / max(maxWritesPerSecond, 0.1),
             firstRetryDelay: firstRetryDelaySeconds,
             maxRetryDelay: max(maxRetryDelaySeconds, firstRetryDelaySeconds))
@@ -35,7 +38,7 @@ public final class RedisMirror: Sendable {
     deinit { stop() }
 
     /// Starts the writer thread (once); returns at once, even when Redis is unreachable.
-    public func start() {
+    package func start() {
         let shouldStart = mailbox.locked { m -> Bool in
             guard !m.started else { return false }
             m.started = true
@@ -49,7 +52,7 @@ public final class RedisMirror: Sendable {
     }
 
     /// Replaces the pending snapshot (never queues) and wakes the writer. Never blocks on I/O.
-    public func offer(_ snapshot: KPISnapshot) {
+    package func offer(_ snapshot: KPISnapshot) {
         mailbox.condition.lock()
         mailbox.pending = snapshot
         mailbox.pendingVersion &+= 1
@@ -57,7 +60,7 @@ public final class RedisMirror: Sendable {
         mailbox.condition.unlock()
     }
 
-    public func setPaused(_ paused: Bool) {
+    package func setPaused(_ paused: Bool) {
         mailbox.locked { m in
             guard m.paused != paused else { return }
             m.paused = paused
@@ -65,27 +68,29 @@ public final class RedisMirror: Sendable {
         }
     }
 
-    public func togglePaused() {
+    package func togglePaused() {
         mailbox.locked { m in
             m.paused.toggle()
             m.condition.signal()
         }
     }
 
-    public var isPaused: Bool { mailbox.locked { $0.paused } }
+    package var isPaused: Bool { mailbox.locked { $0.paused } }
 
     /// Snapshots written to Redis so far.
-    public var writes: Int { mailbox.locked { $0.writes } }
+    package var writes: Int { mailbox.locked { $0.writes } }
 
     /// For the status bar: connecting / ok with the write rate / paused / error with the next retry.
-    public var status: ServiceStatus {
+    package var status: ServiceStatus {
         let now = WallClock.monotonicSeconds()
         return mailbox.locked { m -> ServiceStatus in
             switch m.phase {
             case .idle: return .off
             case .connecting:
                 // A retry keeps saying why it retries (another writer, a refused password…).
-                return ServiceStatus(.connecting, "connecting to redis \(url)\(m.lastError.map { " · last: \($0)" } ?? "")", error: m.lastError)
+                return ServiceStatus(
+                    .connecting, "connecting to redis \(url)\(m.lastError.map { " · last: \($0)" } ?? "")",
+                    error: m.lastError)
             case .ok:
                 if m.paused {
                     let note = m.lastError.map { " · \($0)" } ?? ""
@@ -97,17 +102,24 @@ public final class RedisMirror: Sendable {
                 return ServiceStatus(.ok, detail, error: m.lastError)
             case .error(let message, let retryAt):
                 let wait = max(0, retryAt - now)
-                let when = wait < 0.05 ? "retrying now" : "retry in \(wait < 10 ? String(format: "%.1f", wait) : String(Int(wait.rounded()))) s"
-                return ServiceStatus(m.paused ? .paused : .error, "\(message) · \(when)", error: message,
-                                     attempts: m.failedAttempts, nextRetryAtMs: WallClock.nowMs() + Int64(wait * 1000))
+                let when =
+                    wait < 0.05
+                    ? "retrying now"
+                    : "retry in \(wait < 10 ? String(format: "%.1f", wait) : String(Int(wait.rounded()))) s"
+                return ServiceStatus(
+                    m.paused ? .paused : .error, "\(message) · \(when)", error: message,
+                    attempts: m.failedAttempts, nextRetryAtMs: WallClock.nowMs() + Int64(wait * 1000))
             }
         }
     }
 
     /// Stops the writer thread and waits for it; idempotent. The connection closes with it.
-    public func stop() {
+    package func stop() {
         mailbox.condition.lock()
-        guard mailbox.started, !mailbox.finished else { mailbox.condition.unlock(); return }
+        guard mailbox.started, !mailbox.finished else {
+            mailbox.condition.unlock()
+            return
+        }
         mailbox.stopRequested = true
         mailbox.condition.broadcast()
         while !mailbox.finished { mailbox.condition.wait() }
@@ -126,11 +138,17 @@ final class MirrorWorker: Sendable {
     let firstRetryDelay: Double
     let maxRetryDelay: Double
 
-    init(url: RedisURL, keys: RedisKeys, mailbox: MirrorMailbox, identity: MirrorIdentity,
-         minimumWriteInterval: Double, firstRetryDelay: Double, maxRetryDelay: Double) {
-        self.url = url; self.keys = keys; self.mailbox = mailbox; self.identity = identity
+    init(
+        url: RedisURL, keys: RedisKeys, mailbox: MirrorMailbox, identity: MirrorIdentity,
+        minimumWriteInterval: Double, firstRetryDelay: Double, maxRetryDelay: Double
+    ) {
+        self.url = url
+        self.keys = keys
+        self.mailbox = mailbox
+        self.identity = identity
         self.minimumWriteInterval = minimumWriteInterval
-        self.firstRetryDelay = firstRetryDelay; self.maxRetryDelay = maxRetryDelay
+        self.firstRetryDelay = firstRetryDelay
+        self.maxRetryDelay = maxRetryDelay
     }
 
     enum Action {
@@ -160,16 +178,26 @@ final class MirrorWorker: Sendable {
             mailbox.condition.lock()
             var action = Action.exit
             while true {
-                if mailbox.stopRequested { action = .exit; break }
+                if mailbox.stopRequested {
+                    action = .exit
+                    break
+                }
                 let now = WallClock.monotonicSeconds()
                 var deadline: Double?
                 if writer == nil {
-                    if now >= nextConnectAt { action = .connect; break }
+                    if now >= nextConnectAt {
+                        action = .connect
+                        break
+                    }
                     deadline = nextConnectAt
                 } else if now >= renewAt {
-                    action = .renew; break
+                    action = .renew
+                    break
                 } else if mailbox.paused {
-                    if !pausedMetaWritten { action = .writePaused; break }
+                    if !pausedMetaWritten {
+                        action = .writePaused
+                        break
+                    }
                 } else if mailbox.pending != nil && (mailbox.pendingVersion != writtenVersion || wasPaused) {
                     if now >= nextWriteAt {
                         action = .write(mailbox.pending!, version: mailbox.pendingVersion, full: wasPaused)
@@ -190,7 +218,10 @@ final class MirrorWorker: Sendable {
             case .exit:
                 writer?.releaseWriter(token: writerToken)
                 writer = nil
-                mailbox.locked { m in m.finished = true; m.condition.broadcast() }
+                mailbox.locked { m in
+                    m.finished = true
+                    m.condition.broadcast()
+                }
                 return
             case .connect:
                 do {
@@ -204,7 +235,11 @@ final class MirrorWorker: Sendable {
                     pausedMetaWritten = paused
                     wasPaused = paused
                     retryDelay = firstRetryDelay
-                    mailbox.locked { m in m.phase = .ok; m.lastError = nil; m.failedAttempts = 0 }
+                    mailbox.locked { m in
+                        m.phase = .ok
+                        m.lastError = nil
+                        m.failedAttempts = 0
+                    }
                 } catch {
                     failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
                 }
@@ -253,7 +288,9 @@ final class MirrorWorker: Sendable {
     /// Throws when another mirror holds the prefix (it retries, and takes over once the other stops).
     func claim(_ writer: RedisSnapshotWriter) throws {
         if let holder = try writer.claimWriter(token: writerToken, ttlMs: MirrorWorker.writerTTLMs) {
-            throw RedisError(.server, "another cdctop (\(holder)) mirrors \(keys.prefix): give this one its own --redis-prefix or --pipeline")
+            throw RedisError(
+                .server,
+                "another cdctop (\(holder)) mirrors \(keys.prefix): give this one its own --redis-prefix or --pipeline")
         }
     }
 
@@ -268,7 +305,11 @@ final class MirrorWorker: Sendable {
         let retryAt = WallClock.monotonicSeconds() + retryDelay
         nextConnectAt = retryAt
         retryDelay = min(retryDelay * 2, maxRetryDelay)
-        mailbox.locked { m in m.phase = .error(message, retryAt: retryAt); m.lastError = message; m.failedAttempts += 1 }
+        mailbox.locked { m in
+            m.phase = .error(message, retryAt: retryAt)
+            m.lastError = message
+            m.failedAttempts += 1
+        }
     }
 
 }

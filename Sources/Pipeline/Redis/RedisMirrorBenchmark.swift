@@ -2,7 +2,7 @@ import Foundation
 import Metrics
 
 /// What the mirror costs: how fast one connection can write snapshots, and what `offer` costs the engine.
-/// `package`, not public: only `cdctop-dev redis-bench` and the Redis tests call it; the shipped binary
+/// `package` access: only `cdctop-dev redis-bench` and the Redis tests call it; the shipped binary
 /// drops it (nothing in cdctop references it, and release links strip unreferenced code).
 package struct RedisWriteBenchmark: Sendable, CustomStringConvertible {
     package var snapshots: Int
@@ -19,8 +19,11 @@ package struct RedisWriteBenchmark: Sendable, CustomStringConvertible {
     package var offerNanoseconds: Double
 
     package var description: String {
-        String(format: "%d snapshots (%d windows × %d categories) in %.2f s: %.0f writes/s, %.0f commands/write, full rewrite %.1f ms, offer %.0f ns",
-               snapshots, windowsHeld, categories, seconds, writesPerSecond, commandsPerWrite, fullWriteMs, offerNanoseconds)
+        String(
+            format:
+                "%d snapshots (%d windows × %d categories) in %.2f s: %.0f writes/s, %.0f commands/write, full rewrite %.1f ms, offer %.0f ns",
+            snapshots, windowsHeld, categories, seconds, writesPerSecond, commandsPerWrite, fullWriteMs,
+            offerNanoseconds)
     }
 }
 
@@ -28,13 +31,17 @@ extension RedisMirror {
     /// Writes `snapshots` synthetic snapshots as fast as possible, each changing the current window,
     /// the totals and the lag, with a new window every 30 snapshots, like a busy engine. Cleans up
     /// its keys under `prefix` afterwards.
-    package static func benchmarkWrites(url: RedisURL, snapshots: Int, windows: Int = 120, categories: Int = 20,
-                                       prefix: String = "cdctop:benchmark") throws -> RedisWriteBenchmark {
+    package static func benchmarkWrites(
+        url: RedisURL, snapshots: Int, windows: Int = 120, categories: Int = 20,
+        prefix: String = "cdctop:benchmark"
+    ) throws -> RedisWriteBenchmark {
         let connection = try RedisConnection(url: url)
         let keys = RedisKeys(prefix: prefix)
-        let writer = RedisSnapshotWriter(connection: connection, keys: keys, identity: MirrorIdentity(
-            pipelineName: "benchmark", profileName: "synthetic", version: "benchmark",
-            startedAtMs: WallClock.nowMs(), windowTTLSeconds: 600))
+        let writer = RedisSnapshotWriter(
+            connection: connection, keys: keys,
+            identity: MirrorIdentity(
+                pipelineName: "benchmark", profileName: "synthetic", version: "benchmark",
+                startedAtMs: WallClock.nowMs(), windowTTLSeconds: 600))
         var snapshot = syntheticSnapshot(windows: windows, categories: categories)
         defer { _ = try? clear(url: url, prefix: prefix) }
 
@@ -58,15 +65,16 @@ extension RedisMirror {
         for _ in 0..<offers { mirror.offer(snapshot) }
         let offerNanoseconds = (WallClock.monotonicSeconds() - offerStart) * 1e9 / Double(offers)
 
-        return RedisWriteBenchmark(snapshots: snapshots, windowsHeld: windows, categories: categories, seconds: seconds,
-                                   writesPerSecond: Double(snapshots) / max(seconds, 1e-9),
-                                   commandsPerWrite: Double(commands) / Double(max(snapshots, 1)),
-                                   fullWriteMs: fullWriteMs, offerNanoseconds: offerNanoseconds)
+        return RedisWriteBenchmark(
+            snapshots: snapshots, windowsHeld: windows, categories: categories, seconds: seconds,
+            writesPerSecond: Double(snapshots) / max(seconds, 1e-9),
+            commandsPerWrite: Double(commands) / Double(max(snapshots, 1)),
+            fullWriteMs: fullWriteMs, offerNanoseconds: offerNanoseconds)
     }
 
     /// Deletes every key under `prefix:` (SCAN, never KEYS); returns how many. For tests and benchmarks.
     @discardableResult
-    public static func clear(url: RedisURL, prefix: String) throws -> Int {
+    package static func clear(url: RedisURL, prefix: String) throws -> Int {
         let connection = try RedisConnection(url: url)
         var escaped = ""
         for c in prefix {
@@ -91,7 +99,9 @@ extension RedisMirror {
         let base: Int64 = 1_700_000_000_000
         var result = KPIResult(windowMs: windowMs)
         for w in 0..<windows {
-            var window = WindowResult(windowStartMs: base + Int64(w) * windowMs, txCount: Int64(w + 1), revenue: Money(cents: Int64(w) * 1999))
+            var window = WindowResult(
+                windowStartMs: base + Int64(w) * windowMs, txCount: Int64(w + 1), revenue: Money(cents: Int64(w) * 1999)
+            )
             for c in 0..<categories { window.categoryRevenue["category-\(c)"] = Money(cents: Int64(c * 100 + w)) }
             result.windows.append(window)
             result.totals.txCount += window.txCount
@@ -100,7 +110,10 @@ extension RedisMirror {
         }
         var snapshot = KPISnapshot(result: result)
         snapshot.maxCommitTimeMs = result.windows.last.map { $0.windowStartMs + 1000 } ?? 0
-        snapshot.partitions = (0..<3).map { PartitionLag(topic: "shop.public.transaction", partition: Int32($0), committed: 0, position: 0, highWatermark: 10) }
+        snapshot.partitions = (0..<3).map {
+            PartitionLag(
+                topic: "shop.public.transaction", partition: Int32($0), committed: 0, position: 0, highWatermark: 10)
+        }
         return snapshot
     }
 
@@ -120,6 +133,9 @@ extension RedisMirror {
         snapshot.result.totals.categoryRevenue[category, default: .zero] += amount
         snapshot.sequence += 1
         snapshot.maxCommitTimeMs = snapshot.result.windows[i].windowStartMs + 1000
-        for p in snapshot.partitions.indices { snapshot.partitions[p].position += 1; snapshot.partitions[p].highWatermark += 2 }
+        for p in snapshot.partitions.indices {
+            snapshot.partitions[p].position += 1
+            snapshot.partitions[p].highWatermark += 2
+        }
     }
 }

@@ -18,33 +18,33 @@ import Metrics
 /// | `P:writer` | string | `host:pid` of the one mirror writing this prefix (expires 10 s after its last write) |
 ///
 /// Money is always exact decimal text (`Money.formatted()`); times are ms since the epoch.
-public struct RedisKeys: Sendable, Hashable {
-    public static let layoutVersion = 1
-    public let prefix: String
+package struct RedisKeys: Sendable, Hashable {
+    package static let layoutVersion = 1
+    package let prefix: String
 
-    public init(prefix: String) { self.prefix = prefix }
+    package init(prefix: String) { self.prefix = prefix }
 
     /// `cdctop:<pipeline>`.
-    public static func defaultPrefix(pipeline: String) -> String { "cdctop:\(pipeline)" }
+    package static func defaultPrefix(pipeline: String) -> String { "cdctop:\(pipeline)" }
 
-    public var meta: String { prefix + ":meta" }
-    public var kpi: String { prefix + ":kpi" }
-    public var windows: String { prefix + ":windows" }
-    public var categories: String { prefix + ":categories" }
-    public var categoryRevenue: String { prefix + ":category_revenue" }
-    public var lag: String { prefix + ":lag" }
+    package var meta: String { prefix + ":meta" }
+    package var kpi: String { prefix + ":kpi" }
+    package var windows: String { prefix + ":windows" }
+    package var categories: String { prefix + ":categories" }
+    package var categoryRevenue: String { prefix + ":category_revenue" }
+    package var lag: String { prefix + ":lag" }
     /// A model profile's KPIs: name → totals JSON.
-    public var kpis: String { prefix + ":kpis" }
-    public var updates: String { prefix + ":updates" }
-    public var writer: String { prefix + ":writer" }
-    public func window(_ startMs: Int64) -> String { "\(prefix):window:\(startMs)" }
+    package var kpis: String { prefix + ":kpis" }
+    package var updates: String { prefix + ":updates" }
+    package var writer: String { prefix + ":writer" }
+    package func window(_ startMs: Int64) -> String { "\(prefix):window:\(startMs)" }
 
     /// Field holding one category's revenue in a window hash.
-    public static let categoryFieldPrefix = "cat:"
+    package static let categoryFieldPrefix = "cat:"
     /// Field holding one model KPI's net values in a window hash: `kpi:<NAME>`.
-    public static let kpiFieldPrefix = "kpi:"
+    package static let kpiFieldPrefix = "kpi:"
     /// Field naming one topic-partition in the lag hash.
-    public static func lagField(topic: String, partition: Int32) -> String { "\(topic):\(partition)" }
+    package static func lagField(topic: String, partition: Int32) -> String { "\(topic):\(partition)" }
 }
 
 /// Static facts the mirror writes into `P:meta`.
@@ -81,7 +81,9 @@ final class RedisSnapshotWriter {
     private var writtenKPIs: (columns: [KPIColumns], values: [KPIValues])?
 
     init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
-        self.connection = connection; self.keys = keys; self.identity = identity
+        self.connection = connection
+        self.keys = keys
+        self.identity = identity
     }
 
     /// Claims (or renews) the prefix's writer key `P:writer` for `ttlMs`: one mirror per prefix, so two
@@ -107,7 +109,8 @@ final class RedisSnapshotWriter {
 
     /// Forget what was written, so the next write rewrites every window.
     func forgetWritten() {
-        writtenWindows.removeAll(keepingCapacity: true); windowWrittenAtMs.removeAll(keepingCapacity: true)
+        writtenWindows.removeAll(keepingCapacity: true)
+        windowWrittenAtMs.removeAll(keepingCapacity: true)
         lastWrittenSequence = nil
         writtenKPIs = nil
     }
@@ -129,7 +132,11 @@ final class RedisSnapshotWriter {
         buffer.removeAll()
         lastWrittenWindowStarts.removeAll(keepingCapacity: true)
         buffer.append("MULTI")
-        if full { appendMeta(paused: false, nowMs: nowMs) } else { buffer.append("HSET", keys.meta, "updated_at_ms", String(nowMs)) }
+        if full {
+            appendMeta(paused: false, nowMs: nowMs)
+        } else {
+            buffer.append("HSET", keys.meta, "updated_at_ms", String(nowMs))
+        }
 
         fields.removeAll(keepingCapacity: true)
         RedisSnapshotWriter.kpiFields(snapshot, updatedAtMs: nowMs, into: &fields)
@@ -153,7 +160,11 @@ final class RedisSnapshotWriter {
         if expiryScanDue {
             lastExpiryScanMs = nowMs
             for (start, at) in windowWrittenAtMs where at < expiredBefore {
-                if let w = snapshot.result.window(startingAt: start) { consider(w, rewrite: true) } else { expired.append(String(start)) }
+                if let w = snapshot.result.window(startingAt: start) {
+                    consider(w, rewrite: true)
+                } else {
+                    expired.append(String(start))
+                }
             }
         }
         if !full, let last = lastWrittenSequence, let starts = snapshot.windowChanges.changes(since: last) {
@@ -166,11 +177,15 @@ final class RedisSnapshotWriter {
         for (start, w, isFinal) in changed {
             let key = keys.window(start)
             fields.removeAll(keepingCapacity: true)
-            fields.append("tx_count"); fields.append(String(w.txCount))
-            fields.append("revenue"); fields.append(w.revenue.formatted())
-            fields.append("final"); fields.append(isFinal ? "1" : "0")
+            fields.append("tx_count")
+            fields.append(String(w.txCount))
+            fields.append("revenue")
+            fields.append(w.revenue.formatted())
+            fields.append("final")
+            fields.append(isFinal ? "1" : "0")
             for name in w.categoryRevenue.keys.sorted() {
-                fields.append(RedisKeys.categoryFieldPrefix + name); fields.append(w.categoryRevenue[name]!.formatted())
+                fields.append(RedisKeys.categoryFieldPrefix + name)
+                fields.append(w.categoryRevenue[name]!.formatted())
             }
             for (k, columns) in kpiColumns.enumerated() where columns.windowed {
                 fields.append(RedisKeys.kpiFieldPrefix + columns.name)
@@ -198,7 +213,8 @@ final class RedisSnapshotWriter {
         for (k, columns) in kpiColumns.enumerated() {
             let values = k < totals.kpis.count ? totals.kpis[k] : KPIValues()
             if let previous, k < previous.values.count, previous.values[k] == values { continue }
-            fields.append(columns.name); fields.append(KPIOutput.totalsJSON(columns, values))
+            fields.append(columns.name)
+            fields.append(KPIOutput.totalsJSON(columns, values))
         }
         if !fields.isEmpty { appendHashSet(keys.kpis, fields) }
 
@@ -206,21 +222,26 @@ final class RedisSnapshotWriter {
         if !totals.categoryRevenue.isEmpty {
             let names = totals.categoryRevenue.keys.sorted()
             buffer.beginCommand(argumentCount: 2 + 2 * names.count)
-            buffer.appendArgument("ZADD"); buffer.appendArgument(keys.categories)
+            buffer.appendArgument("ZADD")
+            buffer.appendArgument(keys.categories)
             for name in names {
-                buffer.appendArgument(totals.categoryRevenue[name]!.formatted()); buffer.appendArgument(name)
+                buffer.appendArgument(totals.categoryRevenue[name]!.formatted())
+                buffer.appendArgument(name)
             }
             buffer.beginCommand(argumentCount: 2 + 2 * names.count)
-            buffer.appendArgument("HSET"); buffer.appendArgument(keys.categoryRevenue)
+            buffer.appendArgument("HSET")
+            buffer.appendArgument(keys.categoryRevenue)
             for name in names {
-                buffer.appendArgument(name); buffer.appendArgument(totals.categoryRevenue[name]!.formatted())
+                buffer.appendArgument(name)
+                buffer.appendArgument(totals.categoryRevenue[name]!.formatted())
             }
         }
 
         buffer.append("DEL", keys.lag)
         if !snapshot.partitions.isEmpty {
             buffer.beginCommand(argumentCount: 2 + 2 * snapshot.partitions.count)
-            buffer.appendArgument("HSET"); buffer.appendArgument(keys.lag)
+            buffer.appendArgument("HSET")
+            buffer.appendArgument(keys.lag)
             for p in snapshot.partitions {
                 buffer.appendArgument(RedisKeys.lagField(topic: p.topic, partition: p.partition))
                 buffer.appendArgument(p.lag)
@@ -242,7 +263,12 @@ final class RedisSnapshotWriter {
             writtenWindows[start] = (w, isFinal)
             windowWrittenAtMs[start] = nowMs
         }
-        for s in expired { if let start = Int64(s) { windowWrittenAtMs[start] = nil; writtenWindows[start] = nil } }
+        for s in expired {
+            if let start = Int64(s) {
+                windowWrittenAtMs[start] = nil
+                writtenWindows[start] = nil
+            }
+        }
         lastWrittenSequence = snapshot.sequence
         writtenKPIs = newKPIs
         // Windows the engine no longer holds will not change again; forget them (Redis keeps them until TTL).
@@ -257,11 +283,16 @@ final class RedisSnapshotWriter {
     static let kpiMalformedPrefix = "malformed:"
 
     static func kpiFields(_ s: KPISnapshot, updatedAtMs: Int64, into f: inout [String]) {
-        func put(_ k: String, _ v: String) { f.append(k); f.append(v) }
+        func put(_ k: String, _ v: String) {
+            f.append(k)
+            f.append(v)
+        }
         put("total_tx_count", String(s.result.totals.txCount))
         put("total_revenue", s.result.totals.revenue.formatted())
         put("window_ms", String(s.result.windowMs))
-        let current = s.maxCommitTimeMs > 0 ? (s.window(containing: s.maxCommitTimeMs) ?? s.result.windows.last) : s.result.windows.last
+        let current =
+            s.maxCommitTimeMs > 0
+            ? (s.window(containing: s.maxCommitTimeMs) ?? s.result.windows.last) : s.result.windows.last
         if let w = current {
             put("window_start_ms", String(w.windowStartMs))
             put("window_tx_count", String(w.txCount))
@@ -303,15 +334,17 @@ final class RedisSnapshotWriter {
     }
 
     private func appendMeta(paused: Bool, nowMs: Int64) {
-        var f = ["HSET", keys.meta,
-                 "state", paused ? "paused" : "on",
-                 "version", identity.version,
-                 "layout", String(RedisKeys.layoutVersion),
-                 "pipeline", identity.pipelineName,
-                 "profile", identity.profileName,
-                 "started_at_ms", String(identity.startedAtMs),
-                 "window_ttl_s", String(identity.windowTTLSeconds),
-                 "updated_at_ms", String(nowMs)]
+        var f = [
+            "HSET", keys.meta,
+            "state", paused ? "paused" : "on",
+            "version", identity.version,
+            "layout", String(RedisKeys.layoutVersion),
+            "pipeline", identity.pipelineName,
+            "profile", identity.profileName,
+            "started_at_ms", String(identity.startedAtMs),
+            "window_ttl_s", String(identity.windowTTLSeconds),
+            "updated_at_ms", String(nowMs),
+        ]
         if paused {
             f += ["paused_at_ms", String(nowMs)]
             buffer.append(arguments: f)
@@ -323,7 +356,8 @@ final class RedisSnapshotWriter {
 
     private func appendHashSet(_ key: String, _ fieldValues: [String]) {
         buffer.beginCommand(argumentCount: 2 + fieldValues.count)
-        buffer.appendArgument("HSET"); buffer.appendArgument(key)
+        buffer.appendArgument("HSET")
+        buffer.appendArgument(key)
         for v in fieldValues { buffer.appendArgument(v) }
     }
 
@@ -338,7 +372,8 @@ final class RedisSnapshotWriter {
             }
             for inner in r.elements {
                 if let message = inner.errorMessage {
-                    throw RedisError(.server, "Redis at \(connection.url) rejected part of the mirror's write: \(message)")
+                    throw RedisError(
+                        .server, "Redis at \(connection.url) rejected part of the mirror's write: \(message)")
                 }
             }
         }

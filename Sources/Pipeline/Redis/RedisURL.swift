@@ -5,28 +5,38 @@ import Foundation
 /// Follows `redis-cli -u`: a user-info part without a colon is the password, `user:pass` is an ACL
 /// user (Redis 6+), percent-escapes are decoded, IPv6 hosts go in brackets. Port defaults to 6379
 /// and the database to 0.
-public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-    public var password: String?
-    public var username: String?
-    public var database: Int
+package struct RedisURL: Sendable, Hashable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
+    package var password: String?
+    package var username: String?
+    package var database: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 6379, password: String? = nil,
-                username: String? = nil, database: Int = 0) {
-        self.host = host; self.port = port; self.password = password
-        self.username = username; self.database = database
+    package init(
+        host: String = "127.0.0.1", port: Int = 6379, password: String? = nil,
+        username: String? = nil, database: Int = 0
+    ) {
+        self.host = host
+        self.port = port
+        self.password = password
+        self.username = username
+        self.database = database
     }
 
-    public init(parsing text: String) throws {
+    package init(parsing text: String) throws {
         func invalid(_ why: String) -> RedisError {
-            RedisError(.invalidURL, "invalid Redis URL \"\(RedisURL.redacted(text))\": \(why); expected redis://[[user]:password@]host[:port][/database], e.g. redis://127.0.0.1:6379/0")
+            RedisError(
+                .invalidURL,
+                "invalid Redis URL \"\(RedisURL.redacted(text))\": \(why); expected redis://[[user]:password@]host[:port][/database], e.g. redis://127.0.0.1:6379/0"
+            )
         }
         var rest = Substring(text.trimmingCharactersInWhitespace())
         if let schemeEnd = rest.range(of: "://") {
             let scheme = rest[..<schemeEnd.lowerBound].lowercased()
             if scheme == "rediss" { throw RedisError(.invalidURL, RedisURL.noTLSAdvice(RedisURL.redacted(text))) }
-            guard scheme == "redis" else { throw invalid("scheme \"\(scheme)\" is not supported (TLS and unix sockets are not)") }
+            guard scheme == "redis" else {
+                throw invalid("scheme \"\(scheme)\" is not supported (TLS and unix sockets are not)")
+            }
             rest = rest[schemeEnd.upperBound...]
         }
         // Query parameters (`?db=1`, timeouts…): only `db` is meaningful here.
@@ -35,7 +45,9 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             for pair in rest[rest.index(after: q)...].split(separator: "&") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
                 if parts.count == 2, parts[0] == "db" {
-                    guard let n = Int(parts[1]), n >= 0 else { throw invalid("db=\(parts[1]) is not a database number") }
+                    guard let n = Int(parts[1]), n >= 0 else {
+                        throw invalid("db=\(parts[1]) is not a database number")
+                    }
                     queryDatabase = n
                 }
             }
@@ -71,7 +83,9 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             host = String(rest[rest.index(after: rest.startIndex)..<close])
             let after = rest[rest.index(after: close)...]
             if !after.isEmpty {
-                guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else { throw invalid("bad port after IPv6 host") }
+                guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else {
+                    throw invalid("bad port after IPv6 host")
+                }
                 port = p
             }
         } else if let colon = rest.lastIndex(of: ":") {
@@ -96,23 +110,32 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The environment variable redis-cli reads a password from; cdctop reads it the same way.
-    public static let passwordEnvironmentVariable = "REDISCLI_AUTH"
+    package static let passwordEnvironmentVariable = "REDISCLI_AUTH"
 
     /// The URL with its password filled in when it has none (or an empty one, as in `redis://alice:@host`
     /// to name an ACL user): from `passwordFile` (its first line), else from `$REDISCLI_AUTH`.
     /// A password written in the URL wins, as in redis-cli.
-    public func resolvingPassword(file passwordFile: String?,
-                                  environment: [String: String]) throws(RedisError) -> RedisURL {
+    package func resolvingPassword(
+        file passwordFile: String?,
+        environment: [String: String]
+    ) throws(RedisError) -> RedisURL {
         if let password, !password.isEmpty { return self }
         var resolved = self
         if let passwordFile {
             guard let data = FileManager.default.contents(atPath: passwordFile) else {
-                throw RedisError(.invalidURL, "cannot read the Redis password file \(passwordFile) (--redis-password-file): no such file or no permission")
+                throw RedisError(
+                    .invalidURL,
+                    "cannot read the Redis password file \(passwordFile) (--redis-password-file): no such file or no permission"
+                )
             }
-            let firstLine = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+            let firstLine =
+                String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first
+                ?? ""
             let text = String(firstLine.hasSuffix("\r") ? firstLine.dropLast() : firstLine)
             guard !text.isEmpty else {
-                throw RedisError(.invalidURL, "the Redis password file \(passwordFile) is empty: its first line must be the password")
+                throw RedisError(
+                    .invalidURL, "the Redis password file \(passwordFile) is empty: its first line must be the password"
+                )
             }
             resolved.password = text
         } else if let fromEnvironment = environment[RedisURL.passwordEnvironmentVariable], !fromEnvironment.isEmpty {
@@ -120,20 +143,23 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         } else if password?.isEmpty == true {
             resolved.password = nil
             if username != nil {
-                throw RedisError(.invalidURL, "the Redis URL names user \(username!) but no password: give it with --redis-password-file FILE or $\(RedisURL.passwordEnvironmentVariable)")
+                throw RedisError(
+                    .invalidURL,
+                    "the Redis URL names user \(username!) but no password: give it with --redis-password-file FILE or $\(RedisURL.passwordEnvironmentVariable)"
+                )
             }
         }
         return resolved
     }
 
     /// `host:port/db`, never the password: safe for the status bar and logs.
-    public var description: String {
+    package var description: String {
         let h = host.contains(":") ? "[\(host)]" : host
         return "\(h):\(port)/\(database)"
     }
 
     /// The URL with the password replaced by `***`.
-    public var redactedURL: String {
+    package var redactedURL: String {
         var auth = ""
         if username != nil || password != nil {
             auth = (username ?? "") + (password != nil ? ":***" : "") + "@"
@@ -157,7 +183,8 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         var it = Array(s.utf8)[...]
         while let b = it.popFirst() {
             if b == UInt8(ascii: "%"), it.count >= 2,
-               let hi = hexValue(it[it.startIndex]), let lo = hexValue(it[it.startIndex + 1]) {
+                let hi = hexValue(it[it.startIndex]), let lo = hexValue(it[it.startIndex + 1])
+            {
                 bytes.append(hi << 4 | lo)
                 it = it.dropFirst(2)
             } else {

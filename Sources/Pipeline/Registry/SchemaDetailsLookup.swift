@@ -3,12 +3,15 @@ import Metrics
 import Synchronization
 
 /// One subject naming a schema id and the version the id has there.
-public struct SubjectVersion: Sendable, Hashable {
-    public var subject: String
+package struct SubjectVersion: Sendable, Hashable {
+    package var subject: String
     /// Nil when only the subject is known (an id this run registered itself).
-    public var version: Int64?
+    package var version: Int64?
 
-    public init(subject: String, version: Int64?) { self.subject = subject; self.version = version }
+    package init(subject: String, version: Int64?) {
+        self.subject = subject
+        self.version = version
+    }
 
     /// `RegisteredSchema.subjects` keeps them as `"subject vN"` (the cache file's form).
     init(cached text: String) {
@@ -23,8 +26,8 @@ public struct SubjectVersion: Sendable, Hashable {
 }
 
 /// What the raw view shows beside a schema id: the schema (to render the message) and its subjects.
-public struct SchemaDetails: Sendable {
-    public enum Subjects: Sendable, Hashable {
+package struct SchemaDetails: Sendable {
+    package enum Subjects: Sendable, Hashable {
         /// Asked on the lookup's thread; the next frame shows the answer.
         case asking
         /// The registry's answer (empty: it names no subject for the id).
@@ -33,13 +36,15 @@ public struct SchemaDetails: Sendable {
         case unknown(String)
     }
 
-    public var schema: RegisteredSchema?
+    package var schema: RegisteredSchema?
     /// Why `schema` is nil ("asking the registry", or the registry's error); nil when it is there.
-    public var schemaProblem: String?
-    public var subjects: Subjects
+    package var schemaProblem: String?
+    package var subjects: Subjects
 
-    public init(schema: RegisteredSchema?, schemaProblem: String? = nil, subjects: Subjects) {
-        self.schema = schema; self.schemaProblem = schemaProblem; self.subjects = subjects
+    package init(schema: RegisteredSchema?, schemaProblem: String? = nil, subjects: Subjects) {
+        self.schema = schema
+        self.schemaProblem = schemaProblem
+        self.subjects = subjects
     }
 }
 
@@ -50,7 +55,7 @@ public struct SchemaDetails: Sendable {
 /// subjects. Each id is asked once; an answer is kept beside the schema in the state directory's
 /// `schemas/<id>.json` (`"subjects":["name vN"]`), so a restart shows it with the registry down. A failure
 /// is shown as it is and asked again, when the view still wants it, after `retryAfterMs`.
-public final class SchemaDetailsLookup: Sendable {
+package final class SchemaDetailsLookup: Sendable {
     private let registry: SchemaRegistryClient?
     /// Schemas known without a registry (replays, tests); asked after the registry's own.
     private let localSchema: @Sendable (Int32) -> RegisteredSchema?
@@ -62,29 +67,37 @@ public final class SchemaDetailsLookup: Sendable {
     }
     private let state = Mutex<(entries: [Int32: Entry], queue: [Int32])>(([:], []))
     private let worker = WarehouseWorkerThread(name: "cdctop-registry-details")
-    public static let retryAfterMs: Int64 = 30_000
+    package static let retryAfterMs: Int64 = 30_000
 
-    public init(registry: SchemaRegistryClient, localSchema: @escaping @Sendable (Int32) -> RegisteredSchema? = { _ in nil }) {
-        self.registry = registry; self.localSchema = localSchema
+    package init(
+        registry: SchemaRegistryClient, localSchema: @escaping @Sendable (Int32) -> RegisteredSchema? = { _ in nil }
+    ) {
+        self.registry = registry
+        self.localSchema = localSchema
     }
 
     /// Without a registry: schemas from `localSchema`, subjects unknown.
-    public init(localSchema: @escaping @Sendable (Int32) -> RegisteredSchema?) {
-        self.registry = nil; self.localSchema = localSchema
+    package init(localSchema: @escaping @Sendable (Int32) -> RegisteredSchema?) {
+        self.registry = nil
+        self.localSchema = localSchema
     }
 
     /// What is known of `id` now; whatever is missing is asked for in the background. `askSubjects` false
     /// (the change list, which only needs the schema): memory only, nothing is asked.
-    public func details(id: Int32, askSubjects: Bool = true, nowMs: Int64 = WallClock.nowMs()) -> SchemaDetails {
+    package func details(id: Int32, askSubjects: Bool = true, nowMs: Int64 = WallClock.nowMs()) -> SchemaDetails {
         let schema = registry?.knownSchema(id: id) ?? localSchema(id)
         guard let registry else {
-            return SchemaDetails(schema: schema, schemaProblem: schema == nil ? "no schema registry given (--schema-registry URL)" : nil,
-                                 subjects: .unknown("no schema registry given"))
+            return SchemaDetails(
+                schema: schema, schemaProblem: schema == nil ? "no schema registry given (--schema-registry URL)" : nil,
+                subjects: .unknown("no schema registry given"))
         }
         // Cached or answered before: nothing to ask.
-        if let schema, !schema.subjects.isEmpty { return SchemaDetails(schema: schema, subjects: .known(schema.subjects.map(SubjectVersion.init(cached:)))) }
+        if let schema, !schema.subjects.isEmpty {
+            return SchemaDetails(schema: schema, subjects: .known(schema.subjects.map(SubjectVersion.init(cached:))))
+        }
         guard askSubjects else {
-            return SchemaDetails(schema: schema, schemaProblem: schema == nil ? "not fetched yet" : nil, subjects: .unknown("not asked"))
+            return SchemaDetails(
+                schema: schema, schemaProblem: schema == nil ? "not fetched yet" : nil, subjects: .unknown("not asked"))
         }
         let (entry, queued) = state.withLock { s -> (Entry, Bool) in
             var e = s.entries[id] ?? Entry(retryAtMs: 0)
@@ -97,18 +110,25 @@ public final class SchemaDetailsLookup: Sendable {
             if !s.queue.contains(id) { s.queue.append(id) }
             return (e, true)
         }
-        if queued { startWorker(registry); worker.wake() }
-        return SchemaDetails(schema: schema, schemaProblem: schema == nil ? entry.schemaProblem : nil, subjects: entry.subjects)
+        if queued {
+            startWorker(registry)
+            worker.wake()
+        }
+        return SchemaDetails(
+            schema: schema, schemaProblem: schema == nil ? entry.schemaProblem : nil, subjects: entry.subjects)
     }
 
     /// Ends the background thread (after the request under way, if any).
-    public func stop() { worker.stop(waitSeconds: 0.1) }
+    package func stop() { worker.stop(waitSeconds: 0.1) }
 
     private func startWorker(_ registry: SchemaRegistryClient) {
         worker.start { [self] in
             while !worker.isStopping {
                 let next = state.withLock { s -> Int32? in s.queue.isEmpty ? nil : s.queue.removeFirst() }
-                guard let id = next else { worker.sleep(seconds: 60); continue }
+                guard let id = next else {
+                    worker.sleep(seconds: 60)
+                    continue
+                }
                 let entry = answer(id, registry)
                 state.withLock { $0.entries[id] = entry }
             }
@@ -120,19 +140,25 @@ public final class SchemaDetailsLookup: Sendable {
         var schema = registry.knownSchema(id: id) ?? localSchema(id)
         if schema == nil {
             do { schema = try registry.fetch(id: id) } catch {
-                return Entry(subjects: .unknown("registry: \(error.message)"), schemaProblem: "the registry did not answer: \(error.message)",
-                             retryAtMs: WallClock.nowMs() + SchemaDetailsLookup.retryAfterMs)
+                return Entry(
+                    subjects: .unknown("registry: \(error.message)"),
+                    schemaProblem: "the registry did not answer: \(error.message)",
+                    retryAtMs: WallClock.nowMs() + SchemaDetailsLookup.retryAfterMs)
             }
         }
         let subjects: [SubjectVersion]
         do {
             subjects = try SchemaDetailsLookup.subjects(id: id, registry: registry)
         } catch {
-            if let schema { registry.keep(schema) } // a schema fetched here is still worth keeping
-            return Entry(subjects: .unknown("registry: \(error.message)"), retryAtMs: WallClock.nowMs() + SchemaDetailsLookup.retryAfterMs)
+            if let schema { registry.keep(schema) }  // a schema fetched here is still worth keeping
+            return Entry(
+                subjects: .unknown("registry: \(error.message)"),
+                retryAtMs: WallClock.nowMs() + SchemaDetailsLookup.retryAfterMs)
         }
         if let schema {
-            registry.keep(RegisteredSchema(id: id, schemaType: schema.schemaType, text: schema.text, subjects: subjects.map(\.cached)))
+            registry.keep(
+                RegisteredSchema(
+                    id: id, schemaType: schema.schemaType, text: schema.text, subjects: subjects.map(\.cached)))
         }
         return Entry(subjects: .known(subjects))
     }
@@ -140,7 +166,8 @@ public final class SchemaDetailsLookup: Sendable {
     /// `GET /schemas/ids/{id}/versions` → `[{"subject":"…","version":N}]`.
     static func subjects(id: Int32, registry: SchemaRegistryClient) throws(SchemaRegistryError) -> [SubjectVersion] {
         let path = "/schemas/ids/\(id)/versions"
-        let response = try registry.request(path: path, expect404: "HTTP 404 for GET \(path): no such endpoint, or the id is not there")
+        let response = try registry.request(
+            path: path, expect404: "HTTP 404 for GET \(path): no such endpoint, or the id is not there")
         guard case .array(let items)? = JSONValue.parse(response.body) else {
             throw SchemaRegistryError("GET \(path) did not answer a JSON array: \(response.text.prefix(120))")
         }

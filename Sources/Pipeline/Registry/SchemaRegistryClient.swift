@@ -3,7 +3,7 @@ import Metrics
 import Synchronization
 
 /// What the registry's answer for a schema id is, compiled once.
-public enum RegisteredSchemaKind: Sendable {
+package enum RegisteredSchemaKind: Sendable {
     case avro(AvroSchema)
     /// Confluent's JSON-Schema framing: the bytes after the header are JSON text.
     case json
@@ -13,16 +13,19 @@ public enum RegisteredSchemaKind: Sendable {
 }
 
 /// One schema id as the registry answered it (or as the cache kept it).
-public final class RegisteredSchema: Sendable {
-    public let id: Int32
-    public let schemaType: String
-    public let text: String
+package final class RegisteredSchema: Sendable {
+    package let id: Int32
+    package let schemaType: String
+    package let text: String
     /// `subject` and `version` pairs naming this id, when the registry says (`/schemas/ids/{id}/versions`).
-    public let subjects: [String]
-    public let kind: RegisteredSchemaKind
+    package let subjects: [String]
+    package let kind: RegisteredSchemaKind
 
-    public init(id: Int32, schemaType: String, text: String, subjects: [String]) {
-        self.id = id; self.schemaType = schemaType; self.text = text; self.subjects = subjects
+    package init(id: Int32, schemaType: String, text: String, subjects: [String]) {
+        self.id = id
+        self.schemaType = schemaType
+        self.text = text
+        self.subjects = subjects
         switch schemaType {
         case "JSON": kind = .json
         case "PROTOBUF": kind = .protobuf
@@ -39,7 +42,10 @@ public final class RegisteredSchema: Sendable {
         out += ",\"schema\":"
         JSONText.appendQuoted(text, to: &out)
         out += ",\"subjects\":["
-        for (i, s) in subjects.enumerated() { if i > 0 { out += "," }; JSONText.appendQuoted(s, to: &out) }
+        for (i, s) in subjects.enumerated() {
+            if i > 0 { out += "," }
+            JSONText.appendQuoted(s, to: &out)
+        }
         return out + "]}\n"
     }
 
@@ -47,36 +53,41 @@ public final class RegisteredSchema: Sendable {
         guard let id = json["id"]?.int64Value, let text = json["schema"]?.stringValue else { return nil }
         var subjects: [String] = []
         if case .array(let items)? = json["subjects"] { subjects = items.compactMap(\.stringValue) }
-        return RegisteredSchema(id: Int32(truncatingIfNeeded: id), schemaType: json["schemaType"]?.stringValue ?? "AVRO",
-                                text: text, subjects: subjects)
+        return RegisteredSchema(
+            id: Int32(truncatingIfNeeded: id), schemaType: json["schemaType"]?.stringValue ?? "AVRO",
+            text: text, subjects: subjects)
     }
 }
 
 /// Where `EngineCore` gets the schema of a Confluent-framed message. `schema(id:)` blocks until the
 /// schema is known and returns nil only when the run is stopping (the message is then left unread).
-public protocol ConfluentSchemaSource: AnyObject {
+package protocol ConfluentSchemaSource: AnyObject {
     func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema?
     /// The same, naming the partition whose message needs the id (`/metrics` shows it while it waits).
-    func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void) -> RegisteredSchema?
+    func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void)
+        -> RegisteredSchema?
 }
 
 extension ConfluentSchemaSource {
-    public func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void) -> RegisteredSchema? {
+    package func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void)
+        -> RegisteredSchema?
+    {
         schema(id: id, whileWaiting: whileWaiting)
     }
 }
 
 /// Credentials for the registry: from `--schema-registry-auth-file` or `$CDCTOP_SCHEMA_REGISTRY_AUTH`
 /// (`user:password` or `bearer TOKEN`), never from the command line.
-public enum SchemaRegistryAuth: Sendable, Equatable {
+package enum SchemaRegistryAuth: Sendable, Equatable {
     case none
     case basic(user: String, password: String)
     case bearer(String)
 
-    public static let environmentVariable = "CDCTOP_SCHEMA_REGISTRY_AUTH"
+    package static let environmentVariable = "CDCTOP_SCHEMA_REGISTRY_AUTH"
 
-    public init(parsing text: String, origin: String) throws(SchemaRegistryError) {
-        let line = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+    package init(parsing text: String, origin: String) throws(SchemaRegistryError) {
+        let line =
+            text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
         if line.lowercased().hasPrefix("bearer ") {
             let token = line.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
             guard !token.isEmpty else { throw SchemaRegistryError("\(origin): 'bearer' without a token") }
@@ -89,7 +100,9 @@ public enum SchemaRegistryAuth: Sendable, Equatable {
     }
 
     /// The file when given, else the environment variable, else none.
-    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(SchemaRegistryError) -> SchemaRegistryAuth {
+    package static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(SchemaRegistryError) -> SchemaRegistryAuth
+    {
         if let file {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw SchemaRegistryError("--schema-registry-auth-file \(file): cannot read the file")
@@ -103,29 +116,33 @@ public enum SchemaRegistryAuth: Sendable, Equatable {
     }
 }
 
-public struct SchemaRegistryError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct SchemaRegistryError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
-public struct SchemaRegistryConfig: Sendable {
+package struct SchemaRegistryConfig: Sendable {
     /// Base URLs, tried in order (the last one that answered first). A base may carry a path, e.g.
     /// Apicurio's `http://host:8080/apis/ccompat/v7`.
-    public var urls: [String]
-    public var auth: SchemaRegistryAuth = .none
-    public var caFile: String?
+    package var urls: [String]
+    package var auth: SchemaRegistryAuth = .none
+    package var caFile: String?
     /// `<state dir>/schemas`: every fetched id is written there and loaded at start; nil: memory only.
-    public var cacheDirectory: String?
-    public var attemptTimeoutSeconds: Double = 2
-    public var maxBackoffSeconds: Double = 5
+    package var cacheDirectory: String?
+    package var attemptTimeoutSeconds: Double = 2
+    package var maxBackoffSeconds: Double = 5
 
-    public init(urls: [String]) { self.urls = urls }
+    package init(urls: [String]) { self.urls = urls }
 
     /// `--schema-registry URL[,URL…]`.
-    public static func parseURLs(_ text: String) throws(SchemaRegistryError) -> [String] {
-        let urls = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !urls.isEmpty else { throw SchemaRegistryError("--schema-registry needs a URL, e.g. http://127.0.0.1:8081") }
+    package static func parseURLs(_ text: String) throws(SchemaRegistryError) -> [String] {
+        let urls = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
+        guard !urls.isEmpty else {
+            throw SchemaRegistryError("--schema-registry needs a URL, e.g. http://127.0.0.1:8081")
+        }
         return try urls.map { url throws(SchemaRegistryError) -> String in
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw SchemaRegistryError("--schema-registry: \(url) is not an http:// or https:// URL")
@@ -140,54 +157,64 @@ public struct SchemaRegistryConfig: Sendable {
 /// A Confluent-compatible schema registry (Confluent, Apicurio's ccompat API, Karapace, the test stand-in):
 /// `GET /schemas/ids/{id}` per unknown id, kept in memory and in the state directory. The engine thread
 /// asks it; while the registry is away it waits (bounded attempts, growing pauses) and says why.
-public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
-    public let config: SchemaRegistryConfig
+package final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
+    package let config: SchemaRegistryConfig
     private let known = Mutex<[Int32: RegisteredSchema]>([:])
     private let cancelled = Atomic<Bool>(false)
     private let preferred = Atomic<Int>(0)
     private struct StatusState {
-        var status: ServiceStatus; var fetched = 0; var fromCache = 0
+        var status: ServiceStatus
+        var fetched = 0
+        var fromCache = 0
         /// Failed passes over the URLs while an id was awaited, and the partitions held meanwhile (for /metrics).
-        var fetchErrors: Int64 = 0; var waits: [SchemaWait] = []
+        var fetchErrors: Int64 = 0
+        var waits: [SchemaWait] = []
     }
     private let statusState: Mutex<StatusState>
     /// What the status names as the registry (URLs without passwords).
-    public let target: String
+    package let target: String
 
-    public init(config: SchemaRegistryConfig) {
+    package init(config: SchemaRegistryConfig) {
         self.config = config
         target = config.urls.map(CurlHTTP.redacted).joined(separator: ",")
-        statusState = Mutex(StatusState(status: ServiceStatus(.ok, "\(config.urls.count == 1 ? "" : "\(config.urls.count) URLs, ")no schema id needed yet")))
+        statusState = Mutex(
+            StatusState(
+                status: ServiceStatus(
+                    .ok, "\(config.urls.count == 1 ? "" : "\(config.urls.count) URLs, ")no schema id needed yet")))
         loadCache()
     }
 
     /// Ends every wait (the run is stopping): `schema(id:)` then returns nil.
-    public func cancelWaits() { cancelled.store(true, ordering: .relaxed) }
+    package func cancelWaits() { cancelled.store(true, ordering: .relaxed) }
 
-    public var status: ServiceStatus { statusState.withLock { $0.status } }
+    package var status: ServiceStatus { statusState.withLock { $0.status } }
 
     /// What `/metrics` shows of the registry (read under the client's own locks, never the engine's).
-    public var metrics: SchemaRegistryMetrics {
+    package var metrics: SchemaRegistryMetrics {
         let known = known.withLock { $0.count }
         return statusState.withLock {
-            SchemaRegistryMetrics(up: $0.status.state == .ok, schemasKnown: known, fetched: $0.fetched, fromCache: $0.fromCache,
-                                  fetchErrors: $0.fetchErrors, waits: $0.waits)
+            SchemaRegistryMetrics(
+                up: $0.status.state == .ok, schemasKnown: known, fetched: $0.fetched, fromCache: $0.fromCache,
+                fetchErrors: $0.fetchErrors, waits: $0.waits)
         }
     }
 
     /// Every id known so far (fetched or cached), by id.
-    public var knownSchemas: [RegisteredSchema] { known.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
+    package var knownSchemas: [RegisteredSchema] { known.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
 
     // MARK: the engine's question
 
-    public func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? {
+    package func schema(id: Int32, whileWaiting: () -> Void) -> RegisteredSchema? {
         schema(id: id, neededBy: nil, whileWaiting: whileWaiting)
     }
 
-    public func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void) -> RegisteredSchema? {
+    package func schema(id: Int32, neededBy partition: (topic: String, partition: Int32)?, whileWaiting: () -> Void)
+        -> RegisteredSchema?
+    {
         if let s = known.withLock({ $0[id] }) { return s }
         let sinceMs = WallClock.nowMs()
-        let wait = SchemaWait(schemaID: id, topic: partition?.topic ?? "", partition: partition?.partition ?? -1, sinceMs: sinceMs)
+        let wait = SchemaWait(
+            schemaID: id, topic: partition?.topic ?? "", partition: partition?.partition ?? -1, sinceMs: sinceMs)
         defer { statusState.withLock { $0.waits.removeAll { $0 == wait } } }
         var pause = 0.2
         var attempts = 0
@@ -202,7 +229,8 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
                 let next = WallClock.nowMs() + Int64(pause * 1000)
                 let why = "waiting for schema id \(id) since \(SchemaRegistryClient.clock(sinceMs)) (\(error.message))"
                 statusState.withLock {
-                    $0.status = ServiceStatus(.error, why, error: error.message, attempts: attempts, nextRetryAtMs: next)
+                    $0.status = ServiceStatus(
+                        .error, why, error: error.message, attempts: attempts, nextRetryAtMs: next)
                     $0.fetchErrors += 1
                     if attempts == 1 { $0.waits.append(wait) }
                 }
@@ -210,9 +238,13 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
                 var slept = 0.0
                 var sinceHook = 1.0
                 while slept < pause && !cancelled.load(ordering: .relaxed) {
-                    if sinceHook >= 0.2 { whileWaiting(); sinceHook = 0 }
+                    if sinceHook >= 0.2 {
+                        whileWaiting()
+                        sinceHook = 0
+                    }
                     Thread.sleep(forTimeInterval: 0.05)
-                    slept += 0.05; sinceHook += 0.05
+                    slept += 0.05
+                    sinceHook += 0.05
                 }
                 pause = min(pause * 2, config.maxBackoffSeconds)
             }
@@ -221,7 +253,7 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
     }
 
     /// One pass over the URLs (the one that answered last first); throws the last failure.
-    public func fetch(id: Int32) throws(SchemaRegistryError) -> RegisteredSchema {
+    package func fetch(id: Int32) throws(SchemaRegistryError) -> RegisteredSchema {
         let body = try request(path: "/schemas/ids/\(id)", expect404: "schema id \(id) is not in the registry (40403)")
         guard let json = JSONValue.parse(body.body), let text = json["schema"]?.stringValue else {
             throw SchemaRegistryError("GET /schemas/ids/\(id): the answer has no \"schema\": \(body.text.prefix(200))")
@@ -231,21 +263,31 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
     }
 
     /// `POST /subjects/{subject}/versions` (the generator): the id of the schema, registering it if new.
-    public func register(subject: String, schema: String, schemaType: String = "AVRO") throws(SchemaRegistryError) -> Int32 {
+    package func register(subject: String, schema: String, schemaType: String = "AVRO") throws(SchemaRegistryError)
+        -> Int32
+    {
         var body = "{\"schema\":"
         JSONText.appendQuoted(schema, to: &body)
-        if schemaType != "AVRO" { body += ",\"schemaType\":"; JSONText.appendQuoted(schemaType, to: &body) }
+        if schemaType != "AVRO" {
+            body += ",\"schemaType\":"
+            JSONText.appendQuoted(schemaType, to: &body)
+        }
         body += "}"
         let path = "/subjects/\(SchemaRegistryClient.percentEncoded(subject))/versions"
         let response = try request(path: path, method: "POST", body: Array(body.utf8), expect404: "")
         guard let id = JSONValue.parse(response.body)?["id"]?.int64Value else {
             throw SchemaRegistryError("POST \(path): the answer has no id: \(response.text.prefix(200))")
         }
-        remember(RegisteredSchema(id: Int32(truncatingIfNeeded: id), schemaType: schemaType, text: schema, subjects: [subject]), fetched: false)
+        remember(
+            RegisteredSchema(
+                id: Int32(truncatingIfNeeded: id), schemaType: schemaType, text: schema, subjects: [subject]),
+            fetched: false)
         return Int32(truncatingIfNeeded: id)
     }
 
-    func request(path: String, method: String = "GET", body: [UInt8]? = nil, expect404: String) throws(SchemaRegistryError) -> CurlHTTP.Response {
+    func request(path: String, method: String = "GET", body: [UInt8]? = nil, expect404: String)
+        throws(SchemaRegistryError) -> CurlHTTP.Response
+    {
         let count = config.urls.count
         let start = preferred.load(ordering: .relaxed)
         var failures: [String] = []
@@ -266,7 +308,9 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
             }
             let here = count > 1 ? "\(CurlHTTP.redacted(base)): " : ""
             let response: CurlHTTP.Response
-            do { response = try CurlHTTP.perform(r, cancelled: { [self] in self.cancelled.load(ordering: .relaxed) }) } catch {
+            do {
+                response = try CurlHTTP.perform(r, cancelled: { [self] in self.cancelled.load(ordering: .relaxed) })
+            } catch {
                 failures.append(here + error.message)
                 continue
             }
@@ -275,14 +319,17 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
                 preferred.store(index, ordering: .relaxed)
                 return response
             case 401, 403:
-                let how = config.auth == .none
+                let how =
+                    config.auth == .none
                     ? "the registry wants credentials: put 'user:password' or 'bearer TOKEN' in --schema-registry-auth-file or $\(SchemaRegistryAuth.environmentVariable)"
                     : "the registry refused the credentials: check --schema-registry-auth-file / $\(SchemaRegistryAuth.environmentVariable)"
-                failures.append(here + "HTTP \(response.status) \(response.status == 401 ? "Unauthorized" : "Forbidden"): " + how)
+                failures.append(
+                    here + "HTTP \(response.status) \(response.status == 401 ? "Unauthorized" : "Forbidden"): " + how)
             case 404 where !expect404.isEmpty:
                 failures.append(here + expect404)
             default:
-                let message = JSONValue.parse(response.body)?["message"]?.stringValue ?? String(response.text.prefix(200))
+                let message =
+                    JSONValue.parse(response.body)?["message"]?.stringValue ?? String(response.text.prefix(200))
                 failures.append(here + "HTTP \(response.status) for \(method) \(path): \(message)")
             }
         }
@@ -292,7 +339,7 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
     // MARK: cache
 
     /// The schema of `id` when already known (fetched or cached); never asks the registry.
-    public func knownSchema(id: Int32) -> RegisteredSchema? { known.withLock { $0[id] } }
+    package func knownSchema(id: Int32) -> RegisteredSchema? { known.withLock { $0[id] } }
 
     /// Keeps `s` (e.g. with its subjects filled in for the raw view) in memory and in the cache file.
     func keep(_ s: RegisteredSchema) {
@@ -300,7 +347,8 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
         guard let directory = config.cacheDirectory else { return }
         // Atomic: a crash leaves the old file or the new one, never half of one.
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try? s.cacheJSON.write(toFile: (directory as NSString).appendingPathComponent("\(s.id).json"), atomically: true, encoding: .utf8)
+        try? s.cacheJSON.write(
+            toFile: (directory as NSString).appendingPathComponent("\(s.id).json"), atomically: true, encoding: .utf8)
     }
 
     private func remember(_ s: RegisteredSchema, fetched: Bool) {
@@ -313,18 +361,22 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
 
     private func describe(fetched: Int, fromCache: Int, latest: RegisteredSchema?) -> String {
         var text = "\(fetched) schema id\(fetched == 1 ? "" : "s") fetched, \(fromCache) from the cache"
-        if let latest { text += "; last: id \(latest.id) \(latest.schemaType)\(latest.subjects.first.map { " (\($0))" } ?? "")" }
+        if let latest {
+            text += "; last: id \(latest.id) \(latest.schemaType)\(latest.subjects.first.map { " (\($0))" } ?? "")"
+        }
         return text
     }
 
     private func loadCache() {
         guard let directory = config.cacheDirectory,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+            let names = try? FileManager.default.contentsOfDirectory(atPath: directory)
+        else { return }
         var loaded = 0
         for name in names where name.hasSuffix(".json") {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path), let json = JSONValue.parse(Array(data)),
-                  let s = RegisteredSchema.fromCache(json) else { continue }
+                let s = RegisteredSchema.fromCache(json)
+            else { continue }
             known.withLock { $0[s.id] = s }
             loaded += 1
         }
@@ -338,7 +390,8 @@ public final class SchemaRegistryClient: ConfluentSchemaSource, Sendable {
 
     /// `https://u:secret@h` → `https://u:***@h`.
     static func percentEncoded(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
+            ?? s
     }
 
     /// `12:00:03`, local time.

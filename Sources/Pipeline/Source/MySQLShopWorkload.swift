@@ -2,37 +2,47 @@ import Foundation
 import Metrics
 
 /// Why talking to the MySQL/MariaDB source failed, and what to do about it.
-public struct MySQLSourceError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var advice: String
-    public init(_ message: String, advice: String = "") { self.message = message; self.advice = advice }
-    public var description: String { advice.isEmpty ? message : "\(message); \(advice)" }
+package struct MySQLSourceError: Error, CustomStringConvertible, Sendable {
+    package var message: String
+    package var advice: String
+    package init(_ message: String, advice: String = "") {
+        self.message = message
+        self.advice = advice
+    }
+    package var description: String { advice.isEmpty ? message : "\(message); \(advice)" }
 }
 
 /// `mysql://user:password@host:port/database` (also `mariadb://`), as `cdctop generate --mysql` takes it.
-public struct MySQLURL: Sendable, Equatable {
-    public var user: String
-    public var password: String?
-    public var host: String
-    public var port: Int
-    public var database: String
+package struct MySQLURL: Sendable, Equatable {
+    package var user: String
+    package var password: String?
+    package var host: String
+    package var port: Int
+    package var database: String
 
-    public init(_ text: String) throws(MySQLSourceError) {
-        let usage = "expected mysql://user[:password]@host[:port]/database, e.g. mysql://cdctop:cdctop@127.0.0.1:23306/shop"
+    package init(_ text: String) throws(MySQLSourceError) {
+        let usage =
+            "expected mysql://user[:password]@host[:port]/database, e.g. mysql://cdctop:cdctop@127.0.0.1:23306/shop"
         var rest = Substring(text)
-        guard let scheme = rest.range(of: "://"), ["mysql", "mariadb"].contains(rest[..<scheme.lowerBound].lowercased()) else {
+        guard let scheme = rest.range(of: "://"),
+            ["mysql", "mariadb"].contains(rest[..<scheme.lowerBound].lowercased())
+        else {
             throw MySQLSourceError("--mysql \(text): not a mysql:// URL", advice: usage)
         }
         rest = rest[scheme.upperBound...]
-        guard let slash = rest.firstIndex(of: "/") else { throw MySQLSourceError("--mysql \(text): no database name", advice: usage) }
+        guard let slash = rest.firstIndex(of: "/") else {
+            throw MySQLSourceError("--mysql \(text): no database name", advice: usage)
+        }
         database = String(rest[rest.index(after: slash)...])
         var authority = rest[..<slash]
-        user = "root"; password = nil
+        user = "root"
+        password = nil
         if let at = authority.lastIndex(of: "@") {
             let credentials = authority[..<at]
             authority = authority[authority.index(after: at)...]
             if let colon = credentials.firstIndex(of: ":") {
-                user = String(credentials[..<colon]); password = String(credentials[credentials.index(after: colon)...])
+                user = String(credentials[..<colon])
+                password = String(credentials[credentials.index(after: colon)...])
             } else {
                 user = String(credentials)
             }
@@ -46,7 +56,9 @@ public struct MySQLURL: Sendable, Equatable {
             authority = authority[..<colon]
         }
         host = authority.isEmpty ? "127.0.0.1" : String(authority)
-        guard !database.isEmpty, !database.contains("?") else { throw MySQLSourceError("--mysql \(text): no database name", advice: usage) }
+        guard !database.isEmpty, !database.contains("?") else {
+            throw MySQLSourceError("--mysql \(text): no database name", advice: usage)
+        }
     }
 }
 
@@ -64,11 +76,15 @@ final class MySQLClientSession {
     init(_ url: MySQLURL) throws(MySQLSourceError) {
         let candidates = ["/usr/bin/mariadb", "/usr/bin/mysql", "/usr/local/bin/mariadb", "/usr/local/bin/mysql"]
         guard let client = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw MySQLSourceError("no mariadb or mysql command-line client found", advice: "install Debian's mariadb-client (scripts/deps does)")
+            throw MySQLSourceError(
+                "no mariadb or mysql command-line client found",
+                advice: "install Debian's mariadb-client (scripts/deps does)")
         }
         process.executableURL = URL(fileURLWithPath: client)
-        var arguments = ["--no-defaults", "--batch", "--unbuffered", "--skip-column-names", "--raw", "--protocol=TCP",
-                         "-h", url.host, "-P", String(url.port), "-u", url.user]
+        var arguments = [
+            "--no-defaults", "--batch", "--unbuffered", "--skip-column-names", "--raw", "--protocol=TCP",
+            "-h", url.host, "-P", String(url.port), "-u", url.user,
+        ]
         if let password = url.password { arguments.append("-p\(password)") }
         arguments.append(url.database)
         process.arguments = arguments
@@ -124,9 +140,11 @@ final class MySQLClientSession {
         let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let statement = sql.count > 200 ? String(sql.prefix(200)) + "…" : sql
-        return MySQLSourceError("the MySQL client stopped (exit \(process.terminationStatus)): \(said.isEmpty ? "no message" : said) (statement: \(statement))",
-                                advice: said.contains("doesn't exist") ? "load sql/shop-mysql.sql into this database first (scripts/stack up does)"
-                                    : "check the URL, the user's grants and that the server is up (scripts/stack status)")
+        return MySQLSourceError(
+            "the MySQL client stopped (exit \(process.terminationStatus)): \(said.isEmpty ? "no message" : said) (statement: \(statement))",
+            advice: said.contains("doesn't exist")
+                ? "load sql/shop-mysql.sql into this database first (scripts/stack up does)"
+                : "check the URL, the user's grants and that the server is up (scripts/stack status)")
     }
 }
 
@@ -135,21 +153,25 @@ final class MySQLClientSession {
 /// MySQL or MariaDB database with the schema of sql/shop-mysql.sql, so that Debezium's MySQL connector
 /// produces the events. A cancellation deletes the order's lines itself: MySQL does not binlog the rows
 /// an ON DELETE CASCADE removes.
-public final class MySQLShopWorkload {
+package final class MySQLShopWorkload {
     private let session: MySQLClientSession
     private var choices: SourceTrafficChoices
     private var customerIDs: [Int64] = []
     private var products: [(id: Int64, priceCents: Int64)] = []
     private var categories: [String] = []
 
-    public private(set) var committed: [SourceChange: Int64] = [:]
+    package private(set) var committed: [SourceChange: Int64] = [:]
 
-    public init(url: String, seed: UInt64 = 42, mix: SourceWorkloadMix = .shop) throws(MySQLSourceError) {
+    package init(url: String, seed: UInt64 = 42, mix: SourceWorkloadMix = .shop) throws(MySQLSourceError) {
         session = try MySQLClientSession(try MySQLURL(url))
         choices = SourceTrafficChoices(mix: mix, seed: seed)
-        customerIDs = try session.run("SELECT customer_id FROM customer ORDER BY customer_id;").compactMap { Int64($0[0]) }
+        customerIDs = try session.run("SELECT customer_id FROM customer ORDER BY customer_id;").compactMap {
+            Int64($0[0])
+        }
         products = try session.run("SELECT product_id, price FROM product ORDER BY product_id;").compactMap { row in
-            guard row.count == 2, let id = Int64(row[0]), let cents = ShopSourceWorkload.cents(row[1]) else { return nil }
+            guard row.count == 2, let id = Int64(row[0]), let cents = ShopSourceWorkload.cents(row[1]) else {
+                return nil
+            }
             return (id, cents)
         }
         categories = try session.run("SELECT DISTINCT category FROM product ORDER BY 1;").map { $0[0] }
@@ -157,27 +179,33 @@ public final class MySQLShopWorkload {
             "SELECT transaction_id FROM `transaction` WHERE status = 'new' ORDER BY transaction_id DESC LIMIT 1000;"
         ).compactMap { Int64($0[0]) }.reversed()
         guard !customerIDs.isEmpty, !products.isEmpty else {
-            throw MySQLSourceError("the shop database has no customers or no products",
-                                   advice: "load sql/shop-mysql.sql into this database first (scripts/stack up does)")
+            throw MySQLSourceError(
+                "the shop database has no customers or no products",
+                advice: "load sql/shop-mysql.sql into this database first (scripts/stack up does)")
         }
     }
 
-    public func step() throws(MySQLSourceError) -> SourceCommit {
+    package func step() throws(MySQLSourceError) -> SourceCommit {
         let change = choices.next(categoryCount: categories.count)
         var transactionID: Int64? = nil
         switch change {
         case .order: transactionID = try insertOrder()
         case .shipping:
-            let id = choices.takeOpenOrder(); transactionID = id
+            let id = choices.takeOpenOrder()
+            transactionID = id
             _ = try session.run("UPDATE `transaction` SET status = 'shipped', paid = 1 WHERE transaction_id = \(id);")
         case .refund:
-            let id = choices.takeOpenOrder(); transactionID = id
+            let id = choices.takeOpenOrder()
+            transactionID = id
             let percent = choices.random.inRange(10...50)
             _ = try session.run(
-                "UPDATE `transaction` SET amount = amount - ROUND(amount * \(percent) / 100, 2), status = 'refunded' WHERE transaction_id = \(id);")
+                "UPDATE `transaction` SET amount = amount - ROUND(amount * \(percent) / 100, 2), status = 'refunded' WHERE transaction_id = \(id);"
+            )
         case .cancel:
-            let id = choices.takeOpenOrder(); transactionID = id
-            _ = try session.run("""
+            let id = choices.takeOpenOrder()
+            transactionID = id
+            _ = try session.run(
+                """
                 START TRANSACTION;
                 DELETE FROM transactiondetail WHERE transaction_id = \(id);
                 DELETE FROM `transaction` WHERE transaction_id = \(id);
@@ -187,7 +215,9 @@ public final class MySQLShopWorkload {
             let index = choices.random.below(products.count)
             let old = products[index].priceCents
             let new = max(50, old + old * Int64(choices.random.inRange(-10...10)) / 100)
-            _ = try session.run("UPDATE product SET price = \(ShopSourceWorkload.decimalText(new)) WHERE product_id = \(products[index].id);")
+            _ = try session.run(
+                "UPDATE product SET price = \(ShopSourceWorkload.decimalText(new)) WHERE product_id = \(products[index].id);"
+            )
             products[index].priceCents = new
         case .categoryMove:
             let product = choices.random.pick(products)
@@ -209,7 +239,8 @@ public final class MySQLShopWorkload {
             amountCents += quantity * product.priceCents
         }
         let customer = choices.random.pick(customerIDs)
-        let rows = try session.run("""
+        let rows = try session.run(
+            """
             START TRANSACTION;
             INSERT INTO `transaction` (customer_id, amount, status) VALUES (\(customer), \(ShopSourceWorkload.decimalText(amountCents)), 'new');
             SET @t = LAST_INSERT_ID();
@@ -225,8 +256,9 @@ public final class MySQLShopWorkload {
     }
 
     /// `count(*)`, `sum(amount)` and the category join, in one consistent snapshot.
-    public func totals() throws(MySQLSourceError) -> SourceTotals {
-        let rows = try session.run("""
+    package func totals() throws(MySQLSourceError) -> SourceTotals {
+        let rows = try session.run(
+            """
             START TRANSACTION WITH CONSISTENT SNAPSHOT;
             SELECT 'T', count(*), coalesce(sum(amount), 0) FROM `transaction`;
             SELECT 'C', p.category, sum(d.quantity * d.unit_price)
@@ -238,12 +270,15 @@ public final class MySQLShopWorkload {
         var categories: [String: Money] = [:]
         for row in rows {
             if row.count == 3 && row[0] == "T" {
-                count = Int64(row[1]); revenue = Money(decimalText: row[2])
+                count = Int64(row[1])
+                revenue = Money(decimalText: row[2])
             } else if row.count == 3 && row[0] == "C", let value = Money(decimalText: row[2]) {
                 if value != .zero { categories[row[1]] = value }
             }
         }
-        guard let count, let revenue else { throw MySQLSourceError("count/sum of transaction could not be read: \(rows)") }
+        guard let count, let revenue else {
+            throw MySQLSourceError("count/sum of transaction could not be read: \(rows)")
+        }
         return SourceTotals(txCount: count, revenue: revenue, categoryRevenue: categories)
     }
 }

@@ -2,18 +2,20 @@ import Metrics
 import Synchronization
 
 /// A PostgreSQL WAL position (`pg_lsn`): printed as two hex halves, `16/B374D848`.
-public struct WALPosition: Sendable, Hashable, Comparable {
-    public var value: UInt64
-    public init(_ value: UInt64) { self.value = value }
+package struct WALPosition: Sendable, Hashable, Comparable {
+    package var value: UInt64
+    package init(_ value: UInt64) { self.value = value }
 
     /// Parses `pg_lsn` text; nil for anything else.
-    public init?(text: String) {
+    package init?(text: String) {
         let halves = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard halves.count == 2, let high = UInt32(halves[0], radix: 16), let low = UInt32(halves[1], radix: 16) else { return nil }
+        guard halves.count == 2, let high = UInt32(halves[0], radix: 16), let low = UInt32(halves[1], radix: 16) else {
+            return nil
+        }
         value = UInt64(high) << 32 | UInt64(low)
     }
 
-    public static func < (a: WALPosition, b: WALPosition) -> Bool { a.value < b.value }
+    package static func < (a: WALPosition, b: WALPosition) -> Bool { a.value < b.value }
 }
 
 /// What cdctop remembers of each slot between readings: the server says where a slot stands, not when
@@ -33,11 +35,16 @@ struct ReplicationSlotTracker {
         var next: [String: Memory] = [:]
         for i in slots.indices {
             let slot = slots[i]
-            var m = memory[slot.name] ?? Memory(confirmed: slot.confirmedFlushLSN, lastAdvanceMs: nowMs, advanceSeen: false,
-                                                inactiveSinceMs: 0)
+            var m =
+                memory[slot.name]
+                ?? Memory(
+                    confirmed: slot.confirmedFlushLSN, lastAdvanceMs: nowMs, advanceSeen: false,
+                    inactiveSinceMs: 0)
             // Any change counts as a move (a slot dropped and created again under the same name goes back).
             if slot.confirmedFlushLSN != m.confirmed {
-                m.confirmed = slot.confirmedFlushLSN; m.lastAdvanceMs = nowMs; m.advanceSeen = true
+                m.confirmed = slot.confirmedFlushLSN
+                m.lastAdvanceMs = nowMs
+                m.advanceSeen = true
             }
             if slot.active {
                 m.inactiveSinceMs = 0
@@ -57,18 +64,18 @@ struct ReplicationSlotTracker {
 /// Reads every logical replication slot of the source PostgreSQL over its own libpq connection, which
 /// it opens on first use and again after the server went away. Not thread-safe: one owner (the
 /// monitor's thread, or a test), like `PostgresConnection`.
-public final class ReplicationSlotReader {
+package final class ReplicationSlotReader {
     private let url: String
     private var connection: PostgresConnection?
     private var query = ""
     private var serverVersion = 0
     private var tracker = ReplicationSlotTracker()
 
-    public init(url: String) { self.url = url }
+    package init(url: String) { self.url = url }
 
     /// The slots now, with the retained WAL measured against the server's current position in the same
     /// statement. `nowMs` stamps the reading (tests pass their own clock).
-    public func read(nowMs: Int64 = WallClock.nowMs()) throws(WarehouseError) -> ReplicationSlotReport {
+    package func read(nowMs: Int64 = WallClock.nowMs()) throws(WarehouseError) -> ReplicationSlotReport {
         do throws(WarehouseError) {
             let connection = try connected()
             let rows = try connection.execute(query)
@@ -78,20 +85,24 @@ public final class ReplicationSlotReader {
             var slots: [ReplicationSlot] = []
             for row in rows.rows {
                 guard row.count == 13 else {
-                    throw WarehouseError(kind: .badResult, message: "pg_replication_slots query returned \(row.count) columns, expected 13",
-                                         sql: query, advice: "")
+                    throw WarehouseError(
+                        kind: .badResult,
+                        message: "pg_replication_slots query returned \(row.count) columns, expected 13",
+                        sql: query, advice: "")
                 }
                 report.currentLSN = row[11] ?? ""
                 guard let name = row[0] else { continue }  // no slot: the one row only carries the current position
                 let inactiveSince = row[12].flatMap { Int64($0) }
-                slots.append(ReplicationSlot(
-                    name: name, plugin: row[1] ?? "", database: row[2] ?? "", active: row[3] == "t",
-                    activePID: row[4].flatMap { Int32($0) },
-                    confirmedFlushLSN: row[5], restartLSN: row[6],
-                    retainedBytes: row[7].flatMap { Int64($0) }.map { max(0, $0) },
-                    restartRetainedBytes: row[8].flatMap { Int64($0) }.map { max(0, $0) },
-                    walStatus: row[9], safeWALSizeBytes: row[10].flatMap { Int64($0) },
-                    lastAdvanceMs: nowMs, inactiveSinceMs: inactiveSince ?? 0, inactiveSinceExact: inactiveSince != nil))
+                slots.append(
+                    ReplicationSlot(
+                        name: name, plugin: row[1] ?? "", database: row[2] ?? "", active: row[3] == "t",
+                        activePID: row[4].flatMap { Int32($0) },
+                        confirmedFlushLSN: row[5], restartLSN: row[6],
+                        retainedBytes: row[7].flatMap { Int64($0) }.map { max(0, $0) },
+                        restartRetainedBytes: row[8].flatMap { Int64($0) }.map { max(0, $0) },
+                        walStatus: row[9], safeWALSizeBytes: row[10].flatMap { Int64($0) },
+                        lastAdvanceMs: nowMs, inactiveSinceMs: inactiveSince ?? 0,
+                        inactiveSinceExact: inactiveSince != nil))
             }
             tracker.note(&slots, nowMs: nowMs)
             report.slots = slots
@@ -108,8 +119,9 @@ public final class ReplicationSlotReader {
         let versionText = try fresh.execute("SELECT current_setting('server_version_num')").rows.first?.first ?? nil
         let version = versionText.flatMap { Int($0) } ?? 0
         guard version >= 100_000 else {
-            throw WarehouseError(kind: .query, message: "PostgreSQL \(version) has no pg_current_wal_lsn()",
-                                 advice: "cdctop reads replication slots on PostgreSQL 10 or newer")
+            throw WarehouseError(
+                kind: .query, message: "PostgreSQL \(version) has no pg_current_wal_lsn()",
+                advice: "cdctop reads replication slots on PostgreSQL 10 or newer")
         }
         serverVersion = version
         query = ReplicationSlotReader.slotQuery(serverVersion: version)
@@ -124,7 +136,8 @@ public final class ReplicationSlotReader {
     static func slotQuery(serverVersion: Int) -> String {
         let walStatus = serverVersion >= 130_000 ? "s.wal_status::text" : "NULL::text"
         let safeSize = serverVersion >= 130_000 ? "s.safe_wal_size::bigint" : "NULL::bigint"
-        let inactiveSince = serverVersion >= 170_000
+        let inactiveSince =
+            serverVersion >= 170_000
             ? "(extract(epoch FROM s.inactive_since) * 1000)::bigint" : "NULL::bigint"
         return """
             WITH now_at AS (
@@ -143,30 +156,32 @@ public final class ReplicationSlotReader {
 /// Polls the source's replication slots every few seconds on a thread of its own (libpq blocks; the
 /// engine and the screen never wait on it), reconnecting with a backoff while the source is away.
 /// `report` and `status` are copies taken under a short lock.
-public final class ReplicationSlotMonitor: Sendable {
-    public let everySeconds: Double
+package final class ReplicationSlotMonitor: Sendable {
+    package let everySeconds: Double
     /// Where it reads, without the password (for the Connections panel).
-    public let target: String
+    package let target: String
     private let url: String
     private let worker: WarehouseWorkerThread
     private let state = Mutex<(report: ReplicationSlotReport?, status: ServiceStatus)>(
         (nil, ServiceStatus(.connecting, "replication slots: not read yet")))
 
-    public init(sourceURL: String, target: String, everySeconds: Double = 5) {
-        self.url = sourceURL; self.target = target; self.everySeconds = max(0.05, everySeconds)
+    package init(sourceURL: String, target: String, everySeconds: Double = 5) {
+        self.url = sourceURL
+        self.target = target
+        self.everySeconds = max(0.05, everySeconds)
         self.worker = WarehouseWorkerThread(name: "cdctop-slots")
     }
 
     deinit { worker.stop(waitSeconds: 1) }
 
-    public func start() { worker.start { [weak self] in self?.run() } }
-    public func stop() { worker.stop() }
+    package func start() { worker.start { [weak self] in self?.run() } }
+    package func stop() { worker.stop() }
     /// Reads as soon as possible instead of waiting for the period.
-    public func pollNow() { worker.wake() }
+    package func pollNow() { worker.wake() }
 
     /// The last reading (with `error` set while the source cannot be read); nil before the first attempt.
-    public var report: ReplicationSlotReport? { state.withLock { $0.report } }
-    public var status: ServiceStatus { state.withLock { $0.status } }
+    package var report: ReplicationSlotReport? { state.withLock { $0.report } }
+    package var status: ServiceStatus { state.withLock { $0.status } }
 
     private func run() {
         let reader = ReplicationSlotReader(url: url)
@@ -176,7 +191,9 @@ public final class ReplicationSlotMonitor: Sendable {
                 let report = try reader.read()
                 backoff.reset()
                 let held = report.slots.reduce(Int64(0)) { $0 + ($1.judgedRetainedBytes ?? 0) }
-                let detail = report.slots.isEmpty ? "no logical replication slot on the source"
+                let detail =
+                    report.slots.isEmpty
+                    ? "no logical replication slot on the source"
                     : "\(report.slots.count) logical slot\(report.slots.count == 1 ? "" : "s"), \(ReplicationSlotReport.bytesText(held)) of WAL retained"
                 state.withLock { $0 = (report, ServiceStatus(.ok, detail)) }
                 worker.sleep(seconds: everySeconds)
@@ -190,8 +207,9 @@ public final class ReplicationSlotMonitor: Sendable {
                     var report = s.report ?? ReplicationSlotReport()
                     report.error = message
                     s.report = report
-                    s.status = ServiceStatus(.error, "replication slots: \(message); retry in \(WallClock.secondsText(delay))",
-                                             error: message, attempts: attempts, nextRetryAtMs: retryAt)
+                    s.status = ServiceStatus(
+                        .error, "replication slots: \(message); retry in \(WallClock.secondsText(delay))",
+                        error: message, attempts: attempts, nextRetryAtMs: retryAt)
                 }
                 worker.sleep(seconds: delay)
             }

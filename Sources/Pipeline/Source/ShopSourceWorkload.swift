@@ -1,7 +1,7 @@
 import Metrics
 
 /// What one source database transaction did.
-public enum SourceChange: String, Sendable, CaseIterable {
+package enum SourceChange: String, Sendable, CaseIterable {
     /// INSERT a transaction and 1–4 transactiondetail rows (amount = Σ quantity × unit_price).
     case order
     /// UPDATE transaction SET status = 'shipped'.
@@ -17,66 +17,72 @@ public enum SourceChange: String, Sendable, CaseIterable {
 }
 
 /// One committed source transaction.
-public struct SourceCommit: Sendable {
-    public var change: SourceChange
+package struct SourceCommit: Sendable {
+    package var change: SourceChange
     /// The transaction row touched.
-    public var transactionID: Int64?
+    package var transactionID: Int64?
     /// Wall time just after COMMIT returned (ms since epoch): the reference for commit-to-dashboard latency.
-    public var committedAtMs: Int64
+    package var committedAtMs: Int64
 }
 
 /// Relative weights of the changes; `ordersOnly` gives inserts only (every commit adds exactly one
 /// transaction, which is what a latency measurement keyed on the running count needs).
-public struct SourceWorkloadMix: Sendable {
-    public var weights: [(SourceChange, Int)]
+package struct SourceWorkloadMix: Sendable {
+    package var weights: [(SourceChange, Int)]
 
-    public init(_ weights: [(SourceChange, Int)]) { self.weights = weights.filter { $0.1 > 0 } }
+    package init(_ weights: [(SourceChange, Int)]) { self.weights = weights.filter { $0.1 > 0 } }
 
-    public static let shop = SourceWorkloadMix([
+    package static let shop = SourceWorkloadMix([
         (.order, 55), (.shipping, 20), (.refund, 10), (.cancel, 8), (.priceChange, 5), (.categoryMove, 2),
     ])
-    public static let ordersOnly = SourceWorkloadMix([(.order, 1)])
+    package static let ordersOnly = SourceWorkloadMix([(.order, 1)])
 }
 
 /// Realistic shop traffic written into PostgreSQL itself (the schema of sql/shop.sql), so that a real
 /// Debezium connector produces the change events: the end-to-end counterpart of `ShopWorkload`, which
 /// fabricates the events. Every statement is parameterised; one database transaction per `step()`.
-public final class ShopSourceWorkload {
+package final class ShopSourceWorkload {
     private let connection: PostgresConnection
     private var choices: SourceTrafficChoices
     private var customerIDs: [Int64] = []
     private var products: [(id: Int64, priceCents: Int64)] = []
     private var categories: [String] = []
 
-    public private(set) var committed: [SourceChange: Int64] = [:]
+    package private(set) var committed: [SourceChange: Int64] = [:]
 
     /// Connects and loads the customers, products and recent orders to work with.
-    public init(url: String, seed: UInt64 = 42, mix: SourceWorkloadMix = .shop) throws(WarehouseError) {
+    package init(url: String, seed: UInt64 = 42, mix: SourceWorkloadMix = .shop) throws(WarehouseError) {
         connection = try PostgresConnection(url, applicationName: "cdctop-generate")
         choices = SourceTrafficChoices(mix: mix, seed: seed)
         let missing = "run sql/shop.sql on this database first (scripts/stack up does)"
         do {
-            customerIDs = try connection.execute("SELECT customer_id FROM customer ORDER BY customer_id").rows.compactMap { $0[0].flatMap { Int64($0) } }
-            let productRows = try connection.execute("SELECT product_id, price::text FROM product ORDER BY product_id").rows
+            customerIDs = try connection.execute("SELECT customer_id FROM customer ORDER BY customer_id").rows
+                .compactMap { $0[0].flatMap { Int64($0) } }
+            let productRows = try connection.execute("SELECT product_id, price::text FROM product ORDER BY product_id")
+                .rows
             products = productRows.compactMap { row in
                 guard let id = row[0].flatMap({ Int64($0) }), let cents = row[1].flatMap(Self.cents) else { return nil }
                 return (id, cents)
             }
-            categories = try connection.execute("SELECT DISTINCT category FROM product ORDER BY 1").rows.compactMap { $0[0] }
+            categories = try connection.execute("SELECT DISTINCT category FROM product ORDER BY 1").rows.compactMap {
+                $0[0]
+            }
             choices.openOrders = try connection.execute(
                 "SELECT transaction_id FROM \"transaction\" WHERE status = 'new' ORDER BY transaction_id DESC LIMIT 1000"
             ).rows.compactMap { $0[0].flatMap { Int64($0) } }.reversed()
-        } catch where error.kind == .missingSchema {
-            throw WarehouseError(kind: .missingSchema, message: error.message, sqlState: error.sqlState, sql: error.sql, advice: missing)
+        } catch  where error.kind == .missingSchema {
+            throw WarehouseError(
+                kind: .missingSchema, message: error.message, sqlState: error.sqlState, sql: error.sql, advice: missing)
         }
         guard !customerIDs.isEmpty, !products.isEmpty else {
-            throw WarehouseError(kind: .badResult, message: "the shop database has no customers or no products",
-                                 advice: missing)
+            throw WarehouseError(
+                kind: .badResult, message: "the shop database has no customers or no products",
+                advice: missing)
         }
     }
 
     /// Runs one database transaction of a kind drawn from the mix and returns when it is committed.
-    public func step() throws(WarehouseError) -> SourceCommit {
+    package func step() throws(WarehouseError) -> SourceCommit {
         let change = choices.next(categoryCount: categories.count)
         let transactionID: Int64?
         switch change {
@@ -84,8 +90,12 @@ public final class ShopSourceWorkload {
         case .shipping: transactionID = try ship()
         case .refund: transactionID = try refund()
         case .cancel: transactionID = try cancel()
-        case .priceChange: try changePrice(); transactionID = nil
-        case .categoryMove: try moveCategory(); transactionID = nil
+        case .priceChange:
+            try changePrice()
+            transactionID = nil
+        case .categoryMove:
+            try moveCategory()
+            transactionID = nil
         }
         committed[change, default: 0] += 1
         return SourceCommit(change: change, transactionID: transactionID, committedAtMs: WallClock.nowMs())
@@ -107,7 +117,8 @@ public final class ShopSourceWorkload {
                 "INSERT INTO \"transaction\" (customer_id, amount, status) VALUES ($1, $2, 'new') RETURNING transaction_id",
                 [String(customer), Self.decimalText(amountCents)])
             guard let id = inserted.rows.first?[0].flatMap({ Int64($0) }) else {
-                throw WarehouseError(kind: .badResult, message: "INSERT … RETURNING transaction_id gave no id", advice: "")
+                throw WarehouseError(
+                    kind: .badResult, message: "INSERT … RETURNING transaction_id gave no id", advice: "")
             }
             // One statement for all lines: parallel arrays unnested server-side.
             try connection.execute(
@@ -115,9 +126,11 @@ public final class ShopSourceWorkload {
                 INSERT INTO transactiondetail (transaction_id, product_id, quantity, unit_price)
                 SELECT $1, p, q, u FROM unnest($2::bigint[], $3::int[], $4::numeric[]) AS l (p, q, u)
                 """,
-                [String(id), PostgresArrayLiteral.integers(lines.map(\.productID)),
-                 PostgresArrayLiteral.integers(lines.map(\.quantity)),
-                 PostgresArrayLiteral.decimals(lines.map { Self.decimalText($0.priceCents) })])
+                [
+                    String(id), PostgresArrayLiteral.integers(lines.map(\.productID)),
+                    PostgresArrayLiteral.integers(lines.map(\.quantity)),
+                    PostgresArrayLiteral.decimals(lines.map { Self.decimalText($0.priceCents) }),
+                ])
             return id
         }
         choices.noteOpenOrder(id)
@@ -149,15 +162,17 @@ public final class ShopSourceWorkload {
         let index = choices.random.below(products.count)
         let old = products[index].priceCents
         let new = max(50, old + old * Int64(choices.random.inRange(-10...10)) / 100)
-        try connection.execute("UPDATE product SET price = $2 WHERE product_id = $1",
-                               [String(products[index].id), Self.decimalText(new)])
+        try connection.execute(
+            "UPDATE product SET price = $2 WHERE product_id = $1",
+            [String(products[index].id), Self.decimalText(new)])
         products[index].priceCents = new
     }
 
     private func moveCategory() throws(WarehouseError) {
         let product = choices.random.pick(products)
-        try connection.execute("UPDATE product SET category = $2 WHERE product_id = $1",
-                               [String(product.id), choices.random.pick(categories)])
+        try connection.execute(
+            "UPDATE product SET category = $2 WHERE product_id = $1",
+            [String(product.id), choices.random.pick(categories)])
     }
 
     /// "18.90" → 1890 (numeric(12,2) text from PostgreSQL).
@@ -182,14 +197,14 @@ public final class ShopSourceWorkload {
 }
 
 /// The source database's own figures, for comparing with the engine's running totals.
-public struct SourceTotals: Sendable, Equatable {
-    public var txCount: Int64
-    public var revenue: Money
+package struct SourceTotals: Sendable, Equatable {
+    package var txCount: Int64
+    package var revenue: Money
     /// Σ quantity × unit_price per product category (current category), categories that net to zero left out.
-    public var categoryRevenue: [String: Money]
+    package var categoryRevenue: [String: Money]
 
     /// `{"tx_count":N,"revenue":"…","category_revenue":{…}}`: the shape of `totals` in cdctop's `--json` result.
-    public func json() -> String {
+    package func json() -> String {
         var out = "{\"tx_count\":\(txCount),\"revenue\":\"\(revenue.formatted())\",\"category_revenue\":{"
         for (i, name) in categoryRevenue.keys.sorted().enumerated() {
             if i > 0 { out += "," }
@@ -200,20 +215,23 @@ public struct SourceTotals: Sendable, Equatable {
     }
 
     /// `count(*)`, `sum(amount)` and the line-item join per category, in one snapshot (REPEATABLE READ).
-    public static func query(_ connection: PostgresConnection) throws(WarehouseError) -> SourceTotals {
+    package static func query(_ connection: PostgresConnection) throws(WarehouseError) -> SourceTotals {
         try connection.transaction { () throws(WarehouseError) -> SourceTotals in
             try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             let totals = try connection.execute("SELECT count(*), coalesce(sum(amount), 0)::text FROM \"transaction\"")
             guard let row = totals.rows.first, let count = row[0].flatMap({ Int64($0) }),
-                  let revenue = row[1].flatMap({ Money(decimalText: $0) }) else {
-                throw WarehouseError(kind: .badResult, message: "count/sum of transaction could not be read", advice: "")
+                let revenue = row[1].flatMap({ Money(decimalText: $0) })
+            else {
+                throw WarehouseError(
+                    kind: .badResult, message: "count/sum of transaction could not be read", advice: "")
             }
             var categories: [String: Money] = [:]
             let rows = try connection.execute(
                 """
                 SELECT p.category, sum(d.quantity * d.unit_price)::text
                 FROM transactiondetail d JOIN product p USING (product_id) GROUP BY p.category
-                """).rows
+                """
+            ).rows
             for r in rows {
                 guard let name = r[0], let value = r[1].flatMap({ Money(decimalText: $0) }) else { continue }
                 if value != .zero { categories[name] = value }

@@ -23,14 +23,16 @@ extension DebeziumDecoder {
 /// Reads Debezium's snapshot notifications (`notification.enabled.channels=sink`,
 /// `notification.sink.topic.name=…`): a record with `aggregate_type` "Initial Snapshot" or
 /// "Incremental Snapshot", `type`, `additional_data` and `timestamp`, with or without the JSON converter's schema envelope.
-public enum SnapshotNotificationParser {
+package enum SnapshotNotificationParser {
     /// nil for anything else. A cheap byte check first, in the first 2 KiB only (the key is there, in
     /// the schema or the payload): this runs on every message the decoder ignored.
-    public static func parse(_ value: UnsafeRawBufferPointer) -> SnapshotNotification? {
+    package static func parse(_ value: UnsafeRawBufferPointer) -> SnapshotNotification? {
         let head = UnsafeRawBufferPointer(rebasing: value.prefix(2048))
         guard contains(head, "\"aggregate_type\""), let json = JSONValue.parse(value) else { return nil }
         let payload = json["payload"] ?? json
-        guard case .string(let aggregate)? = payload["aggregate_type"], case .string(let type)? = payload["type"] else { return nil }
+        guard case .string(let aggregate)? = payload["aggregate_type"], case .string(let type)? = payload["type"] else {
+            return nil
+        }
         let kind: SnapshotKind
         switch aggregate {
         case "Initial Snapshot": kind = .initial
@@ -54,11 +56,12 @@ public enum SnapshotNotificationParser {
                 }
             }
         }
-        return SnapshotNotification(id: id, type: type, kind: kind, connector: data["connector_name"] ?? "", data: data,
-                                    timestampMs: timestamp)
+        return SnapshotNotification(
+            id: id, type: type, kind: kind, connector: data["connector_name"] ?? "", data: data,
+            timestampMs: timestamp)
     }
 
-    public static func parse(_ bytes: [UInt8]) -> SnapshotNotification? { bytes.withUnsafeBytes { parse($0) } }
+    package static func parse(_ bytes: [UInt8]) -> SnapshotNotification? { bytes.withUnsafeBytes { parse($0) } }
 
     private static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
         let n = needle.utf8CodeUnitCount
@@ -83,8 +86,8 @@ public enum SnapshotNotificationParser {
 /// command-line client, as `generate --mysql` does). Read every `everySeconds` on a thread of its own,
 /// only while some snapshot is running, with a backoff while the source is away. Keys: `schema.table`
 /// (PostgreSQL) or `database.table` (MySQL), as Debezium names collections.
-public final class SnapshotEstimateMonitor: Sendable {
-    public let everySeconds: Double
+package final class SnapshotEstimateMonitor: Sendable {
+    package let everySeconds: Double
     private let url: String
     private let worker: WarehouseWorkerThread
     private struct State {
@@ -94,18 +97,19 @@ public final class SnapshotEstimateMonitor: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(sourceURL: String, everySeconds: Double = 5) {
-        self.url = sourceURL; self.everySeconds = max(0.05, everySeconds)
+    package init(sourceURL: String, everySeconds: Double = 5) {
+        self.url = sourceURL
+        self.everySeconds = max(0.05, everySeconds)
         self.worker = WarehouseWorkerThread(name: "cdctop-snapshot-estimates")
     }
 
     deinit { worker.stop(waitSeconds: 1) }
 
-    public func start() { worker.start { [weak self] in self?.run() } }
-    public func stop() { worker.stop() }
+    package func start() { worker.start { [weak self] in self?.run() } }
+    package func stop() { worker.stop() }
 
     /// The tables of the snapshots running now (the app calls this with every snapshot it builds).
-    public func want(_ tables: Set<String>) {
+    package func want(_ tables: Set<String>) {
         let grew = state.withLock { s -> Bool in
             let grew = !tables.isSubset(of: s.wanted)
             s.wanted = tables
@@ -114,15 +118,18 @@ public final class SnapshotEstimateMonitor: Sendable {
         if grew { worker.wake() }
     }
 
-    public var estimates: [String: SnapshotEstimate] { state.withLock { $0.estimates } }
-    public var status: ServiceStatus { state.withLock { $0.status } }
+    package var estimates: [String: SnapshotEstimate] { state.withLock { $0.estimates } }
+    package var status: ServiceStatus { state.withLock { $0.status } }
 
     private func run() {
         let reader = SnapshotEstimateReader(url: url)
         var backoff = ReconnectBackoff(initialSeconds: 1, maximumSeconds: 30)
         while !worker.isStopping {
             let wanted = state.withLock { $0.wanted }
-            if wanted.isEmpty { worker.sleep(seconds: everySeconds); continue }
+            if wanted.isEmpty {
+                worker.sleep(seconds: everySeconds)
+                continue
+            }
             do {
                 let read = try reader.read(wanted: wanted)
                 backoff.reset()
@@ -133,7 +140,10 @@ public final class SnapshotEstimateMonitor: Sendable {
                 worker.sleep(seconds: everySeconds)
             } catch {
                 let delay = backoff.nextDelay()
-                state.withLock { $0.status = ServiceStatus(.error, "snapshot estimates: \(error); retry in \(WallClock.secondsText(delay))") }
+                state.withLock {
+                    $0.status = ServiceStatus(
+                        .error, "snapshot estimates: \(error); retry in \(WallClock.secondsText(delay))")
+                }
                 worker.sleep(seconds: delay)
             }
         }
@@ -141,11 +151,14 @@ public final class SnapshotEstimateMonitor: Sendable {
 }
 
 /// A table's estimated rows and where the number came from.
-public struct SnapshotEstimate: Sendable, Hashable {
-    public var rows: Int64
+package struct SnapshotEstimate: Sendable, Hashable {
+    package var rows: Int64
     /// "pg_class.reltuples", "count(*)" or "information_schema.tables".
-    public var source: String
-    public init(rows: Int64, source: String) { self.rows = rows; self.source = source }
+    package var source: String
+    package init(rows: Int64, source: String) {
+        self.rows = rows
+        self.source = source
+    }
 }
 
 /// One connection to the source (libpq, or the MySQL command-line client); one owner (the monitor's thread).
@@ -171,16 +184,27 @@ final class SnapshotEstimateReader {
     private func readPostgres(wanted: Set<String>) throws -> [String: SnapshotEstimate] {
         do {
             let connection: PostgresConnection
-            if let postgres { connection = postgres } else {
+            if let postgres {
+                connection = postgres
+            } else {
                 connection = try PostgresConnection(url, applicationName: "cdctop snapshot estimates")
                 postgres = connection
             }
             let names = wanted.sorted()
             // One statement for every wanted table; `to_regclass` is NULL for a name that is not a table here.
-            let rows = try connection.execute("""
+            let rows = try connection.execute(
+                """
                 SELECT w.name, c.reltuples::bigint
                 FROM unnest($1::text[]) AS w(name) JOIN pg_class c ON c.oid = to_regclass(w.name)
-                """, ["{" + names.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"])
+                """,
+                [
+                    "{"
+                        + names.map {
+                            "\""
+                                + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                                    of: "\"", with: "\\\"") + "\""
+                        }.joined(separator: ",") + "}"
+                ])
             var out: [String: SnapshotEstimate] = [:]
             for row in rows.rows {
                 guard row.count == 2, let name = row[0], let text = row[1], let rows = Int64(text) else { continue }
@@ -190,8 +214,12 @@ final class SnapshotEstimateReader {
                     out[name] = SnapshotEstimate(rows: n, source: "count(*)")
                 } else {
                     // Never analyzed (reltuples -1): count once; a snapshot is a one-off, so is this scan.
-                    let quoted = name.split(separator: ".").map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ".")
-                    if let text = try connection.execute("SELECT count(*) FROM \(quoted)").rows.first?.first ?? nil, let n = Int64(text) {
+                    let quoted = name.split(separator: ".").map {
+                        "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                    }.joined(separator: ".")
+                    if let text = try connection.execute("SELECT count(*) FROM \(quoted)").rows.first?.first ?? nil,
+                        let n = Int64(text)
+                    {
                         counted[name] = n
                         out[name] = SnapshotEstimate(rows: n, source: "count(*)")
                     }
@@ -207,17 +235,22 @@ final class SnapshotEstimateReader {
     private func readMySQL(wanted: Set<String>) throws -> [String: SnapshotEstimate] {
         do throws(MySQLSourceError) {
             let session: MySQLClientSession
-            if let mysql { session = mysql } else {
+            if let mysql {
+                session = mysql
+            } else {
                 session = try MySQLClientSession(try MySQLURL(url))
                 mysql = session
             }
-            let rows = try session.run("""
+            let rows = try session.run(
+                """
                 SELECT CONCAT(table_schema, '.', table_name), table_rows FROM information_schema.tables
                 WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
                 """)
             var out: [String: SnapshotEstimate] = [:]
             for row in rows where row.count == 2 && wanted.contains(row[0]) {
-                if let n = Int64(row[1]) { out[row[0]] = SnapshotEstimate(rows: n, source: "information_schema.tables") }
+                if let n = Int64(row[1]) {
+                    out[row[0]] = SnapshotEstimate(rows: n, source: "information_schema.tables")
+                }
             }
             return out
         } catch {

@@ -20,7 +20,10 @@ struct SourceTrafficChoices {
         var ticket = random.below(totalWeight)
         var change = SourceChange.order
         for (candidate, weight) in mix.weights {
-            if ticket < weight { change = candidate; break }
+            if ticket < weight {
+                change = candidate
+                break
+            }
             ticket -= weight
         }
         if openOrders.isEmpty, change == .shipping || change == .refund || change == .cancel { change = .order }

@@ -6,8 +6,8 @@ import Synchronization
 /// one over at a batch boundary only when the previous one is done (`isIdle`); a checkpoint that
 /// failed (disk full, say) is kept and written again before the next, so no change is ever lost
 /// from the file: deltas apply in order.
-public final class Checkpointer: @unchecked Sendable {
-    public let store: StateStore
+package final class Checkpointer: @unchecked Sendable {
+    package let store: StateStore
     private let queue = DispatchQueue(label: "cdctop-checkpoint", qos: .utility)
     private let state = Mutex<Progress>(Progress())
 
@@ -23,18 +23,18 @@ public final class Checkpointer: @unchecked Sendable {
 
     /// Called on the checkpoint thread after each durable write, with the snapshot taken at the
     /// same batch boundary (the warehouse writes from it: it never sees state a crash could lose).
-    public var onDurable: (@Sendable (KPISnapshot?) -> Void)?
+    package var onDurable: (@Sendable (KPISnapshot?) -> Void)?
 
-    public init(store: StateStore) {
+    package init(store: StateStore) {
         self.store = store
         state.withLock { $0.status = StateStatus(directory: store.directory) }
     }
 
-    public var isIdle: Bool { state.withLock { !$0.busy && $0.pending.isEmpty } }
-    public var status: StateStatus { state.withLock { $0.status } }
+    package var isIdle: Bool { state.withLock { !$0.busy && $0.pending.isEmpty } }
+    package var status: StateStatus { state.withLock { $0.status } }
 
     /// Records what the start restored; the restored checkpoint counts as the last one until a new one is written.
-    public func noteRestored(_ summary: RestoreSummary) {
+    package func noteRestored(_ summary: RestoreSummary) {
         state.withLock { p in
             p.status.restored = summary.text
             if !summary.isFresh { p.status.lastCheckpointMs = summary.checkpointedAtMs }
@@ -42,19 +42,30 @@ public final class Checkpointer: @unchecked Sendable {
     }
 
     /// Offsets the file now covers (once per durable checkpoint), for committing to the group.
-    public func takeDurableOffsets() -> [PartitionCheckpoint]? {
-        state.withLock { p in defer { p.durableOffsets = nil }; return p.durableOffsets }
+    package func takeDurableOffsets() -> [PartitionCheckpoint]? {
+        state.withLock { p in
+            defer { p.durableOffsets = nil }
+            return p.durableOffsets
+        }
     }
 
     /// Queues a checkpoint for the checkpoint thread.
-    public func submit(_ checkpoint: Checkpoint, snapshot: KPISnapshot?) {
-        state.withLock { $0.pending.append(checkpoint); $0.busy = true }
+    package func submit(_ checkpoint: Checkpoint, snapshot: KPISnapshot?) {
+        state.withLock {
+            $0.pending.append(checkpoint)
+            $0.busy = true
+        }
         queue.async { [self] in drain(snapshot: snapshot) }
     }
 
     /// Writes what is pending on the calling thread's behalf and waits (clean exit).
-    public func flush(_ checkpoint: Checkpoint?, snapshot: KPISnapshot?) {
-        if let checkpoint { state.withLock { $0.pending.append(checkpoint); $0.busy = true } }
+    package func flush(_ checkpoint: Checkpoint?, snapshot: KPISnapshot?) {
+        if let checkpoint {
+            state.withLock {
+                $0.pending.append(checkpoint)
+                $0.busy = true
+            }
+        }
         queue.sync { drain(snapshot: snapshot) }
     }
 
@@ -76,7 +87,10 @@ public final class Checkpointer: @unchecked Sendable {
                 state.withLock { $0.recycled = written }
             } catch {
                 // Kept for the next attempt (the engine submits again at its next interval).
-                state.withLock { p in p.status.lastError = "\(error)"; p.busy = false }
+                state.withLock { p in
+                    p.status.lastError = "\(error)"
+                    p.busy = false
+                }
                 return
             }
         }
@@ -85,10 +99,10 @@ public final class Checkpointer: @unchecked Sendable {
     }
 
     /// Blocks until the checkpoint in flight is written (or failed).
-    public func waitUntilWritten() { queue.sync {} }
+    package func waitUntilWritten() { queue.sync {} }
 
     /// Retries a failed checkpoint (the engine calls this at its checkpoint interval).
-    public func retryPending() {
+    package func retryPending() {
         let hasPending = state.withLock { p -> Bool in
             guard !p.busy, !p.pending.isEmpty else { return false }
             p.busy = true
@@ -98,9 +112,12 @@ public final class Checkpointer: @unchecked Sendable {
     }
 
     /// Takes the last written journal back (nil if none is free), for `Checkpoint.take(recycling:)`.
-    public func takeRecycled() -> StateChanges? {
-        state.withLock { p in defer { p.recycled = nil }; return p.recycled }
+    package func takeRecycled() -> StateChanges? {
+        state.withLock { p in
+            defer { p.recycled = nil }
+            return p.recycled
+        }
     }
 
-    public var hasPendingFailure: Bool { state.withLock { !$0.busy && !$0.pending.isEmpty } }
+    package var hasPendingFailure: Bool { state.withLock { !$0.busy && !$0.pending.isEmpty } }
 }

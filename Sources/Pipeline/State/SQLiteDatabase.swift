@@ -45,7 +45,8 @@ final class SQLiteDatabase {
 
     private func check(_ rc: Int32, _ context: @autoclosure () -> String) throws {
         guard rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW else {
-            throw SQLiteError(code: rc, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed", context: context())
+            throw SQLiteError(
+                code: rc, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed", context: context())
         }
     }
 
@@ -66,7 +67,9 @@ final class SQLiteDatabase {
     func statement(_ sql: String) throws -> Statement {
         if let s = statements[sql] { return s }
         var stmt: OpaquePointer?
-        try check(sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil), "preparing \(sql.prefix(60))")
+        try check(
+            sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil),
+            "preparing \(sql.prefix(60))")
         let s = Statement(stmt!, database: self, sql: sql)
         statements[sql] = s
         return s
@@ -76,12 +79,15 @@ final class SQLiteDatabase {
     func rows(_ sql: String) throws -> [[Value]] {
         let s = try statement(sql)
         var out: [[Value]] = []
-        try s.forEachRow { row in out.append((0 ..< row.count).map { row.value($0) }) }
+        try s.forEachRow { row in out.append((0..<row.count).map { row.value($0) }) }
         return out
     }
 
     enum Value: Equatable {
-        case null, integer(Int64), text(String), blob([UInt8])
+        case null
+        case integer(Int64)
+        case text(String)
+        case blob([UInt8])
         var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
         var text: String? {
             switch self {
@@ -99,7 +105,9 @@ final class SQLiteDatabase {
         let sql: String
 
         init(_ stmt: OpaquePointer, database: SQLiteDatabase, sql: String) {
-            self.stmt = stmt; self.database = database; self.sql = sql
+            self.stmt = stmt
+            self.database = database
+            self.sql = sql
         }
         deinit { sqlite3_finalize(stmt) }
 
@@ -109,7 +117,9 @@ final class SQLiteDatabase {
         }
         func bindNull(_ index: Int32) { sqlite3_bind_null(stmt, index) }
         func bind(_ index: Int32, blob: [UInt8]) {
-            blob.withUnsafeBytes { sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32(blob.count), cdctop_sqlite_transient()) }
+            blob.withUnsafeBytes {
+                sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32(blob.count), cdctop_sqlite_transient())
+            }
         }
 
         /// Money as an integer of 10^-9 units when it fits 64 bits, else its units as decimal text.
@@ -127,22 +137,30 @@ final class SQLiteDatabase {
 
         /// Runs a statement that returns no rows, then resets it.
         func run() throws {
-            defer { sqlite3_reset(stmt); sqlite3_clear_bindings(stmt) }
+            defer {
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+            }
             let rc = sqlite3_step(stmt)
             guard rc == SQLITE_DONE || rc == SQLITE_ROW else {
-                throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(sqlite3_db_handle(stmt))),
-                                  context: "running \(sql.prefix(60))")
+                throw SQLiteError(
+                    code: rc, message: String(cString: sqlite3_errmsg(sqlite3_db_handle(stmt))),
+                    context: "running \(sql.prefix(60))")
             }
         }
 
         func forEachRow(_ body: (Row) throws -> Void) throws {
-            defer { sqlite3_reset(stmt); sqlite3_clear_bindings(stmt) }
+            defer {
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+            }
             while true {
                 let rc = sqlite3_step(stmt)
                 if rc == SQLITE_DONE { return }
                 guard rc == SQLITE_ROW else {
-                    throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(sqlite3_db_handle(stmt))),
-                                      context: "reading \(sql.prefix(60))")
+                    throw SQLiteError(
+                        code: rc, message: String(cString: sqlite3_errmsg(sqlite3_db_handle(stmt))),
+                        context: "reading \(sql.prefix(60))")
                 }
                 try body(Row(stmt: stmt))
             }

@@ -5,17 +5,17 @@ import Metrics
 /// latest checkpoint, read-only, and reads on in memory with a consumer group of its own that it never
 /// commits to. It writes nothing (no state, no offsets, no sink) and stays a viewer if the writer exits:
 /// taking the directory over silently would make two processes believe they own it.
-public struct StateViewer: Sendable {
+package struct StateViewer: Sendable {
     /// The process writing the directory (0 when its lock file names none).
-    public var writerPID: Int32
+    package var writerPID: Int32
     /// What was restored from the writer's checkpoint.
-    public var summary: RestoreSummary
+    package var summary: RestoreSummary
     /// The state as snapshots show it: the directory, what was restored, `viewerOfPID`.
-    public var status: StateStatus
+    package var status: StateStatus
     /// The viewer's consumer: a group of its own (`<group>-viewer-<pid>`), auto-commit off.
-    public var consumer: KafkaConsumerConfig
+    package var consumer: KafkaConsumerConfig
 
-    public enum Opened: Sendable {
+    package enum Opened: Sendable {
         /// Nobody holds the directory (or viewing was not asked for): open it as its writer.
         case writable
         case viewer(StateViewer)
@@ -23,11 +23,14 @@ public struct StateViewer: Sendable {
 
     /// Views the directory when another process holds it and `viewWhenInUse` allows; `.writable` otherwise.
     /// The checkpoint is loaded into `core` in one read transaction and the file is closed again at once.
-    public static func open(_ state: StateOptions, options: EngineOptions, into core: EngineCore) throws -> Opened {
-        guard state.viewWhenInUse, let writer = StateStore.lockHolder(directory: state.directory) else { return .writable }
-        let store = try StateStore(viewing: state.directory,
-                                   identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
-                                   writerPID: writer)
+    package static func open(_ state: StateOptions, options: EngineOptions, into core: EngineCore) throws -> Opened {
+        guard state.viewWhenInUse, let writer = StateStore.lockHolder(directory: state.directory) else {
+            return .writable
+        }
+        let store = try StateStore(
+            viewing: state.directory,
+            identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
+            writerPID: writer)
         defer { store.close() }
         let summary = try store.load(into: core)
         var status = StateStatus(directory: state.directory)
@@ -42,5 +45,5 @@ public struct StateViewer: Sendable {
     }
 
     /// `cdctop` → `cdctop-viewer-4243`: never the writer's group, so its committed offsets stay the writer's.
-    public static func viewerGroup(of group: String) -> String { "\(group)-viewer-\(getpid())" }
+    package static func viewerGroup(of group: String) -> String { "\(group)-viewer-\(getpid())" }
 }

@@ -15,14 +15,17 @@ import Synchronization
 /// categorySQL = "SELECT day, category, sum(revenue) FROM fact_sales
 ///                WHERE day > current_date - $1::int GROUP BY 1, 2 ORDER BY 1, 2"
 /// ```
-public struct HistoryQuery: Sendable, Hashable {
-    public var sql: String
-    public var categorySQL: String?
+package struct HistoryQuery: Sendable, Hashable {
+    package var sql: String
+    package var categorySQL: String?
 
-    public init(sql: String, categorySQL: String? = nil) { self.sql = sql; self.categorySQL = categorySQL }
+    package init(sql: String, categorySQL: String? = nil) {
+        self.sql = sql
+        self.categorySQL = categorySQL
+    }
 
     /// cdctop's own schema: the last `$1` UTC days (today included) of pipeline `$2`.
-    public static let `default` = HistoryQuery(
+    package static let `default` = HistoryQuery(
         sql: """
             SELECT to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
                    sum(tx_count)::bigint AS tx_count, sum(revenue) AS revenue
@@ -42,28 +45,35 @@ public struct HistoryQuery: Sendable, Hashable {
     static let parameterTypes: [UInt32] = [23, 25]  // int4, text
 
     /// Runs the queries once on `connection` and returns days oldest first.
-    public func load(days: Int, pipeline: String, on connection: PostgresConnection,
-                     nowMs: Int64? = nil) throws(WarehouseError) -> HistoryData {
+    package func load(
+        days: Int, pipeline: String, on connection: PostgresConnection,
+        nowMs: Int64? = nil
+    ) throws(WarehouseError) -> HistoryData {
         let parameters: [String?] = [String(days), pipeline]
         let dayRows = try connection.execute(sql, parameters, types: HistoryQuery.parameterTypes)
         guard dayRows.columnNames.count >= 3 else {
-            throw WarehouseError(kind: .badResult,
-                                 message: "the history query returns \(dayRows.columnNames.count) columns, expected (day, tx_count, revenue)",
-                                 sql: sql, advice: "fix the history query in the profile")
+            throw WarehouseError(
+                kind: .badResult,
+                message:
+                    "the history query returns \(dayRows.columnNames.count) columns, expected (day, tx_count, revenue)",
+                sql: sql, advice: "fix the history query in the profile")
         }
         var figures: [String: DayFigure] = [:]
         for row in dayRows.rows {
             guard let day = row[0].map(HistoryQuery.dayText) else { continue }
-            figures[day] = DayFigure(day: day,
-                                     txCount: try WarehouseSchema.integer(row[1], sql: sql),
-                                     revenue: try WarehouseSchema.money(row[2], sql: sql))
+            figures[day] = DayFigure(
+                day: day,
+                txCount: try WarehouseSchema.integer(row[1], sql: sql),
+                revenue: try WarehouseSchema.money(row[2], sql: sql))
         }
         if let categorySQL {
             let categoryRows = try connection.execute(categorySQL, parameters, types: HistoryQuery.parameterTypes)
             guard categoryRows.columnNames.count >= 3 else {
-                throw WarehouseError(kind: .badResult,
-                                     message: "the category history query returns \(categoryRows.columnNames.count) columns, expected (day, category, revenue)",
-                                     sql: categorySQL, advice: "fix the category history query in the profile")
+                throw WarehouseError(
+                    kind: .badResult,
+                    message:
+                        "the category history query returns \(categoryRows.columnNames.count) columns, expected (day, category, revenue)",
+                    sql: categorySQL, advice: "fix the category history query in the profile")
             }
             for row in categoryRows.rows {
                 guard let day = row[0].map(HistoryQuery.dayText), figures[day] != nil else { continue }
@@ -81,33 +91,38 @@ public struct HistoryQuery: Sendable, Hashable {
 
 /// Loads the History view's days on its own thread and connection: at start, every
 /// `reloadEverySeconds`, and when `reload()` is called (a key in the dashboard).
-public final class HistoryLoader: Sendable {
-    public let pipeline: String
-    public let days: Int
-    public let query: HistoryQuery
-    public let reloadEverySeconds: Double
+package final class HistoryLoader: Sendable {
+    package let pipeline: String
+    package let days: Int
+    package let query: HistoryQuery
+    package let reloadEverySeconds: Double
     private let url: String
     private let worker: WarehouseWorkerThread
     private let state = Mutex<(history: HistoryData?, status: ServiceStatus, lastError: WarehouseError?)>(
         (nil, ServiceStatus(.connecting, "history: not loaded yet"), nil))
 
-    public init(url: String, pipeline: String, days: Int = 30, query: HistoryQuery = .default,
-                reloadEverySeconds: Double = 60) {
-        self.url = url; self.pipeline = pipeline; self.days = max(1, days); self.query = query
+    package init(
+        url: String, pipeline: String, days: Int = 30, query: HistoryQuery = .default,
+        reloadEverySeconds: Double = 60
+    ) {
+        self.url = url
+        self.pipeline = pipeline
+        self.days = max(1, days)
+        self.query = query
         self.reloadEverySeconds = max(0.05, reloadEverySeconds)
         self.worker = WarehouseWorkerThread(name: "cdctop-warehouse-history")
     }
 
     deinit { worker.stop(waitSeconds: 1) }
 
-    public func start() { worker.start { [weak self] in self?.run() } }
-    public func stop() { worker.stop() }
+    package func start() { worker.start { [weak self] in self?.run() } }
+    package func stop() { worker.stop() }
     /// Reloads now (returns at once; the result appears in `history`).
-    public func reload() { worker.wake() }
+    package func reload() { worker.wake() }
 
-    public var history: HistoryData? { state.withLock { $0.history } }
-    public var status: ServiceStatus { state.withLock { $0.status } }
-    public var lastError: WarehouseError? { state.withLock { $0.lastError } }
+    package var history: HistoryData? { state.withLock { $0.history } }
+    package var status: ServiceStatus { state.withLock { $0.status } }
+    package var lastError: WarehouseError? { state.withLock { $0.lastError } }
 
     private func run() {
         var connection: PostgresConnection?
@@ -135,7 +150,8 @@ public final class HistoryLoader: Sendable {
                 let delay = error.isRetriable ? backoff.nextDelay() : reloadEverySeconds
                 state.withLock {
                     $0.lastError = error
-                    $0.status = ServiceStatus(.error, "history: \(error.shortDescription); retry in \(WallClock.secondsText(delay))")
+                    $0.status = ServiceStatus(
+                        .error, "history: \(error.shortDescription); retry in \(WallClock.secondsText(delay))")
                 }
                 worker.sleep(seconds: delay)
             }

@@ -1,11 +1,12 @@
 import CLibpq
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A PostgreSQL failure, with the server's own words, the statement (never the data) and what to do.
-public struct WarehouseError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+package struct WarehouseError: Error, Sendable, CustomStringConvertible {
+    package enum Kind: String, Sendable {
         /// Nothing answered at host:port (refused, timeout, unknown host).
         case unreachable
         /// The server refused the credentials.
@@ -31,31 +32,38 @@ public struct WarehouseError: Error, Sendable, CustomStringConvertible {
         case wouldOverwrite
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// PQerrorMessage or PQresultErrorField(PG_DIAG_MESSAGE_PRIMARY).
-    public var message: String
-    public var sqlState: String?
-    public var detail: String?
-    public var hint: String?
+    package var message: String
+    package var sqlState: String?
+    package var detail: String?
+    package var hint: String?
     /// The statement text (parameters are never included).
-    public var sql: String?
+    package var sql: String?
     /// What the user should do about it.
-    public var advice: String
+    package var advice: String
 
-    public init(kind: Kind, message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil,
-                sql: String? = nil, advice: String) {
-        self.kind = kind; self.message = message; self.sqlState = sqlState; self.detail = detail
-        self.hint = hint; self.sql = sql; self.advice = advice
+    package init(
+        kind: Kind, message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil,
+        sql: String? = nil, advice: String
+    ) {
+        self.kind = kind
+        self.message = message
+        self.sqlState = sqlState
+        self.detail = detail
+        self.hint = hint
+        self.sql = sql
+        self.advice = advice
     }
 
     /// True when retrying later may succeed (the server went away), false when a human must act.
-    public var isRetriable: Bool { kind == .unreachable || kind == .connectionLost }
+    package var isRetriable: Bool { kind == .unreachable || kind == .connectionLost }
 
     /// Wrong credentials or a TLS setup that fails: retrying cannot help until a person acts, so callers
     /// retry slowly (every 30 s) instead of in a tight backoff.
-    public var needsPerson: Bool { kind == .authentication || kind == .tls }
+    package var needsPerson: Bool { kind == .authentication || kind == .tls }
 
-    public var description: String {
+    package var description: String {
         var text = "PostgreSQL: \(message)"
         if let sqlState { text += " [SQLSTATE \(sqlState)]" }
         if let detail, !detail.isEmpty { text += "; detail: \(detail)" }
@@ -66,37 +74,38 @@ public struct WarehouseError: Error, Sendable, CustomStringConvertible {
     }
 
     /// The first line of the message plus the advice: for a one-line status bar.
-    public var shortDescription: String {
+    package var shortDescription: String {
         let first = message.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? message
         return advice.isEmpty ? first : "\(first) — \(advice)"
     }
 }
 
 /// Rows of a text-format result, copied out of the PGresult before it is cleared.
-public struct QueryRows: Sendable {
-    public var columnNames: [String]
+package struct QueryRows: Sendable {
+    package var columnNames: [String]
     /// `rows[i][j]` is nil for SQL NULL.
-    public var rows: [[String?]]
+    package var rows: [[String?]]
     /// PQcmdTuples: rows affected by INSERT/UPDATE/DELETE, 0 otherwise.
-    public var affectedRows: Int
+    package var affectedRows: Int
 
-    public var count: Int { rows.count }
+    package var count: Int { rows.count }
 }
 
 /// One libpq connection. Not thread-safe by design: each worker owns its own and keeps it on its thread.
 /// Every statement goes through PQexecParams with text parameters; SQL is never assembled from data.
-public final class PostgresConnection {
+package final class PostgresConnection {
     private let handle: OpaquePointer
     /// host:port for messages, without the password.
-    public let endpoint: String
+    package let endpoint: String
 
     /// Connects with a `postgresql://` URL or a `key=value` connection string. Adds `connect_timeout=5`
     /// unless the string sets one, so an unreachable host fails in seconds rather than minutes.
-    public init(_ connectionString: String, applicationName: String = "cdctop") throws(WarehouseError) {
+    package init(_ connectionString: String, applicationName: String = "cdctop") throws(WarehouseError) {
         var keys = ["dbname", "application_name"]
         var values = [connectionString, applicationName]
         if !connectionString.contains("connect_timeout") {
-            keys.append("connect_timeout"); values.append("5")
+            keys.append("connect_timeout")
+            values.append("5")
         }
         let conn: OpaquePointer? = PostgresConnection.withCStrings(keys) { keyPointers in
             PostgresConnection.withCStrings(values) { valuePointers in
@@ -104,8 +113,9 @@ public final class PostgresConnection {
             }
         }
         guard let conn else {
-            throw WarehouseError(kind: .unreachable, message: "libpq could not allocate a connection",
-                                 advice: "the process is out of memory")
+            throw WarehouseError(
+                kind: .unreachable, message: "libpq could not allocate a connection",
+                advice: "the process is out of memory")
         }
         if PQstatus(conn) != CONNECTION_OK {
             let message = PostgresConnection.trimmed(String(cString: PQerrorMessage(conn)))
@@ -121,18 +131,21 @@ public final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
-    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+    package var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
 
     /// Runs one statement with text parameters (nil = NULL). `types` are parameter type OIDs (0 = infer);
     /// give them when a query may leave a parameter unused.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [String?] = [], types: [UInt32] = []) throws(WarehouseError) -> QueryRows {
+    package func execute(_ sql: String, _ parameters: [String?] = [], types: [UInt32] = []) throws(WarehouseError)
+        -> QueryRows
+    {
         let result: OpaquePointer? = PostgresConnection.withOptionalCStrings(parameters) { parameterPointers in
             if types.isEmpty {
                 return PQexecParams(handle, sql, Int32(parameters.count), nil, parameterPointers, nil, nil, 0)
             }
             return types.map { Oid($0) }.withUnsafeBufferPointer { typeBuffer in
-                PQexecParams(handle, sql, Int32(parameters.count), typeBuffer.baseAddress, parameterPointers, nil, nil, 0)
+                PQexecParams(
+                    handle, sql, Int32(parameters.count), typeBuffer.baseAddress, parameterPointers, nil, nil, 0)
             }
         }
         guard let result else {
@@ -148,7 +161,7 @@ public final class PostgresConnection {
     }
 
     /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws (if the connection is still there).
-    public func transaction<T>(_ body: () throws(WarehouseError) -> T) throws(WarehouseError) -> T {
+    package func transaction<T>(_ body: () throws(WarehouseError) -> T) throws(WarehouseError) -> T {
         try execute("BEGIN")
         do {
             let value = try body()
@@ -162,17 +175,19 @@ public final class PostgresConnection {
 
     /// Quotes a table or column name from the profile (not data) with PQescapeIdentifier.
     /// `schema.table` is quoted part by part.
-    public func quoteQualifiedIdentifier(_ name: String) throws(WarehouseError) -> String {
+    package func quoteQualifiedIdentifier(_ name: String) throws(WarehouseError) -> String {
         var quoted: [String] = []
         for part in name.split(separator: ".", omittingEmptySubsequences: false) {
             let text = String(part)
             guard !text.isEmpty else {
-                throw WarehouseError(kind: .query, message: "empty identifier in \"\(name)\"",
-                                     advice: "check the table and column names in the profile")
+                throw WarehouseError(
+                    kind: .query, message: "empty identifier in \"\(name)\"",
+                    advice: "check the table and column names in the profile")
             }
             guard let escaped = PQescapeIdentifier(handle, text, text.utf8.count) else {
-                throw WarehouseError(kind: .query, message: PostgresConnection.trimmed(String(cString: PQerrorMessage(handle))),
-                                     advice: "check the table and column names in the profile")
+                throw WarehouseError(
+                    kind: .query, message: PostgresConnection.trimmed(String(cString: PQerrorMessage(handle))),
+                    advice: "check the table and column names in the profile")
             }
             quoted.append(String(cString: escaped))
             PQfreemem(escaped)
@@ -187,32 +202,41 @@ public final class PostgresConnection {
             guard let result, let value = PQresultErrorField(result, code) else { return nil }
             return String(cString: value)
         }
-        let state = field(Int32(UInt8(ascii: "C")))          // PG_DIAG_SQLSTATE
-        let primary = field(Int32(UInt8(ascii: "M")))        // PG_DIAG_MESSAGE_PRIMARY
-        let detail = field(Int32(UInt8(ascii: "D")))         // PG_DIAG_MESSAGE_DETAIL
-        let hint = field(Int32(UInt8(ascii: "H")))           // PG_DIAG_MESSAGE_HINT
+        let state = field(Int32(UInt8(ascii: "C")))  // PG_DIAG_SQLSTATE
+        let primary = field(Int32(UInt8(ascii: "M")))  // PG_DIAG_MESSAGE_PRIMARY
+        let detail = field(Int32(UInt8(ascii: "D")))  // PG_DIAG_MESSAGE_DETAIL
+        let hint = field(Int32(UInt8(ascii: "H")))  // PG_DIAG_MESSAGE_HINT
         let connectionMessage = PostgresConnection.trimmed(String(cString: PQerrorMessage(handle)))
         let message = primary ?? (connectionMessage.isEmpty ? "statement failed" : connectionMessage)
         if PQstatus(handle) != CONNECTION_OK || (state == nil && result == nil) {
-            return WarehouseError(kind: .connectionLost, message: message, sqlState: state, sql: sql,
-                                  advice: "lost the connection to PostgreSQL at \(endpoint); will reconnect")
+            return WarehouseError(
+                kind: .connectionLost, message: message, sqlState: state, sql: sql,
+                advice: "lost the connection to PostgreSQL at \(endpoint); will reconnect")
         }
         switch state {
         case "42P01", "3F000":
-            return WarehouseError(kind: .missingSchema, message: message, sqlState: state, detail: detail, hint: hint,
-                                  sql: sql, advice: "run `cdctop warehouse init --warehouse URL` to create the cdctop schema")
+            return WarehouseError(
+                kind: .missingSchema, message: message, sqlState: state, detail: detail, hint: hint,
+                sql: sql, advice: "run `cdctop warehouse init --warehouse URL` to create the cdctop schema")
         case "42501":
-            return WarehouseError(kind: .permission, message: message, sqlState: state, detail: detail, hint: hint,
-                                  sql: sql, advice: "grant the role USAGE on schema cdctop and SELECT, INSERT, UPDATE, DELETE on its tables (or CREATE on the database for `warehouse init`)")
+            return WarehouseError(
+                kind: .permission, message: message, sqlState: state, detail: detail, hint: hint,
+                sql: sql,
+                advice:
+                    "grant the role USAGE on schema cdctop and SELECT, INSERT, UPDATE, DELETE on its tables (or CREATE on the database for `warehouse init`)"
+            )
         case let s? where s.hasPrefix("08") || s.hasPrefix("57P"):
-            return WarehouseError(kind: .connectionLost, message: message, sqlState: state, detail: detail, hint: hint,
-                                  sql: sql, advice: "PostgreSQL at \(endpoint) went away; will reconnect")
+            return WarehouseError(
+                kind: .connectionLost, message: message, sqlState: state, detail: detail, hint: hint,
+                sql: sql, advice: "PostgreSQL at \(endpoint) went away; will reconnect")
         case "42703", "42883", "42601", "42804":
-            return WarehouseError(kind: .query, message: message, sqlState: state, detail: detail, hint: hint, sql: sql,
-                                  advice: "check the query and the column names configured in the profile")
+            return WarehouseError(
+                kind: .query, message: message, sqlState: state, detail: detail, hint: hint, sql: sql,
+                advice: "check the query and the column names configured in the profile")
         default:
-            return WarehouseError(kind: .query, message: message, sqlState: state, detail: detail, hint: hint, sql: sql,
-                                  advice: "")
+            return WarehouseError(
+                kind: .query, message: message, sqlState: state, detail: detail, hint: hint, sql: sql,
+                advice: "")
         }
     }
 
@@ -221,39 +245,58 @@ public final class PostgresConnection {
         if lower.contains("certificate verify failed") || lower.contains("root certificate file")
             || lower.contains("server does not support ssl") || lower.contains("ssl error")
             || lower.contains("does not match host name") || lower.contains("ssl connection is required")
-            || (lower.contains("certificate") && lower.contains("does not exist")) {
-            return WarehouseError(kind: .tls, message: message,
-                                  advice: "TLS to \(endpoint) failed: check sslrootcert (the CA that signed the server's certificate), the host name the certificate names (sslmode=verify-full), and that the server has ssl=on; not retried fast")
+            || (lower.contains("certificate") && lower.contains("does not exist"))
+        {
+            return WarehouseError(
+                kind: .tls, message: message,
+                advice:
+                    "TLS to \(endpoint) failed: check sslrootcert (the CA that signed the server's certificate), the host name the certificate names (sslmode=verify-full), and that the server has ssl=on; not retried fast"
+            )
         }
         if lower.contains("password authentication failed") || lower.contains("no password supplied")
-            || lower.contains("authentication failed") {
-            return WarehouseError(kind: .authentication, message: message,
-                                  advice: "check the password for \(endpoint): ~/.pgpass (or the file $PGPASSFILE names, mode 0600), $PGPASSWORD, or the service in $PGSERVICEFILE; not retried fast")
+            || lower.contains("authentication failed")
+        {
+            return WarehouseError(
+                kind: .authentication, message: message,
+                advice:
+                    "check the password for \(endpoint): ~/.pgpass (or the file $PGPASSFILE names, mode 0600), $PGPASSWORD, or the service in $PGSERVICEFILE; not retried fast"
+            )
         }
         if lower.contains("no pg_hba.conf entry") || lower.contains("pg_hba.conf rejects") {
-            let encryption = lower.contains("no encryption") ? " (it accepts only TLS here: add sslmode=verify-full and sslrootcert=CA.pem)" : ""
-            return WarehouseError(kind: .authentication, message: message,
-                                  advice: "pg_hba.conf on \(endpoint) does not admit this user, database or connection type\(encryption); not retried fast")
+            let encryption =
+                lower.contains("no encryption")
+                ? " (it accepts only TLS here: add sslmode=verify-full and sslrootcert=CA.pem)" : ""
+            return WarehouseError(
+                kind: .authentication, message: message,
+                advice:
+                    "pg_hba.conf on \(endpoint) does not admit this user, database or connection type\(encryption); not retried fast"
+            )
         }
         if lower.contains("database") && lower.contains("does not exist") {
-            return WarehouseError(kind: .missingDatabase, message: message,
-                                  advice: "create the database first (createdb) or fix the database name in the URL")
+            return WarehouseError(
+                kind: .missingDatabase, message: message,
+                advice: "create the database first (createdb) or fix the database name in the URL")
         }
         if lower.contains("role") && lower.contains("does not exist") {
-            return WarehouseError(kind: .authentication, message: message,
-                                  advice: "check the user name in the URL; that role does not exist on \(endpoint)")
+            return WarehouseError(
+                kind: .authentication, message: message,
+                advice: "check the user name in the URL; that role does not exist on \(endpoint)")
         }
-        if lower.contains("invalid") && (lower.contains("uri") || lower.contains("connection option") || lower.contains("missing \"=\"")) {
-            return WarehouseError(kind: .query, message: message,
-                                  advice: "write the warehouse as postgresql://user:password@host:port/database or key=value pairs")
+        if lower.contains("invalid")
+            && (lower.contains("uri") || lower.contains("connection option") || lower.contains("missing \"=\""))
+        {
+            return WarehouseError(
+                kind: .query, message: message,
+                advice: "write the warehouse as postgresql://user:password@host:port/database or key=value pairs")
         }
-        return WarehouseError(kind: .unreachable, message: message,
-                              advice: "is PostgreSQL running on \(endpoint)? check host and port in the URL")
+        return WarehouseError(
+            kind: .unreachable, message: message,
+            advice: "is PostgreSQL running on \(endpoint)? check host and port in the URL")
     }
 
     /// A connection string with its password masked, either form: `postgresql://u:***@h/db?password=***`
     /// or `host=h password=*** dbname=d`. For screens, logs and errors.
-    public static func redactedConnectionString(_ text: String) -> String {
+    package static func redactedConnectionString(_ text: String) -> String {
         if text.contains("://") {
             var out = CurlHTTP.redacted(text)
             // A password given as a query parameter: ?password=… or &password=…
@@ -275,7 +318,10 @@ public final class PostgresConnection {
         if index < text.endIndex, text[index] == "'" {
             index = text.index(after: index)
             while index < text.endIndex, text[index] != "'" {
-                if text[index] == "\\" { index = text.index(after: index); if index == text.endIndex { break } }
+                if text[index] == "\\" {
+                    index = text.index(after: index)
+                    if index == text.endIndex { break }
+                }
                 index = text.index(after: index)
             }
             if index < text.endIndex { index = text.index(after: index) }
@@ -337,7 +383,9 @@ public final class PostgresConnection {
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
-    private static func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    private static func withOptionalCStrings<R>(
+        _ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
         if strings.isEmpty { return body(nil) }
         let storage: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
         defer { for p in storage { free(p) } }

@@ -1,7 +1,7 @@
 import Metrics
 
 /// Compares a KPI's engine values with its reconciliation query's rows, group by group.
-public enum ReconcileCompare {
+package enum ReconcileCompare {
     enum Value: Hashable {
         case count(Int64)
         /// Exact: sums as they are, averages at 9 places.
@@ -19,24 +19,34 @@ public enum ReconcileCompare {
 
     /// Group values are matched by their text, numbers normalised (`1.50` and `1.5` are one group,
     /// as the engine's exact decimals are).
-    public static func groupKey(_ text: String) -> String {
-        guard let first = text.utf8.first, first == UInt8(ascii: "-") || (first >= 48 && first <= 57) else { return text }
+    package static func groupKey(_ text: String) -> String {
+        guard let first = text.utf8.first, first == UInt8(ascii: "-") || (first >= 48 && first <= 57) else {
+            return text
+        }
         return ExactDecimal.parse(text)?.description ?? text
     }
 
     /// Decimal text (`-12`, `245.80`, `3.3333333333333333`) rounded half away from zero to 9 places.
-    public static func roundedMoney(_ text: String) -> Money? {
+    package static func roundedMoney(_ text: String) -> Money? {
         var s = Substring(text.trimmingSpaces)
         var negative = false
-        if s.hasPrefix("-") { negative = true; s = s.dropFirst() } else if s.hasPrefix("+") { s = s.dropFirst() }
+        if s.hasPrefix("-") {
+            negative = true
+            s = s.dropFirst()
+        } else if s.hasPrefix("+") {
+            s = s.dropFirst()
+        }
         guard !s.isEmpty, !s.contains("e"), !s.contains("E") else {
             // Exponent form (a float printed by the source): exact parse, then round.
             guard let d = ExactDecimal.parse(text) else { return nil }
             return roundedMoney(plain: d)
         }
         let parts = s.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let whole = parts[0], fraction = parts.count > 1 ? parts[1] : ""
-        guard whole.allSatisfy(\.isASCIIDigit), fraction.allSatisfy(\.isASCIIDigit), !(whole.isEmpty && fraction.isEmpty) else { return nil }
+        let whole = parts[0]
+        let fraction = parts.count > 1 ? parts[1] : ""
+        guard whole.allSatisfy(\.isASCIIDigit), fraction.allSatisfy(\.isASCIIDigit),
+            !(whole.isEmpty && fraction.isEmpty)
+        else { return nil }
         var units: Int128 = 0
         for c in whole + fraction.prefix(9).padding(9) {
             let (m, o1) = units.multipliedReportingOverflow(by: 10)
@@ -60,7 +70,9 @@ public enum ReconcileCompare {
         case .countRows, .count: return .count(accum.counts[i])
         case .sum: return .amount(accum.sums[i])
         case .avg:
-            guard accum.counts[i] != 0, let average = KPIColumns.average(accum.sums[i], accum.counts[i]) else { return .null }
+            guard accum.counts[i] != 0, let average = KPIColumns.average(accum.sums[i], accum.counts[i]) else {
+                return .null
+            }
             return .amount(average)
         }
     }
@@ -83,21 +95,28 @@ public enum ReconcileCompare {
     }
 
     /// The differences of one KPI, in the order of its groups' text; `groups` is how many groups were compared.
-    public static func compare(_ query: ReconcileQuery, columns: KPIColumns, engine: KPIValues,
-                               rows: [[String?]]) throws(WarehouseError) -> (groups: Int, differences: [KPIDifference]) {
+    package static func compare(
+        _ query: ReconcileQuery, columns: KPIColumns, engine: KPIValues,
+        rows: [[String?]]
+    ) throws(WarehouseError) -> (groups: Int, differences: [KPIDifference]) {
         let width = query.groupCount + query.kinds.count
         var source: [[String]: (shown: [String], values: [Value])] = [:]
         for row in rows {
             guard row.count >= width else {
-                throw WarehouseError(kind: .badResult, message: "the reconciliation query of KPI \(query.name) returned \(row.count) columns, expected \(width) (\(query.groupCount) group columns, then one per aggregate)",
-                                     sql: query.sql, advice: query.isOverride ? "fix the override query" : "")
+                throw WarehouseError(
+                    kind: .badResult,
+                    message:
+                        "the reconciliation query of KPI \(query.name) returned \(row.count) columns, expected \(width) (\(query.groupCount) group columns, then one per aggregate)",
+                    sql: query.sql, advice: query.isOverride ? "fix the override query" : "")
             }
-            let shown = (0 ..< query.groupCount).map { row[$0] ?? columns.nullLabel }
+            let shown = (0..<query.groupCount).map { row[$0] ?? columns.nullLabel }
             var values: [Value] = []
             for (i, kind) in query.kinds.enumerated() {
                 guard let v = sourceValue(kind, row[query.groupCount + i]) else {
-                    throw WarehouseError(kind: .badResult, message: "KPI \(query.name): '\(row[query.groupCount + i] ?? "")' is not a number",
-                                         sql: query.sql, advice: "")
+                    throw WarehouseError(
+                        kind: .badResult,
+                        message: "KPI \(query.name): '\(row[query.groupCount + i] ?? "")' is not a number",
+                        sql: query.sql, advice: "")
                 }
                 values.append(v)
             }
@@ -113,13 +132,16 @@ public enum ReconcileCompare {
         var differences: [KPIDifference] = []
         let keys = Set(source.keys).union(engineGroups.keys).sorted { $0.lexicographicallyPrecedes($1) }
         for key in keys {
-            let e = engineGroups[key], s = source[key]
+            let e = engineGroups[key]
+            let s = source[key]
             for (i, kind) in query.kinds.enumerated() {
                 let ev = engineValue(kind, e?.accum, i)
                 let sv = s?.values[i] ?? engineValue(kind, nil, i)
                 if ev != sv {
-                    differences.append(KPIDifference(kpi: query.name, group: e?.shown ?? s?.shown ?? key,
-                                                     column: columns.aggregateNames[i], engine: ev.text, source: sv.text))
+                    differences.append(
+                        KPIDifference(
+                            kpi: query.name, group: e?.shown ?? s?.shown ?? key,
+                            column: columns.aggregateNames[i], engine: ev.text, source: sv.text))
                 }
             }
         }
@@ -128,14 +150,18 @@ public enum ReconcileCompare {
 
     /// The built-in shop form's category sales: the engine's `categoryRevenue` and the rows of
     /// `ReconcileSQL.legacyCategories` (category, sum).
-    public static func compareCategories(engine: [String: Money], rows: [[String?]], uncategorized: String,
-                                         sql: String) throws(WarehouseError) -> (groups: Int, differences: [KPIDifference]) {
+    package static func compareCategories(
+        engine: [String: Money], rows: [[String?]], uncategorized: String,
+        sql: String
+    ) throws(WarehouseError) -> (groups: Int, differences: [KPIDifference]) {
         var source: [String: (String, Money)] = [:]
         for row in rows where row.count >= 2 {
             let name = row[0] ?? uncategorized
             let parsed: Money? = row[1] == nil ? Money.zero : roundedMoney(row[1]!)
             guard let m = parsed else {
-                throw WarehouseError(kind: .badResult, message: "category sales: '\(row[1] ?? "")' is not a number", sql: sql, advice: "")
+                throw WarehouseError(
+                    kind: .badResult, message: "category sales: '\(row[1] ?? "")' is not a number", sql: sql, advice: ""
+                )
             }
             source[groupKey(name), default: (name, .zero)].1 += m
         }
@@ -144,18 +170,21 @@ public enum ReconcileCompare {
         var differences: [KPIDifference] = []
         let keys = Set(source.keys).union(engineByKey.keys).sorted()
         for key in keys {
-            let e = engineByKey[key]?.1 ?? .zero, s = source[key]?.1 ?? .zero
+            let e = engineByKey[key]?.1 ?? .zero
+            let s = source[key]?.1 ?? .zero
             if e != s {
-                differences.append(KPIDifference(kpi: "category_sales", group: [engineByKey[key]?.0 ?? source[key]?.0 ?? key],
-                                                 column: "revenue", engine: e.formatted(), source: s.formatted()))
+                differences.append(
+                    KPIDifference(
+                        kpi: "category_sales", group: [engineByKey[key]?.0 ?? source[key]?.0 ?? key],
+                        column: "revenue", engine: e.formatted(), source: s.formatted()))
             }
         }
         return (keys.count, differences)
     }
 }
 
-private extension String {
-    var trimmingSpaces: String {
+extension String {
+    fileprivate var trimmingSpaces: String {
         var s = Substring(self)
         while s.first == " " { s = s.dropFirst() }
         while s.last == " " { s = s.dropLast() }
@@ -163,11 +192,13 @@ private extension String {
     }
 }
 
-private extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
-private extension Substring {
+extension Substring {
     /// Right-padded with zeros to `n` characters.
-    func padding(_ n: Int) -> String { String(self) + String(repeating: "0", count: Swift.max(0, n - count)) }
+    fileprivate func padding(_ n: Int) -> String {
+        String(self) + String(repeating: "0", count: Swift.max(0, n - count))
+    }
 }

@@ -4,7 +4,7 @@ import Metrics
 ///
 /// Only PostgreSQL is executed today (the reconciler connects with libpq); the MySQL text is generated
 /// and unit-tested so that a MySQL client path can run it as it is.
-public enum SQLDialect: String, Sendable, Hashable {
+package enum SQLDialect: String, Sendable, Hashable {
     case postgres, mysql
 
     var quote: Character { self == .postgres ? "\"" : "`" }
@@ -22,7 +22,8 @@ public enum SQLDialect: String, Sendable, Hashable {
 
     /// `schema.table` quoted part by part.
     func qualified(_ name: String) -> String {
-        name.split(separator: ".", omittingEmptySubsequences: false).map { identifier(String($0)) }.joined(separator: ".")
+        name.split(separator: ".", omittingEmptySubsequences: false).map { identifier(String($0)) }.joined(
+            separator: ".")
     }
 
     /// A text literal (MySQL's default mode also treats the backslash as an escape).
@@ -51,14 +52,14 @@ public enum SQLDialect: String, Sendable, Hashable {
 /// JSON numbers printed the shortest way (`14.4`, not 14.3999996185302734375), which cdctop sums exactly;
 /// SQL's float arithmetic would not. `date` columns are compared as days since 1970-01-01, which is
 /// what Debezium sends for them.
-public struct SourceColumnTypes: Sendable, Hashable {
+package struct SourceColumnTypes: Sendable, Hashable {
     /// Table name (as the profile writes it, unqualified) → column name → data type (lowercase).
-    public var types: [String: [String: String]]
+    package var types: [String: [String: String]]
 
-    public init(types: [String: [String: String]] = [:]) { self.types = types }
+    package init(types: [String: [String: String]] = [:]) { self.types = types }
 
     /// Rows of `catalogQuery`: (table_name, column_name, data_type).
-    public init(rows: [[String?]]) {
+    package init(rows: [[String?]]) {
         var types: [String: [String: String]] = [:]
         for row in rows where row.count >= 3 {
             guard let table = row[0], let column = row[1], let type = row[2] else { continue }
@@ -68,16 +69,16 @@ public struct SourceColumnTypes: Sendable, Hashable {
         self.types = types
     }
 
-    public func type(table: String, column: String) -> String? { types[Self.bare(table)]?[column] }
+    package func type(table: String, column: String) -> String? { types[Self.bare(table)]?[column] }
 
-    public func hasTable(_ table: String) -> Bool { types[Self.bare(table)] != nil }
+    package func hasTable(_ table: String) -> Bool { types[Self.bare(table)] != nil }
 
-    public func isFloat(table: String, column: String) -> Bool {
+    package func isFloat(table: String, column: String) -> Bool {
         guard let t = type(table: table, column: column) else { return false }
         return ["real", "double precision", "float", "double", "float4", "float8"].contains(t)
     }
 
-    public func isDate(table: String, column: String) -> Bool { type(table: table, column: column) == "date" }
+    package func isDate(table: String, column: String) -> Bool { type(table: table, column: column) == "date" }
 
     /// The table part of `schema.table`.
     static func bare(_ table: String) -> String {
@@ -86,55 +87,75 @@ public struct SourceColumnTypes: Sendable, Hashable {
 
     /// `(table_name, column_name, data_type)` of the given tables (`schema.table` restricts the schema;
     /// a bare name looks in PostgreSQL's search path / MySQL's current database).
-    public static func catalogQuery(tables: [String], dialect: SQLDialect) -> String {
+    package static func catalogQuery(tables: [String], dialect: SQLDialect) -> String {
         var bare: [String] = []
         var qualified: [(String, String)] = []
         for t in Set(tables).sorted() {
             let parts = t.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            if parts.count >= 2 { qualified.append((parts[parts.count - 2], parts[parts.count - 1])) } else { bare.append(t) }
+            if parts.count >= 2 {
+                qualified.append((parts[parts.count - 2], parts[parts.count - 1]))
+            } else {
+                bare.append(t)
+            }
         }
         var conditions: [String] = []
         switch dialect {
         case .postgres:
             if !bare.isEmpty {
-                conditions.append("(table_schema = any(current_schemas(false)) and table_name in (\(bare.map(dialect.literal).joined(separator: ", "))))")
+                conditions.append(
+                    "(table_schema = any(current_schemas(false)) and table_name in (\(bare.map(dialect.literal).joined(separator: ", "))))"
+                )
             }
-            for (s, t) in qualified { conditions.append("(table_schema = \(dialect.literal(s)) and table_name = \(dialect.literal(t)))") }
+            for (s, t) in qualified {
+                conditions.append("(table_schema = \(dialect.literal(s)) and table_name = \(dialect.literal(t)))")
+            }
             let whereText = conditions.isEmpty ? "false" : conditions.joined(separator: " or ")
-            return "select table_name::text, column_name::text, data_type::text from information_schema.columns where \(whereText) "
+            return
+                "select table_name::text, column_name::text, data_type::text from information_schema.columns where \(whereText) "
                 + "order by array_position(current_schemas(false), table_schema::name), table_name, ordinal_position"
         case .mysql:
             if !bare.isEmpty {
-                conditions.append("(table_schema = database() and table_name in (\(bare.map(dialect.literal).joined(separator: ", "))))")
+                conditions.append(
+                    "(table_schema = database() and table_name in (\(bare.map(dialect.literal).joined(separator: ", "))))"
+                )
             }
-            for (s, t) in qualified { conditions.append("(table_schema = \(dialect.literal(s)) and table_name = \(dialect.literal(t)))") }
+            for (s, t) in qualified {
+                conditions.append("(table_schema = \(dialect.literal(s)) and table_name = \(dialect.literal(t)))")
+            }
             let whereText = conditions.isEmpty ? "false" : conditions.joined(separator: " or ")
-            return "select table_name, column_name, data_type from information_schema.columns where \(whereText) order by table_name, ordinal_position"
+            return
+                "select table_name, column_name, data_type from information_schema.columns where \(whereText) order by table_name, ordinal_position"
         }
     }
 }
 
 /// One reconciliation query: a KPI of the profile printed back as SQL for the source database.
-public struct ReconcileQuery: Sendable, Hashable {
+package struct ReconcileQuery: Sendable, Hashable {
     /// Index of the KPI in `KPIModel.kpis`.
-    public var kpi: Int
-    public var name: String
+    package var kpi: Int
+    package var name: String
     /// `select <groups>, <aggregates> from … group by …`: the group columns first, then one column per aggregate.
-    public var sql: String
-    public var groupCount: Int
-    public var kinds: [AggregateKind]
+    package var sql: String
+    package var groupCount: Int
+    package var kinds: [AggregateKind]
     /// True when `sql` was given by the caller (an override), not generated.
-    public var isOverride: Bool
+    package var isOverride: Bool
 
-    public init(kpi: Int, name: String, sql: String, groupCount: Int, kinds: [AggregateKind], isOverride: Bool = false) {
-        self.kpi = kpi; self.name = name; self.sql = sql; self.groupCount = groupCount; self.kinds = kinds; self.isOverride = isOverride
+    package init(kpi: Int, name: String, sql: String, groupCount: Int, kinds: [AggregateKind], isOverride: Bool = false)
+    {
+        self.kpi = kpi
+        self.name = name
+        self.sql = sql
+        self.groupCount = groupCount
+        self.kinds = kinds
+        self.isOverride = isOverride
     }
 }
 
 /// Prints a profile's KPIs back as SQL for the source database, float columns read exactly.
-public enum ReconcileSQL {
+package enum ReconcileSQL {
     /// Every table the model's KPIs read (the catalog query's argument).
-    public static func tables(of model: KPIModel) -> [String] {
+    package static func tables(of model: KPIModel) -> [String] {
         var used = Set<Int>()
         for kpi in model.kpis {
             used.insert(kpi.fact)
@@ -145,24 +166,33 @@ public enum ReconcileSQL {
 
     /// The reconciliation query of every KPI. `overrides` (KPI name → SQL) replaces a generated
     /// query: it must return the group columns, then one column per aggregate, like the KPI.
-    public static func queries(for model: KPIModel, types: SourceColumnTypes, dialect: SQLDialect = .postgres,
-                               overrides: [String: String] = [:]) -> [ReconcileQuery] {
+    package static func queries(
+        for model: KPIModel, types: SourceColumnTypes, dialect: SQLDialect = .postgres,
+        overrides: [String: String] = [:]
+    ) -> [ReconcileQuery] {
         model.kpis.enumerated().map { k, kpi in
             let kinds = kpi.aggregates.map(\.kind)
             if let sql = overrides[kpi.name] {
-                return ReconcileQuery(kpi: k, name: kpi.name, sql: sql, groupCount: kpi.groups.count, kinds: kinds, isOverride: true)
+                return ReconcileQuery(
+                    kpi: k, name: kpi.name, sql: sql, groupCount: kpi.groups.count, kinds: kinds, isOverride: true)
             }
-            return ReconcileQuery(kpi: k, name: kpi.name, sql: query(for: kpi, model: model, types: types, dialect: dialect),
-                                  groupCount: kpi.groups.count, kinds: kinds)
+            return ReconcileQuery(
+                kpi: k, name: kpi.name, sql: query(for: kpi, model: model, types: types, dialect: dialect),
+                groupCount: kpi.groups.count, kinds: kinds)
         }
     }
 
     /// `select <group exprs>, <aggregates> from <fact> <alias> [left] join … where … group by …`.
-    public static func query(for kpi: CompiledKPI, model: KPIModel, types: SourceColumnTypes, dialect: SQLDialect = .postgres) -> String {
+    package static func query(
+        for kpi: CompiledKPI, model: KPIModel, types: SourceColumnTypes, dialect: SQLDialect = .postgres
+    ) -> String {
         let printer = ReconcilePrinter(kpi: kpi, model: model, types: types, dialect: dialect)
         var select: [String] = kpi.groups.map { dialect.groupColumn(printer.text($0)) }
         for a in kpi.aggregates {
-            guard let argument = a.argument else { select.append("count(*)"); continue }
+            guard let argument = a.argument else {
+                select.append("count(*)")
+                continue
+            }
             let arg = printer.text(argument)
             switch a.kind {
             case .countRows, .count: select.append("count(\(arg))")
@@ -176,13 +206,18 @@ public enum ReconcileSQL {
             let alias = i + 1
             let parentTable = j.parent == 0 ? kpi.fact : kpi.joins[j.parent - 1].table
             let own = printer.column(alias: alias, table: j.table, name: model.tables[j.table].columns[j.matchColumn])
-            let parent = printer.column(alias: j.parent, table: parentTable, name: model.tables[parentTable].columns[j.parentColumn])
-            sql += (j.isLeft ? " left join " : " join ") + dialect.identifier(model.tables[j.table].name) + " "
+            let parent = printer.column(
+                alias: j.parent, table: parentTable, name: model.tables[parentTable].columns[j.parentColumn])
+            sql +=
+                (j.isLeft ? " left join " : " join ") + dialect.identifier(model.tables[j.table].name) + " "
                 + dialect.identifier(kpi.aliases[alias]) + " on " + own + " = " + parent
         }
         let filters = [kpi.rowFilter, kpi.joinFilter].compactMap { $0 }
         if !filters.isEmpty {
-            sql += " where " + filters.map { filters.count > 1 ? "(" + printer.text($0) + ")" : printer.text($0) }.joined(separator: " and ")
+            sql +=
+                " where "
+                + filters.map { filters.count > 1 ? "(" + printer.text($0) + ")" : printer.text($0) }.joined(
+                    separator: " and ")
         }
         if !kpi.groups.isEmpty {
             sql += " group by " + kpi.groups.map { printer.text($0) }.joined(separator: ", ")
@@ -193,26 +228,37 @@ public enum ReconcileSQL {
     // MARK: Legacy (sale / line item / dimension) profiles
 
     /// `count(*)` and `sum(amount)` of the sale table; the amount read exactly when it is a float column.
-    public static func legacyTotals(saleTable: String, amount: String, types: SourceColumnTypes, dialect: SQLDialect = .postgres) -> String {
-        let column = exactColumn(dialect.identifier(amount), isFloat: types.isFloat(table: saleTable, column: amount), isDate: false, dialect: dialect)
+    package static func legacyTotals(
+        saleTable: String, amount: String, types: SourceColumnTypes, dialect: SQLDialect = .postgres
+    ) -> String {
+        let column = exactColumn(
+            dialect.identifier(amount), isFloat: types.isFloat(table: saleTable, column: amount), isDate: false,
+            dialect: dialect)
         switch dialect {
         case .postgres: return "SELECT count(*), coalesce(sum(\(column)), 0)::text FROM \(dialect.qualified(saleTable))"
-        case .mysql: return "SELECT count(*), CAST(coalesce(sum(\(column)), 0) AS CHAR) FROM \(dialect.qualified(saleTable))"
+        case .mysql:
+            return "SELECT count(*), CAST(coalesce(sum(\(column)), 0) AS CHAR) FROM \(dialect.qualified(saleTable))"
         }
     }
 
     /// Line-item sales (quantity × unit price) per category of the referenced product, as the engine
     /// attributes them: a null or empty category, or no product row, is `uncategorized`.
-    public static func legacyCategories(lineItem: KPIProfile.LineItemTable, dimension: KPIProfile.DimensionTable,
-                                        uncategorized: String, types: SourceColumnTypes, dialect: SQLDialect = .postgres) -> String {
-        let d = dialect.identifier("d"), p = dialect.identifier("p")
+    package static func legacyCategories(
+        lineItem: KPIProfile.LineItemTable, dimension: KPIProfile.DimensionTable,
+        uncategorized: String, types: SourceColumnTypes, dialect: SQLDialect = .postgres
+    ) -> String {
+        let d = dialect.identifier("d")
+        let p = dialect.identifier("p")
         func col(_ alias: String, _ table: String, _ name: String) -> String {
-            exactColumn(alias + "." + dialect.identifier(name), isFloat: types.isFloat(table: table, column: name), isDate: false, dialect: dialect)
+            exactColumn(
+                alias + "." + dialect.identifier(name), isFloat: types.isFloat(table: table, column: name),
+                isDate: false, dialect: dialect)
         }
         let category = dialect.asText(col(p, dimension.table, dimension.category))
         let label = dialect.literal(uncategorized)
         let groupText = "coalesce(nullif(\(category), ''), \(label))"
-        return "select \(groupText), sum(\(col(d, lineItem.table, lineItem.quantity)) * \(col(d, lineItem.table, lineItem.unitPrice)))"
+        return
+            "select \(groupText), sum(\(col(d, lineItem.table, lineItem.quantity)) * \(col(d, lineItem.table, lineItem.unitPrice)))"
             + " from \(dialect.qualified(lineItem.table)) \(d) left join \(dialect.qualified(dimension.table)) \(p)"
             + " on \(col(p, dimension.table, dimension.key)) = \(col(d, lineItem.table, lineItem.productKey))"
             + " group by \(groupText)"
@@ -241,15 +287,17 @@ private struct ReconcilePrinter {
 
     func column(alias: Int, table: Int, name: String) -> String {
         let tableName = model.tables[table].name
-        return ReconcileSQL.exactColumn(dialect.identifier(kpi.aliases[alias]) + "." + dialect.identifier(name),
-                                        isFloat: types.isFloat(table: tableName, column: name),
-                                        isDate: types.isDate(table: tableName, column: name), dialect: dialect)
+        return ReconcileSQL.exactColumn(
+            dialect.identifier(kpi.aliases[alias]) + "." + dialect.identifier(name),
+            isFloat: types.isFloat(table: tableName, column: name),
+            isDate: types.isDate(table: tableName, column: name), dialect: dialect)
     }
 
     /// `e` by the one SQL printer (Metrics' `sqlText`), columns qualified and read exactly, literals
     /// escaped for the dialect.
     func text(_ e: Expr) -> String {
-        sqlText(e, column: { ref, name in column(alias: ref.alias, table: tableIndex(ofAlias: ref.alias), name: name) },
-                literal: { dialect.literal($0) })
+        sqlText(
+            e, column: { ref, name in column(alias: ref.alias, table: tableIndex(ofAlias: ref.alias), name: name) },
+            literal: { dialect.literal($0) })
     }
 }

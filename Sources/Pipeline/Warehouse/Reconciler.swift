@@ -14,18 +14,18 @@ import Synchronization
 /// verdict is `.waiting` with the lag. A difference must also be seen twice in a row, with no event
 /// consumed in between, before it is reported as drift — a row committed on the source but still in
 /// flight through Debezium shows up once and then is consumed.
-public final class Reconciler: Sendable {
-    public let saleTable: String
-    public let amountColumn: String
-    public let everySeconds: Double
-    public let quietSeconds: Double
+package final class Reconciler: Sendable {
+    package let saleTable: String
+    package let amountColumn: String
+    package let everySeconds: Double
+    package let quietSeconds: Double
     private let sourceURL: String
     private let mode: Mode
     private let worker: WarehouseWorkerThread
     private let state = Mutex(ReconcilerState())
 
     /// At most this many differences are kept (the first ones, in KPI and group order).
-    public static let maxDifferences = 100
+    package static let maxDifferences = 100
 
     enum Mode: Sendable {
         case legacy(lineItem: KPIProfile.LineItemTable?, dimension: KPIProfile.DimensionTable?, uncategorized: String)
@@ -44,7 +44,8 @@ public final class Reconciler: Sendable {
         var categories: [String: Money] = [:]
 
         static func == (a: EngineView, b: EngineView) -> Bool {
-            a.txCount == b.txCount && a.revenue == b.revenue && a.messages == b.messages && a.lag == b.lag && a.caughtUp == b.caughtUp
+            a.txCount == b.txCount && a.revenue == b.revenue && a.messages == b.messages && a.lag == b.lag
+                && a.caughtUp == b.caughtUp
         }
     }
 
@@ -71,50 +72,68 @@ public final class Reconciler: Sendable {
     }
 
     /// The built-in shop form, sale table only: `count(*)` and `sum(amount)`.
-    public convenience init(sourceURL: String, saleTable: String, amountColumn: String, everySeconds: Double = 10,
-                            quietSeconds: Double = 1) {
-        self.init(sourceURL: sourceURL, saleTable: saleTable, amountColumn: amountColumn,
-                  mode: .legacy(lineItem: nil, dimension: nil, uncategorized: "uncategorized"),
-                  everySeconds: everySeconds, quietSeconds: quietSeconds)
+    package convenience init(
+        sourceURL: String, saleTable: String, amountColumn: String, everySeconds: Double = 10,
+        quietSeconds: Double = 1
+    ) {
+        self.init(
+            sourceURL: sourceURL, saleTable: saleTable, amountColumn: amountColumn,
+            mode: .legacy(lineItem: nil, dimension: nil, uncategorized: "uncategorized"),
+            everySeconds: everySeconds, quietSeconds: quietSeconds)
     }
 
     /// Reconciles what the profile defines: every KPI of a model profile, or the shop form's sale
     /// totals and category sales. `overrides` (KPI name → SQL) replaces a model KPI's generated query;
     /// it must return the KPI's group columns, then one column per aggregate.
-    public convenience init(sourceURL: String, profile: KPIProfile, overrides: [String: String] = [:],
-                            everySeconds: Double = 10, quietSeconds: Double = 1) {
+    package convenience init(
+        sourceURL: String, profile: KPIProfile, overrides: [String: String] = [:],
+        everySeconds: Double = 10, quietSeconds: Double = 1
+    ) {
         let mode: Mode
         if let model = profile.model {
-            mode = .model(model, columns: model.kpis.map { KPIColumns($0, nullLabel: profile.uncategorized) }, overrides: overrides)
+            mode = .model(
+                model, columns: model.kpis.map { KPIColumns($0, nullLabel: profile.uncategorized) },
+                overrides: overrides)
         } else {
-            mode = .legacy(lineItem: profile.lineItem, dimension: profile.dimension, uncategorized: profile.uncategorized)
+            mode = .legacy(
+                lineItem: profile.lineItem, dimension: profile.dimension, uncategorized: profile.uncategorized)
         }
-        self.init(sourceURL: sourceURL, saleTable: profile.sale.table, amountColumn: profile.sale.amount, mode: mode,
-                  everySeconds: everySeconds, quietSeconds: quietSeconds)
+        self.init(
+            sourceURL: sourceURL, saleTable: profile.sale.table, amountColumn: profile.sale.amount, mode: mode,
+            everySeconds: everySeconds, quietSeconds: quietSeconds)
     }
 
-    private init(sourceURL: String, saleTable: String, amountColumn: String, mode: Mode, everySeconds: Double, quietSeconds: Double) {
-        self.sourceURL = sourceURL; self.saleTable = saleTable; self.amountColumn = amountColumn; self.mode = mode
-        self.everySeconds = max(0.05, everySeconds); self.quietSeconds = max(0, quietSeconds)
+    private init(
+        sourceURL: String, saleTable: String, amountColumn: String, mode: Mode, everySeconds: Double,
+        quietSeconds: Double
+    ) {
+        self.sourceURL = sourceURL
+        self.saleTable = saleTable
+        self.amountColumn = amountColumn
+        self.mode = mode
+        self.everySeconds = max(0.05, everySeconds)
+        self.quietSeconds = max(0, quietSeconds)
         self.worker = WarehouseWorkerThread(name: "cdctop-reconciler")
     }
 
     deinit { worker.stop(waitSeconds: 1) }
 
-    public func start() { worker.start { [weak self] in self?.run() } }
-    public func stop() { worker.stop() }
+    package func start() { worker.start { [weak self] in self?.run() } }
+    package func stop() { worker.stop() }
     /// Compares as soon as possible instead of waiting for the period.
-    public func checkNow() { worker.wake() }
+    package func checkNow() { worker.wake() }
 
     /// Keeps the totals and lag of the latest snapshot; cheap, never blocks on I/O.
-    public func offer(_ snapshot: KPISnapshot) {
+    package func offer(_ snapshot: KPISnapshot) {
         let totals = snapshot.result.totals
-        let view = EngineView(txCount: totals.txCount, revenue: totals.revenue, messages: snapshot.result.messages,
-                              lag: snapshot.totalLag, caughtUp: snapshot.caughtUp, kpis: totals.kpis,
-                              categories: totals.categoryRevenue)
+        let view = EngineView(
+            txCount: totals.txCount, revenue: totals.revenue, messages: snapshot.result.messages,
+            lag: snapshot.totalLag, caughtUp: snapshot.caughtUp, kpis: totals.kpis,
+            categories: totals.categoryRevenue)
         state.withLock { state in
             if let old = state.engine, old.messages == view.messages, old.txCount == view.txCount,
-               old.revenue == view.revenue {
+                old.revenue == view.revenue
+            {
                 state.engine = view
                 return
             }
@@ -123,13 +142,13 @@ public final class Reconciler: Sendable {
         }
     }
 
-    public var reconciliation: Reconciliation? { state.withLock { $0.reconciliation } }
-    public var status: ServiceStatus { state.withLock { $0.status } }
+    package var reconciliation: Reconciliation? { state.withLock { $0.reconciliation } }
+    package var status: ServiceStatus { state.withLock { $0.status } }
     /// The differences of the last comparison that ran (first `maxDifferences`, in KPI and group order);
     /// empty when it agreed. While a drift is being confirmed these are the suspected ones.
-    public var differences: [KPIDifference] { state.withLock { $0.differences } }
+    package var differences: [KPIDifference] { state.withLock { $0.differences } }
     /// The queries in use on the current connection (model profiles; empty before it connects).
-    public var queries: [ReconcileQuery] { state.withLock { $0.queries } }
+    package var queries: [ReconcileQuery] { state.withLock { $0.queries } }
 
     // MARK: - Worker
 
@@ -152,7 +171,8 @@ public final class Reconciler: Sendable {
                 if !(connection?.isConnected ?? false) { connection = nil }
                 let delay = error.isRetriable ? backoff.nextDelay() : everySeconds
                 state.withLock {
-                    $0.status = ServiceStatus(.error, "reconcile: \(error.shortDescription); retry in \(WallClock.secondsText(delay))")
+                    $0.status = ServiceStatus(
+                        .error, "reconcile: \(error.shortDescription); retry in \(WallClock.secondsText(delay))")
                 }
                 worker.sleep(seconds: delay)
             }
@@ -166,11 +186,13 @@ public final class Reconciler: Sendable {
         case .legacy(let lineItem, let dimension, let uncategorized):
             var tables = [saleTable]
             if let lineItem, let dimension { tables += [lineItem.table, dimension.table] }
-            let types = SourceColumnTypes(rows: try connection.execute(SourceColumnTypes.catalogQuery(tables: tables, dialect: .postgres)).rows)
+            let types = SourceColumnTypes(
+                rows: try connection.execute(SourceColumnTypes.catalogQuery(tables: tables, dialect: .postgres)).rows)
             var plan = Plan(types: types)
             plan.totalsSQL = ReconcileSQL.legacyTotals(saleTable: saleTable, amount: amountColumn, types: types)
             if let lineItem, let dimension, types.hasTable(lineItem.table), types.hasTable(dimension.table) {
-                plan.categorySQL = ReconcileSQL.legacyCategories(lineItem: lineItem, dimension: dimension, uncategorized: uncategorized, types: types)
+                plan.categorySQL = ReconcileSQL.legacyCategories(
+                    lineItem: lineItem, dimension: dimension, uncategorized: uncategorized, types: types)
             }
             return plan
         case .model(let model, _, let overrides):
@@ -190,8 +212,9 @@ public final class Reconciler: Sendable {
             state.withLock { $0.queries = queries }
             if plan.queries.isEmpty {
                 let why = plan.skipped.first.map { "\($0.0): \($0.1)" } ?? "the profile has no KPIs"
-                throw WarehouseError(kind: .query, message: "no KPI query runs on the source (\(why))",
-                                     advice: "is --source the database the profile's tables are captured from?")
+                throw WarehouseError(
+                    kind: .query, message: "no KPI query runs on the source (\(why))",
+                    advice: "is --source the database the profile's tables are captured from?")
             }
             return plan
         }
@@ -238,28 +261,38 @@ public final class Reconciler: Sendable {
     func compare(_ engine: EngineView, _ figures: SourceFigures, plan: Plan) throws(WarehouseError) -> Comparison {
         switch mode {
         case .legacy(_, _, let uncategorized):
-            var c = Comparison(sourceTx: figures.txCount, sourceRevenue: figures.revenue, differences: [], kpis: 1, groups: 1,
-                               totalsAgree: figures.txCount == engine.txCount && figures.revenue == engine.revenue)
+            var c = Comparison(
+                sourceTx: figures.txCount, sourceRevenue: figures.revenue, differences: [], kpis: 1, groups: 1,
+                totalsAgree: figures.txCount == engine.txCount && figures.revenue == engine.revenue)
             if let sql = plan.categorySQL, let rows = figures.rows.first {
-                let (groups, differences) = try ReconcileCompare.compareCategories(engine: engine.categories, rows: rows,
-                                                                                   uncategorized: uncategorized, sql: sql)
-                c.differences = differences; c.kpis += 1; c.groups += groups
+                let (groups, differences) = try ReconcileCompare.compareCategories(
+                    engine: engine.categories, rows: rows,
+                    uncategorized: uncategorized, sql: sql)
+                c.differences = differences
+                c.kpis += 1
+                c.groups += groups
             }
             return c
         case .model(let model, let columns, _):
-            var c = Comparison(sourceTx: 0, sourceRevenue: .zero, differences: [], kpis: 0, groups: 0, totalsAgree: true)
+            var c = Comparison(
+                sourceTx: 0, sourceRevenue: .zero, differences: [], kpis: 0, groups: 0, totalsAgree: true)
             for (i, q) in plan.queries.enumerated() {
                 let rows = figures.rows[i]
                 let values = q.kpi < engine.kpis.count ? engine.kpis[q.kpi] : KPIValues()
-                let (groups, differences) = try ReconcileCompare.compare(q, columns: columns[q.kpi], engine: values, rows: rows)
-                c.kpis += 1; c.groups += groups
+                let (groups, differences) = try ReconcileCompare.compare(
+                    q, columns: columns[q.kpi], engine: values, rows: rows)
+                c.kpis += 1
+                c.groups += groups
                 c.differences += differences
                 // The built-in tiles' figures, from the source's rows of their KPIs.
                 if q.groupCount == 0, let row = rows.first, !row.isEmpty, q.kinds.count >= 1 {
                     // As the engine derives its tiles: a count, or a sum (whole transactions / money at 9 places).
                     let value = row[0].flatMap { ExactDecimal.parse($0) } ?? .zero
                     if q.kpi == model.transactions {
-                        c.sourceTx = q.kinds[0] == .sum ? Int64(clamping: value.roundedMoney.units / Money.unitsPerWhole) : Int64(row[0] ?? "0") ?? 0
+                        c.sourceTx =
+                            q.kinds[0] == .sum
+                            ? Int64(clamping: value.roundedMoney.units / Money.unitsPerWhole)
+                            : Int64(row[0] ?? "0") ?? 0
                     } else if q.kpi == model.revenue {
                         c.sourceRevenue = value.roundedMoney
                     }
@@ -278,8 +311,10 @@ public final class Reconciler: Sendable {
             return recheck
         }
         if before.lag > 0 || !before.caughtUp {
-            let detail = before.lag > 0 ? "consumer lag \(before.lag) messages: compare when caught up"
-                                        : "consumer not caught up yet"
+            let detail =
+                before.lag > 0
+                ? "consumer lag \(before.lag) messages: compare when caught up"
+                : "consumer not caught up yet"
             publish(.waiting, engine: before, source: nil, lag: before.lag, detail: detail)
             return recheck
         }
@@ -291,8 +326,9 @@ public final class Reconciler: Sendable {
         let after = state.withLock { $0.engine }
         guard let after, after == before else {
             let legacy: (Int64, Money)? = if case .legacy = mode { (figures.txCount, figures.revenue) } else { nil }
-            publish(.waiting, engine: after ?? before, source: legacy, lag: after?.lag ?? 0,
-                    detail: "events arrived during the check")
+            publish(
+                .waiting, engine: after ?? before, source: legacy, lag: after?.lag ?? 0,
+                detail: "events arrived during the check")
             return recheck
         }
         let c = try compare(after, figures, plan: plan)
@@ -300,11 +336,15 @@ public final class Reconciler: Sendable {
         let skipped = plan.skipped.isEmpty ? "" : "; not checked: " + plan.skipped.map(\.0).joined(separator: ", ")
         let kept = Array(c.differences.prefix(Reconciler.maxDifferences))
         if c.totalsAgree && c.differences.isEmpty {
-            state.withLock { $0.suspectedDrift = nil; $0.differences = [] }
+            state.withLock {
+                $0.suspectedDrift = nil
+                $0.differences = []
+            }
             let detail: String
             switch mode {
             case .legacy:
-                detail = "source and engine agree: \(c.sourceTx) transactions, \(c.sourceRevenue.formatted())"
+                detail =
+                    "source and engine agree: \(c.sourceTx) transactions, \(c.sourceRevenue.formatted())"
                     + (plan.categorySQL == nil ? "" : ", \(c.groups - 1) categories")
             case .model:
                 detail = "source and engine agree: \(c.kpis) KPIs, \(c.groups) groups" + skipped
@@ -321,8 +361,10 @@ public final class Reconciler: Sendable {
         }
         var parts: [String] = []
         if !c.totalsAgree {
-            parts.append("source \(c.sourceTx) transactions / \(c.sourceRevenue.formatted()), engine \(after.txCount) / \(after.revenue.formatted()): "
-                + "off by \(c.sourceTx - after.txCount) transactions, \((c.sourceRevenue - after.revenue).formatted())")
+            parts.append(
+                "source \(c.sourceTx) transactions / \(c.sourceRevenue.formatted()), engine \(after.txCount) / \(after.revenue.formatted()): "
+                    + "off by \(c.sourceTx - after.txCount) transactions, \((c.sourceRevenue - after.revenue).formatted())"
+            )
         }
         if let first = c.differences.first {
             parts.append(first.description + (c.differences.count > 1 ? " (+\(c.differences.count - 1) more)" : ""))
@@ -342,8 +384,10 @@ public final class Reconciler: Sendable {
         return everySeconds
     }
 
-    private func publish(_ verdict: Reconciliation.Verdict, engine: EngineView?, source: (Int64, Money)?,
-                         lag: Int64, detail: String, since: Int64? = nil) {
+    private func publish(
+        _ verdict: Reconciliation.Verdict, engine: EngineView?, source: (Int64, Money)?,
+        lag: Int64, detail: String, since: Int64? = nil
+    ) {
         let nowMs = WallClock.nowMs()
         state.withLock { state in
             let previous = state.reconciliation

@@ -31,8 +31,8 @@ import Metrics
 ///   rows         bigint        net rows of the group in the window
 ///   PRIMARY KEY (pipeline, window_start, kpi, grp, aggregate)
 /// ```
-public enum WarehouseSchema {
-    public static let schemaName = "cdctop"
+package enum WarehouseSchema {
+    package static let schemaName = "cdctop"
 
     static let statements: [String] = [
         "CREATE SCHEMA IF NOT EXISTS cdctop",
@@ -79,7 +79,7 @@ public enum WarehouseSchema {
     ]
 
     /// Creates the schema and tables if they are missing, in one transaction.
-    public static func initialize(_ connection: PostgresConnection) throws(WarehouseError) {
+    package static func initialize(_ connection: PostgresConnection) throws(WarehouseError) {
         try connection.transaction { () throws(WarehouseError) in
             for sql in statements { try connection.execute(sql) }
         }
@@ -87,8 +87,9 @@ public enum WarehouseSchema {
 
     /// True when `cdctop.kpi_window` has the `synthetic` marker column (warehouses initialised by an older
     /// cdctop do not until `warehouse init` or `warehouse seed` upgrades them).
-    public static func hasSyntheticMarker(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
-        let rows = try connection.execute("""
+    package static func hasSyntheticMarker(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
+        let rows = try connection.execute(
+            """
             SELECT count(*) FROM information_schema.columns
             WHERE table_schema = 'cdctop' AND table_name = 'kpi_window' AND column_name = 'synthetic'
             """)
@@ -96,15 +97,16 @@ public enum WarehouseSchema {
     }
 
     /// True when both tables exist (and the role can see them).
-    public static func isInitialized(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
+    package static func isInitialized(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
         let rows = try connection.execute(
-            "SELECT to_regclass('cdctop.kpi_window') IS NOT NULL AND to_regclass('cdctop.kpi_category_window') IS NOT NULL")
+            "SELECT to_regclass('cdctop.kpi_window') IS NOT NULL AND to_regclass('cdctop.kpi_category_window') IS NOT NULL"
+        )
         return rows.rows.first?.first ?? nil == "t"
     }
 
     /// True when `cdctop.kpi_group_window` exists (warehouses initialised before model profiles lack it
     /// until `warehouse init` runs again; only model profiles with windowed KPIs need it).
-    public static func hasKPIGroupTable(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
+    package static func hasKPIGroupTable(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
         let rows = try connection.execute("SELECT to_regclass('cdctop.kpi_group_window') IS NOT NULL")
         return rows.rows.first?.first ?? nil == "t"
     }
@@ -159,9 +161,11 @@ public enum WarehouseSchema {
     /// nil leaves it out, for warehouses without the column (see `hasSyntheticMarker`).
     /// With a model profile's `kpiColumns`, the windowed KPIs' rows in `cdctop.kpi_group_window` are
     /// replaced too (two more statements); the built-in shop form (no columns) writes what it always did.
-    public static func write(_ windows: [WindowResult], pipeline: String, windowMs: Int64, synthetic: Bool? = nil,
-                             kpiColumns: [KPIColumns] = [],
-                             on connection: PostgresConnection) throws(WarehouseError) {
+    package static func write(
+        _ windows: [WindowResult], pipeline: String, windowMs: Int64, synthetic: Bool? = nil,
+        kpiColumns: [KPIColumns] = [],
+        on connection: PostgresConnection
+    ) throws(WarehouseError) {
         guard !windows.isEmpty else { return }
         let starts = PostgresArrayLiteral.integers(windows.lazy.map(\.windowStartMs))
         let counts = PostgresArrayLiteral.integers(windows.lazy.map(\.txCount))
@@ -178,33 +182,41 @@ public enum WarehouseSchema {
         }
         try connection.transaction { () throws(WarehouseError) in
             if let synthetic {
-                try connection.execute(upsertMarkedWindowsSQL, [pipeline, String(windowMs), starts, counts, revenues,
-                                                                synthetic ? "true" : "false"])
+                try connection.execute(
+                    upsertMarkedWindowsSQL,
+                    [
+                        pipeline, String(windowMs), starts, counts, revenues,
+                        synthetic ? "true" : "false",
+                    ])
             } else {
                 try connection.execute(upsertWindowsSQL, [pipeline, String(windowMs), starts, counts, revenues])
             }
             try connection.execute(deleteCategoriesSQL, [pipeline, starts])
             if !categoryStarts.isEmpty {
-                try connection.execute(insertCategoriesSQL, [
-                    pipeline,
-                    PostgresArrayLiteral.integers(categoryStarts),
-                    PostgresArrayLiteral.texts(categoryNames),
-                    PostgresArrayLiteral.decimals(categoryRevenues),
-                ])
+                try connection.execute(
+                    insertCategoriesSQL,
+                    [
+                        pipeline,
+                        PostgresArrayLiteral.integers(categoryStarts),
+                        PostgresArrayLiteral.texts(categoryNames),
+                        PostgresArrayLiteral.decimals(categoryRevenues),
+                    ])
             }
             if kpiColumns.contains(where: \.windowed) {
                 try connection.execute(deleteKPIGroupsSQL, [pipeline, starts])
                 let rows = kpiGroupRows(windows, kpiColumns)
                 if !rows.starts.isEmpty {
-                    try connection.execute(insertKPIGroupsSQL, [
-                        pipeline,
-                        PostgresArrayLiteral.integers(rows.starts),
-                        PostgresArrayLiteral.texts(rows.kpis),
-                        PostgresArrayLiteral.texts(rows.groups),
-                        PostgresArrayLiteral.texts(rows.aggregates),
-                        PostgresArrayLiteral.decimals(rows.values),
-                        PostgresArrayLiteral.integers(rows.rows),
-                    ])
+                    try connection.execute(
+                        insertKPIGroupsSQL,
+                        [
+                            pipeline,
+                            PostgresArrayLiteral.integers(rows.starts),
+                            PostgresArrayLiteral.texts(rows.kpis),
+                            PostgresArrayLiteral.texts(rows.groups),
+                            PostgresArrayLiteral.texts(rows.aggregates),
+                            PostgresArrayLiteral.decimals(rows.values),
+                            PostgresArrayLiteral.integers(rows.rows),
+                        ])
                 }
             }
         }
@@ -214,8 +226,11 @@ public enum WarehouseSchema {
     /// and aggregate. Groups that print the same are one row; values are the exact text (`NULL` for an
     /// average of no rows).
     static func kpiGroupRows(_ windows: [WindowResult], _ kpiColumns: [KPIColumns])
-        -> (starts: [Int64], kpis: [String], groups: [String], aggregates: [String], values: [String], rows: [Int64]) {
-        var out: (starts: [Int64], kpis: [String], groups: [String], aggregates: [String], values: [String], rows: [Int64]) = ([], [], [], [], [], [])
+        -> (starts: [Int64], kpis: [String], groups: [String], aggregates: [String], values: [String], rows: [Int64])
+    {
+        var out:
+            (starts: [Int64], kpis: [String], groups: [String], aggregates: [String], values: [String], rows: [Int64]) =
+                ([], [], [], [], [], [])
         let labels = kpiColumns.map(KPIOutput.aggregateLabels)
         for window in windows {
             for (k, columns) in kpiColumns.enumerated() where columns.windowed && k < window.kpis.count {
@@ -237,35 +252,46 @@ public enum WarehouseSchema {
     }
 
     /// One row of `cdctop.kpi_group_window`, as read back.
-    public struct KPIGroupRow: Sendable, Hashable, CustomStringConvertible {
-        public var windowStartMs: Int64
-        public var kpi: String
-        public var group: [String]
-        public var aggregate: String
+    package struct KPIGroupRow: Sendable, Hashable, CustomStringConvertible {
+        package var windowStartMs: Int64
+        package var kpi: String
+        package var group: [String]
+        package var aggregate: String
         /// Exact decimal text as PostgreSQL prints the numeric; nil for null.
-        public var value: String?
-        public var rows: Int64
-        public init(windowStartMs: Int64, kpi: String, group: [String], aggregate: String, value: String?, rows: Int64) {
-            self.windowStartMs = windowStartMs; self.kpi = kpi; self.group = group; self.aggregate = aggregate
-            self.value = value; self.rows = rows
+        package var value: String?
+        package var rows: Int64
+        package init(windowStartMs: Int64, kpi: String, group: [String], aggregate: String, value: String?, rows: Int64)
+        {
+            self.windowStartMs = windowStartMs
+            self.kpi = kpi
+            self.group = group
+            self.aggregate = aggregate
+            self.value = value
+            self.rows = rows
         }
-        public var description: String { "\(windowStartMs) \(kpi) \(group) \(aggregate)=\(value ?? "null") rows \(rows)" }
+        package var description: String {
+            "\(windowStartMs) \(kpi) \(group) \(aggregate)=\(value ?? "null") rows \(rows)"
+        }
     }
 
     /// The rows `write` would store for `windows` (what the table should hold), sorted as `readKPIGroups` reads.
-    public static func expectedKPIGroups(_ windows: [WindowResult], kpiColumns: [KPIColumns]) -> [KPIGroupRow] {
+    package static func expectedKPIGroups(_ windows: [WindowResult], kpiColumns: [KPIColumns]) -> [KPIGroupRow] {
         let r = kpiGroupRows(windows, kpiColumns)
         var out: [KPIGroupRow] = []
         for i in r.starts.indices {
             let group = (try? JSONSerialization.jsonObject(with: Data(r.groups[i].utf8))) as? [String] ?? []
-            out.append(KPIGroupRow(windowStartMs: r.starts[i], kpi: r.kpis[i], group: group, aggregate: r.aggregates[i],
-                                   value: r.values[i] == "NULL" ? nil : r.values[i], rows: r.rows[i]))
+            out.append(
+                KPIGroupRow(
+                    windowStartMs: r.starts[i], kpi: r.kpis[i], group: group, aggregate: r.aggregates[i],
+                    value: r.values[i] == "NULL" ? nil : r.values[i], rows: r.rows[i]))
         }
         return out.sorted(by: KPIGroupRow.precedes)
     }
 
     /// The stored `kpi_group_window` rows of a pipeline, by window, KPI, group, aggregate.
-    public static func readKPIGroups(pipeline: String, on connection: PostgresConnection) throws(WarehouseError) -> [KPIGroupRow] {
+    package static func readKPIGroups(pipeline: String, on connection: PostgresConnection) throws(WarehouseError)
+        -> [KPIGroupRow]
+    {
         let sql = """
             SELECT (extract(epoch FROM window_start) * 1000)::bigint, kpi, array_to_json(grp)::text, aggregate, value::text, rows
             FROM cdctop.kpi_group_window WHERE pipeline = $1
@@ -273,15 +299,19 @@ public enum WarehouseSchema {
         var out: [KPIGroupRow] = []
         for row in try connection.execute(sql, [pipeline]).rows {
             let group = (try? JSONSerialization.jsonObject(with: Data((row[2] ?? "[]").utf8))) as? [String] ?? []
-            out.append(KPIGroupRow(windowStartMs: try integer(row[0], sql: sql), kpi: row[1] ?? "", group: group,
-                                   aggregate: row[3] ?? "", value: row[4], rows: try integer(row[5], sql: sql)))
+            out.append(
+                KPIGroupRow(
+                    windowStartMs: try integer(row[0], sql: sql), kpi: row[1] ?? "", group: group,
+                    aggregate: row[3] ?? "", value: row[4], rows: try integer(row[5], sql: sql)))
         }
         return out.sorted(by: KPIGroupRow.precedes)
     }
 
     /// Takes the pipeline's writer lock (a session-level advisory lock) on `connection`. Returns nil when
     /// taken, or a description of the session that holds it ("PostgreSQL backend pid 123, cdctop warehouse sink, from local").
-    public static func lockPipeline(_ pipeline: String, on connection: PostgresConnection) throws(WarehouseError) -> String? {
+    package static func lockPipeline(_ pipeline: String, on connection: PostgresConnection) throws(WarehouseError)
+        -> String?
+    {
         let key = "cdctop.kpi_window:\(pipeline)"
         let taken = try connection.execute("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key])
         if taken.rows.first?.first ?? nil == "t" { return nil }
@@ -299,7 +329,9 @@ public enum WarehouseSchema {
     // MARK: - Reading windows back (tests, `cdctop warehouse status`)
 
     /// The stored windows of a pipeline, oldest first, as the engine's values.
-    public static func readWindows(pipeline: String, on connection: PostgresConnection) throws(WarehouseError) -> [WindowResult] {
+    package static func readWindows(pipeline: String, on connection: PostgresConnection) throws(WarehouseError)
+        -> [WindowResult]
+    {
         let windowSQL = """
             SELECT (extract(epoch FROM window_start) * 1000)::bigint, tx_count, revenue::text
             FROM cdctop.kpi_window WHERE pipeline = $1 ORDER BY window_start
@@ -319,9 +351,11 @@ public enum WarehouseSchema {
         windows.reserveCapacity(windowRows.count)
         for row in windowRows.rows {
             let start = try integer(row[0], sql: windowSQL)
-            windows.append(WindowResult(windowStartMs: start, txCount: try integer(row[1], sql: windowSQL),
-                                        revenue: try money(row[2], sql: windowSQL),
-                                        categoryRevenue: categories[start] ?? [:]))
+            windows.append(
+                WindowResult(
+                    windowStartMs: start, txCount: try integer(row[1], sql: windowSQL),
+                    revenue: try money(row[2], sql: windowSQL),
+                    categoryRevenue: categories[start] ?? [:]))
         }
         return windows
     }
@@ -333,34 +367,38 @@ public enum WarehouseSchema {
         if let m = Money(decimalText: text), m.units % Money.unitsPerWhole == 0 {
             return Int64(m.units / Money.unitsPerWhole)
         }
-        throw WarehouseError(kind: .badResult, message: "expected a whole number, got \"\(text)\"", sql: sql,
-                             advice: "the count column of the query must be an integer")
+        throw WarehouseError(
+            kind: .badResult, message: "expected a whole number, got \"\(text)\"", sql: sql,
+            advice: "the count column of the query must be an integer")
     }
 
     static func money(_ text: String?, sql: String) throws(WarehouseError) -> Money {
         guard let text else { return .zero }
         if let m = Money(decimalText: text) { return m }
-        throw WarehouseError(kind: .badResult, message: "expected a decimal amount, got \"\(text)\"", sql: sql,
-                             advice: "the revenue column of the query must be numeric")
+        throw WarehouseError(
+            kind: .badResult, message: "expected a decimal amount, got \"\(text)\"", sql: sql,
+            advice: "the revenue column of the query must be numeric")
     }
 }
 
 /// What one pipeline has in the warehouse (`cdctop warehouse status`).
-public struct WarehousePipelineSummary: Sendable, Hashable {
-    public var pipeline: String
-    public var windows: Int64
-    public var categoryRows: Int64
-    public var firstWindowStart: String
-    public var lastWindowStart: String
-    public var lastUpdated: String
-    public var txCount: Int64
-    public var revenue: Money
+package struct WarehousePipelineSummary: Sendable, Hashable {
+    package var pipeline: String
+    package var windows: Int64
+    package var categoryRows: Int64
+    package var firstWindowStart: String
+    package var lastWindowStart: String
+    package var lastUpdated: String
+    package var txCount: Int64
+    package var revenue: Money
     /// Windows written by `warehouse seed` or `cdctop demo` (0 on warehouses without the marker).
-    public var syntheticWindows: Int64 = 0
+    package var syntheticWindows: Int64 = 0
 }
 
 extension WarehouseSchema {
-    public static func summaries(on connection: PostgresConnection) throws(WarehouseError) -> [WarehousePipelineSummary] {
+    package static func summaries(on connection: PostgresConnection) throws(WarehouseError)
+        -> [WarehousePipelineSummary]
+    {
         let synthetic = try hasSyntheticMarker(connection) ? "count(*) FILTER (WHERE w.synthetic)" : "0"
         let sql = """
             SELECT w.pipeline, count(*),
@@ -373,11 +411,13 @@ extension WarehouseSchema {
             """
         var out: [WarehousePipelineSummary] = []
         for row in try connection.execute(sql).rows {
-            out.append(WarehousePipelineSummary(
-                pipeline: row[0] ?? "", windows: try integer(row[1], sql: sql), categoryRows: try integer(row[2], sql: sql),
-                firstWindowStart: row[3] ?? "", lastWindowStart: row[4] ?? "", lastUpdated: row[5] ?? "",
-                txCount: try integer(row[6], sql: sql), revenue: try money(row[7], sql: sql),
-                syntheticWindows: try integer(row[8], sql: sql)))
+            out.append(
+                WarehousePipelineSummary(
+                    pipeline: row[0] ?? "", windows: try integer(row[1], sql: sql),
+                    categoryRows: try integer(row[2], sql: sql),
+                    firstWindowStart: row[3] ?? "", lastWindowStart: row[4] ?? "", lastUpdated: row[5] ?? "",
+                    txCount: try integer(row[6], sql: sql), revenue: try money(row[7], sql: sql),
+                    syntheticWindows: try integer(row[8], sql: sql)))
         }
         return out
     }

@@ -10,13 +10,13 @@ import Synchronization
 /// is bounded: when it is full, further windows are not queued but also not marked written, so the next
 /// snapshot (or the sink itself, once the queue drains) offers them again — nothing is lost while the
 /// engine still holds the window, and upserts on (pipeline, window_start) mean nothing is duplicated.
-public final class WarehouseSink: Sendable {
-    public let pipeline: String
+package final class WarehouseSink: Sendable {
+    package let pipeline: String
     /// Rows are marked `synthetic` (cdctop demo's generated traffic), so `warehouse seed` may replace them.
-    public let synthetic: Bool
-    public let maxBacklogWindows: Int
+    package let synthetic: Bool
+    package let maxBacklogWindows: Int
     /// Windows per transaction.
-    public let batchSize: Int
+    package let batchSize: Int
     private let url: String
     private let worker: WarehouseWorkerThread
     private let state = Mutex(SinkState())
@@ -46,7 +46,9 @@ public final class WarehouseSink: Sendable {
         var hasKPIGroupTable = false
     }
 
-    public init(url: String, pipeline: String, synthetic: Bool = false, maxBacklogWindows: Int = 10_000, batchSize: Int = 500) {
+    package init(
+        url: String, pipeline: String, synthetic: Bool = false, maxBacklogWindows: Int = 10_000, batchSize: Int = 500
+    ) {
         self.url = url
         self.pipeline = pipeline
         self.synthetic = synthetic
@@ -58,16 +60,16 @@ public final class WarehouseSink: Sendable {
     deinit { worker.stop(waitSeconds: 1) }
 
     /// Starts the writer thread. It keeps the sink alive until `stop()`: call it on every exit path.
-    public func start() {
+    package func start() {
         worker.start { [weak self] in self?.run() }
     }
 
     /// Stops the thread after one last write of what is pending, if the connection is up.
-    public func stop() { worker.stop(waitSeconds: 8) }
+    package func stop() { worker.stop(waitSeconds: 8) }
 
     /// Takes the final windows of `snapshot` that are new or changed since written. Never blocks on I/O:
     /// a short critical section compares values, then the worker is woken.
-    public func offer(_ snapshot: KPISnapshot) {
+    package func offer(_ snapshot: KPISnapshot) {
         guard !snapshot.finalWindowStarts.isEmpty else { return }
         let queued = state.withLock { state in
             queueChanges(of: snapshot, into: &state)
@@ -75,13 +77,13 @@ public final class WarehouseSink: Sendable {
         if queued { worker.wake() }
     }
 
-    public var status: ServiceStatus { state.withLock { $0.status } }
-    public var backlog: Int { state.withLock { $0.pending.count + $0.deferredWindows } }
+    package var status: ServiceStatus { state.withLock { $0.status } }
+    package var backlog: Int { state.withLock { $0.pending.count + $0.deferredWindows } }
     /// Window rows upserted so far (a rewrite counts again).
-    public var windowsWritten: Int { state.withLock { $0.windowsWritten } }
+    package var windowsWritten: Int { state.withLock { $0.windowsWritten } }
     /// Rewrites of windows already written (late corrections).
-    public var rewrites: Int { state.withLock { $0.rewrites } }
-    public var lastError: WarehouseError? { state.withLock { $0.lastError } }
+    package var rewrites: Int { state.withLock { $0.rewrites } }
+    package var lastError: WarehouseError? { state.withLock { $0.lastError } }
 
     // MARK: - Queue
 
@@ -92,18 +94,26 @@ public final class WarehouseSink: Sendable {
         state.windowMs = snapshot.result.windowMs
         if state.kpiColumns != snapshot.result.kpiColumns { state.kpiColumns = snapshot.result.kpiColumns }
         let finals = snapshot.finalWindowStarts
-        let changed = state.deferredSnapshot == nil ? state.lastOffered.flatMap { snapshot.windowChanges.changes(since: $0) } : nil
+        let changed =
+            state.deferredSnapshot == nil
+            ? state.lastOffered.flatMap { snapshot.windowChanges.changes(since: $0) } : nil
         state.lastOffered = snapshot.sequence
         var queued = false
         var deferred = 0
         func consider(_ window: WindowResult) {
             let start = window.windowStartMs
             if let pending = state.pending[start] {
-                if pending != window { state.pending[start] = window; queued = true }
+                if pending != window {
+                    state.pending[start] = window
+                    queued = true
+                }
                 return
             }
             if state.written[start] == window { return }
-            if state.pending.count >= maxBacklogWindows { deferred += 1; return }
+            if state.pending.count >= maxBacklogWindows {
+                deferred += 1
+                return
+            }
             state.pending[start] = window
             queued = true
         }
@@ -118,7 +128,8 @@ public final class WarehouseSink: Sendable {
         state.deferredSnapshot = deferred > 0 ? snapshot : nil
         // Forget windows the engine no longer holds, so memory follows the engine's retention.
         if let oldest = snapshot.result.windows.first?.windowStartMs,
-           state.written.count > snapshot.result.windows.count + batchSize {
+            state.written.count > snapshot.result.windows.count + batchSize
+        {
             state.written = state.written.filter { $0.key >= oldest }
         }
         return queued
@@ -182,9 +193,11 @@ public final class WarehouseSink: Sendable {
                 let delay = backoff.nextDelay(needsPerson: error.needsPerson)
                 state.withLock { state in
                     state.lastError = error
-                    state.status = ServiceStatus(.error,
+                    state.status = ServiceStatus(
+                        .error,
                         "warehouse: \(error.shortDescription); backlog \(state.pending.count + state.deferredWindows), retry in \(WallClock.secondsText(delay))",
-                        error: "\(error)", attempts: backoff.attempts, nextRetryAtMs: WallClock.nowMs() + Int64(delay * 1000))
+                        error: "\(error)", attempts: backoff.attempts,
+                        nextRetryAtMs: WallClock.nowMs() + Int64(delay * 1000))
                 }
                 worker.sleep(seconds: delay)
             }
@@ -202,22 +215,33 @@ public final class WarehouseSink: Sendable {
         // A retry keeps saying why it retries: "connecting" alone would hide the error until it failed again.
         setStatus { state in
             let backlog = state.pending.count + state.deferredWindows
-            return ServiceStatus(.connecting, state.lastError.map { "warehouse: reconnecting after: \($0.shortDescription); backlog \(backlog)" }
-                                 ?? "warehouse: connecting, backlog \(backlog)")
+            return ServiceStatus(
+                .connecting,
+                state.lastError.map { "warehouse: reconnecting after: \($0.shortDescription); backlog \(backlog)" }
+                    ?? "warehouse: connecting, backlog \(backlog)")
         }
         let connection = try PostgresConnection(url, applicationName: "cdctop warehouse sink")
         guard try WarehouseSchema.isInitialized(connection) else {
-            throw WarehouseError(kind: .missingSchema, message: "tables cdctop.kpi_window / kpi_category_window not found on \(connection.endpoint)",
-                                 advice: "run `cdctop warehouse init --warehouse URL` to create the cdctop schema")
+            throw WarehouseError(
+                kind: .missingSchema,
+                message: "tables cdctop.kpi_window / kpi_category_window not found on \(connection.endpoint)",
+                advice: "run `cdctop warehouse init --warehouse URL` to create the cdctop schema")
         }
         let hasMarker = try WarehouseSchema.hasSyntheticMarker(connection)
         let hasKPIGroupTable = try WarehouseSchema.hasKPIGroupTable(connection)
-        state.withLock { $0.hasMarker = hasMarker; $0.hasKPIGroupTable = hasKPIGroupTable }
+        state.withLock {
+            $0.hasMarker = hasMarker
+            $0.hasKPIGroupTable = hasKPIGroupTable
+        }
         // One writer per pipeline: two viewers at different positions would overwrite each other's windows.
         // The session lock goes with the connection, so a crashed writer frees it at once.
         if let holder = try WarehouseSchema.lockPipeline(pipeline, on: connection) {
-            throw WarehouseError(kind: .busy, message: "another cdctop (\(holder)) is writing pipeline '\(pipeline)' on \(connection.endpoint)",
-                                 advice: "give this run its own --pipeline NAME, or leave out --warehouse; this one takes over when the other stops")
+            throw WarehouseError(
+                kind: .busy,
+                message: "another cdctop (\(holder)) is writing pipeline '\(pipeline)' on \(connection.endpoint)",
+                advice:
+                    "give this run its own --pipeline NAME, or leave out --warehouse; this one takes over when the other stops"
+            )
         }
         return connection
     }
@@ -227,13 +251,16 @@ public final class WarehouseSink: Sendable {
             ($0.windowMs, $0.hasMarker, $0.kpiColumns, $0.hasKPIGroupTable)
         }
         if kpiColumns.contains(where: \.windowed), !hasKPIGroupTable {
-            throw WarehouseError(kind: .missingSchema,
-                                 message: "table cdctop.kpi_group_window not found on \(connection.endpoint) (the profile has windowed model KPIs)",
-                                 advice: "run `cdctop warehouse init --warehouse URL` again to add it (idempotent)")
+            throw WarehouseError(
+                kind: .missingSchema,
+                message:
+                    "table cdctop.kpi_group_window not found on \(connection.endpoint) (the profile has windowed model KPIs)",
+                advice: "run `cdctop warehouse init --warehouse URL` again to add it (idempotent)")
         }
         // Real windows clear the marker, so one that replaces a seeded row counts as real from then on.
-        try WarehouseSchema.write(batch, pipeline: pipeline, windowMs: windowMs, synthetic: hasMarker ? synthetic : nil,
-                                  kpiColumns: kpiColumns, on: connection)
+        try WarehouseSchema.write(
+            batch, pipeline: pipeline, windowMs: windowMs, synthetic: hasMarker ? synthetic : nil,
+            kpiColumns: kpiColumns, on: connection)
         acknowledge(batch)
     }
 }

@@ -67,7 +67,8 @@ struct ReconnectBackoff {
     private var nextSeconds: Double
 
     init(initialSeconds: Double = 0.5, maximumSeconds: Double = 10) {
-        self.initialSeconds = initialSeconds; self.maximumSeconds = maximumSeconds
+        self.initialSeconds = initialSeconds
+        self.maximumSeconds = maximumSeconds
         self.nextSeconds = initialSeconds
     }
 
@@ -87,7 +88,10 @@ struct ReconnectBackoff {
         return needsPerson ? max(delay, Self.slowSeconds) : delay
     }
 
-    mutating func reset() { nextSeconds = initialSeconds; attempts = 0 }
+    mutating func reset() {
+        nextSeconds = initialSeconds
+        attempts = 0
+    }
 }
 
 /// PostgreSQL array literals for `unnest($n::type[])` batch parameters: one statement per batch instead of

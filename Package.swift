@@ -49,7 +49,9 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: ["Metrics", "CRdKafka", "CHiredis", "CLibpq", "CSQLite", "CCurl", "COpenSSL"],
-            path: "Sources/Pipeline"),
+            path: "Sources/Pipeline",
+            // The output schemas' map and the "Adding a KPI" checklist.
+            exclude: ["Output/README.md"]),
         // The cdctop commands, dashboard and themes, as a library: cdctop and cdctop-dev both run it.
         .target(
             name: "App",

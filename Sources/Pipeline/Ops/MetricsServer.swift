@@ -263,30 +263,52 @@ package final class MetricsServer: Sendable {
     }
 
     /// The request head (we need only its first line and a header or two); bounded at 16 KiB and by the deadline.
+    /// One loop for both transports: `nextBytes` gives plain socket bytes or bytes OpenSSL decrypted.
     private func readRequest(_ fd: Int32, _ session: MetricsTLS.Session?, until deadline: Int64) -> [UInt8] {
         var request: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 2048)
         while request.count < 16_384 {
-            let n: Int
-            if let session {
-                switch session.read(into: &chunk) {
-                case .done(let count): n = count
-                case .needInput:
-                    guard case .bytes = receive(fd, into: session, until: deadline) else { return request }
-                    continue
-                case .closed, .failed: return request
-                }
-            } else {
-                guard wait(fd, for: Int32(POLLIN), until: deadline) else { break }
-                let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if got < 0 && (errno == EAGAIN || errno == EINTR) { continue }
-                if got <= 0 { break }
-                n = got
-            }
+            guard let n = nextBytes(fd, session, into: &chunk, until: deadline) else { break }
             request.append(contentsOf: chunk[0..<n])
             if request.count >= 4, request.suffix(from: max(0, request.count - n - 3)).containsTerminator { break }
         }
         return request
+    }
+
+    /// The next bytes of the request into `chunk` (their count), or nil once the client closed, failed or the
+    /// deadline passed. Over TLS the socket's bytes go through the session first.
+    private func nextBytes(
+        _ fd: Int32, _ session: MetricsTLS.Session?, into chunk: inout [UInt8], until deadline: Int64
+    ) -> Int? {
+        guard let session else {
+            guard case .bytes(let n) = receiveFromSocket(fd, into: &chunk, until: deadline) else { return nil }
+            return n
+        }
+        while true {
+            switch session.read(into: &chunk) {
+            case .done(let count): return count
+            case .needInput:
+                guard case .bytes = receive(fd, into: session, until: deadline) else { return nil }
+            case .closed, .failed: return nil
+            }
+        }
+    }
+
+    private enum SocketRead {
+        case bytes(Int)
+        case closed, timedOut
+    }
+
+    /// What the socket has, waiting until the deadline: the one `recv` loop of the server.
+    private func receiveFromSocket(_ fd: Int32, into buffer: inout [UInt8], until deadline: Int64) -> SocketRead {
+        while true {
+            guard wait(fd, for: Int32(POLLIN), until: deadline) else { return .timedOut }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+            if n == 0 { return .closed }
+            if n < 0 { return .timedOut }
+            return .bytes(n)
+        }
     }
 
     private enum Received { case bytes, closed, timedOut, plainHTTP }
@@ -299,12 +321,10 @@ package final class MetricsServer: Sendable {
         firstRead: Bool = false
     ) -> Received {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            guard wait(fd, for: Int32(POLLIN), until: deadline) else { return .timedOut }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
-            if n == 0 { return .closed }
-            if n < 0 { return .timedOut }
+        switch receiveFromSocket(fd, into: &buffer, until: deadline) {
+        case .timedOut: return .timedOut
+        case .closed: return .closed
+        case .bytes(let n):
             if firstRead && (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(buffer[0]) { return .plainHTTP }
             buffer.withUnsafeBytes { session.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             return .bytes
@@ -443,16 +463,19 @@ package final class MetricsServer: Sendable {
         if headOnly { bytes = [] }
         var out = Array(head.utf8)
         out.append(contentsOf: bytes)
-        let deadline = WallClock.monotonicMs() + Int64(Self.clientDeadlineMs)
-        guard let session else {
-            _ = sendAll(fd, out, until: deadline)
-            return
+        sendAnswer(fd, session, out, until: WallClock.monotonicMs() + Int64(Self.clientDeadlineMs))
+    }
+
+    /// Sends the answer over either transport: as is, or encrypted (with TLS's close_notify after it).
+    private func sendAnswer(_ fd: Int32, _ session: MetricsTLS.Session?, _ out: [UInt8], until deadline: Int64) {
+        var wire = out
+        if let session {
+            guard session.write(out) != .needInput else { return }
+            session.close()
+            wire = []
+            session.takeOutput(into: &wire)
         }
-        guard session.write(out) != .needInput else { return }
-        session.close()
-        var encrypted: [UInt8] = []
-        session.takeOutput(into: &encrypted)
-        _ = sendAll(fd, encrypted, until: deadline)
+        _ = sendAll(fd, wire, until: deadline)
     }
 
     /// Sends all of `out` unless the client stops taking it until the deadline (or the server stops).

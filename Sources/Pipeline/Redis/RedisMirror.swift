@@ -165,7 +165,7 @@ final class MirrorWorker: Sendable {
         var writtenVersion: UInt64 = 0
         var pausedMetaWritten = false
         var wasPaused = false
-        var retryDelay = firstRetryDelay
+        var backoff = ReconnectBackoff(initialSeconds: firstRetryDelay, maximumSeconds: maxRetryDelay)
         var nextConnectAt = 0.0
         var nextWriteAt = 0.0
         // The writer key is renewed well before it expires even with nothing to write (paused, or no new
@@ -234,14 +234,14 @@ final class MirrorWorker: Sendable {
                     renewAt = WallClock.monotonicSeconds() + renewInterval
                     pausedMetaWritten = paused
                     wasPaused = paused
-                    retryDelay = firstRetryDelay
+                    backoff.reset()
                     mailbox.locked { m in
                         m.phase = .ok
                         m.lastError = nil
                         m.failedAttempts = 0
                     }
                 } catch {
-                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                    failed(error, backoff: &backoff, nextConnectAt: &nextConnectAt)
                 }
             case .renew:
                 do {
@@ -249,7 +249,7 @@ final class MirrorWorker: Sendable {
                     renewAt = WallClock.monotonicSeconds() + renewInterval
                 } catch {
                     writer = nil
-                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                    failed(error, backoff: &backoff, nextConnectAt: &nextConnectAt)
                 }
             case .writePaused:
                 do {
@@ -258,7 +258,7 @@ final class MirrorWorker: Sendable {
                     wasPaused = true
                 } catch {
                     writer = nil
-                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                    failed(error, backoff: &backoff, nextConnectAt: &nextConnectAt)
                 }
             case .write(let snapshot, let version, let full):
                 let started = WallClock.monotonicSeconds()
@@ -275,7 +275,7 @@ final class MirrorWorker: Sendable {
                     mailbox.locked { m in m.recordWrite(at: done, durationMs: (done - started) * 1000) }
                 } catch {
                     writer = nil
-                    failed(error, retryDelay: &retryDelay, nextConnectAt: &nextConnectAt)
+                    failed(error, backoff: &backoff, nextConnectAt: &nextConnectAt)
                 }
             }
         }
@@ -295,16 +295,14 @@ final class MirrorWorker: Sendable {
     }
 
     /// Records the error for the status bar and schedules the next connection attempt.
-    func failed(_ error: any Error, retryDelay: inout Double, nextConnectAt: inout Double) {
+    func failed(_ error: any Error, backoff: inout ReconnectBackoff, nextConnectAt: inout Double) {
         var message = (error as? RedisError)?.message ?? "\(error)"
         // A wrong password or a port that is not Redis stays wrong until someone acts: retry slowly, and say so.
-        if let redisError = error as? RedisError, !redisError.isRetriable {
-            retryDelay = max(retryDelay, ReconnectBackoff.slowSeconds)
-            message += " (not retried fast: next try in \(Int(retryDelay)) s)"
-        }
+        let needsPerson = (error as? RedisError).map { !$0.isRetriable } ?? false
+        let retryDelay = backoff.nextDelay(needsPerson: needsPerson)
+        if needsPerson { message += " (not retried fast: next try in \(Int(retryDelay)) s)" }
         let retryAt = WallClock.monotonicSeconds() + retryDelay
         nextConnectAt = retryAt
-        retryDelay = min(retryDelay * 2, maxRetryDelay)
         mailbox.locked { m in
             m.phase = .error(message, retryAt: retryAt)
             m.lastError = message

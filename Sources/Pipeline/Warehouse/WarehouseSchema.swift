@@ -113,6 +113,12 @@ package enum WarehouseSchema {
 
     // MARK: - Writing windows
 
+    /// Every INSERT the sink and the seeder run: WarehouseTablesSchemaTests checks their columns against
+    /// `WarehouseTablesSchema` (Output/).
+    package static let insertStatements = [
+        upsertWindowsSQL, upsertMarkedWindowsSQL, insertCategoriesSQL, insertKPIGroupsSQL,
+    ]
+
     static let upsertWindowsSQL = """
         INSERT INTO cdctop.kpi_window (pipeline, window_start, window_ms, tx_count, revenue, updated_at)
         SELECT $1, timestamptz 'epoch' + w.start_ms * interval '1 millisecond', $2, w.tx_count, w.revenue, now()

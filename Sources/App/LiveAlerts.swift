@@ -21,7 +21,8 @@ func startAlerts(_ operations: Operations, options: LiveOptions) throws -> Alert
     if let connect = operations.connect { inputs.connect = { connect.report } }
     if let reconciler = integrations.reconciler { inputs.reconciliation = { reconciler.reconciliation } }
     let monitor = AlertMonitor(
-        rules: rules, pipeline: integrations.pipeline, inputs: inputs, alertmanager: sender, exec: exec)
+        rules: rules, pipeline: integrations.pipeline, inputs: inputs, alertmanager: sender, exec: exec,
+        lagThresholds: operations.engine.options.profile.lag)
     monitor.start()
     return monitor
 }

@@ -1,75 +1,6 @@
-/// What changed in a `WindowedAggregator` since the last `takeChanges()`: the rows an incremental
-/// checkpoint writes, at their values when the changes were taken. A sale or line-item key may be
-/// listed more than once, always with the same value; products and product windows are listed once.
-package struct StateChanges: Sendable {
-    package struct SaleChange: Sendable, Hashable {
-        package var partition: Int64
-        package var key: RowKey
-        /// Nil: the key was deleted.
-        package var amount: Money?
-    }
-    package struct LineItemChange: Sendable, Hashable {
-        package var partition: Int64
-        package var key: RowKey
-        /// Nil: the key was deleted.
-        package var item: WindowedAggregator.LineItem?
-    }
-    package struct ProductChange: Sendable, Hashable {
-        package var partition: Int64
-        package var product: RowKey
-        package var total: Money
-        package var lineItems: Int64
-    }
-    package struct ProductWindowChange: Sendable, Hashable {
-        package var partition: Int64
-        package var product: RowKey
-        package var windowStart: Int64
-        package var amount: Money
-    }
-    package struct WindowChange: Sendable, Hashable {
-        package var partition: Int64
-        package var windowStart: Int64
-        package var txCount: Int64
-        package var revenue: Money
-    }
-    package struct CategoryChange: Sendable, Hashable {
-        package var product: RowKey
-        package var category: String
-    }
-
-    package var sales: [SaleChange] = []
-    package var lineItems: [LineItemChange] = []
-    package var products: [ProductChange] = []
-    package var productWindows: [ProductWindowChange] = []
-    /// Current values of the windows changed (resolved when the changes are taken).
-    package var windows: [WindowChange] = []
-    package var categories: [CategoryChange] = []
-    /// Windows (and product windows) starting before this are gone.
-    package var horizonStart: Int64 = .min
-    /// Partitions whose whole state is gone.
-    package var droppedPartitions: [Int64] = []
-
-    package init() {}
-
-    /// Empties every list, keeping the memory of all but the sale and line-item lists: those are
-    /// filled at once, sized exactly, when the changes are taken, and are the largest (tens of MB
-    /// at 400k changes), so they are not held between checkpoints.
-    package mutating func clearKeepingCapacity() {
-        sales = []
-        lineItems = []
-        products.removeAll(keepingCapacity: true)
-        productWindows.removeAll(keepingCapacity: true)
-        windows.removeAll(keepingCapacity: true)
-        categories.removeAll(keepingCapacity: true)
-        droppedPartitions.removeAll(keepingCapacity: true)
-        horizonStart = .min
-    }
-
-    /// Rows recorded (a checkpoint is due early when this grows large).
-    package var count: Int {
-        sales.count + lineItems.count + products.count + productWindows.count + windows.count + categories.count
-    }
-}
+// Saving and restoring a `WindowedAggregator`: its counters and shared scalars, saved whole with every
+// checkpoint, and the restore that loads a saved state (AggregatorJournal.swift records what changed
+// between checkpoints).
 
 /// The aggregator's counters and shared scalars, saved whole with every checkpoint.
 package struct AggregatorCounters: Sendable, Hashable {
@@ -87,80 +18,6 @@ package struct AggregatorCounters: Sendable, Hashable {
 }
 
 extension WindowedAggregator {
-    /// Hands over the changes recorded since the last call (with the current values of the windows,
-    /// products and product windows that changed) and starts recording afresh. O(changes), never O(state).
-    ///
-    /// `recycled` (an earlier `StateChanges` already written) gives its arrays' memory back to the
-    /// journal: a fresh journal every few seconds would page-fault in tens of megabytes on the hot thread.
-    package mutating func takeChanges(recycling recycled: StateChanges? = nil) -> StateChanges {
-        var taken = changes
-        if var reuse = recycled {
-            reuse.clearKeepingCapacity()
-            changes = reuse
-        } else {
-            changes = StateChanges()
-        }
-        taken.horizonStart = horizonStart
-        // Sale and line-item keys at their current values: a key journaled twice is written twice
-        // with the same value, and one gone from its map was deleted. Sized once: growing these
-        // lists by doubling page-faulted tens of megabytes on the engine thread.
-        taken.sales.reserveCapacity(parts.reduce(0) { $0 + $1.journaledSales.count })
-        taken.lineItems.reserveCapacity(parts.reduce(0) { $0 + $1.journaledLineItems.count })
-        for p in parts.indices {
-            let partition = partitionKeys[p]
-            parts[p].journaledSales.forEach { key in
-                taken.sales.append(.init(partition: partition, key: key, amount: parts[p].sales[key]))
-            }
-            parts[p].journaledLineItems.forEach { key in
-                // No `.map(lineItem(stored:))`: a partially applied method boxes a copy of the aggregator per call.
-                var item: LineItem?
-                if let stored = parts[p].lineItems[key] { item = lineItem(stored: stored) }
-                taken.lineItems.append(.init(partition: partition, key: key, item: item))
-            }
-            parts[p].journaledSales.removeAll(keepingCapacity: true)
-            parts[p].journaledLineItems.removeAll(keepingCapacity: true)
-        }
-        for p in parts.indices where !parts[p].changedWindows.isEmpty {
-            for w in parts[p].changedWindows {
-                guard let accum = parts[p].windows[.int(w)] else { continue }
-                taken.windows.append(
-                    .init(
-                        partition: partitionKeys[p], windowStart: w,
-                        txCount: accum.txCount, revenue: accum.revenue))
-            }
-            parts[p].changedWindows.removeAll(keepingCapacity: true)
-            parts[p].lastChangedWindow = .min
-        }
-        // Products and product windows, at their current values (expired product windows are
-        // covered by `horizonStart`).
-        for p in parts.indices {
-            let partition = partitionKeys[p]
-            for product in parts[p].journaledProducts {
-                guard var sales = parts[p].products[product] else { continue }
-                taken.products.append(
-                    .init(partition: partition, product: product, total: sales.total, lineItems: sales.lineItems))
-                for w in sales.journaledWindows where w >= horizonStart {
-                    guard let amount = sales.windows[w] else { continue }
-                    taken.productWindows.append(
-                        .init(partition: partition, product: product, windowStart: w, amount: amount))
-                }
-                sales.journaled = false
-                sales.journaledWindows.removeAll(keepingCapacity: true)
-                parts[p].products[product] = sales
-            }
-            parts[p].journaledProducts.removeAll(keepingCapacity: true)
-        }
-        return taken
-    }
-
-    /// Changes recorded since the last `takeChanges()` (an early checkpoint is due when it grows large).
-    package var pendingChangeCount: Int {
-        parts.reduce(changes.count) {
-            $0 + $1.journaledSales.count + $1.journaledLineItems.count + $1.changedWindows.count
-                + $1.journaledProducts.count
-        }
-    }
-
     package var counters: AggregatorCounters {
         var c = AggregatorCounters()
         c.maxCommitTimeMs = maxCommitTimeMs
@@ -273,22 +130,11 @@ extension WindowedAggregator {
             parts[p].parkedAmount = parkedAmount
             parts[p].windows.forEach { w, _ in if case .int(let start) = w { starts.insert(start) } }
         }
-        heldStarts = starts.sorted()
-        heldResults = heldStarts.map {
-            WindowResult(windowStartMs: $0, txCount: 0, revenue: .zero, categoryRevenue: [:])
-        }
-        staleMerged = starts
+        held.restore(starts: starts)
         rebuildFinalWindows()
-        windowChanges = []
-        windowChangesKnown = false
-        lastStaleMerged = .min
+        held.changes = []
+        held.changesKnown = false
         changes = StateChanges()
-        for p in parts.indices {
-            parts[p].changedWindows = []
-            parts[p].lastChangedWindow = .min
-            parts[p].journaledProducts = []
-            parts[p].journaledSales = RowKeyList()
-            parts[p].journaledLineItems = RowKeyList()
-        }
+        for p in parts.indices { parts[p].journal = PartitionJournal() }
     }
 }

@@ -141,8 +141,15 @@ package struct AlertEvaluator: Sendable {
     private var tableActivity: [String: (total: Int64, lastChangeMs: Int64, activeMinutes: [Int64])] = [:]
     private var startedAtMs: Int64?
     private var watched: Set<AlertKind> = []
+    /// cdctop's own partitions' samples and verdicts, as the Lag view keeps them: a partition that stopped
+    /// moving pages like another group that did.
+    private var ownLag: LagHistory
 
-    package init(rules: AlertRules) { self.rules = rules }
+    /// `lagThresholds`: the profile's `[lag]`, which the Lag view's verdicts use too.
+    package init(rules: AlertRules, lagThresholds: LagThresholds = LagThresholds()) {
+        self.rules = rules
+        ownLag = LagHistory(thresholds: lagThresholds)
+    }
 
     /// Evaluates every rule against `facts` and returns the alerts that fired or resolved.
     package mutating func evaluate(_ facts: AlertFacts) -> [AlertTransition] {
@@ -176,14 +183,23 @@ package struct AlertEvaluator: Sendable {
         // Lag during a catch-up is real lag; but with Kafka unreachable the watermarks are stale: hold.
         if let partitions = facts.partitions, facts.kafkaOk {
             known.insert(.lagHigh)
-            var worstByTopic: [String: (ms: Int64, messages: Int64)] = [:]
-            for p in partitions where p.lag > 0 && p.lastCommitTimeMs > 0 {
-                let seconds = max(0, now - p.lastCommitTimeMs)
-                if seconds > (worstByTopic[p.topic]?.ms ?? -1) { worstByTopic[p.topic] = (seconds, p.lag) }
+            ownLag.record(partitions, atMs: now)
+            let alert = rules.lagAlertThresholds
+            var worstByTopic: [String: (ms: Int64, messages: Int64, verdict: LagVerdict)] = [:]
+            for p in partitions where p.lag > 0 {
+                let lagMs = p.lagMs(nowMs: now)
+                let verdict = ownLag.verdict(for: p)
+                guard LagRules.isIncident(verdict, lag: p.lag, lagMs: lagMs, alert: alert) else { continue }
+                if lagMs > (worstByTopic[p.topic]?.ms ?? -1) { worstByTopic[p.topic] = (lagMs, p.lag, verdict) }
             }
-            for (topic, worst) in worstByTopic where worst.ms > rules.lagSecondsMs {
-                conditions[AlertKey(.lagHigh, topic)] =
+            for (topic, worst) in worstByTopic {
+                var summary =
                     "topic \(topic) lags \(TimeText.duration(ms: worst.ms)) (\(worst.messages) messages waiting)"
+                if worst.verdict == .stalled || worst.verdict == .stopped {
+                    summary +=
+                        ", \(worst.verdict.rawValue): cdctop's position has not moved for \(TimeText.duration(ms: ownLag.rules.windowMs))"
+                }
+                conditions[AlertKey(.lagHigh, topic)] = summary
             }
         }
         if let verdict = facts.reconciliation {
@@ -231,7 +247,7 @@ package struct AlertEvaluator: Sendable {
                     heldKeys.insert(AlertKey(.groupLagging, g.group))
                     continue
                 }
-                if g.verdict == .stalled || g.verdict == .stopped || g.maxLagMs > rules.lagSecondsMs {
+                if LagRules.isIncident(g.verdict, lag: g.totalLag, lagMs: g.maxLagMs, alert: rules.lagAlertThresholds) {
                     conditions[AlertKey(.groupLagging, g.group)] =
                         "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
                 }

@@ -6,7 +6,8 @@ package enum AlertKind: String, Sendable, Hashable, CaseIterable, Comparable {
     case connectorFailed = "CdcConnectorFailed"
     /// A RUNNING connector whose Debezium heartbeats stopped arriving.
     case heartbeatStale = "CdcHeartbeatStale"
-    /// A topic whose consumer lag, in seconds of commit time, is above the threshold.
+    /// A topic whose consumer lag, in seconds of commit time, is above the threshold, or whose partition
+    /// cdctop's position stopped moving with lag (STALLED, `LagRules.isIncident`).
     case lagHigh = "CdcLagHigh"
     /// Reconciliation against the source database says the running totals drifted.
     case reconciliationDrift = "CdcReconciliationDrift"
@@ -95,7 +96,8 @@ package struct AlertRules: Sendable, Hashable {
         switch kind {
         case .connectorFailed: return "a connector or one of its tasks is FAILED"
         case .heartbeatStale: return "a RUNNING connector's last heartbeat is older than \(d(heartbeatStaleMs))"
-        case .lagHigh: return "a topic's oldest unread change is older than \(d(lagSecondsMs))"
+        case .lagHigh:
+            return "a topic's oldest unread change is older than \(d(lagSecondsMs)), or cdctop stopped moving (STALLED)"
         case .reconciliationDrift: return "running totals differ from the source database"
         case .malformedRate: return "more than \(malformedPerMinute) malformed messages in a minute"
         case .tableSilent:

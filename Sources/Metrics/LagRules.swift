@@ -1,6 +1,7 @@
 /// One lag verdict, decided by one set of rules (`LagRules`) for every consumer cdctop watches:
-/// its own partitions (the Lag view) and the other consumer groups of `--lag-groups` (the Lag view,
-/// `--json`, `/metrics`, the CdcConsumerGroupLagging alert).
+/// its own partitions (the Lag view, the CdcLagHigh alert, through `LagHistory`) and the other consumer
+/// groups of `--lag-groups` (the Lag view, `--json`, `/metrics`, the CdcConsumerGroupLagging alert).
+/// Which verdicts page is `LagRules.isIncident`, the same for both alerts.
 package enum LagVerdict: String, Sendable, Hashable, CaseIterable {
     /// No lag, or lag below the thresholds (or not held long enough to be an incident).
     case ok = "OK"
@@ -111,11 +112,101 @@ package struct LagRules: Sendable, Hashable {
         for s in samples.reversed() {
             let within = held < thresholds.samples || s.atMs >= last.atMs - sustainMs
             guard within else { break }
-            guard s.lag > thresholds.messages && s.lagMs > thresholds.seconds * 1_000 else { return .ok }
+            guard thresholds.exceeded(lag: s.lag, lagMs: s.lagMs) else { return .ok }
             held += 1
         }
         // Fewer samples than the debounce needs, or than the sustain time covers: not yet.
         let covered = samples.count > held || sustainMs == 0 || last.atMs - samples[0].atMs >= sustainMs
         return held >= thresholds.samples && covered ? .lagging : .ok
+    }
+}
+
+extension LagThresholds {
+    /// Behind: more than `messages` waiting AND older than `seconds`. The one test of "behind", for the
+    /// Lag view's LAGGING (the profile's `[lag]`, for `samples` samples) and for the lag alerts
+    /// (`AlertRules.lagThresholds`: any message, `lag_seconds`; their `for` is the debounce).
+    package func exceeded(lag: Int64, lagMs: Int64) -> Bool { lag > messages && lagMs > seconds * 1_000 }
+}
+
+extension LagRules {
+    /// Whether a partition's or a group's lag is an incident (CdcLagHigh, CdcConsumerGroupLagging): its
+    /// verdict says it does not move (STALLED, STOPPED), or its lag passes the alert's thresholds,
+    /// whatever the Lag view's own thresholds say (the alert's are the incident's: `lag_seconds`).
+    package static func isIncident(_ verdict: LagVerdict, lag: Int64, lagMs: Int64, alert: LagThresholds) -> Bool {
+        verdict == .stalled || verdict == .stopped || alert.exceeded(lag: lag, lagMs: lagMs)
+    }
+}
+
+extension PartitionLag {
+    /// What cdctop has consumed of the partition: its position, else its group's committed offset.
+    package var consumed: Int64 { position >= 0 ? position : max(committed, 0) }
+
+    /// cdctop's lag in time: now − the commit time of the newest event it consumed, while messages
+    /// wait (0 without lag, or before the first event). The one definition for the Lag view, the
+    /// alerts and `/metrics`.
+    package func lagMs(nowMs: Int64) -> Int64 { lag > 0 && lastCommitTimeMs > 0 ? max(0, nowMs - lastCommitTimeMs) : 0 }
+
+    /// This partition's sample for the verdict, taken at `nowMs`.
+    package func lagSample(atMs nowMs: Int64) -> LagSample {
+        LagSample(atMs: nowMs, consumed: consumed, lag: lag, lagMs: lagMs(nowMs: nowMs))
+    }
+}
+
+/// cdctop's own partitions' recent samples, at most one a second each, and their verdicts by
+/// `LagRules.ownConsumer`: what the Lag view (`LagTracker`) and the CdcLagHigh alert judge, alike.
+package struct LagHistory: Sendable {
+    package var thresholds: LagThresholds
+    package var rules: LagRules { LagRules.ownConsumer(thresholds) }
+    /// Samples per partition (`LagHistory.key`), oldest first.
+    package private(set) var samples: [String: [LagSample]] = [:]
+
+    package init(thresholds: LagThresholds = LagThresholds()) { self.thresholds = thresholds }
+
+    package static func key(_ p: PartitionLag) -> String { "\(p.topic)[\(p.partition)]" }
+
+    /// Records every partition's sample at `now`. Returns, per partition, whether it got a new sample
+    /// (within a second of the last one, the sample replaces it).
+    @discardableResult
+    package mutating func record(_ partitions: [PartitionLag], atMs now: Int64) -> [Bool] {
+        let rules = rules
+        var added: [Bool] = []
+        added.reserveCapacity(partitions.count)
+        for p in partitions {
+            let k = LagHistory.key(p)
+            let sample = p.lagSample(atMs: now)
+            var list = samples[k, default: []]
+            // One sample per second is plenty and bounds memory at high snapshot rates.
+            if let last = list.last, now - last.atMs < 1_000 {
+                list[list.count - 1] = LagSample(
+                    atMs: last.atMs, consumed: max(last.consumed, sample.consumed), lag: sample.lag,
+                    lagMs: sample.lagMs)
+                added.append(false)
+            } else {
+                list.append(sample)
+                added.append(true)
+            }
+            // Keep the window, one sample older than it (the base the rules compare with), and at least
+            // the samples the debounce needs.
+            if let firstKept = list.firstIndex(where: { now - $0.atMs < rules.windowMs }), firstKept > 1,
+                list.count - (firstKept - 1) >= thresholds.samples
+            {
+                list.removeFirst(firstKept - 1)
+            }
+            samples[k] = list
+        }
+        return added
+    }
+
+    /// The partition's verdict now: OK at once when the snapshot says no lag (even between two samples).
+    package func verdict(for p: PartitionLag) -> LagVerdict {
+        if p.lag == 0 { return .ok }
+        return rules.verdict(samples[LagHistory.key(p)] ?? [])
+    }
+}
+
+extension AlertRules {
+    /// The lag alerts' thresholds: any message waiting longer than `lag_seconds` (their `for` debounces).
+    package var lagAlertThresholds: LagThresholds {
+        LagThresholds(messages: 0, seconds: lagSecondsMs / 1_000, samples: 1)
     }
 }

@@ -117,6 +117,65 @@ import Testing
         #expect(fired.first?.alert.summary == "topic shop.public.transaction lags 5m01s (10 messages waiting)")
     }
 
+    /// Issue 21 item 5: one lag verdict. A partition of cdctop's own whose position stops moving with
+    /// messages waiting is STALLED in the Lag view, and CdcLagHigh pages on that same verdict, although its
+    /// lag in seconds is far below `lag_seconds`; it resolves once the position moves and the lag is gone.
+    @Test func ownPartitionThatStopsMovingPagesAsTheLagViewSaysStalled() {
+        var rules = AlertRules()
+        rules.forMs[.lagHigh] = 0
+        rules.keepFiringForMs = 0
+        var e = AlertEvaluator(rules: rules)
+        var lagView = LagHistory()
+        let t0 = Self.t0
+        func facts(at now: Int64, position: Int64, end: Int64) -> AlertFacts {
+            var f = AlertFacts(nowMs: now)
+            f.partitions = [
+                PartitionLag(
+                    topic: "shop.public.transaction", partition: 0, position: position, highWatermark: end,
+                    lastCommitTimeMs: t0 - 20_000)
+            ]
+            return f
+        }
+        var fired: [AlertTransition] = []
+        var firstFiredAt: Int64?
+        for second in Int64(0)...40 {
+            let f = facts(at: t0 + second * 1_000, position: 500, end: 900)
+            lagView.record(f.partitions!, atMs: f.nowMs)
+            let changes = e.evaluate(f)
+            if !changes.isEmpty, firstFiredAt == nil { firstFiredAt = second }
+            fired += changes
+            // The alert fires exactly when the Lag view's verdict turns STALLED, not before.
+            #expect((lagView.verdict(for: f.partitions![0]) == .stalled) == (firstFiredAt != nil), "second \(second)")
+        }
+        #expect(firstFiredAt == 30, "STALLED after the 30-s window without moving")
+        #expect(
+            fired.map(\.change) == [.fired] && fired.first?.alert.key == AlertKey(.lagHigh, "shop.public.transaction"))
+        #expect(fired.first?.alert.summary.contains("400 messages waiting), STALLED") == true, "\(fired)")
+        // It reads on and catches up: OK in the Lag view, resolved here.
+        let caughtUp = facts(at: t0 + 41_000, position: 900, end: 900)
+        #expect(lagView.verdict(for: caughtUp.partitions![0]) == .ok)
+        #expect(e.evaluate(caughtUp).map(\.change) == [.resolved])
+    }
+
+    /// The lag alerts and the Lag view test "behind" with one predicate (`LagThresholds.exceeded`), each with
+    /// its own thresholds: the profile's `[lag]` for LAGGING, `lag_seconds` (any message) for the alerts.
+    @Test func oneBehindPredicateForTheVerdictAndTheAlerts() {
+        let view = LagThresholds(messages: 1_000, seconds: 10, samples: 5)
+        #expect(view.exceeded(lag: 1_001, lagMs: 10_001) && !view.exceeded(lag: 1_000, lagMs: 60_000))
+        #expect(!view.exceeded(lag: 90_000, lagMs: 10_000))
+        var rules = AlertRules()
+        rules.lagSecondsMs = 60_000
+        let alert = rules.lagAlertThresholds
+        #expect(alert.exceeded(lag: 1, lagMs: 60_001) && !alert.exceeded(lag: 0, lagMs: 600_000))
+        #expect(!alert.exceeded(lag: 5_000, lagMs: 60_000))
+        // STALLED and STOPPED page whatever the age; LAGGING, OK and UNKNOWN only past the alert's thresholds.
+        #expect(LagRules.isIncident(.stalled, lag: 1, lagMs: 0, alert: alert))
+        #expect(LagRules.isIncident(.stopped, lag: 1, lagMs: 0, alert: alert))
+        #expect(!LagRules.isIncident(.lagging, lag: 5_000, lagMs: 59_000, alert: alert))
+        #expect(LagRules.isIncident(.ok, lag: 10, lagMs: 61_000, alert: alert))
+        #expect(!LagRules.isIncident(.unknown, lag: 10, lagMs: 1_000, alert: alert))
+    }
+
     @Test func malformedPerMinute() {
         var rules = AlertRules()
         rules.malformedPerMinute = 10
@@ -300,7 +359,12 @@ import Testing
                 facts.lastHeartbeatMs = facts.nowMs
                 facts.malformedTotal = Int64(i / 10)
                 for k in 0..<16 { facts.tableTotals!["table\(k)"]! += Int64(i % 7) }
-                for j in partitions.indices { facts.partitions![j].lastCommitTimeMs = facts.nowMs - 1_000 }
+                // Reading on, 50 messages behind: a position that stood still would be STALLED (and page).
+                for j in partitions.indices {
+                    facts.partitions![j].lastCommitTimeMs = facts.nowMs - 1_000
+                    facts.partitions![j].position += 10
+                    facts.partitions![j].highWatermark += 10
+                }
                 transitions += e.evaluate(facts).count
             }
         }

@@ -55,7 +55,7 @@ package final class AlertMonitor: Sendable {
     package init(
         rules: AlertRules, pipeline: String, inputs: AlertInputs, alertmanager: AlertmanagerSender? = nil,
         exec: AlertExecRunner? = nil, everySeconds: Double = 1,
-        clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs() }
+        clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs() }, lagThresholds: LagThresholds = LagThresholds()
     ) {
         self.rules = rules
         self.pipeline = pipeline
@@ -64,7 +64,7 @@ package final class AlertMonitor: Sendable {
         self.exec = exec
         self.everySeconds = max(0.05, everySeconds)
         self.clock = clock
-        evaluator = Mutex(AlertEvaluator(rules: rules))
+        evaluator = Mutex(AlertEvaluator(rules: rules, lagThresholds: lagThresholds))
     }
 
     deinit { worker.stop(waitSeconds: 1) }

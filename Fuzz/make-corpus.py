@@ -107,6 +107,12 @@ extra = {
     "issue10-qty-times-price": [line(detail, '{"before":null,"after":{"id":1,"transaction_id":1,"product_id":1,"qty":9223372036854775807,"price":"99999999999.99"},"source":{"ts_ms":1795347195732},"op":"c"}')],
     "issue10-two-huge-orders": [line(tx, sale('"99999999999999999999999999999.99"', key=1)), line(tx, sale('"99999999999999999999999999999.99"', key=2))],
     "issue10-two-max-orders": [line(tx, sale('"1000000000000000000.00"', key=1)), line(tx, sale('"1000000000000000000.00"', key=2))],
+    # The replay's unescaper (Tests/PipelineTests/FuzzUnescaper.swift) also takes each value as JSON string
+    # content: escapes across 8-byte words, surrogates (a pair, a lone one), bad hex, and a long shared prefix.
+    "unescaper-escapes": [
+        line(tx, r'abcdefg\"hijklmno\\\/\u00e9\ud83d\ude00\n\t"rest'), line(tx, r'x\ud83d"'), line(tx, r'\u12G4"'),
+        line(tx, (r'{\"type\":\"struct\",' * 24) + r'\"a\"}"x'), line(tx, (r'{\"type\":\"struct\",' * 24) + r'\"b\"}"y'),
+    ],
 }
 for name, lines in extra.items():
     write(name, SAMPLES, lines)

@@ -1,6 +1,7 @@
 // The fuzz harness: shared by the libFuzzer target (Fuzz/FuzzEngine.swift, built by scripts/fuzz,
-// which compiles this file into it) and the regression tests (FuzzRegressionTests replays every
-// input under Fuzz/regressions through it). Input format and invariants: Fuzz/README.md.
+// which compiles this file and FuzzUnescaper.swift into it) and the regression tests
+// (FuzzRegressionTests replays every input under Fuzz/regressions through it). Input format and
+// invariants: Fuzz/README.md.
 import Metrics
 import Pipeline
 
@@ -54,6 +55,9 @@ enum FuzzHarness {
         let core = EngineCore(profile: profile)
         core.captureRecentChanges = true
         var nextOffset: [Int64] = [0, 0]
+        // The replay's unescaper sees every value too (FuzzUnescaper.swift), with a memo per topic and form.
+        var rawMemos = [UnescapeMemo](repeating: UnescapeMemo(), count: topics.count)
+        var escapedMemos = rawMemos
         var position = 1
         while position < input.count {
             var end = position
@@ -61,7 +65,8 @@ enum FuzzHarness {
             defer { position = end + 1 }
             guard end > position else { continue }
             let header = input[position]
-            let topic = topics[Int(header & 0x1F) % topics.count]
+            let topicIndex = Int(header & 0x1F) % topics.count
+            let topic = topics[topicIndex]
             let partition: Int32 = header & 0x40 != 0 ? 1 : 0
             let p = Int(partition)
             let offset = header & 0x20 != 0 ? max(0, nextOffset[p] - 1) : nextOffset[p]
@@ -105,6 +110,10 @@ enum FuzzHarness {
                     check(
                         profile.model != nil && !reason.isEmpty, "malformed reason without a byte position: \(reason)")
                 }
+            }
+            if let value {
+                violations += UnescaperDifferential.check(
+                    value: value, rawMemo: &rawMemos[topicIndex], escapedMemo: &escapedMemos[topicIndex])
             }
             // Long inputs are many messages; the descriptions are decoded for a few (the dashboard's drill-down).
             if let value, value.count < 4096 {

@@ -65,6 +65,37 @@ final class KafkaClient: Sendable {
 
     /// The fatal error this client raised, with librdkafka's reason.
     func fatalError(while doing: String) -> KafkaError { KafkaError.fatal(of: handle, while: doing) }
+
+    /// How often a metadata request waiting for a broker to come up asks `stopWaiting`.
+    static let brokerWaitStepMs: Int32 = 100
+
+    /// `rd_kafka_metadata` for every topic within `timeoutMs`, except that while no broker is up it waits in
+    /// short steps and gives up as soon as `stopWaiting()` is true: with refused credentials or a failed TLS
+    /// handshake no broker ever comes up, and every second of waiting is more refused connections (a retry
+    /// storm at the broker). On success the caller frees the metadata with `rd_kafka_metadata_destroy`.
+    func metadata(timeoutMs: Int32, stopWaiting: () -> Bool) -> Result<UnsafePointer<rd_kafka_metadata_t>, KafkaError> {
+        let deadline = WallClock.monotonicMs() + Int64(timeoutMs)
+        var requestSent = false
+        while true {
+            let remaining = Int32(clamping: max(0, deadline - WallClock.monotonicMs()))
+            var metadata: UnsafePointer<rd_kafka_metadata_t>?
+            // librdkafka answers _TRANSPORT when no broker became usable in time (nothing was sent), and
+            // _TIMED_OUT when a request went out unanswered: that one gets the whole remaining time.
+            let result = rd_kafka_metadata(
+                handle, 1, nil, &metadata, requestSent ? remaining : min(remaining, Self.brokerWaitStepMs))
+            if result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata { return .success(metadata) }
+            let again =
+                remaining > 0
+                && (result == RD_KAFKA_RESP_ERR__TIMED_OUT && !requestSent
+                    || result == RD_KAFKA_RESP_ERR__TRANSPORT && !stopWaiting())
+            guard again else {
+                return .failure(
+                    KafkaError(
+                        code: .init(result), message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
+            }
+            if result == RD_KAFKA_RESP_ERR__TIMED_OUT { requestSent = true }
+        }
+    }
 }
 
 /// Owns one producer topic handle (`rd_kafka_topic_t`); holds its client, so the client outlives it.

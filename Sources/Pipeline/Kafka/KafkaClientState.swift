@@ -174,26 +174,23 @@ let kafkaLogToStateCallback:
         handle, level, facility, line in
         guard let handle, let line else { return }
         let facilityText = facility.map { String(cString: $0) } ?? "-"
+        let text = String(cString: line)
         guard let opaque = rd_kafka_opaque(handle) else {
             // No state: only -X debug asks for level 7 lines, so they are echoed as asked.
             if level >= 7 {
-                FileHandle.standardError.write(
-                    Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
-            } else if case .problem(let text) = KafkaLogVerdict.of(
-                level: level, facility: facilityText, text: String(cString: line))
+                FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(text)\n".utf8))
+            } else if case .problem(let problem) = KafkaLogVerdict.of(level: level, facility: facilityText, text: text)
             {
-                KafkaLogEcho.write(text)
+                KafkaLogEcho.write(problem)
             }
             return
         }
         let state = Unmanaged<KafkaClientState>.fromOpaque(opaque).takeUnretainedValue()
         if state.echoLogToStandardError {
-            FileHandle.standardError.write(
-                Data("librdkafka[\(level)] \(facilityText): \(String(cString: line))\n".utf8))
+            FileHandle.standardError.write(Data("librdkafka[\(level)] \(facilityText): \(text)\n".utf8))
         }
-        guard level <= 4 else { return }
-        if case .problem = KafkaLogVerdict.of(level: level, facility: facilityText, text: String(cString: line)) {
-            state.recordLog(String(cString: line))
+        if case .problem = KafkaLogVerdict.of(level: level, facility: facilityText, text: text) {
+            state.recordLog(text)
         }
     }
 

@@ -6,16 +6,27 @@ package func kafkaTopicPartitions(
     timeoutMs: Int32
 ) throws -> [String: Int32] {
     let state = KafkaClientState(echoLogToStandardError: properties["debug"] != nil)
+    state.brokers = brokers
     var list: [(String, String)] = [("bootstrap.servers", brokers)]
     // Consumer-only -X properties would only make a producer handle log warnings.
     list += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     let configuration = try KafkaConfigurationHandle(list)
-    rd_kafka_conf_set_error_cb(configuration.pointer, kafkaErrorToStateCallback)
+    rd_kafka_conf_set_error_cb(configuration.pointer, kafkaClassifyingErrorCallback)
     let client = try KafkaClient(configuration, type: RD_KAFKA_PRODUCER, role: "metadata client", callbackState: state)
-    var metadata: UnsafePointer<rd_kafka_metadata>?
-    let result = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, timeoutMs) }
-    guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-        var error = KafkaError.response(result, while: "listing Kafka topics at \(brokers)")
+    let metadata: UnsafePointer<rd_kafka_metadata>
+    // Nothing else polls this producer: serve its error events here, so that refused credentials are seen.
+    let refused = {
+        client.withHandle { _ = rd_kafka_poll($0, 0) }
+        return state.faultNeedingFix != nil
+    }
+    switch client.metadata(timeoutMs: timeoutMs, stopWaiting: refused) {
+    case .success(let answer): metadata = answer
+    case .failure(let failure):
+        // Refused credentials or TLS: the fault and its fix, at once (waiting out the timeout only repeats it).
+        if let fault = state.faultNeedingFix { throw fault }
+        var error = KafkaError.response(
+            rd_kafka_resp_err_t(rawValue: failure.code.librdkafkaRawValue ?? RD_KAFKA_RESP_ERR__FAIL.rawValue),
+            while: "listing Kafka topics at \(brokers)")
         if let last = state.lastError { error.message += " (last client error: \(last))" }
         throw error
     }
@@ -41,16 +52,16 @@ package func kafkaTopicPartitions(
 }
 
 /// Every partition of the topics `matcher` accepts, sorted by topic and partition, from one metadata
-/// request on `client` (any kind); the librdkafka error when the request fails.
+/// request on `client` (any kind); the librdkafka error when the request fails. While no broker is up,
+/// `stopWaiting` is asked every 100 ms whether to give up before `timeoutMs`.
 func matchingPartitions(
     _ client: KafkaClient, matcher: TopicMatcher,
-    timeoutMs: Int32
+    timeoutMs: Int32, stopWaiting: () -> Bool = { false }
 ) -> Result<[KafkaClientState.TopicPartition], KafkaError> {
-    var metadata: UnsafePointer<rd_kafka_metadata_t>?
-    let result = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, timeoutMs) }
-    guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-        return .failure(
-            KafkaError(code: .init(result), message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
+    let metadata: UnsafePointer<rd_kafka_metadata_t>
+    switch client.metadata(timeoutMs: timeoutMs, stopWaiting: stopWaiting) {
+    case .success(let answer): metadata = answer
+    case .failure(let error): return .failure(error)
     }
     defer { rd_kafka_metadata_destroy(metadata) }
     var found: [KafkaClientState.TopicPartition] = []

@@ -33,12 +33,12 @@ import sys
 import threading
 import time
 import tomllib
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
+
+import stack_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".run" / "stack" / "model"
@@ -58,32 +58,13 @@ class Failure(Exception):
 
 
 # --- the stack's addresses --------------------------------------------------------------------------
+# From the environment, else .run/stack/env, read on first use (scripts/stack_helpers.py).
 
-def stack_env():
-    path = ROOT / ".run" / "stack" / "env"
-    if not path.exists():
-        raise Failure("no .run/stack/env: run scripts/stack up first")
-    env = {}
-    for line in path.read_text().splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = shlex.split(value)[0] if value else ""
-    return env
-
-
-ENV = None
-
-
-def env(key):
-    global ENV
-    if ENV is None:
-        ENV = stack_env()
-    return os.environ.get(key) or ENV[key]
+env = stack_helpers.setting
 
 
 def kafka_env():
-    lib = env("CDCTOP_RDKAFKA_216")
-    return dict(os.environ, LD_LIBRARY_PATH=lib + (":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else ""))
+    return stack_helpers.env
 
 
 # --- SQL clients ------------------------------------------------------------------------------------
@@ -738,21 +719,8 @@ SCHEMAS = {
 
 # --- Kafka Connect, Tansu ---------------------------------------------------------------------------
 
-def connect(method, path, body=None):
-    request = urllib.request.Request(env("CDCTOP_STACK_CONNECT") + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=15) as answer:
-            text = answer.read().decode()
-            return answer.status, (json.loads(text) if text else None)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def tansu(*arguments):
-    broker = "tcp://" + env("CDCTOP_STACK_BROKERS")
-    return subprocess.run([str(ROOT / ".run/bin/tansu"), "topic", *arguments, "--broker", broker], capture_output=True, text=True, timeout=60)
+connect = stack_helpers.connect
+tansu = stack_helpers.tansu
 
 
 def our_topic(name):

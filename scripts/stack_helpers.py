@@ -1,13 +1,18 @@
-"""What the stack end-to-end checks (scripts/stack-e2e-idle, -transactions, -snapshot) share.
+"""What the stack end-to-end checks (scripts/stack-e2e-idle, -transactions, -snapshot, -mysql-cdc) and
+scripts/model_samples.py share.
 
-They run as `python3 -` from the repository root after `source .run/stack/env`, and import this with
-scripts/ on sys.path: the stack's addresses from that environment, a log timed from the start, the
-failures collected, the children stopped at exit, and psql, Kafka Connect, Tansu and replication-slot
-helpers for a run's own database, topics, connector and slot.
+The checks run as `python3 -` from the repository root after `source .run/stack/env`, and import this with
+scripts/ on sys.path: the stack's addresses, a log timed from the start, the failures collected, the
+children stopped at exit, and psql, MariaDB, Kafka Connect, Tansu and replication-slot helpers for a
+run's own database, topics, connector and slot.
+
+The addresses are read when first used, not at import (so a tool that only wants `connect` or `tansu`
+can import this before the stack is up): from the environment, else from .run/stack/env.
 """
 import atexit
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -17,15 +22,61 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-BIN = os.environ["CDCTOP_BIN"]
-BROKERS = os.environ["CDCTOP_STACK_BROKERS"]
-PG_URL = urllib.parse.urlparse(os.environ["CDCTOP_STACK_PG"])
-CONNECT = os.environ["CDCTOP_STACK_CONNECT"]
-LIB = os.environ["CDCTOP_RDKAFKA_216"]
-# The server without a database: psql() names the database.
-PG = f"postgresql://{PG_URL.username}@{PG_URL.hostname}:{PG_URL.port}"
-# cdctop needs librdkafka 2.16 (scripts/stack's), not the system's.
-env = dict(os.environ, LD_LIBRARY_PATH=LIB + (":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else ""))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_stack_env = None
+
+
+def setting(key):
+    """`key` from the environment, else from .run/stack/env (scripts/stack up writes it)."""
+    global _stack_env
+    if os.environ.get(key):
+        return os.environ[key]
+    if _stack_env is None:
+        _stack_env = {}
+        path = os.path.join(ROOT, ".run", "stack", "env")
+        if os.path.exists(path):
+            for line in open(path).read().splitlines():
+                if line.startswith("export "):
+                    name, _, value = line[len("export "):].partition("=")
+                    _stack_env[name] = shlex.split(value)[0] if value else ""
+    if key not in _stack_env:
+        raise SystemExit(f"{key} is not set and .run/stack/env does not define it: run scripts/stack up first")
+    return _stack_env[key]
+
+
+def _pg_server():
+    """The PostgreSQL server without a database: psql() names the database."""
+    url = urllib.parse.urlparse(setting("CDCTOP_STACK_PG"))
+    return f"postgresql://{url.username}@{url.hostname}:{url.port}"
+
+
+def _cdctop_env():
+    """The environment for cdctop and kcat: librdkafka 2.16 (scripts/stack's), not the system's."""
+    lib = setting("CDCTOP_RDKAFKA_216")
+    return dict(os.environ, LD_LIBRARY_PATH=lib + (":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else ""))
+
+
+# The module's constants, read on first use (PEP 562): `from stack_helpers import BROKERS` works as before.
+_LAZY = {
+    "BIN": lambda: setting("CDCTOP_BIN"),
+    "BROKERS": lambda: setting("CDCTOP_STACK_BROKERS"),
+    "PG_URL": lambda: urllib.parse.urlparse(setting("CDCTOP_STACK_PG")),
+    "CONNECT": lambda: setting("CDCTOP_STACK_CONNECT"),
+    "LIB": lambda: setting("CDCTOP_RDKAFKA_216"),
+    "MYSQL_URL": lambda: urllib.parse.urlparse(setting("CDCTOP_STACK_MYSQL")),
+    "PG": _pg_server,
+    "env": _cdctop_env,
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = _LAZY[name]()
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'stack_helpers' has no attribute {name!r}")
+
+
 started = time.time()
 failures = []
 children = []
@@ -57,26 +108,47 @@ def stop_children_at_exit():
 
 
 def psql(sql, database):
-    done = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", f"{PG}/{database}", "-c", sql],
+    done = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", f"{_pg_server()}/{database}", "-c", sql],
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise SystemExit(f"psql {database}: `{sql[:200]}` failed: {done.stderr.strip()}")
     return [line.split("|") for line in done.stdout.splitlines() if line]
 
 
-def connect(method, path, body=None):
-    request = urllib.request.Request(CONNECT + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+def connect(method, path, body=None, timeout=15):
+    """Kafka Connect REST: (HTTP status, parsed answer, or the error's text)."""
+    request = urllib.request.Request(setting("CDCTOP_STACK_CONNECT") + path, method=method, data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=15) as answer:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
             text = answer.read().decode()
             return answer.status, (json.loads(text) if text else None)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
 
 
+def connect_or_exit(method, path, body=None):
+    """`connect`, exiting with Connect's answer unless it succeeded (a DELETE of what is gone succeeds)."""
+    status, answer = connect(method, path, body, timeout=30)
+    if status < 300 or (method == "DELETE" and status == 404):
+        return answer
+    raise SystemExit(f"Kafka Connect {method} {path}: HTTP {status} {str(answer)[:400]}")
+
+
+def mariadb(sql, database=None, timeout=120, server=None):
+    """Rows of `sql` on a MariaDB or MySQL server (`server`, a mysql:// URL; default the stack's MariaDB,
+    CDCTOP_STACK_MYSQL) as the URL's user, tab-split; `database` None: no default database."""
+    url = urllib.parse.urlparse(server or setting("CDCTOP_STACK_MYSQL"))
+    done = subprocess.run(["mariadb", "--no-defaults", "--protocol=TCP", "-h", url.hostname, "-P", str(url.port), "-u", url.username,
+                           f"-p{url.password}", "--batch", "--skip-column-names", *([database] if database else []), "-e", sql],
+                          capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise SystemExit(f"mariadb {database}: `{sql[:200]}` failed: {done.stderr.strip()}")
+    return [line.split("\t") for line in done.stdout.splitlines() if line]
+
+
 def tansu(*arguments):
-    return subprocess.run([".run/bin/tansu", "topic", *arguments, "--broker", "tcp://" + BROKERS], capture_output=True, text=True, timeout=60)
+    return subprocess.run([os.path.join(ROOT, ".run/bin/tansu"), "topic", *arguments, "--broker", "tcp://" + setting("CDCTOP_STACK_BROKERS")], capture_output=True, text=True, timeout=60)
 
 
 def free_port():
@@ -111,7 +183,7 @@ def fresh_shop_database(database):
     """`database` dropped and created again with the shop sample schema."""
     psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", "postgres")
     psql(f"CREATE DATABASE {database}", "postgres")
-    done = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{PG}/{database}", "-f", "Tests/Fixtures/debezium/schema.sql"],
+    done = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{_pg_server()}/{database}", "-f", "Tests/Fixtures/debezium/schema.sql"],
                           capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise SystemExit(f"schema.sql failed: {done.stderr}")
@@ -125,9 +197,10 @@ def create_topic(name, partitions):
 def start_connector(name, database, slot, prefix, extra):
     """A PostgreSQL connector on `database` (pgoutput, the schema's dbz_publication) with `extra` config,
     once its slot streams."""
+    pg_url = urllib.parse.urlparse(setting("CDCTOP_STACK_PG"))
     status, answer = connect("PUT", f"/connectors/{name}/config", {
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "tasks.max": "1",
-        "database.hostname": PG_URL.hostname, "database.port": str(PG_URL.port), "database.user": "postgres",
+        "database.hostname": pg_url.hostname, "database.port": str(pg_url.port), "database.user": "postgres",
         "database.password": "postgres", "database.dbname": database, "plugin.name": "pgoutput",
         "publication.name": "dbz_publication", "publication.autocreate.mode": "disabled", "slot.name": slot,
         "topic.prefix": prefix, "decimal.handling.mode": "precise", "snapshot.mode": "initial", "poll.interval.ms": "50",

@@ -17,6 +17,10 @@ package struct TransactionStatus: Sendable, Hashable {
     package var releasedEvents: Int64 = 0
     /// Change events with no transaction block (snapshot rows): applied at once.
     package var passedThrough: Int64 = 0
+    /// Of those, streamed changes (not snapshot rows) since this run started: their source sends no
+    /// transaction metadata (`provide.transaction.metadata` off, or MariaDB read by Debezium's MySQL
+    /// connector, which never sees MariaDB's transaction starts), so they were applied as read, not whole.
+    package var streamedWithoutTransaction: Int64 = 0
     /// Change events of a transaction already released (after its timeout): applied at once.
     package var lateEvents: Int64 = 0
     /// BEGIN and END messages read from `<prefix>.transaction`.
@@ -48,16 +52,21 @@ package struct TransactionStatus: Sendable, Hashable {
         text += " · \(completed) whole · \(timedOut) timed out"
         if evicted > 0 { text += " · \(evicted) evicted (buffer full)" }
         if lateEvents > 0 { text += " · \(lateEvents) late events" }
+        if streamedWithoutTransaction > 0 {
+            text += " · \(streamedWithoutTransaction) changes without transaction metadata, applied as read"
+        }
         return text
     }
 
     /// `{"open","oldest_age_ms","buffered_events","waiting_share","completed","timed_out","evicted",
-    /// "released_events","passed_through","late_events","begins","ends","timeout_ms","max_buffered_events"}`
+    /// "released_events","passed_through","streamed_without_transaction","late_events","begins","ends","timeout_ms",
+    /// "max_buffered_events"}`
     package func json() -> String {
         let share = (waitingShare * 1_000_000).rounded() / 1_000_000
         return "{\"open\":\(open),\"oldest_age_ms\":\(oldestAgeMs),\"buffered_events\":\(bufferedEvents)"
             + ",\"waiting_share\":\(share),\"completed\":\(completed),\"timed_out\":\(timedOut),\"evicted\":\(evicted)"
-            + ",\"released_events\":\(releasedEvents),\"passed_through\":\(passedThrough),\"late_events\":\(lateEvents)"
+            + ",\"released_events\":\(releasedEvents),\"passed_through\":\(passedThrough)"
+            + ",\"streamed_without_transaction\":\(streamedWithoutTransaction),\"late_events\":\(lateEvents)"
             + ",\"begins\":\(begins),\"ends\":\(ends),\"timeout_ms\":\(timeoutMs),\"max_buffered_events\":\(maxBufferedEvents)}"
     }
 

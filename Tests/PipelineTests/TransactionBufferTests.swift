@@ -169,6 +169,30 @@ struct TransactionBufferTests {
         #expect(S.ops(core, "transaction") == [.read: 1, .create: 2, .update: 1, .delete: 1])
     }
 
+    /// Debezium 3.6.3's MySQL connector on MariaDB 10.11 (the stack's stand-in), captured by
+    /// scripts/stack-e2e-mysql-cdc with `provide.transaction.metadata=true`: the connector never sees MariaDB's
+    /// transaction starts (a GTID event, not a `BEGIN` query), so it writes no BEGIN/END and `"transaction":
+    /// null` on every streamed change. Here an order (16.29) and its two lines, after their products' snapshot
+    /// rows: cdctop cannot hold them whole, applies them as read, and says so apart from the snapshot rows.
+    @Test("MariaDB under the MySQL connector: no transaction metadata, changes applied as read and counted as such")
+    func mariaDBSendsNoTransactionMetadata() throws {
+        let topics = ["product", "transaction", "transactiondetail"].map { "txnmaria.shop_mye2e.\($0)" }
+        let core = EngineCore(profile: .shop)
+        core.holdTransactions(timeoutMs: 60_000, maxBufferedEvents: 1_000)
+        core.transactionBuffer!.nowMs = 1_000
+        core.noteReadTopics(topics + ["txnmaria.transaction"])
+        for topic in topics { S.feed(core, try Samples.messages("\(topic).jsonl")) }
+        let snapshot = core.snapshot(sequence: 1, takenAtMs: 2_000)
+        let status = try #require(snapshot.transactions)
+        #expect(status.passedThrough == 5 && status.streamedWithoutTransaction == 3)
+        #expect(status.open == 0 && status.bufferedEvents == 0 && status.completed == 0 && status.begins == 0)
+        #expect(status.summary.hasSuffix("3 changes without transaction metadata, applied as read"))
+        #expect(status.json().contains("\"streamed_without_transaction\":3"))
+        #expect(S.ops(core, "transaction") == [.create: 1])
+        #expect(S.ops(core, "transactiondetail") == [.create: 2])
+        #expect(core.result.totals.revenue == Money(cents: 1629) && core.result.totals.txCount == 1)
+    }
+
     @Test("nothing is judged before the read topics are known")
     func nothingJudgedBeforeTopicsKnown() throws {
         let core = EngineCore(profile: .samples)

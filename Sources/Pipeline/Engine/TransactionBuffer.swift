@@ -181,8 +181,13 @@ package final class TransactionBuffer {
         return true
     }
 
-    /// A change event with no transaction block (a snapshot row): counted; the caller applies it.
-    package func notePassedThrough() { counters.passedThrough += 1 }
+    /// A change event with no transaction block: counted; the caller applies it. A snapshot row has none
+    /// by design; a streamed change (`streamed`) has none when the source sends no transaction metadata,
+    /// which the status says (not saved in checkpoints: it describes this run's source).
+    package func notePassedThrough(streamed: Bool = false) {
+        counters.passedThrough += 1
+        if streamed { counters.streamedWithoutTransaction += 1 }
+    }
 
     /// A BEGIN or an END; `expected` are END's tables as topics (the caller maps `<prefix>.<collection>`).
     package func note(_ boundary: TransactionBoundary, expected: [Expected]) {

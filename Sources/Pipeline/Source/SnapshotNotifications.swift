@@ -241,10 +241,11 @@ final class SnapshotEstimateReader {
                 session = try MySQLClientSession(try MySQLURL(url))
                 mysql = session
             }
+            // `run` ends the batch with a statement of its own: without the `;` the two ran as one and failed.
             let rows = try session.run(
                 """
                 SELECT CONCAT(table_schema, '.', table_name), table_rows FROM information_schema.tables
-                WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+                WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys');
                 """)
             var out: [String: SnapshotEstimate] = [:]
             for row in rows where row.count == 2 && wanted.contains(row[0]) {

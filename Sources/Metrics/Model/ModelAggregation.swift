@@ -314,12 +314,23 @@ extension WindowedAggregator {
     @inline(__always)
     mutating func anchorID(_ k: Int, p: Int, _ key: AnchorKey) -> Int {
         if let id = parts[p].model!.kpis[k].anchorID(key) { return id }
-        var deps: [ModelDependency] = []
-        let groups = resolve(k, anchor: key.cells, deps: &deps)
-        let id = parts[p].model!.kpis[k].addAnchor(key, depRoom: max(deps.count, modelPlan!.kpis[k].joins.count))
-        parts[p].model!.kpis[k].setGroups(id, groups)
-        parts[p].model!.kpis[k].setDeps(id, deps)
-        register(k, AnchorRef(partition: partitionKeys[p], id: Int32(id)), deps)
+        return addResolvedAnchor(k, p: p, key)
+    }
+
+    /// A new anchor of KPI `k` in partition `p`: interned, resolved, and registered under every
+    /// (join, value) its resolution looked up. Allocates nothing per anchor beyond its share of the
+    /// partition's flat arrays (the resolution works in `modelResolveScratch`).
+    @inline(never)
+    mutating func addResolvedAnchor(_ k: Int, p: Int, _ key: AnchorKey) -> Int {
+        var scratch = modelResolveScratch
+        modelResolveScratch = ModelResolveScratch()
+        defer { modelResolveScratch = scratch }
+        let resolution = resolve(k, anchor: key, scratch: &scratch)
+        let room = max(scratch.deps.count, modelPlan!.kpis[k].joins.count)
+        let id = parts[p].model!.kpis[k].addAnchor(key, depRoom: room)
+        parts[p].model!.kpis[k].setGroups(id, resolution)
+        parts[p].model!.kpis[k].setDeps(id, scratch.deps)
+        register(k, AnchorRef(partition: partitionKeys[p], id: Int32(id)), scratch.deps)
         return id
     }
 
@@ -361,49 +372,87 @@ extension WindowedAggregator {
         plan.kpis.map { WindowGroupSums(aggregates: $0.aggregates.count) }
     }
 
-    /// The groups an anchor lands in through its KPI's joins (several through a many-to-many link
-    /// table, none when a null reference or the join filter excludes it), or nil when a row the chain
-    /// needs has not arrived.
-    /// `deps` receives every (join, value) looked up, the missing one included.
-    func resolve(_ k: Int, anchor: [Cell], deps: inout [ModelDependency]) -> [[Cell]]? {
-        let plan = modelPlan!
-        let kpiPlan = plan.kpis[k]
-        if kpiPlan.isDirect { return [[]] }
-        let joins = kpiPlan.joins
+    /// Where an anchor lands through its KPI's joins: its group, several through a many-to-many link
+    /// table, none when a null reference or the join filter excludes it, unresolved when a row the
+    /// chain needs has not arrived. `scratch.deps` receives every (join, value) looked up, the missing
+    /// one included; `scratch.rows` is working storage, left empty.
+    func resolve(_ k: Int, anchor: AnchorKey, scratch: inout ModelResolveScratch) -> AnchorResolution {
+        scratch.deps.removeAll(keepingCapacity: true)
+        let kpiPlan = modelPlan!.kpis[k]
+        if kpiPlan.isDirect { return .one([]) }
         // The common shape first: a chain of many-to-one joins, one row per alias, no combinations.
-        var rows: [[Cell]?] = []
-        rows.reserveCapacity(joins.count + 1)
-        rows.append(factRow(kpiPlan, anchor: anchor))
-        for (j, join) in joins.enumerated() {
-            guard let parent = rows[join.parent], let value = parent[join.parentColumn].rowKey else {
+        // `rows[a - 1]` is alias a's row; alias 0, the fact, is read from the anchor.
+        scratch.rows.removeAll(keepingCapacity: true)
+        defer { scratch.rows.removeAll(keepingCapacity: true) }
+        for (j, join) in kpiPlan.joins.enumerated() {
+            let reference: Cell?
+            if join.parent == 0 {
+                reference = Self.anchorCell(kpiPlan, anchor, slot: join.parentColumn)
+            } else {
+                reference = scratch.rows[join.parent - 1].map { $0[join.parentColumn] }
+            }
+            guard let value = reference?.rowKey else {
                 // A null reference: `join` drops the row (as SQL does), `left join` gives nulls.
                 if join.isLeft {
-                    rows.append(nil)
+                    scratch.rows.append(nil)
                     continue
                 }
-                return []
+                return .none
             }
             let dependency = ModelDependency(join: Int32(j), value: value)
-            if !deps.contains(dependency) { deps.append(dependency) }
+            if !scratch.deps.contains(dependency) { scratch.deps.append(dependency) }
             var found = 0
             var match: [Cell]? = nil
             _ = lookups[join.table].forEachMatch(kpiPlan.joinMatchIndexes[j], slot: join.matchColumn, value) { row in
                 found += 1
                 match = row
             }
-            if found == 0 { return nil }
-            if found > 1 { return resolveCombinations(k, anchor: anchor, deps: &deps) }
-            rows.append(match)
+            if found == 0 { return .unresolved }
+            if found > 1 { return resolveCombinations(k, anchor: anchor, deps: &scratch.deps) }
+            scratch.rows.append(match)
         }
-        guard let group = groupOf(k, rows) else { return [] }
-        return [group]
+        // (Read in place: a copy of `rows` alive at the `defer` would make its clearing reallocate.)
+        func cell(_ ref: ColumnRef) -> Cell {
+            if ref.alias == 0 { return Self.anchorCell(kpiPlan, anchor, slot: ref.slot) }
+            guard ref.alias <= scratch.rows.count, let row = scratch.rows[ref.alias - 1] else { return .null }
+            return ref.slot < row.count ? row[ref.slot] : .missing
+        }
+        if let filter = kpiPlan.joinFilter {
+            guard let v = try? ExprEvaluator.evaluate(filter, cell: cell), ExprEvaluator.isTrue(v) else { return .none }
+        }
+        switch kpiPlan.groups.count {
+        case 0: return .one([])
+        case 1: return .single(Self.groupCell(kpiPlan.groups[0], cell: cell))
+        default: return .one(kpiPlan.groups.map { Self.groupCell($0, cell: cell) })
+        }
+    }
+
+    /// A fact column as the anchor knows it (`.missing` for a column outside the anchor, which no
+    /// join, group or join filter reads).
+    @inline(__always)
+    static func anchorCell(_ kpiPlan: ModelPlan.KPIPlan, _ anchor: AnchorKey, slot: Int) -> Cell {
+        switch anchor {
+        case .int(let v):
+            return kpiPlan.anchorSlots.count == 1 && kpiPlan.anchorSlots[0] == slot ? .int(v) : .missing
+        case .cells(let cells):
+            guard let i = kpiPlan.anchorSlots.firstIndex(of: slot), i < cells.count else { return .missing }
+            return cells[i]
+        }
+    }
+
+    /// A group expression's value as a group cell (an error or a missing column groups as null).
+    static func groupCell(_ e: Expr, cell: (ColumnRef) -> Cell) -> Cell {
+        switch (try? ExprEvaluator.evaluate(e, cell: cell)) ?? .null {
+        case .null: .null
+        case .number(let d): d.int64.map { Cell.int($0) } ?? .decimal(d)
+        case .text(let s): .text(s)
+        case .bool(let b): .bool(b)
+        }
     }
 
     /// The fact row as far as the anchor knows it.
-    private func factRow(_ kpiPlan: ModelPlan.KPIPlan, anchor: [Cell]) -> [Cell] {
-        var row = Array(repeating: Cell.missing, count: kpiPlan.factColumns.count)
-        for (i, s) in kpiPlan.anchorSlots.enumerated() { row[s] = anchor[i] }
-        return row
+    private func factRow(_ kpiPlan: ModelPlan.KPIPlan, anchor: AnchorKey) -> [Cell] {
+        (0..<kpiPlan.factColumns.count).map { Self.anchorCell(kpiPlan, anchor, slot: $0) }
     }
 
     /// The group of one combination of rows (one per alias), or nil when the join filter excludes it.
@@ -416,18 +465,11 @@ extension WindowedAggregator {
         if let filter = kpi.joinFilter {
             guard let v = try? ExprEvaluator.evaluate(filter, cell: cell), ExprEvaluator.isTrue(v) else { return nil }
         }
-        return kpi.groups.map { g in
-            switch (try? ExprEvaluator.evaluate(g, cell: cell)) ?? .null {
-            case .null: .null
-            case .number(let d): d.int64.map { Cell.int($0) } ?? .decimal(d)
-            case .text(let s): .text(s)
-            case .bool(let b): .bool(b)
-            }
-        }
+        return kpi.groups.map { Self.groupCell($0, cell: cell) }
     }
 
     /// `resolve` where some join matches several rows (a many-to-many link table): every combination.
-    private func resolveCombinations(_ k: Int, anchor: [Cell], deps: inout [ModelDependency]) -> [[Cell]]? {
+    private func resolveCombinations(_ k: Int, anchor: AnchorKey, deps: inout [ModelDependency]) -> AnchorResolution {
         let plan = modelPlan!
         let kpiPlan = plan.kpis[k]
         var combinations: [[[Cell]?]] = [[factRow(kpiPlan, anchor: anchor)]]
@@ -441,12 +483,17 @@ extension WindowedAggregator {
                 let dependency = ModelDependency(join: Int32(j), value: value)
                 if !deps.contains(dependency) { deps.append(dependency) }
                 let matches = lookups[join.table].find(kpiPlan.joinMatchIndexes[j], slot: join.matchColumn, value)
-                if matches.isEmpty { return nil }
+                if matches.isEmpty { return .unresolved }
                 for m in matches { next.append(combination + [m]) }
             }
             combinations = next
         }
-        return combinations.compactMap { groupOf(k, $0) }
+        let groups = combinations.compactMap { groupOf(k, $0) }
+        switch groups.count {
+        case 0: return .none
+        case 1: return .one(groups[0])
+        default: return .many(groups)
+        }
     }
 
     /// Re-resolves the anchors a joined row's change made stale, moving their sums. Runs before
@@ -454,6 +501,9 @@ extension WindowedAggregator {
     mutating func refreshModelResolutions() {
         guard modelStale else { return }
         modelStale = false
+        var scratch = modelResolveScratch
+        modelResolveScratch = ModelResolveScratch()
+        defer { modelResolveScratch = scratch }
         for k in modelDirty.indices where !modelDirty[k].isEmpty {
             let dirty = modelDirty[k]
             modelDirty[k] = []
@@ -461,17 +511,22 @@ extension WindowedAggregator {
                 let id = Int(ref.id)
                 guard let p = partIndex[ref.partition], parts[p].model != nil, id < parts[p].model!.kpis[k].anchorCount
                 else { continue }
-                var deps: [ModelDependency] = []
-                let groups = resolve(k, anchor: parts[p].model!.kpis[k].anchorKeys[id].cells, deps: &deps)
-                let before = parts[p].model!.kpis[k].groups(id)
-                parts[p].model!.kpis[k].setGroups(id, groups)
-                let after = parts[p].model!.kpis[k].groups(id)
-                if before != after { move(id, k: k, p: p, from: before, to: after) }
-                let oldDeps = Array(parts[p].model!.kpis[k].deps(id))
-                if deps != oldDeps {
-                    unregister(k, ref, oldDeps)
-                    register(k, ref, deps)
-                    parts[p].model!.kpis[k].setDeps(id, deps)
+                let resolution = resolve(k, anchor: parts[p].model!.kpis[k].anchorKeys[id], scratch: &scratch)
+                let beforeGroup = parts[p].model!.kpis[k].anchorGroup[id]
+                let beforeList =
+                    beforeGroup == KPIPartition.manyGroups ? parts[p].model!.kpis[k].anchorGroupLists[Int32(id)] : nil
+                parts[p].model!.kpis[k].setGroups(id, resolution)
+                // Most re-resolutions (an order's status changed, a row re-saved) land where they were.
+                if !parts[p].model!.kpis[k].sameGroups(id, as: beforeGroup, beforeList) {
+                    let before = KPIPartition.groupList(beforeGroup, beforeList)
+                    move(id, k: k, p: p, from: before, to: parts[p].model!.kpis[k].groups(id))
+                }
+                if !parts[p].model!.kpis[k].depsEqual(id, scratch.deps) {
+                    // Only what changed is unregistered and registered (a customer's list is long).
+                    let oldDeps = Array(parts[p].model!.kpis[k].deps(id))
+                    unregister(k, ref, oldDeps.filter { !scratch.deps.contains($0) })
+                    register(k, ref, scratch.deps.filter { !oldDeps.contains($0) })
+                    parts[p].model!.kpis[k].setDeps(id, scratch.deps)
                 }
             }
         }
@@ -494,24 +549,16 @@ extension WindowedAggregator {
 
     /// Marks stale the anchors of KPI `k` that looked up `value` through join `j`.
     private mutating func markDependents(_ k: Int, join j: Int, _ value: RowKey) {
-        guard let refs = modelDependents[k][ModelDependency(join: Int32(j), value: value)] else { return }
-        refs.forEach { modelDirty[k].insert($0) }
+        let dependents = modelDependents[k]
+        dependents.forEach(ModelDependency(join: Int32(j), value: value)) { modelDirty[k].insert($0) }
     }
 
     mutating func register(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
-        for d in deps {
-            if let i = modelDependents[k].index(forKey: d) {
-                modelDependents[k].values[i].insert(ref)
-            } else {
-                modelDependents[k][d] = .one(ref)
-            }
-        }
+        for d in deps { modelDependents[k].insert(d, ref) }
     }
 
     mutating func unregister(_ k: Int, _ ref: AnchorRef, _ deps: [ModelDependency]) {
-        for d in deps {
-            if modelDependents[k][d]?.remove(ref) == false { modelDependents[k][d] = nil }
-        }
+        for d in deps { modelDependents[k].remove(d, ref) }
     }
 
     /// Moves an anchor's total and held window sums from its old groups (nil: the unresolved sums) to its new ones.

@@ -338,6 +338,15 @@ struct FlatAccums: Sendable, Hashable {
     mutating func grow(to n: Int) {
         guard n > rows.count else { return }
         let more = n - rows.count
+        if more == 1 {
+            // One new anchor or window entry at a time, the hot case: plain appends.
+            rows.append(0)
+            for _ in 0..<aggregates {
+                sums.append(.zero)
+                counts.append(0)
+            }
+            return
+        }
         rows.append(contentsOf: repeatElement(0, count: more))
         sums.append(contentsOf: repeatElement(.zero, count: more * aggregates))
         counts.append(contentsOf: repeatElement(0, count: more * aggregates))
@@ -510,6 +519,8 @@ struct KPIPartition: Sendable {
 
     // Groups, by id. `[]` (the only group of an ungrouped KPI) is id 0.
     var groupIDs: [[Cell]: Int32] = [:]
+    /// Groups of one column, by their cell: found without building a one-cell array.
+    var singleGroupIDs: [Cell: Int32] = [:]
     var groupCells: [[Cell]] = []
     /// Totals by group: the sum of the anchors resolved to each group.
     var groupTotals: FlatAccums
@@ -549,13 +560,21 @@ struct KPIPartition: Sendable {
         anchorDepStart.append(Int32(depPool.count))
         anchorDepCount.append(0)
         anchorDepRoom.append(Int32(depRoom))
-        depPool.append(contentsOf: repeatElement(ModelDependency(join: -1, value: .int(0)), count: depRoom))
+        for _ in 0..<depRoom { depPool.append(ModelDependency(join: -1, value: .int(0))) }
         return id
     }
 
     func deps(_ id: Int) -> ArraySlice<ModelDependency> {
         let start = Int(anchorDepStart[id])
         return depPool[start..<start + Int(anchorDepCount[id])]
+    }
+
+    /// Whether the anchor's dependencies are `deps` (no copy of them).
+    func depsEqual(_ id: Int, _ deps: [ModelDependency]) -> Bool {
+        guard Int(anchorDepCount[id]) == deps.count else { return false }
+        let start = Int(anchorDepStart[id])
+        for (i, d) in deps.enumerated() where depPool[start + i] != d { return false }
+        return true
     }
 
     mutating func setDeps(_ id: Int, _ deps: [ModelDependency]) {
@@ -572,6 +591,8 @@ struct KPIPartition: Sendable {
     }
 
     mutating func groupID(_ cells: [Cell]) -> Int32 {
+        // One-column groups live in `singleGroupIDs` only, whichever way they arrive.
+        if cells.count == 1 { return groupID(single: cells[0]) }
         if let g = groupIDs[cells] { return g }
         let g = Int32(groupCells.count)
         groupIDs[cells] = g
@@ -580,29 +601,49 @@ struct KPIPartition: Sendable {
         return g
     }
 
-    /// A resolution (`resolve`'s groups) as the anchor stores it.
-    mutating func setGroups(_ id: Int, _ groups: [[Cell]]?) {
-        anchorGroupLists[Int32(id)] = nil
-        guard let groups else {
-            anchorGroup[id] = Self.unresolved
-            return
-        }
-        switch groups.count {
-        case 0: anchorGroup[id] = Self.noGroup
-        case 1: anchorGroup[id] = groupID(groups[0])
-        default:
+    mutating func groupID(single cell: Cell) -> Int32 {
+        if let g = singleGroupIDs[cell] { return g }
+        let g = Int32(groupCells.count)
+        singleGroupIDs[cell] = g
+        groupCells.append([cell])
+        groupTotals.grow(to: groupCells.count)
+        return g
+    }
+
+    /// A resolution as the anchor stores it.
+    mutating func setGroups(_ id: Int, _ resolution: AnchorResolution) {
+        // (A hash of the id only when the anchor had a list to drop.)
+        if anchorGroup[id] == Self.manyGroups { anchorGroupLists[Int32(id)] = nil }
+        switch resolution {
+        case .unresolved: anchorGroup[id] = Self.unresolved
+        case .none: anchorGroup[id] = Self.noGroup
+        case .single(let cell): anchorGroup[id] = groupID(single: cell)
+        case .one(let cells): anchorGroup[id] = groupID(cells)
+        case .many(let groups):
             anchorGroup[id] = Self.manyGroups
             anchorGroupLists[Int32(id)] = groups.map { groupID($0) }
         }
     }
 
+    /// Whether the anchor is in the same groups as `group`/`list` (`anchorGroup` and, for many groups,
+    /// the list it held): a re-resolution that lands where it was moves nothing.
+    func sameGroups(_ id: Int, as group: Int32, _ list: [Int32]?) -> Bool {
+        guard anchorGroup[id] == group else { return false }
+        return group != Self.manyGroups || anchorGroupLists[Int32(id)] == list
+    }
+
     /// The anchor's groups as ids; nil while unresolved.
     func groups(_ id: Int) -> [Int32]? {
         let g = anchorGroup[id]
+        return Self.groupList(g, g == Self.manyGroups ? anchorGroupLists[Int32(id)] : nil)
+    }
+
+    /// Groups as ids from an `anchorGroup` value and, for many groups, its list; nil for unresolved.
+    static func groupList(_ g: Int32, _ list: [Int32]?) -> [Int32]? {
         if g >= 0 { return [g] }
         switch g {
-        case Self.unresolved: return nil
-        case Self.manyGroups: return anchorGroupLists[Int32(id)] ?? []
+        case unresolved: return nil
+        case manyGroups: return list ?? []
         default: return []
         }
     }
@@ -660,41 +701,94 @@ struct KPIPartition: Sendable {
     }
 }
 
-/// Anchors that looked up one (join, value): almost always one, so no set is allocated for it.
-enum AnchorRefs: Sendable {
-    case one(AnchorRef)
-    case many(Set<AnchorRef>)
+/// Per KPI: the anchors that looked up each (join, value) when last resolved, so that a change of a
+/// joined row re-resolves those anchors and no other. Per join, value → a list of anchors threaded
+/// through one pool of nodes: integer values (the common case) are found without SipHash
+/// (`RowKeyMap`), and a value thousands of anchors share (a customer's orders) costs one 16-byte
+/// node per anchor, with no set to grow and rehash.
+struct ModelDependents: Sendable {
+    private struct Node: Sendable {
+        var ref: AnchorRef
+        var next: Int32
+    }
+    /// Per join (grown on first use): value → its list's first node.
+    private var heads: [RowKeyMap<Int32>] = []
+    private var nodes: [Node] = []
+    /// Removed nodes, chained through `next`: reused before the pool grows.
+    private var freeNode: Int32 = -1
 
-    // The set is taken out of `self` before it is changed: while the enum still holds it, the set's
-    // storage is shared and every insert would copy it whole (quadratic in a customer's orders).
-    mutating func insert(_ ref: AnchorRef) {
-        switch self {
-        case .one(let r): if r != ref { self = .many([r, ref]) }
-        case .many(var set):
-            self = .one(ref)
-            set.insert(ref)
-            self = .many(set)
+    /// Notes that `ref` looked up `d`. Each registration is removed once (`remove`), so a resolution's
+    /// dependencies (distinct by construction) are registered once each.
+    mutating func insert(_ d: ModelDependency, _ ref: AnchorRef) {
+        let j = Int(d.join)
+        while heads.count <= j { heads.append(RowKeyMap(filler: -1)) }
+        let node = Node(ref: ref, next: heads[j][d.value] ?? -1)
+        let n: Int32
+        if freeNode >= 0 {
+            n = freeNode
+            freeNode = nodes[Int(n)].next
+            nodes[Int(n)] = node
+        } else {
+            n = Int32(nodes.count)
+            nodes.append(node)
         }
+        heads[j][d.value] = n
     }
 
-    /// False when nothing is left.
-    mutating func remove(_ ref: AnchorRef) -> Bool {
-        switch self {
-        case .one(let r): return r != ref
-        case .many(var set):
-            self = .one(ref)
-            set.remove(ref)
-            if set.count == 1 { self = .one(set.first!) } else { self = .many(set) }
-            return !set.isEmpty
+    /// Forgets one registration of `ref` under `d`. O(anchors sharing the value): only a resolution
+    /// whose dependencies changed calls it (a reference re-pointed, a chain completed).
+    mutating func remove(_ d: ModelDependency, _ ref: AnchorRef) {
+        let j = Int(d.join)
+        guard j < heads.count, let head = heads[j][d.value] else { return }
+        var previous: Int32 = -1
+        var n = head
+        while n >= 0 && nodes[Int(n)].ref != ref {
+            previous = n
+            n = nodes[Int(n)].next
         }
+        guard n >= 0 else { return }
+        let next = nodes[Int(n)].next
+        if previous >= 0 {
+            nodes[Int(previous)].next = next
+        } else if next >= 0 {
+            heads[j][d.value] = next
+        } else {
+            heads[j].removeValue(forKey: d.value)
+        }
+        nodes[Int(n)].next = freeNode
+        freeNode = n
     }
 
-    func forEach(_ body: (AnchorRef) -> Void) {
-        switch self {
-        case .one(let r): body(r)
-        case .many(let set): set.forEach(body)
+    /// Calls `body` with every anchor registered under `d`.
+    func forEach(_ d: ModelDependency, _ body: (AnchorRef) -> Void) {
+        let j = Int(d.join)
+        guard j < heads.count, var n = heads[j][d.value] else { return }
+        while n >= 0 {
+            body(nodes[Int(n)].ref)
+            n = nodes[Int(n)].next
         }
     }
+}
+
+/// `resolve`'s working storage, kept by the aggregator between calls so that resolving an anchor
+/// allocates nothing: the joined row of each alias, and the (join, value) pairs looked up.
+struct ModelResolveScratch: Sendable {
+    var rows: [[Cell]?] = []
+    var deps: [ModelDependency] = []
+}
+
+/// Where an anchor lands through its KPI's joins (see `WindowedAggregator.resolve`).
+enum AnchorResolution {
+    /// A row the chain needs has not arrived.
+    case unresolved
+    /// In no group: an inner join met a null reference, or the join filter excludes it.
+    case none
+    /// One group of one column (the common chain `… group by c.city`): no array for it.
+    case single(Cell)
+    /// One group of any other number of columns (`[]` for a KPI without `group by`).
+    case one([Cell])
+    /// Several groups (a many-to-many link table), every combination's.
+    case many([[Cell]])
 }
 
 /// A lookup a resolution made: join `join` of a KPI, matching `value` (found or not).

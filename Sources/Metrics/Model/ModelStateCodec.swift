@@ -151,13 +151,13 @@ extension WindowedAggregator {
                 }
             }
             // Every joined row is loaded (above): each anchor's chain resolves as it did before the stop.
+            var scratch = ModelResolveScratch()
             for k in 0..<kpiCount where !plan.kpis[k].isDirect {
                 for id in 0..<m.kpis[k].anchorCount {
-                    var deps: [ModelDependency] = []
-                    let groups = resolve(k, anchor: m.kpis[k].anchorKeys[id].cells, deps: &deps)
-                    m.kpis[k].setGroups(id, groups)
-                    m.kpis[k].setDeps(id, deps)
-                    register(k, AnchorRef(partition: partitionKeys[p], id: Int32(id)), deps)
+                    let resolution = resolve(k, anchor: m.kpis[k].anchorKeys[id], scratch: &scratch)
+                    m.kpis[k].setGroups(id, resolution)
+                    m.kpis[k].setDeps(id, scratch.deps)
+                    register(k, AnchorRef(partition: partitionKeys[p], id: Int32(id)), scratch.deps)
                 }
             }
             parts[p].model = m

@@ -82,16 +82,24 @@ struct AvroEnvelopePlan {
 }
 
 /// A row image's record compiled for one table role (or model table): which fields fill which
-/// profile column; every other field is skipped by its type.
-struct AvroRowPlan {
-    var record: Int32
+/// profile column; every other field is skipped by its type. A class of constants: handing a plan to
+/// the walk (twice per update) retains one object, where a struct retained and released each array.
+final class AvroRowPlan {
+    let record: Int32
     /// Per field, in order: the column it fills (nil: skipped) and its type. Plain values, so the
     /// walk retains nothing per field.
-    var columns: [(column: AvroColumn?, node: Int32)]
+    let columns: [(column: AvroColumn?, node: Int32)]
     /// The fields' names, for reasons only.
-    var names: [String]
+    let names: [String]
     /// Model tables: the number of cells a row has.
-    var cellCount: Int
+    let cellCount: Int
+
+    init(record: Int32, columns: [(column: AvroColumn?, node: Int32)], names: [String], cellCount: Int) {
+        self.record = record
+        self.columns = columns
+        self.names = names
+        self.cellCount = cellCount
+    }
 }
 
 /// Everything compiled for one schema id.

@@ -144,7 +144,12 @@ package final class EngineCore {
         case noRegistry, stopping
     }
 
+    /// `framedSchemas` by id for small ids (registries number from 1): an array read per message, not a hash.
+    private var framedSchemaByID: [RegisteredSchema?] = []
+    private static let framedSchemaByIDCount: Int32 = 256
+
     private func lookupSchema(_ id: Int32, slot: Int, partition: Int32) -> FramedLookup {
+        if id >= 0 && Int(id) < framedSchemaByID.count, let s = framedSchemaByID[Int(id)] { return .schema(s) }
         if let s = framedSchemas[id] { return .schema(s) }
         guard let source = schemaSource else { return .noRegistry }
         guard
@@ -152,6 +157,12 @@ package final class EngineCore {
                 id: id, neededBy: (decoder.topicName(slot), partition), whileWaiting: whileAwaitingSchema)
         else { return .stopping }
         framedSchemas[id] = s
+        if id >= 0 && id < EngineCore.framedSchemaByIDCount {
+            if framedSchemaByID.isEmpty {
+                framedSchemaByID = Array(repeating: nil, count: Int(EngineCore.framedSchemaByIDCount))
+            }
+            framedSchemaByID[Int(id)] = s
+        }
         return .schema(s)
     }
 
@@ -165,7 +176,11 @@ package final class EngineCore {
         // A redelivery is counted as one without asking the registry (which may be away).
         // Read in place (inout): a non-mutating call on the stored struct copied the whole aggregator per message.
         // (A held message of a restored checkpoint was admitted and counted before it was saved.)
-        if !restoringHeld && offset <= withAggregator({ $0.lastOffset(partitionKey: pk) }) {
+        // When the value's schema is held and no key schema is needed, nothing waits: `admit` below decides alone.
+        let schemaHeld = id >= 0 && Int(id) < framedSchemaByID.count && framedSchemaByID[Int(id)] != nil
+        if !restoringHeld && !(schemaHeld && profile.model == nil)
+            && offset <= withAggregator({ $0.lastOffset(partitionKey: pk) })
+        {
             _ = aggregator.admit(partitionKey: pk, offset: offset)
             return true
         }
@@ -237,13 +252,21 @@ package final class EngineCore {
                 key: keyBytes, value: shownValue)
             return true
         }
-        framedRowKey = keyRowKey
-        framedRawKey = key
-        framedRawValue = value
+        // Only a model key, the recent-change ring or a held transaction reads these: set (and reset) only then,
+        // as each write of a class property is a dynamic exclusivity check.
+        let options = perEventOptions
+        let remembersFramed = keyRowKey != nil || options.captureRecentChanges || options.holdsTransactions
+        if remembersFramed {
+            framedRowKey = keyRowKey
+            framedRawKey = key
+            framedRawValue = value
+        }
         defer {
-            framedRowKey = nil
-            framedRawKey = nil
-            framedRawValue = nil
+            if remembersFramed {
+                framedRowKey = nil
+                framedRawKey = nil
+                framedRawValue = nil
+            }
         }
         apply(
             event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
@@ -288,7 +311,8 @@ package final class EngineCore {
             latency.record(
                 table: event.table, sourceMs: event.commitTimeMs, debeziumMs: event.debeziumTimeMs,
                 kafkaMs: timestampMs, receivedMs: options.receivedAtMs,
-                backlog: aggregator.progress.isCatchingUp(partitionKey: pk))
+                // Read in place: `aggregator.progress.…` copied the whole ReadProgress (five buffers retained) per event.
+                backlog: withAggregator { $0.progress.isCatchingUp(partitionKey: pk) })
         }
         if options.captureRecentChanges {
             recentChangeRing.capture(
@@ -645,7 +669,7 @@ extension EngineCore {
             return
         }
         guard event.transactionKey != 0 else {
-            buffer.notePassedThrough()
+            buffer.notePassedThrough(streamed: !event.isSnapshot)
             applyHeld(event, partitionKey: pk, slot: slot, partition: partition, offset: offset)
             return
         }

@@ -48,9 +48,9 @@ package final class KafkaConsumer: Sendable {
     private let state: KafkaClientState
     /// The polling thread's state, held for a whole poll so `close()` from another thread waits for it.
     private let polling: Mutex<Polling>
-    /// Apart from `polling`, so that `wakeUp()` and `close()` reach a poll that is waiting; `client` is also
-    /// the metadata thread's, nil once closing. Whoever took a reference to the client keeps it alive.
-    private let closing = Mutex<(started: Bool, client: KafkaClient?)>((false, nil))
+    /// Apart from `polling`, so that `wakeUp()` and `close()` reach a poll that is waiting; also the metadata
+    /// thread's client. nil once `close()` began. Whoever took a reference to the client keeps it alive.
+    private let closing: Mutex<KafkaClient?>
 
     fileprivate struct Polling {
         var client: KafkaClient?
@@ -58,6 +58,9 @@ package final class KafkaConsumer: Sendable {
         var topicNames: [String] = []
         var topicCNames: [[CChar]] = []
         var topicIndexByHandle: [OpaquePointer: Int32] = [:]
+        /// The last message's topic handle and index: fetches come in runs of one topic, so most messages skip the hash.
+        var lastTopicHandle: OpaquePointer? = nil
+        var lastTopicIndex: Int32 = -1
         /// Freed in the consumer's `deinit`.
         var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
         var messageBufferCapacity: Int
@@ -117,7 +120,7 @@ package final class KafkaConsumer: Sendable {
         let client = try KafkaClient(
             configuration, type: RD_KAFKA_CONSUMER, role: "consumer", callbackState: state,
             pollsConsumerQueue: true)
-        closing.withLock { $0.client = client }
+        closing = Mutex(client)
         let capacity = 1024
         polling = Mutex(
             Polling(client: client, messageBuffer: .allocate(capacity: capacity), messageBufferCapacity: capacity))
@@ -146,11 +149,15 @@ package final class KafkaConsumer: Sendable {
 
     /// Asks the cluster for every topic and keeps the partitions of those that match.
     private func refreshMetadata() {
-        guard let client = closing.withLock({ $0.client }) else { return }
+        guard let client = closing.withLock({ $0 }) else { return }
         let found: [KafkaClientState.TopicPartition]
         // close() waits for this call: a short bound keeps quitting prompt when the broker does not answer
-        // (a failed listing is simply tried again at the next refresh).
-        switch matchingPartitions(client, matcher: matcher, timeoutMs: Self.blockingCallTimeoutMs) {
+        // (a failed listing is simply tried again at the next refresh); while no broker is up, closing or a
+        // fault retrying cannot fix (refused credentials) ends the wait within 100 ms.
+        switch matchingPartitions(
+            client, matcher: matcher, timeoutMs: Self.blockingCallTimeoutMs,
+            stopWaiting: { state.faultNeedingFix != nil || closing.withLock { $0 == nil } })
+        {
         case .success(let partitions): found = partitions
         case .failure(let error):
             discovery.withLock { $0.lastMetadataError = error.message }
@@ -171,7 +178,7 @@ package final class KafkaConsumer: Sendable {
     /// The group's committed offsets, for the Lag view (blocking: this thread only).
     private func refreshCommitted() {
         let assignment = state.assignment
-        guard !assignment.isEmpty, let client = closing.withLock({ $0.client }) else { return }
+        guard !assignment.isEmpty, let client = closing.withLock({ $0 }) else { return }
         let list = rd_kafka_topic_partition_list_new(Int32(assignment.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for partition in assignment { rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) }
@@ -253,7 +260,7 @@ package final class KafkaConsumer: Sendable {
         batch.removeAll()
         try polling.withLock { polling in
             // close() may be waiting for this lock: a poll after it began must not wait out its timeout.
-            let isClosing = closing.withLock { $0.started }
+            let isClosing = closing.withLock { $0 == nil }
             guard !isClosing, let client = polling.client else {
                 throw KafkaError(code: .closed, message: "polling Kafka: the consumer is closed")
             }
@@ -481,18 +488,14 @@ package final class KafkaConsumer: Sendable {
 
     /// Makes a poll that is waiting return now (e.g. to quit or pause promptly).
     package func wakeUp() {
-        closing.withLock { closing in
-            if !closing.started { closing.client?.wakeConsumerQueue() }
-        }
+        closing.withLock { $0?.wakeConsumerQueue() }
     }
 
     /// Leaves the group (committing stored offsets) and frees the handle. Idempotent.
     package func close() {
-        let client: KafkaClient? = closing.withLock { closing in
-            if closing.started { return nil }
-            closing.started = true
-            let client = closing.client
-            closing.client = nil
+        // Only the first close() takes the client.
+        let client: KafkaClient? = closing.withLock { client in
+            defer { client = nil }
             return client
         }
         guard let client else { return }
@@ -519,7 +522,10 @@ extension KafkaConsumer.Polling {
     fileprivate mutating func topicIndex(for topic: OpaquePointer?) -> Int32 {
         guard let topic else { return -1 }
         let name = rd_kafka_topic_name(topic)!
+        if topic == lastTopicHandle && strcmp(name, topicCNames[Int(lastTopicIndex)]) == 0 { return lastTopicIndex }
         if let index = topicIndexByHandle[topic], strcmp(name, topicCNames[Int(index)]) == 0 {
+            lastTopicHandle = topic
+            lastTopicIndex = index
             return index
         }
         // A new topic handle (or a reused address): resolve by name.
@@ -533,6 +539,8 @@ extension KafkaConsumer.Polling {
             topicCNames.append(Array(nameString.utf8CString))
         }
         topicIndexByHandle[topic] = index
+        lastTopicHandle = topic
+        lastTopicIndex = index
         return index
     }
 }

@@ -101,7 +101,7 @@ struct WatchCommand: ParsableCommand {
     @Option(
         name: .customLong("lag-groups"),
         help: ArgumentHelp(
-            "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): log start, committed offset, lag (end − committed) in messages and seconds, messages deleted before the group read them, and a verdict by the same rules as cdctop's own over a 120-s window (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics. At most 50 groups.",
+            "Also watch the lag of these OTHER consumer groups of the pipeline (comma-separated; a name starting with ^ is a regex over the cluster's groups): log start, committed offset, lag (end − committed) in messages and seconds, messages deleted before the group read them, and a verdict by the same rules as cdctop's own over a 120-s window (OK, LAGGING, STALLED, STOPPED), in the Lag view, --json (lag_groups) and --metrics. At most 50 groups. A viewer (a second watch on a busy state directory) always watches the writer's --group, whose committed offsets its Lag view shows.",
             valueName: "groups"))
     var lagGroups: String?
 
@@ -228,10 +228,13 @@ struct WatchCommand: ParsableCommand {
         }
         connectMonitor?.start()
         defer { connectMonitor?.stop() }
-        let groupLag = try lagGroups.map { text -> GroupLagMonitor in
-            let groups = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter {
+        // A viewer's own group never commits: its Lag view shows the writer's group's offsets, asked here.
+        let writerGroup = engine.viewerOfPID != nil ? group : nil
+        let groupLag = try (lagGroups ?? writerGroup).map { text -> GroupLagMonitor in
+            var groups = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             }
+            if let writerGroup, !groups.contains(writerGroup) { groups.append(writerGroup) }
             do {
                 return try GroupLagMonitor(
                     brokers: brokers, groups: groups, topics: topicList, properties: try kafka.dictionary(),
@@ -309,9 +312,14 @@ struct WatchCommand: ParsableCommand {
         var outcome = RunOutcome()
 
         // A topic named in --topics that does not exist can never be caught up on: say so now, not at the deadline.
-        if let missing = missingNamedTopics(topicList, deadline: deadline), !missing.isEmpty {
+        var refusedListing: KafkaError?
+        if let missing = missingNamedTopics(topicList, deadline: deadline, refused: &refusedListing), !missing.isEmpty {
             outcome.result = .refused
             outcome.reasons.append(KafkaConsumer.unknownTopicsText(missing, brokers: brokers))
+        } else if let refusedListing {
+            // Refused credentials or TLS: the consumer would only be refused again (more attempts at the broker).
+            outcome.result = .refused
+            outcome.reasons.append(refusedListing.message)
         } else {
             engine.start()
             while !interrupted.isRaised {
@@ -392,14 +400,22 @@ struct WatchCommand: ParsableCommand {
 
     /// Named topics (not ^patterns) the cluster does not list; nil when the cluster could not be asked in time
     /// (the run then says why it cannot catch up, at the deadline).
-    private func missingNamedTopics(_ topicList: [String], deadline: Date?) -> [String]? {
+    /// `refused`: set when the cluster refused the credentials or TLS (a fault retrying cannot fix).
+    private func missingNamedTopics(_ topicList: [String], deadline: Date?, refused: inout KafkaError?) -> [String]? {
         let named = topicList.filter { !$0.hasPrefix("^") }
         guard !named.isEmpty else { return [] }
         let budgetMs = deadline.map { max(200, min(5_000, Int32($0.timeIntervalSinceNow * 500))) } ?? 5_000
-        guard
-            let listed = try? kafkaTopicPartitions(
+        let listed: [String: Int32]
+        do {
+            listed = try kafkaTopicPartitions(
                 brokers: brokers, properties: (try? kafka.dictionary()) ?? [:], timeoutMs: budgetMs)
-        else { return nil }
+        } catch {
+            // A bad property is not a refusal: the consumer reports it (exit 1).
+            if let error = error as? KafkaError, [.authentication, .authorization, .tls].contains(error.fault) {
+                refused = error
+            }
+            return nil
+        }
         return named.filter { listed[$0] == nil }
     }
 

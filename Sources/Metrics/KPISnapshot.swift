@@ -46,6 +46,9 @@ package struct StateStatus: Sendable, Hashable {
     /// A viewer: another process (this pid) writes the directory; this one read its latest checkpoint
     /// and writes nothing (`lastCheckpointMs` is that checkpoint's time).
     package var viewerOfPID: Int32?
+    /// A viewer's writer's consumer group: the Lag view shows its committed offsets (the viewer's own
+    /// group never commits).
+    package var writerGroup: String?
 
     package init(directory: String? = nil) { self.directory = directory }
     package static let none = StateStatus()

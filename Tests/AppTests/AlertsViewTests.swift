@@ -41,6 +41,32 @@ import Testing
         return p
     }
 
+    /// A viewer (a second `watch` on a busy state directory) evaluates the rules but sends nothing: the
+    /// Alerts view and the status bar say the writer sends them; the writer's own screens do not.
+    @Test func aViewerSaysTheWriterSendsTheAlerts() throws {
+        var frame = Fixture.frame()
+        frame.alerts = Self.panel()
+        var s = try #require(frame.snapshot)
+        s.state = StateStatus(directory: "/var/lib/cdctop/shop")
+        s.state.viewerOfPID = 4242
+        s.state.writerGroup = "cdctop"
+        let writerFrame = frame
+        frame.snapshot = s
+        for (w, h) in [(80, 24), (200, 60)] {
+            var model = DashboardModel()
+            Fixture.press([.char("6")], on: &model, frame: frame, width: w, height: h)
+            let screen = Fixture.render(model, frame, width: w, height: h).0
+            #expect(screen.text.contains("the writer (pid 4242) sends them"), "\(w)x\(h)\n\(screen.text)")
+            if w >= 160 {
+                #expect(screen.line(h - 2).contains("sent by the writer"), "\(screen.line(h - 2))")
+            }
+            var writerModel = DashboardModel()
+            Fixture.press([.char("6")], on: &writerModel, frame: writerFrame, width: w, height: h)
+            let writer = Fixture.render(writerModel, writerFrame, width: w, height: h).0.text
+            #expect(!writer.contains("sends them") && !writer.contains("sent by the writer"), "\(writer)")
+        }
+    }
+
     @Test func viewListsFiringPendingAndResolvedWithDurations() {
         var frame = Fixture.frame()
         frame.alerts = Self.panel()

@@ -59,6 +59,45 @@ import Testing
         #expect(screen.contains("3 hops had a clock earlier than the one before it (skew)"))
     }
 
+    /// A viewer's own consumer group never commits: its Lag view shows the committed offsets and group lag
+    /// of the writer's group (as `--lag-groups` reads them), says so in the title, and "…" until they arrive.
+    @Test func aViewersLagViewShowsTheWritersGroup() throws {
+        var frame = Fixture.frame()
+        var s = try #require(frame.snapshot)
+        s.state = StateStatus(directory: "/var/lib/cdctop/shop")
+        s.state.viewerOfPID = 4242
+        s.state.writerGroup = "shop-writer"
+        // The viewer's own group: nothing committed.
+        for i in s.partitions.indices { s.partitions[i].committed = -1 }
+        frame.snapshot = s
+        var model = DashboardModel()
+        Fixture.press([.char("4")], on: &model, frame: frame, width: 160, height: 40)
+        var screen = Fixture.render(model, frame, width: 160, height: 40).0.text
+        #expect(screen.contains("writer's group shop-writer …"), "\(screen)")
+        let first = try #require(s.partitions.first)
+        // The writer's group committed 7 below each partition's end: 7 of group lag each.
+        var report = GroupLagReport()
+        report.groups = [
+            GroupLagSummary(group: "shop-writer", verdict: .ok, totalLag: 0, maxLagMs: 0, state: "Stable", members: 1)
+        ]
+        report.partitions = s.partitions.map {
+            GroupPartitionLag(
+                group: "shop-writer", topic: $0.topic, partition: $0.partition, committed: $0.highWatermark - 7,
+                highWatermark: $0.highWatermark, lag: 7, lagMs: 0, verdict: .ok)
+        }
+        s.groupLag = report
+        frame.snapshot = s
+        screen = Fixture.render(model, frame, width: 160, height: 40).0.text
+        let total = Format.count(Int64(7 * s.partitions.count))
+        #expect(screen.contains("(writer's group shop-writer \(total))"), "\(screen)")
+        let row = try #require(
+            screen.split(separator: "\n").first {
+                $0.contains(String(first.topic.split(separator: ".").last!) + " ")
+                    && $0.contains(" \(first.highWatermark - 7) ")
+            }, "\(screen)")
+        #expect(row.contains(" \(first.highWatermark) "), "\(row)")
+    }
+
     @Test func lagViewListsTheOtherGroups() {
         var model = DashboardModel()
         _ = model.handle(.char("4"))

@@ -90,9 +90,10 @@ import Testing
         }
         let got = ValueCells.alignedSummaries(
             [row("12.5", 1), row("3.1416", 4), nil, row("1234567890.1234", 4)], glyphs: .unicode)
+        // Right-aligned as whole `name=value` cells: the padding is before the name, never after the `=`.
         #expect(
             got == [
-                "amount=        12.5000 note=x", "amount=         3.1416 note=x", nil, "amount=1234567890.1234 note=x",
+                "        amount=12.5000 note=x", "         amount=3.1416 note=x", nil, "amount=1234567890.1234 note=x",
             ])
         // A row alone is not padded (the placeholder-delete summary and its test are unchanged).
         #expect(TablesView.summary(row("12.5", 1), glyphs: .unicode) == "amount=12.5 note=x")
@@ -138,5 +139,61 @@ import Testing
             #expect(third.contains("0000  ca fe ca fe"), "\(w)x\(h)\n\(third)")
             #expect(third.contains("more bytes"), "\(w)x\(h)\n\(third)")
         }
+    }
+
+    /// Categories of a numeric(14,4) line-item price: every amount at 4 places (`12.5000`, not `12.50`), so
+    /// the decimal points of each money column stand in one column at 80 and 200 wide.
+    @Test func theCategoriesViewShowsMoneyAtOneScaleAligned() throws {
+        var frame = Fixture.frame()
+        var s = try #require(frame.snapshot)
+        let fourPlaces: [String: Int128] = [
+            "books": 125_000, "garden": 31_416, "toys": 1_234_567_891_234, "grocery": 70_000, "music": 5,
+        ]
+        s.result.totals.categoryRevenue = fourPlaces.mapValues { Money(unscaled: $0, scale: 4)! }
+        frame.snapshot = s
+        for (w, h) in [(80, 24), (200, 60)] {
+            let lines = Self.screen([.char("3")], frame, width: w, height: h)
+            let text = lines.joined(separator: "\n")
+            #expect(text.contains("12.5000") && text.contains("123,456,789.1234") && text.contains("0.0005"), "\(text)")
+            #expect(!text.contains("12.50 "), "\(text)")
+            // The total column: the point of every category's total in one screen column.
+            var totalPoints: Set<Int> = []
+            for name in fourPlaces.keys {
+                let line = try #require(lines.first { $0.contains("│\(name) ") }, "\(name)\n\(text)")
+                // The last amount with a point before the share (`12.3%`) is the total.
+                let amounts = line.indices.filter { line[$0] == "." }.map {
+                    line.distance(from: line.startIndex, to: $0)
+                }
+                #expect(amounts.count >= 2, "\(line)")
+                totalPoints.insert(amounts[amounts.count - 2])
+            }
+            #expect(totalPoints.count == 1, "\(w)x\(h)\n\(text)")
+        }
+    }
+
+    /// The shop's transaction list at 80 columns (real engine, EngineFixture): the amount comes first and is
+    /// whole, then the other numbers; no `name= value` padding; the row's own key (the key column) goes last.
+    @Test func theTransactionListAt80ShowsTheAmountFirstAndWhole() throws {
+        let frame = EngineFixture.frame()
+        var found: [String]?
+        for down in 0..<5 where found == nil {
+            let lines = Self.screen(
+                [.char("2")] + Array(repeating: .down, count: down) + [.enter], frame, width: 80, height: 24)
+            if lines.contains(where: { $0.contains("transaction · FOLLOWING") }) { found = lines }
+        }
+        let lines = try #require(found, "no transaction change list")
+        let text = lines.joined(separator: "\n")
+        let rows = lines.filter { $0.contains("amount=") && !$0.contains("→") }
+        #expect(rows.count >= 5, "\(text)")
+        for row in rows {
+            #expect(!row.contains("= ") && !row.contains("=…"), "\(row)")
+            #expect(row.range(of: #"amount=[0-9][0-9,]*\.[0-9]{2}[ │]"#, options: .regularExpression) != nil, "\(row)")
+            let amount = try #require(row.range(of: "amount="))
+            if let customer = row.range(of: "customer_id=") {
+                #expect(amount.lowerBound < customer.lowerBound, "\(row)")
+            }
+            if let id = row.range(of: "transaction_id=") { #expect(amount.lowerBound < id.lowerBound, "\(row)") }
+        }
+        #expect(Set(Self.points(rows, "amount")).count == 1, "\(text)")
     }
 }

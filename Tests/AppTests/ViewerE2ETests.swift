@@ -165,6 +165,13 @@ struct ViewerE2ETests {
                 && $0.contains("state ● viewer of pid \(writer.pid) (state read-only)")
         }
         #expect(screen.contains("viewer of pid \(writer.pid)"), "\(screen)")
+        // Its Lag view: the committed offsets and group lag of the writer's group (the viewer's own never
+        // commits), said in the title once the cluster answered.
+        tmux.send("4")
+        let lag = tmux.waitFor("the writer's group in the viewer's Lag view", timeoutMs: 30_000) {
+            $0.contains("(writer's group \(tag) ") && !$0.contains("(writer's group \(tag) …)")
+        }
+        #expect(lag.contains("(writer's group \(tag) "), "\(lag)")
         tmux.send("q")
         tmux.waitFor(text: "CDCTOP-EXIT=0", timeoutMs: 15_000)
 

@@ -1,22 +1,17 @@
 #!/usr/bin/env python3
-"""Regenerates GoldenScreens.swift from /tmp/cdctop-golden/*.txt (written by ViewGoldenTests on a mismatch)."""
+"""Accepts new golden screens: copies /tmp/cdctop-golden/NAME.txt (written by the golden tests on a
+mismatch) to Tests/Fixtures/goldens/NAME.txt, one file per screen. Check the screens by eye first;
+`git diff Tests/Fixtures/goldens` then shows what changed. (CDCTOP_UPDATE_GOLDENS=1 swift test ... does
+the same from inside the tests.)"""
 import glob, os
 here = os.path.dirname(os.path.abspath(__file__))
-path = os.path.join(here, "GoldenScreens.swift")
-screens = {}
-if os.path.exists(path):
-    import re
-    text = open(path).read()
-    for m in re.finditer(r'"([^"]+)": #"""\n(.*?)\n        """#', text, re.S):
-        screens[m.group(1)] = "\n".join(l[8:] for l in m.group(2).split("\n"))
+goldens = os.path.join(here, "..", "Fixtures", "goldens")
+os.makedirs(goldens, exist_ok=True)
+names = []
 for f in sorted(glob.glob("/tmp/cdctop-golden/*.txt")):
-    screens[os.path.basename(f)[:-4]] = open(f).read()
-out = ["// Golden screens for ViewGoldenTests (fixture and engine snapshots; sizes in the test cases). Regenerate with update_goldens.py.",
-       "enum GoldenScreens {", "    static let screens: [String: String] = ["]
-for name in sorted(screens):
-    out.append(f'        "{name}": #"""')
-    out += [("        " + l).rstrip() if l else "" for l in screens[name].split("\n")]
-    out.append('        """#,')
-out += ["    ]", "}"]
-open(path, "w").write("\n".join(out) + "\n")
-print(f"wrote {len(screens)} screens to {path}")
+    text = open(f, encoding="utf-8").read()
+    name = os.path.basename(f)
+    with open(os.path.join(goldens, name), "w", encoding="utf-8") as out:
+        out.write(text if text.endswith("\n") else text + "\n")
+    names.append(name[:-4])
+print(f"wrote {len(names)} golden screens to {os.path.normpath(goldens)}: {', '.join(names)}")

@@ -377,6 +377,41 @@ private enum Gen {
     }
 
     /// The generator against the real decoding and aggregation path: same numbers.
+    /// Revenue and net transactions (ground truth) over messages [skip, skip + count).
+    static func stretch(_ workload: ShopWorkload, skip: Int64, count: Int64) -> (tx: Int64, units: Int128) {
+        var out: [GeneratedMessage] = []
+        func totals() -> (Int64, Int128) {
+            workload.groundTruth.windows.reduce((Int64(0), Int128(0))) { ($0.0 + $1.txCount, $0.1 + $1.revenue.units) }
+        }
+        while workload.messageCount < skip {
+            out.removeAll(keepingCapacity: true)
+            workload.next(into: &out)
+        }
+        let before = totals()
+        while workload.messageCount < skip + count {
+            out.removeAll(keepingCapacity: true)
+            workload.next(into: &out)
+        }
+        let after = totals()
+        return (after.0 - before.0, after.1 - before.1)
+    }
+
+    /// The demo prices its seeded history from an early stretch of the generator; a late stretch (about
+    /// 12 minutes into `cdctop demo` at its default rate) must sell at the same revenue per transaction.
+    /// Price changes that compounded on the current price made it fall ~30 % by then.
+    @Test func revenuePerTransactionIsStationary() {
+        let workload = ShopWorkload(config: ShopWorkloadConfig(seed: 42))
+        let early = Self.stretch(workload, skip: 50_000, count: 50_000)
+        let late = Self.stretch(workload, skip: 250_000, count: 50_000)
+        let earlyPerTx = Double(early.units) / Double(early.tx)
+        let latePerTx = Double(late.units) / Double(late.tx)
+        #expect(early.tx > 5_000 && late.tx > 5_000)
+        #expect(
+            abs(latePerTx / earlyPerTx - 1) < 0.06,
+            "revenue per transaction \(earlyPerTx / Double(Money.unitsPerWhole)) early, \(latePerTx / Double(Money.unitsPerWhole)) late"
+        )
+    }
+
     @Test func engineCoreAgreesWithGroundTruth() {
         let (workload, messages) = Gen.messages(
             ShopWorkloadConfig(seed: 3, commitsPerSecond: 20, malformedEvery: 211), atLeast: 10_000)

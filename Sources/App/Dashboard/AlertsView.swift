@@ -26,46 +26,58 @@ enum AlertsView {
             renderRules(&b, rulesArea, panel, glyphs: g)
         }
         var title = "Alerts · \(panel.firingCount) firing · \(panel.active.count - panel.firingCount) pending"
-        if let delivery = frame.alertDelivery, delivery.state != .off { title += " · " + delivery.detail }
+        if let writer = frame.snapshot?.state.viewerOfPID {
+            // A viewer evaluates the same rules on the same data, but two senders would page twice.
+            title += " · the writer (pid \(writer)) sends them"
+        } else if let delivery = frame.alertDelivery, delivery.state != .off {
+            title += " · " + delivery.detail
+        }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, top, title: title, glyphs: g)
-        let columns: [Widgets.Column] = [
+        // Below 100 columns the subject is shortened in the middle and the clock times go (at 60 the subject
+        // too: the summary names it), so the summary keeps room to be read (at 80 it was cut to "summa").
+        let aboutWidth = inner.width >= 100 ? 24 : 18
+        let allColumns: [Widgets.Column] = [
             .init(title: "state", width: 7, align: .left), .init(title: "alert", width: 22, align: .left),
-            .init(title: "about", width: 24, align: .left),
-            .init(title: "since", width: 8), .init(title: "for", width: 7),
-            .init(title: "summary", width: 20, align: .left, flexible: true, maxWidth: 200),
+            .init(title: "about", width: aboutWidth, align: .left, dropOrder: 1, shortenMiddle: true),
+            .init(title: "since", width: 8, dropOrder: 2), .init(title: "for", width: 7),
+            .init(title: "summary", width: 16, align: .left, flexible: true, maxWidth: 200),
         ]
+        let kept = Widgets.fitting(allColumns, width: inner.width)
         let rows = panel.active.map { a -> Widgets.TableRow in
             let since = a.phase == .firing ? a.firedAtMs : a.activeSinceMs
-            var row = Widgets.TableRow(cells: [
+            let cells = [
                 a.phase.rawValue, a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject,
                 Format.clock(since), Format.age(frame.nowMs - since), a.summary,
-            ])
+            ]
+            var row = Widgets.TableRow(cells: kept.map { cells[$0] })
             row.cellStyles[0] = a.phase == .firing ? Style(.bad, bold: true) : Style(.warn, bold: true)
             return row
         }
         let sel = min(model.selection["alerts"] ?? 0, max(0, rows.count - 1))
         let page = Widgets.table(
-            &b, inner, columns: columns, rows: rows, selected: rows.isEmpty ? nil : sel, glyphs: g,
+            &b, inner, columns: kept.map { allColumns[$0] }, rows: rows, selected: rows.isEmpty ? nil : sel, glyphs: g,
             emptyText: "no alert is pending or firing")
         if bottom.height >= 3 {
             let history = Widgets.box(&b, bottom, title: "Resolved (newest first)", glyphs: g)
-            let historyColumns: [Widgets.Column] = [
-                .init(title: "alert", width: 22, align: .left), .init(title: "about", width: 24, align: .left),
-                .init(title: "fired", width: 8), .init(title: "resolved", width: 8), .init(title: "lasted", width: 7),
-                .init(title: "summary", width: 20, align: .left, flexible: true, maxWidth: 200),
+            let allHistoryColumns: [Widgets.Column] = [
+                .init(title: "alert", width: 22, align: .left),
+                .init(title: "about", width: aboutWidth, align: .left, dropOrder: 1, shortenMiddle: true),
+                .init(title: "fired", width: 8, dropOrder: 2), .init(title: "resolved", width: 8),
+                .init(title: "lasted", width: 7),
+                .init(title: "summary", width: 16, align: .left, flexible: true, maxWidth: 200),
             ]
+            let keptHistory = Widgets.fitting(allHistoryColumns, width: history.width)
             let resolved = panel.history.reversed().map { a in
-                Widgets.TableRow(
-                    cells: [
-                        a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject, Format.clock(a.firedAtMs),
-                        Format.clock(a.resolvedAtMs), Format.age(a.durationMs(nowMs: a.resolvedAtMs)), a.summary,
-                    ],
-                    style: .dim)
+                let cells = [
+                    a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject, Format.clock(a.firedAtMs),
+                    Format.clock(a.resolvedAtMs), Format.age(a.durationMs(nowMs: a.resolvedAtMs)), a.summary,
+                ]
+                return Widgets.TableRow(cells: keptHistory.map { cells[$0] }, style: .dim)
             }
             Widgets.table(
-                &b, history, columns: historyColumns, rows: Array(resolved), selected: nil, glyphs: g,
-                emptyText: "nothing resolved yet")
+                &b, history, columns: keptHistory.map { allHistoryColumns[$0] }, rows: Array(resolved), selected: nil,
+                glyphs: g, emptyText: "nothing resolved yet")
         }
         return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
     }

@@ -47,10 +47,17 @@ enum CategoriesView {
         if !model.filter.isEmpty { title += " · filter /\(model.filter): \(all.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
+        // One scale for every amount on screen, so decimal points line up whatever the column's scale; each
+        // amount column as wide as its widest amount, so none is cut (`123,456,789` of `123,456,789.1234`).
+        let places = Format.moneyPlaces(all.lazy.flatMap { [$0.window, $0.lastFiveMinutes, $0.total] })
+        func widest(_ amount: (Line) -> Money, _ least: Int) -> Int {
+            all.reduce(least) { max($0, Format.money(amount($1), places: places).count + 1) }
+        }
         let columns: [Widgets.Column] = [
             .init(title: "category", width: 14, align: .left, flexible: true),
-            .init(title: "window", width: 11, dropOrder: 1), .init(title: "last 5m", width: 12, dropOrder: 2),
-            .init(title: "total", width: 14),
+            .init(title: "window", width: widest(\.window, 11), dropOrder: 1),
+            .init(title: "last 5m", width: widest(\.lastFiveMinutes, 12), dropOrder: 2),
+            .init(title: "total", width: widest(\.total, 14)),
             .init(title: "share", width: 6),
             .init(title: "", width: 10, align: .left, flexible: true, maxWidth: 100, dropOrder: 3),
         ]
@@ -60,7 +67,8 @@ enum CategoriesView {
         let rows = all.map { l in
             Widgets.TableRow(
                 cells: [
-                    l.name, Format.money(l.window), Format.money(l.lastFiveMinutes), Format.money(l.total),
+                    l.name, Format.money(l.window, places: places), Format.money(l.lastFiveMinutes, places: places),
+                    Format.money(l.total, places: places),
                     Format.fixed(l.share * 100, places: 1) + "%",
                     Widgets.barText(fraction: l.share, width: barWidth, glyphs: g),
                 ],
@@ -94,6 +102,20 @@ enum LagView {
         _ frame: DashboardFrame
     ) -> ListLayout {
         var area = area
+        // A viewer (a second `watch` on a busy state directory) commits nothing: its committed offsets and
+        // group lag are the writer's group's, as the cluster reports them (`watch` asks for that group).
+        var s = s
+        var writerGroup: (name: String, known: Bool)?
+        if let name = s.state.writerGroup {
+            var theirs: [String: Int64] = [:]
+            for p in s.groupLag?.partitions ?? [] where p.group == name {
+                theirs["\(p.topic)\u{0}\(p.partition)"] = p.committed
+            }
+            for i in s.partitions.indices {
+                s.partitions[i].committed = theirs["\(s.partitions[i].topic)\u{0}\(s.partitions[i].partition)"] ?? -1
+            }
+            writerGroup = (name, !theirs.isEmpty)
+        }
         if let groups = s.groupLag {  // --lag-groups: the other consumer groups below (LatencyView.swift)
             let h = GroupLagSection.height(groups, in: area)
             GroupLagSection.render(&b, Rect(x: area.x, y: area.maxY - h, width: area.width, height: h), groups, frame)
@@ -116,7 +138,7 @@ enum LagView {
             needle.isEmpty || "\($0.topic)[\($0.partition)]".lowercased().contains(needle)
         }
         func lagMs(_ p: PartitionLag) -> Int64 {
-            p.lag > 0 && p.lastCommitTimeMs > 0 ? frame.nowMs - p.lastCommitTimeMs : 0
+            p.lagMs(nowMs: frame.nowMs)
         }
         func severity(_ p: PartitionLag) -> Int {
             regressions.regression(topic: p.topic, partition: p.partition) != nil
@@ -144,16 +166,21 @@ enum LagView {
         let known = s.lagKnown
         let total =
             known
-            ? "lag \(Format.count(s.totalLag)) msgs (group \(Format.count(s.totalCommittedLag)))"
+            ? "lag \(Format.count(s.totalLag)) msgs ("
+                + (writerGroup.map {
+                    "writer's group \($0.name) " + ($0.known ? Format.count(s.totalCommittedLag) : "…")
+                } ?? "group \(Format.count(s.totalCommittedLag))") + ")"
             : "lag unknown (Kafka \(s.kafka.state.rawValue))"
         var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + total + " · sorted by \(sort.title)"
         if !needle.isEmpty { title += " · /\(needle): \(partitions.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         // Trend charts under the partitions when the terminal has room for both.
-        if area.height >= s.partitions.count + 3 + 9, area.width >= 60, frame.trends.samples.count >= 2 {
+        // The samples are built from the trend rings: once a frame, here.
+        let samples = area.height >= s.partitions.count + 3 + 9 && area.width >= 60 ? frame.trends.samples : []
+        if samples.count >= 2 {
             let (top, bottom) = area.splitTop(area.height - max(9, min(14, area.height - s.partitions.count - 3)))
             area = top
-            trendCharts(&b, bottom, frame)
+            trendCharts(&b, bottom, samples, glyphs: frame.glyphs)
         }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Topic names get the room they need first; the trend takes what is left.
@@ -179,7 +206,7 @@ enum LagView {
             let insight = insights[LagTracker.key(p)] ?? frame.lag.insight(for: p, nowMs: frame.nowMs)
             // Scaled against one second of consumption, so a small steady lag does not look like a wall.
             trendCells[i] = (insight.trend, insight.consumeRate)
-            let lagSeconds = p.lag > 0 && p.lastCommitTimeMs > 0 ? Format.age(frame.nowMs - p.lastCommitTimeMs) : "0s"
+            let lagSeconds = p.lag > 0 && p.lastCommitTimeMs > 0 ? Format.age(p.lagMs(nowMs: frame.nowMs)) : "0s"
             // Offsets are positions, not quantities: raw digits like Kafka's own tools print them.
             func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
             let regression = regressions.regression(topic: p.topic, partition: p.partition)
@@ -190,8 +217,10 @@ enum LagView {
                 case nil: insight.verdict == .unknown ? "…" : insight.verdict.rawValue
                 }
             let cells = [
-                String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.committed), offset(p.position),
-                offset(p.highWatermark), known ? Format.count(p.lag) : "?", known ? Format.count(p.committedLag) : "?",
+                String(p.topic.dropFirst(prefix.count)), String(p.partition),
+                writerGroup?.known == false ? "…" : offset(p.committed), offset(p.position),
+                offset(p.highWatermark), known ? Format.count(p.lag) : "?",
+                !known ? "?" : writerGroup?.known == false ? "…" : Format.count(p.committedLag),
                 lagSeconds, "", verdict,
             ]
             var row = Widgets.TableRow(cells: kept.map { cells[$0] })
@@ -270,9 +299,9 @@ enum LagView {
     }
 
     /// Events/s, lag (messages) and freshness over the last minutes, each with its scale and times.
-    static func trendCharts(_ b: inout ScreenBuffer, _ area: Rect, _ frame: DashboardFrame) {
-        let g = frame.glyphs
-        let samples = frame.trends.samples
+    static func trendCharts(
+        _ b: inout ScreenBuffer, _ area: Rect, _ samples: [TrendHistory.Sample], glyphs g: Glyphs
+    ) {
         var charts: [(String, [Double])] = [
             ("Events/s", samples.map(\.eventsPerSecond)),
             ("Lag, messages", samples.map { Double(max(0, $0.lag)) }),

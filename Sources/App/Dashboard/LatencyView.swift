@@ -129,9 +129,13 @@ enum GroupLagSection {
             .init(title: "verdict", width: 7, align: .left),
         ]
         func offset(_ v: Int64) -> String { v >= 0 ? String(v) : "–" }
+        // Without the topics' shared "<prefix>.<schema>." (the partitions' title above names it):
+        // `shop.pub…saction` left too little of the table's name.
+        let prefix = LagView.commonTopicPrefix(report.partitions.map(\.topic))
         let rows = report.partitions.map { p -> Widgets.TableRow in
             let cells = [
-                p.group, p.topic, String(p.partition), offset(p.logStart), offset(p.committed), offset(p.highWatermark),
+                p.group, String(p.topic.dropFirst(prefix.count)), String(p.partition), offset(p.logStart),
+                offset(p.committed), offset(p.highWatermark),
                 Format.count(p.lag), p.lag > 0 ? Format.age(p.lagMs) : "0s", p.verdict.rawValue,
             ]
             var row = Widgets.TableRow(cells: cells)

@@ -230,7 +230,7 @@ enum OverviewView {
     static func revenueChart(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ f: Figures, _ g: Glyphs) {
         let inner = Widgets.box(
             &b, rect, title: "Revenue per \(f.windowMs / 1_000)s window (last = partial)", glyphs: g)
-        guard inner.height >= 3, inner.width >= 12 else { return }
+        guard inner.height >= 1, inner.width >= 12 else { return }
         guard f.hasRevenue else { return notInProfile(&b, inner, kpi: "revenue", g) }
         let series = Figures.revenueSeries(s, count: inner.width)
         if series.isEmpty {
@@ -242,6 +242,17 @@ enum OverviewView {
         let caption =
             s.idleSinceMs.map { "last \(Format.money(now)), idle since \(Format.clock($0))" }
             ?? "now \(Format.money(now)) (partial)"
+        if inner.height < 3 {
+            // Too low for a chart with axes (60×16): a sparkline with its top value, and the caption under it.
+            let top = Format.short(series.suffix(inner.width - 6).max() ?? 0)
+            let labelWidth = DisplayWidth.of(top) + 1
+            b.put(top, x: inner.x, y: inner.y, style: .dim)
+            Widgets.sparkline(
+                &b, Rect(x: inner.x + labelWidth, y: inner.y, width: inner.width - labelWidth, height: 1),
+                values: series, glyphs: g)
+            if inner.height == 2 { b.put(caption, in: inner.row(1), style: .dim, align: .right, ellipsis: g.ellipsis) }
+            return
+        }
         Widgets.timeChart(
             &b, inner, values: series, glyphs: g, scaleLabel: Format.short,
             firstLabel: { String(Format.clock(lastStart - Int64($0 - 1) * f.windowMs).prefix(5)) },

@@ -260,7 +260,8 @@ enum TablesView {
     /// cell (`ValueCells.alignedSummaries` pads them so the rows on screen line up).
     static func summary(
         _ d: ChangeDescription, glyphs: Glyphs,
-        text: (ChangeDescription.Field) -> String = { $0.value }
+        text: (ChangeDescription.Field) -> String = { $0.value },
+        cell: (ChangeDescription.Field, String) -> String = { "\($0.name)=\($1)" }
     ) -> String {
         if let before = d.before, let after = d.after {
             let old = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -275,7 +276,7 @@ enum TablesView {
                 separator: " ")
             return sent + " (other columns not sent: REPLICA IDENTITY DEFAULT)"
         }
-        return (d.after ?? d.before ?? []).map { "\($0.name)=\(text($0))" }.joined(separator: " ")
+        return (d.after ?? d.before ?? []).map { cell($0, text($0)) }.joined(separator: " ")
     }
 
     /// The columns of a delete's before image that are placeholders, not the row's values: under REPLICA
@@ -351,7 +352,10 @@ enum TablesView {
             return c.decoded ?? RawMessageView.describe(value, frame: frame)
         }
         let summaries = Dictionary(
-            uniqueKeysWithValues: zip(onScreen, ValueCells.alignedSummaries(described, glyphs: g)))
+            uniqueKeysWithValues: zip(
+                onScreen,
+                ValueCells.alignedSummaries(
+                    described, keys: onScreen.map { RawMessageView.keyText(recent[$0], frame: frame) }, glyphs: g)))
         let rows = recent.indices.map { i -> Widgets.TableRow in
             guard i >= first, i < first + page else { return Widgets.TableRow(cells: []) }
             let c = recent[i]

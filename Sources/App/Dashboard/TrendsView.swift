@@ -145,13 +145,22 @@ enum TrendsView {
         if DisplayWidth.of(title) + DisplayWidth.of(newest) + 2 <= titleRow.width {
             b.put(newest, in: titleRow, style: .text, align: .right)
         }
-        // Times: seconds on the 5-minute span, minutes on the longer ones.
-        func clock(_ ms: Int64) -> String {
-            span == .fiveMinutes ? Format.clock(ms) : String(Format.clock(ms).prefix(5))
+        // Times: seconds on the 5-minute span, minutes on the longer ones. The day span crosses midnight: its
+        // newest column's label carries the date (`12-06 14:00`, month-day as History writes days), so the
+        // times before it read as the day before; short, so the first label still fits at 60 columns.
+        func clock(_ column: Int) -> String {
+            let ms = columns[column].startMs
+            switch span {
+            case .fiveMinutes: return Format.clock(ms)
+            case .hour: return String(Format.clock(ms).prefix(5))
+            case .day:
+                let time = String(Format.clock(ms).prefix(5))
+                return column == columns.count - 1 ? String(TimeText.date(ms: ms).dropFirst(5)) + " " + time : time
+            }
         }
         Widgets.axisChart(
-            &b, plot, values: values, top: scale, glyphs: g, yLabel: label,
-            xLabel: { clock(columns[$0].startMs) }, lastStyle: Style(.accent, bold: true))
+            &b, plot, values: values, top: scale, glyphs: g, yLabel: label, xLabel: clock,
+            lastStyle: Style(.accent, bold: true))
     }
 
     /// The pipeline and each table with its events/s now: the cursor chooses what the charts show.

@@ -34,29 +34,83 @@ enum ValueCells {
         return numeric ? spaces + text : text + spaces
     }
 
-    /// The change list's summaries of the rows on screen, their values aligned column by column: every
-    /// decimal of a column at the column's largest scale, numbers right-aligned, short text padded, so
-    /// `price=  12.5000` stands over `price=   7.0000`. Nil entries (no description) stay nil.
-    static func alignedSummaries(_ descriptions: [ChangeDescription?], glyphs: Glyphs) -> [String?] {
+    /// The change list's summaries of the rows on screen, their values aligned column by column without
+    /// padding inside `name=value`: every decimal of a column at the column's largest scale, each numeric
+    /// `name=value` right-aligned as a whole (` qty=3` over `qty=12`), short text ones padded after, so the
+    /// decimal points of `price=12.5000` and `price=7.0000` stand in one column. Columns in reading order
+    /// (`readingOrder`), so what matters is what fits at 80 columns. `keys` are the rows' record keys (the
+    /// list's key column shows them, so their columns go last). Nil entries (no description) stay nil.
+    static func alignedSummaries(_ descriptions: [ChangeDescription?], keys: [String?] = [], glyphs: Glyphs)
+        -> [String?]
+    {
         let all = descriptions.compactMap { $0 }.flatMap { ($0.before ?? []) + ($0.after ?? []) }
         let scale = scales(all)
+        let rank = columnRanks(descriptions, keys: keys)
+        func ordered(_ fields: [ChangeDescription.Field]?) -> [ChangeDescription.Field]? {
+            fields.map { f in
+                f.enumerated().sorted { a, b in
+                    let (x, y) = (rank[a.element.name] ?? 2, rank[b.element.name] ?? 2)
+                    return x != y ? x < y : a.offset < b.offset
+                }.map(\.element)
+            }
+        }
         var width: [String: Int] = [:]
         for f in all {
-            let w = DisplayWidth.of(text(f, scale: scale[f.name]))
-            guard f.kind.isNumeric || w <= alignedTextWidth else { continue }
+            let w = DisplayWidth.of(f.name) + 1 + DisplayWidth.of(text(f, scale: scale[f.name]))
+            guard f.kind.isNumeric || w <= alignedTextWidth + DisplayWidth.of(f.name) + 1 else { continue }
             width[f.name] = max(width[f.name] ?? 0, w)
         }
         return descriptions.map { d in
             d.map { d in
-                // An update lists only what changed (`status new → paid`): only its numbers are padded.
-                let update = d.before != nil && d.after != nil
-                return TablesView.summary(d, glyphs: glyphs) { f in
-                    let t = text(f, scale: scale[f.name])
-                    return update && !f.kind.isNumeric
-                        ? t : pad(t, width: width[f.name] ?? 0, numeric: f.kind.isNumeric)
+                var d = d
+                d.before = ordered(d.before)
+                d.after = ordered(d.after)
+                // An update lists only what changed (`status new → paid`): nothing to line up with.
+                if d.before != nil && d.after != nil {
+                    return TablesView.summary(d, glyphs: glyphs) { text($0, scale: scale[$0.name]) }
                 }
+                return TablesView.summary(
+                    d, glyphs: glyphs, text: { text($0, scale: scale[$0.name]) },
+                    cell: { f, t in
+                        pad(f.name + "=" + t, width: width[f.name] ?? 0, numeric: f.kind.isNumeric)
+                    })
             }
         }
+    }
+
+    /// Reading order of a table's columns in the change list: amounts (decimals) first, then other numbers
+    /// (quantities, the ids of other rows), then text and times, then binary and nested values, and the
+    /// row's own key columns last. A column's rank is the best its non-null cells earn on screen, so rows
+    /// of one table keep one order even where a cell is null.
+    static func columnRanks(_ descriptions: [ChangeDescription?], keys: [String?]) -> [String: Int] {
+        var rank: [String: Int] = [:]
+        var keyMatches: [String: Int] = [:]
+        var rowsWithKey = 0
+        for (i, d) in descriptions.enumerated() {
+            guard let d, let fields = d.after ?? d.before else { continue }
+            for f in fields {
+                switch f.kind {
+                case .decimal, .variableDecimal: rank[f.name] = min(rank[f.name] ?? 0, 0)
+                case .number: rank[f.name] = min(rank[f.name] ?? 1, 1)
+                case .text, .time, .bool: rank[f.name] = min(rank[f.name] ?? 2, 2)
+                case .binary, .structured: rank[f.name] = min(rank[f.name] ?? 3, 3)
+                case .null, .unchanged: break  // says nothing about the column (unranked columns read as text)
+                }
+            }
+            guard i < keys.count, let key = keys[i], !key.isEmpty else { continue }
+            rowsWithKey += 1
+            // `42` (one key column: the first column holding it) or `a=1,b=2` (composite: by name).
+            let parts = key.split(separator: ",").map { $0.split(separator: "=", maxSplits: 1) }
+            if parts.count > 1 || parts.first?.count == 2 {
+                for p in parts where p.count == 2 && fields.contains(where: { $0.name == p[0] && $0.value == p[1] }) {
+                    keyMatches[String(p[0]), default: 0] += 1
+                }
+            } else if let f = fields.first(where: { $0.value == key }) {
+                keyMatches[f.name, default: 0] += 1
+            }
+        }
+        for (name, n) in keyMatches where n == rowsWithKey { rank[name] = 4 }
+        return rank
     }
 
     /// The before and after cells of the event view: decimals at the column's scale, numbers right-aligned

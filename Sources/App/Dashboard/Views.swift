@@ -278,7 +278,10 @@ enum DashboardRenderer {
         // view and the Alerts view still show them).
         let errorFirst = b.width < 100 && services.contains { shown($0.1).failing }
         let stateWidth =
-            errorFirst ? 0 : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
+            errorFirst
+            ? 0
+            : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
+                + (frame.alerts != nil && frame.snapshot?.state.viewerOfPID != nil && !narrow ? 21 : 0)
         let baseWidth =
             services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + shown($1.1).label.count } + 3 * (services.count - 1)
             + stateWidth
@@ -319,7 +322,17 @@ enum DashboardRenderer {
                 x = b.put(" " + DisplayWidth.truncate(error, to: 28, ellipsis: g.ellipsis), x: x, y: y, style: .bad)
             }
         }
-        if let alerts = frame.alerts, !errorFirst { x = alertsIndicator(&b, alerts, x: x, y: y, glyphs: g) }
+        // Whole or not at all: a cut one left a dangling " │ " at 60 columns.
+        if let alerts = frame.alerts, !errorFirst,
+            b.width - x > 10 + (alerts.firingCount > 0 ? 9 : alerts.active.isEmpty ? 6 : 10)
+                + String(max(alerts.firingCount, alerts.active.count)).count
+        {
+            x = alertsIndicator(&b, alerts, x: x, y: y, glyphs: g)
+            // A viewer evaluates the rules but sends nothing (`--alertmanager`, `--alert-exec`): the writer does.
+            if frame.snapshot?.state.viewerOfPID != nil, !narrow {
+                x = b.put((g == .ascii ? " - " : " · ") + "sent by the writer", x: x, y: y, style: .dim)
+            }
+        }
         if let s = frame.snapshot {
             // Counters by priority: problems that happened first, then the message count, then zeros when there is room.
             let items = counters(s, short: true)

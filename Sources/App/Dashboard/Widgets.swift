@@ -66,6 +66,22 @@ enum Format {
     /// Exact money with separators and cents: 1234567.5 → "1,234,567.50".
     static func money(_ m: Money) -> String { grouped(m.formatted()) }
 
+    /// Exact money at `places` decimals (never fewer than its own): one column's amounts at one scale.
+    static func money(_ m: Money, places: Int) -> String { grouped(m.formatted(minimumFractionDigits: places)) }
+
+    /// The decimals a column of amounts needs so each is exact and all line up: the most any of them
+    /// has (a numeric(14,4) total reads `12.5000` over `3.1416`), at least `minimum`.
+    static func moneyPlaces(_ amounts: some Sequence<Money>, minimum: Int = 2) -> Int {
+        var places = minimum
+        for m in amounts {
+            let text = m.formatted(minimumFractionDigits: 0)
+            if let dot = text.utf8.firstIndex(of: UInt8(ascii: ".")) {
+                places = max(places, text.utf8.distance(from: dot, to: text.utf8.endIndex) - 1)
+            }
+        }
+        return places
+    }
+
     /// Money rounded to whole units for narrow places: "1,234,568".
     static func moneyWhole(_ m: Money) -> String {
         let half = Money.unitsPerWhole / 2
@@ -264,14 +280,22 @@ enum Widgets {
         for (i, v) in shown.enumerated() {
             let total = top > 0 && v > 0 ? Int((v / top) * Double(rect.height * eighths) + 0.5) : 0
             let s = highlightLast && i == shown.count - 1 ? Style(.accent, bold: true) : style
-            for row in 0..<rect.height {
-                let y = rect.maxY - 1 - row
-                let fill = total - row * eighths
-                guard fill > 0 else { break }
-                let ch = fill >= eighths ? glyphs.full : glyphs.levels[fill - 1]
-                buffer.put(String(repeating: ch, count: columnWidth), x: x, y: y, style: s)
-            }
+            column(&buffer, x: x, in: rect, eighths: total, width: columnWidth, glyphs: glyphs, style: s)
             x += step
+        }
+    }
+
+    /// One column of a chart, `eighths` eighths of a cell tall from the bottom of `area` (cut at its top),
+    /// `width` cells wide at `x`: the drawing both chart widgets share.
+    static func column(
+        _ buffer: inout ScreenBuffer, x: Int, in area: Rect, eighths: Int, width: Int, glyphs: Glyphs, style: Style
+    ) {
+        let perCell = glyphs.levels.count
+        for row in 0..<area.height {
+            let fill = eighths - row * perCell
+            guard fill > 0 else { break }
+            let ch = fill >= perCell ? glyphs.full : glyphs.levels[fill - 1]
+            buffer.put(String(repeating: ch, count: width), x: x, y: area.maxY - 1 - row, style: style)
         }
     }
 
@@ -361,12 +385,7 @@ enum Widgets {
             // A small but non-zero value keeps one eighth, so activity never reads as nothing.
             let total = clipped ? h * eighths : max(1, Int((v / top) * Double(h * eighths) + 0.5))
             let s = i == shownCount - 1 ? (lastStyle ?? style) : style
-            for row in 0..<h {
-                let fill = total - row * eighths
-                guard fill > 0 else { break }
-                let ch = fill >= eighths ? glyphs.full : glyphs.levels[fill - 1]
-                buffer.put(String(repeating: ch, count: columnWidth), x: x, y: plot.maxY - 1 - row, style: s)
-            }
+            column(&buffer, x: x, in: plot, eighths: total, width: columnWidth, glyphs: glyphs, style: s)
             if clipped {
                 buffer.put(
                     String(repeating: glyphs == .ascii ? "^" : "▲", count: columnWidth), x: x, y: plot.y,

@@ -35,6 +35,7 @@ package struct StateViewer: Sendable {
         let summary = try store.load(into: core)
         var status = StateStatus(directory: state.directory)
         status.viewerOfPID = writer
+        status.writerGroup = options.consumer.groupID
         status.restored = summary.text
         status.lastCheckpointMs = summary.isFresh ? 0 : summary.checkpointedAtMs
         var consumer = options.consumer

@@ -143,9 +143,8 @@ package struct DemoRateModel: Sendable, Hashable {
     /// Live messages generated for the measurement: enough for a stable mix (about 15 000 database
     /// transactions).
     package static let sampleSize = 50_000
-    /// Messages skipped first. Revenue per message falls during a run (orders age into `delivered`, whose
-    /// updates are refunds): over the first 30 000 messages it is ~15 % above minutes 2–5 of the demo at
-    /// its default rate, which is what its tiles show while someone looks; the sample starts there.
+    /// Messages skipped first: the snapshot and the first minutes, whose mix (few orders alive to update
+    /// or cancel yet) differs from the steady run the tiles show while someone looks.
     package static let warmUp: Int64 = 50_000
 
     /// Runs the generator (simulated clock, same seed as the demo) past its snapshot, then over

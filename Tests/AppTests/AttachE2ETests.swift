@@ -39,7 +39,7 @@ import Testing
         // The writer: a real watch with --redis, printing its --json result 5 times a second.
         let redisPrefix = "cdctop-test:\(tag)"
         let writerOutput = directory + "/writer.jsonl"
-        FileManager.default.createFile(atPath: writerOutput, contents: nil)
+        _ = FileManager.default.createFile(atPath: writerOutput, contents: nil)
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: binary)
         writer.arguments = [

@@ -51,7 +51,7 @@ import Testing
         lines.compactMap { line -> Int? in
             guard let at = line.range(of: column + "=") else { return nil }
             let rest = line[at.upperBound...].drop { $0 == " " }
-            guard let dot = rest.prefix { $0 != " " }.firstIndex(of: ".") else { return nil }
+            guard let dot = rest.prefix(while: { $0 != " " }).firstIndex(of: ".") else { return nil }
             return line.distance(from: line.startIndex, to: dot)
         }
     }

@@ -29,8 +29,8 @@ struct ViewerE2ETests {
         init(_ binary: String, _ arguments: [String], directory: String, name: String) throws {
             stdoutPath = "\(directory)/\(name).out"
             stderrPath = "\(directory)/\(name).err"
-            FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))

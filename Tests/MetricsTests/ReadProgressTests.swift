@@ -237,7 +237,7 @@ struct ReadProgressScanModelTests {
                 known.insert(key)
                 times[key] = max(times[key] ?? .min, time)
                 maxTime = max(maxTime, time)
-                progress.noteTime(time, partitionKey: key)
+                _ = progress.noteTime(time, partitionKey: key)
             }
             let candidate = behind.isEmpty ? maxTime : behind.map { times[$0] ?? .min }.min()!
             clock = max(clock, candidate)

@@ -570,7 +570,7 @@ struct RegistryMetricsTests {
         let done = DispatchSemaphore(value: 0)
         let handed = RegistryTests.Handed(core)
         Thread {
-            _ = handed.core.ingest(
+            handed.core.ingest(
                 topic: message.topic, partition: 3, offset: 0, timestampMs: message.timestampMs,
                 key: message.key, value: message.value.map { RegistryTests.framed(1, $0) })
             done.signal()

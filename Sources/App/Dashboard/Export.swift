@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 import Pipeline
 
@@ -156,8 +157,7 @@ enum DashboardExport {
         }
         let stamp = exportStamp(nowMs)
         let name = "cdctop-\(t.name)-\(stamp).\(format.rawValue)"
-        var cwd = [CChar](repeating: 0, count: 4_096)
-        let directory = getcwd(&cwd, cwd.count).map { _ in String(cString: cwd) } ?? "."
+        let directory = FileManager.default.currentDirectoryPath
         let path = directory + "/" + name
         let text = format == .csv ? csv(t) : json(t)
         guard let file = fopen(path, "wx") else {

@@ -157,7 +157,7 @@ enum Format {
     /// where the even cut makes two alike (`shop.pub…saction` for `…transaction` and `…transactiondetail`),
     /// those keep a longer head or tail, whichever first tells all of them apart.
     static func middleUnique(_ texts: [String], _ width: Int, ellipsis: Character = "…") -> [String] {
-        var out = texts.map { middle($0, width, ellipsis: ellipsis) }
+        let out = texts.map { middle($0, width, ellipsis: ellipsis) }
         var firstText: [String: String] = [:]
         var clashing = Set<String>()
         for (t, short) in zip(texts, out) {

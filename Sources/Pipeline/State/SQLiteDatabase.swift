@@ -117,7 +117,7 @@ final class SQLiteDatabase {
         }
         func bindNull(_ index: Int32) { sqlite3_bind_null(stmt, index) }
         func bind(_ index: Int32, blob: [UInt8]) {
-            blob.withUnsafeBytes {
+            _ = blob.withUnsafeBytes {
                 sqlite3_bind_blob(stmt, index, $0.baseAddress, Int32(blob.count), cdctop_sqlite_transient())
             }
         }

@@ -20,7 +20,6 @@ struct LagTracker: Sendable {
         get { history.thresholds }
         set { history.thresholds = newValue }
     }
-    var rules: LagRules { history.rules }
     private(set) var history = LagHistory()
     var samples: [String: [LagSample]] { history.samples }
     private(set) var trends: [String: [Int64]] = [:]

@@ -417,9 +417,7 @@ extension WindowedAggregator {
             guard ref.alias <= scratch.rows.count, let row = scratch.rows[ref.alias - 1] else { return .null }
             return ref.slot < row.count ? row[ref.slot] : .missing
         }
-        if let filter = kpiPlan.joinFilter {
-            guard let v = try? ExprEvaluator.evaluate(filter, cell: cell), ExprEvaluator.isTrue(v) else { return .none }
-        }
+        guard Self.passesJoinFilter(kpiPlan, cell: cell) else { return .none }
         switch kpiPlan.groups.count {
         case 0: return .one([])
         case 1: return .single(Self.groupCell(kpiPlan.groups[0], cell: cell))
@@ -438,6 +436,13 @@ extension WindowedAggregator {
             guard let i = kpiPlan.anchorSlots.firstIndex(of: slot), i < cells.count else { return .missing }
             return cells[i]
         }
+    }
+
+    /// Whether the KPI's join filter (if any) keeps this combination of rows; an error excludes it.
+    static func passesJoinFilter(_ kpi: ModelPlan.KPIPlan, cell: (ColumnRef) -> Cell) -> Bool {
+        guard let filter = kpi.joinFilter else { return true }
+        guard let v = try? ExprEvaluator.evaluate(filter, cell: cell) else { return false }
+        return ExprEvaluator.isTrue(v)
     }
 
     /// A group expression's value as a group cell (an error or a missing column groups as null).
@@ -462,9 +467,7 @@ extension WindowedAggregator {
             guard ref.alias < combination.count, let row = combination[ref.alias] else { return .null }
             return ref.slot < row.count ? row[ref.slot] : .missing
         }
-        if let filter = kpi.joinFilter {
-            guard let v = try? ExprEvaluator.evaluate(filter, cell: cell), ExprEvaluator.isTrue(v) else { return nil }
-        }
+        guard Self.passesJoinFilter(kpi, cell: cell) else { return nil }
         return kpi.groups.map { Self.groupCell($0, cell: cell) }
     }
 

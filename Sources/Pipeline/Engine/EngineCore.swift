@@ -145,11 +145,15 @@ package final class EngineCore {
     }
 
     /// `framedSchemas` by id for small ids (registries number from 1): an array read per message, not a hash.
-    private var framedSchemaByID: [RegisteredSchema?] = []
-    private static let framedSchemaByIDCount: Int32 = 256
+    private var framedSchemaByID = [RegisteredSchema?](repeating: nil, count: 256)
+
+    /// The schema of a small id already held, read from the array (nil for an unknown or large id).
+    @inline(__always) private func heldSchema(_ id: Int32) -> RegisteredSchema? {
+        id >= 0 && Int(id) < framedSchemaByID.count ? framedSchemaByID[Int(id)] : nil
+    }
 
     private func lookupSchema(_ id: Int32, slot: Int, partition: Int32) -> FramedLookup {
-        if id >= 0 && Int(id) < framedSchemaByID.count, let s = framedSchemaByID[Int(id)] { return .schema(s) }
+        if let s = heldSchema(id) { return .schema(s) }
         if let s = framedSchemas[id] { return .schema(s) }
         guard let source = schemaSource else { return .noRegistry }
         guard
@@ -157,12 +161,7 @@ package final class EngineCore {
                 id: id, neededBy: (decoder.topicName(slot), partition), whileWaiting: whileAwaitingSchema)
         else { return .stopping }
         framedSchemas[id] = s
-        if id >= 0 && id < EngineCore.framedSchemaByIDCount {
-            if framedSchemaByID.isEmpty {
-                framedSchemaByID = Array(repeating: nil, count: Int(EngineCore.framedSchemaByIDCount))
-            }
-            framedSchemaByID[Int(id)] = s
-        }
+        if id >= 0 && Int(id) < framedSchemaByID.count { framedSchemaByID[Int(id)] = s }
         return .schema(s)
     }
 
@@ -177,7 +176,7 @@ package final class EngineCore {
         // Read in place (inout): a non-mutating call on the stored struct copied the whole aggregator per message.
         // (A held message of a restored checkpoint was admitted and counted before it was saved.)
         // When the value's schema is held and no key schema is needed, nothing waits: `admit` below decides alone.
-        let schemaHeld = id >= 0 && Int(id) < framedSchemaByID.count && framedSchemaByID[Int(id)] != nil
+        let schemaHeld = heldSchema(id) != nil
         if !restoringHeld && !(schemaHeld && profile.model == nil)
             && offset <= withAggregator({ $0.lastOffset(partitionKey: pk) })
         {

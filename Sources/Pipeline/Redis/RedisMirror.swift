@@ -303,10 +303,11 @@ final class MirrorWorker: Sendable {
         if needsPerson { message += " (not retried fast: next try in \(Int(retryDelay)) s)" }
         let retryAt = WallClock.monotonicSeconds() + retryDelay
         nextConnectAt = retryAt
+        let attempts = backoff.attempts
         mailbox.locked { m in
             m.phase = .error(message, retryAt: retryAt)
             m.lastError = message
-            m.failedAttempts += 1
+            m.failedAttempts = attempts
         }
     }
 

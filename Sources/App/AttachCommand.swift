@@ -91,7 +91,7 @@ struct AttachCommand: ParsableCommand {
 final class MirrorPoller: Sendable {
     struct Reading: Sendable {
         var view: MirrorView?
-        var snapshot: KPISnapshot?
+        var snapshot: RunSnapshot?
         var error: String?
     }
     let reader: MirrorReader

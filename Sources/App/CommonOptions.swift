@@ -96,21 +96,23 @@ func printError(_ text: String) {
 }
 
 /// One line summarising a snapshot, for headless runs without --json.
-func summaryLine(_ s: KPISnapshot) -> String {
-    let t = s.result.totals
-    let current = s.window(containing: s.maxCommitTimeMs)
-    let freshness = s.maxCommitTimeMs > 0 ? TimeText.duration(ms: max(0, s.takenAtMs - s.maxCommitTimeMs)) : "-"
+func summaryLine(_ s: RunSnapshot) -> String {
+    let t = s.kpis.result.totals
+    let current = s.kpis.window(containing: s.kpis.maxCommitTimeMs)
+    let freshness =
+        s.kpis.maxCommitTimeMs > 0 ? TimeText.duration(ms: max(0, s.takenAtMs - s.kpis.maxCommitTimeMs)) : "-"
     // Zeros from a profile that fits none of the topics would read as the business's numbers.
     let kpis =
-        s.profile.noProfileForTopics
+        s.kpis.profile.noProfileForTopics
         ? "  no KPIs: no profile for these topics (cdctop profile init, then --profile FILE)"
         : "  window tx \(current?.txCount ?? 0) rev \(current?.revenue.formatted() ?? "0.00")  total tx \(t.txCount) rev \(t.revenue.formatted())"
-    return "msgs \(s.result.messages)  \(Int(s.eventsPerSecond)) ev/s" + kpis
-        + "  lag \(s.lagKnown ? String(s.totalLag) : "unknown")  fresh \(freshness)"
-        + "  malformed \(s.result.malformed) dropped \(s.result.dropped) refused \(s.refused) late \(s.lateCorrections)"
-        + " dup \(s.duplicates) unmatched \(s.unmatched) ignored \(s.ignored)  \(stateSummary(s.state, nowMs: s.takenAtMs))"
-        + "  kafka \(s.kafka.state.rawValue)"
-        + (s.kafka.state == .error || s.kafka.state == .stalled ? " (\(s.kafka.detail))" : "")
+    return "msgs \(s.kpis.result.messages)  \(Int(s.kpis.eventsPerSecond)) ev/s" + kpis
+        + "  lag \(s.consumer.lagKnown ? String(s.consumer.totalLag) : "unknown")  fresh \(freshness)"
+        + "  malformed \(s.kpis.result.malformed) dropped \(s.kpis.result.dropped) refused \(s.kpis.refused) late \(s.kpis.lateCorrections)"
+        + " dup \(s.kpis.duplicates) unmatched \(s.kpis.unmatched) ignored \(s.kpis.ignored)  \(stateSummary(s.state, nowMs: s.takenAtMs))"
+        + "  kafka \(s.consumer.kafka.state.rawValue)"
+        + (s.consumer.kafka.state == .error || s.consumer.kafka.state == .stalled
+            ? " (\(s.consumer.kafka.detail))" : "")
 }
 
 /// `state none`, `state no checkpoint yet`, `state 3.0s ago`, `state error: <message>`, `state viewer of pid 4242 (read-only)`.

@@ -12,28 +12,28 @@ import Pipeline
 /// and `"replication_slots_error"`.
 /// JSON lines always end with the engine's counters and the durable state (see `appendCounters`).
 func headlessLine(
-    _ s: KPISnapshot, json: Bool, connect: ConnectHealthReport?, alerts: AlertPanel? = nil,
+    _ s: RunSnapshot, json: Bool, connect: ConnectHealthReport?, alerts: AlertPanel? = nil,
     services: ConnectionBoard? = nil
 ) -> String {
     if json {
-        var text = s.result.json()
+        var text = s.kpis.result.json()
         guard text.hasSuffix("}") else { return text }
         text.removeLast()
         appendLagAndServices(s, services: services, to: &text)
         if let connect {
             text += ",\"connect\":\(connect.json(watchedTopics: ConnectionsView.watchedTopics(s)))"
             if let error = connect.pollError { text += ",\"connect_error\":\(JSONText.quoted(error))" }
-            text += ",\"heartbeats\":\(s.heartbeats),\"last_heartbeat_ms\":\(s.lastHeartbeatMs)"
+            text += ",\"heartbeats\":\(s.kpis.heartbeats),\"last_heartbeat_ms\":\(s.kpis.lastHeartbeatMs)"
         }
         // Schema changes (DDL on Debezium's schema-change topic): per table, and the latest few.
         text += ",\"schema_changes\":{"
-        for (i, table) in s.schemaChanges.keys.sorted().enumerated() {
+        for (i, table) in s.diagnostics.schemaChanges.keys.sorted().enumerated() {
             if i > 0 { text += "," }
             JSONText.appendQuoted(table, to: &text)
-            text += ":\(s.schemaChanges[table]!)"
+            text += ":\(s.diagnostics.schemaChanges[table]!)"
         }
         text += "},\"recent_ddl\":["
-        for (i, d) in s.recentDDL.suffix(recentDDLInJSON).enumerated() {
+        for (i, d) in s.diagnostics.recentDDL.suffix(recentDDLInJSON).enumerated() {
             if i > 0 { text += "," }
             text += "{\"table\":"
             JSONText.appendQuoted(d.table, to: &text)
@@ -43,10 +43,10 @@ func headlessLine(
             JSONText.appendQuoted(d.ddl, to: &text)
             text += ",\"ts_ms\":\(d.commitTimeMs)}"
         }
-        text += "],\"snapshot_ddl\":\(s.snapshotDDL)"
+        text += "],\"snapshot_ddl\":\(s.diagnostics.snapshotDDL)"
         if let alerts { text += ",\"alerts\":" + alerts.json() }
-        text += ",\"snapshots\":" + s.snapshots.json(nowMs: WallClock.nowMs())
-        if let slots = s.replicationSlots {
+        text += ",\"snapshots\":" + s.kpis.snapshots.json(nowMs: WallClock.nowMs())
+        if let slots = s.integrations.replicationSlots {
             text += ",\"replication_slots\":" + slots.json(nowMs: WallClock.nowMs())
             text += ",\"replication_slots_checked_ms\":\(slots.checkedAtMs),\"replication_slots_error\":"
             text += slots.error.map(JSONText.quoted) ?? "null"
@@ -59,7 +59,8 @@ func headlessLine(
     let failing = services.map(failingServicesText) ?? ""
     guard let connect else { return summaryLine(s) + failing + alertsText }
     let status = connect.status(
-        lastHeartbeatMs: s.lastHeartbeatMs, nowMs: WallClock.nowMs(), watchedTopics: ConnectionsView.watchedTopics(s))
+        lastHeartbeatMs: s.kpis.lastHeartbeatMs, nowMs: WallClock.nowMs(),
+        watchedTopics: ConnectionsView.watchedTopics(s))
     return summaryLine(s) + failing + "  " + status.detail + " [\(status.state.rawValue)]" + alertsText
 }
 
@@ -88,24 +89,26 @@ let recentMalformedInJSON = 5
 /// "tombstones","malformed_by_table":{table:n},"recent_malformed":[{"topic","partition","offset","reason"}],
 /// "state":{"dir","last_checkpoint_ms","checkpoints","error","restored","viewer_of_pid"},"profile":{"name","implicit_default","sql_kpis",
 /// "applies","key_collisions","placeholder_deletes"},"ts_ms"`.
-func appendCounters(_ s: KPISnapshot, to text: inout String) {
-    text += ",\"late_corrections\":\(s.lateCorrections),\"duplicates\":\(s.duplicates),\"unmatched\":\(s.unmatched)"
+func appendCounters(_ s: RunSnapshot, to text: inout String) {
+    text +=
+        ",\"late_corrections\":\(s.kpis.lateCorrections),\"duplicates\":\(s.kpis.duplicates),\"unmatched\":\(s.kpis.unmatched)"
     // Issue 22: the watermark (heartbeats move it on a quiet source), the commit the pipeline is idle since
     // (null while the newest window can change), and a startup backlog (null once read to the end).
     text +=
-        ",\"watermark_ms\":\(s.watermarkMs),\"idle_since_ms\":\(s.idleSinceMs.map(String.init) ?? "null"),\"backlog\":"
+        ",\"watermark_ms\":\(s.kpis.watermarkMs),\"idle_since_ms\":\(s.kpis.idleSinceMs.map(String.init) ?? "null"),\"backlog\":"
     text +=
-        s.backlog.map {
+        s.consumer.backlog.map {
             "{\"partitions\":\($0.partitions),\"messages\":\($0.messages),\"oldest_ms\":\($0.reachedMs),\"events_read\":\($0.eventsRead)}"
         } ?? "null"
-    text += ",\"ignored\":\(s.ignored),\"refused\":\(s.refused),\"tombstones\":\(s.tombstones),\"malformed_by_table\":{"
-    for (i, t) in s.tables.sorted(by: { $0.table < $1.table }).enumerated() {
+    text +=
+        ",\"ignored\":\(s.kpis.ignored),\"refused\":\(s.kpis.refused),\"tombstones\":\(s.kpis.tombstones),\"malformed_by_table\":{"
+    for (i, t) in s.diagnostics.tables.sorted(by: { $0.table < $1.table }).enumerated() {
         if i > 0 { text += "," }
         JSONText.appendQuoted(t.table, to: &text)
         text += ":\(t.malformed)"
     }
     text += "},\"recent_malformed\":["
-    for (i, m) in s.recentMalformed.suffix(recentMalformedInJSON).enumerated() {
+    for (i, m) in s.diagnostics.recentMalformed.suffix(recentMalformedInJSON).enumerated() {
         if i > 0 { text += "," }
         text += "{\"topic\":"
         JSONText.appendQuoted(m.position.topic, to: &text)
@@ -119,25 +122,25 @@ func appendCounters(_ s: KPISnapshot, to text: inout String) {
     text +=
         ",\"checkpoints\":\(state.checkpoints),\"error\":\(optional(state.lastError)),\"restored\":\(optional(state.restored))"
     text += ",\"viewer_of_pid\":\(state.viewerOfPID.map(String.init) ?? "null")}"
-    let p = s.profile
+    let p = s.kpis.profile
     text +=
         ",\"profile\":{\"name\":\(JSONText.quoted(p.name)),\"implicit_default\":\(p.isImplicitDefault),\"sql_kpis\":\(p.isModel)"
     text +=
         ",\"applies\":\(!p.noProfileForTopics),\"key_collisions\":\(p.keyCollisions),\"placeholder_deletes\":\(p.placeholderDeletes)}"
     // `--transactions complete` only (see TransactionStatus.json).
-    if let t = s.transactions { text += ",\"transactions\":" + t.json() }
+    if let t = s.kpis.transactions { text += ",\"transactions\":" + t.json() }
     text += ",\"ts_ms\":\(s.takenAtMs)"
 }
 
 /// `"lag":{"known","total","committed_total","caught_up","partitions":[…]}` and `"services":{"kafka":{…},…}`
 /// (see docs/interfaces.md, "`--json` result"). Without a board (a one-off line) the services come from the snapshot alone.
-func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text: inout String) {
-    let known = s.lagKnown
-    let committedTotal = s.totalCommittedLag
-    text += ",\"lag\":{\"known\":\(known),\"total\":\(known ? String(s.totalLag) : "null")"
+func appendLagAndServices(_ s: RunSnapshot, services: ConnectionBoard?, to text: inout String) {
+    let known = s.consumer.lagKnown
+    let committedTotal = s.consumer.totalCommittedLag
+    text += ",\"lag\":{\"known\":\(known),\"total\":\(known ? String(s.consumer.totalLag) : "null")"
     text += ",\"committed_total\":\(known ? String(committedTotal) : "null")"
     text += ",\"caught_up\":\(known && s.lagCaughtUp),\"partitions\":["
-    for (i, p) in s.partitions.enumerated() {
+    for (i, p) in s.consumer.partitions.enumerated() {
         if i > 0 { text += "," }
         text += "{\"topic\":"
         JSONText.appendQuoted(p.topic, to: &text)
@@ -145,10 +148,10 @@ func appendLagAndServices(_ s: KPISnapshot, services: ConnectionBoard?, to text:
         text +=
             ",\"log_start\":\(p.logStart),\"high_watermark\":\(p.highWatermark),\"lag\":\(p.lag),\"committed_lag\":\(p.committedLag)}"
     }
-    text += "],\"offsets_backwards\":" + s.offsetRegressions.json() + "}"
+    text += "],\"offsets_backwards\":" + s.consumer.offsetRegressions.json() + "}"
     var board = services ?? ConnectionBoard()
     if services == nil {
-        _ = board.update([ServiceProbe(name: "kafka", target: "", status: s.kafka)], nowMs: s.takenAtMs)
+        _ = board.update([ServiceProbe(name: "kafka", target: "", status: s.consumer.kafka)], nowMs: s.takenAtMs)
     }
     text += ",\"services\":" + board.json()
 }

@@ -16,7 +16,8 @@ func runDashboard(_ operations: Operations, options: LiveOptions, title: String,
     sources.services = {
         let s = engine.snapshots.value
         return integ.probes(
-            connect: connect, lastHeartbeatMs: s?.lastHeartbeatMs ?? 0, watchedTopics: ConnectionsView.watchedTopics(s))
+            connect: connect, lastHeartbeatMs: s?.kpis.lastHeartbeatMs ?? 0,
+            watchedTopics: ConnectionsView.watchedTopics(s))
     }
     if let mirror = integ.mirror {
         sources.redisStatus = { mirror.status }
@@ -33,8 +34,6 @@ func runDashboard(_ operations: Operations, options: LiveOptions, title: String,
         sources.alerts = { alerts.panel.value ?? AlertPanel() }
         if let delivery = alerts.alertmanager { sources.alertDelivery = { delivery.status } }
     }
-    let profileScale = engine.options.profile.defaultDecimalScale
-    sources.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: profileScale) }
     // Subjects/versions of Avro schema ids for the raw view: asked in the background, only when shown.
     let schemaDetails = integ.schemaRegistry.map { SchemaDetailsLookup(registry: $0) }
     defer { schemaDetails?.stop() }

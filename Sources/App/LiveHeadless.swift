@@ -38,8 +38,8 @@ func runHeadless(
                 var note =
                     "\(joining) (\(TimeText.duration(ms: Int64(Date().timeIntervalSince(started) * 1000))) so far"
                 if let kafka, kafka.attempts > 0 { note += ", attempt \(kafka.attempts)" }
-                note += ", \(s.kafka.detail))"
-                if let error = kafka?.lastError, error != s.kafka.detail { note += ", last error: \(error)" }
+                note += ", \(s.consumer.kafka.detail))"
+                if let error = kafka?.lastError, error != s.consumer.kafka.detail { note += ", last error: \(error)" }
                 // JSON lines keep coming (services.kafka.state says "connecting"); the note goes to stderr.
                 if options.json {
                     printError(note)
@@ -68,8 +68,8 @@ func runHeadless(
 }
 
 /// True while the consumer has no partition and has read nothing: a line of zeros would look like data.
-func stillJoining(_ s: KPISnapshot) -> Bool {
+func stillJoining(_ s: RunSnapshot) -> Bool {
     // Assigned but no end offset known yet is still joining too: the first fetch has not answered.
-    s.result.messages == 0 && s.kafka.state != .error
-        && (s.partitions.isEmpty || s.partitions.allSatisfy { $0.highWatermark < 0 })
+    s.kpis.result.messages == 0 && s.consumer.kafka.state != .error
+        && (s.consumer.partitions.isEmpty || s.consumer.partitions.allSatisfy { $0.highWatermark < 0 })
 }

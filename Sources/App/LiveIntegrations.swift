@@ -79,14 +79,14 @@ final class Integrations: Sendable {
         snapshotEstimates?.start()
     }
 
-    func offer(_ s: KPISnapshot) {
+    func offer(_ s: RunSnapshot) {
         mirror?.offer(s)
         reconciler?.offer(s)
         if !sinkFromCheckpoints { sink?.offer(s) }
     }
 
     /// A snapshot whose state a checkpoint made durable.
-    func offerDurable(_ s: KPISnapshot?) {
+    func offerDurable(_ s: RunSnapshot?) {
         if sinkFromCheckpoints, let s { sink?.offer(s) }
     }
 
@@ -135,13 +135,16 @@ func redactedURL(_ url: String) -> String {
 
 /// Feeds the board Kafka's and the other services' state, and logs each change it reports.
 func logServiceChanges(
-    _ board: inout ConnectionBoard, _ log: RunLog, kafkaTarget: String, snapshot: KPISnapshot?,
+    _ board: inout ConnectionBoard, _ log: RunLog, kafkaTarget: String, snapshot: RunSnapshot?,
     integrations: Integrations, connect: ConnectHealthMonitor?, nowMs: Int64 = WallClock.nowMs()
 ) {
     let probes =
-        [ServiceProbe(name: "kafka", target: kafkaTarget, status: snapshot?.kafka ?? ServiceStatus(.connecting))]
+        [
+            ServiceProbe(
+                name: "kafka", target: kafkaTarget, status: snapshot?.consumer.kafka ?? ServiceStatus(.connecting))
+        ]
         + integrations.probes(
-            connect: connect, lastHeartbeatMs: snapshot?.lastHeartbeatMs ?? 0,
+            connect: connect, lastHeartbeatMs: snapshot?.kpis.lastHeartbeatMs ?? 0,
             watchedTopics: ConnectionsView.watchedTopics(snapshot))
     for line in board.update(probes, nowMs: nowMs) { log.write(line, nowMs: nowMs) }
 }

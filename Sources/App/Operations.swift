@@ -10,14 +10,15 @@ struct Operations: Sendable {
     let connect: ConnectHealthMonitor?
     let groupLag: GroupLagMonitor?
 
-    /// The engine's latest snapshot with the other groups' lag filled in.
-    func snapshot() -> KPISnapshot? {
+    /// The join at the edge: the engine's latest snapshot (its KPIs, its consumer's progress, its state
+    /// store's status, its diagnostics) with what the app's integrations observe beside it, and the source's
+    /// row estimates applied to the engine's snapshot progress.
+    func snapshot() -> RunSnapshot? {
         guard var s = engine.snapshots.value else { return nil }
-        if let groupLag { s.groupLag = groupLag.report }
-        if let slots = integrations.slots { s.replicationSlots = slots.report }
+        s.integrations = IntegrationReports(groupLag: groupLag?.report, replicationSlots: integrations.slots?.report)
         if let estimates = integrations.snapshotEstimates {
-            estimates.want(s.snapshots.tablesWanted)
-            s.snapshots.applyEstimates(estimates.estimates.mapValues { ($0.rows, $0.source) })
+            estimates.want(s.kpis.snapshots.tablesWanted)
+            s.kpis.snapshots.applyEstimates(estimates.estimates.mapValues { ($0.rows, $0.source) })
         }
         return s
     }
@@ -36,7 +37,7 @@ struct Operations: Sendable {
     func health() -> (ok: Bool, detail: String) {
         if let e = engine.error { return (false, "engine stopped: \(e)") }
         guard let s = engine.snapshots.value else { return (false, "starting: no snapshot yet") }
-        return (true, "ok: kafka \(s.kafka.state.rawValue), \(s.result.messages) messages")
+        return (true, "ok: kafka \(s.consumer.kafka.state.rawValue), \(s.kpis.result.messages) messages")
     }
 
     /// Binds `--metrics` (a taken port is an error here, before the dashboard starts) and serves it.
@@ -55,9 +56,9 @@ struct Operations: Sendable {
 
 /// `"latency":{table:{hop:{"p50_ms","p99_ms","count","negative"}}}` and, with `--lag-groups`,
 /// `"lag_groups":[…]` (see `GroupLagReport.json()`), appended to headless JSON lines.
-func appendOperations(_ s: KPISnapshot, to text: inout String) {
+func appendOperations(_ s: RunSnapshot, to text: inout String) {
     text += ",\"latency\":{"
-    for (i, t) in s.latency.enumerated() {
+    for (i, t) in s.diagnostics.latency.enumerated() {
         if i > 0 { text += "," }
         JSONText.appendQuoted(t.table, to: &text)
         text += ":{"
@@ -70,5 +71,7 @@ func appendOperations(_ s: KPISnapshot, to text: inout String) {
         text += "}"
     }
     text += "}"
-    if let g = s.groupLag { text += ",\"lag_groups\":" + g.json() + ",\"lag_groups_unwatched\":\(g.unwatchedGroups)" }
+    if let g = s.integrations.groupLag {
+        text += ",\"lag_groups\":" + g.json() + ",\"lag_groups_unwatched\":\(g.unwatchedGroups)"
+    }
 }

@@ -331,7 +331,7 @@ struct WatchCommand: ParsableCommand {
                     lastSequence = snap.sequence
                     for line in events.lines(snap) { log.write(line) }
                 }
-                if snap?.caughtUp == true || engine.error != nil { break }
+                if snap?.consumer.caughtUp == true || engine.error != nil { break }
                 if let deadline, Date() >= deadline {
                     outcome.result = .timedOut
                     break
@@ -361,24 +361,28 @@ struct WatchCommand: ParsableCommand {
             for reason in outcome.reasons { printError("  \(reason)") }
             throw ExitCode(outcome.result.exitCode)
         }
-        if s.caughtUp && (outcome.result == .timedOut || outcome.result == .interrupted) { outcome.result = .caughtUp }
+        if s.consumer.caughtUp && (outcome.result == .timedOut || outcome.result == .interrupted) {
+            outcome.result = .caughtUp
+        }
         outcome.reasons += undeliveredReasons(s, integrations: integrations)
         if outcome.result == .caughtUp && !outcome.reasons.isEmpty { outcome.result = .partial }
         if outcome.result == .timedOut {
             let kafka = board.entry("kafka")
             var why =
-                s.kafka.state == .error || s.kafka.state == .stalled
-                ? "Kafka: \(s.kafka.detail)"
-                : s.partitions.isEmpty
-                    ? "no partition of \(topics) was found" : s.lagKnown ? "lag \(s.totalLag) messages" : "lag unknown"
-            if s.kafka.state == .ok || s.kafka.state == .connecting, let error = kafka?.lastError {
+                s.consumer.kafka.state == .error || s.consumer.kafka.state == .stalled
+                ? "Kafka: \(s.consumer.kafka.detail)"
+                : s.consumer.partitions.isEmpty
+                    ? "no partition of \(topics) was found"
+                    : s.consumer.lagKnown ? "lag \(s.consumer.totalLag) messages" : "lag unknown"
+            if s.consumer.kafka.state == .ok || s.consumer.kafka.state == .connecting, let error = kafka?.lastError {
                 why += "; last Kafka error: \(error)"
             }
             if let attempts = kafka?.attempts, attempts > 0 { why += "; \(attempts) failed attempts" }
             outcome.reasons.insert("not caught up after \(RunOutcome.seconds(timeLimit ?? 0)) s (\(why))", at: 0)
         } else if outcome.result == .interrupted {
             outcome.reasons.insert(
-                "interrupted before catching up" + (s.lagKnown ? " (lag \(s.totalLag) messages)" : ""), at: 0)
+                "interrupted before catching up"
+                    + (s.consumer.lagKnown ? " (lag \(s.consumer.totalLag) messages)" : ""), at: 0)
         }
         logServiceChanges(
             &board, log, kafkaTarget: brokers, snapshot: s, integrations: integrations, connect: connectMonitor)
@@ -421,7 +425,7 @@ struct WatchCommand: ParsableCommand {
 
     /// Why a result read to its end is still not safe to rely on: the state not saved, a sink that did not write.
     /// Waits (at most ~5 s per sink) for the final snapshot to reach Redis and for the warehouse's last write.
-    private func undeliveredReasons(_ s: KPISnapshot, integrations: Integrations) -> [String] {
+    private func undeliveredReasons(_ s: RunSnapshot, integrations: Integrations) -> [String] {
         var reasons: [String] = []
         if let directory = s.state.directory, s.state.viewerOfPID == nil {
             if let error = s.state.lastError {

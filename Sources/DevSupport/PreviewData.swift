@@ -36,7 +36,7 @@ package enum PreviewData {
 
     /// Snapshot of a shop that has been selling `rate` events/s since `startMs`, with 2 h of earlier windows.
     package static func snapshot(atMs now: Int64, startMs: Int64, rate: Int, sequence: UInt64, variant: Variant = .shop)
-        -> KPISnapshot
+        -> RunSnapshot
     {
         let categories = variant == .northwind ? northwindCategories : self.categories
         let tables = variant == .northwind ? northwindTables : variant == .unknown ? unknownTables : self.tables
@@ -74,47 +74,48 @@ package enum PreviewData {
             windowMs: windowMs, messages: 120_000 + elapsed * Int64(rate), windows: windows, totals: totals,
             malformed: 3, dropped: 0)
         result.messages += 0
-        var s = KPISnapshot(result: result)
+        var s = RunSnapshot(result: result)
         s.sequence = sequence
         s.takenAtMs = now
-        s.profileName = variant == .northwind ? "northwind" : "shop"
-        s.profile.name = s.profileName
-        s.profile.isImplicitDefault = variant != .northwind
-        s.profile.isModel = variant == .northwind
-        s.profile.profileTablesSeen = variant != .unknown
-        s.profile.otherTablesSeen = variant != .shop
-        s.maxCommitTimeMs = latestCommit
-        s.watermarkMs = latestCommit - 10_000
-        s.finalWindowStarts = Set(windows.dropLast(2).map(\.windowStartMs))
-        s.lateCorrections = 17
-        s.tombstones = 412
-        s.eventsPerSecond = Double(rate) * (0.9 + 0.2 * Double(now / 1_000 % 7) / 7)
-        s.bytesPerSecond = s.eventsPerSecond * 850
-        s.txPerSecond = s.eventsPerSecond / 8
-        s.kafka = ServiceStatus(.ok, "127.0.0.1:9092 (mock)")
-        s.caughtUp = true
+        s.kpis.profile.name = variant == .northwind ? "northwind" : "shop"
+        s.kpis.profile.isImplicitDefault = variant != .northwind
+        s.kpis.profile.isModel = variant == .northwind
+        s.kpis.profile.profileTablesSeen = variant != .unknown
+        s.kpis.profile.otherTablesSeen = variant != .shop
+        s.kpis.maxCommitTimeMs = latestCommit
+        s.kpis.watermarkMs = latestCommit - 10_000
+        s.kpis.finalWindowStarts = Set(windows.dropLast(2).map(\.windowStartMs))
+        s.kpis.lateCorrections = 17
+        s.kpis.tombstones = 412
+        s.kpis.eventsPerSecond = Double(rate) * (0.9 + 0.2 * Double(now / 1_000 % 7) / 7)
+        s.kpis.bytesPerSecond = s.kpis.eventsPerSecond * 850
+        s.kpis.txPerSecond = s.kpis.eventsPerSecond / 8
+        s.consumer.kafka = ServiceStatus(.ok, "127.0.0.1:9092 (mock)")
+        s.consumer.caughtUp = true
         for (i, (name, role)) in tables.enumerated() {
             var t = TableStats(table: name, role: role)
             let n = 1_000 + elapsed * Int64(rate) / Int64(4 + i)
             t.opCounts = [n, n / 3, n / 20, 5_000 / Int64(i + 1), 0, n / 20]
             t.malformed = name == "transactiondetail" ? 3 : 0
             t.lastCommitTimeMs = latestCommit - Int64(i) * 1_700
-            t.eventsPerSecond = s.eventsPerSecond / Double(2 + i)
-            s.tables.append(t)
+            t.eventsPerSecond = s.kpis.eventsPerSecond / Double(2 + i)
+            s.diagnostics.tables.append(t)
             var recent: [RecentChange] = []
             for k in 0..<40 {
                 let offset = n - 40 + Int64(k)
                 let op: ChangeOp = k % 7 == 6 ? .delete : k % 3 == 0 ? .update : .create
                 let key = String(10_000 + offset)
                 let value = Array("\(name)|\(op.code)|\(key)|\(k)".utf8)
-                recent.append(
-                    RecentChange(
-                        position: EventPosition(topic: prefix + name, partition: Int32(k % 3), offset: offset),
-                        op: op, key: key, commitTimeMs: latestCommit - Int64(40 - k) * 37, value: value))
+                var change = RecentChange(
+                    position: EventPosition(topic: prefix + name, partition: Int32(k % 3), offset: offset),
+                    op: op, key: key, commitTimeMs: latestCommit - Int64(40 - k) * 37, value: value)
+                // As the engine hands them over: decoded for display.
+                change.decoded = describe(value)
+                recent.append(change)
             }
-            s.recentChanges[name] = recent
+            s.diagnostics.recentChanges[name] = recent
         }
-        s.recentMalformed = [
+        s.diagnostics.recentMalformed = [
             MalformedRecord(
                 position: EventPosition(topic: prefix + tables[1].0, partition: 1, offset: 5_123),
                 reason: "decimal 'unit_price' has scale 12 (more than 9 places)")
@@ -126,7 +127,7 @@ package enum PreviewData {
                 let stalled = ti == 1 && p == 2
                 let position =
                     stalled ? min(hw, 50_000 + min(elapsed, 20) * Int64(rate) / 15) : hw - Int64((ti + p) % 3) * 7
-                s.partitions.append(
+                s.consumer.partitions.append(
                     PartitionLag(
                         topic: prefix + name, partition: Int32(p), committed: position - 120,
                         position: position, highWatermark: hw,
@@ -134,20 +135,20 @@ package enum PreviewData {
                         reachedEnd: !stalled))
             }
         }
-        s.parkedLineItems = 2
-        s.parkedRevenue = Money(cents: 2_998)
-        s.duplicates = 4
-        s.unmatched = 6
-        s.ignored = 120
+        s.kpis.parkedLineItems = 2
+        s.kpis.parkedRevenue = Money(cents: 2_998)
+        s.kpis.duplicates = 4
+        s.kpis.unmatched = 6
+        s.kpis.ignored = 120
         var state = StateStatus(directory: ".cdctop/state")
         state.lastCheckpointMs = now - 3_000
         state.checkpoints = elapsed / 5
         s.state = state
         if variant == .northwind {
-            s.parkedLineItems = 12
-            s.unmatched = 9
-            s.profile.placeholderDeletes = 5
-            s.profile.keyCollisions = 2
+            s.kpis.parkedLineItems = 12
+            s.kpis.unmatched = 9
+            s.kpis.profile.placeholderDeletes = 5
+            s.kpis.profile.keyCollisions = 2
             addNorthwindKPIs(&s)
         }
         return s
@@ -195,9 +196,9 @@ package enum PreviewData {
         "Poland", "Norway",
     ]
 
-    static func addNorthwindKPIs(_ s: inout KPISnapshot) {
+    static func addNorthwindKPIs(_ s: inout RunSnapshot) {
         let columns = northwindKPIs
-        s.result.kpiColumns = columns
+        s.kpis.result.kpiColumns = columns
         func accum(_ k: Int, rows: Int64, sums: [Money] = [], counts: [Int64] = []) -> KPIAccum {
             var a = KPIAccum(aggregates: columns[k].aggregateNames.count)
             a.rows = rows
@@ -222,11 +223,11 @@ package enum PreviewData {
             }
             return values
         }
-        for i in s.result.windows.indices {
-            let w = s.result.windows[i]
-            s.result.windows[i].kpis = windowed(tx: w.txCount, revenue: w.revenue, categories: w.categoryRevenue)
+        for i in s.kpis.result.windows.indices {
+            let w = s.kpis.result.windows[i]
+            s.kpis.result.windows[i].kpis = windowed(tx: w.txCount, revenue: w.revenue, categories: w.categoryRevenue)
         }
-        let t = s.result.totals
+        let t = s.kpis.result.totals
         var totals = windowed(tx: t.txCount, revenue: t.revenue, categories: t.categoryRevenue)
         totals[2].unresolvedRows = 12
         for (i, country) in countries.enumerated() {
@@ -244,7 +245,7 @@ package enum PreviewData {
         totals[6].groups[[.null]] = accum(
             6, rows: 21, sums: [.zero, Money(cents: 1_254), Money(cents: 1_254)], counts: [21, 21, 21])
         totals[7].groups[[]] = accum(7, rows: 37)
-        s.result.totals.kpis = totals
+        s.kpis.result.totals.kpis = totals
     }
 
     /// A sine good enough for animation, without Foundation.
@@ -254,7 +255,8 @@ package enum PreviewData {
         return t - t * t * t / 6 + t * t * t * t * t / 120 - t * t * t * t * t * t * t / 5_040
     }
 
-    package static let describe: @Sendable ([UInt8]) -> ChangeDescription? = { bytes in
+    /// The preview's made-up values (`table|op|key|n`) as before/after images.
+    static func describe(_ bytes: [UInt8]) -> ChangeDescription? {
         let parts = String(decoding: bytes, as: UTF8.self).split(separator: "|").map(String.init)
         guard parts.count == 4, let op = ChangeOp(code: parts[1].utf8.first ?? 0), let k = Int(parts[3]) else {
             return nil
@@ -287,9 +289,9 @@ package enum PreviewData {
         return HistoryData(days: days, loadedAtMs: nowMs)
     }
 
-    package static func reconciliation(_ s: KPISnapshot?, nowMs: Int64) -> Reconciliation {
-        let tx = s?.result.totals.txCount ?? 0
-        let revenue = s?.result.totals.revenue ?? .zero
+    package static func reconciliation(_ s: RunSnapshot?, nowMs: Int64) -> Reconciliation {
+        let tx = s?.kpis.result.totals.txCount ?? 0
+        let revenue = s?.kpis.result.totals.revenue ?? .zero
         return Reconciliation(
             verdict: .agree, engineTxCount: tx, sourceTxCount: tx, engineRevenue: revenue, sourceRevenue: revenue,
             sinceMs: nowMs - 95_000, checkedAtMs: nowMs - 4_000, lagAtCheck: 0, detail: "source: shop @ 127.0.0.1:5432")

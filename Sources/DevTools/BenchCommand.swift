@@ -201,12 +201,12 @@ struct BenchCommand: ParsableCommand {
         // When the first and the last message were applied (from the snapshots, once a second): what
         // joining the group costs apart from reading.
         let timeline = SnapshotTimeline()
-        engine.onSnapshot = { s in timeline.note(messages: s.result.messages) }
+        engine.onSnapshot = { s in timeline.note(messages: s.kpis.result.messages) }
         let e0 = Measure.start()
         try engine.runHere()
         if let scrapes { print("  " + scrapes.stop()) }
         let snapshot = engine.snapshots.value
-        let e2e = e0.stop(messages: Int(snapshot?.result.messages ?? 0), bytes: corpus.bytes)
+        let e2e = e0.stop(messages: Int(snapshot?.kpis.result.messages ?? 0), bytes: corpus.bytes)
         print(e2e.line("end to end (engine)"))
         let seen = timeline.seen
         if let first = seen.first, let last = seen.last {
@@ -216,7 +216,7 @@ struct BenchCommand: ParsableCommand {
                     first.timeIntervalSince(e0.wall), last.timeIntervalSince(e0.wall),
                     Double(options.snapshotIntervalMs) / 1000))
         }
-        if let s = snapshot, let truth { reportComparison(s.result, truth) }
+        if let s = snapshot, let truth { reportComparison(s.kpis.result, truth) }
         let rawAfter = try rawRead("\(prefix)-raw-after")
         print(rawAfter.line("raw librdkafka read again, after the engine"))
         let rawBest = max(rawBefore.eventsPerSecond, rawAfter.eventsPerSecond)
@@ -732,7 +732,7 @@ enum ScaleBenchmark {
             var offerTimes: [Double] = []
             // The published snapshot stays alive until the next one (as the dashboard and mirrors hold
             // it), so whatever the aggregator shares with it is copied on write, as in a real run.
-            var published: KPISnapshot?
+            var published: RunSnapshot?
             // A warehouse sink with no connection: `offer` does its comparison under the lock, as live.
             let sink = WarehouseSink(url: "postgresql://127.0.0.1:1/none", pipeline: "bench-scale")
             let events = 200_000

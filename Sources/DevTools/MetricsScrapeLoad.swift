@@ -11,7 +11,7 @@ final class MetricsScrapeLoad: Sendable {
     private let scrapes = Mutex<(stopped: Bool, times: [Double], bytes: Int)>((false, [], 0))
     private let done = DispatchSemaphore(value: 0)
 
-    init(address: String, snapshots: Latest<KPISnapshot>) throws {
+    init(address: String, snapshots: Latest<RunSnapshot>) throws {
         do {
             server = try MetricsServer(
                 address: address,

@@ -33,7 +33,7 @@ struct UIPreviewCommand: ParsableCommand {
     var profile: PreviewData.Variant = .shop
 
     func run() throws {
-        let latest = Latest<KPISnapshot>()
+        let latest = Latest<RunSnapshot>()
         let mirrorOn = Atomic<Bool>(true)
         let stop = Atomic<Bool>(false)
         let rate = self.rate
@@ -61,7 +61,6 @@ struct UIPreviewCommand: ParsableCommand {
                 ? ServiceStatus(.ok, "127.0.0.1:6379") : ServiceStatus(.paused, "toggled off")
         }
         sources.toggleRedis = { _ = mirrorOn.logicalXor(true, ordering: .relaxed) }
-        sources.describeChange = PreviewData.describe
         if warehouse {
             sources.warehouseStatus = { ServiceStatus(.ok, "postgresql://127.0.0.1/cdctop") }
             sources.history = { PreviewData.history(nowMs: startMs) }

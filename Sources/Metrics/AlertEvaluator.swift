@@ -47,22 +47,22 @@ package struct AlertFacts: Sendable {
 
     /// The facts a snapshot carries (lag, heartbeats, malformed, per-table totals); connectors and
     /// reconciliation come from their monitors.
-    package init(snapshot s: KPISnapshot, nowMs: Int64) {
+    package init(snapshot s: RunSnapshot, nowMs: Int64) {
         self.nowMs = nowMs
-        lastHeartbeatMs = s.lastHeartbeatMs
-        partitions = s.partitions
-        malformedTotal = s.result.malformed
+        lastHeartbeatMs = s.kpis.lastHeartbeatMs
+        partitions = s.consumer.partitions
+        malformedTotal = s.kpis.result.malformed
         var totals: [String: Int64] = [:]
-        for t in s.tables { totals[t.table] = t.total }
+        for t in s.diagnostics.tables { totals[t.table] = t.total }
         tableTotals = totals
-        if let g = s.groupLag, g.error == nil, g.checkedAtMs > 0 { groupLag = g }
-        if let r = s.replicationSlots, r.error == nil, r.checkedAtMs > 0 { replicationSlots = r }
-        offsetRegressions = s.offsetRegressions
-        snapshots = s.snapshots
-        kafkaOk = s.kafka.state == .ok
+        if let g = s.integrations.groupLag, g.error == nil, g.checkedAtMs > 0 { groupLag = g }
+        if let r = s.integrations.replicationSlots, r.error == nil, r.checkedAtMs > 0 { replicationSlots = r }
+        offsetRegressions = s.consumer.offsetRegressions
+        snapshots = s.kpis.snapshots
+        kafkaOk = s.consumer.kafka.state == .ok
         heartbeatsCurrent =
-            s.caughtUp
-            && s.partitions.allSatisfy { !$0.topic.hasPrefix("__debezium-heartbeat") || $0.lag == 0 }
+            s.consumer.caughtUp
+            && s.consumer.partitions.allSatisfy { !$0.topic.hasPrefix("__debezium-heartbeat") || $0.lag == 0 }
     }
 }
 

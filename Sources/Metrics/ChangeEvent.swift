@@ -73,6 +73,16 @@ package struct Row: Sendable, Hashable {
     package init(key: RowKey? = nil) { self.key = key }
 }
 
+/// Debezium's topic naming, `<prefix>.<schema>.<table>` (MySQL: `<prefix>.<database>.<table>`): a naming
+/// rule, not decoding, so the dashboard may apply it while it draws.
+package enum DebeziumTopicName {
+    /// `shop.public.transaction` → `transaction`.
+    package static func table(of topic: String) -> String {
+        if let dot = topic.lastIndex(of: ".") { return String(topic[topic.index(after: dot)...]) }
+        return topic
+    }
+}
+
 /// Where an event came from, to report it and to order it.
 package struct EventPosition: Sendable, Hashable, CustomStringConvertible {
     package var topic: String

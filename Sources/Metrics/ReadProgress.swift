@@ -176,7 +176,7 @@ package struct ReadProgress: Sendable {
     }
 }
 
-extension KPISnapshot {
+extension KPIState {
     /// The newest commit, when the window holding it is closed: the watermark passed that window's end,
     /// which on a quiet source only heartbeats make happen (issue 22). Nil while that window can still change.
     package var idleSinceMs: Int64? {

@@ -83,11 +83,11 @@ import Testing
 
     @Test func headlessJSONCarriesLagPerPartitionServicesAndTime() throws {
         var s = Fixture.snapshot
-        s.kafka = ServiceStatus(.ok, "127.0.0.1:9092")
+        s.consumer.kafka = ServiceStatus(.ok, "127.0.0.1:9092")
         var board = ConnectionBoard()
         _ = board.update(
             [
-                ServiceProbe(name: "kafka", target: "127.0.0.1:9092", status: s.kafka),
+                ServiceProbe(name: "kafka", target: "127.0.0.1:9092", status: s.consumer.kafka),
                 ServiceProbe(
                     name: "redis", target: "127.0.0.1:6379/0",
                     status: ServiceStatus(.error, "down · retry in 1 s", error: "down", attempts: 2)),
@@ -97,10 +97,10 @@ import Testing
         let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         let lag = try #require(o["lag"] as? [String: Any])
         #expect(lag["known"] as? Bool == true)
-        #expect((lag["total"] as? NSNumber)?.int64Value == s.totalLag)
+        #expect((lag["total"] as? NSNumber)?.int64Value == s.consumer.totalLag)
         let parts = try #require(lag["partitions"] as? [[String: Any]])
-        #expect(parts.count == s.partitions.count)
-        let p0 = s.partitions[0]
+        #expect(parts.count == s.consumer.partitions.count)
+        let p0 = s.consumer.partitions[0]
         #expect((parts[0]["lag"] as? NSNumber)?.int64Value == p0.lag)
         #expect((parts[0]["committed_lag"] as? NSNumber)?.int64Value == max(0, p0.highWatermark - max(p0.committed, 0)))
         let services = try #require(o["services"] as? [String: [String: Any]])
@@ -109,7 +109,7 @@ import Testing
         #expect(services["redis"]?["attempts"] as? Int == 2)
         #expect((o["ts_ms"] as? NSNumber)?.int64Value == s.takenAtMs)
         // Disconnected: the lag is unknown (null), not zero.
-        s.kafka = ServiceStatus(.error, "all brokers down")
+        s.consumer.kafka = ServiceStatus(.error, "all brokers down")
         let down = try #require(
             try JSONSerialization.jsonObject(with: Data(headlessLine(s, json: true, connect: nil).utf8))
                 as? [String: Any])
@@ -136,7 +136,7 @@ import Testing
                 inactiveSinceMs: now - 720_000),
         ]
         var s = Fixture.snapshot
-        s.replicationSlots = report
+        s.integrations.replicationSlots = report
         var board = ConnectionBoard()
         _ = board.update(
             [

@@ -6,7 +6,7 @@ import Testing
 /// Every engine counter reaches the screen: the status line shows what fits (problems first), the
 /// Tables view shows them all, and the durable state is in the status bar.
 @Suite struct CountersVisibleTests {
-    func frame(_ edit: (inout KPISnapshot) -> Void) -> DashboardFrame {
+    func frame(_ edit: (inout RunSnapshot) -> Void) -> DashboardFrame {
         var f = Fixture.frame()
         edit(&f.snapshot!)
         return f
@@ -32,17 +32,17 @@ import Testing
     @Test("a narrow status line keeps the problems: refused and unmatched beat the message count")
     func narrowStatusLinePrioritisesProblems() {
         let f = frame {
-            $0.refused = 2
-            $0.result.malformed = 0
+            $0.kpis.refused = 2
+            $0.kpis.result.malformed = 0
         }
         let line = statusLine(f, width: 80)
         #expect(line.contains("refused 2"), "\(line)")
         #expect(!line.contains("msgs"), "\(line)")
         let calm = statusLine(
             frame {
-                $0.result.malformed = 0
-                $0.unmatched = 0
-                $0.duplicates = 0
+                $0.kpis.result.malformed = 0
+                $0.kpis.unmatched = 0
+                $0.kpis.duplicates = 0
             }, width: 80)
         #expect(calm.contains("msgs 240,000"), "\(calm)")
     }
@@ -88,7 +88,7 @@ import Testing
         }
         #expect(screen.contains("unmatched 6 — started after the snapshot? changes to rows cdctop never saw"))
         #expect(screen.contains("transactiondetail p1@5123  decimal 'unit_price'"))
-        let quiet = frame { $0.unmatched = 0 }
+        let quiet = frame { $0.kpis.unmatched = 0 }
         var m2 = DashboardModel()
         Fixture.press([.char("2")], on: &m2, frame: quiet)
         #expect(!Fixture.render(m2, quiet).0.text.contains("started after the snapshot"))
@@ -98,13 +98,13 @@ import Testing
     func displaySumsSaturate() {
         var s = Fixture.snapshot
         let huge = Money(units: Int128.max / 2 + 1)
-        s.result.windows = [
+        s.kpis.result.windows = [
             WindowResult(
                 windowStartMs: Fixture.nowMs - 60_000, txCount: 1, revenue: huge, categoryRevenue: ["a": huge]),
             WindowResult(
                 windowStartMs: Fixture.nowMs - 30_000, txCount: 1, revenue: huge, categoryRevenue: ["a": huge]),
         ]
-        s.result.totals = TotalsResult(
+        s.kpis.result.totals = TotalsResult(
             txCount: 1, revenue: Money(units: .max), categoryRevenue: ["a": huge, "b": huge])
         let f = Figures(s, nowMs: Fixture.nowMs)
         #expect(f.lastFiveMinutesRevenue == Money(units: .max))

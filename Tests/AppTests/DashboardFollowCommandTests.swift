@@ -15,16 +15,16 @@ import Testing
     static func frame(first: Int64, count: Int, total: Int64) -> DashboardFrame {
         var f = Fixture.frame()
         var s = f.snapshot!
-        s.recentChanges[table] = (0..<Int64(count)).map { i in
+        s.diagnostics.recentChanges[table] = (0..<Int64(count)).map { i in
             let offset = first + i
             let value = Array("{\"op\":\"c\",\"ts_ms\":\(Fixture.nowMs),\"after\":{\"id\":\(offset)}}".utf8)
             return RecentChange(
                 position: EventPosition(topic: "shop.public.transaction", partition: 0, offset: offset),
                 op: .create, key: "{\"id\":\(offset)}", commitTimeMs: Fixture.nowMs, value: value)
         }
-        if let i = s.tables.firstIndex(where: { $0.table == table }) {
-            s.tables[i].opCounts = Array(repeating: 0, count: ChangeOp.allCases.count)
-            s.tables[i].opCounts[Int(ChangeOp.create.rawValue)] = total
+        if let i = s.diagnostics.tables.firstIndex(where: { $0.table == table }) {
+            s.diagnostics.tables[i].opCounts = Array(repeating: 0, count: ChangeOp.allCases.count)
+            s.diagnostics.tables[i].opCounts[Int(ChangeOp.create.rawValue)] = total
         }
         f.snapshot = s
         return f
@@ -205,13 +205,13 @@ import Testing
     @Test func statusBarShowsTheNewestErrorWithItsAgeAndStandbyIsNotAnError() {
         var f = Fixture.frame()
         var s = f.snapshot!
-        s.kafka = ServiceStatus(
+        s.consumer.kafka = ServiceStatus(
             .error, "Connect to ipv4#127.0.0.1:9 failed: Connection refused",
             error: "Connect to ipv4#127.0.0.1:9 failed: Connection refused")
         f.snapshot = s
         f.connections = [
             ConnectionEntry(
-                name: "kafka", target: "127.0.0.1:9", status: s.kafka, sinceMs: Fixture.nowMs - 60_000,
+                name: "kafka", target: "127.0.0.1:9", status: s.consumer.kafka, sinceMs: Fixture.nowMs - 60_000,
                 lastError: "Connect to ipv4#127.0.0.1:9 failed: Connection refused",
                 lastErrorAtMs: Fixture.nowMs - 12_000)
         ]
@@ -237,11 +237,11 @@ import Testing
         let f = Fixture.frame()
         let t = try #require(DashboardExport.table(m, f))
         let s = f.snapshot!
-        #expect(t.rows.count == s.tables.count)
+        #expect(t.rows.count == s.diagnostics.tables.count)
         let csv = DashboardExport.csv(t)
         let lines = csv.split(separator: "\r\n")
         #expect(lines.first == "table,c,u,d,r,t,tombstones,total,events_per_second,last_commit_ms,malformed")
-        for stats in s.tables {
+        for stats in s.diagnostics.tables {
             #expect(
                 lines.contains {
                     $0.hasPrefix(
@@ -250,7 +250,7 @@ import Testing
         }
         let json = DashboardExport.json(t)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
-        #expect(parsed.count == s.tables.count)
+        #expect(parsed.count == s.diagnostics.tables.count)
         #expect(parsed.first?["table"] as? String == TablesView.sortedTables(s).first?.table)
         // Views without rows say so instead of writing an empty file.
         m.view = .overview

@@ -8,9 +8,9 @@ enum Fixture {
     static let nowMs: Int64 = 1_763_899_200_000
     static let startMs: Int64 = nowMs - 60_000
 
-    static var snapshot: KPISnapshot { snapshot(.shop) }
+    static var snapshot: RunSnapshot { snapshot(.shop) }
 
-    static func snapshot(_ variant: PreviewData.Variant) -> KPISnapshot {
+    static func snapshot(_ variant: PreviewData.Variant) -> RunSnapshot {
         PreviewData.snapshot(atMs: nowMs, startMs: startMs, rate: 2_000, sequence: 7, variant: variant)
     }
 
@@ -21,12 +21,12 @@ enum Fixture {
         var f = DashboardFrame(snapshot: snapshot(variant), nowMs: nowMs)
         f.title = "fixture"
         f.glyphs = glyphs
-        f.describeChange = PreviewData.describe
         var lag = LagTracker()
         for s in stride(from: 30, through: 0, by: -1) {
             let t = nowMs - Int64(s) * 1_000
             lag.record(
-                PreviewData.snapshot(atMs: t, startMs: startMs, rate: 2_000, sequence: 1, variant: variant).partitions,
+                PreviewData.snapshot(atMs: t, startMs: startMs, rate: 2_000, sequence: 1, variant: variant).consumer
+                    .partitions,
                 atMs: t)
         }
         f.lag = lag

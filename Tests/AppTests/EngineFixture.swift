@@ -9,7 +9,7 @@ import Metrics
 /// connection state) is filled in here, from the offsets the messages were given.
 enum EngineFixture {
     struct Built {
-        var snapshot: KPISnapshot
+        var snapshot: RunSnapshot
         var nowMs: Int64
         var lag: LagTracker
     }
@@ -37,10 +37,13 @@ enum EngineFixture {
                 topic: m.topic, partition: partition, offset: offset, timestampMs: m.timestampMs, key: m.key,
                 value: m.value)
         }
+        // A live engine publishes several snapshots a second and decodes a bounded number of recent changes
+        // for display in each: by the time anyone looks, it has decoded them all.
+        for sequence in 1..<42 { _ = core.snapshot(sequence: UInt64(sequence), takenAtMs: 0) }
         var s = core.snapshot(sequence: 42, takenAtMs: 0)
-        let nowMs = s.maxCommitTimeMs + 400
+        let nowMs = s.kpis.maxCommitTimeMs + 400
         s.takenAtMs = nowMs
-        s.kafka = ServiceStatus(.ok, "127.0.0.1:9092")
+        s.consumer.kafka = ServiceStatus(.ok, "127.0.0.1:9092")
         s.state = StateStatus(directory: "/var/lib/cdctop/shop")
         s.state.lastCheckpointMs = nowMs - 2_000
         s.state.checkpoints = 9
@@ -49,7 +52,7 @@ enum EngineFixture {
             for p in 0..<3 {
                 let consumed = next[topic]![p]
                 let behind: Int64 = topic.hasSuffix("transactiondetail") && p == 2 ? 300 : 0
-                s.partitions.append(
+                s.consumer.partitions.append(
                     PartitionLag(
                         topic: topic, partition: Int32(p), committed: max(0, consumed - 50), position: consumed,
                         highWatermark: consumed + behind,
@@ -62,16 +65,18 @@ enum EngineFixture {
         var samples: [Engine.RateSample] = []
         var first = s
         Engine.fillRates(
-            &first, samples: &samples, nowMs: nowMs - 5_000, messages: core.messages - 2_000,
-            bytes: core.bytes - 2_000_000)
+            &first.kpis, tables: &first.diagnostics.tables, samples: &samples, nowMs: nowMs - 5_000,
+            messages: core.messages - 2_000, bytes: core.bytes - 2_000_000)
         samples[0].saleCreates = max(0, samples[0].saleCreates - 200)
         samples[0].tables = samples[0].tables.mapValues { max(0, $0 - 500) }
-        Engine.fillRates(&s, samples: &samples, nowMs: nowMs, messages: core.messages, bytes: core.bytes)
+        Engine.fillRates(
+            &s.kpis, tables: &s.diagnostics.tables, samples: &samples, nowMs: nowMs, messages: core.messages,
+            bytes: core.bytes)
         var lag = LagTracker()
         for t in stride(from: 30, through: 0, by: -1) {
             let at = nowMs - Int64(t) * 1_000
             lag.record(
-                s.partitions.map { p in
+                s.consumer.partitions.map { p in
                     var p = p
                     // The lagging partition: position stuck 300 behind for the whole window.
                     if p.highWatermark > p.position { p.highWatermark = p.position + 300 }
@@ -87,7 +92,6 @@ enum EngineFixture {
         f.title = "engine fixture"
         f.glyphs = glyphs
         f.lag = built.lag
-        f.describeChange = { ChangeDescription.decode(value: $0, defaultDecimalScale: 2) }
         return f
     }
 }

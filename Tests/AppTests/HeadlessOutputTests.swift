@@ -16,11 +16,11 @@ import Testing
     @Test("the JSON line keeps KPIResult's fields first and adds every counter and the state")
     func jsonLine() throws {
         var s = Fixture.snapshot
-        s.refused = 2
+        s.kpis.refused = 2
         s.state.lastError = "disk full"
         s.state.restored = "restored 12 keys"
         let line = headlessLine(s, json: true, connect: nil)
-        let base = s.result.json()
+        let base = s.kpis.result.json()
         #expect(line.hasPrefix(String(base.dropLast())), "KPIResult.json()'s fields come first, unchanged")
         let o = try object(line)
         #expect(o["late_corrections"] as? Int == 17)
@@ -48,7 +48,7 @@ import Testing
     @Test("recent_malformed keeps the newest few; a state without directory is null")
     func jsonLimits() throws {
         var s = Fixture.snapshot
-        s.recentMalformed = (0..<9).map {
+        s.diagnostics.recentMalformed = (0..<9).map {
             MalformedRecord(position: .init(topic: "t", partition: 0, offset: Int64($0)), reason: "r\($0) \"quoted\"")
         }
         s.state = .none
@@ -63,7 +63,7 @@ import Testing
     @Test("the summary line names every counter and the state")
     func summary() {
         var s = Fixture.snapshot
-        s.refused = 2
+        s.kpis.refused = 2
         let line = summaryLine(s)
         for part in [
             "malformed 3", "dropped 0", "refused 2", "late 17", "dup 4", "unmatched 6", "ignored 120", "state 3.0s ago",

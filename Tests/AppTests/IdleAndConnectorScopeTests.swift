@@ -9,11 +9,11 @@ import Testing
 /// backlog is reported as backlog, and the Connect panel lists the watched pipeline's connectors first.
 @Suite struct IdleAndConnectorScopeTests {
     /// The fixture with its newest window closed, as heartbeats on a quiet source leave it.
-    static func idleSnapshot() -> KPISnapshot {
+    static func idleSnapshot() -> RunSnapshot {
         var s = Fixture.snapshot
-        let windowMs = s.result.windowMs
-        let newestWindowEnd = s.maxCommitTimeMs - s.maxCommitTimeMs % windowMs + windowMs
-        s.watermarkMs = newestWindowEnd
+        let windowMs = s.kpis.result.windowMs
+        let newestWindowEnd = s.kpis.maxCommitTimeMs - s.kpis.maxCommitTimeMs % windowMs + windowMs
+        s.kpis.watermarkMs = newestWindowEnd
         return s
     }
 
@@ -21,30 +21,30 @@ import Testing
         var frame = Fixture.frame()
         let live = Fixture.render(DashboardModel(), frame).0.text
         #expect(live.contains("partial ") && !live.contains("idle since"), "\(live)")
-        #expect(frame.snapshot!.idleSinceMs == nil)
+        #expect(frame.snapshot!.kpis.idleSinceMs == nil)
 
         let s = Self.idleSnapshot()
         frame.snapshot = s
         let idle = Fixture.render(DashboardModel(), frame, width: 100, height: 30).0.text
-        let since = Format.clock(s.maxCommitTimeMs)
+        let since = Format.clock(s.kpis.maxCommitTimeMs)
         #expect(idle.contains("idle since \(since)"), "\(idle)")
         #expect(!idle.contains("partial "), "\(idle)")
         // One millisecond short of the end, the window can still change: partial again.
         var almost = s
-        almost.watermarkMs -= 1
-        #expect(almost.idleSinceMs == nil)
+        almost.kpis.watermarkMs -= 1
+        #expect(almost.kpis.idleSinceMs == nil)
 
         let line = headlessLine(s, json: true, connect: nil)
         let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        #expect((o["idle_since_ms"] as? NSNumber)?.int64Value == s.maxCommitTimeMs)
-        #expect((o["watermark_ms"] as? NSNumber)?.int64Value == s.watermarkMs)
+        #expect((o["idle_since_ms"] as? NSNumber)?.int64Value == s.kpis.maxCommitTimeMs)
+        #expect((o["watermark_ms"] as? NSNumber)?.int64Value == s.kpis.watermarkMs)
         #expect(o["backlog"] is NSNull)
     }
 
     @Test func startupBacklogIsShownAsBacklogNotLatency() throws {
         var frame = Fixture.frame()
         var s = frame.snapshot!
-        s.backlog = BacklogProgress(
+        s.consumer.backlog = BacklogProgress(
             partitions: 3, reachedMs: Fixture.nowMs - 2 * 3_600_000, messages: 48_210, eventsRead: 1_500)
         frame.snapshot = s
         var model = DashboardModel()

@@ -13,23 +13,23 @@ import Testing
 @Suite struct JSONLineSchemaTests {
     static func fullLine(_ variant: PreviewData.Variant) -> String {
         var s = Fixture.snapshot(variant)
-        s.recentMalformed = [
+        s.diagnostics.recentMalformed = [
             MalformedRecord(position: .init(topic: "t", partition: 0, offset: 1), reason: "not JSON")
         ]
-        s.schemaChanges = ["orders": 1]
-        s.recentDDL = [
+        s.diagnostics.schemaChanges = ["orders": 1]
+        s.diagnostics.recentDDL = [
             SchemaChangeRecord(
                 table: "orders", database: "shop", ddl: "ALTER TABLE orders ADD x int", commitTimeMs: 1,
                 position: .init(topic: "shop", partition: 0, offset: 2))
         ]
-        s.latency = [
+        s.diagnostics.latency = [
             TableLatency(
                 table: "orders", hops: LatencyHop.allCases.map { _ in HopLatency(count: 1, p50Ms: 2, p99Ms: 3) })
         ]
-        s.backlog = BacklogProgress(partitions: 1, reachedMs: 5, messages: 10, eventsRead: 3)
-        s.transactions = TransactionStatus()
-        s.groupLag = GroupLagReport()
-        s.replicationSlots = ReplicationSlotReport()
+        s.consumer.backlog = BacklogProgress(partitions: 1, reachedMs: 5, messages: 10, eventsRead: 3)
+        s.kpis.transactions = TransactionStatus()
+        s.integrations.groupLag = GroupLagReport()
+        s.integrations.replicationSlots = ReplicationSlotReport()
         s.state.viewerOfPID = 42
         let connect = ConnectHealthReport(
             connectors: [ConnectorHealth(name: "shop", state: .running)], checkedAtMs: 1, pollError: "timed out")

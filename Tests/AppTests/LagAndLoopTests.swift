@@ -84,16 +84,18 @@ import Testing
 @Suite struct LagViewRegressionTests {
     @Test func offsetsThatWentBackwardsAreRedWithTheAdvice() throws {
         var f = Fixture.frame()
-        let p = try #require(f.snapshot?.partitions.first)
+        let p = try #require(f.snapshot?.consumer.partitions.first)
         var detector = OffsetRegressionDetector()
         var gone = p
         gone.position = 46
         gone.highWatermark = 0
         detector.observe([gone], nowMs: Fixture.nowMs - 3_000)
         detector.observe([gone], nowMs: Fixture.nowMs - 1_000)
-        f.snapshot?.offsetRegressions = detector.report
-        if let i = f.snapshot?.partitions.firstIndex(where: { $0.topic == p.topic && $0.partition == p.partition }) {
-            f.snapshot?.partitions[i] = gone
+        f.snapshot?.consumer.offsetRegressions = detector.report
+        if let i = f.snapshot?.consumer.partitions.firstIndex(where: {
+            $0.topic == p.topic && $0.partition == p.partition
+        }) {
+            f.snapshot?.consumer.partitions[i] = gone
         }
         var model = DashboardModel()
         _ = model.handle(.char("4"))
@@ -125,7 +127,7 @@ import Testing
                 group: "jdbc-sink", topic: "shop.public.transaction", partition: 0, committed: 100,
                 highWatermark: 900, lag: 800, lagMs: 61_000, verdict: .lagging, logStart: 300, deletedUnread: 200)
         ]
-        f.snapshot?.groupLag = report
+        f.snapshot?.integrations.groupLag = report
         var model = DashboardModel()
         _ = model.handle(.char("4"))
         let screen = Fixture.render(model, f, width: 140, height: 40).0.text
@@ -146,7 +148,7 @@ import Testing
 
 @Suite struct DashboardLoopTests {
     final class Box: Sendable {
-        let latest = Latest<KPISnapshot>()
+        let latest = Latest<RunSnapshot>()
         let toggles = Atomic<Int>(0)
     }
 
@@ -166,18 +168,18 @@ import Testing
         #expect(paused.line(0).contains("PAUSED since 12:00:00"))
         var second = first
         second.sequence = 2
-        second.result.messages += 5_000
-        second.result.totals.txCount += 40
-        second.result.totals.revenue += Money(cents: 12_345)
+        second.kpis.result.messages += 5_000
+        second.kpis.result.totals.txCount += 40
+        second.kpis.result.totals.revenue += Money(cents: 12_345)
         box.latest.publish(second)
         let stillPaused = loop.frameIfNeeded(nowMs: t + 2_000, width: 80, height: 24)!
         #expect(
-            stillPaused.text.contains(Format.count(first.result.messages))
-                && !stillPaused.text.contains(Format.count(second.result.messages)))
+            stillPaused.text.contains(Format.count(first.kpis.result.messages))
+                && !stillPaused.text.contains(Format.count(second.kpis.result.messages)))
         _ = loop.handle(.char("p"), nowMs: t + 3_000)
         let resumed = loop.frameIfNeeded(nowMs: t + 3_010, width: 80, height: 24)!
         #expect(resumed.line(23).contains("resumed after 2s: +5,000 msgs, +40 tx, revenue +123.45 while paused"))
-        #expect(resumed.text.contains(Format.count(second.result.messages)))
+        #expect(resumed.text.contains(Format.count(second.kpis.result.messages)))
         _ = loop.handle(.char("m"), nowMs: t + 4_000)
         #expect(box.toggles.load(ordering: .relaxed) == 1)
     }

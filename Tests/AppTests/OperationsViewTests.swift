@@ -6,9 +6,9 @@ import Testing
 
 /// The Latency view, the Lag view's section for other consumer groups, and their headless JSON.
 @Suite struct OperationsViewTests {
-    static func snapshot() -> KPISnapshot {
+    static func snapshot() -> RunSnapshot {
         var s = Fixture.snapshot
-        s.latency = [
+        s.diagnostics.latency = [
             TableLatency(
                 table: "transaction",
                 hops: [
@@ -34,7 +34,7 @@ import Testing
                 group: "jdbc-sink", topic: "shop.public.transaction", partition: 0, committed: 4_000,
                 highWatermark: 5_500, lag: 1_500, lagMs: 42_000, verdict: .stalled)
         ]
-        s.groupLag = report
+        s.integrations.groupLag = report
         return s
     }
 
@@ -68,27 +68,27 @@ import Testing
         s.state.viewerOfPID = 4242
         s.state.writerGroup = "shop-writer"
         // The viewer's own group: nothing committed.
-        for i in s.partitions.indices { s.partitions[i].committed = -1 }
+        for i in s.consumer.partitions.indices { s.consumer.partitions[i].committed = -1 }
         frame.snapshot = s
         var model = DashboardModel()
         Fixture.press([.char("4")], on: &model, frame: frame, width: 160, height: 40)
         var screen = Fixture.render(model, frame, width: 160, height: 40).0.text
         #expect(screen.contains("writer's group shop-writer …"), "\(screen)")
-        let first = try #require(s.partitions.first)
+        let first = try #require(s.consumer.partitions.first)
         // The writer's group committed 7 below each partition's end: 7 of group lag each.
         var report = GroupLagReport()
         report.groups = [
             GroupLagSummary(group: "shop-writer", verdict: .ok, totalLag: 0, maxLagMs: 0, state: "Stable", members: 1)
         ]
-        report.partitions = s.partitions.map {
+        report.partitions = s.consumer.partitions.map {
             GroupPartitionLag(
                 group: "shop-writer", topic: $0.topic, partition: $0.partition, committed: $0.highWatermark - 7,
                 highWatermark: $0.highWatermark, lag: 7, lagMs: 0, verdict: .ok)
         }
-        s.groupLag = report
+        s.integrations.groupLag = report
         frame.snapshot = s
         screen = Fixture.render(model, frame, width: 160, height: 40).0.text
-        let total = Format.count(Int64(7 * s.partitions.count))
+        let total = Format.count(Int64(7 * s.consumer.partitions.count))
         #expect(screen.contains("(writer's group shop-writer \(total))"), "\(screen)")
         let row = try #require(
             screen.split(separator: "\n").first {

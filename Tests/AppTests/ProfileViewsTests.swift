@@ -42,14 +42,16 @@ import Testing
         var frame = Fixture.frame(variant: .northwind)
         var s = frame.snapshot!
         // Keep only KPIs of the user's own: no transactions, revenue or category_sales.
-        let keep = s.result.kpiColumns.indices.filter {
-            !["transactions", "revenue", "category_sales"].contains(s.result.kpiColumns[$0].name)
+        let keep = s.kpis.result.kpiColumns.indices.filter {
+            !["transactions", "revenue", "category_sales"].contains(s.kpis.result.kpiColumns[$0].name)
         }
-        s.result.kpiColumns = keep.map { s.result.kpiColumns[$0] }
-        s.result.totals.kpis = keep.map { s.result.totals.kpis[$0] }
-        for i in s.result.windows.indices { s.result.windows[i].kpis = keep.map { s.result.windows[i].kpis[$0] } }
-        s.result.totals = TotalsResult()
-        s.result.totals.kpis = keep.map { frame.snapshot!.result.totals.kpis[$0] }
+        s.kpis.result.kpiColumns = keep.map { s.kpis.result.kpiColumns[$0] }
+        s.kpis.result.totals.kpis = keep.map { s.kpis.result.totals.kpis[$0] }
+        for i in s.kpis.result.windows.indices {
+            s.kpis.result.windows[i].kpis = keep.map { s.kpis.result.windows[i].kpis[$0] }
+        }
+        s.kpis.result.totals = TotalsResult()
+        s.kpis.result.totals.kpis = keep.map { frame.snapshot!.kpis.result.totals.kpis[$0] }
         frame.snapshot = s
         let text = Self.screen([], frame)
         #expect(text.contains("not in profile"))
@@ -108,16 +110,16 @@ import Testing
 
     @Test func unmatchedHintsNamePlaceholderDeletesAndKeyCollisions() {
         var s = Fixture.snapshot
-        s.unmatched = 9
-        s.profile.placeholderDeletes = 5
-        s.profile.keyCollisions = 2
+        s.kpis.unmatched = 9
+        s.kpis.profile.placeholderDeletes = 5
+        s.kpis.profile.keyCollisions = 2
         let hints = TablesView.unmatchedHints(s, glyphs: .unicode)
         #expect(
             hints[0].contains("deletes 5") && hints[0].contains("REPLICA IDENTITY FULL")
                 && hints[0].contains("from the snapshot on"))
         #expect(hints[1].contains("unmatched 4 more") && hints[1].contains("snapshot?"))
         #expect(hints[2].contains("2 creates for keys already alive: check the table's key"))
-        s.profile = ProfileStatus()
+        s.kpis.profile = ProfileStatus()
         #expect(
             TablesView.unmatchedHints(s, glyphs: .unicode) == [
                 "unmatched 9 — started after the snapshot? changes to rows cdctop never saw"

@@ -40,14 +40,14 @@ import Testing
         #expect(
             expected.count > EngineCore.recentChangesPerTable,
             "the fixture must overflow the ring (\(expected.count) changes)")
-        let kept = try #require(late.recentChanges["transactiondetail"])
+        let kept = try #require(late.diagnostics.recentChanges["transactiondetail"])
         #expect(kept.count == EngineCore.recentChangesPerTable)
         // Complete and in order: exactly the newest `perTable` offsets, oldest first, with their bytes.
         #expect(kept.map(\.position.offset) == expected.suffix(EngineCore.recentChangesPerTable).map(\.offset))
         #expect(kept.last?.value == expected.last?.value)
         #expect(kept.allSatisfy { $0.position.topic == topic && $0.key != "?" })
         // The earlier snapshot is untouched by later captures (its lists are copies, not the ring).
-        let earlyKept = try #require(early.recentChanges["transactiondetail"])
+        let earlyKept = try #require(early.diagnostics.recentChanges["transactiondetail"])
         let earlyExpected = Array(truth[topic]!.filter { $0.value != nil }.prefix(earlyKept.count))
         #expect(earlyKept.map(\.position.offset) == earlyExpected.map(\.offset))
         #expect(earlyKept.map(\.value) == earlyExpected.map(\.value))
@@ -59,7 +59,7 @@ import Testing
         var offsets: [String: Int64] = [:]
         var truth: [String: [(offset: Int64, value: [UInt8]?)]] = [:]
         Self.feed(count: 500, core: core, workload: workload, offsets: &offsets, truth: &truth)
-        #expect(core.snapshot(sequence: 1, takenAtMs: 0).recentChanges.isEmpty)
+        #expect(core.snapshot(sequence: 1, takenAtMs: 0).diagnostics.recentChanges.isEmpty)
     }
 }
 
@@ -86,7 +86,7 @@ import Testing
             let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
             return (
                 ns / Double(out.count),
-                core.snapshot(sequence: 1, takenAtMs: 0).recentChanges.values.reduce(0) { $0 + $1.count }
+                core.snapshot(sequence: 1, takenAtMs: 0).diagnostics.recentChanges.values.reduce(0) { $0 + $1.count }
             )
         }
         _ = run(capture: true)  // warm-up

@@ -10,10 +10,10 @@ import Testing
     /// 12:03:17 UTC on the fixture's day.
     static let ddlTimeMs: Int64 = Fixture.nowMs - Fixture.nowMs % 86_400_000 + (12 * 3_600 + 3 * 60 + 17) * 1_000
 
-    static var snapshot: KPISnapshot {
+    static var snapshot: RunSnapshot {
         var s = Fixture.snapshot
-        s.schemaChanges = ["transaction": 2]
-        s.recentDDL = [
+        s.diagnostics.schemaChanges = ["transaction": 2]
+        s.diagnostics.recentDDL = [
             SchemaChangeRecord(
                 table: "transaction", database: "shop", ddl: "ALTER TABLE transaction ADD COLUMN note VARCHAR(40)",
                 commitTimeMs: ddlTimeMs, position: .init(topic: "shopm", partition: 0, offset: 12)),
@@ -21,11 +21,11 @@ import Testing
                 table: "transaction", database: "shop", ddl: "ALTER TABLE transaction\n  DROP COLUMN note",
                 commitTimeMs: ddlTimeMs + 60_000, position: .init(topic: "shopm", partition: 0, offset: 13)),
         ]
-        s.snapshotDDL = 12
+        s.diagnostics.snapshotDDL = 12
         return s
     }
 
-    func screen(_ model: DashboardModel, _ s: KPISnapshot, height: Int = 40) -> String {
+    func screen(_ model: DashboardModel, _ s: RunSnapshot, height: Int = 40) -> String {
         var frame = Fixture.frame()
         frame.snapshot = s
         let (buffer, _) = Fixture.render(model, frame, width: 120, height: height)

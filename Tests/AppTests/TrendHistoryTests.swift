@@ -145,18 +145,18 @@ import Testing
     }
 
     /// A snapshot of two tables on three partitions, with lag on the transaction topic only.
-    static func snapshot(atMs t: Int64, messages: Int64, lag: Int64, kafka: ServiceStatus.State = .ok) -> KPISnapshot {
-        var s = KPISnapshot(result: KPIResult(windowMs: 30_000, messages: messages))
-        s.kafka = ServiceStatus(kafka)
-        s.maxCommitTimeMs = t - 2_000
+    static func snapshot(atMs t: Int64, messages: Int64, lag: Int64, kafka: ServiceStatus.State = .ok) -> RunSnapshot {
+        var s = RunSnapshot(result: KPIResult(windowMs: 30_000, messages: messages))
+        s.consumer.kafka = ServiceStatus(kafka)
+        s.kpis.maxCommitTimeMs = t - 2_000
         var tx = TableStats(table: "transaction", role: .sale)
         tx.opCounts[0] = messages * 3 / 4
         tx.lastCommitTimeMs = t - 2_000
         var customer = TableStats(table: "customer", role: .other)
         customer.opCounts[0] = messages - messages * 3 / 4
         customer.lastCommitTimeMs = t - 40_000
-        s.tables = [tx, customer]
-        s.partitions = [
+        s.diagnostics.tables = [tx, customer]
+        s.consumer.partitions = [
             PartitionLag(
                 topic: "shop.public.transaction", partition: 0, position: 1_000, highWatermark: 1_000 + lag,
                 lastCommitTimeMs: t - 7_000),
@@ -274,7 +274,7 @@ import Testing
             let lag: Int64 =
                 (120...180).contains(i) ? Int64(180 - i) * 400 : (0...119).contains(i) ? max(0, Int64(i - 60) * 300) : 3
             var s = snapshot(atMs: t, messages: messages, lag: lag)
-            s.maxCommitTimeMs = t - (quiet ? Int64(2_460 - i) * 1_000 + 500 : 500)
+            s.kpis.maxCommitTimeMs = t - (quiet ? Int64(2_460 - i) * 1_000 + 500 : 500)
             history.record(s, atMs: t)
         }
         return history
@@ -340,7 +340,7 @@ import Testing
         Fixture.press([.char("w"), .down], on: &model, frame: frame)
         screen = Fixture.render(model, frame).0.text
         #expect(screen.contains("last 1 day"))
-        #expect(screen.contains("Trends › \(Fixture.snapshot.tables.map(\.table).sorted()[0]) · "))
+        #expect(screen.contains("Trends › \(Fixture.snapshot.diagnostics.tables.map(\.table).sorted()[0]) · "))
         Fixture.press([.char("w")], on: &model, frame: frame)
         #expect(model.trendSpan == .fiveMinutes)
         // `:trends` opens it too.

@@ -28,11 +28,10 @@ import Testing
                 topic: m.topic, partition: 0, offset: Int64(n), timestampMs: m.timestampMs, key: m.key, value: m.value)
         }
         var s = core.snapshot(sequence: 1, takenAtMs: 0)
-        let nowMs = s.maxCommitTimeMs + 400
+        let nowMs = s.kpis.maxCommitTimeMs + 400
         s.takenAtMs = nowMs
         var f = DashboardFrame(snapshot: s, nowMs: nowMs)
         f.title = "values fixture"
-        f.describeChange = { _ in nil }  // no decoding at render time: the engine's cells or nothing
         return f
     }
 
@@ -149,7 +148,7 @@ import Testing
         let fourPlaces: [String: Int128] = [
             "books": 125_000, "garden": 31_416, "toys": 1_234_567_891_234, "grocery": 70_000, "music": 5,
         ]
-        s.result.totals.categoryRevenue = fourPlaces.mapValues { Money(unscaled: $0, scale: 4)! }
+        s.kpis.result.totals.categoryRevenue = fourPlaces.mapValues { Money(unscaled: $0, scale: 4)! }
         frame.snapshot = s
         for (w, h) in [(80, 24), (200, 60)] {
             let lines = Self.screen([.char("3")], frame, width: w, height: h)

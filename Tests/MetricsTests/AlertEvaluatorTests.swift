@@ -295,11 +295,11 @@ import Testing
             at now: Int64, kafka: ServiceStatus.State = .ok, caughtUp: Bool = true, heartbeatLag: Int64 = 0,
             dataLag: Int64 = 0
         ) -> AlertFacts {
-            var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
-            s.kafka = ServiceStatus(kafka)
-            s.caughtUp = caughtUp
-            s.lastHeartbeatMs = t0 - 120_000
-            s.partitions = [
+            var s = RunSnapshot(result: KPIResult(windowMs: 30_000))
+            s.consumer.kafka = ServiceStatus(kafka)
+            s.consumer.caughtUp = caughtUp
+            s.kpis.lastHeartbeatMs = t0 - 120_000
+            s.consumer.partitions = [
                 PartitionLag(
                     topic: "__debezium-heartbeat.shop", partition: 0, position: 10, highWatermark: 10 + heartbeatLag,
                     lastCommitTimeMs: t0 - 120_000),

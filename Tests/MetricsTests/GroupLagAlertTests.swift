@@ -16,8 +16,8 @@ import Testing
                 group: "jdbc-sink", verdict: verdict, totalLag: verdict == .ok ? 0 : 120,
                 maxLagMs: verdict == .ok ? 0 : lagMs, state: "Stable", members: 1, error: error)
         ]
-        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
-        s.groupLag = report
+        var s = RunSnapshot(result: KPIResult(windowMs: 30_000))
+        s.integrations.groupLag = report
         return AlertFacts(snapshot: s, nowMs: now)
     }
 
@@ -78,9 +78,9 @@ import Testing
 @Suite struct OffsetsBackwardsAlertTests {
     static let t0: Int64 = 1_800_000_000_000
 
-    static func snapshot(_ detector: OffsetRegressionDetector) -> KPISnapshot {
-        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
-        s.offsetRegressions = detector.report
+    static func snapshot(_ detector: OffsetRegressionDetector) -> RunSnapshot {
+        var s = RunSnapshot(result: KPIResult(windowMs: 30_000))
+        s.consumer.offsetRegressions = detector.report
         return s
     }
 

@@ -85,11 +85,11 @@ import Testing
         var e = AlertEvaluator(rules: rules)
         #expect(e.evaluate(Self.facts([Self.slot(retained: 1_000)], nowMs: Self.t0)).map(\.change) == [.fired])
         // The snapshot carries the report with its error: the facts leave the slots out, the alert holds.
-        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
+        var s = RunSnapshot(result: KPIResult(windowMs: 30_000))
         var report = ReplicationSlotReport()
         report.checkedAtMs = Self.t0
         report.error = "could not connect to server"
-        s.replicationSlots = report
+        s.integrations.replicationSlots = report
         let facts = AlertFacts(snapshot: s, nowMs: Self.t0 + 60_000)
         #expect(facts.replicationSlots == nil)
         #expect(e.evaluate(facts).isEmpty)

@@ -97,7 +97,7 @@ struct EngineEndToEndTests {
         let engine = try Engine(options: options)
         try engine.runHere()
         let snapshot = try #require(engine.snapshots.value)
-        #expect(snapshot.caughtUp)
-        return snapshot.result
+        #expect(snapshot.consumer.caughtUp)
+        return snapshot.kpis.result
     }
 }

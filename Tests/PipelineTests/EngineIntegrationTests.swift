@@ -9,7 +9,7 @@ import Testing
 /// real servers that scripts/test starts.
 @Suite("Engine snapshot → Redis mirror and warehouse sink", .tags(.redis, .postgres))
 struct EngineIntegrationTests {
-    static func replayedSnapshot() -> KPISnapshot {
+    static func replayedSnapshot() -> RunSnapshot {
         let w = ShopWorkload(config: ShopWorkloadConfig(seed: 5, commitsPerSecond: 5))
         var messages: [GeneratedMessage] = []
         while messages.count < 3000 { w.next(into: &messages) }
@@ -19,7 +19,7 @@ struct EngineIntegrationTests {
         }
         #expect(core.result == w.groundTruth)
         var s = core.snapshot(sequence: 1, takenAtMs: WallClock.nowMs())
-        s.caughtUp = true
+        s.consumer.caughtUp = true
         return s
     }
 
@@ -43,9 +43,9 @@ struct EngineIntegrationTests {
         mirror.offer(snapshot)
         try Self.waitUntil("the mirror wrote the snapshot") { mirror.writes > 0 }
         let state = try RedisMirror.readBack(url: url, prefix: prefix)
-        #expect(state.windowResults == snapshot.result.windows)
-        #expect(state.totals == snapshot.result.totals)
-        #expect(snapshot.result.windows.count > 3)
+        #expect(state.windowResults == snapshot.kpis.result.windows)
+        #expect(state.totals == snapshot.kpis.result.totals)
+        #expect(snapshot.kpis.result.windows.count > 3)
     }
 
     @Test func warehouseHoldsExactlyTheFinalWindows() throws {
@@ -55,8 +55,8 @@ struct EngineIntegrationTests {
         let connection = try PostgresConnection(url)
         try WarehouseSchema.initialize(connection)
         let snapshot = Self.replayedSnapshot()
-        let final = snapshot.result.windows.filter { snapshot.finalWindowStarts.contains($0.windowStartMs) }
-        #expect(!final.isEmpty && final.count < snapshot.result.windows.count, "the newest window is still open")
+        let final = snapshot.kpis.result.windows.filter { snapshot.kpis.finalWindowStarts.contains($0.windowStartMs) }
+        #expect(!final.isEmpty && final.count < snapshot.kpis.result.windows.count, "the newest window is still open")
         let sink = WarehouseSink(url: url, pipeline: pipeline)
         sink.start()
         defer { sink.stop() }

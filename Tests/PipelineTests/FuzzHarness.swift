@@ -122,18 +122,19 @@ enum FuzzHarness {
         }
         let snapshot = core.snapshot(sequence: 1, takenAtMs: kafkaTimestampMs)
         check(
-            snapshot.tables.reduce(0) { $0 + $1.malformed } == core.malformed,
-            "per-table malformed \(snapshot.tables.map(\.malformed)) do not add up to \(core.malformed)")
-        for t in snapshot.tables where t.lastCommitTimeMs != 0 {
+            snapshot.diagnostics.tables.reduce(0) { $0 + $1.malformed } == core.malformed,
+            "per-table malformed \(snapshot.diagnostics.tables.map(\.malformed)) do not add up to \(core.malformed)")
+        for t in snapshot.diagnostics.tables where t.lastCommitTimeMs != 0 {
             check(
                 DebeziumDecoder.validCommitTimeMs.contains(t.lastCommitTimeMs),
                 "table \(t.table) kept commit time \(t.lastCommitTimeMs)")
         }
         check(
-            snapshot.maxCommitTimeMs == 0 || DebeziumDecoder.validCommitTimeMs.contains(snapshot.maxCommitTimeMs),
-            "max commit time \(snapshot.maxCommitTimeMs)")
-        _ = snapshot.result.json()
-        for changes in snapshot.recentChanges.values {
+            snapshot.kpis.maxCommitTimeMs == 0
+                || DebeziumDecoder.validCommitTimeMs.contains(snapshot.kpis.maxCommitTimeMs),
+            "max commit time \(snapshot.kpis.maxCommitTimeMs)")
+        _ = snapshot.kpis.result.json()
+        for changes in snapshot.diagnostics.recentChanges.values {
             for change in changes { if let v = change.value { _ = ChangeDescription.decode(value: v) } }
         }
         return violations

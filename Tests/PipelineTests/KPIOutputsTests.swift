@@ -108,7 +108,7 @@ struct KPIOutputsTests {
     func prometheusSeries() throws {
         let feeder = try Self.feeder()
         let snapshot = feeder.core.snapshot(sequence: 1, takenAtMs: Self.t0 + 80_000)
-        let r = snapshot.result
+        let r = snapshot.kpis.result
         let latest = Latest(snapshot)
         let server = try MetricsServer(
             address: "127.0.0.1:0",
@@ -180,7 +180,7 @@ struct KPIOutputsTests {
     func prometheusBoundsGroups() throws {
         let feeder = try Self.feeder()
         var snapshot = feeder.core.snapshot(sequence: 1, takenAtMs: Self.t0 + 80_000)
-        let k = snapshot.result.kpiColumns.firstIndex { $0.name == "lines" }!
+        let k = snapshot.kpis.result.kpiColumns.firstIndex { $0.name == "lines" }!
         var values = KPIValues()
         for i in 0..<1_500 {
             var accum = KPIAccum(aggregates: 2)
@@ -189,7 +189,7 @@ struct KPIOutputsTests {
             accum.sums = [.zero, ExactDecimal(Int64(i))]
             values.groups[[.int(Int64(i)), .text("x")]] = accum
         }
-        snapshot.result.totals.kpis[k] = values
+        snapshot.kpis.result.totals.kpis[k] = values
         let text = PrometheusExposition.render(snapshot, ops: OpsReport(), nowMs: 0)
         let exported = text.split(separator: "\n").filter {
             $0.hasPrefix("cdctop_kpi{kpi=\"lines\",aggregate=\"count(*)\"")
@@ -201,7 +201,7 @@ struct KPIOutputsTests {
         #expect(text.contains("cdctop_kpi_groups_omitted{kpi=\"lines\"} 500\n"))
         // The built-in shop form writes none of these families.
         let shop = PrometheusExposition.render(
-            KPISnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
+            RunSnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
         #expect(
             !shop.contains("cdctop_kpi{") && !shop.contains("cdctop_kpi_unresolved_rows")
                 && !shop.contains("cdctop_kpi_groups_omitted"))
@@ -225,7 +225,7 @@ struct KPIOutputsTests {
                 pipelineName: "nw", profileName: "northwind", version: "test",
                 startedAtMs: 0, windowTTLSeconds: 3600))
         try writer.write(first, nowMs: Self.t0 + 80_000)
-        try Self.expectMirror(url: url, prefix: prefix, equals: first.result)
+        try Self.expectMirror(url: url, prefix: prefix, equals: first.kpis.result)
 
         let state = try RedisMirror.readBack(url: url, prefix: prefix)
         let report = state.report(nowMs: Self.t0 + 80_000)
@@ -244,19 +244,19 @@ struct KPIOutputsTests {
         // field of a KPI the correction does not touch stays as it is (proof it was not written again).
         Self.sendLateCorrection(feeder)
         let second = feeder.core.snapshot(sequence: 2, takenAtMs: Self.t0 + 81_000)
-        #expect(second.lateCorrections == 1)
+        #expect(second.kpis.lateCorrections == 1)
         let keys = RedisKeys(prefix: prefix)
         _ = try connection.command("HSET", keys.kpis, "transactions", "{\"tampered\":1}")
         try writer.write(second, nowMs: Self.t0 + 81_000)
         #expect(writer.lastWrittenWindowStarts == [Self.t0])
         let tampered = try RedisMirror.readBack(url: url, prefix: prefix)
         #expect(tampered.kpis["transactions"] == "{\"tampered\":1}")
-        let units = second.result.kpiColumns.firstIndex { $0.name == "units" }!
-        #expect(tampered.kpis["units"] == (try Self.resultJSON(second.result, units)))
+        let units = second.kpis.result.kpiColumns.firstIndex { $0.name == "units" }!
+        #expect(tampered.kpis["units"] == (try Self.resultJSON(second.kpis.result, units)))
         // A new connection rewrites everything.
         writer.forgetWritten()
         try writer.write(second, nowMs: Self.t0 + 82_000)
-        try Self.expectMirror(url: url, prefix: prefix, equals: second.result)
+        try Self.expectMirror(url: url, prefix: prefix, equals: second.kpis.result)
 
         // The threaded mirror writes the same.
         let prefix2 = prefix + "-mirror"
@@ -269,7 +269,7 @@ struct KPIOutputsTests {
         let deadline = Date().addingTimeInterval(10)
         while mirror.writes < 1, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(mirror.writes >= 1)
-        try Self.expectMirror(url: url, prefix: prefix2, equals: second.result)
+        try Self.expectMirror(url: url, prefix: prefix2, equals: second.kpis.result)
     }
 
     static func expectMirror(url: RedisURL, prefix: String, equals r: KPIResult) throws {
@@ -309,18 +309,18 @@ struct KPIOutputsTests {
 
         let feeder = try Self.feeder()
         let first = feeder.core.snapshot(sequence: 1, takenAtMs: Self.t0 + 80_000)
-        #expect(first.finalWindowStarts == [Self.t0, Self.t0 + 30_000])
+        #expect(first.kpis.finalWindowStarts == [Self.t0, Self.t0 + 30_000])
         let sink = WarehouseSink(url: db.url, pipeline: "nw")
         sink.start()
         defer { sink.stop() }
         sink.offer(first)
         try kpiWaitUntil("2 windows written") { sink.backlog == 0 && sink.windowsWritten >= 2 }
 
-        func finals(_ s: KPISnapshot) -> [WindowResult] {
-            s.result.windows.filter { s.finalWindowStarts.contains($0.windowStartMs) }
+        func finals(_ s: RunSnapshot) -> [WindowResult] {
+            s.kpis.result.windows.filter { s.kpis.finalWindowStarts.contains($0.windowStartMs) }
         }
         let stored = try WarehouseSchema.readKPIGroups(pipeline: "nw", on: db.connect())
-        #expect(stored == WarehouseSchema.expectedKPIGroups(finals(first), kpiColumns: first.result.kpiColumns))
+        #expect(stored == WarehouseSchema.expectedKPIGroups(finals(first), kpiColumns: first.kpis.result.kpiColumns))
         // Independently of the writer's own code: the first window's figures.
         func row(_ start: Int64, _ kpi: String, _ group: [String], _ aggregate: String) -> WarehouseSchema.KPIGroupRow?
         {
@@ -338,7 +338,7 @@ struct KPIOutputsTests {
         #expect(!stored.contains { $0.kpi == "orders_by_status" }, "a KPI with windows = false has no window rows")
         // Every value equals the engine's exact text for its window.
         for w in finals(first) {
-            for (k, columns) in first.result.kpiColumns.enumerated() where columns.windowed {
+            for (k, columns) in first.kpis.result.kpiColumns.enumerated() where columns.windowed {
                 for (group, accum) in w.kpis[k].groups {
                     for (i, name) in KPIOutput.aggregateLabels(columns).enumerated() {
                         let text = columns.valueText(accum, i)
@@ -357,7 +357,8 @@ struct KPIOutputsTests {
         try kpiWaitUntil("the correction written") { sink.backlog == 0 && sink.windowsWritten >= 3 }
         #expect(sink.rewrites == 1)
         let corrected = try WarehouseSchema.readKPIGroups(pipeline: "nw", on: db.connect())
-        #expect(corrected == WarehouseSchema.expectedKPIGroups(finals(second), kpiColumns: second.result.kpiColumns))
+        #expect(
+            corrected == WarehouseSchema.expectedKPIGroups(finals(second), kpiColumns: second.kpis.result.kpiColumns))
         #expect(corrected.first { $0.windowStartMs == Self.t0 && $0.kpi == "units" }?.value == "13")
         #expect(
             corrected.first {

@@ -127,8 +127,8 @@ struct KafkaFaultTests {
     }
 
     /// Waits (bounded) for a snapshot that satisfies `condition`; nil if the engine stopped or `seconds` passed.
-    static func waitFor(_ engine: Engine, seconds: Double = 60, _ condition: (KPISnapshot) -> Bool) -> KPISnapshot? {
-        var found: KPISnapshot?
+    static func waitFor(_ engine: Engine, seconds: Double = 60, _ condition: (RunSnapshot) -> Bool) -> RunSnapshot? {
+        var found: RunSnapshot?
         _ = poll(seconds: seconds) {
             if engine.error != nil { return true }
             if let s = engine.snapshots.value, condition(s) {
@@ -154,23 +154,26 @@ struct KafkaFaultTests {
         let engine = try Engine(options: options)
         engine.start()
         defer { engine.stop() }
-        func partition(_ s: KPISnapshot) -> PartitionLag? { s.partitions.first { $0.topic == topic } }
+        func partition(_ s: RunSnapshot) -> PartitionLag? { s.consumer.partitions.first { $0.topic == topic } }
         let read = try #require(
             Self.waitFor(engine) { s in partition(s).map { $0.position == 100 && $0.highWatermark == 100 } ?? false },
             "the engine did not read the 100 messages (error: \(String(describing: engine.error)))")
-        #expect(read.kafka.state == .ok)
+        #expect(read.consumer.kafka.state == .ok)
 
         broker.freeze()
         let frozenAt = Date()
-        let stalled = Self.waitFor(engine, seconds: 45) { $0.kafka.state == .stalled }
+        let stalled = Self.waitFor(engine, seconds: 45) { $0.consumer.kafka.state == .stalled }
         let detectedAfter = Date().timeIntervalSince(frozenAt)
         broker.thaw()
         let s = try #require(
             stalled,
-            "Kafka never showed stalled while the broker was frozen (last: \(String(describing: engine.snapshots.value?.kafka)))"
+            "Kafka never showed stalled while the broker was frozen (last: \(String(describing: engine.snapshots.value?.consumer.kafka)))"
         )
-        #expect(s.kafka.detail.hasPrefix("no response from \(broker.address) for over 10 s"), "\(s.kafka.detail)")
-        #expect(s.kafka.error == s.kafka.detail, "the Connections panel and --log keep the stall's text")
+        #expect(
+            s.consumer.kafka.detail.hasPrefix("no response from \(broker.address) for over 10 s"),
+            "\(s.consumer.kafka.detail)")
+        #expect(
+            s.consumer.kafka.error == s.consumer.kafka.detail, "the Connections panel and --log keep the stall's text")
         let metrics = PrometheusExposition.render(s, ops: OpsReport(), nowMs: s.takenAtMs)
         #expect(metrics.contains("\ncdctop_kafka_stalled 1\n") && metrics.contains("\ncdctop_kafka_up 0\n"))
         print("stalled detected \(String(format: "%.1f", detectedAfter)) s after SIGSTOP")
@@ -179,9 +182,10 @@ struct KafkaFaultTests {
         try Self.produce(topic, count: 50, from: 100, on: producer)
         let recovered = try #require(
             Self.waitFor(engine) { s in
-                s.kafka.state == .ok && (partition(s).map { $0.position == 150 && $0.highWatermark == 150 } ?? false)
-            }, "no recovery after SIGCONT (last: \(String(describing: engine.snapshots.value?.kafka)))")
-        #expect(recovered.result.messages == 150, "read \(recovered.result.messages) of 150")
+                s.consumer.kafka.state == .ok
+                    && (partition(s).map { $0.position == 150 && $0.highWatermark == 150 } ?? false)
+            }, "no recovery after SIGCONT (last: \(String(describing: engine.snapshots.value?.consumer.kafka)))")
+        #expect(recovered.kpis.result.messages == 150, "read \(recovered.kpis.result.messages) of 150")
         #expect(
             PrometheusExposition.render(recovered, ops: OpsReport(), nowMs: recovered.takenAtMs).contains(
                 "\ncdctop_kafka_stalled 0\n"))
@@ -204,13 +208,15 @@ struct KafkaFaultTests {
         engine.start()
         defer { engine.stop() }
         let s = try #require(
-            Self.waitFor(engine) { $0.result.messages == 20 && $0.kafka.state == .error },
-            "last: \(String(describing: engine.snapshots.value?.kafka))")
-        #expect(s.kafka.detail.hasPrefix("topic \(missing) does not exist on \(broker.address)"), "\(s.kafka.detail)")
-        #expect(s.kafka.detail.contains("Check --topics"))
+            Self.waitFor(engine) { $0.kpis.result.messages == 20 && $0.consumer.kafka.state == .error },
+            "last: \(String(describing: engine.snapshots.value?.consumer.kafka))")
+        #expect(
+            s.consumer.kafka.detail.hasPrefix("topic \(missing) does not exist on \(broker.address)"),
+            "\(s.consumer.kafka.detail)")
+        #expect(s.consumer.kafka.detail.contains("Check --topics"))
         // Listing topics is not a failed attempt: no count climbing while the topic is missing.
         let later = try #require(Self.waitFor(engine) { $0.takenAtMs >= s.takenAtMs + 5_000 })
-        #expect(later.kafka.attempts == 0, "\(later.kafka)")
+        #expect(later.consumer.kafka.attempts == 0, "\(later.consumer.kafka)")
         #expect(engine.error == nil, "an unknown topic does not stop the others")
     }
 
@@ -234,7 +240,7 @@ struct KafkaFaultTests {
         _ = poll(seconds: 60) { engine.error != nil }
         let error = try #require(
             engine.error as? KafkaError,
-            "the consumer kept retrying: \(String(describing: engine.snapshots.value?.kafka))")
+            "the consumer kept retrying: \(String(describing: engine.snapshots.value?.consumer.kafka))")
         print("refused after \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(error.message)")
         #expect(error.fault == .authentication)
         #expect(

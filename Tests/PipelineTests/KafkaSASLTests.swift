@@ -41,9 +41,11 @@ struct KafkaSASLTests {
                         properties: consumerProperties),
                     profile: .shop))
             engine.start()
-            let read = waitFor(engine) { $0.result.messages == 20 }
+            let read = waitFor(engine) { $0.kpis.result.messages == 20 }
             engine.stop()
-            #expect(read?.result.messages == 20, "\(mechanism): \(String(describing: engine.snapshots.value?.kafka))")
+            #expect(
+                read?.kpis.result.messages == 20,
+                "\(mechanism): \(String(describing: engine.snapshots.value?.consumer.kafka))")
             let attempts = fixture.logLines().dropFirst(before)
             #expect(attempts.contains { $0.contains("auth \(mechanism) user=\(fixture.user) ok") }, "\(attempts)")
             #expect(!attempts.contains { $0.contains(" failed ") }, "\(attempts)")
@@ -88,7 +90,7 @@ struct KafkaSASLTests {
                     brokers: fixture.brokers, groupID: "sasl-wrong", topics: ["^sasl.*"], properties: properties),
                 profile: .shop))
         engine.start()
-        _ = waitFor(engine) { $0.kafka.state == .error }
+        _ = waitFor(engine) { $0.consumer.kafka.state == .error }
         let error = engine.error as? KafkaError
         engine.stop()
         #expect(error?.fault == .authentication, "\(String(describing: engine.error))")
@@ -102,7 +104,7 @@ struct KafkaSASLTests {
     }
 
     /// Waits (bounded: 60 s, not a timed assertion) for a snapshot meeting `condition` or an engine error.
-    private func waitFor(_ engine: Engine, _ condition: (KPISnapshot) -> Bool) -> KPISnapshot? {
+    private func waitFor(_ engine: Engine, _ condition: (RunSnapshot) -> Bool) -> RunSnapshot? {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let s = engine.snapshots.value, condition(s) { return s }

@@ -25,22 +25,24 @@ import Testing
         let reader = MirrorReader(url: url, prefix: prefix)
         let view = try reader.read()
         let seen = view.snapshot()
-        #expect(seen.result.windows == written.result.windows)
-        #expect(seen.result.totals == written.result.totals)
-        #expect(seen.result.windowMs == written.result.windowMs)
-        #expect(seen.result.messages == written.result.messages)
-        #expect(seen.finalWindowStarts == written.finalWindowStarts)
-        #expect(seen.maxCommitTimeMs == written.maxCommitTimeMs && seen.watermarkMs == written.watermarkMs)
+        #expect(seen.kpis.result.windows == written.kpis.result.windows)
+        #expect(seen.kpis.result.totals == written.kpis.result.totals)
+        #expect(seen.kpis.result.windowMs == written.kpis.result.windowMs)
+        #expect(seen.kpis.result.messages == written.kpis.result.messages)
+        #expect(seen.kpis.finalWindowStarts == written.kpis.finalWindowStarts)
         #expect(
-            seen.duplicates == 2 && seen.unmatched == 3 && seen.ignored == 4 && seen.refused == 5
-                && seen.lateCorrections == 1)
-        #expect(seen.partitions.map(\.lag) == written.partitions.map(\.lag))
-        #expect(seen.partitions.map(\.topic) == written.partitions.map(\.topic))
-        #expect(seen.totalLag == written.totalLag)
-        #expect(seen.tables.first { $0.table == "transactiondetail" }?.malformed == 6)
-        #expect(seen.recentMalformed.first?.position == written.recentMalformed.first?.position)
+            seen.kpis.maxCommitTimeMs == written.kpis.maxCommitTimeMs
+                && seen.kpis.watermarkMs == written.kpis.watermarkMs)
+        #expect(
+            seen.kpis.duplicates == 2 && seen.kpis.unmatched == 3 && seen.kpis.ignored == 4 && seen.kpis.refused == 5
+                && seen.kpis.lateCorrections == 1)
+        #expect(seen.consumer.partitions.map(\.lag) == written.consumer.partitions.map(\.lag))
+        #expect(seen.consumer.partitions.map(\.topic) == written.consumer.partitions.map(\.topic))
+        #expect(seen.consumer.totalLag == written.consumer.totalLag)
+        #expect(seen.diagnostics.tables.first { $0.table == "transactiondetail" }?.malformed == 6)
+        #expect(seen.diagnostics.recentMalformed.first?.position == written.diagnostics.recentMalformed.first?.position)
         #expect(seen.state.directory == "/var/lib/cdctop" && seen.state.lastError == "No space left on device")
-        #expect(seen.result.json() == written.result.json(), "the viewer's --json result equals the writer's")
+        #expect(seen.kpis.result.json() == written.kpis.result.json(), "the viewer's --json result equals the writer's")
 
         // The writer is this process: its host:pid is named, and it is fresh.
         let pid = Int32(getpid())
@@ -51,7 +53,7 @@ import Testing
         #expect(
             view.title(nowMs: view.readAtMs).hasPrefix("viewer of pid \(pid) · "), "\(view.title(nowMs: view.readAtMs))"
         )
-        #expect(seen.kafka.state == .ok)
+        #expect(seen.consumer.kafka.state == .ok)
         // Later, without a new write: the same read ages and turns stalled.
         let later = view.status(nowMs: view.writerUpdatedAtMs + 42_000)
         #expect(later.state == .stalled && later.detail.contains("42 s"), "\(later)")
@@ -63,11 +65,11 @@ import Testing
         let gone = afterStop.status(nowMs: WallClock.nowMs())
         #expect(gone.state == .stalled && gone.detail.hasPrefix("no writer"), "\(gone)")
         #expect(afterStop.title(nowMs: WallClock.nowMs()).hasPrefix("no writer · last write "))
-        #expect(afterStop.snapshot().kafka.state == .off, "nobody reads Kafka once the writer is gone")
+        #expect(afterStop.snapshot().consumer.kafka.state == .off, "nobody reads Kafka once the writer is gone")
         #expect(
             afterStop.snapshot().sequence != seen.sequence, "the writer's going away is a change the dashboard redraws")
         #expect(
-            afterStop.snapshot().result.totals == written.result.totals,
+            afterStop.snapshot().kpis.result.totals == written.kpis.result.totals,
             "the figures stay readable after the writer stops")
     }
 

@@ -121,16 +121,16 @@ struct MySQLSampleTests {
             }
         }
         let s = core.snapshot(sequence: 1, takenAtMs: 0)
-        #expect(s.schemaChanges == ["transaction": 3])
-        #expect(s.recentDDL.map(\.ddl).last == "ALTER TABLE `transaction` DROP COLUMN amount")
+        #expect(s.diagnostics.schemaChanges == ["transaction": 3])
+        #expect(s.diagnostics.recentDDL.map(\.ddl).last == "ALTER TABLE `transaction` DROP COLUMN amount")
         #expect(
-            s.recentDDL.allSatisfy {
+            s.diagnostics.recentDDL.allSatisfy {
                 $0.table == "transaction" && $0.database == "shopfx" && $0.position.topic == "shopmy"
                     && $0.commitTimeMs > 0
             })
-        #expect(s.snapshotDDL == 23)
+        #expect(s.diagnostics.snapshotDDL == 23)
         #expect(core.malformed == 1)
-        #expect(s.recentMalformed.first?.reason.contains("amount") == true)
+        #expect(s.diagnostics.recentMalformed.first?.reason.contains("amount") == true)
         #expect(core.ignored == 0)
     }
 

@@ -47,11 +47,11 @@ struct OffsetRegressionTansuTests {
         let engine = try Engine(options: options)
         engine.start()
         defer { engine.stop() }
-        func partition0(_ s: KPISnapshot?) -> PartitionLag? {
-            s?.partitions.first { $0.topic == topic && $0.partition == 0 }
+        func partition0(_ s: RunSnapshot?) -> PartitionLag? {
+            s?.consumer.partitions.first { $0.topic == topic && $0.partition == 0 }
         }
         /// Waits (bounded, not timed) for a snapshot that satisfies `condition`; nil if the engine stopped or 60 s passed.
-        func waitFor(_ condition: (KPISnapshot) -> Bool) -> KPISnapshot? {
+        func waitFor(_ condition: (RunSnapshot) -> Bool) -> RunSnapshot? {
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline && engine.error == nil {
                 if let s = engine.snapshots.value, condition(s) { return s }
@@ -67,7 +67,7 @@ struct OffsetRegressionTansuTests {
         // Reading normally for longer than the confirmation time never counts as backwards.
         let steadyFrom = caughtUp.takenAtMs
         let steady = try #require(waitFor { $0.takenAtMs >= steadyFrom + 3_000 })
-        #expect(steady.offsetRegressions.isEmpty, "\(steady.offsetRegressions)")
+        #expect(steady.consumer.offsetRegressions.isEmpty, "\(steady.consumer.offsetRegressions)")
 
         // The broker restarts empty; the topic comes back holding 5 messages, below the 30 cdctop read.
         broker.stop()
@@ -75,21 +75,21 @@ struct OffsetRegressionTansuTests {
         try TopicAdmin.create(topic, partitions: 1, brokers: brokers)
         try produce(5)
         let flagged = try #require(
-            waitFor { !$0.offsetRegressions.isEmpty },
+            waitFor { !$0.consumer.offsetRegressions.isEmpty },
             "no regression detected (engine error: \(String(describing: engine.error)); last: \(String(describing: partition0(engine.snapshots.value))))"
         )
-        let regression = try #require(flagged.offsetRegressions.regression(topic: topic, partition: 0))
+        let regression = try #require(flagged.consumer.offsetRegressions.regression(topic: topic, partition: 0))
         #expect(regression.kind == .backwards)
         #expect(regression.position == 30 && regression.end == 5 && regression.messages == 25, "\(regression)")
         #expect(regression.ongoing)
-        #expect(flagged.offsetRegressions.backwardsCount["\(topic)[0]"] == 1)
+        #expect(flagged.consumer.offsetRegressions.backwardsCount["\(topic)[0]"] == 1)
         #expect(engine.error == nil, "detected while running, the engine still runs")
 
         // /metrics: the counter, per partition.
         let metrics = PrometheusExposition.render(flagged, ops: OpsReport(), nowMs: flagged.takenAtMs)
         #expect(metrics.contains("cdctop_offsets_backwards_total{topic=\"\(topic)\",partition=\"0\"} 1"))
         // --json carries it.
-        let json = flagged.offsetRegressions.json()
+        let json = flagged.consumer.offsetRegressions.json()
         #expect((try? JSONSerialization.jsonObject(with: Data(json.utf8))) != nil)
         #expect(json.contains("\"kind\":\"backwards\"") && json.contains("--state-reset"))
         // The default rule fires at once (critical), naming the topic and the advice.
@@ -102,8 +102,8 @@ struct OffsetRegressionTansuTests {
         // More messages bring the end past the old position: no longer ongoing, still listed and counted once.
         try produce(40)
         let refilled = try #require(
-            waitFor { $0.offsetRegressions.regression(topic: topic, partition: 0)?.ongoing == false })
-        #expect(refilled.offsetRegressions.backwardsCount["\(topic)[0]"] == 1)
+            waitFor { $0.consumer.offsetRegressions.regression(topic: topic, partition: 0)?.ongoing == false })
+        #expect(refilled.consumer.offsetRegressions.backwardsCount["\(topic)[0]"] == 1)
         #expect(
             evaluator.evaluate(AlertFacts(snapshot: refilled, nowMs: refilled.takenAtMs + 60_000)).isEmpty,
             "the alert stays firing: the totals are still wrong")

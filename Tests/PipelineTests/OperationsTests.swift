@@ -12,7 +12,7 @@ import Testing
 struct PrometheusEndpointTests {
     /// An engine core fed with the generator's workload, its snapshot served by a real MetricsServer.
     static func servedWorkload(messages n: Int) throws -> (
-        server: MetricsServer, truth: KPIResult, fed: Int, snapshot: KPISnapshot
+        server: MetricsServer, truth: KPIResult, fed: Int, snapshot: RunSnapshot
     ) {
         let (messages, truth, _) = EngineEndToEndTests.workload(n)
         let core = EngineCore(profile: .shop)
@@ -23,12 +23,12 @@ struct PrometheusEndpointTests {
                 topic: m.topic, partition: 0, offset: Int64(i), timestampMs: now - 5, key: m.key, value: m.value)
         }
         var snapshot = core.snapshot(sequence: 1, takenAtMs: now)
-        snapshot.partitions = [
+        snapshot.consumer.partitions = [
             PartitionLag(
                 topic: "shop.public.transaction", partition: 0, committed: 10, position: 12, highWatermark: 20,
                 lastCommitTimeMs: now - 3_000)
         ]
-        snapshot.kafka = ServiceStatus(.ok, "test")
+        snapshot.consumer.kafka = ServiceStatus(.ok, "test")
         let latest = Latest(snapshot)
         let server = try MetricsServer(
             address: "127.0.0.1:0",
@@ -74,7 +74,7 @@ struct PrometheusEndpointTests {
         #expect(Self.sample(body, "cdctop_messages_total") == Double(fed))
         #expect(Self.sample(body, "cdctop_kpi_transactions") == Double(truth.totals.txCount))
         #expect(Self.sample(body, "cdctop_kpi_revenue") == truth.totals.revenue.approximateDouble)
-        let creates = snapshot.tables.first { $0.table == "transaction" }!.count(.create)
+        let creates = snapshot.diagnostics.tables.first { $0.table == "transaction" }!.count(.create)
         #expect(creates > 0)
         #expect(Self.sample(body, "cdctop_events_total{table=\"transaction\",op=\"c\"}") == Double(creates))
         #expect(
@@ -95,7 +95,7 @@ struct PrometheusEndpointTests {
 
     @Test("label values with quotes, backslashes and newlines are escaped; promtool accepts them")
     func labelEscaping() throws {
-        var s = KPISnapshot(
+        var s = RunSnapshot(
             result: KPIResult(
                 windowMs: 30_000,
                 totals: TotalsResult(
@@ -103,7 +103,7 @@ struct PrometheusEndpointTests {
                     categoryRevenue: ["a \"quoted\"\\cat\nx": Money(cents: 5)])))
         var t = TableStats(table: "we\"ird\\table\n", role: .other)
         t.opCounts[0] = 3
-        s.tables = [t]
+        s.diagnostics.tables = [t]
         let text = PrometheusExposition.render(s, ops: OpsReport(), nowMs: 0)
         #expect(text.contains(#"cdctop_kpi_category_revenue{category="a \"quoted\"\\cat\nx"} 0.05"#))
         #expect(text.contains(#"cdctop_events_total{table="we\"ird\\table\n",op="c"} 3"#))
@@ -293,7 +293,7 @@ struct LatencySplitFixtureTests {
             if kafkaMs > 0 { hops[2].append(received - kafkaMs) }
             truth[table] = hops
         }
-        let summary = core.snapshot(sequence: 1, takenAtMs: received).latency
+        let summary = core.snapshot(sequence: 1, takenAtMs: received).diagnostics.latency
         #expect(Set(summary.map(\.table)) == Set(truth.keys), "tables")
         #expect(!truth.isEmpty)
         for t in summary {
@@ -390,8 +390,8 @@ struct GroupLagTansuTests {
         #expect(p.verdict == .ok && report.groups.first?.verdict == .ok)
 
         // And /metrics carries it.
-        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
-        s.groupLag = report
+        var s = RunSnapshot(result: KPIResult(windowMs: 30_000))
+        s.integrations.groupLag = report
         let text = PrometheusExposition.render(s, ops: OpsReport(), nowMs: WallClock.nowMs())
         #expect(text.contains("cdctop_group_lag_messages{group=\"\(group)\",topic=\"\(topic)\",partition=\"0\"} 0"))
         #expect(text.contains("cdctop_group_status{group=\"\(group)\",status=\"OK\"} 1"))
@@ -437,8 +437,8 @@ struct GroupLagTansuTests {
         #expect(
             !report.groups.contains { $0.group == prefix + String(format: "%03d", GroupLagMonitor.maxGroups - 1 + 10) })
         #expect(monitor.lookupHandleCount == GroupLagMonitor.maxGroups)
-        var s = KPISnapshot(result: KPIResult(windowMs: 30_000))
-        s.groupLag = report
+        var s = RunSnapshot(result: KPIResult(windowMs: 30_000))
+        s.integrations.groupLag = report
         #expect(
             PrometheusExposition.render(s, ops: OpsReport(), nowMs: WallClock.nowMs()).contains(
                 "cdctop_group_unwatched_groups 3"))
@@ -614,7 +614,7 @@ struct RegistryMetricsTests {
     @Test("without --schema-registry no registry series are written")
     func absentWithoutRegistry() {
         let text = PrometheusExposition.render(
-            KPISnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
+            RunSnapshot(result: KPIResult(windowMs: 30_000)), ops: OpsReport(), nowMs: 0)
         #expect(!text.contains("cdctop_schema_registry"))
     }
 }

@@ -109,24 +109,24 @@ import Testing
     }
 
     /// A model snapshot (grouped KPIs, closed windows) with every optional part set, and every integration.
-    static func everything() throws -> (KPISnapshot, OpsReport) {
+    static func everything() throws -> (RunSnapshot, OpsReport) {
         let feeder = try KPIOutputsTests.feeder()
         var s = feeder.core.snapshot(sequence: 1, takenAtMs: KPIOutputsTests.t0 + 80_000)
-        s.result.totals.categoryRevenue = ["books": Money(whole: 12)]
-        s.result.windows[s.result.windows.count - 1].categoryRevenue = ["books": Money(whole: 3)]
-        s.maxCommitTimeMs = KPIOutputsTests.t0 + 70_000
-        s.watermarkMs = KPIOutputsTests.t0 + 60_000
-        s.lastHeartbeatMs = KPIOutputsTests.t0 + 75_000
-        s.schemaChanges = ["orders": 2]
-        s.latency = [
+        s.kpis.result.totals.categoryRevenue = ["books": Money(whole: 12)]
+        s.kpis.result.windows[s.kpis.result.windows.count - 1].categoryRevenue = ["books": Money(whole: 3)]
+        s.kpis.maxCommitTimeMs = KPIOutputsTests.t0 + 70_000
+        s.kpis.watermarkMs = KPIOutputsTests.t0 + 60_000
+        s.kpis.lastHeartbeatMs = KPIOutputsTests.t0 + 75_000
+        s.diagnostics.schemaChanges = ["orders": 2]
+        s.diagnostics.latency = [
             TableLatency(
                 table: "orders",
                 hops: LatencyHop.allCases.map { _ in
                     HopLatency(count: 2, p50Ms: 3, p99Ms: 9, totalCount: 2, totalSumMs: 7)
                 })
         ]
-        s.partitions = [PartitionLag(topic: "nw.public.orders", partition: 0, position: 5, highWatermark: 9)]
-        s.transactions = TransactionStatus()
+        s.consumer.partitions = [PartitionLag(topic: "nw.public.orders", partition: 0, position: 5, highWatermark: 9)]
+        s.kpis.transactions = TransactionStatus()
         s.state.directory = "/tmp/state"
         s.state.lastCheckpointMs = KPIOutputsTests.t0 + 79_000
         var groups = GroupLagReport()
@@ -138,7 +138,7 @@ import Testing
         groups.groups = [
             GroupLagSummary(group: "sink", verdict: .ok, totalLag: 2, maxLagMs: 500, state: "Stable", members: 1)
         ]
-        s.groupLag = groups
+        s.integrations.groupLag = groups
         var slots = ReplicationSlotReport()
         slots.checkedAtMs = KPIOutputsTests.t0
         slots.slots = [
@@ -146,7 +146,7 @@ import Testing
                 name: "debezium", plugin: "pgoutput", database: "shop", active: true, retainedBytes: 10,
                 restartRetainedBytes: 20, safeWALSizeBytes: 30, lastAdvanceMs: KPIOutputsTests.t0)
         ]
-        s.replicationSlots = slots
+        s.integrations.replicationSlots = slots
         var progress = SnapshotProgressReport()
         progress.snapshots = [
             ConnectorSnapshotProgress(
@@ -157,7 +157,7 @@ import Testing
                 ],
                 tablesTotal: 2, lastActivityMs: KPIOutputsTests.t0)
         ]
-        s.snapshots = progress
+        s.kpis.snapshots = progress
         let connect = ConnectHealthReport(
             connectors: [
                 ConnectorHealth(name: "nw", state: .running, tasks: [ConnectTaskHealth(id: 0, state: .running)])

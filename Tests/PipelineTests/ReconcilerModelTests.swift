@@ -127,9 +127,9 @@ private func northwindRows() -> [SeedRow] {
 }
 
 /// A snapshot of the engine as the live loop makes it: caught up, no lag.
-private func caughtUp(_ feeder: ModelFeeder) -> KPISnapshot {
-    var s = KPISnapshot(result: feeder.core.result)
-    s.caughtUp = true
+private func caughtUp(_ feeder: ModelFeeder) -> RunSnapshot {
+    var s = RunSnapshot(result: feeder.core.result)
+    s.consumer.caughtUp = true
     return s
 }
 

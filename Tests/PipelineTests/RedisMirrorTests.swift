@@ -52,8 +52,8 @@ import Testing
         try await waitUntil("the first snapshot is written") { mirror.writes >= 1 }
 
         let state = try RedisMirror.readBack(url: url, prefix: prefix)
-        #expect(state.windowResults == snapshot.result.windows)
-        #expect(state.totals == snapshot.result.totals)
+        #expect(state.windowResults == snapshot.kpis.result.windows)
+        #expect(state.totals == snapshot.kpis.result.totals)
         #expect(state.problems.isEmpty, "\(state.problems)")
         #expect(state.categories.map(\.name) == ["books", "toys", "garden"], "ranked by total revenue")
         #expect(
@@ -101,15 +101,15 @@ import Testing
         // A late correction rewrites its window: a category netting to zero disappears.
         var corrected = snapshot
         corrected.sequence += 1
-        corrected.result.windows[0].revenue = Money(cents: 1000)
-        corrected.result.windows[0].categoryRevenue = ["books": Money(cents: 1000)]
-        corrected.result.totals.categoryRevenue["garden"] = nil
-        corrected.partitions = []
+        corrected.kpis.result.windows[0].revenue = Money(cents: 1000)
+        corrected.kpis.result.windows[0].categoryRevenue = ["books": Money(cents: 1000)]
+        corrected.kpis.result.totals.categoryRevenue["garden"] = nil
+        corrected.consumer.partitions = []
         mirror.offer(corrected)
         try await waitUntil("the correction is written") { mirror.writes >= 2 }
         let after = try RedisMirror.readBack(url: url, prefix: prefix)
-        #expect(after.windowResults == corrected.result.windows)
-        #expect(after.totals == corrected.result.totals)
+        #expect(after.windowResults == corrected.kpis.result.windows)
+        #expect(after.totals == corrected.kpis.result.totals)
         #expect(after.lag.isEmpty)
 
         let text = after.report(nowMs: 1_700_000_080_000)
@@ -149,7 +149,7 @@ import Testing
         let first = RedisMirror(url: url, prefix: prefix, pipelineName: "test", profileName: "shop")
         first.start()
         var complete = Self.sampleSnapshot()
-        complete.result.totals.txCount = 700
+        complete.kpis.result.totals.txCount = 700
         first.offer(complete)
         try await waitUntil("the first mirror wrote") { first.writes >= 1 }
 
@@ -157,7 +157,7 @@ import Testing
         second.start()
         defer { second.stop() }
         var behind = Self.sampleSnapshot()
-        behind.result.totals.txCount = 3
+        behind.kpis.result.totals.txCount = 3
         second.offer(behind)
         try await waitUntil("the second mirror names the writer") {
             // Error, or already retrying: either way the status names the other writer.
@@ -195,8 +195,8 @@ import Testing
 
         var next = snapshot
         next.sequence = 99
-        next.result.windows[2].txCount += 1
-        next.result.totals.txCount += 1
+        next.kpis.result.windows[2].txCount += 1
+        next.kpis.result.totals.txCount += 1
         mirror.offer(next)
         let second = try Self.message(from: subscriber)
         #expect(second.contains("\"sequence\":99"))
@@ -219,7 +219,7 @@ import Testing
         let core = EngineCore(profile: .shop)
         var offsets: [Int32: Int64] = [:]
         var sequence: UInt64 = 0
-        var last: KPISnapshot?
+        var last: RunSnapshot?
         for (i, m) in messages.enumerated() {
             let partition = Int32(KcatRecording.murmur2Partition(key: m.key, partitions: 3))
             let offset = offsets[partition, default: 0]
@@ -236,15 +236,15 @@ import Testing
             }
         }
         let final = try #require(last)
-        #expect(final.result == truth)
+        #expect(final.kpis.result == truth)
         try await waitUntil("the last snapshot written") {
             (try RedisMirror.readBack(url: url, prefix: prefix)).kpi["total_tx_count"] == String(truth.totals.txCount)
         }
         let state = try RedisMirror.readBack(url: url, prefix: prefix)
-        #expect(state.windowResults == final.result.windows)
+        #expect(state.windowResults == final.kpis.result.windows)
         #expect(
             state.windows.map(\.isFinal)
-                == final.result.windows.map { final.finalWindowStarts.contains($0.windowStartMs) })
+                == final.kpis.result.windows.map { final.kpis.finalWindowStarts.contains($0.windowStartMs) })
         #expect(state.problems.isEmpty, "\(state.problems)")
     }
 
@@ -267,7 +267,7 @@ import Testing
         #expect(pausedState.meta["paused_at_ms"] != nil)
 
         var changed = snapshot
-        changed.result.totals.txCount = 1000
+        changed.kpis.result.totals.txCount = 1000
         for i in 0..<20 {
             changed.sequence = UInt64(i)
             mirror.offer(changed)
@@ -325,12 +325,12 @@ import Testing
         let server = try RedisServerProcess(port: port)
         defer { server.stop() }
         try await waitUntil("written once Redis is up") { mirror.writes >= 1 }
-        #expect(try RedisMirror.readBack(url: url, prefix: prefix).windowResults == snapshot.result.windows)
+        #expect(try RedisMirror.readBack(url: url, prefix: prefix).windowResults == snapshot.kpis.result.windows)
 
         // Killed mid-run: the engine keeps offering without stalling.
         server.kill()
-        snapshot.result.windows[2].txCount += 5
-        snapshot.result.totals.txCount += 5
+        snapshot.kpis.result.windows[2].txCount += 5
+        snapshot.kpis.result.totals.txCount += 5
         snapshot.sequence += 1
         let offerStart = Date()
         for _ in 0..<1000 { mirror.offer(snapshot) }
@@ -341,7 +341,7 @@ import Testing
         try server.restart()
         try await waitUntil("state rewritten after reconnect", timeout: 15) {
             let s = try? RedisMirror.readBack(url: url, prefix: prefix)
-            return s?.windowResults == snapshot.result.windows && s?.totals == snapshot.result.totals
+            return s?.windowResults == snapshot.kpis.result.windows && s?.totals == snapshot.kpis.result.totals
         }
         let restored = try RedisMirror.readBack(url: url, prefix: prefix)
         #expect(restored.meta["state"] == "on")
@@ -396,7 +396,7 @@ import Testing
     // MARK: helpers
 
     /// Windows 0 and 1 are final, window 2 is current; categories rank books > toys > garden.
-    static func sampleSnapshot() -> KPISnapshot {
+    static func sampleSnapshot() -> RunSnapshot {
         var result = KPIResult(windowMs: 30_000, messages: 40)
         result.windows = [
             WindowResult(
@@ -416,22 +416,22 @@ import Testing
                 "toys": Money(decimalText: "99.99")!,
                 "garden": Money(decimalText: "0.5")!,
             ])
-        var snapshot = KPISnapshot(result: result)
+        var snapshot = RunSnapshot(result: result)
         snapshot.sequence = 1
-        snapshot.profileName = "shop"
-        snapshot.finalWindowStarts = [1_700_000_000_000, 1_700_000_030_000]
-        snapshot.maxCommitTimeMs = 1_700_000_075_000
-        snapshot.watermarkMs = 1_700_000_065_000
-        snapshot.eventsPerSecond = 42.5
-        snapshot.lateCorrections = 1
-        snapshot.duplicates = 2
-        snapshot.unmatched = 3
-        snapshot.ignored = 4
-        snapshot.refused = 5
+        snapshot.kpis.profile.name = "shop"
+        snapshot.kpis.finalWindowStarts = [1_700_000_000_000, 1_700_000_030_000]
+        snapshot.kpis.maxCommitTimeMs = 1_700_000_075_000
+        snapshot.kpis.watermarkMs = 1_700_000_065_000
+        snapshot.kpis.eventsPerSecond = 42.5
+        snapshot.kpis.lateCorrections = 1
+        snapshot.kpis.duplicates = 2
+        snapshot.kpis.unmatched = 3
+        snapshot.kpis.ignored = 4
+        snapshot.kpis.refused = 5
         var detail = TableStats(table: "transactiondetail", role: .lineItem)
         detail.malformed = 6
-        snapshot.tables = [TableStats(table: "transaction", role: .sale), detail]
-        snapshot.recentMalformed = [
+        snapshot.diagnostics.tables = [TableStats(table: "transaction", role: .sale), detail]
+        snapshot.diagnostics.recentMalformed = [
             MalformedRecord(
                 position: EventPosition(topic: "shop.public.transactiondetail", partition: 1, offset: 9),
                 reason: "unit_price \"NaN\" is not a number with an exact value (at byte 80)")
@@ -440,7 +440,7 @@ import Testing
         snapshot.state.lastCheckpointMs = 1_700_000_070_000
         snapshot.state.checkpoints = 8
         snapshot.state.lastError = "No space left on device"
-        snapshot.partitions = [
+        snapshot.consumer.partitions = [
             PartitionLag(
                 topic: "shop.public.transaction", partition: 0, committed: 10, position: 10, highWatermark: 15),
             PartitionLag(topic: "shop.public.transaction", partition: 1, committed: 7, position: 7, highWatermark: 7),

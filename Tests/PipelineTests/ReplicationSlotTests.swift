@@ -88,9 +88,9 @@ struct ReplicationSlotTests {
         #expect(slot4.lastAdvanceMs == Self.t0 + 10_000 && slot4.secondsSinceAdvance(nowMs: Self.t0 + 20_000) == 10)
 
         // /metrics and --json show the same reading.
-        var snapshot = KPISnapshot(result: KPIResult(windowMs: 30_000))
+        var snapshot = RunSnapshot(result: KPIResult(windowMs: 30_000))
         snapshot.takenAtMs = Self.t0 + 20_000
-        snapshot.replicationSlots = fourth
+        snapshot.integrations.replicationSlots = fourth
         let text = PrometheusExposition.render(snapshot, ops: OpsReport(), nowMs: Self.t0 + 20_000)
         let retained4 = try #require(slot4.retainedBytes)
         #expect(text.contains("cdctop_replication_slot_retained_wal_bytes{slot=\"\(slotName)\"} \(retained4)\n"))

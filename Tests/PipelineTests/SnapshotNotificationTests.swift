@@ -75,7 +75,7 @@ import Testing
         #expect(items.rowsRead == 2_000_000 && items.state == .done)
         // The snapshot goes out with every published snapshot, and in JSON.
         let published = engine.snapshot(sequence: 1, takenAtMs: start + 10_000)
-        #expect(published.snapshots == report)
+        #expect(published.kpis.snapshots == report)
         #expect(
             report.json(nowMs: start).contains(
                 "\"connector\":\"snapexp\",\"kind\":\"initial\",\"phase\":\"completed\",\"source\":\"notifications\""))

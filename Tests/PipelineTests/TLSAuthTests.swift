@@ -149,9 +149,11 @@ struct TLSAuthTests {
                     brokers: brokers, groupID: "tls-\(run)", topics: [topic], properties: consumerProperties),
                 profile: .shop))
         engine.start()
-        let read = waitFor(engine) { $0.result.messages == 20 }
+        let read = waitFor(engine) { $0.kpis.result.messages == 20 }
         engine.stop()
-        #expect(read?.result.messages == 20, "through TLS: \(String(describing: engine.snapshots.value?.kafka))")
+        #expect(
+            read?.kpis.result.messages == 20,
+            "through TLS: \(String(describing: engine.snapshots.value?.consumer.kafka))")
 
         // A CA that did not sign the broker's certificate.
         var wrong = properties
@@ -163,12 +165,12 @@ struct TLSAuthTests {
                     brokers: brokers, groupID: "tls-wrong-\(run)", topics: [topic], properties: wrong),
                 profile: .shop))
         refused.start()
-        let failed = waitFor(refused) { $0.kafka.state == .error }
+        let failed = waitFor(refused) { $0.consumer.kafka.state == .error }
         let stoppedError = refused.error.map { "\($0)" }
         refused.stop()
-        let detail = failed?.kafka.detail ?? stoppedError ?? ""
+        let detail = failed?.consumer.kafka.detail ?? stoppedError ?? ""
         #expect(detail.contains("certificate verify failed"), "the reason is librdkafka's own: \(detail)")
-        #expect(failed?.result.messages ?? 0 == 0)
+        #expect(failed?.kpis.result.messages ?? 0 == 0)
     }
 
     @Test(
@@ -383,7 +385,7 @@ struct TLSAuthTests {
     }
 
     /// Waits (bounded: 60 s, not a timed assertion) for a snapshot meeting `condition`; nil if none came.
-    private func waitFor(_ engine: Engine, _ condition: (KPISnapshot) -> Bool) -> KPISnapshot? {
+    private func waitFor(_ engine: Engine, _ condition: (RunSnapshot) -> Bool) -> RunSnapshot? {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let s = engine.snapshots.value, condition(s) { return s }

@@ -130,7 +130,7 @@ struct TransactionBufferTests {
         #expect(S.ops(core, "customer") == [.read: 3])
         partition(0)  // END 813, BEGIN 814 (already gone: not a new transaction)
         #expect(S.ops(core, "customer") == [.read: 3, .update: 1])
-        let status = try #require(core.snapshot(sequence: 1, takenAtMs: 2_000).transactions)
+        let status = try #require(core.snapshot(sequence: 1, takenAtMs: 2_000).kpis.transactions)
         #expect(status.open == 0 && status.bufferedEvents == 0)
         #expect(status.completed == 5 && status.timedOut == 0 && status.evicted == 0)
         #expect(status.releasedEvents == 12 && status.passedThrough == 11 && status.begins == 5 && status.ends == 5)
@@ -164,7 +164,7 @@ struct TransactionBufferTests {
         let read = S.allTopics.filter { $0 != "txnfix.public.product" }
         let core = S.completeCore(readTopics: read)
         for topic in read { S.feed(core, try S.messages(topic)) }
-        let status = try #require(core.snapshot(sequence: 1, takenAtMs: 2_000).transactions)
+        let status = try #require(core.snapshot(sequence: 1, takenAtMs: 2_000).kpis.transactions)
         #expect(status.open == 0 && status.completed == 5 && status.timedOut == 0)
         #expect(S.ops(core, "transaction") == [.read: 1, .create: 2, .update: 1, .delete: 1])
     }
@@ -183,7 +183,7 @@ struct TransactionBufferTests {
         core.noteReadTopics(topics + ["txnmaria.transaction"])
         for topic in topics { S.feed(core, try Samples.messages("\(topic).jsonl")) }
         let snapshot = core.snapshot(sequence: 1, takenAtMs: 2_000)
-        let status = try #require(snapshot.transactions)
+        let status = try #require(snapshot.kpis.transactions)
         #expect(status.passedThrough == 5 && status.streamedWithoutTransaction == 3)
         #expect(status.open == 0 && status.bufferedEvents == 0 && status.completed == 0 && status.begins == 0)
         #expect(status.summary.hasSuffix("3 changes without transaction metadata, applied as read"))
@@ -220,13 +220,13 @@ struct TransactionBufferTests {
         #expect(S.ops(core, "transaction") == [.read: 1])
         core.expireTransactions(nowMs: 6_000)
         #expect(S.ops(core, "transaction") == [.read: 1, .create: 2, .update: 1, .delete: 1])
-        var status = try #require(core.snapshot(sequence: 1, takenAtMs: 6_000).transactions)
+        var status = try #require(core.snapshot(sequence: 1, takenAtMs: 6_000).kpis.transactions)
         #expect(status.timedOut == 1 && status.completed == 4 && status.open == 0)
         // The END comes after all (at a later offset: an earlier one would be a redelivery): not a new open transaction.
         var late = end811
         late.offset = 100
         S.feed(core, [late])
-        status = try #require(core.snapshot(sequence: 2, takenAtMs: 6_000).transactions)
+        status = try #require(core.snapshot(sequence: 2, takenAtMs: 6_000).kpis.transactions)
         #expect(status.open == 0 && status.ends == 5)
     }
 
@@ -236,7 +236,7 @@ struct TransactionBufferTests {
         S.feed(core, try S.messages("txnfix.public.transactiondetail"))
         // Partition 0: 811's two lines and 814's are held (3); partition 1: 811's third line makes 4, so the
         // oldest, 811, goes unfinished (evicted); 814 has no END and stays; 812's line and 815's delete are held.
-        let status = try #require(core.snapshot(sequence: 1, takenAtMs: 1_000).transactions)
+        let status = try #require(core.snapshot(sequence: 1, takenAtMs: 1_000).kpis.transactions)
         #expect(status.evicted == 1 && status.timedOut == 0 && status.completed == 0)
         #expect(status.bufferedEvents == 3 && status.open == 3)
         #expect(S.ops(core, "transactiondetail") == [.read: 4, .create: 3])
@@ -273,7 +273,7 @@ struct TransactionBufferTests {
         second.noteReadTopics(S.allTopics)
         // The rest of the transaction topic (redelivered offsets of the first half are skipped).
         S.feed(second, boundaries)
-        let status = try #require(second.snapshot(sequence: 1, takenAtMs: 2_000).transactions)
+        let status = try #require(second.snapshot(sequence: 1, takenAtMs: 2_000).kpis.transactions)
         #expect(status.open == 0 && status.completed == 5 && status.timedOut == 0 && status.releasedEvents == 12)
         #expect(second.messages == 35)
 

@@ -133,7 +133,7 @@ import Testing
         let rounds = (total + budget - 1) / budget + 1
         for sequence in 1...rounds {
             let start = ContinuousClock.now
-            last = core.snapshot(sequence: UInt64(sequence), takenAtMs: 0).recentChanges["ledger"] ?? []
+            last = core.snapshot(sequence: UInt64(sequence), takenAtMs: 0).diagnostics.recentChanges["ledger"] ?? []
             if sequence == 1 {
                 print(
                     "values: first snapshot with \(RecentChangeRing.decodesPerSnapshot) decodes took \(ContinuousClock.now - start)"

@@ -70,7 +70,7 @@ struct WarehouseTests {
         let core = EngineCore(profile: .shop)
         let t0: Int64 = 1_700_000_000_000
         var offset: Int64 = 0
-        var last: KPISnapshot?
+        var last: RunSnapshot?
         var lastOffered: UInt64?
         var incremental = 0
         func order(_ id: Int64, cents: Int64, at t: Int64, _ op: ChangeOp = .create) {
@@ -89,7 +89,9 @@ struct WarehouseTests {
                 let s = core.snapshot(sequence: UInt64(i + 1), takenAtMs: t)
                 // Like the sink fed at checkpoints: it sees only some of the snapshots.
                 if i % 100 == 0 || i % 75 == 0 {
-                    if let previous = lastOffered, s.windowChanges.changes(since: previous) != nil { incremental += 1 }
+                    if let previous = lastOffered, s.kpis.windowChanges.changes(since: previous) != nil {
+                        incremental += 1
+                    }
                     sink.offer(s)
                     lastOffered = s.sequence
                 }
@@ -98,7 +100,7 @@ struct WarehouseTests {
         }
         let s = try #require(last)
         sink.offer(s)
-        let final = s.result.windows.filter { s.finalWindowStarts.contains($0.windowStartMs) }
+        let final = s.kpis.result.windows.filter { s.kpis.finalWindowStarts.contains($0.windowStartMs) }
         try waitUntil("every final window written", seconds: 60) {
             try WarehouseSchema.readWindows(pipeline: "incremental", on: db.connect()) == final
         }
@@ -330,12 +332,12 @@ struct WarehouseTests {
             sourceURL: db.url, saleTable: "public.transaction", amountColumn: "amount",
             everySeconds: 0.2, quietSeconds: 0.2)
         // Lagging engine: no comparison, the verdict says so.
-        var engine = KPISnapshot(
+        var engine = RunSnapshot(
             result: KPIResult(
                 windowMs: 30_000, messages: 90,
                 totals: TotalsResult(txCount: 90, revenue: .zero)))
-        engine.partitions = [PartitionLag(topic: "t", partition: 0, position: 90, highWatermark: 100)]
-        engine.caughtUp = true
+        engine.consumer.partitions = [PartitionLag(topic: "t", partition: 0, position: 90, highWatermark: 100)]
+        engine.consumer.caughtUp = true
         reconciler.offer(engine)
         reconciler.start()
         defer { reconciler.stop() }
@@ -343,8 +345,9 @@ struct WarehouseTests {
         #expect(reconciler.reconciliation?.lagAtCheck == 10)
 
         // Caught up with the right totals: agree.
-        engine.result = KPIResult(windowMs: 30_000, messages: 100, totals: TotalsResult(txCount: 100, revenue: sum))
-        engine.partitions = [PartitionLag(topic: "t", partition: 0, position: 100, highWatermark: 100)]
+        engine.kpis.result = KPIResult(
+            windowMs: 30_000, messages: 100, totals: TotalsResult(txCount: 100, revenue: sum))
+        engine.consumer.partitions = [PartitionLag(topic: "t", partition: 0, position: 100, highWatermark: 100)]
         reconciler.offer(engine)
         try waitUntil("agree") { reconciler.reconciliation?.verdict == .agree }
         let agreed = try #require(reconciler.reconciliation)
@@ -428,10 +431,10 @@ struct WarehouseTests {
 
 // MARK: - Helpers
 
-private func snapshot(_ windows: [WindowResult], final: Set<Int64>) -> KPISnapshot {
-    var s = KPISnapshot(
+private func snapshot(_ windows: [WindowResult], final: Set<Int64>) -> RunSnapshot {
+    var s = RunSnapshot(
         result: KPIResult(windowMs: 30_000, windows: windows.sorted { $0.windowStartMs < $1.windowStartMs }))
-    s.finalWindowStarts = final
+    s.kpis.finalWindowStarts = final
     return s
 }
 
@@ -625,13 +628,13 @@ struct WarehouseSeedSafetyTests {
         let sink = WarehouseSink(url: db.url, pipeline: "shop")
         sink.start()
         defer { sink.stop() }
-        var snapshot = KPISnapshot(
+        var snapshot = RunSnapshot(
             result: KPIResult(
                 windowMs: 30_000,
                 windows: [
                     WindowResult(windowStartMs: Self.base + 60_000, txCount: 2, revenue: Money(cents: 200))
                 ]))
-        snapshot.finalWindowStarts = [Self.base + 60_000]
+        snapshot.kpis.finalWindowStarts = [Self.base + 60_000]
         sink.offer(snapshot)
         let deadline = Date().addingTimeInterval(10)
         while try WarehouseSchema.readWindows(pipeline: "shop", on: conn).count < 3 && Date() < deadline {

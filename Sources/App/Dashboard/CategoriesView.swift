@@ -37,7 +37,7 @@ enum CategoriesView {
     }
 
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
@@ -98,7 +98,7 @@ extension CategoriesView {
 /// sortable (`s`/`S`) and filterable by topic (`/`). Narrow terminals drop columns by priority, never the verdict.
 enum LagView {
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         var area = area
@@ -108,21 +108,22 @@ enum LagView {
         var writerGroup: (name: String, known: Bool)?
         if let name = s.state.writerGroup {
             var theirs: [String: Int64] = [:]
-            for p in s.groupLag?.partitions ?? [] where p.group == name {
+            for p in s.integrations.groupLag?.partitions ?? [] where p.group == name {
                 theirs["\(p.topic)\u{0}\(p.partition)"] = p.committed
             }
-            for i in s.partitions.indices {
-                s.partitions[i].committed = theirs["\(s.partitions[i].topic)\u{0}\(s.partitions[i].partition)"] ?? -1
+            for i in s.consumer.partitions.indices {
+                s.consumer.partitions[i].committed =
+                    theirs["\(s.consumer.partitions[i].topic)\u{0}\(s.consumer.partitions[i].partition)"] ?? -1
             }
             writerGroup = (name, !theirs.isEmpty)
         }
-        if let groups = s.groupLag {  // --lag-groups: the other consumer groups below (LatencyView.swift)
+        if let groups = s.integrations.groupLag {  // --lag-groups: the other consumer groups below (LatencyView.swift)
             let h = GroupLagSection.height(groups, in: area)
             GroupLagSection.render(&b, Rect(x: area.x, y: area.maxY - h, width: area.width, height: h), groups, frame)
             area.height -= h
         }
         let g = frame.glyphs
-        let regressions = s.offsetRegressions
+        let regressions = s.consumer.offsetRegressions
         if !regressions.isEmpty, area.height >= 12 {
             // Offsets that went backwards (or messages deleted unread) mean wrong totals: said first, in red.
             let h = min(regressions.regressions.count, 3) + 3
@@ -132,9 +133,9 @@ enum LagView {
         }
         let needle = model.filters["lag", default: ""].lowercased()
         let insights = Dictionary(
-            s.partitions.map { (LagTracker.key($0), frame.lag.insight(for: $0, nowMs: frame.nowMs)) },
+            s.consumer.partitions.map { (LagTracker.key($0), frame.lag.insight(for: $0, nowMs: frame.nowMs)) },
             uniquingKeysWith: { a, _ in a })
-        var partitions = s.partitions.filter {
+        var partitions = s.consumer.partitions.filter {
             needle.isEmpty || "\($0.topic)[\($0.partition)]".lowercased().contains(needle)
         }
         func lagMs(_ p: PartitionLag) -> Int64 {
@@ -162,29 +163,30 @@ enum LagView {
             return model.lagSortDescending ? x > y : x < y
         }
         // Debezium topics share "<prefix>.<schema>."; showing it once leaves room for the table names.
-        let prefix = commonTopicPrefix(s.partitions.map(\.topic))
-        let known = s.lagKnown
+        let prefix = commonTopicPrefix(s.consumer.partitions.map(\.topic))
+        let known = s.consumer.lagKnown
         let total =
             known
-            ? "lag \(Format.count(s.totalLag)) msgs ("
+            ? "lag \(Format.count(s.consumer.totalLag)) msgs ("
                 + (writerGroup.map {
-                    "writer's group \($0.name) " + ($0.known ? Format.count(s.totalCommittedLag) : "…")
-                } ?? "group \(Format.count(s.totalCommittedLag))") + ")"
-            : "lag unknown (Kafka \(s.kafka.state.rawValue))"
+                    "writer's group \($0.name) " + ($0.known ? Format.count(s.consumer.totalCommittedLag) : "…")
+                } ?? "group \(Format.count(s.consumer.totalCommittedLag))") + ")"
+            : "lag unknown (Kafka \(s.consumer.kafka.state.rawValue))"
         var title = (prefix.isEmpty ? "" : "Topics \(prefix)* · ") + total + " · sorted by \(sort.title)"
         if !needle.isEmpty { title += " · /\(needle): \(partitions.count) match" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }
         // Trend charts under the partitions when the terminal has room for both.
         // The samples are built from the trend rings: once a frame, here.
-        let samples = area.height >= s.partitions.count + 3 + 9 && area.width >= 60 ? frame.trends.samples : []
+        let samples = area.height >= s.consumer.partitions.count + 3 + 9 && area.width >= 60 ? frame.trends.samples : []
         if samples.count >= 2 {
-            let (top, bottom) = area.splitTop(area.height - max(9, min(14, area.height - s.partitions.count - 3)))
+            let (top, bottom) = area.splitTop(
+                area.height - max(9, min(14, area.height - s.consumer.partitions.count - 3)))
             area = top
             trendCharts(&b, bottom, samples, glyphs: frame.glyphs)
         }
         let inner = Widgets.box(&b, area, title: title, glyphs: g)
         // Topic names get the room they need first; the trend takes what is left.
-        let longestTopic = s.partitions.map { DisplayWidth.of($0.topic) - prefix.count }.max() ?? 5
+        let longestTopic = s.consumer.partitions.map { DisplayWidth.of($0.topic) - prefix.count }.max() ?? 5
         // At least 12 cells (narrow terminals drop offset columns first), so tables stay told apart.
         let topicWidth = max(min(longestTopic, 12), min(longestTopic, inner.width - 62 - 6))
         let all: [Widgets.Column] = [

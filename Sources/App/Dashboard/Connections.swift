@@ -133,37 +133,44 @@ struct SnapshotEventLog: Sendable {
     private var sawData = false
     private var caughtUp = false
 
-    mutating func lines(_ s: KPISnapshot) -> [String] {
+    mutating func lines(_ s: RunSnapshot) -> [String] {
         var out: [String] = []
         if checkpoints >= 0, s.state.checkpoints > checkpoints {
             out.append(
-                "checkpoint #\(s.state.checkpoints) saved to \(s.state.directory ?? "?") (msgs \(s.result.messages))")
+                "checkpoint #\(s.state.checkpoints) saved to \(s.state.directory ?? "?") (msgs \(s.kpis.result.messages))"
+            )
         }
         checkpoints = s.state.checkpoints
         if s.state.lastError != stateError {
             out.append(s.state.lastError.map { "state: checkpoint failed: \($0)" } ?? "state: checkpoints work again")
             stateError = s.state.lastError
         }
-        if !sawData, s.result.messages > 0 {
+        if !sawData, s.kpis.result.messages > 0 {
             sawData = true
-            out.append("first data: \(s.partitions.count) partition(s) assigned, \(s.result.messages) msgs read")
+            out.append(
+                "first data: \(s.consumer.partitions.count) partition(s) assigned, \(s.kpis.result.messages) msgs read")
         }
-        if s.result.malformed > malformed {
-            let fresh = Int(min(Int64(s.recentMalformed.count), s.result.malformed - malformed))
-            for m in s.recentMalformed.suffix(fresh) {
+        if s.kpis.result.malformed > malformed {
+            let fresh = Int(min(Int64(s.diagnostics.recentMalformed.count), s.kpis.result.malformed - malformed))
+            for m in s.diagnostics.recentMalformed.suffix(fresh) {
                 out.append("malformed: \(m.position.topic)[\(m.position.partition)]@\(m.position.offset): \(m.reason)")
             }
-            malformed = s.result.malformed
+            malformed = s.kpis.result.malformed
         }
-        let seenDDL = s.schemaChanges.values.reduce(0, +)
+        let seenDDL = s.diagnostics.schemaChanges.values.reduce(0, +)
         if Int(seenDDL) > ddl {
-            for d in s.recentDDL.suffix(Int(seenDDL) - ddl) { out.append("schema change on \(d.table): \(d.ddl)") }
+            for d in s.diagnostics.recentDDL.suffix(Int(seenDDL) - ddl) {
+                out.append("schema change on \(d.table): \(d.ddl)")
+            }
             ddl = Int(seenDDL)
         }
-        let lagKnown = s.kafka.state == .ok && !s.partitions.isEmpty
+        let lagKnown = s.consumer.kafka.state == .ok && !s.consumer.partitions.isEmpty
         let nowCaughtUp = lagKnown && s.lagCaughtUp
         if lagKnown, nowCaughtUp != caughtUp {
-            out.append(nowCaughtUp ? "lag: caught up (\(s.totalLag) msgs behind)" : "lag: behind by \(s.totalLag) msgs")
+            out.append(
+                nowCaughtUp
+                    ? "lag: caught up (\(s.consumer.totalLag) msgs behind)"
+                    : "lag: behind by \(s.consumer.totalLag) msgs")
             caughtUp = nowCaughtUp
         }
         return out

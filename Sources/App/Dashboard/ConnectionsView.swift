@@ -6,9 +6,9 @@ import Pipeline
 enum ConnectionsView {
     /// True while nothing arrived yet: no snapshot, or no partition and no message (a screen of zeros
     /// would look like data).
-    static func waitingForData(_ s: KPISnapshot?) -> Bool {
+    static func waitingForData(_ s: RunSnapshot?) -> Bool {
         guard let s else { return true }
-        return s.partitions.isEmpty && s.result.messages == 0
+        return s.consumer.partitions.isEmpty && s.kpis.result.messages == 0
     }
 
     /// The body while connecting: what is tried, the attempt, the last error, then every service.
@@ -149,7 +149,7 @@ enum ConnectionsView {
                     row += 1
                 }
             }
-            if e.name == "replication_slots", let report = frame.snapshot?.replicationSlots {
+            if e.name == "replication_slots", let report = frame.snapshot?.integrations.replicationSlots {
                 row = slotLines(&b, inner, from: row, report, frame)
             }
             if e.name == "connect", let report = frame.connect {
@@ -185,10 +185,10 @@ enum ConnectionsView {
     }
 
     /// The topics this run watches (its assigned partitions'), which decide which connectors are its own.
-    static func watchedTopics(_ s: KPISnapshot?) -> [String] {
+    static func watchedTopics(_ s: RunSnapshot?) -> [String] {
         guard let s else { return [] }
         var seen = Set<String>()
-        return s.partitions.compactMap { seen.insert($0.topic).inserted ? $0.topic : nil }
+        return s.consumer.partitions.compactMap { seen.insert($0.topic).inserted ? $0.topic : nil }
     }
 
     /// The connectors writing the watched topics first, one line each (with the failure's first trace

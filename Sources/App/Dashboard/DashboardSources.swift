@@ -11,7 +11,7 @@ import Synchronization
 /// and must return at once (read a `Latest<T>`, never do I/O).
 package struct DashboardSources: Sendable {
     /// Latest engine snapshot (coalesced); redraws happen when its `sequence` changes.
-    var snapshot: @Sendable () -> KPISnapshot?
+    var snapshot: @Sendable () -> RunSnapshot?
     package var redisStatus: @Sendable () -> ServiceStatus = { .off }
     /// `m` calls this; nil shows the mirror as "off" and `m` explains it is not available.
     package var toggleRedis: (@Sendable () -> Void)? = nil
@@ -22,8 +22,6 @@ package struct DashboardSources: Sendable {
     package var reconciliation: @Sendable () -> Reconciliation? = { nil }
     /// Kafka Connect health (`--connect URL`); nil hides the Connect status and panel.
     var connectHealth: (@Sendable () -> ConnectHealthReport)? = nil
-    /// Full before/after of a recent change, decoded on demand for the Tables drill-down.
-    package var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { ChangeDescription.decode(value: $0) }
     /// Schemas and subjects of Avro messages for the drill-down (`SchemaDetailsLookup.details`: never waits).
     var schemaDetails: @Sendable (_ id: Int32, _ askSubjects: Bool) -> SchemaDetails = RawMessageView.noRegistry
     /// The Alerts panel (pending, firing, resolved); nil when the alert rules are off.
@@ -41,7 +39,7 @@ package struct DashboardSources: Sendable {
     /// When the Lag view says LAGGING (the profile's `[lag]`).
     var lagThresholds = LagThresholds()
 
-    package init(snapshot: @escaping @Sendable () -> KPISnapshot?) { self.snapshot = snapshot }
+    package init(snapshot: @escaping @Sendable () -> RunSnapshot?) { self.snapshot = snapshot }
 }
 
 package struct DashboardOptions: Sendable {
@@ -172,8 +170,8 @@ struct DashboardLoop {
     /// Frames at most every `minimumFrameIntervalMs` (5 per second), unless a key asks for one.
     var minimumFrameIntervalMs: Int64 = 200
     private var lastSequence: UInt64?
-    private var live: KPISnapshot?
-    private var frozen: (snapshot: KPISnapshot?, lag: LagTracker, atMs: Int64, trends: TrendHistory)?
+    private var live: RunSnapshot?
+    private var frozen: (snapshot: RunSnapshot?, lag: LagTracker, atMs: Int64, trends: TrendHistory)?
     private var lastFrameMs: Int64 = 0
     private var lastSecond: Int64 = -1
     private var keyPressed = false
@@ -255,11 +253,11 @@ struct DashboardLoop {
         return action
     }
 
-    static func changesWhilePaused(from old: KPISnapshot?, to new: KPISnapshot?, seconds: Int64) -> String {
+    static func changesWhilePaused(from old: RunSnapshot?, to new: RunSnapshot?, seconds: Int64) -> String {
         guard let new else { return "resumed" }
-        let messages = new.result.messages - (old?.result.messages ?? 0)
-        let tx = new.result.totals.txCount - (old?.result.totals.txCount ?? 0)
-        let revenue = new.result.totals.revenue - (old?.result.totals.revenue ?? .zero)
+        let messages = new.kpis.result.messages - (old?.kpis.result.messages ?? 0)
+        let tx = new.kpis.result.totals.txCount - (old?.kpis.result.totals.txCount ?? 0)
+        let revenue = new.kpis.result.totals.revenue - (old?.kpis.result.totals.revenue ?? .zero)
         return
             "resumed after \(seconds)s: +\(Format.count(messages)) msgs, +\(Format.count(tx)) tx, revenue +\(Format.money(revenue)) while paused"
     }
@@ -270,7 +268,7 @@ struct DashboardLoop {
         if let s = sources.snapshot(), s.sequence != lastSequence {
             lastSequence = s.sequence
             live = s
-            lag.record(s.partitions, atMs: nowMs)
+            lag.record(s.consumer.partitions, atMs: nowMs)
             trends.record(s, atMs: nowMs)
             pendingLog += events.lines(s)
             if !model.paused { dirty = true }
@@ -279,7 +277,7 @@ struct DashboardLoop {
             [
                 ServiceProbe(
                     name: "kafka", target: sources.kafkaTarget,
-                    status: live?.kafka ?? ServiceStatus(.connecting, "waiting for the engine"))
+                    status: live?.consumer.kafka ?? ServiceStatus(.connecting, "waiting for the engine"))
             ]
             + sources.services()
         pendingLog += alertLog.lines(sources.alerts?())
@@ -322,7 +320,6 @@ struct DashboardLoop {
         f.connect = lastConnect ?? sources.connectHealth?()
         f.lag = frozen?.lag ?? lag
         f.trends = frozen?.trends ?? trends
-        f.describeChange = sources.describeChange
         f.schemaDetails = sources.schemaDetails
         f.themeName = themeName
         f.glyphs = glyphs

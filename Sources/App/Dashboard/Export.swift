@@ -50,7 +50,7 @@ enum DashboardExport {
             case .changes, .event:
                 let table = model.openTable ?? ""
                 let listID = "changes:" + table
-                let kept = model.frozenChanges[listID]?.kept ?? s.recentChanges[table] ?? []
+                let kept = model.frozenChanges[listID]?.kept ?? s.diagnostics.recentChanges[table] ?? []
                 let filter = TablesView.ChangeFilter(model.filters[listID, default: ""])
                 let chosen =
                     model.tablesLevel == .event
@@ -78,7 +78,7 @@ enum DashboardExport {
             return Table(name: "categories", columns: ["category", "window", "last_5m", "total", "share"], rows: rows)
         case .lag:
             let needle = model.filters["lag", default: ""].lowercased()
-            let rows = s.partitions.filter { needle.isEmpty || $0.topic.lowercased().contains(needle) }
+            let rows = s.consumer.partitions.filter { needle.isEmpty || $0.topic.lowercased().contains(needle) }
                 .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
                 .map { p -> [Value] in
                     [

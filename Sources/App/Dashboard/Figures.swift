@@ -44,15 +44,15 @@ struct Figures: Sendable {
     var hasRevenue = true
     var hasCategories = true
 
-    init(_ s: KPISnapshot, nowMs: Int64) {
-        windowMs = s.result.windowMs
-        totalRevenue = s.result.totals.revenue
-        totalTx = s.result.totals.txCount
-        txPerSecond = s.txPerSecond
-        categoryTotal = s.result.totals.categoryRevenue
-        noProfile = s.profile.noProfileForTopics
-        if s.profile.isModel {
-            let names = Set(s.result.kpiColumns.map(\.name))
+    init(_ s: RunSnapshot, nowMs: Int64) {
+        windowMs = s.kpis.result.windowMs
+        totalRevenue = s.kpis.result.totals.revenue
+        totalTx = s.kpis.result.totals.txCount
+        txPerSecond = s.kpis.txPerSecond
+        categoryTotal = s.kpis.result.totals.categoryRevenue
+        noProfile = s.kpis.profile.noProfileForTopics
+        if s.kpis.profile.isModel {
+            let names = Set(s.kpis.result.kpiColumns.map(\.name))
             hasTransactions = names.contains("transactions")
             hasRevenue = names.contains("revenue")
             hasCategories = names.contains("category_sales")
@@ -69,13 +69,13 @@ struct Figures: Sendable {
             let (rounded, overflow) = exact.addingReportingOverflow(exact >= 0 ? cent / 2 : -cent / 2)
             averageTicket = Money(units: (overflow ? exact : rounded) / cent * cent)
         }
-        if s.maxCommitTimeMs > 0 {
-            freshnessMs = max(0, nowMs - s.maxCommitTimeMs)
-            currentWindow = s.window(containing: s.maxCommitTimeMs)
+        if s.kpis.maxCommitTimeMs > 0 {
+            freshnessMs = max(0, nowMs - s.kpis.maxCommitTimeMs)
+            currentWindow = s.kpis.window(containing: s.kpis.maxCommitTimeMs)
         }
         categoryWindow = currentWindow?.categoryRevenue ?? [:]
         let midnight = nowMs - nowMs % 86_400_000
-        for w in s.result.windows {
+        for w in s.kpis.result.windows {
             if w.windowStartMs >= nowMs - Figures.fiveMinutesMs {
                 lastFiveMinutesRevenue &+= w.revenue
                 lastFiveMinutesTx &+= w.txCount
@@ -89,15 +89,15 @@ struct Figures: Sendable {
     }
 
     /// Revenue of the last `count` windows up to the current one, empty windows as zero (sparklines).
-    static func revenueSeries(_ s: KPISnapshot, count: Int) -> [Double] {
-        guard count > 0, let last = s.result.windows.last else { return [] }
-        let w = s.result.windowMs
-        let end = max(last.windowStartMs, s.maxCommitTimeMs - s.maxCommitTimeMs % w)
+    static func revenueSeries(_ s: RunSnapshot, count: Int) -> [Double] {
+        guard count > 0, let last = s.kpis.result.windows.last else { return [] }
+        let w = s.kpis.result.windowMs
+        let end = max(last.windowStartMs, s.kpis.maxCommitTimeMs - s.kpis.maxCommitTimeMs % w)
         var byStart: [Int64: Double] = [:]
-        for win in s.result.windows where win.windowStartMs > end - Int64(count) * w {
+        for win in s.kpis.result.windows where win.windowStartMs > end - Int64(count) * w {
             byStart[win.windowStartMs] = win.revenue.approximateDouble
         }
-        let first = max(s.result.windows.first!.windowStartMs, end - Int64(count - 1) * w)
+        let first = max(s.kpis.result.windows.first!.windowStartMs, end - Int64(count - 1) * w)
         return stride(from: first, through: end, by: Int(w)).map { byStart[$0] ?? 0 }
     }
 }

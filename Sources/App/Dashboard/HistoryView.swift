@@ -5,7 +5,7 @@ enum HistoryView {
     static let todayID = "today"
 
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
@@ -129,10 +129,10 @@ enum HistoryView {
     /// `YYYY-MM-DD` (UTC) of an epoch time, as the warehouse names its days.
     static func dayString(_ ms: Int64) -> String { TimeText.date(ms: ms) }
 
-    static func todayCategories(_ s: KPISnapshot, nowMs: Int64) -> [String: Money] {
+    static func todayCategories(_ s: RunSnapshot, nowMs: Int64) -> [String: Money] {
         let midnight = nowMs - nowMs % 86_400_000
         var result: [String: Money] = [:]
-        for w in s.result.windows where w.windowStartMs >= midnight {
+        for w in s.kpis.result.windows where w.windowStartMs >= midnight {
             for (c, m) in w.categoryRevenue { result[c, default: .zero] &+= m }
         }
         return result

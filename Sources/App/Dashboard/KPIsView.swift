@@ -62,12 +62,12 @@ enum KPIsView {
     }
 
     /// Every line as drawn: filtered by `model.filters["kpis"]`, each KPI's groups sorted by `model.kpiSort`.
-    static func lines(_ model: DashboardModel, _ s: KPISnapshot, nowMs: Int64) -> [Line] {
+    static func lines(_ model: DashboardModel, _ s: RunSnapshot, nowMs: Int64) -> [Line] {
         let needle = model.filters["kpis", default: ""].lowercased()
-        let current = s.maxCommitTimeMs > 0 ? s.window(containing: s.maxCommitTimeMs) : nil
+        let current = s.kpis.maxCommitTimeMs > 0 ? s.kpis.window(containing: s.kpis.maxCommitTimeMs) : nil
         var out: [Line] = []
-        for (k, columns) in s.result.kpiColumns.enumerated() {
-            let totals = k < s.result.totals.kpis.count ? s.result.totals.kpis[k] : KPIValues()
+        for (k, columns) in s.kpis.result.kpiColumns.enumerated() {
+            let totals = k < s.kpis.result.totals.kpis.count ? s.kpis.result.totals.kpis[k] : KPIValues()
             let window =
                 columns.windowed ? current.flatMap { k < $0.kpis.count ? $0.kpis[k] : nil } ?? KPIValues() : nil
             let kpiMatches =
@@ -136,21 +136,21 @@ enum KPIsView {
     }
 
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
-        guard s.profile.isModel, !s.result.kpiColumns.isEmpty else {
+        guard s.kpis.profile.isModel, !s.kpis.result.kpiColumns.isEmpty else {
             notModel(&b, area, s, frame)
             return ListLayout(count: 0, pageSize: 0, listID: "kpis")
         }
         let needle = model.filters["kpis", default: ""]
         let all = lines(model, s, nowMs: frame.nowMs)
-        let kpiCount = s.result.kpiColumns.count
-        let valueColumns = min(maxValues, s.result.kpiColumns.map(\.aggregateNames.count).max() ?? 1)
+        let kpiCount = s.kpis.result.kpiColumns.count
+        let valueColumns = min(maxValues, s.kpis.result.kpiColumns.map(\.aggregateNames.count).max() ?? 1)
         let sortColumns = KPISort.firstValue + valueColumns
         let sort = min(model.kpiSort, sortColumns - 1)
-        let name = s.profile.name.isEmpty ? s.profileName : s.profile.name
+        let name = s.kpis.profile.name
         var title =
             "\(kpiCount) KPI\(kpiCount == 1 ? "" : "s") of \(name) · sorted by \(KPISort.title(sort)) \(model.kpiSortDescending ? "desc" : "asc")"
         if !needle.isEmpty { title += " · /\(needle): \(all.filter { $0.kind == .heading }.count) match" }
@@ -204,20 +204,20 @@ enum KPIsView {
     }
 
     /// A profile without SQL KPIs: say what this view is for and how to get there.
-    static func notModel(_ b: inout ScreenBuffer, _ area: Rect, _ s: KPISnapshot, _ frame: DashboardFrame) {
+    static func notModel(_ b: inout ScreenBuffer, _ area: Rect, _ s: RunSnapshot, _ frame: DashboardFrame) {
         let g = frame.glyphs
         let inner = Widgets.box(&b, area, title: "KPIs", glyphs: g)
-        let name = s.profile.name.isEmpty ? s.profileName : s.profile.name
+        let name = s.kpis.profile.name
         var text: [(String, Style)] = []
-        if s.profile.isModel {
+        if s.kpis.profile.isModel {
             text.append(("Profile \(name) defines no [kpi.NAME].", Style(.warn, bold: true)))
-        } else if s.profile.noProfileForTopics {
+        } else if s.kpis.profile.noProfileForTopics {
             text += NoProfile.lines(s)
             text.append(("", .text))
         } else {
             text.append(
                 (
-                    "Profile \(name)\(s.profile.isImplicitDefault ? " (default)" : "") has built-in KPIs: see 1 Overview and 3 Categories.",
+                    "Profile \(name)\(s.kpis.profile.isImplicitDefault ? " (default)" : "") has built-in KPIs: see 1 Overview and 3 Categories.",
                     .text
                 ))
             text.append(("", .text))
@@ -241,8 +241,8 @@ enum KPIsView {
 /// What the screens say when the implicit default profile (shop) met only tables it does not know:
 /// no business KPIs, and how to make a profile. Tables, lag, latency, changes and alerts still work.
 enum NoProfile {
-    static func lines(_ s: KPISnapshot) -> [(String, Style)] {
-        let tables = s.tables.filter { $0.total > 0 }.count
+    static func lines(_ s: RunSnapshot) -> [(String, Style)] {
+        let tables = s.diagnostics.tables.filter { $0.total > 0 }.count
         return [
             (
                 "No profile for these topics: shop (default) knows none of the \(tables) table\(tables == 1 ? "" : "s") seen.",

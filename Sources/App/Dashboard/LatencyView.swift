@@ -4,7 +4,7 @@ import Metrics
 /// median and p99 of each hop over the last minute, and which hop is the slowest.
 enum LatencyView {
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
@@ -21,7 +21,7 @@ enum LatencyView {
             .init(title: "kfk\(arrow)cdc", width: 7), .init(title: "p99", width: 7, dropOrder: 1),
             .init(title: "slowest", width: 10, align: .left),
         ]
-        let tables = s.latency
+        let tables = s.diagnostics.latency
         let rows = tables.map { t -> Widgets.TableRow in
             let hops = LatencyHop.allCases.map { t.hop($0) }
             func cell(_ h: HopLatency, _ ms: Int64) -> String { h.count > 0 ? duration(ms) : "–" }
@@ -46,7 +46,7 @@ enum LatencyView {
         var tableArea = inner
         // A startup backlog is how old the unread messages are, not how slow the consumer is (issue 22):
         // said apart, and kept out of the kafka→cdctop column.
-        if let backlog = s.backlog, inner.height > 3 {
+        if let backlog = s.consumer.backlog, inner.height > 3 {
             let note =
                 backlog.line(nowMs: frame.nowMs)
                 + " · kfk\(arrow)cdc counts live events only (\(Format.count(backlog.eventsRead)) read from the backlog)"

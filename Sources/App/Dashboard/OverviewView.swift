@@ -3,7 +3,7 @@ import Pipeline
 
 /// View 1: KPI tiles, revenue per window, top categories; per-table summary when there is room.
 enum OverviewView {
-    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ s: KPISnapshot, _ frame: DashboardFrame) {
+    static func render(_ b: inout ScreenBuffer, _ area: Rect, _ s: RunSnapshot, _ frame: DashboardFrame) {
         let g = frame.glyphs
         let f = Figures(s, nowMs: frame.nowMs)
         let windowSeconds = "\(f.windowMs / 1_000)s"
@@ -20,9 +20,9 @@ enum OverviewView {
             // watermark closed it (heartbeats prove the source quiet), the pipeline is idle, not mid-window.
             kpi(
                 f.hasRevenue, "Window revenue", Format.money(f.currentWindow?.revenue ?? .zero),
-                s.idleSinceMs.map { "idle since \(Format.clock($0))" }
+                s.kpis.idleSinceMs.map { "idle since \(Format.clock($0))" }
                     ?? f.currentWindow.map {
-                        "partial \(Format.age(min(f.windowMs, s.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)"
+                        "partial \(Format.age(min(f.windowMs, s.kpis.maxCommitTimeMs - $0.windowStartMs + 1)).replacingAll(".0s", with: "s"))/\(windowSeconds)"
                     }
                     ?? "no window yet", .good),
             kpi(
@@ -36,8 +36,8 @@ enum OverviewView {
                 f.hasTransactions, "Transactions", Format.count(f.totalTx),
                 Format.fixed(f.txPerSecond, places: 1) + " new tx/s", .text),
             (
-                "Events/s", Format.rate(s.eventsPerSecond).replacingAll("/s", with: ""),
-                Format.count(s.result.messages) + " msgs", .text
+                "Events/s", Format.rate(s.kpis.eventsPerSecond).replacingAll("/s", with: ""),
+                Format.count(s.kpis.result.messages) + " msgs", .text
             ),
             lagTile(s),
             ("Freshness", f.freshnessMs.map(Format.age) ?? "–", "now − last commit", freshnessStyle(f.freshnessMs)),
@@ -45,21 +45,23 @@ enum OverviewView {
         // "Caught up" comes from the lag itself (at most about a second of traffic behind), not from
         // every partition reaching its end at the same moment, which never happens under steady
         // traffic; with Kafka down or nothing assigned the lag is unknown, not zero.
-        func lagTile(_ s: KPISnapshot) -> (String, String, String, Style) {
-            guard s.lagKnown else {
+        func lagTile(_ s: RunSnapshot) -> (String, String, String, Style) {
+            guard s.consumer.lagKnown else {
                 return (
                     "Total lag", "unknown",
-                    s.kafka.state == .error
-                        ? "Kafka unreachable" : s.kafka.state == .stalled ? "Kafka stalled" : "connecting…", .warn
+                    s.consumer.kafka.state == .error
+                        ? "Kafka unreachable" : s.consumer.kafka.state == .stalled ? "Kafka stalled" : "connecting…",
+                    .warn
                 )
             }
             let caughtUp = s.lagCaughtUp
             // A startup backlog says how old it is: that is its "latency", not the consumer's.
-            let behind = s.backlog.flatMap {
+            let behind = s.consumer.backlog.flatMap {
                 $0.reachedMs > 0 ? "oldest \(Format.age(max(0, frame.nowMs - $0.reachedMs))) ago" : nil
             }
             return (
-                "Total lag", Format.count(s.totalLag) + " msgs", caughtUp ? "caught up" : behind ?? "catching up…",
+                "Total lag", Format.count(s.consumer.totalLag) + " msgs",
+                caughtUp ? "caught up" : behind ?? "catching up…",
                 caughtUp ? .good : .warn
             )
         }
@@ -114,8 +116,8 @@ enum OverviewView {
 
     /// "Whole transactions only: 3 open (oldest 1.2s, 41 events, 0.3% of events waiting) · 1,204 whole · 0 timed out";
     /// the area below it (all of it without `--transactions complete`).
-    static func transactionsLine(_ b: inout ScreenBuffer, _ area: Rect, _ s: KPISnapshot, _ g: Glyphs) -> Rect {
-        guard let t = s.transactions, area.height >= 5 else { return area }
+    static func transactionsLine(_ b: inout ScreenBuffer, _ area: Rect, _ s: RunSnapshot, _ g: Glyphs) -> Rect {
+        guard let t = s.kpis.transactions, area.height >= 5 else { return area }
         let (line, below) = area.splitTop(1)
         let text = "Whole transactions only: " + t.summary
         b.put(
@@ -124,7 +126,7 @@ enum OverviewView {
         return below
     }
 
-    static func noProfilePanel(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ g: Glyphs) {
+    static func noProfilePanel(_ b: inout ScreenBuffer, _ rect: Rect, _ s: RunSnapshot, _ g: Glyphs) {
         let inner = Widgets.box(
             &b, rect, title: "KPIs: no profile for these topics", glyphs: g, titleStyle: Style(.warn, bold: true))
         let lines = NoProfile.lines(s)
@@ -138,7 +140,7 @@ enum OverviewView {
     }
 
     static func revenueAndCategories(
-        _ b: inout ScreenBuffer, _ chartsArea: Rect, _ s: KPISnapshot, _ f: Figures, _ frame: DashboardFrame
+        _ b: inout ScreenBuffer, _ chartsArea: Rect, _ s: RunSnapshot, _ f: Figures, _ frame: DashboardFrame
     ) {
         let g = frame.glyphs
         let (left, right) = chartsArea.splitLeft(chartsArea.width * 3 / 5)
@@ -165,7 +167,7 @@ enum OverviewView {
 
     /// One line per connector (state, running tasks, the failure's first trace line) and the heartbeat age.
     static func connectorsPanel(
-        _ b: inout ScreenBuffer, _ rect: Rect, _ report: ConnectHealthReport, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ rect: Rect, _ report: ConnectHealthReport, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) {
         let g = frame.glyphs
@@ -212,8 +214,8 @@ enum OverviewView {
         }
         if row < inner.height {
             var heartbeat =
-                s.lastHeartbeatMs > 0
-                ? "heartbeat \(Format.age(max(0, frame.nowMs - s.lastHeartbeatMs))) ago · \(Format.count(s.heartbeats)) seen"
+                s.kpis.lastHeartbeatMs > 0
+                ? "heartbeat \(Format.age(max(0, frame.nowMs - s.kpis.lastHeartbeatMs))) ago · \(Format.count(s.kpis.heartbeats)) seen"
                 : "no heartbeat topic followed"
             if g == .ascii { heartbeat = heartbeat.replacingAll("·", with: "-") }
             b.put(heartbeat, in: inner, row: inner.height - 1, style: .dim, ellipsis: g.ellipsis)
@@ -227,7 +229,7 @@ enum OverviewView {
 
     /// Revenue per window over event time, with its scale and the windows' times; the last column is the
     /// window still filling (partial), drawn highlighted.
-    static func revenueChart(_ b: inout ScreenBuffer, _ rect: Rect, _ s: KPISnapshot, _ f: Figures, _ g: Glyphs) {
+    static func revenueChart(_ b: inout ScreenBuffer, _ rect: Rect, _ s: RunSnapshot, _ f: Figures, _ g: Glyphs) {
         let inner = Widgets.box(
             &b, rect, title: "Revenue per \(f.windowMs / 1_000)s window (last = partial)", glyphs: g)
         guard inner.height >= 1, inner.width >= 12 else { return }
@@ -237,10 +239,10 @@ enum OverviewView {
             b.put("no windows yet", in: inner, row: inner.height / 2, style: .dim, align: .center)
             return
         }
-        let lastStart = s.maxCommitTimeMs - s.maxCommitTimeMs % f.windowMs
+        let lastStart = s.kpis.maxCommitTimeMs - s.kpis.maxCommitTimeMs % f.windowMs
         let now = f.currentWindow?.revenue ?? .zero
         let caption =
-            s.idleSinceMs.map { "last \(Format.money(now)), idle since \(Format.clock($0))" }
+            s.kpis.idleSinceMs.map { "last \(Format.money(now)), idle since \(Format.clock($0))" }
             ?? "now \(Format.money(now)) (partial)"
         if inner.height < 3 {
             // Too low for a chart with axes (60×16): a sparkline with its top value, and the caption under it.

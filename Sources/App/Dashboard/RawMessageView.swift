@@ -13,46 +13,16 @@ enum RawMessageView {
             subjects: .unknown("no schema registry given"))
     }
 
-    /// Before/after of a kept value: JSON through `describeChange`, Avro with its schema (when known).
-    static func describe(_ value: [UInt8], frame: DashboardFrame) -> ChangeDescription? {
-        guard let id = AvroWire.schemaID(value) else { return frame.describeChange(value) }
-        guard case .avro(let schema)? = frame.schemaDetails(id, false).schema?.kind else { return nil }
-        return ChangeDescription.decode(avroPayload: Array(value[AvroWire.headerSize...]), schema: schema)
-    }
-
-    /// Why an Avro value has no before/after to show (the schema is missing, or the bytes do not follow it).
-    static func undecodable(_ value: [UInt8], frame: DashboardFrame) -> String? {
+    /// Why an Avro value's schema is not at hand for the raw view (nil for JSON, or when it is): the change
+    /// itself was decoded by the engine (`RecentChange.decoded`) or says why not (`undecodable`).
+    static func missingSchema(_ value: [UInt8], frame: DashboardFrame) -> String? {
         guard let id = AvroWire.schemaID(value) else { return nil }
         let details = frame.schemaDetails(id, false)
         guard let schema = details.schema else {
             return "no schema for id \(id) (\(details.schemaProblem ?? "not known")): y shows the bytes"
         }
         guard case .avro = schema.kind else { return "schema id \(id) is a \(schema.schemaType) schema, not Avro" }
-        return
-            "the value (schema id \(id), \(Format.count(value.count)) bytes) is not a Debezium change: y shows it raw"
-    }
-
-    /// The key as the change list and the event show it: an Avro key the engine kept undecoded is decoded
-    /// here when its schema is known (`42`, or `a=1,b=2` for several columns, as JSON keys are described).
-    static func keyText(_ c: RecentChange, frame: DashboardFrame) -> String {
-        guard let id = c.keySchemaID, let key = c.framedKey, c.key == RecentChange.undecodedAvroKey(id),
-            case .avro(let schema)? = frame.schemaDetails(id, false).schema?.kind,
-            let value = Array(key.dropFirst(AvroWire.headerSize)).withUnsafeBytes({
-                try? AvroJSONRendering.value(schema: schema, payload: $0)
-            })
-        else { return c.key }
-        func text(_ v: JSONValue) -> String {
-            switch v {
-            case .number(let n): n
-            case .string(let s): s
-            case .bool(let b): b ? "true" : "false"
-            case .null: "null"
-            default: "…"
-            }
-        }
-        guard case .object(let members) = value else { return text(value) }
-        return members.count == 1
-            ? text(members[0].value) : members.map { "\($0.key)=\(text($0.value))" }.joined(separator: ",")
+        return nil
     }
 
     struct Line: Equatable {

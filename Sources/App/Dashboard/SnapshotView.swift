@@ -5,11 +5,11 @@ import Metrics
 /// incremental snapshots; from Debezium's notification topic when it is read, else from the `op` r rows.
 enum SnapshotView {
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
-        let report = s.snapshots
+        let report = s.kpis.snapshots
         var title = "Snapshots · \(report.active.count) running · \(report.snapshots.count) seen"
         if report.notificationsRead > 0 { title += " · \(report.notificationsRead) notifications" }
         if g == .ascii { title = title.replacingAll("·", with: "-") }

@@ -13,11 +13,11 @@ enum TablesView {
     ]
 
     /// The tables as listed: filtered by name (`/`), sorted by the chosen column (`s`, `S`), names breaking ties.
-    static func sortedTables(_ s: KPISnapshot, model: DashboardModel = DashboardModel()) -> [TableStats] {
+    static func sortedTables(_ s: RunSnapshot, model: DashboardModel = DashboardModel()) -> [TableStats] {
         let needle = model.filters["tables", default: ""].lowercased()
         let sort = model.tableSort
         let descending = model.tableSortDescending
-        return s.tables.filter { needle.isEmpty || $0.table.lowercased().contains(needle) }.sorted { a, b in
+        return s.diagnostics.tables.filter { needle.isEmpty || $0.table.lowercased().contains(needle) }.sorted { a, b in
             let byName = descending && sort == .name ? a.table > b.table : a.table < b.table
             let (x, y): (Double, Double) =
                 switch sort {
@@ -32,7 +32,7 @@ enum TablesView {
         }
     }
 
-    static func rows(_ s: KPISnapshot, nowMs: Int64, model: DashboardModel = DashboardModel()) -> [Widgets.TableRow] {
+    static func rows(_ s: RunSnapshot, nowMs: Int64, model: DashboardModel = DashboardModel()) -> [Widgets.TableRow] {
         sortedTables(s, model: model).map { t in
             let last = t.lastCommitTimeMs > 0 ? Format.age(nowMs - t.lastCommitTimeMs) : "–"
             var row = Widgets.TableRow(cells: [
@@ -47,7 +47,7 @@ enum TablesView {
     }
 
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         switch model.tablesLevel {
@@ -58,34 +58,34 @@ enum TablesView {
     }
 
     static func list(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
         var rest = area
-        if !s.recentMalformed.isEmpty, area.height >= 14 {
-            let (top, bottom) = area.splitTop(area.height - min(6, s.recentMalformed.count + 2))
+        if !s.diagnostics.recentMalformed.isEmpty, area.height >= 14 {
+            let (top, bottom) = area.splitTop(area.height - min(6, s.diagnostics.recentMalformed.count + 2))
             rest = top
             let inner = Widgets.box(
                 &b, bottom, title: "Malformed messages (latest first: table, position, reason)", glyphs: g,
                 titleStyle: Style(.bad, bold: true))
-            for (i, m) in s.recentMalformed.suffix(inner.height).reversed().enumerated() {
-                let table = DebeziumDecoder.tableName(fromTopic: m.position.topic)
+            for (i, m) in s.diagnostics.recentMalformed.suffix(inner.height).reversed().enumerated() {
+                let table = DebeziumTopicName.table(of: m.position.topic)
                 b.put(
                     "\(table) p\(m.position.partition)@\(m.position.offset)  \(m.reason)", in: inner, row: i,
                     style: .warn,
                     ellipsis: g.ellipsis)
             }
         }
-        if !s.recentDDL.isEmpty, rest.height >= 14 {
-            let (top, bottom) = rest.splitTop(rest.height - min(5, s.recentDDL.count + 2))
+        if !s.diagnostics.recentDDL.isEmpty, rest.height >= 14 {
+            let (top, bottom) = rest.splitTop(rest.height - min(5, s.diagnostics.recentDDL.count + 2))
             rest = top
             let inner = Widgets.box(
                 &b, bottom, title: "Schema changes (latest first: table, commit time UTC, DDL)", glyphs: g,
                 titleStyle: Style(.accent, bold: true))
             var counted: Set<String> = []  // a table's count goes on its newest line only
-            for (i, d) in s.recentDDL.suffix(inner.height).reversed().enumerated() {
-                let count = counted.insert(d.table).inserted ? s.schemaChanges[d.table] : nil
+            for (i, d) in s.diagnostics.recentDDL.suffix(inner.height).reversed().enumerated() {
+                let count = counted.insert(d.table).inserted ? s.diagnostics.schemaChanges[d.table] : nil
                 b.put(ddlLine(d, count: count), in: inner, row: i, style: .text, ellipsis: g.ellipsis)
             }
         }
@@ -136,14 +136,14 @@ enum TablesView {
 
     /// The engine's counters flowed onto lines of `width` cells, then what an unusual one means and the
     /// durable state's status.
-    static func counterLines(_ s: KPISnapshot, width: Int, nowMs: Int64, glyphs g: Glyphs)
+    static func counterLines(_ s: RunSnapshot, width: Int, nowMs: Int64, glyphs g: Glyphs)
         -> [[(text: String, style: Style, separated: Bool)]]
     {
         var items = DashboardRenderer.counters(s, short: false)
         items.insert(
-            DashboardRenderer.Counter(name: "tombstones", value: s.tombstones, problem: false, priority: 8), at: 1)
+            DashboardRenderer.Counter(name: "tombstones", value: s.kpis.tombstones, problem: false, priority: 8), at: 1)
         items.insert(
-            DashboardRenderer.Counter(name: "heartbeats", value: s.heartbeats, problem: false, priority: 8), at: 2)
+            DashboardRenderer.Counter(name: "heartbeats", value: s.kpis.heartbeats, problem: false, priority: 8), at: 2)
         var lines: [[(text: String, style: Style, separated: Bool)]] = [[]]
         var used = 0
         for c in items {
@@ -158,18 +158,18 @@ enum TablesView {
         }
         let dash = g == .ascii ? "-" : "—"
         lines += unmatchedHints(s, glyphs: g).flatMap { wrap($0, width: width) }.map { [($0, .warn, false)] }
-        if s.refused > 0 {
+        if s.kpis.refused > 0 {
             lines.append([
                 (
-                    "refused \(Format.count(s.refused)) \(dash) applying them would overflow a sum; no total changed",
+                    "refused \(Format.count(s.kpis.refused)) \(dash) applying them would overflow a sum; no total changed",
                     Style(.bad, bold: true), false
                 )
             ])
         }
-        if s.result.dropped > 0 {
+        if s.kpis.result.dropped > 0 {
             lines.append([
                 (
-                    "dropped \(Format.count(s.result.dropped)) \(dash) older than every window held; counted in the totals only",
+                    "dropped \(Format.count(s.kpis.result.dropped)) \(dash) older than every window held; counted in the totals only",
                     .warn, false
                 )
             ])
@@ -215,23 +215,23 @@ enum TablesView {
     }
 
     /// What `unmatched` and the profile's key checks mean, one line each (none when all is well).
-    static func unmatchedHints(_ s: KPISnapshot, glyphs g: Glyphs) -> [String] {
+    static func unmatchedHints(_ s: RunSnapshot, glyphs g: Glyphs) -> [String] {
         let dash = g == .ascii ? "-" : "—"
         var out: [String] = []
-        let placeholders = s.profile.placeholderDeletes
+        let placeholders = s.kpis.profile.placeholderDeletes
         if placeholders > 0 {
             // The real cause when deletes carried only the key: no guess about the start.
             out.append(
                 "deletes \(Format.count(placeholders)) \(dash) carried only the key (REPLICA IDENTITY DEFAULT on a table cdctop had not seen "
                     + "from its snapshot): set REPLICA IDENTITY FULL, or read from the snapshot on")
         }
-        if s.unmatched > placeholders {
-            let n = placeholders > 0 ? s.unmatched - placeholders : s.unmatched
+        if s.kpis.unmatched > placeholders {
+            let n = placeholders > 0 ? s.kpis.unmatched - placeholders : s.kpis.unmatched
             out.append(
                 "unmatched \(Format.count(n))\(placeholders > 0 ? " more" : "") \(dash) started after the snapshot? changes to rows cdctop never saw"
             )
         }
-        let collisions = s.profile.keyCollisions
+        let collisions = s.kpis.profile.keyCollisions
         if collisions > 0 {
             out.append(
                 "key collisions \(Format.count(collisions)) \(dash) \(Format.count(collisions)) create\(collisions == 1 ? "" : "s") for keys already alive: check the table's key"
@@ -298,7 +298,7 @@ enum TablesView {
     }
 
     static func changes(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
@@ -307,14 +307,14 @@ enum TablesView {
         let filter = ChangeFilter(model.filters[listID, default: ""])
         // Newest first; the filter (op and key) applies to everything kept, not only to what is on screen.
         // Frozen (`f`, or a cursor move): the rows copied then, whatever the engine has kept since.
-        let live = s.recentChanges[table] ?? []
-        let liveTotal = s.tables.first(where: { $0.table == table })?.total ?? Int64(live.count)
+        let live = s.diagnostics.recentChanges[table] ?? []
+        let liveTotal = s.diagnostics.tables.first(where: { $0.table == table })?.total ?? Int64(live.count)
         let frozen = model.frozenChanges[listID]
         let kept = frozen?.kept ?? live
         let recent = kept.reversed().filter(filter.matches)
         // The table's latest schema changes under its rows, so a change is read next to the DDL before it.
         var area = area
-        let ddl = s.recentDDL.filter { $0.table == table }
+        let ddl = s.diagnostics.recentDDL.filter { $0.table == table }
         if !ddl.isEmpty, area.height >= 10 {
             let (top, bottom) = area.splitTop(area.height - min(4, ddl.count + 2))
             area = top
@@ -344,18 +344,15 @@ enum TablesView {
         let page = max(1, inner.height - 1)
         let first = sel >= page ? sel - page + 1 : 0
         // Rows (and their summaries) only for what is on screen: thousands are kept. The engine decoded
-        // them for display (`decoded`); a change it has not decoded yet is decoded here.
+        // them for display (`decoded`); nothing is decoded while drawing.
         let onScreen = recent.indices.filter { $0 >= first && $0 < first + page }
         let described = onScreen.map { i -> ChangeDescription? in
             let c = recent[i]
-            guard !c.tooLarge, let value = c.value else { return nil }
-            return c.decoded ?? RawMessageView.describe(value, frame: frame)
+            return c.tooLarge || c.value == nil ? nil : c.decoded
         }
         let summaries = Dictionary(
             uniqueKeysWithValues: zip(
-                onScreen,
-                ValueCells.alignedSummaries(
-                    described, keys: onScreen.map { RawMessageView.keyText(recent[$0], frame: frame) }, glyphs: g)))
+                onScreen, ValueCells.alignedSummaries(described, keys: onScreen.map { recent[$0].key }, glyphs: g)))
         let rows = recent.indices.map { i -> Widgets.TableRow in
             guard i >= first, i < first + page else { return Widgets.TableRow(cells: []) }
             let c = recent[i]
@@ -366,13 +363,15 @@ enum TablesView {
                 text = summary
             } else if c.value == nil {
                 text = "(tombstone: no value)"
+            } else if c.undecodable == nil && c.decoded == nil {
+                text = "(decoding…)"
             } else if let id = c.valueSchemaID {
                 text = "(Avro, schema id \(id): not decodable; open it to see why)"
             } else {
                 text = "(not decodable)"
             }
             var row = Widgets.TableRow(cells: [
-                Format.clock(c.commitTimeMs), c.op.code, RawMessageView.keyText(c, frame: frame),
+                Format.clock(c.commitTimeMs), c.op.code, c.key,
                 "p\(c.position.partition)@\(c.position.offset)", text,
             ])
             row.cellStyles[1] = opStyle(c.op)
@@ -427,7 +426,7 @@ enum TablesView {
     }
 
     static func event(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
@@ -435,7 +434,9 @@ enum TablesView {
         // The copy taken when it was opened: it stays, however many changes arrive after it.
         guard
             let change = model.openedEvent
-                ?? (s.recentChanges[table] ?? []).last(where: { $0.position.description == model.openChange })
+                ?? (s.diagnostics.recentChanges[table] ?? []).last(where: {
+                    $0.position.description == model.openChange
+                })
         else {
             let inner = Widgets.box(&b, area, title: "Event", glyphs: g)
             b.put(
@@ -446,7 +447,7 @@ enum TablesView {
         }
         let inner = Widgets.box(&b, area, title: "\(table) · \(change.op.code) · \(change.position)", glyphs: g)
         b.put(
-            "key \(RawMessageView.keyText(change, frame: frame))   commit \(Format.clock(change.commitTimeMs)) UTC   position \(change.position)",
+            "key \(change.key)   commit \(Format.clock(change.commitTimeMs)) UTC   position \(change.position)",
             in: inner, row: 0, style: .dim, ellipsis: g.ellipsis)
         let body = Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2)
         guard let value = change.value else {
@@ -487,10 +488,10 @@ enum TablesView {
             }
             return ListLayout(count: lines.count, pageSize: max(1, body.height - 1), selectedID: nil)
         }
-        guard let d = change.decoded ?? RawMessageView.describe(value, frame: frame) else {
+        guard let d = change.decoded else {
             let why =
-                RawMessageView.undecodable(value, frame: frame)
-                ?? "the value could not be decoded as a Debezium change (\(value.count) bytes)"
+                RawMessageView.missingSchema(value, frame: frame) ?? change.undecodable
+                ?? "not decoded yet: the engine decodes the newest changes first (y shows the bytes)"
             b.put(why, in: body, style: .warn, ellipsis: g.ellipsis)
             return ListLayout()
         }

@@ -163,14 +163,14 @@ struct TrendHistory: Sendable {
     private var tableOfTopic: [String: String] = [:]
 
     /// Samples `s` when its second has not been sampled yet (snapshots arrive several times a second).
-    mutating func record(_ s: KPISnapshot, atMs now: Int64) {
+    mutating func record(_ s: RunSnapshot, atMs now: Int64) {
         guard now / 1_000 != lastSecond else { return }
         lastSecond = now / 1_000
-        let known = s.kafka.state == .ok && !s.partitions.isEmpty
+        let known = s.consumer.kafka.state == .ok && !s.consumer.partitions.isEmpty
         // One walk over the partitions: the pipeline's oldest unread commit and each table's lag.
         var lagMs: Int64 = 0
         var byTable: [String: (lag: Int64, lagMs: Int64)] = [:]
-        for p in s.partitions {
+        for p in s.consumer.partitions {
             let behindMs = p.lag > 0 && p.lastCommitTimeMs > 0 ? now - p.lastCommitTimeMs : 0
             lagMs = max(lagMs, behindMs)
             let table = tableName(ofTopic: p.topic)
@@ -178,9 +178,9 @@ struct TrendHistory: Sendable {
             byTable[table] = (sofar.lag + max(0, p.lag), max(sofar.lagMs, behindMs))
         }
         pipeline.record(
-            count: s.result.messages, atMs: now, lag: known ? s.totalLag : -1, lagMs: max(0, lagMs),
-            freshnessMs: s.maxCommitTimeMs > 0 ? max(0, now - s.maxCommitTimeMs) : -1)
-        for t in s.tables {
+            count: s.kpis.result.messages, atMs: now, lag: known ? s.consumer.totalLag : -1, lagMs: max(0, lagMs),
+            freshnessMs: s.kpis.maxCommitTimeMs > 0 ? max(0, now - s.kpis.maxCommitTimeMs) : -1)
+        for t in s.diagnostics.tables {
             if tables[t.table] == nil {
                 guard tables.count < TrendHistory.maximumTables else { continue }
                 tables[t.table] = TrendTiers()
@@ -195,7 +195,7 @@ struct TrendHistory: Sendable {
 
     private mutating func tableName(ofTopic topic: String) -> String {
         if let known = tableOfTopic[topic] { return known }
-        let name = DebeziumDecoder.tableName(fromTopic: topic)
+        let name = DebeziumTopicName.table(of: topic)
         if tableOfTopic.count < 4 * TrendHistory.maximumTables { tableOfTopic[topic] = name }
         return name
     }

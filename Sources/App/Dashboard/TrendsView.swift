@@ -37,11 +37,11 @@ enum TrendsView {
     static let axisReserve = 7
 
     static func render(
-        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: KPISnapshot,
+        _ b: inout ScreenBuffer, _ area: Rect, _ model: DashboardModel, _ s: RunSnapshot,
         _ frame: DashboardFrame
     ) -> ListLayout {
         let g = frame.glyphs
-        let ids = [pipelineID] + s.tables.map(\.table).sorted()
+        let ids = [pipelineID] + s.diagnostics.tables.map(\.table).sorted()
         let sel = model.resolvedSelection(listID, ids: ids)
         let scope = sel == 0 ? nil : ids[sel]
         let span = model.trendSpan
@@ -165,18 +165,19 @@ enum TrendsView {
 
     /// The pipeline and each table with its events/s now: the cursor chooses what the charts show.
     static func scopeList(
-        _ b: inout ScreenBuffer, _ rect: Rect, ids: [String], selected: Int, _ s: KPISnapshot, _ g: Glyphs
+        _ b: inout ScreenBuffer, _ rect: Rect, ids: [String], selected: Int, _ s: RunSnapshot, _ g: Glyphs
     ) -> Int {
         let inner = Widgets.box(&b, rect, title: "Scope (↑↓)", glyphs: g)
         let columns: [Widgets.Column] = [
             .init(title: "table", width: 10, align: .left, flexible: true, shortenMiddle: true),
             .init(title: "events/s", width: 8),
         ]
-        let rates = Dictionary(s.tables.map { ($0.table, $0.eventsPerSecond) }, uniquingKeysWith: { a, _ in a })
+        let rates = Dictionary(
+            s.diagnostics.tables.map { ($0.table, $0.eventsPerSecond) }, uniquingKeysWith: { a, _ in a })
         let rows = ids.map { id in
             Widgets.TableRow(cells: [
                 id == pipelineID ? "all tables" : id,
-                Format.rate(id == pipelineID ? s.eventsPerSecond : rates[id] ?? 0),
+                Format.rate(id == pipelineID ? s.kpis.eventsPerSecond : rates[id] ?? 0),
             ])
         }
         return Widgets.table(&b, inner, columns: columns, rows: rows, selected: selected, glyphs: g)

@@ -3,7 +3,7 @@ import Pipeline
 
 /// Everything a frame shows besides the model: the inputs of a pure render.
 struct DashboardFrame: Sendable {
-    var snapshot: KPISnapshot? { didSet { scopeConnectors() } }
+    var snapshot: RunSnapshot? { didSet { scopeConnectors() } }
     var nowMs: Int64
     var title: String = "cdctop"
     var redis: ServiceStatus = .off
@@ -17,7 +17,6 @@ struct DashboardFrame: Sendable {
     /// `connect`: the status line, Overview and Connections share one split a frame.
     private(set) var connectScope = ConnectScope()
     var lag = LagTracker()
-    var describeChange: @Sendable ([UInt8]) -> ChangeDescription? = { _ in nil }
     /// Schema and subject/version of a Confluent-framed message's schema id (see `RawMessageView`).
     var schemaDetails: @Sendable (_ id: Int32, _ askSubjects: Bool) -> SchemaDetails = RawMessageView.noRegistry
     var themeName = "dark"
@@ -33,7 +32,7 @@ struct DashboardFrame: Sendable {
     /// How `--alertmanager` delivery goes; nil without it.
     var alertDelivery: ServiceStatus?
 
-    init(snapshot: KPISnapshot?, nowMs: Int64) {
+    init(snapshot: RunSnapshot?, nowMs: Int64) {
         self.snapshot = snapshot
         self.nowMs = nowMs
     }
@@ -115,7 +114,7 @@ enum DashboardRenderer {
         if g == .ascii { buffer.makeASCII() }
         layout.screenWidth = width
         layout.nowMs = frame.nowMs
-        layout.tableNames = frame.snapshot?.tables.map(\.table) ?? []
+        layout.tableNames = frame.snapshot?.diagnostics.tables.map(\.table) ?? []
         layout.serviceFailing = frame.connections.contains { shown($0.status).failing }
         return (buffer, layout)
     }
@@ -166,11 +165,11 @@ enum DashboardRenderer {
     }
 
     /// `profile northwind`, `profile shop (default)`; `warn` when the implicit default fits none of the topics.
-    static func profileLabel(_ s: KPISnapshot) -> (text: String, short: String, warn: Bool) {
-        let name = s.profile.name.isEmpty ? s.profileName : s.profile.name
+    static func profileLabel(_ s: RunSnapshot) -> (text: String, short: String, warn: Bool) {
+        let name = s.kpis.profile.name
         guard !name.isEmpty else { return ("profile ?", "?", false) }
-        let short = name + (s.profile.isImplicitDefault ? " (default)" : "")
-        return s.profile.noProfileForTopics
+        let short = name + (s.kpis.profile.isImplicitDefault ? " (default)" : "")
+        return s.kpis.profile.noProfileForTopics
             ? ("profile " + short + " fits no topic", short + " fits no topic", true)
             : ("profile " + short, short, false)
     }
@@ -251,14 +250,14 @@ enum DashboardRenderer {
     /// Connect's REST state combined with the newest Debezium heartbeat the engine has seen.
     static func connectStatus(_ report: ConnectHealthReport, _ frame: DashboardFrame) -> ServiceStatus {
         report.status(
-            lastHeartbeatMs: frame.snapshot?.lastHeartbeatMs ?? 0, nowMs: frame.nowMs,
+            lastHeartbeatMs: frame.snapshot?.kpis.lastHeartbeatMs ?? 0, nowMs: frame.nowMs,
             watchedTopics: frame.connectScope.watchedTopics)
     }
 
     static func statusLine(_ b: inout ScreenBuffer, _ frame: DashboardFrame, y: Int) {
         let g = frame.glyphs
         var x = 1
-        let kafka = frame.snapshot?.kafka ?? ServiceStatus(.connecting)
+        let kafka = frame.snapshot?.consumer.kafka ?? ServiceStatus(.connecting)
         let narrow = b.width < 100
         var services: [(String, ServiceStatus)] = [
             ("Kafka", kafka), (narrow ? "Redis" : "Redis mirror", frame.redis),
@@ -373,17 +372,18 @@ enum DashboardRenderer {
     }
 
     /// Every counter the engine keeps, in display order. `short` uses the status line's short names.
-    static func counters(_ s: KPISnapshot, short: Bool) -> [Counter] {
+    static func counters(_ s: RunSnapshot, short: Bool) -> [Counter] {
         [
-            Counter(name: "msgs", value: s.result.messages, problem: false, priority: 9),
-            Counter(name: "malformed", value: s.result.malformed, problem: true, priority: 1),
-            Counter(name: "refused", value: s.refused, problem: true, priority: 0),
-            Counter(name: "dropped", value: s.result.dropped, problem: true, priority: 2),
-            Counter(name: short ? "late" : "late corrections", value: s.lateCorrections, problem: false, priority: 5),
-            Counter(name: short ? "dup" : "duplicates", value: s.duplicates, problem: false, priority: 4),
-            Counter(name: "unmatched", value: s.unmatched, problem: true, priority: 3),
-            Counter(name: "ignored", value: s.ignored, problem: false, priority: 7),
-            Counter(name: "parked", value: s.parkedLineItems, problem: false, priority: 6),
+            Counter(name: "msgs", value: s.kpis.result.messages, problem: false, priority: 9),
+            Counter(name: "malformed", value: s.kpis.result.malformed, problem: true, priority: 1),
+            Counter(name: "refused", value: s.kpis.refused, problem: true, priority: 0),
+            Counter(name: "dropped", value: s.kpis.result.dropped, problem: true, priority: 2),
+            Counter(
+                name: short ? "late" : "late corrections", value: s.kpis.lateCorrections, problem: false, priority: 5),
+            Counter(name: short ? "dup" : "duplicates", value: s.kpis.duplicates, problem: false, priority: 4),
+            Counter(name: "unmatched", value: s.kpis.unmatched, problem: true, priority: 3),
+            Counter(name: "ignored", value: s.kpis.ignored, problem: false, priority: 7),
+            Counter(name: "parked", value: s.kpis.parkedLineItems, problem: false, priority: 6),
         ]
     }
 
@@ -464,7 +464,7 @@ enum DashboardRenderer {
         case .alerts: hints += [("↑↓", "move")]
         case .latency, .snapshot: hints += [("↑↓", "move")]
         case .trends: hints += [("↑↓", "table"), ("w", model.trendSpan.next.title)]
-        case .kpis where frame.snapshot?.profile.isModel ?? false:
+        case .kpis where frame.snapshot?.kpis.profile.isModel ?? false:
             hints += [("↑↓", "move"), ("s/S", "sort"), ("/", "filter")]
         case .kpis: break
         }

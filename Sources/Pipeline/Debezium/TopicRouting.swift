@@ -49,7 +49,7 @@ extension DebeziumDecoder {
     /// Registers a topic once; the returned slot is passed to `decode` for every message of it.
     package func slot(forTopic topic: String) -> Int {
         if let s = topicSlots[topic] { return s }
-        var table = DebeziumDecoder.tableName(fromTopic: topic)
+        var table = DebeziumTopicName.table(of: topic)
         var pinned = false
         if let model = profile.model {
             for (index, pattern) in modelTopicPatterns where topic.wholeMatch(of: pattern) != nil {
@@ -77,12 +77,6 @@ extension DebeziumDecoder {
     package func table(ofSlot slot: Int) -> String { topics[slot].table }
     func topicName(_ slot: Int) -> String { topics[slot].topic }
     package func role(ofSlot slot: Int) -> TableRole { topics[slot].role }
-
-    /// `shop.public.transaction` → `transaction`: Debezium's `<prefix>.<schema>.<table>` naming.
-    package static func tableName(fromTopic topic: String) -> String {
-        if let dot = topic.lastIndex(of: ".") { return String(topic[topic.index(after: dot)...]) }
-        return topic
-    }
 
     /// `"shop"."transaction"` (or `shop.transaction`) → `transaction`: the last part of a Debezium table id.
     static func tableName(fromChangeID id: String) -> String {

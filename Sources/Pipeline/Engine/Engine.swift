@@ -43,16 +43,16 @@ package struct StateOptions: Sendable {
 }
 
 /// The live engine: one thread that polls Kafka in batches, decodes and aggregates, stores
-/// offsets only after events are applied, and publishes `KPISnapshot`s into a coalescing mailbox.
+/// offsets only after events are applied, and publishes `RunSnapshot`s into a coalescing mailbox.
 /// Everyone else (dashboard, Redis mirror, warehouse sink, JSON output) reads snapshots only.
 package final class Engine: @unchecked Sendable {
     // @unchecked: a type that owns a thread: the engine-thread state below is touched only by that thread,
     // `onSnapshot` and `thread` only by the owner that calls start() and stop(); shared state is in Mutexes.
     package let options: EngineOptions
     /// The latest snapshot; readers never block the engine.
-    package let snapshots = Latest<KPISnapshot>()
+    package let snapshots = Latest<RunSnapshot>()
     /// Called on the engine thread after each publish; must return quickly (hand off, don't do I/O).
-    package var onSnapshot: (@Sendable (KPISnapshot) -> Void)?
+    package var onSnapshot: (@Sendable (RunSnapshot) -> Void)?
 
     private let core: EngineCore
     private let consumer: KafkaConsumer
@@ -390,14 +390,25 @@ package final class Engine: @unchecked Sendable {
         onSnapshot?(s)
     }
 
-    private func makeSnapshot(nowMs: Int64) -> KPISnapshot {
+    private func makeSnapshot(nowMs: Int64) -> RunSnapshot {
         sequence += 1
         var s = core.snapshot(sequence: sequence, takenAtMs: nowMs)
         s.state = checkpointer?.status ?? viewerState ?? .none
+        s.consumer = consumerProgress(nowMs: nowMs, backlog: s.consumer.backlog)
+        Engine.fillRates(
+            &s.kpis, tables: &s.diagnostics.tables, samples: &rateSamples, nowMs: nowMs, messages: core.messages,
+            bytes: core.bytes)
+        return s
+    }
+
+    /// The consumer's progress: each assigned partition's offsets and end, Kafka's status, whether the
+    /// read caught up, and how much of the startup backlog (`backlog`, the core's read progress) is left.
+    private func consumerProgress(nowMs: Int64, backlog: BacklogProgress?) -> ConsumerProgress {
+        var c = ConsumerProgress()
         let progress = consumer.partitionStates()
         assignedPartitions = progress.count
         noteAssignment(progress)
-        s.partitions = progress.map { p in
+        c.partitions = progress.map { p in
             let slot = core.decoder.slot(forTopic: p.topic)
             let pk = EngineCore.partitionKey(slot: slot, partition: p.partition)
             // Until librdkafka reports a position (after its first fetch), what was applied is the position:
@@ -410,36 +421,36 @@ package final class Engine: @unchecked Sendable {
                 lastCommitTimeMs: core.lastCommitTimeByPartition[pk] ?? 0,
                 reachedEnd: atEnd.contains(pk), logStart: p.lowWatermark)
         }
-        s.partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
-        offsetRegressions.observe(s.partitions, nowMs: nowMs)
-        s.offsetRegressions = offsetRegressions.report
-        s.caughtUp = !s.partitions.isEmpty && s.partitions.allSatisfy(\.reachedEnd)
-        if s.backlog != nil {
-            s.backlog!.messages = s.partitions.reduce(0) { sum, p in
+        c.partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        offsetRegressions.observe(c.partitions, nowMs: nowMs)
+        c.offsetRegressions = offsetRegressions.report
+        c.caughtUp = !c.partitions.isEmpty && c.partitions.allSatisfy(\.reachedEnd)
+        c.backlog = backlog
+        if c.backlog != nil {
+            c.backlog!.messages = c.partitions.reduce(0) { sum, p in
                 p.reachedEnd || p.highWatermark < 0 || p.position < 0 ? sum : sum + max(0, p.highWatermark - p.position)
             }
         }
         let stall = consumer.stall
-        let currentError = stall ?? consumer.lastError ?? (s.partitions.isEmpty ? consumer.metadataError : nil)
+        let currentError = stall ?? consumer.lastError ?? (c.partitions.isEmpty ? consumer.metadataError : nil)
         if let currentError { lastKafkaError = currentError }
         if let stall {
-            s.kafka = ServiceStatus(.stalled, stall)
+            c.kafka = ServiceStatus(.stalled, stall)
         } else if let e = consumer.lastError {
-            s.kafka = ServiceStatus(.error, e)
-        } else if s.partitions.isEmpty {
-            s.kafka = ServiceStatus(
+            c.kafka = ServiceStatus(.error, e)
+        } else if c.partitions.isEmpty {
+            c.kafka = ServiceStatus(
                 .connecting,
                 consumer.metadataError ?? "listing topics matching \(options.consumer.topics.joined(separator: ","))")
         } else {
-            s.kafka = ServiceStatus(.ok, options.consumer.brokers)
+            c.kafka = ServiceStatus(.ok, options.consumer.brokers)
         }
         // Attempts: client errors since Kafka last worked (librdkafka reconnects on its own, so no retry time).
         let errors = consumer.errorCount
-        if s.kafka.state == .ok { kafkaErrorsWhenLastOk = errors }
-        s.kafka.error = lastKafkaError
-        s.kafka.attempts = s.kafka.state == .ok ? 0 : max(0, errors - kafkaErrorsWhenLastOk)
-        Engine.fillRates(&s, samples: &rateSamples, nowMs: nowMs, messages: core.messages, bytes: core.bytes)
-        return s
+        if c.kafka.state == .ok { kafkaErrorsWhenLastOk = errors }
+        c.kafka.error = lastKafkaError
+        c.kafka.attempts = c.kafka.state == .ok ? 0 : max(0, errors - kafkaErrorsWhenLastOk)
+        return c
     }
 
     struct RateSample {
@@ -450,11 +461,12 @@ package final class Engine: @unchecked Sendable {
 
     /// Rates over the last ~5 s of wall time (a sliding window of the samples kept between snapshots).
     static func fillRates(
-        _ s: inout KPISnapshot, samples: inout [RateSample], nowMs: Int64, messages: Int64, bytes: Int64
+        _ s: inout KPIState, tables stats: inout [TableStats], samples: inout [RateSample], nowMs: Int64,
+        messages: Int64, bytes: Int64
     ) {
         var tables: [String: Int64] = [:]
-        for t in s.tables { tables[t.table] = t.total }
-        let creates = s.tables.first { $0.role == .sale }?.count(.create) ?? 0
+        for t in stats { tables[t.table] = t.total }
+        let creates = stats.first { $0.role == .sale }?.count(.create) ?? 0
         samples.append(RateSample(ms: nowMs, messages: messages, bytes: bytes, tables: tables, saleCreates: creates))
         while samples.count > 2, nowMs - samples[1].ms >= 5_000 { samples.removeFirst() }
         guard let first = samples.first, nowMs > first.ms else { return }
@@ -462,9 +474,9 @@ package final class Engine: @unchecked Sendable {
         s.eventsPerSecond = Double(messages - first.messages) / seconds
         s.bytesPerSecond = Double(bytes - first.bytes) / seconds
         s.txPerSecond = Double(creates - first.saleCreates) / seconds
-        for i in s.tables.indices {
-            let before = first.tables[s.tables[i].table] ?? 0
-            s.tables[i].eventsPerSecond = Double(s.tables[i].total - before) / seconds
+        for i in stats.indices {
+            let before = first.tables[stats[i].table] ?? 0
+            stats[i].eventsPerSecond = Double(stats[i].total - before) / seconds
         }
     }
 }

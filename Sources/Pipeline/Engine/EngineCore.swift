@@ -1,6 +1,6 @@
 import Metrics
 
-/// Decoder + aggregator + counters: everything between Kafka bytes and a `KPISnapshot`, with no
+/// Decoder + aggregator + counters: everything between Kafka bytes and a `RunSnapshot`, with no
 /// threads and no I/O. `watch`, `demo`, `replay` and the benchmark all feed messages through one.
 package final class EngineCore {
     package let profile: KPIProfile
@@ -562,53 +562,74 @@ package final class EngineCore {
     private var lastSnapshotSequence: UInt64?
     private var windowChangeLog = WindowChangeLog()
 
-    /// Builds the immutable snapshot the dashboard, the Redis mirror and the warehouse read.
-    package func snapshot(sequence: UInt64, takenAtMs: Int64) -> KPISnapshot {
-        var s = KPISnapshot(result: result)
+    /// The engine's picture at `takenAtMs`: its KPI state and its diagnostics. The consumer's progress,
+    /// the state store's status and the app's integrations are joined in by their owners.
+    package func snapshot(sequence: UInt64, takenAtMs: Int64) -> RunSnapshot {
+        var s = RunSnapshot(kpis: kpiState(sequence: sequence, takenAtMs: takenAtMs))
         s.sequence = sequence
         s.takenAtMs = takenAtMs
-        s.profileName = profile.name
-        s.profile.name = profile.name
-        s.profile.isImplicitDefault = profile.isImplicitDefault
-        s.profile.isModel = profile.model != nil
-        s.profile.profileTablesSeen = aggregator.tables.contains { $0.role != .other && $0.opCounts.reduce(0, +) > 0 }
-        s.profile.otherTablesSeen = aggregator.tables.contains { $0.role == .other && $0.opCounts.reduce(0, +) > 0 }
-        s.profile.keyCollisions = aggregator.keyCollisions
-        s.profile.placeholderDeletes = aggregator.placeholderDeletes
-        // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
-        s.finalWindowStarts = aggregator.finalStarts
-        windowChangeLog.record(sequence: sequence, since: lastSnapshotSequence, changed: aggregator.takeWindowChanges())
-        s.windowChanges = windowChangeLog
-        lastSnapshotSequence = sequence
-        s.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
-        s.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs
-        s.lateCorrections = aggregator.lateCorrections
-        s.tombstones = tombstones
-        let parked = aggregator.parked
-        s.parkedLineItems = parked.lineItems
-        s.parkedRevenue = parked.amount
-        s.tables = aggregator.tables.sorted { $0.table < $1.table }
-        s.recentMalformed = recentMalformed
-        if captureRecentChanges {
-            s.recentChanges = recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema)
-        }
-        s.lastHeartbeatMs = lastHeartbeatMs
-        s.heartbeats = heartbeats
-        s.duplicates = aggregator.duplicates
-        s.unmatched = aggregator.unmatched
-        s.ignored = ignored
-        s.refused = aggregator.refused
-        s.schemaChanges = schemaChanges
-        s.recentDDL = recentDDL
-        s.snapshotDDL = snapshotDDL
-        s.latency = latency.summary(nowMs: takenAtMs)
-        s.snapshots = snapshotProgress()
-        s.transactions = transactionBuffer?.status(nowMs: takenAtMs)
-        if let reached = aggregator.progress.backlogReachedMs {
-            s.backlog = BacklogProgress(
-                partitions: aggregator.progress.catchingUpCount, reachedMs: reached, eventsRead: latency.backlogEvents)
-        }
+        s.diagnostics = diagnostics(nowMs: takenAtMs)
+        // Without a consumer (replay) the backlog is all the read progress there is.
+        s.consumer.backlog = backlog
         return s
+    }
+
+    /// What the aggregator computed and the counters of how it got there. `sequence` names the snapshot
+    /// the window change log records.
+    package func kpiState(sequence: UInt64, takenAtMs: Int64) -> KPIState {
+        var k = KPIState(result: result)
+        k.profile.name = profile.name
+        k.profile.isImplicitDefault = profile.isImplicitDefault
+        k.profile.isModel = profile.model != nil
+        k.profile.profileTablesSeen = aggregator.tables.contains { $0.role != .other && $0.opCounts.reduce(0, +) > 0 }
+        k.profile.otherTablesSeen = aggregator.tables.contains { $0.role == .other && $0.opCounts.reduce(0, +) > 0 }
+        k.profile.keyCollisions = aggregator.keyCollisions
+        k.profile.placeholderDeletes = aggregator.placeholderDeletes
+        // Both kept by the aggregator as windows change: a snapshot costs what changed, not what is held.
+        k.finalWindowStarts = aggregator.finalStarts
+        windowChangeLog.record(sequence: sequence, since: lastSnapshotSequence, changed: aggregator.takeWindowChanges())
+        k.windowChanges = windowChangeLog
+        lastSnapshotSequence = sequence
+        k.watermarkMs = aggregator.watermarkMs == .min ? 0 : aggregator.watermarkMs
+        k.maxCommitTimeMs = aggregator.maxCommitTimeMs == .min ? 0 : aggregator.maxCommitTimeMs
+        k.lateCorrections = aggregator.lateCorrections
+        k.tombstones = tombstones
+        let parked = aggregator.parked
+        k.parkedLineItems = parked.lineItems
+        k.parkedRevenue = parked.amount
+        k.lastHeartbeatMs = lastHeartbeatMs
+        k.heartbeats = heartbeats
+        k.duplicates = aggregator.duplicates
+        k.unmatched = aggregator.unmatched
+        k.ignored = ignored
+        k.refused = aggregator.refused
+        k.snapshots = snapshotProgress()
+        k.transactions = transactionBuffer?.status(nowMs: takenAtMs)
+        return k
+    }
+
+    /// Per-table counters, recent changes (decoded for display here, never at render time), malformed
+    /// messages, DDL and the latency split.
+    package func diagnostics(nowMs: Int64) -> EngineDiagnostics {
+        var d = EngineDiagnostics()
+        d.tables = aggregator.tables.sorted { $0.table < $1.table }
+        d.recentMalformed = recentMalformed
+        if captureRecentChanges {
+            d.recentChanges = recentChangeRing.lists(topicName: decoder.topic(ofSlot:), avroSchema: framedAvroSchema)
+        }
+        d.schemaChanges = schemaChanges
+        d.recentDDL = recentDDL
+        d.snapshotDDL = snapshotDDL
+        d.latency = latency.summary(nowMs: nowMs)
+        return d
+    }
+
+    /// The startup backlog still being read, nil once every partition reached its end once (the
+    /// consumer's progress fills in the messages left).
+    package var backlog: BacklogProgress? {
+        guard let reached = aggregator.progress.backlogReachedMs else { return nil }
+        return BacklogProgress(
+            partitions: aggregator.progress.catchingUpCount, reachedMs: reached, eventsRead: latency.backlogEvents)
     }
 }
 

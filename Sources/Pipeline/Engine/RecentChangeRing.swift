@@ -2,7 +2,7 @@ import Metrics
 
 /// Every change of every table kept for the Tables drill-down, newest `perTable` per table, complete
 /// (no sampling). The engine thread copies each message's bytes into a slot allocated once and reused:
-/// after warm-up a capture allocates nothing. `KPISnapshot.recentChanges` is built from it at snapshot
+/// after warm-up a capture allocates nothing. `EngineDiagnostics.recentChanges` is built from it at snapshot
 /// time, and only from what was captured since the previous snapshot. Confluent-framed (Avro) values
 /// and keys keep their schema id (and the framed key its bytes) for the raw view.
 struct RecentChangeRing {
@@ -199,8 +199,8 @@ struct RecentChangeRing {
         let freshStart = list.count - fresh
         while i > freshStart, budget > 0 {
             i -= 1
-            if list[i].decoded == nil {
-                list[i].decoded = describe(list[i], avroSchema: avroSchema)
+            if list[i].decoded == nil && list[i].undecodable == nil {
+                describe(&list[i], avroSchema: avroSchema)
                 budget -= 1
             }
         }
@@ -208,21 +208,32 @@ struct RecentChangeRing {
         var from = i > freshStart ? i : min(decodedFrom[r], freshStart)
         while from > 0, budget > 0 {
             from -= 1
-            if list[from].decoded == nil {
-                list[from].decoded = describe(list[from], avroSchema: avroSchema)
+            if list[from].decoded == nil && list[from].undecodable == nil {
+                describe(&list[from], avroSchema: avroSchema)
                 budget -= 1
             }
         }
         decodedFrom[r] = from
     }
 
-    /// One change's images for display: JSON with the remembered scales, Avro with its schema.
-    private mutating func describe(_ change: RecentChange, avroSchema: (Int32) -> AvroSchema?) -> ChangeDescription? {
-        guard let value = change.value, !value.isEmpty else { return nil }
-        guard let id = change.valueSchemaID else {
-            return ChangeDescription.decode(value: value, scales: &displayScales)
+    /// One change decoded for display: its images (JSON with the remembered scales, Avro with its schema)
+    /// and a framed Avro key's text; or why its value cannot be shown. A value whose Avro schema is not
+    /// at hand yet stays undecided: a later snapshot decodes it when the registry answered.
+    private mutating func describe(_ change: inout RecentChange, avroSchema: (Int32) -> AvroSchema?) {
+        if let id = change.keySchemaID, let key = change.framedKey, let schema = avroSchema(id),
+            let text = RecentChangeRing.avroKeyText(key, schema: schema)
+        {
+            change.key = text
         }
-        guard let schema = avroSchema(id), value.count >= AvroWire.headerSize else { return nil }
+        guard let value = change.value, !value.isEmpty else { return }
+        guard let id = change.valueSchemaID else {
+            change.decoded = ChangeDescription.decode(value: value, scales: &displayScales)
+            if change.decoded == nil {
+                change.undecodable = "the value could not be decoded as a Debezium change (\(value.count) bytes)"
+            }
+            return
+        }
+        guard let schema = avroSchema(id) else { return }
         let types: [String: SchemaTypes.Logical]
         if let known = avroTypes[id] {
             types = known
@@ -230,12 +241,41 @@ struct RecentChangeRing {
             types = AvroJSONRendering.columnTypes(schema)
             avroTypes[id] = types
         }
-        guard
+        guard value.count >= AvroWire.headerSize,
             let payload = value[AvroWire.headerSize...].withUnsafeBytes({
                 try? AvroJSONRendering.value(schema: schema, payload: $0)
             })
+        else {
+            change.undecodable =
+                "the value (schema id \(id), \(value.count) bytes) does not follow its schema: y shows it raw"
+            return
+        }
+        change.decoded = DebeziumFullDecoder.describe(payload: payload, types: types, scales: &displayScales)
+        if change.decoded == nil {
+            change.undecodable =
+                "the value (schema id \(id), \(value.count) bytes) is not a Debezium change: y shows it raw"
+        }
+    }
+
+    /// A framed Avro key as the change list shows keys: `42`, or `a=1,b=2` for several columns.
+    static func avroKeyText(_ framedKey: [UInt8], schema: AvroSchema) -> String? {
+        guard framedKey.count >= AvroWire.headerSize,
+            let value = framedKey[AvroWire.headerSize...].withUnsafeBytes({
+                try? AvroJSONRendering.value(schema: schema, payload: $0)
+            })
         else { return nil }
-        return DebeziumFullDecoder.describe(payload: payload, types: types, scales: &displayScales)
+        func text(_ v: JSONValue) -> String {
+            switch v {
+            case .number(let n): n
+            case .string(let s): s
+            case .bool(let b): b ? "true" : "false"
+            case .null: "null"
+            default: "…"
+            }
+        }
+        guard case .object(let members) = value else { return text(value) }
+        return members.count == 1
+            ? text(members[0].value) : members.map { "\($0.key)=\(text($0.value))" }.joined(separator: ",")
     }
 }
 

@@ -4,14 +4,14 @@ import Synchronization
 
 /// Where the alert rules read their facts from; each closure returns at once (a `Latest` read).
 package struct AlertInputs: Sendable {
-    package var snapshot: @Sendable () -> KPISnapshot?
+    package var snapshot: @Sendable () -> RunSnapshot?
     /// Kafka Connect health (`--connect`); nil when not configured (the connector rules then stay quiet).
     package var connect: (@Sendable () -> ConnectHealthReport)?
     /// Reconciliation against the source (`--source`); nil when not configured.
     package var reconciliation: (@Sendable () -> Reconciliation?)?
 
     package init(
-        snapshot: @escaping @Sendable () -> KPISnapshot?,
+        snapshot: @escaping @Sendable () -> RunSnapshot?,
         connect: (@Sendable () -> ConnectHealthReport)? = nil,
         reconciliation: (@Sendable () -> Reconciliation?)? = nil
     ) {

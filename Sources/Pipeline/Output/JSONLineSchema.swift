@@ -60,24 +60,26 @@ package enum JSONLineSchema {
                 "Model profiles only: per KPI name its totals, `{\"group_by\",\"aggregates\",\"totals\":[{\"group\",\"values\"}],\"unresolved_rows\"}` (KPIOutput.totalsJSON; the same object as Redis `P:kpis`).",
             source: "KPIResult.kpiColumns, totals.kpis"),
         OutputField(
-            "lag", type: "object", unit: "", help: "cdctop's own lag (issue 13).", source: "KPISnapshot.partitions"),
+            "lag", type: "object", unit: "", help: "cdctop's own lag (issue 13).", source: "ConsumerProgress.partitions"
+        ),
         OutputField(
             "lag.known", type: "boolean", unit: "",
             help: "False while Kafka is not connected or no partition is assigned: the lag is unknown, not zero.",
-            source: "KPISnapshot.lagKnown"),
+            source: "ConsumerProgress.lagKnown"),
         OutputField(
             "lag.total", type: "integer or null", unit: "",
-            help: "Sum of end minus position over the partitions; null while unknown.", source: "KPISnapshot.totalLag"),
+            help: "Sum of end minus position over the partitions; null while unknown.",
+            source: "ConsumerProgress.totalLag"),
         OutputField(
             "lag.committed_total", type: "integer or null", unit: "",
             help: "Sum of end minus the group's committed offset; null while unknown.",
-            source: "KPISnapshot.totalCommittedLag"),
+            source: "ConsumerProgress.totalCommittedLag"),
         OutputField(
             "lag.caught_up", type: "boolean", unit: "",
-            help: "Known and at most max(100, one second of events) behind.", source: "KPISnapshot.lagCaughtUp"),
+            help: "Known and at most max(100, one second of events) behind.", source: "RunSnapshot.lagCaughtUp"),
         OutputField(
             "lag.partitions", type: "array", unit: "", help: "One object per assigned partition.",
-            source: "KPISnapshot.partitions"),
+            source: "ConsumerProgress.partitions"),
         OutputField("lag.partitions[].topic", type: "string", unit: "", help: "Topic.", source: "PartitionLag.topic"),
         OutputField(
             "lag.partitions[].partition", type: "integer", unit: "", help: "Partition.",
@@ -147,20 +149,20 @@ package enum JSONLineSchema {
             source: "ConnectHealthReport.pollError"),
         OutputField(
             "heartbeats", type: "integer", unit: "", help: "With --connect: Debezium heartbeat messages read.",
-            source: "KPISnapshot.heartbeats"),
+            source: "KPIState.heartbeats"),
         OutputField(
             "last_heartbeat_ms", type: "integer", unit: "Unix ms",
-            help: "With --connect: the newest heartbeat (0 none).", source: "KPISnapshot.lastHeartbeatMs"),
+            help: "With --connect: the newest heartbeat (0 none).", source: "KPIState.lastHeartbeatMs"),
         OutputField(
             "schema_changes", type: "object", unit: "",
             help: "Schema changes (DDL on Debezium's schema-change topic) per table.",
-            source: "KPISnapshot.schemaChanges"),
+            source: "EngineDiagnostics.schemaChanges"),
         OutputField(
             "schema_changes.<table>", type: "integer", unit: "", help: "One table's schema changes.",
-            source: "KPISnapshot.schemaChanges"),
+            source: "EngineDiagnostics.schemaChanges"),
         OutputField(
             "recent_ddl", type: "array", unit: "", help: "The newest 10 schema changes, newest last.",
-            source: "KPISnapshot.recentDDL"),
+            source: "EngineDiagnostics.recentDDL"),
         OutputField("recent_ddl[].table", type: "string", unit: "", help: "Table.", source: "DDLRecord.table"),
         OutputField("recent_ddl[].db", type: "string", unit: "", help: "Database.", source: "DDLRecord.database"),
         OutputField("recent_ddl[].ddl", type: "string", unit: "", help: "The DDL statement.", source: "DDLRecord.ddl"),
@@ -170,7 +172,7 @@ package enum JSONLineSchema {
         OutputField(
             "snapshot_ddl", type: "integer", unit: "",
             help: "DDL of connectors' initial snapshots (the schema as it was, not a change).",
-            source: "KPISnapshot.snapshotDDL"),
+            source: "EngineDiagnostics.snapshotDDL"),
         OutputField(
             "alerts", type: "object", unit: "",
             help: "Unless the profile turns the alert rules off: the alert panel (docs/operations.md, \"Alerts\").",
@@ -193,56 +195,56 @@ package enum JSONLineSchema {
         OutputField(
             "late_corrections", type: "integer", unit: "",
             help: "Events that changed a window the watermark had already closed.",
-            source: "KPISnapshot.lateCorrections"),
+            source: "KPIState.lateCorrections"),
         OutputField(
             "duplicates", type: "integer", unit: "",
             help: "Redelivered messages (offset at or below the last applied one), ignored.",
-            source: "KPISnapshot.duplicates"),
+            source: "KPIState.duplicates"),
         OutputField(
             "unmatched", type: "integer", unit: "", help: "Updates or deletes of a key cdctop never saw.",
-            source: "KPISnapshot.unmatched"),
+            source: "KPIState.unmatched"),
         OutputField(
             "watermark_ms", type: "integer", unit: "Unix ms",
             help: "The watermark: event time read by every partition still being read, minus the allowed lateness.",
-            source: "KPISnapshot.watermarkMs"),
+            source: "KPIState.watermarkMs"),
         OutputField(
             "idle_since_ms", type: "integer or null", unit: "Unix ms",
             help: "The newest commit once the watermark closed its window (a quiet source); null while it can change.",
-            source: "KPISnapshot.idleSinceMs"),
+            source: "KPIState.idleSinceMs"),
         OutputField(
             "backlog", type: "object or null", unit: "",
             help: "While a startup backlog is read; null once every partition was read to its end.",
-            source: "KPISnapshot.backlog"),
+            source: "ConsumerProgress.backlog"),
         OutputField(
             "backlog.partitions", type: "integer", unit: "", help: "Partitions still reading their backlog.",
-            source: "KPISnapshot.backlog.partitions"),
+            source: "ConsumerProgress.backlog.partitions"),
         OutputField(
             "backlog.messages", type: "integer", unit: "", help: "Backlog messages still unread.",
-            source: "KPISnapshot.backlog.messages"),
+            source: "ConsumerProgress.backlog.messages"),
         OutputField(
             "backlog.oldest_ms", type: "integer", unit: "Unix ms", help: "The event time the backlog has reached.",
-            source: "KPISnapshot.backlog.reachedMs"),
+            source: "ConsumerProgress.backlog.reachedMs"),
         OutputField(
             "backlog.events_read", type: "integer", unit: "", help: "Backlog events read so far.",
-            source: "KPISnapshot.backlog.eventsRead"),
+            source: "ConsumerProgress.backlog.eventsRead"),
         OutputField(
             "ignored", type: "integer", unit: "", help: "Messages of tables or ops the profile does not use.",
-            source: "KPISnapshot.ignored"),
+            source: "KPIState.ignored"),
         OutputField(
             "refused", type: "integer", unit: "", help: "Events refused because applying them would overflow a sum.",
-            source: "KPISnapshot.refused"),
+            source: "KPIState.refused"),
         OutputField(
             "tombstones", type: "integer", unit: "", help: "Kafka tombstones (null values after deletes).",
-            source: "KPISnapshot.tombstones"),
+            source: "KPIState.tombstones"),
         OutputField(
             "malformed_by_table", type: "object", unit: "", help: "Malformed messages per table.",
-            source: "KPISnapshot.tables[].malformed"),
+            source: "EngineDiagnostics.tables[].malformed"),
         OutputField(
             "malformed_by_table.<table>", type: "integer", unit: "", help: "One table's malformed messages.",
-            source: "KPISnapshot.tables[].malformed"),
+            source: "EngineDiagnostics.tables[].malformed"),
         OutputField(
             "recent_malformed", type: "array", unit: "", help: "The newest 5 malformed messages.",
-            source: "KPISnapshot.recentMalformed"),
+            source: "EngineDiagnostics.recentMalformed"),
         OutputField(
             "recent_malformed[].topic", type: "string", unit: "", help: "Topic.",
             source: "MalformedRecord.position.topic"),
@@ -257,7 +259,7 @@ package enum JSONLineSchema {
             source: "MalformedRecord.reason"),
         OutputField(
             "state", type: "object", unit: "", help: "The durable state (docs/operations.md, \"Durable state\").",
-            source: "KPISnapshot.state"),
+            source: "RunSnapshot.state"),
         OutputField(
             "state.dir", type: "string or null", unit: "", help: "The state directory; null with --state none.",
             source: "StateStatus.directory"),
@@ -277,7 +279,7 @@ package enum JSONLineSchema {
             "state.viewer_of_pid", type: "integer or null", unit: "",
             help: "The process writing `dir` when this one only views it.", source: "StateStatus.viewerOfPID"),
         OutputField(
-            "profile", type: "object", unit: "", help: "The KPI profile in use.", source: "KPISnapshot.profile"),
+            "profile", type: "object", unit: "", help: "The KPI profile in use.", source: "KPIState.profile"),
         OutputField("profile.name", type: "string", unit: "", help: "Its name.", source: "ProfileStatus.name"),
         OutputField(
             "profile.implicit_default", type: "boolean", unit: "",
@@ -300,11 +302,11 @@ package enum JSONLineSchema {
             help: "With --transactions complete: what is held back and what was released unfinished.",
             source: "TransactionStatus.json"),
         OutputField(
-            "ts_ms", type: "integer", unit: "Unix ms", help: "Wall time of the line.", source: "KPISnapshot.takenAtMs"),
+            "ts_ms", type: "integer", unit: "Unix ms", help: "Wall time of the line.", source: "RunSnapshot.takenAtMs"),
         OutputField(
             "latency", type: "object", unit: "",
             help: "Per table and hop, over the last minute (docs/interfaces.md, \"Where latency goes\").",
-            source: "KPISnapshot.latency"),
+            source: "EngineDiagnostics.latency"),
         OutputField("latency.<table>", type: "object", unit: "", help: "One table's hops.", source: "TableLatency"),
         OutputField(
             "latency.<table>.<hop>", type: "object", unit: "", help: "source_debezium, debezium_kafka or kafka_cdctop.",

@@ -13,7 +13,7 @@ package struct OutputField: Sendable, Hashable {
     package let labels: [String]
     /// One or two sentences for the reader. For Prometheus this is the HELP line, byte for byte.
     package let help: String
-    /// Where the value comes from in cdctop's own values (`KPISnapshot.result.messages`), for the next engineer.
+    /// Where the value comes from in cdctop's own values (`KPIState.result.messages`), for the next engineer.
     package let source: String
 
     package init(

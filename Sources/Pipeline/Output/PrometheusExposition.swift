@@ -68,14 +68,14 @@ package enum PrometheusExposition {
     /// At most this many label values per family for data-driven labels (categories): bounded series.
     package static let maxCategories = 1_000
 
-    package static func render(_ s: KPISnapshot?, ops: OpsReport, nowMs: Int64) -> String {
+    package static func render(_ s: RunSnapshot?, ops: OpsReport, nowMs: Int64) -> String {
         var w = Writer()
         w.single(PrometheusSchema.up, s == nil ? 0 : 1)
         guard let s else { return w.text }
         w.single(PrometheusSchema.snapshotAgeSeconds, seconds(nowMs - s.takenAtMs))
 
         // KPIs
-        let r = s.result
+        let r = s.kpis.result
         w.single(PrometheusSchema.messagesTotal, Double(r.messages))
         w.single(PrometheusSchema.kpiTransactions, Double(r.totals.txCount))
         w.single(PrometheusSchema.kpiRevenue, r.totals.revenue.approximateDouble)
@@ -101,69 +101,70 @@ package enum PrometheusExposition {
 
         // Events and problems
         w.family(PrometheusSchema.eventsTotal)
-        for t in s.tables {
+        for t in s.diagnostics.tables {
             for op in ChangeOp.allCases where t.count(op) > 0 {
                 w.sample(PrometheusSchema.eventsTotal, [("table", t.table), ("op", op.code)], Double(t.count(op)))
             }
         }
         w.family(PrometheusSchema.tableMalformedTotal)
-        for t in s.tables where t.malformed > 0 {
+        for t in s.diagnostics.tables where t.malformed > 0 {
             w.sample(PrometheusSchema.tableMalformedTotal, [("table", t.table)], Double(t.malformed))
         }
         let counters: [(OutputField, Int64)] = [
             (PrometheusSchema.malformedTotal, r.malformed),
             (PrometheusSchema.droppedTotal, r.dropped),
-            (PrometheusSchema.lateCorrectionsTotal, s.lateCorrections),
-            (PrometheusSchema.duplicatesTotal, s.duplicates),
-            (PrometheusSchema.unmatchedTotal, s.unmatched),
-            (PrometheusSchema.refusedTotal, s.refused),
-            (PrometheusSchema.ignoredTotal, s.ignored),
-            (PrometheusSchema.tombstonesTotal, s.tombstones),
-            (PrometheusSchema.heartbeatsTotal, s.heartbeats),
-            (PrometheusSchema.schemaChangeSnapshotTotal, s.snapshotDDL),
+            (PrometheusSchema.lateCorrectionsTotal, s.kpis.lateCorrections),
+            (PrometheusSchema.duplicatesTotal, s.kpis.duplicates),
+            (PrometheusSchema.unmatchedTotal, s.kpis.unmatched),
+            (PrometheusSchema.refusedTotal, s.kpis.refused),
+            (PrometheusSchema.ignoredTotal, s.kpis.ignored),
+            (PrometheusSchema.tombstonesTotal, s.kpis.tombstones),
+            (PrometheusSchema.heartbeatsTotal, s.kpis.heartbeats),
+            (PrometheusSchema.schemaChangeSnapshotTotal, s.diagnostics.snapshotDDL),
         ]
         for (family, value) in counters {
             w.single(family, Double(value))
         }
         w.family(PrometheusSchema.schemaChangesTotal)
-        for table in s.schemaChanges.keys.sorted() {
-            w.sample(PrometheusSchema.schemaChangesTotal, [("table", table)], Double(s.schemaChanges[table]!))
+        for table in s.diagnostics.schemaChanges.keys.sorted() {
+            w.sample(
+                PrometheusSchema.schemaChangesTotal, [("table", table)], Double(s.diagnostics.schemaChanges[table]!))
         }
-        w.single(PrometheusSchema.parkedLineItems, Double(s.parkedLineItems))
+        w.single(PrometheusSchema.parkedLineItems, Double(s.kpis.parkedLineItems))
 
         // Freshness and lag
-        if s.maxCommitTimeMs > 0 {
-            w.single(PrometheusSchema.lastCommitTimestampSeconds, seconds(s.maxCommitTimeMs))
+        if s.kpis.maxCommitTimeMs > 0 {
+            w.single(PrometheusSchema.lastCommitTimestampSeconds, seconds(s.kpis.maxCommitTimeMs))
         }
-        if s.watermarkMs > 0 {
-            w.single(PrometheusSchema.watermarkTimestampSeconds, seconds(s.watermarkMs))
+        if s.kpis.watermarkMs > 0 {
+            w.single(PrometheusSchema.watermarkTimestampSeconds, seconds(s.kpis.watermarkMs))
         }
-        w.single(PrometheusSchema.idle, s.idleSinceMs == nil ? 0 : 1)
-        w.single(PrometheusSchema.backlogMessages, Double(s.backlog?.messages ?? 0))
-        w.single(PrometheusSchema.caughtUp, s.caughtUp ? 1 : 0)
+        w.single(PrometheusSchema.idle, s.kpis.idleSinceMs == nil ? 0 : 1)
+        w.single(PrometheusSchema.backlogMessages, Double(s.consumer.backlog?.messages ?? 0))
+        w.single(PrometheusSchema.caughtUp, s.consumer.caughtUp ? 1 : 0)
         w.family(PrometheusSchema.partitionLagMessages)
-        for p in s.partitions {
+        for p in s.consumer.partitions {
             w.sample(PrometheusSchema.partitionLagMessages, partitionLabels(p), Double(p.lag))
         }
         w.family(PrometheusSchema.partitionLagSeconds)
-        for p in s.partitions {
+        for p in s.consumer.partitions {
             let lagMs = p.lagMs(nowMs: nowMs)
             w.sample(PrometheusSchema.partitionLagSeconds, partitionLabels(p), seconds(lagMs))
         }
         w.family(PrometheusSchema.partitionHighWatermark)
-        for p in s.partitions {
+        for p in s.consumer.partitions {
             w.sample(PrometheusSchema.partitionHighWatermark, partitionLabels(p), Double(p.highWatermark))
         }
         w.family(PrometheusSchema.partitionCommittedOffset)
-        for p in s.partitions {
+        for p in s.consumer.partitions {
             w.sample(PrometheusSchema.partitionCommittedOffset, partitionLabels(p), Double(p.committed))
         }
         renderOffsetRegressions(s, into: &w)
-        if let t = s.transactions { renderTransactions(t, into: &w) }
+        if let t = s.kpis.transactions { renderTransactions(t, into: &w) }
 
         // Services
-        w.single(PrometheusSchema.kafkaUp, s.kafka.state == .ok ? 1 : 0)
-        w.single(PrometheusSchema.kafkaStalled, s.kafka.state == .stalled ? 1 : 0)
+        w.single(PrometheusSchema.kafkaUp, s.consumer.kafka.state == .ok ? 1 : 0)
+        w.single(PrometheusSchema.kafkaStalled, s.consumer.kafka.state == .stalled ? 1 : 0)
         if let redis = ops.redis {
             w.single(PrometheusSchema.redisUp, redis.state == .ok ? 1 : 0)
         }
@@ -171,8 +172,8 @@ package enum PrometheusExposition {
             w.single(PrometheusSchema.warehouseUp, warehouse.state == .ok ? 1 : 0)
         }
         if let registry = ops.schemaRegistry { renderSchemaRegistry(registry, nowMs: nowMs, into: &w) }
-        if s.lastHeartbeatMs > 0 {
-            w.single(PrometheusSchema.heartbeatAgeSeconds, seconds(max(0, nowMs - s.lastHeartbeatMs)))
+        if s.kpis.lastHeartbeatMs > 0 {
+            w.single(PrometheusSchema.heartbeatAgeSeconds, seconds(max(0, nowMs - s.kpis.lastHeartbeatMs)))
         }
         if let connect = ops.connect {
             w.single(PrometheusSchema.connectUp, connect.pollError == nil && connect.checkedAtMs > 0 ? 1 : 0)
@@ -214,7 +215,7 @@ package enum PrometheusExposition {
 
         // Latency split: a summary whose quantiles cover the last minute and whose _sum/_count run since the start.
         w.family(PrometheusSchema.latencySeconds)
-        for t in s.latency {
+        for t in s.diagnostics.latency {
             for hop in LatencyHop.allCases where t.hop(hop).totalCount > 0 {
                 let h = t.hop(hop)
                 let labels = [("table", t.table), ("hop", hop.label)]
@@ -227,9 +228,9 @@ package enum PrometheusExposition {
             }
         }
 
-        if let groups = s.groupLag { renderGroupLag(groups, into: &w) }
-        if let slots = s.replicationSlots { renderReplicationSlots(slots, nowMs: nowMs, into: &w) }
-        renderSnapshots(s.snapshots, nowMs: nowMs, into: &w)
+        if let groups = s.integrations.groupLag { renderGroupLag(groups, into: &w) }
+        if let slots = s.integrations.replicationSlots { renderReplicationSlots(slots, nowMs: nowMs, into: &w) }
+        renderSnapshots(s.kpis.snapshots, nowMs: nowMs, into: &w)
         return w.text
     }
 
@@ -370,18 +371,20 @@ package enum PrometheusExposition {
 
     /// Offsets that went backwards and messages deleted unread, per partition (0 for the healthy ones, so
     /// `increase()` sees the first one), and each partition's log start.
-    static func renderOffsetRegressions(_ s: KPISnapshot, into w: inout Writer) {
-        let r = s.offsetRegressions
+    static func renderOffsetRegressions(_ s: RunSnapshot, into w: inout Writer) {
+        let r = s.consumer.offsetRegressions
         w.family(PrometheusSchema.partitionLogStart)
-        for p in s.partitions { w.sample(PrometheusSchema.partitionLogStart, partitionLabels(p), Double(p.logStart)) }
+        for p in s.consumer.partitions {
+            w.sample(PrometheusSchema.partitionLogStart, partitionLabels(p), Double(p.logStart))
+        }
         w.family(PrometheusSchema.offsetsBackwardsTotal)
-        for p in s.partitions {
+        for p in s.consumer.partitions {
             w.sample(
                 PrometheusSchema.offsetsBackwardsTotal, partitionLabels(p),
                 Double(r.backwardsCount["\(p.topic)[\(p.partition)]"] ?? 0))
         }
         w.family(PrometheusSchema.messagesDeletedUnreadTotal)
-        for p in s.partitions {
+        for p in s.consumer.partitions {
             w.sample(
                 PrometheusSchema.messagesDeletedUnreadTotal, partitionLabels(p),
                 Double(r.deletedUnreadMessages["\(p.topic)[\(p.partition)]"] ?? 0))

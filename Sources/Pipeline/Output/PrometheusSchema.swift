@@ -6,150 +6,150 @@ package enum PrometheusSchema {
     package static let up = OutputField(
         "cdctop_up", type: "gauge", unit: "0/1", labels: [],
         help: "1 while cdctop runs and has published a snapshot of the engine.",
-        source: "whether the engine has published a KPISnapshot")
+        source: "whether the engine has published a RunSnapshot")
     package static let snapshotAgeSeconds = OutputField(
         "cdctop_snapshot_age_seconds", type: "gauge", unit: "seconds", labels: [],
         help: "Seconds since the engine published the snapshot this scrape shows.",
-        source: "now - KPISnapshot.takenAtMs")
+        source: "now - RunSnapshot.takenAtMs")
     package static let messagesTotal = OutputField(
         "cdctop_messages_total", type: "counter", unit: "", labels: [],
         help: "Kafka messages read, tombstones and malformed ones included.",
-        source: "KPISnapshot.result.messages")
+        source: "KPIState.result.messages")
     package static let kpiTransactions = OutputField(
         "cdctop_kpi_transactions", type: "gauge", unit: "", labels: [],
         help: "Running total of transactions (creates minus deletes, snapshot reads included).",
-        source: "KPISnapshot.result.totals.txCount")
+        source: "KPIState.result.totals.txCount")
     package static let kpiRevenue = OutputField(
         "cdctop_kpi_revenue", type: "gauge", unit: "money (float)", labels: [],
         help: "Running total of revenue (float; the exact decimal is in --json and Redis).",
-        source: "KPISnapshot.result.totals.revenue")
+        source: "KPIState.result.totals.revenue")
     package static let kpiCategoryRevenue = OutputField(
         "cdctop_kpi_category_revenue", type: "gauge", unit: "money (float)", labels: ["category"],
         help: "Running net line-item sales per product category (float).",
-        source: "KPISnapshot.result.totals.categoryRevenue")
+        source: "KPIState.result.totals.categoryRevenue")
     package static let windowSeconds = OutputField(
         "cdctop_window_seconds", type: "gauge", unit: "seconds", labels: [],
         help: "Length of a tumbling KPI window.",
-        source: "KPISnapshot.result.windowMs")
+        source: "KPIState.result.windowMs")
     package static let windowStartTimestampSeconds = OutputField(
         "cdctop_window_start_timestamp_seconds", type: "gauge", unit: "Unix seconds", labels: [],
         help: "Start of the current (latest) window, Unix time.",
-        source: "KPISnapshot.result.windows.last.windowStartMs")
+        source: "KPIState.result.windows.last.windowStartMs")
     package static let windowTransactions = OutputField(
         "cdctop_window_transactions", type: "gauge", unit: "", labels: [],
         help: "Net transactions committed in the current window.",
-        source: "KPISnapshot.result.windows.last.txCount")
+        source: "KPIState.result.windows.last.txCount")
     package static let windowRevenue = OutputField(
         "cdctop_window_revenue", type: "gauge", unit: "money (float)", labels: [],
         help: "Net revenue committed in the current window (float).",
-        source: "KPISnapshot.result.windows.last.revenue")
+        source: "KPIState.result.windows.last.revenue")
     package static let windowCategoryRevenue = OutputField(
         "cdctop_window_category_revenue", type: "gauge", unit: "money (float)", labels: ["category"],
         help: "Net line-item sales per category in the current window (float).",
-        source: "KPISnapshot.result.windows.last.categoryRevenue")
+        source: "KPIState.result.windows.last.categoryRevenue")
     package static let eventsTotal = OutputField(
         "cdctop_events_total", type: "counter", unit: "", labels: ["table", "op"],
         help: "Change events applied, per table and Debezium op (c u d r t tombstone).",
-        source: "KPISnapshot.tables[].count(op), ops with a count above 0")
+        source: "EngineDiagnostics.tables[].count(op), ops with a count above 0")
     package static let tableMalformedTotal = OutputField(
         "cdctop_table_malformed_total", type: "counter", unit: "", labels: ["table"],
         help: "Malformed messages per table.",
-        source: "KPISnapshot.tables[].malformed")
+        source: "EngineDiagnostics.tables[].malformed")
     package static let malformedTotal = OutputField(
         "cdctop_malformed_total", type: "counter", unit: "", labels: [],
         help: "Messages that could not be decoded (kept, counted, never applied).",
-        source: "KPISnapshot.result.malformed")
+        source: "KPIState.result.malformed")
     package static let droppedTotal = OutputField(
         "cdctop_dropped_total", type: "counter", unit: "", labels: [],
         help:
             "Events kept out of the windows (commit time older than every window held, or a day ahead of this clock); still in the totals.",
-        source: "KPISnapshot.result.dropped")
+        source: "KPIState.result.dropped")
     package static let lateCorrectionsTotal = OutputField(
         "cdctop_late_corrections_total", type: "counter", unit: "", labels: [],
         help: "Events that changed a window the watermark had already closed.",
-        source: "KPISnapshot.lateCorrections")
+        source: "KPIState.lateCorrections")
     package static let duplicatesTotal = OutputField(
         "cdctop_duplicates_total", type: "counter", unit: "", labels: [],
         help: "Redelivered messages (offset at or below the last applied one), ignored.",
-        source: "KPISnapshot.duplicates")
+        source: "KPIState.duplicates")
     package static let unmatchedTotal = OutputField(
         "cdctop_unmatched_total", type: "counter", unit: "", labels: [],
         help: "Updates or deletes of a key cdctop never saw.",
-        source: "KPISnapshot.unmatched")
+        source: "KPIState.unmatched")
     package static let refusedTotal = OutputField(
         "cdctop_refused_total", type: "counter", unit: "", labels: [],
         help: "Events refused because applying them would overflow a sum.",
-        source: "KPISnapshot.refused")
+        source: "KPIState.refused")
     package static let ignoredTotal = OutputField(
         "cdctop_ignored_total", type: "counter", unit: "", labels: [],
         help: "Messages of tables or ops the profile does not use.",
-        source: "KPISnapshot.ignored")
+        source: "KPIState.ignored")
     package static let tombstonesTotal = OutputField(
         "cdctop_tombstones_total", type: "counter", unit: "", labels: [],
         help: "Kafka tombstones (null values after deletes).",
-        source: "KPISnapshot.tombstones")
+        source: "KPIState.tombstones")
     package static let heartbeatsTotal = OutputField(
         "cdctop_heartbeats_total", type: "counter", unit: "", labels: [],
         help: "Debezium heartbeat messages.",
-        source: "KPISnapshot.heartbeats")
+        source: "KPIState.heartbeats")
     package static let schemaChangeSnapshotTotal = OutputField(
         "cdctop_schema_change_snapshot_total", type: "counter", unit: "", labels: [],
         help: "DDL messages of connectors' initial snapshots.",
-        source: "KPISnapshot.snapshotDDL")
+        source: "EngineDiagnostics.snapshotDDL")
     package static let schemaChangesTotal = OutputField(
         "cdctop_schema_changes_total", type: "counter", unit: "", labels: ["table"],
         help: "Schema changes (DDL) per table since this run started.",
-        source: "KPISnapshot.schemaChanges")
+        source: "EngineDiagnostics.schemaChanges")
     package static let parkedLineItems = OutputField(
         "cdctop_parked_line_items", type: "gauge", unit: "", labels: [],
         help: "Line items waiting for their product's dimension row.",
-        source: "KPISnapshot.parkedLineItems")
+        source: "KPIState.parkedLineItems")
     package static let lastCommitTimestampSeconds = OutputField(
         "cdctop_last_commit_timestamp_seconds", type: "gauge", unit: "Unix seconds", labels: [],
         help: "Newest source commit time seen, Unix time.",
-        source: "KPISnapshot.maxCommitTimeMs")
+        source: "KPIState.maxCommitTimeMs")
     package static let watermarkTimestampSeconds = OutputField(
         "cdctop_watermark_timestamp_seconds", type: "gauge", unit: "Unix seconds", labels: [],
         help:
             "The watermark (event time read by every partition still being read, heartbeats included, minus the allowed lateness), Unix time.",
-        source: "KPISnapshot.watermarkMs")
+        source: "KPIState.watermarkMs")
     package static let idle = OutputField(
         "cdctop_idle", type: "gauge", unit: "0/1", labels: [],
         help:
             "1 when the window of the newest commit is closed: the source is quiet (heartbeats moved the watermark past it).",
-        source: "KPISnapshot.idleSinceMs != nil")
+        source: "KPIState.idleSinceMs != nil")
     package static let backlogMessages = OutputField(
         "cdctop_backlog_messages", type: "gauge", unit: "", labels: [],
         help: "Messages of a startup backlog still unread (0 once every partition was read to its end).",
-        source: "KPISnapshot.backlog?.messages ?? 0")
+        source: "ConsumerProgress.backlog?.messages ?? 0")
     package static let caughtUp = OutputField(
         "cdctop_caught_up", type: "gauge", unit: "0/1", labels: [],
         help: "1 once every assigned partition reached its end at least once.",
-        source: "KPISnapshot.caughtUp")
+        source: "ConsumerProgress.caughtUp")
     package static let partitionLagMessages = OutputField(
         "cdctop_partition_lag_messages", type: "gauge", unit: "", labels: ["topic", "partition"],
         help: "Messages between cdctop's position and the end of the partition.",
-        source: "KPISnapshot.partitions[].lag")
+        source: "ConsumerProgress.partitions[].lag")
     package static let partitionLagSeconds = OutputField(
         "cdctop_partition_lag_seconds", type: "gauge", unit: "seconds", labels: ["topic", "partition"],
         help: "Age of the last event read from a partition that still has lag (0 when none).",
-        source: "KPISnapshot.partitions[].lagMs(nowMs:)")
+        source: "ConsumerProgress.partitions[].lagMs(nowMs:)")
     package static let partitionHighWatermark = OutputField(
         "cdctop_partition_high_watermark", type: "gauge", unit: "", labels: ["topic", "partition"],
         help: "End offset of the partition as last reported by the broker (-1 unknown).",
-        source: "KPISnapshot.partitions[].highWatermark")
+        source: "ConsumerProgress.partitions[].highWatermark")
     package static let partitionCommittedOffset = OutputField(
         "cdctop_partition_committed_offset", type: "gauge", unit: "", labels: ["topic", "partition"],
         help: "Offset committed to cdctop's group (-1 none).",
-        source: "KPISnapshot.partitions[].committed")
+        source: "ConsumerProgress.partitions[].committed")
     package static let kafkaUp = OutputField(
         "cdctop_kafka_up", type: "gauge", unit: "0/1", labels: [],
         help: "1 when the Kafka consumer has partitions and no error.",
-        source: "KPISnapshot.kafka.state")
+        source: "ConsumerProgress.kafka.state")
     package static let kafkaStalled = OutputField(
         "cdctop_kafka_stalled", type: "gauge", unit: "0/1", labels: [],
         help: "1 while a broker holds cdctop's requests without answering (connected, nothing arrives).",
-        source: "KPISnapshot.kafka.state == .stalled")
+        source: "ConsumerProgress.kafka.state == .stalled")
     package static let redisUp = OutputField(
         "cdctop_redis_up", type: "gauge", unit: "0/1", labels: [],
         help: "1 when the Redis mirror writes (0 paused, connecting or failing).",
@@ -161,7 +161,7 @@ package enum PrometheusSchema {
     package static let heartbeatAgeSeconds = OutputField(
         "cdctop_heartbeat_age_seconds", type: "gauge", unit: "seconds", labels: [],
         help: "Seconds since the newest Debezium heartbeat.",
-        source: "now - KPISnapshot.lastHeartbeatMs")
+        source: "now - KPIState.lastHeartbeatMs")
     package static let connectUp = OutputField(
         "cdctop_connect_up", type: "gauge", unit: "0/1", labels: [],
         help: "1 when the last Kafka Connect REST poll succeeded.",
@@ -185,61 +185,61 @@ package enum PrometheusSchema {
     package static let stateCheckpointsTotal = OutputField(
         "cdctop_state_checkpoints_total", type: "counter", unit: "", labels: [],
         help: "Durable state checkpoints written.",
-        source: "KPISnapshot.state.checkpoints")
+        source: "StateStatus.checkpoints")
     package static let stateCheckpointAgeSeconds = OutputField(
         "cdctop_state_checkpoint_age_seconds", type: "gauge", unit: "seconds", labels: [],
         help: "Seconds since the last durable checkpoint.",
-        source: "now - KPISnapshot.state.lastCheckpointMs")
+        source: "now - StateStatus.lastCheckpointMs")
     package static let stateCheckpointFailing = OutputField(
         "cdctop_state_checkpoint_failing", type: "gauge", unit: "0/1", labels: [],
         help: "1 when the last checkpoint failed.",
-        source: "KPISnapshot.state.lastError == nil")
+        source: "StateStatus.lastError == nil")
     package static let latencySeconds = OutputField(
         "cdctop_latency_seconds", type: "summary", unit: "seconds", labels: ["table", "hop", "quantile"],
         help:
             "Per table, each hop of a change: source_debezium (source.ts_ms to the envelope ts_ms), debezium_kafka (to the Kafka record timestamp), kafka_cdctop (to receipt by cdctop). Quantiles 0.5 and 0.99 over the last minute.",
-        source: "KPISnapshot.latency[].hop(_): p50Ms, p99Ms, totalSumMs, totalCount")
+        source: "EngineDiagnostics.latency[].hop(_): p50Ms, p99Ms, totalSumMs, totalCount")
     package static let replicationSlotsUp = OutputField(
         "cdctop_replication_slots_up", type: "gauge", unit: "0/1", labels: [],
         help: "1 when the last reading of the source's replication slots worked.",
-        source: "KPISnapshot.replicationSlots: read, no error")
+        source: "IntegrationReports.replicationSlots: read, no error")
     package static let replicationSlotRetainedWalBytes = OutputField(
         "cdctop_replication_slot_retained_wal_bytes", type: "gauge", unit: "bytes", labels: ["slot"],
         help:
             "WAL a logical slot makes the source keep beyond what its consumer confirmed: current WAL position minus confirmed_flush_lsn.",
-        source: "KPISnapshot.replicationSlots.slots[].retainedBytes")
+        source: "IntegrationReports.replicationSlots.slots[].retainedBytes")
     package static let replicationSlotRestartRetainedWalBytes = OutputField(
         "cdctop_replication_slot_restart_retained_wal_bytes", type: "gauge", unit: "bytes", labels: ["slot"],
         help: "WAL the source cannot recycle because of a logical slot: current WAL position minus restart_lsn.",
-        source: "KPISnapshot.replicationSlots.slots[].restartRetainedBytes")
+        source: "IntegrationReports.replicationSlots.slots[].restartRetainedBytes")
     package static let replicationSlotActive = OutputField(
         "cdctop_replication_slot_active", type: "gauge", unit: "0/1", labels: ["slot"],
         help: "1 while a consumer (walsender) is attached to the slot.",
-        source: "KPISnapshot.replicationSlots.slots[].active")
+        source: "IntegrationReports.replicationSlots.slots[].active")
     package static let replicationSlotSecondsSinceAdvance = OutputField(
         "cdctop_replication_slot_seconds_since_advance", type: "gauge", unit: "seconds", labels: ["slot"],
         help:
             "Seconds since the slot's confirmed_flush_lsn last moved (since cdctop first saw the slot, if it has not seen it move).",
-        source: "KPISnapshot.replicationSlots.slots[].secondsSinceAdvance")
+        source: "IntegrationReports.replicationSlots.slots[].secondsSinceAdvance")
     package static let replicationSlotSafeWalSizeBytes = OutputField(
         "cdctop_replication_slot_safe_wal_size_bytes", type: "gauge", unit: "bytes", labels: ["slot"],
         help:
             "Bytes of WAL that can still be written before the slot loses WAL it needs (PostgreSQL 13+, only with max_slot_wal_keep_size).",
-        source: "KPISnapshot.replicationSlots.slots[].safeWALSizeBytes")
+        source: "IntegrationReports.replicationSlots.slots[].safeWALSizeBytes")
     package static let kpi = OutputField(
         "cdctop_kpi", type: "gauge", unit: "", labels: ["kpi", "aggregate", "group"],
         help:
             "A model profile's KPI over the current state, per aggregate and group (exact value; group values joined with |).",
-        source: "KPISnapshot.result.totals.kpis, KPIColumns.valueText")
+        source: "KPIState.result.totals.kpis, KPIColumns.valueText")
     package static let kpiUnresolvedRows = OutputField(
         "cdctop_kpi_unresolved_rows", type: "gauge", unit: "", labels: ["kpi"],
         help: "Rows of a model KPI kept aside because a row their joins need has not arrived yet.",
-        source: "KPISnapshot.result.totals.kpis[].unresolvedRows")
+        source: "KPIState.result.totals.kpis[].unresolvedRows")
     package static let kpiGroupsOmitted = OutputField(
         "cdctop_kpi_groups_omitted", type: "gauge", unit: "", labels: ["kpi"],
         help:
             "Groups of a model KPI left out of cdctop_kpi (only the \(PrometheusExposition.maxKPIGroups) largest by its first value are exported).",
-        source: "KPISnapshot.result.totals.kpis: groups beyond maxKPIGroups")
+        source: "KPIState.result.totals.kpis: groups beyond maxKPIGroups")
     package static let schemaRegistryUp = OutputField(
         "cdctop_schema_registry_up", type: "gauge", unit: "0/1", labels: [],
         help: "1 unless a schema id is awaited and the schema registry does not answer.",
@@ -268,110 +268,110 @@ package enum PrometheusSchema {
     package static let groupLagMessages = OutputField(
         "cdctop_group_lag_messages", type: "gauge", unit: "", labels: ["group", "topic", "partition"],
         help: "Other consumer groups (--lag-groups): high watermark minus committed offset.",
-        source: "KPISnapshot.groupLag.partitions[].lag")
+        source: "IntegrationReports.groupLag.partitions[].lag")
     package static let groupLagSeconds = OutputField(
         "cdctop_group_lag_seconds", type: "gauge", unit: "seconds", labels: ["group", "topic", "partition"],
         help: "Other consumer groups: age of the message at the committed offset (0 when no lag).",
-        source: "KPISnapshot.groupLag.partitions[].lagMs")
+        source: "IntegrationReports.groupLag.partitions[].lagMs")
     package static let groupCommittedOffset = OutputField(
         "cdctop_group_committed_offset", type: "gauge", unit: "", labels: ["group", "topic", "partition"],
         help: "Other consumer groups: committed offset (-1 none).",
-        source: "KPISnapshot.groupLag.partitions[].committed")
+        source: "IntegrationReports.groupLag.partitions[].committed")
     package static let groupLogStart = OutputField(
         "cdctop_group_log_start", type: "gauge", unit: "", labels: ["group", "topic", "partition"],
         help: "Other consumer groups' partitions: oldest offset the partition still holds (-1 unknown).",
-        source: "KPISnapshot.groupLag.partitions[].logStart")
+        source: "IntegrationReports.groupLag.partitions[].logStart")
     package static let groupDeletedUnreadMessages = OutputField(
         "cdctop_group_deleted_unread_messages", type: "gauge", unit: "", labels: ["group", "topic", "partition"],
         help:
             "Other consumer groups: messages deleted before the group read them (log start minus committed offset, when above it).",
-        source: "KPISnapshot.groupLag.partitions[].deletedUnread")
+        source: "IntegrationReports.groupLag.partitions[].deletedUnread")
     package static let groupStatus = OutputField(
         "cdctop_group_status", type: "gauge", unit: "", labels: ["group", "status"],
         help:
             "Other consumer groups: 1 for the group's current verdict (OK, LAGGING, STALLED, STOPPED), 0 for the others.",
-        source: "KPISnapshot.groupLag.groups[].verdict")
+        source: "IntegrationReports.groupLag.groups[].verdict")
     package static let groupUnwatchedGroups = OutputField(
         "cdctop_group_unwatched_groups", type: "gauge", unit: "", labels: [],
         help: "Groups a --lag-groups regex matched beyond the 50 watched (not watched, no series).",
-        source: "KPISnapshot.groupLag.unwatchedGroups")
+        source: "IntegrationReports.groupLag.unwatchedGroups")
     package static let partitionLogStart = OutputField(
         "cdctop_partition_log_start", type: "gauge", unit: "", labels: ["topic", "partition"],
         help: "Oldest offset the partition still holds, as last reported by the broker (-1 unknown).",
-        source: "KPISnapshot.partitions[].logStart")
+        source: "ConsumerProgress.partitions[].logStart")
     package static let offsetsBackwardsTotal = OutputField(
         "cdctop_offsets_backwards_total", type: "counter", unit: "", labels: ["topic", "partition"],
         help:
             "Times a partition's end fell below the offset cdctop had read (broker restarted empty, topic recreated): its totals no longer match; restart with --state-reset.",
-        source: "KPISnapshot.offsetRegressions.backwardsCount")
+        source: "ConsumerProgress.offsetRegressions.backwardsCount")
     package static let messagesDeletedUnreadTotal = OutputField(
         "cdctop_messages_deleted_unread_total", type: "counter", unit: "", labels: ["topic", "partition"],
         help:
             "Messages deleted (retention, compaction) before cdctop read them: the partition's log start passed its position.",
-        source: "KPISnapshot.offsetRegressions.deletedUnreadMessages")
+        source: "ConsumerProgress.offsetRegressions.deletedUnreadMessages")
     package static let transactionsOpen = OutputField(
         "cdctop_transactions_open", type: "gauge", unit: "", labels: [],
         help: "Source transactions seen and not yet released into the KPIs (--transactions complete).",
-        source: "KPISnapshot.transactions.open")
+        source: "KPIState.transactions.open")
     package static let transactionsOldestOpenSeconds = OutputField(
         "cdctop_transactions_oldest_open_seconds", type: "gauge", unit: "seconds", labels: [],
         help: "Wall time since the oldest open transaction was first seen (0 with none open).",
-        source: "KPISnapshot.transactions.oldestAgeMs")
+        source: "KPIState.transactions.oldestAgeMs")
     package static let transactionsBufferedEvents = OutputField(
         "cdctop_transactions_buffered_events", type: "gauge", unit: "", labels: [],
         help: "Change events held back until their transaction is whole.",
-        source: "KPISnapshot.transactions.bufferedEvents")
+        source: "KPIState.transactions.bufferedEvents")
     package static let transactionsWaitingRatio = OutputField(
         "cdctop_transactions_waiting_ratio", type: "gauge", unit: "ratio 0-1", labels: [],
         help: "Share of the transactional change events read that no KPI includes yet (0-1).",
-        source: "KPISnapshot.transactions.waitingShare")
+        source: "KPIState.transactions.waitingShare")
     package static let transactionsReleasedTotal = OutputField(
         "cdctop_transactions_released_total", type: "counter", unit: "", labels: ["outcome"],
         help:
             "Transactions released into the KPIs, by outcome: whole, timed_out (open longer than --transaction-timeout), evicted (the buffer was full).",
-        source: "KPISnapshot.transactions.completed, timedOut, evicted")
+        source: "KPIState.transactions.completed, timedOut, evicted")
     package static let snapshotRowsRead = OutputField(
         "cdctop_snapshot_rows_read", type: "gauge", unit: "", labels: ["connector", "kind", "table"],
         help: "Rows of a table's snapshot read so far (op r rows, or Debezium's count once its scan completed).",
-        source: "KPISnapshot.snapshots.latestRuns[].tables[].rowsRead")
+        source: "KPIState.snapshots.latestRuns[].tables[].rowsRead")
     package static let snapshotRowsEstimated = OutputField(
         "cdctop_snapshot_rows_estimated", type: "gauge", unit: "", labels: ["connector", "kind", "table"],
         help:
             "A table's estimated rows (source statistics with --source, or Debezium's count once scanned); absent while unknown.",
-        source: "KPISnapshot.snapshots.latestRuns[].tables[].rowsEstimated")
+        source: "KPIState.snapshots.latestRuns[].tables[].rowsEstimated")
     package static let snapshotTableComplete = OutputField(
         "cdctop_snapshot_table_complete", type: "gauge", unit: "0/1", labels: ["connector", "kind", "table"],
         help: "1 once a table's snapshot scan completed.",
-        source: "KPISnapshot.snapshots.latestRuns[].tables[].state")
+        source: "KPIState.snapshots.latestRuns[].tables[].state")
     package static let snapshotRowsPerSecond = OutputField(
         "cdctop_snapshot_rows_per_second", type: "gauge", unit: "", labels: ["connector", "kind", "table"],
         help:
             "Rows per second of a table being snapshotted (over the latest half of its time so far, on Debezium's clock).",
-        source: "KPISnapshot.snapshots.latestRuns[].tables[].rowsPerSecond")
+        source: "KPIState.snapshots.latestRuns[].tables[].rowsPerSecond")
     package static let snapshotComplete = OutputField(
         "cdctop_snapshot_complete", type: "gauge", unit: "0/1", labels: ["connector", "kind"],
         help: "1 once the connector's snapshot completed (COMPLETED, or its last row read).",
-        source: "KPISnapshot.snapshots.latestRuns[].phase")
+        source: "KPIState.snapshots.latestRuns[].phase")
     package static let snapshotRunning = OutputField(
         "cdctop_snapshot_running", type: "gauge", unit: "0/1", labels: ["connector", "kind"],
         help: "1 while the connector's snapshot runs (or is paused).",
-        source: "KPISnapshot.snapshots.latestRuns[].phase")
+        source: "KPIState.snapshots.latestRuns[].phase")
     package static let snapshotTablesDone = OutputField(
         "cdctop_snapshot_tables_done", type: "gauge", unit: "", labels: ["connector", "kind"],
         help: "Tables of the snapshot whose scan completed.",
-        source: "KPISnapshot.snapshots.latestRuns[].tablesDone")
+        source: "KPIState.snapshots.latestRuns[].tablesDone")
     package static let snapshotTablesInScope = OutputField(
         "cdctop_snapshot_tables_in_scope", type: "gauge", unit: "", labels: ["connector", "kind"],
         help: "Tables the snapshot covers; absent while unknown (rows alone name a table only once it starts).",
-        source: "KPISnapshot.snapshots.latestRuns[].tablesTotal")
+        source: "KPIState.snapshots.latestRuns[].tablesTotal")
     package static let snapshotEtaSeconds = OutputField(
         "cdctop_snapshot_eta_seconds", type: "gauge", unit: "seconds", labels: ["connector", "kind"],
         help: "Seconds until the snapshot completes at the current rate; absent without estimates.",
-        source: "KPISnapshot.snapshots.latestRuns[].etaSeconds")
+        source: "KPIState.snapshots.latestRuns[].etaSeconds")
     package static let snapshotIdleSeconds = OutputField(
         "cdctop_snapshot_idle_seconds", type: "gauge", unit: "seconds", labels: ["connector", "kind"],
         help: "Seconds since a running snapshot's last row or notification (CdcSnapshotStalled).",
-        source: "KPISnapshot.snapshots.latestRuns[].lastActivityMs")
+        source: "KPIState.snapshots.latestRuns[].lastActivityMs")
 
     package static let all: [OutputField] = [
         up, snapshotAgeSeconds, messagesTotal, kpiTransactions, kpiRevenue, kpiCategoryRevenue, windowSeconds,

@@ -43,112 +43,112 @@ package enum RedisLayoutSchema {
             fields: [
                 OutputField(
                     "total_tx_count", type: "integer", unit: "", help: "Running total of transactions.",
-                    source: "KPISnapshot.result.totals.txCount"),
+                    source: "KPIState.result.totals.txCount"),
                 OutputField(
                     "total_revenue", type: "decimal text", unit: "money", help: "Running total of revenue, exact.",
-                    source: "KPISnapshot.result.totals.revenue"),
+                    source: "KPIState.result.totals.revenue"),
                 OutputField(
                     "window_start_ms", type: "integer", unit: "Unix ms",
                     help: "Start of the current (latest) window; absent before the first window.",
-                    source: "KPISnapshot.result.windows.last.windowStartMs"),
+                    source: "KPIState.result.windows.last.windowStartMs"),
                 OutputField(
                     "window_tx_count", type: "integer", unit: "", help: "Net transactions of the current window.",
-                    source: "KPISnapshot.result.windows.last.txCount"),
+                    source: "KPIState.result.windows.last.txCount"),
                 OutputField(
                     "window_revenue", type: "decimal text", unit: "money",
-                    help: "Net revenue of the current window, exact.", source: "KPISnapshot.result.windows.last.revenue"
+                    help: "Net revenue of the current window, exact.", source: "KPIState.result.windows.last.revenue"
                 ),
                 OutputField(
                     "window_ms", type: "integer", unit: "ms", help: "Length of a window.",
-                    source: "KPISnapshot.result.windowMs"),
+                    source: "KPIState.result.windowMs"),
                 OutputField(
                     "events_per_second", type: "decimal text", unit: "1/s",
-                    help: "Change events per second, one decimal.", source: "KPISnapshot.eventsPerSecond"),
+                    help: "Change events per second, one decimal.", source: "KPIState.eventsPerSecond"),
                 OutputField(
                     "bytes_per_second", type: "integer", unit: "bytes/s", help: "Bytes read per second.",
-                    source: "KPISnapshot.bytesPerSecond"),
+                    source: "KPIState.bytesPerSecond"),
                 OutputField(
                     "lag", type: "integer", unit: "", help: "Total lag in messages over the assigned partitions.",
-                    source: "KPISnapshot.totalLag"),
+                    source: "ConsumerProgress.totalLag"),
                 OutputField(
                     "caught_up", type: "0/1", unit: "",
                     help: "1 once every assigned partition reached its end at least once.",
-                    source: "KPISnapshot.caughtUp"),
+                    source: "ConsumerProgress.caughtUp"),
                 OutputField(
                     "last_commit_ms", type: "integer", unit: "Unix ms", help: "Newest source commit time seen.",
-                    source: "KPISnapshot.maxCommitTimeMs"),
+                    source: "KPIState.maxCommitTimeMs"),
                 OutputField(
                     "watermark_ms", type: "integer", unit: "Unix ms", help: "The watermark.",
-                    source: "KPISnapshot.watermarkMs"),
+                    source: "KPIState.watermarkMs"),
                 OutputField(
                     "messages", type: "integer", unit: "", help: "Kafka messages read.",
-                    source: "KPISnapshot.result.messages"),
+                    source: "KPIState.result.messages"),
                 OutputField(
                     "malformed", type: "integer", unit: "", help: "Malformed messages.",
-                    source: "KPISnapshot.result.malformed"),
+                    source: "KPIState.result.malformed"),
                 OutputField(
                     "malformed:<table>", type: "integer", unit: "", help: "One table's malformed messages.",
-                    source: "KPISnapshot.tables[].malformed"),
+                    source: "EngineDiagnostics.tables[].malformed"),
                 OutputField(
                     "last_malformed_position", type: "text", unit: "",
                     help: "`topic[partition]@offset` of the newest malformed message; absent with none.",
-                    source: "KPISnapshot.recentMalformed.last"),
+                    source: "EngineDiagnostics.recentMalformed.last"),
                 OutputField(
                     "last_malformed_reason", type: "text", unit: "", help: "What was wrong with it.",
-                    source: "KPISnapshot.recentMalformed.last"),
+                    source: "EngineDiagnostics.recentMalformed.last"),
                 OutputField(
                     "dropped", type: "integer", unit: "",
                     help: "Events counted in no window: older than every window held, or from the future.",
-                    source: "KPISnapshot.result.dropped"),
+                    source: "KPIState.result.dropped"),
                 OutputField(
                     "late_corrections", type: "integer", unit: "", help: "Events that changed a closed window.",
-                    source: "KPISnapshot.lateCorrections"),
+                    source: "KPIState.lateCorrections"),
                 OutputField(
                     "duplicates", type: "integer", unit: "", help: "Redelivered messages, ignored.",
-                    source: "KPISnapshot.duplicates"),
+                    source: "KPIState.duplicates"),
                 OutputField(
                     "unmatched", type: "integer", unit: "", help: "Updates or deletes of a key never seen.",
-                    source: "KPISnapshot.unmatched"),
+                    source: "KPIState.unmatched"),
                 OutputField(
                     "ignored", type: "integer", unit: "", help: "Messages of tables or ops the profile does not use.",
-                    source: "KPISnapshot.ignored"),
+                    source: "KPIState.ignored"),
                 OutputField(
                     "refused", type: "integer", unit: "", help: "Events refused because a sum would overflow.",
-                    source: "KPISnapshot.refused"),
+                    source: "KPIState.refused"),
                 OutputField(
                     "heartbeats", type: "integer", unit: "", help: "Debezium heartbeats.",
-                    source: "KPISnapshot.heartbeats"),
+                    source: "KPIState.heartbeats"),
                 OutputField(
-                    "tombstones", type: "integer", unit: "", help: "Kafka tombstones.", source: "KPISnapshot.tombstones"
+                    "tombstones", type: "integer", unit: "", help: "Kafka tombstones.", source: "KPIState.tombstones"
                 ),
                 OutputField(
                     "parked_line_items", type: "integer", unit: "",
-                    help: "Line items waiting for their product's dimension row.", source: "KPISnapshot.parkedLineItems"
+                    help: "Line items waiting for their product's dimension row.", source: "KPIState.parkedLineItems"
                 ),
                 OutputField(
                     "parked_revenue", type: "decimal text", unit: "money", help: "Their revenue, exact.",
-                    source: "KPISnapshot.parkedRevenue"),
+                    source: "KPIState.parkedRevenue"),
                 OutputField(
                     "state_dir", type: "text", unit: "", help: "The durable state directory; absent with --state none.",
-                    source: "KPISnapshot.state.directory"),
+                    source: "StateStatus.directory"),
                 OutputField(
                     "state_last_checkpoint_ms", type: "integer", unit: "Unix ms", help: "The last checkpoint (0 none).",
-                    source: "KPISnapshot.state.lastCheckpointMs"),
+                    source: "StateStatus.lastCheckpointMs"),
                 OutputField(
                     "state_checkpoints", type: "integer", unit: "", help: "Checkpoints written.",
-                    source: "KPISnapshot.state.checkpoints"),
+                    source: "StateStatus.checkpoints"),
                 OutputField(
                     "state_error", type: "text", unit: "", help: "The last checkpoint error; absent with none.",
-                    source: "KPISnapshot.state.lastError"),
+                    source: "StateStatus.lastError"),
                 OutputField(
                     "state_restored", type: "text", unit: "", help: "What the start restored; absent if nothing.",
-                    source: "KPISnapshot.state.restored"),
+                    source: "StateStatus.restored"),
                 OutputField(
                     "sequence", type: "integer", unit: "", help: "The snapshot's sequence number.",
-                    source: "KPISnapshot.sequence"),
+                    source: "RunSnapshot.sequence"),
                 OutputField(
                     "snapshot_at_ms", type: "integer", unit: "Unix ms", help: "When the engine published the snapshot.",
-                    source: "KPISnapshot.takenAtMs"),
+                    source: "RunSnapshot.takenAtMs"),
                 OutputField(
                     "updated_at_ms", type: "integer", unit: "Unix ms", help: "When the mirror wrote it.",
                     source: "RedisSnapshotWriter"),
@@ -164,7 +164,7 @@ package enum RedisLayoutSchema {
                     source: "WindowResult.revenue"),
                 OutputField(
                     "final", type: "0/1", unit: "", help: "1 once the watermark passed the window's end.",
-                    source: "KPISnapshot.watermarkMs"),
+                    source: "KPIState.watermarkMs"),
                 OutputField(
                     "cat:<category>", type: "decimal text", unit: "money",
                     help: "One category's net sales in the window, exact.", source: "WindowResult.categoryRevenue"),
@@ -178,7 +178,7 @@ package enum RedisLayoutSchema {
             fields: [
                 OutputField(
                     "<window_start_ms>", type: "member", unit: "",
-                    help: "A window's start; its score is the same number.", source: "KPISnapshot.result.windows")
+                    help: "A window's start; its score is the same number.", source: "KPIState.result.windows")
             ]),
         OutputSection(
             "P:categories", about: "sorted set: Total revenue per category, for top-N.",
@@ -187,14 +187,14 @@ package enum RedisLayoutSchema {
                     "<category>", type: "member", unit: "",
                     help:
                         "A category; its score is its total revenue as a double (the exact value is in `P:category_revenue`).",
-                    source: "KPISnapshot.result.totals.categoryRevenue")
+                    source: "KPIState.result.totals.categoryRevenue")
             ]),
         OutputSection(
             "P:category_revenue", about: "hash: Exact total revenue per category.",
             fields: [
                 OutputField(
                     "<category>", type: "decimal text", unit: "money", help: "One category's running net sales, exact.",
-                    source: "KPISnapshot.result.totals.categoryRevenue")
+                    source: "KPIState.result.totals.categoryRevenue")
             ]),
         OutputSection(
             "P:lag", about: "hash: Lag per assigned partition.",
@@ -202,7 +202,7 @@ package enum RedisLayoutSchema {
                 OutputField(
                     "<topic>:<partition>", type: "integer", unit: "",
                     help: "Messages between cdctop's position and the partition's end.",
-                    source: "KPISnapshot.partitions[].lag")
+                    source: "ConsumerProgress.partitions[].lag")
             ]),
         OutputSection(
             "P:kpis", about: "hash: Model profiles only; only the KPIs whose totals changed are written again.",

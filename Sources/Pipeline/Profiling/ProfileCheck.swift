@@ -251,7 +251,7 @@ package enum ProfileChecker {
                 topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs, key: m.key,
                 value: m.value)
             if core.malformed > before, let last = core.recentMalformed.last {
-                let table = observation.tableOfTopic[m.topic] ?? DebeziumDecoder.tableName(fromTopic: m.topic)
+                let table = observation.tableOfTopic[m.topic] ?? DebeziumTopicName.table(of: m.topic)
                 let reason = ProfileChecker.withoutPosition(last.reason)
                 let key = table + "\u{1F}" + reason
                 if reasons[key] == nil { order.append(key) }

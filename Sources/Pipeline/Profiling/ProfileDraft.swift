@@ -323,7 +323,7 @@ package struct ProfileDraft: Sendable {
         // [tables.X]: only for tables a KPI reads (the loader refuses others).
         let used = usedTables()
         for t in o.tables where used.contains(t.name) {
-            let lastParts = Set(t.topics.map(DebeziumDecoder.tableName(fromTopic:)))
+            let lastParts = Set(t.topics.map(DebeziumTopicName.table(of:)))
             let needsTopics = lastParts != [t.name]
             if t.keyColumns.isEmpty || needsTopics {
                 out.append("[tables.\(t.name)]")

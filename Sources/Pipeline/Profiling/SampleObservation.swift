@@ -117,7 +117,7 @@ package struct SampleObservation: Sendable, Codable {
         for m in sample.messages {
             messages += 1
             guard let bytes = m.value else {
-                let name = tableOfTopic[m.topic] ?? tableFor(m.topic) ?? DebeziumDecoder.tableName(fromTopic: m.topic)
+                let name = tableOfTopic[m.topic] ?? tableFor(m.topic) ?? DebeziumTopicName.table(of: m.topic)
                 let t = SampleObservation.slot(name, &index, &tables)
                 tables[t].tombstones += 1
                 tables[t].messages += 1
@@ -159,7 +159,7 @@ package struct SampleObservation: Sendable, Codable {
                     ? p["source"]?["table"]?.stringValue
                     : (p["__table"]?.stringValue ?? p["__source_table"]?.stringValue)
             }
-            let tableName = name ?? DebeziumDecoder.tableName(fromTopic: m.topic)
+            let tableName = name ?? DebeziumTopicName.table(of: m.topic)
             let t = SampleObservation.slot(tableName, &index, &tables)
             tableOfTopic[m.topic] = tableName
             tables[t].messages += 1

@@ -74,36 +74,35 @@ package struct MirrorView: Sendable {
     /// The mirrored state as the engine snapshot the dashboard draws. Only what the mirror holds is
     /// filled in (totals, windows, categories, counters, lag per partition, malformed per table); a
     /// model profile's KPIs and the recent changes of each table are not mirrored.
-    package func snapshot() -> KPISnapshot {
+    package func snapshot() -> RunSnapshot {
         let kpi = state.kpi
         func int(_ field: String) -> Int64 { kpi[field].flatMap { Int64($0) } ?? 0 }
         var result = KPIResult(
             windowMs: int("window_ms"), messages: int("messages"), windows: state.windowResults,
             totals: state.totals, malformed: int("malformed"), dropped: int("dropped"))
         result.windows.sort { $0.windowStartMs < $1.windowStartMs }
-        var s = KPISnapshot(result: result)
+        var s = RunSnapshot(result: result)
         // Redraws follow the sequence: the writer's update time changes with every write it makes, and
         // the writer's going away (Kafka's slot below) changes it once more.
         s.sequence = UInt64(max(0, writerUpdatedAtMs)) &* 2 &+ (writerToken == nil ? 1 : 0)
         s.takenAtMs = int("snapshot_at_ms")
-        s.profileName = state.meta["profile"] ?? ""
-        s.profile.name = s.profileName
-        s.finalWindowStarts = Set(state.windows.filter(\.isFinal).map(\.result.windowStartMs))
-        s.watermarkMs = int("watermark_ms")
-        s.maxCommitTimeMs = int("last_commit_ms")
-        s.lateCorrections = int("late_corrections")
-        s.tombstones = int("tombstones")
-        s.parkedLineItems = int("parked_line_items")
-        s.parkedRevenue = kpi["parked_revenue"].flatMap { Money(decimalText: $0) } ?? .zero
-        s.eventsPerSecond = kpi["events_per_second"].flatMap { Double($0) } ?? 0
-        s.bytesPerSecond = kpi["bytes_per_second"].flatMap { Double($0) } ?? 0
-        s.duplicates = int("duplicates")
-        s.unmatched = int("unmatched")
-        s.ignored = int("ignored")
-        s.refused = int("refused")
-        s.heartbeats = int("heartbeats")
-        s.caughtUp = kpi["caught_up"] == "1"
-        s.tables = state.malformedByTable.map { t in
+        s.kpis.profile.name = state.meta["profile"] ?? ""
+        s.kpis.finalWindowStarts = Set(state.windows.filter(\.isFinal).map(\.result.windowStartMs))
+        s.kpis.watermarkMs = int("watermark_ms")
+        s.kpis.maxCommitTimeMs = int("last_commit_ms")
+        s.kpis.lateCorrections = int("late_corrections")
+        s.kpis.tombstones = int("tombstones")
+        s.kpis.parkedLineItems = int("parked_line_items")
+        s.kpis.parkedRevenue = kpi["parked_revenue"].flatMap { Money(decimalText: $0) } ?? .zero
+        s.kpis.eventsPerSecond = kpi["events_per_second"].flatMap { Double($0) } ?? 0
+        s.kpis.bytesPerSecond = kpi["bytes_per_second"].flatMap { Double($0) } ?? 0
+        s.kpis.duplicates = int("duplicates")
+        s.kpis.unmatched = int("unmatched")
+        s.kpis.ignored = int("ignored")
+        s.kpis.refused = int("refused")
+        s.kpis.heartbeats = int("heartbeats")
+        s.consumer.caughtUp = kpi["caught_up"] == "1"
+        s.diagnostics.tables = state.malformedByTable.map { t in
             var stats = TableStats(table: t.table, role: .other)
             stats.malformed = t.count
             return stats
@@ -112,16 +111,16 @@ package struct MirrorView: Sendable {
             let position =
                 kpi["last_malformed_position"].flatMap(MirrorView.position)
                 ?? EventPosition(topic: "?", partition: 0, offset: 0)
-            s.recentMalformed = [MalformedRecord(position: position, reason: reason)]
+            s.diagnostics.recentMalformed = [MalformedRecord(position: position, reason: reason)]
         }
         // Lag is mirrored as messages only: position 0 and end = lag give the same number on screen.
-        s.partitions = state.lag.compactMap { l in
+        s.consumer.partitions = state.lag.compactMap { l in
             guard let colon = l.partition.lastIndex(of: ":"),
                 let partition = Int32(l.partition[l.partition.index(after: colon)...])
             else { return nil }
             return PartitionLag(
                 topic: String(l.partition[..<colon]), partition: partition, position: 0, highWatermark: l.lag,
-                reachedEnd: s.caughtUp)
+                reachedEnd: s.consumer.caughtUp)
         }
         if let dir = kpi["state_dir"] {
             s.state = StateStatus(directory: dir)
@@ -131,7 +130,7 @@ package struct MirrorView: Sendable {
             s.state.restored = kpi["state_restored"]
         }
         // This process reads no Kafka: say who does.
-        s.kafka =
+        s.consumer.kafka =
             writerInstance.map { ServiceStatus(.ok, "read by \($0)") } ?? ServiceStatus(.off, "no writer reads it")
         return s
     }

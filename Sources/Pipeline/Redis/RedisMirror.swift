@@ -1,7 +1,7 @@
 import Foundation
 import Metrics
 
-/// Mirrors the latest `KPISnapshot` into Redis from its own thread and its own connection.
+/// Mirrors the latest `RunSnapshot` into Redis from its own thread and its own connection.
 ///
 /// The engine calls `offer` (O(1): it replaces the one pending snapshot and signals), the dashboard
 /// reads `status`; neither ever waits on Redis. The writer thread wakes on a condition variable,
@@ -52,7 +52,7 @@ package final class RedisMirror: Sendable {
     }
 
     /// Replaces the pending snapshot (never queues) and wakes the writer. Never blocks on I/O.
-    package func offer(_ snapshot: KPISnapshot) {
+    package func offer(_ snapshot: RunSnapshot) {
         mailbox.condition.lock()
         mailbox.pending = snapshot
         mailbox.pendingVersion &+= 1
@@ -154,7 +154,7 @@ final class MirrorWorker: Sendable {
     enum Action {
         case connect
         case writePaused
-        case write(KPISnapshot, version: UInt64, full: Bool)
+        case write(RunSnapshot, version: UInt64, full: Bool)
         case exit
         /// Renews the writer key with nothing to write.
         case renew
@@ -322,7 +322,7 @@ final class MirrorMailbox: @unchecked Sendable {
     }
 
     let condition = NSCondition()
-    var pending: KPISnapshot?
+    var pending: RunSnapshot?
     var pendingVersion: UInt64 = 0
     var paused = false
     var started = false

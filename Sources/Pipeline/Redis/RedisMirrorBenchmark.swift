@@ -94,7 +94,7 @@ extension RedisMirror {
         return deleted
     }
 
-    package static func syntheticSnapshot(windows: Int, categories: Int) -> KPISnapshot {
+    package static func syntheticSnapshot(windows: Int, categories: Int) -> RunSnapshot {
         let windowMs: Int64 = 30_000
         let base: Int64 = 1_700_000_000_000
         var result = KPIResult(windowMs: windowMs)
@@ -108,34 +108,35 @@ extension RedisMirror {
             result.totals.revenue += window.revenue
             for (k, v) in window.categoryRevenue { result.totals.categoryRevenue[k, default: .zero] += v }
         }
-        var snapshot = KPISnapshot(result: result)
-        snapshot.maxCommitTimeMs = result.windows.last.map { $0.windowStartMs + 1000 } ?? 0
-        snapshot.partitions = (0..<3).map {
+        var snapshot = RunSnapshot(result: result)
+        snapshot.kpis.maxCommitTimeMs = result.windows.last.map { $0.windowStartMs + 1000 } ?? 0
+        snapshot.consumer.partitions = (0..<3).map {
             PartitionLag(
                 topic: "shop.public.transaction", partition: Int32($0), committed: 0, position: 0, highWatermark: 10)
         }
         return snapshot
     }
 
-    package static func advance(_ snapshot: inout KPISnapshot, step: Int, categories: Int) {
+    package static func advance(_ snapshot: inout RunSnapshot, step: Int, categories: Int) {
         let amount = Money(cents: 123 + Int64(step % 50))
         let category = "category-\(step % max(categories, 1))"
-        if step % 30 == 29, let last = snapshot.result.windows.last {
-            snapshot.result.windows.append(WindowResult(windowStartMs: last.windowStartMs + snapshot.result.windowMs))
-            snapshot.result.windows.removeFirst()
+        if step % 30 == 29, let last = snapshot.kpis.result.windows.last {
+            snapshot.kpis.result.windows.append(
+                WindowResult(windowStartMs: last.windowStartMs + snapshot.kpis.result.windowMs))
+            snapshot.kpis.result.windows.removeFirst()
         }
-        let i = snapshot.result.windows.count - 1
-        snapshot.result.windows[i].txCount += 1
-        snapshot.result.windows[i].revenue += amount
-        snapshot.result.windows[i].categoryRevenue[category, default: .zero] += amount
-        snapshot.result.totals.txCount += 1
-        snapshot.result.totals.revenue += amount
-        snapshot.result.totals.categoryRevenue[category, default: .zero] += amount
+        let i = snapshot.kpis.result.windows.count - 1
+        snapshot.kpis.result.windows[i].txCount += 1
+        snapshot.kpis.result.windows[i].revenue += amount
+        snapshot.kpis.result.windows[i].categoryRevenue[category, default: .zero] += amount
+        snapshot.kpis.result.totals.txCount += 1
+        snapshot.kpis.result.totals.revenue += amount
+        snapshot.kpis.result.totals.categoryRevenue[category, default: .zero] += amount
         snapshot.sequence += 1
-        snapshot.maxCommitTimeMs = snapshot.result.windows[i].windowStartMs + 1000
-        for p in snapshot.partitions.indices {
-            snapshot.partitions[p].position += 1
-            snapshot.partitions[p].highWatermark += 2
+        snapshot.kpis.maxCommitTimeMs = snapshot.kpis.result.windows[i].windowStartMs + 1000
+        for p in snapshot.consumer.partitions.indices {
+            snapshot.consumer.partitions[p].position += 1
+            snapshot.consumer.partitions[p].highWatermark += 2
         }
     }
 }

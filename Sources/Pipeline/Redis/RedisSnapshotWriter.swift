@@ -72,7 +72,7 @@ final class RedisSnapshotWriter {
     private(set) var lastWrittenWindowStarts: [Int64] = []
     private(set) var lastCommandCount = 0
     /// The snapshot last written, so the next write looks only at the windows changed since
-    /// (`KPISnapshot.windowChanges`) instead of comparing every held window.
+    /// (`KPIState.windowChanges`) instead of comparing every held window.
     private var lastWrittenSequence: UInt64?
     /// Expired windows are looked for at most once a second (it walks every written window).
     private var lastExpiryScanMs: Int64?
@@ -126,9 +126,9 @@ final class RedisSnapshotWriter {
     }
 
     /// Writes one snapshot atomically: meta, kpi, changed windows, categories, lag; then PUBLISH.
-    func write(_ snapshot: KPISnapshot, nowMs: Int64) throws {
+    func write(_ snapshot: RunSnapshot, nowMs: Int64) throws {
         let full = writtenWindows.isEmpty
-        let kpiColumns = snapshot.result.kpiColumns
+        let kpiColumns = snapshot.kpis.result.kpiColumns
         buffer.removeAll()
         lastWrittenWindowStarts.removeAll(keepingCapacity: true)
         buffer.append("MULTI")
@@ -148,7 +148,7 @@ final class RedisSnapshotWriter {
         var considered = Set<Int64>()
         func consider(_ w: WindowResult, rewrite: Bool = false) {
             guard considered.insert(w.windowStartMs).inserted else { return }
-            let isFinal = snapshot.finalWindowStarts.contains(w.windowStartMs)
+            let isFinal = snapshot.kpis.finalWindowStarts.contains(w.windowStartMs)
             if !rewrite, let old = writtenWindows[w.windowStartMs], old.window == w, old.isFinal == isFinal { return }
             changed.append((w.windowStartMs, w, isFinal))
         }
@@ -160,19 +160,19 @@ final class RedisSnapshotWriter {
         if expiryScanDue {
             lastExpiryScanMs = nowMs
             for (start, at) in windowWrittenAtMs where at < expiredBefore {
-                if let w = snapshot.result.window(startingAt: start) {
+                if let w = snapshot.kpis.result.window(startingAt: start) {
                     consider(w, rewrite: true)
                 } else {
                     expired.append(String(start))
                 }
             }
         }
-        if !full, let last = lastWrittenSequence, let starts = snapshot.windowChanges.changes(since: last) {
+        if !full, let last = lastWrittenSequence, let starts = snapshot.kpis.windowChanges.changes(since: last) {
             for start in starts.sorted() {
-                if let w = snapshot.result.window(startingAt: start) { consider(w) }
+                if let w = snapshot.kpis.result.window(startingAt: start) { consider(w) }
             }
         } else {
-            for w in snapshot.result.windows { consider(w) }
+            for w in snapshot.kpis.result.windows { consider(w) }
         }
         for (start, w, isFinal) in changed {
             let key = keys.window(start)
@@ -203,7 +203,7 @@ final class RedisSnapshotWriter {
             buffer.append(arguments: ["ZREM", keys.windows] + expired)
         }
 
-        let totals = snapshot.result.totals
+        let totals = snapshot.kpis.result.totals
         // Model KPIs: the first write on a connection replaces the hash; later ones set only the KPIs
         // whose totals changed (an unchanged KPI's values share storage with the last ones: O(1) to compare).
         let newKPIs = (columns: kpiColumns, values: totals.kpis)
@@ -238,11 +238,11 @@ final class RedisSnapshotWriter {
         }
 
         buffer.append("DEL", keys.lag)
-        if !snapshot.partitions.isEmpty {
-            buffer.beginCommand(argumentCount: 2 + 2 * snapshot.partitions.count)
+        if !snapshot.consumer.partitions.isEmpty {
+            buffer.beginCommand(argumentCount: 2 + 2 * snapshot.consumer.partitions.count)
             buffer.appendArgument("HSET")
             buffer.appendArgument(keys.lag)
-            for p in snapshot.partitions {
+            for p in snapshot.consumer.partitions {
                 buffer.appendArgument(RedisKeys.lagField(topic: p.topic, partition: p.partition))
                 buffer.appendArgument(p.lag)
             }
@@ -272,8 +272,8 @@ final class RedisSnapshotWriter {
         lastWrittenSequence = snapshot.sequence
         writtenKPIs = newKPIs
         // Windows the engine no longer holds will not change again; forget them (Redis keeps them until TTL).
-        if writtenWindows.count > snapshot.result.windows.count {
-            let held = Set(snapshot.result.windows.map(\.windowStartMs))
+        if writtenWindows.count > snapshot.kpis.result.windows.count {
+            let held = Set(snapshot.kpis.result.windows.map(\.windowStartMs))
             for start in writtenWindows.keys where !held.contains(start) { writtenWindows[start] = nil }
         }
     }
@@ -282,43 +282,44 @@ final class RedisSnapshotWriter {
     /// `P:kpi` field prefix of one table's malformed count: `malformed:<table>`.
     static let kpiMalformedPrefix = "malformed:"
 
-    static func kpiFields(_ s: KPISnapshot, updatedAtMs: Int64, into f: inout [String]) {
+    static func kpiFields(_ s: RunSnapshot, updatedAtMs: Int64, into f: inout [String]) {
         func put(_ k: String, _ v: String) {
             f.append(k)
             f.append(v)
         }
-        put("total_tx_count", String(s.result.totals.txCount))
-        put("total_revenue", s.result.totals.revenue.formatted())
-        put("window_ms", String(s.result.windowMs))
+        put("total_tx_count", String(s.kpis.result.totals.txCount))
+        put("total_revenue", s.kpis.result.totals.revenue.formatted())
+        put("window_ms", String(s.kpis.result.windowMs))
         let current =
-            s.maxCommitTimeMs > 0
-            ? (s.window(containing: s.maxCommitTimeMs) ?? s.result.windows.last) : s.result.windows.last
+            s.kpis.maxCommitTimeMs > 0
+            ? (s.kpis.window(containing: s.kpis.maxCommitTimeMs) ?? s.kpis.result.windows.last)
+            : s.kpis.result.windows.last
         if let w = current {
             put("window_start_ms", String(w.windowStartMs))
             put("window_tx_count", String(w.txCount))
             put("window_revenue", w.revenue.formatted())
         }
-        put("events_per_second", String(format: "%.1f", s.eventsPerSecond))
-        put("bytes_per_second", String(format: "%.0f", s.bytesPerSecond))
-        put("lag", String(s.totalLag))
-        put("caught_up", s.caughtUp ? "1" : "0")
-        put("last_commit_ms", String(s.maxCommitTimeMs))
-        put("watermark_ms", String(s.watermarkMs))
-        put("messages", String(s.result.messages))
-        put("malformed", String(s.result.malformed))
-        put("dropped", String(s.result.dropped))
-        put("late_corrections", String(s.lateCorrections))
-        put("tombstones", String(s.tombstones))
-        put("parked_line_items", String(s.parkedLineItems))
-        put("parked_revenue", s.parkedRevenue.formatted())
-        put("duplicates", String(s.duplicates))
-        put("unmatched", String(s.unmatched))
-        put("ignored", String(s.ignored))
-        put("refused", String(s.refused))
-        put("heartbeats", String(s.heartbeats))
+        put("events_per_second", String(format: "%.1f", s.kpis.eventsPerSecond))
+        put("bytes_per_second", String(format: "%.0f", s.kpis.bytesPerSecond))
+        put("lag", String(s.consumer.totalLag))
+        put("caught_up", s.consumer.caughtUp ? "1" : "0")
+        put("last_commit_ms", String(s.kpis.maxCommitTimeMs))
+        put("watermark_ms", String(s.kpis.watermarkMs))
+        put("messages", String(s.kpis.result.messages))
+        put("malformed", String(s.kpis.result.malformed))
+        put("dropped", String(s.kpis.result.dropped))
+        put("late_corrections", String(s.kpis.lateCorrections))
+        put("tombstones", String(s.kpis.tombstones))
+        put("parked_line_items", String(s.kpis.parkedLineItems))
+        put("parked_revenue", s.kpis.parkedRevenue.formatted())
+        put("duplicates", String(s.kpis.duplicates))
+        put("unmatched", String(s.kpis.unmatched))
+        put("ignored", String(s.kpis.ignored))
+        put("refused", String(s.kpis.refused))
+        put("heartbeats", String(s.kpis.heartbeats))
         // Per table: `malformed:<table>` for every table seen (0 included, so a reader sees the tables).
-        for t in s.tables { put(kpiMalformedPrefix + t.table, String(t.malformed)) }
-        if let m = s.recentMalformed.last {
+        for t in s.diagnostics.tables { put(kpiMalformedPrefix + t.table, String(t.malformed)) }
+        if let m = s.diagnostics.recentMalformed.last {
             put("last_malformed_position", m.position.description)
             put("last_malformed_reason", m.reason)
         }

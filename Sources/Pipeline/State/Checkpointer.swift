@@ -23,7 +23,7 @@ package final class Checkpointer: @unchecked Sendable {
 
     /// Called on the checkpoint thread after each durable write, with the snapshot taken at the
     /// same batch boundary (the warehouse writes from it: it never sees state a crash could lose).
-    package var onDurable: (@Sendable (KPISnapshot?) -> Void)?
+    package var onDurable: (@Sendable (RunSnapshot?) -> Void)?
 
     package init(store: StateStore) {
         self.store = store
@@ -50,7 +50,7 @@ package final class Checkpointer: @unchecked Sendable {
     }
 
     /// Queues a checkpoint for the checkpoint thread.
-    package func submit(_ checkpoint: Checkpoint, snapshot: KPISnapshot?) {
+    package func submit(_ checkpoint: Checkpoint, snapshot: RunSnapshot?) {
         state.withLock {
             $0.pending.append(checkpoint)
             $0.busy = true
@@ -59,7 +59,7 @@ package final class Checkpointer: @unchecked Sendable {
     }
 
     /// Writes what is pending on the calling thread's behalf and waits (clean exit).
-    package func flush(_ checkpoint: Checkpoint?, snapshot: KPISnapshot?) {
+    package func flush(_ checkpoint: Checkpoint?, snapshot: RunSnapshot?) {
         if let checkpoint {
             state.withLock {
                 $0.pending.append(checkpoint)
@@ -69,7 +69,7 @@ package final class Checkpointer: @unchecked Sendable {
         queue.sync { drain(snapshot: snapshot) }
     }
 
-    private func drain(snapshot: KPISnapshot?) {
+    private func drain(snapshot: RunSnapshot?) {
         while let next = state.withLock({ $0.pending.first }) {
             do {
                 try store.write(next)

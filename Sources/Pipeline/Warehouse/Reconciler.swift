@@ -124,11 +124,11 @@ package final class Reconciler: Sendable {
     package func checkNow() { worker.wake() }
 
     /// Keeps the totals and lag of the latest snapshot; cheap, never blocks on I/O.
-    package func offer(_ snapshot: KPISnapshot) {
-        let totals = snapshot.result.totals
+    package func offer(_ snapshot: RunSnapshot) {
+        let totals = snapshot.kpis.result.totals
         let view = EngineView(
-            txCount: totals.txCount, revenue: totals.revenue, messages: snapshot.result.messages,
-            lag: snapshot.totalLag, caughtUp: snapshot.caughtUp, kpis: totals.kpis,
+            txCount: totals.txCount, revenue: totals.revenue, messages: snapshot.kpis.result.messages,
+            lag: snapshot.consumer.totalLag, caughtUp: snapshot.consumer.caughtUp, kpis: totals.kpis,
             categories: totals.categoryRevenue)
         state.withLock { state in
             if let old = state.engine, old.messages == view.messages, old.txCount == view.txCount,

@@ -33,7 +33,7 @@ package final class WarehouseSink: Sendable {
         /// its change log says changed since then.
         var lastOffered: UInt64?
         /// The latest snapshot that had windows left out because the backlog was full.
-        var deferredSnapshot: KPISnapshot?
+        var deferredSnapshot: RunSnapshot?
         var deferredWindows = 0
         var status = ServiceStatus(.connecting, "warehouse: not started")
         var lastError: WarehouseError?
@@ -69,8 +69,8 @@ package final class WarehouseSink: Sendable {
 
     /// Takes the final windows of `snapshot` that are new or changed since written. Never blocks on I/O:
     /// a short critical section compares values, then the worker is woken.
-    package func offer(_ snapshot: KPISnapshot) {
-        guard !snapshot.finalWindowStarts.isEmpty else { return }
+    package func offer(_ snapshot: RunSnapshot) {
+        guard !snapshot.kpis.finalWindowStarts.isEmpty else { return }
         let queued = state.withLock { state in
             queueChanges(of: snapshot, into: &state)
         }
@@ -90,13 +90,13 @@ package final class WarehouseSink: Sendable {
     /// Returns true when something was queued. Compares only the windows changed since the snapshot
     /// offered last when the snapshot's change log reaches back to it (O(windows changed)); otherwise,
     /// or while windows are deferred, every final window.
-    private func queueChanges(of snapshot: KPISnapshot, into state: inout SinkState) -> Bool {
-        state.windowMs = snapshot.result.windowMs
-        if state.kpiColumns != snapshot.result.kpiColumns { state.kpiColumns = snapshot.result.kpiColumns }
-        let finals = snapshot.finalWindowStarts
+    private func queueChanges(of snapshot: RunSnapshot, into state: inout SinkState) -> Bool {
+        state.windowMs = snapshot.kpis.result.windowMs
+        if state.kpiColumns != snapshot.kpis.result.kpiColumns { state.kpiColumns = snapshot.kpis.result.kpiColumns }
+        let finals = snapshot.kpis.finalWindowStarts
         let changed =
             state.deferredSnapshot == nil
-            ? state.lastOffered.flatMap { snapshot.windowChanges.changes(since: $0) } : nil
+            ? state.lastOffered.flatMap { snapshot.kpis.windowChanges.changes(since: $0) } : nil
         state.lastOffered = snapshot.sequence
         var queued = false
         var deferred = 0
@@ -119,16 +119,16 @@ package final class WarehouseSink: Sendable {
         }
         if let changed {
             for start in changed where finals.contains(start) {
-                if let window = snapshot.result.window(startingAt: start) { consider(window) }
+                if let window = snapshot.kpis.result.window(startingAt: start) { consider(window) }
             }
         } else {
-            for window in snapshot.result.windows where finals.contains(window.windowStartMs) { consider(window) }
+            for window in snapshot.kpis.result.windows where finals.contains(window.windowStartMs) { consider(window) }
         }
         state.deferredWindows = deferred
         state.deferredSnapshot = deferred > 0 ? snapshot : nil
         // Forget windows the engine no longer holds, so memory follows the engine's retention.
-        if let oldest = snapshot.result.windows.first?.windowStartMs,
-            state.written.count > snapshot.result.windows.count + batchSize
+        if let oldest = snapshot.kpis.result.windows.first?.windowStartMs,
+            state.written.count > snapshot.kpis.result.windows.count + batchSize
         {
             state.written = state.written.filter { $0.key >= oldest }
         }

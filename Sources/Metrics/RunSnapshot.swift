@@ -134,8 +134,13 @@ package struct RecentChange: Sendable, Hashable {
     package var keySchemaID: Int32? = nil
     package var framedKey: [UInt8]? = nil
     /// The before/after images decoded for display by the engine (typed cells: decimals at their column's
-    /// scale, binary as bytes); nil when not decoded (an Avro schema not at hand, not a Debezium change).
+    /// scale, binary as bytes); nil until decoded (the engine decodes a bounded number per snapshot, and an
+    /// Avro value waits for its schema) or when it cannot be (`undecodable` says why). The dashboard never
+    /// decodes: it shows this or says why not.
     package var decoded: ChangeDescription? = nil
+    /// Why the engine could not decode the value for display (not a Debezium change, bytes that do not
+    /// follow their Avro schema); nil while it is decoded or not yet tried.
+    package var undecodable: String? = nil
 }
 
 /// Consumer progress on one topic-partition; lag = highWatermark − committed (or position).
@@ -205,14 +210,37 @@ package struct ProfileStatus: Sendable, Hashable {
     package var noProfileForTopics: Bool { isImplicitDefault && !profileTablesSeen && otherTablesSeen }
 }
 
-/// An immutable picture of everything the engine knows, published a few times a second and
-/// on window close. Every consumer (dashboard, Redis mirror, warehouse sink) reads only this.
-package struct KPISnapshot: Sendable {
+/// A run's picture, joined at the edge from each producer's own value: the engine's KPIs, the consumer's
+/// progress, the state store's status, the engine's diagnostics and the app's integrations. Each part is
+/// built by the one type that owns its facts; a consumer (dashboard, `--json`, `/metrics`, Redis mirror,
+/// warehouse sink, alerts) reads the parts it needs and nothing writes into another producer's part.
+package struct RunSnapshot: Sendable {
     /// Monotonic sequence number: a consumer can skip a snapshot it has already seen.
     package var sequence: UInt64 = 0
     /// Wall time this snapshot was taken (ms since epoch).
     package var takenAtMs: Int64 = 0
-    package var profileName: String = ""
+    /// The engine's KPI state: result, windows, watermark and counters (`EngineCore.kpiState`).
+    package var kpis: KPIState
+    /// The Kafka consumer's progress: partitions, Kafka's status, backlog (`Engine.consumerProgress`).
+    package var consumer = ConsumerProgress()
+    /// Where the durable state lives and how its checkpoints go (`Checkpointer.status`).
+    package var state: StateStatus = .none
+    /// What the engine keeps to explain itself: per-table counters, recent changes, malformed messages,
+    /// DDL, latency (`EngineCore.diagnostics`).
+    package var diagnostics = EngineDiagnostics()
+    /// What the app's integrations observe beside the engine (other groups' lag, replication slots).
+    package var integrations = IntegrationReports()
+
+    package init(kpis: KPIState) { self.kpis = kpis }
+    package init(result: KPIResult) { self.kpis = KPIState(result: result) }
+
+    /// At most about a second of traffic (and never less than 100 messages) behind: "caught up" from the
+    /// lag itself, not from every partition reaching its end at once, which steady traffic never shows.
+    package var lagCaughtUp: Bool { consumer.totalLag <= max(100, Int64(kpis.eventsPerSecond)) }
+}
+
+/// The engine's KPI state: what the aggregator computed and the counters of how it got there.
+package struct KPIState: Sendable {
     /// Which profile computes the KPIs and whether it fits the topics read.
     package var profile = ProfileStatus()
     /// Windows held in memory (sorted by start), totals, message/malformed/dropped counters.
@@ -232,19 +260,10 @@ package struct KPISnapshot: Sendable {
     /// New transactions (creates of the sale table) per second over the last few seconds of wall time.
     package var txPerSecond: Double = 0
     package var bytesPerSecond: Double = 0
-    package var tables: [TableStats] = []
-    package var recentMalformed: [MalformedRecord] = []
-    /// Most recent changes per table, newest last.
-    package var recentChanges: [String: [RecentChange]] = [:]
-    package var partitions: [PartitionLag] = []
-    package var kafka: ServiceStatus = .off
-    /// True once every assigned partition has reached its end at least once.
-    package var caughtUp: Bool = false
     /// Newest Debezium heartbeat seen (`__debezium-heartbeat.*` topics), ms since epoch; 0 if none.
     /// A recent heartbeat with no changes means a quiet table, not a dead connector.
     package var lastHeartbeatMs: Int64 = 0
     package var heartbeats: Int64 = 0
-
     /// Messages of a redelivered offset (at or below the last applied one of its partition): ignored.
     package var duplicates: Int64 = 0
     /// Updates or deletes of a key cdctop never saw (started after the snapshot?).
@@ -253,34 +272,11 @@ package struct KPISnapshot: Sendable {
     package var ignored: Int64 = 0
     /// Events refused because applying them would overflow a sum (counted, never trapped).
     package var refused: Int64 = 0
-    /// Where the durable state lives and how its checkpoints go.
-    package var state: StateStatus = .none
-    /// Schema changes (DDL messages of Debezium's schema-change topic) per table, since this run started.
-    package var schemaChanges: [String: Int64] = [:]
-    /// The latest schema changes, oldest first (at most `recentDDLKept` of the engine).
-    package var recentDDL: [SchemaChangeRecord] = []
-    /// DDL messages of a connector's initial snapshot (DROP/CREATE of the schema as it was): counted, not listed.
-    package var snapshotDDL: Int64 = 0
-
-    // MARK: operations (issue #12: latency split, other groups' lag)
-    /// Median and p99 of each hop (source → Debezium → Kafka → cdctop) per table over the last minute.
-    package var latency: [TableLatency] = []
-    /// A startup backlog still being read (nil once every partition was read to its end once): reported
-    /// as backlog, not as consumer latency (issue 22).
-    package var backlog: BacklogProgress? = nil
-    /// Other consumer groups' lag (`--lag-groups`): not the engine's; the app fills it in from the monitor.
-    package var groupLag: GroupLagReport? = nil
-    /// cdctop's own partitions whose end fell below what it had read, or whose log start passed it
-    /// (`OffsetRegressionDetector`, fed by the engine with every snapshot's watermarks).
-    package var offsetRegressions = OffsetRegressionReport()
-    /// The source's logical replication slots (`--source` on PostgreSQL): not the engine's; the app fills it in.
-    package var replicationSlots: ReplicationSlotReport? = nil
     /// Snapshot progress per connector and table (rows `op` r and Debezium's notifications); the app
-    /// adds the source's row estimates (`--source`).
+    /// adds the source's row estimates (`--source`) at the edge.
     package var snapshots = SnapshotProgressReport()
     /// `--transactions complete`: open transactions, events held back, whole and timed-out ones; nil as read.
     package var transactions: TransactionStatus? = nil
-
     // MARK: perf (#11): what changed since earlier snapshots, so consumers compare only that.
     /// Windows whose result changed, or that became final, per snapshot over the last few dozen
     /// snapshots: a consumer that saw snapshot N compares only `windowChanges.changes(since: N)`.
@@ -288,6 +284,27 @@ package struct KPISnapshot: Sendable {
     package var windowChanges = WindowChangeLog()
 
     package init(result: KPIResult) { self.result = result }
+
+    /// The window containing `timeMs`, if it is held.
+    package func window(containing timeMs: Int64) -> WindowResult? {
+        result.window(startingAt: timeMs - TimeText.floorMod(timeMs, result.windowMs))
+    }
+}
+
+/// The Kafka consumer's progress, as the engine's poll loop sees it.
+package struct ConsumerProgress: Sendable {
+    package var partitions: [PartitionLag] = []
+    package var kafka: ServiceStatus = .off
+    /// True once every assigned partition has reached its end at least once.
+    package var caughtUp: Bool = false
+    /// A startup backlog still being read (nil once every partition was read to its end once): reported
+    /// as backlog, not as consumer latency (issue 22).
+    package var backlog: BacklogProgress? = nil
+    /// Partitions whose end fell below what was read, or whose log start passed it
+    /// (`OffsetRegressionDetector`, fed with every snapshot's watermarks).
+    package var offsetRegressions = OffsetRegressionReport()
+
+    package init() {}
 
     package var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
     package var totalCommittedLag: Int64 { partitions.reduce(0) { $0 + $1.committedLag } }
@@ -297,13 +314,37 @@ package struct KPISnapshot: Sendable {
     package var lagKnown: Bool {
         kafka.state == .ok && !partitions.isEmpty && partitions.allSatisfy { $0.highWatermark >= 0 }
     }
-    /// At most about a second of traffic (and never less than 100 messages) behind: "caught up" from the
-    /// lag itself, not from every partition reaching its end at once, which steady traffic never shows.
-    package var lagCaughtUp: Bool { totalLag <= max(100, Int64(eventsPerSecond)) }
+}
 
-    /// The window containing `timeMs`, if it is held.
-    package func window(containing timeMs: Int64) -> WindowResult? {
-        result.window(startingAt: timeMs - TimeText.floorMod(timeMs, result.windowMs))
+/// What the engine keeps to explain itself: where events went, what failed, what changed.
+package struct EngineDiagnostics: Sendable {
+    /// Per-table counters by op and rate, sorted by table.
+    package var tables: [TableStats] = []
+    package var recentMalformed: [MalformedRecord] = []
+    /// Most recent changes per table, newest last, decoded for display by the engine.
+    package var recentChanges: [String: [RecentChange]] = [:]
+    /// Schema changes (DDL messages of Debezium's schema-change topic) per table, since this run started.
+    package var schemaChanges: [String: Int64] = [:]
+    /// The latest schema changes, oldest first (at most `recentDDLKept` of the engine).
+    package var recentDDL: [SchemaChangeRecord] = []
+    /// DDL messages of a connector's initial snapshot (DROP/CREATE of the schema as it was): counted, not listed.
+    package var snapshotDDL: Int64 = 0
+    /// Median and p99 of each hop (source → Debezium → Kafka → cdctop) per table over the last minute.
+    package var latency: [TableLatency] = []
+
+    package init() {}
+}
+
+/// What the app's integrations observe beside the engine; nil where the integration is off.
+package struct IntegrationReports: Sendable {
+    /// Other consumer groups' lag (`--lag-groups`).
+    package var groupLag: GroupLagReport? = nil
+    /// The source's logical replication slots (`--source` on PostgreSQL).
+    package var replicationSlots: ReplicationSlotReport? = nil
+
+    package init(groupLag: GroupLagReport? = nil, replicationSlots: ReplicationSlotReport? = nil) {
+        self.groupLag = groupLag
+        self.replicationSlots = replicationSlots
     }
 }
 

@@ -17,7 +17,7 @@ func runDashboard(_ operations: Operations, options: LiveOptions, title: String,
         let s = engine.snapshots.value
         return integ.probes(
             connect: connect, lastHeartbeatMs: s?.kpis.lastHeartbeatMs ?? 0,
-            watchedTopics: ConnectionsView.watchedTopics(s))
+            watchedTopics: s?.consumer.topics ?? [])
     }
     if let mirror = integ.mirror {
         sources.redisStatus = { mirror.status }

@@ -33,6 +33,9 @@ func runHeadless(
             lastPrinted = s.sequence
             nextPrint = Date().addingTimeInterval(Double(options.interval) / 1000)
             for line in events.lines(s) + alertLog.lines(alerts?.panel.value) { log.write(line, nowMs: nowMs) }
+            // While joining, a text line of zeros would look like data: the note stands in for it. JSON lines
+            // keep coming (services.kafka.state says "connecting") and the note goes to stderr.
+            var printsLine = true
             if let joining, stillJoining(s) {
                 let kafka = board.entry("kafka")
                 var note =
@@ -40,16 +43,10 @@ func runHeadless(
                 if let kafka, kafka.attempts > 0 { note += ", attempt \(kafka.attempts)" }
                 note += ", \(s.consumer.kafka.detail))"
                 if let error = kafka?.lastError, error != s.consumer.kafka.detail { note += ", last error: \(error)" }
-                // JSON lines keep coming (services.kafka.state says "connecting"); the note goes to stderr.
-                if options.json {
-                    printError(note)
-                    print(
-                        headlessLine(
-                            s, json: true, connect: connect?.report, alerts: alerts?.panel.value, services: board))
-                } else {
-                    print(note)
-                }
-            } else {
+                if options.json { printError(note) } else { print(note) }
+                printsLine = options.json
+            }
+            if printsLine {
                 print(
                     headlessLine(
                         s, json: options.json, connect: connect?.report, alerts: alerts?.panel.value,

@@ -145,6 +145,6 @@ func logServiceChanges(
         ]
         + integrations.probes(
             connect: connect, lastHeartbeatMs: snapshot?.kpis.lastHeartbeatMs ?? 0,
-            watchedTopics: ConnectionsView.watchedTopics(snapshot))
+            watchedTopics: snapshot?.consumer.topics ?? [])
     for line in board.update(probes, nowMs: nowMs) { log.write(line, nowMs: nowMs) }
 }

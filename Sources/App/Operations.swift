@@ -16,6 +16,10 @@ struct Operations: Sendable {
     func snapshot() -> RunSnapshot? {
         guard var s = engine.snapshots.value else { return nil }
         s.integrations = IntegrationReports(groupLag: groupLag?.report, replicationSlots: integrations.slots?.report)
+        // A viewer's own group never commits: every output shows the writer's group's committed offsets.
+        if let writer = s.state.writerGroup {
+            s.consumer.adoptCommitted(ofGroup: writer, from: s.integrations.groupLag)
+        }
         if let estimates = integrations.snapshotEstimates {
             estimates.want(s.kpis.snapshots.tablesWanted)
             s.kpis.snapshots.applyEstimates(estimates.estimates.mapValues { ($0.rows, $0.source) })
@@ -51,27 +55,5 @@ struct Operations: Sendable {
         } catch { throw RunError("\(error)") }
         server.start()
         return server
-    }
-}
-
-/// `"latency":{table:{hop:{"p50_ms","p99_ms","count","negative"}}}` and, with `--lag-groups`,
-/// `"lag_groups":[…]` (see `GroupLagReport.json()`), appended to headless JSON lines.
-func appendOperations(_ s: RunSnapshot, to text: inout String) {
-    text += ",\"latency\":{"
-    for (i, t) in s.diagnostics.latency.enumerated() {
-        if i > 0 { text += "," }
-        JSONText.appendQuoted(t.table, to: &text)
-        text += ":{"
-        for (j, hop) in LatencyHop.allCases.enumerated() {
-            if j > 0 { text += "," }
-            let h = t.hop(hop)
-            text +=
-                "\"\(hop.label)\":{\"p50_ms\":\(h.p50Ms),\"p99_ms\":\(h.p99Ms),\"count\":\(h.count),\"negative\":\(h.negative)}"
-        }
-        text += "}"
-    }
-    text += "}"
-    if let g = s.integrations.groupLag {
-        text += ",\"lag_groups\":" + g.json() + ",\"lag_groups_unwatched\":\(g.unwatchedGroups)"
     }
 }

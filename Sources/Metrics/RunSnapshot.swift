@@ -306,6 +306,27 @@ package struct ConsumerProgress: Sendable {
 
     package init() {}
 
+    /// The topics read, each once, in partition order.
+    package var topics: [String] {
+        var seen = Set<String>()
+        return partitions.compactMap { seen.insert($0.topic).inserted ? $0.topic : nil }
+    }
+
+    /// A viewer (a second `watch` on a busy state directory) commits nothing: its committed offsets are the
+    /// writer's group's, as the cluster reports them (`--lag-groups` asks for that group). Unknown (-1) until
+    /// the report has them. Returns whether it had any.
+    @discardableResult
+    package mutating func adoptCommitted(ofGroup group: String, from report: GroupLagReport?) -> Bool {
+        var theirs: [String: Int64] = [:]
+        for p in report?.partitions ?? [] where p.group == group {
+            theirs["\(p.topic)\u{0}\(p.partition)"] = p.committed
+        }
+        for i in partitions.indices {
+            partitions[i].committed = theirs["\(partitions[i].topic)\u{0}\(partitions[i].partition)"] ?? -1
+        }
+        return !theirs.isEmpty
+    }
+
     package var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
     package var totalCommittedLag: Int64 { partitions.reduce(0) { $0 + $1.committedLag } }
 

@@ -78,7 +78,7 @@ import Testing
 
     @Test func connectPanelListsTheWatchedTopicsConnectorsFirst() throws {
         let report = Self.report()
-        let topics = ConnectionsView.watchedTopics(Fixture.snapshot)
+        let topics = Fixture.snapshot.consumer.topics
         #expect(topics.allSatisfy { $0.hasPrefix("shop.public.") } && !topics.isEmpty)
         let (watched, others) = report.scoped(toTopics: topics)
         #expect(watched.map(\.name) == ["shop-pg"])

@@ -103,19 +103,11 @@ enum LagView {
     ) -> ListLayout {
         var area = area
         // A viewer (a second `watch` on a busy state directory) commits nothing: its committed offsets and
-        // group lag are the writer's group's, as the cluster reports them (`watch` asks for that group).
+        // group lag are the writer's group's (joined in by `Operations.snapshot`; a preview joins them here).
         var s = s
         var writerGroup: (name: String, known: Bool)?
         if let name = s.state.writerGroup {
-            var theirs: [String: Int64] = [:]
-            for p in s.integrations.groupLag?.partitions ?? [] where p.group == name {
-                theirs["\(p.topic)\u{0}\(p.partition)"] = p.committed
-            }
-            for i in s.consumer.partitions.indices {
-                s.consumer.partitions[i].committed =
-                    theirs["\(s.consumer.partitions[i].topic)\u{0}\(s.consumer.partitions[i].partition)"] ?? -1
-            }
-            writerGroup = (name, !theirs.isEmpty)
+            writerGroup = (name, s.consumer.adoptCommitted(ofGroup: name, from: s.integrations.groupLag))
         }
         if let groups = s.integrations.groupLag {  // --lag-groups: the other consumer groups below (LatencyView.swift)
             let h = GroupLagSection.height(groups, in: area)

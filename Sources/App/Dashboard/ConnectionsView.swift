@@ -184,13 +184,6 @@ enum ConnectionsView {
         return row
     }
 
-    /// The topics this run watches (its assigned partitions'), which decide which connectors are its own.
-    static func watchedTopics(_ s: RunSnapshot?) -> [String] {
-        guard let s else { return [] }
-        var seen = Set<String>()
-        return s.consumer.partitions.compactMap { seen.insert($0.topic).inserted ? $0.topic : nil }
-    }
-
     /// The connectors writing the watched topics first, one line each (with the failure's first trace
     /// line); the worker's other connectors after them, under their own heading, dimmed.
     static func connectorLines(

@@ -42,7 +42,7 @@ struct DashboardFrame: Sendable {
             connectScope = ConnectScope()
             return
         }
-        let topics = ConnectionsView.watchedTopics(snapshot)
+        let topics = snapshot?.consumer.topics ?? []
         let (watched, others) = connect.scoped(toTopics: topics)
         connectScope = ConnectScope(watchedTopics: topics, watched: watched, others: others)
     }

@@ -237,6 +237,13 @@ package enum JSONLineSchema {
             "tombstones", type: "integer", unit: "", help: "Kafka tombstones (null values after deletes).",
             source: "KPIState.tombstones"),
         OutputField(
+            "parked_line_items", type: "integer", unit: "",
+            help: "Line items waiting for their product's dimension row (counted once it arrives).",
+            source: "KPIState.parkedLineItems"),
+        OutputField(
+            "parked_revenue", type: "string", unit: "money", help: "Their revenue, exact decimal text.",
+            source: "KPIState.parkedRevenue"),
+        OutputField(
             "malformed_by_table", type: "object", unit: "", help: "Malformed messages per table.",
             source: "EngineDiagnostics.tables[].malformed"),
         OutputField(

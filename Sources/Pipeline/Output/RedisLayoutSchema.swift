@@ -39,7 +39,7 @@ package enum RedisLayoutSchema {
         OutputSection(
             "P:kpi",
             about:
-                "hash: The latest snapshot's totals, current window, rates, lag and every counter (`RedisSnapshotWriter.kpiFields`).",
+                "hash: The latest snapshot's totals, current window, rates, lag and every counter (`RedisLayout.kpiFields`).",
             fields: [
                 OutputField(
                     "total_tx_count", type: "integer", unit: "", help: "Running total of transactions.",

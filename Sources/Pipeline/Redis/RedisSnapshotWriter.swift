@@ -1,61 +1,6 @@
 import Foundation
 import Metrics
 
-/// The Redis key layout under one prefix (default `cdctop:<pipeline>`). Part of cdctop's interface:
-/// downstream readers depend on it, so change it only with `RedisKeys.layoutVersion`.
-///
-/// | key | type | content |
-/// |---|---|---|
-/// | `P:meta` | hash | `state` (on/paused), `paused_at_ms`, `version`, `layout`, `pipeline`, `profile`, `started_at_ms`, `updated_at_ms`, `window_ttl_s` |
-/// | `P:kpi` | hash | totals, current window, rates, lag, last commit time, every counter (`malformed`, `malformed:<table>`, `dropped`, `late_corrections`, `duplicates`, `unmatched`, `ignored`, `refused`, `last_malformed_*`), the durable state (`state_*`), `updated_at_ms` (see `RedisSnapshotWriter.kpiFields`) |
-/// | `P:window:<window_start_ms>` | hash | `tx_count`, `revenue`, `final` (0/1), one `cat:<category>` per category, one `kpi:<NAME>` per windowed model KPI (its net values in the window, `[{"group":[…],"values":[…]}]`); TTL 24 h by default |
-/// | `P:windows` | sorted set | index of window hashes: member and score are `window_start_ms` |
-/// | `P:categories` | sorted set | category → total revenue as score (a double, for top-N ranking) |
-/// | `P:category_revenue` | hash | category → exact total revenue (decimal text) |
-/// | `P:lag` | hash | `<topic>:<partition>` → consumer lag in messages |
-/// | `P:kpis` | hash | model profiles only: KPI name → its totals as `--json` prints them under `"kpis"` (`{"group_by":[…],"aggregates":[…],"totals":[{"group":[…],"values":[…]}],"unresolved_rows":N}`) |
-/// | `P:updates` | pub/sub channel | one JSON message after each write |
-/// | `P:writer` | string | `host:pid` of the one mirror writing this prefix (expires 10 s after its last write) |
-///
-/// Money is always exact decimal text (`Money.formatted()`); times are ms since the epoch.
-package struct RedisKeys: Sendable, Hashable {
-    package static let layoutVersion = 1
-    package let prefix: String
-
-    package init(prefix: String) { self.prefix = prefix }
-
-    /// `cdctop:<pipeline>`.
-    package static func defaultPrefix(pipeline: String) -> String { "cdctop:\(pipeline)" }
-
-    package var meta: String { prefix + ":meta" }
-    package var kpi: String { prefix + ":kpi" }
-    package var windows: String { prefix + ":windows" }
-    package var categories: String { prefix + ":categories" }
-    package var categoryRevenue: String { prefix + ":category_revenue" }
-    package var lag: String { prefix + ":lag" }
-    /// A model profile's KPIs: name → totals JSON.
-    package var kpis: String { prefix + ":kpis" }
-    package var updates: String { prefix + ":updates" }
-    package var writer: String { prefix + ":writer" }
-    package func window(_ startMs: Int64) -> String { "\(prefix):window:\(startMs)" }
-
-    /// Field holding one category's revenue in a window hash.
-    package static let categoryFieldPrefix = "cat:"
-    /// Field holding one model KPI's net values in a window hash: `kpi:<NAME>`.
-    package static let kpiFieldPrefix = "kpi:"
-    /// Field naming one topic-partition in the lag hash.
-    package static func lagField(topic: String, partition: Int32) -> String { "\(topic):\(partition)" }
-}
-
-/// Static facts the mirror writes into `P:meta`.
-struct MirrorIdentity: Sendable {
-    var pipelineName: String
-    var profileName: String
-    var version: String
-    var startedAtMs: Int64
-    var windowTTLSeconds: Int
-}
-
 /// Turns snapshots into Redis writes on one connection. Remembers what it wrote, so only changed
 /// windows go out; a new writer (after a reconnect or a resume) starts empty and writes everything.
 /// Each snapshot is one MULTI/EXEC in one pipelined round trip, followed by a PUBLISH.
@@ -139,7 +84,7 @@ final class RedisSnapshotWriter {
         }
 
         fields.removeAll(keepingCapacity: true)
-        RedisSnapshotWriter.kpiFields(snapshot, updatedAtMs: nowMs, into: &fields)
+        RedisLayout.kpiFields(snapshot, updatedAtMs: nowMs, into: &fields)
         buffer.append("DEL", keys.kpi)
         appendHashSet(keys.kpi, fields)
 
@@ -177,20 +122,7 @@ final class RedisSnapshotWriter {
         for (start, w, isFinal) in changed {
             let key = keys.window(start)
             fields.removeAll(keepingCapacity: true)
-            fields.append("tx_count")
-            fields.append(String(w.txCount))
-            fields.append("revenue")
-            fields.append(w.revenue.formatted())
-            fields.append("final")
-            fields.append(isFinal ? "1" : "0")
-            for name in w.categoryRevenue.keys.sorted() {
-                fields.append(RedisKeys.categoryFieldPrefix + name)
-                fields.append(w.categoryRevenue[name]!.formatted())
-            }
-            for (k, columns) in kpiColumns.enumerated() where columns.windowed {
-                fields.append(RedisKeys.kpiFieldPrefix + columns.name)
-                fields.append(KPIOutput.windowJSON(columns, k < w.kpis.count ? w.kpis[k] : KPIValues()))
-            }
+            RedisLayout.windowFields(w, isFinal: isFinal, kpiColumns: kpiColumns, into: &fields)
             // DEL first: a correction can remove a category that netted to zero.
             buffer.append("DEL", key)
             appendHashSet(key, fields)
@@ -278,81 +210,9 @@ final class RedisSnapshotWriter {
         }
     }
 
-    /// The `P:kpi` hash, as field/value pairs.
-    /// `P:kpi` field prefix of one table's malformed count: `malformed:<table>`.
-    static let kpiMalformedPrefix = "malformed:"
-
-    static func kpiFields(_ s: RunSnapshot, updatedAtMs: Int64, into f: inout [String]) {
-        func put(_ k: String, _ v: String) {
-            f.append(k)
-            f.append(v)
-        }
-        put("total_tx_count", String(s.kpis.result.totals.txCount))
-        put("total_revenue", s.kpis.result.totals.revenue.formatted())
-        put("window_ms", String(s.kpis.result.windowMs))
-        let current =
-            s.kpis.maxCommitTimeMs > 0
-            ? (s.kpis.window(containing: s.kpis.maxCommitTimeMs) ?? s.kpis.result.windows.last)
-            : s.kpis.result.windows.last
-        if let w = current {
-            put("window_start_ms", String(w.windowStartMs))
-            put("window_tx_count", String(w.txCount))
-            put("window_revenue", w.revenue.formatted())
-        }
-        put("events_per_second", String(format: "%.1f", s.kpis.eventsPerSecond))
-        put("bytes_per_second", String(format: "%.0f", s.kpis.bytesPerSecond))
-        put("lag", String(s.consumer.totalLag))
-        put("caught_up", s.consumer.caughtUp ? "1" : "0")
-        put("last_commit_ms", String(s.kpis.maxCommitTimeMs))
-        put("watermark_ms", String(s.kpis.watermarkMs))
-        put("messages", String(s.kpis.result.messages))
-        put("malformed", String(s.kpis.result.malformed))
-        put("dropped", String(s.kpis.result.dropped))
-        put("late_corrections", String(s.kpis.lateCorrections))
-        put("tombstones", String(s.kpis.tombstones))
-        put("parked_line_items", String(s.kpis.parkedLineItems))
-        put("parked_revenue", s.kpis.parkedRevenue.formatted())
-        put("duplicates", String(s.kpis.duplicates))
-        put("unmatched", String(s.kpis.unmatched))
-        put("ignored", String(s.kpis.ignored))
-        put("refused", String(s.kpis.refused))
-        put("heartbeats", String(s.kpis.heartbeats))
-        // Per table: `malformed:<table>` for every table seen (0 included, so a reader sees the tables).
-        for t in s.diagnostics.tables { put(kpiMalformedPrefix + t.table, String(t.malformed)) }
-        if let m = s.diagnostics.recentMalformed.last {
-            put("last_malformed_position", m.position.description)
-            put("last_malformed_reason", m.reason)
-        }
-        // The durable state; absent fields mean none (no directory, no error, nothing restored).
-        if let dir = s.state.directory { put("state_dir", dir) }
-        put("state_last_checkpoint_ms", String(s.state.lastCheckpointMs))
-        put("state_checkpoints", String(s.state.checkpoints))
-        if let error = s.state.lastError { put("state_error", error) }
-        if let restored = s.state.restored { put("state_restored", restored) }
-        put("sequence", String(s.sequence))
-        put("snapshot_at_ms", String(s.takenAtMs))
-        put("updated_at_ms", String(updatedAtMs))
-    }
-
     private func appendMeta(paused: Bool, nowMs: Int64) {
-        var f = [
-            "HSET", keys.meta,
-            "state", paused ? "paused" : "on",
-            "version", identity.version,
-            "layout", String(RedisKeys.layoutVersion),
-            "pipeline", identity.pipelineName,
-            "profile", identity.profileName,
-            "started_at_ms", String(identity.startedAtMs),
-            "window_ttl_s", String(identity.windowTTLSeconds),
-            "updated_at_ms", String(nowMs),
-        ]
-        if paused {
-            f += ["paused_at_ms", String(nowMs)]
-            buffer.append(arguments: f)
-        } else {
-            buffer.append(arguments: f)
-            buffer.append("HDEL", keys.meta, "paused_at_ms")
-        }
+        buffer.append(arguments: ["HSET", keys.meta] + RedisLayout.metaFields(identity, paused: paused, nowMs: nowMs))
+        if !paused { buffer.append("HDEL", keys.meta, "paused_at_ms") }
     }
 
     private func appendHashSet(_ key: String, _ fieldValues: [String]) {

@@ -44,7 +44,7 @@ import Testing
 
         // The sink's inserts name only declared columns, and together every column a row gets from cdctop.
         var inserted = Set<String>()
-        for sql in WarehouseSchema.insertStatements {
+        for sql in WarehouseTables.insertStatements {
             let into = try #require(sql.range(of: "INSERT INTO "), "not an INSERT: \(sql)")
             let rest = sql[into.upperBound...]
             let table = String(rest.prefix { $0 != " " })

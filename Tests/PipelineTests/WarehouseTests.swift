@@ -620,7 +620,7 @@ struct WarehouseSeedSafetyTests {
         defer { db.drop() }
         let conn = try db.connect()
         // The schema as cdctop created it before the marker column existed.
-        for sql in WarehouseSchema.statements where !sql.contains("synthetic") { try conn.execute(sql) }
+        for sql in WarehouseTables.statements where !sql.contains("synthetic") { try conn.execute(sql) }
         #expect(try WarehouseSchema.hasSyntheticMarker(conn) == false)
         try WarehouseSchema.write(Self.real, pipeline: "shop", windowMs: 30_000, synthetic: nil, on: conn)
 

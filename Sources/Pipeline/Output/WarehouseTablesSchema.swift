@@ -1,5 +1,5 @@
 /// The warehouse tables `warehouse init` creates in schema `cdctop` and the sink writes: per table its columns,
-/// with the SQL type `WarehouseSchema.statements` declares. docs/outputs/warehouse.md is generated from this;
+/// with the SQL type `WarehouseTables.statements` declares. docs/outputs/warehouse.md is generated from this;
 /// WarehouseTablesSchemaTests runs `warehouse init` on a real PostgreSQL and fails on a column the database has
 /// and this lacks, or this has and the database lacks (name or type).
 package enum WarehouseTablesSchema {

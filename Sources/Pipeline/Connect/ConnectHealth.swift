@@ -272,13 +272,13 @@ extension HTTPService {
 package final class ConnectHealthMonitor: Sendable {
     package let service: HTTPService
     package let everySeconds: Double
-    private let worker: WarehouseWorkerThread
+    private let worker: WorkerThread
     private let latest: Mutex<ConnectHealthReport>
 
     package init(service: HTTPService, everySeconds: Double = 2) {
         self.service = service
         self.everySeconds = max(0.1, everySeconds)
-        worker = WarehouseWorkerThread(name: "cdctop-connect-health")
+        worker = WorkerThread(name: "cdctop-connect-health")
         latest = Mutex(ConnectHealthReport(url: service.description))
     }
 

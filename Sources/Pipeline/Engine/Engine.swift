@@ -27,21 +27,6 @@ package struct EngineOptions: Sendable {
     }
 }
 
-/// Where the durable state lives and how often it is checkpointed.
-package struct StateOptions: Sendable {
-    package var directory: String
-    /// Delete any saved state first and rebuild from the earliest offsets.
-    package var reset = false
-    package var checkpointIntervalMs: Int = 5_000
-    /// Checkpoint early once this many changes wait (bounds the journal's memory).
-    package var maxPendingChanges: Int = 400_000
-    /// When another process holds the directory: start from its latest checkpoint read-only and read on
-    /// in memory (a viewer: `Engine.viewerOfPID`), instead of failing with `StateError.locked`.
-    package var viewWhenInUse = false
-
-    package init(directory: String) { self.directory = directory }
-}
-
 /// The live engine: one thread that polls Kafka in batches, decodes and aggregates, stores
 /// offsets only after events are applied, and publishes `RunSnapshot`s into a coalescing mailbox.
 /// Everyone else (dashboard, Redis mirror, warehouse sink, JSON output) reads snapshots only.
@@ -101,7 +86,8 @@ package final class Engine: @unchecked Sendable {
         var consumerConfig = options.consumer
         var restored: RestoreSummary?
         if let stateOptions = options.state,
-            case .viewer(let viewer) = try StateViewer.open(stateOptions, options: options, into: core)
+            case .viewer(let viewer) = try StateViewer.open(
+                stateOptions, profile: options.profile, consumer: options.consumer, into: core)
         {
             self.viewerState = viewer.status
             self.checkpointer = nil

@@ -497,26 +497,8 @@ package final class EngineCore {
 
     // MARK: durable state
 
-    /// The engine's own counters, saved with every checkpoint.
-    package struct Counters: Sendable, Hashable {
-        package var messages: Int64 = 0
-        package var malformed: Int64 = 0
-        package var tombstones: Int64 = 0
-        package var heartbeats: Int64 = 0
-        package var ignored: Int64 = 0
-        package var bytes: Int64 = 0
-        package var lastHeartbeatMs: Int64 = 0
-        package var schemaChangeMessages: Int64 = 0
-        package var snapshotDDL: Int64 = 0
-        package var schemaChanges: [String: Int64] = [:]
-        package init() {}
-
-        /// One message more, of `bytes` bytes (one mutation: one exclusivity check in `ingest`).
-        @inline(__always) mutating func countMessage(bytes count: Int64) {
-            messages += 1
-            bytes += count
-        }
-    }
+    /// The engine's own counters, saved with every checkpoint (declared with the state that saves them).
+    package typealias Counters = EngineCounters
 
     package func restore(counters c: Counters) { counters = c }
 

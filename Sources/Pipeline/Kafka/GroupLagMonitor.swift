@@ -30,7 +30,7 @@ package final class GroupLagMonitor: Sendable {
     private let matcher: TopicMatcher
     private let properties: [String: String]
     private let latest = Mutex(GroupLagReport())
-    private let worker = WarehouseWorkerThread(name: "cdctop-lag-groups")
+    private let worker = WorkerThread(name: "cdctop-lag-groups")
     /// Held for a whole round (the worker's, or `pollNow`'s): what one round leaves for the next.
     private let rounds = Mutex(RoundState())
 

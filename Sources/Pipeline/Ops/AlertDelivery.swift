@@ -15,7 +15,7 @@ package final class AlertmanagerSender: Sendable {
     package let service: HTTPService
     package let pipeline: String
     package let resendMs: Int64
-    private let worker = WarehouseWorkerThread(name: "cdctop-alertmanager")
+    private let worker = WorkerThread(name: "cdctop-alertmanager")
     private let log: @Sendable (String) -> Void
     /// Wall time after which a post in flight is abandoned (set by `stop()`: the last delivery gets its
     /// chance, a hanging Alertmanager does not hold up the exit).
@@ -186,7 +186,7 @@ package final class AlertExecRunner: Sendable {
     package let timeoutSeconds: Double
     package let killGraceSeconds: Double
     private let log: @Sendable (String) -> Void
-    private let worker = WarehouseWorkerThread(name: "cdctop-alert-exec")
+    private let worker = WorkerThread(name: "cdctop-alert-exec")
     private struct Job {
         var key: String
         var json: String

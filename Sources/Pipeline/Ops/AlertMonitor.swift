@@ -47,7 +47,7 @@ package final class AlertMonitor: Sendable {
     private let exec: AlertExecRunner?
     private let clock: @Sendable () -> Int64
     private let everySeconds: Double
-    private let worker = WarehouseWorkerThread(name: "cdctop-alerts")
+    private let worker = WorkerThread(name: "cdctop-alerts")
     private let evaluator: Mutex<AlertEvaluator>
     /// What the dashboard and `--json` show; updated after every evaluation.
     package let panel = Latest<AlertPanel>(AlertPanel())

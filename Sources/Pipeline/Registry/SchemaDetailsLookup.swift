@@ -66,7 +66,7 @@ package final class SchemaDetailsLookup: Sendable {
         var retryAtMs: Int64 = 0
     }
     private let state = Mutex<(entries: [Int32: Entry], queue: [Int32])>(([:], []))
-    private let worker = WarehouseWorkerThread(name: "cdctop-registry-details")
+    private let worker = WorkerThread(name: "cdctop-registry-details")
     package static let retryAfterMs: Int64 = 30_000
 
     package init(

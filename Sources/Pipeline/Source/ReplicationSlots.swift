@@ -161,7 +161,7 @@ package final class ReplicationSlotMonitor: Sendable {
     /// Where it reads, without the password (for the Connections panel).
     package let target: String
     private let url: String
-    private let worker: WarehouseWorkerThread
+    private let worker: WorkerThread
     private let state = Mutex<(report: ReplicationSlotReport?, status: ServiceStatus)>(
         (nil, ServiceStatus(.connecting, "replication slots: not read yet")))
 
@@ -169,7 +169,7 @@ package final class ReplicationSlotMonitor: Sendable {
         self.url = sourceURL
         self.target = target
         self.everySeconds = max(0.05, everySeconds)
-        self.worker = WarehouseWorkerThread(name: "cdctop-slots")
+        self.worker = WorkerThread(name: "cdctop-slots")
     }
 
     deinit { worker.stop(waitSeconds: 1) }

@@ -74,7 +74,7 @@ package struct PartitionName: Sendable, Hashable {
 package struct Checkpoint: Sendable {
     package var changes: StateChanges
     package var aggregator: AggregatorCounters
-    package var engine: EngineCore.Counters
+    package var engine: EngineCounters
     package var partitions: [PartitionCheckpoint]
     /// Partitions dropped since the previous checkpoint (revoked or moved): their rows go.
     package var droppedPartitions: [PartitionName] = []
@@ -94,8 +94,9 @@ package struct Checkpoint: Sendable {
 
     /// Takes the changes from `core` (resetting its journal) with everything else needed.
     /// `recycled`: a written checkpoint's changes, whose memory the new journal reuses.
-    package static func take(from core: EngineCore, nowMs: Int64, recycling recycled: StateChanges? = nil) -> Checkpoint
-    {
+    package static func take(
+        from core: some CheckpointedEngine, nowMs: Int64, recycling recycled: StateChanges? = nil
+    ) -> Checkpoint {
         let changes = core.takeChanges(recycling: recycled)
         var partitions: [PartitionCheckpoint] = []
         var sales = 0
@@ -421,7 +422,7 @@ package final class StateStore: @unchecked Sendable {
 
     /// Loads the saved state into a fresh engine core. Throws a `StateError` naming the file when
     /// the state is damaged; never loads part of one.
-    package func load(into core: EngineCore) throws -> RestoreSummary {
+    package func load(into core: some CheckpointedEngine) throws -> RestoreSummary {
         let started = WallClock.monotonicSeconds()
         guard let db else { throw StateError(kind: .io, message: "the state store is closed") }
         // One read transaction: every table from the same checkpoint, even while a writer commits the next.
@@ -488,7 +489,7 @@ package final class StateStore: @unchecked Sendable {
                     t.lastCommitTimeMs = row.int64(4)
                     counters.tables.append(t)
                 }
-            var engine = EngineCore.Counters()
+            var engine = EngineCounters()
             engine.messages = m["messages"]?.integer ?? 0
             engine.malformed = m["malformed"]?.integer ?? 0
             engine.tombstones = m["tombstones"]?.integer ?? 0
@@ -596,8 +597,7 @@ package final class StateStore: @unchecked Sendable {
                 keys: keys, windows: windowStarts.count, partitions: partitions,
                 seconds: WallClock.monotonicSeconds() - started,
                 checkpointedAtMs: m["checkpoint_ms"]?.integer ?? 0, isFresh: false)
-            summary.heldTransactions = core.transactionBuffer?.openCount ?? 0
-            summary.heldEvents = core.transactionBuffer?.bufferedEvents ?? 0
+            (summary.heldTransactions, summary.heldEvents) = core.heldTransactions
             return summary
         } catch let error as SQLiteError where error.isCorruption {
             throw StateError.corrupt(databasePath, error.message)

@@ -23,26 +23,28 @@ package struct StateViewer: Sendable {
 
     /// Views the directory when another process holds it and `viewWhenInUse` allows; `.writable` otherwise.
     /// The checkpoint is loaded into `core` in one read transaction and the file is closed again at once.
-    package static func open(_ state: StateOptions, options: EngineOptions, into core: EngineCore) throws -> Opened {
+    package static func open(
+        _ state: StateOptions, profile: KPIProfile, consumer: KafkaConsumerConfig, into core: some CheckpointedEngine
+    ) throws -> Opened {
         guard state.viewWhenInUse, let writer = StateStore.lockHolder(directory: state.directory) else {
             return .writable
         }
         let store = try StateStore(
             viewing: state.directory,
-            identity: StateIdentity(profile: options.profile, topics: options.consumer.topics),
+            identity: StateIdentity(profile: profile, topics: consumer.topics),
             writerPID: writer)
         defer { store.close() }
         let summary = try store.load(into: core)
         var status = StateStatus(directory: state.directory)
         status.viewerOfPID = writer
-        status.writerGroup = options.consumer.groupID
+        status.writerGroup = consumer.groupID
         status.restored = summary.text
         status.lastCheckpointMs = summary.isFresh ? 0 : summary.checkpointedAtMs
-        var consumer = options.consumer
-        consumer.groupID = viewerGroup(of: options.consumer.groupID)
+        var own = consumer
+        own.groupID = viewerGroup(of: consumer.groupID)
         // Belt and braces: the engine stores no offset as a viewer, and nothing could commit one anyway.
-        consumer.properties["enable.auto.commit"] = "false"
-        return .viewer(StateViewer(writerPID: writer, summary: summary, status: status, consumer: consumer))
+        own.properties["enable.auto.commit"] = "false"
+        return .viewer(StateViewer(writerPID: writer, summary: summary, status: status, consumer: own))
     }
 
     /// `cdctop` → `cdctop-viewer-4243`: never the writer's group, so its committed offsets stay the writer's.

@@ -97,7 +97,7 @@ package final class HistoryLoader: Sendable {
     package let query: HistoryQuery
     package let reloadEverySeconds: Double
     private let url: String
-    private let worker: WarehouseWorkerThread
+    private let worker: WorkerThread
     private let state = Mutex<(history: HistoryData?, status: ServiceStatus, lastError: WarehouseError?)>(
         (nil, ServiceStatus(.connecting, "history: not loaded yet"), nil))
 
@@ -110,7 +110,7 @@ package final class HistoryLoader: Sendable {
         self.days = max(1, days)
         self.query = query
         self.reloadEverySeconds = max(0.05, reloadEverySeconds)
-        self.worker = WarehouseWorkerThread(name: "cdctop-warehouse-history")
+        self.worker = WorkerThread(name: "cdctop-warehouse-history")
     }
 
     deinit { worker.stop(waitSeconds: 1) }

@@ -21,7 +21,7 @@ package final class Reconciler: Sendable {
     package let quietSeconds: Double
     private let sourceURL: String
     private let mode: Mode
-    private let worker: WarehouseWorkerThread
+    private let worker: WorkerThread
     private let state = Mutex(ReconcilerState())
 
     /// At most this many differences are kept (the first ones, in KPI and group order).
@@ -113,7 +113,7 @@ package final class Reconciler: Sendable {
         self.mode = mode
         self.everySeconds = max(0.05, everySeconds)
         self.quietSeconds = max(0, quietSeconds)
-        self.worker = WarehouseWorkerThread(name: "cdctop-reconciler")
+        self.worker = WorkerThread(name: "cdctop-reconciler")
     }
 
     deinit { worker.stop(waitSeconds: 1) }

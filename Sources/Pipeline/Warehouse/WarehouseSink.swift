@@ -18,7 +18,7 @@ package final class WarehouseSink: Sendable {
     /// Windows per transaction.
     package let batchSize: Int
     private let url: String
-    private let worker: WarehouseWorkerThread
+    private let worker: WorkerThread
     private let state = Mutex(SinkState())
 
     struct SinkState {
@@ -54,7 +54,7 @@ package final class WarehouseSink: Sendable {
         self.synthetic = synthetic
         self.maxBacklogWindows = max(1, maxBacklogWindows)
         self.batchSize = max(1, batchSize)
-        self.worker = WarehouseWorkerThread(name: "cdctop-warehouse-sink")
+        self.worker = WorkerThread(name: "cdctop-warehouse-sink")
     }
 
     deinit { worker.stop(waitSeconds: 1) }

@@ -2,9 +2,10 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// One dedicated thread per warehouse worker (sink, history, reconciler): libpq calls block, and each
-/// worker keeps its own connection on its own thread so the engine and the screen never wait on them.
-final class WarehouseWorkerThread: Sendable {
+/// One dedicated thread per background worker (warehouse sink, history, reconciler, Connect and replication
+/// slot polls, alert delivery, other groups' lag, registry lookups): their client calls block, and each keeps
+/// its own connection on its own thread so the engine and the screen never wait on them.
+final class WorkerThread: Sendable {
     private let wakeSignal = DispatchSemaphore(value: 0)
     private let finishedSignal = DispatchSemaphore(value: 0)
     private let flags = Mutex<(started: Bool, stopping: Bool, finished: Bool)>((false, false, false))
@@ -53,53 +54,5 @@ final class WarehouseWorkerThread: Sendable {
         if mustWait {
             _ = finishedSignal.wait(timeout: .now() + .milliseconds(Int(waitSeconds * 1000)))
         }
-    }
-}
-
-/// PostgreSQL array literals for `unnest($n::type[])` batch parameters: one statement per batch instead of
-/// one round trip per row. Values are still parameters, never SQL text.
-enum PostgresArrayLiteral {
-    static func integers(_ values: some Sequence<Int64>) -> String {
-        var out = "{"
-        var first = true
-        for v in values {
-            if !first { out += "," }
-            first = false
-            out += String(v)
-        }
-        out += "}"
-        return out
-    }
-
-    /// Numbers already in plain decimal text (Money.formatted()).
-    static func decimals(_ values: some Sequence<String>) -> String {
-        var out = "{"
-        var first = true
-        for v in values {
-            if !first { out += "," }
-            first = false
-            out += v
-        }
-        out += "}"
-        return out
-    }
-
-    /// Text elements, each double-quoted with `\` and `"` escaped, so commas, braces, spaces and NULL
-    /// spelled as a word stay data.
-    static func texts(_ values: some Sequence<String>) -> String {
-        var out = "{"
-        var first = true
-        for v in values {
-            if !first { out += "," }
-            first = false
-            out += "\""
-            for scalar in v.unicodeScalars {
-                if scalar == "\\" || scalar == "\"" { out += "\\" }
-                out.unicodeScalars.append(scalar)
-            }
-            out += "\""
-        }
-        out += "}"
-        return out
     }
 }

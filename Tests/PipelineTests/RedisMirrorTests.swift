@@ -291,17 +291,6 @@ import Testing
         #expect(mirror.status == .off, "stop is idempotent and reports the mirror off")
     }
 
-    @Test func writeRateBenchmark() throws {
-        let url = try sharedRedis()
-        let figures = try RedisMirror.benchmarkWrites(
-            url: url, snapshots: 300, windows: 120, categories: 20,
-            prefix: uniquePrefix())
-        print("redis mirror benchmark: \(figures)")
-        // The mirror caps itself at ~10 writes/s; one connection must have ample headroom above that.
-        #expect(figures.writesPerSecond > 50, "\(figures)")
-        #expect(figures.offerNanoseconds < 50_000, "offer() is on the engine's thread: \(figures)")
-    }
-
     // MARK: faults, on servers this test starts and kills
 
     @Test func reconnectsAndRewritesEverythingAfterRedisIsKilledAndRestartedEmpty() async throws {

@@ -41,6 +41,16 @@ package struct MirrorIdentity: Sendable {
     var version: String
     var startedAtMs: Int64
     var windowTTLSeconds: Int
+
+    package init(
+        pipelineName: String, profileName: String, version: String, startedAtMs: Int64, windowTTLSeconds: Int
+    ) {
+        self.pipelineName = pipelineName
+        self.profileName = profileName
+        self.version = version
+        self.startedAtMs = startedAtMs
+        self.windowTTLSeconds = windowTTLSeconds
+    }
 }
 
 /// What the mirror writes, field by field: the encoder of the layout `RedisLayoutSchema` declares and

@@ -358,3 +358,27 @@ final class MirrorMailbox: @unchecked Sendable {
         return Double(n) / span
     }
 }
+
+extension RedisMirror {
+    /// Deletes every key under `prefix:` (SCAN, never KEYS); returns how many. For tests and benchmarks.
+    @discardableResult
+    package static func clear(url: RedisURL, prefix: String) throws -> Int {
+        let connection = try RedisConnection(url: url)
+        var escaped = ""
+        for c in prefix {
+            if "*?[]\\".contains(c) { escaped.append("\\") }
+            escaped.append(c)
+        }
+        var cursor = "0"
+        var deleted = 0
+        repeat {
+            let reply = try connection.command("SCAN", cursor, "MATCH", escaped + ":*", "COUNT", "1000")
+            let parts = reply.elements
+            guard parts.count == 2, let next = parts[0].text else { break }
+            cursor = next
+            let found = parts[1].elements.compactMap(\.text)
+            if !found.isEmpty { deleted += Int(try connection.command(["DEL"] + found).integer ?? 0) }
+        } while cursor != "0"
+        return deleted
+    }
+}

@@ -4,7 +4,7 @@ import Metrics
 /// Turns snapshots into Redis writes on one connection. Remembers what it wrote, so only changed
 /// windows go out; a new writer (after a reconnect or a resume) starts empty and writes everything.
 /// Each snapshot is one MULTI/EXEC in one pipelined round trip, followed by a PUBLISH.
-final class RedisSnapshotWriter {
+package final class RedisSnapshotWriter {
     let connection: RedisConnection
     let keys: RedisKeys
     let identity: MirrorIdentity
@@ -15,7 +15,7 @@ final class RedisSnapshotWriter {
     private var fields: [String] = []
     /// Windows written by the last `write` (for tests and the update message).
     private(set) var lastWrittenWindowStarts: [Int64] = []
-    private(set) var lastCommandCount = 0
+    package private(set) var lastCommandCount = 0
     /// The snapshot last written, so the next write looks only at the windows changed since
     /// (`KPIState.windowChanges`) instead of comparing every held window.
     private var lastWrittenSequence: UInt64?
@@ -25,7 +25,7 @@ final class RedisSnapshotWriter {
     /// changed are written again; nil until the first write on this connection (which replaces the hash).
     private var writtenKPIs: (columns: [KPIColumns], values: [KPIValues])?
 
-    init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
+    package init(connection: RedisConnection, keys: RedisKeys, identity: MirrorIdentity) {
         self.connection = connection
         self.keys = keys
         self.identity = identity
@@ -71,7 +71,7 @@ final class RedisSnapshotWriter {
     }
 
     /// Writes one snapshot atomically: meta, kpi, changed windows, categories, lag; then PUBLISH.
-    func write(_ snapshot: RunSnapshot, nowMs: Int64) throws {
+    package func write(_ snapshot: RunSnapshot, nowMs: Int64) throws {
         let full = writtenWindows.isEmpty
         let kpiColumns = snapshot.kpis.result.kpiColumns
         buffer.removeAll()

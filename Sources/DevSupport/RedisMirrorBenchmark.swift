@@ -1,9 +1,9 @@
 import Foundation
 import Metrics
+import Pipeline
 
 /// What the mirror costs: how fast one connection can write snapshots, and what `offer` costs the engine.
-/// `package` access: only `cdctop-dev redis-bench` and the Redis tests call it; the shipped binary
-/// drops it (nothing in cdctop references it, and release links strip unreferenced code).
+/// Dev support: `cdctop-dev redis-bench` runs it; the shipped binary does not carry it.
 package struct RedisWriteBenchmark: Sendable, CustomStringConvertible {
     package var snapshots: Int
     package var windowsHeld: Int
@@ -70,28 +70,6 @@ extension RedisMirror {
             writesPerSecond: Double(snapshots) / max(seconds, 1e-9),
             commandsPerWrite: Double(commands) / Double(max(snapshots, 1)),
             fullWriteMs: fullWriteMs, offerNanoseconds: offerNanoseconds)
-    }
-
-    /// Deletes every key under `prefix:` (SCAN, never KEYS); returns how many. For tests and benchmarks.
-    @discardableResult
-    package static func clear(url: RedisURL, prefix: String) throws -> Int {
-        let connection = try RedisConnection(url: url)
-        var escaped = ""
-        for c in prefix {
-            if "*?[]\\".contains(c) { escaped.append("\\") }
-            escaped.append(c)
-        }
-        var cursor = "0"
-        var deleted = 0
-        repeat {
-            let reply = try connection.command("SCAN", cursor, "MATCH", escaped + ":*", "COUNT", "1000")
-            let parts = reply.elements
-            guard parts.count == 2, let next = parts[0].text else { break }
-            cursor = next
-            let found = parts[1].elements.compactMap(\.text)
-            if !found.isEmpty { deleted += Int(try connection.command(["DEL"] + found).integer ?? 0) }
-        } while cursor != "0"
-        return deleted
     }
 
     package static func syntheticSnapshot(windows: Int, categories: Int) -> RunSnapshot {

@@ -228,3 +228,43 @@ def finish(connector, slot):
         log(f"{len(failures)} check(s) failed")
         sys.exit(1)
     log("every check passed")
+
+
+def record_pace(topic, path, header, table_rows):
+    """Debezium's pace through one table's snapshot, per second of its own clock (envelope ts_ms of each op r
+    row read from `topic`), into `path` in the format of Tests/Fixtures/snapshot-pace (the ETA estimators are
+    replayed on these by SnapshotProgressTests). Also `# batches`: rows made less than 50 ms apart grouped, as
+    "start ms after first_ms:rows" (Debezium refills its queue by one Connect poll, 2,048 rows, at a time), and
+    `# load`. Skipped, with a note, when the topic does not hold exactly `table_rows` snapshot rows."""
+    out = subprocess.run(["kcat", "-C", "-b", setting("CDCTOP_STACK_BROKERS"), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"],
+                         capture_output=True, text=True, check=True, env=_cdctop_env(), timeout=300).stdout
+    times = []
+    for raw in out.splitlines():
+        if not raw.strip():
+            continue
+        value = json.loads(raw)
+        payload = value.get("payload", value) if isinstance(value, dict) else None
+        if payload and payload.get("op") == "r":
+            times.append(int(payload["ts_ms"]))
+    if len(times) != table_rows:
+        log(f"not recording {topic}'s pace: {len(times)} snapshot rows read back, expected {table_rows}")
+        return None
+    times.sort()
+    first, last = times[0], times[-1]
+    per_second, batches = {}, []
+    for t in times:
+        per_second[t // 1000] = per_second.get(t // 1000, 0) + 1
+        if batches and t - batches[-1][2] < 50:
+            batches[-1][1] += 1
+            batches[-1][2] = t
+        else:
+            batches.append([t, 1, t])
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write(f"# {header}\n# load {open('/proc/loadavg').read().split()[0]} (1-minute load average when recorded)\n")
+        f.write(f"# first_ms {first}\n# last_ms {last}\n# rows {len(times)}\n")
+        f.write(f"# batches (rows made under 50 ms apart, start ms after first_ms:rows) {' '.join(f'{t - first}:{n}' for t, n, _ in batches)}\n# second rows\n")
+        for second in range(first // 1000, last // 1000 + 1):
+            f.write(f"{second} {per_second.get(second, 0)}\n")
+    log(f"recorded {topic}'s pace ({len(times)} rows, {(last - first) / 1000:.1f} s) in {path}")
+    return path

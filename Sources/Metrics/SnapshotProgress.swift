@@ -245,7 +245,8 @@ extension SnapshotReadTracker.Reads {
     /// buffers at full speed first (30,000 rows in 6 s, then 2,000 rows/s on the stack), which the half
     /// leaves out once the table has been read twice that long, and the pace then drifts with the
     /// machine's load, which a long window smooths and a short one chases. Chosen on recorded snapshots
-    /// (Tests/Fixtures/snapshot-pace; docs/operations.md has the figures). A table read in under that:
+    /// (Tests/Fixtures/snapshot-pace; docs/operations.md has the figures): fitting a trend to a falling pace
+    /// removed the bias there but multiplied the spread. A table read in under that:
     /// its rows over its span. nil with less than a second of rows.
     func rate() -> Double? {
         guard rows > 0, lastAtMs > firstAtMs else { return nil }

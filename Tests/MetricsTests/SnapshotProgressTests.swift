@@ -323,7 +323,8 @@ import Testing
     /// independent references computed here from the counts alone: the plain average since the first row,
     /// and the previous estimator (the last 15 s, leaving out a third of the time so far up to 5 s).
     struct ETAErrors {
-        var mean = 0.0, at: [Double: Double] = [:], averageMean = 0.0, averageAt: [Double: Double] = [:],
+        /// `bias`: the mean signed error (negative: the ETA said less time than Debezium took).
+        var mean = 0.0, bias = 0.0, at: [Double: Double] = [:], averageMean = 0.0, averageAt: [Double: Double] = [:],
             windowMean = 0.0
     }
 
@@ -333,6 +334,7 @@ import Testing
         var history: [Int64: Int] = [:]
         var out = ETAErrors()
         var errors: [Double] = []
+        var signed: [Double] = []
         var average: [Double] = []
         var window: [Double] = []
         let firstSecond = recording.firstMs / 1000
@@ -368,10 +370,12 @@ import Testing
             }
             guard fraction <= 0.75 else { continue }
             errors.append(error)
+            signed.append((eta - actual) / actual)
             average.append(averageError)
             window.append(abs(remaining / windowRate - actual) / actual)
         }
         out.mean = errors.reduce(0, +) / Double(errors.count)
+        out.bias = signed.reduce(0, +) / Double(signed.count)
         out.averageMean = average.reduce(0, +) / Double(average.count)
         out.windowMean = window.reduce(0, +) / Double(window.count)
         return out
@@ -379,7 +383,7 @@ import Testing
 
     @Test func theETAOnRecordedSnapshotsIsWithinWhatWasMeasuredAndBetterThanThePlainAverage() throws {
         let recordings = try PaceRecording.all()
-        #expect(recordings.count >= 8)
+        #expect(recordings.count >= 20)
         var means: [Double] = []
         var averageMeans: [Double] = []
         var windowMeans: [Double] = []
@@ -391,18 +395,25 @@ import Testing
             "run4-notifications.txt": 0.58, "run4-rows.txt": 0.12,
             // Recorded with the e2e's gentler reader (Fixtures/snapshot-pace/README.md), the estimator unchanged.
             "run5-notifications.txt": 0.31, "run5-rows.txt": 0.41,
+            // Recorded on a quieter machine (load average 6-9), the connectors one after the other (run 6) or side
+            // by side; run 6's first connector slowed to a fifth for 3 s just before its halfway mark.
+            "run6-notifications.txt": 1.07, "run6-rows.txt": 0.06,
+            "run7-notifications.txt": 0.26, "run7-rows.txt": 0.21,
+            "run8-notifications.txt": 0.41, "run8-rows.txt": 0.35,
+            // MySQL (scripts/stack-e2e-mysql-cdc, 300,000 rows; mysql1 600,000): the pace falls through the table.
+            "mysql1-600k.txt": 0.31, "mysql2.txt": 0.37, "mysql3.txt": 0.32, "mysql4.txt": 0.30,
         ]
         for r in recordings {
-            #expect(r.rows == 150_000 && Int64(r.perSecond.reduce(0) { $0 + $1.rows }) == r.rows, "\(r.name)")
+            #expect(r.rows >= 150_000 && Int64(r.perSecond.reduce(0) { $0 + $1.rows }) == r.rows, "\(r.name)")
             let e = try Self.etaErrors(r)
             func pct(_ v: Double?) -> String { v.map { String(Int(($0 * 100).rounded())) + " %" } ?? "-" }
             print(
-                "ETA error on \(r.name): at 25/50/75 %: \(pct(e.at[0.25])) / \(pct(e.at[0.5])) / \(pct(e.at[0.75])), mean over 25-75 % \(pct(e.mean)); "
+                "ETA error on \(r.name): at 25/50/75 %: \(pct(e.at[0.25])) / \(pct(e.at[0.5])) / \(pct(e.at[0.75])), mean over 25-75 % \(pct(e.mean)), bias \(pct(e.bias)); "
                     + "plain average \(pct(e.averageAt[0.25])) / \(pct(e.averageAt[0.5])) / \(pct(e.averageAt[0.75])), mean \(pct(e.averageMean)); "
                     + "15 s window mean \(pct(e.windowMean))")
-            if let measured = measuredAtHalf[r.name] {
-                #expect(try #require(e.at[0.5]) <= measured + 0.05, "\(r.name): ETA error at 50 %")
-            }
+            // Every recording is pinned: a new one needs its figure here.
+            let measured = try #require(measuredAtHalf[r.name], "\(r.name): no ETA error at 50 % measured for it")
+            #expect(try #require(e.at[0.5]) <= measured + 0.05, "\(r.name): ETA error at 50 %")
             means.append(e.mean)
             averageMeans.append(e.averageMean)
             windowMeans.append(e.windowMean)
@@ -415,7 +426,8 @@ import Testing
         )
         #expect(mean < averageMean)
         #expect(mean < windowMean)
-        #expect(mean <= 0.24)
+        // 26.8 % on the 20 recordings (docs/operations.md, "Snapshot progress").
+        #expect(mean <= 0.27)
     }
 
     @Test func markersParseAsDebeziumWritesThem() {

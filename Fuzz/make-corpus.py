@@ -2,15 +2,19 @@
 """Writes Fuzz/corpus/ from the real Debezium captures in Tests/Fixtures/debezium, in every form the
 decoder reads: precise with schema (shop.*), precise without (shopnos.*), string (shopstr.*), double
 (shopdbl.*), plus unwrapped (ExtractNewRecordState) records, tombstones, truncates, heartbeats, the
-shop profile's column names, and the inputs of issue 10. Format: see FuzzEngine.swift. Idempotent."""
+shop profile's column names, and the inputs of issue 10. Format: see FuzzEngine.swift. Idempotent.
+Files it did not write (added by hand, e.g. mysql-schema-change) are kept: it removes only inputs that
+its manifest, Fuzz/corpus/.generated, says an earlier run wrote and this one no longer writes."""
 import json, os, pathlib
 
 root = pathlib.Path(__file__).resolve().parent.parent
 samples = root / "Tests/Fixtures/debezium"
 out = root / "Fuzz/corpus"
 out.mkdir(exist_ok=True)
-for old in out.iterdir():
-    old.unlink()
+# A dot file: scripts/fuzz copies Fuzz/corpus/* (no dot files), so the manifest never becomes an input.
+manifest = out / ".generated"
+generated_before = set(manifest.read_text().split()) if manifest.exists() else set()
+written = set()
 
 prefixes = ["shop", "shopnos", "shopstr", "shopdbl"]
 tables = ["transaction", "transactiondetail", "product", "customer"]
@@ -32,6 +36,7 @@ def line(index, value, partition=0, duplicate=False):
 
 def write(name, profile, lines):
     (out / name).write_bytes(profile + b"\n".join(lines))
+    written.add(name)
 
 def unwrap(value):
     """ExtractNewRecordState with add.fields=op,table,source.ts_ms and delete.handling.mode=rewrite."""
@@ -116,4 +121,10 @@ extra = {
 }
 for name, lines in extra.items():
     write(name, SAMPLES, lines)
-print(f"make-corpus: wrote {len(list(out.iterdir()))} inputs to {out.relative_to(root)}")
+stale = sorted(generated_before - written)
+for name in stale:
+    (out / name).unlink(missing_ok=True)
+manifest.write_text("".join(f"{name}\n" for name in sorted(written)))
+kept = sorted(p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in written)
+print(f"make-corpus: wrote {len(written)} inputs to {out.relative_to(root)}, removed {len(stale)} it no longer writes, "
+      f"kept {len(kept)} it did not write" + (f" ({', '.join(kept)})" if kept else ""))

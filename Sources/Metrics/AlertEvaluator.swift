@@ -184,12 +184,11 @@ package struct AlertEvaluator: Sendable {
         if let partitions = facts.partitions, facts.kafkaOk {
             known.insert(.lagHigh)
             ownLag.record(partitions, atMs: now)
-            let alert = rules.lagAlertThresholds
             var worstByTopic: [String: (ms: Int64, messages: Int64, verdict: LagVerdict)] = [:]
             for p in partitions where p.lag > 0 {
                 let lagMs = p.lagMs(nowMs: now)
                 let verdict = ownLag.verdict(for: p)
-                guard LagRules.isIncident(verdict, lag: p.lag, lagMs: lagMs, alert: alert) else { continue }
+                guard LagRules.isIncident(verdict, lag: p.lag, lagMs: lagMs, alert: rules) else { continue }
                 if lagMs > (worstByTopic[p.topic]?.ms ?? -1) { worstByTopic[p.topic] = (lagMs, p.lag, verdict) }
             }
             for (topic, worst) in worstByTopic {
@@ -247,7 +246,7 @@ package struct AlertEvaluator: Sendable {
                     heldKeys.insert(AlertKey(.groupLagging, g.group))
                     continue
                 }
-                if LagRules.isIncident(g.verdict, lag: g.totalLag, lagMs: g.maxLagMs, alert: rules.lagAlertThresholds) {
+                if LagRules.isIncident(g.verdict, lag: g.totalLag, lagMs: g.maxLagMs, alert: rules) {
                     conditions[AlertKey(.groupLagging, g.group)] =
                         "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
                 }

@@ -124,16 +124,23 @@ package struct LagRules: Sendable, Hashable {
 extension LagThresholds {
     /// Behind: more than `messages` waiting AND older than `seconds`. The one test of "behind", for the
     /// Lag view's LAGGING (the profile's `[lag]`, for `samples` samples) and for the lag alerts
-    /// (`AlertRules.lagThresholds`: any message, `lag_seconds`; their `for` is the debounce).
-    package func exceeded(lag: Int64, lagMs: Int64) -> Bool { lag > messages && lagMs > seconds * 1_000 }
+    /// (`AlertRules.lagExceeded`: any message, `lag_seconds`; their `for` is the debounce).
+    package func exceeded(lag: Int64, lagMs: Int64) -> Bool {
+        Self.behind(lag: lag, lagMs: lagMs, moreThan: messages, olderThanMs: seconds * 1_000)
+    }
+
+    /// The test itself, in messages and milliseconds: each caller passes its thresholds in the unit it holds them.
+    package static func behind(lag: Int64, lagMs: Int64, moreThan messages: Int64, olderThanMs ms: Int64) -> Bool {
+        lag > messages && lagMs > ms
+    }
 }
 
 extension LagRules {
     /// Whether a partition's or a group's lag is an incident (CdcLagHigh, CdcConsumerGroupLagging): its
     /// verdict says it does not move (STALLED, STOPPED), or its lag passes the alert's thresholds,
     /// whatever the Lag view's own thresholds say (the alert's are the incident's: `lag_seconds`).
-    package static func isIncident(_ verdict: LagVerdict, lag: Int64, lagMs: Int64, alert: LagThresholds) -> Bool {
-        verdict == .stalled || verdict == .stopped || alert.exceeded(lag: lag, lagMs: lagMs)
+    package static func isIncident(_ verdict: LagVerdict, lag: Int64, lagMs: Int64, alert: AlertRules) -> Bool {
+        verdict == .stalled || verdict == .stopped || alert.lagExceeded(lag: lag, lagMs: lagMs)
     }
 }
 
@@ -205,8 +212,9 @@ package struct LagHistory: Sendable {
 }
 
 extension AlertRules {
-    /// The lag alerts' thresholds: any message waiting longer than `lag_seconds` (their `for` debounces).
-    package var lagAlertThresholds: LagThresholds {
-        LagThresholds(messages: 0, seconds: lagSecondsMs / 1_000, samples: 1)
+    /// The lag alerts' "behind": any message waiting longer than `lag_seconds` (their `for` debounces),
+    /// compared in milliseconds as the rules hold it (a whole-second copy would round 1.5 s down to 1 s).
+    package func lagExceeded(lag: Int64, lagMs: Int64) -> Bool {
+        LagThresholds.behind(lag: lag, lagMs: lagMs, moreThan: 0, olderThanMs: lagSecondsMs)
     }
 }

@@ -91,6 +91,26 @@ import Testing
         #expect(screen.line(28).contains("alerts ● 1 firing"))
     }
 
+    /// The indicator is measured from its own text: at every width it is whole or absent, never cut.
+    @Test func statusBarIndicatorIsWholeOrAbsentAtEveryWidth() {
+        let cases: [(AlertPanel, String)] = [(Self.panel(), "│ alerts ● 1 firing"), (AlertPanel(), "│ alerts ○ none")]
+        for (panel, indicator) in cases {
+            #expect(DashboardRenderer.alertsIndicatorWidth(panel, glyphs: .unicode) == 1 + indicator.count)
+            var frame = Fixture.frame()
+            frame.alerts = panel
+            var shownAt: [Int] = []
+            for width in 60...130 {
+                let line = Fixture.render(DashboardModel(), frame, width: width, height: 24).0.line(22)
+                if line.contains("alerts") {
+                    #expect(line.contains(indicator), "width \(width): \(line)")
+                    shownAt.append(width)
+                }
+                #expect(!line.trimmingCharacters(in: .whitespaces).hasSuffix("│"), "width \(width): \(line)")
+            }
+            #expect(shownAt.last == 130 && shownAt == Array(shownAt.first!...130), "\(indicator): \(shownAt)")
+        }
+    }
+
     @Test func statusBarSaysNoneWhenQuietAndViewExplainsRulesOff() {
         var frame = Fixture.frame()
         frame.alerts = AlertPanel()

@@ -157,23 +157,27 @@ import Testing
         #expect(e.evaluate(caughtUp).map(\.change) == [.resolved])
     }
 
-    /// The lag alerts and the Lag view test "behind" with one predicate (`LagThresholds.exceeded`), each with
+    /// The lag alerts and the Lag view test "behind" with one predicate (`LagThresholds.behind`), each with
     /// its own thresholds: the profile's `[lag]` for LAGGING, `lag_seconds` (any message) for the alerts.
     @Test func oneBehindPredicateForTheVerdictAndTheAlerts() {
         let view = LagThresholds(messages: 1_000, seconds: 10, samples: 5)
         #expect(view.exceeded(lag: 1_001, lagMs: 10_001) && !view.exceeded(lag: 1_000, lagMs: 60_000))
         #expect(!view.exceeded(lag: 90_000, lagMs: 10_000))
-        var rules = AlertRules()
-        rules.lagSecondsMs = 60_000
-        let alert = rules.lagAlertThresholds
-        #expect(alert.exceeded(lag: 1, lagMs: 60_001) && !alert.exceeded(lag: 0, lagMs: 600_000))
-        #expect(!alert.exceeded(lag: 5_000, lagMs: 60_000))
+        var alert = AlertRules()
+        alert.lagSecondsMs = 60_000
+        #expect(alert.lagExceeded(lag: 1, lagMs: 60_001) && !alert.lagExceeded(lag: 0, lagMs: 600_000))
+        #expect(!alert.lagExceeded(lag: 5_000, lagMs: 60_000))
         // STALLED and STOPPED page whatever the age; LAGGING, OK and UNKNOWN only past the alert's thresholds.
         #expect(LagRules.isIncident(.stalled, lag: 1, lagMs: 0, alert: alert))
         #expect(LagRules.isIncident(.stopped, lag: 1, lagMs: 0, alert: alert))
         #expect(!LagRules.isIncident(.lagging, lag: 5_000, lagMs: 59_000, alert: alert))
         #expect(LagRules.isIncident(.ok, lag: 10, lagMs: 61_000, alert: alert))
         #expect(!LagRules.isIncident(.unknown, lag: 10, lagMs: 1_000, alert: alert))
+        // The threshold is compared in the milliseconds it is held in: 1.5 s is not cut to 1 s on the way.
+        alert.lagSecondsMs = 1_500
+        #expect(!LagRules.isIncident(.ok, lag: 10, lagMs: 1_200, alert: alert))
+        #expect(!LagRules.isIncident(.lagging, lag: 10, lagMs: 1_500, alert: alert))
+        #expect(LagRules.isIncident(.lagging, lag: 10, lagMs: 1_501, alert: alert))
     }
 
     @Test func malformedPerMinute() {

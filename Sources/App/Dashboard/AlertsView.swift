@@ -37,47 +37,45 @@ enum AlertsView {
         // Below 100 columns the subject is shortened in the middle and the clock times go (at 60 the subject
         // too: the summary names it), so the summary keeps room to be read (at 80 it was cut to "summa").
         let aboutWidth = inner.width >= 100 ? 24 : 18
-        let allColumns: [Widgets.Column] = [
+        let columns: [Widgets.Column] = [
             .init(title: "state", width: 7, align: .left), .init(title: "alert", width: 22, align: .left),
             .init(title: "about", width: aboutWidth, align: .left, dropOrder: 1, shortenMiddle: true),
             .init(title: "since", width: 8, dropOrder: 2), .init(title: "for", width: 7),
             .init(title: "summary", width: 16, align: .left, flexible: true, maxWidth: 200),
         ]
-        let kept = Widgets.fitting(allColumns, width: inner.width)
+        // `Widgets.table` drops the columns that do not fit (by `dropOrder`), cells and styles with them.
         let rows = panel.active.map { a -> Widgets.TableRow in
             let since = a.phase == .firing ? a.firedAtMs : a.activeSinceMs
-            let cells = [
+            var row = Widgets.TableRow(cells: [
                 a.phase.rawValue, a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject,
                 Format.clock(since), Format.age(frame.nowMs - since), a.summary,
-            ]
-            var row = Widgets.TableRow(cells: kept.map { cells[$0] })
+            ])
             row.cellStyles[0] = a.phase == .firing ? Style(.bad, bold: true) : Style(.warn, bold: true)
             return row
         }
         let sel = min(model.selection["alerts"] ?? 0, max(0, rows.count - 1))
         let page = Widgets.table(
-            &b, inner, columns: kept.map { allColumns[$0] }, rows: rows, selected: rows.isEmpty ? nil : sel, glyphs: g,
+            &b, inner, columns: columns, rows: rows, selected: rows.isEmpty ? nil : sel, glyphs: g,
             emptyText: "no alert is pending or firing")
         if bottom.height >= 3 {
             let history = Widgets.box(&b, bottom, title: "Resolved (newest first)", glyphs: g)
-            let allHistoryColumns: [Widgets.Column] = [
+            let historyColumns: [Widgets.Column] = [
                 .init(title: "alert", width: 22, align: .left),
                 .init(title: "about", width: aboutWidth, align: .left, dropOrder: 1, shortenMiddle: true),
                 .init(title: "fired", width: 8, dropOrder: 2), .init(title: "resolved", width: 8),
                 .init(title: "lasted", width: 7),
                 .init(title: "summary", width: 16, align: .left, flexible: true, maxWidth: 200),
             ]
-            let keptHistory = Widgets.fitting(allHistoryColumns, width: history.width)
             let resolved = panel.history.reversed().map { a in
-                let cells = [
-                    a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject, Format.clock(a.firedAtMs),
-                    Format.clock(a.resolvedAtMs), Format.age(a.durationMs(nowMs: a.resolvedAtMs)), a.summary,
-                ]
-                return Widgets.TableRow(cells: keptHistory.map { cells[$0] }, style: .dim)
+                Widgets.TableRow(
+                    cells: [
+                        a.key.kind.rawValue, a.key.subject.isEmpty ? "–" : a.key.subject, Format.clock(a.firedAtMs),
+                        Format.clock(a.resolvedAtMs), Format.age(a.durationMs(nowMs: a.resolvedAtMs)), a.summary,
+                    ], style: .dim)
             }
             Widgets.table(
-                &b, history, columns: keptHistory.map { allHistoryColumns[$0] }, rows: Array(resolved), selected: nil,
-                glyphs: g, emptyText: "nothing resolved yet")
+                &b, history, columns: historyColumns, rows: Array(resolved), selected: nil, glyphs: g,
+                emptyText: "nothing resolved yet")
         }
         return ListLayout(count: rows.count, pageSize: page, selectedID: nil)
     }

@@ -44,8 +44,7 @@ struct LagTracker: Sendable {
         }
         let span = last.atMs - first.atMs
         let rate = span > 0 ? Double(last.consumed - first.consumed) * 1_000 / Double(span) : 0
-        // The snapshot's lag decides "caught up" at once, even between two samples.
-        if p.lag == 0 { return LagInsight(verdict: .ok, trend: trend, consumeRate: rate) }
+        // `LagHistory.verdict` is the one caught-up check: OK at once when the snapshot has no lag.
         return LagInsight(verdict: history.verdict(for: p), trend: trend, consumeRate: max(0, rate))
     }
 }

@@ -246,8 +246,14 @@ enum OverviewView {
             ?? "now \(Format.money(now)) (partial)"
         if inner.height < 3 {
             // Too low for a chart with axes (60×16): a sparkline with its top value, and the caption under it.
-            let top = Format.short(series.suffix(inner.width - 6).max() ?? 0)
-            let labelWidth = DisplayWidth.of(top) + 1
+            // The label is the top of the values drawn, and its width decides how many are drawn: widen until the
+            // label of what remains fits (the width only grows, so this ends).
+            var labelWidth = 1
+            var top = Format.short(series.suffix(inner.width - labelWidth).max() ?? 0)
+            while DisplayWidth.of(top) + 1 > labelWidth {
+                labelWidth = DisplayWidth.of(top) + 1
+                top = Format.short(series.suffix(inner.width - labelWidth).max() ?? 0)
+            }
             b.put(top, x: inner.x, y: inner.y, style: .dim)
             Widgets.sparkline(
                 &b, Rect(x: inner.x + labelWidth, y: inner.y, width: inner.width - labelWidth, height: 1),

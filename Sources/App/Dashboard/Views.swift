@@ -279,8 +279,10 @@ enum DashboardRenderer {
         let stateWidth =
             errorFirst
             ? 0
-            : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0) + (frame.alerts == nil ? 0 : 20)
-                + (frame.alerts != nil && frame.snapshot?.state.viewerOfPID != nil && !narrow ? 21 : 0)
+            : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0)
+                + (frame.alerts.map { alertsIndicatorWidth($0, glyphs: g) } ?? 0)
+                + (frame.alerts != nil && frame.snapshot?.state.viewerOfPID != nil && !narrow
+                    ? DisplayWidth.of(viewerAlertsNote(glyphs: g)) : 0)
         let baseWidth =
             services.reduce(0) { $0 + DisplayWidth.of($1.0) + 3 + shown($1.1).label.count } + 3 * (services.count - 1)
             + stateWidth
@@ -322,14 +324,11 @@ enum DashboardRenderer {
             }
         }
         // Whole or not at all: a cut one left a dangling " │ " at 60 columns.
-        if let alerts = frame.alerts, !errorFirst,
-            b.width - x > 10 + (alerts.firingCount > 0 ? 9 : alerts.active.isEmpty ? 6 : 10)
-                + String(max(alerts.firingCount, alerts.active.count)).count
-        {
+        if let alerts = frame.alerts, !errorFirst, b.width - x > alertsIndicatorWidth(alerts, glyphs: g) {
             x = alertsIndicator(&b, alerts, x: x, y: y, glyphs: g)
             // A viewer evaluates the rules but sends nothing (`--alertmanager`, `--alert-exec`): the writer does.
             if frame.snapshot?.state.viewerOfPID != nil, !narrow {
-                x = b.put((g == .ascii ? " - " : " · ") + "sent by the writer", x: x, y: y, style: .dim)
+                x = b.put(viewerAlertsNote(glyphs: g), x: x, y: y, style: .dim)
             }
         }
         if let s = frame.snapshot {
@@ -390,14 +389,32 @@ enum DashboardRenderer {
     /// `alerts ● 2 firing` (red) or `alerts ○ none` in the status bar.
     static func alertsIndicator(_ b: inout ScreenBuffer, _ alerts: AlertPanel, x: Int, y: Int, glyphs g: Glyphs) -> Int
     {
-        var x = b.put(" \(g.vertical) ", x: x, y: y, style: .border)
-        x = b.put("alerts ", x: x, y: y, style: .text)
-        let firing = alerts.firingCount
-        if firing > 0 { return b.put("\(g.dot) \(firing) firing", x: x, y: y, style: Style(.bad, bold: true)) }
-        let pending = alerts.active.count
-        if pending > 0 { return b.put("\(g.dot) \(pending) pending", x: x, y: y, style: .warn) }
-        return b.put((g == .ascii ? "o" : "○") + " none", x: x, y: y, style: .dim)
+        let parts = alertsIndicatorParts(alerts, glyphs: g)
+        var x = b.put(parts.separator, x: x, y: y, style: .border)
+        x = b.put(parts.name, x: x, y: y, style: .text)
+        return b.put(parts.state, x: x, y: y, style: parts.style)
     }
+
+    /// The indicator's texts (separator, name, state) and the state's style: one source for drawing and measuring.
+    static func alertsIndicatorParts(_ alerts: AlertPanel, glyphs g: Glyphs) -> (
+        separator: String, name: String, state: String, style: Style
+    ) {
+        let (separator, name) = (" \(g.vertical) ", "alerts ")
+        if alerts.firingCount > 0 {
+            return (separator, name, "\(g.dot) \(alerts.firingCount) firing", Style(.bad, bold: true))
+        }
+        if !alerts.active.isEmpty { return (separator, name, "\(g.dot) \(alerts.active.count) pending", .warn) }
+        return (separator, name, (g == .ascii ? "o" : "○") + " none", .dim)
+    }
+
+    /// The columns `alertsIndicator` draws.
+    static func alertsIndicatorWidth(_ alerts: AlertPanel, glyphs g: Glyphs) -> Int {
+        let parts = alertsIndicatorParts(alerts, glyphs: g)
+        return DisplayWidth.of(parts.separator) + DisplayWidth.of(parts.name) + DisplayWidth.of(parts.state)
+    }
+
+    /// After the alerts indicator of a viewer (not at narrow widths): it evaluates the rules, the writer sends them.
+    static func viewerAlertsNote(glyphs g: Glyphs) -> String { (g == .ascii ? " - " : " · ") + "sent by the writer" }
 
     /// The durable state as the status bar shows it.
     /// `narrow`: a viewer's label is just "viewer", so the alerts indicator still fits at 80 columns (the title

@@ -71,6 +71,8 @@ extension WindowedAggregator {
         }
         var eventVolume = ExactDecimal.zero
         var volumeOverflow = false
+        // The most places of any value: adding the magnitudes can normalise places away (2.5e-37 × 4 = 1e-36).
+        var eventPlaces = 0
         for k in tablePlan.factKPIs {
             do throws(EvalError) {
                 let o = try old.map { row throws(EvalError) in try modelContribution(k, row: row) } ?? nil
@@ -81,6 +83,7 @@ extension WindowedAggregator {
                     for a in 0..<aggregates {
                         let m = c.sum(a)
                         guard !m.isZero else { continue }
+                        eventPlaces = max(eventPlaces, Int(m.scale))
                         guard let v = eventVolume.adding(m.magnitude)?.adding(m.magnitude) else {
                             volumeOverflow = true
                             continue
@@ -93,7 +96,7 @@ extension WindowedAggregator {
                 return "kpi.\(plan.model.kpis[k].name): \(error.message)"
             }
         }
-        guard !volumeOverflow, admitModelVolume(eventVolume) else {
+        guard !volumeOverflow, admitModelVolume(eventVolume, places: eventPlaces) else {
             refused += 1
             return nil
         }
@@ -136,11 +139,12 @@ extension WindowedAggregator {
     /// Every model sum is bounded by `modelVolume` (the magnitudes of every delta applied, twice) and
     /// held at no more than `modelVolume.scale` places: while that volume fits Int128 at that scale
     /// with room to spare, no sum, and no alignment of two sums, can overflow. False (the event is
-    /// refused, changing nothing) when this one would break the bound.
-    mutating func admitModelVolume(_ delta: ExactDecimal) -> Bool {
+    /// refused, changing nothing) when this one would break the bound. `places`: the most places of the
+    /// values behind `delta`, which its normalised sum may no longer show.
+    mutating func admitModelVolume(_ delta: ExactDecimal, places: Int = 0) -> Bool {
         guard !delta.isZero else { return true }
         guard let total = modelVolume.adding(delta) else { return false }
-        let scale = max(Int(total.scale), modelVolumeScale, Int(delta.scale))
+        let scale = max(Int(total.scale), modelVolumeScale, Int(delta.scale), places)
         guard let units = total.units(atScale: scale), units <= Int128.max / 8 else { return false }
         modelVolume = total
         modelVolumeScale = scale

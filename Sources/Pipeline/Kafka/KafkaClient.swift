@@ -72,8 +72,9 @@ final class KafkaClient: Sendable {
     /// `rd_kafka_metadata` for every topic within `timeoutMs`, except that while no broker is up it waits in
     /// short steps and gives up as soon as `stopWaiting()` is true: with refused credentials or a failed TLS
     /// handshake no broker ever comes up, and every second of waiting is more refused connections (a retry
-    /// storm at the broker). On success the caller frees the metadata with `rd_kafka_metadata_destroy`.
-    func metadata(timeoutMs: Int32, stopWaiting: () -> Bool) -> Result<UnsafePointer<rd_kafka_metadata_t>, KafkaError> {
+    /// storm at the broker). On success the caller frees the metadata with `rd_kafka_metadata_destroy`; on
+    /// failure it gets librdkafka's code, to word the error for what it was doing.
+    func metadata(timeoutMs: Int32, stopWaiting: () -> Bool) -> MetadataAnswer {
         let deadline = WallClock.monotonicMs() + Int64(timeoutMs)
         var requestSent = false
         while true {
@@ -83,18 +84,20 @@ final class KafkaClient: Sendable {
             // _TIMED_OUT when a request went out unanswered: that one gets the whole remaining time.
             let result = rd_kafka_metadata(
                 handle, 1, nil, &metadata, requestSent ? remaining : min(remaining, Self.brokerWaitStepMs))
-            if result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata { return .success(metadata) }
+            if result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata { return .metadata(metadata) }
             let again =
                 remaining > 0
                 && (result == RD_KAFKA_RESP_ERR__TIMED_OUT && !requestSent
                     || result == RD_KAFKA_RESP_ERR__TRANSPORT && !stopWaiting())
-            guard again else {
-                return .failure(
-                    KafkaError(
-                        code: .init(result), message: "listing topics: \(String(cString: rd_kafka_err2str(result)))"))
-            }
+            guard again else { return .failed(result) }
             if result == RD_KAFKA_RESP_ERR__TIMED_OUT { requestSent = true }
         }
+    }
+
+    /// What `metadata` got: the cluster's metadata (the caller frees it), or why not.
+    enum MetadataAnswer {
+        case metadata(UnsafePointer<rd_kafka_metadata_t>)
+        case failed(rd_kafka_resp_err_t)
     }
 }
 

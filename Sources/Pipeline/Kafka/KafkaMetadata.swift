@@ -20,13 +20,11 @@ package func kafkaTopicPartitions(
         return state.faultNeedingFix != nil
     }
     switch client.metadata(timeoutMs: timeoutMs, stopWaiting: refused) {
-    case .success(let answer): metadata = answer
-    case .failure(let failure):
+    case .metadata(let answer): metadata = answer
+    case .failed(let code):
         // Refused credentials or TLS: the fault and its fix, at once (waiting out the timeout only repeats it).
         if let fault = state.faultNeedingFix { throw fault }
-        var error = KafkaError.response(
-            rd_kafka_resp_err_t(rawValue: failure.code.librdkafkaRawValue ?? RD_KAFKA_RESP_ERR__FAIL.rawValue),
-            while: "listing Kafka topics at \(brokers)")
+        var error = KafkaError.response(code, while: "listing Kafka topics at \(brokers)")
         if let last = state.lastError { error.message += " (last client error: \(last))" }
         throw error
     }
@@ -60,8 +58,10 @@ func matchingPartitions(
 ) -> Result<[KafkaClientState.TopicPartition], KafkaError> {
     let metadata: UnsafePointer<rd_kafka_metadata_t>
     switch client.metadata(timeoutMs: timeoutMs, stopWaiting: stopWaiting) {
-    case .success(let answer): metadata = answer
-    case .failure(let error): return .failure(error)
+    case .metadata(let answer): metadata = answer
+    case .failed(let code):
+        return .failure(
+            KafkaError(code: .init(code), message: "listing topics: \(String(cString: rd_kafka_err2str(code)))"))
     }
     defer { rd_kafka_metadata_destroy(metadata) }
     var found: [KafkaClientState.TopicPartition] = []

@@ -247,8 +247,10 @@ package struct AlertEvaluator: Sendable {
                     continue
                 }
                 if LagRules.isIncident(g.verdict, lag: g.totalLag, lagMs: g.maxLagMs, alert: rules) {
+                    // The Lag view's verdict can still be OK when only the alert's own limits are passed.
+                    let state = g.verdict == .ok ? "past the alert's limits" : g.verdict.rawValue
                     conditions[AlertKey(.groupLagging, g.group)] =
-                        "consumer group \(g.group) is \(g.verdict.rawValue): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
+                        "consumer group \(g.group) is \(state): \(g.totalLag) messages behind, oldest unread \(TimeText.duration(ms: g.maxLagMs)) old"
                 }
                 if g.deletedUnread > 0 {
                     conditions[AlertKey(.groupLagging, g.group), default: "consumer group \(g.group)"] +=

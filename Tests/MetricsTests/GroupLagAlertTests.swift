@@ -47,6 +47,21 @@ import Testing
         #expect(AlertKind.groupLagging.subjectLabel == "group")
     }
 
+    @Test func aGroupTheLagViewCallsOKButPastTheAlertsLimitSaysSo() {
+        var rules = AlertRules()
+        rules.forMs[.groupLagging] = 0
+        rules.lagSecondsMs = 2_000
+        var e = AlertEvaluator(rules: rules)
+        var facts = Self.facts(.ok, at: Self.t0)
+        facts.groupLag!.groups[0].totalLag = 2_988
+        facts.groupLag!.groups[0].maxLagMs = 3_000
+        let fired = e.evaluate(facts)
+        #expect(fired.map(\.change) == [.fired])
+        let summary = fired.first?.alert.summary ?? ""
+        #expect(summary.contains("jdbc-sink is past the alert's limits: 2988 messages behind"), "\(summary)")
+        #expect(!summary.contains("is OK"), "\(summary)")
+    }
+
     @Test func aGroupWhoseQueryFailedHoldsItsFiringAlertInsteadOfResolvingIt() {
         var rules = AlertRules()
         rules.forMs[.groupLagging] = 0

@@ -279,7 +279,8 @@ enum DashboardRenderer {
         let stateWidth =
             errorFirst
             ? 0
-            : (state.map { DisplayWidth.of($0.label) + 9 } ?? 0)
+            // " │ " + "state " + the mark and a space, then the label (as drawn below).
+            : (state.map { DisplayWidth.of($0.label) + 11 } ?? 0)
                 + (frame.alerts.map { alertsIndicatorWidth($0, glyphs: g) } ?? 0)
                 + (frame.alerts != nil && frame.snapshot?.state.viewerOfPID != nil && !narrow
                     ? DisplayWidth.of(viewerAlertsNote(glyphs: g)) : 0)

@@ -58,15 +58,22 @@ package struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
         return Money(unscaled: d.units, scale: Int(d.scale))
     }
 
+    /// 10^n, or 0 when it does not fit in Int128 (n > 38); 1 for n ≤ 0.
+    @inline(__always)
     package static func pow10(_ n: Int) -> Int128 {
-        var r: Int128 = 1
-        for _ in 0..<max(0, n) {
-            let (v, o) = r.multipliedReportingOverflow(by: 10)
-            if o { return 0 }
-            r = v
-        }
-        return r
+        if n <= 0 { return 1 }
+        // A table, not a loop: every decimal decoded (once per Avro or JSON amount) scales by one.
+        return n < powersOf10.count ? powersOf10[n] : 0
     }
+
+    private static let powersOf10: [Int128] = {
+        var table: [Int128] = [1]
+        while true {
+            let (v, o) = table.last!.multipliedReportingOverflow(by: 10)
+            if o { return table }
+            table.append(v)
+        }
+    }()
 
     package static func + (a: Money, b: Money) -> Money { Money(units: a.units + b.units) }
     package static func - (a: Money, b: Money) -> Money { Money(units: a.units - b.units) }

@@ -238,7 +238,7 @@ extension DebeziumDecoder {
     ) throws(AvroStop) {
         let start = r.pos
         let plan = plans.rowPlan(record: record, role: state.role, modelTable: state.modelTable, decoder: self)
-        slot = Row()
+        slot = DebeziumDecoder.blankAvroRow
         do throws(AvroStop) {
             try avroRow(
                 &r, plan, plans.schema, role: state.role, modelTable: state.modelTable, state: state, into: &slot!)
@@ -486,22 +486,14 @@ extension DebeziumDecoder {
         if op != .delete, let column = missingColumn(row!, role: role) {
             return withSchemaID(droppedColumn(table, column, at: 0), schemaID)
         }
-        event.table = table
-        event.role = role
-        event.modelTable = role == .model ? modelTable : -1
-        event.op = op
-        event.commitTimeMs = ts
-        event.isSnapshot = op == .read
-        event.debeziumTimeMs = 0
-        if op == .delete {
-            event.before = row
-            event.after = nil
-        } else {
-            event.before = nil
-            event.after = row
-        }
+        DebeziumDecoder.fillUnwrapped(
+            &event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts, row: row!)
         return nil
     }
+
+    /// What each row image starts from: copying it costs less than calling Row's initializer (another
+    /// module's, not inlined) per image.
+    static let blankAvroRow = Row()
 
     /// Parses a row image again, at `at`, for the table the message names; the problem, if any.
     private func reparse(
@@ -964,33 +956,10 @@ extension DebeziumDecoder {
         case .success(let v): payload = v
         case .failure(let box): return box.outcome
         }
-        guard let ddl = payload["ddl"]?.stringValue else {
+        guard let change = DebeziumDecoder.schemaChange(payload: payload, timeMs: timeMs, snapshot: snapshot) else {
             return avroMalformed(state.table, "schema change whose ddl is not a string", schemaID, at: 0)
         }
-        let database = payload["databaseName"]?.stringValue ?? payload["source"]?["db"]?.stringValue ?? ""
-        var tables: [String] = []
-        if case .array(let changes)? = payload["tableChanges"] {
-            for change in changes {
-                guard let id = change["id"]?.stringValue else { continue }
-                let name = DebeziumDecoder.tableName(fromChangeID: id)
-                if !name.isEmpty && !tables.contains(name) { tables.append(name) }
-            }
-        }
-        if tables.isEmpty, let table = payload["source"]?["table"]?.stringValue, !table.isEmpty {
-            for name in table.split(separator: ",") where !tables.contains(String(name)) { tables.append(String(name)) }
-        }
-        var kind = ""
-        if case .array(let changes)? = payload["tableChanges"], let first = changes.first,
-            let type = first["type"]?.stringValue
-        {
-            kind = type
-        }
-        return NonEventOutcome(
-            .schemaChange(
-                SchemaChange(
-                    database: database, tables: tables, ddl: ddl, kind: kind,
-                    commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
-                    isSnapshot: snapshot)))
+        return NonEventOutcome(.schemaChange(change))
     }
 }
 

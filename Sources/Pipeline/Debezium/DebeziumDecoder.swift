@@ -30,7 +30,9 @@ package final class DebeziumDecoder {
     /// Set only on the failure path, so decoding a good message builds no String.
     var problem: (reason: String, at: Int)? = nil
 
-    var topics: [TopicState] = []
+    /// Read per message: no dynamic exclusivity check (the decoder is used by one thread, and no
+    /// access to it overlaps another).
+    @exclusivity(unchecked) var topics: [TopicState] = []
     /// `--transactions complete`: read each change's transaction (`transaction.id`, `source.txId`) into
     /// `ChangeEvent.transactionKey`, and hand BEGIN/END over (`takeTransactionBoundary`). Off, neither
     /// is read and the hot path stays as it was.

@@ -91,20 +91,8 @@ extension DebeziumDecoder {
         if op != .delete, let column = missingColumn(row, role: role) {
             return droppedColumn(table, column, at: objectStart)
         }
-        event.table = table
-        event.role = role
-        event.modelTable = role == .model ? modelTable : -1
-        event.op = op
-        event.commitTimeMs = ts
-        event.isSnapshot = op == .read
-        event.debeziumTimeMs = 0
-        if op == .delete {
-            event.before = row
-            event.after = nil
-        } else {
-            event.before = nil
-            event.after = row
-        }
+        DebeziumDecoder.fillUnwrapped(
+            &event, table: table, role: role, modelTable: modelTable, op: op, commitTimeMs: ts, row: row)
         return nil
     }
 
@@ -186,5 +174,28 @@ extension DebeziumDecoder {
         event.transactionKey = transactionKey
         // Debezium's own clock, for the latency split; only beside a real source.ts_ms (else it is the commit time).
         event.debeziumTimeMs = sourceTsMs != nil ? envelopeTsMs ?? 0 : 0
+    }
+
+    /// An unwrapped record's event (the row is the whole value), the same from JSON and Avro: a delete's
+    /// row is its old image, any other op's its new one.
+    @inline(__always)
+    static func fillUnwrapped(
+        _ event: inout ChangeEvent, table: String, role: TableRole, modelTable: Int32, op: ChangeOp,
+        commitTimeMs: Int64, row: Row
+    ) {
+        event.table = table
+        event.role = role
+        event.modelTable = role == .model ? modelTable : -1
+        event.op = op
+        event.commitTimeMs = commitTimeMs
+        event.isSnapshot = op == .read
+        event.debeziumTimeMs = 0
+        if op == .delete {
+            event.before = row
+            event.after = nil
+        } else {
+            event.before = nil
+            event.after = row
+        }
     }
 }

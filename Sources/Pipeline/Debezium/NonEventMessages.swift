@@ -59,9 +59,16 @@ extension DebeziumDecoder {
         guard let payload = JSONValue.parse(bytes) else {
             return malformed(state.table, "invalid JSON in schema change", at: 0)
         }
-        guard let ddl = payload["ddl"]?.stringValue else {
+        guard let change = DebeziumDecoder.schemaChange(payload: payload, timeMs: timeMs, snapshot: snapshot) else {
             return malformed(state.table, "schema change whose ddl is not a string", at: 0)
         }
+        return NonEventOutcome(.schemaChange(change))
+    }
+
+    /// A schema-change payload read, the same from JSON and Avro (rendered as JSON); nil when its ddl
+    /// is not a string.
+    static func schemaChange(payload: JSONValue, timeMs: Int64, snapshot: Bool) -> SchemaChange? {
+        guard let ddl = payload["ddl"]?.stringValue else { return nil }
         let database = payload["databaseName"]?.stringValue ?? payload["source"]?["db"]?.stringValue ?? ""
         var tables: [String] = []
         if case .array(let changes)? = payload["tableChanges"] {
@@ -75,19 +82,14 @@ extension DebeziumDecoder {
             // Debezium names the tables of a statement in source.table, comma-separated.
             for name in table.split(separator: ",") where !tables.contains(String(name)) { tables.append(String(name)) }
         }
-        let kind = { () -> String in
-            if case .array(let changes)? = payload["tableChanges"], let first = changes.first,
-                let type = first["type"]?.stringValue
-            {
-                return type
-            }
-            return ""
-        }()
-        return NonEventOutcome(
-            .schemaChange(
-                SchemaChange(
-                    database: database, tables: tables, ddl: ddl, kind: kind,
-                    commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0,
-                    isSnapshot: snapshot)))
+        var kind = ""
+        if case .array(let changes)? = payload["tableChanges"], let first = changes.first,
+            let type = first["type"]?.stringValue
+        {
+            kind = type
+        }
+        return SchemaChange(
+            database: database, tables: tables, ddl: ddl, kind: kind,
+            commitTimeMs: DebeziumDecoder.validCommitTimeMs.contains(timeMs) ? timeMs : 0, isSnapshot: snapshot)
     }
 }

@@ -19,15 +19,16 @@ extension DebeziumDecoder {
         /// Model profiles: the table's index in the model (-1: none), whether a `topics` pattern
         /// mapped the topic to it (then `source.table`, e.g. a partition's name, does not re-route),
         /// the scale of each column the schema says is a Kafka Connect Decimal, and the columns seen.
-        var modelTable: Int32 = -1
-        var pinned = false
+        // Read per message (one thread decodes): no dynamic exclusivity check.
+        @exclusivity(unchecked) var modelTable: Int32 = -1
+        @exclusivity(unchecked) var pinned = false
         var modelScales: [Int?] = []
         var seenColumns: [Bool] = []
         var columns: ColumnScales
         let isHeartbeat: Bool
         /// Named like Debezium's transaction topic (`<prefix>.transaction`) and not yet known to hold
         /// change events (a table named `transaction` has a topic named so too): the first message decides.
-        var checkTransactionTopic: Bool
+        @exclusivity(unchecked) var checkTransactionTopic: Bool
         /// Its messages were BEGIN/END (`provide.transaction.metadata=true`).
         var isTransactionTopic = false
         /// Not yet known to hold anything but Debezium's snapshot notifications: the first message the

@@ -49,7 +49,7 @@ package final class DebeziumDecoder {
         defer { pendingNotification = nil }
         return pendingNotification
     }
-    /// Compiled Avro schemas by schema id (Sources/Pipeline/Avro).
+    /// Compiled Avro schemas by schema id (Sources/Pipeline/Debezium/Avro).
     let avroPlans = AvroPlanCache()
     var topicSlots: [String: Int] = [:]
     let wanted: WantedColumns

@@ -63,9 +63,7 @@ extension ChangeDescription {
     /// The before/after images of an Avro value (the bytes after the Confluent header) written with
     /// `schema`, rendered exactly as `decode(value:)` renders the same row from JsonConverter's JSON
     /// (decimals at the schema's scale, times as ISO-8601); nil when the bytes are not a Debezium change.
-    package static func decode(avroPayload payload: [UInt8], schema: AvroSchema, defaultDecimalScale: Int = 2)
-        -> ChangeDescription?
-    {
+    package static func decode(avroPayload payload: [UInt8], schema: AvroSchema) -> ChangeDescription? {
         guard let value = payload.withUnsafeBytes({ try? AvroJSONRendering.value(schema: schema, payload: $0) }) else {
             return nil
         }

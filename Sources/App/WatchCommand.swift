@@ -34,7 +34,8 @@ struct WatchCommand: ParsableCommand {
             unreachable (librdkafka reconnects); a broker that takes connections
             but answers nothing for 10 s shows as "stalled". Wrong credentials,
             a refused ACL or a failed TLS handshake stop cdctop with one line
-            saying what to fix instead of retrying. Use -X fetch.wait.max.ms=50
+            saying what to fix instead of retrying. A fetch waits up to 1 s for
+            1 MB, to stay light on the broker; use -X fetch.wait.max.ms=50
             for lower latency on quiet topics.
 
             Exit codes (docs/operations.md, "Exit codes"):

@@ -26,6 +26,7 @@ final class KafkaClientState: @unchecked Sendable {
         var faultRun: (fault: KafkaError.Fault, count: Int)?
         var faultNeedingFix: KafkaError?
         var stall: String?
+        var requests = KafkaRequestCounts()
     }
 
     private let shared = Mutex(Shared())
@@ -89,10 +90,15 @@ final class KafkaClientState: @unchecked Sendable {
         }
         shared.withLock {
             $0.stall = health.stall
+            $0.requests.reports += 1
+            $0.requests.byType = health.requests
             // A broker got through authentication: an earlier run of auth failures was not the settings.
             if health.anyUp { $0.faultRun = nil }
         }
     }
+
+    /// Requests sent to the brokers so far, by type, as of the latest statistics report.
+    var requests: KafkaRequestCounts { shared.withLock { $0.requests } }
 
     func clearError() { shared.withLock { $0.lastError = nil } }
     var lastError: String? { shared.withLock { $0.lastError } }
@@ -194,10 +200,27 @@ let kafkaLogToStateCallback:
         }
     }
 
+/// What a client has asked its brokers, from librdkafka's statistics (`brokers.*.req`): how light cdctop is on
+/// the cluster it watches can be checked, and kept (issue 22: a reader that fetched after every message
+/// slowed the snapshot it watched 2.4×).
+package struct KafkaRequestCounts: Sendable, Equatable {
+    /// Statistics reports read so far (one per `statistics.interval.ms`, 1 s by default).
+    package var reports = 0
+    /// Requests sent since the client started, by Kafka API name ("Fetch", "Metadata", "OffsetFetch", ...),
+    /// summed over the brokers.
+    package var byType: [String: Int64] = [:]
+
+    package init() {}
+
+    package subscript(type: String) -> Int64 { byType[type] ?? 0 }
+}
+
 /// The brokers' health in one statistics report: whether any is up, and the first that stalls.
 struct BrokerHealth: Equatable {
     var anyUp = false
     var stall: String?
+    /// Requests sent so far by type, summed over the brokers (the group coordinator's connection included).
+    var requests: [String: Int64] = [:]
 
     /// States in which a connection is open (or being opened) and waits for the broker's answer.
     private static let waitingStates: Set<String> = [
@@ -213,6 +236,11 @@ struct BrokerHealth: Equatable {
         else { return nil }
         for key in object.keys.sorted() {
             guard let broker = object[key] as? [String: Any] else { continue }
+            // The group coordinator is a "logical" broker with its own connection: its OffsetFetch, OffsetCommit
+            // and Heartbeat requests are counted there.
+            if let sent = broker["req"] as? [String: Any] {
+                for (type, count) in sent { requests[type, default: 0] += Self.int(count) }
+            }
             let source = broker["source"] as? String ?? ""
             if source == "internal" || source == "logical" { continue }
             let state = broker["state"] as? String ?? ""

@@ -21,6 +21,11 @@ package struct KafkaConsumerConfig: Sendable {
         self.properties = properties
     }
 
+    /// A fetch waits for this much data (or `fetchWaitMaxMs`): see `librdkafkaProperties`.
+    package static let fetchMinBytes = 1_048_576
+    /// The longest a fetch waits for `fetchMinBytes`: the most a message on a quiet topic is delayed.
+    package static let fetchWaitMaxMs = 1_000
+
     /// The consumer's defaults: offsets are stored only after the caller applied the events (or
     /// checkpointed them), then committed by librdkafka's auto-commit timer and on close. An offset
     /// outside its partition is an error, never a silent jump (see `KafkaConsumer`).
@@ -34,6 +39,14 @@ package struct KafkaConsumerConfig: Sendable {
             ("enable.partition.eof", "true"),
             ("statistics.interval.ms", "0"),
             ("topic.metadata.refresh.interval.ms", "10000"),
+            // A caught-up consumer on a partition that keeps growing would otherwise fetch again as soon as one
+            // message arrives (580–700 Fetch requests a minute at 300 msg/s), and a reader slowed the Debezium
+            // snapshot it watched 2.4×. Waiting for 1 MB or 1 s sends about one fetch a second per broker, as
+            // `kcat` with the e2e settings does, and Tansu, which re-reads a waiting fetch's partitions on a
+            // halving schedule, spends a third of the CPU on it that it did; a backlog still fills every fetch
+            // at once. -X overrides both (the latency e2e tests set fetch.wait.max.ms=20).
+            ("fetch.min.bytes", String(Self.fetchMinBytes)),
+            ("fetch.wait.max.ms", String(Self.fetchWaitMaxMs)),
         ]
         // librdkafka ≥ 2.1 postpones a partition's next fetch by fetch.queue.backoff.ms (1 s by default)
         // once its local queue is full: a consumer that falls briefly behind on a large backlog then

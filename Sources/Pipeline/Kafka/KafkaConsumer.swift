@@ -105,9 +105,11 @@ package final class KafkaConsumer: Sendable {
         self.startOffsets = starts
         let state = KafkaClientState(echoLogToStandardError: config.properties["debug"] != nil)
         state.brokers = config.brokers
-        // A healthy broker answers a fetch within fetch.wait.max.ms (500 ms by default): silence well past
+        // A healthy broker answers a fetch within fetch.wait.max.ms (1 s by default): silence well past
         // that, with requests waiting, is a stalled broker (a frozen process, a firewall that drops).
-        let fetchWaitMs = config.properties["fetch.wait.max.ms"].flatMap { Int64($0) } ?? 500
+        let fetchWaitMs =
+            config.properties["fetch.wait.max.ms"].flatMap { Int64($0) }
+            ?? Int64(KafkaConsumerConfig.fetchWaitMaxMs)
         state.stallAfterMicroseconds = max(Self.stallAfterSeconds * 1_000_000, (fetchWaitMs + 5_000) * 1_000)
         self.state = state
         var properties = config.librdkafkaProperties
@@ -249,6 +251,8 @@ package final class KafkaConsumer: Sendable {
     /// "no response from HOST:PORT for 12 s (2 requests waiting)" while a broker that took the connection
     /// answers nothing (from librdkafka's statistics, once a second); nil otherwise.
     package var stall: String? { state.stall }
+    /// Requests sent to the brokers so far by type, from the statistics (to keep cdctop light on the broker).
+    package var brokerRequests: KafkaRequestCounts { state.requests }
     /// Client errors reported so far (failed connection attempts included).
     package var errorCount: Int { state.errorCount }
     /// The last warning librdkafka logged (its log never goes to the terminal unless -X debug is set).

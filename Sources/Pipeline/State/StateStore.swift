@@ -240,7 +240,7 @@ package final class StateStore: @unchecked Sendable {
         guard fd >= 0 else {
             throw StateError(kind: .io, message: "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        if !Self.lock(fd) {
             let holder = Self.pidText(fd) ?? "?"
             Foundation.close(fd)
             throw StateError(
@@ -253,6 +253,18 @@ package final class StateStore: @unchecked Sendable {
         _ = ftruncate(fd, 0)
         _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
         lockDescriptor = fd
+    }
+
+    /// Takes `fd`'s exclusive lock without waiting on another process. When the lock file names this process, the
+    /// holder is a copy of a descriptor this process already closed, kept by a child forked at that moment (by any
+    /// thread, e.g. to run a tool) until its exec closes it: that clears within milliseconds, so wait up to 1 s.
+    private static func lock(_ fd: Int32) -> Bool {
+        for attempt in 0..<50 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK, attempt < 49, pidText(fd) == String(getpid()) else { return false }
+            usleep(20_000)
+        }
+        return false
     }
 
     /// The pid of the process holding `directory`'s lock (0 when its lock file names none), or nil when

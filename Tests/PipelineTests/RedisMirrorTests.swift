@@ -62,7 +62,9 @@ import Testing
                 .init(partition: "shop.public.transaction:1", lag: 0),
             ])
         #expect(state.windows.map(\.isFinal) == [true, true, false])
-        #expect(state.windows.allSatisfy { $0.ttlSeconds > 3500 && $0.ttlSeconds <= 3600 })
+        #expect(
+            state.windows.allSatisfy { $0.ttlSeconds > 3500 && $0.ttlSeconds <= 3600 },
+            "TTLs \(state.windows.map(\.ttlSeconds))")
         #expect(state.kpi["total_tx_count"] == "7")
         #expect(state.kpi["total_revenue"] == "1234567.89")
         #expect(state.kpi["window_start_ms"] == "1700000060000")

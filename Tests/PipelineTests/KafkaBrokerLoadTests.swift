@@ -47,6 +47,10 @@ struct KafkaBrokerLoadTests {
         // Then keep the topic growing, a few messages every few milliseconds, as a busy source does (well under
         // 1 MB a second), and count the fetches the caught-up consumer sends over a number of statistics reports.
         var produced = backlog
+        // Each partition's next offset to read, and the ends reported while the topic kept growing.
+        var nextOffset: [Int32: Int64] = [:]
+        var endsReported = 0
+        var endsAhead: [String] = []
         func trickle() throws {
             for _ in 0..<Self.messagesPerStep {
                 try producer.produce(topic: topic, key: Array("k\(produced)".utf8), value: Self.value(produced))
@@ -54,6 +58,15 @@ struct KafkaBrokerLoadTests {
             }
             try consumer.poll(into: &batch, maxMessages: 512, timeoutMs: 2)
             received += batch.records.count
+            for record in batch.records { nextOffset[record.partition] = record.offset + 1 }
+            for end in batch.partitionEOFs where end.offset >= nextOffset[end.partition, default: 0] {
+                endsReported += 1
+                if end.offset != nextOffset[end.partition, default: 0] {
+                    endsAhead.append(
+                        "partition \(end.partition): end \(end.offset), read to \(nextOffset[end.partition, default: 0])"
+                    )
+                }
+            }
             consumer.storeOffsets(of: batch)  // as the engine does: auto-commit sends them every 5 s
         }
         let start = consumer.brokerRequests.reports
@@ -71,6 +84,11 @@ struct KafkaBrokerLoadTests {
         let reports = after.reports - before.reports
         try #require(reports >= Self.reportsCounted, "only \(reports) statistics reports arrived")
         let fetches = after["Fetch"] - before["Fetch"]
+        // A fetch that waits returns data every time on a topic that keeps growing, so librdkafka's EOF never
+        // comes: the consumer still reports each partition's end when it took everything the latest fetch saw
+        // (--until-caught-up and the watermark need it; without it a heartbeat topic never catches up).
+        #expect(endsReported >= reports / 2, "\(endsReported) ends reported over \(reports) statistics reports")
+        #expect(endsAhead.isEmpty, "an end was reported beyond what was read: \(endsAhead.prefix(3))")
         // The consumer kept reading what was produced: the count below is of a consumer at work.
         #expect(received - receivedBefore > 100)
         #expect(fetches >= 1)

@@ -65,6 +65,8 @@ package final class KafkaConsumer: Sendable {
         var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
         var messageBufferCapacity: Int
         var storeScratch: [(topicIndex: Int32, partition: Int32, offset: Int64)] = []
+        /// Each partition's last offset in the batch being polled (see `appendEndsReachedByFetch`).
+        var lastOffsetScratch: [(topicIndex: Int32, partition: Int32, offset: Int64)] = []
         var assignedGeneration = -1
         var offsetResetFailure: KafkaError?
     }
@@ -259,7 +261,7 @@ package final class KafkaConsumer: Sendable {
     package var lastLogLine: String? { state.lastLog }
 
     /// Fills `batch` (clearing it first) with up to `maxMessages` messages, waiting at most `timeoutMs`
-    /// for the first. Partition EOFs go to `batch.partitionEOFs`; non-fatal errors to `lastError`.
+    /// for the first. Partitions read to their end go to `batch.partitionEOFs`; non-fatal errors to `lastError`.
     package func poll(into batch: inout MessageBatch, maxMessages: Int, timeoutMs: Int32) throws {
         batch.removeAll()
         try polling.withLock { polling in
@@ -302,6 +304,7 @@ package final class KafkaConsumer: Sendable {
                 }
             }
         }
+        if !batch.records.isEmpty { appendEndsReachedByFetch(handle, into: &batch, polling: &polling) }
         if batch.topics.count != polling.topicNames.count { batch.topics = polling.topicNames }
         if state.fatalRaised {
             throw client.fatalError(while: "consuming from Kafka")
@@ -313,6 +316,42 @@ package final class KafkaConsumer: Sendable {
             throw failure
         }
         if !sawError && !batch.records.isEmpty { state.clearError() }
+    }
+
+    /// A fetch waits for data (`fetch.wait.max.ms`), so on a partition that keeps growing, even by one Debezium
+    /// heartbeat a second, every fetch returns a message and librdkafka never reports the partition's EOF. A
+    /// partition whose last message in this batch is the last below the high watermark of the latest fetch
+    /// response (librdkafka's cached watermark, updated before that response's messages are queued) was read to
+    /// its end as of that fetch, which is all an EOF says: report it as one, at the next offset.
+    private func appendEndsReachedByFetch(
+        _ handle: OpaquePointer, into batch: inout MessageBatch, polling: inout Polling
+    ) {
+        polling.lastOffsetScratch.removeAll(keepingCapacity: true)
+        var previous: (topicIndex: Int32, partition: Int32) = (-1, -1)
+        for record in batch.records where record.topicIndex >= 0 {
+            // Fetches come in runs of one partition: one search per run, not per message.
+            if record.topicIndex == previous.topicIndex && record.partition == previous.partition {
+                polling.lastOffsetScratch[polling.lastOffsetScratch.count - 1].offset = record.offset
+                continue
+            }
+            previous = (record.topicIndex, record.partition)
+            if let earlier = polling.lastOffsetScratch.firstIndex(where: {
+                $0.topicIndex == record.topicIndex && $0.partition == record.partition
+            }) {
+                polling.lastOffsetScratch.remove(at: earlier)
+            }
+            polling.lastOffsetScratch.append((record.topicIndex, record.partition, record.offset))
+        }
+        for last in polling.lastOffsetScratch {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let result = polling.topicCNames[Int(last.topicIndex)].withUnsafeBufferPointer { name in
+                rd_kafka_get_watermark_offsets(handle, name.baseAddress, last.partition, &low, &high)
+            }
+            if result == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 && last.offset + 1 >= high {
+                batch.partitionEOFs.append((last.topicIndex, last.partition, last.offset + 1))
+            }
+        }
     }
 
     /// Copies one message into the batch and destroys it. Returns true if it was an error.

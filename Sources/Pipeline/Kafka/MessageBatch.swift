@@ -35,7 +35,8 @@ package struct MessageBatch: Sendable {
     package var records: [Record]
     /// Topic names by index; indexes are stable for the consumer's life.
     package var topics: [String]
-    /// Partition-EOF events seen in this poll: the partition has been read up to `offset`.
+    /// Partitions read to their end in this poll, up to `offset`: librdkafka's EOF events, and partitions whose
+    /// last message reached the high watermark of the latest fetch (`KafkaConsumer.appendEndsReachedByFetch`).
     package var partitionEOFs: [(topicIndex: Int32, partition: Int32, offset: Int64)]
 
     package init() {

@@ -1,3 +1,4 @@
+import Metrics
 import Testing
 
 @testable import App
@@ -39,12 +40,34 @@ let packageRoot: String = {
                 return "no error"
             } catch { return "\(error)" }
         }
-        #expect(error("text = red\n\n# c\ntxet = blue").hasPrefix("themes/foo.theme:4: unknown role 'txet'"))
-        #expect(error("text = \"#12345\"").hasPrefix("themes/foo.theme:1: bad colour '\"#12345\"'"))
-        #expect(error("text red").hasPrefix("themes/foo.theme:1: expected 'role = colour'"))
-        #expect(error("text = red blink").hasPrefix("themes/foo.theme:1: unknown attribute 'blink'"))
+        #expect(error("text = \"red\"\n\n# c\ntxet = \"blue\"").hasPrefix("themes/foo.theme:4: unknown role 'txet'"))
+        #expect(error("text = \"#12345\"").hasPrefix("themes/foo.theme:1: bad colour '#12345'"))
+        #expect(error("text \"red\"").hasPrefix("themes/foo.theme:1: expected 'key = value'"))
+        #expect(error("text = \"red blink\"").hasPrefix("themes/foo.theme:1: unknown attribute 'blink'"))
         #expect(error("text = 256").hasPrefix("themes/foo.theme:1: bad colour '256'"))
-        #expect(error("bar = red\nbar = blue").hasPrefix("themes/foo.theme:2: 'bar' is set twice"))
+        #expect(error("bar = \"red\"\nbar = \"blue\"").hasPrefix("themes/foo.theme:2: 'bar' is set twice"))
+        #expect(error("bar = true").hasPrefix("themes/foo.theme:1: 'bar' must be a colour in quotes"))
+        #expect(
+            error("text = \"red\"\n[dark]\nbar = \"blue\"").hasPrefix("themes/foo.theme:2: a theme has no sections"))
+        // The form before themes were TOML gets the fix with the error.
+        let old = error("text = red\naccent = \"#5fafff\" bold")
+        #expect(old.hasPrefix("themes/foo.theme:1: "), "\(old)")
+        #expect(old.contains("accent = \"#5fafff bold\""), "\(old)")
+    }
+
+    @Test func themesAreReadByTheSameTOMLReaderAsProfiles() throws {
+        // A TOML theme: comments after values, single quotes, an unquoted index, keys in any order.
+        let theme = try ThemeParser.parse(
+            "border = 240  # grey\ntext = 'default'\nbad = \"#ff0000 bold underline\"\n",
+            name: "t", path: "t.theme")
+        #expect(theme.roles[.border] == RoleLook(color: .index(240)))
+        #expect(theme.roles[.text] == RoleLook(color: .terminalDefault))
+        #expect(theme.roles[.bad] == RoleLook(color: .rgb(0xff, 0, 0), bold: true, underline: true))
+        // Every shipped theme is a TOML file SimpleTOML reads without the theme's own rules.
+        for name in BuiltinThemes.texts.keys.sorted() {
+            let toml = try SimpleTOML(text: BuiltinThemes.texts[name]!, file: name)
+            #expect(toml.sections[""]?["text"] != nil, "\(name)")
+        }
     }
 
     @Test func unknownThemeSaysWhereItLookedAndWhatExists() {
@@ -67,7 +90,7 @@ let packageRoot: String = {
             rmdir(dir)
         }
         let f = fopen(dir + "/bad.theme", "w")!
-        fputs("text = red\nborder = \"#zzzzzz\"\n", f)
+        fputs("text = \"red\"\nborder = \"#zzzzzz\"\n", f)
         fclose(f)
         #expect(throws: ThemeError.self) { try ThemeLibrary(directory: dir).load("bad") }
         do { _ = try ThemeLibrary(directory: dir).load("bad") } catch {

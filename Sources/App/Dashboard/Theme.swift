@@ -1,3 +1,5 @@
+import Metrics
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -119,30 +121,39 @@ struct ThemeError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Reads `key = value` theme files. Format (also at the top of every file in themes/):
-///   role = COLOUR [bold] [dim] [underline] [reverse]
-/// roles: text dim accent good warn bad bar border, plus `background`; COLOUR is "#rrggbb" (quoted),
-/// a 256-colour index 0-255, a name (black … white, bright-black … bright-white) or `default`.
-/// `#` starts a comment outside quotes. Roles left out take the look of `text`.
+/// Reads theme files: TOML, through the same reader as profiles and the config file (`SimpleTOML`). Format (also
+/// at the top of every file in themes/):
+///   role = "COLOUR [bold] [dim] [underline] [reverse]"
+/// roles: text dim accent good warn bad bar border, plus `background`; COLOUR is #rrggbb, a 256-colour index
+/// 0-255 (also unquoted: `dim = 244`), a name (black … white, bright-black … bright-white) or `default`.
+/// Roles left out take the look of `text`.
 enum ThemeParser {
     static func parse(_ text: String, name: String, path: String) throws -> Theme {
+        let toml: SimpleTOML
+        do { toml = try SimpleTOML(text: text, file: path) } catch let error as ConfigFileError {
+            // The older form (`role = "#5fafff" bold`, `role = bright-cyan`) is not TOML: say how to write it now.
+            throw ThemeError(
+                description: "\(error); a theme is TOML: quote the colour with its attributes, "
+                    + "e.g. accent = \"#5fafff bold\" or good = \"bright-green\"")
+        }
+        if let section = toml.sectionLines.min(by: { $0.value < $1.value }) {
+            throw ThemeError(description: "\(path):\(section.value): a theme has no sections ([\(section.key)])")
+        }
         var roles: [StyleRole: RoleLook] = [:]
         var background: ThemeColor = .terminalDefault
         var seen: Set<String> = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            func fail(_ message: String) -> ThemeError { ThemeError(description: "\(path):\(lineNumber): \(message)") }
-            let line = stripComment(rawLine).trimmingSpaces
-            if line.isEmpty { continue }
-            guard let eq = line.firstIndex(of: "=") else {
-                throw fail("expected 'role = colour', got '\(line)'")
+        for (rawKey, entry) in (toml.sections[""] ?? [:]).sorted(by: { $0.value.line < $1.value.line }) {
+            func fail(_ message: String) -> ThemeError { ThemeError(description: "\(path):\(entry.line): \(message)") }
+            let key = rawKey.lowercased()
+            let words: [String]
+            switch entry.value {
+            case .string(let value): words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            case .integer(let index): words = [String(index)]
+            case .bool, .strings: throw fail("'\(key)' must be a colour in quotes, e.g. \(key) = \"#5fafff bold\"")
             }
-            let key = String(line[..<eq]).trimmingSpaces.lowercased()
-            let words = line[line.index(after: eq)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(
-                String.init)
             guard let colorWord = words.first else { throw fail("missing colour for '\(key)'") }
             guard let color = parseColor(colorWord) else {
-                throw fail("bad colour '\(colorWord)' (use \"#rrggbb\", 0-255, a colour name or default)")
+                throw fail("bad colour '\(colorWord)' (use #rrggbb, 0-255, a colour name or default)")
             }
             if seen.contains(key) { throw fail("'\(key)' is set twice") }
             seen.insert(key)
@@ -170,18 +181,8 @@ enum ThemeParser {
         return Theme(name: name, roles: roles, background: background)
     }
 
-    private static func stripComment(_ line: Substring) -> Substring {
-        var inQuotes = false
-        for i in line.indices {
-            if line[i] == "\"" { inQuotes.toggle() }
-            if line[i] == "#" && !inQuotes { return line[..<i] }
-        }
-        return line
-    }
-
     static func parseColor(_ word: String) -> ThemeColor? {
-        var w = word.lowercased()
-        if w.hasPrefix("\"") && w.hasSuffix("\"") && w.count >= 2 { w = String(w.dropFirst().dropLast()) }
+        let w = word.lowercased()
         if w == "default" { return .terminalDefault }
         if w.hasPrefix("#") {
             let hex = w.dropFirst()

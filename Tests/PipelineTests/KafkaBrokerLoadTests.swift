@@ -107,6 +107,56 @@ struct KafkaBrokerLoadTests {
         }
     }
 
+    @Test("a partition written in transactions (commit markers after the messages) is reported at its end too")
+    func endsAreReportedPastTransactionMarkers() throws {
+        guard let brokers = TestServices.environment("CDCTOP_TEST_BROKERS") else {
+            Issue.record("CDCTOP_TEST_BROKERS is not set: run the tests with scripts/test, which starts Tansu")
+            return
+        }
+        // As Debezium with exactly-once source support writes: each message in its own transaction, so the offset
+        // after the last message a consumer receives is a commit marker, and its last offset + 1 never reaches the end.
+        let topic = "brokerloadtx\(UInt32.random(in: 0...UInt32.max)).public.items"
+        try TopicAdmin.create(topic, partitions: 1, brokers: brokers)
+        let producer = try KafkaProducer(brokers: brokers, properties: ["transactional.id": "\(topic)-tx"])
+        var produced = 0
+        func produceOne() throws {
+            try producer.inTransaction {
+                try producer.produce(topic: topic, key: Array("k".utf8), value: Self.value(produced))
+            }
+            produced += 1
+        }
+        for _ in 0..<20 { try produceOne() }
+
+        let consumer = try KafkaConsumer(
+            config: KafkaConsumerConfig(
+                brokers: brokers, groupID: "\(topic)-g", topics: [topic],
+                properties: ["session.timeout.ms": "6000", "auto.offset.reset": "earliest"]))
+        defer { consumer.close() }
+        var batch = MessageBatch()
+        var received = 0
+        var lastOffset: Int64 = -1
+        var endsReported = 0
+        var endsAtTheLastMessage = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        // The topic keeps growing, a transaction every few polls, so the fetch that waits always returns data.
+        var polls = 0
+        while endsReported < 3 && ContinuousClock.now < deadline {
+            if polls % 25 == 0 { try produceOne() }
+            try consumer.poll(into: &batch, maxMessages: 512, timeoutMs: 20)
+            polls += 1
+            received += batch.records.count
+            if let last = batch.records.last { lastOffset = last.offset }
+            for end in batch.partitionEOFs where end.offset > lastOffset {
+                endsReported += 1
+                if end.offset == lastOffset + 1 { endsAtTheLastMessage += 1 }
+            }
+        }
+        #expect(received >= 20, "read \(received) of \(produced) messages: \(consumer.lastError ?? "")")
+        // Each message is followed by its commit marker: an end is where the marker was passed, not at the message.
+        #expect(endsReported >= 3, "\(endsReported) ends reported after \(received) messages in transactions")
+        #expect(endsAtTheLastMessage == 0, "\(endsAtTheLastMessage) ends at the last message's offset + 1")
+    }
+
     static func value(_ i: Int) -> [UInt8] {
         Array("{\"id\":\(i),\"payload\":\"\(String(repeating: "x", count: 200))\"}".utf8)
     }

@@ -320,9 +320,10 @@ package final class KafkaConsumer: Sendable {
 
     /// A fetch waits for data (`fetch.wait.max.ms`), so on a partition that keeps growing, even by one Debezium
     /// heartbeat a second, every fetch returns a message and librdkafka never reports the partition's EOF. A
-    /// partition whose last message in this batch is the last below the high watermark of the latest fetch
-    /// response (librdkafka's cached watermark, updated before that response's messages are queued) was read to
-    /// its end as of that fetch, which is all an EOF says: report it as one, at the next offset.
+    /// partition whose position (past its last message in this batch, and past the transaction markers after it,
+    /// which librdkafka consumes without handing them out) reached the high watermark of the latest fetch response
+    /// (librdkafka's cached watermark, updated before that response's messages are queued) was read to its end as
+    /// of that fetch, which is all an EOF says: report it as one, at that position.
     private func appendEndsReachedByFetch(
         _ handle: OpaquePointer, into batch: inout MessageBatch, polling: inout Polling
     ) {
@@ -342,14 +343,23 @@ package final class KafkaConsumer: Sendable {
             }
             polling.lastOffsetScratch.append((record.topicIndex, record.partition, record.offset))
         }
+        guard let positions = rd_kafka_topic_partition_list_new(Int32(polling.lastOffsetScratch.count)) else { return }
+        defer { rd_kafka_topic_partition_list_destroy(positions) }
         for last in polling.lastOffsetScratch {
+            polling.topicCNames[Int(last.topicIndex)].withUnsafeBufferPointer { name in
+                _ = rd_kafka_topic_partition_list_add(positions, name.baseAddress, last.partition)
+            }
+        }
+        _ = rd_kafka_position(handle, positions)
+        for (index, last) in polling.lastOffsetScratch.enumerated() {
             var low: Int64 = -1
             var high: Int64 = -1
             let result = polling.topicCNames[Int(last.topicIndex)].withUnsafeBufferPointer { name in
                 rd_kafka_get_watermark_offsets(handle, name.baseAddress, last.partition, &low, &high)
             }
-            if result == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 && last.offset + 1 >= high {
-                batch.partitionEOFs.append((last.topicIndex, last.partition, last.offset + 1))
+            let reached = max(last.offset + 1, positions.pointee.elems[index].offset)
+            if result == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 && reached >= high {
+                batch.partitionEOFs.append((last.topicIndex, last.partition, reached))
             }
         }
     }

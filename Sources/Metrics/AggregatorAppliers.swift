@@ -318,9 +318,9 @@ extension WindowedAggregator {
             }
             return journal && Self.journal(&sales, window: window)
         }
-        if let category = category(of: key) {
-            parts[p].totalCategory[category, default: .zero] += amount
-            if let w = window { mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount } }
+        if let category = categoryIndex(of: key) {
+            parts[p].categoryTotals.add(amount, at: category)
+            if let w = window { mutateWindow(w, p: p) { $0.categorySums.add(amount, at: category) } }
         } else {
             parts[p].parkedLineItems += items
             parts[p].parkedAmount += amount
@@ -338,8 +338,8 @@ extension WindowedAggregator {
             if w < sales.oldestWindow { sales.oldestWindow = w }
             return journal && Self.journal(&sales, window: w)
         }
-        if let category = category(of: key) {
-            mutateWindow(w, p: p) { $0.categoryRevenue[category, default: .zero] += amount }
+        if let category = categoryIndex(of: key) {
+            mutateWindow(w, p: p) { $0.categorySums.add(amount, at: category) }
         } else {
             markChanged(w, p: p)
         }
@@ -363,24 +363,25 @@ extension WindowedAggregator {
         }
     }
 
-    private mutating func setCategory(_ category: String, for product: RowKey) {
+    private mutating func setCategory(_ name: String, for product: RowKey) {
         let old = productCategory[product]
+        let category = categoryIndex(named: name)
         productCategory[product] = category
         guard old != category else { return }
-        if journaling { changes.categories.append(.init(product: product, category: category)) }
+        if journaling { changes.categories.append(.init(product: product, category: name)) }
         for p in parts.indices {
             guard let sales = parts[p].products[product] else { continue }
             if let old {
-                parts[p].totalCategory[old, default: .zero] -= sales.total
+                parts[p].categoryTotals.add(-sales.total, at: old)
             } else {
                 parts[p].parkedLineItems -= sales.lineItems
                 parts[p].parkedAmount -= sales.total
             }
-            parts[p].totalCategory[category, default: .zero] += sales.total
+            parts[p].categoryTotals.add(sales.total, at: category)
             for (w, m) in sales.windows where parts[p].windows[.int(w)] != nil {
                 mutateWindow(w, p: p) { accum in
-                    if let old { accum.categoryRevenue[old, default: .zero] -= m }
-                    accum.categoryRevenue[category, default: .zero] += m
+                    if let old { accum.categorySums.add(-m, at: old) }
+                    accum.categorySums.add(m, at: category)
                 }
             }
         }

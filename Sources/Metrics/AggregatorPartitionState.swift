@@ -5,7 +5,8 @@ extension WindowedAggregator {
     package struct WindowAccum: Sendable, Hashable {
         package var txCount: Int64 = 0
         package var revenue: Money = .zero
-        package var categoryRevenue: [String: Money] = [:]
+        /// By category index (`WindowedAggregator.categoryNames`).
+        var categorySums: [Money] = []
         /// A model profile's KPI sums in this window from this partition, by KPI index, then by the
         /// partition's group id (`KPIPartition.groupCells`): an update is indexed, not hashed by cells.
         var modelSums: [WindowGroupSums] = []
@@ -75,7 +76,8 @@ extension WindowedAggregator {
         /// By window start (as `.int`): a cheap hash, looked up once or twice per event.
         var windows = RowKeyMap<WindowAccum>(filler: WindowAccum())
         var totalRevenue: Money = .zero
-        var totalCategory: [String: Money] = [:]
+        /// By category index (`WindowedAggregator.categoryNames`).
+        var categoryTotals: [Money] = []
         /// Line items (and their net amount) of products whose category is not known yet, kept as
         /// they change so a snapshot never scans the products.
         var parkedLineItems: Int64 = 0
@@ -170,7 +172,30 @@ extension WindowedAggregator {
     }
 
     func category(of product: RowKey) -> String? {
-        if case .text(let s) = product, s.isEmpty { return profile.uncategorized }
+        categoryIndex(of: product).map { categoryNames[Int($0)] }
+    }
+
+    /// The index of a product's category in `categoryNames`; nil while it has none.
+    @inline(__always) func categoryIndex(of product: RowKey) -> Int32? {
+        if case .text(let s) = product, s.isEmpty { return 0 }
         return productCategory[product]
+    }
+
+    /// The index of a category name, added when new.
+    mutating func categoryIndex(named name: String) -> Int32 {
+        if let known = categoryIndexByName[name] { return known }
+        categoryNames.append(name)
+        let index = Int32(truncatingIfNeeded: categoryNames.count - 1)
+        categoryIndexByName[name] = index
+        return index
+    }
+}
+
+extension [Money] {
+    /// Adds to the sum at `index` (a category's), growing the array with zeros to reach it.
+    @inline(__always) mutating func add(_ amount: Money, at index: Int32) {
+        let i = Int(index)
+        if i >= count { append(contentsOf: repeatElement(.zero, count: i + 1 - count)) }
+        self[i] += amount
     }
 }

@@ -94,7 +94,7 @@ extension WindowedAggregator {
     }
 
     package mutating func restoreCategory(product: RowKey, category: String) {
-        productCategory[product] = category
+        productCategory[product] = categoryIndex(named: category)
     }
 
     /// Derives what is not saved (it follows from what is): running totals, category sums and
@@ -105,12 +105,12 @@ extension WindowedAggregator {
             var revenue = Money.zero
             parts[p].sales.forEach { _, amount in revenue += amount }
             parts[p].totalRevenue = revenue
-            var categories: [String: Money] = [:]
+            var categories: [Money] = []
             var parkedItems: Int64 = 0
             var parkedAmount = Money.zero
             let products = parts[p].products
             products.forEach { product, sales in
-                guard let category = category(of: product) else {
+                guard let category = categoryIndex(of: product) else {
                     parkedItems += sales.lineItems
                     parkedAmount += sales.total
                     // Parked: the window must exist so the category's arrival can move the sales into it.
@@ -119,13 +119,12 @@ extension WindowedAggregator {
                     }
                     return
                 }
-                categories[category, default: .zero] += sales.total
+                categories.add(sales.total, at: category)
                 for (w, amount) in sales.windows {
-                    parts[p].windows[.int(w), default: WindowAccum()].categoryRevenue[category, default: .zero] +=
-                        amount
+                    parts[p].windows[.int(w), default: WindowAccum()].categorySums.add(amount, at: category)
                 }
             }
-            parts[p].totalCategory = categories
+            parts[p].categoryTotals = categories
             parts[p].parkedLineItems = parkedItems
             parts[p].parkedAmount = parkedAmount
             parts[p].windows.forEach { w, _ in if case .int(let start) = w { starts.insert(start) } }

@@ -18,6 +18,9 @@ package enum ChangeOp: UInt8, Sendable, CaseIterable, Hashable {
         }
     }
 
+    /// Inlined where it is used (see `TableRole.==`).
+    @inlinable @inline(__always) package static func == (a: ChangeOp, b: ChangeOp) -> Bool { a.rawValue == b.rawValue }
+
     package var code: String {
         switch self {
         case .create: "c"

@@ -217,11 +217,7 @@ extension WindowedAggregator {
             found = true
             tx += accum.txCount
             revenue += accum.revenue
-            if categories.isEmpty {
-                categories = accum.categoryRevenue
-            } else {
-                for (c, m) in accum.categoryRevenue { categories[c, default: .zero] += m }
-            }
+            for (c, m) in accum.categorySums.enumerated() { categories[categoryNames[c], default: .zero] += m }
         }
         guard found else { return nil }
         if modelPlan != nil {

@@ -46,7 +46,13 @@ package struct ReadProgress: Sendable {
 
     @inline(__always) private mutating func index(of key: Int64) -> Int {
         if lastIndex >= 0 && keys[lastIndex] == key { return lastIndex }
-        if let i = indexByKey[key] {
+        // Events of several partitions interleave: a scan of a few keys beats hashing one.
+        if keys.count <= 16 {
+            if let i = keys.firstIndex(of: key) {
+                lastIndex = i
+                return i
+            }
+        } else if let i = indexByKey[key] {
             lastIndex = i
             return i
         }

@@ -35,8 +35,8 @@ package final class DebeziumDecoder {
     @exclusivity(unchecked) var topics: [TopicState] = []
     /// `--transactions complete`: read each change's transaction (`transaction.id`, `source.txId`) into
     /// `ChangeEvent.transactionKey`, and hand BEGIN/END over (`takeTransactionBoundary`). Off, neither
-    /// is read and the hot path stays as it was.
-    package var readsTransactions = false
+    /// is read and the hot path stays as it was. Read per message: no dynamic exclusivity check.
+    @exclusivity(unchecked) package var readsTransactions = false
     /// The BEGIN/END of the message just decoded (which `decode` returned as `.ignored`).
     var pendingBoundary: TransactionBoundary?
     package func takeTransactionBoundary() -> TransactionBoundary? {

@@ -190,6 +190,9 @@ extension DebeziumDecoder {
         event.commitTimeMs = commitTimeMs
         event.isSnapshot = op == .read
         event.debeziumTimeMs = 0
+        // Every field is set: the engine decodes each framed message into the previous one's event.
+        event.snapshotMarker = .none
+        event.transactionKey = 0
         if op == .delete {
             event.before = row
             event.after = nil

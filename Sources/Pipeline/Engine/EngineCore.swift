@@ -39,7 +39,11 @@ package final class EngineCore {
     package internal(set) var snapshotReads = SnapshotReadTracker()
     package internal(set) var snapshotNotifications = SnapshotNotificationLog()
     /// Commit time of the last event per topic-partition key (see `partitionKey`).
-    @exclusivity(unchecked) package private(set) var lastCommitTimeByPartition: [Int64: Int64] = [:]
+    package private(set) var lastCommitTimeByPartition: [Int64: Int64] {
+        get { commitTimes.dictionary() }
+        set { commitTimes = PartitionCommitTimes(newValue) }
+    }
+    @exclusivity(unchecked) private var commitTimes = PartitionCommitTimes()
 
     /// Wall time the current batch was received (ms); 0 (replays, benchmarks) records no latency split.
     package var receivedAtMs: Int64 {
@@ -71,7 +75,15 @@ package final class EngineCore {
         self.decoder = DebeziumDecoder(profile: profile)
         self.aggregator = WindowedAggregator(profile: profile)
         recentChangeRing.displayScales = DecimalDisplayScales(profile: profile)
+        framedEvent.initialize(to: EngineCore.blankEvent)
     }
+
+    deinit { framedEvent.deinitialize(count: 1).deallocate() }
+
+    /// The event each framed message is decoded into, kept from one message to the next: a local event
+    /// per message cost four copies of its 385 bytes (and a destroy). The Avro decoder sets every field
+    /// of an event it returns; the JSON one starts from `blankEvent`.
+    private let framedEvent = UnsafeMutablePointer<ChangeEvent>.allocate(capacity: 1)
 
     /// A stable number for a topic-partition, for redelivery detection and lag bookkeeping.
     @inline(__always) package static func partitionKey(slot: Int, partition: Int32) -> Int64 {
@@ -115,7 +127,7 @@ package final class EngineCore {
             return true
         }
         apply(
-            event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+            &event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
             key: key, value: value)
         return true
     }
@@ -214,7 +226,7 @@ package final class EngineCore {
             counters.countMessage(bytes: Int64(value.count) + Int64(key?.count ?? 0))
         }
         let payload = UnsafeRawBufferPointer(rebasing: value[AvroWire.headerSize...])
-        var event = EngineCore.blankEvent
+        let event = framedEvent
         var shownValue = value
         let other: NonEventOutcome?
         switch valueLookup {
@@ -231,10 +243,11 @@ package final class EngineCore {
             case .avro(let avro):
                 other = decoder.decodeAvro(
                     slot: slot, schemaID: id, schema: avro, payload: payload,
-                    kafkaTimestampMs: timestampMs, into: &event)
+                    kafkaTimestampMs: timestampMs, into: &event.pointee)
             case .json:
                 shownValue = payload
-                other = decoder.decode(slot: slot, value: payload, kafkaTimestampMs: timestampMs, into: &event)
+                event.pointee = EngineCore.blankEvent
+                other = decoder.decode(slot: slot, value: payload, kafkaTimestampMs: timestampMs, into: &event.pointee)
             case .protobuf:
                 other = NonEventOutcome(
                     .malformed(
@@ -271,7 +284,8 @@ package final class EngineCore {
             }
         }
         apply(
-            event, partitionKey: pk, slot: slot, partition: partition, offset: offset, timestampMs: timestampMs,
+            &event.pointee, partitionKey: pk, slot: slot, partition: partition, offset: offset,
+            timestampMs: timestampMs,
             key: keyBytes, value: shownValue)
         return true
     }
@@ -283,9 +297,11 @@ package final class EngineCore {
         return key
     }
 
+    /// `event` is read in place (`inout`): passed by value from the core's own event it was copied first.
     @inline(__always)
     private func apply(
-        _ event: ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64, timestampMs: Int64,
+        _ event: inout ChangeEvent, partitionKey pk: Int64, slot: Int, partition: Int32, offset: Int64,
+        timestampMs: Int64,
         key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?
     ) {
         let options = perEventOptions
@@ -302,7 +318,7 @@ package final class EngineCore {
         } else {
             aggregator.apply(event, partitionKey: pk)
         }
-        lastCommitTimeByPartition[pk] = event.commitTimeMs
+        commitTimes.set(event.commitTimeMs, for: pk)
         if event.op == .read {
             snapshotReads.note(
                 slot: slot, marker: event.snapshotMarker,
@@ -369,10 +385,11 @@ package final class EngineCore {
         key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?
     ) {
         switch outcome {
-        case .event(let event):
+        case .event(let decoded):
             // `decode(…, into:)` writes events into its argument and returns nil; handled all the same.
+            var event = decoded
             apply(
-                event, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition), slot: slot,
+                &event, partitionKey: EngineCore.partitionKey(slot: slot, partition: partition), slot: slot,
                 partition: partition,
                 offset: offset, timestampMs: timestampMs, key: key, value: value)
         case .tombstone(let table):
@@ -540,7 +557,7 @@ package final class EngineCore {
 
     /// Commit time of the last event per partition, for restoring the Lag view's freshness.
     package func restoreLastCommitTime(partitionKey: Int64, _ ms: Int64) {
-        lastCommitTimeByPartition[partitionKey] = ms
+        commitTimes.set(ms, for: partitionKey)
     }
 
     /// The sequence of the last snapshot built (its window changes are the next one's baseline).
@@ -752,7 +769,7 @@ extension EngineCore {
         buffer.nowMs = nowMs
         buffer.restore(saved) { decoder.slot(forTopic: $0) }
         let savedOptions = perEventOptions
-        let savedCommitTimes = lastCommitTimeByPartition
+        let savedCommitTimes = commitTimes
         perEventOptions.captureRecentChanges = false
         perEventOptions.receivedAtMs = 0
         for m in saved.messages.lazy.map(\.message) {
@@ -762,7 +779,7 @@ extension EngineCore {
                 restoringHeld: true)
         }
         perEventOptions = savedOptions
-        lastCommitTimeByPartition = savedCommitTimes
+        commitTimes = savedCommitTimes
         if !holding {
             buffer.releaseAll()
             applyReleased(buffer)
@@ -770,5 +787,57 @@ extension EngineCore {
             decoder.readsTransactions = false
             perEventOptions.holdsTransactions = false
         }
+    }
+}
+
+/// The last commit time per partition key, set per event. Partitions are few and their events
+/// interleave: the last key and a short scan find one without hashing (a dictionary set per event
+/// was 2% of the Avro path's instructions).
+struct PartitionCommitTimes {
+    private var keys: [Int64] = []
+    private var times: [Int64] = []
+    /// By key, used beyond `scanned` keys.
+    private var indexByKey: [Int64: Int] = [:]
+    private var last = -1
+    /// What `dictionary()` built, until the next `set`.
+    private var built: [Int64: Int64]?
+    private static let scanned = 16
+
+    init() {}
+
+    init(_ times: [Int64: Int64]) {
+        for (key, time) in times { set(time, for: key) }
+    }
+
+    @inline(__always) mutating func set(_ time: Int64, for key: Int64) {
+        if built != nil { built = nil }
+        if last >= 0 && keys[last] == key {
+            times[last] = time
+            return
+        }
+        setOther(time, for: key)
+    }
+
+    private mutating func setOther(_ time: Int64, for key: Int64) {
+        let found = keys.count <= PartitionCommitTimes.scanned ? keys.firstIndex(of: key) : indexByKey[key]
+        if let i = found {
+            last = i
+            times[i] = time
+            return
+        }
+        keys.append(key)
+        times.append(time)
+        indexByKey[key] = keys.count - 1
+        last = keys.count - 1
+    }
+
+    /// As a dictionary (built once until the next change: callers read it once per partition).
+    mutating func dictionary() -> [Int64: Int64] {
+        if let built { return built }
+        var d: [Int64: Int64] = [:]
+        d.reserveCapacity(keys.count)
+        for (i, key) in keys.enumerated() { d[key] = times[i] }
+        built = d
+        return d
     }
 }

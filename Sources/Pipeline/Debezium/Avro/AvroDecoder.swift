@@ -280,6 +280,8 @@ extension DebeziumDecoder {
         }
     }
 
+    /// `source`'s fields by its compiled steps (`AvroSourceStep`): the three the engine uses read, the
+    /// rest skipped by kind in this loop, with no call per field.
     private func readSource(_ r: inout AvroReader, _ plans: AvroSchemaPlans, _ node: Int32, env: inout AvroEnvelope)
         throws(AvroStop)
     {
@@ -293,26 +295,42 @@ extension DebeziumDecoder {
         guard n == plans.envelope.sourceRecord else {
             throw AvroReader.stop("source is a \(schema.describe(n)), not a record", at: at)
         }
-        for f in plans.envelope.sourceFields {
-            switch f.role {
-            case .skip: try r.skipField(f.node, flat, links)
-            case .tsMs: try readTime(&r, f.node, schema, "source.ts_ms", into: &env.sourceTsMs)
-            case .table:
+        for step in plans.envelope.sourceSteps {
+            switch step.action {
+            case .skipString: r.pos &+= try r.length()
+            case .skipLong: try r.skipLong()
+            case .skipOptionalString:
+                if try r.isPresent(nullBranch: step.nullBranch, step.node, flat, links) { r.pos &+= try r.length() }
+            case .skipOptionalLong:
+                if try r.isPresent(nullBranch: step.nullBranch, step.node, flat, links) { try r.skipLong() }
+            case .skipOther: try r.skipField(step.node, flat, links)
+            case .readTsMsLong:
                 let at = r.pos
-                switch try r.token(f.node, schema.flat, schema.links) {
+                let v = try r.long()
+                guard DebeziumDecoder.validCommitTimeMs.contains(v) else {
+                    throw DebeziumDecoder.valueStop(
+                        "source.ts_ms \(v) is not a time in years 1970…9999 (0…253402300799999 ms)", at: at)
+                }
+                env.sourceTsMs = v
+            case .readTsMs: try readTime(&r, step.node, schema, "source.ts_ms", into: &env.sourceTsMs)
+            case .readTableString:
+                let at = r.pos
+                let count = try r.length()
+                try DebeziumDecoder.checkSourceTable(count, at: at)
+                env.table = (r.pos, count)
+                r.pos &+= count
+            case .readTable:
+                let at = r.pos
+                switch try r.token(step.node, flat, links) {
                 case .null: break
                 case .string(let start, let count):
-                    guard count <= DebeziumDecoder.maxTableNameBytes else {
-                        throw DebeziumDecoder.valueStop(
-                            "source.table is \(count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at
-                        )
-                    }
+                    try DebeziumDecoder.checkSourceTable(count, at: at)
                     env.table = (start, count)
                 default: throw DebeziumDecoder.valueStop("source.table is not a string", at: at)
                 }
-            case .snapshot:
+            case .readSnapshot:
                 let at = r.pos
-                switch try r.token(f.node, schema.flat, schema.links) {
+                switch try r.token(step.node, flat, links) {
                 case .null: break
                 case .bool(let b):
                     env.snapshot = env.snapshot || b
@@ -331,6 +349,14 @@ extension DebeziumDecoder {
                 default: throw DebeziumDecoder.valueStop("source.snapshot is not a string or a boolean", at: at)
                 }
             }
+        }
+    }
+
+    @inline(__always)
+    private static func checkSourceTable(_ count: Int, at: Int) throws(AvroStop) {
+        guard count <= DebeziumDecoder.maxTableNameBytes else {
+            throw DebeziumDecoder.valueStop(
+                "source.table is \(count) bytes long (at most \(DebeziumDecoder.maxTableNameBytes))", at: at)
         }
     }
 
@@ -551,7 +577,7 @@ extension DebeziumDecoder {
                 }
             case .category: row.category = try avroCategory(token, r, schema, plan.names[f], at: at)
             case .cell(let i):
-                row.cells[i] = try avroCell(token, r, schema, plan.names[f], at: at)
+                DebeziumDecoder.setCell(&row, i, try avroCell(token, r, schema, plan.names[f], at: at))
                 if own && i < state.seenColumns.count && !state.seenColumns[i] { state.seenColumns[i] = true }
             }
         }
@@ -559,6 +585,11 @@ extension DebeziumDecoder {
             throw DebeziumDecoder.valueStop(rowError(role), at: start)
         }
     }
+
+    /// A model row's cell, written out of line: written in `avroRow`'s loop, the compiler made the row's
+    /// (empty, shared) cell array unique before the loop, an allocation for every row image of every table.
+    @inline(never)
+    private static func setCell(_ row: inout Row, _ i: Int, _ cell: Cell) { row.cells[i] = cell }
 
     // MARK: values (each as the JSON path reads the value JsonConverter writes)
 

@@ -11,6 +11,68 @@ enum AvroEnvelopeRole: UInt8 {
 /// What a field of `source` is to the decoder.
 enum AvroSourceRole: UInt8 { case skip, tsMs, table, snapshot }
 
+/// One field of `source` compiled for its writer's schema: read (the three the engine uses) or skipped.
+/// Debezium's `source` has 14 to 20 fields, strings and longs, most optional: those are skipped here
+/// by their kind without reading a schema node, a union index of 0 or 1 checked by one byte compare.
+struct AvroSourceStep {
+    enum Action: UInt8 {
+        case skipString, skipLong, skipOptionalString, skipOptionalLong
+        /// Any other kind (and an optional union whose index is not one canonical byte): by its type.
+        case skipOther
+        /// `ts_ms` as a plain long; `readTsMs`: any other type (the JSON path's rules).
+        case readTsMsLong, readTsMs
+        /// `table` as a plain string; `readTable`: any other type.
+        case readTableString, readTable
+        case readSnapshot
+    }
+    var action: Action
+    /// Optional kinds: the union's branch (0 or 1) that is null.
+    var nullBranch: UInt8 = 0
+    /// The field's type, unions included.
+    var node: Int32
+
+    init(role: AvroSourceRole, node: Int32, schema: AvroSchema) {
+        self.node = node
+        let n = schema.flat[Int(node)]
+        switch role {
+        case .tsMs:
+            action = n.kind == .long ? .readTsMsLong : .readTsMs
+            return
+        case .table:
+            action = n.kind == .string ? .readTableString : .readTable
+            return
+        case .snapshot:
+            action = .readSnapshot
+            return
+        case .skip: break
+        }
+        switch n.kind {
+        case .string, .bytes: action = .skipString
+        case .long: action = .skipLong
+        case .union where n.count == 2:
+            let branches = (schema.links[Int(n.first)], schema.links[Int(n.first) + 1])
+            let kinds = (schema.flat[Int(branches.0)].kind, schema.flat[Int(branches.1)].kind)
+            let other: AvroNode.Kind
+            if kinds.0 == .null {
+                nullBranch = 0
+                other = kinds.1
+            } else if kinds.1 == .null {
+                nullBranch = 1
+                other = kinds.0
+            } else {
+                action = .skipOther
+                return
+            }
+            switch other {
+            case .string, .bytes: action = .skipOptionalString
+            case .long: action = .skipOptionalLong
+            default: action = .skipOther
+            }
+        default: action = .skipOther
+        }
+    }
+}
+
 /// A profile column a field of a row image fills.
 enum AvroColumn: Equatable {
     case key, amount, quantity, unitPrice, reference, category
@@ -21,9 +83,9 @@ enum AvroColumn: Equatable {
 /// The root record of one writer's schema, compiled: each field's role, and `source`'s fields.
 struct AvroEnvelopePlan {
     var fields: [(role: AvroEnvelopeRole, node: Int32)] = []
-    /// The `source` record (-1: none) and its fields' roles.
+    /// The `source` record (-1: none) and its fields, compiled.
     var sourceRecord: Int32 = -1
-    var sourceFields: [(role: AvroSourceRole, node: Int32)] = []
+    var sourceSteps: [AvroSourceStep] = []
     /// `ddl` beside `databaseName` or `tableChanges`: Debezium's schema-change topic.
     var isSchemaChange = false
 
@@ -54,7 +116,7 @@ struct AvroEnvelopePlan {
             fields.append((role, f.type))
             if role == .source, let record = AvroEnvelopePlan.record(in: f.type, schema) {
                 sourceRecord = record
-                sourceFields = schema.nodes[Int(record)].fields.map { sf in
+                sourceSteps = schema.nodes[Int(record)].fields.map { sf in
                     let r: AvroSourceRole =
                         switch sf.name {
                         case "ts_ms": .tsMs
@@ -62,7 +124,7 @@ struct AvroEnvelopePlan {
                         case "snapshot": .snapshot
                         default: .skip
                         }
-                    return (r, sf.type)
+                    return AvroSourceStep(role: r, node: sf.type, schema: schema)
                 }
             }
         }
@@ -107,8 +169,9 @@ final class AvroSchemaPlans {
     let schema: AvroSchema
     let envelope: AvroEnvelopePlan
     private var rows: [Int64: AvroRowPlan] = [:]
-    private var lastRowKey: Int64 = .min
-    private var lastRow: AvroRowPlan? = nil
+    // Read per row image (one thread decodes): no dynamic exclusivity check.
+    @exclusivity(unchecked) private var lastRowKey: Int64 = .min
+    @exclusivity(unchecked) private var lastRow: AvroRowPlan? = nil
 
     init(schema: AvroSchema) {
         self.schema = schema
@@ -174,7 +237,8 @@ final class AvroSchemaPlans {
 /// answers without hashing; a dictionary keeps the rest.
 final class AvroPlanCache {
     private var byID: [Int32: AvroSchemaPlans] = [:]
-    private var recent: [(id: Int32, plans: AvroSchemaPlans?)] = Array(
+    // Read per message (one thread decodes): no dynamic exclusivity check.
+    @exclusivity(unchecked) private var recent: [(id: Int32, plans: AvroSchemaPlans?)] = Array(
         repeating: (0, nil), count: AvroPlanCache.recentSlots)
     /// Ids kept at most (a registry with more schemas than this recompiles now and then).
     static let capacity = 4096

@@ -118,6 +118,27 @@ struct AvroReader {
 
     mutating func longSlow() throws(AvroStop) -> Int64 {
         let start = pos
+        if count &- pos >= 2 && base[pos &+ 1] < 0x80 {
+            // Two bytes (ids, quantities): no word to pack.
+            let x = UInt64(base[pos] & 0x7F) | UInt64(base[pos &+ 1]) &<< 7
+            pos &+= 2
+            return Int64(bitPattern: (x &>> 1) ^ (0 &- (x & 1)))
+        }
+        if count &- pos >= 8 {
+            // Two to eight bytes (times, LSNs, ids): one word load finds the end, and three masked shifts
+            // pack the 7-bit groups, where a loop took about ten instructions a byte.
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + pos).loadUnaligned(as: UInt64.self))
+            let ends = ~word & 0x8080_8080_8080_8080
+            if ends != 0 {
+                let bytes = ends.trailingZeroBitCount &>> 3 &+ 1
+                var x = word & (UInt64.max &>> UInt64(64 &- 8 &* bytes))
+                x = (x & 0x007F_007F_007F_007F) | ((x & 0x7F00_7F00_7F00_7F00) &>> 1)
+                x = (x & 0x0000_3FFF_0000_3FFF) | ((x & 0x3FFF_0000_3FFF_0000) &>> 2)
+                x = (x & 0x0000_0000_0FFF_FFFF) | ((x & 0x0FFF_FFFF_0000_0000) &>> 4)
+                pos &+= bytes
+                return Int64(bitPattern: (x &>> 1) ^ (0 &- (x & 1)))
+            }
+        }
         if count &- pos >= 10 {
             // Ten bytes are there: no bounds check per byte (times and LSNs take 6 to 9).
             var p = base + pos
@@ -249,6 +270,23 @@ struct AvroReader {
             throw AvroReader.stop("union index \(i) is out of range (the union has \(n.count) branches)", at: start)
         }
         return links[Int(n.first) &+ Int(i)]
+    }
+
+    /// Whether an optional field (a union of null and one other type, `nullBranch` being null) holds a
+    /// value: the canonical one-byte index is compared, any other encoding is read by `branch`.
+    @inline(__always)
+    mutating func isPresent(
+        nullBranch: UInt8, _ union: Int32, _ flat: UnsafePointer<AvroFlatNode>, _ links: UnsafePointer<Int32>
+    ) throws(AvroStop) -> Bool {
+        if pos < count {
+            let b = base[pos]
+            // Zig-zag: index 0 is the byte 0, index 1 the byte 2.
+            if b == 0 || b == 2 {
+                pos &+= 1
+                return b &>> 1 != nullBranch
+            }
+        }
+        return flat[Int(try branch(flat[Int(union)], links))].kind != .null
     }
 
     /// Skips one value of `node`; recursion is bounded by the schema's depth.

@@ -126,9 +126,10 @@ package final class KafkaProducer: Sendable {
     /// consumers never receive. Needs `transactional.id` in `properties`; the first call initialises transactions.
     package func inTransaction(timeoutMs: Int32 = 30_000, _ body: () throws -> Void) throws {
         try client.withHandle { handle in
-            if !transactionsInitialised.withLock({ $0 }) {
+            try transactionsInitialised.withLock { initialised in
+                guard !initialised else { return }
                 try Self.check(rd_kafka_init_transactions(handle, timeoutMs), while: "initialising Kafka transactions")
-                transactionsInitialised.withLock { $0 = true }
+                initialised = true
             }
             try Self.check(rd_kafka_begin_transaction(handle), while: "beginning a Kafka transaction")
         }
